@@ -1,0 +1,102 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/ownerhub/ownerhub/graph/model"
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// userErrors splits a domain result: an expected refusal becomes the
+// payload's userErrors; anything else stays an error for the presenter.
+func userErrors(ctx context.Context, err error) ([]*model.UserError, error) {
+	if err == nil {
+		return []*model.UserError{}, nil
+	}
+	if e, ok := models.AsError(err); ok && e.Refusal() {
+		ue := &model.UserError{Code: string(e.Code), Message: e.Message(models.Lang(ctx))}
+		if e.Field != "" {
+			ue.Field = []string{"input", e.Field}
+		}
+		return []*model.UserError{ue}, nil
+	}
+	return nil, err
+}
+
+// ErrorPresenter maps every error a resolver returns to a GraphQL error with
+// a stable extensions.code, exactly once. Internal failures are logged with
+// the request's id and reach the client as a bare INTERNAL error: no SQL, no
+// stack, no driver message.
+func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		var already *gqlerror.Error
+		if errors.As(err, &already) && already.Extensions["code"] != nil && !hasDomainError(err) {
+			return gqlErr // validation, depth, complexity: gqlgen's own
+		}
+		if e, ok := models.AsError(err); ok {
+			gqlErr.Message = e.Message(models.Lang(ctx))
+			code := e.Code
+			if e.Refusal() {
+				// A refusal that reaches here came from a query, which has
+				// no userErrors: it is the client's input that is wrong.
+				code = models.CodeBadUserInput
+				gqlErr.Extensions = map[string]any{"reason": string(e.Code)}
+			}
+			if gqlErr.Extensions == nil {
+				gqlErr.Extensions = map[string]any{}
+			}
+			gqlErr.Extensions["code"] = string(code)
+			if e.Field != "" {
+				gqlErr.Extensions["field"] = e.Field
+			}
+			if e.RetryAfterSeconds > 0 {
+				gqlErr.Extensions["retryAfterSeconds"] = e.RetryAfterSeconds
+			}
+			return gqlErr
+		}
+		if errors.As(err, &already) && !hasCause(already) {
+			// A gqlgen error without a Go cause: input coercion and the like.
+			if gqlErr.Extensions == nil {
+				gqlErr.Extensions = map[string]any{}
+			}
+			if gqlErr.Extensions["code"] == nil {
+				gqlErr.Extensions["code"] = string(models.CodeBadUserInput)
+			}
+			return gqlErr
+		}
+		log.ErrorContext(ctx, "internal error", "err", err, "path", gqlErr.Path.String())
+		return &gqlerror.Error{
+			Message:    internalMessage(ctx),
+			Path:       gqlErr.Path,
+			Extensions: map[string]any{"code": string(models.CodeInternal)},
+		}
+	}
+}
+
+func hasDomainError(err error) bool {
+	_, ok := models.AsError(err)
+	return ok
+}
+
+func hasCause(e *gqlerror.Error) bool { return e.Err != nil }
+
+func internalMessage(ctx context.Context) string {
+	if models.Lang(ctx) == "en" {
+		return "internal error; please try again later"
+	}
+	return "服务器内部错误，请稍后重试"
+}
+
+// Recover turns a panic inside a resolver into an INTERNAL error and logs it.
+func Recover(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in resolver", "panic", p)
+		return errors.New("panic in resolver")
+	}
+}

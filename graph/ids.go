@@ -1,0 +1,71 @@
+package graph
+
+import (
+	"encoding/base64"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// Global IDs are base64url("<Type>:<uuid>"): opaque to clients, and they say
+// which table to look in without asking the database.
+func globalID(typ string, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
+}
+
+// parseGlobalID splits a global ID into its type and key.
+func parseGlobalID(gid string) (typ string, id uuid.UUID, ok bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(gid)
+	if err != nil {
+		return "", uuid.Nil, false
+	}
+	typ, key, found := strings.Cut(string(raw), ":")
+	if !found {
+		return "", uuid.Nil, false
+	}
+	id, err = uuid.Parse(key)
+	if err != nil {
+		return "", uuid.Nil, false
+	}
+	return typ, id, true
+}
+
+// idOf parses a global ID that must name an object of type typ; field is the
+// input path reported when it does not.
+func idOf(gid, typ, field string) (uuid.UUID, error) {
+	t, id, ok := parseGlobalID(gid)
+	if !ok || t != typ {
+		return uuid.Nil, models.Ef(models.CodeBadUserInput, "无效的 ID", "%s is not a valid %s ID", field, typ).On(field)
+	}
+	return id, nil
+}
+
+// optionalID is idOf for an optional input.
+func optionalID(gid *string, typ, field string) (*uuid.UUID, error) {
+	if gid == nil {
+		return nil, nil
+	}
+	id, err := idOf(*gid, typ, field)
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+// Cursors are opaque too; they carry the UUIDv7 key pagination continues after.
+func cursor(id uuid.UUID) string { return globalID("c", id) }
+
+// page turns first/after arguments into a models.Page.
+func page(first *int, after *string) (models.Page, error) {
+	var afterID uuid.UUID
+	if after != nil && *after != "" {
+		t, id, ok := parseGlobalID(*after)
+		if !ok || t != "c" {
+			return models.Page{}, models.E(models.CodeBadUserInput, "无效的分页游标", "after is not a valid cursor").On("after")
+		}
+		afterID = id
+	}
+	return models.NewPage(first, afterID)
+}

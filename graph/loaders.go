@@ -1,0 +1,83 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// Loaders batch the relations a list can fan out to, so that a request's SQL
+// statement count does not grow with the rows it returns. One set lives for
+// one operation: nothing is cached across requests or callers.
+type Loaders struct {
+	Store            *dataloadgen.Loader[uuid.UUID, *models.Store]
+	Owner            *dataloadgen.Loader[uuid.UUID, *models.Owner]
+	VehiclesByOwner  *dataloadgen.Loader[uuid.UUID, []*models.Vehicle]
+	StoreIDsOfStaffs *dataloadgen.Loader[uuid.UUID, []uuid.UUID]
+}
+
+// loaderWait is how long a loader collects keys before it queries; gqlgen
+// resolves the fields of a list's elements concurrently, so they arrive
+// within it.
+const loaderWait = 3 * time.Millisecond
+
+// NewLoaders builds a fresh set of loaders over db.
+func NewLoaders(db *models.DB) *Loaders {
+	opt := dataloadgen.WithWait(loaderWait)
+	return &Loaders{
+		Store:            dataloadgen.NewMappedLoader(byID(db.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opt),
+		Owner:            dataloadgen.NewMappedLoader(byID(db.OwnersByIDs, func(o *models.Owner) uuid.UUID { return o.ID }), opt),
+		VehiclesByOwner:  dataloadgen.NewMappedLoader(everyKey(db.VehiclesByOwnerIDs), opt),
+		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(db.StaffStoreIDs), opt),
+	}
+}
+
+// byID adapts a batch read returning a slice to a mapped fetch.
+func byID[T any](fetch func(context.Context, []uuid.UUID) ([]T, error), key func(T) uuid.UUID) func(context.Context, []uuid.UUID) (map[uuid.UUID]T, error) {
+	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]T, error) {
+		rows, err := fetch(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[uuid.UUID]T, len(rows))
+		for _, r := range rows {
+			out[key(r)] = r
+		}
+		return out, nil
+	}
+}
+
+// everyKey adapts a one-to-many batch read: a key with no rows gets an empty
+// list rather than "not found".
+func everyKey[T any](fetch func(context.Context, []uuid.UUID) (map[uuid.UUID][]T, error)) func(context.Context, []uuid.UUID) (map[uuid.UUID][]T, error) {
+	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]T, error) {
+		m, err := fetch(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			m = make(map[uuid.UUID][]T, len(ids))
+		}
+		for _, id := range ids {
+			if m[id] == nil {
+				m[id] = []T{}
+			}
+		}
+		return m, nil
+	}
+}
+
+type loadersKey struct{}
+
+// WithLoaders puts a fresh set of loaders in ctx.
+func WithLoaders(ctx context.Context, db *models.DB) context.Context {
+	return context.WithValue(ctx, loadersKey{}, NewLoaders(db))
+}
+
+func loaders(ctx context.Context) *Loaders {
+	return ctx.Value(loadersKey{}).(*Loaders)
+}

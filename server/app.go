@@ -1,0 +1,124 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/auth/signin"
+	"github.com/ownerhub/ownerhub/graph"
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// Deps are the outside services the app talks to; tests pass fakes for the
+// ones we cannot reach (SMS gateway, WeChat).
+type Deps struct {
+	DB     *models.DB
+	Log    *slog.Logger
+	SMS    auth.SMSSender
+	WeChat auth.WeChat
+	// Limits overrides graph.DefaultLimits when non-zero.
+	Limits graph.Limits
+}
+
+// App is the HTTP application: the Echo instance and what it was built with.
+type App struct {
+	Echo    *echo.Echo
+	Tokens  *auth.Tokens
+	SignIn  *signin.Service
+	Metrics *prometheus.Registry
+}
+
+// Timeouts of the HTTP server and of one request.
+const (
+	requestTimeout   = 15 * time.Second
+	bodyLimit        = "1M"
+	accessTokenTTL   = 15 * time.Minute
+	readHeaderTimout = 5 * time.Second
+)
+
+// NewApp wires the Echo application: middleware, GraphQL, REST and probes.
+func NewApp(cfg Config, d Deps) (*App, error) {
+	tokens, err := auth.NewTokens(cfg.JWTSecret, accessTokenTTL)
+	if err != nil {
+		return nil, err
+	}
+	svc := &signin.Service{
+		DB:     d.DB,
+		Tokens: tokens,
+		SMS:    d.SMS,
+		WeChat: d.WeChat,
+		Config: signin.Config{TestCodes: cfg.TestCodes, CodeSecret: derivedKey(cfg.JWTSecret, "login-codes")},
+	}
+	limits := d.Limits
+	if limits == (graph.Limits{}) {
+		limits = graph.DefaultLimits
+	}
+	gql := graph.NewHandler(graph.Options{
+		Resolver:    &graph.Resolver{DB: d.DB, SignIn: svc, Log: d.Log},
+		Limits:      limits,
+		Development: !cfg.Production,
+	})
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = problemHandler(d.Log)
+	if cfg.TrustProxyHeaders {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	reg := newMetrics()
+
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		RequestIDHandler: func(c echo.Context, id string) {
+			c.SetRequest(c.Request().WithContext(withRequestID(c.Request().Context(), id)))
+		},
+	}))
+	e.Use(accessLog(d.Log))
+	e.Use(recoverPanics(d.Log))
+	e.Use(reg.middleware())
+	e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOrigins:  cfg.CORSOrigins,
+		AllowHeaders:  []string{"Authorization", "Content-Type", "Accept", "Accept-Language", "If-None-Match"},
+		ExposeHeaders: []string{echo.HeaderXRequestID, "ETag", "Retry-After"},
+		MaxAge:        600,
+	}))
+	e.Use(middleware.BodyLimit(bodyLimit))
+	e.Use(middleware.Gzip())
+	e.Use(middleware.ContextTimeout(requestTimeout))
+	e.Use(requestContext())
+
+	e.GET("/healthz", healthz)
+	e.GET("/readyz", readyz(d.DB))
+	e.GET("/metrics", reg.handler())
+	e.GET("/api/v1/openapi.json", openAPI)
+
+	api := e.Group("", authenticate(tokens), rateLimit(cfg.RateLimits))
+	api.POST("/graphql", echo.WrapHandler(gql))
+	api.GET("/graphql", echo.WrapHandler(gql))
+	api.OPTIONS("/graphql", echo.WrapHandler(gql))
+	if !cfg.Production {
+		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
+	}
+	return &App{Echo: e, Tokens: tokens, SignIn: svc, Metrics: reg.registry}, nil
+}
+
+// derivedKey derives a purpose-specific key from the server secret, so one
+// leaked derived key does not forge access tokens.
+func derivedKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("ownerhub/" + purpose))
+	return m.Sum(nil)
+}
+
+func healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}

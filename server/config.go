@@ -1,0 +1,145 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ownerhub/ownerhub/auth/signin"
+)
+
+// Config is everything the server reads from its environment.
+type Config struct {
+	HTTPAddr     string
+	DatabaseURL  string // empty: embedded SQLite in DataDir
+	DataDir      string
+	Production   bool
+	JWTSecret    []byte
+	CORSOrigins  []string
+	TestCodes    map[string]string // OTP_TEST_NUMBERS, parsed
+	DemoPassword string
+	LogLevel     string
+
+	WeChatAPIBase   string
+	WeChatAppID     string
+	WeChatAppSecret string
+
+	// TrustProxyHeaders takes the client IP from X-Forwarded-For (set it only
+	// behind a proxy that overwrites the header).
+	TrustProxyHeaders bool
+
+	RateLimits RateLimits
+}
+
+// Defaults, also shown in the README.
+const (
+	defaultAddr          = ":8080"
+	defaultDataDir       = "./data"
+	defaultDemoPassword  = "ownerhub-demo"
+	defaultTestNumbers   = "+8613800000001=246810"
+	defaultWeChatAPIBase = "https://api.weixin.qq.com"
+	jwtSecretFile        = "jwt-secret"
+	minJWTSecretBytes    = 32
+)
+
+// LoadConfig reads the configuration. It returns one error saying what is
+// wrong, for the server to print before it stops.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		HTTPAddr:        env("HTTP_ADDR", defaultAddr),
+		DatabaseURL:     env("DATABASE_URL", ""),
+		DataDir:         env("DATA_DIR", defaultDataDir),
+		DemoPassword:    env("DEMO_PASSWORD", defaultDemoPassword),
+		LogLevel:        env("LOG_LEVEL", "info"),
+		WeChatAPIBase:   env("WECHAT_API_BASE_URL", defaultWeChatAPIBase),
+		WeChatAppID:     env("WECHAT_APP_ID", ""),
+		WeChatAppSecret: env("WECHAT_APP_SECRET", ""),
+		RateLimits:      DefaultRateLimits,
+	}
+	switch appEnv := env("APP_ENV", "development"); appEnv {
+	case "development":
+	case "production":
+		c.Production = true
+	default:
+		return c, fmt.Errorf("APP_ENV must be development or production, not %q", appEnv)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return c, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return c, errors.New("DATABASE_URL must be a postgres:// URL (leave it unset for the embedded database)")
+	}
+	if v := env("TRUST_PROXY_HEADERS", "false"); v == "true" || v == "1" {
+		c.TrustProxyHeaders = true
+	} else if v != "false" && v != "0" {
+		return c, fmt.Errorf("TRUST_PROXY_HEADERS must be true or false, not %q", v)
+	}
+	for _, o := range strings.Split(env("CORS_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+				return c, fmt.Errorf("CORS_ORIGINS: %q is not an origin like https://app.example.com", o)
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+	testNumbers := env("OTP_TEST_NUMBERS", "")
+	if testNumbers == "" && !c.Production {
+		testNumbers = defaultTestNumbers
+	}
+	codes, err := signin.ParseTestCodes(testNumbers)
+	if err != nil {
+		return c, fmt.Errorf("OTP_TEST_NUMBERS: %w", err)
+	}
+	c.TestCodes = codes
+
+	if s := getenv("JWT_SECRET"); s != "" {
+		if len(s) < minJWTSecretBytes {
+			return c, fmt.Errorf("JWT_SECRET must be at least %d bytes", minJWTSecretBytes)
+		}
+		c.JWTSecret = []byte(s)
+	} else if c.Production {
+		return c, errors.New("JWT_SECRET is required when APP_ENV=production")
+	}
+	if c.Production && (c.WeChatAppID == "") != (c.WeChatAppSecret == "") {
+		return c, errors.New("WECHAT_APP_ID and WECHAT_APP_SECRET must be set together")
+	}
+	return c, nil
+}
+
+// ensureDevSecret gives a development server a JWT secret that survives
+// restarts (so sessions do too): generated once, kept in DATA_DIR.
+func (c *Config) ensureDevSecret() error {
+	if len(c.JWTSecret) > 0 {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, jwtSecretFile)
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= minJWTSecretBytes {
+		c.JWTSecret = []byte(strings.TrimSpace(string(b)))
+		return nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("DATA_DIR: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	secret := hex.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("DATA_DIR: keep the development JWT secret: %w", err)
+	}
+	c.JWTSecret = []byte(secret)
+	return nil
+}

@@ -1,0 +1,197 @@
+// Command server runs OwnerHub: `go run ./server` serves the API on the
+// embedded database with demo data; `migrate` and `seed` are the by-hand
+// subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/migrations"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/demo"
+)
+
+const usage = `usage: server [serve|migrate|seed]
+
+  serve    apply pending migrations and serve the API (default)
+  migrate  apply pending migrations and exit
+  seed     load demo data into an empty database and exit
+
+Configuration comes from environment variables; see README.md.`
+
+// shutdownGrace is how long in-flight requests may take to finish after
+// SIGINT/SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "ownerhub:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	if len(args) > 1 || (cmd != "serve" && cmd != "migrate" && cmd != "seed") {
+		return errors.New(usage)
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	db, err := models.Open(cfg.DatabaseURL, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	n, err := migrations.Up(ctx, db.SQL, string(db.Dialect), nil)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Info("applied migrations", "count", n, "dialect", db.Dialect)
+	}
+	switch cmd {
+	case "migrate":
+		fmt.Fprintf(stdout, "database is up to date (%d migrations applied now)\n", n)
+		return nil
+	case "seed":
+		sum, err := demo.Seed(ctx, db, cfg.DemoPassword)
+		if errors.Is(err, demo.ErrNotEmpty) {
+			return errors.New("seed: the database already has data; demo data goes into an empty database only")
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "loaded demo data: %d stores, %d staff, %d owners, %d vehicles\n", sum.Stores, sum.Staff, sum.Owners, sum.Vehicles)
+		return nil
+	}
+	return serve(ctx, cfg, db, log, stdout)
+}
+
+func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, stdout io.Writer) error {
+	if !cfg.Production {
+		if err := cfg.ensureDevSecret(); err != nil {
+			return err
+		}
+	}
+	seeded := false
+	// The zero-config path: an empty embedded database gets demo data, so a
+	// newcomer can sign in at once. PostgreSQL is seeded only by hand.
+	if db.Dialect == models.SQLite && !cfg.Production {
+		_, err := demo.Seed(ctx, db, cfg.DemoPassword)
+		switch {
+		case err == nil:
+			seeded = true
+		case !errors.Is(err, demo.ErrNotEmpty):
+			return err
+		}
+	}
+	app, err := NewApp(cfg, Deps{DB: db, Log: log, SMS: smsSender(cfg, log), WeChat: weChat(cfg)})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           app.Echo,
+		ReadHeaderTimeout: readHeaderTimout,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      requestTimeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	printWelcome(stdout, cfg, db, ln.Addr(), seeded)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; letting in-flight requests finish", "grace", shutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func printWelcome(w io.Writer, cfg Config, db *models.DB, addr net.Addr, seeded bool) {
+	base := "http://" + displayHost(addr)
+	fmt.Fprintf(w, "OwnerHub is running (%s, %s database)\n", envName(cfg), db.Dialect)
+	fmt.Fprintf(w, "  GraphQL:  %s/graphql\n", base)
+	if !cfg.Production {
+		fmt.Fprintf(w, "  GraphiQL: %s/graphiql\n", base)
+	}
+	fmt.Fprintf(w, "  Health:   %s/healthz  %s/readyz  %s/metrics\n", base, base, base)
+	if seeded {
+		fmt.Fprintln(w, "  Loaded demo data into the new embedded database.")
+	}
+	if !cfg.Production {
+		if code, ok := cfg.TestCodes[demo.DemoOwnerPhone]; ok {
+			fmt.Fprintf(w, "  Demo owner: phone %s, code %s (requestLoginCode, then verifyLoginCode)\n", demo.DemoOwnerPhone, code)
+		}
+		fmt.Fprintf(w, "  Demo staff: advisor.sz01, manager.sz01, admin ... password %q (staffLogin)\n", cfg.DemoPassword)
+	}
+}
+
+func displayHost(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func envName(cfg Config) string {
+	if cfg.Production {
+		return "production"
+	}
+	return "development"
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
+	return slog.New(requestIDHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})})
+}
+
+// smsSender is where login codes go. Only the development sender exists so
+// far: it writes codes to the log.
+func smsSender(cfg Config, log *slog.Logger) auth.SMSSender {
+	if cfg.Production {
+		log.Warn("no SMS gateway is configured: login codes are written to the log")
+	}
+	return auth.LogSMSSender{Log: log}
+}
+
+func weChat(cfg Config) auth.WeChat {
+	return &auth.WeChatClient{BaseURL: cfg.WeChatAPIBase, AppID: cfg.WeChatAppID, Secret: cfg.WeChatAppSecret}
+}

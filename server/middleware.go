@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+)
+
+type requestIDKey struct{}
+
+func withRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// requestIDHandler adds the request id in the context to every log record,
+// so a log line of a failure can be found from the id a client reports.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
+// accessLog writes one structured JSON line per request.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRemoteIP: true,
+		LogRequestID: true, LogError: true, LogResponseSize: true, LogRoutePath: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []slog.Attr{
+				slog.String("method", v.Method),
+				slog.String("uri", v.URI),
+				slog.String("route", v.RoutePath),
+				slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency),
+				slog.String("remote_ip", v.RemoteIP),
+				slog.Int64("bytes_out", v.ResponseSize),
+			}
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+			return nil
+		},
+	})
+}
+
+// recoverPanics answers a panic with a bare 500 and logs the stack.
+func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					log.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					err = echo.NewHTTPError(http.StatusInternalServerError)
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+// requestContext carries what domain code needs from the request: the
+// caller's language and IP address.
+func requestContext() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx := c.Request().Context()
+			ctx = models.WithLang(ctx, preferredLang(c.Request().Header.Get("Accept-Language")))
+			ctx = auth.WithClientIP(ctx, c.RealIP())
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// preferredLang picks "en" when English is the first language asked for.
+func preferredLang(header string) string {
+	first, _, _ := strings.Cut(header, ",")
+	first, _, _ = strings.Cut(strings.TrimSpace(first), ";")
+	if strings.HasPrefix(strings.ToLower(first), "en") {
+		return "en"
+	}
+	return "zh"
+}
+
+// authenticate reads a Bearer token into the context. No header means an
+// anonymous caller (sign-in mutations, public queries); a header with a bad
+// or expired token is refused with 401 so the app knows to refresh.
+func authenticate(tokens *auth.Tokens) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Request().Header.Get(echo.HeaderAuthorization)
+			if h == "" {
+				return next(c)
+			}
+			scheme, tok, ok := strings.Cut(h, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				return unauthenticated(c, "INVALID_TOKEN", "Authorization must be \"Bearer <token>\"")
+			}
+			p, err := tokens.Verify(strings.TrimSpace(tok))
+			if errors.Is(err, auth.ErrTokenExpired) {
+				return unauthenticated(c, "TOKEN_EXPIRED", "access token expired; refresh the session")
+			}
+			if err != nil {
+				return unauthenticated(c, "INVALID_TOKEN", "access token is not valid")
+			}
+			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
+			return next(c)
+		}
+	}
+}
+
+func unauthenticated(c echo.Context, reason, msg string) error {
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
+	return graphQLError(c, http.StatusUnauthorized, string(models.CodeUnauthenticated), reason, msg)
+}
+
+// graphQLError answers a request refused before GraphQL ran, in the shape
+// GraphQL clients read ({"errors": [...]}) with the code in extensions.
+func graphQLError(c echo.Context, status int, code, reason, msg string) error {
+	ext := map[string]any{"code": code}
+	if reason != "" {
+		ext["reason"] = reason
+	}
+	return c.JSON(status, map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": ext}},
+	})
+}
+
+// RateLimits are requests per second and bursts, per client IP and per
+// signed-in user.
+type RateLimits struct {
+	IPRate, UserRate   rate.Limit
+	IPBurst, UserBurst int
+}
+
+// DefaultRateLimits leave room for an app's bursts and a store's screens
+// behind one NAT, and stop a script.
+var DefaultRateLimits = RateLimits{IPRate: 50, IPBurst: 200, UserRate: 20, UserBurst: 100}
+
+// rateLimit refuses callers over their IP's or their own budget with 429.
+func rateLimit(l RateLimits) echo.MiddlewareFunc {
+	deny := func(c echo.Context, _ string, _ error) error {
+		c.Response().Header().Set("Retry-After", "1")
+		return graphQLError(c, http.StatusTooManyRequests, string(models.CodeRateLimited), "", "too many requests")
+	}
+	byIP := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: l.IPRate, Burst: l.IPBurst, ExpiresIn: 3 * time.Minute,
+		}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler:         deny,
+		ErrorHandler:        deny,
+	})
+	byUser := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Skipper: func(c echo.Context) bool {
+			_, ok := auth.PrincipalFrom(c.Request().Context())
+			return !ok
+		},
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: l.UserRate, Burst: l.UserBurst, ExpiresIn: 3 * time.Minute,
+		}),
+		IdentifierExtractor: func(c echo.Context) (string, error) {
+			p, _ := auth.PrincipalFrom(c.Request().Context())
+			return string(p.Kind) + ":" + p.ID.String(), nil
+		},
+		DenyHandler:  deny,
+		ErrorHandler: deny,
+	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc { return byIP(byUser(next)) }
+}
+
+// problemHandler answers REST errors as application/problem+json (RFC 9457)
+// with a stable code; internal errors are logged and never shown.
+func problemHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, code, detail := http.StatusInternalServerError, string(models.CodeInternal), "internal error"
+		var he *echo.HTTPError
+		var de *models.Error
+		switch {
+		case errors.As(err, &de):
+			status, code, detail = statusOf(de.Code), string(de.Code), de.Message(models.Lang(c.Request().Context()))
+		case errors.As(err, &he) && he.Code < 500:
+			status, code = he.Code, codeOfStatus(he.Code)
+			detail = http.StatusText(he.Code)
+			if m, ok := he.Message.(string); ok {
+				detail = m
+			}
+		default:
+			log.ErrorContext(c.Request().Context(), "request failed", "err", err)
+		}
+		p := map[string]any{
+			"type":      "about:blank",
+			"title":     http.StatusText(status),
+			"status":    status,
+			"detail":    detail,
+			"code":      code,
+			"requestId": c.Response().Header().Get(echo.HeaderXRequestID),
+		}
+		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+		c.Response().WriteHeader(status)
+		_ = writeJSON(c, p)
+	}
+}
+
+func statusOf(code models.Code) int {
+	switch code {
+	case models.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case models.CodeForbidden:
+		return http.StatusForbidden
+	case models.CodeNotFound:
+		return http.StatusNotFound
+	case models.CodeConflict:
+		return http.StatusConflict
+	case models.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case models.CodeInternal:
+		return http.StatusInternalServerError
+	}
+	return http.StatusUnprocessableEntity
+}
+
+func codeOfStatus(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return string(models.CodeUnauthenticated)
+	case http.StatusForbidden:
+		return string(models.CodeForbidden)
+	case http.StatusNotFound:
+		return string(models.CodeNotFound)
+	case http.StatusTooManyRequests:
+		return string(models.CodeRateLimited)
+	case http.StatusRequestEntityTooLarge:
+		return "PAYLOAD_TOO_LARGE"
+	case http.StatusMethodNotAllowed:
+		return "METHOD_NOT_ALLOWED"
+	}
+	return string(models.CodeBadUserInput)
+}
