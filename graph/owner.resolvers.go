@@ -14,7 +14,6 @@ import (
 
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
-	"github.com/ownerhub/ownerhub/models"
 )
 
 // UpdateMyProfile is the resolver for the updateMyProfile field.

@@ -7,15 +7,12 @@ package graph
 
 import (
 	"context"
-	"errors"
-
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
 
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
-	"github.com/ownerhub/ownerhub/models"
 )
 
 // Stores is the resolver for the stores field.
@@ -66,8 +63,8 @@ func (r *staffResolver) Stores(ctx context.Context, obj *models.Staff) ([]*model
 	if err != nil {
 		return nil, err
 	}
-	stores, errs := loaders(ctx).Store.LoadAll(ctx, ids)
-	if err := errors.Join(errs...); err != nil {
+	stores, err := loaders(ctx).Store.LoadAll(ctx, ids)
+	if err != nil {
 		return nil, err
 	}
 	return stores, nil

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
-	"github.com/ownerhub/ownerhub/models"
 )
 
 // RegisterVehicle is the resolver for the registerVehicle field.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -31,9 +32,10 @@ const (
 
 // DB is the database handle every operation runs on.
 type DB struct {
-	root    *gorm.DB
-	SQL     *sql.DB
-	Dialect Dialect
+	root       *gorm.DB
+	SQL        *sql.DB
+	Dialect    Dialect
+	statements *atomic.Int64
 }
 
 // Now is the clock every stored timestamp comes from: UTC, truncated to the
@@ -67,7 +69,7 @@ func Open(databaseURL, dataDir string, log *slog.Logger) (*DB, error) {
 		if err := sqlDB.Ping(); err != nil {
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}
-		return &DB{root: g, SQL: sqlDB, Dialect: Postgres}, nil
+		return newDB(g, sqlDB, Postgres)
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -90,8 +92,31 @@ func Open(databaseURL, dataDir string, log *slog.Logger) (*DB, error) {
 	if log != nil {
 		log.Debug("opened embedded database", "path", SQLitePath(dataDir))
 	}
-	return &DB{root: g, SQL: sqlDB, Dialect: SQLite}, nil
+	return newDB(g, sqlDB, SQLite)
 }
+
+func newDB(g *gorm.DB, sqlDB *sql.DB, d Dialect) (*DB, error) {
+	db := &DB{root: g, SQL: sqlDB, Dialect: d, statements: new(atomic.Int64)}
+	count := func(*gorm.DB) { db.statements.Add(1) }
+	cb := g.Callback()
+	for _, err := range []error{
+		cb.Create().After("gorm:create").Register("ownerhub:count", count),
+		cb.Query().After("gorm:query").Register("ownerhub:count", count),
+		cb.Update().After("gorm:update").Register("ownerhub:count", count),
+		cb.Delete().After("gorm:delete").Register("ownerhub:count", count),
+		cb.Row().After("gorm:row").Register("ownerhub:count", count),
+		cb.Raw().After("gorm:raw").Register("ownerhub:count", count),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// Statements is how many SQL statements went through GORM since Open: the
+// measure behind "no N+1" tests and the statements metric.
+func (db *DB) Statements() int64 { return db.statements.Load() }
 
 func sqliteDSN(path string) string {
 	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)" +

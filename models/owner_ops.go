@@ -6,9 +6,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models/validate"
-	"github.com/google/uuid"
 )
 
 // Owner genders, as stored and as the GraphQL enum names them.

@@ -177,7 +177,7 @@ func rateLimit(l RateLimits) echo.MiddlewareFunc {
 		}),
 		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
 		DenyHandler:         deny,
-		ErrorHandler:        deny,
+		ErrorHandler:        func(c echo.Context, err error) error { return deny(c, "", err) },
 	})
 	byUser := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Skipper: func(c echo.Context) bool {
@@ -192,7 +192,7 @@ func rateLimit(l RateLimits) echo.MiddlewareFunc {
 			return string(p.Kind) + ":" + p.ID.String(), nil
 		},
 		DenyHandler:  deny,
-		ErrorHandler: deny,
+		ErrorHandler: func(c echo.Context, err error) error { return deny(c, "", err) },
 	})
 	return func(next echo.HandlerFunc) echo.HandlerFunc { return byIP(byUser(next)) }
 }

@@ -20,51 +20,75 @@ import (
 )
 
 // URL returns the database URL of a new, empty database for the dialect under
-// test ("" for SQLite, whose data lives in dataDir) and a function that drops it.
-func URL(t testing.TB) (databaseURL string, drop func()) {
-	t.Helper()
+// test ("" for SQLite, whose data lives in a data directory) and a function
+// that drops it.
+func URL() (databaseURL string, drop func(), err error) {
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
-		return "", func() {}
+		return "", func() {}, nil
 	}
 	u, err := url.Parse(base)
 	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL: %v", err)
+		return "", nil, fmt.Errorf("TEST_DATABASE_URL: %w", err)
 	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
-		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
+		return "", nil, fmt.Errorf("connect to TEST_DATABASE_URL: %w", err)
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := "ownerhub_t_" + hex.EncodeToString(b)
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
 		admin.Close()
-		t.Fatalf("create test database: %v", err)
+		return "", nil, fmt.Errorf("create test database: %w", err)
 	}
 	u.Path = "/" + name
 	return u.String(), func() {
 		_, _ = admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
 		admin.Close()
+	}, nil
+}
+
+// New returns a fresh database with every migration applied and a function
+// that closes and drops it; for TestMain, where there is no testing.T.
+func New() (*models.DB, func(), error) {
+	dbURL, drop, err := URL()
+	if err != nil {
+		return nil, nil, err
 	}
+	dir, err := os.MkdirTemp("", "ownerhub-test-")
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	cleanup := func() {
+		drop()
+		os.RemoveAll(dir)
+	}
+	db, err := models.Open(dbURL, dir, nil)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("open test database: %w", err)
+	}
+	closeAll := func() {
+		db.Close()
+		cleanup()
+	}
+	if _, err := migrations.Up(context.Background(), db.SQL, string(db.Dialect), nil); err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("migrate test database: %w", err)
+	}
+	return db, closeAll, nil
 }
 
 // Open returns a fresh database with every migration applied, closed and
 // dropped when the test ends.
 func Open(t testing.TB) *models.DB {
 	t.Helper()
-	dbURL, drop := URL(t)
-	db, err := models.Open(dbURL, t.TempDir(), nil)
+	db, cleanup, err := New()
 	if err != nil {
-		drop()
-		t.Fatalf("open test database: %v", err)
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		db.Close()
-		drop()
-	})
-	if _, err := migrations.Up(context.Background(), db.SQL, string(db.Dialect), nil); err != nil {
-		t.Fatalf("migrate test database: %v", err)
-	}
+	t.Cleanup(cleanup)
 	return db
 }

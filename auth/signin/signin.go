@@ -1,0 +1,212 @@
+// Package signin implements how callers get a session: owners with their phone
+// and an SMS code (optionally binding their WeChat account) or with a WeChat
+// mini-program code, staff with username and password; and how sessions go on
+// (rotating refresh tokens) and end (logout, reuse detection).
+//
+// Every rule is enforced inside a database transaction. Limits count rows
+// (login codes, recorded failures) that the same transaction reads and
+// writes; on PostgreSQL the transactions touching one phone, IP or username
+// are serialized by advisory locks (see serialize), on SQLite by the database
+// write lock every transaction takes at BEGIN. Single-use rules (a code, a
+// refresh token) are conditional UPDATEs whose RowsAffected decides who won.
+package signin
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+	"gorm.io/gorm"
+)
+
+// Config holds the lifetimes and secrets of sign-in. Zero durations take the
+// defaults noted beside them.
+type Config struct {
+	// AccessTTL is the access token lifetime (15m default). The lifetime
+	// actually applied is the one auth.Tokens was built with: wire
+	// auth.NewTokens(secret, AccessTTL).
+	AccessTTL  time.Duration
+	RefreshTTL time.Duration // 30 days default; each rotation starts a new period
+	CodeTTL    time.Duration // 5 minutes default
+	// TestCodes maps E.164 phones to fixed codes (OTP_TEST_NUMBERS, see
+	// ParseTestCodes): nothing is sent to them, every other rule applies.
+	TestCodes map[string]string
+	// CodeSecret keys the HMACs of login code hashes and WeChat binding
+	// tickets (at least 32 bytes). Changing it voids outstanding codes and
+	// tickets, nothing else.
+	CodeSecret []byte
+}
+
+// Defaults of Config.
+const (
+	DefaultAccessTTL  = 15 * time.Minute
+	DefaultRefreshTTL = 30 * 24 * time.Hour
+	DefaultCodeTTL    = 5 * time.Minute
+)
+
+// minCodeSecret is the HMAC-SHA256 key size.
+const minCodeSecret = 32
+
+// Service signs callers in. Its fields are set once at start; it is safe for
+// concurrent use.
+type Service struct {
+	DB     *models.DB
+	Tokens *auth.Tokens
+	SMS    auth.SMSSender
+	WeChat auth.WeChat
+	Config Config
+	// Now is the clock; nil means models.Now. Tests move it.
+	Now func() time.Time
+}
+
+// Session is what a successful sign-in or refresh hands the client.
+type Session struct {
+	AccessToken      string
+	AccessExpiresAt  time.Time
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return models.Now()
+	}
+	return s.Now().UTC().Truncate(time.Microsecond)
+}
+
+func (s *Service) config() Config {
+	c := s.Config
+	if c.AccessTTL <= 0 {
+		c.AccessTTL = DefaultAccessTTL
+	}
+	if c.RefreshTTL <= 0 {
+		c.RefreshTTL = DefaultRefreshTTL
+	}
+	if c.CodeTTL <= 0 {
+		c.CodeTTL = DefaultCodeTTL
+	}
+	return c
+}
+
+// ready reports a wiring mistake as an internal error rather than a panic or,
+// worse, codes hashed with an empty key.
+func (s *Service) ready() error {
+	switch {
+	case s == nil || s.DB == nil:
+		return errors.New("signin: Service.DB is not set")
+	case s.Tokens == nil:
+		return errors.New("signin: Service.Tokens is not set")
+	case len(s.Config.CodeSecret) < minCodeSecret:
+		return fmt.Errorf("signin: Config.CodeSecret must be at least %d bytes", minCodeSecret)
+	}
+	return nil
+}
+
+// subkey derives a key for one purpose from CodeSecret, so that a code hash
+// can never be mistaken for a ticket signature or the other way round.
+func (s *Service) subkey(purpose string) []byte {
+	m := hmac.New(sha256.New, s.Config.CodeSecret)
+	m.Write([]byte("ownerhub/signin/" + purpose))
+	return m.Sum(nil)
+}
+
+// inTx runs fn in a transaction (joining one already in ctx). fn returns a
+// refusal or an error: an error rolls everything back, while a refusal is
+// returned only after the transaction commits, so that what fn recorded on
+// the way to refusing (a failed attempt, a revoked token family) is kept.
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) (refusal, err error)) error {
+	var refusal error
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		refusal, err = fn(ctx) // WithTx may run fn again: refusal is reset each time
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
+// serialize makes transactions that touch the same keys (a phone, an IP, a
+// username) run one after another until this one ends, so that the counts
+// limits are decided on cannot change between reading and writing.
+//
+// Dialect-specific: on PostgreSQL it takes transaction-scoped advisory locks,
+// in sorted order so that two transactions cannot deadlock; SQLite needs
+// nothing, because every transaction holds the database's write lock from
+// BEGIN (_txlock=immediate).
+func (s *Service) serialize(ctx context.Context, keys ...string) error {
+	if s.DB.Dialect != models.Postgres {
+		return nil
+	}
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if err := s.DB.Conn(ctx).Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", k).Error; err != nil {
+			return fmt.Errorf("signin: lock %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// nthNewest returns the created_at of the n-th newest row of q created after
+// since, and false when there are fewer than n. With n a limit it says at once
+// whether the limit is reached and when the oldest row counted leaves the
+// window, which is when the limit lifts.
+func nthNewest(q *gorm.DB, since time.Time, n int) (time.Time, bool, error) {
+	var ts []time.Time
+	err := q.Where("created_at > ?", since).
+		Order("created_at DESC").Offset(n-1).Limit(1).
+		Pluck("created_at", &ts).Error
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("signin: count: %w", err)
+	}
+	if len(ts) == 0 {
+		return time.Time{}, false, nil
+	}
+	return ts[0], true, nil
+}
+
+// secondsUntil rounds up, and is at least 1: "retry in 0 s" would invite a
+// retry that is refused again.
+func secondsUntil(t, now time.Time) int {
+	secs := int(math.Ceil(t.Sub(now).Seconds()))
+	return max(secs, 1)
+}
+
+// retryAfterOf is the wait a RATE_LIMITED or SIGN_IN_LOCKED error carries.
+func retryAfterOf(err error) time.Duration {
+	if e, ok := models.AsError(err); ok && e.RetryAfterSeconds > 0 {
+		return time.Duration(e.RetryAfterSeconds) * time.Second
+	}
+	return 0
+}
+
+// Failure kinds of auth_failures.
+const (
+	failureOTP      = "OTP"
+	failurePassword = "PASSWORD"
+)
+
+// recordFailure inserts one auth_failures row and returns its id.
+func (s *Service) recordFailure(ctx context.Context, kind, subject, ip string, now time.Time) (models.AuthFailure, error) {
+	f := models.AuthFailure{ID: models.NewID(), Kind: kind, Subject: subject, IP: ip, CreatedAt: now}
+	if err := s.DB.Conn(ctx).Create(&f).Error; err != nil {
+		return f, fmt.Errorf("signin: record failure: %w", err)
+	}
+	return f, nil
+}
+
+// failures selects the recorded failures of one kind.
+func (s *Service) failures(ctx context.Context, kind string) *gorm.DB {
+	return s.DB.Conn(ctx).Model(&models.AuthFailure{}).Where("kind = ?", kind)
+}
+
+func notFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

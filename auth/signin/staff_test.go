@@ -1,0 +1,148 @@
+package signin_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/auth/signin"
+	"github.com/ownerhub/ownerhub/models"
+)
+
+func TestStaffLogin(t *testing.T) {
+	e := newEnv(t)
+	sz, gz := e.store("SZ01"), e.store("GZ01")
+	want := e.staff("advisor.sz01", true, []auth.Role{auth.RoleManager, auth.RoleAdvisor}, sz, gz)
+
+	sess, st, err := e.svc.StaffLogin(ctx, " advisor.sz01 ", staffPassword, ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ID != want.ID || len(st.Roles) != 2 || len(st.Stores) != 2 {
+		t.Errorf("staff %+v", st)
+	}
+	if st.PasswordHash != "" {
+		t.Error("password hash returned")
+	}
+	p := e.principal(sess.AccessToken)
+	if p.Kind != auth.KindStaff || p.ID != want.ID {
+		t.Errorf("principal %+v", p)
+	}
+	if !slices.Equal(p.Roles, []auth.Role{auth.RoleAdvisor, auth.RoleManager}) {
+		t.Errorf("roles %v", p.Roles)
+	}
+	if len(p.StoreIDs) != 2 || !slices.Contains(p.StoreIDs, sz) || !slices.Contains(p.StoreIDs, gz) {
+		t.Errorf("stores %v", p.StoreIDs)
+	}
+	// A good login leaves no failure behind.
+	if n := e.count("auth_failures", ""); n != 0 {
+		t.Errorf("%d failures recorded", n)
+	}
+}
+
+func TestStaffLoginRefused(t *testing.T) {
+	e := newEnv(t)
+	sz := e.store("SZ01")
+	e.staff("advisor.sz01", true, []auth.Role{auth.RoleAdvisor}, sz)
+	e.staff("gone.sz01", false, []auth.Role{auth.RoleAdvisor}, sz)
+
+	cases := []struct{ name, user, password string }{
+		{"wrong password", "advisor.sz01", "wrong"},
+		{"unknown user", "nobody.sz01", staffPassword},
+		{"inactive", "gone.sz01", staffPassword},
+		{"empty", "", ""},
+	}
+	var messages []string
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sess, st, err := e.svc.StaffLogin(ctx, c.user, c.password, ip)
+			me := wantCode(t, err, signin.CodeInvalidCredentials)
+			if sess != nil || st != nil {
+				t.Error("session or staff returned")
+			}
+			messages = append(messages, me.Message("zh")+me.Message("en"))
+		})
+	}
+	for _, m := range messages[1:] {
+		if m != messages[0] {
+			t.Errorf("messages differ: %q vs %q", m, messages[0])
+		}
+	}
+	if n := e.count("auth_failures", "kind = 'PASSWORD'"); n != int64(len(cases)) {
+		t.Errorf("%d failures recorded, want %d", n, len(cases))
+	}
+}
+
+func TestStaffThrottledPerUsername(t *testing.T) {
+	e := newEnv(t)
+	e.staff("advisor.sz01", true, []auth.Role{auth.RoleAdvisor}, e.store("SZ01"))
+	for i := range 5 {
+		_, _, err := e.svc.StaffLogin(ctx, "advisor.sz01", "wrong", ip)
+		wantCode(t, err, signin.CodeInvalidCredentials)
+		if i == 0 {
+			e.clock.Advance(5 * time.Minute)
+		}
+	}
+	// Refused even with the right password, from any IP.
+	_, _, err := e.svc.StaffLogin(ctx, "advisor.sz01", staffPassword, otherIP)
+	wantCode(t, err, models.CodeRateLimited)
+	wantRetry(t, err, 10*time.Minute, 10*time.Minute)
+	// Other usernames are not affected.
+	_, _, err = e.svc.StaffLogin(ctx, "other.sz01", "x", ip)
+	wantCode(t, err, signin.CodeInvalidCredentials)
+
+	// Once the first failure is 15 minutes old, one more try is allowed.
+	e.clock.Advance(10 * time.Minute)
+	if _, _, err := e.svc.StaffLogin(ctx, "advisor.sz01", staffPassword, ip); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStaffThrottledPerIP(t *testing.T) {
+	e := newEnv(t)
+	e.staff("advisor.sz01", true, []auth.Role{auth.RoleAdvisor}, e.store("SZ01"))
+	e.seedFailures("PASSWORD", "someone", ip, e.clock.Now().Add(-time.Minute), 50)
+	_, _, err := e.svc.StaffLogin(ctx, "advisor.sz01", staffPassword, ip)
+	wantCode(t, err, models.CodeRateLimited)
+	wantRetry(t, err, 14*time.Minute, 14*time.Minute)
+	if _, _, err := e.svc.StaffLogin(ctx, "advisor.sz01", staffPassword, otherIP); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStaffRefreshReloadsRolesAndRefusesInactive(t *testing.T) {
+	e := newEnv(t)
+	sz, gz := e.store("SZ01"), e.store("GZ01")
+	st := e.staff("advisor.sz01", true, []auth.Role{auth.RoleAdvisor}, sz)
+	sess, _, err := e.svc.StaffLogin(ctx, "advisor.sz01", staffPassword, ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := e.db.Conn(ctx)
+	if err := db.Create(&models.StaffRole{StaffID: st.ID, Role: string(auth.RoleCashier)}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Create(&models.StaffStore{StaffID: st.ID, StoreID: gz}).Error; err != nil {
+		t.Fatal(err)
+	}
+	sess, p, err := e.svc.Refresh(ctx, sess.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Kind != auth.KindStaff || !slices.Equal(p.Roles, []auth.Role{auth.RoleAdvisor, auth.RoleCashier}) || len(p.StoreIDs) != 2 {
+		t.Errorf("principal %+v", p)
+	}
+	if got := e.principal(sess.AccessToken); !slices.Contains(got.StoreIDs, gz) || !slices.Contains(got.Roles, auth.RoleCashier) {
+		t.Errorf("access token %+v", got)
+	}
+
+	if err := db.Model(&models.Staff{}).Where("id = ?", st.ID).Update("active", false).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.svc.Refresh(ctx, sess.RefreshToken)
+	wantCode(t, err, signin.CodeInvalidRefreshToken)
+	if n := e.count("refresh_tokens", "subject_id = ? AND revoked_at IS NULL", st.ID); n != 0 {
+		t.Errorf("%d tokens of inactive staff left", n)
+	}
+}

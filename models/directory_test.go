@@ -1,0 +1,252 @@
+package models_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+)
+
+func checkHours(t *testing.T, s *models.Store) {
+	t.Helper()
+	if len(s.Hours) != 7 {
+		t.Fatalf("store %s has %d hours; want 7", s.Code, len(s.Hours))
+	}
+	for i, h := range s.Hours {
+		if h.Weekday != i || h.StoreID != s.ID {
+			t.Fatalf("store %s hours[%d] = %+v; want weekday %d", s.Code, i, h, i)
+		}
+	}
+}
+
+func TestStoresByIDs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var got []*models.Store
+	var err error
+	n := w.statements(func() {
+		got, err = w.db.StoresByIDs(w.ctx, []uuid.UUID{w.sz.ID, uuid.New(), w.gz.ID})
+	})
+	must(t, err)
+	if len(got) != 2 {
+		t.Fatalf("got %d stores; want 2 (missing ids omitted)", len(got))
+	}
+	for _, s := range got {
+		checkHours(t, s)
+	}
+	if n != 2 {
+		t.Errorf("StoresByIDs ran %d statements; want 2 (stores, then all their hours)", n)
+	}
+	if got, err := w.db.StoresByIDs(w.ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("StoresByIDs(nil) = %v, %v", got, err)
+	}
+}
+
+func TestStoreAndListStores(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	s, err := w.db.Store(w.ctx, w.gz.ID)
+	must(t, err)
+	if s.Code != "GZ" {
+		t.Errorf("Store = %s", s.Code)
+	}
+	checkHours(t, s)
+	_, err = w.db.Store(w.ctx, uuid.New())
+	wantCode(t, err, models.CodeNotFound, "")
+
+	third := w.store("FS", "佛山店")
+	if n, err := w.db.CountStores(w.ctx); err != nil || n != 3 {
+		t.Fatalf("CountStores = %d, %v; want 3", n, err)
+	}
+	page1, more, err := w.db.ListStores(w.ctx, models.Page{First: 2})
+	must(t, err)
+	if len(page1) != 2 || !more || page1[0].ID != w.sz.ID || page1[1].ID != w.gz.ID {
+		t.Fatalf("first page = %d stores, more %v", len(page1), more)
+	}
+	for _, s := range page1 {
+		checkHours(t, s)
+	}
+	page2, more, err := w.db.ListStores(w.ctx, models.Page{First: 2, After: page1[1].ID})
+	must(t, err)
+	if len(page2) != 1 || more || page2[0].ID != third.ID {
+		t.Fatalf("second page = %d stores, more %v", len(page2), more)
+	}
+	checkHours(t, page2[0])
+	desc, more, err := w.db.ListStores(w.ctx, models.Page{First: 5, Desc: true})
+	must(t, err)
+	if len(desc) != 3 || more || desc[0].ID != third.ID {
+		t.Fatalf("newest-first page = %d stores, more %v", len(desc), more)
+	}
+}
+
+func TestBatchLoads(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.owner(1, "甲", w.sz)
+	b := w.owner(2, "乙", w.gz)
+	c := w.owner(3, "丙", nil)
+	a1, a2 := w.car(a, 1, w.sz), w.car(a, 2, w.gz)
+	b1 := w.car(b, 3, nil)
+
+	owners, err := w.db.OwnersByIDs(w.ctx, []uuid.UUID{a.ID, b.ID, uuid.New()})
+	must(t, err)
+	if len(owners) != 2 {
+		t.Fatalf("OwnersByIDs = %d owners; want 2", len(owners))
+	}
+
+	var byOwner map[uuid.UUID][]*models.Vehicle
+	n := w.statements(func() {
+		byOwner, err = w.db.VehiclesByOwnerIDs(w.ctx, []uuid.UUID{a.ID, b.ID, c.ID})
+	})
+	must(t, err)
+	if n != 1 {
+		t.Errorf("VehiclesByOwnerIDs ran %d statements; want 1", n)
+	}
+	if got := byOwner[a.ID]; len(got) != 2 || got[0].ID != a1.ID || got[1].ID != a2.ID {
+		t.Errorf("vehicles of a = %v; want a1, a2 in creation order", got)
+	}
+	if got := byOwner[b.ID]; len(got) != 1 || got[0].ID != b1.ID {
+		t.Errorf("vehicles of b = %v", got)
+	}
+	if _, ok := byOwner[c.ID]; ok {
+		t.Errorf("owner without vehicles has an entry")
+	}
+
+	ids, err := w.db.StaffStoreIDs(w.ctx, []uuid.UUID{w.admin.ID, w.szAdvisor.ID, uuid.New()})
+	must(t, err)
+	adminStores := ids[w.admin.ID]
+	slices.SortFunc(adminStores, func(x, y uuid.UUID) int { return slices.Compare(x[:], y[:]) })
+	if len(adminStores) != 2 || len(ids[w.szAdvisor.ID]) != 1 || ids[w.szAdvisor.ID][0] != w.sz.ID || len(ids) != 2 {
+		t.Errorf("StaffStoreIDs = %v", ids)
+	}
+}
+
+func TestOwnerForAndVehicleFor(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	szOnly := w.owner(1, "深圳客户", w.sz)
+	gzOnly := w.owner(2, "广州客户", w.gz)
+	boughtInSZ := w.owner(3, "广州人深圳买车", w.gz)
+	noStore := w.owner(4, "无门店", nil)
+	szHomeGZCar := w.owner(5, "深圳人广州买车", w.sz)
+	vSZ := w.car(szOnly, 1, w.sz)
+	vGZ := w.car(gzOnly, 2, w.gz)
+	vCross := w.car(boughtInSZ, 3, w.sz)
+	vHomeSZ := w.car(szHomeGZCar, 4, w.gz) // sold by GZ, owner's home store SZ
+	vNone := w.car(noStore, 5, nil)
+
+	screen := &auth.Principal{Kind: auth.KindScreen, ID: uuid.New(), StoreIDs: []uuid.UUID{w.sz.ID}}
+	storeless := &auth.Principal{Kind: auth.KindStaff, ID: uuid.New(), Roles: []auth.Role{auth.RoleAdvisor}}
+	ownerCases := []struct {
+		name  string
+		actor *auth.Principal
+		owner *models.Owner
+		ok    bool
+	}{
+		{"owner self", ownerPrincipal(szOnly), szOnly, true},
+		{"owner reads another owner", ownerPrincipal(szOnly), gzOnly, false},
+		{"staff: home store in scope", w.szCRM, szOnly, true},
+		{"staff: bought at a store in scope", w.szCRM, boughtInSZ, true},
+		{"staff: customer of another store only", w.szCRM, gzOnly, false},
+		{"staff: owner without store", w.szAdvisor, noStore, false},
+		{"other store's staff", w.gzAdvisor, szOnly, false},
+		{"other store's staff, home store", w.gzAdvisor, boughtInSZ, true},
+		{"other store's staff, bought there", w.gzAdvisor, szHomeGZCar, true},
+		{"group admin", w.admin, noStore, true},
+		{"staff without stores", storeless, szOnly, false},
+		{"screen", screen, szOnly, false},
+	}
+	for _, c := range ownerCases {
+		t.Run("owner/"+c.name, func(t *testing.T) {
+			got, err := w.db.OwnerFor(w.ctx, c.actor, c.owner.ID)
+			if c.ok {
+				if err != nil || got.ID != c.owner.ID {
+					t.Fatalf("OwnerFor = %v, %v", got, err)
+				}
+				return
+			}
+			wantCode(t, err, models.CodeNotFound, "")
+		})
+	}
+	_, err := w.db.OwnerFor(w.ctx, w.admin, uuid.New())
+	wantCode(t, err, models.CodeNotFound, "")
+	_, err = w.db.OwnerFor(w.ctx, nil, szOnly.ID)
+	wantCode(t, err, models.CodeUnauthenticated, "")
+
+	vehicleCases := []struct {
+		name    string
+		actor   *auth.Principal
+		vehicle *models.Vehicle
+		ok      bool
+	}{
+		{"owner's own", ownerPrincipal(szOnly), vSZ, true},
+		{"another owner's", ownerPrincipal(szOnly), vGZ, false},
+		{"B cannot read A's", ownerPrincipal(gzOnly), vSZ, false},
+		{"staff: sold in scope", w.szForeman, vCross, true},
+		{"staff: owner's home store in scope", w.szForeman, vHomeSZ, true},
+		{"staff: other store's car", w.szForeman, vGZ, false},
+		{"staff: no store at all", w.szForeman, vNone, false},
+		{"gz staff: sold by gz", w.gzForeman, vHomeSZ, true},
+		{"gz staff: owner's home gz", w.gzForeman, vCross, true},
+		{"gz staff: sz customer's sz car", w.gzForeman, vSZ, false},
+		{"group admin", w.admin, vNone, true},
+		{"screen", screen, vSZ, false},
+		{"staff without stores", storeless, vSZ, false},
+	}
+	for _, c := range vehicleCases {
+		t.Run("vehicle/"+c.name, func(t *testing.T) {
+			got, err := w.db.VehicleFor(w.ctx, c.actor, c.vehicle.ID)
+			if c.ok {
+				if err != nil || got.ID != c.vehicle.ID || got.VIN != c.vehicle.VIN {
+					t.Fatalf("VehicleFor = %v, %v", got, err)
+				}
+				return
+			}
+			wantCode(t, err, models.CodeNotFound, "")
+		})
+	}
+	_, err = w.db.VehicleFor(w.ctx, nil, vSZ.ID)
+	wantCode(t, err, models.CodeUnauthenticated, "")
+}
+
+func TestStaffFor(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	cases := []struct {
+		name   string
+		actor  *auth.Principal
+		target *auth.Principal
+		ok     bool
+	}{
+		{"self", w.szTech, w.szTech, true},
+		{"colleague without MANAGER", w.szAdvisor, w.szForeman, false},
+		{"manager, same store", w.szManager, w.szTech, true},
+		{"manager, other store", w.szManager, w.gzForeman, false},
+		{"manager sees admin assigned to the store", w.gzManager, w.admin, true},
+		{"group admin", w.admin, w.gzForeman, true},
+		{"owner", &auth.Principal{Kind: auth.KindOwner, ID: w.szTech.ID}, w.szTech, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := w.db.StaffFor(w.ctx, c.actor, c.target.ID)
+			if !c.ok {
+				wantCode(t, err, models.CodeNotFound, "")
+				return
+			}
+			must(t, err)
+			if got.ID != c.target.ID || len(got.Roles) != len(c.target.Roles) || len(got.Stores) != len(c.target.StoreIDs) {
+				t.Fatalf("StaffFor = %+v; want roles %v stores %v loaded", got, c.target.Roles, c.target.StoreIDs)
+			}
+			if got.Roles[0].Role != string(c.target.Roles[0]) {
+				t.Errorf("role = %s", got.Roles[0].Role)
+			}
+		})
+	}
+	_, err := w.db.StaffFor(w.ctx, w.admin, uuid.New())
+	wantCode(t, err, models.CodeNotFound, "")
+	_, err = w.db.StaffFor(w.ctx, nil, w.admin.ID)
+	wantCode(t, err, models.CodeUnauthenticated, "")
+}

@@ -1,0 +1,377 @@
+package models
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm/clause"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models/validate"
+)
+
+// Limits of vehicle input.
+const (
+	MaxBrandRunes  = 40
+	MaxModelRunes  = 40
+	MaxColourRunes = 20
+	// MaxMileageKm bounds odometer readings and warranty distances; beyond it
+	// a reading is a typo.
+	MaxMileageKm = 2_000_000
+	// EarliestModelYear is the oldest model year the schema accepts.
+	EarliestModelYear = 1980
+)
+
+var errNotYourStore = E(CodeForbidden, "您不属于该门店", "you do not work for this store")
+
+// VehicleRegistration is a car handed over at new-car delivery, with its
+// owner's phone. Optional fields are nil or empty.
+type VehicleRegistration struct {
+	OwnerPhone      string
+	OwnerName       string // used when the owner is new (or has no name yet)
+	VIN             string
+	Plate           *string // nil or empty: not registered yet
+	Brand, Model    string
+	ModelYear       int
+	Colour          string
+	PurchaseDate    *Date
+	SellingStoreID  *uuid.UUID // nil: the caller's only store
+	WarrantyEndDate *Date
+	WarrantyEndKm   *int
+	InsuranceExpiry *Date
+	InspectionDue   *Date
+	MileageKm       int
+}
+
+// vehicleDates checks the dates every vehicle write shares: none before 1980,
+// purchase not in the future, warranty not ending before the purchase, and
+// insurance (at most 3 years) and inspection (at most 10 years) not absurdly
+// far ahead.
+func vehicleDates(purchase, warrantyEnd, insurance, inspection *Date) error {
+	today := Today()
+	if err := dateIn("purchaseDate", "购车日期", purchase, earliestDate, today); err != nil {
+		return err
+	}
+	warrantyFrom := earliestDate
+	if purchase != nil {
+		warrantyFrom = *purchase
+	}
+	if err := dateIn("warrantyEndDate", "质保截止日期", warrantyEnd, warrantyFrom, today.AddDate(20, 0, 0)); err != nil {
+		return err
+	}
+	if err := dateIn("insuranceExpiry", "保险到期日", insurance, earliestDate, today.AddDate(3, 0, 0)); err != nil {
+		return err
+	}
+	return dateIn("inspectionDue", "年检到期日", inspection, earliestDate, today.AddDate(10, 0, 0))
+}
+
+// plateInput normalizes an optional plate: nil or blank means none.
+func plateInput(p *string) (*string, error) {
+	if p == nil || strings.TrimSpace(*p) == "" {
+		return nil, nil
+	}
+	plate, err := validate.NormalizePlate(*p)
+	if err != nil {
+		return nil, InvalidPlate("plate", err)
+	}
+	return &plate, nil
+}
+
+// check validates the registration and returns it normalized: phone E.164,
+// VIN and plate canonical, text trimmed.
+func (r VehicleRegistration) check() (VehicleRegistration, error) {
+	var err error
+	if r.OwnerPhone, err = validate.NormalizePhone(r.OwnerPhone); err != nil {
+		return r, InvalidPhone("ownerPhone", err)
+	}
+	if r.OwnerName, err = text("ownerName", "车主姓名", r.OwnerName, 0, MaxOwnerNameRunes); err != nil {
+		return r, err
+	}
+	if r.VIN, err = validate.NormalizeVIN(r.VIN); err != nil {
+		return r, InvalidVIN("vin", err)
+	}
+	if r.Plate, err = plateInput(r.Plate); err != nil {
+		return r, err
+	}
+	if r.Brand, err = text("brand", "品牌", r.Brand, 1, MaxBrandRunes); err != nil {
+		return r, err
+	}
+	if r.Model, err = text("model", "车型", r.Model, 1, MaxModelRunes); err != nil {
+		return r, err
+	}
+	if err := intIn("modelYear", "年款", &r.ModelYear, EarliestModelYear, Today().Year+1); err != nil {
+		return r, err
+	}
+	if r.Colour, err = text("colour", "颜色", r.Colour, 0, MaxColourRunes); err != nil {
+		return r, err
+	}
+	if err := vehicleDates(r.PurchaseDate, r.WarrantyEndDate, r.InsuranceExpiry, r.InspectionDue); err != nil {
+		return r, err
+	}
+	// A car is sold at the earliest in the year before its model year.
+	if r.PurchaseDate != nil && r.PurchaseDate.Year < r.ModelYear-1 {
+		return r, Invalid("purchaseDate", "购车日期早于车型年款", "purchaseDate is before the model year")
+	}
+	if err := intIn("warrantyEndKm", "质保里程", r.WarrantyEndKm, 0, MaxMileageKm); err != nil {
+		return r, err
+	}
+	return r, intIn("mileageKm", "里程", &r.MileageKm, 0, MaxMileageKm)
+}
+
+// sellingStoreOf picks the store a registration is recorded at: the one
+// asked for, which must be in the caller's scope, or else the caller's only
+// store.
+func sellingStoreOf(actor *auth.Principal, asked *uuid.UUID) (uuid.UUID, error) {
+	if asked != nil && *asked != uuid.Nil {
+		if !actor.CanAccessStore(*asked) {
+			return uuid.Nil, errNotYourStore
+		}
+		return *asked, nil
+	}
+	switch len(actor.StoreIDs) {
+	case 1:
+		return actor.StoreIDs[0], nil
+	case 0:
+		return uuid.Nil, Invalid("sellingStoreId", "请选择销售门店", "sellingStoreId is required: you are not assigned to a store")
+	}
+	return uuid.Nil, Invalid("sellingStoreId", "您属于多家门店，请选择销售门店", "sellingStoreId is required when you work for several stores")
+}
+
+// RegisterVehicle records a car at new-car delivery. Staff with ADVISOR or
+// MANAGER register at a store they work for (by default their only one). The
+// owner is found by phone, or created with OwnerName and the selling store as
+// home store; an existing owner without a name or home store gets them. The
+// registration is one transaction: on any refusal nothing is written.
+//
+// Uniqueness is decided by the database: the owner and vehicle inserts skip
+// on a unique-key conflict (waiting for a concurrent transaction that holds
+// the key), so concurrent registrations for one new phone create one owner,
+// and of concurrent registrations of one VIN exactly one succeeds.
+//
+// Codes: UNAUTHENTICATED (no actor), FORBIDDEN (wrong role, or a store the
+// caller does not work for), INVALID_PHONE ("ownerPhone"), INVALID_VIN
+// ("vin"), INVALID_PLATE ("plate"), INVALID_ARGUMENT ("ownerName", "brand",
+// "model", "modelYear", "colour", "purchaseDate", "sellingStoreId",
+// "warrantyEndDate", "warrantyEndKm", "insuranceExpiry", "inspectionDue",
+// "mileageKm"), VIN_ALREADY_REGISTERED ("vin"), PLATE_ALREADY_REGISTERED
+// ("plate").
+func (db *DB) RegisterVehicle(ctx context.Context, actor *auth.Principal, r VehicleRegistration) (*Vehicle, *Owner, error) {
+	if actor == nil {
+		return nil, nil, ErrUnauthenticated
+	}
+	if !actor.HasAnyRole(auth.RoleAdvisor, auth.RoleManager) {
+		return nil, nil, ErrForbidden
+	}
+	storeID, err := sellingStoreOf(actor, r.SellingStoreID)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err = r.check()
+	if err != nil {
+		return nil, nil, err
+	}
+	var v *Vehicle
+	var o *Owner
+	err = db.WithTx(ctx, func(ctx context.Context) error {
+		var n int64
+		if err := db.Conn(ctx).Model(&Store{}).Where("id = ?", storeID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return Invalid("sellingStoreId", "门店不存在", "no such store")
+		}
+		var err error
+		if o, err = db.ownerByPhoneForRegistration(ctx, r.OwnerPhone, r.OwnerName, storeID); err != nil {
+			return err
+		}
+		v, err = db.insertVehicle(ctx, o.ID, storeID, r)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, o, nil
+}
+
+// ownerByPhoneForRegistration returns the owner with the phone, locked,
+// creating them when new. The insert skips on a phone conflict, so of
+// concurrent registrations for a new phone one creates the owner and the
+// others wait for it and then use it.
+func (db *DB) ownerByPhoneForRegistration(ctx context.Context, phone, name string, storeID uuid.UUID) (*Owner, error) {
+	tx := db.Conn(ctx)
+	o := &Owner{ID: NewID(), Phone: phone, Name: name, HomeStoreID: &storeID}
+	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "phone"}}, DoNothing: true}).Create(o)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 1 {
+		return o, nil
+	}
+	o = &Owner{}
+	if err := db.ForUpdate(tx.Where("phone = ?", phone)).Take(o).Error; err != nil {
+		return nil, err
+	}
+	fill := map[string]any{}
+	if o.Name == "" && name != "" {
+		o.Name = name
+		fill["name"] = name
+	}
+	if o.HomeStoreID == nil {
+		o.HomeStoreID = &storeID
+		fill["home_store_id"] = storeID
+	}
+	if len(fill) > 0 {
+		o.UpdatedAt = Now()
+		fill["updated_at"] = o.UpdatedAt
+		if err := tx.Model(&Owner{}).Where("id = ?", o.ID).Updates(fill).Error; err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// insertVehicle inserts the registered vehicle. The insert skips on any
+// unique-key conflict (VIN or plate); the refusal then names whichever key
+// is taken, VIN first.
+func (db *DB) insertVehicle(ctx context.Context, ownerID, storeID uuid.UUID, r VehicleRegistration) (*Vehicle, error) {
+	tx := db.Conn(ctx)
+	readAt := Now()
+	v := &Vehicle{
+		ID:              NewID(),
+		OwnerID:         ownerID,
+		VIN:             r.VIN,
+		Plate:           r.Plate,
+		Brand:           r.Brand,
+		Model:           r.Model,
+		ModelYear:       r.ModelYear,
+		Colour:          r.Colour,
+		PurchaseDate:    r.PurchaseDate,
+		SellingStoreID:  &storeID,
+		WarrantyEndDate: r.WarrantyEndDate,
+		WarrantyEndKm:   r.WarrantyEndKm,
+		InsuranceExpiry: r.InsuranceExpiry,
+		InspectionDue:   r.InspectionDue,
+		MileageKm:       r.MileageKm,
+		MileageReadAt:   &readAt,
+	}
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(v)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 1 {
+		return v, nil
+	}
+	var n int64
+	if err := tx.Model(&Vehicle{}).Where("vin = ?", r.VIN).Count(&n).Error; err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return nil, ErrVINAlreadyRegistered.On("vin")
+	}
+	if r.Plate != nil {
+		return nil, ErrPlateAlreadyRegistered.On("plate")
+	}
+	return nil, ErrConflict
+}
+
+// VehicleChange is what staff may change on a vehicle. Nil fields stay
+// unchanged; an empty Plate removes the plate.
+type VehicleChange struct {
+	VehicleID       uuid.UUID
+	Plate           *string
+	Colour          *string
+	MileageKm       *int
+	WarrantyEndDate *Date
+	WarrantyEndKm   *int
+	InsuranceExpiry *Date
+	InspectionDue   *Date
+}
+
+// UpdateVehicle changes a vehicle's plate, colour, mileage and dates. Staff
+// with ADVISOR, FOREMAN or MANAGER may change the vehicles they can see
+// (VehicleFor). A mileage reading may not be lower than the last one and
+// records when it was read. The row is locked while it is read and written.
+//
+// Codes: UNAUTHENTICATED (no actor), FORBIDDEN (wrong role), NOT_FOUND
+// (absent or not visible), INVALID_PLATE ("plate"), INVALID_ARGUMENT
+// ("colour", "mileageKm", "warrantyEndDate", "warrantyEndKm",
+// "insuranceExpiry", "inspectionDue"), MILEAGE_DECREASED ("mileageKm"),
+// PLATE_ALREADY_REGISTERED ("plate").
+func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch VehicleChange) (*Vehicle, error) {
+	if actor == nil {
+		return nil, ErrUnauthenticated
+	}
+	if !actor.HasAnyRole(auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager) {
+		return nil, ErrForbidden
+	}
+	plate, err := plateInput(ch.Plate)
+	if err != nil {
+		return nil, err
+	}
+	var colour string
+	if ch.Colour != nil {
+		if colour, err = text("colour", "颜色", *ch.Colour, 0, MaxColourRunes); err != nil {
+			return nil, err
+		}
+	}
+	if err := intIn("mileageKm", "里程", ch.MileageKm, 0, MaxMileageKm); err != nil {
+		return nil, err
+	}
+	if err := intIn("warrantyEndKm", "质保里程", ch.WarrantyEndKm, 0, MaxMileageKm); err != nil {
+		return nil, err
+	}
+	if err := vehicleDates(nil, ch.WarrantyEndDate, ch.InsuranceExpiry, ch.InspectionDue); err != nil {
+		return nil, err
+	}
+
+	var v *Vehicle
+	err = db.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		if v, err = db.vehicleFor(ctx, actor, ch.VehicleID, true); err != nil {
+			return err
+		}
+		if ch.MileageKm != nil {
+			if *ch.MileageKm < v.MileageKm {
+				return Ef(CodeMileageDecreased, "里程数不能小于上次记录",
+					"mileage may not be lower than the last reading (%d km)", v.MileageKm).On("mileageKm")
+			}
+			now := Now()
+			v.MileageKm, v.MileageReadAt = *ch.MileageKm, &now
+		}
+		if ch.WarrantyEndDate != nil {
+			if v.PurchaseDate != nil && ch.WarrantyEndDate.Before(*v.PurchaseDate) {
+				return Invalid("warrantyEndDate", "质保截止日期早于购车日期", "warrantyEndDate is before the purchase date")
+			}
+			v.WarrantyEndDate = ch.WarrantyEndDate
+		}
+		if ch.Plate != nil {
+			v.Plate = plate
+		}
+		if ch.Colour != nil {
+			v.Colour = colour
+		}
+		if ch.WarrantyEndKm != nil {
+			v.WarrantyEndKm = ch.WarrantyEndKm
+		}
+		if ch.InsuranceExpiry != nil {
+			v.InsuranceExpiry = ch.InsuranceExpiry
+		}
+		if ch.InspectionDue != nil {
+			v.InspectionDue = ch.InspectionDue
+		}
+		// The plate's unique key decides; on PostgreSQL the violation ends
+		// the transaction, which is what a refusal wants anyway.
+		if err := db.Conn(ctx).Save(v).Error; err != nil {
+			if IsUniqueViolation(err) {
+				return ErrPlateAlreadyRegistered.On("plate")
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
