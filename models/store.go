@@ -16,7 +16,7 @@ type Store struct {
 	Phone       string
 	Timezone    string // IANA name, default Asia/Shanghai
 	ServiceBays int
-	SlotMinutes int // booking slot length
+	SlotMinutes int          // booking slot length
 	Hours       []StoreHours `gorm:"foreignKey:StoreID"`
 	CreatedAt   time.Time
 	UpdatedAt   time.Time

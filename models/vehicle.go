@@ -10,7 +10,7 @@ import (
 type Vehicle struct {
 	ID              uuid.UUID `gorm:"primaryKey"`
 	OwnerID         uuid.UUID
-	VIN             string `gorm:"column:vin"`
+	VIN             string  `gorm:"column:vin"`
 	Plate           *string // canonical, no separator; nil before registration
 	Brand           string
 	Model           string
