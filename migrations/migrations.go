@@ -12,6 +12,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -70,15 +74,25 @@ func Pending(ctx context.Context, db *sql.DB, dialect string) (bool, error) {
 	return p.HasPending(ctx)
 }
 
-// Versions lists the migration versions of a dialect, in order.
+// Versions lists the migration versions of a dialect, in order, read from
+// the embedded file names (goose's convention: "<version>_<name>.sql").
 func Versions(dialect string) ([]int64, error) {
-	p, err := provider(nil, dialect, nil)
+	names, err := fs.Glob(files, dialect+"/*.sql")
 	if err != nil {
 		return nil, err
 	}
-	var out []int64
-	for _, s := range p.ListSources() {
-		out = append(out, s.Version)
+	if len(names) == 0 {
+		return nil, fmt.Errorf("unknown dialect %q", dialect)
 	}
+	out := make([]int64, 0, len(names))
+	for _, n := range names {
+		base := path.Base(n)
+		v, err := strconv.ParseInt(base[:strings.IndexByte(base, '_')], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", n, err)
+		}
+		out = append(out, v)
+	}
+	slices.Sort(out)
 	return out, nil
 }

@@ -19,9 +19,9 @@ func Today() Date { return DateOf(time.Now().In(chinaTime)) }
 // earliestDate bounds every vehicle date (no car of interest predates it).
 var earliestDate = Date{1980, time.January, 1}
 
-// text trims s and checks it has between min and max runes and no control
+// checkText trims s and checks it has between min and max runes and no control
 // characters; the refusal is INVALID_ARGUMENT on field.
-func text(field, label, s string, minRunes, maxRunes int) (string, error) {
+func checkText(field, label, s string, minRunes, maxRunes int) (string, error) {
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
 	if n < minRunes {
@@ -36,8 +36,8 @@ func text(field, label, s string, minRunes, maxRunes int) (string, error) {
 	return s, nil
 }
 
-// dateIn checks lo <= d <= hi; the refusal is INVALID_ARGUMENT on field.
-func dateIn(field, label string, d *Date, lo, hi Date) error {
+// checkDate checks lo <= d <= hi; the refusal is INVALID_ARGUMENT on field.
+func checkDate(field, label string, d *Date, lo, hi Date) error {
 	if d == nil {
 		return nil
 	}
@@ -48,8 +48,8 @@ func dateIn(field, label string, d *Date, lo, hi Date) error {
 	return nil
 }
 
-// intIn checks lo <= n <= hi; the refusal is INVALID_ARGUMENT on field.
-func intIn(field, label string, n *int, lo, hi int) error {
+// checkInt checks lo <= n <= hi; the refusal is INVALID_ARGUMENT on field.
+func checkInt(field, label string, n *int, lo, hi int) error {
 	if n == nil {
 		return nil
 	}

@@ -40,13 +40,13 @@ type ProfileChange struct {
 // check validates the change and returns it with the name trimmed.
 func (ch ProfileChange) check() (ProfileChange, error) {
 	if ch.Name != nil {
-		name, err := text("name", "姓名", *ch.Name, 1, MaxOwnerNameRunes)
+		name, err := checkText("name", "姓名", *ch.Name, 1, MaxOwnerNameRunes)
 		if err != nil {
 			return ch, err
 		}
 		ch.Name = &name
 	}
-	if err := dateIn("birthday", "生日", ch.Birthday, earliestBirthday, Today()); err != nil {
+	if err := checkDate("birthday", "生日", ch.Birthday, earliestBirthday, Today()); err != nil {
 		return ch, err
 	}
 	if ch.Gender != nil && *ch.Gender != GenderMale && *ch.Gender != GenderFemale {

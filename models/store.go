@@ -38,6 +38,5 @@ func (s *Store) Location() *time.Location {
 	if loc, err := time.LoadLocation(s.Timezone); err == nil {
 		return loc
 	}
-	loc, _ := time.LoadLocation("Asia/Shanghai")
-	return loc
+	return chinaTime
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -50,20 +51,20 @@ type VehicleRegistration struct {
 // far ahead.
 func vehicleDates(purchase, warrantyEnd, insurance, inspection *Date) error {
 	today := Today()
-	if err := dateIn("purchaseDate", "购车日期", purchase, earliestDate, today); err != nil {
+	if err := checkDate("purchaseDate", "购车日期", purchase, earliestDate, today); err != nil {
 		return err
 	}
 	warrantyFrom := earliestDate
 	if purchase != nil {
 		warrantyFrom = *purchase
 	}
-	if err := dateIn("warrantyEndDate", "质保截止日期", warrantyEnd, warrantyFrom, today.AddDate(20, 0, 0)); err != nil {
+	if err := checkDate("warrantyEndDate", "质保截止日期", warrantyEnd, warrantyFrom, today.AddDate(20, 0, 0)); err != nil {
 		return err
 	}
-	if err := dateIn("insuranceExpiry", "保险到期日", insurance, earliestDate, today.AddDate(3, 0, 0)); err != nil {
+	if err := checkDate("insuranceExpiry", "保险到期日", insurance, earliestDate, today.AddDate(3, 0, 0)); err != nil {
 		return err
 	}
-	return dateIn("inspectionDue", "年检到期日", inspection, earliestDate, today.AddDate(10, 0, 0))
+	return checkDate("inspectionDue", "年检到期日", inspection, earliestDate, today.AddDate(10, 0, 0))
 }
 
 // plateInput normalizes an optional plate: nil or blank means none.
@@ -85,7 +86,7 @@ func (r VehicleRegistration) check() (VehicleRegistration, error) {
 	if r.OwnerPhone, err = validate.NormalizePhone(r.OwnerPhone); err != nil {
 		return r, InvalidPhone("ownerPhone", err)
 	}
-	if r.OwnerName, err = text("ownerName", "车主姓名", r.OwnerName, 0, MaxOwnerNameRunes); err != nil {
+	if r.OwnerName, err = checkText("ownerName", "车主姓名", r.OwnerName, 0, MaxOwnerNameRunes); err != nil {
 		return r, err
 	}
 	if r.VIN, err = validate.NormalizeVIN(r.VIN); err != nil {
@@ -94,16 +95,16 @@ func (r VehicleRegistration) check() (VehicleRegistration, error) {
 	if r.Plate, err = plateInput(r.Plate); err != nil {
 		return r, err
 	}
-	if r.Brand, err = text("brand", "品牌", r.Brand, 1, MaxBrandRunes); err != nil {
+	if r.Brand, err = checkText("brand", "品牌", r.Brand, 1, MaxBrandRunes); err != nil {
 		return r, err
 	}
-	if r.Model, err = text("model", "车型", r.Model, 1, MaxModelRunes); err != nil {
+	if r.Model, err = checkText("model", "车型", r.Model, 1, MaxModelRunes); err != nil {
 		return r, err
 	}
-	if err := intIn("modelYear", "年款", &r.ModelYear, EarliestModelYear, Today().Year+1); err != nil {
+	if err := checkInt("modelYear", "年款", &r.ModelYear, EarliestModelYear, Today().Year+1); err != nil {
 		return r, err
 	}
-	if r.Colour, err = text("colour", "颜色", r.Colour, 0, MaxColourRunes); err != nil {
+	if r.Colour, err = checkText("colour", "颜色", r.Colour, 0, MaxColourRunes); err != nil {
 		return r, err
 	}
 	if err := vehicleDates(r.PurchaseDate, r.WarrantyEndDate, r.InsuranceExpiry, r.InspectionDue); err != nil {
@@ -113,10 +114,10 @@ func (r VehicleRegistration) check() (VehicleRegistration, error) {
 	if r.PurchaseDate != nil && r.PurchaseDate.Year < r.ModelYear-1 {
 		return r, Invalid("purchaseDate", "购车日期早于车型年款", "purchaseDate is before the model year")
 	}
-	if err := intIn("warrantyEndKm", "质保里程", r.WarrantyEndKm, 0, MaxMileageKm); err != nil {
+	if err := checkInt("warrantyEndKm", "质保里程", r.WarrantyEndKm, 0, MaxMileageKm); err != nil {
 		return r, err
 	}
-	return r, intIn("mileageKm", "里程", &r.MileageKm, 0, MaxMileageKm)
+	return r, checkInt("mileageKm", "里程", &r.MileageKm, 0, MaxMileageKm)
 }
 
 // sellingStoreOf picks the store a registration is recorded at: the one
@@ -311,14 +312,14 @@ func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch Vehic
 	}
 	var colour string
 	if ch.Colour != nil {
-		if colour, err = text("colour", "颜色", *ch.Colour, 0, MaxColourRunes); err != nil {
+		if colour, err = checkText("colour", "颜色", *ch.Colour, 0, MaxColourRunes); err != nil {
 			return nil, err
 		}
 	}
-	if err := intIn("mileageKm", "里程", ch.MileageKm, 0, MaxMileageKm); err != nil {
+	if err := checkInt("mileageKm", "里程", ch.MileageKm, 0, MaxMileageKm); err != nil {
 		return nil, err
 	}
-	if err := intIn("warrantyEndKm", "质保里程", ch.WarrantyEndKm, 0, MaxMileageKm); err != nil {
+	if err := checkInt("warrantyEndKm", "质保里程", ch.WarrantyEndKm, 0, MaxMileageKm); err != nil {
 		return nil, err
 	}
 	if err := vehicleDates(nil, ch.WarrantyEndDate, ch.InsuranceExpiry, ch.InspectionDue); err != nil {
@@ -333,7 +334,7 @@ func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch Vehic
 		}
 		if ch.MileageKm != nil {
 			if *ch.MileageKm < v.MileageKm {
-				return Ef(CodeMileageDecreased, "里程数不能小于上次记录",
+				return Ef(CodeMileageDecreased, fmt.Sprintf("里程数不能小于上次记录（%d 公里）", v.MileageKm),
 					"mileage may not be lower than the last reading (%d km)", v.MileageKm).On("mileageKm")
 			}
 			now := Now()

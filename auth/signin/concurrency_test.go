@@ -1,6 +1,7 @@
 package signin_test
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,29 @@ import (
 )
 
 const racers = 20
+
+// warmPool opens a connection per racer first, so that racers really overlap
+// instead of queueing one by one for new connections. PostgreSQL only: SQLite
+// runs one write transaction at a time anyway.
+func (e *env) warmPool() {
+	if e.db.Dialect != models.Postgres {
+		return
+	}
+	var all sync.WaitGroup
+	all.Add(racers)
+	race(racers, func(int) {
+		err := e.db.WithTx(ctx, func(ctx context.Context) error {
+			var n int64
+			err := e.db.Conn(ctx).Table("owners").Count(&n).Error
+			all.Done()
+			all.Wait() // every racer holds its own connection now
+			return err
+		})
+		if err != nil {
+			e.t.Error(err)
+		}
+	})
+}
 
 // codes tallies the outcomes of a race by error code ("" for success).
 type tally struct {
@@ -40,6 +64,7 @@ func (c *tally) add(t *testing.T, err error) {
 func TestConcurrentVerifyOfOneCode(t *testing.T) {
 	e := newEnv(t)
 	code := e.requestCode(phone, ip)
+	e.warmPool()
 	var results tally
 	race(racers, func(int) {
 		_, _, err := e.svc.VerifyCode(ctx, phone, code, "", ip)
@@ -59,6 +84,7 @@ func TestConcurrentVerifyOfOneCode(t *testing.T) {
 func TestConcurrentWrongCodesCountExactly(t *testing.T) {
 	e := newEnv(t)
 	code := e.requestCode(phone, ip)
+	e.warmPool()
 	var results tally
 	race(racers, func(int) {
 		_, _, err := e.svc.VerifyCode(ctx, phone, wrong(code), "", ip)
@@ -77,6 +103,7 @@ func TestConcurrentWrongCodesCountExactly(t *testing.T) {
 
 func TestConcurrentCodeRequests(t *testing.T) {
 	e := newEnv(t)
+	e.warmPool()
 	var results tally
 	race(racers, func(int) {
 		_, err := e.svc.RequestCode(ctx, phone, ip)
@@ -93,6 +120,7 @@ func TestConcurrentCodeRequests(t *testing.T) {
 func TestConcurrentRefreshOfOneToken(t *testing.T) {
 	e := newEnv(t)
 	sess, _ := e.signIn(phone)
+	e.warmPool()
 	var (
 		results tally
 		winner  atomic.Pointer[signin.Session]
@@ -118,6 +146,7 @@ func TestConcurrentRefreshOfOneToken(t *testing.T) {
 
 func TestConcurrentFirstSignIns(t *testing.T) {
 	e := newEnv(t)
+	e.warmPool()
 	var (
 		mu  sync.Mutex
 		ids = map[uuid.UUID]int{}
@@ -145,6 +174,7 @@ func TestConcurrentFirstSignIns(t *testing.T) {
 func TestConcurrentStaffGuesses(t *testing.T) {
 	e := newEnv(t)
 	e.staff("advisor.sz01", true, []auth.Role{auth.RoleAdvisor}, e.store("SZ01"))
+	e.warmPool()
 	var results tally
 	race(racers, func(int) {
 		_, _, err := e.svc.StaffLogin(ctx, "advisor.sz01", "guess", ip)

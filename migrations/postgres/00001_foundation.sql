@@ -48,7 +48,7 @@ CREATE INDEX staff_stores_store_idx ON staff_stores (store_id);
 CREATE TABLE owners (
     id                   uuid PRIMARY KEY,
     phone                text NOT NULL UNIQUE CHECK (phone ~ '^\+861[0-9]{10}$'),
-    name                 text NOT NULL DEFAULT '',
+    name                 text COLLATE "C" NOT NULL DEFAULT '',
     birthday             date,
     gender               text CHECK (gender IN ('MALE', 'FEMALE')),
     home_store_id        uuid REFERENCES stores (id),

@@ -1,6 +1,6 @@
 -- +goose Up
 CREATE TABLE stores (
-    id           TEXT PRIMARY KEY,
+    id           TEXT NOT NULL PRIMARY KEY,
     code         TEXT NOT NULL UNIQUE CHECK (code <> ''),
     name         TEXT NOT NULL CHECK (name <> ''),
     city         TEXT NOT NULL,
@@ -23,7 +23,7 @@ CREATE TABLE store_hours (
 );
 
 CREATE TABLE staffs (
-    id            TEXT PRIMARY KEY,
+    id            TEXT NOT NULL PRIMARY KEY,
     username      TEXT NOT NULL UNIQUE CHECK (username <> ''),
     name          TEXT NOT NULL,
     password_hash TEXT NOT NULL,
@@ -46,7 +46,7 @@ CREATE TABLE staff_stores (
 CREATE INDEX staff_stores_store_idx ON staff_stores (store_id);
 
 CREATE TABLE owners (
-    id                   TEXT PRIMARY KEY,
+    id                   TEXT NOT NULL PRIMARY KEY,
     phone                TEXT NOT NULL UNIQUE CHECK (phone GLOB '+861[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]'),
     name                 TEXT NOT NULL DEFAULT '',
     birthday             DATE,
@@ -63,7 +63,7 @@ CREATE INDEX owners_name_idx ON owners (name);
 CREATE INDEX owners_home_store_idx ON owners (home_store_id);
 
 CREATE TABLE vehicles (
-    id                TEXT PRIMARY KEY,
+    id                TEXT NOT NULL PRIMARY KEY,
     owner_id          TEXT NOT NULL REFERENCES owners (id),
     vin               TEXT NOT NULL UNIQUE CHECK (length(vin) = 17),
     plate             TEXT UNIQUE CHECK (plate IS NULL OR length(plate) IN (7, 8)),
@@ -86,7 +86,7 @@ CREATE INDEX vehicles_owner_idx ON vehicles (owner_id, created_at);
 CREATE INDEX vehicles_selling_store_idx ON vehicles (selling_store_id);
 
 CREATE TABLE login_codes (
-    id          TEXT PRIMARY KEY,
+    id          TEXT NOT NULL PRIMARY KEY,
     phone       TEXT NOT NULL,
     code_hash   TEXT NOT NULL,
     ip          TEXT NOT NULL DEFAULT '',
@@ -99,7 +99,7 @@ CREATE INDEX login_codes_phone_idx ON login_codes (phone, created_at);
 CREATE INDEX login_codes_ip_idx ON login_codes (ip, created_at);
 
 CREATE TABLE refresh_tokens (
-    id           TEXT PRIMARY KEY,
+    id           TEXT NOT NULL PRIMARY KEY,
     family_id    TEXT NOT NULL,
     subject_kind TEXT NOT NULL CHECK (subject_kind IN ('OWNER', 'STAFF')),
     subject_id   TEXT NOT NULL,
@@ -113,7 +113,7 @@ CREATE INDEX refresh_tokens_family_idx ON refresh_tokens (family_id);
 CREATE INDEX refresh_tokens_subject_idx ON refresh_tokens (subject_kind, subject_id);
 
 CREATE TABLE auth_failures (
-    id         TEXT PRIMARY KEY,
+    id         TEXT NOT NULL PRIMARY KEY,
     kind       TEXT NOT NULL CHECK (kind IN ('OTP', 'PASSWORD')),
     subject    TEXT NOT NULL,
     ip         TEXT NOT NULL DEFAULT '',

@@ -1,6 +1,6 @@
 // Package demo loads the demo dealer group into an empty database: two stores,
 // staff for every role, and owners with their cars, so that a fresh clone has
-// someone to log in as. The content is fixed (only ids, password salts and
+// someone to log in as. The content is fixed (only ids, the password salt and
 // the dates that must stay near today vary), so documentation can refer to it.
 package demo
 
