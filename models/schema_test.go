@@ -22,6 +22,7 @@ import (
 var entities = []any{
 	&models.Store{}, &models.StoreHours{}, &models.Staff{}, &models.StaffRole{}, &models.StaffStore{},
 	&models.Owner{}, &models.Vehicle{}, &models.LoginCode{}, &models.RefreshToken{}, &models.AuthFailure{},
+	&models.Notification{},
 }
 
 func TestMigrationsApplyToEmptyDatabase(t *testing.T) {

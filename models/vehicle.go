@@ -24,6 +24,28 @@ type Vehicle struct {
 	InspectionDue   *Date
 	MileageKm       int
 	MileageReadAt   *time.Time
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Maintenance interval of this car; nil means the defaults
+	// (DefaultServiceIntervalMonths / DefaultServiceIntervalKm).
+	ServiceIntervalMonths *int
+	ServiceIntervalKm     *int
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+// Default maintenance interval when a vehicle has none configured.
+const (
+	DefaultServiceIntervalMonths = 6
+	DefaultServiceIntervalKm     = 5000
+)
+
+// ServiceInterval is the vehicle's maintenance interval in months and km.
+func (v *Vehicle) ServiceInterval() (months, km int) {
+	months, km = DefaultServiceIntervalMonths, DefaultServiceIntervalKm
+	if v.ServiceIntervalMonths != nil {
+		months = *v.ServiceIntervalMonths
+	}
+	if v.ServiceIntervalKm != nil {
+		km = *v.ServiceIntervalKm
+	}
+	return months, km
 }
