@@ -187,6 +187,9 @@ func (db *DB) ForUpdate(q *gorm.DB) *gorm.DB {
 
 // IsUniqueViolation reports whether err is a unique-key violation.
 func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return true
 	}

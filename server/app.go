@@ -40,13 +40,12 @@ type App struct {
 const (
 	requestTimeout   = 15 * time.Second
 	bodyLimit        = "1M"
-	accessTokenTTL   = 15 * time.Minute
 	readHeaderTimout = 5 * time.Second
 )
 
 // NewApp wires the Echo application: middleware, GraphQL, REST and probes.
 func NewApp(cfg Config, d Deps) (*App, error) {
-	tokens, err := auth.NewTokens(cfg.JWTSecret, accessTokenTTL)
+	tokens, err := auth.NewTokens(cfg.JWTSecret, signin.DefaultAccessTTL)
 	if err != nil {
 		return nil, err
 	}

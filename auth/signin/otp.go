@@ -165,8 +165,9 @@ func rateLimitedUntil(t, now time.Time, hit bool) error {
 //
 // The code checked is the phone's newest unconsumed one; a right code is
 // consumed (with any older ones), so each code signs in once even when
-// presented concurrently. Every wrong code is recorded against the phone and
-// the IP, across codes.
+// presented concurrently. Every refused code (wrong, expired, dead, or none
+// requested) is recorded as a failure of the phone and the IP, across codes;
+// a malformed one (not 6 digits) cannot be right and is not.
 //
 // Refusals:
 //   - INVALID_PHONE (field "phone").

@@ -9,6 +9,11 @@
 // are serialized by advisory locks (see serialize), on SQLite by the database
 // write lock every transaction takes at BEGIN. Single-use rules (a code, a
 // refresh token) are conditional UPDATEs whose RowsAffected decides who won.
+//
+// Each operation owns its transaction; a refusal commits what led to it (the
+// recorded failure, the revoked token family) before it is returned. Call
+// the operations outside any transaction of your own, or a rollback of yours
+// would undo those records.
 package signin
 
 import (
@@ -29,10 +34,6 @@ import (
 // Config holds the lifetimes and secrets of sign-in. Zero durations take the
 // defaults noted beside them.
 type Config struct {
-	// AccessTTL is the access token lifetime (15m default). The lifetime
-	// actually applied is the one auth.Tokens was built with: wire
-	// auth.NewTokens(secret, AccessTTL).
-	AccessTTL  time.Duration
 	RefreshTTL time.Duration // 30 days default; each rotation starts a new period
 	CodeTTL    time.Duration // 5 minutes default
 	// TestCodes maps E.164 phones to fixed codes (OTP_TEST_NUMBERS, see
@@ -46,6 +47,7 @@ type Config struct {
 
 // Defaults of Config.
 const (
+	// DefaultAccessTTL is the access token lifetime to build auth.Tokens with.
 	DefaultAccessTTL  = 15 * time.Minute
 	DefaultRefreshTTL = 30 * 24 * time.Hour
 	DefaultCodeTTL    = 5 * time.Minute
@@ -83,9 +85,6 @@ func (s *Service) now() time.Time {
 
 func (s *Service) config() Config {
 	c := s.Config
-	if c.AccessTTL <= 0 {
-		c.AccessTTL = DefaultAccessTTL
-	}
 	if c.RefreshTTL <= 0 {
 		c.RefreshTTL = DefaultRefreshTTL
 	}
