@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/auth"
-
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 )

@@ -10,10 +10,9 @@ import (
 	"errors"
 
 	"github.com/ownerhub/ownerhub/auth"
-	"github.com/ownerhub/ownerhub/models"
-
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // Node is the resolver for the node field.

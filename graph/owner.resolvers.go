@@ -7,13 +7,12 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/uuid"
-
-	"github.com/ownerhub/ownerhub/models"
-
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // UpdateMyProfile is the resolver for the updateMyProfile field.
@@ -40,6 +39,16 @@ func (r *mutationResolver) UpdateMyProfile(ctx context.Context, input model.Upda
 		return nil, err
 	}
 	return &model.UpdateMyProfilePayload{Owner: owner, UserErrors: ues}, nil
+}
+
+// MarkNotificationsRead is the resolver for the markNotificationsRead field.
+func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error) {
+	panic(fmt.Errorf("not implemented: MarkNotificationsRead - markNotificationsRead"))
+}
+
+// ID is the resolver for the id field.
+func (r *notificationResolver) ID(ctx context.Context, obj *models.Notification) (string, error) {
+	panic(fmt.Errorf("not implemented: ID - id"))
 }
 
 // ID is the resolver for the id field.
@@ -90,6 +99,16 @@ func (r *ownerResolver) Vehicles(ctx context.Context, obj *models.Owner, first *
 	return conn, nil
 }
 
+// Notifications is the resolver for the notifications field.
+func (r *ownerResolver) Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error) {
+	panic(fmt.Errorf("not implemented: Notifications - notifications"))
+}
+
+// UnreadNotificationCount is the resolver for the unreadNotificationCount field.
+func (r *ownerResolver) UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error) {
+	panic(fmt.Errorf("not implemented: UnreadNotificationCount - unreadNotificationCount"))
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*models.Owner, error) {
 	who := caller(ctx)
@@ -114,7 +133,13 @@ func (r *queryResolver) Owners(ctx context.Context, search string, first *int, a
 	return conn, nil
 }
 
+// Notification returns generated.NotificationResolver implementation.
+func (r *Resolver) Notification() generated.NotificationResolver { return &notificationResolver{r} }
+
 // Owner returns generated.OwnerResolver implementation.
 func (r *Resolver) Owner() generated.OwnerResolver { return &ownerResolver{r} }
 
-type ownerResolver struct{ *Resolver }
+type (
+	notificationResolver struct{ *Resolver }
+	ownerResolver        struct{ *Resolver }
+)

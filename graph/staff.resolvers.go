@@ -7,12 +7,11 @@ package graph
 
 import (
 	"context"
+
 	"github.com/google/uuid"
-
-	"github.com/ownerhub/ownerhub/models"
-
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // Stores is the resolver for the stores field.

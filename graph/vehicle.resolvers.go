@@ -8,10 +8,9 @@ package graph
 import (
 	"context"
 
-	"github.com/ownerhub/ownerhub/models"
-
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // RegisterVehicle is the resolver for the registerVehicle field.

@@ -10,7 +10,24 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
+
+type AddRepairOrderItemInput struct {
+	OrderID string           `json:"orderId"`
+	Item    *RepairItemInput `json:"item"`
+	// True for work found during the job: the item is PENDING until the owner
+	// decides, and the order waits in AWAITING_APPROVAL. False: agreed at reception.
+	NeedsApproval   bool `json:"needsApproval"`
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+}
+
+type AssignRepairOrderInput struct {
+	OrderID         string  `json:"orderId"`
+	TechnicianID    *string `json:"technicianId,omitempty"`
+	Bay             *string `json:"bay,omitempty"`
+	ExpectedVersion *int    `json:"expectedVersion,omitempty"`
+}
 
 type AuthPayload struct {
 	Session *Session `json:"session,omitempty"`
@@ -19,6 +36,24 @@ type AuthPayload struct {
 	// The staff member, when staff signed in.
 	Staff      *models.Staff `json:"staff,omitempty"`
 	UserErrors []*UserError  `json:"userErrors"`
+}
+
+type DecideRepairItemsInput struct {
+	OrderID   string                `json:"orderId"`
+	Decisions []*RepairItemDecision `json:"decisions"`
+}
+
+type IssueScreenTokenInput struct {
+	StoreID string `json:"storeId"`
+	// Where the screen hangs, e.g. 'Bay 1 TV'.
+	Name string `json:"name"`
+}
+
+type IssueScreenTokenPayload struct {
+	ScreenToken *workshop.ScreenToken `json:"screenToken,omitempty"`
+	// The bearer token for the screen; shown once, store it on the screen.
+	Token      *string      `json:"token,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type LoginWithWeChatInput struct {
@@ -46,7 +81,58 @@ type LogoutPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+type MarkNotificationsReadInput struct {
+	// The notifications to mark; omit and set all to mark every one.
+	Ids []string `json:"ids,omitempty"`
+	All *bool    `json:"all,omitempty"`
+}
+
+type MarkNotificationsReadPayload struct {
+	UnreadCount int          `json:"unreadCount"`
+	UserErrors  []*UserError `json:"userErrors"`
+}
+
+// An amount of money. Amounts are integer fen (1/100 CNY): never floats.
+type Money struct {
+	AmountFen int `json:"amountFen"`
+	// ISO 4217; always CNY.
+	Currency string `json:"currency"`
+}
+
+type MoveRepairOrderInput struct {
+	OrderID string          `json:"orderId"`
+	To      workshop.Status `json:"to"`
+	// Required for QC failure (back to IN_PROGRESS) and cancellation.
+	Note            *string `json:"note,omitempty"`
+	ExpectedVersion *int    `json:"expectedVersion,omitempty"`
+}
+
 type Mutation struct {
+}
+
+type NotificationConnection struct {
+	Edges    []*NotificationEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type NotificationEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *models.Notification `json:"node"`
+}
+
+type OpenRepairOrderInput struct {
+	StoreID string `json:"storeId"`
+	// The car's plate or VIN.
+	Vehicle    string        `json:"vehicle"`
+	MileageIn  int           `json:"mileageIn"`
+	Kind       workshop.Kind `json:"kind"`
+	Concern    *string       `json:"concern,omitempty"`
+	PromisedAt *time.Time    `json:"promisedAt,omitempty"`
+	// Defaults to the caller.
+	AdvisorID *string `json:"advisorId,omitempty"`
+	// Items agreed at check-in (PRE_APPROVED).
+	Items                []*RepairItemInput `json:"items,omitempty"`
+	FirstFreeMaintenance *bool              `json:"firstFreeMaintenance,omitempty"`
 }
 
 type OwnerConnection struct {
@@ -65,6 +151,25 @@ type PageInfo struct {
 	HasPreviousPage bool    `json:"hasPreviousPage"`
 	StartCursor     *string `json:"startCursor,omitempty"`
 	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
+// A payment recorded at settlement.
+type Payment struct {
+	Method workshop.PaymentMethod `json:"method"`
+	Amount *Money                 `json:"amount"`
+	// Points spent (POINTS payments).
+	Points int `json:"points"`
+	// External reference (card slip, WeChat Pay / Alipay transaction id).
+	Reference string    `json:"reference"`
+	At        time.Time `json:"at"`
+}
+
+type PaymentInput struct {
+	Method    workshop.PaymentMethod `json:"method"`
+	AmountFen int                    `json:"amountFen"`
+	Reference *string                `json:"reference,omitempty"`
+	// Points spent, for POINTS.
+	Points *int `json:"points,omitempty"`
 }
 
 type Query struct {
@@ -101,6 +206,58 @@ type RegisterVehiclePayload struct {
 	UserErrors []*UserError    `json:"userErrors"`
 }
 
+type RemoveRepairOrderItemInput struct {
+	ItemID          string `json:"itemId"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+}
+
+type RepairItemDecision struct {
+	ItemID  string `json:"itemId"`
+	Approve bool   `json:"approve"`
+}
+
+type RepairItemInput struct {
+	Kind        workshop.ItemKind `json:"kind"`
+	Code        *string           `json:"code,omitempty"`
+	Description string            `json:"description"`
+	// Hours or units, > 0, at most three decimals.
+	Quantity        float64 `json:"quantity"`
+	UnitPriceFen    int     `json:"unitPriceFen"`
+	WarrantyCovered *bool   `json:"warrantyCovered,omitempty"`
+}
+
+type RepairOrderConnection struct {
+	Edges      []*RepairOrderEdge `json:"edges"`
+	PageInfo   *PageInfo          `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+type RepairOrderEdge struct {
+	Cursor string                `json:"cursor"`
+	Node   *workshop.RepairOrder `json:"node"`
+}
+
+type RepairOrderPayload struct {
+	RepairOrder *workshop.RepairOrder `json:"repairOrder,omitempty"`
+	UserErrors  []*UserError          `json:"userErrors"`
+}
+
+// The money of a repair order.
+type RepairOrderTotals struct {
+	// Every item that is pre-approved or approved.
+	Total *Money `json:"total"`
+	// The part of total covered by warranty.
+	WarrantyCovered *Money `json:"warrantyCovered"`
+	// total minus warrantyCovered: what the owner pays.
+	Payable *Money `json:"payable"`
+	// Sum of recorded payments.
+	Paid *Money `json:"paid"`
+	// Items waiting for the owner's decision.
+	PendingApproval *Money `json:"pendingApproval"`
+	// Items the owner declined (advised, not done).
+	Declined *Money `json:"declined"`
+}
+
 type RequestLoginCodeInput struct {
 	// Mainland China mobile number, e.g. `13800000001` or `+86 138 0000 0001`.
 	Phone string `json:"phone"`
@@ -114,6 +271,21 @@ type RequestLoginCodePayload struct {
 	UserErrors        []*UserError `json:"userErrors"`
 }
 
+type RevokeScreenTokenInput struct {
+	ScreenTokenID string `json:"screenTokenId"`
+}
+
+type RevokeScreenTokenPayload struct {
+	ScreenToken *workshop.ScreenToken `json:"screenToken,omitempty"`
+	UserErrors  []*UserError          `json:"userErrors"`
+}
+
+// The next maintenance a car is due for.
+type ServiceDue struct {
+	Date *models.Date `json:"date,omitempty"`
+	Km   *int         `json:"km,omitempty"`
+}
+
 // A signed-in session.
 type Session struct {
 	// Bearer token for the `Authorization` header; short-lived.
@@ -124,9 +296,36 @@ type Session struct {
 	RefreshTokenExpiresAt time.Time `json:"refreshTokenExpiresAt"`
 }
 
+type SettleRepairOrderInput struct {
+	OrderID string `json:"orderId"`
+	// Must add up to the payable amount.
+	Payments []*PaymentInput `json:"payments"`
+	// Default: last service + the car's interval (6 months unless configured).
+	NextServiceDate *models.Date `json:"nextServiceDate,omitempty"`
+	// Default: mileage in + the car's interval (5,000 km unless configured).
+	NextServiceKm  *int    `json:"nextServiceKm,omitempty"`
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
 type StaffLoginInput struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+}
+
+// A staff member as owners and screens see them: a name, nothing more.
+type StaffSummary struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// One move of a repair order: who moved it, when, from where to where, and why.
+type StatusChange struct {
+	From *workshop.Status `json:"from,omitempty"`
+	To   workshop.Status  `json:"to"`
+	At   time.Time        `json:"at"`
+	Note string           `json:"note"`
+	// Name of the staff member, or the owner, who made the move.
+	ActorName *string `json:"actorName,omitempty"`
 }
 
 type StoreConnection struct {
@@ -138,6 +337,9 @@ type StoreConnection struct {
 type StoreEdge struct {
 	Cursor string        `json:"cursor"`
 	Node   *models.Store `json:"node"`
+}
+
+type Subscription struct {
 }
 
 type UpdateMyProfileInput struct {
