@@ -36,6 +36,8 @@ type DB struct {
 	SQL        *sql.DB
 	Dialect    Dialect
 	statements *atomic.Int64
+	live       *hub
+	stopLive   context.CancelFunc
 }
 
 // Now is the clock every stored timestamp comes from: UTC, truncated to the
@@ -69,7 +71,14 @@ func Open(databaseURL, dataDir string, log *slog.Logger) (*DB, error) {
 		if err := sqlDB.Ping(); err != nil {
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}
-		return newDB(g, sqlDB, Postgres)
+		db, err := newDB(g, sqlDB, Postgres)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		db.stopLive = cancel
+		go db.listen(ctx, databaseURL, log)
+		return db, nil
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -92,11 +101,16 @@ func Open(databaseURL, dataDir string, log *slog.Logger) (*DB, error) {
 	if log != nil {
 		log.Debug("opened embedded database", "path", SQLitePath(dataDir))
 	}
-	return newDB(g, sqlDB, SQLite)
+	db, err := newDB(g, sqlDB, SQLite)
+	if err != nil {
+		return nil, err
+	}
+	close(db.live.ready)
+	return db, nil
 }
 
 func newDB(g *gorm.DB, sqlDB *sql.DB, d Dialect) (*DB, error) {
-	db := &DB{root: g, SQL: sqlDB, Dialect: d, statements: new(atomic.Int64)}
+	db := &DB{root: g, SQL: sqlDB, Dialect: d, statements: new(atomic.Int64), live: newHub(), stopLive: func() {}}
 	count := func(*gorm.DB) { db.statements.Add(1) }
 	cb := g.Callback()
 	for _, err := range []error{
@@ -124,23 +138,35 @@ func sqliteDSN(path string) string {
 }
 
 // Close closes the connection pool.
-func (db *DB) Close() error { return db.SQL.Close() }
+func (db *DB) Close() error {
+	db.stopLive()
+	return db.SQL.Close()
+}
 
 type txKey struct{}
 
+// tx is the transaction running in a context, with what must happen only
+// once it has committed.
+type tx struct {
+	conn        *gorm.DB
+	afterCommit []func()
+}
+
+func txState(ctx context.Context) *tx {
+	t, _ := ctx.Value(txKey{}).(*tx)
+	return t
+}
+
 // Conn returns the transaction running in ctx, or the pool when there is none.
 func (db *DB) Conn(ctx context.Context) *gorm.DB {
-	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return tx
+	if t := txState(ctx); t != nil {
+		return t.conn
 	}
 	return db.root.WithContext(ctx)
 }
 
 // InTx reports whether ctx carries a transaction.
-func InTx(ctx context.Context) bool {
-	_, ok := ctx.Value(txKey{}).(*gorm.DB)
-	return ok
-}
+func InTx(ctx context.Context) bool { return txState(ctx) != nil }
 
 const maxTxAttempts = 5
 
@@ -155,10 +181,18 @@ func (db *DB) WithTx(ctx context.Context, fn func(ctx context.Context) error) er
 	}
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
-		err = db.root.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(context.WithValue(ctx, txKey{}, tx))
+		state := &tx{}
+		err = db.root.WithContext(ctx).Transaction(func(conn *gorm.DB) error {
+			state.conn = conn
+			return fn(context.WithValue(ctx, txKey{}, state))
 		})
-		if err == nil || !retryable(err) || ctx.Err() != nil {
+		if err == nil {
+			for _, f := range state.afterCommit {
+				f()
+			}
+			return nil
+		}
+		if !retryable(err) || ctx.Err() != nil {
 			return err
 		}
 		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
