@@ -82,6 +82,19 @@ type claims struct {
 // Issue signs an access token for p and reports when it expires. It refuses
 // malformed principals so that no token can carry an inconsistent identity.
 func (t *Tokens) Issue(p Principal) (token string, expiresAt time.Time, err error) {
+	return t.IssueFor(p, t.ttl)
+}
+
+// ScreenTokenTTL is how long a workshop screen's token lasts: screens hang on
+// a wall for years; a manager revokes a token rather than waiting for it.
+const ScreenTokenTTL = 2 * 365 * 24 * time.Hour
+
+// IssueFor is Issue with a lifetime of its own, for long-lived screen tokens
+// whose revocation is checked on every use.
+func (t *Tokens) IssueFor(p Principal, ttl time.Duration) (token string, expiresAt time.Time, err error) {
+	if ttl <= 0 {
+		return "", time.Time{}, fmt.Errorf("auth: token ttl must be positive, got %s", ttl)
+	}
 	if err := checkPrincipal(&p); err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: issue token: %w", err)
 	}
@@ -91,7 +104,7 @@ func (t *Tokens) Issue(p Principal) (token string, expiresAt time.Time, err erro
 			Issuer:    Issuer,
 			Subject:   p.ID.String(),
 			Audience:  jwt.ClaimStrings{Audience},
-			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 			NotBefore: jwt.NewNumericDate(now),
 			IssuedAt:  jwt.NewNumericDate(now),
 			// A random id makes every token unique, e.g. for audit logs.

@@ -2,14 +2,20 @@ package graph
 
 import (
 	"context"
+	"errors"
+	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vikstrous/dataloadgen"
 
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/limits"
 	"github.com/ownerhub/ownerhub/graph/model"
@@ -37,6 +43,13 @@ type Options struct {
 	Limits   Limits
 	// Development enables introspection and field suggestions.
 	Development bool
+	// Authenticate verifies the bearer token a WebSocket client sends in its
+	// connection_init payload (browsers cannot set headers on WebSockets).
+	Authenticate func(token string) (*auth.Principal, error)
+	// WebSocketOrigins are the host patterns (e.g. "app.example.com") whose
+	// pages may open subscriptions; clients that send no Origin (apps,
+	// mini-programs, screens) are always accepted.
+	WebSocketOrigins []string
 }
 
 // NewHandler builds the GraphQL HTTP handler with explicit transports (POST
@@ -51,6 +64,14 @@ func NewHandler(o Options) *handler.Server {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(&transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.WebSocketOrigins},
+		},
+		InitFunc:              wsInit(o.Authenticate),
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 15 * time.Second,
+	})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(o.Limits.ParserTokens)
@@ -65,11 +86,39 @@ func NewHandler(o Options) *handler.Server {
 
 	db := o.Resolver.DB
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
+			// A subscription lives long and sends many results: its
+			// loaders batch but must not cache, or later results would
+			// repeat what the first one read.
+			return next(WithLoaders(ctx, db, dataloadgen.WithoutCache()))
+		}
 		return next(WithLoaders(ctx, db))
 	})
 	srv.SetErrorPresenter(ErrorPresenter(o.Resolver.Log))
 	srv.SetRecoverFunc(Recover(o.Resolver.Log))
 	return srv
+}
+
+// wsInit authenticates a WebSocket connection from the Authorization entry of
+// its connection_init payload ("Bearer <token>"). A connection without one
+// stays anonymous (or keeps the principal of its upgrade request's header);
+// a bad token closes it.
+func wsInit(authenticate func(string) (*auth.Principal, error)) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		h := p.Authorization()
+		if h == "" || authenticate == nil {
+			return ctx, &p, nil
+		}
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return ctx, nil, errors.New("authorization must be \"Bearer <token>\"")
+		}
+		who, err := authenticate(strings.TrimSpace(tok))
+		if err != nil {
+			return ctx, nil, errors.New("access token is not valid")
+		}
+		return auth.WithPrincipal(ctx, who), &p, nil
+	}
 }
 
 // complexity prices fields whose cost is not 1: a connection costs its page

@@ -26,13 +26,13 @@ type Loaders struct {
 const loaderWait = 3 * time.Millisecond
 
 // NewLoaders builds a fresh set of loaders over db.
-func NewLoaders(db *models.DB) *Loaders {
-	opt := dataloadgen.WithWait(loaderWait)
+func NewLoaders(db *models.DB, opts ...dataloadgen.Option) *Loaders {
+	opts = append([]dataloadgen.Option{dataloadgen.WithWait(loaderWait)}, opts...)
 	return &Loaders{
-		Store:            dataloadgen.NewMappedLoader(byID(db.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opt),
-		Owner:            dataloadgen.NewMappedLoader(byID(db.OwnersByIDs, func(o *models.Owner) uuid.UUID { return o.ID }), opt),
-		VehiclesByOwner:  dataloadgen.NewMappedLoader(everyKey(db.VehiclesByOwnerIDs), opt),
-		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(db.StaffStoreIDs), opt),
+		Store:            dataloadgen.NewMappedLoader(byID(db.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opts...),
+		Owner:            dataloadgen.NewMappedLoader(byID(db.OwnersByIDs, func(o *models.Owner) uuid.UUID { return o.ID }), opts...),
+		VehiclesByOwner:  dataloadgen.NewMappedLoader(everyKey(db.VehiclesByOwnerIDs), opts...),
+		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(db.StaffStoreIDs), opts...),
 	}
 }
 
@@ -74,8 +74,8 @@ func everyKey[T any](fetch func(context.Context, []uuid.UUID) (map[uuid.UUID][]T
 type loadersKey struct{}
 
 // WithLoaders puts a fresh set of loaders in ctx.
-func WithLoaders(ctx context.Context, db *models.DB) context.Context {
-	return context.WithValue(ctx, loadersKey{}, NewLoaders(db))
+func WithLoaders(ctx context.Context, db *models.DB, opts ...dataloadgen.Option) context.Context {
+	return context.WithValue(ctx, loadersKey{}, NewLoaders(db, opts...))
 }
 
 func loaders(ctx context.Context) *Loaders {

@@ -3,6 +3,9 @@ package main
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
+	"net/url"
+	"strings"
 	"log/slog"
 	"net/http"
 	"time"
@@ -60,10 +63,24 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	if limits == (graph.Limits{}) {
 		limits = graph.DefaultLimits
 	}
+	// The API takes owner and staff tokens; a screen's token reads its
+	// store's board over REST and nothing else.
+	verify := func(token string) (*auth.Principal, error) {
+		p, err := tokens.Verify(token)
+		if err != nil {
+			return nil, err
+		}
+		if p.Kind == auth.KindScreen {
+			return nil, errScreenToken
+		}
+		return p, nil
+	}
 	gql := graph.NewHandler(graph.Options{
-		Resolver:    &graph.Resolver{DB: d.DB, SignIn: svc, Log: d.Log},
-		Limits:      limits,
-		Development: !cfg.Production,
+		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Log: d.Log},
+		Limits:           limits,
+		Development:      !cfg.Production,
+		Authenticate:     verify,
+		WebSocketOrigins: hostsOf(cfg.CORSOrigins),
 	})
 
 	e := echo.New()
@@ -91,8 +108,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		MaxAge:        600,
 	}))
 	e.Use(middleware.BodyLimit(bodyLimit))
-	e.Use(middleware.Gzip())
-	e.Use(middleware.ContextTimeout(requestTimeout))
+	// A WebSocket lives for as long as its subscriptions: neither compressed
+	// as one response nor bound by the request timeout.
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Skipper: isWebSocket}))
+	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Skipper: isWebSocket, Timeout: requestTimeout}))
 	e.Use(requestContext())
 
 	e.GET("/healthz", healthz)
@@ -100,7 +119,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.GET("/metrics", reg.handler())
 	e.GET("/api/v1/openapi.json", openAPI)
 
-	api := e.Group("", authenticate(tokens), rateLimit(cfg.RateLimits))
+	api := e.Group("", authenticate(verify), rateLimit(cfg.RateLimits))
 	api.POST("/graphql", echo.WrapHandler(gql))
 	api.GET("/graphql", echo.WrapHandler(gql))
 	api.OPTIONS("/graphql", echo.WrapHandler(gql))
@@ -108,6 +127,25 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
 	}
 	return &App{Echo: e, Tokens: tokens, SignIn: svc, Metrics: reg.registry}, nil
+}
+
+var errScreenToken = errors.New("a screen token reads its store's board only")
+
+func isWebSocket(c echo.Context) bool {
+	return strings.EqualFold(c.Request().Header.Get(echo.HeaderUpgrade), "websocket")
+}
+
+// hostsOf turns CORS origins into the host patterns WebSocket accepts.
+func hostsOf(origins []string) []string {
+	var hosts []string
+	for _, o := range origins {
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			hosts = append(hosts, u.Host)
+		} else if o == "*" {
+			hosts = append(hosts, "*")
+		}
+	}
+	return hosts
 }
 
 // derivedKey derives a purpose-specific key from the server secret, so one

@@ -113,7 +113,7 @@ func preferredLang(header string) string {
 // authenticate reads a Bearer token into the context. No header means an
 // anonymous caller (sign-in mutations, public queries); a header with a bad
 // or expired token is refused with 401 so the app knows to refresh.
-func authenticate(tokens *auth.Tokens) echo.MiddlewareFunc {
+func authenticate(verify func(string) (*auth.Principal, error)) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
@@ -124,7 +124,7 @@ func authenticate(tokens *auth.Tokens) echo.MiddlewareFunc {
 			if !ok || !strings.EqualFold(scheme, "Bearer") {
 				return unauthenticated(c, "INVALID_TOKEN", "Authorization must be \"Bearer <token>\"")
 			}
-			p, err := tokens.Verify(strings.TrimSpace(tok))
+			p, err := verify(strings.TrimSpace(tok))
 			if errors.Is(err, auth.ErrTokenExpired) {
 				return unauthenticated(c, "TOKEN_EXPIRED", "access token expired; refresh the session")
 			}
