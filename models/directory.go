@@ -64,6 +64,17 @@ func (db *DB) OwnersByIDs(ctx context.Context, ids []uuid.UUID) ([]*Owner, error
 	return out, err
 }
 
+// VehiclesByIDs loads vehicles for a dataloader. No authorization: the caller
+// already authorized the objects that point at them. Missing ids are omitted.
+func (db *DB) VehiclesByIDs(ctx context.Context, ids []uuid.UUID) ([]*Vehicle, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []*Vehicle
+	err := db.Conn(ctx).Where("id IN ?", ids).Find(&out).Error
+	return out, err
+}
+
 // VehiclesByOwnerIDs loads every vehicle of the owners in one statement, each
 // owner's ordered by id (creation order). Owners without vehicles have no
 // entry. No authorization: the caller already authorized the owners.
