@@ -70,6 +70,13 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			return gqlErr
 		}
+		if errors.As(err, &already) && already.Err != nil && already.Err.Error() == "introspection disabled" {
+			// gqlgen's refusal of __schema/__type in production: the
+			// client asked for something switched off, nothing failed.
+			gqlErr.Message = "introspection is disabled"
+			gqlErr.Extensions = map[string]any{"code": string(models.CodeForbidden)}
+			return gqlErr
+		}
 		log.ErrorContext(ctx, "internal error", "err", err, "path", gqlErr.Path.String())
 		return &gqlerror.Error{
 			Message:    internalMessage(ctx),

@@ -43,6 +43,7 @@ type App struct {
 const (
 	requestTimeout   = 15 * time.Second
 	bodyLimit        = "1M"
+	bodyLimitBytes   = 1 << 20
 	readHeaderTimout = 5 * time.Second
 )
 
@@ -101,16 +102,23 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.Use(accessLog(d.Log))
 	e.Use(recoverPanics(d.Log))
 	e.Use(reg.middleware())
-	e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
-		AllowOrigins:  cfg.CORSOrigins,
-		AllowHeaders:  []string{"Authorization", "Content-Type", "Accept", "Accept-Language", "If-None-Match"},
-		ExposeHeaders: []string{echo.HeaderXRequestID, "ETag", "Retry-After"},
-		MaxAge:        600,
-	}))
+	// Browsers may call from the configured origins only; with none
+	// configured, no cross-origin page may (Echo's default would be "*").
+	if len(cfg.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  cfg.CORSOrigins,
+			AllowHeaders:  []string{"Authorization", "Content-Type", "Accept", "Accept-Language", "If-None-Match"},
+			ExposeHeaders: []string{echo.HeaderXRequestID, "ETag", "Retry-After"},
+			MaxAge:        600,
+		}))
+	}
 	e.Use(middleware.BodyLimit(bodyLimit))
 	// A WebSocket lives for as long as its subscriptions: neither compressed
 	// as one response nor bound by the request timeout.
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Skipper: isWebSocket}))
+	// /metrics compresses itself (promhttp).
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Skipper: func(c echo.Context) bool {
+		return isWebSocket(c) || c.Path() == "/metrics"
+	}}))
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Skipper: isWebSocket, Timeout: requestTimeout}))
 	e.Use(requestContext())
 
@@ -119,10 +127,11 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.GET("/metrics", reg.handler())
 	e.GET("/api/v1/openapi.json", openAPI)
 
-	api := e.Group("", authenticate(verify), rateLimit(cfg.RateLimits))
-	api.POST("/graphql", echo.WrapHandler(gql))
-	api.GET("/graphql", echo.WrapHandler(gql))
-	api.OPTIONS("/graphql", echo.WrapHandler(gql))
+	// Middleware on the routes themselves, not a group: a group would also
+	// authenticate and rate-limit the not-found answers of unknown paths.
+	api := []echo.MiddlewareFunc{bufferBody(bodyLimitBytes), authenticate(verify), rateLimit(cfg.RateLimits)}
+	e.POST("/graphql", echo.WrapHandler(gql), api...)
+	e.GET("/graphql", echo.WrapHandler(gql), api...)
 	if !cfg.Production {
 		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
 	}

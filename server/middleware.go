@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -267,4 +269,31 @@ func codeOfStatus(status int) string {
 		return "METHOD_NOT_ALLOWED"
 	}
 	return string(models.CodeBadUserInput)
+}
+
+// bufferBody reads a request body of unknown length up front, so that one
+// over the limit is refused with 413 here rather than reaching GraphQL as a
+// read error.
+func bufferBody(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.Body == nil || r.Body == http.NoBody {
+				return next(c)
+			}
+			b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+			if err != nil {
+				var he *echo.HTTPError
+				if errors.As(err, &he) {
+					return he
+				}
+				return echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")
+			}
+			if int64(len(b)) > limit {
+				return echo.ErrStatusRequestEntityTooLarge
+			}
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			return next(c)
+		}
+	}
 }

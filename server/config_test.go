@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/auth"
+)
+
+// envOf is a getenv over a map.
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigDefaults(t *testing.T) {
+	var asked []string
+	cfg, err := LoadConfig(func(k string) string { asked = append(asked, k); return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		HTTPAddr:      ":8080",
+		DatabaseURL:   "",
+		DataDir:       "./data",
+		Production:    false,
+		JWTSecret:     nil, // generated and kept in DATA_DIR by serve
+		CORSOrigins:   nil,
+		TestCodes:     map[string]string{"+8613800000001": "246810"},
+		DemoPassword:  "ownerhub-demo",
+		LogLevel:      "info",
+		WeChatAPIBase: "https://api.weixin.qq.com",
+		RateLimits:    DefaultRateLimits,
+	}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("defaults:\n got %+v\nwant %+v", cfg, want)
+	}
+	for _, v := range []string{"HTTP_ADDR", "DATABASE_URL", "DATA_DIR", "APP_ENV", "JWT_SECRET", "CORS_ORIGINS",
+		"OTP_TEST_NUMBERS", "DEMO_PASSWORD", "LOG_LEVEL", "WECHAT_API_BASE_URL", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
+		"TRUST_PROXY_HEADERS"} {
+		found := false
+		for _, a := range asked {
+			found = found || a == v
+		}
+		if !found {
+			t.Errorf("LoadConfig never reads %s", v)
+		}
+	}
+}
+
+func TestConfigEverySetting(t *testing.T) {
+	secret := strings.Repeat("s", 40)
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"HTTP_ADDR":           "127.0.0.1:9000",
+		"DATABASE_URL":        "postgresql://u:p@db:5432/ownerhub",
+		"DATA_DIR":            "/var/lib/ownerhub",
+		"APP_ENV":             "production",
+		"JWT_SECRET":          secret,
+		"CORS_ORIGINS":        " https://app.example.com , http://localhost:5173,",
+		"OTP_TEST_NUMBERS":    "13800000009=135790, +86 139 0000 0001=000000",
+		"DEMO_PASSWORD":       "another-password",
+		"LOG_LEVEL":           "debug",
+		"WECHAT_API_BASE_URL": "http://127.0.0.1:1",
+		"WECHAT_APP_ID":       "wx123",
+		"WECHAT_APP_SECRET":   "shh",
+		"TRUST_PROXY_HEADERS": "true",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		HTTPAddr:          "127.0.0.1:9000",
+		DatabaseURL:       "postgresql://u:p@db:5432/ownerhub",
+		DataDir:           "/var/lib/ownerhub",
+		Production:        true,
+		JWTSecret:         []byte(secret),
+		CORSOrigins:       []string{"https://app.example.com", "http://localhost:5173"},
+		TestCodes:         map[string]string{"+8613800000009": "135790", "+8613900000001": "000000"},
+		DemoPassword:      "another-password",
+		LogLevel:          "debug",
+		WeChatAPIBase:     "http://127.0.0.1:1",
+		WeChatAppID:       "wx123",
+		WeChatAppSecret:   "shh",
+		TrustProxyHeaders: true,
+		RateLimits:        DefaultRateLimits,
+	}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("settings:\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestConfigProductionHasNoDefaultTestNumber(t *testing.T) {
+	cfg, err := LoadConfig(envOf(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("k", 32)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Production || len(cfg.TestCodes) != 0 {
+		t.Fatalf("production test codes: %v", cfg.TestCodes)
+	}
+	// Listed explicitly (an app-store reviewer), they are honoured.
+	cfg, err = LoadConfig(envOf(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("k", 32),
+		"OTP_TEST_NUMBERS": "+8613800000001=246810"}))
+	if err != nil || cfg.TestCodes["+8613800000001"] != "246810" {
+		t.Fatalf("explicit test number in production: %v %v", cfg.TestCodes, err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	prod := func(extra map[string]string) map[string]string {
+		m := map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("k", 32)}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	cases := []struct {
+		name string
+		env  map[string]string
+		says []string
+	}{
+		{"production without JWT_SECRET", map[string]string{"APP_ENV": "production"}, []string{"JWT_SECRET", "production"}},
+		{"short JWT_SECRET", map[string]string{"JWT_SECRET": "short"}, []string{"JWT_SECRET", "32"}},
+		{"short JWT_SECRET in production", prod(map[string]string{"JWT_SECRET": strings.Repeat("k", 31)}), []string{"JWT_SECRET", "32"}},
+		{"bad APP_ENV", map[string]string{"APP_ENV": "staging"}, []string{"APP_ENV", "staging"}},
+		{"bad OTP_TEST_NUMBERS: no code", map[string]string{"OTP_TEST_NUMBERS": "+8613800000001"}, []string{"OTP_TEST_NUMBERS"}},
+		{"bad OTP_TEST_NUMBERS: short code", map[string]string{"OTP_TEST_NUMBERS": "+8613800000001=123"}, []string{"OTP_TEST_NUMBERS"}},
+		{"bad OTP_TEST_NUMBERS: not a mobile", map[string]string{"OTP_TEST_NUMBERS": "12345=246810"}, []string{"OTP_TEST_NUMBERS"}},
+		{"bad CORS origin", map[string]string{"CORS_ORIGINS": "https://ok.example.com,app.example.com"}, []string{"CORS_ORIGINS", "app.example.com"}},
+		{"DATABASE_URL not postgres", map[string]string{"DATABASE_URL": "mysql://u@h/db"}, []string{"DATABASE_URL", "postgres"}},
+		{"DATABASE_URL a file", map[string]string{"DATABASE_URL": "./data/ownerhub.db"}, []string{"DATABASE_URL"}},
+		{"bad LOG_LEVEL", map[string]string{"LOG_LEVEL": "verbose"}, []string{"LOG_LEVEL", "verbose"}},
+		{"bad TRUST_PROXY_HEADERS", map[string]string{"TRUST_PROXY_HEADERS": "yes please"}, []string{"TRUST_PROXY_HEADERS"}},
+		{"WeChat id without secret in production", prod(map[string]string{"WECHAT_APP_ID": "wx1"}), []string{"WECHAT_APP_ID", "WECHAT_APP_SECRET"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := LoadConfig(envOf(c.env))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Fatalf("error is not one line: %q", msg)
+			}
+			for _, s := range c.says {
+				if !strings.Contains(msg, s) {
+					t.Fatalf("error %q does not mention %q", msg, s)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigDevSecretKeptInDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data") // does not exist yet
+	load := func() Config {
+		cfg, err := LoadConfig(envOf(map[string]string{"DATA_DIR": dir}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.ensureDevSecret(); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	first := load()
+	if len(first.JWTSecret) < 32 {
+		t.Fatalf("generated secret of %d bytes", len(first.JWTSecret))
+	}
+	path := filepath.Join(dir, "jwt-secret")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		t.Fatalf("secret file is readable by others: %v", perm)
+	}
+	second := load()
+	if !bytes.Equal(first.JWTSecret, second.JWTSecret) {
+		t.Fatalf("next start generated another secret")
+	}
+	// Tokens signed before the restart still verify after it.
+	before, err := auth.NewTokens(first.JWTSecret, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := auth.NewTokens(second.JWTSecret, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := before.Issue(auth.Principal{Kind: auth.KindOwner, ID: uuid.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := after.Verify(tok); err != nil {
+		t.Fatalf("token from before the restart: %v", err)
+	}
+
+	// Another data directory gets another secret.
+	other := Config{DataDir: t.TempDir()}
+	if err := other.ensureDevSecret(); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(other.JWTSecret, first.JWTSecret) {
+		t.Fatalf("two data directories share a secret")
+	}
+
+	// A configured JWT_SECRET wins, and nothing is written.
+	dir3 := t.TempDir()
+	cfg, err := LoadConfig(envOf(map[string]string{"DATA_DIR": dir3, "JWT_SECRET": strings.Repeat("j", 32)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.ensureDevSecret(); err != nil {
+		t.Fatal(err)
+	}
+	if string(cfg.JWTSecret) != strings.Repeat("j", 32) {
+		t.Fatalf("JWT_SECRET replaced")
+	}
+	if _, err := os.Stat(filepath.Join(dir3, "jwt-secret")); !os.IsNotExist(err) {
+		t.Fatalf("secret file written although JWT_SECRET is set: %v", err)
+	}
+}
