@@ -36,6 +36,7 @@ var ErrNotEmpty = errors.New("demo: database is not empty")
 // Summary says what Seed loaded.
 type Summary struct {
 	Stores, Staff, Owners, Vehicles int
+	RepairOrders                    int // history of every car, and today's orders in every status
 	DemoOwnerPhone                  string
 	StaffUsernames                  []string // store staff by store, then admin
 }
@@ -53,10 +54,12 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 	} else if n > 0 {
 		return Summary{}, ErrNotEmpty
 	}
-	g, err := build(password, models.Today(), models.Now())
+	now := models.Now()
+	g, err := build(password, models.Today(), now)
 	if err != nil {
 		return Summary{}, err
 	}
+	var orders int
 	err = db.WithTx(ctx, func(ctx context.Context) error {
 		// Checked again inside the transaction; a concurrent Seed that wins
 		// the race makes our store insert hit the unique store code.
@@ -71,12 +74,15 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 			}
 			return err
 		}
-		return nil
+		orders, err = g.seedWorkshop(ctx, db, now)
+		return err
 	})
 	if err != nil {
 		return Summary{}, err
 	}
-	return g.summary(), nil
+	sum := g.summary()
+	sum.RepairOrders = orders
+	return sum, nil
 }
 
 // group is the demo data as rows, ready to insert.

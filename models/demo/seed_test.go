@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/validate"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // The counts the README documents.
@@ -262,4 +264,144 @@ func TestSeedDemoOwnerCanBeFound(t *testing.T) {
 	if err != nil || len(got) != 2 {
 		t.Fatalf("SearchOwners(张) = %d owners, %v; want 张伟 and 张磊", len(got), err)
 	}
+}
+
+// The demo workshop: today both stores have an order in every status, and
+// every car has a delivered, settled service history.
+func TestSeedWorkshop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.Open(t)
+	start := time.Now()
+	sum, err := demo.Seed(ctx, db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Seed took %v on %s (%d repair orders, %d statements)", time.Since(start), db.Dialect, sum.RepairOrders, db.Statements())
+	if n := count(t, db, &workshop.RepairOrder{}); n != sum.RepairOrders || n < wantVehicles+20 {
+		t.Fatalf("%d repair orders, summary says %d", n, sum.RepairOrders)
+	}
+
+	var stores []*models.Store
+	if err := db.Conn(ctx).Order("code").Find(&stores).Error; err != nil {
+		t.Fatal(err)
+	}
+	var admin models.Staff
+	if err := db.Conn(ctx).Where("username = ?", demo.AdminUsername).Take(&admin).Error; err != nil {
+		t.Fatal(err)
+	}
+	adminP := &auth.Principal{Kind: auth.KindStaff, ID: admin.ID, Roles: []auth.Role{auth.RoleGroupAdmin}}
+	svc := &workshop.Service{DB: db}
+	t.Run("every status at both stores", func(t *testing.T) {
+		for _, s := range stores {
+			var statuses []workshop.Status
+			if err := db.Conn(ctx).Model(&workshop.RepairOrder{}).Distinct("status").
+				Where("store_id = ? AND (status NOT IN ? OR created_at >= ?)", s.ID, []workshop.Status{workshop.Delivered, workshop.Cancelled}, time.Now().Add(-24*time.Hour)).
+				Pluck("status", &statuses).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range workshop.Statuses {
+				if !slices.Contains(statuses, st) {
+					t.Errorf("store %s has no order in %s today (has %v)", s.Code, st, statuses)
+				}
+			}
+			b, err := svc.Board(ctx, adminP, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, col := range b.Columns {
+				if len(col.Cards) == 0 {
+					t.Errorf("store %s board column %s is empty", s.Code, col.Status)
+				}
+				for _, c := range col.Cards {
+					if !strings.Contains(c.MaskedPlate, "*") || len([]rune(c.OwnerSurname)) != 1 || c.AdvisorName == "" {
+						t.Errorf("card %+v", c)
+					}
+				}
+			}
+			if b.Version < 10 {
+				t.Errorf("store %s board version %d", s.Code, b.Version)
+			}
+		}
+	})
+
+	t.Run("demo owner's first car awaits approval", func(t *testing.T) {
+		var owner models.Owner
+		if err := db.Conn(ctx).Where("phone = ?", demo.DemoOwnerPhone).Take(&owner).Error; err != nil {
+			t.Fatal(err)
+		}
+		vs, err := db.VehiclesByOwnerIDs(ctx, []uuid.UUID{owner.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := vs[owner.ID][0]
+		active, err := svc.ActiveOrdersByVehicleIDs(ctx, []uuid.UUID{first.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := active[first.ID]
+		if o == nil || o.Status != workshop.AwaitingApproval || o.OwnerID != owner.ID {
+			t.Fatalf("active order of %s = %+v", *first.Plate, o)
+		}
+		items, err := svc.ItemsByOrderIDs(ctx, []uuid.UUID{o.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(items[o.ID], func(it *workshop.Item) bool { return it.Approval == workshop.Pending && it.SeenAt == nil }) {
+			t.Errorf("no unseen PENDING item on %s", o.Number)
+		}
+		n, err := db.UnreadNotificationCount(ctx, &auth.Principal{Kind: auth.KindOwner, ID: owner.ID}, owner.ID)
+		if err != nil || n != 1 {
+			t.Errorf("demo owner has %d unread notifications (%v); want the approval request", n, err)
+		}
+	})
+
+	t.Run("every car has a settled history", func(t *testing.T) {
+		var vehicles []*models.Vehicle
+		if err := db.Conn(ctx).Find(&vehicles).Error; err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]uuid.UUID, len(vehicles))
+		keys := make([]workshop.HistoryKey, len(vehicles))
+		for i, v := range vehicles {
+			ids[i] = v.ID
+			keys[i] = workshop.HistoryKey{VehicleID: v.ID, First: 10}
+		}
+		hist, err := svc.ServiceHistory(ctx, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := svc.RecommendationsByVehicleIDs(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withRecs := 0
+		for i, v := range vehicles {
+			page := hist[keys[i]]
+			past := 0
+			for j, o := range page.Orders {
+				if o.SettledAt == nil || o.DeliveredAt == nil || o.NextServiceDate == nil || o.NextServiceKm == nil || o.TotalFen <= 0 {
+					t.Errorf("%s history order %s = %+v", *v.Plate, o.Number, o)
+				}
+				if j > 0 && o.MileageIn >= page.Orders[j-1].MileageIn {
+					t.Errorf("%s: mileage does not increase over visits", *v.Plate)
+				}
+				if o.MileageIn > v.MileageKm {
+					t.Errorf("%s: visit at %d km above the car's reading %d", *v.Plate, o.MileageIn, v.MileageKm)
+				}
+				if o.DeliveredAt.Before(start.Add(-24 * time.Hour)) {
+					past++
+				}
+			}
+			if past < 1 || past > 3 || page.Total != len(page.Orders) {
+				t.Errorf("%s has %d past services (page %d of %d)", *v.Plate, past, len(page.Orders), page.Total)
+			}
+			if len(recs[v.ID]) > 0 {
+				withRecs++
+			}
+		}
+		if withRecs < 5 {
+			t.Errorf("%d cars have recommendations; want several", withRecs)
+		}
+	})
 }
