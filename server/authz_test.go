@@ -153,7 +153,7 @@ func TestAuthDirectiveKinds(t *testing.T) {
 	s := newTestServer(t)
 	owner := s.ownerByPhone(t, "+8613800000003")
 	ownerTok := s.ownerToken(t, owner.ID)
-	staffTok := s.staffToken(t, "advisor.sz01")
+	staffTok := e2eStaffToken(t, s, "advisor.sz01")
 	reg := e2eRegistration(t)
 
 	for _, c := range []struct {
@@ -209,7 +209,7 @@ func TestOwnerCannotReachAnotherOwner(t *testing.T) {
 	dA := s.gql(t, tokA, meIDs, nil)
 	aID := dig(dA, "me", "id").(string)
 	aVehicleID := dig(dA, "me", "vehicles", "edges", 0, "node", "id").(string)
-	staffID := dig(s.gql(t, s.staffToken(t, "advisor.sz01"), `{ staffMe { id } }`, nil), "staffMe", "id").(string)
+	staffID := dig(s.gql(t, e2eStaffToken(t, s, "advisor.sz01"), `{ staffMe { id } }`, nil), "staffMe", "id").(string)
 
 	// A's own objects are there...
 	const nodeQ = `query($id: ID!) { node(id: $id) { id ... on Owner { phone } ... on Vehicle { vin owner { id } } ... on Staff { username } } }`
@@ -271,9 +271,9 @@ func TestOwnerCannotReachAnotherOwner(t *testing.T) {
 // or plate, and act only within their stores and roles.
 func TestStaffStoreScope(t *testing.T) {
 	s := newTestServer(t)
-	advSZ := s.staffToken(t, "advisor.sz01")
-	advGZ := s.staffToken(t, "advisor.gz01")
-	admin := s.staffToken(t, "admin")
+	advSZ := e2eStaffToken(t, s, "advisor.sz01")
+	advGZ := e2eStaffToken(t, s, "advisor.gz01")
+	admin := e2eStaffToken(t, s, "admin")
 
 	// 朱琳: a GZ01 customer (home store and selling store GZ01).
 	const zhuPhone, zhuPlate = "+8613800000014", "粤A3M8B6"
@@ -373,15 +373,15 @@ func TestStaffStoreScope(t *testing.T) {
 
 	// Roles: a technician cannot register, CRM cannot update.
 	in := e2eRegistration(t)
-	r = s.do(t, req{Query: e2eRegisterDoc, Vars: map[string]any{"in": in}, Token: s.staffToken(t, "technician1.sz01")})
+	r = s.do(t, req{Query: e2eRegisterDoc, Vars: map[string]any{"in": in}, Token: e2eStaffToken(t, s, "technician1.sz01")})
 	e2eWantGQLError(t, r, "FORBIDDEN")
 	e2eNothingWritten(t, s, in)
 	szCar := dig(e2eRegister(t, s, advSZ, e2eRegistration(t)), "vehicle", "id").(string)
-	r = s.do(t, req{Query: e2eUpdateVehicleDoc, Vars: map[string]any{"in": map[string]any{"vehicleId": szCar, "mileageKm": 5000}}, Token: s.staffToken(t, "crm.sz01")})
+	r = s.do(t, req{Query: e2eUpdateVehicleDoc, Vars: map[string]any{"in": map[string]any{"vehicleId": szCar, "mileageKm": 5000}}, Token: e2eStaffToken(t, s, "crm.sz01")})
 	e2eWantGQLError(t, r, "FORBIDDEN")
 	// The foreman may.
 	p := e2ePayload(t, s.do(t, req{Query: e2eUpdateVehicleDoc, Vars: map[string]any{"in": map[string]any{"vehicleId": szCar, "mileageKm": 5000}},
-		Token: s.staffToken(t, "foreman.sz01")}), "updateVehicle")
+		Token: e2eStaffToken(t, s, "foreman.sz01")}), "updateVehicle")
 	if len(userErrorCodes(p)) != 0 || dig(p, "vehicle", "mileageKm") != float64(5000) {
 		t.Fatalf("foreman.sz01 update: %v", p)
 	}
@@ -412,7 +412,7 @@ func TestStaffStoreScope(t *testing.T) {
 		return dig(s.gql(t, tok, `{ staffMe { id } }`, nil), "staffMe", "id").(string)
 	}
 	advSZID, advGZID := staffID(advSZ), staffID(advGZ)
-	mgrSZ := s.staffToken(t, "manager.sz01")
+	mgrSZ := e2eStaffToken(t, s, "manager.sz01")
 	for _, c := range []struct {
 		who, tok, id string
 		visible      bool
@@ -482,7 +482,7 @@ func TestStaffMe(t *testing.T) {
 		{"technician1.gz01", []string{"TECHNICIAN"}, []string{"GZ01"}},
 		{"admin", []string{"GROUP_ADMIN"}, []string{"GZ01", "SZ01"}},
 	} {
-		d := s.gql(t, s.staffToken(t, c.username), q, nil)
+		d := s.gql(t, e2eStaffToken(t, s, c.username), q, nil)
 		stores := e2eStrings(dig(d, "staffMe", "stores"), "code")
 		slices.Sort(stores)
 		if dig(d, "staffMe", "username") != c.username || dig(d, "staffMe", "name") == "" ||

@@ -210,10 +210,9 @@ func TestSignInFiveWrongTriesKillTheCode(t *testing.T) {
 	phone := e2ePhone()
 	s.setClock(-2 * time.Minute)
 	code := s.requestCodeSMS(t, phone)
-	for i := range 5 {
+	for range 5 {
 		v := s.verify(t, phone, e2eWrongCode(code), nil)
 		e2eWantUserError(t, v, "INVALID_CODE", "input", "code")
-		_ = i
 	}
 	v := s.verify(t, phone, code, nil)
 	e2eWantUserError(t, v, "TOO_MANY_ATTEMPTS", "input", "code")
@@ -1384,14 +1383,23 @@ func e2eStoreID(t testing.TB, s *testServer, code string) uuid.UUID {
 	return st.ID
 }
 
+// e2eHashes caches password hashes: bcrypt is slow by design (very slow
+// under -race), and the staff members these tests add share passwords.
+var e2eHashes sync.Map
+
 // e2eInsertStaff adds an active or inactive staff member with a password,
 // roles and stores, and returns the username.
 func e2eInsertStaff(t testing.TB, s *testServer, password string, active bool, stores []string, roles ...string) string {
 	t.Helper()
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		t.Fatal(err)
+	h, ok := e2eHashes.Load(password)
+	if !ok {
+		fresh, err := auth.HashPassword(password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ = e2eHashes.LoadOrStore(password, fresh)
 	}
+	hash := h.(string)
 	st := &models.Staff{ID: models.NewID(), Username: fmt.Sprintf("e2e.%d", e2eNext()), Name: "测试员工", PasswordHash: hash, Active: active}
 	for _, r := range roles {
 		st.Roles = append(st.Roles, models.StaffRole{StaffID: st.ID, Role: r})
@@ -1403,4 +1411,27 @@ func e2eInsertStaff(t testing.TB, s *testServer, password string, active bool, s
 		t.Fatal(err)
 	}
 	return st.Username
+}
+
+// e2eStaffToken signs an access token for a staff member as staffLogin
+// would (roles and stores from the database), for tests that are not about
+// signing in: it spares them a deliberately slow password check.
+func e2eStaffToken(t testing.TB, s *testServer, username string) string {
+	t.Helper()
+	var st models.Staff
+	if err := s.DB.Conn(context.Background()).Preload("Roles").Preload("Stores").Where("username = ?", username).Take(&st).Error; err != nil {
+		t.Fatalf("staff %s: %v", username, err)
+	}
+	p := auth.Principal{Kind: auth.KindStaff, ID: st.ID}
+	for _, r := range st.Roles {
+		p.Roles = append(p.Roles, auth.Role(r.Role))
+	}
+	for _, ss := range st.Stores {
+		p.StoreIDs = append(p.StoreIDs, ss.StoreID)
+	}
+	tok, _, err := s.App.Tokens.Issue(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

@@ -159,7 +159,7 @@ func TestRegisterVehicleCreatesOwnerWhoSignsIn(t *testing.T) {
 // nothing is written: not the vehicle, not the new owner.
 func TestRegisterVehicleValidation(t *testing.T) {
 	s := newTestServer(t)
-	advisor := s.staffToken(t, "advisor.sz01")
+	advisor := e2eStaffToken(t, s, "advisor.sz01")
 
 	taken := e2eRegister(t, s, advisor, e2eRegistration(t))
 	takenVIN := dig(taken, "vehicle", "vin").(string)
@@ -233,7 +233,7 @@ func TestRegisterVehicleValidation(t *testing.T) {
 // and nothing is written either.
 func TestRegisterVehicleBadUserInput(t *testing.T) {
 	s := newTestServer(t)
-	advisor := s.staffToken(t, "advisor.sz01")
+	advisor := e2eStaffToken(t, s, "advisor.sz01")
 	for name, change := range map[string]func(map[string]any){
 		"month 13":           func(in map[string]any) { in["purchaseDate"] = "2024-13-01" },
 		"not a date":         func(in map[string]any) { in["insuranceExpiry"] = "next year" },
@@ -256,15 +256,13 @@ func TestRegisterVehicleBadUserInput(t *testing.T) {
 		modelYear: %d, purchaseDate: "2024-13-01"}) { vehicle { id } userErrors { code } } }`,
 		in["ownerPhone"], in["vin"], in["modelYear"])
 	r := s.do(t, req{Query: doc, Token: advisor})
-	if r.Code() != "BAD_USER_INPUT" && r.Code() != "GRAPHQL_VALIDATION_FAILED" {
-		t.Fatalf("Date literal 2024-13-01: (%d) %s", r.Status, r.Raw)
-	}
+	e2eWantGQLError(t, r, "BAD_USER_INPUT")
 	e2eNothingWritten(t, s, map[string]any{"ownerPhone": in["ownerPhone"], "vin": in["vin"]})
 }
 
 func TestUpdateVehicle(t *testing.T) {
 	s := newTestServer(t)
-	advisor := s.staffToken(t, "advisor.sz01")
+	advisor := e2eStaffToken(t, s, "advisor.sz01")
 	in := e2eRegistration(t)
 	in["mileageKm"] = 1000
 	reg := e2eRegister(t, s, advisor, in)
@@ -368,7 +366,7 @@ func TestUpdateVehicle(t *testing.T) {
 // others are refused and create no owner.
 func TestRegisterVehicleConcurrentSameVIN(t *testing.T) {
 	s := newTestServer(t)
-	advisor := s.staffToken(t, "advisor.sz01")
+	advisor := e2eStaffToken(t, s, "advisor.sz01")
 	vin := e2eVIN(t)
 	const n = 10
 	inputs := make([]map[string]any, n)
@@ -418,7 +416,7 @@ func TestRegisterVehicleConcurrentSameVIN(t *testing.T) {
 // owner with all the cars.
 func TestRegisterVehicleConcurrentSameNewOwner(t *testing.T) {
 	s := newTestServer(t)
-	advisor := s.staffToken(t, "advisor.sz01")
+	advisor := e2eStaffToken(t, s, "advisor.sz01")
 	phone := e2ePhone()
 	const n = 8
 	inputs := make([]map[string]any, n)
@@ -446,6 +444,56 @@ func TestRegisterVehicleConcurrentSameNewOwner(t *testing.T) {
 	}
 	if c := e2eCount(t, s, &models.Vehicle{}, "owner_id = ?", o.ID); c != n {
 		t.Fatalf("owner has %d vehicles, want %d", c, n)
+	}
+}
+
+// An owner who signed in before buying gets the name and home store the
+// advisor enters; one who has them keeps them.
+func TestRegisterVehicleCompletesSignedInOwner(t *testing.T) {
+	s := newE2EServer(t)
+	phone := e2ePhone()
+	sess := s.signIn(t, phone) // created nameless, with no home store
+	in := e2eRegistration(t)
+	in["ownerPhone"], in["ownerName"] = phone, "周小燕"
+	p := e2eRegister(t, s.testServer, e2eStaffToken(t, s.testServer, "advisor.sz01"), in)
+	if dig(p, "owner", "id") != sess.OwnerID || dig(p, "owner", "name") != "周小燕" || dig(p, "owner", "homeStore", "code") != "SZ01" {
+		t.Fatalf("owner after registration: %v", dig(p, "owner"))
+	}
+	me := s.call(t, sess.Access, `{ me { name homeStore { code } vehicles { edges { node { vin } } } } }`, nil)
+	if dig(me.Data, "me", "name") != "周小燕" || dig(me.Data, "me", "vehicles", "edges", 0, "node", "vin") != in["vin"] {
+		t.Fatalf("me after registration: %s", me.Raw)
+	}
+}
+
+// Concurrent updates of one car are applied one after another: the odometer
+// never goes backwards and no change is lost.
+func TestUpdateVehicleConcurrentNoLostUpdate(t *testing.T) {
+	s := newTestServer(t)
+	advisor := e2eStaffToken(t, s, "advisor.sz01")
+	in := e2eRegistration(t)
+	in["mileageKm"] = 1000
+	id := dig(e2eRegister(t, s, advisor, in), "vehicle", "id").(string)
+	const n = 10
+	results := e2eConcurrently(n+1, func(i int) *gqlResponse {
+		fields := map[string]any{"vehicleId": id, "mileageKm": 1100 + i*100}
+		if i == n {
+			fields = map[string]any{"vehicleId": id, "colour": "极光蓝"}
+		}
+		return s.do(t, req{Query: e2eUpdateVehicleDoc, Vars: map[string]any{"in": fields}, Token: advisor})
+	})
+	for i, r := range results {
+		p := e2ePayload(t, r, "updateVehicle")
+		codes := userErrorCodes(p)
+		if len(codes) != 0 && !(i < n && slices.Equal(codes, []string{"MILEAGE_DECREASED"})) {
+			t.Fatalf("update %d: %v", i, p)
+		}
+	}
+	var v models.Vehicle
+	if err := s.DB.Conn(t.Context()).Where("vin = ?", in["vin"]).Take(&v).Error; err != nil {
+		t.Fatal(err)
+	}
+	if v.MileageKm != 1100+(n-1)*100 || v.Colour != "极光蓝" {
+		t.Fatalf("after concurrent updates: mileage %d, colour %q; want %d and 极光蓝", v.MileageKm, v.Colour, 1100+(n-1)*100)
 	}
 }
 
