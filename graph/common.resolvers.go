@@ -35,6 +35,11 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.DB.VehicleFor(ctx, who, key)
 	case typeStaff:
 		obj, err = r.DB.StaffFor(ctx, who, key)
+	case typeRepairOrder:
+		if who == nil {
+			return nil, nil
+		}
+		obj, err = r.Workshop.OrderFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

@@ -13,6 +13,11 @@ const (
 	typeOwner   = "Owner"
 	typeVehicle = "Vehicle"
 	typeStaff   = "Staff"
+
+	typeRepairOrder     = "RepairOrder"
+	typeRepairOrderItem = "RepairOrderItem"
+	typeScreenToken     = "ScreenToken"
+	typeNotification    = "Notification"
 )
 
 // pageInfo describes a page of n rows; idAt gives the key of row i.

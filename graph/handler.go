@@ -84,15 +84,15 @@ func NewHandler(o Options) *handler.Server {
 		srv.SetDisableSuggestion(true)
 	}
 
-	db := o.Resolver.DB
+	db, ws := o.Resolver.DB, o.Resolver.Workshop
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
 			// A subscription lives long and sends many results: its
 			// loaders batch but must not cache, or later results would
 			// repeat what the first one read.
-			return next(WithLoaders(ctx, db, dataloadgen.WithoutCache()))
+			return next(WithLoaders(ctx, db, ws, dataloadgen.WithoutCache()))
 		}
-		return next(WithLoaders(ctx, db))
+		return next(WithLoaders(ctx, db, ws))
 	})
 	srv.SetErrorPresenter(ErrorPresenter(o.Resolver.Log))
 	srv.SetRecoverFunc(Recover(o.Resolver.Log))

@@ -2,12 +2,14 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // Loaders batch the relations a list can fan out to, so that a request's SQL
@@ -16,8 +18,18 @@ import (
 type Loaders struct {
 	Store            *dataloadgen.Loader[uuid.UUID, *models.Store]
 	Owner            *dataloadgen.Loader[uuid.UUID, *models.Owner]
+	Vehicle          *dataloadgen.Loader[uuid.UUID, *models.Vehicle]
 	VehiclesByOwner  *dataloadgen.Loader[uuid.UUID, []*models.Vehicle]
 	StoreIDsOfStaffs *dataloadgen.Loader[uuid.UUID, []uuid.UUID]
+	StaffName        *dataloadgen.Loader[uuid.UUID, string]
+
+	OrderItems      *dataloadgen.Loader[uuid.UUID, []*workshop.Item]
+	OrderEvents     *dataloadgen.Loader[uuid.UUID, []*workshop.Event]
+	OrderPayments   *dataloadgen.Loader[uuid.UUID, []*workshop.Payment]
+	ActiveOrder     *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
+	LastService     *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
+	Recommendations *dataloadgen.Loader[uuid.UUID, []*workshop.Item]
+	ServiceHistory  *dataloadgen.Loader[workshop.HistoryKey, workshop.HistoryPage]
 }
 
 // loaderWait is how long a loader collects keys before it queries; gqlgen
@@ -26,11 +38,21 @@ type Loaders struct {
 const loaderWait = 3 * time.Millisecond
 
 // NewLoaders builds a fresh set of loaders over db.
-func NewLoaders(db *models.DB, opts ...dataloadgen.Option) *Loaders {
+func NewLoaders(db *models.DB, ws *workshop.Service, opts ...dataloadgen.Option) *Loaders {
 	opts = append([]dataloadgen.Option{dataloadgen.WithWait(loaderWait)}, opts...)
 	return &Loaders{
+		StaffName:       dataloadgen.NewMappedLoader(ws.StaffNames, opts...),
+		OrderItems:      dataloadgen.NewMappedLoader(everyKey(ws.ItemsByOrderIDs), opts...),
+		OrderEvents:     dataloadgen.NewMappedLoader(everyKey(ws.EventsByOrderIDs), opts...),
+		OrderPayments:   dataloadgen.NewMappedLoader(everyKey(ws.PaymentsByOrderIDs), opts...),
+		ActiveOrder:     dataloadgen.NewMappedLoader(ws.ActiveOrdersByVehicleIDs, opts...),
+		LastService:     dataloadgen.NewMappedLoader(ws.LastServiceByVehicleIDs, opts...),
+		Recommendations: dataloadgen.NewMappedLoader(everyKey(ws.RecommendationsByVehicleIDs), opts...),
+		ServiceHistory:  dataloadgen.NewMappedLoader(ws.ServiceHistory, opts...),
+
 		Store:            dataloadgen.NewMappedLoader(byID(db.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opts...),
 		Owner:            dataloadgen.NewMappedLoader(byID(db.OwnersByIDs, func(o *models.Owner) uuid.UUID { return o.ID }), opts...),
+		Vehicle:          dataloadgen.NewMappedLoader(byID(db.VehiclesByIDs, func(v *models.Vehicle) uuid.UUID { return v.ID }), opts...),
 		VehiclesByOwner:  dataloadgen.NewMappedLoader(everyKey(db.VehiclesByOwnerIDs), opts...),
 		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(db.StaffStoreIDs), opts...),
 	}
@@ -74,8 +96,18 @@ func everyKey[T any](fetch func(context.Context, []uuid.UUID) (map[uuid.UUID][]T
 type loadersKey struct{}
 
 // WithLoaders puts a fresh set of loaders in ctx.
-func WithLoaders(ctx context.Context, db *models.DB, opts ...dataloadgen.Option) context.Context {
-	return context.WithValue(ctx, loadersKey{}, NewLoaders(db, opts...))
+func WithLoaders(ctx context.Context, db *models.DB, ws *workshop.Service, opts ...dataloadgen.Option) context.Context {
+	return context.WithValue(ctx, loadersKey{}, NewLoaders(db, ws, opts...))
+}
+
+// optional maps a loader's "no row for this key" to the zero value: the
+// relation is simply absent (a car with no order in the workshop).
+func optional[T any](v T, err error) (T, error) {
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		var zero T
+		return zero, nil
+	}
+	return v, err
 }
 
 func loaders(ctx context.Context) *Loaders {

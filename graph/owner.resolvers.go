@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/graph/generated"
@@ -43,12 +42,25 @@ func (r *mutationResolver) UpdateMyProfile(ctx context.Context, input model.Upda
 
 // MarkNotificationsRead is the resolver for the markNotificationsRead field.
 func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error) {
-	panic(fmt.Errorf("not implemented: MarkNotificationsRead - markNotificationsRead"))
+	ids := make([]uuid.UUID, len(input.Ids))
+	for i, gid := range input.Ids {
+		id, err := idOf(gid, typeNotification, "ids")
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	unread, err := r.DB.MarkNotificationsRead(ctx, caller(ctx), ids, deref(input.All))
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.MarkNotificationsReadPayload{UnreadCount: unread, UserErrors: ues}, nil
 }
 
 // ID is the resolver for the id field.
 func (r *notificationResolver) ID(ctx context.Context, obj *models.Notification) (string, error) {
-	panic(fmt.Errorf("not implemented: ID - id"))
+	return globalID(typeNotification, obj.ID), nil
 }
 
 // ID is the resolver for the id field.
@@ -101,12 +113,26 @@ func (r *ownerResolver) Vehicles(ctx context.Context, obj *models.Owner, first *
 
 // Notifications is the resolver for the notifications field.
 func (r *ownerResolver) Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error) {
-	panic(fmt.Errorf("not implemented: Notifications - notifications"))
+	p, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	p.Desc = true
+	rows, hasNext, err := r.DB.Notifications(ctx, caller(ctx), obj.ID, p, deref(unreadOnly))
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.NotificationConnection{Edges: make([]*model.NotificationEdge, len(rows))}
+	for i, n := range rows {
+		conn.Edges[i] = &model.NotificationEdge{Cursor: cursor(n.ID), Node: n}
+	}
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	return conn, nil
 }
 
 // UnreadNotificationCount is the resolver for the unreadNotificationCount field.
 func (r *ownerResolver) UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error) {
-	panic(fmt.Errorf("not implemented: UnreadNotificationCount - unreadNotificationCount"))
+	return r.DB.UnreadNotificationCount(ctx, caller(ctx), obj.ID)
 }
 
 // Me is the resolver for the me field.

@@ -7,9 +7,11 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -18,217 +20,473 @@ import (
 
 // OrderID is the resolver for the orderId field.
 func (r *boardCardResolver) OrderID(ctx context.Context, obj *workshop.Card) (string, error) {
-	panic(fmt.Errorf("not implemented: OrderID - orderId"))
+	return globalID(typeRepairOrder, obj.OrderID), nil
 }
 
 // OpenRepairOrder is the resolver for the openRepairOrder field.
 func (r *mutationResolver) OpenRepairOrder(ctx context.Context, input model.OpenRepairOrderInput) (*model.RepairOrderPayload, error) {
-	panic(fmt.Errorf("not implemented: OpenRepairOrder - openRepairOrder"))
+	store, err := idOf(input.StoreID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	advisor, err := optionalID(input.AdvisorID, typeStaff, "advisorId")
+	if err != nil {
+		return nil, err
+	}
+	items, err := itemInputs(input.Items)
+	if err != nil {
+		return nil, err
+	}
+	order, err := r.Workshop.Open(ctx, caller(ctx), workshop.OpenInput{
+		StoreID:              store,
+		Vehicle:              input.Vehicle,
+		MileageIn:            input.MileageIn,
+		Kind:                 input.Kind,
+		Concern:              deref(input.Concern),
+		PromisedAt:           input.PromisedAt,
+		AdvisorID:            advisor,
+		Items:                items,
+		FirstFreeMaintenance: deref(input.FirstFreeMaintenance),
+	})
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RepairOrderPayload{RepairOrder: order, UserErrors: ues}, nil
 }
 
 // AddRepairOrderItem is the resolver for the addRepairOrderItem field.
 func (r *mutationResolver) AddRepairOrderItem(ctx context.Context, input model.AddRepairOrderItemInput) (*model.RepairOrderPayload, error) {
-	panic(fmt.Errorf("not implemented: AddRepairOrderItem - addRepairOrderItem"))
+	id, err := idOf(input.OrderID, typeRepairOrder, "orderId")
+	if err != nil {
+		return nil, err
+	}
+	item, err := itemInput(input.Item, "item")
+	if err != nil {
+		return nil, err
+	}
+	order, err := r.Workshop.AddItem(ctx, caller(ctx), id, item, input.NeedsApproval, input.ExpectedVersion)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RepairOrderPayload{RepairOrder: order, UserErrors: ues}, nil
 }
 
 // RemoveRepairOrderItem is the resolver for the removeRepairOrderItem field.
 func (r *mutationResolver) RemoveRepairOrderItem(ctx context.Context, input model.RemoveRepairOrderItemInput) (*model.RepairOrderPayload, error) {
-	panic(fmt.Errorf("not implemented: RemoveRepairOrderItem - removeRepairOrderItem"))
+	id, err := idOf(input.ItemID, typeRepairOrderItem, "itemId")
+	if err != nil {
+		return nil, err
+	}
+	order, err := r.Workshop.RemoveItem(ctx, caller(ctx), id, input.ExpectedVersion)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RepairOrderPayload{RepairOrder: order, UserErrors: ues}, nil
 }
 
 // AssignRepairOrder is the resolver for the assignRepairOrder field.
 func (r *mutationResolver) AssignRepairOrder(ctx context.Context, input model.AssignRepairOrderInput) (*model.RepairOrderPayload, error) {
-	panic(fmt.Errorf("not implemented: AssignRepairOrder - assignRepairOrder"))
+	id, err := idOf(input.OrderID, typeRepairOrder, "orderId")
+	if err != nil {
+		return nil, err
+	}
+	tech, err := optionalID(input.TechnicianID, typeStaff, "technicianId")
+	if err != nil {
+		return nil, err
+	}
+	order, err := r.Workshop.Assign(ctx, caller(ctx), id, tech, input.Bay, input.ExpectedVersion)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RepairOrderPayload{RepairOrder: order, UserErrors: ues}, nil
 }
 
 // MoveRepairOrder is the resolver for the moveRepairOrder field.
 func (r *mutationResolver) MoveRepairOrder(ctx context.Context, input model.MoveRepairOrderInput) (*model.RepairOrderPayload, error) {
-	panic(fmt.Errorf("not implemented: MoveRepairOrder - moveRepairOrder"))
+	id, err := idOf(input.OrderID, typeRepairOrder, "orderId")
+	if err != nil {
+		return nil, err
+	}
+	order, err := r.Workshop.Move(ctx, caller(ctx), id, input.To, deref(input.Note), input.ExpectedVersion)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RepairOrderPayload{RepairOrder: order, UserErrors: ues}, nil
 }
 
 // SettleRepairOrder is the resolver for the settleRepairOrder field.
 func (r *mutationResolver) SettleRepairOrder(ctx context.Context, input model.SettleRepairOrderInput) (*model.RepairOrderPayload, error) {
-	panic(fmt.Errorf("not implemented: SettleRepairOrder - settleRepairOrder"))
+	id, err := idOf(input.OrderID, typeRepairOrder, "orderId")
+	if err != nil {
+		return nil, err
+	}
+	payments := make([]workshop.PaymentInput, len(input.Payments))
+	for i, p := range input.Payments {
+		payments[i] = workshop.PaymentInput{
+			Method:    p.Method,
+			AmountFen: int64(p.AmountFen),
+			Reference: deref(p.Reference),
+			Points:    int64(deref(p.Points)),
+		}
+	}
+	order, err := r.Workshop.Settle(ctx, caller(ctx), workshop.SettleInput{
+		OrderID:         id,
+		Payments:        payments,
+		NextServiceDate: input.NextServiceDate,
+		NextServiceKm:   input.NextServiceKm,
+		IdempotencyKey:  deref(input.IdempotencyKey),
+	})
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RepairOrderPayload{RepairOrder: order, UserErrors: ues}, nil
 }
 
 // DecideRepairItems is the resolver for the decideRepairItems field.
 func (r *mutationResolver) DecideRepairItems(ctx context.Context, input model.DecideRepairItemsInput) (*model.RepairOrderPayload, error) {
-	panic(fmt.Errorf("not implemented: DecideRepairItems - decideRepairItems"))
+	id, err := idOf(input.OrderID, typeRepairOrder, "orderId")
+	if err != nil {
+		return nil, err
+	}
+	decisions := make([]workshop.Decision, len(input.Decisions))
+	for i, d := range input.Decisions {
+		item, err := idOf(d.ItemID, typeRepairOrderItem, "decisions.itemId")
+		if err != nil {
+			return nil, err
+		}
+		decisions[i] = workshop.Decision{ItemID: item, Approve: d.Approve}
+	}
+	order, err := r.Workshop.Decide(ctx, caller(ctx), id, decisions)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RepairOrderPayload{RepairOrder: order, UserErrors: ues}, nil
 }
 
 // IssueScreenToken is the resolver for the issueScreenToken field.
 func (r *mutationResolver) IssueScreenToken(ctx context.Context, input model.IssueScreenTokenInput) (*model.IssueScreenTokenPayload, error) {
-	panic(fmt.Errorf("not implemented: IssueScreenToken - issueScreenToken"))
+	store, err := idOf(input.StoreID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	row, err := r.Workshop.IssueScreenToken(ctx, caller(ctx), store, input.Name)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	p := &model.IssueScreenTokenPayload{ScreenToken: row, UserErrors: ues}
+	if row != nil {
+		tok, _, err := r.Tokens.IssueFor(auth.Principal{Kind: auth.KindScreen, ID: row.ID, StoreIDs: []uuid.UUID{row.StoreID}}, auth.ScreenTokenTTL)
+		if err != nil {
+			return nil, err
+		}
+		p.Token = &tok
+	}
+	return p, nil
 }
 
 // RevokeScreenToken is the resolver for the revokeScreenToken field.
 func (r *mutationResolver) RevokeScreenToken(ctx context.Context, input model.RevokeScreenTokenInput) (*model.RevokeScreenTokenPayload, error) {
-	panic(fmt.Errorf("not implemented: RevokeScreenToken - revokeScreenToken"))
+	id, err := idOf(input.ScreenTokenID, typeScreenToken, "screenTokenId")
+	if err != nil {
+		return nil, err
+	}
+	row, err := r.Workshop.RevokeScreenToken(ctx, caller(ctx), id)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RevokeScreenTokenPayload{ScreenToken: row, UserErrors: ues}, nil
 }
 
 // RepairOrder is the resolver for the repairOrder field.
 func (r *queryResolver) RepairOrder(ctx context.Context, id string) (*workshop.RepairOrder, error) {
-	panic(fmt.Errorf("not implemented: RepairOrder - repairOrder"))
+	typ, key, ok := parseGlobalID(id)
+	if !ok || typ != typeRepairOrder {
+		return nil, nil
+	}
+	who, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil, models.ErrUnauthenticated
+	}
+	return nilIfNotFound(r.Workshop.OrderFor(ctx, who, key))
 }
 
 // WorkshopBoard is the resolver for the workshopBoard field.
 func (r *queryResolver) WorkshopBoard(ctx context.Context, storeID string) (*workshop.Board, error) {
-	panic(fmt.Errorf("not implemented: WorkshopBoard - workshopBoard"))
+	store, err := idOf(storeID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	return r.Workshop.Board(ctx, caller(ctx), store)
 }
 
 // ScreenTokens is the resolver for the screenTokens field.
 func (r *queryResolver) ScreenTokens(ctx context.Context, storeID string) ([]*workshop.ScreenToken, error) {
-	panic(fmt.Errorf("not implemented: ScreenTokens - screenTokens"))
+	store, err := idOf(storeID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	return r.Workshop.ScreenTokens(ctx, caller(ctx), store)
 }
 
 // ID is the resolver for the id field.
 func (r *repairOrderResolver) ID(ctx context.Context, obj *workshop.RepairOrder) (string, error) {
-	panic(fmt.Errorf("not implemented: ID - id"))
+	return globalID(typeRepairOrder, obj.ID), nil
 }
 
 // Overdue is the resolver for the overdue field.
 func (r *repairOrderResolver) Overdue(ctx context.Context, obj *workshop.RepairOrder) (bool, error) {
-	panic(fmt.Errorf("not implemented: Overdue - overdue"))
+	return workshop.Overdue(obj, models.Now()), nil
 }
 
 // MinutesInStatus is the resolver for the minutesInStatus field.
 func (r *repairOrderResolver) MinutesInStatus(ctx context.Context, obj *workshop.RepairOrder) (int, error) {
-	panic(fmt.Errorf("not implemented: MinutesInStatus - minutesInStatus"))
+	return workshop.MinutesInStatus(obj, models.Now()), nil
 }
 
 // Store is the resolver for the store field.
 func (r *repairOrderResolver) Store(ctx context.Context, obj *workshop.RepairOrder) (*models.Store, error) {
-	panic(fmt.Errorf("not implemented: Store - store"))
+	return loaders(ctx).Store.Load(ctx, obj.StoreID)
 }
 
 // Vehicle is the resolver for the vehicle field.
 func (r *repairOrderResolver) Vehicle(ctx context.Context, obj *workshop.RepairOrder) (*models.Vehicle, error) {
-	panic(fmt.Errorf("not implemented: Vehicle - vehicle"))
+	v, err := loaders(ctx).Vehicle.Load(ctx, obj.VehicleID)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // Advisor is the resolver for the advisor field.
 func (r *repairOrderResolver) Advisor(ctx context.Context, obj *workshop.RepairOrder) (*model.StaffSummary, error) {
-	panic(fmt.Errorf("not implemented: Advisor - advisor"))
+	return staffSummary(ctx, &obj.AdvisorID)
 }
 
 // Technician is the resolver for the technician field.
 func (r *repairOrderResolver) Technician(ctx context.Context, obj *workshop.RepairOrder) (*model.StaffSummary, error) {
-	panic(fmt.Errorf("not implemented: Technician - technician"))
+	return staffSummary(ctx, obj.TechnicianID)
 }
 
 // Items is the resolver for the items field.
 func (r *repairOrderResolver) Items(ctx context.Context, obj *workshop.RepairOrder) ([]*workshop.Item, error) {
-	panic(fmt.Errorf("not implemented: Items - items"))
+	return loaders(ctx).OrderItems.Load(ctx, obj.ID)
 }
 
 // Totals is the resolver for the totals field.
 func (r *repairOrderResolver) Totals(ctx context.Context, obj *workshop.RepairOrder) (*model.RepairOrderTotals, error) {
-	panic(fmt.Errorf("not implemented: Totals - totals"))
+	items, err := loaders(ctx).OrderItems.Load(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	payments, err := loaders(ctx).OrderPayments.Load(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	t := workshop.Totals(items, payments)
+	return &model.RepairOrderTotals{
+		Total:           money(t.TotalFen),
+		WarrantyCovered: money(t.WarrantyFen),
+		Payable:         money(t.PayableFen),
+		Paid:            money(t.PaidFen),
+		PendingApproval: money(t.PendingFen),
+		Declined:        money(t.DeclinedFen),
+	}, nil
 }
 
 // Payments is the resolver for the payments field.
 func (r *repairOrderResolver) Payments(ctx context.Context, obj *workshop.RepairOrder) ([]*model.Payment, error) {
-	panic(fmt.Errorf("not implemented: Payments - payments"))
+	rows, err := loaders(ctx).OrderPayments.Load(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Payment, len(rows))
+	for i, p := range rows {
+		out[i] = &model.Payment{Method: p.Method, Amount: money(p.AmountFen), Points: int(p.Points), Reference: p.Reference, At: p.CreatedAt}
+	}
+	return out, nil
 }
 
 // Timeline is the resolver for the timeline field.
 func (r *repairOrderResolver) Timeline(ctx context.Context, obj *workshop.RepairOrder) ([]*model.StatusChange, error) {
-	panic(fmt.Errorf("not implemented: Timeline - timeline"))
+	events, err := loaders(ctx).OrderEvents.Load(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.StatusChange, len(events))
+	for i, e := range events {
+		out[i] = &model.StatusChange{From: e.FromStatus, To: e.ToStatus, At: e.CreatedAt, Note: e.Note}
+		if e.ActorID == nil {
+			continue
+		}
+		var name string
+		switch e.ActorKind {
+		case "STAFF":
+			name, err = optional(loaders(ctx).StaffName.Load(ctx, *e.ActorID))
+		case "OWNER":
+			var o *models.Owner
+			o, err = optional(loaders(ctx).Owner.Load(ctx, *e.ActorID))
+			if o != nil {
+				name = o.Name
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if name != "" {
+			out[i].ActorName = &name
+		}
+	}
+	return out, nil
 }
 
 // NextServiceDue is the resolver for the nextServiceDue field.
 func (r *repairOrderResolver) NextServiceDue(ctx context.Context, obj *workshop.RepairOrder) (*model.ServiceDue, error) {
-	panic(fmt.Errorf("not implemented: NextServiceDue - nextServiceDue"))
+	if obj.NextServiceDate == nil && obj.NextServiceKm == nil {
+		return nil, nil
+	}
+	return &model.ServiceDue{Date: obj.NextServiceDate, Km: obj.NextServiceKm}, nil
 }
 
 // OpenedAt is the resolver for the openedAt field.
 func (r *repairOrderResolver) OpenedAt(ctx context.Context, obj *workshop.RepairOrder) (*time.Time, error) {
-	panic(fmt.Errorf("not implemented: OpenedAt - openedAt"))
+	return &obj.CreatedAt, nil
 }
 
 // ID is the resolver for the id field.
 func (r *repairOrderItemResolver) ID(ctx context.Context, obj *workshop.Item) (string, error) {
-	panic(fmt.Errorf("not implemented: ID - id"))
+	return globalID(typeRepairOrderItem, obj.ID), nil
 }
 
 // Quantity is the resolver for the quantity field.
 func (r *repairOrderItemResolver) Quantity(ctx context.Context, obj *workshop.Item) (float64, error) {
-	panic(fmt.Errorf("not implemented: Quantity - quantity"))
+	return float64(obj.QuantityMilli) / 1000, nil
 }
 
 // UnitPrice is the resolver for the unitPrice field.
 func (r *repairOrderItemResolver) UnitPrice(ctx context.Context, obj *workshop.Item) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: UnitPrice - unitPrice"))
+	return money(obj.UnitPriceFen), nil
 }
 
 // Amount is the resolver for the amount field.
 func (r *repairOrderItemResolver) Amount(ctx context.Context, obj *workshop.Item) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: Amount - amount"))
+	return money(obj.AmountFen), nil
 }
 
 // WarrantyCovered is the resolver for the warrantyCovered field.
 func (r *repairOrderItemResolver) WarrantyCovered(ctx context.Context, obj *workshop.Item) (bool, error) {
-	panic(fmt.Errorf("not implemented: WarrantyCovered - warrantyCovered"))
+	return obj.Warranty, nil
 }
 
 // SeenByOwnerAt is the resolver for the seenByOwnerAt field.
 func (r *repairOrderItemResolver) SeenByOwnerAt(ctx context.Context, obj *workshop.Item) (*time.Time, error) {
-	panic(fmt.Errorf("not implemented: SeenByOwnerAt - seenByOwnerAt"))
+	return obj.SeenAt, nil
 }
 
 // WorkStarted is the resolver for the workStarted field.
 func (r *repairOrderItemResolver) WorkStarted(ctx context.Context, obj *workshop.Item) (bool, error) {
-	panic(fmt.Errorf("not implemented: WorkStarted - workStarted"))
+	return obj.WorkStartedAt != nil, nil
 }
 
 // ID is the resolver for the id field.
 func (r *screenTokenResolver) ID(ctx context.Context, obj *workshop.ScreenToken) (string, error) {
-	panic(fmt.Errorf("not implemented: ID - id"))
+	return globalID(typeScreenToken, obj.ID), nil
 }
 
 // Store is the resolver for the store field.
 func (r *screenTokenResolver) Store(ctx context.Context, obj *workshop.ScreenToken) (*models.Store, error) {
-	panic(fmt.Errorf("not implemented: Store - store"))
+	return loaders(ctx).Store.Load(ctx, obj.StoreID)
 }
 
 // BoardChanged is the resolver for the boardChanged field.
 func (r *subscriptionResolver) BoardChanged(ctx context.Context, storeID string) (<-chan *workshop.Board, error) {
-	panic(fmt.Errorf("not implemented: BoardChanged - boardChanged"))
+	store, err := idOf(storeID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	who := caller(ctx)
+	// Read once now: an unauthorized caller is refused before subscribing.
+	first, err := r.Workshop.Board(ctx, who, store)
+	if err != nil {
+		return nil, err
+	}
+	return follow(ctx, r.DB, "board:"+store.String(), first, func(ctx context.Context) (*workshop.Board, error) {
+		return r.Workshop.Board(ctx, who, store)
+	}), nil
 }
 
 // RepairOrderUpdated is the resolver for the repairOrderUpdated field.
 func (r *subscriptionResolver) RepairOrderUpdated(ctx context.Context, id string) (<-chan *workshop.RepairOrder, error) {
-	panic(fmt.Errorf("not implemented: RepairOrderUpdated - repairOrderUpdated"))
+	order, err := idOf(id, typeRepairOrder, "id")
+	if err != nil {
+		return nil, err
+	}
+	who, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil, models.ErrUnauthenticated
+	}
+	first, err := r.Workshop.OrderFor(ctx, who, order)
+	if err != nil {
+		return nil, err
+	}
+	return follow(ctx, r.DB, "order:"+order.String(), first, func(ctx context.Context) (*workshop.RepairOrder, error) {
+		return r.Workshop.OrderFor(ctx, who, order)
+	}), nil
 }
 
 // ActiveRepairOrder is the resolver for the activeRepairOrder field.
 func (r *vehicleResolver) ActiveRepairOrder(ctx context.Context, obj *models.Vehicle) (*workshop.RepairOrder, error) {
-	panic(fmt.Errorf("not implemented: ActiveRepairOrder - activeRepairOrder"))
+	return optional(loaders(ctx).ActiveOrder.Load(ctx, obj.ID))
 }
 
 // ServiceHistory is the resolver for the serviceHistory field.
 func (r *vehicleResolver) ServiceHistory(ctx context.Context, obj *models.Vehicle, first *int, after *string) (*model.RepairOrderConnection, error) {
-	panic(fmt.Errorf("not implemented: ServiceHistory - serviceHistory"))
+	p, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	h, err := loaders(ctx).ServiceHistory.Load(ctx, workshop.HistoryKey{VehicleID: obj.ID, First: p.First, After: p.After})
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.RepairOrderConnection{TotalCount: h.Total, Edges: make([]*model.RepairOrderEdge, len(h.Orders))}
+	for i, o := range h.Orders {
+		conn.Edges[i] = &model.RepairOrderEdge{Cursor: cursor(o.ID), Node: o}
+	}
+	conn.PageInfo = pageInfo(len(h.Orders), h.HasNext, p, func(i int) uuid.UUID { return h.Orders[i].ID })
+	return conn, nil
 }
 
 // LastService is the resolver for the lastService field.
 func (r *vehicleResolver) LastService(ctx context.Context, obj *models.Vehicle) (*workshop.RepairOrder, error) {
-	panic(fmt.Errorf("not implemented: LastService - lastService"))
+	return optional(loaders(ctx).LastService.Load(ctx, obj.ID))
 }
 
 // NextServiceDue is the resolver for the nextServiceDue field.
 func (r *vehicleResolver) NextServiceDue(ctx context.Context, obj *models.Vehicle) (*model.ServiceDue, error) {
-	panic(fmt.Errorf("not implemented: NextServiceDue - nextServiceDue"))
+	last, err := optional(loaders(ctx).LastService.Load(ctx, obj.ID))
+	if err != nil || last == nil || (last.NextServiceDate == nil && last.NextServiceKm == nil) {
+		return nil, err
+	}
+	return &model.ServiceDue{Date: last.NextServiceDate, Km: last.NextServiceKm}, nil
 }
 
 // Recommendations is the resolver for the recommendations field.
 func (r *vehicleResolver) Recommendations(ctx context.Context, obj *models.Vehicle) ([]*workshop.Item, error) {
-	panic(fmt.Errorf("not implemented: Recommendations - recommendations"))
+	return loaders(ctx).Recommendations.Load(ctx, obj.ID)
 }
 
 // Version is the resolver for the version field.
 func (r *workshopBoardResolver) Version(ctx context.Context, obj *workshop.Board) (string, error) {
-	panic(fmt.Errorf("not implemented: Version - version"))
+	return strconv.FormatInt(obj.Version, 10), nil
 }
 
 // BoardCard returns generated.BoardCardResolver implementation.

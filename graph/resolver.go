@@ -6,13 +6,18 @@ package graph
 import (
 	"log/slog"
 
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // Resolver holds the services resolvers call; nothing else.
 type Resolver struct {
-	DB     *models.DB
-	SignIn *signin.Service
+	DB       *models.DB
+	SignIn   *signin.Service
+	Workshop *workshop.Service
+	// Tokens signs the bearer tokens of workshop screens.
+	Tokens *auth.Tokens
 	Log    *slog.Logger
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // Deps are the outside services the app talks to; tests pass fakes for the
@@ -33,10 +34,11 @@ type Deps struct {
 
 // App is the HTTP application: the Echo instance and what it was built with.
 type App struct {
-	Echo    *echo.Echo
-	Tokens  *auth.Tokens
-	SignIn  *signin.Service
-	Metrics *prometheus.Registry
+	Echo     *echo.Echo
+	Tokens   *auth.Tokens
+	SignIn   *signin.Service
+	Workshop *workshop.Service
+	Metrics  *prometheus.Registry
 }
 
 // Timeouts of the HTTP server and of one request.
@@ -76,8 +78,9 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		}
 		return p, nil
 	}
+	ws := &workshop.Service{DB: d.DB}
 	gql := graph.NewHandler(graph.Options{
-		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Log: d.Log},
+		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Tokens: tokens, Log: d.Log},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -126,6 +129,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.GET("/readyz", readyz(d.DB))
 	e.GET("/metrics", reg.handler())
 	e.GET("/api/v1/openapi.json", openAPI)
+	e.GET("/api/v1/stores/:code/board", boardHandler(ws, tokens.Verify), rateLimit(cfg.RateLimits))
 
 	// Middleware on the routes themselves, not a group: a group would also
 	// authenticate and rate-limit the not-found answers of unknown paths.
@@ -135,7 +139,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	if !cfg.Production {
 		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
 	}
-	return &App{Echo: e, Tokens: tokens, SignIn: svc, Metrics: reg.registry}, nil
+	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Metrics: reg.registry}, nil
 }
 
 var errScreenToken = errors.New("a screen token reads its store's board only")

@@ -2504,7 +2504,7 @@ extend type Mutation {
 }
 
 "An item in the owner's inbox."
-type Notification implements Node {
+type Notification {
   id: ID!
   "APPROVAL_NEEDED, READY_FOR_PICKUP, ... (more kinds come with new features)."
   kind: String!
@@ -2612,7 +2612,7 @@ type StaffSummary {
 }
 
 "A line of a repair order."
-type RepairOrderItem implements Node {
+type RepairOrderItem {
   id: ID!
   kind: RepairItemKind!
   code: String!
@@ -2763,7 +2763,7 @@ type WorkshopBoard {
 }
 
 "A workshop screen's access to one store's board."
-type ScreenToken implements Node {
+type ScreenToken {
   id: ID!
   name: String!
   store: Store!
@@ -13805,20 +13805,6 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Staff(ctx, sel, obj)
-	case workshop.ScreenToken:
-		return ec._ScreenToken(ctx, sel, &obj)
-	case *workshop.ScreenToken:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._ScreenToken(ctx, sel, obj)
-	case workshop.Item:
-		return ec._RepairOrderItem(ctx, sel, &obj)
-	case *workshop.Item:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._RepairOrderItem(ctx, sel, obj)
 	case workshop.RepairOrder:
 		return ec._RepairOrder(ctx, sel, &obj)
 	case *workshop.RepairOrder:
@@ -13833,13 +13819,6 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Owner(ctx, sel, obj)
-	case models.Notification:
-		return ec._Notification(ctx, sel, &obj)
-	case *models.Notification:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._Notification(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -14484,7 +14463,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
-var notificationImplementors = []string{"Notification", "Node"}
+var notificationImplementors = []string{"Notification"}
 
 func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *models.Notification) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
@@ -16207,7 +16186,7 @@ func (ec *executionContext) _RepairOrderEdge(ctx context.Context, sel ast.Select
 	return out
 }
 
-var repairOrderItemImplementors = []string{"RepairOrderItem", "Node"}
+var repairOrderItemImplementors = []string{"RepairOrderItem"}
 
 func (ec *executionContext) _RepairOrderItem(ctx context.Context, sel ast.SelectionSet, obj *workshop.Item) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, repairOrderItemImplementors)
@@ -16733,7 +16712,7 @@ func (ec *executionContext) _RevokeScreenTokenPayload(ctx context.Context, sel a
 	return out
 }
 
-var screenTokenImplementors = []string{"ScreenToken", "Node"}
+var screenTokenImplementors = []string{"ScreenToken"}
 
 func (ec *executionContext) _ScreenToken(ctx context.Context, sel ast.SelectionSet, obj *workshop.ScreenToken) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, screenTokenImplementors)

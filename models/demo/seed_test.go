@@ -376,6 +376,8 @@ func TestSeedWorkshop(t *testing.T) {
 			t.Fatal(err)
 		}
 		withRecs := 0
+		local := start.In(time.FixedZone("CST", 8*3600))
+		midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, local.Location())
 		for i, v := range vehicles {
 			page := hist[keys[i]]
 			past := 0
@@ -389,7 +391,7 @@ func TestSeedWorkshop(t *testing.T) {
 				if o.MileageIn > v.MileageKm {
 					t.Errorf("%s: visit at %d km above the car's reading %d", *v.Plate, o.MileageIn, v.MileageKm)
 				}
-				if o.DeliveredAt.Before(start.Add(-24 * time.Hour)) {
+				if o.CreatedAt.Before(midnight) {
 					past++
 				}
 			}

@@ -1,0 +1,105 @@
+package graph
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/graph/model"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/workshop"
+)
+
+// money is an amount of fen as the API shows it.
+func money(fen int64) *model.Money {
+	return &model.Money{AmountFen: int(fen), Currency: "CNY"}
+}
+
+// staffSummary names a staff member for owners and screens.
+func staffSummary(ctx context.Context, id *uuid.UUID) (*model.StaffSummary, error) {
+	if id == nil {
+		return nil, nil
+	}
+	name, err := optional(loaders(ctx).StaffName.Load(ctx, *id))
+	if err != nil {
+		return nil, err
+	}
+	return &model.StaffSummary{ID: globalID(typeStaff, *id), Name: name}, nil
+}
+
+// quantityMilli turns a quantity such as 1.5 into thousandths, refusing
+// more precision than that rather than rounding it away.
+func quantityMilli(q float64, field string) (int, error) {
+	m := q * 1000
+	n := int(m + 0.5)
+	if q <= 0 || q > 1000 || float64(n)-m > 1e-6 || m-float64(n) > 1e-6 {
+		return 0, models.Invalid(field, "数量须大于 0，最多三位小数", "quantity must be > 0 with at most three decimals")
+	}
+	return n, nil
+}
+
+func itemInput(in *model.RepairItemInput, field string) (workshop.ItemInput, error) {
+	q, err := quantityMilli(in.Quantity, field+".quantity")
+	if err != nil {
+		return workshop.ItemInput{}, err
+	}
+	return workshop.ItemInput{
+		Kind:          in.Kind,
+		Code:          deref(in.Code),
+		Description:   in.Description,
+		QuantityMilli: q,
+		UnitPriceFen:  int64(in.UnitPriceFen),
+		Warranty:      deref(in.WarrantyCovered),
+	}, nil
+}
+
+func itemInputs(in []*model.RepairItemInput) ([]workshop.ItemInput, error) {
+	out := make([]workshop.ItemInput, len(in))
+	for i, it := range in {
+		var err error
+		if out[i], err = itemInput(it, "items"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// nilIfNotFound answers a lookup of something absent, or not the caller's,
+// with null: the same answer either way.
+func nilIfNotFound[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// follow sends first, then re-reads and sends again after every committed
+// change announced on topic, until the subscriber leaves. A re-read that
+// fails (the caller lost access, the order is gone) ends the subscription.
+func follow[T any](ctx context.Context, db *models.DB, topic string, first *T, read func(context.Context) (*T, error)) <-chan *T {
+	signals, stop := db.Subscribe(topic)
+	out := make(chan *T, 1)
+	out <- first
+	go func() {
+		defer close(out)
+		defer stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-signals:
+			}
+			v, err := read(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case out <- v:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}

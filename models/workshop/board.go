@@ -1,0 +1,144 @@
+package workshop
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/validate"
+)
+
+// Board renders a store's workshop board (DESIGN.md section 4): its open
+// orders and those delivered today (the store's local day), in the nine
+// workflow columns (every status but CANCELLED, each present even when
+// empty), each column's cards longest-in-status first. Cards show the masked
+// plate, the owner's surname only, the advisor's and technician's names,
+// the bay, the promised time, the overdue flag and the minutes in status as
+// of GeneratedAt.
+//
+// Staff of the store (any role; GROUP_ADMIN any store) and the store's
+// screens may read it. It takes a fixed number of statements whatever the
+// number of orders: the store (two: the row and its opening hours), the
+// board version, and one join of the orders with their vehicles, owners and
+// staff. The version is read before the orders, so a change racing the
+// rendering makes the next poll see a newer version rather than caching
+// stale cards under a new one.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (owners; staff or screens of other
+// stores), NOT_FOUND (no such store).
+func (s *Service) Board(ctx context.Context, actor *auth.Principal, storeID uuid.UUID) (*Board, error) {
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	if !actor.IsStaff() && actor.Kind != auth.KindScreen {
+		return nil, models.ErrForbidden
+	}
+	if !actor.CanAccessStore(storeID) {
+		return nil, errNotYourStore
+	}
+	store, err := s.DB.Store(ctx, storeID)
+	if err != nil {
+		return nil, err
+	}
+	version, err := s.BoardVersion(ctx, storeID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	loc := store.Location()
+	y, m, d := now.In(loc).Date()
+	dayStart := time.Date(y, m, d, 0, 0, 0, 0, loc).UTC()
+	dayEnd := time.Date(y, m, d+1, 0, 0, 0, 0, loc).UTC()
+
+	var rows []struct {
+		ID              uuid.UUID
+		Number          string
+		Status          Status
+		PromisedAt      *time.Time
+		StatusChangedAt time.Time
+		Bay             *string
+		Plate           *string
+		VIN             string `gorm:"column:vin"`
+		Model           string
+		OwnerName       string
+		AdvisorName     string
+		TechnicianName  *string
+	}
+	err = s.DB.Conn(ctx).Table("repair_orders o").
+		Select(`o.id, o.number, o.status, o.promised_at, o.status_changed_at, o.bay,
+			v.plate, v.vin, v.model, ow.name AS owner_name, a.name AS advisor_name, t.name AS technician_name`).
+		Joins("JOIN vehicles v ON v.id = o.vehicle_id").
+		Joins("JOIN owners ow ON ow.id = o.owner_id").
+		Joins("JOIN staffs a ON a.id = o.advisor_id").
+		Joins("LEFT JOIN staffs t ON t.id = o.technician_id").
+		Where("o.store_id = ? AND (o.status NOT IN ? OR (o.status = ? AND o.delivered_at >= ? AND o.delivered_at < ?))",
+			storeID, closedStatuses, Delivered, dayStart, dayEnd).
+		Order("o.status_changed_at ASC, o.id ASC").
+		Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	b := &Board{Store: store, StoreCode: store.Code, Version: version, GeneratedAt: now, Columns: make([]Column, len(BoardColumns))}
+	index := make(map[Status]int, len(BoardColumns))
+	for i, st := range BoardColumns {
+		b.Columns[i] = Column{Status: st, Cards: []Card{}}
+		index[st] = i
+	}
+	for _, r := range rows {
+		i, ok := index[r.Status]
+		if !ok {
+			continue
+		}
+		o := &RepairOrder{Status: r.Status, PromisedAt: r.PromisedAt, StatusChangedAt: r.StatusChangedAt}
+		b.Columns[i].Cards = append(b.Columns[i].Cards, Card{
+			OrderID: r.ID, Number: r.Number, Status: r.Status,
+			MaskedPlate:  maskedPlate(r.Plate, r.VIN),
+			Model:        r.Model,
+			OwnerSurname: (&models.Owner{Name: r.OwnerName}).Surname(),
+			AdvisorName:  r.AdvisorName, TechnicianName: r.TechnicianName, Bay: r.Bay,
+			PromisedAt: r.PromisedAt, Overdue: Overdue(o, now),
+			StatusChangedAt: r.StatusChangedAt, MinutesInStatus: MinutesInStatus(o, now),
+		})
+	}
+	return b, nil
+}
+
+// maskedPlate is the plate as the board shows it, or for a car not yet
+// registered the last four characters of its VIN.
+func maskedPlate(plate *string, vin string) string {
+	if plate != nil && *plate != "" {
+		return validate.MaskPlate(*plate)
+	}
+	if len(vin) > 4 {
+		return "VIN ****" + vin[len(vin)-4:]
+	}
+	return ""
+}
+
+// BoardVersion is the store's board version: it moves with every change to
+// the store's orders (0 before the first). One primary-key read.
+func (s *Service) BoardVersion(ctx context.Context, storeID uuid.UUID) (int64, error) {
+	var v int64
+	err := s.DB.Conn(ctx).Model(&BoardVersion{}).Select("version").Where("store_id = ?", storeID).Scan(&v).Error
+	return v, err
+}
+
+// StoreByCode reads a store with its opening hours by its code ("SZ01"),
+// for the screens' REST route. Public.
+//
+// Codes: NOT_FOUND.
+func (s *Service) StoreByCode(ctx context.Context, code string) (*models.Store, error) {
+	var st models.Store
+	err := s.DB.Conn(ctx).
+		Preload("Hours", func(q *gorm.DB) *gorm.DB { return q.Order("weekday ASC") }).
+		Where("code = ?", strings.TrimSpace(code)).Take(&st).Error
+	if err != nil {
+		return nil, notFoundAs(err, errStoreNotFound)
+	}
+	return &st, nil
+}

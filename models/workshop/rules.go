@@ -1,0 +1,328 @@
+package workshop
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// The pure rules of the workshop (DESIGN.md section 4): the state machine,
+// item and payment arithmetic, and input limits. No I/O; operations call
+// these inside their transaction.
+
+// Limits of workshop input.
+const (
+	MaxConcernRunes     = 500
+	MaxNoteRunes        = 500
+	MaxDescriptionRunes = 200
+	MaxCodeRunes        = 40
+	MaxBayRunes         = 20
+	MaxReferenceRunes   = 64
+	MaxScreenNameRunes  = 40
+	// MaxQuantityMilli is 1,000 units (or hours) in thousandths.
+	MaxQuantityMilli = 1_000_000
+	// MaxUnitPriceFen is ¥100,000 per unit.
+	MaxUnitPriceFen = 10_000_000
+	// MaxItemsPerRequest bounds the items of one check-in.
+	MaxItemsPerRequest = 100
+	// MaxPayments bounds the payments of one settlement.
+	MaxPayments = 10
+	// MaxDecisions bounds the decisions of one request.
+	MaxDecisions = 100
+	// MaxPromiseAhead bounds how far ahead a promised time may lie.
+	MaxPromiseAhead = 365 * 24 * time.Hour
+	// MaxNextServiceYears bounds how far ahead the next service may be due.
+	MaxNextServiceYears = 5
+)
+
+// Statuses lists every status in workflow order, CANCELLED last.
+var Statuses = []Status{CheckedIn, Diagnosing, InProgress, WaitingParts, AwaitingApproval, QualityCheck, Washing, ReadyForPickup, Delivered, Cancelled}
+
+// BoardColumns are the board's columns in workflow order: every status but
+// CANCELLED. The DELIVERED column holds the orders delivered today.
+var BoardColumns = Statuses[:len(Statuses)-1]
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
+
+// Closed reports whether an order in s accepts no more changes.
+func (s Status) Closed() bool { return s == Delivered || s == Cancelled }
+
+// Valid reports whether k is a known kind of visit.
+func (k Kind) Valid() bool {
+	switch k {
+	case Maintenance, Repair, Warranty, Accident, BodyPaint, Detailing:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether k is LABOR or PART.
+func (k ItemKind) Valid() bool { return k == Labor || k == Part }
+
+// Valid reports whether m is a known payment method.
+func (m PaymentMethod) Valid() bool {
+	switch m {
+	case Cash, BankCard, WeChatPay, Alipay, Wallet, Points:
+		return true
+	}
+	return false
+}
+
+// moves is the state machine of DESIGN.md section 4 without CANCELLED (which
+// every open status may move to). AWAITING_APPROVAL has no manual exit: the
+// order returns to its ResumeStatus when no item is pending.
+var moves = map[Status][]Status{
+	CheckedIn:        {Diagnosing, InProgress},
+	Diagnosing:       {InProgress, AwaitingApproval},
+	InProgress:       {WaitingParts, AwaitingApproval, QualityCheck},
+	WaitingParts:     {InProgress},
+	AwaitingApproval: nil,
+	QualityCheck:     {Washing, ReadyForPickup, InProgress},
+	Washing:          {ReadyForPickup},
+	ReadyForPickup:   {Delivered},
+}
+
+// CanMove reports whether staff may move an order from one status to another.
+func CanMove(from, to Status) bool {
+	if from.Closed() || !from.Valid() {
+		return false
+	}
+	if to == Cancelled {
+		return true
+	}
+	return slices.Contains(moves[from], to)
+}
+
+// CanAwaitApproval reports whether an order in s may wait for the owner's
+// approval of extra work: it is being diagnosed or worked on (or already
+// waiting).
+func CanAwaitApproval(s Status) bool {
+	return s == Diagnosing || s == InProgress || s == AwaitingApproval
+}
+
+// NeedsReason reports whether a move needs a note saying why: a failed
+// quality check sends the car back to work, and a cancellation.
+func NeedsReason(from, to Status) bool {
+	return to == Cancelled || (from == QualityCheck && to == InProgress)
+}
+
+// CheckMove is the state machine's verdict on a manual move with its note.
+//
+// Codes: ORDER_CLOSED (from DELIVERED or CANCELLED), INVALID_TRANSITION,
+// REASON_REQUIRED ("note").
+func CheckMove(from, to Status, note string) error {
+	if from.Closed() {
+		return ErrOrderClosed
+	}
+	if !CanMove(from, to) {
+		if from == AwaitingApproval {
+			return models.E(CodeInvalidTransition, "工单正在等待车主确认追加项目，车主确认后将自动恢复",
+				"the order waits for the owner's decision on extra work and returns to its previous status by itself")
+		}
+		return models.Ef(CodeInvalidTransition, "工单不能从"+statusLabel[from]+"转到"+statusLabel[to],
+			"an order cannot move from %s to %s", from, to)
+	}
+	if NeedsReason(from, to) && strings.TrimSpace(note) == "" {
+		return ErrReasonRequired
+	}
+	return nil
+}
+
+// statusLabel names statuses in refusals to staff.
+var statusLabel = map[Status]string{
+	CheckedIn: "已接车", Diagnosing: "诊断中", InProgress: "维修中", WaitingParts: "待料",
+	AwaitingApproval: "待客户确认", QualityCheck: "质检", Washing: "洗车", ReadyForPickup: "待取车",
+	Delivered: "已交车", Cancelled: "已取消",
+}
+
+// ItemAmount is quantity (in thousandths) times the unit price, rounded half
+// up to the fen: 1.5 h at ¥180.33 is 27049.5 fen, charged 27050.
+func ItemAmount(quantityMilli int, unitPriceFen int64) int64 {
+	p := int64(quantityMilli) * unitPriceFen
+	if p < 0 {
+		return -((-p + 500) / 1000)
+	}
+	return (p + 500) / 1000
+}
+
+// TotalsView is the money of an order, in fen.
+type TotalsView struct {
+	// TotalFen: every PRE_APPROVED or APPROVED item.
+	TotalFen int64
+	// WarrantyFen: the part of TotalFen covered by warranty.
+	WarrantyFen int64
+	// PayableFen: TotalFen - WarrantyFen, what the owner pays.
+	PayableFen int64
+	// PaidFen: the sum of recorded payments.
+	PaidFen int64
+	// PendingFen: items waiting for the owner's decision.
+	PendingFen int64
+	// DeclinedFen: items the owner declined.
+	DeclinedFen int64
+}
+
+// Totals adds up an order's items and payments.
+func Totals(items []*Item, payments []*Payment) TotalsView {
+	var t TotalsView
+	for _, it := range items {
+		switch it.Approval {
+		case PreApproved, Approved:
+			t.TotalFen += it.AmountFen
+			if it.Warranty {
+				t.WarrantyFen += it.AmountFen
+			}
+		case Pending:
+			t.PendingFen += it.AmountFen
+		case Declined:
+			t.DeclinedFen += it.AmountFen
+		}
+	}
+	t.PayableFen = t.TotalFen - t.WarrantyFen
+	for _, p := range payments {
+		t.PaidFen += p.AmountFen
+	}
+	return t
+}
+
+// Overdue reports whether an order is past its promised time and not yet
+// ready (or gone).
+func Overdue(o *RepairOrder, now time.Time) bool {
+	if o.PromisedAt == nil {
+		return false
+	}
+	switch o.Status {
+	case ReadyForPickup, Delivered, Cancelled:
+		return false
+	}
+	return o.PromisedAt.Before(now)
+}
+
+// MinutesInStatus is how long the order has been in its status, in whole
+// minutes (never negative).
+func MinutesInStatus(o *RepairOrder, now time.Time) int {
+	d := now.Sub(o.StatusChangedAt)
+	if d < 0 {
+		return 0
+	}
+	return int(d / time.Minute)
+}
+
+// OrderGlobalID is the Relay global ID of an order as the GraphQL layer
+// encodes it (base64url of "RepairOrder:<uuid>", no padding); notifications
+// link to it.
+func OrderGlobalID(orderID uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("RepairOrder:" + orderID.String()))
+}
+
+// text trims s and checks it has between minRunes and maxRunes runes and no
+// control characters other than line breaks and tabs when multiline.
+func text(field, label, s string, minRunes, maxRunes int, multiline bool) (string, error) {
+	s = strings.TrimSpace(s)
+	n := utf8.RuneCountInString(s)
+	if n < minRunes {
+		return "", models.Ef(models.CodeInvalidArgument, label+"不能为空", "%s is required", field).On(field)
+	}
+	if n > maxRunes {
+		return "", models.Ef(models.CodeInvalidArgument, fmt.Sprintf("%s不能超过 %d 个字", label, maxRunes),
+			"%s is longer than %d characters", field, maxRunes).On(field)
+	}
+	bad := func(r rune) bool {
+		if multiline && (r == '\n' || r == '\t' || r == '\r') {
+			return false
+		}
+		return unicode.IsControl(r)
+	}
+	if strings.IndexFunc(s, bad) >= 0 {
+		return "", models.Ef(models.CodeInvalidArgument, label+"包含无效字符", "%s contains control characters", field).On(field)
+	}
+	return s, nil
+}
+
+// checkItem validates an item's input and returns it normalized. prefix is
+// the input path of the item ("item", "items[2]").
+func checkItem(prefix string, in ItemInput) (ItemInput, error) {
+	f := func(name string) string { return prefix + "." + name }
+	if !in.Kind.Valid() {
+		return in, models.Invalid(f("kind"), "项目类型须为工时或配件", "kind must be LABOR or PART")
+	}
+	var err error
+	if in.Code, err = text(f("code"), "项目编码", in.Code, 0, MaxCodeRunes, false); err != nil {
+		return in, err
+	}
+	if in.Description, err = text(f("description"), "项目名称", in.Description, 1, MaxDescriptionRunes, false); err != nil {
+		return in, err
+	}
+	if in.QuantityMilli < 1 || in.QuantityMilli > MaxQuantityMilli {
+		return in, models.Ef(models.CodeInvalidArgument, "数量须在 0.001 到 1000 之间",
+			"quantity must be between 0.001 and %d", MaxQuantityMilli/1000).On(f("quantity"))
+	}
+	if in.UnitPriceFen < 0 || in.UnitPriceFen > MaxUnitPriceFen {
+		return in, models.Ef(models.CodeInvalidArgument, "单价须在 0 到 100000 元之间",
+			"unitPriceFen must be between 0 and %d", MaxUnitPriceFen).On(f("unitPriceFen"))
+	}
+	return in, nil
+}
+
+// checkPayments validates the shape of a settlement's payments and returns
+// them normalized. Whether they add up is for the operation to decide.
+//
+// Codes: PAYMENT_METHOD_UNAVAILABLE, INVALID_ARGUMENT.
+func checkPayments(in []PaymentInput) ([]PaymentInput, error) {
+	if len(in) > MaxPayments {
+		return nil, models.Ef(models.CodeInvalidArgument, "付款笔数过多", "at most %d payments", MaxPayments).On("payments")
+	}
+	out := make([]PaymentInput, len(in))
+	for i, p := range in {
+		f := func(name string) string { return fmt.Sprintf("payments[%d].%s", i, name) }
+		switch {
+		case p.Method == Wallet || p.Method == Points:
+			return nil, ErrMethodUnavailable.On(f("method"))
+		case !p.Method.Valid():
+			return nil, models.Invalid(f("method"), "付款方式无效", "unknown payment method")
+		case p.AmountFen <= 0 || p.AmountFen > maxPaymentFen:
+			return nil, models.Ef(models.CodeInvalidArgument, "付款金额须大于 0", "amountFen must be between 1 and %d", int64(maxPaymentFen)).On(f("amountFen"))
+		case p.Points != 0:
+			return nil, models.Invalid(f("points"), "只有积分付款可以使用积分", "points apply to POINTS payments only")
+		}
+		ref, err := text(f("reference"), "付款凭证号", p.Reference, 0, MaxReferenceRunes, false)
+		if err != nil {
+			return nil, err
+		}
+		if ref == "" && p.Method != Cash {
+			return nil, models.Invalid(f("reference"), "请填写付款凭证号（刷卡单号或交易单号）", "reference is required for card and online payments")
+		}
+		p.Reference = ref
+		out[i] = p
+	}
+	return out, nil
+}
+
+// maxPaymentFen bounds one payment (¥100 million), far above any bill and
+// far below overflow when several are added.
+const maxPaymentFen = 10_000_000_000
+
+// yuan formats fen as "¥1,234.50" for messages to owners.
+func yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	whole := fmt.Sprint(fen / 100)
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return fmt.Sprintf("%s¥%s.%02d", sign, b.String(), fen%100)
+}

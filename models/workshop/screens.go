@@ -1,0 +1,127 @@
+package workshop
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// Screen tokens: a store's manager issues a long-lived token to each
+// workshop screen and may revoke it. The row is the grant; the bearer token
+// the screen holds is signed by the caller (auth) over the row's ID, so no
+// secret is stored here and a revoked row ends the token at the next poll.
+
+// managesStore reports whether the actor may administer the store's screens.
+func managesStore(actor *auth.Principal, storeID uuid.UUID) bool {
+	return actor.IsGroupAdmin() || (actor.HasAnyRole(auth.RoleManager) && actor.CanAccessStore(storeID))
+}
+
+// IssueScreenToken records a new screen grant for a store; the caller signs
+// the bearer token with the returned row's ID. MANAGER of the store or
+// GROUP_ADMIN.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND ("storeId"),
+// INVALID_ARGUMENT ("name": 1 to 40 characters).
+func (s *Service) IssueScreenToken(ctx context.Context, actor *auth.Principal, storeID uuid.UUID, name string) (*ScreenToken, error) {
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	if !managesStore(actor, storeID) {
+		return nil, models.ErrForbidden
+	}
+	name, err := text("name", "看板名称", name, 1, MaxScreenNameRunes, false)
+	if err != nil {
+		return nil, err
+	}
+	var t *ScreenToken
+	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
+		var n int64
+		if err := s.DB.Conn(ctx).Model(&models.Store{}).Where("id = ?", storeID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return errStoreNotFound.On("storeId")
+		}
+		id := models.NewID()
+		// token_hash must be unique and set; the bearer token is a
+		// signature over the id, so there is no secret to hash.
+		t = &ScreenToken{ID: id, StoreID: storeID, Name: name, TokenHash: "signed:" + id.String(), CreatedBy: actor.ID, CreatedAt: s.now()}
+		return s.DB.Conn(ctx).Create(t).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// RevokeScreenToken ends a screen's access; revoking a revoked token
+// changes nothing and returns it. MANAGER of the token's store or
+// GROUP_ADMIN.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (role), NOT_FOUND (absent, or another
+// store's token).
+func (s *Service) RevokeScreenToken(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*ScreenToken, error) {
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	if !actor.HasAnyRole(auth.RoleManager) {
+		return nil, models.ErrForbidden
+	}
+	var t ScreenToken
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("id = ?", id)).Take(&t).Error; err != nil {
+			return notFoundAs(err, errTokenNotFound)
+		}
+		if !managesStore(actor, t.StoreID) {
+			return errTokenNotFound
+		}
+		if t.RevokedAt != nil {
+			return nil
+		}
+		now := s.now()
+		t.RevokedAt = &now
+		return s.DB.Conn(ctx).Model(&ScreenToken{}).Where("id = ?", id).Update("revoked_at", now).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// ScreenTokens lists a store's screen tokens, revoked ones included, oldest
+// first. MANAGER of the store or GROUP_ADMIN.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN.
+func (s *Service) ScreenTokens(ctx context.Context, actor *auth.Principal, storeID uuid.UUID) ([]*ScreenToken, error) {
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	if !managesStore(actor, storeID) {
+		return nil, models.ErrForbidden
+	}
+	out := []*ScreenToken{}
+	err := s.DB.Conn(ctx).Where("store_id = ?", storeID).Order("id ASC").Find(&out).Error
+	return out, err
+}
+
+// ScreenBoardVersion answers a screen's poll in one statement: the store's
+// board version (0 before the first change) if the screen token is live and
+// belongs to the store, else ok=false (revoked, unknown, or another store's
+// token). It reads the token and the board row by their primary keys.
+func (s *Service) ScreenBoardVersion(ctx context.Context, screenTokenID, storeID uuid.UUID) (version int64, ok bool, err error) {
+	row := s.DB.Conn(ctx).Raw(`SELECT COALESCE(b.version, 0) FROM screen_tokens t
+		LEFT JOIN store_boards b ON b.store_id = t.store_id
+		WHERE t.id = ? AND t.store_id = ? AND t.revoked_at IS NULL`, screenTokenID, storeID).Row()
+	if err := row.Scan(&version); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, nil
+		}
+		return 0, false, err
+	}
+	return version, true, nil
+}

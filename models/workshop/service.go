@@ -1,0 +1,318 @@
+package workshop
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// Service runs the workshop's operations on a database.
+//
+// Every staff write runs in one transaction (models.DB.WithTx, so it joins a
+// transaction already in ctx): it locks the order row, checks the caller's
+// role and store scope and the optional expected version, changes the order,
+// bumps the order's Version and the store's board version, records a
+// timeline event for every status change, and publishes BoardTopic and
+// OrderTopic (delivered after commit).
+type Service struct {
+	DB *models.DB
+	// Now is the clock; nil means models.Now. Tests and the demo data move it.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return models.Now()
+}
+
+// BoardTopic is the realtime topic of a store's board.
+func BoardTopic(storeID uuid.UUID) string { return "board:" + storeID.String() }
+
+// OrderTopic is the realtime topic of one order.
+func OrderTopic(orderID uuid.UUID) string { return "order:" + orderID.String() }
+
+// Who may do what (DESIGN.md section 1). GROUP_ADMIN holds every role.
+var (
+	rolesOpen     = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
+	rolesAddItem  = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}
+	rolesDispatch = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
+	rolesMove     = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}
+	rolesSettle   = []auth.Role{auth.RoleAdvisor, auth.RoleCashier, auth.RoleManager}
+)
+
+// technicianOnly reports whether the actor acts as a technician: they may
+// touch only the orders assigned to them.
+func technicianOnly(actor *auth.Principal) bool {
+	return actor.HasAnyRole(auth.RoleTechnician) && !actor.HasAnyRole(rolesDispatch...)
+}
+
+// Actor kinds of timeline events.
+const (
+	ActorOwner  = "OWNER"
+	ActorStaff  = "STAFF"
+	ActorSystem = "SYSTEM"
+)
+
+// lockOrder reads and locks the order q selects, within the actor's stores.
+// An order of another store is not found, so ids reveal nothing.
+func (s *Service) lockOrder(ctx context.Context, actor *auth.Principal, nf *models.Error, where string, args ...any) (*RepairOrder, error) {
+	q := s.DB.Conn(ctx).Where(where, args...)
+	if !actor.IsGroupAdmin() {
+		q = q.Where("store_id IN ?", actor.StoreIDs)
+	}
+	var o RepairOrder
+	if err := s.DB.ForUpdate(q).Take(&o).Error; err != nil {
+		return nil, notFoundAs(err, nf)
+	}
+	return &o, nil
+}
+
+// change is one write to one locked order.
+type change struct {
+	s     *Service
+	ctx   context.Context
+	actor *auth.Principal
+	now   time.Time
+	o     *RepairOrder
+	items []*Item // loaded on first use
+}
+
+// staffChange runs fn on the order selected by where, locked, for staff
+// holding one of roles in the order's store, then saves it.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (role), NOT_FOUND (absent or another
+// store's), CONFLICT (expectedVersion is not the current version), and
+// whatever fn returns.
+func (s *Service) staffChange(ctx context.Context, actor *auth.Principal, roles []auth.Role, nf *models.Error,
+	expectedVersion *int, fn func(c *change) error, where string, args ...any) (*RepairOrder, error) {
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	if !actor.HasAnyRole(roles...) {
+		return nil, models.ErrForbidden
+	}
+	return s.write(ctx, actor, expectedVersion, func(ctx context.Context) (*RepairOrder, error) {
+		return s.lockOrder(ctx, actor, nf, where, args...)
+	}, fn)
+}
+
+// write runs lock, the version check, fn and save in one transaction.
+func (s *Service) write(ctx context.Context, actor *auth.Principal, expectedVersion *int,
+	lock func(ctx context.Context) (*RepairOrder, error), fn func(c *change) error) (*RepairOrder, error) {
+	var out *RepairOrder
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		o, err := lock(ctx)
+		if err != nil {
+			return err
+		}
+		if expectedVersion != nil && *expectedVersion != o.Version {
+			return models.ErrConflict.On("expectedVersion")
+		}
+		c := &change{s: s, ctx: ctx, actor: actor, now: s.now(), o: o}
+		if err := fn(c); err != nil {
+			return err
+		}
+		if err := c.save(); err != nil {
+			return err
+		}
+		out = c.o
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// save writes the order with its version bumped, bumps the store's board
+// and announces both.
+func (c *change) save() error {
+	c.o.Version++
+	c.o.UpdatedAt = c.now
+	// Without hooks GORM keeps UpdatedAt as set (the service's clock).
+	if err := c.s.DB.Conn(c.ctx).Session(&gorm.Session{SkipHooks: true}).Save(c.o).Error; err != nil {
+		return err
+	}
+	return c.s.changed(c.ctx, c.o, c.now)
+}
+
+// changed bumps the store's board version and announces the order's and the
+// board's topics (delivered to subscribers when the transaction commits).
+func (s *Service) changed(ctx context.Context, o *RepairOrder, now time.Time) error {
+	err := s.DB.Conn(ctx).Exec(`INSERT INTO store_boards (store_id, version, updated_at) VALUES (?, 1, ?)
+		ON CONFLICT (store_id) DO UPDATE SET version = store_boards.version + 1, updated_at = excluded.updated_at`,
+		o.StoreID, now).Error
+	if err != nil {
+		return err
+	}
+	if err := s.DB.Publish(ctx, BoardTopic(o.StoreID)); err != nil {
+		return err
+	}
+	return s.DB.Publish(ctx, OrderTopic(o.ID))
+}
+
+// loadItems returns the order's items by id, reading them once.
+func (c *change) loadItems() ([]*Item, error) {
+	if c.items != nil {
+		return c.items, nil
+	}
+	items := []*Item{}
+	if err := c.s.DB.Conn(c.ctx).Where("order_id = ?", c.o.ID).Order("id ASC").Find(&items).Error; err != nil {
+		return nil, err
+	}
+	c.items = items
+	return items, nil
+}
+
+// pending counts the order's PENDING items.
+func (c *change) pending() (int, error) {
+	items, err := c.loadItems()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, it := range items {
+		if it.Approval == Pending {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// ownJob refuses a technician acting on an order not assigned to them.
+func (c *change) ownJob() error {
+	if technicianOnly(c.actor) && (c.o.TechnicianID == nil || *c.o.TechnicianID != c.actor.ID) {
+		return ErrNotYourJob
+	}
+	return nil
+}
+
+// open refuses changes to a delivered or cancelled order.
+func (c *change) open() error {
+	if c.o.Status.Closed() {
+		return ErrOrderClosed
+	}
+	return nil
+}
+
+// setStatus moves the order, records the move on its timeline and applies
+// what entering the new status means: work starts on agreed items in
+// IN_PROGRESS, the owner hears READY_FOR_PICKUP, DELIVERED fixes the totals
+// of an order delivered without settlement, CANCELLED keeps the reason.
+// The caller has checked the move is allowed.
+func (c *change) setStatus(to Status, note, actorKind string) error {
+	from := c.o.Status
+	ev := &Event{
+		ID: models.NewID(), OrderID: c.o.ID, FromStatus: &from, ToStatus: to,
+		ActorKind: actorKind, ActorID: &c.actor.ID, Note: note, CreatedAt: c.now,
+	}
+	if err := c.s.DB.Conn(c.ctx).Create(ev).Error; err != nil {
+		return err
+	}
+	c.o.Status, c.o.StatusChangedAt = to, c.now
+	c.o.ResumeStatus = nil
+	switch to {
+	case AwaitingApproval:
+		c.o.ResumeStatus = &from
+	case InProgress:
+		return c.startWork()
+	case ReadyForPickup:
+		return c.notifyReady()
+	case Delivered:
+		c.o.DeliveredAt = &c.now
+		if c.o.SettledAt == nil {
+			items, err := c.loadItems()
+			if err != nil {
+				return err
+			}
+			t := Totals(items, nil)
+			c.o.TotalFen, c.o.WarrantyFen, c.o.PayableFen = t.TotalFen, t.WarrantyFen, t.PayableFen
+		}
+	case Cancelled:
+		c.o.CancelReason = &note
+	}
+	return nil
+}
+
+// startWork stamps work_started_at on the agreed items whose work has not
+// started: the order is in progress, so they are being worked on.
+func (c *change) startWork() error {
+	err := c.s.DB.Conn(c.ctx).Model(&Item{}).
+		Where("order_id = ? AND work_started_at IS NULL AND approval IN ?", c.o.ID, []Approval{PreApproved, Approved}).
+		Update("work_started_at", c.now).Error
+	if err != nil {
+		return err
+	}
+	for _, it := range c.items {
+		if it.WorkStartedAt == nil && (it.Approval == PreApproved || it.Approval == Approved) {
+			it.WorkStartedAt = &c.now
+		}
+	}
+	return nil
+}
+
+// resume returns an order waiting for approval to the status it came from.
+func (c *change) resume(note, actorKind string) error {
+	to := InProgress
+	if c.o.ResumeStatus != nil {
+		to = *c.o.ResumeStatus
+	}
+	return c.setStatus(to, note, actorKind)
+}
+
+// notify puts a notification in the order's owner's inbox (once per dedupe key).
+func (c *change) notify(kind, title, body, dedupe string) error {
+	_, err := c.s.DB.CreateNotification(c.ctx, &models.Notification{
+		OwnerID: c.o.OwnerID, Kind: kind, Title: title, Body: body,
+		Link: OrderGlobalID(c.o.ID), DedupeKey: &dedupe, CreatedAt: c.now,
+	})
+	return err
+}
+
+// Notification kinds the workshop sends.
+const (
+	NotifyApprovalNeeded = "APPROVAL_NEEDED"
+	NotifyReadyForPickup = "READY_FOR_PICKUP"
+)
+
+func (c *change) notifyReady() error {
+	return c.notify(NotifyReadyForPickup, "您的爱车已可取车",
+		"工单 "+c.o.Number+" 已完工并通过质检，欢迎到店取车。", "ready:"+c.o.ID.String())
+}
+
+// staffQualifies reports whether a staff member is active, holds one of
+// roles and works at the store. With adminQualifies, GROUP_ADMIN holds
+// every role at every store, as auth.Principal says.
+func (s *Service) staffQualifies(ctx context.Context, staffID, storeID uuid.UUID, roles []auth.Role, adminQualifies bool) (bool, error) {
+	names := make([]string, 0, len(roles)+1)
+	for _, r := range roles {
+		names = append(names, string(r))
+	}
+	admin := ""
+	if adminQualifies {
+		names = append(names, string(auth.RoleGroupAdmin))
+		admin = ` OR EXISTS (SELECT 1 FROM staff_roles g WHERE g.staff_id = s.id AND g.role = 'GROUP_ADMIN')`
+	}
+	var n int64
+	err := s.DB.Conn(ctx).Raw(`SELECT COUNT(*) FROM staffs s WHERE s.id = ? AND s.active = ?
+		AND EXISTS (SELECT 1 FROM staff_roles r WHERE r.staff_id = s.id AND r.role IN ?)
+		AND (EXISTS (SELECT 1 FROM staff_stores ss WHERE ss.staff_id = s.id AND ss.store_id = ?)`+admin+`)`,
+		staffID, true, names, storeID).Scan(&n).Error
+	return n > 0, err
+}
+
+// notFoundAs maps GORM's record-not-found to the given domain error.
+func notFoundAs(err error, nf *models.Error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nf
+	}
+	return err
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/workshop"
+)
+
+var (
+	errScreenRefused = models.E(models.CodeUnauthenticated, "看板令牌无效、已撤销或不属于该门店", "screen token is invalid, revoked or for another store")
+	errNeedToken     = models.E(models.CodeUnauthenticated, "请提供看板令牌", "a screen or staff bearer token is required")
+)
+
+// boardHandler serves GET /api/v1/stores/:code/board to the workshop
+// screens, which poll it. A poll whose If-None-Match still matches costs one
+// statement (the board version joined with the screen token, both by primary
+// key) and answers 304. The ETag also carries the current minute, so that
+// minutes-in-status and overdue flags refresh at least once a minute.
+func boardHandler(ws *workshop.Service, verify func(string) (*auth.Principal, error)) echo.HandlerFunc {
+	var storeIDs sync.Map // store code -> id; codes never change
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		p, err := bearerPrincipal(c, verify)
+		if err != nil {
+			return err
+		}
+		code := strings.ToUpper(c.Param("code"))
+		var storeID uuid.UUID
+		if v, ok := storeIDs.Load(code); ok {
+			storeID = v.(uuid.UUID)
+		} else {
+			s, err := ws.StoreByCode(ctx, code)
+			if err != nil {
+				return err
+			}
+			storeID = s.ID
+			storeIDs.Store(code, storeID)
+		}
+
+		var version int64
+		switch p.Kind {
+		case auth.KindScreen:
+			v, ok, err := ws.ScreenBoardVersion(ctx, p.ID, storeID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errScreenRefused
+			}
+			version = v
+		case auth.KindStaff:
+			if !p.CanAccessStore(storeID) {
+				return models.ErrForbidden
+			}
+			if version, err = ws.BoardVersion(ctx, storeID); err != nil {
+				return err
+			}
+		default:
+			return models.ErrForbidden
+		}
+		now := models.Now()
+		if etagMatches(c.Request().Header.Get("If-None-Match"), boardETag(version, now.Unix())) {
+			c.Response().Header().Set("ETag", boardETag(version, now.Unix()))
+			return c.NoContent(http.StatusNotModified)
+		}
+		board, err := ws.Board(ctx, p, storeID)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("ETag", boardETag(board.Version, board.GeneratedAt.Unix()))
+		c.Response().Header().Set("Cache-Control", "no-cache")
+		return c.JSON(http.StatusOK, board)
+	}
+}
+
+func boardETag(version, unix int64) string {
+	return fmt.Sprintf(`W/"%d-%d"`, version, unix/60)
+}
+
+// etagMatches compares If-None-Match (possibly a list) with the current tag,
+// weakly, as RFC 9110 asks for If-None-Match.
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+// bearerPrincipal reads the REST caller's bearer token: a screen's or staff's.
+func bearerPrincipal(c echo.Context, verify func(string) (*auth.Principal, error)) (*auth.Principal, error) {
+	scheme, tok, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer`)
+		return nil, errNeedToken
+	}
+	p, err := verify(strings.TrimSpace(tok))
+	if err != nil {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
+		return nil, errScreenRefused
+	}
+	return p, nil
+}
