@@ -122,11 +122,9 @@ CREATE TABLE screen_tokens (
     id           uuid PRIMARY KEY,
     store_id     uuid NOT NULL REFERENCES stores (id),
     name         text NOT NULL CHECK (name <> ''),
-    token_hash   text NOT NULL UNIQUE,
     created_by   uuid NOT NULL REFERENCES staffs (id),
     created_at   timestamptz NOT NULL,
-    revoked_at   timestamptz,
-    last_used_at timestamptz
+    revoked_at   timestamptz
 );
 CREATE INDEX screen_tokens_store_idx ON screen_tokens (store_id);
 

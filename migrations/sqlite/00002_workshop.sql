@@ -122,11 +122,9 @@ CREATE TABLE screen_tokens (
     id           TEXT NOT NULL PRIMARY KEY,
     store_id     TEXT NOT NULL REFERENCES stores (id),
     name         TEXT NOT NULL CHECK (name <> ''),
-    token_hash   TEXT NOT NULL UNIQUE,
     created_by   TEXT NOT NULL REFERENCES staffs (id),
     created_at   DATETIME NOT NULL,
-    revoked_at   DATETIME,
-    last_used_at DATETIME
+    revoked_at   DATETIME
 );
 CREATE INDEX screen_tokens_store_idx ON screen_tokens (store_id);
 

@@ -184,13 +184,13 @@ type BoardVersion struct {
 func (BoardVersion) TableName() string { return "store_boards" }
 
 // ScreenToken grants a workshop screen read access to one store's board.
+// The screen's bearer token is a signed token naming this row; the row is
+// what revocation turns off.
 type ScreenToken struct {
-	ID         uuid.UUID `gorm:"primaryKey"`
-	StoreID    uuid.UUID
-	Name       string
-	TokenHash  string
-	CreatedBy  uuid.UUID
-	CreatedAt  time.Time
-	RevokedAt  *time.Time
-	LastUsedAt *time.Time
+	ID        uuid.UUID `gorm:"primaryKey"`
+	StoreID   uuid.UUID
+	Name      string
+	CreatedBy uuid.UUID
+	CreatedAt time.Time
+	RevokedAt *time.Time
 }

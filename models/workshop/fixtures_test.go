@@ -150,10 +150,12 @@ func (e *env) who(username string) *auth.Principal {
 	return p
 }
 
-// person adds a staff member with roles at stores.
+// person adds a staff member with roles at stores; the username is made
+// unique in the (shared) database, the env knows them by the one given.
 func (e *env) person(username string, stores []uuid.UUID, roles ...auth.Role) *auth.Principal {
 	e.t.Helper()
-	s := &models.Staff{ID: models.NewID(), Username: username, Name: "员工" + username, PasswordHash: "x", Active: true}
+	unique := fmt.Sprintf("%s.%d", username, customers.Add(1))
+	s := &models.Staff{ID: models.NewID(), Username: unique, Name: "员工" + username, PasswordHash: "x", Active: true}
 	for _, r := range roles {
 		s.Roles = append(s.Roles, models.StaffRole{StaffID: s.ID, Role: string(r)})
 	}

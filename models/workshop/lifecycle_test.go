@@ -409,6 +409,16 @@ func waitSignal(t *testing.T, ch <-chan struct{}, want bool, what string) {
 	}
 }
 
+// settle waits for announcements in flight (PostgreSQL delivers them
+// through a listener connection, a moment after commit) and drops them.
+func settle(ch <-chan struct{}) {
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-ch:
+	default:
+	}
+}
+
 // Every change of an order is announced on its topic and its store's board
 // topic after commit; refusals announce nothing; the owner opening a
 // request tells the order's watchers once.
@@ -426,6 +436,7 @@ func TestChangesArePublished(t *testing.T) {
 	o = e.move(o, workshop.InProgress, "")
 	waitSignal(t, orderCh, true, "order after a move")
 	waitSignal(t, boardCh, true, "board after a move")
+	settle(orderCh)
 	_, err := e.svc.Move(e.ctx, e.who("foreman.sz01"), o.ID, workshop.Delivered, "", nil)
 	wantCode(t, err, workshop.CodeInvalidTransition, "")
 	waitSignal(t, orderCh, false, "order after a refusal")
@@ -433,9 +444,11 @@ func TestChangesArePublished(t *testing.T) {
 	o, err = e.svc.AddItem(e.ctx, e.who("advisor.sz01"), o.ID, pads, true, nil)
 	must(t, err)
 	waitSignal(t, orderCh, true, "order after a pending item")
+	settle(orderCh)
 	_, err = e.svc.OrderFor(e.ctx, ownerOf(owner), o.ID)
 	must(t, err)
 	waitSignal(t, orderCh, true, "order after the owner saw the request")
+	settle(orderCh)
 	_, err = e.svc.OrderFor(e.ctx, ownerOf(owner), o.ID)
 	must(t, err)
 	waitSignal(t, orderCh, false, "order after a second read")

@@ -48,9 +48,7 @@ func (s *Service) IssueScreenToken(ctx context.Context, actor *auth.Principal, s
 			return errStoreNotFound.On("storeId")
 		}
 		id := models.NewID()
-		// token_hash must be unique and set; the bearer token is a
-		// signature over the id, so there is no secret to hash.
-		t = &ScreenToken{ID: id, StoreID: storeID, Name: name, TokenHash: "signed:" + id.String(), CreatedBy: actor.ID, CreatedAt: s.now()}
+		t = &ScreenToken{ID: id, StoreID: storeID, Name: name, CreatedBy: actor.ID, CreatedAt: s.now()}
 		return s.DB.Conn(ctx).Create(t).Error
 	})
 	if err != nil {
