@@ -418,7 +418,7 @@ func (r *subscriptionResolver) BoardChanged(ctx context.Context, storeID string)
 	if err != nil {
 		return nil, err
 	}
-	return follow(ctx, r.DB, "board:"+store.String(), first, func(ctx context.Context) (*workshop.Board, error) {
+	return follow(ctx, r.DB, workshop.BoardTopic(store), first, func(ctx context.Context) (*workshop.Board, error) {
 		return r.Workshop.Board(ctx, who, store)
 	}), nil
 }
@@ -437,7 +437,7 @@ func (r *subscriptionResolver) RepairOrderUpdated(ctx context.Context, id string
 	if err != nil {
 		return nil, err
 	}
-	return follow(ctx, r.DB, "order:"+order.String(), first, func(ctx context.Context) (*workshop.RepairOrder, error) {
+	return follow(ctx, r.DB, workshop.OrderTopic(order), first, func(ctx context.Context) (*workshop.RepairOrder, error) {
 		return r.Workshop.OrderFor(ctx, who, order)
 	}), nil
 }
