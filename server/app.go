@@ -95,7 +95,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	reg := newMetrics()
+	reg := newMetrics(d.DB)
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {

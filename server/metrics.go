@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // metrics are the Prometheus series the server exports at /metrics.
@@ -17,7 +19,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(db *models.DB) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -30,7 +32,11 @@ func newMetrics() *metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration,
+	statements := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ownerhub_db_statements_total",
+		Help: "SQL statements sent to the database.",
+	}, func() float64 { return float64(db.Statements()) })
+	m.registry.MustRegister(m.requests, m.duration, statements,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
