@@ -6,6 +6,7 @@ package auth
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -83,6 +84,9 @@ type Principal struct {
 	// StoreIDs are the stores a staff member is assigned to, or the single
 	// store a screen belongs to; empty for owners.
 	StoreIDs []uuid.UUID
+	// ExpiresAt is when the token the principal came from expires (zero
+	// when not from a token). Long-lived connections end then.
+	ExpiresAt time.Time
 }
 
 // IsOwner reports whether p is a vehicle owner. Nil-safe so that resolvers can

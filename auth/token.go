@@ -157,6 +157,9 @@ func (t *Tokens) Verify(token string) (*Principal, error) {
 		return nil, fmt.Errorf("%w: bad subject", ErrInvalidToken)
 	}
 	p := &Principal{Kind: c.Kind, ID: id, Roles: c.Roles, StoreIDs: c.StoreIDs}
+	if c.ExpiresAt != nil {
+		p.ExpiresAt = c.ExpiresAt.Time
+	}
 	if err := checkPrincipal(p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}

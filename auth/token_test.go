@@ -98,6 +98,10 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
+			if !got.ExpiresAt.Equal(exp) {
+				t.Errorf("principal expires %v, token %v", got.ExpiresAt, exp)
+			}
+			want.ExpiresAt = got.ExpiresAt
 			if !reflect.DeepEqual(*got, want) {
 				t.Errorf("Verify = %+v, want %+v", *got, want)
 			}

@@ -69,6 +69,7 @@ func NewHandler(o Options) *handler.Server {
 			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.WebSocketOrigins},
 		},
 		InitFunc:              wsInit(o.Authenticate),
+		CloseFunc:             wsClose,
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 15 * time.Second,
 	})
@@ -86,7 +87,13 @@ func NewHandler(o Options) *handler.Server {
 
 	db, ws := o.Resolver.DB, o.Resolver.Workshop
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
+		op := graphql.GetOperationContext(ctx).Operation
+		if overWebSocket(ctx) && (op == nil || op.Operation != ast.Subscription) {
+			// Queries and mutations go over HTTP, where rate limits and
+			// token expiry apply to each request.
+			return graphql.OneShot(graphql.ErrorResponse(ctx, "only subscriptions are served over WebSocket; send queries and mutations over HTTP"))
+		}
+		if op != nil && op.Operation == ast.Subscription {
 			// A subscription lives long and sends many results: its
 			// loaders batch but must not cache, or later results would
 			// repeat what the first one read.
@@ -103,11 +110,20 @@ func NewHandler(o Options) *handler.Server {
 // its connection_init payload ("Bearer <token>"). A connection without one
 // stays anonymous (or keeps the principal of its upgrade request's header);
 // a bad token closes it.
+//
+// The connection ends when the token expires: a subscription must not
+// outlive the access it was granted with. The acknowledgement carries no
+// payload (never the token back).
 func wsInit(authenticate func(string) (*auth.Principal, error)) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		conn := &wsConn{}
+		ctx = context.WithValue(ctx, wsKey{}, conn)
+		if who, ok := auth.PrincipalFrom(ctx); ok {
+			ctx = conn.until(ctx, who.ExpiresAt)
+		}
 		h := p.Authorization()
 		if h == "" || authenticate == nil {
-			return ctx, &p, nil
+			return ctx, nil, nil
 		}
 		scheme, tok, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -117,8 +133,36 @@ func wsInit(authenticate func(string) (*auth.Principal, error)) transport.Websoc
 		if err != nil {
 			return ctx, nil, errors.New("access token is not valid")
 		}
-		return auth.WithPrincipal(ctx, who), &p, nil
+		return conn.until(auth.WithPrincipal(ctx, who), who.ExpiresAt), nil, nil
 	}
+}
+
+type wsKey struct{}
+
+// wsConn is what a WebSocket connection's context carries: the cancel
+// functions of its deadlines, released when the connection closes.
+type wsConn struct{ cancels []context.CancelFunc }
+
+func (c *wsConn) until(ctx context.Context, t time.Time) context.Context {
+	if t.IsZero() {
+		return ctx
+	}
+	ctx, cancel := context.WithDeadline(ctx, t)
+	c.cancels = append(c.cancels, cancel)
+	return ctx
+}
+
+func wsClose(ctx context.Context, _ int) {
+	if c, ok := ctx.Value(wsKey{}).(*wsConn); ok {
+		for _, cancel := range c.cancels {
+			cancel()
+		}
+	}
+}
+
+func overWebSocket(ctx context.Context) bool {
+	_, ok := ctx.Value(wsKey{}).(*wsConn)
+	return ok
 }
 
 // complexity prices fields whose cost is not 1: a connection costs its page
@@ -142,10 +186,16 @@ func complexity() generated.ComplexityRoot {
 // signInCost makes a document hold at most a handful of sign-in attempts.
 const signInCost = 1000
 
+// pageCost is what a connection costs. A page size outside 1..100 is refused
+// by the resolver anyway; here it is clamped, and the product saturates, so
+// that no size can overflow the sum into something small.
 func pageCost(child int, first *int) int {
 	n := models.DefaultPageSize
 	if first != nil && *first > 0 {
-		n = *first
+		n = min(*first, models.MaxPageSize)
 	}
-	return 1 + n*(child+1)
+	return 1 + n*(min(child, maxCost)+1)
 }
+
+// maxCost bounds one field's cost, far above any limit and far below overflow.
+const maxCost = 1 << 40

@@ -35,7 +35,7 @@ func (r *mutationResolver) OpenRepairOrder(ctx context.Context, input model.Open
 	}
 	items, err := itemInputs(input.Items)
 	if err != nil {
-		return nil, err
+		return refusal(ctx, err)
 	}
 	order, err := r.Workshop.Open(ctx, caller(ctx), workshop.OpenInput{
 		StoreID:              store,
@@ -63,7 +63,7 @@ func (r *mutationResolver) AddRepairOrderItem(ctx context.Context, input model.A
 	}
 	item, err := itemInput(input.Item, "item")
 	if err != nil {
-		return nil, err
+		return refusal(ctx, err)
 	}
 	order, err := r.Workshop.AddItem(ctx, caller(ctx), id, item, input.NeedsApproval, input.ExpectedVersion)
 	ues, err := userErrors(ctx, err)

@@ -65,6 +65,16 @@ func itemInputs(in []*model.RepairItemInput) ([]workshop.ItemInput, error) {
 	return out, nil
 }
 
+// refusal answers a repair order mutation refused before the domain ran
+// (input the API itself checks, such as a quantity's precision).
+func refusal(ctx context.Context, err error) (*model.RepairOrderPayload, error) {
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RepairOrderPayload{UserErrors: ues}, nil
+}
+
 // nilIfNotFound answers a lookup of something absent, or not the caller's,
 // with null: the same answer either way.
 func nilIfNotFound[T any](v *T, err error) (*T, error) {

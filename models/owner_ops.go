@@ -114,6 +114,9 @@ func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID 
 	return &o, nil
 }
 
+// ownerSearchRoles may look owners up.
+var ownerSearchRoles = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleCRM, auth.RoleEvents, auth.RoleCashier, auth.RoleManager}
+
 // SearchOwners finds owners for staff at the counter. The search text is
 // trimmed and must have 1 to 40 characters. A mainland mobile number finds
 // the owner with exactly that phone and a licence plate the owner of that
@@ -121,13 +124,14 @@ func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID 
 // text matches the start of the names of the customers of the caller's
 // stores (every owner for GROUP_ADMIN). Results are paged by id.
 //
-// Codes: UNAUTHENTICATED (no actor), FORBIDDEN (not staff),
-// INVALID_ARGUMENT with field "search".
+// Codes: UNAUTHENTICATED (no actor), FORBIDDEN (not staff, or a technician
+// only), INVALID_ARGUMENT with field "search".
 func (db *DB) SearchOwners(ctx context.Context, actor *auth.Principal, search string, p Page) ([]*Owner, bool, error) {
 	if actor == nil {
 		return nil, false, ErrUnauthenticated
 	}
-	if !actor.IsStaff() {
+	// Finding a customer is front-of-house work; technicians work on cars.
+	if !actor.HasAnyRole(ownerSearchRoles...) {
 		return nil, false, ErrForbidden
 	}
 	s := strings.TrimSpace(search)

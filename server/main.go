@@ -76,6 +76,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "database is up to date (%d migrations applied now)\n", n)
 		return nil
 	case "seed":
+		if cfg.Production {
+			// Demo data includes a GROUP_ADMIN with a published password.
+			return errors.New("seed: demo data is not loaded when APP_ENV=production")
+		}
 		sum, err := demo.Seed(ctx, db, cfg.DemoPassword)
 		if errors.Is(err, demo.ErrNotEmpty) {
 			return errors.New("seed: the database already has data; demo data goes into an empty database only")
@@ -123,7 +127,7 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	printWelcome(stdout, cfg, db, ln.Addr(), seeded)
+	printWelcome(stdout, cfg, db, ln.Addr(), seeded, demo.Present(ctx, db))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -141,7 +145,7 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 	return nil
 }
 
-func printWelcome(w io.Writer, cfg Config, db *models.DB, addr net.Addr, seeded bool) {
+func printWelcome(w io.Writer, cfg Config, db *models.DB, addr net.Addr, seeded, demoData bool) {
 	base := "http://" + displayHost(addr)
 	fmt.Fprintf(w, "OwnerHub is running (%s, %s database)\n", envName(cfg), db.Dialect)
 	fmt.Fprintf(w, "  GraphQL:  %s/graphql\n", base)
@@ -152,7 +156,7 @@ func printWelcome(w io.Writer, cfg Config, db *models.DB, addr net.Addr, seeded 
 	if seeded {
 		fmt.Fprintln(w, "  Loaded demo data into the new embedded database.")
 	}
-	if !cfg.Production {
+	if !cfg.Production && demoData {
 		if code, ok := cfg.TestCodes[demo.DemoOwnerPhone]; ok {
 			fmt.Fprintf(w, "  Demo owner: phone %s, code %s (requestLoginCode, then verifyLoginCode)\n", demo.DemoOwnerPhone, code)
 		}
@@ -184,13 +188,22 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(requestIDHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})})
 }
 
-// smsSender is where login codes go. Only the development sender exists so
-// far: it writes codes to the log.
+// smsSender is where login codes go. In development, the log; in production
+// there is no gateway integration yet, and a code must never reach a log:
+// phone sign-in works there for OTP_TEST_NUMBERS only, and says so.
 func smsSender(cfg Config, log *slog.Logger) auth.SMSSender {
 	if cfg.Production {
-		log.Warn("no SMS gateway is configured: login codes are written to the log")
+		log.Warn("no SMS gateway is configured: phone sign-in works only for OTP_TEST_NUMBERS")
+		return noSMSGateway{}
 	}
 	return auth.LogSMSSender{Log: log}
+}
+
+// noSMSGateway refuses to send, so a code is never issued that nobody gets.
+type noSMSGateway struct{}
+
+func (noSMSGateway) SendLoginCode(context.Context, string, string) error {
+	return errors.New("no SMS gateway is configured")
 }
 
 func weChat(cfg Config) auth.WeChat {

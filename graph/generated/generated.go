@@ -2496,7 +2496,7 @@ extend type Query {
   anywhere in the group (walk-ins); other text matches the start of the names
   of the customers of the caller's stores.
   """
-  owners(search: String!, first: Int = 20, after: String): OwnerConnection! @auth(requires: STAFF)
+  owners(search: String!, first: Int = 20, after: String): OwnerConnection! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, CRM, EVENTS, CASHIER, MANAGER])
 }
 
 extend type Mutation {
@@ -7566,11 +7566,16 @@ func (ec *executionContext) _Query_owners(ctx context.Context, field graphql.Col
 					var zeroVal *model.OwnerConnection
 					return zeroVal, err
 				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"ADVISOR", "FOREMAN", "CRM", "EVENTS", "CASHIER", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.OwnerConnection
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal *model.OwnerConnection
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
 			}
 
 			next = directive1

@@ -253,3 +253,11 @@ func buildVehicle(v vehicleData, ownerID uuid.UUID, storeID map[string]uuid.UUID
 		MileageKm: v.Km, MileageReadAt: &readAt,
 	}, nil
 }
+
+// Present reports whether the demo owner exists, i.e. whether the demo
+// logins printed at start would work.
+func Present(ctx context.Context, db *models.DB) bool {
+	var n int64
+	err := db.Conn(ctx).Model(&models.Owner{}).Where("phone = ?", DemoOwnerPhone).Count(&n).Error
+	return err == nil && n > 0
+}
