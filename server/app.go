@@ -97,6 +97,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	}
 	reg := newMetrics(d.DB)
 
+	e.Use(sanitizeRequestID())
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {
 			c.SetRequest(c.Request().WithContext(withRequestID(c.Request().Context(), id)))

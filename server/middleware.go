@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -95,8 +97,43 @@ func requestContext() echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
 			ctx = models.WithLang(ctx, preferredLang(c.Request().Header.Get("Accept-Language")))
-			ctx = auth.WithClientIP(ctx, c.RealIP())
+			ctx = auth.WithClientIP(ctx, clientNetwork(c.RealIP()))
 			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// clientNetwork is what per-client limits count by: the IPv4 address, or
+// the /64 network of an IPv6 address (one subscriber line holds a whole /64,
+// so counting single addresses would let it pass every limit).
+func clientNetwork(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || addr.Is4() || addr.Is4In6() {
+		if err == nil {
+			return addr.Unmap().String()
+		}
+		return ip
+	}
+	p, err := addr.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// requestIDPattern is what an incoming X-Request-Id may look like to be
+// kept; anything else is replaced, so a client cannot write into our logs.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// sanitizeRequestID drops an incoming request id that is not a plain token.
+func sanitizeRequestID() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Request().Header
+			if id := h.Get(echo.HeaderXRequestID); id != "" && !requestIDPattern.MatchString(id) {
+				h.Del(echo.HeaderXRequestID)
+			}
 			return next(c)
 		}
 	}
@@ -177,7 +214,7 @@ func rateLimit(l RateLimits) echo.MiddlewareFunc {
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
 			Rate: l.IPRate, Burst: l.IPBurst, ExpiresIn: 3 * time.Minute,
 		}),
-		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		IdentifierExtractor: func(c echo.Context) (string, error) { return clientNetwork(c.RealIP()), nil },
 		DenyHandler:         deny,
 		ErrorHandler:        func(c echo.Context, err error) error { return deny(c, "", err) },
 	})

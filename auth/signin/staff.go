@@ -12,9 +12,14 @@ import (
 )
 
 // Limits of staff sign-in.
+//
+// The tight limit is per username and client: a stranger guessing from
+// elsewhere cannot lock a colleague out. A looser limit per username bounds a
+// guesser spread over many addresses.
 const (
-	staffUserFailureLimit = 5  // wrong passwords per username per staffFailureWindow
-	staffIPFailureLimit   = 50 // wrong passwords per IP per staffFailureWindow
+	staffUserIPFailureLimit = 5  // wrong passwords per username and IP per staffFailureWindow
+	staffUserFailureLimit   = 30 // wrong passwords per username from anywhere
+	staffIPFailureLimit     = 50 // wrong passwords per IP per staffFailureWindow
 	staffFailureWindow    = 15 * time.Minute
 	lockKeyStaffUser      = "staff-user:"
 	lockKeyStaffClientIP  = "staff-ip:"
@@ -33,9 +38,10 @@ const (
 // Refusals:
 //   - INVALID_CREDENTIALS: unknown username, wrong password or inactive
 //     account, with one message and the same timing for all three.
-//   - RATE_LIMITED: 5 failures for this username, or 50 from this IP, in the
-//     last 15 minutes, until the oldest of them is 15 minutes old; refused
-//     even with the right password, and without checking it.
+//   - RATE_LIMITED: 5 failures for this username from this IP, 30 for this
+//     username from anywhere, or 50 from this IP, in the last 15 minutes,
+//     until the oldest of them is 15 minutes old; refused even with the
+//     right password, and without checking it.
 func (s *Service) StaffLogin(ctx context.Context, username, password, ip string) (*Session, *models.Staff, error) {
 	if err := s.ready(); err != nil {
 		return nil, nil, err
@@ -53,10 +59,15 @@ func (s *Service) StaffLogin(ctx context.Context, username, password, ip string)
 		}
 		since := now.Add(-staffFailureWindow)
 		for _, l := range []struct {
-			column, value string
-			n             int
-		}{{"subject", username, staffUserFailureLimit}, {"ip", ip, staffIPFailureLimit}} {
-			t, hit, err := nthNewest(s.failures(ctx, failurePassword).Where(l.column+" = ?", l.value), since, l.n)
+			where string
+			args  []any
+			n     int
+		}{
+			{"subject = ? AND ip = ?", []any{username, ip}, staffUserIPFailureLimit},
+			{"subject = ?", []any{username}, staffUserFailureLimit},
+			{"ip = ?", []any{ip}, staffIPFailureLimit},
+		} {
+			t, hit, err := nthNewest(s.failures(ctx, failurePassword).Where(l.where, l.args...), since, l.n)
 			if err != nil || hit {
 				return rateLimitedUntil(t.Add(staffFailureWindow), now, hit), err
 			}

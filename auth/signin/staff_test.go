@@ -84,10 +84,14 @@ func TestStaffThrottledPerUsername(t *testing.T) {
 			e.clock.Advance(5 * time.Minute)
 		}
 	}
-	// Refused even with the right password, from any IP.
-	_, _, err := e.svc.StaffLogin(ctx, "advisor.sz01", staffPassword, otherIP)
+	// Refused even with the right password from that IP ...
+	_, _, err := e.svc.StaffLogin(ctx, "advisor.sz01", staffPassword, ip)
 	wantCode(t, err, models.CodeRateLimited)
 	wantRetry(t, err, 10*time.Minute, 10*time.Minute)
+	// ... but a guesser elsewhere cannot lock the colleague out.
+	if _, _, err := e.svc.StaffLogin(ctx, "advisor.sz01", staffPassword, otherIP); err != nil {
+		t.Fatalf("the right password from another IP: %v", err)
+	}
 	// Other usernames are not affected.
 	_, _, err = e.svc.StaffLogin(ctx, "other.sz01", "x", ip)
 	wantCode(t, err, signin.CodeInvalidCredentials)
