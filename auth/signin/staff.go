@@ -20,9 +20,9 @@ const (
 	staffUserIPFailureLimit = 5  // wrong passwords per username and IP per staffFailureWindow
 	staffUserFailureLimit   = 30 // wrong passwords per username from anywhere
 	staffIPFailureLimit     = 50 // wrong passwords per IP per staffFailureWindow
-	staffFailureWindow    = 15 * time.Minute
-	lockKeyStaffUser      = "staff-user:"
-	lockKeyStaffClientIP  = "staff-ip:"
+	staffFailureWindow      = 15 * time.Minute
+	lockKeyStaffUser        = "staff-user:"
+	lockKeyStaffClientIP    = "staff-ip:"
 )
 
 // StaffLogin signs a staff member in with username and password. The
