@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -20,6 +21,17 @@ type AddRepairOrderItemInput struct {
 	// decides, and the order waits in AWAITING_APPROVAL. False: agreed at reception.
 	NeedsApproval   bool `json:"needsApproval"`
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+}
+
+type AdjustWalletInput struct {
+	OwnerID string `json:"ownerId"`
+	StoreID string `json:"storeId"`
+	// Change of the balance; may be negative.
+	AmountFen *int `json:"amountFen,omitempty"`
+	// Change of the points; may be negative.
+	Points         *int   `json:"points,omitempty"`
+	Reason         string `json:"reason"`
+	IdempotencyKey string `json:"idempotencyKey"`
 }
 
 type AssignRepairOrderInput struct {
@@ -54,6 +66,16 @@ type IssueScreenTokenPayload struct {
 	// The bearer token for the screen; shown once, store it on the screen.
 	Token      *string      `json:"token,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type LedgerEntryConnection struct {
+	Edges    []*LedgerEntryEdge `json:"edges"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+}
+
+type LedgerEntryEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *wallet.Entry `json:"node"`
 }
 
 type LoginWithWeChatInput struct {
@@ -177,6 +199,17 @@ type Query struct {
 
 type RefreshSessionInput struct {
 	RefreshToken string `json:"refreshToken"`
+}
+
+type RefundWalletInput struct {
+	OwnerID string `json:"ownerId"`
+	StoreID string `json:"storeId"`
+	// Stored value paid back out to the owner.
+	AmountFen      int                    `json:"amountFen"`
+	Method         workshop.PaymentMethod `json:"method"`
+	Reference      *string                `json:"reference,omitempty"`
+	Reason         string                 `json:"reason"`
+	IdempotencyKey string                 `json:"idempotencyKey"`
 }
 
 type RegisterVehicleInput struct {
@@ -342,6 +375,17 @@ type StoreEdge struct {
 type Subscription struct {
 }
 
+type TopUpWalletInput struct {
+	OwnerID string `json:"ownerId"`
+	// The store where the money was taken.
+	StoreID   string `json:"storeId"`
+	AmountFen int    `json:"amountFen"`
+	// How the owner paid: CASH, CARD, WECHAT_PAY or ALIPAY.
+	Method         workshop.PaymentMethod `json:"method"`
+	Reference      *string                `json:"reference,omitempty"`
+	IdempotencyKey string                 `json:"idempotencyKey"`
+}
+
 type UpdateMyProfileInput struct {
 	// Omitted fields stay unchanged.
 	Name             *string      `json:"name,omitempty"`
@@ -401,6 +445,13 @@ type VerifyLoginCodeInput struct {
 	Code string `json:"code"`
 	// A WeChat binding ticket from `loginWithWeChat`: binds that openid to this phone.
 	WeChatBindingTicket *string `json:"weChatBindingTicket,omitempty"`
+}
+
+type WalletPayload struct {
+	Membership *wallet.Membership `json:"membership,omitempty"`
+	// The entries this request appended (a top-up and its bonus, ...).
+	Entries    []*wallet.Entry `json:"entries"`
+	UserErrors []*UserError    `json:"userErrors"`
 }
 
 type Gender string
