@@ -28,6 +28,7 @@ type Loaders struct {
 	OrderPayments   *dataloadgen.Loader[uuid.UUID, []*workshop.Payment]
 	ActiveOrder     *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
 	LastService     *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
+	NextServiceDue  *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
 	Recommendations *dataloadgen.Loader[uuid.UUID, []*workshop.Item]
 	ServiceHistory  *dataloadgen.Loader[workshop.HistoryKey, workshop.HistoryPage]
 }
@@ -47,6 +48,7 @@ func NewLoaders(db *models.DB, ws *workshop.Service, opts ...dataloadgen.Option)
 		OrderPayments:   dataloadgen.NewMappedLoader(everyKey(ws.PaymentsByOrderIDs), opts...),
 		ActiveOrder:     dataloadgen.NewMappedLoader(ws.ActiveOrdersByVehicleIDs, opts...),
 		LastService:     dataloadgen.NewMappedLoader(ws.LastServiceByVehicleIDs, opts...),
+		NextServiceDue:  dataloadgen.NewMappedLoader(ws.NextServiceDueByVehicleIDs, opts...),
 		Recommendations: dataloadgen.NewMappedLoader(everyKey(ws.RecommendationsByVehicleIDs), opts...),
 		ServiceHistory:  dataloadgen.NewMappedLoader(ws.ServiceHistory, opts...),
 

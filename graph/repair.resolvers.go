@@ -321,27 +321,15 @@ func (r *repairOrderResolver) Timeline(ctx context.Context, obj *workshop.Repair
 	if err != nil {
 		return nil, err
 	}
+	names, err := actorNames(ctx, events)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*model.StatusChange, len(events))
 	for i, e := range events {
 		out[i] = &model.StatusChange{From: e.FromStatus, To: e.ToStatus, At: e.CreatedAt, Note: e.Note}
-		if e.ActorID == nil {
-			continue
-		}
-		var name string
-		switch e.ActorKind {
-		case "STAFF":
-			name, err = optional(loaders(ctx).StaffName.Load(ctx, *e.ActorID))
-		case "OWNER":
-			var o *models.Owner
-			o, err = optional(loaders(ctx).Owner.Load(ctx, *e.ActorID))
-			if o != nil {
-				name = o.Name
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		if name != "" {
+		if e.ActorID != nil && names[*e.ActorID] != "" {
+			name := names[*e.ActorID]
 			out[i].ActorName = &name
 		}
 	}
@@ -472,8 +460,8 @@ func (r *vehicleResolver) LastService(ctx context.Context, obj *models.Vehicle) 
 
 // NextServiceDue is the resolver for the nextServiceDue field.
 func (r *vehicleResolver) NextServiceDue(ctx context.Context, obj *models.Vehicle) (*model.ServiceDue, error) {
-	last, err := optional(loaders(ctx).LastService.Load(ctx, obj.ID))
-	if err != nil || last == nil || (last.NextServiceDate == nil && last.NextServiceKm == nil) {
+	last, err := optional(loaders(ctx).NextServiceDue.Load(ctx, obj.ID))
+	if err != nil || last == nil {
 		return nil, err
 	}
 	return &model.ServiceDue{Date: last.NextServiceDate, Km: last.NextServiceKm}, nil

@@ -3,8 +3,10 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -58,11 +60,50 @@ func itemInputs(in []*model.RepairItemInput) ([]workshop.ItemInput, error) {
 	out := make([]workshop.ItemInput, len(in))
 	for i, it := range in {
 		var err error
-		if out[i], err = itemInput(it, "items"); err != nil {
+		if out[i], err = itemInput(it, fmt.Sprintf("items[%d]", i)); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// actorNames names everyone who moved an order, with one batch per kind of
+// actor (staff, owners) whatever the number of events.
+func actorNames(ctx context.Context, events []*workshop.Event) (map[uuid.UUID]string, error) {
+	var staffIDs, ownerIDs []uuid.UUID
+	for _, e := range events {
+		if e.ActorID == nil {
+			continue
+		}
+		switch e.ActorKind {
+		case workshop.ActorStaff:
+			staffIDs = append(staffIDs, *e.ActorID)
+		case workshop.ActorOwner:
+			ownerIDs = append(ownerIDs, *e.ActorID)
+		}
+	}
+	names := map[uuid.UUID]string{}
+	if len(staffIDs) > 0 {
+		got, err := loaders(ctx).StaffName.LoadAll(ctx, staffIDs)
+		if err != nil && !errors.Is(err, dataloadgen.ErrNotFound) {
+			return nil, err
+		}
+		for i, id := range staffIDs {
+			names[id] = got[i]
+		}
+	}
+	if len(ownerIDs) > 0 {
+		got, err := loaders(ctx).Owner.LoadAll(ctx, ownerIDs)
+		if err != nil && !errors.Is(err, dataloadgen.ErrNotFound) {
+			return nil, err
+		}
+		for i, id := range ownerIDs {
+			if got[i] != nil {
+				names[id] = got[i].Name
+			}
+		}
+	}
+	return names, nil
 }
 
 // refusal answers a repair order mutation refused before the domain ran
