@@ -18,6 +18,7 @@ const (
 	typeRepairOrderItem = "RepairOrderItem"
 	typeScreenToken     = "ScreenToken"
 	typeNotification    = "Notification"
+	typeLedgerEntry     = "LedgerEntry"
 )
 
 // pageInfo describes a page of n rows; idAt gives the key of row i.

@@ -85,7 +85,7 @@ func NewHandler(o Options) *handler.Server {
 		srv.SetDisableSuggestion(true)
 	}
 
-	db, ws := o.Resolver.DB, o.Resolver.Workshop
+	db, ws, wl := o.Resolver.DB, o.Resolver.Workshop, o.Resolver.Wallet
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		op := graphql.GetOperationContext(ctx).Operation
 		if overWebSocket(ctx) && (op == nil || op.Operation != ast.Subscription) {
@@ -97,9 +97,9 @@ func NewHandler(o Options) *handler.Server {
 			// A subscription lives long and sends many results: its
 			// loaders batch but must not cache, or later results would
 			// repeat what the first one read.
-			return next(WithLoaders(ctx, db, ws, dataloadgen.WithoutCache()))
+			return next(WithLoaders(ctx, db, ws, wl, dataloadgen.WithoutCache()))
 		}
-		return next(WithLoaders(ctx, db, ws))
+		return next(WithLoaders(ctx, db, ws, wl))
 	})
 	srv.SetErrorPresenter(ErrorPresenter(o.Resolver.Log))
 	srv.SetRecoverFunc(Recover(o.Resolver.Log))

@@ -9,6 +9,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -23,6 +24,8 @@ type Loaders struct {
 	StoreIDsOfStaffs *dataloadgen.Loader[uuid.UUID, []uuid.UUID]
 	StaffName        *dataloadgen.Loader[uuid.UUID, string]
 
+	Order           *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
+	Membership      *dataloadgen.Loader[uuid.UUID, *wallet.Membership]
 	OrderItems      *dataloadgen.Loader[uuid.UUID, []*workshop.Item]
 	OrderEvents     *dataloadgen.Loader[uuid.UUID, []*workshop.Event]
 	OrderPayments   *dataloadgen.Loader[uuid.UUID, []*workshop.Payment]
@@ -39,9 +42,11 @@ type Loaders struct {
 const loaderWait = 3 * time.Millisecond
 
 // NewLoaders builds a fresh set of loaders over db.
-func NewLoaders(db *models.DB, ws *workshop.Service, opts ...dataloadgen.Option) *Loaders {
+func NewLoaders(db *models.DB, ws *workshop.Service, wl *wallet.Service, opts ...dataloadgen.Option) *Loaders {
 	opts = append([]dataloadgen.Option{dataloadgen.WithWait(loaderWait)}, opts...)
 	return &Loaders{
+		Order:           dataloadgen.NewMappedLoader(ws.OrdersByIDs, opts...),
+		Membership:      dataloadgen.NewMappedLoader(wl.MembershipsByOwnerIDs, opts...),
 		StaffName:       dataloadgen.NewMappedLoader(ws.StaffNames, opts...),
 		OrderItems:      dataloadgen.NewMappedLoader(everyKey(ws.ItemsByOrderIDs), opts...),
 		OrderEvents:     dataloadgen.NewMappedLoader(everyKey(ws.EventsByOrderIDs), opts...),
@@ -98,8 +103,8 @@ func everyKey[T any](fetch func(context.Context, []uuid.UUID) (map[uuid.UUID][]T
 type loadersKey struct{}
 
 // WithLoaders puts a fresh set of loaders in ctx.
-func WithLoaders(ctx context.Context, db *models.DB, ws *workshop.Service, opts ...dataloadgen.Option) context.Context {
-	return context.WithValue(ctx, loadersKey{}, NewLoaders(db, ws, opts...))
+func WithLoaders(ctx context.Context, db *models.DB, ws *workshop.Service, wl *wallet.Service, opts ...dataloadgen.Option) context.Context {
+	return context.WithValue(ctx, loadersKey{}, NewLoaders(db, ws, wl, opts...))
 }
 
 // optional maps a loader's "no row for this key" to the zero value: the

@@ -7,8 +7,8 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -18,92 +18,165 @@ import (
 
 // ID is the resolver for the id field.
 func (r *ledgerEntryResolver) ID(ctx context.Context, obj *wallet.Entry) (string, error) {
-	panic(fmt.Errorf("not implemented: ID - id"))
+	return globalID(typeLedgerEntry, obj.ID), nil
 }
 
 // Amount is the resolver for the amount field.
 func (r *ledgerEntryResolver) Amount(ctx context.Context, obj *wallet.Entry) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: Amount - amount"))
+	return money(obj.AmountFen), nil
 }
 
 // Points is the resolver for the points field.
 func (r *ledgerEntryResolver) Points(ctx context.Context, obj *wallet.Entry) (int, error) {
-	panic(fmt.Errorf("not implemented: Points - points"))
+	return int(obj.Points), nil
 }
 
 // BalanceAfter is the resolver for the balanceAfter field.
 func (r *ledgerEntryResolver) BalanceAfter(ctx context.Context, obj *wallet.Entry) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: BalanceAfter - balanceAfter"))
+	return money(obj.BalanceAfter), nil
 }
 
 // PointsAfter is the resolver for the pointsAfter field.
 func (r *ledgerEntryResolver) PointsAfter(ctx context.Context, obj *wallet.Entry) (int, error) {
-	panic(fmt.Errorf("not implemented: PointsAfter - pointsAfter"))
+	return int(obj.PointsAfter), nil
 }
 
 // Method is the resolver for the method field.
 func (r *ledgerEntryResolver) Method(ctx context.Context, obj *wallet.Entry) (*workshop.PaymentMethod, error) {
-	panic(fmt.Errorf("not implemented: Method - method"))
+	if obj.Method == nil {
+		return nil, nil
+	}
+	m := workshop.PaymentMethod(*obj.Method)
+	return &m, nil
 }
 
 // RepairOrder is the resolver for the repairOrder field.
 func (r *ledgerEntryResolver) RepairOrder(ctx context.Context, obj *wallet.Entry) (*workshop.RepairOrder, error) {
-	panic(fmt.Errorf("not implemented: RepairOrder - repairOrder"))
+	if obj.RefType == nil || *obj.RefType != wallet.RefRepairOrder || obj.RefID == nil {
+		return nil, nil
+	}
+	return optional(loaders(ctx).Order.Load(ctx, *obj.RefID))
 }
 
 // Balance is the resolver for the balance field.
 func (r *membershipResolver) Balance(ctx context.Context, obj *wallet.Membership) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: Balance - balance"))
+	return money(obj.BalanceFen), nil
 }
 
 // BalanceCap is the resolver for the balanceCap field.
 func (r *membershipResolver) BalanceCap(ctx context.Context, obj *wallet.Membership) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: BalanceCap - balanceCap"))
+	return money(obj.BalanceCapFen), nil
 }
 
 // Points is the resolver for the points field.
 func (r *membershipResolver) Points(ctx context.Context, obj *wallet.Membership) (int, error) {
-	panic(fmt.Errorf("not implemented: Points - points"))
+	return int(obj.Points), nil
 }
 
 // SpentLast12Months is the resolver for the spentLast12Months field.
 func (r *membershipResolver) SpentLast12Months(ctx context.Context, obj *wallet.Membership) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: SpentLast12Months - spentLast12Months"))
+	return money(obj.SpentLast12MFen), nil
 }
 
 // SpendToNextTier is the resolver for the spendToNextTier field.
 func (r *membershipResolver) SpendToNextTier(ctx context.Context, obj *wallet.Membership) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: SpendToNextTier - spendToNextTier"))
+	if obj.SpendToNextTierFen == nil {
+		return nil, nil
+	}
+	return money(*obj.SpendToNextTierFen), nil
 }
 
 // PointsExpiringSoon is the resolver for the pointsExpiringSoon field.
 func (r *membershipResolver) PointsExpiringSoon(ctx context.Context, obj *wallet.Membership) (int, error) {
-	panic(fmt.Errorf("not implemented: PointsExpiringSoon - pointsExpiringSoon"))
+	return int(obj.PointsExpiringSoon), nil
 }
 
 // Transactions is the resolver for the transactions field.
 func (r *membershipResolver) Transactions(ctx context.Context, obj *wallet.Membership, first *int, after *string, kinds []wallet.EntryKind) (*model.LedgerEntryConnection, error) {
-	panic(fmt.Errorf("not implemented: Transactions - transactions"))
+	p, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	p.Desc = true
+	rows, hasNext, err := r.Wallet.Entries(ctx, caller(ctx), obj.OwnerID, p, kinds)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.LedgerEntryConnection{Edges: make([]*model.LedgerEntryEdge, len(rows))}
+	for i, e := range rows {
+		conn.Edges[i] = &model.LedgerEntryEdge{Cursor: cursor(e.ID), Node: e}
+	}
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	return conn, nil
 }
 
 // TopUpWallet is the resolver for the topUpWallet field.
 func (r *mutationResolver) TopUpWallet(ctx context.Context, input model.TopUpWalletInput) (*model.WalletPayload, error) {
-	panic(fmt.Errorf("not implemented: TopUpWallet - topUpWallet"))
+	owner, store, err := ownerAndStore(input.OwnerID, input.StoreID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Wallet.TopUp(ctx, caller(ctx), wallet.TopUpInput{
+		OwnerID:        owner,
+		StoreID:        store,
+		AmountFen:      int64(input.AmountFen),
+		Method:         string(input.Method),
+		Reference:      deref(input.Reference),
+		IdempotencyKey: input.IdempotencyKey,
+	})
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return walletPayload(res, ues), nil
 }
 
 // RefundWallet is the resolver for the refundWallet field.
 func (r *mutationResolver) RefundWallet(ctx context.Context, input model.RefundWalletInput) (*model.WalletPayload, error) {
-	panic(fmt.Errorf("not implemented: RefundWallet - refundWallet"))
+	owner, store, err := ownerAndStore(input.OwnerID, input.StoreID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Wallet.Refund(ctx, caller(ctx), wallet.RefundInput{
+		OwnerID:        owner,
+		StoreID:        store,
+		AmountFen:      int64(input.AmountFen),
+		Method:         string(input.Method),
+		Reference:      deref(input.Reference),
+		Reason:         input.Reason,
+		IdempotencyKey: input.IdempotencyKey,
+	})
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return walletPayload(res, ues), nil
 }
 
 // AdjustWallet is the resolver for the adjustWallet field.
 func (r *mutationResolver) AdjustWallet(ctx context.Context, input model.AdjustWalletInput) (*model.WalletPayload, error) {
-	panic(fmt.Errorf("not implemented: AdjustWallet - adjustWallet"))
+	owner, store, err := ownerAndStore(input.OwnerID, input.StoreID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Wallet.Adjust(ctx, caller(ctx), wallet.AdjustInput{
+		OwnerID:        owner,
+		StoreID:        store,
+		AmountFen:      int64(deref(input.AmountFen)),
+		Points:         int64(deref(input.Points)),
+		Reason:         input.Reason,
+		IdempotencyKey: input.IdempotencyKey,
+	})
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return walletPayload(res, ues), nil
 }
 
 // Membership is the resolver for the membership field.
 func (r *ownerResolver) Membership(ctx context.Context, obj *models.Owner) (*wallet.Membership, error) {
-	panic(fmt.Errorf("not implemented: Membership - membership"))
+	return loaders(ctx).Membership.Load(ctx, obj.ID)
 }
 
 // LedgerEntry returns generated.LedgerEntryResolver implementation.

@@ -18,6 +18,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -38,6 +39,7 @@ type App struct {
 	Tokens   *auth.Tokens
 	SignIn   *signin.Service
 	Workshop *workshop.Service
+	Wallet   *wallet.Service
 	Metrics  *prometheus.Registry
 }
 
@@ -78,9 +80,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		}
 		return p, nil
 	}
-	ws := &workshop.Service{DB: d.DB}
+	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet}
+	ws := &workshop.Service{DB: d.DB, Wallet: wl}
 	gql := graph.NewHandler(graph.Options{
-		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Tokens: tokens, Log: d.Log},
+		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Tokens: tokens, Log: d.Log},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -140,7 +143,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	if !cfg.Production {
 		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
 	}
-	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Metrics: reg.registry}, nil
+	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Metrics: reg.registry}, nil
 }
 
 var errScreenToken = errors.New("a screen token reads its store's board only")

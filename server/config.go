@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/ownerhub/ownerhub/auth/signin"
+	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
 // Config is everything the server reads from its environment.
@@ -33,6 +35,10 @@ type Config struct {
 	TrustProxyHeaders bool
 
 	RateLimits RateLimits
+
+	// Wallet holds the stored-value cap, top-up bonus rules and tier
+	// thresholds.
+	Wallet wallet.Config
 }
 
 // Defaults, also shown in the README.
@@ -65,6 +71,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		WeChatAppID:     env("WECHAT_APP_ID", ""),
 		WeChatAppSecret: env("WECHAT_APP_SECRET", ""),
 		RateLimits:      DefaultRateLimits,
+		Wallet:          wallet.DefaultConfig(),
 	}
 	switch appEnv := env("APP_ENV", "development"); appEnv {
 	case "development":
@@ -93,6 +100,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			}
 			c.CORSOrigins = append(c.CORSOrigins, o)
 		}
+	}
+	if err := loadWalletConfig(&c.Wallet, env); err != nil {
+		return c, err
+	}
+	if err := c.Wallet.Validate(); err != nil {
+		return c, err
 	}
 	testNumbers := env("OTP_TEST_NUMBERS", "")
 	if testNumbers == "" && !c.Production {
@@ -141,5 +154,48 @@ func (c *Config) ensureDevSecret() error {
 		return fmt.Errorf("DATA_DIR: keep the development JWT secret: %w", err)
 	}
 	c.JWTSecret = []byte(secret)
+	return nil
+}
+
+// loadWalletConfig reads the wallet's business settings, all in fen:
+// WALLET_BALANCE_CAP_FEN (500000), WALLET_TOP_UP_BONUS ("100000:10000", i.e.
+// top up 1,000 and get 100; rules separated by commas) and TIER_THRESHOLDS_FEN
+// ("0,300000,1000000,3000000" for BASIC, SILVER, GOLD, PLATINUM).
+func loadWalletConfig(w *wallet.Config, env func(key, def string) string) error {
+	if v := env("WALLET_BALANCE_CAP_FEN", ""); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("WALLET_BALANCE_CAP_FEN must be a positive number of fen, not %q", v)
+		}
+		w.BalanceCapFen = n
+	}
+	if v := env("WALLET_TOP_UP_BONUS", ""); v != "" {
+		var rules []wallet.BonusRule
+		for _, part := range strings.Split(v, ",") {
+			minS, bonusS, ok := strings.Cut(strings.TrimSpace(part), ":")
+			minFen, err1 := strconv.ParseInt(minS, 10, 64)
+			bonusFen, err2 := strconv.ParseInt(bonusS, 10, 64)
+			if !ok || err1 != nil || err2 != nil || minFen <= 0 || bonusFen <= 0 {
+				return fmt.Errorf("WALLET_TOP_UP_BONUS: %q is not <minimum fen>:<bonus fen>", part)
+			}
+			rules = append(rules, wallet.BonusRule{MinFen: minFen, BonusFen: bonusFen})
+		}
+		w.BonusRules = rules
+	}
+	if v := env("TIER_THRESHOLDS_FEN", ""); v != "" {
+		parts := strings.Split(v, ",")
+		if len(parts) != 4 {
+			return fmt.Errorf("TIER_THRESHOLDS_FEN needs four numbers (BASIC,SILVER,GOLD,PLATINUM), not %q", v)
+		}
+		var t [4]int64
+		for i, p := range parts {
+			n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
+			if err != nil || n < 0 || (i > 0 && n <= t[i-1]) || (i == 0 && n != 0) {
+				return fmt.Errorf("TIER_THRESHOLDS_FEN must start at 0 and rise, not %q", v)
+			}
+			t[i] = n
+		}
+		w.TierThresholdsFen = t
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/ownerhub/ownerhub/models/wallet"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -37,6 +38,7 @@ func TestConfigDefaults(t *testing.T) {
 		LogLevel:      "info",
 		WeChatAPIBase: "https://api.weixin.qq.com",
 		RateLimits:    DefaultRateLimits,
+		Wallet:        wallet.DefaultConfig(),
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", cfg, want)
@@ -89,6 +91,7 @@ func TestConfigEverySetting(t *testing.T) {
 		WeChatAppSecret:   "shh",
 		TrustProxyHeaders: true,
 		RateLimits:        DefaultRateLimits,
+		Wallet:            wallet.DefaultConfig(),
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("settings:\n got %+v\nwant %+v", cfg, want)

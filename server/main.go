@@ -129,6 +129,10 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 	}
 	printWelcome(stdout, cfg, db, ln.Addr(), seeded, demo.Present(ctx, db))
 
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	go housekeeping(jobs, db, app.Wallet, log)
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -519,11 +519,11 @@ func TestRepairOrderLifecycle(t *testing.T) {
 	f.refused(t, advisor, "moveRepairOrder", wkMove(id, "DELIVERED", ""), "NOT_SETTLED")
 	f.denied(t, tech1, "moveRepairOrder", wkMove(id, "DELIVERED", ""), "FORBIDDEN")
 
-	// Settlement: the payments must add up; the wallet is not connected yet;
-	// a card needs its slip number.
+	// Settlement: the payments must add up; the wallet must cover what it
+	// pays; a card needs its slip number.
 	const payable = 20000 + 41160 + 68000 + 16800
 	f.refused(t, cashier, "settleRepairOrder", wkSettle(id, wkPay("CARD", 140000, "POS778899"), wkPay("CASH", 5000, "")), "PAYMENTS_DO_NOT_ADD_UP")
-	f.refused(t, cashier, "settleRepairOrder", wkSettle(id, wkPay("WALLET", payable, "")), "PAYMENT_METHOD_UNAVAILABLE")
+	f.refused(t, cashier, "settleRepairOrder", wkSettle(id, wkPay("WALLET", payable, "")), "INSUFFICIENT_BALANCE")
 	f.refused(t, cashier, "settleRepairOrder", wkSettle(id, wkPay("CARD", payable, "")), "INVALID_ARGUMENT")
 	f.denied(t, f.staff(t, "cashier.gz01"), "settleRepairOrder", wkSettle(id, wkPay("CASH", payable, "")), "NOT_FOUND")
 	settle := wkSettle(id, wkPay("CARD", 140000, "POS778899"), wkPay("CASH", payable-140000, ""))

@@ -3132,9 +3132,11 @@ input MoveRepairOrderInput {
 
 input PaymentInput {
   method: PaymentMethod!
+  "For POINTS: 0 (then computed) or the points' value (100 points = 1 CNY = 100 fen)."
   amountFen: Int!
+  "Required except for CASH, WALLET and POINTS."
   reference: String
-  "Points spent, for POINTS."
+  "Points spent, for POINTS; at most half the payable amount's worth."
   points: Int
 }
 

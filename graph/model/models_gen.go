@@ -187,10 +187,12 @@ type Payment struct {
 }
 
 type PaymentInput struct {
-	Method    workshop.PaymentMethod `json:"method"`
-	AmountFen int                    `json:"amountFen"`
-	Reference *string                `json:"reference,omitempty"`
-	// Points spent, for POINTS.
+	Method workshop.PaymentMethod `json:"method"`
+	// For POINTS: 0 (then computed) or the points' value (100 points = 1 CNY = 100 fen).
+	AmountFen int `json:"amountFen"`
+	// Required except for CASH, WALLET and POINTS.
+	Reference *string `json:"reference,omitempty"`
+	// Points spent, for POINTS; at most half the payable amount's worth.
 	Points *int `json:"points,omitempty"`
 }
 

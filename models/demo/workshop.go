@@ -124,6 +124,7 @@ type workshopSeeder struct {
 	staff   map[string]*auth.Principal // by username
 	storeID map[string]uuid.UUID
 	orders  int
+	members *members // the demo memberships (wallet.go)
 }
 
 func (w *workshopSeeder) staffOf(login, store string) *auth.Principal {
@@ -145,6 +146,8 @@ func (g *group) seedWorkshop(ctx context.Context, db *models.DB, now time.Time) 
 	for i, st := range g.staff {
 		w.staff[st.Username] = &auth.Principal{Kind: auth.KindStaff, ID: st.ID, Roles: []auth.Role{auth.Role(g.roles[i].Role)}, StoreIDs: storeOf[st.ID]}
 	}
+	w.members = newMembers(w, g, now)
+	w.svc.Wallet = w.members.svc
 	var cars []*car
 	for _, o := range owners {
 		for _, v := range o.Vehicles {
@@ -165,6 +168,9 @@ func (g *group) seedWorkshop(ctx context.Context, db *models.DB, now time.Time) 
 	// In time order, so ids, numbers and sequences follow the calendar.
 	sort.SliceStable(history, func(i, j int) bool { return history[i].start.Before(history[j].start) })
 	for _, v := range history {
+		if err := w.members.until(v.start); err != nil {
+			return 0, err
+		}
 		if err := w.run(v); err != nil {
 			return 0, fmt.Errorf("demo history of %s: %w", *v.car.row.Plate, err)
 		}
@@ -180,12 +186,15 @@ func (g *group) seedWorkshop(ctx context.Context, db *models.DB, now time.Time) 
 	if err := db.Conn(ctx).Exec("UPDATE notifications SET read_at = created_at WHERE read_at IS NULL").Error; err != nil {
 		return 0, err
 	}
+	if err := w.members.until(now.Add(-6 * time.Hour)); err != nil {
+		return 0, err
+	}
 	for _, v := range todayVisits(cars, now) {
 		if err := w.run(v); err != nil {
 			return 0, fmt.Errorf("demo order of %s today: %w", *v.car.row.Plate, err)
 		}
 	}
-	return w.orders, nil
+	return w.orders, w.members.finish(now)
 }
 
 // historyOf scripts one to three past visits of a car, spread between its
@@ -422,6 +431,9 @@ func (w *workshopSeeder) settle(v visit, id uuid.UUID) error {
 				}
 			}
 		}
+	}
+	if pays, err = w.members.pay(v, payable, pays); err != nil {
+		return err
 	}
 	_, err = w.svc.Settle(w.ctx, w.staffOf("cashier", v.store), workshop.SettleInput{OrderID: id, Payments: pays})
 	return err

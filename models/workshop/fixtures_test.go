@@ -17,6 +17,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/validate"
+	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -31,6 +32,7 @@ type env struct {
 	ctx    context.Context
 	db     *models.DB
 	svc    *workshop.Service
+	wallet *wallet.Service
 	clock  *clock
 	sz, gz *models.Store
 	staff  map[string]*auth.Principal // by username: "advisor.sz01", "admin"
@@ -107,7 +109,10 @@ func envOn(t *testing.T, db *models.DB) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, ctx: ctx, db: db, clock: &clock{t: models.Now()}, staff: map[string]*auth.Principal{}}
-	e.svc = &workshop.Service{DB: db, Now: e.clock.Now}
+	e.wallet = &wallet.Service{DB: db, Now: e.clock.Now}
+	e.svc = &workshop.Service{DB: db, Now: e.clock.Now, Wallet: e.wallet}
+	// Whatever a test did, every membership account still adds up.
+	t.Cleanup(func() { checkLedger(t, db) })
 	var stores []*models.Store
 	must(t, db.Conn(ctx).Find(&stores).Error)
 	for _, s := range stores {
@@ -270,4 +275,18 @@ func (e *env) countRows(model any, where string, args ...any) int64 {
 	}
 	must(e.t, q.Count(&n).Error)
 	return n
+}
+
+// checkLedger fails the test unless every account's balance and points
+// equal the sums of its ledger entries (and its points those of its lots).
+func checkLedger(t testing.TB, db *models.DB) {
+	t.Helper()
+	bad, err := wallet.Audit(context.Background(), db)
+	if err != nil {
+		t.Errorf("audit: %v", err)
+		return
+	}
+	for _, d := range bad {
+		t.Errorf("ledger invariant broken: %+v", d)
+	}
 }

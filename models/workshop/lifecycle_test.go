@@ -158,23 +158,24 @@ func TestLifecycle(t *testing.T) {
 	pays := []workshop.PaymentInput{
 		{Method: workshop.BankCard, AmountFen: 100000, Reference: "POS-778899"}, {Method: workshop.Cash, AmountFen: payable - 100000},
 	}
-	o = step(e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: pays, IdempotencyKey: "settle-1"}))
+	o = step(e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: pays, IdempotencyKey: "settle-" + o.ID.String()}))
 	today := models.DateOf(e.clock.Now().Add(-10 * time.Minute).In(e.sz.Location()))
 	if o.SettledAt == nil || *o.SettledBy != cashier.ID || o.TotalFen != payable || o.WarrantyFen != 0 || o.PayableFen != payable ||
 		*o.NextServiceDate != today.AddDate(0, 6, 0) || *o.NextServiceKm != 12345+5000 {
 		t.Fatalf("settled %+v (next %v %v)", o, o.NextServiceDate, o.NextServiceKm)
 	}
-	// A retry with the same key and payments answers the order; anything
-	// else is a second settlement.
-	again, err := e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: []workshop.PaymentInput{pays[1], pays[0]}, IdempotencyKey: "settle-1"})
+	// A retry with the same key and payments (in any order) answers the
+	// order; the key with other payments is refused; without it, a second
+	// settlement is.
+	again, err := e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: []workshop.PaymentInput{pays[1], pays[0]}, IdempotencyKey: "settle-" + o.ID.String()})
 	must(t, err)
 	if again.Version != version {
 		t.Errorf("retry changed the version to %d", again.Version)
 	}
 	_, err = e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: pays})
 	wantCode(t, err, workshop.CodeAlreadySettled, "")
-	_, err = e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: pays[:1], IdempotencyKey: "settle-1"})
-	wantCode(t, err, workshop.CodeAlreadySettled, "")
+	_, err = e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: pays[:1], IdempotencyKey: "settle-" + o.ID.String()})
+	wantCode(t, err, models.CodeIdempotencyKeyReused, "idempotencyKey")
 	payments, err := e.svc.PaymentsByOrderIDs(ctx, []uuid.UUID{o.ID})
 	must(t, err)
 	if len(payments[o.ID]) != 2 || workshop.Totals(e.items(o), payments[o.ID]).PaidFen != payable {

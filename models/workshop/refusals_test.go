@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -255,8 +256,8 @@ func TestSettleRefusals(t *testing.T) {
 		code  models.Code
 		field string
 	}{
-		{"wallet", workshop.SettleInput{Payments: []workshop.PaymentInput{{Method: workshop.Wallet, AmountFen: payable}}}, workshop.CodePaymentMethodUnavailable, "payments[0].method"},
-		{"points", workshop.SettleInput{Payments: []workshop.PaymentInput{{Method: workshop.Cash, AmountFen: 100}, {Method: workshop.Points, AmountFen: payable - 100, Points: 100 * (payable - 100) / 100}}}, workshop.CodePaymentMethodUnavailable, "payments[1].method"},
+		{"empty wallet", workshop.SettleInput{Payments: []workshop.PaymentInput{{Method: workshop.Wallet, AmountFen: payable}}}, wallet.CodeInsufficientBalance, "payments[0].amountFen"},
+		{"points over half", workshop.SettleInput{Payments: []workshop.PaymentInput{{Method: workshop.Cash, AmountFen: 100}, {Method: workshop.Points, AmountFen: payable - 100, Points: payable - 100}}}, wallet.CodePointsOverCap, "payments[1].points"},
 		{"unknown method", workshop.SettleInput{Payments: []workshop.PaymentInput{{Method: "CHEQUE", AmountFen: payable}}}, models.CodeInvalidArgument, "payments[0].method"},
 		{"zero amount", workshop.SettleInput{Payments: []workshop.PaymentInput{{Method: workshop.Cash, AmountFen: 0}}}, models.CodeInvalidArgument, "payments[0].amountFen"},
 		{"negative amount", workshop.SettleInput{Payments: []workshop.PaymentInput{{Method: workshop.Cash, AmountFen: payable + 1}, {Method: workshop.Cash, AmountFen: -1}}}, models.CodeInvalidArgument, "payments[1].amountFen"},

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
 // The pure rules of the workshop (DESIGN.md section 4): the state machine,
@@ -274,30 +275,45 @@ func checkItem(prefix string, in ItemInput) (ItemInput, error) {
 
 // checkPayments validates the shape of a settlement's payments and returns
 // them normalized. Whether they add up is for the operation to decide.
+// WALLET and POINTS need the membership wallet (walletOn); each may appear
+// once. A POINTS payment names its Points; its AmountFen is their value
+// (wallet.PointsValueFen), computed when given as 0.
 //
 // Codes: PAYMENT_METHOD_UNAVAILABLE, INVALID_ARGUMENT.
-func checkPayments(in []PaymentInput) ([]PaymentInput, error) {
+func checkPayments(in []PaymentInput, walletOn bool) ([]PaymentInput, error) {
 	if len(in) > MaxPayments {
 		return nil, models.Ef(models.CodeInvalidArgument, "付款笔数过多", "at most %d payments", MaxPayments).On("payments")
 	}
 	out := make([]PaymentInput, len(in))
+	seen := map[PaymentMethod]bool{}
 	for i, p := range in {
 		f := func(name string) string { return fmt.Sprintf("payments[%d].%s", i, name) }
+		if p.Method == Points && p.AmountFen == 0 && p.Points > 0 && p.Points <= maxPaymentFen {
+			p.AmountFen = wallet.PointsValueFen(p.Points)
+		}
 		switch {
-		case p.Method == Wallet || p.Method == Points:
+		case (p.Method == Wallet || p.Method == Points) && !walletOn:
 			return nil, ErrMethodUnavailable.On(f("method"))
 		case !p.Method.Valid():
 			return nil, models.Invalid(f("method"), "付款方式无效", "unknown payment method")
+		case (p.Method == Wallet || p.Method == Points) && seen[p.Method]:
+			return nil, models.Invalid(f("method"), "储值和积分各只能付款一笔", "at most one WALLET and one POINTS payment")
+		case p.Method == Points && (p.Points <= 0 || p.Points > maxPaymentFen):
+			return nil, models.Invalid(f("points"), "请填写抵扣积分", "points must be positive for a POINTS payment")
 		case p.AmountFen <= 0 || p.AmountFen > maxPaymentFen:
 			return nil, models.Ef(models.CodeInvalidArgument, "付款金额须大于 0", "amountFen must be between 1 and %d", int64(maxPaymentFen)).On(f("amountFen"))
-		case p.Points != 0:
+		case p.Method == Points && p.AmountFen != wallet.PointsValueFen(p.Points):
+			return nil, models.Ef(models.CodeInvalidArgument, "积分抵扣金额须为积分数除以 100 元（100 积分 = 1 元）",
+				"amountFen of a POINTS payment must be 0 or the points' value, %d", wallet.PointsValueFen(p.Points)).On(f("amountFen"))
+		case p.Method != Points && p.Points != 0:
 			return nil, models.Invalid(f("points"), "只有积分付款可以使用积分", "points apply to POINTS payments only")
 		}
+		seen[p.Method] = true
 		ref, err := text(f("reference"), "付款凭证号", p.Reference, 0, MaxReferenceRunes, false)
 		if err != nil {
 			return nil, err
 		}
-		if ref == "" && p.Method != Cash {
+		if ref == "" && p.Method != Cash && p.Method != Wallet && p.Method != Points {
 			return nil, models.Invalid(f("reference"), "请填写付款凭证号（刷卡单号或交易单号）", "reference is required for card and online payments")
 		}
 		p.Reference = ref

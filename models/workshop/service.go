@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
 // Service runs the workshop's operations on a database.
@@ -24,6 +25,10 @@ type Service struct {
 	DB *models.DB
 	// Now is the clock; nil means models.Now. Tests and the demo data move it.
 	Now func() time.Time
+	// Wallet is the membership wallet settlements pay from and earn points
+	// in; nil leaves WALLET and POINTS PAYMENT_METHOD_UNAVAILABLE and earns
+	// no points.
+	Wallet *wallet.Service
 }
 
 func (s *Service) now() time.Time {

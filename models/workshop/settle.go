@@ -11,6 +11,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
 // SettleInput records the bill of an order.
@@ -25,8 +26,10 @@ type SettleInput struct {
 	IdempotencyKey string
 }
 
-// PaymentInput is one payment. Points is for POINTS payments (the wallet
-// issue); it must be 0 for the external methods.
+// PaymentInput is one payment. Points is for POINTS payments only: the
+// points redeemed, whose value (wallet.PointsValueFen: 100 points = ¥1) is
+// the payment's AmountFen; AmountFen may be given as 0 and is then
+// computed, or given and must equal that value.
 type PaymentInput struct {
 	Method    PaymentMethod
 	AmountFen int64
@@ -38,121 +41,202 @@ type PaymentInput struct {
 var settleStatuses = []Status{QualityCheck, Washing, ReadyForPickup}
 
 // Settle fixes the order's bill and records its payments and the next
-// service due. The order must be in QUALITY_CHECK, WASHING or
-// READY_FOR_PICKUP with no item waiting for the owner. The bill is the
-// PRE_APPROVED and APPROVED items; warranty-covered ones are free; the
-// payments must add up to what is payable exactly (none when nothing is).
-// External methods (CASH, CARD, WECHAT_PAY, ALIPAY) need an amount and,
-// except cash, the slip or transaction reference; WALLET and POINTS arrive
-// with the membership wallet. Staff with ADVISOR, CASHIER or MANAGER.
+// service due, in one transaction. The order must be in QUALITY_CHECK,
+// WASHING or READY_FOR_PICKUP with no item waiting for the owner, and not
+// settled before. The bill is the PRE_APPROVED and APPROVED items;
+// warranty-covered ones are free; the payments must add up to what is
+// payable exactly (none when nothing is).
 //
-// Retries: a settlement with an IdempotencyKey that finds the order already
-// settled with exactly the same payments (method, amount, reference) answers
-// the settled order instead of ALREADY_SETTLED, so a cashier's retry after a
-// lost response is harmless. Settling writes nothing twice either way; the
-// general idempotency mechanism arrives with the wallet.
+// External methods (CASH, CARD, WECHAT_PAY, ALIPAY) need an amount and,
+// except cash, the slip or transaction reference. With the membership
+// wallet connected (Service.Wallet), WALLET pays from the stored value of
+// the order's owner and POINTS redeems points (100 = ¥1, at most half of
+// the payable amount); the money paid (wallet and external, not points)
+// earns the owner 1 point per whole ¥1 and counts toward their tier. The
+// wallet's entries are written in the same transaction (wallet.Charge),
+// and each WALLET or POINTS payment records its ledger entry. Staff with
+// ADVISOR, CASHIER or MANAGER of the order's store.
+//
+// Retries: with an IdempotencyKey, a retry of the same settlement (same
+// order, payments in any order, next service) by the same caller answers
+// the order as settled by the first, even while the first is still running
+// (it waits); the key reused for another request is IDEMPOTENCY_KEY_REUSED.
+// Without a key, a second settlement is ALREADY_SETTLED.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, ALREADY_SETTLED,
-// ORDER_CLOSED, WORK_NOT_FINISHED, PAYMENTS_DO_NOT_ADD_UP
-// ("payments"), PAYMENT_METHOD_UNAVAILABLE ("payments[i].method"),
-// INVALID_ARGUMENT ("payments", "payments[i].method|amountFen|reference|
-// points", "nextServiceDate", "nextServiceKm").
+// ORDER_CLOSED, WORK_NOT_FINISHED, PAYMENTS_DO_NOT_ADD_UP ("payments"),
+// PAYMENT_METHOD_UNAVAILABLE ("payments[i].method"), POINTS_OVER_CAP
+// ("payments[i].points"), INSUFFICIENT_BALANCE ("payments[i].amountFen"),
+// INSUFFICIENT_POINTS ("payments[i].points"), IDEMPOTENCY_KEY_REUSED
+// ("idempotencyKey"), INVALID_ARGUMENT ("payments", "payments[i].method|
+// amountFen|reference|points", "nextServiceDate", "nextServiceKm",
+// "idempotencyKey").
 func (s *Service) Settle(ctx context.Context, actor *auth.Principal, in SettleInput) (*RepairOrder, error) {
-	payments, err := checkPayments(in.Payments)
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	if !actor.HasAnyRole(rolesSettle...) {
+		return nil, models.ErrForbidden
+	}
+	payments, err := checkPayments(in.Payments, s.Wallet != nil)
 	if err != nil {
 		return nil, err
 	}
-	key := strings.TrimSpace(in.IdempotencyKey)
-	o, err := s.staffChange(ctx, actor, rolesSettle, errOrderNotFound, nil, func(c *change) error {
-		if c.o.SettledAt != nil {
-			if key != "" {
-				same, err := c.samePayments(payments)
-				if err != nil {
-					return err
-				}
-				if same {
-					return errAlreadyDone
-				}
+	params := settleParams{OrderID: in.OrderID, Payments: slices.Clone(payments), NextServiceDate: in.NextServiceDate, NextServiceKm: in.NextServiceKm}
+	slices.SortFunc(params.Payments, func(a, b PaymentInput) int {
+		return strings.Compare(fmt.Sprintf("%s|%020d|%020d|%s", a.Method, a.AmountFen, a.Points, a.Reference),
+			fmt.Sprintf("%s|%020d|%020d|%s", b.Method, b.AmountFen, b.Points, b.Reference))
+	})
+	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), in.IdempotencyKey, "workshop.settle", params, false,
+		func(ctx context.Context) (uuid.UUID, error) {
+			o, err := s.staffChange(ctx, actor, rolesSettle, errOrderNotFound, nil, func(c *change) error {
+				return c.settle(payments, in.NextServiceDate, in.NextServiceKm)
+			}, "id = ?", in.OrderID)
+			if err != nil {
+				return uuid.Nil, err
 			}
-			return ErrAlreadySettled
-		}
-		if err := c.open(); err != nil {
-			return err
-		}
-		if !slices.Contains(settleStatuses, c.o.Status) {
-			return ErrWorkNotFinished
-		}
-		items, err := c.loadItems()
-		if err != nil {
-			return err
-		}
-		// Items are PENDING only while the order awaits approval, which is
-		// not a settling status; checked anyway, the bill must be final.
-		if slices.ContainsFunc(items, func(it *Item) bool { return it.Approval == Pending }) {
-			return ErrWorkNotFinished
-		}
-		t := Totals(items, nil)
-		var sum int64
-		for _, p := range payments {
-			sum += p.AmountFen
-		}
-		if sum != t.PayableFen {
-			return models.Ef(CodePaymentsDoNotAddUp, fmt.Sprintf("付款合计 %s 与应付金额 %s 不符", yuan(sum), yuan(t.PayableFen)),
-				"the payments add up to %d fen; payable is %d fen", sum, t.PayableFen).On("payments")
-		}
-		if err := c.nextService(in.NextServiceDate, in.NextServiceKm); err != nil {
-			return err
-		}
-		rows := make([]*Payment, len(payments))
-		for i, p := range payments {
-			rows[i] = &Payment{
-				ID: models.NewID(), OrderID: c.o.ID, Method: p.Method, AmountFen: p.AmountFen,
-				Points: p.Points, Reference: p.Reference, CreatedBy: c.actor.ID, CreatedAt: c.now,
-			}
-		}
-		if len(rows) > 0 {
-			if err := c.s.DB.Conn(c.ctx).Create(&rows).Error; err != nil {
-				return err
-			}
-		}
-		c.o.TotalFen, c.o.WarrantyFen, c.o.PayableFen = t.TotalFen, t.WarrantyFen, t.PayableFen
-		by := c.actor.ID
-		c.o.SettledAt, c.o.SettledBy = &c.now, &by
-		return nil
-	}, "id = ?", in.OrderID)
-	if errors.Is(err, errAlreadyDone) {
-		return s.OrderFor(ctx, actor, in.OrderID)
+			return o.ID, nil
+		})
+	if err != nil {
+		return nil, err
 	}
-	return o, err
+	// Read as committed: the first settlement's order, also for a replay.
+	return s.OrderFor(ctx, actor, id)
 }
 
-// errAlreadyDone rolls back a retried settlement, which Settle then answers
-// with the order as it is.
-var errAlreadyDone = errors.New("workshop: already settled by this request")
+// settleParams is what makes two settlements the same request.
+type settleParams struct {
+	OrderID         uuid.UUID
+	Payments        []PaymentInput // sorted
+	NextServiceDate *models.Date
+	NextServiceKm   *int
+}
 
-// samePayments reports whether the order's recorded payments are exactly
-// the requested ones, in any order.
-func (c *change) samePayments(in []PaymentInput) (bool, error) {
-	var rows []*Payment
-	if err := c.s.DB.Conn(c.ctx).Where("order_id = ?", c.o.ID).Find(&rows).Error; err != nil {
-		return false, err
+// settle fixes the locked order's bill, charges the owner's wallet and
+// records the payments.
+func (c *change) settle(payments []PaymentInput, nextDate *models.Date, nextKm *int) error {
+	if c.o.SettledAt != nil {
+		return ErrAlreadySettled
 	}
-	if len(rows) != len(in) {
-		return false, nil
+	if err := c.open(); err != nil {
+		return err
 	}
-	key := func(m PaymentMethod, amount int64, ref string, points int64) string {
-		return fmt.Sprintf("%s|%d|%s|%d", m, amount, ref, points)
+	if !slices.Contains(settleStatuses, c.o.Status) {
+		return ErrWorkNotFinished
 	}
-	var got, want []string
-	for _, p := range rows {
-		got = append(got, key(p.Method, p.AmountFen, p.Reference, p.Points))
+	items, err := c.loadItems()
+	if err != nil {
+		return err
 	}
-	for _, p := range in {
-		want = append(want, key(p.Method, p.AmountFen, p.Reference, p.Points))
+	// Items are PENDING only while the order awaits approval, which is
+	// not a settling status; checked anyway, the bill must be final.
+	if slices.ContainsFunc(items, func(it *Item) bool { return it.Approval == Pending }) {
+		return ErrWorkNotFinished
 	}
-	slices.Sort(got)
-	slices.Sort(want)
-	return slices.Equal(got, want), nil
+	t := Totals(items, nil)
+	var sum int64
+	for _, p := range payments {
+		sum += p.AmountFen
+	}
+	if sum != t.PayableFen {
+		return models.Ef(CodePaymentsDoNotAddUp, fmt.Sprintf("付款合计 %s 与应付金额 %s 不符", yuan(sum), yuan(t.PayableFen)),
+			"the payments add up to %d fen; payable is %d fen", sum, t.PayableFen).On("payments")
+	}
+	pay := walletPayments(payments)
+	if pay.pointsFen > wallet.MaxPointsFen(t.PayableFen) {
+		most := wallet.MaxPointsFen(t.PayableFen)
+		return models.Ef(wallet.CodePointsOverCap, fmt.Sprintf("积分最多抵扣应付金额的 50%%，即 %s（%d 积分）", yuan(most), most),
+			"points may pay at most half of the payable %d fen: %d fen (%d points)", t.PayableFen, most, most).
+			On(fmt.Sprintf("payments[%d].points", pay.pointsAt))
+	}
+	if err := c.nextService(nextDate, nextKm); err != nil {
+		return err
+	}
+	entries, err := c.charge(pay, t.PayableFen)
+	if err != nil {
+		return err
+	}
+	rows := make([]*Payment, len(payments))
+	for i, p := range payments {
+		rows[i] = &Payment{
+			ID: models.NewID(), OrderID: c.o.ID, Method: p.Method, AmountFen: p.AmountFen,
+			Points: p.Points, Reference: p.Reference, CreatedBy: c.actor.ID, CreatedAt: c.now,
+		}
+		switch p.Method {
+		case Wallet:
+			rows[i].LedgerEntryID = entries[wallet.Spend]
+		case Points:
+			rows[i].LedgerEntryID = entries[wallet.PointsRedeem]
+		}
+	}
+	if len(rows) > 0 {
+		if err := c.s.DB.Conn(c.ctx).Create(&rows).Error; err != nil {
+			return err
+		}
+	}
+	c.o.TotalFen, c.o.WarrantyFen, c.o.PayableFen = t.TotalFen, t.WarrantyFen, t.PayableFen
+	by := c.actor.ID
+	c.o.SettledAt, c.o.SettledBy = &c.now, &by
+	return nil
+}
+
+// membershipPay is what a settlement takes from the membership, and which
+// payments (index, -1 for none) take it.
+type membershipPay struct {
+	walletFen, points, pointsFen int64
+	walletAt, pointsAt           int
+}
+
+func walletPayments(payments []PaymentInput) membershipPay {
+	m := membershipPay{walletAt: -1, pointsAt: -1}
+	for i, p := range payments {
+		switch p.Method {
+		case Wallet:
+			m.walletFen, m.walletAt = p.AmountFen, i
+		case Points:
+			m.points, m.pointsFen, m.pointsAt = p.Points, p.AmountFen, i
+		}
+	}
+	return m
+}
+
+// charge takes the wallet and points payments from the order's owner and
+// credits the points the money earns, in the settlement's transaction. It
+// returns the ids of the entries by kind. Without a wallet nothing happens
+// (checkPayments refused WALLET and POINTS).
+func (c *change) charge(pay membershipPay, payableFen int64) (map[wallet.EntryKind]*uuid.UUID, error) {
+	out := map[wallet.EntryKind]*uuid.UUID{}
+	money := payableFen - pay.pointsFen
+	if c.s.Wallet == nil || (money == 0 && pay.points == 0) {
+		return out, nil
+	}
+	store, staff := c.o.StoreID, c.actor.ID
+	entries, err := c.s.Wallet.Charge(c.ctx, wallet.ChargeInput{
+		OwnerID: c.o.OwnerID, WalletFen: pay.walletFen, Points: pay.points, MoneyFen: money,
+		RefType: wallet.RefRepairOrder, RefID: c.o.ID, StoreID: &store, StaffID: &staff,
+		Key: "order:" + c.o.ID.String(), Memo: "维修工单 " + c.o.Number,
+	})
+	switch {
+	case errors.Is(err, wallet.ErrInsufficientBalance):
+		return nil, onField(err, fmt.Sprintf("payments[%d].amountFen", pay.walletAt))
+	case errors.Is(err, wallet.ErrInsufficientPoints):
+		return nil, onField(err, fmt.Sprintf("payments[%d].points", pay.pointsAt))
+	case err != nil:
+		return nil, err
+	}
+	for _, e := range entries {
+		id := e.ID
+		out[e.Kind] = &id
+	}
+	return out, nil
+}
+
+// onField names the input field of a domain refusal.
+func onField(err error, field string) error {
+	if me, ok := models.AsError(err); ok {
+		return me.On(field)
+	}
+	return err
 }
 
 // nextService sets when the car is next due: as given, or today in the

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/wallet"
+)
+
+// housekeepingEvery is how often the upkeep jobs run. Each is safe to run
+// twice and on several instances at once, so no instance needs to be
+// elected; running hourly makes a missed day impossible.
+const housekeepingEvery = time.Hour
+
+// idempotencyKeyTTL is how long a request's idempotency key is honoured.
+const idempotencyKeyTTL = 48 * time.Hour
+
+// housekeeping runs the upkeep jobs until ctx ends: points expire 24 months
+// after they were earned, tiers follow the trailing 12 months' spend, and
+// old idempotency keys are dropped.
+func housekeeping(ctx context.Context, db *models.DB, wl *wallet.Service, log *slog.Logger) {
+	run := func() {
+		now := models.Now()
+		if n, err := wl.ExpirePoints(ctx, now); err != nil {
+			log.Error("points expiry", "err", err)
+		} else if n > 0 {
+			log.Info("points expired", "lots", n)
+		}
+		if n, err := wl.RecomputeTiers(ctx, now); err != nil {
+			log.Error("tier recompute", "err", err)
+		} else if n > 0 {
+			log.Info("tiers changed", "accounts", n)
+		}
+		if _, err := db.PruneIdempotencyKeys(ctx, now.Add(-idempotencyKeyTTL)); err != nil {
+			log.Error("idempotency key pruning", "err", err)
+		}
+	}
+	run()
+	t := time.NewTicker(housekeepingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			run()
+		}
+	}
+}
