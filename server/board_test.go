@@ -344,10 +344,10 @@ func TestBoardScreenPolling(t *testing.T) {
 
 	// Every change to one of the store's orders changes the ETag at once.
 	changes := []func(){
-		func() { f.move(t, advisor, id, "DIAGNOSING", "") },
 		func() {
 			f.ok(t, advisor, "addRepairOrderItem", wkAdd(id, wkItem("LABOR", "LAB-DIAG", "电脑诊断检测", 1, 20000, false), false))
 		},
+		func() { f.move(t, advisor, id, "DIAGNOSING", "") },
 		func() {
 			f.ok(t, f.staff(t, "foreman.sz01"), "assignRepairOrder", map[string]any{"orderId": id, "technicianId": f.techID(t), "bay": "7号工位"})
 		},

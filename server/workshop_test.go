@@ -349,6 +349,8 @@ func TestRepairOrderLifecycle(t *testing.T) {
 	if items, _ := o["items"].([]any); len(items) != 2 || wkNum(o["version"]) != 2 {
 		t.Fatalf("after removing an item: %v", o)
 	}
+	// Still at reception: more agreed work may be added.
+	o = f.ok(t, advisor, "addRepairOrderItem", wkAdd(id, wkItem("PART", "FLT-AC", "空调滤芯", 1, 16800, false), false))
 
 	// Dispatch: technician and bay. Only a technician of the store.
 	f.refused(t, foreman, "assignRepairOrder", map[string]any{"orderId": id, "technicianId": f.staffID(t, "advisor.sz01")}, "INVALID_ARGUMENT")
@@ -404,7 +406,7 @@ func TestRepairOrderLifecycle(t *testing.T) {
 	o = f.ok(t, tech1, "addRepairOrderItem", wkAdd(id, wkItem("LABOR", "LAB-THROTTLE", "节气门清洗", 1, 26800, false), true))
 	// One request withdrawn: the order keeps waiting for the other two.
 	o = f.ok(t, advisor, "removeRepairOrderItem", map[string]any{"itemId": wkItemBy(t, o, "LAB-THROTTLE")["id"]})
-	if o["status"] != "AWAITING_APPROVAL" || wkFen(o, "totals", "pendingApproval") != 68000+19600 || wkFen(o, "totals", "total") != 61160 {
+	if o["status"] != "AWAITING_APPROVAL" || wkFen(o, "totals", "pendingApproval") != 68000+19600 || wkFen(o, "totals", "total") != 61160+16800 {
 		t.Fatalf("waiting for approval: %v", o)
 	}
 	for _, code := range []string{"BRK-PAD-F", "WIPER"} {
@@ -475,7 +477,7 @@ func TestRepairOrderLifecycle(t *testing.T) {
 	o = f.ok(t, car.OwnerToken, "decideRepairItems", decide)
 	if o["status"] != "DIAGNOSING" || wkItemBy(t, o, "BRK-PAD-F")["approval"] != "APPROVED" || wkItemBy(t, o, "WIPER")["approval"] != "DECLINED" ||
 		wkItemBy(t, o, "WIPER")["decidedAt"] == nil || wkFen(o, "totals", "declined") != 19600 || wkFen(o, "totals", "pendingApproval") != 0 ||
-		wkFen(o, "totals", "total") != 61160+68000 {
+		wkFen(o, "totals", "total") != 61160+16800+68000 {
 		t.Fatalf("after the owner's decisions: %v", o)
 	}
 	f.refused(t, car.OwnerToken, "decideRepairItems", decide, "ITEM_NOT_PENDING")
@@ -495,9 +497,10 @@ func TestRepairOrderLifecycle(t *testing.T) {
 		t.Fatalf("declined item started: %v", wkItemBy(t, o, "WIPER"))
 	}
 	f.refused(t, advisor, "removeRepairOrderItem", map[string]any{"itemId": wkItemBy(t, o, "LAB-DIAG")["id"]}, "ITEM_WORK_STARTED")
-	o = f.ok(t, advisor, "addRepairOrderItem", wkAdd(id, wkItem("PART", "FLT-AC", "空调滤芯", 1, 16800, false), false))
+	// In the workshop, work is added only for the owner's approval.
+	f.refused(t, advisor, "addRepairOrderItem", wkAdd(id, wkItem("PART", "FLT-CABIN", "空调滤芯", 1, 16800, false), false), "NEEDS_APPROVAL")
 	if it := wkItemBy(t, o, "FLT-AC"); it["approval"] != "PRE_APPROVED" || it["workStarted"] != true {
-		t.Fatalf("item agreed in progress: %v", it)
+		t.Fatalf("item agreed at reception, in progress: %v", it)
 	}
 	f.refused(t, cashier, "settleRepairOrder", wkSettle(id, wkPay("CASH", 145960, "")), "WORK_NOT_FINISHED")
 

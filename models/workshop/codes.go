@@ -71,3 +71,7 @@ var (
 	errTokenNotFound   = models.E(models.CodeNotFound, "未找到该看板令牌", "screen token not found")
 	errNotYourStore    = models.E(models.CodeForbidden, "您不属于该门店", "you do not work for this store")
 )
+
+// CodeNeedsApproval refuses work added as agreed after reception: from then
+// on the owner approves every addition.
+const CodeNeedsApproval models.Code = "NEEDS_APPROVAL"

@@ -22,7 +22,8 @@ import (
 // approval (a technician cannot bill work the owner did not agree to).
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, NOT_YOUR_JOB,
-// ORDER_CLOSED, ALREADY_SETTLED (the bill is fixed), INVALID_TRANSITION
+// ORDER_CLOSED, ALREADY_SETTLED (the bill is fixed), NEEDS_APPROVAL (work
+// agreed without the owner after reception), INVALID_TRANSITION
 // (extra work requested in a status that cannot wait for approval),
 // INVALID_ARGUMENT ("item.kind|code|description|quantity|unitPriceFen").
 func (s *Service) AddItem(ctx context.Context, actor *auth.Principal, orderID uuid.UUID, item ItemInput, needsApproval bool, expectedVersion *int) (*RepairOrder, error) {
@@ -44,6 +45,12 @@ func (s *Service) AddItem(ctx context.Context, actor *auth.Principal, orderID uu
 			return ErrAlreadySettled
 		}
 		if !needsApproval {
+			// Agreed at reception only: once the car is in the workshop,
+			// anything more is billed only with the owner's yes.
+			if c.o.Status != CheckedIn {
+				return models.E(CodeNeedsApproval, "车辆已进入车间，追加项目须经车主确认",
+					"after reception, added work needs the owner's approval (needsApproval: true)").On("needsApproval")
+			}
 			it := newItem(c.o.ID, item, PreApproved, c.actor.ID, c.now)
 			if c.o.Status == InProgress {
 				it.WorkStartedAt = &c.now

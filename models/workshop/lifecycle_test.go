@@ -323,23 +323,20 @@ func TestRemovePendingItemResumes(t *testing.T) {
 	if started[0].WorkStartedAt == nil {
 		t.Fatal("work did not start in progress")
 	}
-	// An agreed item added while in progress starts at once.
-	o, err := e.svc.AddItem(e.ctx, e.who("advisor.sz01"), o.ID, wiper, false, nil)
-	must(t, err)
-	if it := e.items(o)[2]; it.WorkStartedAt == nil || it.Approval != workshop.PreApproved {
-		t.Errorf("item added in progress: %+v", it)
-	}
+	// After reception nothing is added as agreed: the owner approves it.
+	_, err := e.svc.AddItem(e.ctx, e.who("advisor.sz01"), o.ID, wiper, false, nil)
+	wantCode(t, err, workshop.CodeNeedsApproval, "needsApproval")
 	o, err = e.svc.AddItem(e.ctx, e.who("foreman.sz01"), o.ID, pads, true, nil)
 	must(t, err)
 	if o.Status != workshop.AwaitingApproval {
 		t.Fatalf("status %s", o.Status)
 	}
-	pending := e.items(o)[3]
+	pending := e.items(o)[2]
 	_, err = e.svc.RemoveItem(e.ctx, e.who("advisor.sz01"), e.items(o)[0].ID, nil)
 	wantCode(t, err, workshop.CodeItemWorkStarted, "")
 	o, err = e.svc.RemoveItem(e.ctx, e.who("advisor.sz01"), pending.ID, ptr(o.Version))
 	must(t, err)
-	if o.Status != workshop.InProgress || o.ResumeStatus != nil || len(e.items(o)) != 3 {
+	if o.Status != workshop.InProgress || o.ResumeStatus != nil || len(e.items(o)) != 2 {
 		t.Fatalf("after removing the pending item: %s with %d items", o.Status, len(e.items(o)))
 	}
 	evs := e.events(o)
