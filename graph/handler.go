@@ -20,6 +20,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph/limits"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
 // Limits are the abuse limits every document meets before any resolver runs.
@@ -173,6 +174,9 @@ func complexity() generated.ComplexityRoot {
 	c.Query.Owners = func(child int, _ string, first *int, _ *string) int { return pageCost(child, first) }
 	c.Query.Stores = func(child int, first *int, _ *string) int { return pageCost(child, first) }
 	c.Owner.Vehicles = func(child int, first *int, _ *string) int { return pageCost(child, first) }
+	c.Vehicle.ServiceHistory = func(child int, first *int, _ *string) int { return pageCost(child, first) }
+	c.Membership.Transactions = func(child int, first *int, _ *string, _ []wallet.EntryKind) int { return pageCost(child, first) }
+	c.Owner.Notifications = func(child int, first *int, _ *string, _ *bool) int { return pageCost(child, first) }
 	c.Staff.Stores = func(child int) int { return 10 * (child + 1) }
 	c.Store.OpeningHours = func(child int) int { return 7 * (child + 1) }
 	c.Mutation.RequestLoginCode = func(child int, _ model.RequestLoginCodeInput) int { return signInCost + child }

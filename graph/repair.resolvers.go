@@ -304,6 +304,12 @@ func (r *repairOrderResolver) Totals(ctx context.Context, obj *workshop.RepairOr
 
 // Payments is the resolver for the payments field.
 func (r *repairOrderResolver) Payments(ctx context.Context, obj *workshop.RepairOrder) ([]*model.Payment, error) {
+	// Service history is shared across the group; how a bill was paid
+	// (card slips, transaction ids) stays with the owner and the store.
+	who, _ := auth.PrincipalFrom(ctx)
+	if who == nil || !(who.IsOwner() && who.ID == obj.OwnerID || who.CanAccessStore(obj.StoreID)) {
+		return []*model.Payment{}, nil
+	}
 	rows, err := loaders(ctx).OrderPayments.Load(ctx, obj.ID)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,8 @@ package graph
 import (
 	"context"
 
+	"github.com/ownerhub/ownerhub/auth"
+
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -82,6 +84,9 @@ func (r *vehicleResolver) SellingStore(ctx context.Context, obj *models.Vehicle)
 
 // Owner is the resolver for the owner field.
 func (r *vehicleResolver) Owner(ctx context.Context, obj *models.Vehicle) (*models.Owner, error) {
+	if who, ok := auth.PrincipalFrom(ctx); ok && !models.CanSeeCustomers(who) {
+		return nil, nil
+	}
 	return loaders(ctx).Owner.Load(ctx, obj.OwnerID)
 }
 

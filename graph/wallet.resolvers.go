@@ -176,7 +176,7 @@ func (r *mutationResolver) AdjustWallet(ctx context.Context, input model.AdjustW
 
 // Membership is the resolver for the membership field.
 func (r *ownerResolver) Membership(ctx context.Context, obj *models.Owner) (*wallet.Membership, error) {
-	return loaders(ctx).Membership.Load(ctx, obj.ID)
+	return optional(loaders(ctx).Membership.Load(ctx, obj.ID))
 }
 
 // LedgerEntry returns generated.LedgerEntryResolver implementation.

@@ -237,3 +237,34 @@ func notFoundAs(err error, nf *Error) error {
 	}
 	return err
 }
+
+// VisibleOwnerIDs returns which of ids the actor may see (the OwnerFor rules)
+// in one statement, for fields that must not show more of an owner than the
+// caller could read directly, whatever path led to the owner.
+func (db *DB) VisibleOwnerIDs(ctx context.Context, actor *auth.Principal, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	out := make(map[uuid.UUID]bool, len(ids))
+	if actor == nil || len(ids) == 0 {
+		return out, nil
+	}
+	q := db.Conn(ctx).Model(&Owner{}).Where("owners.id IN ?", ids)
+	switch {
+	case actor.IsOwner():
+		for _, id := range ids {
+			out[id] = id == actor.ID
+		}
+		return out, nil
+	case actor.IsGroupAdmin():
+	case actor.IsStaff() && len(actor.StoreIDs) > 0:
+		q = q.Where(customerOfStores, actor.StoreIDs, actor.StoreIDs)
+	default:
+		return out, nil
+	}
+	var visible []uuid.UUID
+	if err := q.Pluck("owners.id", &visible).Error; err != nil {
+		return nil, err
+	}
+	for _, id := range visible {
+		out[id] = true
+	}
+	return out, nil
+}

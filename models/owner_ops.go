@@ -114,6 +114,12 @@ func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID 
 	return &o, nil
 }
 
+// CanSeeCustomers reports whether p deals with customers' records: owners
+// (their own) and staff in any role but technician.
+func CanSeeCustomers(p *auth.Principal) bool {
+	return p.IsOwner() || p.HasAnyRole(ownerSearchRoles...)
+}
+
 // ownerSearchRoles may look owners up.
 var ownerSearchRoles = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleCRM, auth.RoleEvents, auth.RoleCashier, auth.RoleManager}
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -34,6 +35,25 @@ type AdjustWalletInput struct {
 	IdempotencyKey string `json:"idempotencyKey"`
 }
 
+type AppointmentConnection struct {
+	Edges    []*AppointmentEdge `json:"edges"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+}
+
+type AppointmentEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *booking.Appointment `json:"node"`
+}
+
+type AppointmentInput struct {
+	AppointmentID string `json:"appointmentId"`
+}
+
+type AppointmentPayload struct {
+	Appointment *booking.Appointment `json:"appointment,omitempty"`
+	UserErrors  []*UserError         `json:"userErrors"`
+}
+
 type AssignRepairOrderInput struct {
 	OrderID         string  `json:"orderId"`
 	TechnicianID    *string `json:"technicianId,omitempty"`
@@ -50,9 +70,64 @@ type AuthPayload struct {
 	UserErrors []*UserError  `json:"userErrors"`
 }
 
+type BookAppointmentInput struct {
+	StoreID   string        `json:"storeId"`
+	VehicleID string        `json:"vehicleId"`
+	Kind      workshop.Kind `json:"kind"`
+	// A slot's start, as availableSlots gives it.
+	SlotStart time.Time `json:"slotStart"`
+	Note      *string   `json:"note,omitempty"`
+	// Staff booking for an owner: PHONE or WALK_IN. Owners: APP (default) or MINI_PROGRAM.
+	Source         *booking.Source `json:"source,omitempty"`
+	IdempotencyKey *string         `json:"idempotencyKey,omitempty"`
+}
+
+// Bookings of one store-local day.
+type BookingDayStats struct {
+	Date      models.Date `json:"date"`
+	Booked    int         `json:"booked"`
+	Arrived   int         `json:"arrived"`
+	NoShow    int         `json:"noShow"`
+	Cancelled int         `json:"cancelled"`
+}
+
+// A date that differs from the week.
+type CalendarOverride struct {
+	Date models.Date `json:"date"`
+	// Null: the whole day.
+	Kind   *workshop.Kind `json:"kind,omitempty"`
+	Closed bool           `json:"closed"`
+	Seats  *int           `json:"seats,omitempty"`
+	Note   string         `json:"note"`
+}
+
+type CalendarPayload struct {
+	Calendar *StoreCalendar `json:"calendar,omitempty"`
+	// Bookings that no longer fit (only with force).
+	Conflicts  []*booking.Appointment `json:"conflicts"`
+	UserErrors []*UserError           `json:"userErrors"`
+}
+
+// A store's day of bookings.
+type DaySchedule struct {
+	Date   models.Date     `json:"date"`
+	Closed bool            `json:"closed"`
+	Slots  []*ScheduleSlot `json:"slots"`
+}
+
 type DecideRepairItemsInput struct {
 	OrderID   string                `json:"orderId"`
 	Decisions []*RepairItemDecision `json:"decisions"`
+}
+
+type HoursInput struct {
+	// 0 = Sunday ... 6 = Saturday.
+	Weekday int `json:"weekday"`
+	// HH:MM
+	Opens *string `json:"opens,omitempty"`
+	// HH:MM
+	Closes *string `json:"closes,omitempty"`
+	Closed *bool   `json:"closed,omitempty"`
 }
 
 type IssueScreenTokenInput struct {
@@ -66,6 +141,17 @@ type IssueScreenTokenPayload struct {
 	// The bearer token for the screen; shown once, store it on the screen.
 	Token      *string      `json:"token,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Seats per slot for one kind of service.
+type KindSeats struct {
+	Kind  workshop.Kind `json:"kind"`
+	Seats int           `json:"seats"`
+}
+
+type KindSeatsInput struct {
+	Kind  workshop.Kind `json:"kind"`
+	Seats int           `json:"seats"`
 }
 
 type LedgerEntryConnection struct {
@@ -101,6 +187,17 @@ type LogoutInput struct {
 type LogoutPayload struct {
 	Ok         bool         `json:"ok"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type MarkArrivedInput struct {
+	AppointmentID string `json:"appointmentId"`
+	MileageIn     int    `json:"mileageIn"`
+}
+
+type MarkArrivedPayload struct {
+	Appointment *booking.Appointment  `json:"appointment,omitempty"`
+	RepairOrder *workshop.RepairOrder `json:"repairOrder,omitempty"`
+	UserErrors  []*UserError          `json:"userErrors"`
 }
 
 type MarkNotificationsReadInput struct {
@@ -306,6 +403,12 @@ type RequestLoginCodePayload struct {
 	UserErrors        []*UserError `json:"userErrors"`
 }
 
+type RescheduleAppointmentInput struct {
+	AppointmentID  string    `json:"appointmentId"`
+	SlotStart      time.Time `json:"slotStart"`
+	IdempotencyKey *string   `json:"idempotencyKey,omitempty"`
+}
+
 type RevokeScreenTokenInput struct {
 	ScreenTokenID string `json:"screenTokenId"`
 }
@@ -313,6 +416,16 @@ type RevokeScreenTokenInput struct {
 type RevokeScreenTokenPayload struct {
 	ScreenToken *workshop.ScreenToken `json:"screenToken,omitempty"`
 	UserErrors  []*UserError          `json:"userErrors"`
+}
+
+// One slot of a store's day, for staff.
+type ScheduleSlot struct {
+	Start        time.Time              `json:"start"`
+	End          time.Time              `json:"end"`
+	Kind         workshop.Kind          `json:"kind"`
+	Seats        int                    `json:"seats"`
+	Booked       int                    `json:"booked"`
+	Appointments []*booking.Appointment `json:"appointments"`
 }
 
 // The next maintenance a car is due for.
@@ -329,6 +442,27 @@ type Session struct {
 	// Opaque token for `refreshSession`; rotates on every use.
 	RefreshToken          string    `json:"refreshToken"`
 	RefreshTokenExpiresAt time.Time `json:"refreshTokenExpiresAt"`
+}
+
+type SetCalendarOverrideInput struct {
+	StoreID string      `json:"storeId"`
+	Date    models.Date `json:"date"`
+	// Omit for the whole day (then closed must be true).
+	Kind   *workshop.Kind `json:"kind,omitempty"`
+	Closed *bool          `json:"closed,omitempty"`
+	Seats  *int           `json:"seats,omitempty"`
+	Note   *string        `json:"note,omitempty"`
+	Force  *bool          `json:"force,omitempty"`
+}
+
+type SetStoreCalendarInput struct {
+	StoreID     string `json:"storeId"`
+	SlotMinutes *int   `json:"slotMinutes,omitempty"`
+	// All seven weekdays, or omit to keep the hours.
+	OpeningHours []*HoursInput     `json:"openingHours,omitempty"`
+	Seats        []*KindSeatsInput `json:"seats,omitempty"`
+	// Apply even if bookings no longer fit; they are returned as conflicts for staff to move.
+	Force *bool `json:"force,omitempty"`
 }
 
 type SettleRepairOrderInput struct {
@@ -361,6 +495,15 @@ type StatusChange struct {
 	Note string           `json:"note"`
 	// Name of the staff member, or the owner, who made the move.
 	ActorName *string `json:"actorName,omitempty"`
+}
+
+// A store's booking calendar.
+type StoreCalendar struct {
+	SlotMinutes  int                  `json:"slotMinutes"`
+	OpeningHours []*models.StoreHours `json:"openingHours"`
+	Seats        []*KindSeats         `json:"seats"`
+	// From today on.
+	Overrides []*CalendarOverride `json:"overrides"`
 }
 
 type StoreConnection struct {

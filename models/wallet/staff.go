@@ -126,7 +126,7 @@ func (s *Service) Refund(ctx context.Context, actor *auth.Principal, in RefundIn
 	in.IdempotencyKey = ""
 	scope := models.IdempotencyScope(actor)
 	return models.Idempotent(ctx, s.DB, scope, key, "wallet.refund", in, true, func(ctx context.Context) (*Result, error) {
-		return s.counter(ctx, actor, in.StoreID, in.OwnerID, func(a *Account, c *counter) error {
+		return s.customerCounter(ctx, actor, in.StoreID, in.OwnerID, func(a *Account, c *counter) error {
 			e := c.entry(Refund, "refund:"+scope+":"+key)
 			e.AmountFen, e.Method, e.Reference, e.Memo = -in.AmountFen, &in.Method, in.Reference, in.Reason
 			return onField(c.post(e, nil), "amountFen")
@@ -166,7 +166,7 @@ func (s *Service) Adjust(ctx context.Context, actor *auth.Principal, in AdjustIn
 	in.IdempotencyKey = ""
 	scope := models.IdempotencyScope(actor)
 	return models.Idempotent(ctx, s.DB, scope, key, "wallet.adjust", in, true, func(ctx context.Context) (*Result, error) {
-		return s.counter(ctx, actor, in.StoreID, in.OwnerID, func(a *Account, c *counter) error {
+		return s.customerCounter(ctx, actor, in.StoreID, in.OwnerID, func(a *Account, c *counter) error {
 			if in.Points < 0 {
 				expired, err := s.expireDue(ctx, in.OwnerID, c.now)
 				if err != nil {
@@ -235,6 +235,24 @@ func (c *counter) post(e *Entry, limit *balanceLimit) error {
 // returns the account after it with the entries fn appended.
 func (s *Service) counter(ctx context.Context, actor *auth.Principal, storeID, ownerID uuid.UUID,
 	fn func(a *Account, c *counter) error) (*Result, error) {
+	return s.counterFor(ctx, actor, storeID, ownerID, false, fn)
+}
+
+// customerCounter is counter for money going back out of an account
+// (refunds, corrections): only for the store's own customers, never for an
+// owner the caller may not see. Top-ups stay open to walk-ins.
+func (s *Service) customerCounter(ctx context.Context, actor *auth.Principal, storeID, ownerID uuid.UUID,
+	fn func(a *Account, c *counter) error) (*Result, error) {
+	return s.counterFor(ctx, actor, storeID, ownerID, true, fn)
+}
+
+func (s *Service) counterFor(ctx context.Context, actor *auth.Principal, storeID, ownerID uuid.UUID, customersOnly bool,
+	fn func(a *Account, c *counter) error) (*Result, error) {
+	if customersOnly {
+		if _, err := s.DB.OwnerFor(ctx, actor, ownerID); err != nil {
+			return nil, onField(err, "ownerId")
+		}
+	}
 	var n int64
 	if err := s.DB.Conn(ctx).Model(&models.Store{}).Where("id = ?", storeID).Count(&n).Error; err != nil {
 		return nil, err

@@ -292,3 +292,22 @@ func TestAdjust(t *testing.T) {
 		t.Fatalf("account %+v", a)
 	}
 }
+
+// Money goes back out of an account only at the owner's own stores: a
+// manager cannot refund or correct a customer they may not even see.
+func TestRefundAndAdjustOnlyForTheStoresCustomers(t *testing.T) {
+	e := newEnv(t)
+	o := e.customer("孙八") // an SZ01 customer
+	e.topUp(o, 30_000)
+	gzManager := e.who("manager.gz01")
+	_, err := e.svc.Refund(e.ctx, gzManager, wallet.RefundInput{OwnerID: o.ID, StoreID: e.gz.ID, AmountFen: 1_000,
+		Method: "CASH", Reason: "退款", IdempotencyKey: key()})
+	wantCode(t, err, models.CodeNotFound, "ownerId")
+	_, err = e.svc.Adjust(e.ctx, gzManager, wallet.AdjustInput{OwnerID: o.ID, StoreID: e.gz.ID, Points: -1,
+		Reason: "更正", IdempotencyKey: key()})
+	wantCode(t, err, models.CodeNotFound, "ownerId")
+	if a := e.account(o); a.BalanceFen != 30_000 {
+		t.Fatalf("balance changed: %d", a.BalanceFen)
+	}
+	checkLedger(t, e.db)
+}

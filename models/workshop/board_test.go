@@ -29,6 +29,12 @@ func card(b *workshop.Board, id uuid.UUID) (*workshop.Card, workshop.Status) {
 func TestBoard(t *testing.T) {
 	t.Parallel()
 	e := isolatedEnv(t)
+	// Mid-morning in the store's zone, whenever the test runs: the board
+	// shows what was delivered today, and the two hours below must not
+	// cross midnight.
+	shanghai := time.FixedZone("CST", 8*3600)
+	year, month, day := e.clock.Now().In(shanghai).Date()
+	e.clock.Set(time.Date(year, month, day, 10, 0, 0, 0, shanghai).UTC())
 	ctx := e.ctx
 	foreman := e.who("foreman.sz01")
 	ownerA, carA := e.customer("欧阳娜娜")
