@@ -7,7 +7,10 @@ package graph
 
 import (
 	"context"
-	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/auth"
 
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
@@ -18,95 +21,288 @@ import (
 
 // ID is the resolver for the id field.
 func (r *appointmentResolver) ID(ctx context.Context, obj *booking.Appointment) (string, error) {
-	panic(fmt.Errorf("not implemented: ID - id"))
+	return globalID(typeAppointment, obj.ID), nil
 }
 
 // Store is the resolver for the store field.
 func (r *appointmentResolver) Store(ctx context.Context, obj *booking.Appointment) (*models.Store, error) {
-	panic(fmt.Errorf("not implemented: Store - store"))
+	return loaders(ctx).Store.Load(ctx, obj.StoreID)
 }
 
 // Vehicle is the resolver for the vehicle field.
 func (r *appointmentResolver) Vehicle(ctx context.Context, obj *booking.Appointment) (*models.Vehicle, error) {
-	panic(fmt.Errorf("not implemented: Vehicle - vehicle"))
+	return loaders(ctx).Vehicle.Load(ctx, obj.VehicleID)
 }
 
 // Owner is the resolver for the owner field.
 func (r *appointmentResolver) Owner(ctx context.Context, obj *booking.Appointment) (*models.Owner, error) {
-	panic(fmt.Errorf("not implemented: Owner - owner"))
+	if who, ok := auth.PrincipalFrom(ctx); ok && !models.CanSeeCustomers(who) {
+		return nil, models.ErrForbidden
+	}
+	return loaders(ctx).Owner.Load(ctx, obj.OwnerID)
 }
 
 // Kind is the resolver for the kind field.
 func (r *appointmentResolver) Kind(ctx context.Context, obj *booking.Appointment) (workshop.Kind, error) {
-	panic(fmt.Errorf("not implemented: Kind - kind"))
+	return workshop.Kind(obj.Kind), nil
 }
 
 // RepairOrder is the resolver for the repairOrder field.
 func (r *appointmentResolver) RepairOrder(ctx context.Context, obj *booking.Appointment) (*workshop.RepairOrder, error) {
-	panic(fmt.Errorf("not implemented: RepairOrder - repairOrder"))
+	if obj.RepairOrderID == nil {
+		return nil, nil
+	}
+	return optional(loaders(ctx).Order.Load(ctx, *obj.RepairOrderID))
+}
+
+// Kind is the resolver for the kind field.
+func (r *calendarOverrideResolver) Kind(ctx context.Context, obj *booking.Override) (*workshop.Kind, error) {
+	if obj.Kind == nil {
+		return nil, nil
+	}
+	k := workshop.Kind(*obj.Kind)
+	return &k, nil
+}
+
+// Kind is the resolver for the kind field.
+func (r *kindSeatsResolver) Kind(ctx context.Context, obj *booking.SeatsInput) (workshop.Kind, error) {
+	return workshop.Kind(obj.Kind), nil
 }
 
 // BookAppointment is the resolver for the bookAppointment field.
 func (r *mutationResolver) BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.AppointmentPayload, error) {
-	panic(fmt.Errorf("not implemented: BookAppointment - bookAppointment"))
+	store, err := idOf(input.StoreID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	vehicle, err := idOf(input.VehicleID, typeVehicle, "vehicleId")
+	if err != nil {
+		return nil, err
+	}
+	who, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil, models.ErrUnauthenticated
+	}
+	in := booking.BookInput{
+		StoreID:        store,
+		VehicleID:      vehicle,
+		Kind:           string(input.Kind),
+		SlotStart:      input.SlotStart,
+		Note:           deref(input.Note),
+		IdempotencyKey: deref(input.IdempotencyKey),
+	}
+	if input.Source != nil {
+		in.Source = *input.Source
+	}
+	a, err := r.Booking.Book(ctx, who, in)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AppointmentPayload{Appointment: a, UserErrors: ues}, nil
 }
 
 // RescheduleAppointment is the resolver for the rescheduleAppointment field.
 func (r *mutationResolver) RescheduleAppointment(ctx context.Context, input model.RescheduleAppointmentInput) (*model.AppointmentPayload, error) {
-	panic(fmt.Errorf("not implemented: RescheduleAppointment - rescheduleAppointment"))
+	id, err := idOf(input.AppointmentID, typeAppointment, "appointmentId")
+	if err != nil {
+		return nil, err
+	}
+	who, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil, models.ErrUnauthenticated
+	}
+	a, err := r.Booking.Reschedule(ctx, who, id, input.SlotStart, deref(input.IdempotencyKey))
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AppointmentPayload{Appointment: a, UserErrors: ues}, nil
 }
 
 // CancelAppointment is the resolver for the cancelAppointment field.
 func (r *mutationResolver) CancelAppointment(ctx context.Context, input model.AppointmentInput) (*model.AppointmentPayload, error) {
-	panic(fmt.Errorf("not implemented: CancelAppointment - cancelAppointment"))
+	id, err := idOf(input.AppointmentID, typeAppointment, "appointmentId")
+	if err != nil {
+		return nil, err
+	}
+	who, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil, models.ErrUnauthenticated
+	}
+	a, err := r.Booking.Cancel(ctx, who, id)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AppointmentPayload{Appointment: a, UserErrors: ues}, nil
 }
 
 // MarkArrived is the resolver for the markArrived field.
 func (r *mutationResolver) MarkArrived(ctx context.Context, input model.MarkArrivedInput) (*model.MarkArrivedPayload, error) {
-	panic(fmt.Errorf("not implemented: MarkArrived - markArrived"))
+	id, err := idOf(input.AppointmentID, typeAppointment, "appointmentId")
+	if err != nil {
+		return nil, err
+	}
+	a, order, err := r.Booking.MarkArrived(ctx, caller(ctx), id, input.MileageIn)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.MarkArrivedPayload{Appointment: a, RepairOrder: order, UserErrors: ues}, nil
 }
 
 // MarkNoShow is the resolver for the markNoShow field.
 func (r *mutationResolver) MarkNoShow(ctx context.Context, input model.AppointmentInput) (*model.AppointmentPayload, error) {
-	panic(fmt.Errorf("not implemented: MarkNoShow - markNoShow"))
+	id, err := idOf(input.AppointmentID, typeAppointment, "appointmentId")
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.Booking.MarkNoShow(ctx, caller(ctx), id)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AppointmentPayload{Appointment: a, UserErrors: ues}, nil
 }
 
 // SetStoreCalendar is the resolver for the setStoreCalendar field.
 func (r *mutationResolver) SetStoreCalendar(ctx context.Context, input model.SetStoreCalendarInput) (*model.CalendarPayload, error) {
-	panic(fmt.Errorf("not implemented: SetStoreCalendar - setStoreCalendar"))
+	store, err := idOf(input.StoreID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	in := booking.CalendarInput{StoreID: store, SlotMinutes: input.SlotMinutes, Force: deref(input.Force)}
+	if input.OpeningHours != nil {
+		in.Hours = make([]booking.HoursInput, len(input.OpeningHours))
+		for i, h := range input.OpeningHours {
+			in.Hours[i] = booking.HoursInput{Weekday: h.Weekday, Opens: deref(h.Opens), Closes: deref(h.Closes), Closed: deref(h.Closed)}
+		}
+	}
+	for _, k := range input.Seats {
+		in.Seats = append(in.Seats, booking.SeatsInput{Kind: string(k.Kind), Seats: k.Seats})
+	}
+	ch, err := r.Booking.SetCalendar(ctx, caller(ctx), in)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return calendarPayload(ch, ues), nil
 }
 
 // SetCalendarOverride is the resolver for the setCalendarOverride field.
 func (r *mutationResolver) SetCalendarOverride(ctx context.Context, input model.SetCalendarOverrideInput) (*model.CalendarPayload, error) {
-	panic(fmt.Errorf("not implemented: SetCalendarOverride - setCalendarOverride"))
+	store, err := idOf(input.StoreID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	in := booking.OverrideInput{StoreID: store, Day: input.Date, Closed: deref(input.Closed), Seats: input.Seats,
+		Note: deref(input.Note), Force: deref(input.Force)}
+	if input.Kind != nil {
+		k := string(*input.Kind)
+		in.Kind = &k
+	}
+	ch, err := r.Booking.SetOverride(ctx, caller(ctx), in)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return calendarPayload(ch, ues), nil
 }
 
 // Appointments is the resolver for the appointments field.
 func (r *ownerResolver) Appointments(ctx context.Context, obj *models.Owner, first *int, after *string, status *booking.Status) (*model.AppointmentConnection, error) {
-	panic(fmt.Errorf("not implemented: Appointments - appointments"))
+	p, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	p.Desc = true
+	rows, hasNext, err := r.Booking.OwnerAppointments(ctx, caller(ctx), obj.ID, p, status)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.AppointmentConnection{Edges: make([]*model.AppointmentEdge, len(rows))}
+	for i, a := range rows {
+		conn.Edges[i] = &model.AppointmentEdge{Cursor: cursor(a.ID), Node: a}
+	}
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	return conn, nil
 }
 
 // AvailableSlots is the resolver for the availableSlots field.
 func (r *queryResolver) AvailableSlots(ctx context.Context, storeID string, kind workshop.Kind, from models.Date, to models.Date) ([]*booking.Slot, error) {
-	panic(fmt.Errorf("not implemented: AvailableSlots - availableSlots"))
+	store, err := idOf(storeID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	slots, err := r.Booking.AvailableSlots(ctx, store, string(kind), from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*booking.Slot, len(slots))
+	for i := range slots {
+		out[i] = &slots[i]
+	}
+	return out, nil
 }
 
 // StoreCalendar is the resolver for the storeCalendar field.
-func (r *queryResolver) StoreCalendar(ctx context.Context, storeID string) (*model.StoreCalendar, error) {
-	panic(fmt.Errorf("not implemented: StoreCalendar - storeCalendar"))
+func (r *queryResolver) StoreCalendar(ctx context.Context, storeID string) (*booking.Calendar, error) {
+	store, err := idOf(storeID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	return r.Booking.Calendar(ctx, store)
 }
 
 // Appointments is the resolver for the appointments field.
-func (r *queryResolver) Appointments(ctx context.Context, storeID string, date models.Date) (*model.DaySchedule, error) {
-	panic(fmt.Errorf("not implemented: Appointments - appointments"))
+func (r *queryResolver) Appointments(ctx context.Context, storeID string, date models.Date) (*booking.DaySchedule, error) {
+	store, err := idOf(storeID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	return r.Booking.DaySchedule(ctx, caller(ctx), store, date)
 }
 
 // BookingStats is the resolver for the bookingStats field.
-func (r *queryResolver) BookingStats(ctx context.Context, storeID string, from models.Date, to models.Date) ([]*model.BookingDayStats, error) {
-	panic(fmt.Errorf("not implemented: BookingStats - bookingStats"))
+func (r *queryResolver) BookingStats(ctx context.Context, storeID string, from models.Date, to models.Date) ([]*booking.DayStat, error) {
+	store, err := idOf(storeID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	stats, err := r.Booking.DayStats(ctx, caller(ctx), store, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*booking.DayStat, len(stats))
+	for i := range stats {
+		out[i] = &stats[i]
+	}
+	return out, nil
+}
+
+// Kind is the resolver for the kind field.
+func (r *scheduleSlotResolver) Kind(ctx context.Context, obj *booking.ScheduleSlot) (workshop.Kind, error) {
+	return workshop.Kind(obj.Kind), nil
 }
 
 // Appointment returns generated.AppointmentResolver implementation.
 func (r *Resolver) Appointment() generated.AppointmentResolver { return &appointmentResolver{r} }
 
-type appointmentResolver struct{ *Resolver }
+// CalendarOverride returns generated.CalendarOverrideResolver implementation.
+func (r *Resolver) CalendarOverride() generated.CalendarOverrideResolver {
+	return &calendarOverrideResolver{r}
+}
+
+// KindSeats returns generated.KindSeatsResolver implementation.
+func (r *Resolver) KindSeats() generated.KindSeatsResolver { return &kindSeatsResolver{r} }
+
+// ScheduleSlot returns generated.ScheduleSlotResolver implementation.
+func (r *Resolver) ScheduleSlot() generated.ScheduleSlotResolver { return &scheduleSlotResolver{r} }
+
+type (
+	appointmentResolver      struct{ *Resolver }
+	calendarOverrideResolver struct{ *Resolver }
+	kindSeatsResolver        struct{ *Resolver }
+	scheduleSlotResolver     struct{ *Resolver }
+)

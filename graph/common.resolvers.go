@@ -37,6 +37,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.DB.StaffFor(ctx, who, key)
 	case typeRepairOrder:
 		obj, err = r.Workshop.OrderFor(ctx, who, key)
+	case typeAppointment:
+		obj, err = r.Booking.AppointmentFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

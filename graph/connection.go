@@ -19,6 +19,7 @@ const (
 	typeScreenToken     = "ScreenToken"
 	typeNotification    = "Notification"
 	typeLedgerEntry     = "LedgerEntry"
+	typeAppointment     = "Appointment"
 )
 
 // pageInfo describes a page of n rows; idAt gives the key of row i.

@@ -20,6 +20,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph/limits"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -177,6 +178,7 @@ func complexity() generated.ComplexityRoot {
 	c.Vehicle.ServiceHistory = func(child int, first *int, _ *string) int { return pageCost(child, first) }
 	c.Membership.Transactions = func(child int, first *int, _ *string, _ []wallet.EntryKind) int { return pageCost(child, first) }
 	c.Owner.Notifications = func(child int, first *int, _ *string, _ *bool) int { return pageCost(child, first) }
+	c.Owner.Appointments = func(child int, first *int, _ *string, _ *booking.Status) int { return pageCost(child, first) }
 	c.Staff.Stores = func(child int) int { return 10 * (child + 1) }
 	c.Store.OpeningHours = func(child int) int { return 7 * (child + 1) }
 	c.Mutation.RequestLoginCode = func(child int, _ model.RequestLoginCodeInput) int { return signInCost + child }

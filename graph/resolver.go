@@ -9,6 +9,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -19,6 +20,7 @@ type Resolver struct {
 	SignIn   *signin.Service
 	Workshop *workshop.Service
 	Wallet   *wallet.Service
+	Booking  *booking.Service
 	// Tokens signs the bearer tokens of workshop screens.
 	Tokens *auth.Tokens
 	Log    *slog.Logger

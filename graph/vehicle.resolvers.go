@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/ownerhub/ownerhub/auth"
-
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"

@@ -18,6 +18,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -40,6 +41,7 @@ type App struct {
 	SignIn   *signin.Service
 	Workshop *workshop.Service
 	Wallet   *wallet.Service
+	Booking  *booking.Service
 	Metrics  *prometheus.Registry
 }
 
@@ -82,8 +84,9 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	}
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet}
 	ws := &workshop.Service{DB: d.DB, Wallet: wl}
+	bk := &booking.Service{DB: d.DB, Workshop: ws}
 	gql := graph.NewHandler(graph.Options{
-		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Tokens: tokens, Log: d.Log},
+		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Tokens: tokens, Log: d.Log},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -143,7 +146,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	if !cfg.Production {
 		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
 	}
-	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Metrics: reg.registry}, nil
+	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Metrics: reg.registry}, nil
 }
 
 var errScreenToken = errors.New("a screen token reads its store's board only")

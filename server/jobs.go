@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -18,9 +19,10 @@ const housekeepingEvery = time.Hour
 const idempotencyKeyTTL = 48 * time.Hour
 
 // housekeeping runs the upkeep jobs until ctx ends: points expire 24 months
-// after they were earned, tiers follow the trailing 12 months' spend, and
-// old idempotency keys are dropped.
-func housekeeping(ctx context.Context, db *models.DB, wl *wallet.Service, log *slog.Logger) {
+// after they were earned, tiers follow the trailing 12 months' spend,
+// tomorrow's appointments are reminded (once each), and old idempotency keys
+// are dropped.
+func housekeeping(ctx context.Context, db *models.DB, wl *wallet.Service, bk *booking.Service, log *slog.Logger) {
 	run := func() {
 		now := models.Now()
 		if n, err := wl.ExpirePoints(ctx, now); err != nil {
@@ -32,6 +34,11 @@ func housekeeping(ctx context.Context, db *models.DB, wl *wallet.Service, log *s
 			log.Error("tier recompute", "err", err)
 		} else if n > 0 {
 			log.Info("tiers changed", "accounts", n)
+		}
+		if n, err := bk.SendReminders(ctx, now); err != nil {
+			log.Error("appointment reminders", "err", err)
+		} else if n > 0 {
+			log.Info("appointment reminders sent", "count", n)
 		}
 		if _, err := db.PruneIdempotencyKeys(ctx, now.Add(-idempotencyKeyTTL)); err != nil {
 			log.Error("idempotency key pruning", "err", err)

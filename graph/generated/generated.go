@@ -35,6 +35,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Appointment() AppointmentResolver
 	BoardCard() BoardCardResolver
+	CalendarOverride() CalendarOverrideResolver
+	KindSeats() KindSeatsResolver
 	LedgerEntry() LedgerEntryResolver
 	Membership() MembershipResolver
 	Mutation() MutationResolver
@@ -43,6 +45,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	RepairOrder() RepairOrderResolver
 	RepairOrderItem() RepairOrderItemResolver
+	ScheduleSlot() ScheduleSlotResolver
 	ScreenToken() ScreenTokenResolver
 	Staff() StaffResolver
 	Store() StoreResolver
@@ -118,13 +121,13 @@ type ComplexityRoot struct {
 		Arrived   func(childComplexity int) int
 		Booked    func(childComplexity int) int
 		Cancelled func(childComplexity int) int
-		Date      func(childComplexity int) int
+		Day       func(childComplexity int) int
 		NoShow    func(childComplexity int) int
 	}
 
 	CalendarOverride struct {
 		Closed func(childComplexity int) int
-		Date   func(childComplexity int) int
+		Day    func(childComplexity int) int
 		Kind   func(childComplexity int) int
 		Note   func(childComplexity int) int
 		Seats  func(childComplexity int) int
@@ -138,7 +141,7 @@ type ComplexityRoot struct {
 
 	DaySchedule struct {
 		Closed func(childComplexity int) int
-		Date   func(childComplexity int) int
+		Day    func(childComplexity int) int
 		Slots  func(childComplexity int) int
 	}
 
@@ -491,10 +494,10 @@ type ComplexityRoot struct {
 	}
 
 	StoreCalendar struct {
-		OpeningHours func(childComplexity int) int
-		Overrides    func(childComplexity int) int
-		Seats        func(childComplexity int) int
-		SlotMinutes  func(childComplexity int) int
+		Hours       func(childComplexity int) int
+		Overrides   func(childComplexity int) int
+		Seats       func(childComplexity int) int
+		SlotMinutes func(childComplexity int) int
 	}
 
 	StoreConnection struct {
@@ -594,6 +597,12 @@ type AppointmentResolver interface {
 type BoardCardResolver interface {
 	OrderID(ctx context.Context, obj *workshop.Card) (string, error)
 }
+type CalendarOverrideResolver interface {
+	Kind(ctx context.Context, obj *booking.Override) (*workshop.Kind, error)
+}
+type KindSeatsResolver interface {
+	Kind(ctx context.Context, obj *booking.SeatsInput) (workshop.Kind, error)
+}
 type LedgerEntryResolver interface {
 	ID(ctx context.Context, obj *wallet.Entry) (string, error)
 
@@ -669,9 +678,9 @@ type OwnerResolver interface {
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	AvailableSlots(ctx context.Context, storeID string, kind workshop.Kind, from models.Date, to models.Date) ([]*booking.Slot, error)
-	StoreCalendar(ctx context.Context, storeID string) (*model.StoreCalendar, error)
-	Appointments(ctx context.Context, storeID string, date models.Date) (*model.DaySchedule, error)
-	BookingStats(ctx context.Context, storeID string, from models.Date, to models.Date) ([]*model.BookingDayStats, error)
+	StoreCalendar(ctx context.Context, storeID string) (*booking.Calendar, error)
+	Appointments(ctx context.Context, storeID string, date models.Date) (*booking.DaySchedule, error)
+	BookingStats(ctx context.Context, storeID string, from models.Date, to models.Date) ([]*booking.DayStat, error)
 	Me(ctx context.Context) (*models.Owner, error)
 	Owners(ctx context.Context, search string, first *int, after *string) (*model.OwnerConnection, error)
 	RepairOrder(ctx context.Context, id string) (*workshop.RepairOrder, error)
@@ -711,6 +720,9 @@ type RepairOrderItemResolver interface {
 	SeenByOwnerAt(ctx context.Context, obj *workshop.Item) (*time.Time, error)
 
 	WorkStarted(ctx context.Context, obj *workshop.Item) (bool, error)
+}
+type ScheduleSlotResolver interface {
+	Kind(ctx context.Context, obj *booking.ScheduleSlot) (workshop.Kind, error)
 }
 type ScreenTokenResolver interface {
 	ID(ctx context.Context, obj *workshop.ScreenToken) (string, error)
@@ -1014,11 +1026,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BookingDayStats.Cancelled(childComplexity), true
 	case "BookingDayStats.date":
-		if e.ComplexityRoot.BookingDayStats.Date == nil {
+		if e.ComplexityRoot.BookingDayStats.Day == nil {
 			break
 		}
 
-		return e.ComplexityRoot.BookingDayStats.Date(childComplexity), true
+		return e.ComplexityRoot.BookingDayStats.Day(childComplexity), true
 	case "BookingDayStats.noShow":
 		if e.ComplexityRoot.BookingDayStats.NoShow == nil {
 			break
@@ -1033,11 +1045,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CalendarOverride.Closed(childComplexity), true
 	case "CalendarOverride.date":
-		if e.ComplexityRoot.CalendarOverride.Date == nil {
+		if e.ComplexityRoot.CalendarOverride.Day == nil {
 			break
 		}
 
-		return e.ComplexityRoot.CalendarOverride.Date(childComplexity), true
+		return e.ComplexityRoot.CalendarOverride.Day(childComplexity), true
 	case "CalendarOverride.kind":
 		if e.ComplexityRoot.CalendarOverride.Kind == nil {
 			break
@@ -1083,11 +1095,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DaySchedule.Closed(childComplexity), true
 	case "DaySchedule.date":
-		if e.ComplexityRoot.DaySchedule.Date == nil {
+		if e.ComplexityRoot.DaySchedule.Day == nil {
 			break
 		}
 
-		return e.ComplexityRoot.DaySchedule.Date(childComplexity), true
+		return e.ComplexityRoot.DaySchedule.Day(childComplexity), true
 	case "DaySchedule.slots":
 		if e.ComplexityRoot.DaySchedule.Slots == nil {
 			break
@@ -2720,11 +2732,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		return e.ComplexityRoot.Store.Timezone(childComplexity), true
 
 	case "StoreCalendar.openingHours":
-		if e.ComplexityRoot.StoreCalendar.OpeningHours == nil {
+		if e.ComplexityRoot.StoreCalendar.Hours == nil {
 			break
 		}
 
-		return e.ComplexityRoot.StoreCalendar.OpeningHours(childComplexity), true
+		return e.ComplexityRoot.StoreCalendar.Hours(childComplexity), true
 	case "StoreCalendar.overrides":
 		if e.ComplexityRoot.StoreCalendar.Overrides == nil {
 			break
@@ -7233,7 +7245,7 @@ func (ec *executionContext) fieldContext_BoardColumn_cards(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _BookingDayStats_date(ctx context.Context, field graphql.CollectedField, obj *model.BookingDayStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _BookingDayStats_date(ctx context.Context, field graphql.CollectedField, obj *booking.DayStat) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7242,7 +7254,7 @@ func (ec *executionContext) _BookingDayStats_date(ctx context.Context, field gra
 			return ec.fieldContext_BookingDayStats_date(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Date, nil
+			return obj.Day, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v models.Date) graphql.Marshaler {
@@ -7256,7 +7268,7 @@ func (ec *executionContext) fieldContext_BookingDayStats_date(_ context.Context,
 	return graphql.NewScalarFieldContext("BookingDayStats", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
-func (ec *executionContext) _BookingDayStats_booked(ctx context.Context, field graphql.CollectedField, obj *model.BookingDayStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _BookingDayStats_booked(ctx context.Context, field graphql.CollectedField, obj *booking.DayStat) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7279,7 +7291,7 @@ func (ec *executionContext) fieldContext_BookingDayStats_booked(_ context.Contex
 	return graphql.NewScalarFieldContext("BookingDayStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _BookingDayStats_arrived(ctx context.Context, field graphql.CollectedField, obj *model.BookingDayStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _BookingDayStats_arrived(ctx context.Context, field graphql.CollectedField, obj *booking.DayStat) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7302,7 +7314,7 @@ func (ec *executionContext) fieldContext_BookingDayStats_arrived(_ context.Conte
 	return graphql.NewScalarFieldContext("BookingDayStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _BookingDayStats_noShow(ctx context.Context, field graphql.CollectedField, obj *model.BookingDayStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _BookingDayStats_noShow(ctx context.Context, field graphql.CollectedField, obj *booking.DayStat) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7325,7 +7337,7 @@ func (ec *executionContext) fieldContext_BookingDayStats_noShow(_ context.Contex
 	return graphql.NewScalarFieldContext("BookingDayStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _BookingDayStats_cancelled(ctx context.Context, field graphql.CollectedField, obj *model.BookingDayStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _BookingDayStats_cancelled(ctx context.Context, field graphql.CollectedField, obj *booking.DayStat) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7348,7 +7360,7 @@ func (ec *executionContext) fieldContext_BookingDayStats_cancelled(_ context.Con
 	return graphql.NewScalarFieldContext("BookingDayStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _CalendarOverride_date(ctx context.Context, field graphql.CollectedField, obj *model.CalendarOverride) (ret graphql.Marshaler) {
+func (ec *executionContext) _CalendarOverride_date(ctx context.Context, field graphql.CollectedField, obj *booking.Override) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7357,7 +7369,7 @@ func (ec *executionContext) _CalendarOverride_date(ctx context.Context, field gr
 			return ec.fieldContext_CalendarOverride_date(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Date, nil
+			return obj.Day, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v models.Date) graphql.Marshaler {
@@ -7371,7 +7383,7 @@ func (ec *executionContext) fieldContext_CalendarOverride_date(_ context.Context
 	return graphql.NewScalarFieldContext("CalendarOverride", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
-func (ec *executionContext) _CalendarOverride_kind(ctx context.Context, field graphql.CollectedField, obj *model.CalendarOverride) (ret graphql.Marshaler) {
+func (ec *executionContext) _CalendarOverride_kind(ctx context.Context, field graphql.CollectedField, obj *booking.Override) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7380,7 +7392,7 @@ func (ec *executionContext) _CalendarOverride_kind(ctx context.Context, field gr
 			return ec.fieldContext_CalendarOverride_kind(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
+			return ec.Resolvers.CalendarOverride().Kind(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *workshop.Kind) graphql.Marshaler {
@@ -7391,10 +7403,10 @@ func (ec *executionContext) _CalendarOverride_kind(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_CalendarOverride_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CalendarOverride", field, false, false, errors.New("field of type RepairOrderKind does not have child fields"))
+	return graphql.NewScalarFieldContext("CalendarOverride", field, true, true, errors.New("field of type RepairOrderKind does not have child fields"))
 }
 
-func (ec *executionContext) _CalendarOverride_closed(ctx context.Context, field graphql.CollectedField, obj *model.CalendarOverride) (ret graphql.Marshaler) {
+func (ec *executionContext) _CalendarOverride_closed(ctx context.Context, field graphql.CollectedField, obj *booking.Override) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7417,7 +7429,7 @@ func (ec *executionContext) fieldContext_CalendarOverride_closed(_ context.Conte
 	return graphql.NewScalarFieldContext("CalendarOverride", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
-func (ec *executionContext) _CalendarOverride_seats(ctx context.Context, field graphql.CollectedField, obj *model.CalendarOverride) (ret graphql.Marshaler) {
+func (ec *executionContext) _CalendarOverride_seats(ctx context.Context, field graphql.CollectedField, obj *booking.Override) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7440,7 +7452,7 @@ func (ec *executionContext) fieldContext_CalendarOverride_seats(_ context.Contex
 	return graphql.NewScalarFieldContext("CalendarOverride", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _CalendarOverride_note(ctx context.Context, field graphql.CollectedField, obj *model.CalendarOverride) (ret graphql.Marshaler) {
+func (ec *executionContext) _CalendarOverride_note(ctx context.Context, field graphql.CollectedField, obj *booking.Override) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7475,8 +7487,8 @@ func (ec *executionContext) _CalendarPayload_calendar(ctx context.Context, field
 			return obj.Calendar, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.StoreCalendar) graphql.Marshaler {
-			return ec.marshalOStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStoreCalendar(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.Calendar) graphql.Marshaler {
+			return ec.marshalOStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐCalendar(ctx, selections, v)
 		},
 		true,
 		false,
@@ -7559,7 +7571,7 @@ func (ec *executionContext) fieldContext_CalendarPayload_userErrors(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _DaySchedule_date(ctx context.Context, field graphql.CollectedField, obj *model.DaySchedule) (ret graphql.Marshaler) {
+func (ec *executionContext) _DaySchedule_date(ctx context.Context, field graphql.CollectedField, obj *booking.DaySchedule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7568,7 +7580,7 @@ func (ec *executionContext) _DaySchedule_date(ctx context.Context, field graphql
 			return ec.fieldContext_DaySchedule_date(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Date, nil
+			return obj.Day, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v models.Date) graphql.Marshaler {
@@ -7582,7 +7594,7 @@ func (ec *executionContext) fieldContext_DaySchedule_date(_ context.Context, fie
 	return graphql.NewScalarFieldContext("DaySchedule", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
-func (ec *executionContext) _DaySchedule_closed(ctx context.Context, field graphql.CollectedField, obj *model.DaySchedule) (ret graphql.Marshaler) {
+func (ec *executionContext) _DaySchedule_closed(ctx context.Context, field graphql.CollectedField, obj *booking.DaySchedule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7605,7 +7617,7 @@ func (ec *executionContext) fieldContext_DaySchedule_closed(_ context.Context, f
 	return graphql.NewScalarFieldContext("DaySchedule", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
-func (ec *executionContext) _DaySchedule_slots(ctx context.Context, field graphql.CollectedField, obj *model.DaySchedule) (ret graphql.Marshaler) {
+func (ec *executionContext) _DaySchedule_slots(ctx context.Context, field graphql.CollectedField, obj *booking.DaySchedule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7617,8 +7629,8 @@ func (ec *executionContext) _DaySchedule_slots(ctx context.Context, field graphq
 			return obj.Slots, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.ScheduleSlot) graphql.Marshaler {
-			return ec.marshalNScheduleSlot2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐScheduleSlotᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []booking.ScheduleSlot) graphql.Marshaler {
+			return ec.marshalNScheduleSlot2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐScheduleSlotᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7724,7 +7736,7 @@ func (ec *executionContext) fieldContext_IssueScreenTokenPayload_userErrors(_ co
 	return fc, nil
 }
 
-func (ec *executionContext) _KindSeats_kind(ctx context.Context, field graphql.CollectedField, obj *model.KindSeats) (ret graphql.Marshaler) {
+func (ec *executionContext) _KindSeats_kind(ctx context.Context, field graphql.CollectedField, obj *booking.SeatsInput) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7733,7 +7745,7 @@ func (ec *executionContext) _KindSeats_kind(ctx context.Context, field graphql.C
 			return ec.fieldContext_KindSeats_kind(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
+			return ec.Resolvers.KindSeats().Kind(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v workshop.Kind) graphql.Marshaler {
@@ -7744,10 +7756,10 @@ func (ec *executionContext) _KindSeats_kind(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_KindSeats_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("KindSeats", field, false, false, errors.New("field of type RepairOrderKind does not have child fields"))
+	return graphql.NewScalarFieldContext("KindSeats", field, true, true, errors.New("field of type RepairOrderKind does not have child fields"))
 }
 
-func (ec *executionContext) _KindSeats_seats(ctx context.Context, field graphql.CollectedField, obj *model.KindSeats) (ret graphql.Marshaler) {
+func (ec *executionContext) _KindSeats_seats(ctx context.Context, field graphql.CollectedField, obj *booking.SeatsInput) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11759,8 +11771,8 @@ func (ec *executionContext) _Query_storeCalendar(ctx context.Context, field grap
 			return ec.Resolvers.Query().StoreCalendar(ctx, fc.Args["storeId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.StoreCalendar) graphql.Marshaler {
-			return ec.marshalNStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStoreCalendar(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.Calendar) graphql.Marshaler {
+			return ec.marshalNStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐCalendar(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11808,11 +11820,11 @@ func (ec *executionContext) _Query_appointments(ctx context.Context, field graph
 			directive1 := func(ctx context.Context) (any, error) {
 				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
 				if err != nil {
-					var zeroVal *model.DaySchedule
+					var zeroVal *booking.DaySchedule
 					return zeroVal, err
 				}
 				if ec.Directives.Auth == nil {
-					var zeroVal *model.DaySchedule
+					var zeroVal *booking.DaySchedule
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
@@ -11821,8 +11833,8 @@ func (ec *executionContext) _Query_appointments(ctx context.Context, field graph
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.DaySchedule) graphql.Marshaler {
-			return ec.marshalNDaySchedule2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDaySchedule(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.DaySchedule) graphql.Marshaler {
+			return ec.marshalNDaySchedule2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐDaySchedule(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11870,16 +11882,16 @@ func (ec *executionContext) _Query_bookingStats(ctx context.Context, field graph
 			directive1 := func(ctx context.Context) (any, error) {
 				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
 				if err != nil {
-					var zeroVal []*model.BookingDayStats
+					var zeroVal []*booking.DayStat
 					return zeroVal, err
 				}
 				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"MANAGER"})
 				if err != nil {
-					var zeroVal []*model.BookingDayStats
+					var zeroVal []*booking.DayStat
 					return zeroVal, err
 				}
 				if ec.Directives.Auth == nil {
-					var zeroVal []*model.BookingDayStats
+					var zeroVal []*booking.DayStat
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
@@ -11888,8 +11900,8 @@ func (ec *executionContext) _Query_bookingStats(ctx context.Context, field graph
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.BookingDayStats) graphql.Marshaler {
-			return ec.marshalNBookingDayStats2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐBookingDayStatsᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*booking.DayStat) graphql.Marshaler {
+			return ec.marshalNBookingDayStats2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐDayStatᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14011,7 +14023,7 @@ func (ec *executionContext) fieldContext_RevokeScreenTokenPayload_userErrors(_ c
 	return fc, nil
 }
 
-func (ec *executionContext) _ScheduleSlot_start(ctx context.Context, field graphql.CollectedField, obj *model.ScheduleSlot) (ret graphql.Marshaler) {
+func (ec *executionContext) _ScheduleSlot_start(ctx context.Context, field graphql.CollectedField, obj *booking.ScheduleSlot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14034,7 +14046,7 @@ func (ec *executionContext) fieldContext_ScheduleSlot_start(_ context.Context, f
 	return graphql.NewScalarFieldContext("ScheduleSlot", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
-func (ec *executionContext) _ScheduleSlot_end(ctx context.Context, field graphql.CollectedField, obj *model.ScheduleSlot) (ret graphql.Marshaler) {
+func (ec *executionContext) _ScheduleSlot_end(ctx context.Context, field graphql.CollectedField, obj *booking.ScheduleSlot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14057,7 +14069,7 @@ func (ec *executionContext) fieldContext_ScheduleSlot_end(_ context.Context, fie
 	return graphql.NewScalarFieldContext("ScheduleSlot", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
-func (ec *executionContext) _ScheduleSlot_kind(ctx context.Context, field graphql.CollectedField, obj *model.ScheduleSlot) (ret graphql.Marshaler) {
+func (ec *executionContext) _ScheduleSlot_kind(ctx context.Context, field graphql.CollectedField, obj *booking.ScheduleSlot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14066,7 +14078,7 @@ func (ec *executionContext) _ScheduleSlot_kind(ctx context.Context, field graphq
 			return ec.fieldContext_ScheduleSlot_kind(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
+			return ec.Resolvers.ScheduleSlot().Kind(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v workshop.Kind) graphql.Marshaler {
@@ -14077,10 +14089,10 @@ func (ec *executionContext) _ScheduleSlot_kind(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ScheduleSlot_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ScheduleSlot", field, false, false, errors.New("field of type RepairOrderKind does not have child fields"))
+	return graphql.NewScalarFieldContext("ScheduleSlot", field, true, true, errors.New("field of type RepairOrderKind does not have child fields"))
 }
 
-func (ec *executionContext) _ScheduleSlot_seats(ctx context.Context, field graphql.CollectedField, obj *model.ScheduleSlot) (ret graphql.Marshaler) {
+func (ec *executionContext) _ScheduleSlot_seats(ctx context.Context, field graphql.CollectedField, obj *booking.ScheduleSlot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14103,7 +14115,7 @@ func (ec *executionContext) fieldContext_ScheduleSlot_seats(_ context.Context, f
 	return graphql.NewScalarFieldContext("ScheduleSlot", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _ScheduleSlot_booked(ctx context.Context, field graphql.CollectedField, obj *model.ScheduleSlot) (ret graphql.Marshaler) {
+func (ec *executionContext) _ScheduleSlot_booked(ctx context.Context, field graphql.CollectedField, obj *booking.ScheduleSlot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14126,7 +14138,7 @@ func (ec *executionContext) fieldContext_ScheduleSlot_booked(_ context.Context, 
 	return graphql.NewScalarFieldContext("ScheduleSlot", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _ScheduleSlot_appointments(ctx context.Context, field graphql.CollectedField, obj *model.ScheduleSlot) (ret graphql.Marshaler) {
+func (ec *executionContext) _ScheduleSlot_appointments(ctx context.Context, field graphql.CollectedField, obj *booking.ScheduleSlot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15013,7 +15025,7 @@ func (ec *executionContext) fieldContext_Store_openingHours(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _StoreCalendar_slotMinutes(ctx context.Context, field graphql.CollectedField, obj *model.StoreCalendar) (ret graphql.Marshaler) {
+func (ec *executionContext) _StoreCalendar_slotMinutes(ctx context.Context, field graphql.CollectedField, obj *booking.Calendar) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15036,7 +15048,7 @@ func (ec *executionContext) fieldContext_StoreCalendar_slotMinutes(_ context.Con
 	return graphql.NewScalarFieldContext("StoreCalendar", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _StoreCalendar_openingHours(ctx context.Context, field graphql.CollectedField, obj *model.StoreCalendar) (ret graphql.Marshaler) {
+func (ec *executionContext) _StoreCalendar_openingHours(ctx context.Context, field graphql.CollectedField, obj *booking.Calendar) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15045,11 +15057,11 @@ func (ec *executionContext) _StoreCalendar_openingHours(ctx context.Context, fie
 			return ec.fieldContext_StoreCalendar_openingHours(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.OpeningHours, nil
+			return obj.Hours, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*models.StoreHours) graphql.Marshaler {
-			return ec.marshalNOpeningHours2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStoreHoursᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []models.StoreHours) graphql.Marshaler {
+			return ec.marshalNOpeningHours2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStoreHoursᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -15068,7 +15080,7 @@ func (ec *executionContext) fieldContext_StoreCalendar_openingHours(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _StoreCalendar_seats(ctx context.Context, field graphql.CollectedField, obj *model.StoreCalendar) (ret graphql.Marshaler) {
+func (ec *executionContext) _StoreCalendar_seats(ctx context.Context, field graphql.CollectedField, obj *booking.Calendar) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15080,8 +15092,8 @@ func (ec *executionContext) _StoreCalendar_seats(ctx context.Context, field grap
 			return obj.Seats, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.KindSeats) graphql.Marshaler {
-			return ec.marshalNKindSeats2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐKindSeatsᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []booking.SeatsInput) graphql.Marshaler {
+			return ec.marshalNKindSeats2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSeatsInputᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -15100,7 +15112,7 @@ func (ec *executionContext) fieldContext_StoreCalendar_seats(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _StoreCalendar_overrides(ctx context.Context, field graphql.CollectedField, obj *model.StoreCalendar) (ret graphql.Marshaler) {
+func (ec *executionContext) _StoreCalendar_overrides(ctx context.Context, field graphql.CollectedField, obj *booking.Calendar) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15112,8 +15124,8 @@ func (ec *executionContext) _StoreCalendar_overrides(ctx context.Context, field 
 			return obj.Overrides, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.CalendarOverride) graphql.Marshaler {
-			return ec.marshalNCalendarOverride2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCalendarOverrideᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []booking.Override) graphql.Marshaler {
+			return ec.marshalNCalendarOverride2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐOverrideᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -19951,7 +19963,7 @@ func (ec *executionContext) _BoardColumn(ctx context.Context, sel ast.SelectionS
 
 var bookingDayStatsImplementors = []string{"BookingDayStats"}
 
-func (ec *executionContext) _BookingDayStats(ctx context.Context, sel ast.SelectionSet, obj *model.BookingDayStats) graphql.Marshaler {
+func (ec *executionContext) _BookingDayStats(ctx context.Context, sel ast.SelectionSet, obj *booking.DayStat) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, bookingDayStatsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20009,7 +20021,7 @@ func (ec *executionContext) _BookingDayStats(ctx context.Context, sel ast.Select
 
 var calendarOverrideImplementors = []string{"CalendarOverride"}
 
-func (ec *executionContext) _CalendarOverride(ctx context.Context, sel ast.SelectionSet, obj *model.CalendarOverride) graphql.Marshaler {
+func (ec *executionContext) _CalendarOverride(ctx context.Context, sel ast.SelectionSet, obj *booking.Override) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, calendarOverrideImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20022,27 +20034,60 @@ func (ec *executionContext) _CalendarOverride(ctx context.Context, sel ast.Selec
 		case "date":
 			out.Values[i] = ec._CalendarOverride_date(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
-			out.Values[i] = ec._CalendarOverride_kind(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CalendarOverride_kind(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "closed":
 			out.Values[i] = ec._CalendarOverride_closed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "seats":
 			out.Values[i] = ec._CalendarOverride_seats(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "note":
 			out.Values[i] = ec._CalendarOverride_note(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -20115,7 +20160,7 @@ func (ec *executionContext) _CalendarPayload(ctx context.Context, sel ast.Select
 
 var dayScheduleImplementors = []string{"DaySchedule"}
 
-func (ec *executionContext) _DaySchedule(ctx context.Context, sel ast.SelectionSet, obj *model.DaySchedule) graphql.Marshaler {
+func (ec *executionContext) _DaySchedule(ctx context.Context, sel ast.SelectionSet, obj *booking.DaySchedule) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dayScheduleImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20211,7 +20256,7 @@ func (ec *executionContext) _IssueScreenTokenPayload(ctx context.Context, sel as
 
 var kindSeatsImplementors = []string{"KindSeats"}
 
-func (ec *executionContext) _KindSeats(ctx context.Context, sel ast.SelectionSet, obj *model.KindSeats) graphql.Marshaler {
+func (ec *executionContext) _KindSeats(ctx context.Context, sel ast.SelectionSet, obj *booking.SeatsInput) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, kindSeatsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20222,14 +20267,47 @@ func (ec *executionContext) _KindSeats(ctx context.Context, sel ast.SelectionSet
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("KindSeats")
 		case "kind":
-			out.Values[i] = ec._KindSeats_kind(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._KindSeats_kind(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "seats":
 			out.Values[i] = ec._KindSeats_seats(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -23860,7 +23938,7 @@ func (ec *executionContext) _RevokeScreenTokenPayload(ctx context.Context, sel a
 
 var scheduleSlotImplementors = []string{"ScheduleSlot"}
 
-func (ec *executionContext) _ScheduleSlot(ctx context.Context, sel ast.SelectionSet, obj *model.ScheduleSlot) graphql.Marshaler {
+func (ec *executionContext) _ScheduleSlot(ctx context.Context, sel ast.SelectionSet, obj *booking.ScheduleSlot) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, scheduleSlotImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -23873,32 +23951,65 @@ func (ec *executionContext) _ScheduleSlot(ctx context.Context, sel ast.Selection
 		case "start":
 			out.Values[i] = ec._ScheduleSlot_start(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "end":
 			out.Values[i] = ec._ScheduleSlot_end(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
-			out.Values[i] = ec._ScheduleSlot_kind(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ScheduleSlot_kind(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "seats":
 			out.Values[i] = ec._ScheduleSlot_seats(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "booked":
 			out.Values[i] = ec._ScheduleSlot_booked(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "appointments":
 			out.Values[i] = ec._ScheduleSlot_appointments(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -24598,7 +24709,7 @@ func (ec *executionContext) _Store(ctx context.Context, sel ast.SelectionSet, ob
 
 var storeCalendarImplementors = []string{"StoreCalendar"}
 
-func (ec *executionContext) _StoreCalendar(ctx context.Context, sel ast.SelectionSet, obj *model.StoreCalendar) graphql.Marshaler {
+func (ec *executionContext) _StoreCalendar(ctx context.Context, sel ast.SelectionSet, obj *booking.Calendar) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, storeCalendarImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -26079,11 +26190,11 @@ func (ec *executionContext) unmarshalNBookAppointmentInput2githubᚗcomᚋownerh
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNBookingDayStats2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐBookingDayStatsᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BookingDayStats) graphql.Marshaler {
+func (ec *executionContext) marshalNBookingDayStats2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐDayStatᚄ(ctx context.Context, sel ast.SelectionSet, v []*booking.DayStat) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNBookingDayStats2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐBookingDayStats(ctx, sel, v[i])
+		return ec.marshalNBookingDayStats2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐDayStat(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -26095,7 +26206,7 @@ func (ec *executionContext) marshalNBookingDayStats2ᚕᚖgithubᚗcomᚋownerhu
 	return ret
 }
 
-func (ec *executionContext) marshalNBookingDayStats2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐBookingDayStats(ctx context.Context, sel ast.SelectionSet, v *model.BookingDayStats) graphql.Marshaler {
+func (ec *executionContext) marshalNBookingDayStats2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐDayStat(ctx context.Context, sel ast.SelectionSet, v *booking.DayStat) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -26138,11 +26249,15 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNCalendarOverride2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCalendarOverrideᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CalendarOverride) graphql.Marshaler {
+func (ec *executionContext) marshalNCalendarOverride2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐOverride(ctx context.Context, sel ast.SelectionSet, v booking.Override) graphql.Marshaler {
+	return ec._CalendarOverride(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCalendarOverride2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐOverrideᚄ(ctx context.Context, sel ast.SelectionSet, v []booking.Override) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCalendarOverride2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCalendarOverride(ctx, sel, v[i])
+		return ec.marshalNCalendarOverride2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐOverride(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -26152,16 +26267,6 @@ func (ec *executionContext) marshalNCalendarOverride2ᚕᚖgithubᚗcomᚋownerh
 	}
 
 	return ret
-}
-
-func (ec *executionContext) marshalNCalendarOverride2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCalendarOverride(ctx context.Context, sel ast.SelectionSet, v *model.CalendarOverride) graphql.Marshaler {
-	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
-		return graphql.Null
-	}
-	return ec._CalendarOverride(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCalendarPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCalendarPayload(ctx context.Context, sel ast.SelectionSet, v *model.CalendarPayload) graphql.Marshaler {
@@ -26228,7 +26333,7 @@ func (ec *executionContext) marshalNDateTime2ᚖtimeᚐTime(ctx context.Context,
 	return res
 }
 
-func (ec *executionContext) marshalNDaySchedule2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDaySchedule(ctx context.Context, sel ast.SelectionSet, v *model.DaySchedule) graphql.Marshaler {
+func (ec *executionContext) marshalNDaySchedule2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐDaySchedule(ctx context.Context, sel ast.SelectionSet, v *booking.DaySchedule) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -26311,11 +26416,15 @@ func (ec *executionContext) marshalNIssueScreenTokenPayload2ᚖgithubᚗcomᚋow
 	return ec._IssueScreenTokenPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNKindSeats2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐKindSeatsᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KindSeats) graphql.Marshaler {
+func (ec *executionContext) marshalNKindSeats2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSeatsInput(ctx context.Context, sel ast.SelectionSet, v booking.SeatsInput) graphql.Marshaler {
+	return ec._KindSeats(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNKindSeats2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSeatsInputᚄ(ctx context.Context, sel ast.SelectionSet, v []booking.SeatsInput) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNKindSeats2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐKindSeats(ctx, sel, v[i])
+		return ec.marshalNKindSeats2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSeatsInput(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -26325,16 +26434,6 @@ func (ec *executionContext) marshalNKindSeats2ᚕᚖgithubᚗcomᚋownerhubᚋow
 	}
 
 	return ret
-}
-
-func (ec *executionContext) marshalNKindSeats2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐKindSeats(ctx context.Context, sel ast.SelectionSet, v *model.KindSeats) graphql.Marshaler {
-	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
-		return graphql.Null
-	}
-	return ec._KindSeats(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNKindSeatsInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐKindSeatsInput(ctx context.Context, v any) (*model.KindSeatsInput, error) {
@@ -26562,6 +26661,26 @@ func (ec *executionContext) marshalNNotificationEdge2ᚖgithubᚗcomᚋownerhub�
 func (ec *executionContext) unmarshalNOpenRepairOrderInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOpenRepairOrderInput(ctx context.Context, v any) (model.OpenRepairOrderInput, error) {
 	res, err := ec.unmarshalInputOpenRepairOrderInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOpeningHours2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStoreHours(ctx context.Context, sel ast.SelectionSet, v models.StoreHours) graphql.Marshaler {
+	return ec._OpeningHours(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOpeningHours2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStoreHoursᚄ(ctx context.Context, sel ast.SelectionSet, v []models.StoreHours) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOpeningHours2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStoreHours(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNOpeningHours2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStoreHoursᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.StoreHours) graphql.Marshaler {
@@ -26967,11 +27086,15 @@ func (ec *executionContext) marshalNRevokeScreenTokenPayload2ᚖgithubᚗcomᚋo
 	return ec._RevokeScreenTokenPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNScheduleSlot2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐScheduleSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ScheduleSlot) graphql.Marshaler {
+func (ec *executionContext) marshalNScheduleSlot2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐScheduleSlot(ctx context.Context, sel ast.SelectionSet, v booking.ScheduleSlot) graphql.Marshaler {
+	return ec._ScheduleSlot(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScheduleSlot2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐScheduleSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []booking.ScheduleSlot) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNScheduleSlot2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐScheduleSlot(ctx, sel, v[i])
+		return ec.marshalNScheduleSlot2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐScheduleSlot(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -26981,16 +27104,6 @@ func (ec *executionContext) marshalNScheduleSlot2ᚕᚖgithubᚗcomᚋownerhub�
 	}
 
 	return ret
-}
-
-func (ec *executionContext) marshalNScheduleSlot2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐScheduleSlot(ctx context.Context, sel ast.SelectionSet, v *model.ScheduleSlot) graphql.Marshaler {
-	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
-		return graphql.Null
-	}
-	return ec._ScheduleSlot(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNScreenToken2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐScreenTokenᚄ(ctx context.Context, sel ast.SelectionSet, v []*workshop.ScreenToken) graphql.Marshaler {
@@ -27177,7 +27290,7 @@ func (ec *executionContext) marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhub�
 	return ec._Store(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStoreCalendar(ctx context.Context, sel ast.SelectionSet, v *model.StoreCalendar) graphql.Marshaler {
+func (ec *executionContext) marshalNStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐCalendar(ctx context.Context, sel ast.SelectionSet, v *booking.Calendar) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -27985,7 +28098,7 @@ func (ec *executionContext) marshalOStore2ᚖgithubᚗcomᚋownerhubᚋownerhub�
 	return ec._Store(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStoreCalendar(ctx context.Context, sel ast.SelectionSet, v *model.StoreCalendar) graphql.Marshaler {
+func (ec *executionContext) marshalOStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐCalendar(ctx context.Context, sel ast.SelectionSet, v *booking.Calendar) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

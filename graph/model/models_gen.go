@@ -82,37 +82,11 @@ type BookAppointmentInput struct {
 	IdempotencyKey *string         `json:"idempotencyKey,omitempty"`
 }
 
-// Bookings of one store-local day.
-type BookingDayStats struct {
-	Date      models.Date `json:"date"`
-	Booked    int         `json:"booked"`
-	Arrived   int         `json:"arrived"`
-	NoShow    int         `json:"noShow"`
-	Cancelled int         `json:"cancelled"`
-}
-
-// A date that differs from the week.
-type CalendarOverride struct {
-	Date models.Date `json:"date"`
-	// Null: the whole day.
-	Kind   *workshop.Kind `json:"kind,omitempty"`
-	Closed bool           `json:"closed"`
-	Seats  *int           `json:"seats,omitempty"`
-	Note   string         `json:"note"`
-}
-
 type CalendarPayload struct {
-	Calendar *StoreCalendar `json:"calendar,omitempty"`
+	Calendar *booking.Calendar `json:"calendar,omitempty"`
 	// Bookings that no longer fit (only with force).
 	Conflicts  []*booking.Appointment `json:"conflicts"`
 	UserErrors []*UserError           `json:"userErrors"`
-}
-
-// A store's day of bookings.
-type DaySchedule struct {
-	Date   models.Date     `json:"date"`
-	Closed bool            `json:"closed"`
-	Slots  []*ScheduleSlot `json:"slots"`
 }
 
 type DecideRepairItemsInput struct {
@@ -141,12 +115,6 @@ type IssueScreenTokenPayload struct {
 	// The bearer token for the screen; shown once, store it on the screen.
 	Token      *string      `json:"token,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
-}
-
-// Seats per slot for one kind of service.
-type KindSeats struct {
-	Kind  workshop.Kind `json:"kind"`
-	Seats int           `json:"seats"`
 }
 
 type KindSeatsInput struct {
@@ -418,16 +386,6 @@ type RevokeScreenTokenPayload struct {
 	UserErrors  []*UserError          `json:"userErrors"`
 }
 
-// One slot of a store's day, for staff.
-type ScheduleSlot struct {
-	Start        time.Time              `json:"start"`
-	End          time.Time              `json:"end"`
-	Kind         workshop.Kind          `json:"kind"`
-	Seats        int                    `json:"seats"`
-	Booked       int                    `json:"booked"`
-	Appointments []*booking.Appointment `json:"appointments"`
-}
-
 // The next maintenance a car is due for.
 type ServiceDue struct {
 	Date *models.Date `json:"date,omitempty"`
@@ -495,15 +453,6 @@ type StatusChange struct {
 	Note string           `json:"note"`
 	// Name of the staff member, or the owner, who made the move.
 	ActorName *string `json:"actorName,omitempty"`
-}
-
-// A store's booking calendar.
-type StoreCalendar struct {
-	SlotMinutes  int                  `json:"slotMinutes"`
-	OpeningHours []*models.StoreHours `json:"openingHours"`
-	Seats        []*KindSeats         `json:"seats"`
-	// From today on.
-	Overrides []*CalendarOverride `json:"overrides"`
 }
 
 type StoreConnection struct {

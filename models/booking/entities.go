@@ -91,3 +91,21 @@ type Slot struct {
 	End       time.Time
 	SeatsLeft int
 }
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case Booked, Arrived, NoShow, Cancelled:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is a known source.
+func (s Source) Valid() bool {
+	switch s {
+	case App, MiniProgram, Phone, WalkIn:
+		return true
+	}
+	return false
+}
