@@ -9,9 +9,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
-
 	"github.com/ownerhub/ownerhub/auth"
-
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"

@@ -3453,6 +3453,11 @@ input SetStoreCalendarInput {
   force: Boolean
 }
 
+"""
+Changes one date: closed: true closes it (for one kind, or the whole day
+without a kind); seats sets that kind's seats; closed: false without seats
+removes the date's override again.
+"""
 input SetCalendarOverrideInput {
   storeId: ID!
   date: Date!

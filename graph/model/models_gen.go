@@ -402,6 +402,9 @@ type Session struct {
 	RefreshTokenExpiresAt time.Time `json:"refreshTokenExpiresAt"`
 }
 
+// Changes one date: closed: true closes it (for one kind, or the whole day
+// without a kind); seats sets that kind's seats; closed: false without seats
+// removes the date's override again.
 type SetCalendarOverrideInput struct {
 	StoreID string      `json:"storeId"`
 	Date    models.Date `json:"date"`

@@ -400,16 +400,12 @@ func (s *Service) conflicts(ctx context.Context, cal *calendar, now, from, to ti
 	if err := q.Find(&counters).Error; err != nil {
 		return nil, err
 	}
-	type key struct {
-		kind  string
-		start int64
-	}
-	over := map[key]int{}
+	over := map[seatKey]int{}
 	total := 0
 	var starts []time.Time
 	for _, c := range counters {
 		if n := c.Booked - cal.capacityAt(c.SlotStart, c.Kind); n > 0 {
-			over[key{c.Kind, c.SlotStart.UnixMicro()}] = n
+			over[seatKey{c.Kind, c.SlotStart.UnixMicro()}] = n
 			total += n
 			starts = append(starts, c.SlotStart.UTC())
 		}
@@ -429,7 +425,7 @@ func (s *Service) conflicts(ctx context.Context, cal *calendar, now, from, to ti
 	out := []*Appointment{}
 	for _, a := range booked {
 		normalize(a)
-		k := key{a.Kind, a.SlotStart.UnixMicro()}
+		k := seatKey{a.Kind, a.SlotStart.UnixMicro()}
 		if over[k] > 0 {
 			over[k]--
 			out = append(out, a)

@@ -33,7 +33,7 @@ import (
 // 09:00-18:00 (Sunday closed) with 60-minute slots and 4 bays: 2 seats per
 // slot for MAINTENANCE, 1 for every other kind.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	db    *models.DB
 	svc   *booking.Service
@@ -70,7 +70,7 @@ func TestMain(m *testing.M) {
 var base = time.Date(2031, 3, 3, 0, 0, 0, 0, time.UTC)
 
 // newEnv is an env on the database the package's tests share.
-func newEnv(t *testing.T, opts ...storeOption) *env {
+func newEnv(t testing.TB, opts ...storeOption) *env {
 	t.Helper()
 	shared.once.Do(func() {
 		shared.db, shared.cleanup, shared.err = testdb.New()
@@ -85,7 +85,7 @@ func newEnv(t *testing.T, opts ...storeOption) *env {
 }
 
 // isolatedEnv is an env on a seeded database of its own.
-func isolatedEnv(t *testing.T, opts ...storeOption) *env {
+func isolatedEnv(t testing.TB, opts ...storeOption) *env {
 	t.Helper()
 	db := testdb.Open(t)
 	if _, err := demo.Seed(context.Background(), db, "pw"); err != nil {
@@ -109,7 +109,7 @@ func withHours(opens, closes string) storeOption {
 
 func withBays(n int) storeOption { return func(s *models.Store) { s.ServiceBays = n } }
 
-func envOn(t *testing.T, db *models.DB, opts ...storeOption) *env {
+func envOn(t testing.TB, db *models.DB, opts ...storeOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, ctx: ctx, db: db, clock: &clock{t: base}, staff: map[string]*auth.Principal{}}

@@ -217,7 +217,7 @@ func (s *Service) MarkNoShow(ctx context.Context, actor *auth.Principal, appoint
 // made for the day (whatever became of it), then how many arrived, did not
 // show and were cancelled.
 type DayStat struct {
-	Day                               models.Date
+	Day                                models.Date
 	Booked, Arrived, NoShow, Cancelled int
 }
 

@@ -37,6 +37,7 @@ var ErrNotEmpty = errors.New("demo: database is not empty")
 type Summary struct {
 	Stores, Staff, Owners, Vehicles int
 	RepairOrders                    int // history of every car, and today's orders in every status
+	Appointments                    int // booked for the coming days
 	DemoOwnerPhone                  string
 	StaffUsernames                  []string // store staff by store, then admin
 }
@@ -59,7 +60,7 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 	if err != nil {
 		return Summary{}, err
 	}
-	var orders int
+	var orders, appointments int
 	err = db.WithTx(ctx, func(ctx context.Context) error {
 		// Checked again inside the transaction; a concurrent Seed that wins
 		// the race makes our store insert hit the unique store code.
@@ -74,7 +75,10 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 			}
 			return err
 		}
-		orders, err = g.seedWorkshop(ctx, db, now)
+		if orders, err = g.seedWorkshop(ctx, db, now); err != nil {
+			return err
+		}
+		appointments, err = g.seedBooking(ctx, db, now)
 		return err
 	})
 	if err != nil {
@@ -82,6 +86,7 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 	}
 	sum := g.summary()
 	sum.RepairOrders = orders
+	sum.Appointments = appointments
 	return sum, nil
 }
 
