@@ -4,14 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-
-	"gorm.io/gorm/schema"
 
 	"github.com/ownerhub/ownerhub/migrations"
 	"github.com/ownerhub/ownerhub/models"
@@ -22,7 +18,7 @@ import (
 var entities = []any{
 	&models.Store{}, &models.StoreHours{}, &models.Staff{}, &models.StaffRole{}, &models.StaffStore{},
 	&models.Owner{}, &models.Vehicle{}, &models.LoginCode{}, &models.RefreshToken{}, &models.AuthFailure{},
-	&models.Notification{},
+	&models.Notification{}, &models.IdempotencyKey{},
 }
 
 func TestMigrationsApplyToEmptyDatabase(t *testing.T) {
@@ -100,49 +96,7 @@ func TestMigrationVersionsMatchAcrossDialects(t *testing.T) {
 // so that no read fails on a NULL and no write loses a value.
 func TestSchemaMatchesModels(t *testing.T) {
 	t.Parallel()
-	db := testdb.Open(t)
-	conn := db.Conn(context.Background())
-	m := conn.Migrator()
-	cache := &sync.Map{}
-	for _, e := range entities {
-		s, err := schema.Parse(e, cache, conn.NamingStrategy)
-		must(t, err)
-		t.Run(s.Table, func(t *testing.T) {
-			if !m.HasTable(e) {
-				t.Fatalf("no table %s for %s", s.Table, s.Name)
-			}
-			cols, err := m.ColumnTypes(e)
-			must(t, err)
-			byName := map[string]bool{}
-			nullable := map[string]bool{}
-			for _, c := range cols {
-				byName[c.Name()] = true
-				if n, ok := c.Nullable(); ok {
-					nullable[c.Name()] = n
-				}
-			}
-			fields := map[string]bool{}
-			for _, f := range s.Fields {
-				if f.DBName == "" {
-					continue // has-many relations
-				}
-				fields[f.DBName] = true
-				if !byName[f.DBName] || !m.HasColumn(e, f.DBName) {
-					t.Errorf("%s.%s: no column %s", s.Name, f.Name, f.DBName)
-					continue
-				}
-				isPtr := f.FieldType.Kind() == reflect.Pointer
-				if n, ok := nullable[f.DBName]; ok && !f.PrimaryKey && n != isPtr {
-					t.Errorf("%s.%s: column %s nullable=%v but field is %s", s.Name, f.Name, f.DBName, n, f.FieldType)
-				}
-			}
-			for name := range byName {
-				if !fields[name] {
-					t.Errorf("table %s: column %s has no field in %s", s.Table, name, s.Name)
-				}
-			}
-		})
-	}
+	testdb.CheckSchema(t, testdb.Open(t), entities...)
 }
 
 func TestSchemaConstraints(t *testing.T) {

@@ -1,12 +1,7 @@
 package booking_test
 
 import (
-	"context"
-	"reflect"
-	"sync"
 	"testing"
-
-	"gorm.io/gorm/schema"
 
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/testdb"
@@ -21,47 +16,5 @@ var entities = []any{&booking.Appointment{}, &booking.SlotCapacity{}, &booking.O
 // (as models.TestSchemaMatchesModels does for the core entities).
 func TestSchemaMatchesModels(t *testing.T) {
 	t.Parallel()
-	db := testdb.Open(t)
-	conn := db.Conn(context.Background())
-	m := conn.Migrator()
-	cache := &sync.Map{}
-	for _, e := range entities {
-		s, err := schema.Parse(e, cache, conn.NamingStrategy)
-		must(t, err)
-		t.Run(s.Table, func(t *testing.T) {
-			if !m.HasTable(e) {
-				t.Fatalf("no table %s for %s", s.Table, s.Name)
-			}
-			cols, err := m.ColumnTypes(e)
-			must(t, err)
-			byName := map[string]bool{}
-			nullable := map[string]bool{}
-			for _, c := range cols {
-				byName[c.Name()] = true
-				if n, ok := c.Nullable(); ok {
-					nullable[c.Name()] = n
-				}
-			}
-			fields := map[string]bool{}
-			for _, f := range s.Fields {
-				if f.DBName == "" {
-					continue
-				}
-				fields[f.DBName] = true
-				if !byName[f.DBName] {
-					t.Errorf("%s.%s: no column %s", s.Name, f.Name, f.DBName)
-					continue
-				}
-				isPtr := f.FieldType.Kind() == reflect.Pointer
-				if n, ok := nullable[f.DBName]; ok && !f.PrimaryKey && n != isPtr {
-					t.Errorf("%s.%s: column %s nullable=%v but field is %s", s.Name, f.Name, f.DBName, n, f.FieldType)
-				}
-			}
-			for name := range byName {
-				if !fields[name] {
-					t.Errorf("table %s: column %s has no field in %s", s.Table, name, s.Name)
-				}
-			}
-		})
-	}
+	testdb.CheckSchema(t, testdb.Open(t), entities...)
 }
