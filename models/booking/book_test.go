@@ -196,18 +196,25 @@ func TestBookCalendarRefusals(t *testing.T) {
 		})
 	}
 	// The same day is open for other kinds, and the last slot ends at closing.
-	e.book(c, e.at(4, "17:00"), kind("REPAIR"))
-	// 30-minute slots: 10:30 is a slot now, and 17:30 the last.
+	last := e.book(c, e.at(4, "17:00"), kind("REPAIR"))
+	// The slot length changes only with no booking ahead, force or not.
 	_, err = e.svc.SetCalendar(e.ctx, e.who("manager"), booking.CalendarInput{StoreID: e.store.ID, SlotMinutes: ptr(30), Force: true})
+	wantCode(t, err, booking.CodeCapacityBelowBookings, "slotMinutes")
+	_, err = e.svc.Cancel(e.ctx, c.p, last.ID)
+	must(t, err)
+	// 30-minute slots: 10:30 is a slot now, and 17:30 the last.
+	_, err = e.svc.SetCalendar(e.ctx, e.who("manager"), booking.CalendarInput{StoreID: e.store.ID, SlotMinutes: ptr(30)})
 	must(t, err)
 	d := e.customer()
 	a := e.book(d, e.at(1, "10:30"))
 	if !a.SlotEnd.Equal(e.at(1, "11:00")) {
 		t.Fatalf("30-minute slot ends %v", a.SlotEnd)
 	}
+	_, err = e.svc.Cancel(e.ctx, d.p, a.ID)
+	must(t, err)
 	// 40-minute slots from 09:00: 17:40 is on the grid but would end
 	// after closing; 17:00 is the last slot.
-	_, err = e.svc.SetCalendar(e.ctx, e.who("manager"), booking.CalendarInput{StoreID: e.store.ID, SlotMinutes: ptr(40), Force: true})
+	_, err = e.svc.SetCalendar(e.ctx, e.who("manager"), booking.CalendarInput{StoreID: e.store.ID, SlotMinutes: ptr(40)})
 	must(t, err)
 	f := e.customer()
 	_, err = e.svc.Book(e.ctx, f.p, e.in(f, e.at(1, "17:40")))

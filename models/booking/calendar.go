@@ -199,10 +199,10 @@ func (in CalendarInput) check() error {
 // SetCalendar changes a store's slot length, weekly opening hours and seats
 // per kind. Every open day must fit at least one slot. A change that would
 // leave fewer seats than are booked in a future slot (lower seats, shorter
-// hours, a closed weekday, another slot length that moves the slot grid) is
-// refused with the number of bookings that would not fit, unless Force:
-// then it is applied and those bookings (in each slot the latest made) are
-// returned for staff to move.
+// hours, a closed weekday) is refused with the number of bookings that
+// would not fit, unless Force: then it is applied and those bookings (in each
+// slot the latest made) are returned for staff to move. The slot length
+// changes only while no booking lies ahead, force or not.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not the store's MANAGER or
 // GROUP_ADMIN), NOT_FOUND ("storeId"), INVALID_ARGUMENT ("slotMinutes",
@@ -223,7 +223,19 @@ func (s *Service) SetCalendar(ctx context.Context, actor *auth.Principal, in Cal
 			return err
 		}
 		today := cal.dayOf(now)
-		if in.SlotMinutes != nil {
+		if in.SlotMinutes != nil && *in.SlotMinutes != cal.slotMinutes {
+			// Seats are counted per slot start: a booking made on the old
+			// grid would hold its seat in one new slot and not the others
+			// it overlaps. So the length changes only when no booking lies
+			// ahead (force cannot help: staff move or cancel them first).
+			var n int64
+			if err := s.DB.Conn(ctx).Model(&Appointment{}).
+				Where("store_id = ? AND status = ? AND slot_end > ?", in.StoreID, Booked, now).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return CapacityBelowBookings(int(n)).On("slotMinutes")
+			}
 			cal.slotMinutes = *in.SlotMinutes
 		}
 		if in.Hours != nil {

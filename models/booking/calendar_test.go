@@ -226,9 +226,11 @@ func TestCapacityBelowBookings(t *testing.T) {
 	if me, _ := models.AsError(err); me == nil || me.Code != booking.CodeCapacityBelowBookings || !strings.Contains(me.Message("en"), "3 existing") {
 		t.Fatalf("opening later: %v", err)
 	}
-	_, err = e.svc.SetCalendar(e.ctx, m, booking.CalendarInput{StoreID: e.store.ID, SlotMinutes: ptr(120)})
-	if me, _ := models.AsError(err); me == nil || me.Code != booking.CodeCapacityBelowBookings || !strings.Contains(me.Message("en"), "2 existing") {
-		t.Fatalf("120-minute slots move 10:00 off the grid: %v", err)
+	// Another slot length: refused while any booking lies ahead, as seats
+	// are counted per slot start.
+	_, err = e.svc.SetCalendar(e.ctx, m, booking.CalendarInput{StoreID: e.store.ID, SlotMinutes: ptr(120), Force: true})
+	if me, _ := models.AsError(err); me == nil || me.Code != booking.CodeCapacityBelowBookings || !strings.Contains(me.Message("en"), "3 existing") {
+		t.Fatalf("120-minute slots with bookings ahead: %v", err)
 	}
 	// Closing Wednesdays: the booking of 10:00.
 	hours := week("09:00", "18:00")
