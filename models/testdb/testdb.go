@@ -70,11 +70,7 @@ func New() (*models.DB, func(), error) {
 		cleanup()
 		return nil, nil, fmt.Errorf("open test database: %w", err)
 	}
-	if db.Dialect == models.Postgres {
-		// Many test databases are open at once; PostgreSQL allows 100
-		// connections by default.
-		db.SQL.SetMaxOpenConns(10)
-	}
+
 	closeAll := func() {
 		db.Close()
 		cleanup()
