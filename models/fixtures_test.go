@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -150,20 +149,7 @@ func date(s string) *models.Date {
 
 func today() models.Date { return models.DateOf(time.Now().In(time.FixedZone("CST", 8*3600))) }
 
-// wantCode fails unless err is a *models.Error with the code and field.
-func wantCode(t testing.TB, err error, code models.Code, field string) {
-	t.Helper()
-	var e *models.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("err = %v; want %s on %q", err, code, field)
-	}
-	if e.Code != code || e.Field != field {
-		t.Fatalf("err = %s on %q (%v); want %s on %q", e.Code, e.Field, e, code, field)
-	}
-	if e.Message("zh") == "" || e.Message("en") == "" {
-		t.Errorf("error %v lacks a message", e)
-	}
-}
+var wantCode = testdb.WantCode
 
 // registration is a valid registration of car n for phone n.
 func registration(n int) models.VehicleRegistration {

@@ -2,7 +2,6 @@ package booking_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -50,18 +49,9 @@ type env struct {
 // databases.
 var serial atomic.Int64
 
-var shared struct {
-	once    sync.Once
-	db      *models.DB
-	err     error
-	cleanup func()
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.cleanup != nil {
-		shared.cleanup()
-	}
+	testdb.CloseShared()
 	os.Exit(code)
 }
 
@@ -72,16 +62,8 @@ var base = time.Date(2031, 3, 3, 0, 0, 0, 0, time.UTC)
 // newEnv is an env on the database the package's tests share.
 func newEnv(t testing.TB, opts ...storeOption) *env {
 	t.Helper()
-	shared.once.Do(func() {
-		shared.db, shared.cleanup, shared.err = testdb.New()
-		if shared.err == nil {
-			_, shared.err = demo.Seed(context.Background(), shared.db, "pw")
-		}
-	})
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	return envOn(t, shared.db, opts...)
+	db := testdb.Shared(t, seedDemo)
+	return envOn(t, db, opts...)
 }
 
 // isolatedEnv is an env on a seeded database of its own.
@@ -302,20 +284,7 @@ func (e *env) statements(fn func()) int64 {
 	return e.db.Statements() - before
 }
 
-// wantCode fails unless err is a *models.Error with the code and field.
-func wantCode(t testing.TB, err error, code models.Code, field string) {
-	t.Helper()
-	var me *models.Error
-	if !errors.As(err, &me) {
-		t.Fatalf("err = %v; want %s on %q", err, code, field)
-	}
-	if me.Code != code || me.Field != field {
-		t.Fatalf("err = %s on %q (%v); want %s on %q", me.Code, me.Field, me, code, field)
-	}
-	if me.Message("zh") == "" || me.Message("en") == "" {
-		t.Errorf("error %v lacks a message", me)
-	}
-}
+var wantCode = testdb.WantCode
 
 func ptr[T any](v T) *T { return &v }
 
@@ -351,4 +320,10 @@ func checkSeats(t testing.TB, db *models.DB) {
 			t.Errorf("store %s %s slot %s: counter %d, %d BOOKED appointments", r.StoreID, r.Kind, r.SlotStart.UTC(), r.Booked, r.N)
 		}
 	}
+}
+
+// seedDemo prepares the shared database with the demo data.
+func seedDemo(db *models.DB) error {
+	_, err := demo.Seed(context.Background(), db, "pw")
+	return err
 }

@@ -2,7 +2,6 @@ package wallet_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -32,33 +31,16 @@ type env struct {
 	staff  map[string]*auth.Principal // by username: "cashier.sz01", "admin"
 }
 
-var shared struct {
-	once    sync.Once
-	db      *models.DB
-	err     error
-	cleanup func()
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.cleanup != nil {
-		shared.cleanup()
-	}
+	testdb.CloseShared()
 	os.Exit(code)
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	shared.once.Do(func() {
-		shared.db, shared.cleanup, shared.err = testdb.New()
-		if shared.err == nil {
-			_, shared.err = demo.Seed(context.Background(), shared.db, "pw")
-		}
-	})
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	return envOn(t, shared.db)
+	db := testdb.Shared(t, seedDemo)
+	return envOn(t, db)
 }
 
 func isolatedEnv(t *testing.T) *env {
@@ -236,17 +218,10 @@ func kinds(entries []*wallet.Entry) []wallet.EntryKind {
 	return out
 }
 
-// wantCode fails unless err is a *models.Error with the code and field.
-func wantCode(t testing.TB, err error, code models.Code, field string) {
-	t.Helper()
-	var me *models.Error
-	if !errors.As(err, &me) {
-		t.Fatalf("err = %v; want %s on %q", err, code, field)
-	}
-	if me.Code != code || me.Field != field {
-		t.Fatalf("err = %s on %q (%v); want %s on %q", me.Code, me.Field, me, code, field)
-	}
-	if me.Message("zh") == "" || me.Message("en") == "" {
-		t.Errorf("error %v lacks a message", me)
-	}
+var wantCode = testdb.WantCode
+
+// seedDemo prepares the shared database with the demo data.
+func seedDemo(db *models.DB) error {
+	_, err := demo.Seed(context.Background(), db, "pw")
+	return err
 }

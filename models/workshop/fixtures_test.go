@@ -2,7 +2,6 @@ package workshop_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -41,34 +40,17 @@ type env struct {
 // customers numbers the customers tests add, unique across databases.
 var customers atomic.Int64
 
-var shared struct {
-	once    sync.Once
-	db      *models.DB
-	err     error
-	cleanup func()
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.cleanup != nil {
-		shared.cleanup()
-	}
+	testdb.CloseShared()
 	os.Exit(code)
 }
 
 // newEnv is an env on the database the package's tests share.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	shared.once.Do(func() {
-		shared.db, shared.cleanup, shared.err = testdb.New()
-		if shared.err == nil {
-			_, shared.err = demo.Seed(context.Background(), shared.db, "pw")
-		}
-	})
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	return envOn(t, shared.db)
+	db := testdb.Shared(t, seedDemo)
+	return envOn(t, db)
 }
 
 // isolatedEnv is an env on a database of its own.
@@ -248,20 +230,7 @@ func (e *env) statements(fn func()) int64 {
 	return e.db.Statements() - before
 }
 
-// wantCode fails unless err is a *models.Error with the code and field.
-func wantCode(t testing.TB, err error, code models.Code, field string) {
-	t.Helper()
-	var me *models.Error
-	if !errors.As(err, &me) {
-		t.Fatalf("err = %v; want %s on %q", err, code, field)
-	}
-	if me.Code != code || me.Field != field {
-		t.Fatalf("err = %s on %q (%v); want %s on %q", me.Code, me.Field, me, code, field)
-	}
-	if me.Message("zh") == "" || me.Message("en") == "" {
-		t.Errorf("error %v lacks a message", me)
-	}
-}
+var wantCode = testdb.WantCode
 
 func ptr[T any](v T) *T { return &v }
 
@@ -289,4 +258,10 @@ func checkLedger(t testing.TB, db *models.DB) {
 	for _, d := range bad {
 		t.Errorf("ledger invariant broken: %+v", d)
 	}
+}
+
+// seedDemo prepares the shared database with the demo data.
+func seedDemo(db *models.DB) error {
+	_, err := demo.Seed(context.Background(), db, "pw")
+	return err
 }
