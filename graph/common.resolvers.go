@@ -39,6 +39,10 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Workshop.OrderFor(ctx, who, key)
 	case typeAppointment:
 		obj, err = r.Booking.AppointmentFor(ctx, who, key)
+	case typeEvent:
+		obj, err = r.EventsService.EventFor(ctx, who, key)
+	case typeRegistration:
+		obj, err = r.EventsService.RegistrationFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

@@ -20,6 +20,8 @@ const (
 	typeNotification    = "Notification"
 	typeLedgerEntry     = "LedgerEntry"
 	typeAppointment     = "Appointment"
+	typeEvent           = "Event"
+	typeRegistration    = "Registration"
 )
 
 // pageInfo describes a page of n rows; idAt gives the key of row i.

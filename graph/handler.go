@@ -87,7 +87,6 @@ func NewHandler(o Options) *handler.Server {
 		srv.SetDisableSuggestion(true)
 	}
 
-	db, ws, wl := o.Resolver.DB, o.Resolver.Workshop, o.Resolver.Wallet
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		op := graphql.GetOperationContext(ctx).Operation
 		if overWebSocket(ctx) && (op == nil || op.Operation != ast.Subscription) {
@@ -99,9 +98,9 @@ func NewHandler(o Options) *handler.Server {
 			// A subscription lives long and sends many results: its
 			// loaders batch but must not cache, or later results would
 			// repeat what the first one read.
-			return next(WithLoaders(ctx, db, ws, wl, dataloadgen.WithoutCache()))
+			return next(WithLoaders(ctx, o.Resolver, dataloadgen.WithoutCache()))
 		}
-		return next(WithLoaders(ctx, db, ws, wl))
+		return next(WithLoaders(ctx, o.Resolver))
 	})
 	srv.SetErrorPresenter(ErrorPresenter(o.Resolver.Log))
 	srv.SetRecoverFunc(Recover(o.Resolver.Log))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -35,6 +36,10 @@ type Loaders struct {
 	NextServiceDue  *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
 	Recommendations *dataloadgen.Loader[uuid.UUID, []*workshop.Item]
 	ServiceHistory  *dataloadgen.Loader[workshop.HistoryKey, workshop.HistoryPage]
+
+	Event            *dataloadgen.Loader[uuid.UUID, *events.Event]
+	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
+	WaitlistPosition *dataloadgen.Loader[uuid.UUID, int]
 }
 
 // loaderWait is how long a loader collects keys before it queries; gqlgen
@@ -42,10 +47,15 @@ type Loaders struct {
 // within it.
 const loaderWait = 3 * time.Millisecond
 
-// NewLoaders builds a fresh set of loaders over db.
-func NewLoaders(db *models.DB, ws *workshop.Service, wl *wallet.Service, opts ...dataloadgen.Option) *Loaders {
+// NewLoaders builds a fresh set of loaders over the resolver's services.
+func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 	opts = append([]dataloadgen.Option{dataloadgen.WithWait(loaderWait)}, opts...)
+	db, ws, wl, ev := r.DB, r.Workshop, r.Wallet, r.EventsService
 	return &Loaders{
+		Event:            dataloadgen.NewMappedLoader(ev.EventsByIDs, opts...),
+		MyRegistration:   dataloadgen.NewMappedLoader(ownRegistrations(ev), opts...),
+		WaitlistPosition: dataloadgen.NewMappedLoader(ev.WaitlistPositions, opts...),
+
 		Order:           dataloadgen.NewMappedLoader(ws.OrdersByIDs, opts...),
 		Membership:      dataloadgen.NewMappedLoader(visibleMemberships(db, wl), opts...),
 		StaffName:       dataloadgen.NewMappedLoader(ws.StaffNames, opts...),
@@ -103,9 +113,9 @@ func everyKey[T any](fetch func(context.Context, []uuid.UUID) (map[uuid.UUID][]T
 
 type loadersKey struct{}
 
-// WithLoaders puts a fresh set of loaders in ctx.
-func WithLoaders(ctx context.Context, db *models.DB, ws *workshop.Service, wl *wallet.Service, opts ...dataloadgen.Option) context.Context {
-	return context.WithValue(ctx, loadersKey{}, NewLoaders(db, ws, wl, opts...))
+// WithLoaders puts a fresh set of loaders over the resolver's services in ctx.
+func WithLoaders(ctx context.Context, r *Resolver, opts ...dataloadgen.Option) context.Context {
+	return context.WithValue(ctx, loadersKey{}, NewLoaders(r, opts...))
 }
 
 // optional maps a loader's "no row for this key" to the zero value: the
@@ -140,5 +150,17 @@ func visibleMemberships(db *models.DB, wl *wallet.Service) func(context.Context,
 			}
 		}
 		return wl.MembershipsByOwnerIDs(ctx, keep)
+	}
+}
+
+// ownRegistrations loads the caller's active registration per event: none
+// for callers who are not owners.
+func ownRegistrations(ev *events.Service) func(context.Context, []uuid.UUID) (map[uuid.UUID]*events.Registration, error) {
+	return func(ctx context.Context, eventIDs []uuid.UUID) (map[uuid.UUID]*events.Registration, error) {
+		who := caller(ctx)
+		if who == nil || !who.IsOwner() {
+			return map[uuid.UUID]*events.Registration{}, nil
+		}
+		return ev.OwnRegistrations(ctx, who.ID, eventIDs)
 	}
 }

@@ -10,17 +10,19 @@ import (
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // Resolver holds the services resolvers call; nothing else.
 type Resolver struct {
-	DB       *models.DB
-	SignIn   *signin.Service
-	Workshop *workshop.Service
-	Wallet   *wallet.Service
-	Booking  *booking.Service
+	DB            *models.DB
+	SignIn        *signin.Service
+	Workshop      *workshop.Service
+	Wallet        *wallet.Service
+	Booking       *booking.Service
+	EventsService *events.Service
 	// Tokens signs the bearer tokens of workshop screens.
 	Tokens *auth.Tokens
 	Log    *slog.Logger

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -19,21 +20,35 @@ func Today() Date { return DateOf(time.Now().In(chinaTime)) }
 // earliestDate bounds every vehicle date (no car of interest predates it).
 var earliestDate = Date{1980, time.January, 1}
 
-// checkText trims s and checks it has between min and max runes and no control
-// characters; the refusal is INVALID_ARGUMENT on field.
-func checkText(field, label, s string, minRunes, maxRunes int) (string, error) {
+// Text trims s and checks it has between minRunes and maxRunes runes and no
+// control characters (line breaks and tabs are allowed when multiline); the
+// refusal is INVALID_ARGUMENT on field, label naming it in Chinese. Every
+// capability checks free text with it.
+func Text(field, label, s string, minRunes, maxRunes int, multiline bool) (string, error) {
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
 	if n < minRunes {
 		return "", Ef(CodeInvalidArgument, label+"不能为空", "%s is required", field).On(field)
 	}
 	if n > maxRunes {
-		return "", Ef(CodeInvalidArgument, label+"过长", "%s is longer than %d characters", field, maxRunes).On(field)
+		return "", Ef(CodeInvalidArgument, fmt.Sprintf("%s不能超过 %d 个字", label, maxRunes),
+			"%s is longer than %d characters", field, maxRunes).On(field)
 	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+	bad := func(r rune) bool {
+		if multiline && (r == '\n' || r == '\t' || r == '\r') {
+			return false
+		}
+		return unicode.IsControl(r)
+	}
+	if strings.IndexFunc(s, bad) >= 0 {
 		return "", Ef(CodeInvalidArgument, label+"包含无效字符", "%s contains control characters", field).On(field)
 	}
 	return s, nil
+}
+
+// checkText is Text on one line.
+func checkText(field, label, s string, minRunes, maxRunes int) (string, error) {
+	return Text(field, label, s, minRunes, maxRunes, false)
 }
 
 // checkDate checks lo <= d <= hi; the refusal is INVALID_ARGUMENT on field.

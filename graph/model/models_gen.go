@@ -11,6 +11,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -89,9 +90,84 @@ type CalendarPayload struct {
 	UserErrors []*UserError           `json:"userErrors"`
 }
 
+type CancelEventInput struct {
+	EventID         string `json:"eventId"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	Reason          string `json:"reason"`
+}
+
+type CancelRegistrationInput struct {
+	RegistrationID string  `json:"registrationId"`
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type CheckInRegistrationInput struct {
+	// The code of the owner's QR.
+	Code string `json:"code"`
+}
+
+type CreateEventInput struct {
+	StoreID              string                `json:"storeId"`
+	Kind                 events.Kind           `json:"kind"`
+	Title                string                `json:"title"`
+	Description          *string               `json:"description,omitempty"`
+	Location             string                `json:"location"`
+	Itinerary            []*ItineraryStopInput `json:"itinerary,omitempty"`
+	StartsAt             time.Time             `json:"startsAt"`
+	EndsAt               time.Time             `json:"endsAt"`
+	RegistrationOpensAt  time.Time             `json:"registrationOpensAt"`
+	RegistrationClosesAt time.Time             `json:"registrationClosesAt"`
+	CancellationDeadline time.Time             `json:"cancellationDeadline"`
+	Capacity             int                   `json:"capacity"`
+	// Price of one seat in fen, from the wallet (0 or absent: not payable with money).
+	FeeFen *int `json:"feeFen,omitempty"`
+	// Price of one seat in points (0 or absent: not payable with points).
+	FeePoints        *int         `json:"feePoints,omitempty"`
+	MinTier          *wallet.Tier `json:"minTier,omitempty"`
+	VehicleRequired  *bool        `json:"vehicleRequired,omitempty"`
+	MaxPartySize     *int         `json:"maxPartySize,omitempty"`
+	AttendancePoints *int         `json:"attendancePoints,omitempty"`
+}
+
 type DecideRepairItemsInput struct {
 	OrderID   string                `json:"orderId"`
 	Decisions []*RepairItemDecision `json:"decisions"`
+}
+
+type EventConnection struct {
+	Edges    []*EventEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type EventEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *events.Event `json:"node"`
+}
+
+type EventFilter struct {
+	Kind    *events.Kind `json:"kind,omitempty"`
+	StoreID *string      `json:"storeId,omitempty"`
+	// Events starting at or after this (default: now).
+	From *time.Time `json:"from,omitempty"`
+	To   *time.Time `json:"to,omitempty"`
+	// Drafts and cancelled events too; only for the event staff of storeId.
+	IncludeUnpublished *bool `json:"includeUnpublished,omitempty"`
+}
+
+type EventPayload struct {
+	Event      *events.Event `json:"event,omitempty"`
+	UserErrors []*UserError  `json:"userErrors"`
+}
+
+type EventRoster struct {
+	ConfirmedSeats  int           `json:"confirmedSeats"`
+	Confirmed       int           `json:"confirmed"`
+	Waitlisted      int           `json:"waitlisted"`
+	WaitlistedSeats int           `json:"waitlistedSeats"`
+	Cancelled       int           `json:"cancelled"`
+	CheckedIn       int           `json:"checkedIn"`
+	Edges           []*RosterEdge `json:"edges"`
+	PageInfo        *PageInfo     `json:"pageInfo"`
 }
 
 type HoursInput struct {
@@ -115,6 +191,12 @@ type IssueScreenTokenPayload struct {
 	// The bearer token for the screen; shown once, store it on the screen.
 	Token      *string      `json:"token,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type ItineraryStopInput struct {
+	At    time.Time `json:"at"`
+	Place string    `json:"place"`
+	Note  *string   `json:"note,omitempty"`
 }
 
 type KindSeatsInput struct {
@@ -261,6 +343,11 @@ type PaymentInput struct {
 	Points *int `json:"points,omitempty"`
 }
 
+type PublishEventInput struct {
+	EventID         string `json:"eventId"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+}
+
 type Query struct {
 }
 
@@ -277,6 +364,17 @@ type RefundWalletInput struct {
 	Reference      *string                `json:"reference,omitempty"`
 	Reason         string                 `json:"reason"`
 	IdempotencyKey string                 `json:"idempotencyKey"`
+}
+
+type RegisterForEventInput struct {
+	EventID string `json:"eventId"`
+	// People in the party, the owner included (default 1).
+	PartySize *int `json:"partySize,omitempty"`
+	// One of the caller's vehicles (trips).
+	VehicleID *string `json:"vehicleId,omitempty"`
+	// Needed only when the event can be paid both ways.
+	PayWith        *events.PayWith `json:"payWith,omitempty"`
+	IdempotencyKey *string         `json:"idempotencyKey,omitempty"`
 }
 
 type RegisterVehicleInput struct {
@@ -304,6 +402,21 @@ type RegisterVehiclePayload struct {
 	Vehicle    *models.Vehicle `json:"vehicle,omitempty"`
 	Owner      *models.Owner   `json:"owner,omitempty"`
 	UserErrors []*UserError    `json:"userErrors"`
+}
+
+type RegistrationConnection struct {
+	Edges    []*RegistrationEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type RegistrationEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *events.Registration `json:"node"`
+}
+
+type RegistrationPayload struct {
+	Registration *events.Registration `json:"registration,omitempty"`
+	UserErrors   []*UserError         `json:"userErrors"`
 }
 
 type RemoveRepairOrderItemInput struct {
@@ -384,6 +497,11 @@ type RevokeScreenTokenInput struct {
 type RevokeScreenTokenPayload struct {
 	ScreenToken *workshop.ScreenToken `json:"screenToken,omitempty"`
 	UserErrors  []*UserError          `json:"userErrors"`
+}
+
+type RosterEdge struct {
+	Cursor string              `json:"cursor"`
+	Node   *events.RosterEntry `json:"node"`
 }
 
 // The next maintenance a car is due for.
@@ -481,6 +599,29 @@ type TopUpWalletInput struct {
 	Method         workshop.PaymentMethod `json:"method"`
 	Reference      *string                `json:"reference,omitempty"`
 	IdempotencyKey string                 `json:"idempotencyKey"`
+}
+
+// Absent fields stay as they are.
+type UpdateEventInput struct {
+	EventID              string                `json:"eventId"`
+	ExpectedVersion      *int                  `json:"expectedVersion,omitempty"`
+	Title                *string               `json:"title,omitempty"`
+	Description          *string               `json:"description,omitempty"`
+	Location             *string               `json:"location,omitempty"`
+	Itinerary            []*ItineraryStopInput `json:"itinerary,omitempty"`
+	StartsAt             *time.Time            `json:"startsAt,omitempty"`
+	EndsAt               *time.Time            `json:"endsAt,omitempty"`
+	RegistrationOpensAt  *time.Time            `json:"registrationOpensAt,omitempty"`
+	RegistrationClosesAt *time.Time            `json:"registrationClosesAt,omitempty"`
+	CancellationDeadline *time.Time            `json:"cancellationDeadline,omitempty"`
+	// Raising it promotes waitlisted registrations at once; it cannot go below the confirmed seats.
+	Capacity         *int         `json:"capacity,omitempty"`
+	FeeFen           *int         `json:"feeFen,omitempty"`
+	FeePoints        *int         `json:"feePoints,omitempty"`
+	MinTier          *wallet.Tier `json:"minTier,omitempty"`
+	VehicleRequired  *bool        `json:"vehicleRequired,omitempty"`
+	MaxPartySize     *int         `json:"maxPartySize,omitempty"`
+	AttendancePoints *int         `json:"attendancePoints,omitempty"`
 }
 
 type UpdateMyProfileInput struct {

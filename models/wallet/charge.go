@@ -21,6 +21,9 @@ type ChargeInput struct {
 	// MoneyFen is all money paid (wallet and external methods, not points):
 	// it earns PointsEarned(MoneyFen) and counts as spend for tiers.
 	MoneyFen int64
+	// NoEarn is a sale that earns no points and is no spend for tiers (an
+	// event fee, refundable in full): MoneyFen must be 0.
+	NoEarn bool
 	// RefType and RefID name what was sold (RefType "" for none).
 	RefType RefType
 	RefID   uuid.UUID
@@ -58,11 +61,11 @@ type CreditInput struct {
 //
 // Codes: NOT_FOUND (owner), INSUFFICIENT_BALANCE, INSUFFICIENT_POINTS,
 // CONFLICT (Key already charged), INVALID_ARGUMENT (negative amounts,
-// MoneyFen below WalletFen, no Key).
+// MoneyFen below WalletFen, or not 0 with NoEarn; no Key).
 func (s *Service) Charge(ctx context.Context, in ChargeInput) ([]*Entry, error) {
 	switch {
-	case in.WalletFen < 0 || in.Points < 0 || in.MoneyFen < in.WalletFen ||
-		in.WalletFen > MaxAmountFen || in.MoneyFen > MaxAmountFen || in.Points > MaxPoints:
+	case in.WalletFen < 0 || in.Points < 0 || (!in.NoEarn && in.MoneyFen < in.WalletFen) ||
+		(in.NoEarn && in.MoneyFen != 0) || in.WalletFen > MaxAmountFen || in.MoneyFen > MaxAmountFen || in.Points > MaxPoints:
 		return nil, models.Invalid("", "扣款金额无效", "wallet, points and money must be non-negative, money covering the wallet part")
 	case strings.TrimSpace(in.Key) == "":
 		return nil, models.Invalid("", "缺少记账键", "a charge needs a key")
@@ -173,4 +176,52 @@ func (s *Service) Credit(ctx context.Context, in CreditInput) ([]*Entry, error) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// AwardInput is points given for something other than money (attending an
+// event): one POINTS_EARN entry, no spend.
+type AwardInput struct {
+	OwnerID uuid.UUID
+	Points  int64
+	RefType RefType
+	RefID   uuid.UUID
+	StoreID *uuid.UUID
+	StaffID *uuid.UUID
+	// Key identifies the award; the entry's key is Key+":award".
+	Key  string
+	Memo string
+}
+
+// Award credits points that were not bought (attendance), in the caller's
+// transaction: a POINTS_EARN entry with no spend and a lot valid 24 months.
+//
+// Codes: NOT_FOUND (owner), CONFLICT (Key already awarded),
+// INVALID_ARGUMENT (points not positive, no Key).
+func (s *Service) Award(ctx context.Context, in AwardInput) (*Entry, error) {
+	switch {
+	case in.Points <= 0 || in.Points > MaxPoints:
+		return nil, models.Invalid("", "奖励积分无效", "awarded points must be positive")
+	case strings.TrimSpace(in.Key) == "":
+		return nil, models.Invalid("", "缺少记账键", "an award needs a key")
+	}
+	e := &Entry{OwnerID: in.OwnerID, Kind: PointsEarn, Points: in.Points, StoreID: in.StoreID, StaffID: in.StaffID,
+		IdempotencyKey: in.Key + ":award", Memo: in.Memo}
+	if in.RefType != "" {
+		ref, id := in.RefType, in.RefID
+		e.RefType, e.RefID = &ref, &id
+	}
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		if _, err := s.lockAccount(ctx, in.OwnerID); err != nil {
+			return err
+		}
+		e.CreatedAt = s.now()
+		if err := s.post(ctx, e, nil); err != nil {
+			return err
+		}
+		return s.addLot(ctx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }

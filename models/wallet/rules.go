@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -83,6 +84,11 @@ func (t Tier) Valid() bool {
 		}
 	}
 	return false
+}
+
+// AtLeast reports whether t is min or a higher tier.
+func (t Tier) AtLeast(min Tier) bool {
+	return slices.Index(Tiers, t) >= slices.Index(Tiers, min)
 }
 
 // Kinds lists every kind of ledger entry.

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -269,19 +267,7 @@ var ExternalMethods = []string{"CASH", "CARD", "WECHAT_PAY", "ALIPAY"}
 // text trims s and checks it has minRunes..maxRunes runes and no control
 // characters.
 func text(field, label, s string, minRunes, maxRunes int) (string, error) {
-	s = strings.TrimSpace(s)
-	n := utf8.RuneCountInString(s)
-	if n < minRunes {
-		return "", models.Ef(models.CodeInvalidArgument, "请填写"+label, "%s is required", field).On(field)
-	}
-	if n > maxRunes {
-		return "", models.Ef(models.CodeInvalidArgument, fmt.Sprintf("%s不能超过 %d 个字", label, maxRunes),
-			"%s is longer than %d characters", field, maxRunes).On(field)
-	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return "", models.Ef(models.CodeInvalidArgument, label+"包含无效字符", "%s contains control characters", field).On(field)
-	}
-	return s, nil
+	return models.Text(field, label, s, minRunes, maxRunes, false)
 }
 
 // yuan formats fen as "¥1,234.50" for messages.

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -224,28 +222,9 @@ func OrderGlobalID(orderID uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("RepairOrder:" + orderID.String()))
 }
 
-// text trims s and checks it has between minRunes and maxRunes runes and no
-// control characters other than line breaks and tabs when multiline.
+// text is models.Text.
 func text(field, label, s string, minRunes, maxRunes int, multiline bool) (string, error) {
-	s = strings.TrimSpace(s)
-	n := utf8.RuneCountInString(s)
-	if n < minRunes {
-		return "", models.Ef(models.CodeInvalidArgument, label+"不能为空", "%s is required", field).On(field)
-	}
-	if n > maxRunes {
-		return "", models.Ef(models.CodeInvalidArgument, fmt.Sprintf("%s不能超过 %d 个字", label, maxRunes),
-			"%s is longer than %d characters", field, maxRunes).On(field)
-	}
-	bad := func(r rune) bool {
-		if multiline && (r == '\n' || r == '\t' || r == '\r') {
-			return false
-		}
-		return unicode.IsControl(r)
-	}
-	if strings.IndexFunc(s, bad) >= 0 {
-		return "", models.Ef(models.CodeInvalidArgument, label+"包含无效字符", "%s contains control characters", field).On(field)
-	}
-	return s, nil
+	return models.Text(field, label, s, minRunes, maxRunes, multiline)
 }
 
 // checkItem validates an item's input and returns it normalized. prefix is

@@ -1,0 +1,130 @@
+// Package events is the one registration engine of DESIGN.md section 7:
+// car-care classes (爱车讲堂) and club trips (车友会) with seats, a FIFO
+// waitlist, fees paid from the membership wallet or points, refunds before
+// the cancellation deadline, check-in codes and attendance points. It calls
+// the wallet; nothing below it knows of events.
+package events
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models/wallet"
+)
+
+// Kind is what an event is.
+type Kind string
+
+// Kinds of event.
+const (
+	Class Kind = "CLASS" // 爱车讲堂: a lecture and a real-car demonstration
+	Trip  Kind = "TRIP"  // 车友会: a self-drive tour in convoy
+)
+
+// Status is where an event is in its life.
+type Status string
+
+// Event statuses: a DRAFT is seen by staff only; PUBLISHED events are open
+// to owners; CANCELLED ones refunded everybody.
+const (
+	Draft     Status = "DRAFT"
+	Published Status = "PUBLISHED"
+	Cancelled Status = "CANCELLED"
+)
+
+// RegStatus is where a registration is.
+type RegStatus string
+
+// Registration statuses.
+const (
+	Confirmed  RegStatus = "CONFIRMED"
+	Waitlisted RegStatus = "WAITLISTED"
+	Withdrawn  RegStatus = "CANCELLED"
+)
+
+// PayWith is how a registration pays the event's fee.
+type PayWith string
+
+// Ways to pay.
+const (
+	PayWallet PayWith = "WALLET"
+	PayPoints PayWith = "POINTS"
+)
+
+// Stop is one stop of a trip's itinerary.
+type Stop struct {
+	At    time.Time `json:"at"`
+	Place string    `json:"place"`
+	Note  string    `json:"note,omitempty"`
+}
+
+// Event is a class or a trip hosted by a store.
+type Event struct {
+	ID          uuid.UUID `gorm:"primaryKey"`
+	StoreID     uuid.UUID
+	Kind        Kind
+	Status      Status
+	Title       string
+	Description string
+	// Location is the venue of a class or the meeting point of a trip.
+	Location string
+	// Itinerary is the JSON array of a trip's stops (Stops decodes it).
+	Itinerary            string
+	StartsAt             time.Time
+	EndsAt               time.Time
+	RegistrationOpensAt  time.Time
+	RegistrationClosesAt time.Time
+	// CancellationDeadline: owners who cancel before it are refunded in full.
+	CancellationDeadline time.Time
+	Capacity             int
+	// SeatsTaken is the seats of CONFIRMED registrations.
+	SeatsTaken int
+	// FeeFen and FeePoints are the price of one seat in money (paid from
+	// the wallet) and in points; an event may offer either or both.
+	FeeFen           int64
+	FeePoints        int64
+	MinTier          wallet.Tier
+	VehicleRequired  bool
+	MaxPartySize     int
+	AttendancePoints int64
+	Version          int
+	CreatedBy        *uuid.UUID
+	PublishedAt      *time.Time
+	CancelledAt      *time.Time
+	CancelReason     string
+	RemindedAt       *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// SeatsLeft is how many seats are free.
+func (e *Event) SeatsLeft() int { return max(0, e.Capacity-e.SeatsTaken) }
+
+// Free reports whether the event costs nothing.
+func (e *Event) Free() bool { return e.FeeFen == 0 && e.FeePoints == 0 }
+
+// Registration is one owner's place (or place in the queue) at an event.
+type Registration struct {
+	ID           uuid.UUID `gorm:"primaryKey"`
+	EventID      uuid.UUID
+	OwnerID      uuid.UUID
+	VehicleID    *uuid.UUID
+	PartySize    int
+	Status       RegStatus
+	PayWith      *PayWith
+	WaitlistedAt *time.Time
+	ConfirmedAt  *time.Time
+	CancelledAt  *time.Time
+	CancelReason string
+	// CheckInCode is shown as a QR code; unguessable, one per registration.
+	CheckInCode    string
+	CheckedInAt    *time.Time
+	CheckedInBy    *uuid.UUID
+	PaidFen        int64
+	PaidPoints     int64
+	RefundedFen    int64
+	RefundedPoints int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}

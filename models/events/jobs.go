@@ -1,0 +1,62 @@
+package events
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ReminderWindow is how long before its start an event is reminded.
+const ReminderWindow = 24 * time.Hour
+
+// reminderBatch bounds the registrations one statement reads.
+const reminderBatch = 500
+
+// SendReminders puts an EVENT_REMINDER into the inbox of every owner with
+// a confirmed seat at a published event starting within ReminderWindow of
+// now, once per registration (a dedupe key per registration), so running it
+// twice, late or on several instances at once reminds each owner once. It
+// returns how many reminders it created.
+func (s *Service) SendReminders(ctx context.Context, now time.Time) (int64, error) {
+	var created int64
+	after := uuid.Nil
+	zones := map[uuid.UUID]*time.Location{}
+	for {
+		var rows []struct {
+			ID, OwnerID, EventID uuid.UUID
+			Title, Location      string
+			StartsAt             time.Time
+			StoreID              uuid.UUID
+		}
+		err := s.DB.Conn(ctx).Table("registrations r").
+			Select("r.id, r.owner_id, r.event_id, e.title, e.location, e.starts_at, e.store_id").
+			Joins("JOIN events e ON e.id = r.event_id").
+			Where("e.status = ? AND e.starts_at > ? AND e.starts_at <= ? AND r.status = ? AND r.id > ?",
+				Published, now, now.Add(ReminderWindow), Confirmed, after).
+			Order("r.id").Limit(reminderBatch).Scan(&rows).Error
+		if err != nil {
+			return created, err
+		}
+		for _, r := range rows {
+			loc, ok := zones[r.StoreID]
+			if !ok {
+				loc = s.storeLocation(ctx, r.StoreID)
+				zones[r.StoreID] = loc
+			}
+			ok, err := s.remind(ctx, r.OwnerID, "event-reminder:"+r.ID.String(), "活动提醒："+r.Title,
+				"活动将于 "+r.StartsAt.In(loc).Format("01-02 15:04")+" 在「"+r.Location+"」开始，请准时到场并出示签到码。",
+				EventGlobalID(r.EventID))
+			if err != nil {
+				return created, err
+			}
+			if ok {
+				created++
+			}
+		}
+		if len(rows) < reminderBatch {
+			return created, nil
+		}
+		after = rows[len(rows)-1].ID
+	}
+}

@@ -1,0 +1,221 @@
+package events
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// Running events: staff (EVENTS, MANAGER of the host store; GROUP_ADMIN)
+// create, change, publish and cancel them.
+
+// CreateEvent makes a DRAFT event at spec.StoreID.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (role, store), NOT_FOUND ("storeId"),
+// INVALID_ARGUMENT.
+func (s *Service) CreateEvent(ctx context.Context, actor *auth.Principal, spec Spec) (*Event, error) {
+	if err := staffFor(actor, spec.StoreID); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	spec, err := spec.Check(now)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.DB.Store(ctx, spec.StoreID); err != nil {
+		return nil, errStoreNotFound
+	}
+	by := actor.ID
+	e := &Event{ID: models.NewID(), Status: Draft, Version: 1, CreatedBy: &by, CreatedAt: now, UpdatedAt: now}
+	e.setSpec(spec)
+	if err := s.DB.Conn(ctx).Create(e).Error; err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Event) setSpec(s Spec) {
+	e.StoreID, e.Kind, e.Title, e.Description, e.Location = s.StoreID, s.Kind, s.Title, s.Description, s.Location
+	e.Itinerary = s.itineraryJSON()
+	e.StartsAt, e.EndsAt = s.StartsAt, s.EndsAt
+	e.RegistrationOpensAt, e.RegistrationClosesAt, e.CancellationDeadline = s.RegistrationOpensAt, s.RegistrationClosesAt, s.CancellationDeadline
+	e.Capacity, e.FeeFen, e.FeePoints, e.MinTier = s.Capacity, s.FeeFen, s.FeePoints, s.MinTier
+	e.VehicleRequired, e.MaxPartySize, e.AttendancePoints = s.VehicleRequired, s.MaxPartySize, s.AttendancePoints
+}
+
+// manage locks an event the actor runs that may still change.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, EVENT_CANCELLED,
+// EVENT_STARTED, CONFLICT (expectedVersion differs).
+func (s *Service) manage(ctx context.Context, actor *auth.Principal, id uuid.UUID, expectedVersion *int, now time.Time) (*Event, error) {
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	e, err := s.lockEvent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := staffFor(actor, e.StoreID); err != nil {
+		if actor.IsOwner() {
+			return nil, errEventNotFound
+		}
+		return nil, err
+	}
+	switch {
+	case e.Status == Cancelled:
+		return nil, ErrEventCancelled
+	case !now.Before(e.StartsAt):
+		return nil, ErrEventStarted
+	case expectedVersion != nil && *expectedVersion != e.Version:
+		return nil, models.ErrConflict
+	}
+	return e, nil
+}
+
+// UpdateEvent changes an event that has not started. Its fees, party size
+// and vehicle rule cannot change while it has active registrations; its
+// capacity cannot go below the confirmed seats. Raising the capacity
+// promotes waitlisted registrations at once (each charged, or skipped and
+// told when it cannot pay).
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, INVALID_ARGUMENT,
+// EVENT_CANCELLED, EVENT_STARTED, EVENT_LOCKED, CAPACITY_BELOW_CONFIRMED.
+func (s *Service) UpdateEvent(ctx context.Context, actor *auth.Principal, id uuid.UUID, expectedVersion *int, p Patch) (*Event, error) {
+	var out *Event
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		e, err := s.manage(ctx, actor, id, expectedVersion, now)
+		if err != nil {
+			return err
+		}
+		if p.locks(e) {
+			n, err := s.activeCount(ctx, e.ID)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return ErrEventLocked
+			}
+		}
+		spec, err := p.apply(specOf(e)).Check(now)
+		if err != nil {
+			return err
+		}
+		if spec.Capacity < e.SeatsTaken {
+			return CapacityBelowConfirmed(e.SeatsTaken)
+		}
+		raised := spec.Capacity > e.Capacity
+		e.setSpec(spec)
+		e.Version++
+		e.UpdatedAt = now
+		if err := s.DB.Conn(ctx).Save(e).Error; err != nil {
+			return err
+		}
+		if raised {
+			if _, err := s.promote(ctx, e, now); err != nil {
+				return err
+			}
+		}
+		out = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Service) activeCount(ctx context.Context, eventID uuid.UUID) (int64, error) {
+	var n int64
+	err := s.DB.Conn(ctx).Model(&Registration{}).Where("event_id = ? AND status <> ?", eventID, Withdrawn).Count(&n).Error
+	return n, err
+}
+
+// PublishEvent opens a DRAFT to owners.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, EVENT_CANCELLED,
+// EVENT_STARTED, NOT_DRAFT.
+func (s *Service) PublishEvent(ctx context.Context, actor *auth.Principal, id uuid.UUID, expectedVersion *int) (*Event, error) {
+	var out *Event
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		e, err := s.manage(ctx, actor, id, expectedVersion, now)
+		if err != nil {
+			return err
+		}
+		if e.Status != Draft {
+			return ErrNotDraft
+		}
+		e.Status, e.PublishedAt, e.UpdatedAt = Published, &now, now
+		e.Version++
+		out = e
+		return s.DB.Conn(ctx).Save(e).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CancelEvent cancels an event that has not started, with a reason: every
+// active registration is cancelled, every confirmed one refunded in full
+// (whatever the deadline: the store cancelled), and every owner told, in
+// one transaction.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, INVALID_ARGUMENT
+// ("reason"), EVENT_CANCELLED, EVENT_STARTED.
+func (s *Service) CancelEvent(ctx context.Context, actor *auth.Principal, id uuid.UUID, expectedVersion *int, reason string) (*Event, error) {
+	reason, err := models.Text("reason", "取消原因", reason, 1, MaxReasonRunes, false)
+	if err != nil {
+		return nil, err
+	}
+	var out *Event
+	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		e, err := s.manage(ctx, actor, id, expectedVersion, now)
+		if err != nil {
+			return err
+		}
+		var regs []*Registration
+		if err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("event_id = ? AND status <> ?", e.ID, Withdrawn)).
+			Order("id").Find(&regs).Error; err != nil {
+			return err
+		}
+		staff := actor.ID
+		for _, r := range regs {
+			if err := s.withdraw(ctx, e, r, now, true, &staff, "活动取消："+reason); err != nil {
+				return err
+			}
+			if err := s.notify(ctx, r.OwnerID, NotifyEventCancelled, "event-cancelled:"+r.ID.String(),
+				"活动已取消："+e.Title, cancelledBody(r, reason), EventGlobalID(e.ID)); err != nil {
+				return err
+			}
+		}
+		e.Status, e.CancelledAt, e.CancelReason, e.UpdatedAt = Cancelled, &now, reason, now
+		e.Version++
+		if err := s.DB.Conn(ctx).Model(e).Updates(map[string]any{"status": e.Status, "cancelled_at": now,
+			"cancel_reason": reason, "version": e.Version, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		// withdraw gave the seats back one by one.
+		e.SeatsTaken = 0
+		out = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func cancelledBody(r *Registration, reason string) string {
+	body := "原因：" + reason + "。"
+	if r.PaidFen > 0 || r.PaidPoints > 0 {
+		body += "报名费用已全额退回您的会员账户。"
+	}
+	return body
+}

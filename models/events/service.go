@@ -1,0 +1,146 @@
+package events
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/wallet"
+)
+
+// Service runs classes, trips and their registrations on a database.
+//
+// Seats are counted on the event row: seats_taken is the party sizes of
+// its CONFIRMED registrations, moved only by conditional UPDATEs that keep
+// it within the capacity (and a CHECK in the schema). Every operation that
+// changes an event's seats or its waitlist locks the event's row first, so
+// registrations, cancellations and promotions of one event happen one after
+// another on any number of instances and the waitlist is served in order.
+// Fees are charged and refunded through the wallet in the same transaction.
+//
+// Locks are taken in one order: event, registration, membership accounts.
+type Service struct {
+	DB     *models.DB
+	Wallet *wallet.Service
+	// Now is the clock; nil means models.Now. Tests and the demo data move it.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return models.Now()
+}
+
+// Who may do what (DESIGN.md section 1). GROUP_ADMIN holds every role.
+var rolesManage = []auth.Role{auth.RoleEvents, auth.RoleManager}
+
+// Kinds of the inbox items events send.
+const (
+	NotifyPromoted        = "EVENT_PROMOTED"
+	NotifyPromotionFailed = "EVENT_PAYMENT_FAILED"
+	NotifyEventCancelled  = "EVENT_CANCELLED"
+	NotifyEventReminder   = "EVENT_REMINDER"
+)
+
+// EventGlobalID and RegistrationGlobalID are the Relay global IDs the
+// GraphQL layer gives events and registrations (base64url of
+// "Type:<uuid>", no padding); notifications link to them.
+func EventGlobalID(id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("Event:" + id.String()))
+}
+
+// RegistrationGlobalID is the Relay global ID of a registration.
+func RegistrationGlobalID(id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("Registration:" + id.String()))
+}
+
+// staffFor checks the actor is staff holding one of the event roles at the
+// store.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN.
+func staffFor(actor *auth.Principal, storeID uuid.UUID) error {
+	switch {
+	case actor == nil:
+		return models.ErrUnauthenticated
+	case !actor.HasAnyRole(rolesManage...):
+		return models.ErrForbidden
+	case !actor.CanAccessStore(storeID):
+		return errNotYourStore
+	}
+	return nil
+}
+
+// mayManage reports whether the actor runs events at the store.
+func mayManage(actor *auth.Principal, storeID uuid.UUID) bool {
+	return staffFor(actor, storeID) == nil
+}
+
+// lockEvent reads an event and, when lock, locks its row until the
+// transaction ends.
+//
+// Codes: NOT_FOUND ("eventId").
+func (s *Service) lockEvent(ctx context.Context, id uuid.UUID) (*Event, error) {
+	var e Event
+	err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("id = ?", id)).Take(&e).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errEventNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// lockRegistration reads a registration by a condition and locks it.
+func (s *Service) lockRegistration(ctx context.Context, query string, arg any, nf *models.Error) (*Registration, error) {
+	var r Registration
+	err := s.DB.ForUpdate(s.DB.Conn(ctx).Where(query, arg)).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nf
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// newCheckInCode is 20 characters of crypto/rand (100 bits): unguessable,
+// easy to type when a QR code will not scan, unique by the schema.
+func newCheckInCode() string {
+	b := make([]byte, 13)
+	_, _ = rand.Read(b)
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)[:20]
+}
+
+// notify puts a notification about a registration into its owner's inbox,
+// once per dedupe key.
+func (s *Service) notify(ctx context.Context, ownerID uuid.UUID, kind, dedupe, title, body, link string) error {
+	_, err := s.DB.CreateNotification(ctx, &models.Notification{OwnerID: ownerID, Kind: kind, Title: title,
+		Body: body, Link: link, DedupeKey: &dedupe})
+	return err
+}
+
+// remind is notify for a reminder, reporting whether it was new.
+func (s *Service) remind(ctx context.Context, ownerID uuid.UUID, dedupe, title, body, link string) (bool, error) {
+	return s.DB.CreateNotification(ctx, &models.Notification{OwnerID: ownerID, Kind: NotifyEventReminder, Title: title,
+		Body: body, Link: link, DedupeKey: &dedupe})
+}
+
+// storeLocation is the store's time zone, for times in messages.
+func (s *Service) storeLocation(ctx context.Context, storeID uuid.UUID) *time.Location {
+	st, err := s.DB.Store(ctx, storeID)
+	if err != nil {
+		return time.UTC
+	}
+	return st.Location()
+}
