@@ -79,6 +79,9 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 			return err
 		}
 		appointments, err = g.seedBooking(ctx, db, now)
+		if err == nil {
+			err = g.seedEvents(ctx, db, now)
+		}
 		return err
 	})
 	if err != nil {
