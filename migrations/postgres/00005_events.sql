@@ -1,6 +1,9 @@
 -- +goose Up
 -- Car-care classes (CLASS, 爱车讲堂) and club trips (TRIP, 车友会) of DESIGN.md
--- section 7: one registration engine for both.
+-- section 7: one registration engine for both. seats_taken is the seats
+-- held by CONFIRMED registrations: every registration takes its seats with
+-- one conditional UPDATE, and the CHECK is the last line. The waitlist is
+-- served in waitlisted_at order, then id.
 CREATE TABLE events (
     id                     uuid PRIMARY KEY,
     store_id               uuid NOT NULL REFERENCES stores (id),
@@ -16,9 +19,7 @@ CREATE TABLE events (
     registration_closes_at timestamptz NOT NULL,
     cancellation_deadline  timestamptz NOT NULL,
     capacity               integer NOT NULL CHECK (capacity BETWEEN 1 AND 10000),
-    -- Seats held by CONFIRMED registrations: every registration takes its
-    -- seats with one conditional UPDATE, and the CHECK is the last line.
-    seats_taken            integer NOT NULL DEFAULT 0 CHECK (seats_taken >= 0 AND seats_taken <= capacity),
+    seats_taken            integer NOT NULL DEFAULT 0,
     fee_fen                bigint NOT NULL DEFAULT 0 CHECK (fee_fen >= 0),
     fee_points             bigint NOT NULL DEFAULT 0 CHECK (fee_points >= 0),
     min_tier               text NOT NULL DEFAULT 'BASIC' CHECK (min_tier IN ('BASIC', 'SILVER', 'GOLD', 'PLATINUM')),
@@ -33,6 +34,7 @@ CREATE TABLE events (
     reminded_at            timestamptz,
     created_at             timestamptz NOT NULL,
     updated_at             timestamptz NOT NULL,
+    CHECK (seats_taken >= 0 AND seats_taken <= capacity),
     CHECK (ends_at > starts_at),
     CHECK (registration_closes_at > registration_opens_at),
     CHECK (registration_closes_at <= starts_at),
@@ -51,12 +53,11 @@ CREATE TABLE registrations (
     party_size       integer NOT NULL CHECK (party_size BETWEEN 1 AND 20),
     status           text NOT NULL CHECK (status IN ('CONFIRMED', 'WAITLISTED', 'CANCELLED')),
     pay_with         text CHECK (pay_with IN ('WALLET', 'POINTS')),
-    -- The waitlist is served in (waitlisted_at, id) order.
     waitlisted_at    timestamptz,
     confirmed_at     timestamptz,
     cancelled_at     timestamptz,
+    check_in_code    text NOT NULL,
     cancel_reason    text NOT NULL DEFAULT '',
-    check_in_code    text NOT NULL UNIQUE,
     checked_in_at    timestamptz,
     checked_in_by    uuid REFERENCES staffs (id),
     paid_fen         bigint NOT NULL DEFAULT 0 CHECK (paid_fen >= 0),
@@ -71,6 +72,7 @@ CREATE TABLE registrations (
 -- One active registration per owner and event, and a car joins a convoy once.
 CREATE UNIQUE INDEX registrations_one_per_owner_idx ON registrations (event_id, owner_id) WHERE status <> 'CANCELLED';
 CREATE UNIQUE INDEX registrations_one_per_vehicle_idx ON registrations (event_id, vehicle_id) WHERE status <> 'CANCELLED' AND vehicle_id IS NOT NULL;
+CREATE UNIQUE INDEX registrations_code_idx ON registrations (check_in_code);
 CREATE INDEX registrations_event_idx ON registrations (event_id, status, waitlisted_at, id);
 CREATE INDEX registrations_owner_idx ON registrations (owner_id, id);
 

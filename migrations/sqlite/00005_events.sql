@@ -1,6 +1,9 @@
 -- +goose Up
 -- Car-care classes (CLASS, 爱车讲堂) and club trips (TRIP, 车友会) of DESIGN.md
--- section 7: one registration engine for both.
+-- section 7: one registration engine for both. seats_taken is the seats
+-- held by CONFIRMED registrations: every registration takes its seats with
+-- one conditional UPDATE, and the CHECK is the last line. The waitlist is
+-- served in waitlisted_at order, then id.
 CREATE TABLE events (
     id                     TEXT NOT NULL PRIMARY KEY,
     store_id               TEXT NOT NULL REFERENCES stores (id),
@@ -16,9 +19,7 @@ CREATE TABLE events (
     registration_closes_at DATETIME NOT NULL,
     cancellation_deadline  DATETIME NOT NULL,
     capacity               INTEGER NOT NULL CHECK (capacity BETWEEN 1 AND 10000),
-    -- Seats held by CONFIRMED registrations: every registration takes its
-    -- seats with one conditional UPDATE, and the CHECK is the last line.
-    seats_taken            INTEGER NOT NULL DEFAULT 0 CHECK (seats_taken >= 0 AND seats_taken <= capacity),
+    seats_taken            INTEGER NOT NULL DEFAULT 0,
     fee_fen                INTEGER NOT NULL DEFAULT 0 CHECK (fee_fen >= 0),
     fee_points             INTEGER NOT NULL DEFAULT 0 CHECK (fee_points >= 0),
     min_tier               TEXT NOT NULL DEFAULT 'BASIC' CHECK (min_tier IN ('BASIC', 'SILVER', 'GOLD', 'PLATINUM')),
@@ -33,6 +34,7 @@ CREATE TABLE events (
     reminded_at            DATETIME,
     created_at             DATETIME NOT NULL,
     updated_at             DATETIME NOT NULL,
+    CHECK (seats_taken >= 0 AND seats_taken <= capacity),
     CHECK (ends_at > starts_at),
     CHECK (registration_closes_at > registration_opens_at),
     CHECK (registration_closes_at <= starts_at),
@@ -43,6 +45,8 @@ CREATE TABLE events (
 CREATE INDEX events_listing_idx ON events (status, starts_at, id);
 CREATE INDEX events_store_idx ON events (store_id, starts_at, id);
 
+-- check_in_code is quoted: GORM's SQLite migrator reads a column whose name
+-- starts with "check" as a CHECK clause and loses its NOT NULL.
 CREATE TABLE registrations (
     id               TEXT NOT NULL PRIMARY KEY,
     event_id         TEXT NOT NULL REFERENCES events (id),
@@ -51,12 +55,11 @@ CREATE TABLE registrations (
     party_size       INTEGER NOT NULL CHECK (party_size BETWEEN 1 AND 20),
     status           TEXT NOT NULL CHECK (status IN ('CONFIRMED', 'WAITLISTED', 'CANCELLED')),
     pay_with         TEXT CHECK (pay_with IN ('WALLET', 'POINTS')),
-    -- The waitlist is served in (waitlisted_at, id) order.
     waitlisted_at    DATETIME,
     confirmed_at     DATETIME,
     cancelled_at     DATETIME,
+    "check_in_code"  TEXT NOT NULL,
     cancel_reason    TEXT NOT NULL DEFAULT '',
-    check_in_code    TEXT NOT NULL UNIQUE,
     checked_in_at    DATETIME,
     checked_in_by    TEXT REFERENCES staffs (id),
     paid_fen         INTEGER NOT NULL DEFAULT 0 CHECK (paid_fen >= 0),
@@ -71,6 +74,7 @@ CREATE TABLE registrations (
 -- One active registration per owner and event, and a car joins a convoy once.
 CREATE UNIQUE INDEX registrations_one_per_owner_idx ON registrations (event_id, owner_id) WHERE status <> 'CANCELLED';
 CREATE UNIQUE INDEX registrations_one_per_vehicle_idx ON registrations (event_id, vehicle_id) WHERE status <> 'CANCELLED' AND vehicle_id IS NOT NULL;
+CREATE UNIQUE INDEX registrations_code_idx ON registrations (check_in_code);
 CREATE INDEX registrations_event_idx ON registrations (event_id, status, waitlisted_at, id);
 CREATE INDEX registrations_owner_idx ON registrations (owner_id, id);
 
