@@ -263,9 +263,6 @@ func (e *Event) RegistrationOpen(now time.Time) bool {
 	return e.Status == Published && !now.Before(e.RegistrationOpensAt) && now.Before(e.RegistrationClosesAt)
 }
 
-// RegistrationOpenNow is RegistrationOpen on the service's clock.
-func (s *Service) RegistrationOpenNow(e *Event) bool { return e.RegistrationOpen(s.now()) }
-
 // Price is what a party of n pays with the chosen method: money from the
 // wallet or points, the seat price times the party. The method defaults to
 // the only one the event offers; a free event costs nothing and needs no
