@@ -39,6 +39,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Workshop.OrderFor(ctx, who, key)
 	case typeAppointment:
 		obj, err = r.Booking.AppointmentFor(ctx, who, key)
+	case typeAssistance:
+		obj, err = r.Roadside.RequestFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

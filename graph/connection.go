@@ -20,6 +20,7 @@ const (
 	typeNotification    = "Notification"
 	typeLedgerEntry     = "LedgerEntry"
 	typeAppointment     = "Appointment"
+	typeAssistance      = "AssistanceRequest"
 )
 
 // pageInfo describes a page of n rows; idAt gives the key of row i.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -35,6 +36,8 @@ type Loaders struct {
 	NextServiceDue  *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
 	Recommendations *dataloadgen.Loader[uuid.UUID, []*workshop.Item]
 	ServiceHistory  *dataloadgen.Loader[workshop.HistoryKey, workshop.HistoryPage]
+
+	AssistanceEvents *dataloadgen.Loader[uuid.UUID, []*roadside.Event]
 }
 
 // loaderWait is how long a loader collects keys before it queries; gqlgen
@@ -63,6 +66,8 @@ func NewLoaders(db *models.DB, ws *workshop.Service, wl *wallet.Service, opts ..
 		Vehicle:          dataloadgen.NewMappedLoader(byID(db.VehiclesByIDs, func(v *models.Vehicle) uuid.UUID { return v.ID }), opts...),
 		VehiclesByOwner:  dataloadgen.NewMappedLoader(everyKey(db.VehiclesByOwnerIDs), opts...),
 		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(db.StaffStoreIDs), opts...),
+
+		AssistanceEvents: dataloadgen.NewMappedLoader(everyKey((&roadside.Service{DB: db}).EventsByRequestIDs), opts...),
 	}
 }
 
