@@ -351,6 +351,14 @@ func TestRoadsideBadInput(t *testing.T) {
 
 	r := rsOK(t, f, tok, "requestAssistance", rsAsk(car))
 	rsRefused(t, f, tok, "requestAssistance", rsAsk(car), "ASSISTANCE_ALREADY_OPEN", "vehicleId")
+	// Chinese by default, English on request; the code is the same.
+	for lang, want := range map[string]string{"": "该车辆已有进行中的救援请求", "en": "this vehicle already has an open assistance request"} {
+		doc := `mutation($in: RequestAssistanceInput!) { requestAssistance(input: $in) { userErrors { code message } } }`
+		res := f.do(t, req{Query: doc, Vars: map[string]any{"in": rsAsk(car)}, Token: tok, Headers: map[string]string{"Accept-Language": lang}})
+		if dig(res.Data, "requestAssistance", "userErrors", 0, "message") != want {
+			t.Fatalf("message in %q: %s", lang, res.Raw)
+		}
+	}
 	advisor := f.staff(t, "advisor.sz01")
 	rsRefused(t, f, advisor, "dispatchAssistance", rsDispatch(r), "WRONG_STATUS")
 	rsRefused(t, f, advisor, "closeAssistanceRequest", map[string]any{"requestId": r["id"], "outcome": "好了"}, "WRONG_STATUS")
