@@ -43,6 +43,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.EventsService.EventFor(ctx, who, key)
 	case typeRegistration:
 		obj, err = r.EventsService.RegistrationFor(ctx, who, key)
+	case typeAssistance:
+		obj, err = r.Roadside.RequestFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

@@ -22,6 +22,7 @@ const (
 	typeAppointment     = "Appointment"
 	typeEvent           = "Event"
 	typeRegistration    = "Registration"
+	typeAssistance      = "AssistanceRequest"
 )
 
 // pageInfo describes a page of n rows; idAt gives the key of row i.

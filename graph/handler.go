@@ -178,6 +178,8 @@ func complexity() generated.ComplexityRoot {
 	c.Membership.Transactions = func(child int, first *int, _ *string, _ []wallet.EntryKind) int { return pageCost(child, first) }
 	c.Owner.Notifications = func(child int, first *int, _ *string, _ *bool) int { return pageCost(child, first) }
 	c.Owner.Appointments = func(child int, first *int, _ *string, _ *booking.Status) int { return pageCost(child, first) }
+	c.Owner.AssistanceRequests = func(child int, first *int, _ *string) int { return pageCost(child, first) }
+	c.Query.OpenAssistanceRequests = func(child int, _ *string, first *int, _ *string) int { return pageCost(child, first) }
 	c.Staff.Stores = func(child int) int { return 10 * (child + 1) }
 	c.Store.OpeningHours = func(child int) int { return 7 * (child + 1) }
 	c.Mutation.RequestLoginCode = func(child int, _ model.RequestLoginCodeInput) int { return signInCost + child }

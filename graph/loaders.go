@@ -11,6 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -40,6 +41,7 @@ type Loaders struct {
 	Event            *dataloadgen.Loader[uuid.UUID, *events.Event]
 	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
 	WaitlistPosition *dataloadgen.Loader[uuid.UUID, int]
+	AssistanceEvents *dataloadgen.Loader[uuid.UUID, []*roadside.Event]
 }
 
 // loaderWait is how long a loader collects keys before it queries; gqlgen
@@ -73,6 +75,8 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		Vehicle:          dataloadgen.NewMappedLoader(byID(db.VehiclesByIDs, func(v *models.Vehicle) uuid.UUID { return v.ID }), opts...),
 		VehiclesByOwner:  dataloadgen.NewMappedLoader(everyKey(db.VehiclesByOwnerIDs), opts...),
 		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(db.StaffStoreIDs), opts...),
+
+		AssistanceEvents: dataloadgen.NewMappedLoader(everyKey((&roadside.Service{DB: db}).EventsByRequestIDs), opts...),
 	}
 }
 

@@ -20,6 +20,11 @@ type Store struct {
 	Hours       []StoreHours `gorm:"foreignKey:StoreID"`
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+
+	// Where the store is (WGS-84 degrees); nil when unknown. Roadside
+	// assistance sends a request to the nearest store that has them.
+	Latitude  *float64
+	Longitude *float64
 }
 
 // StoreHours are a store's opening hours on one weekday, in its local time.

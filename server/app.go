@@ -20,6 +20,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -44,6 +45,7 @@ type App struct {
 	Wallet   *wallet.Service
 	Booking  *booking.Service
 	Events   *events.Service
+	Roadside *roadside.Service
 	Metrics  *prometheus.Registry
 }
 
@@ -88,8 +90,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	ws := &workshop.Service{DB: d.DB, Wallet: wl}
 	bk := &booking.Service{DB: d.DB, Workshop: ws}
 	ev := &events.Service{DB: d.DB, Wallet: wl}
+	rs := &roadside.Service{DB: d.DB}
 	gql := graph.NewHandler(graph.Options{
-		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev, Tokens: tokens, Log: d.Log},
+		Resolver: &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
+			Roadside: rs, Tokens: tokens, Log: d.Log},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -149,7 +153,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	if !cfg.Production {
 		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
 	}
-	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Metrics: reg.registry}, nil
+	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
+		Metrics: reg.registry}, nil
 }
 
 var errScreenToken = errors.New("a screen token reads its store's board only")

@@ -18,6 +18,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -35,6 +36,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Appointment() AppointmentResolver
+	AssistanceRequest() AssistanceRequestResolver
+	AssistanceStatusChange() AssistanceStatusChangeResolver
 	BoardCard() BoardCardResolver
 	CalendarOverride() CalendarOverrideResolver
 	Event() EventResolver
@@ -91,6 +94,67 @@ type ComplexityRoot struct {
 	AppointmentPayload struct {
 		Appointment func(childComplexity int) int
 		UserErrors  func(childComplexity int) int
+	}
+
+	AssistanceDispatch struct {
+		DispatchedAt func(childComplexity int) int
+		Eta          func(childComplexity int) int
+		IsStaff      func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Phone        func(childComplexity int) int
+	}
+
+	AssistanceLocation struct {
+		Address   func(childComplexity int) int
+		Latitude  func(childComplexity int) int
+		Longitude func(childComplexity int) int
+	}
+
+	AssistanceRequest struct {
+		AcceptedAt    func(childComplexity int) int
+		CallbackPhone func(childComplexity int) int
+		CancelReason  func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Description   func(childComplexity int) int
+		Dispatch      func(childComplexity int) int
+		DistanceKm    func(childComplexity int) int
+		FinishedAt    func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Location      func(childComplexity int) int
+		Outcome       func(childComplexity int) int
+		Owner         func(childComplexity int) int
+		Problem       func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Store         func(childComplexity int) int
+		StoreChosen   func(childComplexity int) int
+		Timeline      func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		Vehicle       func(childComplexity int) int
+		Version       func(childComplexity int) int
+	}
+
+	AssistanceRequestConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	AssistanceRequestEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AssistanceRequestPayload struct {
+		AssistanceRequest func(childComplexity int) int
+		UserErrors        func(childComplexity int) int
+	}
+
+	AssistanceStatusChange struct {
+		Actor      func(childComplexity int) int
+		ActorName  func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		FromStatus func(childComplexity int) int
+		Note       func(childComplexity int) int
+		ToStatus   func(childComplexity int) int
 	}
 
 	AuthPayload struct {
@@ -286,42 +350,47 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddRepairOrderItem    func(childComplexity int, input model.AddRepairOrderItemInput) int
-		AdjustWallet          func(childComplexity int, input model.AdjustWalletInput) int
-		AssignRepairOrder     func(childComplexity int, input model.AssignRepairOrderInput) int
-		BookAppointment       func(childComplexity int, input model.BookAppointmentInput) int
-		CancelAppointment     func(childComplexity int, input model.AppointmentInput) int
-		CancelEvent           func(childComplexity int, input model.CancelEventInput) int
-		CancelRegistration    func(childComplexity int, input model.CancelRegistrationInput) int
-		CheckInRegistration   func(childComplexity int, input model.CheckInRegistrationInput) int
-		CreateEvent           func(childComplexity int, input model.CreateEventInput) int
-		DecideRepairItems     func(childComplexity int, input model.DecideRepairItemsInput) int
-		IssueScreenToken      func(childComplexity int, input model.IssueScreenTokenInput) int
-		LoginWithWeChat       func(childComplexity int, input model.LoginWithWeChatInput) int
-		Logout                func(childComplexity int, input model.LogoutInput) int
-		MarkArrived           func(childComplexity int, input model.MarkArrivedInput) int
-		MarkNoShow            func(childComplexity int, input model.AppointmentInput) int
-		MarkNotificationsRead func(childComplexity int, input model.MarkNotificationsReadInput) int
-		MoveRepairOrder       func(childComplexity int, input model.MoveRepairOrderInput) int
-		OpenRepairOrder       func(childComplexity int, input model.OpenRepairOrderInput) int
-		PublishEvent          func(childComplexity int, input model.PublishEventInput) int
-		RefreshSession        func(childComplexity int, input model.RefreshSessionInput) int
-		RefundWallet          func(childComplexity int, input model.RefundWalletInput) int
-		RegisterForEvent      func(childComplexity int, input model.RegisterForEventInput) int
-		RegisterVehicle       func(childComplexity int, input model.RegisterVehicleInput) int
-		RemoveRepairOrderItem func(childComplexity int, input model.RemoveRepairOrderItemInput) int
-		RequestLoginCode      func(childComplexity int, input model.RequestLoginCodeInput) int
-		RescheduleAppointment func(childComplexity int, input model.RescheduleAppointmentInput) int
-		RevokeScreenToken     func(childComplexity int, input model.RevokeScreenTokenInput) int
-		SetCalendarOverride   func(childComplexity int, input model.SetCalendarOverrideInput) int
-		SetStoreCalendar      func(childComplexity int, input model.SetStoreCalendarInput) int
-		SettleRepairOrder     func(childComplexity int, input model.SettleRepairOrderInput) int
-		StaffLogin            func(childComplexity int, input model.StaffLoginInput) int
-		TopUpWallet           func(childComplexity int, input model.TopUpWalletInput) int
-		UpdateEvent           func(childComplexity int, input model.UpdateEventInput) int
-		UpdateMyProfile       func(childComplexity int, input model.UpdateMyProfileInput) int
-		UpdateVehicle         func(childComplexity int, input model.UpdateVehicleInput) int
-		VerifyLoginCode       func(childComplexity int, input model.VerifyLoginCodeInput) int
+		AcceptAssistanceRequest func(childComplexity int, input model.AssistanceRequestInput) int
+		AddRepairOrderItem      func(childComplexity int, input model.AddRepairOrderItemInput) int
+		AdjustWallet            func(childComplexity int, input model.AdjustWalletInput) int
+		AssignRepairOrder       func(childComplexity int, input model.AssignRepairOrderInput) int
+		BookAppointment         func(childComplexity int, input model.BookAppointmentInput) int
+		CancelAppointment       func(childComplexity int, input model.AppointmentInput) int
+		CancelAssistanceRequest func(childComplexity int, input model.CancelAssistanceRequestInput) int
+		CancelEvent             func(childComplexity int, input model.CancelEventInput) int
+		CancelRegistration      func(childComplexity int, input model.CancelRegistrationInput) int
+		CheckInRegistration     func(childComplexity int, input model.CheckInRegistrationInput) int
+		CloseAssistanceRequest  func(childComplexity int, input model.CloseAssistanceRequestInput) int
+		CreateEvent             func(childComplexity int, input model.CreateEventInput) int
+		DecideRepairItems       func(childComplexity int, input model.DecideRepairItemsInput) int
+		DispatchAssistance      func(childComplexity int, input model.DispatchAssistanceInput) int
+		IssueScreenToken        func(childComplexity int, input model.IssueScreenTokenInput) int
+		LoginWithWeChat         func(childComplexity int, input model.LoginWithWeChatInput) int
+		Logout                  func(childComplexity int, input model.LogoutInput) int
+		MarkArrived             func(childComplexity int, input model.MarkArrivedInput) int
+		MarkNoShow              func(childComplexity int, input model.AppointmentInput) int
+		MarkNotificationsRead   func(childComplexity int, input model.MarkNotificationsReadInput) int
+		MoveRepairOrder         func(childComplexity int, input model.MoveRepairOrderInput) int
+		OpenRepairOrder         func(childComplexity int, input model.OpenRepairOrderInput) int
+		PublishEvent            func(childComplexity int, input model.PublishEventInput) int
+		RefreshSession          func(childComplexity int, input model.RefreshSessionInput) int
+		RefundWallet            func(childComplexity int, input model.RefundWalletInput) int
+		RegisterForEvent        func(childComplexity int, input model.RegisterForEventInput) int
+		RegisterVehicle         func(childComplexity int, input model.RegisterVehicleInput) int
+		RemoveRepairOrderItem   func(childComplexity int, input model.RemoveRepairOrderItemInput) int
+		RequestAssistance       func(childComplexity int, input model.RequestAssistanceInput) int
+		RequestLoginCode        func(childComplexity int, input model.RequestLoginCodeInput) int
+		RescheduleAppointment   func(childComplexity int, input model.RescheduleAppointmentInput) int
+		RevokeScreenToken       func(childComplexity int, input model.RevokeScreenTokenInput) int
+		SetCalendarOverride     func(childComplexity int, input model.SetCalendarOverrideInput) int
+		SetStoreCalendar        func(childComplexity int, input model.SetStoreCalendarInput) int
+		SettleRepairOrder       func(childComplexity int, input model.SettleRepairOrderInput) int
+		StaffLogin              func(childComplexity int, input model.StaffLoginInput) int
+		TopUpWallet             func(childComplexity int, input model.TopUpWalletInput) int
+		UpdateEvent             func(childComplexity int, input model.UpdateEventInput) int
+		UpdateMyProfile         func(childComplexity int, input model.UpdateMyProfileInput) int
+		UpdateVehicle           func(childComplexity int, input model.UpdateVehicleInput) int
+		VerifyLoginCode         func(childComplexity int, input model.VerifyLoginCodeInput) int
 	}
 
 	Notification struct {
@@ -352,6 +421,7 @@ type ComplexityRoot struct {
 
 	Owner struct {
 		Appointments            func(childComplexity int, first *int, after *string, status *booking.Status) int
+		AssistanceRequests      func(childComplexity int, first *int, after *string) int
 		Birthday                func(childComplexity int) int
 		CreatedAt               func(childComplexity int) int
 		Gender                  func(childComplexity int) int
@@ -395,21 +465,23 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Appointments   func(childComplexity int, storeID string, date models.Date) int
-		AvailableSlots func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
-		BookingStats   func(childComplexity int, storeID string, from models.Date, to models.Date) int
-		Event          func(childComplexity int, id string) int
-		EventRoster    func(childComplexity int, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) int
-		Events         func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
-		Me             func(childComplexity int) int
-		Node           func(childComplexity int, id string) int
-		Owners         func(childComplexity int, search string, first *int, after *string) int
-		RepairOrder    func(childComplexity int, id string) int
-		ScreenTokens   func(childComplexity int, storeID string) int
-		StaffMe        func(childComplexity int) int
-		StoreCalendar  func(childComplexity int, storeID string) int
-		Stores         func(childComplexity int, first *int, after *string) int
-		WorkshopBoard  func(childComplexity int, storeID string) int
+		Appointments           func(childComplexity int, storeID string, date models.Date) int
+		AssistanceRequest      func(childComplexity int, id string) int
+		AvailableSlots         func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
+		BookingStats           func(childComplexity int, storeID string, from models.Date, to models.Date) int
+		Event                  func(childComplexity int, id string) int
+		EventRoster            func(childComplexity int, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) int
+		Events                 func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
+		Me                     func(childComplexity int) int
+		Node                   func(childComplexity int, id string) int
+		OpenAssistanceRequests func(childComplexity int, storeID *string, first *int, after *string) int
+		Owners                 func(childComplexity int, search string, first *int, after *string) int
+		RepairOrder            func(childComplexity int, id string) int
+		ScreenTokens           func(childComplexity int, storeID string) int
+		StaffMe                func(childComplexity int) int
+		StoreCalendar          func(childComplexity int, storeID string) int
+		Stores                 func(childComplexity int, first *int, after *string) int
+		WorkshopBoard          func(childComplexity int, storeID string) int
 	}
 
 	RegisterVehiclePayload struct {
@@ -607,6 +679,8 @@ type ComplexityRoot struct {
 		City         func(childComplexity int) int
 		Code         func(childComplexity int) int
 		ID           func(childComplexity int) int
+		Latitude     func(childComplexity int) int
+		Longitude    func(childComplexity int) int
 		Name         func(childComplexity int) int
 		OpeningHours func(childComplexity int) int
 		Phone        func(childComplexity int) int
@@ -634,8 +708,9 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		BoardChanged       func(childComplexity int, storeID string) int
-		RepairOrderUpdated func(childComplexity int, id string) int
+		AssistanceRequestUpdated func(childComplexity int, id string) int
+		BoardChanged             func(childComplexity int, storeID string) int
+		RepairOrderUpdated       func(childComplexity int, id string) int
 	}
 
 	UpdateMyProfilePayload struct {
@@ -715,6 +790,25 @@ type AppointmentResolver interface {
 	Kind(ctx context.Context, obj *booking.Appointment) (workshop.Kind, error)
 
 	RepairOrder(ctx context.Context, obj *booking.Appointment) (*workshop.RepairOrder, error)
+}
+type AssistanceRequestResolver interface {
+	ID(ctx context.Context, obj *roadside.Request) (string, error)
+
+	Location(ctx context.Context, obj *roadside.Request) (*model.AssistanceLocation, error)
+
+	Vehicle(ctx context.Context, obj *roadside.Request) (*models.Vehicle, error)
+	Owner(ctx context.Context, obj *roadside.Request) (*models.Owner, error)
+	Store(ctx context.Context, obj *roadside.Request) (*models.Store, error)
+
+	DistanceKm(ctx context.Context, obj *roadside.Request) (*float64, error)
+
+	Dispatch(ctx context.Context, obj *roadside.Request) (*model.AssistanceDispatch, error)
+
+	Timeline(ctx context.Context, obj *roadside.Request) ([]*roadside.Event, error)
+}
+type AssistanceStatusChangeResolver interface {
+	Actor(ctx context.Context, obj *roadside.Event) (model.AssistanceActor, error)
+	ActorName(ctx context.Context, obj *roadside.Event) (*string, error)
 }
 type BoardCardResolver interface {
 	OrderID(ctx context.Context, obj *workshop.Card) (string, error)
@@ -797,6 +891,11 @@ type MutationResolver interface {
 	DecideRepairItems(ctx context.Context, input model.DecideRepairItemsInput) (*model.RepairOrderPayload, error)
 	IssueScreenToken(ctx context.Context, input model.IssueScreenTokenInput) (*model.IssueScreenTokenPayload, error)
 	RevokeScreenToken(ctx context.Context, input model.RevokeScreenTokenInput) (*model.RevokeScreenTokenPayload, error)
+	RequestAssistance(ctx context.Context, input model.RequestAssistanceInput) (*model.AssistanceRequestPayload, error)
+	AcceptAssistanceRequest(ctx context.Context, input model.AssistanceRequestInput) (*model.AssistanceRequestPayload, error)
+	DispatchAssistance(ctx context.Context, input model.DispatchAssistanceInput) (*model.AssistanceRequestPayload, error)
+	CloseAssistanceRequest(ctx context.Context, input model.CloseAssistanceRequestInput) (*model.AssistanceRequestPayload, error)
+	CancelAssistanceRequest(ctx context.Context, input model.CancelAssistanceRequestInput) (*model.AssistanceRequestPayload, error)
 	RegisterVehicle(ctx context.Context, input model.RegisterVehicleInput) (*model.RegisterVehiclePayload, error)
 	UpdateVehicle(ctx context.Context, input model.UpdateVehicleInput) (*model.UpdateVehiclePayload, error)
 	TopUpWallet(ctx context.Context, input model.TopUpWalletInput) (*model.WalletPayload, error)
@@ -819,6 +918,7 @@ type OwnerResolver interface {
 	Registrations(ctx context.Context, obj *models.Owner, first *int, after *string, status *events.RegStatus) (*model.RegistrationConnection, error)
 	Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error)
+	AssistanceRequests(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.AssistanceRequestConnection, error)
 	Membership(ctx context.Context, obj *models.Owner) (*wallet.Membership, error)
 }
 type QueryResolver interface {
@@ -835,6 +935,8 @@ type QueryResolver interface {
 	RepairOrder(ctx context.Context, id string) (*workshop.RepairOrder, error)
 	WorkshopBoard(ctx context.Context, storeID string) (*workshop.Board, error)
 	ScreenTokens(ctx context.Context, storeID string) ([]*workshop.ScreenToken, error)
+	AssistanceRequest(ctx context.Context, id string) (*roadside.Request, error)
+	OpenAssistanceRequests(ctx context.Context, storeID *string, first *int, after *string) (*model.AssistanceRequestConnection, error)
 	Stores(ctx context.Context, first *int, after *string) (*model.StoreConnection, error)
 	StaffMe(ctx context.Context) (*models.Staff, error)
 }
@@ -910,6 +1012,7 @@ type StoreResolver interface {
 type SubscriptionResolver interface {
 	BoardChanged(ctx context.Context, storeID string) (<-chan *workshop.Board, error)
 	RepairOrderUpdated(ctx context.Context, id string) (<-chan *workshop.RepairOrder, error)
+	AssistanceRequestUpdated(ctx context.Context, id string) (<-chan *roadside.Request, error)
 }
 type VehicleResolver interface {
 	ID(ctx context.Context, obj *models.Vehicle) (string, error)
@@ -1056,6 +1159,253 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AppointmentPayload.UserErrors(childComplexity), true
+
+	case "AssistanceDispatch.dispatchedAt":
+		if e.ComplexityRoot.AssistanceDispatch.DispatchedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceDispatch.DispatchedAt(childComplexity), true
+	case "AssistanceDispatch.eta":
+		if e.ComplexityRoot.AssistanceDispatch.Eta == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceDispatch.Eta(childComplexity), true
+	case "AssistanceDispatch.isStaff":
+		if e.ComplexityRoot.AssistanceDispatch.IsStaff == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceDispatch.IsStaff(childComplexity), true
+	case "AssistanceDispatch.name":
+		if e.ComplexityRoot.AssistanceDispatch.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceDispatch.Name(childComplexity), true
+	case "AssistanceDispatch.phone":
+		if e.ComplexityRoot.AssistanceDispatch.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceDispatch.Phone(childComplexity), true
+
+	case "AssistanceLocation.address":
+		if e.ComplexityRoot.AssistanceLocation.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceLocation.Address(childComplexity), true
+	case "AssistanceLocation.latitude":
+		if e.ComplexityRoot.AssistanceLocation.Latitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceLocation.Latitude(childComplexity), true
+	case "AssistanceLocation.longitude":
+		if e.ComplexityRoot.AssistanceLocation.Longitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceLocation.Longitude(childComplexity), true
+
+	case "AssistanceRequest.acceptedAt":
+		if e.ComplexityRoot.AssistanceRequest.AcceptedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.AcceptedAt(childComplexity), true
+	case "AssistanceRequest.callbackPhone":
+		if e.ComplexityRoot.AssistanceRequest.CallbackPhone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.CallbackPhone(childComplexity), true
+	case "AssistanceRequest.cancelReason":
+		if e.ComplexityRoot.AssistanceRequest.CancelReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.CancelReason(childComplexity), true
+	case "AssistanceRequest.createdAt":
+		if e.ComplexityRoot.AssistanceRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.CreatedAt(childComplexity), true
+	case "AssistanceRequest.description":
+		if e.ComplexityRoot.AssistanceRequest.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Description(childComplexity), true
+	case "AssistanceRequest.dispatch":
+		if e.ComplexityRoot.AssistanceRequest.Dispatch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Dispatch(childComplexity), true
+	case "AssistanceRequest.distanceKm":
+		if e.ComplexityRoot.AssistanceRequest.DistanceKm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.DistanceKm(childComplexity), true
+	case "AssistanceRequest.finishedAt":
+		if e.ComplexityRoot.AssistanceRequest.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.FinishedAt(childComplexity), true
+	case "AssistanceRequest.id":
+		if e.ComplexityRoot.AssistanceRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.ID(childComplexity), true
+	case "AssistanceRequest.location":
+		if e.ComplexityRoot.AssistanceRequest.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Location(childComplexity), true
+	case "AssistanceRequest.outcome":
+		if e.ComplexityRoot.AssistanceRequest.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Outcome(childComplexity), true
+	case "AssistanceRequest.owner":
+		if e.ComplexityRoot.AssistanceRequest.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Owner(childComplexity), true
+	case "AssistanceRequest.problem":
+		if e.ComplexityRoot.AssistanceRequest.Problem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Problem(childComplexity), true
+	case "AssistanceRequest.status":
+		if e.ComplexityRoot.AssistanceRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Status(childComplexity), true
+	case "AssistanceRequest.store":
+		if e.ComplexityRoot.AssistanceRequest.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Store(childComplexity), true
+	case "AssistanceRequest.storeChosen":
+		if e.ComplexityRoot.AssistanceRequest.StoreChosen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.StoreChosen(childComplexity), true
+	case "AssistanceRequest.timeline":
+		if e.ComplexityRoot.AssistanceRequest.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Timeline(childComplexity), true
+	case "AssistanceRequest.updatedAt":
+		if e.ComplexityRoot.AssistanceRequest.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.UpdatedAt(childComplexity), true
+	case "AssistanceRequest.vehicle":
+		if e.ComplexityRoot.AssistanceRequest.Vehicle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Vehicle(childComplexity), true
+	case "AssistanceRequest.version":
+		if e.ComplexityRoot.AssistanceRequest.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequest.Version(childComplexity), true
+
+	case "AssistanceRequestConnection.edges":
+		if e.ComplexityRoot.AssistanceRequestConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequestConnection.Edges(childComplexity), true
+	case "AssistanceRequestConnection.pageInfo":
+		if e.ComplexityRoot.AssistanceRequestConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequestConnection.PageInfo(childComplexity), true
+
+	case "AssistanceRequestEdge.cursor":
+		if e.ComplexityRoot.AssistanceRequestEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequestEdge.Cursor(childComplexity), true
+	case "AssistanceRequestEdge.node":
+		if e.ComplexityRoot.AssistanceRequestEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequestEdge.Node(childComplexity), true
+
+	case "AssistanceRequestPayload.assistanceRequest":
+		if e.ComplexityRoot.AssistanceRequestPayload.AssistanceRequest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequestPayload.AssistanceRequest(childComplexity), true
+	case "AssistanceRequestPayload.userErrors":
+		if e.ComplexityRoot.AssistanceRequestPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequestPayload.UserErrors(childComplexity), true
+
+	case "AssistanceStatusChange.actor":
+		if e.ComplexityRoot.AssistanceStatusChange.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceStatusChange.Actor(childComplexity), true
+	case "AssistanceStatusChange.actorName":
+		if e.ComplexityRoot.AssistanceStatusChange.ActorName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceStatusChange.ActorName(childComplexity), true
+	case "AssistanceStatusChange.at":
+		if e.ComplexityRoot.AssistanceStatusChange.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceStatusChange.CreatedAt(childComplexity), true
+	case "AssistanceStatusChange.from":
+		if e.ComplexityRoot.AssistanceStatusChange.FromStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceStatusChange.FromStatus(childComplexity), true
+	case "AssistanceStatusChange.note":
+		if e.ComplexityRoot.AssistanceStatusChange.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceStatusChange.Note(childComplexity), true
+	case "AssistanceStatusChange.to":
+		if e.ComplexityRoot.AssistanceStatusChange.ToStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceStatusChange.ToStatus(childComplexity), true
 
 	case "AuthPayload.owner":
 		if e.ComplexityRoot.AuthPayload.Owner == nil {
@@ -1806,6 +2156,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.acceptAssistanceRequest":
+		if e.ComplexityRoot.Mutation.AcceptAssistanceRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptAssistanceRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptAssistanceRequest(childComplexity, args["input"].(model.AssistanceRequestInput)), true
 	case "Mutation.addRepairOrderItem":
 		if e.ComplexityRoot.Mutation.AddRepairOrderItem == nil {
 			break
@@ -1861,6 +2222,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelAppointment(childComplexity, args["input"].(model.AppointmentInput)), true
+	case "Mutation.cancelAssistanceRequest":
+		if e.ComplexityRoot.Mutation.CancelAssistanceRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelAssistanceRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelAssistanceRequest(childComplexity, args["input"].(model.CancelAssistanceRequestInput)), true
 	case "Mutation.cancelEvent":
 		if e.ComplexityRoot.Mutation.CancelEvent == nil {
 			break
@@ -1894,6 +2266,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CheckInRegistration(childComplexity, args["input"].(model.CheckInRegistrationInput)), true
+	case "Mutation.closeAssistanceRequest":
+		if e.ComplexityRoot.Mutation.CloseAssistanceRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeAssistanceRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseAssistanceRequest(childComplexity, args["input"].(model.CloseAssistanceRequestInput)), true
 	case "Mutation.createEvent":
 		if e.ComplexityRoot.Mutation.CreateEvent == nil {
 			break
@@ -1916,6 +2299,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DecideRepairItems(childComplexity, args["input"].(model.DecideRepairItemsInput)), true
+	case "Mutation.dispatchAssistance":
+		if e.ComplexityRoot.Mutation.DispatchAssistance == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_dispatchAssistance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DispatchAssistance(childComplexity, args["input"].(model.DispatchAssistanceInput)), true
 	case "Mutation.issueScreenToken":
 		if e.ComplexityRoot.Mutation.IssueScreenToken == nil {
 			break
@@ -2070,6 +2464,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveRepairOrderItem(childComplexity, args["input"].(model.RemoveRepairOrderItemInput)), true
+	case "Mutation.requestAssistance":
+		if e.ComplexityRoot.Mutation.RequestAssistance == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestAssistance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestAssistance(childComplexity, args["input"].(model.RequestAssistanceInput)), true
 	case "Mutation.requestLoginCode":
 		if e.ComplexityRoot.Mutation.RequestLoginCode == nil {
 			break
@@ -2302,6 +2707,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Appointments(childComplexity, args["first"].(*int), args["after"].(*string), args["status"].(*booking.Status)), true
+	case "Owner.assistanceRequests":
+		if e.ComplexityRoot.Owner.AssistanceRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Owner_assistanceRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Owner.AssistanceRequests(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Owner.birthday":
 		if e.ComplexityRoot.Owner.Birthday == nil {
 			break
@@ -2501,6 +2917,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Appointments(childComplexity, args["storeId"].(string), args["date"].(models.Date)), true
+	case "Query.assistanceRequest":
+		if e.ComplexityRoot.Query.AssistanceRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_assistanceRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AssistanceRequest(childComplexity, args["id"].(string)), true
 	case "Query.availableSlots":
 		if e.ComplexityRoot.Query.AvailableSlots == nil {
 			break
@@ -2574,6 +3001,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.openAssistanceRequests":
+		if e.ComplexityRoot.Query.OpenAssistanceRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_openAssistanceRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.OpenAssistanceRequests(childComplexity, args["storeId"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.owners":
 		if e.ComplexityRoot.Query.Owners == nil {
 			break
@@ -3420,6 +3858,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Store.ID(childComplexity), true
+	case "Store.latitude":
+		if e.ComplexityRoot.Store.Latitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Store.Latitude(childComplexity), true
+	case "Store.longitude":
+		if e.ComplexityRoot.Store.Longitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Store.Longitude(childComplexity), true
 	case "Store.name":
 		if e.ComplexityRoot.Store.Name == nil {
 			break
@@ -3514,6 +3964,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StoreEdge.Node(childComplexity), true
 
+	case "Subscription.assistanceRequestUpdated":
+		if e.ComplexityRoot.Subscription.AssistanceRequestUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_assistanceRequestUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AssistanceRequestUpdated(childComplexity, args["id"].(string)), true
 	case "Subscription.boardChanged":
 		if e.ComplexityRoot.Subscription.BoardChanged == nil {
 			break
@@ -3802,12 +4263,16 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAdjustWalletInput,
 		ec.unmarshalInputAppointmentInput,
 		ec.unmarshalInputAssignRepairOrderInput,
+		ec.unmarshalInputAssistanceRequestInput,
 		ec.unmarshalInputBookAppointmentInput,
+		ec.unmarshalInputCancelAssistanceRequestInput,
 		ec.unmarshalInputCancelEventInput,
 		ec.unmarshalInputCancelRegistrationInput,
 		ec.unmarshalInputCheckInRegistrationInput,
+		ec.unmarshalInputCloseAssistanceRequestInput,
 		ec.unmarshalInputCreateEventInput,
 		ec.unmarshalInputDecideRepairItemsInput,
+		ec.unmarshalInputDispatchAssistanceInput,
 		ec.unmarshalInputEventFilter,
 		ec.unmarshalInputHoursInput,
 		ec.unmarshalInputIssueScreenTokenInput,
@@ -3828,6 +4293,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRemoveRepairOrderItemInput,
 		ec.unmarshalInputRepairItemDecision,
 		ec.unmarshalInputRepairItemInput,
+		ec.unmarshalInputRequestAssistanceInput,
 		ec.unmarshalInputRequestLoginCodeInput,
 		ec.unmarshalInputRescheduleAppointmentInput,
 		ec.unmarshalInputRevokeScreenTokenInput,
@@ -5063,6 +5529,214 @@ type Subscription {
   repairOrderUpdated(id: ID!): RepairOrder!
 }
 `, BuiltIn: false},
+	{Name: "../schema/roadside.graphqls", Input: `"Where a roadside request stands."
+enum AssistanceStatus {
+  "Sent; waiting for the store to accept it."
+  REQUESTED
+  "The store took it on and is arranging help."
+  ACCEPTED
+  "Someone is on the way (see dispatch)."
+  DISPATCHED
+  "Done; see outcome."
+  CLOSED
+  "Cancelled by the owner (before dispatch) or the store; see cancelReason."
+  CANCELLED
+}
+
+"What is wrong with the car."
+enum AssistanceProblem {
+  "Breakdown: will not start or stopped on the road."
+  BREAKDOWN
+  "Flat or damaged tyre."
+  FLAT_TYRE
+  "Flat battery (jump start)."
+  BATTERY
+  "Accident."
+  ACCIDENT
+  "Keys locked in the car."
+  LOCKOUT
+  "Out of fuel or charge."
+  FUEL
+  "Anything else; describe it."
+  OTHER
+}
+
+"Who made a change on a request's timeline."
+enum AssistanceActor {
+  OWNER
+  STAFF
+}
+
+"Where the car is."
+type AssistanceLocation {
+  "WGS-84 degrees."
+  latitude: Float!
+  "WGS-84 degrees."
+  longitude: Float!
+  "What the owner typed or the map gave: street, landmark, direction."
+  address: String!
+}
+
+"Who was sent and when they should arrive."
+type AssistanceDispatch {
+  name: String!
+  "Mobile number of who was sent (E.164), for the owner to call."
+  phone: String!
+  "True when one of the store's staff was sent (false: a partner's tow truck)."
+  isStaff: Boolean!
+  "Estimated time of arrival."
+  eta: DateTime!
+  dispatchedAt: DateTime!
+}
+
+"One change of a request's status."
+type AssistanceStatusChange {
+  "Null for the request being made."
+  from: AssistanceStatus
+  to: AssistanceStatus!
+  at: DateTime!
+  note: String!
+  actor: AssistanceActor!
+  "The staff member's name; null for the owner."
+  actorName: String
+}
+
+"""
+A call for roadside help (救援) with one car, served by one store. Only its
+owner and the store's ADVISOR, CRM and MANAGER staff (and GROUP_ADMIN) can
+read it, so it shows the callback number in full.
+"""
+type AssistanceRequest implements Node {
+  id: ID!
+  status: AssistanceStatus!
+  problem: AssistanceProblem!
+  description: String!
+  location: AssistanceLocation!
+  "Mobile number (E.164) to call the owner back on."
+  callbackPhone: String!
+  vehicle: Vehicle!
+  "The owner (for the store's staff)."
+  owner: Owner!
+  store: Store!
+  "True when the owner chose the store; false when it was the nearest."
+  storeChosen: Boolean!
+  "Great-circle distance from the store to the car, in km (null when the store has no coordinates)."
+  distanceKm: Float
+  "When it was accepted (null before)."
+  acceptedAt: DateTime
+  "Who is on the way (null before dispatch)."
+  dispatch: AssistanceDispatch
+  "How it ended (CLOSED)."
+  outcome: String
+  "Why it was cancelled (CANCELLED; may be empty when the owner cancelled)."
+  cancelReason: String
+  "When it was closed or cancelled."
+  finishedAt: DateTime
+  "Every status change, oldest first."
+  timeline: [AssistanceStatusChange!]!
+  "Counts the request's changes; 1 when made."
+  version: Int!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+}
+
+type AssistanceRequestEdge {
+  cursor: String!
+  node: AssistanceRequest!
+}
+
+type AssistanceRequestConnection {
+  edges: [AssistanceRequestEdge!]!
+  pageInfo: PageInfo!
+}
+
+input RequestAssistanceInput {
+  vehicleId: ID!
+  "WGS-84 degrees, -90 to 90."
+  latitude: Float!
+  "WGS-84 degrees, -180 to 180."
+  longitude: Float!
+  "Where the car is, 1 to 200 characters."
+  address: String!
+  problem: AssistanceProblem!
+  "Up to 500 characters; required for OTHER."
+  description: String
+  "Mainland mobile number to call back; the owner's own when omitted."
+  callbackPhone: String
+  "The store to ask; the nearest store when omitted."
+  storeId: ID
+}
+
+input AssistanceRequestInput {
+  requestId: ID!
+}
+
+input DispatchAssistanceInput {
+  requestId: ID!
+  "Send one of the store's staff (their name is the default name)."
+  staffId: ID
+  "Who is sent; required without staffId."
+  dispatcherName: String
+  "Their mainland mobile number, for the owner."
+  dispatcherPhone: String!
+  "Minutes from now until they arrive, 1 to 720."
+  etaMinutes: Int!
+  note: String
+}
+
+input CloseAssistanceRequestInput {
+  requestId: ID!
+  "How it ended, 1 to 500 characters (the owner sees it)."
+  outcome: String!
+}
+
+input CancelAssistanceRequestInput {
+  requestId: ID!
+  "Required from staff (the owner is told); optional for the owner."
+  reason: String
+}
+
+type AssistanceRequestPayload {
+  assistanceRequest: AssistanceRequest
+  userErrors: [UserError!]!
+}
+
+extend type Store {
+  "WGS-84 degrees; null when unknown (the store gets no nearest-store requests)."
+  latitude: Float
+  longitude: Float
+}
+
+extend type Owner {
+  "The owner's roadside requests, newest first."
+  assistanceRequests(first: Int = 20, after: String): AssistanceRequestConnection!
+}
+
+extend type Query {
+  "A roadside request its owner or the store's staff may see; NOT_FOUND otherwise."
+  assistanceRequest(id: ID!): AssistanceRequest!
+  "Open requests (REQUESTED, ACCEPTED, DISPATCHED) of a store, or of all the caller's stores, oldest first."
+  openAssistanceRequests(storeId: ID, first: Int = 20, after: String): AssistanceRequestConnection! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+}
+
+extend type Mutation {
+  "Asks for roadside help with one of the owner's cars (one open request per car)."
+  requestAssistance(input: RequestAssistanceInput!): AssistanceRequestPayload! @auth(requires: OWNER)
+  "Takes a REQUESTED request on; of concurrent accepts one wins (others: ALREADY_ACCEPTED)."
+  acceptAssistanceRequest(input: AssistanceRequestInput!): AssistanceRequestPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+  "Records who was sent to an ACCEPTED request and their ETA."
+  dispatchAssistance(input: DispatchAssistanceInput!): AssistanceRequestPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+  "Ends an ACCEPTED or DISPATCHED request with its outcome."
+  closeAssistanceRequest(input: CloseAssistanceRequestInput!): AssistanceRequestPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+  "The owner cancels until someone is dispatched; the store's staff until it is closed, with a reason."
+  cancelAssistanceRequest(input: CancelAssistanceRequestInput!): AssistanceRequestPayload!
+}
+
+extend type Subscription {
+  "The request, sent again whenever it changes. For its owner and the store's staff."
+  assistanceRequestUpdated(id: ID!): AssistanceRequest!
+}
+`, BuiltIn: false},
 	{Name: "../schema/staff.graphqls", Input: `enum StaffRole {
   "服务顾问: reception, repair orders, approvals, settlement."
   ADVISOR
@@ -5415,6 +6089,128 @@ func (ec *executionContext) childFields_AppointmentPayload(ctx context.Context, 
 		return ec.fieldContext_AppointmentPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AppointmentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistanceDispatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_AssistanceDispatch_name(ctx, field)
+	case "phone":
+		return ec.fieldContext_AssistanceDispatch_phone(ctx, field)
+	case "isStaff":
+		return ec.fieldContext_AssistanceDispatch_isStaff(ctx, field)
+	case "eta":
+		return ec.fieldContext_AssistanceDispatch_eta(ctx, field)
+	case "dispatchedAt":
+		return ec.fieldContext_AssistanceDispatch_dispatchedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistanceDispatch", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistanceLocation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "latitude":
+		return ec.fieldContext_AssistanceLocation_latitude(ctx, field)
+	case "longitude":
+		return ec.fieldContext_AssistanceLocation_longitude(ctx, field)
+	case "address":
+		return ec.fieldContext_AssistanceLocation_address(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistanceLocation", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistanceRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AssistanceRequest_id(ctx, field)
+	case "status":
+		return ec.fieldContext_AssistanceRequest_status(ctx, field)
+	case "problem":
+		return ec.fieldContext_AssistanceRequest_problem(ctx, field)
+	case "description":
+		return ec.fieldContext_AssistanceRequest_description(ctx, field)
+	case "location":
+		return ec.fieldContext_AssistanceRequest_location(ctx, field)
+	case "callbackPhone":
+		return ec.fieldContext_AssistanceRequest_callbackPhone(ctx, field)
+	case "vehicle":
+		return ec.fieldContext_AssistanceRequest_vehicle(ctx, field)
+	case "owner":
+		return ec.fieldContext_AssistanceRequest_owner(ctx, field)
+	case "store":
+		return ec.fieldContext_AssistanceRequest_store(ctx, field)
+	case "storeChosen":
+		return ec.fieldContext_AssistanceRequest_storeChosen(ctx, field)
+	case "distanceKm":
+		return ec.fieldContext_AssistanceRequest_distanceKm(ctx, field)
+	case "acceptedAt":
+		return ec.fieldContext_AssistanceRequest_acceptedAt(ctx, field)
+	case "dispatch":
+		return ec.fieldContext_AssistanceRequest_dispatch(ctx, field)
+	case "outcome":
+		return ec.fieldContext_AssistanceRequest_outcome(ctx, field)
+	case "cancelReason":
+		return ec.fieldContext_AssistanceRequest_cancelReason(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_AssistanceRequest_finishedAt(ctx, field)
+	case "timeline":
+		return ec.fieldContext_AssistanceRequest_timeline(ctx, field)
+	case "version":
+		return ec.fieldContext_AssistanceRequest_version(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AssistanceRequest_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AssistanceRequest_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistanceRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistanceRequestConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AssistanceRequestConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AssistanceRequestConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistanceRequestConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistanceRequestEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AssistanceRequestEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AssistanceRequestEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistanceRequestEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistanceRequestPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "assistanceRequest":
+		return ec.fieldContext_AssistanceRequestPayload_assistanceRequest(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AssistanceRequestPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistanceRequestPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistanceStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_AssistanceStatusChange_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AssistanceStatusChange_to(ctx, field)
+	case "at":
+		return ec.fieldContext_AssistanceStatusChange_at(ctx, field)
+	case "note":
+		return ec.fieldContext_AssistanceStatusChange_note(ctx, field)
+	case "actor":
+		return ec.fieldContext_AssistanceStatusChange_actor(ctx, field)
+	case "actorName":
+		return ec.fieldContext_AssistanceStatusChange_actorName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistanceStatusChange", field.Name)
 }
 
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5885,6 +6681,8 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_notifications(ctx, field)
 	case "unreadNotificationCount":
 		return ec.fieldContext_Owner_unreadNotificationCount(ctx, field)
+	case "assistanceRequests":
+		return ec.fieldContext_Owner_assistanceRequests(ctx, field)
 	case "membership":
 		return ec.fieldContext_Owner_membership(ctx, field)
 	}
@@ -6343,6 +7141,10 @@ func (ec *executionContext) childFields_Store(ctx context.Context, field graphql
 		return ec.fieldContext_Store_slotMinutes(ctx, field)
 	case "openingHours":
 		return ec.fieldContext_Store_openingHours(ctx, field)
+	case "latitude":
+		return ec.fieldContext_Store_latitude(ctx, field)
+	case "longitude":
+		return ec.fieldContext_Store_longitude(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Store", field.Name)
 }
@@ -6679,6 +7481,20 @@ func (ec *executionContext) field_Membership_transactions_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_acceptAssistanceRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AssistanceRequestInput, error) {
+			return ec.unmarshalNAssistanceRequestInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addRepairOrderItem_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6749,6 +7565,20 @@ func (ec *executionContext) field_Mutation_cancelAppointment_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelAssistanceRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelAssistanceRequestInput, error) {
+			return ec.unmarshalNCancelAssistanceRequestInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCancelAssistanceRequestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6791,6 +7621,20 @@ func (ec *executionContext) field_Mutation_checkInRegistration_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_closeAssistanceRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CloseAssistanceRequestInput, error) {
+			return ec.unmarshalNCloseAssistanceRequestInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCloseAssistanceRequestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6811,6 +7655,20 @@ func (ec *executionContext) field_Mutation_decideRepairItems_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DecideRepairItemsInput, error) {
 			return ec.unmarshalNDecideRepairItemsInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDecideRepairItemsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_dispatchAssistance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DispatchAssistanceInput, error) {
+			return ec.unmarshalNDispatchAssistanceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDispatchAssistanceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7007,6 +7865,20 @@ func (ec *executionContext) field_Mutation_removeRepairOrderItem_args(ctx contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RemoveRepairOrderItemInput, error) {
 			return ec.unmarshalNRemoveRepairOrderItemInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRemoveRepairOrderItemInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestAssistance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RequestAssistanceInput, error) {
+			return ec.unmarshalNRequestAssistanceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRequestAssistanceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7213,6 +8085,28 @@ func (ec *executionContext) field_Owner_appointments_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Owner_assistanceRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Owner_notifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7328,6 +8222,20 @@ func (ec *executionContext) field_Query_appointments_args(ctx context.Context, r
 		return nil, err
 	}
 	args["date"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_assistanceRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -7503,6 +8411,36 @@ func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_openAssistanceRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_owners_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7608,6 +8546,20 @@ func (ec *executionContext) field_Query_workshopBoard_args(ctx context.Context, 
 		return nil, err
 	}
 	args["storeId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_assistanceRequestUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -8214,6 +9166,1025 @@ func (ec *executionContext) fieldContext_AppointmentPayload_userErrors(_ context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceDispatch_name(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceDispatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceDispatch_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceDispatch_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceDispatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceDispatch_phone(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceDispatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceDispatch_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceDispatch_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceDispatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceDispatch_isStaff(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceDispatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceDispatch_isStaff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsStaff, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceDispatch_isStaff(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceDispatch", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceDispatch_eta(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceDispatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceDispatch_eta(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eta, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceDispatch_eta(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceDispatch", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceDispatch_dispatchedAt(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceDispatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceDispatch_dispatchedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DispatchedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceDispatch_dispatchedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceDispatch", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceLocation_latitude(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceLocation_latitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceLocation_latitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceLocation", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceLocation_longitude(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceLocation_longitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Longitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceLocation_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceLocation", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceLocation_address(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceLocation_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceLocation_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceLocation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_id(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssistanceRequest().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_status(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v roadside.Status) graphql.Marshaler {
+			return ec.marshalNAssistanceStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type AssistanceStatus does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_problem(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_problem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Problem, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v roadside.Problem) graphql.Marshaler {
+			return ec.marshalNAssistanceProblem2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐProblem(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_problem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type AssistanceProblem does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_description(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_location(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssistanceRequest().Location(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistanceLocation) graphql.Marshaler {
+			return ec.marshalNAssistanceLocation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceLocation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceLocation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequest_callbackPhone(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_callbackPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallbackPhone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_callbackPhone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_vehicle(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_vehicle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssistanceRequest().Vehicle(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Vehicle) graphql.Marshaler {
+			return ec.marshalNVehicle2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐVehicle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_vehicle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vehicle(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequest_owner(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssistanceRequest().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Owner) graphql.Marshaler {
+			return ec.marshalNOwner2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐOwner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Owner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequest_store(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssistanceRequest().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequest_storeChosen(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_storeChosen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StoreChosen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_storeChosen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_distanceKm(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_distanceKm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssistanceRequest().DistanceKm(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_distanceKm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, true, true, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_acceptedAt(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_acceptedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AcceptedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_acceptedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_dispatch(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_dispatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssistanceRequest().Dispatch(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistanceDispatch) graphql.Marshaler {
+			return ec.marshalOAssistanceDispatch2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceDispatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_dispatch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceDispatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequest_outcome(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_cancelReason(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_cancelReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_finishedAt(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_timeline(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_timeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssistanceRequest().Timeline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*roadside.Event) graphql.Marshaler {
+			return ec.marshalNAssistanceStatusChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_timeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceStatusChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequest_version(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequest_updatedAt(ctx context.Context, field graphql.CollectedField, obj *roadside.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequest_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequest_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequest", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequestConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequestConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AssistanceRequestEdge) graphql.Marshaler {
+			return ec.marshalNAssistanceRequestEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequestConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequestEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequestConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequestConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequestConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequestEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceRequestEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequestEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequestEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequestEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceRequestEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceRequestEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequestEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *roadside.Request) graphql.Marshaler {
+			return ec.marshalNAssistanceRequest2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequestEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequestEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequestPayload_assistanceRequest(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequestPayload_assistanceRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssistanceRequest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *roadside.Request) graphql.Marshaler {
+			return ec.marshalOAssistanceRequest2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequestPayload_assistanceRequest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequestPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequestPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequestPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequestPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistanceRequestPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceStatusChange_from(ctx context.Context, field graphql.CollectedField, obj *roadside.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceStatusChange_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *roadside.Status) graphql.Marshaler {
+			return ec.marshalOAssistanceStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceStatusChange_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceStatusChange", field, false, false, errors.New("field of type AssistanceStatus does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceStatusChange_to(ctx context.Context, field graphql.CollectedField, obj *roadside.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceStatusChange_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v roadside.Status) graphql.Marshaler {
+			return ec.marshalNAssistanceStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceStatusChange_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceStatusChange", field, false, false, errors.New("field of type AssistanceStatus does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *roadside.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceStatusChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceStatusChange", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceStatusChange_note(ctx context.Context, field graphql.CollectedField, obj *roadside.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceStatusChange_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceStatusChange_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceStatusChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceStatusChange_actor(ctx context.Context, field graphql.CollectedField, obj *roadside.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceStatusChange_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssistanceStatusChange().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AssistanceActor) graphql.Marshaler {
+			return ec.marshalNAssistanceActor2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceActor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceStatusChange_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceStatusChange", field, true, true, errors.New("field of type AssistanceActor does not have child fields"))
+}
+
+func (ec *executionContext) _AssistanceStatusChange_actorName(ctx context.Context, field graphql.CollectedField, obj *roadside.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceStatusChange_actorName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssistanceStatusChange().ActorName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceStatusChange_actorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceStatusChange", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _AuthPayload_session(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
@@ -13184,6 +15155,313 @@ func (ec *executionContext) fieldContext_Mutation_revokeScreenToken(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_requestAssistance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestAssistance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestAssistance(ctx, fc.Args["input"].(model.RequestAssistanceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistanceRequestPayload) graphql.Marshaler {
+			return ec.marshalNAssistanceRequestPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestAssistance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestAssistance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptAssistanceRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptAssistanceRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptAssistanceRequest(ctx, fc.Args["input"].(model.AssistanceRequestInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"ADVISOR", "CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistanceRequestPayload) graphql.Marshaler {
+			return ec.marshalNAssistanceRequestPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptAssistanceRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptAssistanceRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_dispatchAssistance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_dispatchAssistance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DispatchAssistance(ctx, fc.Args["input"].(model.DispatchAssistanceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"ADVISOR", "CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistanceRequestPayload) graphql.Marshaler {
+			return ec.marshalNAssistanceRequestPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_dispatchAssistance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_dispatchAssistance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeAssistanceRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeAssistanceRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseAssistanceRequest(ctx, fc.Args["input"].(model.CloseAssistanceRequestInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"ADVISOR", "CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AssistanceRequestPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistanceRequestPayload) graphql.Marshaler {
+			return ec.marshalNAssistanceRequestPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeAssistanceRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeAssistanceRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelAssistanceRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelAssistanceRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelAssistanceRequest(ctx, fc.Args["input"].(model.CancelAssistanceRequestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistanceRequestPayload) graphql.Marshaler {
+			return ec.marshalNAssistanceRequestPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelAssistanceRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelAssistanceRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerVehicle(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14306,6 +16584,50 @@ func (ec *executionContext) fieldContext_Owner_unreadNotificationCount(_ context
 	return graphql.NewScalarFieldContext("Owner", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _Owner_assistanceRequests(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_assistanceRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Owner().AssistanceRequests(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistanceRequestConnection) graphql.Marshaler {
+			return ec.marshalNAssistanceRequestConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_assistanceRequests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequestConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Owner_assistanceRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_membership(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15373,6 +17695,117 @@ func (ec *executionContext) fieldContext_Query_screenTokens(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_screenTokens_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_assistanceRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_assistanceRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AssistanceRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *roadside.Request) graphql.Marshaler {
+			return ec.marshalNAssistanceRequest2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_assistanceRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_assistanceRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_openAssistanceRequests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_openAssistanceRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().OpenAssistanceRequests(ctx, fc.Args["storeId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.AssistanceRequestConnection
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"ADVISOR", "CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.AssistanceRequestConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AssistanceRequestConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistanceRequestConnection) graphql.Marshaler {
+			return ec.marshalNAssistanceRequestConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_openAssistanceRequests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequestConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_openAssistanceRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18949,6 +21382,52 @@ func (ec *executionContext) fieldContext_Store_openingHours(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Store_latitude(ctx context.Context, field graphql.CollectedField, obj *models.Store) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Store_latitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Store_latitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Store", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _Store_longitude(ctx context.Context, field graphql.CollectedField, obj *models.Store) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Store_longitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Longitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Store_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Store", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
 func (ec *executionContext) _StoreCalendar_slotMinutes(ctx context.Context, field graphql.CollectedField, obj *booking.Calendar) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19310,6 +21789,50 @@ func (ec *executionContext) fieldContext_Subscription_repairOrderUpdated(ctx con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_repairOrderUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_assistanceRequestUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_assistanceRequestUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AssistanceRequestUpdated(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *roadside.Request) graphql.Marshaler {
+			return ec.marshalNAssistanceRequest2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_assistanceRequestUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistanceRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_assistanceRequestUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21675,6 +24198,36 @@ func (ec *executionContext) unmarshalInputAssignRepairOrderInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputAssistanceRequestInput(ctx context.Context, obj any) (model.AssistanceRequestInput, error) {
+	var it model.AssistanceRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"requestId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "requestId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputBookAppointmentInput(ctx context.Context, obj any) (model.BookAppointmentInput, error) {
 	var it model.BookAppointmentInput
 	if obj == nil {
@@ -21742,6 +24295,43 @@ func (ec *executionContext) unmarshalInputBookAppointmentInput(ctx context.Conte
 				return it, err
 			}
 			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCancelAssistanceRequestInput(ctx context.Context, obj any) (model.CancelAssistanceRequestInput, error) {
+	var it model.CancelAssistanceRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"requestId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "requestId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
 		}
 	}
 	return it, nil
@@ -21853,6 +24443,43 @@ func (ec *executionContext) unmarshalInputCheckInRegistrationInput(ctx context.C
 				return it, err
 			}
 			it.Code = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCloseAssistanceRequestInput(ctx context.Context, obj any) (model.CloseAssistanceRequestInput, error) {
+	var it model.CloseAssistanceRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"requestId", "outcome"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "requestId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestID = data
+		case "outcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcome = data
 		}
 	}
 	return it, nil
@@ -22039,6 +24666,71 @@ func (ec *executionContext) unmarshalInputDecideRepairItemsInput(ctx context.Con
 				return it, err
 			}
 			it.Decisions = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputDispatchAssistanceInput(ctx context.Context, obj any) (model.DispatchAssistanceInput, error) {
+	var it model.DispatchAssistanceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"requestId", "staffId", "dispatcherName", "dispatcherPhone", "etaMinutes", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "requestId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestID = data
+		case "staffId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("staffId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StaffID = data
+		case "dispatcherName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dispatcherName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DispatcherName = data
+		case "dispatcherPhone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dispatcherPhone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DispatcherPhone = data
+		case "etaMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("etaMinutes"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EtaMinutes = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
 		}
 	}
 	return it, nil
@@ -23057,6 +25749,85 @@ func (ec *executionContext) unmarshalInputRepairItemInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRequestAssistanceInput(ctx context.Context, obj any) (model.RequestAssistanceInput, error) {
+	var it model.RequestAssistanceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"vehicleId", "latitude", "longitude", "address", "problem", "description", "callbackPhone", "storeId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "vehicleId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("vehicleId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VehicleID = data
+		case "latitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Latitude = data
+		case "longitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Longitude = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "problem":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("problem"))
+			data, err := ec.unmarshalNAssistanceProblem2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐProblem(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Problem = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "callbackPhone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackPhone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallbackPhone = data
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRequestLoginCodeInput(ctx context.Context, obj any) (model.RequestLoginCodeInput, error) {
 	var it model.RequestLoginCodeInput
 	if obj == nil {
@@ -23838,6 +26609,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Event(ctx, sel, obj)
+	case roadside.Request:
+		return ec._AssistanceRequest(ctx, sel, &obj)
+	case *roadside.Request:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AssistanceRequest(ctx, sel, obj)
 	case booking.Appointment:
 		return ec._Appointment(ctx, sel, &obj)
 	case *booking.Appointment:
@@ -24257,6 +27035,767 @@ func (ec *executionContext) _AppointmentPayload(ctx context.Context, sel ast.Sel
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var assistanceDispatchImplementors = []string{"AssistanceDispatch"}
+
+func (ec *executionContext) _AssistanceDispatch(ctx context.Context, sel ast.SelectionSet, obj *model.AssistanceDispatch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assistanceDispatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssistanceDispatch")
+		case "name":
+			out.Values[i] = ec._AssistanceDispatch_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phone":
+			out.Values[i] = ec._AssistanceDispatch_phone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "isStaff":
+			out.Values[i] = ec._AssistanceDispatch_isStaff(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eta":
+			out.Values[i] = ec._AssistanceDispatch_eta(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dispatchedAt":
+			out.Values[i] = ec._AssistanceDispatch_dispatchedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var assistanceLocationImplementors = []string{"AssistanceLocation"}
+
+func (ec *executionContext) _AssistanceLocation(ctx context.Context, sel ast.SelectionSet, obj *model.AssistanceLocation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assistanceLocationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssistanceLocation")
+		case "latitude":
+			out.Values[i] = ec._AssistanceLocation_latitude(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "longitude":
+			out.Values[i] = ec._AssistanceLocation_longitude(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._AssistanceLocation_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var assistanceRequestImplementors = []string{"AssistanceRequest", "Node"}
+
+func (ec *executionContext) _AssistanceRequest(ctx context.Context, sel ast.SelectionSet, obj *roadside.Request) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assistanceRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssistanceRequest")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AssistanceRequest_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "status":
+			out.Values[i] = ec._AssistanceRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "problem":
+			out.Values[i] = ec._AssistanceRequest_problem(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._AssistanceRequest_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "location":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AssistanceRequest_location(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "callbackPhone":
+			out.Values[i] = ec._AssistanceRequest_callbackPhone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "vehicle":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AssistanceRequest_vehicle(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "owner":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AssistanceRequest_owner(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AssistanceRequest_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "storeChosen":
+			out.Values[i] = ec._AssistanceRequest_storeChosen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "distanceKm":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AssistanceRequest_distanceKm(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "acceptedAt":
+			out.Values[i] = ec._AssistanceRequest_acceptedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dispatch":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AssistanceRequest_dispatch(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "outcome":
+			out.Values[i] = ec._AssistanceRequest_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelReason":
+			out.Values[i] = ec._AssistanceRequest_cancelReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedAt":
+			out.Values[i] = ec._AssistanceRequest_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeline":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AssistanceRequest_timeline(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "version":
+			out.Values[i] = ec._AssistanceRequest_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._AssistanceRequest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._AssistanceRequest_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var assistanceRequestConnectionImplementors = []string{"AssistanceRequestConnection"}
+
+func (ec *executionContext) _AssistanceRequestConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AssistanceRequestConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assistanceRequestConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssistanceRequestConnection")
+		case "edges":
+			out.Values[i] = ec._AssistanceRequestConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AssistanceRequestConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var assistanceRequestEdgeImplementors = []string{"AssistanceRequestEdge"}
+
+func (ec *executionContext) _AssistanceRequestEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AssistanceRequestEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assistanceRequestEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssistanceRequestEdge")
+		case "cursor":
+			out.Values[i] = ec._AssistanceRequestEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AssistanceRequestEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var assistanceRequestPayloadImplementors = []string{"AssistanceRequestPayload"}
+
+func (ec *executionContext) _AssistanceRequestPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AssistanceRequestPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assistanceRequestPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssistanceRequestPayload")
+		case "assistanceRequest":
+			out.Values[i] = ec._AssistanceRequestPayload_assistanceRequest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AssistanceRequestPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var assistanceStatusChangeImplementors = []string{"AssistanceStatusChange"}
+
+func (ec *executionContext) _AssistanceStatusChange(ctx context.Context, sel ast.SelectionSet, obj *roadside.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assistanceStatusChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssistanceStatusChange")
+		case "from":
+			out.Values[i] = ec._AssistanceStatusChange_from(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._AssistanceStatusChange_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._AssistanceStatusChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._AssistanceStatusChange_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actor":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AssistanceStatusChange_actor(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "actorName":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AssistanceStatusChange_actorName(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26732,6 +30271,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "requestAssistance":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestAssistance(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptAssistanceRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptAssistanceRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dispatchAssistance":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_dispatchAssistance(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeAssistanceRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeAssistanceRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelAssistanceRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelAssistanceRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "registerVehicle":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_registerVehicle(ctx, field)
@@ -27407,6 +30981,44 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "assistanceRequests":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_assistanceRequests(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "membership":
 			field := field
 
@@ -27957,6 +31569,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_screenTokens(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "assistanceRequest":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_assistanceRequest(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "openAssistanceRequests":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_openAssistanceRequests(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -30728,6 +34384,16 @@ func (ec *executionContext) _Store(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "latitude":
+			out.Values[i] = ec._Store_latitude(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "longitude":
+			out.Values[i] = ec._Store_longitude(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30910,6 +34576,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_boardChanged(ctx, fields[0])
 	case "repairOrderUpdated":
 		return ec._Subscription_repairOrderUpdated(ctx, fields[0])
+	case "assistanceRequestUpdated":
+		return ec._Subscription_assistanceRequestUpdated(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -32177,6 +35845,147 @@ func (ec *executionContext) unmarshalNAssignRepairOrderInput2githubᚗcomᚋowne
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAssistanceActor2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceActor(ctx context.Context, v any) (model.AssistanceActor, error) {
+	var res model.AssistanceActor
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssistanceActor2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceActor(ctx context.Context, sel ast.SelectionSet, v model.AssistanceActor) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNAssistanceLocation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceLocation(ctx context.Context, sel ast.SelectionSet, v *model.AssistanceLocation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AssistanceLocation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAssistanceProblem2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐProblem(ctx context.Context, v any) (roadside.Problem, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := roadside.Problem(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssistanceProblem2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐProblem(ctx context.Context, sel ast.SelectionSet, v roadside.Problem) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNAssistanceRequest2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐRequest(ctx context.Context, sel ast.SelectionSet, v *roadside.Request) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AssistanceRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAssistanceRequestConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestConnection(ctx context.Context, sel ast.SelectionSet, v *model.AssistanceRequestConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AssistanceRequestConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAssistanceRequestEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AssistanceRequestEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssistanceRequestEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssistanceRequestEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestEdge(ctx context.Context, sel ast.SelectionSet, v *model.AssistanceRequestEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AssistanceRequestEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAssistanceRequestInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestInput(ctx context.Context, v any) (model.AssistanceRequestInput, error) {
+	res, err := ec.unmarshalInputAssistanceRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssistanceRequestPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceRequestPayload(ctx context.Context, sel ast.SelectionSet, v *model.AssistanceRequestPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AssistanceRequestPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAssistanceStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐStatus(ctx context.Context, v any) (roadside.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := roadside.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssistanceStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐStatus(ctx context.Context, sel ast.SelectionSet, v roadside.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNAssistanceStatusChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*roadside.Event) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssistanceStatusChange2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssistanceStatusChange2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐEvent(ctx context.Context, sel ast.SelectionSet, v *roadside.Event) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AssistanceStatusChange(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -32321,6 +36130,11 @@ func (ec *executionContext) marshalNCalendarPayload2ᚖgithubᚗcomᚋownerhub�
 	return ec._CalendarPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCancelAssistanceRequestInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCancelAssistanceRequestInput(ctx context.Context, v any) (model.CancelAssistanceRequestInput, error) {
+	res, err := ec.unmarshalInputCancelAssistanceRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCancelEventInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCancelEventInput(ctx context.Context, v any) (model.CancelEventInput, error) {
 	res, err := ec.unmarshalInputCancelEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -32333,6 +36147,11 @@ func (ec *executionContext) unmarshalNCancelRegistrationInput2githubᚗcomᚋown
 
 func (ec *executionContext) unmarshalNCheckInRegistrationInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCheckInRegistrationInput(ctx context.Context, v any) (model.CheckInRegistrationInput, error) {
 	res, err := ec.unmarshalInputCheckInRegistrationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCloseAssistanceRequestInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCloseAssistanceRequestInput(ctx context.Context, v any) (model.CloseAssistanceRequestInput, error) {
+	res, err := ec.unmarshalInputCloseAssistanceRequestInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -32407,6 +36226,11 @@ func (ec *executionContext) marshalNDaySchedule2ᚖgithubᚗcomᚋownerhubᚋown
 
 func (ec *executionContext) unmarshalNDecideRepairItemsInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDecideRepairItemsInput(ctx context.Context, v any) (model.DecideRepairItemsInput, error) {
 	res, err := ec.unmarshalInputDecideRepairItemsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDispatchAssistanceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDispatchAssistanceInput(ctx context.Context, v any) (model.DispatchAssistanceInput, error) {
+	res, err := ec.unmarshalInputDispatchAssistanceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -33343,6 +37167,11 @@ func (ec *executionContext) marshalNRepairOrderTotals2ᚖgithubᚗcomᚋownerhub
 	return ec._RepairOrderTotals(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRequestAssistanceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRequestAssistanceInput(ctx context.Context, v any) (model.RequestAssistanceInput, error) {
+	res, err := ec.unmarshalInputRequestAssistanceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRequestLoginCodeInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRequestLoginCodeInput(ctx context.Context, v any) (model.RequestLoginCodeInput, error) {
 	res, err := ec.unmarshalInputRequestLoginCodeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33983,6 +37812,39 @@ func (ec *executionContext) marshalOAppointmentStatus2ᚖgithubᚗcomᚋownerhub
 	return res
 }
 
+func (ec *executionContext) marshalOAssistanceDispatch2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssistanceDispatch(ctx context.Context, sel ast.SelectionSet, v *model.AssistanceDispatch) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AssistanceDispatch(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAssistanceRequest2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐRequest(ctx context.Context, sel ast.SelectionSet, v *roadside.Request) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AssistanceRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAssistanceStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐStatus(ctx context.Context, v any) (*roadside.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := roadside.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAssistanceStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐStatus(ctx context.Context, sel ast.SelectionSet, v *roadside.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOBookingSource2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSource(ctx context.Context, v any) (*booking.Source, error) {
 	if v == nil {
 		return nil, nil
@@ -34119,6 +37981,23 @@ func (ec *executionContext) marshalOEventPayment2ᚖgithubᚗcomᚋownerhubᚋow
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOGender2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐGender(ctx context.Context, v any) (*model.Gender, error) {

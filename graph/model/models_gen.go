@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -62,6 +63,47 @@ type AssignRepairOrderInput struct {
 	ExpectedVersion *int    `json:"expectedVersion,omitempty"`
 }
 
+// Who was sent and when they should arrive.
+type AssistanceDispatch struct {
+	Name string `json:"name"`
+	// Mobile number of who was sent (E.164), for the owner to call.
+	Phone string `json:"phone"`
+	// True when one of the store's staff was sent (false: a partner's tow truck).
+	IsStaff bool `json:"isStaff"`
+	// Estimated time of arrival.
+	Eta          time.Time `json:"eta"`
+	DispatchedAt time.Time `json:"dispatchedAt"`
+}
+
+// Where the car is.
+type AssistanceLocation struct {
+	// WGS-84 degrees.
+	Latitude float64 `json:"latitude"`
+	// WGS-84 degrees.
+	Longitude float64 `json:"longitude"`
+	// What the owner typed or the map gave: street, landmark, direction.
+	Address string `json:"address"`
+}
+
+type AssistanceRequestConnection struct {
+	Edges    []*AssistanceRequestEdge `json:"edges"`
+	PageInfo *PageInfo                `json:"pageInfo"`
+}
+
+type AssistanceRequestEdge struct {
+	Cursor string            `json:"cursor"`
+	Node   *roadside.Request `json:"node"`
+}
+
+type AssistanceRequestInput struct {
+	RequestID string `json:"requestId"`
+}
+
+type AssistanceRequestPayload struct {
+	AssistanceRequest *roadside.Request `json:"assistanceRequest,omitempty"`
+	UserErrors        []*UserError      `json:"userErrors"`
+}
+
 type AuthPayload struct {
 	Session *Session `json:"session,omitempty"`
 	// The owner, when an owner signed in.
@@ -90,6 +132,12 @@ type CalendarPayload struct {
 	UserErrors []*UserError           `json:"userErrors"`
 }
 
+type CancelAssistanceRequestInput struct {
+	RequestID string `json:"requestId"`
+	// Required from staff (the owner is told); optional for the owner.
+	Reason *string `json:"reason,omitempty"`
+}
+
 type CancelEventInput struct {
 	EventID         string `json:"eventId"`
 	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
@@ -104,6 +152,12 @@ type CancelRegistrationInput struct {
 type CheckInRegistrationInput struct {
 	// The code of the owner's QR.
 	Code string `json:"code"`
+}
+
+type CloseAssistanceRequestInput struct {
+	RequestID string `json:"requestId"`
+	// How it ended, 1 to 500 characters (the owner sees it).
+	Outcome string `json:"outcome"`
 }
 
 type CreateEventInput struct {
@@ -132,6 +186,19 @@ type CreateEventInput struct {
 type DecideRepairItemsInput struct {
 	OrderID   string                `json:"orderId"`
 	Decisions []*RepairItemDecision `json:"decisions"`
+}
+
+type DispatchAssistanceInput struct {
+	RequestID string `json:"requestId"`
+	// Send one of the store's staff (their name is the default name).
+	StaffID *string `json:"staffId,omitempty"`
+	// Who is sent; required without staffId.
+	DispatcherName *string `json:"dispatcherName,omitempty"`
+	// Their mainland mobile number, for the owner.
+	DispatcherPhone string `json:"dispatcherPhone"`
+	// Minutes from now until they arrive, 1 to 720.
+	EtaMinutes int     `json:"etaMinutes"`
+	Note       *string `json:"note,omitempty"`
 }
 
 type EventConnection struct {
@@ -471,6 +538,23 @@ type RepairOrderTotals struct {
 	Declined *Money `json:"declined"`
 }
 
+type RequestAssistanceInput struct {
+	VehicleID string `json:"vehicleId"`
+	// WGS-84 degrees, -90 to 90.
+	Latitude float64 `json:"latitude"`
+	// WGS-84 degrees, -180 to 180.
+	Longitude float64 `json:"longitude"`
+	// Where the car is, 1 to 200 characters.
+	Address string           `json:"address"`
+	Problem roadside.Problem `json:"problem"`
+	// Up to 500 characters; required for OTHER.
+	Description *string `json:"description,omitempty"`
+	// Mainland mobile number to call back; the owner's own when omitted.
+	CallbackPhone *string `json:"callbackPhone,omitempty"`
+	// The store to ask; the nearest store when omitted.
+	StoreID *string `json:"storeId,omitempty"`
+}
+
 type RequestLoginCodeInput struct {
 	// Mainland China mobile number, e.g. `13800000001` or `+86 138 0000 0001`.
 	Phone string `json:"phone"`
@@ -690,6 +774,62 @@ type WalletPayload struct {
 	// The entries this request appended (a top-up and its bonus, ...).
 	Entries    []*wallet.Entry `json:"entries"`
 	UserErrors []*UserError    `json:"userErrors"`
+}
+
+// Who made a change on a request's timeline.
+type AssistanceActor string
+
+const (
+	AssistanceActorOwner AssistanceActor = "OWNER"
+	AssistanceActorStaff AssistanceActor = "STAFF"
+)
+
+var AllAssistanceActor = []AssistanceActor{
+	AssistanceActorOwner,
+	AssistanceActorStaff,
+}
+
+func (e AssistanceActor) IsValid() bool {
+	switch e {
+	case AssistanceActorOwner, AssistanceActorStaff:
+		return true
+	}
+	return false
+}
+
+func (e AssistanceActor) String() string {
+	return string(e)
+}
+
+func (e *AssistanceActor) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AssistanceActor(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AssistanceActor", str)
+	}
+	return nil
+}
+
+func (e AssistanceActor) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AssistanceActor) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AssistanceActor) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type Gender string

@@ -78,10 +78,13 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 		if orders, err = g.seedWorkshop(ctx, db, now); err != nil {
 			return err
 		}
-		appointments, err = g.seedBooking(ctx, db, now)
-		if err == nil {
-			err = g.seedEvents(ctx, db, now)
+		if appointments, err = g.seedBooking(ctx, db, now); err != nil {
+			return err
 		}
+		if err = g.seedEvents(ctx, db, now); err != nil {
+			return err
+		}
+		_, err = g.seedRoadside(ctx, db, now)
 		return err
 	})
 	if err != nil {

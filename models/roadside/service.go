@@ -1,0 +1,136 @@
+package roadside
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// Service runs roadside assistance on a database.
+//
+// One open request per vehicle is the partial unique index
+// assistance_requests_one_open_idx: of concurrent requests for one car,
+// exactly one is stored. Every change locks the request's row (FOR UPDATE
+// on PostgreSQL; SQLite's write transactions hold the write lock from their
+// start), checks the move against the status it reads there, bumps the
+// version with a conditional update, records the move on the timeline,
+// puts it in the owner's inbox (changes made by staff) and announces the
+// request's topic, all in one transaction: of two staff accepting at once,
+// one wins and the other is told ALREADY_ACCEPTED.
+type Service struct {
+	DB *models.DB
+	// Now is the clock; nil means models.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return models.Now()
+}
+
+// rolesServe may read and serve their stores' requests (GROUP_ADMIN holds
+// every role in every store).
+var rolesServe = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
+
+// scoped restricts a requests query to those the actor may see: an owner
+// their own, GROUP_ADMIN every store's, ADVISOR, CRM and MANAGER staff
+// their stores'. Everyone else sees none.
+func scoped(q *gorm.DB, actor *auth.Principal) *gorm.DB {
+	switch {
+	case actor.IsOwner():
+		return q.Where("owner_id = ?", actor.ID)
+	case actor.IsGroupAdmin():
+		return q
+	case actor.HasAnyRole(rolesServe...) && len(actor.StoreIDs) > 0:
+		return q.Where("store_id IN ?", actor.StoreIDs)
+	}
+	return q.Where("1 = 0")
+}
+
+// lock reads and locks a request the actor may see.
+//
+// Codes: NOT_FOUND.
+func (s *Service) lock(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Request, error) {
+	var r Request
+	q := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor)
+	if err := s.DB.ForUpdate(q).Take(&r).Error; err != nil {
+		return nil, notFoundAs(err, errRequestNotFound)
+	}
+	normalize(&r)
+	return &r, nil
+}
+
+// change is one move of a request, made in its transaction.
+type change struct {
+	actor  *auth.Principal
+	to     Status
+	note   string
+	fields map[string]any // columns to set besides status, version, updated_at
+}
+
+// apply writes a move of r (locked by the caller): the status and fields
+// by a conditional update on the version read, the timeline event, the
+// owner's inbox item (for staff moves) and the announcement.
+func (s *Service) apply(ctx context.Context, r *Request, c change, now time.Time) error {
+	conn := s.DB.Conn(ctx)
+	fields := map[string]any{"status": c.to, "version": r.Version + 1, "updated_at": now}
+	for k, v := range c.fields {
+		fields[k] = v
+	}
+	res := conn.Model(&Request{}).Where("id = ? AND version = ?", r.ID, r.Version).Updates(fields)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		// Unreachable under the row lock; refuse rather than overwrite.
+		return models.ErrConflict
+	}
+	from := r.Status
+	if err := s.record(ctx, r.ID, &from, c.to, c.actor, c.note, now); err != nil {
+		return err
+	}
+	if c.actor.IsStaff() {
+		if err := s.notify(ctx, r, c, now); err != nil {
+			return err
+		}
+	}
+	return s.DB.Publish(ctx, Topic(r.ID))
+}
+
+// record adds an event to a request's timeline.
+func (s *Service) record(ctx context.Context, requestID uuid.UUID, from *Status, to Status, actor *auth.Principal, note string, now time.Time) error {
+	kind := ActorStaff
+	if actor.IsOwner() {
+		kind = ActorOwner
+	}
+	return s.DB.Conn(ctx).Create(&Event{
+		ID: models.NewID(), RequestID: requestID, FromStatus: from, ToStatus: to,
+		ActorKind: kind, ActorID: actor.ID, Note: note, CreatedAt: now,
+	}).Error
+}
+
+// read reads a request by id, without authorization.
+func (s *Service) read(ctx context.Context, id uuid.UUID) (*Request, error) {
+	var r Request
+	if err := s.DB.Conn(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return nil, notFoundAs(err, errRequestNotFound)
+	}
+	normalize(&r)
+	return &r, nil
+}
+
+// notFoundAs maps GORM's record-not-found to the given domain error.
+func notFoundAs(err error, nf *models.Error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nf
+	}
+	return err
+}
