@@ -42,13 +42,14 @@ const (
 	evDayCancelEvent = 111
 	evDayAuthz       = 113
 	evDayStatements  = 115 // and the 20 days after it
+	evDayPaging      = 136
 	evDayRace        = 140
 	evDayRaceTwo     = 142
 )
 
 const (
 	evEventFields = `id kind status title description location itinerary { at place note } startsAt endsAt
-		registrationOpensAt registrationClosesAt cancellationDeadline capacity seatsLeft feePerSeat { amountFen }
+		registrationOpensAt registrationClosesAt cancellationDeadline registrationOpen capacity seatsLeft feePerSeat { amountFen }
 		pointsPerSeat minTier vehicleRequired maxPartySize attendancePoints cancelReason version store { code }`
 	evRegFields = `id status partySize payWith waitlistPosition checkInCode checkedInAt paid { amountFen } paidPoints
 		refunded { amountFen } refundedPoints confirmedAt cancelledAt createdAt event { id seatsLeft } vehicle { id plate }`
@@ -651,9 +652,19 @@ func TestEventWindowAndDeadline(t *testing.T) {
 		owners[i] = f.owner(t, 10_000, 1_000)
 	}
 
+	// registrationOpen says the same as registering does.
+	isOpen := func() any {
+		return dig(f.gql(t, owners[0].OwnerToken, evEventDoc, map[string]any{"id": ev["id"]}), "event", "registrationOpen")
+	}
 	f.at(opens.Add(-time.Microsecond))
+	if isOpen() != false {
+		t.Fatal("registrationOpen a microsecond before the opening")
+	}
 	f.refused(t, owners[0].OwnerToken, "registerForEvent", evRegIn(ev["id"], map[string]any{"payWith": "WALLET"}), "REGISTRATION_CLOSED", "eventId")
 	f.at(opens)
+	if isOpen() != true {
+		t.Fatal("registrationOpen is false at the opening")
+	}
 	regs := []map[string]any{f.register(t, owners[0], ev["id"], map[string]any{"payWith": "WALLET"})}
 	f.at(closes.Add(-time.Microsecond))
 	for _, o := range owners[1:5] {
@@ -663,7 +674,13 @@ func TestEventWindowAndDeadline(t *testing.T) {
 		}
 		regs = append(regs, f.register(t, o, ev["id"], map[string]any{"payWith": pay}))
 	}
+	if isOpen() != true {
+		t.Fatal("registrationOpen is false a microsecond before the close")
+	}
 	f.at(closes)
+	if isOpen() != false {
+		t.Fatal("registrationOpen at the close")
+	}
 	f.refused(t, owners[5].OwnerToken, "registerForEvent", evRegIn(ev["id"], map[string]any{"payWith": "WALLET"}), "REGISTRATION_CLOSED", "eventId")
 	for _, r := range regs {
 		if r["status"] != "CONFIRMED" {
@@ -1013,4 +1030,71 @@ func TestEventNoNPlusOne(t *testing.T) {
 		t.Fatalf("me.registrations with event, store and position: %d statements for 2, %d for 20", m2, m20)
 	}
 	t.Logf("events: %d statements; me.registrations: %d", n20, m20)
+}
+
+// Both connections page without gaps or repeats, also through events that
+// start at the same moment (the cursor is the start and the id).
+func TestEventPaging(t *testing.T) {
+	f := newEvents(t)
+	staff := f.staff(t, "events.sz01")
+	first := evStart(evDayPaging)
+	const n = 7
+	want := make([]any, n)
+	for i := range want {
+		// Three events at each hour: ties on startsAt.
+		want[i] = f.publish(t, staff, evEventIn(f.sz, "CLASS", first.Add(time.Duration(i/3)*time.Hour), nil))["id"]
+	}
+	f.at(first.AddDate(0, 0, -5))
+	me := f.owner(t, 0, 0)
+	for _, id := range want {
+		f.register(t, me, id, nil)
+	}
+	const listDoc = `query($f: EventFilter, $n: Int, $a: String) { events(filter: $f, first: $n, after: $a) {
+		edges { cursor node { id startsAt } } pageInfo { hasNextPage endCursor } } }`
+	const mineDoc = `query($n: Int, $a: String) { me { registrations(first: $n, after: $a) {
+		edges { cursor node { id event { id } } } pageInfo { hasNextPage endCursor } } } }`
+	walk := func(doc string, vars map[string]any, path ...any) []any {
+		t.Helper()
+		var out []any
+		var after any
+		for range n + 1 {
+			vars["n"], vars["a"] = 2, after
+			conn := dig(f.gql(t, me.OwnerToken, doc, vars), path...)
+			for _, e := range dig(conn, "edges").([]any) {
+				out = append(out, dig(e, "node"))
+			}
+			if dig(conn, "pageInfo", "hasNextPage") != true {
+				return out
+			}
+			after = dig(conn, "pageInfo", "endCursor")
+		}
+		t.Fatalf("%v does not end", path)
+		return nil
+	}
+	evs := walk(listDoc, map[string]any{"f": map[string]any{"storeId": f.sz, "from": evTS(first.Add(-time.Minute)),
+		"to": evTS(first.Add(3 * time.Hour))}}, "events")
+	seen := map[any]bool{}
+	var last time.Time
+	for _, e := range evs {
+		at := e2eTime(t, dig(e, "startsAt"))
+		if seen[dig(e, "id")] || at.Before(last) {
+			t.Fatalf("events out of order or repeated: %v", evs)
+		}
+		seen[dig(e, "id")], last = true, at
+	}
+	if len(evs) != n {
+		t.Fatalf("%d events over the pages, want %d", len(evs), n)
+	}
+	regs := walk(mineDoc, map[string]any{}, "me", "registrations")
+	seen = map[any]bool{}
+	for i, r := range regs {
+		// Newest first: the last registered comes first.
+		if seen[dig(r, "id")] || dig(r, "event", "id") != want[n-1-i] {
+			t.Fatalf("registrations out of order or repeated: %v", regs)
+		}
+		seen[dig(r, "id")] = true
+	}
+	if len(regs) != n {
+		t.Fatalf("%d registrations over the pages, want %d", len(regs), n)
+	}
 }
