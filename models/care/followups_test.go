@@ -20,7 +20,7 @@ func TestCreateFollowUps(t *testing.T) {
 	e.delivered(e.customer(), now.Add(-40*24*time.Hour)) // before the lookback
 	bought := models.DateOf(now.In(e.store.Location())).AddDate(0, 0, -1)
 	newCar := e.customer(func(o *models.Owner, v *models.Vehicle) { v.PurchaseDate, v.SellingStoreID = &bought, &e.store.ID })
-	tomorrow := bought.AddDate(0, 0, 3) // two days ahead
+	tomorrow := bought.AddDate(0, 0, 3)                                                                                // two days ahead
 	e.customer(func(o *models.Owner, v *models.Vehicle) { v.PurchaseDate, v.SellingStoreID = &tomorrow, &e.store.ID }) // not delivered yet
 	e.customer(func(o *models.Owner, v *models.Vehicle) { v.PurchaseDate = &bought })                                  // no selling store
 
