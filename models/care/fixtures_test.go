@@ -40,7 +40,7 @@ type env struct {
 	staff map[string]*auth.Principal
 }
 
-var serial atomic.Int64
+var serial, eras atomic.Int64
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -54,8 +54,24 @@ func newEnv(t testing.TB) *env {
 		_, err := demo.Seed(context.Background(), db, "pw")
 		return err
 	})
-	n := serial.Add(1)
-	base := time.Date(2031, 1, 1, 2, 0, 0, 0, time.UTC).AddDate(0, 0, 90*int(n))
+	return envOn(t, db)
+}
+
+// isolatedEnv is an env on a seeded database of its own, for tests of
+// MarkMissedDeadlines, which marks every complaint's passed deadlines
+// whatever its era.
+func isolatedEnv(t testing.TB) *env {
+	t.Helper()
+	db := testdb.Open(t)
+	if _, err := demo.Seed(context.Background(), db, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	return envOn(t, db)
+}
+
+func envOn(t testing.TB, db *models.DB) *env {
+	t.Helper()
+	base := time.Date(2031, 1, 1, 2, 0, 0, 0, time.UTC).AddDate(0, 0, 90*int(eras.Add(1)))
 	e := &env{t: t, ctx: context.Background(), db: db, clock: &clock{t: base}, base: base, staff: map[string]*auth.Principal{}}
 	e.svc = &care.Service{DB: db, Now: e.clock.Now}
 	e.store = e.newStore()
@@ -200,6 +216,8 @@ func (e *env) file(c *customer, mod ...func(*care.ComplaintInput)) *care.Complai
 }
 
 var wantCode = testdb.WantCode
+
+type uuidT = uuid.UUID
 
 func ptr[T any](v T) *T { return &v }
 
