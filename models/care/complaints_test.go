@@ -67,7 +67,9 @@ func TestFileComplaintRefusals(t *testing.T) {
 		{"long", func(x *care.ComplaintInput) { x.Description = strings.Repeat("长", 2001) }, models.CodeInvalidArgument, "description"},
 		{"http", func(x *care.ComplaintInput) { x.PhotoURLs = []string{"http://img.example.com/a.jpg"} }, models.CodeInvalidArgument, "photoUrls"},
 		{"relative", func(x *care.ComplaintInput) { x.PhotoURLs = []string{"/a.jpg"} }, models.CodeInvalidArgument, "photoUrls"},
-		{"long url", func(x *care.ComplaintInput) { x.PhotoURLs = []string{"https://a.example.com/" + strings.Repeat("a", 500)} }, models.CodeInvalidArgument, "photoUrls"},
+		{"long url", func(x *care.ComplaintInput) {
+			x.PhotoURLs = []string{"https://a.example.com/" + strings.Repeat("a", 500)}
+		}, models.CodeInvalidArgument, "photoUrls"},
 		{"ten", func(x *care.ComplaintInput) {
 			for range 10 {
 				x.PhotoURLs = append(x.PhotoURLs, "https://img.example.com/a.jpg")
