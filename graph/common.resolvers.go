@@ -39,6 +39,12 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Workshop.OrderFor(ctx, who, key)
 	case typeAppointment:
 		obj, err = r.Booking.AppointmentFor(ctx, who, key)
+	case typeSurvey:
+		obj, err = r.Care.SurveyFor(ctx, who, key)
+	case typeFollowUpTask:
+		obj, err = r.Care.FollowUpFor(ctx, who, key)
+	case typeComplaint:
+		obj, err = r.Care.ComplaintFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

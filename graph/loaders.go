@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,6 +36,11 @@ type Loaders struct {
 	NextServiceDue  *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
 	Recommendations *dataloadgen.Loader[uuid.UUID, []*workshop.Item]
 	ServiceHistory  *dataloadgen.Loader[workshop.HistoryKey, workshop.HistoryPage]
+
+	// care is made on first use (graph/care.go), from the resolver's
+	// care service.
+	careOnce sync.Once
+	care     *careLoaders
 }
 
 // loaderWait is how long a loader collects keys before it queries; gqlgen

@@ -355,3 +355,26 @@ func normalizeComplaint(c *Complaint) {
 		c.Photos = []string{}
 	}
 }
+
+// ComplaintsByIDs loads complaints by id for a dataloader, in one
+// statement. No authorization: the caller already authorized the objects
+// that point at them (a follow-up task).
+func (s *Service) ComplaintsByIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*Complaint, error) {
+	out := make(map[uuid.UUID]*Complaint, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []*Complaint
+	if err := s.DB.Conn(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, c := range rows {
+		normalizeComplaint(c)
+		out[c.ID] = c
+	}
+	return out, nil
+}
+
+// Clock is the service's clock, for fields computed at read time
+// (deadline states, overdue).
+func (s *Service) Clock() time.Time { return s.now() }

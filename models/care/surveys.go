@@ -195,3 +195,37 @@ func normalizeSurvey(sv *Survey) {
 	sv.CreatedAt, sv.UpdatedAt = sv.CreatedAt.UTC(), sv.UpdatedAt.UTC()
 	sv.SubmittedAt, sv.EditableUntil = utc(sv.SubmittedAt), utc(sv.EditableUntil)
 }
+
+// Editable reports whether the owner may answer or change the survey at now.
+func (s *Survey) Editable(now time.Time) bool {
+	if s.EditableUntil != nil {
+		return now.Before(*s.EditableUntil)
+	}
+	return now.Before(s.AnswerBy)
+}
+
+// CanSeeSurveys reports whether the actor may see the surveys of orders
+// they can see: owners (their own orders'), CRM staff and managers. Other
+// staff (advisors, technicians) do not see how they were rated.
+func CanSeeSurveys(actor *auth.Principal) bool {
+	return actor.IsOwner() || actor.HasAnyRole(rolesCare...)
+}
+
+// SurveysByIDs loads surveys by id for a dataloader, in one statement. No
+// authorization: the caller already authorized the objects that point at
+// them (a follow-up task).
+func (s *Service) SurveysByIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*Survey, error) {
+	out := make(map[uuid.UUID]*Survey, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []*Survey
+	if err := s.DB.Conn(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		normalizeSurvey(r)
+		out[r.ID] = r
+	}
+	return out, nil
+}
