@@ -57,16 +57,12 @@ func newEnv(t testing.TB) *env {
 	return envOn(t, db)
 }
 
-// isolatedEnv is an env on a seeded database of its own, for tests of
-// MarkMissedDeadlines, which marks every complaint's passed deadlines
-// whatever its era.
+// isolatedEnv is an env on an empty database of its own (no demo data: its
+// complaints would have deadlines too), for tests of MarkMissedDeadlines,
+// which marks every complaint's passed deadlines whatever its era.
 func isolatedEnv(t testing.TB) *env {
 	t.Helper()
-	db := testdb.Open(t)
-	if _, err := demo.Seed(context.Background(), db, "pw"); err != nil {
-		t.Fatal(err)
-	}
-	return envOn(t, db)
+	return envOn(t, testdb.Open(t))
 }
 
 func envOn(t testing.TB, db *models.DB) *env {
@@ -82,9 +78,7 @@ func envOn(t testing.TB, db *models.DB) *env {
 	}
 	e.staff["crm.other"] = e.person("crmother", []uuid.UUID{other.ID}, auth.RoleCRM)
 	e.staff["manager.other"] = e.person("mgrother", []uuid.UUID{other.ID}, auth.RoleManager)
-	var admin models.Staff
-	must(t, db.Conn(e.ctx).Where("username = ?", demo.AdminUsername).Take(&admin).Error)
-	e.staff["admin"] = &auth.Principal{Kind: auth.KindStaff, ID: admin.ID, Roles: []auth.Role{auth.RoleGroupAdmin}}
+	e.staff["admin"] = e.person("admin", nil, auth.RoleGroupAdmin)
 	return e
 }
 
