@@ -65,6 +65,7 @@ CREATE TABLE complaints (
     CHECK (response_due_at > created_at AND proposal_due_at > created_at AND resolution_due_at > created_at)
 );
 CREATE INDEX complaints_owner_idx ON complaints (owner_id, id);
+CREATE INDEX complaints_store_idx ON complaints (store_id, id);
 CREATE INDEX complaints_store_status_idx ON complaints (store_id, status, id);
 CREATE INDEX complaints_store_created_idx ON complaints (store_id, created_at);
 -- What the deadline job looks at: open deadlines by due time.
@@ -110,8 +111,10 @@ CREATE TABLE follow_up_tasks (
     UNIQUE (kind, subject_id),
     CHECK ((status = 'OPEN') = (closed_at IS NULL))
 );
-CREATE INDEX follow_up_tasks_store_due_idx ON follow_up_tasks (store_id, status, due_at, id);
-CREATE INDEX follow_up_tasks_assignee_due_idx ON follow_up_tasks (assignee_id, status, due_at, id);
+-- Staff lists by due time: a store's, the open (and overdue) ones, one's own.
+CREATE INDEX follow_up_tasks_store_due_idx ON follow_up_tasks (store_id, due_at, id);
+CREATE INDEX follow_up_tasks_open_due_idx ON follow_up_tasks (store_id, due_at, id) WHERE status = 'OPEN';
+CREATE INDEX follow_up_tasks_assignee_due_idx ON follow_up_tasks (assignee_id, due_at, id);
 
 -- What the scheduled jobs read: orders delivered lately, cars bought lately.
 CREATE INDEX repair_orders_delivered_at_idx ON repair_orders (delivered_at) WHERE status = 'DELIVERED';

@@ -233,7 +233,8 @@ func (s *Service) MarkMissedDeadlines(ctx context.Context, now time.Time) (int64
 		for _, d := range []struct{ state, due string }{
 			{"response_state", "response_due_at"}, {"proposal_state", "proposal_due_at"}, {"resolution_state", "resolution_due_at"},
 		} {
-			res := s.DB.Conn(ctx).Model(&Complaint{}).Where(d.state+" = ? AND "+d.due+" < ?", DeadlineOpen, now).
+			// The literal 'OPEN' matches the partial indexes of open deadlines.
+			res := s.DB.Conn(ctx).Model(&Complaint{}).Where(d.state+" = 'OPEN' AND "+d.due+" < ?", now).
 				Updates(map[string]any{d.state: DeadlineMissed})
 			if res.Error != nil {
 				return res.Error

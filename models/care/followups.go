@@ -37,7 +37,7 @@ func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, er
 	var orders []workshop.RepairOrder
 	err := s.DB.Conn(ctx).Table("repair_orders o").Select("o.*").
 		Joins("LEFT JOIN follow_up_tasks t ON t.kind = ? AND t.subject_id = o.id", Service3DC).
-		Where("o.status = ? AND o.delivered_at > ? AND o.delivered_at <= ? AND t.id IS NULL", workshop.Delivered, now.Add(-Lookback), now).
+		Where("o.status = 'DELIVERED' AND o.delivered_at > ? AND o.delivered_at <= ? AND t.id IS NULL", now.Add(-Lookback), now).
 		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
 	if err != nil {
 		return 0, err
@@ -61,7 +61,7 @@ func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, er
 	from := models.DateOf(now.Add(-Lookback)).AddDate(0, 0, -1)
 	err = s.DB.Conn(ctx).Raw(`SELECT v.id, v.owner_id, v.selling_store_id, v.purchase_date, st.timezone
 		FROM vehicles v JOIN stores st ON st.id = v.selling_store_id
-		WHERE v.purchase_date >= ? AND v.purchase_date <= ?
+		WHERE v.selling_store_id IS NOT NULL AND v.purchase_date >= ? AND v.purchase_date <= ?
 		AND (NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id)
 		  OR NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id))
 		ORDER BY v.id`, from, models.DateOf(now).AddDate(0, 0, 1), NewCar3D, NewCar7D).Scan(&cars).Error
@@ -133,7 +133,7 @@ func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFi
 		q = q.Where("follow_up_tasks.status = ?", *f.Status)
 	}
 	if f.Overdue {
-		q = q.Where("follow_up_tasks.status = ? AND follow_up_tasks.due_at < ?", TaskOpen, s.now())
+		q = q.Where("follow_up_tasks.status = 'OPEN' AND follow_up_tasks.due_at < ?", s.now())
 	}
 	rows, more, err := fetchByDue[*FollowUpTask](q, "follow_up_tasks", clampPage(p))
 	for _, t := range rows {

@@ -28,7 +28,7 @@ func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, erro
 	var orders []workshop.RepairOrder
 	err := s.DB.Conn(ctx).Table("repair_orders o").Select("o.*").
 		Joins("LEFT JOIN surveys s ON s.repair_order_id = o.id").
-		Where("o.status = ? AND o.delivered_at > ? AND o.delivered_at <= ? AND s.id IS NULL", workshop.Delivered, now.Add(-Lookback), now).
+		Where("o.status = 'DELIVERED' AND o.delivered_at > ? AND o.delivered_at <= ? AND s.id IS NULL", now.Add(-Lookback), now).
 		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
 	if err != nil {
 		return 0, err
