@@ -228,7 +228,7 @@ func (r *mutationResolver) FileComplaint(ctx context.Context, input model.FileCo
 		return nil, err
 	}
 	c, err := r.Care.FileComplaint(ctx, caller(ctx), care.ComplaintInput{Category: input.Category, Description: input.Description,
-		RepairOrderID: order, VehicleID: vehicle, StoreID: store, PhotoURLs: input.PhotoUrls})
+		RepairOrderID: order, VehicleID: vehicle, StoreID: store, PhotoURLs: input.PhotoUrls, IdempotencyKey: deref(input.IdempotencyKey)})
 	ues, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err

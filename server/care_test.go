@@ -327,9 +327,17 @@ func TestCareComplaintFlow(t *testing.T) {
 	f.denied(t, other.OwnerToken, "fileComplaint", file, "NOT_FOUND") // not their order
 
 	filed := f.now()
+	file["idempotencyKey"] = fmt.Sprintf("complaint-%d", e2eNext())
 	p := f.ok(t, car.OwnerToken, "fileComplaint", file)
 	c := p["complaint"].(map[string]any)
 	id := crStr(c["id"])
+	// A retry with the key files nothing more.
+	if again := f.ok(t, car.OwnerToken, "fileComplaint", file); dig(again, "complaint", "id") != id {
+		t.Fatalf("a retry filed another complaint: %v", again)
+	}
+	if n := e2eCount(t, f.testServer, &care.Complaint{}, "owner_id = ?", car.Owner.ID); n != 1 {
+		t.Fatalf("%d complaints after a retry", n)
+	}
 	if c["status"] != "SUBMITTED" || crStr(dig(c, "store", "code")) != "SZ01" || dig(c, "responseDeadline", "state") != "OPEN" ||
 		e2eTime(t, c["createdAt"]).Before(filed.Truncate(time.Second)) || len(c["photoUrls"].([]any)) != 1 {
 		t.Fatalf("filed: %v", c)

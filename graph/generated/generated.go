@@ -4993,6 +4993,8 @@ input FileComplaintInput {
   storeId: ID
   "At most 9 https URLs of uploaded photos, each at most 500 characters."
   photoUrls: [String!]
+  "A retry with the same key returns the complaint the first request filed."
+  idempotencyKey: String
 }
 
 input ComplaintStepInput {
@@ -24207,7 +24209,7 @@ func (ec *executionContext) unmarshalInputFileComplaintInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"category", "description", "repairOrderId", "vehicleId", "storeId", "photoUrls"}
+	fieldsInOrder := [...]string{"category", "description", "repairOrderId", "vehicleId", "storeId", "photoUrls", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24256,6 +24258,13 @@ func (ec *executionContext) unmarshalInputFileComplaintInput(ctx context.Context
 				return it, err
 			}
 			it.PhotoUrls = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil

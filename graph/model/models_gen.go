@@ -141,6 +141,8 @@ type FileComplaintInput struct {
 	StoreID *string `json:"storeId,omitempty"`
 	// At most 9 https URLs of uploaded photos, each at most 500 characters.
 	PhotoUrls []string `json:"photoUrls,omitempty"`
+	// A retry with the same key returns the complaint the first request filed.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // The complaint an ISSUE_FOUND call files for the owner.

@@ -22,6 +22,9 @@ type ComplaintInput struct {
 	// store nor the owner's home store names one.
 	StoreID   *uuid.UUID
 	PhotoURLs []string
+	// IdempotencyKey (optional, owners): a retried filing with the same key
+	// returns the first complaint instead of filing another.
+	IdempotencyKey string `json:"-"`
 }
 
 // FileComplaint files the owner's complaint. Its store is the order's
@@ -42,11 +45,24 @@ func (s *Service) FileComplaint(ctx context.Context, actor *auth.Principal, in C
 	}
 	var c *Complaint
 	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		var err error
-		c, err = s.file(ctx, actor, actor.ID, in, "", s.now())
+		id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), in.IdempotencyKey, "care.fileComplaint", in, false,
+			func(ctx context.Context) (uuid.UUID, error) {
+				c, err := s.file(ctx, actor, actor.ID, in, "", s.now())
+				if err != nil {
+					return uuid.Nil, err
+				}
+				return c.ID, nil
+			})
+		if err != nil {
+			return err
+		}
+		c, err = s.ComplaintFor(ctx, actor, id)
 		return err
 	})
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // file validates and inserts a complaint for ownerID, with its FILED

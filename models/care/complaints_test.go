@@ -320,3 +320,40 @@ func TestComplaintStepRefusals(t *testing.T) {
 		t.Fatalf("%d events; want 2", len(ev[cp.ID]))
 	}
 }
+
+// TestFileComplaintIdempotent: a retried filing (also many at once) files
+// one complaint; the key with other content is refused.
+func TestFileComplaintIdempotent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.customer()
+	in := care.ComplaintInput{Category: care.Other, Description: "门店停车位不足", StoreID: &e.store.ID, IdempotencyKey: "app-7f3c"}
+	var wg sync.WaitGroup
+	ids := make([]uuidT, 10)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cp, err := e.svc.FileComplaint(e.ctx, c.p, in)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids[i] = cp.ID
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("retries filed different complaints: %v", ids)
+		}
+	}
+	rows, _, err := e.svc.OwnerComplaints(e.ctx, c.p, c.owner.ID, models.Page{First: 10})
+	must(t, err)
+	if len(rows) != 1 {
+		t.Fatalf("%d complaints; want 1", len(rows))
+	}
+	in.Description = "另一件事"
+	_, err = e.svc.FileComplaint(e.ctx, c.p, in)
+	wantCode(t, err, models.CodeIdempotencyKeyReused, "idempotencyKey")
+}
