@@ -431,8 +431,10 @@ func TestCareReports(t *testing.T) {
 	f.ok(t, car.OwnerToken, "submitSurvey", map[string]any{"surveyId": s["id"], "overall": 4, "advisor": 5, "quality": 4, "timeliness": 3, "cleanliness": 5})
 	f.ok(t, car.OwnerToken, "fileComplaint", map[string]any{"category": "PRICE", "description": "工时费偏高", "repairOrderId": e2eGlobalID("RepairOrder", order.ID)})
 
-	today := models.DateOf(f.now().In(time.FixedZone("CST", 8*3600))).String()
-	vars := map[string]any{"s": f.sz, "from": today, "to": today}
+	// From yesterday, so that a run across midnight still covers the offer.
+	day := models.DateOf(f.now().In(time.FixedZone("CST", 8*3600)))
+	today, yesterday := day.String(), day.AddDate(0, 0, -1).String()
+	vars := map[string]any{"s": f.sz, "from": yesterday, "to": today}
 	const sat = `query($s: ID!, $from: Date!, $to: Date!) { satisfactionReport(storeId: $s, from: $from, to: $to) {
 		store { code } from to offered answered responseRate averages { overall advisor quality timeliness cleanliness }
 		advisors { advisor { id name } offered answered averages { overall } } } }`
@@ -448,7 +450,7 @@ func TestCareReports(t *testing.T) {
 	}
 	const comp = `query($from: Date!, $to: Date!) { complaintReport(from: $from, to: $to) { total
 		byCategory { category total finished missed } byStore { store { code } total finished missed } } }`
-	d = f.gql(t, f.staff(t, "admin"), comp, map[string]any{"from": today, "to": today})
+	d = f.gql(t, f.staff(t, "admin"), comp, map[string]any{"from": yesterday, "to": today})
 	var price float64
 	for _, c := range dig(d, "complaintReport", "byCategory").([]any) {
 		if dig(c, "category") == "PRICE" {
@@ -458,8 +460,17 @@ func TestCareReports(t *testing.T) {
 	if price < 1 || len(dig(d, "complaintReport", "byCategory").([]any)) != 5 {
 		t.Fatalf("complaint report = %v", d)
 	}
-	if rr := f.do(t, req{Query: comp, Vars: map[string]any{"from": today, "to": "2020-01-01"}, Token: f.staff(t, "manager.sz01")}); rr.Code() != "BAD_USER_INPUT" && rr.Code() != "INVALID_ARGUMENT" {
+	if rr := f.do(t, req{Query: comp, Vars: map[string]any{"from": today, "to": "2020-01-01"}, Token: f.staff(t, "manager.sz01")}); rr.Code() != "BAD_USER_INPUT" || rr.Errors[0].Extensions["field"] != "to" {
 		t.Fatalf("a reversed range: %s", rr.Raw)
+	}
+	// Without a token, none of the care lists or reports answer.
+	for _, doc := range []string{`{ followUpTasks { edges { node { id } } } }`, `{ complaints { edges { node { id } } } }`} {
+		if rr := f.do(t, req{Query: doc}); rr.Code() != "UNAUTHENTICATED" {
+			t.Fatalf("anonymous %s: %s", doc, rr.Raw)
+		}
+	}
+	if rr := f.do(t, req{Query: comp, Vars: map[string]any{"from": today, "to": today}, Token: car.OwnerToken}); rr.Code() != "FORBIDDEN" {
+		t.Fatalf("an owner reads the complaint report: %s", rr.Raw)
 	}
 }
 
