@@ -45,6 +45,12 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.EventsService.RegistrationFor(ctx, who, key)
 	case typeAssistance:
 		obj, err = r.Roadside.RequestFor(ctx, who, key)
+	case typeSurvey:
+		obj, err = r.Care.SurveyFor(ctx, who, key)
+	case typeFollowUpTask:
+		obj, err = r.Care.FollowUpFor(ctx, who, key)
+	case typeComplaint:
+		obj, err = r.Care.ComplaintFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

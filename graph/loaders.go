@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,6 +43,10 @@ type Loaders struct {
 	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
 	WaitlistPosition *dataloadgen.Loader[uuid.UUID, int]
 	AssistanceEvents *dataloadgen.Loader[uuid.UUID, []*roadside.Event]
+	// care is made on first use (graph/care.go), from the resolver's
+	// care service.
+	careOnce sync.Once
+	care     *careLoaders
 }
 
 // loaderWait is how long a loader collects keys before it queries; gqlgen

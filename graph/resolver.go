@@ -10,6 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -25,6 +26,7 @@ type Resolver struct {
 	Booking       *booking.Service
 	EventsService *events.Service
 	Roadside      *roadside.Service
+	Care          *care.Service
 	// Tokens signs the bearer tokens of workshop screens.
 	Tokens *auth.Tokens
 	Log    *slog.Logger

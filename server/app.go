@@ -19,6 +19,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -46,6 +47,7 @@ type App struct {
 	Booking  *booking.Service
 	Events   *events.Service
 	Roadside *roadside.Service
+	Care     *care.Service
 	Metrics  *prometheus.Registry
 }
 
@@ -91,9 +93,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	bk := &booking.Service{DB: d.DB, Workshop: ws}
 	ev := &events.Service{DB: d.DB, Wallet: wl}
 	rs := &roadside.Service{DB: d.DB}
+	cr := &care.Service{DB: d.DB}
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
-			Roadside: rs, Tokens: tokens, Log: d.Log},
+			Roadside: rs, Care: cr, Tokens: tokens, Log: d.Log},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -154,7 +157,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
 	}
 	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Metrics: reg.registry}, nil
+		Care: cr, Metrics: reg.registry}, nil
 }
 
 var errScreenToken = errors.New("a screen token reads its store's board only")

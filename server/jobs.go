@@ -7,6 +7,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -21,8 +22,9 @@ const idempotencyKeyTTL = 48 * time.Hour
 // housekeeping runs the upkeep jobs until ctx ends: points expire 24 months
 // after they were earned, tiers follow the trailing 12 months' spend,
 // tomorrow's appointments are reminded (once each), and old idempotency keys
-// are dropped.
-func housekeeping(ctx context.Context, db *models.DB, wl *wallet.Service, bk *booking.Service, log *slog.Logger) {
+// are dropped; delivered orders get their survey and follow-up calls, and
+// passed complaint deadlines are marked missed.
+func housekeeping(ctx context.Context, db *models.DB, wl *wallet.Service, bk *booking.Service, cr *care.Service, log *slog.Logger) {
 	run := func() {
 		now := models.Now()
 		if n, err := wl.ExpirePoints(ctx, now); err != nil {
@@ -39,6 +41,16 @@ func housekeeping(ctx context.Context, db *models.DB, wl *wallet.Service, bk *bo
 			log.Error("appointment reminders", "err", err)
 		} else if n > 0 {
 			log.Info("appointment reminders sent", "count", n)
+		}
+		for _, j := range []struct {
+			name string
+			run  func(context.Context, time.Time) (int64, error)
+		}{{"survey invitations", cr.InviteSurveys}, {"follow-up tasks", cr.CreateFollowUps}, {"complaint deadlines missed", cr.MarkMissedDeadlines}} {
+			if n, err := j.run(ctx, now); err != nil {
+				log.Error(j.name, "err", err)
+			} else if n > 0 {
+				log.Info(j.name, "count", n)
+			}
 		}
 		if _, err := db.PruneIdempotencyKeys(ctx, now.Add(-idempotencyKeyTTL)); err != nil {
 			log.Error("idempotency key pruning", "err", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -35,12 +36,17 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AdvisorSatisfaction() AdvisorSatisfactionResolver
 	Appointment() AppointmentResolver
 	AssistanceRequest() AssistanceRequestResolver
 	AssistanceStatusChange() AssistanceStatusChangeResolver
 	BoardCard() BoardCardResolver
 	CalendarOverride() CalendarOverrideResolver
+	Complaint() ComplaintResolver
+	ComplaintEvent() ComplaintEventResolver
+	ComplaintStoreCount() ComplaintStoreCountResolver
 	Event() EventResolver
+	FollowUpTask() FollowUpTaskResolver
 	KindSeats() KindSeatsResolver
 	LedgerEntry() LedgerEntryResolver
 	Membership() MembershipResolver
@@ -52,11 +58,13 @@ type ResolverRoot interface {
 	RepairOrder() RepairOrderResolver
 	RepairOrderItem() RepairOrderItemResolver
 	RosterEntry() RosterEntryResolver
+	SatisfactionReport() SatisfactionReportResolver
 	ScheduleSlot() ScheduleSlotResolver
 	ScreenToken() ScreenTokenResolver
 	Staff() StaffResolver
 	Store() StoreResolver
 	Subscription() SubscriptionResolver
+	Survey() SurveyResolver
 	Vehicle() VehicleResolver
 	WorkshopBoard() WorkshopBoardResolver
 }
@@ -66,6 +74,13 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AdvisorSatisfaction struct {
+		Advisor  func(childComplexity int) int
+		Answered func(childComplexity int) int
+		Averages func(childComplexity int) int
+		Offered  func(childComplexity int) int
+	}
+
 	Appointment struct {
 		CreatedAt   func(childComplexity int) int
 		ID          func(childComplexity int) int
@@ -207,6 +222,80 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	Complaint struct {
+		Category           func(childComplexity int) int
+		ClosedAt           func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		Description        func(childComplexity int) int
+		FiledByStaff       func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Overdue            func(childComplexity int) int
+		Owner              func(childComplexity int) int
+		Photos             func(childComplexity int) int
+		Proposal           func(childComplexity int) int
+		ProposalDeadline   func(childComplexity int) int
+		ReopenCount        func(childComplexity int) int
+		RepairOrder        func(childComplexity int) int
+		Resolution         func(childComplexity int) int
+		ResolutionDeadline func(childComplexity int) int
+		ResponseDeadline   func(childComplexity int) int
+		Status             func(childComplexity int) int
+		Store              func(childComplexity int) int
+		Timeline           func(childComplexity int) int
+		Vehicle            func(childComplexity int) int
+	}
+
+	ComplaintCategoryCount struct {
+		Category func(childComplexity int) int
+		Finished func(childComplexity int) int
+		Missed   func(childComplexity int) int
+		Total    func(childComplexity int) int
+	}
+
+	ComplaintConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ComplaintDeadline struct {
+		DoneAt func(childComplexity int) int
+		DueAt  func(childComplexity int) int
+		State  func(childComplexity int) int
+	}
+
+	ComplaintEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ComplaintEvent struct {
+		Actor     func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Note      func(childComplexity int) int
+		StaffName func(childComplexity int) int
+	}
+
+	ComplaintPayload struct {
+		Complaint  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ComplaintReport struct {
+		ByCategory func(childComplexity int) int
+		ByStore    func(childComplexity int) int
+		From       func(childComplexity int) int
+		To         func(childComplexity int) int
+		Total      func(childComplexity int) int
+	}
+
+	ComplaintStoreCount struct {
+		Finished func(childComplexity int) int
+		Missed   func(childComplexity int) int
+		Store    func(childComplexity int) int
+		Total    func(childComplexity int) int
+	}
+
 	DaySchedule struct {
 		Closed func(childComplexity int) int
 		Day    func(childComplexity int) int
@@ -265,6 +354,42 @@ type ComplexityRoot struct {
 		PageInfo        func(childComplexity int) int
 		Waitlisted      func(childComplexity int) int
 		WaitlistedSeats func(childComplexity int) int
+	}
+
+	FollowUpTask struct {
+		Assignee    func(childComplexity int) int
+		Attempts    func(childComplexity int) int
+		ClosedAt    func(childComplexity int) int
+		Complaint   func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		DueAt       func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Note        func(childComplexity int) int
+		Outcome     func(childComplexity int) int
+		Overdue     func(childComplexity int) int
+		Owner       func(childComplexity int) int
+		RepairOrder func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Store       func(childComplexity int) int
+		Survey      func(childComplexity int) int
+		Vehicle     func(childComplexity int) int
+	}
+
+	FollowUpTaskConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	FollowUpTaskEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	FollowUpTaskPayload struct {
+		Complaint  func(childComplexity int) int
+		Task       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	IssueScreenTokenPayload struct {
@@ -350,47 +475,57 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcceptAssistanceRequest func(childComplexity int, input model.AssistanceRequestInput) int
-		AddRepairOrderItem      func(childComplexity int, input model.AddRepairOrderItemInput) int
-		AdjustWallet            func(childComplexity int, input model.AdjustWalletInput) int
-		AssignRepairOrder       func(childComplexity int, input model.AssignRepairOrderInput) int
-		BookAppointment         func(childComplexity int, input model.BookAppointmentInput) int
-		CancelAppointment       func(childComplexity int, input model.AppointmentInput) int
-		CancelAssistanceRequest func(childComplexity int, input model.CancelAssistanceRequestInput) int
-		CancelEvent             func(childComplexity int, input model.CancelEventInput) int
-		CancelRegistration      func(childComplexity int, input model.CancelRegistrationInput) int
-		CheckInRegistration     func(childComplexity int, input model.CheckInRegistrationInput) int
-		CloseAssistanceRequest  func(childComplexity int, input model.CloseAssistanceRequestInput) int
-		CreateEvent             func(childComplexity int, input model.CreateEventInput) int
-		DecideRepairItems       func(childComplexity int, input model.DecideRepairItemsInput) int
-		DispatchAssistance      func(childComplexity int, input model.DispatchAssistanceInput) int
-		IssueScreenToken        func(childComplexity int, input model.IssueScreenTokenInput) int
-		LoginWithWeChat         func(childComplexity int, input model.LoginWithWeChatInput) int
-		Logout                  func(childComplexity int, input model.LogoutInput) int
-		MarkArrived             func(childComplexity int, input model.MarkArrivedInput) int
-		MarkNoShow              func(childComplexity int, input model.AppointmentInput) int
-		MarkNotificationsRead   func(childComplexity int, input model.MarkNotificationsReadInput) int
-		MoveRepairOrder         func(childComplexity int, input model.MoveRepairOrderInput) int
-		OpenRepairOrder         func(childComplexity int, input model.OpenRepairOrderInput) int
-		PublishEvent            func(childComplexity int, input model.PublishEventInput) int
-		RefreshSession          func(childComplexity int, input model.RefreshSessionInput) int
-		RefundWallet            func(childComplexity int, input model.RefundWalletInput) int
-		RegisterForEvent        func(childComplexity int, input model.RegisterForEventInput) int
-		RegisterVehicle         func(childComplexity int, input model.RegisterVehicleInput) int
-		RemoveRepairOrderItem   func(childComplexity int, input model.RemoveRepairOrderItemInput) int
-		RequestAssistance       func(childComplexity int, input model.RequestAssistanceInput) int
-		RequestLoginCode        func(childComplexity int, input model.RequestLoginCodeInput) int
-		RescheduleAppointment   func(childComplexity int, input model.RescheduleAppointmentInput) int
-		RevokeScreenToken       func(childComplexity int, input model.RevokeScreenTokenInput) int
-		SetCalendarOverride     func(childComplexity int, input model.SetCalendarOverrideInput) int
-		SetStoreCalendar        func(childComplexity int, input model.SetStoreCalendarInput) int
-		SettleRepairOrder       func(childComplexity int, input model.SettleRepairOrderInput) int
-		StaffLogin              func(childComplexity int, input model.StaffLoginInput) int
-		TopUpWallet             func(childComplexity int, input model.TopUpWalletInput) int
-		UpdateEvent             func(childComplexity int, input model.UpdateEventInput) int
-		UpdateMyProfile         func(childComplexity int, input model.UpdateMyProfileInput) int
-		UpdateVehicle           func(childComplexity int, input model.UpdateVehicleInput) int
-		VerifyLoginCode         func(childComplexity int, input model.VerifyLoginCodeInput) int
+		AcceptAssistanceRequest    func(childComplexity int, input model.AssistanceRequestInput) int
+		AcceptComplaintResolution  func(childComplexity int, input model.ComplaintStepInput) int
+		AcknowledgeComplaint       func(childComplexity int, input model.ComplaintStepInput) int
+		AddRepairOrderItem         func(childComplexity int, input model.AddRepairOrderItemInput) int
+		AdjustWallet               func(childComplexity int, input model.AdjustWalletInput) int
+		AssignFollowUpTask         func(childComplexity int, input model.AssignFollowUpTaskInput) int
+		AssignRepairOrder          func(childComplexity int, input model.AssignRepairOrderInput) int
+		BookAppointment            func(childComplexity int, input model.BookAppointmentInput) int
+		CancelAppointment          func(childComplexity int, input model.AppointmentInput) int
+		CancelAssistanceRequest    func(childComplexity int, input model.CancelAssistanceRequestInput) int
+		CancelEvent                func(childComplexity int, input model.CancelEventInput) int
+		CancelRegistration         func(childComplexity int, input model.CancelRegistrationInput) int
+		CheckInRegistration        func(childComplexity int, input model.CheckInRegistrationInput) int
+		CloseAssistanceRequest     func(childComplexity int, input model.CloseAssistanceRequestInput) int
+		CloseFollowUpTask          func(childComplexity int, input model.CloseFollowUpTaskInput) int
+		CreateEvent                func(childComplexity int, input model.CreateEventInput) int
+		DecideRepairItems          func(childComplexity int, input model.DecideRepairItemsInput) int
+		DispatchAssistance         func(childComplexity int, input model.DispatchAssistanceInput) int
+		FileComplaint              func(childComplexity int, input model.FileComplaintInput) int
+		IssueScreenToken           func(childComplexity int, input model.IssueScreenTokenInput) int
+		LoginWithWeChat            func(childComplexity int, input model.LoginWithWeChatInput) int
+		Logout                     func(childComplexity int, input model.LogoutInput) int
+		MarkArrived                func(childComplexity int, input model.MarkArrivedInput) int
+		MarkNoShow                 func(childComplexity int, input model.AppointmentInput) int
+		MarkNotificationsRead      func(childComplexity int, input model.MarkNotificationsReadInput) int
+		MoveRepairOrder            func(childComplexity int, input model.MoveRepairOrderInput) int
+		OpenRepairOrder            func(childComplexity int, input model.OpenRepairOrderInput) int
+		ProposeComplaintResolution func(childComplexity int, input model.ComplaintStepInput) int
+		PublishEvent               func(childComplexity int, input model.PublishEventInput) int
+		RecordFollowUpOutcome      func(childComplexity int, input model.RecordFollowUpOutcomeInput) int
+		RefreshSession             func(childComplexity int, input model.RefreshSessionInput) int
+		RefundWallet               func(childComplexity int, input model.RefundWalletInput) int
+		RegisterForEvent           func(childComplexity int, input model.RegisterForEventInput) int
+		RegisterVehicle            func(childComplexity int, input model.RegisterVehicleInput) int
+		RemoveRepairOrderItem      func(childComplexity int, input model.RemoveRepairOrderItemInput) int
+		ReopenComplaint            func(childComplexity int, input model.ComplaintStepInput) int
+		RequestAssistance          func(childComplexity int, input model.RequestAssistanceInput) int
+		RequestLoginCode           func(childComplexity int, input model.RequestLoginCodeInput) int
+		RescheduleAppointment      func(childComplexity int, input model.RescheduleAppointmentInput) int
+		ResolveComplaint           func(childComplexity int, input model.ComplaintStepInput) int
+		RevokeScreenToken          func(childComplexity int, input model.RevokeScreenTokenInput) int
+		SetCalendarOverride        func(childComplexity int, input model.SetCalendarOverrideInput) int
+		SetStoreCalendar           func(childComplexity int, input model.SetStoreCalendarInput) int
+		SettleRepairOrder          func(childComplexity int, input model.SettleRepairOrderInput) int
+		StaffLogin                 func(childComplexity int, input model.StaffLoginInput) int
+		SubmitSurvey               func(childComplexity int, input model.SubmitSurveyInput) int
+		TopUpWallet                func(childComplexity int, input model.TopUpWalletInput) int
+		UpdateEvent                func(childComplexity int, input model.UpdateEventInput) int
+		UpdateMyProfile            func(childComplexity int, input model.UpdateMyProfileInput) int
+		UpdateVehicle              func(childComplexity int, input model.UpdateVehicleInput) int
+		VerifyLoginCode            func(childComplexity int, input model.VerifyLoginCodeInput) int
 	}
 
 	Notification struct {
@@ -423,6 +558,7 @@ type ComplexityRoot struct {
 		Appointments            func(childComplexity int, first *int, after *string, status *booking.Status) int
 		AssistanceRequests      func(childComplexity int, first *int, after *string) int
 		Birthday                func(childComplexity int) int
+		Complaints              func(childComplexity int, first *int, after *string) int
 		CreatedAt               func(childComplexity int) int
 		Gender                  func(childComplexity int) int
 		HomeStore               func(childComplexity int) int
@@ -433,6 +569,7 @@ type ComplexityRoot struct {
 		Notifications           func(childComplexity int, first *int, after *string, unreadOnly *bool) int
 		Phone                   func(childComplexity int) int
 		Registrations           func(childComplexity int, first *int, after *string, status *events.RegStatus) int
+		Surveys                 func(childComplexity int, first *int, after *string) int
 		UnreadNotificationCount func(childComplexity int) int
 		UpdatedAt               func(childComplexity int) int
 		Vehicles                func(childComplexity int, first *int, after *string) int
@@ -469,14 +606,18 @@ type ComplexityRoot struct {
 		AssistanceRequest      func(childComplexity int, id string) int
 		AvailableSlots         func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
 		BookingStats           func(childComplexity int, storeID string, from models.Date, to models.Date) int
+		ComplaintReport        func(childComplexity int, storeID *string, from models.Date, to models.Date) int
+		Complaints             func(childComplexity int, storeID *string, status *care.ComplaintStatus, overdueOnly *bool, first *int, after *string) int
 		Event                  func(childComplexity int, id string) int
 		EventRoster            func(childComplexity int, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) int
 		Events                 func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
+		FollowUpTasks          func(childComplexity int, storeID *string, assignedToMe *bool, status *care.TaskStatus, overdueOnly *bool, first *int, after *string) int
 		Me                     func(childComplexity int) int
 		Node                   func(childComplexity int, id string) int
 		OpenAssistanceRequests func(childComplexity int, storeID *string, first *int, after *string) int
 		Owners                 func(childComplexity int, search string, first *int, after *string) int
 		RepairOrder            func(childComplexity int, id string) int
+		SatisfactionReport     func(childComplexity int, storeID string, from models.Date, to models.Date) int
 		ScreenTokens           func(childComplexity int, storeID string) int
 		StaffMe                func(childComplexity int) int
 		StoreCalendar          func(childComplexity int, storeID string) int
@@ -546,6 +687,7 @@ type ComplexityRoot struct {
 		Status               func(childComplexity int) int
 		StatusChangedAt      func(childComplexity int) int
 		Store                func(childComplexity int) int
+		Survey               func(childComplexity int) int
 		Technician           func(childComplexity int) int
 		Timeline             func(childComplexity int) int
 		Totals               func(childComplexity int) int
@@ -616,6 +758,25 @@ type ComplexityRoot struct {
 		Plate        func(childComplexity int) int
 		Registration func(childComplexity int) int
 		VehicleModel func(childComplexity int) int
+	}
+
+	SatisfactionAverages struct {
+		Advisor     func(childComplexity int) int
+		Cleanliness func(childComplexity int) int
+		Overall     func(childComplexity int) int
+		Quality     func(childComplexity int) int
+		Timeliness  func(childComplexity int) int
+	}
+
+	SatisfactionReport struct {
+		Advisors     func(childComplexity int) int
+		Answered     func(childComplexity int) int
+		Averages     func(childComplexity int) int
+		From         func(childComplexity int) int
+		Offered      func(childComplexity int) int
+		ResponseRate func(childComplexity int) int
+		Store        func(childComplexity int) int
+		To           func(childComplexity int) int
 	}
 
 	ScheduleSlot struct {
@@ -713,6 +874,41 @@ type ComplexityRoot struct {
 		RepairOrderUpdated       func(childComplexity int, id string) int
 	}
 
+	Survey struct {
+		Advisor       func(childComplexity int) int
+		AdvisorScore  func(childComplexity int) int
+		AnswerBy      func(childComplexity int) int
+		Answered      func(childComplexity int) int
+		Cleanliness   func(childComplexity int) int
+		Comment       func(childComplexity int) int
+		Editable      func(childComplexity int) int
+		EditableUntil func(childComplexity int) int
+		ID            func(childComplexity int) int
+		OfferedAt     func(childComplexity int) int
+		Overall       func(childComplexity int) int
+		Quality       func(childComplexity int) int
+		RepairOrder   func(childComplexity int) int
+		Store         func(childComplexity int) int
+		SubmittedAt   func(childComplexity int) int
+		Timeliness    func(childComplexity int) int
+		Vehicle       func(childComplexity int) int
+	}
+
+	SurveyConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	SurveyEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SurveyPayload struct {
+		Survey     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	UpdateMyProfilePayload struct {
 		Owner      func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -782,6 +978,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AdvisorSatisfactionResolver interface {
+	Advisor(ctx context.Context, obj *care.AdvisorSatisfaction) (*model.StaffSummary, error)
+}
 type AppointmentResolver interface {
 	ID(ctx context.Context, obj *booking.Appointment) (string, error)
 	Store(ctx context.Context, obj *booking.Appointment) (*models.Store, error)
@@ -816,6 +1015,29 @@ type BoardCardResolver interface {
 type CalendarOverrideResolver interface {
 	Kind(ctx context.Context, obj *booking.Override) (*workshop.Kind, error)
 }
+type ComplaintResolver interface {
+	ID(ctx context.Context, obj *care.Complaint) (string, error)
+
+	Store(ctx context.Context, obj *care.Complaint) (*models.Store, error)
+	Owner(ctx context.Context, obj *care.Complaint) (*models.Owner, error)
+	RepairOrder(ctx context.Context, obj *care.Complaint) (*workshop.RepairOrder, error)
+	Vehicle(ctx context.Context, obj *care.Complaint) (*models.Vehicle, error)
+
+	ResponseDeadline(ctx context.Context, obj *care.Complaint) (*care.Deadline, error)
+	ProposalDeadline(ctx context.Context, obj *care.Complaint) (*care.Deadline, error)
+	ResolutionDeadline(ctx context.Context, obj *care.Complaint) (*care.Deadline, error)
+	Overdue(ctx context.Context, obj *care.Complaint) (bool, error)
+
+	FiledByStaff(ctx context.Context, obj *care.Complaint) (bool, error)
+	Timeline(ctx context.Context, obj *care.Complaint) ([]*care.ComplaintEvent, error)
+}
+type ComplaintEventResolver interface {
+	Actor(ctx context.Context, obj *care.ComplaintEvent) (model.ComplaintActor, error)
+	StaffName(ctx context.Context, obj *care.ComplaintEvent) (*string, error)
+}
+type ComplaintStoreCountResolver interface {
+	Store(ctx context.Context, obj *care.ComplaintCount) (*models.Store, error)
+}
 type EventResolver interface {
 	ID(ctx context.Context, obj *events.Event) (string, error)
 
@@ -828,9 +1050,20 @@ type EventResolver interface {
 	FeePerSeat(ctx context.Context, obj *events.Event) (*model.Money, error)
 	PointsPerSeat(ctx context.Context, obj *events.Event) (*int, error)
 
-	CancelReason(ctx context.Context, obj *events.Event) (*string, error)
-
 	MyRegistration(ctx context.Context, obj *events.Event) (*events.Registration, error)
+}
+type FollowUpTaskResolver interface {
+	ID(ctx context.Context, obj *care.FollowUpTask) (string, error)
+
+	Store(ctx context.Context, obj *care.FollowUpTask) (*models.Store, error)
+	Owner(ctx context.Context, obj *care.FollowUpTask) (*models.Owner, error)
+	Vehicle(ctx context.Context, obj *care.FollowUpTask) (*models.Vehicle, error)
+	RepairOrder(ctx context.Context, obj *care.FollowUpTask) (*workshop.RepairOrder, error)
+	Survey(ctx context.Context, obj *care.FollowUpTask) (*care.Survey, error)
+	Complaint(ctx context.Context, obj *care.FollowUpTask) (*care.Complaint, error)
+	Assignee(ctx context.Context, obj *care.FollowUpTask) (*model.StaffSummary, error)
+
+	Overdue(ctx context.Context, obj *care.FollowUpTask) (bool, error)
 }
 type KindSeatsResolver interface {
 	Kind(ctx context.Context, obj *booking.SeatsInput) (workshop.Kind, error)
@@ -873,6 +1106,16 @@ type MutationResolver interface {
 	MarkNoShow(ctx context.Context, input model.AppointmentInput) (*model.AppointmentPayload, error)
 	SetStoreCalendar(ctx context.Context, input model.SetStoreCalendarInput) (*model.CalendarPayload, error)
 	SetCalendarOverride(ctx context.Context, input model.SetCalendarOverrideInput) (*model.CalendarPayload, error)
+	SubmitSurvey(ctx context.Context, input model.SubmitSurveyInput) (*model.SurveyPayload, error)
+	AssignFollowUpTask(ctx context.Context, input model.AssignFollowUpTaskInput) (*model.FollowUpTaskPayload, error)
+	RecordFollowUpOutcome(ctx context.Context, input model.RecordFollowUpOutcomeInput) (*model.FollowUpTaskPayload, error)
+	CloseFollowUpTask(ctx context.Context, input model.CloseFollowUpTaskInput) (*model.FollowUpTaskPayload, error)
+	FileComplaint(ctx context.Context, input model.FileComplaintInput) (*model.ComplaintPayload, error)
+	AcknowledgeComplaint(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
+	ProposeComplaintResolution(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
+	ResolveComplaint(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
+	AcceptComplaintResolution(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
+	ReopenComplaint(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
 	CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.EventPayload, error)
 	UpdateEvent(ctx context.Context, input model.UpdateEventInput) (*model.EventPayload, error)
 	PublishEvent(ctx context.Context, input model.PublishEventInput) (*model.EventPayload, error)
@@ -915,6 +1158,8 @@ type OwnerResolver interface {
 	Vehicles(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.VehicleConnection, error)
 
 	Appointments(ctx context.Context, obj *models.Owner, first *int, after *string, status *booking.Status) (*model.AppointmentConnection, error)
+	Surveys(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.SurveyConnection, error)
+	Complaints(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.ComplaintConnection, error)
 	Registrations(ctx context.Context, obj *models.Owner, first *int, after *string, status *events.RegStatus) (*model.RegistrationConnection, error)
 	Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error)
@@ -927,6 +1172,10 @@ type QueryResolver interface {
 	StoreCalendar(ctx context.Context, storeID string) (*booking.Calendar, error)
 	Appointments(ctx context.Context, storeID string, date models.Date) (*booking.DaySchedule, error)
 	BookingStats(ctx context.Context, storeID string, from models.Date, to models.Date) ([]*booking.DayStat, error)
+	FollowUpTasks(ctx context.Context, storeID *string, assignedToMe *bool, status *care.TaskStatus, overdueOnly *bool, first *int, after *string) (*model.FollowUpTaskConnection, error)
+	Complaints(ctx context.Context, storeID *string, status *care.ComplaintStatus, overdueOnly *bool, first *int, after *string) (*model.ComplaintConnection, error)
+	SatisfactionReport(ctx context.Context, storeID string, from models.Date, to models.Date) (*care.SatisfactionReport, error)
+	ComplaintReport(ctx context.Context, storeID *string, from models.Date, to models.Date) (*care.ComplaintReport, error)
 	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error)
 	Event(ctx context.Context, id string) (*events.Event, error)
 	EventRoster(ctx context.Context, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) (*model.EventRoster, error)
@@ -972,6 +1221,8 @@ type RepairOrderResolver interface {
 	NextServiceDue(ctx context.Context, obj *workshop.RepairOrder) (*model.ServiceDue, error)
 
 	OpenedAt(ctx context.Context, obj *workshop.RepairOrder) (*time.Time, error)
+
+	Survey(ctx context.Context, obj *workshop.RepairOrder) (*care.Survey, error)
 }
 type RepairOrderItemResolver interface {
 	ID(ctx context.Context, obj *workshop.Item) (string, error)
@@ -989,6 +1240,9 @@ type RosterEntryResolver interface {
 	Registration(ctx context.Context, obj *events.RosterEntry) (*events.Registration, error)
 	Name(ctx context.Context, obj *events.RosterEntry) (string, error)
 	Phone(ctx context.Context, obj *events.RosterEntry) (string, error)
+}
+type SatisfactionReportResolver interface {
+	Store(ctx context.Context, obj *care.SatisfactionReport) (*models.Store, error)
 }
 type ScheduleSlotResolver interface {
 	Kind(ctx context.Context, obj *booking.ScheduleSlot) (workshop.Kind, error)
@@ -1013,6 +1267,15 @@ type SubscriptionResolver interface {
 	BoardChanged(ctx context.Context, storeID string) (<-chan *workshop.Board, error)
 	RepairOrderUpdated(ctx context.Context, id string) (<-chan *workshop.RepairOrder, error)
 	AssistanceRequestUpdated(ctx context.Context, id string) (<-chan *roadside.Request, error)
+}
+type SurveyResolver interface {
+	ID(ctx context.Context, obj *care.Survey) (string, error)
+	RepairOrder(ctx context.Context, obj *care.Survey) (*workshop.RepairOrder, error)
+	Store(ctx context.Context, obj *care.Survey) (*models.Store, error)
+	Vehicle(ctx context.Context, obj *care.Survey) (*models.Vehicle, error)
+	Advisor(ctx context.Context, obj *care.Survey) (*model.StaffSummary, error)
+
+	Editable(ctx context.Context, obj *care.Survey) (bool, error)
 }
 type VehicleResolver interface {
 	ID(ctx context.Context, obj *models.Vehicle) (string, error)
@@ -1047,6 +1310,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AdvisorSatisfaction.advisor":
+		if e.ComplexityRoot.AdvisorSatisfaction.Advisor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdvisorSatisfaction.Advisor(childComplexity), true
+	case "AdvisorSatisfaction.answered":
+		if e.ComplexityRoot.AdvisorSatisfaction.Answered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdvisorSatisfaction.Answered(childComplexity), true
+	case "AdvisorSatisfaction.averages":
+		if e.ComplexityRoot.AdvisorSatisfaction.Averages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdvisorSatisfaction.Averages(childComplexity), true
+	case "AdvisorSatisfaction.offered":
+		if e.ComplexityRoot.AdvisorSatisfaction.Offered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdvisorSatisfaction.Offered(childComplexity), true
 
 	case "Appointment.createdAt":
 		if e.ComplexityRoot.Appointment.CreatedAt == nil {
@@ -1605,6 +1893,297 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CalendarPayload.UserErrors(childComplexity), true
 
+	case "Complaint.category":
+		if e.ComplexityRoot.Complaint.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Category(childComplexity), true
+	case "Complaint.closedAt":
+		if e.ComplexityRoot.Complaint.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.ClosedAt(childComplexity), true
+	case "Complaint.createdAt":
+		if e.ComplexityRoot.Complaint.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.CreatedAt(childComplexity), true
+	case "Complaint.description":
+		if e.ComplexityRoot.Complaint.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Description(childComplexity), true
+	case "Complaint.filedByStaff":
+		if e.ComplexityRoot.Complaint.FiledByStaff == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.FiledByStaff(childComplexity), true
+	case "Complaint.id":
+		if e.ComplexityRoot.Complaint.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.ID(childComplexity), true
+	case "Complaint.overdue":
+		if e.ComplexityRoot.Complaint.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Overdue(childComplexity), true
+	case "Complaint.owner":
+		if e.ComplexityRoot.Complaint.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Owner(childComplexity), true
+	case "Complaint.photoUrls":
+		if e.ComplexityRoot.Complaint.Photos == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Photos(childComplexity), true
+	case "Complaint.proposal":
+		if e.ComplexityRoot.Complaint.Proposal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Proposal(childComplexity), true
+	case "Complaint.proposalDeadline":
+		if e.ComplexityRoot.Complaint.ProposalDeadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.ProposalDeadline(childComplexity), true
+	case "Complaint.reopenCount":
+		if e.ComplexityRoot.Complaint.ReopenCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.ReopenCount(childComplexity), true
+	case "Complaint.repairOrder":
+		if e.ComplexityRoot.Complaint.RepairOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.RepairOrder(childComplexity), true
+	case "Complaint.resolution":
+		if e.ComplexityRoot.Complaint.Resolution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Resolution(childComplexity), true
+	case "Complaint.resolutionDeadline":
+		if e.ComplexityRoot.Complaint.ResolutionDeadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.ResolutionDeadline(childComplexity), true
+	case "Complaint.responseDeadline":
+		if e.ComplexityRoot.Complaint.ResponseDeadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.ResponseDeadline(childComplexity), true
+	case "Complaint.status":
+		if e.ComplexityRoot.Complaint.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Status(childComplexity), true
+	case "Complaint.store":
+		if e.ComplexityRoot.Complaint.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Store(childComplexity), true
+	case "Complaint.timeline":
+		if e.ComplexityRoot.Complaint.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Timeline(childComplexity), true
+	case "Complaint.vehicle":
+		if e.ComplexityRoot.Complaint.Vehicle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Vehicle(childComplexity), true
+
+	case "ComplaintCategoryCount.category":
+		if e.ComplexityRoot.ComplaintCategoryCount.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintCategoryCount.Category(childComplexity), true
+	case "ComplaintCategoryCount.finished":
+		if e.ComplexityRoot.ComplaintCategoryCount.Finished == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintCategoryCount.Finished(childComplexity), true
+	case "ComplaintCategoryCount.missed":
+		if e.ComplexityRoot.ComplaintCategoryCount.Missed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintCategoryCount.Missed(childComplexity), true
+	case "ComplaintCategoryCount.total":
+		if e.ComplexityRoot.ComplaintCategoryCount.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintCategoryCount.Total(childComplexity), true
+
+	case "ComplaintConnection.edges":
+		if e.ComplexityRoot.ComplaintConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintConnection.Edges(childComplexity), true
+	case "ComplaintConnection.pageInfo":
+		if e.ComplexityRoot.ComplaintConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintConnection.PageInfo(childComplexity), true
+
+	case "ComplaintDeadline.doneAt":
+		if e.ComplexityRoot.ComplaintDeadline.DoneAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintDeadline.DoneAt(childComplexity), true
+	case "ComplaintDeadline.dueAt":
+		if e.ComplexityRoot.ComplaintDeadline.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintDeadline.DueAt(childComplexity), true
+	case "ComplaintDeadline.state":
+		if e.ComplexityRoot.ComplaintDeadline.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintDeadline.State(childComplexity), true
+
+	case "ComplaintEdge.cursor":
+		if e.ComplexityRoot.ComplaintEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintEdge.Cursor(childComplexity), true
+	case "ComplaintEdge.node":
+		if e.ComplexityRoot.ComplaintEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintEdge.Node(childComplexity), true
+
+	case "ComplaintEvent.actor":
+		if e.ComplexityRoot.ComplaintEvent.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintEvent.Actor(childComplexity), true
+	case "ComplaintEvent.at":
+		if e.ComplexityRoot.ComplaintEvent.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintEvent.CreatedAt(childComplexity), true
+	case "ComplaintEvent.kind":
+		if e.ComplexityRoot.ComplaintEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintEvent.Kind(childComplexity), true
+	case "ComplaintEvent.note":
+		if e.ComplexityRoot.ComplaintEvent.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintEvent.Note(childComplexity), true
+	case "ComplaintEvent.staffName":
+		if e.ComplexityRoot.ComplaintEvent.StaffName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintEvent.StaffName(childComplexity), true
+
+	case "ComplaintPayload.complaint":
+		if e.ComplexityRoot.ComplaintPayload.Complaint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintPayload.Complaint(childComplexity), true
+	case "ComplaintPayload.userErrors":
+		if e.ComplexityRoot.ComplaintPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintPayload.UserErrors(childComplexity), true
+
+	case "ComplaintReport.byCategory":
+		if e.ComplexityRoot.ComplaintReport.ByCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintReport.ByCategory(childComplexity), true
+	case "ComplaintReport.byStore":
+		if e.ComplexityRoot.ComplaintReport.ByStore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintReport.ByStore(childComplexity), true
+	case "ComplaintReport.from":
+		if e.ComplexityRoot.ComplaintReport.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintReport.From(childComplexity), true
+	case "ComplaintReport.to":
+		if e.ComplexityRoot.ComplaintReport.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintReport.To(childComplexity), true
+	case "ComplaintReport.total":
+		if e.ComplexityRoot.ComplaintReport.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintReport.Total(childComplexity), true
+
+	case "ComplaintStoreCount.finished":
+		if e.ComplexityRoot.ComplaintStoreCount.Finished == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintStoreCount.Finished(childComplexity), true
+	case "ComplaintStoreCount.missed":
+		if e.ComplexityRoot.ComplaintStoreCount.Missed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintStoreCount.Missed(childComplexity), true
+	case "ComplaintStoreCount.store":
+		if e.ComplexityRoot.ComplaintStoreCount.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintStoreCount.Store(childComplexity), true
+	case "ComplaintStoreCount.total":
+		if e.ComplexityRoot.ComplaintStoreCount.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintStoreCount.Total(childComplexity), true
+
 	case "DaySchedule.closed":
 		if e.ComplexityRoot.DaySchedule.Closed == nil {
 			break
@@ -1862,6 +2441,154 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EventRoster.WaitlistedSeats(childComplexity), true
+
+	case "FollowUpTask.assignee":
+		if e.ComplexityRoot.FollowUpTask.Assignee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Assignee(childComplexity), true
+	case "FollowUpTask.attempts":
+		if e.ComplexityRoot.FollowUpTask.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Attempts(childComplexity), true
+	case "FollowUpTask.closedAt":
+		if e.ComplexityRoot.FollowUpTask.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.ClosedAt(childComplexity), true
+	case "FollowUpTask.complaint":
+		if e.ComplexityRoot.FollowUpTask.Complaint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Complaint(childComplexity), true
+	case "FollowUpTask.createdAt":
+		if e.ComplexityRoot.FollowUpTask.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.CreatedAt(childComplexity), true
+	case "FollowUpTask.dueAt":
+		if e.ComplexityRoot.FollowUpTask.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.DueAt(childComplexity), true
+	case "FollowUpTask.id":
+		if e.ComplexityRoot.FollowUpTask.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.ID(childComplexity), true
+	case "FollowUpTask.kind":
+		if e.ComplexityRoot.FollowUpTask.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Kind(childComplexity), true
+	case "FollowUpTask.note":
+		if e.ComplexityRoot.FollowUpTask.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Note(childComplexity), true
+	case "FollowUpTask.outcome":
+		if e.ComplexityRoot.FollowUpTask.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Outcome(childComplexity), true
+	case "FollowUpTask.overdue":
+		if e.ComplexityRoot.FollowUpTask.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Overdue(childComplexity), true
+	case "FollowUpTask.owner":
+		if e.ComplexityRoot.FollowUpTask.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Owner(childComplexity), true
+	case "FollowUpTask.repairOrder":
+		if e.ComplexityRoot.FollowUpTask.RepairOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.RepairOrder(childComplexity), true
+	case "FollowUpTask.status":
+		if e.ComplexityRoot.FollowUpTask.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Status(childComplexity), true
+	case "FollowUpTask.store":
+		if e.ComplexityRoot.FollowUpTask.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Store(childComplexity), true
+	case "FollowUpTask.survey":
+		if e.ComplexityRoot.FollowUpTask.Survey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Survey(childComplexity), true
+	case "FollowUpTask.vehicle":
+		if e.ComplexityRoot.FollowUpTask.Vehicle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTask.Vehicle(childComplexity), true
+
+	case "FollowUpTaskConnection.edges":
+		if e.ComplexityRoot.FollowUpTaskConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTaskConnection.Edges(childComplexity), true
+	case "FollowUpTaskConnection.pageInfo":
+		if e.ComplexityRoot.FollowUpTaskConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTaskConnection.PageInfo(childComplexity), true
+
+	case "FollowUpTaskEdge.cursor":
+		if e.ComplexityRoot.FollowUpTaskEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTaskEdge.Cursor(childComplexity), true
+	case "FollowUpTaskEdge.node":
+		if e.ComplexityRoot.FollowUpTaskEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTaskEdge.Node(childComplexity), true
+
+	case "FollowUpTaskPayload.complaint":
+		if e.ComplexityRoot.FollowUpTaskPayload.Complaint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTaskPayload.Complaint(childComplexity), true
+	case "FollowUpTaskPayload.task":
+		if e.ComplexityRoot.FollowUpTaskPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTaskPayload.Task(childComplexity), true
+	case "FollowUpTaskPayload.userErrors":
+		if e.ComplexityRoot.FollowUpTaskPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTaskPayload.UserErrors(childComplexity), true
 
 	case "IssueScreenTokenPayload.screenToken":
 		if e.ComplexityRoot.IssueScreenTokenPayload.ScreenToken == nil {
@@ -2167,6 +2894,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptAssistanceRequest(childComplexity, args["input"].(model.AssistanceRequestInput)), true
+	case "Mutation.acceptComplaintResolution":
+		if e.ComplexityRoot.Mutation.AcceptComplaintResolution == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptComplaintResolution_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptComplaintResolution(childComplexity, args["input"].(model.ComplaintStepInput)), true
+	case "Mutation.acknowledgeComplaint":
+		if e.ComplexityRoot.Mutation.AcknowledgeComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acknowledgeComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcknowledgeComplaint(childComplexity, args["input"].(model.ComplaintStepInput)), true
 	case "Mutation.addRepairOrderItem":
 		if e.ComplexityRoot.Mutation.AddRepairOrderItem == nil {
 			break
@@ -2189,6 +2938,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AdjustWallet(childComplexity, args["input"].(model.AdjustWalletInput)), true
+	case "Mutation.assignFollowUpTask":
+		if e.ComplexityRoot.Mutation.AssignFollowUpTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignFollowUpTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignFollowUpTask(childComplexity, args["input"].(model.AssignFollowUpTaskInput)), true
 	case "Mutation.assignRepairOrder":
 		if e.ComplexityRoot.Mutation.AssignRepairOrder == nil {
 			break
@@ -2277,6 +3037,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CloseAssistanceRequest(childComplexity, args["input"].(model.CloseAssistanceRequestInput)), true
+	case "Mutation.closeFollowUpTask":
+		if e.ComplexityRoot.Mutation.CloseFollowUpTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeFollowUpTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseFollowUpTask(childComplexity, args["input"].(model.CloseFollowUpTaskInput)), true
 	case "Mutation.createEvent":
 		if e.ComplexityRoot.Mutation.CreateEvent == nil {
 			break
@@ -2310,6 +3081,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DispatchAssistance(childComplexity, args["input"].(model.DispatchAssistanceInput)), true
+	case "Mutation.fileComplaint":
+		if e.ComplexityRoot.Mutation.FileComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_fileComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FileComplaint(childComplexity, args["input"].(model.FileComplaintInput)), true
 	case "Mutation.issueScreenToken":
 		if e.ComplexityRoot.Mutation.IssueScreenToken == nil {
 			break
@@ -2398,6 +3180,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OpenRepairOrder(childComplexity, args["input"].(model.OpenRepairOrderInput)), true
+	case "Mutation.proposeComplaintResolution":
+		if e.ComplexityRoot.Mutation.ProposeComplaintResolution == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_proposeComplaintResolution_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProposeComplaintResolution(childComplexity, args["input"].(model.ComplaintStepInput)), true
 	case "Mutation.publishEvent":
 		if e.ComplexityRoot.Mutation.PublishEvent == nil {
 			break
@@ -2409,6 +3202,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PublishEvent(childComplexity, args["input"].(model.PublishEventInput)), true
+	case "Mutation.recordFollowUpOutcome":
+		if e.ComplexityRoot.Mutation.RecordFollowUpOutcome == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordFollowUpOutcome_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordFollowUpOutcome(childComplexity, args["input"].(model.RecordFollowUpOutcomeInput)), true
 	case "Mutation.refreshSession":
 		if e.ComplexityRoot.Mutation.RefreshSession == nil {
 			break
@@ -2464,6 +3268,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveRepairOrderItem(childComplexity, args["input"].(model.RemoveRepairOrderItemInput)), true
+	case "Mutation.reopenComplaint":
+		if e.ComplexityRoot.Mutation.ReopenComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reopenComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReopenComplaint(childComplexity, args["input"].(model.ComplaintStepInput)), true
 	case "Mutation.requestAssistance":
 		if e.ComplexityRoot.Mutation.RequestAssistance == nil {
 			break
@@ -2497,6 +3312,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RescheduleAppointment(childComplexity, args["input"].(model.RescheduleAppointmentInput)), true
+	case "Mutation.resolveComplaint":
+		if e.ComplexityRoot.Mutation.ResolveComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveComplaint(childComplexity, args["input"].(model.ComplaintStepInput)), true
 	case "Mutation.revokeScreenToken":
 		if e.ComplexityRoot.Mutation.RevokeScreenToken == nil {
 			break
@@ -2552,6 +3378,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StaffLogin(childComplexity, args["input"].(model.StaffLoginInput)), true
+	case "Mutation.submitSurvey":
+		if e.ComplexityRoot.Mutation.SubmitSurvey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitSurvey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitSurvey(childComplexity, args["input"].(model.SubmitSurveyInput)), true
 	case "Mutation.topUpWallet":
 		if e.ComplexityRoot.Mutation.TopUpWallet == nil {
 			break
@@ -2724,6 +3561,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Birthday(childComplexity), true
+	case "Owner.complaints":
+		if e.ComplexityRoot.Owner.Complaints == nil {
+			break
+		}
+
+		args, err := ec.field_Owner_complaints_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Owner.Complaints(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Owner.createdAt":
 		if e.ComplexityRoot.Owner.CreatedAt == nil {
 			break
@@ -2794,6 +3642,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Registrations(childComplexity, args["first"].(*int), args["after"].(*string), args["status"].(*events.RegStatus)), true
+	case "Owner.surveys":
+		if e.ComplexityRoot.Owner.Surveys == nil {
+			break
+		}
+
+		args, err := ec.field_Owner_surveys_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Owner.Surveys(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Owner.unreadNotificationCount":
 		if e.ComplexityRoot.Owner.UnreadNotificationCount == nil {
 			break
@@ -2950,6 +3809,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BookingStats(childComplexity, args["storeId"].(string), args["from"].(models.Date), args["to"].(models.Date)), true
+	case "Query.complaintReport":
+		if e.ComplexityRoot.Query.ComplaintReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_complaintReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ComplaintReport(childComplexity, args["storeId"].(*string), args["from"].(models.Date), args["to"].(models.Date)), true
+	case "Query.complaints":
+		if e.ComplexityRoot.Query.Complaints == nil {
+			break
+		}
+
+		args, err := ec.field_Query_complaints_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Complaints(childComplexity, args["storeId"].(*string), args["status"].(*care.ComplaintStatus), args["overdueOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Query.event":
 		if e.ComplexityRoot.Query.Event == nil {
 			break
@@ -2983,6 +3864,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["filter"].(*model.EventFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.followUpTasks":
+		if e.ComplexityRoot.Query.FollowUpTasks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_followUpTasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FollowUpTasks(childComplexity, args["storeId"].(*string), args["assignedToMe"].(*bool), args["status"].(*care.TaskStatus), args["overdueOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -3034,6 +3926,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.RepairOrder(childComplexity, args["id"].(string)), true
+	case "Query.satisfactionReport":
+		if e.ComplexityRoot.Query.SatisfactionReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_satisfactionReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SatisfactionReport(childComplexity, args["storeId"].(string), args["from"].(models.Date), args["to"].(models.Date)), true
 	case "Query.screenTokens":
 		if e.ComplexityRoot.Query.ScreenTokens == nil {
 			break
@@ -3366,6 +4269,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RepairOrder.Store(childComplexity), true
+	case "RepairOrder.survey":
+		if e.ComplexityRoot.RepairOrder.Survey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairOrder.Survey(childComplexity), true
 	case "RepairOrder.technician":
 		if e.ComplexityRoot.RepairOrder.Technician == nil {
 			break
@@ -3633,6 +4542,86 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RosterEntry.VehicleModel(childComplexity), true
+
+	case "SatisfactionAverages.advisor":
+		if e.ComplexityRoot.SatisfactionAverages.Advisor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionAverages.Advisor(childComplexity), true
+	case "SatisfactionAverages.cleanliness":
+		if e.ComplexityRoot.SatisfactionAverages.Cleanliness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionAverages.Cleanliness(childComplexity), true
+	case "SatisfactionAverages.overall":
+		if e.ComplexityRoot.SatisfactionAverages.Overall == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionAverages.Overall(childComplexity), true
+	case "SatisfactionAverages.quality":
+		if e.ComplexityRoot.SatisfactionAverages.Quality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionAverages.Quality(childComplexity), true
+	case "SatisfactionAverages.timeliness":
+		if e.ComplexityRoot.SatisfactionAverages.Timeliness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionAverages.Timeliness(childComplexity), true
+
+	case "SatisfactionReport.advisors":
+		if e.ComplexityRoot.SatisfactionReport.Advisors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionReport.Advisors(childComplexity), true
+	case "SatisfactionReport.answered":
+		if e.ComplexityRoot.SatisfactionReport.Answered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionReport.Answered(childComplexity), true
+	case "SatisfactionReport.averages":
+		if e.ComplexityRoot.SatisfactionReport.Averages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionReport.Averages(childComplexity), true
+	case "SatisfactionReport.from":
+		if e.ComplexityRoot.SatisfactionReport.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionReport.From(childComplexity), true
+	case "SatisfactionReport.offered":
+		if e.ComplexityRoot.SatisfactionReport.Offered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionReport.Offered(childComplexity), true
+	case "SatisfactionReport.responseRate":
+		if e.ComplexityRoot.SatisfactionReport.ResponseRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionReport.ResponseRate(childComplexity), true
+	case "SatisfactionReport.store":
+		if e.ComplexityRoot.SatisfactionReport.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionReport.Store(childComplexity), true
+	case "SatisfactionReport.to":
+		if e.ComplexityRoot.SatisfactionReport.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionReport.To(childComplexity), true
 
 	case "ScheduleSlot.appointments":
 		if e.ComplexityRoot.ScheduleSlot.Appointments == nil {
@@ -3998,6 +4987,148 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.RepairOrderUpdated(childComplexity, args["id"].(string)), true
 
+	case "Survey.advisor":
+		if e.ComplexityRoot.Survey.Advisor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Advisor(childComplexity), true
+	case "Survey.advisorScore":
+		if e.ComplexityRoot.Survey.AdvisorScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.AdvisorScore(childComplexity), true
+	case "Survey.answerBy":
+		if e.ComplexityRoot.Survey.AnswerBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.AnswerBy(childComplexity), true
+	case "Survey.answered":
+		if e.ComplexityRoot.Survey.Answered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Answered(childComplexity), true
+	case "Survey.cleanliness":
+		if e.ComplexityRoot.Survey.Cleanliness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Cleanliness(childComplexity), true
+	case "Survey.comment":
+		if e.ComplexityRoot.Survey.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Comment(childComplexity), true
+	case "Survey.editable":
+		if e.ComplexityRoot.Survey.Editable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Editable(childComplexity), true
+	case "Survey.editableUntil":
+		if e.ComplexityRoot.Survey.EditableUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.EditableUntil(childComplexity), true
+	case "Survey.id":
+		if e.ComplexityRoot.Survey.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.ID(childComplexity), true
+	case "Survey.offeredAt":
+		if e.ComplexityRoot.Survey.OfferedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.OfferedAt(childComplexity), true
+	case "Survey.overall":
+		if e.ComplexityRoot.Survey.Overall == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Overall(childComplexity), true
+	case "Survey.quality":
+		if e.ComplexityRoot.Survey.Quality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Quality(childComplexity), true
+	case "Survey.repairOrder":
+		if e.ComplexityRoot.Survey.RepairOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.RepairOrder(childComplexity), true
+	case "Survey.store":
+		if e.ComplexityRoot.Survey.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Store(childComplexity), true
+	case "Survey.submittedAt":
+		if e.ComplexityRoot.Survey.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.SubmittedAt(childComplexity), true
+	case "Survey.timeliness":
+		if e.ComplexityRoot.Survey.Timeliness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Timeliness(childComplexity), true
+	case "Survey.vehicle":
+		if e.ComplexityRoot.Survey.Vehicle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Vehicle(childComplexity), true
+
+	case "SurveyConnection.edges":
+		if e.ComplexityRoot.SurveyConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyConnection.Edges(childComplexity), true
+	case "SurveyConnection.pageInfo":
+		if e.ComplexityRoot.SurveyConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyConnection.PageInfo(childComplexity), true
+
+	case "SurveyEdge.cursor":
+		if e.ComplexityRoot.SurveyEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyEdge.Cursor(childComplexity), true
+	case "SurveyEdge.node":
+		if e.ComplexityRoot.SurveyEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyEdge.Node(childComplexity), true
+
+	case "SurveyPayload.survey":
+		if e.ComplexityRoot.SurveyPayload.Survey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyPayload.Survey(childComplexity), true
+	case "SurveyPayload.userErrors":
+		if e.ComplexityRoot.SurveyPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyPayload.UserErrors(childComplexity), true
+
 	case "UpdateMyProfilePayload.owner":
 		if e.ComplexityRoot.UpdateMyProfilePayload.Owner == nil {
 			break
@@ -4262,6 +5393,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAddRepairOrderItemInput,
 		ec.unmarshalInputAdjustWalletInput,
 		ec.unmarshalInputAppointmentInput,
+		ec.unmarshalInputAssignFollowUpTaskInput,
 		ec.unmarshalInputAssignRepairOrderInput,
 		ec.unmarshalInputAssistanceRequestInput,
 		ec.unmarshalInputBookAppointmentInput,
@@ -4270,10 +5402,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCancelRegistrationInput,
 		ec.unmarshalInputCheckInRegistrationInput,
 		ec.unmarshalInputCloseAssistanceRequestInput,
+		ec.unmarshalInputCloseFollowUpTaskInput,
+		ec.unmarshalInputComplaintStepInput,
 		ec.unmarshalInputCreateEventInput,
 		ec.unmarshalInputDecideRepairItemsInput,
 		ec.unmarshalInputDispatchAssistanceInput,
 		ec.unmarshalInputEventFilter,
+		ec.unmarshalInputFileComplaintInput,
+		ec.unmarshalInputFollowUpComplaintInput,
 		ec.unmarshalInputHoursInput,
 		ec.unmarshalInputIssueScreenTokenInput,
 		ec.unmarshalInputItineraryStopInput,
@@ -4286,6 +5422,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputOpenRepairOrderInput,
 		ec.unmarshalInputPaymentInput,
 		ec.unmarshalInputPublishEventInput,
+		ec.unmarshalInputRecordFollowUpOutcomeInput,
 		ec.unmarshalInputRefreshSessionInput,
 		ec.unmarshalInputRefundWalletInput,
 		ec.unmarshalInputRegisterForEventInput,
@@ -4301,6 +5438,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputSetStoreCalendarInput,
 		ec.unmarshalInputSettleRepairOrderInput,
 		ec.unmarshalInputStaffLoginInput,
+		ec.unmarshalInputSubmitSurveyInput,
 		ec.unmarshalInputTopUpWalletInput,
 		ec.unmarshalInputUpdateEventInput,
 		ec.unmarshalInputUpdateMyProfileInput,
@@ -4702,6 +5840,418 @@ extend type Mutation {
   markNoShow(input: AppointmentInput!): AppointmentPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
   setStoreCalendar(input: SetStoreCalendarInput!): CalendarPayload! @auth(requires: STAFF, roles: [MANAGER])
   setCalendarOverride(input: SetCalendarOverrideInput!): CalendarPayload! @auth(requires: STAFF, roles: [MANAGER])
+}
+`, BuiltIn: false},
+	{Name: "../schema/care.graphqls", Input: `# The care loop (DESIGN.md section 8): satisfaction surveys, follow-up
+# tasks for CRM staff, complaints and their deadlines, and the reports.
+
+"""
+The satisfaction survey of one delivered repair order (满意度回访). Offered
+once per order after delivery (an inbox invitation links the order);
+answered within 30 days of the offer, and changed for 7 days after the
+first answer. Every score is 1 (poor) to 5 (excellent); a score of 3 or
+less anywhere opens a follow-up call for the store's CRM staff.
+"""
+type Survey implements Node {
+  id: ID!
+  repairOrder: RepairOrder!
+  store: Store!
+  vehicle: Vehicle!
+  "The order's service advisor."
+  advisor: StaffSummary!
+  offeredAt: DateTime!
+  "An unanswered survey may be answered until then."
+  answerBy: DateTime!
+  answered: Boolean!
+  "Whether the owner may answer or change it now."
+  editable: Boolean!
+  "Null until answered, as are the other scores."
+  overall: Int
+  "The advisor's service."
+  advisorScore: Int
+  "Quality of the work."
+  quality: Int
+  "Done when promised."
+  timeliness: Int
+  "The car came back clean."
+  cleanliness: Int
+  comment: String!
+  "When first answered."
+  submittedAt: DateTime
+  "The answer may be changed until then."
+  editableUntil: DateTime
+}
+
+type SurveyEdge {
+  cursor: String!
+  node: Survey!
+}
+
+type SurveyConnection {
+  edges: [SurveyEdge!]!
+  pageInfo: PageInfo!
+}
+
+"Why a follow-up call is owed."
+enum FollowUpKind {
+  "三日回访: 3 days after a delivered repair order."
+  SERVICE_3DC
+  "3 days after a new car's delivery."
+  NEW_CAR_3D
+  "7 days after a new car's delivery."
+  NEW_CAR_7D
+  "After a survey scored 3 or less."
+  LOW_SURVEY
+}
+
+enum FollowUpStatus {
+  OPEN
+  CLOSED
+}
+
+"How a follow-up call went."
+enum FollowUpOutcome {
+  "Reached, nothing to raise: closes the task."
+  REACHED
+  "Not reached: the task stays open, due again at the retry time."
+  NOT_REACHED
+  "The owner raised a problem: a complaint is filed for them and the task closes."
+  ISSUE_FOUND
+}
+
+"A call CRM staff owe an owner (回访任务)."
+type FollowUpTask implements Node {
+  id: ID!
+  kind: FollowUpKind!
+  "The order's store, or the store that sold the new car."
+  store: Store!
+  owner: Owner!
+  vehicle: Vehicle
+  repairOrder: RepairOrder
+  "The low survey (LOW_SURVEY)."
+  survey: Survey
+  "Filed from the call (ISSUE_FOUND)."
+  complaint: Complaint
+  assignee: StaffSummary
+  status: FollowUpStatus!
+  "Of the last call."
+  outcome: FollowUpOutcome
+  "Calls made."
+  attempts: Int!
+  note: String!
+  "When to call; after NOT_REACHED, the retry time."
+  dueAt: DateTime!
+  "Open and past its due time."
+  overdue: Boolean!
+  closedAt: DateTime
+  createdAt: DateTime!
+}
+
+type FollowUpTaskEdge {
+  cursor: String!
+  node: FollowUpTask!
+}
+
+type FollowUpTaskConnection {
+  edges: [FollowUpTaskEdge!]!
+  pageInfo: PageInfo!
+}
+
+enum ComplaintCategory {
+  PRODUCT_QUALITY
+  AFTER_SALES
+  SALES
+  PRICE
+  OTHER
+}
+
+"""
+Where a complaint's handling is. SUBMITTED → ACKNOWLEDGED → PROPOSED →
+RESOLVED by staff (a proposal or resolution may come straight away; a
+proposal may be revised); then the owner accepts (CLOSED) or reopens
+(REOPENED, after which staff propose or resolve again).
+"""
+enum ComplaintStatus {
+  SUBMITTED
+  ACKNOWLEDGED
+  PROPOSED
+  RESOLVED
+  REOPENED
+  CLOSED
+}
+
+"""
+A deadline's state: OPEN until the step happens or the deadline passes; MET
+when the step happened by the deadline; MISSED otherwise.
+"""
+enum DeadlineState {
+  OPEN
+  MET
+  MISSED
+}
+
+"One of a complaint's deadlines."
+type ComplaintDeadline {
+  dueAt: DateTime!
+  "When the step happened; null while it has not."
+  doneAt: DateTime
+  state: DeadlineState!
+}
+
+enum ComplaintEventKind {
+  FILED
+  ACKNOWLEDGED
+  PROPOSED
+  RESOLVED
+  ACCEPTED
+  REOPENED
+}
+
+"Who took a step on a complaint."
+enum ComplaintActor {
+  OWNER
+  STAFF
+}
+
+"A step on a complaint's timeline."
+type ComplaintEvent {
+  kind: ComplaintEventKind!
+  actor: ComplaintActor!
+  "The staff member's name (staff steps)."
+  staffName: String
+  "The proposal, the resolution, or why the owner reopened."
+  note: String!
+  at: DateTime!
+}
+
+"""
+An owner's complaint (投诉). Deadlines run from filing: first response in 2
+hours, a proposal in 24, the resolution in 48. Reopening after a resolution
+starts a new 48-hour resolution deadline from the reopening; the earlier
+resolution stays on the timeline.
+"""
+type Complaint implements Node {
+  id: ID!
+  category: ComplaintCategory!
+  description: String!
+  status: ComplaintStatus!
+  "The order's store, else the car's selling store, else the owner's home store, else the store named when filing."
+  store: Store!
+  owner: Owner!
+  repairOrder: RepairOrder
+  vehicle: Vehicle
+  photoUrls: [String!]!
+  "The latest proposal."
+  proposal: String!
+  "The latest resolution."
+  resolution: String!
+  responseDeadline: ComplaintDeadline!
+  proposalDeadline: ComplaintDeadline!
+  resolutionDeadline: ComplaintDeadline!
+  "Still being handled with a deadline passed before its step happened."
+  overdue: Boolean!
+  reopenCount: Int!
+  "Filed by staff for the owner during a follow-up call."
+  filedByStaff: Boolean!
+  "Oldest first."
+  timeline: [ComplaintEvent!]!
+  createdAt: DateTime!
+  closedAt: DateTime
+}
+
+type ComplaintEdge {
+  cursor: String!
+  node: Complaint!
+}
+
+type ComplaintConnection {
+  edges: [ComplaintEdge!]!
+  pageInfo: PageInfo!
+}
+
+"Mean scores (0 when nothing was answered)."
+type SatisfactionAverages {
+  overall: Float!
+  advisor: Float!
+  quality: Float!
+  timeliness: Float!
+  cleanliness: Float!
+}
+
+"One advisor's surveys in a report."
+type AdvisorSatisfaction {
+  advisor: StaffSummary!
+  offered: Int!
+  answered: Int!
+  averages: SatisfactionAverages!
+}
+
+"A store's satisfaction over the surveys offered in a period (store-local days)."
+type SatisfactionReport {
+  store: Store!
+  from: Date!
+  to: Date!
+  offered: Int!
+  answered: Int!
+  "answered / offered (0 when nothing was offered)."
+  responseRate: Float!
+  averages: SatisfactionAverages!
+  "Most surveys first."
+  advisors: [AdvisorSatisfaction!]!
+}
+
+"Complaints of one category in a report."
+type ComplaintCategoryCount {
+  category: ComplaintCategory!
+  total: Int!
+  "Resolved or closed."
+  finished: Int!
+  "With at least one deadline missed."
+  missed: Int!
+}
+
+"Complaints of one store in a report."
+type ComplaintStoreCount {
+  store: Store!
+  total: Int!
+  finished: Int!
+  missed: Int!
+}
+
+"Complaints filed in a period (China time), by category and by store."
+type ComplaintReport {
+  from: Date!
+  to: Date!
+  total: Int!
+  "Every category."
+  byCategory: [ComplaintCategoryCount!]!
+  "Stores with complaints."
+  byStore: [ComplaintStoreCount!]!
+}
+
+input SubmitSurveyInput {
+  surveyId: ID!
+  overall: Int!
+  advisor: Int!
+  quality: Int!
+  timeliness: Int!
+  cleanliness: Int!
+  "At most 1000 characters."
+  comment: String
+}
+
+type SurveyPayload {
+  survey: Survey
+  userErrors: [UserError!]!
+}
+
+input AssignFollowUpTaskInput {
+  taskId: ID!
+  "CRM staff or a manager of the task's store; null takes the task back."
+  assigneeId: ID
+}
+
+"The complaint an ISSUE_FOUND call files for the owner."
+input FollowUpComplaintInput {
+  category: ComplaintCategory!
+  description: String!
+}
+
+input RecordFollowUpOutcomeInput {
+  taskId: ID!
+  outcome: FollowUpOutcome!
+  note: String
+  "NOT_REACHED: when to call again (within 30 days)."
+  retryAt: DateTime
+  "ISSUE_FOUND: the owner's complaint."
+  complaint: FollowUpComplaintInput
+}
+
+input CloseFollowUpTaskInput {
+  taskId: ID!
+  "Why it closes without a call."
+  note: String
+}
+
+type FollowUpTaskPayload {
+  task: FollowUpTask
+  "Filed from the call (ISSUE_FOUND)."
+  complaint: Complaint
+  userErrors: [UserError!]!
+}
+
+input FileComplaintInput {
+  category: ComplaintCategory!
+  "1 to 2000 characters."
+  description: String!
+  "One of the owner's repair orders."
+  repairOrderId: ID
+  "One of the owner's cars (the order's, when both are given)."
+  vehicleId: ID
+  "Used only when the order, the car and the owner's home store name no store."
+  storeId: ID
+  "At most 9 https URLs of uploaded photos, each at most 500 characters."
+  photoUrls: [String!]
+  "A retry with the same key returns the complaint the first request filed."
+  idempotencyKey: String
+}
+
+input ComplaintStepInput {
+  complaintId: ID!
+  """
+  proposeComplaintResolution: the proposal; resolveComplaint: the
+  resolution; reopenComplaint: why (all required). Optional otherwise.
+  """
+  note: String
+}
+
+type ComplaintPayload {
+  complaint: Complaint
+  userErrors: [UserError!]!
+}
+
+extend type Owner {
+  "The owner's surveys, newest first (the owner, or the store's CRM and managers)."
+  surveys(first: Int = 20, after: String): SurveyConnection!
+  "The owner's complaints, newest first (the owner, or the store's CRM and managers)."
+  complaints(first: Int = 20, after: String): ComplaintConnection!
+}
+
+extend type RepairOrder {
+  "The order's survey, once offered; for the owner and the store's CRM and managers (null for others)."
+  survey: Survey
+}
+
+extend type Query {
+  "Follow-up tasks by due time: the caller's stores', or one store's; optionally only theirs, of a status, or overdue."
+  followUpTasks(storeId: ID, assignedToMe: Boolean, status: FollowUpStatus, overdueOnly: Boolean, first: Int = 20, after: String): FollowUpTaskConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "Complaints, newest first: the caller's stores', or one store's; optionally of a status, or only overdue ones."
+  complaints(storeId: ID, status: ComplaintStatus, overdueOnly: Boolean, first: Int = 20, after: String): ComplaintConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "A store's satisfaction over the surveys offered on the days from..to (at most 366)."
+  satisfactionReport(storeId: ID!, from: Date!, to: Date!): SatisfactionReport! @auth(requires: STAFF, roles: [MANAGER])
+  "Complaints filed on the days from..to in the caller's stores (or one of them), by category and store."
+  complaintReport(storeId: ID, from: Date!, to: Date!): ComplaintReport! @auth(requires: STAFF, roles: [MANAGER])
+}
+
+extend type Mutation {
+  "Answers (or, for 7 days, changes) the owner's survey."
+  submitSurvey(input: SubmitSurveyInput!): SurveyPayload! @auth(requires: OWNER)
+  assignFollowUpTask(input: AssignFollowUpTaskInput!): FollowUpTaskPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "Records a call's outcome."
+  recordFollowUpOutcome(input: RecordFollowUpOutcomeInput!): FollowUpTaskPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "Closes a task without a call."
+  closeFollowUpTask(input: CloseFollowUpTaskInput!): FollowUpTaskPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  fileComplaint(input: FileComplaintInput!): ComplaintPayload! @auth(requires: OWNER)
+  "First response to a complaint."
+  acknowledgeComplaint(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "Proposes (or revises) how the complaint will be resolved."
+  proposeComplaintResolution(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "Records the resolution; the owner then accepts or reopens."
+  resolveComplaint(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "The owner accepts the resolution: the complaint closes."
+  acceptComplaintResolution(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: OWNER)
+  "The owner is not satisfied with the resolution."
+  reopenComplaint(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
 	{Name: "../schema/common.graphqls", Input: `"""
@@ -6031,6 +7581,20 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AdvisorSatisfaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "advisor":
+		return ec.fieldContext_AdvisorSatisfaction_advisor(ctx, field)
+	case "offered":
+		return ec.fieldContext_AdvisorSatisfaction_offered(ctx, field)
+	case "answered":
+		return ec.fieldContext_AdvisorSatisfaction_answered(ctx, field)
+	case "averages":
+		return ec.fieldContext_AdvisorSatisfaction_averages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdvisorSatisfaction", field.Name)
+}
+
 func (ec *executionContext) childFields_Appointment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6313,6 +7877,154 @@ func (ec *executionContext) childFields_CalendarPayload(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CalendarPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Complaint_id(ctx, field)
+	case "category":
+		return ec.fieldContext_Complaint_category(ctx, field)
+	case "description":
+		return ec.fieldContext_Complaint_description(ctx, field)
+	case "status":
+		return ec.fieldContext_Complaint_status(ctx, field)
+	case "store":
+		return ec.fieldContext_Complaint_store(ctx, field)
+	case "owner":
+		return ec.fieldContext_Complaint_owner(ctx, field)
+	case "repairOrder":
+		return ec.fieldContext_Complaint_repairOrder(ctx, field)
+	case "vehicle":
+		return ec.fieldContext_Complaint_vehicle(ctx, field)
+	case "photoUrls":
+		return ec.fieldContext_Complaint_photoUrls(ctx, field)
+	case "proposal":
+		return ec.fieldContext_Complaint_proposal(ctx, field)
+	case "resolution":
+		return ec.fieldContext_Complaint_resolution(ctx, field)
+	case "responseDeadline":
+		return ec.fieldContext_Complaint_responseDeadline(ctx, field)
+	case "proposalDeadline":
+		return ec.fieldContext_Complaint_proposalDeadline(ctx, field)
+	case "resolutionDeadline":
+		return ec.fieldContext_Complaint_resolutionDeadline(ctx, field)
+	case "overdue":
+		return ec.fieldContext_Complaint_overdue(ctx, field)
+	case "reopenCount":
+		return ec.fieldContext_Complaint_reopenCount(ctx, field)
+	case "filedByStaff":
+		return ec.fieldContext_Complaint_filedByStaff(ctx, field)
+	case "timeline":
+		return ec.fieldContext_Complaint_timeline(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Complaint_createdAt(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_Complaint_closedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Complaint", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplaintCategoryCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "category":
+		return ec.fieldContext_ComplaintCategoryCount_category(ctx, field)
+	case "total":
+		return ec.fieldContext_ComplaintCategoryCount_total(ctx, field)
+	case "finished":
+		return ec.fieldContext_ComplaintCategoryCount_finished(ctx, field)
+	case "missed":
+		return ec.fieldContext_ComplaintCategoryCount_missed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintCategoryCount", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplaintConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ComplaintConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ComplaintConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplaintDeadline(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dueAt":
+		return ec.fieldContext_ComplaintDeadline_dueAt(ctx, field)
+	case "doneAt":
+		return ec.fieldContext_ComplaintDeadline_doneAt(ctx, field)
+	case "state":
+		return ec.fieldContext_ComplaintDeadline_state(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintDeadline", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplaintEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ComplaintEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ComplaintEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplaintEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ComplaintEvent_kind(ctx, field)
+	case "actor":
+		return ec.fieldContext_ComplaintEvent_actor(ctx, field)
+	case "staffName":
+		return ec.fieldContext_ComplaintEvent_staffName(ctx, field)
+	case "note":
+		return ec.fieldContext_ComplaintEvent_note(ctx, field)
+	case "at":
+		return ec.fieldContext_ComplaintEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplaintPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "complaint":
+		return ec.fieldContext_ComplaintPayload_complaint(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ComplaintPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplaintReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ComplaintReport_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ComplaintReport_to(ctx, field)
+	case "total":
+		return ec.fieldContext_ComplaintReport_total(ctx, field)
+	case "byCategory":
+		return ec.fieldContext_ComplaintReport_byCategory(ctx, field)
+	case "byStore":
+		return ec.fieldContext_ComplaintReport_byStore(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintReport", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplaintStoreCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "store":
+		return ec.fieldContext_ComplaintStoreCount_store(ctx, field)
+	case "total":
+		return ec.fieldContext_ComplaintStoreCount_total(ctx, field)
+	case "finished":
+		return ec.fieldContext_ComplaintStoreCount_finished(ctx, field)
+	case "missed":
+		return ec.fieldContext_ComplaintStoreCount_missed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintStoreCount", field.Name)
+}
+
 func (ec *executionContext) childFields_DaySchedule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "date":
@@ -6431,6 +8143,78 @@ func (ec *executionContext) childFields_EventRoster(ctx context.Context, field g
 		return ec.fieldContext_EventRoster_pageInfo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventRoster", field.Name)
+}
+
+func (ec *executionContext) childFields_FollowUpTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_FollowUpTask_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_FollowUpTask_kind(ctx, field)
+	case "store":
+		return ec.fieldContext_FollowUpTask_store(ctx, field)
+	case "owner":
+		return ec.fieldContext_FollowUpTask_owner(ctx, field)
+	case "vehicle":
+		return ec.fieldContext_FollowUpTask_vehicle(ctx, field)
+	case "repairOrder":
+		return ec.fieldContext_FollowUpTask_repairOrder(ctx, field)
+	case "survey":
+		return ec.fieldContext_FollowUpTask_survey(ctx, field)
+	case "complaint":
+		return ec.fieldContext_FollowUpTask_complaint(ctx, field)
+	case "assignee":
+		return ec.fieldContext_FollowUpTask_assignee(ctx, field)
+	case "status":
+		return ec.fieldContext_FollowUpTask_status(ctx, field)
+	case "outcome":
+		return ec.fieldContext_FollowUpTask_outcome(ctx, field)
+	case "attempts":
+		return ec.fieldContext_FollowUpTask_attempts(ctx, field)
+	case "note":
+		return ec.fieldContext_FollowUpTask_note(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_FollowUpTask_dueAt(ctx, field)
+	case "overdue":
+		return ec.fieldContext_FollowUpTask_overdue(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_FollowUpTask_closedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_FollowUpTask_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FollowUpTask", field.Name)
+}
+
+func (ec *executionContext) childFields_FollowUpTaskConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_FollowUpTaskConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_FollowUpTaskConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FollowUpTaskConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_FollowUpTaskEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_FollowUpTaskEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_FollowUpTaskEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FollowUpTaskEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_FollowUpTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_FollowUpTaskPayload_task(ctx, field)
+	case "complaint":
+		return ec.fieldContext_FollowUpTaskPayload_complaint(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_FollowUpTaskPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FollowUpTaskPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_IssueScreenTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6675,6 +8459,10 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_updatedAt(ctx, field)
 	case "appointments":
 		return ec.fieldContext_Owner_appointments(ctx, field)
+	case "surveys":
+		return ec.fieldContext_Owner_surveys(ctx, field)
+	case "complaints":
+		return ec.fieldContext_Owner_complaints(ctx, field)
 	case "registrations":
 		return ec.fieldContext_Owner_registrations(ctx, field)
 	case "notifications":
@@ -6873,6 +8661,8 @@ func (ec *executionContext) childFields_RepairOrder(ctx context.Context, field g
 		return ec.fieldContext_RepairOrder_deliveredAt(ctx, field)
 	case "version":
 		return ec.fieldContext_RepairOrder_version(ctx, field)
+	case "survey":
+		return ec.fieldContext_RepairOrder_survey(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RepairOrder", field.Name)
 }
@@ -7005,6 +8795,44 @@ func (ec *executionContext) childFields_RosterEntry(ctx context.Context, field g
 		return ec.fieldContext_RosterEntry_vehicleModel(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RosterEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_SatisfactionAverages(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "overall":
+		return ec.fieldContext_SatisfactionAverages_overall(ctx, field)
+	case "advisor":
+		return ec.fieldContext_SatisfactionAverages_advisor(ctx, field)
+	case "quality":
+		return ec.fieldContext_SatisfactionAverages_quality(ctx, field)
+	case "timeliness":
+		return ec.fieldContext_SatisfactionAverages_timeliness(ctx, field)
+	case "cleanliness":
+		return ec.fieldContext_SatisfactionAverages_cleanliness(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SatisfactionAverages", field.Name)
+}
+
+func (ec *executionContext) childFields_SatisfactionReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "store":
+		return ec.fieldContext_SatisfactionReport_store(ctx, field)
+	case "from":
+		return ec.fieldContext_SatisfactionReport_from(ctx, field)
+	case "to":
+		return ec.fieldContext_SatisfactionReport_to(ctx, field)
+	case "offered":
+		return ec.fieldContext_SatisfactionReport_offered(ctx, field)
+	case "answered":
+		return ec.fieldContext_SatisfactionReport_answered(ctx, field)
+	case "responseRate":
+		return ec.fieldContext_SatisfactionReport_responseRate(ctx, field)
+	case "averages":
+		return ec.fieldContext_SatisfactionReport_averages(ctx, field)
+	case "advisors":
+		return ec.fieldContext_SatisfactionReport_advisors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SatisfactionReport", field.Name)
 }
 
 func (ec *executionContext) childFields_ScheduleSlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7183,6 +9011,76 @@ func (ec *executionContext) childFields_StoreEdge(ctx context.Context, field gra
 		return ec.fieldContext_StoreEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StoreEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Survey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Survey_id(ctx, field)
+	case "repairOrder":
+		return ec.fieldContext_Survey_repairOrder(ctx, field)
+	case "store":
+		return ec.fieldContext_Survey_store(ctx, field)
+	case "vehicle":
+		return ec.fieldContext_Survey_vehicle(ctx, field)
+	case "advisor":
+		return ec.fieldContext_Survey_advisor(ctx, field)
+	case "offeredAt":
+		return ec.fieldContext_Survey_offeredAt(ctx, field)
+	case "answerBy":
+		return ec.fieldContext_Survey_answerBy(ctx, field)
+	case "answered":
+		return ec.fieldContext_Survey_answered(ctx, field)
+	case "editable":
+		return ec.fieldContext_Survey_editable(ctx, field)
+	case "overall":
+		return ec.fieldContext_Survey_overall(ctx, field)
+	case "advisorScore":
+		return ec.fieldContext_Survey_advisorScore(ctx, field)
+	case "quality":
+		return ec.fieldContext_Survey_quality(ctx, field)
+	case "timeliness":
+		return ec.fieldContext_Survey_timeliness(ctx, field)
+	case "cleanliness":
+		return ec.fieldContext_Survey_cleanliness(ctx, field)
+	case "comment":
+		return ec.fieldContext_Survey_comment(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_Survey_submittedAt(ctx, field)
+	case "editableUntil":
+		return ec.fieldContext_Survey_editableUntil(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Survey", field.Name)
+}
+
+func (ec *executionContext) childFields_SurveyConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SurveyConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SurveyConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SurveyConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SurveyEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SurveyEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SurveyEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SurveyEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SurveyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "survey":
+		return ec.fieldContext_SurveyPayload_survey(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SurveyPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SurveyPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateMyProfilePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7495,6 +9393,34 @@ func (ec *executionContext) field_Mutation_acceptAssistanceRequest_args(ctx cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_acceptComplaintResolution_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ComplaintStepInput, error) {
+			return ec.unmarshalNComplaintStepInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintStepInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_acknowledgeComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ComplaintStepInput, error) {
+			return ec.unmarshalNComplaintStepInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintStepInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addRepairOrderItem_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7515,6 +9441,20 @@ func (ec *executionContext) field_Mutation_adjustWallet_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.AdjustWalletInput, error) {
 			return ec.unmarshalNAdjustWalletInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAdjustWalletInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_assignFollowUpTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AssignFollowUpTaskInput, error) {
+			return ec.unmarshalNAssignFollowUpTaskInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssignFollowUpTaskInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7635,6 +9575,20 @@ func (ec *executionContext) field_Mutation_closeAssistanceRequest_args(ctx conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_closeFollowUpTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CloseFollowUpTaskInput, error) {
+			return ec.unmarshalNCloseFollowUpTaskInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCloseFollowUpTaskInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7669,6 +9623,20 @@ func (ec *executionContext) field_Mutation_dispatchAssistance_args(ctx context.C
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DispatchAssistanceInput, error) {
 			return ec.unmarshalNDispatchAssistanceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDispatchAssistanceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_fileComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FileComplaintInput, error) {
+			return ec.unmarshalNFileComplaintInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFileComplaintInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7789,12 +9757,40 @@ func (ec *executionContext) field_Mutation_openRepairOrder_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_proposeComplaintResolution_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ComplaintStepInput, error) {
+			return ec.unmarshalNComplaintStepInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintStepInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_publishEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PublishEventInput, error) {
 			return ec.unmarshalNPublishEventInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPublishEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordFollowUpOutcome_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordFollowUpOutcomeInput, error) {
+			return ec.unmarshalNRecordFollowUpOutcomeInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordFollowUpOutcomeInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7873,6 +9869,20 @@ func (ec *executionContext) field_Mutation_removeRepairOrderItem_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reopenComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ComplaintStepInput, error) {
+			return ec.unmarshalNComplaintStepInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintStepInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_requestAssistance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7907,6 +9917,20 @@ func (ec *executionContext) field_Mutation_rescheduleAppointment_args(ctx contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RescheduleAppointmentInput, error) {
 			return ec.unmarshalNRescheduleAppointmentInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRescheduleAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resolveComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ComplaintStepInput, error) {
+			return ec.unmarshalNComplaintStepInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintStepInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7977,6 +10001,20 @@ func (ec *executionContext) field_Mutation_staffLogin_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.StaffLoginInput, error) {
 			return ec.unmarshalNStaffLoginInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffLoginInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitSurvey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SubmitSurveyInput, error) {
+			return ec.unmarshalNSubmitSurveyInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSubmitSurveyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8107,6 +10145,28 @@ func (ec *executionContext) field_Owner_assistanceRequests_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Owner_complaints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Owner_notifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8164,6 +10224,28 @@ func (ec *executionContext) field_Owner_registrations_args(ctx context.Context, 
 		return nil, err
 	}
 	args["status"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Owner_surveys_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -8307,6 +10389,82 @@ func (ec *executionContext) field_Query_bookingStats_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_complaintReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (models.Date, error) {
+			return ec.unmarshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (models.Date, error) {
+			return ec.unmarshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_complaints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*care.ComplaintStatus, error) {
+			return ec.unmarshalOComplaintStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "overdueOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["overdueOnly"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_eventRoster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8397,6 +10555,60 @@ func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_followUpTasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "assignedToMe",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["assignedToMe"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*care.TaskStatus, error) {
+			return ec.unmarshalOFollowUpStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "overdueOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["overdueOnly"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8482,6 +10694,36 @@ func (ec *executionContext) field_Query_repairOrder_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_satisfactionReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (models.Date, error) {
+			return ec.unmarshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (models.Date, error) {
+			return ec.unmarshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
 	return args, nil
 }
 
@@ -8672,6 +10914,116 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AdvisorSatisfaction_advisor(ctx context.Context, field graphql.CollectedField, obj *care.AdvisorSatisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdvisorSatisfaction_advisor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdvisorSatisfaction().Advisor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaffSummary) graphql.Marshaler {
+			return ec.marshalNStaffSummary2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdvisorSatisfaction_advisor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdvisorSatisfaction",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdvisorSatisfaction_offered(ctx context.Context, field graphql.CollectedField, obj *care.AdvisorSatisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdvisorSatisfaction_offered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Offered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdvisorSatisfaction_offered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdvisorSatisfaction", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AdvisorSatisfaction_answered(ctx context.Context, field graphql.CollectedField, obj *care.AdvisorSatisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdvisorSatisfaction_answered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdvisorSatisfaction_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdvisorSatisfaction", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AdvisorSatisfaction_averages(ctx context.Context, field graphql.CollectedField, obj *care.AdvisorSatisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdvisorSatisfaction_averages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Averages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v care.Averages) graphql.Marshaler {
+			return ec.marshalNSatisfactionAverages2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐAverages(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdvisorSatisfaction_averages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdvisorSatisfaction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionAverages(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.CollectedField, obj *booking.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -10995,6 +13347,1231 @@ func (ec *executionContext) fieldContext_CalendarPayload_userErrors(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Complaint_id(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_category(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v care.Category) graphql.Marshaler {
+			return ec.marshalNComplaintCategory2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, errors.New("field of type ComplaintCategory does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_description(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_status(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v care.ComplaintStatus) graphql.Marshaler {
+			return ec.marshalNComplaintStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, errors.New("field of type ComplaintStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_store(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_owner(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Owner) graphql.Marshaler {
+			return ec.marshalNOwner2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐOwner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Owner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_repairOrder(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_repairOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().RepairOrder(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workshop.RepairOrder) graphql.Marshaler {
+			return ec.marshalORepairOrder2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐRepairOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_repairOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_vehicle(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_vehicle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().Vehicle(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Vehicle) graphql.Marshaler {
+			return ec.marshalOVehicle2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐVehicle(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_vehicle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vehicle(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_photoUrls(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_photoUrls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Photos, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_photoUrls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_proposal(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_proposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proposal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_proposal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_resolution(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_resolution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolution, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_resolution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_responseDeadline(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_responseDeadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().ResponseDeadline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Deadline) graphql.Marshaler {
+			return ec.marshalNComplaintDeadline2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐDeadline(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_responseDeadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintDeadline(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_proposalDeadline(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_proposalDeadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().ProposalDeadline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Deadline) graphql.Marshaler {
+			return ec.marshalNComplaintDeadline2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐDeadline(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_proposalDeadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintDeadline(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_resolutionDeadline(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_resolutionDeadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().ResolutionDeadline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Deadline) graphql.Marshaler {
+			return ec.marshalNComplaintDeadline2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐDeadline(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_resolutionDeadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintDeadline(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_overdue(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_overdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().Overdue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_overdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_reopenCount(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_reopenCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReopenCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_reopenCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_filedByStaff(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_filedByStaff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().FiledByStaff(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_filedByStaff(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_timeline(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_timeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().Timeline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*care.ComplaintEvent) graphql.Marshaler {
+			return ec.marshalNComplaintEvent2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_timeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_createdAt(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Complaint_closedAt(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintCategoryCount_category(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintCategoryCount_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v care.Category) graphql.Marshaler {
+			return ec.marshalNComplaintCategory2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintCategoryCount_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintCategoryCount", field, false, false, errors.New("field of type ComplaintCategory does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintCategoryCount_total(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintCategoryCount_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintCategoryCount_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintCategoryCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintCategoryCount_finished(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintCategoryCount_finished(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Finished, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintCategoryCount_finished(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintCategoryCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintCategoryCount_missed(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintCategoryCount_missed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Missed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintCategoryCount_missed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintCategoryCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ComplaintEdge) graphql.Marshaler {
+			return ec.marshalNComplaintEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintDeadline_dueAt(ctx context.Context, field graphql.CollectedField, obj *care.Deadline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintDeadline_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintDeadline_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintDeadline", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintDeadline_doneAt(ctx context.Context, field graphql.CollectedField, obj *care.Deadline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintDeadline_doneAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoneAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintDeadline_doneAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintDeadline", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintDeadline_state(ctx context.Context, field graphql.CollectedField, obj *care.Deadline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintDeadline_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v care.DeadlineState) graphql.Marshaler {
+			return ec.marshalNDeadlineState2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐDeadlineState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintDeadline_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintDeadline", field, false, false, errors.New("field of type DeadlineState does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Complaint) graphql.Marshaler {
+			return ec.marshalNComplaint2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Complaint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintEvent_kind(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v care.EventKind) graphql.Marshaler {
+			return ec.marshalNComplaintEventKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐEventKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintEvent", field, false, false, errors.New("field of type ComplaintEventKind does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintEvent_actor(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintEvent_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComplaintEvent().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ComplaintActor) graphql.Marshaler {
+			return ec.marshalNComplaintActor2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintActor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintEvent_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintEvent", field, true, true, errors.New("field of type ComplaintActor does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintEvent_staffName(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintEvent_staffName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComplaintEvent().StaffName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintEvent_staffName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintEvent", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintEvent_note(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintEvent_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintEvent_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintEvent_at(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintEvent", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintPayload_complaint(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintPayload_complaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complaint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Complaint) graphql.Marshaler {
+			return ec.marshalOComplaint2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintPayload_complaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Complaint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintReport_from(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintReport_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintReport_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintReport", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintReport_to(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintReport_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintReport_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintReport", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintReport_total(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintReport_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintReport_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintReport_byCategory(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintReport_byCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByCategory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*care.ComplaintCount) graphql.Marshaler {
+			return ec.marshalNComplaintCategoryCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintReport_byCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintCategoryCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintReport_byStore(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintReport_byStore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByStore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*care.ComplaintCount) graphql.Marshaler {
+			return ec.marshalNComplaintStoreCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintReport_byStore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintStoreCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintStoreCount_store(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintStoreCount_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComplaintStoreCount().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintStoreCount_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintStoreCount",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintStoreCount_total(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintStoreCount_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintStoreCount_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintStoreCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintStoreCount_finished(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintStoreCount_finished(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Finished, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintStoreCount_finished(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintStoreCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ComplaintStoreCount_missed(ctx context.Context, field graphql.CollectedField, obj *care.ComplaintCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintStoreCount_missed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Missed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintStoreCount_missed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintStoreCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _DaySchedule_date(ctx context.Context, field graphql.CollectedField, obj *booking.DaySchedule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11615,18 +15192,18 @@ func (ec *executionContext) _Event_cancelReason(ctx context.Context, field graph
 			return ec.fieldContext_Event_cancelReason(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Event().CancelReason(ctx, obj)
+			return obj.CancelReason, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Event_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Event", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Event_version(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
@@ -12064,6 +15641,675 @@ func (ec *executionContext) fieldContext_EventRoster_pageInfo(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTask_id(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FollowUpTask().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTask", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTask_kind(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v care.TaskKind) graphql.Marshaler {
+			return ec.marshalNFollowUpKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTask", field, false, false, errors.New("field of type FollowUpKind does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTask_store(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FollowUpTask().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTask",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTask_owner(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FollowUpTask().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Owner) graphql.Marshaler {
+			return ec.marshalNOwner2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐOwner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTask",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Owner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTask_vehicle(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_vehicle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FollowUpTask().Vehicle(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Vehicle) graphql.Marshaler {
+			return ec.marshalOVehicle2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐVehicle(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_vehicle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTask",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vehicle(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTask_repairOrder(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_repairOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FollowUpTask().RepairOrder(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workshop.RepairOrder) graphql.Marshaler {
+			return ec.marshalORepairOrder2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐRepairOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_repairOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTask",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTask_survey(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_survey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FollowUpTask().Survey(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Survey) graphql.Marshaler {
+			return ec.marshalOSurvey2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐSurvey(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_survey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTask",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Survey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTask_complaint(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_complaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FollowUpTask().Complaint(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Complaint) graphql.Marshaler {
+			return ec.marshalOComplaint2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_complaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTask",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Complaint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTask_assignee(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_assignee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FollowUpTask().Assignee(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaffSummary) graphql.Marshaler {
+			return ec.marshalOStaffSummary2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffSummary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_assignee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTask",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTask_status(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v care.TaskStatus) graphql.Marshaler {
+			return ec.marshalNFollowUpStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTask", field, false, false, errors.New("field of type FollowUpStatus does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTask_outcome(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Outcome) graphql.Marshaler {
+			return ec.marshalOFollowUpOutcome2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTask", field, false, false, errors.New("field of type FollowUpOutcome does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTask_attempts(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTask", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTask_note(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTask", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTask_dueAt(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTask", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTask_overdue(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_overdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FollowUpTask().Overdue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_overdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTask", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTask_closedAt(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTask", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTask_createdAt(ctx context.Context, field graphql.CollectedField, obj *care.FollowUpTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTask_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTask_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTask", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTaskConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTaskConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FollowUpTaskEdge) graphql.Marshaler {
+			return ec.marshalNFollowUpTaskEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpTaskEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTaskConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowUpTaskEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTaskConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTaskConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTaskConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTaskEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTaskEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTaskEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTaskEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FollowUpTaskEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTaskEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.FollowUpTask) graphql.Marshaler {
+			return ec.marshalNFollowUpTask2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐFollowUpTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTaskEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTaskEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowUpTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTaskPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.FollowUpTask) graphql.Marshaler {
+			return ec.marshalOFollowUpTask2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐFollowUpTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTaskPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowUpTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTaskPayload_complaint(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTaskPayload_complaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complaint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Complaint) graphql.Marshaler {
+			return ec.marshalOComplaint2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTaskPayload_complaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Complaint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTaskPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTaskPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTaskPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpTaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13986,6 +18232,656 @@ func (ec *executionContext) fieldContext_Mutation_setCalendarOverride(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setCalendarOverride_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitSurvey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitSurvey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitSurvey(ctx, fc.Args["input"].(model.SubmitSurveyInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.SurveyPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SurveyPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SurveyPayload) graphql.Marshaler {
+			return ec.marshalNSurveyPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSurveyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitSurvey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SurveyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitSurvey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_assignFollowUpTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_assignFollowUpTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AssignFollowUpTask(ctx, fc.Args["input"].(model.AssignFollowUpTaskInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.FollowUpTaskPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.FollowUpTaskPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.FollowUpTaskPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FollowUpTaskPayload) graphql.Marshaler {
+			return ec.marshalNFollowUpTaskPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_assignFollowUpTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowUpTaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_assignFollowUpTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordFollowUpOutcome(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordFollowUpOutcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordFollowUpOutcome(ctx, fc.Args["input"].(model.RecordFollowUpOutcomeInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.FollowUpTaskPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.FollowUpTaskPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.FollowUpTaskPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FollowUpTaskPayload) graphql.Marshaler {
+			return ec.marshalNFollowUpTaskPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordFollowUpOutcome(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowUpTaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordFollowUpOutcome_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeFollowUpTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeFollowUpTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseFollowUpTask(ctx, fc.Args["input"].(model.CloseFollowUpTaskInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.FollowUpTaskPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.FollowUpTaskPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.FollowUpTaskPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FollowUpTaskPayload) graphql.Marshaler {
+			return ec.marshalNFollowUpTaskPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeFollowUpTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowUpTaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeFollowUpTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_fileComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_fileComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FileComplaint(ctx, fc.Args["input"].(model.FileComplaintInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_fileComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_fileComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acknowledgeComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acknowledgeComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcknowledgeComplaint(ctx, fc.Args["input"].(model.ComplaintStepInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acknowledgeComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acknowledgeComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_proposeComplaintResolution(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_proposeComplaintResolution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProposeComplaintResolution(ctx, fc.Args["input"].(model.ComplaintStepInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_proposeComplaintResolution(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_proposeComplaintResolution_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resolveComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resolveComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResolveComplaint(ctx, fc.Args["input"].(model.ComplaintStepInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resolveComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resolveComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptComplaintResolution(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptComplaintResolution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptComplaintResolution(ctx, fc.Args["input"].(model.ComplaintStepInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptComplaintResolution(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptComplaintResolution_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reopenComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reopenComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReopenComplaint(ctx, fc.Args["input"].(model.ComplaintStepInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ComplaintPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reopenComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reopenComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16473,6 +21369,94 @@ func (ec *executionContext) fieldContext_Owner_appointments(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Owner_surveys(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_surveys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Owner().Surveys(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SurveyConnection) graphql.Marshaler {
+			return ec.marshalNSurveyConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSurveyConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_surveys(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SurveyConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Owner_surveys_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Owner_complaints(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_complaints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Owner().Complaints(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintConnection) graphql.Marshaler {
+			return ec.marshalNComplaintConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_complaints(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Owner_complaints_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_registrations(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17250,6 +22234,274 @@ func (ec *executionContext) fieldContext_Query_bookingStats(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_bookingStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_followUpTasks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_followUpTasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FollowUpTasks(ctx, fc.Args["storeId"].(*string), fc.Args["assignedToMe"].(*bool), fc.Args["status"].(*care.TaskStatus), fc.Args["overdueOnly"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.FollowUpTaskConnection
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.FollowUpTaskConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.FollowUpTaskConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FollowUpTaskConnection) graphql.Marshaler {
+			return ec.marshalNFollowUpTaskConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpTaskConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_followUpTasks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowUpTaskConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_followUpTasks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_complaints(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_complaints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Complaints(ctx, fc.Args["storeId"].(*string), fc.Args["status"].(*care.ComplaintStatus), fc.Args["overdueOnly"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.ComplaintConnection
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.ComplaintConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ComplaintConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintConnection) graphql.Marshaler {
+			return ec.marshalNComplaintConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_complaints(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_complaints_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_satisfactionReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_satisfactionReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SatisfactionReport(ctx, fc.Args["storeId"].(string), fc.Args["from"].(models.Date), fc.Args["to"].(models.Date))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *care.SatisfactionReport
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"MANAGER"})
+				if err != nil {
+					var zeroVal *care.SatisfactionReport
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *care.SatisfactionReport
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *care.SatisfactionReport) graphql.Marshaler {
+			return ec.marshalNSatisfactionReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐSatisfactionReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_satisfactionReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_satisfactionReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_complaintReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_complaintReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ComplaintReport(ctx, fc.Args["storeId"].(*string), fc.Args["from"].(models.Date), fc.Args["to"].(models.Date))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *care.ComplaintReport
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"MANAGER"})
+				if err != nil {
+					var zeroVal *care.ComplaintReport
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *care.ComplaintReport
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *care.ComplaintReport) graphql.Marshaler {
+			return ec.marshalNComplaintReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_complaintReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_complaintReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19344,6 +24596,38 @@ func (ec *executionContext) fieldContext_RepairOrder_version(_ context.Context, 
 	return graphql.NewScalarFieldContext("RepairOrder", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _RepairOrder_survey(ctx context.Context, field graphql.CollectedField, obj *workshop.RepairOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairOrder_survey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RepairOrder().Survey(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Survey) graphql.Marshaler {
+			return ec.marshalOSurvey2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐSurvey(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RepairOrder_survey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairOrder",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Survey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RepairOrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RepairOrderConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20378,6 +25662,332 @@ func (ec *executionContext) _RosterEntry_vehicleModel(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_RosterEntry_vehicleModel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionAverages_overall(ctx context.Context, field graphql.CollectedField, obj *care.Averages) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionAverages_overall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overall, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionAverages_overall(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionAverages", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionAverages_advisor(ctx context.Context, field graphql.CollectedField, obj *care.Averages) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionAverages_advisor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Advisor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionAverages_advisor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionAverages", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionAverages_quality(ctx context.Context, field graphql.CollectedField, obj *care.Averages) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionAverages_quality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionAverages_quality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionAverages", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionAverages_timeliness(ctx context.Context, field graphql.CollectedField, obj *care.Averages) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionAverages_timeliness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timeliness, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionAverages_timeliness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionAverages", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionAverages_cleanliness(ctx context.Context, field graphql.CollectedField, obj *care.Averages) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionAverages_cleanliness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cleanliness, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionAverages_cleanliness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionAverages", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionReport_store(ctx context.Context, field graphql.CollectedField, obj *care.SatisfactionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionReport_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SatisfactionReport().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionReport_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SatisfactionReport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SatisfactionReport_from(ctx context.Context, field graphql.CollectedField, obj *care.SatisfactionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionReport_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionReport_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionReport", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionReport_to(ctx context.Context, field graphql.CollectedField, obj *care.SatisfactionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionReport_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionReport_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionReport", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionReport_offered(ctx context.Context, field graphql.CollectedField, obj *care.SatisfactionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionReport_offered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Offered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionReport_offered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionReport_answered(ctx context.Context, field graphql.CollectedField, obj *care.SatisfactionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionReport_answered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionReport_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionReport_responseRate(ctx context.Context, field graphql.CollectedField, obj *care.SatisfactionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionReport_responseRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResponseRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionReport_responseRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionReport", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _SatisfactionReport_averages(ctx context.Context, field graphql.CollectedField, obj *care.SatisfactionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionReport_averages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Averages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v care.Averages) graphql.Marshaler {
+			return ec.marshalNSatisfactionAverages2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐAverages(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionReport_averages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SatisfactionReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionAverages(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SatisfactionReport_advisors(ctx context.Context, field graphql.CollectedField, obj *care.SatisfactionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionReport_advisors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Advisors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*care.AdvisorSatisfaction) graphql.Marshaler {
+			return ec.marshalNAdvisorSatisfaction2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐAdvisorSatisfactionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionReport_advisors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SatisfactionReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdvisorSatisfaction(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ScheduleSlot_start(ctx context.Context, field graphql.CollectedField, obj *booking.ScheduleSlot) (ret graphql.Marshaler) {
@@ -21835,6 +27445,616 @@ func (ec *executionContext) fieldContext_Subscription_assistanceRequestUpdated(c
 	if fc.Args, err = ec.field_Subscription_assistanceRequestUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_id(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Survey().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_repairOrder(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_repairOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Survey().RepairOrder(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workshop.RepairOrder) graphql.Marshaler {
+			return ec.marshalNRepairOrder2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐRepairOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_repairOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Survey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_store(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Survey().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Survey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_vehicle(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_vehicle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Survey().Vehicle(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Vehicle) graphql.Marshaler {
+			return ec.marshalNVehicle2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐVehicle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_vehicle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Survey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vehicle(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_advisor(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_advisor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Survey().Advisor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaffSummary) graphql.Marshaler {
+			return ec.marshalNStaffSummary2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_advisor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Survey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_offeredAt(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_offeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OfferedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_offeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_answerBy(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_answerBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnswerBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_answerBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_answered(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_answered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answered(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, true, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_editable(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_editable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Survey().Editable(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_editable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_overall(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_overall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overall, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_overall(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_advisorScore(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_advisorScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdvisorScore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_advisorScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_quality(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_quality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_quality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_timeliness(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_timeliness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timeliness, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_timeliness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_cleanliness(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_cleanliness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cleanliness, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_cleanliness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_comment(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_comment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_comment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_submittedAt(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_submittedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmittedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Survey_editableUntil(ctx context.Context, field graphql.CollectedField, obj *care.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_editableUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EditableUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_editableUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SurveyConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SurveyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SurveyEdge) graphql.Marshaler {
+			return ec.marshalNSurveyEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSurveyEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SurveyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SurveyEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SurveyConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SurveyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SurveyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SurveyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SurveyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SurveyEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SurveyEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SurveyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Survey) graphql.Marshaler {
+			return ec.marshalNSurvey2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐSurvey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SurveyEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Survey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SurveyPayload_survey(ctx context.Context, field graphql.CollectedField, obj *model.SurveyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyPayload_survey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Survey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *care.Survey) graphql.Marshaler {
+			return ec.marshalOSurvey2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐSurvey(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyPayload_survey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SurveyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Survey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SurveyPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SurveyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SurveyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -24147,6 +30367,43 @@ func (ec *executionContext) unmarshalInputAppointmentInput(ctx context.Context, 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputAssignFollowUpTaskInput(ctx context.Context, obj any) (model.AssignFollowUpTaskInput, error) {
+	var it model.AssignFollowUpTaskInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"taskId", "assigneeId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "taskId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskID = data
+		case "assigneeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssigneeID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAssignRepairOrderInput(ctx context.Context, obj any) (model.AssignRepairOrderInput, error) {
 	var it model.AssignRepairOrderInput
 	if obj == nil {
@@ -24485,6 +30742,80 @@ func (ec *executionContext) unmarshalInputCloseAssistanceRequestInput(ctx contex
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCloseFollowUpTaskInput(ctx context.Context, obj any) (model.CloseFollowUpTaskInput, error) {
+	var it model.CloseFollowUpTaskInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"taskId", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "taskId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputComplaintStepInput(ctx context.Context, obj any) (model.ComplaintStepInput, error) {
+	var it model.ComplaintStepInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"complaintId", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "complaintId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ComplaintID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, obj any) (model.CreateEventInput, error) {
 	var it model.CreateEventInput
 	if obj == nil {
@@ -24789,6 +31120,115 @@ func (ec *executionContext) unmarshalInputEventFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.IncludeUnpublished = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputFileComplaintInput(ctx context.Context, obj any) (model.FileComplaintInput, error) {
+	var it model.FileComplaintInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"category", "description", "repairOrderId", "vehicleId", "storeId", "photoUrls", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNComplaintCategory2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "repairOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("repairOrderId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RepairOrderID = data
+		case "vehicleId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("vehicleId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VehicleID = data
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		case "photoUrls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("photoUrls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhotoUrls = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputFollowUpComplaintInput(ctx context.Context, obj any) (model.FollowUpComplaintInput, error) {
+	var it model.FollowUpComplaintInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"category", "description"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNComplaintCategory2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
 		}
 	}
 	return it, nil
@@ -25317,6 +31757,64 @@ func (ec *executionContext) unmarshalInputPublishEventInput(ctx context.Context,
 				return it, err
 			}
 			it.ExpectedVersion = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRecordFollowUpOutcomeInput(ctx context.Context, obj any) (model.RecordFollowUpOutcomeInput, error) {
+	var it model.RecordFollowUpOutcomeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"taskId", "outcome", "note", "retryAt", "complaint"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "taskId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskID = data
+		case "outcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+			data, err := ec.unmarshalNFollowUpOutcome2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐOutcome(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcome = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		case "retryAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("retryAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RetryAt = data
+		case "complaint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaint"))
+			data, err := ec.unmarshalOFollowUpComplaintInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpComplaintInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Complaint = data
 		}
 	}
 	return it, nil
@@ -26157,6 +32655,78 @@ func (ec *executionContext) unmarshalInputStaffLoginInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputSubmitSurveyInput(ctx context.Context, obj any) (model.SubmitSurveyInput, error) {
+	var it model.SubmitSurveyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"surveyId", "overall", "advisor", "quality", "timeliness", "cleanliness", "comment"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "surveyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("surveyId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SurveyID = data
+		case "overall":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("overall"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Overall = data
+		case "advisor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("advisor"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Advisor = data
+		case "quality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quality"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quality = data
+		case "timeliness":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeliness"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Timeliness = data
+		case "cleanliness":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleanliness"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cleanliness = data
+		case "comment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comment = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputTopUpWalletInput(ctx context.Context, obj any) (model.TopUpWalletInput, error) {
 	var it model.TopUpWalletInput
 	if obj == nil {
@@ -26567,6 +33137,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Vehicle(ctx, sel, obj)
+	case care.Survey:
+		return ec._Survey(ctx, sel, &obj)
+	case *care.Survey:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Survey(ctx, sel, obj)
 	case models.Store:
 		return ec._Store(ctx, sel, &obj)
 	case *models.Store:
@@ -26602,6 +33179,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Owner(ctx, sel, obj)
+	case care.FollowUpTask:
+		return ec._FollowUpTask(ctx, sel, &obj)
+	case *care.FollowUpTask:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._FollowUpTask(ctx, sel, obj)
 	case events.Event:
 		return ec._Event(ctx, sel, &obj)
 	case *events.Event:
@@ -26609,6 +33193,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Event(ctx, sel, obj)
+	case care.Complaint:
+		return ec._Complaint(ctx, sel, &obj)
+	case *care.Complaint:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Complaint(ctx, sel, obj)
 	case roadside.Request:
 		return ec._AssistanceRequest(ctx, sel, &obj)
 	case *roadside.Request:
@@ -26635,6 +33226,92 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var advisorSatisfactionImplementors = []string{"AdvisorSatisfaction"}
+
+func (ec *executionContext) _AdvisorSatisfaction(ctx context.Context, sel ast.SelectionSet, obj *care.AdvisorSatisfaction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, advisorSatisfactionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdvisorSatisfaction")
+		case "advisor":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AdvisorSatisfaction_advisor(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "offered":
+			out.Values[i] = ec._AdvisorSatisfaction_offered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answered":
+			out.Values[i] = ec._AdvisorSatisfaction_answered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "averages":
+			out.Values[i] = ec._AdvisorSatisfaction_averages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
 
 var appointmentImplementors = []string{"Appointment", "Node"}
 
@@ -28241,6 +34918,1000 @@ func (ec *executionContext) _CalendarPayload(ctx context.Context, sel ast.Select
 	return out
 }
 
+var complaintImplementors = []string{"Complaint", "Node"}
+
+func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet, obj *care.Complaint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Complaint")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "category":
+			out.Values[i] = ec._Complaint_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Complaint_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Complaint_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "owner":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_owner(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "repairOrder":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_repairOrder(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "vehicle":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_vehicle(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "photoUrls":
+			out.Values[i] = ec._Complaint_photoUrls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "proposal":
+			out.Values[i] = ec._Complaint_proposal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolution":
+			out.Values[i] = ec._Complaint_resolution(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "responseDeadline":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_responseDeadline(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "proposalDeadline":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_proposalDeadline(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "resolutionDeadline":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_resolutionDeadline(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "overdue":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_overdue(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "reopenCount":
+			out.Values[i] = ec._Complaint_reopenCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "filedByStaff":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_filedByStaff(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "timeline":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Complaint_timeline(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._Complaint_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closedAt":
+			out.Values[i] = ec._Complaint_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var complaintCategoryCountImplementors = []string{"ComplaintCategoryCount"}
+
+func (ec *executionContext) _ComplaintCategoryCount(ctx context.Context, sel ast.SelectionSet, obj *care.ComplaintCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintCategoryCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintCategoryCount")
+		case "category":
+			out.Values[i] = ec._ComplaintCategoryCount_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ComplaintCategoryCount_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finished":
+			out.Values[i] = ec._ComplaintCategoryCount_finished(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "missed":
+			out.Values[i] = ec._ComplaintCategoryCount_missed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var complaintConnectionImplementors = []string{"ComplaintConnection"}
+
+func (ec *executionContext) _ComplaintConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ComplaintConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintConnection")
+		case "edges":
+			out.Values[i] = ec._ComplaintConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ComplaintConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var complaintDeadlineImplementors = []string{"ComplaintDeadline"}
+
+func (ec *executionContext) _ComplaintDeadline(ctx context.Context, sel ast.SelectionSet, obj *care.Deadline) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintDeadlineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintDeadline")
+		case "dueAt":
+			out.Values[i] = ec._ComplaintDeadline_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "doneAt":
+			out.Values[i] = ec._ComplaintDeadline_doneAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._ComplaintDeadline_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var complaintEdgeImplementors = []string{"ComplaintEdge"}
+
+func (ec *executionContext) _ComplaintEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ComplaintEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintEdge")
+		case "cursor":
+			out.Values[i] = ec._ComplaintEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ComplaintEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var complaintEventImplementors = []string{"ComplaintEvent"}
+
+func (ec *executionContext) _ComplaintEvent(ctx context.Context, sel ast.SelectionSet, obj *care.ComplaintEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintEvent")
+		case "kind":
+			out.Values[i] = ec._ComplaintEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actor":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ComplaintEvent_actor(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "staffName":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ComplaintEvent_staffName(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "note":
+			out.Values[i] = ec._ComplaintEvent_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._ComplaintEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var complaintPayloadImplementors = []string{"ComplaintPayload"}
+
+func (ec *executionContext) _ComplaintPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ComplaintPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintPayload")
+		case "complaint":
+			out.Values[i] = ec._ComplaintPayload_complaint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ComplaintPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var complaintReportImplementors = []string{"ComplaintReport"}
+
+func (ec *executionContext) _ComplaintReport(ctx context.Context, sel ast.SelectionSet, obj *care.ComplaintReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintReport")
+		case "from":
+			out.Values[i] = ec._ComplaintReport_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ComplaintReport_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ComplaintReport_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byCategory":
+			out.Values[i] = ec._ComplaintReport_byCategory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byStore":
+			out.Values[i] = ec._ComplaintReport_byStore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var complaintStoreCountImplementors = []string{"ComplaintStoreCount"}
+
+func (ec *executionContext) _ComplaintStoreCount(ctx context.Context, sel ast.SelectionSet, obj *care.ComplaintCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintStoreCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintStoreCount")
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ComplaintStoreCount_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "total":
+			out.Values[i] = ec._ComplaintStoreCount_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finished":
+			out.Values[i] = ec._ComplaintStoreCount_finished(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "missed":
+			out.Values[i] = ec._ComplaintStoreCount_missed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var dayScheduleImplementors = []string{"DaySchedule"}
 
 func (ec *executionContext) _DaySchedule(ctx context.Context, sel ast.SelectionSet, obj *booking.DaySchedule) graphql.Marshaler {
@@ -28610,43 +36281,10 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cancelReason":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Event_cancelReason(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Event_cancelReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "version":
 			out.Values[i] = ec._Event_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -28889,6 +36527,555 @@ func (ec *executionContext) _EventRoster(ctx context.Context, sel ast.SelectionS
 			}
 		case "pageInfo":
 			out.Values[i] = ec._EventRoster_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var followUpTaskImplementors = []string{"FollowUpTask", "Node"}
+
+func (ec *executionContext) _FollowUpTask(ctx context.Context, sel ast.SelectionSet, obj *care.FollowUpTask) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, followUpTaskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FollowUpTask")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FollowUpTask_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "kind":
+			out.Values[i] = ec._FollowUpTask_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FollowUpTask_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "owner":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FollowUpTask_owner(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "vehicle":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FollowUpTask_vehicle(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "repairOrder":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FollowUpTask_repairOrder(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "survey":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FollowUpTask_survey(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "complaint":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FollowUpTask_complaint(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "assignee":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FollowUpTask_assignee(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "status":
+			out.Values[i] = ec._FollowUpTask_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.Values[i] = ec._FollowUpTask_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempts":
+			out.Values[i] = ec._FollowUpTask_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._FollowUpTask_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dueAt":
+			out.Values[i] = ec._FollowUpTask_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "overdue":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FollowUpTask_overdue(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "closedAt":
+			out.Values[i] = ec._FollowUpTask_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._FollowUpTask_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var followUpTaskConnectionImplementors = []string{"FollowUpTaskConnection"}
+
+func (ec *executionContext) _FollowUpTaskConnection(ctx context.Context, sel ast.SelectionSet, obj *model.FollowUpTaskConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, followUpTaskConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FollowUpTaskConnection")
+		case "edges":
+			out.Values[i] = ec._FollowUpTaskConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._FollowUpTaskConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var followUpTaskEdgeImplementors = []string{"FollowUpTaskEdge"}
+
+func (ec *executionContext) _FollowUpTaskEdge(ctx context.Context, sel ast.SelectionSet, obj *model.FollowUpTaskEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, followUpTaskEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FollowUpTaskEdge")
+		case "cursor":
+			out.Values[i] = ec._FollowUpTaskEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._FollowUpTaskEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var followUpTaskPayloadImplementors = []string{"FollowUpTaskPayload"}
+
+func (ec *executionContext) _FollowUpTaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.FollowUpTaskPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, followUpTaskPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FollowUpTaskPayload")
+		case "task":
+			out.Values[i] = ec._FollowUpTaskPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "complaint":
+			out.Values[i] = ec._FollowUpTaskPayload_complaint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._FollowUpTaskPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30145,6 +38332,76 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "submitSurvey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitSurvey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignFollowUpTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_assignFollowUpTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordFollowUpOutcome":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordFollowUpOutcome(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeFollowUpTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeFollowUpTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fileComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_fileComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acknowledgeComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acknowledgeComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposeComplaintResolution":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_proposeComplaintResolution(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolveComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resolveComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptComplaintResolution":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptComplaintResolution(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reopenComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reopenComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createEvent":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createEvent(ctx, field)
@@ -30867,6 +39124,82 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "surveys":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_surveys(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "complaints":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_complaints(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "registrations":
 			field := field
 
@@ -31393,6 +39726,94 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_bookingStats(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "followUpTasks":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_followUpTasks(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "complaints":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_complaints(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "satisfactionReport":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_satisfactionReport(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "complaintReport":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_complaintReport(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -32796,6 +41217,44 @@ func (ec *executionContext) _RepairOrder(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "survey":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._RepairOrder_survey(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -33611,6 +42070,170 @@ func (ec *executionContext) _RosterEntry(ctx context.Context, sel ast.SelectionS
 		case "vehicleModel":
 			out.Values[i] = ec._RosterEntry_vehicleModel(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var satisfactionAveragesImplementors = []string{"SatisfactionAverages"}
+
+func (ec *executionContext) _SatisfactionAverages(ctx context.Context, sel ast.SelectionSet, obj *care.Averages) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionAveragesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SatisfactionAverages")
+		case "overall":
+			out.Values[i] = ec._SatisfactionAverages_overall(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "advisor":
+			out.Values[i] = ec._SatisfactionAverages_advisor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quality":
+			out.Values[i] = ec._SatisfactionAverages_quality(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timeliness":
+			out.Values[i] = ec._SatisfactionAverages_timeliness(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cleanliness":
+			out.Values[i] = ec._SatisfactionAverages_cleanliness(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var satisfactionReportImplementors = []string{"SatisfactionReport"}
+
+func (ec *executionContext) _SatisfactionReport(ctx context.Context, sel ast.SelectionSet, obj *care.SatisfactionReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SatisfactionReport")
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SatisfactionReport_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "from":
+			out.Values[i] = ec._SatisfactionReport_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._SatisfactionReport_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "offered":
+			out.Values[i] = ec._SatisfactionReport_offered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answered":
+			out.Values[i] = ec._SatisfactionReport_answered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "responseRate":
+			out.Values[i] = ec._SatisfactionReport_responseRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "averages":
+			out.Values[i] = ec._SatisfactionReport_averages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "advisors":
+			out.Values[i] = ec._SatisfactionReport_advisors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -34581,6 +43204,451 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var surveyImplementors = []string{"Survey", "Node"}
+
+func (ec *executionContext) _Survey(ctx context.Context, sel ast.SelectionSet, obj *care.Survey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, surveyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Survey")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Survey_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "repairOrder":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Survey_repairOrder(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Survey_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "vehicle":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Survey_vehicle(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "advisor":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Survey_advisor(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "offeredAt":
+			out.Values[i] = ec._Survey_offeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answerBy":
+			out.Values[i] = ec._Survey_answerBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answered":
+			out.Values[i] = ec._Survey_answered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "editable":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Survey_editable(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "overall":
+			out.Values[i] = ec._Survey_overall(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "advisorScore":
+			out.Values[i] = ec._Survey_advisorScore(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "quality":
+			out.Values[i] = ec._Survey_quality(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeliness":
+			out.Values[i] = ec._Survey_timeliness(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cleanliness":
+			out.Values[i] = ec._Survey_cleanliness(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "comment":
+			out.Values[i] = ec._Survey_comment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "submittedAt":
+			out.Values[i] = ec._Survey_submittedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "editableUntil":
+			out.Values[i] = ec._Survey_editableUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var surveyConnectionImplementors = []string{"SurveyConnection"}
+
+func (ec *executionContext) _SurveyConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SurveyConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, surveyConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SurveyConnection")
+		case "edges":
+			out.Values[i] = ec._SurveyConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SurveyConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var surveyEdgeImplementors = []string{"SurveyEdge"}
+
+func (ec *executionContext) _SurveyEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SurveyEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, surveyEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SurveyEdge")
+		case "cursor":
+			out.Values[i] = ec._SurveyEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SurveyEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var surveyPayloadImplementors = []string{"SurveyPayload"}
+
+func (ec *executionContext) _SurveyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SurveyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, surveyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SurveyPayload")
+		case "survey":
+			out.Values[i] = ec._SurveyPayload_survey(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SurveyPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
 }
 
 var updateMyProfilePayloadImplementors = []string{"UpdateMyProfilePayload"}
@@ -35746,6 +44814,32 @@ func (ec *executionContext) unmarshalNAdjustWalletInput2githubᚗcomᚋownerhub�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAdvisorSatisfaction2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐAdvisorSatisfactionᚄ(ctx context.Context, sel ast.SelectionSet, v []*care.AdvisorSatisfaction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAdvisorSatisfaction2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐAdvisorSatisfaction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAdvisorSatisfaction2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐAdvisorSatisfaction(ctx context.Context, sel ast.SelectionSet, v *care.AdvisorSatisfaction) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AdvisorSatisfaction(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAppointment2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐAppointmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*booking.Appointment) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -35838,6 +44932,11 @@ func (ec *executionContext) marshalNAppointmentStatus2githubᚗcomᚋownerhubᚋ
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNAssignFollowUpTaskInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssignFollowUpTaskInput(ctx context.Context, v any) (model.AssignFollowUpTaskInput, error) {
+	res, err := ec.unmarshalInputAssignFollowUpTaskInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNAssignRepairOrderInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAssignRepairOrderInput(ctx context.Context, v any) (model.AssignRepairOrderInput, error) {
@@ -36155,6 +45254,231 @@ func (ec *executionContext) unmarshalNCloseAssistanceRequestInput2githubᚗcom�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCloseFollowUpTaskInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCloseFollowUpTaskInput(ctx context.Context, v any) (model.CloseFollowUpTaskInput, error) {
+	res, err := ec.unmarshalInputCloseFollowUpTaskInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNComplaint2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaint(ctx context.Context, sel ast.SelectionSet, v *care.Complaint) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Complaint(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNComplaintActor2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintActor(ctx context.Context, v any) (model.ComplaintActor, error) {
+	var res model.ComplaintActor
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNComplaintActor2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintActor(ctx context.Context, sel ast.SelectionSet, v model.ComplaintActor) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNComplaintCategory2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐCategory(ctx context.Context, v any) (care.Category, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := care.Category(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNComplaintCategory2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐCategory(ctx context.Context, sel ast.SelectionSet, v care.Category) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNComplaintCategoryCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*care.ComplaintCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNComplaintCategoryCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNComplaintCategoryCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintCount(ctx context.Context, sel ast.SelectionSet, v *care.ComplaintCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ComplaintCategoryCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNComplaintConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintConnection(ctx context.Context, sel ast.SelectionSet, v *model.ComplaintConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ComplaintConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNComplaintDeadline2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐDeadline(ctx context.Context, sel ast.SelectionSet, v *care.Deadline) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ComplaintDeadline(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNComplaintEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ComplaintEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNComplaintEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNComplaintEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintEdge(ctx context.Context, sel ast.SelectionSet, v *model.ComplaintEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ComplaintEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNComplaintEvent2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*care.ComplaintEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNComplaintEvent2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNComplaintEvent2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintEvent(ctx context.Context, sel ast.SelectionSet, v *care.ComplaintEvent) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ComplaintEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNComplaintEventKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐEventKind(ctx context.Context, v any) (care.EventKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := care.EventKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNComplaintEventKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐEventKind(ctx context.Context, sel ast.SelectionSet, v care.EventKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNComplaintPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintPayload(ctx context.Context, sel ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ComplaintPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNComplaintReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintReport(ctx context.Context, sel ast.SelectionSet, v *care.ComplaintReport) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ComplaintReport(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNComplaintStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintStatus(ctx context.Context, v any) (care.ComplaintStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := care.ComplaintStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNComplaintStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintStatus(ctx context.Context, sel ast.SelectionSet, v care.ComplaintStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNComplaintStepInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintStepInput(ctx context.Context, v any) (model.ComplaintStepInput, error) {
+	res, err := ec.unmarshalInputComplaintStepInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNComplaintStoreCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*care.ComplaintCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNComplaintStoreCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNComplaintStoreCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintCount(ctx context.Context, sel ast.SelectionSet, v *care.ComplaintCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ComplaintStoreCount(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateEventInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateEventInput(ctx context.Context, v any) (model.CreateEventInput, error) {
 	res, err := ec.unmarshalInputCreateEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -36222,6 +45546,23 @@ func (ec *executionContext) marshalNDaySchedule2ᚖgithubᚗcomᚋownerhubᚋown
 		return graphql.Null
 	}
 	return ec._DaySchedule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeadlineState2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐDeadlineState(ctx context.Context, v any) (care.DeadlineState, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := care.DeadlineState(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeadlineState2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐDeadlineState(ctx context.Context, sel ast.SelectionSet, v care.DeadlineState) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNDecideRepairItemsInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDecideRepairItemsInput(ctx context.Context, v any) (model.DecideRepairItemsInput, error) {
@@ -36334,6 +45675,11 @@ func (ec *executionContext) marshalNEventStatus2githubᚗcomᚋownerhubᚋownerh
 	return res
 }
 
+func (ec *executionContext) unmarshalNFileComplaintInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFileComplaintInput(ctx context.Context, v any) (model.FileComplaintInput, error) {
+	res, err := ec.unmarshalInputFileComplaintInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -36348,6 +45694,113 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		}
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalNFollowUpKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskKind(ctx context.Context, v any) (care.TaskKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := care.TaskKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFollowUpKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskKind(ctx context.Context, sel ast.SelectionSet, v care.TaskKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNFollowUpOutcome2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐOutcome(ctx context.Context, v any) (care.Outcome, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := care.Outcome(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFollowUpOutcome2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐOutcome(ctx context.Context, sel ast.SelectionSet, v care.Outcome) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNFollowUpStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskStatus(ctx context.Context, v any) (care.TaskStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := care.TaskStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFollowUpStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskStatus(ctx context.Context, sel ast.SelectionSet, v care.TaskStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNFollowUpTask2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐFollowUpTask(ctx context.Context, sel ast.SelectionSet, v *care.FollowUpTask) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FollowUpTask(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFollowUpTaskConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpTaskConnection(ctx context.Context, sel ast.SelectionSet, v *model.FollowUpTaskConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FollowUpTaskConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFollowUpTaskEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpTaskEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FollowUpTaskEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFollowUpTaskEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpTaskEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFollowUpTaskEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpTaskEdge(ctx context.Context, sel ast.SelectionSet, v *model.FollowUpTaskEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FollowUpTaskEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFollowUpTaskPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpTaskPayload(ctx context.Context, sel ast.SelectionSet, v *model.FollowUpTaskPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FollowUpTaskPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNHoursInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐHoursInput(ctx context.Context, v any) (*model.HoursInput, error) {
@@ -36875,6 +46328,11 @@ func (ec *executionContext) unmarshalNPublishEventInput2githubᚗcomᚋownerhub�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRecordFollowUpOutcomeInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordFollowUpOutcomeInput(ctx context.Context, v any) (model.RecordFollowUpOutcomeInput, error) {
+	res, err := ec.unmarshalInputRecordFollowUpOutcomeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRefreshSessionInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefreshSessionInput(ctx context.Context, v any) (model.RefreshSessionInput, error) {
 	res, err := ec.unmarshalInputRefreshSessionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -37243,6 +46701,20 @@ func (ec *executionContext) marshalNRosterEntry2ᚖgithubᚗcomᚋownerhubᚋown
 	return ec._RosterEntry(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSatisfactionAverages2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐAverages(ctx context.Context, sel ast.SelectionSet, v care.Averages) graphql.Marshaler {
+	return ec._SatisfactionAverages(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSatisfactionReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐSatisfactionReport(ctx context.Context, sel ast.SelectionSet, v *care.SatisfactionReport) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SatisfactionReport(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNScheduleSlot2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐScheduleSlot(ctx context.Context, sel ast.SelectionSet, v booking.ScheduleSlot) graphql.Marshaler {
 	return ec._ScheduleSlot(ctx, sel, &v)
 }
@@ -37507,6 +46979,96 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNSubmitSurveyInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSubmitSurveyInput(ctx context.Context, v any) (model.SubmitSurveyInput, error) {
+	res, err := ec.unmarshalInputSubmitSurveyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSurvey2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐSurvey(ctx context.Context, sel ast.SelectionSet, v *care.Survey) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Survey(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSurveyConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSurveyConnection(ctx context.Context, sel ast.SelectionSet, v *model.SurveyConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SurveyConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSurveyEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSurveyEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SurveyEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSurveyEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSurveyEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSurveyEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSurveyEdge(ctx context.Context, sel ast.SelectionSet, v *model.SurveyEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SurveyEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSurveyPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSurveyPayload(ctx context.Context, sel ast.SelectionSet, v *model.SurveyPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SurveyPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTopUpWalletInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐTopUpWalletInput(ctx context.Context, v any) (model.TopUpWalletInput, error) {
@@ -37894,6 +47456,32 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOComplaint2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaint(ctx context.Context, sel ast.SelectionSet, v *care.Complaint) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Complaint(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOComplaintStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintStatus(ctx context.Context, v any) (*care.ComplaintStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := care.ComplaintStatus(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOComplaintStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintStatus(ctx context.Context, sel ast.SelectionSet, v *care.ComplaintStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx context.Context, v any) (*models.Date, error) {
 	if v == nil {
 		return nil, nil
@@ -37998,6 +47586,59 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOFollowUpComplaintInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFollowUpComplaintInput(ctx context.Context, v any) (*model.FollowUpComplaintInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputFollowUpComplaintInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOFollowUpOutcome2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐOutcome(ctx context.Context, v any) (*care.Outcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := care.Outcome(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFollowUpOutcome2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐOutcome(ctx context.Context, sel ast.SelectionSet, v *care.Outcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOFollowUpStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskStatus(ctx context.Context, v any) (*care.TaskStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := care.TaskStatus(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFollowUpStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskStatus(ctx context.Context, sel ast.SelectionSet, v *care.TaskStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) marshalOFollowUpTask2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐFollowUpTask(ctx context.Context, sel ast.SelectionSet, v *care.FollowUpTask) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FollowUpTask(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOGender2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐGender(ctx context.Context, v any) (*model.Gender, error) {
@@ -38413,6 +48054,18 @@ func (ec *executionContext) marshalOStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋo
 	return ec._StoreCalendar(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -38464,6 +48117,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOSurvey2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐSurvey(ctx context.Context, sel ast.SelectionSet, v *care.Survey) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Survey(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOVehicle2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐVehicle(ctx context.Context, sel ast.SelectionSet, v *models.Vehicle) graphql.Marshaler {

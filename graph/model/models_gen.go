@@ -11,6 +11,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -54,6 +55,12 @@ type AppointmentInput struct {
 type AppointmentPayload struct {
 	Appointment *booking.Appointment `json:"appointment,omitempty"`
 	UserErrors  []*UserError         `json:"userErrors"`
+}
+
+type AssignFollowUpTaskInput struct {
+	TaskID string `json:"taskId"`
+	// CRM staff or a manager of the task's store; null takes the task back.
+	AssigneeID *string `json:"assigneeId,omitempty"`
 }
 
 type AssignRepairOrderInput struct {
@@ -160,6 +167,34 @@ type CloseAssistanceRequestInput struct {
 	Outcome string `json:"outcome"`
 }
 
+type CloseFollowUpTaskInput struct {
+	TaskID string `json:"taskId"`
+	// Why it closes without a call.
+	Note *string `json:"note,omitempty"`
+}
+
+type ComplaintConnection struct {
+	Edges    []*ComplaintEdge `json:"edges"`
+	PageInfo *PageInfo        `json:"pageInfo"`
+}
+
+type ComplaintEdge struct {
+	Cursor string          `json:"cursor"`
+	Node   *care.Complaint `json:"node"`
+}
+
+type ComplaintPayload struct {
+	Complaint  *care.Complaint `json:"complaint,omitempty"`
+	UserErrors []*UserError    `json:"userErrors"`
+}
+
+type ComplaintStepInput struct {
+	ComplaintID string `json:"complaintId"`
+	// proposeComplaintResolution: the proposal; resolveComplaint: the
+	// resolution; reopenComplaint: why (all required). Optional otherwise.
+	Note *string `json:"note,omitempty"`
+}
+
 type CreateEventInput struct {
 	StoreID              string                `json:"storeId"`
 	Kind                 events.Kind           `json:"kind"`
@@ -235,6 +270,45 @@ type EventRoster struct {
 	CheckedIn       int           `json:"checkedIn"`
 	Edges           []*RosterEdge `json:"edges"`
 	PageInfo        *PageInfo     `json:"pageInfo"`
+}
+
+type FileComplaintInput struct {
+	Category care.Category `json:"category"`
+	// 1 to 2000 characters.
+	Description string `json:"description"`
+	// One of the owner's repair orders.
+	RepairOrderID *string `json:"repairOrderId,omitempty"`
+	// One of the owner's cars (the order's, when both are given).
+	VehicleID *string `json:"vehicleId,omitempty"`
+	// Used only when the order, the car and the owner's home store name no store.
+	StoreID *string `json:"storeId,omitempty"`
+	// At most 9 https URLs of uploaded photos, each at most 500 characters.
+	PhotoUrls []string `json:"photoUrls,omitempty"`
+	// A retry with the same key returns the complaint the first request filed.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+// The complaint an ISSUE_FOUND call files for the owner.
+type FollowUpComplaintInput struct {
+	Category    care.Category `json:"category"`
+	Description string        `json:"description"`
+}
+
+type FollowUpTaskConnection struct {
+	Edges    []*FollowUpTaskEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type FollowUpTaskEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *care.FollowUpTask `json:"node"`
+}
+
+type FollowUpTaskPayload struct {
+	Task *care.FollowUpTask `json:"task,omitempty"`
+	// Filed from the call (ISSUE_FOUND).
+	Complaint  *care.Complaint `json:"complaint,omitempty"`
+	UserErrors []*UserError    `json:"userErrors"`
 }
 
 type HoursInput struct {
@@ -416,6 +490,16 @@ type PublishEventInput struct {
 }
 
 type Query struct {
+}
+
+type RecordFollowUpOutcomeInput struct {
+	TaskID  string       `json:"taskId"`
+	Outcome care.Outcome `json:"outcome"`
+	Note    *string      `json:"note,omitempty"`
+	// NOT_REACHED: when to call again (within 30 days).
+	RetryAt *time.Time `json:"retryAt,omitempty"`
+	// ISSUE_FOUND: the owner's complaint.
+	Complaint *FollowUpComplaintInput `json:"complaint,omitempty"`
 }
 
 type RefreshSessionInput struct {
@@ -671,7 +755,33 @@ type StoreEdge struct {
 	Node   *models.Store `json:"node"`
 }
 
+type SubmitSurveyInput struct {
+	SurveyID    string `json:"surveyId"`
+	Overall     int    `json:"overall"`
+	Advisor     int    `json:"advisor"`
+	Quality     int    `json:"quality"`
+	Timeliness  int    `json:"timeliness"`
+	Cleanliness int    `json:"cleanliness"`
+	// At most 1000 characters.
+	Comment *string `json:"comment,omitempty"`
+}
+
 type Subscription struct {
+}
+
+type SurveyConnection struct {
+	Edges    []*SurveyEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type SurveyEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *care.Survey `json:"node"`
+}
+
+type SurveyPayload struct {
+	Survey     *care.Survey `json:"survey,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type TopUpWalletInput struct {
@@ -827,6 +937,62 @@ func (e *AssistanceActor) UnmarshalJSON(b []byte) error {
 }
 
 func (e AssistanceActor) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Who took a step on a complaint.
+type ComplaintActor string
+
+const (
+	ComplaintActorOwner ComplaintActor = "OWNER"
+	ComplaintActorStaff ComplaintActor = "STAFF"
+)
+
+var AllComplaintActor = []ComplaintActor{
+	ComplaintActorOwner,
+	ComplaintActorStaff,
+}
+
+func (e ComplaintActor) IsValid() bool {
+	switch e {
+	case ComplaintActorOwner, ComplaintActorStaff:
+		return true
+	}
+	return false
+}
+
+func (e ComplaintActor) String() string {
+	return string(e)
+}
+
+func (e *ComplaintActor) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ComplaintActor(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ComplaintActor", str)
+	}
+	return nil
+}
+
+func (e ComplaintActor) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ComplaintActor) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ComplaintActor) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

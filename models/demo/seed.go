@@ -84,8 +84,10 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 		if err = g.seedEvents(ctx, db, now); err != nil {
 			return err
 		}
-		_, err = g.seedRoadside(ctx, db, now)
-		return err
+		if _, err = g.seedRoadside(ctx, db, now); err != nil {
+			return err
+		}
+		return g.seedCare(ctx, db, now)
 	})
 	if err != nil {
 		return Summary{}, err

@@ -1,0 +1,102 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/graph/model"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/care"
+)
+
+// Type names of the care loop's global IDs.
+const (
+	typeSurvey       = "Survey"
+	typeFollowUpTask = "FollowUpTask"
+	typeComplaint    = "Complaint"
+)
+
+// careLoaders batch the care loop's relations per request.
+type careLoaders struct {
+	SurveyByOrder   *dataloadgen.Loader[uuid.UUID, *care.Survey]
+	Survey          *dataloadgen.Loader[uuid.UUID, *care.Survey]
+	Complaint       *dataloadgen.Loader[uuid.UUID, *care.Complaint]
+	ComplaintEvents *dataloadgen.Loader[uuid.UUID, []*care.ComplaintEvent]
+}
+
+// careLoaders returns the request's care loaders, made on first use.
+func (r *Resolver) careLoaders(ctx context.Context) *careLoaders {
+	l := loaders(ctx)
+	l.careOnce.Do(func() {
+		w := dataloadgen.WithWait(loaderWait)
+		l.care = &careLoaders{
+			SurveyByOrder:   dataloadgen.NewMappedLoader(r.Care.SurveysByOrderIDs, w),
+			Survey:          dataloadgen.NewMappedLoader(r.Care.SurveysByIDs, w),
+			Complaint:       dataloadgen.NewMappedLoader(r.Care.ComplaintsByIDs, w),
+			ComplaintEvents: dataloadgen.NewMappedLoader(everyKey(r.Care.EventsByComplaintIDs), w),
+		}
+	})
+	return l.care
+}
+
+// customer loads an owner for callers who deal with customers' records.
+func customer(ctx context.Context, id uuid.UUID) (*models.Owner, error) {
+	if who, ok := auth.PrincipalFrom(ctx); ok && !models.CanSeeCustomers(who) {
+		return nil, models.ErrForbidden
+	}
+	return loaders(ctx).Owner.Load(ctx, id)
+}
+
+func surveyConnection(rows []*care.Survey, more bool, p models.Page) *model.SurveyConnection {
+	c := &model.SurveyConnection{Edges: make([]*model.SurveyEdge, len(rows))}
+	for i, s := range rows {
+		c.Edges[i] = &model.SurveyEdge{Cursor: cursor(s.ID), Node: s}
+	}
+	c.PageInfo = pageInfo(len(rows), more, p, func(i int) uuid.UUID { return rows[i].ID })
+	return c
+}
+
+func complaintConnection(rows []*care.Complaint, more bool, p models.Page) *model.ComplaintConnection {
+	c := &model.ComplaintConnection{Edges: make([]*model.ComplaintEdge, len(rows))}
+	for i, x := range rows {
+		c.Edges[i] = &model.ComplaintEdge{Cursor: cursor(x.ID), Node: x}
+	}
+	c.PageInfo = pageInfo(len(rows), more, p, func(i int) uuid.UUID { return rows[i].ID })
+	return c
+}
+
+func taskConnection(rows []*care.FollowUpTask, more bool, p models.Page) *model.FollowUpTaskConnection {
+	c := &model.FollowUpTaskConnection{Edges: make([]*model.FollowUpTaskEdge, len(rows))}
+	for i, t := range rows {
+		c.Edges[i] = &model.FollowUpTaskEdge{Cursor: cursor(t.ID), Node: t}
+	}
+	c.PageInfo = pageInfo(len(rows), more, p, func(i int) uuid.UUID { return rows[i].ID })
+	return c
+}
+
+// complaintStep runs one step of a complaint's handling for a mutation.
+func (r *Resolver) complaintStep(ctx context.Context, input model.ComplaintStepInput, step care.Step) (*model.ComplaintPayload, error) {
+	id, err := idOf(input.ComplaintID, typeComplaint, "complaintId")
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Care.Step(ctx, caller(ctx), id, step, deref(input.Note))
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ComplaintPayload{Complaint: c, UserErrors: ues}, nil
+}
+
+func taskPayload(ctx context.Context, t *care.FollowUpTask, c *care.Complaint, err error) (*model.FollowUpTaskPayload, error) {
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.FollowUpTaskPayload{Task: t, Complaint: c, UserErrors: ues}, nil
+}
+
+func deadline(d care.Deadline) *care.Deadline { return &d }

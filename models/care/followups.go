@@ -1,0 +1,349 @@
+package care
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm/clause"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/workshop"
+)
+
+// openTask inserts a follow-up task unless one of its kind and subject
+// exists (then created is false): the unique key decides, so concurrent
+// callers create it once.
+func (s *Service) openTask(ctx context.Context, t *FollowUpTask, now time.Time) (created bool, err error) {
+	t.ID, t.Status, t.CreatedAt, t.UpdatedAt = models.NewID(), TaskOpen, now, now
+	t.DueAt = t.DueAt.UTC()
+	res := s.DB.Conn(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "kind"}, {Name: "subject_id"}}, DoNothing: true,
+	}).Create(t)
+	return res.RowsAffected == 1, res.Error
+}
+
+// CreateFollowUps opens the follow-up tasks that scheduled work owes: a
+// SERVICE_3DC call due 3 days after every repair order delivered in the
+// Lookback before now (at the order's store), and NEW_CAR_3D and NEW_CAR_7D
+// calls due 3 and 7 days after the purchase date (midnight in the selling
+// store's zone) of every car with a selling store bought in the Lookback.
+// Tasks are created ahead of their due time, so staff see what is coming;
+// one per kind and subject, so running the job twice, late, or on several
+// instances at once creates each once. Returns how many it created.
+func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, error) {
+	now = now.UTC()
+	var orders []workshop.RepairOrder
+	err := s.DB.Conn(ctx).Table("repair_orders o").Select("o.*").
+		Joins("LEFT JOIN follow_up_tasks t ON t.kind = ? AND t.subject_id = o.id", Service3DC).
+		Where("o.status = 'DELIVERED' AND o.delivered_at > ? AND o.delivered_at <= ? AND t.id IS NULL", now.Add(-Lookback), now).
+		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
+	if err != nil {
+		return 0, err
+	}
+	var tasks []*FollowUpTask
+	for i := range orders {
+		o := &orders[i]
+		order, vehicle := o.ID, o.VehicleID
+		tasks = append(tasks, &FollowUpTask{Kind: Service3DC, StoreID: o.StoreID, SubjectID: o.ID, OwnerID: o.OwnerID,
+			VehicleID: &vehicle, RepairOrderID: &order, DueAt: o.DeliveredAt.Add(ServiceCallAfter)})
+	}
+	var cars []struct {
+		ID             uuid.UUID
+		OwnerID        uuid.UUID
+		SellingStoreID uuid.UUID
+		PurchaseDate   models.Date
+		Timezone       string
+	}
+	// Purchase dates are calendar days: a day either side of the lookback
+	// is read and the exact window applied per store zone below.
+	from := models.DateOf(now.Add(-Lookback)).AddDate(0, 0, -1)
+	err = s.DB.Conn(ctx).Raw(`SELECT v.id, v.owner_id, v.selling_store_id, v.purchase_date, st.timezone
+		FROM vehicles v JOIN stores st ON st.id = v.selling_store_id
+		WHERE v.selling_store_id IS NOT NULL AND v.purchase_date >= ? AND v.purchase_date <= ?
+		AND (NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id)
+		  OR NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id))
+		ORDER BY v.id`, from, models.DateOf(now).AddDate(0, 0, 1), NewCar3D, NewCar7D).Scan(&cars).Error
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range cars {
+		loc := (&models.Store{Timezone: c.Timezone}).Location()
+		delivered := time.Date(c.PurchaseDate.Year, c.PurchaseDate.Month, c.PurchaseDate.Day, 0, 0, 0, 0, loc)
+		if delivered.After(now) || !delivered.After(now.Add(-Lookback)) {
+			continue
+		}
+		for _, k := range []struct {
+			kind TaskKind
+			days int
+		}{{NewCar3D, NewCarCall3}, {NewCar7D, NewCarCall7}} {
+			vehicle := c.ID
+			tasks = append(tasks, &FollowUpTask{Kind: k.kind, StoreID: c.SellingStoreID, SubjectID: c.ID, OwnerID: c.OwnerID,
+				VehicleID: &vehicle, DueAt: delivered.AddDate(0, 0, k.days)})
+		}
+	}
+	var created int64
+	for _, t := range tasks {
+		ok, err := s.openTask(ctx, t, now)
+		if err != nil {
+			return created, err
+		}
+		if ok {
+			created++
+		}
+	}
+	return created, nil
+}
+
+// TaskFilter selects follow-up tasks for staff.
+type TaskFilter struct {
+	// StoreID: one store; nil: every store of the caller.
+	StoreID *uuid.UUID
+	// Mine: only tasks assigned to the caller.
+	Mine bool
+	// Status: only this status; nil: any.
+	Status *TaskStatus
+	// Overdue: only open tasks past their due time.
+	Overdue bool
+}
+
+// FollowUps reads one page of follow-up tasks for CRM staff and managers,
+// by due time (then id), and reports whether more follow: their stores'
+// (GROUP_ADMIN: every store's), or one store's, optionally only theirs,
+// of one status, or only the overdue ones.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (not CRM or manager, or a store not
+// theirs), INVALID_ARGUMENT ("status").
+func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFilter, p models.Page) ([]*FollowUpTask, bool, error) {
+	if err := careStaff(actor); err != nil {
+		return nil, false, err
+	}
+	if f.Status != nil && !f.Status.Valid() {
+		return nil, false, models.Invalid("status", "任务状态无效", "unknown status")
+	}
+	q, err := staffScoped(s.DB.Conn(ctx).Table("follow_up_tasks"), actor, f.StoreID, "follow_up_tasks.store_id")
+	if err != nil {
+		return nil, false, err
+	}
+	if f.Mine {
+		q = q.Where("follow_up_tasks.assignee_id = ?", actor.ID)
+	}
+	if f.Status != nil {
+		q = q.Where("follow_up_tasks.status = ?", *f.Status)
+	}
+	if f.Overdue {
+		q = q.Where("follow_up_tasks.status = 'OPEN' AND follow_up_tasks.due_at < ?", s.now())
+	}
+	rows, more, err := fetchByDue[*FollowUpTask](q, "follow_up_tasks", clampPage(p))
+	for _, t := range rows {
+		normalizeTask(t)
+	}
+	return rows, more, err
+}
+
+// FollowUpFor reads a task for CRM staff and managers of its store
+// (GROUP_ADMIN: any). Others' stores' tasks are NOT_FOUND.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (not CRM or manager), NOT_FOUND.
+func (s *Service) FollowUpFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*FollowUpTask, error) {
+	if err := careStaff(actor); err != nil {
+		return nil, err
+	}
+	return s.readTask(ctx, actor, id, false)
+}
+
+func (s *Service) readTask(ctx context.Context, actor *auth.Principal, id uuid.UUID, lock bool) (*FollowUpTask, error) {
+	q, _ := staffScoped(s.DB.Conn(ctx).Where("id = ?", id), actor, nil, "store_id")
+	if lock {
+		q = s.DB.ForUpdate(q)
+	}
+	var t FollowUpTask
+	if err := q.Take(&t).Error; err != nil {
+		return nil, notFoundAs(err, errTaskNotFound)
+	}
+	normalizeTask(&t)
+	return &t, nil
+}
+
+// AssignFollowUp gives an open task to a staff member (nil: to nobody).
+// The assignee must be active CRM staff or a manager of the task's store,
+// or a group administrator. CRM staff and managers of the store assign.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID_ARGUMENT
+// ("assigneeId"), TASK_CLOSED.
+func (s *Service) AssignFollowUp(ctx context.Context, actor *auth.Principal, id uuid.UUID, assignee *uuid.UUID) (*FollowUpTask, error) {
+	if err := careStaff(actor); err != nil {
+		return nil, err
+	}
+	var t *FollowUpTask
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		if t, err = s.readTask(ctx, actor, id, true); err != nil {
+			return err
+		}
+		if t.Status != TaskOpen {
+			return ErrTaskClosed
+		}
+		if assignee != nil {
+			if err := s.checkAssignee(ctx, t.StoreID, *assignee); err != nil {
+				return err
+			}
+		}
+		t.AssigneeID, t.UpdatedAt = assignee, s.now()
+		return s.DB.Conn(ctx).Model(&FollowUpTask{}).Where("id = ?", t.ID).
+			Updates(map[string]any{"assignee_id": assignee, "updated_at": t.UpdatedAt}).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// checkAssignee checks staffID is active and handles care at storeID.
+func (s *Service) checkAssignee(ctx context.Context, storeID, staffID uuid.UUID) error {
+	var n int64
+	err := s.DB.Conn(ctx).Table("staffs st").
+		Where("st.id = ? AND st.active", staffID).
+		Where(`EXISTS (SELECT 1 FROM staff_roles r WHERE r.staff_id = st.id AND (r.role = ? OR
+			(r.role IN ? AND EXISTS (SELECT 1 FROM staff_stores ss WHERE ss.staff_id = st.id AND ss.store_id = ?))))`,
+			auth.RoleGroupAdmin, rolesCare, storeID).Count(&n).Error
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return models.Invalid("assigneeId", "只能指派给该门店的客服或店长", "the assignee must be CRM staff or a manager of the task's store")
+	}
+	return nil
+}
+
+// OutcomeInput is the result of a follow-up call.
+type OutcomeInput struct {
+	Outcome Outcome
+	Note    string
+	// RetryAt: when to call again (NOT_REACHED; after now, within 30 days).
+	RetryAt *time.Time
+	// Complaint: the issue the owner raised (ISSUE_FOUND).
+	Complaint *ComplaintInput
+}
+
+// RecordOutcome records a call on an open task: REACHED closes it;
+// NOT_REACHED keeps it open, due again at the retry time; ISSUE_FOUND files
+// a complaint for the owner (at the task's store, with its order and car)
+// and closes the task with the complaint attached. Attempts count every
+// call. CRM staff and managers of the task's store record calls.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, TASK_CLOSED,
+// INVALID_ARGUMENT ("outcome", "note", "retryAt", "complaint",
+// "complaint.category", "complaint.description").
+func (s *Service) RecordOutcome(ctx context.Context, actor *auth.Principal, id uuid.UUID, in OutcomeInput) (*FollowUpTask, *Complaint, error) {
+	if err := careStaff(actor); err != nil {
+		return nil, nil, err
+	}
+	if !in.Outcome.Valid() {
+		return nil, nil, models.Invalid("outcome", "回访结果无效", "unknown outcome")
+	}
+	note, err := text("note", in.Note, MaxNoteLen, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		t *FollowUpTask
+		c *Complaint
+	)
+	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		var err error
+		if t, err = s.readTask(ctx, actor, id, true); err != nil {
+			return err
+		}
+		if t.Status != TaskOpen {
+			return ErrTaskClosed
+		}
+		outcome := in.Outcome
+		t.Outcome, t.Attempts, t.Note, t.UpdatedAt = &outcome, t.Attempts+1, note, now
+		switch in.Outcome {
+		case NotReached:
+			if in.RetryAt == nil || !in.RetryAt.After(now) || in.RetryAt.After(now.Add(MaxRetryAhead)) {
+				return models.Invalid("retryAt", "请填写 30 天内的再次回访时间", "give a retry time within the next 30 days")
+			}
+			t.DueAt = in.RetryAt.UTC().Truncate(time.Microsecond)
+		case IssueFound:
+			if in.Complaint == nil {
+				return models.Invalid("complaint", "发现问题时请填写投诉内容", "an issue found needs the complaint")
+			}
+			ci := *in.Complaint
+			ci.RepairOrderID, ci.VehicleID, ci.StoreID = t.RepairOrderID, t.VehicleID, &t.StoreID
+			if c, err = s.file(ctx, actor, t.OwnerID, ci, "complaint.", now); err != nil {
+				return err
+			}
+			t.ComplaintID = &c.ID
+			fallthrough
+		case Reached:
+			t.Status, t.ClosedAt, t.ClosedBy = TaskClosed, &now, &actor.ID
+		}
+		return s.saveTask(ctx, t)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, c, nil
+}
+
+// CloseFollowUp closes an open task without a call outcome (the owner
+// asked not to be called, the car was sold, ...), with a note. CRM staff
+// and managers of the task's store close tasks.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, TASK_CLOSED,
+// INVALID_ARGUMENT ("note").
+func (s *Service) CloseFollowUp(ctx context.Context, actor *auth.Principal, id uuid.UUID, note string) (*FollowUpTask, error) {
+	if err := careStaff(actor); err != nil {
+		return nil, err
+	}
+	note, err := text("note", note, MaxNoteLen, false)
+	if err != nil {
+		return nil, err
+	}
+	var t *FollowUpTask
+	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		var err error
+		if t, err = s.readTask(ctx, actor, id, true); err != nil {
+			return err
+		}
+		if t.Status != TaskOpen {
+			return ErrTaskClosed
+		}
+		if note != "" {
+			t.Note = note
+		}
+		t.Status, t.ClosedAt, t.ClosedBy, t.UpdatedAt = TaskClosed, &now, &actor.ID, now
+		return s.saveTask(ctx, t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// saveTask writes a task read under lock, only while it is still open:
+// the row lock (or SQLite's write lock) already serializes writers; the
+// condition keeps a closed task closed whatever happens.
+func (s *Service) saveTask(ctx context.Context, t *FollowUpTask) error {
+	res := s.DB.Conn(ctx).Model(&FollowUpTask{}).Where("id = ? AND status = ?", t.ID, TaskOpen).Updates(map[string]any{
+		"status": t.Status, "outcome": t.Outcome, "attempts": t.Attempts, "note": t.Note, "due_at": t.DueAt,
+		"complaint_id": t.ComplaintID, "closed_at": t.ClosedAt, "closed_by": t.ClosedBy, "updated_at": t.UpdatedAt,
+	})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return ErrTaskClosed
+	}
+	return nil
+}
+
+func normalizeTask(t *FollowUpTask) {
+	t.DueAt, t.CreatedAt, t.UpdatedAt = t.DueAt.UTC(), t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	t.ClosedAt = utc(t.ClosedAt)
+}
