@@ -10,6 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -21,6 +22,8 @@ type Resolver struct {
 	Workshop *workshop.Service
 	Wallet   *wallet.Service
 	Booking  *booking.Service
+	// Jobs is the scheduled-job runner (its jobs' last runs for managers).
+	Jobs *jobs.Runner
 	// Tokens signs the bearer tokens of workshop screens.
 	Tokens *auth.Tokens
 	Log    *slog.Logger

@@ -19,6 +19,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -42,6 +43,7 @@ type App struct {
 	Workshop *workshop.Service
 	Wallet   *wallet.Service
 	Booking  *booking.Service
+	Jobs     *jobs.Runner
 	Metrics  *prometheus.Registry
 }
 
@@ -85,8 +87,9 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet}
 	ws := &workshop.Service{DB: d.DB, Wallet: wl}
 	bk := &booking.Service{DB: d.DB, Workshop: ws}
+	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk})
 	gql := graph.NewHandler(graph.Options{
-		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Tokens: tokens, Log: d.Log},
+		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Jobs: runner, Tokens: tokens, Log: d.Log},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -146,7 +149,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	if !cfg.Production {
 		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
 	}
-	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Metrics: reg.registry}, nil
+	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Jobs: runner, Metrics: reg.registry}, nil
 }
 
 var errScreenToken = errors.New("a screen token reads its store's board only")

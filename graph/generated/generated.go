@@ -17,6 +17,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -36,6 +37,7 @@ type ResolverRoot interface {
 	Appointment() AppointmentResolver
 	BoardCard() BoardCardResolver
 	CalendarOverride() CalendarOverrideResolver
+	JobRun() JobRunResolver
 	KindSeats() KindSeatsResolver
 	LedgerEntry() LedgerEntryResolver
 	Membership() MembershipResolver
@@ -149,6 +151,16 @@ type ComplexityRoot struct {
 		ScreenToken func(childComplexity int) int
 		Token       func(childComplexity int) int
 		UserErrors  func(childComplexity int) int
+	}
+
+	JobRun struct {
+		Attempts    func(childComplexity int) int
+		Count       func(childComplexity int) int
+		Error       func(childComplexity int) int
+		FinishedAt  func(childComplexity int) int
+		PeriodStart func(childComplexity int) int
+		StartedAt   func(childComplexity int) int
+		Status      func(childComplexity int) int
 	}
 
 	KindSeats struct {
@@ -326,6 +338,7 @@ type ComplexityRoot struct {
 		Appointments   func(childComplexity int, storeID string, date models.Date) int
 		AvailableSlots func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
 		BookingStats   func(childComplexity int, storeID string, from models.Date, to models.Date) int
+		JobRuns        func(childComplexity int) int
 		Me             func(childComplexity int) int
 		Node           func(childComplexity int, id string) int
 		Owners         func(childComplexity int, search string, first *int, after *string) int
@@ -431,6 +444,12 @@ type ComplexityRoot struct {
 		Kind         func(childComplexity int) int
 		Seats        func(childComplexity int) int
 		Start        func(childComplexity int) int
+	}
+
+	ScheduledJob struct {
+		LastRun func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Period  func(childComplexity int) int
 	}
 
 	ScreenToken struct {
@@ -600,6 +619,9 @@ type BoardCardResolver interface {
 type CalendarOverrideResolver interface {
 	Kind(ctx context.Context, obj *booking.Override) (*workshop.Kind, error)
 }
+type JobRunResolver interface {
+	Status(ctx context.Context, obj *jobs.Run) (model.JobRunStatus, error)
+}
 type KindSeatsResolver interface {
 	Kind(ctx context.Context, obj *booking.SeatsInput) (workshop.Kind, error)
 }
@@ -681,6 +703,7 @@ type QueryResolver interface {
 	StoreCalendar(ctx context.Context, storeID string) (*booking.Calendar, error)
 	Appointments(ctx context.Context, storeID string, date models.Date) (*booking.DaySchedule, error)
 	BookingStats(ctx context.Context, storeID string, from models.Date, to models.Date) ([]*booking.DayStat, error)
+	JobRuns(ctx context.Context) ([]*jobs.Status, error)
 	Me(ctx context.Context) (*models.Owner, error)
 	Owners(ctx context.Context, search string, first *int, after *string) (*model.OwnerConnection, error)
 	RepairOrder(ctx context.Context, id string) (*workshop.RepairOrder, error)
@@ -1125,6 +1148,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IssueScreenTokenPayload.UserErrors(childComplexity), true
+
+	case "JobRun.attempts":
+		if e.ComplexityRoot.JobRun.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.Attempts(childComplexity), true
+	case "JobRun.count":
+		if e.ComplexityRoot.JobRun.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.Count(childComplexity), true
+	case "JobRun.error":
+		if e.ComplexityRoot.JobRun.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.Error(childComplexity), true
+	case "JobRun.finishedAt":
+		if e.ComplexityRoot.JobRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.FinishedAt(childComplexity), true
+	case "JobRun.periodStart":
+		if e.ComplexityRoot.JobRun.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.PeriodStart(childComplexity), true
+	case "JobRun.startedAt":
+		if e.ComplexityRoot.JobRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.StartedAt(childComplexity), true
+	case "JobRun.status":
+		if e.ComplexityRoot.JobRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.Status(childComplexity), true
 
 	case "KindSeats.kind":
 		if e.ComplexityRoot.KindSeats.Kind == nil {
@@ -2011,6 +2077,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.BookingStats(childComplexity, args["storeId"].(string), args["from"].(models.Date), args["to"].(models.Date)), true
 
+	case "Query.jobRuns":
+		if e.ComplexityRoot.Query.JobRuns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.JobRuns(childComplexity), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -2506,6 +2578,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ScheduleSlot.Start(childComplexity), true
+
+	case "ScheduledJob.lastRun":
+		if e.ComplexityRoot.ScheduledJob.LastRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledJob.LastRun(childComplexity), true
+	case "ScheduledJob.name":
+		if e.ComplexityRoot.ScheduledJob.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledJob.Name(childComplexity), true
+	case "ScheduledJob.periodSeconds":
+		if e.ComplexityRoot.ScheduledJob.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledJob.Period(childComplexity), true
 
 	case "ScreenToken.createdAt":
 		if e.ComplexityRoot.ScreenToken.CreatedAt == nil {
@@ -3501,6 +3592,44 @@ extend type Mutation {
   markNoShow(input: AppointmentInput!): AppointmentPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
   setStoreCalendar(input: SetStoreCalendarInput!): CalendarPayload! @auth(requires: STAFF, roles: [MANAGER])
   setCalendarOverride(input: SetCalendarOverrideInput!): CalendarPayload! @auth(requires: STAFF, roles: [MANAGER])
+}
+`, BuiltIn: false},
+	{Name: "../schema/care_jobs.graphqls", Input: `"How a scheduled job's run went."
+enum JobRunStatus {
+  "Claimed by an instance and not finished yet."
+  RUNNING
+  SUCCEEDED
+  "Failed; it is retried a few minutes later."
+  FAILED
+}
+
+"One run of a scheduled job: one per job and period, on one instance."
+type JobRun {
+  "Start of the period the run is for (hourly on the hour, daily at midnight Asia/Shanghai)."
+  periodStart: DateTime!
+  status: JobRunStatus!
+  "1 for a first run; more when failed runs or abandoned claims were retried."
+  attempts: Int!
+  startedAt: DateTime!
+  finishedAt: DateTime
+  "What the job did: reminders sent, lots expired, keys pruned, ..."
+  count: Int!
+  "The failure, when FAILED."
+  error: String!
+}
+
+"A scheduled job with its latest run."
+type ScheduledJob {
+  name: String!
+  "Seconds between runs (3600 hourly, 86400 daily)."
+  periodSeconds: Int!
+  "The run of its newest period; null before the first."
+  lastRun: JobRun
+}
+
+extend type Query {
+  "The scheduled jobs (points expiry, reminders, ...) with their last runs."
+  jobRuns: [ScheduledJob!]! @auth(requires: STAFF, roles: [MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/common.graphqls", Input: `"""
@@ -4527,6 +4656,26 @@ func (ec *executionContext) childFields_IssueScreenTokenPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type IssueScreenTokenPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_JobRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "periodStart":
+		return ec.fieldContext_JobRun_periodStart(ctx, field)
+	case "status":
+		return ec.fieldContext_JobRun_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_JobRun_attempts(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_JobRun_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_JobRun_finishedAt(ctx, field)
+	case "count":
+		return ec.fieldContext_JobRun_count(ctx, field)
+	case "error":
+		return ec.fieldContext_JobRun_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobRun", field.Name)
+}
+
 func (ec *executionContext) childFields_KindSeats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -4995,6 +5144,18 @@ func (ec *executionContext) childFields_ScheduleSlot(ctx context.Context, field 
 		return ec.fieldContext_ScheduleSlot_appointments(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ScheduleSlot", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduledJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ScheduledJob_name(ctx, field)
+	case "periodSeconds":
+		return ec.fieldContext_ScheduledJob_periodSeconds(ctx, field)
+	case "lastRun":
+		return ec.fieldContext_ScheduledJob_lastRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduledJob", field.Name)
 }
 
 func (ec *executionContext) childFields_ScreenToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7739,6 +7900,167 @@ func (ec *executionContext) fieldContext_IssueScreenTokenPayload_userErrors(_ co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _JobRun_periodStart(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_status(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobRun().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobRunStatus) graphql.Marshaler {
+			return ec.marshalNJobRunStatus2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐJobRunStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, true, true, errors.New("field of type JobRunStatus does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_attempts(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_finishedAt(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_count(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_error(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _KindSeats_kind(ctx context.Context, field graphql.CollectedField, obj *booking.SeatsInput) (ret graphql.Marshaler) {
@@ -11936,6 +12258,61 @@ func (ec *executionContext) fieldContext_Query_bookingStats(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_jobRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_jobRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().JobRuns(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal []*jobs.Status
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"MANAGER"})
+				if err != nil {
+					var zeroVal []*jobs.Status
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*jobs.Status
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*jobs.Status) graphql.Marshaler {
+			return ec.marshalNScheduledJob2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐStatusᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_jobRuns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScheduledJob(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14170,6 +14547,84 @@ func (ec *executionContext) fieldContext_ScheduleSlot_appointments(_ context.Con
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScheduledJob_name(ctx context.Context, field graphql.CollectedField, obj *jobs.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScheduledJob_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScheduledJob_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScheduledJob", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScheduledJob_periodSeconds(ctx context.Context, field graphql.CollectedField, obj *jobs.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScheduledJob_periodSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScheduledJob_periodSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScheduledJob", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ScheduledJob_lastRun(ctx context.Context, field graphql.CollectedField, obj *jobs.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScheduledJob_lastRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *jobs.Run) graphql.Marshaler {
+			return ec.marshalOJobRun2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScheduledJob_lastRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScheduledJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobRun(ctx, field)
 		},
 	}
 	return fc, nil
@@ -20259,6 +20714,107 @@ func (ec *executionContext) _IssueScreenTokenPayload(ctx context.Context, sel as
 	return out
 }
 
+var jobRunImplementors = []string{"JobRun"}
+
+func (ec *executionContext) _JobRun(ctx context.Context, sel ast.SelectionSet, obj *jobs.Run) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobRun")
+		case "periodStart":
+			out.Values[i] = ec._JobRun_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._JobRun_status(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "attempts":
+			out.Values[i] = ec._JobRun_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._JobRun_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedAt":
+			out.Values[i] = ec._JobRun_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "count":
+			out.Values[i] = ec._JobRun_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._JobRun_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var kindSeatsImplementors = []string{"KindSeats"}
 
 func (ec *executionContext) _KindSeats(ctx context.Context, sel ast.SelectionSet, obj *booking.SeatsInput) graphql.Marshaler {
@@ -22495,6 +23051,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "jobRuns":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_jobRuns(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "me":
 			field := field
 
@@ -24015,6 +24593,54 @@ func (ec *executionContext) _ScheduleSlot(ctx context.Context, sel ast.Selection
 			out.Values[i] = ec._ScheduleSlot_appointments(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var scheduledJobImplementors = []string{"ScheduledJob"}
+
+func (ec *executionContext) _ScheduledJob(ctx context.Context, sel ast.SelectionSet, obj *jobs.Status) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scheduledJobImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScheduledJob")
+		case "name":
+			out.Values[i] = ec._ScheduledJob_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodSeconds":
+			out.Values[i] = ec._ScheduledJob_periodSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastRun":
+			out.Values[i] = ec._ScheduledJob_lastRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -26406,6 +27032,22 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNIssueScreenTokenInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐIssueScreenTokenInput(ctx context.Context, v any) (model.IssueScreenTokenInput, error) {
 	res, err := ec.unmarshalInputIssueScreenTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -26419,6 +27061,16 @@ func (ec *executionContext) marshalNIssueScreenTokenPayload2ᚖgithubᚗcomᚋow
 		return graphql.Null
 	}
 	return ec._IssueScreenTokenPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNJobRunStatus2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐJobRunStatus(ctx context.Context, v any) (model.JobRunStatus, error) {
+	var res model.JobRunStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJobRunStatus2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐJobRunStatus(ctx context.Context, sel ast.SelectionSet, v model.JobRunStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNKindSeats2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSeatsInput(ctx context.Context, sel ast.SelectionSet, v booking.SeatsInput) graphql.Marshaler {
@@ -27109,6 +27761,32 @@ func (ec *executionContext) marshalNScheduleSlot2ᚕgithubᚗcomᚋownerhubᚋow
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNScheduledJob2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*jobs.Status) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScheduledJob2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScheduledJob2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐStatus(ctx context.Context, sel ast.SelectionSet, v *jobs.Status) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ScheduledJob(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNScreenToken2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐScreenTokenᚄ(ctx context.Context, sel ast.SelectionSet, v []*workshop.ScreenToken) graphql.Marshaler {
@@ -27842,6 +28520,13 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOJobRun2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐRun(ctx context.Context, sel ast.SelectionSet, v *jobs.Run) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JobRun(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOKindSeatsInput2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐKindSeatsInputᚄ(ctx context.Context, v any) ([]*model.KindSeatsInput, error) {

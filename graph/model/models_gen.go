@@ -606,6 +606,66 @@ func (e Gender) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How a scheduled job's run went.
+type JobRunStatus string
+
+const (
+	// Claimed by an instance and not finished yet.
+	JobRunStatusRunning   JobRunStatus = "RUNNING"
+	JobRunStatusSucceeded JobRunStatus = "SUCCEEDED"
+	// Failed; it is retried a few minutes later.
+	JobRunStatusFailed JobRunStatus = "FAILED"
+)
+
+var AllJobRunStatus = []JobRunStatus{
+	JobRunStatusRunning,
+	JobRunStatusSucceeded,
+	JobRunStatusFailed,
+}
+
+func (e JobRunStatus) IsValid() bool {
+	switch e {
+	case JobRunStatusRunning, JobRunStatusSucceeded, JobRunStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e JobRunStatus) String() string {
+	return string(e)
+}
+
+func (e *JobRunStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobRunStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobRunStatus", str)
+	}
+	return nil
+}
+
+func (e JobRunStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobRunStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobRunStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Who may call a field.
 type Principal string
 
