@@ -20,6 +20,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -87,7 +88,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet}
 	ws := &workshop.Service{DB: d.DB, Wallet: wl}
 	bk := &booking.Service{DB: d.DB, Workshop: ws}
-	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk})
+	rm := &reminders.Service{DB: d.DB, Workshop: ws}
+	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk, Reminders: rm})
 	gql := graph.NewHandler(graph.Options{
 		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Jobs: runner, Tokens: tokens, Log: d.Log},
 		Limits:           limits,

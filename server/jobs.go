@@ -8,6 +8,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -24,10 +25,11 @@ const jobRunsKept = 90 * 24 * time.Hour
 
 // scheduled is what the scheduled jobs work on.
 type scheduled struct {
-	DB      *models.DB
-	Log     *slog.Logger
-	Wallet  *wallet.Service
-	Booking *booking.Service
+	DB        *models.DB
+	Log       *slog.Logger
+	Wallet    *wallet.Service
+	Booking   *booking.Service
+	Reminders *reminders.Service
 }
 
 // newRunner lists every scheduled job: adding one is one line. Hourly jobs
@@ -43,6 +45,9 @@ func newRunner(s scheduled) *jobs.Runner {
 		// Tomorrow's appointments, once each (hourly: bookings made today
 		// for tomorrow are reminded too).
 		{Name: "appointment-reminders", Period: time.Hour, Run: counted(s.Booking.SendReminders)},
+		// The care loop's reminders (maintenance, insurance, birthdays, ...),
+		// once per due item.
+		{Name: "care-reminders", Period: 24 * time.Hour, Run: s.Reminders.SendReminders},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-idempotencyKeyTTL))
 		}},
