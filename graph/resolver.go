@@ -11,6 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -24,6 +25,8 @@ type Resolver struct {
 	Booking  *booking.Service
 	// Jobs is the scheduled-job runner (its jobs' last runs for managers).
 	Jobs *jobs.Runner
+	// Privacy runs the owners' data rights (consent, export, deletion).
+	Privacy *privacy.Service
 	// Tokens signs the bearer tokens of workshop screens.
 	Tokens *auth.Tokens
 	Log    *slog.Logger

@@ -20,6 +20,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -45,6 +46,7 @@ type App struct {
 	Wallet   *wallet.Service
 	Booking  *booking.Service
 	Jobs     *jobs.Runner
+	Privacy  *privacy.Service
 	Metrics  *prometheus.Registry
 }
 
@@ -75,6 +77,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	}
 	// The API takes owner and staff tokens; a screen's token reads its
 	// store's board over REST and nothing else.
+	pv := &privacy.Service{DB: d.DB}
 	verify := func(token string) (*auth.Principal, error) {
 		p, err := tokens.Verify(token)
 		if err != nil {
@@ -91,12 +94,15 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	rm := &reminders.Service{DB: d.DB, Workshop: ws}
 	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk, Reminders: rm})
 	gql := graph.NewHandler(graph.Options{
-		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Jobs: runner, Tokens: tokens, Log: d.Log},
+		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
 		WebSocketOrigins: hostsOf(cfg.CORSOrigins),
 	})
+	// A deleted account's access tokens stop working at once (one
+	// primary-key read per owner operation, once it passed the limits).
+	gql.AroundOperations(refuseDeletedOwners(pv))
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -146,12 +152,13 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	// Middleware on the routes themselves, not a group: a group would also
 	// authenticate and rate-limit the not-found answers of unknown paths.
 	api := []echo.MiddlewareFunc{bufferBody(bodyLimitBytes), authenticate(verify), rateLimit(cfg.RateLimits)}
+	e.GET("/api/v1/me/export", exportHandler(pv), api...)
 	e.POST("/graphql", echo.WrapHandler(gql), api...)
 	e.GET("/graphql", echo.WrapHandler(gql), api...)
 	if !cfg.Production {
 		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
 	}
-	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Jobs: runner, Metrics: reg.registry}, nil
+	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Jobs: runner, Privacy: pv, Metrics: reg.registry}, nil
 }
 
 var errScreenToken = errors.New("a screen token reads its store's board only")

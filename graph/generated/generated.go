@@ -18,6 +18,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -141,10 +142,26 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	ConsentChange struct {
+		CreatedAt func(childComplexity int) int
+		Given     func(childComplexity int) int
+		Source    func(childComplexity int) int
+	}
+
+	DataExport struct {
+		Document    func(childComplexity int) int
+		GeneratedAt func(childComplexity int) int
+	}
+
 	DaySchedule struct {
 		Closed func(childComplexity int) int
 		Day    func(childComplexity int) int
 		Slots  func(childComplexity int) int
+	}
+
+	DeleteMyAccountPayload struct {
+		Deleted    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	IssueScreenTokenPayload struct {
@@ -240,6 +257,7 @@ type ComplexityRoot struct {
 		BookAppointment       func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment     func(childComplexity int, input model.AppointmentInput) int
 		DecideRepairItems     func(childComplexity int, input model.DecideRepairItemsInput) int
+		DeleteMyAccount       func(childComplexity int, input model.DeleteMyAccountInput) int
 		IssueScreenToken      func(childComplexity int, input model.IssueScreenTokenInput) int
 		LoginWithWeChat       func(childComplexity int, input model.LoginWithWeChatInput) int
 		Logout                func(childComplexity int, input model.LogoutInput) int
@@ -256,6 +274,7 @@ type ComplexityRoot struct {
 		RescheduleAppointment func(childComplexity int, input model.RescheduleAppointmentInput) int
 		RevokeScreenToken     func(childComplexity int, input model.RevokeScreenTokenInput) int
 		SetCalendarOverride   func(childComplexity int, input model.SetCalendarOverrideInput) int
+		SetMarketingConsent   func(childComplexity int, input model.SetMarketingConsentInput) int
 		SetStoreCalendar      func(childComplexity int, input model.SetStoreCalendarInput) int
 		SettleRepairOrder     func(childComplexity int, input model.SettleRepairOrderInput) int
 		StaffLogin            func(childComplexity int, input model.StaffLoginInput) int
@@ -303,6 +322,7 @@ type ComplexityRoot struct {
 		Name                    func(childComplexity int) int
 		Notifications           func(childComplexity int, first *int, after *string, unreadOnly *bool) int
 		Phone                   func(childComplexity int) int
+		Privacy                 func(childComplexity int) int
 		UnreadNotificationCount func(childComplexity int) int
 		UpdatedAt               func(childComplexity int) int
 		Vehicles                func(childComplexity int, first *int, after *string) int
@@ -334,10 +354,17 @@ type ComplexityRoot struct {
 		Reference func(childComplexity int) int
 	}
 
+	Privacy struct {
+		History            func(childComplexity int) int
+		MarketingConsent   func(childComplexity int) int
+		MarketingConsentAt func(childComplexity int) int
+	}
+
 	Query struct {
 		Appointments   func(childComplexity int, storeID string, date models.Date) int
 		AvailableSlots func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
 		BookingStats   func(childComplexity int, storeID string, from models.Date, to models.Date) int
+		ExportMyData   func(childComplexity int) int
 		JobRuns        func(childComplexity int) int
 		Me             func(childComplexity int) int
 		Node           func(childComplexity int, id string) int
@@ -470,6 +497,11 @@ type ComplexityRoot struct {
 		AccessTokenExpiresAt  func(childComplexity int) int
 		RefreshToken          func(childComplexity int) int
 		RefreshTokenExpiresAt func(childComplexity int) int
+	}
+
+	SetMarketingConsentPayload struct {
+		Privacy    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	Slot struct {
@@ -665,6 +697,8 @@ type MutationResolver interface {
 	SetCalendarOverride(ctx context.Context, input model.SetCalendarOverrideInput) (*model.CalendarPayload, error)
 	UpdateMyProfile(ctx context.Context, input model.UpdateMyProfileInput) (*model.UpdateMyProfilePayload, error)
 	MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error)
+	SetMarketingConsent(ctx context.Context, input model.SetMarketingConsentInput) (*model.SetMarketingConsentPayload, error)
+	DeleteMyAccount(ctx context.Context, input model.DeleteMyAccountInput) (*model.DeleteMyAccountPayload, error)
 	OpenRepairOrder(ctx context.Context, input model.OpenRepairOrderInput) (*model.RepairOrderPayload, error)
 	AddRepairOrderItem(ctx context.Context, input model.AddRepairOrderItemInput) (*model.RepairOrderPayload, error)
 	RemoveRepairOrderItem(ctx context.Context, input model.RemoveRepairOrderItemInput) (*model.RepairOrderPayload, error)
@@ -695,6 +729,7 @@ type OwnerResolver interface {
 	Appointments(ctx context.Context, obj *models.Owner, first *int, after *string, status *booking.Status) (*model.AppointmentConnection, error)
 	Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error)
+	Privacy(ctx context.Context, obj *models.Owner) (*privacy.Privacy, error)
 	Membership(ctx context.Context, obj *models.Owner) (*wallet.Membership, error)
 }
 type QueryResolver interface {
@@ -706,6 +741,7 @@ type QueryResolver interface {
 	JobRuns(ctx context.Context) ([]*jobs.Status, error)
 	Me(ctx context.Context) (*models.Owner, error)
 	Owners(ctx context.Context, search string, first *int, after *string) (*model.OwnerConnection, error)
+	ExportMyData(ctx context.Context) (*model.DataExport, error)
 	RepairOrder(ctx context.Context, id string) (*workshop.RepairOrder, error)
 	WorkshopBoard(ctx context.Context, storeID string) (*workshop.Board, error)
 	ScreenTokens(ctx context.Context, storeID string) ([]*workshop.ScreenToken, error)
@@ -1111,6 +1147,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CalendarPayload.UserErrors(childComplexity), true
 
+	case "ConsentChange.at":
+		if e.ComplexityRoot.ConsentChange.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentChange.CreatedAt(childComplexity), true
+	case "ConsentChange.given":
+		if e.ComplexityRoot.ConsentChange.Given == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentChange.Given(childComplexity), true
+	case "ConsentChange.source":
+		if e.ComplexityRoot.ConsentChange.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentChange.Source(childComplexity), true
+
+	case "DataExport.document":
+		if e.ComplexityRoot.DataExport.Document == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataExport.Document(childComplexity), true
+	case "DataExport.generatedAt":
+		if e.ComplexityRoot.DataExport.GeneratedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataExport.GeneratedAt(childComplexity), true
+
 	case "DaySchedule.closed":
 		if e.ComplexityRoot.DaySchedule.Closed == nil {
 			break
@@ -1129,6 +1197,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DaySchedule.Slots(childComplexity), true
+
+	case "DeleteMyAccountPayload.deleted":
+		if e.ComplexityRoot.DeleteMyAccountPayload.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteMyAccountPayload.Deleted(childComplexity), true
+	case "DeleteMyAccountPayload.userErrors":
+		if e.ComplexityRoot.DeleteMyAccountPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteMyAccountPayload.UserErrors(childComplexity), true
 
 	case "IssueScreenTokenPayload.screenToken":
 		if e.ComplexityRoot.IssueScreenTokenPayload.ScreenToken == nil {
@@ -1513,6 +1594,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DecideRepairItems(childComplexity, args["input"].(model.DecideRepairItemsInput)), true
+	case "Mutation.deleteMyAccount":
+		if e.ComplexityRoot.Mutation.DeleteMyAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteMyAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteMyAccount(childComplexity, args["input"].(model.DeleteMyAccountInput)), true
 	case "Mutation.issueScreenToken":
 		if e.ComplexityRoot.Mutation.IssueScreenToken == nil {
 			break
@@ -1689,6 +1781,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetCalendarOverride(childComplexity, args["input"].(model.SetCalendarOverrideInput)), true
+	case "Mutation.setMarketingConsent":
+		if e.ComplexityRoot.Mutation.SetMarketingConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setMarketingConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetMarketingConsent(childComplexity, args["input"].(model.SetMarketingConsentInput)), true
 	case "Mutation.setStoreCalendar":
 		if e.ComplexityRoot.Mutation.SetStoreCalendar == nil {
 			break
@@ -1931,6 +2034,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Phone(childComplexity), true
+	case "Owner.privacy":
+		if e.ComplexityRoot.Owner.Privacy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Owner.Privacy(childComplexity), true
 	case "Owner.unreadNotificationCount":
 		if e.ComplexityRoot.Owner.UnreadNotificationCount == nil {
 			break
@@ -2043,6 +2152,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Payment.Reference(childComplexity), true
 
+	case "Privacy.history":
+		if e.ComplexityRoot.Privacy.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Privacy.History(childComplexity), true
+	case "Privacy.marketingConsent":
+		if e.ComplexityRoot.Privacy.MarketingConsent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Privacy.MarketingConsent(childComplexity), true
+	case "Privacy.marketingConsentAt":
+		if e.ComplexityRoot.Privacy.MarketingConsentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Privacy.MarketingConsentAt(childComplexity), true
+
 	case "Query.appointments":
 		if e.ComplexityRoot.Query.Appointments == nil {
 			break
@@ -2076,6 +2204,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BookingStats(childComplexity, args["storeId"].(string), args["from"].(models.Date), args["to"].(models.Date)), true
+	case "Query.exportMyData":
+		if e.ComplexityRoot.Query.ExportMyData == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ExportMyData(childComplexity), true
 
 	case "Query.jobRuns":
 		if e.ComplexityRoot.Query.JobRuns == nil {
@@ -2667,6 +2801,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Session.RefreshTokenExpiresAt(childComplexity), true
 
+	case "SetMarketingConsentPayload.privacy":
+		if e.ComplexityRoot.SetMarketingConsentPayload.Privacy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetMarketingConsentPayload.Privacy(childComplexity), true
+	case "SetMarketingConsentPayload.userErrors":
+		if e.ComplexityRoot.SetMarketingConsentPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetMarketingConsentPayload.UserErrors(childComplexity), true
+
 	case "Slot.end":
 		if e.ComplexityRoot.Slot.End == nil {
 			break
@@ -3169,6 +3316,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAssignRepairOrderInput,
 		ec.unmarshalInputBookAppointmentInput,
 		ec.unmarshalInputDecideRepairItemsInput,
+		ec.unmarshalInputDeleteMyAccountInput,
 		ec.unmarshalInputHoursInput,
 		ec.unmarshalInputIssueScreenTokenInput,
 		ec.unmarshalInputKindSeatsInput,
@@ -3189,6 +3337,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRescheduleAppointmentInput,
 		ec.unmarshalInputRevokeScreenTokenInput,
 		ec.unmarshalInputSetCalendarOverrideInput,
+		ec.unmarshalInputSetMarketingConsentInput,
 		ec.unmarshalInputSetStoreCalendarInput,
 		ec.unmarshalInputSettleRepairOrderInput,
 		ec.unmarshalInputStaffLoginInput,
@@ -3791,6 +3940,94 @@ extend type Owner {
 
 extend type Mutation {
   markNotificationsRead(input: MarkNotificationsReadInput!): MarkNotificationsReadPayload! @auth(requires: OWNER)
+}
+`, BuiltIn: false},
+	{Name: "../schema/privacy.graphqls", Input: `"Why an owner's consent changed."
+enum ConsentSource {
+  "The owner gave or withdrew it."
+  OWNER
+  "Withdrawn because the owner deleted the account."
+  ACCOUNT_DELETED
+}
+
+"One change of the consent to marketing messages, kept as proof (PIPL)."
+type ConsentChange {
+  "True: consent given; false: withdrawn."
+  given: Boolean!
+  source: ConsentSource!
+  at: DateTime!
+}
+
+"""
+The owner's data-protection settings (个人信息保护). Marketing messages
+(birthday and purchase-anniversary greetings, offers) are sent only with
+consent; service messages (maintenance, insurance, inspection, appointment
+and event reminders) always.
+"""
+type Privacy {
+  marketingConsent: Boolean!
+  "When the consent was last given or withdrawn."
+  marketingConsentAt: DateTime
+  "Every change, oldest first."
+  history: [ConsentChange!]!
+}
+
+extend type Owner {
+  "The owner's consent settings; only the owner sees them."
+  privacy: Privacy!
+}
+
+input SetMarketingConsentInput {
+  "True gives consent to marketing messages, false withdraws it."
+  given: Boolean!
+}
+
+type SetMarketingConsentPayload {
+  privacy: Privacy
+  userErrors: [UserError!]!
+}
+
+"Everything held about the owner, as one JSON document."
+type DataExport {
+  generatedAt: DateTime!
+  """
+  JSON: {"format": "ownerhub-export/1", "ownerId", "generatedAt", "sections":
+  {"owner", "consent", "vehicles", "repairOrders", "wallet", "appointments",
+  "notifications", "sessions", ...}}. Also at GET /api/v1/me/export.
+  """
+  document: String!
+}
+
+input DeleteMyAccountInput {
+  "Must be true: a deleted account cannot be restored."
+  confirm: Boolean!
+}
+
+type DeleteMyAccountPayload {
+  "True when the account was deleted: every session is signed out."
+  deleted: Boolean!
+  """
+  WALLET_NOT_EMPTY while stored value remains (refund it at a cashier first);
+  INVALID_ARGUMENT without confirm.
+  """
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "Everything held about the signed-in owner (PIPL data portability)."
+  exportMyData: DataExport! @auth(requires: OWNER)
+}
+
+extend type Mutation {
+  "Gives or withdraws consent to marketing messages."
+  setMarketingConsent(input: SetMarketingConsentInput!): SetMarketingConsentPayload! @auth(requires: OWNER)
+  """
+  Deletes the owner's account: signs out everywhere, cancels future
+  appointments and anonymises name, phone, WeChat binding, birthday and
+  gender. Repair records and the wallet ledger are kept, detached from the
+  person. A remaining wallet balance must be refunded first.
+  """
+  deleteMyAccount(input: DeleteMyAccountInput!): DeleteMyAccountPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
 	{Name: "../schema/repair.graphqls", Input: `"An amount of money. Amounts are integer fen (1/100 CNY): never floats."
@@ -4632,6 +4869,28 @@ func (ec *executionContext) childFields_CalendarPayload(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CalendarPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ConsentChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "given":
+		return ec.fieldContext_ConsentChange_given(ctx, field)
+	case "source":
+		return ec.fieldContext_ConsentChange_source(ctx, field)
+	case "at":
+		return ec.fieldContext_ConsentChange_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsentChange", field.Name)
+}
+
+func (ec *executionContext) childFields_DataExport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "generatedAt":
+		return ec.fieldContext_DataExport_generatedAt(ctx, field)
+	case "document":
+		return ec.fieldContext_DataExport_document(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DataExport", field.Name)
+}
+
 func (ec *executionContext) childFields_DaySchedule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "date":
@@ -4642,6 +4901,16 @@ func (ec *executionContext) childFields_DaySchedule(ctx context.Context, field g
 		return ec.fieldContext_DaySchedule_slots(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DaySchedule", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteMyAccountPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deleted":
+		return ec.fieldContext_DeleteMyAccountPayload_deleted(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DeleteMyAccountPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteMyAccountPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_IssueScreenTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4898,6 +5167,8 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_notifications(ctx, field)
 	case "unreadNotificationCount":
 		return ec.fieldContext_Owner_unreadNotificationCount(ctx, field)
+	case "privacy":
+		return ec.fieldContext_Owner_privacy(ctx, field)
 	case "membership":
 		return ec.fieldContext_Owner_membership(ctx, field)
 	}
@@ -4952,6 +5223,18 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
+}
+
+func (ec *executionContext) childFields_Privacy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "marketingConsent":
+		return ec.fieldContext_Privacy_marketingConsent(ctx, field)
+	case "marketingConsentAt":
+		return ec.fieldContext_Privacy_marketingConsentAt(ctx, field)
+	case "history":
+		return ec.fieldContext_Privacy_history(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Privacy", field.Name)
 }
 
 func (ec *executionContext) childFields_RegisterVehiclePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5196,6 +5479,16 @@ func (ec *executionContext) childFields_Session(ctx context.Context, field graph
 		return ec.fieldContext_Session_refreshTokenExpiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Session", field.Name)
+}
+
+func (ec *executionContext) childFields_SetMarketingConsentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "privacy":
+		return ec.fieldContext_SetMarketingConsentPayload_privacy(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SetMarketingConsentPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetMarketingConsentPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Slot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5694,6 +5987,20 @@ func (ec *executionContext) field_Mutation_decideRepairItems_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteMyAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteMyAccountInput, error) {
+			return ec.unmarshalNDeleteMyAccountInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDeleteMyAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_issueScreenToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5910,6 +6217,20 @@ func (ec *executionContext) field_Mutation_setCalendarOverride_args(ctx context.
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetCalendarOverrideInput, error) {
 			return ec.unmarshalNSetCalendarOverrideInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetCalendarOverrideInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setMarketingConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetMarketingConsentInput, error) {
+			return ec.unmarshalNSetMarketingConsentInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetMarketingConsentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7737,6 +8058,121 @@ func (ec *executionContext) fieldContext_CalendarPayload_userErrors(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _ConsentChange_given(ctx context.Context, field graphql.CollectedField, obj *privacy.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentChange_given(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Given, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentChange_given(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentChange", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ConsentChange_source(ctx context.Context, field graphql.CollectedField, obj *privacy.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentChange_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v privacy.Source) graphql.Marshaler {
+			return ec.marshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentChange_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentChange", field, false, false, errors.New("field of type ConsentSource does not have child fields"))
+}
+
+func (ec *executionContext) _ConsentChange_at(ctx context.Context, field graphql.CollectedField, obj *privacy.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentChange", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _DataExport_generatedAt(ctx context.Context, field graphql.CollectedField, obj *model.DataExport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataExport_generatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GeneratedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataExport_generatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataExport", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _DataExport_document(ctx context.Context, field graphql.CollectedField, obj *model.DataExport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataExport_document(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Document, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataExport_document(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataExport", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _DaySchedule_date(ctx context.Context, field graphql.CollectedField, obj *booking.DaySchedule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7810,6 +8246,61 @@ func (ec *executionContext) fieldContext_DaySchedule_slots(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ScheduleSlot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeleteMyAccountPayload_deleted(ctx context.Context, field graphql.CollectedField, obj *model.DeleteMyAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteMyAccountPayload_deleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteMyAccountPayload_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteMyAccountPayload", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _DeleteMyAccountPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.DeleteMyAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteMyAccountPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteMyAccountPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteMyAccountPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9954,6 +10445,130 @@ func (ec *executionContext) fieldContext_Mutation_markNotificationsRead(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setMarketingConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setMarketingConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetMarketingConsent(ctx, fc.Args["input"].(model.SetMarketingConsentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.SetMarketingConsentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SetMarketingConsentPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetMarketingConsentPayload) graphql.Marshaler {
+			return ec.marshalNSetMarketingConsentPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetMarketingConsentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setMarketingConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetMarketingConsentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setMarketingConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteMyAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteMyAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteMyAccount(ctx, fc.Args["input"].(model.DeleteMyAccountInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.DeleteMyAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.DeleteMyAccountPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteMyAccountPayload) graphql.Marshaler {
+			return ec.marshalNDeleteMyAccountPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDeleteMyAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteMyAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteMyAccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteMyAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_openRepairOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11630,6 +12245,38 @@ func (ec *executionContext) fieldContext_Owner_unreadNotificationCount(_ context
 	return graphql.NewScalarFieldContext("Owner", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _Owner_privacy(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_privacy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Owner().Privacy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *privacy.Privacy) graphql.Marshaler {
+			return ec.marshalNPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐPrivacy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_privacy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Privacy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_membership(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11995,6 +12642,84 @@ func (ec *executionContext) _Payment_at(ctx context.Context, field graphql.Colle
 }
 func (ec *executionContext) fieldContext_Payment_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Privacy_marketingConsent(ctx context.Context, field graphql.CollectedField, obj *privacy.Privacy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Privacy_marketingConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarketingConsent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Privacy_marketingConsent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Privacy", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Privacy_marketingConsentAt(ctx context.Context, field graphql.CollectedField, obj *privacy.Privacy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Privacy_marketingConsentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarketingConsentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Privacy_marketingConsentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Privacy", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Privacy_history(ctx context.Context, field graphql.CollectedField, obj *privacy.Privacy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Privacy_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.History, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*privacy.ConsentEvent) graphql.Marshaler {
+			return ec.marshalNConsentChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Privacy_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Privacy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsentChange(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -12426,6 +13151,56 @@ func (ec *executionContext) fieldContext_Query_owners(ctx context.Context, field
 	if fc.Args, err = ec.field_Query_owners_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_exportMyData(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_exportMyData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ExportMyData(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.DataExport
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.DataExport
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DataExport) graphql.Marshaler {
+			return ec.marshalNDataExport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDataExport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_exportMyData(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DataExport(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -14890,6 +15665,70 @@ func (ec *executionContext) _Session_refreshTokenExpiresAt(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_Session_refreshTokenExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SetMarketingConsentPayload_privacy(ctx context.Context, field graphql.CollectedField, obj *model.SetMarketingConsentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetMarketingConsentPayload_privacy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Privacy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *privacy.Privacy) graphql.Marshaler {
+			return ec.marshalOPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐPrivacy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetMarketingConsentPayload_privacy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetMarketingConsentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Privacy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetMarketingConsentPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SetMarketingConsentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetMarketingConsentPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetMarketingConsentPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetMarketingConsentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Slot_start(ctx context.Context, field graphql.CollectedField, obj *booking.Slot) (ret graphql.Marshaler) {
@@ -18320,6 +19159,36 @@ func (ec *executionContext) unmarshalInputDecideRepairItemsInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputDeleteMyAccountInput(ctx context.Context, obj any) (model.DeleteMyAccountInput, error) {
+	var it model.DeleteMyAccountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"confirm"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "confirm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirm"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Confirm = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputHoursInput(ctx context.Context, obj any) (model.HoursInput, error) {
 	var it model.HoursInput
 	if obj == nil {
@@ -19307,6 +20176,36 @@ func (ec *executionContext) unmarshalInputSetCalendarOverrideInput(ctx context.C
 				return it, err
 			}
 			it.Force = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSetMarketingConsentInput(ctx context.Context, obj any) (model.SetMarketingConsentInput, error) {
+	var it model.SetMarketingConsentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"given"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "given":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("given"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Given = data
 		}
 	}
 	return it, nil
@@ -20618,6 +21517,97 @@ func (ec *executionContext) _CalendarPayload(ctx context.Context, sel ast.Select
 	return out
 }
 
+var consentChangeImplementors = []string{"ConsentChange"}
+
+func (ec *executionContext) _ConsentChange(ctx context.Context, sel ast.SelectionSet, obj *privacy.ConsentEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consentChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsentChange")
+		case "given":
+			out.Values[i] = ec._ConsentChange_given(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._ConsentChange_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._ConsentChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var dataExportImplementors = []string{"DataExport"}
+
+func (ec *executionContext) _DataExport(ctx context.Context, sel ast.SelectionSet, obj *model.DataExport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dataExportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DataExport")
+		case "generatedAt":
+			out.Values[i] = ec._DataExport_generatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "document":
+			out.Values[i] = ec._DataExport_document(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var dayScheduleImplementors = []string{"DaySchedule"}
 
 func (ec *executionContext) _DaySchedule(ctx context.Context, sel ast.SelectionSet, obj *booking.DaySchedule) graphql.Marshaler {
@@ -20642,6 +21632,49 @@ func (ec *executionContext) _DaySchedule(ctx context.Context, sel ast.SelectionS
 			}
 		case "slots":
 			out.Values[i] = ec._DaySchedule_slots(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var deleteMyAccountPayloadImplementors = []string{"DeleteMyAccountPayload"}
+
+func (ec *executionContext) _DeleteMyAccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteMyAccountPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteMyAccountPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteMyAccountPayload")
+		case "deleted":
+			out.Values[i] = ec._DeleteMyAccountPayload_deleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._DeleteMyAccountPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21965,6 +22998,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setMarketingConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setMarketingConsent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteMyAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteMyAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "openRepairOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_openRepairOrder(ctx, field)
@@ -22665,6 +23712,44 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "privacy":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_privacy(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "membership":
 			field := field
 
@@ -22921,6 +24006,54 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var privacyImplementors = []string{"Privacy"}
+
+func (ec *executionContext) _Privacy(ctx context.Context, sel ast.SelectionSet, obj *privacy.Privacy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, privacyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Privacy")
+		case "marketingConsent":
+			out.Values[i] = ec._Privacy_marketingConsent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "marketingConsentAt":
+			out.Values[i] = ec._Privacy_marketingConsentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "history":
+			out.Values[i] = ec._Privacy_history(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -23105,6 +24238,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_owners(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "exportMyData":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_exportMyData(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -24859,6 +26014,49 @@ func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "refreshTokenExpiresAt":
 			out.Values[i] = ec._Session_refreshTokenExpiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var setMarketingConsentPayloadImplementors = []string{"SetMarketingConsentPayload"}
+
+func (ec *executionContext) _SetMarketingConsentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetMarketingConsentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setMarketingConsentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetMarketingConsentPayload")
+		case "privacy":
+			out.Values[i] = ec._SetMarketingConsentPayload_privacy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SetMarketingConsentPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -26910,6 +28108,59 @@ func (ec *executionContext) marshalNCalendarPayload2ᚖgithubᚗcomᚋownerhub�
 	return ec._CalendarPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNConsentChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*privacy.ConsentEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsentChange2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConsentChange2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEvent(ctx context.Context, sel ast.SelectionSet, v *privacy.ConsentEvent) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ConsentChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐSource(ctx context.Context, v any) (privacy.Source, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := privacy.Source(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐSource(ctx context.Context, sel ast.SelectionSet, v privacy.Source) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNDataExport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDataExport(ctx context.Context, sel ast.SelectionSet, v *model.DataExport) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._DataExport(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx context.Context, v any) (models.Date, error) {
 	res, err := model.UnmarshalDate(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -26977,6 +28228,21 @@ func (ec *executionContext) marshalNDaySchedule2ᚖgithubᚗcomᚋownerhubᚋown
 func (ec *executionContext) unmarshalNDecideRepairItemsInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDecideRepairItemsInput(ctx context.Context, v any) (model.DecideRepairItemsInput, error) {
 	res, err := ec.unmarshalInputDecideRepairItemsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDeleteMyAccountInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDeleteMyAccountInput(ctx context.Context, v any) (model.DeleteMyAccountInput, error) {
+	res, err := ec.unmarshalInputDeleteMyAccountInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteMyAccountPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDeleteMyAccountPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteMyAccountPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._DeleteMyAccountPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
@@ -27494,6 +28760,16 @@ func (ec *executionContext) marshalNPrincipal2githubᚗcomᚋownerhubᚋownerhub
 	return v
 }
 
+func (ec *executionContext) marshalNPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐPrivacy(ctx context.Context, sel ast.SelectionSet, v *privacy.Privacy) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Privacy(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRefreshSessionInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefreshSessionInput(ctx context.Context, v any) (model.RefreshSessionInput, error) {
 	res, err := ec.unmarshalInputRefreshSessionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27818,6 +29094,21 @@ func (ec *executionContext) marshalNScreenToken2ᚖgithubᚗcomᚋownerhubᚋown
 func (ec *executionContext) unmarshalNSetCalendarOverrideInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetCalendarOverrideInput(ctx context.Context, v any) (model.SetCalendarOverrideInput, error) {
 	res, err := ec.unmarshalInputSetCalendarOverrideInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSetMarketingConsentInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetMarketingConsentInput(ctx context.Context, v any) (model.SetMarketingConsentInput, error) {
+	res, err := ec.unmarshalInputSetMarketingConsentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetMarketingConsentPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetMarketingConsentPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetMarketingConsentPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SetMarketingConsentPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSetStoreCalendarInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetStoreCalendarInput(ctx context.Context, v any) (model.SetStoreCalendarInput, error) {
@@ -28646,6 +29937,13 @@ func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋownerhubᚋo
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) marshalOPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐPrivacy(ctx context.Context, sel ast.SelectionSet, v *privacy.Privacy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Privacy(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORepairItemInput2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRepairItemInputᚄ(ctx context.Context, v any) ([]*model.RepairItemInput, error) {

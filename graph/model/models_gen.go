@@ -11,6 +11,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -89,9 +90,31 @@ type CalendarPayload struct {
 	UserErrors []*UserError           `json:"userErrors"`
 }
 
+// Everything held about the owner, as one JSON document.
+type DataExport struct {
+	GeneratedAt time.Time `json:"generatedAt"`
+	// JSON: {"format": "ownerhub-export/1", "ownerId", "generatedAt", "sections":
+	// {"owner", "consent", "vehicles", "repairOrders", "wallet", "appointments",
+	// "notifications", "sessions", ...}}. Also at GET /api/v1/me/export.
+	Document string `json:"document"`
+}
+
 type DecideRepairItemsInput struct {
 	OrderID   string                `json:"orderId"`
 	Decisions []*RepairItemDecision `json:"decisions"`
+}
+
+type DeleteMyAccountInput struct {
+	// Must be true: a deleted account cannot be restored.
+	Confirm bool `json:"confirm"`
+}
+
+type DeleteMyAccountPayload struct {
+	// True when the account was deleted: every session is signed out.
+	Deleted bool `json:"deleted"`
+	// WALLET_NOT_EMPTY while stored value remains (refund it at a cashier first);
+	// INVALID_ARGUMENT without confirm.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type HoursInput struct {
@@ -414,6 +437,16 @@ type SetCalendarOverrideInput struct {
 	Seats  *int           `json:"seats,omitempty"`
 	Note   *string        `json:"note,omitempty"`
 	Force  *bool          `json:"force,omitempty"`
+}
+
+type SetMarketingConsentInput struct {
+	// True gives consent to marketing messages, false withdraws it.
+	Given bool `json:"given"`
+}
+
+type SetMarketingConsentPayload struct {
+	Privacy    *privacy.Privacy `json:"privacy,omitempty"`
+	UserErrors []*UserError     `json:"userErrors"`
 }
 
 type SetStoreCalendarInput struct {

@@ -78,8 +78,10 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 		if orders, err = g.seedWorkshop(ctx, db, now); err != nil {
 			return err
 		}
-		appointments, err = g.seedBooking(ctx, db, now)
-		return err
+		if appointments, err = g.seedBooking(ctx, db, now); err != nil {
+			return err
+		}
+		return seedConsents(ctx, db)
 	})
 	if err != nil {
 		return Summary{}, err
