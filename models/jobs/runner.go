@@ -158,7 +158,9 @@ func (r *Runner) runOne(ctx context.Context, j Job) error {
 	if err != nil || !ok {
 		return err
 	}
+	stop := r.keepLease(ctx, j.Name, period, attempt)
 	count, runErr := r.call(ctx, j, now)
+	stop()
 	status, msg := Succeeded, ""
 	if runErr != nil {
 		status, msg = Failed, runErr.Error()
@@ -185,6 +187,36 @@ func (r *Runner) runOne(ctx context.Context, j Job) error {
 		return res.Error
 	}
 	return runErr
+}
+
+// keepLease extends the claim while the job runs, every third of the
+// lease, so that a run that takes long is not taken over as abandoned.
+// The returned function stops it.
+func (r *Runner) keepLease(ctx context.Context, job string, period time.Time, attempt int) func() {
+	lease := orDefault(r.Lease, DefaultLease)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				err := r.DB.Conn(ctx).Model(&Run{}).
+					Where("job = ? AND period_start = ? AND instance = ? AND attempts = ? AND status = ?", job, period, r.instance(), attempt, Running).
+					Update("lease_until", r.now().Add(lease)).Error
+				if err != nil && r.Log != nil && ctx.Err() == nil {
+					r.Log.Warn("job lease not extended", "job", job, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 // call runs the job, turning a panic into an error.

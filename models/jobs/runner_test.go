@@ -310,3 +310,44 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("%d runs left; want 3", len(rs))
 	}
 }
+
+// TestLongRunKeepsItsLease: a run that lasts longer than its lease extends
+// it, so another instance does not take it over as abandoned.
+func TestLongRunKeepsItsLease(t *testing.T) {
+	t.Parallel()
+	db := testdb.Shared(t, nil)
+	ctx := context.Background()
+	n := name(t)
+	var calls atomic.Int64
+	started, release := make(chan struct{}), make(chan struct{})
+	job := jobs.Job{Name: n, Period: 24 * time.Hour, Run: func(context.Context, time.Time) (int64, error) {
+		if calls.Add(1) == 1 {
+			close(started)
+			<-release
+		}
+		return 1, nil
+	}}
+	// A clock that runs at the real pace from a fixed instant: the lease
+	// is 300 ms and the run lasts a second.
+	base, start := sh(2031, 3, 3, 10, 0), time.Now()
+	clock := func() time.Time { return base.Add(time.Since(start)) }
+	slow := &jobs.Runner{DB: db, Now: clock, Instance: "slow", Lease: 300 * time.Millisecond, Jobs: []jobs.Job{job}}
+	other := &jobs.Runner{DB: db, Now: clock, Instance: "other", Lease: 300 * time.Millisecond, Jobs: []jobs.Job{job}}
+	errc := make(chan error, 1)
+	go func() { errc <- slow.RunDue(ctx) }()
+	<-started
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if err := other.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("the job ran %d times; the other instance took over a live run", calls.Load())
+	}
+}
