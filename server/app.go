@@ -77,7 +77,6 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	}
 	// The API takes owner and staff tokens; a screen's token reads its
 	// store's board over REST and nothing else.
-	pv := &privacy.Service{DB: d.DB}
 	verify := func(token string) (*auth.Principal, error) {
 		p, err := tokens.Verify(token)
 		if err != nil {
@@ -92,6 +91,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	ws := &workshop.Service{DB: d.DB, Wallet: wl}
 	bk := &booking.Service{DB: d.DB, Workshop: ws}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws}
+	// Capabilities add their export Sections and deletion Erasers here.
+	pv := &privacy.Service{DB: d.DB}
 	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk, Reminders: rm})
 	gql := graph.NewHandler(graph.Options{
 		Resolver:         &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log},

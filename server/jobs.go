@@ -46,8 +46,8 @@ func newRunner(s scheduled) *jobs.Runner {
 		// for tomorrow are reminded too).
 		{Name: "appointment-reminders", Period: time.Hour, Run: counted(s.Booking.SendReminders)},
 		// The care loop's reminders (maintenance, insurance, birthdays, ...),
-		// once per due item.
-		{Name: "care-reminders", Period: 24 * time.Hour, Run: s.Reminders.SendReminders},
+		// once per due item, daily from 09:00 Shanghai time.
+		{Name: "care-reminders", Period: 24 * time.Hour, Offset: 9 * time.Hour, Run: s.Reminders.SendReminders},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-idempotencyKeyTTL))
 		}},

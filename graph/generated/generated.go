@@ -3754,7 +3754,7 @@ enum JobRunStatus {
 
 "One run of a scheduled job: one per job and period, on one instance."
 type JobRun {
-  "Start of the period the run is for (hourly on the hour, daily at midnight Asia/Shanghai)."
+  "Start of the period the run is for: hourly jobs on the hour, daily ones at their hour of the day in Asia/Shanghai (reminders 09:00)."
   periodStart: DateTime!
   status: JobRunStatus!
   "1 for a first run; more when failed runs or abandoned claims were retried."

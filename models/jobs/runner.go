@@ -28,6 +28,14 @@ type Job struct {
 	// period is the group's calendar day.
 	Period time.Duration
 	Run    func(ctx context.Context, now time.Time) (int64, error)
+	// Offset shifts the periods: a daily job with Offset 9h runs from
+	// 09:00 Shanghai time, so owners are not messaged at midnight.
+	Offset time.Duration
+}
+
+// PeriodAt is the start of the job's period that contains t.
+func (j Job) PeriodAt(t time.Time) time.Time {
+	return PeriodStart(t.Add(-j.Offset), j.Period).Add(j.Offset)
 }
 
 // Run statuses.
@@ -153,7 +161,7 @@ func (r *Runner) RunDue(ctx context.Context) error {
 // runOne claims the job's current period and runs it if the claim was won.
 func (r *Runner) runOne(ctx context.Context, j Job) error {
 	now := r.now()
-	period := PeriodStart(now, j.Period)
+	period := j.PeriodAt(now)
 	attempt, ok, err := r.claim(ctx, j.Name, period, now)
 	if err != nil || !ok {
 		return err

@@ -71,6 +71,21 @@ func TestPeriodStart(t *testing.T) {
 	}
 }
 
+func TestPeriodAtWithOffset(t *testing.T) {
+	j := jobs.Job{Period: 24 * time.Hour, Offset: 9 * time.Hour}
+	for at, want := range map[time.Time]time.Time{
+		sh(2031, 3, 3, 9, 0):  sh(2031, 3, 3, 9, 0),
+		sh(2031, 3, 3, 23, 0): sh(2031, 3, 3, 9, 0),
+		sh(2031, 3, 4, 8, 59): sh(2031, 3, 3, 9, 0),
+		sh(2031, 3, 4, 9, 0):  sh(2031, 3, 4, 9, 0),
+		sh(2031, 3, 3, 0, 30): sh(2031, 3, 2, 9, 0),
+	} {
+		if got := j.PeriodAt(at); !got.Equal(want) {
+			t.Errorf("PeriodAt(%v) = %v; want %v", at, got, want)
+		}
+	}
+}
+
 func runs(t *testing.T, db *models.DB, job string) []jobs.Run {
 	t.Helper()
 	var out []jobs.Run
