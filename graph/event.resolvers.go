@@ -57,6 +57,14 @@ func (r *eventResolver) PointsPerSeat(ctx context.Context, obj *events.Event) (*
 	return &n, nil
 }
 
+// CancelReason is the resolver for the cancelReason field.
+func (r *eventResolver) CancelReason(ctx context.Context, obj *events.Event) (*string, error) {
+	if obj.CancelReason == "" {
+		return nil, nil
+	}
+	return &obj.CancelReason, nil
+}
+
 // MyRegistration is the resolver for the myRegistration field.
 func (r *eventResolver) MyRegistration(ctx context.Context, obj *events.Event) (*events.Registration, error) {
 	return optional(loaders(ctx).MyRegistration.Load(ctx, obj.ID))
@@ -298,18 +306,3 @@ type (
 	registrationResolver struct{ *Resolver }
 	rosterEntryResolver  struct{ *Resolver }
 )
-
-// !!! WARNING !!!
-// The code below was going to be deleted when updating resolvers. It has been copied here so you have
-// one last chance to move it out of harms way if you want. There are two reasons this happens:
-//  - When renaming or deleting a resolver the old code will be put in here. You can safely delete
-//    it when you're done.
-//  - You have helper methods in this file. Move them out to keep these resolver files clean.
-/*
-	func (r *eventResolver) CancelReason(ctx context.Context, obj *events.Event) (*string, error) {
-	if obj.CancelReason == "" {
-		return nil, nil
-	}
-	return &obj.CancelReason, nil
-}
-*/

@@ -12,6 +12,8 @@ import (
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -27,6 +29,10 @@ type Resolver struct {
 	EventsService *events.Service
 	Roadside      *roadside.Service
 	Care          *care.Service
+	// Jobs is the scheduled-job runner (its jobs' last runs for managers).
+	Jobs *jobs.Runner
+	// Privacy runs the owners' data rights (consent, export, deletion).
+	Privacy *privacy.Service
 	// Tokens signs the bearer tokens of workshop screens.
 	Tokens *auth.Tokens
 	Log    *slog.Logger

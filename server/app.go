@@ -21,6 +21,9 @@ import (
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/privacy"
+	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -48,6 +51,8 @@ type App struct {
 	Events   *events.Service
 	Roadside *roadside.Service
 	Care     *care.Service
+	Jobs     *jobs.Runner
+	Privacy  *privacy.Service
 	Metrics  *prometheus.Registry
 }
 
@@ -94,14 +99,28 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	ev := &events.Service{DB: d.DB, Wallet: wl}
 	rs := &roadside.Service{DB: d.DB}
 	cr := &care.Service{DB: d.DB}
+	rm := &reminders.Service{DB: d.DB, Workshop: ws}
+	// Capabilities add their export Sections and deletion Erasers here.
+	pv := &privacy.Service{DB: d.DB,
+		Sections: []privacy.Section{
+			{Name: "eventRegistrations", Export: ev.ExportOwner},
+			{Name: "care", Export: cr.ExportOwner},
+			{Name: "roadsideAssistance", Export: rs.ExportOwner},
+		},
+		Erasers: []privacy.Eraser{ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
+	}
+	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
-			Roadside: rs, Care: cr, Tokens: tokens, Log: d.Log},
+			Roadside: rs, Care: cr, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
 		WebSocketOrigins: hostsOf(cfg.CORSOrigins),
 	})
+	// A deleted account's access tokens stop working at once (one
+	// primary-key read per owner operation, once it passed the limits).
+	gql.AroundOperations(refuseDeletedOwners(pv))
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -151,13 +170,14 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	// Middleware on the routes themselves, not a group: a group would also
 	// authenticate and rate-limit the not-found answers of unknown paths.
 	api := []echo.MiddlewareFunc{bufferBody(bodyLimitBytes), authenticate(verify), rateLimit(cfg.RateLimits)}
+	e.GET("/api/v1/me/export", exportHandler(pv), api...)
 	e.POST("/graphql", echo.WrapHandler(gql), api...)
 	e.GET("/graphql", echo.WrapHandler(gql), api...)
 	if !cfg.Production {
 		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
 	}
 	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Care: cr, Metrics: reg.registry}, nil
+		Care: cr, Jobs: runner, Privacy: pv, Metrics: reg.registry}, nil
 }
 
 var errScreenToken = errors.New("a screen token reads its store's board only")

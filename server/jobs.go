@@ -8,63 +8,77 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
-// housekeepingEvery is how often the upkeep jobs run. Each is safe to run
-// twice and on several instances at once, so no instance needs to be
-// elected; running hourly makes a missed day impossible.
-const housekeepingEvery = time.Hour
+// jobTick is how often an instance looks for due jobs. Each job runs once
+// per period on one instance (see models/jobs); the tick only bounds how
+// late in its period a job starts.
+const jobTick = time.Minute
 
 // idempotencyKeyTTL is how long a request's idempotency key is honoured.
 const idempotencyKeyTTL = 48 * time.Hour
 
-// housekeeping runs the upkeep jobs until ctx ends: points expire 24 months
-// after they were earned, tiers follow the trailing 12 months' spend,
-// tomorrow's appointments are reminded (once each), and old idempotency keys
-// are dropped; delivered orders get their survey and follow-up calls, and
-// passed complaint deadlines are marked missed.
-func housekeeping(ctx context.Context, db *models.DB, wl *wallet.Service, bk *booking.Service, cr *care.Service, log *slog.Logger) {
-	run := func() {
-		now := models.Now()
-		if n, err := wl.ExpirePoints(ctx, now); err != nil {
-			log.Error("points expiry", "err", err)
-		} else if n > 0 {
-			log.Info("points expired", "lots", n)
-		}
-		if n, err := wl.RecomputeTiers(ctx, now); err != nil {
-			log.Error("tier recompute", "err", err)
-		} else if n > 0 {
-			log.Info("tiers changed", "accounts", n)
-		}
-		if n, err := bk.SendReminders(ctx, now); err != nil {
-			log.Error("appointment reminders", "err", err)
-		} else if n > 0 {
-			log.Info("appointment reminders sent", "count", n)
-		}
-		for _, j := range []struct {
-			name string
-			run  func(context.Context, time.Time) (int64, error)
-		}{{"survey invitations", cr.InviteSurveys}, {"follow-up tasks", cr.CreateFollowUps}, {"complaint deadlines missed", cr.MarkMissedDeadlines}} {
-			if n, err := j.run(ctx, now); err != nil {
-				log.Error(j.name, "err", err)
-			} else if n > 0 {
-				log.Info(j.name, "count", n)
-			}
-		}
-		if _, err := db.PruneIdempotencyKeys(ctx, now.Add(-idempotencyKeyTTL)); err != nil {
-			log.Error("idempotency key pruning", "err", err)
-		}
+// jobRunsKept is how long the record of a job's run is kept.
+const jobRunsKept = 90 * 24 * time.Hour
+
+// scheduled is what the scheduled jobs work on.
+type scheduled struct {
+	DB        *models.DB
+	Log       *slog.Logger
+	Wallet    *wallet.Service
+	Booking   *booking.Service
+	Reminders *reminders.Service
+	Events    *events.Service
+	Care      *care.Service
+}
+
+// newRunner lists every scheduled job: adding one is one line. Hourly jobs
+// catch up within the hour whatever was missed; daily ones run once per
+// Shanghai day.
+func newRunner(s scheduled) *jobs.Runner {
+	r := &jobs.Runner{DB: s.DB, Log: s.Log}
+	r.Jobs = []jobs.Job{
+		// Points expire 24 months after they were earned.
+		{Name: "points-expiry", Period: time.Hour, Run: s.Wallet.ExpirePoints},
+		// Tiers follow the trailing 12 months' spend.
+		{Name: "tier-recompute", Period: time.Hour, Run: s.Wallet.RecomputeTiers},
+		// Tomorrow's appointments, once each (hourly: bookings made today
+		// for tomorrow are reminded too).
+		{Name: "appointment-reminders", Period: time.Hour, Run: counted(s.Booking.SendReminders)},
+		// The care loop's reminders (maintenance, insurance, birthdays, ...),
+		// once per due item, daily from 09:00 Shanghai time.
+		{Name: "care-reminders", Period: 24 * time.Hour, Offset: 9 * time.Hour, Run: s.Reminders.SendReminders},
+		// Classes and trips starting within a day, once per registration.
+		{Name: "event-reminders", Period: time.Hour, Run: s.Events.SendReminders},
+		// Delivered orders get their survey and their 3-day call, new cars
+		// their 3- and 7-day calls; passed complaint deadlines are marked
+		// missed (hourly: a 2-hour deadline is not left open for a day).
+		{Name: "survey-invitations", Period: time.Hour, Run: s.Care.InviteSurveys},
+		{Name: "follow-up-tasks", Period: time.Hour, Run: s.Care.CreateFollowUps},
+		{Name: "complaint-deadlines", Period: time.Hour, Run: s.Care.MarkMissedDeadlines},
+		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
+			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-idempotencyKeyTTL))
+		}},
+		{Name: "job-run-pruning", Period: 24 * time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
+			return r.Prune(ctx, now.Add(-jobRunsKept))
+		}},
 	}
-	run()
-	t := time.NewTicker(housekeepingEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			run()
-		}
+	return r
+}
+
+// counted adapts a job that counts in int.
+func counted(f func(context.Context, time.Time) (int, error)) func(context.Context, time.Time) (int64, error) {
+	return func(ctx context.Context, now time.Time) (int64, error) {
+		n, err := f(ctx, now)
+		return int64(n), err
 	}
+}
+
+// housekeeping runs the scheduled jobs until ctx ends.
+func housekeeping(ctx context.Context, r *jobs.Runner) {
+	r.Loop(ctx, jobTick)
 }

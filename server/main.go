@@ -131,7 +131,7 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
-	go housekeeping(jobs, db, app.Wallet, app.Booking, app.Care, log)
+	go housekeeping(jobs, app.Jobs)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -19,6 +19,8 @@ import (
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -47,6 +49,7 @@ type ResolverRoot interface {
 	ComplaintStoreCount() ComplaintStoreCountResolver
 	Event() EventResolver
 	FollowUpTask() FollowUpTaskResolver
+	JobRun() JobRunResolver
 	KindSeats() KindSeatsResolver
 	LedgerEntry() LedgerEntryResolver
 	Membership() MembershipResolver
@@ -296,10 +299,26 @@ type ComplexityRoot struct {
 		Total    func(childComplexity int) int
 	}
 
+	ConsentChange struct {
+		CreatedAt func(childComplexity int) int
+		Given     func(childComplexity int) int
+		Source    func(childComplexity int) int
+	}
+
+	DataExport struct {
+		Document    func(childComplexity int) int
+		GeneratedAt func(childComplexity int) int
+	}
+
 	DaySchedule struct {
 		Closed func(childComplexity int) int
 		Day    func(childComplexity int) int
 		Slots  func(childComplexity int) int
+	}
+
+	DeleteMyAccountPayload struct {
+		Deleted    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	Event struct {
@@ -404,6 +423,16 @@ type ComplexityRoot struct {
 		Place func(childComplexity int) int
 	}
 
+	JobRun struct {
+		Attempts    func(childComplexity int) int
+		Count       func(childComplexity int) int
+		Error       func(childComplexity int) int
+		FinishedAt  func(childComplexity int) int
+		PeriodStart func(childComplexity int) int
+		StartedAt   func(childComplexity int) int
+		Status      func(childComplexity int) int
+	}
+
 	KindSeats struct {
 		Kind  func(childComplexity int) int
 		Seats func(childComplexity int) int
@@ -492,6 +521,7 @@ type ComplexityRoot struct {
 		CloseFollowUpTask          func(childComplexity int, input model.CloseFollowUpTaskInput) int
 		CreateEvent                func(childComplexity int, input model.CreateEventInput) int
 		DecideRepairItems          func(childComplexity int, input model.DecideRepairItemsInput) int
+		DeleteMyAccount            func(childComplexity int, input model.DeleteMyAccountInput) int
 		DispatchAssistance         func(childComplexity int, input model.DispatchAssistanceInput) int
 		FileComplaint              func(childComplexity int, input model.FileComplaintInput) int
 		IssueScreenToken           func(childComplexity int, input model.IssueScreenTokenInput) int
@@ -517,6 +547,7 @@ type ComplexityRoot struct {
 		ResolveComplaint           func(childComplexity int, input model.ComplaintStepInput) int
 		RevokeScreenToken          func(childComplexity int, input model.RevokeScreenTokenInput) int
 		SetCalendarOverride        func(childComplexity int, input model.SetCalendarOverrideInput) int
+		SetMarketingConsent        func(childComplexity int, input model.SetMarketingConsentInput) int
 		SetStoreCalendar           func(childComplexity int, input model.SetStoreCalendarInput) int
 		SettleRepairOrder          func(childComplexity int, input model.SettleRepairOrderInput) int
 		StaffLogin                 func(childComplexity int, input model.StaffLoginInput) int
@@ -568,6 +599,7 @@ type ComplexityRoot struct {
 		Name                    func(childComplexity int) int
 		Notifications           func(childComplexity int, first *int, after *string, unreadOnly *bool) int
 		Phone                   func(childComplexity int) int
+		Privacy                 func(childComplexity int) int
 		Registrations           func(childComplexity int, first *int, after *string, status *events.RegStatus) int
 		Surveys                 func(childComplexity int, first *int, after *string) int
 		UnreadNotificationCount func(childComplexity int) int
@@ -601,6 +633,12 @@ type ComplexityRoot struct {
 		Reference func(childComplexity int) int
 	}
 
+	Privacy struct {
+		History            func(childComplexity int) int
+		MarketingConsent   func(childComplexity int) int
+		MarketingConsentAt func(childComplexity int) int
+	}
+
 	Query struct {
 		Appointments           func(childComplexity int, storeID string, date models.Date) int
 		AssistanceRequest      func(childComplexity int, id string) int
@@ -611,7 +649,9 @@ type ComplexityRoot struct {
 		Event                  func(childComplexity int, id string) int
 		EventRoster            func(childComplexity int, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) int
 		Events                 func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
+		ExportMyData           func(childComplexity int) int
 		FollowUpTasks          func(childComplexity int, storeID *string, assignedToMe *bool, status *care.TaskStatus, overdueOnly *bool, first *int, after *string) int
+		JobRuns                func(childComplexity int) int
 		Me                     func(childComplexity int) int
 		Node                   func(childComplexity int, id string) int
 		OpenAssistanceRequests func(childComplexity int, storeID *string, first *int, after *string) int
@@ -788,6 +828,12 @@ type ComplexityRoot struct {
 		Start        func(childComplexity int) int
 	}
 
+	ScheduledJob struct {
+		LastRun func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Period  func(childComplexity int) int
+	}
+
 	ScreenToken struct {
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
@@ -806,6 +852,11 @@ type ComplexityRoot struct {
 		AccessTokenExpiresAt  func(childComplexity int) int
 		RefreshToken          func(childComplexity int) int
 		RefreshTokenExpiresAt func(childComplexity int) int
+	}
+
+	SetMarketingConsentPayload struct {
+		Privacy    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	Slot struct {
@@ -1050,6 +1101,8 @@ type EventResolver interface {
 	FeePerSeat(ctx context.Context, obj *events.Event) (*model.Money, error)
 	PointsPerSeat(ctx context.Context, obj *events.Event) (*int, error)
 
+	CancelReason(ctx context.Context, obj *events.Event) (*string, error)
+
 	MyRegistration(ctx context.Context, obj *events.Event) (*events.Registration, error)
 }
 type FollowUpTaskResolver interface {
@@ -1064,6 +1117,9 @@ type FollowUpTaskResolver interface {
 	Assignee(ctx context.Context, obj *care.FollowUpTask) (*model.StaffSummary, error)
 
 	Overdue(ctx context.Context, obj *care.FollowUpTask) (bool, error)
+}
+type JobRunResolver interface {
+	Status(ctx context.Context, obj *jobs.Run) (model.JobRunStatus, error)
 }
 type KindSeatsResolver interface {
 	Kind(ctx context.Context, obj *booking.SeatsInput) (workshop.Kind, error)
@@ -1125,6 +1181,8 @@ type MutationResolver interface {
 	CheckInRegistration(ctx context.Context, input model.CheckInRegistrationInput) (*model.RegistrationPayload, error)
 	UpdateMyProfile(ctx context.Context, input model.UpdateMyProfileInput) (*model.UpdateMyProfilePayload, error)
 	MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error)
+	SetMarketingConsent(ctx context.Context, input model.SetMarketingConsentInput) (*model.SetMarketingConsentPayload, error)
+	DeleteMyAccount(ctx context.Context, input model.DeleteMyAccountInput) (*model.DeleteMyAccountPayload, error)
 	OpenRepairOrder(ctx context.Context, input model.OpenRepairOrderInput) (*model.RepairOrderPayload, error)
 	AddRepairOrderItem(ctx context.Context, input model.AddRepairOrderItemInput) (*model.RepairOrderPayload, error)
 	RemoveRepairOrderItem(ctx context.Context, input model.RemoveRepairOrderItemInput) (*model.RepairOrderPayload, error)
@@ -1163,6 +1221,7 @@ type OwnerResolver interface {
 	Registrations(ctx context.Context, obj *models.Owner, first *int, after *string, status *events.RegStatus) (*model.RegistrationConnection, error)
 	Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error)
+	Privacy(ctx context.Context, obj *models.Owner) (*privacy.Privacy, error)
 	AssistanceRequests(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.AssistanceRequestConnection, error)
 	Membership(ctx context.Context, obj *models.Owner) (*wallet.Membership, error)
 }
@@ -1176,11 +1235,13 @@ type QueryResolver interface {
 	Complaints(ctx context.Context, storeID *string, status *care.ComplaintStatus, overdueOnly *bool, first *int, after *string) (*model.ComplaintConnection, error)
 	SatisfactionReport(ctx context.Context, storeID string, from models.Date, to models.Date) (*care.SatisfactionReport, error)
 	ComplaintReport(ctx context.Context, storeID *string, from models.Date, to models.Date) (*care.ComplaintReport, error)
+	JobRuns(ctx context.Context) ([]*jobs.Status, error)
 	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error)
 	Event(ctx context.Context, id string) (*events.Event, error)
 	EventRoster(ctx context.Context, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) (*model.EventRoster, error)
 	Me(ctx context.Context) (*models.Owner, error)
 	Owners(ctx context.Context, search string, first *int, after *string) (*model.OwnerConnection, error)
+	ExportMyData(ctx context.Context) (*model.DataExport, error)
 	RepairOrder(ctx context.Context, id string) (*workshop.RepairOrder, error)
 	WorkshopBoard(ctx context.Context, storeID string) (*workshop.Board, error)
 	ScreenTokens(ctx context.Context, storeID string) ([]*workshop.ScreenToken, error)
@@ -2184,6 +2245,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ComplaintStoreCount.Total(childComplexity), true
 
+	case "ConsentChange.at":
+		if e.ComplexityRoot.ConsentChange.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentChange.CreatedAt(childComplexity), true
+	case "ConsentChange.given":
+		if e.ComplexityRoot.ConsentChange.Given == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentChange.Given(childComplexity), true
+	case "ConsentChange.source":
+		if e.ComplexityRoot.ConsentChange.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentChange.Source(childComplexity), true
+
+	case "DataExport.document":
+		if e.ComplexityRoot.DataExport.Document == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataExport.Document(childComplexity), true
+	case "DataExport.generatedAt":
+		if e.ComplexityRoot.DataExport.GeneratedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataExport.GeneratedAt(childComplexity), true
+
 	case "DaySchedule.closed":
 		if e.ComplexityRoot.DaySchedule.Closed == nil {
 			break
@@ -2202,6 +2295,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DaySchedule.Slots(childComplexity), true
+
+	case "DeleteMyAccountPayload.deleted":
+		if e.ComplexityRoot.DeleteMyAccountPayload.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteMyAccountPayload.Deleted(childComplexity), true
+	case "DeleteMyAccountPayload.userErrors":
+		if e.ComplexityRoot.DeleteMyAccountPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteMyAccountPayload.UserErrors(childComplexity), true
 
 	case "Event.attendancePoints":
 		if e.ComplexityRoot.Event.AttendancePoints == nil {
@@ -2627,6 +2733,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ItineraryStop.Place(childComplexity), true
+
+	case "JobRun.attempts":
+		if e.ComplexityRoot.JobRun.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.Attempts(childComplexity), true
+	case "JobRun.count":
+		if e.ComplexityRoot.JobRun.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.Count(childComplexity), true
+	case "JobRun.error":
+		if e.ComplexityRoot.JobRun.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.Error(childComplexity), true
+	case "JobRun.finishedAt":
+		if e.ComplexityRoot.JobRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.FinishedAt(childComplexity), true
+	case "JobRun.periodStart":
+		if e.ComplexityRoot.JobRun.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.PeriodStart(childComplexity), true
+	case "JobRun.startedAt":
+		if e.ComplexityRoot.JobRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.StartedAt(childComplexity), true
+	case "JobRun.status":
+		if e.ComplexityRoot.JobRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.Status(childComplexity), true
 
 	case "KindSeats.kind":
 		if e.ComplexityRoot.KindSeats.Kind == nil {
@@ -3070,6 +3219,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DecideRepairItems(childComplexity, args["input"].(model.DecideRepairItemsInput)), true
+	case "Mutation.deleteMyAccount":
+		if e.ComplexityRoot.Mutation.DeleteMyAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteMyAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteMyAccount(childComplexity, args["input"].(model.DeleteMyAccountInput)), true
 	case "Mutation.dispatchAssistance":
 		if e.ComplexityRoot.Mutation.DispatchAssistance == nil {
 			break
@@ -3345,6 +3505,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetCalendarOverride(childComplexity, args["input"].(model.SetCalendarOverrideInput)), true
+	case "Mutation.setMarketingConsent":
+		if e.ComplexityRoot.Mutation.SetMarketingConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setMarketingConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetMarketingConsent(childComplexity, args["input"].(model.SetMarketingConsentInput)), true
 	case "Mutation.setStoreCalendar":
 		if e.ComplexityRoot.Mutation.SetStoreCalendar == nil {
 			break
@@ -3631,6 +3802,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Phone(childComplexity), true
+	case "Owner.privacy":
+		if e.ComplexityRoot.Owner.Privacy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Owner.Privacy(childComplexity), true
 	case "Owner.registrations":
 		if e.ComplexityRoot.Owner.Registrations == nil {
 			break
@@ -3765,6 +3942,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Payment.Reference(childComplexity), true
 
+	case "Privacy.history":
+		if e.ComplexityRoot.Privacy.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Privacy.History(childComplexity), true
+	case "Privacy.marketingConsent":
+		if e.ComplexityRoot.Privacy.MarketingConsent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Privacy.MarketingConsent(childComplexity), true
+	case "Privacy.marketingConsentAt":
+		if e.ComplexityRoot.Privacy.MarketingConsentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Privacy.MarketingConsentAt(childComplexity), true
+
 	case "Query.appointments":
 		if e.ComplexityRoot.Query.Appointments == nil {
 			break
@@ -3864,6 +4060,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["filter"].(*model.EventFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.exportMyData":
+		if e.ComplexityRoot.Query.ExportMyData == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ExportMyData(childComplexity), true
 	case "Query.followUpTasks":
 		if e.ComplexityRoot.Query.FollowUpTasks == nil {
 			break
@@ -3876,6 +4078,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.FollowUpTasks(childComplexity, args["storeId"].(*string), args["assignedToMe"].(*bool), args["status"].(*care.TaskStatus), args["overdueOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
 
+	case "Query.jobRuns":
+		if e.ComplexityRoot.Query.JobRuns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.JobRuns(childComplexity), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -4660,6 +4868,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ScheduleSlot.Start(childComplexity), true
 
+	case "ScheduledJob.lastRun":
+		if e.ComplexityRoot.ScheduledJob.LastRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledJob.LastRun(childComplexity), true
+	case "ScheduledJob.name":
+		if e.ComplexityRoot.ScheduledJob.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledJob.Name(childComplexity), true
+	case "ScheduledJob.periodSeconds":
+		if e.ComplexityRoot.ScheduledJob.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledJob.Period(childComplexity), true
+
 	case "ScreenToken.createdAt":
 		if e.ComplexityRoot.ScreenToken.CreatedAt == nil {
 			break
@@ -4728,6 +4955,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Session.RefreshTokenExpiresAt(childComplexity), true
+
+	case "SetMarketingConsentPayload.privacy":
+		if e.ComplexityRoot.SetMarketingConsentPayload.Privacy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetMarketingConsentPayload.Privacy(childComplexity), true
+	case "SetMarketingConsentPayload.userErrors":
+		if e.ComplexityRoot.SetMarketingConsentPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetMarketingConsentPayload.UserErrors(childComplexity), true
 
 	case "Slot.end":
 		if e.ComplexityRoot.Slot.End == nil {
@@ -5406,6 +5646,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputComplaintStepInput,
 		ec.unmarshalInputCreateEventInput,
 		ec.unmarshalInputDecideRepairItemsInput,
+		ec.unmarshalInputDeleteMyAccountInput,
 		ec.unmarshalInputDispatchAssistanceInput,
 		ec.unmarshalInputEventFilter,
 		ec.unmarshalInputFileComplaintInput,
@@ -5435,6 +5676,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRescheduleAppointmentInput,
 		ec.unmarshalInputRevokeScreenTokenInput,
 		ec.unmarshalInputSetCalendarOverrideInput,
+		ec.unmarshalInputSetMarketingConsentInput,
 		ec.unmarshalInputSetStoreCalendarInput,
 		ec.unmarshalInputSettleRepairOrderInput,
 		ec.unmarshalInputStaffLoginInput,
@@ -6254,6 +6496,44 @@ extend type Mutation {
   reopenComplaint(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
+	{Name: "../schema/care_jobs.graphqls", Input: `"How a scheduled job's run went."
+enum JobRunStatus {
+  "Claimed by an instance and not finished yet."
+  RUNNING
+  SUCCEEDED
+  "Failed; it is retried a few minutes later."
+  FAILED
+}
+
+"One run of a scheduled job: one per job and period, on one instance."
+type JobRun {
+  "Start of the period the run is for: hourly jobs on the hour, daily ones at their hour of the day in Asia/Shanghai (reminders 09:00)."
+  periodStart: DateTime!
+  status: JobRunStatus!
+  "1 for a first run; more when failed runs or abandoned claims were retried."
+  attempts: Int!
+  startedAt: DateTime!
+  finishedAt: DateTime
+  "What the job did: reminders sent, lots expired, keys pruned, ..."
+  count: Int!
+  "The failure, when FAILED."
+  error: String!
+}
+
+"A scheduled job with its latest run."
+type ScheduledJob {
+  name: String!
+  "Seconds between runs (3600 hourly, 86400 daily)."
+  periodSeconds: Int!
+  "The run of its newest period; null before the first."
+  lastRun: JobRun
+}
+
+extend type Query {
+  "The scheduled jobs (points expiry, reminders, ...) with their last runs."
+  jobRuns: [ScheduledJob!]! @auth(requires: STAFF, roles: [MANAGER])
+}
+`, BuiltIn: false},
 	{Name: "../schema/common.graphqls", Input: `"""
 An instant in time, RFC 3339 with a zone offset (UTC on output).
 """
@@ -6692,6 +6972,94 @@ extend type Owner {
 
 extend type Mutation {
   markNotificationsRead(input: MarkNotificationsReadInput!): MarkNotificationsReadPayload! @auth(requires: OWNER)
+}
+`, BuiltIn: false},
+	{Name: "../schema/privacy.graphqls", Input: `"Why an owner's consent changed."
+enum ConsentSource {
+  "The owner gave or withdrew it."
+  OWNER
+  "Withdrawn because the owner deleted the account."
+  ACCOUNT_DELETED
+}
+
+"One change of the consent to marketing messages, kept as proof (PIPL)."
+type ConsentChange {
+  "True: consent given; false: withdrawn."
+  given: Boolean!
+  source: ConsentSource!
+  at: DateTime!
+}
+
+"""
+The owner's data-protection settings (个人信息保护). Marketing messages
+(birthday and purchase-anniversary greetings, offers) are sent only with
+consent; service messages (maintenance, insurance, inspection, appointment
+and event reminders) always.
+"""
+type Privacy {
+  marketingConsent: Boolean!
+  "When the consent was last given or withdrawn."
+  marketingConsentAt: DateTime
+  "Every change, oldest first."
+  history: [ConsentChange!]!
+}
+
+extend type Owner {
+  "The owner's consent settings; only the owner sees them."
+  privacy: Privacy!
+}
+
+input SetMarketingConsentInput {
+  "True gives consent to marketing messages, false withdraws it."
+  given: Boolean!
+}
+
+type SetMarketingConsentPayload {
+  privacy: Privacy
+  userErrors: [UserError!]!
+}
+
+"Everything held about the owner, as one JSON document."
+type DataExport {
+  generatedAt: DateTime!
+  """
+  JSON: {"format": "ownerhub-export/1", "ownerId", "generatedAt", "sections":
+  {"owner", "consent", "vehicles", "repairOrders", "wallet", "appointments",
+  "notifications", "sessions", ...}}. Also at GET /api/v1/me/export.
+  """
+  document: String!
+}
+
+input DeleteMyAccountInput {
+  "Must be true: a deleted account cannot be restored."
+  confirm: Boolean!
+}
+
+type DeleteMyAccountPayload {
+  "True when the account was deleted: every session is signed out."
+  deleted: Boolean!
+  """
+  WALLET_NOT_EMPTY while stored value remains (refund it at a cashier first);
+  INVALID_ARGUMENT without confirm.
+  """
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "Everything held about the signed-in owner (PIPL data portability)."
+  exportMyData: DataExport! @auth(requires: OWNER)
+}
+
+extend type Mutation {
+  "Gives or withdraws consent to marketing messages."
+  setMarketingConsent(input: SetMarketingConsentInput!): SetMarketingConsentPayload! @auth(requires: OWNER)
+  """
+  Deletes the owner's account: signs out everywhere, cancels future
+  appointments and anonymises name, phone, WeChat binding, birthday and
+  gender. Repair records and the wallet ledger are kept, detached from the
+  person. A remaining wallet balance must be refunded first.
+  """
+  deleteMyAccount(input: DeleteMyAccountInput!): DeleteMyAccountPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
 	{Name: "../schema/repair.graphqls", Input: `"An amount of money. Amounts are integer fen (1/100 CNY): never floats."
@@ -8025,6 +8393,28 @@ func (ec *executionContext) childFields_ComplaintStoreCount(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintStoreCount", field.Name)
 }
 
+func (ec *executionContext) childFields_ConsentChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "given":
+		return ec.fieldContext_ConsentChange_given(ctx, field)
+	case "source":
+		return ec.fieldContext_ConsentChange_source(ctx, field)
+	case "at":
+		return ec.fieldContext_ConsentChange_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsentChange", field.Name)
+}
+
+func (ec *executionContext) childFields_DataExport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "generatedAt":
+		return ec.fieldContext_DataExport_generatedAt(ctx, field)
+	case "document":
+		return ec.fieldContext_DataExport_document(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DataExport", field.Name)
+}
+
 func (ec *executionContext) childFields_DaySchedule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "date":
@@ -8035,6 +8425,16 @@ func (ec *executionContext) childFields_DaySchedule(ctx context.Context, field g
 		return ec.fieldContext_DaySchedule_slots(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DaySchedule", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteMyAccountPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deleted":
+		return ec.fieldContext_DeleteMyAccountPayload_deleted(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DeleteMyAccountPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteMyAccountPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8239,6 +8639,26 @@ func (ec *executionContext) childFields_ItineraryStop(ctx context.Context, field
 		return ec.fieldContext_ItineraryStop_note(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ItineraryStop", field.Name)
+}
+
+func (ec *executionContext) childFields_JobRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "periodStart":
+		return ec.fieldContext_JobRun_periodStart(ctx, field)
+	case "status":
+		return ec.fieldContext_JobRun_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_JobRun_attempts(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_JobRun_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_JobRun_finishedAt(ctx, field)
+	case "count":
+		return ec.fieldContext_JobRun_count(ctx, field)
+	case "error":
+		return ec.fieldContext_JobRun_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobRun", field.Name)
 }
 
 func (ec *executionContext) childFields_KindSeats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8469,6 +8889,8 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_notifications(ctx, field)
 	case "unreadNotificationCount":
 		return ec.fieldContext_Owner_unreadNotificationCount(ctx, field)
+	case "privacy":
+		return ec.fieldContext_Owner_privacy(ctx, field)
 	case "assistanceRequests":
 		return ec.fieldContext_Owner_assistanceRequests(ctx, field)
 	case "membership":
@@ -8525,6 +8947,18 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
+}
+
+func (ec *executionContext) childFields_Privacy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "marketingConsent":
+		return ec.fieldContext_Privacy_marketingConsent(ctx, field)
+	case "marketingConsentAt":
+		return ec.fieldContext_Privacy_marketingConsentAt(ctx, field)
+	case "history":
+		return ec.fieldContext_Privacy_history(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Privacy", field.Name)
 }
 
 func (ec *executionContext) childFields_RegisterVehiclePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8853,6 +9287,18 @@ func (ec *executionContext) childFields_ScheduleSlot(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ScheduleSlot", field.Name)
 }
 
+func (ec *executionContext) childFields_ScheduledJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ScheduledJob_name(ctx, field)
+	case "periodSeconds":
+		return ec.fieldContext_ScheduledJob_periodSeconds(ctx, field)
+	case "lastRun":
+		return ec.fieldContext_ScheduledJob_lastRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduledJob", field.Name)
+}
+
 func (ec *executionContext) childFields_ScreenToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8891,6 +9337,16 @@ func (ec *executionContext) childFields_Session(ctx context.Context, field graph
 		return ec.fieldContext_Session_refreshTokenExpiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Session", field.Name)
+}
+
+func (ec *executionContext) childFields_SetMarketingConsentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "privacy":
+		return ec.fieldContext_SetMarketingConsentPayload_privacy(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SetMarketingConsentPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetMarketingConsentPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Slot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9617,6 +10073,20 @@ func (ec *executionContext) field_Mutation_decideRepairItems_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteMyAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteMyAccountInput, error) {
+			return ec.unmarshalNDeleteMyAccountInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDeleteMyAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_dispatchAssistance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9959,6 +10429,20 @@ func (ec *executionContext) field_Mutation_setCalendarOverride_args(ctx context.
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetCalendarOverrideInput, error) {
 			return ec.unmarshalNSetCalendarOverrideInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetCalendarOverrideInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setMarketingConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetMarketingConsentInput, error) {
+			return ec.unmarshalNSetMarketingConsentInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetMarketingConsentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -14572,6 +15056,121 @@ func (ec *executionContext) fieldContext_ComplaintStoreCount_missed(_ context.Co
 	return graphql.NewScalarFieldContext("ComplaintStoreCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _ConsentChange_given(ctx context.Context, field graphql.CollectedField, obj *privacy.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentChange_given(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Given, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentChange_given(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentChange", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ConsentChange_source(ctx context.Context, field graphql.CollectedField, obj *privacy.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentChange_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v privacy.Source) graphql.Marshaler {
+			return ec.marshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentChange_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentChange", field, false, false, errors.New("field of type ConsentSource does not have child fields"))
+}
+
+func (ec *executionContext) _ConsentChange_at(ctx context.Context, field graphql.CollectedField, obj *privacy.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentChange", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _DataExport_generatedAt(ctx context.Context, field graphql.CollectedField, obj *model.DataExport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataExport_generatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GeneratedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataExport_generatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataExport", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _DataExport_document(ctx context.Context, field graphql.CollectedField, obj *model.DataExport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataExport_document(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Document, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataExport_document(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataExport", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _DaySchedule_date(ctx context.Context, field graphql.CollectedField, obj *booking.DaySchedule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14645,6 +15244,61 @@ func (ec *executionContext) fieldContext_DaySchedule_slots(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ScheduleSlot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeleteMyAccountPayload_deleted(ctx context.Context, field graphql.CollectedField, obj *model.DeleteMyAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteMyAccountPayload_deleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteMyAccountPayload_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteMyAccountPayload", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _DeleteMyAccountPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.DeleteMyAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteMyAccountPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteMyAccountPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteMyAccountPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -15192,18 +15846,18 @@ func (ec *executionContext) _Event_cancelReason(ctx context.Context, field graph
 			return ec.fieldContext_Event_cancelReason(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.CancelReason, nil
+			return ec.Resolvers.Event().CancelReason(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Event_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Event", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Event_version(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
@@ -16469,6 +17123,167 @@ func (ec *executionContext) _ItineraryStop_note(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_ItineraryStop_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ItineraryStop", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_periodStart(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_status(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobRun().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobRunStatus) graphql.Marshaler {
+			return ec.marshalNJobRunStatus2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐJobRunStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, true, true, errors.New("field of type JobRunStatus does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_attempts(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_finishedAt(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_count(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _JobRun_error(ctx context.Context, field graphql.CollectedField, obj *jobs.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _KindSeats_kind(ctx context.Context, field graphql.CollectedField, obj *booking.SeatsInput) (ret graphql.Marshaler) {
@@ -19453,6 +20268,130 @@ func (ec *executionContext) fieldContext_Mutation_markNotificationsRead(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setMarketingConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setMarketingConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetMarketingConsent(ctx, fc.Args["input"].(model.SetMarketingConsentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.SetMarketingConsentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SetMarketingConsentPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetMarketingConsentPayload) graphql.Marshaler {
+			return ec.marshalNSetMarketingConsentPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetMarketingConsentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setMarketingConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetMarketingConsentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setMarketingConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteMyAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteMyAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteMyAccount(ctx, fc.Args["input"].(model.DeleteMyAccountInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.DeleteMyAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.DeleteMyAccountPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteMyAccountPayload) graphql.Marshaler {
+			return ec.marshalNDeleteMyAccountPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDeleteMyAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteMyAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteMyAccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteMyAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_openRepairOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21568,6 +22507,38 @@ func (ec *executionContext) fieldContext_Owner_unreadNotificationCount(_ context
 	return graphql.NewScalarFieldContext("Owner", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _Owner_privacy(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_privacy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Owner().Privacy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *privacy.Privacy) graphql.Marshaler {
+			return ec.marshalNPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐPrivacy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_privacy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Privacy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_assistanceRequests(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21977,6 +22948,84 @@ func (ec *executionContext) _Payment_at(ctx context.Context, field graphql.Colle
 }
 func (ec *executionContext) fieldContext_Payment_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Privacy_marketingConsent(ctx context.Context, field graphql.CollectedField, obj *privacy.Privacy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Privacy_marketingConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarketingConsent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Privacy_marketingConsent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Privacy", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Privacy_marketingConsentAt(ctx context.Context, field graphql.CollectedField, obj *privacy.Privacy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Privacy_marketingConsentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarketingConsentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Privacy_marketingConsentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Privacy", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Privacy_history(ctx context.Context, field graphql.CollectedField, obj *privacy.Privacy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Privacy_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.History, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*privacy.ConsentEvent) graphql.Marshaler {
+			return ec.marshalNConsentChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Privacy_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Privacy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsentChange(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -22508,6 +23557,61 @@ func (ec *executionContext) fieldContext_Query_complaintReport(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_jobRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_jobRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().JobRuns(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal []*jobs.Status
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"MANAGER"})
+				if err != nil {
+					var zeroVal []*jobs.Status
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*jobs.Status
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*jobs.Status) graphql.Marshaler {
+			return ec.marshalNScheduledJob2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐStatusᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_jobRuns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScheduledJob(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_events(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22776,6 +23880,56 @@ func (ec *executionContext) fieldContext_Query_owners(ctx context.Context, field
 	if fc.Args, err = ec.field_Query_owners_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_exportMyData(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_exportMyData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ExportMyData(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.DataExport
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.DataExport
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DataExport) graphql.Marshaler {
+			return ec.marshalNDataExport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDataExport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_exportMyData(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DataExport(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -26137,6 +27291,84 @@ func (ec *executionContext) fieldContext_ScheduleSlot_appointments(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _ScheduledJob_name(ctx context.Context, field graphql.CollectedField, obj *jobs.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScheduledJob_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScheduledJob_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScheduledJob", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScheduledJob_periodSeconds(ctx context.Context, field graphql.CollectedField, obj *jobs.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScheduledJob_periodSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScheduledJob_periodSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScheduledJob", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ScheduledJob_lastRun(ctx context.Context, field graphql.CollectedField, obj *jobs.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScheduledJob_lastRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *jobs.Run) graphql.Marshaler {
+			return ec.marshalOJobRun2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScheduledJob_lastRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScheduledJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ScreenToken_id(ctx context.Context, field graphql.CollectedField, obj *workshop.ScreenToken) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26397,6 +27629,70 @@ func (ec *executionContext) _Session_refreshTokenExpiresAt(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_Session_refreshTokenExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SetMarketingConsentPayload_privacy(ctx context.Context, field graphql.CollectedField, obj *model.SetMarketingConsentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetMarketingConsentPayload_privacy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Privacy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *privacy.Privacy) graphql.Marshaler {
+			return ec.marshalOPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐPrivacy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetMarketingConsentPayload_privacy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetMarketingConsentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Privacy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetMarketingConsentPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SetMarketingConsentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetMarketingConsentPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetMarketingConsentPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetMarketingConsentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Slot_start(ctx context.Context, field graphql.CollectedField, obj *booking.Slot) (ret graphql.Marshaler) {
@@ -31002,6 +32298,36 @@ func (ec *executionContext) unmarshalInputDecideRepairItemsInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputDeleteMyAccountInput(ctx context.Context, obj any) (model.DeleteMyAccountInput, error) {
+	var it model.DeleteMyAccountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"confirm"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "confirm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirm"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Confirm = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputDispatchAssistanceInput(ctx context.Context, obj any) (model.DispatchAssistanceInput, error) {
 	var it model.DispatchAssistanceInput
 	if obj == nil {
@@ -32497,6 +33823,36 @@ func (ec *executionContext) unmarshalInputSetCalendarOverrideInput(ctx context.C
 				return it, err
 			}
 			it.Force = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSetMarketingConsentInput(ctx context.Context, obj any) (model.SetMarketingConsentInput, error) {
+	var it model.SetMarketingConsentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"given"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "given":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("given"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Given = data
 		}
 	}
 	return it, nil
@@ -35912,6 +37268,97 @@ func (ec *executionContext) _ComplaintStoreCount(ctx context.Context, sel ast.Se
 	return out
 }
 
+var consentChangeImplementors = []string{"ConsentChange"}
+
+func (ec *executionContext) _ConsentChange(ctx context.Context, sel ast.SelectionSet, obj *privacy.ConsentEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consentChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsentChange")
+		case "given":
+			out.Values[i] = ec._ConsentChange_given(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._ConsentChange_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._ConsentChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var dataExportImplementors = []string{"DataExport"}
+
+func (ec *executionContext) _DataExport(ctx context.Context, sel ast.SelectionSet, obj *model.DataExport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dataExportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DataExport")
+		case "generatedAt":
+			out.Values[i] = ec._DataExport_generatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "document":
+			out.Values[i] = ec._DataExport_document(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var dayScheduleImplementors = []string{"DaySchedule"}
 
 func (ec *executionContext) _DaySchedule(ctx context.Context, sel ast.SelectionSet, obj *booking.DaySchedule) graphql.Marshaler {
@@ -35936,6 +37383,49 @@ func (ec *executionContext) _DaySchedule(ctx context.Context, sel ast.SelectionS
 			}
 		case "slots":
 			out.Values[i] = ec._DaySchedule_slots(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var deleteMyAccountPayloadImplementors = []string{"DeleteMyAccountPayload"}
+
+func (ec *executionContext) _DeleteMyAccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteMyAccountPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteMyAccountPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteMyAccountPayload")
+		case "deleted":
+			out.Values[i] = ec._DeleteMyAccountPayload_deleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._DeleteMyAccountPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -36281,10 +37771,43 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cancelReason":
-			out.Values[i] = ec._Event_cancelReason(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Event_cancelReason(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "version":
 			out.Values[i] = ec._Event_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -37174,6 +38697,107 @@ func (ec *executionContext) _ItineraryStop(ctx context.Context, sel ast.Selectio
 			out.Values[i] = ec._ItineraryStop_note(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var jobRunImplementors = []string{"JobRun"}
+
+func (ec *executionContext) _JobRun(ctx context.Context, sel ast.SelectionSet, obj *jobs.Run) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobRun")
+		case "periodStart":
+			out.Values[i] = ec._JobRun_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._JobRun_status(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "attempts":
+			out.Values[i] = ec._JobRun_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._JobRun_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedAt":
+			out.Values[i] = ec._JobRun_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "count":
+			out.Values[i] = ec._JobRun_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._JobRun_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -38465,6 +40089,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setMarketingConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setMarketingConsent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteMyAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteMyAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "openRepairOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_openRepairOrder(ctx, field)
@@ -39314,6 +40952,44 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "privacy":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_privacy(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "assistanceRequests":
 			field := field
 
@@ -39608,6 +41284,54 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var privacyImplementors = []string{"Privacy"}
+
+func (ec *executionContext) _Privacy(ctx context.Context, sel ast.SelectionSet, obj *privacy.Privacy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, privacyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Privacy")
+		case "marketingConsent":
+			out.Values[i] = ec._Privacy_marketingConsent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "marketingConsentAt":
+			out.Values[i] = ec._Privacy_marketingConsentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "history":
+			out.Values[i] = ec._Privacy_history(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -39826,6 +41550,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "jobRuns":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_jobRuns(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "events":
 			field := field
 
@@ -39924,6 +41670,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_owners(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "exportMyData":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_exportMyData(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -42353,6 +44121,54 @@ func (ec *executionContext) _ScheduleSlot(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var scheduledJobImplementors = []string{"ScheduledJob"}
+
+func (ec *executionContext) _ScheduledJob(ctx context.Context, sel ast.SelectionSet, obj *jobs.Status) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scheduledJobImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScheduledJob")
+		case "name":
+			out.Values[i] = ec._ScheduledJob_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodSeconds":
+			out.Values[i] = ec._ScheduledJob_periodSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastRun":
+			out.Values[i] = ec._ScheduledJob_lastRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var screenTokenImplementors = []string{"ScreenToken"}
 
 func (ec *executionContext) _ScreenToken(ctx context.Context, sel ast.SelectionSet, obj *workshop.ScreenToken) graphql.Marshaler {
@@ -42549,6 +44365,49 @@ func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "refreshTokenExpiresAt":
 			out.Values[i] = ec._Session_refreshTokenExpiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var setMarketingConsentPayloadImplementors = []string{"SetMarketingConsentPayload"}
+
+func (ec *executionContext) _SetMarketingConsentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetMarketingConsentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setMarketingConsentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetMarketingConsentPayload")
+		case "privacy":
+			out.Values[i] = ec._SetMarketingConsentPayload_privacy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SetMarketingConsentPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -45479,9 +47338,62 @@ func (ec *executionContext) marshalNComplaintStoreCount2ᚖgithubᚗcomᚋownerh
 	return ec._ComplaintStoreCount(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNConsentChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*privacy.ConsentEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsentChange2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConsentChange2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEvent(ctx context.Context, sel ast.SelectionSet, v *privacy.ConsentEvent) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ConsentChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐSource(ctx context.Context, v any) (privacy.Source, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := privacy.Source(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐSource(ctx context.Context, sel ast.SelectionSet, v privacy.Source) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNCreateEventInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateEventInput(ctx context.Context, v any) (model.CreateEventInput, error) {
 	res, err := ec.unmarshalInputCreateEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDataExport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDataExport(ctx context.Context, sel ast.SelectionSet, v *model.DataExport) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._DataExport(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx context.Context, v any) (models.Date, error) {
@@ -45568,6 +47480,21 @@ func (ec *executionContext) marshalNDeadlineState2githubᚗcomᚋownerhubᚋowne
 func (ec *executionContext) unmarshalNDecideRepairItemsInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDecideRepairItemsInput(ctx context.Context, v any) (model.DecideRepairItemsInput, error) {
 	res, err := ec.unmarshalInputDecideRepairItemsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDeleteMyAccountInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDeleteMyAccountInput(ctx context.Context, v any) (model.DeleteMyAccountInput, error) {
+	res, err := ec.unmarshalInputDeleteMyAccountInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteMyAccountPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDeleteMyAccountPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteMyAccountPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._DeleteMyAccountPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDispatchAssistanceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDispatchAssistanceInput(ctx context.Context, v any) (model.DispatchAssistanceInput, error) {
@@ -45900,6 +47827,16 @@ func (ec *executionContext) marshalNItineraryStop2ᚖgithubᚗcomᚋownerhubᚋo
 func (ec *executionContext) unmarshalNItineraryStopInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐItineraryStopInput(ctx context.Context, v any) (*model.ItineraryStopInput, error) {
 	res, err := ec.unmarshalInputItineraryStopInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNJobRunStatus2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐJobRunStatus(ctx context.Context, v any) (model.JobRunStatus, error) {
+	var res model.JobRunStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJobRunStatus2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐJobRunStatus(ctx context.Context, sel ast.SelectionSet, v model.JobRunStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNKindSeats2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSeatsInput(ctx context.Context, sel ast.SelectionSet, v booking.SeatsInput) graphql.Marshaler {
@@ -46323,6 +48260,16 @@ func (ec *executionContext) marshalNPrincipal2githubᚗcomᚋownerhubᚋownerhub
 	return v
 }
 
+func (ec *executionContext) marshalNPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐPrivacy(ctx context.Context, sel ast.SelectionSet, v *privacy.Privacy) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Privacy(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPublishEventInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPublishEventInput(ctx context.Context, v any) (model.PublishEventInput, error) {
 	res, err := ec.unmarshalInputPublishEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -46735,6 +48682,32 @@ func (ec *executionContext) marshalNScheduleSlot2ᚕgithubᚗcomᚋownerhubᚋow
 	return ret
 }
 
+func (ec *executionContext) marshalNScheduledJob2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*jobs.Status) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScheduledJob2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScheduledJob2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐStatus(ctx context.Context, sel ast.SelectionSet, v *jobs.Status) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ScheduledJob(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNScreenToken2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐScreenTokenᚄ(ctx context.Context, sel ast.SelectionSet, v []*workshop.ScreenToken) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -46764,6 +48737,21 @@ func (ec *executionContext) marshalNScreenToken2ᚖgithubᚗcomᚋownerhubᚋown
 func (ec *executionContext) unmarshalNSetCalendarOverrideInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetCalendarOverrideInput(ctx context.Context, v any) (model.SetCalendarOverrideInput, error) {
 	res, err := ec.unmarshalInputSetCalendarOverrideInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSetMarketingConsentInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetMarketingConsentInput(ctx context.Context, v any) (model.SetMarketingConsentInput, error) {
+	res, err := ec.unmarshalInputSetMarketingConsentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetMarketingConsentPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetMarketingConsentPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetMarketingConsentPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SetMarketingConsentPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSetStoreCalendarInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetStoreCalendarInput(ctx context.Context, v any) (model.SetStoreCalendarInput, error) {
@@ -47762,6 +49750,13 @@ func (ec *executionContext) unmarshalOItineraryStopInput2ᚕᚖgithubᚗcomᚋow
 	return res, nil
 }
 
+func (ec *executionContext) marshalOJobRun2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋjobsᚐRun(ctx context.Context, sel ast.SelectionSet, v *jobs.Run) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JobRun(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOKindSeatsInput2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐKindSeatsInputᚄ(ctx context.Context, v any) ([]*model.KindSeatsInput, error) {
 	if v == nil {
 		return nil, nil
@@ -47879,6 +49874,13 @@ func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋownerhubᚋo
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) marshalOPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐPrivacy(ctx context.Context, sel ast.SelectionSet, v *privacy.Privacy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Privacy(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalORegistration2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐRegistration(ctx context.Context, sel ast.SelectionSet, v *events.Registration) graphql.Marshaler {
@@ -48052,18 +50054,6 @@ func (ec *executionContext) marshalOStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋo
 		return graphql.Null
 	}
 	return ec._StoreCalendar(ctx, sel, v)
-}
-
-func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
-	res, err := graphql.UnmarshalString(v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
-	_ = sel
-	_ = ctx
-	res := graphql.MarshalString(v)
-	return res
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -218,9 +219,31 @@ type CreateEventInput struct {
 	AttendancePoints *int         `json:"attendancePoints,omitempty"`
 }
 
+// Everything held about the owner, as one JSON document.
+type DataExport struct {
+	GeneratedAt time.Time `json:"generatedAt"`
+	// JSON: {"format": "ownerhub-export/1", "ownerId", "generatedAt", "sections":
+	// {"owner", "consent", "vehicles", "repairOrders", "wallet", "appointments",
+	// "notifications", "sessions", ...}}. Also at GET /api/v1/me/export.
+	Document string `json:"document"`
+}
+
 type DecideRepairItemsInput struct {
 	OrderID   string                `json:"orderId"`
 	Decisions []*RepairItemDecision `json:"decisions"`
+}
+
+type DeleteMyAccountInput struct {
+	// Must be true: a deleted account cannot be restored.
+	Confirm bool `json:"confirm"`
+}
+
+type DeleteMyAccountPayload struct {
+	// True when the account was deleted: every session is signed out.
+	Deleted bool `json:"deleted"`
+	// WALLET_NOT_EMPTY while stored value remains (refund it at a cashier first);
+	// INVALID_ARGUMENT without confirm.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type DispatchAssistanceInput struct {
@@ -702,6 +725,16 @@ type SetCalendarOverrideInput struct {
 	Force  *bool          `json:"force,omitempty"`
 }
 
+type SetMarketingConsentInput struct {
+	// True gives consent to marketing messages, false withdraws it.
+	Given bool `json:"given"`
+}
+
+type SetMarketingConsentPayload struct {
+	Privacy    *privacy.Privacy `json:"privacy,omitempty"`
+	UserErrors []*UserError     `json:"userErrors"`
+}
+
 type SetStoreCalendarInput struct {
 	StoreID     string `json:"storeId"`
 	SlotMinutes *int   `json:"slotMinutes,omitempty"`
@@ -1048,6 +1081,66 @@ func (e *Gender) UnmarshalJSON(b []byte) error {
 }
 
 func (e Gender) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a scheduled job's run went.
+type JobRunStatus string
+
+const (
+	// Claimed by an instance and not finished yet.
+	JobRunStatusRunning   JobRunStatus = "RUNNING"
+	JobRunStatusSucceeded JobRunStatus = "SUCCEEDED"
+	// Failed; it is retried a few minutes later.
+	JobRunStatusFailed JobRunStatus = "FAILED"
+)
+
+var AllJobRunStatus = []JobRunStatus{
+	JobRunStatusRunning,
+	JobRunStatusSucceeded,
+	JobRunStatusFailed,
+}
+
+func (e JobRunStatus) IsValid() bool {
+	switch e {
+	case JobRunStatusRunning, JobRunStatusSucceeded, JobRunStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e JobRunStatus) String() string {
+	return string(e)
+}
+
+func (e *JobRunStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobRunStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobRunStatus", str)
+	}
+	return nil
+}
+
+func (e JobRunStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobRunStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobRunStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -87,7 +87,10 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 		if _, err = g.seedRoadside(ctx, db, now); err != nil {
 			return err
 		}
-		return g.seedCare(ctx, db, now)
+		if err = g.seedCare(ctx, db, now); err != nil {
+			return err
+		}
+		return seedConsents(ctx, db)
 	})
 	if err != nil {
 		return Summary{}, err

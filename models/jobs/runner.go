@@ -1,0 +1,303 @@
+// Package jobs is the one mechanism for scheduled work (points expiry, tier
+// recompute, reminders, housekeeping): each job runs once per period, on
+// exactly one of however many instances are up, and every run is recorded
+// in job_runs so managers see when each job last ran and what it did.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// Job is one kind of scheduled work. Run does the work for the period that
+// contains now and returns how many things it did (reminders sent, lots
+// expired, ...). Run must be safe to repeat: a run that failed, or whose
+// instance died, is run again.
+type Job struct {
+	Name string
+	// Period is how often the job runs: time.Hour, 24*time.Hour, ...
+	// Periods are aligned to midnight in Asia/Shanghai, so a daily job's
+	// period is the group's calendar day.
+	Period time.Duration
+	Run    func(ctx context.Context, now time.Time) (int64, error)
+	// Offset shifts the periods: a daily job with Offset 9h runs from
+	// 09:00 Shanghai time, so owners are not messaged at midnight.
+	Offset time.Duration
+}
+
+// PeriodAt is the start of the job's period that contains t.
+func (j Job) PeriodAt(t time.Time) time.Time {
+	return PeriodStart(t.Add(-j.Offset), j.Period).Add(j.Offset)
+}
+
+// Run statuses.
+const (
+	Running   = "RUNNING"
+	Succeeded = "SUCCEEDED"
+	Failed    = "FAILED"
+)
+
+// Defaults of Runner's Lease and RetryAfter.
+const (
+	DefaultLease      = 15 * time.Minute
+	DefaultRetryAfter = 5 * time.Minute
+	// maxErrorLen bounds the error text kept with a failed run.
+	maxErrorLen = 1000
+)
+
+// Run is one run of a job for one period (a row of job_runs).
+type Run struct {
+	Job         string    `gorm:"primaryKey"`
+	PeriodStart time.Time `gorm:"primaryKey"`
+	Status      string
+	Attempts    int
+	Instance    string
+	// LeaseUntil: while RUNNING, when the claim lapses if its instance does
+	// not finish (it died); once FAILED, when the run may be retried.
+	LeaseUntil time.Time
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	Count      int64
+	Error      string
+}
+
+// TableName names the runs table.
+func (Run) TableName() string { return "job_runs" }
+
+// Runner runs the jobs that are due. Several instances may each run a
+// Runner over the same database: a run is claimed by a conditional upsert
+// of its (job, period_start) row, which exactly one instance wins.
+type Runner struct {
+	DB   *models.DB
+	Jobs []Job
+	// Now is the clock; nil means models.Now.
+	Now func() time.Time
+	Log *slog.Logger
+	// Instance names this process in job_runs; empty means host:pid:random.
+	Instance string
+	// Lease is how long a claim holds before another instance may take
+	// the run over (DefaultLease when zero): longer than any run lasts.
+	Lease time.Duration
+	// RetryAfter is how long after a failure the run is tried again
+	// (DefaultRetryAfter when zero).
+	RetryAfter time.Duration
+}
+
+// shanghai anchors the periods: daily periods begin at midnight there.
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
+
+// anchor is a Shanghai midnight every period is counted from.
+var anchor = time.Date(2000, 1, 1, 0, 0, 0, 0, shanghai)
+
+// PeriodStart is the start of the period of length p that contains t:
+// periods are counted from a Shanghai midnight, so hourly periods begin on
+// the hour and daily ones at midnight in Shanghai (which has no daylight
+// saving time).
+func PeriodStart(t time.Time, p time.Duration) time.Time {
+	if p <= 0 {
+		p = time.Hour
+	}
+	n := t.Sub(anchor) / p
+	start := anchor.Add(n * p)
+	if start.After(t) { // before the anchor, division rounds toward zero
+		start = start.Add(-p)
+	}
+	return start.UTC()
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC().Truncate(time.Microsecond)
+	}
+	return models.Now()
+}
+
+func (r *Runner) instance() string {
+	if r.Instance == "" {
+		host, _ := os.Hostname()
+		r.Instance = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8])
+	}
+	return r.Instance
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// RunDue runs every job whose current period has no successful run yet and
+// is not being run by another instance, one after the other. A job's
+// failure (error or panic) is recorded on its run, logged, and does not stop
+// the others; RunDue returns the failures joined.
+func (r *Runner) RunDue(ctx context.Context) error {
+	var errs []error
+	for _, j := range r.Jobs {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := r.runOne(ctx, j); err != nil {
+			errs = append(errs, fmt.Errorf("job %s: %w", j.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runOne claims the job's current period and runs it if the claim was won.
+func (r *Runner) runOne(ctx context.Context, j Job) error {
+	now := r.now()
+	period := j.PeriodAt(now)
+	attempt, ok, err := r.claim(ctx, j.Name, period, now)
+	if err != nil || !ok {
+		return err
+	}
+	stop := r.keepLease(ctx, j.Name, period, attempt)
+	count, runErr := r.call(ctx, j, now)
+	stop()
+	status, msg := Succeeded, ""
+	if runErr != nil {
+		status, msg = Failed, runErr.Error()
+		if len(msg) > maxErrorLen {
+			msg = msg[:maxErrorLen]
+		}
+		if r.Log != nil {
+			r.Log.Error("job failed", "job", j.Name, "period", period, "attempt", attempt, "err", runErr)
+		}
+	} else if r.Log != nil && count > 0 {
+		r.Log.Info("job ran", "job", j.Name, "period", period, "count", count)
+	}
+	if count < 0 {
+		count = 0
+	}
+	done := r.now()
+	// Only the claim that is still ours is finished: if our lease lapsed
+	// and another instance took the run over, its record stands.
+	res := r.DB.Conn(context.WithoutCancel(ctx)).Model(&Run{}).
+		Where("job = ? AND period_start = ? AND instance = ? AND attempts = ? AND status = ?", j.Name, period, r.instance(), attempt, Running).
+		Updates(map[string]any{"status": status, "finished_at": done, "count": count, "error": msg,
+			"lease_until": done.Add(orDefault(r.RetryAfter, DefaultRetryAfter))})
+	if res.Error != nil {
+		return res.Error
+	}
+	return runErr
+}
+
+// keepLease extends the claim while the job runs, every third of the
+// lease, so that a run that takes long is not taken over as abandoned.
+// The returned function stops it.
+func (r *Runner) keepLease(ctx context.Context, job string, period time.Time, attempt int) func() {
+	lease := orDefault(r.Lease, DefaultLease)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				err := r.DB.Conn(ctx).Model(&Run{}).
+					Where("job = ? AND period_start = ? AND instance = ? AND attempts = ? AND status = ?", job, period, r.instance(), attempt, Running).
+					Update("lease_until", r.now().Add(lease)).Error
+				if err != nil && r.Log != nil && ctx.Err() == nil {
+					r.Log.Warn("job lease not extended", "job", job, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+// call runs the job, turning a panic into an error.
+func (r *Runner) call(ctx context.Context, j Job, now time.Time) (n int64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return j.Run(ctx, now)
+}
+
+// claim takes the run of job for period: it inserts the RUNNING row, or
+// takes over a row that FAILED (once its retry time has come) or whose
+// RUNNING lease lapsed. One conditional upsert, so of several instances
+// exactly one claims a run. Returns the attempt number.
+func (r *Runner) claim(ctx context.Context, job string, period, now time.Time) (attempt int, ok bool, err error) {
+	lease := now.Add(orDefault(r.Lease, DefaultLease))
+	inst := r.instance()
+	res := r.DB.Conn(ctx).Exec(`INSERT INTO job_runs (job, period_start, status, attempts, instance, lease_until, started_at, count, error)
+		VALUES (?, ?, ?, 1, ?, ?, ?, 0, '')
+		ON CONFLICT (job, period_start) DO UPDATE SET status = excluded.status, attempts = job_runs.attempts + 1,
+			instance = excluded.instance, lease_until = excluded.lease_until, started_at = excluded.started_at,
+			finished_at = NULL, count = 0, error = ''
+		WHERE job_runs.status <> ? AND job_runs.lease_until < ?`,
+		job, period, Running, inst, lease, now, Succeeded, now)
+	if res.Error != nil {
+		return 0, false, res.Error
+	}
+	if res.RowsAffected != 1 {
+		return 0, false, nil
+	}
+	var run Run
+	if err := r.DB.Conn(ctx).Where("job = ? AND period_start = ?", job, period).Take(&run).Error; err != nil {
+		return 0, false, err
+	}
+	if run.Instance != inst || run.Status != Running {
+		return 0, false, nil
+	}
+	return run.Attempts, true, nil
+}
+
+// Loop runs the due jobs now and then every tick until ctx ends.
+func (r *Runner) Loop(ctx context.Context, tick time.Duration) {
+	if tick <= 0 {
+		tick = time.Minute
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		if err := r.RunDue(ctx); err != nil && r.Log != nil && ctx.Err() == nil {
+			r.Log.Warn("scheduled jobs failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Prune deletes the records of runs that started before olderThan; for a
+// job of its own, so the table stays small.
+func (r *Runner) Prune(ctx context.Context, olderThan time.Time) (int64, error) {
+	res := r.DB.Conn(ctx).Where("started_at < ? AND status <> ?", olderThan.UTC(), Running).Delete(&Run{})
+	return res.RowsAffected, res.Error
+}
+
+// Names lists the runner's job names, in order.
+func (r *Runner) Names() []string {
+	out := make([]string, len(r.Jobs))
+	for i, j := range r.Jobs {
+		out[i] = j.Name
+	}
+	return out
+}

@@ -1,0 +1,182 @@
+package privacy
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/wallet"
+)
+
+// DeleteAccount deletes the caller's account (confirm must be true): in
+// one transaction it
+//   - refuses while the membership account holds stored value
+//     (WALLET_NOT_EMPTY: it must be refunded first; points are forfeited);
+//   - anonymises the owner: name, phone (replaced by a placeholder that no
+//     phone can have, so the number is free to sign up afresh), WeChat
+//     openid and unionid, birthday, gender, home store, and withdraws the
+//     marketing consent (recorded in the consent history);
+//   - revokes every refresh token (signs out everywhere) and marks the
+//     owner deleted, so access tokens already issued stop working too;
+//   - cancels the owner's future appointments, giving their seats back;
+//   - deletes the inbox, the owner's idempotency records, login codes and
+//     failed sign-ins of the phone;
+//   - runs the Erasers of other capabilities.
+//
+// Vehicles, repair orders, the ledger and points lots stay (dealers must
+// keep them), pointing at the anonymised owner. Of concurrent deletions of
+// one account, one deletes it and the others find it gone.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (not an owner), NOT_FOUND (already
+// deleted), INVALID_ARGUMENT ("confirm"), WALLET_NOT_EMPTY.
+func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, confirm bool) error {
+	if actor == nil {
+		return models.ErrUnauthenticated
+	}
+	if !actor.IsOwner() {
+		return models.ErrForbidden
+	}
+	if !confirm {
+		return errNotConfirmed
+	}
+	return s.DB.WithTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		conn := s.DB.Conn(ctx)
+		// The owner's row first (booking locks store, owner, appointments,
+		// slot counters in that order; we take no store lock).
+		var o models.Owner
+		if err := s.DB.ForUpdate(conn.Where("id = ?", actor.ID)).Take(&o).Error; err != nil {
+			return notFound(err)
+		}
+		if deleted, err := s.Deleted(ctx, o.ID); err != nil {
+			return err
+		} else if deleted {
+			return errOwnerNotFound
+		}
+		var accounts []wallet.Account
+		if err := s.DB.ForUpdate(conn.Where("owner_id = ?", o.ID)).Find(&accounts).Error; err != nil {
+			return err
+		}
+		if len(accounts) == 1 && accounts[0].BalanceFen > 0 {
+			return WalletNotEmpty(accounts[0].BalanceFen)
+		}
+		if err := conn.Create(&DeletedOwner{OwnerID: o.ID, DeletedAt: now}).Error; err != nil {
+			return err
+		}
+		if err := s.anonymise(ctx, &o, now); err != nil {
+			return err
+		}
+		if err := conn.Model(&models.RefreshToken{}).Where("subject_kind = ? AND subject_id = ? AND revoked_at IS NULL", string(auth.KindOwner), o.ID).
+			Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		if err := s.cancelAppointments(ctx, o.ID, now); err != nil {
+			return err
+		}
+		for _, q := range []struct {
+			model any
+			cond  string
+			arg   any
+		}{
+			{&models.Notification{}, "owner_id = ?", o.ID},
+			{&models.IdempotencyKey{}, "scope = ?", models.IdempotencyScope(actor)},
+			{&models.LoginCode{}, "phone = ?", o.Phone},
+			{&models.AuthFailure{}, "kind = 'OTP' AND subject = ?", o.Phone},
+		} {
+			if err := conn.Where(q.cond, q.arg).Delete(q.model).Error; err != nil {
+				return err
+			}
+		}
+		for _, erase := range s.Erasers {
+			if err := erase(ctx, o.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// anonymise replaces what identifies the owner.
+func (s *Service) anonymise(ctx context.Context, o *models.Owner, now time.Time) error {
+	conn := s.DB.Conn(ctx)
+	phone, err := s.placeholderPhone(ctx)
+	if err != nil {
+		return err
+	}
+	err = conn.Model(&models.Owner{}).Where("id = ?", o.ID).Updates(map[string]any{
+		"phone": phone, "name": "", "birthday": nil, "gender": nil, "home_store_id": nil,
+		"wechat_openid": nil, "wechat_unionid": nil, "marketing_consent": false, "marketing_consent_at": now, "updated_at": now,
+	}).Error
+	if err != nil {
+		return err
+	}
+	if o.MarketingConsent {
+		ev := &ConsentEvent{ID: models.NewID(), OwnerID: o.ID, Purpose: PurposeMarketing, Given: false, Source: ByDeletion, CreatedAt: now}
+		return conn.Create(ev).Error
+	}
+	return nil
+}
+
+// PlaceholderPrefix starts every deleted owner's phone: +86 10x is no
+// mobile range, so no one can sign in with it, and the phone column's
+// format and uniqueness still hold.
+const PlaceholderPrefix = "+8610"
+
+// placeholderPhone draws an unused placeholder: nine random digits after
+// PlaceholderPrefix (a billion of them), drawn again on the rare clash.
+func (s *Service) placeholderPhone(ctx context.Context) (string, error) {
+	for range 10 {
+		n, err := rand.Int(rand.Reader, big.NewInt(1_000_000_000))
+		if err != nil {
+			return "", err
+		}
+		p := fmt.Sprintf("%s%09d", PlaceholderPrefix, n.Int64())
+		var used int64
+		if err := s.DB.Conn(ctx).Model(&models.Owner{}).Where("phone = ?", p).Count(&used).Error; err != nil {
+			return "", err
+		}
+		if used == 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("privacy: no free placeholder phone")
+}
+
+// cancelAppointments cancels the owner's BOOKED appointments that have not
+// started and gives each seat back, as booking's cancel does: the
+// appointment changes only while BOOKED, and a slot counter with no seat to
+// give back means the counts are wrong (the transaction fails).
+func (s *Service) cancelAppointments(ctx context.Context, ownerID uuid.UUID, now time.Time) error {
+	conn := s.DB.Conn(ctx)
+	var appts []*booking.Appointment
+	q := conn.Where("owner_id = ? AND status = ? AND slot_start > ?", ownerID, booking.Booked, now).Order("slot_start ASC, id ASC")
+	if err := s.DB.ForUpdate(q).Find(&appts).Error; err != nil {
+		return err
+	}
+	for _, a := range appts {
+		res := conn.Model(&booking.Appointment{}).Where("id = ? AND status = ?", a.ID, booking.Booked).
+			Updates(map[string]any{"status": booking.Cancelled, "cancelled_at": now, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			continue
+		}
+		res = conn.Exec(`UPDATE slot_bookings SET booked = booked - 1
+			WHERE store_id = ? AND kind = ? AND slot_start = ? AND booked > 0`, a.StoreID, a.Kind, a.SlotStart.UTC())
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("privacy: no seat to release for appointment %s", a.ID)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+// Package privacy is the owners' data rights under PIPL (个人信息保护法):
+// consent to marketing messages with its history, an export of everything
+// held about the owner, and deletion of the account, which anonymises the
+// person while keeping the records dealers must keep (the wallet ledger,
+// repair orders) detached from them.
+//
+// Other capabilities take part at wiring time: each adds an export Section
+// for its tables and, if the owner's data there must change on deletion,
+// an Eraser that runs inside the deletion's transaction.
+package privacy
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// Section is one part of an owner's data export: Export returns what the
+// capability holds about the owner (anything encoding/json can encode).
+type Section struct {
+	Name   string
+	Export func(ctx context.Context, ownerID uuid.UUID) (any, error)
+}
+
+// Eraser removes or anonymises what a capability holds about an owner who
+// deletes the account (cancel future registrations, ...). It runs inside
+// the deletion's transaction (ctx carries it): an error aborts the deletion.
+type Eraser func(ctx context.Context, ownerID uuid.UUID) error
+
+// Service runs the owners' data rights.
+type Service struct {
+	DB *models.DB
+	// Now is the clock; nil means models.Now.
+	Now func() time.Time
+	// Sections are added to the built-in ones (owner, vehicles, repair
+	// orders, wallet, appointments, notifications, sessions, consent).
+	Sections []Section
+	// Erasers run, in order, after the built-in deletion steps.
+	Erasers []Eraser
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return models.Now()
+}
+
+// Purpose of a consent. Only marketing messages need one today.
+const PurposeMarketing = "MARKETING"
+
+// Source says why a consent changed.
+type Source string
+
+// Consent sources.
+const (
+	// ByOwner: the owner gave or withdrew it.
+	ByOwner Source = "OWNER"
+	// ByDeletion: withdrawn because the owner deleted the account.
+	ByDeletion Source = "ACCOUNT_DELETED"
+)
+
+// ConsentEvent is one change of an owner's consent, kept as proof.
+type ConsentEvent struct {
+	ID        uuid.UUID `gorm:"primaryKey"`
+	OwnerID   uuid.UUID
+	Purpose   string
+	Given     bool
+	Source    Source
+	CreatedAt time.Time
+}
+
+// DeletedOwner marks an owner who deleted the account.
+type DeletedOwner struct {
+	OwnerID   uuid.UUID `gorm:"primaryKey"`
+	DeletedAt time.Time
+}
+
+// Privacy is an owner's data-protection settings.
+type Privacy struct {
+	OwnerID            uuid.UUID
+	MarketingConsent   bool
+	MarketingConsentAt *time.Time
+	// History is every change of the consent, oldest first.
+	History []*ConsentEvent
+}
+
+// self checks the actor is the owner ownerID.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (not an owner), NOT_FOUND (another
+// owner).
+func self(actor *auth.Principal, ownerID uuid.UUID) error {
+	switch {
+	case actor == nil:
+		return models.ErrUnauthenticated
+	case !actor.IsOwner():
+		return models.ErrForbidden
+	case actor.ID != ownerID:
+		return errOwnerNotFound
+	}
+	return nil
+}
+
+// Privacy reads an owner's consent and its history. Only the owner.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (not an owner), NOT_FOUND (another
+// owner, or a deleted account).
+func (s *Service) Privacy(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID) (*Privacy, error) {
+	if err := self(actor, ownerID); err != nil {
+		return nil, err
+	}
+	return s.read(ctx, ownerID)
+}
+
+func (s *Service) read(ctx context.Context, ownerID uuid.UUID) (*Privacy, error) {
+	if deleted, err := s.Deleted(ctx, ownerID); err != nil {
+		return nil, err
+	} else if deleted {
+		return nil, errOwnerNotFound
+	}
+	var o models.Owner
+	if err := s.DB.Conn(ctx).Where("id = ?", ownerID).Take(&o).Error; err != nil {
+		return nil, notFound(err)
+	}
+	p := &Privacy{OwnerID: o.ID, MarketingConsent: o.MarketingConsent, MarketingConsentAt: utc(o.MarketingConsentAt), History: []*ConsentEvent{}}
+	if err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("id ASC").Find(&p.History).Error; err != nil {
+		return nil, err
+	}
+	for _, e := range p.History {
+		e.CreatedAt = e.CreatedAt.UTC()
+	}
+	return p, nil
+}
+
+// SetMarketingConsent gives (given) or withdraws the caller's consent to
+// marketing messages (birthday and anniversary greetings, offers). A change
+// is recorded with its time in the consent history; setting the consent it
+// already has changes nothing. Returns the settings after.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (not an owner), NOT_FOUND (deleted).
+func (s *Service) SetMarketingConsent(ctx context.Context, actor *auth.Principal, given bool) (*Privacy, error) {
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	if !actor.IsOwner() {
+		return nil, models.ErrForbidden
+	}
+	var out *Privacy
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		// A conditional update: of concurrent identical changes one
+		// records the change, the others find nothing to change.
+		res := s.DB.Conn(ctx).Model(&models.Owner{}).
+			Where("id = ? AND marketing_consent = ? AND NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = owners.id)", actor.ID, !given).
+			Updates(map[string]any{"marketing_consent": given, "marketing_consent_at": now, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			ev := &ConsentEvent{ID: models.NewID(), OwnerID: actor.ID, Purpose: PurposeMarketing, Given: given, Source: ByOwner, CreatedAt: now}
+			if err := s.DB.Conn(ctx).Create(ev).Error; err != nil {
+				return err
+			}
+		}
+		var err error
+		out, err = s.read(ctx, actor.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Deleted reports whether the owner deleted the account: one primary-key
+// read, made for every owner request so that access tokens issued before
+// the deletion stop working at once.
+func (s *Service) Deleted(ctx context.Context, ownerID uuid.UUID) (bool, error) {
+	var n int64
+	err := s.DB.Conn(ctx).Model(&DeletedOwner{}).Where("owner_id = ?", ownerID).Limit(1).Count(&n).Error
+	return n > 0, err
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return errOwnerNotFound
+	}
+	return err
+}

@@ -1,0 +1,82 @@
+package roadside
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// What roadside assistance holds about an owner, for the owner's data
+// rights (PIPL).
+
+// ExportedRequest is a request with its timeline.
+type ExportedRequest struct {
+	*Request
+	Timeline []*Event
+}
+
+// ExportOwner lists the owner's requests with their timelines, oldest
+// first, in two statements.
+func (s *Service) ExportOwner(ctx context.Context, ownerID uuid.UUID) (any, error) {
+	var reqs []*Request
+	if err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("id").Find(&reqs).Error; err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, len(reqs))
+	for i, r := range reqs {
+		ids[i] = r.ID
+	}
+	var events []*Event
+	if err := s.DB.Conn(ctx).Where("request_id IN ?", ids).Order("id").Find(&events).Error; err != nil {
+		return nil, err
+	}
+	byReq := map[uuid.UUID][]*Event{}
+	for _, e := range events {
+		byReq[e.RequestID] = append(byReq[e.RequestID], e)
+	}
+	out := make([]*ExportedRequest, len(reqs))
+	for i, r := range reqs {
+		out[i] = &ExportedRequest{Request: r, Timeline: byReq[r.ID]}
+	}
+	return out, nil
+}
+
+// erasedAddress replaces where a deleted owner's car stood.
+const erasedAddress = "（车主已注销）"
+
+// EraseOwner runs inside an account deletion (after the owner's row was
+// anonymised): an open request is cancelled (on its timeline, announced to
+// the store's live views), and every request forgets where the car stood
+// and the callback number, which becomes the owner's placeholder.
+func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
+	conn := s.DB.Conn(ctx)
+	now := s.now()
+	var open []*Request
+	if err := s.DB.ForUpdate(conn.Where("owner_id = ? AND status IN ?", ownerID, []Status{Requested, Accepted, Dispatched})).
+		Find(&open).Error; err != nil {
+		return err
+	}
+	reason := "车主注销账户"
+	for _, r := range open {
+		from := r.Status
+		if err := conn.Model(r).Updates(map[string]any{"status": Cancelled, "cancel_reason": reason, "finished_at": now,
+			"version": r.Version + 1, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		if err := conn.Create(&Event{ID: models.NewID(), RequestID: r.ID, FromStatus: &from, ToStatus: Cancelled,
+			ActorKind: ActorOwner, ActorID: ownerID, Note: reason, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		if err := s.DB.Publish(ctx, Topic(r.ID)); err != nil {
+			return err
+		}
+	}
+	var phone []string
+	if err := conn.Model(&models.Owner{}).Where("id = ?", ownerID).Pluck("phone", &phone).Error; err != nil || len(phone) == 0 {
+		return err
+	}
+	return conn.Model(&Request{}).Where("owner_id = ?", ownerID).
+		Updates(map[string]any{"address": erasedAddress, "latitude": 0, "longitude": 0, "callback_phone": phone[0]}).Error
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/labstack/echo/v4"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/privacy"
+)
+
+// exportHandler answers GET /api/v1/me/export: everything held about the
+// signed-in owner as one JSON document (the same as exportMyData), to
+// download.
+func exportHandler(pv *privacy.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		who, ok := auth.PrincipalFrom(ctx)
+		if !ok {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer`)
+			return models.ErrUnauthenticated
+		}
+		if err := ownerActive(ctx, pv, who); err != nil {
+			return err
+		}
+		ex, err := pv.Export(ctx, who)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="ownerhub-export.json"`)
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, ex.JSON)
+	}
+}
+
+// ownerActive refuses (UNAUTHENTICATED, ACCOUNT_DELETED) an owner who
+// deleted the account; their access tokens outlive the deletion by up to
+// their 15 minutes otherwise. Staff pass.
+func ownerActive(ctx context.Context, pv *privacy.Service, who *auth.Principal) error {
+	if !who.IsOwner() {
+		return nil
+	}
+	deleted, err := pv.Deleted(ctx, who.ID)
+	if err != nil {
+		return err
+	}
+	if deleted {
+		return privacy.ErrAccountDeleted
+	}
+	return nil
+}
+
+// refuseDeletedOwners runs ownerActive before every GraphQL operation of an
+// owner, after the document passed the limits (so a refused document still
+// costs no SQL).
+func refuseDeletedOwners(pv *privacy.Service) graphql.OperationMiddleware {
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		who, ok := auth.PrincipalFrom(ctx)
+		if !ok {
+			return next(ctx)
+		}
+		if err := ownerActive(ctx, pv, who); err != nil {
+			ext := map[string]any{"code": string(models.CodeInternal)}
+			msg := "internal error"
+			if e, ok := models.AsError(err); ok {
+				ext["code"], ext["reason"], msg = string(e.Code), "ACCOUNT_DELETED", e.Message(models.Lang(ctx))
+			}
+			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: ext}}})
+		}
+		return next(ctx)
+	}
+}
