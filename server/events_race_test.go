@@ -42,7 +42,7 @@ func evRaceParty(i int) int   { return i%3 + 1 }
 // turn), which share one database.
 func evRace(t *testing.T, day int, servers ...*evFixture) {
 	f := servers[0]
-	start := evStart(day)
+	start := evStart(t, day)
 	ev := f.publish(t, f.staff(t, "events.sz01"), evEventIn(f.sz, "TRIP", start, map[string]any{"title": "热门自驾",
 		"capacity": evRaceCapacity, "maxPartySize": 3, "feeFen": evRaceFee, "vehicleRequired": true}))
 	eventID := wlUUID(t, wkStr(ev["id"]), "Event")
@@ -319,4 +319,66 @@ func TestEventConcurrentRegistrationsTwoInstances(t *testing.T) {
 	if dbB.Statements()-before < 100 {
 		t.Fatal("the second instance served no registrations")
 	}
+}
+
+// Capacity changes race registrations: 60 owners with parties of 1 to 3
+// register for a free trip of 10 seats while the staff set the capacity
+// 20 times between 5 and 19. Each change is accepted or refused
+// CAPACITY_BELOW_CONFIRMED; raises promote at once; at the end the seats
+// are within the capacity, equal to the confirmed parties, and no waiting
+// party fits the free seats.
+func TestEventConcurrentCapacityChanges(t *testing.T) {
+	f := newEvents(t)
+	staff := f.staff(t, "events.sz01")
+	start := evStart(t, evDayCapacityRace)
+	ev := f.publish(t, staff, evEventIn(f.sz, "TRIP", start, map[string]any{"capacity": 10, "maxPartySize": 3}))
+	f.at(start.AddDate(0, 0, -5))
+	const owners, changes = 60, 20
+	cars := make([]wkCar, owners)
+	for i := range cars {
+		cars[i] = f.owner(t, 0, 0)
+	}
+	rs := e2eConcurrently(owners+changes, func(i int) *gqlResponse {
+		if i < owners {
+			return f.call(t, cars[i].OwnerToken, "registerForEvent", evRegIn(ev["id"], map[string]any{"partySize": evRaceParty(i)}))
+		}
+		return f.call(t, staff, "updateEvent", map[string]any{"eventId": ev["id"], "capacity": 5 + (i*7)%15})
+	})
+	accepted := 0
+	for i, r := range rs {
+		field := "registerForEvent"
+		if i >= owners {
+			field = "updateEvent"
+		}
+		p := e2ePayload(t, r, field)
+		switch codes := userErrorCodes(p); {
+		case len(codes) == 0 && field == "updateEvent":
+			accepted++
+		case len(codes) == 0:
+		case field == "updateEvent" && len(codes) == 1 && codes[0] == "CAPACITY_BELOW_CONFIRMED":
+		default:
+			t.Fatalf("%s %d: %v", field, i, p)
+		}
+	}
+	e := f.event(t, ev["id"])
+	var regs []*events.Registration
+	if err := f.DB.Conn(context.Background()).Where("event_id = ?", e.ID).Find(&regs).Error; err != nil {
+		t.Fatal(err)
+	}
+	seats := 0
+	for _, r := range regs {
+		if r.Status == events.Confirmed {
+			seats += r.PartySize
+		}
+	}
+	if len(regs) != owners || seats != e.SeatsTaken || e.SeatsTaken > e.Capacity || accepted == 0 {
+		t.Fatalf("%d registrations, confirmed parties %d, seats_taken %d of %d, %d changes accepted",
+			len(regs), seats, e.SeatsTaken, e.Capacity, accepted)
+	}
+	for _, r := range regs {
+		if r.Status == events.Waitlisted && r.PartySize <= e.Capacity-e.SeatsTaken {
+			t.Fatalf("a party of %d waits with %d seats free", r.PartySize, e.Capacity-e.SeatsTaken)
+		}
+	}
+	t.Logf("capacity %d, %d seats taken, %d of %d changes accepted", e.Capacity, e.SeatsTaken, accepted, changes)
 }

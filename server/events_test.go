@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,17 +35,18 @@ import (
 // Days ahead each test's events start on (at 02:00 UTC, 10:00 in the
 // stores' zone), so that lists by date never meet another test's events.
 const (
-	evDayClass       = 101
-	evDayTrip        = 103
-	evDayRefusals    = 105
-	evDayEdges       = 107
-	evDayPromotion   = 109
-	evDayCancelEvent = 111
-	evDayAuthz       = 113
-	evDayStatements  = 115 // and the 20 days after it
-	evDayPaging      = 136
-	evDayRace        = 140
-	evDayRaceTwo     = 142
+	evDayClass        = 101
+	evDayTrip         = 103
+	evDayRefusals     = 105
+	evDayEdges        = 107
+	evDayPromotion    = 109
+	evDayCancelEvent  = 111
+	evDayAuthz        = 113
+	evDayStatements   = 115
+	evDayPaging       = 117
+	evDayRace         = 140
+	evDayRaceTwo      = 142
+	evDayCapacityRace = 144
 )
 
 const (
@@ -87,9 +89,16 @@ func newEvents(t *testing.T, tweak ...func(*Config, *Deps)) *evFixture {
 // at sets the events clock.
 func (f *evFixture) at(when time.Time) { f.clock.Store(when.UnixNano()) }
 
-// evStart is the start of a test's events: days ahead at 02:00 UTC.
-func evStart(days int) time.Time {
-	return time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, days).Add(2 * time.Hour)
+// evRuns counts the runs of each test in this process (go test -count).
+var evRuns sync.Map
+
+// evStart is the start of a test's events: days ahead at 02:00 UTC, four
+// hours later on each further run of the test in the process, so that a
+// run's lists by date meet no event of an earlier one.
+func evStart(t testing.TB, days int) time.Time {
+	n, _ := evRuns.LoadOrStore(t.Name(), new(atomic.Int64))
+	run := n.(*atomic.Int64).Add(1) - 1
+	return time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, days).Add(2*time.Hour + time.Duration(run)*4*time.Hour)
 }
 
 func evTS(at time.Time) string { return at.UTC().Format(time.RFC3339Nano) }
@@ -295,7 +304,7 @@ func (f *evFixture) balance(t testing.TB, owner uuid.UUID) (int64, int64) {
 func TestEventClassEndToEnd(t *testing.T) {
 	f := newEvents(t)
 	staff := f.staff(t, "events.sz01")
-	start := evStart(evDayClass)
+	start := evStart(t, evDayClass)
 	a := f.owner(t, 20_000, 0)
 
 	in := evEventIn(f.sz, "CLASS", start, map[string]any{"title": "  机油保养讲堂  ", "description": "现场演示",
@@ -414,7 +423,7 @@ func TestEventClassEndToEnd(t *testing.T) {
 func TestEventTripEndToEnd(t *testing.T) {
 	f := newEvents(t)
 	staff := f.staff(t, "manager.sz01") // MANAGER runs events too
-	start := evStart(evDayTrip)
+	start := evStart(t, evDayTrip)
 	stops := []any{
 		map[string]any{"at": evTS(start), "place": "深圳福田店", "note": "集合"},
 		map[string]any{"at": evTS(start.Add(3 * time.Hour)), "place": "双月湾观景台"},
@@ -487,7 +496,7 @@ func TestEventTripEndToEnd(t *testing.T) {
 func TestEventRefusals(t *testing.T) {
 	f := newEvents(t)
 	staff := f.staff(t, "events.sz01")
-	start := evStart(evDayRefusals)
+	start := evStart(t, evDayRefusals)
 	ctx := context.Background()
 
 	// Bad events: INVALID_ARGUMENT on the field.
@@ -639,7 +648,7 @@ func TestEventRefusals(t *testing.T) {
 func TestEventWindowAndDeadline(t *testing.T) {
 	f := newEvents(t)
 	staff := f.staff(t, "events.sz01")
-	start := evStart(evDayEdges)
+	start := evStart(t, evDayEdges)
 	in := evEventIn(f.sz, "CLASS", start, map[string]any{"feeFen": 1_000, "feePoints": 100, "capacity": 10})
 	ev := f.publish(t, staff, in)
 	opens, closes := e2eTime(t, ev["registrationOpensAt"]), e2eTime(t, ev["registrationClosesAt"])
@@ -734,7 +743,7 @@ func TestEventWindowAndDeadline(t *testing.T) {
 func TestEventWaitlistPromotion(t *testing.T) {
 	f := newEvents(t)
 	staff := f.staff(t, "events.sz01")
-	start := evStart(evDayPromotion)
+	start := evStart(t, evDayPromotion)
 	ev := f.publish(t, staff, evEventIn(f.sz, "TRIP", start, map[string]any{"capacity": 3, "maxPartySize": 3, "feeFen": 2_000}))
 	f.at(start.AddDate(0, 0, -5))
 	x, y := f.owner(t, 10_000, 0), f.owner(t, 10_000, 0)
@@ -826,7 +835,7 @@ func TestEventWaitlistPromotion(t *testing.T) {
 func TestEventCancelRefundsEveryone(t *testing.T) {
 	f := newEvents(t)
 	staff := f.staff(t, "events.sz01")
-	start := evStart(evDayCancelEvent)
+	start := evStart(t, evDayCancelEvent)
 	ev := f.publish(t, staff, evEventIn(f.sz, "TRIP", start, map[string]any{"capacity": 4, "maxPartySize": 2,
 		"feeFen": 5_000, "feePoints": 300}))
 	f.at(start.AddDate(0, 0, -5))
@@ -881,7 +890,7 @@ func TestEventCancelRefundsEveryone(t *testing.T) {
 
 func TestEventAuthorization(t *testing.T) {
 	f := newEvents(t)
-	start := evStart(evDayAuthz)
+	start := evStart(t, evDayAuthz)
 	sz, gz, advisor, admin := f.staff(t, "events.sz01"), f.staff(t, "events.gz01"), f.staff(t, "advisor.sz01"), f.staff(t, "admin")
 	in := evEventIn(f.sz, "CLASS", start, map[string]any{"capacity": 5})
 
@@ -973,11 +982,10 @@ func TestEventAuthorization(t *testing.T) {
 func TestEventNoNPlusOne(t *testing.T) {
 	f := newEvents(t)
 	staff := f.staff(t, "events.sz01")
-	first := evStart(evDayStatements)
+	first := evStart(t, evDayStatements)
 	ids := make([]any, 20)
 	for i := range ids {
-		ids[i] = f.publish(t, staff, evEventIn(f.sz, "CLASS", first.AddDate(0, 0, i), map[string]any{"capacity": 1,
-			"registrationOpensAt": evTS(first.AddDate(0, 0, -10))}))["id"]
+		ids[i] = f.publish(t, staff, evEventIn(f.sz, "CLASS", first.Add(time.Duration(i)*time.Minute), map[string]any{"capacity": 1}))["id"]
 	}
 	f.at(first.AddDate(0, 0, -5))
 	filler, me := f.owner(t, 0, 0), f.owner(t, 0, 0)
@@ -988,8 +996,8 @@ func TestEventNoNPlusOne(t *testing.T) {
 		f.register(t, me, id, nil)
 	}
 	vars := func(n int) map[string]any {
-		return map[string]any{"n": n, "f": map[string]any{"storeId": f.sz, "from": evTS(first.Add(-time.Hour)),
-			"to": evTS(first.AddDate(0, 0, 20))}}
+		return map[string]any{"n": n, "f": map[string]any{"storeId": f.sz, "from": evTS(first),
+			"to": evTS(first.Add(19 * time.Minute))}}
 	}
 	n2, d2 := minStatements(t, f.testServer, me.OwnerToken, evListDoc, vars(2))
 	n20, d20 := minStatements(t, f.testServer, me.OwnerToken, evListDoc, vars(20))
@@ -1037,7 +1045,7 @@ func TestEventNoNPlusOne(t *testing.T) {
 func TestEventPaging(t *testing.T) {
 	f := newEvents(t)
 	staff := f.staff(t, "events.sz01")
-	first := evStart(evDayPaging)
+	first := evStart(t, evDayPaging)
 	const n = 7
 	want := make([]any, n)
 	for i := range want {
@@ -1071,8 +1079,8 @@ func TestEventPaging(t *testing.T) {
 		t.Fatalf("%v does not end", path)
 		return nil
 	}
-	evs := walk(listDoc, map[string]any{"f": map[string]any{"storeId": f.sz, "from": evTS(first.Add(-time.Minute)),
-		"to": evTS(first.Add(3 * time.Hour))}}, "events")
+	evs := walk(listDoc, map[string]any{"f": map[string]any{"storeId": f.sz, "from": evTS(first),
+		"to": evTS(first.Add(2 * time.Hour))}}, "events")
 	seen := map[any]bool{}
 	var last time.Time
 	for _, e := range evs {
