@@ -1106,3 +1106,22 @@ func TestEventPaging(t *testing.T) {
 		t.Fatalf("%d registrations over the pages, want %d", len(regs), n)
 	}
 }
+
+// TestEventCancelAfterCheckIn: a store may cancel in the event's last hours,
+// after people were admitted; the fee comes back, the attendance points stay.
+func TestEventCancelAfterCheckIn(t *testing.T) {
+	f := newEvents(t)
+	staff := f.staff(t, "events.sz01")
+	start := evStart(t, 146)
+	ev := f.publish(t, staff, evEventIn(f.sz, "CLASS", start, map[string]any{"feeFen": 5_000, "attendancePoints": 500}))
+	f.at(start.AddDate(0, 0, -5))
+	a := f.owner(t, 10_000, 0)
+	r := f.register(t, a, ev["id"], nil)
+	f.at(start.Add(-time.Hour))
+	f.ok(t, staff, "checkInRegistration", map[string]any{"code": r["checkInCode"]})
+	f.ok(t, staff, "cancelEvent", map[string]any{"eventId": ev["id"], "reason": "场地停电"})
+	if fen, points := f.balance(t, a.Owner.ID); fen != 10_000 || points != 500 {
+		t.Fatalf("balance %d, points %d after the cancellation; want 10000 and 500", fen, points)
+	}
+	f.audit(t)
+}

@@ -67,7 +67,7 @@ CREATE TABLE registrations (
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL,
     CHECK (status <> 'WAITLISTED' OR waitlisted_at IS NOT NULL),
-    CHECK (checked_in_at IS NULL OR status = 'CONFIRMED')
+    CHECK (checked_in_at IS NULL OR status <> 'WAITLISTED')
 );
 -- One active registration per owner and event, and a car joins a convoy once.
 CREATE UNIQUE INDEX registrations_one_per_owner_idx ON registrations (event_id, owner_id) WHERE status <> 'CANCELLED';

@@ -291,7 +291,79 @@ func TestCheckInOnceWithAttendancePoints(t *testing.T) {
 	_, err = e.svc.CheckIn(e.ctx, e.who("events.sz01"), "NOSUCHCODE")
 	wantCode(t, err, models.CodeNotFound, "code")
 	_, err = e.svc.CancelRegistration(e.ctx, who, r.ID, "")
-	wantCode(t, err, events.CodeAlreadyCheckedIn, "code")
+	wantCode(t, err, events.CodeAlreadyCheckedIn, "")
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A store may cancel an event in its last hours, after people checked in:
+// everyone is refunded; attendance points already credited stay.
+func TestCancelEventAfterCheckIn(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec(events.Class, 2)
+	s.FeeFen, s.AttendancePoints = 5000, 300
+	ev := e.published(s)
+	o, who := e.customer(5000)
+	r, err := e.svc.Register(e.ctx, who, events.RegisterInput{EventID: ev.ID})
+	must(t, err)
+	e.clock.Set(ev.StartsAt.Add(-time.Hour))
+	_, err = e.svc.CheckIn(e.ctx, e.who("events.sz01"), r.CheckInCode)
+	must(t, err)
+	_, err = e.svc.CancelEvent(e.ctx, e.who("events.sz01"), ev.ID, nil, "场地停电")
+	must(t, err)
+	got := e.reg(r.ID)
+	if got.Status != events.Withdrawn || got.RefundedFen != 5000 || got.CheckedInAt == nil {
+		t.Fatalf("registration after the event was cancelled: %+v", got)
+	}
+	if fen, pts := e.balance(o); fen != 5000 || pts != 300 {
+		t.Fatalf("balance %d, points %d; want the fee back and the attendance points kept", fen, pts)
+	}
+}
+
+// A registration promoted after the cancellation deadline was charged
+// without a free way out: it stays refundable until the start. One made
+// after the deadline with seats free is not.
+func TestLatePromotionStaysRefundable(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec(events.Class, 1)
+	s.FeeFen = 2000
+	s.RegistrationClosesAt = s.StartsAt.Add(-time.Hour)
+	ev := e.published(s)
+	holder, whoHolder := e.customer(2000)
+	waiting, whoWaiting := e.customer(2000)
+	held, err := e.svc.Register(e.ctx, whoHolder, events.RegisterInput{EventID: ev.ID})
+	must(t, err)
+	queued, err := e.svc.Register(e.ctx, whoWaiting, events.RegisterInput{EventID: ev.ID})
+	must(t, err)
+	e.clock.Set(ev.CancellationDeadline.Add(time.Hour))
+	if _, err := e.svc.CancelRegistration(e.ctx, whoHolder, held.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if fen, _ := e.balance(holder); fen != 0 {
+		t.Fatalf("refunded %d after the deadline", fen)
+	}
+	promoted := e.reg(queued.ID)
+	if promoted.Status != events.Confirmed || promoted.WaitlistedAt == nil {
+		t.Fatalf("promoted %+v", promoted)
+	}
+	got, err := e.svc.CancelRegistration(e.ctx, whoWaiting, queued.ID, "")
+	must(t, err)
+	if got.RefundedFen != 2000 {
+		t.Fatalf("late promotion refunded %d, want 2000", got.RefundedFen)
+	}
+	if fen, _ := e.balance(waiting); fen != 2000 {
+		t.Fatalf("balance %d", fen)
+	}
+	// Registered (with a free seat) after the deadline: no refund.
+	late, whoLate := e.customer(2000)
+	r, err := e.svc.Register(e.ctx, whoLate, events.RegisterInput{EventID: ev.ID})
+	must(t, err)
+	if r.Status != events.Confirmed || r.WaitlistedAt != nil {
+		t.Fatalf("direct registration %+v", r)
+	}
+	got, err = e.svc.CancelRegistration(e.ctx, whoLate, r.ID, "")
+	must(t, err)
+	if fen, _ := e.balance(late); got.RefundedFen != 0 || fen != 0 {
+		t.Fatalf("refunded %d after the deadline", got.RefundedFen)
+	}
+}

@@ -113,6 +113,8 @@ type Registration struct {
 	PartySize    int
 	Status       RegStatus
 	PayWith      *PayWith
+	// WaitlistedAt is when it joined the waitlist: set while WAITLISTED
+	// and kept when promoted (nil for one confirmed at once).
 	WaitlistedAt *time.Time
 	ConfirmedAt  *time.Time
 	CancelledAt  *time.Time

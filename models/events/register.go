@@ -110,7 +110,7 @@ func (s *Service) register(ctx context.Context, actor *auth.Principal, in Regist
 		return uuid.Nil, err
 	}
 	if r.PartySize <= e.SeatsLeft() {
-		if err := s.confirm(ctx, e, r, now); err != nil {
+		if err := s.confirm(ctx, e, r, now, false); err != nil {
 			return uuid.Nil, err
 		}
 	}
@@ -155,11 +155,12 @@ func (s *Service) checkTier(ctx context.Context, ownerID uuid.UUID, e *Event) er
 // confirm gives a registration its seats and charges its fee: the seats by
 // one conditional UPDATE that cannot pass the capacity, the fee through the
 // wallet. The caller holds the event's lock. A failed charge leaves the
-// transaction's writes to the caller to undo.
+// transaction's writes to the caller to undo. A promoted registration keeps
+// its waitlisted_at (see Refundable).
 //
 // Codes: INSUFFICIENT_BALANCE, INSUFFICIENT_POINTS, PARTY_TOO_LARGE (no
 // seats: the caller checked, so only a broken invariant gets here).
-func (s *Service) confirm(ctx context.Context, e *Event, r *Registration, now time.Time) error {
+func (s *Service) confirm(ctx context.Context, e *Event, r *Registration, now time.Time, promoted bool) error {
 	res := s.DB.Conn(ctx).Model(&Event{}).
 		Where("id = ? AND seats_taken + ? <= capacity", e.ID, r.PartySize).
 		Updates(map[string]any{"seats_taken": gorm.Expr("seats_taken + ?", r.PartySize), "updated_at": now})
@@ -182,8 +183,12 @@ func (s *Service) confirm(ctx context.Context, e *Event, r *Registration, now ti
 		}
 	}
 	e.SeatsTaken += r.PartySize
-	r.Status, r.ConfirmedAt, r.WaitlistedAt, r.PaidFen, r.PaidPoints, r.UpdatedAt = Confirmed, &now, nil, fen, points, now
-	return s.DB.Conn(ctx).Model(r).Updates(map[string]any{"status": r.Status, "confirmed_at": now, "waitlisted_at": nil,
+	// A promoted registration keeps the time it joined the waitlist.
+	if !promoted {
+		r.WaitlistedAt = nil
+	}
+	r.Status, r.ConfirmedAt, r.PaidFen, r.PaidPoints, r.UpdatedAt = Confirmed, &now, fen, points, now
+	return s.DB.Conn(ctx).Model(r).Updates(map[string]any{"status": r.Status, "confirmed_at": now, "waitlisted_at": r.WaitlistedAt,
 		"paid_fen": fen, "paid_points": points, "updated_at": now}).Error
 }
 
@@ -245,7 +250,7 @@ func (s *Service) tryConfirm(ctx context.Context, e *Event, r *Registration, now
 		return false, err
 	}
 	seats := e.SeatsTaken
-	err := s.confirm(ctx, e, r, now)
+	err := s.confirm(ctx, e, r, now, true)
 	if errors.Is(err, wallet.ErrInsufficientBalance) || errors.Is(err, wallet.ErrInsufficientPoints) {
 		e.SeatsTaken = seats
 		r.Status = Waitlisted
@@ -256,8 +261,9 @@ func (s *Service) tryConfirm(ctx context.Context, e *Event, r *Registration, now
 
 // CancelRegistration withdraws a registration, by its owner or by the host
 // store's event staff, until the event starts. A confirmed one is refunded
-// in full before the cancellation deadline and not at all after; its seats
-// go to the waitlist at once.
+// in full before the cancellation deadline and not at all after (unless it
+// was promoted from the waitlist after the deadline: see Refundable); its
+// seats go to the waitlist at once.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (another owner's),
 // REGISTRATION_NOT_ACTIVE, EVENT_STARTED, ALREADY_CHECKED_IN,
@@ -311,11 +317,11 @@ func (s *Service) cancel(ctx context.Context, actor *auth.Principal, id uuid.UUI
 	case r.Status == Withdrawn:
 		return ErrNotActive
 	case r.CheckedInAt != nil:
-		return AlreadyCheckedIn(*r.CheckedInAt, s.storeLocation(ctx, e.StoreID))
+		return AlreadyCheckedIn(*r.CheckedInAt, s.storeLocation(ctx, e.StoreID)).On("")
 	case !now.Before(e.StartsAt):
 		return ErrEventStarted
 	}
-	refund := now.Before(e.CancellationDeadline)
+	refund := Refundable(e, r, now)
 	if err := s.withdraw(ctx, e, r, now, refund, staff, ""); err != nil {
 		return err
 	}

@@ -263,6 +263,18 @@ func (e *Event) RegistrationOpen(now time.Time) bool {
 	return e.Status == Published && !now.Before(e.RegistrationOpensAt) && now.Before(e.RegistrationClosesAt)
 }
 
+// Refundable reports whether cancelling r now gives its fee back: before
+// the event's cancellation deadline; and, for a registration promoted from
+// the waitlist after the deadline (charged without ever having had a free
+// way out), until the event starts.
+func Refundable(e *Event, r *Registration, now time.Time) bool {
+	if now.Before(e.CancellationDeadline) {
+		return true
+	}
+	promoted := r.WaitlistedAt != nil && r.ConfirmedAt != nil
+	return promoted && !r.ConfirmedAt.Before(e.CancellationDeadline) && now.Before(e.StartsAt)
+}
+
 // Price is what a party of n pays with the chosen method: money from the
 // wallet or points, the seat price times the party. The method defaults to
 // the only one the event offers; a free event costs nothing and needs no
