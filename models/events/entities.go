@@ -106,13 +106,13 @@ func (e *Event) Free() bool { return e.FeeFen == 0 && e.FeePoints == 0 }
 
 // Registration is one owner's place (or place in the queue) at an event.
 type Registration struct {
-	ID           uuid.UUID `gorm:"primaryKey"`
-	EventID      uuid.UUID
-	OwnerID      uuid.UUID
-	VehicleID    *uuid.UUID
-	PartySize    int
-	Status       RegStatus
-	PayWith      *PayWith
+	ID        uuid.UUID `gorm:"primaryKey"`
+	EventID   uuid.UUID
+	OwnerID   uuid.UUID
+	VehicleID *uuid.UUID
+	PartySize int
+	Status    RegStatus
+	PayWith   *PayWith
 	// WaitlistedAt is when it joined the waitlist: set while WAITLISTED
 	// and kept when promoted (nil for one confirmed at once).
 	WaitlistedAt *time.Time
