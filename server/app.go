@@ -107,7 +107,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "care", Export: cr.ExportOwner},
 			{Name: "roadsideAssistance", Export: rs.ExportOwner},
 		},
-		Erasers: []privacy.Eraser{ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
+		Erasers: []privacy.Eraser{bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
 	}
 	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
 	gql := graph.NewHandler(graph.Options{

@@ -7,11 +7,9 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -25,7 +23,6 @@ import (
 //     marketing consent (recorded in the consent history);
 //   - revokes every refresh token (signs out everywhere) and marks the
 //     owner deleted, so access tokens already issued stop working too;
-//   - cancels the owner's future appointments, giving their seats back;
 //   - deletes the inbox, the owner's idempotency records, login codes and
 //     failed sign-ins of the phone;
 //   - runs the Erasers of other capabilities.
@@ -75,9 +72,6 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 		}
 		if err := conn.Model(&models.RefreshToken{}).Where("subject_kind = ? AND subject_id = ? AND revoked_at IS NULL", string(auth.KindOwner), o.ID).
 			Update("revoked_at", now).Error; err != nil {
-			return err
-		}
-		if err := s.cancelAppointments(ctx, o.ID, now); err != nil {
 			return err
 		}
 		for _, q := range []struct {
@@ -149,34 +143,3 @@ func (s *Service) placeholderPhone(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("privacy: no free placeholder phone")
 }
 
-// cancelAppointments cancels the owner's BOOKED appointments that have not
-// started and gives each seat back, as booking's cancel does: the
-// appointment changes only while BOOKED, and a slot counter with no seat to
-// give back means the counts are wrong (the transaction fails).
-func (s *Service) cancelAppointments(ctx context.Context, ownerID uuid.UUID, now time.Time) error {
-	conn := s.DB.Conn(ctx)
-	var appts []*booking.Appointment
-	q := conn.Where("owner_id = ? AND status = ? AND slot_start > ?", ownerID, booking.Booked, now).Order("slot_start ASC, id ASC")
-	if err := s.DB.ForUpdate(q).Find(&appts).Error; err != nil {
-		return err
-	}
-	for _, a := range appts {
-		res := conn.Model(&booking.Appointment{}).Where("id = ? AND status = ?", a.ID, booking.Booked).
-			Updates(map[string]any{"status": booking.Cancelled, "cancelled_at": now, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			continue
-		}
-		res = conn.Exec(`UPDATE slot_bookings SET booked = booked - 1
-			WHERE store_id = ? AND kind = ? AND slot_start = ? AND booked > 0`, a.StoreID, a.Kind, a.SlotStart.UTC())
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			return fmt.Errorf("privacy: no seat to release for appointment %s", a.ID)
-		}
-	}
-	return nil
-}

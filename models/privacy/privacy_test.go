@@ -214,13 +214,13 @@ func TestDeleteAccount(t *testing.T) {
 	other := newPerson(t, db, 0)
 	var erased []uuid.UUID
 	s := svc(db)
-	s.Erasers = []privacy.Eraser{func(ctx context.Context, id uuid.UUID) error {
+	s.Erasers = append(s.Erasers, func(ctx context.Context, id uuid.UUID) error {
 		if !models.InTx(ctx) {
 			t.Error("eraser outside the deletion's transaction")
 		}
 		erased = append(erased, id)
 		return nil
-	}}
+	})
 	testdb.WantCode(t, s.DeleteAccount(ctx, p.who, false), models.CodeInvalidArgument, "confirm")
 	testdb.WantCode(t, s.DeleteAccount(ctx, staff, true), models.CodeForbidden, "")
 	testdb.WantCode(t, s.DeleteAccount(ctx, nil, true), models.CodeUnauthenticated, "")
