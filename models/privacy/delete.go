@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"time"
 
-
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -142,4 +141,3 @@ func (s *Service) placeholderPhone(ctx context.Context) (string, error) {
 	}
 	return "", fmt.Errorf("privacy: no free placeholder phone")
 }
-
