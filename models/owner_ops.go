@@ -57,8 +57,8 @@ func (ch ProfileChange) check() (ProfileChange, error) {
 
 // UpdateProfile changes the signed-in owner's own profile. The name is
 // trimmed and must have 1 to 40 characters; the birthday lies between
-// 1900-01-01 and today; the home store must exist; changing the marketing
-// consent records when it changed.
+// 1900-01-01 and today; the home store must exist; a change of the
+// marketing consent is recorded in the consent history (ConsentEvent).
 //
 // Codes: UNAUTHENTICATED (no actor), FORBIDDEN (not an owner), NOT_FOUND
 // (another owner's profile, or no such owner), INVALID_ARGUMENT with field
@@ -105,6 +105,11 @@ func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID 
 			now := Now()
 			o.MarketingConsent = *ch.MarketingConsent
 			o.MarketingConsentAt = &now
+			// The owner's row is locked: one event per change.
+			if err := tx.Create(&ConsentEvent{ID: NewID(), OwnerID: o.ID, Purpose: ConsentMarketing,
+				Given: o.MarketingConsent, Source: ConsentByOwner, CreatedAt: now}).Error; err != nil {
+				return err
+			}
 		}
 		return tx.Save(&o).Error
 	})

@@ -136,3 +136,18 @@ func TestPrivacyDeleteAccountAcrossCapabilities(t *testing.T) {
 	}
 	expectUserError(t, dig(d, "deleteMyAccount"), string(events.CodeRefundPending))
 }
+
+// TestPrivacyConsentFromProfile: a consent changed through updateMyProfile
+// is in the consent history too.
+func TestPrivacyConsentFromProfile(t *testing.T) {
+	s := newE2EServer(t)
+	sess, _, _ := pvOwner(t, s)
+	const upd = `mutation($g: Boolean!) { updateMyProfile(input: {marketingConsent: $g}) { owner { id } userErrors { code } } }`
+	for _, g := range []bool{true, true, false} {
+		s.gql(t, sess.Access, upd, map[string]any{"g": g})
+	}
+	h := dig(s.gql(t, sess.Access, pvPrivacyDoc, nil), "me", "privacy", "history").([]any)
+	if len(h) != 2 || dig(h[0], "given") != true || dig(h[1], "given") != false || dig(h[1], "source") != "OWNER" {
+		t.Fatalf("history after profile changes: %v", h)
+	}
+}

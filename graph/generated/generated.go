@@ -15056,7 +15056,7 @@ func (ec *executionContext) fieldContext_ComplaintStoreCount_missed(_ context.Co
 	return graphql.NewScalarFieldContext("ComplaintStoreCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _ConsentChange_given(ctx context.Context, field graphql.CollectedField, obj *privacy.ConsentEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _ConsentChange_given(ctx context.Context, field graphql.CollectedField, obj *models.ConsentEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15079,7 +15079,7 @@ func (ec *executionContext) fieldContext_ConsentChange_given(_ context.Context, 
 	return graphql.NewScalarFieldContext("ConsentChange", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
-func (ec *executionContext) _ConsentChange_source(ctx context.Context, field graphql.CollectedField, obj *privacy.ConsentEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _ConsentChange_source(ctx context.Context, field graphql.CollectedField, obj *models.ConsentEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15091,8 +15091,8 @@ func (ec *executionContext) _ConsentChange_source(ctx context.Context, field gra
 			return obj.Source, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v privacy.Source) graphql.Marshaler {
-			return ec.marshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐSource(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v models.ConsentSource) graphql.Marshaler {
+			return ec.marshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐConsentSource(ctx, selections, v)
 		},
 		true,
 		true,
@@ -15102,7 +15102,7 @@ func (ec *executionContext) fieldContext_ConsentChange_source(_ context.Context,
 	return graphql.NewScalarFieldContext("ConsentChange", field, false, false, errors.New("field of type ConsentSource does not have child fields"))
 }
 
-func (ec *executionContext) _ConsentChange_at(ctx context.Context, field graphql.CollectedField, obj *privacy.ConsentEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _ConsentChange_at(ctx context.Context, field graphql.CollectedField, obj *models.ConsentEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23009,7 +23009,7 @@ func (ec *executionContext) _Privacy_history(ctx context.Context, field graphql.
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*privacy.ConsentEvent) graphql.Marshaler {
-			return ec.marshalNConsentChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEventᚄ(ctx, selections, v)
+			return ec.marshalNConsentChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐConsentEventᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -37270,7 +37270,7 @@ func (ec *executionContext) _ComplaintStoreCount(ctx context.Context, sel ast.Se
 
 var consentChangeImplementors = []string{"ConsentChange"}
 
-func (ec *executionContext) _ConsentChange(ctx context.Context, sel ast.SelectionSet, obj *privacy.ConsentEvent) graphql.Marshaler {
+func (ec *executionContext) _ConsentChange(ctx context.Context, sel ast.SelectionSet, obj *models.ConsentEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, consentChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47338,11 +47338,11 @@ func (ec *executionContext) marshalNComplaintStoreCount2ᚖgithubᚗcomᚋownerh
 	return ec._ComplaintStoreCount(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNConsentChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*privacy.ConsentEvent) graphql.Marshaler {
+func (ec *executionContext) marshalNConsentChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐConsentEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*privacy.ConsentEvent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNConsentChange2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEvent(ctx, sel, v[i])
+		return ec.marshalNConsentChange2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐConsentEvent(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -47354,7 +47354,7 @@ func (ec *executionContext) marshalNConsentChange2ᚕᚖgithubᚗcomᚋownerhub�
 	return ret
 }
 
-func (ec *executionContext) marshalNConsentChange2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐConsentEvent(ctx context.Context, sel ast.SelectionSet, v *privacy.ConsentEvent) graphql.Marshaler {
+func (ec *executionContext) marshalNConsentChange2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐConsentEvent(ctx context.Context, sel ast.SelectionSet, v *privacy.ConsentEvent) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47364,13 +47364,13 @@ func (ec *executionContext) marshalNConsentChange2ᚖgithubᚗcomᚋownerhubᚋo
 	return ec._ConsentChange(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐSource(ctx context.Context, v any) (privacy.Source, error) {
+func (ec *executionContext) unmarshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐConsentSource(ctx context.Context, v any) (models.ConsentSource, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := privacy.Source(tmp)
+	res := models.ConsentSource(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐSource(ctx context.Context, sel ast.SelectionSet, v privacy.Source) graphql.Marshaler {
+func (ec *executionContext) marshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐConsentSource(ctx context.Context, sel ast.SelectionSet, v models.ConsentSource) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {

@@ -52,29 +52,21 @@ func (s *Service) now() time.Time {
 	return models.Now()
 }
 
-// Purpose of a consent. Only marketing messages need one today.
-const PurposeMarketing = "MARKETING"
-
-// Source says why a consent changed.
-type Source string
-
-// Consent sources.
-const (
-	// ByOwner: the owner gave or withdrew it.
-	ByOwner Source = "OWNER"
-	// ByDeletion: withdrawn because the owner deleted the account.
-	ByDeletion Source = "ACCOUNT_DELETED"
+// The consent history lives in package models, so that every operation
+// changing a consent (updateMyProfile too) records it the same way.
+type (
+	// Source says why a consent changed.
+	Source = models.ConsentSource
+	// ConsentEvent is one change of an owner's consent.
+	ConsentEvent = models.ConsentEvent
 )
 
-// ConsentEvent is one change of an owner's consent, kept as proof.
-type ConsentEvent struct {
-	ID        uuid.UUID `gorm:"primaryKey"`
-	OwnerID   uuid.UUID
-	Purpose   string
-	Given     bool
-	Source    Source
-	CreatedAt time.Time
-}
+// Consent purposes and sources.
+const (
+	PurposeMarketing = models.ConsentMarketing
+	ByOwner          = models.ConsentByOwner
+	ByDeletion       = models.ConsentByDeletion
+)
 
 // DeletedOwner marks an owner who deleted the account.
 type DeletedOwner struct {
