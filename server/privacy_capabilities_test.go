@@ -112,12 +112,19 @@ func TestPrivacyDeleteAccountAcrossCapabilities(t *testing.T) {
 	if status(regA) != events.Withdrawn || status(regB) != events.Confirmed {
 		t.Fatalf("after deletion: A's registration %s, B's %s", status(regA), status(regB))
 	}
-	var req roadside.Request
-	if err := s.DB.Conn(ctx).Where("owner_id = ?", aID).Take(&req).Error; err != nil {
+	var help roadside.Request
+	if err := s.DB.Conn(ctx).Where("owner_id = ?", aID).Take(&help).Error; err != nil {
 		t.Fatal(err)
 	}
-	if req.Status != roadside.Cancelled || req.Address == "福田区深南大道 1 号" || req.Latitude != 0 {
-		t.Fatalf("roadside request after deletion: %+v", req)
+	if help.Status != roadside.Cancelled || help.Address == "福田区深南大道 1 号" || help.Latitude != 0 {
+		t.Fatalf("roadside request after deletion: %+v", help)
+	}
+
+	// No money goes into a deleted account.
+	r := s.do(t, req{Query: fmt.Sprintf(pvMoneyDoc, "topUpWallet", ""), Token: s.staffToken(t, "cashier.sz01"),
+		Vars: map[string]any{"o": pvGID("Owner", aID), "s": pvGID("Store", e2eStoreID(t, s.testServer, "SZ01")), "k": "pc-deleted"}})
+	if r.Code() != "NOT_FOUND" {
+		t.Fatalf("top-up of a deleted account: %s", r.Raw)
 	}
 
 	// A fee that would still be refunded must reach the owner first.

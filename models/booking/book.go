@@ -173,6 +173,13 @@ func (s *Service) lockActive(ctx context.Context, ownerID uuid.UUID, now time.Ti
 	if err := s.DB.ForUpdate(conn.Select("id").Where("id = ?", ownerID)).Take(&owner).Error; err != nil {
 		return nil, err
 	}
+	// The deletion holds the owner's lock until it commits: a car of a
+	// deleted account takes no bookings.
+	if deleted, err := s.DB.OwnerDeleted(ctx, ownerID); err != nil {
+		return nil, err
+	} else if deleted {
+		return nil, errVehicleNotFound
+	}
 	var booked []*Appointment
 	err := s.DB.ForUpdate(conn.Where("owner_id = ? AND status = ?", ownerID, Booked)).Order("slot_start ASC").Find(&booked).Error
 	if err != nil {

@@ -69,10 +69,7 @@ const (
 )
 
 // DeletedOwner marks an owner who deleted the account.
-type DeletedOwner struct {
-	OwnerID   uuid.UUID `gorm:"primaryKey"`
-	DeletedAt time.Time
-}
+type DeletedOwner = models.DeletedOwner
 
 // Privacy is an owner's data-protection settings.
 type Privacy struct {
@@ -174,9 +171,7 @@ func (s *Service) SetMarketingConsent(ctx context.Context, actor *auth.Principal
 // read, made for every owner request so that access tokens issued before
 // the deletion stop working at once.
 func (s *Service) Deleted(ctx context.Context, ownerID uuid.UUID) (bool, error) {
-	var n int64
-	err := s.DB.Conn(ctx).Model(&DeletedOwner{}).Where("owner_id = ?", ownerID).Limit(1).Count(&n).Error
-	return n > 0, err
+	return s.DB.OwnerDeleted(ctx, ownerID)
 }
 
 func utc(t *time.Time) *time.Time {

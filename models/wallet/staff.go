@@ -264,6 +264,12 @@ func (s *Service) counterFor(ctx context.Context, actor *auth.Principal, storeID
 	if err != nil {
 		return nil, onField(err, "ownerId")
 	}
+	// The deletion holds this account's lock until it commits.
+	if deleted, err := s.DB.OwnerDeleted(ctx, ownerID); err != nil {
+		return nil, err
+	} else if deleted {
+		return nil, onField(errOwnerNotFound, "ownerId")
+	}
 	c := &counter{s: s, ctx: ctx, actor: actor, storeID: storeID, ownerID: ownerID, now: s.now()}
 	if err := fn(a, c); err != nil {
 		return nil, err
