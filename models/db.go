@@ -44,6 +44,15 @@ type DB struct {
 // microsecond so that both dialects round-trip it exactly.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
+// NowOr is the time of a service's injectable clock as the database keeps
+// times (UTC, to the microsecond), or Now when the service has none.
+func NowOr(clock func() time.Time) time.Time {
+	if clock == nil {
+		return Now()
+	}
+	return clock().UTC().Truncate(time.Microsecond)
+}
+
 // SQLitePath is where the embedded database lives inside dataDir.
 func SQLitePath(dataDir string) string { return filepath.Join(dataDir, "ownerhub.db") }
 

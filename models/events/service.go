@@ -34,12 +34,7 @@ type Service struct {
 	Now func() time.Time
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC().Truncate(time.Microsecond)
-	}
-	return models.Now()
-}
+func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 // RegistrationOpenNow is RegistrationOpen on the service's clock.
 func (s *Service) RegistrationOpenNow(e *Event) bool { return e.RegistrationOpen(s.now()) }

@@ -119,12 +119,7 @@ func PeriodStart(t time.Time, p time.Duration) time.Time {
 	return start.UTC()
 }
 
-func (r *Runner) now() time.Time {
-	if r.Now != nil {
-		return r.Now().UTC().Truncate(time.Microsecond)
-	}
-	return models.Now()
-}
+func (r *Runner) now() time.Time { return models.NowOr(r.Now) }
 
 func (r *Runner) instance() string {
 	if r.Instance == "" {

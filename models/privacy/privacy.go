@@ -45,12 +45,7 @@ type Service struct {
 	Erasers []Eraser
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC().Truncate(time.Microsecond)
-	}
-	return models.Now()
-}
+func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 // The consent history lives in package models, so that every operation
 // changing a consent (updateMyProfile too) records it the same way.

@@ -29,12 +29,7 @@ type Service struct {
 	Now func() time.Time
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC().Truncate(time.Microsecond)
-	}
-	return models.Now()
-}
+func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 // rolesServe may read and serve their stores' requests (GROUP_ADMIN holds
 // every role in every store).

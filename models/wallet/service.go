@@ -38,12 +38,7 @@ type Result struct {
 	Entries    []*Entry
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC().Truncate(time.Microsecond)
-	}
-	return models.Now()
-}
+func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 func (s *Service) cfg() Config { return s.Config.withDefaults() }
 

@@ -31,12 +31,7 @@ type Service struct {
 	Wallet *wallet.Service
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC().Truncate(time.Microsecond)
-	}
-	return models.Now()
-}
+func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 // BoardTopic is the realtime topic of a store's board.
 func BoardTopic(storeID uuid.UUID) string { return "board:" + storeID.String() }
