@@ -6643,7 +6643,11 @@ type Event implements Node {
   endsAt: DateTime!
   registrationOpensAt: DateTime!
   registrationClosesAt: DateTime!
-  "Cancelling before this is refunded in full; after it, not at all."
+  """
+  Cancelling before this is refunded in full; after it, not at all, except a
+  registration promoted from the waitlist after it, which stays refundable
+  until the start. It cannot move earlier once people have registered.
+  """
   cancellationDeadline: DateTime!
   "Whether owners may register now."
   registrationOpen: Boolean!
@@ -6861,7 +6865,7 @@ extend type Mutation {
   cancelEvent(input: CancelEventInput!): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
   "CONFIRMED when the seats are there (fee charged at once), otherwise WAITLISTED."
   registerForEvent(input: RegisterForEventInput!): RegistrationPayload! @auth(requires: OWNER)
-  "Refunded in full before the cancellation deadline; freed seats go to the waitlist."
+  "Refunded in full before the cancellation deadline (or, if promoted after it, until the start); freed seats go to the waitlist."
   cancelRegistration(input: CancelRegistrationInput!): RegistrationPayload!
   "Admits a confirmed registration once; a second scan says when it was used."
   checkInRegistration(input: CheckInRegistrationInput!): RegistrationPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
