@@ -338,7 +338,8 @@ func TestRoadsideBadInput(t *testing.T) {
 	rsRefused(t, f, tok, "requestAssistance", with("address", strings.Repeat("路", 201)), "INVALID_ARGUMENT", "address")
 	rsRefused(t, f, tok, "requestAssistance", with("problem", "OTHER"), "INVALID_ARGUMENT", "description")
 	rsRefused(t, f, tok, "requestAssistance", with("description", strings.Repeat("坏", 501)), "INVALID_ARGUMENT", "description")
-	rsRefused(t, f, tok, "requestAssistance", with("callbackPhone", "0755-83886600"), "INVALID_ARGUMENT", "callbackPhone")
+	rsRefused(t, f, tok, "requestAssistance", with("callbackPhone", "0755-83886600"), "INVALID_PHONE", "callbackPhone")
+	rsRefused(t, f, tok, "requestAssistance", with("address", "深南大道\n彩田路"), "INVALID_ARGUMENT", "address")
 	if res := rsCall(t, f, tok, "requestAssistance", with("problem", "ALIENS")); res.Code() != "GRAPHQL_VALIDATION_FAILED" || res.Data != nil {
 		t.Fatalf("unknown problem: %s", res.Raw)
 	}
@@ -364,16 +365,16 @@ func TestRoadsideBadInput(t *testing.T) {
 	rsRefused(t, f, advisor, "closeAssistanceRequest", map[string]any{"requestId": r["id"], "outcome": "好了"}, "WRONG_STATUS")
 	rsOK(t, f, advisor, "acceptAssistanceRequest", rsID(r))
 	rsRefused(t, f, advisor, "acceptAssistanceRequest", rsID(r), "ALREADY_ACCEPTED")
-	bad := func(k string, v any, field string) {
+	bad := func(k string, v any, code, field string) {
 		t.Helper()
 		in := rsDispatch(r)
 		in[k] = v
-		rsRefused(t, f, advisor, "dispatchAssistance", in, "INVALID_ARGUMENT", field)
+		rsRefused(t, f, advisor, "dispatchAssistance", in, code, field)
 	}
-	bad("etaMinutes", 0, "etaMinutes")
-	bad("etaMinutes", 721, "etaMinutes")
-	bad("dispatcherPhone", "12345", "dispatcherPhone")
-	bad("dispatcherName", " ", "dispatcherName")
+	bad("etaMinutes", 0, "INVALID_ARGUMENT", "etaMinutes")
+	bad("etaMinutes", 721, "INVALID_ARGUMENT", "etaMinutes")
+	bad("dispatcherPhone", "12345", "INVALID_PHONE", "dispatcherPhone")
+	bad("dispatcherName", " ", "INVALID_ARGUMENT", "dispatcherName")
 	in := rsDispatch(r)
 	in["staffId"] = f.staffID(t, "advisor.gz01")
 	rsDenied(t, f, advisor, "dispatchAssistance", in, "NOT_FOUND")

@@ -91,17 +91,17 @@ func (in DispatchInput) check() (DispatchInput, error) {
 	if in.StaffID != nil {
 		minName = 0
 	}
-	if in.Name, err = checkText("dispatcherName", "救援人员姓名", in.Name, minName, MaxNameRunes); err != nil {
+	if in.Name, err = models.Text("dispatcherName", "救援人员姓名", in.Name, minName, MaxNameRunes, false); err != nil {
 		return in, err
 	}
 	if in.Phone, err = validate.NormalizePhone(in.Phone); err != nil {
-		return in, models.Invalid("dispatcherPhone", "请填写救援人员的手机号码", "dispatcherPhone is not a mainland mobile number")
+		return in, models.InvalidPhone("dispatcherPhone", err)
 	}
 	if in.ETAMinutes < 1 || in.ETAMinutes > MaxETAMinutes {
 		return in, models.Ef(models.CodeInvalidArgument, "预计到达时间须在 1 到 720 分钟之间",
 			"etaMinutes must be between 1 and %d", MaxETAMinutes).On("etaMinutes")
 	}
-	in.Note, err = checkText("note", "备注", in.Note, 0, MaxNoteRunes)
+	in.Note, err = models.Text("note", "备注", in.Note, 0, MaxNoteRunes, true)
 	return in, err
 }
 
@@ -110,8 +110,8 @@ func (in DispatchInput) check() (DispatchInput, error) {
 // work at the request's store. ADVISOR, CRM and MANAGER staff of the store.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (the request; "staffId"),
-// INVALID_ARGUMENT ("dispatcherName", "dispatcherPhone", "etaMinutes",
-// "note"), WRONG_STATUS, REQUEST_FINISHED.
+// INVALID_ARGUMENT ("dispatcherName", "etaMinutes", "note"), INVALID_PHONE
+// ("dispatcherPhone"), WRONG_STATUS, REQUEST_FINISHED.
 func (s *Service) Dispatch(ctx context.Context, actor *auth.Principal, in DispatchInput) (*Request, error) {
 	if err := serving(actor); err != nil {
 		return nil, err
@@ -166,7 +166,7 @@ func (s *Service) Close(ctx context.Context, actor *auth.Principal, id uuid.UUID
 	if err := serving(actor); err != nil {
 		return nil, err
 	}
-	outcome, err := checkText("outcome", "救援结果", outcome, 1, MaxNoteRunes)
+	outcome, err := models.Text("outcome", "救援结果", outcome, 1, MaxNoteRunes, true)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (s *Service) Cancel(ctx context.Context, actor *auth.Principal, id uuid.UUI
 	if actor.IsOwner() {
 		minReason = 0
 	}
-	reason, err := checkText("reason", "取消原因", reason, minReason, MaxNoteRunes)
+	reason, err := models.Text("reason", "取消原因", reason, minReason, MaxNoteRunes, false)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func TestAssistanceFlow(t *testing.T) {
 
 	e.clock.Add(2 * time.Minute)
 	in := dispatchIn(r.ID)
-	in.StaffID, in.Name, in.Note = &advisor.ID, "", "带上搭电宝"
+	in.StaffID, in.Name, in.Note = &advisor.ID, "", "带上搭电宝\n车在地库 B2"
 	got, err = e.svc.Dispatch(e.ctx, manager, in)
 	must(t, err)
 	at := base.Add(5 * time.Minute)
@@ -67,9 +67,9 @@ func TestAssistanceFlow(t *testing.T) {
 	}
 
 	e.clock.Add(40 * time.Minute)
-	got, err = e.svc.Close(e.ctx, advisor, r.ID, " 现场搭电后车辆正常启动 ")
+	got, err = e.svc.Close(e.ctx, advisor, r.ID, " 现场搭电后车辆正常启动\n建议更换电瓶 ")
 	must(t, err)
-	if got.Status != roadside.Closed || got.Version != 4 || *got.Outcome != "现场搭电后车辆正常启动" || !got.FinishedAt.Equal(base.Add(45*time.Minute)) {
+	if got.Status != roadside.Closed || got.Version != 4 || *got.Outcome != "现场搭电后车辆正常启动\n建议更换电瓶" || !got.FinishedAt.Equal(base.Add(45*time.Minute)) {
 		t.Fatalf("closed = %+v", got)
 	}
 	if !signalled(live) {
@@ -82,7 +82,7 @@ func TestAssistanceFlow(t *testing.T) {
 		actor    uuid.UUID
 		note     string
 	}{{"", roadside.Requested, c.owner.ID, ""}, {roadside.Requested, roadside.Accepted, crm.ID, ""},
-		{roadside.Accepted, roadside.Dispatched, manager.ID, "带上搭电宝"}, {roadside.Dispatched, roadside.Closed, advisor.ID, "现场搭电后车辆正常启动"}}
+		{roadside.Accepted, roadside.Dispatched, manager.ID, "带上搭电宝\n车在地库 B2"}, {roadside.Dispatched, roadside.Closed, advisor.ID, "现场搭电后车辆正常启动\n建议更换电瓶"}}
 	if len(ev) != len(want) {
 		t.Fatalf("timeline has %d events; want %d", len(ev), len(want))
 	}
@@ -159,7 +159,7 @@ func TestAssistanceAuthorization(t *testing.T) {
 		wantCode(t, err, models.CodeForbidden, "")
 		_, err = e.svc.Close(e.ctx, who, r.ID, "好了")
 		wantCode(t, err, models.CodeForbidden, "")
-		_, _, err = e.svc.OpenRequests(e.ctx, who, &e.a, models.Page{})
+		_, _, err = e.svc.OpenRequests(e.ctx, who, &e.a, page20)
 		wantCode(t, err, models.CodeForbidden, "")
 		if who.IsStaff() {
 			_, err = e.svc.RequestFor(e.ctx, who, r.ID)
@@ -175,13 +175,13 @@ func TestAssistanceAuthorization(t *testing.T) {
 		func() error { _, err := e.svc.Close(e.ctx, nil, r.ID, "x"); return err }(),
 		func() error { _, err := e.svc.Cancel(e.ctx, nil, r.ID, ""); return err }(),
 		func() error { _, err := e.svc.RequestFor(e.ctx, nil, r.ID); return err }(),
-		func() error { _, _, err := e.svc.OwnerRequests(e.ctx, nil, c.owner.ID, models.Page{}); return err }(),
-		func() error { _, _, err := e.svc.OpenRequests(e.ctx, nil, nil, models.Page{}); return err }(),
+		func() error { _, _, err := e.svc.OwnerRequests(e.ctx, nil, c.owner.ID, page20); return err }(),
+		func() error { _, _, err := e.svc.OpenRequests(e.ctx, nil, nil, page20); return err }(),
 	} {
 		wantCode(t, err, models.CodeUnauthenticated, "")
 	}
 	// Another store's staff may not list this store's requests.
-	_, _, err := e.svc.OpenRequests(e.ctx, e.who("advisor.b"), &e.a, models.Page{})
+	_, _, err := e.svc.OpenRequests(e.ctx, e.who("advisor.b"), &e.a, page20)
 	wantCode(t, err, models.CodeForbidden, "storeId")
 	// Nothing changed.
 	got, err := e.svc.RequestFor(e.ctx, c.p, r.ID)
@@ -225,11 +225,14 @@ func TestAssistanceChangeRefusals(t *testing.T) {
 	}{
 		{"no name", func(in *roadside.DispatchInput) { in.Name = " " }, models.CodeInvalidArgument, "dispatcherName"},
 		{"long name", func(in *roadside.DispatchInput) { in.Name = strings.Repeat("刘", 41) }, models.CodeInvalidArgument, "dispatcherName"},
-		{"no phone", func(in *roadside.DispatchInput) { in.Phone = "" }, models.CodeInvalidArgument, "dispatcherPhone"},
-		{"bad phone", func(in *roadside.DispatchInput) { in.Phone = "12345" }, models.CodeInvalidArgument, "dispatcherPhone"},
+		{"line break in name", func(in *roadside.DispatchInput) { in.Name = "刘\n师傅" }, models.CodeInvalidArgument, "dispatcherName"},
+		{"no phone", func(in *roadside.DispatchInput) { in.Phone = "" }, models.CodeInvalidPhone, "dispatcherPhone"},
+		{"bad phone", func(in *roadside.DispatchInput) { in.Phone = "12345" }, models.CodeInvalidPhone, "dispatcherPhone"},
+		{"landline", func(in *roadside.DispatchInput) { in.Phone = "0755-83886600" }, models.CodeInvalidPhone, "dispatcherPhone"},
 		{"eta 0", func(in *roadside.DispatchInput) { in.ETAMinutes = 0 }, models.CodeInvalidArgument, "etaMinutes"},
 		{"eta 721", func(in *roadside.DispatchInput) { in.ETAMinutes = 721 }, models.CodeInvalidArgument, "etaMinutes"},
 		{"long note", func(in *roadside.DispatchInput) { in.Note = strings.Repeat("备", 501) }, models.CodeInvalidArgument, "note"},
+		{"control character in note", func(in *roadside.DispatchInput) { in.Note = "备\x1b注" }, models.CodeInvalidArgument, "note"},
 		{"staff of another store", func(in *roadside.DispatchInput) { in.StaffID = &e.who("advisor.b").ID }, models.CodeNotFound, "staffId"},
 		{"no such staff", func(in *roadside.DispatchInput) { in.StaffID = ptr(models.NewID()) }, models.CodeNotFound, "staffId"},
 	}
@@ -241,7 +244,11 @@ func TestAssistanceChangeRefusals(t *testing.T) {
 	}
 	_, err = e.svc.Close(e.ctx, advisor, r.ID, "  ")
 	wantCode(t, err, models.CodeInvalidArgument, "outcome")
+	_, err = e.svc.Close(e.ctx, advisor, r.ID, "拖回\x00门店")
+	wantCode(t, err, models.CodeInvalidArgument, "outcome")
 	_, err = e.svc.Cancel(e.ctx, advisor, r.ID, "")
+	wantCode(t, err, models.CodeInvalidArgument, "reason")
+	_, err = e.svc.Cancel(e.ctx, advisor, r.ID, "重复\n请求")
 	wantCode(t, err, models.CodeInvalidArgument, "reason")
 	if got, _ := e.svc.RequestFor(e.ctx, c.p, r.ID); got.Version != 2 || got.Status != roadside.Accepted {
 		t.Fatalf("refused changes changed the request: %+v", got)
@@ -333,22 +340,29 @@ func TestAssistanceReads(t *testing.T) {
 	_, err = e.svc.Cancel(e.ctx, second.p, r1.ID, "")
 	must(t, err)
 	r2 := e.request(second)
-	rows, more, err := e.svc.OwnerRequests(e.ctx, second.p, second.owner.ID, models.Page{})
+	rows, more, err := e.svc.OwnerRequests(e.ctx, second.p, second.owner.ID, page20)
 	must(t, err)
 	if len(rows) != 2 || rows[0].ID != r2.ID || rows[1].ID != r1.ID || more {
 		t.Fatalf("owner's requests = %v", rows)
 	}
-	_, _, err = e.svc.OwnerRequests(e.ctx, c.p, second.owner.ID, models.Page{})
+	_, _, err = e.svc.OwnerRequests(e.ctx, c.p, second.owner.ID, page20)
 	wantCode(t, err, models.CodeNotFound, "")
 	// Staff see the owner's requests at their stores only.
-	rows, _, err = e.svc.OwnerRequests(e.ctx, e.who("advisor.b"), second.owner.ID, models.Page{})
+	rows, _, err = e.svc.OwnerRequests(e.ctx, e.who("advisor.b"), second.owner.ID, page20)
 	must(t, err)
 	if len(rows) != 0 {
 		t.Fatalf("store B sees store A's requests: %v", rows)
 	}
-	_, _, err = e.svc.OwnerRequests(e.ctx, e.who("technician"), second.owner.ID, models.Page{})
+	_, _, err = e.svc.OwnerRequests(e.ctx, e.who("technician"), second.owner.ID, page20)
 	wantCode(t, err, models.CodeForbidden, "")
 	if r, err := e.svc.RequestFor(e.ctx, e.who("advisor"), r2.ID); err != nil || r.ID != r2.ID {
 		t.Fatalf("store's advisor reads the request: %v, %v", r, err)
+	}
+	// A page size out of range is refused, not quietly changed.
+	for _, first := range []int{0, -1, models.MaxPageSize + 1} {
+		_, _, err = e.svc.OwnerRequests(e.ctx, second.p, second.owner.ID, models.Page{First: first})
+		wantCode(t, err, models.CodeBadUserInput, "first")
+		_, _, err = e.svc.OpenRequests(e.ctx, e.who("crm"), &e.a, models.Page{First: first})
+		wantCode(t, err, models.CodeBadUserInput, "first")
 	}
 }

@@ -195,4 +195,7 @@ func must(t testing.TB, err error) {
 
 var wantCode = testdb.WantCode
 
+// page20 is the default first page, as models.NewPage makes it.
+var page20 = models.Page{First: models.DefaultPageSize}
+
 func ptr[T any](v T) *T { return &v }

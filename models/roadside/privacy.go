@@ -47,15 +47,44 @@ func (s *Service) ExportOwner(ctx context.Context, ownerID uuid.UUID) (any, erro
 const erasedAddress = "（车主已注销）"
 
 // EraseOwner runs inside an account deletion (after the owner's row was
-// anonymised): an open request is cancelled (on its timeline, announced to
-// the store's live views), and every request forgets where the car stood
-// and the callback number, which becomes the owner's placeholder.
+// anonymised). What the owner wrote is blanked: the description of every
+// request, the reason of every request the owner cancelled and the notes
+// of the owner's own timeline entries (staff's notes, outcomes and reasons
+// stay: they are the store's record). Every request forgets where the car
+// stood (address, coordinates, distance to the store) and the callback
+// number, which becomes the owner's placeholder. Then an open request is
+// cancelled (on its timeline, announced to the store's live views).
 func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 	conn := s.DB.Conn(ctx)
 	now := s.now()
 	var open []*Request
 	if err := s.DB.ForUpdate(conn.Where("owner_id = ? AND status IN ?", ownerID, []Status{Requested, Accepted, Dispatched})).
 		Find(&open).Error; err != nil {
+		return err
+	}
+	mine := conn.Model(&Request{}).Select("id").Where("owner_id = ?", ownerID)
+	// The reasons the owner gave when cancelling: a cancellation by the
+	// owner is an OWNER entry to CANCELLED on the timeline.
+	if err := conn.Model(&Request{}).
+		Where("owner_id = ? AND status = ?", ownerID, Cancelled).
+		Where("EXISTS (SELECT 1 FROM assistance_events e WHERE e.request_id = assistance_requests.id AND e.to_status = ? AND e.actor_kind = ?)",
+			Cancelled, ActorOwner).
+		Update("cancel_reason", "").Error; err != nil {
+		return err
+	}
+	if err := conn.Model(&Event{}).Where("request_id IN (?) AND actor_kind = ? AND note <> ''", mine, ActorOwner).
+		Update("note", "").Error; err != nil {
+		return err
+	}
+	erased := map[string]any{"address": erasedAddress, "latitude": 0, "longitude": 0, "distance_m": nil, "description": ""}
+	var phone []string
+	if err := conn.Model(&models.Owner{}).Where("id = ?", ownerID).Pluck("phone", &phone).Error; err != nil {
+		return err
+	}
+	if len(phone) > 0 {
+		erased["callback_phone"] = phone[0]
+	}
+	if err := conn.Model(&Request{}).Where("owner_id = ?", ownerID).Updates(erased).Error; err != nil {
 		return err
 	}
 	reason := "车主注销账户"
@@ -73,10 +102,5 @@ func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 			return err
 		}
 	}
-	var phone []string
-	if err := conn.Model(&models.Owner{}).Where("id = ?", ownerID).Pluck("phone", &phone).Error; err != nil || len(phone) == 0 {
-		return err
-	}
-	return conn.Model(&Request{}).Where("owner_id = ?", ownerID).
-		Updates(map[string]any{"address": erasedAddress, "latitude": 0, "longitude": 0, "callback_phone": phone[0]}).Error
+	return nil
 }

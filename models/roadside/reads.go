@@ -32,7 +32,7 @@ func (s *Service) RequestFor(ctx context.Context, actor *auth.Principal, id uuid
 // and MANAGER staff the owner's requests at their stores.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (other staff, screens), NOT_FOUND
-// (another owner's).
+// (another owner's), BAD_USER_INPUT ("first": p not from models.NewPage).
 func (s *Service) OwnerRequests(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, p models.Page) ([]*Request, bool, error) {
 	switch {
 	case actor == nil:
@@ -53,7 +53,8 @@ func (s *Service) OwnerRequests(ctx context.Context, actor *auth.Principal, owne
 // MANAGER staff of the store (GROUP_ADMIN: any, and nil means all stores).
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN ("storeId": not the actor's store;
-// not staff or without the role).
+// not staff or without the role), BAD_USER_INPUT ("first": p not from
+// models.NewPage).
 func (s *Service) OpenRequests(ctx context.Context, actor *auth.Principal, storeID *uuid.UUID, p models.Page) ([]*Request, bool, error) {
 	if err := serving(actor); err != nil {
 		return nil, false, err
@@ -71,12 +72,12 @@ func (s *Service) OpenRequests(ctx context.Context, actor *auth.Principal, store
 	return fetch(q, p)
 }
 
-// fetch reads one page of requests.
+// fetch reads one page of requests. The page must be one models.NewPage
+// accepts: a size out of range is refused, not quietly changed.
 func fetch(q *gorm.DB, p models.Page) ([]*Request, bool, error) {
-	if p.First <= 0 {
-		p.First = models.DefaultPageSize
+	if _, err := models.NewPage(&p.First, p.After); err != nil {
+		return nil, false, err
 	}
-	p.First = min(p.First, models.MaxPageSize)
 	rows, more, err := models.Fetch[*Request](q, "id", p)
 	if err != nil {
 		return nil, false, err

@@ -33,7 +33,7 @@ func (in RequestInput) check() (RequestInput, error) {
 		return in, err
 	}
 	var err error
-	if in.Address, err = checkText("address", "所在位置", in.Address, 1, MaxAddressRunes); err != nil {
+	if in.Address, err = models.Text("address", "所在位置", in.Address, 1, MaxAddressRunes, false); err != nil {
 		return in, err
 	}
 	if !in.Problem.Valid() {
@@ -43,13 +43,13 @@ func (in RequestInput) check() (RequestInput, error) {
 	if in.Problem == Other {
 		minDescription = 1
 	}
-	if in.Description, err = checkText("description", "故障描述", in.Description, minDescription, MaxDescriptionRunes); err != nil {
+	if in.Description, err = models.Text("description", "故障描述", in.Description, minDescription, MaxDescriptionRunes, true); err != nil {
 		return in, err
 	}
 	if in.CallbackPhone != "" {
 		phone, err := validate.NormalizePhone(in.CallbackPhone)
 		if err != nil {
-			return in, models.Invalid("callbackPhone", "请填写正确的手机号码", "callbackPhone is not a mainland mobile number")
+			return in, models.InvalidPhone("callbackPhone", err)
 		}
 		in.CallbackPhone = phone
 	}
@@ -65,8 +65,8 @@ func (in RequestInput) check() (RequestInput, error) {
 // owner follows it with assistanceRequestUpdated.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not an owner), INVALID_ARGUMENT
-// ("latitude", "longitude", "address", "problem", "description",
-// "callbackPhone"), NOT_FOUND ("vehicleId": absent or another owner's;
+// ("latitude", "longitude", "address", "problem", "description"),
+// INVALID_PHONE ("callbackPhone"), NOT_FOUND ("vehicleId": absent or another owner's;
 // "storeId"), NO_STORE_AVAILABLE ("storeId"), ASSISTANCE_ALREADY_OPEN
 // ("vehicleId").
 func (s *Service) RequestAssistance(ctx context.Context, actor *auth.Principal, in RequestInput) (*Request, error) {

@@ -82,13 +82,16 @@ func TestRequestRefusals(t *testing.T) {
 		{"no address", c.p, set(func(in *roadside.RequestInput) { in.Address = "  \n " }), models.CodeInvalidArgument, "address"},
 		{"long address", c.p, set(func(in *roadside.RequestInput) { in.Address = strings.Repeat("路", 201) }), models.CodeInvalidArgument, "address"},
 		{"control character", c.p, set(func(in *roadside.RequestInput) { in.Address = "深南\x00大道" }), models.CodeInvalidArgument, "address"},
+		{"line break in address", c.p, set(func(in *roadside.RequestInput) { in.Address = "深南大道\n彩田路" }), models.CodeInvalidArgument, "address"},
+		{"tab in address", c.p, set(func(in *roadside.RequestInput) { in.Address = "深南大道\t彩田路" }), models.CodeInvalidArgument, "address"},
+		{"control character in description", c.p, set(func(in *roadside.RequestInput) { in.Description = "打不着\x07火" }), models.CodeInvalidArgument, "description"},
 		{"no problem", c.p, set(func(in *roadside.RequestInput) { in.Problem = "" }), models.CodeInvalidArgument, "problem"},
 		{"unknown problem", c.p, set(func(in *roadside.RequestInput) { in.Problem = "ALIENS" }), models.CodeInvalidArgument, "problem"},
 		{"OTHER without description", c.p, set(func(in *roadside.RequestInput) { in.Problem, in.Description = roadside.Other, " " }), models.CodeInvalidArgument, "description"},
 		{"long description", c.p, set(func(in *roadside.RequestInput) { in.Description = strings.Repeat("坏", 501) }), models.CodeInvalidArgument, "description"},
-		{"landline", c.p, set(func(in *roadside.RequestInput) { in.CallbackPhone = "0755-83886600" }), models.CodeInvalidArgument, "callbackPhone"},
-		{"Hong Kong", c.p, set(func(in *roadside.RequestInput) { in.CallbackPhone = "+852 9123 4567" }), models.CodeInvalidArgument, "callbackPhone"},
-		{"letters", c.p, set(func(in *roadside.RequestInput) { in.CallbackPhone = "1390000222x" }), models.CodeInvalidArgument, "callbackPhone"},
+		{"landline", c.p, set(func(in *roadside.RequestInput) { in.CallbackPhone = "0755-83886600" }), models.CodeInvalidPhone, "callbackPhone"},
+		{"Hong Kong", c.p, set(func(in *roadside.RequestInput) { in.CallbackPhone = "+852 9123 4567" }), models.CodeInvalidPhone, "callbackPhone"},
+		{"letters", c.p, set(func(in *roadside.RequestInput) { in.CallbackPhone = "1390000222x" }), models.CodeInvalidPhone, "callbackPhone"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +112,15 @@ func TestRequestRefusals(t *testing.T) {
 	})
 	if r.Latitude != -90 || r.Longitude != 180 {
 		t.Fatalf("request at the limits = %+v", r)
+	}
+	// A description may run over several lines; the address may not.
+	_, err := e.svc.Cancel(e.ctx, c.p, r.ID, "")
+	must(t, err)
+	r = e.request(c, func(in *roadside.RequestInput) {
+		in.Description = "早上打不着火\r\n仪表盘全黑\t喇叭不响"
+	})
+	if r.Description != "早上打不着火\r\n仪表盘全黑\t喇叭不响" {
+		t.Fatalf("description = %q", r.Description)
 	}
 }
 

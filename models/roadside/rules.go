@@ -1,11 +1,7 @@
 package roadside
 
 import (
-	"fmt"
 	"math"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -130,26 +126,6 @@ func checkCoordinates(lat, lng float64) error {
 		return models.Invalid("longitude", "经度须在 -180 到 180 之间", "longitude must be between -180 and 180")
 	}
 	return nil
-}
-
-// checkText trims s and refuses it when longer than maxRunes, shorter than
-// minRunes or holding control characters other than line breaks and tabs.
-func checkText(field, label, s string, minRunes, maxRunes int) (string, error) {
-	s = strings.TrimSpace(s)
-	n := utf8.RuneCountInString(s)
-	if n < minRunes {
-		return "", models.Ef(models.CodeInvalidArgument, "请填写"+label, "%s is required", field).On(field)
-	}
-	if n > maxRunes {
-		return "", models.Ef(models.CodeInvalidArgument, fmt.Sprintf("%s不能超过 %d 个字", label, maxRunes),
-			"%s is longer than %d characters", field, maxRunes).On(field)
-	}
-	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r'
-	}) >= 0 {
-		return "", models.Invalid(field, label+"包含无效字符", field+" contains invalid characters")
-	}
-	return s, nil
 }
 
 // problemLabel names a problem for owners and staff.
