@@ -143,10 +143,13 @@ func (s *Service) vehicleBatch(ctx context.Context, today models.Date, now time.
 	if err != nil {
 		return nil, uuid.Nil, false, err
 	}
-	// A car already booked for maintenance needs no reminder to book.
+	// A car already booked for maintenance needs no reminder to book. An
+	// appointment whose slot has ended does not count: the owner did not
+	// come (booking closes it as NO_SHOW only when the owner books again),
+	// and a missed visit must not silence the reminders for good.
 	var booked []uuid.UUID
-	err = conn.Raw(`SELECT vehicle_id FROM appointments WHERE vehicle_id IN ? AND status = 'BOOKED' AND kind = ?`,
-		ids, string(workshop.Maintenance)).Scan(&booked).Error
+	err = conn.Raw(`SELECT vehicle_id FROM appointments WHERE vehicle_id IN ? AND status = 'BOOKED' AND kind = ? AND slot_end > ?`,
+		ids, string(workshop.Maintenance), now.UTC()).Scan(&booked).Error
 	if err != nil {
 		return nil, uuid.Nil, false, err
 	}

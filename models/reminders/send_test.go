@@ -239,6 +239,34 @@ func TestEachKindOnce(t *testing.T) {
 	w.wantInbox(t, w.e, nil)
 }
 
+// TestMissedAppointmentDoesNotSilence: only an appointment still to come
+// (or under way) stands for a booking. One whose slot has ended, still
+// BOOKED because the owner did not come (booking marks it NO_SHOW only when
+// the owner books again), does not stop the maintenance reminder.
+func TestMissedAppointmentDoesNotSilence(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	o := w.owner(t, "己", false, "1980-01-01")
+	car := func(slotStart time.Time) uuid.UUID {
+		v := w.vehicle(t, o, nil)
+		w.delivered(t, v, o, now.AddDate(0, 0, -170), 20000, ptr(today.AddDate(0, 0, 5)), nil, false)
+		at := slotStart.Add(-72 * time.Hour)
+		must(t, w.db.Conn(ctx).Create(&booking.Appointment{ID: models.NewID(), StoreID: w.store, VehicleID: v, OwnerID: o,
+			Kind: "MAINTENANCE", SlotStart: slotStart, SlotEnd: slotStart.Add(time.Hour), Status: booking.Booked,
+			Source: booking.App, CreatedAt: at, UpdatedAt: at}).Error)
+		return v
+	}
+	missed := car(now.AddDate(0, 0, -30)) // a month ago
+	justEnded := car(now.Add(-time.Hour)) // its slot ended right now
+	car(now.Add(-30 * time.Minute))       // under way: the car is at the store
+	_, err := w.svc.SendReminders(ctx, now)
+	must(t, err)
+	link := func(v uuid.UUID) string {
+		return "MAINTENANCE_DUE maintenance:" + v.String() + ":" + w.order[v].String() + " " + reminders.BookLink(w.store, v, "MAINTENANCE")
+	}
+	w.wantInbox(t, o, sorted(link(missed), link(justEnded)))
+}
+
 // TestSmallBatches: the same reminders however the vehicles are batched.
 func TestSmallBatches(t *testing.T) {
 	w := newWorld(t)
