@@ -36,6 +36,7 @@ type DB struct {
 	SQL        *sql.DB
 	Dialect    Dialect
 	statements *atomic.Int64
+	retries    *atomic.Int64
 	live       *hub
 	stopLive   context.CancelFunc
 }
@@ -119,7 +120,7 @@ func Open(databaseURL, dataDir string, log *slog.Logger) (*DB, error) {
 }
 
 func newDB(g *gorm.DB, sqlDB *sql.DB, d Dialect) (*DB, error) {
-	db := &DB{root: g, SQL: sqlDB, Dialect: d, statements: new(atomic.Int64), live: newHub(), stopLive: func() {}}
+	db := &DB{root: g, SQL: sqlDB, Dialect: d, statements: new(atomic.Int64), retries: new(atomic.Int64), live: newHub(), stopLive: func() {}}
 	count := func(*gorm.DB) { db.statements.Add(1) }
 	cb := g.Callback()
 	for _, err := range []error{
@@ -140,6 +141,11 @@ func newDB(g *gorm.DB, sqlDB *sql.DB, d Dialect) (*DB, error) {
 // Statements is how many SQL statements went through GORM since Open: the
 // measure behind "no N+1" tests and the statements metric.
 func (db *DB) Statements() int64 { return db.statements.Load() }
+
+// TxRetries is how many transactions WithTx ran again after a deadlock, a
+// serialization failure or a busy database: a lock order that two
+// operations disagree on shows up here.
+func (db *DB) TxRetries() int64 { return db.retries.Load() }
 
 func sqliteDSN(path string) string {
 	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)" +
@@ -204,6 +210,7 @@ func (db *DB) WithTx(ctx context.Context, fn func(ctx context.Context) error) er
 		if !retryable(err) || ctx.Err() != nil {
 			return err
 		}
+		db.retries.Add(1)
 		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
 	}
 	return err
@@ -224,6 +231,18 @@ func retryable(err error) bool {
 func (db *DB) ForUpdate(q *gorm.DB) *gorm.DB {
 	if db.Dialect == Postgres {
 		return q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return q
+}
+
+// ForNoKeyUpdate is ForUpdate for a change that leaves the row's key alone:
+// on PostgreSQL SELECT ... FOR NO KEY UPDATE, which rows of other tables
+// referencing this one (a notification, a ledger entry of the owner) do not
+// wait for, so that it makes no lock cycle with transactions that insert
+// them while holding other locks.
+func (db *DB) ForNoKeyUpdate(q *gorm.DB) *gorm.DB {
+	if db.Dialect == Postgres {
+		return q.Clauses(clause.Locking{Strength: "NO KEY UPDATE"})
 	}
 	return q
 }

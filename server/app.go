@@ -108,6 +108,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "roadsideAssistance", Export: rs.ExportOwner},
 		},
 		Erasers: []privacy.Eraser{bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
+		Lockers: []privacy.Eraser{ev.LockOwner},
 	}
 	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
 	gql := graph.NewHandler(graph.Options{

@@ -36,7 +36,11 @@ func newMetrics(db *models.DB) *metrics {
 		Name: "ownerhub_db_statements_total",
 		Help: "SQL statements sent to the database.",
 	}, func() float64 { return float64(db.Statements()) })
-	m.registry.MustRegister(m.requests, m.duration, statements,
+	retries := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ownerhub_db_tx_retries_total",
+		Help: "Transactions run again after a deadlock, serialization failure or busy database.",
+	}, func() float64 { return float64(db.TxRetries()) })
+	m.registry.MustRegister(m.requests, m.duration, statements, retries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

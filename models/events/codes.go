@@ -35,8 +35,9 @@ const (
 	CodeEventStarted models.Code = "EVENT_STARTED"
 	// CodeCapacityBelowConfirmed: a capacity below the seats already confirmed.
 	CodeCapacityBelowConfirmed models.Code = "CAPACITY_BELOW_CONFIRMED"
-	// CodeEventLocked: a change that registrations already rely on (kind,
-	// fees, party size, vehicle rule) while registrations exist.
+	// CodeEventLocked: a change that registrations already rely on (fees,
+	// party size, vehicle rule, an earlier cancellation deadline) while
+	// registrations exist.
 	CodeEventLocked models.Code = "EVENT_LOCKED"
 	// CodeNotDraft: only a draft can be published.
 	CodeNotDraft models.Code = "NOT_DRAFT"
@@ -62,7 +63,7 @@ var (
 	ErrPaymentUnavailable = models.E(CodePaymentMethodUnavailable, "该活动不支持此支付方式", "this event cannot be paid that way").On("payWith")
 	ErrNotActive          = models.E(CodeNotActive, "该报名已取消", "this registration is already cancelled")
 	ErrEventStarted       = models.E(CodeEventStarted, "活动已开始，无法再更改", "the event has started; it can no longer change")
-	ErrEventLocked        = models.E(CodeEventLocked, "活动已有报名，费用、人数和车辆要求不能再修改", "the event has registrations; its fees, party size and vehicle rule can no longer change")
+	ErrEventLocked        = models.E(CodeEventLocked, "活动已有报名，费用、人数、车辆要求不能再修改，免费取消截止时间不能提前", "the event has registrations; its fees, party size and vehicle rule can no longer change, nor its cancellation deadline move earlier")
 	ErrNotDraft           = models.E(CodeNotDraft, "只有草稿状态的活动可以发布", "only a draft can be published")
 	ErrEventCancelled     = models.E(CodeEventCancelled, "该活动已取消", "the event was cancelled")
 	ErrNotConfirmed       = models.E(CodeNotConfirmed, "该报名没有确认的名额，无法签到", "this registration holds no confirmed seat; it cannot check in").On("code")

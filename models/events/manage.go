@@ -185,6 +185,15 @@ func (s *Service) CancelEvent(ctx context.Context, actor *auth.Principal, id uui
 			Order("id").Find(&regs).Error; err != nil {
 			return err
 		}
+		var payers []uuid.UUID
+		for _, r := range regs {
+			if r.PaidFen > 0 || r.PaidPoints > 0 {
+				payers = append(payers, r.OwnerID)
+			}
+		}
+		if err := s.Wallet.LockAccounts(ctx, payers); err != nil {
+			return err
+		}
 		staff := actor.ID
 		for _, r := range regs {
 			if err := s.withdraw(ctx, e, r, now, true, &staff, "活动取消："+reason); err != nil {

@@ -35,7 +35,7 @@ func (s *Service) ExportOwner(ctx context.Context, ownerID uuid.UUID) (any, erro
 // have not started, inside the account deletion's transaction: their seats
 // go to the waitlist at once. Nothing is refunded (points are forfeited
 // with the account); a confirmed registration whose money fee would still
-// be refunded refuses the deletion instead (REGISTRATION_REFUND_PENDING),
+// be refunded (Refundable) refuses the deletion instead (REGISTRATION_REFUND_PENDING),
 // since the money must reach the owner first: they cancel it (the fee goes
 // back to the wallet) and have the wallet refunded.
 //
@@ -46,10 +46,11 @@ func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 	err := s.DB.Conn(ctx).Table("registrations").Select("registrations.*").
 		Joins("JOIN events e ON e.id = registrations.event_id").
 		Where("registrations.owner_id = ? AND registrations.status <> ? AND e.starts_at > ?", ownerID, Withdrawn, now).
-		Order("registrations.event_id").Find(&regs).Error
+		Order("registrations.event_id, registrations.id").Find(&regs).Error
 	if err != nil {
 		return err
 	}
+	// LockOwner locked these events already, in id order.
 	for _, found := range regs {
 		e, err := s.lockEvent(ctx, found.EventID)
 		if err != nil {
@@ -62,7 +63,7 @@ func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 		if r.Status == Withdrawn {
 			continue
 		}
-		if r.Status == Confirmed && r.PaidFen > 0 && now.Before(e.CancellationDeadline) {
+		if r.Status == Confirmed && r.PaidFen > 0 && Refundable(e, r, now) {
 			return ErrRefundPending
 		}
 		if err := s.withdraw(ctx, e, r, now, false, nil, "车主注销账户"); err != nil {
@@ -73,6 +74,17 @@ func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 		}
 	}
 	return nil
+}
+
+// LockOwner locks, in id order, the events the owner holds an active
+// registration for that have not started: the account deletion runs it
+// before it locks the owner's account (a privacy Locker), since every
+// events operation locks the event before the accounts it charges.
+func (s *Service) LockOwner(ctx context.Context, ownerID uuid.UUID) error {
+	var ids []uuid.UUID
+	sub := s.DB.Conn(ctx).Model(&Registration{}).Select("event_id").Where("owner_id = ? AND status <> ?", ownerID, Withdrawn)
+	return s.DB.ForUpdate(s.DB.Conn(ctx).Model(&Event{}).Where("id IN (?) AND starts_at > ?", sub, s.now()).Order("id")).
+		Pluck("id", &ids).Error
 }
 
 // CodeRefundPending: the account cannot be deleted while an event fee is

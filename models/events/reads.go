@@ -28,7 +28,7 @@ type Filter struct {
 // visible reports whether the actor may see the event: published and
 // cancelled ones everyone signed in; drafts only the host store's staff.
 func visible(actor *auth.Principal, e *Event) bool {
-	if actor == nil || (!actor.IsOwner() && !actor.IsStaff()) {
+	if !actor.IsOwner() && !actor.IsStaff() {
 		return false
 	}
 	return e.Status != Draft || mayManage(actor, e.StoreID)
@@ -61,8 +61,12 @@ func (s *Service) EventFor(ctx context.Context, actor *auth.Principal, id uuid.U
 // INVALID_ARGUMENT ("filter.storeId" missing with Unpublished; "filter.to"
 // before from).
 func (s *Service) ListEvents(ctx context.Context, actor *auth.Principal, f Filter, p models.Page) ([]*Event, bool, error) {
-	if actor == nil || (!actor.IsOwner() && !actor.IsStaff()) {
+	switch {
+	case actor == nil:
 		return nil, false, models.ErrUnauthenticated
+	case !actor.IsOwner() && !actor.IsStaff():
+		// Screens show the workshop board, nothing else.
+		return nil, false, models.ErrForbidden
 	}
 	from := s.now()
 	if f.From != nil {

@@ -99,6 +99,11 @@ func (s *Service) register(ctx context.Context, actor *auth.Principal, in Regist
 	if dup > 0 {
 		return uuid.Nil, ErrAlreadyRegistered
 	}
+	// The queue first: a waitlisted registration that fits and can pay now
+	// (one skipped earlier for want of money) goes ahead of a newcomer.
+	if _, err := s.promote(ctx, e, now); err != nil {
+		return uuid.Nil, err
+	}
 	r := &Registration{ID: models.NewID(), EventID: e.ID, OwnerID: actor.ID, VehicleID: in.VehicleID,
 		PartySize: in.PartySize, Status: Waitlisted, PayWith: method, WaitlistedAt: &now,
 		CheckInCode: newCheckInCode(), CreatedAt: now, UpdatedAt: now}
@@ -309,7 +314,8 @@ func (s *Service) cancel(ctx context.Context, actor *auth.Principal, id uuid.UUI
 		}
 	} else {
 		if err := staffFor(actor, e.StoreID); err != nil {
-			return err
+			// Another store's registration: not there, as RegistrationFor says.
+			return errRegistrationNotFound
 		}
 		staff = &actor.ID
 	}

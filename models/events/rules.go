@@ -84,9 +84,11 @@ type Patch struct {
 }
 
 // locks reports whether p changes what existing registrations rely on:
-// the price, the party size allowed, the vehicle rule.
+// the price, the party size allowed, the vehicle rule, the free
+// cancellation (the deadline may move later, never earlier).
 func (p Patch) locks(e *Event) bool {
 	return (p.FeeFen != nil && *p.FeeFen != e.FeeFen) ||
+		(p.CancellationDeadline != nil && p.CancellationDeadline.Before(e.CancellationDeadline)) ||
 		(p.FeePoints != nil && *p.FeePoints != e.FeePoints) ||
 		(p.MaxPartySize != nil && *p.MaxPartySize != e.MaxPartySize) ||
 		(p.VehicleRequired != nil && *p.VehicleRequired != e.VehicleRequired)

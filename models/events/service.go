@@ -26,7 +26,12 @@ import (
 // another on any number of instances and the waitlist is served in order.
 // Fees are charged and refunded through the wallet in the same transaction.
 //
-// Locks are taken in one order: event, registration, membership accounts.
+// Locks are taken in one order: event, registration, membership accounts
+// (several accounts in owner_id order: wallet.LockAccounts). Promotions
+// charge waitlisted owners one by one in queue order; two events promoting
+// at once with owners queued in both in opposite orders can still deadlock
+// on PostgreSQL, which aborts one, and WithTx runs it again. The account
+// deletion locks an owner's events first (LockOwner) for the same order.
 type Service struct {
 	DB     *models.DB
 	Wallet *wallet.Service

@@ -45,10 +45,19 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 	return s.DB.WithTx(ctx, func(ctx context.Context) error {
 		now := s.now()
 		conn := s.DB.Conn(ctx)
-		// The owner's row first (booking locks store, owner, appointments,
-		// slot counters in that order; we take no store lock).
+		// Capabilities that lock their own rows before an owner's account
+		// (an event before the accounts it refunds) lock them first.
+		for _, lock := range s.Lockers {
+			if err := lock(ctx, actor.ID); err != nil {
+				return err
+			}
+		}
+		// Then the owner's row (booking locks store, owner, appointments,
+		// slot counters in that order; we take no store lock). NO KEY
+		// UPDATE: rows referencing the owner may still be inserted by
+		// transactions holding other locks, without a cycle.
 		var o models.Owner
-		if err := s.DB.ForUpdate(conn.Where("id = ?", actor.ID)).Take(&o).Error; err != nil {
+		if err := s.DB.ForNoKeyUpdate(conn.Where("id = ?", actor.ID)).Take(&o).Error; err != nil {
 			return notFound(err)
 		}
 		if deleted, err := s.Deleted(ctx, o.ID); err != nil {

@@ -43,6 +43,12 @@ type Service struct {
 	Sections []Section
 	// Erasers run, in order, after the built-in deletion steps.
 	Erasers []Eraser
+	// Lockers run first in the deletion's transaction, before the owner's
+	// row and account are locked: a capability whose operations lock its
+	// rows before an owner's account (events: the event, then the accounts
+	// it charges or refunds) locks the owner's rows here, so that deletion
+	// takes locks in the same order and cannot deadlock with them.
+	Lockers []Eraser
 }
 
 func (s *Service) now() time.Time { return models.NowOr(s.Now) }

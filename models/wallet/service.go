@@ -42,6 +42,19 @@ func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 func (s *Service) cfg() Config { return s.Config.withDefaults() }
 
+// LockAccounts locks the accounts of several owners in owner_id order, in
+// the caller's transaction: an operation about to move money of many owners
+// (an event's cancellation refunding everyone) takes their locks in the one
+// order every such operation uses, so two of them cannot deadlock.
+func (s *Service) LockAccounts(ctx context.Context, ownerIDs []uuid.UUID) error {
+	if len(ownerIDs) == 0 {
+		return nil
+	}
+	var locked []uuid.UUID
+	return s.DB.ForUpdate(s.DB.Conn(ctx).Model(&Account{}).Where("owner_id IN ?", ownerIDs).Order("owner_id")).
+		Pluck("owner_id", &locked).Error
+}
+
 // lockAccount reads the owner's account and locks it until the transaction
 // ends.
 //
