@@ -50,8 +50,11 @@ func newRunner(s scheduled) *jobs.Runner {
 		// for tomorrow are reminded too).
 		{Name: "appointment-reminders", Period: time.Hour, Run: counted(s.Booking.SendReminders)},
 		// The care loop's reminders (maintenance, insurance, birthdays, ...),
-		// once per due item, daily from 09:00 Shanghai time.
-		{Name: "care-reminders", Period: 24 * time.Hour, Offset: 9 * time.Hour, Run: s.Reminders.SendReminders},
+		// once per due item, daily from 09:00 Shanghai time; never at night:
+		// a run that failed or was missed waits for 09:00 rather than
+		// messaging owners after 21:00.
+		{Name: "care-reminders", Period: 24 * time.Hour, Offset: 9 * time.Hour, NotBefore: 9 * time.Hour, NotAfter: 21 * time.Hour,
+			Run: s.Reminders.SendReminders},
 		// Classes and trips starting within a day, once per registration.
 		{Name: "event-reminders", Period: time.Hour, Run: s.Events.SendReminders},
 		// Delivered orders get their survey and their 3-day call, new cars

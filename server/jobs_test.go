@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
@@ -34,7 +37,7 @@ func TestJobRunner(t *testing.T) {
 	if a.DB != b.DB || a.DB == sharedDB {
 		t.Fatal("instances must share a database of their own")
 	}
-	now := models.Now() // one instant: the period cannot roll over mid-test
+	now := daytime() // one instant: the period cannot roll over mid-test
 	var wg sync.WaitGroup
 	for round := 0; round < 3; round++ {
 		for _, s := range []*testServer{a, b} {
@@ -78,6 +81,74 @@ func TestJobRunner(t *testing.T) {
 				t.Errorf("job %s missing from %v", want, names)
 			}
 		}
+	}
+}
+
+// daytime is noon of the current day in Shanghai: every job's window is
+// open then, so tests of the real job list do not depend on the time of
+// day they run at.
+func daytime() time.Time {
+	d := models.Now().In(reminders.Zone)
+	return time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, reminders.Zone).UTC()
+}
+
+// TestCareRemindersQuietWindow: the daily care reminders message owners,
+// so the real runner starts them only between 09:00 and 21:00 Shanghai
+// time; a run due at night (after a failure) waits for the morning.
+func TestCareRemindersQuietWindow(t *testing.T) {
+	s := newTestServer(t)
+	j := s.App.Jobs.Jobs[indexOf(t, s, "care-reminders")]
+	day := daytime()
+	for h, want := range map[time.Duration]bool{-3*time.Hour - time.Second: false, -3 * time.Hour: true, 0: true,
+		9*time.Hour - time.Second: true, 9 * time.Hour: false, 14*time.Hour + 30*time.Minute: false} {
+		if got := j.InWindow(day.Add(h)); got != want {
+			t.Errorf("care-reminders may start at %s Shanghai time: %v; want %v", day.Add(h).In(reminders.Zone).Format("15:04:05"), got, want)
+		}
+	}
+	for _, other := range s.App.Jobs.Jobs {
+		if other.Name != "care-reminders" && (other.NotBefore != 0 || other.NotAfter != 0) {
+			t.Errorf("job %s has a window", other.Name)
+		}
+	}
+}
+
+// TestJobRunFailureShownToManagers: a failed run is visible to managers as
+// FAILED, with a fixed message naming the job, period and attempt; the SQL
+// error itself is only in the server log.
+func TestJobRunFailureShownToManagers(t *testing.T) {
+	s := newTestServer(t)
+	name := fmt.Sprintf("broken-%d", time.Now().UnixNano())
+	now := daytime()
+	s.App.Jobs.Now = func() time.Time { return now }
+	s.App.Jobs.Jobs = []jobs.Job{{Name: name, Period: time.Hour, Run: func(ctx context.Context, _ time.Time) (int64, error) {
+		var n int64
+		err := s.DB.Conn(ctx).Raw("SELECT secret_column FROM no_such_table").Scan(&n).Error
+		return n, err
+	}}}
+	if err := s.App.Jobs.RunDue(context.Background()); err == nil || !strings.Contains(err.Error(), "no_such_table") {
+		t.Fatalf("RunDue = %v; want the SQL error", err)
+	}
+	period := jobs.PeriodStart(now, time.Hour).Format(time.RFC3339)
+	token := s.staffToken(t, "manager.sz01")
+	for lang, want := range map[string]string{
+		"":   "运行失败，详情见服务器日志（任务 " + name + "，时段 " + period + "，第 1 次）",
+		"en": "the run failed; see the server log (job " + name + ", period " + period + ", attempt 1)",
+	} {
+		res := s.do(t, req{Query: jobRunsDoc, Token: token, Headers: map[string]string{"Accept-Language": lang}})
+		if len(res.Errors) > 0 {
+			t.Fatal(res.Raw)
+		}
+		if dig(res.Data, "jobRuns", 0, "name") != name || dig(res.Data, "jobRuns", 0, "lastRun", "status") != "FAILED" ||
+			dig(res.Data, "jobRuns", 0, "lastRun", "error") != want {
+			t.Fatalf("jobRuns in %q: %s", lang, res.Raw)
+		}
+		if strings.Contains(res.Raw, "no_such_table") || strings.Contains(res.Raw, "secret_column") {
+			t.Fatalf("jobRuns shows the SQL error: %s", res.Raw)
+		}
+	}
+	logs := s.Logs.String()
+	if !strings.Contains(logs, `"msg":"job failed"`) || !strings.Contains(logs, name) || !strings.Contains(logs, "no_such_table") {
+		t.Fatalf("the failure is not in the log:\n%s", logs)
 	}
 }
 

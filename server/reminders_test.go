@@ -21,7 +21,7 @@ func TestCareReminders(t *testing.T) {
 	own := onOwnDB(t)
 	a, b := newTestServer(t, own), newTestServer(t, own)
 	ctx := context.Background()
-	now := models.Now()
+	now := daytime() // the care reminders start only by day
 	today := models.DateOf(now.In(reminders.Zone))
 	// 张伟 (consented) and 王芳 (did not) were born on this day.
 	zhang := a.ownerByPhone(t, demo.DemoOwnerPhone)

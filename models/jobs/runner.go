@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,14 +29,45 @@ type Job struct {
 	// period is the group's calendar day.
 	Period time.Duration
 	Run    func(ctx context.Context, now time.Time) (int64, error)
-	// Offset shifts the periods: a daily job with Offset 9h runs from
-	// 09:00 Shanghai time, so owners are not messaged at midnight.
+	// Offset shifts the periods: a daily job with Offset 9h has periods
+	// from 09:00 to 09:00 the next day, Shanghai time, so its first try of
+	// the day is at 09:00. It does not keep the job from running at night:
+	// a run that failed, or was missed (an outage, a deploy), is run
+	// whenever its period still lasts, up to 08:59 the next morning. Use
+	// NotBefore and NotAfter for that.
 	Offset time.Duration
+	// NotBefore and NotAfter, when either is set, are the window of the
+	// day in Asia/Shanghai in which the job may start (durations since
+	// midnight; NotBefore included, NotAfter excluded; NotAfter zero means
+	// midnight). A run due outside the window is not claimed: it waits for
+	// the window to open. A window may span midnight (NotBefore 22h,
+	// NotAfter 6h). Jobs that message owners use 09:00-21:00.
+	NotBefore, NotAfter time.Duration
 }
 
 // PeriodAt is the start of the job's period that contains t.
 func (j Job) PeriodAt(t time.Time) time.Time {
 	return PeriodStart(t.Add(-j.Offset), j.Period).Add(j.Offset)
+}
+
+// InWindow reports whether the job may start at t: always without a
+// window, else when t's time of day in Asia/Shanghai is within
+// [NotBefore, NotAfter).
+func (j Job) InWindow(t time.Time) bool {
+	if j.NotBefore == 0 && j.NotAfter == 0 {
+		return true
+	}
+	end := j.NotAfter
+	if end == 0 {
+		end = 24 * time.Hour
+	}
+	s := t.In(shanghai)
+	tod := time.Duration(s.Hour())*time.Hour + time.Duration(s.Minute())*time.Minute +
+		time.Duration(s.Second())*time.Second + time.Duration(s.Nanosecond())
+	if j.NotBefore <= end {
+		return tod >= j.NotBefore && tod < end
+	}
+	return tod >= j.NotBefore || tod < end // spans midnight
 }
 
 // Run statuses.
@@ -66,7 +98,11 @@ type Run struct {
 	StartedAt  time.Time
 	FinishedAt *time.Time
 	Count      int64
-	Error      string
+	// Error is the failure as the job returned it (SQL, driver or panic
+	// text, cut to 1000 bytes), for operators reading the table; it is
+	// also in the server log. Statuses, which managers read, replaces it
+	// with a fixed message (see FailedMessage).
+	Error string
 }
 
 // TableName names the runs table.
@@ -121,6 +157,14 @@ func PeriodStart(t time.Time, p time.Duration) time.Time {
 
 func (r *Runner) now() time.Time { return models.NowOr(r.Now) }
 
+// logger is Log, or the default logger: a failure's detail is never lost.
+func (r *Runner) logger() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.Default()
+}
+
 func (r *Runner) instance() string {
 	if r.Instance == "" {
 		host, _ := os.Hostname()
@@ -153,9 +197,13 @@ func (r *Runner) RunDue(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// runOne claims the job's current period and runs it if the claim was won.
+// runOne claims the job's current period and runs it if the claim was won
+// (and the job's window is open).
 func (r *Runner) runOne(ctx context.Context, j Job) error {
 	now := r.now()
+	if !j.InWindow(now) {
+		return nil
+	}
 	period := j.PeriodAt(now)
 	attempt, ok, err := r.claim(ctx, j.Name, period, now)
 	if err != nil || !ok {
@@ -168,13 +216,14 @@ func (r *Runner) runOne(ctx context.Context, j Job) error {
 	if runErr != nil {
 		status, msg = Failed, runErr.Error()
 		if len(msg) > maxErrorLen {
-			msg = msg[:maxErrorLen]
+			msg = strings.ToValidUTF8(msg[:maxErrorLen], "") // not half a character
 		}
-		if r.Log != nil {
-			r.Log.Error("job failed", "job", j.Name, "period", period, "attempt", attempt, "err", runErr)
-		}
+		// The full error goes to the log (managers see only a fixed
+		// message naming the job, period and attempt: FailedMessage).
+		r.logger().Error("job failed", "job", j.Name, "period", period.UTC().Format(time.RFC3339), "attempt", attempt,
+			"instance", r.instance(), "err", runErr)
 	} else if r.Log != nil && count > 0 {
-		r.Log.Info("job ran", "job", j.Name, "period", period, "count", count)
+		r.Log.Info("job ran", "job", j.Name, "period", period.UTC().Format(time.RFC3339), "count", count)
 	}
 	if count < 0 {
 		count = 0

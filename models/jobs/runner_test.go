@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -83,6 +86,118 @@ func TestPeriodAtWithOffset(t *testing.T) {
 		if got := j.PeriodAt(at); !got.Equal(want) {
 			t.Errorf("PeriodAt(%v) = %v; want %v", at, got, want)
 		}
+	}
+}
+
+func TestInWindow(t *testing.T) {
+	day := jobs.Job{NotBefore: 9 * time.Hour, NotAfter: 21 * time.Hour}
+	night := jobs.Job{NotBefore: 22 * time.Hour, NotAfter: 6 * time.Hour}
+	fromNine := jobs.Job{NotBefore: 9 * time.Hour}
+	cases := []struct {
+		j    jobs.Job
+		at   time.Time
+		want bool
+	}{
+		{jobs.Job{}, sh(2031, 3, 3, 3, 0), true},
+		{day, sh(2031, 3, 3, 8, 59).Add(59 * time.Second), false},
+		{day, sh(2031, 3, 3, 9, 0), true},
+		{day, time.Date(2031, 3, 3, 1, 0, 0, 0, time.UTC), true}, // 09:00 in Shanghai
+		{day, sh(2031, 3, 3, 20, 59).Add(59 * time.Second), true},
+		{day, sh(2031, 3, 3, 21, 0), false},
+		{day, time.Date(2031, 3, 3, 13, 0, 0, 0, time.UTC), false}, // 21:00 in Shanghai
+		{day, sh(2031, 3, 4, 2, 30), false},
+		{night, sh(2031, 3, 3, 23, 0), true},
+		{night, sh(2031, 3, 4, 5, 59), true},
+		{night, sh(2031, 3, 4, 6, 0), false},
+		{night, sh(2031, 3, 4, 12, 0), false},
+		{fromNine, sh(2031, 3, 3, 23, 59), true},
+		{fromNine, sh(2031, 3, 3, 8, 0), false},
+	}
+	for _, c := range cases {
+		if got := c.j.InWindow(c.at); got != c.want {
+			t.Errorf("%v-%v InWindow(%v) = %v; want %v", c.j.NotBefore, c.j.NotAfter, c.at, got, c.want)
+		}
+	}
+}
+
+// TestQuietWindow: a daily 09:00 job that messages owners fails at 09:00;
+// the database is back in the night. The run is not retried at night (the
+// period lasts until 09:00 the next day, but the window closed at 21:00):
+// the job runs next at 09:00.
+func TestQuietWindow(t *testing.T) {
+	t.Parallel()
+	db := testdb.Shared(t, nil)
+	ctx := context.Background()
+	c := &clock{t: sh(2031, 5, 3, 9, 0)}
+	var at []time.Time
+	fail := true
+	n := name(t)
+	r := &jobs.Runner{DB: db, Now: c.Now, RetryAfter: 5 * time.Minute, Jobs: []jobs.Job{{Name: n, Period: 24 * time.Hour,
+		Offset: 9 * time.Hour, NotBefore: 9 * time.Hour, NotAfter: 21 * time.Hour,
+		Run: func(_ context.Context, now time.Time) (int64, error) {
+			at = append(at, now)
+			if fail {
+				return 0, errors.New("db down")
+			}
+			return 1, nil
+		}}}}
+	if err := r.RunDue(ctx); err == nil {
+		t.Fatal("the 09:00 failure was not reported")
+	}
+	fail = false
+	for _, night := range []time.Time{sh(2031, 5, 3, 21, 0), sh(2031, 5, 4, 2, 30), sh(2031, 5, 4, 8, 59)} {
+		c.Set(night)
+		if err := r.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(at) != 1 {
+			t.Fatalf("the job ran at %s Shanghai time", night.Format("15:04"))
+		}
+	}
+	rs := runs(t, db, n)
+	if len(rs) != 1 || rs[0].Status != jobs.Failed || rs[0].Attempts != 1 {
+		t.Fatalf("runs during the night: %+v", rs)
+	}
+	c.Set(sh(2031, 5, 4, 9, 0))
+	if err := r.RunDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(at) != 2 || !at[1].Equal(sh(2031, 5, 4, 9, 0)) {
+		t.Fatalf("runs at %v; want 09:00 on both days", at)
+	}
+	rs = runs(t, db, n)
+	if len(rs) != 2 || rs[1].Status != jobs.Succeeded || !rs[1].PeriodStart.Equal(sh(2031, 5, 4, 9, 0)) {
+		t.Fatalf("runs = %+v", rs)
+	}
+	// Within the window a failed run is retried the same day.
+	fail = true
+	c.Set(sh(2031, 5, 5, 9, 0))
+	_ = r.RunDue(ctx)
+	fail = false
+	c.Set(sh(2031, 5, 5, 20, 59))
+	if err := r.RunDue(ctx); err != nil || len(at) != 4 {
+		t.Fatalf("retry at 20:59: %d runs, %v", len(at), err)
+	}
+	if rs = runs(t, db, n); rs[2].Status != jobs.Succeeded || rs[2].Attempts != 2 {
+		t.Fatalf("the retried run: %+v", rs[2])
+	}
+}
+
+// TestLongErrorIsCut: a failure's text is kept cut to 1000 bytes, on a
+// character boundary (PostgreSQL refuses half a character).
+func TestLongErrorIsCut(t *testing.T) {
+	t.Parallel()
+	db := testdb.Shared(t, nil)
+	c := &clock{t: sh(2031, 3, 3, 10, 0)}
+	n := name(t)
+	r := &jobs.Runner{DB: db, Now: c.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Jobs: []jobs.Job{{Name: n, Period: time.Hour,
+		Run: func(context.Context, time.Time) (int64, error) { return 0, errors.New(strings.Repeat("库", 400)) }}}}
+	if err := r.RunDue(context.Background()); err == nil {
+		t.Fatal("the failure was not reported")
+	}
+	rs := runs(t, db, n)
+	if len(rs) != 1 || rs[0].Status != jobs.Failed || rs[0].Error != strings.Repeat("库", 333) {
+		t.Fatalf("runs = %+v", rs)
 	}
 }
 
@@ -287,12 +402,26 @@ func TestStatuses(t *testing.T) {
 			!st[0].LastRun.PeriodStart.Equal(sh(2031, 3, 3, 11, 0)) || st[0].LastRun.Status != jobs.Succeeded {
 			t.Fatalf("statuses[0] = %+v (%+v)", st[0], st[0].LastRun)
 		}
-		if st[1].LastRun == nil || st[1].LastRun.Status != jobs.Failed || st[1].LastRun.Error != "db down" {
+		// A failed run is visible as failed, with a fixed message that
+		// points to the log, not the failure's text.
+		wantMsg := "运行失败，详情见服务器日志（任务 " + bad + "，时段 2031-03-03T03:00:00Z，第 1 次）"
+		if st[1].LastRun == nil || st[1].LastRun.Status != jobs.Failed || st[1].LastRun.Error != wantMsg {
 			t.Fatalf("statuses[1] = %+v", st[1].LastRun)
 		}
 		if st[2].LastRun != nil || st[2].Period != 86400 {
 			t.Fatalf("never-run job: %+v", st[2])
 		}
+	}
+	st, err := r.Statuses(models.WithLang(ctx, "en"), manager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "the run failed; see the server log (job " + bad + ", period 2031-03-03T03:00:00Z, attempt 1)"; st[1].LastRun.Error != want {
+		t.Fatalf("English message = %q; want %q", st[1].LastRun.Error, want)
+	}
+	// The failure itself stays in the table, for operators.
+	if rs := runs(t, db, bad); len(rs) != 2 || rs[1].Error != "db down" {
+		t.Fatalf("recorded runs of the failing job: %+v", rs)
 	}
 	advisor := &auth.Principal{Kind: auth.KindStaff, ID: uuid.New(), Roles: []auth.Role{auth.RoleAdvisor}, StoreIDs: []uuid.UUID{uuid.New()}}
 	owner := &auth.Principal{Kind: auth.KindOwner, ID: uuid.New()}
@@ -300,7 +429,7 @@ func TestStatuses(t *testing.T) {
 		_, err := r.Statuses(ctx, who)
 		testdb.WantCode(t, err, models.CodeForbidden, "")
 	}
-	_, err := r.Statuses(ctx, nil)
+	_, err = r.Statuses(ctx, nil)
 	testdb.WantCode(t, err, models.CodeUnauthenticated, "")
 }
 

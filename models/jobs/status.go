@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
@@ -15,8 +17,10 @@ type Status struct {
 }
 
 // Statuses lists the runner's jobs, in order, each with its latest run
-// (the run of its newest period: RUNNING, SUCCEEDED or FAILED with its
-// error), for managers. One statement whatever the number of jobs.
+// (the run of its newest period: RUNNING, SUCCEEDED or FAILED), for
+// managers. A failed run's error is FailedMessage, not the failure itself:
+// SQL, driver and panic text stay in the server log and the job_runs
+// table. One statement whatever the number of jobs.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not MANAGER or GROUP_ADMIN).
 func (r *Runner) Statuses(ctx context.Context, actor *auth.Principal) ([]*Status, error) {
@@ -44,6 +48,9 @@ func (r *Runner) Statuses(ctx context.Context, actor *auth.Principal) ([]*Status
 	byName := make(map[string]*Run, len(runs))
 	for _, run := range runs {
 		normalize(run)
+		if run.Status == Failed {
+			run.Error = FailedMessage(ctx, run)
+		}
 		byName[run.Job] = run
 	}
 	for _, s := range out {
@@ -60,4 +67,15 @@ func normalize(r *Run) {
 		t := r.FinishedAt.UTC()
 		r.FinishedAt = &t
 	}
+}
+
+// FailedMessage is what managers read of a failed run: that it failed, and
+// how to find the failure in the server log ("job failed" with the job's
+// name, period and attempt), in the caller's language.
+func FailedMessage(ctx context.Context, run *Run) string {
+	period := run.PeriodStart.UTC().Format(time.RFC3339)
+	if models.Lang(ctx) == "en" {
+		return fmt.Sprintf("the run failed; see the server log (job %s, period %s, attempt %d)", run.Job, period, run.Attempts)
+	}
+	return fmt.Sprintf("运行失败，详情见服务器日志（任务 %s，时段 %s，第 %d 次）", run.Job, period, run.Attempts)
 }
