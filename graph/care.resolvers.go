@@ -346,10 +346,15 @@ func (r *queryResolver) ComplaintReport(ctx context.Context, storeID *string, fr
 
 // Survey is the resolver for the survey field.
 func (r *repairOrderResolver) Survey(ctx context.Context, obj *workshop.RepairOrder) (*care.Survey, error) {
-	if !care.CanSeeSurveys(caller(ctx)) {
+	who := caller(ctx)
+	if !care.CanSeeSurveys(who) {
 		return nil, nil
 	}
-	return optional(r.careLoaders(ctx).SurveyByOrder.Load(ctx, obj.ID))
+	s, err := optional(r.careLoaders(ctx).SurveyByOrder.Load(ctx, obj.ID))
+	if err != nil || !care.SurveyVisible(who, s) {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Store is the resolver for the store field.

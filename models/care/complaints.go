@@ -72,7 +72,7 @@ func (s *Service) file(ctx context.Context, actor *auth.Principal, ownerID uuid.
 	if !in.Category.Valid() {
 		return nil, models.Invalid(prefix+"category", "投诉类别无效", "unknown category")
 	}
-	desc, err := text(prefix+"description", in.Description, MaxDescriptionLen, true)
+	desc, err := models.Text(prefix+"description", "投诉内容", in.Description, 1, MaxDescriptionLen, true)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,11 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 	case !ownerStep && !actor.HasAnyRole(rolesCare...):
 		return nil, models.ErrForbidden
 	}
-	note, err := text("note", note, MaxNoteLen, step == StepPropose || step == StepResolve || step == StepReopen)
+	required := 0
+	if step == StepPropose || step == StepResolve || step == StepReopen {
+		required = 1
+	}
+	note, err := models.Text("note", "备注", note, required, MaxNoteLen, false)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +211,7 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 			"responded_at": c.RespondedAt, "response_state": c.ResponseState,
 			"proposed_at": c.ProposedAt, "proposal_state": c.ProposalState,
 			"resolution_due_at": c.ResolutionDueAt, "resolved_at": c.ResolvedAt, "resolution_state": c.ResolutionState,
-			"reopen_count": c.ReopenCount, "closed_at": c.ClosedAt, "updated_at": c.UpdatedAt,
+			"resolution_missed": c.ResolutionMissed, "reopen_count": c.ReopenCount, "closed_at": c.ClosedAt, "updated_at": c.UpdatedAt,
 		})
 		if res.Error != nil {
 			return res.Error
@@ -241,17 +245,23 @@ var complaintTitle = map[Step]string{
 // MarkMissedDeadlines marks MISSED every complaint deadline still OPEN at
 // now whose time has passed (the step had not happened). Conditional
 // updates from OPEN only: safe to run twice, late, and on several instances
-// at once. Returns how many deadlines it marked.
+// at once. A missed resolution deadline also sets ResolutionMissed, which
+// reopening does not clear. Returns how many deadlines it marked.
 func (s *Service) MarkMissedDeadlines(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()
 	var total int64
 	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		for _, d := range []struct{ state, due string }{
-			{"response_state", "response_due_at"}, {"proposal_state", "proposal_due_at"}, {"resolution_state", "resolution_due_at"},
+		for _, d := range []struct{ state, due, sticky string }{
+			{"response_state", "response_due_at", ""}, {"proposal_state", "proposal_due_at", ""},
+			{"resolution_state", "resolution_due_at", "resolution_missed"},
 		} {
+			set := map[string]any{d.state: DeadlineMissed}
+			if d.sticky != "" {
+				set[d.sticky] = true
+			}
 			// The literal 'OPEN' matches the partial indexes of open deadlines.
 			res := s.DB.Conn(ctx).Model(&Complaint{}).Where(d.state+" = 'OPEN' AND "+d.due+" < ?", now).
-				Updates(map[string]any{d.state: DeadlineMissed})
+				Updates(set)
 			if res.Error != nil {
 				return res.Error
 			}

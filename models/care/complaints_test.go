@@ -357,3 +357,99 @@ func TestFileComplaintIdempotent(t *testing.T) {
 	_, err = e.svc.FileComplaint(e.ctx, c.p, in)
 	wantCode(t, err, models.CodeIdempotencyKeyReused, "idempotencyKey")
 }
+
+// Free text with control characters is refused as INVALID_ARGUMENT on its
+// field, nothing written (NUL would fail PostgreSQL's insert; a bell or an
+// escape sequence would be stored). Descriptions and survey comments may
+// span lines; notes are one line.
+func TestFreeTextControlCharacters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.customer()
+	for _, desc := range []string{"异响\x00", "异响\x1b[2J", "异响\a"} {
+		_, err := e.svc.FileComplaint(e.ctx, c.p, care.ComplaintInput{Category: care.Other, Description: desc, StoreID: &e.store.ID})
+		wantCode(t, err, models.CodeInvalidArgument, "description")
+	}
+	rows, _, err := e.svc.OwnerComplaints(e.ctx, c.p, c.owner.ID, models.Page{First: 10})
+	must(t, err)
+	if len(rows) != 0 {
+		t.Fatalf("%d refused complaints stored", len(rows))
+	}
+	cp := e.file(c, func(in *care.ComplaintInput) { in.Description = "第一次：异响\n第二次：\t仍然异响" })
+	if cp.Description != "第一次：异响\n第二次：\t仍然异响" {
+		t.Fatalf("multi-line description stored as %q", cp.Description)
+	}
+	for _, note := range []string{"已受理\x00", "第一行\n第二行"} {
+		_, err = e.svc.Step(e.ctx, e.who("crm"), cp.ID, care.StepPropose, note)
+		wantCode(t, err, models.CodeInvalidArgument, "note")
+	}
+
+	// From a follow-up call: the complaint's fields are prefixed.
+	e.delivered(c, e.clock.Now())
+	_, err = e.svc.CreateFollowUps(e.ctx, e.clock.Now())
+	must(t, err)
+	task := e.tasks()[0]
+	_, _, err = e.svc.RecordOutcome(e.ctx, e.who("crm"), task.ID, care.OutcomeInput{Outcome: care.IssueFound,
+		Complaint: &care.ComplaintInput{Category: care.Other, Description: "\x00"}})
+	wantCode(t, err, models.CodeInvalidArgument, "complaint.description")
+	_, _, err = e.svc.RecordOutcome(e.ctx, e.who("crm"), task.ID, care.OutcomeInput{Outcome: care.Reached, Note: "\x1b"})
+	wantCode(t, err, models.CodeInvalidArgument, "note")
+	_, err = e.svc.CloseFollowUp(e.ctx, e.who("crm"), task.ID, "关闭\x00")
+	wantCode(t, err, models.CodeInvalidArgument, "note")
+}
+
+// A resolution deadline missed before the owner reopened stays counted:
+// reopening starts a new (OPEN) resolution deadline, and the complaint
+// report still counts the late resolution, whether the job marked it or the
+// resolution came late before the job ran, even once the new deadline is met.
+func TestReopenKeepsMissedResolution(t *testing.T) {
+	t.Parallel()
+	e := isolatedEnv(t)
+	c := e.customer()
+	crm := e.who("crm")
+	day := models.DateOf(e.clock.Now().In(e.store.Location()))
+	byJob, late := e.file(c), e.file(c)
+	for _, cp := range []*care.Complaint{byJob, late} {
+		_, err := e.svc.Step(e.ctx, crm, cp.ID, care.StepPropose, "更换零件") // response and proposal in time
+		must(t, err)
+	}
+	e.advance(49 * time.Hour)
+	_, err := e.svc.Step(e.ctx, crm, late.ID, care.StepResolve, "已更换") // before the job ran
+	must(t, err)
+	if n, err := e.svc.MarkMissedDeadlines(e.ctx, e.clock.Now()); err != nil || n != 1 {
+		t.Fatalf("marked %d (%v); want byJob's resolution", n, err)
+	}
+	_, err = e.svc.Step(e.ctx, crm, byJob.ID, care.StepResolve, "已更换")
+	must(t, err)
+	missed := func(when string) {
+		t.Helper()
+		rep, err := e.svc.ComplaintStats(e.ctx, e.who("manager"), &e.store.ID, day, day)
+		must(t, err)
+		if rep.Total != 2 || rep.ByStore[0].Missed != 2 {
+			t.Fatalf("%s: total %d, missed %d; want 2 missed", when, rep.Total, rep.ByStore[0].Missed)
+		}
+	}
+	missed("resolved late")
+	for _, cp := range []*care.Complaint{byJob, late} {
+		got, err := e.svc.Step(e.ctx, c.p, cp.ID, care.StepReopen, "还是响")
+		must(t, err)
+		if got.ResolutionState != care.DeadlineOpen || !got.ResolutionMissed {
+			t.Fatalf("reopened: state %s, missed %v", got.ResolutionState, got.ResolutionMissed)
+		}
+	}
+	missed("reopened")
+	e.advance(time.Hour)
+	for _, cp := range []*care.Complaint{byJob, late} {
+		got, err := e.svc.Step(e.ctx, crm, cp.ID, care.StepResolve, "再次更换")
+		must(t, err)
+		if got.ResolutionState != care.DeadlineMet || !got.ResolutionMissed {
+			t.Fatalf("resolved again in time: state %s, missed %v", got.ResolutionState, got.ResolutionMissed)
+		}
+	}
+	missed("resolved again in time")
+	got, err := e.svc.ComplaintFor(e.ctx, c.p, late.ID)
+	must(t, err)
+	if !got.ResolutionMissed || got.ReopenCount != 1 {
+		t.Fatalf("read back: %+v", got)
+	}
+}

@@ -181,6 +181,11 @@ type Complaint struct {
 	ResolutionDueAt time.Time
 	ResolvedAt      *time.Time
 	ResolutionState DeadlineState
+	// ResolutionMissed records for good that a resolution deadline was
+	// missed (marked MISSED, or a resolution came late): reopening starts a
+	// new, OPEN resolution deadline, and the reports still count the late
+	// one. Never cleared.
+	ResolutionMissed bool
 
 	ReopenCount int
 	ClosedAt    *time.Time

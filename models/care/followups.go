@@ -31,13 +31,17 @@ func (s *Service) openTask(ctx context.Context, t *FollowUpTask, now time.Time) 
 // store's zone) of every car with a selling store bought in the Lookback.
 // Tasks are created ahead of their due time, so staff see what is coming;
 // one per kind and subject, so running the job twice, late, or on several
-// instances at once creates each once. Returns how many it created.
+// instances at once creates each once. Owners who deleted their account
+// are not called: the queries skip them, and each task's transaction checks
+// again under the owner's row lock, which the deletion also takes. Returns
+// how many it created.
 func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()
 	var orders []workshop.RepairOrder
 	err := s.DB.Conn(ctx).Table("repair_orders o").Select("o.*").
 		Joins("LEFT JOIN follow_up_tasks t ON t.kind = ? AND t.subject_id = o.id", Service3DC).
 		Where("o.status = 'DELIVERED' AND o.delivered_at > ? AND o.delivered_at <= ? AND t.id IS NULL", now.Add(-Lookback), now).
+		Where("NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = o.owner_id)").
 		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
 	if err != nil {
 		return 0, err
@@ -62,6 +66,7 @@ func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, er
 	err = s.DB.Conn(ctx).Raw(`SELECT v.id, v.owner_id, v.selling_store_id, v.purchase_date, st.timezone
 		FROM vehicles v JOIN stores st ON st.id = v.selling_store_id
 		WHERE v.selling_store_id IS NOT NULL AND v.purchase_date >= ? AND v.purchase_date <= ?
+		AND NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = v.owner_id)
 		AND (NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id)
 		  OR NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id))
 		ORDER BY v.id`, from, models.DateOf(now).AddDate(0, 0, 1), NewCar3D, NewCar7D).Scan(&cars).Error
@@ -85,7 +90,16 @@ func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, er
 	}
 	var created int64
 	for _, t := range tasks {
-		ok, err := s.openTask(ctx, t, now)
+		var ok bool
+		err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+			ok = false
+			gone, err := s.lockOwner(ctx, t.OwnerID)
+			if err != nil || gone {
+				return err
+			}
+			ok, err = s.openTask(ctx, t, now)
+			return err
+		})
 		if err != nil {
 			return created, err
 		}
@@ -231,7 +245,7 @@ type OutcomeInput struct {
 // NOT_REACHED keeps it open, due again at the retry time; ISSUE_FOUND files
 // a complaint for the owner (at the task's store, with its order and car)
 // and closes the task with the complaint attached. Attempts count every
-// call. CRM staff and managers of the task's store record calls.
+// call; a call recorded without a note keeps the task's previous note. CRM staff and managers of the task's store record calls.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, TASK_CLOSED,
 // INVALID_ARGUMENT ("outcome", "note", "retryAt", "complaint",
@@ -243,7 +257,7 @@ func (s *Service) RecordOutcome(ctx context.Context, actor *auth.Principal, id u
 	if !in.Outcome.Valid() {
 		return nil, nil, models.Invalid("outcome", "回访结果无效", "unknown outcome")
 	}
-	note, err := text("note", in.Note, MaxNoteLen, false)
+	note, err := models.Text("note", "备注", in.Note, 0, MaxNoteLen, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -261,7 +275,10 @@ func (s *Service) RecordOutcome(ctx context.Context, actor *auth.Principal, id u
 			return ErrTaskClosed
 		}
 		outcome := in.Outcome
-		t.Outcome, t.Attempts, t.Note, t.UpdatedAt = &outcome, t.Attempts+1, note, now
+		t.Outcome, t.Attempts, t.UpdatedAt = &outcome, t.Attempts+1, now
+		if note != "" {
+			t.Note = note
+		}
 		switch in.Outcome {
 		case NotReached:
 			if in.RetryAt == nil || !in.RetryAt.After(now) || in.RetryAt.After(now.Add(MaxRetryAhead)) {
@@ -300,7 +317,7 @@ func (s *Service) CloseFollowUp(ctx context.Context, actor *auth.Principal, id u
 	if err := careStaff(actor); err != nil {
 		return nil, err
 	}
-	note, err := text("note", note, MaxNoteLen, false)
+	note, err := models.Text("note", "备注", note, 0, MaxNoteLen, false)
 	if err != nil {
 		return nil, err
 	}

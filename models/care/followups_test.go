@@ -302,3 +302,30 @@ func TestFollowUpsPageByDue(t *testing.T) {
 		}
 	}
 }
+
+// A call recorded without a note keeps the note of the previous call; a
+// call with a note replaces it.
+func TestRecordOutcomeKeepsNote(t *testing.T) {
+	t.Parallel()
+	e, _, task := taskEnv(t)
+	crm := e.who("crm")
+	retry := e.clock.Now().Add(5 * time.Hour)
+	got, _, err := e.svc.RecordOutcome(e.ctx, crm, task.ID, care.OutcomeInput{Outcome: care.NotReached, Note: "车主下午方便接听", RetryAt: &retry})
+	must(t, err)
+	if got.Note != "车主下午方便接听" {
+		t.Fatalf("note %q", got.Note)
+	}
+	retry = retry.Add(5 * time.Hour)
+	got, _, err = e.svc.RecordOutcome(e.ctx, crm, task.ID, care.OutcomeInput{Outcome: care.NotReached, Note: "  ", RetryAt: &retry})
+	must(t, err)
+	if got.Note != "车主下午方便接听" || got.Attempts != 2 {
+		t.Fatalf("after a call without a note: note %q, attempts %d", got.Note, got.Attempts)
+	}
+	got, _, err = e.svc.RecordOutcome(e.ctx, crm, task.ID, care.OutcomeInput{Outcome: care.Reached})
+	must(t, err)
+	read, err := e.svc.FollowUpFor(e.ctx, crm, task.ID)
+	must(t, err)
+	if got.Note != "车主下午方便接听" || read.Note != got.Note || read.Status != care.TaskClosed || read.Attempts != 3 {
+		t.Fatalf("closed without a note: returned %q, stored %q (%s, %d attempts)", got.Note, read.Note, read.Status, read.Attempts)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 )
 
 // What the care loop holds about an owner, for the owner's data rights
@@ -52,17 +53,48 @@ func (s *Service) ExportOwner(ctx context.Context, ownerID uuid.UUID) (any, erro
 	return out, nil
 }
 
-// EraseOwner runs inside an account deletion: nobody calls a deleted
-// account, so its open follow-up calls close; survey comments (free text
-// that may name people) are cleared, the scores stay in the stores'
-// statistics. Complaints stay as the store's record of how it handled them.
+// ErasedDescription replaces the description of a deleted owner's
+// complaints.
+const ErasedDescription = "（车主已注销）"
+
+// EraseOwner runs inside an account deletion. Nobody calls a deleted
+// account, so its open follow-up calls close. Free text the owner wrote or
+// that is about them (it may name people) is blanked: complaint
+// descriptions (replaced by ErasedDescription) and photos, the owner's
+// notes on complaint timelines, survey comments and the notes of follow-up
+// calls. What the stores' statistics need stays: categories, statuses,
+// deadlines, scores.
 func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 	now := s.now()
 	conn := s.DB.Conn(ctx)
-	if err := conn.Model(&FollowUpTask{}).Where("owner_id = ? AND status = ?", ownerID, TaskOpen).
-		Updates(map[string]any{"status": TaskClosed, "note": "车主已注销账户", "closed_at": now, "updated_at": now}).Error; err != nil {
-		return err
+	steps := []func() error{
+		func() error {
+			return conn.Model(&FollowUpTask{}).Where("owner_id = ? AND note <> ''", ownerID).
+				Updates(map[string]any{"note": "", "updated_at": now}).Error
+		},
+		func() error {
+			return conn.Model(&FollowUpTask{}).Where("owner_id = ? AND status = ?", ownerID, TaskOpen).
+				Updates(map[string]any{"status": TaskClosed, "note": "车主已注销账户", "closed_at": now, "updated_at": now}).Error
+		},
+		func() error {
+			return conn.Model(&Survey{}).Where("owner_id = ? AND comment <> ''", ownerID).
+				Updates(map[string]any{"comment": ""}).Error
+		},
+		func() error {
+			return conn.Model(&ComplaintEvent{}).
+				Where("actor_kind = ? AND actor_id = ? AND note <> ''", ActorOwner, ownerID).
+				Where("complaint_id IN (SELECT c.id FROM complaints c WHERE c.owner_id = ?)", ownerID).
+				Updates(map[string]any{"note": ""}).Error
+		},
+		func() error {
+			return conn.Model(&Complaint{}).Where("owner_id = ?", ownerID).
+				Updates(map[string]any{"description": ErasedDescription, "photos": gorm.Expr("'[]'"), "updated_at": now}).Error
+		},
 	}
-	return conn.Model(&Survey{}).Where("owner_id = ? AND comment <> ''", ownerID).
-		Updates(map[string]any{"comment": ""}).Error
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

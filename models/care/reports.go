@@ -44,7 +44,8 @@ func period(from, to models.Date, loc *time.Location) (time.Time, time.Time, err
 	if to.Before(from) {
 		return time.Time{}, time.Time{}, models.Invalid("to", "结束日期不能早于开始日期", "to is before from")
 	}
-	if from.AddDate(0, 0, MaxReportDays).Before(to) {
+	// from..to counts both ends: at most MaxReportDays days.
+	if from.AddDate(0, 0, MaxReportDays-1).Before(to) {
 		return time.Time{}, time.Time{}, models.Ef(models.CodeInvalidArgument, "统计区间最长 366 天", "at most %d days", MaxReportDays).On("to")
 	}
 	start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, loc).UTC()
@@ -119,7 +120,8 @@ type ComplaintCount struct {
 	Total    int
 	// Finished: resolved or closed.
 	Finished int
-	// Missed: with at least one deadline missed.
+	// Missed: with at least one deadline missed (a resolution deadline
+	// missed before a reopening included).
 	Missed int
 }
 
@@ -161,7 +163,7 @@ func (s *Service) ComplaintStats(ctx context.Context, actor *auth.Principal, sto
 	}
 	err = q.Select(`store_id, category, COUNT(*) AS total,
 		SUM(CASE WHEN status IN ('RESOLVED', 'CLOSED') THEN 1 ELSE 0 END) AS finished,
-		SUM(CASE WHEN response_state = 'MISSED' OR proposal_state = 'MISSED' OR resolution_state = 'MISSED' THEN 1 ELSE 0 END) AS missed`).
+		SUM(CASE WHEN response_state = 'MISSED' OR proposal_state = 'MISSED' OR resolution_state = 'MISSED' OR resolution_missed THEN 1 ELSE 0 END) AS missed`).
 		Where("created_at >= ? AND created_at < ?", start, end).
 		Group("store_id, category").Order("store_id, category").Scan(&rows).Error
 	if err != nil {

@@ -65,7 +65,14 @@ func TestSatisfactionReport(t *testing.T) {
 	}
 	_, err = e.svc.Satisfaction(e.ctx, e.who("manager"), e.store.ID, day, day.AddDate(0, 0, -1))
 	wantCode(t, err, models.CodeInvalidArgument, "to")
-	_, err = e.svc.Satisfaction(e.ctx, e.who("manager"), e.store.ID, day, day.AddDate(0, 0, 367))
+	// At most MaxReportDays days, both ends counted.
+	_, err = e.svc.Satisfaction(e.ctx, e.who("manager"), e.store.ID, day, day.AddDate(0, 0, care.MaxReportDays-1))
+	must(t, err)
+	_, err = e.svc.Satisfaction(e.ctx, e.who("manager"), e.store.ID, day, day.AddDate(0, 0, care.MaxReportDays))
+	wantCode(t, err, models.CodeInvalidArgument, "to")
+	_, err = e.svc.ComplaintStats(e.ctx, e.who("manager"), nil, day, day.AddDate(0, 0, care.MaxReportDays-1))
+	must(t, err)
+	_, err = e.svc.ComplaintStats(e.ctx, e.who("manager"), nil, day, day.AddDate(0, 0, care.MaxReportDays))
 	wantCode(t, err, models.CodeInvalidArgument, "to")
 }
 

@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ownerhub/ownerhub/models"
 )
@@ -68,21 +67,6 @@ func ValidateScores(sc Scores) error {
 // 3 or less.
 func Low(sc Scores) bool {
 	return min(sc.Overall, sc.Advisor, sc.Quality, sc.Timeliness, sc.Cleanliness) <= LowScore
-}
-
-// text trims s and checks it is at most max runes (and present when
-// required).
-//
-// Codes: INVALID_ARGUMENT (field).
-func text(field, s string, max int, required bool) (string, error) {
-	s = strings.TrimSpace(s)
-	if required && s == "" {
-		return "", models.Invalid(field, "请填写内容", "required")
-	}
-	if utf8.RuneCountInString(s) > max {
-		return "", models.Ef(models.CodeInvalidArgument, "内容过长", "at most %d characters", max).On(field)
-	}
-	return s, nil
 }
 
 // ValidatePhotos checks a complaint's photo URLs: at most MaxPhotos,
@@ -212,8 +196,9 @@ func (s Step) Event() EventKind {
 // meets. A proposal or resolution also counts as the first response when
 // none came before it, and a resolution as the proposal. Reopening starts
 // a new resolution deadline ResolveWithin from now, in state OPEN: the
-// owner is owed a new resolution; the earlier one stays on the timeline.
-// The response and proposal deadlines keep what they recorded.
+// owner is owed a new resolution; the earlier one stays on the timeline,
+// and a missed resolution deadline stays recorded in ResolutionMissed. The
+// response and proposal deadlines keep what they recorded.
 func apply(c *Complaint, step Step, now time.Time, note string) {
 	respond := func() {
 		if c.RespondedAt == nil {
@@ -236,6 +221,9 @@ func apply(c *Complaint, step Step, now time.Time, note string) {
 		respond()
 		propose()
 		c.ResolvedAt, c.ResolutionState = &now, stateAt(c.ResolutionDueAt, now)
+		if c.ResolutionState == DeadlineMissed {
+			c.ResolutionMissed = true
+		}
 		c.Resolution = note
 	case StepAccept:
 		c.ClosedAt = &now

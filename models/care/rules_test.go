@@ -84,3 +84,25 @@ func TestApplyDeadlines(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+// A late resolution is recorded for good: reopening leaves ResolutionMissed
+// set while the new deadline is OPEN.
+func TestApplyKeepsMissedResolution(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := &Complaint{Status: Proposed, ResponseDueAt: t0.Add(RespondWithin), ResponseState: DeadlineMet,
+		ProposalDueAt: t0.Add(ProposeWithin), ProposalState: DeadlineMet, ResolutionDueAt: t0.Add(ResolveWithin), ResolutionState: DeadlineOpen}
+	apply(c, StepResolve, t0.Add(ResolveWithin), "in time")
+	if c.ResolutionState != DeadlineMet || c.ResolutionMissed {
+		t.Fatalf("in time: %+v", c)
+	}
+	apply(c, StepReopen, t0.Add(50*time.Hour), "no")
+	apply(c, StepResolve, t0.Add(99*time.Hour), "late")
+	if c.ResolutionState != DeadlineMissed || !c.ResolutionMissed {
+		t.Fatalf("late: %+v", c)
+	}
+	apply(c, StepReopen, t0.Add(100*time.Hour), "no")
+	if c.ResolutionState != DeadlineOpen || !c.ResolutionMissed || c.ReopenCount != 2 {
+		t.Fatalf("reopened after a late resolution: %+v", c)
+	}
+}

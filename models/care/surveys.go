@@ -21,14 +21,18 @@ func SurveyDedupeKey(orderID uuid.UUID) string { return "survey-invitation:" + o
 // SURVEY_INVITATION, linking the repair order) in its owner's inbox. The
 // survey is unique per order and the invitation has a dedupe key, so
 // running the job twice, late, or on several instances at once offers each
-// survey once. Each order is offered in a transaction of its own. Returns
-// how many surveys it offered.
+// survey once. Owners who deleted their account are offered nothing: the
+// query skips them, and each order's transaction checks again under the
+// owner's row lock, which the deletion also takes. Each order is offered in
+// a transaction of its own. Returns how many surveys it offered (committed
+// ones only).
 func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()
 	var orders []workshop.RepairOrder
 	err := s.DB.Conn(ctx).Table("repair_orders o").Select("o.*").
 		Joins("LEFT JOIN surveys s ON s.repair_order_id = o.id").
 		Where("o.status = 'DELIVERED' AND o.delivered_at > ? AND o.delivered_at <= ? AND s.id IS NULL", now.Add(-Lookback), now).
+		Where("NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = o.owner_id)").
 		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
 	if err != nil {
 		return 0, err
@@ -36,27 +40,49 @@ func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, erro
 	var offered int64
 	for i := range orders {
 		o := &orders[i]
+		var created bool
 		err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+			created = false
+			if gone, err := s.lockOwner(ctx, o.OwnerID); err != nil || gone {
+				return err
+			}
 			sv := &Survey{ID: models.NewID(), RepairOrderID: o.ID, OwnerID: o.OwnerID, StoreID: o.StoreID, VehicleID: o.VehicleID,
 				AdvisorID: o.AdvisorID, OfferedAt: now, AnswerBy: now.Add(SurveyAnswerWindow), CreatedAt: now, UpdatedAt: now}
 			res := s.DB.Conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "repair_order_id"}}, DoNothing: true}).Create(sv)
 			if res.Error != nil || res.RowsAffected == 0 {
 				return res.Error
 			}
-			offered++
 			key := SurveyDedupeKey(o.ID)
 			_, err := s.DB.CreateNotification(ctx, &models.Notification{
 				OwnerID: o.OwnerID, Kind: NotifySurveyInvitation, Title: "请为本次服务评分",
 				Body: fmt.Sprintf("您的工单 %s 已交车，欢迎对本次服务进行评价（30 天内有效）。", o.Number),
 				Link: GlobalID("RepairOrder", o.ID), DedupeKey: &key, CreatedAt: now,
 			})
+			created = err == nil
 			return err
 		})
 		if err != nil {
 			return offered, err
 		}
+		if created {
+			offered++
+		}
 	}
 	return offered, nil
+}
+
+// lockOwner locks the owner's row for the rest of the transaction and
+// reports whether the owner deleted the account. The deletion locks the
+// same row (FOR NO KEY UPDATE, as here: rows referencing the owner may
+// still be inserted meanwhile) before it marks the owner deleted, so what
+// the caller inserts next for the owner either commits before the deletion
+// (which then erases or closes it) or not at all.
+func (s *Service) lockOwner(ctx context.Context, ownerID uuid.UUID) (gone bool, err error) {
+	var o models.Owner
+	if err := s.DB.ForNoKeyUpdate(s.DB.Conn(ctx).Select("id").Where("id = ?", ownerID)).Take(&o).Error; err != nil {
+		return false, err
+	}
+	return s.DB.OwnerDeleted(ctx, ownerID)
 }
 
 // SubmitSurvey records the owner's answer to their survey, or changes it:
@@ -79,7 +105,7 @@ func (s *Service) SubmitSurvey(ctx context.Context, actor *auth.Principal, id uu
 	if err := ValidateScores(sc); err != nil {
 		return nil, err
 	}
-	comment, err := text("comment", comment, MaxCommentLen, false)
+	comment, err := models.Text("comment", "评价内容", comment, 0, MaxCommentLen, true)
 	if err != nil {
 		return nil, err
 	}
@@ -172,8 +198,10 @@ func ownerList(actor *auth.Principal, ownerID uuid.UUID) error {
 }
 
 // SurveysByOrderIDs loads the surveys of repair orders for a dataloader, in
-// one statement, keyed by order id. No authorization: the caller already
-// authorized the orders. Orders without a survey are omitted.
+// one statement, keyed by order id. No authorization: who may read an order
+// is not who may read its survey (a car's next owner reads its past
+// orders), so the caller shows each survey only when SurveyVisible. Orders
+// without a survey are omitted.
 func (s *Service) SurveysByOrderIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*Survey, error) {
 	out := make(map[uuid.UUID]*Survey, len(ids))
 	if len(ids) == 0 {
@@ -204,11 +232,30 @@ func (s *Survey) Editable(now time.Time) bool {
 	return now.Before(s.AnswerBy)
 }
 
-// CanSeeSurveys reports whether the actor may see the surveys of orders
-// they can see: owners (their own orders'), CRM staff and managers. Other
-// staff (advisors, technicians) do not see how they were rated.
+// CanSeeSurveys reports whether the actor may see any survey at all:
+// owners (their own), CRM staff and managers. Other staff (advisors,
+// technicians) do not see how they were rated. SurveyVisible decides for
+// one survey.
 func CanSeeSurveys(actor *auth.Principal) bool {
 	return actor.IsOwner() || actor.HasAnyRole(rolesCare...)
+}
+
+// SurveyVisible reports whether the actor may see the survey, by the rule
+// of SurveyFor and OwnerSurveys: an owner only a survey offered to them
+// (not the survey of an order of a car they bought since), CRM staff and
+// managers the surveys of their stores (GROUP_ADMIN: all). A nil survey is
+// not visible. For surveys loaded without authorization (by order, by id)
+// before they are shown.
+func SurveyVisible(actor *auth.Principal, sv *Survey) bool {
+	switch {
+	case sv == nil:
+		return false
+	case actor.IsOwner():
+		return sv.OwnerID == actor.ID
+	case actor.HasAnyRole(rolesCare...):
+		return actor.CanAccessStore(sv.StoreID)
+	}
+	return false
 }
 
 // SurveysByIDs loads surveys by id for a dataloader, in one statement. No

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/care"
 )
@@ -176,5 +177,42 @@ func TestSurveyReaders(t *testing.T) {
 	must(t, err)
 	if len(rows) != 0 {
 		t.Fatal("another store's CRM sees the survey")
+	}
+}
+
+// SurveyVisible, the check of surveys loaded by order (RepairOrder.survey),
+// agrees with SurveyFor for everyone: the owner offered the survey, the
+// store's CRM and managers, the group admin; not another owner (the car's
+// next owner reads the car's past orders, not the previous owner's
+// survey), not another store's staff, not advisors or technicians.
+func TestSurveyVisible(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c, buyer := e.customer(), e.customer()
+	order := e.delivered(c, e.clock.Now())
+	_, err := e.svc.InviteSurveys(e.ctx, e.clock.Now())
+	must(t, err)
+	sv := e.surveyOf(order)
+	// The car changes hands.
+	must(t, e.db.Conn(e.ctx).Model(&models.Vehicle{}).Where("id = ?", c.car.ID).Update("owner_id", buyer.owner.ID).Error)
+	who := map[string]*auth.Principal{"owner": c.p, "buyer": buyer.p, "nobody": nil}
+	for name, p := range e.staff {
+		who[name] = p
+	}
+	want := map[string]bool{"owner": true, "crm": true, "manager": true, "admin": true}
+	for name, p := range who {
+		if got := care.SurveyVisible(p, sv); got != want[name] {
+			t.Errorf("%s: visible %v; want %v", name, got, want[name])
+		}
+		if p == nil {
+			continue
+		}
+		_, err := e.svc.SurveyFor(e.ctx, p, sv.ID)
+		if (err == nil) != want[name] {
+			t.Errorf("%s: SurveyFor err %v, SurveyVisible %v", name, err, want[name])
+		}
+	}
+	if care.SurveyVisible(c.p, nil) {
+		t.Error("a nil survey is visible")
 	}
 }
