@@ -6516,7 +6516,7 @@ type JobRun {
   finishedAt: DateTime
   "What the job did: reminders sent, lots expired, keys pruned, ..."
   count: Int!
-  "The failure, when FAILED."
+  "When FAILED, a fixed message naming the job, period and attempt; the cause is in the server log."
   error: String!
 }
 
