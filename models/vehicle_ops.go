@@ -24,7 +24,26 @@ const (
 	EarliestModelYear = 1980
 )
 
-var errNotYourStore = E(CodeForbidden, "您不属于该门店", "you do not work for this store")
+// ErrNotYourStore refuses staff acting at a store they are not assigned to.
+var ErrNotYourStore = E(CodeForbidden, "您不属于该门店", "you do not work for this store")
+
+var errNotYourStore = ErrNotYourStore
+
+// StaffAt checks the actor is staff holding one of roles (GROUP_ADMIN holds
+// every role) at the store: the one store-and-role rule of every capability.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (no such role, or not the actor's store).
+func StaffAt(actor *auth.Principal, storeID uuid.UUID, roles ...auth.Role) error {
+	switch {
+	case actor == nil:
+		return ErrUnauthenticated
+	case !actor.HasAnyRole(roles...):
+		return ErrForbidden
+	case !actor.CanAccessStore(storeID):
+		return ErrNotYourStore
+	}
+	return nil
+}
 
 // VehicleRegistration is a car handed over at new-car delivery, with its
 // owner's phone. Optional fields are nil or empty.

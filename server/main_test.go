@@ -178,7 +178,9 @@ func startServe(t *testing.T, env map[string]string) *served {
 			t.Error("serve did not stop")
 		}
 	})
-	deadline := time.Now().Add(15 * time.Second)
+	// The first start seeds the demo data (hashing 17 staff passwords),
+	// which under the race detector takes a while.
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := graphQLLineRE.FindStringSubmatch(s.stdout.String()); m != nil {
 			s.base = m[1]

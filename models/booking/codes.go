@@ -64,7 +64,7 @@ var (
 	errAppointmentNotFound = models.E(models.CodeNotFound, "未找到该预约", "appointment not found")
 	errStoreNotFound       = models.E(models.CodeNotFound, "未找到该门店", "store not found").On("storeId")
 	errVehicleNotFound     = models.E(models.CodeNotFound, "未找到该车辆", "vehicle not found").On("vehicleId")
-	errNotYourStore        = models.E(models.CodeForbidden, "您不属于该门店", "you do not work for this store")
+	errNotYourStore        = models.ErrNotYourStore
 	errNoWorkshop          = errors.New("booking: MarkArrived needs Service.Workshop")
 )
 

@@ -73,15 +73,7 @@ func AppointmentGlobalID(id uuid.UUID) string {
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN.
 func staffFor(actor *auth.Principal, storeID uuid.UUID, roles []auth.Role) error {
-	switch {
-	case actor == nil:
-		return models.ErrUnauthenticated
-	case !actor.HasAnyRole(roles...):
-		return models.ErrForbidden
-	case !actor.CanAccessStore(storeID):
-		return errNotYourStore
-	}
-	return nil
+	return models.StaffAt(actor, storeID, roles...)
 }
 
 // actorKind sorts out who changes an appointment: an owner (their own

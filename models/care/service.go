@@ -51,15 +51,7 @@ func GlobalID(typ string, id uuid.UUID) string {
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN.
 func staffFor(actor *auth.Principal, storeID uuid.UUID, roles []auth.Role) error {
-	switch {
-	case actor == nil:
-		return models.ErrUnauthenticated
-	case !actor.HasAnyRole(roles...):
-		return models.ErrForbidden
-	case !actor.CanAccessStore(storeID):
-		return errNotYourStore
-	}
-	return nil
+	return models.StaffAt(actor, storeID, roles...)
 }
 
 // careStaff checks the actor is staff handling care (CRM or MANAGER) in

@@ -72,15 +72,7 @@ func RegistrationGlobalID(id uuid.UUID) string {
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN.
 func staffFor(actor *auth.Principal, storeID uuid.UUID) error {
-	switch {
-	case actor == nil:
-		return models.ErrUnauthenticated
-	case !actor.HasAnyRole(rolesManage...):
-		return models.ErrForbidden
-	case !actor.CanAccessStore(storeID):
-		return errNotYourStore
-	}
-	return nil
+	return models.StaffAt(actor, storeID, rolesManage...)
 }
 
 // mayManage reports whether the actor runs events at the store.

@@ -41,5 +41,5 @@ var (
 	errStoreNotFound   = models.E(models.CodeNotFound, "未找到该门店", "store not found").On("storeId")
 	errStaffNotFound   = models.E(models.CodeNotFound, "未找到该员工，或其不属于该门店", "staff member not found at the request's store").On("staffId")
 	errOwnerNotFound   = models.E(models.CodeNotFound, "未找到该车主", "owner not found")
-	errNotYourStore    = models.E(models.CodeForbidden, "您不属于该门店", "you do not work for this store").On("storeId")
+	errNotYourStore    = models.ErrNotYourStore.On("storeId")
 )

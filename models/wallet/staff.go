@@ -195,15 +195,7 @@ func (s *Service) Adjust(ctx context.Context, actor *auth.Principal, in AdjustIn
 
 // staffMay checks the caller holds one of roles at the store.
 func (s *Service) staffMay(actor *auth.Principal, roles []auth.Role, storeID uuid.UUID) error {
-	switch {
-	case actor == nil:
-		return models.ErrUnauthenticated
-	case !actor.HasAnyRole(roles...):
-		return models.ErrForbidden
-	case !actor.CanAccessStore(storeID):
-		return errNotYourStore
-	}
-	return nil
+	return models.StaffAt(actor, storeID, roles...)
 }
 
 // counter is one staff operation on one locked account.

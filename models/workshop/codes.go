@@ -69,7 +69,7 @@ var (
 	errVehicleNotFound = models.E(models.CodeNotFound, "未找到该车辆", "no vehicle with this plate or VIN").On("vehicle")
 	errStoreNotFound   = models.E(models.CodeNotFound, "未找到该门店", "store not found")
 	errTokenNotFound   = models.E(models.CodeNotFound, "未找到该看板令牌", "screen token not found")
-	errNotYourStore    = models.E(models.CodeForbidden, "您不属于该门店", "you do not work for this store")
+	errNotYourStore    = models.ErrNotYourStore
 )
 
 // CodeNeedsApproval refuses work added as agreed after reception: from then
