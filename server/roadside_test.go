@@ -469,10 +469,18 @@ func TestRoadsideOpenList(t *testing.T) {
 		}
 	}
 	ask(2)
+	// The fewest of three reads: the loaders batch by time, so a slow
+	// scheduler can split a batch (see minStatements).
 	statements := func() (int64, int) {
-		before := f.DB.Statements()
-		ids := rsOpenIDs(t, f, manager, f.sz)
-		return f.DB.Statements() - before, len(ids)
+		best, ids := int64(-1), []string(nil)
+		for range 3 {
+			before := f.DB.Statements()
+			ids = rsOpenIDs(t, f, manager, f.sz)
+			if n := f.DB.Statements() - before; best < 0 || n < best {
+				best = n
+			}
+		}
+		return best, len(ids)
 	}
 	few, n1 := statements()
 	ask(6)
