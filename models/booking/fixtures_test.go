@@ -116,18 +116,9 @@ func envOn(t testing.TB, db *models.DB, opts ...storeOption) *env {
 		name := strings.ToLower(string(role))
 		e.staff[name] = e.person(name, []uuid.UUID{st.ID}, role)
 	}
-	var staff []models.Staff
-	must(t, db.Conn(ctx).Preload("Roles").Preload("Stores").Where("username NOT LIKE ?", "%.t%").Find(&staff).Error)
-	for _, s := range staff {
-		p := &auth.Principal{Kind: auth.KindStaff, ID: s.ID}
-		for _, r := range s.Roles {
-			p.Roles = append(p.Roles, auth.Role(r.Role))
-		}
-		for _, ss := range s.Stores {
-			p.StoreIDs = append(p.StoreIDs, ss.StoreID)
-		}
-		if _, mine := e.staff[s.Username]; !mine {
-			e.staff[s.Username] = p
+	for name, p := range testdb.StaffPrincipals(t, db) {
+		if _, mine := e.staff[name]; !mine {
+			e.staff[name] = p
 		}
 	}
 	return e
@@ -171,15 +162,7 @@ func (e *env) who(name string) *auth.Principal {
 // person adds a staff member with roles at stores.
 func (e *env) person(name string, stores []uuid.UUID, roles ...auth.Role) *auth.Principal {
 	e.t.Helper()
-	s := &models.Staff{ID: models.NewID(), Username: fmt.Sprintf("%s.t%d", name, serial.Add(1)), Name: "员工" + name, PasswordHash: "x", Active: true}
-	for _, r := range roles {
-		s.Roles = append(s.Roles, models.StaffRole{StaffID: s.ID, Role: string(r)})
-	}
-	for _, id := range stores {
-		s.Stores = append(s.Stores, models.StaffStore{StaffID: s.ID, StoreID: id})
-	}
-	must(e.t, e.db.Conn(e.ctx).Create(s).Error)
-	return &auth.Principal{Kind: auth.KindStaff, ID: s.ID, Roles: roles, StoreIDs: stores}
+	return testdb.AddStaff(e.t, e.db, name, stores, roles...)
 }
 
 // customer is an owner with cars.

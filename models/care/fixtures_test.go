@@ -132,15 +132,7 @@ func (e *env) who(name string) *auth.Principal {
 
 func (e *env) person(name string, stores []uuid.UUID, roles ...auth.Role) *auth.Principal {
 	e.t.Helper()
-	s := &models.Staff{ID: models.NewID(), Username: fmt.Sprintf("%s.c%d", name, serial.Add(1)), Name: "员工" + name, PasswordHash: "x", Active: true}
-	for _, r := range roles {
-		s.Roles = append(s.Roles, models.StaffRole{StaffID: s.ID, Role: string(r)})
-	}
-	for _, id := range stores {
-		s.Stores = append(s.Stores, models.StaffStore{StaffID: s.ID, StoreID: id})
-	}
-	must(e.t, e.db.Conn(e.ctx).Create(s).Error)
-	return &auth.Principal{Kind: auth.KindStaff, ID: s.ID, Roles: roles, StoreIDs: stores}
+	return testdb.AddStaff(e.t, e.db, name, stores, roles...)
 }
 
 // customer is an owner with one car.

@@ -93,17 +93,8 @@ func envOn(t *testing.T, db *models.DB) *env {
 			e.gz = s
 		}
 	}
-	var staff []models.Staff
-	must(t, db.Conn(ctx).Preload("Roles").Preload("Stores").Find(&staff).Error)
-	for _, s := range staff {
-		p := &auth.Principal{Kind: auth.KindStaff, ID: s.ID}
-		for _, r := range s.Roles {
-			p.Roles = append(p.Roles, auth.Role(r.Role))
-		}
-		for _, st := range s.Stores {
-			p.StoreIDs = append(p.StoreIDs, st.StoreID)
-		}
-		e.staff[s.Username] = p
+	for name, p := range testdb.StaffPrincipals(t, db) {
+		e.staff[name] = p
 	}
 	// Every test ends with the ledger's invariant checked on every account.
 	t.Cleanup(func() { checkLedger(t, db) })

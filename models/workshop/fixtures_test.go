@@ -105,17 +105,8 @@ func envOn(t *testing.T, db *models.DB) *env {
 			e.gz = s
 		}
 	}
-	var staff []models.Staff
-	must(t, db.Conn(ctx).Preload("Roles").Preload("Stores").Find(&staff).Error)
-	for _, s := range staff {
-		p := &auth.Principal{Kind: auth.KindStaff, ID: s.ID}
-		for _, r := range s.Roles {
-			p.Roles = append(p.Roles, auth.Role(r.Role))
-		}
-		for _, st := range s.Stores {
-			p.StoreIDs = append(p.StoreIDs, st.StoreID)
-		}
-		e.staff[s.Username] = p
+	for name, p := range testdb.StaffPrincipals(t, db) {
+		e.staff[name] = p
 	}
 	return e
 }
@@ -141,16 +132,7 @@ func (e *env) who(username string) *auth.Principal {
 // unique in the (shared) database, the env knows them by the one given.
 func (e *env) person(username string, stores []uuid.UUID, roles ...auth.Role) *auth.Principal {
 	e.t.Helper()
-	unique := fmt.Sprintf("%s.%d", username, customers.Add(1))
-	s := &models.Staff{ID: models.NewID(), Username: unique, Name: "员工" + username, PasswordHash: "x", Active: true}
-	for _, r := range roles {
-		s.Roles = append(s.Roles, models.StaffRole{StaffID: s.ID, Role: string(r)})
-	}
-	for _, id := range stores {
-		s.Stores = append(s.Stores, models.StaffStore{StaffID: s.ID, StoreID: id})
-	}
-	must(e.t, e.db.Conn(e.ctx).Create(s).Error)
-	p := &auth.Principal{Kind: auth.KindStaff, ID: s.ID, Roles: roles, StoreIDs: stores}
+	p := testdb.AddStaff(e.t, e.db, username, stores, roles...)
 	e.staff[username] = p
 	return p
 }
