@@ -27,23 +27,7 @@ const (
 
 var ctx = context.Background()
 
-// clock is the service's clock; tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testdb.Clock
 
 // env is one test's world: a fresh database, the service, and the fakes of
 // the outside services (SMS gateway, WeChat).
@@ -71,7 +55,7 @@ func newEnv(t *testing.T) *env {
 		db:     db,
 		sms:    &authtest.SMSOutbox{},
 		wechat: wx,
-		clock:  &clock{t: models.Now()},
+		clock:  testdb.NewClock(models.Now()),
 		tokens: tokens,
 	}
 	e.svc = &signin.Service{

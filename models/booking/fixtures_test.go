@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,7 +93,7 @@ func withBays(n int) storeOption { return func(s *models.Store) { s.ServiceBays 
 func envOn(t testing.TB, db *models.DB, opts ...storeOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, db: db, clock: &clock{t: base}, staff: map[string]*auth.Principal{}}
+	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(base), staff: map[string]*auth.Principal{}}
 	e.ws = &workshop.Service{DB: db, Now: e.clock.Now}
 	e.svc = &booking.Service{DB: db, Workshop: e.ws, Now: e.clock.Now}
 	// Whatever a test did, every slot's counter equals its BOOKED
@@ -124,23 +123,7 @@ func envOn(t testing.TB, db *models.DB, opts ...storeOption) *env {
 	return e
 }
 
-// clock is a settable clock, safe for concurrent goroutines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type clock = testdb.Clock
 
 func must(t testing.TB, err error) {
 	t.Helper()

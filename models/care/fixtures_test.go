@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,7 +67,7 @@ func isolatedEnv(t testing.TB) *env {
 func envOn(t testing.TB, db *models.DB) *env {
 	t.Helper()
 	base := time.Date(2031, 1, 1, 2, 0, 0, 0, time.UTC).AddDate(0, 0, 90*int(eras.Add(1)))
-	e := &env{t: t, ctx: context.Background(), db: db, clock: &clock{t: base}, base: base, staff: map[string]*auth.Principal{}}
+	e := &env{t: t, ctx: context.Background(), db: db, clock: testdb.NewClock(base), base: base, staff: map[string]*auth.Principal{}}
 	e.svc = &care.Service{DB: db, Now: e.clock.Now}
 	e.store = e.newStore()
 	other := e.newStore()
@@ -90,23 +89,7 @@ func (e *env) newStore() *models.Store {
 	return st
 }
 
-// clock is a settable clock, safe for concurrent goroutines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type clock = testdb.Clock
 
 // advance moves the env's clock by d.
 func (e *env) advance(d time.Duration) time.Time {

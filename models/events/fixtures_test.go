@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,22 +36,7 @@ type env struct {
 	staff  map[string]*auth.Principal
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type clock = testdb.Clock
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -65,7 +49,7 @@ func newEnv(t *testing.T) *env {
 func envOn(t *testing.T, db *models.DB) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, db: db, clock: &clock{t: models.Now()}, staff: map[string]*auth.Principal{}}
+	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(models.Now()), staff: map[string]*auth.Principal{}}
 	e.wallet = &wallet.Service{DB: db, Now: e.clock.Now}
 	e.svc = &events.Service{DB: db, Wallet: e.wallet, Now: e.clock.Now}
 	var stores []*models.Store

@@ -32,15 +32,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	testdb.CheckSchema(t, testdb.Open(t), &jobs.Run{})
 }
 
-// clock is a test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+type clock = testdb.Clock
 
 var serial atomic.Int64
 
@@ -128,7 +120,7 @@ func TestQuietWindow(t *testing.T) {
 	t.Parallel()
 	db := testdb.Shared(t, nil)
 	ctx := context.Background()
-	c := &clock{t: sh(2031, 5, 3, 9, 0)}
+	c := testdb.NewClock(sh(2031, 5, 3, 9, 0))
 	var at []time.Time
 	fail := true
 	n := name(t)
@@ -188,7 +180,7 @@ func TestQuietWindow(t *testing.T) {
 func TestLongErrorIsCut(t *testing.T) {
 	t.Parallel()
 	db := testdb.Shared(t, nil)
-	c := &clock{t: sh(2031, 3, 3, 10, 0)}
+	c := testdb.NewClock(sh(2031, 3, 3, 10, 0))
 	n := name(t)
 	r := &jobs.Runner{DB: db, Now: c.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Jobs: []jobs.Job{{Name: n, Period: time.Hour,
 		Run: func(context.Context, time.Time) (int64, error) { return 0, errors.New(strings.Repeat("库", 400)) }}}}
@@ -214,7 +206,7 @@ func TestRunsOncePerPeriod(t *testing.T) {
 	t.Parallel()
 	db := testdb.Shared(t, nil)
 	ctx := context.Background()
-	c := &clock{t: sh(2031, 3, 3, 9, 0)}
+	c := testdb.NewClock(sh(2031, 3, 3, 9, 0))
 	var calls atomic.Int64
 	var seen []time.Time
 	n := name(t)
@@ -227,7 +219,7 @@ func TestRunsOncePerPeriod(t *testing.T) {
 		if err := r.RunDue(ctx); err != nil {
 			t.Fatal(err)
 		}
-		c.Add(time.Hour)
+		c.Advance(time.Hour)
 	}
 	if calls.Load() != 1 || !seen[0].Equal(sh(2031, 3, 3, 9, 0)) {
 		t.Fatalf("calls = %d (%v); want 1 at 09:00", calls.Load(), seen)
@@ -252,7 +244,7 @@ func TestFailedRunIsRetriedLater(t *testing.T) {
 	t.Parallel()
 	db := testdb.Shared(t, nil)
 	ctx := context.Background()
-	c := &clock{t: sh(2031, 3, 3, 10, 0)}
+	c := testdb.NewClock(sh(2031, 3, 3, 10, 0))
 	var calls atomic.Int64
 	n, other := name(t), name(t)
 	var otherCalls atomic.Int64
@@ -278,11 +270,11 @@ func TestFailedRunIsRetriedLater(t *testing.T) {
 	if len(rs) != 1 || rs[0].Status != jobs.Failed || rs[0].Error != "boom" || rs[0].FinishedAt == nil {
 		t.Fatalf("after failure: %+v", rs)
 	}
-	c.Add(5 * time.Minute) // before the retry time
+	c.Advance(5 * time.Minute) // before the retry time
 	if err := r.RunDue(ctx); err != nil || calls.Load() != 1 {
 		t.Fatalf("retried too soon: calls = %d, err = %v", calls.Load(), err)
 	}
-	c.Add(6 * time.Minute)
+	c.Advance(6 * time.Minute)
 	if err := r.RunDue(ctx); err == nil || calls.Load() != 2 {
 		t.Fatalf("second attempt: calls = %d, err = %v", calls.Load(), err)
 	}
@@ -290,7 +282,7 @@ func TestFailedRunIsRetriedLater(t *testing.T) {
 	if rs[0].Status != jobs.Failed || rs[0].Attempts != 2 || rs[0].Error != "panic: kaboom" {
 		t.Fatalf("after panic: %+v", rs[0])
 	}
-	c.Add(11 * time.Minute)
+	c.Advance(11 * time.Minute)
 	if err := r.RunDue(ctx); err != nil || calls.Load() != 3 {
 		t.Fatalf("third attempt: calls = %d, err = %v", calls.Load(), err)
 	}
@@ -310,7 +302,7 @@ func TestAbandonedClaimIsTakenOverAfterLease(t *testing.T) {
 	t.Parallel()
 	db := testdb.Shared(t, nil)
 	ctx := context.Background()
-	c := &clock{t: sh(2031, 3, 3, 10, 0)}
+	c := testdb.NewClock(sh(2031, 3, 3, 10, 0))
 	n := name(t)
 	var calls atomic.Int64
 	job := jobs.Job{Name: n, Period: 24 * time.Hour, Run: func(context.Context, time.Time) (int64, error) { calls.Add(1); return 1, nil }}
@@ -321,11 +313,11 @@ func TestAbandonedClaimIsTakenOverAfterLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &jobs.Runner{DB: db, Now: c.Now, Lease: 15 * time.Minute, Instance: "alive", Jobs: []jobs.Job{job}}
-	c.Add(10 * time.Minute)
+	c.Advance(10 * time.Minute)
 	if err := r.RunDue(ctx); err != nil || calls.Load() != 0 {
 		t.Fatalf("took over a live claim: calls = %d, err = %v", calls.Load(), err)
 	}
-	c.Add(6 * time.Minute)
+	c.Advance(6 * time.Minute)
 	if err := r.RunDue(ctx); err != nil || calls.Load() != 1 {
 		t.Fatalf("did not take over a lapsed claim: calls = %d, err = %v", calls.Load(), err)
 	}
@@ -341,7 +333,7 @@ func TestSeveralInstancesRunOnce(t *testing.T) {
 	t.Parallel()
 	db := testdb.Shared(t, nil)
 	ctx := context.Background()
-	c := &clock{t: sh(2031, 3, 3, 10, 0)}
+	c := testdb.NewClock(sh(2031, 3, 3, 10, 0))
 	daily, hourly := name(t), name(t)
 	var dailyCalls, hourlyCalls atomic.Int64
 	jobList := []jobs.Job{
@@ -367,7 +359,7 @@ func TestSeveralInstancesRunOnce(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
-		c.Add(time.Hour)
+		c.Advance(time.Hour)
 	}
 	if dailyCalls.Load() != 1 || hourlyCalls.Load() != 3 {
 		t.Fatalf("daily ran %d times (want 1), hourly %d (want 3)", dailyCalls.Load(), hourlyCalls.Load())
@@ -381,14 +373,14 @@ func TestStatuses(t *testing.T) {
 	t.Parallel()
 	db := testdb.Shared(t, nil)
 	ctx := context.Background()
-	c := &clock{t: sh(2031, 3, 3, 10, 0)}
+	c := testdb.NewClock(sh(2031, 3, 3, 10, 0))
 	ok, bad, never := name(t), name(t), name(t)
 	r := &jobs.Runner{DB: db, Now: c.Now, Jobs: []jobs.Job{
 		{Name: ok, Period: time.Hour, Run: func(context.Context, time.Time) (int64, error) { return 4, nil }},
 		{Name: bad, Period: time.Hour, Run: func(context.Context, time.Time) (int64, error) { return 0, errors.New("db down") }},
 	}}
 	_ = r.RunDue(ctx)
-	c.Add(time.Hour)
+	c.Advance(time.Hour)
 	_ = r.RunDue(ctx)
 	r.Jobs = append(r.Jobs, jobs.Job{Name: never, Period: 24 * time.Hour})
 	manager := &auth.Principal{Kind: auth.KindStaff, ID: uuid.New(), Roles: []auth.Role{auth.RoleManager}, StoreIDs: []uuid.UUID{uuid.New()}}
@@ -437,14 +429,14 @@ func TestPrune(t *testing.T) {
 	t.Parallel()
 	db := testdb.Open(t)
 	ctx := context.Background()
-	c := &clock{t: sh(2031, 3, 3, 10, 0)}
+	c := testdb.NewClock(sh(2031, 3, 3, 10, 0))
 	n := name(t)
 	r := &jobs.Runner{DB: db, Now: c.Now, Jobs: []jobs.Job{{Name: n, Period: time.Hour, Run: func(context.Context, time.Time) (int64, error) { return 0, nil }}}}
 	for i := 0; i < 5; i++ {
 		if err := r.RunDue(ctx); err != nil {
 			t.Fatal(err)
 		}
-		c.Add(time.Hour)
+		c.Advance(time.Hour)
 	}
 	got, err := r.Prune(ctx, sh(2031, 3, 3, 12, 0))
 	if err != nil || got != 2 {

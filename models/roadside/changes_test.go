@@ -42,7 +42,7 @@ func TestAssistanceFlow(t *testing.T) {
 	defer stop()
 
 	advisor, crm, manager := e.who("advisor"), e.who("crm"), e.who("manager")
-	e.clock.Add(3 * time.Minute)
+	e.clock.Advance(3 * time.Minute)
 	got, err := e.svc.Accept(e.ctx, crm, r.ID)
 	must(t, err)
 	if got.Status != roadside.Accepted || got.Version != 2 || *got.AcceptedBy != crm.ID || !got.AcceptedAt.Equal(base.Add(3*time.Minute)) {
@@ -52,7 +52,7 @@ func TestAssistanceFlow(t *testing.T) {
 		t.Fatal("no announcement after accept")
 	}
 
-	e.clock.Add(2 * time.Minute)
+	e.clock.Advance(2 * time.Minute)
 	in := dispatchIn(r.ID)
 	in.StaffID, in.Name, in.Note = &advisor.ID, "", "带上搭电宝\n车在地库 B2"
 	got, err = e.svc.Dispatch(e.ctx, manager, in)
@@ -66,7 +66,7 @@ func TestAssistanceFlow(t *testing.T) {
 		t.Fatal("no announcement after dispatch")
 	}
 
-	e.clock.Add(40 * time.Minute)
+	e.clock.Advance(40 * time.Minute)
 	got, err = e.svc.Close(e.ctx, advisor, r.ID, " 现场搭电后车辆正常启动\n建议更换电瓶 ")
 	must(t, err)
 	if got.Status != roadside.Closed || got.Version != 4 || *got.Outcome != "现场搭电后车辆正常启动\n建议更换电瓶" || !got.FinishedAt.Equal(base.Add(45*time.Minute)) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,7 +51,7 @@ func newEnv(t testing.TB) *env {
 
 func envOn(t testing.TB, db *models.DB) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), db: db, clock: &clock{t: base}, staff: map[string]*auth.Principal{}}
+	e := &env{t: t, ctx: context.Background(), db: db, clock: testdb.NewClock(base), staff: map[string]*auth.Principal{}}
 	e.svc = &roadside.Service{DB: db, Now: e.clock.Now}
 	e.a = e.store(nil, nil)
 	e.b = e.store(nil, nil)
@@ -160,23 +159,7 @@ func (e *env) inbox(ownerID uuid.UUID) []models.Notification {
 	return ns
 }
 
-// clock is a settable clock, safe for concurrent goroutines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testdb.Clock
 
 func must(t testing.TB, err error) {
 	t.Helper()

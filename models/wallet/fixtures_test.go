@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
@@ -59,29 +57,12 @@ func emptyEnv(t *testing.T) *env {
 	return envOn(t, testdb.Open(t))
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type clock = testdb.Clock
 
 func envOn(t *testing.T, db *models.DB) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, db: db, clock: &clock{t: models.Now()}, staff: map[string]*auth.Principal{}}
+	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(models.Now()), staff: map[string]*auth.Principal{}}
 	e.svc = &wallet.Service{DB: db, Now: e.clock.Now}
 	var stores []*models.Store
 	must(t, db.Conn(ctx).Find(&stores).Error)

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -63,34 +61,12 @@ func isolatedEnv(t *testing.T) *env {
 	return envOn(t, db)
 }
 
-// clock is a settable clock, safe for concurrent goroutines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type clock = testdb.Clock
 
 func envOn(t *testing.T, db *models.DB) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, db: db, clock: &clock{t: models.Now()}, staff: map[string]*auth.Principal{}}
+	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(models.Now()), staff: map[string]*auth.Principal{}}
 	e.wallet = &wallet.Service{DB: db, Now: e.clock.Now}
 	e.svc = &workshop.Service{DB: db, Now: e.clock.Now, Wallet: e.wallet}
 	// Whatever a test did, every membership account still adds up.
