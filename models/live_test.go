@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ownerhub/ownerhub/migrations"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/testdb"
 )
@@ -79,28 +78,12 @@ func TestPublishDeliversOnlyAfterCommit(t *testing.T) {
 // Two server instances on one PostgreSQL: a change committed on one reaches
 // subscribers on the other.
 func TestPublishReachesOtherInstances(t *testing.T) {
-	dbURL, drop, err := testdb.URL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer drop()
-	if dbURL == "" {
+	dbs := testdb.Instances(t, 2, nil)
+	if dbs == nil {
 		t.Skip("several instances share a database only on PostgreSQL (set TEST_DATABASE_URL)")
 	}
-	a, err := models.Open(dbURL, t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := models.Open(dbURL, t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := dbs[0], dbs[1]
 	ctx := context.Background()
-	if _, err := migrations.Up(ctx, a.SQL, string(a.Dialect), nil); err != nil {
-		t.Fatal(err)
-	}
 	for _, db := range []*models.DB{a, b} {
 		select {
 		case <-db.LiveReady():

@@ -12,10 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/ownerhub/ownerhub/migrations"
 	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/demo"
-	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 // End-to-end tests of maintenance booking (DESIGN.md section 6, issue 5)
@@ -1367,26 +1364,7 @@ func TestBookingRaceTwoInstances(t *testing.T) {
 		t.Skip("two server instances on one database need PostgreSQL: set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
 	}
 	ctx := context.Background()
-	url, drop, err := testdb.URL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	open := func() *models.DB {
-		db, err := models.Open(url, t.TempDir(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	db1, db2 := open(), open()
-	if _, err := migrations.Up(ctx, db1.SQL, string(db1.Dialect), nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Seed(ctx, db1, demo.DefaultPassword); err != nil {
-		t.Fatal(err)
-	}
+	db1, db2 := demoInstances(t)
 	s1 := newBooking(t, func(_ *Config, d *Deps) { d.DB = db1 })
 	s2 := newBooking(t, func(_ *Config, d *Deps) { d.DB = db2 })
 	var shared models.Store

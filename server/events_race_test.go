@@ -7,11 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/ownerhub/ownerhub/migrations"
-	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/events"
-	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -289,29 +285,7 @@ func TestEventConcurrentRegistrationsTwoInstances(t *testing.T) {
 		evRace(t, evDayRaceTwo, newEvents(t), newEvents(t))
 		return
 	}
-	ctx := context.Background()
-	url, drop, err := testdb.URL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	open := func() *models.DB {
-		t.Helper()
-		db, err := models.Open(url, t.TempDir(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		return db
-	}
-	dbA := open()
-	if _, err := migrations.Up(ctx, dbA.SQL, string(dbA.Dialect), nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Seed(ctx, dbA, demo.DefaultPassword); err != nil {
-		t.Fatal(err)
-	}
-	dbB := open()
+	dbA, dbB := demoInstances(t)
 	a := newEvents(t, func(_ *Config, d *Deps) { d.DB = dbA })
 	b := newEvents(t, func(_ *Config, d *Deps) { d.DB = dbB })
 	before := dbB.Statements()

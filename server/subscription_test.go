@@ -6,10 +6,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/auth"
-	"github.com/ownerhub/ownerhub/migrations"
 	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/demo"
-	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 // End-to-end tests of live updates: GraphQL subscriptions over a real
@@ -249,29 +246,7 @@ func TestSubscriptionAcrossInstances(t *testing.T) {
 	if !onPostgres() {
 		t.Skip("needs PostgreSQL (set TEST_DATABASE_URL): on SQLite there is one process; CI's PostgreSQL run covers it")
 	}
-	ctx := context.Background()
-	url, drop, err := testdb.URL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	open := func() *models.DB {
-		t.Helper()
-		db, err := models.Open(url, t.TempDir(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		return db
-	}
-	dbA := open()
-	if _, err := migrations.Up(ctx, dbA.SQL, string(dbA.Dialect), nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Seed(ctx, dbA, demo.DefaultPassword); err != nil {
-		t.Fatal(err)
-	}
-	dbB := open()
+	dbA, dbB := demoInstances(t)
 	for _, db := range []*models.DB{dbA, dbB} {
 		select {
 		case <-db.LiveReady():

@@ -12,10 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/auth"
-	"github.com/ownerhub/ownerhub/migrations"
 	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/demo"
-	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -882,29 +879,7 @@ func TestWalletConcurrentSpendsTwoInstances(t *testing.T) {
 	if !onPostgres() {
 		t.Skip("needs PostgreSQL (set TEST_DATABASE_URL): two server instances share a database only on PostgreSQL; SQLite serves one process")
 	}
-	ctx := context.Background()
-	url, drop, err := testdb.URL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	open := func() *models.DB {
-		t.Helper()
-		db, err := models.Open(url, t.TempDir(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		return db
-	}
-	dbA := open()
-	if _, err := migrations.Up(ctx, dbA.SQL, string(dbA.Dialect), nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Seed(ctx, dbA, demo.DefaultPassword); err != nil {
-		t.Fatal(err)
-	}
-	dbB := open()
+	dbA, dbB := demoInstances(t)
 	a := newWorkshop(t, func(_ *Config, d *Deps) { d.DB = dbA })
 	b := newWorkshop(t, func(_ *Config, d *Deps) { d.DB = dbB })
 	wlRace(t, a, b)

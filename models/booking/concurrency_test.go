@@ -8,10 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ownerhub/ownerhub/migrations"
-	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
-	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
@@ -88,24 +85,10 @@ func TestRaceForLastSeats(t *testing.T) {
 // on one PostgreSQL database.
 func TestRaceForLastSeatsTwoInstances(t *testing.T) {
 	t.Parallel()
-	dbURL, drop, err := testdb.URL()
-	must(t, err)
-	t.Cleanup(drop)
-	if dbURL == "" {
+	dbs := testdb.Instances(t, 2, seedDemo)
+	if dbs == nil {
 		t.Skip("two instances share one database only on PostgreSQL: set TEST_DATABASE_URL to run this test")
 	}
-	ctx := context.Background()
-	var dbs []*models.DB
-	for range 2 {
-		db, err := models.Open(dbURL, t.TempDir(), nil)
-		must(t, err)
-		t.Cleanup(func() { db.Close() })
-		dbs = append(dbs, db)
-	}
-	_, err = migrations.Up(ctx, dbs[0].SQL, string(dbs[0].Dialect), nil)
-	must(t, err)
-	_, err = demo.Seed(ctx, dbs[0], "pw")
-	must(t, err)
 	e := envOn(t, dbs[0])
 	start := lastThreeSeats(t, e)
 	other := &booking.Service{DB: dbs[1], Workshop: e.ws, Now: e.clock.Now}

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/auth"
-	"github.com/ownerhub/ownerhub/migrations"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/events"
@@ -151,24 +150,13 @@ func TestConcurrentRegistrationsNeverOversell(t *testing.T) {
 // The same race split over two instances (two connection pools) on one
 // PostgreSQL database.
 func TestConcurrentRegistrationsTwoInstances(t *testing.T) {
-	dbURL, drop, err := testdb.URL()
-	must(t, err)
-	t.Cleanup(drop)
-	if dbURL == "" {
+	dbs := testdb.Instances(t, 2, func(db *models.DB) error {
+		_, err := demo.Seed(context.Background(), db, "pw")
+		return err
+	})
+	if dbs == nil {
 		t.Skip("two instances share one database only on PostgreSQL: set TEST_DATABASE_URL to run this test")
 	}
-	ctx := context.Background()
-	var dbs []*models.DB
-	for range 2 {
-		db, err := models.Open(dbURL, t.TempDir(), nil)
-		must(t, err)
-		t.Cleanup(func() { db.Close() })
-		dbs = append(dbs, db)
-	}
-	_, err = migrations.Up(ctx, dbs[0].SQL, string(dbs[0].Dialect), nil)
-	must(t, err)
-	_, err = demo.Seed(ctx, dbs[0], "pw")
-	must(t, err)
 	e := envOn(t, dbs[0])
 	other := &events.Service{DB: dbs[1], Wallet: &wallet.Service{DB: dbs[1], Now: e.clock.Now}, Now: e.clock.Now}
 	race(t, e, []*events.Service{e.svc, other})

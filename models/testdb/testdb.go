@@ -93,3 +93,38 @@ func Open(t testing.TB) *models.DB {
 	t.Cleanup(cleanup)
 	return db
 }
+
+// Instances opens n handles, each with its own connection pool as n server
+// instances would have, on one new PostgreSQL database, migrated and given
+// to prepare (nil: nothing) once; closed and dropped when the test ends. On
+// SQLite, which serves one process, it returns nil: the caller skips or
+// shares its one database.
+func Instances(t testing.TB, n int, prepare func(*models.DB) error) []*models.DB {
+	t.Helper()
+	dbURL, drop, err := URL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	if dbURL == "" {
+		return nil
+	}
+	dbs := make([]*models.DB, n)
+	for i := range dbs {
+		db, err := models.Open(dbURL, t.TempDir(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		dbs[i] = db
+	}
+	if _, err := migrations.Up(context.Background(), dbs[0].SQL, string(dbs[0].Dialect), nil); err != nil {
+		t.Fatal(err)
+	}
+	if prepare != nil {
+		if err := prepare(dbs[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dbs
+}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/ownerhub/ownerhub/migrations"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -168,25 +167,14 @@ func TestConcurrentSpends(t *testing.T) {
 // PostgreSQL database.
 func TestConcurrentSpendsTwoInstances(t *testing.T) {
 	t.Parallel()
-	dbURL, drop, err := testdb.URL()
-	must(t, err)
-	t.Cleanup(drop)
-	if dbURL == "" {
+	dbs := testdb.Instances(t, 2, nil)
+	if dbs == nil {
 		t.Skip("two instances share one database only on PostgreSQL: set TEST_DATABASE_URL to run this test")
 	}
 	ctx := context.Background()
-	var dbs []*models.DB
-	for range 2 {
-		db, err := models.Open(dbURL, t.TempDir(), nil)
-		must(t, err)
-		t.Cleanup(func() { db.Close() })
-		dbs = append(dbs, db)
-	}
-	_, err = migrations.Up(ctx, dbs[0].SQL, string(dbs[0].Dialect), nil)
-	must(t, err)
 	o := &models.Owner{ID: models.NewID(), Phone: "+8613700000001", Name: "双实例"}
 	must(t, dbs[0].Conn(ctx).Create(o).Error)
-	_, err = (&wallet.Service{DB: dbs[1]}).Credit(ctx, wallet.CreditInput{OwnerID: o.ID, WalletFen: 10 * 999, Key: "seed"})
+	_, err := (&wallet.Service{DB: dbs[1]}).Credit(ctx, wallet.CreditInput{OwnerID: o.ID, WalletFen: 10 * 999, Key: "seed"})
 	must(t, err)
 	ok, refused := spendRace(t, dbs, wallet.Config{}, o.ID, 100, 999)
 	if ok != 10 || refused != 90 {
