@@ -34,10 +34,7 @@ func (r *appointmentResolver) Vehicle(ctx context.Context, obj *booking.Appointm
 
 // Owner is the resolver for the owner field.
 func (r *appointmentResolver) Owner(ctx context.Context, obj *booking.Appointment) (*models.Owner, error) {
-	if who, ok := auth.PrincipalFrom(ctx); ok && !models.CanSeeCustomers(who) {
-		return nil, models.ErrForbidden
-	}
-	return loaders(ctx).Owner.Load(ctx, obj.OwnerID)
+	return customer(ctx, obj.OwnerID)
 }
 
 // Kind is the resolver for the kind field.

@@ -6,7 +6,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
-	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/care"
@@ -40,14 +39,6 @@ func (r *Resolver) careLoaders(ctx context.Context) *careLoaders {
 		}
 	})
 	return l.care
-}
-
-// customer loads an owner for callers who deal with customers' records.
-func customer(ctx context.Context, id uuid.UUID) (*models.Owner, error) {
-	if who, ok := auth.PrincipalFrom(ctx); ok && !models.CanSeeCustomers(who) {
-		return nil, models.ErrForbidden
-	}
-	return loaders(ctx).Owner.Load(ctx, id)
 }
 
 func surveyConnection(rows []*care.Survey, more bool, p models.Page) *model.SurveyConnection {

@@ -260,11 +260,7 @@ func (r *registrationResolver) WaitlistPosition(ctx context.Context, obj *events
 
 // CheckInCode is the resolver for the checkInCode field.
 func (r *registrationResolver) CheckInCode(ctx context.Context, obj *events.Registration) (*string, error) {
-	// The code admits its holder: only the owner sees it, and only for a seat.
-	if who := caller(ctx); who == nil || !who.IsOwner() || who.ID != obj.OwnerID || obj.Status != events.Confirmed {
-		return nil, nil
-	}
-	return &obj.CheckInCode, nil
+	return obj.CodeFor(caller(ctx)), nil
 }
 
 // Paid is the resolver for the paid field.

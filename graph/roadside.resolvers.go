@@ -32,10 +32,7 @@ func (r *assistanceRequestResolver) Vehicle(ctx context.Context, obj *roadside.R
 
 // Owner is the resolver for the owner field.
 func (r *assistanceRequestResolver) Owner(ctx context.Context, obj *roadside.Request) (*models.Owner, error) {
-	if who, ok := auth.PrincipalFrom(ctx); ok && !models.CanSeeCustomers(who) {
-		return nil, models.ErrForbidden
-	}
-	return loaders(ctx).Owner.Load(ctx, obj.OwnerID)
+	return customer(ctx, obj.OwnerID)
 }
 
 // Store is the resolver for the store field.

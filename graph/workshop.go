@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -153,4 +154,12 @@ func follow[T any](ctx context.Context, db *models.DB, topic string, first *T, r
 		}
 	}()
 	return out
+}
+
+// customer loads an owner for callers who deal with customers' records.
+func customer(ctx context.Context, id uuid.UUID) (*models.Owner, error) {
+	if who, ok := auth.PrincipalFrom(ctx); ok && !models.CanSeeCustomers(who) {
+		return nil, models.ErrForbidden
+	}
+	return loaders(ctx).Owner.Load(ctx, id)
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ownerhub/ownerhub/auth"
+
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -103,6 +105,16 @@ func (e *Event) SeatsLeft() int { return max(0, e.Capacity-e.SeatsTaken) }
 
 // Free reports whether the event costs nothing.
 func (e *Event) Free() bool { return e.FeeFen == 0 && e.FeePoints == 0 }
+
+// CodeFor is the check-in code as actor may see it: the code admits its
+// holder, so only the registration's owner sees it, and only while it
+// holds a seat; nil otherwise.
+func (r *Registration) CodeFor(actor *auth.Principal) *string {
+	if actor == nil || !actor.IsOwner() || actor.ID != r.OwnerID || r.Status != Confirmed {
+		return nil
+	}
+	return &r.CheckInCode
+}
 
 // Registration is one owner's place (or place in the queue) at an event.
 type Registration struct {

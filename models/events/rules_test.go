@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -110,5 +111,26 @@ func TestEventRemindersOnce(t *testing.T) {
 	}
 	if got := e.inbox(o, events.NotifyEventReminder); got != 1 {
 		t.Fatalf("%d reminders, want 1", got)
+	}
+}
+
+func TestCheckInCodeOnlyToItsOwnerWhileConfirmed(t *testing.T) {
+	owner := &auth.Principal{Kind: auth.KindOwner, ID: uuid.New()}
+	r := &events.Registration{OwnerID: owner.ID, Status: events.Confirmed, CheckInCode: "ABC"}
+	if c := r.CodeFor(owner); c == nil || *c != "ABC" {
+		t.Fatal("the owner does not see the code")
+	}
+	for name, who := range map[string]*auth.Principal{
+		"another owner": {Kind: auth.KindOwner, ID: uuid.New()},
+		"staff":         {Kind: auth.KindStaff, ID: uuid.New(), Roles: []auth.Role{auth.RoleGroupAdmin}},
+		"nobody":        nil,
+	} {
+		if r.CodeFor(who) != nil {
+			t.Errorf("%s sees the code", name)
+		}
+	}
+	r.Status = events.Waitlisted
+	if r.CodeFor(owner) != nil {
+		t.Fatal("a waitlisted registration shows a code")
 	}
 }
