@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -165,7 +163,7 @@ func checkIdempotencyKey(key string) error {
 		return Ef(CodeInvalidArgument, fmt.Sprintf("幂等键不能超过 %d 个字符", MaxIdempotencyKeyLen),
 			"idempotencyKey is longer than %d bytes", MaxIdempotencyKeyLen).On("idempotencyKey")
 	}
-	if !utf8.ValidString(key) || strings.IndexFunc(key, unicode.IsControl) >= 0 {
+	if !PlainText(key, false) {
 		return Invalid("idempotencyKey", "幂等键包含无效字符", "idempotencyKey contains invalid characters")
 	}
 	return nil

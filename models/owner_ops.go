@@ -2,9 +2,7 @@ package models
 
 import (
 	"context"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -145,10 +143,9 @@ func (db *DB) SearchOwners(ctx context.Context, actor *auth.Principal, search st
 	if !actor.HasAnyRole(ownerSearchRoles...) {
 		return nil, false, ErrForbidden
 	}
-	s := strings.TrimSpace(search)
-	if n := utf8.RuneCountInString(s); n < 1 || n > MaxSearchRunes {
-		return nil, false, Ef(CodeInvalidArgument, "搜索内容须为 1 到 40 个字符",
-			"search must have 1 to %d characters", MaxSearchRunes).On("search")
+	s, err := checkText("search", "搜索内容", search, 1, MaxSearchRunes)
+	if err != nil {
+		return nil, false, err
 	}
 	q := db.Conn(ctx).Model(&Owner{})
 	if phone, err := validate.NormalizePhone(s); err == nil {

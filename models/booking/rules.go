@@ -1,12 +1,8 @@
 package booking
 
 import (
-	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -304,20 +300,9 @@ func changeDeadline(staff bool, slotStart time.Time) (time.Time, *models.Error) 
 	return slotStart.Add(-MinLeadTime), ErrTooLateToChange
 }
 
-// checkText trims s and checks its length in runes and that it has no
-// control characters but line breaks and tabs.
+// checkText is models.Text for an optional note: line breaks allowed.
 func checkText(field, label, s string, maxRunes int) (string, error) {
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > maxRunes {
-		return "", models.Ef(models.CodeInvalidArgument, fmt.Sprintf("%s不能超过 %d 个字", label, maxRunes),
-			"%s is longer than %d characters", field, maxRunes).On(field)
-	}
-	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r'
-	}) >= 0 {
-		return "", models.Invalid(field, label+"包含无效字符", field+" contains invalid characters")
-	}
-	return s, nil
+	return models.Text(field, label, s, 0, maxRunes, true)
 }
 
 // normalizeTime is t in UTC at the microsecond, as both dialects store it.

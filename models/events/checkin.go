@@ -31,6 +31,13 @@ func (s *Service) CheckIn(ctx context.Context, actor *auth.Principal, code strin
 	if code == "" || len(code) > MaxCodeLen {
 		return nil, models.Invalid("code", "请扫描或输入签到码", "code is required")
 	}
+	if !models.PlainText(code, false) {
+		return nil, models.Invalid("code", "签到码包含无效字符", "code contains invalid characters")
+	}
+	if !wellFormedCode(code) {
+		// Not a code this service issues: no need to ask the database.
+		return nil, errCodeNotFound
+	}
 	var out *Registration
 	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
 		now := s.now()

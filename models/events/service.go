@@ -114,7 +114,24 @@ func (s *Service) lockRegistration(ctx context.Context, query string, arg any, n
 func newCheckInCode() string {
 	b := make([]byte, 13)
 	_, _ = rand.Read(b)
-	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)[:20]
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)[:checkInCodeLen]
+}
+
+// checkInCodeLen is the length of every check-in code issued.
+const checkInCodeLen = 20
+
+// wellFormedCode reports whether code (upper case) could be one that
+// newCheckInCode issued: 20 characters of the base32 alphabet.
+func wellFormedCode(code string) bool {
+	if len(code) != checkInCodeLen {
+		return false
+	}
+	for _, c := range code {
+		if (c < 'A' || c > 'Z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
 }
 
 // notify puts a notification about a registration into its owner's inbox,

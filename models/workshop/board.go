@@ -128,15 +128,24 @@ func (s *Service) BoardVersion(ctx context.Context, storeID uuid.UUID) (int64, e
 	return v, err
 }
 
+// maxStoreCodeLen bounds a store code in a screen's URL ("SZ01").
+const maxStoreCodeLen = 32
+
 // StoreByCode reads a store with its opening hours by its code ("SZ01"),
 // for the screens' REST route. Public.
 //
 // Codes: NOT_FOUND.
 func (s *Service) StoreByCode(ctx context.Context, code string) (*models.Store, error) {
+	code = strings.TrimSpace(code)
+	if code == "" || len(code) > maxStoreCodeLen || !models.PlainText(code, false) {
+		// No store has such a code: not worth a query (and PostgreSQL
+		// refuses a NUL byte in a parameter).
+		return nil, errStoreNotFound
+	}
 	var st models.Store
 	err := s.DB.Conn(ctx).
 		Preload("Hours", func(q *gorm.DB) *gorm.DB { return q.Order("weekday ASC") }).
-		Where("code = ?", strings.TrimSpace(code)).Take(&st).Error
+		Where("code = ?", code).Take(&st).Error
 	if err != nil {
 		return nil, notFoundAs(err, errStoreNotFound)
 	}
