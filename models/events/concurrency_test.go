@@ -4,7 +4,9 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -160,4 +162,66 @@ func TestConcurrentRegistrationsTwoInstances(t *testing.T) {
 	e := envOn(t, dbs[0])
 	other := &events.Service{DB: dbs[1], Wallet: &wallet.Service{DB: dbs[1], Now: e.clock.Now}, Now: e.clock.Now}
 	race(t, e, []*events.Service{e.svc, other})
+}
+
+// 30 owners race for 3 seats on a clock that moves on every reading, as a
+// real one does. Each is told their waitlist position as soon as they are
+// registered; nobody cancels, so that position must never change: a
+// registration that took the event's lock later queues behind.
+func TestConcurrentWaitlistPositionsFollowLockOrder(t *testing.T) {
+	e := newEnv(t)
+	var ticks atomic.Int64
+	base := e.clock.Now()
+	ticking := &events.Service{DB: e.db, Wallet: e.wallet, Now: func() time.Time {
+		return base.Add(time.Duration(ticks.Add(1)) * time.Millisecond)
+	}}
+	ev := e.published(e.spec(events.Class, 3))
+	told := map[uuid.UUID]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 30 {
+		_, who := e.customer(0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := ticking.Register(e.ctx, who, events.RegisterInput{EventID: ev.ID})
+			if err != nil {
+				t.Errorf("register: %v", err)
+				return
+			}
+			if r.Status != events.Waitlisted {
+				return
+			}
+			pos, err := ticking.WaitlistPositions(e.ctx, []uuid.UUID{r.ID})
+			if err != nil {
+				t.Errorf("position: %v", err)
+				return
+			}
+			mu.Lock()
+			told[r.ID] = pos[r.ID]
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(told) != 27 {
+		t.Fatalf("%d waitlisted, want 27", len(told))
+	}
+	ids := make([]uuid.UUID, 0, len(told))
+	for id := range told {
+		ids = append(ids, id)
+	}
+	now, err := ticking.WaitlistPositions(e.ctx, ids)
+	must(t, err)
+	seen := map[int]bool{}
+	for id, was := range told {
+		if now[id] != was {
+			t.Errorf("registration told #%d now reads #%d", was, now[id])
+		}
+		seen[now[id]] = true
+	}
+	for p := 1; p <= 27; p++ {
+		if !seen[p] {
+			t.Errorf("no registration at position %d", p)
+		}
+	}
 }

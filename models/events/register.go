@@ -68,11 +68,13 @@ func (s *Service) Register(ctx context.Context, actor *auth.Principal, in Regist
 }
 
 func (s *Service) register(ctx context.Context, actor *auth.Principal, in RegisterInput) (uuid.UUID, error) {
-	now := s.now()
 	e, err := s.lockEvent(ctx, in.EventID)
 	if err != nil {
 		return uuid.Nil, err
 	}
+	// The time is read under the event's lock, so the waitlist is in the
+	// order registrations took it: a position once told never grows.
+	now := s.now()
 	switch {
 	case e.Status == Draft:
 		return uuid.Nil, errEventNotFound
@@ -104,8 +106,14 @@ func (s *Service) register(ctx context.Context, actor *auth.Principal, in Regist
 	if _, err := s.promote(ctx, e, now); err != nil {
 		return uuid.Nil, err
 	}
+	queuedAt := now // cleared by confirm when the seats are there
+	if in.PartySize > e.SeatsLeft() {
+		if queuedAt, err = s.queueTime(ctx, e.ID, now); err != nil {
+			return uuid.Nil, err
+		}
+	}
 	r := &Registration{ID: models.NewID(), EventID: e.ID, OwnerID: actor.ID, VehicleID: in.VehicleID,
-		PartySize: in.PartySize, Status: Waitlisted, PayWith: method, WaitlistedAt: &now,
+		PartySize: in.PartySize, Status: Waitlisted, PayWith: method, WaitlistedAt: &queuedAt,
 		CheckInCode: newCheckInCode(), CreatedAt: now, UpdatedAt: now}
 	if err := s.DB.Conn(ctx).Create(r).Error; err != nil {
 		if models.IsUniqueViolation(err) {
@@ -120,6 +128,22 @@ func (s *Service) register(ctx context.Context, actor *auth.Principal, in Regist
 		}
 	}
 	return r.ID, nil
+}
+
+// queueTime is when a registration joins the event's waitlist: now, or just
+// after the last one waiting if that is not earlier (instances' clocks differ
+// a little, and a test clock may stand still), so the queue keeps the order
+// in which registrations took the event's lock. The caller holds that lock.
+func (s *Service) queueTime(ctx context.Context, eventID uuid.UUID, now time.Time) (time.Time, error) {
+	var last []time.Time
+	if err := s.DB.Conn(ctx).Model(&Registration{}).Where("event_id = ? AND status = ?", eventID, Waitlisted).
+		Order("waitlisted_at DESC").Limit(1).Pluck("waitlisted_at", &last).Error; err != nil {
+		return time.Time{}, err
+	}
+	if len(last) == 1 && !now.After(last[0]) {
+		return last[0].Add(time.Microsecond), nil
+	}
+	return now, nil
 }
 
 // checkVehicle: a trip that needs a car gets one of the owner's; a class
