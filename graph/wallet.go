@@ -1,12 +1,7 @@
 package graph
 
 import (
-	"context"
-
 	"github.com/google/uuid"
-
-	"github.com/ownerhub/ownerhub/auth"
-	"github.com/ownerhub/ownerhub/models"
 
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -21,24 +16,14 @@ func ownerAndStore(ownerID, storeID string) (uuid.UUID, uuid.UUID, error) {
 	return owner, store, err
 }
 
-// walletPayload answers a counter mutation. The membership follows the rule
-// of Owner.membership: a cashier topping up a walk-in from another store
-// sees the entries they made, not the owner's account.
-func walletPayload(ctx context.Context, db *models.DB, res *wallet.Result, ues []*model.UserError) (*model.WalletPayload, error) {
+// walletPayload answers a counter mutation with the membership the domain
+// returned: whoever was allowed to move the money sees the card's balance
+// (its transactions follow wallet.Service.Entries).
+func walletPayload(res *wallet.Result, ues []*model.UserError) *model.WalletPayload {
 	p := &model.WalletPayload{Entries: []*wallet.Entry{}, UserErrors: ues}
 	if res == nil {
-		return p, nil
+		return p
 	}
-	p.Entries = res.Entries
-	if res.Membership != nil {
-		who, _ := auth.PrincipalFrom(ctx)
-		visible, err := db.VisibleOwnerIDs(ctx, who, []uuid.UUID{res.Membership.OwnerID})
-		if err != nil {
-			return nil, err
-		}
-		if visible[res.Membership.OwnerID] {
-			p.Membership = res.Membership
-		}
-	}
-	return p, nil
+	p.Entries, p.Membership = res.Entries, res.Membership
+	return p
 }

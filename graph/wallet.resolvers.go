@@ -128,7 +128,7 @@ func (r *mutationResolver) TopUpWallet(ctx context.Context, input model.TopUpWal
 	if err != nil {
 		return nil, err
 	}
-	return walletPayload(ctx, r.DB, res, ues)
+	return walletPayload(res, ues), nil
 }
 
 // RefundWallet is the resolver for the refundWallet field.
@@ -150,7 +150,7 @@ func (r *mutationResolver) RefundWallet(ctx context.Context, input model.RefundW
 	if err != nil {
 		return nil, err
 	}
-	return walletPayload(ctx, r.DB, res, ues)
+	return walletPayload(res, ues), nil
 }
 
 // AdjustWallet is the resolver for the adjustWallet field.
@@ -171,7 +171,7 @@ func (r *mutationResolver) AdjustWallet(ctx context.Context, input model.AdjustW
 	if err != nil {
 		return nil, err
 	}
-	return walletPayload(ctx, r.DB, res, ues)
+	return walletPayload(res, ues), nil
 }
 
 // Membership is the resolver for the membership field.

@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,7 +32,9 @@ func (s *Service) Membership(ctx context.Context, actor *auth.Principal, ownerID
 }
 
 // Entries reads one page of an owner's ledger, newest first, optionally
-// only some kinds, and reports whether more follow. Visible as Membership.
+// only some kinds, and reports whether more follow. Visible as Membership;
+// the cashiers and managers of a store that does not serve the owner see
+// the entries at their stores only (what they themselves took).
 //
 // Codes: UNAUTHENTICATED, NOT_FOUND, INVALID_ARGUMENT ("kinds").
 func (s *Service) Entries(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, p models.Page, kinds []EntryKind) ([]*Entry, bool, error) {
@@ -40,10 +43,16 @@ func (s *Service) Entries(ctx context.Context, actor *auth.Principal, ownerID uu
 			return nil, false, models.Invalid("kinds", "交易类型无效", "unknown entry kind")
 		}
 	}
-	if _, err := s.DB.OwnerFor(ctx, actor, ownerID); err != nil {
-		return nil, false, err
-	}
 	q := s.DB.Conn(ctx).Model(&Entry{}).Where("owner_id = ?", ownerID)
+	if _, err := s.DB.OwnerFor(ctx, actor, ownerID); err != nil {
+		if !errors.Is(err, models.ErrNotFound) || !atCounter(actor) {
+			return nil, false, err
+		}
+		// The card is the group's: another store's cashier takes a
+		// walk-in's money and sees the card's movements at their own
+		// stores, not the owner's history elsewhere.
+		q = q.Where("store_id IN ?", actor.StoreIDs)
+	}
 	if len(kinds) > 0 {
 		q = q.Where("kind IN ?", kinds)
 	}

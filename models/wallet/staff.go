@@ -50,6 +50,12 @@ type AdjustInput struct {
 	IdempotencyKey    string
 }
 
+// atCounter reports whether actor works a store's counter (takes money onto
+// the group's cards there).
+func atCounter(actor *auth.Principal) bool {
+	return actor != nil && actor.IsStaff() && len(actor.StoreIDs) > 0 && actor.HasAnyRole(rolesTopUp...)
+}
+
 // TopUp puts money on an owner's card: a TOP_UP entry and, when a bonus rule
 // applies (the best single one), a TOP_UP_BONUS entry. The balance after
 // both may not pass the cap. CASHIER or MANAGER (GROUP_ADMIN) of the store
