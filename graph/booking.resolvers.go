@@ -125,7 +125,7 @@ func (r *mutationResolver) CancelAppointment(ctx context.Context, input model.Ap
 	if !ok {
 		return nil, models.ErrUnauthenticated
 	}
-	a, err := r.Booking.Cancel(ctx, who, id)
+	a, err := r.Booking.Cancel(ctx, who, id, deref(input.IdempotencyKey))
 	ues, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func (r *mutationResolver) MarkNoShow(ctx context.Context, input model.Appointme
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.Booking.MarkNoShow(ctx, caller(ctx), id)
+	a, err := r.Booking.MarkNoShow(ctx, caller(ctx), id, deref(input.IdempotencyKey))
 	ues, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err

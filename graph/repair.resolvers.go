@@ -47,6 +47,7 @@ func (r *mutationResolver) OpenRepairOrder(ctx context.Context, input model.Open
 		AdvisorID:            advisor,
 		Items:                items,
 		FirstFreeMaintenance: deref(input.FirstFreeMaintenance),
+		IdempotencyKey:       deref(input.IdempotencyKey),
 	})
 	ues, err := userErrors(ctx, err)
 	if err != nil {
@@ -111,7 +112,7 @@ func (r *mutationResolver) MoveRepairOrder(ctx context.Context, input model.Move
 	if err != nil {
 		return nil, err
 	}
-	order, err := r.Workshop.Move(ctx, caller(ctx), id, input.To, deref(input.Note), input.ExpectedVersion)
+	order, err := r.Workshop.Move(ctx, caller(ctx), id, input.To, deref(input.Note), input.ExpectedVersion, deref(input.IdempotencyKey))
 	ues, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err

@@ -50,6 +50,7 @@ const (
 	bkDayChanges     = 27
 	bkDayIdempotency = 28
 	bkDayStatements  = 29
+	bkDayRetry       = 19
 
 	bkKind = "DETAILING"
 )

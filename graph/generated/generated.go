@@ -5991,6 +5991,8 @@ input RescheduleAppointmentInput {
 
 input AppointmentInput {
   appointmentId: ID!
+  "A retry with the same key answers the first result instead of NOT_BOOKED (at most 128 characters)."
+  idempotencyKey: String
 }
 
 input MarkArrivedInput {
@@ -7313,6 +7315,8 @@ input OpenRepairOrderInput {
   "Items agreed at check-in (PRE_APPROVED)."
   items: [RepairItemInput!]
   firstFreeMaintenance: Boolean
+  "A retry with the same key answers the order the first request opened instead of VEHICLE_IN_WORKSHOP (at most 128 characters)."
+  idempotencyKey: String
 }
 
 type RepairOrderPayload {
@@ -7349,6 +7353,8 @@ input MoveRepairOrderInput {
   "Required for QC failure (back to IN_PROGRESS) and cancellation."
   note: String
   expectedVersion: Int
+  "A retry with the same key answers the first result instead of a refusal of its own move (at most 128 characters)."
+  idempotencyKey: String
 }
 
 input PaymentInput {
@@ -31648,7 +31654,7 @@ func (ec *executionContext) unmarshalInputAppointmentInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"appointmentId"}
+	fieldsInOrder := [...]string{"appointmentId", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -31662,6 +31668,13 @@ func (ec *executionContext) unmarshalInputAppointmentInput(ctx context.Context, 
 				return it, err
 			}
 			it.AppointmentID = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -32878,7 +32891,7 @@ func (ec *executionContext) unmarshalInputMoveRepairOrderInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"orderId", "to", "note", "expectedVersion"}
+	fieldsInOrder := [...]string{"orderId", "to", "note", "expectedVersion", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -32913,6 +32926,13 @@ func (ec *executionContext) unmarshalInputMoveRepairOrderInput(ctx context.Conte
 				return it, err
 			}
 			it.ExpectedVersion = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -32929,7 +32949,7 @@ func (ec *executionContext) unmarshalInputOpenRepairOrderInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"storeId", "vehicle", "mileageIn", "kind", "concern", "promisedAt", "advisorId", "items", "firstFreeMaintenance"}
+	fieldsInOrder := [...]string{"storeId", "vehicle", "mileageIn", "kind", "concern", "promisedAt", "advisorId", "items", "firstFreeMaintenance", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -32999,6 +33019,13 @@ func (ec *executionContext) unmarshalInputOpenRepairOrderInput(ctx context.Conte
 				return it, err
 			}
 			it.FirstFreeMaintenance = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil

@@ -51,6 +51,8 @@ type AppointmentEdge struct {
 
 type AppointmentInput struct {
 	AppointmentID string `json:"appointmentId"`
+	// A retry with the same key answers the first result instead of NOT_BOOKED (at most 128 characters).
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type AppointmentPayload struct {
@@ -438,6 +440,8 @@ type MoveRepairOrderInput struct {
 	// Required for QC failure (back to IN_PROGRESS) and cancellation.
 	Note            *string `json:"note,omitempty"`
 	ExpectedVersion *int    `json:"expectedVersion,omitempty"`
+	// A retry with the same key answers the first result instead of a refusal of its own move (at most 128 characters).
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type Mutation struct {
@@ -466,6 +470,8 @@ type OpenRepairOrderInput struct {
 	// Items agreed at check-in (PRE_APPROVED).
 	Items                []*RepairItemInput `json:"items,omitempty"`
 	FirstFreeMaintenance *bool              `json:"firstFreeMaintenance,omitempty"`
+	// A retry with the same key answers the order the first request opened instead of VEHICLE_IN_WORKSHOP (at most 128 characters).
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type OwnerConnection struct {

@@ -291,18 +291,28 @@ func (s *Service) reschedule(ctx context.Context, actor *auth.Principal, staff b
 
 // Cancel cancels a BOOKED appointment and gives its seat back. Owners
 // cancel their own until MinLeadTime before the slot; ADVISOR, CRM and
-// MANAGER staff those of their stores until the slot starts.
+// MANAGER staff those of their stores until the slot starts. A retry with
+// the same idempotency key (optional) answers the first result.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (screens, staff without the role),
 // NOT_FOUND (absent, another owner's or another store's), NOT_BOOKED,
-// TOO_LATE.
-func (s *Service) Cancel(ctx context.Context, actor *auth.Principal, appointmentID uuid.UUID) (*Appointment, error) {
+// TOO_LATE, INVALID_ARGUMENT ("idempotencyKey"), IDEMPOTENCY_KEY_REUSED.
+func (s *Service) Cancel(ctx context.Context, actor *auth.Principal, appointmentID uuid.UUID, idempotencyKey string) (*Appointment, error) {
 	staff, err := actorKind(actor, rolesBook)
 	if err != nil {
 		return nil, err
 	}
-	var out *Appointment
-	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
+	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), idempotencyKey, "booking.cancel", appointmentID, false,
+		func(ctx context.Context) (uuid.UUID, error) { return s.cancel(ctx, actor, staff, appointmentID) })
+	if err != nil {
+		return nil, err
+	}
+	return s.read(ctx, id)
+}
+
+func (s *Service) cancel(ctx context.Context, actor *auth.Principal, staff bool, appointmentID uuid.UUID) (uuid.UUID, error) {
+	var out uuid.UUID
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
 		now := s.now()
 		a, err := s.lockAppointment(ctx, actor, appointmentID)
 		if err != nil {
@@ -317,12 +327,8 @@ func (s *Service) Cancel(ctx context.Context, actor *auth.Principal, appointment
 		if err := s.setStatus(ctx, a, Cancelled, now, map[string]any{"cancelled_at": now}); err != nil {
 			return err
 		}
-		a.CancelledAt = &now
-		out = a
+		out = a.ID
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, err
 }

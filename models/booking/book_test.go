@@ -146,7 +146,7 @@ func TestBookWindow(t *testing.T) {
 	wantCode(t, err, booking.CodeTooLate, "slotStart")
 	e.clock.Set(e.at(0, "08:00"))
 	a := e.book(c, e.at(0, "10:00"))
-	_, err = e.svc.Cancel(e.ctx, e.who("advisor"), a.ID)
+	_, err = e.svc.Cancel(e.ctx, e.who("advisor"), a.ID, "")
 	must(t, err)
 
 	// 30 days ahead: Wednesday 2031-04-02 08:00 is the last bookable instant.
@@ -200,7 +200,7 @@ func TestBookCalendarRefusals(t *testing.T) {
 	// The slot length changes only with no booking ahead, force or not.
 	_, err = e.svc.SetCalendar(e.ctx, e.who("manager"), booking.CalendarInput{StoreID: e.store.ID, SlotMinutes: ptr(30), Force: true})
 	wantCode(t, err, booking.CodeCapacityBelowBookings, "slotMinutes")
-	_, err = e.svc.Cancel(e.ctx, c.p, last.ID)
+	_, err = e.svc.Cancel(e.ctx, c.p, last.ID, "")
 	must(t, err)
 	// 30-minute slots: 10:30 is a slot now, and 17:30 the last.
 	_, err = e.svc.SetCalendar(e.ctx, e.who("manager"), booking.CalendarInput{StoreID: e.store.ID, SlotMinutes: ptr(30)})
@@ -210,7 +210,7 @@ func TestBookCalendarRefusals(t *testing.T) {
 	if !a.SlotEnd.Equal(e.at(1, "11:00")) {
 		t.Fatalf("30-minute slot ends %v", a.SlotEnd)
 	}
-	_, err = e.svc.Cancel(e.ctx, d.p, a.ID)
+	_, err = e.svc.Cancel(e.ctx, d.p, a.ID, "")
 	must(t, err)
 	// 40-minute slots from 09:00: 17:40 is on the grid but would end
 	// after closing; 17:00 is the last slot.
@@ -237,7 +237,7 @@ func TestBookOneActivePerVehicle(t *testing.T) {
 	wantCode(t, err, booking.CodeVehicleAlreadyBooked, "vehicleId")
 	e.book(c, e.at(2, "10:00"), vehicle(c.cars[1]))
 	// Once cancelled, the car can book again.
-	_, err = e.svc.Cancel(e.ctx, c.p, first.ID)
+	_, err = e.svc.Cancel(e.ctx, c.p, first.ID, "")
 	must(t, err)
 	e.book(c, e.at(3, "10:00"))
 }
@@ -255,7 +255,7 @@ func TestBookAtMostThreePerOwner(t *testing.T) {
 	_, err = e.svc.Book(e.ctx, e.who("crm"), e.in(c, e.at(5, "10:00"), vehicle(c.cars[3])))
 	wantCode(t, err, booking.CodeTooManyAppointments, "")
 	// Arrived, no-show and cancelled appointments are not active.
-	_, err = e.svc.Cancel(e.ctx, c.p, booked[0].ID)
+	_, err = e.svc.Cancel(e.ctx, c.p, booked[0].ID, "")
 	must(t, err)
 	e.book(c, e.at(5, "10:00"), vehicle(c.cars[3]))
 }
@@ -319,7 +319,7 @@ func TestBookIdempotent(t *testing.T) {
 		t.Fatalf("retry booked %s after %s", b.ID, a.ID)
 	}
 	// The retry answers with the appointment as it is now.
-	_, err = e.svc.Cancel(e.ctx, c.p, a.ID)
+	_, err = e.svc.Cancel(e.ctx, c.p, a.ID, "")
 	must(t, err)
 	b, err = e.svc.Book(e.ctx, c.p, in)
 	if err != nil || b.ID != a.ID || b.Status != booking.Cancelled {

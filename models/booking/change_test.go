@@ -91,7 +91,7 @@ func TestChangeDeadlines(t *testing.T) {
 	e.clock.Set(e.at(1, "08:00").Add(time.Second))
 	_, err := e.svc.Reschedule(e.ctx, c.p, a.ID, e.at(1, "15:00"), "")
 	wantCode(t, err, booking.CodeTooLate, "")
-	_, err = e.svc.Cancel(e.ctx, c.p, a.ID)
+	_, err = e.svc.Cancel(e.ctx, c.p, a.ID, "")
 	wantCode(t, err, booking.CodeTooLate, "")
 	if got := e.reload(a); got.Status != booking.Booked || !got.SlotStart.Equal(e.at(1, "10:00")) {
 		t.Fatalf("refused change changed %+v", got)
@@ -102,18 +102,18 @@ func TestChangeDeadlines(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Set(e.at(1, "10:00"))
-	_, err = e.svc.Cancel(e.ctx, e.who("advisor"), b.ID)
+	_, err = e.svc.Cancel(e.ctx, e.who("advisor"), b.ID, "")
 	wantCode(t, err, booking.CodeTooLate, "")
 	e.clock.Set(e.at(1, "09:59"))
-	if _, err := e.svc.Cancel(e.ctx, e.who("advisor"), b.ID); err != nil {
+	if _, err := e.svc.Cancel(e.ctx, e.who("advisor"), b.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	// Exactly two hours before is already too late for the owner.
 	e.clock.Set(e.at(1, "12:00"))
-	_, err = e.svc.Cancel(e.ctx, c.p, a.ID)
+	_, err = e.svc.Cancel(e.ctx, c.p, a.ID, "")
 	wantCode(t, err, booking.CodeTooLate, "")
 	e.clock.Set(e.at(1, "11:59"))
-	if _, err := e.svc.Cancel(e.ctx, c.p, a.ID); err != nil {
+	if _, err := e.svc.Cancel(e.ctx, c.p, a.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -125,17 +125,17 @@ func TestCancel(t *testing.T) {
 	start := e.at(1, "10:00")
 	a := e.book(c, start)
 	for _, p := range []*auth.Principal{e.customer().p, e.who("advisor.sz01"), e.who("manager.gz01")} {
-		_, err := e.svc.Cancel(e.ctx, p, a.ID)
+		_, err := e.svc.Cancel(e.ctx, p, a.ID, "")
 		wantCode(t, err, models.CodeNotFound, "")
 	}
 	for _, p := range []*auth.Principal{e.who("technician"), {Kind: auth.KindScreen, ID: models.NewID(), StoreIDs: []uuid.UUID{e.store.ID}}} {
-		_, err := e.svc.Cancel(e.ctx, p, a.ID)
+		_, err := e.svc.Cancel(e.ctx, p, a.ID, "")
 		wantCode(t, err, models.CodeForbidden, "")
 	}
-	if _, err := e.svc.Cancel(e.ctx, nil, a.ID); !errors.Is(err, models.ErrUnauthenticated) {
+	if _, err := e.svc.Cancel(e.ctx, nil, a.ID, ""); !errors.Is(err, models.ErrUnauthenticated) {
 		t.Fatalf("anonymous: %v", err)
 	}
-	got, err := e.svc.Cancel(e.ctx, c.p, a.ID)
+	got, err := e.svc.Cancel(e.ctx, c.p, a.ID, "")
 	must(t, err)
 	if got.Status != booking.Cancelled || got.CancelledAt == nil || !got.CancelledAt.Equal(base) || e.taken("MAINTENANCE", start) != 0 {
 		t.Fatalf("cancelled %+v, counter %d", got, e.taken("MAINTENANCE", start))
@@ -143,7 +143,7 @@ func TestCancel(t *testing.T) {
 	if r := e.reload(a); r.Status != booking.Cancelled || r.CancelledAt == nil {
 		t.Fatalf("stored %+v", r)
 	}
-	_, err = e.svc.Cancel(e.ctx, c.p, a.ID)
+	_, err = e.svc.Cancel(e.ctx, c.p, a.ID, "")
 	wantCode(t, err, booking.CodeNotBooked, "")
 	_, err = e.svc.Reschedule(e.ctx, c.p, a.ID, e.at(2, "10:00"), "")
 	wantCode(t, err, booking.CodeNotBooked, "")

@@ -167,7 +167,7 @@ func TestConcurrentReschedulesAndCancels(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(i), 7))
 			for step := range 8 {
 				if i%5 == 4 && step == 5 {
-					_, err := e.svc.Cancel(e.ctx, ownerOf(a), a.ID)
+					_, err := e.svc.Cancel(e.ctx, ownerOf(a), a.ID, "")
 					if err != nil {
 						t.Errorf("cancel %d: %v", i, err)
 					}

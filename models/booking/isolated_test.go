@@ -21,7 +21,7 @@ func TestSendReminders(t *testing.T) {
 	b := e.book(e.customer(), e.at(1, "23:00")) // Tuesday 23:00 local, ends at midnight
 	c := e.book(e.customer(), e.at(2, "07:00")) // Wednesday: Tuesday 23:00 UTC
 	d := e.book(e.customer(), e.at(1, "12:00"))
-	_, err := e.svc.Cancel(e.ctx, ownerOf(d), d.ID)
+	_, err := e.svc.Cancel(e.ctx, ownerOf(d), d.ID, "")
 	must(t, err)
 	e.book(e.customer(), e.at(0, "23:00")) // today
 

@@ -40,7 +40,7 @@ func TestOwnerAppointments(t *testing.T) {
 	for i := range 3 {
 		made = append(made, e.book(c, e.at(1+i, "10:00"), vehicle(c.cars[i])))
 	}
-	_, err := e.svc.Cancel(e.ctx, c.p, made[0].ID)
+	_, err := e.svc.Cancel(e.ctx, c.p, made[0].ID, "")
 	must(t, err)
 	made = append(made, e.book(c, e.at(4, "10:00"), vehicle(c.cars[0])))
 

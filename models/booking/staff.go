@@ -181,36 +181,37 @@ func (s *Service) MarkArrived(ctx context.Context, actor *auth.Principal, appoin
 }
 
 // MarkNoShow records that the car of a BOOKED appointment did not come,
-// once its slot has started, and gives the seat back.
+// once its slot has started, and gives the seat back. A retry with the same
+// idempotency key (optional) answers the first result.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not ADVISOR, CRM or MANAGER),
-// NOT_FOUND (absent or another store's), NOT_BOOKED, TOO_EARLY.
-func (s *Service) MarkNoShow(ctx context.Context, actor *auth.Principal, appointmentID uuid.UUID) (*Appointment, error) {
+// NOT_FOUND (absent or another store's), NOT_BOOKED, TOO_EARLY,
+// INVALID_ARGUMENT ("idempotencyKey"), IDEMPOTENCY_KEY_REUSED.
+func (s *Service) MarkNoShow(ctx context.Context, actor *auth.Principal, appointmentID uuid.UUID, idempotencyKey string) (*Appointment, error) {
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
 	if !actor.HasAnyRole(rolesNoShow...) {
 		return nil, models.ErrForbidden
 	}
-	var a *Appointment
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
-		var err error
-		if a, err = s.lockAppointment(ctx, actor, appointmentID); err != nil {
-			return err
-		}
-		if a.Status != Booked {
-			return ErrNotBooked
-		}
-		if now.Before(a.SlotStart) {
-			return ErrNoShowTooEarly
-		}
-		return s.setStatus(ctx, a, NoShow, now, nil)
-	})
+	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), idempotencyKey, "booking.noShow", appointmentID, false,
+		func(ctx context.Context) (uuid.UUID, error) {
+			now := s.now()
+			a, err := s.lockAppointment(ctx, actor, appointmentID)
+			switch {
+			case err != nil:
+				return uuid.Nil, err
+			case a.Status != Booked:
+				return uuid.Nil, ErrNotBooked
+			case now.Before(a.SlotStart):
+				return uuid.Nil, ErrNoShowTooEarly
+			}
+			return a.ID, s.setStatus(ctx, a, NoShow, now, nil)
+		})
 	if err != nil {
 		return nil, err
 	}
-	return a, nil
+	return s.read(ctx, id)
 }
 
 // DayStat is one store-local day's bookings: Booked is every appointment

@@ -50,7 +50,7 @@ func TestMarkArrived(t *testing.T) {
 	}
 	_, _, err = e.svc.MarkArrived(e.ctx, e.who("advisor"), a.ID, 10100)
 	wantCode(t, err, booking.CodeNotBooked, "")
-	_, err = e.svc.Cancel(e.ctx, e.who("advisor"), a.ID)
+	_, err = e.svc.Cancel(e.ctx, e.who("advisor"), a.ID, "")
 	wantCode(t, err, booking.CodeNotBooked, "")
 }
 
@@ -96,20 +96,20 @@ func TestMarkNoShow(t *testing.T) {
 	start := e.at(0, "10:00")
 	a := e.book(e.customer(), start)
 	e.clock.Set(start.Add(-time.Second))
-	_, err := e.svc.MarkNoShow(e.ctx, e.who("crm"), a.ID)
+	_, err := e.svc.MarkNoShow(e.ctx, e.who("crm"), a.ID, "")
 	wantCode(t, err, booking.CodeTooEarly, "")
 	e.clock.Set(start)
 	for _, p := range []*auth.Principal{e.who("technician"), e.customer().p} {
-		_, err := e.svc.MarkNoShow(e.ctx, p, a.ID)
+		_, err := e.svc.MarkNoShow(e.ctx, p, a.ID, "")
 		wantCode(t, err, models.CodeForbidden, "")
 	}
-	_, err = e.svc.MarkNoShow(e.ctx, e.who("crm.gz01"), a.ID)
+	_, err = e.svc.MarkNoShow(e.ctx, e.who("crm.gz01"), a.ID, "")
 	wantCode(t, err, models.CodeNotFound, "")
-	got, err := e.svc.MarkNoShow(e.ctx, e.who("crm"), a.ID)
+	got, err := e.svc.MarkNoShow(e.ctx, e.who("crm"), a.ID, "")
 	if err != nil || got.Status != booking.NoShow || e.taken("MAINTENANCE", start) != 0 {
 		t.Fatalf("no-show %+v, %v", got, err)
 	}
-	_, err = e.svc.MarkNoShow(e.ctx, e.who("advisor"), a.ID)
+	_, err = e.svc.MarkNoShow(e.ctx, e.who("advisor"), a.ID, "")
 	wantCode(t, err, booking.CodeNotBooked, "")
 	_, _, err = e.svc.MarkArrived(e.ctx, e.who("advisor"), a.ID, 10100)
 	wantCode(t, err, booking.CodeNotBooked, "")
@@ -124,7 +124,7 @@ func TestDaySchedule(t *testing.T) {
 	b := e.book(d, e.at(1, "10:00"))
 	r := e.book(f, e.at(1, "15:00"), kind("REPAIR"))
 	x := e.book(e.customer(), e.at(1, "16:00"))
-	_, err := e.svc.Cancel(e.ctx, e.who("advisor"), x.ID)
+	_, err := e.svc.Cancel(e.ctx, e.who("advisor"), x.ID, "")
 	must(t, err)
 	e.book(e.customer(), e.at(2, "10:00")) // another day
 
@@ -196,12 +196,12 @@ func TestDayStats(t *testing.T) {
 	}
 	e.book(e.customer(), e.at(0, "23:00"))                 // Monday
 	e.book(e.customer(), e.at(2, "07:00"), kind("REPAIR")) // Wednesday
-	_, err := e.svc.Cancel(e.ctx, ownerOf(tue[3]), tue[3].ID)
+	_, err := e.svc.Cancel(e.ctx, ownerOf(tue[3]), tue[3].ID, "")
 	must(t, err)
 	e.clock.Set(e.at(1, "10:05"))
 	_, _, err = e.svc.MarkArrived(e.ctx, e.who("advisor"), tue[1].ID, 10100)
 	must(t, err)
-	_, err = e.svc.MarkNoShow(e.ctx, e.who("crm"), tue[2].ID)
+	_, err = e.svc.MarkNoShow(e.ctx, e.who("crm"), tue[2].ID, "")
 	must(t, err)
 
 	stats, err := e.svc.DayStats(e.ctx, e.who("manager"), e.store.ID, e.day(-1), e.day(3))

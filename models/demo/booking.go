@@ -204,7 +204,7 @@ func (b *bookingSeeder) upcoming() (int, error) {
 			return 0, fmt.Errorf("demo booking of %s: %w", d.owner, err)
 		}
 		if d.cancel {
-			if _, err := b.svc.Cancel(b.ctx, actor, a.ID); err != nil {
+			if _, err := b.svc.Cancel(b.ctx, actor, a.ID, ""); err != nil {
 				return 0, err
 			}
 			continue

@@ -325,7 +325,7 @@ func (w *workshopSeeder) run(v visit) error {
 	next := func() { w.at = w.at.Add(v.step) }
 	move := func(by *auth.Principal, to workshop.Status, note string) error {
 		next()
-		_, err := w.svc.Move(w.ctx, by, id, to, note, nil)
+		_, err := w.svc.Move(w.ctx, by, id, to, note, nil, "")
 		return err
 	}
 	switch v.target {

@@ -22,25 +22,25 @@ func TestAuthorization(t *testing.T) {
 	must(t, err)
 
 	t.Run("technicians act on their own jobs only", func(t *testing.T) {
-		_, err := e.svc.Move(ctx, tech2, o.ID, workshop.Diagnosing, "", nil)
+		_, err := e.svc.Move(ctx, tech2, o.ID, workshop.Diagnosing, "", nil, "")
 		wantCode(t, err, workshop.CodeNotYourJob, "")
 		_, err = e.svc.AddItem(ctx, tech2, o.ID, pads, true, nil)
 		wantCode(t, err, workshop.CodeNotYourJob, "")
-		got, err := e.svc.Move(ctx, tech1, o.ID, workshop.Diagnosing, "", nil)
+		got, err := e.svc.Move(ctx, tech1, o.ID, workshop.Diagnosing, "", nil, "")
 		must(t, err)
 		o = got
-		_, err = e.svc.Move(ctx, tech1, o.ID, workshop.Cancelled, "不修了", nil)
+		_, err = e.svc.Move(ctx, tech1, o.ID, workshop.Cancelled, "不修了", nil, "")
 		wantCode(t, err, models.CodeForbidden, "")
 		// A technician who is also an advisor acts as an advisor.
 		both := e.person("both.sz01", []uuid.UUID{e.sz.ID}, auth.RoleTechnician, auth.RoleAdvisor)
-		got, err = e.svc.Move(ctx, both, o.ID, workshop.InProgress, "", nil)
+		got, err = e.svc.Move(ctx, both, o.ID, workshop.InProgress, "", nil, "")
 		must(t, err)
 		o = got
 	})
 
 	t.Run("staff of the other store do not find the order", func(t *testing.T) {
 		gz := e.who("advisor.gz01")
-		_, err := e.svc.Move(ctx, gz, o.ID, workshop.WaitingParts, "", nil)
+		_, err := e.svc.Move(ctx, gz, o.ID, workshop.WaitingParts, "", nil, "")
 		wantCode(t, err, models.CodeNotFound, "")
 		_, err = e.svc.AddItem(ctx, gz, o.ID, pads, false, nil)
 		wantCode(t, err, models.CodeNotFound, "")
@@ -64,21 +64,21 @@ func TestAuthorization(t *testing.T) {
 
 	t.Run("roles", func(t *testing.T) {
 		for _, u := range []string{"cashier.sz01", "crm.sz01", "events.sz01"} {
-			_, err := e.svc.Move(ctx, e.who(u), o.ID, workshop.WaitingParts, "", nil)
+			_, err := e.svc.Move(ctx, e.who(u), o.ID, workshop.WaitingParts, "", nil, "")
 			wantCode(t, err, models.CodeForbidden, "")
 			_, err = e.svc.AddItem(ctx, e.who(u), o.ID, pads, true, nil)
 			wantCode(t, err, models.CodeForbidden, "")
 		}
 		_, err := e.svc.Settle(ctx, tech1, workshop.SettleInput{OrderID: o.ID})
 		wantCode(t, err, models.CodeForbidden, "")
-		_, err = e.svc.Move(ctx, ownerOf(ownerA), o.ID, workshop.WaitingParts, "", nil)
+		_, err = e.svc.Move(ctx, ownerOf(ownerA), o.ID, workshop.WaitingParts, "", nil, "")
 		wantCode(t, err, models.CodeForbidden, "")
-		_, err = e.svc.Move(ctx, nil, o.ID, workshop.WaitingParts, "", nil)
+		_, err = e.svc.Move(ctx, nil, o.ID, workshop.WaitingParts, "", nil, "")
 		wantCode(t, err, models.CodeUnauthenticated, "")
-		got, err := e.svc.Move(ctx, e.who("admin"), o.ID, workshop.WaitingParts, "", nil)
+		got, err := e.svc.Move(ctx, e.who("admin"), o.ID, workshop.WaitingParts, "", nil, "")
 		must(t, err)
 		o = got
-		got, err = e.svc.Move(ctx, e.who("manager.sz01"), o.ID, workshop.InProgress, "配件到了", nil)
+		got, err = e.svc.Move(ctx, e.who("manager.sz01"), o.ID, workshop.InProgress, "配件到了", nil, "")
 		must(t, err)
 		o = got
 	})
@@ -128,7 +128,7 @@ func TestAuthorization(t *testing.T) {
 		wantCode(t, err, models.CodeForbidden, "")
 		_, err = e.svc.OrderFor(ctx, screen, o.ID)
 		wantCode(t, err, models.CodeNotFound, "")
-		_, err = e.svc.Move(ctx, screen, o.ID, workshop.WaitingParts, "", nil)
+		_, err = e.svc.Move(ctx, screen, o.ID, workshop.WaitingParts, "", nil, "")
 		wantCode(t, err, models.CodeForbidden, "")
 		_, err = e.svc.Board(ctx, ownerOf(ownerA), e.sz.ID)
 		wantCode(t, err, models.CodeForbidden, "")

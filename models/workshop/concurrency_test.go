@@ -107,7 +107,7 @@ func TestConcurrentMoves(t *testing.T) {
 	const n = 10
 	staff := []string{"advisor.sz01", "foreman.sz01", "manager.sz01", "admin"}
 	errs := run(n, func(i int) error {
-		_, err := e.svc.Move(e.ctx, e.who(staff[i%len(staff)]), o.ID, workshop.Diagnosing, "", nil)
+		_, err := e.svc.Move(e.ctx, e.who(staff[i%len(staff)]), o.ID, workshop.Diagnosing, "", nil, "")
 		return err
 	})
 	codes := map[models.Code]int{}
@@ -128,7 +128,7 @@ func TestConcurrentMoves(t *testing.T) {
 		if i%2 == 1 {
 			to = workshop.Cancelled
 		}
-		_, err := e.svc.Move(e.ctx, e.who(staff[i%len(staff)]), o.ID, to, "并发", &version)
+		_, err := e.svc.Move(e.ctx, e.who(staff[i%len(staff)]), o.ID, to, "并发", &version, "")
 		return err
 	})
 	codes = map[models.Code]int{}

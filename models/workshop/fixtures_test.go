@@ -154,7 +154,7 @@ func (e *env) open(v *models.Vehicle, mod ...func(*workshop.OpenInput)) *worksho
 // move moves an order as the SZ01 foreman, failing the test on error.
 func (e *env) move(o *workshop.RepairOrder, to workshop.Status, note string) *workshop.RepairOrder {
 	e.t.Helper()
-	got, err := e.svc.Move(e.ctx, e.who("foreman.sz01"), o.ID, to, note, nil)
+	got, err := e.svc.Move(e.ctx, e.who("foreman.sz01"), o.ID, to, note, nil, "")
 	must(e.t, err)
 	return got
 }

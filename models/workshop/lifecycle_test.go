@@ -73,7 +73,7 @@ func TestLifecycle(t *testing.T) {
 	if *o.TechnicianID != tech.ID || *o.Bay != "3号工位" {
 		t.Fatalf("assigned %+v", o)
 	}
-	o = step(e.svc.Move(ctx, tech, o.ID, workshop.Diagnosing, "", ptr(version)))
+	o = step(e.svc.Move(ctx, tech, o.ID, workshop.Diagnosing, "", ptr(version), ""))
 
 	// Extra work: two PENDING items; the order waits for the owner.
 	o = step(e.svc.AddItem(ctx, tech, o.ID, pads, true, nil))
@@ -126,19 +126,19 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// Work: every agreed item starts, the declined one never does.
-	o = step(e.svc.Move(ctx, tech, o.ID, workshop.InProgress, "", nil))
+	o = step(e.svc.Move(ctx, tech, o.ID, workshop.InProgress, "", nil, ""))
 	for _, it := range e.items(o) {
 		if started := it.WorkStartedAt != nil; started != (it.ID != wiperID) {
 			t.Errorf("item %s (%s) started=%v", it.Description, it.Approval, started)
 		}
 	}
-	o = step(e.svc.Move(ctx, tech, o.ID, workshop.QualityCheck, "", nil))
-	_, err = e.svc.Move(ctx, foreman, o.ID, workshop.InProgress, " ", nil)
+	o = step(e.svc.Move(ctx, tech, o.ID, workshop.QualityCheck, "", nil, ""))
+	_, err = e.svc.Move(ctx, foreman, o.ID, workshop.InProgress, " ", nil, "")
 	wantCode(t, err, workshop.CodeReasonRequired, "note")
-	o = step(e.svc.Move(ctx, foreman, o.ID, workshop.InProgress, "右前轮螺栓扭矩不足，返工", nil))
-	o = step(e.svc.Move(ctx, tech, o.ID, workshop.QualityCheck, "", nil))
-	o = step(e.svc.Move(ctx, foreman, o.ID, workshop.Washing, "", nil))
-	o = step(e.svc.Move(ctx, foreman, o.ID, workshop.ReadyForPickup, "", nil))
+	o = step(e.svc.Move(ctx, foreman, o.ID, workshop.InProgress, "右前轮螺栓扭矩不足，返工", nil, ""))
+	o = step(e.svc.Move(ctx, tech, o.ID, workshop.QualityCheck, "", nil, ""))
+	o = step(e.svc.Move(ctx, foreman, o.ID, workshop.Washing, "", nil, ""))
+	o = step(e.svc.Move(ctx, foreman, o.ID, workshop.ReadyForPickup, "", nil, ""))
 	inbox, _, err = e.db.Notifications(ctx, ownerP, owner.ID, models.Page{First: 10}, false)
 	must(t, err)
 	if len(inbox) != 3 || inbox[0].Kind != workshop.NotifyReadyForPickup || inbox[0].Link != workshop.OrderGlobalID(o.ID) {
@@ -146,7 +146,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// Not without paying.
-	_, err = e.svc.Move(ctx, advisor, o.ID, workshop.Delivered, "", nil)
+	_, err = e.svc.Move(ctx, advisor, o.ID, workshop.Delivered, "", nil, "")
 	wantCode(t, err, workshop.CodeNotSettled, "")
 
 	// Settlement: card and cash adding up to the payable amount.
@@ -182,7 +182,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("payments %+v", payments[o.ID])
 	}
 
-	o = step(e.svc.Move(ctx, advisor, o.ID, workshop.Delivered, "", nil))
+	o = step(e.svc.Move(ctx, advisor, o.ID, workshop.Delivered, "", nil, ""))
 	if o.DeliveredAt == nil || o.Status != workshop.Delivered {
 		t.Fatalf("delivered %+v", o)
 	}
@@ -367,12 +367,12 @@ func TestAwaitingApprovalByHand(t *testing.T) {
 	owner, car := e.customer("孙八")
 	o := e.open(car)
 	o = e.move(o, workshop.Diagnosing, "")
-	_, err := e.svc.Move(e.ctx, e.who("foreman.sz01"), o.ID, workshop.AwaitingApproval, "", nil)
+	_, err := e.svc.Move(e.ctx, e.who("foreman.sz01"), o.ID, workshop.AwaitingApproval, "", nil, "")
 	wantCode(t, err, workshop.CodeNoPendingItems, "")
 	o, err = e.svc.AddItem(e.ctx, e.who("advisor.sz01"), o.ID, pads, true, nil)
 	must(t, err)
 	for _, to := range []workshop.Status{workshop.Diagnosing, workshop.InProgress, workshop.QualityCheck} {
-		_, err = e.svc.Move(e.ctx, e.who("foreman.sz01"), o.ID, to, "", nil)
+		_, err = e.svc.Move(e.ctx, e.who("foreman.sz01"), o.ID, to, "", nil, "")
 		wantCode(t, err, workshop.CodeInvalidTransition, "")
 	}
 	o = e.move(o, workshop.Cancelled, "客户决定不修了")
@@ -435,7 +435,7 @@ func TestChangesArePublished(t *testing.T) {
 	waitSignal(t, orderCh, true, "order after a move")
 	waitSignal(t, boardCh, true, "board after a move")
 	settle(orderCh)
-	_, err := e.svc.Move(e.ctx, e.who("foreman.sz01"), o.ID, workshop.Delivered, "", nil)
+	_, err := e.svc.Move(e.ctx, e.who("foreman.sz01"), o.ID, workshop.Delivered, "", nil, "")
 	wantCode(t, err, workshop.CodeInvalidTransition, "")
 	waitSignal(t, orderCh, false, "order after a refusal")
 

@@ -27,6 +27,9 @@ type OpenInput struct {
 	Items                []ItemInput
 	FirstFreeMaintenance bool
 	AppointmentID        *uuid.UUID
+	// IdempotencyKey, when set, makes a retry answer the order the first
+	// request opened instead of VEHICLE_IN_WORKSHOP.
+	IdempotencyKey string
 }
 
 // ItemInput is a line to add to an order.
@@ -93,8 +96,8 @@ func (in OpenInput) check(now time.Time) (OpenInput, error) {
 // work for), NOT_FOUND ("storeId"; "vehicle": no vehicle with that plate or
 // VIN), INVALID_ARGUMENT ("vehicle", "kind", "mileageIn", "concern",
 // "promisedAt", "advisorId", "items[i].kind|code|description|quantity|
-// unitPriceFen"), VEHICLE_IN_WORKSHOP ("vehicle"), MILEAGE_DECREASED
-// ("mileageIn").
+// unitPriceFen", "idempotencyKey"), VEHICLE_IN_WORKSHOP ("vehicle"),
+// MILEAGE_DECREASED ("mileageIn"), IDEMPOTENCY_KEY_REUSED.
 func (s *Service) Open(ctx context.Context, actor *auth.Principal, in OpenInput) (*RepairOrder, error) {
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
@@ -117,8 +120,19 @@ func (s *Service) Open(ctx context.Context, actor *auth.Principal, in OpenInput)
 	if in.AdvisorID != nil && *in.AdvisorID != uuid.Nil {
 		advisorID = *in.AdvisorID
 	}
-	var out *RepairOrder
-	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
+	key := in.IdempotencyKey
+	in.IdempotencyKey = ""
+	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), key, "workshop.open", in, false,
+		func(ctx context.Context) (uuid.UUID, error) { return s.open(ctx, actor, in, plate, vin, advisorID) })
+	if err != nil {
+		return nil, err
+	}
+	return s.order(ctx, id)
+}
+
+func (s *Service) open(ctx context.Context, actor *auth.Principal, in OpenInput, plate, vin string, advisorID uuid.UUID) (uuid.UUID, error) {
+	var out uuid.UUID
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
 		now := s.now()
 		conn := s.DB.Conn(ctx)
 		var store models.Store
@@ -197,13 +211,19 @@ func (s *Service) Open(ctx context.Context, actor *auth.Principal, in OpenInput)
 		if err := s.changed(ctx, o, now); err != nil {
 			return err
 		}
-		out = o
+		out = o.ID
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	return out, err
+}
+
+// order reads an order by id for an operation that has authorized it.
+func (s *Service) order(ctx context.Context, id uuid.UUID) (*RepairOrder, error) {
+	var o RepairOrder
+	if err := s.DB.Conn(ctx).Where("id = ?", id).Take(&o).Error; err != nil {
+		return nil, notFoundAs(err, errOrderNotFound)
 	}
-	return out, nil
+	return &o, nil
 }
 
 // closedStatuses are the statuses of orders that are no longer open.
@@ -289,14 +309,17 @@ func (s *Service) Assign(ctx context.Context, actor *auth.Principal, orderID uui
 //
 // Concurrent moves of one order are serialized by the row lock: the later
 // one sees the order already moved (INVALID_TRANSITION) or, with
-// expectedVersion, a newer version (CONFLICT).
+// expectedVersion, a newer version (CONFLICT). A retry with the same
+// idempotency key (optional) answers the order as its first request left it
+// moved instead.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (role; a technician delivering or
 // cancelling), NOT_FOUND, CONFLICT, NOT_YOUR_JOB, ORDER_CLOSED,
 // INVALID_TRANSITION, REASON_REQUIRED ("note"), NO_PENDING_ITEMS,
 // NOT_SETTLED, ALREADY_SETTLED (cancelling a settled order),
-// INVALID_ARGUMENT ("to", "note").
-func (s *Service) Move(ctx context.Context, actor *auth.Principal, orderID uuid.UUID, to Status, note string, expectedVersion *int) (*RepairOrder, error) {
+// INVALID_ARGUMENT ("to", "note", "idempotencyKey"), IDEMPOTENCY_KEY_REUSED.
+func (s *Service) Move(ctx context.Context, actor *auth.Principal, orderID uuid.UUID, to Status, note string, expectedVersion *int,
+	idempotencyKey string) (*RepairOrder, error) {
 	if !to.Valid() {
 		return nil, models.Invalid("to", "目标状态无效", "unknown status")
 	}
@@ -304,6 +327,30 @@ func (s *Service) Move(ctx context.Context, actor *auth.Principal, orderID uuid.
 	if err != nil {
 		return nil, err
 	}
+	if idempotencyKey == "" {
+		return s.move(ctx, actor, orderID, to, note, expectedVersion)
+	}
+	params := struct {
+		Order    uuid.UUID
+		To       Status
+		Note     string
+		Expected *int
+	}{orderID, to, note, expectedVersion}
+	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), idempotencyKey, "workshop.move", params, false,
+		func(ctx context.Context) (uuid.UUID, error) {
+			o, err := s.move(ctx, actor, orderID, to, note, expectedVersion)
+			if err != nil {
+				return uuid.Nil, err
+			}
+			return o.ID, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return s.order(ctx, id)
+}
+
+func (s *Service) move(ctx context.Context, actor *auth.Principal, orderID uuid.UUID, to Status, note string, expectedVersion *int) (*RepairOrder, error) {
 	return s.staffChange(ctx, actor, rolesMove, errOrderNotFound, expectedVersion, func(c *change) error {
 		if err := c.ownJob(); err != nil {
 			return err
