@@ -122,8 +122,11 @@ func (t *Tokens) IssueFor(p Principal, ttl time.Duration) (token string, expires
 	return signed, c.ExpiresAt.Time, nil
 }
 
-// Verify checks token and returns the principal it carries. Only HS256 with
-// this service's secret is accepted (never "none" or another algorithm), and
+// Verify checks token and returns the principal it carries. A token has one
+// spelling: three unpadded base64url segments whose last characters carry
+// no stray bits (IsCompactJWS and strict decoding), so that no other string
+// passes for an issued token. Only HS256 with this service's secret is
+// accepted (never "none" or another algorithm), and
 // iss, aud and exp must be present and valid; iat and nbf are checked when
 // present, all with 30s leeway for clock skew. Every failure matches
 // ErrInvalidToken; expiry additionally matches ErrTokenExpired.
@@ -131,8 +134,12 @@ func (t *Tokens) Verify(token string) (*Principal, error) {
 	if token == "" || len(token) > maxTokenLen {
 		return nil, fmt.Errorf("%w: empty or oversized token", ErrInvalidToken)
 	}
+	if !IsCompactJWS(token) {
+		return nil, fmt.Errorf("%w: not three base64url segments", ErrInvalidToken)
+	}
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, t.key,
+		jwt.WithStrictDecoding(),
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(Issuer),
 		jwt.WithAudience(Audience),
@@ -167,6 +174,25 @@ func (t *Tokens) Verify(token string) (*Principal, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, ErrTokenExpired)
 	}
 	return p, nil
+}
+
+// IsCompactJWS reports whether s is spelled like a signed JWT: three
+// segments of the unpadded base64url alphabet joined by dots, and nothing
+// else. Go's base64 decoder skips line breaks and the jwt library accepts
+// padding when told to, so without this check more than one string would
+// decode to the same token.
+func IsCompactJWS(s string) bool {
+	dots := 0
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c == '.':
+			dots++
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return dots == 2
 }
 
 // otherFailures are the parse failures that, alongside expiry, mean the

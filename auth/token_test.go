@@ -448,3 +448,31 @@ func TestPrincipalContext(t *testing.T) {
 		t.Errorf("nil principal gave %v, %v", p, ok)
 	}
 }
+
+// A token has one spelling. The signature's last character carries 4 bits
+// and 2 unused ones, so lenient base64 would accept four spellings of it;
+// Go's decoder also skips line breaks anywhere in a segment.
+func TestNonCanonicalSpellingsRefused(t *testing.T) {
+	tk := newTestTokens(t)
+	token, _, err := tk.Issue(Principal{Kind: KindOwner, ID: uuid.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := strings.IndexByte(base64url, token[len(token)-1])
+	for unused := 1; unused < 4; unused++ {
+		assertInvalid(t, tk, token[:len(token)-1]+string(base64url[last^unused]))
+	}
+	dot := strings.LastIndexByte(token, '.')
+	for _, spelling := range []string{
+		token[:dot+5] + "\n" + token[dot+5:],
+		token[:dot+5] + "\r\n" + token[dot+5:],
+		token + "\n",
+		token + "=",
+		token[:dot] + ".\n" + token[dot+1:],
+	} {
+		assertInvalid(t, tk, spelling)
+	}
+	if _, err := tk.Verify(token); err != nil {
+		t.Fatalf("the token as issued: %v", err)
+	}
+}

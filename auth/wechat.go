@@ -30,6 +30,10 @@ const maxWeChatBody = 64 << 10
 // expired or already used. It is the caller's fault, not an outage.
 var ErrWeChatCodeInvalid = errors.New("wechat login code invalid or already used")
 
+// ErrWeChatNotConfigured means the mini-program's app id or secret is not
+// set: WeChat would refuse the call, so it is not made.
+var ErrWeChatNotConfigured = errors.New("wechat mini-program app id and secret are not configured")
+
 // defaultWeChatHTTP is used when WeChatClient.HTTP is nil; the timeout keeps
 // a slow WeChat from holding login requests open.
 var defaultWeChatHTTP = &http.Client{Timeout: 5 * time.Second}
@@ -75,10 +79,14 @@ type code2SessionResponse struct {
 }
 
 // Code2Session exchanges code for the user's OpenID and UnionID. Codes WeChat
-// rejects as invalid (40029) or used (40163) yield ErrWeChatCodeInvalid; any
-// other WeChat error or transport failure is returned wrapped. Errors never
-// contain the request URL, because it carries the app secret.
+// rejects as invalid (40029) or used (40163) yield ErrWeChatCodeInvalid; a
+// client without AppID or Secret yields ErrWeChatNotConfigured without a
+// call; any other WeChat error or transport failure is returned wrapped.
+// Errors never contain the request URL, because it carries the app secret.
 func (c *WeChatClient) Code2Session(ctx context.Context, code string) (WeChatSession, error) {
+	if c.AppID == "" || c.Secret == "" {
+		return WeChatSession{}, ErrWeChatNotConfigured
+	}
 	if code == "" {
 		return WeChatSession{}, fmt.Errorf("wechat code2session: %w: empty code", ErrWeChatCodeInvalid)
 	}

@@ -68,7 +68,9 @@ func TestCode2Session(t *testing.T) {
 	noSecret(t, err)
 }
 
-func TestCode2SessionBadCredentials(t *testing.T) {
+// Without app id or secret WeChat would refuse the call (40013): it is not
+// made.
+func TestCode2SessionWithoutCredentials(t *testing.T) {
 	fake := authtest.NewFakeWeChat()
 	defer fake.Close()
 	fake.AddCode("code", "openid", "")
@@ -76,11 +78,15 @@ func TestCode2SessionBadCredentials(t *testing.T) {
 	for name, c := range map[string]*auth.WeChatClient{
 		"no appid":  {BaseURL: fake.URL(), Secret: testAppSecret},
 		"no secret": {BaseURL: fake.URL(), AppID: "wx-test-app"},
+		"neither":   {BaseURL: fake.URL()},
 	} {
 		_, err := c.Code2Session(context.Background(), "code")
-		if err == nil || errors.Is(err, auth.ErrWeChatCodeInvalid) || !strings.Contains(err.Error(), "40013") {
-			t.Errorf("%s: %v; want a non-code error with errcode 40013", name, err)
+		if !errors.Is(err, auth.ErrWeChatNotConfigured) || errors.Is(err, auth.ErrWeChatCodeInvalid) {
+			t.Errorf("%s: %v; want ErrWeChatNotConfigured", name, err)
 		}
+	}
+	if n := fake.Requests(); n != 0 {
+		t.Errorf("%d calls reached WeChat", n)
 	}
 	// The failed attempts must not have used up the code.
 	if _, err := newClient(fake.URL()).Code2Session(context.Background(), "code"); err != nil {

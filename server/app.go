@@ -75,7 +75,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		Tokens: tokens,
 		SMS:    d.SMS,
 		WeChat: d.WeChat,
-		Config: signin.Config{TestCodes: cfg.TestCodes, CodeSecret: derivedKey(cfg.JWTSecret, "login-codes")},
+		Config: signin.Config{TestCodes: cfg.TestCodes, CodeSecret: derivedKey(cfg.JWTSecret, "login-codes"),
+			Limits: cfg.SignInLimits},
 	}
 	limits := d.Limits
 	if limits == (graph.Limits{}) {

@@ -5,10 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/time/rate"
 
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -34,7 +37,10 @@ type Config struct {
 	// behind a proxy that overwrites the header).
 	TrustProxyHeaders bool
 
-	RateLimits RateLimits
+	// RateLimits limit HTTP requests, SignInLimits sign-in attempts, per
+	// client network (anonymous) or user (RATE_LIMIT_*).
+	RateLimits   RateLimits
+	SignInLimits signin.Limits
 
 	// Wallet holds the stored-value cap, top-up bonus rules and tier
 	// thresholds.
@@ -71,6 +77,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		WeChatAppID:     env("WECHAT_APP_ID", ""),
 		WeChatAppSecret: env("WECHAT_APP_SECRET", ""),
 		RateLimits:      DefaultRateLimits,
+		SignInLimits:    signin.DefaultLimits,
 		Wallet:          wallet.DefaultConfig(),
 	}
 	switch appEnv := env("APP_ENV", "development"); appEnv {
@@ -100,6 +107,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			}
 			c.CORSOrigins = append(c.CORSOrigins, o)
 		}
+	}
+	if err := loadLimits(&c, env); err != nil {
+		return c, err
 	}
 	if err := loadWalletConfig(&c.Wallet, env); err != nil {
 		return c, err
@@ -155,6 +165,68 @@ func (c *Config) ensureDevSecret() error {
 	}
 	c.JWTSecret = []byte(secret)
 	return nil
+}
+
+// loadLimits reads the abuse limits: RATE_LIMIT_ANONYMOUS_PER_IP and
+// RATE_LIMIT_PER_USER as "<requests per second>,<burst>", the sign-in
+// limits per client network as whole numbers. "off" turns any of them off,
+// for benchmarks.
+func loadLimits(c *Config, env func(key, def string) string) error {
+	for _, l := range []struct {
+		name  string
+		rate  *rate.Limit
+		burst *int
+	}{
+		{"RATE_LIMIT_ANONYMOUS_PER_IP", &c.RateLimits.IPRate, &c.RateLimits.IPBurst},
+		{"RATE_LIMIT_PER_USER", &c.RateLimits.UserRate, &c.RateLimits.UserBurst},
+	} {
+		v := env(l.name, "")
+		switch r, b, ok := parseRate(v); {
+		case v == "":
+		case !ok:
+			return fmt.Errorf("%s must be <requests per second>,<burst> (e.g. 100,300) or off, not %q", l.name, v)
+		default:
+			*l.rate, *l.burst = r, b
+		}
+	}
+	for _, l := range []struct {
+		name string
+		n    *int
+	}{
+		{"RATE_LIMIT_LOGIN_CODES_PER_IP", &c.SignInLimits.CodesPerIP},
+		{"RATE_LIMIT_WRONG_CODES_PER_IP", &c.SignInLimits.WrongCodesPerIP},
+		{"RATE_LIMIT_STAFF_FAILURES_PER_IP", &c.SignInLimits.StaffFailuresPerIP},
+		{"RATE_LIMIT_STAFF_FAILURES_PER_USER_IP", &c.SignInLimits.StaffFailuresPerUserIP},
+	} {
+		v := env(l.name, "")
+		if v == "" {
+			continue
+		}
+		if v == "off" {
+			*l.n = signin.Off
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%s must be a whole number of at least 1, or off, not %q", l.name, v)
+		}
+		*l.n = n
+	}
+	return nil
+}
+
+// parseRate reads "<requests per second>,<burst>" or "off" (rate.Inf).
+func parseRate(v string) (rate.Limit, int, bool) {
+	if v == "off" {
+		return rate.Inf, 0, true
+	}
+	rs, bs, ok := strings.Cut(v, ",")
+	r, err1 := strconv.ParseFloat(strings.TrimSpace(rs), 64)
+	b, err2 := strconv.Atoi(strings.TrimSpace(bs))
+	if !ok || err1 != nil || err2 != nil || !(r > 0) || math.IsInf(r, 0) || b < 1 {
+		return 0, 0, false
+	}
+	return rate.Limit(r), b, true
 }
 
 // loadWalletConfig reads the wallet's business settings, all in fen:

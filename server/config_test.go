@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/auth/signin"
 )
 
 // envOf is a getenv over a map.
@@ -38,6 +40,7 @@ func TestConfigDefaults(t *testing.T) {
 		LogLevel:      "info",
 		WeChatAPIBase: "https://api.weixin.qq.com",
 		RateLimits:    DefaultRateLimits,
+		SignInLimits:  signin.DefaultLimits,
 		Wallet:        wallet.DefaultConfig(),
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -45,7 +48,8 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	for _, v := range []string{"HTTP_ADDR", "DATABASE_URL", "DATA_DIR", "APP_ENV", "JWT_SECRET", "CORS_ORIGINS",
 		"OTP_TEST_NUMBERS", "DEMO_PASSWORD", "LOG_LEVEL", "WECHAT_API_BASE_URL", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
-		"TRUST_PROXY_HEADERS"} {
+		"TRUST_PROXY_HEADERS", "RATE_LIMIT_ANONYMOUS_PER_IP", "RATE_LIMIT_PER_USER", "RATE_LIMIT_LOGIN_CODES_PER_IP",
+		"RATE_LIMIT_WRONG_CODES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_USER_IP"} {
 		found := false
 		for _, a := range asked {
 			found = found || a == v
@@ -72,6 +76,13 @@ func TestConfigEverySetting(t *testing.T) {
 		"WECHAT_APP_ID":       "wx123",
 		"WECHAT_APP_SECRET":   "shh",
 		"TRUST_PROXY_HEADERS": "true",
+
+		"RATE_LIMIT_ANONYMOUS_PER_IP":           "250, 1000",
+		"RATE_LIMIT_PER_USER":                   "0.5,2",
+		"RATE_LIMIT_LOGIN_CODES_PER_IP":         "300",
+		"RATE_LIMIT_WRONG_CODES_PER_IP":         "off",
+		"RATE_LIMIT_STAFF_FAILURES_PER_IP":      "80",
+		"RATE_LIMIT_STAFF_FAILURES_PER_USER_IP": "8",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -90,11 +101,31 @@ func TestConfigEverySetting(t *testing.T) {
 		WeChatAppID:       "wx123",
 		WeChatAppSecret:   "shh",
 		TrustProxyHeaders: true,
-		RateLimits:        DefaultRateLimits,
+		RateLimits:        RateLimits{IPRate: 250, IPBurst: 1000, UserRate: 0.5, UserBurst: 2},
+		SignInLimits:      signin.Limits{CodesPerIP: 300, WrongCodesPerIP: signin.Off, StaffFailuresPerIP: 80, StaffFailuresPerUserIP: 8},
 		Wallet:            wallet.DefaultConfig(),
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("settings:\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestConfigRateLimitsOff(t *testing.T) {
+	env := map[string]string{}
+	for _, v := range []string{"RATE_LIMIT_ANONYMOUS_PER_IP", "RATE_LIMIT_PER_USER", "RATE_LIMIT_LOGIN_CODES_PER_IP",
+		"RATE_LIMIT_WRONG_CODES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_USER_IP"} {
+		env[v] = "off"
+	}
+	cfg, err := LoadConfig(envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RateLimits.IPRate != rate.Inf || cfg.RateLimits.UserRate != rate.Inf {
+		t.Fatalf("rate limits: %+v", cfg.RateLimits)
+	}
+	off := signin.Limits{CodesPerIP: signin.Off, WrongCodesPerIP: signin.Off, StaffFailuresPerIP: signin.Off, StaffFailuresPerUserIP: signin.Off}
+	if cfg.SignInLimits != off {
+		t.Fatalf("sign-in limits: %+v", cfg.SignInLimits)
 	}
 }
 
@@ -140,6 +171,15 @@ func TestConfigErrors(t *testing.T) {
 		{"bad LOG_LEVEL", map[string]string{"LOG_LEVEL": "verbose"}, []string{"LOG_LEVEL", "verbose"}},
 		{"bad TRUST_PROXY_HEADERS", map[string]string{"TRUST_PROXY_HEADERS": "yes please"}, []string{"TRUST_PROXY_HEADERS"}},
 		{"WeChat id without secret in production", prod(map[string]string{"WECHAT_APP_ID": "wx1"}), []string{"WECHAT_APP_ID", "WECHAT_APP_SECRET"}},
+		{"bad RATE_LIMIT_ANONYMOUS_PER_IP", map[string]string{"RATE_LIMIT_ANONYMOUS_PER_IP": "fast"}, []string{"RATE_LIMIT_ANONYMOUS_PER_IP", "fast", "off"}},
+		{"RATE_LIMIT_PER_USER without a burst", map[string]string{"RATE_LIMIT_PER_USER": "20"}, []string{"RATE_LIMIT_PER_USER", "20"}},
+		{"RATE_LIMIT_PER_USER of zero", map[string]string{"RATE_LIMIT_PER_USER": "0,10"}, []string{"RATE_LIMIT_PER_USER"}},
+		{"RATE_LIMIT_ANONYMOUS_PER_IP burst of zero", map[string]string{"RATE_LIMIT_ANONYMOUS_PER_IP": "10,0"}, []string{"RATE_LIMIT_ANONYMOUS_PER_IP"}},
+		{"RATE_LIMIT_ANONYMOUS_PER_IP negative", map[string]string{"RATE_LIMIT_ANONYMOUS_PER_IP": "-1,5"}, []string{"RATE_LIMIT_ANONYMOUS_PER_IP"}},
+		{"RATE_LIMIT_LOGIN_CODES_PER_IP of zero", map[string]string{"RATE_LIMIT_LOGIN_CODES_PER_IP": "0"}, []string{"RATE_LIMIT_LOGIN_CODES_PER_IP", "off"}},
+		{"bad RATE_LIMIT_WRONG_CODES_PER_IP", map[string]string{"RATE_LIMIT_WRONG_CODES_PER_IP": "lots"}, []string{"RATE_LIMIT_WRONG_CODES_PER_IP", "lots"}},
+		{"negative RATE_LIMIT_STAFF_FAILURES_PER_IP", map[string]string{"RATE_LIMIT_STAFF_FAILURES_PER_IP": "-5"}, []string{"RATE_LIMIT_STAFF_FAILURES_PER_IP"}},
+		{"fractional RATE_LIMIT_STAFF_FAILURES_PER_USER_IP", map[string]string{"RATE_LIMIT_STAFF_FAILURES_PER_USER_IP": "1.5"}, []string{"RATE_LIMIT_STAFF_FAILURES_PER_USER_IP"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

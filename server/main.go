@@ -210,6 +210,11 @@ func (noSMSGateway) SendLoginCode(context.Context, string, string) error {
 	return errors.New("no SMS gateway is configured")
 }
 
+// weChat is the mini-program's code exchange, or nil without credentials:
+// loginWithWeChat then answers WECHAT_NOT_CONFIGURED without calling WeChat.
 func weChat(cfg Config) auth.WeChat {
+	if cfg.WeChatAppID == "" || cfg.WeChatAppSecret == "" {
+		return nil
+	}
 	return &auth.WeChatClient{BaseURL: cfg.WeChatAPIBase, AppID: cfg.WeChatAppID, Secret: cfg.WeChatAppSecret}
 }

@@ -193,47 +193,54 @@ func graphQLError(c echo.Context, status int, code, reason, msg string) error {
 	})
 }
 
-// RateLimits are requests per second and bursts, per client IP and per
-// signed-in user.
+// RateLimits are requests per second and bursts: per client network for
+// anonymous callers, per user for signed-in ones. A rate of rate.Inf ("off"
+// in the environment) turns that limit off.
 type RateLimits struct {
 	IPRate, UserRate   rate.Limit
 	IPBurst, UserBurst int
 }
 
-// DefaultRateLimits leave room for an app's bursts and a store's screens
-// behind one NAT, and stop a script.
-var DefaultRateLimits = RateLimits{IPRate: 50, IPBurst: 200, UserRate: 20, UserBurst: 100}
+// DefaultRateLimits. Carrier NAT puts thousands of phones behind one
+// address, so signed-in callers count per user only, and the per-address
+// budget, for anonymous callers (signing in, public queries), is generous:
+// it stops a script, not a city.
+var DefaultRateLimits = RateLimits{IPRate: 100, IPBurst: 300, UserRate: 20, UserBurst: 100}
 
-// rateLimit refuses callers over their IP's or their own budget with 429.
+// rateLimit refuses anonymous callers over their client network's budget,
+// and signed-in callers over their own, with 429.
 func rateLimit(l RateLimits) echo.MiddlewareFunc {
+	signedIn := func(c echo.Context) bool {
+		_, ok := auth.PrincipalFrom(c.Request().Context())
+		return ok
+	}
+	byIP := limiter(l.IPRate, l.IPBurst, signedIn, func(c echo.Context) string { return clientNetwork(c.RealIP()) })
+	byUser := limiter(l.UserRate, l.UserBurst, func(c echo.Context) bool { return !signedIn(c) }, func(c echo.Context) string {
+		p, _ := auth.PrincipalFrom(c.Request().Context())
+		return string(p.Kind) + ":" + p.ID.String()
+	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc { return byIP(byUser(next)) }
+}
+
+// limiter is a token bucket per key for the requests skip lets through; none
+// at all when the rate is off.
+func limiter(r rate.Limit, burst int, skip func(echo.Context) bool, key func(echo.Context) string) echo.MiddlewareFunc {
+	if r == rate.Inf {
+		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
+	}
 	deny := func(c echo.Context, _ string, _ error) error {
 		c.Response().Header().Set("Retry-After", "1")
 		return graphQLError(c, http.StatusTooManyRequests, string(models.CodeRateLimited), "", "too many requests")
 	}
-	byIP := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Skipper: skip,
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: l.IPRate, Burst: l.IPBurst, ExpiresIn: 3 * time.Minute,
+			Rate: r, Burst: burst, ExpiresIn: 3 * time.Minute,
 		}),
-		IdentifierExtractor: func(c echo.Context) (string, error) { return clientNetwork(c.RealIP()), nil },
+		IdentifierExtractor: func(c echo.Context) (string, error) { return key(c), nil },
 		DenyHandler:         deny,
 		ErrorHandler:        func(c echo.Context, err error) error { return deny(c, "", err) },
 	})
-	byUser := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Skipper: func(c echo.Context) bool {
-			_, ok := auth.PrincipalFrom(c.Request().Context())
-			return !ok
-		},
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: l.UserRate, Burst: l.UserBurst, ExpiresIn: 3 * time.Minute,
-		}),
-		IdentifierExtractor: func(c echo.Context) (string, error) {
-			p, _ := auth.PrincipalFrom(c.Request().Context())
-			return string(p.Kind) + ":" + p.ID.String(), nil
-		},
-		DenyHandler:  deny,
-		ErrorHandler: func(c echo.Context, err error) error { return deny(c, "", err) },
-	})
-	return func(next echo.HandlerFunc) echo.HandlerFunc { return byIP(byUser(next)) }
 }
 
 // problemHandler answers REST errors as application/problem+json (RFC 9457)

@@ -262,55 +262,8 @@ func TestSignInSMSGatewayDown(t *testing.T) {
 	e2eSessionOf(t, s.verify(t, phone, code, nil))
 }
 
-// 100 wrong codes for one phone within an hour lock its sign-in, even with
-// the right code, and a new code does not lift the lock.
-func TestSignInLockoutAfter100Failures(t *testing.T) {
-	s := newE2EServer(t)
-	phone := e2ePhone()
-	code := s.requestCodeSMS(t, phone)
-
-	// 99 failures from elsewhere (other IPs, earlier codes) within the hour.
-	now := time.Now().UTC()
-	rows := make([]models.AuthFailure, 99)
-	for i := range rows {
-		rows[i] = models.AuthFailure{ID: models.NewID(), Kind: "OTP", Subject: phone, IP: e2eIP(),
-			CreatedAt: now.Add(-time.Duration(30+i) * time.Second).Truncate(time.Microsecond)}
-	}
-	if err := s.DB.Conn(context.Background()).CreateInBatches(&rows, 50).Error; err != nil {
-		t.Fatal(err)
-	}
-
-	// The 100th, through the API.
-	v := s.verify(t, phone, e2eWrongCode(code), nil)
-	e2eWantUserError(t, v, "INVALID_CODE", "input", "code")
-
-	v = s.verify(t, phone, code, nil)
-	e2eWantUserError(t, v, "SIGN_IN_LOCKED")
-	if dig(v, "session") != nil {
-		t.Fatal("a locked phone signed in")
-	}
-	// Asking for a new code is refused too, with the time the lock lifts.
-	r := s.call(t, "", e2eRequestCodeDoc, map[string]any{"phone": phone})
-	p := e2ePayload(t, r, "requestLoginCode")
-	e2eWantUserError(t, p, "SIGN_IN_LOCKED")
-	if secs, _ := dig(p, "retryAfterSeconds").(float64); secs < 1 || secs > 3600 {
-		t.Fatalf("retryAfterSeconds = %v, want 1..3600", dig(p, "retryAfterSeconds"))
-	}
-	if dig(p, "sent") != false || s.SMS.Count(phone) != 1 {
-		t.Fatalf("a code was sent to a locked phone: %v", p)
-	}
-	if n := e2eOTPFailures(t, s.testServer, phone); n != 100 {
-		t.Fatalf("%d failures recorded, want 100 (refusals while locked are not counted)", n)
-	}
-	if n := e2eCount(t, s.testServer, &models.Owner{}, "phone = ?", phone); n != 0 {
-		t.Fatalf("%d owners created for a locked phone", n)
-	}
-	// An hour after the oldest of those failures the lock has lifted.
-	s.setClock(time.Hour + 5*time.Minute)
-	e2eSessionOf(t, s.verify(t, phone, s.requestCodeSMS(t, phone), nil))
-}
-
-// Codes are limited to 10 a day per phone and 20 an hour per IP.
+// Codes are limited to 10 a day per phone and 100 an hour per IP (generous:
+// one address may stand for a whole carrier's NAT).
 func TestSignInCodeLimitsPerPhoneAndIP(t *testing.T) {
 	s := newE2EServer(t)
 	phone := e2ePhone()
@@ -331,14 +284,14 @@ func TestSignInCodeLimitsPerPhoneAndIP(t *testing.T) {
 	}
 
 	s.ip = e2eIP()
-	for range 20 {
+	for range 100 {
 		s.requestCodeSMS(t, e2ePhone())
 	}
 	other := e2ePhone()
 	r = s.call(t, "", e2eRequestCodeDoc, map[string]any{"phone": other})
 	e2eWantGQLError(t, r, "RATE_LIMITED")
 	if secs, _ := r.Errors[0].Extensions["retryAfterSeconds"].(float64); secs < 1 || secs > 3600 {
-		t.Fatalf("21st code from the IP: retryAfterSeconds %v", r.Errors[0].Extensions["retryAfterSeconds"])
+		t.Fatalf("101st code from the IP: retryAfterSeconds %v", r.Errors[0].Extensions["retryAfterSeconds"])
 	}
 	if s.SMS.Count(other) != 0 {
 		t.Fatal("a code was sent past the IP limit")

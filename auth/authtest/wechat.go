@@ -16,8 +16,9 @@ type FakeWeChat struct {
 	// Server is the running fake; point auth.WeChatClient.BaseURL at URL().
 	Server *httptest.Server
 
-	mu    sync.Mutex
-	codes map[string]*fakeCode
+	mu       sync.Mutex
+	codes    map[string]*fakeCode
+	requests int
 }
 
 // fakeCode is one registered login code and whether it has been redeemed.
@@ -43,6 +44,14 @@ func (f *FakeWeChat) AddCode(code, openid, unionid string) {
 	f.codes[code] = &fakeCode{openid: openid, unionid: unionid}
 }
 
+// Requests is how many calls reached the fake, so that a test can tell that
+// nothing was asked of WeChat.
+func (f *FakeWeChat) Requests() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests
+}
+
 // URL is the base URL of the fake, for auth.WeChatClient.BaseURL.
 func (f *FakeWeChat) URL() string { return f.Server.URL }
 
@@ -52,6 +61,9 @@ func (f *FakeWeChat) Close() { f.Server.Close() }
 // jscode2session mimics WeChat's answers: HTTP 200 with a JSON body whose
 // errcode says what went wrong.
 func (f *FakeWeChat) jscode2session(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.requests++
+	f.mu.Unlock()
 	q := r.URL.Query()
 	if q.Get("appid") == "" || q.Get("secret") == "" || q.Get("grant_type") != "authorization_code" {
 		writeWeChat(w, map[string]any{"errcode": 40013, "errmsg": "invalid appid"})

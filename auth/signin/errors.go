@@ -9,10 +9,10 @@ const (
 	CodeInvalidCode          models.Code = "INVALID_CODE"
 	CodeCodeExpired          models.Code = "CODE_EXPIRED"
 	CodeTooManyAttempts      models.Code = "TOO_MANY_ATTEMPTS"
-	CodeSignInLocked         models.Code = "SIGN_IN_LOCKED"
 	CodeInvalidBindingTicket models.Code = "INVALID_BINDING_TICKET"
 	CodeWeChatAlreadyBound   models.Code = "WECHAT_ALREADY_BOUND"
 	CodeWeChatCodeInvalid    models.Code = "WECHAT_CODE_INVALID"
+	CodeWeChatNotConfigured  models.Code = "WECHAT_NOT_CONFIGURED"
 	CodeInvalidRefreshToken  models.Code = "INVALID_REFRESH_TOKEN"
 	CodeRefreshTokenReused   models.Code = "REFRESH_TOKEN_REUSED"
 	CodeInvalidCredentials   models.Code = "INVALID_CREDENTIALS"
@@ -29,14 +29,14 @@ var (
 		"验证码已过期，请重新获取", "the code has expired; request a new one").On("code")
 	ErrTooManyAttempts = models.E(CodeTooManyAttempts,
 		"验证码错误次数过多，请重新获取", "too many wrong tries for this code; request a new one").On("code")
-	ErrSignInLocked = models.E(CodeSignInLocked,
-		"该手机号登录失败次数过多，已暂时锁定，请稍后再试", "too many failed sign-ins for this phone; sign-in is locked for a while")
 	ErrInvalidBindingTicket = models.E(CodeInvalidBindingTicket,
 		"微信绑定凭证无效或已过期，请重新用微信登录", "the WeChat binding ticket is invalid or expired; sign in with WeChat again").On("weChatBindingTicket")
 	ErrWeChatAlreadyBound = models.E(CodeWeChatAlreadyBound,
 		"该微信已绑定其他手机号", "this WeChat account is already bound to another phone number").On("weChatBindingTicket")
 	ErrWeChatCodeInvalid = models.E(CodeWeChatCodeInvalid,
 		"微信登录凭证无效或已使用，请重试", "the WeChat login code is invalid or already used; try again").On("code")
+	ErrWeChatNotConfigured = models.E(CodeWeChatNotConfigured,
+		"暂未开通微信登录，请使用手机号登录", "WeChat sign-in is not set up on this server; sign in with your phone number")
 	ErrInvalidRefreshToken = models.E(CodeInvalidRefreshToken,
 		"登录已失效，请重新登录", "the session has ended; sign in again").On("refreshToken")
 	ErrRefreshTokenReused = models.E(CodeRefreshTokenReused,
@@ -44,10 +44,3 @@ var (
 	ErrInvalidCredentials = models.E(CodeInvalidCredentials,
 		"用户名或密码错误", "wrong username or password")
 )
-
-// locked is SIGN_IN_LOCKED with the seconds until the lock lifts.
-func locked(retryAfterSeconds int) *models.Error {
-	e := ErrSignInLocked.On("")
-	e.RetryAfterSeconds = retryAfterSeconds
-	return e
-}

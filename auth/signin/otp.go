@@ -19,18 +19,20 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Limits of phone sign-in.
+// Limits of phone sign-in (docs/sign-in.md). What bounds guessing is per
+// phone and fixed: at most codesPerPhone codes a day, each dead after
+// maxCodeAttempts wrong tries, so at most 50 guesses a day at a million
+// codes. A refused code counts against nothing else of the phone, so that a
+// stranger cannot lock its owner out; it counts against the client network
+// (Limits.WrongCodesPerIP), which throttles the guesser.
 const (
 	codeDigits         = 6
 	maxCodeAttempts    = 5                // wrong tries per code; the schema CHECKs attempts <= 5
 	resendInterval     = 60 * time.Second // one new code per phone per minute
 	codesPerPhone      = 10               // per phone per rolling codesPhoneWindow
 	codesPhoneWindow   = 24 * time.Hour
-	codesPerIP         = 20 // per IP per rolling codesIPWindow
-	codesIPWindow      = time.Hour
-	phoneFailureLimit  = 100 // wrong codes per phone per failureWindow: sign-in locked
-	ipOTPFailureLimit  = 200 // wrong codes per IP per failureWindow: RATE_LIMITED
-	otpFailureWindow   = time.Hour
+	codesIPWindow      = time.Hour // of Limits.CodesPerIP
+	otpFailureWindow   = time.Hour // of Limits.WrongCodesPerIP
 	lockKeyPhone       = "otp-phone:"
 	lockKeyOTPClientIP = "otp-ip:"
 )
@@ -41,12 +43,10 @@ const (
 //
 // Refusals, which say nothing about whether an owner has this phone:
 //   - INVALID_PHONE (field "phone"): not a mainland China mobile number.
-//   - SIGN_IN_LOCKED: 100 wrong codes for this phone in the last hour; carries
-//     the seconds until the lock lifts.
 //   - RATE_LIMITED: a code was sent to this phone less than 60 s ago, 10 in
-//     the last 24 h, 20 codes requested from this IP in the last hour, or 200
-//     wrong codes from this IP in the last hour. retryAfter (and the error's
-//     RetryAfterSeconds) say when to try again.
+//     the last 24 h, or from this client network Limits.CodesPerIP codes were
+//     requested or Limits.WrongCodesPerIP wrong codes given in the last hour.
+//     retryAfter (and the error's RetryAfterSeconds) say when to try again.
 //
 // Any other error (database, SMS gateway) is internal; a code the gateway
 // failed to send is forgotten, so it counts against no limit.
@@ -73,7 +73,7 @@ func (s *Service) RequestCode(ctx context.Context, phone, ip string) (retryAfter
 		if err := s.serialize(ctx, lockKeyPhone+e164, lockKeyOTPClientIP+ip); err != nil {
 			return nil, err
 		}
-		if refusal, err := s.otpLimits(ctx, e164, ip, now); refusal != nil || err != nil {
+		if refusal, err := s.wrongCodeLimit(ctx, ip, now); refusal != nil || err != nil {
 			return refusal, err
 		}
 		if refusal, err := s.codeLimits(ctx, e164, ip, now); refusal != nil || err != nil {
@@ -120,7 +120,7 @@ func (s *Service) codeLimits(ctx context.Context, phone, ip string, now time.Tim
 	}{
 		{codes().Where("phone = ?", phone), resendInterval, 1},
 		{codes().Where("phone = ?", phone), codesPhoneWindow, codesPerPhone},
-		{codes().Where("ip = ?", ip), codesIPWindow, codesPerIP},
+		{codes().Where("ip = ?", ip), codesIPWindow, s.config().Limits.CodesPerIP},
 	}
 	for _, l := range limits {
 		t, hit, err := nthNewest(l.q, now.Add(-l.window), l.n)
@@ -131,20 +131,13 @@ func (s *Service) codeLimits(ctx context.Context, phone, ip string, now time.Tim
 	return nil, nil
 }
 
-// otpLimits refuses phone sign-in for a phone with too many wrong codes in
-// the last hour (SIGN_IN_LOCKED) or from an IP with too many
-// (RATE_LIMITED). While refused, attempts are not recorded, so the lock
-// lifts one hour after the oldest of the failures that set it.
-func (s *Service) otpLimits(ctx context.Context, phone, ip string, now time.Time) (refusal, err error) {
-	since := now.Add(-otpFailureWindow)
-	t, hit, err := nthNewest(s.failures(ctx, failureOTP).Where("subject = ?", phone), since, phoneFailureLimit)
-	if err != nil {
-		return nil, err
-	}
-	if hit {
-		return locked(secondsUntil(t.Add(otpFailureWindow), now)), nil
-	}
-	t, hit, err = nthNewest(s.failures(ctx, failureOTP).Where("ip = ?", ip), since, ipOTPFailureLimit)
+// wrongCodeLimit refuses phone sign-in (RATE_LIMITED) from a client network
+// that gave Limits.WrongCodesPerIP wrong codes in the last hour, for any
+// phones. While refused, attempts are not recorded, so the limit lifts one
+// hour after the oldest of the failures that set it.
+func (s *Service) wrongCodeLimit(ctx context.Context, ip string, now time.Time) (refusal, err error) {
+	q := s.failures(ctx, failureOTP).Where("ip = ?", ip)
+	t, hit, err := nthNewest(q, now.Add(-otpFailureWindow), s.config().Limits.WrongCodesPerIP)
 	if err != nil {
 		return nil, err
 	}
@@ -165,9 +158,11 @@ func rateLimitedUntil(t, now time.Time, hit bool) error {
 //
 // The code checked is the phone's newest unconsumed one; a right code is
 // consumed (with any older ones), so each code signs in once even when
-// presented concurrently. Every refused code (wrong, expired, dead, or none
-// requested) is recorded as a failure of the phone and the IP, across codes;
-// a malformed one (not 6 digits) cannot be right and is not.
+// presented concurrently. A wrong code counts against the phone only as one
+// of its live code's 5 tries: with no live code (none requested, used,
+// expired or dead) a guess costs the phone nothing. Every refused code is
+// recorded against the client network; a malformed one (not 6 digits)
+// cannot be right and is not.
 //
 // Refusals:
 //   - INVALID_PHONE (field "phone").
@@ -176,9 +171,8 @@ func rateLimitedUntil(t, now time.Time, hit bool) error {
 //   - CODE_EXPIRED (field "code"): the newest code is older than CodeTTL.
 //   - TOO_MANY_ATTEMPTS (field "code"): the code had 5 wrong tries and is
 //     dead, even if right now; request a new one.
-//   - SIGN_IN_LOCKED: 100 wrong codes for this phone in the last hour; even a
-//     right code is refused until the lock lifts (RetryAfterSeconds).
-//   - RATE_LIMITED: 200 wrong codes from this IP in the last hour.
+//   - RATE_LIMITED: Limits.WrongCodesPerIP wrong codes from this client
+//     network in the last hour.
 //   - INVALID_BINDING_TICKET (field "weChatBindingTicket"): bad, tampered or
 //     expired ticket; nothing is changed.
 //   - WECHAT_ALREADY_BOUND (field "weChatBindingTicket"): the WeChat account
@@ -215,7 +209,7 @@ func (s *Service) VerifyCode(ctx context.Context, phone, code, bindingTicket, ip
 		if err := s.serialize(ctx, lockKeyPhone+e164, lockKeyOTPClientIP+ip); err != nil {
 			return nil, err
 		}
-		if refusal, err := s.otpLimits(ctx, e164, ip, now); refusal != nil || err != nil {
+		if refusal, err := s.wrongCodeLimit(ctx, ip, now); refusal != nil || err != nil {
 			return refusal, err
 		}
 		if refusal, err := s.consumeCode(ctx, e164, code, ip, now); refusal != nil || err != nil {
@@ -245,8 +239,9 @@ func (s *Service) VerifyCode(ctx context.Context, phone, code, bindingTicket, ip
 }
 
 // consumeCode checks code against the phone's newest unconsumed code and
-// consumes it when right. A wrong code is recorded as a failure, and the
-// refusal commits with it.
+// consumes it when right. A refused code is recorded as a failure of the
+// client network, and the refusal commits with it; only a live code's tries
+// count against the phone.
 func (s *Service) consumeCode(ctx context.Context, phone, code, ip string, now time.Time) (refusal, err error) {
 	conn := s.DB.Conn(ctx)
 	fail := func(refusal error) (error, error) {

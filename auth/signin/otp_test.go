@@ -204,32 +204,35 @@ func TestTenCodesPerDay(t *testing.T) {
 	}
 }
 
+// Codes per client network: generous (carrier NAT), but bounded.
 func TestCodesPerIP(t *testing.T) {
 	e := newEnv(t)
+	n := signin.DefaultLimits.CodesPerIP
 	phoneN := func(i int) string { return fmt.Sprintf("+86139%08d", i) }
-	for i := range 20 {
+	for i := range n {
 		if _, err := e.svc.RequestCode(ctx, phoneN(i), ip); err != nil {
 			t.Fatalf("phone %d: %v", i, err)
 		}
 		e.clock.Advance(time.Second)
 	}
-	_, err := e.svc.RequestCode(ctx, phoneN(20), ip)
+	_, err := e.svc.RequestCode(ctx, phoneN(n), ip)
 	wantCode(t, err, models.CodeRateLimited)
-	wantRetry(t, err, time.Hour-20*time.Second, time.Hour-20*time.Second)
-	if e.sms.Count(phoneN(20)) != 0 {
+	wantRetry(t, err, time.Hour-time.Duration(n)*time.Second, time.Hour-time.Duration(n)*time.Second)
+	if e.sms.Count(phoneN(n)) != 0 {
 		t.Error("SMS sent over the limit")
 	}
 	// Another IP is not affected.
-	if _, err := e.svc.RequestCode(ctx, phoneN(20), otherIP); err != nil {
+	if _, err := e.svc.RequestCode(ctx, phoneN(n), otherIP); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Hour)
-	if _, err := e.svc.RequestCode(ctx, phoneN(21), ip); err != nil {
+	if _, err := e.svc.RequestCode(ctx, phoneN(n+1), ip); err != nil {
 		t.Fatalf("after the hour: %v", err)
 	}
 }
 
-func TestNewCodeDoesNotResetFailures(t *testing.T) {
+// A new code has its own 5 tries; every refused code is recorded.
+func TestNewCodeHasItsOwnTries(t *testing.T) {
 	e := newEnv(t)
 	code := e.requestCode(phone, ip)
 	for range 3 {
@@ -247,75 +250,6 @@ func TestNewCodeDoesNotResetFailures(t *testing.T) {
 	}
 	// The new code has its own 5 tries: 2 used, right code works.
 	if _, _, err := e.svc.VerifyCode(ctx, phone, code, "", ip); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestHundredFailuresLockThePhone reaches the lock through VerifyCode, across
-// the day's ten codes.
-func TestHundredFailuresLockThePhone(t *testing.T) {
-	e := newEnv(t)
-	first := e.clock.Now()
-	failures := 0
-	fail := func(code string, want models.Code) {
-		t.Helper()
-		_, _, err := e.svc.VerifyCode(ctx, phone, wrong(code), "", ip)
-		wantCode(t, err, want)
-		failures++
-	}
-	// Nine codes with 5 wrong tries each, then tries on the dead code.
-	var code string
-	for range 9 {
-		code = e.requestCode(phone, ip)
-		for range 5 {
-			fail(code, signin.CodeInvalidCode)
-		}
-		e.clock.Advance(time.Minute)
-	}
-	for failures < 99 {
-		fail(code, signin.CodeTooManyAttempts)
-	}
-	// A tenth code, one more wrong try: the hundredth failure.
-	code = e.requestCode(phone, ip)
-	fail(code, signin.CodeInvalidCode)
-	if n := e.count("auth_failures", "subject = ?", phone); n != 100 {
-		t.Fatalf("%d failures, want 100", n)
-	}
-	// Now even the right code is refused, until an hour after the first failure.
-	_, _, err := e.svc.VerifyCode(ctx, phone, code, "", ip)
-	wantCode(t, err, signin.CodeSignInLocked)
-	elapsed := e.clock.Now().Sub(first)
-	wantRetry(t, err, time.Hour-elapsed, time.Hour-elapsed+time.Second)
-	_, err = e.svc.RequestCode(ctx, phone, otherIP)
-	wantCode(t, err, signin.CodeSignInLocked)
-	// Refused attempts are not recorded, so the lock does not extend itself.
-	if n := e.count("auth_failures", "subject = ?", phone); n != 100 {
-		t.Errorf("%d failures, want 100", n)
-	}
-	if e.count("owners", "") != 0 {
-		t.Error("owner created while locked")
-	}
-}
-
-// TestLockLifts seeds the failures directly, then checks the lock's end.
-func TestLockLifts(t *testing.T) {
-	e := newEnv(t)
-	code := e.requestCode(phone, ip)
-	e.seedFailures("OTP", phone, otherIP, e.clock.Now().Add(-30*time.Minute), 100)
-
-	_, _, err := e.svc.VerifyCode(ctx, phone, code, "", ip)
-	wantCode(t, err, signin.CodeSignInLocked)
-	wantRetry(t, err, 30*time.Minute, 30*time.Minute)
-
-	e.clock.Advance(30*time.Minute + time.Second)
-	if _, _, err := e.svc.VerifyCode(ctx, phone, e.requestCode(phone, ip), "", ip); err != nil {
-		t.Fatalf("after the hour: %v", err)
-	}
-	// Failures of other phones do not lock this one (only the IP counts them).
-	other := "+8613900139000"
-	e.seedFailures("OTP", other, "192.0.2.1", e.clock.Now(), 100)
-	e.clock.Advance(time.Minute)
-	if _, _, err := e.svc.VerifyCode(ctx, phone, e.requestCode(phone, ip), "", ip); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -387,4 +321,103 @@ func wrong(code string) string {
 		return "000001"
 	}
 	return "000000"
+}
+
+// strangerGuesses tries guess for phone n times, from addresses spread wide
+// enough that no per-address limit applies, each refused with want.
+func (e *env) strangerGuesses(n int, guess string, want models.Code) {
+	e.t.Helper()
+	for i := range n {
+		_, _, err := e.svc.VerifyCode(ctx, phone, guess, "", fmt.Sprintf("198.51.100.%d", i%60))
+		wantCode(e.t, err, want, "code")
+	}
+}
+
+// ownerSignsIn asks for a code for phone and signs in with it.
+func (e *env) ownerSignsIn() {
+	e.t.Helper()
+	if _, _, err := e.svc.VerifyCode(ctx, phone, e.requestCode(phone, ip), "", ip); err != nil {
+		e.t.Fatalf("the owner signing in: %v", err)
+	}
+}
+
+// A stranger's wrong codes for a phone with no live code (none asked for,
+// used, expired) cost the phone nothing, however many: the owner asks for a
+// code and signs in.
+func TestWrongCodesWithoutLiveCodeDoNotLockThePhone(t *testing.T) {
+	e := newEnv(t)
+	e.strangerGuesses(150, "123456", signin.CodeInvalidCode)
+	e.ownerSignsIn()
+
+	e.clock.Advance(time.Minute)
+	used := e.requestCode(phone, ip)
+	if _, _, err := e.svc.VerifyCode(ctx, phone, used, "", ip); err != nil {
+		t.Fatal(err)
+	}
+	e.strangerGuesses(120, wrong(used), signin.CodeInvalidCode)
+
+	e.clock.Advance(time.Minute)
+	expired := e.requestCode(phone, ip)
+	e.clock.Advance(signin.DefaultCodeTTL)
+	e.strangerGuesses(120, wrong(expired), signin.CodeCodeExpired)
+	e.ownerSignsIn()
+}
+
+// A stranger guessing against the owner's live code kills that code, and
+// nothing more: guesses at the dead code cost nothing, and the owner's next
+// code signs in.
+func TestStrangerKillsOnlyTheLiveCode(t *testing.T) {
+	e := newEnv(t)
+	code := e.requestCode(phone, ip)
+	e.strangerGuesses(5, wrong(code), signin.CodeInvalidCode)
+	e.strangerGuesses(120, wrong(code), signin.CodeTooManyAttempts)
+	_, _, err := e.svc.VerifyCode(ctx, phone, code, "", ip)
+	wantCode(t, err, signin.CodeTooManyAttempts, "code")
+	e.clock.Advance(time.Minute)
+	e.ownerSignsIn()
+}
+
+// The most a guesser gets at one phone in a day is 10 codes of 5 tries:
+// 50 guesses at a million codes. Guessing all day from ever new addresses,
+// asking for a code every half hour, gets no more.
+func TestGuessingBudgetPerPhonePerDay(t *testing.T) {
+	e := newEnv(t)
+	start := e.clock.Now()
+	sent, checked := 0, 0
+	for n := 0; e.clock.Now().Sub(start) < 24*time.Hour; n++ {
+		from := fmt.Sprintf("192.0.2.%d", n%200)
+		if _, err := e.svc.RequestCode(ctx, phone, from); err == nil {
+			sent++
+		} else {
+			wantCode(t, err, models.CodeRateLimited)
+		}
+		code, _ := e.sms.Last(phone)
+		for range 6 {
+			_, _, err := e.svc.VerifyCode(ctx, phone, wrong(code), "", from)
+			switch codeOf(err) {
+			case signin.CodeInvalidCode: // checked against a live code
+				checked++
+			case signin.CodeTooManyAttempts, signin.CodeCodeExpired:
+			default:
+				t.Fatalf("guess: %v", err)
+			}
+		}
+		e.clock.Advance(30 * time.Minute)
+	}
+	var tries int64
+	if err := e.db.Conn(ctx).Model(&models.LoginCode{}).Where("phone = ?", phone).
+		Select("COALESCE(SUM(attempts), 0)").Scan(&tries).Error; err != nil {
+		t.Fatal(err)
+	}
+	if sent != 10 || checked != 50 || tries != 50 {
+		t.Fatalf("%d codes sent, %d guesses checked against a code, %d tries counted; want 10, 50, 50", sent, checked, tries)
+	}
+}
+
+// codeOf is the code of a domain error, "" for any other.
+func codeOf(err error) models.Code {
+	if e, ok := models.AsError(err); ok {
+		return e.Code
+	}
+	return ""
 }

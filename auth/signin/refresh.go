@@ -15,12 +15,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 )
 
-const (
-	refreshTokenBytes = 32
-	// maxRefreshTokenLen bounds the work done on attacker-supplied input; real
-	// tokens are 43 characters.
-	maxRefreshTokenLen = 256
-)
+const refreshTokenBytes = 32
 
 // newSession issues an access token for p and stores a new refresh token in
 // familyID (a new family at sign-in, the presented token's at refresh).
@@ -61,9 +56,20 @@ func hashRefreshToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// loadRefreshToken finds the stored row of a presented token, or nil.
+// isRefreshToken reports whether t is spelled as newSession spells refresh
+// tokens: 32 bytes in unpadded base64url, 43 characters.
+func isRefreshToken(t string) bool {
+	if len(t) != base64.RawURLEncoding.EncodedLen(refreshTokenBytes) {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(t)
+	return err == nil && base64.RawURLEncoding.EncodeToString(raw) == t
+}
+
+// loadRefreshToken finds the stored row of a presented token, or nil. A
+// string that no token is spelled like is nil without a query.
 func (s *Service) loadRefreshToken(ctx context.Context, token string) (*models.RefreshToken, error) {
-	if token == "" || len(token) > maxRefreshTokenLen {
+	if !isRefreshToken(token) {
 		return nil, nil
 	}
 	var rt models.RefreshToken

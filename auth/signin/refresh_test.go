@@ -75,7 +75,9 @@ func TestRefreshReuseRevokesFamily(t *testing.T) {
 func TestRefreshInvalid(t *testing.T) {
 	e := newEnv(t)
 	sess, _ := e.signIn(phone)
-	for _, tok := range []string{"", "nope", strings.Repeat("a", 10000), sess.RefreshToken + "x"} {
+	r := sess.RefreshToken
+	for _, tok := range []string{"", "nope", strings.Repeat("a", 10000), r + "x", r[:42], r[:42] + "\x00",
+		r[:20] + "\n" + r[20:], " " + r, r + "="} {
 		_, _, err := e.svc.Refresh(ctx, tok)
 		wantCode(t, err, signin.CodeInvalidRefreshToken)
 	}

@@ -43,7 +43,28 @@ type Config struct {
 	// tickets (at least 32 bytes). Changing it voids outstanding codes and
 	// tickets, nothing else.
 	CodeSecret []byte
+	// Limits are the limits per client network; zero fields take
+	// DefaultLimits.
+	Limits Limits
 }
+
+// Limits are the sign-in limits that count per client network (an IPv4
+// address or an IPv6 /64). Behind carrier NAT one address stands for
+// thousands of phones, so these are generous and configurable; what bounds
+// guessing is fixed per phone and per username (docs/sign-in.md). A zero
+// field takes its default, Off turns a limit off (for benchmarks).
+type Limits struct {
+	CodesPerIP             int // login codes sent per hour
+	WrongCodesPerIP        int // refused codes per hour, any phone
+	StaffFailuresPerIP     int // wrong passwords per 15 minutes, any username
+	StaffFailuresPerUserIP int // wrong passwords for one username per 15 minutes
+}
+
+// Off, as a limit, turns that limit off.
+const Off = -1
+
+// DefaultLimits are the limits per client network of a new server.
+var DefaultLimits = Limits{CodesPerIP: 100, WrongCodesPerIP: 200, StaffFailuresPerIP: 50, StaffFailuresPerUserIP: 5}
 
 // Defaults of Config.
 const (
@@ -90,6 +111,19 @@ func (s *Service) config() Config {
 	}
 	if c.CodeTTL <= 0 {
 		c.CodeTTL = DefaultCodeTTL
+	}
+	for _, l := range []struct {
+		v   *int
+		def int
+	}{
+		{&c.Limits.CodesPerIP, DefaultLimits.CodesPerIP},
+		{&c.Limits.WrongCodesPerIP, DefaultLimits.WrongCodesPerIP},
+		{&c.Limits.StaffFailuresPerIP, DefaultLimits.StaffFailuresPerIP},
+		{&c.Limits.StaffFailuresPerUserIP, DefaultLimits.StaffFailuresPerUserIP},
+	} {
+		if *l.v == 0 {
+			*l.v = l.def
+		}
 	}
 	return c
 }
@@ -158,8 +192,11 @@ func (s *Service) serialize(ctx context.Context, keys ...string) error {
 // nthNewest returns the created_at of the n-th newest row of q created after
 // since, and false when there are fewer than n. With n a limit it says at once
 // whether the limit is reached and when the oldest row counted leaves the
-// window, which is when the limit lifts.
+// window, which is when the limit lifts. A limit that is Off is never reached.
 func nthNewest(q *gorm.DB, since time.Time, n int) (time.Time, bool, error) {
+	if n == Off {
+		return time.Time{}, false, nil
+	}
 	var ts []time.Time
 	err := q.Where("created_at > ?", since).
 		Order("created_at DESC").Offset(n-1).Limit(1).
@@ -180,7 +217,7 @@ func secondsUntil(t, now time.Time) int {
 	return max(secs, 1)
 }
 
-// retryAfterOf is the wait a RATE_LIMITED or SIGN_IN_LOCKED error carries.
+// retryAfterOf is the wait a RATE_LIMITED error carries.
 func retryAfterOf(err error) time.Duration {
 	if e, ok := models.AsError(err); ok && e.RetryAfterSeconds > 0 {
 		return time.Duration(e.RetryAfterSeconds) * time.Second

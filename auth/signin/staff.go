@@ -3,7 +3,6 @@ package signin
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,16 +12,16 @@ import (
 
 // Limits of staff sign-in.
 //
-// The tight limit is per username and client: a stranger guessing from
-// elsewhere cannot lock a colleague out. A looser limit per username bounds a
-// guesser spread over many addresses.
+// The tight limit is per username and client (Limits.StaffFailuresPerUserIP):
+// a stranger guessing from elsewhere cannot lock a colleague out. A looser
+// limit per username bounds a guesser spread over many addresses, and one per
+// client (Limits.StaffFailuresPerIP) a guesser trying many usernames.
 const (
-	staffUserIPFailureLimit = 5  // wrong passwords per username and IP per staffFailureWindow
-	staffUserFailureLimit   = 30 // wrong passwords per username from anywhere
-	staffIPFailureLimit     = 50 // wrong passwords per IP per staffFailureWindow
-	staffFailureWindow      = 15 * time.Minute
-	lockKeyStaffUser        = "staff-user:"
-	lockKeyStaffClientIP    = "staff-ip:"
+	staffUserFailureLimit = 30 // wrong passwords per username from anywhere per staffFailureWindow
+	staffFailureWindow    = 15 * time.Minute
+	maxUsernameRunes      = 64
+	lockKeyStaffUser      = "staff-user:"
+	lockKeyStaffClientIP  = "staff-ip:"
 )
 
 // StaffLogin signs a staff member in with username and password. The
@@ -36,22 +35,31 @@ const (
 // guesses can never exceed the limits.
 //
 // Refusals:
+//   - INVALID_ARGUMENT (field "username"): longer than 64 characters or with
+//     control characters, so no account's; nothing is recorded.
 //   - INVALID_CREDENTIALS: unknown username, wrong password or inactive
 //     account, with one message and the same timing for all three.
-//   - RATE_LIMITED: 5 failures for this username from this IP, 30 for this
-//     username from anywhere, or 50 from this IP, in the last 15 minutes,
-//     until the oldest of them is 15 minutes old; refused even with the
-//     right password, and without checking it.
+//   - RATE_LIMITED: Limits.StaffFailuresPerUserIP (5) failures for this
+//     username from this client network, 30 for this username from anywhere,
+//     or Limits.StaffFailuresPerIP (50) from this client network, in the last
+//     15 minutes, until the oldest of them is 15 minutes old; refused even
+//     with the right password, and without checking it.
 func (s *Service) StaffLogin(ctx context.Context, username, password, ip string) (*Session, *models.Staff, error) {
 	if err := s.ready(); err != nil {
 		return nil, nil, err
 	}
-	username = strings.TrimSpace(username)
+	// Checked before any SQL: PostgreSQL refuses NUL in text, and no
+	// account's name has a control character.
+	username, err := models.Text("username", "用户名", username, 0, maxUsernameRunes, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	limits := s.config().Limits
 	var (
 		st       *models.Staff
 		reserved uuid.UUID
 	)
-	err := s.inTx(ctx, func(ctx context.Context) (error, error) {
+	err = s.inTx(ctx, func(ctx context.Context) (error, error) {
 		st = nil
 		now := s.now()
 		if err := s.serialize(ctx, lockKeyStaffUser+username, lockKeyStaffClientIP+ip); err != nil {
@@ -63,9 +71,9 @@ func (s *Service) StaffLogin(ctx context.Context, username, password, ip string)
 			args  []any
 			n     int
 		}{
-			{"subject = ? AND ip = ?", []any{username, ip}, staffUserIPFailureLimit},
+			{"subject = ? AND ip = ?", []any{username, ip}, limits.StaffFailuresPerUserIP},
 			{"subject = ?", []any{username}, staffUserFailureLimit},
-			{"ip = ?", []any{ip}, staffIPFailureLimit},
+			{"ip = ?", []any{ip}, limits.StaffFailuresPerIP},
 		} {
 			t, hit, err := nthNewest(s.failures(ctx, failurePassword).Where(l.where, l.args...), since, l.n)
 			if err != nil || hit {

@@ -2,6 +2,7 @@ package signin_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,4 +150,21 @@ func TestStaffRefreshReloadsRolesAndRefusesInactive(t *testing.T) {
 	if n := e.count("refresh_tokens", "subject_id = ? AND revoked_at IS NULL", st.ID); n != 0 {
 		t.Errorf("%d tokens of inactive staff left", n)
 	}
+}
+
+// A username no account can have (control characters, NUL among them, which
+// PostgreSQL refuses in text; or too long) is refused as input before any
+// SQL, and nothing is recorded.
+func TestStaffLoginMalformedUsername(t *testing.T) {
+	e := newEnv(t)
+	for _, u := range []string{"admin\x00", "\x00", "ad\x01min", "admin\x7f", "ad\u0085min", strings.Repeat("a", 65)} {
+		_, _, err := e.svc.StaffLogin(ctx, u, staffPassword, ip)
+		wantCode(t, err, models.CodeInvalidArgument, "username")
+	}
+	if n := e.count("auth_failures", ""); n != 0 {
+		t.Errorf("%d failures recorded", n)
+	}
+	// 64 characters is a username like any other.
+	_, _, err := e.svc.StaffLogin(ctx, strings.Repeat("a", 64), staffPassword, ip)
+	wantCode(t, err, signin.CodeInvalidCredentials)
 }

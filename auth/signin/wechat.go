@@ -19,6 +19,8 @@ const (
 	bindingAudience  = "ownerhub-wechat-binding"
 	bindingTicketTTL = 10 * time.Minute
 	maxTicketLen     = 4 << 10
+	// maxWeChatCodeLen bounds a wx.login code (32 characters today).
+	maxWeChatCodeLen = 128
 )
 
 // weChatIdentity is the WeChat account a binding ticket vouches for.
@@ -39,24 +41,31 @@ type bindingClaims struct {
 // with.
 //
 // Refusals:
-//   - WECHAT_CODE_INVALID (field "code"): empty, unknown, expired or used
-//     code; the mini-program should call wx.login again.
+//   - WECHAT_NOT_CONFIGURED: this server has no mini-program credentials
+//     (Service.WeChat is nil, or the client has no app id or secret);
+//     nothing is asked of WeChat.
+//   - WECHAT_CODE_INVALID (field "code"): empty, malformed (not up to 128
+//     printable ASCII characters; not sent to WeChat), unknown, expired or
+//     used code; the mini-program should call wx.login again.
 //
-// A WeChat outage or misconfiguration is an internal error (not a
+// A WeChat outage or an error WeChat answers is an internal error (not a
 // *models.Error), for the caller to log.
 func (s *Service) LoginWithWeChat(ctx context.Context, code string) (sess *Session, owner *models.Owner, bindingTicket string, err error) {
 	if err := s.ready(); err != nil {
 		return nil, nil, "", err
 	}
 	if s.WeChat == nil {
-		return nil, nil, "", errors.New("signin: Service.WeChat is not set")
+		return nil, nil, "", ErrWeChatNotConfigured
 	}
 	code = strings.TrimSpace(code)
-	if code == "" {
+	if !isWeChatCode(code) {
 		return nil, nil, "", ErrWeChatCodeInvalid
 	}
 	ws, err := s.WeChat.Code2Session(ctx, code)
-	if errors.Is(err, auth.ErrWeChatCodeInvalid) {
+	switch {
+	case errors.Is(err, auth.ErrWeChatNotConfigured):
+		return nil, nil, "", ErrWeChatNotConfigured
+	case errors.Is(err, auth.ErrWeChatCodeInvalid):
 		return nil, nil, "", ErrWeChatCodeInvalid
 	}
 	if err != nil {
@@ -94,6 +103,20 @@ func (s *Service) LoginWithWeChat(ctx context.Context, code string) (sess *Sessi
 	return nil, nil, ticket, nil
 }
 
+// isWeChatCode reports whether c can be a wx.login code: 1 to 128 printable
+// ASCII characters. Anything else is refused before it reaches WeChat's URL.
+func isWeChatCode(c string) bool {
+	if c == "" || len(c) > maxWeChatCodeLen {
+		return false
+	}
+	for i := range len(c) {
+		if c[i] <= ' ' || c[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // bindingTicket signs a ticket for id. The openid travels readable in it, as
 // it does to the mini-program; the signature is what makes it trusted.
 func (s *Service) bindingTicket(id weChatIdentity) (string, error) {
@@ -116,10 +139,10 @@ func (s *Service) bindingTicket(id weChatIdentity) (string, error) {
 	return t, nil
 }
 
-// parseBindingTicket checks a ticket: HS256 only, with our key, issuer and
-// audience, not expired. Any fault is INVALID_BINDING_TICKET.
+// parseBindingTicket checks a ticket: one spelling only, HS256, with our
+// key, issuer and audience, not expired. Any fault is INVALID_BINDING_TICKET.
 func (s *Service) parseBindingTicket(ticket string) (weChatIdentity, error) {
-	if len(ticket) > maxTicketLen {
+	if len(ticket) > maxTicketLen || !auth.IsCompactJWS(ticket) {
 		return weChatIdentity{}, ErrInvalidBindingTicket
 	}
 	key := s.subkey("wechat-binding")
@@ -132,6 +155,7 @@ func (s *Service) parseBindingTicket(ticket string) (weChatIdentity, error) {
 			return key, nil
 		},
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithStrictDecoding(),
 		jwt.WithIssuer(auth.Issuer),
 		jwt.WithAudience(bindingAudience),
 		jwt.WithExpirationRequired(),

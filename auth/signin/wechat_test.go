@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,5 +195,41 @@ func TestBindingTicketRefused(t *testing.T) {
 	// Refusing the ticket changed nothing: the code still signs in.
 	if _, owner, err := e.svc.VerifyCode(ctx, phone, code, "", ip); err != nil || owner.WeChatOpenID != nil {
 		t.Fatalf("owner %+v, %v", owner, err)
+	}
+}
+
+// Without WeChat credentials the answer is typed, and WeChat is not asked.
+func TestWeChatNotConfigured(t *testing.T) {
+	e := newEnv(t)
+	for name, wx := range map[string]auth.WeChat{
+		"no client":   nil,
+		"no app id":   &auth.WeChatClient{BaseURL: e.wechat.URL(), Secret: "wx-secret"},
+		"no secret":   &auth.WeChatClient{BaseURL: e.wechat.URL(), AppID: "wx-app"},
+		"no settings": &auth.WeChatClient{BaseURL: e.wechat.URL()},
+	} {
+		e.svc.WeChat = wx
+		_, _, _, err := e.svc.LoginWithWeChat(ctx, "wx-code")
+		if me := wantCode(t, err, signin.CodeWeChatNotConfigured); me.Field != "" {
+			t.Errorf("%s: field %q", name, me.Field)
+		}
+	}
+	if n := e.wechat.Requests(); n != 0 {
+		t.Errorf("%d calls reached WeChat", n)
+	}
+}
+
+// A string that cannot be a wx.login code is refused without asking WeChat.
+func TestWeChatMalformedCode(t *testing.T) {
+	e := newEnv(t)
+	for _, code := range []string{"wx\x00", "\x00", "wx code", "wx\u00e9", "wx\x7f", strings.Repeat("w", 129)} {
+		_, _, _, err := e.svc.LoginWithWeChat(ctx, code)
+		wantCode(t, err, signin.CodeWeChatCodeInvalid, "code")
+	}
+	if n := e.wechat.Requests(); n != 0 {
+		t.Errorf("%d malformed codes reached WeChat", n)
+	}
+	e.wechat.AddCode(strings.Repeat("w", 128), "openid-long", "")
+	if _, _, ticket, err := e.svc.LoginWithWeChat(ctx, " "+strings.Repeat("w", 128)+" "); err != nil || ticket == "" {
+		t.Fatalf("a 128-character code: %v", err)
 	}
 }

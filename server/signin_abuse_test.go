@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ownerhub/ownerhub/models"
+)
+
+// What a stranger can do to someone else's sign-in, and what reaches the
+// database from sign-in inputs. See docs/sign-in.md.
+
+// Wrong codes for a phone that has no live code cost the phone nothing,
+// however many and from wherever: the owner then asks for a code and signs in.
+func TestSignInStrangerCannotLockOwnerOut(t *testing.T) {
+	s := newE2EServer(t)
+	phone := e2ePhone()
+	owner := s.ip
+	for range 3 { // three addresses, 40 guesses each: under every per-address limit
+		s.ip = e2eIP()
+		for range 10 {
+			r := s.call(t, "", e2eAliasedVerifyDoc(4), map[string]any{"phone": phone, "code": fmt.Sprintf("%06d", e2eNext()%1_000_000)})
+			if len(r.Errors) > 0 {
+				t.Fatalf("stranger's guesses: %s", r.Raw)
+			}
+			for i := range 4 {
+				e2eWantUserError(t, r.Data[fmt.Sprintf("a%d", i)], "INVALID_CODE", "input", "code")
+			}
+		}
+	}
+	s.ip = owner
+	code := s.requestCodeSMS(t, phone)
+	e2eSessionOf(t, s.verify(t, phone, code, nil))
+}
+
+// A stranger who guesses against the owner's live code kills that code and
+// nothing more: guessing on against the dead code costs the phone nothing,
+// and the owner's next code signs in.
+func TestSignInStrangerKillsOnlyTheLiveCode(t *testing.T) {
+	s := newE2EServer(t)
+	phone := e2ePhone()
+	owner, stranger := s.ip, e2eIP()
+	s.setClock(-2 * time.Minute)
+	code := s.requestCodeSMS(t, phone)
+
+	s.ip = stranger
+	for range 5 {
+		e2eWantUserError(t, s.verify(t, phone, e2eWrongCode(code), nil), "INVALID_CODE", "input", "code")
+	}
+	for range 25 { // 100 more guesses against the dead code
+		r := s.call(t, "", e2eAliasedVerifyDoc(4), map[string]any{"phone": phone, "code": e2eWrongCode(code)})
+		for i := range 4 {
+			e2eWantUserError(t, r.Data[fmt.Sprintf("a%d", i)], "TOO_MANY_ATTEMPTS", "input", "code")
+		}
+	}
+	s.ip = owner
+	e2eWantUserError(t, s.verify(t, phone, code, nil), "TOO_MANY_ATTEMPTS", "input", "code")
+	s.setClock(0)
+	e2eSessionOf(t, s.verify(t, phone, s.requestCodeSMS(t, phone), nil))
+}
+
+// loginWithWeChat on a server without WeChat credentials says so, typed, and
+// asks nothing of WeChat.
+func TestWeChatNotConfigured(t *testing.T) {
+	s := newE2EServer(t, func(c *Config, d *Deps) {
+		c.WeChatAppID, c.WeChatAppSecret = "", ""
+		d.WeChat = weChat(*c) // as serve wires it
+	})
+	for _, code := range []string{"wx-any", "", "x\x00"} {
+		p := s.weChat(t, code)
+		e2eWantUserError(t, p, "WECHAT_NOT_CONFIGURED")
+		if dig(p, "session") != nil || dig(p, "bindingTicket") != nil {
+			t.Fatalf("payload: %v", p)
+		}
+	}
+	if n := s.WeChat.Requests(); n != 0 {
+		t.Fatalf("%d calls to WeChat", n)
+	}
+	en := s.callFrom(t, s.ip, "", e2eWeChatDoc, map[string]any{"c": "wx-any"}, map[string]string{"Accept-Language": "en"})
+	if m, _ := dig(e2ePayload(t, en, "loginWithWeChat"), "userErrors", 0, "message").(string); !strings.Contains(m, "WeChat") {
+		t.Fatalf("English message %q", m)
+	}
+	if strings.Contains(s.Logs.String(), "internal error") {
+		t.Fatal("an unconfigured WeChat was logged as an internal error")
+	}
+}
+
+// Every string of a sign-in input is checked before it reaches SQL: control
+// characters (NUL, which PostgreSQL refuses in text, among them) get the
+// input's typed refusal, and nothing is written.
+func TestSignInInputsWithControlCharacters(t *testing.T) {
+	s := newE2EServer(t)
+	phone := e2ePhone()
+	for _, u := range []string{"admin\x00", "ad\x00min", "\x00", "admin\x01", "admin\x7f", "ad\u0085min", strings.Repeat("a", 65)} {
+		e2eWantUserError(t, s.staffLogin(t, u, "whatever"), "INVALID_ARGUMENT", "input", "username")
+	}
+	for _, p := range []string{phone + "\x00", "\x00" + phone, "138\x0000000001"} {
+		e2eWantUserError(t, s.requestCodeAs(t, p), "INVALID_PHONE", "input", "phone")
+		e2eWantUserError(t, s.verify(t, p, "123456", nil), "INVALID_PHONE", "input", "phone")
+	}
+	for _, c := range []string{"12345\x00", "\x00123456", "123\x00456"} {
+		e2eWantUserError(t, s.verify(t, phone, c, nil), "INVALID_CODE", "input", "code")
+	}
+	ticket := "a.b\x00.c"
+	e2eWantUserError(t, s.verify(t, phone, "123456", &ticket), "INVALID_BINDING_TICKET", "input", "weChatBindingTicket")
+	for _, tok := range []string{"\x00", strings.Repeat("A", 42) + "\x00", "tok\x00en"} {
+		e2eWantUserError(t, s.refresh(t, tok), "INVALID_REFRESH_TOKEN", "input", "refreshToken")
+		if out := s.logout(t, tok); dig(out, "ok") != true {
+			t.Fatalf("logout(%q): %v", tok, out)
+		}
+	}
+	for _, c := range []string{"wx\x00", "\x00", "wx\x01code", strings.Repeat("w", 200)} {
+		e2eWantUserError(t, s.weChat(t, c), "WECHAT_CODE_INVALID", "input", "code")
+	}
+	if n := s.WeChat.Requests(); n != 0 {
+		t.Fatalf("%d malformed WeChat codes were sent to WeChat", n)
+	}
+	if n := e2eCount(t, s.testServer, &models.AuthFailure{}, "ip = ?", s.ip); n != 0 {
+		t.Fatalf("%d failures recorded for malformed input", n)
+	}
+	if n := e2eCount(t, s.testServer, &models.LoginCode{}, "ip = ?", s.ip); n != 0 {
+		t.Fatalf("%d login codes stored for malformed phones", n)
+	}
+	if strings.Contains(s.Logs.String(), "internal error") {
+		t.Fatalf("malformed sign-in input was an internal error: %s", s.Logs.String())
+	}
+}
+
+// base64url is the alphabet of JWT segments, in value order.
+const base64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// An HS256 signature is 32 bytes, 43 characters: the last character carries
+// 4 bits and 2 unused ones. The other three spellings of it are refused.
+func TestAccessTokenNonCanonicalSignature(t *testing.T) {
+	s := newTestServer(t)
+	tok := s.ownerToken(t, s.ownerByPhone(t, "+8613800000001").ID)
+	if r := s.do(t, req{Query: `{ me { id } }`, Token: tok}); r.Status != http.StatusOK || len(r.Errors) > 0 {
+		t.Fatalf("the token as issued: %d %s", r.Status, r.Raw)
+	}
+	v := strings.IndexByte(base64url, tok[len(tok)-1])
+	for unused := 1; unused < 4; unused++ {
+		other := tok[:len(tok)-1] + string(base64url[v^unused])
+		r := s.do(t, req{Query: `{ me { id } }`, Token: other})
+		if r.Status != http.StatusUnauthorized || r.Code() != string(models.CodeUnauthenticated) || dig(r.Data, "me") != nil {
+			t.Fatalf("last character %q instead of %q: %d %s", other[len(other)-1], tok[len(tok)-1], r.Status, r.Raw)
+		}
+	}
+	// The board's bearer tokens go through the same verifier.
+	if _, err := s.App.Tokens.Verify(tok[:len(tok)-1] + string(base64url[v^3])); err == nil {
+		t.Fatal("Tokens.Verify accepts a non-canonical signature")
+	}
+}
