@@ -212,7 +212,7 @@ func benchBook(b *testing.B, f *bookFixture, spread bool) {
 				return
 			}
 			booked.Add(1)
-			if _, err := f.svc.Cancel(ctx, owners[mine], a.ID); err != nil {
+			if _, err := f.svc.Cancel(ctx, owners[mine], a.ID, ""); err != nil {
 				b.Errorf("cancel: %v", err)
 				return
 			}
