@@ -34,7 +34,7 @@ func TestAuthorizationSweep(t *testing.T) {
 		return
 	}
 
-	print := fingerprint(t, f.DB)
+	before := fingerprint(t, f.DB)
 	outcomes := map[string]map[string][]string{} // op -> caller -> outcomes
 	var mu sync.Mutex
 	for _, op := range ops {
@@ -55,14 +55,14 @@ func TestAuthorizationSweep(t *testing.T) {
 			outcomes[op.name][c.caller.name] = append(outcomes[op.name][c.caller.name], out)
 			mu.Unlock()
 		})
-		if after := fingerprint(t, f.DB); !after.equal(print) {
+		if after := fingerprint(t, f.DB); !after.equal(before) {
 			var by []string
 			for c, o := range outcomes[op.name] {
 				by = append(by, c+"="+strings.Join(compact(o), ","))
 			}
 			sort.Strings(by)
-			t.Errorf("%s changed the database (answers: %s):\n%s", op.name, strings.Join(by, " "), print.diff(after))
-			print = after
+			t.Errorf("%s changed the database (answers: %s):\n%s", op.name, strings.Join(by, " "), before.diff(after))
+			before = after
 		}
 	}
 	w.checkExercised(t, ops, outcomes)

@@ -116,6 +116,8 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 			t.Errorf("A's crawl missed %s (%s)", id, w.sc.globalType(id))
 		}
 	}
+	w.wantTypes(t, "A's crawl", w.owned, "Owner", "Vehicle", "RepairOrder", "RepairOrderItem", "Appointment", "Registration",
+		"Notification", "AssistanceRequest", "Survey", "Complaint", "LedgerEntry", "Staff", "Store", "Event")
 
 	// SZ01's records, as its manager and staff see them.
 	mgr := f.staff(t, "manager.sz01")
@@ -148,6 +150,8 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 	if w.stored[f.screenToken] == "" || w.stored[f.draftEvent] == "" {
 		t.Errorf("SZ01's crawl missed its screen or its draft event: %v", w.stored)
 	}
+	w.wantTypes(t, "SZ01's crawl", w.stored, "ScreenToken", "FollowUpTask", "Complaint", "Event", "RepairOrder",
+		"Appointment", "AssistanceRequest", "Staff")
 
 	// Public: the stores, and the events past their draft (any signed-in
 	// caller may open them), with what they show, as an owner sees them.
@@ -173,6 +177,22 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 	w.first = []string{e2eGlobalID("Owner", f.a.ID), f.cars[0].ID, f.order, f.pendingItem, f.appointment, f.registration,
 		f.request, f.complaint, f.draftEvent, f.event, f.screenToken, f.techID(t), f.staffID(t, "advisor.sz01"), f.sz}
 	return w
+}
+
+// wantTypes fails unless ids holds records of every type: the fixture
+// gives A (and SZ01) a record of each kind, so a missing one means the
+// crawl no longer reaches it and the sweep would not aim at it.
+func (w *swWorld) wantTypes(t *testing.T, what string, ids map[string]string, types ...string) {
+	t.Helper()
+	have := map[string]bool{}
+	for _, typ := range ids {
+		have[typ] = true
+	}
+	for _, typ := range types {
+		if !have[typ] {
+			t.Errorf("%s found no %s", what, typ)
+		}
+	}
 }
 
 // crawl runs doc as token and collects every global id of the response
@@ -735,6 +755,9 @@ var swReached = []string{"401", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "NO
 func (w *swWorld) checkExercised(t *testing.T, ops []*swOp, outcomes map[string]map[string][]string) {
 	t.Helper()
 	for _, op := range ops {
+		if len(outcomes[op.name]) == 0 {
+			t.Errorf("%s: the sweep had nothing to aim at it with", op.name)
+		}
 		for caller, outs := range outcomes[op.name] {
 			if !slices.ContainsFunc(outs, func(o string) bool {
 				code, _, _ := strings.Cut(o, "/")
