@@ -601,11 +601,8 @@ func (w *swWorld) plausible(owner, name, named string, required bool) (any, bool
 		}
 		return nil, false
 	}
-	switch owner + "." + name {
-	case "MoveRepairOrderInput.to":
-		return "CANCELLED", true
-	case "SubmitSurveyInput.advisor":
-		return 5, true
+	if owner+"."+name == "MoveRepairOrderInput.to" {
+		return "CANCELLED", true // the move that reaches furthest
 	}
 	switch named {
 	case "DateTime":
@@ -636,7 +633,7 @@ func (w *swWorld) plausible(owner, name, named string, required bool) (any, bool
 			return 300000, true
 		case "modelYear":
 			return 2024, true
-		case "overall", "quality", "timeliness", "cleanliness":
+		case "overall", "advisor", "quality", "timeliness", "cleanliness":
 			return 5, true
 		case "capacity", "etaMinutes", "amountFen", "unitPriceFen":
 			return 30, true
