@@ -7,8 +7,8 @@ package graph
 
 import (
 	"context"
+	"errors"
 
-	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -83,10 +83,11 @@ func (r *vehicleResolver) SellingStore(ctx context.Context, obj *models.Vehicle)
 
 // Owner is the resolver for the owner field.
 func (r *vehicleResolver) Owner(ctx context.Context, obj *models.Vehicle) (*models.Owner, error) {
-	if who, ok := auth.PrincipalFrom(ctx); ok && !models.CanSeeCustomers(who) {
+	o, err := customer(ctx, obj.OwnerID)
+	if errors.Is(err, models.ErrForbidden) {
 		return nil, nil
 	}
-	return loaders(ctx).Owner.Load(ctx, obj.OwnerID)
+	return o, err
 }
 
 // Vehicle returns generated.VehicleResolver implementation.

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
-	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -80,7 +79,11 @@ func actorNames(ctx context.Context, events []*workshop.Event) (map[uuid.UUID]st
 		case workshop.ActorStaff:
 			staffIDs = append(staffIDs, *e.ActorID)
 		case workshop.ActorOwner:
-			ownerIDs = append(ownerIDs, *e.ActorID)
+			// An owner's own move names them only to those who may see
+			// the customer: not to technicians.
+			if models.SeesCustomer(caller(ctx), *e.ActorID) {
+				ownerIDs = append(ownerIDs, *e.ActorID)
+			}
 		}
 	}
 	names := map[uuid.UUID]string{}
@@ -156,9 +159,10 @@ func follow[T any](ctx context.Context, db *models.DB, topic string, first *T, r
 	return out
 }
 
-// customer loads an owner for callers who deal with customers' records.
+// customer loads the owner of a record the caller may see, for callers who
+// may see the customer (models.SeesCustomer).
 func customer(ctx context.Context, id uuid.UUID) (*models.Owner, error) {
-	if who, ok := auth.PrincipalFrom(ctx); ok && !models.CanSeeCustomers(who) {
+	if !models.SeesCustomer(caller(ctx), id) {
 		return nil, models.ErrForbidden
 	}
 	return loaders(ctx).Owner.Load(ctx, id)

@@ -31,11 +31,6 @@ func withHours(q *gorm.DB) *gorm.DB {
 	return q.Preload("Hours", func(q *gorm.DB) *gorm.DB { return q.Order("weekday ASC") })
 }
 
-// customerOfStores restricts an owners query to customers of the stores:
-// home store among them, or owner of a vehicle one of them sold.
-const customerOfStores = `(owners.home_store_id IN ? OR EXISTS (
-	SELECT 1 FROM vehicles cv WHERE cv.owner_id = owners.id AND cv.selling_store_id IN ?))`
-
 // vehicleInStores restricts a vehicles query to those sold by one of the
 // stores or owned by one of their home-store customers.
 const vehicleInStores = `(vehicles.selling_store_id IN ? OR EXISTS (
@@ -110,29 +105,22 @@ func (db *DB) StaffStoreIDs(ctx context.Context, staffIDs []uuid.UUID) (map[uuid
 	return out, nil
 }
 
-// OwnerFor reads an owner the actor may see: an owner only themselves; staff
-// the customers of their stores (home store in scope, or owner of a vehicle
-// sold by a store in scope); GROUP_ADMIN everyone.
+// OwnerFor reads an owner the actor may see (the customer rule, see
+// customers.go): an owner only themselves; staff in a customer role the
+// customers of their stores (home store in scope, or owner of a vehicle
+// sold by a store in scope); GROUP_ADMIN everyone; nobody else anyone.
 //
 // Codes: UNAUTHENTICATED (no actor), NOT_FOUND (absent or not visible).
 func (db *DB) OwnerFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Owner, error) {
 	if actor == nil {
 		return nil, ErrUnauthenticated
 	}
-	q := db.Conn(ctx).Where("owners.id = ?", id)
-	switch {
-	case actor.IsOwner():
-		if actor.ID != id {
-			return nil, errOwnerNotFound
-		}
-	case actor.IsGroupAdmin():
-	case actor.IsStaff() && len(actor.StoreIDs) > 0:
-		q = q.Where(customerOfStores, actor.StoreIDs, actor.StoreIDs)
-	default:
+	v, ok := customersOf(actor)
+	if !ok {
 		return nil, errOwnerNotFound
 	}
 	var o Owner
-	if err := q.Take(&o).Error; err != nil {
+	if err := v.scope(db.Conn(ctx).Where("owners.id = ?", id)).Take(&o).Error; err != nil {
 		return nil, notFoundAs(err, errOwnerNotFound)
 	}
 	return &o, nil
@@ -243,24 +231,12 @@ func notFoundAs(err error, nf *Error) error {
 // caller could read directly, whatever path led to the owner.
 func (db *DB) VisibleOwnerIDs(ctx context.Context, actor *auth.Principal, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
 	out := make(map[uuid.UUID]bool, len(ids))
-	if actor == nil || len(ids) == 0 {
-		return out, nil
-	}
-	q := db.Conn(ctx).Model(&Owner{}).Where("owners.id IN ?", ids)
-	switch {
-	case actor.IsOwner():
-		for _, id := range ids {
-			out[id] = id == actor.ID
-		}
-		return out, nil
-	case actor.IsGroupAdmin():
-	case actor.IsStaff() && len(actor.StoreIDs) > 0:
-		q = q.Where(customerOfStores, actor.StoreIDs, actor.StoreIDs)
-	default:
+	v, ok := customersOf(actor)
+	if !ok || len(ids) == 0 {
 		return out, nil
 	}
 	var visible []uuid.UUID
-	if err := q.Pluck("owners.id", &visible).Error; err != nil {
+	if err := v.scope(db.Conn(ctx).Model(&Owner{}).Where("owners.id IN ?", ids)).Pluck("owners.id", &visible).Error; err != nil {
 		return nil, err
 	}
 	for _, id := range visible {

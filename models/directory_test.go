@@ -250,3 +250,82 @@ func TestStaffFor(t *testing.T) {
 	_, err = w.db.StaffFor(w.ctx, nil, w.admin.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }
+
+// One rule decides who sees a customer, whatever the path: a direct read
+// (OwnerFor), a batch check (VisibleOwnerIDs), an owner reached through a
+// record (SeesCustomer) and the search agree for every kind of caller.
+func TestCustomerRule(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.owner(1, "扫查甲", w.sz)
+	w.car(a, 1, w.sz)
+	b := w.owner(2, "扫查乙", w.sz)
+	techAdvisor := w.staff("tech-advisor.sz", []uuid.UUID{w.sz.ID}, auth.RoleTechnician, auth.RoleAdvisor)
+	gzCRM := w.staff("crm.gz", []uuid.UUID{w.gz.ID}, auth.RoleCRM)
+	screen := &auth.Principal{Kind: auth.KindScreen, ID: uuid.New(), StoreIDs: []uuid.UUID{w.sz.ID}}
+	storeless := &auth.Principal{Kind: auth.KindStaff, ID: uuid.New(), Roles: []auth.Role{auth.RoleAdvisor}}
+	cases := []struct {
+		name  string
+		actor *auth.Principal
+		// direct: OwnerFor and VisibleOwnerIDs; record: SeesCustomer;
+		// byName: found by name; search: may search at all.
+		direct, record, byName, search bool
+	}{
+		{"the owner", ownerPrincipal(a), true, true, false, false},
+		{"another owner", ownerPrincipal(b), false, false, false, false},
+		{"advisor of the store", w.szAdvisor, true, true, true, true},
+		{"CRM of the store", w.szCRM, true, true, true, true},
+		{"foreman of the store", w.szForeman, true, true, true, true},
+		{"manager of the store", w.szManager, true, true, true, true},
+		{"technician of the store", w.szTech, false, false, false, false},
+		{"technician and advisor", techAdvisor, true, true, true, true},
+		{"advisor of another store", w.gzAdvisor, false, true, false, true},
+		{"CRM of another store", gzCRM, false, true, false, true},
+		{"group admin", w.admin, true, true, true, true},
+		{"screen of the store", screen, false, false, false, false},
+		{"staff without a store", storeless, false, false, false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := w.db.OwnerFor(w.ctx, c.actor, a.ID)
+			if c.direct {
+				if err != nil || got.ID != a.ID {
+					t.Fatalf("OwnerFor = %v, %v", got, err)
+				}
+			} else {
+				wantCode(t, err, models.CodeNotFound, "")
+			}
+			visible, err := w.db.VisibleOwnerIDs(w.ctx, c.actor, []uuid.UUID{a.ID, b.ID})
+			must(t, err)
+			if visible[a.ID] != c.direct {
+				t.Errorf("VisibleOwnerIDs = %v, want %v", visible[a.ID], c.direct)
+			}
+			if got := models.SeesCustomer(c.actor, a.ID); got != c.record {
+				t.Errorf("SeesCustomer = %v, want %v", got, c.record)
+			}
+			if got := models.FindsCustomers(c.actor); got != c.search {
+				t.Errorf("FindsCustomers = %v, want %v", got, c.search)
+			}
+			found, _, err := w.db.SearchOwners(w.ctx, c.actor, "扫查甲", models.Page{First: 10})
+			if !c.search {
+				wantCode(t, err, models.CodeForbidden, "")
+				return
+			}
+			must(t, err)
+			if byName := len(found) == 1 && found[0].ID == a.ID; byName != c.byName {
+				t.Errorf("search by name found A = %v, want %v", byName, c.byName)
+			}
+			// An exact phone finds a walk-in anywhere, for whoever may search.
+			found, _, err = w.db.SearchOwners(w.ctx, c.actor, a.Phone, models.Page{First: 10})
+			must(t, err)
+			if len(found) != 1 || found[0].ID != a.ID {
+				t.Errorf("search by phone = %v", found)
+			}
+		})
+	}
+	if models.SeesCustomer(nil, a.ID) || models.FindsCustomers(nil) {
+		t.Error("an anonymous caller sees or finds customers")
+	}
+	_, err := w.db.OwnerFor(w.ctx, nil, a.ID)
+	wantCode(t, err, models.CodeUnauthenticated, "")
+}

@@ -117,15 +117,6 @@ func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID 
 	return &o, nil
 }
 
-// CanSeeCustomers reports whether p deals with customers' records: owners
-// (their own) and staff in any role but technician.
-func CanSeeCustomers(p *auth.Principal) bool {
-	return p.IsOwner() || p.HasAnyRole(ownerSearchRoles...)
-}
-
-// ownerSearchRoles may look owners up.
-var ownerSearchRoles = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleCRM, auth.RoleEvents, auth.RoleCashier, auth.RoleManager}
-
 // SearchOwners finds owners for staff at the counter. The search text is
 // trimmed and must have 1 to 40 characters. A mainland mobile number finds
 // the owner with exactly that phone and a licence plate the owner of that
@@ -140,7 +131,7 @@ func (db *DB) SearchOwners(ctx context.Context, actor *auth.Principal, search st
 		return nil, false, ErrUnauthenticated
 	}
 	// Finding a customer is front-of-house work; technicians work on cars.
-	if !actor.HasAnyRole(ownerSearchRoles...) {
+	if !FindsCustomers(actor) {
 		return nil, false, ErrForbidden
 	}
 	s, err := checkText("search", "搜索内容", search, 1, MaxSearchRunes)
@@ -158,12 +149,11 @@ func (db *DB) SearchOwners(ctx context.Context, actor *auth.Principal, search st
 		// collation) and needs no escaping of % and _. U+10FFFF, the last
 		// code point, sorts after anything a name can continue with.
 		q = q.Where("owners.name >= ? AND owners.name < ?", s, s+"\U0010FFFF")
-		if !actor.IsGroupAdmin() {
-			if len(actor.StoreIDs) == 0 {
-				return nil, false, nil
-			}
-			q = q.Where(customerOfStores, actor.StoreIDs, actor.StoreIDs)
+		v, ok := customersOf(actor)
+		if !ok {
+			return nil, false, nil
 		}
+		q = v.scope(q)
 	}
 	return Fetch[*Owner](q, "owners.id", p)
 }

@@ -491,3 +491,59 @@ func TestStaffMe(t *testing.T) {
 		}
 	}
 }
+
+// One rule decides who sees a customer (models.SeesCustomer): owner A, a
+// customer of SZ01 only, is seen through every path by SZ01's advisor and
+// CRM (complaints by CRM only: advisors do not handle them) and the group
+// admin; by an
+// SZ01 technician (even the one working on A's car) and GZ01's staff
+// through none, except that an exact phone number finds a walk-in anywhere
+// in the group. A screen's token reaches no path at all.
+func TestCustomerVisibleByOneRule(t *testing.T) {
+	f := newSweepFixture(t)
+	const who = `id phone name`
+	sees := func(extra ...string) []string { return append([]string{"admin"}, extra...) }
+	paths := []struct {
+		name, query string
+		vars        map[string]any
+		seenBy      []string
+	}{
+		{"node(id:) of the owner", `query($id: ID!) { node(id: $id) { ... on Owner { ` + who + ` } } }`,
+			map[string]any{"id": e2eGlobalID("Owner", f.a.ID)}, sees("advisor.sz01", "crm.sz01")},
+		{"owners(search:) by name", `query($q: String!) { owners(search: $q) { edges { node { ` + who + ` } } } }`,
+			map[string]any{"q": f.a.Name}, sees("advisor.sz01", "crm.sz01")},
+		{"owners(search:) by phone (walk-ins)", `query($q: String!) { owners(search: $q) { edges { node { ` + who + ` } } } }`,
+			map[string]any{"q": f.a.Phone}, sees("advisor.sz01", "crm.sz01", "advisor.gz01", "manager.gz01")},
+		{"Vehicle.owner", `query($id: ID!) { node(id: $id) { ... on Vehicle { owner { ` + who + ` } } } }`,
+			map[string]any{"id": f.cars[0].ID}, sees("advisor.sz01", "crm.sz01")},
+		{"RepairOrder.vehicle.owner", `query($id: ID!) { repairOrder(id: $id) { vehicle { owner { ` + who + ` } } } }`,
+			map[string]any{"id": f.order}, sees("advisor.sz01", "crm.sz01")},
+		{"Appointment.owner", `query($id: ID!) { node(id: $id) { ... on Appointment { owner { ` + who + ` } } } }`,
+			map[string]any{"id": f.appointment}, sees("advisor.sz01", "crm.sz01")},
+		{"the day's schedule", `query($s: ID!, $d: Date!) { appointments(storeId: $s, date: $d) { slots { appointments { owner { ` + who + ` } } } } }`,
+			map[string]any{"s": f.sz, "d": f.apptDay}, sees("advisor.sz01", "crm.sz01")},
+		{"AssistanceRequest.owner", `query($id: ID!) { node(id: $id) { ... on AssistanceRequest { owner { ` + who + ` } } } }`,
+			map[string]any{"id": f.request}, sees("advisor.sz01", "crm.sz01")},
+		{"Complaint.owner", `query($id: ID!) { node(id: $id) { ... on Complaint { owner { ` + who + ` } } } }`,
+			map[string]any{"id": f.complaint}, sees("crm.sz01")},
+		{"the owner's decision on an order's timeline", `query($id: ID!) { repairOrder(id: $id) { timeline { actorName } } }`,
+			map[string]any{"id": f.delivered}, sees("advisor.sz01", "crm.sz01")},
+	}
+	callers := []string{"admin", "advisor.sz01", "crm.sz01", "technician1.sz01", "technician2.sz01", "advisor.gz01", "manager.gz01"}
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			for _, c := range callers {
+				r := f.do(t, req{Query: p.query, Vars: p.vars, Token: f.staff(t, c)})
+				data := mustJSON(t, r.Data)
+				got := strings.Contains(data, f.a.Phone) || strings.Contains(data, f.a.Name)
+				if want := slices.Contains(p.seenBy, c); got != want {
+					t.Errorf("%s: sees A = %v, want %v: %s", c, got, want, r.Raw)
+				}
+			}
+			r := f.do(t, req{Query: p.query, Vars: p.vars, Token: f.screen})
+			if r.Status != http.StatusUnauthorized || r.Data != nil {
+				t.Errorf("screen token: (%d) %s", r.Status, r.Raw)
+			}
+		})
+	}
+}

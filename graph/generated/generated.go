@@ -7162,7 +7162,7 @@ type StatusChange {
   to: RepairOrderStatus!
   at: DateTime!
   note: String!
-  "Name of the staff member, or the owner, who made the move."
+  "Name of the staff member, or the owner, who made the move; an owner's name only for callers who may see the customer (not technicians)."
   actorName: String
 }
 

@@ -779,7 +779,7 @@ type StatusChange struct {
 	To   workshop.Status  `json:"to"`
 	At   time.Time        `json:"at"`
 	Note string           `json:"note"`
-	// Name of the staff member, or the owner, who made the move.
+	// Name of the staff member, or the owner, who made the move; an owner's name only for callers who may see the customer (not technicians).
 	ActorName *string `json:"actorName,omitempty"`
 }
 

@@ -12,8 +12,8 @@ import (
 )
 
 // Membership reads an owner's membership: their own for an owner, a
-// customer of their stores for staff, anyone for GROUP_ADMIN (the rules of
-// models.DB.OwnerFor).
+// customer of their stores for staff in a customer role (not technicians),
+// anyone for GROUP_ADMIN (the customer rule of models.DB.OwnerFor).
 //
 // Codes: UNAUTHENTICATED, NOT_FOUND (absent or not visible).
 func (s *Service) Membership(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID) (*Membership, error) {

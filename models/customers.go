@@ -1,0 +1,80 @@
+package models
+
+import (
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ownerhub/ownerhub/auth"
+)
+
+// Who sees a customer: one rule for every path that leads to an owner's
+// profile (node(id:), owners(search:), Vehicle.owner, the owner of an
+// appointment, a complaint, a roadside request or a follow-up call, the
+// owner's membership, the owner's name on an order's timeline). See
+// docs/authorization.md.
+
+// customerRoles are the staff roles whose work is with customers:
+// reception, dispatch, care, events, the counter and the store's
+// management. GROUP_ADMIN holds every role. TECHNICIAN is not one of them:
+// technicians work on cars and see the car and its order, never whose
+// they are.
+var customerRoles = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleCRM, auth.RoleEvents, auth.RoleCashier, auth.RoleManager}
+
+// customerView is how far a caller sees customers.
+type customerView struct {
+	self   uuid.UUID   // an owner: themselves only
+	all    bool        // GROUP_ADMIN: every owner
+	stores []uuid.UUID // staff in a customer role: the customers of these stores
+}
+
+// customersOf is the rule. An owner sees themselves; GROUP_ADMIN sees every
+// owner; staff holding a customer role see the customers of their stores;
+// nobody else (technicians, screens, anonymous callers, staff without a
+// store) sees any customer.
+func customersOf(p *auth.Principal) (customerView, bool) {
+	switch {
+	case p.IsOwner():
+		return customerView{self: p.ID}, true
+	case p.IsGroupAdmin():
+		return customerView{all: true}, true
+	case p.HasAnyRole(customerRoles...) && len(p.StoreIDs) > 0:
+		return customerView{stores: p.StoreIDs}, true
+	}
+	return customerView{}, false
+}
+
+// SeesCustomer reports whether p may see the profile of owner ownerID,
+// reached through a record p may see (a vehicle, an order's timeline, an
+// appointment, a complaint, a roadside request, a follow-up call): the
+// owner themselves, and staff in a customer role (ADVISOR, FOREMAN, CRM,
+// EVENTS, CASHIER, MANAGER; GROUP_ADMIN). The record's own rule has
+// already kept staff to their stores' records. Technicians, screens and
+// anonymous callers see no customer.
+func SeesCustomer(p *auth.Principal, ownerID uuid.UUID) bool {
+	v, ok := customersOf(p)
+	return ok && (v.all || len(v.stores) > 0 || v.self == ownerID)
+}
+
+// FindsCustomers reports whether p may look customers up (owners(search:)):
+// staff in a customer role.
+func FindsCustomers(p *auth.Principal) bool {
+	return p.HasAnyRole(customerRoles...)
+}
+
+// scope restricts an owners query to the customers the view sees directly,
+// by id: the owner, everyone, or the customers of the stores (home store
+// among them, or owner of a vehicle one of them sold).
+func (v customerView) scope(q *gorm.DB) *gorm.DB {
+	switch {
+	case v.all:
+		return q
+	case len(v.stores) > 0:
+		return q.Where(customerOfStores, v.stores, v.stores)
+	}
+	return q.Where("owners.id = ?", v.self)
+}
+
+// customerOfStores restricts an owners query to customers of the stores:
+// home store among them, or owner of a vehicle one of them sold.
+const customerOfStores = `(owners.home_store_id IN ? OR EXISTS (
+	SELECT 1 FROM vehicles cv WHERE cv.owner_id = owners.id AND cv.selling_store_id IN ?))`

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/workshop"
+)
+
+// The victim of the authorization tests: owner A, a customer of SZ01 only
+// (home store SZ01, both cars sold there), with a record of every kind an
+// owner has, all at SZ01, made through the API: a delivered visit (with a
+// declined item, its survey and 3-day call), a car in the workshop waiting
+// for A's approval, an appointment, a confirmed seat at a class, a wallet
+// top-up, a roadside request and a complaint. SZ01 also has a draft event
+// and a screen.
+type swFixture struct {
+	*crFixture
+	a      *models.Owner
+	aToken string
+	cars   [2]wkCar // cars[0] is in the workshop, cars[1] was delivered
+
+	order, pendingItem, delivered string // repair order and item global ids
+	appointment, apptDay          string // apptDay: the appointment's store-local date
+	freeSlot                      string // another free slot start at SZ01 (RFC 3339)
+	event, draftEvent             string
+	registration, checkInCode     string
+	request, complaint            string
+	screenToken, screen           string // the SZ01 screen's id and bearer token
+}
+
+func newSweepFixture(t *testing.T) *swFixture {
+	t.Helper()
+	f := &swFixture{crFixture: newCare(t)}
+	f.a = e2eInsertOwner(t, f.testServer, fmt.Sprintf("扫查甲%d", e2eNext()), "SZ01")
+	f.aToken = f.ownerToken(t, f.a.ID)
+	for i := range f.cars {
+		v := e2eInsertVehicle(t, f.testServer, f.a.ID, "SZ01")
+		f.cars[i] = wkCar{ID: e2eGlobalID("Vehicle", v.ID), VIN: v.VIN, Plate: *v.Plate, Owner: f.a, OwnerToken: f.aToken}
+	}
+	advisor, foreman := f.staff(t, "advisor.sz01"), f.staff(t, "foreman.sz01")
+	tech := f.staff(t, "technician1.sz01")
+
+	// A delivered visit with a declined item; the care jobs then offer its
+	// survey and schedule its 3-day call.
+	number := f.wkDeliverVisit(t, f.cars[1], 12000, true)
+	f.jobs(t)
+	var done workshop.RepairOrder
+	must(t, f.DB.Conn(t.Context()).Where("number = ?", number).Take(&done).Error)
+	f.delivered = e2eGlobalID("RepairOrder", done.ID)
+
+	// A car in the workshop, assigned to technician1, waiting for A to
+	// approve extra work (which also puts a notification in A's inbox).
+	o := f.open(t, advisor, f.sz, f.cars[0].Plate, 15000, "REPAIR", nil,
+		wkItem("LABOR", "LAB-DIAG", "故障诊断", 1, 20000, false))
+	f.order = wkStr(o["id"])
+	f.wkFixture.ok(t, foreman, "assignRepairOrder", map[string]any{"orderId": f.order, "technicianId": f.techID(t), "bay": "3号工位"})
+	f.move(t, tech, f.order, "DIAGNOSING", "")
+	o = f.wkFixture.ok(t, tech, "addRepairOrderItem", wkAdd(f.order, wkItem("PART", "BRK-PAD", "前刹车片", 1, 68000, false), true))
+	f.pendingItem = wkStr(dig(wkItemBy(t, o, "BRK-PAD"), "id"))
+
+	// An appointment of the delivered car, and another slot still free.
+	slots := f.freeSlots(t, 2)
+	appt := f.swMutate(t, f.aToken, "bookAppointment", map[string]any{"storeId": f.sz, "vehicleId": f.cars[1].ID,
+		"kind": "MAINTENANCE", "slotStart": slots[0]}, "appointment { id slotStart }")
+	f.appointment = wkStr(dig(appt, "appointment", "id"))
+	f.apptDay = models.DateOf(e2eTime(t, slots[0]).In(bkShanghai)).String()
+	f.freeSlot = slots[1]
+
+	// A class at SZ01 with A's seat, and a draft nobody outside the store's
+	// event staff may see.
+	events := f.staff(t, "events.sz01")
+	start := time.Now().AddDate(0, 0, 12).Truncate(time.Hour)
+	ev := f.swMutate(t, events, "createEvent", evEventIn(f.sz, "CLASS", start, map[string]any{"registrationOpensAt": evTS(time.Now().Add(-time.Hour))}), "event { id }")
+	f.event = wkStr(dig(ev, "event", "id"))
+	f.swMutate(t, events, "publishEvent", map[string]any{"eventId": f.event}, "event { id }")
+	reg := f.swMutate(t, f.aToken, "registerForEvent", map[string]any{"eventId": f.event}, "registration { id status checkInCode }")
+	f.registration, f.checkInCode = wkStr(dig(reg, "registration", "id")), wkStr(dig(reg, "registration", "checkInCode"))
+	if f.checkInCode == "" {
+		t.Fatalf("A's registration has no check-in code: %v", reg)
+	}
+	draft := f.swMutate(t, events, "createEvent", evEventIn(f.sz, "TRIP", start.AddDate(0, 0, 3), map[string]any{"title": "未发布的自驾游"}), "event { id }")
+	f.draftEvent = wkStr(dig(draft, "event", "id"))
+
+	f.swMutate(t, f.staff(t, "cashier.sz01"), "topUpWallet", map[string]any{"ownerId": e2eGlobalID("Owner", f.a.ID), "storeId": f.sz,
+		"amountFen": 100000, "method": "CASH", "idempotencyKey": wlKey("sweep-topup")}, "entries { id }")
+	ask := rsAsk(f.cars[1])
+	ask["storeId"] = f.sz
+	rq := f.swMutate(t, f.aToken, "requestAssistance", ask, "assistanceRequest { id }")
+	f.request = wkStr(dig(rq, "assistanceRequest", "id"))
+	c := f.swMutate(t, f.aToken, "fileComplaint", map[string]any{"category": "AFTER_SALES",
+		"description": fmt.Sprintf("扫查投诉 %d：保养后异响", e2eNext()), "repairOrderId": f.delivered}, "complaint { id }")
+	f.complaint = wkStr(dig(c, "complaint", "id"))
+
+	f.screen, f.screenToken = bdIssue(t, f.wkFixture, f.staff(t, "manager.sz01"), f.sz, "扫查车间大屏")
+	return f
+}
+
+// swMutate runs a mutation that must be accepted and returns its payload,
+// selecting sel and the userErrors.
+func (f *swFixture) swMutate(t testing.TB, token, field string, in map[string]any, sel string) map[string]any {
+	t.Helper()
+	doc := fmt.Sprintf(`mutation($in: %sInput!) { %s(input: $in) { %s userErrors { code field message } } }`,
+		strings.ToUpper(field[:1])+field[1:], field, sel)
+	p := e2ePayload(t, f.do(t, req{Query: doc, Vars: map[string]any{"in": in}, Token: token}), field)
+	if codes := userErrorCodes(p); len(codes) != 0 {
+		t.Fatalf("%s(%v) refused: %v", field, in, p)
+	}
+	return p
+}
+
+// freeSlots finds n MAINTENANCE slots at SZ01 with a seat left, at least
+// two days ahead (other tests book the next days).
+func (f *swFixture) freeSlots(t testing.TB, n int) []string {
+	t.Helper()
+	d := f.gql(t, "", bkSlotsDoc, map[string]any{"s": f.sz, "k": "MAINTENANCE",
+		"from": models.Today().AddDate(0, 0, 2).String(), "to": models.Today().AddDate(0, 0, 25).String()})
+	var out []string
+	for _, s := range bkSlotsOf(t, d["availableSlots"]) {
+		if s.SeatsLeft > 0 && len(out) < n {
+			out = append(out, bkTS(s.Start))
+		}
+	}
+	if len(out) < n {
+		t.Fatalf("SZ01 has fewer than %d free maintenance slots", n)
+	}
+	return out
+}
