@@ -34,10 +34,14 @@ type Limits struct {
 	// Complexity caps the summed cost of a document, where a list costs its
 	// page size times its elements' cost.
 	Complexity int
+	// ValidationWork caps the work of validating a document, measured before
+	// validation runs (limits.Cost): a document of fragments spread many
+	// times, or of many copies of one field, is refused in milliseconds.
+	ValidationWork int
 }
 
 // DefaultLimits suit the owner app, the mini-program and staff tools.
-var DefaultLimits = Limits{ParserTokens: 5000, Depth: 12, Complexity: 5000}
+var DefaultLimits = Limits{ParserTokens: 5000, Depth: 12, Complexity: 5000, ValidationWork: 50000}
 
 // Options configure the GraphQL handler.
 type Options struct {
@@ -86,6 +90,8 @@ func NewHandler(o Options) *handler.Server {
 	} else {
 		srv.SetDisableSuggestion(true)
 	}
+	// After persisted queries, which fill in the document it prices.
+	srv.Use(limits.Cost{Tokens: o.Limits.ParserTokens, Fields: o.Limits.Complexity, Work: o.Limits.ValidationWork})
 
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		op := graphql.GetOperationContext(ctx).Operation
