@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ownerhub/ownerhub/graph/model"
@@ -52,8 +55,10 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				gqlErr.Extensions = map[string]any{}
 			}
 			gqlErr.Extensions["code"] = string(code)
-			if e.Field != "" {
-				gqlErr.Extensions["field"] = e.Field
+			if field := e.Field; field != "" {
+				gqlErr.Extensions["field"] = field
+			} else if field := inputPath(ctx, gqlErr.Path); field != "" {
+				gqlErr.Extensions["field"] = field
 			}
 			if e.RetryAfterSeconds > 0 {
 				gqlErr.Extensions["retryAfterSeconds"] = e.RetryAfterSeconds
@@ -84,6 +89,30 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			Extensions: map[string]any{"code": string(models.CodeInternal)},
 		}
 	}
+}
+
+// inputPath names, dotted ("input.items.0.name"), the argument or input
+// field an error is about when reading it failed (a scalar's refusal): the
+// part of the error's path below the field whose arguments were read.
+func inputPath(ctx context.Context, path ast.Path) string {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return ""
+	}
+	at := fc.Path()
+	if len(path) <= len(at) || path[:len(at)].String() != at.String() {
+		return ""
+	}
+	parts := make([]string, len(path)-len(at))
+	for i, el := range path[len(at):] {
+		switch el := el.(type) {
+		case ast.PathName:
+			parts[i] = string(el)
+		case ast.PathIndex:
+			parts[i] = strconv.Itoa(int(el))
+		}
+	}
+	return strings.Join(parts, ".")
 }
 
 func hasDomainError(err error) bool {

@@ -13,6 +13,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/auth"
@@ -34,10 +36,14 @@ type Limits struct {
 	// Complexity caps the summed cost of a document, where a list costs its
 	// page size times its elements' cost.
 	Complexity int
+	// ValidationWork caps the work of validating a document, measured before
+	// validation runs (limits.Cost): a document of fragments spread many
+	// times, or of many copies of one field, is refused in milliseconds.
+	ValidationWork int
 }
 
 // DefaultLimits suit the owner app, the mini-program and staff tools.
-var DefaultLimits = Limits{ParserTokens: 5000, Depth: 12, Complexity: 5000}
+var DefaultLimits = Limits{ParserTokens: 5000, Depth: 12, Complexity: 5000, ValidationWork: 50000}
 
 // Options configure the GraphQL handler.
 type Options struct {
@@ -85,7 +91,10 @@ func NewHandler(o Options) *handler.Server {
 		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	} else {
 		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}
+	// After persisted queries, which fill in the document it prices.
+	srv.Use(limits.Cost{Tokens: o.Limits.ParserTokens, Fields: o.Limits.Complexity, Work: o.Limits.ValidationWork})
 
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		op := graphql.GetOperationContext(ctx).Operation
@@ -105,6 +114,27 @@ func NewHandler(o Options) *handler.Server {
 	srv.SetErrorPresenter(ErrorPresenter(o.Resolver.Log))
 	srv.SetRecoverFunc(Recover(o.Resolver.Log))
 	return srv
+}
+
+// rulesWithoutSuggestions is gqlparser's rule set with every rule that
+// suggests names that exist ("Did you mean ...") swapped for its silent
+// variant: arguments, directive arguments, enum values, input fields and
+// types, besides the fields and leaves gqlgen's SetDisableSuggestion covers.
+// Without introspection, suggestions would give the schema away one guess
+// at a time.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, swap := range []struct{ suggests, silent core.Rule }{
+		{rules.FieldsOnCorrectTypeRule, rules.FieldsOnCorrectTypeRuleWithoutSuggestions},
+		{rules.ScalarLeafsRule, rules.ScalarLeafsRuleWithoutSuggestions},
+		{rules.KnownArgumentNamesRule, rules.KnownArgumentNamesRuleWithoutSuggestions},
+		{rules.KnownTypeNamesRule, rules.KnownTypeNamesRuleWithoutSuggestions},
+		{rules.ValuesOfCorrectTypeRule, rules.ValuesOfCorrectTypeRuleWithoutSuggestions},
+	} {
+		r.RemoveRule(swap.suggests.Name)
+		r.AddRule(swap.silent.Name, swap.silent.RuleFunc)
+	}
+	return r
 }
 
 // wsInit authenticates a WebSocket connection from the Authorization entry of

@@ -15,7 +15,10 @@ func globalID(typ string, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
 }
 
-// parseGlobalID splits a global ID into its type and key.
+// parseGlobalID splits a global ID into its type and key. It accepts only
+// the IDs globalID writes: uuid.Parse also reads upper case, braces,
+// "urn:uuid:" and undashed keys, and base64 has spare bits at its end, and
+// one object must have one ID (clients compare them, caches key on them).
 func parseGlobalID(gid string) (typ string, id uuid.UUID, ok bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(gid)
 	if err != nil {
@@ -26,7 +29,7 @@ func parseGlobalID(gid string) (typ string, id uuid.UUID, ok bool) {
 		return "", uuid.Nil, false
 	}
 	id, err = uuid.Parse(key)
-	if err != nil {
+	if err != nil || globalID(typ, id) != gid {
 		return "", uuid.Nil, false
 	}
 	return typ, id, true

@@ -43,10 +43,10 @@ func Text(field, label, s string, minRunes, maxRunes int, multiline bool) (strin
 }
 
 // PlainText reports whether s is valid UTF-8 without control characters
-// (but line breaks and tabs when multiline) and without bidirectional
-// controls (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069). Strings
-// that reach SQL as lookup keys (codes, search text) are checked with it
-// too: NUL is a control character PostgreSQL refuses to store.
+// (but line breaks and tabs when multiline) and without HiddenControl
+// characters. Strings that reach SQL as lookup keys (codes, search text)
+// are checked with it too: NUL is a control character PostgreSQL refuses to
+// store.
 func PlainText(s string, multiline bool) bool {
 	if !utf8.ValidString(s) {
 		return false
@@ -55,7 +55,7 @@ func PlainText(s string, multiline bool) bool {
 		if multiline && (r == '\n' || r == '\t' || r == '\r') {
 			return false
 		}
-		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+		return unicode.IsControl(r) || HiddenControl(r)
 	}) < 0
 }
 

@@ -42,7 +42,7 @@ func TestCareFreeTextControlCharacters(t *testing.T) {
 	f := newCare(t)
 	car, order := f.delivered(t)
 	f.jobs(t)
-	for _, desc := range []string{"空调异味\x00", "空调异味\x1b[2J"} {
+	for _, desc := range []string{"空调异味\x07", "空调异味\x1b[2J"} {
 		f.refused(t, car.OwnerToken, "fileComplaint", map[string]any{"category": "OTHER", "description": desc,
 			"repairOrderId": e2eGlobalID("RepairOrder", order.ID)}, "INVALID_ARGUMENT", "description")
 	}
@@ -55,7 +55,7 @@ func TestCareFreeTextControlCharacters(t *testing.T) {
 	}
 	s := crSurveyOf(t, f, car.OwnerToken, e2eGlobalID("RepairOrder", order.ID))
 	f.refused(t, car.OwnerToken, "submitSurvey", map[string]any{"surveyId": s["id"], "overall": 5, "advisor": 5, "quality": 5,
-		"timeliness": 5, "cleanliness": 5, "comment": "很好\x00"}, "INVALID_ARGUMENT", "comment")
+		"timeliness": 5, "cleanliness": 5, "comment": "很好\x07"}, "INVALID_ARGUMENT", "comment")
 	f.ok(t, car.OwnerToken, "submitSurvey", map[string]any{"surveyId": s["id"], "overall": 5, "advisor": 5, "quality": 5,
 		"timeliness": 5, "cleanliness": 5, "comment": "很好\n下次还来"})
 }

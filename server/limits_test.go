@@ -283,6 +283,49 @@ func TestLimitsFieldSuggestions(t *testing.T) {
 	}
 }
 
+// Production names nothing the caller did not write: no suggested
+// arguments, enum values, input fields, directive arguments or types.
+func TestLimitsNoSuggestionsInProduction(t *testing.T) {
+	cases := []struct {
+		name, query string
+		vars        map[string]any
+		// hidden are names that exist and that a suggestion would show.
+		hidden []string
+	}{
+		{"argument", `{ stores(frist: 5) { totalCount } }`, nil, []string{`"first"`}},
+		{"directive argument", `{ __typename @include(iff: true) }`, nil, nil},
+		{"enum value", `{ me { appointments(status: BOKED) { edges { cursor } } } }`, nil, []string{"BOOKED"}},
+		{"enum value as a string", `{ me { appointments(status: "BOOKED") { edges { cursor } } } }`, nil, nil},
+		{"enum value in a variable", `query($s: AppointmentStatus) { me { appointments(status: $s) { edges { cursor } } } }`,
+			map[string]any{"s": "BOKED"}, []string{"BOOKED"}},
+		{"input field", `mutation { updateMyProfile(input: {nmae: "x"}) { userErrors { code } } }`, nil, []string{`"name"`}},
+		{"input field in a variable", `mutation($in: UpdateMyProfileInput!) { updateMyProfile(input: $in) { userErrors { code } } }`,
+			map[string]any{"in": map[string]any{"nmae": "x"}}, []string{`"name"`}},
+		{"fragment type", `{ ...F } fragment F on Ownr { __typename }`, nil, []string{`"Owner"`}},
+		{"field of an interface", `{ node(id: "x") { name } }`, nil, []string{`"Owner"`, `"Store"`}},
+	}
+	dev := newTestServer(t)
+	prod := productionServer(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := refusedBeforeResolvers(t, prod, req{Query: c.query, Vars: c.vars}, "")
+			if strings.Contains(r.Raw, "Did you mean") {
+				t.Fatalf("production suggests: %s", r.Raw)
+			}
+			for _, h := range c.hidden {
+				if strings.Contains(r.Raw, h) {
+					t.Fatalf("production names %s: %s", h, r.Raw)
+				}
+			}
+		})
+	}
+	// Development keeps them.
+	r := refusedBeforeResolvers(t, dev, req{Query: cases[0].query}, "")
+	if !strings.Contains(r.Raw, `Did you mean \"first\"`) {
+		t.Fatalf("development lacks the suggestion: %s", r.Raw)
+	}
+}
+
 func TestLimitsGraphiQL(t *testing.T) {
 	dev := newTestServer(t)
 	resp, raw := httpCall(t, nil, http.MethodGet, dev.URL+"/graphiql", nil, nil)

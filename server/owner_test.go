@@ -142,7 +142,7 @@ func TestUpdateMyProfileValidation(t *testing.T) {
 		{"birthday before 1900", "birthday", map[string]any{"birthday": "1899-12-31"}},
 		{"empty name", "name", map[string]any{"name": "   ", "marketingConsent": true}},
 		{"name too long", "name", map[string]any{"name": strings.Repeat("名", 41)}},
-		{"name with control characters", "name", map[string]any{"name": "李\x00雷"}},
+		{"name with control characters", "name", map[string]any{"name": "李\x07雷"}},
 		{"no such store", "homeStoreId", map[string]any{"homeStoreId": missingStore, "gender": "MALE"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

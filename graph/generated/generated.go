@@ -46808,14 +46808,14 @@ func (ec *executionContext) marshalNAppointmentPayload2ᚖgithubᚗcomᚋownerhu
 }
 
 func (ec *executionContext) unmarshalNAppointmentStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐStatus(ctx context.Context, v any) (booking.Status, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := booking.Status(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNAppointmentStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐStatus(ctx context.Context, sel ast.SelectionSet, v booking.Status) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -46855,14 +46855,14 @@ func (ec *executionContext) marshalNAssistanceLocation2ᚖgithubᚗcomᚋownerhu
 }
 
 func (ec *executionContext) unmarshalNAssistanceProblem2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐProblem(ctx context.Context, v any) (roadside.Problem, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := roadside.Problem(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNAssistanceProblem2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐProblem(ctx context.Context, sel ast.SelectionSet, v roadside.Problem) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -46933,14 +46933,14 @@ func (ec *executionContext) marshalNAssistanceRequestPayload2ᚖgithubᚗcomᚋo
 }
 
 func (ec *executionContext) unmarshalNAssistanceStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐStatus(ctx context.Context, v any) (roadside.Status, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := roadside.Status(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNAssistanceStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋroadsideᚐStatus(ctx context.Context, sel ast.SelectionSet, v roadside.Status) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47057,14 +47057,14 @@ func (ec *executionContext) marshalNBookingDayStats2ᚖgithubᚗcomᚋownerhub�
 }
 
 func (ec *executionContext) unmarshalNBookingSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSource(ctx context.Context, v any) (booking.Source, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := booking.Source(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNBookingSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSource(ctx context.Context, sel ast.SelectionSet, v booking.Source) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47170,14 +47170,14 @@ func (ec *executionContext) marshalNComplaintActor2githubᚗcomᚋownerhubᚋown
 }
 
 func (ec *executionContext) unmarshalNComplaintCategory2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐCategory(ctx context.Context, v any) (care.Category, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := care.Category(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNComplaintCategory2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐCategory(ctx context.Context, sel ast.SelectionSet, v care.Category) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47285,14 +47285,14 @@ func (ec *executionContext) marshalNComplaintEvent2ᚖgithubᚗcomᚋownerhubᚋ
 }
 
 func (ec *executionContext) unmarshalNComplaintEventKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐEventKind(ctx context.Context, v any) (care.EventKind, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := care.EventKind(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNComplaintEventKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐEventKind(ctx context.Context, sel ast.SelectionSet, v care.EventKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47322,14 +47322,14 @@ func (ec *executionContext) marshalNComplaintReport2ᚖgithubᚗcomᚋownerhub�
 }
 
 func (ec *executionContext) unmarshalNComplaintStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintStatus(ctx context.Context, v any) (care.ComplaintStatus, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := care.ComplaintStatus(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNComplaintStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaintStatus(ctx context.Context, sel ast.SelectionSet, v care.ComplaintStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47396,14 +47396,14 @@ func (ec *executionContext) marshalNConsentChange2ᚖgithubᚗcomᚋownerhubᚋo
 }
 
 func (ec *executionContext) unmarshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐConsentSource(ctx context.Context, v any) (models.ConsentSource, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := models.ConsentSource(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNConsentSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐConsentSource(ctx context.Context, sel ast.SelectionSet, v models.ConsentSource) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47492,14 +47492,14 @@ func (ec *executionContext) marshalNDaySchedule2ᚖgithubᚗcomᚋownerhubᚋown
 }
 
 func (ec *executionContext) unmarshalNDeadlineState2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐDeadlineState(ctx context.Context, v any) (care.DeadlineState, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := care.DeadlineState(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNDeadlineState2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐDeadlineState(ctx context.Context, sel ast.SelectionSet, v care.DeadlineState) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47580,14 +47580,14 @@ func (ec *executionContext) marshalNEventEdge2ᚖgithubᚗcomᚋownerhubᚋowner
 }
 
 func (ec *executionContext) unmarshalNEventKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐKind(ctx context.Context, v any) (events.Kind, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := events.Kind(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNEventKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐKind(ctx context.Context, sel ast.SelectionSet, v events.Kind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47617,14 +47617,14 @@ func (ec *executionContext) marshalNEventRoster2ᚖgithubᚗcomᚋownerhubᚋown
 }
 
 func (ec *executionContext) unmarshalNEventStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐStatus(ctx context.Context, v any) (events.Status, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := events.Status(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNEventStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐStatus(ctx context.Context, sel ast.SelectionSet, v events.Status) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47639,13 +47639,13 @@ func (ec *executionContext) unmarshalNFileComplaintInput2githubᚗcomᚋownerhub
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
-	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	res, err := model.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalFloatContext(v)
+	res := model.MarshalFloatContext(v)
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47655,14 +47655,14 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 }
 
 func (ec *executionContext) unmarshalNFollowUpKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskKind(ctx context.Context, v any) (care.TaskKind, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := care.TaskKind(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNFollowUpKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskKind(ctx context.Context, sel ast.SelectionSet, v care.TaskKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47672,14 +47672,14 @@ func (ec *executionContext) marshalNFollowUpKind2githubᚗcomᚋownerhubᚋowner
 }
 
 func (ec *executionContext) unmarshalNFollowUpOutcome2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐOutcome(ctx context.Context, v any) (care.Outcome, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := care.Outcome(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNFollowUpOutcome2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐOutcome(ctx context.Context, sel ast.SelectionSet, v care.Outcome) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47689,14 +47689,14 @@ func (ec *executionContext) marshalNFollowUpOutcome2githubᚗcomᚋownerhubᚋow
 }
 
 func (ec *executionContext) unmarshalNFollowUpStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskStatus(ctx context.Context, v any) (care.TaskStatus, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := care.TaskStatus(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNFollowUpStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐTaskStatus(ctx context.Context, sel ast.SelectionSet, v care.TaskStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47767,13 +47767,13 @@ func (ec *executionContext) unmarshalNHoursInput2ᚖgithubᚗcomᚋownerhubᚋow
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
-	res, err := graphql.UnmarshalID(v)
+	res, err := model.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalID(v)
+	res := model.MarshalID(v)
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47783,13 +47783,13 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
-	res, err := graphql.UnmarshalInt(v)
+	res, err := model.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalInt(v)
+	res := model.MarshalInt(v)
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47799,13 +47799,13 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 }
 
 func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
-	res, err := graphql.UnmarshalInt64(v)
+	res, err := model.UnmarshalInt64(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalInt64(v)
+	res := model.MarshalInt64(v)
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -47958,14 +47958,14 @@ func (ec *executionContext) marshalNLedgerEntryEdge2ᚖgithubᚗcomᚋownerhub�
 }
 
 func (ec *executionContext) unmarshalNLedgerEntryKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐEntryKind(ctx context.Context, v any) (wallet.EntryKind, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := wallet.EntryKind(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNLedgerEntryKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐEntryKind(ctx context.Context, sel ast.SelectionSet, v wallet.EntryKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -48035,14 +48035,14 @@ func (ec *executionContext) marshalNMarkNotificationsReadPayload2ᚖgithubᚗcom
 }
 
 func (ec *executionContext) unmarshalNMembershipTier2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx context.Context, v any) (wallet.Tier, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := wallet.Tier(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNMembershipTier2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx context.Context, sel ast.SelectionSet, v wallet.Tier) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -48265,14 +48265,14 @@ func (ec *executionContext) unmarshalNPaymentInput2ᚖgithubᚗcomᚋownerhubᚋ
 }
 
 func (ec *executionContext) unmarshalNPaymentMethod2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐPaymentMethod(ctx context.Context, v any) (workshop.PaymentMethod, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := workshop.PaymentMethod(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNPaymentMethod2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐPaymentMethod(ctx context.Context, sel ast.SelectionSet, v workshop.PaymentMethod) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -48398,14 +48398,14 @@ func (ec *executionContext) marshalNRegistrationPayload2ᚖgithubᚗcomᚋownerh
 }
 
 func (ec *executionContext) unmarshalNRegistrationStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐRegStatus(ctx context.Context, v any) (events.RegStatus, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := events.RegStatus(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRegistrationStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐRegStatus(ctx context.Context, sel ast.SelectionSet, v events.RegStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -48420,14 +48420,14 @@ func (ec *executionContext) unmarshalNRemoveRepairOrderItemInput2githubᚗcomᚋ
 }
 
 func (ec *executionContext) unmarshalNRepairItemApproval2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐApproval(ctx context.Context, v any) (workshop.Approval, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := workshop.Approval(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRepairItemApproval2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐApproval(ctx context.Context, sel ast.SelectionSet, v workshop.Approval) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -48461,14 +48461,14 @@ func (ec *executionContext) unmarshalNRepairItemInput2ᚖgithubᚗcomᚋownerhub
 }
 
 func (ec *executionContext) unmarshalNRepairItemKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐItemKind(ctx context.Context, v any) (workshop.ItemKind, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := workshop.ItemKind(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRepairItemKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐItemKind(ctx context.Context, sel ast.SelectionSet, v workshop.ItemKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -48550,14 +48550,14 @@ func (ec *executionContext) marshalNRepairOrderItem2ᚖgithubᚗcomᚋownerhub�
 }
 
 func (ec *executionContext) unmarshalNRepairOrderKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx context.Context, v any) (workshop.Kind, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := workshop.Kind(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRepairOrderKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx context.Context, sel ast.SelectionSet, v workshop.Kind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -48577,14 +48577,14 @@ func (ec *executionContext) marshalNRepairOrderPayload2ᚖgithubᚗcomᚋownerhu
 }
 
 func (ec *executionContext) unmarshalNRepairOrderStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐStatus(ctx context.Context, v any) (workshop.Status, error) {
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := workshop.Status(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRepairOrderStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐStatus(ctx context.Context, sel ast.SelectionSet, v workshop.Status) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := model.MarshalString(string(v))
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -48985,13 +48985,13 @@ func (ec *executionContext) marshalNStoreEdge2ᚖgithubᚗcomᚋownerhubᚋowner
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
-	res, err := graphql.UnmarshalString(v)
+	res, err := model.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(v)
+	res := model.MarshalString(v)
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -49378,7 +49378,7 @@ func (ec *executionContext) unmarshalOAppointmentStatus2ᚖgithubᚗcomᚋownerh
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := booking.Status(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49389,7 +49389,7 @@ func (ec *executionContext) marshalOAppointmentStatus2ᚖgithubᚗcomᚋownerhub
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49411,7 +49411,7 @@ func (ec *executionContext) unmarshalOAssistanceStatus2ᚖgithubᚗcomᚋownerhu
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := roadside.Status(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49422,7 +49422,7 @@ func (ec *executionContext) marshalOAssistanceStatus2ᚖgithubᚗcomᚋownerhub�
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49430,7 +49430,7 @@ func (ec *executionContext) unmarshalOBookingSource2ᚖgithubᚗcomᚋownerhub�
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := booking.Source(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49441,7 +49441,7 @@ func (ec *executionContext) marshalOBookingSource2ᚖgithubᚗcomᚋownerhubᚋo
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49486,7 +49486,7 @@ func (ec *executionContext) unmarshalOComplaintStatus2ᚖgithubᚗcomᚋownerhub
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := care.ComplaintStatus(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49497,7 +49497,7 @@ func (ec *executionContext) marshalOComplaintStatus2ᚖgithubᚗcomᚋownerhub�
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49556,7 +49556,7 @@ func (ec *executionContext) unmarshalOEventKind2ᚖgithubᚗcomᚋownerhubᚋown
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := events.Kind(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49567,7 +49567,7 @@ func (ec *executionContext) marshalOEventKind2ᚖgithubᚗcomᚋownerhubᚋowner
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49575,7 +49575,7 @@ func (ec *executionContext) unmarshalOEventPayment2ᚖgithubᚗcomᚋownerhubᚋ
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := events.PayWith(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49586,7 +49586,7 @@ func (ec *executionContext) marshalOEventPayment2ᚖgithubᚗcomᚋownerhubᚋow
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49594,7 +49594,7 @@ func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v an
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	res, err := model.UnmarshalFloatContext(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -49603,7 +49603,7 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 		return graphql.Null
 	}
 	_ = sel
-	res := graphql.MarshalFloatContext(*v)
+	res := model.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
@@ -49619,7 +49619,7 @@ func (ec *executionContext) unmarshalOFollowUpOutcome2ᚖgithubᚗcomᚋownerhub
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := care.Outcome(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49630,7 +49630,7 @@ func (ec *executionContext) marshalOFollowUpOutcome2ᚖgithubᚗcomᚋownerhub�
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49638,7 +49638,7 @@ func (ec *executionContext) unmarshalOFollowUpStatus2ᚖgithubᚗcomᚋownerhub�
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := care.TaskStatus(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49649,7 +49649,7 @@ func (ec *executionContext) marshalOFollowUpStatus2ᚖgithubᚗcomᚋownerhubᚋ
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49732,7 +49732,7 @@ func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalID(v)
+	res, err := model.UnmarshalID(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -49742,7 +49742,7 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalID(*v)
+	res := model.MarshalID(*v)
 	return res
 }
 
@@ -49750,7 +49750,7 @@ func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*i
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalInt(v)
+	res, err := model.UnmarshalInt(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -49760,7 +49760,7 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalInt(*v)
+	res := model.MarshalInt(*v)
 	return res
 }
 
@@ -49852,7 +49852,7 @@ func (ec *executionContext) unmarshalOMembershipTier2ᚖgithubᚗcomᚋownerhub�
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := wallet.Tier(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49863,7 +49863,7 @@ func (ec *executionContext) marshalOMembershipTier2ᚖgithubᚗcomᚋownerhubᚋ
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49892,7 +49892,7 @@ func (ec *executionContext) unmarshalOPaymentMethod2ᚖgithubᚗcomᚋownerhub�
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := workshop.PaymentMethod(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49903,7 +49903,7 @@ func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋownerhubᚋo
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49925,7 +49925,7 @@ func (ec *executionContext) unmarshalORegistrationStatus2ᚖgithubᚗcomᚋowner
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := events.RegStatus(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49936,7 +49936,7 @@ func (ec *executionContext) marshalORegistrationStatus2ᚖgithubᚗcomᚋownerhu
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49968,7 +49968,7 @@ func (ec *executionContext) unmarshalORepairOrderKind2ᚖgithubᚗcomᚋownerhub
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := workshop.Kind(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49979,7 +49979,7 @@ func (ec *executionContext) marshalORepairOrderKind2ᚖgithubᚗcomᚋownerhub�
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -49987,7 +49987,7 @@ func (ec *executionContext) unmarshalORepairOrderStatus2ᚖgithubᚗcomᚋownerh
 	if v == nil {
 		return nil, nil
 	}
-	tmp, err := graphql.UnmarshalString(v)
+	tmp, err := model.UnmarshalString(v)
 	res := workshop.Status(tmp)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -49998,7 +49998,7 @@ func (ec *executionContext) marshalORepairOrderStatus2ᚖgithubᚗcomᚋownerhub
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := model.MarshalString(string(*v))
 	return res
 }
 
@@ -50126,7 +50126,7 @@ func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v an
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalString(v)
+	res, err := model.UnmarshalString(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -50136,7 +50136,7 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(*v)
+	res := model.MarshalString(*v)
 	return res
 }
 
