@@ -69,7 +69,7 @@ func TestWeChatNotConfigured(t *testing.T) {
 		c.WeChatAppID, c.WeChatAppSecret = "", ""
 		d.WeChat = weChat(*c) // as serve wires it
 	})
-	for _, code := range []string{"wx-any", "", "x\x00"} {
+	for _, code := range []string{"wx-any", "", "x\x01"} {
 		p := s.weChat(t, code)
 		e2eWantUserError(t, p, "WECHAT_NOT_CONFIGURED")
 		if dig(p, "session") != nil || dig(p, "bindingTicket") != nil {
@@ -89,30 +89,46 @@ func TestWeChatNotConfigured(t *testing.T) {
 }
 
 // Every string of a sign-in input is checked before it reaches SQL: control
-// characters (NUL, which PostgreSQL refuses in text, among them) get the
-// input's typed refusal, and nothing is written.
+// characters get the input's typed refusal, and nothing is written. NUL, which
+// PostgreSQL refuses in text, does not get that far: the String scalar
+// refuses it in every field as BAD_USER_INPUT.
 func TestSignInInputsWithControlCharacters(t *testing.T) {
 	s := newE2EServer(t)
 	phone := e2ePhone()
-	for _, u := range []string{"admin\x00", "ad\x00min", "\x00", "admin\x01", "admin\x7f", "ad\u0085min", strings.Repeat("a", 65)} {
+	for _, c := range []struct {
+		doc  string
+		vars map[string]any
+	}{
+		{`mutation($u: String!) { staffLogin(input: {username: $u, password: "x"}) { userErrors { code } } }`, map[string]any{"u": "ad\x00min"}},
+		{`mutation($p: String!) { requestLoginCode(input: {phone: $p}) { userErrors { code } } }`, map[string]any{"p": phone + "\x00"}},
+		{`mutation($p: String!, $c: String!) { verifyLoginCode(input: {phone: $p, code: $c}) { userErrors { code } } }`,
+			map[string]any{"p": phone, "c": "12345\x00"}},
+		{`mutation($t: String!) { refreshSession(input: {refreshToken: $t}) { userErrors { code } } }`, map[string]any{"t": "tok\x00en"}},
+		{`mutation($c: String!) { loginWithWeChat(input: {code: $c}) { userErrors { code } } }`, map[string]any{"c": "wx\x00"}},
+	} {
+		if r := s.callFrom(t, s.ip, "", c.doc, c.vars, nil); r.Code() != string(models.CodeBadUserInput) {
+			t.Fatalf("NUL in %v: %s", c.vars, r.Raw)
+		}
+	}
+	for _, u := range []string{"admin\x07", "ad\x07min", "\x07", "admin\x01", "admin\x7f", "ad\u0085min", strings.Repeat("a", 65)} {
 		e2eWantUserError(t, s.staffLogin(t, u, "whatever"), "INVALID_ARGUMENT", "input", "username")
 	}
-	for _, p := range []string{phone + "\x00", "\x00" + phone, "138\x0000000001"} {
+	for _, p := range []string{phone + "\x07", "\x07" + phone, "138\x0700000001"} {
 		e2eWantUserError(t, s.requestCodeAs(t, p), "INVALID_PHONE", "input", "phone")
 		e2eWantUserError(t, s.verify(t, p, "123456", nil), "INVALID_PHONE", "input", "phone")
 	}
-	for _, c := range []string{"12345\x00", "\x00123456", "123\x00456"} {
+	for _, c := range []string{"12345\x07", "\x07123456", "123\x07456"} {
 		e2eWantUserError(t, s.verify(t, phone, c, nil), "INVALID_CODE", "input", "code")
 	}
-	ticket := "a.b\x00.c"
+	ticket := "a.b\x07.c"
 	e2eWantUserError(t, s.verify(t, phone, "123456", &ticket), "INVALID_BINDING_TICKET", "input", "weChatBindingTicket")
-	for _, tok := range []string{"\x00", strings.Repeat("A", 42) + "\x00", "tok\x00en"} {
+	for _, tok := range []string{"\x07", strings.Repeat("A", 42) + "\x07", "tok\x07en"} {
 		e2eWantUserError(t, s.refresh(t, tok), "INVALID_REFRESH_TOKEN", "input", "refreshToken")
 		if out := s.logout(t, tok); dig(out, "ok") != true {
 			t.Fatalf("logout(%q): %v", tok, out)
 		}
 	}
-	for _, c := range []string{"wx\x00", "\x00", "wx\x01code", strings.Repeat("w", 200)} {
+	for _, c := range []string{"wx\x07", "\x07", "wx\x01code", strings.Repeat("w", 200)} {
 		e2eWantUserError(t, s.weChat(t, c), "WECHAT_CODE_INVALID", "input", "code")
 	}
 	if n := s.WeChat.Requests(); n != 0 {
