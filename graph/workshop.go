@@ -126,36 +126,6 @@ func nilIfNotFound[T any](v *T, err error) (*T, error) {
 	return v, err
 }
 
-// follow sends first, then re-reads and sends again after every committed
-// change announced on topic, until the subscriber leaves. A re-read that
-// fails (the caller lost access, the order is gone) ends the subscription.
-func follow[T any](ctx context.Context, db *models.DB, topic string, first *T, read func(context.Context) (*T, error)) <-chan *T {
-	signals, stop := db.Subscribe(topic)
-	out := make(chan *T, 1)
-	out <- first
-	go func() {
-		defer close(out)
-		defer stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-signals:
-			}
-			v, err := read(ctx)
-			if err != nil {
-				return
-			}
-			select {
-			case out <- v:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out
-}
-
 // customer loads an owner for callers who deal with customers' records.
 func customer(ctx context.Context, id uuid.UUID) (*models.Owner, error) {
 	if who, ok := auth.PrincipalFrom(ctx); ok && !models.CanSeeCustomers(who) {
