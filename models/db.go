@@ -42,6 +42,7 @@ type DB struct {
 	root       *gorm.DB
 	SQL        *sql.DB
 	probe      *sql.DB // one connection for readiness, apart from the pool
+	maxIdle    int
 	Dialect    Dialect
 	statements *atomic.Int64
 	retries    *atomic.Int64
@@ -169,7 +170,7 @@ func OpenPool(databaseURL, dataDir string, log *slog.Logger, pool Pool) (*DB, er
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	db, err := newDB(g, sqlDB, probe, SQLite)
+	db, err := newDB(g, sqlDB, probe, SQLite, pool)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +209,7 @@ func openPostgres(databaseURL string, cfg *gorm.Config, log *slog.Logger, pool P
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	db, err := newDB(g, sqlDB, stdlib.OpenDB(*named(app + "-ready")), Postgres)
+	db, err := newDB(g, sqlDB, stdlib.OpenDB(*named(app + "-ready")), Postgres, pool)
 	if err != nil {
 		return nil, err
 	}
@@ -218,14 +219,14 @@ func openPostgres(databaseURL string, cfg *gorm.Config, log *slog.Logger, pool P
 	return db, nil
 }
 
-func newDB(g *gorm.DB, sqlDB, probe *sql.DB, d Dialect) (*DB, error) {
+func newDB(g *gorm.DB, sqlDB, probe *sql.DB, d Dialect, pool Pool) (*DB, error) {
 	probe.SetMaxOpenConns(1)
 	probe.SetMaxIdleConns(1)
-	db := &DB{root: g, SQL: sqlDB, probe: probe, Dialect: d, statements: new(atomic.Int64), retries: new(atomic.Int64), live: newHub(), stopLive: func() {}}
+	db := &DB{root: g, SQL: sqlDB, probe: probe, maxIdle: pool.MaxIdleConns, Dialect: d, statements: new(atomic.Int64), retries: new(atomic.Int64), live: newHub(), stopLive: func() {}}
 	count := func(g *gorm.DB) {
 		db.statements.Add(1)
 		if g.Error != nil {
-			g.Error = markLost(g.Error)
+			g.Error = db.checkLost(g.Error)
 		}
 	}
 	cb := g.Callback()
@@ -298,7 +299,9 @@ const maxTxAttempts = 5
 // one and commits it when fn returns nil. A transaction that fails on a
 // serialization failure or deadlock (PostgreSQL) or a busy database (SQLite)
 // is retried from the start a bounded number of times, so fn must do nothing
-// outside the database that cannot be repeated.
+// outside the database that cannot be repeated. So is one that could not
+// begin because its connection was lost (nothing of it ran): the pool
+// opens a new one.
 func (db *DB) WithTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if InTx(ctx) {
 		return fn(ctx)
@@ -316,13 +319,29 @@ func (db *DB) WithTx(ctx context.Context, fn func(ctx context.Context) error) er
 			}
 			return nil
 		}
+		err = db.checkLost(err)
+		notBegun := state.conn == nil && DatabaseFailure(err) == ErrUnavailable
 		// A lock or statement timeout is not run again: it would wait as
 		// long again; the client is told BUSY and may retry.
-		if !retryable(err) || ctx.Err() != nil {
-			return markLost(err)
+		if !(retryable(err) || notBegun) || ctx.Err() != nil {
+			return err
 		}
 		db.retries.Add(1)
 		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+// checkLost marks a network error of the driver (see markLost) and, when
+// err says the database was lost, closes the pool's idle connections: the
+// server that ended this one (a restart, an operator terminating backends)
+// has most likely ended them too, and each would fail one request before
+// the pool noticed.
+func (db *DB) checkLost(err error) error {
+	err = markLost(err)
+	if DatabaseFailure(err) == ErrUnavailable {
+		db.SQL.SetMaxIdleConns(0)
+		db.SQL.SetMaxIdleConns(db.maxIdle)
 	}
 	return err
 }

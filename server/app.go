@@ -38,7 +38,8 @@ type Deps struct {
 	SMS    auth.SMSSender
 	WeChat auth.WeChat
 	// Limits overrides graph.DefaultLimits when non-zero.
-	Limits    graph.Limits
+	Limits graph.Limits
+	// LiveRetry overrides graph.DefaultRetry when non-zero.
 	LiveRetry graph.Retry
 }
 

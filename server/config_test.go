@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // envOf is a getenv over a map.
@@ -59,19 +60,26 @@ func TestConfigDefaults(t *testing.T) {
 func TestConfigEverySetting(t *testing.T) {
 	secret := strings.Repeat("s", 40)
 	cfg, err := LoadConfig(envOf(map[string]string{
-		"HTTP_ADDR":           "127.0.0.1:9000",
-		"DATABASE_URL":        "postgresql://u:p@db:5432/ownerhub",
-		"DATA_DIR":            "/var/lib/ownerhub",
-		"APP_ENV":             "production",
-		"JWT_SECRET":          secret,
-		"CORS_ORIGINS":        " https://app.example.com , http://localhost:5173,",
-		"OTP_TEST_NUMBERS":    "13800000009=135790, +86 139 0000 0001=000000",
-		"DEMO_PASSWORD":       "another-password",
-		"LOG_LEVEL":           "debug",
-		"WECHAT_API_BASE_URL": "http://127.0.0.1:1",
-		"WECHAT_APP_ID":       "wx123",
-		"WECHAT_APP_SECRET":   "shh",
-		"TRUST_PROXY_HEADERS": "true",
+		"HTTP_ADDR":            "127.0.0.1:9000",
+		"DATABASE_URL":         "postgresql://u:p@db:5432/ownerhub",
+		"DATA_DIR":             "/var/lib/ownerhub",
+		"APP_ENV":              "production",
+		"JWT_SECRET":           secret,
+		"CORS_ORIGINS":         " https://app.example.com , http://localhost:5173,",
+		"OTP_TEST_NUMBERS":     "13800000009=135790, +86 139 0000 0001=000000",
+		"DEMO_PASSWORD":        "another-password",
+		"LOG_LEVEL":            "debug",
+		"WECHAT_API_BASE_URL":  "http://127.0.0.1:1",
+		"WECHAT_APP_ID":        "wx123",
+		"WECHAT_APP_SECRET":    "shh",
+		"TRUST_PROXY_HEADERS":  "true",
+		"DB_MAX_OPEN_CONNS":    "40",
+		"DB_MAX_IDLE_CONNS":    "30",
+		"DB_LOCK_TIMEOUT":      "2s",
+		"DB_STATEMENT_TIMEOUT": "8s",
+		"METRICS_ADDR":         "127.0.0.1:9100",
+		"METRICS_TOKEN":        "scrape-me-0123456789",
+		"DRAIN_PERIOD":         "10s",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +99,10 @@ func TestConfigEverySetting(t *testing.T) {
 		WeChatAppSecret:   "shh",
 		TrustProxyHeaders: true,
 		RateLimits:        DefaultRateLimits,
+		Pool:              models.Pool{MaxOpenConns: 40, MaxIdleConns: 30, LockTimeout: 2 * time.Second, StatementTimeout: 8 * time.Second},
+		MetricsAddr:       "127.0.0.1:9100",
+		MetricsToken:      "scrape-me-0123456789",
+		DrainPeriod:       10 * time.Second,
 		Wallet:            wallet.DefaultConfig(),
 	}
 	if !reflect.DeepEqual(cfg, want) {

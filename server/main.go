@@ -119,6 +119,9 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
+	if cfg.Production && cfg.MetricsAddr == "" && cfg.MetricsToken == "" {
+		log.Warn("/metrics is served to anyone on HTTP_ADDR: set METRICS_ADDR or METRICS_TOKEN")
+	}
 	servers := []*http.Server{httpServer(app.Echo, log)}
 	listeners := []net.Listener{ln}
 	metricsAddr := ln.Addr()

@@ -263,17 +263,8 @@ func grepLines(text, sub string) string {
 // An owner's request that fails inside the server is logged with its
 // request id, as a staff member's is.
 func TestOwnerRequestFailureIsLogged(t *testing.T) {
-	broken, cleanup, err := testdb.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
-	s := newTestServer(t, func(_ *Config, d *Deps) { d.DB = broken })
-	owner := uuid.New()
-	if err := broken.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r := s.do(t, req{Query: `{ me { name } }`, Token: s.ownerToken(t, owner)})
+	s := closedDBServer(t)
+	r := s.do(t, req{Query: `{ me { name } }`, Token: s.ownerToken(t, uuid.New())})
 	if r.Code() != string(models.CodeInternal) {
 		t.Fatalf("want INTERNAL, got %d: %s", r.Status, r.Raw)
 	}

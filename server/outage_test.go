@@ -66,16 +66,23 @@ func (o *outage) exec(sql string, args ...any) {
 }
 
 // begin refuses new connections and terminates every backend of the
-// database.
-func (o *outage) begin() int {
+// database, and returns how many it terminated once they are gone.
+func (o *outage) begin() int { return o.cut("", 0) }
+
+// cut refuses new connections and terminates the backends of the database
+// but those of application spareApp and the one with pid sparePID, and
+// returns how many it terminated once they are gone (termination is a
+// signal; a backend may still answer for a moment).
+func (o *outage) cut(spareApp string, sparePID uint32) int {
 	o.t.Helper()
 	o.exec("ALTER DATABASE " + o.name + " ALLOW_CONNECTIONS false")
+	const others = `FROM pg_stat_activity WHERE datname = $1 AND pid <> $2 AND ($3 = '' OR application_name <> $3)`
 	var n int
-	err := o.admin.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = $1 AND pid <> pg_backend_pid()`, o.name).Scan(&n)
-	if err != nil {
+	if err := o.admin.QueryRow(context.Background(), "SELECT count(pg_terminate_backend(pid)) "+others,
+		o.name, sparePID, spareApp).Scan(&n); err != nil {
 		o.t.Fatal(err)
 	}
+	o.waitFor("the terminated backends are gone", "SELECT NOT EXISTS (SELECT 1 "+others+")", o.name, sparePID, spareApp)
 	return n
 }
 
@@ -144,78 +151,84 @@ func requirePostgres(t *testing.T, why string) {
 	}
 }
 
+// followed is a server on a database of its own with an owner following
+// their car's open repair order over a subscription.
+type followed struct {
+	*wkFixture
+	dbURL   string
+	car     wkCar
+	advisor string
+	order   string // the order's global id
+	sub     *wsClient
+	op      string // the subscription's operation id
+}
+
+func newFollowed(t *testing.T, pool models.Pool, tweak func(*Deps)) *followed {
+	t.Helper()
+	db, dbURL := ownDB(t, pool, true)
+	f := newWorkshop(t, func(_ *Config, d *Deps) {
+		d.DB = db
+		if tweak != nil {
+			tweak(d)
+		}
+	})
+	x := &followed{wkFixture: f, dbURL: dbURL, car: f.quickCar(t, "SZ01"), advisor: f.staff(t, "advisor.sz01")}
+	x.order = wkStr(f.open(t, x.advisor, f.sz, x.car.Plate, 1500, "REPAIR", nil)["id"])
+	<-db.LiveReady()
+	x.sub = wsConnect(t, f.testServer, x.car.OwnerToken)
+	x.op = x.sub.subscribe(t, subOrderDoc, map[string]any{"id": x.order})
+	x.sub.nextResult(t, x.op, subWait)
+	return x
+}
+
+// cutPoolKeepListener cuts every connection of the server but its
+// live-updates listener's and refuses new ones, then announces a change to
+// the order from a connection of its own, so that the subscription re-reads
+// while the database cannot be reached.
+func (x *followed) cutPoolKeepListener(t *testing.T) *outage {
+	t.Helper()
+	notify, err := pgx.Connect(context.Background(), x.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { notify.Close(context.Background()) })
+	cut := newOutage(t, x.dbURL)
+	cut.cut("ownerhub-live", notify.PgConn().PID())
+	topic := workshop.OrderTopic(mustUUID(t, orderKey(t, x.order)))
+	if _, err := notify.Exec(context.Background(), "SELECT pg_notify('ownerhub_live', $1)", topic); err != nil {
+		t.Fatal(err)
+	}
+	return cut
+}
+
 // A subscription whose re-read fails on a passing database error reads
 // again with backoff and keeps delivering once the database answers.
 func TestSubscriptionRetriesAFailedReread(t *testing.T) {
 	requirePostgres(t, "the embedded SQLite database has no server whose connections can fail while the process runs")
-	db, dbURL := ownDB(t, models.Pool{}, true)
-	f := newWorkshop(t, func(_ *Config, d *Deps) { d.DB = db })
-	car := f.quickCar(t, "SZ01")
-	advisor := f.staff(t, "advisor.sz01")
-	o := f.open(t, advisor, f.sz, car.Plate, 1500, "REPAIR", nil)
-	id := wkStr(o["id"])
-	<-db.LiveReady()
-
-	c := wsConnect(t, f.testServer, car.OwnerToken)
-	op := c.subscribe(t, subOrderDoc, map[string]any{"id": id})
-	c.nextResult(t, op, subWait)
-
-	// The pool loses the database; the live-updates listener keeps its
-	// connection and hears a change announced.
-	notify, err := pgx.Connect(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer notify.Close(context.Background())
-	cut := newOutage(t, dbURL)
-	cut.exec("ALTER DATABASE " + cut.name + " ALLOW_CONNECTIONS false")
-	cut.exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1
-		AND application_name <> 'ownerhub-live' AND pid <> $2`, cut.name, notify.PgConn().PID())
-	if _, err := notify.Exec(context.Background(), "SELECT pg_notify('ownerhub_live', $1)", workshop.OrderTopic(mustUUID(t, orderKey(t, id)))); err != nil {
-		t.Fatal(err)
-	}
-	waitForLog(t, f.testServer, regexp.MustCompile(`"msg":"live update: read failed; retrying"`))
-	if m, ok := c.recv(200 * time.Millisecond); ok {
+	x := newFollowed(t, models.Pool{}, nil)
+	cut := x.cutPoolKeepListener(t)
+	waitForLog(t, x.testServer, regexp.MustCompile(`"msg":"live update: read failed; retrying"`))
+	if m, ok := x.sub.recv(200 * time.Millisecond); ok {
 		t.Fatalf("while the database is away the subscription sent %s %s", m.Type, m.Payload)
 	}
 	cut.end()
-	d := c.waitFor(t, op, 20*time.Second, subOrderIn("CHECKED_IN"))
-	if dig(d, "repairOrderUpdated", "id") != id {
+	d := x.sub.waitFor(t, x.op, 20*time.Second, subOrderIn("CHECKED_IN"))
+	if dig(d, "repairOrderUpdated", "id") != x.order {
 		t.Fatalf("re-read after the outage: %v", d)
 	}
-	f.move(t, advisor, id, "DIAGNOSING", "")
-	c.waitFor(t, op, subWait, subOrderIn("DIAGNOSING"))
+	retried(t, func() *gqlResponse { return x.call(t, x.advisor, "moveRepairOrder", wkMove(x.order, "DIAGNOSING", "")) })
+	x.sub.waitFor(t, x.op, subWait, subOrderIn("DIAGNOSING"))
 }
 
 // When the database stays away past the retries, the subscription ends
 // with an error the client can act on: UNAVAILABLE, retryable.
 func TestSubscriptionEndsWithUnavailable(t *testing.T) {
 	requirePostgres(t, "the embedded SQLite database has no server whose connections can fail while the process runs")
-	db, dbURL := ownDB(t, models.Pool{}, true)
-	f := newWorkshop(t, func(_ *Config, d *Deps) {
-		d.DB = db
+	x := newFollowed(t, models.Pool{}, func(d *Deps) {
 		d.LiveRetry = graph.Retry{Attempts: 3, First: 10 * time.Millisecond, Max: 20 * time.Millisecond}
 	})
-	car := f.quickCar(t, "SZ01")
-	o := f.open(t, f.staff(t, "advisor.sz01"), f.sz, car.Plate, 1500, "REPAIR", nil)
-	id := wkStr(o["id"])
-	<-db.LiveReady()
-	c := wsConnect(t, f.testServer, car.OwnerToken)
-	op := c.subscribe(t, subOrderDoc, map[string]any{"id": id})
-	c.nextResult(t, op, subWait)
-
-	notify, err := pgx.Connect(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer notify.Close(context.Background())
-	cut := newOutage(t, dbURL)
-	cut.exec("ALTER DATABASE " + cut.name + " ALLOW_CONNECTIONS false")
-	cut.exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1
-		AND application_name <> 'ownerhub-live' AND pid <> $2`, cut.name, notify.PgConn().PID())
-	if _, err := notify.Exec(context.Background(), "SELECT pg_notify('ownerhub_live', $1)", workshop.OrderTopic(mustUUID(t, orderKey(t, id)))); err != nil {
-		t.Fatal(err)
-	}
+	cut := x.cutPoolKeepListener(t)
+	c, op := x.sub, x.op
 	m, ok := c.recv(20 * time.Second)
 	if !ok {
 		t.Fatalf("no message after the re-reads failed (read error %v)", c.err())
@@ -237,7 +250,7 @@ func TestSubscriptionEndsWithUnavailable(t *testing.T) {
 			t.Fatalf("want complete after the error, got %+v", end)
 		}
 	}
-	waitForLog(t, f.testServer, regexp.MustCompile(`"msg":"database unavailable"`))
+	waitForLog(t, x.testServer, regexp.MustCompile(`"msg":"database unavailable"`))
 	cut.end()
 }
 
@@ -249,16 +262,10 @@ func TestSubscriptionEndsWithUnavailable(t *testing.T) {
 // reconnects, delivers the next change.
 func TestDatabaseOutage(t *testing.T) {
 	requirePostgres(t, "the embedded SQLite database has no server to lose; its lock timeout is tested by TestLockTimeoutAnswersBusy")
-	db, dbURL := ownDB(t, models.Pool{}, true)
-	f := newWorkshop(t, func(_ *Config, d *Deps) { d.DB = db })
-	car := f.quickCar(t, "SZ01")
-	advisor := f.staff(t, "advisor.sz01")
-	o := f.open(t, advisor, f.sz, car.Plate, 1500, "REPAIR", nil)
-	id := wkStr(o["id"])
-	<-db.LiveReady()
-	c := wsConnect(t, f.testServer, car.OwnerToken)
-	op := c.subscribe(t, subOrderDoc, map[string]any{"id": id})
-	c.nextResult(t, op, subWait)
+	// A lock timeout longer than the test takes to cut the database off:
+	// the request in flight must still be waiting then.
+	x := newFollowed(t, models.Pool{LockTimeout: 12 * time.Second, StatementTimeout: 12 * time.Second}, nil)
+	f, dbURL, car, advisor, id, c, op := x.wkFixture, x.dbURL, x.car, x.advisor, x.order, x.sub, x.op
 
 	// A request is in flight, waiting for a row another session holds, when
 	// the database goes.
@@ -340,11 +347,29 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if d := f.gql(t, car.OwnerToken, `{ me { name } }`, nil); dig(d, "me", "name") == nil {
-		t.Fatalf("after the outage: %v", d)
+	// As a client would, a request that still meets a connection the
+	// outage ended is sent again.
+	if r := retried(t, func() *gqlResponse { return f.do(t, req{Query: `{ me { name } }`, Token: car.OwnerToken}) }); dig(r.Data, "me", "name") == nil {
+		t.Fatalf("after the outage: %s", r.Raw)
 	}
-	f.move(t, advisor, id, "DIAGNOSING", "")
+	retried(t, func() *gqlResponse { return f.call(t, advisor, "moveRepairOrder", wkMove(id, "DIAGNOSING", "")) })
 	c.waitFor(t, op, 20*time.Second, subOrderIn("DIAGNOSING"))
+}
+
+// retried sends a request again while it answers a retryable error (at most
+// five times), as a client does, and fails unless it ends without errors.
+func retried(t *testing.T, send func() *gqlResponse) *gqlResponse {
+	t.Helper()
+	var r *gqlResponse
+	for range 5 {
+		if r = send(); len(r.Errors) == 0 || r.Errors[0].Extensions["retryable"] != true {
+			break
+		}
+	}
+	if len(r.Errors) > 0 || r.Status != http.StatusOK {
+		t.Fatalf("unexpected errors (%d): %s", r.Status, r.Raw)
+	}
+	return r
 }
 
 func allNull(m map[string]any) bool {
