@@ -67,7 +67,7 @@ func NowOr(clock func() time.Time) time.Time {
 func SQLitePath(dataDir string) string { return filepath.Join(dataDir, "ownerhub.db") }
 
 // Pool sizes and bounds an instance's database connections. Zero fields
-// take the defaults of DefaultPool.
+// take the defaults below.
 type Pool struct {
 	// MaxOpenConns caps the connections open at once; MaxIdleConns is how
 	// many of them stay open while unused (default: all of them, so that a
