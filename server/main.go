@@ -137,6 +137,13 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 		listeners = append(listeners, mln)
 		metricsAddr = mln.Addr()
 	}
+	// Say the instance is up once it hears other instances' changes, so
+	// that /readyz agrees (at most a few seconds; /readyz tells meanwhile).
+	select {
+	case <-db.LiveReady():
+	case <-time.After(5 * time.Second):
+	case <-ctx.Done():
+	}
 	printWelcome(stdout, cfg, db, ln.Addr(), metricsAddr, seeded, demo.Present(ctx, db))
 
 	jobs, stopJobs := context.WithCancel(ctx)
