@@ -34,15 +34,29 @@ func userErrors(ctx context.Context, err error) ([]*model.UserError, error) {
 // ErrorPresenter maps every error a resolver returns to a GraphQL error with
 // a stable extensions.code, exactly once. Internal failures are logged with
 // the request's id and reach the client as a bare INTERNAL error: no SQL, no
-// stack, no driver message.
-func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+// stack, no driver message. A passing database failure (models.DatabaseFailure)
+// is UNAVAILABLE or BUSY with extensions.retryable, logged once per
+// operation and told to failed (nil: nobody), which counts it.
+func ErrorPresenter(log *slog.Logger, failed func(models.Code)) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		var already *gqlerror.Error
 		if errors.As(err, &already) && already.Extensions["code"] != nil && !hasDomainError(err) {
 			return gqlErr // validation, depth, complexity: gqlgen's own
 		}
-		if e, ok := models.AsError(err); ok {
+		e, ok := models.AsError(err)
+		if !ok {
+			if e = models.DatabaseFailure(err); e != nil {
+				ok = true
+				if operationOf(ctx).firstFailure() {
+					log.WarnContext(ctx, "database "+strings.ToLower(string(e.Code)), "err", err, "path", gqlErr.Path.String())
+					if failed != nil {
+						failed(e.Code)
+					}
+				}
+			}
+		}
+		if ok {
 			gqlErr.Message = e.Message(models.Lang(ctx))
 			code := e.Code
 			if e.Refusal() {
@@ -62,6 +76,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			if e.RetryAfterSeconds > 0 {
 				gqlErr.Extensions["retryAfterSeconds"] = e.RetryAfterSeconds
+			}
+			if e.Retryable() {
+				gqlErr.Extensions["retryable"] = true
 			}
 			return gqlErr
 		}

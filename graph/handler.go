@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 	"github.com/vikstrous/dataloadgen"
@@ -58,6 +59,15 @@ type Options struct {
 	// pages may open subscriptions; clients that send no Origin (apps,
 	// mini-programs, screens) are always accepted.
 	WebSocketOrigins []string
+	// Admit, when set, runs before every operation that passed the limits;
+	// an error refuses the operation, presented as a resolver's error is.
+	Admit func(ctx context.Context) error
+	// Failed, when set, is told of each operation that failed on a passing
+	// database condition (UNAVAILABLE or BUSY), once per operation.
+	Failed func(models.Code)
+	// LiveRetry is how subscriptions read again after a passing database
+	// failure (zero: DefaultRetry).
+	LiveRetry Retry
 }
 
 // NewHandler builds the GraphQL HTTP handler with explicit transports (POST
@@ -96,12 +106,22 @@ func NewHandler(o Options) *handler.Server {
 	// After persisted queries, which fill in the document it prices.
 	srv.Use(limits.Cost{Tokens: o.Limits.ParserTokens, Fields: o.Limits.Complexity, Work: o.Limits.ValidationWork})
 
+	present := ErrorPresenter(o.Resolver.Log, o.Failed)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		op := graphql.GetOperationContext(ctx).Operation
 		if overWebSocket(ctx) && (op == nil || op.Operation != ast.Subscription) {
 			// Queries and mutations go over HTTP, where rate limits and
 			// token expiry apply to each request.
 			return graphql.OneShot(graphql.ErrorResponse(ctx, "only subscriptions are served over WebSocket; send queries and mutations over HTTP"))
+		}
+		state := &operation{log: o.Resolver.Log, retry: o.LiveRetry}
+		ctx = withOperation(ctx, state)
+		if o.Admit != nil {
+			if err := o.Admit(ctx); err != nil {
+				resp := &graphql.Response{Errors: gqlerror.List{present(ctx, err)}}
+				state.note(resp)
+				return graphql.OneShot(resp)
+			}
 		}
 		if op != nil && op.Operation == ast.Subscription {
 			// A subscription lives long and sends many results: its
@@ -111,7 +131,21 @@ func NewHandler(o Options) *handler.Server {
 		}
 		return next(WithLoaders(ctx, o.Resolver))
 	})
-	srv.SetErrorPresenter(ErrorPresenter(o.Resolver.Log))
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		resp := next(ctx)
+		state := operationOf(ctx)
+		if resp == nil {
+			// A subscription's stream ended: on an error, the client is
+			// told which before the stream completes.
+			if err := state.takeEnd(); err != nil {
+				return streamEnd(ctx, present, err)
+			}
+			return nil
+		}
+		state.note(resp)
+		return resp
+	})
+	srv.SetErrorPresenter(present)
 	srv.SetRecoverFunc(Recover(o.Resolver.Log))
 	return srv
 }

@@ -129,36 +129,6 @@ func nilIfNotFound[T any](v *T, err error) (*T, error) {
 	return v, err
 }
 
-// follow sends first, then re-reads and sends again after every committed
-// change announced on topic, until the subscriber leaves. A re-read that
-// fails (the caller lost access, the order is gone) ends the subscription.
-func follow[T any](ctx context.Context, db *models.DB, topic string, first *T, read func(context.Context) (*T, error)) <-chan *T {
-	signals, stop := db.Subscribe(topic)
-	out := make(chan *T, 1)
-	out <- first
-	go func() {
-		defer close(out)
-		defer stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-signals:
-			}
-			v, err := read(ctx)
-			if err != nil {
-				return
-			}
-			select {
-			case out <- v:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out
-}
-
 // customer loads the owner of a record the caller may see, for callers who
 // may see the customer (models.SeesCustomer).
 func customer(ctx context.Context, id uuid.UUID) (*models.Owner, error) {

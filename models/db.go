@@ -3,17 +3,24 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -34,6 +41,8 @@ const (
 type DB struct {
 	root       *gorm.DB
 	SQL        *sql.DB
+	probe      *sql.DB // one connection for readiness, apart from the pool
+	maxIdle    int
 	Dialect    Dialect
 	statements *atomic.Int64
 	retries    *atomic.Int64
@@ -57,9 +66,73 @@ func NowOr(clock func() time.Time) time.Time {
 // SQLitePath is where the embedded database lives inside dataDir.
 func SQLitePath(dataDir string) string { return filepath.Join(dataDir, "ownerhub.db") }
 
+// Pool sizes and bounds an instance's database connections. Zero fields
+// take the defaults below.
+type Pool struct {
+	// MaxOpenConns caps the connections open at once; MaxIdleConns is how
+	// many of them stay open while unused (default: all of them, so that a
+	// busy instance does not close and reopen connections).
+	MaxOpenConns, MaxIdleConns int
+	// LockTimeout is how long a statement waits for a lock (a row, or on
+	// SQLite the write lock) before it fails with BUSY; StatementTimeout
+	// (PostgreSQL) is how long any statement may run. Both stay below the
+	// request timeout, so that a request stuck behind one account's lock
+	// gives its connection back instead of starving other owners.
+	LockTimeout, StatementTimeout time.Duration
+}
+
+// Defaults of Pool.
+const (
+	DefaultMaxOpenPostgres  = 20
+	DefaultMaxOpenSQLite    = 8
+	DefaultLockTimeout      = 5 * time.Second
+	DefaultStatementTimeout = 10 * time.Second
+	// connectTimeout bounds a PostgreSQL connection attempt that names none
+	// in its URL (connect_timeout), so that an unreachable server fails a
+	// request with UNAVAILABLE rather than with its timeout.
+	connectTimeout = 5 * time.Second
+)
+
+func (p Pool) withDefaults(d Dialect) Pool {
+	if p.MaxOpenConns <= 0 {
+		p.MaxOpenConns = DefaultMaxOpenPostgres
+		if d == SQLite {
+			p.MaxOpenConns = DefaultMaxOpenSQLite
+		}
+	}
+	if p.MaxIdleConns <= 0 || p.MaxIdleConns > p.MaxOpenConns {
+		p.MaxIdleConns = p.MaxOpenConns
+	}
+	if p.LockTimeout <= 0 {
+		p.LockTimeout = DefaultLockTimeout
+	}
+	if p.StatementTimeout <= 0 {
+		p.StatementTimeout = DefaultStatementTimeout
+	}
+	return p
+}
+
+func (p Pool) apply(sqlDB *sql.DB) {
+	sqlDB.SetMaxOpenConns(p.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(p.MaxIdleConns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+}
+
 // Open connects to PostgreSQL when databaseURL is set, otherwise opens (and
-// creates) the embedded SQLite database in dataDir.
+// creates) the embedded SQLite database in dataDir, with the default pool.
 func Open(databaseURL, dataDir string, log *slog.Logger) (*DB, error) {
+	return OpenPool(databaseURL, dataDir, log, Pool{})
+}
+
+// OpenPool is Open with the pool sized and bounded by pool.
+//
+// Besides the pool, a DB holds one connection of its own for readiness
+// probes (Ping), so that a pool busy with requests is not mistaken for an
+// unreachable database; on PostgreSQL, the live-updates listener has a third.
+// The connections name themselves to PostgreSQL (application_name
+// "ownerhub", "ownerhub-ready", "ownerhub-live" unless the URL names the
+// application), so that an operator can tell them apart.
+func OpenPool(databaseURL, dataDir string, log *slog.Logger, pool Pool) (*DB, error) {
 	cfg := &gorm.Config{
 		NowFunc:                Now,
 		Logger:                 logger.Discard,
@@ -67,33 +140,14 @@ func Open(databaseURL, dataDir string, log *slog.Logger) (*DB, error) {
 		TranslateError:         true,
 	}
 	if databaseURL != "" {
-		g, err := gorm.Open(postgres.Open(databaseURL), cfg)
-		if err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
-		}
-		sqlDB, err := g.DB()
-		if err != nil {
-			return nil, err
-		}
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-		if err := sqlDB.Ping(); err != nil {
-			return nil, fmt.Errorf("connect to postgres: %w", err)
-		}
-		db, err := newDB(g, sqlDB, Postgres)
-		if err != nil {
-			return nil, err
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		db.stopLive = cancel
-		go db.listen(ctx, databaseURL, log)
-		return db, nil
+		return openPostgres(databaseURL, cfg, log, pool.withDefaults(Postgres))
 	}
+	pool = pool.withDefaults(SQLite)
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	g, err := gorm.Open(sqlite.Open(sqliteDSN(SQLitePath(dataDir))), cfg)
+	dsn := sqliteDSN(SQLitePath(dataDir), pool.LockTimeout)
+	g, err := gorm.Open(sqlite.Open(dsn), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -103,15 +157,20 @@ func Open(databaseURL, dataDir string, log *slog.Logger) (*DB, error) {
 	}
 	// WAL lets readers run beside the one writer; _txlock=immediate makes every
 	// transaction take the write lock when it begins, so concurrent writers
-	// queue on the busy timeout instead of failing on a lock upgrade.
-	sqlDB.SetMaxOpenConns(8)
+	// queue on the busy timeout (the lock timeout) instead of failing on a
+	// lock upgrade.
+	pool.apply(sqlDB)
 	if err := sqlDB.Ping(); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	if log != nil {
 		log.Debug("opened embedded database", "path", SQLitePath(dataDir))
 	}
-	db, err := newDB(g, sqlDB, SQLite)
+	probe, err := sql.Open(sqlite.DriverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	db, err := newDB(g, sqlDB, probe, SQLite, pool)
 	if err != nil {
 		return nil, err
 	}
@@ -119,9 +178,57 @@ func Open(databaseURL, dataDir string, log *slog.Logger) (*DB, error) {
 	return db, nil
 }
 
-func newDB(g *gorm.DB, sqlDB *sql.DB, d Dialect) (*DB, error) {
-	db := &DB{root: g, SQL: sqlDB, Dialect: d, statements: new(atomic.Int64), retries: new(atomic.Int64), live: newHub(), stopLive: func() {}}
-	count := func(*gorm.DB) { db.statements.Add(1) }
+func openPostgres(databaseURL string, cfg *gorm.Config, log *slog.Logger, pool Pool) (*DB, error) {
+	conf, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if conf.ConnectTimeout == 0 {
+		conf.ConnectTimeout = connectTimeout
+	}
+	app := conf.RuntimeParams["application_name"]
+	if app == "" {
+		app = "ownerhub"
+	}
+	named := func(name string) *pgx.ConnConfig {
+		c := conf.Copy()
+		c.RuntimeParams["application_name"] = name
+		return c
+	}
+	requests := named(app)
+	// Sent at connection start: no statement of a request waits longer.
+	requests.RuntimeParams["lock_timeout"] = strconv.FormatInt(pool.LockTimeout.Milliseconds(), 10)
+	requests.RuntimeParams["statement_timeout"] = strconv.FormatInt(pool.StatementTimeout.Milliseconds(), 10)
+	sqlDB := stdlib.OpenDB(*requests)
+	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	pool.apply(sqlDB)
+	if err := sqlDB.Ping(); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	db, err := newDB(g, sqlDB, stdlib.OpenDB(*named(app + "-ready")), Postgres, pool)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	db.stopLive = cancel
+	go db.listen(ctx, named(app+"-live"), log)
+	return db, nil
+}
+
+func newDB(g *gorm.DB, sqlDB, probe *sql.DB, d Dialect, pool Pool) (*DB, error) {
+	probe.SetMaxOpenConns(1)
+	probe.SetMaxIdleConns(1)
+	db := &DB{root: g, SQL: sqlDB, probe: probe, maxIdle: pool.MaxIdleConns, Dialect: d, statements: new(atomic.Int64), retries: new(atomic.Int64), live: newHub(), stopLive: func() {}}
+	count := func(g *gorm.DB) {
+		db.statements.Add(1)
+		if g.Error != nil {
+			g.Error = db.checkLost(g.Error)
+		}
+	}
 	cb := g.Callback()
 	for _, err := range []error{
 		cb.Create().After("gorm:create").Register("ownerhub:count", count),
@@ -147,14 +254,17 @@ func (db *DB) Statements() int64 { return db.statements.Load() }
 // operations disagree on shows up here.
 func (db *DB) TxRetries() int64 { return db.retries.Load() }
 
-func sqliteDSN(path string) string {
+func sqliteDSN(path string, lockTimeout time.Duration) string {
 	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)" +
-		"&_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		"&_pragma=busy_timeout(" + strconv.FormatInt(lockTimeout.Milliseconds(), 10) + ")" +
+		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
 
-// Close closes the connection pool.
+// Close closes the connection pool, the readiness connection and the
+// live-updates listener.
 func (db *DB) Close() error {
 	db.stopLive()
+	db.probe.Close()
 	return db.SQL.Close()
 }
 
@@ -189,7 +299,9 @@ const maxTxAttempts = 5
 // one and commits it when fn returns nil. A transaction that fails on a
 // serialization failure or deadlock (PostgreSQL) or a busy database (SQLite)
 // is retried from the start a bounded number of times, so fn must do nothing
-// outside the database that cannot be repeated.
+// outside the database that cannot be repeated. So is one that could not
+// begin because its connection was lost (nothing of it ran): the pool
+// opens a new one.
 func (db *DB) WithTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if InTx(ctx) {
 		return fn(ctx)
@@ -207,11 +319,29 @@ func (db *DB) WithTx(ctx context.Context, fn func(ctx context.Context) error) er
 			}
 			return nil
 		}
-		if !retryable(err) || ctx.Err() != nil {
+		err = db.checkLost(err)
+		notBegun := state.conn == nil && DatabaseFailure(err) == ErrUnavailable
+		// A lock or statement timeout is not run again: it would wait as
+		// long again; the client is told BUSY and may retry.
+		if !(retryable(err) || notBegun) || ctx.Err() != nil {
 			return err
 		}
 		db.retries.Add(1)
 		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+// checkLost marks a network error of the driver (see markLost) and, when
+// err says the database was lost, closes the pool's idle connections: the
+// server that ended this one (a restart, an operator terminating backends)
+// has most likely ended them too, and each would fail one request before
+// the pool noticed.
+func (db *DB) checkLost(err error) error {
+	err = markLost(err)
+	if DatabaseFailure(err) == ErrUnavailable {
+		db.SQL.SetMaxIdleConns(0)
+		db.SQL.SetMaxIdleConns(db.maxIdle)
 	}
 	return err
 }
@@ -223,6 +353,71 @@ func retryable(err error) bool {
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+// DatabaseFailure classifies an error of the database that is a passing
+// condition rather than a bug or a refusal, and so worth the client's retry:
+//
+//   - ErrUnavailable: the database cannot be reached: a connection refused,
+//     reset or lost, a connection attempt that timed out, the server
+//     shutting down or starting up (57P01, 57P02, 57P03), a connection
+//     exception (08xxx), too many connections (53300);
+//   - ErrBusy: a lock or statement timeout (55P03, 57014), or a deadlock,
+//     serialization failure or busy SQLite database still failing after
+//     WithTx's retries.
+//
+// It returns nil for anything else. This is the one place that decides;
+// the GraphQL error presenter and the REST error handler map what it
+// returns.
+func DatabaseFailure(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return ErrUnavailable
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", pgErr.Code == "53300":
+			return ErrUnavailable
+		case pgErr.Code == "55P03", pgErr.Code == "57014", retryable(err):
+			return ErrBusy
+		}
+		return nil
+	}
+	var lost *lostConnection
+	if errors.As(err, &lost) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
+		return ErrUnavailable
+	}
+	if retryable(err) {
+		return ErrBusy
+	}
+	return nil
+}
+
+// lostConnection marks a network error of the database driver (the
+// connection reset or cut mid-statement), so that DatabaseFailure tells it
+// from a network error of another service.
+type lostConnection struct{ err error }
+
+func (l *lostConnection) Error() string { return l.err.Error() }
+func (l *lostConnection) Unwrap() error { return l.err }
+
+// markLost wraps err in lostConnection when it is a network error; the
+// database layer calls it on every error it returns.
+func markLost(err error) error {
+	var lost *lostConnection
+	if errors.As(err, &lost) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err // a request that ended is not a database that went away
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) {
+		return &lostConnection{err}
+	}
+	return err
 }
 
 // ForUpdate locks the rows q reads until the transaction ends. On PostgreSQL it
@@ -262,5 +457,10 @@ func IsUniqueViolation(err error) bool {
 	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// Ping checks the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
+// Ping checks the database answers, on the readiness connection: a pool
+// whose every connection is taken is busy, not unreachable.
+func (db *DB) Ping(ctx context.Context) error { return db.probe.PingContext(ctx) }
+
+// Probe is the readiness connection, for checks beside Ping (such as
+// pending migrations) that must not queue behind requests.
+func (db *DB) Probe() *sql.DB { return db.probe }

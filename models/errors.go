@@ -21,6 +21,10 @@ const (
 	CodeBadUserInput    Code = "BAD_USER_INPUT"
 	CodeRateLimited     Code = "RATE_LIMITED"
 	CodeInternal        Code = "INTERNAL"
+	// CodeUnavailable and CodeBusy are passing conditions of the database
+	// (see DatabaseFailure): the same request may succeed when retried.
+	CodeUnavailable Code = "UNAVAILABLE"
+	CodeBusy        Code = "BUSY"
 )
 
 // Error is the one error type of the domain. Operations return it (possibly
@@ -30,7 +34,7 @@ type Error struct {
 	Field string // input field the error is about, dotted ("input.vin"); empty if none
 	zh    string
 	en    string
-	// RetryAfterSeconds is set on RATE_LIMITED errors.
+	// RetryAfterSeconds is set on RATE_LIMITED, UNAVAILABLE and BUSY errors.
 	RetryAfterSeconds int
 }
 
@@ -77,11 +81,16 @@ func (e *Error) Message(lang string) string {
 // lookup or internal failure, which are GraphQL errors.
 func (e *Error) Refusal() bool {
 	switch e.Code {
-	case CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeBadUserInput, CodeRateLimited, CodeInternal:
+	case CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeBadUserInput, CodeRateLimited, CodeInternal,
+		CodeUnavailable, CodeBusy:
 		return false
 	}
 	return true
 }
+
+// Retryable reports whether the same request may succeed when sent again
+// (after RetryAfterSeconds): the database was unreachable or busy.
+func (e *Error) Retryable() bool { return e.Code == CodeUnavailable || e.Code == CodeBusy }
 
 // AsError extracts the domain error from err, if there is one.
 func AsError(err error) (*Error, bool) {
@@ -98,7 +107,14 @@ var (
 	ErrForbidden       = E(CodeForbidden, "无权执行此操作", "not allowed")
 	ErrNotFound        = E(CodeNotFound, "未找到", "not found")
 	ErrConflict        = E(CodeConflict, "数据已被他人修改，请刷新后重试", "changed by someone else; reload and try again")
+	ErrUnavailable     = retryAfter(E(CodeUnavailable, "服务暂时不可用，请稍后重试", "the service is briefly unavailable; try again shortly"), 2)
+	ErrBusy            = retryAfter(E(CodeBusy, "数据正在被其他操作使用，请稍后重试", "the data is busy with another change; try again shortly"), 1)
 )
+
+func retryAfter(e *Error, seconds int) *Error {
+	e.RetryAfterSeconds = seconds
+	return e
+}
 
 // NotFound names what was not found.
 func NotFound(what string) *Error {

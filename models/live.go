@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,6 +32,8 @@ type hub struct {
 	subs  map[string]map[chan struct{}]struct{}
 	ready chan struct{} // closed once the PostgreSQL listener is listening
 	once  sync.Once
+	// listening is whether the PostgreSQL listener is connected now.
+	listening atomic.Bool
 }
 
 func newHub() *hub {
@@ -103,11 +106,15 @@ func (db *DB) Publish(ctx context.Context, topic string) error {
 
 // listen runs the PostgreSQL listener until ctx ends, reconnecting after a
 // lost connection.
-func (db *DB) listen(ctx context.Context, databaseURL string, log *slog.Logger) {
+func (db *DB) listen(ctx context.Context, conf *pgx.ConnConfig, log *slog.Logger) {
 	l := &pgxlisten.Listener{
-		Connect:        func(ctx context.Context) (*pgx.Conn, error) { return pgx.Connect(ctx, databaseURL) },
+		Connect:        func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, conf) },
 		ReconnectDelay: 2 * time.Second,
 		LogError: func(ctx context.Context, err error) {
+			// Every error the listener reports ends (or failed to make) its
+			// connection: announcements from other instances go unheard
+			// until it has reconnected.
+			db.live.listening.Store(false)
 			if log != nil && ctx.Err() == nil {
 				log.Warn("live updates listener", "err", err)
 			}
@@ -115,6 +122,19 @@ func (db *DB) listen(ctx context.Context, databaseURL string, log *slog.Logger) 
 	}
 	l.Handle(liveChannel, liveHandler{db.live})
 	_ = l.Listen(ctx)
+}
+
+// LiveState says whether this instance hears changes made on others:
+// "in process" on SQLite (one process, nothing to hear), "listening" or
+// "not listening" on PostgreSQL.
+func (db *DB) LiveState() string {
+	switch {
+	case db.Dialect == SQLite:
+		return "in process"
+	case db.live.listening.Load():
+		return "listening"
+	}
+	return "not listening"
 }
 
 type liveHandler struct{ h *hub }
@@ -127,6 +147,7 @@ func (l liveHandler) HandleNotification(_ context.Context, n *pgconn.Notificatio
 // HandleBacklog runs each time LISTEN has been issued: the first time marks
 // the listener ready; after a reconnect, every subscriber re-reads.
 func (l liveHandler) HandleBacklog(context.Context, string, *pgx.Conn) error {
+	l.h.listening.Store(true)
 	first := false
 	l.h.once.Do(func() { first = true; close(l.h.ready) })
 	if !first {

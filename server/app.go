@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -38,6 +39,8 @@ type Deps struct {
 	WeChat auth.WeChat
 	// Limits overrides graph.DefaultLimits when non-zero.
 	Limits graph.Limits
+	// LiveRetry overrides graph.DefaultRetry when non-zero.
+	LiveRetry graph.Retry
 }
 
 // App is the HTTP application: the Echo instance and what it was built with.
@@ -54,7 +57,16 @@ type App struct {
 	Jobs     *jobs.Runner
 	Privacy  *privacy.Service
 	Metrics  *prometheus.Registry
+	// MetricsHandler serves /metrics on METRICS_ADDR when that is set
+	// (the app's own routes then leave it out).
+	MetricsHandler http.Handler
+
+	draining atomic.Bool
 }
+
+// Drain makes /readyz answer 503 from now on, while everything else is
+// served as before: the first step of a graceful shutdown.
+func (a *App) Drain() { a.draining.Store(true) }
 
 // Timeouts of the HTTP server and of one request.
 const (
@@ -112,6 +124,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		Lockers: []privacy.Eraser{ev.LockOwner},
 	}
 	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
+	reg := newMetrics(d.DB)
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
 			Roadside: rs, Care: cr, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log},
@@ -119,20 +132,24 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		Development:      !cfg.Production,
 		Authenticate:     verify,
 		WebSocketOrigins: hostsOf(cfg.CORSOrigins),
+		// A deleted account's access tokens stop working at once (one
+		// primary-key read per owner operation, once it passed the limits).
+		Admit:     activeOwners(pv),
+		Failed:    reg.databaseFailed,
+		LiveRetry: d.LiveRetry,
 	})
-	// A deleted account's access tokens stop working at once (one
-	// primary-key read per owner operation, once it passed the limits).
-	gql.AroundOperations(refuseDeletedOwners(pv))
 
+	app := &App{Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
+		Care: cr, Jobs: runner, Privacy: pv, Metrics: reg.registry, MetricsHandler: reg.handler()}
 	e := echo.New()
+	app.Echo = e
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = problemHandler(d.Log)
+	e.HTTPErrorHandler = problemHandler(d.Log, reg.databaseFailed)
 	if cfg.TrustProxyHeaders {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	reg := newMetrics(d.DB)
 
 	e.Use(sanitizeRequestID())
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
@@ -140,9 +157,11 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			c.SetRequest(c.Request().WithContext(withRequestID(c.Request().Context(), id)))
 		},
 	}))
+	e.Use(securityHeaders())
 	e.Use(accessLog(d.Log))
-	e.Use(recoverPanics(d.Log))
 	e.Use(reg.middleware())
+	e.Use(writeErrors())
+	e.Use(recoverPanics(d.Log))
 	// Browsers may call from the configured origins only; with none
 	// configured, no cross-origin page may (Echo's default would be "*").
 	if len(cfg.CORSOrigins) > 0 {
@@ -164,22 +183,28 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.Use(requestContext())
 
 	e.GET("/healthz", healthz)
-	e.GET("/readyz", readyz(d.DB))
-	e.GET("/metrics", reg.handler())
+	e.GET("/readyz", readyz(d.DB, &app.draining))
+	if cfg.MetricsAddr == "" {
+		var protect []echo.MiddlewareFunc
+		if cfg.MetricsToken != "" {
+			protect = append(protect, bearerOnly(cfg.MetricsToken))
+		}
+		e.GET("/metrics", echo.WrapHandler(app.MetricsHandler), protect...)
+	}
 	e.GET("/api/v1/openapi.json", openAPI)
-	e.GET("/api/v1/stores/:code/board", boardHandler(ws, tokens.Verify), rateLimit(cfg.RateLimits))
+	e.GET("/api/v1/stores/:code/board", boardHandler(ws, tokens.Verify), noStore(), rateLimit(cfg.RateLimits))
 
 	// Middleware on the routes themselves, not a group: a group would also
 	// authenticate and rate-limit the not-found answers of unknown paths.
-	api := []echo.MiddlewareFunc{bufferBody(bodyLimitBytes), authenticate(verify), rateLimit(cfg.RateLimits)}
+	api := []echo.MiddlewareFunc{noStore(), bufferBody(bodyLimitBytes), authenticate(verify), rateLimit(cfg.RateLimits)}
 	e.GET("/api/v1/me/export", exportHandler(pv), api...)
-	e.POST("/graphql", echo.WrapHandler(gql), api...)
-	e.GET("/graphql", echo.WrapHandler(gql), api...)
+	graphQL := append([]echo.MiddlewareFunc{graphQLStatus()}, api...)
+	e.POST("/graphql", echo.WrapHandler(gql), graphQL...)
+	e.GET("/graphql", echo.WrapHandler(gql), graphQL...)
 	if !cfg.Production {
-		e.GET("/graphiql", echo.WrapHandler(graphiQL()))
+		e.GET("/graphiql", graphiQL())
 	}
-	return &App{Echo: e, Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Care: cr, Jobs: runner, Privacy: pv, Metrics: reg.registry}, nil
+	return app, nil
 }
 
 var errScreenToken = errors.New("a screen token reads its store's board only")

@@ -76,7 +76,6 @@ func boardHandler(ws *workshop.Service, verify func(string) (*auth.Principal, er
 			return err
 		}
 		c.Response().Header().Set("ETag", boardETag(board.Version, board.GeneratedAt.Unix()))
-		c.Response().Header().Set("Cache-Control", "no-cache")
 		return c.JSON(http.StatusOK, board)
 	}
 }

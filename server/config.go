@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/ownerhub/ownerhub/auth/signin"
+	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -42,6 +44,17 @@ type Config struct {
 	RateLimits   RateLimits
 	SignInLimits signin.Limits
 
+	// Pool sizes the database pool and bounds its lock and statement
+	// waits (zero fields: the database's defaults).
+	Pool models.Pool
+	// MetricsAddr, when set, is the only address /metrics is served on;
+	// MetricsToken, when set, is the bearer token /metrics asks for.
+	MetricsAddr  string
+	MetricsToken string
+	// DrainPeriod is how long the server keeps serving after SIGTERM with
+	// /readyz failing, so that load balancers stop sending first.
+	DrainPeriod time.Duration
+
 	// Wallet holds the stored-value cap, top-up bonus rules and tier
 	// thresholds.
 	Wallet wallet.Config
@@ -56,6 +69,10 @@ const (
 	defaultWeChatAPIBase = "https://api.weixin.qq.com"
 	jwtSecretFile        = "jwt-secret"
 	minJWTSecretBytes    = 32
+	minMetricsToken      = 16
+	// defaultProductionDrain leaves a load balancer probing every few
+	// seconds time to see /readyz fail, within a 30 s termination grace.
+	defaultProductionDrain = 5 * time.Second
 )
 
 // LoadConfig reads the configuration. It returns one error saying what is
@@ -109,6 +126,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := loadLimits(&c, env); err != nil {
+		return c, err
+	}
+	if err := loadOperations(&c, env); err != nil {
 		return c, err
 	}
 	if err := loadWalletConfig(&c.Wallet, env); err != nil {
@@ -268,6 +288,75 @@ func loadWalletConfig(w *wallet.Config, env func(key, def string) string) error 
 			t[i] = n
 		}
 		w.TierThresholdsFen = t
+	}
+	return nil
+}
+
+// loadOperations reads the database pool and timeouts, the metrics
+// endpoint's protection and the drain period (see docs/operations.md).
+func loadOperations(c *Config, env func(key, def string) string) error {
+	count := func(key string) (int, error) {
+		v := env(key, "")
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%s must be a positive number of connections, not %q", key, v)
+		}
+		return n, nil
+	}
+	duration := func(key string, below time.Duration) (time.Duration, error) {
+		v := env(key, "")
+		if v == "" {
+			return 0, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || (below > 0 && d >= below) {
+			return 0, fmt.Errorf("%s must be a duration such as 3s, above 0 and below %v, not %q", key, below, v)
+		}
+		return d, nil
+	}
+	var err error
+	p := &c.Pool
+	if p.MaxOpenConns, err = count("DB_MAX_OPEN_CONNS"); err != nil {
+		return err
+	}
+	if p.MaxIdleConns, err = count("DB_MAX_IDLE_CONNS"); err != nil {
+		return err
+	}
+	if p.MaxOpenConns > 0 && p.MaxIdleConns > p.MaxOpenConns {
+		return fmt.Errorf("DB_MAX_IDLE_CONNS (%d) must not exceed DB_MAX_OPEN_CONNS (%d)", p.MaxIdleConns, p.MaxOpenConns)
+	}
+	if p.MaxIdleConns == 0 {
+		p.MaxIdleConns = p.MaxOpenConns
+	}
+	// Below the request timeout, so that a request waiting on a lock fails
+	// with BUSY and gives its connection back before it would time out.
+	if p.LockTimeout, err = duration("DB_LOCK_TIMEOUT", requestTimeout); err != nil {
+		return err
+	}
+	if p.StatementTimeout, err = duration("DB_STATEMENT_TIMEOUT", requestTimeout); err != nil {
+		return err
+	}
+	if p.LockTimeout > 0 && p.StatementTimeout > 0 && p.LockTimeout > p.StatementTimeout {
+		return fmt.Errorf("DB_LOCK_TIMEOUT (%v) must not exceed DB_STATEMENT_TIMEOUT (%v)", p.LockTimeout, p.StatementTimeout)
+	}
+
+	if c.Production {
+		c.DrainPeriod = defaultProductionDrain
+	}
+	if v := env("DRAIN_PERIOD", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			return fmt.Errorf("DRAIN_PERIOD must be a duration from 0s to 1m, not %q", v)
+		}
+		c.DrainPeriod = d
+	}
+	c.MetricsAddr = env("METRICS_ADDR", "")
+	c.MetricsToken = env("METRICS_TOKEN", "")
+	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
+		return fmt.Errorf("METRICS_TOKEN must be at least %d characters", minMetricsToken)
 	}
 	return nil
 }

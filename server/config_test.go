@@ -15,6 +15,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/auth/signin"
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // envOf is a getenv over a map.
@@ -83,6 +84,14 @@ func TestConfigEverySetting(t *testing.T) {
 		"RATE_LIMIT_WRONG_CODES_PER_IP":         "off",
 		"RATE_LIMIT_STAFF_FAILURES_PER_IP":      "80",
 		"RATE_LIMIT_STAFF_FAILURES_PER_USER_IP": "8",
+
+		"DB_MAX_OPEN_CONNS":    "40",
+		"DB_MAX_IDLE_CONNS":    "30",
+		"DB_LOCK_TIMEOUT":      "2s",
+		"DB_STATEMENT_TIMEOUT": "8s",
+		"METRICS_ADDR":         "127.0.0.1:9100",
+		"METRICS_TOKEN":        "scrape-me-0123456789",
+		"DRAIN_PERIOD":         "10s",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +112,10 @@ func TestConfigEverySetting(t *testing.T) {
 		TrustProxyHeaders: true,
 		RateLimits:        RateLimits{IPRate: 250, IPBurst: 1000, UserRate: 0.5, UserBurst: 2},
 		SignInLimits:      signin.Limits{CodesPerIP: 300, WrongCodesPerIP: signin.Off, StaffFailuresPerIP: 80, StaffFailuresPerUserIP: 8},
+		Pool:              models.Pool{MaxOpenConns: 40, MaxIdleConns: 30, LockTimeout: 2 * time.Second, StatementTimeout: 8 * time.Second},
+		MetricsAddr:       "127.0.0.1:9100",
+		MetricsToken:      "scrape-me-0123456789",
+		DrainPeriod:       10 * time.Second,
 		Wallet:            wallet.DefaultConfig(),
 	}
 	if !reflect.DeepEqual(cfg, want) {

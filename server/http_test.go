@@ -510,17 +510,24 @@ func TestHTTPNotFoundAndMethodNotAllowed(t *testing.T) {
 	}
 }
 
-func TestHTTPInternalErrorsDoNotLeak(t *testing.T) {
+// closedDBServer is a server whose database handle was closed under it.
+func closedDBServer(t *testing.T) *testServer {
+	t.Helper()
 	broken, cleanup, err := testdb.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cleanup)
 	s := newTestServer(t, func(_ *Config, d *Deps) { d.DB = broken })
-	// The database goes away under the running server.
 	if err := broken.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+func TestHTTPInternalErrorsDoNotLeak(t *testing.T) {
+	// The database goes away under the running server.
+	s := closedDBServer(t)
 
 	for _, lang := range []string{"", "en"} {
 		r := s.do(t, req{Query: storesQuery, Headers: map[string]string{"Accept-Language": lang}})

@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	db, err := models.Open(cfg.DatabaseURL, cfg.DataDir, log)
+	db, err := models.OpenPool(cfg.DatabaseURL, cfg.DataDir, log, cfg.Pool)
 	if err != nil {
 		return err
 	}
@@ -119,44 +119,85 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := &http.Server{
-		Handler:           app.Echo,
+	if cfg.Production && cfg.MetricsAddr == "" && cfg.MetricsToken == "" {
+		log.Warn("/metrics is served to anyone on HTTP_ADDR: set METRICS_ADDR or METRICS_TOKEN")
+	}
+	servers := []*http.Server{httpServer(app.Echo, log)}
+	listeners := []net.Listener{ln}
+	metricsAddr := ln.Addr()
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", app.MetricsHandler)
+		servers = append(servers, httpServer(mux, log))
+		listeners = append(listeners, mln)
+		metricsAddr = mln.Addr()
+	}
+	// Say the instance is up once it hears other instances' changes, so
+	// that /readyz agrees (at most a few seconds; /readyz tells meanwhile).
+	select {
+	case <-db.LiveReady():
+	case <-time.After(5 * time.Second):
+	case <-ctx.Done():
+	}
+	printWelcome(stdout, cfg, db, ln.Addr(), metricsAddr, seeded, demo.Present(ctx, db))
+
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	go housekeeping(jobs, app.Jobs)
+
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	select {
+	case err := <-errc:
+		for _, srv := range servers {
+			srv.Close()
+		}
+		return err
+	case <-ctx.Done():
+	}
+	// Readiness fails first and the server keeps serving for the drain
+	// period, so that load balancers stop sending before it stops accepting.
+	app.Drain()
+	log.Info("draining: /readyz answers 503; serving until the drain period ends", "drain", cfg.DrainPeriod.String())
+	time.Sleep(cfg.DrainPeriod)
+	log.Info("shutting down; letting in-flight requests finish", "grace", shutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	return nil
+}
+
+func httpServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      requestTimeout + 5*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	printWelcome(stdout, cfg, db, ln.Addr(), seeded, demo.Present(ctx, db))
-
-	jobs, stopJobs := context.WithCancel(ctx)
-	defer stopJobs()
-	go housekeeping(jobs, app.Jobs)
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down; letting in-flight requests finish", "grace", shutdownGrace.String())
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
 }
 
-func printWelcome(w io.Writer, cfg Config, db *models.DB, addr net.Addr, seeded, demoData bool) {
+func printWelcome(w io.Writer, cfg Config, db *models.DB, addr, metricsAddr net.Addr, seeded, demoData bool) {
 	base := "http://" + displayHost(addr)
 	fmt.Fprintf(w, "OwnerHub is running (%s, %s database)\n", envName(cfg), db.Dialect)
 	fmt.Fprintf(w, "  GraphQL:  %s/graphql\n", base)
 	if !cfg.Production {
 		fmt.Fprintf(w, "  GraphiQL: %s/graphiql\n", base)
 	}
-	fmt.Fprintf(w, "  Health:   %s/healthz  %s/readyz  %s/metrics\n", base, base, base)
+	fmt.Fprintf(w, "  Health:   %s/healthz  %s/readyz\n", base, base)
+	fmt.Fprintf(w, "  Metrics:  http://%s/metrics\n", displayHost(metricsAddr))
 	if seeded {
 		fmt.Fprintln(w, "  Loaded demo data into the new embedded database.")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -14,9 +15,11 @@ import (
 
 // metrics are the Prometheus series the server exports at /metrics.
 type metrics struct {
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	unavailable prometheus.Counter
+	busy        prometheus.Counter
 }
 
 func newMetrics(db *models.DB) *metrics {
@@ -32,6 +35,14 @@ func newMetrics(db *models.DB) *metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method"}),
 	}
+	m.unavailable = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ownerhub_db_unavailable_total",
+		Help: "Requests and subscriptions answered UNAVAILABLE because the database could not be reached.",
+	})
+	m.busy = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ownerhub_db_busy_total",
+		Help: "Requests and subscriptions answered BUSY: a lock or statement timeout, or a conflict that outlasted the retries.",
+	})
 	statements := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "ownerhub_db_statements_total",
 		Help: "SQL statements sent to the database.",
@@ -40,37 +51,39 @@ func newMetrics(db *models.DB) *metrics {
 		Name: "ownerhub_db_tx_retries_total",
 		Help: "Transactions run again after a deadlock, serialization failure or busy database.",
 	}, func() float64 { return float64(db.TxRetries()) })
-	m.registry.MustRegister(m.requests, m.duration, statements, retries,
+	m.registry.MustRegister(m.requests, m.duration, m.unavailable, m.busy, statements, retries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // middleware counts and times every request by its route pattern (not its
-// URL, which would make a series per id).
+// URL, which would make a series per id) and the status written, which is
+// final here: errors are written inside it (writeErrors).
 func (m *metrics) middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			err := next(c)
-			status := c.Response().Status
-			if err != nil {
-				if he, ok := err.(*echo.HTTPError); ok {
-					status = he.Code
-				} else if !c.Response().Committed {
-					status = 500
-				}
-			}
 			route := c.Path()
 			if route == "" {
 				route = "unmatched"
 			}
-			m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
+			m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
 			m.duration.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
 			return err
 		}
 	}
 }
 
-func (m *metrics) handler() echo.HandlerFunc {
-	return echo.WrapHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+// databaseFailed counts an answer UNAVAILABLE or BUSY.
+func (m *metrics) databaseFailed(code models.Code) {
+	if code == models.CodeBusy {
+		m.busy.Inc()
+		return
+	}
+	m.unavailable.Inc()
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }

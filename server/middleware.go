@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"net/netip"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +22,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
 )
 
@@ -70,6 +74,83 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// writeErrors hands an error returned by a handler or a middleware to the
+// error handler here, inside the access log and the metrics, so that both
+// see the status and size the client got rather than guessing from the
+// error.
+func writeErrors() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			return nil
+		}
+	}
+}
+
+// securityHeaders tells browsers not to guess content types and not to
+// send our URLs (which may carry ids) to other sites, on every answer.
+func securityHeaders() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			return next(c)
+		}
+	}
+}
+
+// noStore keeps answers carrying personal data out of every cache.
+func noStore() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+			return next(c)
+		}
+	}
+}
+
+// graphQLStatus answers 503 with Retry-After a GraphQL request that failed
+// whole on a passing condition (the database unreachable or busy), as REST
+// does; a request with any result keeps its 200.
+func graphQLStatus() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if isWebSocket(c) {
+				return next(c)
+			}
+			ctx, outcome := graph.WithOutcome(c.Request().Context())
+			c.SetRequest(c.Request().WithContext(ctx))
+			res := c.Response()
+			res.Before(func() {
+				if s, ok := outcome.RetryAfter(); ok && res.Status == http.StatusOK {
+					res.Header().Set("Retry-After", strconv.Itoa(s))
+					res.Status = http.StatusServiceUnavailable
+				}
+			})
+			return next(c)
+		}
+	}
+}
+
+// bearerOnly lets through requests bearing token only (for /metrics when
+// METRICS_TOKEN is set); nobody else learns what is there.
+func bearerOnly(token string) echo.MiddlewareFunc {
+	want := sha256.Sum256([]byte("Bearer " + token))
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			got := sha256.Sum256([]byte(c.Request().Header.Get(echo.HeaderAuthorization)))
+			if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer`)
+				return models.ErrUnauthenticated
+			}
+			return next(c)
+		}
+	}
 }
 
 // recoverPanics answers a panic with a bare 500 and logs the stack.
@@ -244,18 +325,29 @@ func limiter(r rate.Limit, burst int, skip func(echo.Context) bool, key func(ech
 }
 
 // problemHandler answers REST errors as application/problem+json (RFC 9457)
-// with a stable code; internal errors are logged and never shown.
-func problemHandler(log *slog.Logger) echo.HTTPErrorHandler {
+// with a stable code; internal errors are logged and never shown. A passing
+// database failure (models.DatabaseFailure) answers 503 with Retry-After and
+// "retryable": true, is logged as a warning and told to failed, which
+// counts it.
+func problemHandler(log *slog.Logger, failed func(models.Code)) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
+		ctx := c.Request().Context()
 		status, code, detail := http.StatusInternalServerError, string(models.CodeInternal), "internal error"
 		var he *echo.HTTPError
-		var de *models.Error
+		de, isDomain := models.AsError(err)
+		if !isDomain {
+			if de = models.DatabaseFailure(err); de != nil {
+				isDomain = true
+				log.WarnContext(ctx, "database "+strings.ToLower(string(de.Code)), "err", err)
+				failed(de.Code)
+			}
+		}
 		switch {
-		case errors.As(err, &de):
-			status, code, detail = statusOf(de.Code), string(de.Code), de.Message(models.Lang(c.Request().Context()))
+		case isDomain:
+			status, code, detail = statusOf(de.Code), string(de.Code), de.Message(models.Lang(ctx))
 		case errors.As(err, &he) && he.Code < 500:
 			status, code = he.Code, codeOfStatus(he.Code)
 			detail = http.StatusText(he.Code)
@@ -263,7 +355,7 @@ func problemHandler(log *slog.Logger) echo.HTTPErrorHandler {
 				detail = m
 			}
 		default:
-			log.ErrorContext(c.Request().Context(), "request failed", "err", err)
+			log.ErrorContext(ctx, "request failed", "err", err)
 		}
 		p := map[string]any{
 			"type":      "about:blank",
@@ -272,6 +364,10 @@ func problemHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			"detail":    detail,
 			"code":      code,
 			"requestId": c.Response().Header().Get(echo.HeaderXRequestID),
+		}
+		if isDomain && de.Retryable() {
+			p["retryable"] = true
+			c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
 		}
 		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 		c.Response().WriteHeader(status)
@@ -293,6 +389,8 @@ func statusOf(code models.Code) int {
 		return http.StatusTooManyRequests
 	case models.CodeInternal:
 		return http.StatusInternalServerError
+	case models.CodeUnavailable, models.CodeBusy:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusUnprocessableEntity
 }

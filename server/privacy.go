@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/labstack/echo/v4"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -54,23 +54,23 @@ func ownerActive(ctx context.Context, pv *privacy.Service, who *auth.Principal) 
 	return nil
 }
 
-// refuseDeletedOwners runs ownerActive before every GraphQL operation of an
+// activeOwners runs ownerActive before every GraphQL operation of an
 // owner, after the document passed the limits (so a refused document still
-// costs no SQL).
-func refuseDeletedOwners(pv *privacy.Service) graphql.OperationMiddleware {
-	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+// costs no SQL). A deleted account is refused with reason ACCOUNT_DELETED;
+// any other failure goes to the error presenter like a resolver's, to be
+// logged and classified.
+func activeOwners(pv *privacy.Service) func(context.Context) error {
+	return func(ctx context.Context) error {
 		who, ok := auth.PrincipalFrom(ctx)
 		if !ok {
-			return next(ctx)
+			return nil
 		}
-		if err := ownerActive(ctx, pv, who); err != nil {
-			ext := map[string]any{"code": string(models.CodeInternal)}
-			msg := "internal error"
-			if e, ok := models.AsError(err); ok {
-				ext["code"], ext["reason"], msg = string(e.Code), "ACCOUNT_DELETED", e.Message(models.Lang(ctx))
-			}
-			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: ext}}})
+		err := ownerActive(ctx, pv, who)
+		if errors.Is(err, privacy.ErrAccountDeleted) {
+			e, _ := models.AsError(err)
+			return &gqlerror.Error{Message: e.Message(models.Lang(ctx)),
+				Extensions: map[string]any{"code": string(e.Code), "reason": "ACCOUNT_DELETED"}}
 		}
-		return next(ctx)
+		return err
 	}
 }
