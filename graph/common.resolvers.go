@@ -54,8 +54,9 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 	default:
 		return nil, nil
 	}
-	if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrUnauthenticated) {
-		// Not there, or not the caller's: the same answer either way.
+	if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrUnauthenticated) || errors.Is(err, models.ErrForbidden) {
+		// Not there, not the caller's, or not for the caller's role: the
+		// same answer whichever it is.
 		return nil, nil
 	}
 	if err != nil {

@@ -246,6 +246,13 @@ func TestCareFollowUpFlow(t *testing.T) {
 	if r := f.do(t, req{Query: `{ followUpTasks { edges { node { id } } } }`, Token: f.staff(t, "technician1.sz01")}); r.Code() != "FORBIDDEN" {
 		t.Fatalf("a technician lists tasks: %s", r.Raw)
 	}
+	// node(id:) is null for what the caller may not see, whatever the reason.
+	for _, tok := range []string{f.staff(t, "advisor.sz01"), f.staff(t, "technician1.sz01"), car.OwnerToken, f.staff(t, "crm.gz01")} {
+		r := f.do(t, req{Query: `query($id: ID!) { node(id: $id) { id } }`, Vars: map[string]any{"id": id}, Token: tok})
+		if len(r.Errors) != 0 || r.Data["node"] != nil {
+			t.Fatalf("node(id:) of a follow-up task for a caller without the role: %s", r.Raw)
+		}
+	}
 	f.refused(t, manager, "assignFollowUpTask", map[string]any{"taskId": id, "assigneeId": f.staffID(t, "advisor.sz01")}, "INVALID_ARGUMENT", "assigneeId")
 
 	// Assigned to the CRM, who lists theirs by due time.
