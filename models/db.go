@@ -364,7 +364,9 @@ func retryable(err error) bool {
 //     exception (08xxx), too many connections (53300);
 //   - ErrBusy: a lock or statement timeout (55P03, 57014), or a deadlock,
 //     serialization failure or busy SQLite database still failing after
-//     WithTx's retries.
+//     WithTx's retries;
+//   - ErrTimedOut: the request's own time ran out (its context's deadline)
+//     while it waited for the database.
 //
 // It returns nil for anything else. This is the one place that decides;
 // the GraphQL error presenter and the REST error handler map what it
@@ -372,6 +374,9 @@ func retryable(err error) bool {
 func DatabaseFailure(err error) *Error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ErrTimedOut
 	}
 	var connErr *pgconn.ConnectError
 	if errors.As(err, &connErr) {

@@ -44,7 +44,7 @@ func TestDatabaseFailure(t *testing.T) {
 		{"SQLite busy after the retries", errors.New("database is locked (5) (SQLITE_BUSY)"), models.CodeBusy},
 		{"unique violation", pg("23505"), ""},
 		{"syntax error", pg("42601"), ""},
-		{"the request's own deadline", context.DeadlineExceeded, ""},
+		{"the request's own deadline", fmt.Errorf("find owner: %w", context.DeadlineExceeded), models.CodeUnavailable},
 		{"another service's network error", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, ""},
 		{"a domain refusal", models.ErrConflict, ""},
 	} {

@@ -109,6 +109,7 @@ var (
 	ErrConflict        = E(CodeConflict, "数据已被他人修改，请刷新后重试", "changed by someone else; reload and try again")
 	ErrUnavailable     = retryAfter(E(CodeUnavailable, "服务暂时不可用，请稍后重试", "the service is briefly unavailable; try again shortly"), 2)
 	ErrBusy            = retryAfter(E(CodeBusy, "数据正在被其他操作使用，请稍后重试", "the data is busy with another change; try again shortly"), 1)
+	ErrTimedOut        = retryAfter(E(CodeUnavailable, "请求处理超时，请稍后重试", "the request took too long; try again shortly"), 2)
 )
 
 func retryAfter(e *Error, seconds int) *Error {

@@ -39,6 +39,8 @@ type Deps struct {
 	WeChat auth.WeChat
 	// Limits overrides graph.DefaultLimits when non-zero.
 	Limits graph.Limits
+	// RequestTimeout overrides the request timeout when non-zero (tests).
+	RequestTimeout time.Duration
 	// LiveRetry overrides graph.DefaultRetry when non-zero.
 	LiveRetry graph.Retry
 }
@@ -179,7 +181,14 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Skipper: func(c echo.Context) bool {
 		return isWebSocket(c) || c.Path() == "/metrics"
 	}}))
-	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Skipper: isWebSocket, Timeout: requestTimeout}))
+	timeout := requestTimeout
+	if d.RequestTimeout > 0 {
+		timeout = d.RequestTimeout
+	}
+	// A request out of time is answered like any passing failure
+	// (models.DatabaseFailure), not with Echo's bare 503.
+	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Skipper: isWebSocket, Timeout: timeout,
+		ErrorHandler: func(err error, _ echo.Context) error { return err }}))
 	e.Use(requestContext())
 
 	e.GET("/healthz", healthz)
