@@ -1,6 +1,9 @@
 package models
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Refusal codes of owners and vehicles. Clients branch on them; they never
 // change once published.
@@ -17,6 +20,10 @@ const (
 	CodePlateAlreadyRegistered Code = "PLATE_ALREADY_REGISTERED"
 	// CodeMileageDecreased: an odometer reading lower than the last one.
 	CodeMileageDecreased Code = "MILEAGE_DECREASED"
+	// CodePaymentMethodUnavailable: this way to pay is not offered here (an
+	// event priced only in money asked to be paid in points; a bill paid
+	// from a wallet a store does not take).
+	CodePaymentMethodUnavailable Code = "PAYMENT_METHOD_UNAVAILABLE"
 )
 
 // Errors to compare with errors.Is (which matches on the code).
@@ -28,6 +35,18 @@ var (
 	ErrPlateAlreadyRegistered = E(CodePlateAlreadyRegistered, "该车牌号已登记在其他车辆上", "another vehicle already has this plate")
 	ErrMileageDecreased       = E(CodeMileageDecreased, "里程数不能小于上次记录", "mileage may not be lower than the last reading")
 )
+
+// CheckReading is the odometer rule: a new reading of the vehicle's mileage
+// (at check-in, or corrected by staff) may not be lower than the last one.
+// The refusal is MILEAGE_DECREASED on field, naming the last reading.
+func (v *Vehicle) CheckReading(field string, km int) error {
+	if km >= v.MileageKm {
+		return nil
+	}
+	e := Ef(CodeMileageDecreased, fmt.Sprintf("里程数不能小于上次记录（%d 公里）", v.MileageKm),
+		"mileage may not be lower than the last reading (%d km)", v.MileageKm)
+	return e.On(field)
+}
 
 // InvalidPhone is the INVALID_PHONE refusal for field, carrying the reason
 // models/validate gave (in English; the Chinese message stays generic).

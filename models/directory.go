@@ -121,7 +121,7 @@ func (db *DB) OwnerFor(ctx context.Context, actor *auth.Principal, id uuid.UUID)
 	}
 	var o Owner
 	if err := v.scope(db.Conn(ctx).Where("owners.id = ?", id)).Take(&o).Error; err != nil {
-		return nil, notFoundAs(err, errOwnerNotFound)
+		return nil, NotFoundAs(err, errOwnerNotFound)
 	}
 	return &o, nil
 }
@@ -155,7 +155,7 @@ func (db *DB) vehicleFor(ctx context.Context, actor *auth.Principal, id uuid.UUI
 	}
 	var v Vehicle
 	if err := q.Take(&v).Error; err != nil {
-		return nil, notFoundAs(err, errVehicleNotFound)
+		return nil, NotFoundAs(err, errVehicleNotFound)
 	}
 	return &v, nil
 }
@@ -178,7 +178,7 @@ func (db *DB) StaffFor(ctx context.Context, actor *auth.Principal, id uuid.UUID)
 		Preload("Stores", func(q *gorm.DB) *gorm.DB { return q.Order("store_id ASC") }).
 		Where("id = ?", id).Take(&s).Error
 	if err != nil {
-		return nil, notFoundAs(err, errStaffNotFound)
+		return nil, NotFoundAs(err, errStaffNotFound)
 	}
 	if s.ID == actor.ID || actor.IsGroupAdmin() {
 		return &s, nil
@@ -199,7 +199,7 @@ func (db *DB) StaffFor(ctx context.Context, actor *auth.Principal, id uuid.UUID)
 func (db *DB) Store(ctx context.Context, id uuid.UUID) (*Store, error) {
 	var s Store
 	if err := withHours(db.Conn(ctx)).Where("id = ?", id).Take(&s).Error; err != nil {
-		return nil, notFoundAs(err, errStoreNotFound)
+		return nil, NotFoundAs(err, errStoreNotFound)
 	}
 	return &s, nil
 }
@@ -219,7 +219,9 @@ func (db *DB) CountStores(ctx context.Context) (int64, error) {
 }
 
 // notFoundAs maps GORM's record-not-found to the given domain error.
-func notFoundAs(err error, nf *Error) error {
+// NotFoundAs turns GORM's "record not found" into nf (the capability's own
+// NOT_FOUND, naming what is missing); other errors pass through.
+func NotFoundAs(err error, nf *Error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nf
 	}

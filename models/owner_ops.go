@@ -78,7 +78,7 @@ func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID 
 	err = db.WithTx(ctx, func(ctx context.Context) error {
 		tx := db.Conn(ctx)
 		if err := db.ForUpdate(tx.Where("id = ?", ownerID)).Take(&o).Error; err != nil {
-			return notFoundAs(err, errOwnerNotFound)
+			return NotFoundAs(err, errOwnerNotFound)
 		}
 		if ch.HomeStoreID != nil {
 			var n int64

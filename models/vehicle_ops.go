@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -352,9 +351,8 @@ func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch Vehic
 			return err
 		}
 		if ch.MileageKm != nil {
-			if *ch.MileageKm < v.MileageKm {
-				return Ef(CodeMileageDecreased, fmt.Sprintf("里程数不能小于上次记录（%d 公里）", v.MileageKm),
-					"mileage may not be lower than the last reading (%d km)", v.MileageKm).On("mileageKm")
+			if err := v.CheckReading("mileageKm", *ch.MileageKm); err != nil {
+				return err
 			}
 			now := Now()
 			v.MileageKm, v.MileageReadAt = *ch.MileageKm, &now

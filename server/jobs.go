@@ -19,9 +19,6 @@ import (
 // late in its period a job starts.
 const jobTick = time.Minute
 
-// idempotencyKeyTTL is how long a request's idempotency key is honoured.
-const idempotencyKeyTTL = 48 * time.Hour
-
 // jobRunsKept is how long the record of a job's run is kept.
 const jobRunsKept = 90 * 24 * time.Hour
 
@@ -64,7 +61,7 @@ func newRunner(s scheduled) *jobs.Runner {
 		{Name: "follow-up-tasks", Period: time.Hour, Run: s.Care.CreateFollowUps},
 		{Name: "complaint-deadlines", Period: time.Hour, Run: s.Care.MarkMissedDeadlines},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
-			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-idempotencyKeyTTL))
+			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-models.IdempotencyRetention))
 		}},
 		{Name: "job-run-pruning", Period: 24 * time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return r.Prune(ctx, now.Add(-jobRunsKept))

@@ -2,10 +2,10 @@ package signin
 
 import "github.com/ownerhub/ownerhub/models"
 
-// Refusal codes of sign-in, beside models.CodeRateLimited. Clients branch on
+// Refusal codes of sign-in, beside models.CodeRateLimited and
+// models.CodeInvalidPhone. Clients branch on
 // these; they never change.
 const (
-	CodeInvalidPhone         models.Code = "INVALID_PHONE"
 	CodeInvalidCode          models.Code = "INVALID_CODE"
 	CodeCodeExpired          models.Code = "CODE_EXPIRED"
 	CodeTooManyAttempts      models.Code = "TOO_MANY_ATTEMPTS"
@@ -21,8 +21,6 @@ const (
 // Errors returned by the operations. Compare with errors.Is, which matches on
 // the code. Fields name the GraphQL input field the refusal is about.
 var (
-	ErrInvalidPhone = models.E(CodeInvalidPhone,
-		"请输入有效的中国大陆手机号", "enter a valid mainland China mobile number").On("phone")
 	ErrInvalidCode = models.E(CodeInvalidCode,
 		"验证码错误", "the code is not correct").On("code")
 	ErrCodeExpired = models.E(CodeCodeExpired,

@@ -331,7 +331,7 @@ func normalizePhone(phone string) (string, error) {
 	e164, err := validate.NormalizePhone(phone)
 	if err != nil {
 		if errors.Is(err, validate.ErrInvalidPhone) {
-			return "", ErrInvalidPhone
+			return "", models.InvalidPhone("phone", err)
 		}
 		return "", fmt.Errorf("signin: normalize phone: %w", err)
 	}

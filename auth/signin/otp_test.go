@@ -68,9 +68,9 @@ func TestBadPhone(t *testing.T) {
 	e := newEnv(t)
 	for _, p := range []string{"", "12345", "010 6552 9988", "+1 415 555 0100", "1380013800x"} {
 		_, err := e.svc.RequestCode(ctx, p, ip)
-		wantCode(t, err, signin.CodeInvalidPhone, "phone")
+		wantCode(t, err, models.CodeInvalidPhone, "phone")
 		_, _, err = e.svc.VerifyCode(ctx, p, "123456", "", ip)
-		wantCode(t, err, signin.CodeInvalidPhone, "phone")
+		wantCode(t, err, models.CodeInvalidPhone, "phone")
 	}
 	if e.count("login_codes", "")+e.count("auth_failures", "") != 0 {
 		t.Error("bad input changed something")

@@ -120,7 +120,7 @@ func (s *Service) book(ctx context.Context, actor *auth.Principal, staff bool, i
 	}
 	var v models.Vehicle
 	if err := q.Take(&v).Error; err != nil {
-		return uuid.Nil, notFoundAs(err, errVehicleNotFound)
+		return uuid.Nil, models.NotFoundAs(err, errVehicleNotFound)
 	}
 	if err := bookable(now, in.SlotStart); err != nil {
 		return uuid.Nil, err
@@ -246,7 +246,7 @@ func (s *Service) reschedule(ctx context.Context, actor *auth.Principal, staff b
 	// then the appointment: the lock order of Book.
 	var row struct{ StoreID uuid.UUID }
 	if err := scoped(conn.Model(&Appointment{}).Select("store_id").Where("id = ?", id), actor).Take(&row).Error; err != nil {
-		return notFoundAs(err, errAppointmentNotFound)
+		return models.NotFoundAs(err, errAppointmentNotFound)
 	}
 	utcDay := models.DateOf(start)
 	cal, _, err := s.loadCalendar(ctx, row.StoreID, utcDay.AddDate(0, 0, -1), utcDay.AddDate(0, 0, 1), shareLock)

@@ -20,7 +20,7 @@ func (s *Service) AppointmentFor(ctx context.Context, actor *auth.Principal, id 
 	}
 	var a Appointment
 	if err := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor).Take(&a).Error; err != nil {
-		return nil, notFoundAs(err, errAppointmentNotFound)
+		return nil, models.NotFoundAs(err, errAppointmentNotFound)
 	}
 	normalize(&a)
 	return &a, nil

@@ -3,7 +3,6 @@ package booking
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"time"
 
@@ -116,7 +115,7 @@ func (s *Service) lockStore(ctx context.Context, storeID uuid.UUID, mode lockMod
 	}
 	var st models.Store
 	if err := q.Take(&st).Error; err != nil {
-		return nil, notFoundAs(err, errStoreNotFound)
+		return nil, models.NotFoundAs(err, errStoreNotFound)
 	}
 	return &st, nil
 }
@@ -210,7 +209,7 @@ func (s *Service) lockAppointment(ctx context.Context, actor *auth.Principal, id
 	var a Appointment
 	q := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor)
 	if err := s.DB.ForUpdate(q).Take(&a).Error; err != nil {
-		return nil, notFoundAs(err, errAppointmentNotFound)
+		return nil, models.NotFoundAs(err, errAppointmentNotFound)
 	}
 	normalize(&a)
 	return &a, nil
@@ -240,7 +239,7 @@ func (s *Service) setStatus(ctx context.Context, a *Appointment, to Status, now 
 func (s *Service) read(ctx context.Context, id uuid.UUID) (*Appointment, error) {
 	var a Appointment
 	if err := s.DB.Conn(ctx).Where("id = ?", id).Take(&a).Error; err != nil {
-		return nil, notFoundAs(err, errAppointmentNotFound)
+		return nil, models.NotFoundAs(err, errAppointmentNotFound)
 	}
 	normalize(&a)
 	return &a, nil
@@ -255,12 +254,4 @@ func normalize(a *Appointment) {
 		t := a.CancelledAt.UTC()
 		a.CancelledAt = &t
 	}
-}
-
-// notFoundAs maps GORM's record-not-found to the given domain error.
-func notFoundAs(err error, nf *models.Error) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nf
-	}
-	return err
 }

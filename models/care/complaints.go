@@ -111,7 +111,7 @@ func (s *Service) complaintStore(ctx context.Context, ownerID uuid.UUID, in Comp
 	if in.RepairOrderID != nil {
 		order = &workshop.RepairOrder{}
 		if err := conn.Where("id = ? AND owner_id = ?", *in.RepairOrderID, ownerID).Take(order).Error; err != nil {
-			return uuid.Nil, notFoundAs(err, errOrderNotFound)
+			return uuid.Nil, models.NotFoundAs(err, errOrderNotFound)
 		}
 	}
 	var vehicle *models.Vehicle
@@ -123,7 +123,7 @@ func (s *Service) complaintStore(ctx context.Context, ownerID uuid.UUID, in Comp
 			q = conn.Where("id = ?", *in.VehicleID)
 		}
 		if err := q.Take(vehicle).Error; err != nil {
-			return uuid.Nil, notFoundAs(err, errVehicleNotFound)
+			return uuid.Nil, models.NotFoundAs(err, errVehicleNotFound)
 		}
 		if order != nil && order.VehicleID != vehicle.ID {
 			return uuid.Nil, models.Invalid("vehicleId", "车辆与工单不符", "the vehicle is not the order's")
@@ -137,7 +137,7 @@ func (s *Service) complaintStore(ctx context.Context, ownerID uuid.UUID, in Comp
 	}
 	var owner models.Owner
 	if err := conn.Where("id = ?", ownerID).Take(&owner).Error; err != nil {
-		return uuid.Nil, notFoundAs(err, errOwnerNotFound)
+		return uuid.Nil, models.NotFoundAs(err, errOwnerNotFound)
 	}
 	if owner.HomeStoreID != nil {
 		return *owner.HomeStoreID, nil
@@ -198,7 +198,7 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 		now := s.now()
 		q := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor, "")
 		if err := s.DB.ForUpdate(q).Take(&c).Error; err != nil {
-			return notFoundAs(err, errComplaintNotFound)
+			return models.NotFoundAs(err, errComplaintNotFound)
 		}
 		normalizeComplaint(&c)
 		if err := StepAllowed(c.Status, step); err != nil {
@@ -286,7 +286,7 @@ func (s *Service) ComplaintFor(ctx context.Context, actor *auth.Principal, id uu
 	}
 	var c Complaint
 	if err := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor, "").Take(&c).Error; err != nil {
-		return nil, notFoundAs(err, errComplaintNotFound)
+		return nil, models.NotFoundAs(err, errComplaintNotFound)
 	}
 	normalizeComplaint(&c)
 	return &c, nil

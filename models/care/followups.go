@@ -174,7 +174,7 @@ func (s *Service) readTask(ctx context.Context, actor *auth.Principal, id uuid.U
 	}
 	var t FollowUpTask
 	if err := q.Take(&t).Error; err != nil {
-		return nil, notFoundAs(err, errTaskNotFound)
+		return nil, models.NotFoundAs(err, errTaskNotFound)
 	}
 	normalizeTask(&t)
 	return &t, nil

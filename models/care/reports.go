@@ -67,7 +67,7 @@ func (s *Service) Satisfaction(ctx context.Context, actor *auth.Principal, store
 	}
 	var store models.Store
 	if err := s.DB.Conn(ctx).Where("id = ?", storeID).Take(&store).Error; err != nil {
-		return nil, notFoundAs(err, errStoreNotFound)
+		return nil, models.NotFoundAs(err, errStoreNotFound)
 	}
 	start, end, err := period(from, to, store.Location())
 	if err != nil {

@@ -2,7 +2,6 @@ package care
 
 import (
 	"encoding/base64"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -104,14 +103,6 @@ func staffScoped(q *gorm.DB, actor *auth.Principal, storeID *uuid.UUID, column s
 		return q, nil
 	}
 	return q.Where(column+" IN ?", actor.StoreIDs), nil
-}
-
-// notFoundAs maps GORM's record-not-found to the given domain error.
-func notFoundAs(err error, nf *models.Error) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nf
-	}
-	return err
 }
 
 func utc(t *time.Time) *time.Time {

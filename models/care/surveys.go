@@ -114,7 +114,7 @@ func (s *Service) SubmitSurvey(ctx context.Context, actor *auth.Principal, id uu
 		now := s.now()
 		q := s.DB.Conn(ctx).Where("id = ? AND owner_id = ?", id, actor.ID)
 		if err := s.DB.ForUpdate(q).Take(&sv).Error; err != nil {
-			return notFoundAs(err, errSurveyNotFound)
+			return models.NotFoundAs(err, errSurveyNotFound)
 		}
 		normalizeSurvey(&sv)
 		switch {
@@ -158,7 +158,7 @@ func (s *Service) SurveyFor(ctx context.Context, actor *auth.Principal, id uuid.
 	}
 	var sv Survey
 	if err := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor, "").Take(&sv).Error; err != nil {
-		return nil, notFoundAs(err, errSurveyNotFound)
+		return nil, models.NotFoundAs(err, errSurveyNotFound)
 	}
 	normalizeSurvey(&sv)
 	return &sv, nil

@@ -26,9 +26,6 @@ const (
 	CodePartyTooLarge models.Code = "PARTY_TOO_LARGE"
 	// CodeVehicleRequired: the trip needs one of the owner's vehicles.
 	CodeVehicleRequired models.Code = "VEHICLE_REQUIRED"
-	// CodePaymentMethodUnavailable: the event has no price in the chosen
-	// way to pay (or payWith is missing for a paid event).
-	CodePaymentMethodUnavailable models.Code = "PAYMENT_METHOD_UNAVAILABLE"
 	// CodeNotActive: the registration is already cancelled.
 	CodeNotActive models.Code = "REGISTRATION_NOT_ACTIVE"
 	// CodeEventStarted: the event has started (or ended); the change is too late.
@@ -60,7 +57,7 @@ var (
 	ErrAlreadyRegistered  = models.E(CodeAlreadyRegistered, "您已报名该活动", "you are already registered for this event").On("eventId")
 	ErrVehicleRegistered  = models.E(CodeAlreadyRegistered, "该车辆已报名该活动", "this vehicle is already registered for this event").On("vehicleId")
 	ErrVehicleRequired    = models.E(CodeVehicleRequired, "该活动需要选择一辆您的车辆", "this trip needs one of your vehicles").On("vehicleId")
-	ErrPaymentUnavailable = models.E(CodePaymentMethodUnavailable, "该活动不支持此支付方式", "this event cannot be paid that way").On("payWith")
+	ErrPaymentUnavailable = models.E(models.CodePaymentMethodUnavailable, "该活动不支持此支付方式", "this event cannot be paid that way").On("payWith")
 	ErrNotActive          = models.E(CodeNotActive, "该报名已取消", "this registration is already cancelled")
 	ErrEventStarted       = models.E(CodeEventStarted, "活动已开始，无法再更改", "the event has started; it can no longer change")
 	ErrEventLocked        = models.E(CodeEventLocked, "活动已有报名，费用、人数、车辆要求不能再修改，免费取消截止时间不能提前", "the event has registrations; its fees, party size and vehicle rule can no longer change, nor its cancellation deadline move earlier")

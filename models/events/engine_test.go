@@ -59,7 +59,7 @@ func TestRegisterRefusals(t *testing.T) {
 	_, err = e.svc.Register(e.ctx, who, events.RegisterInput{EventID: ev.ID, VehicleID: &strangersCar.ID})
 	wantCode(t, err, models.CodeNotFound, "vehicleId")
 	_, err = e.svc.Register(e.ctx, who, events.RegisterInput{EventID: ev.ID, VehicleID: &car.ID, PayWith: ptr(events.PayWallet)})
-	wantCode(t, err, events.CodePaymentMethodUnavailable, "payWith")
+	wantCode(t, err, models.CodePaymentMethodUnavailable, "payWith")
 	_, err = e.svc.Register(e.ctx, who, events.RegisterInput{EventID: ev.ID, VehicleID: &car.ID})
 	wantCode(t, err, wallet.CodeInsufficientPoints, "")
 	_, err = e.svc.Register(e.ctx, e.who("events.sz01"), events.RegisterInput{EventID: ev.ID})

@@ -77,7 +77,7 @@ func TestPrice(t *testing.T) {
 			e := &events.Event{FeeFen: tc.fee, FeePoints: tc.points}
 			_, fen, points, err := e.Price(tc.party, tc.with)
 			if tc.refused {
-				wantCode(t, err, events.CodePaymentMethodUnavailable, "payWith")
+				wantCode(t, err, models.CodePaymentMethodUnavailable, "payWith")
 				return
 			}
 			must(t, err)

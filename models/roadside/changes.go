@@ -151,7 +151,7 @@ func (s *Service) storeStaffName(ctx context.Context, staffID, storeID uuid.UUID
 			OR EXISTS (SELECT 1 FROM staff_roles sr WHERE sr.staff_id = staffs.id AND sr.role = ?)`, storeID, auth.RoleGroupAdmin).
 		Take(&row).Error
 	if err != nil {
-		return "", notFoundAs(err, errStaffNotFound)
+		return "", models.NotFoundAs(err, errStaffNotFound)
 	}
 	return row.Name, nil
 }

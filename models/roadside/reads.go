@@ -21,7 +21,7 @@ func (s *Service) RequestFor(ctx context.Context, actor *auth.Principal, id uuid
 	}
 	var r Request
 	if err := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor).Take(&r).Error; err != nil {
-		return nil, notFoundAs(err, errRequestNotFound)
+		return nil, models.NotFoundAs(err, errRequestNotFound)
 	}
 	normalize(&r)
 	return &r, nil

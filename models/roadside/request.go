@@ -86,12 +86,12 @@ func (s *Service) RequestAssistance(ctx context.Context, actor *auth.Principal, 
 		conn := s.DB.Conn(ctx)
 		var v models.Vehicle
 		if err := conn.Where("id = ? AND owner_id = ?", in.VehicleID, actor.ID).Take(&v).Error; err != nil {
-			return notFoundAs(err, errVehicleNotFound)
+			return models.NotFoundAs(err, errVehicleNotFound)
 		}
 		if in.CallbackPhone == "" {
 			var o models.Owner
 			if err := conn.Select("id", "phone").Where("id = ?", actor.ID).Take(&o).Error; err != nil {
-				return notFoundAs(err, errOwnerNotFound)
+				return models.NotFoundAs(err, errOwnerNotFound)
 			}
 			in.CallbackPhone = o.Phone
 		}
@@ -132,7 +132,7 @@ func (s *Service) storeFor(ctx context.Context, in RequestInput) (*models.Store,
 	if in.StoreID != nil {
 		var st models.Store
 		if err := conn.Where("id = ?", *in.StoreID).Take(&st).Error; err != nil {
-			return nil, nil, notFoundAs(err, errStoreNotFound)
+			return nil, nil, models.NotFoundAs(err, errStoreNotFound)
 		}
 		if st.Latitude == nil || st.Longitude == nil {
 			return &st, nil, nil

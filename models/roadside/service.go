@@ -2,7 +2,6 @@ package roadside
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,7 +56,7 @@ func (s *Service) lock(ctx context.Context, actor *auth.Principal, id uuid.UUID)
 	var r Request
 	q := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor)
 	if err := s.DB.ForUpdate(q).Take(&r).Error; err != nil {
-		return nil, notFoundAs(err, errRequestNotFound)
+		return nil, models.NotFoundAs(err, errRequestNotFound)
 	}
 	normalize(&r)
 	return &r, nil
@@ -116,16 +115,8 @@ func (s *Service) record(ctx context.Context, requestID uuid.UUID, from *Status,
 func (s *Service) read(ctx context.Context, id uuid.UUID) (*Request, error) {
 	var r Request
 	if err := s.DB.Conn(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
-		return nil, notFoundAs(err, errRequestNotFound)
+		return nil, models.NotFoundAs(err, errRequestNotFound)
 	}
 	normalize(&r)
 	return &r, nil
-}
-
-// notFoundAs maps GORM's record-not-found to the given domain error.
-func notFoundAs(err error, nf *models.Error) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nf
-	}
-	return err
 }

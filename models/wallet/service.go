@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -135,7 +134,7 @@ func (s *Service) refusal(ctx context.Context, e *Entry, limit *balanceLimit) er
 func balanceCapExceeded(balance, capFen int64) *models.Error {
 	room := max(capFen-balance, 0)
 	return models.Ef(CodeBalanceCapExceeded,
-		fmt.Sprintf("充值后余额将超过储值卡上限 %s，本次最多还可充值（含赠送）%s", yuan(capFen), yuan(room)),
+		fmt.Sprintf("充值后余额将超过储值卡上限 %s，本次最多还可充值（含赠送）%s", models.Yuan(capFen), models.Yuan(room)),
 		"the top-up would take the balance past the card's cap of %d fen; at most %d fen (bonus included) fit", capFen, room)
 }
 
@@ -276,24 +275,4 @@ var ExternalMethods = []string{"CASH", "CARD", "WECHAT_PAY", "ALIPAY"}
 // characters.
 func text(field, label, s string, minRunes, maxRunes int) (string, error) {
 	return models.Text(field, label, s, minRunes, maxRunes, false)
-}
-
-// yuan formats fen as "¥1,234.50" for messages.
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	whole := fmt.Sprint(fen / 100)
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if fen%100 == 0 {
-		return sign + "¥" + b.String()
-	}
-	return fmt.Sprintf("%s¥%s.%02d", sign, b.String(), fen%100)
 }

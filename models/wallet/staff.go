@@ -74,7 +74,7 @@ func (s *Service) TopUp(ctx context.Context, actor *auth.Principal, in TopUpInpu
 	}
 	cfg := s.cfg()
 	if in.AmountFen < 1 || in.AmountFen > cfg.BalanceCapFen {
-		return nil, models.Ef(models.CodeInvalidArgument, "充值金额须在 ¥0.01 到 "+yuan(cfg.BalanceCapFen)+" 之间",
+		return nil, models.Ef(models.CodeInvalidArgument, "充值金额须在 ¥0.01 到 "+models.Yuan(cfg.BalanceCapFen)+" 之间",
 			"amountFen must be between 1 and %d", cfg.BalanceCapFen).On("amountFen")
 	}
 	var err error
@@ -100,7 +100,7 @@ func (s *Service) TopUp(ctx context.Context, actor *auth.Principal, in TopUpInpu
 			}
 			b := c.entry(TopUpBonus, top.IdempotencyKey+":bonus")
 			b.AmountFen, b.RefType, b.RefID = bonus, &ref, &top.ID
-			b.Memo = fmt.Sprintf("充值 %s 赠送 %s", yuan(in.AmountFen), yuan(bonus))
+			b.Memo = fmt.Sprintf("充值 %s 赠送 %s", models.Yuan(in.AmountFen), models.Yuan(bonus))
 			return c.post(b, nil)
 		})
 	})

@@ -147,7 +147,7 @@ func (s *Service) StoreByCode(ctx context.Context, code string) (*models.Store, 
 		Preload("Hours", func(q *gorm.DB) *gorm.DB { return q.Order("weekday ASC") }).
 		Where("code = ?", code).Take(&st).Error
 	if err != nil {
-		return nil, notFoundAs(err, errStoreNotFound)
+		return nil, models.NotFoundAs(err, errStoreNotFound)
 	}
 	return &st, nil
 }

@@ -38,9 +38,6 @@ const (
 	CodeAlreadySettled models.Code = "ALREADY_SETTLED"
 	// CodePaymentsDoNotAddUp: the payments' sum differs from the payable amount.
 	CodePaymentsDoNotAddUp models.Code = "PAYMENTS_DO_NOT_ADD_UP"
-	// CodePaymentMethodUnavailable: WALLET and POINTS until the membership
-	// wallet is connected.
-	CodePaymentMethodUnavailable models.Code = "PAYMENT_METHOD_UNAVAILABLE"
 	// CodeVehicleInWorkshop: the vehicle already has an open order.
 	CodeVehicleInWorkshop models.Code = "VEHICLE_IN_WORKSHOP"
 	// CodeOrderClosed: the order is DELIVERED or CANCELLED and accepts no changes.
@@ -60,7 +57,7 @@ var (
 	ErrNotSettled        = models.E(CodeNotSettled, "工单尚未结算，不能交车", "the order must be settled before delivery")
 	ErrAlreadySettled    = models.E(CodeAlreadySettled, "工单已结算", "the order is already settled")
 	ErrPaymentsMismatch  = models.E(CodePaymentsDoNotAddUp, "付款合计与应付金额不符", "the payments do not add up to the payable amount").On("payments")
-	ErrMethodUnavailable = models.E(CodePaymentMethodUnavailable, "暂不支持该付款方式", "this payment method is not available yet")
+	ErrMethodUnavailable = models.E(models.CodePaymentMethodUnavailable, "暂不支持该付款方式", "this payment method is not available yet")
 	ErrVehicleInWorkshop = models.E(CodeVehicleInWorkshop, "该车已有未完成的工单", "the vehicle already has an open repair order").On("vehicle")
 	ErrOrderClosed       = models.E(CodeOrderClosed, "工单已交车或已取消，不能再修改", "the order is delivered or cancelled and cannot change")
 

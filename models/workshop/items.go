@@ -74,7 +74,7 @@ func (s *Service) AddItem(ctx context.Context, actor *auth.Principal, orderID uu
 		// save bumps the version once: the dedupe key names the version
 		// this request creates, one notification per request.
 		return c.notify(NotifyApprovalNeeded, "需要您确认追加项目",
-			fmt.Sprintf("工单 %s：建议增加「%s」%s，请在 App 中确认或拒绝。", c.o.Number, it.Description, yuan(it.AmountFen)),
+			fmt.Sprintf("工单 %s：建议增加「%s」%s，请在 App 中确认或拒绝。", c.o.Number, it.Description, models.Yuan(it.AmountFen)),
 			fmt.Sprintf("approval:%s:%d", c.o.ID, c.o.Version+1))
 	}, "id = ?", orderID)
 }
@@ -167,7 +167,7 @@ func (s *Service) Decide(ctx context.Context, actor *auth.Principal, orderID uui
 		var o RepairOrder
 		err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("id = ? AND owner_id = ?", orderID, actor.ID)).Take(&o).Error
 		if err != nil {
-			return nil, notFoundAs(err, errOrderNotFound)
+			return nil, models.NotFoundAs(err, errOrderNotFound)
 		}
 		return &o, nil
 	}

@@ -137,7 +137,7 @@ func (s *Service) open(ctx context.Context, actor *auth.Principal, in OpenInput,
 		conn := s.DB.Conn(ctx)
 		var store models.Store
 		if err := conn.Where("id = ?", in.StoreID).Take(&store).Error; err != nil {
-			return notFoundAs(err, errStoreNotFound.On("storeId"))
+			return models.NotFoundAs(err, errStoreNotFound.On("storeId"))
 		}
 		ok, err := s.staffQualifies(ctx, advisorID, store.ID, rolesOpen, true)
 		if err != nil {
@@ -154,7 +154,7 @@ func (s *Service) open(ctx context.Context, actor *auth.Principal, in OpenInput,
 		}
 		var v models.Vehicle
 		if err := s.DB.ForUpdate(q).Take(&v).Error; err != nil {
-			return notFoundAs(err, errVehicleNotFound)
+			return models.NotFoundAs(err, errVehicleNotFound)
 		}
 		var open int64
 		if err := conn.Model(&RepairOrder{}).Where("vehicle_id = ? AND status NOT IN ?", v.ID, closedStatuses).Count(&open).Error; err != nil {
@@ -163,9 +163,8 @@ func (s *Service) open(ctx context.Context, actor *auth.Principal, in OpenInput,
 		if open > 0 {
 			return ErrVehicleInWorkshop
 		}
-		if in.MileageIn < v.MileageKm {
-			return models.Ef(models.CodeMileageDecreased, fmt.Sprintf("进厂里程不能小于上次记录（%d 公里）", v.MileageKm),
-				"mileage may not be lower than the last reading (%d km)", v.MileageKm).On("mileageIn")
+		if err := v.CheckReading("mileageIn", in.MileageIn); err != nil {
+			return err
 		}
 		err = conn.Model(&models.Vehicle{}).Where("id = ?", v.ID).
 			Updates(map[string]any{"mileage_km": in.MileageIn, "mileage_read_at": now, "updated_at": now}).Error
@@ -221,7 +220,7 @@ func (s *Service) open(ctx context.Context, actor *auth.Principal, in OpenInput,
 func (s *Service) order(ctx context.Context, id uuid.UUID) (*RepairOrder, error) {
 	var o RepairOrder
 	if err := s.DB.Conn(ctx).Where("id = ?", id).Take(&o).Error; err != nil {
-		return nil, notFoundAs(err, errOrderNotFound)
+		return nil, models.NotFoundAs(err, errOrderNotFound)
 	}
 	return &o, nil
 }
@@ -413,7 +412,7 @@ func (s *Service) OrderFor(ctx context.Context, actor *auth.Principal, id uuid.U
 	}
 	var o RepairOrder
 	if err := q.Take(&o).Error; err != nil {
-		return nil, notFoundAs(err, errOrderNotFound)
+		return nil, models.NotFoundAs(err, errOrderNotFound)
 	}
 	if actor.IsOwner() && o.Status == AwaitingApproval {
 		if err := s.markSeen(ctx, &o); err != nil {

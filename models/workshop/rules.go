@@ -304,20 +304,3 @@ func checkPayments(in []PaymentInput, walletOn bool) ([]PaymentInput, error) {
 // maxPaymentFen bounds one payment (¥100 million), far above any bill and
 // far below overflow when several are added.
 const maxPaymentFen = 10_000_000_000
-
-// yuan formats fen as "¥1,234.50" for messages to owners.
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	whole := fmt.Sprint(fen / 100)
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return fmt.Sprintf("%s¥%s.%02d", sign, b.String(), fen%100)
-}

@@ -73,7 +73,7 @@ func (s *Service) RevokeScreenToken(ctx context.Context, actor *auth.Principal, 
 	var t ScreenToken
 	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("id = ?", id)).Take(&t).Error; err != nil {
-			return notFoundAs(err, errTokenNotFound)
+			return models.NotFoundAs(err, errTokenNotFound)
 		}
 		if !managesStore(actor, t.StoreID) {
 			return errTokenNotFound

@@ -2,7 +2,6 @@ package workshop
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -70,7 +69,7 @@ func (s *Service) lockOrder(ctx context.Context, actor *auth.Principal, nf *mode
 	}
 	var o RepairOrder
 	if err := s.DB.ForUpdate(q).Take(&o).Error; err != nil {
-		return nil, notFoundAs(err, nf)
+		return nil, models.NotFoundAs(err, nf)
 	}
 	return &o, nil
 }
@@ -307,12 +306,4 @@ func (s *Service) staffQualifies(ctx context.Context, staffID, storeID uuid.UUID
 		AND (EXISTS (SELECT 1 FROM staff_stores ss WHERE ss.staff_id = s.id AND ss.store_id = ?)`+admin+`)`,
 		staffID, true, names, storeID).Scan(&n).Error
 	return n > 0, err
-}
-
-// notFoundAs maps GORM's record-not-found to the given domain error.
-func notFoundAs(err error, nf *models.Error) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nf
-	}
-	return err
 }

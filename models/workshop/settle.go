@@ -139,13 +139,13 @@ func (c *change) settle(payments []PaymentInput, nextDate *models.Date, nextKm *
 		sum += p.AmountFen
 	}
 	if sum != t.PayableFen {
-		return models.Ef(CodePaymentsDoNotAddUp, fmt.Sprintf("付款合计 %s 与应付金额 %s 不符", yuan(sum), yuan(t.PayableFen)),
+		return models.Ef(CodePaymentsDoNotAddUp, fmt.Sprintf("付款合计 %s 与应付金额 %s 不符", models.Yuan(sum), models.Yuan(t.PayableFen)),
 			"the payments add up to %d fen; payable is %d fen", sum, t.PayableFen).On("payments")
 	}
 	pay := walletPayments(payments)
 	if pay.pointsFen > wallet.MaxPointsFen(t.PayableFen) {
 		most := wallet.MaxPointsFen(t.PayableFen)
-		return models.Ef(wallet.CodePointsOverCap, fmt.Sprintf("积分最多抵扣应付金额的 50%%，即 %s（%d 积分）", yuan(most), most),
+		return models.Ef(wallet.CodePointsOverCap, fmt.Sprintf("积分最多抵扣应付金额的 50%%，即 %s（%d 积分）", models.Yuan(most), most),
 			"points may pay at most half of the payable %d fen: %d fen (%d points)", t.PayableFen, most, most).
 			On(fmt.Sprintf("payments[%d].points", pay.pointsAt))
 	}

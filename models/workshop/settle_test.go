@@ -294,10 +294,10 @@ func TestSettleWithoutWallet(t *testing.T) {
 	e.fund(owner, 100_000, 100)
 	cashier := e.who("cashier.sz01")
 	_, err := svc.Settle(e.ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: []workshop.PaymentInput{{Method: workshop.Wallet, AmountFen: billed}}})
-	wantCode(t, err, workshop.CodePaymentMethodUnavailable, "payments[0].method")
+	wantCode(t, err, models.CodePaymentMethodUnavailable, "payments[0].method")
 	_, err = svc.Settle(e.ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: []workshop.PaymentInput{
 		{Method: workshop.Cash, AmountFen: billed - 100}, {Method: workshop.Points, Points: 100}}})
-	wantCode(t, err, workshop.CodePaymentMethodUnavailable, "payments[1].method")
+	wantCode(t, err, models.CodePaymentMethodUnavailable, "payments[1].method")
 	_, err = svc.Settle(e.ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: []workshop.PaymentInput{{Method: workshop.Cash, AmountFen: billed}}})
 	must(t, err)
 	if n := len(e.orderEntries(o)); n != 0 {
