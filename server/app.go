@@ -114,7 +114,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	ev := &events.Service{DB: d.DB, Wallet: wl}
 	rs := &roadside.Service{DB: d.DB}
 	cr := &care.Service{DB: d.DB}
-	rm := &reminders.Service{DB: d.DB, Workshop: ws}
+	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk}
 	// Capabilities add their export Sections and deletion Erasers here.
 	pv := &privacy.Service{DB: d.DB,
 		Sections: []privacy.Section{

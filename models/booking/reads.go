@@ -2,11 +2,13 @@ package booking
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // AppointmentFor reads an appointment the actor may see: an owner their
@@ -81,4 +83,18 @@ func (s *Service) AppointmentsByIDs(ctx context.Context, ids []uuid.UUID) (map[u
 		out[a.ID] = a
 	}
 	return out, nil
+}
+
+// VehiclesBooked lists which of the vehicles hold a BOOKED appointment of
+// kind whose slot has not ended at at, in one statement. An appointment whose
+// slot has ended does not count: its car did not come.
+func (s *Service) VehiclesBooked(ctx context.Context, vehicleIDs []uuid.UUID, kind workshop.Kind, at time.Time) ([]uuid.UUID, error) {
+	var out []uuid.UUID
+	if len(vehicleIDs) == 0 {
+		return out, nil
+	}
+	err := s.DB.Conn(ctx).Model(&Appointment{}).
+		Where("vehicle_id IN ? AND status = ? AND kind = ? AND slot_end > ?", vehicleIDs, Booked, kind, at.UTC()).
+		Pluck("vehicle_id", &out).Error
+	return out, err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -17,8 +18,10 @@ const DefaultBatch = 500
 // Service sends the care loop's reminders.
 type Service struct {
 	DB *models.DB
-	// Workshop tells each car's next service due.
+	// Workshop tells each car's next service due and its visits.
 	Workshop *workshop.Service
+	// Booking tells which cars are booked in already.
+	Booking *booking.Service
 	// Batch overrides DefaultBatch (tests use small batches).
 	Batch int
 }
@@ -132,14 +135,7 @@ func (s *Service) vehicleBatch(ctx context.Context, today models.Date, now time.
 	}
 	// Odometer readings of the last two years: the mileage in of every
 	// order that was not cancelled.
-	var orders []struct {
-		VehicleID            uuid.UUID
-		MileageIn            int
-		CreatedAt            time.Time
-		FirstFreeMaintenance bool
-	}
-	err = conn.Raw(`SELECT vehicle_id, mileage_in, created_at, first_free_maintenance FROM repair_orders
-		WHERE vehicle_id IN ? AND status <> ? AND created_at >= ?`, ids, workshop.Cancelled, now.AddDate(-2, 0, 0)).Scan(&orders).Error
+	orders, err := s.Workshop.VisitsSince(ctx, ids, now.AddDate(-2, 0, 0))
 	if err != nil {
 		return nil, uuid.Nil, false, err
 	}
@@ -147,9 +143,7 @@ func (s *Service) vehicleBatch(ctx context.Context, today models.Date, now time.
 	// appointment whose slot has ended does not count: the owner did not
 	// come (booking closes it as NO_SHOW only when the owner books again),
 	// and a missed visit must not silence the reminders for good.
-	var booked []uuid.UUID
-	err = conn.Raw(`SELECT vehicle_id FROM appointments WHERE vehicle_id IN ? AND status = 'BOOKED' AND kind = ? AND slot_end > ?`,
-		ids, string(workshop.Maintenance), now.UTC()).Scan(&booked).Error
+	booked, err := s.Booking.VehiclesBooked(ctx, ids, workshop.Maintenance, now)
 	if err != nil {
 		return nil, uuid.Nil, false, err
 	}
@@ -157,7 +151,7 @@ func (s *Service) vehicleBatch(ctx context.Context, today models.Date, now time.
 	// is among the last two years' orders while it matters.
 	readings, done := map[uuid.UUID][]Reading{}, map[uuid.UUID]bool{}
 	for _, o := range orders {
-		readings[o.VehicleID] = append(readings[o.VehicleID], Reading{At: o.CreatedAt.UTC(), Km: o.MileageIn})
+		readings[o.VehicleID] = append(readings[o.VehicleID], Reading{At: o.CreatedAt, Km: o.MileageIn})
 		done[o.VehicleID] = done[o.VehicleID] || o.FirstFreeMaintenance
 	}
 	isBooked := set(booked)

@@ -46,7 +46,7 @@ type world struct {
 func newWorld(t testing.TB) *world {
 	t.Helper()
 	db := testdb.Open(t)
-	w := &world{db: db, svc: &reminders.Service{DB: db, Workshop: &workshop.Service{DB: db}}, order: map[uuid.UUID]uuid.UUID{}}
+	w := &world{db: db, svc: newReminders(db), order: map[uuid.UUID]uuid.UUID{}}
 	ctx := context.Background()
 	conn := db.Conn(ctx)
 	w.store = models.NewID()
@@ -288,7 +288,7 @@ func TestSeveralInstancesAtOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			svc := &reminders.Service{DB: w.db, Workshop: &workshop.Service{DB: w.db}}
+			svc := newReminders(w.db)
 			n, err := svc.SendReminders(context.Background(), now)
 			if err != nil {
 				t.Error(err)
@@ -333,4 +333,10 @@ func TestStatementsDoNotGrowWithVehicles(t *testing.T) {
 	if many := w.db.Statements() - before; many != few {
 		t.Fatalf("%d statements with 20 more cars; %d before", many, few)
 	}
+}
+
+// newReminders is the reminders service with the capabilities it asks.
+func newReminders(db *models.DB) *reminders.Service {
+	ws := &workshop.Service{DB: db}
+	return &reminders.Service{DB: db, Workshop: ws, Booking: &booking.Service{DB: db, Workshop: ws}}
 }

@@ -2,6 +2,7 @@ package workshop
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -25,4 +26,30 @@ func (s *Service) NextServiceDueByVehicleIDs(ctx context.Context, vehicleIDs []u
 		out[o.VehicleID] = o
 	}
 	return out, nil
+}
+
+// Visit is what a repair order tells about its car's use: when it came in,
+// the odometer then, and whether it was the first free maintenance.
+type Visit struct {
+	VehicleID            uuid.UUID
+	MileageIn            int
+	CreatedAt            time.Time
+	FirstFreeMaintenance bool
+}
+
+// VisitsSince lists the visits of the vehicles since a time (every order not
+// cancelled), in one statement, for reminders that project mileage.
+func (s *Service) VisitsSince(ctx context.Context, vehicleIDs []uuid.UUID, since time.Time) ([]Visit, error) {
+	var out []Visit
+	if len(vehicleIDs) == 0 {
+		return out, nil
+	}
+	err := s.DB.Conn(ctx).Model(&RepairOrder{}).
+		Select("vehicle_id, mileage_in, created_at, first_free_maintenance").
+		Where("vehicle_id IN ? AND status <> ? AND created_at >= ?", vehicleIDs, Cancelled, since.UTC()).
+		Scan(&out).Error
+	for i := range out {
+		out[i].CreatedAt = out[i].CreatedAt.UTC()
+	}
+	return out, err
 }
