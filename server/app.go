@@ -118,11 +118,14 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	// Capabilities add their export Sections and deletion Erasers here.
 	pv := &privacy.Service{DB: d.DB,
 		Sections: []privacy.Section{
+			{Name: "repairOrders", Export: ws.ExportOwner},
+			{Name: "wallet", Export: wl.ExportOwner},
+			{Name: "appointments", Export: bk.ExportOwner},
 			{Name: "eventRegistrations", Export: ev.ExportOwner},
 			{Name: "care", Export: cr.ExportOwner},
 			{Name: "roadsideAssistance", Export: rs.ExportOwner},
 		},
-		Erasers: []privacy.Eraser{bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
+		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
 	}
 	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
 // DeleteAccount deletes the caller's account (confirm must be true): in
@@ -64,13 +63,6 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 			return err
 		} else if deleted {
 			return errOwnerNotFound
-		}
-		var accounts []wallet.Account
-		if err := s.DB.ForUpdate(conn.Where("owner_id = ?", o.ID)).Find(&accounts).Error; err != nil {
-			return err
-		}
-		if len(accounts) == 1 && accounts[0].BalanceFen > 0 {
-			return WalletNotEmpty(accounts[0].BalanceFen)
 		}
 		if err := conn.Create(&DeletedOwner{OwnerID: o.ID, DeletedAt: now}).Error; err != nil {
 			return err

@@ -11,9 +11,6 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/booking"
-	"github.com/ownerhub/ownerhub/models/wallet"
-	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // ExportFormat names the layout of the export document.
@@ -69,14 +66,12 @@ func (s *Service) Export(ctx context.Context, actor *auth.Principal) (*Export, e
 	return out, nil
 }
 
-// Built-in section names.
+// Built-in section names (the kernel's rows: the owner, consent, vehicles,
+// inbox and sessions). Capabilities add theirs as Service.Sections.
 const (
 	SectionOwner         = "owner"
 	SectionConsent       = "consent"
 	SectionVehicles      = "vehicles"
-	SectionRepairOrders  = "repairOrders"
-	SectionWallet        = "wallet"
-	SectionAppointments  = "appointments"
 	SectionNotifications = "notifications"
 	SectionSessions      = "sessions"
 )
@@ -86,9 +81,6 @@ func (s *Service) builtIn() []Section {
 		{SectionOwner, s.exportOwner},
 		{SectionConsent, listOf[ConsentEvent](s, "owner_id = ?")},
 		{SectionVehicles, listOf[models.Vehicle](s, "owner_id = ?")},
-		{SectionRepairOrders, s.exportRepairOrders},
-		{SectionWallet, s.exportWallet},
-		{SectionAppointments, listOf[booking.Appointment](s, "owner_id = ?")},
 		{SectionNotifications, listOf[models.Notification](s, "owner_id = ?")},
 		{SectionSessions, s.exportSessions},
 	}
@@ -109,82 +101,6 @@ func (s *Service) exportOwner(ctx context.Context, ownerID uuid.UUID) (any, erro
 		return nil, notFound(err)
 	}
 	return &o, nil
-}
-
-// exportedOrder is a repair order with its lines, timeline and payments.
-type exportedOrder struct {
-	*workshop.RepairOrder
-	Items    []*workshop.Item
-	Timeline []*workshop.Event
-	Payments []*workshop.Payment
-}
-
-// exportRepairOrders lists the orders the owner brought a car in for, each
-// with its items, timeline and payments: four statements.
-func (s *Service) exportRepairOrders(ctx context.Context, ownerID uuid.UUID) (any, error) {
-	conn := s.DB.Conn(ctx)
-	var orders []*workshop.RepairOrder
-	if err := conn.Where("owner_id = ?", ownerID).Order("id ASC").Find(&orders).Error; err != nil {
-		return nil, err
-	}
-	out := make([]*exportedOrder, len(orders))
-	byID := make(map[uuid.UUID]*exportedOrder, len(orders))
-	ids := make([]uuid.UUID, len(orders))
-	for i, o := range orders {
-		out[i] = &exportedOrder{RepairOrder: o, Items: []*workshop.Item{}, Timeline: []*workshop.Event{}, Payments: []*workshop.Payment{}}
-		byID[o.ID], ids[i] = out[i], o.ID
-	}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var items []*workshop.Item
-	if err := conn.Where("order_id IN ?", ids).Order("id ASC").Find(&items).Error; err != nil {
-		return nil, err
-	}
-	for _, it := range items {
-		byID[it.OrderID].Items = append(byID[it.OrderID].Items, it)
-	}
-	var events []*workshop.Event
-	if err := conn.Where("order_id IN ?", ids).Order("id ASC").Find(&events).Error; err != nil {
-		return nil, err
-	}
-	for _, e := range events {
-		byID[e.OrderID].Timeline = append(byID[e.OrderID].Timeline, e)
-	}
-	var payments []*workshop.Payment
-	if err := conn.Where("order_id IN ?", ids).Order("id ASC").Find(&payments).Error; err != nil {
-		return nil, err
-	}
-	for _, p := range payments {
-		byID[p.OrderID].Payments = append(byID[p.OrderID].Payments, p)
-	}
-	return out, nil
-}
-
-// exportedWallet is the membership account with its ledger and points lots.
-type exportedWallet struct {
-	Account    *wallet.Account
-	Ledger     []*wallet.Entry
-	PointsLots []*wallet.PointsLot
-}
-
-func (s *Service) exportWallet(ctx context.Context, ownerID uuid.UUID) (any, error) {
-	conn := s.DB.Conn(ctx)
-	w := &exportedWallet{Ledger: []*wallet.Entry{}, PointsLots: []*wallet.PointsLot{}}
-	var accounts []*wallet.Account
-	if err := conn.Where("owner_id = ?", ownerID).Find(&accounts).Error; err != nil {
-		return nil, err
-	}
-	if len(accounts) == 1 {
-		w.Account = accounts[0]
-	}
-	if err := conn.Where("owner_id = ?", ownerID).Order("id ASC").Find(&w.Ledger).Error; err != nil {
-		return nil, err
-	}
-	if err := conn.Where("owner_id = ?", ownerID).Order("id ASC").Find(&w.PointsLots).Error; err != nil {
-		return nil, err
-	}
-	return w, nil
 }
 
 // session is a refresh token's metadata: never its hash.

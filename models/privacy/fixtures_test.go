@@ -54,9 +54,19 @@ type person struct {
 
 func svc(db *models.DB) *privacy.Service {
 	clock := func() time.Time { return now }
-	// Booking's eraser cancels future appointments, as server/app.go wires it.
-	bk := &booking.Service{DB: db, Now: clock}
-	return &privacy.Service{DB: db, Now: clock, Erasers: []privacy.Eraser{bk.EraseOwner}}
+	// The capabilities below the care loop, as server/app.go wires them:
+	// their export sections; the wallet refuses while it holds stored
+	// value, booking cancels future appointments.
+	ws := &workshop.Service{DB: db, Now: clock}
+	wl := &wallet.Service{DB: db, Now: clock}
+	bk := &booking.Service{DB: db, Now: clock, Workshop: ws}
+	return &privacy.Service{DB: db, Now: clock,
+		Sections: []privacy.Section{
+			{Name: "repairOrders", Export: ws.ExportOwner},
+			{Name: "wallet", Export: wl.ExportOwner},
+			{Name: "appointments", Export: bk.ExportOwner},
+		},
+		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner}}
 }
 
 // newPerson creates an owner (consenting, WeChat-bound) with a car, a

@@ -111,9 +111,9 @@ func TestExportHoldsEverything(t *testing.T) {
 	db := testdb.Shared(t, nil)
 	p, other := newPerson(t, db, 0), newPerson(t, db, 0)
 	s := svc(db)
-	s.Sections = []privacy.Section{{Name: "events", Export: func(_ context.Context, id uuid.UUID) (any, error) {
+	s.Sections = append(s.Sections, privacy.Section{Name: "events", Export: func(_ context.Context, id uuid.UUID) (any, error) {
 		return []string{"registration of " + id.String()}, nil
-	}}}
+	}})
 	doc := export(t, s, p.who)
 	raw, _ := json.Marshal(doc)
 	text := string(raw)
@@ -313,7 +313,7 @@ func TestDeleteRefusedWithBalance(t *testing.T) {
 	ctx := context.Background()
 	p := newPerson(t, db, 123)
 	err := svc(db).DeleteAccount(ctx, p.who, true)
-	testdb.WantCode(t, err, privacy.CodeWalletNotEmpty, "")
+	testdb.WantCode(t, err, wallet.CodeWalletNotEmpty, "")
 	if me, _ := models.AsError(err); !strings.Contains(me.Message("zh"), "1.23") {
 		t.Errorf("message %q does not say the balance", me.Message("zh"))
 	}
