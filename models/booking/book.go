@@ -245,7 +245,7 @@ func (s *Service) reschedule(ctx context.Context, actor *auth.Principal, staff b
 	// The store first (its calendar may not change under the new seat),
 	// then the appointment: the lock order of Book.
 	var row struct{ StoreID uuid.UUID }
-	if err := scoped(conn.Model(&Appointment{}).Select("store_id").Where("id = ?", id), actor).Take(&row).Error; err != nil {
+	if err := models.Scope(conn.Model(&Appointment{}).Select("store_id").Where("id = ?", id), actor, nil, "").Take(&row).Error; err != nil {
 		return models.NotFoundAs(err, errAppointmentNotFound)
 	}
 	utcDay := models.DateOf(start)

@@ -21,7 +21,7 @@ func (s *Service) AppointmentFor(ctx context.Context, actor *auth.Principal, id 
 		return nil, models.ErrUnauthenticated
 	}
 	var a Appointment
-	if err := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor).Take(&a).Error; err != nil {
+	if err := models.Scope(s.DB.Conn(ctx).Where("id = ?", id), actor, nil, "").Take(&a).Error; err != nil {
 		return nil, models.NotFoundAs(err, errAppointmentNotFound)
 	}
 	normalize(&a)
@@ -51,7 +51,7 @@ func (s *Service) OwnerAppointments(ctx context.Context, actor *auth.Principal, 
 		p.First = models.DefaultPageSize
 	}
 	p.First = min(p.First, models.MaxPageSize)
-	q := scoped(s.DB.Conn(ctx).Model(&Appointment{}).Where("owner_id = ?", ownerID), actor)
+	q := models.Scope(s.DB.Conn(ctx).Model(&Appointment{}).Where("owner_id = ?", ownerID), actor, nil, "")
 	if status != nil {
 		q = q.Where("status = ?", *status)
 	}

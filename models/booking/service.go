@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/ownerhub/ownerhub/auth"
@@ -187,27 +186,12 @@ func (s *Service) releaseSeat(ctx context.Context, a *Appointment) error {
 	return nil
 }
 
-// scoped restricts an appointments query to those the actor may see: an
-// owner their own, GROUP_ADMIN every store's, other staff their stores'.
-// Screens see none.
-func scoped(q *gorm.DB, actor *auth.Principal) *gorm.DB {
-	switch {
-	case actor.IsOwner():
-		return q.Where("owner_id = ?", actor.ID)
-	case actor.IsGroupAdmin():
-		return q
-	case actor.IsStaff() && len(actor.StoreIDs) > 0:
-		return q.Where("store_id IN ?", actor.StoreIDs)
-	}
-	return q.Where("1 = 0")
-}
-
 // lockAppointment reads and locks an appointment the actor may see.
 //
 // Codes: NOT_FOUND.
 func (s *Service) lockAppointment(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Appointment, error) {
 	var a Appointment
-	q := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor)
+	q := models.Scope(s.DB.Conn(ctx).Where("id = ?", id), actor, nil, "")
 	if err := s.DB.ForUpdate(q).Take(&a).Error; err != nil {
 		return nil, models.NotFoundAs(err, errAppointmentNotFound)
 	}

@@ -196,7 +196,7 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 	var c Complaint
 	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
 		now := s.now()
-		q := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor, "")
+		q := models.Scope(s.DB.Conn(ctx).Where("id = ?", id), actor, rolesCare, "")
 		if err := s.DB.ForUpdate(q).Take(&c).Error; err != nil {
 			return models.NotFoundAs(err, errComplaintNotFound)
 		}
@@ -285,7 +285,7 @@ func (s *Service) ComplaintFor(ctx context.Context, actor *auth.Principal, id uu
 		return nil, models.ErrUnauthenticated
 	}
 	var c Complaint
-	if err := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor, "").Take(&c).Error; err != nil {
+	if err := models.Scope(s.DB.Conn(ctx).Where("id = ?", id), actor, rolesCare, "").Take(&c).Error; err != nil {
 		return nil, models.NotFoundAs(err, errComplaintNotFound)
 	}
 	normalizeComplaint(&c)
@@ -304,7 +304,7 @@ func (s *Service) OwnerComplaints(ctx context.Context, actor *auth.Principal, ow
 	}
 	p = clampPage(p)
 	p.Desc = true
-	q := scoped(s.DB.Conn(ctx).Model(&Complaint{}).Where("owner_id = ?", ownerID), actor, "")
+	q := models.Scope(s.DB.Conn(ctx).Model(&Complaint{}).Where("owner_id = ?", ownerID), actor, rolesCare, "")
 	rows, more, err := models.Fetch[*Complaint](q, "id", p)
 	for _, c := range rows {
 		normalizeComplaint(c)
@@ -334,7 +334,7 @@ func (s *Service) Complaints(ctx context.Context, actor *auth.Principal, f Compl
 	if f.Status != nil && !f.Status.Valid() {
 		return nil, false, models.Invalid("status", "投诉状态无效", "unknown status")
 	}
-	q, err := staffScoped(s.DB.Conn(ctx).Model(&Complaint{}), actor, f.StoreID, "store_id")
+	q, err := models.StoreScope(s.DB.Conn(ctx).Model(&Complaint{}), actor, f.StoreID, "store_id")
 	if err != nil {
 		return nil, false, err
 	}

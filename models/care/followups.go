@@ -136,7 +136,7 @@ func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFi
 	if f.Status != nil && !f.Status.Valid() {
 		return nil, false, models.Invalid("status", "任务状态无效", "unknown status")
 	}
-	q, err := staffScoped(s.DB.Conn(ctx).Table("follow_up_tasks"), actor, f.StoreID, "follow_up_tasks.store_id")
+	q, err := models.StoreScope(s.DB.Conn(ctx).Table("follow_up_tasks"), actor, f.StoreID, "follow_up_tasks.store_id")
 	if err != nil {
 		return nil, false, err
 	}
@@ -168,7 +168,7 @@ func (s *Service) FollowUpFor(ctx context.Context, actor *auth.Principal, id uui
 }
 
 func (s *Service) readTask(ctx context.Context, actor *auth.Principal, id uuid.UUID, lock bool) (*FollowUpTask, error) {
-	q, _ := staffScoped(s.DB.Conn(ctx).Where("id = ?", id), actor, nil, "store_id")
+	q, _ := models.StoreScope(s.DB.Conn(ctx).Where("id = ?", id), actor, nil, "store_id")
 	if lock {
 		q = s.DB.ForUpdate(q)
 	}

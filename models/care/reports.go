@@ -152,7 +152,7 @@ func (s *Service) ComplaintStats(ctx context.Context, actor *auth.Principal, sto
 	if err != nil {
 		return nil, err
 	}
-	q, err := staffScoped(s.DB.Conn(ctx).Model(&Complaint{}), actor, storeID, "store_id")
+	q, err := models.StoreScope(s.DB.Conn(ctx).Model(&Complaint{}), actor, storeID, "store_id")
 	if err != nil {
 		return nil, err
 	}

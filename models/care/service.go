@@ -67,44 +67,6 @@ func careStaff(actor *auth.Principal) error {
 	return nil
 }
 
-// scoped restricts a query of rows with owner_id and store_id columns to
-// those the actor may see: an owner their own, GROUP_ADMIN all, CRM and
-// managers their stores'. Anyone else sees none.
-func scoped(q *gorm.DB, actor *auth.Principal, table string) *gorm.DB {
-	col := func(c string) string {
-		if table == "" {
-			return c
-		}
-		return table + "." + c
-	}
-	switch {
-	case actor.IsOwner():
-		return q.Where(col("owner_id")+" = ?", actor.ID)
-	case actor.IsGroupAdmin():
-		return q
-	case actor.HasAnyRole(rolesCare...) && len(actor.StoreIDs) > 0:
-		return q.Where(col("store_id")+" IN ?", actor.StoreIDs)
-	}
-	return q.Where("1 = 0")
-}
-
-// staffScoped restricts a query to the stores of a care staff member
-// (GROUP_ADMIN: all), optionally to one of them.
-//
-// Codes: FORBIDDEN (a store not theirs).
-func staffScoped(q *gorm.DB, actor *auth.Principal, storeID *uuid.UUID, column string) (*gorm.DB, error) {
-	if storeID != nil {
-		if !actor.CanAccessStore(*storeID) {
-			return nil, errNotYourStore
-		}
-		return q.Where(column+" = ?", *storeID), nil
-	}
-	if actor.IsGroupAdmin() {
-		return q, nil
-	}
-	return q.Where(column+" IN ?", actor.StoreIDs), nil
-}
-
 func utc(t *time.Time) *time.Time {
 	if t == nil {
 		return nil

@@ -157,7 +157,7 @@ func (s *Service) SurveyFor(ctx context.Context, actor *auth.Principal, id uuid.
 		return nil, models.ErrUnauthenticated
 	}
 	var sv Survey
-	if err := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor, "").Take(&sv).Error; err != nil {
+	if err := models.Scope(s.DB.Conn(ctx).Where("id = ?", id), actor, rolesCare, "").Take(&sv).Error; err != nil {
 		return nil, models.NotFoundAs(err, errSurveyNotFound)
 	}
 	normalizeSurvey(&sv)
@@ -176,7 +176,7 @@ func (s *Service) OwnerSurveys(ctx context.Context, actor *auth.Principal, owner
 	}
 	p = clampPage(p)
 	p.Desc = true
-	q := scoped(s.DB.Conn(ctx).Model(&Survey{}).Where("owner_id = ?", ownerID), actor, "")
+	q := models.Scope(s.DB.Conn(ctx).Model(&Survey{}).Where("owner_id = ?", ownerID), actor, rolesCare, "")
 	rows, more, err := models.Fetch[*Survey](q, "id", p)
 	for _, r := range rows {
 		normalizeSurvey(r)

@@ -20,7 +20,7 @@ func (s *Service) RequestFor(ctx context.Context, actor *auth.Principal, id uuid
 		return nil, models.ErrUnauthenticated
 	}
 	var r Request
-	if err := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor).Take(&r).Error; err != nil {
+	if err := models.Scope(s.DB.Conn(ctx).Where("id = ?", id), actor, rolesServe, "").Take(&r).Error; err != nil {
 		return nil, models.NotFoundAs(err, errRequestNotFound)
 	}
 	normalize(&r)
@@ -43,7 +43,7 @@ func (s *Service) OwnerRequests(ctx context.Context, actor *auth.Principal, owne
 		return nil, false, models.ErrForbidden
 	}
 	p.Desc = true
-	q := scoped(s.DB.Conn(ctx).Model(&Request{}).Where("owner_id = ?", ownerID), actor)
+	q := models.Scope(s.DB.Conn(ctx).Model(&Request{}).Where("owner_id = ?", ownerID), actor, rolesServe, "")
 	return fetch(q, p)
 }
 
@@ -66,7 +66,7 @@ func (s *Service) OpenRequests(ctx context.Context, actor *auth.Principal, store
 		}
 		q = q.Where("store_id = ?", *storeID)
 	} else {
-		q = scoped(q, actor)
+		q = models.Scope(q, actor, rolesServe, "")
 	}
 	p.Desc = false
 	return fetch(q, p)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
@@ -34,27 +33,12 @@ func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 // every role in every store).
 var rolesServe = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
 
-// scoped restricts a requests query to those the actor may see: an owner
-// their own, GROUP_ADMIN every store's, ADVISOR, CRM and MANAGER staff
-// their stores'. Everyone else sees none.
-func scoped(q *gorm.DB, actor *auth.Principal) *gorm.DB {
-	switch {
-	case actor.IsOwner():
-		return q.Where("owner_id = ?", actor.ID)
-	case actor.IsGroupAdmin():
-		return q
-	case actor.HasAnyRole(rolesServe...) && len(actor.StoreIDs) > 0:
-		return q.Where("store_id IN ?", actor.StoreIDs)
-	}
-	return q.Where("1 = 0")
-}
-
 // lock reads and locks a request the actor may see.
 //
 // Codes: NOT_FOUND.
 func (s *Service) lock(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Request, error) {
 	var r Request
-	q := scoped(s.DB.Conn(ctx).Where("id = ?", id), actor)
+	q := models.Scope(s.DB.Conn(ctx).Where("id = ?", id), actor, rolesServe, "")
 	if err := s.DB.ForUpdate(q).Take(&r).Error; err != nil {
 		return nil, models.NotFoundAs(err, errRequestNotFound)
 	}
