@@ -123,7 +123,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		Erasers: []privacy.Eraser{bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
 	}
-	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
+	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
 	reg := newMetrics(d.DB)
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
