@@ -18,7 +18,7 @@ import (
 var entities = []any{
 	&models.Store{}, &models.StoreHours{}, &models.Staff{}, &models.StaffRole{}, &models.StaffStore{},
 	&models.Owner{}, &models.Vehicle{}, &models.LoginCode{}, &models.RefreshToken{}, &models.AuthFailure{},
-	&models.Notification{}, &models.IdempotencyKey{},
+	&models.StaffNetwork{}, &models.Notification{}, &models.IdempotencyKey{},
 }
 
 func TestMigrationsApplyToEmptyDatabase(t *testing.T) {

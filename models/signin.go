@@ -42,5 +42,15 @@ type AuthFailure struct {
 	CreatedAt time.Time
 }
 
+// StaffNetwork is a client network (an IPv4 address or an IPv6 /64) a staff
+// member signed in from with their password, and when they last did. While
+// that is recent, wrong passwords from elsewhere do not lock them out there
+// (docs/sign-in.md).
+type StaffNetwork struct {
+	StaffID      uuid.UUID `gorm:"primaryKey"`
+	Network      string    `gorm:"primaryKey"`
+	LastSignInAt time.Time
+}
+
 // NewID returns a new time-ordered primary key (UUIDv7).
 func NewID() uuid.UUID { return uuid.Must(uuid.NewV7()) }

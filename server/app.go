@@ -128,7 +128,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
 	}
-	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
+	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
 	reg := newMetrics(d.DB)
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
@@ -204,11 +204,13 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		e.GET("/metrics", echo.WrapHandler(app.MetricsHandler), protect...)
 	}
 	e.GET("/api/v1/openapi.json", openAPI)
-	e.GET("/api/v1/stores/:code/board", boardHandler(ws, tokens.Verify), noStore(), rateLimit(cfg.RateLimits))
-
 	// Middleware on the routes themselves, not a group: a group would also
 	// authenticate and rate-limit the not-found answers of unknown paths.
-	api := []echo.MiddlewareFunc{noStore(), bufferBody(bodyLimitBytes), authenticate(verify), rateLimit(cfg.RateLimits)}
+	// One limiter for every route: a caller has one budget.
+	rl := newRateLimiter(cfg.RateLimits)
+	// The board takes screen tokens too (tokens.Verify, not verify).
+	e.GET("/api/v1/stores/:code/board", boardHandler(ws), noStore(), authenticate(tokens.Verify, rl, refuseBoardToken), rl.middleware())
+	api := []echo.MiddlewareFunc{noStore(), bufferBody(bodyLimitBytes), authenticate(verify, rl, unauthenticated), rl.middleware()}
 	e.GET("/api/v1/me/export", exportHandler(pv), api...)
 	graphQL := append([]echo.MiddlewareFunc{graphQLStatus()}, api...)
 	e.POST("/graphql", echo.WrapHandler(gql), graphQL...)

@@ -24,13 +24,17 @@ var (
 // statement (the board version joined with the screen token, both by primary
 // key) and answers 304. The ETag also carries the current minute, so that
 // minutes-in-status and overdue flags refresh at least once a minute.
-func boardHandler(ws *workshop.Service, verify func(string) (*auth.Principal, error)) echo.HandlerFunc {
+//
+// The caller's screen or staff token is read by authenticate (with
+// refuseBoardToken), so that polls count per principal.
+func boardHandler(ws *workshop.Service) echo.HandlerFunc {
 	var storeIDs sync.Map // store code -> id; codes never change
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		p, err := bearerPrincipal(c, verify)
-		if err != nil {
-			return err
+		p, ok := auth.PrincipalFrom(ctx)
+		if !ok {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer`)
+			return errNeedToken
 		}
 		code := strings.ToUpper(c.Param("code"))
 		var storeID uuid.UUID
@@ -60,9 +64,11 @@ func boardHandler(ws *workshop.Service, verify func(string) (*auth.Principal, er
 			if !p.CanAccessStore(storeID) {
 				return models.ErrForbidden
 			}
-			if version, err = ws.BoardVersion(ctx, storeID); err != nil {
+			v, err := ws.BoardVersion(ctx, storeID)
+			if err != nil {
 				return err
 			}
+			version = v
 		default:
 			return models.ErrForbidden
 		}
@@ -100,17 +106,9 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// bearerPrincipal reads the REST caller's bearer token: a screen's or staff's.
-func bearerPrincipal(c echo.Context, verify func(string) (*auth.Principal, error)) (*auth.Principal, error) {
-	scheme, tok, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer`)
-		return nil, errNeedToken
-	}
-	p, err := verify(strings.TrimSpace(tok))
-	if err != nil {
-		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
-		return nil, errScreenRefused
-	}
-	return p, nil
+// refuseBoardToken answers a poll whose Authorization header authenticate
+// refused, as a REST problem like every other board answer.
+func refuseBoardToken(c echo.Context, _, _ string) error {
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
+	return errScreenRefused
 }

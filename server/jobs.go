@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
@@ -26,6 +27,7 @@ const jobRunsKept = 90 * 24 * time.Hour
 type scheduled struct {
 	DB        *models.DB
 	Log       *slog.Logger
+	SignIn    *signin.Service
 	Wallet    *wallet.Service
 	Booking   *booking.Service
 	Reminders *reminders.Service
@@ -63,6 +65,9 @@ func newRunner(s scheduled) *jobs.Runner {
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-models.IdempotencyRetention))
 		}},
+		// Staff networks not signed in from for 90 days are no longer
+		// known (see signin.StaffNetworkKept).
+		{Name: "staff-network-pruning", Period: 24 * time.Hour, Run: s.SignIn.PruneStaffNetworks},
 		{Name: "job-run-pruning", Period: 24 * time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return r.Prune(ctx, now.Add(-jobRunsKept))
 		}},

@@ -232,8 +232,11 @@ func preferredLang(header string) string {
 
 // authenticate reads a Bearer token into the context. No header means an
 // anonymous caller (sign-in mutations, public queries); a header with a bad
-// or expired token is refused with 401 so the app knows to refresh.
-func authenticate(verify func(string) (*auth.Principal, error)) echo.MiddlewareFunc {
+// or expired token is refused with 401 (by refuse, in the route's shape) so
+// the app knows to refresh. A refused token first spends its client
+// network's anonymous budget, and is answered 429 once that is spent: token
+// checks are cheap, but a flood of forged tokens is still a flood.
+func authenticate(verify func(string) (*auth.Principal, error), limits *rateLimiter, refuse func(c echo.Context, reason, msg string) error) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
@@ -241,15 +244,23 @@ func authenticate(verify func(string) (*auth.Principal, error)) echo.MiddlewareF
 				return next(c)
 			}
 			scheme, tok, ok := strings.Cut(h, " ")
-			if !ok || !strings.EqualFold(scheme, "Bearer") {
-				return unauthenticated(c, "INVALID_TOKEN", "Authorization must be \"Bearer <token>\"")
+			var p *auth.Principal
+			reason, msg := "INVALID_TOKEN", "Authorization must be \"Bearer <token>\""
+			if ok && strings.EqualFold(scheme, "Bearer") {
+				var err error
+				p, err = verify(strings.TrimSpace(tok))
+				switch {
+				case errors.Is(err, auth.ErrTokenExpired):
+					reason, msg = "TOKEN_EXPIRED", "access token expired; refresh the session"
+				case err != nil:
+					msg = "access token is not valid"
+				}
 			}
-			p, err := verify(strings.TrimSpace(tok))
-			if errors.Is(err, auth.ErrTokenExpired) {
-				return unauthenticated(c, "TOKEN_EXPIRED", "access token expired; refresh the session")
-			}
-			if err != nil {
-				return unauthenticated(c, "INVALID_TOKEN", "access token is not valid")
+			if p == nil {
+				if limits.spent(c) {
+					return tooManyRequests(c)
+				}
+				return refuse(c, reason, msg)
 			}
 			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
 			return next(c)
@@ -288,40 +299,59 @@ type RateLimits struct {
 // it stops a script, not a city.
 var DefaultRateLimits = RateLimits{IPRate: 100, IPBurst: 300, UserRate: 20, UserBurst: 100}
 
-// rateLimit refuses anonymous callers over their client network's budget,
-// and signed-in callers over their own, with 429.
-func rateLimit(l RateLimits) echo.MiddlewareFunc {
-	signedIn := func(c echo.Context) bool {
-		_, ok := auth.PrincipalFrom(c.Request().Context())
-		return ok
-	}
-	byIP := limiter(l.IPRate, l.IPBurst, signedIn, func(c echo.Context) string { return clientNetwork(c.RealIP()) })
-	byUser := limiter(l.UserRate, l.UserBurst, func(c echo.Context) bool { return !signedIn(c) }, func(c echo.Context) string {
-		p, _ := auth.PrincipalFrom(c.Request().Context())
-		return string(p.Kind) + ":" + p.ID.String()
-	})
-	return func(next echo.HandlerFunc) echo.HandlerFunc { return byIP(byUser(next)) }
+// rateLimiter holds the request budgets: one per client network for
+// anonymous callers, one per principal for signed-in ones (screens
+// included). One rateLimiter serves every route, so that a caller has one
+// budget wherever it spends it.
+type rateLimiter struct {
+	byNetwork, byPrincipal middleware.RateLimiterStore // nil: that limit is off
 }
 
-// limiter is a token bucket per key for the requests skip lets through; none
-// at all when the rate is off.
-func limiter(r rate.Limit, burst int, skip func(echo.Context) bool, key func(echo.Context) string) echo.MiddlewareFunc {
+func newRateLimiter(l RateLimits) *rateLimiter {
+	return &rateLimiter{byNetwork: buckets(l.IPRate, l.IPBurst), byPrincipal: buckets(l.UserRate, l.UserBurst)}
+}
+
+// buckets is a token bucket per key, or nil when the rate is off.
+func buckets(r rate.Limit, burst int) middleware.RateLimiterStore {
 	if r == rate.Inf {
-		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
+		return nil
 	}
-	deny := func(c echo.Context, _ string, _ error) error {
-		c.Response().Header().Set("Retry-After", "1")
-		return graphQLError(c, http.StatusTooManyRequests, string(models.CodeRateLimited), "", "too many requests")
-	}
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Skipper: skip,
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: r, Burst: burst, ExpiresIn: 3 * time.Minute,
-		}),
-		IdentifierExtractor: func(c echo.Context) (string, error) { return key(c), nil },
-		DenyHandler:         deny,
-		ErrorHandler:        func(c echo.Context, err error) error { return deny(c, "", err) },
+	return middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+		Rate: r, Burst: burst, ExpiresIn: 3 * time.Minute,
 	})
+}
+
+// spent takes one request from the caller's budget, the principal's when
+// authenticate found one and the client network's otherwise, and reports
+// whether there was none left.
+func (l *rateLimiter) spent(c echo.Context) bool {
+	store, key := l.byNetwork, clientNetwork(c.RealIP())
+	if p, ok := auth.PrincipalFrom(c.Request().Context()); ok {
+		store, key = l.byPrincipal, string(p.Kind)+":"+p.ID.String()
+	}
+	if store == nil {
+		return false
+	}
+	ok, err := store.Allow(key)
+	return err == nil && !ok
+}
+
+// middleware refuses callers over their budget with 429; it runs after
+// authenticate, which says who the caller is.
+func (l *rateLimiter) middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if l.spent(c) {
+				return tooManyRequests(c)
+			}
+			return next(c)
+		}
+	}
+}
+
+func tooManyRequests(c echo.Context) error {
+	c.Response().Header().Set("Retry-After", "1")
+	return graphQLError(c, http.StatusTooManyRequests, string(models.CodeRateLimited), "", "too many requests")
 }
 
 // problemHandler answers REST errors as application/problem+json (RFC 9457)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/demo"
 )
 
 // What a stranger can do to someone else's sign-in, and what reaches the
@@ -60,6 +62,55 @@ func TestSignInStrangerKillsOnlyTheLiveCode(t *testing.T) {
 	e2eWantUserError(t, s.verify(t, phone, code, nil), "TOO_MANY_ATTEMPTS", "input", "code")
 	s.setClock(0)
 	e2eSessionOf(t, s.verify(t, phone, s.requestCodeSMS(t, phone), nil))
+}
+
+// Strangers spread over ten client networks guess a store manager's
+// password 100 times. The username is then refused from networks it has not
+// signed in from, the strangers' own included, but the manager still signs
+// in from the network they signed in from before.
+func TestStaffStrangersCannotLockManagerOut(t *testing.T) {
+	const username = "manager.sz01" // a demo account: the attack is undone for the package's other tests
+	s := newE2EServer(t)
+	t.Cleanup(func() {
+		s.DB.Conn(context.Background()).Delete(&models.AuthFailure{}, "kind = 'PASSWORD' AND subject = ?", username)
+	})
+	manager := s.ip
+	e2eSessionOf(t, s.staffLogin(t, username, demo.DefaultPassword))
+
+	strangers := make([]string, 10)
+	for i := range strangers {
+		strangers[i] = e2eIP()
+	}
+	invalid, limited := 0, 0
+	for i := range 100 {
+		r := s.callFrom(t, strangers[i%len(strangers)], "", e2eStaffLoginDoc, map[string]any{"u": username, "p": fmt.Sprintf("guess-%d", i)}, nil)
+		switch {
+		case r.Code() == string(models.CodeRateLimited):
+			limited++
+		case len(r.Errors) == 0 && len(userErrorCodes(dig(r.Data, "staffLogin"))) == 1 &&
+			userErrorCodes(dig(r.Data, "staffLogin"))[0] == "INVALID_CREDENTIALS":
+			invalid++
+		default:
+			t.Fatalf("guess %d: %s", i+1, r.Raw)
+		}
+	}
+	// 3 guesses from each network, under the limit per username and
+	// network; then the limit per username from anywhere refuses the rest.
+	if invalid != 30 || limited != 70 {
+		t.Fatalf("%d guesses checked, %d refused; want 30 and 70", invalid, limited)
+	}
+
+	s.ip = manager
+	e2eSessionOf(t, s.staffLogin(t, username, demo.DefaultPassword))
+
+	// While the guesses are recent, the right password is refused from a
+	// network the manager has not signed in from, and from the strangers'.
+	for _, ip := range append([]string{e2eIP()}, strangers...) {
+		r := s.callFrom(t, ip, "", e2eStaffLoginDoc, map[string]any{"u": username, "p": demo.DefaultPassword}, nil)
+		e2eWantGQLError(t, r, string(models.CodeRateLimited))
+	}
+	// The manager again, after all that.
+	e2eSessionOf(t, s.staffLogin(t, username, demo.DefaultPassword))
 }
 
 // loginWithWeChat on a server without WeChat credentials says so, typed, and

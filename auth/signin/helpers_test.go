@@ -23,6 +23,7 @@ const (
 	testCode  = "246810"
 	ip        = "203.0.113.7"
 	otherIP   = "198.51.100.9"
+	newIP     = "192.0.2.33" // a network nobody signs in from before the test's end
 )
 
 var ctx = context.Background()

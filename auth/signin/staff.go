@@ -8,14 +8,17 @@ import (
 	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"gorm.io/gorm/clause"
 )
 
-// Limits of staff sign-in.
+// Limits of staff sign-in (docs/sign-in.md).
 //
 // The tight limit is per username and client (Limits.StaffFailuresPerUserIP):
 // a stranger guessing from elsewhere cannot lock a colleague out. A looser
-// limit per username bounds a guesser spread over many addresses, and one per
-// client (Limits.StaffFailuresPerIP) a guesser trying many usernames.
+// limit per username bounds a guesser spread over many addresses; it spares
+// the networks the staff member signed in from within StaffNetworkKept, so
+// strangers cannot lock them out with it either. One per client
+// (Limits.StaffFailuresPerIP) bounds a guesser trying many usernames.
 const (
 	staffUserFailureLimit = 30 // wrong passwords per username from anywhere per staffFailureWindow
 	staffFailureWindow    = 15 * time.Minute
@@ -23,6 +26,10 @@ const (
 	lockKeyStaffUser      = "staff-user:"
 	lockKeyStaffClientIP  = "staff-ip:"
 )
+
+// StaffNetworkKept is how long a client network a staff member signed in
+// from with their password stays known: spared by the username-wide limit.
+const StaffNetworkKept = 90 * 24 * time.Hour
 
 // StaffLogin signs a staff member in with username and password. The
 // returned Staff has its Roles and Stores loaded and PasswordHash cleared;
@@ -40,10 +47,14 @@ const (
 //   - INVALID_CREDENTIALS: unknown username, wrong password or inactive
 //     account, with one message and the same timing for all three.
 //   - RATE_LIMITED: Limits.StaffFailuresPerUserIP (5) failures for this
-//     username from this client network, 30 for this username from anywhere,
-//     or Limits.StaffFailuresPerIP (50) from this client network, in the last
-//     15 minutes, until the oldest of them is 15 minutes old; refused even
-//     with the right password, and without checking it.
+//     username from this client network, 30 for this username from anywhere
+//     (unless the staff member signed in from this client network within
+//     StaffNetworkKept), or Limits.StaffFailuresPerIP (50) from this client
+//     network, in the last 15 minutes, until the oldest of them is 15
+//     minutes old; refused even with the right password, and without
+//     checking it.
+//
+// A successful sign-in remembers its client network as known.
 func (s *Service) StaffLogin(ctx context.Context, username, password, ip string) (*Session, *models.Staff, error) {
 	if err := s.ready(); err != nil {
 		return nil, nil, err
@@ -67,15 +78,21 @@ func (s *Service) StaffLogin(ctx context.Context, username, password, ip string)
 		}
 		since := now.Add(-staffFailureWindow)
 		for _, l := range []struct {
-			where string
-			args  []any
-			n     int
+			where      string
+			args       []any
+			n          int
+			spareKnown bool
 		}{
-			{"subject = ? AND ip = ?", []any{username, ip}, limits.StaffFailuresPerUserIP},
-			{"subject = ?", []any{username}, staffUserFailureLimit},
-			{"ip = ?", []any{ip}, limits.StaffFailuresPerIP},
+			{"subject = ? AND ip = ?", []any{username, ip}, limits.StaffFailuresPerUserIP, false},
+			{"subject = ?", []any{username}, staffUserFailureLimit, true},
+			{"ip = ?", []any{ip}, limits.StaffFailuresPerIP, false},
 		} {
 			t, hit, err := nthNewest(s.failures(ctx, failurePassword).Where(l.where, l.args...), since, l.n)
+			if err == nil && hit && l.spareKnown {
+				var known bool
+				known, err = s.knownNetwork(ctx, username, ip, now)
+				hit = !known
+			}
 			if err != nil || hit {
 				return rateLimitedUntil(t.Add(staffFailureWindow), now, hit), err
 			}
@@ -104,8 +121,12 @@ func (s *Service) StaffLogin(ctx context.Context, username, password, ip string)
 		if err := s.DB.Conn(ctx).Delete(&models.AuthFailure{}, "id = ?", reserved).Error; err != nil {
 			return nil, fmt.Errorf("signin: release reserved failure: %w", err)
 		}
+		now := s.now()
+		if err := s.rememberNetwork(ctx, st.ID, ip, now); err != nil {
+			return nil, err
+		}
 		var err error
-		sess, err = s.newSession(ctx, staffPrincipal(st), models.NewID(), s.now())
+		sess, err = s.newSession(ctx, staffPrincipal(st), models.NewID(), now)
 		return nil, err
 	})
 	if err != nil {
@@ -126,4 +147,48 @@ func (s *Service) loadStaff(ctx context.Context, where string, arg any) (*models
 		return nil, fmt.Errorf("signin: load staff: %w", err)
 	}
 	return &st, nil
+}
+
+// knownNetwork reports whether the staff member named username signed in
+// from the client network ip within StaffNetworkKept.
+func (s *Service) knownNetwork(ctx context.Context, username, ip string, now time.Time) (bool, error) {
+	if ip == "" { // no client network: nothing to tell callers apart by
+		return false, nil
+	}
+	conn := s.DB.Conn(ctx)
+	var n int64
+	err := conn.Model(&models.StaffNetwork{}).
+		Where("staff_id IN (?)", conn.Model(&models.Staff{}).Select("id").Where("username = ?", username)).
+		Where("network = ? AND last_sign_in_at > ?", ip, now.Add(-StaffNetworkKept)).
+		Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("signin: known network: %w", err)
+	}
+	return n > 0, nil
+}
+
+// rememberNetwork records that staffID signed in from ip at now.
+func (s *Service) rememberNetwork(ctx context.Context, staffID uuid.UUID, ip string, now time.Time) error {
+	if ip == "" {
+		return nil
+	}
+	err := s.DB.Conn(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "staff_id"}, {Name: "network"}},
+		DoUpdates: clause.AssignmentColumns([]string{"last_sign_in_at"}),
+	}).Create(&models.StaffNetwork{StaffID: staffID, Network: ip, LastSignInAt: now}).Error
+	if err != nil {
+		return fmt.Errorf("signin: remember network: %w", err)
+	}
+	return nil
+}
+
+// PruneStaffNetworks forgets the client networks staff last signed in from
+// more than StaffNetworkKept before now, which are no longer known anyway;
+// a scheduled job. It returns how many it forgot.
+func (s *Service) PruneStaffNetworks(ctx context.Context, now time.Time) (int64, error) {
+	res := s.DB.Conn(ctx).Where("last_sign_in_at <= ?", now.UTC().Add(-StaffNetworkKept)).Delete(&models.StaffNetwork{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("signin: prune staff networks: %w", res.Error)
+	}
+	return res.RowsAffected, nil
 }

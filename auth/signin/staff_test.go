@@ -116,6 +116,66 @@ func TestStaffThrottledPerIP(t *testing.T) {
 	}
 }
 
+// Wrong passwords for a username from many networks refuse it from new
+// networks, not from those its staff member signed in from within
+// StaffNetworkKept, where only the limits per network apply. Those networks
+// are the staff member's own, are forgotten after StaffNetworkKept, and are
+// pruned then.
+func TestStaffKnownNetworks(t *testing.T) {
+	e := newEnv(t)
+	sz := e.store("SZ01")
+	e.staff("manager.sz01", true, []auth.Role{auth.RoleManager}, sz)
+	e.staff("advisor.sz01", true, []auth.Role{auth.RoleAdvisor}, sz)
+	const once = "192.0.2.50" // signed in from once, at the start
+	login := func(who, from string) error {
+		_, _, err := e.svc.StaffLogin(ctx, who, staffPassword, from)
+		return err
+	}
+	for _, from := range []string{ip, once} {
+		if err := login("manager.sz01", from); err != nil {
+			t.Fatal(err)
+		}
+	}
+	networks := func() int64 { return e.count("staff_networks", "") }
+	if n := networks(); n != 2 {
+		t.Fatalf("%d networks remembered, want 2", n)
+	}
+
+	e.clock.Advance(signin.StaffNetworkKept - time.Minute)
+	e.seedFailures("PASSWORD", "manager.sz01", otherIP, e.clock.Now().Add(-time.Minute), 30)
+	e.seedFailures("PASSWORD", "advisor.sz01", otherIP, e.clock.Now().Add(-time.Minute), 30)
+	for _, from := range []string{newIP, otherIP} {
+		wantCode(t, login("manager.sz01", from), models.CodeRateLimited)
+	}
+	if err := login("manager.sz01", ip); err != nil {
+		t.Fatalf("from a network signed in from 90 days less a minute ago: %v", err)
+	}
+	// Known to the manager, not to a colleague.
+	wantCode(t, login("advisor.sz01", ip), models.CodeRateLimited)
+	// The limit per username and network holds there as anywhere.
+	for range 5 {
+		_, _, err := e.svc.StaffLogin(ctx, "manager.sz01", "wrong", ip)
+		wantCode(t, err, signin.CodeInvalidCredentials)
+	}
+	wantCode(t, login("manager.sz01", ip), models.CodeRateLimited)
+
+	if n, err := e.svc.PruneStaffNetworks(ctx, e.clock.Now()); err != nil || n != 0 {
+		t.Fatalf("pruned %d (%v) within 90 days", n, err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	if n, err := e.svc.PruneStaffNetworks(ctx, e.clock.Now()); err != nil || n != 1 || networks() != 1 {
+		t.Fatalf("pruned %d (%v), %d left; want the network of 90 days ago gone, 1 left", n, err, networks())
+	}
+
+	// 90 days after the last sign-in from it, a network is like any other.
+	e.clock.Advance(signin.StaffNetworkKept)
+	e.seedFailures("PASSWORD", "manager.sz01", otherIP, e.clock.Now().Add(-time.Minute), 30)
+	wantCode(t, login("manager.sz01", ip), models.CodeRateLimited)
+	if n, err := e.svc.PruneStaffNetworks(ctx, e.clock.Now()); err != nil || n != 1 || networks() != 0 {
+		t.Fatalf("pruned %d (%v), %d left", n, err, networks())
+	}
+}
+
 func TestStaffRefreshReloadsRolesAndRefusesInactive(t *testing.T) {
 	e := newEnv(t)
 	sz, gz := e.store("SZ01"), e.store("GZ01")
