@@ -15,6 +15,13 @@ func globalID(typ string, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
 }
 
+// refID is the global ID of the object a domain reference names.
+func refID(r models.Ref) string { return globalID(string(r.Type), r.ID) }
+
+// LinkOut writes a domain link as clients read it: each reference in it
+// becomes the global ID of the object it names.
+func LinkOut(l models.Link) string { return l.Encode(refID) }
+
 // parseGlobalID splits a global ID into its type and key. It accepts only
 // the IDs globalID writes: uuid.Parse also reads upper case, braces,
 // "urn:uuid:" and undashed keys, and base64 has spare bits at its end, and

@@ -63,6 +63,11 @@ func (r *notificationResolver) ID(ctx context.Context, obj *models.Notification)
 	return globalID(typeNotification, obj.ID), nil
 }
 
+// Link is the resolver for the link field.
+func (r *notificationResolver) Link(ctx context.Context, obj *models.Notification) (string, error) {
+	return LinkOut(obj.Link), nil
+}
+
 // ID is the resolver for the id field.
 func (r *ownerResolver) ID(ctx context.Context, obj *models.Owner) (string, error) {
 	return globalID(typeOwner, obj.ID), nil

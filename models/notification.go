@@ -16,7 +16,7 @@ type Notification struct {
 	Kind      string
 	Title     string
 	Body      string
-	Link      string // what the app opens: a global ID or a route such as "book?storeId=..."
+	Link      Link // what the app opens: an object or an app route, in the domain's own form
 	DedupeKey *string
 	ReadAt    *time.Time
 	CreatedAt time.Time

@@ -127,6 +127,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		},
 		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
+		Links:   graph.LinkOut,
 	}
 	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
 	reg := newMetrics(d.DB)

@@ -165,7 +165,7 @@ func TestCareSurveyFlow(t *testing.T) {
 		crStr(dig(s, "advisor", "name")) == "" || crStr(dig(s, "store", "code")) != "SZ01" {
 		t.Fatalf("survey = %v", s)
 	}
-	if n := e2eCount(t, f.testServer, &models.Notification{}, "owner_id = ? AND kind = ? AND link = ?", car.Owner.ID, care.NotifySurveyInvitation, orderID); n != 1 {
+	if n := e2eCount(t, f.testServer, &models.Notification{}, "owner_id = ? AND kind = ? AND link = ?", car.Owner.ID, care.NotifySurveyInvitation, models.LinkTo(models.RefTo(models.RefRepairOrder, order.ID))); n != 1 {
 		t.Fatalf("%d invitations", n)
 	}
 	id := crStr(s["id"])

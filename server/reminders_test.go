@@ -67,7 +67,7 @@ func TestCareReminders(t *testing.T) {
 	}
 	zt := a.ownerToken(t, zhang.ID)
 	got := inbox(zt)
-	if len(got[reminders.KindBirthday]) != 1 || dig(got[reminders.KindBirthday][0], "link") != reminders.MembershipLink {
+	if len(got[reminders.KindBirthday]) != 1 || dig(got[reminders.KindBirthday][0], "link") != string(reminders.MembershipLink) {
 		t.Fatalf("张伟's birthday: %v", got[reminders.KindBirthday])
 	}
 	// The Camry's insurance expires in 21 days (demo data): one reminder,

@@ -41,7 +41,7 @@ func TestSendReminders(t *testing.T) {
 			t.Fatalf("%d reminders for %s", len(ns), x.ID)
 		}
 		r := ns[0]
-		if r.Link != booking.AppointmentGlobalID(x.ID) || r.DedupeKey == nil || *r.DedupeKey != "appointment-reminder:"+x.ID.String() ||
+		if r.Link != booking.AppointmentLink(x.ID) || r.DedupeKey == nil || *r.DedupeKey != "appointment-reminder:"+x.ID.String() ||
 			r.Title == "" || !strings.Contains(r.Body, e.store.Name) || r.ReadAt != nil {
 			t.Fatalf("reminder %+v", r)
 		}
@@ -49,8 +49,8 @@ func TestSendReminders(t *testing.T) {
 	if !strings.Contains(notes(a)[0].Body, "07:00") || !strings.Contains(notes(b)[0].Body, "23:00") {
 		t.Fatalf("bodies %q, %q", notes(a)[0].Body, notes(b)[0].Body)
 	}
-	if got := booking.AppointmentGlobalID(a.ID); got != strings.TrimRight(got, "=") || strings.ContainsAny(got, "+/") {
-		t.Fatalf("global id %q is not unpadded base64url", got)
+	if got := booking.AppointmentLink(a.ID); got != models.Link("Appointment:"+a.ID.String()) {
+		t.Fatalf("an appointment reminder links %q", got)
 	}
 	if len(notes(c)) != 0 || len(notes(d)) != 0 {
 		t.Fatal("reminded of Wednesday's or a cancelled appointment")

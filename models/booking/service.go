@@ -2,7 +2,6 @@ package booking
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -60,11 +59,9 @@ var (
 // before an appointment.
 const NotifyAppointmentReminder = "APPOINTMENT_REMINDER"
 
-// AppointmentGlobalID is the Relay global ID of an appointment as the
-// GraphQL layer encodes it (base64url of "Appointment:<uuid>", no
-// padding); reminders link to it.
-func AppointmentGlobalID(id uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("Appointment:" + id.String()))
+// AppointmentLink links an appointment; reminders open it.
+func AppointmentLink(id uuid.UUID) models.Link {
+	return models.LinkTo(models.RefTo(models.RefAppointment, id))
 }
 
 // staffFor checks the actor is staff holding one of roles at the store.

@@ -226,7 +226,7 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 		key := "complaint-event:" + ev.ID.String()
 		_, err = s.DB.CreateNotification(ctx, &models.Notification{
 			OwnerID: c.OwnerID, Kind: NotifyComplaintUpdate, Title: complaintTitle[step], Body: note,
-			Link: GlobalID("Complaint", c.ID), DedupeKey: &key, CreatedAt: now,
+			Link: ComplaintLink(c.ID), DedupeKey: &key, CreatedAt: now,
 		})
 		return err
 	})

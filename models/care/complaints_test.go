@@ -151,7 +151,7 @@ func TestComplaintDeadlinesMet(t *testing.T) {
 		t.Fatalf("timeline %v", kinds)
 	}
 	var n int64
-	must(t, e.db.Conn(e.ctx).Model(&models.Notification{}).Where("owner_id = ? AND kind = ? AND link = ?", c.owner.ID, care.NotifyComplaintUpdate, care.GlobalID("Complaint", cp.ID)).Count(&n).Error)
+	must(t, e.db.Conn(e.ctx).Model(&models.Notification{}).Where("owner_id = ? AND kind = ? AND link = ?", c.owner.ID, care.NotifyComplaintUpdate, care.ComplaintLink(cp.ID)).Count(&n).Error)
 	if n != 3 {
 		t.Fatalf("%d notifications; want 3", n)
 	}

@@ -1,7 +1,6 @@
 package care
 
 import (
-	"encoding/base64"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,10 +39,9 @@ const (
 	NotifyComplaintUpdate  = "COMPLAINT_UPDATE"
 )
 
-// GlobalID is the Relay global ID of an object as the GraphQL layer encodes
-// it (base64url of "<Type>:<uuid>", no padding); notifications link to it.
-func GlobalID(typ string, id uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
+// ComplaintLink links a complaint; updates about it open it.
+func ComplaintLink(id uuid.UUID) models.Link {
+	return models.LinkTo(models.RefTo(models.RefComplaint, id))
 }
 
 // staffFor checks the actor is staff holding one of roles at the store.

@@ -56,7 +56,7 @@ func TestInviteSurveysOncePerDeliveredOrder(t *testing.T) {
 		t.Fatalf("%d invitations; want 2", len(notes))
 	}
 	for _, n := range notes {
-		if n.OwnerID == a.owner.ID && n.Link != care.GlobalID("RepairOrder", recent.ID) {
+		if n.OwnerID == a.owner.ID && n.Link != models.LinkTo(models.RefTo(models.RefRepairOrder, recent.ID)) {
 			t.Errorf("invitation links %q", n.Link)
 		}
 	}

@@ -46,7 +46,7 @@ func (s *Service) SendReminders(ctx context.Context, now time.Time) (int64, erro
 			}
 			ok, err := s.remind(ctx, r.OwnerID, "event-reminder:"+r.ID.String(), "活动提醒："+r.Title,
 				"活动将于 "+r.StartsAt.In(loc).Format("01-02 15:04")+" 在「"+r.Location+"」开始，请准时到场并出示签到码。",
-				EventGlobalID(r.EventID))
+				EventLink(r.EventID))
 			if err != nil {
 				return created, err
 			}

@@ -200,7 +200,7 @@ func (s *Service) CancelEvent(ctx context.Context, actor *auth.Principal, id uui
 				return err
 			}
 			if err := s.notify(ctx, r.OwnerID, NotifyEventCancelled, "event-cancelled:"+r.ID.String(),
-				"活动已取消："+e.Title, cancelledBody(r, reason), EventGlobalID(e.ID)); err != nil {
+				"活动已取消："+e.Title, cancelledBody(r, reason), EventLink(e.ID)); err != nil {
 				return err
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
-	"encoding/base64"
 	"errors"
 	"time"
 
@@ -55,16 +54,12 @@ const (
 	NotifyEventReminder   = "EVENT_REMINDER"
 )
 
-// EventGlobalID and RegistrationGlobalID are the Relay global IDs the
-// GraphQL layer gives events and registrations (base64url of
-// "Type:<uuid>", no padding); notifications link to them.
-func EventGlobalID(id uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("Event:" + id.String()))
-}
+// EventLink links an event; notifications about it open it.
+func EventLink(id uuid.UUID) models.Link { return models.LinkTo(models.RefTo(models.RefEvent, id)) }
 
-// RegistrationGlobalID is the Relay global ID of a registration.
-func RegistrationGlobalID(id uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("Registration:" + id.String()))
+// RegistrationLink links a registration.
+func RegistrationLink(id uuid.UUID) models.Link {
+	return models.LinkTo(models.RefTo(models.RefRegistration, id))
 }
 
 // staffFor checks the actor is staff holding one of the event roles at the
@@ -136,14 +131,14 @@ func wellFormedCode(code string) bool {
 
 // notify puts a notification about a registration into its owner's inbox,
 // once per dedupe key.
-func (s *Service) notify(ctx context.Context, ownerID uuid.UUID, kind, dedupe, title, body, link string) error {
+func (s *Service) notify(ctx context.Context, ownerID uuid.UUID, kind, dedupe, title, body string, link models.Link) error {
 	_, err := s.DB.CreateNotification(ctx, &models.Notification{OwnerID: ownerID, Kind: kind, Title: title,
 		Body: body, Link: link, DedupeKey: &dedupe})
 	return err
 }
 
 // remind is notify for a reminder, reporting whether it was new.
-func (s *Service) remind(ctx context.Context, ownerID uuid.UUID, dedupe, title, body, link string) (bool, error) {
+func (s *Service) remind(ctx context.Context, ownerID uuid.UUID, dedupe, title, body string, link models.Link) (bool, error) {
 	return s.DB.CreateNotification(ctx, &models.Notification{OwnerID: ownerID, Kind: NotifyEventReminder, Title: title,
 		Body: body, Link: link, DedupeKey: &dedupe})
 }

@@ -81,7 +81,7 @@ func (s *Service) builtIn() []Section {
 		{SectionOwner, s.exportOwner},
 		{SectionConsent, listOf[ConsentEvent](s, "owner_id = ?")},
 		{SectionVehicles, listOf[models.Vehicle](s, "owner_id = ?")},
-		{SectionNotifications, listOf[models.Notification](s, "owner_id = ?")},
+		{SectionNotifications, s.exportNotifications},
 		{SectionSessions, s.exportSessions},
 	}
 }
@@ -93,6 +93,21 @@ func listOf[T any](s *Service, cond string) func(context.Context, uuid.UUID) (an
 		err := s.DB.Conn(ctx).Where(cond, ownerID).Order("id ASC").Find(&rows).Error
 		return rows, err
 	}
+}
+
+// exportNotifications lists the owner's inbox, each link written the way
+// the app received it.
+func (s *Service) exportNotifications(ctx context.Context, ownerID uuid.UUID) (any, error) {
+	rows := []*models.Notification{}
+	if err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("id ASC").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if s.Links != nil {
+		for _, n := range rows {
+			n.Link = models.Link(s.Links(n.Link))
+		}
+	}
+	return rows, nil
 }
 
 func (s *Service) exportOwner(ctx context.Context, ownerID uuid.UUID) (any, error) {

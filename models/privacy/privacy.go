@@ -49,6 +49,9 @@ type Service struct {
 	// it charges or refunds) locks the owner's rows here, so that deletion
 	// takes locks in the same order and cannot deadlock with them.
 	Lockers []Eraser
+	// Links writes a notification's link in the export as the owner's app
+	// reads it (the API's object IDs); nil keeps the domain's form.
+	Links func(models.Link) string
 }
 
 func (s *Service) now() time.Time { return models.NowOr(s.Now) }

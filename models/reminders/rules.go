@@ -11,7 +11,6 @@
 package reminders
 
 import (
-	"encoding/base64"
 	"time"
 
 	"github.com/google/uuid"
@@ -200,20 +199,19 @@ func Anniversary(today, date models.Date) (year, years int, ok bool) {
 
 func leap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
-// Global IDs as the GraphQL layer encodes them (base64url of
-// "<Type>:<uuid>", no padding): reminders link to what they are about.
-func globalID(typ string, id uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
-}
-
 // BookLink is the app route that books a service kind for a vehicle at a
 // store.
-func BookLink(storeID, vehicleID uuid.UUID, kind string) string {
-	return "book?storeId=" + globalID("Store", storeID) + "&vehicleId=" + globalID("Vehicle", vehicleID) + "&kind=" + kind
+func BookLink(storeID, vehicleID uuid.UUID, kind string) models.Link {
+	return models.Route("book",
+		models.Param{Name: "storeId", Ref: models.RefTo(models.RefStore, storeID)},
+		models.Param{Name: "vehicleId", Ref: models.RefTo(models.RefVehicle, vehicleID)},
+		models.Param{Name: "kind", Value: kind})
 }
 
-// VehicleLink is the vehicle's global ID.
-func VehicleLink(vehicleID uuid.UUID) string { return globalID("Vehicle", vehicleID) }
+// VehicleLink links the vehicle.
+func VehicleLink(vehicleID uuid.UUID) models.Link {
+	return models.LinkTo(models.RefTo(models.RefVehicle, vehicleID))
+}
 
 // MembershipLink is the app route of the owner's membership (birthday perks).
-const MembershipLink = "membership"
+const MembershipLink models.Link = "membership"

@@ -40,7 +40,7 @@ type reminder struct {
 	key   string
 	title string
 	body  string
-	link  string
+	link  models.Link
 }
 
 // SendReminders is the daily job: it walks every vehicle and every owner
@@ -181,7 +181,7 @@ func dueOf(v *vehicleRow, today models.Date, next *workshop.RepairOrder, rs []Re
 	if store == nil {
 		store = v.SellingStoreID
 	}
-	bookOr := func(storeID *uuid.UUID) string {
+	bookOr := func(storeID *uuid.UUID) models.Link {
 		if storeID == nil {
 			return VehicleLink(v.ID)
 		}

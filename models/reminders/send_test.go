@@ -149,7 +149,7 @@ func (w *world) inbox(t testing.TB, owner uuid.UUID) []string {
 		if n.Title == "" || n.Body == "" {
 			t.Errorf("notification %s lacks a text", n.Kind)
 		}
-		out = append(out, n.Kind+" "+*n.DedupeKey+" "+n.Link)
+		out = append(out, n.Kind+" "+*n.DedupeKey+" "+string(n.Link))
 	}
 	sort.Strings(out)
 	return out
@@ -169,19 +169,19 @@ func (w *world) wantA(t testing.TB) {
 	t.Helper()
 	a1, a2 := w.a1.String(), w.a2.String()
 	w.wantInbox(t, w.a, sorted(
-		"MAINTENANCE_DUE maintenance:"+a1+":"+w.order[w.a1].String()+" "+reminders.BookLink(w.store, w.a1, "MAINTENANCE"),
-		"INSURANCE_EXPIRING insurance:"+a1+":"+today.AddDate(0, 0, 30).String()+" "+reminders.VehicleLink(w.a1),
-		"INSPECTION_DUE inspection:"+a1+":"+today.AddDate(0, 0, 20).String()+" "+reminders.VehicleLink(w.a1),
-		"PURCHASE_ANNIVERSARY purchase-anniversary:"+a1+":2031 "+reminders.VehicleLink(w.a1),
-		"FIRST_FREE_MAINTENANCE first-free-maintenance:"+a2+" "+reminders.BookLink(w.store, w.a2, "MAINTENANCE"),
-		"BIRTHDAY birthday:"+w.a.String()+":2031 "+reminders.MembershipLink,
+		"MAINTENANCE_DUE maintenance:"+a1+":"+w.order[w.a1].String()+" "+string(reminders.BookLink(w.store, w.a1, "MAINTENANCE")),
+		"INSURANCE_EXPIRING insurance:"+a1+":"+today.AddDate(0, 0, 30).String()+" "+string(reminders.VehicleLink(w.a1)),
+		"INSPECTION_DUE inspection:"+a1+":"+today.AddDate(0, 0, 20).String()+" "+string(reminders.VehicleLink(w.a1)),
+		"PURCHASE_ANNIVERSARY purchase-anniversary:"+a1+":2031 "+string(reminders.VehicleLink(w.a1)),
+		"FIRST_FREE_MAINTENANCE first-free-maintenance:"+a2+" "+string(reminders.BookLink(w.store, w.a2, "MAINTENANCE")),
+		"BIRTHDAY birthday:"+w.a.String()+":2031 "+string(reminders.MembershipLink),
 	))
 }
 
 func (w *world) wantB(t testing.TB) {
 	t.Helper()
 	w.wantInbox(t, w.b, []string{
-		"MAINTENANCE_DUE maintenance:" + w.b1.String() + ":" + w.order[w.b1].String() + " " + reminders.BookLink(w.store, w.b1, "MAINTENANCE"),
+		"MAINTENANCE_DUE maintenance:" + w.b1.String() + ":" + w.order[w.b1].String() + " " + string(reminders.BookLink(w.store, w.b1, "MAINTENANCE")),
 	})
 }
 
@@ -218,9 +218,9 @@ func TestEachKindOnce(t *testing.T) {
 	w.wantA(t)
 	b1 := w.b1.String()
 	bWant := []string{
-		"MAINTENANCE_DUE maintenance:" + b1 + ":" + w.order[w.b1].String() + " " + reminders.BookLink(w.store, w.b1, "MAINTENANCE"),
-		"INSURANCE_EXPIRING insurance:" + b1 + ":" + today.AddDate(0, 0, 61).String() + " " + reminders.VehicleLink(w.b1),
-		"INSPECTION_DUE inspection:" + b1 + ":" + today.AddDate(0, 0, 31).String() + " " + reminders.VehicleLink(w.b1),
+		"MAINTENANCE_DUE maintenance:" + b1 + ":" + w.order[w.b1].String() + " " + string(reminders.BookLink(w.store, w.b1, "MAINTENANCE")),
+		"INSURANCE_EXPIRING insurance:" + b1 + ":" + today.AddDate(0, 0, 61).String() + " " + string(reminders.VehicleLink(w.b1)),
+		"INSPECTION_DUE inspection:" + b1 + ":" + today.AddDate(0, 0, 31).String() + " " + string(reminders.VehicleLink(w.b1)),
 	}
 	w.wantInbox(t, w.b, sorted(bWant...))
 
@@ -232,8 +232,8 @@ func TestEachKindOnce(t *testing.T) {
 			t.Fatalf("after consent, run %d: created %d, %v; want %d", i, n, err, want)
 		}
 	}
-	bWant = append(bWant, "BIRTHDAY birthday:"+w.b.String()+":2031 "+reminders.MembershipLink,
-		"PURCHASE_ANNIVERSARY purchase-anniversary:"+b1+":2031 "+reminders.VehicleLink(w.b1))
+	bWant = append(bWant, "BIRTHDAY birthday:"+w.b.String()+":2031 "+string(reminders.MembershipLink),
+		"PURCHASE_ANNIVERSARY purchase-anniversary:"+b1+":2031 "+string(reminders.VehicleLink(w.b1)))
 	w.wantInbox(t, w.b, sorted(bWant...))
 	w.wantInbox(t, w.c, nil)
 	w.wantInbox(t, w.e, nil)
@@ -262,7 +262,7 @@ func TestMissedAppointmentDoesNotSilence(t *testing.T) {
 	_, err := w.svc.SendReminders(ctx, now)
 	must(t, err)
 	link := func(v uuid.UUID) string {
-		return "MAINTENANCE_DUE maintenance:" + v.String() + ":" + w.order[v].String() + " " + reminders.BookLink(w.store, v, "MAINTENANCE")
+		return "MAINTENANCE_DUE maintenance:" + v.String() + ":" + w.order[v].String() + " " + string(reminders.BookLink(w.store, v, "MAINTENANCE"))
 	}
 	w.wantInbox(t, o, sorted(link(missed), link(justEnded)))
 }

@@ -99,7 +99,7 @@ func TestAssistanceFlow(t *testing.T) {
 	kinds := []string{}
 	for _, n := range inbox {
 		kinds = append(kinds, n.Kind)
-		if n.Link != roadside.GlobalID(r.ID) || n.Title == "" || n.Body == "" {
+		if n.Link != roadside.RequestLink(r.ID) || n.Title == "" || n.Body == "" {
 			t.Errorf("notification %+v", n)
 		}
 	}

@@ -6,10 +6,11 @@
 package roadside
 
 import (
-	"encoding/base64"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // Status of an assistance request.
@@ -119,10 +120,9 @@ func (Event) TableName() string { return "assistance_events" }
 // Topic is the live topic of one request, announced on every change.
 func Topic(requestID uuid.UUID) string { return "assistance:" + requestID.String() }
 
-// GlobalID is the Relay global ID of a request as the GraphQL layer
-// encodes it; inbox items link to it.
-func GlobalID(id uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("AssistanceRequest:" + id.String()))
+// RequestLink links a request; inbox items open it.
+func RequestLink(id uuid.UUID) models.Link {
+	return models.LinkTo(models.RefTo(models.RefAssistanceRequest, id))
 }
 
 // normalize puts a request's times in UTC (PostgreSQL hands them back in

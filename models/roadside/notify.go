@@ -42,7 +42,7 @@ func (s *Service) notify(ctx context.Context, r *Request, c change, now time.Tim
 	key := fmt.Sprintf("assistance:%s:%d", r.ID, r.Version+1)
 	_, err := s.DB.CreateNotification(ctx, &models.Notification{
 		OwnerID: r.OwnerID, Kind: kind, Title: title, Body: body,
-		Link: GlobalID(r.ID), DedupeKey: &key, CreatedAt: now,
+		Link: RequestLink(r.ID), DedupeKey: &key, CreatedAt: now,
 	})
 	return err
 }

@@ -94,7 +94,7 @@ func TestLifecycle(t *testing.T) {
 	padsID, wiperID = items[2].ID, items[3].ID
 	inbox, _, err := e.db.Notifications(ctx, ownerP, owner.ID, models.Page{First: 10}, true)
 	must(t, err)
-	if len(inbox) != 2 || inbox[0].Kind != workshop.NotifyApprovalNeeded || inbox[0].Link != workshop.OrderGlobalID(o.ID) {
+	if len(inbox) != 2 || inbox[0].Kind != workshop.NotifyApprovalNeeded || inbox[0].Link != workshop.OrderLink(o.ID) {
 		t.Fatalf("inbox %+v", inbox)
 	}
 
@@ -141,7 +141,7 @@ func TestLifecycle(t *testing.T) {
 	o = step(e.svc.Move(ctx, foreman, o.ID, workshop.ReadyForPickup, "", nil, ""))
 	inbox, _, err = e.db.Notifications(ctx, ownerP, owner.ID, models.Page{First: 10}, false)
 	must(t, err)
-	if len(inbox) != 3 || inbox[0].Kind != workshop.NotifyReadyForPickup || inbox[0].Link != workshop.OrderGlobalID(o.ID) {
+	if len(inbox) != 3 || inbox[0].Kind != workshop.NotifyReadyForPickup || inbox[0].Link != workshop.OrderLink(o.ID) {
 		t.Fatalf("inbox after ready: %+v", inbox)
 	}
 

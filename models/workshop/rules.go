@@ -1,7 +1,6 @@
 package workshop
 
 import (
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -215,11 +214,9 @@ func MinutesInStatus(o *RepairOrder, now time.Time) int {
 	return int(d / time.Minute)
 }
 
-// OrderGlobalID is the Relay global ID of an order as the GraphQL layer
-// encodes it (base64url of "RepairOrder:<uuid>", no padding); notifications
-// link to it.
-func OrderGlobalID(orderID uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("RepairOrder:" + orderID.String()))
+// OrderLink links an order; its notifications open it.
+func OrderLink(orderID uuid.UUID) models.Link {
+	return models.LinkTo(models.RefTo(models.RefRepairOrder, orderID))
 }
 
 // text is models.Text.

@@ -1,7 +1,6 @@
 package workshop_test
 
 import (
-	"encoding/base64"
 	"testing"
 	"time"
 
@@ -171,12 +170,11 @@ func TestOverdueAndMinutesInStatus(t *testing.T) {
 	}
 }
 
-func TestOrderGlobalID(t *testing.T) {
+func TestOrderLink(t *testing.T) {
 	t.Parallel()
 	id := uuid.MustParse("0193a8f0-0000-7000-8000-000000000001")
-	raw, err := base64.RawURLEncoding.DecodeString(workshop.OrderGlobalID(id))
-	if err != nil || string(raw) != "RepairOrder:"+id.String() {
-		t.Fatalf("OrderGlobalID = %q (%v)", raw, err)
+	if got := workshop.OrderLink(id); got != models.Link("RepairOrder:"+id.String()) {
+		t.Fatalf("OrderLink = %q", got)
 	}
 }
 

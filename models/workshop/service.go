@@ -271,7 +271,7 @@ func (c *change) resume(note, actorKind string) error {
 func (c *change) notify(kind, title, body, dedupe string) error {
 	_, err := c.s.DB.CreateNotification(c.ctx, &models.Notification{
 		OwnerID: c.o.OwnerID, Kind: kind, Title: title, Body: body,
-		Link: OrderGlobalID(c.o.ID), DedupeKey: &dedupe, CreatedAt: c.now,
+		Link: OrderLink(c.o.ID), DedupeKey: &dedupe, CreatedAt: c.now,
 	})
 	return err
 }
