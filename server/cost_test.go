@@ -41,8 +41,10 @@ func repeat(n int, format string) string {
 	return b.String()
 }
 
-// timedGraphQL posts the document three times and returns the fastest
-// answer's time with that answer. Each time the document ends in a different
+// timedGraphQL posts the document five times and returns the fastest
+// answer's time with that answer: the fastest is the document's own cost,
+// the others may have waited for a busy machine (CI runs packages side by
+// side on two cores). Each time the document ends in a different
 // comment, so that the server's cache of validated documents cannot answer
 // it; a client timeout keeps a document that never returns from hanging the
 // test.
@@ -52,7 +54,10 @@ func timedGraphQL(t *testing.T, s *testServer, body map[string]any) (time.Durati
 	best := time.Duration(-1)
 	var out *gqlResponse
 	query := body["query"].(string)
-	for i := range 3 {
+	for i := range 5 {
+		if i > 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
 		body["query"] = fmt.Sprintf("%s\n# %d %d", query, time.Now().UnixNano(), i)
 		raw, _ := json.Marshal(body)
 		start := time.Now()
@@ -107,7 +112,7 @@ func TestLimitsCostOfPathologicalDocuments(t *testing.T) {
 const costBound = 50 * time.Millisecond
 
 // answeredWithin sends a document and checks it is answered within costBound
-// (the fastest of three), refused with code or, if code is "", answered
+// (the fastest of five), refused with code or, if code is "", answered
 // without errors.
 func answeredWithin(t *testing.T, s *testServer, query, operation, code string) {
 	t.Helper()
@@ -125,7 +130,7 @@ func answeredWithin(t *testing.T, s *testServer, query, operation, code string) 
 		t.Fatalf("want %s and no data, got (%d) %.500s", code, r.Status, r.Raw)
 	}
 	if took > costBound {
-		t.Fatalf("took %v (fastest of 3), more than %v", took, costBound)
+		t.Fatalf("took %v (fastest of 5), more than %v", took, costBound)
 	}
 }
 
