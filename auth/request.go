@@ -1,6 +1,9 @@
 package auth
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 type clientIPKey struct{}
 
@@ -13,4 +16,17 @@ func WithClientIP(ctx context.Context, ip string) context.Context {
 func ClientIP(ctx context.Context) string {
 	ip, _ := ctx.Value(clientIPKey{}).(string)
 	return ip
+}
+
+// BearerToken reads the token of an Authorization value "Bearer <token>"
+// (the scheme in any case, RFC 6750); ok is false for any other value. The
+// one parser of bearer credentials: HTTP requests, the WebSocket's
+// connection_init payload and /metrics all read them through it.
+func BearerToken(authorization string) (token string, ok bool) {
+	scheme, tok, found := strings.Cut(authorization, " ")
+	tok = strings.TrimSpace(tok)
+	if !found || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return "", false
+	}
+	return tok, true
 }

@@ -476,3 +476,16 @@ func TestNonCanonicalSpellingsRefused(t *testing.T) {
 		t.Fatalf("the token as issued: %v", err)
 	}
 }
+
+func TestBearerToken(t *testing.T) {
+	for h, want := range map[string]string{"Bearer abc": "abc", "bearer abc": "abc", "BEARER  abc ": "abc"} {
+		if got, ok := BearerToken(h); !ok || got != want {
+			t.Errorf("BearerToken(%q) = %q, %v", h, got, ok)
+		}
+	}
+	for _, h := range []string{"", "Bearer", "Bearer ", "Basic abc", "Bearerabc", "Token abc"} {
+		if got, ok := BearerToken(h); ok {
+			t.Errorf("BearerToken(%q) = %q, accepted", h, got)
+		}
+	}
+}

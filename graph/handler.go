@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -190,11 +189,11 @@ func wsInit(authenticate func(string) (*auth.Principal, error)) transport.Websoc
 		if h == "" || authenticate == nil {
 			return ctx, nil, nil
 		}
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
+		tok, ok := auth.BearerToken(h)
+		if !ok {
 			return ctx, nil, errors.New("authorization must be \"Bearer <token>\"")
 		}
-		who, err := authenticate(strings.TrimSpace(tok))
+		who, err := authenticate(tok)
 		if err != nil {
 			return ctx, nil, errors.New("access token is not valid")
 		}

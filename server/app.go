@@ -210,8 +210,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	// One limiter for every route: a caller has one budget.
 	rl := newRateLimiter(cfg.RateLimits)
 	// The board takes screen tokens too (tokens.Verify, not verify).
-	e.GET("/api/v1/stores/:code/board", boardHandler(ws), noStore(), authenticate(tokens.Verify, rl, refuseBoardToken), rl.middleware())
-	api := []echo.MiddlewareFunc{noStore(), bufferBody(bodyLimitBytes), authenticate(verify, rl, unauthenticated), rl.middleware()}
+	e.GET("/api/v1/stores/:code/board", boardHandler(ws), noStore(), authenticate(tokens.Verify, rl), rl.middleware())
+	api := []echo.MiddlewareFunc{noStore(), bufferBody(bodyLimitBytes), authenticate(verify, rl), rl.middleware()}
 	e.GET("/api/v1/me/export", exportHandler(pv), api...)
 	graphQL := append([]echo.MiddlewareFunc{graphQLStatus()}, api...)
 	e.POST("/graphql", echo.WrapHandler(gql), graphQL...)

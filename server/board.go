@@ -105,10 +105,3 @@ func etagMatches(header, etag string) bool {
 	}
 	return false
 }
-
-// refuseBoardToken answers a poll whose Authorization header authenticate
-// refused, as a REST problem like every other board answer.
-func refuseBoardToken(c echo.Context, _, _ string) error {
-	c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
-	return errScreenRefused
-}

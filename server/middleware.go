@@ -140,11 +140,12 @@ func graphQLStatus() echo.MiddlewareFunc {
 // bearerOnly lets through requests bearing token only (for /metrics when
 // METRICS_TOKEN is set); nobody else learns what is there.
 func bearerOnly(token string) echo.MiddlewareFunc {
-	want := sha256.Sum256([]byte("Bearer " + token))
+	want := sha256.Sum256([]byte(token))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			got := sha256.Sum256([]byte(c.Request().Header.Get(echo.HeaderAuthorization)))
-			if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			tok, _ := auth.BearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+			got := sha256.Sum256([]byte(tok))
+			if tok == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer`)
 				return models.ErrUnauthenticated
 			}
@@ -236,31 +237,31 @@ func preferredLang(header string) string {
 // the app knows to refresh. A refused token first spends its client
 // network's anonymous budget, and is answered 429 once that is spent: token
 // checks are cheap, but a flood of forged tokens is still a flood.
-func authenticate(verify func(string) (*auth.Principal, error), limits *rateLimiter, refuse func(c echo.Context, reason, msg string) error) echo.MiddlewareFunc {
+func authenticate(verify func(string) (*auth.Principal, error), limits *rateLimiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
 			if h == "" {
 				return next(c)
 			}
-			scheme, tok, ok := strings.Cut(h, " ")
 			var p *auth.Principal
-			reason, msg := "INVALID_TOKEN", "Authorization must be \"Bearer <token>\""
-			if ok && strings.EqualFold(scheme, "Bearer") {
+			why := errNotBearer
+			if tok, ok := auth.BearerToken(h); ok {
 				var err error
-				p, err = verify(strings.TrimSpace(tok))
+				p, err = verify(tok)
 				switch {
 				case errors.Is(err, auth.ErrTokenExpired):
-					reason, msg = "TOKEN_EXPIRED", "access token expired; refresh the session"
+					why = errTokenExpired
 				case err != nil:
-					msg = "access token is not valid"
+					why = errTokenInvalid
 				}
 			}
 			if p == nil {
 				if limits.spent(c) {
 					return tooManyRequests(c)
 				}
-				return refuse(c, reason, msg)
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
+				return refuse(c, why)
 			}
 			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
 			return next(c)
@@ -268,20 +269,43 @@ func authenticate(verify func(string) (*auth.Principal, error), limits *rateLimi
 	}
 }
 
-func unauthenticated(c echo.Context, reason, msg string) error {
-	c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
-	return graphQLError(c, http.StatusUnauthorized, string(models.CodeUnauthenticated), reason, msg)
+// refusal is a request the middleware refuses before any handler runs (a
+// bad token, too many requests): a domain error and the reason the client
+// acts on (TOKEN_EXPIRED: refresh).
+type refusal struct {
+	err    *models.Error
+	reason string
 }
 
-// graphQLError answers a request refused before GraphQL ran, in the shape
-// GraphQL clients read ({"errors": [...]}) with the code in extensions.
-func graphQLError(c echo.Context, status int, code, reason, msg string) error {
-	ext := map[string]any{"code": code}
-	if reason != "" {
-		ext["reason"] = reason
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+// The middleware's refusals.
+var (
+	errNotBearer = &refusal{models.E(models.CodeUnauthenticated, "Authorization 请求头须为 \"Bearer <令牌>\"",
+		"Authorization must be \"Bearer <token>\""), "INVALID_TOKEN"}
+	errTokenInvalid = &refusal{models.E(models.CodeUnauthenticated, "访问令牌无效", "access token is not valid"), "INVALID_TOKEN"}
+	errTokenExpired = &refusal{models.E(models.CodeUnauthenticated, "访问令牌已过期，请刷新会话",
+		"access token expired; refresh the session"), "TOKEN_EXPIRED"}
+	errTooManyRequests = &refusal{models.RateLimited(1), ""}
+)
+
+// refuse answers a refusal in the shape its route speaks: GraphQL's
+// {"errors": [...]} (code and reason in extensions) on /graphql, and
+// problem+json, through problemHandler, on every REST route.
+func refuse(c echo.Context, r *refusal) error {
+	if c.Path() != "/graphql" {
+		return r
 	}
-	return c.JSON(status, map[string]any{
-		"errors": []map[string]any{{"message": msg, "extensions": ext}},
+	ext := map[string]any{"code": string(r.err.Code)}
+	if r.reason != "" {
+		ext["reason"] = r.reason
+	}
+	if r.err.RetryAfterSeconds > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(r.err.RetryAfterSeconds))
+	}
+	return c.JSON(statusOf(r.err.Code), map[string]any{
+		"errors": []map[string]any{{"message": r.err.Message(models.Lang(c.Request().Context())), "extensions": ext}},
 	})
 }
 
@@ -349,10 +373,7 @@ func (l *rateLimiter) middleware() echo.MiddlewareFunc {
 	}
 }
 
-func tooManyRequests(c echo.Context) error {
-	c.Response().Header().Set("Retry-After", "1")
-	return graphQLError(c, http.StatusTooManyRequests, string(models.CodeRateLimited), "", "too many requests")
-}
+func tooManyRequests(c echo.Context) error { return refuse(c, errTooManyRequests) }
 
 // problemHandler answers REST errors as application/problem+json (RFC 9457)
 // with a stable code; internal errors are logged and never shown. A passing
@@ -397,7 +418,13 @@ func problemHandler(log *slog.Logger, failed func(models.Code)) echo.HTTPErrorHa
 		}
 		if isDomain && de.Retryable() {
 			p["retryable"] = true
+		}
+		if isDomain && de.RetryAfterSeconds > 0 {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
+		}
+		var r *refusal
+		if errors.As(err, &r) && r.reason != "" {
+			p["reason"] = r.reason
 		}
 		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 		c.Response().WriteHeader(status)
