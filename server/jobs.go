@@ -68,6 +68,9 @@ func newRunner(s scheduled) *jobs.Runner {
 		// Staff networks not signed in from for 90 days are no longer
 		// known (see signin.StaffNetworkKept).
 		{Name: "staff-network-pruning", Period: 24 * time.Hour, Run: s.SignIn.PruneStaffNetworks},
+		// Login codes and failed sign-ins outlive every limit that counts
+		// them after two days (see signin.SignInRecordsKept).
+		{Name: "sign-in-record-pruning", Period: 24 * time.Hour, Run: s.SignIn.PruneSignInRecords},
 		{Name: "job-run-pruning", Period: 24 * time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return r.Prune(ctx, now.Add(-jobRunsKept))
 		}},

@@ -192,3 +192,24 @@ func (s *Service) PruneStaffNetworks(ctx context.Context, now time.Time) (int64,
 	}
 	return res.RowsAffected, nil
 }
+
+// SignInRecordsKept is how long login codes and failed sign-ins are kept:
+// the longest window a limit counts them in (a phone's codes over 24
+// hours), with a day to spare.
+const SignInRecordsKept = 48 * time.Hour
+
+// PruneSignInRecords deletes the login codes and failed sign-ins older than
+// SignInRecordsKept before now, which no limit counts any more; a scheduled
+// job. It returns how many rows it deleted.
+func (s *Service) PruneSignInRecords(ctx context.Context, now time.Time) (int64, error) {
+	before := now.UTC().Add(-SignInRecordsKept)
+	var n int64
+	for _, model := range []any{&models.LoginCode{}, &models.AuthFailure{}} {
+		res := s.DB.Conn(ctx).Where("created_at < ?", before).Delete(model)
+		if res.Error != nil {
+			return n, fmt.Errorf("signin: prune sign-in records: %w", res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
+}

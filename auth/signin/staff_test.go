@@ -228,3 +228,26 @@ func TestStaffLoginMalformedUsername(t *testing.T) {
 	_, _, err := e.svc.StaffLogin(ctx, strings.Repeat("a", 64), staffPassword, ip)
 	wantCode(t, err, signin.CodeInvalidCredentials)
 }
+
+// Login codes and failed sign-ins are kept as long as a limit counts them,
+// and deleted after.
+func TestPruneSignInRecords(t *testing.T) {
+	e := newEnv(t)
+	now := e.clock.Now()
+	old, recent := now.Add(-signin.SignInRecordsKept-time.Minute), now.Add(-signin.SignInRecordsKept+time.Minute)
+	e.seedFailures("OTP", "+8613900000001", ip, old, 3)
+	e.seedFailures("PASSWORD", "manager.sz01", ip, recent, 2)
+	for _, at := range []time.Time{old, recent} {
+		code := models.LoginCode{ID: models.NewID(), Phone: "+8613900000001", CodeHash: "x", IP: ip, ExpiresAt: at.Add(5 * time.Minute), CreatedAt: at}
+		if err := e.db.Conn(ctx).Create(&code).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := e.svc.PruneSignInRecords(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 || e.count("auth_failures", "") != 2 || e.count("login_codes", "") != 1 {
+		t.Fatalf("pruned %d; left %d failures, %d codes", n, e.count("auth_failures", ""), e.count("login_codes", ""))
+	}
+}
