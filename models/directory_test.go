@@ -69,7 +69,7 @@ func TestStoreAndListStores(t *testing.T) {
 	for _, s := range page1 {
 		checkHours(t, s)
 	}
-	page2, more, err := w.db.ListStores(w.ctx, models.Page{First: 2, After: page1[1].ID})
+	page2, more, err := w.db.ListStores(w.ctx, models.Page{First: 2, After: models.Cursor{ID: page1[1].ID}})
 	must(t, err)
 	if len(page2) != 1 || more || page2[0].ID != third.ID {
 		t.Fatalf("second page = %d stores, more %v", len(page2), more)

@@ -291,7 +291,7 @@ func TestFollowUpsPageByDue(t *testing.T) {
 		if !more {
 			break
 		}
-		p.After = rows[len(rows)-1].ID
+		p.After = rows[len(rows)-1].PageKey()
 	}
 	if len(seen) != 5 {
 		t.Fatalf("%d tasks over the pages", len(seen))
