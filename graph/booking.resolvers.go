@@ -210,7 +210,6 @@ func (r *ownerResolver) Appointments(ctx context.Context, obj *models.Owner, fir
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	rows, hasNext, err := r.Booking.OwnerAppointments(ctx, caller(ctx), obj.ID, p, status)
 	if err != nil {
 		return nil, err

@@ -151,7 +151,6 @@ func (r *ownerResolver) Registrations(ctx context.Context, obj *models.Owner, fi
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	conn := &model.RegistrationConnection{Edges: make([]*model.RegistrationEdge, len(rows))}
 	for i, reg := range rows {
 		conn.Edges[i] = &model.RegistrationEdge{Cursor: cursor(reg.ID), Node: reg}

@@ -119,7 +119,6 @@ func (r *ownerResolver) Notifications(ctx context.Context, obj *models.Owner, fi
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	rows, hasNext, err := r.DB.Notifications(ctx, caller(ctx), obj.ID, p, deref(unreadOnly))
 	if err != nil {
 		return nil, err

@@ -96,7 +96,6 @@ func (r *membershipResolver) Transactions(ctx context.Context, obj *wallet.Membe
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	rows, hasNext, err := r.Wallet.Entries(ctx, caller(ctx), obj.OwnerID, p, kinds)
 	if err != nil {
 		return nil, err
