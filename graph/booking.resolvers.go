@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
@@ -211,7 +210,6 @@ func (r *ownerResolver) Appointments(ctx context.Context, obj *models.Owner, fir
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	rows, hasNext, err := r.Booking.OwnerAppointments(ctx, caller(ctx), obj.ID, p, status)
 	if err != nil {
 		return nil, err
@@ -220,7 +218,7 @@ func (r *ownerResolver) Appointments(ctx context.Context, obj *models.Owner, fir
 	for i, a := range rows {
 		conn.Edges[i] = &model.AppointmentEdge{Cursor: cursor(a.ID), Node: a}
 	}
-	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return cursor(rows[i].ID) })
 	return conn, nil
 }
 

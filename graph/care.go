@@ -46,7 +46,7 @@ func surveyConnection(rows []*care.Survey, more bool, p models.Page) *model.Surv
 	for i, s := range rows {
 		c.Edges[i] = &model.SurveyEdge{Cursor: cursor(s.ID), Node: s}
 	}
-	c.PageInfo = pageInfo(len(rows), more, p, func(i int) uuid.UUID { return rows[i].ID })
+	c.PageInfo = pageInfo(len(rows), more, p, func(i int) string { return cursor(rows[i].ID) })
 	return c
 }
 
@@ -55,16 +55,16 @@ func complaintConnection(rows []*care.Complaint, more bool, p models.Page) *mode
 	for i, x := range rows {
 		c.Edges[i] = &model.ComplaintEdge{Cursor: cursor(x.ID), Node: x}
 	}
-	c.PageInfo = pageInfo(len(rows), more, p, func(i int) uuid.UUID { return rows[i].ID })
+	c.PageInfo = pageInfo(len(rows), more, p, func(i int) string { return cursor(rows[i].ID) })
 	return c
 }
 
 func taskConnection(rows []*care.FollowUpTask, more bool, p models.Page) *model.FollowUpTaskConnection {
 	c := &model.FollowUpTaskConnection{Edges: make([]*model.FollowUpTaskEdge, len(rows))}
 	for i, t := range rows {
-		c.Edges[i] = &model.FollowUpTaskEdge{Cursor: cursor(t.ID), Node: t}
+		c.Edges[i] = &model.FollowUpTaskEdge{Cursor: t.PageKey().String(), Node: t}
 	}
-	c.PageInfo = pageInfo(len(rows), more, p, func(i int) uuid.UUID { return rows[i].ID })
+	c.PageInfo = pageInfo(len(rows), more, p, func(i int) string { return rows[i].PageKey().String() })
 	return c
 }
 

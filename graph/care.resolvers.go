@@ -267,7 +267,6 @@ func (r *ownerResolver) Surveys(ctx context.Context, obj *models.Owner, first *i
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	rows, more, err := r.Care.OwnerSurveys(ctx, caller(ctx), obj.ID, p)
 	if err != nil {
 		return nil, err
@@ -281,7 +280,6 @@ func (r *ownerResolver) Complaints(ctx context.Context, obj *models.Owner, first
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	rows, more, err := r.Care.OwnerComplaints(ctx, caller(ctx), obj.ID, p)
 	if err != nil {
 		return nil, err
@@ -317,7 +315,6 @@ func (r *queryResolver) Complaints(ctx context.Context, storeID *string, status 
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	f := care.ComplaintFilter{StoreID: store, Status: status, Overdue: deref(overdueOnly)}
 	rows, more, err := r.Care.Complaints(ctx, caller(ctx), f, p)
 	if err != nil {

@@ -25,34 +25,21 @@ const (
 	typeAssistance      = "AssistanceRequest"
 )
 
-// pageInfo describes a page of n rows; idAt gives the key of row i.
-func pageInfo(n int, hasNext bool, p models.Page, idAt func(int) uuid.UUID) *model.PageInfo {
-	pi := &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: p.After != uuid.Nil}
+// page reads a list's first and after arguments; models.NewPage is the one
+// place that knows what a cursor holds.
+func page(first *int, after *string) (models.Page, error) { return models.NewPage(first, after) }
+
+// cursor is the cursor of a row in a list ordered by id.
+func cursor(id uuid.UUID) string { return models.Cursor{ID: id}.String() }
+
+// pageInfo describes a page of n rows; cursorAt gives the cursor of row i.
+func pageInfo(n int, hasNext bool, p models.Page, cursorAt func(int) string) *model.PageInfo {
+	pi := &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: !p.After.IsZero()}
 	if n > 0 {
-		start, end := cursor(idAt(0)), cursor(idAt(n-1))
+		start, end := cursorAt(0), cursorAt(n-1)
 		pi.StartCursor, pi.EndCursor = &start, &end
 	}
 	return pi
-}
-
-// pageOf pages a list already in memory, ordered by its UUIDv7 keys the same
-// way models.Fetch pages a table.
-func pageOf[T any](all []T, p models.Page, key func(T) uuid.UUID) ([]T, bool) {
-	start := 0
-	if p.After != uuid.Nil {
-		start = len(all)
-		for i, row := range all {
-			if key(row).String() > p.After.String() {
-				start = i
-				break
-			}
-		}
-	}
-	rest := all[start:]
-	if len(rest) > p.First {
-		return rest[:p.First], true
-	}
-	return rest, false
 }
 
 func deref[T any](p *T) T {

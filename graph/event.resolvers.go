@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -152,12 +151,11 @@ func (r *ownerResolver) Registrations(ctx context.Context, obj *models.Owner, fi
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	conn := &model.RegistrationConnection{Edges: make([]*model.RegistrationEdge, len(rows))}
 	for i, reg := range rows {
 		conn.Edges[i] = &model.RegistrationEdge{Cursor: cursor(reg.ID), Node: reg}
 	}
-	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return cursor(rows[i].ID) })
 	return conn, nil
 }
 
@@ -180,9 +178,9 @@ func (r *queryResolver) Events(ctx context.Context, filter *model.EventFilter, f
 	}
 	conn := &model.EventConnection{Edges: make([]*model.EventEdge, len(rows))}
 	for i, e := range rows {
-		conn.Edges[i] = &model.EventEdge{Cursor: cursor(e.ID), Node: e}
+		conn.Edges[i] = &model.EventEdge{Cursor: e.PageKey().String(), Node: e}
 	}
-	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return rows[i].PageKey().String() })
 	return conn, nil
 }
 
@@ -224,7 +222,7 @@ func (r *queryResolver) EventRoster(ctx context.Context, eventID string, status 
 	for i, e := range rows {
 		out.Edges[i] = &model.RosterEdge{Cursor: cursor(e.ID), Node: e}
 	}
-	out.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	out.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return cursor(rows[i].ID) })
 	return out, nil
 }
 

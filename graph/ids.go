@@ -63,19 +63,3 @@ func optionalID(gid *string, typ, field string) (*uuid.UUID, error) {
 	}
 	return &id, nil
 }
-
-// Cursors are opaque too; they carry the UUIDv7 key pagination continues after.
-func cursor(id uuid.UUID) string { return globalID("c", id) }
-
-// page turns first/after arguments into a models.Page.
-func page(first *int, after *string) (models.Page, error) {
-	var afterID uuid.UUID
-	if after != nil && *after != "" {
-		t, id, ok := parseGlobalID(*after)
-		if !ok || t != "c" {
-			return models.Page{}, models.E(models.CodeBadUserInput, "无效的分页游标", "after is not a valid cursor").On("after")
-		}
-		afterID = id
-	}
-	return models.NewPage(first, afterID)
-}

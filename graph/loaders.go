@@ -24,7 +24,7 @@ type Loaders struct {
 	Store            *dataloadgen.Loader[uuid.UUID, *models.Store]
 	Owner            *dataloadgen.Loader[uuid.UUID, *models.Owner]
 	Vehicle          *dataloadgen.Loader[uuid.UUID, *models.Vehicle]
-	VehiclesByOwner  *dataloadgen.Loader[uuid.UUID, []*models.Vehicle]
+	VehiclesByOwner  *dataloadgen.Loader[models.ListPage, models.Paged[*models.Vehicle]]
 	StoreIDsOfStaffs *dataloadgen.Loader[uuid.UUID, []uuid.UUID]
 	StaffName        *dataloadgen.Loader[uuid.UUID, string]
 
@@ -78,7 +78,7 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		Store:            dataloadgen.NewMappedLoader(byID(db.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opts...),
 		Owner:            dataloadgen.NewMappedLoader(byID(db.OwnersByIDs, func(o *models.Owner) uuid.UUID { return o.ID }), opts...),
 		Vehicle:          dataloadgen.NewMappedLoader(byID(db.VehiclesByIDs, func(v *models.Vehicle) uuid.UUID { return v.ID }), opts...),
-		VehiclesByOwner:  dataloadgen.NewMappedLoader(everyKey(db.VehiclesByOwnerIDs), opts...),
+		VehiclesByOwner:  dataloadgen.NewMappedLoader(db.VehiclePages, opts...),
 		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(db.StaffStoreIDs), opts...),
 
 		AssistanceEvents: dataloadgen.NewMappedLoader(everyKey((&roadside.Service{DB: db}).EventsByRequestIDs), opts...),

@@ -101,18 +101,20 @@ func (r *ownerResolver) Vehicles(ctx context.Context, obj *models.Owner, first *
 	if err != nil {
 		return nil, err
 	}
-	// An owner has a handful of cars: load them all for every owner in the
-	// list at once, then page in memory.
-	all, err := loaders(ctx).VehiclesByOwner.Load(ctx, obj.ID)
+	// A page of each owner's cars in the list at once.
+	cars, err := loaders(ctx).VehiclesByOwner.Load(ctx, models.ListPage{List: obj.ID, First: p.First, After: p.After})
+	if err == nil {
+		err = cars.Err
+	}
 	if err != nil {
 		return nil, err
 	}
-	rows, hasNext := pageOf(all, p, func(v *models.Vehicle) uuid.UUID { return v.ID })
-	conn := &model.VehicleConnection{TotalCount: len(all), Edges: make([]*model.VehicleEdge, len(rows))}
+	rows, hasNext := cars.Rows, cars.HasNext
+	conn := &model.VehicleConnection{TotalCount: cars.Total, Edges: make([]*model.VehicleEdge, len(rows))}
 	for i, v := range rows {
 		conn.Edges[i] = &model.VehicleEdge{Cursor: cursor(v.ID), Node: v}
 	}
-	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return cursor(rows[i].ID) })
 	return conn, nil
 }
 
@@ -122,7 +124,6 @@ func (r *ownerResolver) Notifications(ctx context.Context, obj *models.Owner, fi
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	rows, hasNext, err := r.DB.Notifications(ctx, caller(ctx), obj.ID, p, deref(unreadOnly))
 	if err != nil {
 		return nil, err
@@ -131,7 +132,7 @@ func (r *ownerResolver) Notifications(ctx context.Context, obj *models.Owner, fi
 	for i, n := range rows {
 		conn.Edges[i] = &model.NotificationEdge{Cursor: cursor(n.ID), Node: n}
 	}
-	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return cursor(rows[i].ID) })
 	return conn, nil
 }
 
@@ -160,7 +161,7 @@ func (r *queryResolver) Owners(ctx context.Context, search string, first *int, a
 	for i, o := range rows {
 		conn.Edges[i] = &model.OwnerEdge{Cursor: cursor(o.ID), Node: o}
 	}
-	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return cursor(rows[i].ID) })
 	return conn, nil
 }
 

@@ -449,6 +449,9 @@ func (r *vehicleResolver) ServiceHistory(ctx context.Context, obj *models.Vehicl
 		return nil, err
 	}
 	h, err := loaders(ctx).ServiceHistory.Load(ctx, workshop.HistoryKey{VehicleID: obj.ID, First: p.First, After: p.After})
+	if err == nil {
+		err = h.Err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +459,7 @@ func (r *vehicleResolver) ServiceHistory(ctx context.Context, obj *models.Vehicl
 	for i, o := range h.Orders {
 		conn.Edges[i] = &model.RepairOrderEdge{Cursor: cursor(o.ID), Node: o}
 	}
-	conn.PageInfo = pageInfo(len(h.Orders), h.HasNext, p, func(i int) uuid.UUID { return h.Orders[i].ID })
+	conn.PageInfo = pageInfo(len(h.Orders), h.HasNext, p, func(i int) string { return cursor(h.Orders[i].ID) })
 	return conn, nil
 }
 

@@ -1,8 +1,6 @@
 package graph
 
 import (
-	"github.com/google/uuid"
-
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -19,6 +17,6 @@ func assistanceConnection(rows []*roadside.Request, hasNext bool, p models.Page)
 	for i, r := range rows {
 		conn.Edges[i] = &model.AssistanceRequestEdge{Cursor: cursor(r.ID), Node: r}
 	}
-	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return cursor(rows[i].ID) })
 	return conn
 }

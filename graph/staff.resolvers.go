@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -32,7 +31,7 @@ func (r *queryResolver) Stores(ctx context.Context, first *int, after *string) (
 	for i, s := range rows {
 		conn.Edges[i] = &model.StoreEdge{Cursor: cursor(s.ID), Node: s}
 	}
-	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return cursor(rows[i].ID) })
 	return conn, nil
 }
 

@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -97,7 +96,6 @@ func (r *membershipResolver) Transactions(ctx context.Context, obj *wallet.Membe
 	if err != nil {
 		return nil, err
 	}
-	p.Desc = true
 	rows, hasNext, err := r.Wallet.Entries(ctx, caller(ctx), obj.OwnerID, p, kinds)
 	if err != nil {
 		return nil, err
@@ -106,7 +104,7 @@ func (r *membershipResolver) Transactions(ctx context.Context, obj *wallet.Membe
 	for i, e := range rows {
 		conn.Edges[i] = &model.LedgerEntryEdge{Cursor: cursor(e.ID), Node: e}
 	}
-	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) uuid.UUID { return rows[i].ID })
+	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return cursor(rows[i].ID) })
 	return conn, nil
 }
 

@@ -88,6 +88,16 @@ func (db *DB) VehiclesByOwnerIDs(ctx context.Context, ownerIDs []uuid.UUID) (map
 	return out, nil
 }
 
+// VehiclePages reads a page of each owner's vehicles (List: the owner), by
+// id (creation order), with each owner's count, in one statement (a
+// dataloader's batch; see FetchEach). No authorization: the caller already
+// authorized the owners.
+//
+// Codes, in a page's Err: BAD_USER_INPUT ("first", "after").
+func (db *DB) VehiclePages(ctx context.Context, keys []ListPage) (map[ListPage]Paged[*Vehicle], error) {
+	return FetchEach[Vehicle](db.Conn(ctx), Lists{Table: "vehicles", Part: "owner_id", Order: ByID("id")}, keys)
+}
+
 // StaffStoreIDs loads the stores each staff member is assigned to, in one
 // statement. Staff without stores have no entry. No authorization.
 func (db *DB) StaffStoreIDs(ctx context.Context, staffIDs []uuid.UUID) (map[uuid.UUID][]uuid.UUID, error) {
@@ -208,7 +218,7 @@ func (db *DB) Store(ctx context.Context, id uuid.UUID) (*Store, error) {
 // opening hours, and reports whether more follow. Public. Returns no domain
 // error codes.
 func (db *DB) ListStores(ctx context.Context, p Page) ([]*Store, bool, error) {
-	return Fetch[*Store](withHours(db.Conn(ctx).Model(&Store{})), "id", p)
+	return Fetch[*Store](withHours(db.Conn(ctx).Model(&Store{})), ByID("id"), p)
 }
 
 // CountStores counts the dealer group's stores. Public.

@@ -3,6 +3,7 @@ package models_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -69,7 +70,7 @@ func TestStoreAndListStores(t *testing.T) {
 	for _, s := range page1 {
 		checkHours(t, s)
 	}
-	page2, more, err := w.db.ListStores(w.ctx, models.Page{First: 2, After: page1[1].ID})
+	page2, more, err := w.db.ListStores(w.ctx, models.Page{First: 2, After: models.Cursor{ID: page1[1].ID}})
 	must(t, err)
 	if len(page2) != 1 || more || page2[0].ID != third.ID {
 		t.Fatalf("second page = %d stores, more %v", len(page2), more)
@@ -328,4 +329,55 @@ func TestCustomerRule(t *testing.T) {
 	}
 	_, err := w.db.OwnerFor(w.ctx, nil, a.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
+}
+
+// A page of each owner's cars comes in one statement with each owner's
+// count, also for a page past the end; a key no page can answer is refused
+// alone, the others of its batch are read.
+func TestVehiclePages(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.owner(11, "甲", w.sz)
+	b := w.owner(12, "乙", w.gz)
+	c := w.owner(13, "丙", nil)
+	a1, a2, a3 := w.car(a, 11, w.sz), w.car(a, 12, w.gz), w.car(a, 13, nil)
+	b1 := w.car(b, 14, nil)
+
+	ka := models.ListPage{List: a.ID, First: 2}
+	kb := models.ListPage{List: b.ID, First: 2}
+	kc := models.ListPage{List: c.ID, First: 2}
+	kend := models.ListPage{List: b.ID, First: 2, After: models.Cursor{ID: b1.ID}}
+	kbad := models.ListPage{List: a.ID, First: 2, After: models.Cursor{At: time.Now(), ID: a1.ID}}
+	kbig := models.ListPage{List: c.ID, First: 101}
+	var got map[models.ListPage]models.Paged[*models.Vehicle]
+	var err error
+	n := w.statements(func() { got, err = w.db.VehiclePages(w.ctx, []models.ListPage{ka, kb, kc, kbad, kbig}) })
+	must(t, err)
+	if n != 1 {
+		t.Errorf("VehiclePages ran %d statements; want 1", n)
+	}
+	if p := got[ka]; len(p.Rows) != 2 || p.Rows[0].ID != a1.ID || p.Rows[1].ID != a2.ID || !p.HasNext || p.Total != 3 || p.Err != nil {
+		t.Errorf("a's first page %+v", p)
+	}
+	if p := got[kb]; len(p.Rows) != 1 || p.Rows[0].ID != b1.ID || p.HasNext || p.Total != 1 {
+		t.Errorf("b's page %+v", p)
+	}
+	if p := got[kc]; len(p.Rows) != 0 || p.Rows == nil || p.HasNext || p.Total != 0 {
+		t.Errorf("c's page %+v", p)
+	}
+	for _, k := range []models.ListPage{kbad, kbig} {
+		if e, ok := models.AsError(got[k].Err); !ok || e.Code != models.CodeBadUserInput {
+			t.Errorf("%+v: %+v", k, got[k])
+		}
+	}
+
+	ka2 := models.ListPage{List: a.ID, First: 2, After: models.Cursor{ID: a2.ID}}
+	got, err = w.db.VehiclePages(w.ctx, []models.ListPage{ka2, kend})
+	must(t, err)
+	if p := got[ka2]; len(p.Rows) != 1 || p.Rows[0].ID != a3.ID || p.HasNext || p.Total != 3 {
+		t.Errorf("a's second page %+v", p)
+	}
+	if p := got[kend]; len(p.Rows) != 0 || p.HasNext || p.Total != 1 {
+		t.Errorf("b's page past the end %+v", p)
+	}
 }

@@ -71,7 +71,7 @@ func (db *DB) Notifications(ctx context.Context, actor *auth.Principal, ownerID 
 		q = q.Where("read_at IS NULL")
 	}
 	p.Desc = true
-	return Fetch[*Notification](q, "id", p)
+	return Fetch[*Notification](q, ByID("id"), p)
 }
 
 // UnreadNotificationCount counts an owner's unread notifications. Only the

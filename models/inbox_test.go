@@ -105,7 +105,7 @@ func TestInbox(t *testing.T) {
 	if len(page) != 2 || !more || page[0].ID != mine[4].ID || page[1].ID != mine[3].ID {
 		t.Fatalf("first page %v, more %v", page, more)
 	}
-	page, more, err = w.db.Notifications(w.ctx, me, a.ID, models.Page{First: 5, After: page[1].ID}, false)
+	page, more, err = w.db.Notifications(w.ctx, me, a.ID, models.Page{First: 5, After: models.Cursor{ID: page[1].ID}}, false)
 	must(t, err)
 	if len(page) != 3 || more || page[0].ID != mine[2].ID || page[2].ID != mine[0].ID {
 		t.Fatalf("second page %v, more %v", page, more)

@@ -155,5 +155,5 @@ func (db *DB) SearchOwners(ctx context.Context, actor *auth.Principal, search st
 		}
 		q = v.scope(q)
 	}
-	return Fetch[*Owner](q, "owners.id", p)
+	return Fetch[*Owner](q, ByID("owners.id"), p)
 }

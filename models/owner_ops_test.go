@@ -201,7 +201,7 @@ func TestSearchOwnersPaging(t *testing.T) {
 	var got []uuid.UUID
 	after := uuid.Nil
 	for pages := 1; ; pages++ {
-		page, more, err := w.db.SearchOwners(w.ctx, w.szCRM, "李", models.Page{First: 10, After: after})
+		page, more, err := w.db.SearchOwners(w.ctx, w.szCRM, "李", models.Page{First: 10, After: models.Cursor{ID: after}})
 		must(t, err)
 		got = append(got, ids(page)...)
 		if wantMore := pages < 3; more != wantMore {

@@ -47,16 +47,12 @@ func (s *Service) OwnerAppointments(ctx context.Context, actor *auth.Principal, 
 	if status != nil && !status.Valid() {
 		return nil, false, models.Invalid("status", "预约状态无效", "unknown status")
 	}
-	if p.First <= 0 {
-		p.First = models.DefaultPageSize
-	}
-	p.First = min(p.First, models.MaxPageSize)
 	q := models.Scope(s.DB.Conn(ctx).Model(&Appointment{}).Where("owner_id = ?", ownerID), actor, nil, "")
 	if status != nil {
 		q = q.Where("status = ?", *status)
 	}
 	p.Desc = true
-	rows, more, err := models.Fetch[*Appointment](q, "id", p)
+	rows, more, err := models.Fetch[*Appointment](q, models.ByID("id"), p)
 	if err != nil {
 		return nil, false, err
 	}

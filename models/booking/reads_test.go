@@ -49,7 +49,7 @@ func TestOwnerAppointments(t *testing.T) {
 	if len(page) != 3 || !more || page[0].ID != made[3].ID || page[2].ID != made[1].ID {
 		t.Fatalf("first page %d, more=%v", len(page), more)
 	}
-	rest, more, err := e.svc.OwnerAppointments(e.ctx, c.p, c.owner.ID, models.Page{First: 3, After: page[2].ID}, nil)
+	rest, more, err := e.svc.OwnerAppointments(e.ctx, c.p, c.owner.ID, models.Page{First: 3, After: models.Cursor{ID: page[2].ID}}, nil)
 	if err != nil || len(rest) != 1 || more || rest[0].ID != made[0].ID {
 		t.Fatalf("second page %v, %v, %v", rest, more, err)
 	}

@@ -302,10 +302,9 @@ func (s *Service) OwnerComplaints(ctx context.Context, actor *auth.Principal, ow
 	if err := ownerList(actor, ownerID); err != nil {
 		return nil, false, err
 	}
-	p = clampPage(p)
 	p.Desc = true
 	q := models.Scope(s.DB.Conn(ctx).Model(&Complaint{}).Where("owner_id = ?", ownerID), actor, rolesCare, "")
-	rows, more, err := models.Fetch[*Complaint](q, "id", p)
+	rows, more, err := models.Fetch[*Complaint](q, models.ByID("id"), p)
 	for _, c := range rows {
 		normalizeComplaint(c)
 	}
@@ -346,9 +345,8 @@ func (s *Service) Complaints(ctx context.Context, actor *auth.Principal, f Compl
 		q = q.Where("status NOT IN ?", []ComplaintStatus{Resolved, Closed}).
 			Where("((responded_at IS NULL AND response_due_at < ?) OR (proposed_at IS NULL AND proposal_due_at < ?) OR (resolved_at IS NULL AND resolution_due_at < ?))", now, now, now)
 	}
-	p = clampPage(p)
 	p.Desc = true
-	rows, more, err := models.Fetch[*Complaint](q, "id", p)
+	rows, more, err := models.Fetch[*Complaint](q, models.ByID("id"), p)
 	for _, c := range rows {
 		normalizeComplaint(c)
 	}

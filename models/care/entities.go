@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // Survey is the satisfaction survey of one delivered repair order. The
@@ -111,6 +113,12 @@ type FollowUpTask struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// byDue is the order of the task list: due soonest first.
+var byDue = models.ByTime("follow_up_tasks.due_at", "follow_up_tasks.id")
+
+// PageKey is the task's place in the task list.
+func (t *FollowUpTask) PageKey() models.Cursor { return byDue.Key(t.DueAt, t.ID) }
 
 // Overdue reports whether the task is still open after its due time.
 func (t *FollowUpTask) Overdue(now time.Time) bool {

@@ -128,7 +128,8 @@ type TaskFilter struct {
 // of one status, or only the overdue ones.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not CRM or manager, or a store not
-// theirs), INVALID_ARGUMENT ("status").
+// theirs), INVALID_ARGUMENT ("status"), BAD_USER_INPUT ("first", "after":
+// see models.Fetch).
 func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFilter, p models.Page) ([]*FollowUpTask, bool, error) {
 	if err := careStaff(actor); err != nil {
 		return nil, false, err
@@ -149,7 +150,7 @@ func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFi
 	if f.Overdue {
 		q = q.Where("follow_up_tasks.status = 'OPEN' AND follow_up_tasks.due_at < ?", s.now())
 	}
-	rows, more, err := fetchByDue[*FollowUpTask](q, "follow_up_tasks", clampPage(p))
+	rows, more, err := models.Fetch[*FollowUpTask](q, byDue, p)
 	for _, t := range rows {
 		normalizeTask(t)
 	}

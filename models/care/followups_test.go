@@ -291,7 +291,7 @@ func TestFollowUpsPageByDue(t *testing.T) {
 		if !more {
 			break
 		}
-		p.After = rows[len(rows)-1].ID
+		p.After = rows[len(rows)-1].PageKey()
 	}
 	if len(seen) != 5 {
 		t.Fatalf("%d tasks over the pages", len(seen))
@@ -327,5 +327,56 @@ func TestRecordOutcomeKeepsNote(t *testing.T) {
 	must(t, err)
 	if got.Note != "车主下午方便接听" || read.Note != got.Note || read.Status != care.TaskClosed || read.Attempts != 3 {
 		t.Fatalf("closed without a note: returned %q, stored %q (%s, %d attempts)", got.Note, read.Note, read.Status, read.Attempts)
+	}
+}
+
+// Tasks due at the same moment page by id, without gaps or repeats, and a
+// page continues after a task deleted since (its cursor holds its due time
+// and id, not a reference to the row).
+func TestFollowUpsPageThroughTies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	now := e.clock.Now()
+	at := now.Add(-2 * time.Hour)
+	for range 5 {
+		e.delivered(e.customer(), at)
+	}
+	e.delivered(e.customer(), now.Add(-3*time.Hour))
+	e.delivered(e.customer(), now.Add(-time.Hour))
+	_, err := e.svc.CreateFollowUps(e.ctx, now)
+	must(t, err)
+	list := func(p models.Page) ([]*care.FollowUpTask, bool) {
+		t.Helper()
+		rows, more, err := e.svc.FollowUps(e.ctx, e.who("crm"), care.TaskFilter{StoreID: &e.store.ID}, p)
+		must(t, err)
+		return rows, more
+	}
+	var seen []*care.FollowUpTask
+	p := models.Page{First: 2}
+	for range 10 {
+		rows, more := list(p)
+		seen = append(seen, rows...)
+		if !more {
+			break
+		}
+		p.After = rows[len(rows)-1].PageKey()
+	}
+	if len(seen) != 7 {
+		t.Fatalf("%d tasks over the pages; want 7", len(seen))
+	}
+	for i := 1; i < len(seen); i++ {
+		a, b := seen[i-1], seen[i]
+		if b.DueAt.Before(a.DueAt) || (b.DueAt.Equal(a.DueAt) && b.ID.String() <= a.ID.String()) {
+			t.Fatalf("task %d (%s %s) after (%s %s)", i, b.DueAt, b.ID, a.DueAt, a.ID)
+		}
+	}
+
+	// The third task (the second of the ties) goes; the page after it
+	// still starts with the one that followed it.
+	gone := seen[2]
+	must(t, e.db.Conn(e.ctx).Delete(&care.FollowUpTask{}, "id = ?", gone.ID).Error)
+	rows, _ := list(models.Page{First: 2, After: gone.PageKey()})
+	if len(rows) != 2 || rows[0].ID != seen[3].ID || rows[1].ID != seen[4].ID {
+		t.Fatalf("after a deleted task: %v; want %s, %s", rows, seen[3].ID, seen[4].ID)
 	}
 }

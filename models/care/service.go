@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
@@ -71,30 +70,4 @@ func utc(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-// fetchByDue reads one page of q ordered by due_at then id, continuing
-// after the row with id p.After (keyset on both columns, so the cursor
-// stays an id), and reports whether more rows follow.
-func fetchByDue[T any](q *gorm.DB, table string, p models.Page) ([]T, bool, error) {
-	if p.After != uuid.Nil {
-		q = q.Where("("+table+".due_at, "+table+".id) > (SELECT a.due_at, a.id FROM "+table+" a WHERE a.id = ?)", p.After)
-	}
-	var rows []T
-	if err := q.Order(table + ".due_at ASC, " + table + ".id ASC").Limit(p.First + 1).Find(&rows).Error; err != nil {
-		return nil, false, err
-	}
-	if len(rows) > p.First {
-		return rows[:p.First], true, nil
-	}
-	return rows, false, nil
-}
-
-// clampPage applies the default and maximum page sizes.
-func clampPage(p models.Page) models.Page {
-	if p.First <= 0 {
-		p.First = models.DefaultPageSize
-	}
-	p.First = min(p.First, models.MaxPageSize)
-	return p
 }

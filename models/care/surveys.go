@@ -174,10 +174,9 @@ func (s *Service) OwnerSurveys(ctx context.Context, actor *auth.Principal, owner
 	if err := ownerList(actor, ownerID); err != nil {
 		return nil, false, err
 	}
-	p = clampPage(p)
 	p.Desc = true
 	q := models.Scope(s.DB.Conn(ctx).Model(&Survey{}).Where("owner_id = ?", ownerID), actor, rolesCare, "")
-	rows, more, err := models.Fetch[*Survey](q, "id", p)
+	rows, more, err := models.Fetch[*Survey](q, models.ByID("id"), p)
 	for _, r := range rows {
 		normalizeSurvey(r)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 
+	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -105,6 +106,12 @@ func (e *Event) SeatsLeft() int { return max(0, e.Capacity-e.SeatsTaken) }
 
 // Free reports whether the event costs nothing.
 func (e *Event) Free() bool { return e.FeeFen == 0 && e.FeePoints == 0 }
+
+// byStart is the order of the event list: soonest first.
+var byStart = models.ByTime("starts_at", "id")
+
+// PageKey is the event's place in the event list.
+func (e *Event) PageKey() models.Cursor { return byStart.Key(e.StartsAt, e.ID) }
 
 // CodeFor is the check-in code as actor may see it: the code admits its
 // holder, so only the registration's owner sees it, and only while it

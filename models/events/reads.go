@@ -54,12 +54,12 @@ func (s *Service) EventFor(ctx context.Context, actor *auth.Principal, id uuid.U
 
 // ListEvents reads one page of events, soonest first: published ones
 // starting from f.From (now by default), or with f.Unpublished every event
-// of the store for its event staff. p.After is the last event of the
-// previous page.
+// of the store for its event staff. p.After is the PageKey of the last
+// event of the previous page.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (Unpublished without the role),
 // INVALID_ARGUMENT ("filter.storeId" missing with Unpublished; "filter.to"
-// before from).
+// before from), BAD_USER_INPUT ("first", "after": see models.Fetch).
 func (s *Service) ListEvents(ctx context.Context, actor *auth.Principal, f Filter, p models.Page) ([]*Event, bool, error) {
 	switch {
 	case actor == nil:
@@ -95,24 +95,7 @@ func (s *Service) ListEvents(ctx context.Context, actor *auth.Principal, f Filte
 	if f.To != nil {
 		q = q.Where("starts_at <= ?", f.To.UTC())
 	}
-	if p.After != uuid.Nil {
-		var last Event
-		if err := s.DB.Conn(ctx).Select("id", "starts_at").Where("id = ?", p.After).Take(&last).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return nil, false, models.Invalid("after", "分页游标无效", "unknown cursor")
-			}
-			return nil, false, err
-		}
-		q = q.Where("starts_at > ? OR (starts_at = ? AND id > ?)", last.StartsAt, last.StartsAt, last.ID)
-	}
-	var rows []*Event
-	if err := q.Order("starts_at, id").Limit(p.First + 1).Find(&rows).Error; err != nil {
-		return nil, false, err
-	}
-	if len(rows) > p.First {
-		return rows[:p.First], true, nil
-	}
-	return rows, false, nil
+	return models.Fetch[*Event](q, byStart, p)
 }
 
 // EventsByIDs reads events by id, for relations of rows the caller was
@@ -185,7 +168,7 @@ func (s *Service) OwnerRegistrations(ctx context.Context, actor *auth.Principal,
 		q = q.Where("status = ?", *status)
 	}
 	p.Desc = true
-	return models.Fetch[*Registration](q, "id", p)
+	return models.Fetch[*Registration](q, models.ByID("id"), p)
 }
 
 // registration reads a registration the caller was allowed to change.
@@ -277,7 +260,7 @@ func (s *Service) Roster(ctx context.Context, actor *auth.Principal, eventID uui
 	if checkedIn {
 		q = q.Where("registrations.checked_in_at IS NOT NULL")
 	}
-	return models.Fetch[*RosterEntry](q, "registrations.id", p)
+	return models.Fetch[*RosterEntry](q, models.ByID("registrations.id"), p)
 }
 
 // Summary counts an event's registrations for its event staff, in one

@@ -307,7 +307,7 @@ func TestAssistanceReads(t *testing.T) {
 
 	list := func(who *auth.Principal, store *uuid.UUID, first int, after uuid.UUID) ([]uuid.UUID, bool) {
 		t.Helper()
-		rows, more, err := e.svc.OpenRequests(e.ctx, who, store, models.Page{First: first, After: after})
+		rows, more, err := e.svc.OpenRequests(e.ctx, who, store, models.Page{First: first, After: models.Cursor{ID: after}})
 		must(t, err)
 		var out []uuid.UUID
 		for _, r := range rows {

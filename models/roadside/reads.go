@@ -72,13 +72,9 @@ func (s *Service) OpenRequests(ctx context.Context, actor *auth.Principal, store
 	return fetch(q, p)
 }
 
-// fetch reads one page of requests. The page must be one models.NewPage
-// accepts: a size out of range is refused, not quietly changed.
+// fetch reads one page of requests.
 func fetch(q *gorm.DB, p models.Page) ([]*Request, bool, error) {
-	if _, err := models.NewPage(&p.First, p.After); err != nil {
-		return nil, false, err
-	}
-	rows, more, err := models.Fetch[*Request](q, "id", p)
+	rows, more, err := models.Fetch[*Request](q, models.ByID("id"), p)
 	if err != nil {
 		return nil, false, err
 	}

@@ -57,7 +57,7 @@ func (s *Service) Entries(ctx context.Context, actor *auth.Principal, ownerID uu
 		q = q.Where("kind IN ?", kinds)
 	}
 	p.Desc = true
-	return models.Fetch[*Entry](q, "id", p)
+	return models.Fetch[*Entry](q, models.ByID("id"), p)
 }
 
 // MembershipsByOwnerIDs loads memberships for a dataloader in three

@@ -94,7 +94,7 @@ func TestEntriesNewestFirst(t *testing.T) {
 		if !more {
 			break
 		}
-		p.After = page[len(page)-1].ID
+		p.After = models.Cursor{ID: page[len(page)-1].ID}
 	}
 	if len(got) != len(all) || len(all) != 8 {
 		t.Fatalf("%d entries paged, %d in the ledger", len(got), len(all))

@@ -2,7 +2,6 @@ package workshop
 
 import (
 	"context"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -14,129 +13,49 @@ import (
 // order at a time, so it is delivery order too.
 
 // HistoryKey asks for one page of a vehicle's service history: First orders
-// after the order with id After (uuid.Nil: from the newest).
+// after the order at After (zero: from the newest).
 type HistoryKey struct {
 	VehicleID uuid.UUID
 	First     int
-	After     uuid.UUID
+	After     models.Cursor
 }
 
+// history is the order of a vehicle's history (newest first: Desc).
+var history = models.ByID("id")
+
 // HistoryPage is one page of a vehicle's service history. Total counts all
-// of the vehicle's delivered orders.
+// of the vehicle's delivered orders. Err refuses a key no page can answer.
 type HistoryPage struct {
 	Orders  []*RepairOrder
 	HasNext bool
 	Total   int
+	Err     error
 }
 
 // ServiceHistory loads pages of service history for many vehicles at once
-// (a dataloader's batch). It runs two statements when every key names a
-// different vehicle, which is what a batch holds (one page per car): one
-// ranks each vehicle's delivered orders with ROW_NUMBER() and keeps the
-// first First+1 after the cursor, one counts delivered orders per vehicle.
-// Keys repeating a vehicle (aliases asking for two pages of one car) take
-// one more statement per repetition. First outside 1..100 is read as 20.
-// No authorization: the caller authorized the vehicles.
+// (a dataloader's batch), with each vehicle's total, in one statement when
+// every key names a different vehicle, which is what a batch holds (one
+// page per car). Keys repeating a vehicle (aliases asking for two pages of
+// one car) take one more statement per repetition. No authorization: the
+// caller authorized the vehicles.
+//
+// Codes, in a page's Err: BAD_USER_INPUT ("first", "after").
 func (s *Service) ServiceHistory(ctx context.Context, keys []HistoryKey) (map[HistoryKey]HistoryPage, error) {
-	out := make(map[HistoryKey]HistoryPage, len(keys))
-	if len(keys) == 0 {
-		return out, nil
+	lists := make([]models.ListPage, len(keys))
+	for i, k := range keys {
+		lists[i] = models.ListPage{List: k.VehicleID, First: k.First, After: k.After}
 	}
-	// Rounds of keys with distinct vehicles.
-	var rounds [][]HistoryKey
-	placed := map[HistoryKey]bool{}
-	for _, k := range keys {
-		if placed[k] {
-			continue
-		}
-		placed[k] = true
-		i := 0
-		for ; i < len(rounds); i++ {
-			if !hasVehicle(rounds[i], k.VehicleID) {
-				break
-			}
-		}
-		if i == len(rounds) {
-			rounds = append(rounds, nil)
-		}
-		rounds[i] = append(rounds[i], k)
-	}
-	vehicles := make([]uuid.UUID, 0, len(keys))
-	for _, k := range rounds[0] {
-		vehicles = append(vehicles, k.VehicleID)
-	}
-	for _, round := range rounds {
-		var fromStart []uuid.UUID
-		var conds []string
-		var args []any
-		limit := 0
-		for _, k := range round {
-			limit = max(limit, pageSize(k.First)+1)
-			if k.After == uuid.Nil {
-				fromStart = append(fromStart, k.VehicleID)
-				continue
-			}
-			conds = append(conds, "(o.vehicle_id = ? AND o.id < ?)")
-			args = append(args, k.VehicleID, k.After)
-		}
-		if len(fromStart) > 0 {
-			conds = append(conds, "o.vehicle_id IN ?")
-			args = append(args, fromStart)
-		}
-		rows, err := s.rankedDelivered(ctx, strings.Join(conds, " OR "), args, limit)
-		if err != nil {
-			return nil, err
-		}
-		byVehicle := map[uuid.UUID][]*RepairOrder{}
-		for _, o := range rows {
-			byVehicle[o.VehicleID] = append(byVehicle[o.VehicleID], o)
-		}
-		for _, k := range round {
-			orders := byVehicle[k.VehicleID]
-			p := HistoryPage{Orders: orders}
-			if n := pageSize(k.First); len(orders) > n {
-				p.Orders, p.HasNext = orders[:n], true
-			}
-			if p.Orders == nil {
-				p.Orders = []*RepairOrder{}
-			}
-			out[k] = p
-		}
-	}
-	var counts []struct {
-		VehicleID uuid.UUID
-		N         int
-	}
-	err := s.DB.Conn(ctx).Model(&RepairOrder{}).Select("vehicle_id, COUNT(*) AS n").
-		Where("status = ? AND vehicle_id IN ?", Delivered, vehicles).Group("vehicle_id").Scan(&counts).Error
+	pages, err := models.FetchEach[RepairOrder](s.DB.Conn(ctx), models.Lists{Table: "repair_orders", Part: "vehicle_id",
+		Where: "t.status = ?", Args: []any{Delivered}, Order: history, Desc: true}, lists)
 	if err != nil {
 		return nil, err
 	}
-	total := make(map[uuid.UUID]int, len(counts))
-	for _, c := range counts {
-		total[c.VehicleID] = c.N
-	}
-	for k, p := range out {
-		p.Total = total[k.VehicleID]
-		out[k] = p
+	out := make(map[HistoryKey]HistoryPage, len(keys))
+	for i, k := range keys {
+		p := pages[lists[i]]
+		out[k] = HistoryPage{Orders: p.Rows, HasNext: p.HasNext, Total: p.Total, Err: p.Err}
 	}
 	return out, nil
-}
-
-func hasVehicle(keys []HistoryKey, id uuid.UUID) bool {
-	for _, k := range keys {
-		if k.VehicleID == id {
-			return true
-		}
-	}
-	return false
-}
-
-func pageSize(first int) int {
-	if first < 1 || first > models.MaxPageSize {
-		return models.DefaultPageSize
-	}
-	return first
 }
 
 // rankedDelivered reads, per vehicle, the newest limit DELIVERED orders

@@ -49,8 +49,8 @@ func TestServiceHistory(t *testing.T) {
 	var err error
 	n := e.statements(func() { got, err = e.svc.ServiceHistory(e.ctx, []workshop.HistoryKey{k1, k2, k3, k1}) })
 	must(t, err)
-	if n != 2 {
-		t.Errorf("ServiceHistory ran %d statements; want 2", n)
+	if n != 1 {
+		t.Errorf("ServiceHistory ran %d statements; want 1", n)
 	}
 	p := got[k1]
 	if len(p.Orders) != 2 || p.Orders[0].ID != newest(0) || p.Orders[1].ID != newest(1) || !p.HasNext || p.Total != 5 {
@@ -65,12 +65,12 @@ func TestServiceHistory(t *testing.T) {
 
 	// Keyset pages after the cursor; a second page of the same car in the
 	// same batch costs one more statement.
-	k4 := workshop.HistoryKey{VehicleID: car.ID, First: 2, After: newest(1)}
-	k5 := workshop.HistoryKey{VehicleID: car.ID, First: 2, After: newest(3)}
+	k4 := workshop.HistoryKey{VehicleID: car.ID, First: 2, After: models.Cursor{ID: newest(1)}}
+	k5 := workshop.HistoryKey{VehicleID: car.ID, First: 2, After: models.Cursor{ID: newest(3)}}
 	n = e.statements(func() { got, err = e.svc.ServiceHistory(e.ctx, []workshop.HistoryKey{k1, k4, k5, k2}) })
 	must(t, err)
-	if n != 4 {
-		t.Errorf("ServiceHistory with three pages of one car ran %d statements; want 4", n)
+	if n != 3 {
+		t.Errorf("ServiceHistory with three pages of one car ran %d statements; want 3", n)
 	}
 	if p := got[k4]; len(p.Orders) != 2 || p.Orders[0].ID != newest(2) || p.Orders[1].ID != newest(3) || !p.HasNext || p.Total != 5 {
 		t.Fatalf("second page %+v", p)
@@ -81,12 +81,21 @@ func TestServiceHistory(t *testing.T) {
 	if p := got[k1]; len(p.Orders) != 2 || p.Orders[0].ID != newest(0) {
 		t.Fatalf("first page in a mixed batch %+v", p)
 	}
-	// First outside 1..100 is the default page size.
-	k6 := workshop.HistoryKey{VehicleID: car.ID}
+	// A page past the end is empty and still has the total.
+	k6 := workshop.HistoryKey{VehicleID: car.ID, First: 2, After: models.Cursor{ID: newest(4)}}
 	got, err = e.svc.ServiceHistory(e.ctx, []workshop.HistoryKey{k6})
 	must(t, err)
-	if len(got[k6].Orders) != 5 || got[k6].HasNext {
-		t.Errorf("default page %+v", got[k6])
+	if p := got[k6]; len(p.Orders) != 0 || p.Orders == nil || p.HasNext || p.Total != 5 {
+		t.Errorf("page past the end %+v", p)
+	}
+	// First outside 1..100 is refused like on every list, not read as 20.
+	for _, first := range []int{0, 101} {
+		bad := workshop.HistoryKey{VehicleID: car.ID, First: first}
+		got, err = e.svc.ServiceHistory(e.ctx, []workshop.HistoryKey{bad, k1})
+		must(t, err)
+		if codeOf(got[bad].Err) != models.CodeBadUserInput || len(got[k1].Orders) != 2 {
+			t.Errorf("first %d: %+v", first, got)
+		}
 	}
 	if got, err := e.svc.ServiceHistory(e.ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("no keys: %v, %v", got, err)
