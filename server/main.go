@@ -30,7 +30,7 @@ const usage = `usage: server [serve|migrate|seed]
   migrate  apply pending migrations and exit
   seed     load demo data into an empty database and exit
 
-Configuration comes from environment variables; see README.md.`
+Configuration comes from environment variables, described in README.md`
 
 // shutdownGrace is how long in-flight requests may take to finish after
 // SIGINT/SIGTERM.

@@ -350,7 +350,7 @@ func TestRepairOrderLifecycle(t *testing.T) {
 		t.Fatalf("after removing an item: %v", o)
 	}
 	// Still at reception: more agreed work may be added.
-	o = f.ok(t, advisor, "addRepairOrderItem", wkAdd(id, wkItem("PART", "FLT-AC", "空调滤芯", 1, 16800, false), false))
+	f.ok(t, advisor, "addRepairOrderItem", wkAdd(id, wkItem("PART", "FLT-AC", "空调滤芯", 1, 16800, false), false))
 
 	// Dispatch: technician and bay. Only a technician of the store.
 	f.refused(t, foreman, "assignRepairOrder", map[string]any{"orderId": id, "technicianId": f.staffID(t, "advisor.sz01")}, "INVALID_ARGUMENT")
