@@ -12,7 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 )
 
-// End-to-end tests of the workshop (DESIGN.md section 4, issue 3) through
+// End-to-end tests of the workshop through
 // the real server: repair orders opened, assigned, moved, approved by their
 // owner, settled and delivered over GraphQL; every refusal with its code;
 // who may act on which order; concurrent moves and check-ins; the owner's

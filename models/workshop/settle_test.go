@@ -12,7 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// Settlement with the membership wallet (DESIGN.md section 5): stored
+// Settlement with the membership wallet: stored
 // value, points and external money in one transaction.
 
 // billed is the payable amount of an order opened with e.open: oil and labour.
