@@ -113,7 +113,8 @@ func (c *WeChatClient) Code2Session(ctx context.Context, code string) (WeChatSes
 	if err != nil {
 		return WeChatSession{}, fmt.Errorf("wechat code2session: %w", withoutURL(err))
 	}
-	defer resp.Body.Close()
+	// Closing a response body only frees the connection: nothing to report.
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxWeChatBody))
 	if err != nil {
 		return WeChatSession{}, fmt.Errorf("wechat code2session: read response: %w", err)

@@ -1,6 +1,6 @@
 package bench_test
 
-// Benchmarks of maintenance booking (DESIGN.md section 6, issue 5):
+// Benchmarks of maintenance booking:
 //
 //	contended           every goroutine books the same slot and cancels
 //	                    the booking again (booking.Service.Book, then

@@ -1,4 +1,4 @@
-// Package bench holds OwnerHub's benchmarks of the workshop board (issue 3):
+// Package bench holds OwnerHub's benchmarks of the workshop board:
 //
 //   - board_bench_test.go: Go benchmarks of the domain calls behind a
 //     screen's poll (the 304 answer and the full board), with the SQL

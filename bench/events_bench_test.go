@@ -1,7 +1,6 @@
 package bench_test
 
-// Benchmarks of registering for a popular event (DESIGN.md section 7,
-// issue 6):
+// Benchmarks of registering for a popular event:
 //
 //	free  every goroutine registers an owner of its own for the same class
 //	      and cancels the registration again (events.Service.Register, then

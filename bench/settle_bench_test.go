@@ -1,7 +1,7 @@
 package bench_test
 
-// Benchmark of settling repair orders paid from the membership wallet
-// (DESIGN.md section 5, issue 4): workshop.Service.Settle, which fixes the
+// Benchmark of settling repair orders paid from the membership wallet:
+// workshop.Service.Settle, which fixes the
 // bill, charges the owner's wallet (wallet.Service.Charge: the account row
 // locked, a SPEND and a POINTS_EARN entry, a points lot, the tier) and
 // records the payment, in one transaction.

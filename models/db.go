@@ -206,7 +206,7 @@ func openPostgres(databaseURL string, cfg *gorm.Config, log *slog.Logger, pool P
 	}
 	pool.apply(sqlDB)
 	if err := sqlDB.Ping(); err != nil {
-		sqlDB.Close()
+		_ = sqlDB.Close() // the failed ping is the error to report
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
 	db, err := newDB(g, sqlDB, stdlib.OpenDB(*named(app + "-ready")), Postgres, pool)
@@ -264,8 +264,7 @@ func sqliteDSN(path string, lockTimeout time.Duration) string {
 // live-updates listener.
 func (db *DB) Close() error {
 	db.stopLive()
-	db.probe.Close()
-	return db.SQL.Close()
+	return errors.Join(db.probe.Close(), db.SQL.Close())
 }
 
 type txKey struct{}

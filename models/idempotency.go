@@ -16,8 +16,8 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 )
 
-// Idempotency of money-, seat- and slot-moving requests (DESIGN.md section
-// 9): one mechanism, used by every such operation.
+// Idempotency of money-, seat- and slot-moving requests: one mechanism,
+// used by every such operation (docs/input-and-retries.md).
 //
 // The key's row is written in the same transaction as the request's effects
 // and holds the request's result. A retry therefore either finds that

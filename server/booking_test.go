@@ -15,7 +15,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 )
 
-// End-to-end tests of maintenance booking (DESIGN.md section 6, issue 5)
+// End-to-end tests of maintenance booking
 // through the real server: owners list free slots, book, move and cancel
 // their appointments; staff book for owners, read a day's schedule, record
 // arrivals (which open the repair order) and no-shows, read the daily

@@ -16,7 +16,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// End-to-end tests of the care loop (DESIGN.md section 8) through the real
+// End-to-end tests of the care loop through the real
 // server: a visit delivered over the API gets its survey (the invitation
 // job), the owner answers it and a low score opens a follow-up; CRM staff
 // work their follow-up tasks (3-day calls from the job) through to a

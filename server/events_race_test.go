@@ -11,7 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
-// The seat invariant of issue 6 under concurrency, over HTTP: 100 owners
+// The seat invariant of events under concurrency, over HTTP: 100 owners
 // with parties of 1 to 3 race for the 10 seats of a paid trip; then
 // cancellations (each sent twice at once) race new registrations and the
 // cancellations of waitlisted owners, so promotions run inside racing

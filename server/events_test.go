@@ -15,7 +15,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
-// End-to-end tests of classes and trips (DESIGN.md section 7, issue 6)
+// End-to-end tests of classes and trips
 // through the real server: staff create, publish, change and cancel events;
 // owners list them, register (confirmed and charged through the wallet, or
 // waitlisted), cancel before and after the deadline; the waitlist is served

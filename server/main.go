@@ -30,7 +30,7 @@ const usage = `usage: server [serve|migrate|seed]
   migrate  apply pending migrations and exit
   seed     load demo data into an empty database and exit
 
-Configuration comes from environment variables; see README.md.`
+Configuration comes from environment variables, described in README.md`
 
 // shutdownGrace is how long in-flight requests may take to finish after
 // SIGINT/SIGTERM.
@@ -45,7 +45,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd = args[0]
@@ -62,7 +62,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() {
+		// A pool that fails to close is a failed command, unless it failed
+		// already.
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+	}()
 
 	n, err := migrations.Up(ctx, db.SQL, string(db.Dialect), nil)
 	if err != nil {
@@ -73,7 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "migrate":
-		fmt.Fprintf(stdout, "database is up to date (%d migrations applied now)\n", n)
+		// The work is done whether or not the report reaches stdout.
+		_, _ = fmt.Fprintf(stdout, "database is up to date (%d migrations applied now)\n", n)
 		return nil
 	case "seed":
 		if cfg.Production {
@@ -87,7 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "loaded demo data: %d stores, %d staff, %d owners, %d vehicles\n", sum.Stores, sum.Staff, sum.Owners, sum.Vehicles)
+		// The work is done whether or not the report reaches stdout.
+		_, _ = fmt.Fprintf(stdout, "loaded demo data: %d stores, %d staff, %d owners, %d vehicles\n", sum.Stores, sum.Staff, sum.Owners, sum.Vehicles)
 		return nil
 	}
 	return serve(ctx, cfg, db, log, stdout)
@@ -128,7 +136,7 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
-			ln.Close()
+			_ = ln.Close() // the METRICS_ADDR failure is the error to report
 			return fmt.Errorf("METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
 		}
 		mux := http.NewServeMux()
@@ -144,7 +152,10 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 	case <-time.After(5 * time.Second):
 	case <-ctx.Done():
 	}
-	printWelcome(stdout, cfg, db, ln.Addr(), metricsAddr, seeded, demo.Present(ctx, db))
+	var welcome strings.Builder
+	printWelcome(&welcome, cfg, db, ln.Addr(), metricsAddr, seeded, demo.Present(ctx, db))
+	// The banner is a courtesy: a closed stdout does not stop the server.
+	_, _ = io.WriteString(stdout, welcome.String())
 
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
@@ -157,7 +168,7 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 	select {
 	case err := <-errc:
 		for _, srv := range servers {
-			srv.Close()
+			_ = srv.Close() // the server that stopped is the error to report
 		}
 		return err
 	case <-ctx.Done():
@@ -189,7 +200,7 @@ func httpServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
-func printWelcome(w io.Writer, cfg Config, db *models.DB, addr, metricsAddr net.Addr, seeded, demoData bool) {
+func printWelcome(w *strings.Builder, cfg Config, db *models.DB, addr, metricsAddr net.Addr, seeded, demoData bool) {
 	base := "http://" + displayHost(addr)
 	fmt.Fprintf(w, "OwnerHub is running (%s, %s database)\n", envName(cfg), db.Dialect)
 	fmt.Fprintf(w, "  GraphQL:  %s/graphql\n", base)

@@ -298,7 +298,7 @@ func TestDatabaseOutage(t *testing.T) {
 		if r.Code() != "UNAVAILABLE" || r.Errors[0].Extensions["retryable"] != true || r.Errors[0].Message == "" {
 			t.Fatalf("%s during the outage: want UNAVAILABLE, retryable, got %d %s", what, r.Status, r.Raw)
 		}
-		if r.Data != nil && len(r.Data) > 0 && !allNull(r.Data) {
+		if len(r.Data) > 0 && !allNull(r.Data) {
 			t.Fatalf("%s: partial data %v", what, r.Data)
 		}
 		if r.Status != http.StatusServiceUnavailable || statusOfRetryAfter(r.Header) <= 0 {

@@ -12,7 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/roadside"
 )
 
-// End-to-end tests of roadside assistance (issue 7 part C) through the real
+// End-to-end tests of roadside assistance through the real
 // server: an owner asks for help and follows the request live while the
 // nearest store's staff accept, dispatch and close it; the owner's inbox;
 // who may see and change what (another owner, another store's staff, the

@@ -17,7 +17,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// End-to-end tests of the membership wallet (DESIGN.md section 5, issue 4)
+// End-to-end tests of the membership wallet
 // through the real server: the cashier's top-ups with their bonus and the
 // balance cap, the manager's refunds and corrections, every refusal with its
 // code, who may do what at which store, idempotent retries (sequential and
@@ -791,7 +791,7 @@ func (f *wkFixture) wlReadyOrders(t testing.TB, owner *models.Owner, n int, paya
 	return ids
 }
 
-// wlRace is the race of issue 4: one owner, 100 orders ready for pickup of
+// wlRace is the overdraft race: one owner, 100 orders ready for pickup of
 // ¥88 each and a balance of exactly ¥880; 100 settlements paid from the
 // wallet at once, sent to the given servers in turn. Exactly 10 succeed, 90
 // are INSUFFICIENT_BALANCE, the balance ends at 0, and the account equals

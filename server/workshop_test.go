@@ -12,7 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 )
 
-// End-to-end tests of the workshop (DESIGN.md section 4, issue 3) through
+// End-to-end tests of the workshop through
 // the real server: repair orders opened, assigned, moved, approved by their
 // owner, settled and delivered over GraphQL; every refusal with its code;
 // who may act on which order; concurrent moves and check-ins; the owner's
@@ -350,7 +350,7 @@ func TestRepairOrderLifecycle(t *testing.T) {
 		t.Fatalf("after removing an item: %v", o)
 	}
 	// Still at reception: more agreed work may be added.
-	o = f.ok(t, advisor, "addRepairOrderItem", wkAdd(id, wkItem("PART", "FLT-AC", "空调滤芯", 1, 16800, false), false))
+	f.ok(t, advisor, "addRepairOrderItem", wkAdd(id, wkItem("PART", "FLT-AC", "空调滤芯", 1, 16800, false), false))
 
 	// Dispatch: technician and bay. Only a technician of the store.
 	f.refused(t, foreman, "assignRepairOrder", map[string]any{"orderId": id, "technicianId": f.staffID(t, "advisor.sz01")}, "INVALID_ARGUMENT")

@@ -6088,7 +6088,7 @@ extend type Mutation {
   setCalendarOverride(input: SetCalendarOverrideInput!): CalendarPayload! @auth(requires: STAFF, roles: [MANAGER])
 }
 `, BuiltIn: false},
-	{Name: "../schema/care.graphqls", Input: `# The care loop (DESIGN.md section 8): satisfaction surveys, follow-up
+	{Name: "../schema/care.graphqls", Input: `# The care loop: satisfaction surveys, follow-up
 # tasks for CRM staff, complaints and their deadlines, and the reports.
 
 """

@@ -10,7 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 )
 
-// Booking, moving and cancelling appointments (DESIGN.md section 6).
+// Booking, moving and cancelling appointments.
 
 // BookInput books a slot for a vehicle.
 type BookInput struct {

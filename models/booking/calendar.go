@@ -13,7 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 )
 
-// A store's booking calendar (DESIGN.md section 6): opening hours per
+// A store's booking calendar: opening hours per
 // weekday, slot length, seats per kind and slot, and date overrides. The
 // store's MANAGER (or GROUP_ADMIN) changes it; a change that would leave
 // fewer seats than are booked in a future slot is refused, or, forced,

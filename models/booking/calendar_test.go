@@ -286,7 +286,7 @@ func TestSetOverride(t *testing.T) {
 	// Kind overrides: fewer seats than booked is refused; more is fine.
 	_, err = e.svc.SetOverride(e.ctx, m, booking.OverrideInput{StoreID: e.store.ID, Day: wed, Kind: ptr("REPAIR"), Seats: ptr(0)})
 	wantCode(t, err, booking.CodeCapacityBelowBookings, "")
-	ch, err = e.svc.SetOverride(e.ctx, m, booking.OverrideInput{StoreID: e.store.ID, Day: wed, Kind: ptr("MAINTENANCE"), Seats: ptr(8), Note: "加派技师"})
+	_, err = e.svc.SetOverride(e.ctx, m, booking.OverrideInput{StoreID: e.store.ID, Day: wed, Kind: ptr("MAINTENANCE"), Seats: ptr(8), Note: "加派技师"})
 	must(t, err)
 	ch, err = e.svc.SetOverride(e.ctx, m, booking.OverrideInput{StoreID: e.store.ID, Day: e.day(1), Kind: ptr("BODY_PAINT"), Closed: true})
 	must(t, err)

@@ -1,4 +1,4 @@
-// Package booking is maintenance booking (DESIGN.md section 6): store
+// Package booking is maintenance booking: store
 // calendars with seats per service kind and slot, free slots, and
 // appointments that never overbook.
 package booking

@@ -10,7 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// The pure rules of booking (DESIGN.md section 6): how a store's week,
+// The pure rules of booking: how a store's week,
 // seats and date overrides make its slots, and the limits of booking. No
 // I/O; operations load a calendar and ask it.
 
@@ -290,8 +290,8 @@ func bookable(now, start time.Time) error {
 }
 
 // changeDeadline is when an actor may last cancel or move an appointment
-// out of its slot: owners until MinLeadTime before it (DESIGN.md section
-// 6), staff until it starts (they handle late calls and the bookings a
+// out of its slot: owners until MinLeadTime before it, staff until it
+// starts (they handle late calls and the bookings a
 // forced calendar change left without a seat).
 func changeDeadline(staff bool, slotStart time.Time) (time.Time, *models.Error) {
 	if staff {

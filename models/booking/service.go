@@ -46,7 +46,7 @@ func (s *Service) now() time.Time {
 	return models.Now()
 }
 
-// Who may do what (DESIGN.md section 1). GROUP_ADMIN holds every role.
+// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
 var (
 	rolesCalendar = []auth.Role{auth.RoleManager}
 	rolesBook     = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}

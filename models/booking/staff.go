@@ -13,7 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// What staff do with bookings (DESIGN.md section 6): the day's schedule,
+// What staff do with bookings: the day's schedule,
 // arrival (which opens the repair order), no-shows, and the daily figures.
 
 // ScheduleSlot is one slot of a day for one kind, with its appointments.

@@ -1,4 +1,4 @@
-// Package care is the care loop of DESIGN.md section 8: satisfaction
+// Package care is the care loop: satisfaction
 // surveys after delivered repair orders, follow-up tasks for CRM staff
 // (3-day calls after a service, 3- and 7-day calls after a new car's
 // delivery, calls after a low survey) and complaints with their deadlines.

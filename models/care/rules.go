@@ -40,7 +40,7 @@ const (
 	MaxPhotoURLLen = 500
 )
 
-// Complaint deadlines, from filing (DESIGN.md section 8). A reopened
+// Complaint deadlines, from filing. A reopened
 // complaint owes a new resolution ResolveWithin after the reopening.
 const (
 	RespondWithin = 2 * time.Hour

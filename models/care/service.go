@@ -24,7 +24,7 @@ type Service struct {
 
 func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
-// Who may do what (DESIGN.md section 1). GROUP_ADMIN holds every role.
+// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
 var (
 	// rolesCare handle follow-up tasks and complaints, and read surveys.
 	rolesCare = []auth.Role{auth.RoleCRM, auth.RoleManager}

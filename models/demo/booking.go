@@ -14,7 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// The demo booking calendar (DESIGN.md section 6). Both stores publish
+// The demo booking calendar. Both stores publish
 // seats per kind (SZ01 has a bigger paint shop than GZ01, which has none),
 // both close for their annual stocktaking in twelve days, GZ01's detailing
 // bay is refitted in five days, and SZ01 puts on extra maintenance

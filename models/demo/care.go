@@ -12,7 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// The demo care loop (DESIGN.md section 8). The scheduled jobs ran through
+// The demo care loop. The scheduled jobs ran through
 // the last half year: delivered visits got their survey and 3-day call,
 // cars bought lately their new-car calls, and the calls due before the last
 // three days were made. Every survey was answered, a few with a low score

@@ -14,7 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
-// The demo classes and trips (DESIGN.md section 7). Both stores have
+// The demo classes and trips. Both stores have
 // upcoming 爱车讲堂 classes and 车友会 trips, created and published by
 // their event staff through the events service on the seed's clock, and
 // owners registered through it (fees charged from their wallets or

@@ -12,7 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// The demo memberships (DESIGN.md section 5). Every settled visit of the
+// The demo memberships. Every settled visit of the
 // demo workshop earns its owner points through the wallet, on the
 // workshop's moving clock. Some owners hold a stored-value card: they top
 // it up at the counter on their first paid visit (¥1,000 and more with the

@@ -71,7 +71,6 @@ var (
 	errCodeNotFound         = models.E(models.CodeNotFound, "签到码无效", "no registration has this check-in code").On("code")
 	errStoreNotFound        = models.E(models.CodeNotFound, "未找到该门店", "store not found").On("storeId")
 	errVehicleNotFound      = models.E(models.CodeNotFound, "未找到该车辆", "vehicle not found").On("vehicleId")
-	errNotYourStore         = models.ErrNotYourStore
 )
 
 // PartyTooLarge is the PARTY_TOO_LARGE refusal for an event that takes at

@@ -1,4 +1,4 @@
-// Package events is the one registration engine of DESIGN.md section 7:
+// Package events is the one registration engine:
 // car-care classes (爱车讲堂) and club trips (车友会) with seats, a FIFO
 // waitlist, fees paid from the membership wallet or points, refunds before
 // the cancellation deadline, check-in codes and attendance points. It calls

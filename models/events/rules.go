@@ -11,7 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
-// The pure rules of events (DESIGN.md section 7): what a valid event is,
+// The pure rules of events: what a valid event is,
 // when registration is open, what a party pays. No I/O; operations call
 // them in their transaction.
 

@@ -43,7 +43,7 @@ func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 // RegistrationOpenNow is RegistrationOpen on the service's clock.
 func (s *Service) RegistrationOpenNow(e *Event) bool { return e.RegistrationOpen(s.now()) }
 
-// Who may do what (DESIGN.md section 1). GROUP_ADMIN holds every role.
+// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
 var rolesManage = []auth.Role{auth.RoleEvents, auth.RoleManager}
 
 // Kinds of the inbox items events send.

@@ -32,8 +32,6 @@ func TestSchemaMatchesModels(t *testing.T) {
 	testdb.CheckSchema(t, testdb.Open(t), &jobs.Run{})
 }
 
-type clock = testdb.Clock
-
 var serial atomic.Int64
 
 // name is a job name of the test's own on the shared database.

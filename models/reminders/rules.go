@@ -1,5 +1,5 @@
-// Package reminders is the care loop's daily reminders (DESIGN.md section
-// 8): into each owner's inbox, once per due item, maintenance due (by date
+// Package reminders is the care loop's daily reminders: into each owner's
+// inbox, once per due item, maintenance due (by date
 // or by projected km), first free maintenance, insurance expiring, annual
 // inspection due, birthday and purchase anniversary. Appointment reminders
 // are booking's (APPOINTMENT_REMINDER), event reminders events'.

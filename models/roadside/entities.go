@@ -1,4 +1,4 @@
-// Package roadside is roadside assistance (救援, DESIGN.md section 8): an
+// Package roadside is roadside assistance (救援): an
 // owner asks for help with one of their cars where it stands; staff of the
 // nearest (or the chosen) store accept the request, send someone with an
 // ETA and close it with an outcome. The owner follows every change live and

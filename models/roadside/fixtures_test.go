@@ -23,14 +23,13 @@ import (
 // on databases of their own, are not disturbed); requests name their
 // store.
 type env struct {
-	t      testing.TB
-	ctx    context.Context
-	db     *models.DB
-	svc    *roadside.Service
-	clock  *clock
-	a, b   uuid.UUID
-	staff  map[string]*auth.Principal // "advisor", "crm", "manager", "technician", "foreman" at A; "advisor.b" at B; "admin"
-	serial int64
+	t     testing.TB
+	ctx   context.Context
+	db    *models.DB
+	svc   *roadside.Service
+	clock *clock
+	a, b  uuid.UUID
+	staff map[string]*auth.Principal // "advisor", "crm", "manager", "technician", "foreman" at A; "advisor.b" at B; "admin"
 }
 
 var serial atomic.Int64

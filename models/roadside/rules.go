@@ -127,22 +127,3 @@ func checkCoordinates(lat, lng float64) error {
 	}
 	return nil
 }
-
-// problemLabel names a problem for owners and staff.
-func problemLabel(p Problem) string {
-	switch p {
-	case Breakdown:
-		return "车辆故障"
-	case FlatTyre:
-		return "爆胎/换胎"
-	case Battery:
-		return "电瓶亏电"
-	case Accident:
-		return "交通事故"
-	case Lockout:
-		return "钥匙锁车内"
-	case Fuel:
-		return "燃油/电量耗尽"
-	}
-	return "其他"
-}

@@ -39,13 +39,14 @@ func URL() (databaseURL string, drop func(), err error) {
 	_, _ = rand.Read(b)
 	name := "ownerhub_t_" + hex.EncodeToString(b)
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		admin.Close()
+		_ = admin.Close() // the failed CREATE is the error to report
 		return "", nil, fmt.Errorf("create test database: %w", err)
 	}
 	u.Path = "/" + name
 	return u.String(), func() {
+		// Best effort: a database left behind costs disk, not correctness.
 		_, _ = admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
-		admin.Close()
+		_ = admin.Close()
 	}, nil
 }
 
@@ -63,7 +64,7 @@ func New() (*models.DB, func(), error) {
 	}
 	cleanup := func() {
 		drop()
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir) // best effort, like drop
 	}
 	db, err := models.Open(dbURL, dir, nil)
 	if err != nil {
@@ -72,7 +73,7 @@ func New() (*models.DB, func(), error) {
 	}
 
 	closeAll := func() {
-		db.Close()
+		_ = db.Close() // best effort, like drop
 		cleanup()
 	}
 	if _, err := migrations.Up(context.Background(), db.SQL, string(db.Dialect), nil); err != nil {

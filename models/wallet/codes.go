@@ -30,6 +30,5 @@ var (
 
 	errOwnerNotFound = models.E(models.CodeNotFound, "未找到该车主", "owner not found")
 	errStoreNotFound = models.E(models.CodeNotFound, "未找到该门店", "store not found").On("storeId")
-	errNotYourStore  = models.ErrNotYourStore
 	errDuplicate     = models.E(models.CodeConflict, "该笔记账已存在", "this movement was already recorded")
 )

@@ -1,4 +1,4 @@
-// Package wallet is the membership account of DESIGN.md section 5: stored
+// Package wallet is the membership account: stored
 // value, points and tiers, moved only by appending ledger entries. It knows
 // nothing of repair orders or events; they call it.
 package wallet

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The pure rules of the wallet (DESIGN.md section 5): what points are worth,
+// The pure rules of the wallet: what points are worth,
 // how many a bill may take and a payment earns, the tier a spend reaches and
 // the bonus a top-up gets. No I/O; operations call them in their transaction.
 
@@ -29,7 +29,8 @@ type Config struct {
 // BonusRule gives BonusFen on a top-up of at least MinFen.
 type BonusRule struct{ MinFen, BonusFen int64 }
 
-// DefaultConfig is DESIGN.md section 5's defaults.
+// DefaultConfig is the wallet's numbers where the configuration sets none
+// (each field of Config says its default).
 func DefaultConfig() Config {
 	return Config{
 		BalanceCapFen:     500_000,

@@ -16,7 +16,7 @@ import (
 // The counter: staff top cards up, pay stored value back out and correct
 // accounts. Each operation is idempotent under its (required) key.
 
-// Who may do what (DESIGN.md section 1). GROUP_ADMIN holds every role.
+// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
 var (
 	rolesTopUp  = []auth.Role{auth.RoleCashier, auth.RoleManager}
 	rolesManage = []auth.Role{auth.RoleManager}

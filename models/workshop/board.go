@@ -13,7 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/validate"
 )
 
-// Board renders a store's workshop board (DESIGN.md section 4): its open
+// Board renders a store's workshop board: its open
 // orders and those delivered today (the store's local day), in the nine
 // workflow columns (every status but CANCELLED, each present even when
 // empty), each column's cards longest-in-status first. Cards show the masked

@@ -7,7 +7,7 @@ import "github.com/ownerhub/ownerhub/models"
 // package models (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT,
 // INVALID_ARGUMENT) and models.CodeMileageDecreased.
 const (
-	// CodeInvalidTransition: the state machine of DESIGN.md section 4 does not
+	// CodeInvalidTransition: the state machine (moves, in rules.go) does not
 	// allow this move from the order's current status (including a manual
 	// move out of AWAITING_APPROVAL, and extra work requested in a status
 	// that cannot wait for approval).

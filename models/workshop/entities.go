@@ -1,4 +1,4 @@
-// Package workshop is the repair order lifecycle of DESIGN.md section 4:
+// Package workshop is the repair order lifecycle:
 // check-in, items and owner approvals, the state machine, settlement, the
 // workshop board and service history.
 package workshop

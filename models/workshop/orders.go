@@ -296,7 +296,7 @@ func (s *Service) Assign(ctx context.Context, actor *auth.Principal, orderID uui
 	}, "id = ?", orderID)
 }
 
-// Move moves an order along the state machine of DESIGN.md section 4 and
+// Move moves an order along the state machine (moves, in rules.go) and
 // records the move with its note on the timeline. Staff with ADVISOR,
 // FOREMAN or MANAGER move any order of their store; a TECHNICIAN only the
 // orders assigned to them, and never to DELIVERED or CANCELLED (handing the

@@ -12,7 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
-// The pure rules of the workshop (DESIGN.md section 4): the state machine,
+// The pure rules of the workshop: the state machine,
 // item and payment arithmetic, and input limits. No I/O; operations call
 // these inside their transaction.
 
@@ -75,7 +75,7 @@ func (m PaymentMethod) Valid() bool {
 	return false
 }
 
-// moves is the state machine of DESIGN.md section 4 without CANCELLED (which
+// moves is the repair order state machine without CANCELLED (which
 // every open status may move to). AWAITING_APPROVAL has no manual exit: the
 // order returns to its ResumeStatus when no item is pending.
 var moves = map[Status][]Status{

@@ -10,7 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// The state machine of DESIGN.md section 4, spelled out: every pair of
+// The repair order state machine, spelled out: every pair of
 // statuses is either here (allowed) or refused.
 var allowedMoves = map[workshop.Status][]workshop.Status{
 	workshop.CheckedIn:        {workshop.Diagnosing, workshop.InProgress, workshop.Cancelled},

@@ -38,7 +38,7 @@ func BoardTopic(storeID uuid.UUID) string { return "board:" + storeID.String() }
 // OrderTopic is the realtime topic of one order.
 func OrderTopic(orderID uuid.UUID) string { return "order:" + orderID.String() }
 
-// Who may do what (DESIGN.md section 1). GROUP_ADMIN holds every role.
+// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
 var (
 	rolesOpen     = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
 	rolesAddItem  = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}

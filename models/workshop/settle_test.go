@@ -12,7 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// Settlement with the membership wallet (DESIGN.md section 5): stored
+// Settlement with the membership wallet: stored
 // value, points and external money in one transaction.
 
 // billed is the payable amount of an order opened with e.open: oil and labour.
@@ -153,7 +153,7 @@ func TestSettlePointsCap(t *testing.T) {
 		t.Fatal("refused settlements moved points")
 	}
 	// Exactly half is fine.
-	o, err = e.svc.Settle(e.ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: []workshop.PaymentInput{
+	_, err = e.svc.Settle(e.ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: []workshop.PaymentInput{
 		{Method: workshop.Cash, AmountFen: billed - most}, {Method: workshop.Points, AmountFen: most, Points: most}}})
 	must(t, err)
 	if a := e.account(owner); a.Points != 50_000-most+(billed-most)/100 {
