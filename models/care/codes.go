@@ -39,5 +39,4 @@ var (
 	errVehicleNotFound   = models.E(models.CodeNotFound, "未找到该车辆", "vehicle not found").On("vehicleId")
 	errStoreNotFound     = models.E(models.CodeNotFound, "未找到该门店", "store not found").On("storeId")
 	errOwnerNotFound     = models.E(models.CodeNotFound, "未找到该车主", "owner not found")
-	errNotYourStore      = models.ErrNotYourStore
 )
