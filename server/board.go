@@ -66,7 +66,7 @@ func boardHandler(ws *workshop.Service, verify func(string) (*auth.Principal, er
 		default:
 			return models.ErrForbidden
 		}
-		now := models.Now()
+		now := ws.Clock.Now(ctx)
 		if etagMatches(c.Request().Header.Get("If-None-Match"), boardETag(version, now.Unix())) {
 			c.Response().Header().Set("ETag", boardETag(version, now.Unix()))
 			return c.NoContent(http.StatusNotModified)

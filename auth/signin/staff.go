@@ -61,7 +61,7 @@ func (s *Service) StaffLogin(ctx context.Context, username, password, ip string)
 	)
 	err = s.inTx(ctx, func(ctx context.Context) (error, error) {
 		st = nil
-		now := s.now()
+		now := s.Clock.Now(ctx)
 		if err := s.serialize(ctx, lockKeyStaffUser+username, lockKeyStaffClientIP+ip); err != nil {
 			return nil, err
 		}
@@ -105,7 +105,7 @@ func (s *Service) StaffLogin(ctx context.Context, username, password, ip string)
 			return nil, fmt.Errorf("signin: release reserved failure: %w", err)
 		}
 		var err error
-		sess, err = s.newSession(ctx, staffPrincipal(st), models.NewID(), s.now())
+		sess, err = s.newSession(ctx, staffPrincipal(st), models.NewID(), s.Clock.Now(ctx))
 		return nil, err
 	})
 	if err != nil {

@@ -55,8 +55,8 @@ type person struct {
 func svc(db *models.DB) *privacy.Service {
 	clock := func() time.Time { return now }
 	// Booking's eraser cancels future appointments, as server/app.go wires it.
-	bk := &booking.Service{DB: db, Now: clock}
-	return &privacy.Service{DB: db, Now: clock, Erasers: []privacy.Eraser{bk.EraseOwner}}
+	bk := &booking.Service{DB: db, Clock: clock}
+	return &privacy.Service{DB: db, Clock: clock, Erasers: []privacy.Eraser{bk.EraseOwner}}
 }
 
 // newPerson creates an owner (consenting, WeChat-bound) with a car, a
