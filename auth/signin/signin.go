@@ -85,8 +85,7 @@ type Service struct {
 	SMS    auth.SMSSender
 	WeChat auth.WeChat
 	Config Config
-	// Clock is the service's clock (nil: the real time). Tests and the
-	// demo data move it.
+	// Clock is the service's clock (nil: the real time). Tests move it.
 	Clock models.Clock
 }
 

@@ -36,8 +36,7 @@ type Eraser func(ctx context.Context, ownerID uuid.UUID) error
 // Service runs the owners' data rights.
 type Service struct {
 	DB *models.DB
-	// Clock is the service's clock (nil: the real time). Tests and the
-	// demo data move it.
+	// Clock is the service's clock (nil: the real time). Tests move it.
 	Clock models.Clock
 	// Sections are added to the built-in ones (owner, vehicles, repair
 	// orders, wallet, appointments, notifications, sessions, consent).
