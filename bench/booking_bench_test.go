@@ -45,6 +45,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 const (
@@ -86,7 +87,7 @@ func bookSetup(b *testing.B) *bookFixture {
 }
 
 func newBookFixture(ctx context.Context, f *fixture) (*bookFixture, error) {
-	now := models.Now()
+	now := testdb.Now()
 	store := &models.Store{ID: models.NewID(), Code: "BK01", Name: "预约压测店", City: "深圳", Timezone: "Asia/Shanghai",
 		ServiceBays: 8, SlotMinutes: 60, CreatedAt: now, UpdatedAt: now}
 	for wd := range 7 {
@@ -107,7 +108,7 @@ func newBookFixture(ctx context.Context, f *fixture) (*bookFixture, error) {
 // owners adds n owners of BK01 with one car each and returns them as the
 // app's principals with their cars.
 func (f *bookFixture) owners(ctx context.Context, n int) ([]*auth.Principal, []uuid.UUID, error) {
-	now := models.Now()
+	now := testdb.Now()
 	owners := make([]*models.Owner, n)
 	cars := make([]*models.Vehicle, n)
 	principals := make([]*auth.Principal, n)

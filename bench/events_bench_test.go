@@ -37,6 +37,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -58,7 +59,7 @@ func BenchmarkEventRegister(b *testing.B) {
 // eventOwners adds n owners of SZ01 and funds each with fen through a
 // manager's correction.
 func eventOwners(ctx context.Context, f *fixture, wl *wallet.Service, n int, fen int64) ([]*auth.Principal, error) {
-	now := models.Now()
+	now := testdb.Now()
 	owners := make([]*models.Owner, n)
 	out := make([]*auth.Principal, n)
 	for i := range owners {

@@ -36,6 +36,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -78,7 +79,7 @@ func settleSetup(b *testing.B) *settleFixture {
 }
 
 func newSettleFixture(ctx context.Context, f *fixture) (*settleFixture, error) {
-	now := models.Now()
+	now := testdb.Now()
 	store := &models.Store{ID: models.NewID(), Code: "BN01", Name: "结算压测店", City: "深圳", Timezone: "Asia/Shanghai",
 		ServiceBays: 4, SlotMinutes: 60, CreatedAt: now, UpdatedAt: now}
 	if err := f.db.Conn(ctx).Create(store).Error; err != nil {
@@ -93,7 +94,7 @@ func newSettleFixture(ctx context.Context, f *fixture) (*settleFixture, error) {
 
 // owners adds n owners of BN01; the database opens their accounts.
 func (s *settleFixture) owners(ctx context.Context, n int) ([]uuid.UUID, error) {
-	now := models.Now()
+	now := testdb.Now()
 	rows := make([]*models.Owner, n)
 	ids := make([]uuid.UUID, n)
 	for i := range rows {
@@ -119,7 +120,7 @@ func (s *settleFixture) fund(ctx context.Context, owner uuid.UUID, fen int64) er
 func (s *settleFixture) readyOrders(ctx context.Context, owner uuid.UUID, n int) ([]uuid.UUID, error) {
 	ids := make([]uuid.UUID, n)
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {
-		now := models.Now()
+		now := testdb.Now()
 		for lo := 0; lo < n; lo += settleBatch {
 			hi := min(lo+settleBatch, n)
 			cars := make([]*models.Vehicle, 0, hi-lo)

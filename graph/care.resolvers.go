@@ -53,22 +53,22 @@ func (r *complaintResolver) Vehicle(ctx context.Context, obj *care.Complaint) (*
 
 // ResponseDeadline is the resolver for the responseDeadline field.
 func (r *complaintResolver) ResponseDeadline(ctx context.Context, obj *care.Complaint) (*care.Deadline, error) {
-	return deadline(obj.Response(r.Care.Clock())), nil
+	return deadline(obj.Response(r.Care.Clock.Now(ctx))), nil
 }
 
 // ProposalDeadline is the resolver for the proposalDeadline field.
 func (r *complaintResolver) ProposalDeadline(ctx context.Context, obj *care.Complaint) (*care.Deadline, error) {
-	return deadline(obj.ProposalDeadline(r.Care.Clock())), nil
+	return deadline(obj.ProposalDeadline(r.Care.Clock.Now(ctx))), nil
 }
 
 // ResolutionDeadline is the resolver for the resolutionDeadline field.
 func (r *complaintResolver) ResolutionDeadline(ctx context.Context, obj *care.Complaint) (*care.Deadline, error) {
-	return deadline(obj.ResolutionDeadline(r.Care.Clock())), nil
+	return deadline(obj.ResolutionDeadline(r.Care.Clock.Now(ctx))), nil
 }
 
 // Overdue is the resolver for the overdue field.
 func (r *complaintResolver) Overdue(ctx context.Context, obj *care.Complaint) (bool, error) {
-	return obj.Overdue(r.Care.Clock()), nil
+	return obj.Overdue(r.Care.Clock.Now(ctx)), nil
 }
 
 // FiledByStaff is the resolver for the filedByStaff field.
@@ -157,7 +157,7 @@ func (r *followUpTaskResolver) Assignee(ctx context.Context, obj *care.FollowUpT
 
 // Overdue is the resolver for the overdue field.
 func (r *followUpTaskResolver) Overdue(ctx context.Context, obj *care.FollowUpTask) (bool, error) {
-	return obj.Overdue(r.Care.Clock()), nil
+	return obj.Overdue(r.Care.Clock.Now(ctx)), nil
 }
 
 // SubmitSurvey is the resolver for the submitSurvey field.
@@ -386,7 +386,7 @@ func (r *surveyResolver) Advisor(ctx context.Context, obj *care.Survey) (*model.
 
 // Editable is the resolver for the editable field.
 func (r *surveyResolver) Editable(ctx context.Context, obj *care.Survey) (bool, error) {
-	return obj.Editable(r.Care.Clock()), nil
+	return obj.Editable(r.Care.Clock.Now(ctx)), nil
 }
 
 // AdvisorSatisfaction returns generated.AdvisorSatisfactionResolver implementation.

@@ -36,7 +36,7 @@ func (r *eventResolver) Itinerary(ctx context.Context, obj *events.Event) ([]*ev
 
 // RegistrationOpen is the resolver for the registrationOpen field.
 func (r *eventResolver) RegistrationOpen(ctx context.Context, obj *events.Event) (bool, error) {
-	return r.EventsService.RegistrationOpenNow(obj), nil
+	return r.EventsService.RegistrationOpenNow(ctx, obj), nil
 }
 
 // FeePerSeat is the resolver for the feePerSeat field.

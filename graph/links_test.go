@@ -123,7 +123,7 @@ func TestNotificationLinksMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner := models.NewID()
-	now := models.Now()
+	now := testdb.Now()
 	if err := db.Conn(ctx).Exec(`INSERT INTO owners (id, phone, created_at, updated_at) VALUES (?, '+8613800000000', ?, ?)`,
 		owner, now, now).Error; err != nil {
 		t.Fatal(err)

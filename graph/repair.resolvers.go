@@ -245,12 +245,12 @@ func (r *repairOrderResolver) ID(ctx context.Context, obj *workshop.RepairOrder)
 
 // Overdue is the resolver for the overdue field.
 func (r *repairOrderResolver) Overdue(ctx context.Context, obj *workshop.RepairOrder) (bool, error) {
-	return workshop.Overdue(obj, models.Now()), nil
+	return workshop.Overdue(obj, r.Workshop.Clock.Now(ctx)), nil
 }
 
 // MinutesInStatus is the resolver for the minutesInStatus field.
 func (r *repairOrderResolver) MinutesInStatus(ctx context.Context, obj *workshop.RepairOrder) (int, error) {
-	return workshop.MinutesInStatus(obj, models.Now()), nil
+	return workshop.MinutesInStatus(obj, r.Workshop.Clock.Now(ctx)), nil
 }
 
 // Store is the resolver for the store field.

@@ -48,19 +48,7 @@ type DB struct {
 	retries    *atomic.Int64
 	live       *hub
 	stopLive   context.CancelFunc
-}
-
-// Now is the clock every stored timestamp comes from: UTC, truncated to the
-// microsecond so that both dialects round-trip it exactly.
-func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-// NowOr is the time of a service's injectable clock as the database keeps
-// times (UTC, to the microsecond), or Now when the service has none.
-func NowOr(clock func() time.Time) time.Time {
-	if clock == nil {
-		return Now()
-	}
-	return clock().UTC().Truncate(time.Microsecond)
+	clock      Clock // nil: the real time; see WithClock
 }
 
 // SQLitePath is where the embedded database lives inside dataDir.
@@ -134,7 +122,7 @@ func Open(databaseURL, dataDir string, log *slog.Logger) (*DB, error) {
 // application), so that an operator can tell them apart.
 func OpenPool(databaseURL, dataDir string, log *slog.Logger, pool Pool) (*DB, error) {
 	cfg := &gorm.Config{
-		NowFunc:                Now,
+		NowFunc:                Clock(nil).read,
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true, // every write that needs one runs inside WithTx
 		TranslateError:         true,
@@ -273,7 +261,8 @@ type txKey struct{}
 // once it has committed.
 type tx struct {
 	conn        *gorm.DB
-	afterCommit []func()
+	now         time.Time // the transaction's time (Clock.Now)
+	afterCommit *[]func() // shared with the states AtTime derives
 }
 
 func txState(ctx context.Context) *tx {
@@ -285,6 +274,9 @@ func txState(ctx context.Context) *tx {
 func (db *DB) Conn(ctx context.Context) *gorm.DB {
 	if t := txState(ctx); t != nil {
 		return t.conn
+	}
+	if db.clock != nil {
+		return db.root.Session(&gorm.Session{Context: ctx, NowFunc: db.clock.read})
 	}
 	return db.root.WithContext(ctx)
 }
@@ -301,19 +293,23 @@ const maxTxAttempts = 5
 // outside the database that cannot be repeated. So is one that could not
 // begin because its connection was lost (nothing of it ran): the pool
 // opens a new one.
+//
+// A transaction it begins reads db's clock once, when it begins: that is its
+// time (Clock.Now), which GORM also stamps on the rows it creates and
+// updates, so that everything the transaction writes carries one time.
 func (db *DB) WithTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if InTx(ctx) {
 		return fn(ctx)
 	}
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
-		state := &tx{}
+		state := &tx{now: db.clock.read(), afterCommit: new([]func())}
 		err = db.root.WithContext(ctx).Transaction(func(conn *gorm.DB) error {
-			state.conn = conn
+			state.conn = conn.Session(&gorm.Session{NowFunc: func() time.Time { return state.now }})
 			return fn(context.WithValue(ctx, txKey{}, state))
 		})
 		if err == nil {
-			for _, f := range state.afterCommit {
+			for _, f := range *state.afterCommit {
 				f()
 			}
 			return nil

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -147,7 +146,7 @@ func date(s string) *models.Date {
 	return &d
 }
 
-func today() models.Date { return models.DateOf(time.Now().In(time.FixedZone("CST", 8*3600))) }
+func today() models.Date { return testdb.Today() }
 
 var wantCode = testdb.WantCode
 

@@ -108,7 +108,7 @@ func Idempotent[T any](ctx context.Context, db *DB, scope, key, operation string
 		conn := db.Conn(ctx)
 		// Waits here while another transaction holds the same key.
 		res := conn.Exec(`INSERT INTO idempotency_keys (scope, key, operation, request_hash, response, created_at)
-			VALUES (?, ?, ?, ?, '', ?) ON CONFLICT (scope, key) DO NOTHING`, scope, key, operation, hash, Now())
+			VALUES (?, ?, ?, ?, '', ?) ON CONFLICT (scope, key) DO NOTHING`, scope, key, operation, hash, db.Now(ctx))
 		if res.Error != nil {
 			return res.Error
 		}
@@ -199,7 +199,7 @@ func requestHash(operation string, params any) (string, error) {
 // returns how many. Keys younger than IdempotencyRetention are kept whatever
 // olderThan says, so a retry within a day always replays.
 func (db *DB) PruneIdempotencyKeys(ctx context.Context, olderThan time.Time) (int64, error) {
-	if limit := Now().Add(-IdempotencyRetention); olderThan.After(limit) {
+	if limit := db.Now(ctx).Add(-IdempotencyRetention); olderThan.After(limit) {
 		olderThan = limit
 	}
 	res := db.Conn(ctx).Where("created_at < ?", olderThan.UTC()).Delete(&IdempotencyKey{})

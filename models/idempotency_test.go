@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 // receipt is what the test operation answers: the effect it made.
@@ -216,10 +217,10 @@ func TestPruneIdempotencyKeys(t *testing.T) {
 	_, err := f.send(ctx, scope, "fresh", sendParams{Title: "g"}, true)
 	must(t, err)
 	old := models.IdempotencyKey{Scope: scope, Key: "old", Operation: "test.send", RequestHash: "x", Response: "{}",
-		CreatedAt: models.Now().Add(-25 * time.Hour)}
+		CreatedAt: testdb.Now().Add(-25 * time.Hour)}
 	must(t, f.w.db.Conn(ctx).Create(&old).Error)
 	// Asking to prune everything still keeps the last 24 hours.
-	n, err := f.w.db.PruneIdempotencyKeys(ctx, models.Now().Add(time.Hour))
+	n, err := f.w.db.PruneIdempotencyKeys(ctx, testdb.Now().Add(time.Hour))
 	must(t, err)
 	if n != 1 || f.w.count(&models.IdempotencyKey{}) != 1 {
 		t.Fatalf("pruned %d, %d left; want the old one gone, the fresh one kept", n, f.w.count(&models.IdempotencyKey{}))

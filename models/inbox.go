@@ -31,7 +31,7 @@ func (db *DB) CreateNotification(ctx context.Context, n *Notification) (created 
 		n.ID = NewID()
 	}
 	if n.CreatedAt.IsZero() {
-		n.CreatedAt = Now()
+		n.CreatedAt = db.Now(ctx)
 	}
 	res := db.Conn(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "owner_id"}, {Name: "dedupe_key"}},
@@ -116,7 +116,7 @@ func (db *DB) MarkNotificationsRead(ctx context.Context, actor *auth.Principal, 
 		if !all {
 			q = q.Where("id IN ?", ids)
 		}
-		if err := q.Update("read_at", Now()).Error; err != nil {
+		if err := q.Update("read_at", db.Now(ctx)).Error; err != nil {
 			return err
 		}
 		unread, err = db.unread(ctx, actor.ID)

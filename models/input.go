@@ -8,15 +8,6 @@ import (
 	"unicode/utf8"
 )
 
-// chinaTime is the dealer group's civil time. Mainland China has kept UTC+8
-// without daylight saving since 1991, so a fixed zone is exact and needs no
-// tzdata on the host.
-var chinaTime = time.FixedZone("CST", 8*60*60)
-
-// Today is the current calendar date in mainland China, the reference for
-// date rules ("a birthday is not in the future").
-func Today() Date { return DateOf(time.Now().In(chinaTime)) }
-
 // earliestDate bounds every vehicle date (no car of interest predates it).
 var earliestDate = Date{1980, time.January, 1}
 

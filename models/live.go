@@ -97,7 +97,7 @@ func (db *DB) Publish(ctx context.Context, topic string) error {
 		return db.Conn(ctx).Exec("SELECT pg_notify(?, ?)", liveChannel, topic).Error
 	}
 	if tx := txState(ctx); tx != nil {
-		tx.afterCommit = append(tx.afterCommit, func() { db.live.deliver(topic) })
+		*tx.afterCommit = append(*tx.afterCommit, func() { db.live.deliver(topic) })
 		return nil
 	}
 	db.live.deliver(topic)

@@ -36,7 +36,7 @@ type ProfileChange struct {
 }
 
 // check validates the change and returns it with the name trimmed.
-func (ch ProfileChange) check() (ProfileChange, error) {
+func (ch ProfileChange) check(today Date) (ProfileChange, error) {
 	if ch.Name != nil {
 		name, err := checkText("name", "姓名", *ch.Name, 1, MaxOwnerNameRunes)
 		if err != nil {
@@ -44,7 +44,7 @@ func (ch ProfileChange) check() (ProfileChange, error) {
 		}
 		ch.Name = &name
 	}
-	if err := checkDate("birthday", "生日", ch.Birthday, earliestBirthday, Today()); err != nil {
+	if err := checkDate("birthday", "生日", ch.Birthday, earliestBirthday, today); err != nil {
 		return ch, err
 	}
 	if ch.Gender != nil && *ch.Gender != GenderMale && *ch.Gender != GenderFemale {
@@ -70,7 +70,7 @@ func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID 
 	case actor.ID != ownerID:
 		return nil, errOwnerNotFound
 	}
-	ch, err := ch.check()
+	ch, err := ch.check(db.Today(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID 
 			o.Gender = ch.Gender
 		}
 		if ch.MarketingConsent != nil && *ch.MarketingConsent != o.MarketingConsent {
-			now := Now()
+			now := db.Now(ctx)
 			o.MarketingConsent = *ch.MarketingConsent
 			o.MarketingConsentAt = &now
 			// The owner's row is locked: one event per change.

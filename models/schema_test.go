@@ -104,7 +104,7 @@ func TestSchemaConstraints(t *testing.T) {
 	db := testdb.Open(t)
 	ctx := context.Background()
 	conn := db.Conn(ctx)
-	now := models.Now()
+	now := testdb.Now()
 	store := &models.Store{ID: models.NewID(), Code: "T1", Name: "测试店", City: "深圳", Timezone: "Asia/Shanghai", ServiceBays: 2, SlotMinutes: 60}
 	must(t, conn.Create(store).Error)
 	owner := &models.Owner{ID: models.NewID(), Phone: "+8613800000001", Name: "张伟"}

@@ -43,5 +43,5 @@ func (s *Store) Location() *time.Location {
 	if loc, err := time.LoadLocation(s.Timezone); err == nil {
 		return loc
 	}
-	return chinaTime
+	return ChinaTime
 }

@@ -67,8 +67,7 @@ type VehicleRegistration struct {
 // purchase not in the future, warranty not ending before the purchase, and
 // insurance (at most 3 years) and inspection (at most 10 years) not absurdly
 // far ahead.
-func vehicleDates(purchase, warrantyEnd, insurance, inspection *Date) error {
-	today := Today()
+func vehicleDates(today Date, purchase, warrantyEnd, insurance, inspection *Date) error {
 	if err := checkDate("purchaseDate", "购车日期", purchase, earliestDate, today); err != nil {
 		return err
 	}
@@ -99,7 +98,7 @@ func plateInput(p *string) (*string, error) {
 
 // check validates the registration and returns it normalized: phone E.164,
 // VIN and plate canonical, text trimmed.
-func (r VehicleRegistration) check() (VehicleRegistration, error) {
+func (r VehicleRegistration) check(today Date) (VehicleRegistration, error) {
 	var err error
 	if r.OwnerPhone, err = validate.NormalizePhone(r.OwnerPhone); err != nil {
 		return r, InvalidPhone("ownerPhone", err)
@@ -119,13 +118,13 @@ func (r VehicleRegistration) check() (VehicleRegistration, error) {
 	if r.Model, err = checkText("model", "车型", r.Model, 1, MaxModelRunes); err != nil {
 		return r, err
 	}
-	if err := checkInt("modelYear", "年款", &r.ModelYear, EarliestModelYear, Today().Year+1); err != nil {
+	if err := checkInt("modelYear", "年款", &r.ModelYear, EarliestModelYear, today.Year+1); err != nil {
 		return r, err
 	}
 	if r.Colour, err = checkText("colour", "颜色", r.Colour, 0, MaxColourRunes); err != nil {
 		return r, err
 	}
-	if err := vehicleDates(r.PurchaseDate, r.WarrantyEndDate, r.InsuranceExpiry, r.InspectionDue); err != nil {
+	if err := vehicleDates(today, r.PurchaseDate, r.WarrantyEndDate, r.InsuranceExpiry, r.InspectionDue); err != nil {
 		return r, err
 	}
 	// A car is sold at the earliest in the year before its model year.
@@ -186,7 +185,7 @@ func (db *DB) RegisterVehicle(ctx context.Context, actor *auth.Principal, r Vehi
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err = r.check()
+	r, err = r.check(db.Today(ctx))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -241,7 +240,7 @@ func (db *DB) ownerByPhoneForRegistration(ctx context.Context, phone, name strin
 		fill["home_store_id"] = storeID
 	}
 	if len(fill) > 0 {
-		o.UpdatedAt = Now()
+		o.UpdatedAt = db.Now(ctx)
 		fill["updated_at"] = o.UpdatedAt
 		if err := tx.Model(&Owner{}).Where("id = ?", o.ID).Updates(fill).Error; err != nil {
 			return nil, err
@@ -255,7 +254,7 @@ func (db *DB) ownerByPhoneForRegistration(ctx context.Context, phone, name strin
 // is taken, VIN first.
 func (db *DB) insertVehicle(ctx context.Context, ownerID, storeID uuid.UUID, r VehicleRegistration) (*Vehicle, error) {
 	tx := db.Conn(ctx)
-	readAt := Now()
+	readAt := db.Now(ctx)
 	v := &Vehicle{
 		ID:              NewID(),
 		OwnerID:         ownerID,
@@ -340,7 +339,7 @@ func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch Vehic
 	if err := checkInt("warrantyEndKm", "质保里程", ch.WarrantyEndKm, 0, MaxMileageKm); err != nil {
 		return nil, err
 	}
-	if err := vehicleDates(nil, ch.WarrantyEndDate, ch.InsuranceExpiry, ch.InspectionDue); err != nil {
+	if err := vehicleDates(db.Today(ctx), nil, ch.WarrantyEndDate, ch.InsuranceExpiry, ch.InspectionDue); err != nil {
 		return nil, err
 	}
 
@@ -354,7 +353,7 @@ func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch Vehic
 			if err := v.CheckReading("mileageKm", *ch.MileageKm); err != nil {
 				return err
 			}
-			now := Now()
+			now := db.Now(ctx)
 			v.MileageKm, v.MileageReadAt = *ch.MileageKm, &now
 		}
 		if ch.WarrantyEndDate != nil {

@@ -72,7 +72,7 @@ func boardHandler(ws *workshop.Service) echo.HandlerFunc {
 		default:
 			return models.ErrForbidden
 		}
-		now := models.Now()
+		now := ws.Clock.Now(ctx)
 		if etagMatches(c.Request().Header.Get("If-None-Match"), boardETag(version, now.Unix())) {
 			c.Response().Header().Set("ETag", boardETag(version, now.Unix()))
 			return c.NoContent(http.StatusNotModified)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 // End-to-end tests of maintenance booking
@@ -105,7 +106,7 @@ func newBooking(t *testing.T, tweak ...func(*Config, *Deps)) *bkFixture {
 	f.szID = e2eStoreID(t, f.testServer, "SZ01")
 	// Set before the first booking request: from then on only the offset
 	// changes.
-	f.App.Booking.Now = func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) }
+	f.App.Booking.Clock = func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) }
 	return f
 }
 
@@ -119,16 +120,10 @@ func (f *bkFixture) setClock(at time.Time) {
 }
 
 // bkDay is the store-local date n days from today.
-func bkDay(n int) models.Date { return models.Today().AddDate(0, 0, n) }
+func bkDay(n int) models.Date { return testdb.Today().AddDate(0, 0, n) }
 
 // bkShanghai is the demo stores' zone.
-var bkShanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
+var bkShanghai = models.ChinaTime
 
 // bkSlot is a slot as availableSlots gives it.
 type bkSlot struct {
@@ -1742,7 +1737,7 @@ func (f *bkFixture) newStore(t *testing.T, opens, closes string) (string, string
 	t.Helper()
 	ctx := context.Background()
 	code := fmt.Sprintf("BK%d", e2eNext()%100000)
-	now := models.Now()
+	now := testdb.Now()
 	store := &models.Store{ID: models.NewID(), Code: code, Name: "预约测试店", City: "深圳", Timezone: "Asia/Shanghai",
 		ServiceBays: 2, SlotMinutes: 60, CreatedAt: now, UpdatedAt: now}
 	for wd := range 7 {

@@ -58,14 +58,14 @@ type crFixture struct {
 func newCare(t *testing.T) *crFixture {
 	t.Helper()
 	f := &crFixture{wkFixture: newWorkshop(t)}
-	f.App.Care.Now = func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) }
+	f.App.Care.Clock = func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) }
 	return f
 }
 
 // later moves the care clock d further.
 func (f *crFixture) later(d time.Duration) { f.offset.Add(int64(d)) }
 
-func (f *crFixture) now() time.Time { return f.App.Care.Now() }
+func (f *crFixture) now() time.Time { return f.App.Care.Clock() }
 
 func (f *crFixture) call(t testing.TB, token, field string, input map[string]any) *gqlResponse {
 	t.Helper()
@@ -439,7 +439,7 @@ func TestCareReports(t *testing.T) {
 	f.ok(t, car.OwnerToken, "fileComplaint", map[string]any{"category": "PRICE", "description": "工时费偏高", "repairOrderId": e2eGlobalID("RepairOrder", order.ID)})
 
 	// From yesterday, so that a run across midnight still covers the offer.
-	day := models.DateOf(f.now().In(time.FixedZone("CST", 8*3600)))
+	day := models.DateOf(f.now().In(models.ChinaTime))
 	today, yesterday := day.String(), day.AddDate(0, 0, -1).String()
 	vars := map[string]any{"s": f.sz, "from": yesterday, "to": today}
 	const sat = `query($s: ID!, $from: Date!, $to: Date!) { satisfactionReport(storeId: $s, from: $from, to: $to) {

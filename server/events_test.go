@@ -77,7 +77,7 @@ type evFixture struct {
 func newEvents(t *testing.T, tweak ...func(*Config, *Deps)) *evFixture {
 	t.Helper()
 	f := &evFixture{wkFixture: newWorkshop(t, tweak...)}
-	f.App.Events.Now = func() time.Time {
+	f.App.Events.Clock = func() time.Time {
 		if n := f.clock.Load(); n != 0 {
 			return time.Unix(0, n).UTC()
 		}

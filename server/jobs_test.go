@@ -11,7 +11,6 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/jobs"
-	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
@@ -41,7 +40,7 @@ func TestJobRunner(t *testing.T) {
 	var wg sync.WaitGroup
 	for round := 0; round < 3; round++ {
 		for _, s := range []*testServer{a, b} {
-			s.App.Jobs.Now = func() time.Time { return now }
+			s.App.Jobs.Clock = func() time.Time { return now }
 			wg.Add(1)
 			go func(r *jobs.Runner) {
 				defer wg.Done()
@@ -88,8 +87,8 @@ func TestJobRunner(t *testing.T) {
 // open then, so tests of the real job list do not depend on the time of
 // day they run at.
 func daytime() time.Time {
-	d := models.Now().In(reminders.Zone)
-	return time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, reminders.Zone).UTC()
+	d := testdb.Now().In(models.ChinaTime)
+	return time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, models.ChinaTime).UTC()
 }
 
 // TestCareRemindersQuietWindow: the daily care reminders message owners,
@@ -102,7 +101,7 @@ func TestCareRemindersQuietWindow(t *testing.T) {
 	for h, want := range map[time.Duration]bool{-3*time.Hour - time.Second: false, -3 * time.Hour: true, 0: true,
 		9*time.Hour - time.Second: true, 9 * time.Hour: false, 14*time.Hour + 30*time.Minute: false} {
 		if got := j.InWindow(day.Add(h)); got != want {
-			t.Errorf("care-reminders may start at %s Shanghai time: %v; want %v", day.Add(h).In(reminders.Zone).Format("15:04:05"), got, want)
+			t.Errorf("care-reminders may start at %s Shanghai time: %v; want %v", day.Add(h).In(models.ChinaTime).Format("15:04:05"), got, want)
 		}
 	}
 	for _, other := range s.App.Jobs.Jobs {
@@ -119,7 +118,7 @@ func TestJobRunFailureShownToManagers(t *testing.T) {
 	s := newTestServer(t)
 	name := fmt.Sprintf("broken-%d", time.Now().UnixNano())
 	now := daytime()
-	s.App.Jobs.Now = func() time.Time { return now }
+	s.App.Jobs.Clock = func() time.Time { return now }
 	s.App.Jobs.Jobs = []jobs.Job{{Name: name, Period: time.Hour, Run: func(ctx context.Context, _ time.Time) (int64, error) {
 		var n int64
 		err := s.DB.Conn(ctx).Raw("SELECT secret_column FROM no_such_table").Scan(&n).Error

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 // End-to-end tests of what an owner does with their own profile: read it
@@ -138,7 +139,7 @@ func TestUpdateMyProfileValidation(t *testing.T) {
 		name, field string
 		in          map[string]any
 	}{
-		{"birthday in the future", "birthday", map[string]any{"birthday": models.Today().AddDate(0, 0, 2).String(), "name": "韩梅梅"}},
+		{"birthday in the future", "birthday", map[string]any{"birthday": testdb.Today().AddDate(0, 0, 2).String(), "name": "韩梅梅"}},
 		{"birthday before 1900", "birthday", map[string]any{"birthday": "1899-12-31"}},
 		{"empty name", "name", map[string]any{"name": "   ", "marketingConsent": true}},
 		{"name too long", "name", map[string]any{"name": strings.Repeat("名", 41)}},

@@ -14,6 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/privacy"
+	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 const (
@@ -38,7 +39,7 @@ func pvOwner(t *testing.T, s *e2eServer) (e2eSession, uuid.UUID, string) {
 	o := s.ownerByPhone(t, phone)
 	plate := e2ePlate()
 	v := &models.Vehicle{ID: models.NewID(), OwnerID: o.ID, VIN: e2eVIN(t), Plate: &plate, Brand: "丰田", Model: "卡罗拉", ModelYear: 2030,
-		CreatedAt: models.Now(), UpdatedAt: models.Now()}
+		CreatedAt: testdb.Now(), UpdatedAt: testdb.Now()}
 	if err := s.DB.Conn(context.Background()).Create(v).Error; err != nil {
 		t.Fatal(err)
 	}

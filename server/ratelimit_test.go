@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/demo"
+	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 // Limits per client address against carrier NAT, where thousands of phones
@@ -40,7 +41,7 @@ func withEnv(t testing.TB, extra map[string]string) func(*Config, *Deps) {
 // insertOwners adds n owners with fresh phones.
 func insertOwners(t *testing.T, s *testServer, n int) []models.Owner {
 	t.Helper()
-	now := models.Now()
+	now := testdb.Now()
 	owners := make([]models.Owner, n)
 	for i := range owners {
 		owners[i] = models.Owner{ID: models.NewID(), Phone: e2ePhone(), Name: fmt.Sprintf("同址车主%d", i), CreatedAt: now, UpdatedAt: now}

@@ -22,7 +22,7 @@ func TestCareReminders(t *testing.T) {
 	a, b := newTestServer(t, own), newTestServer(t, own)
 	ctx := context.Background()
 	now := daytime() // the care reminders start only by day
-	today := models.DateOf(now.In(reminders.Zone))
+	today := models.DateOf(now.In(models.ChinaTime))
 	// 张伟 (consented) and 王芳 (did not) were born on this day.
 	zhang := a.ownerByPhone(t, demo.DemoOwnerPhone)
 	var wang models.Owner
@@ -44,7 +44,7 @@ func TestCareReminders(t *testing.T) {
 	var wg sync.WaitGroup
 	for round := 0; round < 2; round++ {
 		for _, s := range []*testServer{a, b} {
-			s.App.Jobs.Now = func() time.Time { return now }
+			s.App.Jobs.Clock = func() time.Time { return now }
 			wg.Add(1)
 			go func(s *testServer) {
 				defer wg.Done()

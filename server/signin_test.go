@@ -1068,7 +1068,7 @@ func newE2EServer(t testing.TB, tweak ...func(*Config, *Deps)) *e2eServer {
 	trust := func(c *Config, _ *Deps) { c.TrustProxyHeaders = true }
 	s := &e2eServer{testServer: newTestServer(t, append([]func(*Config, *Deps){trust}, tweak...)...), ip: e2eIP()}
 	// Set before the first request: from then on only the offset changes.
-	s.App.SignIn.Now = func() time.Time { return time.Now().Add(time.Duration(s.offset.Load())) }
+	s.App.SignIn.Clock = func() time.Time { return time.Now().Add(time.Duration(s.offset.Load())) }
 	return s
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -117,7 +118,7 @@ func (f *swFixture) swMutate(t testing.TB, token, field string, in map[string]an
 func (f *swFixture) freeSlots(t testing.TB, n int) []string {
 	t.Helper()
 	d := f.gql(t, "", bkSlotsDoc, map[string]any{"s": f.sz, "k": "MAINTENANCE",
-		"from": models.Today().AddDate(0, 0, 2).String(), "to": models.Today().AddDate(0, 0, 25).String()})
+		"from": testdb.Today().AddDate(0, 0, 2).String(), "to": testdb.Today().AddDate(0, 0, 25).String()})
 	var out []string
 	for _, s := range bkSlotsOf(t, d["availableSlots"]) {
 		if s.SeatsLeft > 0 && len(out) < n {

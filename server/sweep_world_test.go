@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 // What the sweep aims at and who it sends: owner A's records (what A sees,
@@ -595,7 +596,7 @@ func (b *swBuild) id(owner, name string, required bool) (any, bool) {
 func (w *swWorld) plausible(owner, name, named string, required bool) (any, bool) {
 	now := time.Now()
 	ts := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
-	day := func(n int) string { return models.Today().AddDate(0, 0, n).String() }
+	day := func(n int) string { return testdb.Today().AddDate(0, 0, n).String() }
 	if !required {
 		switch name {
 		case "note", "reason":

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 // End-to-end tests of vehicles: registration at new-car delivery (which
@@ -32,7 +33,7 @@ const (
 // plate; change fields to make it invalid.
 func e2eRegistration(t testing.TB) map[string]any {
 	t.Helper()
-	purchase := models.Today().AddDate(0, 0, -1)
+	purchase := testdb.Today().AddDate(0, 0, -1)
 	return map[string]any{
 		"ownerPhone":      e2ePhone(),
 		"ownerName":       "测试车主",
@@ -45,8 +46,8 @@ func e2eRegistration(t testing.TB) map[string]any {
 		"purchaseDate":    purchase.String(),
 		"warrantyEndDate": purchase.AddDate(3, 0, 0).String(),
 		"warrantyEndKm":   100000,
-		"insuranceExpiry": models.Today().AddDate(1, 0, 0).String(),
-		"inspectionDue":   models.Today().AddDate(2, 0, 0).String(),
+		"insuranceExpiry": testdb.Today().AddDate(1, 0, 0).String(),
+		"inspectionDue":   testdb.Today().AddDate(2, 0, 0).String(),
 		"mileageKm":       12,
 	}
 }
@@ -189,14 +190,14 @@ func TestRegisterVehicleValidation(t *testing.T) {
 		{"phone", "INVALID_PHONE", "ownerPhone", func(in map[string]any) { in["ownerPhone"] = "12345" }},
 		{"landline", "INVALID_PHONE", "ownerPhone", func(in map[string]any) { in["ownerPhone"] = "020-38886600" }},
 		{"model year 1900", "INVALID_ARGUMENT", "modelYear", func(in map[string]any) { in["modelYear"] = 1900 }},
-		{"model year far ahead", "INVALID_ARGUMENT", "modelYear", func(in map[string]any) { in["modelYear"] = models.Today().Year + 5 }},
+		{"model year far ahead", "INVALID_ARGUMENT", "modelYear", func(in map[string]any) { in["modelYear"] = testdb.Today().Year + 5 }},
 		{"no brand", "INVALID_ARGUMENT", "brand", func(in map[string]any) { in["brand"] = "  " }},
 		{"negative mileage", "INVALID_ARGUMENT", "mileageKm", func(in map[string]any) { in["mileageKm"] = -1 }},
 		{"purchase in the future", "INVALID_ARGUMENT", "purchaseDate", func(in map[string]any) {
-			in["purchaseDate"] = models.Today().AddDate(0, 0, 2).String()
+			in["purchaseDate"] = testdb.Today().AddDate(0, 0, 2).String()
 		}},
 		{"warranty ends before purchase", "INVALID_ARGUMENT", "warrantyEndDate", func(in map[string]any) {
-			in["warrantyEndDate"] = models.Today().AddDate(-2, 0, 0).String()
+			in["warrantyEndDate"] = testdb.Today().AddDate(-2, 0, 0).String()
 		}},
 		{"duplicate VIN", "VIN_ALREADY_REGISTERED", "vin", func(in map[string]any) { in["vin"] = strings.ToLower(takenVIN) }},
 		{"duplicate plate", "PLATE_ALREADY_REGISTERED", "plate", func(in map[string]any) {
@@ -301,7 +302,7 @@ func TestUpdateVehicle(t *testing.T) {
 
 	newPlate := e2ePlate()
 	p = update(t, map[string]any{"plate": e2eSpaced(newPlate, "·"),
-		"colour": "极光蓝", "insuranceExpiry": models.Today().AddDate(0, 6, 0).String(), "warrantyEndKm": 150000})
+		"colour": "极光蓝", "insuranceExpiry": testdb.Today().AddDate(0, 6, 0).String(), "warrantyEndKm": 150000})
 	if len(userErrorCodes(p)) != 0 || dig(p, "vehicle", "plate") != newPlate || dig(p, "vehicle", "colour") != "极光蓝" ||
 		dig(p, "vehicle", "warrantyEndKm") != float64(150000) || dig(p, "vehicle", "mileageKm") != float64(1500) {
 		t.Fatalf("plate change: %v", p)
@@ -320,7 +321,7 @@ func TestUpdateVehicle(t *testing.T) {
 		{"taken plate", "PLATE_ALREADY_REGISTERED", "plate", map[string]any{"plate": otherPlate, "colour": "曜石黑"}},
 		{"bad plate", "INVALID_PLATE", "plate", map[string]any{"plate": "粤B12"}},
 		{"absurd mileage", "INVALID_ARGUMENT", "mileageKm", map[string]any{"mileageKm": 2_000_001}},
-		{"insurance far ahead", "INVALID_ARGUMENT", "insuranceExpiry", map[string]any{"insuranceExpiry": models.Today().AddDate(5, 0, 0).String()}},
+		{"insurance far ahead", "INVALID_ARGUMENT", "insuranceExpiry", map[string]any{"insuranceExpiry": testdb.Today().AddDate(5, 0, 0).String()}},
 		{"warranty before purchase", "INVALID_ARGUMENT", "warrantyEndDate", map[string]any{"warrantyEndDate": "2001-01-01"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

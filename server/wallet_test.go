@@ -908,7 +908,7 @@ func TestWalletPointsExpiry(t *testing.T) {
 	// today over the API.
 	earnAt := func(at time.Time, points int64) {
 		t.Helper()
-		past := &wallet.Service{DB: f.DB, Config: f.Cfg.Wallet, Now: func() time.Time { return at }}
+		past := &wallet.Service{DB: f.DB, Config: f.Cfg.Wallet, Clock: func() time.Time { return at }}
 		if _, err := past.Adjust(ctx, manager, wallet.AdjustInput{OwnerID: car.Owner.ID, StoreID: storeID, Points: points,
 			Reason: "历史积分", IdempotencyKey: wlKey("past")}); err != nil {
 			t.Fatal(err)
@@ -987,12 +987,13 @@ func TestWalletTiers(t *testing.T) {
 		t.Fatalf("PLATINUM: %v", m)
 	}
 
-	// ¥10,000 spent 13 months ago (the wallet's clock moved back): GOLD
-	// then, but it no longer counts; the daily job sets BASIC.
+	// ¥10,000 spent 13 months ago (the settlement's clock moved back, the
+	// transaction's time for the workshop and the wallet alike): GOLD then,
+	// but it no longer counts; the daily job sets BASIC.
 	d := f.quickCar(t, "SZ01")
 	id, payable = f.wlReady(t, d.Plate, wkItem("PART", "TRANS-01", "变速箱维修", 1, 1_000_000, false))
-	past := &workshop.Service{DB: f.DB, Wallet: &wallet.Service{DB: f.DB, Config: f.Cfg.Wallet,
-		Now: func() time.Time { return time.Now().AddDate(0, -13, 0) }}}
+	then := func() time.Time { return time.Now().AddDate(0, -13, 0) }
+	past := &workshop.Service{DB: f.DB, Clock: then, Wallet: &wallet.Service{DB: f.DB, Config: f.Cfg.Wallet, Clock: then}}
 	if _, err := past.Settle(ctx, f.wlPrincipal(t, "cashier.sz01"), workshop.SettleInput{OrderID: wlUUID(t, id, "RepairOrder"),
 		Payments: []workshop.PaymentInput{{Method: workshop.BankCard, AmountFen: int64(payable), Reference: "POS-OLD"}}}); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 // End-to-end tests of the workshop through
@@ -250,12 +251,12 @@ func wkItemBy(t testing.TB, o map[string]any, code string) map[string]any {
 
 // wkStoreDay is today in the stores' zone, as order numbers write it.
 func wkStoreDay() string {
-	return time.Now().In((&models.Store{Timezone: "Asia/Shanghai"}).Location()).Format("20060102")
+	return time.Now().In(models.ChinaTime).Format("20060102")
 }
 
 // wkToday is today's date in the stores' zone.
 func wkToday() models.Date {
-	return models.DateOf(time.Now().In((&models.Store{Timezone: "Asia/Shanghai"}).Location()))
+	return testdb.Today()
 }
 
 // wkCheckNumber checks an order number's format, store and day.

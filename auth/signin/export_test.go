@@ -12,9 +12,9 @@ import (
 // same phone, cannot be staged from outside.
 func (s *Service) FindOrCreateOwner(ctx context.Context, phone string) (*models.Owner, error) {
 	var o *models.Owner
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		var err error
-		o, err = s.findOrCreateOwner(ctx, phone, s.now())
+		o, err = s.findOrCreateOwner(ctx, phone, s.Clock.Now(ctx))
 		return err
 	})
 	return o, err

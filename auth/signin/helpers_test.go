@@ -56,7 +56,7 @@ func newEnv(t *testing.T) *env {
 		db:     db,
 		sms:    &authtest.SMSOutbox{},
 		wechat: wx,
-		clock:  testdb.NewClock(models.Now()),
+		clock:  testdb.NewClock(testdb.Now()),
 		tokens: tokens,
 	}
 	e.svc = &signin.Service{
@@ -68,7 +68,7 @@ func newEnv(t *testing.T) *env {
 			TestCodes:  map[string]string{testPhone: testCode},
 			CodeSecret: bytes.Repeat([]byte("c"), 32),
 		},
-		Now: e.clock.Now,
+		Clock: e.clock.Now,
 	}
 	return e
 }
@@ -191,7 +191,7 @@ var staffHash = sync.OnceValue(func() string {
 
 func (e *env) store(code string) uuid.UUID {
 	e.t.Helper()
-	now := models.Now()
+	now := testdb.Now()
 	st := models.Store{ID: models.NewID(), Code: code, Name: "Store " + code, City: "Shenzhen",
 		Timezone: "Asia/Shanghai", ServiceBays: 4, SlotMinutes: 60, CreatedAt: now, UpdatedAt: now}
 	if err := e.db.Conn(ctx).Create(&st).Error; err != nil {
@@ -202,7 +202,7 @@ func (e *env) store(code string) uuid.UUID {
 
 func (e *env) staff(username string, active bool, roles []auth.Role, stores ...uuid.UUID) *models.Staff {
 	e.t.Helper()
-	now := models.Now()
+	now := testdb.Now()
 	st := &models.Staff{ID: models.NewID(), Username: username, Name: username,
 		PasswordHash: staffHash(), Active: active, CreatedAt: now, UpdatedAt: now}
 	for _, r := range roles {

@@ -69,7 +69,7 @@ func (s *Service) RequestCode(ctx context.Context, phone, ip string) (retryAfter
 	}
 	var id uuid.UUID
 	err = s.inTx(ctx, func(ctx context.Context) (error, error) {
-		now := s.now()
+		now := s.Clock.Now(ctx)
 		if err := s.serialize(ctx, lockKeyPhone+e164, lockKeyOTPClientIP+ip); err != nil {
 			return nil, err
 		}
@@ -187,7 +187,7 @@ func (s *Service) VerifyCode(ctx context.Context, phone, code, bindingTicket, ip
 	}
 	var wechat *weChatIdentity
 	if bindingTicket != "" {
-		id, err := s.parseBindingTicket(bindingTicket)
+		id, err := s.parseBindingTicket(ctx, bindingTicket)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -205,7 +205,7 @@ func (s *Service) VerifyCode(ctx context.Context, phone, code, bindingTicket, ip
 	)
 	err = s.inTx(ctx, func(ctx context.Context) (error, error) {
 		sess, owner = nil, nil
-		now := s.now()
+		now := s.Clock.Now(ctx)
 		if err := s.serialize(ctx, lockKeyPhone+e164, lockKeyOTPClientIP+ip); err != nil {
 			return nil, err
 		}

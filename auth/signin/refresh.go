@@ -105,7 +105,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Session, *
 	)
 	err := s.inTx(ctx, func(ctx context.Context) (error, error) {
 		sess, p = nil, nil
-		now := s.now()
+		now := s.Clock.Now(ctx)
 		rt, err := s.loadRefreshToken(ctx, refreshToken)
 		switch {
 		case err != nil:
@@ -165,7 +165,7 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 		if err != nil || rt == nil {
 			return nil, err
 		}
-		return s.revokeFamily(ctx, rt.FamilyID, s.now(), nil)
+		return s.revokeFamily(ctx, rt.FamilyID, s.Clock.Now(ctx), nil)
 	})
 }
 

@@ -85,8 +85,8 @@ type Service struct {
 	SMS    auth.SMSSender
 	WeChat auth.WeChat
 	Config Config
-	// Now is the clock; nil means models.Now. Tests move it.
-	Now func() time.Time
+	// Clock is the service's clock (nil: the real time). Tests move it.
+	Clock models.Clock
 }
 
 // Session is what a successful sign-in or refresh hands the client.
@@ -95,13 +95,6 @@ type Session struct {
 	AccessExpiresAt  time.Time
 	RefreshToken     string
 	RefreshExpiresAt time.Time
-}
-
-func (s *Service) now() time.Time {
-	if s.Now == nil {
-		return models.Now()
-	}
-	return s.Now().UTC().Truncate(time.Microsecond)
 }
 
 func (s *Service) config() Config {
@@ -156,7 +149,7 @@ func (s *Service) subkey(purpose string) []byte {
 // the way to refusing (a failed attempt, a revoked token family) is kept.
 func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) (refusal, err error)) error {
 	var refusal error
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		var err error
 		refusal, err = fn(ctx) // WithTx may run fn again: refusal is reset each time
 		return err

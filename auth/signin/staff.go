@@ -72,7 +72,7 @@ func (s *Service) StaffLogin(ctx context.Context, username, password, ip string)
 	)
 	err = s.inTx(ctx, func(ctx context.Context) (error, error) {
 		st = nil
-		now := s.now()
+		now := s.Clock.Now(ctx)
 		if err := s.serialize(ctx, lockKeyStaffUser+username, lockKeyStaffClientIP+ip); err != nil {
 			return nil, err
 		}
@@ -121,7 +121,7 @@ func (s *Service) StaffLogin(ctx context.Context, username, password, ip string)
 		if err := s.DB.Conn(ctx).Delete(&models.AuthFailure{}, "id = ?", reserved).Error; err != nil {
 			return nil, fmt.Errorf("signin: release reserved failure: %w", err)
 		}
-		now := s.now()
+		now := s.Clock.Now(ctx)
 		if err := s.rememberNetwork(ctx, st.ID, ip, now); err != nil {
 			return nil, err
 		}

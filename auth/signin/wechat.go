@@ -84,7 +84,7 @@ func (s *Service) LoginWithWeChat(ctx context.Context, code string) (sess *Sessi
 		if err != nil {
 			return nil, fmt.Errorf("signin: load owner by openid: %w", err)
 		}
-		if sess, err = s.newSession(ctx, ownerPrincipal(&o), models.NewID(), s.now()); err != nil {
+		if sess, err = s.newSession(ctx, ownerPrincipal(&o), models.NewID(), s.Clock.Now(ctx)); err != nil {
 			return nil, err
 		}
 		owner = &o
@@ -96,7 +96,7 @@ func (s *Service) LoginWithWeChat(ctx context.Context, code string) (sess *Sessi
 	if owner != nil {
 		return sess, owner, "", nil
 	}
-	ticket, err := s.bindingTicket(weChatIdentity{OpenID: ws.OpenID, UnionID: ws.UnionID})
+	ticket, err := s.bindingTicket(ctx, weChatIdentity{OpenID: ws.OpenID, UnionID: ws.UnionID})
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -119,8 +119,8 @@ func isWeChatCode(c string) bool {
 
 // bindingTicket signs a ticket for id. The openid travels readable in it, as
 // it does to the mini-program; the signature is what makes it trusted.
-func (s *Service) bindingTicket(id weChatIdentity) (string, error) {
-	now := s.now()
+func (s *Service) bindingTicket(ctx context.Context, id weChatIdentity) (string, error) {
+	now := s.Clock.Now(ctx)
 	c := bindingClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    auth.Issuer,
@@ -141,7 +141,7 @@ func (s *Service) bindingTicket(id weChatIdentity) (string, error) {
 
 // parseBindingTicket checks a ticket: one spelling only, HS256, with our
 // key, issuer and audience, not expired. Any fault is INVALID_BINDING_TICKET.
-func (s *Service) parseBindingTicket(ticket string) (weChatIdentity, error) {
+func (s *Service) parseBindingTicket(ctx context.Context, ticket string) (weChatIdentity, error) {
 	if len(ticket) > maxTicketLen || !auth.IsCompactJWS(ticket) {
 		return weChatIdentity{}, ErrInvalidBindingTicket
 	}
@@ -160,7 +160,7 @@ func (s *Service) parseBindingTicket(ticket string) (weChatIdentity, error) {
 		jwt.WithAudience(bindingAudience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(s.now),
+		jwt.WithTimeFunc(func() time.Time { return s.Clock.Now(ctx) }),
 	)
 	if err != nil || c.Subject == "" {
 		return weChatIdentity{}, ErrInvalidBindingTicket

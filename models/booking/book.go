@@ -97,7 +97,7 @@ func (s *Service) Book(ctx context.Context, actor *auth.Principal, in BookInput)
 		return nil, err
 	}
 	params := bookParams{in.StoreID, in.VehicleID, in.Kind, in.SlotStart, in.Note, in.Source}
-	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), in.IdempotencyKey, "booking.book", params, false,
+	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), in.IdempotencyKey, "booking.book", params, false,
 		func(ctx context.Context) (uuid.UUID, error) { return s.book(ctx, actor, staff, in) })
 	if err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func (s *Service) Book(ctx context.Context, actor *auth.Principal, in BookInput)
 }
 
 func (s *Service) book(ctx context.Context, actor *auth.Principal, staff bool, in BookInput) (uuid.UUID, error) {
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	conn := s.DB.Conn(ctx)
 	// The day of the slot in any zone lies within a day of its UTC date.
 	utcDay := models.DateOf(in.SlotStart)
@@ -229,7 +229,7 @@ func (s *Service) Reschedule(ctx context.Context, actor *auth.Principal, appoint
 	}
 	slotStart = slotStart.UTC()
 	params := rescheduleParams{appointmentID, slotStart}
-	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), idempotencyKey, "booking.reschedule", params, false,
+	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), idempotencyKey, "booking.reschedule", params, false,
 		func(ctx context.Context) (uuid.UUID, error) {
 			return appointmentID, s.reschedule(ctx, actor, staff, appointmentID, slotStart)
 		})
@@ -240,7 +240,7 @@ func (s *Service) Reschedule(ctx context.Context, actor *auth.Principal, appoint
 }
 
 func (s *Service) reschedule(ctx context.Context, actor *auth.Principal, staff bool, id uuid.UUID, start time.Time) error {
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	conn := s.DB.Conn(ctx)
 	// The store first (its calendar may not change under the new seat),
 	// then the appointment: the lock order of Book.
@@ -302,7 +302,7 @@ func (s *Service) Cancel(ctx context.Context, actor *auth.Principal, appointment
 	if err != nil {
 		return nil, err
 	}
-	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), idempotencyKey, "booking.cancel", appointmentID, false,
+	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), idempotencyKey, "booking.cancel", appointmentID, false,
 		func(ctx context.Context) (uuid.UUID, error) { return s.cancel(ctx, actor, staff, appointmentID) })
 	if err != nil {
 		return nil, err
@@ -312,8 +312,8 @@ func (s *Service) Cancel(ctx context.Context, actor *auth.Principal, appointment
 
 func (s *Service) cancel(ctx context.Context, actor *auth.Principal, staff bool, appointmentID uuid.UUID) (uuid.UUID, error) {
 	var out uuid.UUID
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		a, err := s.lockAppointment(ctx, actor, appointmentID)
 		if err != nil {
 			return err

@@ -89,7 +89,7 @@ type CalendarChange struct {
 //
 // Codes: NOT_FOUND ("storeId").
 func (s *Service) Calendar(ctx context.Context, storeID uuid.UUID) (*Calendar, error) {
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	cal, _, err := s.loadCalendar(ctx, storeID, earliestToday(now), models.Date{}, noLock)
 	if err != nil {
 		return nil, err
@@ -216,8 +216,8 @@ func (s *Service) SetCalendar(ctx context.Context, actor *auth.Principal, in Cal
 		return nil, err
 	}
 	var out *CalendarChange
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		cal, store, err := s.loadCalendar(ctx, in.StoreID, earliestToday(now), models.Date{}, writeLock)
 		if err != nil {
 			return err
@@ -352,8 +352,8 @@ func (s *Service) SetOverride(ctx context.Context, actor *auth.Principal, in Ove
 		return nil, err
 	}
 	var out *CalendarChange
-	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		cal, _, err := s.loadCalendar(ctx, in.StoreID, earliestToday(now), models.Date{}, writeLock)
 		if err != nil {
 			return err

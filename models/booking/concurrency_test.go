@@ -91,7 +91,7 @@ func TestRaceForLastSeatsTwoInstances(t *testing.T) {
 	}
 	e := envOn(t, dbs[0])
 	start := lastThreeSeats(t, e)
-	other := &booking.Service{DB: dbs[1], Workshop: e.ws, Now: e.clock.Now}
+	other := &booking.Service{DB: dbs[1], Workshop: e.ws, Clock: e.clock.Now}
 	customers := make([]*customer, 50)
 	for i := range customers {
 		customers[i] = e.customer()
@@ -269,7 +269,7 @@ func TestCalendarChangeWaitsForBookings(t *testing.T) {
 	booked, release := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- e.db.WithTx(e.ctx, func(ctx context.Context) error {
+		done <- e.db.WithClock(e.clock.Now).WithTx(e.ctx, func(ctx context.Context) error {
 			if _, err := e.svc.Book(ctx, c.p, e.in(c, start)); err != nil {
 				return err
 			}
@@ -299,7 +299,7 @@ func TestCalendarChangeWaitsForBookings(t *testing.T) {
 	d := e.customer() // before: on SQLite the change in flight holds off every writer
 	applied, release2 := make(chan struct{}), make(chan struct{})
 	go func() {
-		done <- e.db.WithTx(e.ctx, func(ctx context.Context) error {
+		done <- e.db.WithClock(e.clock.Now).WithTx(e.ctx, func(ctx context.Context) error {
 			if _, err := e.svc.SetOverride(ctx, m, booking.OverrideInput{StoreID: e.store.ID, Day: e.day(1), Kind: ptr("MAINTENANCE"), Seats: ptr(0), Force: true}); err != nil {
 				return err
 			}

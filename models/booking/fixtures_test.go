@@ -94,8 +94,8 @@ func envOn(t testing.TB, db *models.DB, opts ...storeOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(base), staff: map[string]*auth.Principal{}}
-	e.ws = &workshop.Service{DB: db, Now: e.clock.Now}
-	e.svc = &booking.Service{DB: db, Workshop: e.ws, Now: e.clock.Now}
+	e.ws = &workshop.Service{DB: db, Clock: e.clock.Now}
+	e.svc = &booking.Service{DB: db, Workshop: e.ws, Clock: e.clock.Now}
 	// Whatever a test did, every slot's counter equals its BOOKED
 	// appointments.
 	t.Cleanup(func() { checkSeats(t, db) })

@@ -10,7 +10,7 @@ import (
 // owner's BOOKED appointments that have not started are cancelled and their
 // seats given back, as Cancel does.
 func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	var appts []*Appointment
 	q := s.DB.Conn(ctx).Where("owner_id = ? AND status = ? AND slot_start > ?", ownerID, Booked, now).Order("slot_start ASC, id ASC")
 	if err := s.DB.ForUpdate(q).Find(&appts).Error; err != nil {

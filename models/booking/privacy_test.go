@@ -18,7 +18,7 @@ func TestEraseOwner(t *testing.T) {
 	start := e.at(3, "10:00")
 	a := e.book(c, start)
 	before := e.taken("MAINTENANCE", start)
-	err := e.db.WithTx(e.ctx, func(ctx context.Context) error {
+	err := e.db.WithClock(e.clock.Now).WithTx(e.ctx, func(ctx context.Context) error {
 		if err := e.db.Conn(ctx).Create(&models.DeletedOwner{OwnerID: c.owner.ID, DeletedAt: e.clock.Now()}).Error; err != nil {
 			return err
 		}

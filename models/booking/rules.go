@@ -305,9 +305,6 @@ func checkText(field, label, s string, maxRunes int) (string, error) {
 	return models.Text(field, label, s, 0, maxRunes, true)
 }
 
-// normalizeTime is t in UTC at the microsecond, as both dialects store it.
-func normalizeTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
 // kindLabel names a kind of service for owners.
 func kindLabel(kind string) string {
 	switch kind {

@@ -35,15 +35,9 @@ type Service struct {
 	// Workshop opens the repair order when a car arrives (MarkArrived), in
 	// the same transaction.
 	Workshop *workshop.Service
-	// Now is the clock; nil means models.Now. Tests and the demo data move it.
-	Now func() time.Time
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return normalizeTime(s.Now())
-	}
-	return models.Now()
+	// Clock is the service's clock (nil: the real time). Tests and the
+	// demo data move it.
+	Clock models.Clock
 }
 
 // Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.

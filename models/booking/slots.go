@@ -54,7 +54,7 @@ func (s *Service) AvailableSlots(ctx context.Context, storeID uuid.UUID, kind st
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	out := []Slot{}
 	for day := from; !to.Before(day); day = day.AddDate(0, 0, 1) {
 		seats, closed := cal.seatsOn(day, kind)

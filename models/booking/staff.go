@@ -135,8 +135,8 @@ func (s *Service) MarkArrived(ctx context.Context, actor *auth.Principal, appoin
 	}
 	var a *Appointment
 	var ro *workshop.RepairOrder
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		var err error
 		if a, err = s.lockAppointment(ctx, actor, appointmentID); err != nil {
 			return err
@@ -194,9 +194,9 @@ func (s *Service) MarkNoShow(ctx context.Context, actor *auth.Principal, appoint
 	if !actor.HasAnyRole(rolesNoShow...) {
 		return nil, models.ErrForbidden
 	}
-	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), idempotencyKey, "booking.noShow", appointmentID, false,
+	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), idempotencyKey, "booking.noShow", appointmentID, false,
 		func(ctx context.Context) (uuid.UUID, error) {
-			now := s.now()
+			now := s.Clock.Now(ctx)
 			a, err := s.lockAppointment(ctx, actor, appointmentID)
 			switch {
 			case err != nil:

@@ -81,7 +81,7 @@ func TestMarkArrivedRefusals(t *testing.T) {
 		t.Fatalf("after refusal %+v", got)
 	}
 	// Without the workshop service there is no arrival.
-	svc := &booking.Service{DB: e.db, Now: e.clock.Now}
+	svc := &booking.Service{DB: e.db, Clock: e.clock.Now}
 	if _, _, err := svc.MarkArrived(e.ctx, e.who("advisor"), a.ID, 10100); err == nil {
 		t.Fatal("arrival without a workshop")
 	}

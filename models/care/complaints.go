@@ -44,10 +44,10 @@ func (s *Service) FileComplaint(ctx context.Context, actor *auth.Principal, in C
 		return nil, models.ErrForbidden
 	}
 	var c *Complaint
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), in.IdempotencyKey, "care.fileComplaint", in, false,
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), in.IdempotencyKey, "care.fileComplaint", in, false,
 			func(ctx context.Context) (uuid.UUID, error) {
-				c, err := s.file(ctx, actor, actor.ID, in, "", s.now())
+				c, err := s.file(ctx, actor, actor.ID, in, "", s.Clock.Now(ctx))
 				if err != nil {
 					return uuid.Nil, err
 				}
@@ -194,8 +194,8 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 		return nil, err
 	}
 	var c Complaint
-	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		q := models.Scope(s.DB.Conn(ctx).Where("id = ?", id), actor, rolesCare, "")
 		if err := s.DB.ForUpdate(q).Take(&c).Error; err != nil {
 			return models.NotFoundAs(err, errComplaintNotFound)
@@ -250,7 +250,7 @@ var complaintTitle = map[Step]string{
 func (s *Service) MarkMissedDeadlines(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()
 	var total int64
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		for _, d := range []struct{ state, due, sticky string }{
 			{"response_state", "response_due_at", ""}, {"proposal_state", "proposal_due_at", ""},
 			{"resolution_state", "resolution_due_at", "resolution_missed"},
@@ -341,7 +341,7 @@ func (s *Service) Complaints(ctx context.Context, actor *auth.Principal, f Compl
 		q = q.Where("status = ?", *f.Status)
 	}
 	if f.Overdue {
-		now := s.now()
+		now := s.Clock.Now(ctx)
 		q = q.Where("status NOT IN ?", []ComplaintStatus{Resolved, Closed}).
 			Where("((responded_at IS NULL AND response_due_at < ?) OR (proposed_at IS NULL AND proposal_due_at < ?) OR (resolved_at IS NULL AND resolution_due_at < ?))", now, now, now)
 	}
@@ -399,7 +399,3 @@ func (s *Service) ComplaintsByIDs(ctx context.Context, ids []uuid.UUID) (map[uui
 	}
 	return out, nil
 }
-
-// Clock is the service's clock, for fields computed at read time
-// (deadline states, overdue).
-func (s *Service) Clock() time.Time { return s.now() }

@@ -68,7 +68,7 @@ func envOn(t testing.TB, db *models.DB) *env {
 	t.Helper()
 	base := time.Date(2031, 1, 1, 2, 0, 0, 0, time.UTC).AddDate(0, 0, 90*int(eras.Add(1)))
 	e := &env{t: t, ctx: context.Background(), db: db, clock: testdb.NewClock(base), base: base, staff: map[string]*auth.Principal{}}
-	e.svc = &care.Service{DB: db, Now: e.clock.Now}
+	e.svc = &care.Service{DB: db, Clock: e.clock.Now}
 	e.store = e.newStore()
 	other := e.newStore()
 	for _, role := range []auth.Role{auth.RoleManager, auth.RoleAdvisor, auth.RoleCRM, auth.RoleTechnician} {

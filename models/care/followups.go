@@ -91,7 +91,7 @@ func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, er
 	var created int64
 	for _, t := range tasks {
 		var ok bool
-		err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 			ok = false
 			gone, err := s.lockOwner(ctx, t.OwnerID)
 			if err != nil || gone {
@@ -148,7 +148,7 @@ func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFi
 		q = q.Where("follow_up_tasks.status = ?", *f.Status)
 	}
 	if f.Overdue {
-		q = q.Where("follow_up_tasks.status = 'OPEN' AND follow_up_tasks.due_at < ?", s.now())
+		q = q.Where("follow_up_tasks.status = 'OPEN' AND follow_up_tasks.due_at < ?", s.Clock.Now(ctx))
 	}
 	rows, more, err := models.Fetch[*FollowUpTask](q, byDue, p)
 	for _, t := range rows {
@@ -192,7 +192,7 @@ func (s *Service) AssignFollowUp(ctx context.Context, actor *auth.Principal, id 
 		return nil, err
 	}
 	var t *FollowUpTask
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		var err error
 		if t, err = s.readTask(ctx, actor, id, true); err != nil {
 			return err
@@ -205,7 +205,7 @@ func (s *Service) AssignFollowUp(ctx context.Context, actor *auth.Principal, id 
 				return err
 			}
 		}
-		t.AssigneeID, t.UpdatedAt = assignee, s.now()
+		t.AssigneeID, t.UpdatedAt = assignee, s.Clock.Now(ctx)
 		return s.DB.Conn(ctx).Model(&FollowUpTask{}).Where("id = ?", t.ID).
 			Updates(map[string]any{"assignee_id": assignee, "updated_at": t.UpdatedAt}).Error
 	})
@@ -266,8 +266,8 @@ func (s *Service) RecordOutcome(ctx context.Context, actor *auth.Principal, id u
 		t *FollowUpTask
 		c *Complaint
 	)
-	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		var err error
 		if t, err = s.readTask(ctx, actor, id, true); err != nil {
 			return err
@@ -323,8 +323,8 @@ func (s *Service) CloseFollowUp(ctx context.Context, actor *auth.Principal, id u
 		return nil, err
 	}
 	var t *FollowUpTask
-	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		var err error
 		if t, err = s.readTask(ctx, actor, id, true); err != nil {
 			return err

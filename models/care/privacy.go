@@ -65,7 +65,7 @@ const ErasedDescription = "（车主已注销）"
 // calls. What the stores' statistics need stays: categories, statuses,
 // deadlines, scores.
 func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	conn := s.DB.Conn(ctx)
 	steps := []func() error{
 		func() error {

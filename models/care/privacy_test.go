@@ -12,7 +12,7 @@ import (
 )
 
 func (e *env) privacy() *privacy.Service {
-	return &privacy.Service{DB: e.db, Now: e.clock.Now, Erasers: []privacy.Eraser{e.svc.EraseOwner}}
+	return &privacy.Service{DB: e.db, Clock: e.clock.Now, Erasers: []privacy.Eraser{e.svc.EraseOwner}}
 }
 
 // newCar is a customer whose car the env's store sold yesterday.
@@ -196,7 +196,7 @@ func TestEraseOwnerBlanksFreeText(t *testing.T) {
 		RetryAt: ptr(now.Add(24 * time.Hour))})
 	must(t, err)
 
-	must(t, e.db.WithTx(e.ctx, func(ctx context.Context) error { return e.svc.EraseOwner(ctx, c.owner.ID) }))
+	must(t, e.db.WithClock(e.clock.Now).WithTx(e.ctx, func(ctx context.Context) error { return e.svc.EraseOwner(ctx, c.owner.ID) }))
 
 	admin := e.who("admin")
 	got, err := e.svc.ComplaintFor(e.ctx, admin, cp.ID)

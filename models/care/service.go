@@ -18,11 +18,10 @@ import (
 // deadline states move only from OPEN by conditional updates.
 type Service struct {
 	DB *models.DB
-	// Now is the clock; nil means models.Now. Tests move it.
-	Now func() time.Time
+	// Clock is the service's clock (nil: the real time). Tests and the
+	// demo data move it.
+	Clock models.Clock
 }
-
-func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 // Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
 var (

@@ -41,7 +41,7 @@ func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, erro
 	for i := range orders {
 		o := &orders[i]
 		var created bool
-		err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 			created = false
 			if gone, err := s.lockOwner(ctx, o.OwnerID); err != nil || gone {
 				return err
@@ -110,8 +110,8 @@ func (s *Service) SubmitSurvey(ctx context.Context, actor *auth.Principal, id uu
 		return nil, err
 	}
 	var sv Survey
-	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		q := s.DB.Conn(ctx).Where("id = ? AND owner_id = ?", id, actor.ID)
 		if err := s.DB.ForUpdate(q).Take(&sv).Error; err != nil {
 			return models.NotFoundAs(err, errSurveyNotFound)

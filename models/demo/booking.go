@@ -122,11 +122,11 @@ type bookingSeeder struct {
 // appointments link). It returns how many appointments are booked.
 func (g *group) seedBooking(ctx context.Context, db *models.DB, now time.Time) (int, error) {
 	b := &bookingSeeder{
-		ctx: ctx, db: db, now: now, today: models.DateOf(now.In(chinaTime)),
+		ctx: ctx, db: db, now: now, today: models.DateOf(now.In(models.ChinaTime)),
 		storeID: map[string]uuid.UUID{}, staff: map[string]*auth.Principal{},
 		owner: map[string]uuid.UUID{}, cars: map[uuid.UUID][]uuid.UUID{},
 	}
-	b.svc = &booking.Service{DB: db, Now: func() time.Time { return now }}
+	b.svc = &booking.Service{DB: db, Clock: func() time.Time { return now }}
 	for _, s := range g.stores {
 		b.storeID[s.Code] = s.ID
 	}
@@ -247,7 +247,7 @@ func pastSlot(day models.Date, n int) (start, end time.Time) {
 	c, _ := time.Parse("15:04", closes)
 	slots := int(c.Sub(o).Minutes()) / slotMinutes
 	n = min(n, slots-1)
-	start = time.Date(day.Year, day.Month, day.Day, o.Hour(), o.Minute()+n*slotMinutes, 0, 0, chinaTime).UTC()
+	start = time.Date(day.Year, day.Month, day.Day, o.Hour(), o.Minute()+n*slotMinutes, 0, 0, models.ChinaTime).UTC()
 	return start, start.Add(slotMinutes * time.Minute)
 }
 
@@ -269,7 +269,7 @@ func (b *bookingSeeder) past() error {
 		if i%3 == 2 {
 			continue // a walk-in
 		}
-		day := models.DateOf(o.CreatedAt.In(chinaTime))
+		day := models.DateOf(o.CreatedAt.In(models.ChinaTime))
 		first, _ := pastSlot(day, 0)
 		if o.CreatedAt.Before(first) {
 			continue // before opening: not from a slot

@@ -31,7 +31,7 @@ func TestSeedBooking(t *testing.T) {
 	if err := db.Conn(ctx).Order("code").Find(&stores).Error; err != nil {
 		t.Fatal(err)
 	}
-	today := models.Today()
+	today := testdb.Today()
 	for _, s := range stores {
 		cal, err := svc.Calendar(ctx, s.ID)
 		if err != nil {

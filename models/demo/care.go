@@ -45,7 +45,7 @@ type careSeeder struct {
 
 func (g *group) seedCare(ctx context.Context, db *models.DB, now time.Time) error {
 	c := &careSeeder{ctx: ctx, db: db, clock: now, staff: map[string]*auth.Principal{}}
-	c.svc = &care.Service{DB: db, Now: func() time.Time { return c.clock }}
+	c.svc = &care.Service{DB: db, Clock: func() time.Time { return c.clock }}
 	storesOf := map[uuid.UUID][]uuid.UUID{}
 	for _, ss := range g.staffStore {
 		storesOf[ss.StaffID] = append(storesOf[ss.StaffID], ss.StoreID)
@@ -131,7 +131,7 @@ func (c *careSeeder) answerSurveys(demoOwner uuid.UUID, now time.Time) error {
 		}
 		c.clock = s.OfferedAt.Add(time.Hour)
 		n := i % len(demoScores)
-		if _, err := c.svc.SubmitSurvey(c.ctx, &auth.Principal{Kind: auth.KindOwner, ID: s.OwnerID}, s.ID, demoScores[n], demoComments[n]); err != nil {
+		if _, err := c.svc.SubmitSurvey(models.AtTime(c.ctx, c.clock), &auth.Principal{Kind: auth.KindOwner, ID: s.OwnerID}, s.ID, demoScores[n], demoComments[n]); err != nil {
 			return err
 		}
 	}
@@ -160,7 +160,7 @@ func (c *careSeeder) makeCalls(now time.Time) error {
 		c.clock = t.DueAt.Add(2 * time.Hour)
 		if t.Kind == care.LowSurvey && !retried {
 			retry := c.clock.Add(24 * time.Hour)
-			if _, _, err := c.svc.RecordOutcome(c.ctx, crm, t.ID, care.OutcomeInput{Outcome: care.NotReached, Note: "无人接听", RetryAt: &retry}); err != nil {
+			if _, _, err := c.svc.RecordOutcome(models.AtTime(c.ctx, c.clock), crm, t.ID, care.OutcomeInput{Outcome: care.NotReached, Note: "无人接听", RetryAt: &retry}); err != nil {
 				return err
 			}
 			c.clock, retried = retry, true
@@ -169,7 +169,7 @@ func (c *careSeeder) makeCalls(now time.Time) error {
 		if t.Kind == care.LowSurvey {
 			note = "已致歉并说明改进措施，车主表示理解"
 		}
-		if _, _, err := c.svc.RecordOutcome(c.ctx, crm, t.ID, care.OutcomeInput{Outcome: care.Reached, Note: note}); err != nil {
+		if _, _, err := c.svc.RecordOutcome(models.AtTime(c.ctx, c.clock), crm, t.ID, care.OutcomeInput{Outcome: care.Reached, Note: note}); err != nil {
 			return err
 		}
 	}
@@ -180,13 +180,13 @@ func (c *careSeeder) makeCalls(now time.Time) error {
 func (c *careSeeder) assignCalls(code string, g *group) error {
 	crm := c.staff["crm."+lower(code)]
 	open := care.TaskOpen
-	tasks, _, err := c.svc.FollowUps(c.ctx, crm, care.TaskFilter{Status: &open}, models.Page{First: models.MaxPageSize})
+	tasks, _, err := c.svc.FollowUps(models.AtTime(c.ctx, c.clock), crm, care.TaskFilter{Status: &open}, models.Page{First: models.MaxPageSize})
 	if err != nil {
 		return err
 	}
 	for i, t := range tasks {
 		if i%2 == 0 {
-			if _, err := c.svc.AssignFollowUp(c.ctx, crm, t.ID, &crm.ID); err != nil {
+			if _, err := c.svc.AssignFollowUp(models.AtTime(c.ctx, c.clock), crm, t.ID, &crm.ID); err != nil {
 				return err
 			}
 		}
@@ -245,7 +245,7 @@ func (c *careSeeder) complaints(g *group, demoOwner uuid.UUID, now time.Time) er
 		owner := &auth.Principal{Kind: auth.KindOwner, ID: p.owner}
 		filed := now.Add(-p.ago)
 		c.clock = filed
-		cp, err := c.svc.FileComplaint(c.ctx, owner, p.in)
+		cp, err := c.svc.FileComplaint(models.AtTime(c.ctx, c.clock), owner, p.in)
 		if err != nil {
 			return err
 		}
@@ -255,13 +255,13 @@ func (c *careSeeder) complaints(g *group, demoOwner uuid.UUID, now time.Time) er
 			if s.who != "" {
 				who = c.staff[s.who+"."+lower(g.storeCode(cp.StoreID))]
 			}
-			if _, err := c.svc.Step(c.ctx, who, cp.ID, s.step, s.note); err != nil {
+			if _, err := c.svc.Step(models.AtTime(c.ctx, c.clock), who, cp.ID, s.step, s.note); err != nil {
 				return err
 			}
 		}
 	}
 	c.clock = now
-	if _, err := c.svc.MarkMissedDeadlines(c.ctx, now); err != nil {
+	if _, err := c.svc.MarkMissedDeadlines(models.AtTime(c.ctx, c.clock), now); err != nil {
 		return err
 	}
 	// The demo owner has read the care loop's messages: his one unread

@@ -131,8 +131,8 @@ func nextSaturday(today models.Date) models.Date {
 // transaction after the booking calendar.
 func (g *group) seedEvents(ctx context.Context, db *models.DB, now time.Time) error {
 	clock := func() time.Time { return now }
-	svc := &events.Service{DB: db, Wallet: &wallet.Service{DB: db, Now: clock}, Now: clock}
-	today := models.DateOf(now.In(chinaTime))
+	svc := &events.Service{DB: db, Wallet: &wallet.Service{DB: db, Clock: clock}, Clock: clock}
+	today := models.DateOf(now.In(models.ChinaTime))
 	storeID := map[string]uuid.UUID{}
 	for _, s := range g.stores {
 		storeID[s.Code] = s.ID
@@ -166,7 +166,7 @@ func (g *group) seedEvents(ctx context.Context, db *models.DB, now time.Time) er
 		if d.schedule != nil {
 			day = d.schedule(today)
 		}
-		start := time.Date(day.Year, day.Month, day.Day, d.hour, 0, 0, 0, chinaTime).UTC()
+		start := time.Date(day.Year, day.Month, day.Day, d.hour, 0, 0, 0, models.ChinaTime).UTC()
 		spec := d.spec
 		spec.StoreID = storeID[d.store]
 		spec.StartsAt, spec.EndsAt = start, start.Add(time.Duration(d.hours)*time.Hour)

@@ -71,14 +71,14 @@ func (g *group) seedRoadside(ctx context.Context, db *models.DB, now time.Time) 
 		}
 	}
 	at := now
-	svc := &roadside.Service{DB: db, Now: func() time.Time { return at }}
+	svc := &roadside.Service{DB: db, Clock: func() time.Time { return at }}
 	for _, d := range demoAssistances {
 		owner, car := g.firstCar(d.owner)
 		if owner == uuid.Nil {
 			return 0, fmt.Errorf("demo assistance: no owner %s", d.owner)
 		}
 		at = now.Add(-d.ago)
-		r, err := svc.RequestAssistance(ctx, &auth.Principal{Kind: auth.KindOwner, ID: owner}, roadside.RequestInput{
+		r, err := svc.RequestAssistance(models.AtTime(ctx, at), &auth.Principal{Kind: auth.KindOwner, ID: owner}, roadside.RequestInput{
 			VehicleID: car, Latitude: d.lat, Longitude: d.lng, Address: d.address, Problem: d.problem, Description: d.detail,
 		})
 		if err != nil {
@@ -89,12 +89,12 @@ func (g *group) seedRoadside(ctx context.Context, db *models.DB, now time.Time) 
 			at = at.Add(time.Duration(3+4*i) * time.Minute)
 			switch step {
 			case roadside.Accept:
-				_, err = svc.Accept(ctx, who, r.ID)
+				_, err = svc.Accept(models.AtTime(ctx, at), who, r.ID)
 			case roadside.Dispatch:
-				_, err = svc.Dispatch(ctx, who, roadside.DispatchInput{RequestID: r.ID, Name: "刘师傅（安心道路救援）", Phone: "13900001111", ETAMinutes: 35})
+				_, err = svc.Dispatch(models.AtTime(ctx, at), who, roadside.DispatchInput{RequestID: r.ID, Name: "刘师傅（安心道路救援）", Phone: "13900001111", ETAMinutes: 35})
 			case roadside.Close:
 				at = at.Add(50 * time.Minute)
-				_, err = svc.Close(ctx, who, r.ID, d.outcome)
+				_, err = svc.Close(models.AtTime(ctx, at), who, r.ID, d.outcome)
 			}
 			if err != nil {
 				return 0, fmt.Errorf("demo assistance of %s, step %d: %w", d.owner, i, err)

@@ -55,8 +55,11 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 	} else if n > 0 {
 		return Summary{}, ErrNotEmpty
 	}
-	now := models.Now()
-	g, err := build(password, models.Today(), now)
+	// Seed's transaction runs at now: the rows it writes at its own time
+	// (stores, staff, owners) carry it, as the demo services' clocks start.
+	now := db.Now(ctx)
+	db = db.WithClock(func() time.Time { return now })
+	g, err := build(password, models.ChinaDate(now), now)
 	if err != nil {
 		return Summary{}, err
 	}

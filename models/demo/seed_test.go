@@ -127,7 +127,7 @@ func TestSeed(t *testing.T) {
 		}
 		homes := map[uuid.UUID]int{}
 		var soon int
-		today := models.Today()
+		today := testdb.Today()
 		for i, o := range owners {
 			if p, err := validate.NormalizePhone(o.Phone); err != nil || p != o.Phone {
 				t.Errorf("owner %s phone %s: %v", o.Name, o.Phone, err)
@@ -376,7 +376,7 @@ func TestSeedWorkshop(t *testing.T) {
 			t.Fatal(err)
 		}
 		withRecs := 0
-		local := start.In(time.FixedZone("CST", 8*3600))
+		local := start.In(models.ChinaTime)
 		midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, local.Location())
 		for i, v := range vehicles {
 			page := hist[keys[i]]

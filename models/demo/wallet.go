@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -91,7 +92,7 @@ type timedAction struct {
 // workshop seeder's clock.
 func newMembers(w *workshopSeeder, g *group, now time.Time) *members {
 	m := &members{
-		w: w, svc: &wallet.Service{DB: w.db, Now: func() time.Time { return w.at }},
+		w: w, svc: &wallet.Service{DB: w.db, Clock: func() time.Time { return w.at }},
 		plans: map[uuid.UUID]cardPlan{}, topped: map[uuid.UUID]bool{}, redeems: map[uuid.UUID]int{},
 		home: map[uuid.UUID]string{},
 	}
@@ -116,7 +117,7 @@ func newMembers(w *workshopSeeder, g *group, now time.Time) *members {
 	demo := g.owners[0].ID
 	giftAt := now.AddDate(0, -wallet.PointsLifetimeMonths, loyaltyGiftExpires)
 	m.actions = append(m.actions, timedAction{at: giftAt, do: func(time.Time) error {
-		_, err := m.svc.Adjust(w.ctx, w.staffOf("manager", m.home[demo]), wallet.AdjustInput{
+		_, err := m.svc.Adjust(w.atCtx(), w.staffOf("manager", m.home[demo]), wallet.AdjustInput{
 			OwnerID: demo, StoreID: w.storeID[m.home[demo]], Points: loyaltyGiftPoints,
 			Reason: "老客户回馈积分", IdempotencyKey: m.key(),
 		})
@@ -142,7 +143,7 @@ func (m *members) until(at time.Time) error {
 			return fmt.Errorf("demo wallet at %s: %w", a.at.Format(time.DateOnly), err)
 		}
 	}
-	_, err := m.svc.ExpirePoints(m.w.ctx, at)
+	_, err := m.svc.ExpirePoints(m.w.atCtx(), at)
 	return err
 }
 
@@ -152,7 +153,7 @@ func (m *members) finish(now time.Time) error {
 	if err := m.until(now); err != nil {
 		return err
 	}
-	_, err := m.svc.RecomputeTiers(m.w.ctx, now)
+	_, err := m.svc.RecomputeTiers(m.w.atCtx(), now)
 	return err
 }
 
@@ -160,7 +161,7 @@ func (m *members) finish(now time.Time) error {
 func (m *members) purchase(owner uuid.UUID, store string, fen int64, memo string) error {
 	storeID, staff := m.w.storeID[store], m.w.staffOf("cashier", store).ID
 	return m.w.db.WithTx(m.w.ctx, func(ctx context.Context) error {
-		_, err := m.svc.Charge(ctx, wallet.ChargeInput{
+		_, err := m.svc.Charge(models.AtTime(ctx, m.w.at), wallet.ChargeInput{
 			OwnerID: owner, MoneyFen: fen, StoreID: &storeID, StaffID: &staff,
 			Key: "demo-sale:" + m.key(), Memo: memo,
 		})
@@ -179,7 +180,7 @@ func (m *members) pay(v visit, payable int64, external []workshop.PaymentInput) 
 	if !ok || payable == 0 {
 		return external, nil
 	}
-	ms, err := m.svc.MembershipsByOwnerIDs(m.w.ctx, []uuid.UUID{owner})
+	ms, err := m.svc.MembershipsByOwnerIDs(m.w.atCtx(), []uuid.UUID{owner})
 	if err != nil {
 		return nil, err
 	}
@@ -201,9 +202,9 @@ func (m *members) pay(v visit, payable int64, external []workshop.PaymentInput) 
 	if !m.topped[owner] || (plan.reload && balance < rest) {
 		ref := ""
 		if plan.method != "CASH" {
-			ref = fmt.Sprintf("TU%s%04d", m.w.at.In(chinaTime).Format("20060102"), m.keys)
+			ref = fmt.Sprintf("TU%s%04d", m.w.at.In(models.ChinaTime).Format("20060102"), m.keys)
 		}
-		r, err := m.svc.TopUp(m.w.ctx, m.w.staffOf("cashier", v.store), wallet.TopUpInput{
+		r, err := m.svc.TopUp(m.w.atCtx(), m.w.staffOf("cashier", v.store), wallet.TopUpInput{
 			OwnerID: owner, StoreID: m.w.storeID[v.store], AmountFen: plan.topUpFen,
 			Method: plan.method, Reference: ref, IdempotencyKey: m.key(),
 		})
@@ -235,5 +236,3 @@ func (m *members) usablePoints(owner uuid.UUID) (int64, error) {
 	}
 	return n, err
 }
-
-var chinaTime = time.FixedZone("CST", 8*3600)

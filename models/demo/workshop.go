@@ -127,6 +127,10 @@ type workshopSeeder struct {
 	members *members // the demo memberships (wallet.go)
 }
 
+// atCtx is the seeder's context at its clock's time: what the services
+// write through it carries w.at, though it all runs in Seed's transaction.
+func (w *workshopSeeder) atCtx() context.Context { return models.AtTime(w.ctx, w.at) }
+
 func (w *workshopSeeder) staffOf(login, store string) *auth.Principal {
 	return w.staff[login+"."+strings.ToLower(store)]
 }
@@ -135,7 +139,7 @@ func (w *workshopSeeder) staffOf(login, store string) *auth.Principal {
 // Seed's transaction. now is the seed time.
 func (g *group) seedWorkshop(ctx context.Context, db *models.DB, now time.Time) (int, error) {
 	w := &workshopSeeder{ctx: ctx, db: db, staff: map[string]*auth.Principal{}, storeID: map[string]uuid.UUID{}}
-	w.svc = &workshop.Service{DB: db, Now: func() time.Time { return w.at }}
+	w.svc = &workshop.Service{DB: db, Clock: func() time.Time { return w.at }}
 	for _, s := range g.stores {
 		w.storeID[s.Code] = s.ID
 	}
@@ -200,7 +204,7 @@ func (g *group) seedWorkshop(ctx context.Context, db *models.DB, now time.Time) 
 // historyOf scripts one to three past visits of a car, spread between its
 // purchase and today, at its selling store.
 func historyOf(c *car, now time.Time) []visit {
-	loc := (&models.Store{Timezone: "Asia/Shanghai"}).Location()
+	loc := models.ChinaTime
 	today := models.DateOf(now.In(loc))
 	purchase, _ := models.ParseDate(c.data.Purchase)
 	age := int(today.Time().Sub(purchase.Time()).Hours() / 24)
@@ -248,7 +252,7 @@ var historyConcerns = []string{
 // todayVisits puts one car of each store in every status today. The demo
 // owner's first car waits for his approval of new brake pads.
 func todayVisits(cars []*car, now time.Time) []visit {
-	loc := (&models.Store{Timezone: "Asia/Shanghai"}).Location()
+	loc := models.ChinaTime
 	local := now.In(loc)
 	sinceMidnight := local.Sub(time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc))
 	type plan struct {
@@ -313,7 +317,7 @@ func (w *workshopSeeder) run(v visit) error {
 	advisor := w.staffOf("advisor", v.store)
 	w.at = v.start
 	promised := v.start.Add(v.promise)
-	o, err := w.svc.Open(w.ctx, advisor, workshop.OpenInput{
+	o, err := w.svc.Open(w.atCtx(), advisor, workshop.OpenInput{
 		StoreID: w.storeID[v.store], Vehicle: *v.car.row.Plate, MileageIn: v.mileage, Kind: v.kind,
 		Concern: v.concern, PromisedAt: &promised, Items: v.items, FirstFreeMaintenance: v.free,
 	})
@@ -325,7 +329,7 @@ func (w *workshopSeeder) run(v visit) error {
 	next := func() { w.at = w.at.Add(v.step) }
 	move := func(by *auth.Principal, to workshop.Status, note string) error {
 		next()
-		_, err := w.svc.Move(w.ctx, by, id, to, note, nil, "")
+		_, err := w.svc.Move(w.atCtx(), by, id, to, note, nil, "")
 		return err
 	}
 	switch v.target {
@@ -338,18 +342,18 @@ func (w *workshopSeeder) run(v visit) error {
 	foreman := w.staffOf("foreman", v.store)
 	w.at = w.at.Add(v.step / 3)
 	bay := fmt.Sprintf("%d号工位", v.bay)
-	if _, err := w.svc.Assign(w.ctx, foreman, id, &tech.ID, &bay, nil); err != nil {
+	if _, err := w.svc.Assign(w.atCtx(), foreman, id, &tech.ID, &bay, nil); err != nil {
 		return err
 	}
 	ask := func() (bool, error) {
 		next()
-		if _, err := w.svc.AddItem(w.ctx, tech, id, *v.extra, true, nil); err != nil {
+		if _, err := w.svc.AddItem(w.atCtx(), tech, id, *v.extra, true, nil); err != nil {
 			return false, err
 		}
 		if v.target == workshop.AwaitingApproval {
 			return true, nil
 		}
-		items, err := w.svc.ItemsByOrderIDs(w.ctx, []uuid.UUID{id})
+		items, err := w.svc.ItemsByOrderIDs(w.atCtx(), []uuid.UUID{id})
 		if err != nil {
 			return false, err
 		}
@@ -361,7 +365,7 @@ func (w *workshopSeeder) run(v visit) error {
 		}
 		next()
 		owner := &auth.Principal{Kind: auth.KindOwner, ID: v.car.owner}
-		_, err = w.svc.Decide(w.ctx, owner, id, ds)
+		_, err = w.svc.Decide(w.atCtx(), owner, id, ds)
 		return false, err
 	}
 	if v.diagnose {
@@ -403,13 +407,13 @@ func (w *workshopSeeder) run(v visit) error {
 
 // settle pays the bill with one of the usual methods.
 func (w *workshopSeeder) settle(v visit, id uuid.UUID) error {
-	items, err := w.svc.ItemsByOrderIDs(w.ctx, []uuid.UUID{id})
+	items, err := w.svc.ItemsByOrderIDs(w.atCtx(), []uuid.UUID{id})
 	if err != nil {
 		return err
 	}
 	payable := workshop.Totals(items[id], nil).PayableFen
 	var pays []workshop.PaymentInput
-	ref := fmt.Sprintf("%s%06d", w.at.In(time.FixedZone("CST", 8*3600)).Format("20060102"), w.orders)
+	ref := fmt.Sprintf("%s%06d", w.at.In(models.ChinaTime).Format("20060102"), w.orders)
 	if payable > 0 {
 		switch v.payMethod % 5 {
 		case 0:
@@ -435,6 +439,6 @@ func (w *workshopSeeder) settle(v visit, id uuid.UUID) error {
 	if pays, err = w.members.pay(v, payable, pays); err != nil {
 		return err
 	}
-	_, err = w.svc.Settle(w.ctx, w.staffOf("cashier", v.store), workshop.SettleInput{OrderID: id, Payments: pays})
+	_, err = w.svc.Settle(w.atCtx(), w.staffOf("cashier", v.store), workshop.SettleInput{OrderID: id, Payments: pays})
 	return err
 }

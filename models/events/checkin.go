@@ -39,8 +39,8 @@ func (s *Service) CheckIn(ctx context.Context, actor *auth.Principal, code strin
 		return nil, errCodeNotFound
 	}
 	var out *Registration
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		var found []Registration
 		if err := s.DB.Conn(ctx).Where("check_in_code = ?", code).Limit(1).Find(&found).Error; err != nil {
 			return err

@@ -160,7 +160,7 @@ func TestConcurrentRegistrationsTwoInstances(t *testing.T) {
 		t.Skip("two instances share one database only on PostgreSQL: set TEST_DATABASE_URL to run this test")
 	}
 	e := envOn(t, dbs[0])
-	other := &events.Service{DB: dbs[1], Wallet: &wallet.Service{DB: dbs[1], Now: e.clock.Now}, Now: e.clock.Now}
+	other := &events.Service{DB: dbs[1], Wallet: &wallet.Service{DB: dbs[1], Clock: e.clock.Now}, Clock: e.clock.Now}
 	race(t, e, []*events.Service{e.svc, other})
 }
 
@@ -172,7 +172,7 @@ func TestConcurrentWaitlistPositionsFollowLockOrder(t *testing.T) {
 	e := newEnv(t)
 	var ticks atomic.Int64
 	base := e.clock.Now()
-	ticking := &events.Service{DB: e.db, Wallet: e.wallet, Now: func() time.Time {
+	ticking := &events.Service{DB: e.db, Wallet: e.wallet, Clock: func() time.Time {
 		return base.Add(time.Duration(ticks.Add(1)) * time.Millisecond)
 	}}
 	ev := e.published(e.spec(events.Class, 3))

@@ -49,9 +49,9 @@ func newEnv(t *testing.T) *env {
 func envOn(t *testing.T, db *models.DB) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(models.Now()), staff: map[string]*auth.Principal{}}
-	e.wallet = &wallet.Service{DB: db, Now: e.clock.Now}
-	e.svc = &events.Service{DB: db, Wallet: e.wallet, Now: e.clock.Now}
+	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(testdb.Now()), staff: map[string]*auth.Principal{}}
+	e.wallet = &wallet.Service{DB: db, Clock: e.clock.Now}
+	e.svc = &events.Service{DB: db, Wallet: e.wallet, Clock: e.clock.Now}
 	var stores []*models.Store
 	must(t, db.Conn(ctx).Find(&stores).Error)
 	for _, s := range stores {

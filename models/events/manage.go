@@ -21,7 +21,7 @@ func (s *Service) CreateEvent(ctx context.Context, actor *auth.Principal, spec S
 	if err := staffFor(actor, spec.StoreID); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	spec, err := spec.Check(now)
 	if err != nil {
 		return nil, err
@@ -86,8 +86,8 @@ func (s *Service) manage(ctx context.Context, actor *auth.Principal, id uuid.UUI
 // EVENT_CANCELLED, EVENT_STARTED, EVENT_LOCKED, CAPACITY_BELOW_CONFIRMED.
 func (s *Service) UpdateEvent(ctx context.Context, actor *auth.Principal, id uuid.UUID, expectedVersion *int, p Patch) (*Event, error) {
 	var out *Event
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		e, err := s.manage(ctx, actor, id, expectedVersion, now)
 		if err != nil {
 			return err
@@ -141,8 +141,8 @@ func (s *Service) activeCount(ctx context.Context, eventID uuid.UUID) (int64, er
 // EVENT_STARTED, NOT_DRAFT.
 func (s *Service) PublishEvent(ctx context.Context, actor *auth.Principal, id uuid.UUID, expectedVersion *int) (*Event, error) {
 	var out *Event
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		e, err := s.manage(ctx, actor, id, expectedVersion, now)
 		if err != nil {
 			return err
@@ -174,8 +174,8 @@ func (s *Service) CancelEvent(ctx context.Context, actor *auth.Principal, id uui
 		return nil, err
 	}
 	var out *Event
-	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		e, err := s.manage(ctx, actor, id, expectedVersion, now)
 		if err != nil {
 			return err

@@ -41,7 +41,7 @@ func (s *Service) ExportOwner(ctx context.Context, ownerID uuid.UUID) (any, erro
 //
 // Codes: REGISTRATION_REFUND_PENDING.
 func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	var regs []*Registration
 	err := s.DB.Conn(ctx).Table("registrations").Select("registrations.*").
 		Joins("JOIN events e ON e.id = registrations.event_id").
@@ -83,7 +83,7 @@ func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 func (s *Service) LockOwner(ctx context.Context, ownerID uuid.UUID) error {
 	var ids []uuid.UUID
 	sub := s.DB.Conn(ctx).Model(&Registration{}).Select("event_id").Where("owner_id = ? AND status <> ?", ownerID, Withdrawn)
-	return s.DB.ForUpdate(s.DB.Conn(ctx).Model(&Event{}).Where("id IN (?) AND starts_at > ?", sub, s.now()).Order("id")).
+	return s.DB.ForUpdate(s.DB.Conn(ctx).Model(&Event{}).Where("id IN (?) AND starts_at > ?", sub, s.Clock.Now(ctx)).Order("id")).
 		Pluck("id", &ids).Error
 }
 

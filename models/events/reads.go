@@ -68,7 +68,7 @@ func (s *Service) ListEvents(ctx context.Context, actor *auth.Principal, f Filte
 		// Screens show the workshop board, nothing else.
 		return nil, false, models.ErrForbidden
 	}
-	from := s.now()
+	from := s.Clock.Now(ctx)
 	if f.From != nil {
 		from = f.From.UTC()
 	}

@@ -59,7 +59,7 @@ func (s *Service) Register(ctx context.Context, actor *auth.Principal, in Regist
 		Vehicle *uuid.UUID
 		Pay     *PayWith
 	}{in.EventID, in.PartySize, in.VehicleID, in.PayWith}
-	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), in.IdempotencyKey, "events.register", params, false,
+	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), in.IdempotencyKey, "events.register", params, false,
 		func(ctx context.Context) (uuid.UUID, error) { return s.register(ctx, actor, in) })
 	if err != nil {
 		return nil, err
@@ -72,9 +72,10 @@ func (s *Service) register(ctx context.Context, actor *auth.Principal, in Regist
 	if err != nil {
 		return uuid.Nil, err
 	}
-	// The time is read under the event's lock, so the waitlist is in the
-	// order registrations took it: a position once told never grows.
-	now := s.now()
+	// The transaction's time, fixed when it began: queueTime keeps the
+	// waitlist in the order registrations took the event's lock all the
+	// same, so a position once told never grows.
+	now := s.Clock.Now(ctx)
 	switch {
 	case e.Status == Draft:
 		return uuid.Nil, errEventNotFound
@@ -131,8 +132,9 @@ func (s *Service) register(ctx context.Context, actor *auth.Principal, in Regist
 }
 
 // queueTime is when a registration joins the event's waitlist: now, or just
-// after the last one waiting if that is not earlier (instances' clocks differ
-// a little, and a test clock may stand still), so the queue keeps the order
+// after the last one waiting if that is not earlier (transactions take their
+// time when they begin, not in the order they take the lock; instances'
+// clocks differ a little; a test clock may stand still), so the queue keeps the order
 // in which registrations took the event's lock. The caller holds that lock.
 func (s *Service) queueTime(ctx context.Context, eventID uuid.UUID, now time.Time) (time.Time, error) {
 	var last []time.Time
@@ -304,7 +306,7 @@ func (s *Service) CancelRegistration(ctx context.Context, actor *auth.Principal,
 	if !actor.IsOwner() && !actor.HasAnyRole(rolesManage...) {
 		return nil, models.ErrForbidden
 	}
-	rid, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), idempotencyKey, "events.cancelRegistration", id, false,
+	rid, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), idempotencyKey, "events.cancelRegistration", id, false,
 		func(ctx context.Context) (uuid.UUID, error) { return id, s.cancel(ctx, actor, id) })
 	if err != nil {
 		return nil, err
@@ -313,7 +315,7 @@ func (s *Service) CancelRegistration(ctx context.Context, actor *auth.Principal,
 }
 
 func (s *Service) cancel(ctx context.Context, actor *auth.Principal, id uuid.UUID) error {
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	// The event is locked before the registration (the one lock order);
 	// an unlocked read finds which event.
 	var ids []uuid.UUID

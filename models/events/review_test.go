@@ -17,7 +17,7 @@ import (
 
 // deleter is the account deletion as server/app.go wires it for events.
 func (e *env) deleter() *privacy.Service {
-	return &privacy.Service{DB: e.db, Now: e.clock.Now, Erasers: []privacy.Eraser{e.svc.EraseOwner},
+	return &privacy.Service{DB: e.db, Clock: e.clock.Now, Erasers: []privacy.Eraser{e.svc.EraseOwner},
 		Lockers: []privacy.Eraser{e.svc.LockOwner}}
 }
 
@@ -133,7 +133,7 @@ func TestCancellationsAndDeletionsRace(t *testing.T) {
 		y, yp := e.customer(0)
 		x, xp := e.customer(0)
 		for _, o := range []uuid.UUID{y.ID, x.ID} {
-			must(t, e.db.WithTx(e.ctx, func(ctx context.Context) error {
+			must(t, e.db.WithClock(e.clock.Now).WithTx(e.ctx, func(ctx context.Context) error {
 				_, err := e.wallet.Award(ctx, wallet.AwardInput{OwnerID: o, Points: 100, Key: "race-" + o.String()})
 				return err
 			}))
@@ -174,4 +174,4 @@ func TestCancellationsAndDeletionsRace(t *testing.T) {
 	}
 }
 
-var _ = models.Now
+var _ = models.ChinaTime

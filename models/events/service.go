@@ -34,14 +34,15 @@ import (
 type Service struct {
 	DB     *models.DB
 	Wallet *wallet.Service
-	// Now is the clock; nil means models.Now. Tests and the demo data move it.
-	Now func() time.Time
+	// Clock is the service's clock (nil: the real time). Tests and the
+	// demo data move it.
+	Clock models.Clock
 }
 
-func (s *Service) now() time.Time { return models.NowOr(s.Now) }
-
 // RegistrationOpenNow is RegistrationOpen on the service's clock.
-func (s *Service) RegistrationOpenNow(e *Event) bool { return e.RegistrationOpen(s.now()) }
+func (s *Service) RegistrationOpenNow(ctx context.Context, e *Event) bool {
+	return e.RegistrationOpen(s.Clock.Now(ctx))
+}
 
 // Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
 var rolesManage = []auth.Role{auth.RoleEvents, auth.RoleManager}

@@ -61,7 +61,7 @@ func (j Job) InWindow(t time.Time) bool {
 	if end == 0 {
 		end = 24 * time.Hour
 	}
-	s := t.In(shanghai)
+	s := t.In(models.ChinaTime)
 	tod := time.Duration(s.Hour())*time.Hour + time.Duration(s.Minute())*time.Minute +
 		time.Duration(s.Second())*time.Second + time.Duration(s.Nanosecond())
 	if j.NotBefore <= end {
@@ -114,9 +114,10 @@ func (Run) TableName() string { return "job_runs" }
 type Runner struct {
 	DB   *models.DB
 	Jobs []Job
-	// Now is the clock; nil means models.Now.
-	Now func() time.Time
-	Log *slog.Logger
+	// Clock is the runner's clock (nil: the real time). Tests move it; the
+	// runner's ticks and leases still wait real time.
+	Clock models.Clock
+	Log   *slog.Logger
 	// Instance names this process in job_runs; empty means host:pid:random.
 	Instance string
 	// Lease is how long a claim holds before another instance may take
@@ -127,17 +128,8 @@ type Runner struct {
 	RetryAfter time.Duration
 }
 
-// shanghai anchors the periods: daily periods begin at midnight there.
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
-}()
-
 // anchor is a Shanghai midnight every period is counted from.
-var anchor = time.Date(2000, 1, 1, 0, 0, 0, 0, shanghai)
+var anchor = time.Date(2000, 1, 1, 0, 0, 0, 0, models.ChinaTime)
 
 // PeriodStart is the start of the period of length p that contains t:
 // periods are counted from a Shanghai midnight, so hourly periods begin on
@@ -154,8 +146,6 @@ func PeriodStart(t time.Time, p time.Duration) time.Time {
 	}
 	return start.UTC()
 }
-
-func (r *Runner) now() time.Time { return models.NowOr(r.Now) }
 
 // logger is Log, or the default logger: a failure's detail is never lost.
 func (r *Runner) logger() *slog.Logger {
@@ -200,7 +190,7 @@ func (r *Runner) RunDue(ctx context.Context) error {
 // runOne claims the job's current period and runs it if the claim was won
 // (and the job's window is open).
 func (r *Runner) runOne(ctx context.Context, j Job) error {
-	now := r.now()
+	now := r.Clock.Now(ctx)
 	if !j.InWindow(now) {
 		return nil
 	}
@@ -228,7 +218,7 @@ func (r *Runner) runOne(ctx context.Context, j Job) error {
 	if count < 0 {
 		count = 0
 	}
-	done := r.now()
+	done := r.Clock.Now(ctx)
 	// Only the claim that is still ours is finished: if our lease lapsed
 	// and another instance took the run over, its record stands.
 	res := r.DB.Conn(context.WithoutCancel(ctx)).Model(&Run{}).
@@ -261,7 +251,7 @@ func (r *Runner) keepLease(ctx context.Context, job string, period time.Time, at
 			case <-t.C:
 				err := r.DB.Conn(ctx).Model(&Run{}).
 					Where("job = ? AND period_start = ? AND instance = ? AND attempts = ? AND status = ?", job, period, r.instance(), attempt, Running).
-					Update("lease_until", r.now().Add(lease)).Error
+					Update("lease_until", r.Clock.Now(ctx).Add(lease)).Error
 				if err != nil && r.Log != nil && ctx.Err() == nil {
 					r.Log.Warn("job lease not extended", "job", job, "err", err)
 				}

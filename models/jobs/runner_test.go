@@ -40,8 +40,7 @@ func name(t *testing.T) string {
 }
 
 func sh(y int, m time.Month, d, h, min int) time.Time {
-	loc, _ := time.LoadLocation("Asia/Shanghai")
-	return time.Date(y, m, d, h, min, 0, 0, loc)
+	return time.Date(y, m, d, h, min, 0, 0, models.ChinaTime)
 }
 
 func TestPeriodStart(t *testing.T) {
@@ -122,7 +121,7 @@ func TestQuietWindow(t *testing.T) {
 	var at []time.Time
 	fail := true
 	n := name(t)
-	r := &jobs.Runner{DB: db, Now: c.Now, RetryAfter: 5 * time.Minute, Jobs: []jobs.Job{{Name: n, Period: 24 * time.Hour,
+	r := &jobs.Runner{DB: db, Clock: c.Now, RetryAfter: 5 * time.Minute, Jobs: []jobs.Job{{Name: n, Period: 24 * time.Hour,
 		Offset: 9 * time.Hour, NotBefore: 9 * time.Hour, NotAfter: 21 * time.Hour,
 		Run: func(_ context.Context, now time.Time) (int64, error) {
 			at = append(at, now)
@@ -180,7 +179,7 @@ func TestLongErrorIsCut(t *testing.T) {
 	db := testdb.Shared(t, nil)
 	c := testdb.NewClock(sh(2031, 3, 3, 10, 0))
 	n := name(t)
-	r := &jobs.Runner{DB: db, Now: c.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Jobs: []jobs.Job{{Name: n, Period: time.Hour,
+	r := &jobs.Runner{DB: db, Clock: c.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Jobs: []jobs.Job{{Name: n, Period: time.Hour,
 		Run: func(context.Context, time.Time) (int64, error) { return 0, errors.New(strings.Repeat("库", 400)) }}}}
 	if err := r.RunDue(context.Background()); err == nil {
 		t.Fatal("the failure was not reported")
@@ -208,7 +207,7 @@ func TestRunsOncePerPeriod(t *testing.T) {
 	var calls atomic.Int64
 	var seen []time.Time
 	n := name(t)
-	r := &jobs.Runner{DB: db, Now: c.Now, Jobs: []jobs.Job{{Name: n, Period: 24 * time.Hour, Run: func(_ context.Context, now time.Time) (int64, error) {
+	r := &jobs.Runner{DB: db, Clock: c.Now, Jobs: []jobs.Job{{Name: n, Period: 24 * time.Hour, Run: func(_ context.Context, now time.Time) (int64, error) {
 		calls.Add(1)
 		seen = append(seen, now)
 		return 7, nil
@@ -246,7 +245,7 @@ func TestFailedRunIsRetriedLater(t *testing.T) {
 	var calls atomic.Int64
 	n, other := name(t), name(t)
 	var otherCalls atomic.Int64
-	r := &jobs.Runner{DB: db, Now: c.Now, RetryAfter: 10 * time.Minute, Jobs: []jobs.Job{
+	r := &jobs.Runner{DB: db, Clock: c.Now, RetryAfter: 10 * time.Minute, Jobs: []jobs.Job{
 		{Name: n, Period: time.Hour, Run: func(context.Context, time.Time) (int64, error) {
 			if calls.Add(1) == 1 {
 				return 3, errors.New("boom")
@@ -310,7 +309,7 @@ func TestAbandonedClaimIsTakenOverAfterLease(t *testing.T) {
 	if err := db.Conn(ctx).Create(&dead).Error; err != nil {
 		t.Fatal(err)
 	}
-	r := &jobs.Runner{DB: db, Now: c.Now, Lease: 15 * time.Minute, Instance: "alive", Jobs: []jobs.Job{job}}
+	r := &jobs.Runner{DB: db, Clock: c.Now, Lease: 15 * time.Minute, Instance: "alive", Jobs: []jobs.Job{job}}
 	c.Advance(10 * time.Minute)
 	if err := r.RunDue(ctx); err != nil || calls.Load() != 0 {
 		t.Fatalf("took over a live claim: calls = %d, err = %v", calls.Load(), err)
@@ -343,7 +342,7 @@ func TestSeveralInstancesRunOnce(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make(chan error, instances)
 		for i := 0; i < instances; i++ {
-			r := &jobs.Runner{DB: db, Now: c.Now, Instance: fmt.Sprintf("i%d", i), Jobs: jobList}
+			r := &jobs.Runner{DB: db, Clock: c.Now, Instance: fmt.Sprintf("i%d", i), Jobs: jobList}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -373,7 +372,7 @@ func TestStatuses(t *testing.T) {
 	ctx := context.Background()
 	c := testdb.NewClock(sh(2031, 3, 3, 10, 0))
 	ok, bad, never := name(t), name(t), name(t)
-	r := &jobs.Runner{DB: db, Now: c.Now, Jobs: []jobs.Job{
+	r := &jobs.Runner{DB: db, Clock: c.Now, Jobs: []jobs.Job{
 		{Name: ok, Period: time.Hour, Run: func(context.Context, time.Time) (int64, error) { return 4, nil }},
 		{Name: bad, Period: time.Hour, Run: func(context.Context, time.Time) (int64, error) { return 0, errors.New("db down") }},
 	}}
@@ -429,7 +428,7 @@ func TestPrune(t *testing.T) {
 	ctx := context.Background()
 	c := testdb.NewClock(sh(2031, 3, 3, 10, 0))
 	n := name(t)
-	r := &jobs.Runner{DB: db, Now: c.Now, Jobs: []jobs.Job{{Name: n, Period: time.Hour, Run: func(context.Context, time.Time) (int64, error) { return 0, nil }}}}
+	r := &jobs.Runner{DB: db, Clock: c.Now, Jobs: []jobs.Job{{Name: n, Period: time.Hour, Run: func(context.Context, time.Time) (int64, error) { return 0, nil }}}}
 	for i := 0; i < 5; i++ {
 		if err := r.RunDue(ctx); err != nil {
 			t.Fatal(err)
@@ -465,8 +464,8 @@ func TestLongRunKeepsItsLease(t *testing.T) {
 	// is 300 ms and the run lasts a second.
 	base, start := sh(2031, 3, 3, 10, 0), time.Now()
 	clock := func() time.Time { return base.Add(time.Since(start)) }
-	slow := &jobs.Runner{DB: db, Now: clock, Instance: "slow", Lease: 300 * time.Millisecond, Jobs: []jobs.Job{job}}
-	other := &jobs.Runner{DB: db, Now: clock, Instance: "other", Lease: 300 * time.Millisecond, Jobs: []jobs.Job{job}}
+	slow := &jobs.Runner{DB: db, Clock: clock, Instance: "slow", Lease: 300 * time.Millisecond, Jobs: []jobs.Job{job}}
+	other := &jobs.Runner{DB: db, Clock: clock, Instance: "other", Lease: 300 * time.Millisecond, Jobs: []jobs.Job{job}}
 	errc := make(chan error, 1)
 	go func() { errc <- slow.RunDue(ctx) }()
 	<-started

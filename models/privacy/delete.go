@@ -41,8 +41,8 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 	if !confirm {
 		return errNotConfirmed
 	}
-	return s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	return s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		conn := s.DB.Conn(ctx)
 		// Capabilities that lock their own rows before an owner's account
 		// (an event before the accounts it refunds) lock them first.

@@ -36,9 +36,9 @@ func (s *Service) Export(ctx context.Context, actor *auth.Principal) (*Export, e
 	if !actor.IsOwner() {
 		return nil, models.ErrForbidden
 	}
-	out := &Export{OwnerID: actor.ID, GeneratedAt: s.now()}
+	out := &Export{OwnerID: actor.ID, GeneratedAt: s.Clock.Now(ctx)}
 	sections := map[string]any{}
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		if deleted, err := s.Deleted(ctx, actor.ID); err != nil {
 			return err
 		} else if deleted {

@@ -57,10 +57,10 @@ func svc(db *models.DB) *privacy.Service {
 	// The capabilities below the care loop, as server/app.go wires them:
 	// their export sections; the wallet refuses while it holds stored
 	// value, booking cancels future appointments.
-	ws := &workshop.Service{DB: db, Now: clock}
-	wl := &wallet.Service{DB: db, Now: clock}
-	bk := &booking.Service{DB: db, Now: clock, Workshop: ws}
-	return &privacy.Service{DB: db, Now: clock,
+	ws := &workshop.Service{DB: db, Clock: clock}
+	wl := &wallet.Service{DB: db, Clock: clock}
+	bk := &booking.Service{DB: db, Clock: clock, Workshop: ws}
+	return &privacy.Service{DB: db, Clock: clock,
 		Sections: []privacy.Section{
 			{Name: "repairOrders", Export: ws.ExportOwner},
 			{Name: "wallet", Export: wl.ExportOwner},

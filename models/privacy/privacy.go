@@ -36,8 +36,8 @@ type Eraser func(ctx context.Context, ownerID uuid.UUID) error
 // Service runs the owners' data rights.
 type Service struct {
 	DB *models.DB
-	// Now is the clock; nil means models.Now.
-	Now func() time.Time
+	// Clock is the service's clock (nil: the real time). Tests move it.
+	Clock models.Clock
 	// Sections are added to the built-in ones (owner, vehicles, repair
 	// orders, wallet, appointments, notifications, sessions, consent).
 	Sections []Section
@@ -53,8 +53,6 @@ type Service struct {
 	// reads it (the API's object IDs); nil keeps the domain's form.
 	Links func(models.Link) string
 }
-
-func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 // The consent history lives in package models, so that every operation
 // changing a consent (updateMyProfile too) records it the same way.
@@ -145,8 +143,8 @@ func (s *Service) SetMarketingConsent(ctx context.Context, actor *auth.Principal
 		return nil, models.ErrForbidden
 	}
 	var out *Privacy
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		// A conditional update: of concurrent identical changes one
 		// records the change, the others find nothing to change.
 		res := s.DB.Conn(ctx).Model(&models.Owner{}).

@@ -66,15 +66,6 @@ const (
 	minReadingDays = 7
 )
 
-// Zone is where the group's days begin: reminders are about Shanghai days.
-var Zone = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
-}()
-
 // Reading is an odometer reading: the vehicle's last known mileage, or the
 // mileage in of one of its repair orders.
 type Reading struct {
@@ -129,7 +120,7 @@ func KmDate(rs []Reading, km int) (models.Date, bool) {
 		return models.Date{}, false
 	}
 	if l.Km >= km {
-		return models.DateOf(l.At.In(Zone)), true
+		return models.DateOf(l.At.In(models.ChinaTime)), true
 	}
 	rate, ok := KmPerDay(rs)
 	if !ok {
@@ -139,7 +130,7 @@ func KmDate(rs []Reading, km int) (models.Date, bool) {
 	if days > 3650 {
 		return models.Date{}, false
 	}
-	return models.DateOf(l.At.Add(time.Duration(days * float64(24*time.Hour))).In(Zone)), true
+	return models.DateOf(l.At.Add(time.Duration(days * float64(24*time.Hour))).In(models.ChinaTime)), true
 }
 
 // MaintenanceDue reports whether maintenance with the given next due date

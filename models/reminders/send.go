@@ -50,7 +50,7 @@ type reminder struct {
 // it. Owners who deleted their account get none; marketing kinds go only to
 // owners who consented. Returns how many reminders it created.
 func (s *Service) SendReminders(ctx context.Context, now time.Time) (int64, error) {
-	today := models.DateOf(now.In(Zone))
+	today := models.DateOf(now.In(models.ChinaTime))
 	var created int64
 	after := uuid.Nil
 	for {

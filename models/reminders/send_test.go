@@ -21,7 +21,7 @@ import (
 // now is noon of Monday 2031-03-03 in Shanghai.
 var now = time.Date(2031, 3, 3, 4, 0, 0, 0, time.UTC)
 
-var today = models.DateOf(now.In(reminders.Zone))
+var today = models.DateOf(now.In(models.ChinaTime))
 
 func must(t testing.TB, err error) {
 	t.Helper()

@@ -31,8 +31,8 @@ func serving(actor *auth.Principal) error {
 // change's fields (and refuse), apply it.
 func (s *Service) move(ctx context.Context, actor *auth.Principal, id uuid.UUID, c Change, note string,
 	fill func(ctx context.Context, r *Request, now time.Time) (map[string]any, error)) (*Request, error) {
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		r, err := s.lock(ctx, actor, id)
 		if err != nil {
 			return err

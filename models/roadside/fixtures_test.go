@@ -51,7 +51,7 @@ func newEnv(t testing.TB) *env {
 func envOn(t testing.TB, db *models.DB) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), db: db, clock: testdb.NewClock(base), staff: map[string]*auth.Principal{}}
-	e.svc = &roadside.Service{DB: db, Now: e.clock.Now}
+	e.svc = &roadside.Service{DB: db, Clock: e.clock.Now}
 	e.a = e.store(nil, nil)
 	e.b = e.store(nil, nil)
 	for _, r := range []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager, auth.RoleTechnician, auth.RoleForeman} {

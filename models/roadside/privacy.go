@@ -56,7 +56,7 @@ const erasedAddress = "（车主已注销）"
 // cancelled (on its timeline, announced to the store's live views).
 func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 	conn := s.DB.Conn(ctx)
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	var open []*Request
 	if err := s.DB.ForUpdate(conn.Where("owner_id = ? AND status IN ?", ownerID, []Status{Requested, Accepted, Dispatched})).
 		Find(&open).Error; err != nil {

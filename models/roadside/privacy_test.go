@@ -60,7 +60,7 @@ func TestEraseOwner(t *testing.T) {
 	live, stop := e.db.Subscribe(roadside.Topic(r3.ID))
 	defer stop()
 	e.clock.Advance(time.Minute)
-	err = e.db.WithTx(e.ctx, func(ctx context.Context) error {
+	err = e.db.WithClock(e.clock.Now).WithTx(e.ctx, func(ctx context.Context) error {
 		if err := e.db.Conn(ctx).Create(&models.DeletedOwner{OwnerID: c.owner.ID, DeletedAt: e.clock.Now()}).Error; err != nil {
 			return err
 		}

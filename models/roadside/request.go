@@ -81,8 +81,8 @@ func (s *Service) RequestAssistance(ctx context.Context, actor *auth.Principal, 
 		return nil, err
 	}
 	var out *Request
-	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		conn := s.DB.Conn(ctx)
 		var v models.Vehicle
 		if err := conn.Where("id = ? AND owner_id = ?", in.VehicleID, actor.ID).Take(&v).Error; err != nil {

@@ -23,11 +23,10 @@ import (
 // one wins and the other is told ALREADY_ACCEPTED.
 type Service struct {
 	DB *models.DB
-	// Now is the clock; nil means models.Now.
-	Now func() time.Time
+	// Clock is the service's clock (nil: the real time). Tests and the
+	// demo data move it.
+	Clock models.Clock
 }
-
-func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 // rolesServe may read and serve their stores' requests (GROUP_ADMIN holds
 // every role in every store).

@@ -1,8 +1,11 @@
 package testdb
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // Clock is a settable clock for a service's Now field, safe for the many
@@ -35,3 +38,10 @@ func (c *Clock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
+
+// Now is the real time as the database keeps it (UTC, to the microsecond),
+// for tests that build rows or inputs around the present.
+func Now() time.Time { return models.Clock(nil).Now(context.Background()) }
+
+// Today is the date in mainland China now, as the domain's date rules see it.
+func Today() models.Date { return models.Clock(nil).Today(context.Background()) }

@@ -71,13 +71,13 @@ func (s *Service) Charge(ctx context.Context, in ChargeInput) ([]*Entry, error) 
 		return nil, models.Invalid("", "缺少记账键", "a charge needs a key")
 	}
 	var out []*Entry
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		out = nil
 		a, err := s.lockAccount(ctx, in.OwnerID)
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := s.Clock.Now(ctx)
 		entry := func(kind EntryKind, suffix string) *Entry {
 			e := &Entry{OwnerID: in.OwnerID, Kind: kind, StoreID: in.StoreID, StaffID: in.StaffID,
 				IdempotencyKey: in.Key + suffix, Memo: in.Memo, CreatedAt: now}
@@ -151,12 +151,12 @@ func (s *Service) Credit(ctx context.Context, in CreditInput) ([]*Entry, error) 
 		return nil, models.Invalid("", "缺少记账键", "a credit needs a key")
 	}
 	var out []*Entry
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		if _, err := s.lockAccount(ctx, in.OwnerID); err != nil {
 			return err
 		}
 		e := &Entry{OwnerID: in.OwnerID, Kind: Refund, AmountFen: in.WalletFen, Points: in.Points,
-			StoreID: in.StoreID, StaffID: in.StaffID, IdempotencyKey: in.Key + ":refund", Memo: in.Memo, CreatedAt: s.now()}
+			StoreID: in.StoreID, StaffID: in.StaffID, IdempotencyKey: in.Key + ":refund", Memo: in.Memo, CreatedAt: s.Clock.Now(ctx)}
 		if in.RefType != "" {
 			ref, id := in.RefType, in.RefID
 			e.RefType, e.RefID = &ref, &id
@@ -210,11 +210,11 @@ func (s *Service) Award(ctx context.Context, in AwardInput) (*Entry, error) {
 		ref, id := in.RefType, in.RefID
 		e.RefType, e.RefID = &ref, &id
 	}
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		if _, err := s.lockAccount(ctx, in.OwnerID); err != nil {
 			return err
 		}
-		e.CreatedAt = s.now()
+		e.CreatedAt = s.Clock.Now(ctx)
 		if err := s.post(ctx, e, nil); err != nil {
 			return err
 		}

@@ -62,8 +62,8 @@ type clock = testdb.Clock
 func envOn(t *testing.T, db *models.DB) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(models.Now()), staff: map[string]*auth.Principal{}}
-	e.svc = &wallet.Service{DB: db, Now: e.clock.Now}
+	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(testdb.Now()), staff: map[string]*auth.Principal{}}
+	e.svc = &wallet.Service{DB: db, Clock: e.clock.Now}
 	var stores []*models.Store
 	must(t, db.Conn(ctx).Find(&stores).Error)
 	for _, s := range stores {
@@ -146,7 +146,7 @@ func (e *env) topUp(o *models.Owner, fen int64) *wallet.Result {
 // charge runs a Charge in a transaction of its own.
 func (e *env) charge(in wallet.ChargeInput) ([]*wallet.Entry, error) {
 	var out []*wallet.Entry
-	err := e.db.WithTx(e.ctx, func(ctx context.Context) error {
+	err := e.db.WithClock(e.clock.Now).WithTx(e.ctx, func(ctx context.Context) error {
 		var err error
 		out, err = e.svc.Charge(ctx, in)
 		return err

@@ -33,7 +33,7 @@ func (s *Service) ExpirePoints(ctx context.Context, now time.Time) (expired int6
 		}
 		for _, id := range owners {
 			var n int64
-			err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+			err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 				if _, err := s.lockAccount(ctx, id); err != nil {
 					return err
 				}
@@ -85,7 +85,7 @@ func (s *Service) RecomputeTiers(ctx context.Context, now time.Time) (changed in
 			}
 			// Decided again under the lock: a charge may have just moved it.
 			var moved bool
-			err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+			err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 				a, err := s.lockAccount(ctx, r.OwnerID)
 				if err != nil {
 					return err

@@ -20,7 +20,7 @@ func (s *Service) Membership(ctx context.Context, actor *auth.Principal, ownerID
 	if _, err := s.DB.OwnerFor(ctx, actor, ownerID); err != nil {
 		return nil, err
 	}
-	ms, err := s.memberships(ctx, []uuid.UUID{ownerID}, s.now())
+	ms, err := s.memberships(ctx, []uuid.UUID{ownerID}, s.Clock.Now(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (s *Service) Entries(ctx context.Context, actor *auth.Principal, ownerID uu
 // statements whatever the number of owners. No authorization: the caller
 // already authorized the owners. Unknown owners have no entry.
 func (s *Service) MembershipsByOwnerIDs(ctx context.Context, ownerIDs []uuid.UUID) (map[uuid.UUID]*Membership, error) {
-	return s.memberships(ctx, ownerIDs, s.now())
+	return s.memberships(ctx, ownerIDs, s.Clock.Now(ctx))
 }
 
 // memberships reads accounts, their spend over the tier window and their

@@ -25,9 +25,9 @@ type Service struct {
 	DB *models.DB
 	// Config is the group's rules; zero fields take DefaultConfig's.
 	Config Config
-	// Now is the clock of new entries; nil means models.Now. Tests and the
+	// Clock is the service's clock (nil: the real time). Tests and the
 	// demo data move it.
-	Now func() time.Time
+	Clock models.Clock
 }
 
 // Result is what a staff operation did: the account after it, and the
@@ -36,8 +36,6 @@ type Result struct {
 	Membership *Membership
 	Entries    []*Entry
 }
-
-func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 func (s *Service) cfg() Config { return s.Config.withDefaults() }
 
@@ -215,7 +213,7 @@ func (s *Service) expireLot(ctx context.Context, l *PointsLot, now time.Time) (*
 	ref, lotID := RefPointsLot, l.ID
 	e := &Entry{
 		OwnerID: l.OwnerID, Kind: PointsExpire, Points: -l.Remaining, RefType: &ref, RefID: &lotID,
-		Memo:           fmt.Sprintf("%s 获得的积分已到期", l.CreatedAt.In(chinaTime).Format("2006-01-02")),
+		Memo:           fmt.Sprintf("%s 获得的积分已到期", l.CreatedAt.In(models.ChinaTime).Format("2006-01-02")),
 		IdempotencyKey: "expire:" + l.ID.String(), CreatedAt: now,
 	}
 	if err := s.post(ctx, e, nil); err != nil {
@@ -253,9 +251,6 @@ func (s *Service) updateTier(ctx context.Context, a *Account, now time.Time) (bo
 }
 
 func tierWindowStart(now time.Time) time.Time { return now.AddDate(0, -TierWindowMonths, 0) }
-
-// chinaTime dates memos the way owners read them.
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 // Limits of input.
 const (

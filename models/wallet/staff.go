@@ -84,7 +84,7 @@ func (s *Service) TopUp(ctx context.Context, actor *auth.Principal, in TopUpInpu
 	key := in.IdempotencyKey
 	in.IdempotencyKey = ""
 	scope := models.IdempotencyScope(actor)
-	return models.Idempotent(ctx, s.DB, scope, key, "wallet.topUp", in, true, func(ctx context.Context) (*Result, error) {
+	return models.Idempotent(ctx, s.DB.WithClock(s.Clock), scope, key, "wallet.topUp", in, true, func(ctx context.Context) (*Result, error) {
 		return s.counter(ctx, actor, in.StoreID, in.OwnerID, func(a *Account, c *counter) error {
 			bonus := BonusFor(in.AmountFen, cfg.BonusRules)
 			top := c.entry(TopUp, "topup:"+scope+":"+key)
@@ -131,7 +131,7 @@ func (s *Service) Refund(ctx context.Context, actor *auth.Principal, in RefundIn
 	key := in.IdempotencyKey
 	in.IdempotencyKey = ""
 	scope := models.IdempotencyScope(actor)
-	return models.Idempotent(ctx, s.DB, scope, key, "wallet.refund", in, true, func(ctx context.Context) (*Result, error) {
+	return models.Idempotent(ctx, s.DB.WithClock(s.Clock), scope, key, "wallet.refund", in, true, func(ctx context.Context) (*Result, error) {
 		return s.customerCounter(ctx, actor, in.StoreID, in.OwnerID, func(a *Account, c *counter) error {
 			e := c.entry(Refund, "refund:"+scope+":"+key)
 			e.AmountFen, e.Method, e.Reference, e.Memo = -in.AmountFen, &in.Method, in.Reference, in.Reason
@@ -171,7 +171,7 @@ func (s *Service) Adjust(ctx context.Context, actor *auth.Principal, in AdjustIn
 	key := in.IdempotencyKey
 	in.IdempotencyKey = ""
 	scope := models.IdempotencyScope(actor)
-	return models.Idempotent(ctx, s.DB, scope, key, "wallet.adjust", in, true, func(ctx context.Context) (*Result, error) {
+	return models.Idempotent(ctx, s.DB.WithClock(s.Clock), scope, key, "wallet.adjust", in, true, func(ctx context.Context) (*Result, error) {
 		return s.customerCounter(ctx, actor, in.StoreID, in.OwnerID, func(a *Account, c *counter) error {
 			if in.Points < 0 {
 				expired, err := s.expireDue(ctx, in.OwnerID, c.now)
@@ -268,7 +268,7 @@ func (s *Service) counterFor(ctx context.Context, actor *auth.Principal, storeID
 	} else if deleted {
 		return nil, onField(errOwnerNotFound, "ownerId")
 	}
-	c := &counter{s: s, ctx: ctx, actor: actor, storeID: storeID, ownerID: ownerID, now: s.now()}
+	c := &counter{s: s, ctx: ctx, actor: actor, storeID: storeID, ownerID: ownerID, now: s.Clock.Now(ctx)}
 	if err := fn(a, c); err != nil {
 		return nil, err
 	}

@@ -4,9 +4,11 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -310,4 +312,35 @@ func TestRefundAndAdjustOnlyForTheStoresCustomers(t *testing.T) {
 		t.Fatalf("balance changed: %d", a.BalanceFen)
 	}
 	checkLedger(t, e.db)
+}
+
+func TestTopUpWritesAtTheServiceClock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	o := e.customer("钱钟")
+	at := testdb.Now().Add(-3*time.Hour - 7*time.Minute)
+	e.clock.Set(at)
+
+	// ¥1,000 earns a bonus: two entries, the account and the idempotency
+	// key, all written in one transaction at the service's time.
+	k := key()
+	r, err := e.svc.TopUp(e.ctx, e.who("cashier.sz01"), wallet.TopUpInput{OwnerID: o.ID, StoreID: e.sz.ID, AmountFen: 100_000,
+		Method: "CASH", IdempotencyKey: k})
+	must(t, err)
+	for _, en := range e.entries(o) {
+		if !en.CreatedAt.Equal(at) {
+			t.Errorf("%s entry at %v; want %v", en.Kind, en.CreatedAt, at)
+		}
+	}
+	if len(r.Entries) != 2 {
+		t.Fatalf("entries %v", kinds(r.Entries))
+	}
+	if a := e.account(o); !a.UpdatedAt.Equal(at) {
+		t.Errorf("account updated at %v; want %v", a.UpdatedAt, at)
+	}
+	var ik models.IdempotencyKey
+	must(t, e.db.Conn(e.ctx).Where("key = ?", k).Take(&ik).Error)
+	if !ik.CreatedAt.Equal(at) {
+		t.Errorf("idempotency key created at %v; want %v", ik.CreatedAt, at)
+	}
 }

@@ -49,7 +49,7 @@ func (s *Service) Board(ctx context.Context, actor *auth.Principal, storeID uuid
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Clock.Now(ctx)
 	loc := store.Location()
 	y, m, d := now.In(loc).Date()
 	dayStart := time.Date(y, m, d, 0, 0, 0, 0, loc).UTC()

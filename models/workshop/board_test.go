@@ -32,7 +32,7 @@ func TestBoard(t *testing.T) {
 	// Mid-morning in the store's zone, whenever the test runs: the board
 	// shows what was delivered today, and the two hours below must not
 	// cross midnight.
-	shanghai := time.FixedZone("CST", 8*3600)
+	shanghai := models.ChinaTime
 	year, month, day := e.clock.Now().In(shanghai).Date()
 	e.clock.Set(time.Date(year, month, day, 10, 0, 0, 0, shanghai).UTC())
 	ctx := e.ctx

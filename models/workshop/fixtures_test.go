@@ -66,9 +66,9 @@ type clock = testdb.Clock
 func envOn(t *testing.T, db *models.DB) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(models.Now()), staff: map[string]*auth.Principal{}}
-	e.wallet = &wallet.Service{DB: db, Now: e.clock.Now}
-	e.svc = &workshop.Service{DB: db, Now: e.clock.Now, Wallet: e.wallet}
+	e := &env{t: t, ctx: ctx, db: db, clock: testdb.NewClock(testdb.Now()), staff: map[string]*auth.Principal{}}
+	e.wallet = &wallet.Service{DB: db, Clock: e.clock.Now}
+	e.svc = &workshop.Service{DB: db, Clock: e.clock.Now, Wallet: e.wallet}
 	// Whatever a test did, every membership account still adds up.
 	t.Cleanup(func() { checkLedger(t, db) })
 	var stores []*models.Store

@@ -108,7 +108,7 @@ func (s *Service) Open(ctx context.Context, actor *auth.Principal, in OpenInput)
 	if !actor.CanAccessStore(in.StoreID) {
 		return nil, errNotYourStore.On("storeId")
 	}
-	in, err := in.check(s.now())
+	in, err := in.check(s.Clock.Now(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (s *Service) Open(ctx context.Context, actor *auth.Principal, in OpenInput)
 	}
 	key := in.IdempotencyKey
 	in.IdempotencyKey = ""
-	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), key, "workshop.open", in, false,
+	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), key, "workshop.open", in, false,
 		func(ctx context.Context) (uuid.UUID, error) { return s.open(ctx, actor, in, plate, vin, advisorID) })
 	if err != nil {
 		return nil, err
@@ -132,8 +132,8 @@ func (s *Service) Open(ctx context.Context, actor *auth.Principal, in OpenInput)
 
 func (s *Service) open(ctx context.Context, actor *auth.Principal, in OpenInput, plate, vin string, advisorID uuid.UUID) (uuid.UUID, error) {
 	var out uuid.UUID
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-		now := s.now()
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
 		conn := s.DB.Conn(ctx)
 		var store models.Store
 		if err := conn.Where("id = ?", in.StoreID).Take(&store).Error; err != nil {
@@ -335,7 +335,7 @@ func (s *Service) Move(ctx context.Context, actor *auth.Principal, orderID uuid.
 		Note     string
 		Expected *int
 	}{orderID, to, note, expectedVersion}
-	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), idempotencyKey, "workshop.move", params, false,
+	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), idempotencyKey, "workshop.move", params, false,
 		func(ctx context.Context) (uuid.UUID, error) {
 			o, err := s.move(ctx, actor, orderID, to, note, expectedVersion)
 			if err != nil {
@@ -426,10 +426,10 @@ func (s *Service) OrderFor(ctx context.Context, actor *auth.Principal, id uuid.U
 // when it stamped any, tells the order's subscribers (staff watching it).
 // It changes no decision, so the order's version stays.
 func (s *Service) markSeen(ctx context.Context, o *RepairOrder) error {
-	return s.DB.WithTx(ctx, func(ctx context.Context) error {
+	return s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		res := s.DB.Conn(ctx).Model(&Item{}).
 			Where("order_id = ? AND approval = ? AND seen_at IS NULL", o.ID, Pending).
-			Update("seen_at", s.now())
+			Update("seen_at", s.Clock.Now(ctx))
 		if res.Error != nil {
 			return res.Error
 		}

@@ -39,7 +39,7 @@ func (s *Service) IssueScreenToken(ctx context.Context, actor *auth.Principal, s
 		return nil, err
 	}
 	var t *ScreenToken
-	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		var n int64
 		if err := s.DB.Conn(ctx).Model(&models.Store{}).Where("id = ?", storeID).Count(&n).Error; err != nil {
 			return err
@@ -48,7 +48,7 @@ func (s *Service) IssueScreenToken(ctx context.Context, actor *auth.Principal, s
 			return errStoreNotFound.On("storeId")
 		}
 		id := models.NewID()
-		t = &ScreenToken{ID: id, StoreID: storeID, Name: name, CreatedBy: actor.ID, CreatedAt: s.now()}
+		t = &ScreenToken{ID: id, StoreID: storeID, Name: name, CreatedBy: actor.ID, CreatedAt: s.Clock.Now(ctx)}
 		return s.DB.Conn(ctx).Create(t).Error
 	})
 	if err != nil {
@@ -71,7 +71,7 @@ func (s *Service) RevokeScreenToken(ctx context.Context, actor *auth.Principal, 
 		return nil, models.ErrForbidden
 	}
 	var t ScreenToken
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		if err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("id = ?", id)).Take(&t).Error; err != nil {
 			return models.NotFoundAs(err, errTokenNotFound)
 		}
@@ -81,7 +81,7 @@ func (s *Service) RevokeScreenToken(ctx context.Context, actor *auth.Principal, 
 		if t.RevokedAt != nil {
 			return nil
 		}
-		now := s.now()
+		now := s.Clock.Now(ctx)
 		t.RevokedAt = &now
 		return s.DB.Conn(ctx).Model(&ScreenToken{}).Where("id = ?", id).Update("revoked_at", now).Error
 	})

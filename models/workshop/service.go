@@ -22,15 +22,14 @@ import (
 // OrderTopic (delivered after commit).
 type Service struct {
 	DB *models.DB
-	// Now is the clock; nil means models.Now. Tests and the demo data move it.
-	Now func() time.Time
+	// Clock is the service's clock (nil: the real time). Tests and the
+	// demo data move it.
+	Clock models.Clock
 	// Wallet is the membership wallet settlements pay from and earn points
 	// in; nil leaves WALLET and POINTS PAYMENT_METHOD_UNAVAILABLE and earns
 	// no points.
 	Wallet *wallet.Service
 }
-
-func (s *Service) now() time.Time { return models.NowOr(s.Now) }
 
 // BoardTopic is the realtime topic of a store's board.
 func BoardTopic(storeID uuid.UUID) string { return "board:" + storeID.String() }
@@ -107,7 +106,7 @@ func (s *Service) staffChange(ctx context.Context, actor *auth.Principal, roles 
 func (s *Service) write(ctx context.Context, actor *auth.Principal, expectedVersion *int,
 	lock func(ctx context.Context) (*RepairOrder, error), fn func(c *change) error) (*RepairOrder, error) {
 	var out *RepairOrder
-	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		o, err := lock(ctx)
 		if err != nil {
 			return err
@@ -115,7 +114,7 @@ func (s *Service) write(ctx context.Context, actor *auth.Principal, expectedVers
 		if expectedVersion != nil && *expectedVersion != o.Version {
 			return models.ErrConflict.On("expectedVersion")
 		}
-		c := &change{s: s, ctx: ctx, actor: actor, now: s.now(), o: o}
+		c := &change{s: s, ctx: ctx, actor: actor, now: s.Clock.Now(ctx), o: o}
 		if err := fn(c); err != nil {
 			return err
 		}

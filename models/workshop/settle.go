@@ -87,7 +87,7 @@ func (s *Service) Settle(ctx context.Context, actor *auth.Principal, in SettleIn
 		return strings.Compare(fmt.Sprintf("%s|%020d|%020d|%s", a.Method, a.AmountFen, a.Points, a.Reference),
 			fmt.Sprintf("%s|%020d|%020d|%s", b.Method, b.AmountFen, b.Points, b.Reference))
 	})
-	id, err := models.Idempotent(ctx, s.DB, models.IdempotencyScope(actor), in.IdempotencyKey, "workshop.settle", params, false,
+	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), in.IdempotencyKey, "workshop.settle", params, false,
 		func(ctx context.Context) (uuid.UUID, error) {
 			o, err := s.staffChange(ctx, actor, rolesSettle, errOrderNotFound, nil, func(c *change) error {
 				return c.settle(payments, in.NextServiceDate, in.NextServiceKm)

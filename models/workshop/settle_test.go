@@ -289,7 +289,7 @@ func TestSettleIdempotentRetries(t *testing.T) {
 func TestSettleWithoutWallet(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	svc := &workshop.Service{DB: e.db, Now: e.clock.Now}
+	svc := &workshop.Service{DB: e.db, Clock: e.clock.Now}
 	owner, o := e.readyToSettle("东方八")
 	e.fund(owner, 100_000, 100)
 	cashier := e.who("cashier.sz01")
