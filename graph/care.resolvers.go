@@ -53,22 +53,22 @@ func (r *complaintResolver) Vehicle(ctx context.Context, obj *care.Complaint) (*
 
 // ResponseDeadline is the resolver for the responseDeadline field.
 func (r *complaintResolver) ResponseDeadline(ctx context.Context, obj *care.Complaint) (*care.Deadline, error) {
-	return deadline(obj.Response(r.Care.Clock.Now(ctx))), nil
+	return deadline(r.Care.ResponseDeadline(ctx, obj)), nil
 }
 
 // ProposalDeadline is the resolver for the proposalDeadline field.
 func (r *complaintResolver) ProposalDeadline(ctx context.Context, obj *care.Complaint) (*care.Deadline, error) {
-	return deadline(obj.ProposalDeadline(r.Care.Clock.Now(ctx))), nil
+	return deadline(r.Care.ProposalDeadline(ctx, obj)), nil
 }
 
 // ResolutionDeadline is the resolver for the resolutionDeadline field.
 func (r *complaintResolver) ResolutionDeadline(ctx context.Context, obj *care.Complaint) (*care.Deadline, error) {
-	return deadline(obj.ResolutionDeadline(r.Care.Clock.Now(ctx))), nil
+	return deadline(r.Care.ResolutionDeadline(ctx, obj)), nil
 }
 
 // Overdue is the resolver for the overdue field.
 func (r *complaintResolver) Overdue(ctx context.Context, obj *care.Complaint) (bool, error) {
-	return obj.Overdue(r.Care.Clock.Now(ctx)), nil
+	return r.Care.ComplaintOverdue(ctx, obj), nil
 }
 
 // FiledByStaff is the resolver for the filedByStaff field.
@@ -157,7 +157,7 @@ func (r *followUpTaskResolver) Assignee(ctx context.Context, obj *care.FollowUpT
 
 // Overdue is the resolver for the overdue field.
 func (r *followUpTaskResolver) Overdue(ctx context.Context, obj *care.FollowUpTask) (bool, error) {
-	return obj.Overdue(r.Care.Clock.Now(ctx)), nil
+	return r.Care.TaskOverdue(ctx, obj), nil
 }
 
 // SubmitSurvey is the resolver for the submitSurvey field.
@@ -386,7 +386,7 @@ func (r *surveyResolver) Advisor(ctx context.Context, obj *care.Survey) (*model.
 
 // Editable is the resolver for the editable field.
 func (r *surveyResolver) Editable(ctx context.Context, obj *care.Survey) (bool, error) {
-	return obj.Editable(r.Care.Clock.Now(ctx)), nil
+	return r.Care.SurveyEditable(ctx, obj), nil
 }
 
 // AdvisorSatisfaction returns generated.AdvisorSatisfactionResolver implementation.

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
-	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -64,7 +63,7 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		WaitlistPosition: dataloadgen.NewMappedLoader(ev.WaitlistPositions, opts...),
 
 		Order:           dataloadgen.NewMappedLoader(ws.OrdersByIDs, opts...),
-		Membership:      dataloadgen.NewMappedLoader(visibleMemberships(db, wl), opts...),
+		Membership:      dataloadgen.NewMappedLoader(visibleMemberships(wl), opts...),
 		StaffName:       dataloadgen.NewMappedLoader(ws.StaffNames, opts...),
 		OrderItems:      dataloadgen.NewMappedLoader(everyKey(ws.ItemsByOrderIDs), opts...),
 		OrderEvents:     dataloadgen.NewMappedLoader(everyKey(ws.EventsByOrderIDs), opts...),
@@ -141,24 +140,11 @@ func loaders(ctx context.Context) *Loaders {
 	return ctx.Value(loadersKey{}).(*Loaders)
 }
 
-// visibleMemberships loads the memberships of the owners the caller may see
-// (models.DB.VisibleOwnerIDs): a membership reached through any path (a
-// search result, a sign-in payload, an order) shows no more than a direct
-// read would.
-func visibleMemberships(db *models.DB, wl *wallet.Service) func(context.Context, []uuid.UUID) (map[uuid.UUID]*wallet.Membership, error) {
+// visibleMemberships batches the caller's membership reads; the wallet
+// decides which owners' memberships the caller sees.
+func visibleMemberships(wl *wallet.Service) func(context.Context, []uuid.UUID) (map[uuid.UUID]*wallet.Membership, error) {
 	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*wallet.Membership, error) {
-		who, _ := auth.PrincipalFrom(ctx)
-		visible, err := db.VisibleOwnerIDs(ctx, who, ids)
-		if err != nil {
-			return nil, err
-		}
-		keep := make([]uuid.UUID, 0, len(ids))
-		for _, id := range ids {
-			if visible[id] {
-				keep = append(keep, id)
-			}
-		}
-		return wl.MembershipsByOwnerIDs(ctx, keep)
+		return wl.MembershipsFor(ctx, caller(ctx), ids)
 	}
 }
 

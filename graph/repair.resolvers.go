@@ -245,12 +245,12 @@ func (r *repairOrderResolver) ID(ctx context.Context, obj *workshop.RepairOrder)
 
 // Overdue is the resolver for the overdue field.
 func (r *repairOrderResolver) Overdue(ctx context.Context, obj *workshop.RepairOrder) (bool, error) {
-	return workshop.Overdue(obj, r.Workshop.Clock.Now(ctx)), nil
+	return r.Workshop.OrderOverdue(ctx, obj), nil
 }
 
 // MinutesInStatus is the resolver for the minutesInStatus field.
 func (r *repairOrderResolver) MinutesInStatus(ctx context.Context, obj *workshop.RepairOrder) (int, error) {
-	return workshop.MinutesInStatus(obj, r.Workshop.Clock.Now(ctx)), nil
+	return r.Workshop.OrderMinutesInStatus(ctx, obj), nil
 }
 
 // Store is the resolver for the store field.
@@ -305,10 +305,7 @@ func (r *repairOrderResolver) Totals(ctx context.Context, obj *workshop.RepairOr
 
 // Payments is the resolver for the payments field.
 func (r *repairOrderResolver) Payments(ctx context.Context, obj *workshop.RepairOrder) ([]*model.Payment, error) {
-	// Service history is shared across the group; how a bill was paid
-	// (card slips, transaction ids) stays with the owner and the store.
-	who, _ := auth.PrincipalFrom(ctx)
-	if who == nil || !(who.IsOwner() && who.ID == obj.OwnerID || who.CanAccessStore(obj.StoreID)) {
+	if !workshop.PaymentsVisible(caller(ctx), obj) {
 		return []*model.Payment{}, nil
 	}
 	rows, err := loaders(ctx).OrderPayments.Load(ctx, obj.ID)

@@ -14,10 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-var (
-	errScreenRefused = models.E(models.CodeUnauthenticated, "看板令牌无效、已撤销或不属于该门店", "screen token is invalid, revoked or for another store")
-	errNeedToken     = models.E(models.CodeUnauthenticated, "请提供看板令牌", "a screen or staff bearer token is required")
-)
+var errNeedToken = models.E(models.CodeUnauthenticated, "请提供看板令牌", "a screen or staff bearer token is required")
 
 // boardHandler serves GET /api/v1/stores/:code/board to the workshop
 // screens, which poll it. A poll whose If-None-Match still matches costs one
@@ -49,30 +46,10 @@ func boardHandler(ws *workshop.Service) echo.HandlerFunc {
 			storeIDs.Store(code, storeID)
 		}
 
-		var version int64
-		switch p.Kind {
-		case auth.KindScreen:
-			v, ok, err := ws.ScreenBoardVersion(ctx, p.ID, storeID)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return errScreenRefused
-			}
-			version = v
-		case auth.KindStaff:
-			if !p.CanAccessStore(storeID) {
-				return models.ErrForbidden
-			}
-			v, err := ws.BoardVersion(ctx, storeID)
-			if err != nil {
-				return err
-			}
-			version = v
-		default:
-			return models.ErrForbidden
+		version, now, err := ws.BoardVersionFor(ctx, p, storeID)
+		if err != nil {
+			return err
 		}
-		now := ws.Clock.Now(ctx)
 		if etagMatches(c.Request().Header.Get("If-None-Match"), boardETag(version, now.Unix())) {
 			c.Response().Header().Set("ETag", boardETag(version, now.Unix()))
 			return c.NoContent(http.StatusNotModified)

@@ -60,6 +60,25 @@ func (s *Service) Entries(ctx context.Context, actor *auth.Principal, ownerID uu
 	return models.Fetch[*Entry](q, models.ByID("id"), p)
 }
 
+// MembershipsFor loads, for a dataloader, the memberships of those of
+// ownerIDs whose profile actor may see (models.DB.VisibleOwnerIDs, the
+// customer rule): a membership reached through any path (a search result, a
+// sign-in payload, an order) shows no more than a direct read would. Owners
+// actor may not see have no entry.
+func (s *Service) MembershipsFor(ctx context.Context, actor *auth.Principal, ownerIDs []uuid.UUID) (map[uuid.UUID]*Membership, error) {
+	visible, err := s.DB.VisibleOwnerIDs(ctx, actor, ownerIDs)
+	if err != nil {
+		return nil, err
+	}
+	keep := make([]uuid.UUID, 0, len(ownerIDs))
+	for _, id := range ownerIDs {
+		if visible[id] {
+			keep = append(keep, id)
+		}
+	}
+	return s.MembershipsByOwnerIDs(ctx, keep)
+}
+
 // MembershipsByOwnerIDs loads memberships for a dataloader in three
 // statements whatever the number of owners. No authorization: the caller
 // already authorized the owners. Unknown owners have no entry.

@@ -231,3 +231,40 @@ func TestSchemaMatchesEntities(t *testing.T) {
 		})
 	}
 }
+
+// A membership is loaded only for owners the caller may see (the customer
+// rule): the owner, staff in a customer role at the owner's store, the
+// group admin; not a technician, another store's staff or another owner.
+func TestMembershipsFor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a, b := e.customer("可见甲"), e.customer("可见乙")
+	ids := []uuid.UUID{a.ID, b.ID}
+	tech := &auth.Principal{Kind: auth.KindStaff, ID: models.NewID(), StoreIDs: []uuid.UUID{e.sz.ID}, Roles: []auth.Role{auth.RoleTechnician}}
+	gzAdvisor := &auth.Principal{Kind: auth.KindStaff, ID: models.NewID(), StoreIDs: []uuid.UUID{e.gz.ID}, Roles: []auth.Role{auth.RoleAdvisor}}
+	szAdvisor := &auth.Principal{Kind: auth.KindStaff, ID: models.NewID(), StoreIDs: []uuid.UUID{e.sz.ID}, Roles: []auth.Role{auth.RoleAdvisor}}
+	for _, c := range []struct {
+		name  string
+		actor *auth.Principal
+		want  []uuid.UUID
+	}{
+		{"the owner", ownerOf(a), []uuid.UUID{a.ID}},
+		{"advisor of their store", szAdvisor, ids},
+		{"group admin", e.who("admin"), ids},
+		{"technician of their store", tech, nil},
+		{"advisor of another store", gzAdvisor, nil},
+		{"anonymous", nil, nil},
+	} {
+		m, err := e.svc.MembershipsFor(e.ctx, c.actor, ids)
+		must(t, err)
+		if len(m) != len(c.want) {
+			t.Errorf("%s: %d memberships, want %d", c.name, len(m), len(c.want))
+			continue
+		}
+		for _, id := range c.want {
+			if m[id] == nil {
+				t.Errorf("%s: no membership for %s", c.name, id)
+			}
+		}
+	}
+}

@@ -151,3 +151,36 @@ func (s *Service) StoreByCode(ctx context.Context, code string) (*models.Store, 
 	}
 	return &st, nil
 }
+
+// BoardVersionFor is what a poll of storeID's board by actor compares with
+// its ETag: the board's version and the time of the poll (the ETag carries
+// the minute, so that minutes-in-status and overdue flags refresh). A screen
+// polls its own store's board with a live token (one statement, see
+// ScreenBoardVersion); staff poll the boards of their stores.
+//
+// Codes: UNAUTHENTICATED (ErrScreenRefused), FORBIDDEN.
+func (s *Service) BoardVersionFor(ctx context.Context, actor *auth.Principal, storeID uuid.UUID) (version int64, at time.Time, err error) {
+	switch {
+	case actor == nil:
+		return 0, time.Time{}, models.ErrForbidden
+	case actor.Kind == auth.KindScreen:
+		v, ok, err := s.ScreenBoardVersion(ctx, actor.ID, storeID)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		if !ok {
+			return 0, time.Time{}, ErrScreenRefused
+		}
+		version = v
+	case actor.Kind == auth.KindStaff:
+		if !actor.CanAccessStore(storeID) {
+			return 0, time.Time{}, models.ErrForbidden
+		}
+		if version, err = s.BoardVersion(ctx, storeID); err != nil {
+			return 0, time.Time{}, err
+		}
+	default:
+		return 0, time.Time{}, models.ErrForbidden
+	}
+	return version, s.Clock.Now(ctx), nil
+}

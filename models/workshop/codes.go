@@ -46,6 +46,9 @@ const (
 
 // Errors to compare with errors.Is (which matches on the code).
 var (
+	// ErrScreenRefused: a screen token that is unknown, revoked or another
+	// store's, polling a board.
+	ErrScreenRefused     = models.E(models.CodeUnauthenticated, "看板令牌无效、已撤销或不属于该门店", "screen token is invalid, revoked or for another store")
 	ErrInvalidTransition = models.E(CodeInvalidTransition, "工单当前状态不允许此操作", "the order cannot move there from its current status")
 	ErrReasonRequired    = models.E(CodeReasonRequired, "请填写原因", "a reason is required for this move").On("note")
 	ErrNotYourJob        = models.E(CodeNotYourJob, "该工单未分派给您", "this order is assigned to another technician")

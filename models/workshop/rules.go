@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
@@ -202,6 +203,17 @@ func Overdue(o *RepairOrder, now time.Time) bool {
 		return false
 	}
 	return o.PromisedAt.Before(now)
+}
+
+// PaymentsVisible reports whether actor may see how o was paid (methods,
+// amounts, card slips and transaction references): the order's owner and
+// staff of its store (GROUP_ADMIN: every store). Service history is shared
+// across the group; how a bill was paid stays with the owner and the store.
+func PaymentsVisible(actor *auth.Principal, o *RepairOrder) bool {
+	if actor == nil {
+		return false
+	}
+	return actor.IsOwner() && actor.ID == o.OwnerID || actor.CanAccessStore(o.StoreID)
 }
 
 // MinutesInStatus is how long the order has been in its status, in whole

@@ -306,3 +306,15 @@ func (s *Service) staffQualifies(ctx context.Context, staffID, storeID uuid.UUID
 		staffID, true, names, storeID).Scan(&n).Error
 	return n > 0, err
 }
+
+// OrderOverdue reports whether o is past its promised time now (Overdue at
+// the service's clock), so that the edge reads no clock.
+func (s *Service) OrderOverdue(ctx context.Context, o *RepairOrder) bool {
+	return Overdue(o, s.Clock.Now(ctx))
+}
+
+// OrderMinutesInStatus is how long o has been in its status now
+// (MinutesInStatus at the service's clock).
+func (s *Service) OrderMinutesInStatus(ctx context.Context, o *RepairOrder) int {
+	return MinutesInStatus(o, s.Clock.Now(ctx))
+}
