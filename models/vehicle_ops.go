@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm/clause"
@@ -323,59 +324,18 @@ func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch Vehic
 	if !actor.HasAnyRole(auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager) {
 		return nil, ErrForbidden
 	}
-	plate, err := plateInput(ch.Plate)
+	ch, err := ch.check(db.Today(ctx))
 	if err != nil {
 		return nil, err
 	}
-	var colour string
-	if ch.Colour != nil {
-		if colour, err = checkText("colour", "颜色", *ch.Colour, 0, MaxColourRunes); err != nil {
-			return nil, err
-		}
-	}
-	if err := checkInt("mileageKm", "里程", ch.MileageKm, 0, MaxMileageKm); err != nil {
-		return nil, err
-	}
-	if err := checkInt("warrantyEndKm", "质保里程", ch.WarrantyEndKm, 0, MaxMileageKm); err != nil {
-		return nil, err
-	}
-	if err := vehicleDates(db.Today(ctx), nil, ch.WarrantyEndDate, ch.InsuranceExpiry, ch.InspectionDue); err != nil {
-		return nil, err
-	}
-
 	var v *Vehicle
 	err = db.WithTx(ctx, func(ctx context.Context) error {
 		var err error
 		if v, err = db.vehicleFor(ctx, actor, ch.VehicleID, true); err != nil {
 			return err
 		}
-		if ch.MileageKm != nil {
-			if err := v.CheckReading("mileageKm", *ch.MileageKm); err != nil {
-				return err
-			}
-			now := db.Now(ctx)
-			v.MileageKm, v.MileageReadAt = *ch.MileageKm, &now
-		}
-		if ch.WarrantyEndDate != nil {
-			if v.PurchaseDate != nil && ch.WarrantyEndDate.Before(*v.PurchaseDate) {
-				return Invalid("warrantyEndDate", "质保截止日期早于购车日期", "warrantyEndDate is before the purchase date")
-			}
-			v.WarrantyEndDate = ch.WarrantyEndDate
-		}
-		if ch.Plate != nil {
-			v.Plate = plate
-		}
-		if ch.Colour != nil {
-			v.Colour = colour
-		}
-		if ch.WarrantyEndKm != nil {
-			v.WarrantyEndKm = ch.WarrantyEndKm
-		}
-		if ch.InsuranceExpiry != nil {
-			v.InsuranceExpiry = ch.InsuranceExpiry
-		}
-		if ch.InspectionDue != nil {
-			v.InspectionDue = ch.InspectionDue
+		if err := ch.apply(v, db.Now(ctx)); err != nil {
+			return err
 		}
 		// The plate's unique key decides; on PostgreSQL the violation ends
 		// the transaction, which is what a refusal wants anyway.
@@ -391,4 +351,70 @@ func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch Vehic
 		return nil, err
 	}
 	return v, nil
+}
+
+// check validates the change on its own and returns it normalized: plate
+// canonical (blank: removed), colour trimmed.
+func (ch VehicleChange) check(today Date) (VehicleChange, error) {
+	if ch.Plate != nil {
+		plate, err := plateInput(ch.Plate)
+		if err != nil {
+			return ch, err
+		}
+		if plate == nil {
+			plate = new(string)
+		}
+		ch.Plate = plate
+	}
+	if ch.Colour != nil {
+		colour, err := checkText("colour", "颜色", *ch.Colour, 0, MaxColourRunes)
+		if err != nil {
+			return ch, err
+		}
+		ch.Colour = &colour
+	}
+	if err := checkInt("mileageKm", "里程", ch.MileageKm, 0, MaxMileageKm); err != nil {
+		return ch, err
+	}
+	if err := checkInt("warrantyEndKm", "质保里程", ch.WarrantyEndKm, 0, MaxMileageKm); err != nil {
+		return ch, err
+	}
+	return ch, vehicleDates(today, nil, ch.WarrantyEndDate, ch.InsuranceExpiry, ch.InspectionDue)
+}
+
+// apply makes a checked change on v, read at now: the rules that need the
+// vehicle (the odometer does not go back, the warranty does not end before
+// the purchase) are checked here.
+func (ch VehicleChange) apply(v *Vehicle, now time.Time) error {
+	if ch.MileageKm != nil {
+		if err := v.CheckReading("mileageKm", *ch.MileageKm); err != nil {
+			return err
+		}
+		v.MileageKm, v.MileageReadAt = *ch.MileageKm, &now
+	}
+	if ch.WarrantyEndDate != nil {
+		if v.PurchaseDate != nil && ch.WarrantyEndDate.Before(*v.PurchaseDate) {
+			return Invalid("warrantyEndDate", "质保截止日期早于购车日期", "warrantyEndDate is before the purchase date")
+		}
+		v.WarrantyEndDate = ch.WarrantyEndDate
+	}
+	if ch.Plate != nil {
+		v.Plate = nil
+		if *ch.Plate != "" {
+			v.Plate = ch.Plate
+		}
+	}
+	if ch.Colour != nil {
+		v.Colour = *ch.Colour
+	}
+	if ch.WarrantyEndKm != nil {
+		v.WarrantyEndKm = ch.WarrantyEndKm
+	}
+	if ch.InsuranceExpiry != nil {
+		v.InsuranceExpiry = ch.InsuranceExpiry
+	}
+	if ch.InspectionDue != nil {
+		v.InspectionDue = ch.InspectionDue
+	}
+	return nil
 }

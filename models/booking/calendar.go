@@ -154,35 +154,51 @@ func (in CalendarInput) check() error {
 		return models.Ef(models.CodeInvalidArgument, fmt.Sprintf("预约时段长度须在 %d 到 %d 分钟之间", MinSlotMinutes, MaxSlotMinutes),
 			"slotMinutes must be between %d and %d", MinSlotMinutes, MaxSlotMinutes).On("slotMinutes")
 	}
-	if in.Hours != nil {
-		if len(in.Hours) != 7 {
-			return models.Invalid("openingHours", "请提供一周七天的营业时间", "give the opening hours of all seven weekdays")
+	if err := checkHours(in.Hours); err != nil {
+		return err
+	}
+	return checkSeats(in.Seats)
+}
+
+// checkHours validates a week of opening hours (nil: unchanged): each
+// weekday once, and an open day opening before it closes.
+func checkHours(hours []HoursInput) error {
+	if hours == nil {
+		return nil
+	}
+	if len(hours) != 7 {
+		return models.Invalid("openingHours", "请提供一周七天的营业时间", "give the opening hours of all seven weekdays")
+	}
+	seen := [7]bool{}
+	for i, h := range hours {
+		field := fmt.Sprintf("openingHours[%d]", i)
+		if h.Weekday < 0 || h.Weekday > 6 || seen[h.Weekday] {
+			return models.Invalid(field+".weekday", "星期须为 0（周日）到 6，且每天一次", "weekday must be 0 (Sunday) to 6, each once")
 		}
-		seen := [7]bool{}
-		for i, h := range in.Hours {
-			field := fmt.Sprintf("openingHours[%d]", i)
-			if h.Weekday < 0 || h.Weekday > 6 || seen[h.Weekday] {
-				return models.Invalid(field+".weekday", "星期须为 0（周日）到 6，且每天一次", "weekday must be 0 (Sunday) to 6, each once")
-			}
-			seen[h.Weekday] = true
-			if h.Closed {
-				continue
-			}
-			opens, ok := parseClock(h.Opens, false)
-			if !ok {
-				return models.Invalid(field+".opens", "开门时间格式应为 HH:MM", "opens must be HH:MM (00:00 to 23:59)")
-			}
-			closes, ok := parseClock(h.Closes, true)
-			if !ok {
-				return models.Invalid(field+".closes", "关门时间格式应为 HH:MM", "closes must be HH:MM (00:01 to 24:00)")
-			}
-			if opens >= closes {
-				return models.Invalid(field+".closes", "关门时间须晚于开门时间", "closes must be after opens")
-			}
+		seen[h.Weekday] = true
+		if h.Closed {
+			continue
+		}
+		opens, ok := parseClock(h.Opens, false)
+		if !ok {
+			return models.Invalid(field+".opens", "开门时间格式应为 HH:MM", "opens must be HH:MM (00:00 to 23:59)")
+		}
+		closes, ok := parseClock(h.Closes, true)
+		if !ok {
+			return models.Invalid(field+".closes", "关门时间格式应为 HH:MM", "closes must be HH:MM (00:01 to 24:00)")
+		}
+		if opens >= closes {
+			return models.Invalid(field+".closes", "关门时间须晚于开门时间", "closes must be after opens")
 		}
 	}
+	return nil
+}
+
+// checkSeats validates seats per kind: known kinds, each once, within
+// bounds.
+func checkSeats(seats []SeatsInput) error {
 	seen := map[string]bool{}
-	for i, st := range in.Seats {
+	for i, st := range seats {
 		field := fmt.Sprintf("seats[%d]", i)
 		if !validKind(st.Kind) || seen[st.Kind] {
 			return models.Invalid(field+".kind", "服务类型无效或重复", "unknown or repeated kind")
@@ -223,42 +239,11 @@ func (s *Service) SetCalendar(ctx context.Context, actor *auth.Principal, in Cal
 			return err
 		}
 		today := cal.dayOf(now)
-		if in.SlotMinutes != nil && *in.SlotMinutes != cal.slotMinutes {
-			// Seats are counted per slot start: a booking made on the old
-			// grid would hold its seat in one new slot and not the others
-			// it overlaps. So the length changes only when no booking lies
-			// ahead (force cannot help: staff move or cancel them first).
-			var n int64
-			if err := s.DB.Conn(ctx).Model(&Appointment{}).
-				Where("store_id = ? AND status = ? AND slot_end > ?", in.StoreID, Booked, now).Count(&n).Error; err != nil {
-				return err
-			}
-			if n > 0 {
-				return CapacityBelowBookings(int(n)).On("slotMinutes")
-			}
-			cal.slotMinutes = *in.SlotMinutes
+		if err := s.changeSlotLength(ctx, cal, in, now); err != nil {
+			return err
 		}
-		if in.Hours != nil {
-			cal.week = [7]*openHours{}
-			for _, h := range in.Hours {
-				if !h.Closed {
-					cal.setHours(models.StoreHours{Weekday: h.Weekday, Opens: h.Opens, Closes: h.Closes})
-				}
-			}
-		}
-		for wd, h := range cal.week {
-			if h != nil && h.opens+cal.slotMinutes > h.closes {
-				field := "slotMinutes"
-				for i, hi := range in.Hours {
-					if hi.Weekday == wd {
-						field = fmt.Sprintf("openingHours[%d].closes", i)
-					}
-				}
-				return models.Invalid(field, "营业时间内放不下一个预约时段", fmt.Sprintf("weekday %d is open for less than one slot", wd))
-			}
-		}
-		for _, st := range in.Seats {
-			cal.seats[st.Kind] = st.Seats
+		if err := in.applyWeek(cal); err != nil {
+			return err
 		}
 		conflicts, err := s.conflicts(ctx, cal, now, time.Time{}, time.Time{}, in.Force)
 		if err != nil {
@@ -274,6 +259,57 @@ func (s *Service) SetCalendar(ctx context.Context, actor *auth.Principal, in Cal
 		return nil, err
 	}
 	return out, nil
+}
+
+// changeSlotLength sets the calendar's slot length to in's, if in changes
+// it. Seats are counted per slot start: a booking made on the old grid
+// would hold its seat in one new slot and not the others it overlaps. So
+// the length changes only when no booking lies ahead (force cannot help:
+// staff move or cancel them first).
+func (s *Service) changeSlotLength(ctx context.Context, cal *calendar, in CalendarInput, now time.Time) error {
+	if in.SlotMinutes == nil || *in.SlotMinutes == cal.slotMinutes {
+		return nil
+	}
+	var n int64
+	if err := s.DB.Conn(ctx).Model(&Appointment{}).
+		Where("store_id = ? AND status = ? AND slot_end > ?", in.StoreID, Booked, now).Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return CapacityBelowBookings(int(n)).On("slotMinutes")
+	}
+	cal.slotMinutes = *in.SlotMinutes
+	return nil
+}
+
+// applyWeek puts in's opening hours and seats on cal (whose slot length is
+// already the new one) and checks that every open day fits at least one
+// slot, blaming the weekday's closing time if in gave it, else the slot
+// length.
+func (in CalendarInput) applyWeek(cal *calendar) error {
+	if in.Hours != nil {
+		cal.week = [7]*openHours{}
+		for _, h := range in.Hours {
+			if !h.Closed {
+				cal.setHours(models.StoreHours{Weekday: h.Weekday, Opens: h.Opens, Closes: h.Closes})
+			}
+		}
+	}
+	for wd, h := range cal.week {
+		if h != nil && h.opens+cal.slotMinutes > h.closes {
+			field := "slotMinutes"
+			for i, hi := range in.Hours {
+				if hi.Weekday == wd {
+					field = fmt.Sprintf("openingHours[%d].closes", i)
+				}
+			}
+			return models.Invalid(field, "营业时间内放不下一个预约时段", fmt.Sprintf("weekday %d is open for less than one slot", wd))
+		}
+	}
+	for _, st := range in.Seats {
+		cal.seats[st.Kind] = st.Seats
+	}
+	return nil
 }
 
 // saveWeek writes what in changes of the week.

@@ -158,49 +158,80 @@ func (p Patch) apply(s Spec) Spec {
 //
 // Codes: INVALID_ARGUMENT on the offending field.
 func (s Spec) Check(now time.Time) (Spec, error) {
-	var err error
 	if s.Kind != Class && s.Kind != Trip {
 		return s, models.Invalid("kind", "活动类型须为讲堂（CLASS）或自驾游（TRIP）", "kind must be CLASS or TRIP")
 	}
+	for _, step := range []func() error{s.checkTexts, func() error { return s.checkTimes(now) }, s.checkAmounts, s.checkParty} {
+		if err := step(); err != nil {
+			return s, err
+		}
+	}
+	return s, s.checkItinerary()
+}
+
+// checkTexts trims the title, description and location and checks their
+// lengths.
+func (s *Spec) checkTexts() error {
+	var err error
 	if s.Title, err = models.Text("title", "活动标题", s.Title, 1, MaxTitleRunes, false); err != nil {
-		return s, err
+		return err
 	}
 	if s.Description, err = models.Text("description", "活动介绍", s.Description, 0, MaxDescriptionRunes, true); err != nil {
-		return s, err
+		return err
 	}
-	if s.Location, err = models.Text("location", "地点", s.Location, 1, MaxLocationRunes, false); err != nil {
-		return s, err
-	}
+	s.Location, err = models.Text("location", "地点", s.Location, 1, MaxLocationRunes, false)
+	return err
+}
+
+// checkTimes stores the times in UTC to the microsecond and checks their
+// order: the event starts in the future, at most MaxAhead, and ends after it
+// starts; registration opens before it closes, which is by the start, as is
+// the cancellation deadline.
+func (s *Spec) checkTimes(now time.Time) error {
 	for _, t := range []*time.Time{&s.StartsAt, &s.EndsAt, &s.RegistrationOpensAt, &s.RegistrationClosesAt, &s.CancellationDeadline} {
 		*t = t.UTC().Truncate(time.Microsecond)
 	}
 	switch {
 	case !s.StartsAt.After(now):
-		return s, models.Invalid("startsAt", "活动开始时间须在将来", "startsAt must be in the future")
+		return models.Invalid("startsAt", "活动开始时间须在将来", "startsAt must be in the future")
 	case s.StartsAt.After(now.Add(MaxAhead)):
-		return s, models.Invalid("startsAt", "活动最多提前一年安排", "startsAt may be at most a year ahead")
+		return models.Invalid("startsAt", "活动最多提前一年安排", "startsAt may be at most a year ahead")
 	case !s.EndsAt.After(s.StartsAt):
-		return s, models.Invalid("endsAt", "结束时间须晚于开始时间", "endsAt must be after startsAt")
+		return models.Invalid("endsAt", "结束时间须晚于开始时间", "endsAt must be after startsAt")
 	case !s.RegistrationClosesAt.After(s.RegistrationOpensAt):
-		return s, models.Invalid("registrationClosesAt", "报名截止时间须晚于报名开始时间", "registrationClosesAt must be after registrationOpensAt")
+		return models.Invalid("registrationClosesAt", "报名截止时间须晚于报名开始时间", "registrationClosesAt must be after registrationOpensAt")
 	case s.RegistrationClosesAt.After(s.StartsAt):
-		return s, models.Invalid("registrationClosesAt", "报名须在活动开始前截止", "registration must close by the start")
+		return models.Invalid("registrationClosesAt", "报名须在活动开始前截止", "registration must close by the start")
 	case s.CancellationDeadline.After(s.StartsAt):
-		return s, models.Invalid("cancellationDeadline", "免费取消截止时间不能晚于活动开始", "the cancellation deadline must be by the start")
-	case s.Capacity < 1 || s.Capacity > MaxCapacity:
-		return s, models.Ef(models.CodeInvalidArgument, "名额须在 1 到 10000 之间", "capacity must be between 1 and %d", MaxCapacity).On("capacity")
-	case s.FeeFen < 0 || s.FeeFen > MaxFeeFen:
-		return s, models.Invalid("feeFen", "费用无效", "feeFen must be between 0 and 10,000,000")
-	case s.FeePoints < 0 || s.FeePoints > MaxFeePoints:
-		return s, models.Invalid("feePoints", "积分费用无效", "feePoints must be between 0 and 10,000,000")
-	case s.AttendancePoints < 0 || s.AttendancePoints > MaxAttendancePoints:
-		return s, models.Invalid("attendancePoints", "签到奖励积分无效", "attendancePoints must be between 0 and 100,000")
+		return models.Invalid("cancellationDeadline", "免费取消截止时间不能晚于活动开始", "the cancellation deadline must be by the start")
 	}
+	return nil
+}
+
+// checkAmounts bounds the capacity, the fees and the attendance reward.
+func (s *Spec) checkAmounts() error {
+	switch {
+	case s.Capacity < 1 || s.Capacity > MaxCapacity:
+		return models.Ef(models.CodeInvalidArgument, "名额须在 1 到 10000 之间", "capacity must be between 1 and %d", MaxCapacity).On("capacity")
+	case s.FeeFen < 0 || s.FeeFen > MaxFeeFen:
+		return models.Invalid("feeFen", "费用无效", "feeFen must be between 0 and 10,000,000")
+	case s.FeePoints < 0 || s.FeePoints > MaxFeePoints:
+		return models.Invalid("feePoints", "积分费用无效", "feePoints must be between 0 and 10,000,000")
+	case s.AttendancePoints < 0 || s.AttendancePoints > MaxAttendancePoints:
+		return models.Invalid("attendancePoints", "签到奖励积分无效", "attendancePoints must be between 0 and 100,000")
+	}
+	return nil
+}
+
+// checkParty fills the defaults (tier BASIC, party size 1) and checks who
+// may come: a valid tier, and a party within bounds; a class takes one
+// person, no vehicle and no itinerary.
+func (s *Spec) checkParty() error {
 	if s.MinTier == "" {
 		s.MinTier = wallet.Basic
 	}
 	if !s.MinTier.Valid() {
-		return s, models.Invalid("minTier", "会员等级无效", "minTier must be BASIC, SILVER, GOLD or PLATINUM")
+		return models.Invalid("minTier", "会员等级无效", "minTier must be BASIC, SILVER, GOLD or PLATINUM")
 	}
 	if s.MaxPartySize == 0 {
 		s.MaxPartySize = 1
@@ -208,17 +239,17 @@ func (s Spec) Check(now time.Time) (Spec, error) {
 	if s.Kind == Class {
 		switch {
 		case s.MaxPartySize != 1:
-			return s, models.Invalid("maxPartySize", "讲堂每份报名限 1 人", "a class takes one person per registration")
+			return models.Invalid("maxPartySize", "讲堂每份报名限 1 人", "a class takes one person per registration")
 		case s.VehicleRequired:
-			return s, models.Invalid("vehicleRequired", "讲堂不需要登记车辆", "a class does not take vehicles")
+			return models.Invalid("vehicleRequired", "讲堂不需要登记车辆", "a class does not take vehicles")
 		case len(s.Itinerary) > 0:
-			return s, models.Invalid("itinerary", "讲堂没有行程", "a class has no itinerary")
+			return models.Invalid("itinerary", "讲堂没有行程", "a class has no itinerary")
 		}
 	}
 	if s.MaxPartySize < 1 || s.MaxPartySize > MaxPartySize {
-		return s, models.Ef(models.CodeInvalidArgument, "每份报名人数须在 1 到 20 之间", "maxPartySize must be between 1 and %d", MaxPartySize).On("maxPartySize")
+		return models.Ef(models.CodeInvalidArgument, "每份报名人数须在 1 到 20 之间", "maxPartySize must be between 1 and %d", MaxPartySize).On("maxPartySize")
 	}
-	return s, s.checkItinerary()
+	return nil
 }
 
 // checkItinerary: stops in time order within the event, each with a place.

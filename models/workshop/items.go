@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -151,27 +152,11 @@ func (s *Service) Decide(ctx context.Context, actor *auth.Principal, orderID uui
 		return nil, models.ErrUnauthenticated
 	case !actor.IsOwner():
 		return nil, models.ErrForbidden
-	case len(decisions) == 0:
-		return nil, models.Invalid("decisions", "请至少确认一个项目", "decisions is empty")
-	case len(decisions) > MaxDecisions:
-		return nil, models.Ef(models.CodeInvalidArgument, "项目过多", "at most %d decisions", MaxDecisions).On("decisions")
 	}
-	seen := map[uuid.UUID]bool{}
-	for i, d := range decisions {
-		if seen[d.ItemID] {
-			return nil, models.Invalid(fmt.Sprintf("decisions[%d].itemId", i), "同一项目只能确认一次", "the item is decided twice")
-		}
-		seen[d.ItemID] = true
+	if err := checkDecisions(decisions); err != nil {
+		return nil, err
 	}
-	lock := func(ctx context.Context) (*RepairOrder, error) {
-		var o RepairOrder
-		err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("id = ? AND owner_id = ?", orderID, actor.ID)).Take(&o).Error
-		if err != nil {
-			return nil, models.NotFoundAs(err, errOrderNotFound)
-		}
-		return &o, nil
-	}
-	return s.write(ctx, actor, nil, lock, func(c *change) error {
+	return s.write(ctx, actor, nil, s.lockOwned(orderID, actor.ID), func(c *change) error {
 		if err := c.open(); err != nil {
 			return err
 		}
@@ -179,40 +164,15 @@ func (s *Service) Decide(ctx context.Context, actor *auth.Principal, orderID uui
 		if err != nil {
 			return err
 		}
-		byID := make(map[uuid.UUID]*Item, len(items))
-		for _, it := range items {
-			byID[it.ID] = it
+		approve, decline, err := applyDecisions(items, decisions, c.now)
+		if err != nil {
+			return err
 		}
-		var approve, decline []uuid.UUID
-		for i, d := range decisions {
-			it := byID[d.ItemID]
-			if it == nil || it.Approval != Pending {
-				return ErrItemNotPending.On(fmt.Sprintf("decisions[%d].itemId", i))
-			}
-			it.DecidedAt = &c.now
-			if it.SeenAt == nil {
-				it.SeenAt = &c.now
-			}
-			if d.Approve {
-				it.Approval = Approved
-				approve = append(approve, it.ID)
-			} else {
-				it.Approval = Declined
-				decline = append(decline, it.ID)
-			}
+		if err := c.saveDecisions(Approved, approve); err != nil {
+			return err
 		}
-		for _, set := range []struct {
-			a   Approval
-			ids []uuid.UUID
-		}{{Approved, approve}, {Declined, decline}} {
-			if len(set.ids) == 0 {
-				continue
-			}
-			err := c.s.DB.Conn(c.ctx).Exec(`UPDATE repair_order_items SET approval = ?, decided_at = ?, seen_at = COALESCE(seen_at, ?)
-				WHERE id IN ? AND approval = ?`, set.a, c.now, c.now, set.ids, Pending).Error
-			if err != nil {
-				return err
-			}
+		if err := c.saveDecisions(Declined, decline); err != nil {
+			return err
 		}
 		n, err := c.pending()
 		if err != nil {
@@ -223,4 +183,74 @@ func (s *Service) Decide(ctx context.Context, actor *auth.Principal, orderID uui
 		}
 		return nil
 	})
+}
+
+// checkDecisions refuses a request with no decisions, too many, or one item
+// decided twice.
+func checkDecisions(decisions []Decision) error {
+	switch {
+	case len(decisions) == 0:
+		return models.Invalid("decisions", "请至少确认一个项目", "decisions is empty")
+	case len(decisions) > MaxDecisions:
+		return models.Ef(models.CodeInvalidArgument, "项目过多", "at most %d decisions", MaxDecisions).On("decisions")
+	}
+	seen := map[uuid.UUID]bool{}
+	for i, d := range decisions {
+		if seen[d.ItemID] {
+			return models.Invalid(fmt.Sprintf("decisions[%d].itemId", i), "同一项目只能确认一次", "the item is decided twice")
+		}
+		seen[d.ItemID] = true
+	}
+	return nil
+}
+
+// lockOwned locks the order for update if the owner brought the car in; any
+// other order is not found.
+func (s *Service) lockOwned(orderID, ownerID uuid.UUID) func(context.Context) (*RepairOrder, error) {
+	return func(ctx context.Context) (*RepairOrder, error) {
+		var o RepairOrder
+		err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("id = ? AND owner_id = ?", orderID, ownerID)).Take(&o).Error
+		if err != nil {
+			return nil, models.NotFoundAs(err, errOrderNotFound)
+		}
+		return &o, nil
+	}
+}
+
+// applyDecisions records the decisions on the order's items (approval,
+// decision time, and seen time if not stamped yet) and returns the ids
+// approved and declined, in request order. Every decided item must be on
+// the order and PENDING.
+func applyDecisions(items []*Item, decisions []Decision, now time.Time) (approve, decline []uuid.UUID, err error) {
+	byID := make(map[uuid.UUID]*Item, len(items))
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	for i, d := range decisions {
+		it := byID[d.ItemID]
+		if it == nil || it.Approval != Pending {
+			return nil, nil, ErrItemNotPending.On(fmt.Sprintf("decisions[%d].itemId", i))
+		}
+		it.DecidedAt = &now
+		if it.SeenAt == nil {
+			it.SeenAt = &now
+		}
+		if d.Approve {
+			it.Approval = Approved
+			approve = append(approve, it.ID)
+		} else {
+			it.Approval = Declined
+			decline = append(decline, it.ID)
+		}
+	}
+	return approve, decline, nil
+}
+
+// saveDecisions writes approval a on the still PENDING items ids.
+func (c *change) saveDecisions(a Approval, ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return c.s.DB.Conn(c.ctx).Exec(`UPDATE repair_order_items SET approval = ?, decided_at = ?, seen_at = COALESCE(seen_at, ?)
+		WHERE id IN ? AND approval = ?`, a, c.now, c.now, ids, Pending).Error
 }

@@ -134,86 +134,124 @@ func (s *Service) open(ctx context.Context, actor *auth.Principal, in OpenInput,
 	var out uuid.UUID
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
-		conn := s.DB.Conn(ctx)
-		var store models.Store
-		if err := conn.Where("id = ?", in.StoreID).Take(&store).Error; err != nil {
-			return models.NotFoundAs(err, errStoreNotFound.On("storeId"))
-		}
-		ok, err := s.staffQualifies(ctx, advisorID, store.ID, rolesOpen, true)
+		store, err := s.openingStore(ctx, in.StoreID, advisorID)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return models.Invalid("advisorId", "接待顾问须为本店服务顾问或店长", "the advisor must be an ADVISOR or MANAGER of this store")
-		}
-		// The vehicle row is locked: concurrent check-ins of one car queue
-		// here and see each other's order below.
-		q := conn.Where("vin = ?", vin)
-		if plate != "" {
-			q = conn.Where("plate = ?", plate)
-		}
-		var v models.Vehicle
-		if err := s.DB.ForUpdate(q).Take(&v).Error; err != nil {
-			return models.NotFoundAs(err, errVehicleNotFound)
-		}
-		var open int64
-		if err := conn.Model(&RepairOrder{}).Where("vehicle_id = ? AND status NOT IN ?", v.ID, closedStatuses).Count(&open).Error; err != nil {
-			return err
-		}
-		if open > 0 {
-			return ErrVehicleInWorkshop
-		}
-		if err := v.CheckReading("mileageIn", in.MileageIn); err != nil {
-			return err
-		}
-		err = conn.Model(&models.Vehicle{}).Where("id = ?", v.ID).
-			Updates(map[string]any{"mileage_km": in.MileageIn, "mileage_read_at": now, "updated_at": now}).Error
+		v, err := s.checkInVehicle(ctx, plate, vin, in.MileageIn, now)
 		if err != nil {
 			return err
 		}
-		day := now.In(store.Location()).Format("20060102")
-		var seq int
-		err = conn.Raw(`INSERT INTO repair_order_sequences (store_id, day, last_seq) VALUES (?, ?, 1)
-			ON CONFLICT (store_id, day) DO UPDATE SET last_seq = repair_order_sequences.last_seq + 1
-			RETURNING last_seq`, store.ID, day).Scan(&seq).Error
+		number, err := s.nextNumber(ctx, store, now)
 		if err != nil {
 			return err
 		}
 		o := &RepairOrder{
-			ID: models.NewID(), Number: fmt.Sprintf("%s-%s-%03d", store.Code, day, seq),
+			ID: models.NewID(), Number: number,
 			StoreID: store.ID, VehicleID: v.ID, OwnerID: v.OwnerID, AdvisorID: advisorID,
 			Kind: in.Kind, Concern: in.Concern, MileageIn: in.MileageIn, PromisedAt: in.PromisedAt,
 			Status: CheckedIn, StatusChangedAt: now, Version: 1, AppointmentID: in.AppointmentID,
 			FirstFreeMaintenance: in.FirstFreeMaintenance, CreatedAt: now, UpdatedAt: now,
 		}
-		if err := conn.Create(o).Error; err != nil {
-			// The number is unique by construction, so the key that can
-			// clash is the one open order per vehicle.
-			if models.IsUniqueViolation(err) {
-				return ErrVehicleInWorkshop
-			}
-			return err
-		}
-		if len(in.Items) > 0 {
-			items := make([]*Item, len(in.Items))
-			for i, it := range in.Items {
-				items[i] = newItem(o.ID, it, PreApproved, actor.ID, now)
-			}
-			if err := conn.Create(&items).Error; err != nil {
-				return err
-			}
-		}
-		ev := &Event{ID: models.NewID(), OrderID: o.ID, ToStatus: CheckedIn, ActorKind: ActorStaff, ActorID: &actor.ID, CreatedAt: now}
-		if err := conn.Create(ev).Error; err != nil {
-			return err
-		}
-		if err := s.changed(ctx, o, now); err != nil {
+		if err := s.createOpened(ctx, actor, o, in.Items, now); err != nil {
 			return err
 		}
 		out = o.ID
 		return nil
 	})
 	return out, err
+}
+
+// openingStore reads the store an order opens at and checks the advisor is
+// an active ADVISOR or MANAGER there.
+func (s *Service) openingStore(ctx context.Context, storeID, advisorID uuid.UUID) (*models.Store, error) {
+	var store models.Store
+	if err := s.DB.Conn(ctx).Where("id = ?", storeID).Take(&store).Error; err != nil {
+		return nil, models.NotFoundAs(err, errStoreNotFound.On("storeId"))
+	}
+	ok, err := s.staffQualifies(ctx, advisorID, store.ID, rolesOpen, true)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, models.Invalid("advisorId", "接待顾问须为本店服务顾问或店长", "the advisor must be an ADVISOR or MANAGER of this store")
+	}
+	return &store, nil
+}
+
+// checkInVehicle locks the vehicle found by plate (or else VIN), checks it
+// has no open order and the mileage in is not lower than its last reading,
+// and records that reading at now.
+func (s *Service) checkInVehicle(ctx context.Context, plate, vin string, mileageIn int, now time.Time) (*models.Vehicle, error) {
+	conn := s.DB.Conn(ctx)
+	// The vehicle row is locked: concurrent check-ins of one car queue
+	// here and see each other's order below.
+	q := conn.Where("vin = ?", vin)
+	if plate != "" {
+		q = conn.Where("plate = ?", plate)
+	}
+	var v models.Vehicle
+	if err := s.DB.ForUpdate(q).Take(&v).Error; err != nil {
+		return nil, models.NotFoundAs(err, errVehicleNotFound)
+	}
+	var open int64
+	if err := conn.Model(&RepairOrder{}).Where("vehicle_id = ? AND status NOT IN ?", v.ID, closedStatuses).Count(&open).Error; err != nil {
+		return nil, err
+	}
+	if open > 0 {
+		return nil, ErrVehicleInWorkshop
+	}
+	if err := v.CheckReading("mileageIn", mileageIn); err != nil {
+		return nil, err
+	}
+	err := conn.Model(&models.Vehicle{}).Where("id = ?", v.ID).
+		Updates(map[string]any{"mileage_km": mileageIn, "mileage_read_at": now, "updated_at": now}).Error
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// nextNumber takes the next order number of the store's day (in the
+// store's zone) at now: <store code>-<yyyymmdd>-<seq>.
+func (s *Service) nextNumber(ctx context.Context, store *models.Store, now time.Time) (string, error) {
+	day := now.In(store.Location()).Format("20060102")
+	var seq int
+	err := s.DB.Conn(ctx).Raw(`INSERT INTO repair_order_sequences (store_id, day, last_seq) VALUES (?, ?, 1)
+		ON CONFLICT (store_id, day) DO UPDATE SET last_seq = repair_order_sequences.last_seq + 1
+		RETURNING last_seq`, store.ID, day).Scan(&seq).Error
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s-%s-%03d", store.Code, day, seq), nil
+}
+
+// createOpened writes a new order with the items agreed at check-in, its
+// first timeline event, and announces it.
+func (s *Service) createOpened(ctx context.Context, actor *auth.Principal, o *RepairOrder, in []ItemInput, now time.Time) error {
+	conn := s.DB.Conn(ctx)
+	if err := conn.Create(o).Error; err != nil {
+		// The number is unique by construction, so the key that can
+		// clash is the one open order per vehicle.
+		if models.IsUniqueViolation(err) {
+			return ErrVehicleInWorkshop
+		}
+		return err
+	}
+	if len(in) > 0 {
+		items := make([]*Item, len(in))
+		for i, it := range in {
+			items[i] = newItem(o.ID, it, PreApproved, actor.ID, now)
+		}
+		if err := conn.Create(&items).Error; err != nil {
+			return err
+		}
+	}
+	ev := &Event{ID: models.NewID(), OrderID: o.ID, ToStatus: CheckedIn, ActorKind: ActorStaff, ActorID: &actor.ID, CreatedAt: now}
+	if err := conn.Create(ev).Error; err != nil {
+		return err
+	}
+	return s.changed(ctx, o, now)
 }
 
 // order reads an order by id for an operation that has authorized it.
