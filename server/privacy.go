@@ -24,7 +24,7 @@ func exportHandler(pv *privacy.Service) echo.HandlerFunc {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer`)
 			return models.ErrUnauthenticated
 		}
-		if err := ownerActive(ctx, pv, who); err != nil {
+		if err := pv.Active(ctx, who); err != nil {
 			return err
 		}
 		ex, err := pv.Export(ctx, who)
@@ -35,23 +35,6 @@ func exportHandler(pv *privacy.Service) echo.HandlerFunc {
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, ex.JSON)
 	}
-}
-
-// ownerActive refuses (UNAUTHENTICATED, ACCOUNT_DELETED) an owner who
-// deleted the account; their access tokens outlive the deletion by up to
-// their 15 minutes otherwise. Staff pass.
-func ownerActive(ctx context.Context, pv *privacy.Service, who *auth.Principal) error {
-	if !who.IsOwner() {
-		return nil
-	}
-	deleted, err := pv.Deleted(ctx, who.ID)
-	if err != nil {
-		return err
-	}
-	if deleted {
-		return privacy.ErrAccountDeleted
-	}
-	return nil
 }
 
 // activeOwners runs ownerActive before every GraphQL operation of an
@@ -65,7 +48,7 @@ func activeOwners(pv *privacy.Service) func(context.Context) error {
 		if !ok {
 			return nil
 		}
-		err := ownerActive(ctx, pv, who)
+		err := pv.Active(ctx, who)
 		if errors.Is(err, privacy.ErrAccountDeleted) {
 			e, _ := models.AsError(err)
 			return &gqlerror.Error{Message: e.Message(models.Lang(ctx)),

@@ -112,11 +112,14 @@ func (s *Service) EventsByIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UU
 	return out, nil
 }
 
-// OwnRegistrations reads the owner's active registration (if any) for each
-// of the events, in one statement.
-func (s *Service) OwnRegistrations(ctx context.Context, ownerID uuid.UUID, eventIDs []uuid.UUID) (map[uuid.UUID]*Registration, error) {
+// OwnRegistrations reads the calling owner's active registration (if any)
+// for each of the events, in one statement; none for anyone else.
+func (s *Service) OwnRegistrations(ctx context.Context, actor *auth.Principal, eventIDs []uuid.UUID) (map[uuid.UUID]*Registration, error) {
+	if actor == nil || !actor.IsOwner() {
+		return map[uuid.UUID]*Registration{}, nil // only owners register
+	}
 	var rows []*Registration
-	if err := s.DB.Conn(ctx).Where("owner_id = ? AND event_id IN ? AND status <> ?", ownerID, eventIDs, Withdrawn).
+	if err := s.DB.Conn(ctx).Where("owner_id = ? AND event_id IN ? AND status <> ?", actor.ID, eventIDs, Withdrawn).
 		Find(&rows).Error; err != nil {
 		return nil, err
 	}

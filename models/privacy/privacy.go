@@ -176,6 +176,25 @@ func (s *Service) Deleted(ctx context.Context, ownerID uuid.UUID) (bool, error) 
 	return s.DB.OwnerDeleted(ctx, ownerID)
 }
 
+// Active refuses an owner who deleted the account (their access tokens
+// would otherwise outlive the deletion by up to their 15 minutes); staff and
+// anonymous callers pass. One primary-key read per owner request.
+//
+// Codes: UNAUTHENTICATED (ErrAccountDeleted).
+func (s *Service) Active(ctx context.Context, who *auth.Principal) error {
+	if who == nil || !who.IsOwner() {
+		return nil
+	}
+	deleted, err := s.Deleted(ctx, who.ID)
+	if err != nil {
+		return err
+	}
+	if deleted {
+		return ErrAccountDeleted
+	}
+	return nil
+}
+
 func utc(t *time.Time) *time.Time {
 	if t == nil {
 		return nil

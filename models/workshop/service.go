@@ -62,10 +62,7 @@ const (
 // lockOrder reads and locks the order q selects, within the actor's stores.
 // An order of another store is not found, so ids reveal nothing.
 func (s *Service) lockOrder(ctx context.Context, actor *auth.Principal, nf *models.Error, where string, args ...any) (*RepairOrder, error) {
-	q := s.DB.Conn(ctx).Where(where, args...)
-	if !actor.IsGroupAdmin() {
-		q = q.Where("store_id IN ?", actor.StoreIDs)
-	}
+	q, _ := models.StoreScope(s.DB.Conn(ctx).Where(where, args...), actor, nil, "store_id")
 	var o RepairOrder
 	if err := s.DB.ForUpdate(q).Take(&o).Error; err != nil {
 		return nil, models.NotFoundAs(err, nf)
