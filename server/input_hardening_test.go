@@ -41,13 +41,29 @@ func TestNULNeverReachesTheDatabase(t *testing.T) {
 		Vars: map[string]any{"q": "王\x00"}, Token: advisor})
 	refusedTyped(t, r)
 
-	r = s.do(t, req{Query: `mutation($c: String!) { checkInRegistration(input: {code: $c}) { registration { id } userErrors { code field } } }`,
+	r = s.do(t, req{Query: `mutation($c: String!) { checkInRegistration(input: {code: $c}) { registration { id } userErrors { code field message } } }`,
 		Vars: map[string]any{"c": "ABCDEFGHIJ\x00KLMNOPQ"}, Token: events})
 	refusedTyped(t, r, "checkInRegistration")
 
 	resp, raw := httpCall(t, http.DefaultClient, http.MethodGet, s.URL+"/api/v1/stores/SZ%0001/board", nil,
 		map[string]string{"Authorization": "Bearer " + advisor})
 	expectProblem(t, resp, raw, http.StatusNotFound, string(models.CodeNotFound))
+
+	// Other control characters pass the String scalar and meet the
+	// domain's own check: INVALID_ARGUMENT on the field, before any SQL.
+	r = s.do(t, req{Query: `query($q: String!) { owners(search: $q) { edges { node { id } } } }`,
+		Vars: map[string]any{"q": "王\x07"}, Token: advisor})
+	if r.Code() != string(models.CodeBadUserInput) || r.Errors[0].Extensions["reason"] != string(models.CodeInvalidArgument) ||
+		r.Errors[0].Extensions["field"] != "search" {
+		t.Fatalf("owners(search:) with a control character: %s", r.Raw)
+	}
+	r = s.do(t, req{Query: `mutation($c: String!) { checkInRegistration(input: {code: $c}) { registration { id } userErrors { code field message } } }`,
+		Vars: map[string]any{"c": "ABCDEFGHIJ\x07KLMNOPQ"}, Token: events})
+	e2eWantUserError(t, dig(r.Data, "checkInRegistration"), string(models.CodeInvalidArgument), "input", "code")
+	// A code that cannot be one this service issues is not looked up.
+	r = s.do(t, req{Query: `mutation($c: String!) { checkInRegistration(input: {code: $c}) { registration { id } userErrors { code field message } } }`,
+		Vars: map[string]any{"c": "ABC-1"}, Token: events})
+	e2eWantGQLError(t, r, string(models.CodeNotFound))
 }
 
 // Bidirectional controls let a name display as something else (U+202E turns
