@@ -182,7 +182,7 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 		return nil, models.ErrUnauthenticated
 	case ownerStep && !actor.IsOwner():
 		return nil, models.ErrForbidden
-	case !ownerStep && !actor.HasAnyRole(rolesCare...):
+	case !ownerStep && !actor.HasAnyRole(RolesComplaintStep...):
 		return nil, models.ErrForbidden
 	}
 	required := 0

@@ -23,11 +23,25 @@ type Service struct {
 	Clock models.Clock
 }
 
-// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
+// Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
+// holds every role. The GraphQL schema's @auth roles are generated from
+// these (docs/architecture.md, "Where each kind of rule lives").
 var (
-	// rolesCare handle follow-up tasks and complaints, and read surveys.
-	rolesCare = []auth.Role{auth.RoleCRM, auth.RoleManager}
-	// rolesReport read the satisfaction and complaint reports.
+	// Follow-up tasks (FollowUps, FollowUpFor, AssignFollowUp,
+	// RecordOutcome, CloseFollowUp), complaints (Complaints, and the staff's
+	// steps: acknowledge, propose, resolve) and reading owners' surveys: one
+	// list, rolesCare.
+	RolesFollowUps      = rolesCare
+	RolesAssignFollowUp = rolesCare
+	RolesRecordOutcome  = rolesCare
+	RolesCloseFollowUp  = rolesCare
+	RolesComplaints     = rolesCare
+	RolesComplaintStep  = rolesCare
+	// The reports (Satisfaction, ComplaintStats): one list, rolesReport.
+	RolesSatisfaction   = rolesReport
+	RolesComplaintStats = rolesReport
+
+	rolesCare   = []auth.Role{auth.RoleCRM, auth.RoleManager}
 	rolesReport = []auth.Role{auth.RoleManager}
 )
 

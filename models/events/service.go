@@ -44,8 +44,22 @@ func (s *Service) RegistrationOpenNow(ctx context.Context, e *Event) bool {
 	return e.RegistrationOpen(s.Clock.Now(ctx))
 }
 
-// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
-var rolesManage = []auth.Role{auth.RoleEvents, auth.RoleManager}
+// Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
+// holds every role. The GraphQL schema's @auth roles are generated from
+// these (docs/architecture.md, "Where each kind of rule lives").
+var (
+	// Running a store's events (CreateEvent, UpdateEvent, PublishEvent,
+	// CancelEvent), its rosters (Roster, Summary) and check-in (CheckIn):
+	// one list, rolesManage.
+	RolesCreateEvent  = rolesManage
+	RolesUpdateEvent  = rolesManage
+	RolesPublishEvent = rolesManage
+	RolesCancelEvent  = rolesManage
+	RolesRoster       = rolesManage
+	RolesCheckIn      = rolesManage
+
+	rolesManage = []auth.Role{auth.RoleEvents, auth.RoleManager}
+)
 
 // Kinds of the inbox items events send.
 const (
