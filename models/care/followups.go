@@ -169,7 +169,7 @@ type TaskFilter struct {
 // of one status, or only the overdue ones.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not CRM or manager, or a store not
-// theirs), INVALID_ARGUMENT ("status"), BAD_USER_INPUT ("first", "after":
+// theirs), INVALID_ARGUMENT ("status", "first", "after":
 // see models.Fetch).
 func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFilter, p models.Page) ([]*FollowUpTask, bool, error) {
 	if err := careStaff(actor); err != nil {

@@ -59,7 +59,7 @@ func (s *Service) EventFor(ctx context.Context, actor *auth.Principal, id uuid.U
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (Unpublished without the role),
 // INVALID_ARGUMENT ("filter.storeId" missing with Unpublished; "filter.to"
-// before from), BAD_USER_INPUT ("first", "after": see models.Fetch).
+// before from), INVALID_ARGUMENT ("first", "after": see models.Fetch).
 func (s *Service) ListEvents(ctx context.Context, actor *auth.Principal, f Filter, p models.Page) ([]*Event, bool, error) {
 	switch {
 	case actor == nil:
