@@ -42,7 +42,7 @@ type Service struct {
 
 // Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
 // holds every role. The GraphQL schema's @auth roles are generated from
-// these (docs/architecture.md, "Where each kind of rule lives").
+// these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
 	// RolesSetCalendar (SetCalendar) and RolesSetOverride (SetOverride)
 	// change a store's calendar: one list, rolesCalendar.

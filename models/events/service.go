@@ -46,7 +46,7 @@ func (s *Service) RegistrationOpenNow(ctx context.Context, e *Event) bool {
 
 // Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
 // holds every role. The GraphQL schema's @auth roles are generated from
-// these (docs/architecture.md, "Where each kind of rule lives").
+// these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
 	// Running a store's events (CreateEvent, UpdateEvent, PublishEvent,
 	// CancelEvent), its rosters (Roster, Summary) and check-in (CheckIn):

@@ -18,7 +18,7 @@ import (
 
 // Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
 // holds every role. The GraphQL schema's @auth roles are generated from
-// these (docs/architecture.md, "Where each kind of rule lives").
+// these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
 	// RolesTopUp may top cards up (TopUp).
 	RolesTopUp = []auth.Role{auth.RoleCashier, auth.RoleManager}

@@ -39,7 +39,7 @@ func OrderTopic(orderID uuid.UUID) string { return "order:" + orderID.String() }
 
 // Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
 // holds every role. The GraphQL schema's @auth roles are generated from
-// these (docs/architecture.md, "Where each kind of rule lives").
+// these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
 	// RolesOpen may open orders (Open), and only they may be an order's advisor.
 	RolesOpen = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
