@@ -172,7 +172,7 @@ type TaskFilter struct {
 // theirs), INVALID_ARGUMENT ("status", "first", "after":
 // see models.Fetch).
 func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFilter, p models.Page) ([]*FollowUpTask, bool, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, RolesFollowUps); err != nil {
 		return nil, false, err
 	}
 	if f.Status != nil && !f.Status.Valid() {
@@ -203,7 +203,7 @@ func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFi
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not CRM or manager), NOT_FOUND.
 func (s *Service) FollowUpFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*FollowUpTask, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, rolesCare); err != nil {
 		return nil, err
 	}
 	return s.readTask(ctx, actor, id, false)
@@ -229,7 +229,7 @@ func (s *Service) readTask(ctx context.Context, actor *auth.Principal, id uuid.U
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID_ARGUMENT
 // ("assigneeId"), TASK_CLOSED.
 func (s *Service) AssignFollowUp(ctx context.Context, actor *auth.Principal, id uuid.UUID, assignee *uuid.UUID) (*FollowUpTask, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, RolesAssignFollowUp); err != nil {
 		return nil, err
 	}
 	var t *FollowUpTask
@@ -293,7 +293,7 @@ type OutcomeInput struct {
 // INVALID_ARGUMENT ("outcome", "note", "retryAt", "complaint",
 // "complaint.category", "complaint.description").
 func (s *Service) RecordOutcome(ctx context.Context, actor *auth.Principal, id uuid.UUID, in OutcomeInput) (*FollowUpTask, *Complaint, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, RolesRecordOutcome); err != nil {
 		return nil, nil, err
 	}
 	if !in.Outcome.Valid() {
@@ -356,7 +356,7 @@ func (s *Service) RecordOutcome(ctx context.Context, actor *auth.Principal, id u
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, TASK_CLOSED,
 // INVALID_ARGUMENT ("note").
 func (s *Service) CloseFollowUp(ctx context.Context, actor *auth.Principal, id uuid.UUID, note string) (*FollowUpTask, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, RolesCloseFollowUp); err != nil {
 		return nil, err
 	}
 	note, err := models.Text("note", "备注", note, 0, MaxNoteLen, false)

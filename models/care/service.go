@@ -63,15 +63,16 @@ func staffFor(actor *auth.Principal, storeID uuid.UUID, roles []auth.Role) error
 	return models.StaffAt(actor, storeID, roles...)
 }
 
-// careStaff checks the actor is staff handling care (CRM or MANAGER) in
-// some store, before the row that names the store is read.
+// careStaff checks the actor is staff holding one of roles (the
+// operation's list of rolesCare) in some store, before the row that names
+// the store is read.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN.
-func careStaff(actor *auth.Principal) error {
+func careStaff(actor *auth.Principal, roles []auth.Role) error {
 	switch {
 	case actor == nil:
 		return models.ErrUnauthenticated
-	case !actor.HasAnyRole(rolesCare...):
+	case !actor.HasAnyRole(roles...):
 		return models.ErrForbidden
 	}
 	return nil

@@ -80,7 +80,7 @@ func (s *Service) ListEvents(ctx context.Context, actor *auth.Principal, f Filte
 		if f.StoreID == nil {
 			return nil, false, models.Invalid("filter.storeId", "请选择门店", "storeId is required to list unpublished events")
 		}
-		if err := staffFor(actor, *f.StoreID); err != nil {
+		if err := staffFor(actor, *f.StoreID, rolesManage); err != nil {
 			return nil, false, err
 		}
 	} else {
@@ -239,7 +239,7 @@ func (s *Service) rosterEvent(ctx context.Context, actor *auth.Principal, eventI
 	if actor.IsOwner() {
 		return errEventNotFound
 	}
-	return staffFor(actor, e.StoreID)
+	return staffFor(actor, e.StoreID, RolesRoster)
 }
 
 // Roster reads one page of an event's registrations for its event staff,

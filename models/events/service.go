@@ -77,17 +77,17 @@ func RegistrationLink(id uuid.UUID) models.Link {
 	return models.LinkTo(models.RefTo(models.RefRegistration, id))
 }
 
-// staffFor checks the actor is staff holding one of the event roles at the
-// store.
+// staffFor checks the actor is staff holding one of roles (the operation's
+// list of rolesManage) at the store.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN.
-func staffFor(actor *auth.Principal, storeID uuid.UUID) error {
-	return models.StaffAt(actor, storeID, rolesManage...)
+func staffFor(actor *auth.Principal, storeID uuid.UUID, roles []auth.Role) error {
+	return models.StaffAt(actor, storeID, roles...)
 }
 
 // mayManage reports whether the actor runs events at the store.
 func mayManage(actor *auth.Principal, storeID uuid.UUID) bool {
-	return staffFor(actor, storeID) == nil
+	return staffFor(actor, storeID, rolesManage) == nil
 }
 
 // lockEvent reads an event and, when lock, locks its row until the
