@@ -12,7 +12,8 @@ import (
 
 // authDirective implements @auth(requires:, roles:). It only answers "is the
 // caller the right kind of principal"; whether they may touch a given row is
-// decided by the domain operation.
+// decided by the domain operation. The schema's roles are the domain's
+// lists, generated from staffRoles (authroles.go).
 func authDirective(ctx context.Context, _ any, next graphql.Resolver, requires model.Principal, roles []model.StaffRole) (any, error) {
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {

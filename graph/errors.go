@@ -60,10 +60,15 @@ func ErrorPresenter(log *slog.Logger, failed func(models.Code)) graphql.ErrorPre
 			gqlErr.Message = e.Message(models.Lang(ctx))
 			code := e.Code
 			if e.Refusal() {
-				// A refusal that reaches here came from a query, which has
-				// no userErrors: it is the client's input that is wrong.
-				code = models.CodeBadUserInput
-				gqlErr.Extensions = map[string]any{"reason": string(e.Code)}
+				// A refusal that reaches here came from a query, or from
+				// reading a mutation's arguments (an ID, a page) before the
+				// domain ran; neither has userErrors: it is the client's
+				// input that is wrong. A more specific refusal code is kept
+				// as the reason.
+				code = models.CodeInvalidArgument
+				if e.Code != models.CodeInvalidArgument {
+					gqlErr.Extensions = map[string]any{"reason": string(e.Code)}
+				}
 			}
 			if gqlErr.Extensions == nil {
 				gqlErr.Extensions = map[string]any{}
@@ -88,7 +93,7 @@ func ErrorPresenter(log *slog.Logger, failed func(models.Code)) graphql.ErrorPre
 				gqlErr.Extensions = map[string]any{}
 			}
 			if gqlErr.Extensions["code"] == nil {
-				gqlErr.Extensions["code"] = string(models.CodeBadUserInput)
+				gqlErr.Extensions["code"] = string(models.CodeInvalidArgument)
 			}
 			return gqlErr
 		}

@@ -47,7 +47,7 @@ func parseGlobalID(gid string) (typ string, id uuid.UUID, ok bool) {
 func idOf(gid, typ, field string) (uuid.UUID, error) {
 	t, id, ok := parseGlobalID(gid)
 	if !ok || t != typ {
-		return uuid.Nil, models.Ef(models.CodeBadUserInput, "无效的 ID", "%s is not a valid %s ID", field, typ).On(field)
+		return uuid.Nil, models.Ef(models.CodeInvalidArgument, "无效的 ID", "%s is not a valid %s ID", field, typ).On(field)
 	}
 	return id, nil
 }

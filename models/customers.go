@@ -20,6 +20,11 @@ import (
 // they are.
 var customerRoles = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleCRM, auth.RoleEvents, auth.RoleCashier, auth.RoleManager}
 
+// RolesSearchOwners may look customers up (SearchOwners, FindsCustomers):
+// the customer roles. The GraphQL schema's @auth roles are generated from
+// the capabilities' lists (docs/architecture.md).
+var RolesSearchOwners = customerRoles
+
 // customerView is how far a caller sees customers.
 type customerView struct {
 	self   uuid.UUID   // an owner: themselves only
@@ -58,7 +63,7 @@ func SeesCustomer(p *auth.Principal, ownerID uuid.UUID) bool {
 // FindsCustomers reports whether p may look customers up (owners(search:)):
 // staff in a customer role.
 func FindsCustomers(p *auth.Principal) bool {
-	return p.HasAnyRole(customerRoles...)
+	return p.HasAnyRole(RolesSearchOwners...)
 }
 
 // scope restricts an owners query to the customers the view sees directly,

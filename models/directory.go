@@ -93,7 +93,7 @@ func (db *DB) VehiclesByOwnerIDs(ctx context.Context, ownerIDs []uuid.UUID) (map
 // dataloader's batch; see FetchEach). No authorization: the caller already
 // authorized the owners.
 //
-// Codes, in a page's Err: BAD_USER_INPUT ("first", "after").
+// Codes, in a page's Err: INVALID_ARGUMENT ("first", "after").
 func (db *DB) VehiclePages(ctx context.Context, keys []ListPage) (map[ListPage]Paged[*Vehicle], error) {
 	return FetchEach[Vehicle](db.Conn(ctx), Lists{Table: "vehicles", Part: "owner_id", Order: ByID("id")}, keys)
 }

@@ -366,7 +366,7 @@ func TestVehiclePages(t *testing.T) {
 		t.Errorf("c's page %+v", p)
 	}
 	for _, k := range []models.ListPage{kbad, kbig} {
-		if e, ok := models.AsError(got[k].Err); !ok || e.Code != models.CodeBadUserInput {
+		if e, ok := models.AsError(got[k].Err); !ok || e.Code != models.CodeInvalidArgument {
 			t.Errorf("%+v: %+v", k, got[k])
 		}
 	}

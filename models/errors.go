@@ -17,8 +17,11 @@ const (
 	CodeForbidden       Code = "FORBIDDEN"
 	CodeNotFound        Code = "NOT_FOUND"
 	CodeConflict        Code = "CONFLICT"
+	// CodeInvalidArgument is the one code for "your input is wrong",
+	// wherever it is found: by the domain (a mutation's userError), by a
+	// page's arguments or an ID in a query, or by a scalar before the
+	// resolver runs (GraphQL errors; see graph/errors.go).
 	CodeInvalidArgument Code = "INVALID_ARGUMENT"
-	CodeBadUserInput    Code = "BAD_USER_INPUT"
 	CodeRateLimited     Code = "RATE_LIMITED"
 	CodeInternal        Code = "INTERNAL"
 	// CodeUnavailable and CodeBusy are passing conditions of the database
@@ -81,7 +84,7 @@ func (e *Error) Message(lang string) string {
 // lookup or internal failure, which are GraphQL errors.
 func (e *Error) Refusal() bool {
 	switch e.Code {
-	case CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeBadUserInput, CodeRateLimited, CodeInternal,
+	case CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeRateLimited, CodeInternal,
 		CodeUnavailable, CodeBusy:
 		return false
 	}

@@ -53,12 +53,12 @@ func (c Cursor) String() string {
 
 // errBadCursor is the one answer to an after argument this pager did not
 // write, or wrote for a list sorted another way.
-var errBadCursor = E(CodeBadUserInput, "无效的分页游标", "after is not a valid cursor").On("after")
+var errBadCursor = E(CodeInvalidArgument, "无效的分页游标", "after is not a valid cursor").On("after")
 
 // ParseCursor reads a cursor String wrote, and only that spelling of it (one
 // position, one cursor: clients compare them). Empty is the start.
 //
-// Codes: BAD_USER_INPUT ("after").
+// Codes: INVALID_ARGUMENT ("after").
 func ParseCursor(s string) (Cursor, error) {
 	if s == "" {
 		return Cursor{}, nil
@@ -92,7 +92,7 @@ func ParseCursor(s string) (Cursor, error) {
 // NewPage reads the first and after arguments of a list (nil: the default
 // size, from the start).
 //
-// Codes: BAD_USER_INPUT ("first": outside 1..100; "after": not a cursor).
+// Codes: INVALID_ARGUMENT ("first": outside 1..100; "after": not a cursor).
 func NewPage(first *int, after *string) (Page, error) {
 	n := DefaultPageSize
 	if first != nil {
@@ -116,10 +116,10 @@ func NewPage(first *int, after *string) (Page, error) {
 // NewPage (a size is refused, never quietly changed), and a cursor written
 // for a list sorted another way than o (the zero Order: any cursor).
 //
-// Codes: BAD_USER_INPUT ("first", "after").
+// Codes: INVALID_ARGUMENT ("first", "after").
 func (p Page) Valid(o Order) error {
 	if p.First < 1 || p.First > MaxPageSize {
-		return Ef(CodeBadUserInput, "每页数量须在 1 到 100 之间", "first must be between 1 and %d", MaxPageSize).On("first")
+		return Ef(CodeInvalidArgument, "每页数量须在 1 到 100 之间", "first must be between 1 and %d", MaxPageSize).On("first")
 	}
 	if o.ID != "" && !p.After.IsZero() && (o.At == "") != p.After.At.IsZero() {
 		return errBadCursor
@@ -178,7 +178,7 @@ func (o Order) After(c Cursor, desc bool) (cond string, args []any) {
 // Fetch reads one page of q in order o and reports whether more rows
 // follow.
 //
-// Codes: BAD_USER_INPUT ("first": outside 1..100; "after": a cursor of a
+// Codes: INVALID_ARGUMENT ("first": outside 1..100; "after": a cursor of a
 // list sorted another way).
 func Fetch[T any](q *gorm.DB, o Order, p Page) ([]T, bool, error) {
 	if err := p.Valid(o); err != nil {
@@ -231,7 +231,7 @@ type Lists struct {
 // distinct lists (a key repeating a list, asking for another page of it,
 // costs one more statement), with each list's total in the same statement.
 //
-// Codes, in a page's Err: BAD_USER_INPUT ("first", "after": the key's page
+// Codes, in a page's Err: INVALID_ARGUMENT ("first", "after": the key's page
 // not Valid for l.Order).
 func FetchEach[T any](db *gorm.DB, l Lists, keys []ListPage) (map[ListPage]Paged[*T], error) {
 	out := make(map[ListPage]Paged[*T], len(keys))

@@ -157,6 +157,10 @@ func sellingStoreOf(actor *auth.Principal, asked *uuid.UUID) (uuid.UUID, error) 
 	return uuid.Nil, Invalid("sellingStoreId", "您属于多家门店，请选择销售门店", "sellingStoreId is required when you work for several stores")
 }
 
+// RolesRegisterVehicle may register cars (RegisterVehicle); the GraphQL
+// schema's @auth roles are generated from it (docs/architecture.md).
+var RolesRegisterVehicle = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
+
 // RegisterVehicle records a car at new-car delivery. Staff with ADVISOR or
 // MANAGER register at a store they work for (by default their only one). The
 // owner is found by phone, or created with OwnerName and the selling store as
@@ -179,7 +183,7 @@ func (db *DB) RegisterVehicle(ctx context.Context, actor *auth.Principal, r Vehi
 	if actor == nil {
 		return nil, nil, ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(auth.RoleAdvisor, auth.RoleManager) {
+	if !actor.HasAnyRole(RolesRegisterVehicle...) {
 		return nil, nil, ErrForbidden
 	}
 	storeID, err := sellingStoreOf(actor, r.SellingStoreID)
@@ -307,6 +311,10 @@ type VehicleChange struct {
 	InspectionDue   *Date
 }
 
+// RolesUpdateVehicle may change cars (UpdateVehicle); the GraphQL schema's
+// @auth roles are generated from it (docs/architecture.md).
+var RolesUpdateVehicle = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
+
 // UpdateVehicle changes a vehicle's plate, colour, mileage and dates. Staff
 // with ADVISOR, FOREMAN or MANAGER may change the vehicles they can see
 // (VehicleFor). A mileage reading may not be lower than the last one and
@@ -321,7 +329,7 @@ func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch Vehic
 	if actor == nil {
 		return nil, ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager) {
+	if !actor.HasAnyRole(RolesUpdateVehicle...) {
 		return nil, ErrForbidden
 	}
 	ch, err := ch.check(db.Today(ctx))

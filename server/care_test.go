@@ -185,7 +185,7 @@ func TestCareSurveyFlow(t *testing.T) {
 	f.refused(t, car.OwnerToken, "submitSurvey", answer(6, 5), "INVALID_ARGUMENT", "overall")
 	f.refused(t, car.OwnerToken, "submitSurvey", answer(5, 0), "INVALID_ARGUMENT", "quality")
 	if r := f.do(t, req{Query: crDocs["submitSurvey"], Vars: map[string]any{"in": map[string]any{"surveyId": orderID,
-		"overall": 5, "advisor": 5, "quality": 5, "timeliness": 5, "cleanliness": 5}}, Token: car.OwnerToken}); r.Code() != "BAD_USER_INPUT" {
+		"overall": 5, "advisor": 5, "quality": 5, "timeliness": 5, "cleanliness": 5}}, Token: car.OwnerToken}); r.Code() != "INVALID_ARGUMENT" {
 		t.Fatalf("an order id as survey id: %s", r.Raw)
 	}
 	// Others do not see it; advisors are not shown their ratings.
@@ -467,7 +467,7 @@ func TestCareReports(t *testing.T) {
 	if price < 1 || len(dig(d, "complaintReport", "byCategory").([]any)) != 5 {
 		t.Fatalf("complaint report = %v", d)
 	}
-	if rr := f.do(t, req{Query: comp, Vars: map[string]any{"from": today, "to": "2020-01-01"}, Token: f.staff(t, "manager.sz01")}); rr.Code() != "BAD_USER_INPUT" || rr.Errors[0].Extensions["field"] != "to" {
+	if rr := f.do(t, req{Query: comp, Vars: map[string]any{"from": today, "to": "2020-01-01"}, Token: f.staff(t, "manager.sz01")}); rr.Code() != "INVALID_ARGUMENT" || rr.Errors[0].Extensions["field"] != "to" {
 		t.Fatalf("a reversed range: %s", rr.Raw)
 	}
 	// Without a token, none of the care lists or reports answer.

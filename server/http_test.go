@@ -637,7 +637,7 @@ func TestHTTPAcceptLanguage(t *testing.T) {
 	en := s.do(t, req{Query: q, Headers: map[string]string{"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"}})
 	zhFirst := s.do(t, req{Query: q, Headers: map[string]string{"Accept-Language": "zh-CN,en;q=0.8"}})
 	for _, r := range []*gqlResponse{zh, en, zhFirst} {
-		if r.Code() != string(models.CodeBadUserInput) {
+		if r.Code() != string(models.CodeInvalidArgument) {
 			t.Fatalf("code changed with the language: %s", r.Raw)
 		}
 	}

@@ -72,7 +72,7 @@ func TestGlobalIDsCanonicalOnly(t *testing.T) {
 				t.Fatalf("node(%s) found something: %s", v, r.Raw)
 			}
 			r = s.do(t, req{Query: calendar, Vars: map[string]any{"id": v}})
-			if r.Code() != string(models.CodeBadUserInput) || r.Errors[0].Extensions["field"] != "storeId" {
+			if r.Code() != string(models.CodeInvalidArgument) || r.Errors[0].Extensions["field"] != "storeId" {
 				t.Fatalf("storeCalendar(%s): %s", v, r.Raw)
 			}
 		})
@@ -80,7 +80,7 @@ func TestGlobalIDsCanonicalOnly(t *testing.T) {
 	for spelling, v := range nonCanonical(t, cursor) {
 		t.Run("cursor "+spelling, func(t *testing.T) {
 			r := s.do(t, req{Query: after, Vars: map[string]any{"c": v}})
-			if r.Code() != string(models.CodeBadUserInput) || r.Errors[0].Extensions["field"] != "after" {
+			if r.Code() != string(models.CodeInvalidArgument) || r.Errors[0].Extensions["field"] != "after" {
 				t.Fatalf("after %s: %s", v, r.Raw)
 			}
 		})

@@ -11,7 +11,7 @@ import (
 )
 
 // refusedTyped checks that a GraphQL answer refused bad text with a typed
-// code (a mutation's INVALID_ARGUMENT userError, or a BAD_USER_INPUT error),
+// code (a mutation's INVALID_ARGUMENT userError, or an INVALID_ARGUMENT GraphQL error),
 // never INTERNAL: the text did not reach the database.
 func refusedTyped(t *testing.T, r *gqlResponse, payload ...any) {
 	t.Helper()
@@ -19,8 +19,8 @@ func refusedTyped(t *testing.T, r *gqlResponse, payload ...any) {
 		t.Fatalf("HTTP %d: %s", r.Status, r.Raw)
 	}
 	if code := r.Code(); code != "" {
-		if code != string(models.CodeBadUserInput) {
-			t.Fatalf("error code %s, want BAD_USER_INPUT: %s", code, r.Raw)
+		if code != string(models.CodeInvalidArgument) {
+			t.Fatalf("error code %s, want INVALID_ARGUMENT: %s", code, r.Raw)
 		}
 		return
 	}
@@ -53,7 +53,7 @@ func TestNULNeverReachesTheDatabase(t *testing.T) {
 	// domain's own check: INVALID_ARGUMENT on the field, before any SQL.
 	r = s.do(t, req{Query: `query($q: String!) { owners(search: $q) { edges { node { id } } } }`,
 		Vars: map[string]any{"q": "王\x07"}, Token: advisor})
-	if r.Code() != string(models.CodeBadUserInput) || r.Errors[0].Extensions["reason"] != string(models.CodeInvalidArgument) ||
+	if r.Code() != string(models.CodeInvalidArgument) || r.Errors[0].Extensions["reason"] != nil ||
 		r.Errors[0].Extensions["field"] != "search" {
 		t.Fatalf("owners(search:) with a control character: %s", r.Raw)
 	}

@@ -215,8 +215,8 @@ func TestLimitsPageSize(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := s.do(t, req{Query: c.query, Token: c.token, Headers: map[string]string{"Accept-Language": "en"}})
-			if r.Code() != string(models.CodeBadUserInput) {
-				t.Fatalf("want BAD_USER_INPUT: %s", r.Raw)
+			if r.Code() != string(models.CodeInvalidArgument) {
+				t.Fatalf("want INVALID_ARGUMENT: %s", r.Raw)
 			}
 			if r.Errors[0].Extensions["field"] != "first" || !strings.Contains(r.Errors[0].Message, "100") {
 				t.Fatalf("error does not say what is wrong: %s", r.Raw)

@@ -467,7 +467,7 @@ func codeOfStatus(status int) string {
 	case http.StatusMethodNotAllowed:
 		return "METHOD_NOT_ALLOWED"
 	}
-	return string(models.CodeBadUserInput)
+	return string(models.CodeInvalidArgument)
 }
 
 // bufferBody reads a request body of unknown length up front, so that one

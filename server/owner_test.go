@@ -168,7 +168,7 @@ func TestUpdateMyProfileValidation(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := s.do(t, req{Query: e2eUpdateMyProfileDoc, Vars: map[string]any{"in": c.in}, Token: tok})
-			want := "BAD_USER_INPUT"
+			want := "INVALID_ARGUMENT"
 			if c.name == "unknown gender" {
 				want = "GRAPHQL_VALIDATION_FAILED" // an enum value is checked with the variables, before execution
 			}
@@ -183,7 +183,7 @@ func TestUpdateMyProfileValidation(t *testing.T) {
 	}
 	// The Date scalar refuses a bad literal in the document too.
 	r := s.do(t, req{Query: `mutation { updateMyProfile(input: {birthday: "2024-13-01"}) { owner { id } } }`, Token: tok})
-	e2eWantGQLError(t, r, "BAD_USER_INPUT")
+	e2eWantGQLError(t, r, "INVALID_ARGUMENT")
 	unchanged(t)
 }
 
@@ -246,8 +246,8 @@ func TestMeVehiclesPaging(t *testing.T) {
 		"an id as cursor":  {"first": 1, "after": vehicleID},
 	} {
 		r := s.do(t, req{Query: e2eMyVehiclesDoc, Vars: vars, Token: tok})
-		if r.Code() != "BAD_USER_INPUT" {
-			t.Fatalf("%s: want BAD_USER_INPUT, got (%d) %s", name, r.Status, r.Raw)
+		if r.Code() != "INVALID_ARGUMENT" {
+			t.Fatalf("%s: want INVALID_ARGUMENT, got (%d) %s", name, r.Status, r.Raw)
 		}
 	}
 }

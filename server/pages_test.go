@@ -65,7 +65,7 @@ func (l pgList) ask(t *testing.T, s *testServer, first, after any) *gqlResponse 
 func pgCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 // Every list refuses an after it cannot continue from the same way:
-// BAD_USER_INPUT on "after", never an empty page or another code. That
+// INVALID_ARGUMENT on "after", never an empty page or another code. That
 // includes a well-formed cursor of a list sorted another way (by time then
 // id, or by id alone), which no list can place.
 func TestPagesBadCursorOnEveryList(t *testing.T) {
@@ -92,9 +92,9 @@ func TestPagesBadCursorOnEveryList(t *testing.T) {
 		for what, after := range cases {
 			t.Run(l.name+"/"+what, func(t *testing.T) {
 				r := l.ask(t, s, 5, after)
-				if r.Code() != string(models.CodeBadUserInput) || r.Errors[0].Extensions["field"] != "after" ||
+				if r.Code() != string(models.CodeInvalidArgument) || r.Errors[0].Extensions["field"] != "after" ||
 					r.Errors[0].Message != "after is not a valid cursor" {
-					t.Fatalf("want BAD_USER_INPUT on after: %s", r.Raw)
+					t.Fatalf("want INVALID_ARGUMENT on after: %s", r.Raw)
 				}
 			})
 		}
@@ -108,9 +108,9 @@ func TestPagesSizeOnEveryList(t *testing.T) {
 	for _, l := range pgLists(t, s) {
 		for _, n := range []int{0, -1, 101} {
 			r := l.ask(t, s, n, nil)
-			if r.Code() != string(models.CodeBadUserInput) || r.Errors[0].Extensions["field"] != "first" ||
+			if r.Code() != string(models.CodeInvalidArgument) || r.Errors[0].Extensions["field"] != "first" ||
 				!strings.Contains(r.Errors[0].Message, "100") {
-				t.Errorf("%s first %d: want BAD_USER_INPUT on first: %s", l.name, n, r.Raw)
+				t.Errorf("%s first %d: want INVALID_ARGUMENT on first: %s", l.name, n, r.Raw)
 			}
 		}
 		for _, n := range []int{1, 100} {

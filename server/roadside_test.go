@@ -343,8 +343,8 @@ func TestRoadsideBadInput(t *testing.T) {
 	if res := rsCall(t, f, tok, "requestAssistance", with("problem", "ALIENS")); res.Code() != "GRAPHQL_VALIDATION_FAILED" || res.Data != nil {
 		t.Fatalf("unknown problem: %s", res.Raw)
 	}
-	e2eWantGQLError(t, rsCall(t, f, tok, "requestAssistance", with("vehicleId", f.sz)), "BAD_USER_INPUT")
-	e2eWantGQLError(t, rsCall(t, f, tok, "requestAssistance", with("storeId", car.ID)), "BAD_USER_INPUT")
+	e2eWantGQLError(t, rsCall(t, f, tok, "requestAssistance", with("vehicleId", f.sz)), "INVALID_ARGUMENT")
+	e2eWantGQLError(t, rsCall(t, f, tok, "requestAssistance", with("storeId", car.ID)), "INVALID_ARGUMENT")
 	rsDenied(t, f, tok, "requestAssistance", with("storeId", e2eGlobalID("Store", uuid.New())), "NOT_FOUND")
 	if n := rsStored(t, f, car); n != 0 {
 		t.Fatalf("refused requests stored %d rows", n)
@@ -380,7 +380,7 @@ func TestRoadsideBadInput(t *testing.T) {
 	rsDenied(t, f, advisor, "dispatchAssistance", in, "NOT_FOUND")
 	rsRefused(t, f, advisor, "closeAssistanceRequest", map[string]any{"requestId": r["id"], "outcome": " "}, "INVALID_ARGUMENT", "outcome")
 	rsRefused(t, f, advisor, "cancelAssistanceRequest", rsID(r), "INVALID_ARGUMENT", "reason")
-	e2eWantGQLError(t, rsCall(t, f, advisor, "acceptAssistanceRequest", map[string]any{"requestId": car.ID}), "BAD_USER_INPUT")
+	e2eWantGQLError(t, rsCall(t, f, advisor, "acceptAssistanceRequest", map[string]any{"requestId": car.ID}), "INVALID_ARGUMENT")
 	if got := f.gql(t, tok, rsReadDoc, map[string]any{"id": r["id"]}); dig(got, "assistanceRequest", "status") != "ACCEPTED" ||
 		wkNum(dig(got, "assistanceRequest", "version")) != 2 {
 		t.Fatalf("after refusals: %v", got)

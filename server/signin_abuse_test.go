@@ -142,7 +142,7 @@ func TestWeChatNotConfigured(t *testing.T) {
 // Every string of a sign-in input is checked before it reaches SQL: control
 // characters get the input's typed refusal, and nothing is written. NUL, which
 // PostgreSQL refuses in text, does not get that far: the String scalar
-// refuses it in every field as BAD_USER_INPUT.
+// refuses it in every field as INVALID_ARGUMENT.
 func TestSignInInputsWithControlCharacters(t *testing.T) {
 	s := newE2EServer(t)
 	phone := e2ePhone()
@@ -157,7 +157,7 @@ func TestSignInInputsWithControlCharacters(t *testing.T) {
 		{`mutation($t: String!) { refreshSession(input: {refreshToken: $t}) { userErrors { code } } }`, map[string]any{"t": "tok\x00en"}},
 		{`mutation($c: String!) { loginWithWeChat(input: {code: $c}) { userErrors { code } } }`, map[string]any{"c": "wx\x00"}},
 	} {
-		if r := s.callFrom(t, s.ip, "", c.doc, c.vars, nil); r.Code() != string(models.CodeBadUserInput) {
+		if r := s.callFrom(t, s.ip, "", c.doc, c.vars, nil); r.Code() != string(models.CodeInvalidArgument) {
 			t.Fatalf("NUL in %v: %s", c.vars, r.Raw)
 		}
 	}

@@ -230,9 +230,9 @@ func TestRegisterVehicleValidation(t *testing.T) {
 	}
 }
 
-// Bad input the schema's types refuse is a BAD_USER_INPUT GraphQL error,
+// Bad input the schema's types refuse is an INVALID_ARGUMENT GraphQL error,
 // and nothing is written either.
-func TestRegisterVehicleBadUserInput(t *testing.T) {
+func TestRegisterVehicleRefusedByTheTypes(t *testing.T) {
 	s := newTestServer(t)
 	advisor := e2eStaffToken(t, s, "advisor.sz01")
 	for name, change := range map[string]func(map[string]any){
@@ -244,9 +244,9 @@ func TestRegisterVehicleBadUserInput(t *testing.T) {
 			in := e2eRegistration(t)
 			change(in)
 			r := s.do(t, req{Query: e2eRegisterDoc, Vars: map[string]any{"in": in}, Token: advisor})
-			e2eWantGQLError(t, r, "BAD_USER_INPUT")
+			e2eWantGQLError(t, r, "INVALID_ARGUMENT")
 			if dig(r.Data, "registerVehicle") != nil {
-				t.Fatalf("data with a BAD_USER_INPUT error: %s", r.Raw)
+				t.Fatalf("data with an INVALID_ARGUMENT error: %s", r.Raw)
 			}
 			e2eNothingWritten(t, s, in)
 		})
@@ -257,7 +257,7 @@ func TestRegisterVehicleBadUserInput(t *testing.T) {
 		modelYear: %d, purchaseDate: "2024-13-01"}) { vehicle { id } userErrors { code } } }`,
 		in["ownerPhone"], in["vin"], in["modelYear"])
 	r := s.do(t, req{Query: doc, Token: advisor})
-	e2eWantGQLError(t, r, "BAD_USER_INPUT")
+	e2eWantGQLError(t, r, "INVALID_ARGUMENT")
 	e2eNothingWritten(t, s, map[string]any{"ownerPhone": in["ownerPhone"], "vin": in["vin"]})
 }
 
@@ -349,7 +349,7 @@ func TestUpdateVehicle(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := s.do(t, req{Query: e2eUpdateVehicleDoc, Vars: map[string]any{"in": fields}, Token: advisor})
-			e2eWantGQLError(t, r, "BAD_USER_INPUT")
+			e2eWantGQLError(t, r, "INVALID_ARGUMENT")
 			if after := stored(t); after.MileageKm != before.MileageKm || !after.UpdatedAt.Equal(before.UpdatedAt) {
 				t.Fatalf("refused update changed the vehicle")
 			}

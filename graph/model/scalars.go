@@ -16,7 +16,7 @@ func MarshalDate(d models.Date) graphql.Marshaler {
 	})
 }
 
-var badDate = models.E(models.CodeBadUserInput, "日期格式应为 YYYY-MM-DD", "a Date must be a string YYYY-MM-DD")
+var badDate = models.E(models.CodeInvalidArgument, "日期格式应为 YYYY-MM-DD", "a Date must be a string YYYY-MM-DD")
 
 // UnmarshalDate reads "YYYY-MM-DD".
 func UnmarshalDate(v any) (models.Date, error) {

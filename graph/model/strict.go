@@ -17,15 +17,15 @@ import (
 // mistake would pass unnoticed. Here an Int is a JSON number that is an
 // integer in GraphQL's 32-bit range, a Float a JSON number, a String a JSON
 // string, an ID a string or an integer, and no String or ID carries a
-// models.HiddenControl character. A refusal is BAD_USER_INPUT; the error
+// models.HiddenControl character. A refusal is INVALID_ARGUMENT; the error
 // presenter names the argument or input field from the error's path.
 
 var (
-	badInt = models.E(models.CodeBadUserInput, "该值须为 -2147483648 至 2147483647 之间的整数",
+	badInt = models.E(models.CodeInvalidArgument, "该值须为 -2147483648 至 2147483647 之间的整数",
 		"the value must be an integer from -2147483648 to 2147483647, written as a number")
-	badFloat  = models.E(models.CodeBadUserInput, "该值须为数字", "the value must be a number, written as a number")
-	badString = models.E(models.CodeBadUserInput, "该值须为字符串", "the value must be a string")
-	badText   = models.E(models.CodeBadUserInput, "该值包含不允许的字符",
+	badFloat  = models.E(models.CodeInvalidArgument, "该值须为数字", "the value must be a number, written as a number")
+	badString = models.E(models.CodeInvalidArgument, "该值须为字符串", "the value must be a string")
+	badText   = models.E(models.CodeInvalidArgument, "该值包含不允许的字符",
 		"the value contains a character that is not allowed (NUL or a bidirectional control)")
 )
 

@@ -143,11 +143,6 @@ func kindOrder(k *string) int {
 
 func clock(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
 
-// canManage checks the actor manages the store's calendar.
-func canManage(actor *auth.Principal, storeID uuid.UUID) error {
-	return staffFor(actor, storeID, rolesCalendar)
-}
-
 // check validates a calendar change except what needs the store.
 func (in CalendarInput) check() error {
 	if in.SlotMinutes != nil && (*in.SlotMinutes < MinSlotMinutes || *in.SlotMinutes > MaxSlotMinutes) {
@@ -225,7 +220,7 @@ func checkSeats(seats []SeatsInput) error {
 // "openingHours", "openingHours[i].weekday|opens|closes",
 // "seats[i].kind|seats"), CAPACITY_BELOW_BOOKINGS.
 func (s *Service) SetCalendar(ctx context.Context, actor *auth.Principal, in CalendarInput) (*CalendarChange, error) {
-	if err := canManage(actor, in.StoreID); err != nil {
+	if err := staffFor(actor, in.StoreID, RolesSetCalendar); err != nil {
 		return nil, err
 	}
 	if err := in.check(); err != nil {
@@ -380,7 +375,7 @@ func (in OverrideInput) check() (OverrideInput, error) {
 // GROUP_ADMIN), NOT_FOUND ("storeId"), INVALID_ARGUMENT ("date", "kind",
 // "seats", "note"), CAPACITY_BELOW_BOOKINGS.
 func (s *Service) SetOverride(ctx context.Context, actor *auth.Principal, in OverrideInput) (*CalendarChange, error) {
-	if err := canManage(actor, in.StoreID); err != nil {
+	if err := staffFor(actor, in.StoreID, RolesSetOverride); err != nil {
 		return nil, err
 	}
 	in, err := in.check()

@@ -40,13 +40,25 @@ type Service struct {
 	Clock models.Clock
 }
 
-// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
+// Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
+// holds every role. The GraphQL schema's @auth roles are generated from
+// these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
+	// RolesSetCalendar (SetCalendar) and RolesSetOverride (SetOverride)
+	// change a store's calendar: one list, rolesCalendar.
+	RolesSetCalendar = rolesCalendar
+	RolesSetOverride = rolesCalendar
+	// RolesMarkArrived may mark a car arrived (MarkArrived).
+	RolesMarkArrived = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
+	// RolesMarkNoShow may mark a no-show (MarkNoShow).
+	RolesMarkNoShow = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
+	// RolesDayStats may read a store's booking figures (DayStats).
+	RolesDayStats = []auth.Role{auth.RoleManager}
+
 	rolesCalendar = []auth.Role{auth.RoleManager}
-	rolesBook     = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
-	rolesArrive   = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
-	rolesNoShow   = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
-	rolesStats    = []auth.Role{auth.RoleManager}
+	// rolesBook book, move and cancel for owners (Book, Reschedule, Cancel
+	// by staff; those operations also serve owners, so no @auth roles).
+	rolesBook = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
 )
 
 // NotifyAppointmentReminder is the kind of the inbox item sent the day

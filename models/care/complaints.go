@@ -182,7 +182,7 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 		return nil, models.ErrUnauthenticated
 	case ownerStep && !actor.IsOwner():
 		return nil, models.ErrForbidden
-	case !ownerStep && !actor.HasAnyRole(rolesCare...):
+	case !ownerStep && !actor.HasAnyRole(RolesComplaintStep...):
 		return nil, models.ErrForbidden
 	}
 	required := 0
@@ -327,7 +327,7 @@ type ComplaintFilter struct {
 // Codes: UNAUTHENTICATED, FORBIDDEN (not CRM or manager, a store not
 // theirs), INVALID_ARGUMENT ("status").
 func (s *Service) Complaints(ctx context.Context, actor *auth.Principal, f ComplaintFilter, p models.Page) ([]*Complaint, bool, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, RolesComplaints); err != nil {
 		return nil, false, err
 	}
 	if f.Status != nil && !f.Status.Valid() {

@@ -37,22 +37,45 @@ func (s *Service) openTask(ctx context.Context, t *FollowUpTask, now time.Time) 
 // how many it created.
 func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()
-	var orders []workshop.RepairOrder
-	err := s.DB.Conn(ctx).Table("repair_orders o").Select("o.*").
-		Joins("LEFT JOIN follow_up_tasks t ON t.kind = ? AND t.subject_id = o.id", Service3DC).
-		Where("o.status = 'DELIVERED' AND o.delivered_at > ? AND o.delivered_at <= ? AND t.id IS NULL", now.Add(-Lookback), now).
-		Where("NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = o.owner_id)").
-		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
+	tasks, err := s.serviceCalls(ctx, now)
 	if err != nil {
 		return 0, err
 	}
-	var tasks []*FollowUpTask
+	cars, err := s.newCarCalls(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	return s.openTasks(ctx, append(tasks, cars...), now)
+}
+
+// serviceCalls is a SERVICE_3DC task for every repair order delivered in
+// the Lookback before now that has none, oldest delivery first, skipping
+// owners who deleted their account.
+func (s *Service) serviceCalls(ctx context.Context, now time.Time) ([]*FollowUpTask, error) {
+	conn := s.DB.Conn(ctx)
+	var orders []workshop.RepairOrder
+	err := conn.Table("(?) AS o", workshop.DeliveredBetween(conn, now.Add(-Lookback), now)).Select("o.*").
+		Joins("LEFT JOIN follow_up_tasks t ON t.kind = ? AND t.subject_id = o.id", Service3DC).
+		Where("t.id IS NULL").
+		Where("NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = o.owner_id)").
+		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
+	if err != nil {
+		return nil, err
+	}
+	tasks := make([]*FollowUpTask, 0, len(orders))
 	for i := range orders {
 		o := &orders[i]
 		order, vehicle := o.ID, o.VehicleID
 		tasks = append(tasks, &FollowUpTask{Kind: Service3DC, StoreID: o.StoreID, SubjectID: o.ID, OwnerID: o.OwnerID,
 			VehicleID: &vehicle, RepairOrderID: &order, DueAt: o.DeliveredAt.Add(ServiceCallAfter)})
 	}
+	return tasks, nil
+}
+
+// newCarCalls is the NEW_CAR_3D and NEW_CAR_7D tasks for every car with a
+// selling store bought in the Lookback before now that lacks either,
+// skipping owners who deleted their account.
+func (s *Service) newCarCalls(ctx context.Context, now time.Time) ([]*FollowUpTask, error) {
 	var cars []struct {
 		ID             uuid.UUID
 		OwnerID        uuid.UUID
@@ -63,7 +86,7 @@ func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, er
 	// Purchase dates are calendar days: a day either side of the lookback
 	// is read and the exact window applied per store zone below.
 	from := models.DateOf(now.Add(-Lookback)).AddDate(0, 0, -1)
-	err = s.DB.Conn(ctx).Raw(`SELECT v.id, v.owner_id, v.selling_store_id, v.purchase_date, st.timezone
+	err := s.DB.Conn(ctx).Raw(`SELECT v.id, v.owner_id, v.selling_store_id, v.purchase_date, st.timezone
 		FROM vehicles v JOIN stores st ON st.id = v.selling_store_id
 		WHERE v.selling_store_id IS NOT NULL AND v.purchase_date >= ? AND v.purchase_date <= ?
 		AND NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = v.owner_id)
@@ -71,12 +94,12 @@ func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, er
 		  OR NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id))
 		ORDER BY v.id`, from, models.DateOf(now).AddDate(0, 0, 1), NewCar3D, NewCar7D).Scan(&cars).Error
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	var tasks []*FollowUpTask
 	for _, c := range cars {
-		loc := (&models.Store{Timezone: c.Timezone}).Location()
-		delivered := time.Date(c.PurchaseDate.Year, c.PurchaseDate.Month, c.PurchaseDate.Day, 0, 0, 0, 0, loc)
-		if delivered.After(now) || !delivered.After(now.Add(-Lookback)) {
+		delivered, ok := newCarDelivered(c.PurchaseDate, c.Timezone, now)
+		if !ok {
 			continue
 		}
 		for _, k := range []struct {
@@ -88,6 +111,24 @@ func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, er
 				VehicleID: &vehicle, DueAt: delivered.AddDate(0, 0, k.days)})
 		}
 	}
+	return tasks, nil
+}
+
+// newCarDelivered is when a car bought on purchase was handed over:
+// midnight of that day in the selling store's zone (timezone, as
+// models.Store.Location reads it), and whether that falls in the Lookback
+// before now.
+func newCarDelivered(purchase models.Date, timezone string, now time.Time) (time.Time, bool) {
+	loc := (&models.Store{Timezone: timezone}).Location()
+	delivered := time.Date(purchase.Year, purchase.Month, purchase.Day, 0, 0, 0, 0, loc)
+	return delivered, !delivered.After(now) && delivered.After(now.Add(-Lookback))
+}
+
+// openTasks opens each task in a transaction of its own, under its owner's
+// row lock (skipping owners who deleted their account meanwhile), and
+// counts those it created; it stops at the first failure, with the count
+// so far.
+func (s *Service) openTasks(ctx context.Context, tasks []*FollowUpTask, now time.Time) (int64, error) {
 	var created int64
 	for _, t := range tasks {
 		var ok bool
@@ -128,10 +169,10 @@ type TaskFilter struct {
 // of one status, or only the overdue ones.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not CRM or manager, or a store not
-// theirs), INVALID_ARGUMENT ("status"), BAD_USER_INPUT ("first", "after":
+// theirs), INVALID_ARGUMENT ("status", "first", "after":
 // see models.Fetch).
 func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFilter, p models.Page) ([]*FollowUpTask, bool, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, RolesFollowUps); err != nil {
 		return nil, false, err
 	}
 	if f.Status != nil && !f.Status.Valid() {
@@ -162,7 +203,7 @@ func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFi
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not CRM or manager), NOT_FOUND.
 func (s *Service) FollowUpFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*FollowUpTask, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, rolesCare); err != nil {
 		return nil, err
 	}
 	return s.readTask(ctx, actor, id, false)
@@ -188,7 +229,7 @@ func (s *Service) readTask(ctx context.Context, actor *auth.Principal, id uuid.U
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID_ARGUMENT
 // ("assigneeId"), TASK_CLOSED.
 func (s *Service) AssignFollowUp(ctx context.Context, actor *auth.Principal, id uuid.UUID, assignee *uuid.UUID) (*FollowUpTask, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, RolesAssignFollowUp); err != nil {
 		return nil, err
 	}
 	var t *FollowUpTask
@@ -252,7 +293,7 @@ type OutcomeInput struct {
 // INVALID_ARGUMENT ("outcome", "note", "retryAt", "complaint",
 // "complaint.category", "complaint.description").
 func (s *Service) RecordOutcome(ctx context.Context, actor *auth.Principal, id uuid.UUID, in OutcomeInput) (*FollowUpTask, *Complaint, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, RolesRecordOutcome); err != nil {
 		return nil, nil, err
 	}
 	if !in.Outcome.Valid() {
@@ -315,7 +356,7 @@ func (s *Service) RecordOutcome(ctx context.Context, actor *auth.Principal, id u
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, TASK_CLOSED,
 // INVALID_ARGUMENT ("note").
 func (s *Service) CloseFollowUp(ctx context.Context, actor *auth.Principal, id uuid.UUID, note string) (*FollowUpTask, error) {
-	if err := careStaff(actor); err != nil {
+	if err := careStaff(actor, RolesCloseFollowUp); err != nil {
 		return nil, err
 	}
 	note, err := models.Text("note", "备注", note, 0, MaxNoteLen, false)

@@ -3,6 +3,8 @@ package care
 import (
 	"testing"
 	"time"
+
+	"github.com/ownerhub/ownerhub/models"
 )
 
 func TestStepAllowed(t *testing.T) {
@@ -105,4 +107,48 @@ func TestApplyKeepsMissedResolution(t *testing.T) {
 	if c.ResolutionState != DeadlineOpen || !c.ResolutionMissed || c.ReopenCount != 2 {
 		t.Fatalf("reopened after a late resolution: %+v", c)
 	}
+}
+
+func TestNewCarDelivered(t *testing.T) {
+	t.Parallel()
+	// 2026-03-10 12:00 in Shanghai.
+	now := time.Date(2026, 3, 10, 4, 0, 0, 0, time.UTC)
+	shanghai := models.ChinaTime
+	oldest := models.DateOf(now.Add(-Lookback).In(shanghai))
+	for _, tc := range []struct {
+		name     string
+		purchase models.Date
+		timezone string
+		want     time.Time
+		ok       bool
+	}{
+		{"today, already past midnight", models.Date{Year: 2026, Month: 3, Day: 10}, "Asia/Shanghai", time.Date(2026, 3, 10, 0, 0, 0, 0, shanghai), true},
+		{"yesterday", models.Date{Year: 2026, Month: 3, Day: 9}, "Asia/Shanghai", time.Date(2026, 3, 9, 0, 0, 0, 0, shanghai), true},
+		{"tomorrow", models.Date{Year: 2026, Month: 3, Day: 11}, "Asia/Shanghai", time.Date(2026, 3, 11, 0, 0, 0, 0, shanghai), false},
+		{"today in a zone where the day has not begun", models.Date{Year: 2026, Month: 3, Day: 10}, "America/Los_Angeles",
+			time.Date(2026, 3, 10, 0, 0, 0, 0, mustZone(t, "America/Los_Angeles")), false},
+		{"an unknown zone reads as China's", models.Date{Year: 2026, Month: 3, Day: 9}, "Mars/Olympus", time.Date(2026, 3, 9, 0, 0, 0, 0, shanghai), true},
+		{"the oldest day after the lookback's start", oldest.AddDate(0, 0, 1), "Asia/Shanghai",
+			time.Date(oldest.Year, oldest.Month, oldest.Day+1, 0, 0, 0, 0, shanghai), true},
+		{"the lookback's first day, its midnight before the start", oldest, "Asia/Shanghai",
+			time.Date(oldest.Year, oldest.Month, oldest.Day, 0, 0, 0, 0, shanghai), false},
+		{"before the lookback", oldest.AddDate(0, 0, -1), "Asia/Shanghai",
+			time.Date(oldest.Year, oldest.Month, oldest.Day-1, 0, 0, 0, 0, shanghai), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := newCarDelivered(tc.purchase, tc.timezone, now)
+			if !got.Equal(tc.want) || ok != tc.ok {
+				t.Fatalf("newCarDelivered(%v, %q) = %v, %v; want %v, %v", tc.purchase, tc.timezone, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

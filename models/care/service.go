@@ -23,11 +23,25 @@ type Service struct {
 	Clock models.Clock
 }
 
-// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
+// Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
+// holds every role. The GraphQL schema's @auth roles are generated from
+// these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
-	// rolesCare handle follow-up tasks and complaints, and read surveys.
-	rolesCare = []auth.Role{auth.RoleCRM, auth.RoleManager}
-	// rolesReport read the satisfaction and complaint reports.
+	// Follow-up tasks (FollowUps, FollowUpFor, AssignFollowUp,
+	// RecordOutcome, CloseFollowUp), complaints (Complaints, and the staff's
+	// steps: acknowledge, propose, resolve) and reading owners' surveys: one
+	// list, rolesCare.
+	RolesFollowUps      = rolesCare
+	RolesAssignFollowUp = rolesCare
+	RolesRecordOutcome  = rolesCare
+	RolesCloseFollowUp  = rolesCare
+	RolesComplaints     = rolesCare
+	RolesComplaintStep  = rolesCare
+	// The reports (Satisfaction, ComplaintStats): one list, rolesReport.
+	RolesSatisfaction   = rolesReport
+	RolesComplaintStats = rolesReport
+
+	rolesCare   = []auth.Role{auth.RoleCRM, auth.RoleManager}
 	rolesReport = []auth.Role{auth.RoleManager}
 )
 
@@ -49,15 +63,16 @@ func staffFor(actor *auth.Principal, storeID uuid.UUID, roles []auth.Role) error
 	return models.StaffAt(actor, storeID, roles...)
 }
 
-// careStaff checks the actor is staff handling care (CRM or MANAGER) in
-// some store, before the row that names the store is read.
+// careStaff checks the actor is staff holding one of roles (the
+// operation's list of rolesCare) in some store, before the row that names
+// the store is read.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN.
-func careStaff(actor *auth.Principal) error {
+func careStaff(actor *auth.Principal, roles []auth.Role) error {
 	switch {
 	case actor == nil:
 		return models.ErrUnauthenticated
-	case !actor.HasAnyRole(rolesCare...):
+	case !actor.HasAnyRole(roles...):
 		return models.ErrForbidden
 	}
 	return nil

@@ -28,10 +28,11 @@ func SurveyDedupeKey(orderID uuid.UUID) string { return "survey-invitation:" + o
 // ones only).
 func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()
+	conn := s.DB.Conn(ctx)
 	var orders []workshop.RepairOrder
-	err := s.DB.Conn(ctx).Table("repair_orders o").Select("o.*").
+	err := conn.Table("(?) AS o", workshop.DeliveredBetween(conn, now.Add(-Lookback), now)).Select("o.*").
 		Joins("LEFT JOIN surveys s ON s.repair_order_id = o.id").
-		Where("o.status = 'DELIVERED' AND o.delivered_at > ? AND o.delivered_at <= ? AND s.id IS NULL", now.Add(-Lookback), now).
+		Where("s.id IS NULL").
 		Where("NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = o.owner_id)").
 		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
 	if err != nil {

@@ -3,6 +3,9 @@ package events
 import (
 	"context"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
@@ -24,72 +27,120 @@ func (s *Service) CheckIn(ctx context.Context, actor *auth.Principal, code strin
 	switch {
 	case actor == nil:
 		return nil, models.ErrUnauthenticated
-	case !actor.HasAnyRole(rolesManage...):
+	case !actor.HasAnyRole(RolesCheckIn...):
 		return nil, models.ErrForbidden
 	}
-	code = strings.ToUpper(strings.TrimSpace(code))
-	if code == "" || len(code) > MaxCodeLen {
-		return nil, models.Invalid("code", "请扫描或输入签到码", "code is required")
-	}
-	if !models.PlainText(code, false) {
-		return nil, models.Invalid("code", "签到码包含无效字符", "code contains invalid characters")
-	}
-	if !wellFormedCode(code) {
-		// Not a code this service issues: no need to ask the database.
-		return nil, errCodeNotFound
+	code, err := checkInCode(code)
+	if err != nil {
+		return nil, err
 	}
 	var out *Registration
-	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
-		var found []Registration
-		if err := s.DB.Conn(ctx).Where("check_in_code = ?", code).Limit(1).Find(&found).Error; err != nil {
-			return err
-		}
-		if len(found) == 0 {
-			return errCodeNotFound
-		}
-		e, err := s.lockEvent(ctx, found[0].EventID)
+		e, r, err := s.lockForCheckIn(ctx, actor, code)
 		if err != nil {
 			return err
 		}
-		if !actor.CanAccessStore(e.StoreID) {
-			return errCodeNotFound
-		}
-		r, err := s.lockRegistration(ctx, "id = ?", found[0].ID, errCodeNotFound)
-		if err != nil {
-			return err
-		}
-		switch {
-		case r.CheckedInAt != nil:
+		if r.CheckedInAt != nil {
 			return AlreadyCheckedIn(*r.CheckedInAt, s.storeLocation(ctx, e.StoreID))
-		case r.Status != Confirmed:
-			return ErrNotConfirmed
-		case now.Before(e.StartsAt.Add(-CheckInOpensBefore)) || now.After(e.EndsAt):
-			return ErrCheckInNotOpen
 		}
-		by := actor.ID
-		r.CheckedInAt, r.CheckedInBy, r.UpdatedAt = &now, &by, now
-		res := s.DB.Conn(ctx).Model(r).Where("checked_in_at IS NULL").
-			Updates(map[string]any{"checked_in_at": now, "checked_in_by": by, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
+		if err := checkInOpen(r, e, now); err != nil {
+			return err
 		}
-		if res.RowsAffected != 1 {
-			return models.ErrConflict
-		}
-		if e.AttendancePoints > 0 {
-			store := e.StoreID
-			if _, err := s.Wallet.Award(ctx, wallet.AwardInput{OwnerID: r.OwnerID, Points: e.AttendancePoints,
-				RefType: wallet.RefRegistration, RefID: r.ID, StoreID: &store, StaffID: &by,
-				Key: "registration:" + r.ID.String(), Memo: e.Title}); err != nil {
-				return err
-			}
+		if err := s.admit(ctx, r, actor.ID, now); err != nil {
+			return err
 		}
 		out = r
-		return nil
+		return s.awardAttendance(ctx, e, r)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkInCode normalizes a scanned or typed code (trimmed, upper case) and
+// refuses one that is empty, too long or not plain text, and one this
+// service never issues (NOT_FOUND, without asking the database).
+//
+// Codes: INVALID_ARGUMENT ("code"), NOT_FOUND ("code").
+func checkInCode(code string) (string, error) {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	if code == "" || len(code) > MaxCodeLen {
+		return "", models.Invalid("code", "请扫描或输入签到码", "code is required")
+	}
+	if !models.PlainText(code, false) {
+		return "", models.Invalid("code", "签到码包含无效字符", "code contains invalid characters")
+	}
+	if !wellFormedCode(code) {
+		return "", errCodeNotFound
+	}
+	return code, nil
+}
+
+// lockForCheckIn finds the registration holding code and locks its event,
+// then the registration (the order every writer of registrations takes). A
+// code of an event of a store the actor does not work for is NOT_FOUND.
+func (s *Service) lockForCheckIn(ctx context.Context, actor *auth.Principal, code string) (*Event, *Registration, error) {
+	var found []Registration
+	if err := s.DB.Conn(ctx).Where("check_in_code = ?", code).Limit(1).Find(&found).Error; err != nil {
+		return nil, nil, err
+	}
+	if len(found) == 0 {
+		return nil, nil, errCodeNotFound
+	}
+	e, err := s.lockEvent(ctx, found[0].EventID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !actor.CanAccessStore(e.StoreID) {
+		return nil, nil, errCodeNotFound
+	}
+	r, err := s.lockRegistration(ctx, "id = ?", found[0].ID, errCodeNotFound)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, r, nil
+}
+
+// checkInOpen refuses to admit a registration that is not confirmed, or
+// before CheckInOpensBefore the event's start or after its end.
+//
+// Codes: NOT_CONFIRMED, CHECK_IN_NOT_OPEN.
+func checkInOpen(r *Registration, e *Event, now time.Time) error {
+	switch {
+	case r.Status != Confirmed:
+		return ErrNotConfirmed
+	case now.Before(e.StartsAt.Add(-CheckInOpensBefore)) || now.After(e.EndsAt):
+		return ErrCheckInNotOpen
+	}
+	return nil
+}
+
+// admit marks the locked registration checked in by staff member by, once:
+// the update applies only while it is not.
+func (s *Service) admit(ctx context.Context, r *Registration, by uuid.UUID, now time.Time) error {
+	r.CheckedInAt, r.CheckedInBy, r.UpdatedAt = &now, &by, now
+	res := s.DB.Conn(ctx).Model(r).Where("checked_in_at IS NULL").
+		Updates(map[string]any{"checked_in_at": now, "checked_in_by": by, "updated_at": now})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return models.ErrConflict
+	}
+	return nil
+}
+
+// awardAttendance credits the event's attendance points, if any, to the
+// registration's owner, once per registration.
+func (s *Service) awardAttendance(ctx context.Context, e *Event, r *Registration) error {
+	if e.AttendancePoints <= 0 {
+		return nil
+	}
+	store := e.StoreID
+	_, err := s.Wallet.Award(ctx, wallet.AwardInput{OwnerID: r.OwnerID, Points: e.AttendancePoints,
+		RefType: wallet.RefRegistration, RefID: r.ID, StoreID: &store, StaffID: r.CheckedInBy,
+		Key: "registration:" + r.ID.String(), Memo: e.Title})
+	return err
 }

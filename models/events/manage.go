@@ -18,7 +18,7 @@ import (
 // Codes: UNAUTHENTICATED, FORBIDDEN (role, store), NOT_FOUND ("storeId"),
 // INVALID_ARGUMENT.
 func (s *Service) CreateEvent(ctx context.Context, actor *auth.Principal, spec Spec) (*Event, error) {
-	if err := staffFor(actor, spec.StoreID); err != nil {
+	if err := staffFor(actor, spec.StoreID, RolesCreateEvent); err != nil {
 		return nil, err
 	}
 	now := s.Clock.Now(ctx)
@@ -47,11 +47,12 @@ func (e *Event) setSpec(s Spec) {
 	e.VehicleRequired, e.MaxPartySize, e.AttendancePoints = s.VehicleRequired, s.MaxPartySize, s.AttendancePoints
 }
 
-// manage locks an event the actor runs that may still change.
+// manage locks an event that may still change, for an actor holding one
+// of roles (the operation's list) at its store.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, EVENT_CANCELLED,
 // EVENT_STARTED, CONFLICT (expectedVersion differs).
-func (s *Service) manage(ctx context.Context, actor *auth.Principal, id uuid.UUID, expectedVersion *int, now time.Time) (*Event, error) {
+func (s *Service) manage(ctx context.Context, actor *auth.Principal, roles []auth.Role, id uuid.UUID, expectedVersion *int, now time.Time) (*Event, error) {
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
@@ -59,7 +60,7 @@ func (s *Service) manage(ctx context.Context, actor *auth.Principal, id uuid.UUI
 	if err != nil {
 		return nil, err
 	}
-	if err := staffFor(actor, e.StoreID); err != nil {
+	if err := staffFor(actor, e.StoreID, roles); err != nil {
 		if actor.IsOwner() {
 			return nil, errEventNotFound
 		}
@@ -88,7 +89,7 @@ func (s *Service) UpdateEvent(ctx context.Context, actor *auth.Principal, id uui
 	var out *Event
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
-		e, err := s.manage(ctx, actor, id, expectedVersion, now)
+		e, err := s.manage(ctx, actor, RolesUpdateEvent, id, expectedVersion, now)
 		if err != nil {
 			return err
 		}
@@ -143,7 +144,7 @@ func (s *Service) PublishEvent(ctx context.Context, actor *auth.Principal, id uu
 	var out *Event
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
-		e, err := s.manage(ctx, actor, id, expectedVersion, now)
+		e, err := s.manage(ctx, actor, RolesPublishEvent, id, expectedVersion, now)
 		if err != nil {
 			return err
 		}
@@ -176,7 +177,7 @@ func (s *Service) CancelEvent(ctx context.Context, actor *auth.Principal, id uui
 	var out *Event
 	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
-		e, err := s.manage(ctx, actor, id, expectedVersion, now)
+		e, err := s.manage(ctx, actor, RolesCancelEvent, id, expectedVersion, now)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func (s *Service) EventFor(ctx context.Context, actor *auth.Principal, id uuid.U
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (Unpublished without the role),
 // INVALID_ARGUMENT ("filter.storeId" missing with Unpublished; "filter.to"
-// before from), BAD_USER_INPUT ("first", "after": see models.Fetch).
+// before from), INVALID_ARGUMENT ("first", "after": see models.Fetch).
 func (s *Service) ListEvents(ctx context.Context, actor *auth.Principal, f Filter, p models.Page) ([]*Event, bool, error) {
 	switch {
 	case actor == nil:
@@ -80,7 +80,7 @@ func (s *Service) ListEvents(ctx context.Context, actor *auth.Principal, f Filte
 		if f.StoreID == nil {
 			return nil, false, models.Invalid("filter.storeId", "请选择门店", "storeId is required to list unpublished events")
 		}
-		if err := staffFor(actor, *f.StoreID); err != nil {
+		if err := staffFor(actor, *f.StoreID, rolesManage); err != nil {
 			return nil, false, err
 		}
 	} else {
@@ -239,7 +239,7 @@ func (s *Service) rosterEvent(ctx context.Context, actor *auth.Principal, eventI
 	if actor.IsOwner() {
 		return errEventNotFound
 	}
-	return staffFor(actor, e.StoreID)
+	return staffFor(actor, e.StoreID, RolesRoster)
 }
 
 // Roster reads one page of an event's registrations for its event staff,

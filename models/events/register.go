@@ -339,7 +339,7 @@ func (s *Service) cancel(ctx context.Context, actor *auth.Principal, id uuid.UUI
 			return errRegistrationNotFound
 		}
 	} else {
-		if err := staffFor(actor, e.StoreID); err != nil {
+		if err := staffFor(actor, e.StoreID, rolesManage); err != nil {
 			// Another store's registration: not there, as RegistrationFor says.
 			return errRegistrationNotFound
 		}

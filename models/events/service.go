@@ -44,8 +44,22 @@ func (s *Service) RegistrationOpenNow(ctx context.Context, e *Event) bool {
 	return e.RegistrationOpen(s.Clock.Now(ctx))
 }
 
-// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
-var rolesManage = []auth.Role{auth.RoleEvents, auth.RoleManager}
+// Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
+// holds every role. The GraphQL schema's @auth roles are generated from
+// these (docs/architecture.md, "Role lists and the schema's @auth").
+var (
+	// Running a store's events (CreateEvent, UpdateEvent, PublishEvent,
+	// CancelEvent), its rosters (Roster, Summary) and check-in (CheckIn):
+	// one list, rolesManage.
+	RolesCreateEvent  = rolesManage
+	RolesUpdateEvent  = rolesManage
+	RolesPublishEvent = rolesManage
+	RolesCancelEvent  = rolesManage
+	RolesRoster       = rolesManage
+	RolesCheckIn      = rolesManage
+
+	rolesManage = []auth.Role{auth.RoleEvents, auth.RoleManager}
+)
 
 // Kinds of the inbox items events send.
 const (
@@ -63,17 +77,17 @@ func RegistrationLink(id uuid.UUID) models.Link {
 	return models.LinkTo(models.RefTo(models.RefRegistration, id))
 }
 
-// staffFor checks the actor is staff holding one of the event roles at the
-// store.
+// staffFor checks the actor is staff holding one of roles (the operation's
+// list of rolesManage) at the store.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN.
-func staffFor(actor *auth.Principal, storeID uuid.UUID) error {
-	return models.StaffAt(actor, storeID, rolesManage...)
+func staffFor(actor *auth.Principal, storeID uuid.UUID, roles []auth.Role) error {
+	return models.StaffAt(actor, storeID, roles...)
 }
 
 // mayManage reports whether the actor runs events at the store.
 func mayManage(actor *auth.Principal, storeID uuid.UUID) bool {
-	return staffFor(actor, storeID) == nil
+	return staffFor(actor, storeID, rolesManage) == nil
 }
 
 // lockEvent reads an event and, when lock, locks its row until the

@@ -16,6 +16,10 @@ type Status struct {
 	LastRun *Run
 }
 
+// RolesStatuses may read the jobs' runs (Statuses); the GraphQL schema's
+// @auth roles are generated from it (docs/architecture.md).
+var RolesStatuses = []auth.Role{auth.RoleManager}
+
 // Statuses lists the runner's jobs, in order, each with its latest run
 // (the run of its newest period: RUNNING, SUCCEEDED or FAILED), for
 // managers. A failed run's error is FailedMessage, not the failure itself:
@@ -27,7 +31,7 @@ func (r *Runner) Statuses(ctx context.Context, actor *auth.Principal) ([]*Status
 	switch {
 	case actor == nil:
 		return nil, models.ErrUnauthenticated
-	case !actor.HasAnyRole(auth.RoleManager):
+	case !actor.HasAnyRole(RolesStatuses...):
 		return nil, models.ErrForbidden
 	}
 	names := r.Names()

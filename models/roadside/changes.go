@@ -13,14 +13,15 @@ import (
 
 // Accepting, dispatching, closing and cancelling requests.
 
-// serving checks the actor is staff who may serve requests.
+// serving checks the actor is staff holding one of roles (the operation's
+// list of rolesServe).
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN.
-func serving(actor *auth.Principal) error {
+func serving(actor *auth.Principal, roles []auth.Role) error {
 	switch {
 	case actor == nil:
 		return models.ErrUnauthenticated
-	case !actor.HasAnyRole(rolesServe...):
+	case !actor.HasAnyRole(roles...):
 		return models.ErrForbidden
 	}
 	return nil
@@ -61,7 +62,7 @@ func (s *Service) move(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 // NOT_FOUND (absent or another store's), ALREADY_ACCEPTED,
 // REQUEST_FINISHED.
 func (s *Service) Accept(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Request, error) {
-	if err := serving(actor); err != nil {
+	if err := serving(actor, RolesAccept); err != nil {
 		return nil, err
 	}
 	return s.move(ctx, actor, id, Accept, "", func(_ context.Context, _ *Request, now time.Time) (map[string]any, error) {
@@ -113,7 +114,7 @@ func (in DispatchInput) check() (DispatchInput, error) {
 // INVALID_ARGUMENT ("dispatcherName", "etaMinutes", "note"), INVALID_PHONE
 // ("dispatcherPhone"), WRONG_STATUS, REQUEST_FINISHED.
 func (s *Service) Dispatch(ctx context.Context, actor *auth.Principal, in DispatchInput) (*Request, error) {
-	if err := serving(actor); err != nil {
+	if err := serving(actor, RolesDispatch); err != nil {
 		return nil, err
 	}
 	in, err := in.check()
@@ -163,7 +164,7 @@ func (s *Service) storeStaffName(ctx context.Context, staffID, storeID uuid.UUID
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID_ARGUMENT
 // ("outcome"), WRONG_STATUS, REQUEST_FINISHED.
 func (s *Service) Close(ctx context.Context, actor *auth.Principal, id uuid.UUID, outcome string) (*Request, error) {
-	if err := serving(actor); err != nil {
+	if err := serving(actor, RolesClose); err != nil {
 		return nil, err
 	}
 	outcome, err := models.Text("outcome", "救援结果", outcome, 1, MaxNoteRunes, true)

@@ -361,8 +361,8 @@ func TestAssistanceReads(t *testing.T) {
 	// A page size out of range is refused, not quietly changed.
 	for _, first := range []int{0, -1, models.MaxPageSize + 1} {
 		_, _, err = e.svc.OwnerRequests(e.ctx, second.p, second.owner.ID, models.Page{First: first})
-		wantCode(t, err, models.CodeBadUserInput, "first")
+		wantCode(t, err, models.CodeInvalidArgument, "first")
 		_, _, err = e.svc.OpenRequests(e.ctx, e.who("crm"), &e.a, models.Page{First: first})
-		wantCode(t, err, models.CodeBadUserInput, "first")
+		wantCode(t, err, models.CodeInvalidArgument, "first")
 	}
 }

@@ -32,7 +32,7 @@ func (s *Service) RequestFor(ctx context.Context, actor *auth.Principal, id uuid
 // and MANAGER staff the owner's requests at their stores.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (other staff, screens), NOT_FOUND
-// (another owner's), BAD_USER_INPUT ("first": p not from models.NewPage).
+// (another owner's), INVALID_ARGUMENT ("first": p not from models.NewPage).
 func (s *Service) OwnerRequests(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, p models.Page) ([]*Request, bool, error) {
 	switch {
 	case actor == nil:
@@ -53,10 +53,10 @@ func (s *Service) OwnerRequests(ctx context.Context, actor *auth.Principal, owne
 // MANAGER staff of the store (GROUP_ADMIN: any, and nil means all stores).
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN ("storeId": not the actor's store;
-// not staff or without the role), BAD_USER_INPUT ("first": p not from
+// not staff or without the role), INVALID_ARGUMENT ("first": p not from
 // models.NewPage).
 func (s *Service) OpenRequests(ctx context.Context, actor *auth.Principal, storeID *uuid.UUID, p models.Page) ([]*Request, bool, error) {
-	if err := serving(actor); err != nil {
+	if err := serving(actor, RolesOpenRequests); err != nil {
 		return nil, false, err
 	}
 	q := s.DB.Conn(ctx).Model(&Request{}).Where("status IN ?", []Status{Requested, Accepted, Dispatched})
@@ -66,7 +66,7 @@ func (s *Service) OpenRequests(ctx context.Context, actor *auth.Principal, store
 		}
 		q = q.Where("store_id = ?", *storeID)
 	} else {
-		q = models.Scope(q, actor, rolesServe, "")
+		q = models.Scope(q, actor, RolesOpenRequests, "")
 	}
 	p.Desc = false
 	return fetch(q, p)

@@ -28,9 +28,19 @@ type Service struct {
 	Clock models.Clock
 }
 
-// rolesServe may read and serve their stores' requests (GROUP_ADMIN holds
-// every role in every store).
-var rolesServe = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
+// Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
+// holds every role. The GraphQL schema's @auth roles are generated from
+// these (docs/architecture.md, "Role lists and the schema's @auth").
+var (
+	// Reading and serving their stores' requests (OpenRequests, Accept,
+	// Dispatch, Close): one list, rolesServe.
+	RolesOpenRequests = rolesServe
+	RolesAccept       = rolesServe
+	RolesDispatch     = rolesServe
+	RolesClose        = rolesServe
+
+	rolesServe = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
+)
 
 // lock reads and locks a request the actor may see.
 //

@@ -2,7 +2,9 @@ package wallet
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -63,12 +65,8 @@ type CreditInput struct {
 // CONFLICT (Key already charged), INVALID_ARGUMENT (negative amounts,
 // MoneyFen below WalletFen, or not 0 with NoEarn; no Key).
 func (s *Service) Charge(ctx context.Context, in ChargeInput) ([]*Entry, error) {
-	switch {
-	case in.WalletFen < 0 || in.Points < 0 || (!in.NoEarn && in.MoneyFen < in.WalletFen) ||
-		(in.NoEarn && in.MoneyFen != 0) || in.WalletFen > MaxAmountFen || in.MoneyFen > MaxAmountFen || in.Points > MaxPoints:
-		return nil, models.Invalid("", "扣款金额无效", "wallet, points and money must be non-negative, money covering the wallet part")
-	case strings.TrimSpace(in.Key) == "":
-		return nil, models.Invalid("", "缺少记账键", "a charge needs a key")
+	if err := in.check(); err != nil {
+		return nil, err
 	}
 	var out []*Entry
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
@@ -78,61 +76,108 @@ func (s *Service) Charge(ctx context.Context, in ChargeInput) ([]*Entry, error) 
 			return err
 		}
 		now := s.Clock.Now(ctx)
-		entry := func(kind EntryKind, suffix string) *Entry {
-			e := &Entry{OwnerID: in.OwnerID, Kind: kind, StoreID: in.StoreID, StaffID: in.StaffID,
-				IdempotencyKey: in.Key + suffix, Memo: in.Memo, CreatedAt: now}
-			if in.RefType != "" {
-				ref, id := in.RefType, in.RefID
-				e.RefType, e.RefID = &ref, &id
-			}
-			return e
+		spent, err := s.spendWallet(ctx, in, now)
+		if err != nil {
+			return err
 		}
-		if in.WalletFen > 0 {
-			e := entry(Spend, ":spend")
-			e.AmountFen = -in.WalletFen
-			if err := s.post(ctx, e, nil); err != nil {
-				return err
-			}
-			out = append(out, e)
+		redeemed, err := s.redeemPoints(ctx, in, now)
+		if err != nil {
+			return err
 		}
-		if in.Points > 0 {
-			expired, err := s.expireDue(ctx, in.OwnerID, now)
-			if err != nil {
-				return err
-			}
-			out = append(out, expired...)
-			e := entry(PointsRedeem, ":redeem")
-			e.Points = -in.Points
-			if err := s.post(ctx, e, nil); err != nil {
-				return err
-			}
-			if err := s.takeLots(ctx, in.OwnerID, in.Points); err != nil {
-				return err
-			}
-			out = append(out, e)
+		earned, err := s.earnPoints(ctx, a, in, now)
+		if err != nil {
+			return err
 		}
-		if in.MoneyFen > 0 {
-			e := entry(PointsEarn, ":earn")
-			e.Points, e.SpendFen = PointsEarned(in.MoneyFen), in.MoneyFen
-			if err := s.post(ctx, e, nil); err != nil {
-				return err
-			}
-			if e.Points > 0 {
-				if err := s.addLot(ctx, e); err != nil {
-					return err
-				}
-			}
-			out = append(out, e)
-			if _, err := s.updateTier(ctx, a, now); err != nil {
-				return err
-			}
-		}
+		out = slices.Concat(spent, redeemed, earned)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// check refuses a charge with negative amounts, amounts over the bounds,
+// MoneyFen below WalletFen (or not 0 with NoEarn), or no Key.
+//
+// Codes: INVALID_ARGUMENT.
+func (in ChargeInput) check() error {
+	switch {
+	case in.WalletFen < 0 || in.Points < 0 || (!in.NoEarn && in.MoneyFen < in.WalletFen) ||
+		(in.NoEarn && in.MoneyFen != 0) || in.WalletFen > MaxAmountFen || in.MoneyFen > MaxAmountFen || in.Points > MaxPoints:
+		return models.Invalid("", "扣款金额无效", "wallet, points and money must be non-negative, money covering the wallet part")
+	case strings.TrimSpace(in.Key) == "":
+		return models.Invalid("", "缺少记账键", "a charge needs a key")
+	}
+	return nil
+}
+
+// entry is a new entry of the charge, of kind, keyed Key+suffix.
+func (in ChargeInput) entry(kind EntryKind, suffix string, now time.Time) *Entry {
+	e := &Entry{OwnerID: in.OwnerID, Kind: kind, StoreID: in.StoreID, StaffID: in.StaffID,
+		IdempotencyKey: in.Key + suffix, Memo: in.Memo, CreatedAt: now}
+	if in.RefType != "" {
+		ref, id := in.RefType, in.RefID
+		e.RefType, e.RefID = &ref, &id
+	}
+	return e
+}
+
+// spendWallet posts the SPEND entry of -WalletFen (none for 0).
+func (s *Service) spendWallet(ctx context.Context, in ChargeInput, now time.Time) ([]*Entry, error) {
+	if in.WalletFen == 0 {
+		return nil, nil
+	}
+	e := in.entry(Spend, ":spend", now)
+	e.AmountFen = -in.WalletFen
+	if err := s.post(ctx, e, nil); err != nil {
+		return nil, err
+	}
+	return []*Entry{e}, nil
+}
+
+// redeemPoints expires the points already due, then posts the
+// POINTS_REDEEM entry of -Points and takes them from the lots closest to
+// expiry (none for 0). It returns the expiries and the redemption.
+func (s *Service) redeemPoints(ctx context.Context, in ChargeInput, now time.Time) ([]*Entry, error) {
+	if in.Points == 0 {
+		return nil, nil
+	}
+	out, err := s.expireDue(ctx, in.OwnerID, now)
+	if err != nil {
+		return nil, err
+	}
+	e := in.entry(PointsRedeem, ":redeem", now)
+	e.Points = -in.Points
+	if err := s.post(ctx, e, nil); err != nil {
+		return nil, err
+	}
+	if err := s.takeLots(ctx, in.OwnerID, in.Points); err != nil {
+		return nil, err
+	}
+	return append(out, e), nil
+}
+
+// earnPoints posts the POINTS_EARN entry for MoneyFen, with its lot when it
+// earns any, and updates the account's tier (none for 0).
+func (s *Service) earnPoints(ctx context.Context, a *Account, in ChargeInput, now time.Time) ([]*Entry, error) {
+	if in.MoneyFen == 0 {
+		return nil, nil
+	}
+	e := in.entry(PointsEarn, ":earn", now)
+	e.Points, e.SpendFen = PointsEarned(in.MoneyFen), in.MoneyFen
+	if err := s.post(ctx, e, nil); err != nil {
+		return nil, err
+	}
+	if e.Points > 0 {
+		if err := s.addLot(ctx, e); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := s.updateTier(ctx, a, now); err != nil {
+		return nil, err
+	}
+	return []*Entry{e}, nil
 }
 
 // Credit gives stored value and/or points back to the owner (an event

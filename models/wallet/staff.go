@@ -16,9 +16,17 @@ import (
 // The counter: staff top cards up, pay stored value back out and correct
 // accounts. Each operation is idempotent under its (required) key.
 
-// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
+// Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
+// holds every role. The GraphQL schema's @auth roles are generated from
+// these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
-	rolesTopUp  = []auth.Role{auth.RoleCashier, auth.RoleManager}
+	// RolesTopUp may top cards up (TopUp).
+	RolesTopUp = []auth.Role{auth.RoleCashier, auth.RoleManager}
+	// RolesRefund (Refund) and RolesAdjust (Adjust) manage accounts: one
+	// list, rolesManage.
+	RolesRefund = rolesManage
+	RolesAdjust = rolesManage
+
 	rolesManage = []auth.Role{auth.RoleManager}
 )
 
@@ -53,7 +61,7 @@ type AdjustInput struct {
 // atCounter reports whether actor works a store's counter (takes money onto
 // the group's cards there).
 func atCounter(actor *auth.Principal) bool {
-	return actor != nil && actor.IsStaff() && len(actor.StoreIDs) > 0 && actor.HasAnyRole(rolesTopUp...)
+	return actor != nil && actor.IsStaff() && len(actor.StoreIDs) > 0 && actor.HasAnyRole(RolesTopUp...)
 }
 
 // TopUp puts money on an owner's card: a TOP_UP entry and, when a bonus rule
@@ -69,7 +77,7 @@ func atCounter(actor *auth.Principal) bool {
 // IDEMPOTENCY_KEY_REUSED ("idempotencyKey"), INVALID_ARGUMENT ("amountFen",
 // "method", "reference", "idempotencyKey").
 func (s *Service) TopUp(ctx context.Context, actor *auth.Principal, in TopUpInput) (*Result, error) {
-	if err := s.staffMay(actor, rolesTopUp, in.StoreID); err != nil {
+	if err := s.staffMay(actor, RolesTopUp, in.StoreID); err != nil {
 		return nil, err
 	}
 	cfg := s.cfg()
@@ -115,7 +123,7 @@ func (s *Service) TopUp(ctx context.Context, actor *auth.Principal, in TopUpInpu
 // ("idempotencyKey"), INVALID_ARGUMENT ("amountFen", "method",
 // "reference", "reason", "idempotencyKey").
 func (s *Service) Refund(ctx context.Context, actor *auth.Principal, in RefundInput) (*Result, error) {
-	if err := s.staffMay(actor, rolesManage, in.StoreID); err != nil {
+	if err := s.staffMay(actor, RolesRefund, in.StoreID); err != nil {
 		return nil, err
 	}
 	if in.AmountFen < 1 || in.AmountFen > MaxAmountFen {
@@ -153,7 +161,7 @@ func (s *Service) Refund(ctx context.Context, actor *auth.Principal, in RefundIn
 // IDEMPOTENCY_KEY_REUSED ("idempotencyKey"), INVALID_ARGUMENT ("amountFen",
 // "points", "reason", "idempotencyKey").
 func (s *Service) Adjust(ctx context.Context, actor *auth.Principal, in AdjustInput) (*Result, error) {
-	if err := s.staffMay(actor, rolesManage, in.StoreID); err != nil {
+	if err := s.staffMay(actor, RolesAdjust, in.StoreID); err != nil {
 		return nil, err
 	}
 	switch {

@@ -39,7 +39,7 @@ type HistoryPage struct {
 // one car) take one more statement per repetition. No authorization: the
 // caller authorized the vehicles.
 //
-// Codes, in a page's Err: BAD_USER_INPUT ("first", "after").
+// Codes, in a page's Err: INVALID_ARGUMENT ("first", "after").
 func (s *Service) ServiceHistory(ctx context.Context, keys []HistoryKey) (map[HistoryKey]HistoryPage, error) {
 	lists := make([]models.ListPage, len(keys))
 	for i, k := range keys {

@@ -93,7 +93,7 @@ func TestServiceHistory(t *testing.T) {
 		bad := workshop.HistoryKey{VehicleID: car.ID, First: first}
 		got, err = e.svc.ServiceHistory(e.ctx, []workshop.HistoryKey{bad, k1})
 		must(t, err)
-		if codeOf(got[bad].Err) != models.CodeBadUserInput || len(got[k1].Orders) != 2 {
+		if codeOf(got[bad].Err) != models.CodeInvalidArgument || len(got[k1].Orders) != 2 {
 			t.Errorf("first %d: %+v", first, got)
 		}
 	}

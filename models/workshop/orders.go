@@ -102,7 +102,7 @@ func (s *Service) Open(ctx context.Context, actor *auth.Principal, in OpenInput)
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(rolesOpen...) {
+	if !actor.HasAnyRole(RolesOpen...) {
 		return nil, models.ErrForbidden
 	}
 	if !actor.CanAccessStore(in.StoreID) {
@@ -169,7 +169,7 @@ func (s *Service) openingStore(ctx context.Context, storeID, advisorID uuid.UUID
 	if err := s.DB.Conn(ctx).Where("id = ?", storeID).Take(&store).Error; err != nil {
 		return nil, models.NotFoundAs(err, errStoreNotFound.On("storeId"))
 	}
-	ok, err := s.staffQualifies(ctx, advisorID, store.ID, rolesOpen, true)
+	ok, err := s.staffQualifies(ctx, advisorID, store.ID, RolesOpen, true)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +304,7 @@ func (s *Service) Assign(ctx context.Context, actor *auth.Principal, orderID uui
 			return nil, err
 		}
 	}
-	return s.staffChange(ctx, actor, rolesDispatch, errOrderNotFound, expectedVersion, func(c *change) error {
+	return s.staffChange(ctx, actor, RolesAssign, errOrderNotFound, expectedVersion, func(c *change) error {
 		if err := c.open(); err != nil {
 			return err
 		}
@@ -388,7 +388,7 @@ func (s *Service) Move(ctx context.Context, actor *auth.Principal, orderID uuid.
 }
 
 func (s *Service) move(ctx context.Context, actor *auth.Principal, orderID uuid.UUID, to Status, note string, expectedVersion *int) (*RepairOrder, error) {
-	return s.staffChange(ctx, actor, rolesMove, errOrderNotFound, expectedVersion, func(c *change) error {
+	return s.staffChange(ctx, actor, RolesMove, errOrderNotFound, expectedVersion, func(c *change) error {
 		if err := c.ownJob(); err != nil {
 			return err
 		}

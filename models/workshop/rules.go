@@ -276,38 +276,71 @@ func checkPayments(in []PaymentInput, walletOn bool) ([]PaymentInput, error) {
 	seen := map[PaymentMethod]bool{}
 	for i, p := range in {
 		f := func(name string) string { return fmt.Sprintf("payments[%d].%s", i, name) }
-		if p.Method == Points && p.AmountFen == 0 && p.Points > 0 && p.Points <= maxPaymentFen {
-			p.AmountFen = wallet.PointsValueFen(p.Points)
-		}
-		switch {
-		case (p.Method == Wallet || p.Method == Points) && !walletOn:
-			return nil, ErrMethodUnavailable.On(f("method"))
-		case !p.Method.Valid():
-			return nil, models.Invalid(f("method"), "付款方式无效", "unknown payment method")
-		case (p.Method == Wallet || p.Method == Points) && seen[p.Method]:
-			return nil, models.Invalid(f("method"), "储值和积分各只能付款一笔", "at most one WALLET and one POINTS payment")
-		case p.Method == Points && (p.Points <= 0 || p.Points > maxPaymentFen):
-			return nil, models.Invalid(f("points"), "请填写抵扣积分", "points must be positive for a POINTS payment")
-		case p.AmountFen <= 0 || p.AmountFen > maxPaymentFen:
-			return nil, models.Ef(models.CodeInvalidArgument, "付款金额须大于 0", "amountFen must be between 1 and %d", int64(maxPaymentFen)).On(f("amountFen"))
-		case p.Method == Points && p.AmountFen != wallet.PointsValueFen(p.Points):
-			return nil, models.Ef(models.CodeInvalidArgument, "积分抵扣金额须为积分数除以 100 元（100 积分 = 1 元）",
-				"amountFen of a POINTS payment must be 0 or the points' value, %d", wallet.PointsValueFen(p.Points)).On(f("amountFen"))
-		case p.Method != Points && p.Points != 0:
-			return nil, models.Invalid(f("points"), "只有积分付款可以使用积分", "points apply to POINTS payments only")
-		}
-		seen[p.Method] = true
-		ref, err := text(f("reference"), "付款凭证号", p.Reference, 0, MaxReferenceRunes, false)
+		p, err := checkPayment(p, walletOn, seen[p.Method], f)
 		if err != nil {
 			return nil, err
 		}
-		if ref == "" && p.Method != Cash && p.Method != Wallet && p.Method != Points {
-			return nil, models.Invalid(f("reference"), "请填写付款凭证号（刷卡单号或交易单号）", "reference is required for card and online payments")
-		}
-		p.Reference = ref
+		seen[p.Method] = true
 		out[i] = p
 	}
 	return out, nil
+}
+
+// checkPayment checks one payment, its fields named by f: its method
+// (again: one of its method came before), then its amount and points, then
+// its reference; and returns it normalized.
+func checkPayment(p PaymentInput, walletOn, again bool, f func(string) string) (PaymentInput, error) {
+	if p.Method == Points && p.AmountFen == 0 && p.Points > 0 && p.Points <= maxPaymentFen {
+		p.AmountFen = wallet.PointsValueFen(p.Points)
+	}
+	if err := checkPaymentMethod(p.Method, walletOn, again, f); err != nil {
+		return p, err
+	}
+	if err := checkPaymentAmount(p, f); err != nil {
+		return p, err
+	}
+	ref, err := text(f("reference"), "付款凭证号", p.Reference, 0, MaxReferenceRunes, false)
+	if err != nil {
+		return p, err
+	}
+	if ref == "" && p.Method != Cash && p.Method != Wallet && p.Method != Points {
+		return p, models.Invalid(f("reference"), "请填写付款凭证号（刷卡单号或交易单号）", "reference is required for card and online payments")
+	}
+	p.Reference = ref
+	return p, nil
+}
+
+// checkPaymentMethod refuses an unknown method, WALLET or POINTS without
+// the wallet, and a second WALLET or POINTS payment (again).
+func checkPaymentMethod(m PaymentMethod, walletOn, again bool, f func(string) string) error {
+	member := m == Wallet || m == Points
+	switch {
+	case member && !walletOn:
+		return ErrMethodUnavailable.On(f("method"))
+	case !m.Valid():
+		return models.Invalid(f("method"), "付款方式无效", "unknown payment method")
+	case member && again:
+		return models.Invalid(f("method"), "储值和积分各只能付款一笔", "at most one WALLET and one POINTS payment")
+	}
+	return nil
+}
+
+// checkPaymentAmount refuses an amount outside 1..maxPaymentFen, a POINTS
+// payment without points or whose amount is not their value, and points on
+// any other payment.
+func checkPaymentAmount(p PaymentInput, f func(string) string) error {
+	switch {
+	case p.Method == Points && (p.Points <= 0 || p.Points > maxPaymentFen):
+		return models.Invalid(f("points"), "请填写抵扣积分", "points must be positive for a POINTS payment")
+	case p.AmountFen <= 0 || p.AmountFen > maxPaymentFen:
+		return models.Ef(models.CodeInvalidArgument, "付款金额须大于 0", "amountFen must be between 1 and %d", int64(maxPaymentFen)).On(f("amountFen"))
+	case p.Method == Points && p.AmountFen != wallet.PointsValueFen(p.Points):
+		return models.Ef(models.CodeInvalidArgument, "积分抵扣金额须为积分数除以 100 元（100 积分 = 1 元）",
+			"amountFen of a POINTS payment must be 0 or the points' value, %d", wallet.PointsValueFen(p.Points)).On(f("amountFen"))
+	case p.Method != Points && p.Points != 0:
+		return models.Invalid(f("points"), "只有积分付款可以使用积分", "points apply to POINTS payments only")
+	}
+	return nil
 }
 
 // maxPaymentFen bounds one payment (¥100 million), far above any bill and

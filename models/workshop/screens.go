@@ -16,9 +16,10 @@ import (
 // the screen holds is signed by the caller (auth) over the row's ID, so no
 // secret is stored here and a revoked row ends the token at the next poll.
 
-// managesStore reports whether the actor may administer the store's screens.
-func managesStore(actor *auth.Principal, storeID uuid.UUID) bool {
-	return actor.IsGroupAdmin() || (actor.HasAnyRole(auth.RoleManager) && actor.CanAccessStore(storeID))
+// managesStore reports whether the actor holds one of roles (the
+// operation's list of rolesScreens) at the store.
+func managesStore(actor *auth.Principal, roles []auth.Role, storeID uuid.UUID) bool {
+	return actor.IsGroupAdmin() || (actor.HasAnyRole(roles...) && actor.CanAccessStore(storeID))
 }
 
 // IssueScreenToken records a new screen grant for a store; the caller signs
@@ -31,7 +32,7 @@ func (s *Service) IssueScreenToken(ctx context.Context, actor *auth.Principal, s
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !managesStore(actor, storeID) {
+	if !managesStore(actor, RolesIssueScreenToken, storeID) {
 		return nil, models.ErrForbidden
 	}
 	name, err := text("name", "看板名称", name, 1, MaxScreenNameRunes, false)
@@ -67,7 +68,7 @@ func (s *Service) RevokeScreenToken(ctx context.Context, actor *auth.Principal, 
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(auth.RoleManager) {
+	if !actor.HasAnyRole(RolesRevokeScreenToken...) {
 		return nil, models.ErrForbidden
 	}
 	var t ScreenToken
@@ -75,7 +76,7 @@ func (s *Service) RevokeScreenToken(ctx context.Context, actor *auth.Principal, 
 		if err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("id = ?", id)).Take(&t).Error; err != nil {
 			return models.NotFoundAs(err, errTokenNotFound)
 		}
-		if !managesStore(actor, t.StoreID) {
+		if !managesStore(actor, RolesRevokeScreenToken, t.StoreID) {
 			return errTokenNotFound
 		}
 		if t.RevokedAt != nil {
@@ -99,7 +100,7 @@ func (s *Service) ScreenTokens(ctx context.Context, actor *auth.Principal, store
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !managesStore(actor, storeID) {
+	if !managesStore(actor, RolesScreenTokens, storeID) {
 		return nil, models.ErrForbidden
 	}
 	out := []*ScreenToken{}

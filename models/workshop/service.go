@@ -37,13 +37,31 @@ func BoardTopic(storeID uuid.UUID) string { return "board:" + storeID.String() }
 // OrderTopic is the realtime topic of one order.
 func OrderTopic(orderID uuid.UUID) string { return "order:" + orderID.String() }
 
-// Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
+// Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
+// holds every role. The GraphQL schema's @auth roles are generated from
+// these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
-	rolesOpen     = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
-	rolesAddItem  = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}
+	// RolesOpen may open orders (Open), and only they may be an order's advisor.
+	RolesOpen = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
+	// RolesAddItem may add items (AddItem); a technician only on their own jobs.
+	RolesAddItem = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}
+	// RolesAssign (Assign) and RolesRemoveItem (RemoveItem) dispatch work:
+	// one list, rolesDispatch, which also lifts a technician's own-jobs limit.
+	RolesAssign     = rolesDispatch
+	RolesRemoveItem = rolesDispatch
+	// RolesMove may move orders (Move); a technician only their own jobs.
+	RolesMove = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}
+	// RolesSettle may settle orders (Settle).
+	RolesSettle = []auth.Role{auth.RoleAdvisor, auth.RoleCashier, auth.RoleManager}
+	// RolesScreenTokens (ScreenTokens), RolesIssueScreenToken
+	// (IssueScreenToken) and RolesRevokeScreenToken (RevokeScreenToken)
+	// administer a store's screens: one list, rolesScreens.
+	RolesScreenTokens      = rolesScreens
+	RolesIssueScreenToken  = rolesScreens
+	RolesRevokeScreenToken = rolesScreens
+
 	rolesDispatch = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
-	rolesMove     = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}
-	rolesSettle   = []auth.Role{auth.RoleAdvisor, auth.RoleCashier, auth.RoleManager}
+	rolesScreens  = []auth.Role{auth.RoleManager}
 )
 
 // technicianOnly reports whether the actor acts as a technician: they may
