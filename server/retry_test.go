@@ -71,7 +71,7 @@ func TestRetriedMoveRepairOrder(t *testing.T) {
 
 func TestRetriedCancelAppointment(t *testing.T) {
 	f := newBooking(t)
-	day := bkDay(bkDayRetry)
+	day := bkDay(bkAhead)
 	f.setDaySeats(t, day, bkKind, 3)
 	ds := f.daySlots(t, bkKind, day)
 	car := f.newCar(t, "")
