@@ -279,19 +279,67 @@ func (f *wkFixture) wlPrincipal(t testing.TB, username string) *auth.Principal {
 	return p
 }
 
+// wlAccount is a new owner's account at SZ01's counter, as the cashier
+// finds it by phone.
+type wlAccount struct {
+	car              wkCar
+	ownerID          string // global id
+	cashier, manager string // tokens
+}
+
+func (f *wkFixture) wlNewAccount(t *testing.T) wlAccount {
+	t.Helper()
+	a := wlAccount{car: f.quickCar(t, "SZ01"), cashier: f.staff(t, "cashier.sz01"), manager: f.staff(t, "manager.sz01")}
+	a.ownerID = f.wlFindOwner(t, a.cashier, a.car.Owner.Phone)
+	if a.ownerID != e2eGlobalID("Owner", a.car.Owner.ID) {
+		t.Fatalf("owners(search) found %s", a.ownerID)
+	}
+	return a
+}
+
+// wlFillToCap tops the account up to the ¥5,000 cap: ¥500 in cash, ¥1,000
+// by card and ¥3,300 by WeChat Pay, the last two with their ¥100 bonus.
+func (f *wkFixture) wlFillToCap(t *testing.T, a wlAccount) {
+	t.Helper()
+	f.wlOK(t, a.cashier, "topUpWallet", wlTopUp(a.ownerID, f.sz, 50_000, "CASH", wlKey("topup")))
+	f.wlOK(t, a.cashier, "topUpWallet", wlTopUp(a.ownerID, f.sz, 100_000, "CARD", wlKey("topup")))
+	p := f.wlOK(t, a.cashier, "topUpWallet", wlTopUp(a.ownerID, f.sz, 330_000, "WECHAT_PAY", wlKey("topup")))
+	wlWantMembership(t, p["membership"].(map[string]any), 500_000, 0, "BASIC")
+}
+
+// wlRefund is a refundWallet input at SZ01, in cash.
+func (f *wkFixture) wlRefund(a wlAccount, fen int, reason string) map[string]any {
+	return map[string]any{"ownerId": a.ownerID, "storeId": f.sz, "amountFen": fen, "method": "CASH",
+		"reason": reason, "idempotencyKey": wlKey("refund")}
+}
+
+// wlAdjust is an adjustWallet input at SZ01.
+func (f *wkFixture) wlAdjust(a wlAccount, fen, points int, reason string) map[string]any {
+	return map[string]any{"ownerId": a.ownerID, "storeId": f.sz, "amountFen": fen, "points": points,
+		"reason": reason, "idempotencyKey": wlKey("adjust")}
+}
+
+// wlRefundPart: the manager refunds ¥200 of the full account.
+func (f *wkFixture) wlRefundPart(t *testing.T, a wlAccount) map[string]any {
+	t.Helper()
+	return f.wlOK(t, a.manager, "refundWallet", f.wlRefund(a, 20_000, "车主退回部分储值"))
+}
+
+// wlCorrect: the manager takes ¥50 back and adds 300 points.
+func (f *wkFixture) wlCorrect(t *testing.T, a wlAccount) map[string]any {
+	t.Helper()
+	return f.wlOK(t, a.manager, "adjustWallet", f.wlAdjust(a, -5_000, 300, "补录开业活动积分，冲正多充"))
+}
+
 // The counter: a cashier finds an owner by phone and tops their card up
 // (TOP_UP, and TOP_UP_BONUS from ¥1,000), up to the ¥5,000 cap and not a fen
-// past it; the manager refunds and corrects with a reason; the owner sees
-// it all in me.membership, newest first, filtered by kind and paged. Each
+// past it; only cashiers and managers of the store taking the money. Each
 // refusal has its code, and a refused request writes nothing.
-func TestWalletCounter(t *testing.T) {
+func TestWalletTopUp(t *testing.T) {
+	t.Parallel()
 	f := newWorkshop(t)
-	cashier, manager, advisor := f.staff(t, "cashier.sz01"), f.staff(t, "manager.sz01"), f.staff(t, "advisor.sz01")
-	car := f.quickCar(t, "SZ01")
-	ownerID := f.wlFindOwner(t, cashier, car.Owner.Phone)
-	if ownerID != e2eGlobalID("Owner", car.Owner.ID) {
-		t.Fatalf("owners(search) found %s", ownerID)
-	}
+	a := f.wlNewAccount(t)
+	cashier, car, ownerID := a.cashier, a.car, a.ownerID
 
 	// A new owner's account is there, empty.
 	m := f.wlMe(t, car.OwnerToken, 20, "")
@@ -349,7 +397,7 @@ func TestWalletCounter(t *testing.T) {
 	// money; not an advisor, not at another store, not an owner, not
 	// anonymously; and an owner that does not exist is not found.
 	before = wlInvariant(t, f.testServer, car.Owner.ID)
-	f.wlDenied(t, advisor, "topUpWallet", wlTopUp(ownerID, f.sz, 100, "CASH", wlKey("role")), "FORBIDDEN")
+	f.wlDenied(t, f.staff(t, "advisor.sz01"), "topUpWallet", wlTopUp(ownerID, f.sz, 100, "CASH", wlKey("role")), "FORBIDDEN")
 	f.wlDenied(t, cashier, "topUpWallet", wlTopUp(ownerID, f.gz, 100, "CASH", wlKey("store")), "FORBIDDEN")
 	f.wlDenied(t, car.OwnerToken, "topUpWallet", wlTopUp(ownerID, f.sz, 100, "CASH", wlKey("owner")), "FORBIDDEN")
 	f.wlDenied(t, "", "topUpWallet", wlTopUp(ownerID, f.sz, 100, "CASH", wlKey("anon")), "UNAUTHENTICATED")
@@ -357,48 +405,65 @@ func TestWalletCounter(t *testing.T) {
 	if after := wlInvariant(t, f.testServer, car.Owner.ID); after != before {
 		t.Fatalf("a denied top-up wrote: %+v -> %+v", before, after)
 	}
+}
 
-	// Refunds: the manager's, with a reason; never more than the balance.
-	refund := func(fen int, reason string) map[string]any {
-		return map[string]any{"ownerId": ownerID, "storeId": f.sz, "amountFen": fen, "method": "CASH",
-			"reason": reason, "idempotencyKey": wlKey("refund")}
-	}
-	f.wlRefused(t, manager, "refundWallet", refund(20_000, "  "), "INVALID_ARGUMENT", "reason")
-	f.wlRefused(t, manager, "refundWallet", refund(500_001, "退卡"), "INSUFFICIENT_BALANCE", "amountFen")
-	f.wlDenied(t, cashier, "refundWallet", refund(20_000, "退卡"), "FORBIDDEN")
-	f.wlDenied(t, f.staff(t, "manager.gz01"), "refundWallet", refund(100, "退卡"), "FORBIDDEN")
-	if after := wlInvariant(t, f.testServer, car.Owner.ID); after != before {
+// Refunds are the manager's, with a reason, never more than the balance; a
+// refused refund writes nothing.
+func TestWalletRefund(t *testing.T) {
+	t.Parallel()
+	f := newWorkshop(t)
+	a := f.wlNewAccount(t)
+	f.wlFillToCap(t, a)
+	before := wlInvariant(t, f.testServer, a.car.Owner.ID)
+	f.wlRefused(t, a.manager, "refundWallet", f.wlRefund(a, 20_000, "  "), "INVALID_ARGUMENT", "reason")
+	f.wlRefused(t, a.manager, "refundWallet", f.wlRefund(a, 500_001, "退卡"), "INSUFFICIENT_BALANCE", "amountFen")
+	f.wlDenied(t, a.cashier, "refundWallet", f.wlRefund(a, 20_000, "退卡"), "FORBIDDEN")
+	f.wlDenied(t, f.staff(t, "manager.gz01"), "refundWallet", f.wlRefund(a, 100, "退卡"), "FORBIDDEN")
+	if after := wlInvariant(t, f.testServer, a.car.Owner.ID); after != before {
 		t.Fatalf("a refused refund wrote: %+v -> %+v", before, after)
 	}
-	p = f.wlOK(t, manager, "refundWallet", refund(20_000, "车主退回部分储值"))
-	es = wlEntries(p)
+	es := wlEntries(f.wlRefundPart(t, a))
 	if len(es) != 1 || es[0]["memo"] != "车主退回部分储值" || es[0]["method"] != "CASH" {
 		t.Fatalf("refund: %v", es)
 	}
 	wlWantEntry(t, es[0], "REFUND", -20_000, 0, 480_000, 0)
+}
 
-	// Corrections: the manager's, with a reason; balance and points, either
-	// way; never below zero.
-	adjust := func(fen, points int, reason string) map[string]any {
-		return map[string]any{"ownerId": ownerID, "storeId": f.sz, "amountFen": fen, "points": points,
-			"reason": reason, "idempotencyKey": wlKey("adjust")}
-	}
-	f.wlRefused(t, manager, "adjustWallet", adjust(-5_000, 300, ""), "INVALID_ARGUMENT", "reason")
-	f.wlRefused(t, manager, "adjustWallet", adjust(0, 0, "无变化"), "INVALID_ARGUMENT", "amountFen")
-	f.wlRefused(t, manager, "adjustWallet", adjust(0, -1, "扣积分"), "INSUFFICIENT_POINTS", "points")
-	f.wlRefused(t, manager, "adjustWallet", adjust(-480_001, 0, "扣款"), "INSUFFICIENT_BALANCE", "amountFen")
-	f.wlDenied(t, cashier, "adjustWallet", adjust(100, 0, "补录"), "FORBIDDEN")
-	p = f.wlOK(t, manager, "adjustWallet", adjust(-5_000, 300, "补录开业活动积分，冲正多充"))
-	es = wlEntries(p)
+// Corrections are the manager's, with a reason: balance and points, either
+// way; never below zero.
+func TestWalletAdjust(t *testing.T) {
+	t.Parallel()
+	f := newWorkshop(t)
+	a := f.wlNewAccount(t)
+	f.wlFillToCap(t, a)
+	f.wlRefundPart(t, a) // ¥4,800 left
+	manager := a.manager
+	f.wlRefused(t, manager, "adjustWallet", f.wlAdjust(a, -5_000, 300, ""), "INVALID_ARGUMENT", "reason")
+	f.wlRefused(t, manager, "adjustWallet", f.wlAdjust(a, 0, 0, "无变化"), "INVALID_ARGUMENT", "amountFen")
+	f.wlRefused(t, manager, "adjustWallet", f.wlAdjust(a, 0, -1, "扣积分"), "INSUFFICIENT_POINTS", "points")
+	f.wlRefused(t, manager, "adjustWallet", f.wlAdjust(a, -480_001, 0, "扣款"), "INSUFFICIENT_BALANCE", "amountFen")
+	f.wlDenied(t, a.cashier, "adjustWallet", f.wlAdjust(a, 100, 0, "补录"), "FORBIDDEN")
+	es := wlEntries(f.wlCorrect(t, a))
 	if len(es) != 1 || es[0]["memo"] != "补录开业活动积分，冲正多充" {
 		t.Fatalf("adjust: %v", es)
 	}
 	wlWantEntry(t, es[0], "ADJUST", -5_000, 300, 475_000, 300)
-	wlInvariant(t, f.testServer, car.Owner.ID)
+	wlInvariant(t, f.testServer, a.car.Owner.ID)
+}
 
-	// The owner's view: everything above, newest first, each entry's
-	// balance following from the one before.
-	m = f.wlMe(t, car.OwnerToken, 100, "")
+// The owner sees the counter's entries in me.membership: newest first, each
+// entry's balance following from the one before, filtered by kind and
+// paged; the store's staff read the same account.
+func TestWalletOwnerView(t *testing.T) {
+	t.Parallel()
+	f := newWorkshop(t)
+	a := f.wlNewAccount(t)
+	f.wlFillToCap(t, a)
+	f.wlRefundPart(t, a)
+	f.wlCorrect(t, a)
+	car := a.car
+
+	m := f.wlMe(t, car.OwnerToken, 100, "")
 	wlWantMembership(t, m, 475_000, 300, "BASIC")
 	if wkFen(m, "spentLast12Months") != 0 || m["nextTier"] != "SILVER" || wkFen(m, "spendToNextTier") != 300_000 ||
 		wkNum(m["pointsExpiringSoon"]) != 0 || m["nextPointsExpiry"] != nil {
@@ -450,7 +515,7 @@ func TestWalletCounter(t *testing.T) {
 		t.Fatalf("kinds [POINTS_EXPIRE]: %v", n)
 	}
 	// The store's staff read the same account.
-	d := f.gql(t, cashier, wlNodeDoc, map[string]any{"id": ownerID})
+	d := f.gql(t, a.cashier, wlNodeDoc, map[string]any{"id": a.ownerID})
 	if edges, _ := dig(d, "node", "membership", "transactions", "edges").([]any); wkNum(dig(d, "node", "membership", "balance", "amountFen")) != 475_000 || len(edges) != len(all) {
 		t.Fatalf("the cashier's view: %v", d)
 	}
