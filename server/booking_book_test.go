@@ -19,11 +19,9 @@ import (
 func TestBookingOwnerFlow(t *testing.T) {
 	t.Parallel()
 	f := newBooking(t)
-	day := bkDay(bkAhead)
-	f.setDaySeats(t, day, bkKind, 3)
+	_, ds := f.dayWithSeats(t, bkKind, 3)
 	car := f.newCar(t, "")
 	ownerGID := e2eGlobalID("Owner", car.Owner.ID)
-	ds := f.daySlots(t, bkKind, day)
 	s0, s1 := ds[0].Start, ds[1].Start
 
 	// Book for the owner's own car.

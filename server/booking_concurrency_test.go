@@ -137,10 +137,8 @@ func TestBookingRaceTwoInstances(t *testing.T) {
 func TestBookingConcurrentChanges(t *testing.T) {
 	t.Parallel()
 	f := newBooking(t)
-	day := bkDay(bkAhead)
 	const seats = 4
-	f.setDaySeats(t, day, bkKind, seats)
-	ds := f.daySlots(t, bkKind, day)
+	_, ds := f.dayWithSeats(t, bkKind, seats)
 	s0, s1, s2 := ds[0].Start, ds[1].Start, ds[2].Start
 	movers, cancellers, fillers, walkIns := f.bkCars(t, seats), f.bkCars(t, seats), f.bkCars(t, 2), f.bkCars(t, 2*seats)
 	var moving, cancelling []map[string]any
@@ -206,9 +204,7 @@ func TestBookingConcurrentChanges(t *testing.T) {
 func TestBookingConflictingChanges(t *testing.T) {
 	t.Parallel()
 	f := newBooking(t)
-	day := bkDay(bkAhead)
-	f.setDaySeats(t, day, bkKind, 4)
-	ds := f.daySlots(t, bkKind, day)
+	_, ds := f.dayWithSeats(t, bkKind, 4)
 	car := f.quickCar(t, "SZ01")
 	a := f.book(t, car, bkKind, ds[4].Start)
 	targets := []time.Time{ds[5].Start, ds[6].Start, ds[7].Start}
@@ -297,9 +293,7 @@ func TestBookingOwnerRulesUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	f := newBooking(t)
 	const kind = "ACCIDENT"
-	day := bkDay(bkAhead)
-	f.setDaySeats(t, day, kind, 5)
-	ds := f.daySlots(t, kind, day)
+	_, ds := f.dayWithSeats(t, kind, 5)
 	advisor := f.advisor
 
 	car := f.quickCar(t, "SZ01")
@@ -356,9 +350,7 @@ func TestBookingOwnerRulesUnderConcurrency(t *testing.T) {
 func TestBookingIdempotentRetries(t *testing.T) {
 	t.Parallel()
 	f := newBooking(t)
-	day := bkDay(bkAhead)
-	f.setDaySeats(t, day, bkKind, 3)
-	ds := f.daySlots(t, bkKind, day)
+	_, ds := f.dayWithSeats(t, bkKind, 3)
 	car := f.quickCar(t, "SZ01")
 	key := fmt.Sprintf("bk-retry-%d", e2eNext())
 	in := f.bookIn(car, bkKind, ds[0].Start, map[string]any{"idempotencyKey": key, "note": "重试"})

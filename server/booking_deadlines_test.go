@@ -19,9 +19,7 @@ import (
 func TestBookingChangeDeadlines(t *testing.T) {
 	t.Parallel()
 	f := newBooking(t)
-	day := bkDay(bkAhead)
-	f.setDaySeats(t, day, bkKind, 2)
-	ds := f.daySlots(t, bkKind, day)
+	day, ds := f.dayWithSeats(t, bkKind, 2)
 	advisor, crm := f.advisor, f.crm
 	start := ds[3].Start
 	cars := []wkCar{f.quickCar(t, "SZ01"), f.quickCar(t, "SZ01"), f.quickCar(t, "SZ01"), f.quickCar(t, "SZ01")}

@@ -340,6 +340,15 @@ func (f *bkFixture) denied(t testing.TB, token, field string, input map[string]a
 	}
 }
 
+// dayWithSeats gives kind seats per slot on the day the tests book on, and
+// returns the day and its slots of kind.
+func (f *bkFixture) dayWithSeats(t *testing.T, kind string, seats int) (models.Date, []bkSlot) {
+	t.Helper()
+	day := bkDay(bkAhead)
+	f.setDaySeats(t, day, kind, seats)
+	return day, f.daySlots(t, kind, day)
+}
+
 // bookIn is a bookAppointment input at the test's store.
 func (f *bkFixture) bookIn(car wkCar, kind string, start time.Time, extra map[string]any) map[string]any {
 	in := map[string]any{"storeId": f.store, "vehicleId": car.ID, "kind": kind, "slotStart": bkTS(start)}

@@ -137,9 +137,7 @@ func TestBookingNoNPlusOne(t *testing.T) {
 		t.Fatalf("availableSlots: %d statements for 1 day, %d for 30 days", one, thirty)
 	}
 
-	day := bkDay(bkAhead)
-	f.setDaySeats(t, day, bkKind, 10)
-	ds := f.daySlots(t, bkKind, day)
+	day, ds := f.dayWithSeats(t, bkKind, 10)
 	advisor := f.advisor
 	sv := map[string]any{"s": f.store, "d": day.String()}
 	count := func(d map[string]any) int {

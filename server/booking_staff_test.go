@@ -6,21 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ownerhub/ownerhub/models"
 )
 
 // Staff at the store: booking for owners, the day's schedule, arrivals
 // (which open the repair order), no-shows and the daily figures; who may.
-
-// dayWithSeats gives kind seats per slot on the day the tests book on, and
-// returns the day and its slots of kind.
-func (f *bkFixture) dayWithSeats(t *testing.T, kind string, seats int) (models.Date, []bkSlot) {
-	t.Helper()
-	day := bkDay(bkAhead)
-	f.setDaySeats(t, day, kind, seats)
-	return day, f.daySlots(t, kind, day)
-}
 
 // bkStaffNote is what the advisor notes on the phone booking.
 const bkStaffNote = "前保险杠划痕，顺便洗车"
