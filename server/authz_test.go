@@ -267,163 +267,206 @@ func TestOwnerCannotReachAnotherOwner(t *testing.T) {
 	e2eWantGQLError(t, r, "FORBIDDEN")
 }
 
-// Staff see the customers of their stores, find any walk-in by exact phone
-// or plate, and act only within their stores and roles.
-func TestStaffStoreScope(t *testing.T) {
-	s := newTestServer(t)
-	advSZ := e2eStaffToken(t, s, "advisor.sz01")
-	advGZ := e2eStaffToken(t, s, "advisor.gz01")
-	admin := e2eStaffToken(t, s, "admin")
+// azScope is a server with the demo staff the store-scope tests act as,
+// and 朱琳, a GZ01 customer (home store and selling store GZ01).
+type azScope struct {
+	*testServer
+	advSZ, advGZ, admin string // tokens
+}
 
-	// 朱琳: a GZ01 customer (home store and selling store GZ01).
-	const zhuPhone, zhuPlate = "+8613800000014", "粤A3M8B6"
-	const searchQ = `query($q: String!) { owners(search: $q) { edges { node { id phone name
+const (
+	azZhuPhone, azZhuPlate = "+8613800000014", "粤A3M8B6"
+	azSearchDoc            = `query($q: String!) { owners(search: $q) { edges { node { id phone name
 		vehicles { edges { node { id plate } } } } } pageInfo { hasNextPage } } }`
-	search := func(tok, q string) []any {
-		t.Helper()
-		edges, _ := dig(s.gql(t, tok, searchQ, map[string]any{"q": q}), "owners", "edges").([]any)
-		return edges
-	}
-	has := func(edges []any, phone string) bool {
-		for _, e := range edges {
-			if dig(e, "node", "phone") == phone {
-				return true
-			}
+	azNodeDoc = `query($id: ID!) { node(id: $id) { id ... on Owner { phone } ... on Vehicle { plate } ... on Staff { username } } }`
+)
+
+func newAzScope(t *testing.T) *azScope {
+	t.Helper()
+	s := newTestServer(t)
+	return &azScope{testServer: s, advSZ: e2eStaffToken(t, s, "advisor.sz01"), advGZ: e2eStaffToken(t, s, "advisor.gz01"),
+		admin: e2eStaffToken(t, s, "admin")}
+}
+
+// search runs owners(search: q) as tok's holder.
+func (s *azScope) search(t *testing.T, tok, q string) []any {
+	t.Helper()
+	edges, _ := dig(s.gql(t, tok, azSearchDoc, map[string]any{"q": q}), "owners", "edges").([]any)
+	return edges
+}
+
+// azHas reports whether search results hold the owner with phone.
+func azHas(edges []any, phone string) bool {
+	for _, e := range edges {
+		if dig(e, "node", "phone") == phone {
+			return true
 		}
-		return false
 	}
-	found := search(admin, zhuPhone)
+	return false
+}
+
+// ownerAndCar finds an owner by phone as the admin: the owner's and the
+// first car's global ids.
+func (s *azScope) ownerAndCar(t *testing.T, phone string) (owner, car string) {
+	t.Helper()
+	found := s.search(t, s.admin, phone)
+	if len(found) != 1 {
+		t.Fatalf("admin by phone %s: %v", phone, found)
+	}
+	return dig(found, 0, "node", "id").(string), dig(found, 0, "node", "vehicles", "edges", 0, "node", "id").(string)
+}
+
+// node reads node(id) as tok's holder.
+func (s *azScope) node(t *testing.T, tok, id string) any {
+	t.Helper()
+	r := s.do(t, req{Query: azNodeDoc, Vars: map[string]any{"id": id}, Token: tok})
+	if len(r.Errors) > 0 {
+		t.Fatalf("node: %s", r.Raw)
+	}
+	return r.Data["node"]
+}
+
+// Staff search the customers of their stores by name, and find any walk-in
+// by exact phone or plate; a store's customers include those who bought
+// there and live elsewhere.
+func TestStaffStoreScopeSearch(t *testing.T) {
+	s := newAzScope(t)
+	advSZ, advGZ, admin := s.advSZ, s.advGZ, s.admin
+	found := s.search(t, admin, azZhuPhone)
 	if len(found) != 1 || dig(found, 0, "node", "name") != "朱琳" {
 		t.Fatalf("admin by phone: %v", found)
 	}
 	zhuID := dig(found, 0, "node", "id").(string)
-	zhuCar := dig(found, 0, "node", "vehicles", "edges", 0, "node", "id").(string)
 
-	for _, q := range []string{zhuPhone, "138 0000 0014", zhuPlate, "粤a·3m8b6"} {
-		if got := search(advSZ, q); len(got) != 1 || dig(got, 0, "node", "id") != zhuID {
+	for _, q := range []string{azZhuPhone, "138 0000 0014", azZhuPlate, "粤a·3m8b6"} {
+		if got := s.search(t, advSZ, q); len(got) != 1 || dig(got, 0, "node", "id") != zhuID {
 			t.Fatalf("advisor.sz01 search %q (walk-in, exact): %v", q, got)
 		}
 	}
 	for _, q := range []string{"朱琳", "朱"} {
-		if has(search(advSZ, q), zhuPhone) {
+		if azHas(s.search(t, advSZ, q), azZhuPhone) {
 			t.Fatalf("advisor.sz01 found a GZ01 customer by name %q", q)
 		}
 	}
-	if !has(search(advSZ, "张伟"), "+8613800000001") {
+	if !azHas(s.search(t, advSZ, "张伟"), "+8613800000001") {
 		t.Fatal("advisor.sz01 does not find their own customer 张伟 by name")
 	}
 	for name, tok := range map[string]string{"admin": admin, "advisor.gz01": advGZ} {
-		if !has(search(tok, "朱琳"), zhuPhone) {
+		if !azHas(s.search(t, tok, "朱琳"), azZhuPhone) {
 			t.Fatalf("%s does not find 朱琳 by name", name)
 		}
 	}
 	// A store's customers include those who bought there and live elsewhere:
 	// 罗霞 (home GZ01, car sold at SZ01) and 黄强 (home SZ01, car sold at GZ01).
-	if !has(search(advSZ, "罗霞"), "+8613800000020") || !has(search(advGZ, "罗霞"), "+8613800000020") {
+	if !azHas(s.search(t, advSZ, "罗霞"), "+8613800000020") || !azHas(s.search(t, advGZ, "罗霞"), "+8613800000020") {
 		t.Fatal("罗霞 is a customer of both stores")
 	}
-	if !has(search(advGZ, "黄强"), "+8613800000008") {
+	if !azHas(s.search(t, advGZ, "黄强"), "+8613800000008") {
 		t.Fatal("黄强 bought at GZ01")
 	}
 	for _, q := range []string{"", "   ", strings.Repeat("张", 41)} {
-		r := s.do(t, req{Query: searchQ, Vars: map[string]any{"q": q}, Token: advSZ})
+		r := s.do(t, req{Query: azSearchDoc, Vars: map[string]any{"q": q}, Token: advSZ})
 		if r.Code() != "INVALID_ARGUMENT" || r.Errors[0].Extensions["reason"] != nil {
 			t.Fatalf("search %q: %s", q, r.Raw)
 		}
 	}
+}
 
-	// node(id:) follows the store scope.
-	const nodeQ = `query($id: ID!) { node(id: $id) { id ... on Owner { phone } ... on Vehicle { plate } ... on Staff { username } } }`
-	node := func(tok, id string) any {
-		t.Helper()
-		r := s.do(t, req{Query: nodeQ, Vars: map[string]any{"id": id}, Token: tok})
-		if len(r.Errors) > 0 {
-			t.Fatalf("node: %s", r.Raw)
-		}
-		return r.Data["node"]
-	}
-	if node(advSZ, zhuID) != nil || node(advSZ, zhuCar) != nil {
+// node(id:) follows the store scope: owners and cars of the home store or
+// the selling store; another store's car is not there to update either.
+func TestStaffStoreScopeNode(t *testing.T) {
+	s := newAzScope(t)
+	advSZ, advGZ, admin := s.advSZ, s.advGZ, s.admin
+	zhuID, zhuCar := s.ownerAndCar(t, azZhuPhone)
+	if s.node(t, advSZ, zhuID) != nil || s.node(t, advSZ, zhuCar) != nil {
 		t.Fatal("advisor.sz01 reads a GZ01-only owner or car by id")
 	}
-	huang := search(admin, "+8613800000008")
-	huangID := dig(huang, 0, "node", "id").(string)
-	huangCar := dig(huang, 0, "node", "vehicles", "edges", 0, "node", "id").(string)
+	huangID, huangCar := s.ownerAndCar(t, "+8613800000008")
 	for name, tok := range map[string]string{"advisor.sz01 (home store)": advSZ, "advisor.gz01 (selling store)": advGZ} {
-		if dig(node(tok, huangID), "phone") != "+8613800000008" || dig(node(tok, huangCar), "plate") != "粤A6P2K9" {
+		if dig(s.node(t, tok, huangID), "phone") != "+8613800000008" || dig(s.node(t, tok, huangCar), "plate") != "粤A6P2K9" {
 			t.Fatalf("%s cannot read 黄强 or his car", name)
 		}
 	}
 	for name, tok := range map[string]string{"advisor.gz01": advGZ, "admin": admin} {
-		if dig(node(tok, zhuID), "phone") != zhuPhone || dig(node(tok, zhuCar), "plate") != zhuPlate {
+		if dig(s.node(t, tok, zhuID), "phone") != azZhuPhone || dig(s.node(t, tok, zhuCar), "plate") != azZhuPlate {
 			t.Fatalf("%s cannot read 朱琳 or her car by id", name)
 		}
 	}
 
 	// Writes follow it too: another store's car is not there to update.
 	var before models.Vehicle
-	if err := s.DB.Conn(t.Context()).Where("plate = ?", zhuPlate).Take(&before).Error; err != nil {
+	if err := s.DB.Conn(t.Context()).Where("plate = ?", azZhuPlate).Take(&before).Error; err != nil {
 		t.Fatal(err)
 	}
 	r := s.do(t, req{Query: e2eUpdateVehicleDoc, Vars: map[string]any{"in": map[string]any{"vehicleId": zhuCar, "mileageKm": before.MileageKm + 100}}, Token: advSZ})
 	e2eWantGQLError(t, r, "NOT_FOUND")
 	var after models.Vehicle
-	if err := s.DB.Conn(t.Context()).Where("plate = ?", zhuPlate).Take(&after).Error; err != nil || after.MileageKm != before.MileageKm {
+	if err := s.DB.Conn(t.Context()).Where("plate = ?", azZhuPlate).Take(&after).Error; err != nil || after.MileageKm != before.MileageKm {
 		t.Fatalf("another store's car changed: %d -> %d (%v)", before.MileageKm, after.MileageKm, err)
 	}
+}
 
-	// Roles: a technician cannot register, CRM cannot update.
+// Registering and updating cars follows roles (a technician cannot register,
+// CRM cannot update, the foreman may) and stores (an advisor registers sales
+// at their own store; the group admin must say which).
+func TestStaffStoreScopeWrites(t *testing.T) {
+	s := newAzScope(t)
+	advSZ, admin := s.advSZ, s.admin
 	in := e2eRegistration(t)
-	r = s.do(t, req{Query: e2eRegisterDoc, Vars: map[string]any{"in": in}, Token: e2eStaffToken(t, s, "technician1.sz01")})
+	r := s.do(t, req{Query: e2eRegisterDoc, Vars: map[string]any{"in": in}, Token: e2eStaffToken(t, s.testServer, "technician1.sz01")})
 	e2eWantGQLError(t, r, "FORBIDDEN")
-	e2eNothingWritten(t, s, in)
-	szCar := dig(e2eRegister(t, s, advSZ, e2eRegistration(t)), "vehicle", "id").(string)
-	r = s.do(t, req{Query: e2eUpdateVehicleDoc, Vars: map[string]any{"in": map[string]any{"vehicleId": szCar, "mileageKm": 5000}}, Token: e2eStaffToken(t, s, "crm.sz01")})
+	e2eNothingWritten(t, s.testServer, in)
+	szCar := dig(e2eRegister(t, s.testServer, advSZ, e2eRegistration(t)), "vehicle", "id").(string)
+	r = s.do(t, req{Query: e2eUpdateVehicleDoc, Vars: map[string]any{"in": map[string]any{"vehicleId": szCar, "mileageKm": 5000}}, Token: e2eStaffToken(t, s.testServer, "crm.sz01")})
 	e2eWantGQLError(t, r, "FORBIDDEN")
 	// The foreman may.
 	p := e2ePayload(t, s.do(t, req{Query: e2eUpdateVehicleDoc, Vars: map[string]any{"in": map[string]any{"vehicleId": szCar, "mileageKm": 5000}},
-		Token: e2eStaffToken(t, s, "foreman.sz01")}), "updateVehicle")
+		Token: e2eStaffToken(t, s.testServer, "foreman.sz01")}), "updateVehicle")
 	if len(userErrorCodes(p)) != 0 || dig(p, "vehicle", "mileageKm") != float64(5000) {
 		t.Fatalf("foreman.sz01 update: %v", p)
 	}
 
 	// Stores: an advisor of SZ01 cannot register a sale at GZ01.
-	gz, sz := e2eStoreNodeID(t, s, "GZ01"), e2eStoreNodeID(t, s, "SZ01")
+	gz, sz := e2eStoreNodeID(t, s.testServer, "GZ01"), e2eStoreNodeID(t, s.testServer, "SZ01")
 	in = e2eRegistration(t)
 	in["sellingStoreId"] = gz
 	r = s.do(t, req{Query: e2eRegisterDoc, Vars: map[string]any{"in": in}, Token: advSZ})
 	e2eWantGQLError(t, r, "FORBIDDEN")
-	e2eNothingWritten(t, s, in)
+	e2eNothingWritten(t, s.testServer, in)
 	in["sellingStoreId"] = sz
-	if p := e2eRegister(t, s, advSZ, in); dig(p, "vehicle", "sellingStore", "code") != "SZ01" {
+	if p := e2eRegister(t, s.testServer, advSZ, in); dig(p, "vehicle", "sellingStore", "code") != "SZ01" {
 		t.Fatalf("explicit own store: %v", p)
 	}
 	// The group admin works for both stores, so must say which.
 	in = e2eRegistration(t)
 	p = e2ePayload(t, s.do(t, req{Query: e2eRegisterDoc, Vars: map[string]any{"in": in}, Token: admin}), "registerVehicle")
 	e2eWantUserError(t, p, "INVALID_ARGUMENT", "input", "sellingStoreId")
-	e2eNothingWritten(t, s, in)
+	e2eNothingWritten(t, s.testServer, in)
 	in["sellingStoreId"] = gz
-	if p := e2eRegister(t, s, admin, in); dig(p, "vehicle", "sellingStore", "code") != "GZ01" {
+	if p := e2eRegister(t, s.testServer, admin, in); dig(p, "vehicle", "sellingStore", "code") != "GZ01" {
 		t.Fatalf("admin at GZ01: %v", p)
 	}
+}
 
-	// Staff records: oneself, a manager of a shared store, the admin.
+// Staff records: oneself, a manager of a shared store, the admin.
+func TestStaffStoreScopeStaffRecords(t *testing.T) {
+	s := newAzScope(t)
 	staffID := func(tok string) string {
 		return dig(s.gql(t, tok, `{ staffMe { id } }`, nil), "staffMe", "id").(string)
 	}
-	advSZID, advGZID := staffID(advSZ), staffID(advGZ)
-	mgrSZ := e2eStaffToken(t, s, "manager.sz01")
+	advSZID, advGZID := staffID(s.advSZ), staffID(s.advGZ)
+	mgrSZ := e2eStaffToken(t, s.testServer, "manager.sz01")
 	for _, c := range []struct {
 		who, tok, id string
 		visible      bool
 	}{
-		{"advisor.sz01 on itself", advSZ, advSZID, true},
-		{"advisor.sz01 on advisor.gz01", advSZ, advGZID, false},
+		{"advisor.sz01 on itself", s.advSZ, advSZID, true},
+		{"advisor.sz01 on advisor.gz01", s.advSZ, advGZID, false},
 		{"manager.sz01 on advisor.sz01", mgrSZ, advSZID, true},
 		{"manager.sz01 on advisor.gz01", mgrSZ, advGZID, false},
-		{"admin on advisor.gz01", admin, advGZID, true},
+		{"admin on advisor.gz01", s.admin, advGZID, true},
 	} {
-		if got := node(c.tok, c.id); (got != nil) != c.visible {
+		if got := s.node(t, c.tok, c.id); (got != nil) != c.visible {
 			t.Fatalf("%s: node = %v, want visible %v", c.who, got, c.visible)
 		}
 	}

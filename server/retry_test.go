@@ -71,9 +71,7 @@ func TestRetriedMoveRepairOrder(t *testing.T) {
 
 func TestRetriedCancelAppointment(t *testing.T) {
 	f := newBooking(t)
-	day := bkDay(bkDayRetry)
-	f.setDaySeats(t, day, bkKind, 3)
-	ds := f.daySlots(t, bkKind, day)
+	_, ds := f.dayWithSeats(t, bkKind, 3)
 	car := f.newCar(t, "")
 	a := f.book(t, car, bkKind, ds[0].Start)
 	in := bkID(a)

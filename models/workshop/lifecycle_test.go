@@ -7,42 +7,163 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
-// One car's visit from check-in to delivery, with extra work the owner
-// partly approves, a failed quality check, settlement and the history it
-// leaves.
-func TestLifecycle(t *testing.T) {
-	t.Parallel()
-	e := isolatedEnv(t)
-	ctx := e.ctx
-	owner, car := e.customer("王小明")
-	ownerP := ownerOf(owner)
-	advisor, foreman, tech, cashier := e.who("advisor.sz01"), e.who("foreman.sz01"), e.who("technician1.sz01"), e.who("cashier.sz01")
-	boardBefore, err := e.svc.BoardVersion(ctx, e.sz.ID)
-	must(t, err)
+// One car's visit from check-in to delivery, one behaviour per test: the
+// check-in, dispatch, extra work the owner partly approves, work with a
+// failed quality check, settlement, delivery with its timeline, and the
+// history it leaves. Each test drives a customer's order of its own to where
+// its behaviour starts with the visit steps below, which make the same moves
+// in the same order.
 
-	// Check-in.
-	promised := e.clock.Now().Add(4 * time.Hour)
-	o, err := e.svc.Open(ctx, advisor, workshop.OpenInput{
+// visit is one customer's order at SZ01, with the staff at hand and its
+// version counted.
+type visit struct {
+	t                               *testing.T
+	e                               *env
+	owner                           *models.Owner
+	ownerP                          *auth.Principal
+	car                             *models.Vehicle
+	advisor, foreman, tech, cashier *auth.Principal
+	o                               *workshop.RepairOrder
+	version                         int
+	promised                        time.Time
+	padsID, wiperID                 uuid.UUID
+}
+
+// visitPayable is the bill: oil, labour and the approved pads.
+const visitPayable = 41160 + 18000 + 68000
+
+// newVisit checks 王小明's car in by its plate as typed (粤e·12345), with
+// oil and labour agreed.
+func newVisit(t *testing.T, e *env) *visit {
+	t.Helper()
+	owner, car := e.customer("王小明")
+	v := &visit{t: t, e: e, owner: owner, ownerP: ownerOf(owner), car: car,
+		advisor: e.who("advisor.sz01"), foreman: e.who("foreman.sz01"), tech: e.who("technician1.sz01"), cashier: e.who("cashier.sz01"),
+		version: 1, promised: e.clock.Now().Add(4 * time.Hour)}
+	o, err := e.svc.Open(e.ctx, v.advisor, workshop.OpenInput{
 		StoreID: e.sz.ID, Vehicle: "粤e·" + (*car.Plate)[len("粤E"):], MileageIn: 12345, Kind: workshop.Maintenance,
-		Concern: "仪表提示保养\n刹车有异响", PromisedAt: &promised, Items: []workshop.ItemInput{oil, labor},
+		Concern: "仪表提示保养\n刹车有异响", PromisedAt: &v.promised, Items: []workshop.ItemInput{oil, labor},
 	})
 	must(t, err)
+	v.o = o
+	return v
+}
+
+// step takes a change's answer: it must be accepted with the next version;
+// the clock moves on 10 minutes.
+func (v *visit) step(got *workshop.RepairOrder, err error) *workshop.RepairOrder {
+	v.t.Helper()
+	must(v.t, err)
+	v.version++
+	if got.Version != v.version {
+		v.t.Fatalf("version %d; want %d", got.Version, v.version)
+	}
+	v.e.clock.Advance(10 * time.Minute)
+	v.o = got
+	return got
+}
+
+// dispatch: the foreman gives the job to technician 1 in bay 3, who starts
+// diagnosing.
+func (v *visit) dispatch() {
+	v.t.Helper()
+	v.step(v.e.svc.Assign(v.e.ctx, v.foreman, v.o.ID, &v.tech.ID, ptr("3号工位"), ptr(v.version)))
+	v.step(v.e.svc.Move(v.e.ctx, v.tech, v.o.ID, workshop.Diagnosing, "", ptr(v.version), ""))
+}
+
+// askApproval: the technician finds pads and wipers to do, both PENDING.
+func (v *visit) askApproval() {
+	v.t.Helper()
+	v.step(v.e.svc.AddItem(v.e.ctx, v.tech, v.o.ID, pads, true, nil))
+	v.step(v.e.svc.AddItem(v.e.ctx, v.tech, v.o.ID, wiper, true, nil))
+	items := v.e.items(v.o)
+	v.padsID, v.wiperID = items[2].ID, items[3].ID
+}
+
+// decide: the owner opens the order, approves the pads and declines the
+// wipers.
+func (v *visit) decide() {
+	v.t.Helper()
+	_, err := v.e.svc.OrderFor(v.e.ctx, v.ownerP, v.o.ID)
+	must(v.t, err)
+	v.e.clock.Advance(time.Minute)
+	v.step(v.e.svc.Decide(v.e.ctx, v.ownerP, v.o.ID, []workshop.Decision{{ItemID: v.padsID, Approve: true}, {ItemID: v.wiperID, Approve: false}}))
+}
+
+// work: in progress, a quality check the foreman fails, again, washed,
+// ready for pickup.
+func (v *visit) work() {
+	v.t.Helper()
+	ctx, svc := v.e.ctx, v.e.svc
+	v.step(svc.Move(ctx, v.tech, v.o.ID, workshop.InProgress, "", nil, ""))
+	v.step(svc.Move(ctx, v.tech, v.o.ID, workshop.QualityCheck, "", nil, ""))
+	v.step(svc.Move(ctx, v.foreman, v.o.ID, workshop.InProgress, "右前轮螺栓扭矩不足，返工", nil, ""))
+	v.step(svc.Move(ctx, v.tech, v.o.ID, workshop.QualityCheck, "", nil, ""))
+	v.step(svc.Move(ctx, v.foreman, v.o.ID, workshop.Washing, "", nil, ""))
+	v.step(svc.Move(ctx, v.foreman, v.o.ID, workshop.ReadyForPickup, "", nil, ""))
+}
+
+// payments are the card and the cash that settle the visit.
+func (v *visit) payments() []workshop.PaymentInput {
+	return []workshop.PaymentInput{
+		{Method: workshop.BankCard, AmountFen: 100000, Reference: "POS-778899"}, {Method: workshop.Cash, AmountFen: visitPayable - 100000},
+	}
+}
+
+// settle: the cashier takes the payments, with an idempotency key.
+func (v *visit) settle() {
+	v.t.Helper()
+	v.step(v.e.svc.Settle(v.e.ctx, v.cashier, workshop.SettleInput{OrderID: v.o.ID, Payments: v.payments(), IdempotencyKey: "settle-" + v.o.ID.String()}))
+}
+
+// deliver: the advisor hands the car over.
+func (v *visit) deliver() {
+	v.t.Helper()
+	v.step(v.e.svc.Move(v.e.ctx, v.advisor, v.o.ID, workshop.Delivered, "", nil, ""))
+}
+
+// through runs the visit's steps in order, up to and including last.
+func (v *visit) through(last string) {
+	v.t.Helper()
+	for _, s := range []struct {
+		name string
+		run  func()
+	}{{"dispatch", v.dispatch}, {"askApproval", v.askApproval}, {"decide", v.decide}, {"work", v.work}, {"settle", v.settle}, {"deliver", v.deliver}} {
+		s.run()
+		if s.name == last {
+			return
+		}
+	}
+	v.t.Fatalf("no step %s", last)
+}
+
+// TestLifecycleCheckIn: the order opened by a plate as typed, its number,
+// the car's mileage, the agreed items, the store's board moved on. On a
+// database of its own: it reads the board's version.
+func TestLifecycleCheckIn(t *testing.T) {
+	t.Parallel()
+	e := isolatedEnv(t)
+	boardBefore, err := e.svc.BoardVersion(e.ctx, e.sz.ID)
+	must(t, err)
+	v := newVisit(t, e)
+	o, owner, car, advisor := v.o, v.owner, v.car, v.advisor
 	local := e.clock.Now().In(e.sz.Location()).Format("20060102")
 	if !regexp.MustCompile(`^SZ01-` + local + `-\d{3}$`).MatchString(o.Number) {
 		t.Errorf("number %s", o.Number)
 	}
 	if o.Status != workshop.CheckedIn || o.Version != 1 || o.OwnerID != owner.ID || o.VehicleID != car.ID || o.AdvisorID != advisor.ID ||
-		o.MileageIn != 12345 || o.Concern != "仪表提示保养\n刹车有异响" || !o.PromisedAt.Equal(promised) || o.TechnicianID != nil {
+		o.MileageIn != 12345 || o.Concern != "仪表提示保养\n刹车有异响" || !o.PromisedAt.Equal(v.promised) || o.TechnicianID != nil {
 		t.Fatalf("opened %+v", o)
 	}
-	var v models.Vehicle
-	must(t, e.db.Conn(ctx).Where("id = ?", car.ID).Take(&v).Error)
-	if v.MileageKm != 12345 || v.MileageReadAt == nil || !v.MileageReadAt.Equal(e.clock.Now()) {
-		t.Errorf("vehicle mileage %d read %v", v.MileageKm, v.MileageReadAt)
+	var stored models.Vehicle
+	must(t, e.db.Conn(e.ctx).Where("id = ?", car.ID).Take(&stored).Error)
+	if stored.MileageKm != 12345 || stored.MileageReadAt == nil || !stored.MileageReadAt.Equal(e.clock.Now()) {
+		t.Errorf("vehicle mileage %d read %v", stored.MileageKm, stored.MileageReadAt)
 	}
 	items := e.items(o)
 	if len(items) != 2 || items[0].Description != oil.Description || items[0].AmountFen != 41160 || items[1].AmountFen != 18000 {
@@ -53,46 +174,51 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("item %+v", it)
 		}
 	}
-	if bv, _ := e.svc.BoardVersion(ctx, e.sz.ID); bv != boardBefore+1 {
+	if bv, _ := e.svc.BoardVersion(e.ctx, e.sz.ID); bv != boardBefore+1 {
 		t.Errorf("board version %d after open; want %d", bv, boardBefore+1)
 	}
-	version := 1
-	step := func(got *workshop.RepairOrder, err error) *workshop.RepairOrder {
-		t.Helper()
-		must(t, err)
-		version++
-		if got.Version != version {
-			t.Fatalf("version %d; want %d", got.Version, version)
-		}
-		e.clock.Advance(10 * time.Minute)
-		return got
-	}
+}
 
-	// Dispatch and diagnosis.
-	o = step(e.svc.Assign(ctx, foreman, o.ID, &tech.ID, ptr("3号工位"), ptr(version)))
-	if *o.TechnicianID != tech.ID || *o.Bay != "3号工位" {
+// TestLifecycleDispatch: the foreman assigns a technician and a bay; the
+// technician starts diagnosing; each change moves the version on by one.
+func TestLifecycleDispatch(t *testing.T) {
+	t.Parallel()
+	v := newVisit(t, newEnv(t))
+	o := v.step(v.e.svc.Assign(v.e.ctx, v.foreman, v.o.ID, &v.tech.ID, ptr("3号工位"), ptr(v.version)))
+	if *o.TechnicianID != v.tech.ID || *o.Bay != "3号工位" {
 		t.Fatalf("assigned %+v", o)
 	}
-	o = step(e.svc.Move(ctx, tech, o.ID, workshop.Diagnosing, "", ptr(version), ""))
+	if o = v.step(v.e.svc.Move(v.e.ctx, v.tech, v.o.ID, workshop.Diagnosing, "", ptr(v.version), "")); o.Status != workshop.Diagnosing {
+		t.Fatalf("diagnosing %+v", o)
+	}
+}
 
-	// Extra work: two PENDING items; the order waits for the owner.
-	o = step(e.svc.AddItem(ctx, tech, o.ID, pads, true, nil))
+// TestLifecycleApproval: extra work found in diagnosis is PENDING and the
+// order waits for the owner, who is told; the first time the owner opens
+// the order is what staff see; the decisions send it back to diagnosis.
+func TestLifecycleApproval(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := newVisit(t, e)
+	v.through("dispatch")
+	ctx, owner := e.ctx, v.owner
+
+	o := v.step(e.svc.AddItem(ctx, v.tech, v.o.ID, pads, true, nil))
 	if o.Status != workshop.AwaitingApproval || o.ResumeStatus == nil || *o.ResumeStatus != workshop.Diagnosing {
 		t.Fatalf("after a pending item: %s (resume %v)", o.Status, o.ResumeStatus)
 	}
-	o = step(e.svc.AddItem(ctx, tech, o.ID, wiper, true, nil))
+	o = v.step(e.svc.AddItem(ctx, v.tech, v.o.ID, wiper, true, nil))
 	if o.Status != workshop.AwaitingApproval {
 		t.Fatalf("second pending item: %s", o.Status)
 	}
-	items = e.items(o)
-	var padsID, wiperID uuid.UUID
+	items := e.items(o)
 	for _, it := range items[2:] {
 		if it.Approval != workshop.Pending || it.RequestedAt == nil || it.SeenAt != nil || it.WorkStartedAt != nil {
 			t.Errorf("pending item %+v", it)
 		}
 	}
-	padsID, wiperID = items[2].ID, items[3].ID
-	inbox, _, err := e.db.Notifications(ctx, ownerP, owner.ID, models.Page{First: 10}, true)
+	padsID, wiperID := items[2].ID, items[3].ID
+	inbox, _, err := e.db.Notifications(ctx, v.ownerP, owner.ID, models.Page{First: 10}, true)
 	must(t, err)
 	if len(inbox) != 2 || inbox[0].Kind != workshop.NotifyApprovalNeeded || inbox[0].Link != workshop.OrderLink(o.ID) {
 		t.Fatalf("inbox %+v", inbox)
@@ -100,13 +226,13 @@ func TestLifecycle(t *testing.T) {
 
 	// The owner opens the request: staff see when.
 	seenAt := e.clock.Now()
-	got, err := e.svc.OrderFor(ctx, ownerP, o.ID)
+	got, err := e.svc.OrderFor(ctx, v.ownerP, o.ID)
 	must(t, err)
-	if got.Version != version {
+	if got.Version != v.version {
 		t.Errorf("reading changed the version to %d", got.Version)
 	}
 	e.clock.Advance(time.Minute)
-	_, err = e.svc.OrderFor(ctx, ownerP, o.ID)
+	_, err = e.svc.OrderFor(ctx, v.ownerP, o.ID)
 	must(t, err)
 	for _, it := range e.items(o)[2:] {
 		if it.SeenAt == nil || !it.SeenAt.Equal(seenAt) {
@@ -115,7 +241,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// The owner approves the pads and declines the wipers: back to diagnosis.
-	o = step(e.svc.Decide(ctx, ownerP, o.ID, []workshop.Decision{{ItemID: padsID, Approve: true}, {ItemID: wiperID, Approve: false}}))
+	o = v.step(e.svc.Decide(ctx, v.ownerP, o.ID, []workshop.Decision{{ItemID: padsID, Approve: true}, {ItemID: wiperID, Approve: false}}))
 	if o.Status != workshop.Diagnosing || o.ResumeStatus != nil {
 		t.Fatalf("after the decisions: %s", o.Status)
 	}
@@ -124,41 +250,59 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("item %s has no decision time", it.Description)
 		}
 	}
+}
 
-	// Work: every agreed item starts, the declined one never does.
-	o = step(e.svc.Move(ctx, tech, o.ID, workshop.InProgress, "", nil, ""))
+// TestLifecycleWork: every agreed item starts, the declined one never does;
+// a failed quality check needs a reason; ready for pickup, the owner is
+// told; not delivered without paying.
+func TestLifecycleWork(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := newVisit(t, e)
+	v.through("decide")
+	ctx, tech, foreman := e.ctx, v.tech, v.foreman
+
+	o := v.step(e.svc.Move(ctx, tech, v.o.ID, workshop.InProgress, "", nil, ""))
 	for _, it := range e.items(o) {
-		if started := it.WorkStartedAt != nil; started != (it.ID != wiperID) {
+		if started := it.WorkStartedAt != nil; started != (it.ID != v.wiperID) {
 			t.Errorf("item %s (%s) started=%v", it.Description, it.Approval, started)
 		}
 	}
-	o = step(e.svc.Move(ctx, tech, o.ID, workshop.QualityCheck, "", nil, ""))
-	_, err = e.svc.Move(ctx, foreman, o.ID, workshop.InProgress, " ", nil, "")
+	o = v.step(e.svc.Move(ctx, tech, o.ID, workshop.QualityCheck, "", nil, ""))
+	_, err := e.svc.Move(ctx, foreman, o.ID, workshop.InProgress, " ", nil, "")
 	wantCode(t, err, workshop.CodeReasonRequired, "note")
-	o = step(e.svc.Move(ctx, foreman, o.ID, workshop.InProgress, "右前轮螺栓扭矩不足，返工", nil, ""))
-	o = step(e.svc.Move(ctx, tech, o.ID, workshop.QualityCheck, "", nil, ""))
-	o = step(e.svc.Move(ctx, foreman, o.ID, workshop.Washing, "", nil, ""))
-	o = step(e.svc.Move(ctx, foreman, o.ID, workshop.ReadyForPickup, "", nil, ""))
-	inbox, _, err = e.db.Notifications(ctx, ownerP, owner.ID, models.Page{First: 10}, false)
+	o = v.step(e.svc.Move(ctx, foreman, o.ID, workshop.InProgress, "右前轮螺栓扭矩不足，返工", nil, ""))
+	o = v.step(e.svc.Move(ctx, tech, o.ID, workshop.QualityCheck, "", nil, ""))
+	o = v.step(e.svc.Move(ctx, foreman, o.ID, workshop.Washing, "", nil, ""))
+	o = v.step(e.svc.Move(ctx, foreman, o.ID, workshop.ReadyForPickup, "", nil, ""))
+	inbox, _, err := e.db.Notifications(ctx, v.ownerP, v.owner.ID, models.Page{First: 10}, false)
 	must(t, err)
 	if len(inbox) != 3 || inbox[0].Kind != workshop.NotifyReadyForPickup || inbox[0].Link != workshop.OrderLink(o.ID) {
 		t.Fatalf("inbox after ready: %+v", inbox)
 	}
 
 	// Not without paying.
-	_, err = e.svc.Move(ctx, advisor, o.ID, workshop.Delivered, "", nil, "")
+	_, err = e.svc.Move(ctx, v.advisor, o.ID, workshop.Delivered, "", nil, "")
 	wantCode(t, err, workshop.CodeNotSettled, "")
+}
 
-	// Settlement: card and cash adding up to the payable amount.
-	const payable = 41160 + 18000 + 68000
-	_, err = e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: []workshop.PaymentInput{
+// TestLifecycleSettle: card and cash adding up to the payable amount, the
+// next service due; a retry with the same key answers the order, the key
+// with other payments is refused, and so is a second settlement.
+func TestLifecycleSettle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := newVisit(t, e)
+	v.through("work")
+	ctx, cashier, o := e.ctx, v.cashier, v.o
+
+	const payable = visitPayable
+	_, err := e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: []workshop.PaymentInput{
 		{Method: workshop.BankCard, AmountFen: 100000, Reference: "POS-778899"}, {Method: workshop.Cash, AmountFen: payable - 100000 - 1},
 	}})
 	wantCode(t, err, workshop.CodePaymentsDoNotAddUp, "payments")
-	pays := []workshop.PaymentInput{
-		{Method: workshop.BankCard, AmountFen: 100000, Reference: "POS-778899"}, {Method: workshop.Cash, AmountFen: payable - 100000},
-	}
-	o = step(e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: pays, IdempotencyKey: "settle-" + o.ID.String()}))
+	pays := v.payments()
+	o = v.step(e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: pays, IdempotencyKey: "settle-" + o.ID.String()}))
 	today := models.DateOf(e.clock.Now().Add(-10 * time.Minute).In(e.sz.Location()))
 	if o.SettledAt == nil || *o.SettledBy != cashier.ID || o.TotalFen != payable || o.WarrantyFen != 0 || o.PayableFen != payable ||
 		*o.NextServiceDate != today.AddDate(0, 6, 0) || *o.NextServiceKm != 12345+5000 {
@@ -169,7 +313,7 @@ func TestLifecycle(t *testing.T) {
 	// settlement is.
 	again, err := e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: []workshop.PaymentInput{pays[1], pays[0]}, IdempotencyKey: "settle-" + o.ID.String()})
 	must(t, err)
-	if again.Version != version {
+	if again.Version != v.version {
 		t.Errorf("retry changed the version to %d", again.Version)
 	}
 	_, err = e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o.ID, Payments: pays})
@@ -181,15 +325,26 @@ func TestLifecycle(t *testing.T) {
 	if len(payments[o.ID]) != 2 || workshop.Totals(e.items(o), payments[o.ID]).PaidFen != payable {
 		t.Fatalf("payments %+v", payments[o.ID])
 	}
+}
 
-	o = step(e.svc.Move(ctx, advisor, o.ID, workshop.Delivered, "", nil, ""))
+// TestLifecycleDeliver: delivered on the service's clock, the order closed
+// to changes; the timeline says who moved it, when, from, to, and the QC
+// failure's note.
+func TestLifecycleDeliver(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := newVisit(t, e)
+	v.through("settle")
+	advisor, foreman, tech, owner := v.advisor, v.foreman, v.tech, v.owner
+
+	o := v.step(e.svc.Move(e.ctx, advisor, v.o.ID, workshop.Delivered, "", nil, ""))
 	if o.DeliveredAt == nil || o.Status != workshop.Delivered {
 		t.Fatalf("delivered %+v", o)
 	}
 	if stored := e.reload(o); !stored.UpdatedAt.Equal(*o.DeliveredAt) || !stored.UpdatedAt.Equal(stored.StatusChangedAt) {
 		t.Errorf("updated at %v, delivered at %v: not the service's clock", stored.UpdatedAt, o.DeliveredAt)
 	}
-	_, err = e.svc.AddItem(ctx, advisor, o.ID, oil, false, nil)
+	_, err := e.svc.AddItem(e.ctx, advisor, o.ID, oil, false, nil)
 	wantCode(t, err, workshop.CodeOrderClosed, "")
 
 	// The timeline: who, when, from, to, note.
@@ -230,8 +385,18 @@ func TestLifecycle(t *testing.T) {
 	if evs[6].Note != "右前轮螺栓扭矩不足，返工" {
 		t.Errorf("QC failure note %q", evs[6].Note)
 	}
+}
 
-	// What the owner sees afterwards: history, last service, the advice.
+// TestLifecycleHistory: what the owner sees after the visit (history, last
+// service, the declined work as advice, no active order); the next visit may
+// open, and doing the declined work closes the advice.
+func TestLifecycleHistory(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := newVisit(t, e)
+	v.through("deliver")
+	ctx, car, o := e.ctx, v.car, v.o
+
 	hist, err := e.svc.ServiceHistory(ctx, []workshop.HistoryKey{{VehicleID: car.ID, First: 5}})
 	must(t, err)
 	page := hist[workshop.HistoryKey{VehicleID: car.ID, First: 5}]
@@ -245,7 +410,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	recs, err := e.svc.RecommendationsByVehicleIDs(ctx, []uuid.UUID{car.ID})
 	must(t, err)
-	if len(recs[car.ID]) != 1 || recs[car.ID][0].ID != wiperID || recs[car.ID][0].Approval != workshop.Declined {
+	if len(recs[car.ID]) != 1 || recs[car.ID][0].ID != v.wiperID || recs[car.ID][0].Approval != workshop.Declined {
 		t.Fatalf("recommendations %+v", recs[car.ID])
 	}
 	active, err := e.svc.ActiveOrdersByVehicleIDs(ctx, []uuid.UUID{car.ID})
@@ -264,7 +429,7 @@ func TestLifecycle(t *testing.T) {
 	o2 = e.move(o2, workshop.InProgress, "")
 	o2 = e.move(o2, workshop.QualityCheck, "")
 	o2 = e.move(o2, workshop.ReadyForPickup, "")
-	_, err = e.svc.Settle(ctx, cashier, workshop.SettleInput{OrderID: o2.ID, Payments: []workshop.PaymentInput{{Method: workshop.WeChatPay, AmountFen: 19600, Reference: "4200001234"}}})
+	_, err = e.svc.Settle(ctx, v.cashier, workshop.SettleInput{OrderID: o2.ID, Payments: []workshop.PaymentInput{{Method: workshop.WeChatPay, AmountFen: 19600, Reference: "4200001234"}}})
 	must(t, err)
 	e.move(o2, workshop.Delivered, "")
 	recs, err = e.svc.RecommendationsByVehicleIDs(ctx, []uuid.UUID{car.ID})
