@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // ticking is a clock that moves on a second at every reading, so that two
@@ -19,12 +21,15 @@ func ticking(from time.Time) models.Clock {
 func TestTransactionHasOneTime(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	db := w.db.WithClock(ticking(time.Date(2031, 3, 3, 10, 0, 0, 0, time.UTC)))
+	clock := ticking(time.Date(2031, 3, 3, 10, 0, 0, 0, time.UTC))
+	db := w.db.WithClock(clock)
+	dir := &directory.Service{DB: w.db, Clock: clock}
+	ib := &inbox.Service{DB: w.db, Clock: clock}
 	a := w.owner(1, "", nil)
 
 	// One change, three times written: the owner's consent time and its
 	// updated_at (stamped by GORM), and the consent event.
-	_, err := db.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, models.ProfileChange{MarketingConsent: ptr(true)})
+	_, err := dir.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{MarketingConsent: ptr(true)})
 	must(t, err)
 	var o models.Owner
 	must(t, w.db.Conn(w.ctx).Where("id = ?", a.ID).Take(&o).Error)
@@ -37,7 +42,7 @@ func TestTransactionHasOneTime(t *testing.T) {
 	// Two notifications in one transaction carry one time; in two, two.
 	notify := func(ctx context.Context) *models.Notification {
 		n := &models.Notification{OwnerID: a.ID, Kind: "NEWS", Title: "t"}
-		_, err := db.CreateNotification(ctx, n)
+		_, err := ib.CreateNotification(ctx, n)
 		must(t, err)
 		return n
 	}
@@ -75,10 +80,10 @@ func TestChinaDate(t *testing.T) {
 	// The date rules go by China's date: at 23:30 UTC on 3 March a
 	// birthday on 4 March is today, on 5 March in the future.
 	w := newWorld(t)
-	db := w.db.WithClock(func() time.Time { return late })
+	dir := &directory.Service{DB: w.db, Clock: func() time.Time { return late }}
 	a := w.owner(1, "", nil)
-	_, err := db.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, models.ProfileChange{Birthday: date("2031-03-04")})
+	_, err := dir.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{Birthday: date("2031-03-04")})
 	must(t, err)
-	_, err = db.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, models.ProfileChange{Birthday: date("2031-03-05")})
+	_, err = dir.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{Birthday: date("2031-03-05")})
 	wantCode(t, err, models.CodeInvalidArgument, "birthday")
 }

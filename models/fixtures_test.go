@@ -3,16 +3,13 @@ package models_test
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/testdb"
-	"github.com/ownerhub/ownerhub/models/validate"
 )
 
 // world is a small dealer group: store SZ (Shenzhen) and GZ (Guangzhou), and
@@ -26,7 +23,6 @@ type world struct {
 	szAdvisor, szForeman, szTech, szCRM, szManager *auth.Principal
 	gzAdvisor, gzForeman, gzManager                *auth.Principal
 	admin                                          *auth.Principal
-	queries                                        atomic.Int64
 }
 
 func newWorld(t *testing.T) *world {
@@ -43,19 +39,7 @@ func newWorld(t *testing.T) *world {
 	w.gzForeman = w.staff("foreman.gz", []uuid.UUID{w.gz.ID}, auth.RoleForeman)
 	w.gzManager = w.staff("manager.gz", []uuid.UUID{w.gz.ID}, auth.RoleManager)
 	w.admin = w.staff("admin", []uuid.UUID{w.sz.ID, w.gz.ID}, auth.RoleGroupAdmin)
-	// Count statements, to check that batch loads do not grow with rows.
-	cb := func(*gorm.DB) { w.queries.Add(1) }
-	conn := w.db.Conn(w.ctx)
-	must(t, conn.Callback().Query().After("gorm:query").Register("test:count_query", cb))
-	must(t, conn.Callback().Row().After("gorm:row").Register("test:count_row", cb))
 	return w
-}
-
-// statements runs fn and returns how many SELECT statements it ran.
-func (w *world) statements(fn func()) int64 {
-	before := w.queries.Load()
-	fn()
-	return w.queries.Load() - before
 }
 
 func must(t testing.TB, err error) {
@@ -101,18 +85,6 @@ func (w *world) owner(n int, name string, home *models.Store) *models.Owner {
 	return o
 }
 
-// car inserts a vehicle directly.
-func (w *world) car(o *models.Owner, n int, sold *models.Store) *models.Vehicle {
-	w.t.Helper()
-	p := plate(n)
-	v := &models.Vehicle{ID: models.NewID(), OwnerID: o.ID, VIN: vin(n), Plate: &p, Brand: "Toyota", Model: "Camry", ModelYear: 2024, MileageKm: 1000}
-	if sold != nil {
-		v.SellingStoreID = &sold.ID
-	}
-	must(w.t, w.db.Conn(w.ctx).Create(v).Error)
-	return v
-}
-
 func (w *world) count(model any) int64 {
 	w.t.Helper()
 	var n int64
@@ -126,16 +98,6 @@ func ownerPrincipal(o *models.Owner) *auth.Principal {
 
 func phone(n int) string { return fmt.Sprintf("+86139%08d", n) }
 
-func plate(n int) string { return fmt.Sprintf("粤B%05d", n) }
-
-func vin(n int) string {
-	v, err := validate.WithVINCheckDigit(fmt.Sprintf("LVGBE4AK0RG%06d", n))
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
 func ptr[T any](v T) *T { return &v }
 
 func date(s string) *models.Date {
@@ -146,16 +108,4 @@ func date(s string) *models.Date {
 	return &d
 }
 
-func today() models.Date { return testdb.Today() }
-
 var wantCode = testdb.WantCode
-
-// registration is a valid registration of car n for phone n.
-func registration(n int) models.VehicleRegistration {
-	return models.VehicleRegistration{
-		OwnerPhone: phone(n), OwnerName: "车主" + fmt.Sprint(n), VIN: vin(n), Plate: ptr(plate(n)),
-		Brand: "Toyota", Model: "Camry", ModelYear: today().Year, Colour: "珍珠白",
-		PurchaseDate: ptr(today()), WarrantyEndDate: ptr(today().AddDate(3, 0, 0)), WarrantyEndKm: ptr(100000),
-		InsuranceExpiry: ptr(today().AddDate(1, 0, 0)), InspectionDue: ptr(today().AddDate(6, 0, 0)), MileageKm: 12,
-	}
-}

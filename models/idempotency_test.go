@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
@@ -47,7 +48,7 @@ func (f *idemFixture) send(ctx context.Context, scope, key string, p sendParams,
 			return receipt{}, models.Invalid("amount", "金额无效", "amount must not be negative")
 		}
 		msg := &models.Notification{OwnerID: f.owner.ID, Kind: "TEST", Title: p.Title}
-		if _, err := f.w.db.CreateNotification(ctx, msg); err != nil {
+		if _, err := (&inbox.Service{DB: f.w.db}).CreateNotification(ctx, msg); err != nil {
 			return receipt{}, err
 		}
 		return receipt{NotificationID: msg.ID, Title: p.Title, At: msg.CreatedAt}, nil

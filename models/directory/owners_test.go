@@ -1,4 +1,4 @@
-package models_test
+package directory_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 func TestUpdateProfile(t *testing.T) {
@@ -17,8 +18,8 @@ func TestUpdateProfile(t *testing.T) {
 	a := w.owner(1, "", nil)
 	me := ownerPrincipal(a)
 
-	got, err := w.db.UpdateProfile(w.ctx, me, a.ID, models.ProfileChange{
-		Name: ptr("  张伟  "), Birthday: date("1985-03-12"), Gender: ptr(models.GenderMale),
+	got, err := w.dir.UpdateProfile(w.ctx, me, a.ID, directory.ProfileChange{
+		Name: ptr("  张伟  "), Birthday: date("1985-03-12"), Gender: ptr(directory.GenderMale),
 		HomeStoreID: &w.sz.ID, MarketingConsent: ptr(true),
 	})
 	must(t, err)
@@ -29,7 +30,7 @@ func TestUpdateProfile(t *testing.T) {
 	stamped := *got.MarketingConsentAt
 
 	// Read back: everything stored.
-	back, err := w.db.OwnerFor(w.ctx, me, a.ID)
+	back, err := w.dir.OwnerFor(w.ctx, me, a.ID)
 	must(t, err)
 	if back.Name != "张伟" || back.Birthday.String() != "1985-03-12" || back.MarketingConsentAt == nil ||
 		!back.MarketingConsentAt.Equal(stamped) {
@@ -37,65 +38,65 @@ func TestUpdateProfile(t *testing.T) {
 	}
 
 	// Unchanged consent keeps its time; omitted fields stay.
-	got, err = w.db.UpdateProfile(w.ctx, me, a.ID, models.ProfileChange{MarketingConsent: ptr(true), Gender: ptr(models.GenderFemale)})
+	got, err = w.dir.UpdateProfile(w.ctx, me, a.ID, directory.ProfileChange{MarketingConsent: ptr(true), Gender: ptr(directory.GenderFemale)})
 	must(t, err)
 	if !got.MarketingConsentAt.Equal(stamped) || got.Name != "张伟" || *got.Gender != "FEMALE" {
 		t.Fatalf("second update = %+v", got)
 	}
-	got, err = w.db.UpdateProfile(w.ctx, me, a.ID, models.ProfileChange{MarketingConsent: ptr(false)})
+	got, err = w.dir.UpdateProfile(w.ctx, me, a.ID, directory.ProfileChange{MarketingConsent: ptr(false)})
 	must(t, err)
 	if got.MarketingConsent || got.MarketingConsentAt == nil || got.MarketingConsentAt.Before(stamped) {
 		t.Fatalf("withdrawn consent = %+v", got)
 	}
 
 	// Birthday today is fine, tomorrow is not.
-	_, err = w.db.UpdateProfile(w.ctx, me, a.ID, models.ProfileChange{Birthday: ptr(today())})
+	_, err = w.dir.UpdateProfile(w.ctx, me, a.ID, directory.ProfileChange{Birthday: ptr(today())})
 	must(t, err)
 
 	refusals := []struct {
 		name  string
-		ch    models.ProfileChange
+		ch    directory.ProfileChange
 		field string
 	}{
-		{"blank name", models.ProfileChange{Name: ptr("   ")}, "name"},
-		{"name too long", models.ProfileChange{Name: ptr(strings.Repeat("张", 41))}, "name"},
-		{"name with newline", models.ProfileChange{Name: ptr("张\n伟")}, "name"},
-		{"birthday before 1900", models.ProfileChange{Birthday: date("1899-12-31")}, "birthday"},
-		{"birthday tomorrow", models.ProfileChange{Birthday: ptr(today().AddDate(0, 0, 1))}, "birthday"},
-		{"gender", models.ProfileChange{Gender: ptr("OTHER")}, "gender"},
-		{"no such home store", models.ProfileChange{HomeStoreID: ptr(uuid.New()), Name: ptr("李四")}, "homeStoreId"},
+		{"blank name", directory.ProfileChange{Name: ptr("   ")}, "name"},
+		{"name too long", directory.ProfileChange{Name: ptr(strings.Repeat("张", 41))}, "name"},
+		{"name with newline", directory.ProfileChange{Name: ptr("张\n伟")}, "name"},
+		{"birthday before 1900", directory.ProfileChange{Birthday: date("1899-12-31")}, "birthday"},
+		{"birthday tomorrow", directory.ProfileChange{Birthday: ptr(today().AddDate(0, 0, 1))}, "birthday"},
+		{"gender", directory.ProfileChange{Gender: ptr("OTHER")}, "gender"},
+		{"no such home store", directory.ProfileChange{HomeStoreID: ptr(uuid.New()), Name: ptr("李四")}, "homeStoreId"},
 	}
 	for _, r := range refusals {
 		t.Run(r.name, func(t *testing.T) {
-			_, err := w.db.UpdateProfile(w.ctx, me, a.ID, r.ch)
+			_, err := w.dir.UpdateProfile(w.ctx, me, a.ID, r.ch)
 			wantCode(t, err, models.CodeInvalidArgument, r.field)
 		})
 	}
 	// A refusal changed nothing (the home store case also carried a name).
-	back, err = w.db.OwnerFor(w.ctx, me, a.ID)
+	back, err = w.dir.OwnerFor(w.ctx, me, a.ID)
 	must(t, err)
 	if back.Name != "张伟" || *back.HomeStoreID != w.sz.ID {
 		t.Fatalf("after refusals owner = %+v", back)
 	}
-	_, err = w.db.UpdateProfile(w.ctx, me, a.ID, models.ProfileChange{Name: ptr(strings.Repeat("张", 40))})
+	_, err = w.dir.UpdateProfile(w.ctx, me, a.ID, directory.ProfileChange{Name: ptr(strings.Repeat("张", 40))})
 	must(t, err) // 40 characters is the limit, not 40 bytes
 
 	// Authorization.
 	b := w.owner(2, "王芳", w.gz)
-	_, err = w.db.UpdateProfile(w.ctx, me, b.ID, models.ProfileChange{Name: ptr("hacked")})
+	_, err = w.dir.UpdateProfile(w.ctx, me, b.ID, directory.ProfileChange{Name: ptr("hacked")})
 	wantCode(t, err, models.CodeNotFound, "")
-	_, err = w.db.UpdateProfile(w.ctx, w.admin, b.ID, models.ProfileChange{Name: ptr("hacked")})
+	_, err = w.dir.UpdateProfile(w.ctx, w.admin, b.ID, directory.ProfileChange{Name: ptr("hacked")})
 	wantCode(t, err, models.CodeForbidden, "")
-	_, err = w.db.UpdateProfile(w.ctx, nil, b.ID, models.ProfileChange{Name: ptr("hacked")})
+	_, err = w.dir.UpdateProfile(w.ctx, nil, b.ID, directory.ProfileChange{Name: ptr("hacked")})
 	wantCode(t, err, models.CodeUnauthenticated, "")
-	back, err = w.db.OwnerFor(w.ctx, w.admin, b.ID)
+	back, err = w.dir.OwnerFor(w.ctx, w.admin, b.ID)
 	must(t, err)
 	if back.Name != "王芳" {
 		t.Fatalf("owner B was changed: %+v", back)
 	}
 	// An owner token for a deleted/unknown owner id.
 	ghost := uuid.New()
-	_, err = w.db.UpdateProfile(w.ctx, &auth.Principal{Kind: auth.KindOwner, ID: ghost}, ghost, models.ProfileChange{})
+	_, err = w.dir.UpdateProfile(w.ctx, &auth.Principal{Kind: auth.KindOwner, ID: ghost}, ghost, directory.ProfileChange{})
 	wantCode(t, err, models.CodeNotFound, "")
 }
 
@@ -119,7 +120,7 @@ func TestSearchOwners(t *testing.T) {
 
 	search := func(actor *auth.Principal, s string) []uuid.UUID {
 		t.Helper()
-		got, more, err := w.db.SearchOwners(w.ctx, actor, s, models.Page{First: 20})
+		got, more, err := w.dir.SearchOwners(w.ctx, actor, s, models.Page{First: 20})
 		must(t, err)
 		if more {
 			t.Fatalf("unexpected next page")
@@ -178,15 +179,15 @@ func TestSearchOwners(t *testing.T) {
 	}
 
 	for _, bad := range []string{"", "   ", strings.Repeat("张", 41)} {
-		_, _, err := w.db.SearchOwners(w.ctx, w.szAdvisor, bad, models.Page{First: 20})
+		_, _, err := w.dir.SearchOwners(w.ctx, w.szAdvisor, bad, models.Page{First: 20})
 		wantCode(t, err, models.CodeInvalidArgument, "search")
 	}
-	_, _, err := w.db.SearchOwners(w.ctx, ownerPrincipal(zhangSZ), "张", models.Page{First: 20})
+	_, _, err := w.dir.SearchOwners(w.ctx, ownerPrincipal(zhangSZ), "张", models.Page{First: 20})
 	wantCode(t, err, models.CodeForbidden, "")
 	// Technicians work on cars, not with customers' records.
-	_, _, err = w.db.SearchOwners(w.ctx, w.szTech, "139 0000 0002", models.Page{First: 20})
+	_, _, err = w.dir.SearchOwners(w.ctx, w.szTech, "139 0000 0002", models.Page{First: 20})
 	wantCode(t, err, models.CodeForbidden, "")
-	_, _, err = w.db.SearchOwners(w.ctx, nil, "张", models.Page{First: 20})
+	_, _, err = w.dir.SearchOwners(w.ctx, nil, "张", models.Page{First: 20})
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }
 
@@ -201,7 +202,7 @@ func TestSearchOwnersPaging(t *testing.T) {
 	var got []uuid.UUID
 	after := uuid.Nil
 	for pages := 1; ; pages++ {
-		page, more, err := w.db.SearchOwners(w.ctx, w.szCRM, "李", models.Page{First: 10, After: models.Cursor{ID: after}})
+		page, more, err := w.dir.SearchOwners(w.ctx, w.szCRM, "李", models.Page{First: 10, After: models.Cursor{ID: after}})
 		must(t, err)
 		got = append(got, ids(page)...)
 		if wantMore := pages < 3; more != wantMore {

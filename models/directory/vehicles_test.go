@@ -1,4 +1,4 @@
-package models_test
+package directory_test
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 func TestRegisterVehicle(t *testing.T) {
@@ -20,7 +21,7 @@ func TestRegisterVehicle(t *testing.T) {
 	r.Plate = ptr("粤b·00001")
 	r.VIN = strings.ToLower(r.VIN)
 	r.OwnerName = "  张伟 "
-	v, o, err := w.db.RegisterVehicle(w.ctx, w.szAdvisor, r)
+	v, o, err := w.dir.RegisterVehicle(w.ctx, w.szAdvisor, r)
 	must(t, err)
 	if o.Phone != "+8613900000001" || o.Name != "张伟" || o.HomeStoreID == nil || *o.HomeStoreID != w.sz.ID {
 		t.Fatalf("owner = %+v; want new owner, E.164 phone, home store SZ", o)
@@ -29,7 +30,7 @@ func TestRegisterVehicle(t *testing.T) {
 		v.MileageKm != 12 || v.MileageReadAt == nil || v.WarrantyEndKm == nil || *v.WarrantyEndKm != 100000 {
 		t.Fatalf("vehicle = %+v", v)
 	}
-	stored, err := w.db.VehicleFor(w.ctx, ownerPrincipal(o), v.ID)
+	stored, err := w.dir.VehicleFor(w.ctx, ownerPrincipal(o), v.ID)
 	must(t, err)
 	if stored.PurchaseDate.String() != today().String() || stored.InspectionDue.String() != today().AddDate(6, 0, 0).String() {
 		t.Fatalf("stored vehicle dates = %v %v", stored.PurchaseDate, stored.InspectionDue)
@@ -40,7 +41,7 @@ func TestRegisterVehicle(t *testing.T) {
 	r2.OwnerPhone = "+86 139 0000 0001"
 	r2.OwnerName = "别的名字"
 	r2.Plate = nil
-	v2, o2, err := w.db.RegisterVehicle(w.ctx, w.szManager, r2)
+	v2, o2, err := w.dir.RegisterVehicle(w.ctx, w.szManager, r2)
 	must(t, err)
 	if o2.ID != o.ID || o2.Name != "张伟" || v2.Plate != nil {
 		t.Fatalf("second registration: owner %+v vehicle plate %v", o2, v2.Plate)
@@ -53,7 +54,7 @@ func TestRegisterVehicle(t *testing.T) {
 	signedIn := w.owner(3, "", nil)
 	r3 := registration(3)
 	r3.SellingStoreID = &w.gz.ID
-	_, o3, err := w.db.RegisterVehicle(w.ctx, w.admin, r3)
+	_, o3, err := w.dir.RegisterVehicle(w.ctx, w.admin, r3)
 	must(t, err)
 	if o3.ID != signedIn.ID || o3.Name != "车主3" || *o3.HomeStoreID != w.gz.ID {
 		t.Fatalf("existing owner = %+v", o3)
@@ -62,7 +63,7 @@ func TestRegisterVehicle(t *testing.T) {
 	multi := w.staff("advisor.both", []uuid.UUID{w.sz.ID, w.gz.ID}, auth.RoleAdvisor)
 	r4 := registration(4)
 	r4.SellingStoreID = &w.gz.ID
-	v4, _, err := w.db.RegisterVehicle(w.ctx, multi, r4)
+	v4, _, err := w.dir.RegisterVehicle(w.ctx, multi, r4)
 	must(t, err)
 	if *v4.SellingStoreID != w.gz.ID {
 		t.Fatalf("selling store = %v", v4.SellingStoreID)
@@ -72,7 +73,7 @@ func TestRegisterVehicle(t *testing.T) {
 func TestRegisterVehicleRefusals(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	_, _, err := w.db.RegisterVehicle(w.ctx, w.szAdvisor, registration(1))
+	_, _, err := w.dir.RegisterVehicle(w.ctx, w.szAdvisor, registration(1))
 	must(t, err)
 	owners, vehicles := w.count(&models.Owner{}), w.count(&models.Vehicle{})
 
@@ -81,42 +82,42 @@ func TestRegisterVehicleRefusals(t *testing.T) {
 	nextYear := today().Year + 1
 	cases := []struct {
 		name  string
-		edit  func(r *models.VehicleRegistration)
+		edit  func(r *directory.VehicleRegistration)
 		code  models.Code
 		field string
 	}{
-		{"landline", func(r *models.VehicleRegistration) { r.OwnerPhone = "0755-88886666" }, models.CodeInvalidPhone, "ownerPhone"},
-		{"short phone", func(r *models.VehicleRegistration) { r.OwnerPhone = "1390000" }, models.CodeInvalidPhone, "ownerPhone"},
-		{"VIN check digit", func(r *models.VehicleRegistration) { r.VIN = string(badVIN) }, models.CodeInvalidVIN, "vin"},
-		{"VIN with O", func(r *models.VehicleRegistration) { r.VIN = "LVGBE4AK0RGO00005" }, models.CodeInvalidVIN, "vin"},
-		{"VIN 16 chars", func(r *models.VehicleRegistration) { r.VIN = vin(5)[:16] }, models.CodeInvalidVIN, "vin"},
-		{"plate 6 chars", func(r *models.VehicleRegistration) { r.Plate = ptr("粤B1234") }, models.CodeInvalidPlate, "plate"},
-		{"plate province", func(r *models.VehicleRegistration) { r.Plate = ptr("港B12345") }, models.CodeInvalidPlate, "plate"},
-		{"NEV plate serial", func(r *models.VehicleRegistration) { r.Plate = ptr("粤BL12345") }, models.CodeInvalidPlate, "plate"},
-		{"owner name too long", func(r *models.VehicleRegistration) { r.OwnerName = strings.Repeat("名", 41) }, models.CodeInvalidArgument, "ownerName"},
-		{"brand empty", func(r *models.VehicleRegistration) { r.Brand = " " }, models.CodeInvalidArgument, "brand"},
-		{"model empty", func(r *models.VehicleRegistration) { r.Model = "" }, models.CodeInvalidArgument, "model"},
-		{"model year 1979", func(r *models.VehicleRegistration) { r.ModelYear = 1979; r.PurchaseDate = nil }, models.CodeInvalidArgument, "modelYear"},
-		{"model year after next", func(r *models.VehicleRegistration) { r.ModelYear = nextYear + 1 }, models.CodeInvalidArgument, "modelYear"},
-		{"colour too long", func(r *models.VehicleRegistration) { r.Colour = strings.Repeat("白", 21) }, models.CodeInvalidArgument, "colour"},
-		{"purchase tomorrow", func(r *models.VehicleRegistration) { r.PurchaseDate = ptr(today().AddDate(0, 0, 1)) }, models.CodeInvalidArgument, "purchaseDate"},
-		{"purchase before model year", func(r *models.VehicleRegistration) { r.PurchaseDate = ptr(today().AddDate(-3, 0, 0)) }, models.CodeInvalidArgument, "purchaseDate"},
-		{"warranty ends before purchase", func(r *models.VehicleRegistration) { r.WarrantyEndDate = ptr(today().AddDate(0, 0, -1)) }, models.CodeInvalidArgument, "warrantyEndDate"},
-		{"warranty km negative", func(r *models.VehicleRegistration) { r.WarrantyEndKm = ptr(-1) }, models.CodeInvalidArgument, "warrantyEndKm"},
-		{"insurance in 10 years", func(r *models.VehicleRegistration) { r.InsuranceExpiry = ptr(today().AddDate(10, 0, 0)) }, models.CodeInvalidArgument, "insuranceExpiry"},
-		{"inspection in 1970", func(r *models.VehicleRegistration) { r.InspectionDue = date("1970-01-01") }, models.CodeInvalidArgument, "inspectionDue"},
-		{"mileage negative", func(r *models.VehicleRegistration) { r.MileageKm = -1 }, models.CodeInvalidArgument, "mileageKm"},
-		{"mileage absurd", func(r *models.VehicleRegistration) { r.MileageKm = 9_000_000 }, models.CodeInvalidArgument, "mileageKm"},
-		{"VIN taken", func(r *models.VehicleRegistration) { r.VIN = vin(1) }, models.CodeVINAlreadyRegistered, "vin"},
-		{"VIN taken, typed differently", func(r *models.VehicleRegistration) { r.VIN = " " + strings.ToLower(vin(1)) }, models.CodeVINAlreadyRegistered, "vin"},
-		{"plate taken", func(r *models.VehicleRegistration) { r.Plate = ptr("粤B·00001") }, models.CodePlateAlreadyRegistered, "plate"},
-		{"VIN and plate taken", func(r *models.VehicleRegistration) { r.VIN = vin(1); r.Plate = ptr(plate(1)) }, models.CodeVINAlreadyRegistered, "vin"},
+		{"landline", func(r *directory.VehicleRegistration) { r.OwnerPhone = "0755-88886666" }, models.CodeInvalidPhone, "ownerPhone"},
+		{"short phone", func(r *directory.VehicleRegistration) { r.OwnerPhone = "1390000" }, models.CodeInvalidPhone, "ownerPhone"},
+		{"VIN check digit", func(r *directory.VehicleRegistration) { r.VIN = string(badVIN) }, models.CodeInvalidVIN, "vin"},
+		{"VIN with O", func(r *directory.VehicleRegistration) { r.VIN = "LVGBE4AK0RGO00005" }, models.CodeInvalidVIN, "vin"},
+		{"VIN 16 chars", func(r *directory.VehicleRegistration) { r.VIN = vin(5)[:16] }, models.CodeInvalidVIN, "vin"},
+		{"plate 6 chars", func(r *directory.VehicleRegistration) { r.Plate = ptr("粤B1234") }, models.CodeInvalidPlate, "plate"},
+		{"plate province", func(r *directory.VehicleRegistration) { r.Plate = ptr("港B12345") }, models.CodeInvalidPlate, "plate"},
+		{"NEV plate serial", func(r *directory.VehicleRegistration) { r.Plate = ptr("粤BL12345") }, models.CodeInvalidPlate, "plate"},
+		{"owner name too long", func(r *directory.VehicleRegistration) { r.OwnerName = strings.Repeat("名", 41) }, models.CodeInvalidArgument, "ownerName"},
+		{"brand empty", func(r *directory.VehicleRegistration) { r.Brand = " " }, models.CodeInvalidArgument, "brand"},
+		{"model empty", func(r *directory.VehicleRegistration) { r.Model = "" }, models.CodeInvalidArgument, "model"},
+		{"model year 1979", func(r *directory.VehicleRegistration) { r.ModelYear = 1979; r.PurchaseDate = nil }, models.CodeInvalidArgument, "modelYear"},
+		{"model year after next", func(r *directory.VehicleRegistration) { r.ModelYear = nextYear + 1 }, models.CodeInvalidArgument, "modelYear"},
+		{"colour too long", func(r *directory.VehicleRegistration) { r.Colour = strings.Repeat("白", 21) }, models.CodeInvalidArgument, "colour"},
+		{"purchase tomorrow", func(r *directory.VehicleRegistration) { r.PurchaseDate = ptr(today().AddDate(0, 0, 1)) }, models.CodeInvalidArgument, "purchaseDate"},
+		{"purchase before model year", func(r *directory.VehicleRegistration) { r.PurchaseDate = ptr(today().AddDate(-3, 0, 0)) }, models.CodeInvalidArgument, "purchaseDate"},
+		{"warranty ends before purchase", func(r *directory.VehicleRegistration) { r.WarrantyEndDate = ptr(today().AddDate(0, 0, -1)) }, models.CodeInvalidArgument, "warrantyEndDate"},
+		{"warranty km negative", func(r *directory.VehicleRegistration) { r.WarrantyEndKm = ptr(-1) }, models.CodeInvalidArgument, "warrantyEndKm"},
+		{"insurance in 10 years", func(r *directory.VehicleRegistration) { r.InsuranceExpiry = ptr(today().AddDate(10, 0, 0)) }, models.CodeInvalidArgument, "insuranceExpiry"},
+		{"inspection in 1970", func(r *directory.VehicleRegistration) { r.InspectionDue = date("1970-01-01") }, models.CodeInvalidArgument, "inspectionDue"},
+		{"mileage negative", func(r *directory.VehicleRegistration) { r.MileageKm = -1 }, models.CodeInvalidArgument, "mileageKm"},
+		{"mileage absurd", func(r *directory.VehicleRegistration) { r.MileageKm = 9_000_000 }, models.CodeInvalidArgument, "mileageKm"},
+		{"VIN taken", func(r *directory.VehicleRegistration) { r.VIN = vin(1) }, models.CodeVINAlreadyRegistered, "vin"},
+		{"VIN taken, typed differently", func(r *directory.VehicleRegistration) { r.VIN = " " + strings.ToLower(vin(1)) }, models.CodeVINAlreadyRegistered, "vin"},
+		{"plate taken", func(r *directory.VehicleRegistration) { r.Plate = ptr("粤B·00001") }, models.CodePlateAlreadyRegistered, "plate"},
+		{"VIN and plate taken", func(r *directory.VehicleRegistration) { r.VIN = vin(1); r.Plate = ptr(plate(1)) }, models.CodeVINAlreadyRegistered, "vin"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := registration(5) // a new phone: a refusal must not create its owner
 			c.edit(&r)
-			v, o, err := w.db.RegisterVehicle(w.ctx, w.szAdvisor, r)
+			v, o, err := w.dir.RegisterVehicle(w.ctx, w.szAdvisor, r)
 			if v != nil || o != nil {
 				t.Errorf("refusal returned vehicle %v owner %v", v, o)
 			}
@@ -134,7 +135,7 @@ func TestRegisterVehicleRefusals(t *testing.T) {
 	// Model year next year is fine, with a purchase this year.
 	r := registration(6)
 	r.ModelYear = nextYear
-	_, _, err = w.db.RegisterVehicle(w.ctx, w.szAdvisor, r)
+	_, _, err = w.dir.RegisterVehicle(w.ctx, w.szAdvisor, r)
 	must(t, err)
 }
 
@@ -166,7 +167,7 @@ func TestRegisterVehicleAuthorization(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := registration(1)
 			r.SellingStoreID = c.store
-			_, _, err := w.db.RegisterVehicle(w.ctx, c.actor, r)
+			_, _, err := w.dir.RegisterVehicle(w.ctx, c.actor, r)
 			wantCode(t, err, c.code, c.field)
 		})
 	}
@@ -189,7 +190,7 @@ func TestRegisterVehicleConcurrentNewOwner(t *testing.T) {
 			<-start
 			r := registration(100 + i)
 			r.OwnerPhone = phone(7)
-			_, o, err := w.db.RegisterVehicle(w.ctx, w.szAdvisor, r)
+			_, o, err := w.dir.RegisterVehicle(w.ctx, w.szAdvisor, r)
 			errs[i] = err
 			if o != nil {
 				owners[i] = o.ID
@@ -225,7 +226,7 @@ func TestRegisterVehicleConcurrentSameVIN(t *testing.T) {
 			<-start
 			r := registration(200 + i)
 			r.VIN = vin(999)
-			_, _, errs[i] = w.db.RegisterVehicle(w.ctx, w.szAdvisor, r)
+			_, _, errs[i] = w.dir.RegisterVehicle(w.ctx, w.szAdvisor, r)
 		})
 	}
 	close(start)
@@ -255,7 +256,7 @@ func TestUpdateVehicle(t *testing.T) {
 	purchase := date("2024-03-01")
 	must(t, w.db.Conn(w.ctx).Model(v).Update("purchase_date", purchase).Error)
 
-	got, err := w.db.UpdateVehicle(w.ctx, w.szAdvisor, models.VehicleChange{
+	got, err := w.dir.UpdateVehicle(w.ctx, w.szAdvisor, directory.VehicleChange{
 		VehicleID: v.ID, Plate: ptr("粤b·a1234"), Colour: ptr(" 曜石黑 "), MileageKm: ptr(1500),
 		WarrantyEndDate: date("2027-03-01"), WarrantyEndKm: ptr(100000),
 		InsuranceExpiry: ptr(today().AddDate(0, 0, 30)), InspectionDue: ptr(today().AddDate(1, 0, 0)),
@@ -266,7 +267,7 @@ func TestUpdateVehicle(t *testing.T) {
 		t.Fatalf("UpdateVehicle = %+v", got)
 	}
 	readAt := *got.MileageReadAt
-	stored, err := w.db.VehicleFor(w.ctx, w.admin, v.ID)
+	stored, err := w.dir.VehicleFor(w.ctx, w.admin, v.ID)
 	must(t, err)
 	if *stored.Plate != "粤BA1234" || stored.MileageKm != 1500 || !stored.MileageReadAt.Equal(readAt) ||
 		stored.InsuranceExpiry.String() != today().AddDate(0, 0, 30).String() {
@@ -274,13 +275,13 @@ func TestUpdateVehicle(t *testing.T) {
 	}
 
 	// The same reading again is a reading: it stamps the time.
-	got, err = w.db.UpdateVehicle(w.ctx, w.szForeman, models.VehicleChange{VehicleID: v.ID, MileageKm: ptr(1500)})
+	got, err = w.dir.UpdateVehicle(w.ctx, w.szForeman, directory.VehicleChange{VehicleID: v.ID, MileageKm: ptr(1500)})
 	must(t, err)
 	if got.MileageReadAt.Before(readAt) || *got.Plate != "粤BA1234" {
 		t.Fatalf("same reading = %+v", got)
 	}
 	// A blank plate removes it.
-	got, err = w.db.UpdateVehicle(w.ctx, w.szManager, models.VehicleChange{VehicleID: other.ID, Plate: ptr(" ")})
+	got, err = w.dir.UpdateVehicle(w.ctx, w.szManager, directory.VehicleChange{VehicleID: other.ID, Plate: ptr(" ")})
 	must(t, err)
 	if got.Plate != nil {
 		t.Fatalf("plate = %v; want removed", *got.Plate)
@@ -288,29 +289,29 @@ func TestUpdateVehicle(t *testing.T) {
 
 	refusals := []struct {
 		name  string
-		ch    models.VehicleChange
+		ch    directory.VehicleChange
 		code  models.Code
 		field string
 	}{
-		{"mileage decreased", models.VehicleChange{MileageKm: ptr(1499)}, models.CodeMileageDecreased, "mileageKm"},
-		{"mileage negative", models.VehicleChange{MileageKm: ptr(-5)}, models.CodeInvalidArgument, "mileageKm"},
-		{"bad plate", models.VehicleChange{Plate: ptr("粤B12")}, models.CodeInvalidPlate, "plate"},
-		{"plate taken", models.VehicleChange{Plate: ptr(plate(99)), Colour: ptr("红")}, models.CodePlateAlreadyRegistered, "plate"},
-		{"warranty before purchase", models.VehicleChange{WarrantyEndDate: date("2024-02-28")}, models.CodeInvalidArgument, "warrantyEndDate"},
-		{"warranty km negative", models.VehicleChange{WarrantyEndKm: ptr(-1)}, models.CodeInvalidArgument, "warrantyEndKm"},
-		{"colour too long", models.VehicleChange{Colour: ptr(strings.Repeat("红", 21))}, models.CodeInvalidArgument, "colour"},
-		{"insurance in 1979", models.VehicleChange{InsuranceExpiry: date("1979-12-31")}, models.CodeInvalidArgument, "insuranceExpiry"},
-		{"inspection in 50 years", models.VehicleChange{InspectionDue: ptr(today().AddDate(50, 0, 0))}, models.CodeInvalidArgument, "inspectionDue"},
+		{"mileage decreased", directory.VehicleChange{MileageKm: ptr(1499)}, models.CodeMileageDecreased, "mileageKm"},
+		{"mileage negative", directory.VehicleChange{MileageKm: ptr(-5)}, models.CodeInvalidArgument, "mileageKm"},
+		{"bad plate", directory.VehicleChange{Plate: ptr("粤B12")}, models.CodeInvalidPlate, "plate"},
+		{"plate taken", directory.VehicleChange{Plate: ptr(plate(99)), Colour: ptr("红")}, models.CodePlateAlreadyRegistered, "plate"},
+		{"warranty before purchase", directory.VehicleChange{WarrantyEndDate: date("2024-02-28")}, models.CodeInvalidArgument, "warrantyEndDate"},
+		{"warranty km negative", directory.VehicleChange{WarrantyEndKm: ptr(-1)}, models.CodeInvalidArgument, "warrantyEndKm"},
+		{"colour too long", directory.VehicleChange{Colour: ptr(strings.Repeat("红", 21))}, models.CodeInvalidArgument, "colour"},
+		{"insurance in 1979", directory.VehicleChange{InsuranceExpiry: date("1979-12-31")}, models.CodeInvalidArgument, "insuranceExpiry"},
+		{"inspection in 50 years", directory.VehicleChange{InspectionDue: ptr(today().AddDate(50, 0, 0))}, models.CodeInvalidArgument, "inspectionDue"},
 	}
 	w.car(w.owner(99, "别人", w.sz), 99, w.sz) // holds plate(99)
 	for _, r := range refusals {
 		t.Run(r.name, func(t *testing.T) {
 			r.ch.VehicleID = v.ID
-			_, err := w.db.UpdateVehicle(w.ctx, w.szAdvisor, r.ch)
+			_, err := w.dir.UpdateVehicle(w.ctx, w.szAdvisor, r.ch)
 			wantCode(t, err, r.code, r.field)
 		})
 	}
-	stored, err = w.db.VehicleFor(w.ctx, w.admin, v.ID)
+	stored, err = w.dir.VehicleFor(w.ctx, w.admin, v.ID)
 	must(t, err)
 	if *stored.Plate != "粤BA1234" || stored.MileageKm != 1500 || stored.Colour != "曜石黑" {
 		t.Fatalf("refusals changed the vehicle: %+v", stored)
@@ -333,11 +334,11 @@ func TestUpdateVehicle(t *testing.T) {
 	}
 	for _, a := range auths {
 		t.Run(a.name, func(t *testing.T) {
-			_, err := w.db.UpdateVehicle(w.ctx, a.actor, models.VehicleChange{VehicleID: a.id, MileageKm: ptr(9999)})
+			_, err := w.dir.UpdateVehicle(w.ctx, a.actor, directory.VehicleChange{VehicleID: a.id, MileageKm: ptr(9999)})
 			wantCode(t, err, a.code, "")
 		})
 	}
-	if got, err := w.db.UpdateVehicle(w.ctx, w.gzManager, models.VehicleChange{VehicleID: gzOnly.ID, MileageKm: ptr(2000)}); err != nil || got.MileageKm != 2000 {
+	if got, err := w.dir.UpdateVehicle(w.ctx, w.gzManager, directory.VehicleChange{VehicleID: gzOnly.ID, MileageKm: ptr(2000)}); err != nil || got.MileageKm != 2000 {
 		t.Fatalf("GZ manager on GZ car = %v, %v", got, err)
 	}
 }
@@ -356,7 +357,7 @@ func TestUpdateVehicleConcurrentMileage(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			km := 2000 + ((i*7)%n)*100 // a shuffled order of distinct readings
-			_, errs[i] = w.db.UpdateVehicle(w.ctx, w.szAdvisor, models.VehicleChange{VehicleID: v.ID, MileageKm: ptr(km)})
+			_, errs[i] = w.dir.UpdateVehicle(w.ctx, w.szAdvisor, directory.VehicleChange{VehicleID: v.ID, MileageKm: ptr(km)})
 		})
 	}
 	close(start)
@@ -366,7 +367,7 @@ func TestUpdateVehicleConcurrentMileage(t *testing.T) {
 			t.Fatalf("unexpected error %v", err)
 		}
 	}
-	got, err := w.db.VehicleFor(w.ctx, w.admin, v.ID)
+	got, err := w.dir.VehicleFor(w.ctx, w.admin, v.ID)
 	must(t, err)
 	if want := 2000 + (n-1)*100; got.MileageKm != want {
 		t.Fatalf("mileage = %d; want the highest reading %d", got.MileageKm, want)

@@ -1,4 +1,4 @@
-package models_test
+package directory_test
 
 import (
 	"slices"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 func checkHours(t *testing.T, s *models.Store) {
@@ -29,7 +30,7 @@ func TestStoresByIDs(t *testing.T) {
 	var got []*models.Store
 	var err error
 	n := w.statements(func() {
-		got, err = w.db.StoresByIDs(w.ctx, []uuid.UUID{w.sz.ID, uuid.New(), w.gz.ID})
+		got, err = w.dir.StoresByIDs(w.ctx, []uuid.UUID{w.sz.ID, uuid.New(), w.gz.ID})
 	})
 	must(t, err)
 	if len(got) != 2 {
@@ -41,7 +42,7 @@ func TestStoresByIDs(t *testing.T) {
 	if n != 2 {
 		t.Errorf("StoresByIDs ran %d statements; want 2 (stores, then all their hours)", n)
 	}
-	if got, err := w.db.StoresByIDs(w.ctx, nil); err != nil || len(got) != 0 {
+	if got, err := w.dir.StoresByIDs(w.ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("StoresByIDs(nil) = %v, %v", got, err)
 	}
 }
@@ -49,20 +50,20 @@ func TestStoresByIDs(t *testing.T) {
 func TestStoreAndListStores(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	s, err := w.db.Store(w.ctx, w.gz.ID)
+	s, err := w.dir.Store(w.ctx, w.gz.ID)
 	must(t, err)
 	if s.Code != "GZ" {
 		t.Errorf("Store = %s", s.Code)
 	}
 	checkHours(t, s)
-	_, err = w.db.Store(w.ctx, uuid.New())
+	_, err = w.dir.Store(w.ctx, uuid.New())
 	wantCode(t, err, models.CodeNotFound, "")
 
 	third := w.store("FS", "佛山店")
-	if n, err := w.db.CountStores(w.ctx); err != nil || n != 3 {
+	if n, err := w.dir.CountStores(w.ctx); err != nil || n != 3 {
 		t.Fatalf("CountStores = %d, %v; want 3", n, err)
 	}
-	page1, more, err := w.db.ListStores(w.ctx, models.Page{First: 2})
+	page1, more, err := w.dir.ListStores(w.ctx, models.Page{First: 2})
 	must(t, err)
 	if len(page1) != 2 || !more || page1[0].ID != w.sz.ID || page1[1].ID != w.gz.ID {
 		t.Fatalf("first page = %d stores, more %v", len(page1), more)
@@ -70,13 +71,13 @@ func TestStoreAndListStores(t *testing.T) {
 	for _, s := range page1 {
 		checkHours(t, s)
 	}
-	page2, more, err := w.db.ListStores(w.ctx, models.Page{First: 2, After: models.Cursor{ID: page1[1].ID}})
+	page2, more, err := w.dir.ListStores(w.ctx, models.Page{First: 2, After: models.Cursor{ID: page1[1].ID}})
 	must(t, err)
 	if len(page2) != 1 || more || page2[0].ID != third.ID {
 		t.Fatalf("second page = %d stores, more %v", len(page2), more)
 	}
 	checkHours(t, page2[0])
-	desc, more, err := w.db.ListStores(w.ctx, models.Page{First: 5, Desc: true})
+	desc, more, err := w.dir.ListStores(w.ctx, models.Page{First: 5, Desc: true})
 	must(t, err)
 	if len(desc) != 3 || more || desc[0].ID != third.ID {
 		t.Fatalf("newest-first page = %d stores, more %v", len(desc), more)
@@ -92,7 +93,7 @@ func TestBatchLoads(t *testing.T) {
 	a1, a2 := w.car(a, 1, w.sz), w.car(a, 2, w.gz)
 	b1 := w.car(b, 3, nil)
 
-	owners, err := w.db.OwnersByIDs(w.ctx, []uuid.UUID{a.ID, b.ID, uuid.New()})
+	owners, err := w.dir.OwnersByIDs(w.ctx, []uuid.UUID{a.ID, b.ID, uuid.New()})
 	must(t, err)
 	if len(owners) != 2 {
 		t.Fatalf("OwnersByIDs = %d owners; want 2", len(owners))
@@ -100,7 +101,7 @@ func TestBatchLoads(t *testing.T) {
 
 	var byOwner map[uuid.UUID][]*models.Vehicle
 	n := w.statements(func() {
-		byOwner, err = w.db.VehiclesByOwnerIDs(w.ctx, []uuid.UUID{a.ID, b.ID, c.ID})
+		byOwner, err = w.dir.VehiclesByOwnerIDs(w.ctx, []uuid.UUID{a.ID, b.ID, c.ID})
 	})
 	must(t, err)
 	if n != 1 {
@@ -116,7 +117,7 @@ func TestBatchLoads(t *testing.T) {
 		t.Errorf("owner without vehicles has an entry")
 	}
 
-	ids, err := w.db.StaffStoreIDs(w.ctx, []uuid.UUID{w.admin.ID, w.szAdvisor.ID, uuid.New()})
+	ids, err := w.dir.StaffStoreIDs(w.ctx, []uuid.UUID{w.admin.ID, w.szAdvisor.ID, uuid.New()})
 	must(t, err)
 	adminStores := ids[w.admin.ID]
 	slices.SortFunc(adminStores, func(x, y uuid.UUID) int { return slices.Compare(x[:], y[:]) })
@@ -162,7 +163,7 @@ func TestOwnerForAndVehicleFor(t *testing.T) {
 	}
 	for _, c := range ownerCases {
 		t.Run("owner/"+c.name, func(t *testing.T) {
-			got, err := w.db.OwnerFor(w.ctx, c.actor, c.owner.ID)
+			got, err := w.dir.OwnerFor(w.ctx, c.actor, c.owner.ID)
 			if c.ok {
 				if err != nil || got.ID != c.owner.ID {
 					t.Fatalf("OwnerFor = %v, %v", got, err)
@@ -172,9 +173,9 @@ func TestOwnerForAndVehicleFor(t *testing.T) {
 			wantCode(t, err, models.CodeNotFound, "")
 		})
 	}
-	_, err := w.db.OwnerFor(w.ctx, w.admin, uuid.New())
+	_, err := w.dir.OwnerFor(w.ctx, w.admin, uuid.New())
 	wantCode(t, err, models.CodeNotFound, "")
-	_, err = w.db.OwnerFor(w.ctx, nil, szOnly.ID)
+	_, err = w.dir.OwnerFor(w.ctx, nil, szOnly.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 
 	vehicleCases := []struct {
@@ -199,7 +200,7 @@ func TestOwnerForAndVehicleFor(t *testing.T) {
 	}
 	for _, c := range vehicleCases {
 		t.Run("vehicle/"+c.name, func(t *testing.T) {
-			got, err := w.db.VehicleFor(w.ctx, c.actor, c.vehicle.ID)
+			got, err := w.dir.VehicleFor(w.ctx, c.actor, c.vehicle.ID)
 			if c.ok {
 				if err != nil || got.ID != c.vehicle.ID || got.VIN != c.vehicle.VIN {
 					t.Fatalf("VehicleFor = %v, %v", got, err)
@@ -209,7 +210,7 @@ func TestOwnerForAndVehicleFor(t *testing.T) {
 			wantCode(t, err, models.CodeNotFound, "")
 		})
 	}
-	_, err = w.db.VehicleFor(w.ctx, nil, vSZ.ID)
+	_, err = w.dir.VehicleFor(w.ctx, nil, vSZ.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }
 
@@ -232,7 +233,7 @@ func TestStaffFor(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := w.db.StaffFor(w.ctx, c.actor, c.target.ID)
+			got, err := w.dir.StaffFor(w.ctx, c.actor, c.target.ID)
 			if !c.ok {
 				wantCode(t, err, models.CodeNotFound, "")
 				return
@@ -246,9 +247,9 @@ func TestStaffFor(t *testing.T) {
 			}
 		})
 	}
-	_, err := w.db.StaffFor(w.ctx, w.admin, uuid.New())
+	_, err := w.dir.StaffFor(w.ctx, w.admin, uuid.New())
 	wantCode(t, err, models.CodeNotFound, "")
-	_, err = w.db.StaffFor(w.ctx, nil, w.admin.ID)
+	_, err = w.dir.StaffFor(w.ctx, nil, w.admin.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }
 
@@ -288,7 +289,7 @@ func TestCustomerRule(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := w.db.OwnerFor(w.ctx, c.actor, a.ID)
+			got, err := w.dir.OwnerFor(w.ctx, c.actor, a.ID)
 			if c.direct {
 				if err != nil || got.ID != a.ID {
 					t.Fatalf("OwnerFor = %v, %v", got, err)
@@ -296,18 +297,18 @@ func TestCustomerRule(t *testing.T) {
 			} else {
 				wantCode(t, err, models.CodeNotFound, "")
 			}
-			visible, err := w.db.VisibleOwnerIDs(w.ctx, c.actor, []uuid.UUID{a.ID, b.ID})
+			visible, err := w.dir.VisibleOwnerIDs(w.ctx, c.actor, []uuid.UUID{a.ID, b.ID})
 			must(t, err)
 			if visible[a.ID] != c.direct {
 				t.Errorf("VisibleOwnerIDs = %v, want %v", visible[a.ID], c.direct)
 			}
-			if got := models.SeesCustomer(c.actor, a.ID); got != c.record {
+			if got := directory.SeesCustomer(c.actor, a.ID); got != c.record {
 				t.Errorf("SeesCustomer = %v, want %v", got, c.record)
 			}
-			if got := models.FindsCustomers(c.actor); got != c.search {
+			if got := directory.FindsCustomers(c.actor); got != c.search {
 				t.Errorf("FindsCustomers = %v, want %v", got, c.search)
 			}
-			found, _, err := w.db.SearchOwners(w.ctx, c.actor, "扫查甲", models.Page{First: 10})
+			found, _, err := w.dir.SearchOwners(w.ctx, c.actor, "扫查甲", models.Page{First: 10})
 			if !c.search {
 				wantCode(t, err, models.CodeForbidden, "")
 				return
@@ -317,17 +318,17 @@ func TestCustomerRule(t *testing.T) {
 				t.Errorf("search by name found A = %v, want %v", byName, c.byName)
 			}
 			// An exact phone finds a walk-in anywhere, for whoever may search.
-			found, _, err = w.db.SearchOwners(w.ctx, c.actor, a.Phone, models.Page{First: 10})
+			found, _, err = w.dir.SearchOwners(w.ctx, c.actor, a.Phone, models.Page{First: 10})
 			must(t, err)
 			if len(found) != 1 || found[0].ID != a.ID {
 				t.Errorf("search by phone = %v", found)
 			}
 		})
 	}
-	if models.SeesCustomer(nil, a.ID) || models.FindsCustomers(nil) {
+	if directory.SeesCustomer(nil, a.ID) || directory.FindsCustomers(nil) {
 		t.Error("an anonymous caller sees or finds customers")
 	}
-	_, err := w.db.OwnerFor(w.ctx, nil, a.ID)
+	_, err := w.dir.OwnerFor(w.ctx, nil, a.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }
 
@@ -351,7 +352,7 @@ func TestVehiclePages(t *testing.T) {
 	kbig := models.ListPage{List: c.ID, First: 101}
 	var got map[models.ListPage]models.Paged[*models.Vehicle]
 	var err error
-	n := w.statements(func() { got, err = w.db.VehiclePages(w.ctx, []models.ListPage{ka, kb, kc, kbad, kbig}) })
+	n := w.statements(func() { got, err = w.dir.VehiclePages(w.ctx, []models.ListPage{ka, kb, kc, kbad, kbig}) })
 	must(t, err)
 	if n != 1 {
 		t.Errorf("VehiclePages ran %d statements; want 1", n)
@@ -372,7 +373,7 @@ func TestVehiclePages(t *testing.T) {
 	}
 
 	ka2 := models.ListPage{List: a.ID, First: 2, After: models.Cursor{ID: a2.ID}}
-	got, err = w.db.VehiclePages(w.ctx, []models.ListPage{ka2, kend})
+	got, err = w.dir.VehiclePages(w.ctx, []models.ListPage{ka2, kend})
 	must(t, err)
 	if p := got[ka2]; len(p.Rows) != 1 || p.Rows[0].ID != a3.ID || p.HasNext || p.Total != 3 {
 		t.Errorf("a's second page %+v", p)
