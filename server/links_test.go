@@ -58,7 +58,7 @@ func TestNotificationLinksAsBefore(t *testing.T) {
 	}
 	want := map[string]string{}
 	for _, c := range cases {
-		if _, err := s.DB.CreateNotification(ctx, &models.Notification{OwnerID: owner, Kind: c.kind, Title: c.kind, Link: c.link}); err != nil {
+		if _, err := s.App.Inbox.CreateNotification(ctx, &models.Notification{OwnerID: owner, Kind: c.kind, Title: c.kind, Link: c.link}); err != nil {
 			t.Fatal(err)
 		}
 		want[c.kind] = c.want

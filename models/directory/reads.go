@@ -41,17 +41,6 @@ func (s *Service) StoresByIDs(ctx context.Context, ids []uuid.UUID) ([]*models.S
 	return out, err
 }
 
-// OwnersByIDs loads owners for a dataloader. No authorization: the caller
-// already authorized the objects that point at them. Missing ids are omitted.
-func (s *Service) OwnersByIDs(ctx context.Context, ids []uuid.UUID) ([]*models.Owner, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	var out []*models.Owner
-	err := s.DB.Conn(ctx).Where("id IN ?", ids).Find(&out).Error
-	return out, err
-}
-
 // VehiclesByIDs loads vehicles for a dataloader. No authorization: the caller
 // already authorized the objects that point at them. Missing ids are omitted.
 func (s *Service) VehiclesByIDs(ctx context.Context, ids []uuid.UUID) ([]*models.Vehicle, error) {
@@ -61,24 +50,6 @@ func (s *Service) VehiclesByIDs(ctx context.Context, ids []uuid.UUID) ([]*models
 	var out []*models.Vehicle
 	err := s.DB.Conn(ctx).Where("id IN ?", ids).Find(&out).Error
 	return out, err
-}
-
-// VehiclesByOwnerIDs loads every vehicle of the owners in one statement, each
-// owner's ordered by id (creation order). Owners without vehicles have no
-// entry. No authorization: the caller already authorized the owners.
-func (s *Service) VehiclesByOwnerIDs(ctx context.Context, ownerIDs []uuid.UUID) (map[uuid.UUID][]*models.Vehicle, error) {
-	out := make(map[uuid.UUID][]*models.Vehicle, len(ownerIDs))
-	if len(ownerIDs) == 0 {
-		return out, nil
-	}
-	var rows []*models.Vehicle
-	if err := s.DB.Conn(ctx).Where("owner_id IN ?", ownerIDs).Order("id ASC").Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	for _, v := range rows {
-		out[v.OwnerID] = append(out[v.OwnerID], v)
-	}
-	return out, nil
 }
 
 // VehiclePages reads a page of each owner's vehicles (List: the owner), by

@@ -93,28 +93,44 @@ func TestBatchLoads(t *testing.T) {
 	a1, a2 := w.car(a, 1, w.sz), w.car(a, 2, w.gz)
 	b1 := w.car(b, 3, nil)
 
-	owners, err := w.dir.OwnersByIDs(w.ctx, []uuid.UUID{a.ID, b.ID, uuid.New()})
+	// The owners of records: all of them for customer roles, none for a
+	// technician, only themselves for an owner; unknown ids have no entry.
+	asked := []uuid.UUID{a.ID, b.ID, uuid.New()}
+	var owners map[uuid.UUID]*models.Owner
+	var err error
+	n := w.statements(func() { owners, err = w.dir.CustomersFor(w.ctx, w.szAdvisor, asked) })
 	must(t, err)
-	if len(owners) != 2 {
-		t.Fatalf("OwnersByIDs = %d owners; want 2", len(owners))
+	if len(owners) != 2 || owners[a.ID].Name != "甲" || owners[b.ID].Name != "乙" || n != 1 {
+		t.Fatalf("CustomersFor(advisor) = %v in %d statements; want a and b in 1", owners, n)
+	}
+	owners, err = w.dir.CustomersFor(w.ctx, w.szTech, asked)
+	must(t, err)
+	if len(owners) != 0 {
+		t.Fatalf("CustomersFor(technician) = %v; want none", owners)
+	}
+	owners, err = w.dir.CustomersFor(w.ctx, ownerPrincipal(a), asked)
+	must(t, err)
+	if len(owners) != 1 || owners[a.ID] == nil {
+		t.Fatalf("CustomersFor(owner a) = %v; want a only", owners)
 	}
 
-	var byOwner map[uuid.UUID][]*models.Vehicle
-	n := w.statements(func() {
-		byOwner, err = w.dir.VehiclesByOwnerIDs(w.ctx, []uuid.UUID{a.ID, b.ID, c.ID})
+	pa, pb, pc := models.ListPage{List: a.ID, First: 10}, models.ListPage{List: b.ID, First: 10}, models.ListPage{List: c.ID, First: 10}
+	var byOwner map[models.ListPage]models.Paged[*models.Vehicle]
+	n = w.statements(func() {
+		byOwner, err = w.dir.VehiclePages(w.ctx, []models.ListPage{pa, pb, pc})
 	})
 	must(t, err)
 	if n != 1 {
-		t.Errorf("VehiclesByOwnerIDs ran %d statements; want 1", n)
+		t.Errorf("VehiclePages ran %d statements; want 1", n)
 	}
-	if got := byOwner[a.ID]; len(got) != 2 || got[0].ID != a1.ID || got[1].ID != a2.ID {
-		t.Errorf("vehicles of a = %v; want a1, a2 in creation order", got)
+	if got := byOwner[pa]; len(got.Rows) != 2 || got.Rows[0].ID != a1.ID || got.Rows[1].ID != a2.ID || got.Total != 2 {
+		t.Errorf("vehicles of a = %+v; want a1, a2 in creation order", got)
 	}
-	if got := byOwner[b.ID]; len(got) != 1 || got[0].ID != b1.ID {
-		t.Errorf("vehicles of b = %v", got)
+	if got := byOwner[pb]; len(got.Rows) != 1 || got.Rows[0].ID != b1.ID {
+		t.Errorf("vehicles of b = %+v", got)
 	}
-	if _, ok := byOwner[c.ID]; ok {
-		t.Errorf("owner without vehicles has an entry")
+	if got := byOwner[pc]; len(got.Rows) != 0 || got.Total != 0 {
+		t.Errorf("owner without vehicles = %+v", got)
 	}
 
 	ids, err := w.dir.StaffStoreIDs(w.ctx, []uuid.UUID{w.admin.ID, w.szAdvisor.ID, uuid.New()})

@@ -9,6 +9,8 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -24,6 +26,10 @@ type Service struct {
 	Booking *booking.Service
 	// Batch overrides DefaultBatch (tests use small batches).
 	Batch int
+	// Directory reads owners and their vehicles (nil: one on DB).
+	Directory *directory.Service
+	// Inbox takes the reminders (nil: one on DB).
+	Inbox *inbox.Service
 }
 
 func (s *Service) batch() int {
@@ -304,7 +310,7 @@ func (s *Service) deliver(ctx context.Context, rs []reminder, now time.Time) (in
 			continue
 		}
 		key := r.key
-		ok, err := s.DB.CreateNotification(ctx, &models.Notification{OwnerID: r.owner, Kind: r.kind, Title: r.title,
+		ok, err := s.inbox().CreateNotification(ctx, &models.Notification{OwnerID: r.owner, Kind: r.kind, Title: r.title,
 			Body: r.body, Link: r.link, DedupeKey: &key, CreatedAt: now.UTC().Truncate(time.Microsecond)})
 		if err != nil {
 			return created, err
@@ -315,3 +321,9 @@ func (s *Service) deliver(ctx context.Context, rs []reminder, now time.Time) (in
 	}
 	return created, nil
 }
+
+// directory is the wired Directory, or one on the service's database.
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, nil) }
+
+// inbox is the wired Inbox, or one on the service's database.
+func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, nil) }

@@ -247,7 +247,7 @@ func (s *Service) customerCounter(ctx context.Context, actor *auth.Principal, st
 func (s *Service) counterFor(ctx context.Context, actor *auth.Principal, storeID, ownerID uuid.UUID, customersOnly bool,
 	fn func(a *Account, c *counter) error) (*Result, error) {
 	if customersOnly {
-		if _, err := s.DB.OwnerFor(ctx, actor, ownerID); err != nil {
+		if _, err := s.directory().OwnerFor(ctx, actor, ownerID); err != nil {
 			return nil, onField(err, "ownerId")
 		}
 	}
