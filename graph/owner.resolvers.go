@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // UpdateMyProfile is the resolver for the updateMyProfile field.
@@ -60,12 +61,12 @@ func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, input mode
 }
 
 // ID is the resolver for the id field.
-func (r *notificationResolver) ID(ctx context.Context, obj *models.Notification) (string, error) {
+func (r *notificationResolver) ID(ctx context.Context, obj *inbox.Notification) (string, error) {
 	return globalID(typeNotification, obj.ID), nil
 }
 
 // Link is the resolver for the link field.
-func (r *notificationResolver) Link(ctx context.Context, obj *models.Notification) (string, error) {
+func (r *notificationResolver) Link(ctx context.Context, obj *inbox.Notification) (string, error) {
 	return LinkOut(obj.Link), nil
 }
 

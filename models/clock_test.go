@@ -40,13 +40,13 @@ func TestTransactionHasOneTime(t *testing.T) {
 	}
 
 	// Two notifications in one transaction carry one time; in two, two.
-	notify := func(ctx context.Context) *models.Notification {
-		n := &models.Notification{OwnerID: a.ID, Kind: "NEWS", Title: "t"}
+	notify := func(ctx context.Context) *inbox.Notification {
+		n := &inbox.Notification{OwnerID: a.ID, Kind: "NEWS", Title: "t"}
 		_, err := ib.CreateNotification(ctx, n)
 		must(t, err)
 		return n
 	}
-	var first, second *models.Notification
+	var first, second *inbox.Notification
 	must(t, db.WithTx(w.ctx, func(ctx context.Context) error {
 		first, second = notify(ctx), notify(ctx)
 		return nil

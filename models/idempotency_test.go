@@ -47,7 +47,7 @@ func (f *idemFixture) send(ctx context.Context, scope, key string, p sendParams,
 		if p.Amount < 0 {
 			return receipt{}, models.Invalid("amount", "金额无效", "amount must not be negative")
 		}
-		msg := &models.Notification{OwnerID: f.owner.ID, Kind: "TEST", Title: p.Title}
+		msg := &inbox.Notification{OwnerID: f.owner.ID, Kind: "TEST", Title: p.Title}
 		if _, err := (&inbox.Service{DB: f.w.db}).CreateNotification(ctx, msg); err != nil {
 			return receipt{}, err
 		}
@@ -57,7 +57,7 @@ func (f *idemFixture) send(ctx context.Context, scope, key string, p sendParams,
 
 func (f *idemFixture) effects(title string) int64 {
 	var n int64
-	must(f.w.t, f.w.db.Conn(f.w.ctx).Model(&models.Notification{}).Where("title = ?", title).Count(&n).Error)
+	must(f.w.t, f.w.db.Conn(f.w.ctx).Model(&inbox.Notification{}).Where("title = ?", title).Count(&n).Error)
 	return n
 }
 

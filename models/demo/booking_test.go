@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"

@@ -140,14 +140,14 @@ func wellFormedCode(code string) bool {
 // notify puts a notification about a registration into its owner's inbox,
 // once per dedupe key.
 func (s *Service) notify(ctx context.Context, ownerID uuid.UUID, kind, dedupe, title, body string, link models.Link) error {
-	_, err := s.inbox().CreateNotification(ctx, &models.Notification{OwnerID: ownerID, Kind: kind, Title: title,
+	_, err := s.inbox().CreateNotification(ctx, &inbox.Notification{OwnerID: ownerID, Kind: kind, Title: title,
 		Body: body, Link: link, DedupeKey: &dedupe})
 	return err
 }
 
 // remind is notify for a reminder, reporting whether it was new.
 func (s *Service) remind(ctx context.Context, ownerID uuid.UUID, dedupe, title, body string, link models.Link) (bool, error) {
-	return s.inbox().CreateNotification(ctx, &models.Notification{OwnerID: ownerID, Kind: NotifyEventReminder, Title: title,
+	return s.inbox().CreateNotification(ctx, &inbox.Notification{OwnerID: ownerID, Kind: NotifyEventReminder, Title: title,
 		Body: body, Link: link, DedupeKey: &dedupe})
 }
 

@@ -21,7 +21,7 @@ var errInboxNotFound = models.E(models.CodeNotFound, "未找到该车主的消�
 // skipped (created=false), so a notification that must exist once per thing
 // (a reminder per due item) cannot be created twice, even concurrently. An
 // empty ID or CreatedAt is filled in. Kind and Title are required.
-func (s *Service) CreateNotification(ctx context.Context, n *models.Notification) (created bool, err error) {
+func (s *Service) CreateNotification(ctx context.Context, n *Notification) (created bool, err error) {
 	if strings.TrimSpace(n.Kind) == "" || strings.TrimSpace(n.Title) == "" {
 		return false, models.E(models.CodeInvalidArgument, "消息类型和标题不能为空", "a notification needs a kind and a title")
 	}
@@ -60,16 +60,16 @@ func inboxOf(actor *auth.Principal, ownerID uuid.UUID) error {
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not an owner), NOT_FOUND (another
 // owner's inbox).
-func (s *Service) Notifications(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, p models.Page, unreadOnly bool) ([]*models.Notification, bool, error) {
+func (s *Service) Notifications(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, p models.Page, unreadOnly bool) ([]*Notification, bool, error) {
 	if err := inboxOf(actor, ownerID); err != nil {
 		return nil, false, err
 	}
-	q := s.DB.Conn(ctx).Model(&models.Notification{}).Where("owner_id = ?", ownerID)
+	q := s.DB.Conn(ctx).Model(&Notification{}).Where("owner_id = ?", ownerID)
 	if unreadOnly {
 		q = q.Where("read_at IS NULL")
 	}
 	p.Desc = true
-	return models.Fetch[*models.Notification](q, models.ByID("id"), p)
+	return models.Fetch[*Notification](q, models.ByID("id"), p)
 }
 
 // UnreadNotificationCount counts an owner's unread notifications. Only the
@@ -85,7 +85,7 @@ func (s *Service) UnreadNotificationCount(ctx context.Context, actor *auth.Princ
 
 func (s *Service) unread(ctx context.Context, ownerID uuid.UUID) (int, error) {
 	var n int64
-	err := s.DB.Conn(ctx).Model(&models.Notification{}).Where("owner_id = ? AND read_at IS NULL", ownerID).Count(&n).Error
+	err := s.DB.Conn(ctx).Model(&Notification{}).Where("owner_id = ? AND read_at IS NULL", ownerID).Count(&n).Error
 	return int(n), err
 }
 
@@ -110,7 +110,7 @@ func (s *Service) MarkNotificationsRead(ctx context.Context, actor *auth.Princip
 		return 0, models.Ef(models.CodeInvalidArgument, "一次最多标记 100 条消息", "at most %d ids", MaxMarkRead).On("ids")
 	}
 	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
-		q := s.DB.Conn(ctx).Model(&models.Notification{}).Where("owner_id = ? AND read_at IS NULL", actor.ID)
+		q := s.DB.Conn(ctx).Model(&Notification{}).Where("owner_id = ? AND read_at IS NULL", actor.ID)
 		if !all {
 			q = q.Where("id IN ?", ids)
 		}

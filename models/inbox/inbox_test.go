@@ -14,9 +14,9 @@ import (
 	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
-func (w *world) notify(o *models.Owner, kind, dedupe string) *models.Notification {
+func (w *world) notify(o *models.Owner, kind, dedupe string) *inbox.Notification {
 	w.t.Helper()
-	n := &models.Notification{OwnerID: o.ID, Kind: kind, Title: "标题 " + kind, Body: "内容", Link: "UmVwYWlyT3JkZXI6eA"}
+	n := &inbox.Notification{OwnerID: o.ID, Kind: kind, Title: "标题 " + kind, Body: "内容", Link: "UmVwYWlyT3JkZXI6eA"}
 	if dedupe != "" {
 		n.DedupeKey = &dedupe
 	}
@@ -37,7 +37,7 @@ func TestCreateNotification(t *testing.T) {
 		t.Fatalf("created %+v", n)
 	}
 	// Once per dedupe key and owner.
-	created, err := w.inbox.CreateNotification(w.ctx, &models.Notification{OwnerID: a.ID, Kind: "APPROVAL_NEEDED", Title: "again", DedupeKey: ptr("approval:x:2")})
+	created, err := w.inbox.CreateNotification(w.ctx, &inbox.Notification{OwnerID: a.ID, Kind: "APPROVAL_NEEDED", Title: "again", DedupeKey: ptr("approval:x:2")})
 	must(t, err)
 	if created {
 		t.Error("a duplicate dedupe key created a second notification")
@@ -45,22 +45,22 @@ func TestCreateNotification(t *testing.T) {
 	w.notify(b, "APPROVAL_NEEDED", "approval:x:2") // another owner's inbox
 	w.notify(a, "NEWS", "")                        // no key: never deduplicated
 	w.notify(a, "NEWS", "")
-	if n := w.count(&models.Notification{}); n != 4 {
+	if n := w.count(&inbox.Notification{}); n != 4 {
 		t.Fatalf("%d notifications; want 4", n)
 	}
-	_, err = w.inbox.CreateNotification(w.ctx, &models.Notification{OwnerID: a.ID, Kind: " ", Title: "x"})
+	_, err = w.inbox.CreateNotification(w.ctx, &inbox.Notification{OwnerID: a.ID, Kind: " ", Title: "x"})
 	wantCode(t, err, models.CodeInvalidArgument, "")
 
 	// In the caller's transaction: gone with its rollback.
 	boom := errors.New("boom")
 	err = w.db.WithTx(w.ctx, func(ctx context.Context) error {
-		if _, err := w.inbox.CreateNotification(ctx, &models.Notification{OwnerID: a.ID, Kind: "NEWS", Title: "rolled back"}); err != nil {
+		if _, err := w.inbox.CreateNotification(ctx, &inbox.Notification{OwnerID: a.ID, Kind: "NEWS", Title: "rolled back"}); err != nil {
 			return err
 		}
 		return boom
 	})
-	if !errors.Is(err, boom) || w.count(&models.Notification{}) != 4 {
-		t.Fatalf("rollback: %v, %d rows", err, w.count(&models.Notification{}))
+	if !errors.Is(err, boom) || w.count(&inbox.Notification{}) != 4 {
+		t.Fatalf("rollback: %v, %d rows", err, w.count(&inbox.Notification{}))
 	}
 
 	// Concurrent creates of one key: exactly one wins.
@@ -71,7 +71,7 @@ func TestCreateNotification(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			created, err := w.inbox.CreateNotification(w.ctx, &models.Notification{OwnerID: b.ID, Kind: "REMINDER", Title: "保养到期", DedupeKey: ptr("due:v1:2026-12")})
+			created, err := w.inbox.CreateNotification(w.ctx, &inbox.Notification{OwnerID: b.ID, Kind: "REMINDER", Title: "保养到期", DedupeKey: ptr("due:v1:2026-12")})
 			if err != nil {
 				t.Error(err)
 				return
@@ -94,7 +94,7 @@ func TestInbox(t *testing.T) {
 	w := newWorld(t)
 	a, b := w.owner(1, "张三", w.sz), w.owner(2, "李四", w.sz)
 	me, other := ownerPrincipal(a), ownerPrincipal(b)
-	var mine []*models.Notification
+	var mine []*inbox.Notification
 	for i := range 5 {
 		mine = append(mine, w.notify(a, "NEWS", fmt.Sprintf("n%d", i)))
 		time.Sleep(time.Millisecond)
@@ -136,7 +136,7 @@ func TestInbox(t *testing.T) {
 	if n, _ := w.inbox.UnreadNotificationCount(w.ctx, other, b.ID); n != 1 {
 		t.Fatalf("the other owner's notification was marked read (%d unread)", n)
 	}
-	var first models.Notification
+	var first inbox.Notification
 	must(t, w.db.Conn(w.ctx).Where("id = ?", mine[0].ID).Take(&first).Error)
 	if first.ReadAt == nil {
 		t.Fatal("no read time")
@@ -152,7 +152,7 @@ func TestInbox(t *testing.T) {
 	if unread != 0 {
 		t.Fatalf("unread after all = %d", unread)
 	}
-	var again models.Notification
+	var again inbox.Notification
 	must(t, w.db.Conn(w.ctx).Where("id = ?", mine[0].ID).Take(&again).Error)
 	if !again.ReadAt.Equal(*first.ReadAt) {
 		t.Errorf("marking all moved the first read time %v -> %v", first.ReadAt, again.ReadAt)

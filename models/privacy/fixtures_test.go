@@ -137,7 +137,7 @@ func newPerson(t testing.TB, db *models.DB, balanceFen int64) *person {
 
 	key := "test:" + p.id.String()
 	p.notification = models.NewID()
-	_, err := (&inbox.Service{DB: db}).CreateNotification(ctx, &models.Notification{ID: p.notification, OwnerID: p.id, Kind: "TEST", Title: "你好", DedupeKey: &key})
+	_, err := (&inbox.Service{DB: db}).CreateNotification(ctx, &inbox.Notification{ID: p.notification, OwnerID: p.id, Kind: "TEST", Title: "你好", DedupeKey: &key})
 	must(t, err)
 	for i := 0; i < 2; i++ {
 		rt := models.RefreshToken{ID: models.NewID(), FamilyID: models.NewID(), SubjectKind: "OWNER", SubjectID: p.id,

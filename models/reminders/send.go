@@ -279,7 +279,7 @@ func (s *Service) deliver(ctx context.Context, rs []reminder, now time.Time) (in
 			continue
 		}
 		key := r.key
-		ok, err := s.inbox().CreateNotification(ctx, &models.Notification{OwnerID: r.owner, Kind: r.kind, Title: r.title,
+		ok, err := s.inbox().CreateNotification(ctx, &inbox.Notification{OwnerID: r.owner, Kind: r.kind, Title: r.title,
 			Body: r.body, Link: r.link, DedupeKey: &key, CreatedAt: now.UTC().Truncate(time.Microsecond)})
 		if err != nil {
 			return created, err

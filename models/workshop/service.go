@@ -272,7 +272,7 @@ func (c *change) resume(note, actorKind string) error {
 
 // notify puts a notification in the order's owner's inbox (once per dedupe key).
 func (c *change) notify(kind, title, body, dedupe string) error {
-	_, err := c.s.inbox().CreateNotification(c.ctx, &models.Notification{
+	_, err := c.s.inbox().CreateNotification(c.ctx, &inbox.Notification{
 		OwnerID: c.o.OwnerID, Kind: kind, Title: title, Body: body,
 		Link: OrderLink(c.o.ID), DedupeKey: &dedupe, CreatedAt: c.now,
 	})
