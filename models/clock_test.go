@@ -22,19 +22,19 @@ func TestTransactionHasOneTime(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	clock := ticking(time.Date(2031, 3, 3, 10, 0, 0, 0, time.UTC))
-	db := w.db.WithClock(clock)
-	dir := &directory.Service{DB: w.db, Clock: clock}
-	ib := &inbox.Service{DB: w.db, Clock: clock}
-	a := w.owner(1, "", nil)
+	db := w.DB.WithClock(clock)
+	dir := &directory.Service{DB: w.DB, Clock: clock}
+	ib := &inbox.Service{DB: w.DB, Clock: clock}
+	a := w.Owner(1, "", nil)
 
 	// One change, three times written: the owner's consent time and its
 	// updated_at (stamped by GORM), and the consent event.
-	_, err := dir.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{MarketingConsent: ptr(true)})
+	_, err := dir.UpdateProfile(w.Ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{MarketingConsent: ptr(true)})
 	must(t, err)
 	var o models.Owner
-	must(t, w.db.Conn(w.ctx).Where("id = ?", a.ID).Take(&o).Error)
+	must(t, w.DB.Conn(w.Ctx).Where("id = ?", a.ID).Take(&o).Error)
 	var ev models.ConsentEvent
-	must(t, w.db.Conn(w.ctx).Where("owner_id = ?", a.ID).Take(&ev).Error)
+	must(t, w.DB.Conn(w.Ctx).Where("owner_id = ?", a.ID).Take(&ev).Error)
 	if o.MarketingConsentAt == nil || !o.UpdatedAt.Equal(*o.MarketingConsentAt) || !ev.CreatedAt.Equal(o.UpdatedAt) {
 		t.Fatalf("one change, several times: consent at %v, updated at %v, event at %v", o.MarketingConsentAt, o.UpdatedAt, ev.CreatedAt)
 	}
@@ -47,14 +47,14 @@ func TestTransactionHasOneTime(t *testing.T) {
 		return n
 	}
 	var first, second *inbox.Notification
-	must(t, db.WithTx(w.ctx, func(ctx context.Context) error {
+	must(t, db.WithTx(w.Ctx, func(ctx context.Context) error {
 		first, second = notify(ctx), notify(ctx)
 		return nil
 	}))
 	if !first.CreatedAt.Equal(second.CreatedAt) {
 		t.Fatalf("one transaction wrote %v and %v", first.CreatedAt, second.CreatedAt)
 	}
-	if third, fourth := notify(w.ctx), notify(w.ctx); third.CreatedAt.Equal(fourth.CreatedAt) {
+	if third, fourth := notify(w.Ctx), notify(w.Ctx); third.CreatedAt.Equal(fourth.CreatedAt) {
 		t.Fatalf("two transactions wrote one time %v: the clock did not tick", third.CreatedAt)
 	}
 }
@@ -80,10 +80,10 @@ func TestChinaDate(t *testing.T) {
 	// The date rules go by China's date: at 23:30 UTC on 3 March a
 	// birthday on 4 March is today, on 5 March in the future.
 	w := newWorld(t)
-	dir := &directory.Service{DB: w.db, Clock: func() time.Time { return late }}
-	a := w.owner(1, "", nil)
-	_, err := dir.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{Birthday: date("2031-03-04")})
+	dir := &directory.Service{DB: w.DB, Clock: func() time.Time { return late }}
+	a := w.Owner(1, "", nil)
+	_, err := dir.UpdateProfile(w.Ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{Birthday: date("2031-03-04")})
 	must(t, err)
-	_, err = dir.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{Birthday: date("2031-03-05")})
+	_, err = dir.UpdateProfile(w.Ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{Birthday: date("2031-03-05")})
 	wantCode(t, err, models.CodeInvalidArgument, "birthday")
 }

@@ -21,16 +21,16 @@ func TestRegisterVehicle(t *testing.T) {
 	r.Plate = ptr("粤b·00001")
 	r.VIN = strings.ToLower(r.VIN)
 	r.OwnerName = "  张伟 "
-	v, o, err := w.dir.RegisterVehicle(w.ctx, w.szAdvisor, r)
+	v, o, err := w.dir.RegisterVehicle(w.Ctx, w.SZAdvisor, r)
 	must(t, err)
-	if o.Phone != "+8613900000001" || o.Name != "张伟" || o.HomeStoreID == nil || *o.HomeStoreID != w.sz.ID {
+	if o.Phone != "+8613900000001" || o.Name != "张伟" || o.HomeStoreID == nil || *o.HomeStoreID != w.SZ.ID {
 		t.Fatalf("owner = %+v; want new owner, E.164 phone, home store SZ", o)
 	}
-	if v.OwnerID != o.ID || v.VIN != vin(1) || *v.Plate != "粤B00001" || *v.SellingStoreID != w.sz.ID ||
+	if v.OwnerID != o.ID || v.VIN != vin(1) || *v.Plate != "粤B00001" || *v.SellingStoreID != w.SZ.ID ||
 		v.MileageKm != 12 || v.MileageReadAt == nil || v.WarrantyEndKm == nil || *v.WarrantyEndKm != 100000 {
 		t.Fatalf("vehicle = %+v", v)
 	}
-	stored, err := w.dir.VehicleFor(w.ctx, ownerPrincipal(o), v.ID)
+	stored, err := w.dir.VehicleFor(w.Ctx, ownerPrincipal(o), v.ID)
 	must(t, err)
 	if stored.PurchaseDate.String() != today().String() || stored.InspectionDue.String() != today().AddDate(6, 0, 0).String() {
 		t.Fatalf("stored vehicle dates = %v %v", stored.PurchaseDate, stored.InspectionDue)
@@ -41,31 +41,31 @@ func TestRegisterVehicle(t *testing.T) {
 	r2.OwnerPhone = "+86 139 0000 0001"
 	r2.OwnerName = "别的名字"
 	r2.Plate = nil
-	v2, o2, err := w.dir.RegisterVehicle(w.ctx, w.szManager, r2)
+	v2, o2, err := w.dir.RegisterVehicle(w.Ctx, w.SZManager, r2)
 	must(t, err)
 	if o2.ID != o.ID || o2.Name != "张伟" || v2.Plate != nil {
 		t.Fatalf("second registration: owner %+v vehicle plate %v", o2, v2.Plate)
 	}
-	if n := w.count(&models.Owner{}); n != 1 {
+	if n := w.Count(&models.Owner{}); n != 1 {
 		t.Fatalf("%d owners; want 1", n)
 	}
 
 	// An owner who signed in by SMS (no name, no home store) gets both.
-	signedIn := w.owner(3, "", nil)
+	signedIn := w.Owner(3, "", nil)
 	r3 := registration(3)
-	r3.SellingStoreID = &w.gz.ID
-	_, o3, err := w.dir.RegisterVehicle(w.ctx, w.admin, r3)
+	r3.SellingStoreID = &w.GZ.ID
+	_, o3, err := w.dir.RegisterVehicle(w.Ctx, w.Admin, r3)
 	must(t, err)
-	if o3.ID != signedIn.ID || o3.Name != "车主3" || *o3.HomeStoreID != w.gz.ID {
+	if o3.ID != signedIn.ID || o3.Name != "车主3" || *o3.HomeStoreID != w.GZ.ID {
 		t.Fatalf("existing owner = %+v", o3)
 	}
 	// A staff member of several stores picks one explicitly.
-	multi := w.staff("advisor.both", []uuid.UUID{w.sz.ID, w.gz.ID}, auth.RoleAdvisor)
+	multi := w.Staff("advisor.both", []uuid.UUID{w.SZ.ID, w.GZ.ID}, auth.RoleAdvisor)
 	r4 := registration(4)
-	r4.SellingStoreID = &w.gz.ID
-	v4, _, err := w.dir.RegisterVehicle(w.ctx, multi, r4)
+	r4.SellingStoreID = &w.GZ.ID
+	v4, _, err := w.dir.RegisterVehicle(w.Ctx, multi, r4)
 	must(t, err)
-	if *v4.SellingStoreID != w.gz.ID {
+	if *v4.SellingStoreID != w.GZ.ID {
 		t.Fatalf("selling store = %v", v4.SellingStoreID)
 	}
 }
@@ -73,9 +73,9 @@ func TestRegisterVehicle(t *testing.T) {
 func TestRegisterVehicleRefusals(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	_, _, err := w.dir.RegisterVehicle(w.ctx, w.szAdvisor, registration(1))
+	_, _, err := w.dir.RegisterVehicle(w.Ctx, w.SZAdvisor, registration(1))
 	must(t, err)
-	owners, vehicles := w.count(&models.Owner{}), w.count(&models.Vehicle{})
+	owners, vehicles := w.Count(&models.Owner{}), w.Count(&models.Vehicle{})
 
 	badVIN := []rune(vin(5))
 	badVIN[8] = map[bool]rune{true: '1', false: '2'}[badVIN[8] != '1']
@@ -117,7 +117,7 @@ func TestRegisterVehicleRefusals(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := registration(5) // a new phone: a refusal must not create its owner
 			c.edit(&r)
-			v, o, err := w.dir.RegisterVehicle(w.ctx, w.szAdvisor, r)
+			v, o, err := w.dir.RegisterVehicle(w.Ctx, w.SZAdvisor, r)
 			if v != nil || o != nil {
 				t.Errorf("refusal returned vehicle %v owner %v", v, o)
 			}
@@ -128,23 +128,23 @@ func TestRegisterVehicleRefusals(t *testing.T) {
 			}
 		})
 	}
-	if o, v := w.count(&models.Owner{}), w.count(&models.Vehicle{}); o != owners || v != vehicles {
+	if o, v := w.Count(&models.Owner{}), w.Count(&models.Vehicle{}); o != owners || v != vehicles {
 		t.Fatalf("refusals wrote rows: %d owners, %d vehicles; want %d, %d", o, v, owners, vehicles)
 	}
 
 	// Model year next year is fine, with a purchase this year.
 	r := registration(6)
 	r.ModelYear = nextYear
-	_, _, err = w.dir.RegisterVehicle(w.ctx, w.szAdvisor, r)
+	_, _, err = w.dir.RegisterVehicle(w.Ctx, w.SZAdvisor, r)
 	must(t, err)
 }
 
 func TestRegisterVehicleAuthorization(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	owner := w.owner(50, "车主", w.sz)
-	multi := w.staff("advisor.both", []uuid.UUID{w.sz.ID, w.gz.ID}, auth.RoleAdvisor)
-	storeless := w.staff("advisor.none", nil, auth.RoleAdvisor)
+	owner := w.Owner(50, "车主", w.SZ)
+	multi := w.Staff("advisor.both", []uuid.UUID{w.SZ.ID, w.GZ.ID}, auth.RoleAdvisor)
+	storeless := w.Staff("advisor.none", nil, auth.RoleAdvisor)
 	cases := []struct {
 		name  string
 		actor *auth.Principal
@@ -152,26 +152,26 @@ func TestRegisterVehicleAuthorization(t *testing.T) {
 		code  models.Code
 		field string
 	}{
-		{"technician", w.szTech, nil, models.CodeForbidden, ""},
-		{"foreman", w.szForeman, nil, models.CodeForbidden, ""},
-		{"CRM", w.szCRM, nil, models.CodeForbidden, ""},
+		{"technician", w.SZTech, nil, models.CodeForbidden, ""},
+		{"foreman", w.SZForeman, nil, models.CodeForbidden, ""},
+		{"CRM", w.SZCRM, nil, models.CodeForbidden, ""},
 		{"owner", ownerPrincipal(owner), nil, models.CodeForbidden, ""},
 		{"nobody", nil, nil, models.CodeUnauthenticated, ""},
-		{"advisor at another store", w.szAdvisor, &w.gz.ID, models.CodeForbidden, ""},
-		{"manager at another store", w.gzManager, &w.sz.ID, models.CodeForbidden, ""},
+		{"advisor at another store", w.SZAdvisor, &w.GZ.ID, models.CodeForbidden, ""},
+		{"manager at another store", w.GZManager, &w.SZ.ID, models.CodeForbidden, ""},
 		{"advisor of several stores, none chosen", multi, nil, models.CodeInvalidArgument, "sellingStoreId"},
 		{"advisor of no store", storeless, nil, models.CodeInvalidArgument, "sellingStoreId"},
-		{"admin, no such store", w.admin, ptr(uuid.New()), models.CodeInvalidArgument, "sellingStoreId"},
+		{"admin, no such store", w.Admin, ptr(uuid.New()), models.CodeInvalidArgument, "sellingStoreId"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := registration(1)
 			r.SellingStoreID = c.store
-			_, _, err := w.dir.RegisterVehicle(w.ctx, c.actor, r)
+			_, _, err := w.dir.RegisterVehicle(w.Ctx, c.actor, r)
 			wantCode(t, err, c.code, c.field)
 		})
 	}
-	if n := w.count(&models.Vehicle{}); n != 0 {
+	if n := w.Count(&models.Vehicle{}); n != 0 {
 		t.Fatalf("%d vehicles written", n)
 	}
 }
@@ -190,7 +190,7 @@ func TestRegisterVehicleConcurrentNewOwner(t *testing.T) {
 			<-start
 			r := registration(100 + i)
 			r.OwnerPhone = phone(7)
-			_, o, err := w.dir.RegisterVehicle(w.ctx, w.szAdvisor, r)
+			_, o, err := w.dir.RegisterVehicle(w.Ctx, w.SZAdvisor, r)
 			errs[i] = err
 			if o != nil {
 				owners[i] = o.ID
@@ -207,7 +207,7 @@ func TestRegisterVehicleConcurrentNewOwner(t *testing.T) {
 			t.Fatalf("registration %d got owner %v; want %v", i, owners[i], owners[0])
 		}
 	}
-	if o, v := w.count(&models.Owner{}), w.count(&models.Vehicle{}); o != 1 || v != n {
+	if o, v := w.Count(&models.Owner{}), w.Count(&models.Vehicle{}); o != 1 || v != n {
 		t.Fatalf("%d owners, %d vehicles; want 1, %d", o, v, n)
 	}
 }
@@ -226,7 +226,7 @@ func TestRegisterVehicleConcurrentSameVIN(t *testing.T) {
 			<-start
 			r := registration(200 + i)
 			r.VIN = vin(999)
-			_, _, errs[i] = w.dir.RegisterVehicle(w.ctx, w.szAdvisor, r)
+			_, _, errs[i] = w.dir.RegisterVehicle(w.Ctx, w.SZAdvisor, r)
 		})
 	}
 	close(start)
@@ -242,7 +242,7 @@ func TestRegisterVehicleConcurrentSameVIN(t *testing.T) {
 	if wins != 1 {
 		t.Fatalf("%d registrations succeeded; want exactly 1", wins)
 	}
-	if o, v := w.count(&models.Owner{}), w.count(&models.Vehicle{}); o != 1 || v != 1 {
+	if o, v := w.Count(&models.Owner{}), w.Count(&models.Vehicle{}); o != 1 || v != 1 {
 		t.Fatalf("%d owners, %d vehicles; want 1, 1", o, v)
 	}
 }
@@ -250,13 +250,13 @@ func TestRegisterVehicleConcurrentSameVIN(t *testing.T) {
 func TestUpdateVehicle(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	o := w.owner(1, "张伟", w.sz)
-	v := w.car(o, 1, w.sz)
-	other := w.car(o, 2, w.sz)
+	o := w.Owner(1, "张伟", w.SZ)
+	v := w.Car(o, 1, w.SZ)
+	other := w.Car(o, 2, w.SZ)
 	purchase := date("2024-03-01")
-	must(t, w.db.Conn(w.ctx).Model(v).Update("purchase_date", purchase).Error)
+	must(t, w.DB.Conn(w.Ctx).Model(v).Update("purchase_date", purchase).Error)
 
-	got, err := w.dir.UpdateVehicle(w.ctx, w.szAdvisor, directory.VehicleChange{
+	got, err := w.dir.UpdateVehicle(w.Ctx, w.SZAdvisor, directory.VehicleChange{
 		VehicleID: v.ID, Plate: ptr("粤b·a1234"), Colour: ptr(" 曜石黑 "), MileageKm: ptr(1500),
 		WarrantyEndDate: date("2027-03-01"), WarrantyEndKm: ptr(100000),
 		InsuranceExpiry: ptr(today().AddDate(0, 0, 30)), InspectionDue: ptr(today().AddDate(1, 0, 0)),
@@ -267,7 +267,7 @@ func TestUpdateVehicle(t *testing.T) {
 		t.Fatalf("UpdateVehicle = %+v", got)
 	}
 	readAt := *got.MileageReadAt
-	stored, err := w.dir.VehicleFor(w.ctx, w.admin, v.ID)
+	stored, err := w.dir.VehicleFor(w.Ctx, w.Admin, v.ID)
 	must(t, err)
 	if *stored.Plate != "粤BA1234" || stored.MileageKm != 1500 || !stored.MileageReadAt.Equal(readAt) ||
 		stored.InsuranceExpiry.String() != today().AddDate(0, 0, 30).String() {
@@ -275,13 +275,13 @@ func TestUpdateVehicle(t *testing.T) {
 	}
 
 	// The same reading again is a reading: it stamps the time.
-	got, err = w.dir.UpdateVehicle(w.ctx, w.szForeman, directory.VehicleChange{VehicleID: v.ID, MileageKm: ptr(1500)})
+	got, err = w.dir.UpdateVehicle(w.Ctx, w.SZForeman, directory.VehicleChange{VehicleID: v.ID, MileageKm: ptr(1500)})
 	must(t, err)
 	if got.MileageReadAt.Before(readAt) || *got.Plate != "粤BA1234" {
 		t.Fatalf("same reading = %+v", got)
 	}
 	// A blank plate removes it.
-	got, err = w.dir.UpdateVehicle(w.ctx, w.szManager, directory.VehicleChange{VehicleID: other.ID, Plate: ptr(" ")})
+	got, err = w.dir.UpdateVehicle(w.Ctx, w.SZManager, directory.VehicleChange{VehicleID: other.ID, Plate: ptr(" ")})
 	must(t, err)
 	if got.Plate != nil {
 		t.Fatalf("plate = %v; want removed", *got.Plate)
@@ -303,42 +303,42 @@ func TestUpdateVehicle(t *testing.T) {
 		{"insurance in 1979", directory.VehicleChange{InsuranceExpiry: date("1979-12-31")}, models.CodeInvalidArgument, "insuranceExpiry"},
 		{"inspection in 50 years", directory.VehicleChange{InspectionDue: ptr(today().AddDate(50, 0, 0))}, models.CodeInvalidArgument, "inspectionDue"},
 	}
-	w.car(w.owner(99, "别人", w.sz), 99, w.sz) // holds plate(99)
+	w.Car(w.Owner(99, "别人", w.SZ), 99, w.SZ) // holds plate(99)
 	for _, r := range refusals {
 		t.Run(r.name, func(t *testing.T) {
 			r.ch.VehicleID = v.ID
-			_, err := w.dir.UpdateVehicle(w.ctx, w.szAdvisor, r.ch)
+			_, err := w.dir.UpdateVehicle(w.Ctx, w.SZAdvisor, r.ch)
 			wantCode(t, err, r.code, r.field)
 		})
 	}
-	stored, err = w.dir.VehicleFor(w.ctx, w.admin, v.ID)
+	stored, err = w.dir.VehicleFor(w.Ctx, w.Admin, v.ID)
 	must(t, err)
 	if *stored.Plate != "粤BA1234" || stored.MileageKm != 1500 || stored.Colour != "曜石黑" {
 		t.Fatalf("refusals changed the vehicle: %+v", stored)
 	}
 
-	gzOnly := w.car(w.owner(3, "广州客户", w.gz), 3, w.gz)
+	gzOnly := w.Car(w.Owner(3, "广州客户", w.GZ), 3, w.GZ)
 	auths := []struct {
 		name  string
 		actor *auth.Principal
 		id    uuid.UUID
 		code  models.Code
 	}{
-		{"technician", w.szTech, v.ID, models.CodeForbidden},
-		{"CRM", w.szCRM, v.ID, models.CodeForbidden},
+		{"technician", w.SZTech, v.ID, models.CodeForbidden},
+		{"CRM", w.SZCRM, v.ID, models.CodeForbidden},
 		{"owner of the car", ownerPrincipal(o), v.ID, models.CodeForbidden},
 		{"nobody", nil, v.ID, models.CodeUnauthenticated},
-		{"foreman of another store", w.gzForeman, v.ID, models.CodeNotFound},
-		{"advisor, car of another store", w.szAdvisor, gzOnly.ID, models.CodeNotFound},
-		{"no such vehicle", w.admin, uuid.New(), models.CodeNotFound},
+		{"foreman of another store", w.GZForeman, v.ID, models.CodeNotFound},
+		{"advisor, car of another store", w.SZAdvisor, gzOnly.ID, models.CodeNotFound},
+		{"no such vehicle", w.Admin, uuid.New(), models.CodeNotFound},
 	}
 	for _, a := range auths {
 		t.Run(a.name, func(t *testing.T) {
-			_, err := w.dir.UpdateVehicle(w.ctx, a.actor, directory.VehicleChange{VehicleID: a.id, MileageKm: ptr(9999)})
+			_, err := w.dir.UpdateVehicle(w.Ctx, a.actor, directory.VehicleChange{VehicleID: a.id, MileageKm: ptr(9999)})
 			wantCode(t, err, a.code, "")
 		})
 	}
-	if got, err := w.dir.UpdateVehicle(w.ctx, w.gzManager, directory.VehicleChange{VehicleID: gzOnly.ID, MileageKm: ptr(2000)}); err != nil || got.MileageKm != 2000 {
+	if got, err := w.dir.UpdateVehicle(w.Ctx, w.GZManager, directory.VehicleChange{VehicleID: gzOnly.ID, MileageKm: ptr(2000)}); err != nil || got.MileageKm != 2000 {
 		t.Fatalf("GZ manager on GZ car = %v, %v", got, err)
 	}
 }
@@ -348,7 +348,7 @@ func TestUpdateVehicle(t *testing.T) {
 func TestUpdateVehicleConcurrentMileage(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	v := w.car(w.owner(1, "张伟", w.sz), 1, w.sz)
+	v := w.Car(w.Owner(1, "张伟", w.SZ), 1, w.SZ)
 	const n = 12
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -357,7 +357,7 @@ func TestUpdateVehicleConcurrentMileage(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			km := 2000 + ((i*7)%n)*100 // a shuffled order of distinct readings
-			_, errs[i] = w.dir.UpdateVehicle(w.ctx, w.szAdvisor, directory.VehicleChange{VehicleID: v.ID, MileageKm: ptr(km)})
+			_, errs[i] = w.dir.UpdateVehicle(w.Ctx, w.SZAdvisor, directory.VehicleChange{VehicleID: v.ID, MileageKm: ptr(km)})
 		})
 	}
 	close(start)
@@ -367,7 +367,7 @@ func TestUpdateVehicleConcurrentMileage(t *testing.T) {
 			t.Fatalf("unexpected error %v", err)
 		}
 	}
-	got, err := w.dir.VehicleFor(w.ctx, w.admin, v.ID)
+	got, err := w.dir.VehicleFor(w.Ctx, w.Admin, v.ID)
 	must(t, err)
 	if want := 2000 + (n-1)*100; got.MileageKm != want {
 		t.Fatalf("mileage = %d; want the highest reading %d", got.MileageKm, want)
