@@ -116,13 +116,13 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	ib := &inbox.Service{DB: d.DB}
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet, Directory: dir}
 	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
-	bk := &booking.Service{DB: d.DB, Workshop: ws, Inbox: ib}
+	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
 	rs := &roadside.Service{DB: d.DB, Inbox: ib}
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	// Capabilities add their export Sections and deletion Erasers here.
-	pv := &privacy.Service{DB: d.DB,
+	pv := &privacy.Service{DB: d.DB, Directory: dir,
 		Sections: []privacy.Section{
 			{Name: "repairOrders", Export: ws.ExportOwner},
 			{Name: "wallet", Export: wl.ExportOwner},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -41,6 +42,9 @@ type Service struct {
 	Clock models.Clock
 	// Inbox takes the notifications to owners (nil: one on DB and Clock).
 	Inbox *inbox.Service
+	// Directory tells whether an owner deleted the account (nil: one on
+	// DB and Clock).
+	Directory *directory.Service
 }
 
 // Who may do what (docs/authorization.md). GROUP_ADMIN holds every role.
@@ -236,3 +240,6 @@ func normalize(a *Appointment) {
 
 // inbox is the wired Inbox, or one on the service's database.
 func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }
+
+// directory is the wired Directory, or one on the service's database.
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }

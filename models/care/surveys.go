@@ -83,7 +83,7 @@ func (s *Service) lockOwner(ctx context.Context, ownerID uuid.UUID) (gone bool, 
 	if err := s.DB.ForNoKeyUpdate(s.DB.Conn(ctx).Select("id").Where("id = ?", ownerID)).Take(&o).Error; err != nil {
 		return false, err
 	}
-	return s.DB.OwnerDeleted(ctx, ownerID)
+	return s.directory().OwnerDeleted(ctx, ownerID)
 }
 
 // SubmitSurvey records the owner's answer to their survey, or changes it:

@@ -263,7 +263,7 @@ func (s *Service) counterFor(ctx context.Context, actor *auth.Principal, storeID
 		return nil, onField(err, "ownerId")
 	}
 	// The deletion holds this account's lock until it commits.
-	if deleted, err := s.DB.OwnerDeleted(ctx, ownerID); err != nil {
+	if deleted, err := s.directory().OwnerDeleted(ctx, ownerID); err != nil {
 		return nil, err
 	} else if deleted {
 		return nil, onField(errOwnerNotFound, "ownerId")
