@@ -34,6 +34,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/demo"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/validate"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -134,7 +135,7 @@ func (f *fixture) grow(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		v, _, err := f.db.RegisterVehicle(ctx, f.manager, models.VehicleRegistration{
+		v, _, err := (&directory.Service{DB: f.db}).RegisterVehicle(ctx, f.manager, directory.VehicleRegistration{
 			OwnerPhone: "+8613911110000", OwnerName: "压测", VIN: vin,
 			Brand: "BYD", Model: "Han", ModelYear: 2024,
 		})

@@ -69,9 +69,9 @@ func (r *mutationResolver) RefreshSession(ctx context.Context, input model.Refre
 		// The new session's subject, read as that subject would read it.
 		subject := auth.WithPrincipal(ctx, who)
 		if who.IsOwner() {
-			p.Owner, err = r.DB.OwnerFor(subject, who, who.ID)
+			p.Owner, err = r.Directory.OwnerFor(subject, who, who.ID)
 		} else {
-			p.Staff, err = r.DB.StaffFor(subject, who, who.ID)
+			p.Staff, err = r.Directory.StaffFor(subject, who, who.ID)
 		}
 		if err != nil {
 			return nil, err

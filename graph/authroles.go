@@ -2,9 +2,9 @@ package graph
 
 import (
 	"github.com/ownerhub/ownerhub/auth"
-	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -46,10 +46,10 @@ var staffRoles = map[string][]auth.Role{
 	"Mutation.cancelEvent":         events.RolesCancelEvent,
 	"Mutation.checkInRegistration": events.RolesCheckIn,
 
-	"Query.owners":             models.RolesSearchOwners,
+	"Query.owners":             directory.RolesSearchOwners,
 	"Query.staffMe":            nil,
-	"Mutation.registerVehicle": models.RolesRegisterVehicle,
-	"Mutation.updateVehicle":   models.RolesUpdateVehicle,
+	"Mutation.registerVehicle": directory.RolesRegisterVehicle,
+	"Mutation.updateVehicle":   directory.RolesUpdateVehicle,
 
 	"Query.workshopBoard":            nil,
 	"Subscription.boardChanged":      nil,

@@ -28,13 +28,13 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 	)
 	switch typ {
 	case typeStore:
-		obj, err = r.DB.Store(ctx, key)
+		obj, err = r.Directory.Store(ctx, key)
 	case typeOwner:
-		obj, err = r.DB.OwnerFor(ctx, who, key)
+		obj, err = r.Directory.OwnerFor(ctx, who, key)
 	case typeVehicle:
-		obj, err = r.DB.VehicleFor(ctx, who, key)
+		obj, err = r.Directory.VehicleFor(ctx, who, key)
 	case typeStaff:
-		obj, err = r.DB.StaffFor(ctx, who, key)
+		obj, err = r.Directory.StaffFor(ctx, who, key)
 	case typeRepairOrder:
 		obj, err = r.Workshop.OrderFor(ctx, who, key)
 	case typeAppointment:

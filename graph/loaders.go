@@ -10,6 +10,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -21,7 +22,7 @@ import (
 // one operation: nothing is cached across requests or callers.
 type Loaders struct {
 	Store            *dataloadgen.Loader[uuid.UUID, *models.Store]
-	Owner            *dataloadgen.Loader[uuid.UUID, *models.Owner]
+	Customer         *dataloadgen.Loader[uuid.UUID, *models.Owner]
 	Vehicle          *dataloadgen.Loader[uuid.UUID, *models.Vehicle]
 	VehiclesByOwner  *dataloadgen.Loader[models.ListPage, models.Paged[*models.Vehicle]]
 	StoreIDsOfStaffs *dataloadgen.Loader[uuid.UUID, []uuid.UUID]
@@ -56,7 +57,7 @@ const loaderWait = 3 * time.Millisecond
 // NewLoaders builds a fresh set of loaders over the resolver's services.
 func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 	opts = append([]dataloadgen.Option{dataloadgen.WithWait(loaderWait)}, opts...)
-	db, ws, wl, ev := r.DB, r.Workshop, r.Wallet, r.EventsService
+	dir, ws, wl, ev := r.Directory, r.Workshop, r.Wallet, r.EventsService
 	return &Loaders{
 		Event:            dataloadgen.NewMappedLoader(ev.EventsByIDs, opts...),
 		MyRegistration:   dataloadgen.NewMappedLoader(ownRegistrations(ev), opts...),
@@ -74,13 +75,13 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		Recommendations: dataloadgen.NewMappedLoader(everyKey(ws.RecommendationsByVehicleIDs), opts...),
 		ServiceHistory:  dataloadgen.NewMappedLoader(ws.ServiceHistory, opts...),
 
-		Store:            dataloadgen.NewMappedLoader(byID(db.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opts...),
-		Owner:            dataloadgen.NewMappedLoader(byID(db.OwnersByIDs, func(o *models.Owner) uuid.UUID { return o.ID }), opts...),
-		Vehicle:          dataloadgen.NewMappedLoader(byID(db.VehiclesByIDs, func(v *models.Vehicle) uuid.UUID { return v.ID }), opts...),
-		VehiclesByOwner:  dataloadgen.NewMappedLoader(db.VehiclePages, opts...),
-		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(db.StaffStoreIDs), opts...),
+		Store:            dataloadgen.NewMappedLoader(byID(dir.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opts...),
+		Customer:         dataloadgen.NewMappedLoader(customers(dir), opts...),
+		Vehicle:          dataloadgen.NewMappedLoader(byID(dir.VehiclesByIDs, func(v *models.Vehicle) uuid.UUID { return v.ID }), opts...),
+		VehiclesByOwner:  dataloadgen.NewMappedLoader(dir.VehiclePages, opts...),
+		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(dir.StaffStoreIDs), opts...),
 
-		AssistanceEvents: dataloadgen.NewMappedLoader(everyKey((&roadside.Service{DB: db}).EventsByRequestIDs), opts...),
+		AssistanceEvents: dataloadgen.NewMappedLoader(everyKey(r.Roadside.EventsByRequestIDs), opts...),
 	}
 }
 
@@ -145,6 +146,14 @@ func loaders(ctx context.Context) *Loaders {
 func visibleMemberships(wl *wallet.Service) func(context.Context, []uuid.UUID) (map[uuid.UUID]*wallet.Membership, error) {
 	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*wallet.Membership, error) {
 		return wl.MembershipsFor(ctx, caller(ctx), ids)
+	}
+}
+
+// customers batches the caller's reads of the owners of records they see;
+// the directory decides which of them the caller sees as customers.
+func customers(dir *directory.Service) func(context.Context, []uuid.UUID) (map[uuid.UUID]*models.Owner, error) {
+	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*models.Owner, error) {
+		return dir.CustomersFor(ctx, caller(ctx), ids)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // UpdateMyProfile is the resolver for the updateMyProfile field.
@@ -26,7 +28,7 @@ func (r *mutationResolver) UpdateMyProfile(ctx context.Context, input model.Upda
 		gender = &g
 	}
 	who := caller(ctx)
-	owner, err := r.DB.UpdateProfile(ctx, who, who.ID, models.ProfileChange{
+	owner, err := r.Directory.UpdateProfile(ctx, who, who.ID, directory.ProfileChange{
 		Name:             input.Name,
 		Birthday:         input.Birthday,
 		Gender:           gender,
@@ -50,7 +52,7 @@ func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, input mode
 		}
 		ids[i] = id
 	}
-	unread, err := r.DB.MarkNotificationsRead(ctx, caller(ctx), ids, deref(input.All))
+	unread, err := r.Inbox.MarkNotificationsRead(ctx, caller(ctx), ids, deref(input.All))
 	ues, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
@@ -59,12 +61,12 @@ func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, input mode
 }
 
 // ID is the resolver for the id field.
-func (r *notificationResolver) ID(ctx context.Context, obj *models.Notification) (string, error) {
+func (r *notificationResolver) ID(ctx context.Context, obj *inbox.Notification) (string, error) {
 	return globalID(typeNotification, obj.ID), nil
 }
 
 // Link is the resolver for the link field.
-func (r *notificationResolver) Link(ctx context.Context, obj *models.Notification) (string, error) {
+func (r *notificationResolver) Link(ctx context.Context, obj *inbox.Notification) (string, error) {
 	return LinkOut(obj.Link), nil
 }
 
@@ -124,7 +126,7 @@ func (r *ownerResolver) Notifications(ctx context.Context, obj *models.Owner, fi
 	if err != nil {
 		return nil, err
 	}
-	rows, hasNext, err := r.DB.Notifications(ctx, caller(ctx), obj.ID, p, deref(unreadOnly))
+	rows, hasNext, err := r.Inbox.Notifications(ctx, caller(ctx), obj.ID, p, deref(unreadOnly))
 	if err != nil {
 		return nil, err
 	}
@@ -138,13 +140,13 @@ func (r *ownerResolver) Notifications(ctx context.Context, obj *models.Owner, fi
 
 // UnreadNotificationCount is the resolver for the unreadNotificationCount field.
 func (r *ownerResolver) UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error) {
-	return r.DB.UnreadNotificationCount(ctx, caller(ctx), obj.ID)
+	return r.Inbox.UnreadNotificationCount(ctx, caller(ctx), obj.ID)
 }
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*models.Owner, error) {
 	who := caller(ctx)
-	return r.DB.OwnerFor(ctx, who, who.ID)
+	return r.Directory.OwnerFor(ctx, who, who.ID)
 }
 
 // Owners is the resolver for the owners field.
@@ -153,7 +155,7 @@ func (r *queryResolver) Owners(ctx context.Context, search string, first *int, a
 	if err != nil {
 		return nil, err
 	}
-	rows, hasNext, err := r.DB.SearchOwners(ctx, caller(ctx), search, p)
+	rows, hasNext, err := r.Directory.SearchOwners(ctx, caller(ctx), search, p)
 	if err != nil {
 		return nil, err
 	}

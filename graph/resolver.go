@@ -11,7 +11,9 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -21,7 +23,10 @@ import (
 
 // Resolver holds the services resolvers call; nothing else.
 type Resolver struct {
+	// DB is the database live subscriptions listen on.
 	DB            *models.DB
+	Directory     *directory.Service
+	Inbox         *inbox.Service
 	SignIn        *signin.Service
 	Workshop      *workshop.Service
 	Wallet        *wallet.Service

@@ -19,11 +19,11 @@ func (r *queryResolver) Stores(ctx context.Context, first *int, after *string) (
 	if err != nil {
 		return nil, err
 	}
-	rows, hasNext, err := r.DB.ListStores(ctx, p)
+	rows, hasNext, err := r.Directory.ListStores(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	total, err := r.DB.CountStores(ctx)
+	total, err := r.Directory.CountStores(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (r *queryResolver) Stores(ctx context.Context, first *int, after *string) (
 // StaffMe is the resolver for the staffMe field.
 func (r *queryResolver) StaffMe(ctx context.Context) (*models.Staff, error) {
 	who := caller(ctx)
-	return r.DB.StaffFor(ctx, who, who.ID)
+	return r.Directory.StaffFor(ctx, who, who.ID)
 }
 
 // ID is the resolver for the id field.

@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 // RegisterVehicle is the resolver for the registerVehicle field.
@@ -20,7 +21,7 @@ func (r *mutationResolver) RegisterVehicle(ctx context.Context, input model.Regi
 	if err != nil {
 		return nil, err
 	}
-	reg := models.VehicleRegistration{
+	reg := directory.VehicleRegistration{
 		OwnerPhone:      input.OwnerPhone,
 		OwnerName:       deref(input.OwnerName),
 		VIN:             input.Vin,
@@ -37,7 +38,7 @@ func (r *mutationResolver) RegisterVehicle(ctx context.Context, input model.Regi
 		InspectionDue:   input.InspectionDue,
 		MileageKm:       deref(input.MileageKm),
 	}
-	vehicle, owner, err := r.DB.RegisterVehicle(ctx, caller(ctx), reg)
+	vehicle, owner, err := r.Directory.RegisterVehicle(ctx, caller(ctx), reg)
 	ues, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
@@ -51,7 +52,7 @@ func (r *mutationResolver) UpdateVehicle(ctx context.Context, input model.Update
 	if err != nil {
 		return nil, err
 	}
-	vehicle, err := r.DB.UpdateVehicle(ctx, caller(ctx), models.VehicleChange{
+	vehicle, err := r.Directory.UpdateVehicle(ctx, caller(ctx), directory.VehicleChange{
 		VehicleID:       id,
 		Plate:           input.Plate,
 		Colour:          input.Colour,

@@ -79,11 +79,9 @@ func actorNames(ctx context.Context, events []*workshop.Event) (map[uuid.UUID]st
 		case workshop.ActorStaff:
 			staffIDs = append(staffIDs, *e.ActorID)
 		case workshop.ActorOwner:
-			// An owner's own move names them only to those who may see
-			// the customer: not to technicians.
-			if models.SeesCustomer(caller(ctx), *e.ActorID) {
-				ownerIDs = append(ownerIDs, *e.ActorID)
-			}
+			// An owner's own move names them only to those the directory
+			// lets see the customer: not to technicians.
+			ownerIDs = append(ownerIDs, *e.ActorID)
 		}
 	}
 	names := map[uuid.UUID]string{}
@@ -97,7 +95,7 @@ func actorNames(ctx context.Context, events []*workshop.Event) (map[uuid.UUID]st
 		}
 	}
 	if len(ownerIDs) > 0 {
-		got, err := loaders(ctx).Owner.LoadAll(ctx, ownerIDs)
+		got, err := loaders(ctx).Customer.LoadAll(ctx, ownerIDs)
 		if err != nil && !errors.Is(err, dataloadgen.ErrNotFound) {
 			return nil, err
 		}
@@ -129,11 +127,13 @@ func nilIfNotFound[T any](v *T, err error) (*T, error) {
 	return v, err
 }
 
-// customer loads the owner of a record the caller may see, for callers who
-// may see the customer (models.SeesCustomer).
+// customer loads the owner of a record the caller may see. The directory
+// decides whether the caller sees the customer (directory.CustomersFor); one
+// it keeps back is FORBIDDEN here, as the field has always answered it.
 func customer(ctx context.Context, id uuid.UUID) (*models.Owner, error) {
-	if !models.SeesCustomer(caller(ctx), id) {
+	o, err := loaders(ctx).Customer.Load(ctx, id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
 		return nil, models.ErrForbidden
 	}
-	return loaders(ctx).Owner.Load(ctx, id)
+	return o, err
 }

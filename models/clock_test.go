@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // ticking is a clock that moves on a second at every reading, so that two
@@ -19,37 +21,40 @@ func ticking(from time.Time) models.Clock {
 func TestTransactionHasOneTime(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	db := w.db.WithClock(ticking(time.Date(2031, 3, 3, 10, 0, 0, 0, time.UTC)))
-	a := w.owner(1, "", nil)
+	clock := ticking(time.Date(2031, 3, 3, 10, 0, 0, 0, time.UTC))
+	db := w.DB.WithClock(clock)
+	dir := &directory.Service{DB: w.DB, Clock: clock}
+	ib := &inbox.Service{DB: w.DB, Clock: clock}
+	a := w.Owner(1, "", nil)
 
 	// One change, three times written: the owner's consent time and its
 	// updated_at (stamped by GORM), and the consent event.
-	_, err := db.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, models.ProfileChange{MarketingConsent: ptr(true)})
+	_, err := dir.UpdateProfile(w.Ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{MarketingConsent: ptr(true)})
 	must(t, err)
 	var o models.Owner
-	must(t, w.db.Conn(w.ctx).Where("id = ?", a.ID).Take(&o).Error)
+	must(t, w.DB.Conn(w.Ctx).Where("id = ?", a.ID).Take(&o).Error)
 	var ev models.ConsentEvent
-	must(t, w.db.Conn(w.ctx).Where("owner_id = ?", a.ID).Take(&ev).Error)
+	must(t, w.DB.Conn(w.Ctx).Where("owner_id = ?", a.ID).Take(&ev).Error)
 	if o.MarketingConsentAt == nil || !o.UpdatedAt.Equal(*o.MarketingConsentAt) || !ev.CreatedAt.Equal(o.UpdatedAt) {
 		t.Fatalf("one change, several times: consent at %v, updated at %v, event at %v", o.MarketingConsentAt, o.UpdatedAt, ev.CreatedAt)
 	}
 
 	// Two notifications in one transaction carry one time; in two, two.
-	notify := func(ctx context.Context) *models.Notification {
-		n := &models.Notification{OwnerID: a.ID, Kind: "NEWS", Title: "t"}
-		_, err := db.CreateNotification(ctx, n)
+	notify := func(ctx context.Context) *inbox.Notification {
+		n := &inbox.Notification{OwnerID: a.ID, Kind: "NEWS", Title: "t"}
+		_, err := ib.CreateNotification(ctx, n)
 		must(t, err)
 		return n
 	}
-	var first, second *models.Notification
-	must(t, db.WithTx(w.ctx, func(ctx context.Context) error {
+	var first, second *inbox.Notification
+	must(t, db.WithTx(w.Ctx, func(ctx context.Context) error {
 		first, second = notify(ctx), notify(ctx)
 		return nil
 	}))
 	if !first.CreatedAt.Equal(second.CreatedAt) {
 		t.Fatalf("one transaction wrote %v and %v", first.CreatedAt, second.CreatedAt)
 	}
-	if third, fourth := notify(w.ctx), notify(w.ctx); third.CreatedAt.Equal(fourth.CreatedAt) {
+	if third, fourth := notify(w.Ctx), notify(w.Ctx); third.CreatedAt.Equal(fourth.CreatedAt) {
 		t.Fatalf("two transactions wrote one time %v: the clock did not tick", third.CreatedAt)
 	}
 }
@@ -75,10 +80,10 @@ func TestChinaDate(t *testing.T) {
 	// The date rules go by China's date: at 23:30 UTC on 3 March a
 	// birthday on 4 March is today, on 5 March in the future.
 	w := newWorld(t)
-	db := w.db.WithClock(func() time.Time { return late })
-	a := w.owner(1, "", nil)
-	_, err := db.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, models.ProfileChange{Birthday: date("2031-03-04")})
+	dir := &directory.Service{DB: w.DB, Clock: func() time.Time { return late }}
+	a := w.Owner(1, "", nil)
+	_, err := dir.UpdateProfile(w.Ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{Birthday: date("2031-03-04")})
 	must(t, err)
-	_, err = db.UpdateProfile(w.ctx, ownerPrincipal(a), a.ID, models.ProfileChange{Birthday: date("2031-03-05")})
+	_, err = dir.UpdateProfile(w.Ctx, ownerPrincipal(a), a.ID, directory.ProfileChange{Birthday: date("2031-03-05")})
 	wantCode(t, err, models.CodeInvalidArgument, "birthday")
 }

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"context"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,13 +37,4 @@ type ConsentEvent struct {
 type DeletedOwner struct {
 	OwnerID   uuid.UUID `gorm:"primaryKey"`
 	DeletedAt time.Time
-}
-
-// OwnerDeleted reports whether the owner deleted the account: one
-// primary-key read. Callers that must not race a deletion hold a lock the
-// deletion also takes (the owner's row, the membership account) first.
-func (db *DB) OwnerDeleted(ctx context.Context, ownerID uuid.UUID) (bool, error) {
-	var n int64
-	err := db.Conn(ctx).Model(&DeletedOwner{}).Where("owner_id = ?", ownerID).Limit(1).Count(&n).Error
-	return n > 0, err
 }

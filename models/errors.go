@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"gorm.io/gorm"
 )
 
 // Code is a stable, machine-readable error code. Clients branch on codes;
@@ -150,4 +152,13 @@ func Lang(ctx context.Context) string {
 		return "en"
 	}
 	return "zh"
+}
+
+// NotFoundAs turns GORM's "record not found" into nf (the capability's own
+// NOT_FOUND, naming what is missing); other errors pass through.
+func NotFoundAs(err error, nf *Error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nf
+	}
+	return err
 }

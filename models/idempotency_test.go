@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
@@ -29,7 +30,7 @@ type idemFixture struct {
 
 func newIdemFixture(t *testing.T) *idemFixture {
 	w := newWorld(t)
-	return &idemFixture{w: w, owner: w.owner(1, "张伟", w.sz)}
+	return &idemFixture{w: w, owner: w.Owner(1, "张伟", w.SZ)}
 }
 
 type sendParams struct {
@@ -38,7 +39,7 @@ type sendParams struct {
 }
 
 func (f *idemFixture) send(ctx context.Context, scope, key string, p sendParams, required bool) (receipt, error) {
-	return models.Idempotent(ctx, f.w.db, scope, key, "test.send", p, required, func(ctx context.Context) (receipt, error) {
+	return models.Idempotent(ctx, f.w.DB, scope, key, "test.send", p, required, func(ctx context.Context) (receipt, error) {
 		if p.Title == "race" {
 			// Long enough that the other retries arrive while it runs.
 			time.Sleep(50 * time.Millisecond)
@@ -46,8 +47,8 @@ func (f *idemFixture) send(ctx context.Context, scope, key string, p sendParams,
 		if p.Amount < 0 {
 			return receipt{}, models.Invalid("amount", "金额无效", "amount must not be negative")
 		}
-		msg := &models.Notification{OwnerID: f.owner.ID, Kind: "TEST", Title: p.Title}
-		if _, err := f.w.db.CreateNotification(ctx, msg); err != nil {
+		msg := &inbox.Notification{OwnerID: f.owner.ID, Kind: "TEST", Title: p.Title}
+		if _, err := (&inbox.Service{DB: f.w.DB}).CreateNotification(ctx, msg); err != nil {
 			return receipt{}, err
 		}
 		return receipt{NotificationID: msg.ID, Title: p.Title, At: msg.CreatedAt}, nil
@@ -56,18 +57,18 @@ func (f *idemFixture) send(ctx context.Context, scope, key string, p sendParams,
 
 func (f *idemFixture) effects(title string) int64 {
 	var n int64
-	must(f.w.t, f.w.db.Conn(f.w.ctx).Model(&models.Notification{}).Where("title = ?", title).Count(&n).Error)
+	must(f.w.T, f.w.DB.Conn(f.w.Ctx).Model(&inbox.Notification{}).Where("title = ?", title).Count(&n).Error)
 	return n
 }
 
 func TestIdempotentSequentialRetryReplays(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t)
-	scope := models.IdempotencyScope(f.w.szManager)
-	first, err := f.send(f.w.ctx, scope, "k-1", sendParams{Title: "a", Amount: 5}, true)
+	scope := models.IdempotencyScope(f.w.SZManager)
+	first, err := f.send(f.w.Ctx, scope, "k-1", sendParams{Title: "a", Amount: 5}, true)
 	must(t, err)
 	for range 3 {
-		again, err := f.send(f.w.ctx, scope, "k-1", sendParams{Title: "a", Amount: 5}, true)
+		again, err := f.send(f.w.Ctx, scope, "k-1", sendParams{Title: "a", Amount: 5}, true)
 		must(t, err)
 		if again.NotificationID != first.NotificationID || !again.At.Equal(first.At) || again.Title != "a" {
 			t.Fatalf("retry answered %+v; first %+v", again, first)
@@ -77,7 +78,7 @@ func TestIdempotentSequentialRetryReplays(t *testing.T) {
 		t.Fatalf("%d effects; want 1", n)
 	}
 	var row models.IdempotencyKey
-	must(t, f.w.db.Conn(f.w.ctx).Where("scope = ? AND key = ?", scope, "k-1").Take(&row).Error)
+	must(t, f.w.DB.Conn(f.w.Ctx).Where("scope = ? AND key = ?", scope, "k-1").Take(&row).Error)
 	if row.Operation != "test.send" || len(row.RequestHash) != 64 || row.Response == "" {
 		t.Fatalf("stored key %+v", row)
 	}
@@ -86,7 +87,7 @@ func TestIdempotentSequentialRetryReplays(t *testing.T) {
 func TestIdempotentConcurrentRetries(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t)
-	scope := models.IdempotencyScope(f.w.szManager)
+	scope := models.IdempotencyScope(f.w.SZManager)
 	const n = 20
 	results := make([]receipt, n)
 	errs := make([]error, n)
@@ -97,7 +98,7 @@ func TestIdempotentConcurrentRetries(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			results[i], errs[i] = f.send(f.w.ctx, scope, "k-race", sendParams{Title: "race", Amount: 1}, true)
+			results[i], errs[i] = f.send(f.w.Ctx, scope, "k-race", sendParams{Title: "race", Amount: 1}, true)
 		}()
 	}
 	close(start)
@@ -116,16 +117,16 @@ func TestIdempotentConcurrentRetries(t *testing.T) {
 func TestIdempotentKeyReusedForOtherParams(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t)
-	scope := models.IdempotencyScope(f.w.szManager)
-	_, err := f.send(f.w.ctx, scope, "k-2", sendParams{Title: "b", Amount: 5}, true)
+	scope := models.IdempotencyScope(f.w.SZManager)
+	_, err := f.send(f.w.Ctx, scope, "k-2", sendParams{Title: "b", Amount: 5}, true)
 	must(t, err)
-	_, err = f.send(f.w.ctx, scope, "k-2", sendParams{Title: "b", Amount: 6}, true)
+	_, err = f.send(f.w.Ctx, scope, "k-2", sendParams{Title: "b", Amount: 6}, true)
 	wantCode(t, err, models.CodeIdempotencyKeyReused, "idempotencyKey")
 	if !errors.Is(err, models.ErrIdempotencyKeyReused) {
 		t.Fatal("errors.Is does not match IDEMPOTENCY_KEY_REUSED")
 	}
 	// Another operation with the same key and params is another request.
-	_, err = models.Idempotent(f.w.ctx, f.w.db, scope, "k-2", "test.other", sendParams{Title: "b", Amount: 5}, true,
+	_, err = models.Idempotent(f.w.Ctx, f.w.DB, scope, "k-2", "test.other", sendParams{Title: "b", Amount: 5}, true,
 		func(context.Context) (int, error) { return 1, nil })
 	wantCode(t, err, models.CodeIdempotencyKeyReused, "idempotencyKey")
 	if n := f.effects("b"); n != 1 {
@@ -136,9 +137,9 @@ func TestIdempotentKeyReusedForOtherParams(t *testing.T) {
 func TestIdempotentScopesIsolateCallers(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t)
-	a, err := f.send(f.w.ctx, models.IdempotencyScope(f.w.szManager), "same", sendParams{Title: "c"}, true)
+	a, err := f.send(f.w.Ctx, models.IdempotencyScope(f.w.SZManager), "same", sendParams{Title: "c"}, true)
 	must(t, err)
-	b, err := f.send(f.w.ctx, models.IdempotencyScope(f.w.gzManager), "same", sendParams{Title: "c"}, true)
+	b, err := f.send(f.w.Ctx, models.IdempotencyScope(f.w.GZManager), "same", sendParams{Title: "c"}, true)
 	must(t, err)
 	if a.NotificationID == b.NotificationID || f.effects("c") != 2 {
 		t.Fatalf("two callers with one key: %v, %v, %d effects; want two effects", a, b, f.effects("c"))
@@ -155,16 +156,16 @@ func TestIdempotentScopesIsolateCallers(t *testing.T) {
 func TestIdempotentRefusalKeepsKeyFree(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t)
-	scope := models.IdempotencyScope(f.w.szManager)
-	_, err := f.send(f.w.ctx, scope, "k-3", sendParams{Title: "d", Amount: -1}, true)
+	scope := models.IdempotencyScope(f.w.SZManager)
+	_, err := f.send(f.w.Ctx, scope, "k-3", sendParams{Title: "d", Amount: -1}, true)
 	wantCode(t, err, models.CodeInvalidArgument, "amount")
-	if f.w.count(&models.IdempotencyKey{}) != 0 {
+	if f.w.Count(&models.IdempotencyKey{}) != 0 {
 		t.Fatal("a refused request kept its key")
 	}
 	// The corrected retry (other params) runs, once.
-	r, err := f.send(f.w.ctx, scope, "k-3", sendParams{Title: "d", Amount: 1}, true)
+	r, err := f.send(f.w.Ctx, scope, "k-3", sendParams{Title: "d", Amount: 1}, true)
 	must(t, err)
-	again, err := f.send(f.w.ctx, scope, "k-3", sendParams{Title: "d", Amount: 1}, true)
+	again, err := f.send(f.w.Ctx, scope, "k-3", sendParams{Title: "d", Amount: 1}, true)
 	must(t, err)
 	if r != again || f.effects("d") != 1 {
 		t.Fatalf("corrected retry: %v then %v, %d effects", r, again, f.effects("d"))
@@ -174,37 +175,37 @@ func TestIdempotentRefusalKeepsKeyFree(t *testing.T) {
 func TestIdempotentKeyRules(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t)
-	scope := models.IdempotencyScope(f.w.szManager)
-	_, err := f.send(f.w.ctx, scope, " ", sendParams{Title: "e"}, true)
+	scope := models.IdempotencyScope(f.w.SZManager)
+	_, err := f.send(f.w.Ctx, scope, " ", sendParams{Title: "e"}, true)
 	wantCode(t, err, models.CodeInvalidArgument, "idempotencyKey")
 	long := make([]byte, models.MaxIdempotencyKeyLen+1)
 	for i := range long {
 		long[i] = 'k'
 	}
-	_, err = f.send(f.w.ctx, scope, string(long), sendParams{Title: "e"}, true)
+	_, err = f.send(f.w.Ctx, scope, string(long), sendParams{Title: "e"}, true)
 	wantCode(t, err, models.CodeInvalidArgument, "idempotencyKey")
-	_, err = f.send(f.w.ctx, scope, "k\x00", sendParams{Title: "e"}, true)
+	_, err = f.send(f.w.Ctx, scope, "k\x00", sendParams{Title: "e"}, true)
 	wantCode(t, err, models.CodeInvalidArgument, "idempotencyKey")
 	// Optional and absent: the operation runs every time, in a transaction.
 	for range 2 {
-		_, err = f.send(f.w.ctx, scope, "", sendParams{Title: "e"}, false)
+		_, err = f.send(f.w.Ctx, scope, "", sendParams{Title: "e"}, false)
 		must(t, err)
 	}
 	if n := f.effects("e"); n != 2 {
 		t.Fatalf("%d effects without a key; want 2", n)
 	}
-	if f.w.count(&models.IdempotencyKey{}) != 0 {
+	if f.w.Count(&models.IdempotencyKey{}) != 0 {
 		t.Fatal("a request without a key stored one")
 	}
 	// A request inside a transaction joins it: rolled back with it.
 	boom := errors.New("boom")
-	err = f.w.db.WithTx(f.w.ctx, func(ctx context.Context) error {
+	err = f.w.DB.WithTx(f.w.Ctx, func(ctx context.Context) error {
 		if _, err := f.send(ctx, scope, "k-tx", sendParams{Title: "f"}, true); err != nil {
 			return err
 		}
 		return boom
 	})
-	if !errors.Is(err, boom) || f.effects("f") != 0 || f.w.count(&models.IdempotencyKey{}) != 0 {
+	if !errors.Is(err, boom) || f.effects("f") != 0 || f.w.Count(&models.IdempotencyKey{}) != 0 {
 		t.Fatalf("outer rollback: %v, %d effects", err, f.effects("f"))
 	}
 }
@@ -212,18 +213,18 @@ func TestIdempotentKeyRules(t *testing.T) {
 func TestPruneIdempotencyKeys(t *testing.T) {
 	t.Parallel()
 	f := newIdemFixture(t)
-	ctx := f.w.ctx
-	scope := models.IdempotencyScope(f.w.szManager)
+	ctx := f.w.Ctx
+	scope := models.IdempotencyScope(f.w.SZManager)
 	_, err := f.send(ctx, scope, "fresh", sendParams{Title: "g"}, true)
 	must(t, err)
 	old := models.IdempotencyKey{Scope: scope, Key: "old", Operation: "test.send", RequestHash: "x", Response: "{}",
 		CreatedAt: testdb.Now().Add(-25 * time.Hour)}
-	must(t, f.w.db.Conn(ctx).Create(&old).Error)
+	must(t, f.w.DB.Conn(ctx).Create(&old).Error)
 	// Asking to prune everything still keeps the last 24 hours.
-	n, err := f.w.db.PruneIdempotencyKeys(ctx, testdb.Now().Add(time.Hour))
+	n, err := f.w.DB.PruneIdempotencyKeys(ctx, testdb.Now().Add(time.Hour))
 	must(t, err)
-	if n != 1 || f.w.count(&models.IdempotencyKey{}) != 1 {
-		t.Fatalf("pruned %d, %d left; want the old one gone, the fresh one kept", n, f.w.count(&models.IdempotencyKey{}))
+	if n != 1 || f.w.Count(&models.IdempotencyKey{}) != 1 {
+		t.Fatalf("pruned %d, %d left; want the old one gone, the fresh one kept", n, f.w.Count(&models.IdempotencyKey{}))
 	}
 	// The fresh key still replays.
 	_, err = f.send(ctx, scope, "fresh", sendParams{Title: "g"}, true)

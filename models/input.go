@@ -3,13 +3,9 @@ package models
 import (
 	"fmt"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 )
-
-// earliestDate bounds every vehicle date (no car of interest predates it).
-var earliestDate = Date{1980, time.January, 1}
 
 // Text trims s and checks it has between minRunes and maxRunes runes, is
 // valid UTF-8 and holds no control characters (line breaks and tabs are
@@ -48,32 +44,4 @@ func PlainText(s string, multiline bool) bool {
 		}
 		return unicode.IsControl(r) || HiddenControl(r)
 	}) < 0
-}
-
-// checkText is Text on one line.
-func checkText(field, label, s string, minRunes, maxRunes int) (string, error) {
-	return Text(field, label, s, minRunes, maxRunes, false)
-}
-
-// checkDate checks lo <= d <= hi; the refusal is INVALID_ARGUMENT on field.
-func checkDate(field, label string, d *Date, lo, hi Date) error {
-	if d == nil {
-		return nil
-	}
-	if d.IsZero() || d.Before(lo) || hi.Before(*d) {
-		return Ef(CodeInvalidArgument, label+"须在 "+lo.String()+" 至 "+hi.String()+" 之间",
-			"%s must be between %s and %s", field, lo, hi).On(field)
-	}
-	return nil
-}
-
-// checkInt checks lo <= n <= hi; the refusal is INVALID_ARGUMENT on field.
-func checkInt(field, label string, n *int, lo, hi int) error {
-	if n == nil {
-		return nil
-	}
-	if *n < lo || *n > hi {
-		return Ef(CodeInvalidArgument, label+"超出允许范围", "%s must be between %d and %d", field, lo, hi).On(field)
-	}
-	return nil
 }

@@ -50,3 +50,22 @@ func StoreScope(q *gorm.DB, actor *auth.Principal, storeID *uuid.UUID, column st
 	}
 	return q.Where(column+" IN ?", actor.StoreIDs), nil
 }
+
+// ErrNotYourStore refuses staff acting at a store they are not assigned to.
+var ErrNotYourStore = E(CodeForbidden, "您不属于该门店", "you do not work for this store")
+
+// StaffAt checks the actor is staff holding one of roles (GROUP_ADMIN holds
+// every role) at the store: the one store-and-role rule of every capability.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (no such role, or not the actor's store).
+func StaffAt(actor *auth.Principal, storeID uuid.UUID, roles ...auth.Role) error {
+	switch {
+	case actor == nil:
+		return ErrUnauthenticated
+	case !actor.HasAnyRole(roles...):
+		return ErrForbidden
+	case !actor.CanAccessStore(storeID):
+		return ErrNotYourStore
+	}
+	return nil
+}

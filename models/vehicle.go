@@ -32,6 +32,10 @@ type Vehicle struct {
 	UpdatedAt             time.Time
 }
 
+// MaxMileageKm bounds odometer readings and warranty distances; beyond it a
+// reading is a typo.
+const MaxMileageKm = 2_000_000
+
 // Default maintenance interval when a vehicle has none configured.
 const (
 	DefaultServiceIntervalMonths = 6

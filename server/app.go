@@ -21,7 +21,9 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/reminders"
@@ -47,18 +49,20 @@ type Deps struct {
 
 // App is the HTTP application: the Echo instance and what it was built with.
 type App struct {
-	Echo     *echo.Echo
-	Tokens   *auth.Tokens
-	SignIn   *signin.Service
-	Workshop *workshop.Service
-	Wallet   *wallet.Service
-	Booking  *booking.Service
-	Events   *events.Service
-	Roadside *roadside.Service
-	Care     *care.Service
-	Jobs     *jobs.Runner
-	Privacy  *privacy.Service
-	Metrics  *prometheus.Registry
+	Echo      *echo.Echo
+	Tokens    *auth.Tokens
+	SignIn    *signin.Service
+	Directory *directory.Service
+	Inbox     *inbox.Service
+	Workshop  *workshop.Service
+	Wallet    *wallet.Service
+	Booking   *booking.Service
+	Events    *events.Service
+	Roadside  *roadside.Service
+	Care      *care.Service
+	Jobs      *jobs.Runner
+	Privacy   *privacy.Service
+	Metrics   *prometheus.Registry
 	// MetricsHandler serves /metrics on METRICS_ADDR when that is set
 	// (the app's own routes then leave it out).
 	MetricsHandler http.Handler
@@ -108,15 +112,17 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		}
 		return p, nil
 	}
-	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet}
-	ws := &workshop.Service{DB: d.DB, Wallet: wl}
-	bk := &booking.Service{DB: d.DB, Workshop: ws}
-	ev := &events.Service{DB: d.DB, Wallet: wl}
-	rs := &roadside.Service{DB: d.DB}
-	cr := &care.Service{DB: d.DB}
-	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk}
+	dir := &directory.Service{DB: d.DB}
+	ib := &inbox.Service{DB: d.DB}
+	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet, Directory: dir}
+	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
+	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
+	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
+	rs := &roadside.Service{DB: d.DB, Inbox: ib}
+	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib}
+	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	// Capabilities add their export Sections and deletion Erasers here.
-	pv := &privacy.Service{DB: d.DB,
+	pv := &privacy.Service{DB: d.DB, Directory: dir,
 		Sections: []privacy.Section{
 			{Name: "repairOrders", Export: ws.ExportOwner},
 			{Name: "wallet", Export: wl.ExportOwner},
@@ -132,7 +138,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
 	reg := newMetrics(d.DB)
 	gql := graph.NewHandler(graph.Options{
-		Resolver: &graph.Resolver{DB: d.DB, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
+		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
 			Roadside: rs, Care: cr, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log},
 		Limits:           limits,
 		Development:      !cfg.Production,
@@ -145,7 +151,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		LiveRetry: d.LiveRetry,
 	})
 
-	app := &App{Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
+	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
 		Care: cr, Jobs: runner, Privacy: pv, Metrics: reg.registry, MetricsHandler: reg.handler()}
 	e := echo.New()
 	app.Echo = e

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // The car changes hands: its next owner reads the car's past orders, but
@@ -46,7 +47,7 @@ func TestCareFreeTextControlCharacters(t *testing.T) {
 		f.refused(t, car.OwnerToken, "fileComplaint", map[string]any{"category": "OTHER", "description": desc,
 			"repairOrderId": e2eGlobalID("RepairOrder", order.ID)}, "INVALID_ARGUMENT", "description")
 	}
-	if n := e2eCount(t, f.testServer, &models.Notification{}, "owner_id = ? AND kind = 'COMPLAINT_UPDATE'", car.Owner.ID); n != 0 {
+	if n := e2eCount(t, f.testServer, &inbox.Notification{}, "owner_id = ? AND kind = 'COMPLAINT_UPDATE'", car.Owner.ID); n != 0 {
 		t.Fatalf("%d complaint notifications", n)
 	}
 	d := f.gql(t, car.OwnerToken, `{ me { complaints { edges { node { id } } } } }`, nil)

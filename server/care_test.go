@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -165,7 +166,7 @@ func TestCareSurveyFlow(t *testing.T) {
 		crStr(dig(s, "advisor", "name")) == "" || crStr(dig(s, "store", "code")) != "SZ01" {
 		t.Fatalf("survey = %v", s)
 	}
-	if n := e2eCount(t, f.testServer, &models.Notification{}, "owner_id = ? AND kind = ? AND link = ?", car.Owner.ID, care.NotifySurveyInvitation, models.LinkTo(models.RefTo(models.RefRepairOrder, order.ID))); n != 1 {
+	if n := e2eCount(t, f.testServer, &inbox.Notification{}, "owner_id = ? AND kind = ? AND link = ?", car.Owner.ID, care.NotifySurveyInvitation, models.LinkTo(models.RefTo(models.RefRepairOrder, order.ID))); n != 1 {
 		t.Fatalf("%d invitations", n)
 	}
 	id := crStr(s["id"])
@@ -419,7 +420,7 @@ func TestCareComplaintFlow(t *testing.T) {
 	if name := dig(c, "timeline", 1, "staffName"); crStr(name) == "" {
 		t.Fatal("a staff step without the staff member's name")
 	}
-	if n := e2eCount(t, f.testServer, &models.Notification{}, "owner_id = ? AND kind = ?", car.Owner.ID, care.NotifyComplaintUpdate); n != 4 {
+	if n := e2eCount(t, f.testServer, &inbox.Notification{}, "owner_id = ? AND kind = ?", car.Owner.ID, care.NotifyComplaintUpdate); n != 4 {
 		t.Fatalf("%d complaint notifications; want 4 (one per staff step)", n)
 	}
 	// English messages on request.

@@ -15,6 +15,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/graph/limits"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/validate"
 )
 
@@ -368,7 +369,7 @@ func ensureFanOutOwners(t *testing.T, s *testServer) {
 					return
 				}
 				store := stores[(i+car)%2].ID
-				_, _, err = s.DB.RegisterVehicle(ctx, admin, models.VehicleRegistration{
+				_, _, err = s.App.Directory.RegisterVehicle(ctx, admin, directory.VehicleRegistration{
 					OwnerPhone: fmt.Sprintf("+86139555130%02d", i), OwnerName: fmt.Sprintf("%s%02d", fanOutPrefix, i),
 					VIN: vin, Brand: "Toyota", Model: "Corolla", ModelYear: 2024, Colour: "白",
 					SellingStoreID: &store,

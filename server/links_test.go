@@ -14,6 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -58,7 +59,7 @@ func TestNotificationLinksAsBefore(t *testing.T) {
 	}
 	want := map[string]string{}
 	for _, c := range cases {
-		if _, err := s.DB.CreateNotification(ctx, &models.Notification{OwnerID: owner, Kind: c.kind, Title: c.kind, Link: c.link}); err != nil {
+		if _, err := s.App.Inbox.CreateNotification(ctx, &inbox.Notification{OwnerID: owner, Kind: c.kind, Title: c.kind, Link: c.link}); err != nil {
 			t.Fatal(err)
 		}
 		want[c.kind] = c.want

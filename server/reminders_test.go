@@ -8,6 +8,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/demo"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/reminders"
 )
 
@@ -56,7 +57,7 @@ func TestCareReminders(t *testing.T) {
 		wg.Wait()
 	}
 
-	inbox := func(token string) map[string][]map[string]any {
+	inboxOf := func(token string) map[string][]map[string]any {
 		d := a.gql(t, token, inboxDoc, nil)
 		out := map[string][]map[string]any{}
 		for _, e := range dig(d, "me", "notifications", "edges").([]any) {
@@ -66,7 +67,7 @@ func TestCareReminders(t *testing.T) {
 		return out
 	}
 	zt := a.ownerToken(t, zhang.ID)
-	got := inbox(zt)
+	got := inboxOf(zt)
 	if len(got[reminders.KindBirthday]) != 1 || dig(got[reminders.KindBirthday][0], "link") != string(reminders.MembershipLink) {
 		t.Fatalf("张伟's birthday: %v", got[reminders.KindBirthday])
 	}
@@ -81,7 +82,7 @@ func TestCareReminders(t *testing.T) {
 		t.Fatalf("the insurance reminder links %v", node)
 	}
 	wt := a.ownerToken(t, wang.ID)
-	got = inbox(wt)
+	got = inboxOf(wt)
 	for _, kind := range []string{reminders.KindBirthday, reminders.KindPurchaseAnniversary} {
 		if len(got[kind]) != 0 {
 			t.Fatalf("王芳 did not consent but got %s: %v", kind, got[kind])
@@ -89,13 +90,13 @@ func TestCareReminders(t *testing.T) {
 	}
 	// A third run on either instance adds nothing.
 	var before int64
-	a.DB.Conn(ctx).Model(&models.Notification{}).Count(&before)
+	a.DB.Conn(ctx).Model(&inbox.Notification{}).Count(&before)
 	n, err := a.App.Jobs.Jobs[indexOf(t, a, "care-reminders")].Run(ctx, now)
 	if err != nil || n != 0 {
 		t.Fatalf("a rerun created %d, %v", n, err)
 	}
 	var after int64
-	a.DB.Conn(ctx).Model(&models.Notification{}).Count(&after)
+	a.DB.Conn(ctx).Model(&inbox.Notification{}).Count(&after)
 	if after != before {
 		t.Fatalf("%d notifications after a rerun; %d before", after, before)
 	}

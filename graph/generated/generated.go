@@ -19,6 +19,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -1204,9 +1205,9 @@ type MutationResolver interface {
 	AdjustWallet(ctx context.Context, input model.AdjustWalletInput) (*model.WalletPayload, error)
 }
 type NotificationResolver interface {
-	ID(ctx context.Context, obj *models.Notification) (string, error)
+	ID(ctx context.Context, obj *inbox.Notification) (string, error)
 
-	Link(ctx context.Context, obj *models.Notification) (string, error)
+	Link(ctx context.Context, obj *inbox.Notification) (string, error)
 }
 type OwnerResolver interface {
 	ID(ctx context.Context, obj *models.Owner) (string, error)
@@ -21644,7 +21645,7 @@ func (ec *executionContext) fieldContext_Mutation_adjustWallet(ctx context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *models.Notification) (ret graphql.Marshaler) {
+func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21667,7 +21668,7 @@ func (ec *executionContext) fieldContext_Notification_id(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Notification", field, true, true, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *models.Notification) (ret graphql.Marshaler) {
+func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21690,7 +21691,7 @@ func (ec *executionContext) fieldContext_Notification_kind(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Notification_title(ctx context.Context, field graphql.CollectedField, obj *models.Notification) (ret graphql.Marshaler) {
+func (ec *executionContext) _Notification_title(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21713,7 +21714,7 @@ func (ec *executionContext) fieldContext_Notification_title(_ context.Context, f
 	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Notification_body(ctx context.Context, field graphql.CollectedField, obj *models.Notification) (ret graphql.Marshaler) {
+func (ec *executionContext) _Notification_body(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21736,7 +21737,7 @@ func (ec *executionContext) fieldContext_Notification_body(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Notification_link(ctx context.Context, field graphql.CollectedField, obj *models.Notification) (ret graphql.Marshaler) {
+func (ec *executionContext) _Notification_link(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21759,7 +21760,7 @@ func (ec *executionContext) fieldContext_Notification_link(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Notification", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Notification_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Notification) (ret graphql.Marshaler) {
+func (ec *executionContext) _Notification_createdAt(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21782,7 +21783,7 @@ func (ec *executionContext) fieldContext_Notification_createdAt(_ context.Contex
 	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
-func (ec *executionContext) _Notification_readAt(ctx context.Context, field graphql.CollectedField, obj *models.Notification) (ret graphql.Marshaler) {
+func (ec *executionContext) _Notification_readAt(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21904,8 +21905,8 @@ func (ec *executionContext) _NotificationEdge_node(ctx context.Context, field gr
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *models.Notification) graphql.Marshaler {
-			return ec.marshalNNotification2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐNotification(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *inbox.Notification) graphql.Marshaler {
+			return ec.marshalNNotification2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋinboxᚐNotification(ctx, selections, v)
 		},
 		true,
 		true,
@@ -40292,7 +40293,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 
 var notificationImplementors = []string{"Notification"}
 
-func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *models.Notification) graphql.Marshaler {
+func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *inbox.Notification) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -48101,7 +48102,7 @@ func (ec *executionContext) unmarshalNMoveRepairOrderInput2githubᚗcomᚋownerh
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐNotification(ctx context.Context, sel ast.SelectionSet, v *models.Notification) graphql.Marshaler {
+func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋinboxᚐNotification(ctx context.Context, sel ast.SelectionSet, v *inbox.Notification) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")

@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -453,8 +454,8 @@ type NotificationConnection struct {
 }
 
 type NotificationEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *models.Notification `json:"node"`
+	Cursor string              `json:"cursor"`
+	Node   *inbox.Notification `json:"node"`
 }
 
 type OpenRepairOrderInput struct {

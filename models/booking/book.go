@@ -175,7 +175,7 @@ func (s *Service) lockActive(ctx context.Context, ownerID uuid.UUID, now time.Ti
 	}
 	// The deletion holds the owner's lock until it commits: a car of a
 	// deleted account takes no bookings.
-	if deleted, err := s.DB.OwnerDeleted(ctx, ownerID); err != nil {
+	if deleted, err := s.directory().OwnerDeleted(ctx, ownerID); err != nil {
 		return nil, err
 	} else if deleted {
 		return nil, errVehicleNotFound

@@ -10,6 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 func TestDefaultSeats(t *testing.T) {
@@ -86,7 +87,7 @@ func TestSetCalendar(t *testing.T) {
 	if again.SlotMinutes != 90 || len(again.Hours) != 5 || again.Seats[0].Seats != 6 {
 		t.Fatalf("re-read %+v", again)
 	}
-	st, err := e.db.Store(e.ctx, e.store.ID)
+	st, err := (&directory.Service{DB: e.db}).Store(e.ctx, e.store.ID)
 	must(t, err)
 	if st.SlotMinutes != 90 || len(st.Hours) != 5 || st.Hours[0].Opens != "08:30" {
 		t.Fatalf("store %+v", st)

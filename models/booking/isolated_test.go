@@ -9,6 +9,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // Tests on a database of their own: they count every reminder of a day,
@@ -25,9 +26,9 @@ func TestSendReminders(t *testing.T) {
 	must(t, err)
 	e.book(e.customer(), e.at(0, "23:00")) // today
 
-	notes := func(a *booking.Appointment) []*models.Notification {
+	notes := func(a *booking.Appointment) []*inbox.Notification {
 		t.Helper()
-		var out []*models.Notification
+		var out []*inbox.Notification
 		must(t, e.db.Conn(e.ctx).Where("owner_id = ? AND kind = ?", a.OwnerID, booking.NotifyAppointmentReminder).Find(&out).Error)
 		return out
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // reminderWindow bounds the slots a reminder run looks at: tomorrow in any
@@ -57,7 +58,7 @@ func (s *Service) SendReminders(ctx context.Context, now time.Time) (int, error)
 			car = *r.Plate
 		}
 		key := ReminderDedupeKey(r.ID)
-		ok, err := s.DB.CreateNotification(ctx, &models.Notification{
+		ok, err := s.inbox().CreateNotification(ctx, &inbox.Notification{
 			OwnerID: r.OwnerID, Kind: NotifyAppointmentReminder, Title: "预约提醒：明天到店" + kindLabel(r.Kind),
 			Body: fmt.Sprintf("您预约了明天（%d月%d日）%s 在%s为车辆 %s 做%s，请准时到店。如需改约或取消，请在预约时间 2 小时前操作。",
 				local.Month(), local.Day(), local.Format("15:04"), r.StoreName, car, kindLabel(r.Kind)),

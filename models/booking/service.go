@@ -10,6 +10,8 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -38,6 +40,11 @@ type Service struct {
 	// Clock is the service's clock (nil: the real time). Tests and the
 	// demo data move it.
 	Clock models.Clock
+	// Inbox takes the notifications to owners (nil: one on DB and Clock).
+	Inbox *inbox.Service
+	// Directory tells whether an owner deleted the account (nil: one on
+	// DB and Clock).
+	Directory *directory.Service
 }
 
 // Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
@@ -242,3 +249,9 @@ func normalize(a *Appointment) {
 		a.CancelledAt = &t
 	}
 }
+
+// inbox is the wired Inbox, or one on the service's database.
+func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }
+
+// directory is the wired Directory, or one on the service's database.
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }

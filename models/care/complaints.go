@@ -8,6 +8,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -224,7 +225,7 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 			return err
 		}
 		key := "complaint-event:" + ev.ID.String()
-		_, err = s.DB.CreateNotification(ctx, &models.Notification{
+		_, err = s.inbox().CreateNotification(ctx, &inbox.Notification{
 			OwnerID: c.OwnerID, Kind: NotifyComplaintUpdate, Title: complaintTitle[step], Body: note,
 			Link: ComplaintLink(c.ID), DedupeKey: &key, CreatedAt: now,
 		})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 func TestFileComplaintStore(t *testing.T) {
@@ -151,7 +152,7 @@ func TestComplaintDeadlinesMet(t *testing.T) {
 		t.Fatalf("timeline %v", kinds)
 	}
 	var n int64
-	must(t, e.db.Conn(e.ctx).Model(&models.Notification{}).Where("owner_id = ? AND kind = ? AND link = ?", c.owner.ID, care.NotifyComplaintUpdate, care.ComplaintLink(cp.ID)).Count(&n).Error)
+	must(t, e.db.Conn(e.ctx).Model(&inbox.Notification{}).Where("owner_id = ? AND kind = ? AND link = ?", c.owner.ID, care.NotifyComplaintUpdate, care.ComplaintLink(cp.ID)).Count(&n).Error)
 	if n != 3 {
 		t.Fatalf("%d notifications; want 3", n)
 	}

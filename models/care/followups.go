@@ -9,6 +9,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -76,23 +77,14 @@ func (s *Service) serviceCalls(ctx context.Context, now time.Time) ([]*FollowUpT
 // selling store bought in the Lookback before now that lacks either,
 // skipping owners who deleted their account.
 func (s *Service) newCarCalls(ctx context.Context, now time.Time) ([]*FollowUpTask, error) {
-	var cars []struct {
-		ID             uuid.UUID
-		OwnerID        uuid.UUID
-		SellingStoreID uuid.UUID
-		PurchaseDate   models.Date
-		Timezone       string
-	}
+	var cars []directory.NewCar
 	// Purchase dates are calendar days: a day either side of the lookback
 	// is read and the exact window applied per store zone below.
 	from := models.DateOf(now.Add(-Lookback)).AddDate(0, 0, -1)
-	err := s.DB.Conn(ctx).Raw(`SELECT v.id, v.owner_id, v.selling_store_id, v.purchase_date, st.timezone
-		FROM vehicles v JOIN stores st ON st.id = v.selling_store_id
-		WHERE v.selling_store_id IS NOT NULL AND v.purchase_date >= ? AND v.purchase_date <= ?
-		AND NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = v.owner_id)
-		AND (NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id)
-		  OR NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id))
-		ORDER BY v.id`, from, models.DateOf(now).AddDate(0, 0, 1), NewCar3D, NewCar7D).Scan(&cars).Error
+	err := s.directory().NewCarsQuery(ctx, from, models.DateOf(now).AddDate(0, 0, 1)).
+		Where(`(NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id)
+		  OR NOT EXISTS (SELECT 1 FROM follow_up_tasks t WHERE t.kind = ? AND t.subject_id = v.id))`, NewCar3D, NewCar7D).
+		Scan(&cars).Error
 	if err != nil {
 		return nil, err
 	}

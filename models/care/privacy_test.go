@@ -8,6 +8,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
 )
 
@@ -27,7 +28,7 @@ func (e *env) surveysAndCalls(c *customer) (surveys, notes, open int64) {
 	e.t.Helper()
 	conn := e.db.Conn(e.ctx)
 	must(e.t, conn.Model(&care.Survey{}).Where("owner_id = ?", c.owner.ID).Count(&surveys).Error)
-	must(e.t, conn.Model(&models.Notification{}).Where("owner_id = ?", c.owner.ID).Count(&notes).Error)
+	must(e.t, conn.Model(&inbox.Notification{}).Where("owner_id = ?", c.owner.ID).Count(&notes).Error)
 	must(e.t, conn.Model(&care.FollowUpTask{}).Where("owner_id = ? AND status = 'OPEN'", c.owner.ID).Count(&open).Error)
 	return
 }

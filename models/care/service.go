@@ -7,6 +7,8 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // Service runs the care loop on a database.
@@ -21,6 +23,11 @@ type Service struct {
 	// Clock is the service's clock (nil: the real time). Tests and the
 	// demo data move it.
 	Clock models.Clock
+	// Directory reads owners, vehicles and stores (nil: one on DB and
+	// Clock).
+	Directory *directory.Service
+	// Inbox takes the notifications to owners (nil: one on DB and Clock).
+	Inbox *inbox.Service
 }
 
 // Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
@@ -85,3 +92,9 @@ func utc(t *time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
+// directory is the wired Directory, or one on the service's database.
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
+
+// inbox is the wired Inbox, or one on the service's database.
+func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -54,7 +55,7 @@ func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, erro
 				return res.Error
 			}
 			key := SurveyDedupeKey(o.ID)
-			_, err := s.DB.CreateNotification(ctx, &models.Notification{
+			_, err := s.inbox().CreateNotification(ctx, &inbox.Notification{
 				OwnerID: o.OwnerID, Kind: NotifySurveyInvitation, Title: "请为本次服务评分",
 				Body: fmt.Sprintf("您的工单 %s 已交车，欢迎对本次服务进行评价（30 天内有效）。", o.Number),
 				Link: workshop.OrderLink(o.ID), DedupeKey: &key, CreatedAt: now,
@@ -83,7 +84,7 @@ func (s *Service) lockOwner(ctx context.Context, ownerID uuid.UUID) (gone bool, 
 	if err := s.DB.ForNoKeyUpdate(s.DB.Conn(ctx).Select("id").Where("id = ?", ownerID)).Take(&o).Error; err != nil {
 		return false, err
 	}
-	return s.DB.OwnerDeleted(ctx, ownerID)
+	return s.directory().OwnerDeleted(ctx, ownerID)
 }
 
 // SubmitSurvey records the owner's answer to their survey, or changes it:

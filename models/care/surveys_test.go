@@ -9,6 +9,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 func TestInviteSurveysOncePerDeliveredOrder(t *testing.T) {
@@ -50,7 +51,7 @@ func TestInviteSurveysOncePerDeliveredOrder(t *testing.T) {
 		t.Fatalf("survey = %+v", sv)
 	}
 	e.surveyOf(lastWeek)
-	var notes []models.Notification
+	var notes []inbox.Notification
 	must(t, e.db.Conn(e.ctx).Where("owner_id IN ? AND kind = ?", []any{a.owner.ID, b.owner.ID, old.owner.ID}, care.NotifySurveyInvitation).Find(&notes).Error)
 	if len(notes) != 2 {
 		t.Fatalf("%d invitations; want 2", len(notes))

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
@@ -111,10 +109,7 @@ func TestSeedBooking(t *testing.T) {
 	if err != nil || len(mine) != 1 {
 		t.Fatalf("demo owner's booked appointments: %v, %v", mine, err)
 	}
-	vs, err := db.VehiclesByOwnerIDs(ctx, []uuid.UUID{owner.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := vehiclesOf(t, db, owner.ID)
 	a := mine[0]
 	days := models.DateOf(a.SlotStart.In(stores[1].Location()))
 	if a.VehicleID != vs[owner.ID][1].ID || a.Kind != "MAINTENANCE" || a.StoreID != stores[1].ID || days != today.AddDate(0, 0, 7) {

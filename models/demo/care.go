@@ -9,6 +9,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -266,7 +267,7 @@ func (c *careSeeder) complaints(g *group, demoOwner uuid.UUID, now time.Time) er
 	}
 	// The demo owner has read the care loop's messages: his one unread
 	// notification stays the workshop's approval request.
-	return c.db.Conn(c.ctx).Model(&models.Notification{}).
+	return c.db.Conn(c.ctx).Model(&inbox.Notification{}).
 		Where("owner_id = ? AND kind IN ? AND read_at IS NULL", demoOwner, []string{care.NotifySurveyInvitation, care.NotifyComplaintUpdate}).
 		Update("read_at", now).Error
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/validate"
 )
 
@@ -50,7 +51,7 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 		password = DefaultPassword
 	}
 	// Cheap check first, so a non-empty database does not pay for hashing.
-	if n, err := db.CountStores(ctx); err != nil {
+	if n, err := (&directory.Service{DB: db}).CountStores(ctx); err != nil {
 		return Summary{}, err
 	} else if n > 0 {
 		return Summary{}, ErrNotEmpty
@@ -67,7 +68,7 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 	err = db.WithTx(ctx, func(ctx context.Context) error {
 		// Checked again inside the transaction; a concurrent Seed that wins
 		// the race makes our store insert hit the unique store code.
-		if n, err := db.CountStores(ctx); err != nil {
+		if n, err := (&directory.Service{DB: db}).CountStores(ctx); err != nil {
 			return err
 		} else if n > 0 {
 			return ErrNotEmpty

@@ -13,6 +13,8 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/demo"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/validate"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -57,7 +59,7 @@ func TestSeed(t *testing.T) {
 	}
 
 	t.Run("stores", func(t *testing.T) {
-		stores, _, err := db.ListStores(ctx, models.Page{First: 10})
+		stores, _, err := (&directory.Service{DB: db}).ListStores(ctx, models.Page{First: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,10 +123,7 @@ func TestSeed(t *testing.T) {
 		for i, o := range owners {
 			ids[i] = o.ID
 		}
-		byOwner, err := db.VehiclesByOwnerIDs(ctx, ids)
-		if err != nil {
-			t.Fatal(err)
-		}
+		byOwner := vehiclesOf(t, db, ids...)
 		homes := map[uuid.UUID]int{}
 		var soon int
 		today := testdb.Today()
@@ -253,14 +252,14 @@ func TestSeedDemoOwnerCanBeFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &auth.Principal{Kind: auth.KindStaff, ID: admin.ID, Roles: []auth.Role{auth.RoleGroupAdmin}}
-	got, _, err := db.SearchOwners(ctx, p, "138 0000 0001", models.Page{First: 5})
+	got, _, err := (&directory.Service{DB: db}).SearchOwners(ctx, p, "138 0000 0001", models.Page{First: 5})
 	if err != nil || len(got) != 1 || got[0].Name != "张伟" {
 		t.Fatalf("SearchOwners(demo phone) = %v, %v", got, err)
 	}
 	if !auth.CheckPassword(admin.PasswordHash, "pw") {
 		t.Fatal("admin does not accept the seed password")
 	}
-	got, _, err = db.SearchOwners(ctx, p, "张", models.Page{First: 5})
+	got, _, err = (&directory.Service{DB: db}).SearchOwners(ctx, p, "张", models.Page{First: 5})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("SearchOwners(张) = %d owners, %v; want 张伟 and 张磊", len(got), err)
 	}
@@ -330,10 +329,7 @@ func TestSeedWorkshop(t *testing.T) {
 		if err := db.Conn(ctx).Where("phone = ?", demo.DemoOwnerPhone).Take(&owner).Error; err != nil {
 			t.Fatal(err)
 		}
-		vs, err := db.VehiclesByOwnerIDs(ctx, []uuid.UUID{owner.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
+		vs := vehiclesOf(t, db, owner.ID)
 		first := vs[owner.ID][0]
 		active, err := svc.ActiveOrdersByVehicleIDs(ctx, []uuid.UUID{first.ID})
 		if err != nil {
@@ -350,7 +346,7 @@ func TestSeedWorkshop(t *testing.T) {
 		if !slices.ContainsFunc(items[o.ID], func(it *workshop.Item) bool { return it.Approval == workshop.Pending && it.SeenAt == nil }) {
 			t.Errorf("no unseen PENDING item on %s", o.Number)
 		}
-		n, err := db.UnreadNotificationCount(ctx, &auth.Principal{Kind: auth.KindOwner, ID: owner.ID}, owner.ID)
+		n, err := (&inbox.Service{DB: db}).UnreadNotificationCount(ctx, &auth.Principal{Kind: auth.KindOwner, ID: owner.ID}, owner.ID)
 		if err != nil || n != 1 {
 			t.Errorf("demo owner has %d unread notifications (%v); want the approval request", n, err)
 		}
@@ -406,4 +402,26 @@ func TestSeedWorkshop(t *testing.T) {
 			t.Errorf("%d cars have recommendations; want several", withRecs)
 		}
 	})
+}
+
+// vehiclesOf reads the owners' vehicles through the directory's paged read,
+// each owner's in creation order.
+func vehiclesOf(t *testing.T, db *models.DB, owners ...uuid.UUID) map[uuid.UUID][]*models.Vehicle {
+	t.Helper()
+	keys := make([]models.ListPage, len(owners))
+	for i, id := range owners {
+		keys[i] = models.ListPage{List: id, First: models.MaxPageSize}
+	}
+	pages, err := (&directory.Service{DB: db}).VehiclePages(t.Context(), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[uuid.UUID][]*models.Vehicle, len(owners))
+	for _, k := range keys {
+		if err := pages[k].Err; err != nil {
+			t.Fatal(err)
+		}
+		out[k.List] = pages[k].Rows
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
@@ -166,7 +167,7 @@ func (e *env) balance(o *models.Owner) (fen, points int64) {
 func (e *env) inbox(o *models.Owner, kind string) int {
 	e.t.Helper()
 	var n int64
-	must(e.t, e.db.Conn(e.ctx).Model(&models.Notification{}).Where("owner_id = ? AND kind = ?", o.ID, kind).Count(&n).Error)
+	must(e.t, e.db.Conn(e.ctx).Model(&inbox.Notification{}).Where("owner_id = ? AND kind = ?", o.ID, kind).Count(&n).Error)
 	return int(n)
 }
 

@@ -26,7 +26,7 @@ func (s *Service) CreateEvent(ctx context.Context, actor *auth.Principal, spec S
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.DB.Store(ctx, spec.StoreID); err != nil {
+	if _, err := s.directory().Store(ctx, spec.StoreID); err != nil {
 		return nil, errStoreNotFound
 	}
 	by := actor.ID

@@ -159,7 +159,7 @@ func (s *Service) checkVehicle(ctx context.Context, actor *auth.Principal, e *Ev
 	case e.Kind == Class:
 		return models.Invalid("vehicleId", "讲堂不需要登记车辆", "a class does not take vehicles")
 	}
-	if _, err := s.DB.VehicleFor(ctx, actor, *vehicleID); err != nil {
+	if _, err := s.directory().VehicleFor(ctx, actor, *vehicleID); err != nil {
 		if errors.Is(err, models.ErrNotFound) {
 			return errVehicleNotFound
 		}

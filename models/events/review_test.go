@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -163,7 +164,7 @@ func TestCancellationsAndDeletionsRace(t *testing.T) {
 				t.Fatalf("round %d: %v", round, err)
 			}
 		}
-		if deleted, _ := e.db.OwnerDeleted(e.ctx, x.ID); !deleted {
+		if deleted, _ := (&directory.Service{DB: e.db}).OwnerDeleted(e.ctx, x.ID); !deleted {
 			t.Fatalf("round %d: X not deleted", round)
 		}
 		e.checkSeats(ev.ID)

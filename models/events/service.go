@@ -12,6 +12,8 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -37,6 +39,11 @@ type Service struct {
 	// Clock is the service's clock (nil: the real time). Tests and the
 	// demo data move it.
 	Clock models.Clock
+	// Directory reads owners, vehicles and stores (nil: one on DB and
+	// Clock).
+	Directory *directory.Service
+	// Inbox takes the notifications to owners (nil: one on DB and Clock).
+	Inbox *inbox.Service
 }
 
 // RegistrationOpenNow is RegistrationOpen on the service's clock.
@@ -147,22 +154,28 @@ func wellFormedCode(code string) bool {
 // notify puts a notification about a registration into its owner's inbox,
 // once per dedupe key.
 func (s *Service) notify(ctx context.Context, ownerID uuid.UUID, kind, dedupe, title, body string, link models.Link) error {
-	_, err := s.DB.CreateNotification(ctx, &models.Notification{OwnerID: ownerID, Kind: kind, Title: title,
+	_, err := s.inbox().CreateNotification(ctx, &inbox.Notification{OwnerID: ownerID, Kind: kind, Title: title,
 		Body: body, Link: link, DedupeKey: &dedupe})
 	return err
 }
 
 // remind is notify for a reminder, reporting whether it was new.
 func (s *Service) remind(ctx context.Context, ownerID uuid.UUID, dedupe, title, body string, link models.Link) (bool, error) {
-	return s.DB.CreateNotification(ctx, &models.Notification{OwnerID: ownerID, Kind: NotifyEventReminder, Title: title,
+	return s.inbox().CreateNotification(ctx, &inbox.Notification{OwnerID: ownerID, Kind: NotifyEventReminder, Title: title,
 		Body: body, Link: link, DedupeKey: &dedupe})
 }
 
 // storeLocation is the store's time zone, for times in messages.
 func (s *Service) storeLocation(ctx context.Context, storeID uuid.UUID) *time.Location {
-	st, err := s.DB.Store(ctx, storeID)
+	st, err := s.directory().Store(ctx, storeID)
 	if err != nil {
 		return time.UTC
 	}
 	return st.Location()
 }
+
+// directory is the wired Directory, or one on the service's database.
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
+
+// inbox is the wired Inbox, or one on the service's database.
+func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }

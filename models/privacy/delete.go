@@ -9,6 +9,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // DeleteAccount deletes the caller's account (confirm must be true): in
@@ -79,7 +80,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 			cond  string
 			arg   any
 		}{
-			{&models.Notification{}, "owner_id = ?", o.ID},
+			{&inbox.Notification{}, "owner_id = ?", o.ID},
 			{&models.IdempotencyKey{}, "scope = ?", models.IdempotencyScope(actor)},
 			{&models.LoginCode{}, "phone = ?", o.Phone},
 			{&models.AuthFailure{}, "kind = 'OTP' AND subject = ?", o.Phone},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // ExportFormat names the layout of the export document.
@@ -98,7 +99,7 @@ func listOf[T any](s *Service, cond string) func(context.Context, uuid.UUID) (an
 // exportNotifications lists the owner's inbox, each link written the way
 // the app received it.
 func (s *Service) exportNotifications(ctx context.Context, ownerID uuid.UUID) (any, error) {
-	rows := []*models.Notification{}
+	rows := []*inbox.Notification{}
 	if err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("id ASC").Find(&rows).Error; err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -136,7 +137,7 @@ func newPerson(t testing.TB, db *models.DB, balanceFen int64) *person {
 
 	key := "test:" + p.id.String()
 	p.notification = models.NewID()
-	_, err := db.CreateNotification(ctx, &models.Notification{ID: p.notification, OwnerID: p.id, Kind: "TEST", Title: "你好", DedupeKey: &key})
+	_, err := (&inbox.Service{DB: db}).CreateNotification(ctx, &inbox.Notification{ID: p.notification, OwnerID: p.id, Kind: "TEST", Title: "你好", DedupeKey: &key})
 	must(t, err)
 	for i := 0; i < 2; i++ {
 		rt := models.RefreshToken{ID: models.NewID(), FamilyID: models.NewID(), SubjectKind: "OWNER", SubjectID: p.id,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 // Section is one part of an owner's data export: Export returns what the
@@ -52,6 +53,9 @@ type Service struct {
 	// Links writes a notification's link in the export as the owner's app
 	// reads it (the API's object IDs); nil keeps the domain's form.
 	Links func(models.Link) string
+	// Directory tells whether an owner deleted the account (nil: one on
+	// DB and Clock).
+	Directory *directory.Service
 }
 
 // The consent history lives in package models, so that every operation
@@ -173,7 +177,7 @@ func (s *Service) SetMarketingConsent(ctx context.Context, actor *auth.Principal
 // read, made for every owner request so that access tokens issued before
 // the deletion stop working at once.
 func (s *Service) Deleted(ctx context.Context, ownerID uuid.UUID) (bool, error) {
-	return s.DB.OwnerDeleted(ctx, ownerID)
+	return s.directory().OwnerDeleted(ctx, ownerID)
 }
 
 // Active refuses an owner who deleted the account (their access tokens
@@ -209,3 +213,6 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// directory is the wired Directory, or one on the service's database.
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }

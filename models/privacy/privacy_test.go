@@ -14,6 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/validate"
@@ -270,7 +271,7 @@ func TestDeleteAccount(t *testing.T) {
 		must(t, conn.Model(model).Where(cond, args...).Count(&n).Error)
 		return n
 	}
-	if n := count(&models.Notification{}, "owner_id = ?", p.id); n != 0 {
+	if n := count(&inbox.Notification{}, "owner_id = ?", p.id); n != 0 {
 		t.Fatalf("%d notifications left", n)
 	}
 	if count(&wallet.Entry{}, "owner_id = ?", p.id) != 3 || count(&wallet.PointsLot{}, "owner_id = ?", p.id) != 1 ||
@@ -287,7 +288,7 @@ func TestDeleteAccount(t *testing.T) {
 	// The other owner is untouched.
 	o = models.Owner{}
 	must(t, conn.Where("id = ?", other.id).Take(&o).Error)
-	if o.Phone != other.phone || o.Name != "张三" || count(&models.Notification{}, "owner_id = ?", other.id) != 1 {
+	if o.Phone != other.phone || o.Name != "张三" || count(&inbox.Notification{}, "owner_id = ?", other.id) != 1 {
 		t.Fatalf("other owner changed: %+v", o)
 	}
 	// Gone for every owner operation here.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -24,6 +26,10 @@ type Service struct {
 	Booking *booking.Service
 	// Batch overrides DefaultBatch (tests use small batches).
 	Batch int
+	// Directory reads owners and their vehicles (nil: one on DB).
+	Directory *directory.Service
+	// Inbox takes the reminders (nil: one on DB).
+	Inbox *inbox.Service
 }
 
 func (s *Service) batch() int {
@@ -86,25 +92,8 @@ func (s *Service) SendReminders(ctx context.Context, now time.Time) (int64, erro
 	}
 }
 
-// vehicleRow is a vehicle with what its reminders need of its owner.
-type vehicleRow struct {
-	ID               uuid.UUID
-	OwnerID          uuid.UUID
-	VIN              string `gorm:"column:vin"`
-	Plate            *string
-	Brand            string
-	Model            string
-	PurchaseDate     *models.Date
-	SellingStoreID   *uuid.UUID
-	InsuranceExpiry  *models.Date
-	InspectionDue    *models.Date
-	MileageKm        int
-	MileageReadAt    *time.Time
-	MarketingConsent bool
-	HomeStoreID      *uuid.UUID
-}
-
-func (v *vehicleRow) car() string {
+// carName names a car for its owner: brand, model and plate.
+func carName(v *directory.OwnedCar) string {
 	if v.Plate != nil && *v.Plate != "" {
 		return v.Brand + v.Model + "（" + *v.Plate + "）"
 	}
@@ -115,13 +104,7 @@ func (v *vehicleRow) car() string {
 // not deleted their account) and works out their due reminders, in four
 // statements whatever the batch holds.
 func (s *Service) vehicleBatch(ctx context.Context, today models.Date, now time.Time, after uuid.UUID) ([]reminder, uuid.UUID, bool, error) {
-	conn := s.DB.Conn(ctx)
-	var vs []*vehicleRow
-	err := conn.Raw(`SELECT v.id, v.owner_id, v.vin, v.plate, v.brand, v.model, v.purchase_date, v.selling_store_id,
-			v.insurance_expiry, v.inspection_due, v.mileage_km, v.mileage_read_at, o.marketing_consent, o.home_store_id
-		FROM vehicles v JOIN owners o ON o.id = v.owner_id
-		WHERE v.id > ? AND NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = v.owner_id)
-		ORDER BY v.id LIMIT ?`, after, s.batch()).Scan(&vs).Error
+	vs, err := s.directory().CarsAfter(ctx, after, s.batch())
 	if err != nil || len(vs) == 0 {
 		return nil, uuid.Nil, false, err
 	}
@@ -175,7 +158,7 @@ func set(ids []uuid.UUID) map[uuid.UUID]bool {
 }
 
 // dueOf lists a vehicle's reminders due today.
-func dueOf(v *vehicleRow, today models.Date, next *workshop.RepairOrder, rs []Reading, firstFreeDone, booked bool) []reminder {
+func dueOf(v *directory.OwnedCar, today models.Date, next *workshop.RepairOrder, rs []Reading, firstFreeDone, booked bool) []reminder {
 	var out []reminder
 	store := v.HomeStoreID
 	if store == nil {
@@ -203,7 +186,7 @@ func dueOf(v *vehicleRow, today models.Date, next *workshop.RepairOrder, rs []Re
 		out = append(out, reminder{owner: v.OwnerID, kind: KindMaintenanceDue,
 			key:   "maintenance:" + v.ID.String() + ":" + next.ID.String(),
 			title: "保养提醒：您的爱车即将到期保养",
-			body:  fmt.Sprintf("您的%s下次保养时间为%s（以先到者为准），请提前预约到店保养。", v.car(), due),
+			body:  fmt.Sprintf("您的%s下次保养时间为%s（以先到者为准），请提前预约到店保养。", carName(v), due),
 			link:  bookOr(&next.StoreID)})
 	}
 	if v.PurchaseDate != nil && !firstFreeDone && !booked && FirstFreeDue(today, *v.PurchaseDate, rs) {
@@ -212,21 +195,21 @@ func dueOf(v *vehicleRow, today models.Date, next *workshop.RepairOrder, rs []Re
 			key:   "first-free-maintenance:" + v.ID.String(),
 			title: "首保提醒：免费首次保养",
 			body: fmt.Sprintf("您的%s可享受免费首次保养，请于%d年%d月%d日前或行驶 %d 公里内（以先到者为准）预约到店。",
-				v.car(), until.Year, until.Month, until.Day, FirstFreeKm),
+				carName(v), until.Year, until.Month, until.Day, FirstFreeKm),
 			link: bookOr(store)})
 	}
 	if d := v.InsuranceExpiry; d != nil && Within(today, *d, InsuranceWindow) {
 		out = append(out, reminder{owner: v.OwnerID, kind: KindInsuranceExpiring,
 			key:   "insurance:" + v.ID.String() + ":" + d.String(),
 			title: "续保提醒：车险即将到期",
-			body:  fmt.Sprintf("您的%s车险将于%d年%d月%d日到期，请及时续保。", v.car(), d.Year, d.Month, d.Day),
+			body:  fmt.Sprintf("您的%s车险将于%d年%d月%d日到期，请及时续保。", carName(v), d.Year, d.Month, d.Day),
 			link:  VehicleLink(v.ID)})
 	}
 	if d := v.InspectionDue; d != nil && Within(today, *d, InspectionWindow) {
 		out = append(out, reminder{owner: v.OwnerID, kind: KindInspectionDue,
 			key:   "inspection:" + v.ID.String() + ":" + d.String(),
 			title: "年检提醒：车辆年检即将到期",
-			body:  fmt.Sprintf("您的%s需在%d年%d月%d日前完成年检，请合理安排时间。", v.car(), d.Year, d.Month, d.Day),
+			body:  fmt.Sprintf("您的%s需在%d年%d月%d日前完成年检，请合理安排时间。", carName(v), d.Year, d.Month, d.Day),
 			link:  VehicleLink(v.ID)})
 	}
 	if v.PurchaseDate != nil && v.MarketingConsent {
@@ -234,7 +217,7 @@ func dueOf(v *vehicleRow, today models.Date, next *workshop.RepairOrder, rs []Re
 			out = append(out, reminder{owner: v.OwnerID, kind: KindPurchaseAnniversary,
 				key:   fmt.Sprintf("purchase-anniversary:%s:%d", v.ID, year),
 				title: fmt.Sprintf("购车 %d 周年快乐", years),
-				body:  fmt.Sprintf("感谢您与%s相伴 %d 年！祝您用车愉快，欢迎回店参加车主活动。", v.car(), years),
+				body:  fmt.Sprintf("感谢您与%s相伴 %d 年！祝您用车愉快，欢迎回店参加车主活动。", carName(v), years),
 				link:  VehicleLink(v.ID)})
 		}
 	}
@@ -244,21 +227,13 @@ func dueOf(v *vehicleRow, today models.Date, next *workshop.RepairOrder, rs []Re
 // birthdayBatch reads the consenting owners with a birthday after the
 // given id (one statement) and greets those whose birthday it is.
 func (s *Service) birthdayBatch(ctx context.Context, today models.Date, after uuid.UUID) ([]reminder, uuid.UUID, bool, error) {
-	var owners []struct {
-		ID       uuid.UUID
-		Name     string
-		Birthday *models.Date
-	}
-	err := s.DB.Conn(ctx).Raw(`SELECT o.id, o.name, o.birthday FROM owners o
-		WHERE o.id > ? AND o.birthday IS NOT NULL AND o.marketing_consent = ?
-			AND NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = o.id)
-		ORDER BY o.id LIMIT ?`, after, true, s.batch()).Scan(&owners).Error
+	owners, err := s.directory().BirthdaysAfter(ctx, after, s.batch())
 	if err != nil || len(owners) == 0 {
 		return nil, uuid.Nil, false, err
 	}
 	var out []reminder
 	for _, o := range owners {
-		year, _, ok := Anniversary(today, *o.Birthday)
+		year, _, ok := Anniversary(today, o.Birthday)
 		if !ok {
 			continue
 		}
@@ -304,7 +279,7 @@ func (s *Service) deliver(ctx context.Context, rs []reminder, now time.Time) (in
 			continue
 		}
 		key := r.key
-		ok, err := s.DB.CreateNotification(ctx, &models.Notification{OwnerID: r.owner, Kind: r.kind, Title: r.title,
+		ok, err := s.inbox().CreateNotification(ctx, &inbox.Notification{OwnerID: r.owner, Kind: r.kind, Title: r.title,
 			Body: r.body, Link: r.link, DedupeKey: &key, CreatedAt: now.UTC().Truncate(time.Microsecond)})
 		if err != nil {
 			return created, err
@@ -315,3 +290,9 @@ func (s *Service) deliver(ctx context.Context, rs []reminder, now time.Time) (in
 	}
 	return created, nil
 }
+
+// directory is the wired Directory, or one on the service's database.
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, nil) }
+
+// inbox is the wired Inbox, or one on the service's database.
+func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, nil) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -142,7 +143,7 @@ func (w *world) delivered(t testing.TB, vehicle, owner uuid.UUID, at time.Time, 
 // inbox lists an owner's notifications as "KIND key link".
 func (w *world) inbox(t testing.TB, owner uuid.UUID) []string {
 	t.Helper()
-	var ns []models.Notification
+	var ns []inbox.Notification
 	must(t, w.db.Conn(context.Background()).Where("owner_id = ?", owner).Find(&ns).Error)
 	var out []string
 	for _, n := range ns {
@@ -301,7 +302,7 @@ func TestSeveralInstancesAtOnce(t *testing.T) {
 		t.Fatalf("created %d in all; want 7", total.Load())
 	}
 	var n int64
-	must(t, w.db.Conn(context.Background()).Model(&models.Notification{}).Count(&n).Error)
+	must(t, w.db.Conn(context.Background()).Model(&inbox.Notification{}).Count(&n).Error)
 	if n != 7 {
 		t.Fatalf("%d notifications; want 7", n)
 	}

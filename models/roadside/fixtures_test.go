@@ -12,6 +12,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/validate"
@@ -151,9 +152,9 @@ func (e *env) events(id uuid.UUID) []*roadside.Event {
 }
 
 // inbox reads an owner's notifications about requests, oldest first.
-func (e *env) inbox(ownerID uuid.UUID) []models.Notification {
+func (e *env) inbox(ownerID uuid.UUID) []inbox.Notification {
 	e.t.Helper()
-	var ns []models.Notification
+	var ns []inbox.Notification
 	must(e.t, e.db.Conn(e.ctx).Where("owner_id = ? AND kind LIKE ?", ownerID, "ASSISTANCE_%").Order("id").Find(&ns).Error)
 	return ns
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // Notification kinds roadside assistance puts in owners' inboxes: one per
@@ -40,7 +40,7 @@ func (s *Service) notify(ctx context.Context, r *Request, c change, now time.Tim
 		return nil
 	}
 	key := fmt.Sprintf("assistance:%s:%d", r.ID, r.Version+1)
-	_, err := s.DB.CreateNotification(ctx, &models.Notification{
+	_, err := s.inbox().CreateNotification(ctx, &inbox.Notification{
 		OwnerID: r.OwnerID, Kind: kind, Title: title, Body: body,
 		Link: RequestLink(r.ID), DedupeKey: &key, CreatedAt: now,
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // Service runs roadside assistance on a database.
@@ -26,6 +27,8 @@ type Service struct {
 	// Clock is the service's clock (nil: the real time). Tests and the
 	// demo data move it.
 	Clock models.Clock
+	// Inbox takes the notifications to owners (nil: one on DB and Clock).
+	Inbox *inbox.Service
 }
 
 // Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
@@ -113,3 +116,6 @@ func (s *Service) read(ctx context.Context, id uuid.UUID) (*Request, error) {
 	normalize(&r)
 	return &r, nil
 }
+
+// inbox is the wired Inbox, or one on the service's database.
+func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }

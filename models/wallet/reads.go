@@ -17,7 +17,7 @@ import (
 //
 // Codes: UNAUTHENTICATED, NOT_FOUND (absent or not visible).
 func (s *Service) Membership(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID) (*Membership, error) {
-	if _, err := s.DB.OwnerFor(ctx, actor, ownerID); err != nil {
+	if _, err := s.directory().OwnerFor(ctx, actor, ownerID); err != nil {
 		return nil, err
 	}
 	ms, err := s.memberships(ctx, []uuid.UUID{ownerID}, s.Clock.Now(ctx))
@@ -44,7 +44,7 @@ func (s *Service) Entries(ctx context.Context, actor *auth.Principal, ownerID uu
 		}
 	}
 	q := s.DB.Conn(ctx).Model(&Entry{}).Where("owner_id = ?", ownerID)
-	if _, err := s.DB.OwnerFor(ctx, actor, ownerID); err != nil {
+	if _, err := s.directory().OwnerFor(ctx, actor, ownerID); err != nil {
 		if !errors.Is(err, models.ErrNotFound) || !atCounter(actor) {
 			return nil, false, err
 		}
@@ -66,7 +66,7 @@ func (s *Service) Entries(ctx context.Context, actor *auth.Principal, ownerID uu
 // sign-in payload, an order) shows no more than a direct read would. Owners
 // actor may not see have no entry.
 func (s *Service) MembershipsFor(ctx context.Context, actor *auth.Principal, ownerIDs []uuid.UUID) (map[uuid.UUID]*Membership, error) {
-	visible, err := s.DB.VisibleOwnerIDs(ctx, actor, ownerIDs)
+	visible, err := s.directory().VisibleOwnerIDs(ctx, actor, ownerIDs)
 	if err != nil {
 		return nil, err
 	}

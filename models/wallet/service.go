@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 // Service runs the wallet's operations on a database.
@@ -28,6 +29,9 @@ type Service struct {
 	// Clock is the service's clock (nil: the real time). Tests and the
 	// demo data move it.
 	Clock models.Clock
+	// Directory reads owners, vehicles and stores (nil: one on DB and
+	// Clock).
+	Directory *directory.Service
 }
 
 // Result is what a staff operation did: the account after it, and the
@@ -271,3 +275,6 @@ var ExternalMethods = []string{"CASH", "CARD", "WECHAT_PAY", "ALIPAY"}
 func text(field, label, s string, minRunes, maxRunes int) (string, error) {
 	return models.Text(field, label, s, minRunes, maxRunes, false)
 }
+
+// directory is the wired Directory, or one on the service's database.
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }

@@ -255,7 +255,7 @@ func (s *Service) customerCounter(ctx context.Context, actor *auth.Principal, st
 func (s *Service) counterFor(ctx context.Context, actor *auth.Principal, storeID, ownerID uuid.UUID, customersOnly bool,
 	fn func(a *Account, c *counter) error) (*Result, error) {
 	if customersOnly {
-		if _, err := s.DB.OwnerFor(ctx, actor, ownerID); err != nil {
+		if _, err := s.directory().OwnerFor(ctx, actor, ownerID); err != nil {
 			return nil, onField(err, "ownerId")
 		}
 	}
@@ -271,7 +271,7 @@ func (s *Service) counterFor(ctx context.Context, actor *auth.Principal, storeID
 		return nil, onField(err, "ownerId")
 	}
 	// The deletion holds this account's lock until it commits.
-	if deleted, err := s.DB.OwnerDeleted(ctx, ownerID); err != nil {
+	if deleted, err := s.directory().OwnerDeleted(ctx, ownerID); err != nil {
 		return nil, err
 	} else if deleted {
 		return nil, onField(errOwnerNotFound, "ownerId")

@@ -41,7 +41,7 @@ func (s *Service) Board(ctx context.Context, actor *auth.Principal, storeID uuid
 	if !actor.CanAccessStore(storeID) {
 		return nil, errNotYourStore
 	}
-	store, err := s.DB.Store(ctx, storeID)
+	store, err := s.directory().Store(ctx, storeID)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -218,10 +219,10 @@ func TestLifecycleApproval(t *testing.T) {
 		}
 	}
 	padsID, wiperID := items[2].ID, items[3].ID
-	inbox, _, err := e.db.Notifications(ctx, v.ownerP, owner.ID, models.Page{First: 10}, true)
+	msgs, _, err := (&inbox.Service{DB: e.db}).Notifications(ctx, v.ownerP, owner.ID, models.Page{First: 10}, true)
 	must(t, err)
-	if len(inbox) != 2 || inbox[0].Kind != workshop.NotifyApprovalNeeded || inbox[0].Link != workshop.OrderLink(o.ID) {
-		t.Fatalf("inbox %+v", inbox)
+	if len(msgs) != 2 || msgs[0].Kind != workshop.NotifyApprovalNeeded || msgs[0].Link != workshop.OrderLink(o.ID) {
+		t.Fatalf("inbox %+v", msgs)
 	}
 
 	// The owner opens the request: staff see when.
@@ -275,10 +276,10 @@ func TestLifecycleWork(t *testing.T) {
 	o = v.step(e.svc.Move(ctx, tech, o.ID, workshop.QualityCheck, "", nil, ""))
 	o = v.step(e.svc.Move(ctx, foreman, o.ID, workshop.Washing, "", nil, ""))
 	o = v.step(e.svc.Move(ctx, foreman, o.ID, workshop.ReadyForPickup, "", nil, ""))
-	inbox, _, err := e.db.Notifications(ctx, v.ownerP, v.owner.ID, models.Page{First: 10}, false)
+	msgs, _, err := (&inbox.Service{DB: e.db}).Notifications(ctx, v.ownerP, v.owner.ID, models.Page{First: 10}, false)
 	must(t, err)
-	if len(inbox) != 3 || inbox[0].Kind != workshop.NotifyReadyForPickup || inbox[0].Link != workshop.OrderLink(o.ID) {
-		t.Fatalf("inbox after ready: %+v", inbox)
+	if len(msgs) != 3 || msgs[0].Kind != workshop.NotifyReadyForPickup || msgs[0].Link != workshop.OrderLink(o.ID) {
+		t.Fatalf("inbox after ready: %+v", msgs)
 	}
 
 	// Not without paying.
@@ -509,7 +510,7 @@ func TestRemovePendingItemResumes(t *testing.T) {
 		t.Errorf("last event %+v", last)
 	}
 	// The owner had been told; the request is gone, the notification stays.
-	n, err := e.db.UnreadNotificationCount(e.ctx, ownerOf(owner), owner.ID)
+	n, err := (&inbox.Service{DB: e.db}).UnreadNotificationCount(e.ctx, ownerOf(owner), owner.ID)
 	must(t, err)
 	if n != 1 {
 		t.Errorf("%d unread notifications", n)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/validate"
 )
 
@@ -426,9 +427,10 @@ func (s *Service) move(ctx context.Context, actor *auth.Principal, orderID uuid.
 	}, "id = ?", orderID)
 }
 
-// OrderFor reads an order the actor may see: an owner the orders they
-// brought in (owner at check-in) and those of the vehicles they own now;
-// staff the orders of their stores (GROUP_ADMIN all). Screens see none.
+// OrderFor reads an order the actor may see (directory.ScopeByCar): an
+// owner the orders they brought in (owner at check-in) and those of the
+// vehicles they own now; staff the orders of their stores (GROUP_ADMIN
+// all). Screens see none.
 // When the owner reads an order waiting for their approval, its PENDING
 // items they had not seen are stamped seen (one conditional update), so
 // staff see when the owner opened the request.
@@ -438,16 +440,7 @@ func (s *Service) OrderFor(ctx context.Context, actor *auth.Principal, id uuid.U
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	q := s.DB.Conn(ctx).Where("id = ?", id)
-	switch {
-	case actor.IsOwner():
-		q = q.Where("(owner_id = ? OR vehicle_id IN (SELECT v.id FROM vehicles v WHERE v.owner_id = ?))", actor.ID, actor.ID)
-	case actor.IsGroupAdmin():
-	case actor.IsStaff():
-		q = q.Where("store_id IN ?", actor.StoreIDs)
-	default:
-		return nil, errOrderNotFound
-	}
+	q := directory.ScopeByCar(s.DB.Conn(ctx).Where("id = ?", id), actor, nil, "")
 	var o RepairOrder
 	if err := q.Take(&o).Error; err != nil {
 		return nil, models.NotFoundAs(err, errOrderNotFound)

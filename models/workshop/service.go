@@ -9,6 +9,8 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -29,6 +31,11 @@ type Service struct {
 	// in; nil leaves WALLET and POINTS PAYMENT_METHOD_UNAVAILABLE and earns
 	// no points.
 	Wallet *wallet.Service
+	// Directory reads owners, vehicles and stores (nil: one on DB and
+	// Clock).
+	Directory *directory.Service
+	// Inbox takes the notifications to owners (nil: one on DB and Clock).
+	Inbox *inbox.Service
 }
 
 // BoardTopic is the realtime topic of a store's board.
@@ -283,7 +290,7 @@ func (c *change) resume(note, actorKind string) error {
 
 // notify puts a notification in the order's owner's inbox (once per dedupe key).
 func (c *change) notify(kind, title, body, dedupe string) error {
-	_, err := c.s.DB.CreateNotification(c.ctx, &models.Notification{
+	_, err := c.s.inbox().CreateNotification(c.ctx, &inbox.Notification{
 		OwnerID: c.o.OwnerID, Kind: kind, Title: title, Body: body,
 		Link: OrderLink(c.o.ID), DedupeKey: &dedupe, CreatedAt: c.now,
 	})
@@ -333,3 +340,9 @@ func (s *Service) OrderOverdue(ctx context.Context, o *RepairOrder) bool {
 func (s *Service) OrderMinutesInStatus(ctx context.Context, o *RepairOrder) int {
 	return MinutesInStatus(o, s.Clock.Now(ctx))
 }
+
+// directory is the wired Directory, or one on the service's database.
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
+
+// inbox is the wired Inbox, or one on the service's database.
+func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }

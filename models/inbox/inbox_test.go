@@ -1,4 +1,4 @@
-package models_test
+package inbox_test
 
 import (
 	"context"
@@ -11,18 +11,19 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
-func (w *world) notify(o *models.Owner, kind, dedupe string) *models.Notification {
-	w.t.Helper()
-	n := &models.Notification{OwnerID: o.ID, Kind: kind, Title: "标题 " + kind, Body: "内容", Link: "UmVwYWlyT3JkZXI6eA"}
+func (w *world) notify(o *models.Owner, kind, dedupe string) *inbox.Notification {
+	w.T.Helper()
+	n := &inbox.Notification{OwnerID: o.ID, Kind: kind, Title: "标题 " + kind, Body: "内容", Link: "UmVwYWlyT3JkZXI6eA"}
 	if dedupe != "" {
 		n.DedupeKey = &dedupe
 	}
-	created, err := w.db.CreateNotification(w.ctx, n)
-	must(w.t, err)
+	created, err := w.inbox.CreateNotification(w.Ctx, n)
+	must(w.T, err)
 	if !created {
-		w.t.Fatalf("notification %s/%s not created", kind, dedupe)
+		w.T.Fatalf("notification %s/%s not created", kind, dedupe)
 	}
 	return n
 }
@@ -30,13 +31,13 @@ func (w *world) notify(o *models.Owner, kind, dedupe string) *models.Notificatio
 func TestCreateNotification(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	a, b := w.owner(1, "张三", w.sz), w.owner(2, "李四", w.sz)
+	a, b := w.Owner(1, "张三", w.SZ), w.Owner(2, "李四", w.SZ)
 	n := w.notify(a, "APPROVAL_NEEDED", "approval:x:2")
 	if n.ID == uuid.Nil || n.CreatedAt.IsZero() {
 		t.Fatalf("created %+v", n)
 	}
 	// Once per dedupe key and owner.
-	created, err := w.db.CreateNotification(w.ctx, &models.Notification{OwnerID: a.ID, Kind: "APPROVAL_NEEDED", Title: "again", DedupeKey: ptr("approval:x:2")})
+	created, err := w.inbox.CreateNotification(w.Ctx, &inbox.Notification{OwnerID: a.ID, Kind: "APPROVAL_NEEDED", Title: "again", DedupeKey: ptr("approval:x:2")})
 	must(t, err)
 	if created {
 		t.Error("a duplicate dedupe key created a second notification")
@@ -44,22 +45,22 @@ func TestCreateNotification(t *testing.T) {
 	w.notify(b, "APPROVAL_NEEDED", "approval:x:2") // another owner's inbox
 	w.notify(a, "NEWS", "")                        // no key: never deduplicated
 	w.notify(a, "NEWS", "")
-	if n := w.count(&models.Notification{}); n != 4 {
+	if n := w.Count(&inbox.Notification{}); n != 4 {
 		t.Fatalf("%d notifications; want 4", n)
 	}
-	_, err = w.db.CreateNotification(w.ctx, &models.Notification{OwnerID: a.ID, Kind: " ", Title: "x"})
+	_, err = w.inbox.CreateNotification(w.Ctx, &inbox.Notification{OwnerID: a.ID, Kind: " ", Title: "x"})
 	wantCode(t, err, models.CodeInvalidArgument, "")
 
 	// In the caller's transaction: gone with its rollback.
 	boom := errors.New("boom")
-	err = w.db.WithTx(w.ctx, func(ctx context.Context) error {
-		if _, err := w.db.CreateNotification(ctx, &models.Notification{OwnerID: a.ID, Kind: "NEWS", Title: "rolled back"}); err != nil {
+	err = w.DB.WithTx(w.Ctx, func(ctx context.Context) error {
+		if _, err := w.inbox.CreateNotification(ctx, &inbox.Notification{OwnerID: a.ID, Kind: "NEWS", Title: "rolled back"}); err != nil {
 			return err
 		}
 		return boom
 	})
-	if !errors.Is(err, boom) || w.count(&models.Notification{}) != 4 {
-		t.Fatalf("rollback: %v, %d rows", err, w.count(&models.Notification{}))
+	if !errors.Is(err, boom) || w.Count(&inbox.Notification{}) != 4 {
+		t.Fatalf("rollback: %v, %d rows", err, w.Count(&inbox.Notification{}))
 	}
 
 	// Concurrent creates of one key: exactly one wins.
@@ -70,7 +71,7 @@ func TestCreateNotification(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			created, err := w.db.CreateNotification(w.ctx, &models.Notification{OwnerID: b.ID, Kind: "REMINDER", Title: "保养到期", DedupeKey: ptr("due:v1:2026-12")})
+			created, err := w.inbox.CreateNotification(w.Ctx, &inbox.Notification{OwnerID: b.ID, Kind: "REMINDER", Title: "保养到期", DedupeKey: ptr("due:v1:2026-12")})
 			if err != nil {
 				t.Error(err)
 				return
@@ -91,82 +92,82 @@ func TestCreateNotification(t *testing.T) {
 func TestInbox(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	a, b := w.owner(1, "张三", w.sz), w.owner(2, "李四", w.sz)
+	a, b := w.Owner(1, "张三", w.SZ), w.Owner(2, "李四", w.SZ)
 	me, other := ownerPrincipal(a), ownerPrincipal(b)
-	var mine []*models.Notification
+	var mine []*inbox.Notification
 	for i := range 5 {
 		mine = append(mine, w.notify(a, "NEWS", fmt.Sprintf("n%d", i)))
 		time.Sleep(time.Millisecond)
 	}
 	theirs := w.notify(b, "NEWS", "n0")
 
-	page, more, err := w.db.Notifications(w.ctx, me, a.ID, models.Page{First: 2}, false)
+	page, more, err := w.inbox.Notifications(w.Ctx, me, a.ID, models.Page{First: 2}, false)
 	must(t, err)
 	if len(page) != 2 || !more || page[0].ID != mine[4].ID || page[1].ID != mine[3].ID {
 		t.Fatalf("first page %v, more %v", page, more)
 	}
-	page, more, err = w.db.Notifications(w.ctx, me, a.ID, models.Page{First: 5, After: models.Cursor{ID: page[1].ID}}, false)
+	page, more, err = w.inbox.Notifications(w.Ctx, me, a.ID, models.Page{First: 5, After: models.Cursor{ID: page[1].ID}}, false)
 	must(t, err)
 	if len(page) != 3 || more || page[0].ID != mine[2].ID || page[2].ID != mine[0].ID {
 		t.Fatalf("second page %v, more %v", page, more)
 	}
-	n, err := w.db.UnreadNotificationCount(w.ctx, me, a.ID)
+	n, err := w.inbox.UnreadNotificationCount(w.Ctx, me, a.ID)
 	must(t, err)
 	if n != 5 {
 		t.Fatalf("unread %d", n)
 	}
 
 	// Another owner's inbox is not there; staff have no inbox.
-	_, _, err = w.db.Notifications(w.ctx, other, a.ID, models.Page{First: 5}, false)
+	_, _, err = w.inbox.Notifications(w.Ctx, other, a.ID, models.Page{First: 5}, false)
 	wantCode(t, err, models.CodeNotFound, "")
-	_, err = w.db.UnreadNotificationCount(w.ctx, other, a.ID)
+	_, err = w.inbox.UnreadNotificationCount(w.Ctx, other, a.ID)
 	wantCode(t, err, models.CodeNotFound, "")
-	_, _, err = w.db.Notifications(w.ctx, w.szCRM, a.ID, models.Page{First: 5}, false)
+	_, _, err = w.inbox.Notifications(w.Ctx, w.SZCRM, a.ID, models.Page{First: 5}, false)
 	wantCode(t, err, models.CodeForbidden, "")
-	_, err = w.db.UnreadNotificationCount(w.ctx, nil, a.ID)
+	_, err = w.inbox.UnreadNotificationCount(w.Ctx, nil, a.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 
 	// Marking read: only the caller's own; others' ids are ignored.
-	unread, err := w.db.MarkNotificationsRead(w.ctx, me, []uuid.UUID{mine[0].ID, mine[1].ID, theirs.ID, uuid.New()}, false)
+	unread, err := w.inbox.MarkNotificationsRead(w.Ctx, me, []uuid.UUID{mine[0].ID, mine[1].ID, theirs.ID, uuid.New()}, false)
 	must(t, err)
 	if unread != 3 {
 		t.Fatalf("unread after marking two = %d", unread)
 	}
-	if n, _ := w.db.UnreadNotificationCount(w.ctx, other, b.ID); n != 1 {
+	if n, _ := w.inbox.UnreadNotificationCount(w.Ctx, other, b.ID); n != 1 {
 		t.Fatalf("the other owner's notification was marked read (%d unread)", n)
 	}
-	var first models.Notification
-	must(t, w.db.Conn(w.ctx).Where("id = ?", mine[0].ID).Take(&first).Error)
+	var first inbox.Notification
+	must(t, w.DB.Conn(w.Ctx).Where("id = ?", mine[0].ID).Take(&first).Error)
 	if first.ReadAt == nil {
 		t.Fatal("no read time")
 	}
-	page, _, err = w.db.Notifications(w.ctx, me, a.ID, models.Page{First: 10}, true)
+	page, _, err = w.inbox.Notifications(w.Ctx, me, a.ID, models.Page{First: 10}, true)
 	must(t, err)
 	if len(page) != 3 || page[0].ID != mine[4].ID || page[2].ID != mine[2].ID {
 		t.Fatalf("unread only %v", page)
 	}
 	time.Sleep(2 * time.Millisecond)
-	unread, err = w.db.MarkNotificationsRead(w.ctx, me, nil, true)
+	unread, err = w.inbox.MarkNotificationsRead(w.Ctx, me, nil, true)
 	must(t, err)
 	if unread != 0 {
 		t.Fatalf("unread after all = %d", unread)
 	}
-	var again models.Notification
-	must(t, w.db.Conn(w.ctx).Where("id = ?", mine[0].ID).Take(&again).Error)
+	var again inbox.Notification
+	must(t, w.DB.Conn(w.Ctx).Where("id = ?", mine[0].ID).Take(&again).Error)
 	if !again.ReadAt.Equal(*first.ReadAt) {
 		t.Errorf("marking all moved the first read time %v -> %v", first.ReadAt, again.ReadAt)
 	}
-	if n, _ := w.db.UnreadNotificationCount(w.ctx, other, b.ID); n != 1 {
+	if n, _ := w.inbox.UnreadNotificationCount(w.Ctx, other, b.ID); n != 1 {
 		t.Fatalf("all marked another owner's notification (%d unread)", n)
 	}
 
-	_, err = w.db.MarkNotificationsRead(w.ctx, me, nil, false)
+	_, err = w.inbox.MarkNotificationsRead(w.Ctx, me, nil, false)
 	wantCode(t, err, models.CodeInvalidArgument, "ids")
-	many := make([]uuid.UUID, models.MaxMarkRead+1)
-	_, err = w.db.MarkNotificationsRead(w.ctx, me, many, false)
+	many := make([]uuid.UUID, inbox.MaxMarkRead+1)
+	_, err = w.inbox.MarkNotificationsRead(w.Ctx, me, many, false)
 	wantCode(t, err, models.CodeInvalidArgument, "ids")
-	_, err = w.db.MarkNotificationsRead(w.ctx, w.szManager, []uuid.UUID{theirs.ID}, false)
+	_, err = w.inbox.MarkNotificationsRead(w.Ctx, w.SZManager, []uuid.UUID{theirs.ID}, false)
 	wantCode(t, err, models.CodeForbidden, "")
-	_, err = w.db.MarkNotificationsRead(w.ctx, nil, nil, true)
+	_, err = w.inbox.MarkNotificationsRead(w.Ctx, nil, nil, true)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }

@@ -1,9 +1,11 @@
-package models
+package inbox
 
 import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // Notification is an item in an owner's inbox. Capabilities add kinds
@@ -16,7 +18,7 @@ type Notification struct {
 	Kind      string
 	Title     string
 	Body      string
-	Link      Link // what the app opens: an object or an app route, in the domain's own form
+	Link      models.Link // what the app opens: an object or an app route, in the domain's own form
 	DedupeKey *string
 	ReadAt    *time.Time
 	CreatedAt time.Time

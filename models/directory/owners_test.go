@@ -1,4 +1,4 @@
-package models_test
+package directory_test
 
 import (
 	"fmt"
@@ -9,27 +9,28 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 func TestUpdateProfile(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	a := w.owner(1, "", nil)
+	a := w.Owner(1, "", nil)
 	me := ownerPrincipal(a)
 
-	got, err := w.db.UpdateProfile(w.ctx, me, a.ID, models.ProfileChange{
-		Name: ptr("  张伟  "), Birthday: date("1985-03-12"), Gender: ptr(models.GenderMale),
-		HomeStoreID: &w.sz.ID, MarketingConsent: ptr(true),
+	got, err := w.dir.UpdateProfile(w.Ctx, me, a.ID, directory.ProfileChange{
+		Name: ptr("  张伟  "), Birthday: date("1985-03-12"), Gender: ptr(directory.GenderMale),
+		HomeStoreID: &w.SZ.ID, MarketingConsent: ptr(true),
 	})
 	must(t, err)
 	if got.Name != "张伟" || got.Birthday.String() != "1985-03-12" || *got.Gender != "MALE" ||
-		*got.HomeStoreID != w.sz.ID || !got.MarketingConsent || got.MarketingConsentAt == nil {
+		*got.HomeStoreID != w.SZ.ID || !got.MarketingConsent || got.MarketingConsentAt == nil {
 		t.Fatalf("UpdateProfile = %+v", got)
 	}
 	stamped := *got.MarketingConsentAt
 
 	// Read back: everything stored.
-	back, err := w.db.OwnerFor(w.ctx, me, a.ID)
+	back, err := w.dir.OwnerFor(w.Ctx, me, a.ID)
 	must(t, err)
 	if back.Name != "张伟" || back.Birthday.String() != "1985-03-12" || back.MarketingConsentAt == nil ||
 		!back.MarketingConsentAt.Equal(stamped) {
@@ -37,65 +38,65 @@ func TestUpdateProfile(t *testing.T) {
 	}
 
 	// Unchanged consent keeps its time; omitted fields stay.
-	got, err = w.db.UpdateProfile(w.ctx, me, a.ID, models.ProfileChange{MarketingConsent: ptr(true), Gender: ptr(models.GenderFemale)})
+	got, err = w.dir.UpdateProfile(w.Ctx, me, a.ID, directory.ProfileChange{MarketingConsent: ptr(true), Gender: ptr(directory.GenderFemale)})
 	must(t, err)
 	if !got.MarketingConsentAt.Equal(stamped) || got.Name != "张伟" || *got.Gender != "FEMALE" {
 		t.Fatalf("second update = %+v", got)
 	}
-	got, err = w.db.UpdateProfile(w.ctx, me, a.ID, models.ProfileChange{MarketingConsent: ptr(false)})
+	got, err = w.dir.UpdateProfile(w.Ctx, me, a.ID, directory.ProfileChange{MarketingConsent: ptr(false)})
 	must(t, err)
 	if got.MarketingConsent || got.MarketingConsentAt == nil || got.MarketingConsentAt.Before(stamped) {
 		t.Fatalf("withdrawn consent = %+v", got)
 	}
 
 	// Birthday today is fine, tomorrow is not.
-	_, err = w.db.UpdateProfile(w.ctx, me, a.ID, models.ProfileChange{Birthday: ptr(today())})
+	_, err = w.dir.UpdateProfile(w.Ctx, me, a.ID, directory.ProfileChange{Birthday: ptr(today())})
 	must(t, err)
 
 	refusals := []struct {
 		name  string
-		ch    models.ProfileChange
+		ch    directory.ProfileChange
 		field string
 	}{
-		{"blank name", models.ProfileChange{Name: ptr("   ")}, "name"},
-		{"name too long", models.ProfileChange{Name: ptr(strings.Repeat("张", 41))}, "name"},
-		{"name with newline", models.ProfileChange{Name: ptr("张\n伟")}, "name"},
-		{"birthday before 1900", models.ProfileChange{Birthday: date("1899-12-31")}, "birthday"},
-		{"birthday tomorrow", models.ProfileChange{Birthday: ptr(today().AddDate(0, 0, 1))}, "birthday"},
-		{"gender", models.ProfileChange{Gender: ptr("OTHER")}, "gender"},
-		{"no such home store", models.ProfileChange{HomeStoreID: ptr(uuid.New()), Name: ptr("李四")}, "homeStoreId"},
+		{"blank name", directory.ProfileChange{Name: ptr("   ")}, "name"},
+		{"name too long", directory.ProfileChange{Name: ptr(strings.Repeat("张", 41))}, "name"},
+		{"name with newline", directory.ProfileChange{Name: ptr("张\n伟")}, "name"},
+		{"birthday before 1900", directory.ProfileChange{Birthday: date("1899-12-31")}, "birthday"},
+		{"birthday tomorrow", directory.ProfileChange{Birthday: ptr(today().AddDate(0, 0, 1))}, "birthday"},
+		{"gender", directory.ProfileChange{Gender: ptr("OTHER")}, "gender"},
+		{"no such home store", directory.ProfileChange{HomeStoreID: ptr(uuid.New()), Name: ptr("李四")}, "homeStoreId"},
 	}
 	for _, r := range refusals {
 		t.Run(r.name, func(t *testing.T) {
-			_, err := w.db.UpdateProfile(w.ctx, me, a.ID, r.ch)
+			_, err := w.dir.UpdateProfile(w.Ctx, me, a.ID, r.ch)
 			wantCode(t, err, models.CodeInvalidArgument, r.field)
 		})
 	}
 	// A refusal changed nothing (the home store case also carried a name).
-	back, err = w.db.OwnerFor(w.ctx, me, a.ID)
+	back, err = w.dir.OwnerFor(w.Ctx, me, a.ID)
 	must(t, err)
-	if back.Name != "张伟" || *back.HomeStoreID != w.sz.ID {
+	if back.Name != "张伟" || *back.HomeStoreID != w.SZ.ID {
 		t.Fatalf("after refusals owner = %+v", back)
 	}
-	_, err = w.db.UpdateProfile(w.ctx, me, a.ID, models.ProfileChange{Name: ptr(strings.Repeat("张", 40))})
+	_, err = w.dir.UpdateProfile(w.Ctx, me, a.ID, directory.ProfileChange{Name: ptr(strings.Repeat("张", 40))})
 	must(t, err) // 40 characters is the limit, not 40 bytes
 
 	// Authorization.
-	b := w.owner(2, "王芳", w.gz)
-	_, err = w.db.UpdateProfile(w.ctx, me, b.ID, models.ProfileChange{Name: ptr("hacked")})
+	b := w.Owner(2, "王芳", w.GZ)
+	_, err = w.dir.UpdateProfile(w.Ctx, me, b.ID, directory.ProfileChange{Name: ptr("hacked")})
 	wantCode(t, err, models.CodeNotFound, "")
-	_, err = w.db.UpdateProfile(w.ctx, w.admin, b.ID, models.ProfileChange{Name: ptr("hacked")})
+	_, err = w.dir.UpdateProfile(w.Ctx, w.Admin, b.ID, directory.ProfileChange{Name: ptr("hacked")})
 	wantCode(t, err, models.CodeForbidden, "")
-	_, err = w.db.UpdateProfile(w.ctx, nil, b.ID, models.ProfileChange{Name: ptr("hacked")})
+	_, err = w.dir.UpdateProfile(w.Ctx, nil, b.ID, directory.ProfileChange{Name: ptr("hacked")})
 	wantCode(t, err, models.CodeUnauthenticated, "")
-	back, err = w.db.OwnerFor(w.ctx, w.admin, b.ID)
+	back, err = w.dir.OwnerFor(w.Ctx, w.Admin, b.ID)
 	must(t, err)
 	if back.Name != "王芳" {
 		t.Fatalf("owner B was changed: %+v", back)
 	}
 	// An owner token for a deleted/unknown owner id.
 	ghost := uuid.New()
-	_, err = w.db.UpdateProfile(w.ctx, &auth.Principal{Kind: auth.KindOwner, ID: ghost}, ghost, models.ProfileChange{})
+	_, err = w.dir.UpdateProfile(w.Ctx, &auth.Principal{Kind: auth.KindOwner, ID: ghost}, ghost, directory.ProfileChange{})
 	wantCode(t, err, models.CodeNotFound, "")
 }
 
@@ -110,16 +111,16 @@ func ids(owners []*models.Owner) []uuid.UUID {
 func TestSearchOwners(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	zhangSZ := w.owner(1, "张伟", w.sz)
-	zhangGZ := w.owner(2, "张磊", w.gz) // a customer of GZ only
-	zhangCross := w.owner(3, "张三", w.gz)
-	w.car(zhangCross, 3, w.sz) // bought at SZ
-	w.car(zhangGZ, 2, w.gz)    // plate 粤B00002
-	w.owner(4, "%张", w.sz)
+	zhangSZ := w.Owner(1, "张伟", w.SZ)
+	zhangGZ := w.Owner(2, "张磊", w.GZ) // a customer of GZ only
+	zhangCross := w.Owner(3, "张三", w.GZ)
+	w.Car(zhangCross, 3, w.SZ) // bought at SZ
+	w.Car(zhangGZ, 2, w.GZ)    // plate 粤B00002
+	w.Owner(4, "%张", w.SZ)
 
 	search := func(actor *auth.Principal, s string) []uuid.UUID {
 		t.Helper()
-		got, more, err := w.db.SearchOwners(w.ctx, actor, s, models.Page{First: 20})
+		got, more, err := w.dir.SearchOwners(w.Ctx, actor, s, models.Page{First: 20})
 		must(t, err)
 		if more {
 			t.Fatalf("unexpected next page")
@@ -138,38 +139,38 @@ func TestSearchOwners(t *testing.T) {
 		return true
 	}
 
-	if got := search(w.szAdvisor, "张"); !same(got, zhangSZ, zhangCross) {
+	if got := search(w.SZAdvisor, "张"); !same(got, zhangSZ, zhangCross) {
 		t.Errorf("SZ staff search 张 = %v; want 张伟, 张三 (not the GZ-only 张磊)", got)
 	}
-	if got := search(w.gzAdvisor, " 张 "); !same(got, zhangGZ, zhangCross) {
+	if got := search(w.GZAdvisor, " 张 "); !same(got, zhangGZ, zhangCross) {
 		t.Errorf("GZ staff search 张 = %v; want 张磊, 张三", got)
 	}
-	if got := search(w.admin, "张"); !same(got, zhangSZ, zhangGZ, zhangCross) {
+	if got := search(w.Admin, "张"); !same(got, zhangSZ, zhangGZ, zhangCross) {
 		t.Errorf("admin search 张 = %v; want all three", got)
 	}
-	if got := search(w.szAdvisor, "张伟"); !same(got, zhangSZ) {
+	if got := search(w.SZAdvisor, "张伟"); !same(got, zhangSZ) {
 		t.Errorf("search 张伟 = %v", got)
 	}
-	if got := search(w.szAdvisor, "伟"); len(got) != 0 {
+	if got := search(w.SZAdvisor, "伟"); len(got) != 0 {
 		t.Errorf("search 伟 = %v; name search matches prefixes only", got)
 	}
-	if got := search(w.szAdvisor, "%"); len(got) != 1 {
+	if got := search(w.SZAdvisor, "%"); len(got) != 1 {
 		t.Errorf("search %% = %v; want only the name starting with %%", got)
 	}
-	if got := search(w.szAdvisor, "张磊"); len(got) != 0 {
+	if got := search(w.SZAdvisor, "张磊"); len(got) != 0 {
 		t.Errorf("SZ staff found GZ-only customer by name: %v", got)
 	}
 	// Exact phone and plate work across the group, in the forms people type.
-	if got := search(w.szAdvisor, "139 0000 0002"); !same(got, zhangGZ) {
+	if got := search(w.SZAdvisor, "139 0000 0002"); !same(got, zhangGZ) {
 		t.Errorf("SZ staff phone search = %v; want 张磊", got)
 	}
-	if got := search(w.szAdvisor, "+86 13900000002"); !same(got, zhangGZ) {
+	if got := search(w.SZAdvisor, "+86 13900000002"); !same(got, zhangGZ) {
 		t.Errorf("SZ staff E.164 phone search = %v; want 张磊", got)
 	}
-	if got := search(w.szAdvisor, "粤b·00002"); !same(got, zhangGZ) {
+	if got := search(w.SZAdvisor, "粤b·00002"); !same(got, zhangGZ) {
 		t.Errorf("SZ staff plate search = %v; want 张磊", got)
 	}
-	if got := search(w.szAdvisor, "13900000099"); len(got) != 0 {
+	if got := search(w.SZAdvisor, "13900000099"); len(got) != 0 {
 		t.Errorf("unknown phone = %v", got)
 	}
 	storeless := &auth.Principal{Kind: auth.KindStaff, ID: uuid.New(), Roles: []auth.Role{auth.RoleCRM}}
@@ -178,15 +179,15 @@ func TestSearchOwners(t *testing.T) {
 	}
 
 	for _, bad := range []string{"", "   ", strings.Repeat("张", 41)} {
-		_, _, err := w.db.SearchOwners(w.ctx, w.szAdvisor, bad, models.Page{First: 20})
+		_, _, err := w.dir.SearchOwners(w.Ctx, w.SZAdvisor, bad, models.Page{First: 20})
 		wantCode(t, err, models.CodeInvalidArgument, "search")
 	}
-	_, _, err := w.db.SearchOwners(w.ctx, ownerPrincipal(zhangSZ), "张", models.Page{First: 20})
+	_, _, err := w.dir.SearchOwners(w.Ctx, ownerPrincipal(zhangSZ), "张", models.Page{First: 20})
 	wantCode(t, err, models.CodeForbidden, "")
 	// Technicians work on cars, not with customers' records.
-	_, _, err = w.db.SearchOwners(w.ctx, w.szTech, "139 0000 0002", models.Page{First: 20})
+	_, _, err = w.dir.SearchOwners(w.Ctx, w.SZTech, "139 0000 0002", models.Page{First: 20})
 	wantCode(t, err, models.CodeForbidden, "")
-	_, _, err = w.db.SearchOwners(w.ctx, nil, "张", models.Page{First: 20})
+	_, _, err = w.dir.SearchOwners(w.Ctx, nil, "张", models.Page{First: 20})
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }
 
@@ -195,13 +196,13 @@ func TestSearchOwnersPaging(t *testing.T) {
 	w := newWorld(t)
 	var want []uuid.UUID
 	for i := range 25 {
-		want = append(want, w.owner(100+i, fmt.Sprintf("李%02d", i), w.sz).ID)
+		want = append(want, w.Owner(100+i, fmt.Sprintf("李%02d", i), w.SZ).ID)
 	}
-	w.owner(200, "李GZ", w.gz) // out of scope
+	w.Owner(200, "李GZ", w.GZ) // out of scope
 	var got []uuid.UUID
 	after := uuid.Nil
 	for pages := 1; ; pages++ {
-		page, more, err := w.db.SearchOwners(w.ctx, w.szCRM, "李", models.Page{First: 10, After: models.Cursor{ID: after}})
+		page, more, err := w.dir.SearchOwners(w.Ctx, w.SZCRM, "李", models.Page{First: 10, After: models.Cursor{ID: after}})
 		must(t, err)
 		got = append(got, ids(page)...)
 		if wantMore := pages < 3; more != wantMore {

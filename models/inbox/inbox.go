@@ -1,4 +1,4 @@
-package models
+package inbox
 
 import (
 	"context"
@@ -8,32 +8,30 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
 )
-
-// The owner's inbox: capabilities put notifications in it (inside their own
-// transaction), the owner reads them and marks them read.
 
 // MaxMarkRead bounds the ids of one MarkNotificationsRead.
 const MaxMarkRead = 100
 
-var errInboxNotFound = E(CodeNotFound, "未找到该车主的消息", "inbox not found")
+var errInboxNotFound = models.E(models.CodeNotFound, "未找到该车主的消息", "inbox not found")
 
 // CreateNotification puts n in its owner's inbox, in the transaction of ctx
 // if there is one. A notification with a DedupeKey the owner already has is
 // skipped (created=false), so a notification that must exist once per thing
 // (a reminder per due item) cannot be created twice, even concurrently. An
 // empty ID or CreatedAt is filled in. Kind and Title are required.
-func (db *DB) CreateNotification(ctx context.Context, n *Notification) (created bool, err error) {
+func (s *Service) CreateNotification(ctx context.Context, n *Notification) (created bool, err error) {
 	if strings.TrimSpace(n.Kind) == "" || strings.TrimSpace(n.Title) == "" {
-		return false, E(CodeInvalidArgument, "消息类型和标题不能为空", "a notification needs a kind and a title")
+		return false, models.E(models.CodeInvalidArgument, "消息类型和标题不能为空", "a notification needs a kind and a title")
 	}
 	if n.ID == uuid.Nil {
-		n.ID = NewID()
+		n.ID = models.NewID()
 	}
 	if n.CreatedAt.IsZero() {
-		n.CreatedAt = db.Now(ctx)
+		n.CreatedAt = s.Clock.Now(ctx)
 	}
-	res := db.Conn(ctx).Clauses(clause.OnConflict{
+	res := s.DB.Conn(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "owner_id"}, {Name: "dedupe_key"}},
 		DoNothing: true,
 	}).Create(n)
@@ -47,9 +45,9 @@ func (db *DB) CreateNotification(ctx context.Context, n *Notification) (created 
 func inboxOf(actor *auth.Principal, ownerID uuid.UUID) error {
 	switch {
 	case actor == nil:
-		return ErrUnauthenticated
+		return models.ErrUnauthenticated
 	case !actor.IsOwner():
-		return ErrForbidden
+		return models.ErrForbidden
 	case actor.ID != ownerID:
 		return errInboxNotFound
 	}
@@ -62,32 +60,32 @@ func inboxOf(actor *auth.Principal, ownerID uuid.UUID) error {
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not an owner), NOT_FOUND (another
 // owner's inbox).
-func (db *DB) Notifications(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, p Page, unreadOnly bool) ([]*Notification, bool, error) {
+func (s *Service) Notifications(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, p models.Page, unreadOnly bool) ([]*Notification, bool, error) {
 	if err := inboxOf(actor, ownerID); err != nil {
 		return nil, false, err
 	}
-	q := db.Conn(ctx).Model(&Notification{}).Where("owner_id = ?", ownerID)
+	q := s.DB.Conn(ctx).Model(&Notification{}).Where("owner_id = ?", ownerID)
 	if unreadOnly {
 		q = q.Where("read_at IS NULL")
 	}
 	p.Desc = true
-	return Fetch[*Notification](q, ByID("id"), p)
+	return models.Fetch[*Notification](q, models.ByID("id"), p)
 }
 
 // UnreadNotificationCount counts an owner's unread notifications. Only the
 // owner.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND.
-func (db *DB) UnreadNotificationCount(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID) (int, error) {
+func (s *Service) UnreadNotificationCount(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID) (int, error) {
 	if err := inboxOf(actor, ownerID); err != nil {
 		return 0, err
 	}
-	return db.unread(ctx, ownerID)
+	return s.unread(ctx, ownerID)
 }
 
-func (db *DB) unread(ctx context.Context, ownerID uuid.UUID) (int, error) {
+func (s *Service) unread(ctx context.Context, ownerID uuid.UUID) (int, error) {
 	var n int64
-	err := db.Conn(ctx).Model(&Notification{}).Where("owner_id = ? AND read_at IS NULL", ownerID).Count(&n).Error
+	err := s.DB.Conn(ctx).Model(&Notification{}).Where("owner_id = ? AND read_at IS NULL", ownerID).Count(&n).Error
 	return int(n), err
 }
 
@@ -98,28 +96,28 @@ func (db *DB) unread(ctx context.Context, ownerID uuid.UUID) (int, error) {
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not an owner), INVALID_ARGUMENT
 // ("ids": neither ids nor all, or more than 100 ids).
-func (db *DB) MarkNotificationsRead(ctx context.Context, actor *auth.Principal, ids []uuid.UUID, all bool) (unread int, err error) {
+func (s *Service) MarkNotificationsRead(ctx context.Context, actor *auth.Principal, ids []uuid.UUID, all bool) (unread int, err error) {
 	if actor == nil {
-		return 0, ErrUnauthenticated
+		return 0, models.ErrUnauthenticated
 	}
 	if !actor.IsOwner() {
-		return 0, ErrForbidden
+		return 0, models.ErrForbidden
 	}
 	if !all && len(ids) == 0 {
-		return 0, Invalid("ids", "请选择要标为已读的消息", "give ids or set all")
+		return 0, models.Invalid("ids", "请选择要标为已读的消息", "give ids or set all")
 	}
 	if !all && len(ids) > MaxMarkRead {
-		return 0, Ef(CodeInvalidArgument, "一次最多标记 100 条消息", "at most %d ids", MaxMarkRead).On("ids")
+		return 0, models.Ef(models.CodeInvalidArgument, "一次最多标记 100 条消息", "at most %d ids", MaxMarkRead).On("ids")
 	}
-	err = db.WithTx(ctx, func(ctx context.Context) error {
-		q := db.Conn(ctx).Model(&Notification{}).Where("owner_id = ? AND read_at IS NULL", actor.ID)
+	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		q := s.DB.Conn(ctx).Model(&Notification{}).Where("owner_id = ? AND read_at IS NULL", actor.ID)
 		if !all {
 			q = q.Where("id IN ?", ids)
 		}
-		if err := q.Update("read_at", db.Now(ctx)).Error; err != nil {
+		if err := q.Update("read_at", s.Clock.Now(ctx)).Error; err != nil {
 			return err
 		}
-		unread, err = db.unread(ctx, actor.ID)
+		unread, err = s.unread(ctx, actor.ID)
 		return err
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package models
+package directory
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/validate"
 )
 
@@ -17,33 +18,9 @@ const (
 	MaxBrandRunes  = 40
 	MaxModelRunes  = 40
 	MaxColourRunes = 20
-	// MaxMileageKm bounds odometer readings and warranty distances; beyond it
-	// a reading is a typo.
-	MaxMileageKm = 2_000_000
 	// EarliestModelYear is the oldest model year the schema accepts.
 	EarliestModelYear = 1980
 )
-
-// ErrNotYourStore refuses staff acting at a store they are not assigned to.
-var ErrNotYourStore = E(CodeForbidden, "您不属于该门店", "you do not work for this store")
-
-var errNotYourStore = ErrNotYourStore
-
-// StaffAt checks the actor is staff holding one of roles (GROUP_ADMIN holds
-// every role) at the store: the one store-and-role rule of every capability.
-//
-// Codes: UNAUTHENTICATED, FORBIDDEN (no such role, or not the actor's store).
-func StaffAt(actor *auth.Principal, storeID uuid.UUID, roles ...auth.Role) error {
-	switch {
-	case actor == nil:
-		return ErrUnauthenticated
-	case !actor.HasAnyRole(roles...):
-		return ErrForbidden
-	case !actor.CanAccessStore(storeID):
-		return ErrNotYourStore
-	}
-	return nil
-}
 
 // VehicleRegistration is a car handed over at new-car delivery, with its
 // owner's phone. Optional fields are nil or empty.
@@ -55,12 +32,12 @@ type VehicleRegistration struct {
 	Brand, Model    string
 	ModelYear       int
 	Colour          string
-	PurchaseDate    *Date
+	PurchaseDate    *models.Date
 	SellingStoreID  *uuid.UUID // nil: the caller's only store
-	WarrantyEndDate *Date
+	WarrantyEndDate *models.Date
 	WarrantyEndKm   *int
-	InsuranceExpiry *Date
-	InspectionDue   *Date
+	InsuranceExpiry *models.Date
+	InspectionDue   *models.Date
 	MileageKm       int
 }
 
@@ -68,7 +45,7 @@ type VehicleRegistration struct {
 // purchase not in the future, warranty not ending before the purchase, and
 // insurance (at most 3 years) and inspection (at most 10 years) not absurdly
 // far ahead.
-func vehicleDates(today Date, purchase, warrantyEnd, insurance, inspection *Date) error {
+func vehicleDates(today models.Date, purchase, warrantyEnd, insurance, inspection *models.Date) error {
 	if err := checkDate("purchaseDate", "购车日期", purchase, earliestDate, today); err != nil {
 		return err
 	}
@@ -92,23 +69,23 @@ func plateInput(p *string) (*string, error) {
 	}
 	plate, err := validate.NormalizePlate(*p)
 	if err != nil {
-		return nil, InvalidPlate("plate", err)
+		return nil, models.InvalidPlate("plate", err)
 	}
 	return &plate, nil
 }
 
 // check validates the registration and returns it normalized: phone E.164,
 // VIN and plate canonical, text trimmed.
-func (r VehicleRegistration) check(today Date) (VehicleRegistration, error) {
+func (r VehicleRegistration) check(today models.Date) (VehicleRegistration, error) {
 	var err error
 	if r.OwnerPhone, err = validate.NormalizePhone(r.OwnerPhone); err != nil {
-		return r, InvalidPhone("ownerPhone", err)
+		return r, models.InvalidPhone("ownerPhone", err)
 	}
 	if r.OwnerName, err = checkText("ownerName", "车主姓名", r.OwnerName, 0, MaxOwnerNameRunes); err != nil {
 		return r, err
 	}
 	if r.VIN, err = validate.NormalizeVIN(r.VIN); err != nil {
-		return r, InvalidVIN("vin", err)
+		return r, models.InvalidVIN("vin", err)
 	}
 	if r.Plate, err = plateInput(r.Plate); err != nil {
 		return r, err
@@ -130,12 +107,12 @@ func (r VehicleRegistration) check(today Date) (VehicleRegistration, error) {
 	}
 	// A car is sold at the earliest in the year before its model year.
 	if r.PurchaseDate != nil && r.PurchaseDate.Year < r.ModelYear-1 {
-		return r, Invalid("purchaseDate", "购车日期早于车型年款", "purchaseDate is before the model year")
+		return r, models.Invalid("purchaseDate", "购车日期早于车型年款", "purchaseDate is before the model year")
 	}
-	if err := checkInt("warrantyEndKm", "质保里程", r.WarrantyEndKm, 0, MaxMileageKm); err != nil {
+	if err := checkInt("warrantyEndKm", "质保里程", r.WarrantyEndKm, 0, models.MaxMileageKm); err != nil {
 		return r, err
 	}
-	return r, checkInt("mileageKm", "里程", &r.MileageKm, 0, MaxMileageKm)
+	return r, checkInt("mileageKm", "里程", &r.MileageKm, 0, models.MaxMileageKm)
 }
 
 // sellingStoreOf picks the store a registration is recorded at: the one
@@ -144,7 +121,7 @@ func (r VehicleRegistration) check(today Date) (VehicleRegistration, error) {
 func sellingStoreOf(actor *auth.Principal, asked *uuid.UUID) (uuid.UUID, error) {
 	if asked != nil && *asked != uuid.Nil {
 		if !actor.CanAccessStore(*asked) {
-			return uuid.Nil, errNotYourStore
+			return uuid.Nil, models.ErrNotYourStore
 		}
 		return *asked, nil
 	}
@@ -152,9 +129,9 @@ func sellingStoreOf(actor *auth.Principal, asked *uuid.UUID) (uuid.UUID, error) 
 	case 1:
 		return actor.StoreIDs[0], nil
 	case 0:
-		return uuid.Nil, Invalid("sellingStoreId", "请选择销售门店", "sellingStoreId is required: you are not assigned to a store")
+		return uuid.Nil, models.Invalid("sellingStoreId", "请选择销售门店", "sellingStoreId is required: you are not assigned to a store")
 	}
-	return uuid.Nil, Invalid("sellingStoreId", "您属于多家门店，请选择销售门店", "sellingStoreId is required when you work for several stores")
+	return uuid.Nil, models.Invalid("sellingStoreId", "您属于多家门店，请选择销售门店", "sellingStoreId is required when you work for several stores")
 }
 
 // RolesRegisterVehicle may register cars (RegisterVehicle); the GraphQL
@@ -179,36 +156,36 @@ var RolesRegisterVehicle = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
 // "warrantyEndDate", "warrantyEndKm", "insuranceExpiry", "inspectionDue",
 // "mileageKm"), VIN_ALREADY_REGISTERED ("vin"), PLATE_ALREADY_REGISTERED
 // ("plate").
-func (db *DB) RegisterVehicle(ctx context.Context, actor *auth.Principal, r VehicleRegistration) (*Vehicle, *Owner, error) {
+func (s *Service) RegisterVehicle(ctx context.Context, actor *auth.Principal, r VehicleRegistration) (*models.Vehicle, *models.Owner, error) {
 	if actor == nil {
-		return nil, nil, ErrUnauthenticated
+		return nil, nil, models.ErrUnauthenticated
 	}
 	if !actor.HasAnyRole(RolesRegisterVehicle...) {
-		return nil, nil, ErrForbidden
+		return nil, nil, models.ErrForbidden
 	}
 	storeID, err := sellingStoreOf(actor, r.SellingStoreID)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err = r.check(db.Today(ctx))
+	r, err = r.check(s.Clock.Today(ctx))
 	if err != nil {
 		return nil, nil, err
 	}
-	var v *Vehicle
-	var o *Owner
-	err = db.WithTx(ctx, func(ctx context.Context) error {
+	var v *models.Vehicle
+	var o *models.Owner
+	err = s.db().WithTx(ctx, func(ctx context.Context) error {
 		var n int64
-		if err := db.Conn(ctx).Model(&Store{}).Where("id = ?", storeID).Count(&n).Error; err != nil {
+		if err := s.DB.Conn(ctx).Model(&models.Store{}).Where("id = ?", storeID).Count(&n).Error; err != nil {
 			return err
 		}
 		if n == 0 {
-			return Invalid("sellingStoreId", "门店不存在", "no such store")
+			return models.Invalid("sellingStoreId", "门店不存在", "no such store")
 		}
 		var err error
-		if o, err = db.ownerByPhoneForRegistration(ctx, r.OwnerPhone, r.OwnerName, storeID); err != nil {
+		if o, err = s.ownerByPhoneForRegistration(ctx, r.OwnerPhone, r.OwnerName, storeID); err != nil {
 			return err
 		}
-		v, err = db.insertVehicle(ctx, o.ID, storeID, r)
+		v, err = s.insertVehicle(ctx, o.ID, storeID, r)
 		return err
 	})
 	if err != nil {
@@ -221,9 +198,9 @@ func (db *DB) RegisterVehicle(ctx context.Context, actor *auth.Principal, r Vehi
 // creating them when new. The insert skips on a phone conflict, so of
 // concurrent registrations for a new phone one creates the owner and the
 // others wait for it and then use it.
-func (db *DB) ownerByPhoneForRegistration(ctx context.Context, phone, name string, storeID uuid.UUID) (*Owner, error) {
-	tx := db.Conn(ctx)
-	o := &Owner{ID: NewID(), Phone: phone, Name: name, HomeStoreID: &storeID}
+func (s *Service) ownerByPhoneForRegistration(ctx context.Context, phone, name string, storeID uuid.UUID) (*models.Owner, error) {
+	tx := s.DB.Conn(ctx)
+	o := &models.Owner{ID: models.NewID(), Phone: phone, Name: name, HomeStoreID: &storeID}
 	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "phone"}}, DoNothing: true}).Create(o)
 	if res.Error != nil {
 		return nil, res.Error
@@ -231,8 +208,8 @@ func (db *DB) ownerByPhoneForRegistration(ctx context.Context, phone, name strin
 	if res.RowsAffected == 1 {
 		return o, nil
 	}
-	o = &Owner{}
-	if err := db.ForUpdate(tx.Where("phone = ?", phone)).Take(o).Error; err != nil {
+	o = &models.Owner{}
+	if err := s.DB.ForUpdate(tx.Where("phone = ?", phone)).Take(o).Error; err != nil {
 		return nil, err
 	}
 	fill := map[string]any{}
@@ -245,9 +222,9 @@ func (db *DB) ownerByPhoneForRegistration(ctx context.Context, phone, name strin
 		fill["home_store_id"] = storeID
 	}
 	if len(fill) > 0 {
-		o.UpdatedAt = db.Now(ctx)
+		o.UpdatedAt = s.Clock.Now(ctx)
 		fill["updated_at"] = o.UpdatedAt
-		if err := tx.Model(&Owner{}).Where("id = ?", o.ID).Updates(fill).Error; err != nil {
+		if err := tx.Model(&models.Owner{}).Where("id = ?", o.ID).Updates(fill).Error; err != nil {
 			return nil, err
 		}
 	}
@@ -257,11 +234,11 @@ func (db *DB) ownerByPhoneForRegistration(ctx context.Context, phone, name strin
 // insertVehicle inserts the registered vehicle. The insert skips on any
 // unique-key conflict (VIN or plate); the refusal then names whichever key
 // is taken, VIN first.
-func (db *DB) insertVehicle(ctx context.Context, ownerID, storeID uuid.UUID, r VehicleRegistration) (*Vehicle, error) {
-	tx := db.Conn(ctx)
-	readAt := db.Now(ctx)
-	v := &Vehicle{
-		ID:              NewID(),
+func (s *Service) insertVehicle(ctx context.Context, ownerID, storeID uuid.UUID, r VehicleRegistration) (*models.Vehicle, error) {
+	tx := s.DB.Conn(ctx)
+	readAt := s.Clock.Now(ctx)
+	v := &models.Vehicle{
+		ID:              models.NewID(),
 		OwnerID:         ownerID,
 		VIN:             r.VIN,
 		Plate:           r.Plate,
@@ -286,16 +263,16 @@ func (db *DB) insertVehicle(ctx context.Context, ownerID, storeID uuid.UUID, r V
 		return v, nil
 	}
 	var n int64
-	if err := tx.Model(&Vehicle{}).Where("vin = ?", r.VIN).Count(&n).Error; err != nil {
+	if err := tx.Model(&models.Vehicle{}).Where("vin = ?", r.VIN).Count(&n).Error; err != nil {
 		return nil, err
 	}
 	if n > 0 {
-		return nil, ErrVINAlreadyRegistered.On("vin")
+		return nil, models.ErrVINAlreadyRegistered.On("vin")
 	}
 	if r.Plate != nil {
-		return nil, ErrPlateAlreadyRegistered.On("plate")
+		return nil, models.ErrPlateAlreadyRegistered.On("plate")
 	}
-	return nil, ErrConflict
+	return nil, models.ErrConflict
 }
 
 // VehicleChange is what staff may change on a vehicle. Nil fields stay
@@ -305,10 +282,10 @@ type VehicleChange struct {
 	Plate           *string
 	Colour          *string
 	MileageKm       *int
-	WarrantyEndDate *Date
+	WarrantyEndDate *models.Date
 	WarrantyEndKm   *int
-	InsuranceExpiry *Date
-	InspectionDue   *Date
+	InsuranceExpiry *models.Date
+	InspectionDue   *models.Date
 }
 
 // RolesUpdateVehicle may change cars (UpdateVehicle); the GraphQL schema's
@@ -325,31 +302,31 @@ var RolesUpdateVehicle = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.Ro
 // ("colour", "mileageKm", "warrantyEndDate", "warrantyEndKm",
 // "insuranceExpiry", "inspectionDue"), MILEAGE_DECREASED ("mileageKm"),
 // PLATE_ALREADY_REGISTERED ("plate").
-func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch VehicleChange) (*Vehicle, error) {
+func (s *Service) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch VehicleChange) (*models.Vehicle, error) {
 	if actor == nil {
-		return nil, ErrUnauthenticated
+		return nil, models.ErrUnauthenticated
 	}
 	if !actor.HasAnyRole(RolesUpdateVehicle...) {
-		return nil, ErrForbidden
+		return nil, models.ErrForbidden
 	}
-	ch, err := ch.check(db.Today(ctx))
+	ch, err := ch.check(s.Clock.Today(ctx))
 	if err != nil {
 		return nil, err
 	}
-	var v *Vehicle
-	err = db.WithTx(ctx, func(ctx context.Context) error {
+	var v *models.Vehicle
+	err = s.db().WithTx(ctx, func(ctx context.Context) error {
 		var err error
-		if v, err = db.vehicleFor(ctx, actor, ch.VehicleID, true); err != nil {
+		if v, err = s.vehicleFor(ctx, actor, ch.VehicleID, true); err != nil {
 			return err
 		}
-		if err := ch.apply(v, db.Now(ctx)); err != nil {
+		if err := ch.apply(v, s.Clock.Now(ctx)); err != nil {
 			return err
 		}
 		// The plate's unique key decides; on PostgreSQL the violation ends
 		// the transaction, which is what a refusal wants anyway.
-		if err := db.Conn(ctx).Save(v).Error; err != nil {
-			if IsUniqueViolation(err) {
-				return ErrPlateAlreadyRegistered.On("plate")
+		if err := s.DB.Conn(ctx).Save(v).Error; err != nil {
+			if models.IsUniqueViolation(err) {
+				return models.ErrPlateAlreadyRegistered.On("plate")
 			}
 			return err
 		}
@@ -363,7 +340,7 @@ func (db *DB) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch Vehic
 
 // check validates the change on its own and returns it normalized: plate
 // canonical (blank: removed), colour trimmed.
-func (ch VehicleChange) check(today Date) (VehicleChange, error) {
+func (ch VehicleChange) check(today models.Date) (VehicleChange, error) {
 	if ch.Plate != nil {
 		plate, err := plateInput(ch.Plate)
 		if err != nil {
@@ -381,10 +358,10 @@ func (ch VehicleChange) check(today Date) (VehicleChange, error) {
 		}
 		ch.Colour = &colour
 	}
-	if err := checkInt("mileageKm", "里程", ch.MileageKm, 0, MaxMileageKm); err != nil {
+	if err := checkInt("mileageKm", "里程", ch.MileageKm, 0, models.MaxMileageKm); err != nil {
 		return ch, err
 	}
-	if err := checkInt("warrantyEndKm", "质保里程", ch.WarrantyEndKm, 0, MaxMileageKm); err != nil {
+	if err := checkInt("warrantyEndKm", "质保里程", ch.WarrantyEndKm, 0, models.MaxMileageKm); err != nil {
 		return ch, err
 	}
 	return ch, vehicleDates(today, nil, ch.WarrantyEndDate, ch.InsuranceExpiry, ch.InspectionDue)
@@ -393,7 +370,7 @@ func (ch VehicleChange) check(today Date) (VehicleChange, error) {
 // apply makes a checked change on v, read at now: the rules that need the
 // vehicle (the odometer does not go back, the warranty does not end before
 // the purchase) are checked here.
-func (ch VehicleChange) apply(v *Vehicle, now time.Time) error {
+func (ch VehicleChange) apply(v *models.Vehicle, now time.Time) error {
 	if ch.MileageKm != nil {
 		if err := v.CheckReading("mileageKm", *ch.MileageKm); err != nil {
 			return err
@@ -402,7 +379,7 @@ func (ch VehicleChange) apply(v *Vehicle, now time.Time) error {
 	}
 	if ch.WarrantyEndDate != nil {
 		if v.PurchaseDate != nil && ch.WarrantyEndDate.Before(*v.PurchaseDate) {
-			return Invalid("warrantyEndDate", "质保截止日期早于购车日期", "warrantyEndDate is before the purchase date")
+			return models.Invalid("warrantyEndDate", "质保截止日期早于购车日期", "warrantyEndDate is before the purchase date")
 		}
 		v.WarrantyEndDate = ch.WarrantyEndDate
 	}

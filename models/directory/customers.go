@@ -1,10 +1,13 @@
-package models
+package directory
 
 import (
+	"context"
+
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // Who sees a customer: one rule for every path that leads to an owner's
@@ -83,3 +86,31 @@ func (v customerView) scope(q *gorm.DB) *gorm.DB {
 // home store among them, or owner of a vehicle one of them sold.
 const customerOfStores = `(owners.home_store_id IN ? OR EXISTS (
 	SELECT 1 FROM vehicles cv WHERE cv.owner_id = owners.id AND cv.selling_store_id IN ?))`
+
+// CustomersFor loads, in one statement, the owners of records the actor may
+// see (a vehicle, an appointment, a complaint, a roadside request, an
+// order's timeline), keeping those the actor may see as customers
+// (SeesCustomer): an owner themselves, staff in a customer role everyone
+// asked for (the record's own rule has kept them to their stores' records),
+// nobody else anyone. An id the actor may not see, or of no owner, has no
+// entry; the caller answers it as its field's refusal.
+func (s *Service) CustomersFor(ctx context.Context, actor *auth.Principal, ids []uuid.UUID) (map[uuid.UUID]*models.Owner, error) {
+	out := make(map[uuid.UUID]*models.Owner, len(ids))
+	var seen []uuid.UUID
+	for _, id := range ids {
+		if SeesCustomer(actor, id) {
+			seen = append(seen, id)
+		}
+	}
+	if len(seen) == 0 {
+		return out, nil
+	}
+	var rows []*models.Owner
+	if err := s.DB.Conn(ctx).Where("id IN ?", seen).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, o := range rows {
+		out[o.ID] = o
+	}
+	return out, nil
+}

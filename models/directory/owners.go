@@ -1,4 +1,4 @@
-package models
+package directory
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/validate"
 )
 
@@ -23,20 +24,20 @@ const (
 )
 
 // earliestBirthday bounds birthdays from below.
-var earliestBirthday = Date{1900, time.January, 1}
+var earliestBirthday = models.Date{Year: 1900, Month: time.January, Day: 1}
 
 // ProfileChange is what an owner may change in their profile. Nil fields stay
 // unchanged.
 type ProfileChange struct {
 	Name             *string
-	Birthday         *Date
+	Birthday         *models.Date
 	Gender           *string // MALE or FEMALE
 	HomeStoreID      *uuid.UUID
 	MarketingConsent *bool
 }
 
 // check validates the change and returns it with the name trimmed.
-func (ch ProfileChange) check(today Date) (ProfileChange, error) {
+func (ch ProfileChange) check(today models.Date) (ProfileChange, error) {
 	if ch.Name != nil {
 		name, err := checkText("name", "姓名", *ch.Name, 1, MaxOwnerNameRunes)
 		if err != nil {
@@ -48,7 +49,7 @@ func (ch ProfileChange) check(today Date) (ProfileChange, error) {
 		return ch, err
 	}
 	if ch.Gender != nil && *ch.Gender != GenderMale && *ch.Gender != GenderFemale {
-		return ch, Invalid("gender", "性别须为男或女", "gender must be MALE or FEMALE")
+		return ch, models.Invalid("gender", "性别须为男或女", "gender must be MALE or FEMALE")
 	}
 	return ch, nil
 }
@@ -61,32 +62,32 @@ func (ch ProfileChange) check(today Date) (ProfileChange, error) {
 // Codes: UNAUTHENTICATED (no actor), FORBIDDEN (not an owner), NOT_FOUND
 // (another owner's profile, or no such owner), INVALID_ARGUMENT with field
 // "name", "birthday", "gender" or "homeStoreId".
-func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, ch ProfileChange) (*Owner, error) {
+func (s *Service) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, ch ProfileChange) (*models.Owner, error) {
 	switch {
 	case actor == nil:
-		return nil, ErrUnauthenticated
+		return nil, models.ErrUnauthenticated
 	case !actor.IsOwner():
-		return nil, ErrForbidden
+		return nil, models.ErrForbidden
 	case actor.ID != ownerID:
 		return nil, errOwnerNotFound
 	}
-	ch, err := ch.check(db.Today(ctx))
+	ch, err := ch.check(s.Clock.Today(ctx))
 	if err != nil {
 		return nil, err
 	}
-	var o Owner
-	err = db.WithTx(ctx, func(ctx context.Context) error {
-		tx := db.Conn(ctx)
-		if err := db.ForUpdate(tx.Where("id = ?", ownerID)).Take(&o).Error; err != nil {
-			return NotFoundAs(err, errOwnerNotFound)
+	var o models.Owner
+	err = s.db().WithTx(ctx, func(ctx context.Context) error {
+		tx := s.DB.Conn(ctx)
+		if err := s.DB.ForUpdate(tx.Where("id = ?", ownerID)).Take(&o).Error; err != nil {
+			return models.NotFoundAs(err, errOwnerNotFound)
 		}
 		if ch.HomeStoreID != nil {
 			var n int64
-			if err := tx.Model(&Store{}).Where("id = ?", *ch.HomeStoreID).Count(&n).Error; err != nil {
+			if err := tx.Model(&models.Store{}).Where("id = ?", *ch.HomeStoreID).Count(&n).Error; err != nil {
 				return err
 			}
 			if n == 0 {
-				return Invalid("homeStoreId", "门店不存在", "no such store")
+				return models.Invalid("homeStoreId", "门店不存在", "no such store")
 			}
 			o.HomeStoreID = ch.HomeStoreID
 		}
@@ -100,12 +101,12 @@ func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID 
 			o.Gender = ch.Gender
 		}
 		if ch.MarketingConsent != nil && *ch.MarketingConsent != o.MarketingConsent {
-			now := db.Now(ctx)
+			now := s.Clock.Now(ctx)
 			o.MarketingConsent = *ch.MarketingConsent
 			o.MarketingConsentAt = &now
 			// The owner's row is locked: one event per change.
-			if err := tx.Create(&ConsentEvent{ID: NewID(), OwnerID: o.ID, Purpose: ConsentMarketing,
-				Given: o.MarketingConsent, Source: ConsentByOwner, CreatedAt: now}).Error; err != nil {
+			if err := tx.Create(&models.ConsentEvent{ID: models.NewID(), OwnerID: o.ID, Purpose: models.ConsentMarketing,
+				Given: o.MarketingConsent, Source: models.ConsentByOwner, CreatedAt: now}).Error; err != nil {
 				return err
 			}
 		}
@@ -126,34 +127,34 @@ func (db *DB) UpdateProfile(ctx context.Context, actor *auth.Principal, ownerID 
 //
 // Codes: UNAUTHENTICATED (no actor), FORBIDDEN (not staff, or a technician
 // only), INVALID_ARGUMENT with field "search".
-func (db *DB) SearchOwners(ctx context.Context, actor *auth.Principal, search string, p Page) ([]*Owner, bool, error) {
+func (s *Service) SearchOwners(ctx context.Context, actor *auth.Principal, search string, p models.Page) ([]*models.Owner, bool, error) {
 	if actor == nil {
-		return nil, false, ErrUnauthenticated
+		return nil, false, models.ErrUnauthenticated
 	}
 	// Finding a customer is front-of-house work; technicians work on cars.
 	if !FindsCustomers(actor) {
-		return nil, false, ErrForbidden
+		return nil, false, models.ErrForbidden
 	}
-	s, err := checkText("search", "搜索内容", search, 1, MaxSearchRunes)
+	text, err := checkText("search", "搜索内容", search, 1, MaxSearchRunes)
 	if err != nil {
 		return nil, false, err
 	}
-	q := db.Conn(ctx).Model(&Owner{})
-	if phone, err := validate.NormalizePhone(s); err == nil {
+	q := s.DB.Conn(ctx).Model(&models.Owner{})
+	if phone, err := validate.NormalizePhone(text); err == nil {
 		q = q.Where("owners.phone = ?", phone)
-	} else if plate, err := validate.NormalizePlate(s); err == nil {
+	} else if plate, err := validate.NormalizePlate(text); err == nil {
 		q = q.Where("owners.id IN (SELECT owner_id FROM vehicles WHERE plate = ?)", plate)
 	} else {
 		// A range rather than LIKE: it can use owners_name_idx on both
 		// dialects (PostgreSQL uses an index for LIKE only under the C
 		// collation) and needs no escaping of % and _. U+10FFFF, the last
 		// code point, sorts after anything a name can continue with.
-		q = q.Where("owners.name >= ? AND owners.name < ?", s, s+"\U0010FFFF")
+		q = q.Where("owners.name >= ? AND owners.name < ?", text, text+"\U0010FFFF")
 		v, ok := customersOf(actor)
 		if !ok {
 			return nil, false, nil
 		}
 		q = v.scope(q)
 	}
-	return Fetch[*Owner](q, ByID("owners.id"), p)
+	return models.Fetch[*models.Owner](q, models.ByID("owners.id"), p)
 }

@@ -1,14 +1,14 @@
-package models
+package directory
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // Reads of stores, owners, vehicles and staff: batch loads for dataloaders
@@ -17,13 +17,6 @@ import (
 //
 // A row the caller may not see is NOT_FOUND, never FORBIDDEN, so that probing
 // ids reveals nothing about which exist.
-
-var (
-	errOwnerNotFound   = E(CodeNotFound, "未找到该车主", "owner not found")
-	errVehicleNotFound = E(CodeNotFound, "未找到该车辆", "vehicle not found")
-	errStaffNotFound   = E(CodeNotFound, "未找到该员工", "staff member not found")
-	errStoreNotFound   = E(CodeNotFound, "未找到该门店", "store not found")
-)
 
 // withHours preloads a store's opening hours, Sunday (0) first. GORM loads
 // them for all stores of a query in one extra statement.
@@ -39,53 +32,24 @@ const vehicleInStores = `(vehicles.selling_store_id IN ? OR EXISTS (
 // StoresByIDs loads stores with their opening hours (ordered by weekday) in
 // two statements whatever the number of ids. No authorization: stores are
 // public. Missing ids are omitted; order is unspecified.
-func (db *DB) StoresByIDs(ctx context.Context, ids []uuid.UUID) ([]*Store, error) {
+func (s *Service) StoresByIDs(ctx context.Context, ids []uuid.UUID) ([]*models.Store, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var out []*Store
-	err := withHours(db.Conn(ctx)).Where("id IN ?", ids).Find(&out).Error
-	return out, err
-}
-
-// OwnersByIDs loads owners for a dataloader. No authorization: the caller
-// already authorized the objects that point at them. Missing ids are omitted.
-func (db *DB) OwnersByIDs(ctx context.Context, ids []uuid.UUID) ([]*Owner, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	var out []*Owner
-	err := db.Conn(ctx).Where("id IN ?", ids).Find(&out).Error
+	var out []*models.Store
+	err := withHours(s.DB.Conn(ctx)).Where("id IN ?", ids).Find(&out).Error
 	return out, err
 }
 
 // VehiclesByIDs loads vehicles for a dataloader. No authorization: the caller
 // already authorized the objects that point at them. Missing ids are omitted.
-func (db *DB) VehiclesByIDs(ctx context.Context, ids []uuid.UUID) ([]*Vehicle, error) {
+func (s *Service) VehiclesByIDs(ctx context.Context, ids []uuid.UUID) ([]*models.Vehicle, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var out []*Vehicle
-	err := db.Conn(ctx).Where("id IN ?", ids).Find(&out).Error
+	var out []*models.Vehicle
+	err := s.DB.Conn(ctx).Where("id IN ?", ids).Find(&out).Error
 	return out, err
-}
-
-// VehiclesByOwnerIDs loads every vehicle of the owners in one statement, each
-// owner's ordered by id (creation order). Owners without vehicles have no
-// entry. No authorization: the caller already authorized the owners.
-func (db *DB) VehiclesByOwnerIDs(ctx context.Context, ownerIDs []uuid.UUID) (map[uuid.UUID][]*Vehicle, error) {
-	out := make(map[uuid.UUID][]*Vehicle, len(ownerIDs))
-	if len(ownerIDs) == 0 {
-		return out, nil
-	}
-	var rows []*Vehicle
-	if err := db.Conn(ctx).Where("owner_id IN ?", ownerIDs).Order("id ASC").Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	for _, v := range rows {
-		out[v.OwnerID] = append(out[v.OwnerID], v)
-	}
-	return out, nil
 }
 
 // VehiclePages reads a page of each owner's vehicles (List: the owner), by
@@ -94,19 +58,19 @@ func (db *DB) VehiclesByOwnerIDs(ctx context.Context, ownerIDs []uuid.UUID) (map
 // authorized the owners.
 //
 // Codes, in a page's Err: INVALID_ARGUMENT ("first", "after").
-func (db *DB) VehiclePages(ctx context.Context, keys []ListPage) (map[ListPage]Paged[*Vehicle], error) {
-	return FetchEach[Vehicle](db.Conn(ctx), Lists{Table: "vehicles", Part: "owner_id", Order: ByID("id")}, keys)
+func (s *Service) VehiclePages(ctx context.Context, keys []models.ListPage) (map[models.ListPage]models.Paged[*models.Vehicle], error) {
+	return models.FetchEach[models.Vehicle](s.DB.Conn(ctx), models.Lists{Table: "vehicles", Part: "owner_id", Order: models.ByID("id")}, keys)
 }
 
 // StaffStoreIDs loads the stores each staff member is assigned to, in one
 // statement. Staff without stores have no entry. No authorization.
-func (db *DB) StaffStoreIDs(ctx context.Context, staffIDs []uuid.UUID) (map[uuid.UUID][]uuid.UUID, error) {
+func (s *Service) StaffStoreIDs(ctx context.Context, staffIDs []uuid.UUID) (map[uuid.UUID][]uuid.UUID, error) {
 	out := make(map[uuid.UUID][]uuid.UUID, len(staffIDs))
 	if len(staffIDs) == 0 {
 		return out, nil
 	}
-	var rows []StaffStore
-	if err := db.Conn(ctx).Where("staff_id IN ?", staffIDs).Order("store_id ASC").Find(&rows).Error; err != nil {
+	var rows []models.StaffStore
+	if err := s.DB.Conn(ctx).Where("staff_id IN ?", staffIDs).Order("store_id ASC").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -121,17 +85,17 @@ func (db *DB) StaffStoreIDs(ctx context.Context, staffIDs []uuid.UUID) (map[uuid
 // sold by a store in scope); GROUP_ADMIN everyone; nobody else anyone.
 //
 // Codes: UNAUTHENTICATED (no actor), NOT_FOUND (absent or not visible).
-func (db *DB) OwnerFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Owner, error) {
+func (s *Service) OwnerFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*models.Owner, error) {
 	if actor == nil {
-		return nil, ErrUnauthenticated
+		return nil, models.ErrUnauthenticated
 	}
 	v, ok := customersOf(actor)
 	if !ok {
 		return nil, errOwnerNotFound
 	}
-	var o Owner
-	if err := v.scope(db.Conn(ctx).Where("owners.id = ?", id)).Take(&o).Error; err != nil {
-		return nil, NotFoundAs(err, errOwnerNotFound)
+	var o models.Owner
+	if err := v.scope(s.DB.Conn(ctx).Where("owners.id = ?", id)).Take(&o).Error; err != nil {
+		return nil, models.NotFoundAs(err, errOwnerNotFound)
 	}
 	return &o, nil
 }
@@ -141,16 +105,16 @@ func (db *DB) OwnerFor(ctx context.Context, actor *auth.Principal, id uuid.UUID)
 // scope; GROUP_ADMIN every vehicle.
 //
 // Codes: UNAUTHENTICATED (no actor), NOT_FOUND (absent or not visible).
-func (db *DB) VehicleFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Vehicle, error) {
-	return db.vehicleFor(ctx, actor, id, false)
+func (s *Service) VehicleFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*models.Vehicle, error) {
+	return s.vehicleFor(ctx, actor, id, false)
 }
 
 // vehicleFor is VehicleFor, optionally locking the row for the transaction.
-func (db *DB) vehicleFor(ctx context.Context, actor *auth.Principal, id uuid.UUID, lock bool) (*Vehicle, error) {
+func (s *Service) vehicleFor(ctx context.Context, actor *auth.Principal, id uuid.UUID, lock bool) (*models.Vehicle, error) {
 	if actor == nil {
-		return nil, ErrUnauthenticated
+		return nil, models.ErrUnauthenticated
 	}
-	q := db.Conn(ctx).Where("vehicles.id = ?", id)
+	q := s.DB.Conn(ctx).Where("vehicles.id = ?", id)
 	switch {
 	case actor.IsOwner():
 		q = q.Where("vehicles.owner_id = ?", actor.ID)
@@ -161,11 +125,11 @@ func (db *DB) vehicleFor(ctx context.Context, actor *auth.Principal, id uuid.UUI
 		return nil, errVehicleNotFound
 	}
 	if lock {
-		q = db.ForUpdate(q)
+		q = s.DB.ForUpdate(q)
 	}
-	var v Vehicle
+	var v models.Vehicle
 	if err := q.Take(&v).Error; err != nil {
-		return nil, NotFoundAs(err, errVehicleNotFound)
+		return nil, models.NotFoundAs(err, errVehicleNotFound)
 	}
 	return &v, nil
 }
@@ -175,28 +139,28 @@ func (db *DB) vehicleFor(ctx context.Context, actor *auth.Principal, id uuid.UUI
 // GROUP_ADMIN.
 //
 // Codes: UNAUTHENTICATED (no actor), NOT_FOUND (absent or not visible).
-func (db *DB) StaffFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Staff, error) {
+func (s *Service) StaffFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*models.Staff, error) {
 	if actor == nil {
-		return nil, ErrUnauthenticated
+		return nil, models.ErrUnauthenticated
 	}
 	if !actor.IsStaff() {
 		return nil, errStaffNotFound
 	}
-	var s Staff
-	err := db.Conn(ctx).
+	var row models.Staff
+	err := s.DB.Conn(ctx).
 		Preload("Roles", func(q *gorm.DB) *gorm.DB { return q.Order("role ASC") }).
 		Preload("Stores", func(q *gorm.DB) *gorm.DB { return q.Order("store_id ASC") }).
-		Where("id = ?", id).Take(&s).Error
+		Where("id = ?", id).Take(&row).Error
 	if err != nil {
-		return nil, NotFoundAs(err, errStaffNotFound)
+		return nil, models.NotFoundAs(err, errStaffNotFound)
 	}
-	if s.ID == actor.ID || actor.IsGroupAdmin() {
-		return &s, nil
+	if row.ID == actor.ID || actor.IsGroupAdmin() {
+		return &row, nil
 	}
 	if actor.HasAnyRole(auth.RoleManager) {
-		for _, st := range s.Stores {
+		for _, st := range row.Stores {
 			if slices.Contains(actor.StoreIDs, st.StoreID) {
-				return &s, nil
+				return &row, nil
 			}
 		}
 	}
@@ -206,53 +170,52 @@ func (db *DB) StaffFor(ctx context.Context, actor *auth.Principal, id uuid.UUID)
 // Store reads a store with its opening hours. Public.
 //
 // Codes: NOT_FOUND.
-func (db *DB) Store(ctx context.Context, id uuid.UUID) (*Store, error) {
-	var s Store
-	if err := withHours(db.Conn(ctx)).Where("id = ?", id).Take(&s).Error; err != nil {
-		return nil, NotFoundAs(err, errStoreNotFound)
+func (s *Service) Store(ctx context.Context, id uuid.UUID) (*models.Store, error) {
+	var row models.Store
+	if err := withHours(s.DB.Conn(ctx)).Where("id = ?", id).Take(&row).Error; err != nil {
+		return nil, models.NotFoundAs(err, errStoreNotFound)
 	}
-	return &s, nil
+	return &row, nil
 }
 
 // ListStores reads one page of stores (by id, i.e. creation order) with their
 // opening hours, and reports whether more follow. Public. Returns no domain
 // error codes.
-func (db *DB) ListStores(ctx context.Context, p Page) ([]*Store, bool, error) {
-	return Fetch[*Store](withHours(db.Conn(ctx).Model(&Store{})), ByID("id"), p)
+func (s *Service) ListStores(ctx context.Context, p models.Page) ([]*models.Store, bool, error) {
+	return models.Fetch[*models.Store](withHours(s.DB.Conn(ctx).Model(&models.Store{})), models.ByID("id"), p)
 }
 
 // CountStores counts the dealer group's stores. Public.
-func (db *DB) CountStores(ctx context.Context) (int64, error) {
+func (s *Service) CountStores(ctx context.Context) (int64, error) {
 	var n int64
-	err := db.Conn(ctx).Model(&Store{}).Count(&n).Error
+	err := s.DB.Conn(ctx).Model(&models.Store{}).Count(&n).Error
 	return n, err
-}
-
-// notFoundAs maps GORM's record-not-found to the given domain error.
-// NotFoundAs turns GORM's "record not found" into nf (the capability's own
-// NOT_FOUND, naming what is missing); other errors pass through.
-func NotFoundAs(err error, nf *Error) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nf
-	}
-	return err
 }
 
 // VisibleOwnerIDs returns which of ids the actor may see (the OwnerFor rules)
 // in one statement, for fields that must not show more of an owner than the
 // caller could read directly, whatever path led to the owner.
-func (db *DB) VisibleOwnerIDs(ctx context.Context, actor *auth.Principal, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+func (s *Service) VisibleOwnerIDs(ctx context.Context, actor *auth.Principal, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
 	out := make(map[uuid.UUID]bool, len(ids))
 	v, ok := customersOf(actor)
 	if !ok || len(ids) == 0 {
 		return out, nil
 	}
 	var visible []uuid.UUID
-	if err := v.scope(db.Conn(ctx).Model(&Owner{}).Where("owners.id IN ?", ids)).Pluck("owners.id", &visible).Error; err != nil {
+	if err := v.scope(s.DB.Conn(ctx).Model(&models.Owner{}).Where("owners.id IN ?", ids)).Pluck("owners.id", &visible).Error; err != nil {
 		return nil, err
 	}
 	for _, id := range visible {
 		out[id] = true
 	}
 	return out, nil
+}
+
+// OwnerDeleted reports whether the owner deleted the account: one
+// primary-key read. Callers that must not race a deletion hold a lock the
+// deletion also takes (the owner's row, the membership account) first.
+func (s *Service) OwnerDeleted(ctx context.Context, ownerID uuid.UUID) (bool, error) {
+	var n int64
+	err := s.DB.Conn(ctx).Model(&models.DeletedOwner{}).Where("owner_id = ?", ownerID).Limit(1).Count(&n).Error
+	return n > 0, err
 }

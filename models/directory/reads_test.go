@@ -1,4 +1,4 @@
-package models_test
+package directory_test
 
 import (
 	"slices"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 func checkHours(t *testing.T, s *models.Store) {
@@ -29,7 +30,7 @@ func TestStoresByIDs(t *testing.T) {
 	var got []*models.Store
 	var err error
 	n := w.statements(func() {
-		got, err = w.db.StoresByIDs(w.ctx, []uuid.UUID{w.sz.ID, uuid.New(), w.gz.ID})
+		got, err = w.dir.StoresByIDs(w.Ctx, []uuid.UUID{w.SZ.ID, uuid.New(), w.GZ.ID})
 	})
 	must(t, err)
 	if len(got) != 2 {
@@ -41,7 +42,7 @@ func TestStoresByIDs(t *testing.T) {
 	if n != 2 {
 		t.Errorf("StoresByIDs ran %d statements; want 2 (stores, then all their hours)", n)
 	}
-	if got, err := w.db.StoresByIDs(w.ctx, nil); err != nil || len(got) != 0 {
+	if got, err := w.dir.StoresByIDs(w.Ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("StoresByIDs(nil) = %v, %v", got, err)
 	}
 }
@@ -49,34 +50,34 @@ func TestStoresByIDs(t *testing.T) {
 func TestStoreAndListStores(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	s, err := w.db.Store(w.ctx, w.gz.ID)
+	s, err := w.dir.Store(w.Ctx, w.GZ.ID)
 	must(t, err)
 	if s.Code != "GZ" {
 		t.Errorf("Store = %s", s.Code)
 	}
 	checkHours(t, s)
-	_, err = w.db.Store(w.ctx, uuid.New())
+	_, err = w.dir.Store(w.Ctx, uuid.New())
 	wantCode(t, err, models.CodeNotFound, "")
 
-	third := w.store("FS", "佛山店")
-	if n, err := w.db.CountStores(w.ctx); err != nil || n != 3 {
+	third := w.Store("FS", "佛山店")
+	if n, err := w.dir.CountStores(w.Ctx); err != nil || n != 3 {
 		t.Fatalf("CountStores = %d, %v; want 3", n, err)
 	}
-	page1, more, err := w.db.ListStores(w.ctx, models.Page{First: 2})
+	page1, more, err := w.dir.ListStores(w.Ctx, models.Page{First: 2})
 	must(t, err)
-	if len(page1) != 2 || !more || page1[0].ID != w.sz.ID || page1[1].ID != w.gz.ID {
+	if len(page1) != 2 || !more || page1[0].ID != w.SZ.ID || page1[1].ID != w.GZ.ID {
 		t.Fatalf("first page = %d stores, more %v", len(page1), more)
 	}
 	for _, s := range page1 {
 		checkHours(t, s)
 	}
-	page2, more, err := w.db.ListStores(w.ctx, models.Page{First: 2, After: models.Cursor{ID: page1[1].ID}})
+	page2, more, err := w.dir.ListStores(w.Ctx, models.Page{First: 2, After: models.Cursor{ID: page1[1].ID}})
 	must(t, err)
 	if len(page2) != 1 || more || page2[0].ID != third.ID {
 		t.Fatalf("second page = %d stores, more %v", len(page2), more)
 	}
 	checkHours(t, page2[0])
-	desc, more, err := w.db.ListStores(w.ctx, models.Page{First: 5, Desc: true})
+	desc, more, err := w.dir.ListStores(w.Ctx, models.Page{First: 5, Desc: true})
 	must(t, err)
 	if len(desc) != 3 || more || desc[0].ID != third.ID {
 		t.Fatalf("newest-first page = %d stores, more %v", len(desc), more)
@@ -86,41 +87,57 @@ func TestStoreAndListStores(t *testing.T) {
 func TestBatchLoads(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	a := w.owner(1, "甲", w.sz)
-	b := w.owner(2, "乙", w.gz)
-	c := w.owner(3, "丙", nil)
-	a1, a2 := w.car(a, 1, w.sz), w.car(a, 2, w.gz)
-	b1 := w.car(b, 3, nil)
+	a := w.Owner(1, "甲", w.SZ)
+	b := w.Owner(2, "乙", w.GZ)
+	c := w.Owner(3, "丙", nil)
+	a1, a2 := w.Car(a, 1, w.SZ), w.Car(a, 2, w.GZ)
+	b1 := w.Car(b, 3, nil)
 
-	owners, err := w.db.OwnersByIDs(w.ctx, []uuid.UUID{a.ID, b.ID, uuid.New()})
+	// The owners of records: all of them for customer roles, none for a
+	// technician, only themselves for an owner; unknown ids have no entry.
+	asked := []uuid.UUID{a.ID, b.ID, uuid.New()}
+	var owners map[uuid.UUID]*models.Owner
+	var err error
+	n := w.statements(func() { owners, err = w.dir.CustomersFor(w.Ctx, w.SZAdvisor, asked) })
 	must(t, err)
-	if len(owners) != 2 {
-		t.Fatalf("OwnersByIDs = %d owners; want 2", len(owners))
+	if len(owners) != 2 || owners[a.ID].Name != "甲" || owners[b.ID].Name != "乙" || n != 1 {
+		t.Fatalf("CustomersFor(advisor) = %v in %d statements; want a and b in 1", owners, n)
+	}
+	owners, err = w.dir.CustomersFor(w.Ctx, w.SZTech, asked)
+	must(t, err)
+	if len(owners) != 0 {
+		t.Fatalf("CustomersFor(technician) = %v; want none", owners)
+	}
+	owners, err = w.dir.CustomersFor(w.Ctx, ownerPrincipal(a), asked)
+	must(t, err)
+	if len(owners) != 1 || owners[a.ID] == nil {
+		t.Fatalf("CustomersFor(owner a) = %v; want a only", owners)
 	}
 
-	var byOwner map[uuid.UUID][]*models.Vehicle
-	n := w.statements(func() {
-		byOwner, err = w.db.VehiclesByOwnerIDs(w.ctx, []uuid.UUID{a.ID, b.ID, c.ID})
+	pa, pb, pc := models.ListPage{List: a.ID, First: 10}, models.ListPage{List: b.ID, First: 10}, models.ListPage{List: c.ID, First: 10}
+	var byOwner map[models.ListPage]models.Paged[*models.Vehicle]
+	n = w.statements(func() {
+		byOwner, err = w.dir.VehiclePages(w.Ctx, []models.ListPage{pa, pb, pc})
 	})
 	must(t, err)
 	if n != 1 {
-		t.Errorf("VehiclesByOwnerIDs ran %d statements; want 1", n)
+		t.Errorf("VehiclePages ran %d statements; want 1", n)
 	}
-	if got := byOwner[a.ID]; len(got) != 2 || got[0].ID != a1.ID || got[1].ID != a2.ID {
-		t.Errorf("vehicles of a = %v; want a1, a2 in creation order", got)
+	if got := byOwner[pa]; len(got.Rows) != 2 || got.Rows[0].ID != a1.ID || got.Rows[1].ID != a2.ID || got.Total != 2 {
+		t.Errorf("vehicles of a = %+v; want a1, a2 in creation order", got)
 	}
-	if got := byOwner[b.ID]; len(got) != 1 || got[0].ID != b1.ID {
-		t.Errorf("vehicles of b = %v", got)
+	if got := byOwner[pb]; len(got.Rows) != 1 || got.Rows[0].ID != b1.ID {
+		t.Errorf("vehicles of b = %+v", got)
 	}
-	if _, ok := byOwner[c.ID]; ok {
-		t.Errorf("owner without vehicles has an entry")
+	if got := byOwner[pc]; len(got.Rows) != 0 || got.Total != 0 {
+		t.Errorf("owner without vehicles = %+v", got)
 	}
 
-	ids, err := w.db.StaffStoreIDs(w.ctx, []uuid.UUID{w.admin.ID, w.szAdvisor.ID, uuid.New()})
+	ids, err := w.dir.StaffStoreIDs(w.Ctx, []uuid.UUID{w.Admin.ID, w.SZAdvisor.ID, uuid.New()})
 	must(t, err)
-	adminStores := ids[w.admin.ID]
+	adminStores := ids[w.Admin.ID]
 	slices.SortFunc(adminStores, func(x, y uuid.UUID) int { return slices.Compare(x[:], y[:]) })
-	if len(adminStores) != 2 || len(ids[w.szAdvisor.ID]) != 1 || ids[w.szAdvisor.ID][0] != w.sz.ID || len(ids) != 2 {
+	if len(adminStores) != 2 || len(ids[w.SZAdvisor.ID]) != 1 || ids[w.SZAdvisor.ID][0] != w.SZ.ID || len(ids) != 2 {
 		t.Errorf("StaffStoreIDs = %v", ids)
 	}
 }
@@ -128,18 +145,18 @@ func TestBatchLoads(t *testing.T) {
 func TestOwnerForAndVehicleFor(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	szOnly := w.owner(1, "深圳客户", w.sz)
-	gzOnly := w.owner(2, "广州客户", w.gz)
-	boughtInSZ := w.owner(3, "广州人深圳买车", w.gz)
-	noStore := w.owner(4, "无门店", nil)
-	szHomeGZCar := w.owner(5, "深圳人广州买车", w.sz)
-	vSZ := w.car(szOnly, 1, w.sz)
-	vGZ := w.car(gzOnly, 2, w.gz)
-	vCross := w.car(boughtInSZ, 3, w.sz)
-	vHomeSZ := w.car(szHomeGZCar, 4, w.gz) // sold by GZ, owner's home store SZ
-	vNone := w.car(noStore, 5, nil)
+	szOnly := w.Owner(1, "深圳客户", w.SZ)
+	gzOnly := w.Owner(2, "广州客户", w.GZ)
+	boughtInSZ := w.Owner(3, "广州人深圳买车", w.GZ)
+	noStore := w.Owner(4, "无门店", nil)
+	szHomeGZCar := w.Owner(5, "深圳人广州买车", w.SZ)
+	vSZ := w.Car(szOnly, 1, w.SZ)
+	vGZ := w.Car(gzOnly, 2, w.GZ)
+	vCross := w.Car(boughtInSZ, 3, w.SZ)
+	vHomeSZ := w.Car(szHomeGZCar, 4, w.GZ) // sold by GZ, owner's home store SZ
+	vNone := w.Car(noStore, 5, nil)
 
-	screen := &auth.Principal{Kind: auth.KindScreen, ID: uuid.New(), StoreIDs: []uuid.UUID{w.sz.ID}}
+	screen := &auth.Principal{Kind: auth.KindScreen, ID: uuid.New(), StoreIDs: []uuid.UUID{w.SZ.ID}}
 	storeless := &auth.Principal{Kind: auth.KindStaff, ID: uuid.New(), Roles: []auth.Role{auth.RoleAdvisor}}
 	ownerCases := []struct {
 		name  string
@@ -149,20 +166,20 @@ func TestOwnerForAndVehicleFor(t *testing.T) {
 	}{
 		{"owner self", ownerPrincipal(szOnly), szOnly, true},
 		{"owner reads another owner", ownerPrincipal(szOnly), gzOnly, false},
-		{"staff: home store in scope", w.szCRM, szOnly, true},
-		{"staff: bought at a store in scope", w.szCRM, boughtInSZ, true},
-		{"staff: customer of another store only", w.szCRM, gzOnly, false},
-		{"staff: owner without store", w.szAdvisor, noStore, false},
-		{"other store's staff", w.gzAdvisor, szOnly, false},
-		{"other store's staff, home store", w.gzAdvisor, boughtInSZ, true},
-		{"other store's staff, bought there", w.gzAdvisor, szHomeGZCar, true},
-		{"group admin", w.admin, noStore, true},
+		{"staff: home store in scope", w.SZCRM, szOnly, true},
+		{"staff: bought at a store in scope", w.SZCRM, boughtInSZ, true},
+		{"staff: customer of another store only", w.SZCRM, gzOnly, false},
+		{"staff: owner without store", w.SZAdvisor, noStore, false},
+		{"other store's staff", w.GZAdvisor, szOnly, false},
+		{"other store's staff, home store", w.GZAdvisor, boughtInSZ, true},
+		{"other store's staff, bought there", w.GZAdvisor, szHomeGZCar, true},
+		{"group admin", w.Admin, noStore, true},
 		{"staff without stores", storeless, szOnly, false},
 		{"screen", screen, szOnly, false},
 	}
 	for _, c := range ownerCases {
 		t.Run("owner/"+c.name, func(t *testing.T) {
-			got, err := w.db.OwnerFor(w.ctx, c.actor, c.owner.ID)
+			got, err := w.dir.OwnerFor(w.Ctx, c.actor, c.owner.ID)
 			if c.ok {
 				if err != nil || got.ID != c.owner.ID {
 					t.Fatalf("OwnerFor = %v, %v", got, err)
@@ -172,9 +189,9 @@ func TestOwnerForAndVehicleFor(t *testing.T) {
 			wantCode(t, err, models.CodeNotFound, "")
 		})
 	}
-	_, err := w.db.OwnerFor(w.ctx, w.admin, uuid.New())
+	_, err := w.dir.OwnerFor(w.Ctx, w.Admin, uuid.New())
 	wantCode(t, err, models.CodeNotFound, "")
-	_, err = w.db.OwnerFor(w.ctx, nil, szOnly.ID)
+	_, err = w.dir.OwnerFor(w.Ctx, nil, szOnly.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 
 	vehicleCases := []struct {
@@ -186,20 +203,20 @@ func TestOwnerForAndVehicleFor(t *testing.T) {
 		{"owner's own", ownerPrincipal(szOnly), vSZ, true},
 		{"another owner's", ownerPrincipal(szOnly), vGZ, false},
 		{"B cannot read A's", ownerPrincipal(gzOnly), vSZ, false},
-		{"staff: sold in scope", w.szForeman, vCross, true},
-		{"staff: owner's home store in scope", w.szForeman, vHomeSZ, true},
-		{"staff: other store's car", w.szForeman, vGZ, false},
-		{"staff: no store at all", w.szForeman, vNone, false},
-		{"gz staff: sold by gz", w.gzForeman, vHomeSZ, true},
-		{"gz staff: owner's home gz", w.gzForeman, vCross, true},
-		{"gz staff: sz customer's sz car", w.gzForeman, vSZ, false},
-		{"group admin", w.admin, vNone, true},
+		{"staff: sold in scope", w.SZForeman, vCross, true},
+		{"staff: owner's home store in scope", w.SZForeman, vHomeSZ, true},
+		{"staff: other store's car", w.SZForeman, vGZ, false},
+		{"staff: no store at all", w.SZForeman, vNone, false},
+		{"gz staff: sold by gz", w.GZForeman, vHomeSZ, true},
+		{"gz staff: owner's home gz", w.GZForeman, vCross, true},
+		{"gz staff: sz customer's sz car", w.GZForeman, vSZ, false},
+		{"group admin", w.Admin, vNone, true},
 		{"screen", screen, vSZ, false},
 		{"staff without stores", storeless, vSZ, false},
 	}
 	for _, c := range vehicleCases {
 		t.Run("vehicle/"+c.name, func(t *testing.T) {
-			got, err := w.db.VehicleFor(w.ctx, c.actor, c.vehicle.ID)
+			got, err := w.dir.VehicleFor(w.Ctx, c.actor, c.vehicle.ID)
 			if c.ok {
 				if err != nil || got.ID != c.vehicle.ID || got.VIN != c.vehicle.VIN {
 					t.Fatalf("VehicleFor = %v, %v", got, err)
@@ -209,7 +226,7 @@ func TestOwnerForAndVehicleFor(t *testing.T) {
 			wantCode(t, err, models.CodeNotFound, "")
 		})
 	}
-	_, err = w.db.VehicleFor(w.ctx, nil, vSZ.ID)
+	_, err = w.dir.VehicleFor(w.Ctx, nil, vSZ.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }
 
@@ -222,17 +239,17 @@ func TestStaffFor(t *testing.T) {
 		target *auth.Principal
 		ok     bool
 	}{
-		{"self", w.szTech, w.szTech, true},
-		{"colleague without MANAGER", w.szAdvisor, w.szForeman, false},
-		{"manager, same store", w.szManager, w.szTech, true},
-		{"manager, other store", w.szManager, w.gzForeman, false},
-		{"manager sees admin assigned to the store", w.gzManager, w.admin, true},
-		{"group admin", w.admin, w.gzForeman, true},
-		{"owner", &auth.Principal{Kind: auth.KindOwner, ID: w.szTech.ID}, w.szTech, false},
+		{"self", w.SZTech, w.SZTech, true},
+		{"colleague without MANAGER", w.SZAdvisor, w.SZForeman, false},
+		{"manager, same store", w.SZManager, w.SZTech, true},
+		{"manager, other store", w.SZManager, w.GZForeman, false},
+		{"manager sees admin assigned to the store", w.GZManager, w.Admin, true},
+		{"group admin", w.Admin, w.GZForeman, true},
+		{"owner", &auth.Principal{Kind: auth.KindOwner, ID: w.SZTech.ID}, w.SZTech, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := w.db.StaffFor(w.ctx, c.actor, c.target.ID)
+			got, err := w.dir.StaffFor(w.Ctx, c.actor, c.target.ID)
 			if !c.ok {
 				wantCode(t, err, models.CodeNotFound, "")
 				return
@@ -246,9 +263,9 @@ func TestStaffFor(t *testing.T) {
 			}
 		})
 	}
-	_, err := w.db.StaffFor(w.ctx, w.admin, uuid.New())
+	_, err := w.dir.StaffFor(w.Ctx, w.Admin, uuid.New())
 	wantCode(t, err, models.CodeNotFound, "")
-	_, err = w.db.StaffFor(w.ctx, nil, w.admin.ID)
+	_, err = w.dir.StaffFor(w.Ctx, nil, w.Admin.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }
 
@@ -258,12 +275,12 @@ func TestStaffFor(t *testing.T) {
 func TestCustomerRule(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	a := w.owner(1, "扫查甲", w.sz)
-	w.car(a, 1, w.sz)
-	b := w.owner(2, "扫查乙", w.sz)
-	techAdvisor := w.staff("tech-advisor.sz", []uuid.UUID{w.sz.ID}, auth.RoleTechnician, auth.RoleAdvisor)
-	gzCRM := w.staff("crm.gz", []uuid.UUID{w.gz.ID}, auth.RoleCRM)
-	screen := &auth.Principal{Kind: auth.KindScreen, ID: uuid.New(), StoreIDs: []uuid.UUID{w.sz.ID}}
+	a := w.Owner(1, "扫查甲", w.SZ)
+	w.Car(a, 1, w.SZ)
+	b := w.Owner(2, "扫查乙", w.SZ)
+	techAdvisor := w.Staff("tech-advisor.sz", []uuid.UUID{w.SZ.ID}, auth.RoleTechnician, auth.RoleAdvisor)
+	gzCRM := w.Staff("crm.gz", []uuid.UUID{w.GZ.ID}, auth.RoleCRM)
+	screen := &auth.Principal{Kind: auth.KindScreen, ID: uuid.New(), StoreIDs: []uuid.UUID{w.SZ.ID}}
 	storeless := &auth.Principal{Kind: auth.KindStaff, ID: uuid.New(), Roles: []auth.Role{auth.RoleAdvisor}}
 	cases := []struct {
 		name  string
@@ -274,21 +291,21 @@ func TestCustomerRule(t *testing.T) {
 	}{
 		{"the owner", ownerPrincipal(a), true, true, false, false},
 		{"another owner", ownerPrincipal(b), false, false, false, false},
-		{"advisor of the store", w.szAdvisor, true, true, true, true},
-		{"CRM of the store", w.szCRM, true, true, true, true},
-		{"foreman of the store", w.szForeman, true, true, true, true},
-		{"manager of the store", w.szManager, true, true, true, true},
-		{"technician of the store", w.szTech, false, false, false, false},
+		{"advisor of the store", w.SZAdvisor, true, true, true, true},
+		{"CRM of the store", w.SZCRM, true, true, true, true},
+		{"foreman of the store", w.SZForeman, true, true, true, true},
+		{"manager of the store", w.SZManager, true, true, true, true},
+		{"technician of the store", w.SZTech, false, false, false, false},
 		{"technician and advisor", techAdvisor, true, true, true, true},
-		{"advisor of another store", w.gzAdvisor, false, true, false, true},
+		{"advisor of another store", w.GZAdvisor, false, true, false, true},
 		{"CRM of another store", gzCRM, false, true, false, true},
-		{"group admin", w.admin, true, true, true, true},
+		{"group admin", w.Admin, true, true, true, true},
 		{"screen of the store", screen, false, false, false, false},
 		{"staff without a store", storeless, false, false, false, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := w.db.OwnerFor(w.ctx, c.actor, a.ID)
+			got, err := w.dir.OwnerFor(w.Ctx, c.actor, a.ID)
 			if c.direct {
 				if err != nil || got.ID != a.ID {
 					t.Fatalf("OwnerFor = %v, %v", got, err)
@@ -296,18 +313,18 @@ func TestCustomerRule(t *testing.T) {
 			} else {
 				wantCode(t, err, models.CodeNotFound, "")
 			}
-			visible, err := w.db.VisibleOwnerIDs(w.ctx, c.actor, []uuid.UUID{a.ID, b.ID})
+			visible, err := w.dir.VisibleOwnerIDs(w.Ctx, c.actor, []uuid.UUID{a.ID, b.ID})
 			must(t, err)
 			if visible[a.ID] != c.direct {
 				t.Errorf("VisibleOwnerIDs = %v, want %v", visible[a.ID], c.direct)
 			}
-			if got := models.SeesCustomer(c.actor, a.ID); got != c.record {
+			if got := directory.SeesCustomer(c.actor, a.ID); got != c.record {
 				t.Errorf("SeesCustomer = %v, want %v", got, c.record)
 			}
-			if got := models.FindsCustomers(c.actor); got != c.search {
+			if got := directory.FindsCustomers(c.actor); got != c.search {
 				t.Errorf("FindsCustomers = %v, want %v", got, c.search)
 			}
-			found, _, err := w.db.SearchOwners(w.ctx, c.actor, "扫查甲", models.Page{First: 10})
+			found, _, err := w.dir.SearchOwners(w.Ctx, c.actor, "扫查甲", models.Page{First: 10})
 			if !c.search {
 				wantCode(t, err, models.CodeForbidden, "")
 				return
@@ -317,17 +334,17 @@ func TestCustomerRule(t *testing.T) {
 				t.Errorf("search by name found A = %v, want %v", byName, c.byName)
 			}
 			// An exact phone finds a walk-in anywhere, for whoever may search.
-			found, _, err = w.db.SearchOwners(w.ctx, c.actor, a.Phone, models.Page{First: 10})
+			found, _, err = w.dir.SearchOwners(w.Ctx, c.actor, a.Phone, models.Page{First: 10})
 			must(t, err)
 			if len(found) != 1 || found[0].ID != a.ID {
 				t.Errorf("search by phone = %v", found)
 			}
 		})
 	}
-	if models.SeesCustomer(nil, a.ID) || models.FindsCustomers(nil) {
+	if directory.SeesCustomer(nil, a.ID) || directory.FindsCustomers(nil) {
 		t.Error("an anonymous caller sees or finds customers")
 	}
-	_, err := w.db.OwnerFor(w.ctx, nil, a.ID)
+	_, err := w.dir.OwnerFor(w.Ctx, nil, a.ID)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }
 
@@ -337,11 +354,11 @@ func TestCustomerRule(t *testing.T) {
 func TestVehiclePages(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	a := w.owner(11, "甲", w.sz)
-	b := w.owner(12, "乙", w.gz)
-	c := w.owner(13, "丙", nil)
-	a1, a2, a3 := w.car(a, 11, w.sz), w.car(a, 12, w.gz), w.car(a, 13, nil)
-	b1 := w.car(b, 14, nil)
+	a := w.Owner(11, "甲", w.SZ)
+	b := w.Owner(12, "乙", w.GZ)
+	c := w.Owner(13, "丙", nil)
+	a1, a2, a3 := w.Car(a, 11, w.SZ), w.Car(a, 12, w.GZ), w.Car(a, 13, nil)
+	b1 := w.Car(b, 14, nil)
 
 	ka := models.ListPage{List: a.ID, First: 2}
 	kb := models.ListPage{List: b.ID, First: 2}
@@ -351,7 +368,7 @@ func TestVehiclePages(t *testing.T) {
 	kbig := models.ListPage{List: c.ID, First: 101}
 	var got map[models.ListPage]models.Paged[*models.Vehicle]
 	var err error
-	n := w.statements(func() { got, err = w.db.VehiclePages(w.ctx, []models.ListPage{ka, kb, kc, kbad, kbig}) })
+	n := w.statements(func() { got, err = w.dir.VehiclePages(w.Ctx, []models.ListPage{ka, kb, kc, kbad, kbig}) })
 	must(t, err)
 	if n != 1 {
 		t.Errorf("VehiclePages ran %d statements; want 1", n)
@@ -372,7 +389,7 @@ func TestVehiclePages(t *testing.T) {
 	}
 
 	ka2 := models.ListPage{List: a.ID, First: 2, After: models.Cursor{ID: a2.ID}}
-	got, err = w.db.VehiclePages(w.ctx, []models.ListPage{ka2, kend})
+	got, err = w.dir.VehiclePages(w.Ctx, []models.ListPage{ka2, kend})
 	must(t, err)
 	if p := got[ka2]; len(p.Rows) != 1 || p.Rows[0].ID != a3.ID || p.HasNext || p.Total != 3 {
 		t.Errorf("a's second page %+v", p)

@@ -1,0 +1,23 @@
+// Package inbox is the owner's inbox: capabilities put notifications in it,
+// inside their own transaction, and the owner reads them and marks them
+// read.
+package inbox
+
+import "github.com/ownerhub/ownerhub/models"
+
+// Service runs the inbox on a database.
+type Service struct {
+	DB *models.DB
+	// Clock is the service's clock (nil: the real time). Inside a
+	// transaction a notification carries the transaction's time.
+	Clock models.Clock
+}
+
+// Or is s, or, when s is nil, a Service on db with clock c: a capability
+// whose Inbox is not wired writes through its own database and clock.
+func (s *Service) Or(db *models.DB, c models.Clock) *Service {
+	if s != nil {
+		return s
+	}
+	return &Service{DB: db, Clock: c}
+}
