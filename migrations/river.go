@@ -55,7 +55,9 @@ func riverUp(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger) 
 		}
 		// Unlocked with its own context: the lock must not outlive a
 		// cancelled migration on a pooled connection.
-		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", riverLock) }()
+		defer func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", riverLock)
+		}()
 	}
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("migrate river: %w", err)
