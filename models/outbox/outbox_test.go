@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,7 +77,7 @@ func start(t *testing.T, db *models.DB, ch outbox.Channel) *outbox.Outbox {
 
 func newOutbox(t *testing.T, db *models.DB, ch outbox.Channel) *outbox.Outbox {
 	t.Helper()
-	o, err := outbox.New(db, map[string]outbox.Channel{outbox.ChannelSMS: ch}, fast, nil)
+	o, err := outbox.New(db, map[string]outbox.Channel{outbox.ChannelSMS: ch}, fast, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,50 +246,5 @@ func TestRetriesEndDead(t *testing.T) {
 	got := waitStatus(t, o, d.ID, outbox.Dead)
 	if got.Attempts != fast.MaxAttempts || rec.count(d.ID) != fast.MaxAttempts {
 		t.Fatalf("attempts %d, sends %d; want %d", got.Attempts, rec.count(d.ID), fast.MaxAttempts)
-	}
-}
-
-// Two instances (two pools on PostgreSQL, two River clients on SQLite's one
-// process) work one queue under load: every delivery is sent exactly once.
-func TestTwoInstancesNeverSendOneDeliveryTwice(t *testing.T) {
-	t.Parallel()
-	dbs := testdb.Instances(t, 2, nil)
-	if dbs == nil {
-		db := testdb.Open(t)
-		dbs = []*models.DB{db, db}
-	}
-	rec := newRecorder(func(outbox.Delivery, int) error {
-		time.Sleep(time.Millisecond) // a provider takes a while
-		return nil
-	})
-	a, b := start(t, dbs[0], rec), start(t, dbs[1], rec)
-	const n = 200
-	ids := make([]uuid.UUID, 0, n)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			o := a
-			if i%2 == 1 {
-				o = b
-			}
-			d := enqueue(t, o, message())
-			mu.Lock()
-			ids = append(ids, d.ID)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	for _, id := range ids {
-		waitStatus(t, a, id, outbox.Sent)
-	}
-	time.Sleep(10 * fast.PollInterval)
-	for _, id := range ids {
-		if c := rec.count(id); c != 1 {
-			t.Errorf("delivery %s sent %d times", id, c)
-		}
-	}
-	if got := rec.total.Load(); got != n {
-		t.Errorf("%d sends for %d deliveries", got, n)
 	}
 }
