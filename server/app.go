@@ -23,6 +23,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -43,6 +44,8 @@ type Deps struct {
 	RequestTimeout time.Duration
 	// LiveRetry overrides graph.DefaultRetry when non-zero.
 	LiveRetry graph.Retry
+	// Outbox tunes the outbox's workers (tests: short polls).
+	Outbox outbox.Config
 }
 
 // App is the HTTP application: the Echo instance and what it was built with.
@@ -58,7 +61,9 @@ type App struct {
 	Care     *care.Service
 	Jobs     *jobs.Runner
 	Privacy  *privacy.Service
-	Metrics  *prometheus.Registry
+	// Outbox sends messages to owners; serve starts its workers.
+	Outbox  *outbox.Outbox
+	Metrics *prometheus.Registry
 	// MetricsHandler serves /metrics on METRICS_ADDR when that is set
 	// (the app's own routes then leave it out).
 	MetricsHandler http.Handler
@@ -91,6 +96,13 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		WeChat: d.WeChat,
 		Config: signin.Config{TestCodes: cfg.TestCodes, CodeSecret: derivedKey(cfg.JWTSecret, "login-codes"),
 			Limits: cfg.SignInLimits},
+	}
+	ob, err := newOutbox(cfg, d)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SMSProvider != "" {
+		svc.Outbox = ob
 	}
 	limits := d.Limits
 	if limits == (graph.Limits{}) {
@@ -146,7 +158,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Care: cr, Jobs: runner, Privacy: pv, Metrics: reg.registry, MetricsHandler: reg.handler()}
+		Care: cr, Jobs: runner, Privacy: pv, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
 	e := echo.New()
 	app.Echo = e
 	e.HideBanner, e.HidePort = true, true
@@ -251,4 +263,18 @@ func derivedKey(secret []byte, purpose string) []byte {
 
 func healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// newOutbox builds the outbox with the configured channels; a channel
+// without a provider logs (see outbox.LogChannel).
+func newOutbox(cfg Config, d Deps) (*outbox.Outbox, error) {
+	channels := map[string]outbox.Channel{}
+	if cfg.SMSProvider == "aliyun" {
+		sms, err := outbox.NewAliyunSMS(cfg.AliyunSMS)
+		if err != nil {
+			return nil, err
+		}
+		channels[outbox.ChannelSMS] = sms
+	}
+	return outbox.New(d.DB, channels, d.Outbox, d.Log)
 }
