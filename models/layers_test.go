@@ -28,7 +28,7 @@ var layers = []struct {
 }{
 	{"leaves: nothing of ours", []string{"migrations", "models/validate", "auth", "graph/limits"}},
 	{"the kernel", []string{"models", "auth/authtest"}},
-	{"capabilities on the kernel alone, and test databases", []string{"models/wallet", "models/roadside", "models/jobs", "models/testdb"}},
+	{"capabilities on the kernel alone, the outbox, and test databases", []string{"models/wallet", "models/roadside", "models/jobs", "models/outbox", "models/testdb"}},
 	{"capabilities that call wallet", []string{"models/workshop", "models/events"}},
 	{"capabilities that build on repair orders", []string{"models/booking", "models/care"}},
 	{"capabilities that read bookings", []string{"models/reminders"}},

@@ -24,6 +24,11 @@ const (
 // aliyun is the SMS channel pointed at a fresh fake gateway.
 func aliyun(t *testing.T) (*outbox.AliyunSMS, *authtest.AliyunSMS) {
 	t.Helper()
+	return aliyunFor(t)
+}
+
+func aliyunFor(t testing.TB) (*outbox.AliyunSMS, *authtest.AliyunSMS) {
+	t.Helper()
 	fake := authtest.NewAliyunSMS(t, testKeyID, testKeySecret)
 	ch, err := outbox.NewAliyunSMS(outbox.AliyunConfig{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret,
 		SignName: "车主之家", Templates: map[string]string{outbox.KindLoginCode: testTemplate, "TEST": testTemplate},

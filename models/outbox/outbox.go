@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm/clause"
 
@@ -26,7 +29,7 @@ const (
 	DefaultBackoff      = 5 * time.Second
 	DefaultMaxBackoff   = 10 * time.Minute
 	DefaultPollInterval = 100 * time.Millisecond
-	DefaultWorkers      = 10
+	DefaultWorkers      = 20
 	// sendTimeout bounds one channel call; a delivery claimed longer ago
 	// than claimLease by a worker that never recorded its outcome (its
 	// instance died mid-send) is claimed again when River rescues its job.
@@ -35,6 +38,8 @@ const (
 	// maxErrorLen bounds last_error.
 	maxErrorLen = 500
 	queue       = "outbox"
+	// fetchCooldown is the shortest wait between two fetches of jobs.
+	fetchCooldown = 10 * time.Millisecond
 )
 
 // Config tunes the workers. Zero fields take the defaults.
@@ -78,6 +83,7 @@ type Outbox struct {
 	cfg      Config
 	log      *slog.Logger
 	river    *river.Client[*sql.Tx]
+	listener *pgxpool.Pool // PostgreSQL: where River listens; nil on SQLite
 }
 
 // New builds the outbox of an instance over db, sending through channels
@@ -88,7 +94,7 @@ func New(db *models.DB, channels map[string]Channel, cfg Config, log *slog.Logge
 		log = slog.Default()
 	}
 	o := &Outbox{db: db, channels: channels, cfg: cfg.withDefaults(), log: log}
-	driver, err := migrations.RiverDriver(db.SQL, string(db.Dialect))
+	driver, err := o.riverDriver()
 	if err != nil {
 		return nil, err
 	}
@@ -100,8 +106,11 @@ func New(db *models.DB, channels map[string]Channel, cfg Config, log *slog.Logge
 		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: o.cfg.Workers}},
 		Workers:           workers,
 		FetchPollInterval: o.cfg.PollInterval,
-		FetchCooldown:     min(o.cfg.PollInterval, 100*time.Millisecond),
-		JobTimeout:        sendTimeout,
+		// After a fetch that found work, the next may follow this soon:
+		// with River's default (100 ms) an instance sends at most
+		// Workers per 100 ms.
+		FetchCooldown: min(o.cfg.PollInterval, fetchCooldown),
+		JobTimeout:    sendTimeout,
 		// Below claimLease: a job whose worker died is rescued, and its
 		// delivery claimed again, a few minutes later.
 		RescueStuckJobsAfter: claimLease + sendTimeout,
@@ -117,6 +126,29 @@ func New(db *models.DB, channels map[string]Channel, cfg Config, log *slog.Logge
 	return o, nil
 }
 
+// riverDriver is River's driver over the project's pool. On PostgreSQL it
+// also listens on a connection of its own, so that a job committed on any
+// instance wakes the workers of every instance at once (River's insert
+// notification); on SQLite, one process, the workers poll.
+func (o *Outbox) riverDriver() (riverdriver.Driver[*sql.Tx], error) {
+	conf := o.db.QueueListenerConfig()
+	if conf == nil {
+		return migrations.RiverDriver(o.db.SQL, string(o.db.Dialect))
+	}
+	pc, err := pgxpool.ParseConfig("")
+	if err != nil {
+		return nil, err
+	}
+	pc.ConnConfig = conf
+	pc.MinConns, pc.MaxConns = 0, 1
+	// It connects only when the workers start.
+	o.listener, err = pgxpool.NewWithConfig(context.Background(), pc)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: listener pool: %w", err)
+	}
+	return riverdatabasesql.NewWithPgxListener(o.db.SQL, o.listener), nil
+}
+
 // Start starts this instance's workers; they stop when ctx ends or at Stop.
 func (o *Outbox) Start(ctx context.Context) error { return o.river.Start(ctx) }
 
@@ -126,7 +158,10 @@ func (o *Outbox) Start(ctx context.Context) error { return o.river.Start(ctx) }
 func (o *Outbox) Stop(ctx context.Context) error {
 	err := o.river.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return o.river.StopAndCancel(context.Background())
+		err = o.river.StopAndCancel(context.Background())
+	}
+	if o.listener != nil {
+		o.listener.Close()
 	}
 	return err
 }
