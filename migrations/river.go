@@ -77,8 +77,8 @@ func riverPending(ctx context.Context, db *sql.DB, dialect string) (bool, error)
 	}
 	have, err := m.ExistingVersions(ctx)
 	if err != nil {
-		// No river_migration table yet: everything is pending.
-		return true, nil //nolint:nilerr // a missing table means pending
+		// No river_migration table yet (or no answer): not migrated.
+		return true, nil
 	}
 	return len(have) < len(m.AllVersions()), nil
 }

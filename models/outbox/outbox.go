@@ -280,13 +280,14 @@ func (deliverArgs) InsertOpts() river.InsertOpts {
 }
 
 // clean is err's text for last_error and the logs: cut, and with every
-// payload value (a login code) blanked, whatever a provider echoed.
+// payload value of four characters or more (a login code) blanked,
+// whatever a provider echoed.
 func clean(err error, d *Delivery) string {
 	msg := err.Error()
 	var payload map[string]string
 	if json.Unmarshal([]byte(d.Payload), &payload) == nil {
 		for _, v := range payload {
-			if v != "" {
+			if len(v) >= 4 {
 				msg = strings.ReplaceAll(msg, v, "***")
 			}
 		}

@@ -89,7 +89,7 @@ var serial atomic.Int64
 func message() outbox.Message {
 	n := serial.Add(1)
 	return outbox.Message{Kind: "TEST", DedupeKey: fmt.Sprintf("test-%d-%d", time.Now().UnixNano(), n),
-		Payload: map[string]string{"n": fmt.Sprint(n)},
+		Payload: map[string]string{"n": fmt.Sprintf("%06d", n)},
 		To:      []outbox.Recipient{{Channel: outbox.ChannelSMS, Address: fmt.Sprintf("+86138%08d", n)}}}
 }
 
