@@ -107,13 +107,25 @@ func smsMessage() (outbox.Message, string) {
 	return m, strings.TrimPrefix(m.To[0].Address, "+86")
 }
 
+// sendSMS enqueues one SMS on a database of its own (another test's workers
+// would take its deliveries) to the fake gateway answering by script, waits
+// for the delivery to reach status, and returns it with the gateway and the
+// phone as the gateway sees it.
+func sendSMS(t *testing.T, status string, script func(int, authtest.AliyunSMSMessage) authtest.AliyunAnswer) (*outbox.Delivery, *authtest.AliyunSMS, string) {
+	t.Helper()
+	ch, fake := aliyun(t)
+	fake.Script(script)
+	o := start(t, testdb.Open(t), ch)
+	m, phone := smsMessage()
+	d := enqueue(t, o, m)
+	return waitStatus(t, o, d.ID, status), fake, phone
+}
+
 func TestSMSThrottledThenSent(t *testing.T) {
 	t.Parallel()
-	db := testdb.Open(t) // alone: another test's workers would take its deliveries
-	ch, fake := aliyun(t)
 	var mu sync.Mutex
 	var at []time.Time
-	fake.Script(func(call int, _ authtest.AliyunSMSMessage) authtest.AliyunAnswer {
+	got, fake, phone := sendSMS(t, outbox.Sent, func(call int, _ authtest.AliyunSMSMessage) authtest.AliyunAnswer {
 		mu.Lock()
 		at = append(at, time.Now())
 		mu.Unlock()
@@ -122,10 +134,6 @@ func TestSMSThrottledThenSent(t *testing.T) {
 		}
 		return authtest.AliyunOK
 	})
-	o := start(t, db, ch)
-	m, phone := smsMessage()
-	d := enqueue(t, o, m)
-	got := waitStatus(t, o, d.ID, outbox.Sent)
 	if got.Attempts != 3 || fake.Calls() != 3 || len(fake.Sent(phone)) != 1 || got.ProviderMessageID != "biz-3" {
 		t.Fatalf("attempts %d, calls %d, sent %d, provider id %q", got.Attempts, fake.Calls(), len(fake.Sent(phone)), got.ProviderMessageID)
 	}
@@ -138,13 +146,9 @@ func TestSMSThrottledThenSent(t *testing.T) {
 
 func TestSMSInvalidNumberFailsWithoutRetrying(t *testing.T) {
 	t.Parallel()
-	db := testdb.Open(t) // alone: another test's workers would take its deliveries
-	ch, fake := aliyun(t)
-	fake.Script(func(int, authtest.AliyunSMSMessage) authtest.AliyunAnswer { return authtest.AliyunInvalidNumber })
-	o := start(t, db, ch)
-	m, _ := smsMessage()
-	d := enqueue(t, o, m)
-	got := waitStatus(t, o, d.ID, outbox.Failed)
+	got, fake, _ := sendSMS(t, outbox.Failed, func(int, authtest.AliyunSMSMessage) authtest.AliyunAnswer {
+		return authtest.AliyunInvalidNumber
+	})
 	time.Sleep(5 * fast.Backoff)
 	if fake.Calls() != 1 || got.Attempts != 1 || !strings.Contains(got.LastError, "isv.MOBILE_NUMBER_ILLEGAL") {
 		t.Fatalf("calls %d, attempts %d, last_error %q", fake.Calls(), got.Attempts, got.LastError)
@@ -153,18 +157,12 @@ func TestSMSInvalidNumberFailsWithoutRetrying(t *testing.T) {
 
 func TestSMSOutageThenSent(t *testing.T) {
 	t.Parallel()
-	db := testdb.Open(t) // alone: another test's workers would take its deliveries
-	ch, fake := aliyun(t)
-	fake.Script(func(call int, _ authtest.AliyunSMSMessage) authtest.AliyunAnswer {
+	got, fake, phone := sendSMS(t, outbox.Sent, func(call int, _ authtest.AliyunSMSMessage) authtest.AliyunAnswer {
 		if call == 1 {
 			return authtest.AliyunOutage
 		}
 		return authtest.AliyunOK
 	})
-	o := start(t, db, ch)
-	m, phone := smsMessage()
-	d := enqueue(t, o, m)
-	got := waitStatus(t, o, d.ID, outbox.Sent)
 	if got.Attempts != 2 || len(fake.Sent(phone)) != 1 {
 		t.Fatalf("attempts %d, sent %d", got.Attempts, len(fake.Sent(phone)))
 	}

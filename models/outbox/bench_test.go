@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ownerhub/ownerhub/auth/authtest"
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/testdb"
 )
@@ -38,12 +39,7 @@ func BenchmarkEnqueue(b *testing.B) {
 // worker runs, then the workers start, and the clock runs until the gateway
 // has accepted them all.
 func BenchmarkDeliveries(b *testing.B) {
-	db := testdb.Open(b)
-	ch, fake := aliyunFor(b)
-	o, err := outbox.New(db, map[string]outbox.Channel{outbox.ChannelSMS: ch}, outbox.Config{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
+	o, fake := smsOutbox(b)
 	ctx := context.Background()
 	for range b.N {
 		if _, err := o.Enqueue(ctx, message()); err != nil {
@@ -71,12 +67,7 @@ func BenchmarkDeliveries(b *testing.B) {
 // gateway accepting it, with the workers idle and polling (the case of a
 // login code): the default poll interval bounds it.
 func BenchmarkLatency(b *testing.B) {
-	db := testdb.Open(b)
-	ch, fake := aliyunFor(b)
-	o, err := outbox.New(db, map[string]outbox.Channel{outbox.ChannelSMS: ch}, outbox.Config{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
+	o, fake := smsOutbox(b)
 	ctx := context.Background()
 	if err := o.Start(ctx); err != nil {
 		b.Fatal(err)
@@ -91,4 +82,16 @@ func BenchmarkLatency(b *testing.B) {
 			time.Sleep(100 * time.Microsecond)
 		}
 	}
+}
+
+// smsOutbox is an outbox with the default configuration on a fresh
+// database, sending SMS through Alibaba Cloud's API to a fake gateway.
+func smsOutbox(b *testing.B) (*outbox.Outbox, *authtest.AliyunSMS) {
+	b.Helper()
+	ch, fake := aliyunFor(b)
+	o, err := outbox.New(testdb.Open(b), map[string]outbox.Channel{outbox.ChannelSMS: ch}, outbox.Config{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return o, fake
 }
