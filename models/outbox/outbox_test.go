@@ -22,8 +22,9 @@ func TestSchema(t *testing.T) {
 	testdb.CheckSchema(t, testdb.Open(t), &outbox.Delivery{})
 }
 
-// fast is the test configuration: short polls and backoff.
-var fast = outbox.Config{PollInterval: 10 * time.Millisecond, Backoff: 30 * time.Millisecond, MaxBackoff: time.Second, MaxAttempts: 4}
+// fast is the test configuration: short polls and backoff, few workers
+// (each test has a database of its own: few connections).
+var fast = outbox.Config{PollInterval: 10 * time.Millisecond, Backoff: 30 * time.Millisecond, MaxBackoff: time.Second, MaxAttempts: 4, Workers: 4}
 
 // recorder is a channel that counts the sends of each delivery and answers
 // what script says for its n-th attempt (nil: success).
