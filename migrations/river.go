@@ -30,11 +30,12 @@ func RiverDriver(db *sql.DB, dialect string) (riverdriver.Driver[*sql.Tx], error
 // by then).
 const riverLock = 0x6f68_7269 // "ohri"
 
-// riverUp applies River's pending migrations, each in its own transaction
-// (one of them adds an enum value that a later statement uses, which
-// PostgreSQL refuses in one transaction). On PostgreSQL a session holding
-// riverLock runs them, so that of several instances starting at once one
-// migrates and the others find nothing to do.
+// riverUp applies River's pending migrations one version per transaction
+// (one of them adds an enum value that a later version uses, which
+// PostgreSQL refuses in one transaction), on one connection of the pool, so
+// that a pool of one connection does too. On PostgreSQL each transaction
+// first takes riverLock: of several instances starting at once one applies
+// a version and the others find it applied.
 func riverUp(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger) error {
 	driver, err := RiverDriver(db, dialect)
 	if err != nil {
@@ -44,25 +45,35 @@ func riverUp(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger) 
 	if err != nil {
 		return fmt.Errorf("migrate river: %w", err)
 	}
-	if dialect == "postgres" {
-		conn, err := db.Conn(ctx)
+	for {
+		applied, err := riverStep(ctx, db, dialect, m)
 		if err != nil {
 			return fmt.Errorf("migrate river: %w", err)
 		}
-		defer func() { _ = conn.Close() }()
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", riverLock); err != nil {
-			return fmt.Errorf("migrate river: %w", err)
+		if !applied {
+			return nil
 		}
-		// Unlocked with its own context: the lock must not outlive a
-		// cancelled migration on a pooled connection.
-		defer func() {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", riverLock)
-		}()
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrate river: %w", err)
+}
+
+// riverStep applies River's next pending migration, if any, in a
+// transaction of its own.
+func riverStep(ctx context.Context, db *sql.DB, dialect string, m *rivermigrate.Migrator[*sql.Tx]) (applied bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
 	}
-	return nil
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op
+	if dialect == "postgres" {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", riverLock); err != nil {
+			return false, err
+		}
+	}
+	res, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
+	if err != nil {
+		return false, err
+	}
+	return len(res.Versions) > 0, tx.Commit()
 }
 
 // riverPending reports whether River has migrations left to apply.
