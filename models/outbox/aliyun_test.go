@@ -122,7 +122,6 @@ func sendSMS(t *testing.T, status string, script func(int, authtest.AliyunSMSMes
 }
 
 func TestSMSThrottledThenSent(t *testing.T) {
-	t.Parallel()
 	var mu sync.Mutex
 	var at []time.Time
 	got, fake, phone := sendSMS(t, outbox.Sent, func(call int, _ authtest.AliyunSMSMessage) authtest.AliyunAnswer {
@@ -145,7 +144,6 @@ func TestSMSThrottledThenSent(t *testing.T) {
 }
 
 func TestSMSInvalidNumberFailsWithoutRetrying(t *testing.T) {
-	t.Parallel()
 	got, fake, _ := sendSMS(t, outbox.Failed, func(int, authtest.AliyunSMSMessage) authtest.AliyunAnswer {
 		return authtest.AliyunInvalidNumber
 	})
@@ -156,7 +154,6 @@ func TestSMSInvalidNumberFailsWithoutRetrying(t *testing.T) {
 }
 
 func TestSMSOutageThenSent(t *testing.T) {
-	t.Parallel()
 	got, fake, phone := sendSMS(t, outbox.Sent, func(call int, _ authtest.AliyunSMSMessage) authtest.AliyunAnswer {
 		if call == 1 {
 			return authtest.AliyunOutage
@@ -172,7 +169,6 @@ func TestSMSOutageThenSent(t *testing.T) {
 // process) work one queue under load: the gateway receives every delivery
 // exactly once.
 func TestTwoInstancesNeverSendOneDeliveryTwice(t *testing.T) {
-	t.Parallel()
 	dbs := testdb.Instances(t, 2, nil)
 	if dbs == nil {
 		db := testdb.Open(t)

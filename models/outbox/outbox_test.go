@@ -22,8 +22,10 @@ func TestSchema(t *testing.T) {
 	testdb.CheckSchema(t, testdb.Open(t), &outbox.Delivery{})
 }
 
-// fast is the test configuration: short polls and backoff, few workers
-// (each test has a database of its own: few connections).
+// fast is the test configuration: short polls and backoff, few workers.
+// Each test with workers has a database of its own (another test's workers
+// would take its deliveries) and runs alone, so that the package holds few
+// connections.
 var fast = outbox.Config{PollInterval: 10 * time.Millisecond, Backoff: 30 * time.Millisecond, MaxBackoff: time.Second, MaxAttempts: 4, Workers: 4}
 
 // recorder is a channel that counts the sends of each delivery and answers
@@ -126,7 +128,6 @@ func waitStatus(t *testing.T, o *outbox.Outbox, id uuid.UUID, status string) *ou
 }
 
 func TestRolledBackTransactionSendsNothing(t *testing.T) {
-	t.Parallel()
 	db := testdb.Open(t) // alone: another test's workers would take its deliveries
 	rec := newRecorder(nil)
 	o := start(t, db, rec)
@@ -157,7 +158,6 @@ func TestRolledBackTransactionSendsNothing(t *testing.T) {
 }
 
 func TestCommittedWhileNoWorkerRunsIsSentOnceAWorkerStarts(t *testing.T) {
-	t.Parallel()
 	db := testdb.Open(t) // alone: another test's workers would take its deliveries
 	rec := newRecorder(nil)
 	// The instance that committed dies before sending: it never started.
@@ -176,7 +176,6 @@ func TestCommittedWhileNoWorkerRunsIsSentOnceAWorkerStarts(t *testing.T) {
 }
 
 func TestSameDedupeKeyIsEnqueuedOnce(t *testing.T) {
-	t.Parallel()
 	db := testdb.Open(t) // alone: another test's workers would take its deliveries
 	rec := newRecorder(nil)
 	o := start(t, db, rec)
@@ -193,7 +192,6 @@ func TestSameDedupeKeyIsEnqueuedOnce(t *testing.T) {
 }
 
 func TestThrottledDeliveryRetriesWithBackoffThenSends(t *testing.T) {
-	t.Parallel()
 	db := testdb.Open(t) // alone: another test's workers would take its deliveries
 	rec := newRecorder(func(_ outbox.Delivery, n int) error {
 		if n < 3 {
@@ -220,7 +218,6 @@ func TestThrottledDeliveryRetriesWithBackoffThenSends(t *testing.T) {
 }
 
 func TestPermanentRefusalEndsFailedWithoutRetrying(t *testing.T) {
-	t.Parallel()
 	db := testdb.Open(t) // alone: another test's workers would take its deliveries
 	rec := newRecorder(func(d outbox.Delivery, _ int) error {
 		return outbox.Permanent(fmt.Errorf("invalid number for payload %s", d.Payload))
@@ -239,7 +236,6 @@ func TestPermanentRefusalEndsFailedWithoutRetrying(t *testing.T) {
 }
 
 func TestRetriesEndDead(t *testing.T) {
-	t.Parallel()
 	db := testdb.Open(t) // alone: another test's workers would take its deliveries
 	rec := newRecorder(func(outbox.Delivery, int) error { return errors.New("gateway down") })
 	o := start(t, db, rec)
