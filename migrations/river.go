@@ -69,7 +69,11 @@ func riverStep(ctx context.Context, db *sql.DB, dialect string, m *rivermigrate.
 			return false, err
 		}
 	}
-	res, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
+	// Deprecated because versions batched in one transaction may fail;
+	// here each transaction holds one version (MaxSteps 1), which Migrate
+	// does too, but Migrate cannot run under our lock on a pool of one.
+	//lint:ignore SA1019 one version per transaction, as Migrate does
+	res, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1}) //nolint:staticcheck // one version per transaction, as Migrate does
 	if err != nil {
 		return false, err
 	}
