@@ -52,7 +52,9 @@ func provider(db *sql.DB, dialect string, log *slog.Logger) (*goose.Provider, er
 	return goose.NewProvider(d, db, sub, opts...)
 }
 
-// Up applies every pending migration and returns how many it applied.
+// Up applies every pending migration, then River's (the job queue's own
+// tables, see docs/decisions/0004-outbox-on-river.md), and returns how many
+// of ours it applied.
 func Up(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger) (int, error) {
 	p, err := provider(db, dialect, log)
 	if err != nil {
@@ -61,6 +63,9 @@ func Up(ctx context.Context, db *sql.DB, dialect string, log *slog.Logger) (int,
 	res, err := p.Up(ctx)
 	if err != nil {
 		return len(res), fmt.Errorf("migrate: %w", err)
+	}
+	if err := riverUp(ctx, db, dialect, log); err != nil {
+		return len(res), err
 	}
 	return len(res), nil
 }
@@ -86,7 +91,10 @@ func Pending(ctx context.Context, db *sql.DB, dialect string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return p.HasPending(ctx)
+	if pending, err := p.HasPending(ctx); pending || err != nil {
+		return pending, err
+	}
+	return riverPending(ctx, db, dialect)
 }
 
 // Versions lists the migration versions of a dialect, in order, read from

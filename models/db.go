@@ -49,6 +49,7 @@ type DB struct {
 	live       *hub
 	stopLive   context.CancelFunc
 	clock      Clock // nil: the real time; see WithClock
+	queueConn  *pgx.ConnConfig
 }
 
 // SQLitePath is where the embedded database lives inside dataDir.
@@ -201,6 +202,7 @@ func openPostgres(databaseURL string, cfg *gorm.Config, log *slog.Logger, pool P
 	if err != nil {
 		return nil, err
 	}
+	db.queueConn = named(app + "-queue")
 	ctx, cancel := context.WithCancel(context.Background())
 	db.stopLive = cancel
 	go db.listen(ctx, named(app+"-live"), log)
@@ -236,6 +238,16 @@ func newDB(g *gorm.DB, sqlDB, probe *sql.DB, d Dialect, pool Pool) (*DB, error) 
 // Statements is how many SQL statements went through GORM since Open: the
 // measure behind "no N+1" tests and the statements metric.
 func (db *DB) Statements() int64 { return db.statements.Load() }
+
+// QueueListenerConfig is, on PostgreSQL, the configuration of a connection
+// apart from the pool on which the job queue (models/outbox) listens for
+// new jobs, named "<application>-queue"; nil on SQLite.
+func (db *DB) QueueListenerConfig() *pgx.ConnConfig {
+	if db.queueConn == nil {
+		return nil
+	}
+	return db.queueConn.Copy()
+}
 
 // TxRetries is how many transactions WithTx ran again after a deadlock, a
 // serialization failure or a busy database: a lock order that two

@@ -25,6 +25,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -45,6 +46,8 @@ type Deps struct {
 	RequestTimeout time.Duration
 	// LiveRetry overrides graph.DefaultRetry when non-zero.
 	LiveRetry graph.Retry
+	// Outbox tunes the outbox's workers (tests: short polls).
+	Outbox outbox.Config
 }
 
 // App is the HTTP application: the Echo instance and what it was built with.
@@ -62,7 +65,9 @@ type App struct {
 	Care      *care.Service
 	Jobs      *jobs.Runner
 	Privacy   *privacy.Service
-	Metrics   *prometheus.Registry
+	// Outbox sends messages to owners; serve starts its workers.
+	Outbox  *outbox.Outbox
+	Metrics *prometheus.Registry
 	// MetricsHandler serves /metrics on METRICS_ADDR when that is set
 	// (the app's own routes then leave it out).
 	MetricsHandler http.Handler
@@ -95,6 +100,13 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		WeChat: d.WeChat,
 		Config: signin.Config{TestCodes: cfg.TestCodes, CodeSecret: derivedKey(cfg.JWTSecret, "login-codes"),
 			Limits: cfg.SignInLimits},
+	}
+	ob, err := newOutbox(cfg, d)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SMSProvider != "" {
+		svc.Outbox = ob
 	}
 	limits := d.Limits
 	if limits == (graph.Limits{}) {
@@ -152,7 +164,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Care: cr, Jobs: runner, Privacy: pv, Metrics: reg.registry, MetricsHandler: reg.handler()}
+		Care: cr, Jobs: runner, Privacy: pv, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
 	e := echo.New()
 	app.Echo = e
 	e.HideBanner, e.HidePort = true, true
@@ -257,4 +269,18 @@ func derivedKey(secret []byte, purpose string) []byte {
 
 func healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// newOutbox builds the outbox with the configured channels; a channel
+// without a provider logs (see outbox.LogChannel).
+func newOutbox(cfg Config, d Deps) (*outbox.Outbox, error) {
+	channels := map[string]outbox.Channel{}
+	if cfg.SMSProvider == "aliyun" {
+		sms, err := outbox.NewAliyunSMS(cfg.AliyunSMS)
+		if err != nil {
+			return nil, err
+		}
+		channels[outbox.ChannelSMS] = sms
+	}
+	return outbox.New(d.DB, channels, d.Outbox, d.Log)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -58,6 +60,12 @@ type Config struct {
 	// Wallet holds the stored-value cap, top-up bonus rules and tier
 	// thresholds.
 	Wallet wallet.Config
+
+	// SMSProvider is "" (no gateway: development logs login codes,
+	// production sends none) or "aliyun" (Alibaba Cloud SMS, configured by
+	// AliyunSMS, through the outbox).
+	SMSProvider string
+	AliyunSMS   outbox.AliyunConfig
 }
 
 // Defaults, also shown in the README.
@@ -132,6 +140,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if err := loadWalletConfig(&c.Wallet, env); err != nil {
+		return c, err
+	}
+	if err := loadSMS(&c, env); err != nil {
 		return c, err
 	}
 	if err := c.Wallet.Validate(); err != nil {
@@ -358,5 +369,56 @@ func loadOperations(c *Config, env func(key, def string) string) error {
 	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
 		return fmt.Errorf("METRICS_TOKEN must be at least %d characters", minMetricsToken)
 	}
+	return nil
+}
+
+// loadSMS reads the SMS gateway: SMS_PROVIDER (empty or aliyun) and, for
+// aliyun, ALIYUN_SMS_ACCESS_KEY_ID, ALIYUN_SMS_ACCESS_KEY_SECRET,
+// ALIYUN_SMS_SIGN_NAME and ALIYUN_SMS_TEMPLATE_LOGIN (all required) and
+// ALIYUN_SMS_ENDPOINT (a host, or an http(s) URL; the public endpoint when
+// unset).
+func loadSMS(c *Config, env func(key, def string) string) error {
+	switch p := env("SMS_PROVIDER", ""); p {
+	case "":
+		return nil
+	case "aliyun":
+		c.SMSProvider = p
+	default:
+		return fmt.Errorf("SMS_PROVIDER must be aliyun or unset, not %q", p)
+	}
+	a := outbox.AliyunConfig{
+		AccessKeyID:     env("ALIYUN_SMS_ACCESS_KEY_ID", ""),
+		AccessKeySecret: env("ALIYUN_SMS_ACCESS_KEY_SECRET", ""),
+		SignName:        env("ALIYUN_SMS_SIGN_NAME", ""),
+		Templates:       map[string]string{outbox.KindLoginCode: env("ALIYUN_SMS_TEMPLATE_LOGIN", "")},
+		Endpoint:        env("ALIYUN_SMS_ENDPOINT", ""),
+	}
+	for _, v := range []struct{ name, value string }{
+		{"ALIYUN_SMS_ACCESS_KEY_ID", a.AccessKeyID},
+		{"ALIYUN_SMS_ACCESS_KEY_SECRET", a.AccessKeySecret},
+		{"ALIYUN_SMS_SIGN_NAME", a.SignName},
+		{"ALIYUN_SMS_TEMPLATE_LOGIN", a.Templates[outbox.KindLoginCode]},
+	} {
+		if v.value == "" {
+			return fmt.Errorf("%s is required when SMS_PROVIDER=aliyun", v.name)
+		}
+	}
+	if tpl := a.Templates[outbox.KindLoginCode]; !strings.HasPrefix(tpl, "SMS_") {
+		return fmt.Errorf("ALIYUN_SMS_TEMPLATE_LOGIN must be a template code like SMS_123456789, not %q", tpl)
+	}
+	if e := a.Endpoint; e != "" {
+		host := e
+		if strings.Contains(e, "://") {
+			u, err := url.Parse(e)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+				return fmt.Errorf("ALIYUN_SMS_ENDPOINT must be a host like dysmsapi.aliyuncs.com or an http(s) URL without a path, not %q", e)
+			}
+			host = u.Host
+		}
+		if strings.ContainsAny(host, "/ ?#") {
+			return fmt.Errorf("ALIYUN_SMS_ENDPOINT must be a host like dysmsapi.aliyuncs.com or an http(s) URL without a path, not %q", e)
+		}
+	}
+	c.AliyunSMS = a
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"os"
 	"path/filepath"
@@ -50,7 +51,8 @@ func TestConfigDefaults(t *testing.T) {
 	for _, v := range []string{"HTTP_ADDR", "DATABASE_URL", "DATA_DIR", "APP_ENV", "JWT_SECRET", "CORS_ORIGINS",
 		"OTP_TEST_NUMBERS", "DEMO_PASSWORD", "LOG_LEVEL", "WECHAT_API_BASE_URL", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
 		"TRUST_PROXY_HEADERS", "RATE_LIMIT_ANONYMOUS_PER_IP", "RATE_LIMIT_PER_USER", "RATE_LIMIT_LOGIN_CODES_PER_IP",
-		"RATE_LIMIT_WRONG_CODES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_USER_IP"} {
+		"RATE_LIMIT_WRONG_CODES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_USER_IP",
+		"SMS_PROVIDER"} {
 		found := false
 		for _, a := range asked {
 			found = found || a == v
@@ -92,6 +94,13 @@ func TestConfigEverySetting(t *testing.T) {
 		"METRICS_ADDR":         "127.0.0.1:9100",
 		"METRICS_TOKEN":        "scrape-me-0123456789",
 		"DRAIN_PERIOD":         "10s",
+
+		"SMS_PROVIDER":                 "aliyun",
+		"ALIYUN_SMS_ACCESS_KEY_ID":     "LTAI5t-key",
+		"ALIYUN_SMS_ACCESS_KEY_SECRET": "key-secret",
+		"ALIYUN_SMS_SIGN_NAME":         "车主之家",
+		"ALIYUN_SMS_TEMPLATE_LOGIN":    "SMS_465000001",
+		"ALIYUN_SMS_ENDPOINT":          "https://dysmsapi.aliyuncs.com",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +126,9 @@ func TestConfigEverySetting(t *testing.T) {
 		MetricsToken:      "scrape-me-0123456789",
 		DrainPeriod:       10 * time.Second,
 		Wallet:            wallet.DefaultConfig(),
+		SMSProvider:       "aliyun",
+		AliyunSMS: outbox.AliyunConfig{AccessKeyID: "LTAI5t-key", AccessKeySecret: "key-secret", SignName: "车主之家",
+			Templates: map[string]string{outbox.KindLoginCode: "SMS_465000001"}, Endpoint: "https://dysmsapi.aliyuncs.com"},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("settings:\n got %+v\nwant %+v", cfg, want)
@@ -192,6 +204,14 @@ func TestConfigErrors(t *testing.T) {
 		{"RATE_LIMIT_LOGIN_CODES_PER_IP of zero", map[string]string{"RATE_LIMIT_LOGIN_CODES_PER_IP": "0"}, []string{"RATE_LIMIT_LOGIN_CODES_PER_IP", "off"}},
 		{"bad RATE_LIMIT_WRONG_CODES_PER_IP", map[string]string{"RATE_LIMIT_WRONG_CODES_PER_IP": "lots"}, []string{"RATE_LIMIT_WRONG_CODES_PER_IP", "lots"}},
 		{"negative RATE_LIMIT_STAFF_FAILURES_PER_IP", map[string]string{"RATE_LIMIT_STAFF_FAILURES_PER_IP": "-5"}, []string{"RATE_LIMIT_STAFF_FAILURES_PER_IP"}},
+		{"unknown SMS_PROVIDER", map[string]string{"SMS_PROVIDER": "twilio"}, []string{"SMS_PROVIDER", "twilio", "aliyun"}},
+		{"aliyun without a key", prod(aliyunVars("ALIYUN_SMS_ACCESS_KEY_ID", "")), []string{"ALIYUN_SMS_ACCESS_KEY_ID", "required"}},
+		{"aliyun without a secret", prod(aliyunVars("ALIYUN_SMS_ACCESS_KEY_SECRET", "")), []string{"ALIYUN_SMS_ACCESS_KEY_SECRET", "required"}},
+		{"aliyun without a sign name", prod(aliyunVars("ALIYUN_SMS_SIGN_NAME", "")), []string{"ALIYUN_SMS_SIGN_NAME", "required"}},
+		{"aliyun without a login template", prod(aliyunVars("ALIYUN_SMS_TEMPLATE_LOGIN", "")), []string{"ALIYUN_SMS_TEMPLATE_LOGIN", "required"}},
+		{"aliyun template not a code", prod(aliyunVars("ALIYUN_SMS_TEMPLATE_LOGIN", "您的验证码是${code}")), []string{"ALIYUN_SMS_TEMPLATE_LOGIN", "SMS_"}},
+		{"aliyun endpoint with a path", prod(aliyunVars("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/api")), []string{"ALIYUN_SMS_ENDPOINT"}},
+		{"aliyun endpoint of another scheme", prod(aliyunVars("ALIYUN_SMS_ENDPOINT", "ftp://dysmsapi.aliyuncs.com")), []string{"ALIYUN_SMS_ENDPOINT"}},
 		{"fractional RATE_LIMIT_STAFF_FAILURES_PER_USER_IP", map[string]string{"RATE_LIMIT_STAFF_FAILURES_PER_USER_IP": "1.5"}, []string{"RATE_LIMIT_STAFF_FAILURES_PER_USER_IP"}},
 	}
 	for _, c := range cases {
@@ -211,6 +231,15 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// aliyunVars is a complete Alibaba Cloud SMS configuration with name set to
+// value.
+func aliyunVars(name, value string) map[string]string {
+	m := map[string]string{"SMS_PROVIDER": "aliyun", "ALIYUN_SMS_ACCESS_KEY_ID": "LTAI5t-key", "ALIYUN_SMS_ACCESS_KEY_SECRET": "key-secret",
+		"ALIYUN_SMS_SIGN_NAME": "车主之家", "ALIYUN_SMS_TEMPLATE_LOGIN": "SMS_465000001"}
+	m[name] = value
+	return m
 }
 
 func TestConfigDevSecretKeptInDataDir(t *testing.T) {

@@ -160,6 +160,19 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	go housekeeping(jobs, app.Jobs)
+	// The outbox's workers stop after the HTTP servers: a request that
+	// enqueued a message before shutdown has it sent here or, if this
+	// instance stops first, by another instance or at the next start.
+	if err := app.Outbox.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		if err := app.Outbox.Stop(sctx); err != nil {
+			log.Warn("outbox: stop", "err", err)
+		}
+	}()
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
@@ -244,10 +257,14 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(requestIDHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})})
 }
 
-// smsSender is where login codes go. In development, the log; in production
-// there is no gateway integration yet, and a code must never reach a log:
-// phone sign-in works there for OTP_TEST_NUMBERS only, and says so.
+// smsSender is where login codes go without an SMS_PROVIDER. In
+// development, the log; in production a code must never reach a log: phone
+// sign-in works there for OTP_TEST_NUMBERS only, and says so. With a
+// provider, codes go through the outbox (see NewApp) and this is nil.
 func smsSender(cfg Config, log *slog.Logger) auth.SMSSender {
+	if cfg.SMSProvider != "" {
+		return nil
+	}
 	if cfg.Production {
 		log.Warn("no SMS gateway is configured: phone sign-in works only for OTP_TEST_NUMBERS")
 		return noSMSGateway{}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/validate"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -49,7 +50,11 @@ const (
 //     retryAfter (and the error's RetryAfterSeconds) say when to try again.
 //
 // Any other error (database, SMS gateway) is internal; a code the gateway
-// failed to send is forgotten, so it counts against no limit.
+// failed to send is forgotten, so it counts against no limit. With an
+// Outbox, the code's SMS is enqueued with the code's row and sent by a
+// worker at once; a gateway's failure then retries (see models/outbox)
+// rather than failing the request, and a code whose delivery failed for
+// good simply never arrives (the owner asks again after a minute).
 func (s *Service) RequestCode(ctx context.Context, phone, ip string) (retryAfter time.Duration, err error) {
 	if err := s.ready(); err != nil {
 		return 0, err
@@ -60,7 +65,7 @@ func (s *Service) RequestCode(ctx context.Context, phone, ip string) (retryAfter
 	}
 	code, isTest := s.Config.TestCodes[e164]
 	if !isTest {
-		if s.SMS == nil {
+		if s.SMS == nil && s.Outbox == nil {
 			return 0, errors.New("signin: Service.SMS is not set")
 		}
 		if code, err = newCode(); err != nil {
@@ -91,6 +96,9 @@ func (s *Service) RequestCode(ctx context.Context, phone, ip string) (retryAfter
 		if err := s.DB.Conn(ctx).Create(&lc).Error; err != nil {
 			return nil, fmt.Errorf("signin: store login code: %w", err)
 		}
+		if !isTest && s.Outbox != nil {
+			return nil, s.enqueueCode(ctx, id, e164, code)
+		}
 		return nil, nil
 	})
 	if err != nil {
@@ -98,7 +106,7 @@ func (s *Service) RequestCode(ctx context.Context, phone, ip string) (retryAfter
 	}
 	// Sent after the commit: the gateway is slow and outside the transaction,
 	// which WithTx may run more than once.
-	if !isTest {
+	if !isTest && s.Outbox == nil {
 		if err := s.SMS.SendLoginCode(ctx, e164, code); err != nil {
 			// Nothing reached the phone: forget the code, so that the owner
 			// may ask again at once.
@@ -107,6 +115,21 @@ func (s *Service) RequestCode(ctx context.Context, phone, ip string) (retryAfter
 		}
 	}
 	return resendInterval, nil
+}
+
+// enqueueCode writes the SMS delivery of code, keyed by the code's row, in
+// the transaction in ctx.
+func (s *Service) enqueueCode(ctx context.Context, id uuid.UUID, phone, code string) error {
+	_, err := s.Outbox.Enqueue(ctx, outbox.Message{
+		Kind:      outbox.KindLoginCode,
+		DedupeKey: "login-code:" + id.String(),
+		Payload:   map[string]string{"code": code},
+		To:        []outbox.Recipient{{Channel: outbox.ChannelSMS, Address: phone}},
+	})
+	if err != nil {
+		return fmt.Errorf("signin: enqueue login code: %w", err)
+	}
+	return nil
 }
 
 // codeLimits refuses a new code for phone or from ip when one of the sending

@@ -28,6 +28,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"gorm.io/gorm"
 )
 
@@ -82,6 +83,10 @@ const minCodeSecret = 32
 type Service struct {
 	DB     *models.DB
 	Tokens *auth.Tokens
+	// Outbox, when set, sends login codes: the SMS delivery is written in
+	// the transaction of the code's row and sent by the outbox's workers.
+	// Otherwise SMS sends them, after the commit.
+	Outbox *outbox.Outbox
 	SMS    auth.SMSSender
 	WeChat auth.WeChat
 	Config Config

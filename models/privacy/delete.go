@@ -10,6 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/outbox"
 )
 
 // DeleteAccount deletes the caller's account (confirm must be true): in
@@ -78,14 +79,17 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 		for _, q := range []struct {
 			model any
 			cond  string
-			arg   any
+			args  []any
 		}{
-			{&inbox.Notification{}, "owner_id = ?", o.ID},
-			{&models.IdempotencyKey{}, "scope = ?", models.IdempotencyScope(actor)},
-			{&models.LoginCode{}, "phone = ?", o.Phone},
-			{&models.AuthFailure{}, "kind = 'OTP' AND subject = ?", o.Phone},
+			// Messages before the notifications they carry; login codes
+			// went to the phone, before the owner was known.
+			{&outbox.Delivery{}, "owner_id = ? OR recipient = ?", []any{o.ID, o.Phone}},
+			{&inbox.Notification{}, "owner_id = ?", []any{o.ID}},
+			{&models.IdempotencyKey{}, "scope = ?", []any{models.IdempotencyScope(actor)}},
+			{&models.LoginCode{}, "phone = ?", []any{o.Phone}},
+			{&models.AuthFailure{}, "kind = 'OTP' AND subject = ?", []any{o.Phone}},
 		} {
-			if err := conn.Where(q.cond, q.arg).Delete(q.model).Error; err != nil {
+			if err := conn.Where(q.cond, q.args...).Delete(q.model).Error; err != nil {
 				return err
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/outbox"
 )
 
 // ExportFormat names the layout of the export document.
@@ -75,6 +76,10 @@ const (
 	SectionVehicles      = "vehicles"
 	SectionNotifications = "notifications"
 	SectionSessions      = "sessions"
+	// SectionMessages lists the messages sent to the owner through the
+	// outbox (models/outbox): channel, address, template, parameters and
+	// what became of them.
+	SectionMessages = "messages"
 )
 
 func (s *Service) builtIn() []Section {
@@ -84,6 +89,7 @@ func (s *Service) builtIn() []Section {
 		{SectionVehicles, listOf[models.Vehicle](s, "owner_id = ?")},
 		{SectionNotifications, s.exportNotifications},
 		{SectionSessions, s.exportSessions},
+		{SectionMessages, listOf[outbox.Delivery](s, "owner_id = ?")},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -50,6 +51,7 @@ type person struct {
 	lot                  uuid.UUID
 	future, past         uuid.UUID // appointments
 	notification         uuid.UUID
+	messages             []uuid.UUID // the notification's SMS and a login code's
 	refreshTokens        []uuid.UUID
 }
 
@@ -139,6 +141,17 @@ func newPerson(t testing.TB, db *models.DB, balanceFen int64) *person {
 	p.notification = models.NewID()
 	_, err := (&inbox.Service{DB: db}).CreateNotification(ctx, &inbox.Notification{ID: p.notification, OwnerID: p.id, Kind: "TEST", Title: "你好", DedupeKey: &key})
 	must(t, err)
+	ob, err := outbox.New(db, nil, outbox.Config{}, nil) // never started: the messages stay
+	must(t, err)
+	for _, m := range []outbox.Message{
+		{OwnerID: &p.id, NotificationID: &p.notification, Kind: "TEST", DedupeKey: key},
+		{Kind: outbox.KindLoginCode, DedupeKey: "code:" + key, Payload: map[string]string{"code": "123456"}},
+	} {
+		m.To = []outbox.Recipient{{Channel: outbox.ChannelSMS, Address: p.phone}}
+		ds, err := ob.Enqueue(ctx, m)
+		must(t, err)
+		p.messages = append(p.messages, ds[0].ID)
+	}
 	for i := 0; i < 2; i++ {
 		rt := models.RefreshToken{ID: models.NewID(), FamilyID: models.NewID(), SubjectKind: "OWNER", SubjectID: p.id,
 			TokenHash: fmt.Sprintf("hash-%s-%d", p.id, i), ExpiresAt: now.AddDate(0, 1, 0), CreatedAt: now}

@@ -15,6 +15,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/validate"
@@ -127,12 +128,13 @@ func TestExportHoldsEverything(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := []string{"appointments", "consent", "events", "notifications", "owner", "repairOrders", "sessions", "vehicles", "wallet"}
+	want := []string{"appointments", "consent", "events", "messages", "notifications", "owner", "repairOrders", "sessions", "vehicles", "wallet"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("sections %v; want %v", names, want)
 	}
 	// Every row of the person's is there, by id; the other owner's are not.
-	ids := []uuid.UUID{p.id, p.vehicle, p.order, p.item, p.event, p.payment, p.lot, p.future, p.past, p.notification, p.refreshTokens[0], p.refreshTokens[1]}
+	ids := []uuid.UUID{p.id, p.vehicle, p.order, p.item, p.event, p.payment, p.lot, p.future, p.past, p.notification, p.refreshTokens[0], p.refreshTokens[1],
+		p.messages[0]}
 	ids = append(ids, p.entries...)
 	for _, id := range ids {
 		if !strings.Contains(text, id.String()) {
@@ -177,7 +179,7 @@ func TestExportCoversEveryOwnerTable(t *testing.T) {
 	covered := map[string]string{
 		"owners": "owner", "consent_events": "consent", "vehicles": "vehicles", "repair_orders": "repairOrders",
 		"membership_accounts": "wallet", "ledger_entries": "wallet", "points_lots": "wallet", "appointments": "appointments",
-		"notifications": "notifications", "refresh_tokens": "sessions",
+		"notifications": "notifications", "refresh_tokens": "sessions", "deliveries": "messages",
 		// Sections of the capabilities above privacy, wired in server/app.go
 		// (server/privacy_test.go checks they are in the document).
 		"registrations": "eventRegistrations", "surveys": "care", "complaints": "care", "follow_up_tasks": "care",
@@ -273,6 +275,9 @@ func TestDeleteAccount(t *testing.T) {
 	}
 	if n := count(&inbox.Notification{}, "owner_id = ?", p.id); n != 0 {
 		t.Fatalf("%d notifications left", n)
+	}
+	if n := count(&outbox.Delivery{}, "id IN ?", p.messages); n != 0 {
+		t.Fatalf("%d messages left", n)
 	}
 	if count(&wallet.Entry{}, "owner_id = ?", p.id) != 3 || count(&wallet.PointsLot{}, "owner_id = ?", p.id) != 1 ||
 		count(&workshop.RepairOrder{}, "owner_id = ?", p.id) != 1 || count(&workshop.Item{}, "order_id = ?", p.order) != 1 ||
