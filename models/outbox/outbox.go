@@ -251,9 +251,10 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) ([]Delivery, error) {
 
 // NextRetry is the outbox's backoff, River's retry policy: Backoff doubled
 // for each attempt after the first, up to MaxBackoff, plus up to 10% jitter
-// so that deliveries throttled together do not return together.
+// so that deliveries throttled together do not return together. River
+// compares it with its own wall clock, so it is read from the real one.
 func (o *Outbox) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(o.backoff(job.Attempt))
+	return models.Clock(nil).Now(context.Background()).Add(o.backoff(job.Attempt))
 }
 
 func (o *Outbox) backoff(attempt int) time.Duration {
