@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 )
 
@@ -232,4 +233,57 @@ func (s *Service) SetStoreWeek(ctx context.Context, storeID uuid.UUID, slotMinut
 		return nil
 	}
 	return conn.Create(&hours).Error
+}
+
+// StaffAtStore reads the name of a staff member who is active, holds one
+// of roles (nil: any or none) and works at the store, in one statement, and
+// reports whether there is one. With adminQualifies GROUP_ADMIN holds every
+// role at every store, as auth.Principal says.
+func (s *Service) StaffAtStore(ctx context.Context, staffID, storeID uuid.UUID, roles []auth.Role, adminQualifies bool) (string, bool, error) {
+	cond := ""
+	var args []any
+	args = append(args, staffID, true)
+	if roles != nil {
+		names := make([]string, 0, len(roles)+1)
+		for _, r := range roles {
+			names = append(names, string(r))
+		}
+		if adminQualifies {
+			names = append(names, string(auth.RoleGroupAdmin))
+		}
+		cond = ` AND EXISTS (SELECT 1 FROM staff_roles r WHERE r.staff_id = s.id AND r.role IN ?)`
+		args = append(args, names)
+	}
+	cond += ` AND (EXISTS (SELECT 1 FROM staff_stores ss WHERE ss.staff_id = s.id AND ss.store_id = ?)`
+	args = append(args, storeID)
+	if adminQualifies {
+		cond += ` OR EXISTS (SELECT 1 FROM staff_roles g WHERE g.staff_id = s.id AND g.role = ?)`
+		args = append(args, string(auth.RoleGroupAdmin))
+	}
+	var names []string
+	err := s.DB.Conn(ctx).Raw(`SELECT s.name FROM staffs s WHERE s.id = ? AND s.active = ?`+cond+`)`, args...).Scan(&names).Error
+	if err != nil || len(names) == 0 {
+		return "", false, err
+	}
+	return names[0], true, nil
+}
+
+// StaffNames reads staff members' names by id, in one statement whatever
+// the number of ids (none when there are none). Missing ids are omitted.
+func (s *Service) StaffNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	out := make(map[uuid.UUID]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID   uuid.UUID
+		Name string
+	}
+	if err := s.DB.Conn(ctx).Table("staffs").Select("id, name").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
 }
