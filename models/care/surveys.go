@@ -80,8 +80,7 @@ func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, erro
 // the caller inserts next for the owner either commits before the deletion
 // (which then erases or closes it) or not at all.
 func (s *Service) lockOwner(ctx context.Context, ownerID uuid.UUID) (gone bool, err error) {
-	var o models.Owner
-	if err := s.DB.ForNoKeyUpdate(s.DB.Conn(ctx).Select("id").Where("id = ?", ownerID)).Take(&o).Error; err != nil {
+	if _, err := s.directory().LockOwner(ctx, ownerID, true, false); err != nil {
 		return false, err
 	}
 	return s.directory().OwnerDeleted(ctx, ownerID)
