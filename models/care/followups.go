@@ -58,7 +58,7 @@ func (s *Service) serviceCalls(ctx context.Context, now time.Time) ([]*FollowUpT
 	err := conn.Table("(?) AS o", workshop.DeliveredBetween(conn, now.Add(-Lookback), now)).Select("o.*").
 		Joins("LEFT JOIN follow_up_tasks t ON t.kind = ? AND t.subject_id = o.id", Service3DC).
 		Where("t.id IS NULL").
-		Where("NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = o.owner_id)").
+		Where(directory.OwnerNotDeleted("o.owner_id")).
 		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
 	if err != nil {
 		return nil, err
