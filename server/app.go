@@ -130,7 +130,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
-	rs := &roadside.Service{DB: d.DB, Inbox: ib}
+	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	// Capabilities add their export Sections and deletion Erasers here.

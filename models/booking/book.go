@@ -114,12 +114,13 @@ func (s *Service) book(ctx context.Context, actor *auth.Principal, staff bool, i
 	if err != nil {
 		return uuid.Nil, err
 	}
-	q := conn.Where("id = ?", in.VehicleID)
-	if !staff {
-		q = q.Where("owner_id = ?", actor.ID)
+	var v *models.Vehicle
+	if staff {
+		v, err = s.directory().Vehicle(ctx, in.VehicleID)
+	} else {
+		v, err = s.directory().VehicleOf(ctx, actor.ID, in.VehicleID)
 	}
-	var v models.Vehicle
-	if err := q.Take(&v).Error; err != nil {
+	if err != nil {
 		return uuid.Nil, models.NotFoundAs(err, errVehicleNotFound)
 	}
 	if err := bookable(now, in.SlotStart); err != nil {
@@ -169,8 +170,7 @@ func (s *Service) book(ctx context.Context, actor *auth.Principal, staff bool, i
 // ended are closed as NO_SHOW on the way, their seats given back.
 func (s *Service) lockActive(ctx context.Context, ownerID uuid.UUID, now time.Time) ([]*Appointment, error) {
 	conn := s.DB.Conn(ctx)
-	var owner models.Owner
-	if err := s.DB.ForUpdate(conn.Select("id").Where("id = ?", ownerID)).Take(&owner).Error; err != nil {
+	if _, err := s.directory().LockOwner(ctx, ownerID, false, false); err != nil {
 		return nil, err
 	}
 	// The deletion holds the owner's lock until it commits: a car of a

@@ -310,25 +310,17 @@ func (in CalendarInput) applyWeek(cal *calendar) error {
 // saveWeek writes what in changes of the week.
 func (s *Service) saveWeek(ctx context.Context, store *models.Store, cal *calendar, in CalendarInput, now time.Time) error {
 	conn := s.DB.Conn(ctx)
-	if err := conn.Model(&models.Store{}).Where("id = ?", store.ID).
-		Updates(map[string]any{"slot_minutes": cal.slotMinutes, "updated_at": now}).Error; err != nil {
-		return err
-	}
+	var hours []models.StoreHours
 	if in.Hours != nil {
-		if err := conn.Where("store_id = ?", store.ID).Delete(&models.StoreHours{}).Error; err != nil {
-			return err
-		}
-		var rows []models.StoreHours
+		hours = []models.StoreHours{}
 		for wd, h := range cal.week {
 			if h != nil {
-				rows = append(rows, models.StoreHours{StoreID: store.ID, Weekday: wd, Opens: clock(h.opens), Closes: clock(h.closes)})
+				hours = append(hours, models.StoreHours{StoreID: store.ID, Weekday: wd, Opens: clock(h.opens), Closes: clock(h.closes)})
 			}
 		}
-		if len(rows) > 0 {
-			if err := conn.Create(&rows).Error; err != nil {
-				return err
-			}
-		}
+	}
+	if err := s.directory().SetStoreWeek(ctx, store.ID, cal.slotMinutes, hours, now); err != nil {
+		return err
 	}
 	for _, st := range in.Seats {
 		err := conn.Exec(`INSERT INTO slot_capacities (store_id, kind, seats) VALUES (?, ?, ?)

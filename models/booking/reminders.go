@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
@@ -40,7 +41,7 @@ func (s *Service) SendReminders(ctx context.Context, now time.Time) (int, error)
 		VIN       string
 	}
 	err := s.DB.Conn(ctx).Raw(`SELECT a.id, a.owner_id, a.kind, a.slot_start, s.timezone, s.name AS store_name, v.plate, v.vin
-		FROM appointments a JOIN stores s ON s.id = a.store_id JOIN vehicles v ON v.id = a.vehicle_id
+		FROM appointments a `+directory.JoinStore("s", "a.store_id")+` `+directory.JoinVehicle("v", "a.vehicle_id")+`
 		WHERE a.status = ? AND a.slot_start > ? AND a.slot_start < ?
 		ORDER BY a.id`, Booked, now, now.Add(reminderWindow)).Scan(&rows).Error
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
@@ -113,20 +112,22 @@ const (
 // lockStore reads the store row, locking it as asked. SQLite needs no lock:
 // its write transactions hold the database's write lock from their start.
 func (s *Service) lockStore(ctx context.Context, storeID uuid.UUID, mode lockMode) (*models.Store, error) {
-	q := s.DB.Conn(ctx).Where("id = ?", storeID)
-	switch {
-	case mode == writeLock:
-		q = s.DB.ForUpdate(q)
-	case mode == shareLock && s.DB.Dialect == models.Postgres:
-		// FOR SHARE: bookings do not wait for one another, only for (and
+	var st *models.Store
+	var err error
+	switch mode {
+	case writeLock:
+		st, err = s.directory().LockStore(ctx, storeID, false)
+	case shareLock:
+		// Shared: bookings do not wait for one another, only for (and
 		// are waited for by) calendar changes.
-		q = q.Clauses(clause.Locking{Strength: "SHARE"})
+		st, err = s.directory().LockStore(ctx, storeID, true)
+	default:
+		st, err = s.directory().StoreRow(ctx, storeID)
 	}
-	var st models.Store
-	if err := q.Take(&st).Error; err != nil {
+	if err != nil {
 		return nil, models.NotFoundAs(err, errStoreNotFound)
 	}
-	return &st, nil
+	return st, nil
 }
 
 // loadCalendar reads a store's calendar with the overrides of the days
@@ -140,7 +141,7 @@ func (s *Service) loadCalendar(ctx context.Context, storeID uuid.UUID, from, to 
 		return nil, nil, err
 	}
 	conn := s.DB.Conn(ctx)
-	if err := conn.Where("store_id = ?", storeID).Order("weekday ASC").Find(&store.Hours).Error; err != nil {
+	if store.Hours, err = s.directory().StoreHours(ctx, storeID); err != nil {
 		return nil, nil, err
 	}
 	var caps []SlotCapacity

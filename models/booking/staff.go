@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -144,17 +145,16 @@ func (s *Service) MarkArrived(ctx context.Context, actor *auth.Principal, appoin
 		if a.Status != Booked {
 			return ErrNotBooked
 		}
-		conn := s.DB.Conn(ctx)
-		var store models.Store
-		if err := conn.Where("id = ?", a.StoreID).Take(&store).Error; err != nil {
+		store, err := s.directory().StoreRow(ctx, a.StoreID)
+		if err != nil {
 			return err
 		}
 		y, m, d := a.SlotStart.In(store.Location()).Date()
 		if now.Before(time.Date(y, m, d, 0, 0, 0, 0, store.Location())) {
 			return ErrArrivalTooEarly
 		}
-		var v models.Vehicle
-		if err := conn.Where("id = ?", a.VehicleID).Take(&v).Error; err != nil {
+		v, err := s.directory().Vehicle(ctx, a.VehicleID)
+		if err != nil {
 			return err
 		}
 		concern := a.Note
@@ -244,7 +244,7 @@ func (s *Service) DayStats(ctx context.Context, actor *auth.Principal, storeID u
 		N         int
 	}
 	err := s.DB.Conn(ctx).Raw(`SELECT s.timezone, a.slot_start, a.status, COUNT(*) AS n
-		FROM appointments a JOIN stores s ON s.id = a.store_id
+		FROM appointments a `+directory.JoinStore("s", "a.store_id")+`
 		WHERE a.store_id = ? AND a.slot_start >= ? AND a.slot_start < ?
 		GROUP BY s.timezone, a.slot_start, a.status`,
 		storeID, from.Time().AddDate(0, 0, -1), to.Time().AddDate(0, 0, 2)).Scan(&rows).Error

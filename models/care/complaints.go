@@ -117,13 +117,14 @@ func (s *Service) complaintStore(ctx context.Context, ownerID uuid.UUID, in Comp
 	}
 	var vehicle *models.Vehicle
 	if in.VehicleID != nil {
-		vehicle = &models.Vehicle{}
 		// The car's current owner, or the owner at the order's check-in.
-		q := conn.Where("id = ? AND owner_id = ?", *in.VehicleID, ownerID)
+		var err error
 		if order != nil {
-			q = conn.Where("id = ?", *in.VehicleID)
+			vehicle, err = s.directory().Vehicle(ctx, *in.VehicleID)
+		} else {
+			vehicle, err = s.directory().VehicleOf(ctx, ownerID, *in.VehicleID)
 		}
-		if err := q.Take(vehicle).Error; err != nil {
+		if err != nil {
 			return uuid.Nil, models.NotFoundAs(err, errVehicleNotFound)
 		}
 		if order != nil && order.VehicleID != vehicle.ID {
@@ -136,8 +137,8 @@ func (s *Service) complaintStore(ctx context.Context, ownerID uuid.UUID, in Comp
 	case vehicle != nil && vehicle.SellingStoreID != nil:
 		return *vehicle.SellingStoreID, nil
 	}
-	var owner models.Owner
-	if err := conn.Where("id = ?", ownerID).Take(&owner).Error; err != nil {
+	owner, err := s.directory().Owner(ctx, ownerID)
+	if err != nil {
 		return uuid.Nil, models.NotFoundAs(err, errOwnerNotFound)
 	}
 	if owner.HomeStoreID != nil {
@@ -146,11 +147,9 @@ func (s *Service) complaintStore(ctx context.Context, ownerID uuid.UUID, in Comp
 	if in.StoreID == nil {
 		return uuid.Nil, ErrNoStore
 	}
-	var n int64
-	if err := conn.Model(&models.Store{}).Where("id = ?", *in.StoreID).Count(&n).Error; err != nil {
+	if ok, err := s.directory().StoreExists(ctx, *in.StoreID); err != nil {
 		return uuid.Nil, err
-	}
-	if n == 0 {
+	} else if !ok {
 		return uuid.Nil, errStoreNotFound
 	}
 	return *in.StoreID, nil

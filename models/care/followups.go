@@ -58,7 +58,7 @@ func (s *Service) serviceCalls(ctx context.Context, now time.Time) ([]*FollowUpT
 	err := conn.Table("(?) AS o", workshop.DeliveredBetween(conn, now.Add(-Lookback), now)).Select("o.*").
 		Joins("LEFT JOIN follow_up_tasks t ON t.kind = ? AND t.subject_id = o.id", Service3DC).
 		Where("t.id IS NULL").
-		Where("NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = o.owner_id)").
+		Where(directory.OwnerNotDeleted("o.owner_id")).
 		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
 	if err != nil {
 		return nil, err
@@ -250,16 +250,11 @@ func (s *Service) AssignFollowUp(ctx context.Context, actor *auth.Principal, id 
 
 // checkAssignee checks staffID is active and handles care at storeID.
 func (s *Service) checkAssignee(ctx context.Context, storeID, staffID uuid.UUID) error {
-	var n int64
-	err := s.DB.Conn(ctx).Table("staffs st").
-		Where("st.id = ? AND st.active", staffID).
-		Where(`EXISTS (SELECT 1 FROM staff_roles r WHERE r.staff_id = st.id AND (r.role = ? OR
-			(r.role IN ? AND EXISTS (SELECT 1 FROM staff_stores ss WHERE ss.staff_id = st.id AND ss.store_id = ?))))`,
-			auth.RoleGroupAdmin, rolesCare, storeID).Count(&n).Error
+	_, ok, err := s.directory().StaffAtStore(ctx, staffID, storeID, rolesCare, true)
 	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if !ok {
 		return models.Invalid("assigneeId", "只能指派给该门店的客服或店长", "the assignee must be CRM staff or a manager of the task's store")
 	}
 	return nil

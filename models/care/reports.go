@@ -65,8 +65,8 @@ func (s *Service) Satisfaction(ctx context.Context, actor *auth.Principal, store
 	if err := staffFor(actor, storeID, RolesSatisfaction); err != nil {
 		return nil, err
 	}
-	var store models.Store
-	if err := s.DB.Conn(ctx).Where("id = ?", storeID).Take(&store).Error; err != nil {
+	store, err := s.directory().StoreRow(ctx, storeID)
+	if err != nil {
 		return nil, models.NotFoundAs(err, errStoreNotFound)
 	}
 	start, end, err := period(from, to, store.Location())

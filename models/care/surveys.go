@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -34,7 +35,7 @@ func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, erro
 	err := conn.Table("(?) AS o", workshop.DeliveredBetween(conn, now.Add(-Lookback), now)).Select("o.*").
 		Joins("LEFT JOIN surveys s ON s.repair_order_id = o.id").
 		Where("s.id IS NULL").
-		Where("NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = o.owner_id)").
+		Where(directory.OwnerNotDeleted("o.owner_id")).
 		Order("o.delivered_at ASC, o.id ASC").Find(&orders).Error
 	if err != nil {
 		return 0, err
@@ -80,8 +81,7 @@ func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, erro
 // the caller inserts next for the owner either commits before the deletion
 // (which then erases or closes it) or not at all.
 func (s *Service) lockOwner(ctx context.Context, ownerID uuid.UUID) (gone bool, err error) {
-	var o models.Owner
-	if err := s.DB.ForNoKeyUpdate(s.DB.Conn(ctx).Select("id").Where("id = ?", ownerID)).Take(&o).Error; err != nil {
+	if _, err := s.directory().LockOwner(ctx, ownerID, true, false); err != nil {
 		return false, err
 	}
 	return s.directory().OwnerDeleted(ctx, ownerID)

@@ -264,7 +264,7 @@ func (b *bookingSeeder) past() error {
 	}
 	sources := []booking.Source{booking.App, booking.MiniProgram, booking.Phone, booking.App}
 	var rows []booking.Appointment
-	var linked []uuid.UUID
+	linked := map[uuid.UUID]uuid.UUID{} // order: appointment
 	for i, o := range orders {
 		if i%3 == 2 {
 			continue // a walk-in
@@ -288,7 +288,7 @@ func (b *bookingSeeder) past() error {
 			a.BookedBy = &o.AdvisorID
 		}
 		rows = append(rows, a)
-		linked = append(linked, o.ID)
+		linked[o.ID] = a.ID
 	}
 	for i, m := range demoMisses {
 		owner := b.owner[m.owner]
@@ -307,9 +307,5 @@ func (b *bookingSeeder) past() error {
 	if err := conn.CreateInBatches(&rows, 100).Error; err != nil {
 		return fmt.Errorf("demo past appointments: %w", err)
 	}
-	if len(linked) == 0 {
-		return nil
-	}
-	return conn.Exec(`UPDATE repair_orders SET appointment_id =
-		(SELECT a.id FROM appointments a WHERE a.repair_order_id = repair_orders.id) WHERE id IN ?`, linked).Error
+	return (&workshop.Service{DB: b.db}).LinkAppointments(b.ctx, linked)
 }

@@ -92,3 +92,8 @@ func (s *Service) NewCarsQuery(ctx context.Context, from, to models.Date) *gorm.
 		Where(notDeleted("v.owner_id")).
 		Order("v.id")
 }
+
+// OwnerNotDeleted is the condition that keeps the rows whose owner (the
+// caller's column ownerCol) has not deleted the account, for a capability's
+// statement that must leave such owners out, as the reads here do.
+func OwnerNotDeleted(ownerCol string) string { return notDeleted(ownerCol) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 // Reading events, registrations and rosters.
@@ -254,8 +255,8 @@ func (s *Service) Roster(ctx context.Context, actor *auth.Principal, eventID uui
 	}
 	q := s.DB.Conn(ctx).Table("registrations").
 		Select("registrations.*, o.name AS owner_name, o.phone AS owner_phone, v.plate AS plate, v.model AS vehicle_model").
-		Joins("JOIN owners o ON o.id = registrations.owner_id").
-		Joins("LEFT JOIN vehicles v ON v.id = registrations.vehicle_id").
+		Joins(directory.JoinOwner("o", "registrations.owner_id")).
+		Joins(directory.LeftJoin(directory.JoinVehicle("v", "registrations.vehicle_id"))).
 		Where("registrations.event_id = ?", eventID)
 	if status != nil {
 		q = q.Where("registrations.status = ?", *status)

@@ -57,8 +57,8 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 		// slot counters in that order; we take no store lock). NO KEY
 		// UPDATE: rows referencing the owner may still be inserted by
 		// transactions holding other locks, without a cycle.
-		var o models.Owner
-		if err := s.DB.ForNoKeyUpdate(conn.Where("id = ?", actor.ID)).Take(&o).Error; err != nil {
+		o, err := s.directory().LockOwner(ctx, actor.ID, true, true)
+		if err != nil {
 			return notFound(err)
 		}
 		if deleted, err := s.Deleted(ctx, o.ID); err != nil {
@@ -69,7 +69,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 		if err := conn.Create(&DeletedOwner{OwnerID: o.ID, DeletedAt: now}).Error; err != nil {
 			return err
 		}
-		if err := s.anonymise(ctx, &o, now); err != nil {
+		if err := s.anonymise(ctx, o, now); err != nil {
 			return err
 		}
 		if err := conn.Model(&models.RefreshToken{}).Where("subject_kind = ? AND subject_id = ? AND revoked_at IS NULL", string(auth.KindOwner), o.ID).
@@ -109,11 +109,7 @@ func (s *Service) anonymise(ctx context.Context, o *models.Owner, now time.Time)
 	if err != nil {
 		return err
 	}
-	err = conn.Model(&models.Owner{}).Where("id = ?", o.ID).Updates(map[string]any{
-		"phone": phone, "name": "", "birthday": nil, "gender": nil, "home_store_id": nil,
-		"wechat_openid": nil, "wechat_unionid": nil, "marketing_consent": false, "marketing_consent_at": now, "updated_at": now,
-	}).Error
-	if err != nil {
+	if err := s.directory().AnonymiseOwner(ctx, o.ID, phone, now); err != nil {
 		return err
 	}
 	if o.MarketingConsent {
@@ -137,11 +133,9 @@ func (s *Service) placeholderPhone(ctx context.Context) (string, error) {
 			return "", err
 		}
 		p := fmt.Sprintf("%s%09d", PlaceholderPrefix, n.Int64())
-		var used int64
-		if err := s.DB.Conn(ctx).Model(&models.Owner{}).Where("phone = ?", p).Count(&used).Error; err != nil {
+		if used, err := s.directory().PhoneInUse(ctx, p); err != nil {
 			return "", err
-		}
-		if used == 0 {
+		} else if !used {
 			return p, nil
 		}
 	}

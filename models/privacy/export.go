@@ -118,11 +118,11 @@ func (s *Service) exportNotifications(ctx context.Context, ownerID uuid.UUID) (a
 }
 
 func (s *Service) exportOwner(ctx context.Context, ownerID uuid.UUID) (any, error) {
-	var o models.Owner
-	if err := s.DB.Conn(ctx).Where("id = ?", ownerID).Take(&o).Error; err != nil {
+	o, err := s.directory().Owner(ctx, ownerID)
+	if err != nil {
 		return nil, notFound(err)
 	}
-	return &o, nil
+	return o, nil
 }
 
 // session is a refresh token's metadata: never its hash.

@@ -119,8 +119,8 @@ func (s *Service) read(ctx context.Context, ownerID uuid.UUID) (*Privacy, error)
 	} else if deleted {
 		return nil, errOwnerNotFound
 	}
-	var o models.Owner
-	if err := s.DB.Conn(ctx).Where("id = ?", ownerID).Take(&o).Error; err != nil {
+	o, err := s.directory().Owner(ctx, ownerID)
+	if err != nil {
 		return nil, notFound(err)
 	}
 	p := &Privacy{OwnerID: o.ID, MarketingConsent: o.MarketingConsent, MarketingConsentAt: utc(o.MarketingConsentAt), History: []*ConsentEvent{}}
@@ -151,19 +151,16 @@ func (s *Service) SetMarketingConsent(ctx context.Context, actor *auth.Principal
 		now := s.Clock.Now(ctx)
 		// A conditional update: of concurrent identical changes one
 		// records the change, the others find nothing to change.
-		res := s.DB.Conn(ctx).Model(&models.Owner{}).
-			Where("id = ? AND marketing_consent = ? AND NOT EXISTS (SELECT 1 FROM deleted_owners d WHERE d.owner_id = owners.id)", actor.ID, !given).
-			Updates(map[string]any{"marketing_consent": given, "marketing_consent_at": now, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
+		changed, err := s.directory().SetMarketingConsent(ctx, actor.ID, given, now)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 1 {
+		if changed {
 			ev := &ConsentEvent{ID: models.NewID(), OwnerID: actor.ID, Purpose: PurposeMarketing, Given: given, Source: ByOwner, CreatedAt: now}
 			if err := s.DB.Conn(ctx).Create(ev).Error; err != nil {
 				return err
 			}
 		}
-		var err error
 		out, err = s.read(ctx, actor.ID)
 		return err
 	})

@@ -145,16 +145,14 @@ func (s *Service) Dispatch(ctx context.Context, actor *auth.Principal, in Dispat
 //
 // Codes: NOT_FOUND ("staffId").
 func (s *Service) storeStaffName(ctx context.Context, staffID, storeID uuid.UUID) (string, error) {
-	var row struct{ Name string }
-	err := s.DB.Conn(ctx).Table("staffs").Select("staffs.name").
-		Where("staffs.id = ? AND staffs.active", staffID).
-		Where(`EXISTS (SELECT 1 FROM staff_stores ss WHERE ss.staff_id = staffs.id AND ss.store_id = ?)
-			OR EXISTS (SELECT 1 FROM staff_roles sr WHERE sr.staff_id = staffs.id AND sr.role = ?)`, storeID, auth.RoleGroupAdmin).
-		Take(&row).Error
+	name, ok, err := s.directory().StaffAtStore(ctx, staffID, storeID, nil, true)
 	if err != nil {
-		return "", models.NotFoundAs(err, errStaffNotFound)
+		return "", err
 	}
-	return row.Name, nil
+	if !ok {
+		return "", errStaffNotFound
+	}
+	return name, nil
 }
 
 // Close ends an ACCEPTED or DISPATCHED request with its outcome (1 to 500

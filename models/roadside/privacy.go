@@ -2,8 +2,10 @@ package roadside
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/ownerhub/ownerhub/models"
 )
@@ -77,12 +79,12 @@ func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 		return err
 	}
 	erased := map[string]any{"address": erasedAddress, "latitude": 0, "longitude": 0, "distance_m": nil, "description": ""}
-	var phone []string
-	if err := conn.Model(&models.Owner{}).Where("id = ?", ownerID).Pluck("phone", &phone).Error; err != nil {
+	phone, err := s.directory().OwnerPhone(ctx, ownerID)
+	switch {
+	case err == nil:
+		erased["callback_phone"] = phone
+	case !errors.Is(err, gorm.ErrRecordNotFound):
 		return err
-	}
-	if len(phone) > 0 {
-		erased["callback_phone"] = phone[0]
 	}
 	if err := conn.Model(&Request{}).Where("owner_id = ?", ownerID).Updates(erased).Error; err != nil {
 		return err

@@ -84,16 +84,14 @@ func (s *Service) RequestAssistance(ctx context.Context, actor *auth.Principal, 
 	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
 		conn := s.DB.Conn(ctx)
-		var v models.Vehicle
-		if err := conn.Where("id = ? AND owner_id = ?", in.VehicleID, actor.ID).Take(&v).Error; err != nil {
+		v, err := s.directory().VehicleOf(ctx, actor.ID, in.VehicleID)
+		if err != nil {
 			return models.NotFoundAs(err, errVehicleNotFound)
 		}
 		if in.CallbackPhone == "" {
-			var o models.Owner
-			if err := conn.Select("id", "phone").Where("id = ?", actor.ID).Take(&o).Error; err != nil {
+			if in.CallbackPhone, err = s.directory().OwnerPhone(ctx, actor.ID); err != nil {
 				return models.NotFoundAs(err, errOwnerNotFound)
 			}
-			in.CallbackPhone = o.Phone
 		}
 		store, distance, err := s.storeFor(ctx, in)
 		if err != nil {
@@ -128,23 +126,21 @@ func (s *Service) RequestAssistance(ctx context.Context, actor *auth.Principal, 
 //
 // Codes: NOT_FOUND ("storeId"), NO_STORE_AVAILABLE.
 func (s *Service) storeFor(ctx context.Context, in RequestInput) (*models.Store, *int, error) {
-	conn := s.DB.Conn(ctx)
 	if in.StoreID != nil {
-		var st models.Store
-		if err := conn.Where("id = ?", *in.StoreID).Take(&st).Error; err != nil {
+		st, err := s.directory().StoreRow(ctx, *in.StoreID)
+		if err != nil {
 			return nil, nil, models.NotFoundAs(err, errStoreNotFound)
 		}
 		if st.Latitude == nil || st.Longitude == nil {
-			return &st, nil, nil
+			return st, nil, nil
 		}
 		d := metres(DistanceM(in.Latitude, in.Longitude, *st.Latitude, *st.Longitude))
-		return &st, &d, nil
+		return st, &d, nil
 	}
 	// The group has a handful of stores: one read and the arithmetic here
 	// beat a dialect-specific distance in SQL.
-	var stores []models.Store
-	if err := conn.Select("id", "latitude", "longitude").
-		Where("latitude IS NOT NULL AND longitude IS NOT NULL").Find(&stores).Error; err != nil {
+	stores, err := s.directory().StoresWithCoordinates(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
 	st, dist, ok := Nearest(stores, in.Latitude, in.Longitude)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
@@ -29,7 +30,12 @@ type Service struct {
 	Clock models.Clock
 	// Inbox takes the notifications to owners (nil: one on DB and Clock).
 	Inbox *inbox.Service
+	// Directory reads the owners, cars, stores and staff the requests
+	// refer to (nil: one on DB and Clock).
+	Directory *directory.Service
 }
+
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
 
 // Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
 // holds every role. The GraphQL schema's @auth roles are generated from

@@ -259,11 +259,9 @@ func (s *Service) counterFor(ctx context.Context, actor *auth.Principal, storeID
 			return nil, onField(err, "ownerId")
 		}
 	}
-	var n int64
-	if err := s.DB.Conn(ctx).Model(&models.Store{}).Where("id = ?", storeID).Count(&n).Error; err != nil {
+	if ok, err := s.directory().StoreExists(ctx, storeID); err != nil {
 		return nil, err
-	}
-	if n == 0 {
+	} else if !ok {
 		return nil, errStoreNotFound
 	}
 	a, err := s.lockAccount(ctx, ownerID)

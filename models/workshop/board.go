@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/validate"
 )
 
@@ -72,10 +72,10 @@ func (s *Service) Board(ctx context.Context, actor *auth.Principal, storeID uuid
 	err = s.DB.Conn(ctx).Table("repair_orders o").
 		Select(`o.id, o.number, o.status, o.promised_at, o.status_changed_at, o.bay,
 			v.plate, v.vin, v.model, ow.name AS owner_name, a.name AS advisor_name, t.name AS technician_name`).
-		Joins("JOIN vehicles v ON v.id = o.vehicle_id").
-		Joins("JOIN owners ow ON ow.id = o.owner_id").
-		Joins("JOIN staffs a ON a.id = o.advisor_id").
-		Joins("LEFT JOIN staffs t ON t.id = o.technician_id").
+		Joins(directory.JoinVehicle("v", "o.vehicle_id")).
+		Joins(directory.JoinOwner("ow", "o.owner_id")).
+		Joins(directory.JoinStaff("a", "o.advisor_id")).
+		Joins(directory.LeftJoin(directory.JoinStaff("t", "o.technician_id"))).
 		Where("o.store_id = ? AND (o.status NOT IN ? OR (o.status = ? AND o.delivered_at >= ? AND o.delivered_at < ?))",
 			storeID, closedStatuses, Delivered, dayStart, dayEnd).
 		Order("o.status_changed_at ASC, o.id ASC").
@@ -142,14 +142,11 @@ func (s *Service) StoreByCode(ctx context.Context, code string) (*models.Store, 
 		// refuses a NUL byte in a parameter).
 		return nil, errStoreNotFound
 	}
-	var st models.Store
-	err := s.DB.Conn(ctx).
-		Preload("Hours", func(q *gorm.DB) *gorm.DB { return q.Order("weekday ASC") }).
-		Where("code = ?", code).Take(&st).Error
+	st, err := s.directory().StoreByCode(ctx, code)
 	if err != nil {
 		return nil, models.NotFoundAs(err, errStoreNotFound)
 	}
-	return &st, nil
+	return st, nil
 }
 
 // BoardVersionFor is what a poll of storeID's board by actor compares with

@@ -80,19 +80,5 @@ func (s *Service) ActiveOrdersByVehicleIDs(ctx context.Context, vehicleIDs []uui
 // StaffNames loads staff members' names (advisors, technicians, timeline
 // actors): all that owners and screens may learn of staff.
 func (s *Service) StaffNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
-	out := make(map[uuid.UUID]string, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		ID   uuid.UUID
-		Name string
-	}
-	if err := s.DB.Conn(ctx).Table("staffs").Select("id, name").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		out[r.ID] = r.Name
-	}
-	return out, nil
+	return s.directory().StaffNames(ctx, ids)
 }

@@ -3,6 +3,7 @@ package workshop
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -166,8 +167,8 @@ func (s *Service) open(ctx context.Context, actor *auth.Principal, in OpenInput,
 // openingStore reads the store an order opens at and checks the advisor is
 // an active ADVISOR or MANAGER there.
 func (s *Service) openingStore(ctx context.Context, storeID, advisorID uuid.UUID) (*models.Store, error) {
-	var store models.Store
-	if err := s.DB.Conn(ctx).Where("id = ?", storeID).Take(&store).Error; err != nil {
+	store, err := s.directory().StoreRow(ctx, storeID)
+	if err != nil {
 		return nil, models.NotFoundAs(err, errStoreNotFound.On("storeId"))
 	}
 	ok, err := s.staffQualifies(ctx, advisorID, store.ID, RolesOpen, true)
@@ -177,7 +178,7 @@ func (s *Service) openingStore(ctx context.Context, storeID, advisorID uuid.UUID
 	if !ok {
 		return nil, models.Invalid("advisorId", "接待顾问须为本店服务顾问或店长", "the advisor must be an ADVISOR or MANAGER of this store")
 	}
-	return &store, nil
+	return store, nil
 }
 
 // checkInVehicle locks the vehicle found by plate (or else VIN), checks it
@@ -187,12 +188,8 @@ func (s *Service) checkInVehicle(ctx context.Context, plate, vin string, mileage
 	conn := s.DB.Conn(ctx)
 	// The vehicle row is locked: concurrent check-ins of one car queue
 	// here and see each other's order below.
-	q := conn.Where("vin = ?", vin)
-	if plate != "" {
-		q = conn.Where("plate = ?", plate)
-	}
-	var v models.Vehicle
-	if err := s.DB.ForUpdate(q).Take(&v).Error; err != nil {
+	v, err := s.directory().LockVehicle(ctx, plate, vin)
+	if err != nil {
 		return nil, models.NotFoundAs(err, errVehicleNotFound)
 	}
 	var open int64
@@ -205,12 +202,10 @@ func (s *Service) checkInVehicle(ctx context.Context, plate, vin string, mileage
 	if err := v.CheckReading("mileageIn", mileageIn); err != nil {
 		return nil, err
 	}
-	err := conn.Model(&models.Vehicle{}).Where("id = ?", v.ID).
-		Updates(map[string]any{"mileage_km": mileageIn, "mileage_read_at": now, "updated_at": now}).Error
-	if err != nil {
+	if err := s.directory().RecordMileage(ctx, v.ID, mileageIn, now); err != nil {
 		return nil, err
 	}
-	return &v, nil
+	return v, nil
 }
 
 // nextNumber takes the next order number of the store's day (in the
@@ -469,4 +464,28 @@ func (s *Service) markSeen(ctx context.Context, o *RepairOrder) error {
 		}
 		return nil
 	})
+}
+
+// LinkAppointments records, for each order id in links, the appointment
+// the car came in for, in one statement: for rows written after the fact
+// (the demo data's past) rather than through Open.
+func (s *Service) LinkAppointments(ctx context.Context, links map[uuid.UUID]uuid.UUID) error {
+	if len(links) == 0 {
+		return nil
+	}
+	// PostgreSQL types a CASE of bare parameters as text.
+	when := " WHEN ? THEN ?"
+	if s.DB.Dialect == models.Postgres {
+		when = " WHEN ? THEN CAST(? AS uuid)"
+	}
+	var cases strings.Builder
+	args := make([]any, 0, 2*len(links)+1)
+	ids := make([]uuid.UUID, 0, len(links))
+	for order, appointment := range links {
+		cases.WriteString(when)
+		args = append(args, order, appointment)
+		ids = append(ids, order)
+	}
+	args = append(args, ids)
+	return s.DB.Conn(ctx).Exec(`UPDATE repair_orders SET appointment_id = CASE id`+cases.String()+` END WHERE id IN ?`, args...).Error
 }

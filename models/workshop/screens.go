@@ -41,11 +41,9 @@ func (s *Service) IssueScreenToken(ctx context.Context, actor *auth.Principal, s
 	}
 	var t *ScreenToken
 	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
-		var n int64
-		if err := s.DB.Conn(ctx).Model(&models.Store{}).Where("id = ?", storeID).Count(&n).Error; err != nil {
+		if ok, err := s.directory().StoreExists(ctx, storeID); err != nil {
 			return err
-		}
-		if n == 0 {
+		} else if !ok {
 			return errStoreNotFound.On("storeId")
 		}
 		id := models.NewID()

@@ -312,21 +312,11 @@ func (c *change) notifyReady() error {
 // roles and works at the store. With adminQualifies, GROUP_ADMIN holds
 // every role at every store, as auth.Principal says.
 func (s *Service) staffQualifies(ctx context.Context, staffID, storeID uuid.UUID, roles []auth.Role, adminQualifies bool) (bool, error) {
-	names := make([]string, 0, len(roles)+1)
-	for _, r := range roles {
-		names = append(names, string(r))
+	if roles == nil {
+		roles = []auth.Role{}
 	}
-	admin := ""
-	if adminQualifies {
-		names = append(names, string(auth.RoleGroupAdmin))
-		admin = ` OR EXISTS (SELECT 1 FROM staff_roles g WHERE g.staff_id = s.id AND g.role = 'GROUP_ADMIN')`
-	}
-	var n int64
-	err := s.DB.Conn(ctx).Raw(`SELECT COUNT(*) FROM staffs s WHERE s.id = ? AND s.active = ?
-		AND EXISTS (SELECT 1 FROM staff_roles r WHERE r.staff_id = s.id AND r.role IN ?)
-		AND (EXISTS (SELECT 1 FROM staff_stores ss WHERE ss.staff_id = s.id AND ss.store_id = ?)`+admin+`)`,
-		staffID, true, names, storeID).Scan(&n).Error
-	return n > 0, err
+	_, ok, err := s.directory().StaffAtStore(ctx, staffID, storeID, roles, adminQualifies)
+	return ok, err
 }
 
 // OrderOverdue reports whether o is past its promised time now (Overdue at

@@ -242,12 +242,12 @@ func onField(err error, field string) error {
 // nextService sets when the car is next due: as given, or today in the
 // store's zone plus the vehicle's interval, and mileage in plus its interval.
 func (c *change) nextService(date *models.Date, km *int) error {
-	var store models.Store
-	if err := c.s.DB.Conn(c.ctx).Where("id = ?", c.o.StoreID).Take(&store).Error; err != nil {
+	store, err := c.s.directory().StoreRow(c.ctx, c.o.StoreID)
+	if err != nil {
 		return err
 	}
-	var v models.Vehicle
-	if err := c.s.DB.Conn(c.ctx).Where("id = ?", c.o.VehicleID).Take(&v).Error; err != nil {
+	v, err := c.s.directory().Vehicle(c.ctx, c.o.VehicleID)
+	if err != nil {
 		return err
 	}
 	today := models.DateOf(c.now.In(store.Location()))
