@@ -18,8 +18,9 @@ type Routing struct {
 // deliver writes n's delivery, in n's transaction, on the channel its rules
 // choose (outbox.Choose), held through quiet hours (outbox.SendAt), and
 // for marketing only under the weekly cap: counted with the owner's row
-// locked, so that concurrent notifications to one owner cannot both pass
-// it. An owner with no channel left gets the inbox item only.
+// locked (FOR NO KEY UPDATE: the notification just inserted holds a key
+// share on it, which FOR UPDATE would wait for and deadlock on), so that
+// concurrent notifications to one owner cannot both pass it. An owner with no channel left gets the inbox item only.
 func (s *Service) deliver(ctx context.Context, n *Notification) error {
 	class, ok := outbox.ClassOf(n.Kind)
 	if !ok {
@@ -28,7 +29,7 @@ func (s *Service) deliver(ctx context.Context, n *Notification) error {
 	conn := s.DB.Conn(ctx)
 	q := conn.Where("id = ?", n.OwnerID)
 	if class == outbox.Marketing {
-		q = s.DB.ForUpdate(q)
+		q = s.DB.ForNoKeyUpdate(q)
 	}
 	var owner models.Owner
 	if err := q.Take(&owner).Error; err != nil {
