@@ -195,3 +195,62 @@ func waitStatus(t *testing.T, o *outbox.Outbox, id any, status string) {
 	}
 	t.Fatalf("delivery %v: %+v, %v; want %s", id, d, err, status)
 }
+
+// The owner reads and sets the channels of each kind; a transactional kind
+// cannot lose its last channel (nothing changes, not even the other kinds
+// of the same request); another owner and staff can neither read nor set
+// them.
+func TestNotificationSettings(t *testing.T) {
+	t.Parallel()
+	f := newWorkshop(t)
+	a, b := f.quickCar(t, "SZ01"), f.quickCar(t, "SZ01")
+	const read = `{ me { notificationSettings { kind class channels } } }`
+	setting := func(me map[string]any, kind string) map[string]any {
+		for _, s := range dig(me, "me", "notificationSettings").([]any) {
+			if s.(map[string]any)["kind"] == kind {
+				return s.(map[string]any)
+			}
+		}
+		t.Fatalf("no setting for %s in %v", kind, me)
+		return nil
+	}
+	me := f.gql(t, a.OwnerToken, read, nil)
+	if s := setting(me, "APPROVAL_NEEDED"); s["class"] != "TRANSACTIONAL" || len(s["channels"].([]any)) != 1 {
+		t.Fatalf("default: %v", s)
+	}
+	if s := setting(me, "BIRTHDAY"); s["class"] != "MARKETING" {
+		t.Fatalf("default: %v", s)
+	}
+	const update = `mutation($in: [NotificationSettingInput!]!) { updateNotificationSettings(input: $in) {
+		notificationSettings { kind channels } userErrors { code field } } }`
+	r := f.do(t, req{Query: update, Token: a.OwnerToken, Vars: map[string]any{"in": []any{
+		map[string]any{"kind": "BIRTHDAY", "channels": []string{}},
+		map[string]any{"kind": "READY_FOR_PICKUP", "channels": []string{}},
+	}}})
+	if dig(r.Data, "updateNotificationSettings", "userErrors", 0, "code") != "TRANSACTIONAL_NEEDS_CHANNEL" {
+		t.Fatalf("removing the last channel of a transactional kind: %s", r.Raw)
+	}
+	if s := setting(f.gql(t, a.OwnerToken, read, nil), "BIRTHDAY"); len(s["channels"].([]any)) != 1 {
+		t.Fatalf("a refused update changed the settings: %v", s)
+	}
+	r = f.do(t, req{Query: update, Token: a.OwnerToken, Vars: map[string]any{"in": []any{
+		map[string]any{"kind": "BIRTHDAY", "channels": []string{}},
+	}}})
+	if len(dig(r.Data, "updateNotificationSettings", "userErrors").([]any)) != 0 {
+		t.Fatalf("opting out of a marketing kind: %s", r.Raw)
+	}
+	if s := setting(f.gql(t, a.OwnerToken, read, nil), "BIRTHDAY"); len(s["channels"].([]any)) != 0 {
+		t.Fatalf("after opting out: %v", s)
+	}
+	// The other owner's settings are their own.
+	if s := setting(f.gql(t, b.OwnerToken, read, nil), "BIRTHDAY"); len(s["channels"].([]any)) != 1 {
+		t.Fatalf("another owner's settings changed: %v", s)
+	}
+	// Staff read an owner through the owners search, but not the settings.
+	staff := f.staff(t, "advisor.sz01")
+	r = f.do(t, req{Query: `query($q: String!) { owners(search: $q) { edges { node { notificationSettings { kind } } } } }`,
+		Token: staff, Vars: map[string]any{"q": a.Owner.Phone}})
+	if r.Code() != "FORBIDDEN" {
+		t.Fatalf("staff reading an owner's settings: %s", r.Raw)
+	}
+}

@@ -3,7 +3,6 @@ package inbox
 import (
 	"context"
 
-	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/outbox"
 )
@@ -74,9 +73,4 @@ func payload(owner *models.Owner, n *Notification) map[string]string {
 		"name":  outbox.Cut(owner.Name, outbox.MaxParamRunes),
 		"title": outbox.Cut(n.Title, outbox.MaxParamRunes),
 	}
-}
-
-// chosen is the channels the owner allows for kind; nil: every channel.
-func (s *Service) chosen(_ context.Context, _ uuid.UUID, _ string) ([]string, error) {
-	return nil, nil
 }
