@@ -60,6 +60,20 @@ func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, input mode
 	return &model.MarkNotificationsReadPayload{UnreadCount: unread, UserErrors: ues}, nil
 }
 
+// UpdateNotificationSettings is the resolver for the updateNotificationSettings field.
+func (r *mutationResolver) UpdateNotificationSettings(ctx context.Context, input []*model.NotificationSettingInput) (*model.UpdateNotificationSettingsPayload, error) {
+	in := make([]inbox.Setting, len(input))
+	for i, st := range input {
+		in[i] = inbox.Setting{Kind: st.Kind, Channels: st.Channels}
+	}
+	out, err := r.Inbox.UpdateNotificationSettings(ctx, caller(ctx), in)
+	ues, err := userErrors(ctx, err)
+	if err != nil || len(ues) > 0 {
+		return &model.UpdateNotificationSettingsPayload{UserErrors: ues}, err
+	}
+	return &model.UpdateNotificationSettingsPayload{NotificationSettings: settingsOut(out), UserErrors: ues}, nil
+}
+
 // ID is the resolver for the id field.
 func (r *notificationResolver) ID(ctx context.Context, obj *inbox.Notification) (string, error) {
 	return globalID(typeNotification, obj.ID), nil
@@ -141,6 +155,15 @@ func (r *ownerResolver) Notifications(ctx context.Context, obj *models.Owner, fi
 // UnreadNotificationCount is the resolver for the unreadNotificationCount field.
 func (r *ownerResolver) UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error) {
 	return r.Inbox.UnreadNotificationCount(ctx, caller(ctx), obj.ID)
+}
+
+// NotificationSettings is the resolver for the notificationSettings field.
+func (r *ownerResolver) NotificationSettings(ctx context.Context, obj *models.Owner) ([]*inbox.Setting, error) {
+	out, err := r.Inbox.NotificationSettings(ctx, caller(ctx), obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return settingsOut(out), nil
 }
 
 // Me is the resolver for the me field.

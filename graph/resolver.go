@@ -42,3 +42,12 @@ type Resolver struct {
 	Tokens *auth.Tokens
 	Log    *slog.Logger
 }
+
+// settingsOut is the owner's notification settings as the schema lists them.
+func settingsOut(in []inbox.Setting) []*inbox.Setting {
+	out := make([]*inbox.Setting, len(in))
+	for i := range in {
+		out[i] = &in[i]
+	}
+	return out
+}

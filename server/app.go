@@ -126,6 +126,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	}
 	dir := &directory.Service{DB: d.DB}
 	ib := &inbox.Service{DB: d.DB}
+	if cfg.SMSProvider != "" {
+		// Owner messages leave the inbox only when a provider sends them.
+		ib.Outbox, ib.Routing = ob, inbox.Routing{MarketingWeeklyCap: cfg.MarketingWeeklyCap}
+	}
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet, Directory: dir}
 	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}

@@ -66,6 +66,9 @@ type Config struct {
 	// AliyunSMS, through the outbox).
 	SMSProvider string
 	AliyunSMS   outbox.AliyunConfig
+	// MarketingWeeklyCap bounds the marketing messages an owner is sent
+	// beyond the inbox in any 7 days (NOTIFY_MARKETING_WEEKLY_CAP).
+	MarketingWeeklyCap int
 }
 
 // Defaults, also shown in the README.
@@ -143,6 +146,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if err := loadSMS(&c, env); err != nil {
+		return c, err
+	}
+	if err := loadNotify(&c, env); err != nil {
 		return c, err
 	}
 	if err := c.Wallet.Validate(); err != nil {
@@ -372,9 +378,23 @@ func loadOperations(c *Config, env func(key, def string) string) error {
 	return nil
 }
 
+// loadNotify reads NOTIFY_MARKETING_WEEKLY_CAP: a whole number of
+// marketing messages per owner per 7 days, 0 or more (default 2).
+func loadNotify(c *Config, env func(key, def string) string) error {
+	v := env("NOTIFY_MARKETING_WEEKLY_CAP", strconv.Itoa(outbox.DefaultMarketingWeeklyCap))
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return fmt.Errorf("NOTIFY_MARKETING_WEEKLY_CAP must be a whole number, 0 or more, not %q", v)
+	}
+	c.MarketingWeeklyCap = n
+	return nil
+}
+
 // loadSMS reads the SMS gateway: SMS_PROVIDER (empty or aliyun) and, for
 // aliyun, ALIYUN_SMS_ACCESS_KEY_ID, ALIYUN_SMS_ACCESS_KEY_SECRET,
-// ALIYUN_SMS_SIGN_NAME and ALIYUN_SMS_TEMPLATE_LOGIN (all required) and
+// ALIYUN_SMS_SIGN_NAME and ALIYUN_SMS_TEMPLATE_LOGIN (all required),
+// ALIYUN_SMS_TEMPLATE_<KIND> for each kind of owner message to send by SMS,
+// and
 // ALIYUN_SMS_ENDPOINT (a host, or an http(s) URL; the public endpoint when
 // unset).
 func loadSMS(c *Config, env func(key, def string) string) error {
@@ -405,6 +425,16 @@ func loadSMS(c *Config, env func(key, def string) string) error {
 	}
 	if tpl := a.Templates[outbox.KindLoginCode]; !strings.HasPrefix(tpl, "SMS_") {
 		return fmt.Errorf("ALIYUN_SMS_TEMPLATE_LOGIN must be a template code like SMS_123456789, not %q", tpl)
+	}
+	// A kind of owner message goes by SMS only with a template of its own.
+	for _, kind := range outbox.Kinds() {
+		name := "ALIYUN_SMS_TEMPLATE_" + kind
+		if tpl := env(name, ""); tpl != "" {
+			if !strings.HasPrefix(tpl, "SMS_") {
+				return fmt.Errorf("%s must be a template code like SMS_123456789, not %q", name, tpl)
+			}
+			a.Templates[kind] = tpl
+		}
 	}
 	if e := a.Endpoint; e != "" {
 		host := e

@@ -22,19 +22,20 @@ import (
 // An operation that takes no ID and is not here fails the sweep: list it
 // here with its reason, or give it a way to name someone else's record.
 var swOpen = map[string]string{
-	"Query.me":                     "the signed-in owner's own profile",
-	"Query.staffMe":                "the signed-in staff member's own record",
-	"Query.stores":                 "the store list is public",
-	"Query.exportMyData":           "the signed-in owner's own data",
-	"Query.jobRuns":                "scheduled jobs, no customer data; managers only",
-	"Mutation.requestLoginCode":    "sign-in: sends a code to the phone given, which proves nothing until the code comes back",
-	"Mutation.verifyLoginCode":     "sign-in: needs the code sent to the phone",
-	"Mutation.loginWithWeChat":     "sign-in: needs a code from WeChat",
-	"Mutation.refreshSession":      "sign-in: needs the session's refresh token",
-	"Mutation.logout":              "sign-in: needs the session's refresh token",
-	"Mutation.staffLogin":          "sign-in: needs the staff member's password",
-	"Mutation.setMarketingConsent": "the signed-in owner's own consent",
-	"Mutation.deleteMyAccount":     "the signed-in owner's own account",
+	"Query.me":                            "the signed-in owner's own profile",
+	"Query.staffMe":                       "the signed-in staff member's own record",
+	"Query.stores":                        "the store list is public",
+	"Query.exportMyData":                  "the signed-in owner's own data",
+	"Query.jobRuns":                       "scheduled jobs, no customer data; managers only",
+	"Mutation.requestLoginCode":           "sign-in: sends a code to the phone given, which proves nothing until the code comes back",
+	"Mutation.verifyLoginCode":            "sign-in: needs the code sent to the phone",
+	"Mutation.loginWithWeChat":            "sign-in: needs a code from WeChat",
+	"Mutation.refreshSession":             "sign-in: needs the session's refresh token",
+	"Mutation.logout":                     "sign-in: needs the session's refresh token",
+	"Mutation.staffLogin":                 "sign-in: needs the staff member's password",
+	"Mutation.setMarketingConsent":        "the signed-in owner's own consent",
+	"Mutation.updateNotificationSettings": "the signed-in owner's own settings: the input names kinds, not an owner",
+	"Mutation.deleteMyAccount":            "the signed-in owner's own account",
 }
 
 // swNames are string inputs that name a customer's record as an ID would:

@@ -33,9 +33,9 @@ const wkPayable = 20000 + 41160 + 68000 + 16800
 
 // newVisit checks a new owner's car in by plate, typed as printed
 // (粤B·12345), with a concern, a promised time and three agreed items.
-func newVisit(t *testing.T) *wkVisit {
+func newVisit(t *testing.T, tweak ...func(*Config, *Deps)) *wkVisit {
 	t.Helper()
-	f := newWorkshop(t)
+	f := newWorkshop(t, tweak...)
 	v := &wkVisit{wkFixture: f,
 		advisor: f.staff(t, "advisor.sz01"), foreman: f.staff(t, "foreman.sz01"),
 		tech1: f.staff(t, "technician1.sz01"), tech2: f.staff(t, "technician2.sz01"),

@@ -21,6 +21,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -556,6 +557,7 @@ type ComplexityRoot struct {
 		TopUpWallet                func(childComplexity int, input model.TopUpWalletInput) int
 		UpdateEvent                func(childComplexity int, input model.UpdateEventInput) int
 		UpdateMyProfile            func(childComplexity int, input model.UpdateMyProfileInput) int
+		UpdateNotificationSettings func(childComplexity int, input []*model.NotificationSettingInput) int
 		UpdateVehicle              func(childComplexity int, input model.UpdateVehicleInput) int
 		VerifyLoginCode            func(childComplexity int, input model.VerifyLoginCodeInput) int
 	}
@@ -580,6 +582,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	NotificationSetting struct {
+		Channels func(childComplexity int) int
+		Class    func(childComplexity int) int
+		Kind     func(childComplexity int) int
+	}
+
 	OpeningHours struct {
 		Closes  func(childComplexity int) int
 		Opens   func(childComplexity int) int
@@ -598,6 +606,7 @@ type ComplexityRoot struct {
 		MarketingConsent        func(childComplexity int) int
 		Membership              func(childComplexity int) int
 		Name                    func(childComplexity int) int
+		NotificationSettings    func(childComplexity int) int
 		Notifications           func(childComplexity int, first *int, after *string, unreadOnly *bool) int
 		Phone                   func(childComplexity int) int
 		Privacy                 func(childComplexity int) int
@@ -966,6 +975,11 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	UpdateNotificationSettingsPayload struct {
+		NotificationSettings func(childComplexity int) int
+		UserErrors           func(childComplexity int) int
+	}
+
 	UpdateVehiclePayload struct {
 		UserErrors func(childComplexity int) int
 		Vehicle    func(childComplexity int) int
@@ -1182,6 +1196,7 @@ type MutationResolver interface {
 	CheckInRegistration(ctx context.Context, input model.CheckInRegistrationInput) (*model.RegistrationPayload, error)
 	UpdateMyProfile(ctx context.Context, input model.UpdateMyProfileInput) (*model.UpdateMyProfilePayload, error)
 	MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error)
+	UpdateNotificationSettings(ctx context.Context, input []*model.NotificationSettingInput) (*model.UpdateNotificationSettingsPayload, error)
 	SetMarketingConsent(ctx context.Context, input model.SetMarketingConsentInput) (*model.SetMarketingConsentPayload, error)
 	DeleteMyAccount(ctx context.Context, input model.DeleteMyAccountInput) (*model.DeleteMyAccountPayload, error)
 	OpenRepairOrder(ctx context.Context, input model.OpenRepairOrderInput) (*model.RepairOrderPayload, error)
@@ -1224,6 +1239,7 @@ type OwnerResolver interface {
 	Registrations(ctx context.Context, obj *models.Owner, first *int, after *string, status *events.RegStatus) (*model.RegistrationConnection, error)
 	Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error)
+	NotificationSettings(ctx context.Context, obj *models.Owner) ([]*inbox.Setting, error)
 	Privacy(ctx context.Context, obj *models.Owner) (*privacy.Privacy, error)
 	AssistanceRequests(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.AssistanceRequestConnection, error)
 	Membership(ctx context.Context, obj *models.Owner) (*wallet.Membership, error)
@@ -3596,6 +3612,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateMyProfile(childComplexity, args["input"].(model.UpdateMyProfileInput)), true
+	case "Mutation.updateNotificationSettings":
+		if e.ComplexityRoot.Mutation.UpdateNotificationSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateNotificationSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateNotificationSettings(childComplexity, args["input"].([]*model.NotificationSettingInput)), true
 	case "Mutation.updateVehicle":
 		if e.ComplexityRoot.Mutation.UpdateVehicle == nil {
 			break
@@ -3687,6 +3714,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NotificationEdge.Node(childComplexity), true
+
+	case "NotificationSetting.channels":
+		if e.ComplexityRoot.NotificationSetting.Channels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationSetting.Channels(childComplexity), true
+	case "NotificationSetting.class":
+		if e.ComplexityRoot.NotificationSetting.Class == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationSetting.Class(childComplexity), true
+	case "NotificationSetting.kind":
+		if e.ComplexityRoot.NotificationSetting.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationSetting.Kind(childComplexity), true
 
 	case "OpeningHours.closes":
 		if e.ComplexityRoot.OpeningHours.Closes == nil {
@@ -3788,6 +3834,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Name(childComplexity), true
+	case "Owner.notificationSettings":
+		if e.ComplexityRoot.Owner.NotificationSettings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Owner.NotificationSettings(childComplexity), true
 	case "Owner.notifications":
 		if e.ComplexityRoot.Owner.Notifications == nil {
 			break
@@ -5385,6 +5437,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpdateMyProfilePayload.UserErrors(childComplexity), true
 
+	case "UpdateNotificationSettingsPayload.notificationSettings":
+		if e.ComplexityRoot.UpdateNotificationSettingsPayload.NotificationSettings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateNotificationSettingsPayload.NotificationSettings(childComplexity), true
+	case "UpdateNotificationSettingsPayload.userErrors":
+		if e.ComplexityRoot.UpdateNotificationSettingsPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateNotificationSettingsPayload.UserErrors(childComplexity), true
+
 	case "UpdateVehiclePayload.userErrors":
 		if e.ComplexityRoot.UpdateVehiclePayload.UserErrors == nil {
 			break
@@ -5663,6 +5728,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputMarkArrivedInput,
 		ec.unmarshalInputMarkNotificationsReadInput,
 		ec.unmarshalInputMoveRepairOrderInput,
+		ec.unmarshalInputNotificationSettingInput,
 		ec.unmarshalInputOpenRepairOrderInput,
 		ec.unmarshalInputPaymentInput,
 		ec.unmarshalInputPublishEventInput,
@@ -6981,6 +7047,44 @@ extend type Owner {
 
 extend type Mutation {
   markNotificationsRead(input: MarkNotificationsReadInput!): MarkNotificationsReadPayload! @auth(requires: OWNER)
+}
+
+"Whether a kind of message is about the owner's own business or an offer."
+enum NotificationClass {
+  "Always at least one channel; sent at night only when urgent."
+  TRANSACTIONAL
+  "Only with marketing consent, a few a week, never at night."
+  MARKETING
+}
+
+"The channels an owner allows for one kind of message beyond the inbox."
+type NotificationSetting {
+  "APPROVAL_NEEDED, BIRTHDAY, ... (the kinds of Notification)."
+  kind: String!
+  class: NotificationClass!
+  "SMS today; empty: the inbox only (marketing kinds only)."
+  channels: [String!]!
+}
+
+input NotificationSettingInput {
+  kind: String!
+  channels: [String!]!
+}
+
+type UpdateNotificationSettingsPayload {
+  "Every setting after the change."
+  notificationSettings: [NotificationSetting!]
+  "TRANSACTIONAL_NEEDS_CHANNEL when a transactional kind would lose its last channel; nothing is changed."
+  userErrors: [UserError!]!
+}
+
+extend type Owner {
+  "How the owner is told beyond the inbox, per kind. Only the owner."
+  notificationSettings: [NotificationSetting!]!
+}
+
+extend type Mutation {
+  updateNotificationSettings(input: [NotificationSettingInput!]!): UpdateNotificationSettingsPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
 	{Name: "../schema/privacy.graphqls", Input: `"Why an owner's consent changed."
@@ -8854,6 +8958,18 @@ func (ec *executionContext) childFields_NotificationEdge(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type NotificationEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_NotificationSetting(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_NotificationSetting_kind(ctx, field)
+	case "class":
+		return ec.fieldContext_NotificationSetting_class(ctx, field)
+	case "channels":
+		return ec.fieldContext_NotificationSetting_channels(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationSetting", field.Name)
+}
+
 func (ec *executionContext) childFields_OpeningHours(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "weekday":
@@ -8902,6 +9018,8 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_notifications(ctx, field)
 	case "unreadNotificationCount":
 		return ec.fieldContext_Owner_unreadNotificationCount(ctx, field)
+	case "notificationSettings":
+		return ec.fieldContext_Owner_notificationSettings(ctx, field)
 	case "privacy":
 		return ec.fieldContext_Owner_privacy(ctx, field)
 	case "assistanceRequests":
@@ -9560,6 +9678,16 @@ func (ec *executionContext) childFields_UpdateMyProfilePayload(ctx context.Conte
 		return ec.fieldContext_UpdateMyProfilePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UpdateMyProfilePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateNotificationSettingsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "notificationSettings":
+		return ec.fieldContext_UpdateNotificationSettingsPayload_notificationSettings(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpdateNotificationSettingsPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateNotificationSettingsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateVehiclePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10554,6 +10682,20 @@ func (ec *executionContext) field_Mutation_updateMyProfile_args(ctx context.Cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateMyProfileInput, error) {
 			return ec.unmarshalNUpdateMyProfileInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUpdateMyProfileInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateNotificationSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) ([]*model.NotificationSettingInput, error) {
+			return ec.unmarshalNNotificationSettingInput2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐNotificationSettingInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -20281,6 +20423,68 @@ func (ec *executionContext) fieldContext_Mutation_markNotificationsRead(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateNotificationSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateNotificationSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateNotificationSettings(ctx, fc.Args["input"].([]*model.NotificationSettingInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.UpdateNotificationSettingsPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.UpdateNotificationSettingsPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateNotificationSettingsPayload) graphql.Marshaler {
+			return ec.marshalNUpdateNotificationSettingsPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUpdateNotificationSettingsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateNotificationSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpdateNotificationSettingsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateNotificationSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setMarketingConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21925,6 +22129,75 @@ func (ec *executionContext) fieldContext_NotificationEdge_node(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _NotificationSetting_kind(ctx context.Context, field graphql.CollectedField, obj *inbox.Setting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationSetting_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationSetting_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationSetting", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _NotificationSetting_class(ctx context.Context, field graphql.CollectedField, obj *inbox.Setting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationSetting_class(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Class, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.Class) graphql.Marshaler {
+			return ec.marshalNNotificationClass2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋoutboxᚐClass(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationSetting_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationSetting", field, false, false, errors.New("field of type NotificationClass does not have child fields"))
+}
+
+func (ec *executionContext) _NotificationSetting_channels(ctx context.Context, field graphql.CollectedField, obj *inbox.Setting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationSetting_channels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationSetting_channels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationSetting", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _OpeningHours_weekday(ctx context.Context, field graphql.CollectedField, obj *models.StoreHours) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22518,6 +22791,38 @@ func (ec *executionContext) _Owner_unreadNotificationCount(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_Owner_unreadNotificationCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Owner", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Owner_notificationSettings(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_notificationSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Owner().NotificationSettings(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*inbox.Setting) graphql.Marshaler {
+			return ec.marshalNNotificationSetting2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋinboxᚐSettingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_notificationSettings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationSetting(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Owner_privacy(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
@@ -29432,6 +29737,70 @@ func (ec *executionContext) fieldContext_UpdateMyProfilePayload_userErrors(_ con
 	return fc, nil
 }
 
+func (ec *executionContext) _UpdateNotificationSettingsPayload_notificationSettings(ctx context.Context, field graphql.CollectedField, obj *model.UpdateNotificationSettingsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateNotificationSettingsPayload_notificationSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotificationSettings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*inbox.Setting) graphql.Marshaler {
+			return ec.marshalONotificationSetting2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋinboxᚐSettingᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateNotificationSettingsPayload_notificationSettings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpdateNotificationSettingsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationSetting(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpdateNotificationSettingsPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.UpdateNotificationSettingsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateNotificationSettingsPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateNotificationSettingsPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpdateNotificationSettingsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UpdateVehiclePayload_vehicle(ctx context.Context, field graphql.CollectedField, obj *model.UpdateVehiclePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -32936,6 +33305,43 @@ func (ec *executionContext) unmarshalInputMoveRepairOrderInput(ctx context.Conte
 				return it, err
 			}
 			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputNotificationSettingInput(ctx context.Context, obj any) (model.NotificationSettingInput, error) {
+	var it model.NotificationSettingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "channels"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "channels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channels"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channels = data
 		}
 	}
 	return it, nil
@@ -40123,6 +40529,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateNotificationSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateNotificationSettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setMarketingConsent":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setMarketingConsent(ctx, field)
@@ -40487,6 +40900,54 @@ func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.Selec
 			}
 		case "node":
 			out.Values[i] = ec._NotificationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var notificationSettingImplementors = []string{"NotificationSetting"}
+
+func (ec *executionContext) _NotificationSetting(ctx context.Context, sel ast.SelectionSet, obj *inbox.Setting) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationSettingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationSetting")
+		case "kind":
+			out.Values[i] = ec._NotificationSetting_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "class":
+			out.Values[i] = ec._NotificationSetting_class(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channels":
+			out.Values[i] = ec._NotificationSetting_channels(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -40991,6 +41452,44 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 					}
 				}()
 				res = ec._Owner_unreadNotificationCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "notificationSettings":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_notificationSettings(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -45620,6 +46119,49 @@ func (ec *executionContext) _UpdateMyProfilePayload(ctx context.Context, sel ast
 	return out
 }
 
+var updateNotificationSettingsPayloadImplementors = []string{"UpdateNotificationSettingsPayload"}
+
+func (ec *executionContext) _UpdateNotificationSettingsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateNotificationSettingsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, updateNotificationSettingsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpdateNotificationSettingsPayload")
+		case "notificationSettings":
+			out.Values[i] = ec._UpdateNotificationSettingsPayload_notificationSettings(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._UpdateNotificationSettingsPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var updateVehiclePayloadImplementors = []string{"UpdateVehiclePayload"}
 
 func (ec *executionContext) _UpdateVehiclePayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateVehiclePayload) graphql.Marshaler {
@@ -48112,6 +48654,23 @@ func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋownerhubᚋow
 	return ec._Notification(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNNotificationClass2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋoutboxᚐClass(ctx context.Context, v any) (outbox.Class, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := outbox.Class(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationClass2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋoutboxᚐClass(ctx context.Context, sel ast.SelectionSet, v outbox.Class) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNNotificationConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *model.NotificationConnection) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -48146,6 +48705,51 @@ func (ec *executionContext) marshalNNotificationEdge2ᚖgithubᚗcomᚋownerhub�
 		return graphql.Null
 	}
 	return ec._NotificationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNotificationSetting2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋinboxᚐSettingᚄ(ctx context.Context, sel ast.SelectionSet, v []*inbox.Setting) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotificationSetting2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋinboxᚐSetting(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNotificationSetting2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋinboxᚐSetting(ctx context.Context, sel ast.SelectionSet, v *inbox.Setting) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._NotificationSetting(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNNotificationSettingInput2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐNotificationSettingInputᚄ(ctx context.Context, v any) ([]*model.NotificationSettingInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.NotificationSettingInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNNotificationSettingInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐNotificationSettingInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNNotificationSettingInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐNotificationSettingInput(ctx context.Context, v any) (*model.NotificationSettingInput, error) {
+	res, err := ec.unmarshalInputNotificationSettingInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNOpenRepairOrderInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOpenRepairOrderInput(ctx context.Context, v any) (model.OpenRepairOrderInput, error) {
@@ -49151,6 +49755,16 @@ func (ec *executionContext) marshalNUpdateMyProfilePayload2ᚖgithubᚗcomᚋown
 	return ec._UpdateMyProfilePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNUpdateNotificationSettingsPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUpdateNotificationSettingsPayload(ctx context.Context, sel ast.SelectionSet, v *model.UpdateNotificationSettingsPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._UpdateNotificationSettingsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUpdateVehicleInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUpdateVehicleInput(ctx context.Context, v any) (model.UpdateVehicleInput, error) {
 	res, err := ec.unmarshalInputUpdateVehicleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -49915,6 +50529,25 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋownerhubᚋownerhubᚋgr
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONotificationSetting2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋinboxᚐSettingᚄ(ctx context.Context, sel ast.SelectionSet, v []*inbox.Setting) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotificationSetting2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋinboxᚐSetting(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOOwner2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐOwner(ctx context.Context, sel ast.SelectionSet, v *models.Owner) graphql.Marshaler {

@@ -458,6 +458,11 @@ type NotificationEdge struct {
 	Node   *inbox.Notification `json:"node"`
 }
 
+type NotificationSettingInput struct {
+	Kind     string   `json:"kind"`
+	Channels []string `json:"channels"`
+}
+
 type OpenRepairOrderInput struct {
 	StoreID string `json:"storeId"`
 	// The car's plate or VIN.
@@ -870,6 +875,13 @@ type UpdateMyProfileInput struct {
 type UpdateMyProfilePayload struct {
 	Owner      *models.Owner `json:"owner,omitempty"`
 	UserErrors []*UserError  `json:"userErrors"`
+}
+
+type UpdateNotificationSettingsPayload struct {
+	// Every setting after the change.
+	NotificationSettings []*inbox.Setting `json:"notificationSettings,omitempty"`
+	// TRANSACTIONAL_NEEDS_CHANNEL when a transactional kind would lose its last channel; nothing is changed.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type UpdateVehicleInput struct {

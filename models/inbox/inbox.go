@@ -20,7 +20,9 @@ var errInboxNotFound = models.E(models.CodeNotFound, "未找到该车主的消�
 // if there is one. A notification with a DedupeKey the owner already has is
 // skipped (created=false), so a notification that must exist once per thing
 // (a reminder per due item) cannot be created twice, even concurrently. An
-// empty ID or CreatedAt is filled in. Kind and Title are required.
+// empty ID or CreatedAt is filled in. Kind and Title are required. With
+// an Outbox, the notification's delivery is written in the same
+// transaction (see deliver): no capability enqueues owner messages itself.
 func (s *Service) CreateNotification(ctx context.Context, n *Notification) (created bool, err error) {
 	if strings.TrimSpace(n.Kind) == "" || strings.TrimSpace(n.Title) == "" {
 		return false, models.E(models.CodeInvalidArgument, "消息类型和标题不能为空", "a notification needs a kind and a title")
@@ -31,6 +33,19 @@ func (s *Service) CreateNotification(ctx context.Context, n *Notification) (crea
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = s.Clock.Now(ctx)
 	}
+	if s.Outbox == nil {
+		return s.insert(ctx, n)
+	}
+	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
+		if created, err = s.insert(ctx, n); err != nil || !created {
+			return err
+		}
+		return s.deliver(ctx, n)
+	})
+	return created, err
+}
+
+func (s *Service) insert(ctx context.Context, n *Notification) (bool, error) {
 	res := s.DB.Conn(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "owner_id"}, {Name: "dedupe_key"}},
 		DoNothing: true,

@@ -3,7 +3,10 @@
 // read.
 package inbox
 
-import "github.com/ownerhub/ownerhub/models"
+import (
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/outbox"
+)
 
 // Service runs the inbox on a database.
 type Service struct {
@@ -11,6 +14,10 @@ type Service struct {
 	// Clock is the service's clock (nil: the real time). Inside a
 	// transaction a notification carries the transaction's time.
 	Clock models.Clock
+	// Outbox, when set, carries each notification beyond the inbox, on
+	// the channels its rules allow (see Routing); nil: the inbox only.
+	Outbox  *outbox.Outbox
+	Routing Routing
 }
 
 // Or is s, or, when s is nil, a Service on db with clock c: a capability

@@ -39,3 +39,25 @@ func (c LogChannel) Send(ctx context.Context, d Delivery) (string, error) {
 		slog.String("kind", d.Kind), slog.String("channel", d.Channel), slog.String("delivery", d.ID.String()))
 	return "log:" + d.ID.String(), nil
 }
+
+// Templated is a Channel that sends only the templates it was configured
+// with (an SMS provider's approved templates).
+type Templated interface {
+	HasTemplate(template string) bool
+}
+
+// HasTemplate reports whether a template code is configured for template.
+func (a *AliyunSMS) HasTemplate(template string) bool { return a.cfg.Templates[template] != "" }
+
+// Sends reports whether this outbox has a provider on channel that sends
+// template: a channel left to the log sends nothing to owners.
+func (o *Outbox) Sends(channel, template string) bool {
+	ch, ok := o.channels[channel]
+	if !ok || ch == nil {
+		return false
+	}
+	if t, ok := ch.(Templated); ok {
+		return t.HasTemplate(template)
+	}
+	return true
+}

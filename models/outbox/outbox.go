@@ -182,6 +182,9 @@ type Message struct {
 	DedupeKey string
 	// To is the recipient on each channel.
 	To []Recipient
+	// NotBefore, when after the transaction's time, holds the message
+	// until then (quiet hours, see SendAt): River's ScheduledAt.
+	NotBefore time.Time
 }
 
 // Recipient is an address on a channel.
@@ -222,13 +225,19 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) ([]Delivery, error) {
 			return errors.New("outbox: the transaction is not a database/sql one")
 		}
 		now := models.Clock(nil).Now(ctx)
+		var opts *river.InsertOpts
+		at := now
+		if m.NotBefore.After(now) {
+			at = m.NotBefore
+			opts = &river.InsertOpts{ScheduledAt: at}
+		}
 		for _, to := range m.To {
 			if to.Channel == "" || to.Address == "" {
 				return ErrInvalidMessage
 			}
 			d := Delivery{ID: models.NewID(), OwnerID: m.OwnerID, NotificationID: m.NotificationID, Kind: m.Kind,
 				Channel: to.Channel, Recipient: to.Address, Template: template, Payload: string(payload),
-				DedupeKey: m.DedupeKey + ":" + to.Channel, Status: Pending, NextAttemptAt: now}
+				DedupeKey: m.DedupeKey + ":" + to.Channel, Status: Pending, NextAttemptAt: at}
 			res := conn.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&d)
 			if res.Error != nil {
 				return fmt.Errorf("outbox: write delivery: %w", res.Error)
@@ -236,7 +245,7 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) ([]Delivery, error) {
 			if res.RowsAffected == 0 {
 				continue // enqueued before
 			}
-			if _, err := o.river.InsertTx(ctx, tx, deliverArgs{ID: d.ID}, nil); err != nil {
+			if _, err := o.river.InsertTx(ctx, tx, deliverArgs{ID: d.ID}, opts); err != nil {
 				return fmt.Errorf("outbox: insert job: %w", err)
 			}
 			out = append(out, d)

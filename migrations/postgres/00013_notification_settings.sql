@@ -1,0 +1,15 @@
+-- +goose Up
+-- The channels an owner allows for each kind of message beyond the inbox
+-- (see models/inbox/settings.go). No row: every channel. channels is a
+-- comma-separated list (SMS,WECHAT,PUSH), empty for the inbox only, which
+-- a transactional kind may never be.
+CREATE TABLE notification_settings (
+    owner_id   uuid NOT NULL REFERENCES owners (id),
+    kind       text NOT NULL CHECK (kind <> ''),
+    channels   text NOT NULL DEFAULT '',
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (owner_id, kind)
+);
+
+-- +goose Down
+DROP TABLE notification_settings;
