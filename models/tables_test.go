@@ -26,9 +26,9 @@ var tableOwners = map[string]string{
 	"login_codes": "models", "refresh_tokens": "models", "auth_failures": "models",
 	"idempotency_keys": "models", "staff_networks": "models",
 
-	"notifications": "models/inbox",
-	"deliveries":    "models/outbox",
-	"job_runs":      "models/jobs",
+	"notifications": "models/inbox", "notification_settings": "models/inbox",
+	"deliveries": "models/outbox",
+	"job_runs":   "models/jobs",
 
 	"repair_orders": "models/workshop", "repair_order_items": "models/workshop",
 	"repair_order_events": "models/workshop", "repair_order_payments": "models/workshop",

@@ -125,7 +125,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		return p, nil
 	}
 	dir := &directory.Service{DB: d.DB}
-	ib := &inbox.Service{DB: d.DB}
+	ib := &inbox.Service{DB: d.DB, Directory: dir}
 	if cfg.SMSProvider != "" {
 		// Owner messages leave the inbox only when a provider sends them.
 		ib.Outbox, ib.Routing = ob, inbox.Routing{MarketingWeeklyCap: cfg.MarketingWeeklyCap}

@@ -26,12 +26,14 @@ func (s *Service) deliver(ctx context.Context, n *Notification) error {
 		return nil
 	}
 	conn := s.DB.Conn(ctx)
-	q := conn.Where("id = ?", n.OwnerID)
+	var owner *models.Owner
+	var err error
 	if class == outbox.Marketing {
-		q = s.DB.ForNoKeyUpdate(q)
+		owner, err = s.directory().LockOwner(ctx, n.OwnerID, true, true)
+	} else {
+		owner, err = s.directory().Owner(ctx, n.OwnerID)
 	}
-	var owner models.Owner
-	if err := q.Take(&owner).Error; err != nil {
+	if err != nil {
 		return err
 	}
 	chosen, err := s.chosen(ctx, n.OwnerID, n.Kind)
@@ -61,7 +63,7 @@ func (s *Service) deliver(ctx context.Context, n *Notification) error {
 		to.Address = owner.Phone
 	}
 	_, err = s.Outbox.Enqueue(ctx, outbox.Message{OwnerID: &n.OwnerID, NotificationID: &n.ID, Kind: n.Kind,
-		Payload: payload(&owner, n), DedupeKey: "notification:" + n.ID.String(), To: []outbox.Recipient{to},
+		Payload: payload(owner, n), DedupeKey: "notification:" + n.ID.String(), To: []outbox.Recipient{to},
 		NotBefore: outbox.SendAt(n.Kind, now)})
 	return err
 }

@@ -5,6 +5,7 @@ package inbox
 
 import (
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/outbox"
 )
 
@@ -14,6 +15,8 @@ type Service struct {
 	// Clock is the service's clock (nil: the real time). Inside a
 	// transaction a notification carries the transaction's time.
 	Clock models.Clock
+	// Directory reads the owner a message goes to (nil: one on DB).
+	Directory *directory.Service
 	// Outbox, when set, carries each notification beyond the inbox, on
 	// the channels its rules allow (see Routing); nil: the inbox only.
 	Outbox  *outbox.Outbox
@@ -28,3 +31,6 @@ func (s *Service) Or(db *models.DB, c models.Clock) *Service {
 	}
 	return &Service{DB: db, Clock: c}
 }
+
+// directory is the wired Directory, or one on the service's database.
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }

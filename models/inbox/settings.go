@@ -29,15 +29,16 @@ type Setting struct {
 	Channels []string
 }
 
-// settingRow is a row of notification_settings.
-type settingRow struct {
+// SettingRow is a row of notification_settings: the channels an owner chose
+// for one kind (kinds never set have none). Privacy exports and erases them.
+type SettingRow struct {
 	OwnerID   uuid.UUID `gorm:"primaryKey"`
 	Kind      string    `gorm:"primaryKey"`
 	Channels  string
 	UpdatedAt time.Time
 }
 
-func (settingRow) TableName() string { return "notification_settings" }
+func (SettingRow) TableName() string { return "notification_settings" }
 
 func splitChannels(s string) []string {
 	if s == "" {
@@ -55,7 +56,7 @@ func (s *Service) NotificationSettings(ctx context.Context, actor *auth.Principa
 	if err := inboxOf(actor, ownerID); err != nil {
 		return nil, err
 	}
-	var rows []settingRow
+	var rows []SettingRow
 	if err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Find(&rows).Error; err != nil {
 		return nil, err
 	}
@@ -115,7 +116,7 @@ func (s *Service) UpdateNotificationSettings(ctx context.Context, actor *auth.Pr
 			ch := slices.Clone(st.Channels)
 			slices.Sort(ch)
 			ch = slices.Compact(ch)
-			row := settingRow{OwnerID: actor.ID, Kind: st.Kind, Channels: strings.Join(ch, ","), UpdatedAt: now}
+			row := SettingRow{OwnerID: actor.ID, Kind: st.Kind, Channels: strings.Join(ch, ","), UpdatedAt: now}
 			err := s.DB.Conn(ctx).Clauses(clause.OnConflict{
 				Columns:   []clause.Column{{Name: "owner_id"}, {Name: "kind"}},
 				DoUpdates: clause.AssignmentColumns([]string{"channels", "updated_at"}),
@@ -134,7 +135,7 @@ func (s *Service) UpdateNotificationSettings(ctx context.Context, actor *auth.Pr
 
 // chosen is the channels the owner allows for kind; nil: every channel.
 func (s *Service) chosen(ctx context.Context, ownerID uuid.UUID, kind string) ([]string, error) {
-	var rows []settingRow
+	var rows []SettingRow
 	if err := s.DB.Conn(ctx).Where("owner_id = ? AND kind = ?", ownerID, kind).Limit(1).Find(&rows).Error; err != nil {
 		return nil, err
 	}

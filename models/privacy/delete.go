@@ -85,6 +85,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 			// went to the phone, before the owner was known.
 			{&outbox.Delivery{}, "owner_id = ? OR recipient = ?", []any{o.ID, o.Phone}},
 			{&inbox.Notification{}, "owner_id = ?", []any{o.ID}},
+			{&inbox.SettingRow{}, "owner_id = ?", []any{o.ID}},
 			{&models.IdempotencyKey{}, "scope = ?", []any{models.IdempotencyScope(actor)}},
 			{&models.LoginCode{}, "phone = ?", []any{o.Phone}},
 			{&models.AuthFailure{}, "kind = 'OTP' AND subject = ?", []any{o.Phone}},

@@ -80,6 +80,9 @@ const (
 	// outbox (models/outbox): channel, address, template, parameters and
 	// what became of them.
 	SectionMessages = "messages"
+	// SectionNotificationSettings lists the channels the owner chose per
+	// kind of message (kinds never set are not listed).
+	SectionNotificationSettings = "notificationSettings"
 )
 
 func (s *Service) builtIn() []Section {
@@ -90,7 +93,15 @@ func (s *Service) builtIn() []Section {
 		{SectionNotifications, s.exportNotifications},
 		{SectionSessions, s.exportSessions},
 		{SectionMessages, listOf[outbox.Delivery](s, "owner_id = ?")},
+		{SectionNotificationSettings, s.exportNotificationSettings},
 	}
+}
+
+// exportNotificationSettings lists the owner's chosen channels by kind.
+func (s *Service) exportNotificationSettings(ctx context.Context, ownerID uuid.UUID) (any, error) {
+	rows := []*inbox.SettingRow{}
+	err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("kind ASC").Find(&rows).Error
+	return rows, err
 }
 
 // listOf is a section listing the rows of T matching cond, oldest first.

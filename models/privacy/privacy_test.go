@@ -128,7 +128,7 @@ func TestExportHoldsEverything(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := []string{"appointments", "consent", "events", "messages", "notifications", "owner", "repairOrders", "sessions", "vehicles", "wallet"}
+	want := []string{"appointments", "consent", "events", "messages", "notificationSettings", "notifications", "owner", "repairOrders", "sessions", "vehicles", "wallet"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("sections %v; want %v", names, want)
 	}
@@ -180,6 +180,7 @@ func TestExportCoversEveryOwnerTable(t *testing.T) {
 		"owners": "owner", "consent_events": "consent", "vehicles": "vehicles", "repair_orders": "repairOrders",
 		"membership_accounts": "wallet", "ledger_entries": "wallet", "points_lots": "wallet", "appointments": "appointments",
 		"notifications": "notifications", "refresh_tokens": "sessions", "deliveries": "messages",
+		"notification_settings": "notificationSettings",
 		// Sections of the capabilities above privacy, wired in server/app.go
 		// (server/privacy_test.go checks they are in the document).
 		"registrations": "eventRegistrations", "surveys": "care", "complaints": "care", "follow_up_tasks": "care",
