@@ -29,6 +29,7 @@ var layers = []struct {
 	{"leaves: nothing of ours", []string{"migrations", "models/validate", "auth", "graph/limits"}},
 	{"the kernel", []string{"models", "auth/authtest"}},
 	{"the outbox: messages to owners and phones, below everything that sends them", []string{"models/outbox"}},
+	{"push: owners' devices and the outbox's push channel", []string{"models/push"}},
 	{"the directory and the inbox, which every capability reads or writes", []string{"models/directory", "models/inbox"}},
 	{"capabilities on the kernel alone, and test databases", []string{"models/wallet", "models/roadside", "models/jobs", "models/testdb"}},
 	{"capabilities that call wallet", []string{"models/workshop", "models/events"}},

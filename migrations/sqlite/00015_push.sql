@@ -32,5 +32,20 @@ CREATE INDEX deliveries_owner_idx ON deliveries (owner_id, created_at) WHERE own
 CREATE INDEX deliveries_notification_idx ON deliveries (notification_id) WHERE notification_id IS NOT NULL;
 CREATE INDEX deliveries_open_idx ON deliveries (status, next_attempt_at) WHERE status IN ('PENDING', 'SENDING');
 
+-- An owner's app installations that receive push (see models/push): one row
+-- per device token, which belongs to one owner at a time (registering it
+-- again moves it). provider is APNS (iOS) or JPUSH (Android in mainland
+-- China).
+CREATE TABLE devices (
+    id            TEXT NOT NULL PRIMARY KEY,
+    owner_id      TEXT NOT NULL REFERENCES owners (id),
+    platform      TEXT NOT NULL CHECK (platform IN ('IOS', 'ANDROID')),
+    provider      TEXT NOT NULL CHECK (provider IN ('APNS', 'JPUSH')),
+    token         TEXT NOT NULL UNIQUE CHECK (token <> ''),
+    registered_at DATETIME NOT NULL,
+    last_seen_at  DATETIME NOT NULL
+);
+CREATE INDEX devices_owner_idx ON devices (owner_id, registered_at);
+
 -- +goose Down
 SELECT 1;

@@ -37,6 +37,9 @@ const (
 // Channels.
 const (
 	ChannelSMS = "SMS"
+	// ChannelPush is the owner app's push; its address is a device's id
+	// (see models/push).
+	ChannelPush = "PUSH"
 )
 
 // Delivery is one message to one recipient on one channel (a row of
