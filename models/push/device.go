@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 )
 
@@ -60,7 +61,7 @@ type Registry struct {
 	DB *models.DB
 }
 
-var errTokenFormat = models.E(models.CodeInvalidArgument, "设备令牌格式不正确", "the device token is not in its platform's format").On("input.token")
+var errTokenFormat = models.E(models.CodeInvalidArgument, "设备令牌格式不正确", "the device token is not in its platform's format").On("token")
 
 // Register records token as a device of owner on platform, sent through
 // provider ("" means the platform's: APNS for iOS, JPUSH for Android). A
@@ -80,9 +81,9 @@ func (r *Registry) Register(ctx context.Context, owner uuid.UUID, platform, toke
 			return nil, errTokenFormat
 		}
 	case platform != PlatformIOS && platform != PlatformAndroid:
-		return nil, models.E(models.CodeInvalidArgument, "平台无效", "unknown platform").On("input.platform")
+		return nil, models.E(models.CodeInvalidArgument, "平台无效", "unknown platform").On("platform")
 	default:
-		return nil, models.Ef(models.CodeInvalidArgument, "该平台不支持此推送服务", "provider %q does not serve %s", provider, platform).On("input.provider")
+		return nil, models.Ef(models.CodeInvalidArgument, "该平台不支持此推送服务", "provider %q does not serve %s", provider, platform).On("provider")
 	}
 	if len(token) > maxTokenLen {
 		return nil, errTokenFormat
@@ -129,6 +130,44 @@ func (r *Registry) Register(ctx context.Context, owner uuid.UUID, platform, toke
 		return nil, fmt.Errorf("push: register device: %w", err)
 	}
 	return &d, nil
+}
+
+// owner is who's id if who is an owner; only an owner has devices.
+func owner(who *auth.Principal) (uuid.UUID, error) {
+	if !who.IsOwner() {
+		return uuid.Nil, models.ErrForbidden
+	}
+	return who.ID, nil
+}
+
+// RegisterMine is Register for the signed-in owner who.
+func (r *Registry) RegisterMine(ctx context.Context, who *auth.Principal, platform, token, provider string) (*Device, error) {
+	id, err := owner(who)
+	if err != nil {
+		return nil, err
+	}
+	return r.Register(ctx, id, platform, token, provider)
+}
+
+// UnregisterMine is Unregister for the signed-in owner who.
+func (r *Registry) UnregisterMine(ctx context.Context, who *auth.Principal, token string) (bool, error) {
+	id, err := owner(who)
+	if err != nil {
+		return false, err
+	}
+	return r.Unregister(ctx, id, token)
+}
+
+// DevicesOf lists owner's devices for who: only the owner may see them.
+func (r *Registry) DevicesOf(ctx context.Context, who *auth.Principal, ownerID uuid.UUID) ([]Device, error) {
+	id, err := owner(who)
+	if err != nil {
+		return nil, err
+	}
+	if id != ownerID {
+		return nil, models.ErrForbidden
+	}
+	return r.Devices(ctx, id)
 }
 
 // Unregister removes owner's device with token. It reports whether there

@@ -122,13 +122,13 @@ func TestRegisterValidatesTokensPerPlatform(t *testing.T) {
 	reg := &push.Registry{DB: w.DB}
 	a := w.Owner(1, "张三", nil)
 	for _, c := range []struct{ platform, token, provider, field string }{
-		{push.PlatformIOS, "abc", "", "input.token"},
-		{push.PlatformIOS, strings.ToUpper(apnsToken(0xabcdef)), "", "input.token"},
-		{push.PlatformIOS, strings.Repeat("a", 201), "", "input.token"},
-		{push.PlatformAndroid, "not a regid!", "", "input.token"},
-		{push.PlatformAndroid, strings.Repeat("1", 65), "", "input.token"},
-		{push.PlatformIOS, apnsToken(1), push.ProviderJPush, "input.provider"},
-		{"WINDOWS", apnsToken(1), "", "input.platform"},
+		{push.PlatformIOS, "abc", "", "token"},
+		{push.PlatformIOS, strings.ToUpper(apnsToken(0xabcdef)), "", "token"},
+		{push.PlatformIOS, strings.Repeat("a", 201), "", "token"},
+		{push.PlatformAndroid, "not a regid!", "", "token"},
+		{push.PlatformAndroid, strings.Repeat("1", 65), "", "token"},
+		{push.PlatformIOS, apnsToken(1), push.ProviderJPush, "provider"},
+		{"WINDOWS", apnsToken(1), "", "platform"},
 	} {
 		_, err := reg.Register(context.Background(), a.ID, c.platform, c.token, c.provider)
 		testdb.WantCode(t, err, models.CodeInvalidArgument, c.field)
