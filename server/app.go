@@ -138,6 +138,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	// Capabilities add their export Sections and deletion Erasers here.
+	devices := &push.Registry{DB: d.DB}
 	pv := &privacy.Service{DB: d.DB, Directory: dir,
 		Sections: []privacy.Section{
 			{Name: "repairOrders", Export: ws.ExportOwner},
@@ -146,8 +147,9 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "eventRegistrations", Export: ev.ExportOwner},
 			{Name: "care", Export: cr.ExportOwner},
 			{Name: "roadsideAssistance", Export: rs.ExportOwner},
+			{Name: "devices", Export: devices.ExportOwner},
 		},
-		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
+		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner, devices.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
 		Links:   graph.LinkOut,
 	}
@@ -156,7 +158,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
 			Roadside: rs, Care: cr, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
-			Push: &push.Registry{DB: d.DB}},
+			Push: devices},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,

@@ -194,3 +194,30 @@ func (r *Registry) Devices(ctx context.Context, owner uuid.UUID) ([]Device, erro
 func (r *Registry) drop(ctx context.Context, id uuid.UUID) error {
 	return r.DB.Conn(ctx).Delete(&Device{}, "id = ?", id).Error
 }
+
+// exported is a device in an owner's data export (without its token, which
+// only addresses the installation).
+type exported struct {
+	Platform     string    `json:"platform"`
+	Provider     string    `json:"provider"`
+	RegisteredAt time.Time `json:"registeredAt"`
+	LastSeenAt   time.Time `json:"lastSeenAt"`
+}
+
+// ExportOwner is the devices section of an owner's data export.
+func (r *Registry) ExportOwner(ctx context.Context, owner uuid.UUID) (any, error) {
+	ds, err := r.Devices(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]exported, len(ds))
+	for i, d := range ds {
+		out[i] = exported{Platform: d.Platform, Provider: d.Provider, RegisteredAt: d.RegisteredAt, LastSeenAt: d.LastSeenAt}
+	}
+	return out, nil
+}
+
+// EraseOwner removes an owner's devices when the account is deleted.
+func (r *Registry) EraseOwner(ctx context.Context, owner uuid.UUID) error {
+	return r.DB.Conn(ctx).Delete(&Device{}, "owner_id = ?", owner).Error
+}
