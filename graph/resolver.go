@@ -16,6 +16,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/privacy"
+	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -38,6 +39,8 @@ type Resolver struct {
 	Jobs *jobs.Runner
 	// Privacy runs the owners' data rights (consent, export, deletion).
 	Privacy *privacy.Service
+	// Push keeps the owners' devices.
+	Push *push.Registry
 	// Tokens signs the bearer tokens of workshop screens.
 	Tokens *auth.Tokens
 	Log    *slog.Logger

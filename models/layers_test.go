@@ -29,6 +29,7 @@ var layers = []struct {
 	{"leaves: nothing of ours", []string{"migrations", "models/validate", "auth", "graph/limits"}},
 	{"the kernel", []string{"models", "auth/authtest"}},
 	{"the outbox: messages to owners and phones, below everything that sends them", []string{"models/outbox"}},
+	{"push: owners' devices and the outbox's push channel", []string{"models/push"}},
 	{"the directory, which every capability reads", []string{"models/directory"}},
 	{"the inbox, which every capability writes; it reads the owner's reach from the directory", []string{"models/inbox"}},
 	{"capabilities on the kernel alone, and test databases", []string{"models/wallet", "models/roadside", "models/jobs", "models/testdb"}},

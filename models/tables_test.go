@@ -28,7 +28,10 @@ var tableOwners = map[string]string{
 
 	"notifications": "models/inbox", "notification_settings": "models/inbox",
 	"deliveries": "models/outbox",
-	"job_runs":   "models/jobs",
+	// deliveries_new: the SQLite rebuild of deliveries (00015), renamed to it.
+	"deliveries_new": "models/outbox",
+	"devices":        "models/push",
+	"job_runs":       "models/jobs",
 
 	"repair_orders": "models/workshop", "repair_order_items": "models/workshop",
 	"repair_order_events": "models/workshop", "repair_order_payments": "models/workshop",

@@ -27,6 +27,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
+	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -48,6 +49,9 @@ type Deps struct {
 	LiveRetry graph.Retry
 	// Outbox tunes the outbox's workers (tests: short polls).
 	Outbox outbox.Config
+	// APNsClient is the HTTP/2 client APNs is called with; nil means its
+	// own (tests: one that trusts the fake's certificate).
+	APNsClient *http.Client
 }
 
 // App is the HTTP application: the Echo instance and what it was built with.
@@ -138,6 +142,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	// Capabilities add their export Sections and deletion Erasers here.
+	devices := &push.Registry{DB: d.DB}
 	pv := &privacy.Service{DB: d.DB, Directory: dir,
 		Sections: []privacy.Section{
 			{Name: "repairOrders", Export: ws.ExportOwner},
@@ -146,8 +151,9 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "eventRegistrations", Export: ev.ExportOwner},
 			{Name: "care", Export: cr.ExportOwner},
 			{Name: "roadsideAssistance", Export: rs.ExportOwner},
+			{Name: "devices", Export: devices.ExportOwner},
 		},
-		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner},
+		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner, devices.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
 		Links:   graph.LinkOut,
 	}
@@ -155,7 +161,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	reg := newMetrics(d.DB)
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
-			Roadside: rs, Care: cr, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log},
+			Roadside: rs, Care: cr, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
+			Push: devices},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -285,6 +292,26 @@ func newOutbox(cfg Config, d Deps) (*outbox.Outbox, error) {
 			return nil, err
 		}
 		channels[outbox.ChannelSMS] = sms
+	}
+	providers := map[string]push.Provider{}
+	if cfg.APNs != nil {
+		c := *cfg.APNs
+		c.Client = d.APNsClient
+		p, err := push.NewAPNs(c)
+		if err != nil {
+			return nil, err
+		}
+		providers[push.ProviderAPNs] = p
+	}
+	if cfg.JPush != nil {
+		p, err := push.NewJPush(*cfg.JPush)
+		if err != nil {
+			return nil, err
+		}
+		providers[push.ProviderJPush] = p
+	}
+	if len(providers) > 0 {
+		channels[outbox.ChannelPush] = &push.Channel{Registry: &push.Registry{DB: d.DB}, Providers: providers, Log: d.Log}
 	}
 	return outbox.New(d.DB, channels, d.Outbox, d.Log)
 }

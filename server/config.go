@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -69,6 +71,11 @@ type Config struct {
 	// MarketingWeeklyCap bounds the marketing messages an owner is sent
 	// beyond the inbox in any 7 days (NOTIFY_MARKETING_WEEKLY_CAP).
 	MarketingWeeklyCap int
+
+	// APNs and JPush configure the push providers; nil when not
+	// configured (push to their devices then only logs).
+	APNs  *push.APNsConfig
+	JPush *push.JPushConfig
 }
 
 // Defaults, also shown in the README.
@@ -144,6 +151,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if err := loadWalletConfig(&c.Wallet, env); err != nil {
 		return c, err
+	}
+	if err := loadPush(&c, env); err != nil {
+		return Config{}, err
 	}
 	if err := loadSMS(&c, env); err != nil {
 		return c, err
@@ -451,4 +461,67 @@ func loadSMS(c *Config, env func(key, def string) string) error {
 	}
 	c.AliyunSMS = a
 	return nil
+}
+
+// loadPush reads the push providers. APNs, when any PUSH_APNS_* is set:
+// PUSH_APNS_KEY_FILE (the .p8 key), PUSH_APNS_KEY_ID, PUSH_APNS_TEAM_ID and
+// PUSH_APNS_TOPIC (the bundle id) are required; PUSH_APNS_ENDPOINT is
+// production (the default), sandbox or an https URL (a test server).
+// JPush, when PUSH_JPUSH_APP_KEY or PUSH_JPUSH_MASTER_SECRET is set: both
+// are required; PUSH_JPUSH_ENDPOINT is an http(s) URL, api.jpush.cn's by
+// default.
+func loadPush(c *Config, env func(key, def string) string) error {
+	a := push.APNsConfig{KeyID: env("PUSH_APNS_KEY_ID", ""), TeamID: env("PUSH_APNS_TEAM_ID", ""),
+		Topic: env("PUSH_APNS_TOPIC", "")}
+	keyFile, endpoint := env("PUSH_APNS_KEY_FILE", ""), env("PUSH_APNS_ENDPOINT", "")
+	if keyFile != "" || a.KeyID != "" || a.TeamID != "" || a.Topic != "" || endpoint != "" {
+		for _, v := range []struct{ name, value string }{
+			{"PUSH_APNS_KEY_FILE", keyFile}, {"PUSH_APNS_KEY_ID", a.KeyID},
+			{"PUSH_APNS_TEAM_ID", a.TeamID}, {"PUSH_APNS_TOPIC", a.Topic},
+		} {
+			if v.value == "" {
+				return fmt.Errorf("%s is required when APNs is configured (any PUSH_APNS_* set)", v.name)
+			}
+		}
+		key, err := os.ReadFile(keyFile)
+		if err != nil {
+			return fmt.Errorf("PUSH_APNS_KEY_FILE: %w", err)
+		}
+		if _, err := push.ParseAPNsKey(key); err != nil {
+			return fmt.Errorf("PUSH_APNS_KEY_FILE %s: %w", keyFile, err)
+		}
+		a.Key = key
+		switch endpoint {
+		case "", "production":
+			a.Endpoint = push.APNsProduction
+		case "sandbox":
+			a.Endpoint = push.APNsSandbox
+		default:
+			if !isBaseURL(endpoint, "https") {
+				return fmt.Errorf("PUSH_APNS_ENDPOINT must be production, sandbox or an https URL without a path, not %q", endpoint)
+			}
+			a.Endpoint = endpoint
+		}
+		c.APNs = &a
+	}
+	j := push.JPushConfig{AppKey: env("PUSH_JPUSH_APP_KEY", ""), MasterSecret: env("PUSH_JPUSH_MASTER_SECRET", ""),
+		Endpoint: env("PUSH_JPUSH_ENDPOINT", push.JPushEndpoint)}
+	if j.AppKey != "" || j.MasterSecret != "" {
+		if j.AppKey == "" || j.MasterSecret == "" {
+			return errors.New("PUSH_JPUSH_APP_KEY and PUSH_JPUSH_MASTER_SECRET are both required for JPush")
+		}
+		if !isBaseURL(j.Endpoint, "https", "http") {
+			return fmt.Errorf("PUSH_JPUSH_ENDPOINT must be an http(s) URL without a path, not %q", j.Endpoint)
+		}
+		c.JPush = &j
+	}
+	return nil
+}
+
+// isBaseURL reports whether s is a URL of one of schemes with a host and
+// no path, query or fragment.
+func isBaseURL(s string, schemes ...string) bool {
+	u, err := url.Parse(s)
+	return err == nil && slices.Contains(schemes, u.Scheme) && u.Host != "" && strings.Trim(u.Path, "/") == "" &&
+		u.RawQuery == "" && u.Fragment == ""
 }

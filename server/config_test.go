@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/wallet"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,8 +16,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/auth/authtest"
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/push"
 )
 
 // envOf is a getenv over a map.
@@ -310,5 +313,50 @@ func TestConfigDevSecretKeptInDataDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir3, "jwt-secret")); !os.IsNotExist(err) {
 		t.Fatalf("secret file written although JWT_SECRET is set: %v", err)
+	}
+}
+
+func TestConfigPush(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "AuthKey.p8")
+	fake := authtest.NewAPNs(t, "cn.ownerhub.app")
+	if err := os.WriteFile(keyFile, fake.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apns := map[string]string{"PUSH_APNS_KEY_FILE": keyFile, "PUSH_APNS_KEY_ID": "ABC123DEFG", "PUSH_APNS_TEAM_ID": "DEF123GHIJ",
+		"PUSH_APNS_TOPIC": "cn.ownerhub.app", "PUSH_JPUSH_APP_KEY": "app-key", "PUSH_JPUSH_MASTER_SECRET": "master"}
+	cfg, err := LoadConfig(envOf(apns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.APNs == nil || cfg.APNs.Endpoint != push.APNsProduction || cfg.APNs.Topic != "cn.ownerhub.app" ||
+		cfg.JPush == nil || cfg.JPush.Endpoint != push.JPushEndpoint {
+		t.Fatalf("push settings: %+v %+v", cfg.APNs, cfg.JPush)
+	}
+	if cfg, err := LoadConfig(envOf(map[string]string{})); err != nil || cfg.APNs != nil || cfg.JPush != nil {
+		t.Fatalf("unset push: %+v %+v, %v", cfg.APNs, cfg.JPush, err)
+	}
+	with := func(k, v string) map[string]string {
+		env := maps.Clone(apns)
+		env[k] = v
+		return env
+	}
+	if err := os.WriteFile(filepath.Join(dir, "not-a-key"), []byte("nope"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []map[string]string{
+		with("PUSH_APNS_TEAM_ID", ""),
+		with("PUSH_APNS_KEY_FILE", filepath.Join(dir, "missing.p8")),
+		with("PUSH_APNS_KEY_FILE", filepath.Join(dir, "not-a-key")),
+		with("PUSH_APNS_ENDPOINT", "http://api.push.apple.com"),
+		with("PUSH_JPUSH_MASTER_SECRET", ""),
+		with("PUSH_JPUSH_ENDPOINT", "https://api.jpush.cn/v3/push"),
+	} {
+		if _, err := LoadConfig(envOf(env)); err == nil {
+			t.Errorf("LoadConfig accepted %v", env)
+		}
+	}
+	if cfg, err := LoadConfig(envOf(with("PUSH_APNS_ENDPOINT", "sandbox"))); err != nil || cfg.APNs.Endpoint != push.APNsSandbox {
+		t.Fatalf("sandbox: %+v, %v", cfg.APNs, err)
 	}
 }

@@ -36,6 +36,8 @@ var swOpen = map[string]string{
 	"Mutation.setMarketingConsent":        "the signed-in owner's own consent",
 	"Mutation.updateNotificationSettings": "the signed-in owner's own settings: the input names kinds, not an owner",
 	"Mutation.deleteMyAccount":            "the signed-in owner's own account",
+	"Mutation.registerDevice":             "registers the caller's own app installation; its token is the installation's, which only it holds",
+	"Mutation.unregisterDevice":           "removes only the caller's own device with the token; another owner's is left alone",
 }
 
 // swNames are string inputs that name a customer's record as an ID would:

@@ -97,7 +97,7 @@ func (s *Service) RequestCode(ctx context.Context, phone, ip string) (retryAfter
 			return nil, fmt.Errorf("signin: store login code: %w", err)
 		}
 		if !isTest && s.Outbox != nil {
-			return nil, s.enqueueCode(ctx, id, e164, code)
+			return nil, s.enqueueCode(ctx, id, e164, code, lc.ExpiresAt)
 		}
 		return nil, nil
 	})
@@ -118,12 +118,14 @@ func (s *Service) RequestCode(ctx context.Context, phone, ip string) (retryAfter
 }
 
 // enqueueCode writes the SMS delivery of code, keyed by the code's row, in
-// the transaction in ctx.
-func (s *Service) enqueueCode(ctx context.Context, id uuid.UUID, phone, code string) error {
+// the transaction in ctx. It is not sent after the code expires: a code
+// throttled by the gateway until then would reach the phone dead.
+func (s *Service) enqueueCode(ctx context.Context, id uuid.UUID, phone, code string, expires time.Time) error {
 	_, err := s.Outbox.Enqueue(ctx, outbox.Message{
 		Kind:      outbox.KindLoginCode,
 		DedupeKey: "login-code:" + id.String(),
 		Payload:   map[string]string{"code": code},
+		NotAfter:  expires,
 		To:        []outbox.Recipient{{Channel: outbox.ChannelSMS, Address: phone}},
 	})
 	if err != nil {

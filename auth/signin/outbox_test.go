@@ -71,6 +71,13 @@ func TestRequestCodeEnqueuesTheSMSWithTheCode(t *testing.T) {
 	if codes != 1 {
 		t.Fatalf("%d login codes; want 1", codes)
 	}
+	var lc models.LoginCode
+	if err := e.db.Conn(ctx).Take(&lc, "phone = ?", phone).Error; err != nil {
+		t.Fatal(err)
+	}
+	if ds[0].NotAfter == nil || !ds[0].NotAfter.Equal(lc.ExpiresAt) {
+		t.Fatalf("delivery not_after %v; want the code's expiry %v", ds[0].NotAfter, lc.ExpiresAt)
+	}
 	if err := o.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

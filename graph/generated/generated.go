@@ -23,6 +23,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
+	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -49,6 +50,7 @@ type ResolverRoot interface {
 	Complaint() ComplaintResolver
 	ComplaintEvent() ComplaintEventResolver
 	ComplaintStoreCount() ComplaintStoreCountResolver
+	Device() DeviceResolver
 	Event() EventResolver
 	FollowUpTask() FollowUpTaskResolver
 	JobRun() JobRunResolver
@@ -323,6 +325,13 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	Device struct {
+		LastSeenAt   func(childComplexity int) int
+		Platform     func(childComplexity int) int
+		Provider     func(childComplexity int) int
+		RegisteredAt func(childComplexity int) int
+	}
+
 	Event struct {
 		AttendancePoints     func(childComplexity int) int
 		CancelReason         func(childComplexity int) int
@@ -539,6 +548,7 @@ type ComplexityRoot struct {
 		RecordFollowUpOutcome      func(childComplexity int, input model.RecordFollowUpOutcomeInput) int
 		RefreshSession             func(childComplexity int, input model.RefreshSessionInput) int
 		RefundWallet               func(childComplexity int, input model.RefundWalletInput) int
+		RegisterDevice             func(childComplexity int, input model.RegisterDeviceInput) int
 		RegisterForEvent           func(childComplexity int, input model.RegisterForEventInput) int
 		RegisterVehicle            func(childComplexity int, input model.RegisterVehicleInput) int
 		RemoveRepairOrderItem      func(childComplexity int, input model.RemoveRepairOrderItemInput) int
@@ -555,6 +565,7 @@ type ComplexityRoot struct {
 		StaffLogin                 func(childComplexity int, input model.StaffLoginInput) int
 		SubmitSurvey               func(childComplexity int, input model.SubmitSurveyInput) int
 		TopUpWallet                func(childComplexity int, input model.TopUpWalletInput) int
+		UnregisterDevice           func(childComplexity int, token string) int
 		UpdateEvent                func(childComplexity int, input model.UpdateEventInput) int
 		UpdateMyProfile            func(childComplexity int, input model.UpdateMyProfileInput) int
 		UpdateNotificationSettings func(childComplexity int, input []*model.NotificationSettingInput) int
@@ -600,6 +611,7 @@ type ComplexityRoot struct {
 		Birthday                func(childComplexity int) int
 		Complaints              func(childComplexity int, first *int, after *string) int
 		CreatedAt               func(childComplexity int) int
+		Devices                 func(childComplexity int) int
 		Gender                  func(childComplexity int) int
 		HomeStore               func(childComplexity int) int
 		ID                      func(childComplexity int) int
@@ -673,6 +685,11 @@ type ComplexityRoot struct {
 		StoreCalendar          func(childComplexity int, storeID string) int
 		Stores                 func(childComplexity int, first *int, after *string) int
 		WorkshopBoard          func(childComplexity int, storeID string) int
+	}
+
+	RegisterDevicePayload struct {
+		Device     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	RegisterVehiclePayload struct {
@@ -970,6 +987,11 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	UnregisterDevicePayload struct {
+		Removed    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	UpdateMyProfilePayload struct {
 		Owner      func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -1104,6 +1126,10 @@ type ComplaintEventResolver interface {
 type ComplaintStoreCountResolver interface {
 	Store(ctx context.Context, obj *care.ComplaintCount) (*models.Store, error)
 }
+type DeviceResolver interface {
+	Platform(ctx context.Context, obj *push.Device) (model.DevicePlatform, error)
+	Provider(ctx context.Context, obj *push.Device) (model.PushProvider, error)
+}
 type EventResolver interface {
 	ID(ctx context.Context, obj *events.Event) (string, error)
 
@@ -1199,6 +1225,8 @@ type MutationResolver interface {
 	UpdateNotificationSettings(ctx context.Context, input []*model.NotificationSettingInput) (*model.UpdateNotificationSettingsPayload, error)
 	SetMarketingConsent(ctx context.Context, input model.SetMarketingConsentInput) (*model.SetMarketingConsentPayload, error)
 	DeleteMyAccount(ctx context.Context, input model.DeleteMyAccountInput) (*model.DeleteMyAccountPayload, error)
+	RegisterDevice(ctx context.Context, input model.RegisterDeviceInput) (*model.RegisterDevicePayload, error)
+	UnregisterDevice(ctx context.Context, token string) (*model.UnregisterDevicePayload, error)
 	OpenRepairOrder(ctx context.Context, input model.OpenRepairOrderInput) (*model.RepairOrderPayload, error)
 	AddRepairOrderItem(ctx context.Context, input model.AddRepairOrderItemInput) (*model.RepairOrderPayload, error)
 	RemoveRepairOrderItem(ctx context.Context, input model.RemoveRepairOrderItemInput) (*model.RepairOrderPayload, error)
@@ -1241,6 +1269,7 @@ type OwnerResolver interface {
 	UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error)
 	NotificationSettings(ctx context.Context, obj *models.Owner) ([]*inbox.Setting, error)
 	Privacy(ctx context.Context, obj *models.Owner) (*privacy.Privacy, error)
+	Devices(ctx context.Context, obj *models.Owner) ([]*push.Device, error)
 	AssistanceRequests(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.AssistanceRequestConnection, error)
 	Membership(ctx context.Context, obj *models.Owner) (*wallet.Membership, error)
 }
@@ -2328,6 +2357,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeleteMyAccountPayload.UserErrors(childComplexity), true
 
+	case "Device.lastSeenAt":
+		if e.ComplexityRoot.Device.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.LastSeenAt(childComplexity), true
+	case "Device.platform":
+		if e.ComplexityRoot.Device.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Platform(childComplexity), true
+	case "Device.provider":
+		if e.ComplexityRoot.Device.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Provider(childComplexity), true
+	case "Device.registeredAt":
+		if e.ComplexityRoot.Device.RegisteredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.RegisteredAt(childComplexity), true
+
 	case "Event.attendancePoints":
 		if e.ComplexityRoot.Event.AttendancePoints == nil {
 			break
@@ -3414,6 +3468,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefundWallet(childComplexity, args["input"].(model.RefundWalletInput)), true
+	case "Mutation.registerDevice":
+		if e.ComplexityRoot.Mutation.RegisterDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterDevice(childComplexity, args["input"].(model.RegisterDeviceInput)), true
 	case "Mutation.registerForEvent":
 		if e.ComplexityRoot.Mutation.RegisterForEvent == nil {
 			break
@@ -3590,6 +3655,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TopUpWallet(childComplexity, args["input"].(model.TopUpWalletInput)), true
+	case "Mutation.unregisterDevice":
+		if e.ComplexityRoot.Mutation.UnregisterDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unregisterDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnregisterDevice(childComplexity, args["token"].(string)), true
 	case "Mutation.updateEvent":
 		if e.ComplexityRoot.Mutation.UpdateEvent == nil {
 			break
@@ -3798,6 +3874,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.CreatedAt(childComplexity), true
+	case "Owner.devices":
+		if e.ComplexityRoot.Owner.Devices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Owner.Devices(childComplexity), true
 	case "Owner.gender":
 		if e.ComplexityRoot.Owner.Gender == nil {
 			break
@@ -4250,6 +4332,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WorkshopBoard(childComplexity, args["storeId"].(string)), true
+
+	case "RegisterDevicePayload.device":
+		if e.ComplexityRoot.RegisterDevicePayload.Device == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterDevicePayload.Device(childComplexity), true
+	case "RegisterDevicePayload.userErrors":
+		if e.ComplexityRoot.RegisterDevicePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterDevicePayload.UserErrors(childComplexity), true
 
 	case "RegisterVehiclePayload.owner":
 		if e.ComplexityRoot.RegisterVehiclePayload.Owner == nil {
@@ -5424,6 +5519,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SurveyPayload.UserErrors(childComplexity), true
 
+	case "UnregisterDevicePayload.removed":
+		if e.ComplexityRoot.UnregisterDevicePayload.Removed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnregisterDevicePayload.Removed(childComplexity), true
+	case "UnregisterDevicePayload.userErrors":
+		if e.ComplexityRoot.UnregisterDevicePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnregisterDevicePayload.UserErrors(childComplexity), true
+
 	case "UpdateMyProfilePayload.owner":
 		if e.ComplexityRoot.UpdateMyProfilePayload.Owner == nil {
 			break
@@ -5735,6 +5843,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRecordFollowUpOutcomeInput,
 		ec.unmarshalInputRefreshSessionInput,
 		ec.unmarshalInputRefundWalletInput,
+		ec.unmarshalInputRegisterDeviceInput,
 		ec.unmarshalInputRegisterForEventInput,
 		ec.unmarshalInputRegisterVehicleInput,
 		ec.unmarshalInputRemoveRepairOrderItemInput,
@@ -7175,6 +7284,63 @@ extend type Mutation {
   deleteMyAccount(input: DeleteMyAccountInput!): DeleteMyAccountPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
+	{Name: "../schema/push.graphqls", Input: `enum DevicePlatform {
+  IOS
+  ANDROID
+}
+
+"Who carries the device's notifications."
+enum PushProvider {
+  "Apple Push Notification service (iOS)."
+  APNS
+  "JPush (Android phones sold in mainland China)."
+  JPUSH
+}
+
+"An installation of the owner app that receives push notifications."
+type Device {
+  platform: DevicePlatform!
+  provider: PushProvider!
+  registeredAt: DateTime!
+  "The last time the app registered the device again."
+  lastSeenAt: DateTime!
+}
+
+input RegisterDeviceInput {
+  platform: DevicePlatform!
+  "The provider's token: 64+ lowercase hex for APNs, a JPush registration id."
+  token: String!
+  "Omitted: the platform's (APNS for IOS, JPUSH for ANDROID)."
+  provider: PushProvider
+}
+
+type RegisterDevicePayload {
+  device: Device
+  userErrors: [UserError!]!
+}
+
+type UnregisterDevicePayload {
+  "Whether the caller had a device with the token."
+  removed: Boolean!
+  userErrors: [UserError!]!
+}
+
+extend type Owner {
+  "The devices that receive the owner's push notifications, the latest registered first. Only the owner sees them."
+  devices: [Device!]!
+}
+
+extend type Mutation {
+  """
+  Registers the app's device for push. A token already registered moves to
+  the caller; an owner keeps at most 10 devices, the oldest registered is
+  dropped.
+  """
+  registerDevice(input: RegisterDeviceInput!): RegisterDevicePayload! @auth(requires: OWNER)
+  "Stops push to the caller's device with the token (at sign-out)."
+  unregisterDevice(token: String!): UnregisterDevicePayload! @auth(requires: OWNER)
+}
+`, BuiltIn: false},
 	{Name: "../schema/repair.graphqls", Input: `"An amount of money. Amounts are integer fen (1/100 CNY): never floats."
 type Money {
   amountFen: Int!
@@ -8554,6 +8720,20 @@ func (ec *executionContext) childFields_DeleteMyAccountPayload(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type DeleteMyAccountPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Device(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "platform":
+		return ec.fieldContext_Device_platform(ctx, field)
+	case "provider":
+		return ec.fieldContext_Device_provider(ctx, field)
+	case "registeredAt":
+		return ec.fieldContext_Device_registeredAt(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_Device_lastSeenAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Device", field.Name)
+}
+
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9022,6 +9202,8 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_notificationSettings(ctx, field)
 	case "privacy":
 		return ec.fieldContext_Owner_privacy(ctx, field)
+	case "devices":
+		return ec.fieldContext_Owner_devices(ctx, field)
 	case "assistanceRequests":
 		return ec.fieldContext_Owner_assistanceRequests(ctx, field)
 	case "membership":
@@ -9090,6 +9272,16 @@ func (ec *executionContext) childFields_Privacy(ctx context.Context, field graph
 		return ec.fieldContext_Privacy_history(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Privacy", field.Name)
+}
+
+func (ec *executionContext) childFields_RegisterDevicePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "device":
+		return ec.fieldContext_RegisterDevicePayload_device(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RegisterDevicePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegisterDevicePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RegisterVehiclePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9668,6 +9860,16 @@ func (ec *executionContext) childFields_SurveyPayload(ctx context.Context, field
 		return ec.fieldContext_SurveyPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SurveyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UnregisterDevicePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "removed":
+		return ec.fieldContext_UnregisterDevicePayload_removed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UnregisterDevicePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnregisterDevicePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateMyProfilePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10438,6 +10640,20 @@ func (ec *executionContext) field_Mutation_refundWallet_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_registerDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterDeviceInput, error) {
+			return ec.unmarshalNRegisterDeviceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRegisterDeviceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerForEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10659,6 +10875,20 @@ func (ec *executionContext) field_Mutation_topUpWallet_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unregisterDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
 	return args, nil
 }
 
@@ -15457,6 +15687,98 @@ func (ec *executionContext) fieldContext_DeleteMyAccountPayload_userErrors(_ con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Device_platform(ctx context.Context, field graphql.CollectedField, obj *push.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Device().Platform(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.DevicePlatform) graphql.Marshaler {
+			return ec.marshalNDevicePlatform2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDevicePlatform(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, true, true, errors.New("field of type DevicePlatform does not have child fields"))
+}
+
+func (ec *executionContext) _Device_provider(ctx context.Context, field graphql.CollectedField, obj *push.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Device().Provider(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PushProvider) graphql.Marshaler {
+			return ec.marshalNPushProvider2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPushProvider(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, true, true, errors.New("field of type PushProvider does not have child fields"))
+}
+
+func (ec *executionContext) _Device_registeredAt(ctx context.Context, field graphql.CollectedField, obj *push.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_registeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_registeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Device_lastSeenAt(ctx context.Context, field graphql.CollectedField, obj *push.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_lastSeenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_lastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
@@ -20609,6 +20931,130 @@ func (ec *executionContext) fieldContext_Mutation_deleteMyAccount(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_registerDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterDevice(ctx, fc.Args["input"].(model.RegisterDeviceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.RegisterDevicePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.RegisterDevicePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterDevicePayload) graphql.Marshaler {
+			return ec.marshalNRegisterDevicePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRegisterDevicePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterDevicePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unregisterDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unregisterDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnregisterDevice(ctx, fc.Args["token"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.UnregisterDevicePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.UnregisterDevicePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UnregisterDevicePayload) graphql.Marshaler {
+			return ec.marshalNUnregisterDevicePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUnregisterDevicePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unregisterDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnregisterDevicePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unregisterDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_openRepairOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22857,6 +23303,38 @@ func (ec *executionContext) fieldContext_Owner_privacy(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Owner_devices(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_devices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Owner().Devices(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*push.Device) graphql.Marshaler {
+			return ec.marshalNDevice2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpushᚐDeviceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_devices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Device(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_assistanceRequests(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24701,6 +25179,70 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterDevicePayload_device(ctx context.Context, field graphql.CollectedField, obj *model.RegisterDevicePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterDevicePayload_device(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Device, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *push.Device) graphql.Marshaler {
+			return ec.marshalODevice2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpushᚐDevice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterDevicePayload_device(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterDevicePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Device(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterDevicePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RegisterDevicePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterDevicePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterDevicePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterDevicePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -29673,6 +30215,61 @@ func (ec *executionContext) fieldContext_SurveyPayload_userErrors(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _UnregisterDevicePayload_removed(ctx context.Context, field graphql.CollectedField, obj *model.UnregisterDevicePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnregisterDevicePayload_removed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Removed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnregisterDevicePayload_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnregisterDevicePayload", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _UnregisterDevicePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.UnregisterDevicePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnregisterDevicePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnregisterDevicePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnregisterDevicePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UpdateMyProfilePayload_owner(ctx context.Context, field graphql.CollectedField, obj *model.UpdateMyProfilePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33683,6 +34280,50 @@ func (ec *executionContext) unmarshalInputRefundWalletInput(ctx context.Context,
 				return it, err
 			}
 			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRegisterDeviceInput(ctx context.Context, obj any) (model.RegisterDeviceInput, error) {
+	var it model.RegisterDeviceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"platform", "token", "provider"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "platform":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("platform"))
+			data, err := ec.unmarshalNDevicePlatform2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDevicePlatform(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Platform = data
+		case "token":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("token"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Token = data
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalOPushProvider2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPushProvider(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
 		}
 	}
 	return it, nil
@@ -37890,6 +38531,125 @@ func (ec *executionContext) _DeleteMyAccountPayload(ctx context.Context, sel ast
 	return out
 }
 
+var deviceImplementors = []string{"Device"}
+
+func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, obj *push.Device) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deviceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Device")
+		case "platform":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Device_platform(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "provider":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Device_provider(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "registeredAt":
+			out.Values[i] = ec._Device_registeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSeenAt":
+			out.Values[i] = ec._Device_lastSeenAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var eventImplementors = []string{"Event", "Node"}
 
 func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *events.Event) graphql.Marshaler {
@@ -40550,6 +41310,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unregisterDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unregisterDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "openRepairOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_openRepairOrder(ctx, field)
@@ -41556,6 +42330,44 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "devices":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_devices(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "assistanceRequests":
 			field := field
 
@@ -42437,6 +43249,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var registerDevicePayloadImplementors = []string{"RegisterDevicePayload"}
+
+func (ec *executionContext) _RegisterDevicePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RegisterDevicePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, registerDevicePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegisterDevicePayload")
+		case "device":
+			out.Values[i] = ec._RegisterDevicePayload_device(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RegisterDevicePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -46076,6 +46931,49 @@ func (ec *executionContext) _SurveyPayload(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var unregisterDevicePayloadImplementors = []string{"UnregisterDevicePayload"}
+
+func (ec *executionContext) _UnregisterDevicePayload(ctx context.Context, sel ast.SelectionSet, obj *model.UnregisterDevicePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unregisterDevicePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnregisterDevicePayload")
+		case "removed":
+			out.Values[i] = ec._UnregisterDevicePayload_removed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._UnregisterDevicePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var updateMyProfilePayloadImplementors = []string{"UpdateMyProfilePayload"}
 
 func (ec *executionContext) _UpdateMyProfilePayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateMyProfilePayload) graphql.Marshaler {
@@ -48106,6 +49004,42 @@ func (ec *executionContext) marshalNDeleteMyAccountPayload2ᚖgithubᚗcomᚋown
 	return ec._DeleteMyAccountPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNDevice2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpushᚐDeviceᚄ(ctx context.Context, sel ast.SelectionSet, v []*push.Device) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDevice2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpushᚐDevice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDevice2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpushᚐDevice(ctx context.Context, sel ast.SelectionSet, v *push.Device) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Device(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDevicePlatform2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDevicePlatform(ctx context.Context, v any) (model.DevicePlatform, error) {
+	var res model.DevicePlatform
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDevicePlatform2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDevicePlatform(ctx context.Context, sel ast.SelectionSet, v model.DevicePlatform) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNDispatchAssistanceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDispatchAssistanceInput(ctx context.Context, v any) (model.DispatchAssistanceInput, error) {
 	res, err := ec.unmarshalInputDispatchAssistanceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -48946,6 +49880,16 @@ func (ec *executionContext) unmarshalNPublishEventInput2githubᚗcomᚋownerhub�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNPushProvider2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPushProvider(ctx context.Context, v any) (model.PushProvider, error) {
+	var res model.PushProvider
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPushProvider2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPushProvider(ctx context.Context, sel ast.SelectionSet, v model.PushProvider) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNRecordFollowUpOutcomeInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordFollowUpOutcomeInput(ctx context.Context, v any) (model.RecordFollowUpOutcomeInput, error) {
 	res, err := ec.unmarshalInputRecordFollowUpOutcomeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -48959,6 +49903,21 @@ func (ec *executionContext) unmarshalNRefreshSessionInput2githubᚗcomᚋownerhu
 func (ec *executionContext) unmarshalNRefundWalletInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefundWalletInput(ctx context.Context, v any) (model.RefundWalletInput, error) {
 	res, err := ec.unmarshalInputRefundWalletInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRegisterDeviceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRegisterDeviceInput(ctx context.Context, v any) (model.RegisterDeviceInput, error) {
+	res, err := ec.unmarshalInputRegisterDeviceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRegisterDevicePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRegisterDevicePayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterDevicePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RegisterDevicePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRegisterForEventInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRegisterForEventInput(ctx context.Context, v any) (model.RegisterForEventInput, error) {
@@ -49735,6 +50694,16 @@ func (ec *executionContext) unmarshalNTopUpWalletInput2githubᚗcomᚋownerhub�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNUnregisterDevicePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUnregisterDevicePayload(ctx context.Context, sel ast.SelectionSet, v *model.UnregisterDevicePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._UnregisterDevicePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUpdateEventInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUpdateEventInput(ctx context.Context, v any) (model.UpdateEventInput, error) {
 	res, err := ec.unmarshalInputUpdateEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -50187,6 +51156,13 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	return res
 }
 
+func (ec *executionContext) marshalODevice2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpushᚐDevice(ctx context.Context, sel ast.SelectionSet, v *push.Device) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Device(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOEvent2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐEvent(ctx context.Context, sel ast.SelectionSet, v *events.Event) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -50581,6 +51557,22 @@ func (ec *executionContext) marshalOPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhu
 		return graphql.Null
 	}
 	return ec._Privacy(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPushProvider2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPushProvider(ctx context.Context, v any) (*model.PushProvider, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.PushProvider)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPushProvider2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPushProvider(ctx context.Context, sel ast.SelectionSet, v *model.PushProvider) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalORegistration2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐRegistration(ctx context.Context, sel ast.SelectionSet, v *events.Registration) graphql.Marshaler {

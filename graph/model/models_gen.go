@@ -15,6 +15,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
+	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -552,6 +553,19 @@ type RefundWalletInput struct {
 	IdempotencyKey string                 `json:"idempotencyKey"`
 }
 
+type RegisterDeviceInput struct {
+	Platform DevicePlatform `json:"platform"`
+	// The provider's token: 64+ lowercase hex for APNs, a JPush registration id.
+	Token string `json:"token"`
+	// Omitted: the platform's (APNS for IOS, JPUSH for ANDROID).
+	Provider *PushProvider `json:"provider,omitempty"`
+}
+
+type RegisterDevicePayload struct {
+	Device     *push.Device `json:"device,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type RegisterForEventInput struct {
 	EventID string `json:"eventId"`
 	// People in the party, the owner included (default 1).
@@ -840,6 +854,12 @@ type TopUpWalletInput struct {
 	IdempotencyKey string                 `json:"idempotencyKey"`
 }
 
+type UnregisterDevicePayload struct {
+	// Whether the caller had a device with the token.
+	Removed    bool         `json:"removed"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Absent fields stay as they are.
 type UpdateEventInput struct {
 	EventID              string                `json:"eventId"`
@@ -1050,6 +1070,61 @@ func (e ComplaintActor) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type DevicePlatform string
+
+const (
+	DevicePlatformIos     DevicePlatform = "IOS"
+	DevicePlatformAndroid DevicePlatform = "ANDROID"
+)
+
+var AllDevicePlatform = []DevicePlatform{
+	DevicePlatformIos,
+	DevicePlatformAndroid,
+}
+
+func (e DevicePlatform) IsValid() bool {
+	switch e {
+	case DevicePlatformIos, DevicePlatformAndroid:
+		return true
+	}
+	return false
+}
+
+func (e DevicePlatform) String() string {
+	return string(e)
+}
+
+func (e *DevicePlatform) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DevicePlatform(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DevicePlatform", str)
+	}
+	return nil
+}
+
+func (e DevicePlatform) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DevicePlatform) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DevicePlatform) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type Gender string
 
 const (
@@ -1218,6 +1293,64 @@ func (e *Principal) UnmarshalJSON(b []byte) error {
 }
 
 func (e Principal) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Who carries the device's notifications.
+type PushProvider string
+
+const (
+	// Apple Push Notification service (iOS).
+	PushProviderApns PushProvider = "APNS"
+	// JPush (Android phones sold in mainland China).
+	PushProviderJpush PushProvider = "JPUSH"
+)
+
+var AllPushProvider = []PushProvider{
+	PushProviderApns,
+	PushProviderJpush,
+}
+
+func (e PushProvider) IsValid() bool {
+	switch e {
+	case PushProviderApns, PushProviderJpush:
+		return true
+	}
+	return false
+}
+
+func (e PushProvider) String() string {
+	return string(e)
+}
+
+func (e *PushProvider) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PushProvider(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PushProvider", str)
+	}
+	return nil
+}
+
+func (e PushProvider) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PushProvider) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PushProvider) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

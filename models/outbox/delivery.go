@@ -15,14 +15,16 @@ import (
 )
 
 // Statuses of a delivery. PENDING waits for its job; SENDING is claimed by
-// a worker that is calling the channel; SENT, FAILED (refused for good) and
-// DEAD (retries used up) are final.
+// a worker that is calling the channel; SENT, FAILED (refused for good),
+// DEAD (retries used up) and EXPIRED (claimed after its NotAfter, not sent)
+// are final.
 const (
 	Pending = "PENDING"
 	Sending = "SENDING"
 	Sent    = "SENT"
 	Failed  = "FAILED"
 	Dead    = "DEAD"
+	Expired = "EXPIRED"
 )
 
 // Kinds of message.
@@ -35,6 +37,9 @@ const (
 // Channels.
 const (
 	ChannelSMS = "SMS"
+	// ChannelPush is the owner app's push; its address is a device's id
+	// (see models/push).
+	ChannelPush = "PUSH"
 )
 
 // Delivery is one message to one recipient on one channel (a row of
@@ -61,6 +66,10 @@ type Delivery struct {
 	// Attempts counts the channel calls made so far.
 	Attempts      int
 	NextAttemptAt time.Time
+	// NotAfter is when the message becomes useless (a login code's
+	// expiry): a worker that claims the delivery later ends it EXPIRED
+	// without sending. Nil means never.
+	NotAfter *time.Time
 	// ProviderMessageID is the provider's receipt of a sent message.
 	ProviderMessageID string
 	// LastError is why the last attempt failed, without the payload.

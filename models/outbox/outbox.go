@@ -180,6 +180,9 @@ type Message struct {
 	// DedupeKey makes Enqueue idempotent: a message whose key was enqueued
 	// before is not enqueued again (per channel).
 	DedupeKey string
+	// NotAfter, if not zero, is when the message becomes useless: it is
+	// not sent after it (see Delivery.NotAfter).
+	NotAfter time.Time
 	// To is the recipient on each channel.
 	To []Recipient
 	// NotBefore, when after the transaction's time, holds the message
@@ -216,6 +219,11 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) ([]Delivery, error) {
 	if template == "" {
 		template = m.Kind
 	}
+	var notAfter *time.Time
+	if !m.NotAfter.IsZero() {
+		t := m.NotAfter
+		notAfter = &t
+	}
 	var out []Delivery
 	err = o.db.WithTx(ctx, func(ctx context.Context) error {
 		out = out[:0]
@@ -237,7 +245,7 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) ([]Delivery, error) {
 			}
 			d := Delivery{ID: models.NewID(), OwnerID: m.OwnerID, NotificationID: m.NotificationID, Kind: m.Kind,
 				Channel: to.Channel, Recipient: to.Address, Template: template, Payload: string(payload),
-				DedupeKey: m.DedupeKey + ":" + to.Channel, Status: Pending, NextAttemptAt: at}
+				DedupeKey: m.DedupeKey + ":" + to.Channel, Status: Pending, NextAttemptAt: at, NotAfter: notAfter}
 			res := conn.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&d)
 			if res.Error != nil {
 				return fmt.Errorf("outbox: write delivery: %w", res.Error)

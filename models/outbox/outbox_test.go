@@ -245,3 +245,51 @@ func TestRetriesEndDead(t *testing.T) {
 		t.Fatalf("attempts %d, sends %d; want %d", got.Attempts, rec.count(d.ID), fast.MaxAttempts)
 	}
 }
+
+// A delivery claimed after its NotAfter (its instance was down until then)
+// ends EXPIRED without reaching the channel, and a login code's payload is
+// erased with it.
+func TestDeliveryPastItsNotAfterExpiresUnsent(t *testing.T) {
+	db := testdb.Open(t) // alone: another test's workers would take its deliveries
+	rec := newRecorder(nil)
+	down := newOutbox(t, db, rec)
+	m := message()
+	m.Kind = outbox.KindLoginCode
+	m.NotAfter = time.Now().Add(50 * time.Millisecond)
+	d := enqueue(t, down, m)
+	if d.NotAfter == nil || !d.NotAfter.Equal(m.NotAfter) {
+		t.Fatalf("delivery not_after %v; want %v", d.NotAfter, m.NotAfter)
+	}
+	time.Sleep(100 * time.Millisecond)
+	o := start(t, db, rec)
+	got := waitStatus(t, o, d.ID, outbox.Expired)
+	time.Sleep(5 * fast.PollInterval)
+	if n := rec.count(d.ID); n != 0 || got.Attempts != 0 || got.Payload != "{}" {
+		t.Fatalf("expired delivery: sent %d times, attempts %d, payload %q; want unsent and erased", n, got.Attempts, got.Payload)
+	}
+	// One with time left is sent as before.
+	m = message()
+	m.NotAfter = time.Now().Add(time.Hour)
+	live := enqueue(t, o, m)
+	waitStatus(t, o, live.ID, outbox.Sent)
+}
+
+// A delivery throttled until after its NotAfter is not retried: the retry's
+// claim ends it EXPIRED.
+func TestThrottledPastItsNotAfterExpires(t *testing.T) {
+	db := testdb.Open(t)                        // alone: another test's workers would take its deliveries
+	notAfter := time.Now().Add(3 * time.Second) // the first attempt comes well before
+	rec := newRecorder(func(outbox.Delivery, int) error {
+		time.Sleep(time.Until(notAfter) + 10*time.Millisecond)
+		return errors.New("throttled")
+	})
+	o := start(t, db, rec)
+	m := message()
+	m.NotAfter = notAfter
+	d := enqueue(t, o, m)
+	got := waitStatus(t, o, d.ID, outbox.Expired)
+	time.Sleep(5 * fast.Backoff)
+	if n := rec.count(d.ID); n != 1 || got.Attempts != 1 || got.Payload == "{}" {
+		t.Fatalf("sent %d times, attempts %d, payload %q; want one throttled attempt, payload kept", n, got.Attempts, got.Payload)
+	}
+}

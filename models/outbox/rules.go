@@ -142,11 +142,9 @@ func UnderCap(class Class, already, limit int) bool {
 	return class != Marketing || already < limit
 }
 
-// Channels, in the order they are preferred.
-const (
-	ChannelPush   = "PUSH"
-	ChannelWeChat = "WECHAT"
-)
+// ChannelWeChat is WeChat's subscription messages (the order channels are
+// preferred in is Choose's: push, WeChat, SMS).
+const ChannelWeChat = "WECHAT"
 
 // Reach is what is known of an owner for choosing a channel.
 type Reach struct {

@@ -65,16 +65,29 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 
 // claim moves the delivery from PENDING (or a SENDING whose lease lapsed:
 // its worker died mid-send) to SENDING, and returns it; ok is false when
-// another worker has it or it has ended.
+// another worker has it or it has ended. A claimable delivery past its
+// NotAfter is ended EXPIRED instead (ok false): it is not sent, and a
+// secret payload is erased.
 func (o *Outbox) claim(ctx context.Context, job *river.Job[deliverArgs]) (*Delivery, bool, error) {
 	var d Delivery
-	ok := false
+	ok, expired := false, false
 	err := o.db.WithTx(ctx, func(ctx context.Context) error {
 		conn := o.db.Conn(ctx)
 		now := models.Clock(nil).Now(ctx)
-		res := conn.Model(&Delivery{}).
-			Where("id = ? AND (status = ? OR (status = ? AND updated_at < ?))", job.Args.ID, Pending, Sending, now.Add(-claimLease)).
-			Updates(map[string]any{"status": Sending, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
+		claimable := func() *gorm.DB {
+			return conn.Model(&Delivery{}).
+				Where("id = ? AND (status = ? OR (status = ? AND updated_at < ?))", job.Args.ID, Pending, Sending, now.Add(-claimLease))
+		}
+		res := claimable().Where("not_after IS NOT NULL AND not_after <= ?", now).
+			Updates(map[string]any{"status": Expired, "last_error": "expired before it was sent", "updated_at": now,
+				"payload": gorm.Expr("CASE WHEN kind = ? THEN '{}' ELSE payload END", KindLoginCode)})
+		if res.Error != nil {
+			return fmt.Errorf("outbox: expire delivery: %w", res.Error)
+		}
+		if expired = res.RowsAffected == 1; expired {
+			return nil
+		}
+		res = claimable().Updates(map[string]any{"status": Sending, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
 		if res.Error != nil {
 			return fmt.Errorf("outbox: claim delivery: %w", res.Error)
 		}
@@ -85,6 +98,9 @@ func (o *Outbox) claim(ctx context.Context, job *river.Job[deliverArgs]) (*Deliv
 	})
 	if err != nil {
 		return nil, false, err
+	}
+	if expired {
+		o.log.InfoContext(ctx, "outbox: delivery expired before it was sent", "delivery", job.Args.ID.String())
 	}
 	return &d, ok, nil
 }
