@@ -47,6 +47,8 @@ func TestConfigDefaults(t *testing.T) {
 		RateLimits:    DefaultRateLimits,
 		SignInLimits:  signin.DefaultLimits,
 		Wallet:        wallet.DefaultConfig(),
+		// The default weekly cap of marketing messages per owner.
+		MarketingWeeklyCap: 2,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", cfg, want)
@@ -132,6 +134,7 @@ func TestConfigEverySetting(t *testing.T) {
 		SMSProvider:       "aliyun",
 		AliyunSMS: outbox.AliyunConfig{AccessKeyID: "LTAI5t-key", AccessKeySecret: "key-secret", SignName: "车主之家",
 			Templates: map[string]string{outbox.KindLoginCode: "SMS_465000001"}, Endpoint: "https://dysmsapi.aliyuncs.com"},
+		MarketingWeeklyCap: 2,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("settings:\n got %+v\nwant %+v", cfg, want)

@@ -50,9 +50,10 @@ func TestOwnerMessagesThroughTheOutbox(t *testing.T) {
 		v.through(t, "diagnose")
 		v.o = v.ok(t, v.tech1, "addRepairOrderItem", wkAdd(v.id, wkItem("PART", "BRK-PAD-F", "前刹车片更换（含工时）", 1, 68000, false), true))
 		phone := strings.TrimPrefix(v.car.Owner.Phone, "+86")
-		msgs := waitSent(t, fake, phone, 1)
+		waitSent(t, fake, phone, 1)
 		time.Sleep(200 * time.Millisecond) // a second send would have come by now
-		if msgs = fake.Sent(phone); len(msgs) != 1 || msgs[0].TemplateCode != "SMS_465000002" {
+		msgs := fake.Sent(phone)
+		if len(msgs) != 1 || msgs[0].TemplateCode != "SMS_465000002" {
 			t.Fatalf("the gateway received %+v; rejected %v", msgs, fake.Rejected())
 		}
 		if name := msgs[0].Params["name"]; name != v.car.Owner.Name {
