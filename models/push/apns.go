@@ -162,7 +162,7 @@ func (a *APNs) Send(ctx context.Context, token string, n Notification) (string, 
 	if err != nil {
 		return "", fmt.Errorf("push: APNs: %w", err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	if res.StatusCode == http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4096))
 		if id := res.Header.Get("apns-id"); id != "" {

@@ -100,7 +100,7 @@ func (j *JPush) Send(ctx context.Context, token string, n Notification) (string,
 	if err != nil {
 		return "", fmt.Errorf("push: JPush: %w", err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	var reply struct {
 		MsgID json.RawMessage `json:"msg_id"`
 		Error *struct {
