@@ -18,6 +18,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/outbox"
 )
 
@@ -100,7 +101,8 @@ func ParseAPNsKey(p8 []byte) (*ecdsa.PrivateKey, error) {
 func (a *APNs) providerToken(stale string) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	now := time.Now()
+	// The provider's own clock judges iat: the real time, read through the kernel.
+	now := models.Clock(nil).Now(context.Background())
 	if a.token != "" && a.token != stale && now.Sub(a.signedAt) < apnsTokenAge {
 		return a.token, nil
 	}
@@ -151,7 +153,7 @@ func (a *APNs) Send(ctx context.Context, token string, n Notification) (string, 
 	req.Header.Set("apns-id", n.ID.String())
 	exp := n.Expiration
 	if exp == 0 {
-		exp = time.Now().Add(defaultTTL).Unix()
+		exp = models.Clock(nil).Now(ctx).Add(defaultTTL).Unix()
 	}
 	req.Header.Set("apns-expiration", strconv.FormatInt(exp, 10))
 	if n.CollapseID != "" {

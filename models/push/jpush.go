@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/outbox"
 )
 
@@ -83,7 +84,7 @@ func (j *JPush) Send(ctx context.Context, token string, n Notification) (string,
 	r.Options.SendNo = binary.BigEndian.Uint32(n.ID[12:]) & 0x7fffffff
 	ttl := int64(defaultTTL / time.Second)
 	if n.Expiration != 0 {
-		ttl = max(0, min(n.Expiration-time.Now().Unix(), jpushMaxTTL))
+		ttl = max(0, min(n.Expiration-models.Clock(nil).Now(ctx).Unix(), jpushMaxTTL))
 	}
 	r.Options.TimeToLive = ttl
 	body, err := json.Marshal(r)
