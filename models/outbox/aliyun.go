@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -35,8 +36,11 @@ type AliyunConfig struct {
 // SDK (dysmsapi 2017-05-25, signature ACS3-HMAC-SHA256). The payload is the
 // template's parameters.
 type AliyunSMS struct {
-	cfg    AliyunConfig
-	client *dysmsapi.Client
+	cfg AliyunConfig
+	// newClient builds an SDK client. The SDK's client keeps per-call state
+	// in its fields (GetRpcHeaders), so it is not safe for concurrent use:
+	// every send builds its own (no network; a few allocations).
+	newClient func() (*dysmsapi.Client, error)
 }
 
 var _ Channel = (*AliyunSMS)(nil)
@@ -59,18 +63,24 @@ func NewAliyunSMS(cfg AliyunConfig) (*AliyunSMS, error) {
 		endpoint = strings.TrimPrefix(endpoint, "https://")
 	}
 	ms := int(cfg.Timeout / time.Millisecond)
-	client, err := dysmsapi.NewClient(&openapi.Config{
-		AccessKeyId:     tea.String(cfg.AccessKeyID),
-		AccessKeySecret: tea.String(cfg.AccessKeySecret),
-		Endpoint:        tea.String(strings.TrimSuffix(endpoint, "/")),
-		Protocol:        tea.String(protocol),
-		ConnectTimeout:  tea.Int(ms),
-		ReadTimeout:     tea.Int(ms),
-	})
-	if err != nil {
+	// The SDK's default HTTP client is shared per domain and rewrites its
+	// timeout on every call while other calls read it: ours is set once.
+	hc := sdkHTTPClient{&http.Client{Timeout: 2 * cfg.Timeout}}
+	newClient := func() (*dysmsapi.Client, error) {
+		return dysmsapi.NewClient(&openapi.Config{
+			HttpClient:      hc,
+			AccessKeyId:     tea.String(cfg.AccessKeyID),
+			AccessKeySecret: tea.String(cfg.AccessKeySecret),
+			Endpoint:        tea.String(strings.TrimSuffix(endpoint, "/")),
+			Protocol:        tea.String(protocol),
+			ConnectTimeout:  tea.Int(ms),
+			ReadTimeout:     tea.Int(ms),
+		})
+	}
+	if _, err := newClient(); err != nil {
 		return nil, fmt.Errorf("aliyun sms: %w", err)
 	}
-	return &AliyunSMS{cfg: cfg, client: client}, nil
+	return &AliyunSMS{cfg: cfg, newClient: newClient}, nil
 }
 
 // Refusals of SendSms (its body's Code) that no retry changes. Throttling
@@ -117,8 +127,12 @@ func (a *AliyunSMS) Send(ctx context.Context, d Delivery) (string, error) {
 		TemplateParam: tea.String(d.Payload),
 		OutId:         tea.String(d.ID.String()),
 	}
+	client, err := a.newClient()
+	if err != nil {
+		return "", fmt.Errorf("aliyun sms: %w", err)
+	}
 	// The SDK takes no context: its timeouts bound the call.
-	res, err := a.client.SendSmsWithOptions(req, &util.RuntimeOptions{
+	res, err := client.SendSmsWithOptions(req, &util.RuntimeOptions{
 		ConnectTimeout: tea.Int(int(a.cfg.Timeout / time.Millisecond)),
 		ReadTimeout:    tea.Int(int(a.cfg.Timeout / time.Millisecond)),
 	})
@@ -163,4 +177,12 @@ func aliyunError(err error) error {
 		return fmt.Errorf("aliyun sms: HTTP %d %s", tea.IntValue(se.StatusCode), tea.StringValue(se.Code))
 	}
 	return fmt.Errorf("aliyun sms: %w", err)
+}
+
+// sdkHTTPClient is the HTTP client the SDK sends through: one
+// http.Client, safe for concurrent use, with its own transport.
+type sdkHTTPClient struct{ c *http.Client }
+
+func (h sdkHTTPClient) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
+	return h.c.Do(req)
 }
