@@ -24,8 +24,8 @@ CREATE TABLE payments (
     updated_at       timestamptz NOT NULL,
     UNIQUE (owner_id, idempotency_key)
 );
--- The owner's payments, newest first (me.payments).
-CREATE INDEX payments_owner_idx ON payments (owner_id, created_at DESC, id DESC);
+-- The owner's payments, newest first (me.payments; ids are time-ordered).
+CREATE INDEX payments_owner_idx ON payments (owner_id, id);
 -- The payments still waiting for the provider's word (the query job).
 CREATE INDEX payments_pending_idx ON payments (created_at) WHERE state = 'PENDING';
 

@@ -20,7 +20,7 @@ CREATE TABLE payments (
     updated_at       DATETIME NOT NULL,
     UNIQUE (owner_id, idempotency_key)
 );
-CREATE INDEX payments_owner_idx ON payments (owner_id, created_at DESC, id DESC);
+CREATE INDEX payments_owner_idx ON payments (owner_id, id);
 CREATE INDEX payments_pending_idx ON payments (created_at) WHERE state = 'PENDING';
 
 -- +goose Down

@@ -266,7 +266,7 @@ func (s *Service) Payments(ctx context.Context, actor *auth.Principal, ownerID u
 	}
 	p.Desc = true
 	q := models.Scope(s.DB.Conn(ctx).Model(&Payment{}), actor, RolesRead, "").Where("owner_id = ?", ownerID)
-	return models.Fetch[*Payment](q, models.ByTime("created_at", "id"), p)
+	return models.Fetch[*Payment](q, models.ByID("id"), p)
 }
 
 // sweepAfter is how long a payment is left to its notification before the
