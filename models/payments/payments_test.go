@@ -41,7 +41,11 @@ const bonusRule = 100000 // ¥1,000 gets ¥100
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	w := testdb.NewWorld(t)
+	return newEnvOn(t, testdb.NewWorld(t))
+}
+
+func newEnvOn(t testing.TB, w *testdb.World) *env {
+	t.Helper()
 	fake := authtest.NewFakeWeChatPay()
 	t.Cleanup(fake.Close)
 	e := &env{w: w, fake: fake, clock: testdb.NewClock(testdb.Now()), ctx: context.Background()}
@@ -57,7 +61,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) provider(t *testing.T, f *authtest.FakeWeChatPay) *payments.WeChatPay {
+func (e *env) provider(t testing.TB, f *authtest.FakeWeChatPay) *payments.WeChatPay {
 	t.Helper()
 	p, err := payments.NewWeChatPay(payments.WeChatPayConfig{MchID: f.MchID, AppID: f.AppID, MobileAppID: f.AppID,
 		MerchantSerial: f.MerchantSerial, MerchantKeyPEM: f.MerchantKeyPEM, PublicKeyID: f.PublicKeyID,
