@@ -40,6 +40,17 @@ func payServer(t *testing.T, fake *authtest.FakeWeChatPay) *testServer {
 	return newTestServer(t, func(c *Config, _ *Deps) { c.WeChatPay = fakePayConfig(fake) })
 }
 
+// payFixture is a fake WeChat Pay, a server paying through it, and an owner
+// signed in through WeChat with their token.
+func payFixture(t *testing.T, name string) (*authtest.FakeWeChatPay, *testServer, *models.Owner, string) {
+	t.Helper()
+	fake := authtest.NewFakeWeChatPay()
+	t.Cleanup(fake.Close)
+	s := payServer(t, fake)
+	o, tok := wechatOwner(t, s, name)
+	return fake, s, o, tok
+}
+
 // wechatOwner is an owner signed in through the mini-program (an openid).
 func wechatOwner(t *testing.T, s *testServer, name string) (*models.Owner, string) {
 	t.Helper()
@@ -148,10 +159,7 @@ func TestOwnerTopsUpWithWeChatPay(t *testing.T) {
 // signature is refused, a stale one too, one for no payment of ours is
 // acknowledged and logged.
 func TestPaymentNotificationsThatChangeNothing(t *testing.T) {
-	fake := authtest.NewFakeWeChatPay()
-	t.Cleanup(fake.Close)
-	s := payServer(t, fake)
-	_, tok := wechatOwner(t, s, "支付乙")
+	fake, s, _, tok := payFixture(t, "支付乙")
 	p := s.startTopUp(t, tok, 5000, "JSAPI", "k")
 	no := dig(p, "payment", "outTradeNo").(string)
 	if err := fake.Pay(no); err != nil {
@@ -189,10 +197,7 @@ func TestPaymentNotificationsThatChangeNothing(t *testing.T) {
 }
 
 func TestStartPaymentRefusals(t *testing.T) {
-	fake := authtest.NewFakeWeChatPay()
-	t.Cleanup(fake.Close)
-	s := payServer(t, fake)
-	owner, tok := wechatOwner(t, s, "支付丙")
+	_, s, owner, tok := payFixture(t, "支付丙")
 	p := s.startTopUp(t, tok, 5000, "JSAPI", "k1")
 	id := dig(p, "payment", "id")
 
@@ -238,10 +243,7 @@ func TestStartPaymentRefusals(t *testing.T) {
 // An owner whose payment is still open cannot delete the account (money
 // could arrive for it); the export lists the payments.
 func TestOpenPaymentHoldsAccountDeletion(t *testing.T) {
-	fake := authtest.NewFakeWeChatPay()
-	t.Cleanup(fake.Close)
-	s := payServer(t, fake)
-	_, tok := wechatOwner(t, s, "支付己")
+	_, s, _, tok := payFixture(t, "支付己")
 	p := s.startTopUp(t, tok, 5000, "JSAPI", "k")
 	no := dig(p, "payment", "outTradeNo").(string)
 
