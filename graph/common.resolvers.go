@@ -51,6 +51,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Care.FollowUpFor(ctx, who, key)
 	case typeComplaint:
 		obj, err = r.Care.ComplaintFor(ctx, who, key)
+	case typePayment:
+		obj, err = r.Payments.Payment(ctx, who, key)
 	default:
 		return nil, nil
 	}

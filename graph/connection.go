@@ -23,6 +23,7 @@ const (
 	typeEvent           = "Event"
 	typeRegistration    = "Registration"
 	typeAssistance      = "AssistanceRequest"
+	typePayment         = "OnlinePayment"
 )
 
 // page reads a list's first and after arguments; models.NewPage is the one

@@ -15,6 +15,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -41,6 +42,8 @@ type Resolver struct {
 	Privacy *privacy.Service
 	// Push keeps the owners' devices.
 	Push *push.Registry
+	// Payments is online payment (WeChat Pay).
+	Payments *payments.Service
 	// Tokens signs the bearer tokens of workshop screens.
 	Tokens *auth.Tokens
 	Log    *slog.Logger

@@ -205,3 +205,15 @@ func (db *DB) PruneIdempotencyKeys(ctx context.Context, olderThan time.Time) (in
 	res := db.Conn(ctx).Where("created_at < ?", olderThan.UTC()).Delete(&IdempotencyKey{})
 	return res.RowsAffected, res.Error
 }
+
+// CheckIdempotencyKey validates a required idempotency key that a
+// capability keeps itself (on its own row) rather than through Idempotent.
+//
+// Codes: INVALID_ARGUMENT ("idempotencyKey": missing, too long, or with
+// characters a key may not hold).
+func CheckIdempotencyKey(key string) error {
+	if key == "" {
+		return Invalid("idempotencyKey", "请提供幂等键（idempotencyKey）", "idempotencyKey is required")
+	}
+	return checkIdempotencyKey(key)
+}

@@ -34,7 +34,7 @@ var layers = []struct {
 	{"the inbox, which every capability writes; it reads the owner's reach from the directory", []string{"models/inbox"}},
 	{"capabilities on the kernel alone, and test databases", []string{"models/wallet", "models/roadside", "models/jobs", "models/testdb"}},
 	{"capabilities that call wallet", []string{"models/workshop", "models/events"}},
-	{"capabilities that build on repair orders", []string{"models/booking", "models/care"}},
+	{"capabilities that build on repair orders, and online payments", []string{"models/booking", "models/care", "models/payments"}},
 	{"capabilities that read bookings", []string{"models/reminders"}},
 	{"capabilities that reach every other one, and sign-in", []string{"models/privacy", "auth/signin"}},
 	{"demo data for every capability", []string{"models/demo"}},

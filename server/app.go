@@ -26,6 +26,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/reminders"
@@ -69,6 +70,7 @@ type App struct {
 	Care      *care.Service
 	Jobs      *jobs.Runner
 	Privacy   *privacy.Service
+	Payments  *payments.Service
 	// Outbox sends messages to owners; serve starts its workers.
 	Outbox  *outbox.Outbox
 	Metrics *prometheus.Registry
@@ -141,6 +143,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
+	pay, err := newPayments(cfg, d, wl, dir)
+	if err != nil {
+		return nil, err
+	}
 	// Capabilities add their export Sections and deletion Erasers here.
 	devices := &push.Registry{DB: d.DB}
 	pv := &privacy.Service{DB: d.DB, Directory: dir,
@@ -152,17 +158,20 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "care", Export: cr.ExportOwner},
 			{Name: "roadsideAssistance", Export: rs.ExportOwner},
 			{Name: "devices", Export: devices.ExportOwner},
+			{Name: "onlinePayments", Export: pay.ExportOwner},
 		},
-		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner, devices.EraseOwner},
+		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner, devices.EraseOwner,
+			pay.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
 		Links:   graph.LinkOut,
 	}
-	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr})
+	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr,
+		Payments: pay})
 	reg := newMetrics(d.DB)
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
 			Roadside: rs, Care: cr, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
-			Push: devices},
+			Push: devices, Payments: pay},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -175,7 +184,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Care: cr, Jobs: runner, Privacy: pv, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
+		Care: cr, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
 	e := echo.New()
 	app.Echo = e
 	e.HideBanner, e.HidePort = true, true
@@ -242,6 +251,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.GET("/api/v1/stores/:code/board", boardHandler(ws), noStore(), authenticate(tokens.Verify, rl), rl.middleware())
 	api := []echo.MiddlewareFunc{noStore(), bufferBody(bodyLimitBytes), authenticate(verify, rl), rl.middleware()}
 	e.GET("/api/v1/me/export", exportHandler(pv), api...)
+	// WeChat Pay's notifications carry its signature, not a token.
+	e.POST(wechatPayNotifyPath, paymentNotifyHandler(pay, d.Log), noStore(), bufferBody(bodyLimitBytes))
 	graphQL := append([]echo.MiddlewareFunc{graphQLStatus()}, api...)
 	e.POST("/graphql", echo.WrapHandler(gql), graphQL...)
 	e.GET("/graphql", echo.WrapHandler(gql), graphQL...)

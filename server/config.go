@@ -19,6 +19,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
@@ -76,6 +77,12 @@ type Config struct {
 	// configured (push to their devices then only logs).
 	APNs  *push.APNsConfig
 	JPush *push.JPushConfig
+
+	// WeChatPay is the merchant account of online payment; nil when
+	// PAYMENT_PROVIDER is unset (online payment refused). PaymentHold is
+	// how long a started payment may be paid.
+	WeChatPay   *payments.WeChatPayConfig
+	PaymentHold time.Duration
 }
 
 // Defaults, also shown in the README.
@@ -154,6 +161,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if err := loadPush(&c, env); err != nil {
 		return Config{}, err
+	}
+	if err := loadPayments(&c, env); err != nil {
+		return c, err
 	}
 	if err := loadSMS(&c, env); err != nil {
 		return c, err

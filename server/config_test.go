@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"maps"
 	"os"
@@ -49,6 +50,7 @@ func TestConfigDefaults(t *testing.T) {
 		Wallet:        wallet.DefaultConfig(),
 		// The default weekly cap of marketing messages per owner.
 		MarketingWeeklyCap: 2,
+		PaymentHold:        payments.DefaultHold,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", cfg, want)
@@ -57,7 +59,7 @@ func TestConfigDefaults(t *testing.T) {
 		"OTP_TEST_NUMBERS", "DEMO_PASSWORD", "LOG_LEVEL", "WECHAT_API_BASE_URL", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
 		"TRUST_PROXY_HEADERS", "RATE_LIMIT_ANONYMOUS_PER_IP", "RATE_LIMIT_PER_USER", "RATE_LIMIT_LOGIN_CODES_PER_IP",
 		"RATE_LIMIT_WRONG_CODES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_USER_IP",
-		"SMS_PROVIDER"} {
+		"SMS_PROVIDER", "PAYMENT_PROVIDER", "PAYMENT_HOLD"} {
 		found := false
 		for _, a := range asked {
 			found = found || a == v
@@ -106,6 +108,8 @@ func TestConfigEverySetting(t *testing.T) {
 		"ALIYUN_SMS_SIGN_NAME":         "车主之家",
 		"ALIYUN_SMS_TEMPLATE_LOGIN":    "SMS_465000001",
 		"ALIYUN_SMS_ENDPOINT":          "https://dysmsapi.aliyuncs.com",
+
+		"PAYMENT_HOLD": "5m",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +139,7 @@ func TestConfigEverySetting(t *testing.T) {
 		AliyunSMS: outbox.AliyunConfig{AccessKeyID: "LTAI5t-key", AccessKeySecret: "key-secret", SignName: "车主之家",
 			Templates: map[string]string{outbox.KindLoginCode: "SMS_465000001"}, Endpoint: "https://dysmsapi.aliyuncs.com"},
 		MarketingWeeklyCap: 2,
+		PaymentHold:        5 * time.Minute,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("settings:\n got %+v\nwant %+v", cfg, want)
@@ -361,5 +366,58 @@ func TestConfigPush(t *testing.T) {
 	}
 	if cfg, err := LoadConfig(envOf(with("PUSH_APNS_ENDPOINT", "sandbox"))); err != nil || cfg.APNs.Endpoint != push.APNsSandbox {
 		t.Fatalf("sandbox: %+v, %v", cfg.APNs, err)
+	}
+}
+
+func TestConfigWeChatPay(t *testing.T) {
+	fake := authtest.NewFakeWeChatPay()
+	t.Cleanup(fake.Close)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "apiclient_key.pem")
+	if err := os.WriteFile(keyFile, []byte(fake.MerchantKeyPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pay := map[string]string{"PAYMENT_PROVIDER": "wechatpay", "WECHAT_APP_ID": "wx-mini", "WECHATPAY_MCH_ID": fake.MchID,
+		"WECHATPAY_MERCHANT_SERIAL": fake.MerchantSerial, "WECHATPAY_MERCHANT_KEY": keyFile,
+		"WECHATPAY_PUBLIC_KEY_ID": fake.PublicKeyID, "WECHATPAY_PUBLIC_KEY": fake.PublicKeyPEM,
+		"WECHATPAY_API_V3_KEY": fake.APIv3Key, "WECHATPAY_NOTIFY_URL": "https://api.example.com/api/v1/payments/wechat/notify"}
+	cfg, err := LoadConfig(envOf(pay))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cfg.WeChatPay
+	if w == nil || w.AppID != "wx-mini" || w.MobileAppID != "" || w.MerchantKeyPEM != fake.MerchantKeyPEM ||
+		w.PublicKeyPEM != strings.TrimSpace(fake.PublicKeyPEM) || w.MchID != fake.MchID {
+		t.Fatalf("wechat pay settings: %+v", w)
+	}
+	if cfg, err := LoadConfig(envOf(map[string]string{})); err != nil || cfg.WeChatPay != nil {
+		t.Fatalf("unset: %+v, %v", cfg.WeChatPay, err)
+	}
+	with := func(k, v string) map[string]string {
+		env := maps.Clone(pay)
+		env[k] = v
+		return env
+	}
+	for _, env := range []map[string]string{
+		with("PAYMENT_PROVIDER", "alipay"),
+		with("WECHATPAY_MCH_ID", ""),
+		with("WECHATPAY_API_V3_KEY", "too-short"),
+		with("WECHATPAY_MERCHANT_KEY", filepath.Join(dir, "missing.pem")),
+		with("WECHATPAY_MERCHANT_KEY", "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----"),
+		with("WECHATPAY_PUBLIC_KEY", fake.MerchantKeyPEM),
+		with("WECHATPAY_NOTIFY_URL", "api.example.com/notify"),
+		with("PAYMENT_HOLD", "10s"),
+		with("PAYMENT_HOLD", "soon"),
+	} {
+		if _, err := LoadConfig(envOf(env)); err == nil {
+			t.Errorf("LoadConfig accepted %v", env)
+		}
+	}
+	prod := with("APP_ENV", "production")
+	prod["JWT_SECRET"] = strings.Repeat("s", 40)
+	prod["WECHAT_APP_SECRET"] = "shh"
+	prod["WECHATPAY_NOTIFY_URL"] = "http://api.example.com/api/v1/payments/wechat/notify"
+	if _, err := LoadConfig(envOf(prod)); err == nil {
+		t.Error("production accepted a plain-http notify URL")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
@@ -33,6 +34,7 @@ type scheduled struct {
 	Reminders *reminders.Service
 	Events    *events.Service
 	Care      *care.Service
+	Payments  *payments.Service
 }
 
 // newRunner lists every scheduled job: adding one is one line. Hourly jobs
@@ -62,6 +64,9 @@ func newRunner(s scheduled) *jobs.Runner {
 		{Name: "survey-invitations", Period: time.Hour, Run: s.Care.InviteSurveys},
 		{Name: "follow-up-tasks", Period: time.Hour, Run: s.Care.CreateFollowUps},
 		{Name: "complaint-deadlines", Period: time.Hour, Run: s.Care.MarkMissedDeadlines},
+		// Payments whose notification did not arrive are asked about, and
+		// unpaid ones past their hold closed (every five minutes).
+		{Name: "payment-sweep", Period: 5 * time.Minute, Run: s.Payments.SweepPending},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-models.IdempotencyRetention))
 		}},

@@ -71,11 +71,11 @@ func TestJobRunner(t *testing.T) {
 			if dig(j, "lastRun", "status") != "SUCCEEDED" || dig(j, "lastRun", "attempts") != float64(1) || dig(j, "lastRun", "error") != "" {
 				t.Fatalf("job %v", j)
 			}
-			if dig(j, "lastRun", "finishedAt") == nil || dig(j, "periodSeconds").(float64) < 3600 {
+			if dig(j, "lastRun", "finishedAt") == nil || dig(j, "periodSeconds").(float64) < 300 {
 				t.Fatalf("job %v", j)
 			}
 		}
-		for _, want := range []string{"points-expiry", "tier-recompute", "appointment-reminders", "care-reminders", "idempotency-key-pruning", "staff-network-pruning", "sign-in-record-pruning", "job-run-pruning"} {
+		for _, want := range []string{"points-expiry", "tier-recompute", "appointment-reminders", "care-reminders", "idempotency-key-pruning", "staff-network-pruning", "sign-in-record-pruning", "job-run-pruning", "payment-sweep"} {
 			if !names[want] {
 				t.Errorf("job %s missing from %v", want, names)
 			}

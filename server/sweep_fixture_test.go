@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ownerhub/ownerhub/auth/authtest"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -31,6 +33,7 @@ type swFixture struct {
 	registration, checkInCode     string
 	request, complaint            string
 	screenToken, screen           string // the SZ01 screen's id and bearer token
+	payment                       string // A's online top-up, still pending
 }
 
 func newSweepFixture(t *testing.T) *swFixture {
@@ -97,6 +100,18 @@ func newSweepFixture(t *testing.T) *swFixture {
 	f.complaint = wkStr(dig(c, "complaint", "id"))
 
 	f.screen, f.screenToken = bdIssue(t, f.wkFixture, f.staff(t, "manager.sz01"), f.sz, "扫查车间大屏")
+
+	// An online top-up A started in the mini-program (WeChat Pay pointed at
+	// a local fake; A signed in through WeChat).
+	fake := authtest.NewFakeWeChatPay()
+	t.Cleanup(fake.Close)
+	provider, err := payments.NewWeChatPay(*fakePayConfig(fake))
+	must(t, err)
+	f.App.Payments.Provider = provider
+	must(t, f.DB.Conn(t.Context()).Model(f.a).Update("wechat_openid", fmt.Sprintf("oSweep%d", e2eNext())).Error)
+	pay := f.swMutate(t, f.aToken, "startPayment", map[string]any{"purpose": "TOP_UP", "storeId": f.sz, "amountFen": 5000,
+		"tradeType": "JSAPI", "idempotencyKey": wlKey("sweep-pay")}, "payment { id }")
+	f.payment = wkStr(dig(pay, "payment", "id"))
 	return f
 }
 

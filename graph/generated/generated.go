@@ -22,6 +22,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -59,6 +60,7 @@ type ResolverRoot interface {
 	Membership() MembershipResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
+	OnlinePayment() OnlinePaymentResolver
 	Owner() OwnerResolver
 	Query() QueryResolver
 	Registration() RegistrationResolver
@@ -86,6 +88,16 @@ type ComplexityRoot struct {
 		Answered func(childComplexity int) int
 		Averages func(childComplexity int) int
 		Offered  func(childComplexity int) int
+	}
+
+	AppPayParams struct {
+		AppID     func(childComplexity int) int
+		NonceStr  func(childComplexity int) int
+		Package   func(childComplexity int) int
+		PartnerID func(childComplexity int) int
+		PrepayID  func(childComplexity int) int
+		Sign      func(childComplexity int) int
+		TimeStamp func(childComplexity int) int
 	}
 
 	Appointment struct {
@@ -444,6 +456,15 @@ type ComplexityRoot struct {
 		Status      func(childComplexity int) int
 	}
 
+	JsapiPayParams struct {
+		AppID     func(childComplexity int) int
+		NonceStr  func(childComplexity int) int
+		Package   func(childComplexity int) int
+		PaySign   func(childComplexity int) int
+		SignType  func(childComplexity int) int
+		TimeStamp func(childComplexity int) int
+	}
+
 	KindSeats struct {
 		Kind  func(childComplexity int) int
 		Seats func(childComplexity int) int
@@ -563,6 +584,7 @@ type ComplexityRoot struct {
 		SetStoreCalendar           func(childComplexity int, input model.SetStoreCalendarInput) int
 		SettleRepairOrder          func(childComplexity int, input model.SettleRepairOrderInput) int
 		StaffLogin                 func(childComplexity int, input model.StaffLoginInput) int
+		StartPayment               func(childComplexity int, input model.StartPaymentInput) int
 		SubmitSurvey               func(childComplexity int, input model.SubmitSurveyInput) int
 		TopUpWallet                func(childComplexity int, input model.TopUpWalletInput) int
 		UnregisterDevice           func(childComplexity int, token string) int
@@ -599,6 +621,31 @@ type ComplexityRoot struct {
 		Kind     func(childComplexity int) int
 	}
 
+	OnlinePayment struct {
+		Amount        func(childComplexity int) int
+		ClosedAt      func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		ExpiresAt     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		OutTradeNo    func(childComplexity int) int
+		PaidAt        func(childComplexity int) int
+		Purpose       func(childComplexity int) int
+		State         func(childComplexity int) int
+		Store         func(childComplexity int) int
+		TradeType     func(childComplexity int) int
+		TransactionID func(childComplexity int) int
+	}
+
+	OnlinePaymentConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	OnlinePaymentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	OpeningHours struct {
 		Closes  func(childComplexity int) int
 		Opens   func(childComplexity int) int
@@ -620,6 +667,7 @@ type ComplexityRoot struct {
 		Name                    func(childComplexity int) int
 		NotificationSettings    func(childComplexity int) int
 		Notifications           func(childComplexity int, first *int, after *string, unreadOnly *bool) int
+		Payments                func(childComplexity int, first *int, after *string) int
 		Phone                   func(childComplexity int) int
 		Privacy                 func(childComplexity int) int
 		Registrations           func(childComplexity int, first *int, after *string, status *events.RegStatus) int
@@ -678,6 +726,7 @@ type ComplexityRoot struct {
 		Node                   func(childComplexity int, id string) int
 		OpenAssistanceRequests func(childComplexity int, storeID *string, first *int, after *string) int
 		Owners                 func(childComplexity int, search string, first *int, after *string) int
+		Payment                func(childComplexity int, id string) int
 		RepairOrder            func(childComplexity int, id string) int
 		SatisfactionReport     func(childComplexity int, storeID string, from models.Date, to models.Date) int
 		ScreenTokens           func(childComplexity int, storeID string) int
@@ -903,6 +952,13 @@ type ComplexityRoot struct {
 	StaffSummary struct {
 		ID   func(childComplexity int) int
 		Name func(childComplexity int) int
+	}
+
+	StartPaymentPayload struct {
+		App        func(childComplexity int) int
+		Jsapi      func(childComplexity int) int
+		Payment    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	StatusChange struct {
@@ -1223,6 +1279,7 @@ type MutationResolver interface {
 	UpdateMyProfile(ctx context.Context, input model.UpdateMyProfileInput) (*model.UpdateMyProfilePayload, error)
 	MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error)
 	UpdateNotificationSettings(ctx context.Context, input []*model.NotificationSettingInput) (*model.UpdateNotificationSettingsPayload, error)
+	StartPayment(ctx context.Context, input model.StartPaymentInput) (*model.StartPaymentPayload, error)
 	SetMarketingConsent(ctx context.Context, input model.SetMarketingConsentInput) (*model.SetMarketingConsentPayload, error)
 	DeleteMyAccount(ctx context.Context, input model.DeleteMyAccountInput) (*model.DeleteMyAccountPayload, error)
 	RegisterDevice(ctx context.Context, input model.RegisterDeviceInput) (*model.RegisterDevicePayload, error)
@@ -1252,6 +1309,14 @@ type NotificationResolver interface {
 
 	Link(ctx context.Context, obj *inbox.Notification) (string, error)
 }
+type OnlinePaymentResolver interface {
+	ID(ctx context.Context, obj *payments.Payment) (string, error)
+	Purpose(ctx context.Context, obj *payments.Payment) (model.PaymentPurpose, error)
+	State(ctx context.Context, obj *payments.Payment) (model.PaymentState, error)
+	Amount(ctx context.Context, obj *payments.Payment) (*model.Money, error)
+	Store(ctx context.Context, obj *payments.Payment) (*models.Store, error)
+	TradeType(ctx context.Context, obj *payments.Payment) (model.PaymentTradeType, error)
+}
 type OwnerResolver interface {
 	ID(ctx context.Context, obj *models.Owner) (string, error)
 
@@ -1268,6 +1333,7 @@ type OwnerResolver interface {
 	Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error)
 	NotificationSettings(ctx context.Context, obj *models.Owner) ([]*inbox.Setting, error)
+	Payments(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.OnlinePaymentConnection, error)
 	Privacy(ctx context.Context, obj *models.Owner) (*privacy.Privacy, error)
 	Devices(ctx context.Context, obj *models.Owner) ([]*push.Device, error)
 	AssistanceRequests(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.AssistanceRequestConnection, error)
@@ -1289,6 +1355,7 @@ type QueryResolver interface {
 	EventRoster(ctx context.Context, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) (*model.EventRoster, error)
 	Me(ctx context.Context) (*models.Owner, error)
 	Owners(ctx context.Context, search string, first *int, after *string) (*model.OwnerConnection, error)
+	Payment(ctx context.Context, id string) (*payments.Payment, error)
 	ExportMyData(ctx context.Context) (*model.DataExport, error)
 	RepairOrder(ctx context.Context, id string) (*workshop.RepairOrder, error)
 	WorkshopBoard(ctx context.Context, storeID string) (*workshop.Board, error)
@@ -1444,6 +1511,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdvisorSatisfaction.Offered(childComplexity), true
+
+	case "AppPayParams.appId":
+		if e.ComplexityRoot.AppPayParams.AppID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPayParams.AppID(childComplexity), true
+	case "AppPayParams.nonceStr":
+		if e.ComplexityRoot.AppPayParams.NonceStr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPayParams.NonceStr(childComplexity), true
+	case "AppPayParams.package":
+		if e.ComplexityRoot.AppPayParams.Package == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPayParams.Package(childComplexity), true
+	case "AppPayParams.partnerId":
+		if e.ComplexityRoot.AppPayParams.PartnerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPayParams.PartnerID(childComplexity), true
+	case "AppPayParams.prepayId":
+		if e.ComplexityRoot.AppPayParams.PrepayID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPayParams.PrepayID(childComplexity), true
+	case "AppPayParams.sign":
+		if e.ComplexityRoot.AppPayParams.Sign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPayParams.Sign(childComplexity), true
+	case "AppPayParams.timeStamp":
+		if e.ComplexityRoot.AppPayParams.TimeStamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPayParams.TimeStamp(childComplexity), true
 
 	case "Appointment.createdAt":
 		if e.ComplexityRoot.Appointment.CreatedAt == nil {
@@ -2850,6 +2960,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JobRun.Status(childComplexity), true
 
+	case "JsapiPayParams.appId":
+		if e.ComplexityRoot.JsapiPayParams.AppID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JsapiPayParams.AppID(childComplexity), true
+	case "JsapiPayParams.nonceStr":
+		if e.ComplexityRoot.JsapiPayParams.NonceStr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JsapiPayParams.NonceStr(childComplexity), true
+	case "JsapiPayParams.package":
+		if e.ComplexityRoot.JsapiPayParams.Package == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JsapiPayParams.Package(childComplexity), true
+	case "JsapiPayParams.paySign":
+		if e.ComplexityRoot.JsapiPayParams.PaySign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JsapiPayParams.PaySign(childComplexity), true
+	case "JsapiPayParams.signType":
+		if e.ComplexityRoot.JsapiPayParams.SignType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JsapiPayParams.SignType(childComplexity), true
+	case "JsapiPayParams.timeStamp":
+		if e.ComplexityRoot.JsapiPayParams.TimeStamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JsapiPayParams.TimeStamp(childComplexity), true
+
 	case "KindSeats.kind":
 		if e.ComplexityRoot.KindSeats.Kind == nil {
 			break
@@ -3633,6 +3780,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StaffLogin(childComplexity, args["input"].(model.StaffLoginInput)), true
+	case "Mutation.startPayment":
+		if e.ComplexityRoot.Mutation.StartPayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startPayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartPayment(childComplexity, args["input"].(model.StartPaymentInput)), true
 	case "Mutation.submitSurvey":
 		if e.ComplexityRoot.Mutation.SubmitSurvey == nil {
 			break
@@ -3810,6 +3968,105 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.NotificationSetting.Kind(childComplexity), true
 
+	case "OnlinePayment.amount":
+		if e.ComplexityRoot.OnlinePayment.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.Amount(childComplexity), true
+	case "OnlinePayment.closedAt":
+		if e.ComplexityRoot.OnlinePayment.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.ClosedAt(childComplexity), true
+	case "OnlinePayment.createdAt":
+		if e.ComplexityRoot.OnlinePayment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.CreatedAt(childComplexity), true
+	case "OnlinePayment.expiresAt":
+		if e.ComplexityRoot.OnlinePayment.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.ExpiresAt(childComplexity), true
+	case "OnlinePayment.id":
+		if e.ComplexityRoot.OnlinePayment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.ID(childComplexity), true
+	case "OnlinePayment.outTradeNo":
+		if e.ComplexityRoot.OnlinePayment.OutTradeNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.OutTradeNo(childComplexity), true
+	case "OnlinePayment.paidAt":
+		if e.ComplexityRoot.OnlinePayment.PaidAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.PaidAt(childComplexity), true
+	case "OnlinePayment.purpose":
+		if e.ComplexityRoot.OnlinePayment.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.Purpose(childComplexity), true
+	case "OnlinePayment.state":
+		if e.ComplexityRoot.OnlinePayment.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.State(childComplexity), true
+	case "OnlinePayment.store":
+		if e.ComplexityRoot.OnlinePayment.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.Store(childComplexity), true
+	case "OnlinePayment.tradeType":
+		if e.ComplexityRoot.OnlinePayment.TradeType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.TradeType(childComplexity), true
+	case "OnlinePayment.transactionId":
+		if e.ComplexityRoot.OnlinePayment.TransactionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.TransactionID(childComplexity), true
+
+	case "OnlinePaymentConnection.edges":
+		if e.ComplexityRoot.OnlinePaymentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePaymentConnection.Edges(childComplexity), true
+	case "OnlinePaymentConnection.pageInfo":
+		if e.ComplexityRoot.OnlinePaymentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePaymentConnection.PageInfo(childComplexity), true
+
+	case "OnlinePaymentEdge.cursor":
+		if e.ComplexityRoot.OnlinePaymentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePaymentEdge.Cursor(childComplexity), true
+	case "OnlinePaymentEdge.node":
+		if e.ComplexityRoot.OnlinePaymentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePaymentEdge.Node(childComplexity), true
+
 	case "OpeningHours.closes":
 		if e.ComplexityRoot.OpeningHours.Closes == nil {
 			break
@@ -3933,6 +4190,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Notifications(childComplexity, args["first"].(*int), args["after"].(*string), args["unreadOnly"].(*bool)), true
+	case "Owner.payments":
+		if e.ComplexityRoot.Owner.Payments == nil {
+			break
+		}
+
+		args, err := ec.field_Owner_payments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Owner.Payments(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Owner.phone":
 		if e.ComplexityRoot.Owner.Phone == nil {
 			break
@@ -4260,6 +4528,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Owners(childComplexity, args["search"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.payment":
+		if e.ComplexityRoot.Query.Payment == nil {
+			break
+		}
+
+		args, err := ec.field_Query_payment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Payment(childComplexity, args["id"].(string)), true
 	case "Query.repairOrder":
 		if e.ComplexityRoot.Query.RepairOrder == nil {
 			break
@@ -5182,6 +5461,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StaffSummary.Name(childComplexity), true
 
+	case "StartPaymentPayload.app":
+		if e.ComplexityRoot.StartPaymentPayload.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StartPaymentPayload.App(childComplexity), true
+	case "StartPaymentPayload.jsapi":
+		if e.ComplexityRoot.StartPaymentPayload.Jsapi == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StartPaymentPayload.Jsapi(childComplexity), true
+	case "StartPaymentPayload.payment":
+		if e.ComplexityRoot.StartPaymentPayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StartPaymentPayload.Payment(childComplexity), true
+	case "StartPaymentPayload.userErrors":
+		if e.ComplexityRoot.StartPaymentPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StartPaymentPayload.UserErrors(childComplexity), true
+
 	case "StatusChange.actorName":
 		if e.ComplexityRoot.StatusChange.ActorName == nil {
 			break
@@ -5858,6 +6162,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputSetStoreCalendarInput,
 		ec.unmarshalInputSettleRepairOrderInput,
 		ec.unmarshalInputStaffLoginInput,
+		ec.unmarshalInputStartPaymentInput,
 		ec.unmarshalInputSubmitSurveyInput,
 		ec.unmarshalInputTopUpWalletInput,
 		ec.unmarshalInputUpdateEventInput,
@@ -7196,6 +7501,127 @@ extend type Mutation {
   updateNotificationSettings(input: [NotificationSettingInput!]!): UpdateNotificationSettingsPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
+	{Name: "../schema/payment.graphqls", Input: `"What an online payment pays for."
+enum PaymentPurpose {
+  "Money onto the owner's membership card at a store; the store's top-up bonus rules apply when the payment succeeds."
+  TOP_UP
+}
+
+"""
+Where an online payment stands. PENDING until WeChat Pay says it was paid
+(PAID) or it can no longer be (CLOSED: not paid within its hold; FAILED: the
+bank refused); REFUNDING then REFUNDED when the money goes back.
+"""
+enum PaymentState {
+  PENDING
+  PAID
+  CLOSED
+  REFUNDING
+  REFUNDED
+  FAILED
+}
+
+"How the owner pays with WeChat Pay."
+enum PaymentTradeType {
+  "In the mini-program (wx.requestPayment); needs a WeChat sign-in (error code WECHAT_NOT_BOUND otherwise)."
+  JSAPI
+  "In the owner app through the WeChat open SDK."
+  APP
+}
+
+"An online payment by WeChat Pay. Amounts are in fen."
+type OnlinePayment implements Node {
+  id: ID!
+  purpose: PaymentPurpose!
+  state: PaymentState!
+  amount: Money!
+  "The store the payment is for (the card's top-up counter)."
+  store: Store!
+  tradeType: PaymentTradeType!
+  "WeChat Pay's name for the order (out_trade_no): what the owner's WeChat bill and the store's statement show."
+  outTradeNo: String!
+  "WeChat Pay's transaction id once paid."
+  transactionId: String
+  createdAt: DateTime!
+  "Until when the payment may be paid; after it, it is closed."
+  expiresAt: DateTime!
+  paidAt: DateTime
+  closedAt: DateTime
+}
+
+type OnlinePaymentEdge {
+  cursor: String!
+  node: OnlinePayment!
+}
+
+type OnlinePaymentConnection {
+  edges: [OnlinePaymentEdge!]!
+  pageInfo: PageInfo!
+}
+
+"wx.requestPayment's parameters, signed by the server: pass them as they are."
+type JsapiPayParams {
+  appId: String!
+  timeStamp: String!
+  nonceStr: String!
+  "prepay_id=…"
+  package: String!
+  signType: String!
+  paySign: String!
+}
+
+"The WeChat open SDK's PayReq fields, signed by the server: pass them as they are."
+type AppPayParams {
+  appId: String!
+  partnerId: String!
+  prepayId: String!
+  "Sign=WXPay"
+  package: String!
+  nonceStr: String!
+  timeStamp: String!
+  sign: String!
+}
+
+input StartPaymentInput {
+  purpose: PaymentPurpose!
+  "TOP_UP: the store whose card counter takes the money (its bonus rules apply)."
+  storeId: ID!
+  "TOP_UP: the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED)."
+  amountFen: Int!
+  tradeType: PaymentTradeType!
+  "Required. Starting again with the same key gives the same payment and the same payment sheet (retry after UNAVAILABLE with it)."
+  idempotencyKey: String!
+}
+
+type StartPaymentPayload {
+  payment: OnlinePayment
+  "JSAPI: open the payment sheet with these; null when the payment is no longer PENDING."
+  jsapi: JsapiPayParams
+  "APP: open the payment sheet with these; null when the payment is no longer PENDING."
+  app: AppPayParams
+  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key)."
+  userErrors: [UserError!]!
+}
+
+extend type Owner {
+  "The owner's online payments, newest first: the owner, or cashiers and managers for those at their stores."
+  payments(first: Int = 20, after: String): OnlinePaymentConnection!
+}
+
+extend type Query {
+  "A payment: the owner's own, or for cashiers and managers one at their stores; null otherwise. Poll it after the payment sheet closes: the state turns PAID once WeChat Pay confirms."
+  payment(id: ID!): OnlinePayment
+}
+
+extend type Mutation {
+  """
+  Starts an online payment and returns the signed parameters the client opens
+  WeChat Pay's payment sheet with. Nothing is credited until WeChat Pay
+  confirms the payment to the server (poll payment(id) or me.payments).
+  """
+  startPayment(input: StartPaymentInput!): StartPaymentPayload! @auth(requires: OWNER)
+}
+`, BuiltIn: false},
 	{Name: "../schema/privacy.graphqls", Input: `"Why an owner's consent changed."
 enum ConsentSource {
   "The owner gave or withdrew it."
@@ -7262,7 +7688,8 @@ type DeleteMyAccountPayload {
   deleted: Boolean!
   """
   WALLET_NOT_EMPTY while stored value remains (refund it at a cashier first);
-  INVALID_ARGUMENT without confirm.
+  PAYMENT_IN_FLIGHT while an online payment is open (try again once it is
+  paid or closed); INVALID_ARGUMENT without confirm.
   """
   userErrors: [UserError!]!
 }
@@ -8246,6 +8673,26 @@ func (ec *executionContext) childFields_AdvisorSatisfaction(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type AdvisorSatisfaction", field.Name)
 }
 
+func (ec *executionContext) childFields_AppPayParams(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "appId":
+		return ec.fieldContext_AppPayParams_appId(ctx, field)
+	case "partnerId":
+		return ec.fieldContext_AppPayParams_partnerId(ctx, field)
+	case "prepayId":
+		return ec.fieldContext_AppPayParams_prepayId(ctx, field)
+	case "package":
+		return ec.fieldContext_AppPayParams_package(ctx, field)
+	case "nonceStr":
+		return ec.fieldContext_AppPayParams_nonceStr(ctx, field)
+	case "timeStamp":
+		return ec.fieldContext_AppPayParams_timeStamp(ctx, field)
+	case "sign":
+		return ec.fieldContext_AppPayParams_sign(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppPayParams", field.Name)
+}
+
 func (ec *executionContext) childFields_Appointment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8958,6 +9405,24 @@ func (ec *executionContext) childFields_JobRun(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type JobRun", field.Name)
 }
 
+func (ec *executionContext) childFields_JsapiPayParams(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "appId":
+		return ec.fieldContext_JsapiPayParams_appId(ctx, field)
+	case "timeStamp":
+		return ec.fieldContext_JsapiPayParams_timeStamp(ctx, field)
+	case "nonceStr":
+		return ec.fieldContext_JsapiPayParams_nonceStr(ctx, field)
+	case "package":
+		return ec.fieldContext_JsapiPayParams_package(ctx, field)
+	case "signType":
+		return ec.fieldContext_JsapiPayParams_signType(ctx, field)
+	case "paySign":
+		return ec.fieldContext_JsapiPayParams_paySign(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JsapiPayParams", field.Name)
+}
+
 func (ec *executionContext) childFields_KindSeats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -9150,6 +9615,56 @@ func (ec *executionContext) childFields_NotificationSetting(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type NotificationSetting", field.Name)
 }
 
+func (ec *executionContext) childFields_OnlinePayment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OnlinePayment_id(ctx, field)
+	case "purpose":
+		return ec.fieldContext_OnlinePayment_purpose(ctx, field)
+	case "state":
+		return ec.fieldContext_OnlinePayment_state(ctx, field)
+	case "amount":
+		return ec.fieldContext_OnlinePayment_amount(ctx, field)
+	case "store":
+		return ec.fieldContext_OnlinePayment_store(ctx, field)
+	case "tradeType":
+		return ec.fieldContext_OnlinePayment_tradeType(ctx, field)
+	case "outTradeNo":
+		return ec.fieldContext_OnlinePayment_outTradeNo(ctx, field)
+	case "transactionId":
+		return ec.fieldContext_OnlinePayment_transactionId(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OnlinePayment_createdAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_OnlinePayment_expiresAt(ctx, field)
+	case "paidAt":
+		return ec.fieldContext_OnlinePayment_paidAt(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_OnlinePayment_closedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OnlinePayment", field.Name)
+}
+
+func (ec *executionContext) childFields_OnlinePaymentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_OnlinePaymentConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OnlinePaymentConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OnlinePaymentConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OnlinePaymentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_OnlinePaymentEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_OnlinePaymentEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OnlinePaymentEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_OpeningHours(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "weekday":
@@ -9200,6 +9715,8 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_unreadNotificationCount(ctx, field)
 	case "notificationSettings":
 		return ec.fieldContext_Owner_notificationSettings(ctx, field)
+	case "payments":
+		return ec.fieldContext_Owner_payments(ctx, field)
 	case "privacy":
 		return ec.fieldContext_Owner_privacy(ctx, field)
 	case "devices":
@@ -9708,6 +10225,20 @@ func (ec *executionContext) childFields_StaffSummary(ctx context.Context, field 
 		return ec.fieldContext_StaffSummary_name(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StaffSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_StartPaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "payment":
+		return ec.fieldContext_StartPaymentPayload_payment(ctx, field)
+	case "jsapi":
+		return ec.fieldContext_StartPaymentPayload_jsapi(ctx, field)
+	case "app":
+		return ec.fieldContext_StartPaymentPayload_app(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_StartPaymentPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StartPaymentPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_StatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10850,6 +11381,20 @@ func (ec *executionContext) field_Mutation_staffLogin_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_startPayment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.StartPaymentInput, error) {
+			return ec.unmarshalNStartPaymentInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStartPaymentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_submitSurvey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11063,6 +11608,28 @@ func (ec *executionContext) field_Owner_notifications_args(ctx context.Context, 
 		return nil, err
 	}
 	args["unreadOnly"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Owner_payments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -11552,6 +12119,20 @@ func (ec *executionContext) field_Query_owners_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_payment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_repairOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11892,6 +12473,167 @@ func (ec *executionContext) fieldContext_AdvisorSatisfaction_averages(_ context.
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AppPayParams_appId(ctx context.Context, field graphql.CollectedField, obj *payments.AppParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPayParams_appId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPayParams_appId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AppPayParams_partnerId(ctx context.Context, field graphql.CollectedField, obj *payments.AppParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPayParams_partnerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartnerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPayParams_partnerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AppPayParams_prepayId(ctx context.Context, field graphql.CollectedField, obj *payments.AppParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPayParams_prepayId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PrepayID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPayParams_prepayId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AppPayParams_package(ctx context.Context, field graphql.CollectedField, obj *payments.AppParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPayParams_package(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Package, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPayParams_package(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AppPayParams_nonceStr(ctx context.Context, field graphql.CollectedField, obj *payments.AppParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPayParams_nonceStr(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NonceStr, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPayParams_nonceStr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AppPayParams_timeStamp(ctx context.Context, field graphql.CollectedField, obj *payments.AppParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPayParams_timeStamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeStamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPayParams_timeStamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AppPayParams_sign(ctx context.Context, field graphql.CollectedField, obj *payments.AppParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPayParams_sign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPayParams_sign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPayParams", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.CollectedField, obj *booking.Appointment) (ret graphql.Marshaler) {
@@ -17763,6 +18505,144 @@ func (ec *executionContext) fieldContext_JobRun_error(_ context.Context, field g
 	return graphql.NewScalarFieldContext("JobRun", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _JsapiPayParams_appId(ctx context.Context, field graphql.CollectedField, obj *payments.JSAPIParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JsapiPayParams_appId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JsapiPayParams_appId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JsapiPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JsapiPayParams_timeStamp(ctx context.Context, field graphql.CollectedField, obj *payments.JSAPIParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JsapiPayParams_timeStamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeStamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JsapiPayParams_timeStamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JsapiPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JsapiPayParams_nonceStr(ctx context.Context, field graphql.CollectedField, obj *payments.JSAPIParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JsapiPayParams_nonceStr(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NonceStr, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JsapiPayParams_nonceStr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JsapiPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JsapiPayParams_package(ctx context.Context, field graphql.CollectedField, obj *payments.JSAPIParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JsapiPayParams_package(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Package, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JsapiPayParams_package(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JsapiPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JsapiPayParams_signType(ctx context.Context, field graphql.CollectedField, obj *payments.JSAPIParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JsapiPayParams_signType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JsapiPayParams_signType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JsapiPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JsapiPayParams_paySign(ctx context.Context, field graphql.CollectedField, obj *payments.JSAPIParams) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JsapiPayParams_paySign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaySign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JsapiPayParams_paySign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JsapiPayParams", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _KindSeats_kind(ctx context.Context, field graphql.CollectedField, obj *booking.SeatsInput) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20807,6 +21687,68 @@ func (ec *executionContext) fieldContext_Mutation_updateNotificationSettings(ctx
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_startPayment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startPayment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartPayment(ctx, fc.Args["input"].(model.StartPaymentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.StartPaymentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.StartPaymentPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StartPaymentPayload) graphql.Marshaler {
+			return ec.marshalNStartPaymentPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStartPaymentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startPayment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StartPaymentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startPayment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setMarketingConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22644,6 +23586,419 @@ func (ec *executionContext) fieldContext_NotificationSetting_channels(_ context.
 	return graphql.NewScalarFieldContext("NotificationSetting", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _OnlinePayment_id(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OnlinePayment().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePayment", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePayment_purpose(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OnlinePayment().Purpose(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PaymentPurpose) graphql.Marshaler {
+			return ec.marshalNPaymentPurpose2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentPurpose(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePayment", field, true, true, errors.New("field of type PaymentPurpose does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePayment_state(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OnlinePayment().State(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PaymentState) graphql.Marshaler {
+			return ec.marshalNPaymentState2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePayment", field, true, true, errors.New("field of type PaymentState does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePayment_amount(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OnlinePayment().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OnlinePayment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OnlinePayment_store(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OnlinePayment().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OnlinePayment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OnlinePayment_tradeType(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_tradeType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OnlinePayment().TradeType(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PaymentTradeType) graphql.Marshaler {
+			return ec.marshalNPaymentTradeType2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentTradeType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_tradeType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePayment", field, true, true, errors.New("field of type PaymentTradeType does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePayment_outTradeNo(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_outTradeNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutTradeNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_outTradeNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePayment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePayment_transactionId(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_transactionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TransactionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_transactionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePayment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePayment_createdAt(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePayment", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePayment_expiresAt(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePayment", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePayment_paidAt(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_paidAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaidAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_paidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePayment", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePayment_closedAt(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePayment", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePaymentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OnlinePaymentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePaymentConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OnlinePaymentEdge) graphql.Marshaler {
+			return ec.marshalNOnlinePaymentEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOnlinePaymentEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePaymentConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OnlinePaymentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePaymentEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OnlinePaymentConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OnlinePaymentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePaymentConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePaymentConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OnlinePaymentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OnlinePaymentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OnlinePaymentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePaymentEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePaymentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePaymentEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OnlinePaymentEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.OnlinePaymentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePaymentEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+			return ec.marshalNOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePaymentEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OnlinePaymentEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OpeningHours_weekday(ctx context.Context, field graphql.CollectedField, obj *models.StoreHours) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23267,6 +24622,50 @@ func (ec *executionContext) fieldContext_Owner_notificationSettings(_ context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_NotificationSetting(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Owner_payments(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Owner().Payments(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OnlinePaymentConnection) graphql.Marshaler {
+			return ec.marshalNOnlinePaymentConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOnlinePaymentConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_payments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePaymentConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Owner_payments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -24674,6 +26073,50 @@ func (ec *executionContext) fieldContext_Query_owners(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_owners_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_payment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Payment(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+			return ec.marshalOOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_payment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePayment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_payment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -28792,6 +30235,134 @@ func (ec *executionContext) _StaffSummary_name(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_StaffSummary_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StaffSummary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StartPaymentPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.StartPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StartPaymentPayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+			return ec.marshalOOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StartPaymentPayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StartPaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StartPaymentPayload_jsapi(ctx context.Context, field graphql.CollectedField, obj *model.StartPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StartPaymentPayload_jsapi(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Jsapi, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.JSAPIParams) graphql.Marshaler {
+			return ec.marshalOJsapiPayParams2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐJSAPIParams(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StartPaymentPayload_jsapi(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StartPaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JsapiPayParams(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StartPaymentPayload_app(ctx context.Context, field graphql.CollectedField, obj *model.StartPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StartPaymentPayload_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.App, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.AppParams) graphql.Marshaler {
+			return ec.marshalOAppPayParams2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐAppParams(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StartPaymentPayload_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StartPaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPayParams(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StartPaymentPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.StartPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StartPaymentPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StartPaymentPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StartPaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _StatusChange_from(ctx context.Context, field graphql.CollectedField, obj *model.StatusChange) (ret graphql.Marshaler) {
@@ -35092,6 +36663,64 @@ func (ec *executionContext) unmarshalInputStaffLoginInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputStartPaymentInput(ctx context.Context, obj any) (model.StartPaymentInput, error) {
+	var it model.StartPaymentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"purpose", "storeId", "amountFen", "tradeType", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalNPaymentPurpose2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentPurpose(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = data
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		case "amountFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountFen"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountFen = data
+		case "tradeType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tradeType"))
+			data, err := ec.unmarshalNPaymentTradeType2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentTradeType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TradeType = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputSubmitSurveyInput(ctx context.Context, obj any) (model.SubmitSurveyInput, error) {
 	var it model.SubmitSurveyInput
 	if obj == nil {
@@ -35616,6 +37245,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Owner(ctx, sel, obj)
+	case payments.Payment:
+		return ec._OnlinePayment(ctx, sel, &obj)
+	case *payments.Payment:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._OnlinePayment(ctx, sel, obj)
 	case care.FollowUpTask:
 		return ec._FollowUpTask(ctx, sel, &obj)
 	case *care.FollowUpTask:
@@ -35728,6 +37364,74 @@ func (ec *executionContext) _AdvisorSatisfaction(ctx context.Context, sel ast.Se
 			out.Values[i] = ec._AdvisorSatisfaction_averages(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var appPayParamsImplementors = []string{"AppPayParams"}
+
+func (ec *executionContext) _AppPayParams(ctx context.Context, sel ast.SelectionSet, obj *payments.AppParams) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appPayParamsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppPayParams")
+		case "appId":
+			out.Values[i] = ec._AppPayParams_appId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partnerId":
+			out.Values[i] = ec._AppPayParams_partnerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "prepayId":
+			out.Values[i] = ec._AppPayParams_prepayId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "package":
+			out.Values[i] = ec._AppPayParams_package(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nonceStr":
+			out.Values[i] = ec._AppPayParams_nonceStr(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timeStamp":
+			out.Values[i] = ec._AppPayParams_timeStamp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sign":
+			out.Values[i] = ec._AppPayParams_sign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -40020,6 +41724,69 @@ func (ec *executionContext) _JobRun(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var jsapiPayParamsImplementors = []string{"JsapiPayParams"}
+
+func (ec *executionContext) _JsapiPayParams(ctx context.Context, sel ast.SelectionSet, obj *payments.JSAPIParams) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jsapiPayParamsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JsapiPayParams")
+		case "appId":
+			out.Values[i] = ec._JsapiPayParams_appId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timeStamp":
+			out.Values[i] = ec._JsapiPayParams_timeStamp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nonceStr":
+			out.Values[i] = ec._JsapiPayParams_nonceStr(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "package":
+			out.Values[i] = ec._JsapiPayParams_package(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signType":
+			out.Values[i] = ec._JsapiPayParams_signType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paySign":
+			out.Values[i] = ec._JsapiPayParams_paySign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var kindSeatsImplementors = []string{"KindSeats"}
 
 func (ec *executionContext) _KindSeats(ctx context.Context, sel ast.SelectionSet, obj *booking.SeatsInput) graphql.Marshaler {
@@ -41296,6 +43063,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "startPayment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startPayment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setMarketingConsent":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setMarketingConsent(ctx, field)
@@ -41722,6 +43496,383 @@ func (ec *executionContext) _NotificationSetting(ctx context.Context, sel ast.Se
 			}
 		case "channels":
 			out.Values[i] = ec._NotificationSetting_channels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var onlinePaymentImplementors = []string{"OnlinePayment", "Node"}
+
+func (ec *executionContext) _OnlinePayment(ctx context.Context, sel ast.SelectionSet, obj *payments.Payment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, onlinePaymentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OnlinePayment")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OnlinePayment_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "purpose":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OnlinePayment_purpose(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "state":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OnlinePayment_state(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "amount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OnlinePayment_amount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OnlinePayment_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "tradeType":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OnlinePayment_tradeType(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "outTradeNo":
+			out.Values[i] = ec._OnlinePayment_outTradeNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "transactionId":
+			out.Values[i] = ec._OnlinePayment_transactionId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._OnlinePayment_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._OnlinePayment_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "paidAt":
+			out.Values[i] = ec._OnlinePayment_paidAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closedAt":
+			out.Values[i] = ec._OnlinePayment_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var onlinePaymentConnectionImplementors = []string{"OnlinePaymentConnection"}
+
+func (ec *executionContext) _OnlinePaymentConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OnlinePaymentConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, onlinePaymentConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OnlinePaymentConnection")
+		case "edges":
+			out.Values[i] = ec._OnlinePaymentConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._OnlinePaymentConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var onlinePaymentEdgeImplementors = []string{"OnlinePaymentEdge"}
+
+func (ec *executionContext) _OnlinePaymentEdge(ctx context.Context, sel ast.SelectionSet, obj *model.OnlinePaymentEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, onlinePaymentEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OnlinePaymentEdge")
+		case "cursor":
+			out.Values[i] = ec._OnlinePaymentEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._OnlinePaymentEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -42264,6 +44415,44 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 					}
 				}()
 				res = ec._Owner_notificationSettings(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "payments":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_payments(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -43049,6 +45238,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_owners(ctx, field)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "payment":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_payment(ctx, field)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -46077,6 +48288,59 @@ func (ec *executionContext) _StaffSummary(ctx context.Context, sel ast.Selection
 			}
 		case "name":
 			out.Values[i] = ec._StaffSummary_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var startPaymentPayloadImplementors = []string{"StartPaymentPayload"}
+
+func (ec *executionContext) _StartPaymentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.StartPaymentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, startPaymentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StartPaymentPayload")
+		case "payment":
+			out.Values[i] = ec._StartPaymentPayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "jsapi":
+			out.Values[i] = ec._StartPaymentPayload_jsapi(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "app":
+			out.Values[i] = ec._StartPaymentPayload_app(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._StartPaymentPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -49686,6 +51950,52 @@ func (ec *executionContext) unmarshalNNotificationSettingInput2ᚖgithubᚗcom�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx context.Context, sel ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OnlinePayment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOnlinePaymentConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOnlinePaymentConnection(ctx context.Context, sel ast.SelectionSet, v *model.OnlinePaymentConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OnlinePaymentConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOnlinePaymentEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOnlinePaymentEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OnlinePaymentEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOnlinePaymentEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOnlinePaymentEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOnlinePaymentEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOnlinePaymentEdge(ctx context.Context, sel ast.SelectionSet, v *model.OnlinePaymentEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OnlinePaymentEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNOpenRepairOrderInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOpenRepairOrderInput(ctx context.Context, v any) (model.OpenRepairOrderInput, error) {
 	res, err := ec.unmarshalInputOpenRepairOrderInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -49853,6 +52163,36 @@ func (ec *executionContext) marshalNPaymentMethod2githubᚗcomᚋownerhubᚋowne
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNPaymentPurpose2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentPurpose(ctx context.Context, v any) (model.PaymentPurpose, error) {
+	var res model.PaymentPurpose
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentPurpose2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentPurpose(ctx context.Context, sel ast.SelectionSet, v model.PaymentPurpose) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPaymentState2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentState(ctx context.Context, v any) (model.PaymentState, error) {
+	var res model.PaymentState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentState2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentState(ctx context.Context, sel ast.SelectionSet, v model.PaymentState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPaymentTradeType2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentTradeType(ctx context.Context, v any) (model.PaymentTradeType, error) {
+	var res model.PaymentTradeType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentTradeType2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentTradeType(ctx context.Context, sel ast.SelectionSet, v model.PaymentTradeType) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx context.Context, v any) (model.Principal, error) {
@@ -50485,6 +52825,21 @@ func (ec *executionContext) marshalNStaffSummary2ᚖgithubᚗcomᚋownerhubᚋow
 	return ec._StaffSummary(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNStartPaymentInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStartPaymentInput(ctx context.Context, v any) (model.StartPaymentInput, error) {
+	res, err := ec.unmarshalInputStartPaymentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStartPaymentPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStartPaymentPayload(ctx context.Context, sel ast.SelectionSet, v *model.StartPaymentPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._StartPaymentPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNStatusChange2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StatusChange) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -50986,6 +53341,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAppPayParams2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐAppParams(ctx context.Context, sel ast.SelectionSet, v *payments.AppParams) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AppPayParams(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOAppointment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *booking.Appointment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -51414,6 +53776,13 @@ func (ec *executionContext) marshalOJobRun2ᚖgithubᚗcomᚋownerhubᚋownerhub
 	return ec._JobRun(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOJsapiPayParams2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐJSAPIParams(ctx context.Context, sel ast.SelectionSet, v *payments.JSAPIParams) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JsapiPayParams(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOKindSeatsInput2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐKindSeatsInputᚄ(ctx context.Context, v any) ([]*model.KindSeatsInput, error) {
 	if v == nil {
 		return nil, nil
@@ -51524,6 +53893,13 @@ func (ec *executionContext) marshalONotificationSetting2ᚕᚖgithubᚗcomᚋown
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx context.Context, sel ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OnlinePayment(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOOwner2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐOwner(ctx context.Context, sel ast.SelectionSet, v *models.Owner) graphql.Marshaler {

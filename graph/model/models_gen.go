@@ -14,6 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -246,7 +247,8 @@ type DeleteMyAccountPayload struct {
 	// True when the account was deleted: every session is signed out.
 	Deleted bool `json:"deleted"`
 	// WALLET_NOT_EMPTY while stored value remains (refund it at a cashier first);
-	// INVALID_ARGUMENT without confirm.
+	// PAYMENT_IN_FLIGHT while an online payment is open (try again once it is
+	// paid or closed); INVALID_ARGUMENT without confirm.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -462,6 +464,16 @@ type NotificationEdge struct {
 type NotificationSettingInput struct {
 	Kind     string   `json:"kind"`
 	Channels []string `json:"channels"`
+}
+
+type OnlinePaymentConnection struct {
+	Edges    []*OnlinePaymentEdge `json:"edges"`
+	PageInfo *PageInfo            `json:"pageInfo"`
+}
+
+type OnlinePaymentEdge struct {
+	Cursor string            `json:"cursor"`
+	Node   *payments.Payment `json:"node"`
 }
 
 type OpenRepairOrderInput struct {
@@ -791,6 +803,27 @@ type StaffLoginInput struct {
 type StaffSummary struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+}
+
+type StartPaymentInput struct {
+	Purpose PaymentPurpose `json:"purpose"`
+	// TOP_UP: the store whose card counter takes the money (its bonus rules apply).
+	StoreID string `json:"storeId"`
+	// TOP_UP: the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED).
+	AmountFen int              `json:"amountFen"`
+	TradeType PaymentTradeType `json:"tradeType"`
+	// Required. Starting again with the same key gives the same payment and the same payment sheet (retry after UNAVAILABLE with it).
+	IdempotencyKey string `json:"idempotencyKey"`
+}
+
+type StartPaymentPayload struct {
+	Payment *payments.Payment `json:"payment,omitempty"`
+	// JSAPI: open the payment sheet with these; null when the payment is no longer PENDING.
+	Jsapi *payments.JSAPIParams `json:"jsapi,omitempty"`
+	// APP: open the payment sheet with these; null when the payment is no longer PENDING.
+	App *payments.AppParams `json:"app,omitempty"`
+	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // One move of a repair order: who moved it, when, from where to where, and why.
@@ -1235,6 +1268,185 @@ func (e *JobRunStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e JobRunStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What an online payment pays for.
+type PaymentPurpose string
+
+const (
+	// Money onto the owner's membership card at a store; the store's top-up bonus rules apply when the payment succeeds.
+	PaymentPurposeTopUp PaymentPurpose = "TOP_UP"
+)
+
+var AllPaymentPurpose = []PaymentPurpose{
+	PaymentPurposeTopUp,
+}
+
+func (e PaymentPurpose) IsValid() bool {
+	switch e {
+	case PaymentPurposeTopUp:
+		return true
+	}
+	return false
+}
+
+func (e PaymentPurpose) String() string {
+	return string(e)
+}
+
+func (e *PaymentPurpose) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PaymentPurpose(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PaymentPurpose", str)
+	}
+	return nil
+}
+
+func (e PaymentPurpose) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PaymentPurpose) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PaymentPurpose) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where an online payment stands. PENDING until WeChat Pay says it was paid
+// (PAID) or it can no longer be (CLOSED: not paid within its hold; FAILED: the
+// bank refused); REFUNDING then REFUNDED when the money goes back.
+type PaymentState string
+
+const (
+	PaymentStatePending   PaymentState = "PENDING"
+	PaymentStatePaid      PaymentState = "PAID"
+	PaymentStateClosed    PaymentState = "CLOSED"
+	PaymentStateRefunding PaymentState = "REFUNDING"
+	PaymentStateRefunded  PaymentState = "REFUNDED"
+	PaymentStateFailed    PaymentState = "FAILED"
+)
+
+var AllPaymentState = []PaymentState{
+	PaymentStatePending,
+	PaymentStatePaid,
+	PaymentStateClosed,
+	PaymentStateRefunding,
+	PaymentStateRefunded,
+	PaymentStateFailed,
+}
+
+func (e PaymentState) IsValid() bool {
+	switch e {
+	case PaymentStatePending, PaymentStatePaid, PaymentStateClosed, PaymentStateRefunding, PaymentStateRefunded, PaymentStateFailed:
+		return true
+	}
+	return false
+}
+
+func (e PaymentState) String() string {
+	return string(e)
+}
+
+func (e *PaymentState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PaymentState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PaymentState", str)
+	}
+	return nil
+}
+
+func (e PaymentState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PaymentState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PaymentState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How the owner pays with WeChat Pay.
+type PaymentTradeType string
+
+const (
+	// In the mini-program (wx.requestPayment); needs a WeChat sign-in (error code WECHAT_NOT_BOUND otherwise).
+	PaymentTradeTypeJsapi PaymentTradeType = "JSAPI"
+	// In the owner app through the WeChat open SDK.
+	PaymentTradeTypeApp PaymentTradeType = "APP"
+)
+
+var AllPaymentTradeType = []PaymentTradeType{
+	PaymentTradeTypeJsapi,
+	PaymentTradeTypeApp,
+}
+
+func (e PaymentTradeType) IsValid() bool {
+	switch e {
+	case PaymentTradeTypeJsapi, PaymentTradeTypeApp:
+		return true
+	}
+	return false
+}
+
+func (e PaymentTradeType) String() string {
+	return string(e)
+}
+
+func (e *PaymentTradeType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PaymentTradeType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PaymentTradeType", str)
+	}
+	return nil
+}
+
+func (e PaymentTradeType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PaymentTradeType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PaymentTradeType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -184,7 +184,7 @@ func TestExportCoversEveryOwnerTable(t *testing.T) {
 		// Sections of the capabilities above privacy, wired in server/app.go
 		// (server/privacy_test.go checks they are in the document).
 		"registrations": "eventRegistrations", "surveys": "care", "complaints": "care", "follow_up_tasks": "care",
-		"assistance_requests": "roadsideAssistance", "devices": "devices",
+		"assistance_requests": "roadsideAssistance", "devices": "devices", "payments": "onlinePayments",
 		// The deletion mark itself: only ever present once there is
 		// nothing left to export.
 		"deleted_owners": "",

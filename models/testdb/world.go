@@ -17,7 +17,7 @@ import (
 // (Guangzhou), and principals for the usual callers, with staff rows behind
 // them.
 type World struct {
-	T      *testing.T
+	T      testing.TB
 	DB     *models.DB
 	Ctx    context.Context
 	SZ, GZ *models.Store
@@ -28,7 +28,7 @@ type World struct {
 }
 
 // NewWorld opens a database (Open) and puts the group in it.
-func NewWorld(t *testing.T) *World {
+func NewWorld(t testing.TB) *World {
 	t.Helper()
 	w := &World{T: t, DB: Open(t), Ctx: context.Background()}
 	w.SZ = w.Store("SZ", "深圳福田店")

@@ -1,0 +1,85 @@
+// Package payments is online payment: an owner pays through WeChat Pay for
+// one purpose (a top-up of their card), and the payment's effect (the
+// ledger entries) is applied exactly once, in the transaction that records
+// it paid, whichever of the provider's notification or the server's own
+// query brings the news, and however often. docs/payments.md tells the
+// states and the guarantees.
+package payments
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/auth"
+)
+
+// Purposes of a payment.
+const (
+	// PurposeTopUp puts money on the owner's card at a store, with the
+	// store's bonus rules, when the payment succeeds.
+	PurposeTopUp = "TOP_UP"
+)
+
+// States of a payment. PENDING until the provider says it was paid (PAID)
+// or it can no longer be (CLOSED, FAILED); REFUNDING and REFUNDED follow
+// PAID when the money goes back.
+const (
+	StatePending   = "PENDING"
+	StatePaid      = "PAID"
+	StateClosed    = "CLOSED"
+	StateRefunding = "REFUNDING"
+	StateRefunded  = "REFUNDED"
+	StateFailed    = "FAILED"
+)
+
+// Trade types: how the owner pays.
+const (
+	// TradeJSAPI is the mini-program's wx.requestPayment (needs the
+	// owner's openid from WeChat sign-in).
+	TradeJSAPI = "JSAPI"
+	// TradeApp is the owner app through the WeChat open SDK.
+	TradeApp = "APP"
+)
+
+// DefaultHold is how long a payment may be paid once started: then it is
+// closed with the provider.
+const DefaultHold = 15 * time.Minute
+
+// RolesRead may read the payments of their stores (the counter).
+var RolesRead = []auth.Role{auth.RoleCashier, auth.RoleManager}
+
+// Payment is one online payment (a row of payments).
+type Payment struct {
+	ID        uuid.UUID `gorm:"primaryKey"`
+	OwnerID   uuid.UUID
+	StoreID   uuid.UUID
+	Purpose   string
+	AmountFen int64
+	// OutTradeNo is the provider's name for it: a purpose prefix and the
+	// id, 32 characters.
+	OutTradeNo     string
+	TradeType      string
+	PayerOpenID    *string `gorm:"column:payer_openid"`
+	PrepayID       string
+	State          string
+	TransactionID  *string
+	IdempotencyKey string
+	ExpiresAt      time.Time
+	PaidAt         *time.Time
+	ClosedAt       *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// TableName names the payments table.
+func (Payment) TableName() string { return "payments" }
+
+// outTradeNo is a payment's out_trade_no: "TU" for a top-up and the id's
+// 30 first hex digits (WeChat Pay allows 6 to 32 of [0-9A-Za-z_-|*]).
+func outTradeNo(purpose string, id uuid.UUID) string {
+	prefix := map[string]string{PurposeTopUp: "TU"}[purpose]
+	hex := id.String()
+	hex = hex[0:8] + hex[9:13] + hex[14:18] + hex[19:23] + hex[24:]
+	return prefix + hex[:30]
+}

@@ -1,0 +1,94 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Provider is the online payment provider (WeChat Pay): it places orders,
+// answers their state, closes unpaid ones and verifies notifications.
+type Provider interface {
+	// Prepay places o and returns what the client opens the payment
+	// sheet with. Placing the same order again gives the same prepay id.
+	Prepay(ctx context.Context, o Order) (*Launch, error)
+	// Query is the provider's state of an order; ErrNoSuchOrder when it
+	// was never placed.
+	Query(ctx context.Context, outTradeNo string) (*Transaction, error)
+	// Close closes an unpaid order; ErrAlreadyPaid when it was paid.
+	Close(ctx context.Context, outTradeNo string) error
+	// ParseNotification verifies and decrypts a notification request;
+	// ErrBadNotification when it is not the provider's, or stale.
+	ParseNotification(ctx context.Context, r *http.Request) (*Transaction, error)
+	// Merchant is the merchant id and the app ids its transactions carry:
+	// a transaction naming others is not ours.
+	Merchant() (mchID string, appIDs []string)
+}
+
+// Order is a payment as placed with the provider.
+type Order struct {
+	OutTradeNo  string
+	Description string
+	AmountFen   int64
+	TradeType   string
+	// OpenID is the payer's openid in the mini-program (JSAPI only).
+	OpenID    string
+	ExpiresAt time.Time
+}
+
+// Launch is what the client needs to open the payment sheet: JSAPI's
+// wx.requestPayment parameters, or the app SDK's PayReq.
+type Launch struct {
+	PrepayID string
+	JSAPI    *JSAPIParams
+	App      *AppParams
+}
+
+// JSAPIParams are wx.requestPayment's parameters, signed.
+type JSAPIParams struct {
+	AppID, TimeStamp, NonceStr, Package, SignType, PaySign string
+}
+
+// AppParams are the WeChat open SDK's PayReq fields, signed.
+type AppParams struct {
+	AppID, PartnerID, PrepayID, Package, NonceStr, TimeStamp, Sign string
+}
+
+// Transaction is the provider's word on an order (a notification or a
+// query's answer).
+type Transaction struct {
+	OutTradeNo, TransactionID string
+	// State is WeChat Pay's trade_state: SUCCESS, NOTPAY, CLOSED, REFUND,
+	// REVOKED, USERPAYING, PAYERROR.
+	State        string
+	AmountFen    int64
+	MchID, AppID string
+	OpenID       string
+	SuccessTime  time.Time
+}
+
+// Provider trade states.
+const (
+	TradeSuccess    = "SUCCESS"
+	TradeNotPay     = "NOTPAY"
+	TradeClosed     = "CLOSED"
+	TradeRefund     = "REFUND"
+	TradeRevoked    = "REVOKED"
+	TradeUserPaying = "USERPAYING"
+	TradePayError   = "PAYERROR"
+)
+
+// Errors of a provider.
+var (
+	// ErrProvider wraps a refusal or failure of the provider (an outage, a
+	// parameter it refused).
+	ErrProvider = errors.New("payment provider")
+	// ErrNoSuchOrder: the provider has no order with that out_trade_no.
+	ErrNoSuchOrder = errors.New("payment provider: no such order")
+	// ErrAlreadyPaid: an order being closed was paid.
+	ErrAlreadyPaid = errors.New("payment provider: order already paid")
+	// ErrBadNotification: a notification that is not the provider's (bad
+	// signature, stale timestamp, undecryptable).
+	ErrBadNotification = errors.New("payment notification refused")
+)

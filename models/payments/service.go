@@ -1,0 +1,356 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/wallet"
+)
+
+// Service runs online payments on a database and a provider.
+type Service struct {
+	DB    *models.DB
+	Clock models.Clock
+	// Provider is WeChat Pay; nil means online payment is off: starting
+	// one is refused with PAYMENT_METHOD_UNAVAILABLE.
+	Provider  Provider
+	Wallet    *wallet.Service
+	Directory *directory.Service
+	Log       *slog.Logger
+	// Hold is how long a started payment may be paid (0: DefaultHold).
+	Hold time.Duration
+}
+
+func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+func (s *Service) hold() time.Duration {
+	if s.Hold <= 0 {
+		return DefaultHold
+	}
+	return s.Hold
+}
+
+// StartInput is an owner's request to pay.
+type StartInput struct {
+	Purpose   string
+	StoreID   uuid.UUID
+	AmountFen int64
+	TradeType string
+	// IdempotencyKey (required): starting again with the same key gives
+	// the same payment (and the same prepay id), never a second one.
+	IdempotencyKey string
+}
+
+// Start begins an online payment for the signed-in owner and places it with
+// the provider: a top-up of AmountFen at StoreID (checked against the
+// card's cap, bonus included, now and again when the money arrives). It
+// returns the payment (PENDING) and what the client opens the payment sheet
+// with; a payment already paid or closed under the same key comes back
+// without a launch.
+//
+// Codes: UNAUTHENTICATED, FORBIDDEN (not an owner),
+// PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up),
+// INVALID_ARGUMENT ("purpose", "tradeType", "amountFen", "idempotencyKey"),
+// NOT_FOUND ("storeId"), BALANCE_CAP_EXCEEDED ("amountFen"),
+// WECHAT_NOT_BOUND (JSAPI without a WeChat sign-in), IDEMPOTENCY_KEY_REUSED,
+// UNAVAILABLE (the provider did not answer: try again with the same key).
+func (s *Service) Start(ctx context.Context, actor *auth.Principal, in StartInput) (*Payment, *Launch, error) {
+	if actor == nil {
+		return nil, nil, models.ErrUnauthenticated
+	}
+	if !actor.IsOwner() {
+		return nil, nil, errOwnersOnly
+	}
+	if s.Provider == nil {
+		return nil, nil, errPaymentsOff
+	}
+	if err := s.checkStart(ctx, actor.ID, in); err != nil {
+		return nil, nil, err
+	}
+	var openID string
+	if in.TradeType == TradeJSAPI {
+		o, err := s.directory().Owner(ctx, actor.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if o.WeChatOpenID == nil || *o.WeChatOpenID == "" {
+			return nil, nil, errNoOpenID
+		}
+		openID = *o.WeChatOpenID
+	}
+	p, err := s.record(ctx, actor.ID, in, openID)
+	if err != nil || p.State != StatePending {
+		return p, nil, err
+	}
+	launch, err := s.Provider.Prepay(ctx, Order{OutTradeNo: p.OutTradeNo, Description: description(p),
+		AmountFen: p.AmountFen, TradeType: p.TradeType, OpenID: openID, ExpiresAt: p.ExpiresAt})
+	if err != nil {
+		if errors.Is(err, errAppPayOff) {
+			return nil, nil, errAppPayOff
+		}
+		s.log().WarnContext(ctx, "payments: prepay failed", "payment", p.ID.String(), "error", err.Error())
+		return nil, nil, errProviderDown
+	}
+	if p.PrepayID == "" {
+		err := s.DB.Conn(ctx).Model(&Payment{}).Where("id = ? AND prepay_id = ''", p.ID).
+			Update("prepay_id", launch.PrepayID).Error
+		if err != nil {
+			return nil, nil, err
+		}
+		p.PrepayID = launch.PrepayID
+	}
+	return p, launch, nil
+}
+
+func (s *Service) checkStart(ctx context.Context, ownerID uuid.UUID, in StartInput) error {
+	switch {
+	case in.Purpose != PurposeTopUp:
+		return models.Invalid("purpose", "暂不支持该付款用途", "purpose must be TOP_UP")
+	case in.TradeType != TradeJSAPI && in.TradeType != TradeApp:
+		return models.Invalid("tradeType", "支付方式须为小程序（JSAPI）或 App（APP）", "tradeType must be JSAPI or APP")
+	}
+	if err := models.CheckIdempotencyKey(in.IdempotencyKey); err != nil {
+		return err
+	}
+	if ok, err := s.directory().StoreExists(ctx, in.StoreID); err != nil {
+		return err
+	} else if !ok {
+		return errStoreNotFound
+	}
+	return s.Wallet.CheckTopUp(ctx, ownerID, in.AmountFen)
+}
+
+// record writes the payment, or finds the one started under the same key.
+func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, openID string) (*Payment, error) {
+	var p Payment
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		conn := s.DB.Conn(ctx)
+		err := conn.Where("owner_id = ? AND idempotency_key = ?", ownerID, in.IdempotencyKey).Take(&p).Error
+		if err == nil {
+			if p.Purpose != in.Purpose || p.StoreID != in.StoreID || p.AmountFen != in.AmountFen || p.TradeType != in.TradeType {
+				return models.ErrIdempotencyKeyReused
+			}
+			return nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		now := s.Clock.Now(ctx)
+		p = Payment{ID: models.NewID(), OwnerID: ownerID, StoreID: in.StoreID, Purpose: in.Purpose, AmountFen: in.AmountFen,
+			TradeType: in.TradeType, State: StatePending, IdempotencyKey: in.IdempotencyKey, ExpiresAt: now.Add(s.hold())}
+		p.OutTradeNo = outTradeNo(p.Purpose, p.ID)
+		if openID != "" {
+			p.PayerOpenID = &openID
+		}
+		return conn.Create(&p).Error
+	})
+	if err != nil {
+		if models.IsUniqueViolation(err) {
+			// The same key started concurrently: the other one won.
+			return s.record(ctx, ownerID, in, openID)
+		}
+		return nil, err
+	}
+	return &p, nil
+}
+
+// description is what the owner's WeChat bill shows.
+func description(p *Payment) string {
+	return "会员卡充值 " + models.Yuan(p.AmountFen)
+}
+
+// Apply records the provider's word on a payment (a notification, or the
+// answer to a query) and, for a payment that succeeded, applies its effect
+// in the same transaction: once, however many times and on however many
+// instances the same word arrives. A transaction not ours (merchant, app
+// id), for no payment we know, or for another amount changes nothing and
+// returns ErrUnknown or ErrMismatch. A paid top-up the card can no longer
+// take (its cap was reached meanwhile) is recorded PAID and marked for a
+// refund (REFUNDING).
+func (s *Service) Apply(ctx context.Context, t *Transaction) (*Payment, error) {
+	mch, apps := s.Provider.Merchant()
+	if t.MchID != mch || !slices.Contains(apps, t.AppID) {
+		return nil, ErrMismatch
+	}
+	var p Payment
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("out_trade_no = ?", t.OutTradeNo)).Take(&p).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrUnknown
+		}
+		if err != nil {
+			return err
+		}
+		if t.AmountFen != p.AmountFen {
+			return ErrMismatch
+		}
+		if p.State != StatePending {
+			return nil // told already
+		}
+		return s.settle(ctx, &p, t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// settle moves a locked PENDING payment by the provider's state.
+func (s *Service) settle(ctx context.Context, p *Payment, t *Transaction) error {
+	now := s.Clock.Now(ctx)
+	switch t.State {
+	case TradeSuccess:
+		txID := t.TransactionID
+		p.State, p.TransactionID, p.PaidAt = StatePaid, &txID, &now
+		if t.OpenID != "" {
+			p.PayerOpenID = &t.OpenID
+		}
+		_, err := s.Wallet.TopUpOnline(ctx, wallet.OnlineTopUp{OwnerID: p.OwnerID, StoreID: p.StoreID, AmountFen: p.AmountFen,
+			PaymentID: p.ID, Method: "WECHAT_PAY", Reference: txID})
+		var merr *models.Error
+		if errors.As(err, &merr) && merr.Code == wallet.CodeBalanceCapExceeded {
+			s.log().WarnContext(ctx, "payments: paid top-up past the card's cap: to refund", "payment", p.ID.String())
+			p.State = StateRefunding
+		} else if err != nil {
+			return err
+		}
+	case TradeClosed, TradeRevoked:
+		p.State, p.ClosedAt = StateClosed, &now
+	case TradePayError:
+		p.State, p.ClosedAt = StateFailed, &now
+	default: // NOTPAY, USERPAYING: nothing yet
+		return nil
+	}
+	return s.DB.Conn(ctx).Save(p).Error
+}
+
+// Payment is one payment the actor may see: an owner their own, staff
+// holding RolesRead those of their stores.
+//
+// Codes: UNAUTHENTICATED, NOT_FOUND (none the actor may see).
+func (s *Service) Payment(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Payment, error) {
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	var p Payment
+	err := models.Scope(s.DB.Conn(ctx), actor, RolesRead, "").Where("id = ?", id).Take(&p).Error
+	if err != nil {
+		return nil, models.NotFoundAs(err, errNotFound)
+	}
+	return &p, nil
+}
+
+// Payments is one page of an owner's payments, newest first: the owner
+// themselves, or staff holding RolesRead for the payments at their stores.
+//
+// Codes: UNAUTHENTICATED, INVALID_ARGUMENT ("first", "after").
+func (s *Service) Payments(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, p models.Page) ([]*Payment, bool, error) {
+	if actor == nil {
+		return nil, false, models.ErrUnauthenticated
+	}
+	p.Desc = true
+	q := models.Scope(s.DB.Conn(ctx).Model(&Payment{}), actor, RolesRead, "").Where("owner_id = ?", ownerID)
+	return models.Fetch[*Payment](q, models.ByID("id"), p)
+}
+
+// sweepAfter is how long a payment is left to its notification before the
+// sweep asks the provider.
+const sweepAfter = time.Minute
+
+// sweepBatch bounds the payments one sweep asks about.
+const sweepBatch = 200
+
+// SweepPending asks the provider about the payments still PENDING a minute
+// after they started (their notification may have been lost) and applies
+// its answer; it closes those unpaid past their hold, with the provider
+// first so that they can no longer be paid. It returns how many payments
+// it moved. A payment the provider does not answer for stays PENDING for
+// the next sweep.
+func (s *Service) SweepPending(ctx context.Context, now time.Time) (int64, error) {
+	var pending []Payment
+	err := s.DB.Conn(ctx).Where("state = ? AND created_at < ?", StatePending, now.Add(-sweepAfter)).
+		Order("created_at").Limit(sweepBatch).Find(&pending).Error
+	if err != nil {
+		return 0, err
+	}
+	var moved int64
+	var firstErr error
+	for i := range pending {
+		ok, err := s.sweep(ctx, &pending[i], now)
+		if err != nil {
+			s.log().WarnContext(ctx, "payments: sweep", "payment", pending[i].ID.String(), "error", err.Error())
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if ok {
+			moved++
+		}
+	}
+	return moved, firstErr
+}
+
+// sweep settles one pending payment from the provider's answer.
+func (s *Service) sweep(ctx context.Context, p *Payment, now time.Time) (bool, error) {
+	t, err := s.Provider.Query(ctx, p.OutTradeNo)
+	switch {
+	case errors.Is(err, ErrNoSuchOrder):
+		// Never placed (its prepay failed and was not retried).
+		if now.Before(p.ExpiresAt) {
+			return false, nil
+		}
+		return s.close(ctx, p.ID)
+	case err != nil:
+		return false, err
+	}
+	if t.State == TradeNotPay || t.State == TradeUserPaying {
+		if now.Before(p.ExpiresAt) {
+			return false, nil
+		}
+		if err := s.Provider.Close(ctx, p.OutTradeNo); errors.Is(err, ErrAlreadyPaid) {
+			// Paid while closing: ask again for the paid transaction.
+			if t, err = s.Provider.Query(ctx, p.OutTradeNo); err != nil {
+				return false, err
+			}
+		} else if err != nil {
+			return false, err
+		} else {
+			return s.close(ctx, p.ID)
+		}
+	}
+	q, err := s.Apply(ctx, t)
+	if err != nil {
+		return false, err
+	}
+	return q.State != StatePending, nil
+}
+
+// close records a payment CLOSED if it is still PENDING.
+func (s *Service) close(ctx context.Context, id uuid.UUID) (bool, error) {
+	var moved bool
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		now := s.Clock.Now(ctx)
+		res := s.DB.Conn(ctx).Model(&Payment{}).Where("id = ? AND state = ?", id, StatePending).
+			Updates(map[string]any{"state": StateClosed, "closed_at": now})
+		moved = res.RowsAffected == 1
+		return res.Error
+	})
+	return moved, err
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/payments"
+	"github.com/ownerhub/ownerhub/models/wallet"
+)
+
+// wechatPayNotifyPath is where WeChat Pay posts payment notifications
+// (WECHATPAY_NOTIFY_URL points here).
+const wechatPayNotifyPath = "/api/v1/payments/wechat/notify"
+
+// newPayments builds online payment: with WeChat Pay when it is configured,
+// else a service that refuses to start payments.
+func newPayments(cfg Config, d Deps, wl *wallet.Service, dir *directory.Service) (*payments.Service, error) {
+	s := &payments.Service{DB: d.DB, Wallet: wl, Directory: dir, Log: d.Log, Hold: cfg.PaymentHold}
+	if cfg.WeChatPay != nil {
+		p, err := payments.NewWeChatPay(*cfg.WeChatPay)
+		if err != nil {
+			return nil, err
+		}
+		s.Provider = p
+	}
+	return s, nil
+}
+
+// paymentNotifyHandler takes WeChat Pay's payment notifications: a
+// notification whose signature or timestamp does not verify is refused
+// (401); one for a payment we do not know, or that does not match it, is
+// logged and acknowledged (WeChat Pay would only send it again); a failure
+// of ours answers 500 so that WeChat Pay retries. Applying is idempotent:
+// the duplicates WeChat Pay sends change nothing.
+func paymentNotifyHandler(s *payments.Service, log *slog.Logger) echo.HandlerFunc {
+	fail := func(c echo.Context, status int, msg string) error {
+		return c.JSON(status, map[string]string{"code": "FAIL", "message": msg})
+	}
+	return func(c echo.Context) error {
+		if s.Provider == nil {
+			return fail(c, http.StatusNotFound, "online payment is not configured")
+		}
+		ctx := c.Request().Context()
+		tx, err := s.Provider.ParseNotification(ctx, c.Request())
+		if err != nil {
+			log.WarnContext(ctx, "payments: notification refused", "error", err.Error())
+			return fail(c, http.StatusUnauthorized, "signature")
+		}
+		_, err = s.Apply(ctx, tx)
+		switch {
+		case errors.Is(err, payments.ErrUnknown) || errors.Is(err, payments.ErrMismatch):
+			log.WarnContext(ctx, "payments: notification for no payment of ours", "out_trade_no", tx.OutTradeNo,
+				"mchid", tx.MchID, "appid", tx.AppID, "amount_fen", tx.AmountFen, "error", err.Error())
+			return c.NoContent(http.StatusNoContent)
+		case err != nil:
+			log.ErrorContext(ctx, "payments: notification not applied", "out_trade_no", tx.OutTradeNo, "error", err.Error())
+			return fail(c, http.StatusInternalServerError, "not applied")
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
+}
