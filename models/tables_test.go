@@ -31,6 +31,7 @@ var tableOwners = map[string]string{
 	// deliveries_new: the SQLite rebuild of deliveries (00015), renamed to it.
 	"deliveries_new": "models/outbox",
 	"devices":        "models/push",
+	"wechat_tokens":  "models/wechat", "wechat_subscriptions": "models/wechat",
 	"job_runs":       "models/jobs",
 
 	"repair_orders": "models/workshop", "repair_order_items": "models/workshop",
