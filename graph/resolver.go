@@ -17,6 +17,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
+	"github.com/ownerhub/ownerhub/models/wechat"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -41,6 +42,8 @@ type Resolver struct {
 	Privacy *privacy.Service
 	// Push keeps the owners' devices.
 	Push *push.Registry
+	// WeChat is the mini-program's subscription messages.
+	WeChat *wechat.Service
 	// Tokens signs the bearer tokens of workshop screens.
 	Tokens *auth.Tokens
 	Log    *slog.Logger

@@ -89,6 +89,10 @@ type Service struct {
 	Outbox *outbox.Outbox
 	SMS    auth.SMSSender
 	WeChat auth.WeChat
+	// WeChatPhones exchanges the mini-program's getPhoneNumber codes for
+	// the numbers WeChat verified (nil: loginWithWeChat takes no phone
+	// code).
+	WeChatPhones WeChatPhones
 	Config Config
 	// Clock is the service's clock (nil: the real time). Tests move it.
 	Clock models.Clock
