@@ -17,9 +17,9 @@ import (
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
-	"github.com/ownerhub/ownerhub/models/wechat"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
+	"github.com/ownerhub/ownerhub/models/wechat"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 

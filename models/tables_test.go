@@ -32,7 +32,7 @@ var tableOwners = map[string]string{
 	"deliveries_new": "models/outbox",
 	"devices":        "models/push",
 	"wechat_tokens":  "models/wechat", "wechat_subscriptions": "models/wechat",
-	"job_runs":       "models/jobs",
+	"job_runs": "models/jobs",
 
 	"repair_orders": "models/workshop", "repair_order_items": "models/workshop",
 	"repair_order_events": "models/workshop", "repair_order_payments": "models/workshop",

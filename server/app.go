@@ -28,10 +28,10 @@ import (
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
-	"github.com/ownerhub/ownerhub/models/wechat"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
+	"github.com/ownerhub/ownerhub/models/wechat"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 

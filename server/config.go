@@ -21,8 +21,8 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/push"
-	"github.com/ownerhub/ownerhub/models/wechat"
 	"github.com/ownerhub/ownerhub/models/wallet"
+	"github.com/ownerhub/ownerhub/models/wechat"
 )
 
 // Config is everything the server reads from its environment.

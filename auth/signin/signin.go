@@ -93,7 +93,7 @@ type Service struct {
 	// the numbers WeChat verified (nil: loginWithWeChat takes no phone
 	// code).
 	WeChatPhones WeChatPhones
-	Config Config
+	Config       Config
 	// Clock is the service's clock (nil: the real time). Tests move it.
 	Clock models.Clock
 }
