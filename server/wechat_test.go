@@ -188,8 +188,10 @@ func TestAcceptSubscriptionMessages(t *testing.T) {
 		}
 		return nil
 	}
-	p := accept(sess.Access, wxTmplReady)
-	p = accept(sess.Access, wxTmplReady, wxTmplBday)
+	if p := accept(sess.Access, wxTmplReady); left(p, "READY_FOR_PICKUP") != float64(1) || left(p, "BIRTHDAY") != float64(0) {
+		t.Fatalf("after one acceptance: %v", p)
+	}
+	p := accept(sess.Access, wxTmplReady, wxTmplBday)
 	if left(p, "READY_FOR_PICKUP") != float64(2) || left(p, "BIRTHDAY") != float64(1) || len(userErrorCodes(p)) != 0 {
 		t.Fatalf("after two acceptances: %v", p)
 	}

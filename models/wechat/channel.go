@@ -3,9 +3,7 @@ package wechat
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/ownerhub/ownerhub/models/outbox"
 )
@@ -105,13 +103,3 @@ func (c *Channel) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 	}
 	return "", &a.apiError
 }
-
-// Refused reports whether err is WeChat's errcode code (for logs and
-// tests).
-func Refused(err error, code int) bool {
-	var a *apiError
-	return errors.As(err, &a) && a.Code == code
-}
-
-// String is a code as text, for error messages.
-func codeText(code int) string { return strconv.Itoa(code) }

@@ -57,7 +57,7 @@ func (s *Service) PhoneNumber(ctx context.Context, code string) (string, error) 
 	}
 	switch {
 	case a.Code == errInvalidCode:
-		return "", fmt.Errorf("%w (errcode %s)", ErrPhoneCodeInvalid, codeText(a.Code))
+		return "", fmt.Errorf("%w (errcode %d)", ErrPhoneCodeInvalid, a.Code)
 	case a.Code != 0:
 		return "", fmt.Errorf("wechat getuserphonenumber: %w", &a.apiError)
 	case a.PhoneInfo.CountryCode != "86":
