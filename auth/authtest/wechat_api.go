@@ -171,6 +171,24 @@ func (f *FakeWeChat) down(w http.ResponseWriter) bool {
 	return false
 }
 
+// begin starts an API call: answers 503 during an outage, decodes the JSON
+// body into in and, when token, checks the access token. It returns true
+// holding f.mu (the caller unlocks), or false having answered and unlocked.
+func (f *FakeWeChat) begin(w http.ResponseWriter, r *http.Request, in any, token bool) bool {
+	if f.down(w) || !decode(w, r, in) {
+		return false
+	}
+	f.mu.Lock()
+	if token {
+		if code := f.tokenError(r.URL.Query().Get("access_token")); code != 0 {
+			f.mu.Unlock()
+			writeWeChat(w, map[string]any{"errcode": code, "errmsg": "invalid credential"})
+			return false
+		}
+	}
+	return true
+}
+
 // tokenError is the errcode for an access token (under f.mu): 0 when good.
 func (f *FakeWeChat) tokenError(tok string) int {
 	exp, ok := f.api.tokens[tok]
@@ -184,19 +202,15 @@ func (f *FakeWeChat) tokenError(tok string) int {
 }
 
 func (f *FakeWeChat) stableToken(w http.ResponseWriter, r *http.Request) {
-	if f.down(w) {
-		return
-	}
 	var in struct {
 		GrantType    string `json:"grant_type"`
 		AppID        string `json:"appid"`
 		Secret       string `json:"secret"`
 		ForceRefresh bool   `json:"force_refresh"`
 	}
-	if !decode(w, r, &in) {
+	if !f.begin(w, r, &in, false) {
 		return
 	}
-	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.api.tokenCalls++
 	secret, ok := f.api.apps[in.AppID]
@@ -226,9 +240,6 @@ func (f *FakeWeChat) stableToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FakeWeChat) subscribeSend(w http.ResponseWriter, r *http.Request) {
-	if f.down(w) {
-		return
-	}
 	var in struct {
 		ToUser     string                       `json:"touser"`
 		TemplateID string                       `json:"template_id"`
@@ -236,15 +247,10 @@ func (f *FakeWeChat) subscribeSend(w http.ResponseWriter, r *http.Request) {
 		State      string                       `json:"miniprogram_state"`
 		Data       map[string]map[string]string `json:"data"`
 	}
-	if !decode(w, r, &in) {
+	if !f.begin(w, r, &in, true) {
 		return
 	}
-	f.mu.Lock()
 	defer f.mu.Unlock()
-	if code := f.tokenError(r.URL.Query().Get("access_token")); code != 0 {
-		writeWeChat(w, map[string]any{"errcode": code, "errmsg": "invalid credential"})
-		return
-	}
 	if len(f.api.fail) > 0 {
 		code := f.api.fail[0]
 		f.api.fail = f.api.fail[1:]
@@ -291,21 +297,13 @@ func (f *FakeWeChat) subscribeSend(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FakeWeChat) phoneNumber(w http.ResponseWriter, r *http.Request) {
-	if f.down(w) {
-		return
-	}
 	var in struct {
 		Code string `json:"code"`
 	}
-	if !decode(w, r, &in) {
+	if !f.begin(w, r, &in, true) {
 		return
 	}
-	f.mu.Lock()
 	defer f.mu.Unlock()
-	if code := f.tokenError(r.URL.Query().Get("access_token")); code != 0 {
-		writeWeChat(w, map[string]any{"errcode": code, "errmsg": "invalid credential"})
-		return
-	}
 	p, ok := f.api.phones[in.Code]
 	if !ok {
 		writeWeChat(w, map[string]any{"errcode": 40029, "errmsg": "invalid code"})
