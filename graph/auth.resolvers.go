@@ -45,7 +45,11 @@ func (r *mutationResolver) VerifyLoginCode(ctx context.Context, input model.Veri
 
 // LoginWithWeChat is the resolver for the loginWithWeChat field.
 func (r *mutationResolver) LoginWithWeChat(ctx context.Context, input model.LoginWithWeChatInput) (*model.LoginWithWeChatPayload, error) {
-	sess, owner, ticket, err := r.SignIn.LoginWithWeChat(ctx, input.Code)
+	phoneCode := ""
+	if input.PhoneCode != nil {
+		phoneCode = *input.PhoneCode
+	}
+	sess, owner, ticket, err := r.SignIn.LoginWithWeChatPhone(ctx, input.Code, phoneCode)
 	ues, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
+	"github.com/ownerhub/ownerhub/models/wechat"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -44,6 +45,8 @@ type Resolver struct {
 	Push *push.Registry
 	// Payments is online payment (WeChat Pay).
 	Payments *payments.Service
+	// WeChat is the mini-program's subscription messages.
+	WeChat *wechat.Service
 	// Tokens signs the bearer tokens of workshop screens.
 	Tokens *auth.Tokens
 	Log    *slog.Logger

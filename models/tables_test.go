@@ -33,6 +33,7 @@ var tableOwners = map[string]string{
 	"devices":        "models/push",
 	"payments":       "models/payments",
 	"job_runs":       "models/jobs",
+	"wechat_tokens":  "models/wechat", "wechat_subscriptions": "models/wechat",
 
 	"repair_orders": "models/workshop", "repair_order_items": "models/workshop",
 	"repair_order_events": "models/workshop", "repair_order_payments": "models/workshop",

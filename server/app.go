@@ -32,6 +32,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
+	"github.com/ownerhub/ownerhub/models/wechat"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -107,7 +108,13 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		Config: signin.Config{TestCodes: cfg.TestCodes, CodeSecret: derivedKey(cfg.JWTSecret, "login-codes"),
 			Limits: cfg.SignInLimits},
 	}
-	ob, err := newOutbox(cfg, d)
+	wx := &wechat.Service{DB: d.DB, Directory: &directory.Service{DB: d.DB}, Log: d.Log, Config: wechat.Config{
+		BaseURL: cfg.WeChatAPIBase, AppID: cfg.WeChatAppID, Secret: cfg.WeChatAppSecret,
+		Templates: cfg.WeChatTemplates, State: cfg.WeChatState}}
+	if cfg.WeChatAppID != "" && cfg.WeChatAppSecret != "" {
+		svc.WeChatPhones = wx
+	}
+	ob, err := newOutbox(cfg, d, wx)
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +138,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		return p, nil
 	}
 	dir := &directory.Service{DB: d.DB}
-	ib := &inbox.Service{DB: d.DB, Directory: dir}
-	if cfg.SMSProvider != "" {
+	ib := &inbox.Service{DB: d.DB, Directory: dir, WeChat: wx}
+	if cfg.SMSProvider != "" || wx.Configured() {
 		// Owner messages leave the inbox only when a provider sends them.
 		ib.Outbox, ib.Routing = ob, inbox.Routing{MarketingWeeklyCap: cfg.MarketingWeeklyCap}
 	}
@@ -159,9 +166,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "roadsideAssistance", Export: rs.ExportOwner},
 			{Name: "devices", Export: devices.ExportOwner},
 			{Name: "onlinePayments", Export: pay.ExportOwner},
+			{Name: "wechatSubscriptions", Export: wx.ExportOwner},
 		},
 		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner, devices.EraseOwner,
-			pay.EraseOwner},
+			pay.EraseOwner, wx.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
 		Links:   graph.LinkOut,
 	}
@@ -171,7 +179,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
 			Roadside: rs, Care: cr, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
-			Push: devices, Payments: pay},
+			Push: devices, Payments: pay, WeChat: wx},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -295,8 +303,11 @@ func healthz(c echo.Context) error {
 
 // newOutbox builds the outbox with the configured channels; a channel
 // without a provider logs (see outbox.LogChannel).
-func newOutbox(cfg Config, d Deps) (*outbox.Outbox, error) {
+func newOutbox(cfg Config, d Deps, wx *wechat.Service) (*outbox.Outbox, error) {
 	channels := map[string]outbox.Channel{}
+	if wx.Configured() {
+		channels[outbox.ChannelWeChat] = &wechat.Channel{Service: wx}
+	}
 	if cfg.SMSProvider == "aliyun" {
 		sms, err := outbox.NewAliyunSMS(cfg.AliyunSMS)
 		if err != nil {

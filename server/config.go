@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/wallet"
+	"github.com/ownerhub/ownerhub/models/wechat"
 )
 
 // Config is everything the server reads from its environment.
@@ -39,6 +41,12 @@ type Config struct {
 	WeChatAPIBase   string
 	WeChatAppID     string
 	WeChatAppSecret string
+	// WeChatTemplates are the subscription message templates by kind
+	// (WECHAT_TEMPLATE_<KIND>); none: no message goes by WeChat.
+	// WeChatState is the mini-program version they open
+	// (WECHAT_MINIPROGRAM_STATE).
+	WeChatTemplates map[string]wechat.Template
+	WeChatState     string
 
 	// TrustProxyHeaders takes the client IP from X-Forwarded-For (set it only
 	// behind a proxy that overwrites the header).
@@ -169,6 +177,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if err := loadNotify(&c, env); err != nil {
+		return c, err
+	}
+	if err := loadWeChat(&c, env); err != nil {
 		return c, err
 	}
 	if err := c.Wallet.Validate(); err != nil {
@@ -534,4 +545,39 @@ func isBaseURL(s string, schemes ...string) bool {
 	u, err := url.Parse(s)
 	return err == nil && slices.Contains(schemes, u.Scheme) && u.Host != "" && strings.Trim(u.Path, "/") == "" &&
 		u.RawQuery == "" && u.Fragment == ""
+}
+
+// loadWeChat reads the subscription message templates:
+// WECHAT_TEMPLATE_<KIND>=<templateId>:<key>=<param>,... for each kind of
+// owner message to send by WeChat (see wechat.ParseTemplate), which need
+// WECHAT_APP_ID and WECHAT_APP_SECRET; and WECHAT_MINIPROGRAM_STATE
+// (formal, trial or developer; formal by default).
+func loadWeChat(c *Config, env func(key, def string) string) error {
+	c.WeChatState = env("WECHAT_MINIPROGRAM_STATE", wechat.StateFormal)
+	switch c.WeChatState {
+	case wechat.StateFormal, wechat.StateTrial, wechat.StateDeveloper:
+	default:
+		return fmt.Errorf("WECHAT_MINIPROGRAM_STATE must be formal, trial or developer, not %q", c.WeChatState)
+	}
+	kinds := outbox.Kinds()
+	sort.Strings(kinds)
+	for _, kind := range kinds {
+		name := "WECHAT_TEMPLATE_" + kind
+		spec := env(name, "")
+		if spec == "" {
+			continue
+		}
+		t, err := wechat.ParseTemplate(kind, spec)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if c.WeChatTemplates == nil {
+			c.WeChatTemplates = map[string]wechat.Template{}
+		}
+		c.WeChatTemplates[kind] = t
+	}
+	if len(c.WeChatTemplates) > 0 && (c.WeChatAppID == "" || c.WeChatAppSecret == "") {
+		return errors.New("WECHAT_TEMPLATE_* needs WECHAT_APP_ID and WECHAT_APP_SECRET")
+	}
+	return nil
 }

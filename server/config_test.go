@@ -21,6 +21,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/push"
+	"github.com/ownerhub/ownerhub/models/wechat"
 )
 
 // envOf is a getenv over a map.
@@ -45,6 +46,7 @@ func TestConfigDefaults(t *testing.T) {
 		DemoPassword:  "ownerhub-demo",
 		LogLevel:      "info",
 		WeChatAPIBase: "https://api.weixin.qq.com",
+		WeChatState:   "formal",
 		RateLimits:    DefaultRateLimits,
 		SignInLimits:  signin.DefaultLimits,
 		Wallet:        wallet.DefaultConfig(),
@@ -59,7 +61,7 @@ func TestConfigDefaults(t *testing.T) {
 		"OTP_TEST_NUMBERS", "DEMO_PASSWORD", "LOG_LEVEL", "WECHAT_API_BASE_URL", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
 		"TRUST_PROXY_HEADERS", "RATE_LIMIT_ANONYMOUS_PER_IP", "RATE_LIMIT_PER_USER", "RATE_LIMIT_LOGIN_CODES_PER_IP",
 		"RATE_LIMIT_WRONG_CODES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_USER_IP",
-		"SMS_PROVIDER", "PAYMENT_PROVIDER", "PAYMENT_HOLD"} {
+		"SMS_PROVIDER", "PAYMENT_PROVIDER", "PAYMENT_HOLD", "WECHAT_MINIPROGRAM_STATE", "WECHAT_TEMPLATE_READY_FOR_PICKUP"} {
 		found := false
 		for _, a := range asked {
 			found = found || a == v
@@ -73,19 +75,21 @@ func TestConfigDefaults(t *testing.T) {
 func TestConfigEverySetting(t *testing.T) {
 	secret := strings.Repeat("s", 40)
 	cfg, err := LoadConfig(envOf(map[string]string{
-		"HTTP_ADDR":           "127.0.0.1:9000",
-		"DATABASE_URL":        "postgresql://u:p@db:5432/ownerhub",
-		"DATA_DIR":            "/var/lib/ownerhub",
-		"APP_ENV":             "production",
-		"JWT_SECRET":          secret,
-		"CORS_ORIGINS":        " https://app.example.com , http://localhost:5173,",
-		"OTP_TEST_NUMBERS":    "13800000009=135790, +86 139 0000 0001=000000",
-		"DEMO_PASSWORD":       "another-password",
-		"LOG_LEVEL":           "debug",
-		"WECHAT_API_BASE_URL": "http://127.0.0.1:1",
-		"WECHAT_APP_ID":       "wx123",
-		"WECHAT_APP_SECRET":   "shh",
-		"TRUST_PROXY_HEADERS": "true",
+		"HTTP_ADDR":                        "127.0.0.1:9000",
+		"DATABASE_URL":                     "postgresql://u:p@db:5432/ownerhub",
+		"DATA_DIR":                         "/var/lib/ownerhub",
+		"APP_ENV":                          "production",
+		"JWT_SECRET":                       secret,
+		"CORS_ORIGINS":                     " https://app.example.com , http://localhost:5173,",
+		"OTP_TEST_NUMBERS":                 "13800000009=135790, +86 139 0000 0001=000000",
+		"DEMO_PASSWORD":                    "another-password",
+		"LOG_LEVEL":                        "debug",
+		"WECHAT_API_BASE_URL":              "http://127.0.0.1:1",
+		"WECHAT_APP_ID":                    "wx123",
+		"WECHAT_APP_SECRET":                "shh",
+		"WECHAT_MINIPROGRAM_STATE":         "developer",
+		"WECHAT_TEMPLATE_READY_FOR_PICKUP": "tmplReady:thing1=title",
+		"TRUST_PROXY_HEADERS":              "true",
 
 		"RATE_LIMIT_ANONYMOUS_PER_IP":           "250, 1000",
 		"RATE_LIMIT_PER_USER":                   "0.5,2",
@@ -115,18 +119,21 @@ func TestConfigEverySetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		HTTPAddr:          "127.0.0.1:9000",
-		DatabaseURL:       "postgresql://u:p@db:5432/ownerhub",
-		DataDir:           "/var/lib/ownerhub",
-		Production:        true,
-		JWTSecret:         []byte(secret),
-		CORSOrigins:       []string{"https://app.example.com", "http://localhost:5173"},
-		TestCodes:         map[string]string{"+8613800000009": "135790", "+8613900000001": "000000"},
-		DemoPassword:      "another-password",
-		LogLevel:          "debug",
-		WeChatAPIBase:     "http://127.0.0.1:1",
-		WeChatAppID:       "wx123",
-		WeChatAppSecret:   "shh",
+		HTTPAddr:        "127.0.0.1:9000",
+		DatabaseURL:     "postgresql://u:p@db:5432/ownerhub",
+		DataDir:         "/var/lib/ownerhub",
+		Production:      true,
+		JWTSecret:       []byte(secret),
+		CORSOrigins:     []string{"https://app.example.com", "http://localhost:5173"},
+		TestCodes:       map[string]string{"+8613800000009": "135790", "+8613900000001": "000000"},
+		DemoPassword:    "another-password",
+		LogLevel:        "debug",
+		WeChatAPIBase:   "http://127.0.0.1:1",
+		WeChatAppID:     "wx123",
+		WeChatAppSecret: "shh",
+		WeChatState:     "developer",
+		WeChatTemplates: map[string]wechat.Template{outbox.KindReadyForPickup: {Kind: outbox.KindReadyForPickup, ID: "tmplReady",
+			Fields: []wechat.Field{{Key: "thing1", Param: "title"}}}},
 		TrustProxyHeaders: true,
 		RateLimits:        RateLimits{IPRate: 250, IPBurst: 1000, UserRate: 0.5, UserBurst: 2},
 		SignInLimits:      signin.Limits{CodesPerIP: 300, WrongCodesPerIP: signin.Off, StaffFailuresPerIP: 80, StaffFailuresPerUserIP: 8},
@@ -419,5 +426,56 @@ func TestConfigWeChatPay(t *testing.T) {
 	prod["WECHATPAY_NOTIFY_URL"] = "http://api.example.com/api/v1/payments/wechat/notify"
 	if _, err := LoadConfig(envOf(prod)); err == nil {
 		t.Error("production accepted a plain-http notify URL")
+	}
+}
+
+// Subscription message templates: one variable per kind, checked at start.
+func TestConfigWeChatTemplates(t *testing.T) {
+	app := map[string]string{"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s1"}
+	with := func(extra map[string]string) map[string]string {
+		m := maps.Clone(app)
+		maps.Copy(m, extra)
+		return m
+	}
+	cfg, err := LoadConfig(envOf(with(map[string]string{
+		"WECHAT_TEMPLATE_READY_FOR_PICKUP": "tmpl-Ready_1:thing1=title, name2=name",
+		"WECHAT_TEMPLATE_BIRTHDAY":         "tmplBirthday:thing3=title",
+		"WECHAT_MINIPROGRAM_STATE":         "trial",
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]wechat.Template{
+		outbox.KindReadyForPickup: {Kind: outbox.KindReadyForPickup, ID: "tmpl-Ready_1",
+			Fields: []wechat.Field{{Key: "thing1", Param: "title"}, {Key: "name2", Param: "name"}}},
+		outbox.KindBirthday: {Kind: outbox.KindBirthday, ID: "tmplBirthday", Fields: []wechat.Field{{Key: "thing3", Param: "title"}}},
+	}
+	if !reflect.DeepEqual(cfg.WeChatTemplates, want) || cfg.WeChatState != "trial" {
+		t.Fatalf("templates %+v state %q", cfg.WeChatTemplates, cfg.WeChatState)
+	}
+	for name, c := range map[string]struct {
+		env  map[string]string
+		says []string
+	}{
+		"no template id":       {with(map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": ":thing1=title"}), []string{"WECHAT_TEMPLATE_BIRTHDAY"}},
+		"no fields":            {with(map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1"}), []string{"WECHAT_TEMPLATE_BIRTHDAY", "<templateId>"}},
+		"unknown field type":   {with(map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1:colour1=title"}), []string{"WECHAT_TEMPLATE_BIRTHDAY", "colour"}},
+		"key without a number": {with(map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1:thing=title"}), []string{"WECHAT_TEMPLATE_BIRTHDAY", "thing"}},
+		"key twice":            {with(map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1:thing1=title,thing1=name"}), []string{"WECHAT_TEMPLATE_BIRTHDAY", "twice"}},
+		"no parameter":         {with(map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1:thing1="}), []string{"WECHAT_TEMPLATE_BIRTHDAY"}},
+		"without credentials":  {map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1:thing1=title"}, []string{"WECHAT_TEMPLATE_", "WECHAT_APP_ID"}},
+		"bad state":            {with(map[string]string{"WECHAT_MINIPROGRAM_STATE": "beta"}), []string{"WECHAT_MINIPROGRAM_STATE", "beta"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadConfig(envOf(c.env))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, s := range c.says {
+				if !strings.Contains(err.Error(), s) {
+					t.Fatalf("error %q does not mention %q", err, s)
+				}
+			}
+		})
 	}
 }

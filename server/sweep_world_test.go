@@ -38,6 +38,8 @@ var swOpen = map[string]string{
 	"Mutation.deleteMyAccount":            "the signed-in owner's own account",
 	"Mutation.registerDevice":             "registers the caller's own app installation; its token is the installation's, which only it holds",
 	"Mutation.unregisterDevice":           "removes only the caller's own device with the token; another owner's is left alone",
+	"Query.wechatSubscriptionTemplates":   "the mini-program's configured templates, no customer data; owners only",
+	"Mutation.acceptSubscriptionMessages": "records template permissions for the signed-in owner only: the input names templates, not an owner",
 }
 
 // swNames are string inputs that name a customer's record as an ID would:

@@ -10,8 +10,12 @@ import (
 	"sync"
 )
 
-// FakeWeChat is a local stand-in for WeChat's /sns/jscode2session endpoint.
-// Codes are registered with AddCode and, as in WeChat, work only once.
+// FakeWeChat is a local stand-in for WeChat's mini-program API: login
+// (/sns/jscode2session; codes registered with AddCode work once, as in
+// WeChat), and, for an app registered with AddApp, the access token
+// (/cgi-bin/stable_token), subscription messages
+// (/cgi-bin/message/subscribe/send) and verified phone numbers
+// (/wxa/business/getuserphonenumber). See wechat_api.go.
 type FakeWeChat struct {
 	// Server is the running fake; point auth.WeChatClient.BaseURL at URL().
 	Server *httptest.Server
@@ -19,6 +23,7 @@ type FakeWeChat struct {
 	mu       sync.Mutex
 	codes    map[string]*fakeCode
 	requests int
+	api      fakeAPI
 }
 
 // fakeCode is one registered login code and whether it has been redeemed.
@@ -30,8 +35,12 @@ type fakeCode struct {
 // NewFakeWeChat starts a fake WeChat server. The caller must Close it.
 func NewFakeWeChat() *FakeWeChat {
 	f := &FakeWeChat{codes: make(map[string]*fakeCode)}
+	f.api.init()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sns/jscode2session", f.jscode2session)
+	mux.HandleFunc("POST /cgi-bin/stable_token", f.stableToken)
+	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", f.subscribeSend)
+	mux.HandleFunc("POST /wxa/business/getuserphonenumber", f.phoneNumber)
 	f.Server = httptest.NewServer(mux)
 	return f
 }

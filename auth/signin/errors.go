@@ -13,6 +13,8 @@ const (
 	CodeWeChatAlreadyBound   models.Code = "WECHAT_ALREADY_BOUND"
 	CodeWeChatCodeInvalid    models.Code = "WECHAT_CODE_INVALID"
 	CodeWeChatNotConfigured  models.Code = "WECHAT_NOT_CONFIGURED"
+	CodeWeChatPhoneInvalid   models.Code = "WECHAT_PHONE_CODE_INVALID"
+	CodeWeChatPhoneForeign   models.Code = "WECHAT_PHONE_NOT_MAINLAND"
 	CodeInvalidRefreshToken  models.Code = "INVALID_REFRESH_TOKEN"
 	CodeRefreshTokenReused   models.Code = "REFRESH_TOKEN_REUSED"
 	CodeInvalidCredentials   models.Code = "INVALID_CREDENTIALS"
@@ -35,6 +37,10 @@ var (
 		"微信登录凭证无效或已使用，请重试", "the WeChat login code is invalid or already used; try again").On("code")
 	ErrWeChatNotConfigured = models.E(CodeWeChatNotConfigured,
 		"暂未开通微信登录，请使用手机号登录", "WeChat sign-in is not set up on this server; sign in with your phone number")
+	ErrWeChatPhoneCodeInvalid = models.E(CodeWeChatPhoneInvalid,
+		"微信手机号授权已失效，请重新授权或使用短信验证码登录", "the WeChat phone number code is invalid or already used; ask again or sign in by SMS").On("phoneCode")
+	ErrWeChatPhoneNotMainland = models.E(CodeWeChatPhoneForeign,
+		"仅支持中国大陆手机号，请使用短信验证码登录", "only mainland China numbers can sign in; this WeChat account's number is not one").On("phoneCode")
 	ErrInvalidRefreshToken = models.E(CodeInvalidRefreshToken,
 		"登录已失效，请重新登录", "the session has ended; sign in again").On("refreshToken")
 	ErrRefreshTokenReused = models.E(CodeRefreshTokenReused,

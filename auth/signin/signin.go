@@ -89,7 +89,11 @@ type Service struct {
 	Outbox *outbox.Outbox
 	SMS    auth.SMSSender
 	WeChat auth.WeChat
-	Config Config
+	// WeChatPhones exchanges the mini-program's getPhoneNumber codes for
+	// the numbers WeChat verified (nil: loginWithWeChat takes no phone
+	// code).
+	WeChatPhones WeChatPhones
+	Config       Config
 	// Clock is the service's clock (nil: the real time). Tests move it.
 	Clock models.Clock
 }

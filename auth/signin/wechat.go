@@ -11,6 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/validate"
+	"github.com/ownerhub/ownerhub/models/wechat"
 )
 
 const (
@@ -51,15 +53,48 @@ type bindingClaims struct {
 // A WeChat outage or an error WeChat answers is an internal error (not a
 // *models.Error), for the caller to log.
 func (s *Service) LoginWithWeChat(ctx context.Context, code string) (sess *Session, owner *models.Owner, bindingTicket string, err error) {
+	return s.LoginWithWeChatPhone(ctx, code, "")
+}
+
+// WeChatPhones tells the phone number WeChat verified for a getPhoneNumber
+// code (models/wechat.Service): "+86" and the number, or
+// wechat.ErrPhoneCodeInvalid or wechat.ErrPhoneNotMainland.
+type WeChatPhones interface {
+	PhoneNumber(ctx context.Context, code string) (string, error)
+}
+
+// LoginWithWeChatPhone is LoginWithWeChat with, when phoneCode is not
+// empty, the code of the mini-program's getPhoneNumber button: a WeChat
+// account bound to no owner is then bound at once to the owner with the
+// number WeChat verified, created as SMS sign-in creates one for a new
+// phone, and signed in (docs/sign-in.md, "WeChat"). A bound account signs
+// in as before and the phone code is not used.
+//
+// Refusals, beside LoginWithWeChat's (nothing changed):
+//   - WECHAT_NOT_CONFIGURED: a phone code, and no WeChatPhones.
+//   - WECHAT_PHONE_CODE_INVALID (field "phoneCode"): malformed (not sent to
+//     WeChat), unknown, expired or used phone code.
+//   - WECHAT_PHONE_NOT_MAINLAND (field "phoneCode"): WeChat's number is not
+//     a mainland China one; sign in by SMS.
+//   - INVALID_PHONE (field "phoneCode"): WeChat's number is no mainland
+//     mobile number.
+//   - WECHAT_ALREADY_BOUND (field "phoneCode"): the phone's owner is bound
+//     to another WeChat account of the same user (unionid) or the account
+//     was bound to another owner meanwhile.
+func (s *Service) LoginWithWeChatPhone(ctx context.Context, code, phoneCode string) (sess *Session, owner *models.Owner, bindingTicket string, err error) {
 	if err := s.ready(); err != nil {
 		return nil, nil, "", err
 	}
-	if s.WeChat == nil {
+	if s.WeChat == nil || (phoneCode != "" && s.WeChatPhones == nil) {
 		return nil, nil, "", ErrWeChatNotConfigured
 	}
 	code = strings.TrimSpace(code)
 	if !isWeChatCode(code) {
 		return nil, nil, "", ErrWeChatCodeInvalid
+	}
+	phoneCode = strings.TrimSpace(phoneCode)
+	if phoneCode != "" && !isWeChatCode(phoneCode) {
+		return nil, nil, "", ErrWeChatPhoneCodeInvalid
 	}
 	ws, err := s.WeChat.Code2Session(ctx, code)
 	switch {
@@ -95,6 +130,10 @@ func (s *Service) LoginWithWeChat(ctx context.Context, code string) (sess *Sessi
 	}
 	if owner != nil {
 		return sess, owner, "", nil
+	}
+	if phoneCode != "" {
+		sess, owner, err = s.bindByPhone(ctx, weChatIdentity{OpenID: ws.OpenID, UnionID: ws.UnionID}, phoneCode)
+		return sess, owner, "", err
 	}
 	ticket, err := s.bindingTicket(ctx, weChatIdentity{OpenID: ws.OpenID, UnionID: ws.UnionID})
 	if err != nil {
@@ -208,4 +247,56 @@ func (s *Service) bindWeChat(ctx context.Context, o *models.Owner, id weChatIden
 	}
 	o.WeChatOpenID, o.WeChatUnionID, o.UpdatedAt = &openID, unionID, now
 	return nil
+}
+
+// bindByPhone binds id to the owner with the number WeChat verified for
+// phoneCode (creating the owner for a new phone) and signs that owner in.
+// WeChat's verification stands for the SMS code: the same binding rules as
+// VerifyCode's, under the same per-phone lock.
+func (s *Service) bindByPhone(ctx context.Context, id weChatIdentity, phoneCode string) (*Session, *models.Owner, error) {
+	number, err := s.WeChatPhones.PhoneNumber(ctx, phoneCode)
+	switch {
+	case errors.Is(err, wechat.ErrPhoneCodeInvalid):
+		return nil, nil, ErrWeChatPhoneCodeInvalid
+	case errors.Is(err, wechat.ErrPhoneNotMainland):
+		return nil, nil, ErrWeChatPhoneNotMainland
+	case err != nil:
+		return nil, nil, fmt.Errorf("signin: wechat phone number: %w", err)
+	}
+	e164, err := validate.NormalizePhone(number)
+	if err != nil {
+		return nil, nil, models.InvalidPhone("phoneCode", err)
+	}
+	var (
+		sess  *Session
+		owner *models.Owner
+	)
+	err = s.inTx(ctx, func(ctx context.Context) (error, error) {
+		sess, owner = nil, nil
+		now := s.Clock.Now(ctx)
+		if err := s.serialize(ctx, lockKeyPhone+e164); err != nil {
+			return nil, err
+		}
+		o, err := s.findOrCreateOwner(ctx, e164, now)
+		if err != nil {
+			return nil, err
+		}
+		// An error, not a refusal: an owner created for the phone is
+		// rolled back with the binding.
+		if err := s.bindWeChat(ctx, o, id, now); err != nil {
+			if errors.Is(err, ErrWeChatAlreadyBound) {
+				return nil, ErrWeChatAlreadyBound.On("phoneCode")
+			}
+			return nil, err
+		}
+		if sess, err = s.newSession(ctx, ownerPrincipal(o), models.NewID(), now); err != nil {
+			return nil, err
+		}
+		owner = o
+		return nil, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, owner, nil
 }

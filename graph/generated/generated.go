@@ -27,6 +27,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
+	"github.com/ownerhub/ownerhub/models/wechat"
 	"github.com/ownerhub/ownerhub/models/workshop"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -83,6 +84,11 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AcceptSubscriptionMessagesPayload struct {
+		Permissions func(childComplexity int) int
+		UserErrors  func(childComplexity int) int
+	}
+
 	AdvisorSatisfaction struct {
 		Advisor  func(childComplexity int) int
 		Answered func(childComplexity int) int
@@ -538,6 +544,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AcceptAssistanceRequest    func(childComplexity int, input model.AssistanceRequestInput) int
 		AcceptComplaintResolution  func(childComplexity int, input model.ComplaintStepInput) int
+		AcceptSubscriptionMessages func(childComplexity int, input model.AcceptSubscriptionMessagesInput) int
 		AcknowledgeComplaint       func(childComplexity int, input model.ComplaintStepInput) int
 		AddRepairOrderItem         func(childComplexity int, input model.AddRepairOrderItemInput) int
 		AdjustWallet               func(childComplexity int, input model.AdjustWalletInput) int
@@ -710,30 +717,31 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Appointments           func(childComplexity int, storeID string, date models.Date) int
-		AssistanceRequest      func(childComplexity int, id string) int
-		AvailableSlots         func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
-		BookingStats           func(childComplexity int, storeID string, from models.Date, to models.Date) int
-		ComplaintReport        func(childComplexity int, storeID *string, from models.Date, to models.Date) int
-		Complaints             func(childComplexity int, storeID *string, status *care.ComplaintStatus, overdueOnly *bool, first *int, after *string) int
-		Event                  func(childComplexity int, id string) int
-		EventRoster            func(childComplexity int, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) int
-		Events                 func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
-		ExportMyData           func(childComplexity int) int
-		FollowUpTasks          func(childComplexity int, storeID *string, assignedToMe *bool, status *care.TaskStatus, overdueOnly *bool, first *int, after *string) int
-		JobRuns                func(childComplexity int) int
-		Me                     func(childComplexity int) int
-		Node                   func(childComplexity int, id string) int
-		OpenAssistanceRequests func(childComplexity int, storeID *string, first *int, after *string) int
-		Owners                 func(childComplexity int, search string, first *int, after *string) int
-		Payment                func(childComplexity int, id string) int
-		RepairOrder            func(childComplexity int, id string) int
-		SatisfactionReport     func(childComplexity int, storeID string, from models.Date, to models.Date) int
-		ScreenTokens           func(childComplexity int, storeID string) int
-		StaffMe                func(childComplexity int) int
-		StoreCalendar          func(childComplexity int, storeID string) int
-		Stores                 func(childComplexity int, first *int, after *string) int
-		WorkshopBoard          func(childComplexity int, storeID string) int
+		Appointments                func(childComplexity int, storeID string, date models.Date) int
+		AssistanceRequest           func(childComplexity int, id string) int
+		AvailableSlots              func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
+		BookingStats                func(childComplexity int, storeID string, from models.Date, to models.Date) int
+		ComplaintReport             func(childComplexity int, storeID *string, from models.Date, to models.Date) int
+		Complaints                  func(childComplexity int, storeID *string, status *care.ComplaintStatus, overdueOnly *bool, first *int, after *string) int
+		Event                       func(childComplexity int, id string) int
+		EventRoster                 func(childComplexity int, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) int
+		Events                      func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
+		ExportMyData                func(childComplexity int) int
+		FollowUpTasks               func(childComplexity int, storeID *string, assignedToMe *bool, status *care.TaskStatus, overdueOnly *bool, first *int, after *string) int
+		JobRuns                     func(childComplexity int) int
+		Me                          func(childComplexity int) int
+		Node                        func(childComplexity int, id string) int
+		OpenAssistanceRequests      func(childComplexity int, storeID *string, first *int, after *string) int
+		Owners                      func(childComplexity int, search string, first *int, after *string) int
+		Payment                     func(childComplexity int, id string) int
+		RepairOrder                 func(childComplexity int, id string) int
+		SatisfactionReport          func(childComplexity int, storeID string, from models.Date, to models.Date) int
+		ScreenTokens                func(childComplexity int, storeID string) int
+		StaffMe                     func(childComplexity int) int
+		StoreCalendar               func(childComplexity int, storeID string) int
+		Stores                      func(childComplexity int, first *int, after *string) int
+		WechatSubscriptionTemplates func(childComplexity int) int
+		WorkshopBoard               func(childComplexity int, storeID string) int
 	}
 
 	RegisterDevicePayload struct {
@@ -1110,6 +1118,17 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	WeChatSubscriptionPermission struct {
+		Kind       func(childComplexity int) int
+		Remaining  func(childComplexity int) int
+		TemplateID func(childComplexity int) int
+	}
+
+	WeChatSubscriptionTemplate struct {
+		ID   func(childComplexity int) int
+		Kind func(childComplexity int) int
+	}
+
 	WorkshopBoard struct {
 		Columns     func(childComplexity int) int
 		GeneratedAt func(childComplexity int) int
@@ -1303,6 +1322,7 @@ type MutationResolver interface {
 	TopUpWallet(ctx context.Context, input model.TopUpWalletInput) (*model.WalletPayload, error)
 	RefundWallet(ctx context.Context, input model.RefundWalletInput) (*model.WalletPayload, error)
 	AdjustWallet(ctx context.Context, input model.AdjustWalletInput) (*model.WalletPayload, error)
+	AcceptSubscriptionMessages(ctx context.Context, input model.AcceptSubscriptionMessagesInput) (*model.AcceptSubscriptionMessagesPayload, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *inbox.Notification) (string, error)
@@ -1364,6 +1384,7 @@ type QueryResolver interface {
 	OpenAssistanceRequests(ctx context.Context, storeID *string, first *int, after *string) (*model.AssistanceRequestConnection, error)
 	Stores(ctx context.Context, first *int, after *string) (*model.StoreConnection, error)
 	StaffMe(ctx context.Context) (*models.Staff, error)
+	WechatSubscriptionTemplates(ctx context.Context) ([]*wechat.Template, error)
 }
 type RegistrationResolver interface {
 	ID(ctx context.Context, obj *events.Registration) (string, error)
@@ -1486,6 +1507,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AcceptSubscriptionMessagesPayload.permissions":
+		if e.ComplexityRoot.AcceptSubscriptionMessagesPayload.Permissions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AcceptSubscriptionMessagesPayload.Permissions(childComplexity), true
+	case "AcceptSubscriptionMessagesPayload.userErrors":
+		if e.ComplexityRoot.AcceptSubscriptionMessagesPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AcceptSubscriptionMessagesPayload.UserErrors(childComplexity), true
 
 	case "AdvisorSatisfaction.advisor":
 		if e.ComplexityRoot.AdvisorSatisfaction.Advisor == nil {
@@ -3274,6 +3308,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptComplaintResolution(childComplexity, args["input"].(model.ComplaintStepInput)), true
+	case "Mutation.acceptSubscriptionMessages":
+		if e.ComplexityRoot.Mutation.AcceptSubscriptionMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptSubscriptionMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptSubscriptionMessages(childComplexity, args["input"].(model.AcceptSubscriptionMessagesInput)), true
 	case "Mutation.acknowledgeComplaint":
 		if e.ComplexityRoot.Mutation.AcknowledgeComplaint == nil {
 			break
@@ -4600,6 +4645,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Stores(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.wechatSubscriptionTemplates":
+		if e.ComplexityRoot.Query.WechatSubscriptionTemplates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WechatSubscriptionTemplates(childComplexity), true
 	case "Query.workshopBoard":
 		if e.ComplexityRoot.Query.WorkshopBoard == nil {
 			break
@@ -6077,6 +6128,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WalletPayload.UserErrors(childComplexity), true
 
+	case "WeChatSubscriptionPermission.kind":
+		if e.ComplexityRoot.WeChatSubscriptionPermission.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WeChatSubscriptionPermission.Kind(childComplexity), true
+	case "WeChatSubscriptionPermission.remaining":
+		if e.ComplexityRoot.WeChatSubscriptionPermission.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WeChatSubscriptionPermission.Remaining(childComplexity), true
+	case "WeChatSubscriptionPermission.templateId":
+		if e.ComplexityRoot.WeChatSubscriptionPermission.TemplateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WeChatSubscriptionPermission.TemplateID(childComplexity), true
+
+	case "WeChatSubscriptionTemplate.templateId":
+		if e.ComplexityRoot.WeChatSubscriptionTemplate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WeChatSubscriptionTemplate.ID(childComplexity), true
+	case "WeChatSubscriptionTemplate.kind":
+		if e.ComplexityRoot.WeChatSubscriptionTemplate.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WeChatSubscriptionTemplate.Kind(childComplexity), true
+
 	case "WorkshopBoard.columns":
 		if e.ComplexityRoot.WorkshopBoard.Columns == nil {
 			break
@@ -6110,6 +6193,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputAcceptSubscriptionMessagesInput,
 		ec.unmarshalInputAddRepairOrderItemInput,
 		ec.unmarshalInputAdjustWalletInput,
 		ec.unmarshalInputAppointmentInput,
@@ -6304,6 +6388,13 @@ type AuthPayload {
 input LoginWithWeChatInput {
   "The ` + "`" + `code` + "`" + ` from ` + "`" + `wx.login()` + "`" + ` in the mini-program."
   code: String!
+  """
+  The ` + "`" + `code` + "`" + ` of the mini-program's getPhoneNumber button, when the user
+  shared their number: a WeChat account bound to no owner is then bound at
+  once to the owner with the number WeChat verified (created on first
+  sign-in) and signed in, without an SMS code. Mainland China numbers only.
+  """
+  phoneCode: String
 }
 
 type LoginWithWeChatPayload {
@@ -8652,12 +8743,64 @@ extend type Mutation {
   adjustWallet(input: AdjustWalletInput!): WalletPayload! @auth(requires: STAFF, roles: [MANAGER])
 }
 `, BuiltIn: false},
+	{Name: "../schema/wechat.graphqls", Input: `"A subscription message template of the mini-program: what a kind of message is sent with."
+type WeChatSubscriptionTemplate {
+  "The kind of message (` + "`" + `READY_FOR_PICKUP` + "`" + `, ...)."
+  kind: String!
+  "The template id to pass to ` + "`" + `wx.requestSubscribeMessage` + "`" + `."
+  templateId: String!
+}
+
+"The messages of one kind WeChat may still bring the owner."
+type WeChatSubscriptionPermission {
+  kind: String!
+  templateId: String!
+  "How many more messages of the kind may be sent by WeChat (each accepted template adds one, up to 50)."
+  remaining: Int!
+}
+
+input AcceptSubscriptionMessagesInput {
+  "The template ids the owner accepted in ` + "`" + `wx.requestSubscribeMessage` + "`" + ` (those it answered ` + "`" + `accept` + "`" + ` for)."
+  templateIds: [String!]!
+}
+
+type AcceptSubscriptionMessagesPayload {
+  "The owner's permissions for every configured kind."
+  permissions: [WeChatSubscriptionPermission!]!
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "The subscription message templates the mini-program asks the owner to accept (none when WeChat messages are not set up)."
+  wechatSubscriptionTemplates: [WeChatSubscriptionTemplate!]! @auth(requires: OWNER)
+}
+
+extend type Mutation {
+  """
+  Records the subscription message templates the owner accepted in the
+  mini-program: one more message of each may be sent by WeChat. Needs a
+  WeChat account bound to the owner (` + "`" + `WECHAT_NOT_BOUND` + "`" + `); an unknown
+  template id is ` + "`" + `INVALID_ARGUMENT` + "`" + ` and nothing is recorded.
+  """
+  acceptSubscriptionMessages(input: AcceptSubscriptionMessagesInput!): AcceptSubscriptionMessagesPayload! @auth(requires: OWNER)
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AcceptSubscriptionMessagesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "permissions":
+		return ec.fieldContext_AcceptSubscriptionMessagesPayload_permissions(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AcceptSubscriptionMessagesPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AcceptSubscriptionMessagesPayload", field.Name)
+}
 
 func (ec *executionContext) childFields_AdvisorSatisfaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -10527,6 +10670,28 @@ func (ec *executionContext) childFields_WalletPayload(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type WalletPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_WeChatSubscriptionPermission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_WeChatSubscriptionPermission_kind(ctx, field)
+	case "templateId":
+		return ec.fieldContext_WeChatSubscriptionPermission_templateId(ctx, field)
+	case "remaining":
+		return ec.fieldContext_WeChatSubscriptionPermission_remaining(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WeChatSubscriptionPermission", field.Name)
+}
+
+func (ec *executionContext) childFields_WeChatSubscriptionTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_WeChatSubscriptionTemplate_kind(ctx, field)
+	case "templateId":
+		return ec.fieldContext_WeChatSubscriptionTemplate_templateId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WeChatSubscriptionTemplate", field.Name)
+}
+
 func (ec *executionContext) childFields_WorkshopBoard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "store":
@@ -10729,6 +10894,20 @@ func (ec *executionContext) field_Mutation_acceptComplaintResolution_args(ctx co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ComplaintStepInput, error) {
 			return ec.unmarshalNComplaintStepInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐComplaintStepInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_acceptSubscriptionMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AcceptSubscriptionMessagesInput, error) {
+			return ec.unmarshalNAcceptSubscriptionMessagesInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAcceptSubscriptionMessagesInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12364,6 +12543,70 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AcceptSubscriptionMessagesPayload_permissions(ctx context.Context, field graphql.CollectedField, obj *model.AcceptSubscriptionMessagesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AcceptSubscriptionMessagesPayload_permissions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Permissions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wechat.Permission) graphql.Marshaler {
+			return ec.marshalNWeChatSubscriptionPermission2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwechatᚐPermissionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AcceptSubscriptionMessagesPayload_permissions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AcceptSubscriptionMessagesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WeChatSubscriptionPermission(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AcceptSubscriptionMessagesPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AcceptSubscriptionMessagesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AcceptSubscriptionMessagesPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AcceptSubscriptionMessagesPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AcceptSubscriptionMessagesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _AdvisorSatisfaction_advisor(ctx context.Context, field graphql.CollectedField, obj *care.AdvisorSatisfaction) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -23237,6 +23480,68 @@ func (ec *executionContext) fieldContext_Mutation_adjustWallet(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_acceptSubscriptionMessages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptSubscriptionMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptSubscriptionMessages(ctx, fc.Args["input"].(model.AcceptSubscriptionMessagesInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal *model.AcceptSubscriptionMessagesPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AcceptSubscriptionMessagesPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AcceptSubscriptionMessagesPayload) graphql.Marshaler {
+			return ec.marshalNAcceptSubscriptionMessagesPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAcceptSubscriptionMessagesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptSubscriptionMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AcceptSubscriptionMessagesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptSubscriptionMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26546,6 +26851,56 @@ func (ec *executionContext) fieldContext_Query_staffMe(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Staff(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_wechatSubscriptionTemplates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_wechatSubscriptionTemplates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().WechatSubscriptionTemplates(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "OWNER")
+				if err != nil {
+					var zeroVal []*wechat.Template
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*wechat.Template
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*wechat.Template) graphql.Marshaler {
+			return ec.marshalNWeChatSubscriptionTemplate2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwechatᚐTemplateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_wechatSubscriptionTemplates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WeChatSubscriptionTemplate(ctx, field)
 		},
 	}
 	return fc, nil
@@ -32898,6 +33253,121 @@ func (ec *executionContext) fieldContext_WalletPayload_userErrors(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _WeChatSubscriptionPermission_kind(ctx context.Context, field graphql.CollectedField, obj *wechat.Permission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WeChatSubscriptionPermission_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WeChatSubscriptionPermission_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WeChatSubscriptionPermission", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _WeChatSubscriptionPermission_templateId(ctx context.Context, field graphql.CollectedField, obj *wechat.Permission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WeChatSubscriptionPermission_templateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TemplateID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WeChatSubscriptionPermission_templateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WeChatSubscriptionPermission", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _WeChatSubscriptionPermission_remaining(ctx context.Context, field graphql.CollectedField, obj *wechat.Permission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WeChatSubscriptionPermission_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WeChatSubscriptionPermission_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WeChatSubscriptionPermission", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _WeChatSubscriptionTemplate_kind(ctx context.Context, field graphql.CollectedField, obj *wechat.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WeChatSubscriptionTemplate_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WeChatSubscriptionTemplate_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WeChatSubscriptionTemplate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _WeChatSubscriptionTemplate_templateId(ctx context.Context, field graphql.CollectedField, obj *wechat.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WeChatSubscriptionTemplate_templateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WeChatSubscriptionTemplate_templateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WeChatSubscriptionTemplate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _WorkshopBoard_store(ctx context.Context, field graphql.CollectedField, obj *workshop.Board) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -34066,6 +34536,36 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
+
+func (ec *executionContext) unmarshalInputAcceptSubscriptionMessagesInput(ctx context.Context, obj any) (model.AcceptSubscriptionMessagesInput, error) {
+	var it model.AcceptSubscriptionMessagesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"templateIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "templateIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIds"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TemplateIds = data
+		}
+	}
+	return it, nil
+}
 
 func (ec *executionContext) unmarshalInputAddRepairOrderItemInput(ctx context.Context, obj any) (model.AddRepairOrderItemInput, error) {
 	var it model.AddRepairOrderItemInput
@@ -35297,7 +35797,7 @@ func (ec *executionContext) unmarshalInputLoginWithWeChatInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"code"}
+	fieldsInOrder := [...]string{"code", "phoneCode"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -35311,6 +35811,13 @@ func (ec *executionContext) unmarshalInputLoginWithWeChatInput(ctx context.Conte
 				return it, err
 			}
 			it.Code = data
+		case "phoneCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneCode = data
 		}
 	}
 	return it, nil
@@ -37299,6 +37806,49 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var acceptSubscriptionMessagesPayloadImplementors = []string{"AcceptSubscriptionMessagesPayload"}
+
+func (ec *executionContext) _AcceptSubscriptionMessagesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AcceptSubscriptionMessagesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, acceptSubscriptionMessagesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AcceptSubscriptionMessagesPayload")
+		case "permissions":
+			out.Values[i] = ec._AcceptSubscriptionMessagesPayload_permissions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AcceptSubscriptionMessagesPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
 
 var advisorSatisfactionImplementors = []string{"AdvisorSatisfaction"}
 
@@ -43231,6 +43781,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "acceptSubscriptionMessages":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptSubscriptionMessages(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -45435,6 +45992,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_staffMe(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "wechatSubscriptionTemplates":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_wechatSubscriptionTemplates(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -49956,6 +50535,97 @@ func (ec *executionContext) _WalletPayload(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var weChatSubscriptionPermissionImplementors = []string{"WeChatSubscriptionPermission"}
+
+func (ec *executionContext) _WeChatSubscriptionPermission(ctx context.Context, sel ast.SelectionSet, obj *wechat.Permission) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, weChatSubscriptionPermissionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WeChatSubscriptionPermission")
+		case "kind":
+			out.Values[i] = ec._WeChatSubscriptionPermission_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "templateId":
+			out.Values[i] = ec._WeChatSubscriptionPermission_templateId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._WeChatSubscriptionPermission_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var weChatSubscriptionTemplateImplementors = []string{"WeChatSubscriptionTemplate"}
+
+func (ec *executionContext) _WeChatSubscriptionTemplate(ctx context.Context, sel ast.SelectionSet, obj *wechat.Template) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, weChatSubscriptionTemplateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WeChatSubscriptionTemplate")
+		case "kind":
+			out.Values[i] = ec._WeChatSubscriptionTemplate_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "templateId":
+			out.Values[i] = ec._WeChatSubscriptionTemplate_templateId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var workshopBoardImplementors = []string{"WorkshopBoard"}
 
 func (ec *executionContext) _WorkshopBoard(ctx context.Context, sel ast.SelectionSet, obj *workshop.Board) graphql.Marshaler {
@@ -50433,6 +51103,21 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
+
+func (ec *executionContext) unmarshalNAcceptSubscriptionMessagesInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAcceptSubscriptionMessagesInput(ctx context.Context, v any) (model.AcceptSubscriptionMessagesInput, error) {
+	res, err := ec.unmarshalInputAcceptSubscriptionMessagesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAcceptSubscriptionMessagesPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAcceptSubscriptionMessagesPayload(ctx context.Context, sel ast.SelectionSet, v *model.AcceptSubscriptionMessagesPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AcceptSubscriptionMessagesPayload(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalNAddRepairOrderItemInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAddRepairOrderItemInput(ctx context.Context, v any) (model.AddRepairOrderItemInput, error) {
 	res, err := ec.unmarshalInputAddRepairOrderItemInput(ctx, v)
@@ -53189,6 +53874,58 @@ func (ec *executionContext) marshalNWalletPayload2ᚖgithubᚗcomᚋownerhubᚋo
 		return graphql.Null
 	}
 	return ec._WalletPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWeChatSubscriptionPermission2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwechatᚐPermissionᚄ(ctx context.Context, sel ast.SelectionSet, v []*wechat.Permission) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWeChatSubscriptionPermission2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwechatᚐPermission(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWeChatSubscriptionPermission2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwechatᚐPermission(ctx context.Context, sel ast.SelectionSet, v *wechat.Permission) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._WeChatSubscriptionPermission(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWeChatSubscriptionTemplate2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwechatᚐTemplateᚄ(ctx context.Context, sel ast.SelectionSet, v []*wechat.Template) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWeChatSubscriptionTemplate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwechatᚐTemplate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWeChatSubscriptionTemplate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwechatᚐTemplate(ctx context.Context, sel ast.SelectionSet, v *wechat.Template) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._WeChatSubscriptionTemplate(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNWorkshopBoard2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐBoard(ctx context.Context, sel ast.SelectionSet, v *workshop.Board) graphql.Marshaler {

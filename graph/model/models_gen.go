@@ -19,8 +19,20 @@ import (
 	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
+	"github.com/ownerhub/ownerhub/models/wechat"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
+
+type AcceptSubscriptionMessagesInput struct {
+	// The template ids the owner accepted in `wx.requestSubscribeMessage` (those it answered `accept` for).
+	TemplateIds []string `json:"templateIds"`
+}
+
+type AcceptSubscriptionMessagesPayload struct {
+	// The owner's permissions for every configured kind.
+	Permissions []*wechat.Permission `json:"permissions"`
+	UserErrors  []*UserError         `json:"userErrors"`
+}
 
 type AddRepairOrderItemInput struct {
 	OrderID string           `json:"orderId"`
@@ -387,6 +399,11 @@ type LedgerEntryEdge struct {
 type LoginWithWeChatInput struct {
 	// The `code` from `wx.login()` in the mini-program.
 	Code string `json:"code"`
+	// The `code` of the mini-program's getPhoneNumber button, when the user
+	// shared their number: a WeChat account bound to no owner is then bound at
+	// once to the owner with the number WeChat verified (created on first
+	// sign-in) and signed in, without an SMS code. Mainland China numbers only.
+	PhoneCode *string `json:"phoneCode,omitempty"`
 }
 
 type LoginWithWeChatPayload struct {

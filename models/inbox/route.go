@@ -40,8 +40,13 @@ func (s *Service) deliver(ctx context.Context, n *Notification) error {
 	if err != nil {
 		return err
 	}
-	ch := outbox.Choose(n.Kind, outbox.Reach{Chosen: chosen, Consent: owner.MarketingConsent,
-		Phone: owner.Phone != "", SMSTemplate: s.Outbox.Sends(outbox.ChannelSMS, n.Kind)})
+	wx, err := s.WeChat.Reach(ctx, owner, n.Kind)
+	if err != nil {
+		return err
+	}
+	reach := outbox.Reach{Chosen: chosen, Consent: owner.MarketingConsent, WeChatPermission: wx,
+		Phone: owner.Phone != "", SMSTemplate: s.Outbox.Sends(outbox.ChannelSMS, n.Kind)}
+	ch := outbox.Choose(n.Kind, reach)
 	if ch == "" {
 		return nil
 	}
@@ -58,9 +63,19 @@ func (s *Service) deliver(ctx context.Context, n *Notification) error {
 			return nil
 		}
 	}
+	if ch == outbox.ChannelWeChat {
+		// One permission per message, taken in this transaction; none left
+		// (raced away): the next channel.
+		if ch, err = s.WeChat.Take(ctx, owner.ID, n.Kind, reach); err != nil || ch == "" {
+			return err
+		}
+	}
 	to := outbox.Recipient{Channel: ch}
-	if ch == outbox.ChannelSMS {
+	switch ch {
+	case outbox.ChannelSMS:
 		to.Address = owner.Phone
+	case outbox.ChannelWeChat:
+		to.Address = *owner.WeChatOpenID
 	}
 	_, err = s.Outbox.Enqueue(ctx, outbox.Message{OwnerID: &n.OwnerID, NotificationID: &n.ID, Kind: n.Kind,
 		Payload: payload(owner, n), DedupeKey: "notification:" + n.ID.String(), To: []outbox.Recipient{to},

@@ -7,6 +7,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/wechat"
 )
 
 // Service runs the inbox on a database.
@@ -21,6 +22,9 @@ type Service struct {
 	// the channels its rules allow (see Routing); nil: the inbox only.
 	Outbox  *outbox.Outbox
 	Routing Routing
+	// WeChat holds owners' subscription message permissions; nil: no
+	// message goes by WeChat.
+	WeChat *wechat.Service
 }
 
 // Or is s, or, when s is nil, a Service on db with clock c: a capability

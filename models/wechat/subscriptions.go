@@ -1,0 +1,209 @@
+package wechat
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/outbox"
+)
+
+// MaxPermissions caps an owner's stored permissions for one template:
+// accepting it more often than this adds nothing.
+const MaxPermissions = 50
+
+// maxAccepted bounds the template ids of one acceptance (the mini-program
+// asks for at most 3 at a time).
+const maxAccepted = 20
+
+// Refusal codes of subscriptions.
+const (
+	CodeWeChatNotBound      models.Code = "WECHAT_NOT_BOUND"
+	CodeWeChatNotConfigured models.Code = "WECHAT_NOT_CONFIGURED"
+)
+
+// Errors of Accept.
+var (
+	ErrNotBound = models.E(CodeWeChatNotBound,
+		"请先用微信登录小程序并绑定手机号", "sign in with WeChat in the mini-program first: no WeChat account is bound to you")
+	ErrNotConfigured = models.E(CodeWeChatNotConfigured,
+		"暂未开通微信订阅消息", "WeChat subscription messages are not set up on this server")
+	errUnknownTemplate = models.E(models.CodeInvalidArgument,
+		"订阅消息模板无效", "not a subscription message template of this mini-program").On("templateIds")
+	errNoTemplates = models.E(models.CodeInvalidArgument,
+		"请至少选择一个订阅消息模板", "give between 1 and 20 template ids").On("templateIds")
+)
+
+// Subscription is an owner's permissions left for one template (a row of
+// wechat_subscriptions).
+type Subscription struct {
+	OwnerID    uuid.UUID `gorm:"primaryKey"`
+	TemplateID string    `gorm:"primaryKey"`
+	Remaining  int
+	UpdatedAt  time.Time
+}
+
+// TableName names the subscriptions table.
+func (Subscription) TableName() string { return "wechat_subscriptions" }
+
+// Permission is what an owner has left for a kind of message.
+type Permission struct {
+	Kind       string
+	TemplateID string
+	Remaining  int
+}
+
+// Accept records that the signed-in owner who accepted the templates ids in
+// the mini-program (wx.requestSubscribeMessage): one more permission for
+// each (an id given twice counts once), up to MaxPermissions. It returns
+// the owner's permissions for every configured kind.
+//
+// Refusals, with nothing changed: FORBIDDEN (not an owner),
+// WECHAT_NOT_CONFIGURED, INVALID_ARGUMENT (field templateIds: none, more
+// than 20, or an id that is no configured template), WECHAT_NOT_BOUND (no
+// WeChat account bound to the owner: no message could reach them).
+func (s *Service) Accept(ctx context.Context, who *auth.Principal, ids []string) ([]Permission, error) {
+	if who == nil || !who.IsOwner() {
+		return nil, models.ErrForbidden
+	}
+	if !s.Configured() {
+		return nil, ErrNotConfigured
+	}
+	if len(ids) == 0 || len(ids) > maxAccepted {
+		return nil, errNoTemplates
+	}
+	known := map[string]bool{}
+	for _, t := range s.Config.Templates {
+		known[t.ID] = true
+	}
+	accepted := map[string]bool{}
+	for _, id := range ids {
+		if !known[id] {
+			return nil, errUnknownTemplate
+		}
+		accepted[id] = true
+	}
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		o, err := s.Directory.Owner(ctx, who.ID)
+		if err != nil {
+			return err
+		}
+		if o.WeChatOpenID == nil || *o.WeChatOpenID == "" {
+			return ErrNotBound
+		}
+		now := s.now(ctx)
+		conn := s.DB.Conn(ctx)
+		for id := range accepted {
+			err := conn.Clauses(clause.OnConflict{
+				Columns: []clause.Column{{Name: "owner_id"}, {Name: "template_id"}},
+				DoUpdates: clause.Assignments(map[string]any{
+					"remaining":  gorm.Expr("CASE WHEN wechat_subscriptions.remaining < ? THEN wechat_subscriptions.remaining + 1 ELSE ? END", MaxPermissions, MaxPermissions),
+					"updated_at": now,
+				}),
+			}).Create(&Subscription{OwnerID: o.ID, TemplateID: id, Remaining: 1, UpdatedAt: now}).Error
+			if err != nil {
+				return fmt.Errorf("wechat: accept template: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Permissions(ctx, who.ID)
+}
+
+// Permissions lists owner's permissions left for every configured kind.
+func (s *Service) Permissions(ctx context.Context, owner uuid.UUID) ([]Permission, error) {
+	var subs []Subscription
+	if err := s.DB.Conn(ctx).Where("owner_id = ?", owner).Find(&subs).Error; err != nil {
+		return nil, fmt.Errorf("wechat: permissions: %w", err)
+	}
+	left := map[string]int{}
+	for _, sub := range subs {
+		left[sub.TemplateID] = sub.Remaining
+	}
+	var out []Permission
+	for _, t := range s.Templates() {
+		out = append(out, Permission{Kind: t.Kind, TemplateID: t.ID, Remaining: left[t.ID]})
+	}
+	return out, nil
+}
+
+// Reach reports whether a message of kind may go to owner by WeChat: the
+// channel is configured for the kind, the owner's WeChat account is bound
+// and has a permission left for the kind's template. Nil s: never.
+func (s *Service) Reach(ctx context.Context, owner *models.Owner, kind string) (bool, error) {
+	t, ok := s.template(kind)
+	if !ok || owner.WeChatOpenID == nil || *owner.WeChatOpenID == "" {
+		return false, nil
+	}
+	var n int64
+	err := s.DB.Conn(ctx).Model(&Subscription{}).
+		Where("owner_id = ? AND template_id = ? AND remaining > 0", owner.ID, t.ID).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("wechat: permission: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Take spends one of owner's permissions for kind's template, in the
+// transaction in ctx, for a message outbox.Choose sent to WeChat with r.
+// It returns outbox.ChannelWeChat when it took one, and otherwise (another
+// message took the last one meanwhile) the channel Choose picks without
+// WeChat. The decrement is conditional (remaining > 0), so concurrent
+// messages never take more than there are.
+func (s *Service) Take(ctx context.Context, owner uuid.UUID, kind string, r outbox.Reach) (string, error) {
+	t, ok := s.template(kind)
+	if ok {
+		res := s.DB.Conn(ctx).Model(&Subscription{}).
+			Where("owner_id = ? AND template_id = ? AND remaining > 0", owner, t.ID).
+			Updates(map[string]any{"remaining": gorm.Expr("remaining - 1"), "updated_at": s.now(ctx)})
+		if res.Error != nil {
+			return "", fmt.Errorf("wechat: take permission: %w", res.Error)
+		}
+		if res.RowsAffected == 1 {
+			return outbox.ChannelWeChat, nil
+		}
+	}
+	r.WeChatPermission = false
+	return outbox.Choose(kind, r), nil
+}
+
+// revoke zeroes owner's permissions for template: WeChat says the owner has
+// none (refused, or turned the template off).
+func (s *Service) revoke(ctx context.Context, owner uuid.UUID, template string) error {
+	return s.DB.Conn(ctx).Model(&Subscription{}).Where("owner_id = ? AND template_id = ?", owner, template).
+		Updates(map[string]any{"remaining": 0, "updated_at": s.now(ctx)}).Error
+}
+
+// exported is a subscription in an owner's data export.
+type exported struct {
+	TemplateID string    `json:"templateId"`
+	Remaining  int       `json:"remaining"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+// ExportOwner is the WeChat subscriptions section of an owner's data export.
+func (s *Service) ExportOwner(ctx context.Context, owner uuid.UUID) (any, error) {
+	var subs []Subscription
+	if err := s.DB.Conn(ctx).Where("owner_id = ?", owner).Order("template_id").Find(&subs).Error; err != nil {
+		return nil, fmt.Errorf("wechat: export: %w", err)
+	}
+	out := make([]exported, len(subs))
+	for i, sub := range subs {
+		out[i] = exported{TemplateID: sub.TemplateID, Remaining: sub.Remaining, UpdatedAt: sub.UpdatedAt}
+	}
+	return out, nil
+}
+
+// EraseOwner removes an owner's subscriptions when the account is deleted.
+func (s *Service) EraseOwner(ctx context.Context, owner uuid.UUID) error {
+	return s.DB.Conn(ctx).Delete(&Subscription{}, "owner_id = ?", owner).Error
+}
