@@ -31,7 +31,7 @@ var layers = []struct {
 	{"the outbox: messages to owners and phones, below everything that sends them", []string{"models/outbox"}},
 	{"push: owners' devices and the outbox's push channel", []string{"models/push"}},
 	{"the directory, which every capability reads", []string{"models/directory"}},
-	{"the inbox, which every capability writes; it reads the owner's reach from the directory", []string{"models/inbox"}},
+	{"the inbox, which every capability writes; it reads the owner's reach from the directory and the push registry", []string{"models/inbox"}},
 	{"capabilities on the kernel alone, and test databases", []string{"models/wallet", "models/roadside", "models/jobs", "models/testdb"}},
 	{"capabilities that call wallet", []string{"models/workshop", "models/events"}},
 	{"capabilities that build on repair orders", []string{"models/booking", "models/care"}},

@@ -293,6 +293,7 @@ func (c *change) notify(kind, title, body, dedupe string) error {
 	_, err := c.s.inbox().CreateNotification(c.ctx, &inbox.Notification{
 		OwnerID: c.o.OwnerID, Kind: kind, Title: title, Body: body,
 		Link: OrderLink(c.o.ID), DedupeKey: &dedupe, CreatedAt: c.now,
+		VehicleID: &c.o.VehicleID, StoreID: &c.o.StoreID,
 	})
 	return err
 }
