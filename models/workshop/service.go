@@ -67,6 +67,11 @@ var (
 	RolesIssueScreenToken  = rolesScreens
 	RolesRevokeScreenToken = rolesScreens
 
+	// RolesApprovalDeliveries may see how an order's approval requests
+	// reached the owner (ApprovalDeliveriesVisible): who asks the owner
+	// and follows up when a request did not arrive.
+	RolesApprovalDeliveries = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
+
 	rolesDispatch = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
 	rolesScreens  = []auth.Role{auth.RoleManager}
 )
