@@ -129,9 +129,11 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		return p, nil
 	}
 	dir := &directory.Service{DB: d.DB}
-	ib := &inbox.Service{DB: d.DB, Directory: dir}
-	if cfg.SMSProvider != "" {
-		// Owner messages leave the inbox only when a provider sends them.
+	devices := &push.Registry{DB: d.DB}
+	ib := &inbox.Service{DB: d.DB, Directory: dir, Devices: devices}
+	if cfg.SMSProvider != "" || cfg.APNs != nil || cfg.JPush != nil {
+		// Owner messages leave the inbox only when a provider sends them
+		// (SMS or push; the outbox chooses among those configured).
 		ib.Outbox, ib.Routing = ob, inbox.Routing{MarketingWeeklyCap: cfg.MarketingWeeklyCap}
 	}
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet, Directory: dir}
@@ -142,7 +144,6 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	// Capabilities add their export Sections and deletion Erasers here.
-	devices := &push.Registry{DB: d.DB}
 	pv := &privacy.Service{DB: d.DB, Directory: dir,
 		Sections: []privacy.Section{
 			{Name: "repairOrders", Export: ws.ExportOwner},
