@@ -191,4 +191,47 @@ func TestApprovalRequestsReachTheOwnersPhone(t *testing.T) {
 			t.Fatal("the deliveries show the owner's phone")
 		}
 	})
+
+	// A list of orders with their approval deliveries costs the same
+	// statements whatever its length: one owner with three cars in the
+	// workshop, each waiting for approval, against v's owner with one.
+	t.Run("a list of orders reads its approval deliveries in a batch", func(t *testing.T) {
+		const q = `query($q: String!) { owners(search: $q, first: 5) { edges { node { vehicles(first: 5) { edges { node {
+			activeRepairOrder { number approvalDeliveries { channel status attempts } } } } } } } } }`
+		const without = `query($q: String!) { owners(search: $q, first: 5) { edges { node { vehicles(first: 5) { edges { node {
+			activeRepairOrder { number } } } } } } } }`
+		first := v.newCar(t, "")
+		cars := []wkCar{first, v.newCar(t, first.Owner.Phone), v.newCar(t, first.Owner.Phone)}
+		for i, c := range cars {
+			o := v.open(t, v.advisor, v.sz, c.Plate, 3000+i, "REPAIR", nil, wkItem("LABOR", "LAB-DIAG", "电脑诊断检测", 1, 20000, false))
+			v.move(t, v.advisor, wkStr(o["id"]), "DIAGNOSING", "")
+			v.ok(t, v.advisor, "addRepairOrderItem", wkAdd(wkStr(o["id"]), wkItem("PART", "BRK-PAD", "前刹车片", 1, 68000, false), true))
+		}
+		waitSent(t, sms, strings.TrimPrefix(first.Owner.Phone, "+86"), 3)
+		deliveries := func(d map[string]any) (orders, ds int) {
+			for _, o := range dig(d, "owners", "edges").([]any) {
+				for _, c := range dig(o, "node", "vehicles", "edges").([]any) {
+					if ar := dig(c, "node", "activeRepairOrder"); ar != nil {
+						orders++
+						l, _ := dig(ar, "approvalDeliveries").([]any)
+						ds += len(l)
+					}
+				}
+			}
+			return
+		}
+		one, d1 := minStatements(t, v.testServer, v.advisor, q, map[string]any{"q": owner.Phone})
+		if o, n := deliveries(d1); o != 1 || n != 6 {
+			t.Fatalf("one order: %d orders, %d deliveries: %v", o, n, d1)
+		}
+		three, d3 := minStatements(t, v.testServer, v.advisor, q, map[string]any{"q": first.Owner.Phone})
+		if o, n := deliveries(d3); o != 3 || n != 3 {
+			t.Fatalf("three orders: %d orders, %d deliveries: %v", o, n, d3)
+		}
+		bare, _ := minStatements(t, v.testServer, v.advisor, without, map[string]any{"q": first.Owner.Phone})
+		t.Logf("statements: 1 order %d; 3 orders %d; 3 orders without approvalDeliveries %d", one, three, bare)
+		if three > one || three-bare > 2 {
+			t.Errorf("approvalDeliveries grows with the orders: 1 order %d, 3 orders %d, 3 without the field %d", one, three, bare)
+		}
+	})
 }
