@@ -35,16 +35,7 @@ func TestOwnerMessagesThroughTheOutbox(t *testing.T) {
 		d.Outbox = outbox.Config{PollInterval: 20 * time.Millisecond, Backoff: 50 * time.Millisecond}
 	}
 	v := newVisit(t, withSMS)
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := v.App.Outbox.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop, done := context.WithTimeout(context.Background(), 5*time.Second)
-		defer done()
-		_ = v.App.Outbox.Stop(stop)
-		cancel()
-	})
+	startOutbox(t, v.App.Outbox)
 	conn := v.DB.Conn(context.Background())
 
 	t.Run("approval request by SMS once, linked to the inbox item", func(t *testing.T) {
@@ -167,6 +158,21 @@ func TestOwnerMessagesThroughTheOutbox(t *testing.T) {
 		if ds := deliveries(t, o); items != 1 || len(ds) != 0 {
 			t.Fatalf("%d inbox items, deliveries %+v", items, ds)
 		}
+	})
+}
+
+// startOutbox starts o's workers until the test ends.
+func startOutbox(t *testing.T, o *outbox.Outbox) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := o.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		_ = o.Stop(stop)
+		cancel()
 	})
 }
 

@@ -39,16 +39,8 @@ func TestApprovalRequestsReachTheOwnersPhone(t *testing.T) {
 		d.APNsClient = apns.Client
 		d.Outbox = outbox.Config{PollInterval: 20 * time.Millisecond, Backoff: 50 * time.Millisecond}
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := v.App.Outbox.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop, done := context.WithTimeout(context.Background(), 5*time.Second)
-		defer done()
-		_ = v.App.Outbox.Stop(stop)
-		cancel()
-	})
+	startOutbox(t, v.App.Outbox)
+	ctx := context.Background()
 	owner := v.car.Owner
 	phone := strings.TrimPrefix(owner.Phone, "+86")
 	tokens := []string{pushToken(), pushToken()}

@@ -15,13 +15,14 @@ import (
 
 // Variables of a delivery's payload. Every value is within the SMS
 // provider's limit on one variable (outbox.MaxParamRunes) and none is
-// empty, so that any template reads as a sentence.
+// empty (plate is left out when the car has none), so that any template
+// reads as a sentence.
 const (
 	VarName  = "name"  // the owner's name; 车主 when unknown
 	VarTitle = "title" // the notification's title
 	VarBody  = "body"  // the kind's short text with the values below: what push and WeChat show
 	VarCar   = "car"   // plate and model, "粤B12345（凯美瑞）"; 爱车 when the message concerns no car
-	VarPlate = "plate" // the plate alone; "" when none
+	VarPlate = "plate" // the plate alone; absent when none
 	VarStore = "store" // the store's name; 门店 when the message concerns none
 )
 
@@ -95,8 +96,10 @@ func payload(a *directory.Addressee, n *Notification) map[string]string {
 		VarName:  cut(a.Name, noName),
 		VarTitle: cut(n.Title, n.Kind),
 		VarCar:   cut(car, noCar),
-		VarPlate: cut(a.Plate, ""),
 		VarStore: cut(a.Store, noStore),
+	}
+	if plate := cut(a.Plate, ""); plate != "" {
+		p[VarPlate] = plate
 	}
 	body := bodies[n.Kind]
 	if body == "" {
