@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/auth/authtest"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/push"
 )
@@ -37,6 +38,7 @@ func TestApprovalRequestsReachTheOwnersPhone(t *testing.T) {
 		c.APNs = &push.APNsConfig{Key: apns.KeyPEM, KeyID: apns.KeyID, TeamID: apns.TeamID, Topic: apns.Topic,
 			Endpoint: apns.URL}
 		d.APNsClient = apns.Client
+		c.MarketingWeeklyCap = 2
 		d.Outbox = outbox.Config{PollInterval: 20 * time.Millisecond, Backoff: 50 * time.Millisecond}
 	})
 	startOutbox(t, v.App.Outbox)
@@ -224,6 +226,40 @@ func TestApprovalRequestsReachTheOwnersPhone(t *testing.T) {
 		t.Logf("statements: 1 order %d; 3 orders %d; 3 orders without approvalDeliveries %d", one, three, bare)
 		if three > one || three-bare > 2 {
 			t.Errorf("approvalDeliveries grows with the orders: 1 order %d, 3 orders %d, 3 without the field %d", one, three, bare)
+		}
+	})
+
+	// The weekly marketing cap counts messages, not deliveries: a greeting
+	// pushed to two devices is one of the two a week.
+	t.Run("a message pushed to several devices counts once towards the marketing cap", func(t *testing.T) {
+		o := e2eInsertOwner(t, v.testServer, "欧阳推送", "SZ01")
+		if err := v.DB.Conn(ctx).Model(o).Update("marketing_consent", true).Error; err != nil {
+			t.Fatal(err)
+		}
+		tok := v.ownerToken(t, o.ID)
+		for range 2 {
+			e2ePayload(t, v.do(t, req{Query: registerDeviceDoc, Token: tok,
+				Vars: map[string]any{"in": map[string]any{"platform": "IOS", "token": pushToken()}}}), "registerDevice")
+		}
+		for range 3 {
+			if _, err := v.App.Inbox.CreateNotification(ctx, &inbox.Notification{OwnerID: o.ID, Kind: outbox.KindBirthday,
+				Title: "生日快乐", Body: "祝您生日快乐！"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ds []outbox.Delivery
+		if err := v.DB.Conn(ctx).Find(&ds, "owner_id = ?", o.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		messages := map[string]int{}
+		for _, d := range ds {
+			if d.Channel != outbox.ChannelPush {
+				t.Fatalf("delivery on %s", d.Channel)
+			}
+			messages[d.NotificationID.String()]++
+		}
+		if len(ds) != 4 || len(messages) != 2 {
+			t.Fatalf("%d deliveries of %d messages; want the cap's 2 messages on both devices", len(ds), len(messages))
 		}
 	})
 }

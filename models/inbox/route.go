@@ -102,12 +102,13 @@ func (r route) recipients(ch string, to *directory.Addressee) []outbox.Recipient
 	return nil
 }
 
-// underCap counts the owner's marketing deliveries of the last
+// underCap counts the owner's marketing messages of the last
 // outbox.CapWindow (their row locked by the caller) and reports whether
-// one more is allowed.
+// one more is allowed. A message pushed to several devices is several
+// deliveries of one notification: it counts once.
 func (s *Service) underCap(ctx context.Context, owner uuid.UUID) (bool, error) {
 	var sent int64
-	err := s.DB.Conn(ctx).Model(&outbox.Delivery{}).
+	err := s.DB.Conn(ctx).Model(&outbox.Delivery{}).Distinct("notification_id").
 		Where("owner_id = ? AND kind IN ? AND created_at > ?", owner, outbox.KindsOf(outbox.Marketing), s.Clock.Now(ctx).Add(-outbox.CapWindow)).
 		Count(&sent).Error
 	if err != nil {
