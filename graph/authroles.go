@@ -62,6 +62,7 @@ var staffRoles = map[string][]auth.Role{
 	"Mutation.settleRepairOrder":     workshop.RolesSettle,
 	"Mutation.issueScreenToken":      workshop.RolesIssueScreenToken,
 	"Mutation.revokeScreenToken":     workshop.RolesRevokeScreenToken,
+	"RepairOrder.approvalDeliveries": workshop.RolesApprovalDeliveries,
 
 	"Query.openAssistanceRequests":     roadside.RolesOpenRequests,
 	"Mutation.acceptAssistanceRequest": roadside.RolesAccept,

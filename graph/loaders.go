@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -38,6 +39,8 @@ type Loaders struct {
 	NextServiceDue  *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
 	Recommendations *dataloadgen.Loader[uuid.UUID, []*workshop.Item]
 	ServiceHistory  *dataloadgen.Loader[workshop.HistoryKey, workshop.HistoryPage]
+	// ApprovalDeliveries: the resolver checks who sees them first.
+	ApprovalDeliveries *dataloadgen.Loader[uuid.UUID, []outbox.State]
 
 	Event            *dataloadgen.Loader[uuid.UUID, *events.Event]
 	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
@@ -74,6 +77,8 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		NextServiceDue:  dataloadgen.NewMappedLoader(ws.NextServiceDueByVehicleIDs, opts...),
 		Recommendations: dataloadgen.NewMappedLoader(everyKey(ws.RecommendationsByVehicleIDs), opts...),
 		ServiceHistory:  dataloadgen.NewMappedLoader(ws.ServiceHistory, opts...),
+
+		ApprovalDeliveries: dataloadgen.NewMappedLoader(everyKey(ws.ApprovalDeliveriesByOrderIDs), opts...),
 
 		Store:            dataloadgen.NewMappedLoader(byID(dir.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opts...),
 		Customer:         dataloadgen.NewMappedLoader(customers(dir), opts...),
@@ -163,4 +168,12 @@ func ownRegistrations(ev *events.Service) func(context.Context, []uuid.UUID) (ma
 	return func(ctx context.Context, eventIDs []uuid.UUID) (map[uuid.UUID]*events.Registration, error) {
 		return ev.OwnRegistrations(ctx, caller(ctx), eventIDs)
 	}
+}
+
+// nonEmpty is s, or nil when s is empty (an optional text field).
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

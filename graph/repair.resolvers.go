@@ -353,6 +353,23 @@ func (r *repairOrderResolver) OpenedAt(ctx context.Context, obj *workshop.Repair
 	return &obj.CreatedAt, nil
 }
 
+// ApprovalDeliveries is the resolver for the approvalDeliveries field.
+func (r *repairOrderResolver) ApprovalDeliveries(ctx context.Context, obj *workshop.RepairOrder) ([]*model.MessageDelivery, error) {
+	if !workshop.ApprovalDeliveriesVisible(caller(ctx), obj) {
+		return nil, models.ErrForbidden
+	}
+	rows, err := loaders(ctx).ApprovalDeliveries.Load(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.MessageDelivery, len(rows))
+	for i, d := range rows {
+		out[i] = &model.MessageDelivery{Channel: d.Channel, Status: model.MessageDeliveryStatus(d.Status), Attempts: d.Attempts,
+			LastError: nonEmpty(d.LastError), SentAt: d.SentAt, CreatedAt: d.CreatedAt}
+	}
+	return out, nil
+}
+
 // ID is the resolver for the id field.
 func (r *repairOrderItemResolver) ID(ctx context.Context, obj *workshop.Item) (string, error) {
 	return globalID(typeRepairOrderItem, obj.ID), nil

@@ -138,9 +138,11 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		return p, nil
 	}
 	dir := &directory.Service{DB: d.DB}
-	ib := &inbox.Service{DB: d.DB, Directory: dir, WeChat: wx}
-	if cfg.SMSProvider != "" || wx.Configured() {
-		// Owner messages leave the inbox only when a provider sends them.
+	devices := &push.Registry{DB: d.DB}
+	ib := &inbox.Service{DB: d.DB, Directory: dir, WeChat: wx, Devices: devices}
+	if cfg.SMSProvider != "" || wx.Configured() || cfg.APNs != nil || cfg.JPush != nil {
+		// Owner messages leave the inbox only when a provider sends them
+		// (SMS, WeChat or push; the outbox chooses among those configured).
 		ib.Outbox, ib.Routing = ob, inbox.Routing{MarketingWeeklyCap: cfg.MarketingWeeklyCap}
 	}
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet, Directory: dir}
@@ -155,7 +157,6 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		return nil, err
 	}
 	// Capabilities add their export Sections and deletion Erasers here.
-	devices := &push.Registry{DB: d.DB}
 	pv := &privacy.Service{DB: d.DB, Directory: dir,
 		Sections: []privacy.Section{
 			{Name: "repairOrders", Export: ws.ExportOwner},

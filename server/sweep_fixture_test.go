@@ -8,6 +8,8 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth/authtest"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -65,6 +67,15 @@ func newSweepFixture(t *testing.T) *swFixture {
 	f.move(t, tech, f.order, "DIAGNOSING", "")
 	o = f.wkFixture.ok(t, tech, "addRepairOrderItem", wkAdd(f.order, wkItem("PART", "BRK-PAD", "前刹车片", 1, 68000, false), true))
 	f.pendingItem = wkStr(dig(wkItemBy(t, o, "BRK-PAD"), "id"))
+	// The approval request's delivery, as the outbox writes it when SMS is
+	// configured (this server has no provider): its recipient and payload
+	// are A's, which RepairOrder.approvalDeliveries must never show.
+	var asked inbox.Notification
+	must(t, f.DB.Conn(t.Context()).Take(&asked, "owner_id = ? AND kind = ?", f.a.ID, outbox.KindApprovalNeeded).Error)
+	must(t, f.DB.Conn(t.Context()).Create(&outbox.Delivery{ID: models.NewID(), OwnerID: &f.a.ID, NotificationID: &asked.ID,
+		Kind: outbox.KindApprovalNeeded, Channel: outbox.ChannelSMS, Recipient: f.a.Phone, Template: outbox.KindApprovalNeeded,
+		Payload: `{"name":"` + f.a.Name + `"}`, DedupeKey: "notification:" + asked.ID.String() + ":SMS", Status: outbox.Failed,
+		Attempts: 1, LastError: "isv.MOBILE_NUMBER_ILLEGAL", NextAttemptAt: time.Now()}).Error)
 
 	// An appointment of the delivered car, and another slot still free.
 	slots := f.freeSlots(t, 2)

@@ -19,6 +19,9 @@ type swSchema struct {
 	MutationType struct{ Name string }
 	Types        []*swType
 	byName       map[string]*swType
+	// hidden are fields left out of every selection while set (the
+	// owner's crawl leaves out the fields only staff read).
+	hidden map[string]bool
 }
 
 type swType struct {
@@ -173,7 +176,7 @@ func (s *swSchema) sel(name string, depth int, paged bool, path, skip map[string
 
 // fieldSel is one field's part of a selection ("" to leave it out).
 func (s *swSchema) fieldSel(f swField, depth int, paged bool, path, skip map[string]bool) string {
-	if f.hasRequiredArg() || (len(f.Args) > 0 && (!paged || depth == 0)) || skip[f.Name] {
+	if f.hasRequiredArg() || (len(f.Args) > 0 && (!paged || depth == 0)) || skip[f.Name] || s.hidden[f.Name] {
 		return ""
 	}
 	child := f.Type.named()

@@ -536,6 +536,15 @@ type ComplexityRoot struct {
 		Transactions       func(childComplexity int, first *int, after *string, kinds []wallet.EntryKind) int
 	}
 
+	MessageDelivery struct {
+		Attempts  func(childComplexity int) int
+		Channel   func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		LastError func(childComplexity int) int
+		SentAt    func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
 	Money struct {
 		AmountFen func(childComplexity int) int
 		Currency  func(childComplexity int) int
@@ -791,6 +800,7 @@ type ComplexityRoot struct {
 
 	RepairOrder struct {
 		Advisor              func(childComplexity int) int
+		ApprovalDeliveries   func(childComplexity int) int
 		Bay                  func(childComplexity int) int
 		CancelReason         func(childComplexity int) int
 		Concern              func(childComplexity int) int
@@ -1419,6 +1429,7 @@ type RepairOrderResolver interface {
 
 	OpenedAt(ctx context.Context, obj *workshop.RepairOrder) (*time.Time, error)
 
+	ApprovalDeliveries(ctx context.Context, obj *workshop.RepairOrder) ([]*model.MessageDelivery, error)
 	Survey(ctx context.Context, obj *workshop.RepairOrder) (*care.Survey, error)
 }
 type RepairOrderItemResolver interface {
@@ -3273,6 +3284,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Membership.Transactions(childComplexity, args["first"].(*int), args["after"].(*string), args["kinds"].([]wallet.EntryKind)), true
 
+	case "MessageDelivery.attempts":
+		if e.ComplexityRoot.MessageDelivery.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageDelivery.Attempts(childComplexity), true
+	case "MessageDelivery.channel":
+		if e.ComplexityRoot.MessageDelivery.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageDelivery.Channel(childComplexity), true
+	case "MessageDelivery.createdAt":
+		if e.ComplexityRoot.MessageDelivery.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageDelivery.CreatedAt(childComplexity), true
+	case "MessageDelivery.lastError":
+		if e.ComplexityRoot.MessageDelivery.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageDelivery.LastError(childComplexity), true
+	case "MessageDelivery.sentAt":
+		if e.ComplexityRoot.MessageDelivery.SentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageDelivery.SentAt(childComplexity), true
+	case "MessageDelivery.status":
+		if e.ComplexityRoot.MessageDelivery.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageDelivery.Status(childComplexity), true
+
 	case "Money.amountFen":
 		if e.ComplexityRoot.Money.AmountFen == nil {
 			break
@@ -4837,6 +4885,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RepairOrder.Advisor(childComplexity), true
+	case "RepairOrder.approvalDeliveries":
+		if e.ComplexityRoot.RepairOrder.ApprovalDeliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairOrder.ApprovalDeliveries(childComplexity), true
 	case "RepairOrder.bay":
 		if e.ComplexityRoot.RepairOrder.Bay == nil {
 			break
@@ -7567,7 +7621,7 @@ type NotificationSetting {
   "APPROVAL_NEEDED, BIRTHDAY, ... (the kinds of Notification)."
   kind: String!
   class: NotificationClass!
-  "SMS today; empty: the inbox only (marketing kinds only)."
+  "PUSH (the app, on each live device), WECHAT (a mini-program subscription message, while a permission is left), SMS; in that order of preference. Empty: the inbox only (marketing kinds only)."
   channels: [String!]!
 }
 
@@ -8024,6 +8078,36 @@ type RepairOrder implements Node {
   deliveredAt: DateTime
   "Changes with every change of the order; pass it as expectedVersion to refuse acting on a stale view."
   version: Int!
+  "How the order's approval requests reached the owner, oldest first: one per channel and device. Staff of the order's store only; never the owner."
+  approvalDeliveries: [MessageDelivery!]! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, MANAGER])
+}
+
+"Where a message to an owner stands on one channel; never its address or content."
+type MessageDelivery {
+  "PUSH (one per device) or SMS."
+  channel: String!
+  status: MessageDeliveryStatus!
+  "Calls to the provider so far."
+  attempts: Int!
+  "Why the last attempt failed, without the message's content."
+  lastError: String
+  "When the provider accepted it."
+  sentAt: DateTime
+  createdAt: DateTime!
+}
+
+enum MessageDeliveryStatus {
+  "Waiting to be sent, or to be tried again."
+  PENDING
+  "Being sent now."
+  SENDING
+  SENT
+  "Refused by the provider for good (an invalid number, a dead device)."
+  FAILED
+  "Every attempt failed."
+  DEAD
+  "Not sent: it was no longer useful."
+  EXPIRED
 }
 
 type RepairOrderEdge {
@@ -9696,6 +9780,24 @@ func (ec *executionContext) childFields_Membership(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Membership", field.Name)
 }
 
+func (ec *executionContext) childFields_MessageDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "channel":
+		return ec.fieldContext_MessageDelivery_channel(ctx, field)
+	case "status":
+		return ec.fieldContext_MessageDelivery_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_MessageDelivery_attempts(ctx, field)
+	case "lastError":
+		return ec.fieldContext_MessageDelivery_lastError(ctx, field)
+	case "sentAt":
+		return ec.fieldContext_MessageDelivery_sentAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_MessageDelivery_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageDelivery", field.Name)
+}
+
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amountFen":
@@ -10078,6 +10180,8 @@ func (ec *executionContext) childFields_RepairOrder(ctx context.Context, field g
 		return ec.fieldContext_RepairOrder_deliveredAt(ctx, field)
 	case "version":
 		return ec.fieldContext_RepairOrder_version(ctx, field)
+	case "approvalDeliveries":
+		return ec.fieldContext_RepairOrder_approvalDeliveries(ctx, field)
 	case "survey":
 		return ec.fieldContext_RepairOrder_survey(ctx, field)
 	}
@@ -19943,6 +20047,144 @@ func (ec *executionContext) fieldContext_Membership_transactions(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _MessageDelivery_channel(ctx context.Context, field graphql.CollectedField, obj *model.MessageDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageDelivery_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageDelivery_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageDelivery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessageDelivery_status(ctx context.Context, field graphql.CollectedField, obj *model.MessageDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageDelivery_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MessageDeliveryStatus) graphql.Marshaler {
+			return ec.marshalNMessageDeliveryStatus2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMessageDeliveryStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageDelivery_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageDelivery", field, false, false, errors.New("field of type MessageDeliveryStatus does not have child fields"))
+}
+
+func (ec *executionContext) _MessageDelivery_attempts(ctx context.Context, field graphql.CollectedField, obj *model.MessageDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageDelivery_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageDelivery_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageDelivery", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _MessageDelivery_lastError(ctx context.Context, field graphql.CollectedField, obj *model.MessageDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageDelivery_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageDelivery_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageDelivery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessageDelivery_sentAt(ctx context.Context, field graphql.CollectedField, obj *model.MessageDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageDelivery_sentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageDelivery_sentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageDelivery", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _MessageDelivery_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.MessageDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageDelivery_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageDelivery_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageDelivery", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
 func (ec *executionContext) _Money_amountFen(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28406,6 +28648,61 @@ func (ec *executionContext) _RepairOrder_version(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_RepairOrder_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RepairOrder", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RepairOrder_approvalDeliveries(ctx context.Context, field graphql.CollectedField, obj *workshop.RepairOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairOrder_approvalDeliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RepairOrder().ApprovalDeliveries(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal []*model.MessageDelivery
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"ADVISOR", "FOREMAN", "MANAGER"})
+				if err != nil {
+					var zeroVal []*model.MessageDelivery
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*model.MessageDelivery
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MessageDelivery) graphql.Marshaler {
+			return ec.marshalNMessageDelivery2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMessageDeliveryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairOrder_approvalDeliveries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairOrder",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessageDelivery(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _RepairOrder_survey(ctx context.Context, field graphql.CollectedField, obj *workshop.RepairOrder) (ret graphql.Marshaler) {
@@ -43319,6 +43616,69 @@ func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var messageDeliveryImplementors = []string{"MessageDelivery"}
+
+func (ec *executionContext) _MessageDelivery(ctx context.Context, sel ast.SelectionSet, obj *model.MessageDelivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messageDeliveryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessageDelivery")
+		case "channel":
+			out.Values[i] = ec._MessageDelivery_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._MessageDelivery_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._MessageDelivery_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._MessageDelivery_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sentAt":
+			out.Values[i] = ec._MessageDelivery_sentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._MessageDelivery_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
@@ -47196,6 +47556,44 @@ func (ec *executionContext) _RepairOrder(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "approvalDeliveries":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._RepairOrder_approvalDeliveries(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "survey":
 			field := field
 
@@ -52510,6 +52908,42 @@ func (ec *executionContext) marshalNMembershipTier2githubᚗcomᚋownerhubᚋown
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNMessageDelivery2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMessageDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MessageDelivery) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMessageDelivery2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMessageDelivery(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMessageDelivery2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMessageDelivery(ctx context.Context, sel ast.SelectionSet, v *model.MessageDelivery) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._MessageDelivery(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMessageDeliveryStatus2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMessageDeliveryStatus(ctx context.Context, v any) (model.MessageDeliveryStatus, error) {
+	var res model.MessageDeliveryStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMessageDeliveryStatus2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMessageDeliveryStatus(ctx context.Context, sel ast.SelectionSet, v model.MessageDeliveryStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {

@@ -448,6 +448,20 @@ type MarkNotificationsReadPayload struct {
 	UserErrors  []*UserError `json:"userErrors"`
 }
 
+// Where a message to an owner stands on one channel; never its address or content.
+type MessageDelivery struct {
+	// PUSH (one per device) or SMS.
+	Channel string                `json:"channel"`
+	Status  MessageDeliveryStatus `json:"status"`
+	// Calls to the provider so far.
+	Attempts int `json:"attempts"`
+	// Why the last attempt failed, without the message's content.
+	LastError *string `json:"lastError,omitempty"`
+	// When the provider accepted it.
+	SentAt    *time.Time `json:"sentAt,omitempty"`
+	CreatedAt time.Time  `json:"createdAt"`
+}
+
 // An amount of money. Amounts are integer fen (1/100 CNY): never floats.
 type Money struct {
 	AmountFen int `json:"amountFen"`
@@ -1285,6 +1299,74 @@ func (e *JobRunStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e JobRunStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MessageDeliveryStatus string
+
+const (
+	// Waiting to be sent, or to be tried again.
+	MessageDeliveryStatusPending MessageDeliveryStatus = "PENDING"
+	// Being sent now.
+	MessageDeliveryStatusSending MessageDeliveryStatus = "SENDING"
+	MessageDeliveryStatusSent    MessageDeliveryStatus = "SENT"
+	// Refused by the provider for good (an invalid number, a dead device).
+	MessageDeliveryStatusFailed MessageDeliveryStatus = "FAILED"
+	// Every attempt failed.
+	MessageDeliveryStatusDead MessageDeliveryStatus = "DEAD"
+	// Not sent: it was no longer useful.
+	MessageDeliveryStatusExpired MessageDeliveryStatus = "EXPIRED"
+)
+
+var AllMessageDeliveryStatus = []MessageDeliveryStatus{
+	MessageDeliveryStatusPending,
+	MessageDeliveryStatusSending,
+	MessageDeliveryStatusSent,
+	MessageDeliveryStatusFailed,
+	MessageDeliveryStatusDead,
+	MessageDeliveryStatusExpired,
+}
+
+func (e MessageDeliveryStatus) IsValid() bool {
+	switch e {
+	case MessageDeliveryStatusPending, MessageDeliveryStatusSending, MessageDeliveryStatusSent, MessageDeliveryStatusFailed, MessageDeliveryStatusDead, MessageDeliveryStatusExpired:
+		return true
+	}
+	return false
+}
+
+func (e MessageDeliveryStatus) String() string {
+	return string(e)
+}
+
+func (e *MessageDeliveryStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MessageDeliveryStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MessageDeliveryStatus", str)
+	}
+	return nil
+}
+
+func (e MessageDeliveryStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MessageDeliveryStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MessageDeliveryStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

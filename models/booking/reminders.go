@@ -33,6 +33,8 @@ func (s *Service) SendReminders(ctx context.Context, now time.Time) (int, error)
 	var rows []struct {
 		ID        uuid.UUID
 		OwnerID   uuid.UUID
+		VehicleID uuid.UUID
+		StoreID   uuid.UUID
 		Kind      string
 		SlotStart time.Time
 		Timezone  string
@@ -40,7 +42,7 @@ func (s *Service) SendReminders(ctx context.Context, now time.Time) (int, error)
 		Plate     *string
 		VIN       string
 	}
-	err := s.DB.Conn(ctx).Raw(`SELECT a.id, a.owner_id, a.kind, a.slot_start, s.timezone, s.name AS store_name, v.plate, v.vin
+	err := s.DB.Conn(ctx).Raw(`SELECT a.id, a.owner_id, a.vehicle_id, a.store_id, a.kind, a.slot_start, s.timezone, s.name AS store_name, v.plate, v.vin
 		FROM appointments a `+directory.JoinStore("s", "a.store_id")+` `+directory.JoinVehicle("v", "a.vehicle_id")+`
 		WHERE a.status = ? AND a.slot_start > ? AND a.slot_start < ?
 		ORDER BY a.id`, Booked, now, now.Add(reminderWindow)).Scan(&rows).Error
@@ -64,6 +66,7 @@ func (s *Service) SendReminders(ctx context.Context, now time.Time) (int, error)
 			Body: fmt.Sprintf("您预约了明天（%d月%d日）%s 在%s为车辆 %s 做%s，请准时到店。如需改约或取消，请在预约时间 2 小时前操作。",
 				local.Month(), local.Day(), local.Format("15:04"), r.StoreName, car, kindLabel(r.Kind)),
 			Link: AppointmentLink(r.ID), DedupeKey: &key, CreatedAt: s.Clock.Now(ctx),
+			VehicleID: &r.VehicleID, StoreID: &r.StoreID,
 		})
 		if err != nil {
 			return created, err

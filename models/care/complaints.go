@@ -227,6 +227,7 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 		_, err = s.inbox().CreateNotification(ctx, &inbox.Notification{
 			OwnerID: c.OwnerID, Kind: NotifyComplaintUpdate, Title: complaintTitle[step], Body: note,
 			Link: ComplaintLink(c.ID), DedupeKey: &key, CreatedAt: now,
+			VehicleID: c.VehicleID, StoreID: &c.StoreID,
 		})
 		return err
 	})

@@ -60,6 +60,7 @@ func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, erro
 				OwnerID: o.OwnerID, Kind: NotifySurveyInvitation, Title: "请为本次服务评分",
 				Body: fmt.Sprintf("您的工单 %s 已交车，欢迎对本次服务进行评价（30 天内有效）。", o.Number),
 				Link: workshop.OrderLink(o.ID), DedupeKey: &key, CreatedAt: now,
+				VehicleID: &o.VehicleID, StoreID: &o.StoreID,
 			})
 			created = err == nil
 			return err

@@ -175,6 +175,43 @@ func (s *Service) LockOwner(ctx context.Context, id uuid.UUID, noKey, whole bool
 	return &o, nil
 }
 
+// Addressee is an owner a message goes to, with what the message is about:
+// the plate and model of a car and the name of a store, each "" when the
+// message concerns none (or the row is gone).
+type Addressee struct {
+	models.Owner
+	Plate string
+	Model string
+	Store string
+}
+
+// Addressee reads owner id with the plate and model of vehicle and the name
+// of store (both optional), in one statement; with lock, the owner's row is
+// locked for no key update (see LockOwner) and the car and store are read
+// without a lock.
+func (s *Service) Addressee(ctx context.Context, id uuid.UUID, vehicle, store *uuid.UUID, lock bool) (*Addressee, error) {
+	var v, st any // NULL when absent: the sub-selects read nothing
+	if vehicle != nil {
+		v = *vehicle
+	}
+	if store != nil {
+		st = *store
+	}
+	q := s.DB.Conn(ctx).Table("owners").Select("owners.*, "+
+		"COALESCE((SELECT plate FROM vehicles WHERE id = ?), '') AS plate, "+
+		"COALESCE((SELECT model FROM vehicles WHERE id = ?), '') AS model, "+
+		"COALESCE((SELECT name FROM stores WHERE id = ?), '') AS store", v, v, st).
+		Where("owners.id = ?", id)
+	if lock {
+		q = s.DB.ForNoKeyUpdate(q)
+	}
+	var a Addressee
+	if err := q.Take(&a).Error; err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
 // PhoneInUse reports whether an owner has the phone number, in one
 // statement.
 func (s *Service) PhoneInUse(ctx context.Context, phone string) (bool, error) {

@@ -44,7 +44,7 @@ func (s *Service) SendReminders(ctx context.Context, now time.Time) (int64, erro
 				loc = s.storeLocation(ctx, r.StoreID)
 				zones[r.StoreID] = loc
 			}
-			ok, err := s.remind(ctx, r.OwnerID, "event-reminder:"+r.ID.String(), "活动提醒："+r.Title,
+			ok, err := s.remind(ctx, r.OwnerID, r.StoreID, "event-reminder:"+r.ID.String(), "活动提醒："+r.Title,
 				"活动将于 "+r.StartsAt.In(loc).Format("01-02 15:04")+" 在「"+r.Location+"」开始，请准时到场并出示签到码。",
 				EventLink(r.EventID))
 			if err != nil {

@@ -200,7 +200,7 @@ func (s *Service) CancelEvent(ctx context.Context, actor *auth.Principal, id uui
 			if err := s.withdraw(ctx, e, r, now, true, &staff, "活动取消："+reason); err != nil {
 				return err
 			}
-			if err := s.notify(ctx, r.OwnerID, NotifyEventCancelled, "event-cancelled:"+r.ID.String(),
+			if err := s.notify(ctx, r.OwnerID, e.StoreID, NotifyEventCancelled, "event-cancelled:"+r.ID.String(),
 				"活动已取消："+e.Title, cancelledBody(r, reason), EventLink(e.ID)); err != nil {
 				return err
 			}

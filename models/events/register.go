@@ -254,7 +254,7 @@ func (s *Service) promote(ctx context.Context, e *Event, now time.Time) ([]*Regi
 		}
 		if !ok {
 			skipped = append(skipped, next.ID)
-			if err := s.notify(ctx, next.OwnerID, NotifyPromotionFailed,
+			if err := s.notify(ctx, next.OwnerID, e.StoreID, NotifyPromotionFailed,
 				fmt.Sprintf("event-payment-failed:%s:%s", next.ID, now.Format("2006-01-02")),
 				"候补转正失败："+e.Title, "有名额空出，但您的会员账户余额或积分不足以支付报名费用。充值后，下次有名额时将再次为您转正。",
 				RegistrationLink(next.ID)); err != nil {
@@ -262,7 +262,7 @@ func (s *Service) promote(ctx context.Context, e *Event, now time.Time) ([]*Regi
 			}
 			continue
 		}
-		if err := s.notify(ctx, next.OwnerID, NotifyPromoted, "event-promoted:"+next.ID.String(),
+		if err := s.notify(ctx, next.OwnerID, e.StoreID, NotifyPromoted, "event-promoted:"+next.ID.String(),
 			"候补成功："+e.Title, "您已从候补转为正式报名，请在活动当天出示签到码。", RegistrationLink(next.ID)); err != nil {
 			return nil, err
 		}

@@ -153,16 +153,17 @@ func wellFormedCode(code string) bool {
 
 // notify puts a notification about a registration into its owner's inbox,
 // once per dedupe key.
-func (s *Service) notify(ctx context.Context, ownerID uuid.UUID, kind, dedupe, title, body string, link models.Link) error {
+// store is the event's store, which the message names.
+func (s *Service) notify(ctx context.Context, ownerID, store uuid.UUID, kind, dedupe, title, body string, link models.Link) error {
 	_, err := s.inbox().CreateNotification(ctx, &inbox.Notification{OwnerID: ownerID, Kind: kind, Title: title,
-		Body: body, Link: link, DedupeKey: &dedupe})
+		Body: body, Link: link, DedupeKey: &dedupe, StoreID: &store})
 	return err
 }
 
 // remind is notify for a reminder, reporting whether it was new.
-func (s *Service) remind(ctx context.Context, ownerID uuid.UUID, dedupe, title, body string, link models.Link) (bool, error) {
+func (s *Service) remind(ctx context.Context, ownerID, store uuid.UUID, dedupe, title, body string, link models.Link) (bool, error) {
 	return s.inbox().CreateNotification(ctx, &inbox.Notification{OwnerID: ownerID, Kind: NotifyEventReminder, Title: title,
-		Body: body, Link: link, DedupeKey: &dedupe})
+		Body: body, Link: link, DedupeKey: &dedupe, StoreID: &store})
 }
 
 // storeLocation is the store's time zone, for times in messages.

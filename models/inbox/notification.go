@@ -22,4 +22,10 @@ type Notification struct {
 	DedupeKey *string
 	ReadAt    *time.Time
 	CreatedAt time.Time
+
+	// VehicleID and StoreID say which car and store the notification
+	// concerns, when it concerns one: its delivery's text names them (see
+	// payload). Not stored; read with the owner in one statement.
+	VehicleID *uuid.UUID `gorm:"-"`
+	StoreID   *uuid.UUID `gorm:"-"`
 }

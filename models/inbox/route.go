@@ -3,7 +3,9 @@ package inbox
 import (
 	"context"
 
-	"github.com/ownerhub/ownerhub/models"
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/outbox"
 )
 
@@ -14,80 +16,120 @@ type Routing struct {
 	MarketingWeeklyCap int
 }
 
-// deliver writes n's delivery, in n's transaction, on the channel its rules
-// choose (outbox.Choose), held through quiet hours (outbox.SendAt), and
-// for marketing only under the weekly cap: counted with the owner's row
-// locked (FOR NO KEY UPDATE: the notification just inserted holds a key
-// share on it, which FOR UPDATE would wait for and deadlock on), so that
-// concurrent notifications to one owner cannot both pass it. An owner with no channel left gets the inbox item only.
+// deliver writes n's deliveries, in n's transaction, on the channel its
+// rules choose (outbox.Choose) from what is known of the owner (reach),
+// held through quiet hours (outbox.SendAt), and for marketing only under
+// the weekly cap (underCap). Push goes to each of the owner's live devices,
+// the other channels to one address; a WeChat message takes one of the
+// owner's subscription permissions. An owner with no channel left gets
+// the inbox item only. Statements: the addressee, the owner's settings for
+// the kind, the WeChat permission (when WeChat is allowed), the live
+// devices (only when push is configured and allowed), the marketing count
+// (marketing only), the permission taken (WeChat only), and one per
+// delivery (docs/notifications.md).
 func (s *Service) deliver(ctx context.Context, n *Notification) error {
 	class, ok := outbox.ClassOf(n.Kind)
 	if !ok {
 		return nil
 	}
-	conn := s.DB.Conn(ctx)
-	var owner *models.Owner
-	var err error
-	if class == outbox.Marketing {
-		owner, err = s.directory().LockOwner(ctx, n.OwnerID, true, true)
-	} else {
-		owner, err = s.directory().Owner(ctx, n.OwnerID)
-	}
+	// Marketing locks the owner's row for no key update (the notification
+	// just inserted holds a key share on it, which FOR UPDATE would wait
+	// for and deadlock on), so that concurrent notifications to one owner
+	// cannot both pass the cap.
+	to, err := s.directory().Addressee(ctx, n.OwnerID, n.VehicleID, n.StoreID, class == outbox.Marketing)
 	if err != nil {
 		return err
 	}
-	chosen, err := s.chosen(ctx, n.OwnerID, n.Kind)
+	r, err := s.reach(ctx, n, to)
 	if err != nil {
 		return err
 	}
-	wx, err := s.WeChat.Reach(ctx, owner, n.Kind)
-	if err != nil {
-		return err
-	}
-	reach := outbox.Reach{Chosen: chosen, Consent: owner.MarketingConsent, WeChatPermission: wx,
-		Phone: owner.Phone != "", SMSTemplate: s.Outbox.Sends(outbox.ChannelSMS, n.Kind)}
-	ch := outbox.Choose(n.Kind, reach)
+	ch := outbox.Choose(n.Kind, r.Reach)
 	if ch == "" {
 		return nil
 	}
 	now := s.Clock.Now(ctx)
 	if class == outbox.Marketing {
-		var sent int64
-		err := conn.Model(&outbox.Delivery{}).
-			Where("owner_id = ? AND kind IN ? AND created_at > ?", n.OwnerID, outbox.KindsOf(outbox.Marketing), now.Add(-outbox.CapWindow)).
-			Count(&sent).Error
-		if err != nil {
+		if ok, err := s.underCap(ctx, n.OwnerID); err != nil || !ok {
 			return err
-		}
-		if !outbox.UnderCap(class, int(sent), s.Routing.MarketingWeeklyCap) {
-			return nil
 		}
 	}
 	if ch == outbox.ChannelWeChat {
 		// One permission per message, taken in this transaction; none left
 		// (raced away): the next channel.
-		if ch, err = s.WeChat.Take(ctx, owner.ID, n.Kind, reach); err != nil || ch == "" {
+		if ch, err = s.WeChat.Take(ctx, n.OwnerID, n.Kind, r.Reach); err != nil || ch == "" {
 			return err
 		}
 	}
-	to := outbox.Recipient{Channel: ch}
-	switch ch {
-	case outbox.ChannelSMS:
-		to.Address = owner.Phone
-	case outbox.ChannelWeChat:
-		to.Address = *owner.WeChatOpenID
-	}
 	_, err = s.Outbox.Enqueue(ctx, outbox.Message{OwnerID: &n.OwnerID, NotificationID: &n.ID, Kind: n.Kind,
-		Payload: payload(owner, n), DedupeKey: "notification:" + n.ID.String(), To: []outbox.Recipient{to},
+		Payload: payload(to, n), DedupeKey: "notification:" + n.ID.String(), To: r.recipients(ch, to),
 		NotBefore: outbox.SendAt(n.Kind, now)})
 	return err
 }
 
-// payload is the template parameters of n: each within the SMS provider's
-// limit on one variable.
-func payload(owner *models.Owner, n *Notification) map[string]string {
-	return map[string]string{
-		"name":  outbox.Cut(owner.Name, outbox.MaxParamRunes),
-		"title": outbox.Cut(n.Title, outbox.MaxParamRunes),
+// route is what deliver knows of an owner for one message: their reach and
+// the addresses a channel would use.
+type route struct {
+	outbox.Reach
+	// devices are the owner's live push devices, the latest seen first.
+	devices []uuid.UUID
+}
+
+// reach reads the channels the owner allows for n's kind, whether a WeChat
+// subscription permission is left for it and, when push is configured and
+// allowed, their live devices.
+func (s *Service) reach(ctx context.Context, n *Notification, to *directory.Addressee) (route, error) {
+	chosen, err := s.chosen(ctx, n.OwnerID, n.Kind)
+	if err != nil {
+		return route{}, err
 	}
+	r := route{Reach: outbox.Reach{Chosen: chosen, Consent: to.MarketingConsent,
+		Phone: to.Phone != "", SMSTemplate: s.Outbox.Sends(outbox.ChannelSMS, n.Kind)}}
+	if r.Allows(outbox.ChannelWeChat) {
+		if r.WeChatPermission, err = s.WeChat.Reach(ctx, &to.Owner, n.Kind); err != nil {
+			return route{}, err
+		}
+	}
+	if r.Allows(outbox.ChannelPush) && s.Outbox.Sends(outbox.ChannelPush, n.Kind) {
+		live, err := s.devices().LiveDevices(ctx, []uuid.UUID{n.OwnerID}, s.Clock.Now(ctx))
+		if err != nil {
+			return route{}, err
+		}
+		r.devices = live[n.OwnerID]
+		r.LiveDevice = len(r.devices) > 0
+	}
+	return r, nil
+}
+
+// recipients are the addresses of the owner on channel ch: each live
+// device for push, the openid for WeChat, the phone for SMS.
+func (r route) recipients(ch string, to *directory.Addressee) []outbox.Recipient {
+	switch ch {
+	case outbox.ChannelPush:
+		out := make([]outbox.Recipient, len(r.devices))
+		for i, d := range r.devices {
+			out[i] = outbox.Recipient{Channel: ch, Address: d.String()}
+		}
+		return out
+	case outbox.ChannelWeChat:
+		return []outbox.Recipient{{Channel: ch, Address: *to.WeChatOpenID}}
+	case outbox.ChannelSMS:
+		return []outbox.Recipient{{Channel: ch, Address: to.Phone}}
+	}
+	return nil
+}
+
+// underCap counts the owner's marketing messages of the last
+// outbox.CapWindow (their row locked by the caller) and reports whether
+// one more is allowed. A message pushed to several devices is several
+// deliveries of one notification: it counts once.
+func (s *Service) underCap(ctx context.Context, owner uuid.UUID) (bool, error) {
+	var sent int64
+	err := s.DB.Conn(ctx).Model(&outbox.Delivery{}).Distinct("notification_id").
+		Where("owner_id = ? AND kind IN ? AND created_at > ?", owner, outbox.KindsOf(outbox.Marketing), s.Clock.Now(ctx).Add(-outbox.CapWindow)).
+		Count(&sent).Error
+	if err != nil {
+		return false, err
+	}
+	return outbox.UnderCap(outbox.Marketing, int(sent), s.Routing.MarketingWeeklyCap), nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/wechat"
 )
 
@@ -25,6 +26,8 @@ type Service struct {
 	// WeChat holds owners' subscription message permissions; nil: no
 	// message goes by WeChat.
 	WeChat *wechat.Service
+	// Devices is the owners' push devices (nil: a registry on DB).
+	Devices *push.Registry
 }
 
 // Or is s, or, when s is nil, a Service on db with clock c: a capability
@@ -38,3 +41,11 @@ func (s *Service) Or(db *models.DB, c models.Clock) *Service {
 
 // directory is the wired Directory, or one on the service's database.
 func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
+
+// devices is the wired registry, or one on the service's database.
+func (s *Service) devices() *push.Registry {
+	if s.Devices != nil {
+		return s.Devices
+	}
+	return &push.Registry{DB: s.DB}
+}

@@ -18,9 +18,8 @@ import (
 const CodeLastChannel models.Code = "TRANSACTIONAL_NEEDS_CHANNEL"
 
 // OwnerChannels are the channels an owner may choose, in the order they
-// are preferred (outbox.Choose). Push and WeChat subscription messages
-// are offered once their channels exist.
-var OwnerChannels = []string{outbox.ChannelSMS}
+// are preferred (outbox.Choose).
+var OwnerChannels = []string{outbox.ChannelPush, outbox.ChannelWeChat, outbox.ChannelSMS}
 
 // Setting is the channels an owner allows for one kind of message.
 type Setting struct {

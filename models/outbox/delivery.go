@@ -105,3 +105,17 @@ func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
 }
+
+// State is what staff may see of a delivery: how it went, never to whom or
+// what (no recipient, no payload).
+type State struct {
+	ID             uuid.UUID
+	NotificationID uuid.UUID
+	Channel        string
+	Status         string
+	Attempts       int
+	LastError      string
+	// SentAt is when the provider accepted it; nil unless SENT.
+	SentAt    *time.Time
+	CreatedAt time.Time
+}

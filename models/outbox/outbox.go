@@ -178,7 +178,8 @@ type Message struct {
 	// Payload is the template's parameters.
 	Payload map[string]string
 	// DedupeKey makes Enqueue idempotent: a message whose key was enqueued
-	// before is not enqueued again (per channel).
+	// before is not enqueued again (per channel; on a channel that fans
+	// out, per recipient: see deliveryKey).
 	DedupeKey string
 	// NotAfter, if not zero, is when the message becomes useless: it is
 	// not sent after it (see Delivery.NotAfter).
@@ -245,7 +246,7 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) ([]Delivery, error) {
 			}
 			d := Delivery{ID: models.NewID(), OwnerID: m.OwnerID, NotificationID: m.NotificationID, Kind: m.Kind,
 				Channel: to.Channel, Recipient: to.Address, Template: template, Payload: string(payload),
-				DedupeKey: m.DedupeKey + ":" + to.Channel, Status: Pending, NextAttemptAt: at, NotAfter: notAfter}
+				DedupeKey: deliveryKey(m.DedupeKey, to), Status: Pending, NextAttemptAt: at, NotAfter: notAfter}
 			res := conn.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&d)
 			if res.Error != nil {
 				return fmt.Errorf("outbox: write delivery: %w", res.Error)
@@ -264,6 +265,23 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) ([]Delivery, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// fansOut lists the channels on which one message goes to several
+// recipients of one owner: push, one delivery per live device.
+var fansOut = map[string]bool{ChannelPush: true}
+
+// deliveryKey is the dedupe key of m's delivery to to: the message's key
+// and the channel, and on a channel that fans out also the address (a
+// device id), so that each device gets the message once and none twice.
+// On the other channels a message has one recipient per channel, and its
+// key stays the same whatever the address (an owner who changed phone
+// between two enqueues of one message is not sent it twice).
+func deliveryKey(key string, to Recipient) string {
+	if fansOut[to.Channel] {
+		return key + ":" + to.Channel + ":" + to.Address
+	}
+	return key + ":" + to.Channel
 }
 
 // NextRetry is the outbox's backoff, River's retry policy: Backoff doubled

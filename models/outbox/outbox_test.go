@@ -191,6 +191,31 @@ func TestSameDedupeKeyIsEnqueuedOnce(t *testing.T) {
 	}
 }
 
+// Push fans out: one message to several devices is one delivery per device,
+// each enqueued once however often the message is; on SMS a second
+// recipient of one message is the same delivery.
+func TestPushFansOutOneDeliveryPerDevice(t *testing.T) {
+	db := testdb.Open(t)
+	o := newOutbox(t, db, newRecorder(nil)) // not started: enqueue only
+	m := message()
+	m.To = []outbox.Recipient{{Channel: outbox.ChannelPush, Address: models.NewID().String()},
+		{Channel: outbox.ChannelPush, Address: models.NewID().String()}}
+	ds, err := o.Enqueue(context.Background(), m)
+	if err != nil || len(ds) != 2 || ds[0].DedupeKey == ds[1].DedupeKey {
+		t.Fatalf("Enqueue to two devices = %+v, %v; want two deliveries with their own keys", ds, err)
+	}
+	m.To = append(m.To, outbox.Recipient{Channel: outbox.ChannelPush, Address: models.NewID().String()})
+	ds, err = o.Enqueue(context.Background(), m)
+	if err != nil || len(ds) != 1 || ds[0].Recipient != m.To[2].Address {
+		t.Fatalf("Enqueue again with a third device = %+v, %v; want the third only", ds, err)
+	}
+	sms := message()
+	sms.To = append(sms.To, outbox.Recipient{Channel: outbox.ChannelSMS, Address: "+8613900000000"})
+	if ds, err := o.Enqueue(context.Background(), sms); err != nil || len(ds) != 1 {
+		t.Fatalf("Enqueue to two phones = %+v, %v; want one delivery", ds, err)
+	}
+}
+
 func TestThrottledDeliveryRetriesWithBackoffThenSends(t *testing.T) {
 	db := testdb.Open(t) // alone: another test's workers would take its deliveries
 	rec := newRecorder(func(_ outbox.Delivery, n int) error {

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -152,8 +153,8 @@ type Reach struct {
 	Chosen []string
 	// Consent is the owner's marketing consent.
 	Consent bool
-	// LiveDevice: an app user with a device that takes push (none until a
-	// push channel exists).
+	// LiveDevice: an app user with a device that takes push (see
+	// push.LiveWithin), with a push provider configured.
 	LiveDevice bool
 	// WeChatPermission: a mini-program user with a subscription message
 	// permission left for the kind's template (none until a WeChat
@@ -165,6 +166,11 @@ type Reach struct {
 	SMSTemplate bool
 }
 
+// Allows reports whether the owner allows channel ch (Chosen nil: all).
+func (r Reach) Allows(ch string) bool {
+	return r.Chosen == nil || slices.Contains(r.Chosen, ch)
+}
+
 // Choose is the one channel a message of kind goes out on, or "" for the
 // inbox only: push for an app user with a live device, else a WeChat
 // subscription message, else SMS when the kind has a template; each only
@@ -174,17 +180,7 @@ func Choose(kind string, r Reach) string {
 	if !ok || (class == Marketing && !r.Consent) {
 		return ""
 	}
-	allowed := func(ch string) bool {
-		if r.Chosen == nil {
-			return true
-		}
-		for _, c := range r.Chosen {
-			if c == ch {
-				return true
-			}
-		}
-		return false
-	}
+	allowed := r.Allows
 	switch {
 	case r.LiveDevice && allowed(ChannelPush):
 		return ChannelPush

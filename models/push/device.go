@@ -190,6 +190,33 @@ func (r *Registry) Devices(ctx context.Context, owner uuid.UUID) ([]Device, erro
 	return ds, nil
 }
 
+// LiveWithin is how recently a device must have been seen (registered or
+// registered again: the app does so at every start) to be sent push. A
+// device unseen longer is likely an app removed or a phone set aside,
+// which neither APNs nor JPush tells at once: its owner's messages go on
+// the next channel instead (docs/notifications.md).
+const LiveWithin = 30 * 24 * time.Hour
+
+// LiveDevices lists the ids of the live devices of each of owners at now
+// (seen within LiveWithin; a device a provider reported dead is gone), the
+// latest seen first, in one statement. An owner with none has no entry.
+func (r *Registry) LiveDevices(ctx context.Context, owners []uuid.UUID, now time.Time) (map[uuid.UUID][]uuid.UUID, error) {
+	out := map[uuid.UUID][]uuid.UUID{}
+	if len(owners) == 0 {
+		return out, nil
+	}
+	var ds []Device
+	err := r.DB.Conn(ctx).Select("id", "owner_id").Where("owner_id IN ? AND last_seen_at > ?", owners, now.Add(-LiveWithin)).
+		Order("last_seen_at DESC, id DESC").Find(&ds).Error
+	if err != nil {
+		return nil, fmt.Errorf("push: live devices: %w", err)
+	}
+	for _, d := range ds {
+		out[d.OwnerID] = append(out[d.OwnerID], d.ID)
+	}
+	return out, nil
+}
+
 // drop removes the device a provider reported dead.
 func (r *Registry) drop(ctx context.Context, id uuid.UUID) error {
 	return r.DB.Conn(ctx).Delete(&Device{}, "id = ?", id).Error

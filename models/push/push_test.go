@@ -281,3 +281,41 @@ func TestDeliveryToADeviceThatMovedOwnersIsNotSent(t *testing.T) {
 		t.Fatal("a's message reached the device now b's")
 	}
 }
+
+// LiveDevices: one statement for any number of owners; a device unseen for
+// LiveWithin is not live, nor one unregistered; the latest seen first.
+func TestLiveDevicesOfManyOwnersInOneStatement(t *testing.T) {
+	w := testdb.NewWorld(t)
+	reg := &push.Registry{DB: w.DB}
+	ctx := context.Background()
+	a, b, c := w.Owner(1, "张三", nil), w.Owner(2, "李四", nil), w.Owner(3, "王五", nil)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	at := func(t *testing.T, owner uuid.UUID, token string, seen time.Time) *push.Device {
+		t.Helper()
+		var d *push.Device
+		err := w.DB.WithTx(ctx, func(ctx context.Context) error {
+			var err error
+			d, err = reg.Register(models.AtTime(ctx, seen), owner, push.PlatformIOS, token, "")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	older := at(t, a.ID, apnsToken(1), now.Add(-push.LiveWithin+time.Hour))
+	newer := at(t, a.ID, apnsToken(2), now.Add(-time.Hour))
+	at(t, b.ID, apnsToken(3), now.Add(-push.LiveWithin-time.Hour)) // stale
+	at(t, c.ID, apnsToken(4), now)
+	if _, err := reg.Unregister(ctx, c.ID, apnsToken(4)); err != nil {
+		t.Fatal(err)
+	}
+	before := w.DB.Statements()
+	live, err := reg.LiveDevices(ctx, []uuid.UUID{a.ID, b.ID, c.ID}, now)
+	if n := w.DB.Statements() - before; err != nil || n != 1 {
+		t.Fatalf("LiveDevices: %v, %d statements", err, n)
+	}
+	if len(live) != 1 || len(live[a.ID]) != 2 || live[a.ID][0] != newer.ID || live[a.ID][1] != older.ID {
+		t.Fatalf("live devices %v; want a's two, %s first", live, newer.ID)
+	}
+}

@@ -47,6 +47,8 @@ type reminder struct {
 	title string
 	body  string
 	link  models.Link
+	// vehicle and store are what the message concerns, for its text.
+	vehicle, store *uuid.UUID
 }
 
 // SendReminders is the daily job: it walks every vehicle and every owner
@@ -187,7 +189,7 @@ func dueOf(v *directory.OwnedCar, today models.Date, next *workshop.RepairOrder,
 			key:   "maintenance:" + v.ID.String() + ":" + next.ID.String(),
 			title: "保养提醒：您的爱车即将到期保养",
 			body:  fmt.Sprintf("您的%s下次保养时间为%s（以先到者为准），请提前预约到店保养。", carName(v), due),
-			link:  bookOr(&next.StoreID)})
+			link:  bookOr(&next.StoreID), vehicle: &v.ID, store: &next.StoreID})
 	}
 	if v.PurchaseDate != nil && !firstFreeDone && !booked && FirstFreeDue(today, *v.PurchaseDate, rs) {
 		until := v.PurchaseDate.AddDate(0, FirstFreeMonths, 0)
@@ -196,21 +198,21 @@ func dueOf(v *directory.OwnedCar, today models.Date, next *workshop.RepairOrder,
 			title: "首保提醒：免费首次保养",
 			body: fmt.Sprintf("您的%s可享受免费首次保养，请于%d年%d月%d日前或行驶 %d 公里内（以先到者为准）预约到店。",
 				carName(v), until.Year, until.Month, until.Day, FirstFreeKm),
-			link: bookOr(store)})
+			link: bookOr(store), vehicle: &v.ID, store: store})
 	}
 	if d := v.InsuranceExpiry; d != nil && Within(today, *d, InsuranceWindow) {
 		out = append(out, reminder{owner: v.OwnerID, kind: KindInsuranceExpiring,
 			key:   "insurance:" + v.ID.String() + ":" + d.String(),
 			title: "续保提醒：车险即将到期",
 			body:  fmt.Sprintf("您的%s车险将于%d年%d月%d日到期，请及时续保。", carName(v), d.Year, d.Month, d.Day),
-			link:  VehicleLink(v.ID)})
+			link:  VehicleLink(v.ID), vehicle: &v.ID, store: store})
 	}
 	if d := v.InspectionDue; d != nil && Within(today, *d, InspectionWindow) {
 		out = append(out, reminder{owner: v.OwnerID, kind: KindInspectionDue,
 			key:   "inspection:" + v.ID.String() + ":" + d.String(),
 			title: "年检提醒：车辆年检即将到期",
 			body:  fmt.Sprintf("您的%s需在%d年%d月%d日前完成年检，请合理安排时间。", carName(v), d.Year, d.Month, d.Day),
-			link:  VehicleLink(v.ID)})
+			link:  VehicleLink(v.ID), vehicle: &v.ID, store: store})
 	}
 	if v.PurchaseDate != nil && v.MarketingConsent {
 		if year, years, ok := Anniversary(today, *v.PurchaseDate); ok {
@@ -218,7 +220,7 @@ func dueOf(v *directory.OwnedCar, today models.Date, next *workshop.RepairOrder,
 				key:   fmt.Sprintf("purchase-anniversary:%s:%d", v.ID, year),
 				title: fmt.Sprintf("购车 %d 周年快乐", years),
 				body:  fmt.Sprintf("感谢您与%s相伴 %d 年！祝您用车愉快，欢迎回店参加车主活动。", carName(v), years),
-				link:  VehicleLink(v.ID)})
+				link:  VehicleLink(v.ID), vehicle: &v.ID, store: store})
 		}
 	}
 	return out
@@ -280,7 +282,8 @@ func (s *Service) deliver(ctx context.Context, rs []reminder, now time.Time) (in
 		}
 		key := r.key
 		ok, err := s.inbox().CreateNotification(ctx, &inbox.Notification{OwnerID: r.owner, Kind: r.kind, Title: r.title,
-			Body: r.body, Link: r.link, DedupeKey: &key, CreatedAt: now.UTC().Truncate(time.Microsecond)})
+			Body: r.body, Link: r.link, DedupeKey: &key, CreatedAt: now.UTC().Truncate(time.Microsecond),
+			VehicleID: r.vehicle, StoreID: r.store})
 		if err != nil {
 			return created, err
 		}

@@ -43,6 +43,7 @@ func (s *Service) notify(ctx context.Context, r *Request, c change, now time.Tim
 	_, err := s.inbox().CreateNotification(ctx, &inbox.Notification{
 		OwnerID: r.OwnerID, Kind: kind, Title: title, Body: body,
 		Link: RequestLink(r.ID), DedupeKey: &key, CreatedAt: now,
+		VehicleID: &r.VehicleID, StoreID: &r.StoreID,
 	})
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/outbox"
 )
 
 // Batch loads for the GraphQL dataloaders. None authorizes: the caller has
@@ -81,4 +82,26 @@ func (s *Service) ActiveOrdersByVehicleIDs(ctx context.Context, vehicleIDs []uui
 // actors): all that owners and screens may learn of staff.
 func (s *Service) StaffNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
 	return s.directory().StaffNames(ctx, ids)
+}
+
+// ApprovalDeliveriesByOrderIDs loads the delivery states of the orders'
+// approval requests (NotifyApprovalNeeded), oldest first, in two
+// statements (see inbox.Service.DeliveriesAbout). The caller has checked
+// ApprovalDeliveriesVisible.
+func (s *Service) ApprovalDeliveriesByOrderIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]outbox.State, error) {
+	links := make([]models.Link, len(ids))
+	orderOf := make(map[models.Link]uuid.UUID, len(ids))
+	for i, id := range ids {
+		links[i] = OrderLink(id)
+		orderOf[links[i]] = id
+	}
+	byLink, err := s.inbox().DeliveriesAbout(ctx, NotifyApprovalNeeded, links)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID][]outbox.State, len(byLink))
+	for l, sts := range byLink {
+		out[orderOf[l]] = sts
+	}
+	return out, nil
 }

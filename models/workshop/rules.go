@@ -346,3 +346,11 @@ func checkPaymentAmount(p PaymentInput, f func(string) string) error {
 // maxPaymentFen bounds one payment (¥100 million), far above any bill and
 // far below overflow when several are added.
 const maxPaymentFen = 10_000_000_000
+
+// ApprovalDeliveriesVisible reports whether actor sees how o's approval
+// requests reached its owner: staff of o's store (GROUP_ADMIN: every
+// store) in RolesApprovalDeliveries. Not the owner: the owner sees the
+// request itself.
+func ApprovalDeliveriesVisible(actor *auth.Principal, o *RepairOrder) bool {
+	return actor != nil && actor.IsStaff() && actor.CanAccessStore(o.StoreID) && actor.HasAnyRole(RolesApprovalDeliveries...)
+}

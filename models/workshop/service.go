@@ -67,6 +67,11 @@ var (
 	RolesIssueScreenToken  = rolesScreens
 	RolesRevokeScreenToken = rolesScreens
 
+	// RolesApprovalDeliveries may see how an order's approval requests
+	// reached the owner (ApprovalDeliveriesVisible): who asks the owner
+	// and follows up when a request did not arrive.
+	RolesApprovalDeliveries = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
+
 	rolesDispatch = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
 	rolesScreens  = []auth.Role{auth.RoleManager}
 )
@@ -293,6 +298,7 @@ func (c *change) notify(kind, title, body, dedupe string) error {
 	_, err := c.s.inbox().CreateNotification(c.ctx, &inbox.Notification{
 		OwnerID: c.o.OwnerID, Kind: kind, Title: title, Body: body,
 		Link: OrderLink(c.o.ID), DedupeKey: &dedupe, CreatedAt: c.now,
+		VehicleID: &c.o.VehicleID, StoreID: &c.o.StoreID,
 	})
 	return err
 }
