@@ -65,8 +65,6 @@ const directoryEntities = `Owner|Vehicle|Store|StoreHours|Staff|StaffRole|StaffS
 var tableExceptions = map[string]string{
 	"models/directory/feeds.go: deleted_owners": "the directory leaves out owners who deleted their account " +
 		"in the same statement as its reads, and cannot call privacy, which sits above it",
-	"models/reminders/send.go: notifications": "reminders skip the owners whose reminder is already in the inbox " +
-		"by its dedupe key in one statement per batch; the inbox has no batch read of dedupe keys yet",
 	"models/demo/workshop.go: vehicles": "the demo data loads the directory's rows itself (seed.go) and " +
 		"resets and sets the cars' mileage as its workshop history goes; the directory has no seeding operations",
 	"models/demo/roadside.go: stores": "the demo data gives its stores coordinates; the directory has no operation to edit a store",

@@ -140,3 +140,46 @@ func (s *Service) MarkNotificationsRead(ctx context.Context, actor *auth.Princip
 	}
 	return unread, nil
 }
+
+// DedupeKey names a notification that must exist once: its owner and its
+// dedupe key.
+type DedupeKey struct {
+	OwnerID uuid.UUID
+	Key     string
+}
+
+// ExistingDedupeKeys answers which of keys their owners already have in
+// their inbox, in one statement, so that a batch (a day's reminders) skips
+// them without one read per notification. Not an owner-facing read: the
+// caller is the capability that writes the notifications.
+func (s *Service) ExistingDedupeKeys(ctx context.Context, keys []DedupeKey) (map[DedupeKey]bool, error) {
+	have := map[DedupeKey]bool{}
+	if len(keys) == 0 {
+		return have, nil
+	}
+	owners := make([]uuid.UUID, 0, len(keys))
+	names := make([]string, 0, len(keys))
+	for _, k := range keys {
+		owners = append(owners, k.OwnerID)
+		names = append(names, k.Key)
+	}
+	var rows []struct {
+		OwnerID   uuid.UUID
+		DedupeKey string
+	}
+	err := s.DB.Conn(ctx).Model(&Notification{}).Select("owner_id", "dedupe_key").
+		Where("owner_id IN ? AND dedupe_key IN ?", owners, names).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	asked := make(map[DedupeKey]bool, len(keys))
+	for _, k := range keys {
+		asked[k] = true
+	}
+	for _, r := range rows {
+		if k := (DedupeKey{r.OwnerID, r.DedupeKey}); asked[k] {
+			have[k] = true
+		}
+	}
+	return have, nil
+}
