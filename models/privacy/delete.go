@@ -66,7 +66,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 		} else if deleted {
 			return errOwnerNotFound
 		}
-		if err := conn.Create(&DeletedOwner{OwnerID: o.ID, DeletedAt: now}).Error; err != nil {
+		if err := s.directory().MarkOwnerDeleted(ctx, o.ID, now); err != nil {
 			return err
 		}
 		if err := s.anonymise(ctx, o, now); err != nil {

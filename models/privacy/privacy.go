@@ -74,9 +74,6 @@ const (
 	ByDeletion       = models.ConsentByDeletion
 )
 
-// DeletedOwner marks an owner who deleted the account.
-type DeletedOwner = models.DeletedOwner
-
 // Privacy is an owner's data-protection settings.
 type Privacy struct {
 	OwnerID            uuid.UUID
