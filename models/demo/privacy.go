@@ -13,12 +13,11 @@ import (
 // signed up). The reminders of the demo owners (insurance, inspection,
 // maintenance, ...) arrive with the first run of the daily reminders job
 // when the server starts.
-func seedConsents(ctx context.Context, db *models.DB) error {
-	var owners []models.Owner
-	if err := db.Conn(ctx).Where("marketing_consent = ?", true).Order("id").Find(&owners).Error; err != nil {
-		return err
-	}
-	for _, o := range owners {
+func (g *group) seedConsents(ctx context.Context, db *models.DB) error {
+	for _, o := range g.owners {
+		if !o.MarketingConsent {
+			continue
+		}
 		at := o.CreatedAt
 		if o.MarketingConsentAt != nil {
 			at = *o.MarketingConsentAt

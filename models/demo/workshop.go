@@ -11,6 +11,8 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -162,8 +164,11 @@ func (g *group) seedWorkshop(ctx context.Context, db *models.DB, now time.Time) 
 
 	// History is driven with increasing mileage from zero, then every car
 	// gets its current reading back before today's check-ins.
-	if err := db.Conn(ctx).Exec("UPDATE vehicles SET mileage_km = 0").Error; err != nil {
-		return 0, err
+	dir := &directory.Service{DB: db}
+	for _, c := range cars {
+		if err := dir.SetVehicleMileage(ctx, c.row.ID, 0, *c.row.MileageReadAt); err != nil {
+			return 0, err
+		}
 	}
 	var history []visit
 	for _, c := range cars {
@@ -180,14 +185,12 @@ func (g *group) seedWorkshop(ctx context.Context, db *models.DB, now time.Time) 
 		}
 	}
 	for _, c := range cars {
-		err := db.Conn(ctx).Model(&models.Vehicle{}).Where("id = ?", c.row.ID).
-			Updates(map[string]any{"mileage_km": c.data.Km, "mileage_read_at": *c.row.MileageReadAt}).Error
-		if err != nil {
+		if err := dir.SetVehicleMileage(ctx, c.row.ID, c.data.Km, *c.row.MileageReadAt); err != nil {
 			return 0, err
 		}
 	}
 	// The owners read what they were sent back then.
-	if err := db.Conn(ctx).Exec("UPDATE notifications SET read_at = created_at WHERE read_at IS NULL").Error; err != nil {
+	if err := (&inbox.Service{DB: db}).MarkReadWhenSent(ctx, g.ownerIDs()); err != nil {
 		return 0, err
 	}
 	if err := w.members.until(now.Add(-6 * time.Hour)); err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/ownerhub/ownerhub/auth"
@@ -182,4 +183,16 @@ func (s *Service) ExistingDedupeKeys(ctx context.Context, keys []DedupeKey) (map
 		}
 	}
 	return have, nil
+}
+
+// MarkReadWhenSent marks the owners' unread notifications read at the time
+// each was sent, in one statement: loaded history (the demo data) whose
+// owners read their past messages back then. Not an owner-facing
+// operation (MarkNotificationsRead is).
+func (s *Service) MarkReadWhenSent(ctx context.Context, ownerIDs []uuid.UUID) error {
+	if len(ownerIDs) == 0 {
+		return nil
+	}
+	return s.DB.Conn(ctx).Model(&Notification{}).Where("owner_id IN ? AND read_at IS NULL", ownerIDs).
+		Update("read_at", gorm.Expr("created_at")).Error
 }
