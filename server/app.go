@@ -139,7 +139,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
-	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib}
+	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib, Workshop: ws}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	// Capabilities add their export Sections and deletion Erasers here.
 	devices := &push.Registry{DB: d.DB}

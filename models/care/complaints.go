@@ -107,11 +107,10 @@ func (s *Service) file(ctx context.Context, actor *auth.Principal, ownerID uuid.
 // vehicle are the owner's (the vehicle the order's car when both are
 // given).
 func (s *Service) complaintStore(ctx context.Context, ownerID uuid.UUID, in ComplaintInput) (uuid.UUID, error) {
-	conn := s.DB.Conn(ctx)
 	var order *workshop.RepairOrder
 	if in.RepairOrderID != nil {
-		order = &workshop.RepairOrder{}
-		if err := conn.Where("id = ? AND owner_id = ?", *in.RepairOrderID, ownerID).Take(order).Error; err != nil {
+		var err error
+		if order, err = s.workshop().OrderOf(ctx, ownerID, *in.RepairOrderID); err != nil {
 			return uuid.Nil, models.NotFoundAs(err, errOrderNotFound)
 		}
 	}

@@ -54,7 +54,7 @@ func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, er
 // owners who deleted their account.
 func (s *Service) serviceCalls(ctx context.Context, now time.Time) ([]*FollowUpTask, error) {
 	conn := s.DB.Conn(ctx)
-	var orders []workshop.RepairOrder
+	var orders []workshop.DeliveredOrder
 	err := conn.Table("(?) AS o", workshop.DeliveredBetween(conn, now.Add(-Lookback), now)).Select("o.*").
 		Joins("LEFT JOIN follow_up_tasks t ON t.kind = ? AND t.subject_id = o.id", Service3DC).
 		Where("t.id IS NULL").

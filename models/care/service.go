@@ -9,6 +9,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // Service runs the care loop on a database.
@@ -28,6 +29,17 @@ type Service struct {
 	Directory *directory.Service
 	// Inbox takes the notifications to owners (nil: one on DB and Clock).
 	Inbox *inbox.Service
+	// Workshop reads the repair orders complaints are about (nil: one on
+	// DB and Clock).
+	Workshop *workshop.Service
+}
+
+// workshop is the wired Workshop, or one on the service's database.
+func (s *Service) workshop() *workshop.Service {
+	if s.Workshop != nil {
+		return s.Workshop
+	}
+	return &workshop.Service{DB: s.DB, Clock: s.Clock}
 }
 
 // Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN

@@ -79,6 +79,20 @@ func (s *Service) MembershipsFor(ctx context.Context, actor *auth.Principal, own
 	return s.MembershipsByOwnerIDs(ctx, keep)
 }
 
+// Tier reads the owner's membership tier, in one statement; ok is false
+// when the owner has no account. No authorization: for another
+// capability's rules (an event open from a tier).
+func (s *Service) Tier(ctx context.Context, ownerID uuid.UUID) (tier Tier, ok bool, err error) {
+	var tiers []Tier
+	if err := s.DB.Conn(ctx).Model(&Account{}).Where("owner_id = ?", ownerID).Limit(1).Pluck("tier", &tiers).Error; err != nil {
+		return "", false, err
+	}
+	if len(tiers) == 0 {
+		return "", false, nil
+	}
+	return tiers[0], true, nil
+}
+
 // MembershipsByOwnerIDs loads memberships for a dataloader in three
 // statements whatever the number of owners. No authorization: the caller
 // already authorized the owners. Unknown owners have no entry.
