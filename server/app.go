@@ -143,7 +143,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	// Capabilities add their export Sections and deletion Erasers here.
 	devices := &push.Registry{DB: d.DB}
-	pv := &privacy.Service{DB: d.DB, Directory: dir,
+	pv := &privacy.Service{DB: d.DB, Directory: dir, Inbox: ib,
 		Sections: []privacy.Section{
 			{Name: "repairOrders", Export: ws.ExportOwner},
 			{Name: "wallet", Export: wl.ExportOwner},

@@ -105,6 +105,14 @@ func (s *Service) Vehicle(ctx context.Context, id uuid.UUID) (*models.Vehicle, e
 	return s.vehicle(s.DB.Conn(ctx).Where("id = ?", id))
 }
 
+// OwnerVehicles reads every vehicle of the owner, oldest first, in one
+// statement (an owner's data export).
+func (s *Service) OwnerVehicles(ctx context.Context, ownerID uuid.UUID) ([]*models.Vehicle, error) {
+	rows := []*models.Vehicle{}
+	err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("id ASC").Find(&rows).Error
+	return rows, err
+}
+
 // VehicleOf reads a vehicle if ownerID owns it, in one statement.
 func (s *Service) VehicleOf(ctx context.Context, ownerID, id uuid.UUID) (*models.Vehicle, error) {
 	return s.vehicle(s.DB.Conn(ctx).Where("id = ? AND owner_id = ?", id, ownerID))

@@ -25,7 +25,6 @@ func (s *Service) deliver(ctx context.Context, n *Notification) error {
 	if !ok {
 		return nil
 	}
-	conn := s.DB.Conn(ctx)
 	var owner *models.Owner
 	var err error
 	if class == outbox.Marketing {
@@ -47,14 +46,11 @@ func (s *Service) deliver(ctx context.Context, n *Notification) error {
 	}
 	now := s.Clock.Now(ctx)
 	if class == outbox.Marketing {
-		var sent int64
-		err := conn.Model(&outbox.Delivery{}).
-			Where("owner_id = ? AND kind IN ? AND created_at > ?", n.OwnerID, outbox.KindsOf(outbox.Marketing), now.Add(-outbox.CapWindow)).
-			Count(&sent).Error
+		sent, err := s.Outbox.SentSince(ctx, n.OwnerID, outbox.KindsOf(outbox.Marketing), now.Add(-outbox.CapWindow))
 		if err != nil {
 			return err
 		}
-		if !outbox.UnderCap(class, int(sent), s.Routing.MarketingWeeklyCap) {
+		if !outbox.UnderCap(class, sent, s.Routing.MarketingWeeklyCap) {
 			return nil
 		}
 	}

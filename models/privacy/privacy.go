@@ -20,6 +20,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // Section is one part of an owner's data export: Export returns what the
@@ -56,6 +57,9 @@ type Service struct {
 	// Directory tells whether an owner deleted the account (nil: one on
 	// DB and Clock).
 	Directory *directory.Service
+	// Inbox exports and erases the owner's notifications and messages
+	// (nil: one on DB and Clock).
+	Inbox *inbox.Service
 }
 
 // The consent history lives in package models, so that every operation
@@ -210,3 +214,6 @@ func notFound(err error) error {
 
 // directory is the wired Directory, or one on the service's database.
 func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
+
+// inbox is the wired Inbox, or one on the service's database.
+func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }
