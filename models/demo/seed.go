@@ -112,6 +112,7 @@ type group struct {
 	staffStore []models.StaffStore
 	owners     []models.Owner
 	vehicles   []models.Vehicle
+	orders     []uuid.UUID // the repair orders seedWorkshop opened, in time order
 }
 
 // insert loads the rows through the directory, which fills in their

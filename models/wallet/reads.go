@@ -93,6 +93,17 @@ func (s *Service) Tier(ctx context.Context, ownerID uuid.UUID) (tier Tier, ok bo
 	return tiers[0], true, nil
 }
 
+// UsablePoints is what the owner's points are worth at a time: the
+// remaining points of lots not expired then (a lot past its date expires
+// before anything is redeemed, whether or not ExpirePoints has run), in one
+// statement. No authorization.
+func (s *Service) UsablePoints(ctx context.Context, ownerID uuid.UUID, at time.Time) (int64, error) {
+	var n int64
+	err := s.DB.Conn(ctx).Model(&PointsLot{}).Select("COALESCE(CAST(SUM(remaining) AS BIGINT), 0)").
+		Where("owner_id = ? AND remaining > 0 AND expires_at > ?", ownerID, at.UTC()).Scan(&n).Error
+	return n, err
+}
+
 // MembershipsByOwnerIDs loads memberships for a dataloader in three
 // statements whatever the number of owners. No authorization: the caller
 // already authorized the owners. Unknown owners have no entry.
