@@ -72,7 +72,7 @@ func (g *group) seedCare(ctx context.Context, db *models.DB, now time.Time) erro
 	if err := c.answerSurveys(demoOwner, now); err != nil {
 		return err
 	}
-	if err := c.makeCalls(now); err != nil {
+	if err := c.makeCalls(g, now); err != nil {
 		return err
 	}
 	if err := c.assignCalls("SZ01", g); err != nil {
@@ -174,22 +174,14 @@ func (c *careSeeder) openTasksDueBefore(cutoff time.Time) ([]*care.FollowUpTask,
 // makeCalls records the calls due more than three days ago as made by the
 // store's CRM at their due time: owners reached, the first of the low-survey
 // ones reached only at the second try.
-func (c *careSeeder) makeCalls(now time.Time) error {
+func (c *careSeeder) makeCalls(g *group, now time.Time) error {
 	tasks, err := c.openTasksDueBefore(now.AddDate(0, 0, -3))
 	if err != nil {
 		return err
 	}
-	codes := map[uuid.UUID]string{}
-	var stores []models.Store
-	if err := c.db.Conn(c.ctx).Find(&stores).Error; err != nil {
-		return err
-	}
-	for _, s := range stores {
-		codes[s.ID] = lower(s.Code)
-	}
 	retried := false
 	for _, t := range tasks {
-		crm := c.staff["crm."+codes[t.StoreID]]
+		crm := c.staff["crm."+lower(g.storeCode(t.StoreID))]
 		c.clock = t.DueAt.Add(2 * time.Hour)
 		if t.Kind == care.LowSurvey && !retried {
 			retry := c.clock.Add(24 * time.Hour)

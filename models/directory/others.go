@@ -206,11 +206,16 @@ func (s *Service) AnonymiseOwner(ctx context.Context, id uuid.UUID, placeholderP
 // it is not so already and the owner has not deleted the account, in one
 // conditional statement, and reports whether it changed: of concurrent
 // identical changes one changes the row, the others find nothing to change.
+// A change is recorded in the consent history (RecordConsent, the owner's
+// own choice), in the transaction of ctx.
 func (s *Service) SetMarketingConsent(ctx context.Context, id uuid.UUID, given bool, now time.Time) (bool, error) {
 	res := s.DB.Conn(ctx).Model(&models.Owner{}).
 		Where("id = ? AND marketing_consent = ? AND "+notDeleted("owners.id"), id, !given).
 		Updates(map[string]any{"marketing_consent": given, "marketing_consent_at": now, "updated_at": now})
-	return res.RowsAffected == 1, res.Error
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, res.Error
+	}
+	return true, s.RecordConsent(ctx, id, given, models.ConsentByOwner, now)
 }
 
 // StoreHours reads a store's opening hours, Sunday (0) first, in one

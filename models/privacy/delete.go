@@ -88,7 +88,6 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 
 // anonymise replaces what identifies the owner.
 func (s *Service) anonymise(ctx context.Context, o *models.Owner, now time.Time) error {
-	conn := s.DB.Conn(ctx)
 	phone, err := s.placeholderPhone(ctx)
 	if err != nil {
 		return err
@@ -97,8 +96,7 @@ func (s *Service) anonymise(ctx context.Context, o *models.Owner, now time.Time)
 		return err
 	}
 	if o.MarketingConsent {
-		ev := &ConsentEvent{ID: models.NewID(), OwnerID: o.ID, Purpose: PurposeMarketing, Given: false, Source: ByDeletion, CreatedAt: now}
-		return conn.Create(ev).Error
+		return s.directory().RecordConsent(ctx, o.ID, false, ByDeletion, now)
 	}
 	return nil
 }

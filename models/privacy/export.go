@@ -87,7 +87,9 @@ const (
 func (s *Service) builtIn() []Section {
 	return []Section{
 		{SectionOwner, s.exportOwner},
-		{SectionConsent, listOf[ConsentEvent](s, "owner_id = ?")},
+		{SectionConsent, func(ctx context.Context, ownerID uuid.UUID) (any, error) {
+			return s.directory().ConsentHistory(ctx, ownerID)
+		}},
 		{SectionVehicles, func(ctx context.Context, ownerID uuid.UUID) (any, error) {
 			return s.directory().OwnerVehicles(ctx, ownerID)
 		}},
@@ -103,15 +105,6 @@ func (s *Service) builtIn() []Section {
 // exportNotificationSettings lists the owner's chosen channels by kind.
 func (s *Service) exportNotificationSettings(ctx context.Context, ownerID uuid.UUID) (any, error) {
 	return s.inbox().OwnerSettings(ctx, ownerID)
-}
-
-// listOf is a section listing the rows of T matching cond, oldest first.
-func listOf[T any](s *Service, cond string) func(context.Context, uuid.UUID) (any, error) {
-	return func(ctx context.Context, ownerID uuid.UUID) (any, error) {
-		rows := []*T{}
-		err := s.DB.Conn(ctx).Where(cond, ownerID).Order("id ASC").Find(&rows).Error
-		return rows, err
-	}
 }
 
 // exportNotifications lists the owner's inbox, each link written the way

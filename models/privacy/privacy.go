@@ -124,12 +124,9 @@ func (s *Service) read(ctx context.Context, ownerID uuid.UUID) (*Privacy, error)
 	if err != nil {
 		return nil, notFound(err)
 	}
-	p := &Privacy{OwnerID: o.ID, MarketingConsent: o.MarketingConsent, MarketingConsentAt: utc(o.MarketingConsentAt), History: []*ConsentEvent{}}
-	if err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("id ASC").Find(&p.History).Error; err != nil {
+	p := &Privacy{OwnerID: o.ID, MarketingConsent: o.MarketingConsent, MarketingConsentAt: utc(o.MarketingConsentAt)}
+	if p.History, err = s.directory().ConsentHistory(ctx, ownerID); err != nil {
 		return nil, err
-	}
-	for _, e := range p.History {
-		e.CreatedAt = e.CreatedAt.UTC()
 	}
 	return p, nil
 }
@@ -151,17 +148,12 @@ func (s *Service) SetMarketingConsent(ctx context.Context, actor *auth.Principal
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
 		// A conditional update: of concurrent identical changes one
-		// records the change, the others find nothing to change.
-		changed, err := s.directory().SetMarketingConsent(ctx, actor.ID, given, now)
-		if err != nil {
+		// records the change (the directory writes it in the consent
+		// history), the others find nothing to change.
+		if _, err := s.directory().SetMarketingConsent(ctx, actor.ID, given, now); err != nil {
 			return err
 		}
-		if changed {
-			ev := &ConsentEvent{ID: models.NewID(), OwnerID: actor.ID, Purpose: PurposeMarketing, Given: given, Source: ByOwner, CreatedAt: now}
-			if err := s.DB.Conn(ctx).Create(ev).Error; err != nil {
-				return err
-			}
-		}
+		var err error
 		out, err = s.read(ctx, actor.ID)
 		return err
 	})
