@@ -353,3 +353,45 @@ func foreignTables(t *testing.T, f, pkgPath string, ents map[string]string) []ta
 	}
 	return out
 }
+
+// TestForeignTablesCatchesEntityQueries: the reader of
+// TestNoCapabilityNamesAnothersTables finds each way a file of package
+// models/care can reach the workshop's, the inbox's and the directory's
+// rows, and not a method called on an empty value.
+func TestForeignTablesCatchesEntityQueries(t *testing.T) {
+	src := `package care
+
+func f() {
+	conn.Model(&workshop.RepairOrder{}).Where("id = ?", id).Count(&n)
+	var order workshop.RepairOrder
+	conn.Take(&order)
+	rows := []*inbox.Notification{}
+	conn.Where("owner_id = ?", id).Find(&rows)
+	ev := &privacy.ConsentEvent{ID: id}
+	conn.Create(ev)
+	{&outbox.Delivery{}, "owner_id = ?"},
+	conn.Raw("SELECT 1 FROM vehicles")
+	conn.CreateInBatches(&rows, 100)
+	loc := (&models.Store{}).Location()
+	var mine FollowUpTask
+	conn.Take(&mine)
+}
+
+func g() {
+	conn.Take(&order)
+}
+`
+	f := filepath.Join(t.TempDir(), "x.go")
+	if err := os.WriteFile(f, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range foreignTables(t, f, "models/care", entityTables(t)) {
+		got = append(got, fmt.Sprintf("%d:%s", h.line, h.table))
+	}
+	want := []string{"4:repair_orders", "6:repair_orders", "8:notifications", "10:consent_events", "11:deliveries",
+		"12:vehicles", "13:notifications"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("found %v; want %v", got, want)
+	}
+}
