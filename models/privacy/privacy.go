@@ -62,8 +62,10 @@ type Service struct {
 	Inbox *inbox.Service
 }
 
-// The consent history lives in package models, so that every operation
-// changing a consent (updateMyProfile too) records it the same way.
+// The consent history's type lives in package models and its rows in the
+// directory (directory.RecordConsent), next to the consent they prove, so
+// that every operation changing a consent (updateMyProfile too) records it
+// the same way.
 type (
 	// Source says why a consent changed.
 	Source = models.ConsentSource
