@@ -181,7 +181,7 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 		return nil, models.ErrUnauthenticated
 	case ownerStep && !actor.IsOwner():
 		return nil, models.ErrForbidden
-	case !ownerStep && !actor.HasAnyRole(RolesComplaintStep...):
+	case !ownerStep && !actor.HasAnyRole(rolesComplaintStep...):
 		return nil, models.ErrForbidden
 	}
 	required := 0
@@ -326,7 +326,7 @@ type ComplaintFilter struct {
 // Codes: UNAUTHENTICATED, FORBIDDEN (not CRM or manager, a store not
 // theirs), INVALID_ARGUMENT ("status").
 func (s *Service) Complaints(ctx context.Context, actor *auth.Principal, f ComplaintFilter, p models.Page) ([]*Complaint, bool, error) {
-	if err := careStaff(actor, RolesComplaints); err != nil {
+	if err := careStaff(actor, rolesComplaints); err != nil {
 		return nil, false, err
 	}
 	if f.Status != nil && !f.Status.Valid() {
