@@ -15,6 +15,10 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 var updateAuth = flag.Bool("update-auth", false, "rewrite the @auth roles in graph/schema/*.graphqls from the staffRoles table")
@@ -167,5 +171,18 @@ func rewriteAuth(t *testing.T, file string, lines map[int]string) {
 	}
 	if err := os.WriteFile(file, []byte(strings.Join(text, "\n")), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRoleListsCannotBeChanged: a capability's role list is handed out as
+// a copy, so a caller changing what it got changes no rule.
+func TestRoleListsCannotBeChanged(t *testing.T) {
+	for _, roles := range []func() []auth.Role{workshop.RolesSettle, care.RolesComplaintStep, jobs.RolesStatuses, directory.RolesSearchOwners} {
+		got := roles()
+		want := slices.Clone(got)
+		got[0] = auth.RoleGroupAdmin
+		if again := roles(); !slices.Equal(again, want) {
+			t.Fatalf("a caller changed a role list: %v, was %v", again, want)
+		}
 	}
 }

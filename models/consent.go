@@ -31,10 +31,3 @@ type ConsentEvent struct {
 	Source    ConsentSource
 	CreatedAt time.Time
 }
-
-// DeletedOwner marks an owner who deleted the account (package privacy
-// deletes; every capability that acts on an owner for staff checks it).
-type DeletedOwner struct {
-	OwnerID   uuid.UUID `gorm:"primaryKey"`
-	DeletedAt time.Time
-}

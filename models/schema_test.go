@@ -11,6 +11,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/migrations"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/testdb"
 )
@@ -19,7 +20,7 @@ import (
 var entities = []any{
 	&models.Store{}, &models.StoreHours{}, &models.Staff{}, &models.StaffRole{}, &models.StaffStore{},
 	&models.Owner{}, &models.Vehicle{}, &models.LoginCode{}, &models.RefreshToken{}, &models.AuthFailure{},
-	&models.StaffNetwork{}, &inbox.Notification{}, &models.IdempotencyKey{},
+	&models.StaffNetwork{}, &inbox.Notification{}, &models.IdempotencyKey{}, &directory.DeletedOwner{},
 }
 
 func TestMigrationsApplyToEmptyDatabase(t *testing.T) {

@@ -150,14 +150,14 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
-	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib}
+	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib, Workshop: ws}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	pay, err := newPayments(cfg, d, wl, dir)
 	if err != nil {
 		return nil, err
 	}
 	// Capabilities add their export Sections and deletion Erasers here.
-	pv := &privacy.Service{DB: d.DB, Directory: dir,
+	pv := &privacy.Service{DB: d.DB, Directory: dir, Inbox: ib,
 		Sections: []privacy.Section{
 			{Name: "repairOrders", Export: ws.ExportOwner},
 			{Name: "wallet", Export: wl.ExportOwner},

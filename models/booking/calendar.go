@@ -220,7 +220,7 @@ func checkSeats(seats []SeatsInput) error {
 // "openingHours", "openingHours[i].weekday|opens|closes",
 // "seats[i].kind|seats"), CAPACITY_BELOW_BOOKINGS.
 func (s *Service) SetCalendar(ctx context.Context, actor *auth.Principal, in CalendarInput) (*CalendarChange, error) {
-	if err := staffFor(actor, in.StoreID, RolesSetCalendar); err != nil {
+	if err := staffFor(actor, in.StoreID, rolesSetCalendar); err != nil {
 		return nil, err
 	}
 	if err := in.check(); err != nil {
@@ -367,7 +367,7 @@ func (in OverrideInput) check() (OverrideInput, error) {
 // GROUP_ADMIN), NOT_FOUND ("storeId"), INVALID_ARGUMENT ("date", "kind",
 // "seats", "note"), CAPACITY_BELOW_BOOKINGS.
 func (s *Service) SetOverride(ctx context.Context, actor *auth.Principal, in OverrideInput) (*CalendarChange, error) {
-	if err := staffFor(actor, in.StoreID, RolesSetOverride); err != nil {
+	if err := staffFor(actor, in.StoreID, rolesSetOverride); err != nil {
 		return nil, err
 	}
 	in, err := in.check()

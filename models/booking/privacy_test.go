@@ -6,6 +6,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 // TestEraseOwner: an account deletion cancels the owner's future
@@ -19,7 +20,7 @@ func TestEraseOwner(t *testing.T) {
 	a := e.book(c, start)
 	before := e.taken("MAINTENANCE", start)
 	err := e.db.WithClock(e.clock.Now).WithTx(e.ctx, func(ctx context.Context) error {
-		if err := e.db.Conn(ctx).Create(&models.DeletedOwner{OwnerID: c.owner.ID, DeletedAt: e.clock.Now()}).Error; err != nil {
+		if err := (&directory.Service{DB: e.db}).MarkOwnerDeleted(ctx, c.owner.ID, e.clock.Now()); err != nil {
 			return err
 		}
 		return e.svc.EraseOwner(ctx, c.owner.ID)

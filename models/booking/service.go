@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,16 +51,16 @@ type Service struct {
 // holds every role. The GraphQL schema's @auth roles are generated from
 // these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
-	// RolesSetCalendar (SetCalendar) and RolesSetOverride (SetOverride)
+	// rolesSetCalendar (SetCalendar) and rolesSetOverride (SetOverride)
 	// change a store's calendar: one list, rolesCalendar.
-	RolesSetCalendar = rolesCalendar
-	RolesSetOverride = rolesCalendar
-	// RolesMarkArrived may mark a car arrived (MarkArrived).
-	RolesMarkArrived = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
-	// RolesMarkNoShow may mark a no-show (MarkNoShow).
-	RolesMarkNoShow = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
-	// RolesDayStats may read a store's booking figures (DayStats).
-	RolesDayStats = []auth.Role{auth.RoleManager}
+	rolesSetCalendar = rolesCalendar
+	rolesSetOverride = rolesCalendar
+	// rolesMarkArrived may mark a car arrived (MarkArrived).
+	rolesMarkArrived = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
+	// rolesMarkNoShow may mark a no-show (MarkNoShow).
+	rolesMarkNoShow = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
+	// rolesDayStats may read a store's booking figures (DayStats).
+	rolesDayStats = []auth.Role{auth.RoleManager}
 
 	rolesCalendar = []auth.Role{auth.RoleManager}
 	// rolesBook book, move and cancel for owners (Book, Reschedule, Cancel
@@ -256,3 +257,18 @@ func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }
 
 // directory is the wired Directory, or one on the service's database.
 func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
+
+// RolesSetCalendar is the list rolesSetCalendar, copied: a caller cannot change the rule.
+func RolesSetCalendar() []auth.Role { return slices.Clone(rolesSetCalendar) }
+
+// RolesSetOverride is the list rolesSetOverride, copied: a caller cannot change the rule.
+func RolesSetOverride() []auth.Role { return slices.Clone(rolesSetOverride) }
+
+// RolesMarkArrived is the list rolesMarkArrived, copied: a caller cannot change the rule.
+func RolesMarkArrived() []auth.Role { return slices.Clone(rolesMarkArrived) }
+
+// RolesMarkNoShow is the list rolesMarkNoShow, copied: a caller cannot change the rule.
+func RolesMarkNoShow() []auth.Role { return slices.Clone(rolesMarkNoShow) }
+
+// RolesDayStats is the list rolesDayStats, copied: a caller cannot change the rule.
+func RolesDayStats() []auth.Role { return slices.Clone(rolesDayStats) }

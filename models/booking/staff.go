@@ -128,7 +128,7 @@ func (s *Service) MarkArrived(ctx context.Context, actor *auth.Principal, appoin
 	if actor == nil {
 		return nil, nil, models.ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(RolesMarkArrived...) {
+	if !actor.HasAnyRole(rolesMarkArrived...) {
 		return nil, nil, models.ErrForbidden
 	}
 	if s.Workshop == nil {
@@ -191,7 +191,7 @@ func (s *Service) MarkNoShow(ctx context.Context, actor *auth.Principal, appoint
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(RolesMarkNoShow...) {
+	if !actor.HasAnyRole(rolesMarkNoShow...) {
 		return nil, models.ErrForbidden
 	}
 	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), idempotencyKey, "booking.noShow", appointmentID, false,
@@ -228,7 +228,7 @@ type DayStat struct {
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, INVALID_ARGUMENT ("from", "to").
 func (s *Service) DayStats(ctx context.Context, actor *auth.Principal, storeID uuid.UUID, from, to models.Date) ([]DayStat, error) {
-	if err := staffFor(actor, storeID, RolesDayStats); err != nil {
+	if err := staffFor(actor, storeID, rolesDayStats); err != nil {
 		return nil, err
 	}
 	if err := checkRange(from, to, MaxStatsDays); err != nil {

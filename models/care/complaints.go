@@ -107,11 +107,10 @@ func (s *Service) file(ctx context.Context, actor *auth.Principal, ownerID uuid.
 // vehicle are the owner's (the vehicle the order's car when both are
 // given).
 func (s *Service) complaintStore(ctx context.Context, ownerID uuid.UUID, in ComplaintInput) (uuid.UUID, error) {
-	conn := s.DB.Conn(ctx)
 	var order *workshop.RepairOrder
 	if in.RepairOrderID != nil {
-		order = &workshop.RepairOrder{}
-		if err := conn.Where("id = ? AND owner_id = ?", *in.RepairOrderID, ownerID).Take(order).Error; err != nil {
+		var err error
+		if order, err = s.workshop().OrderOf(ctx, ownerID, *in.RepairOrderID); err != nil {
 			return uuid.Nil, models.NotFoundAs(err, errOrderNotFound)
 		}
 	}
@@ -182,7 +181,7 @@ func (s *Service) Step(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 		return nil, models.ErrUnauthenticated
 	case ownerStep && !actor.IsOwner():
 		return nil, models.ErrForbidden
-	case !ownerStep && !actor.HasAnyRole(RolesComplaintStep...):
+	case !ownerStep && !actor.HasAnyRole(rolesComplaintStep...):
 		return nil, models.ErrForbidden
 	}
 	required := 0
@@ -328,7 +327,7 @@ type ComplaintFilter struct {
 // Codes: UNAUTHENTICATED, FORBIDDEN (not CRM or manager, a store not
 // theirs), INVALID_ARGUMENT ("status").
 func (s *Service) Complaints(ctx context.Context, actor *auth.Principal, f ComplaintFilter, p models.Page) ([]*Complaint, bool, error) {
-	if err := careStaff(actor, RolesComplaints); err != nil {
+	if err := careStaff(actor, rolesComplaints); err != nil {
 		return nil, false, err
 	}
 	if f.Status != nil && !f.Status.Valid() {

@@ -54,7 +54,7 @@ func (s *Service) CreateFollowUps(ctx context.Context, now time.Time) (int64, er
 // owners who deleted their account.
 func (s *Service) serviceCalls(ctx context.Context, now time.Time) ([]*FollowUpTask, error) {
 	conn := s.DB.Conn(ctx)
-	var orders []workshop.RepairOrder
+	var orders []workshop.DeliveredOrder
 	err := conn.Table("(?) AS o", workshop.DeliveredBetween(conn, now.Add(-Lookback), now)).Select("o.*").
 		Joins("LEFT JOIN follow_up_tasks t ON t.kind = ? AND t.subject_id = o.id", Service3DC).
 		Where("t.id IS NULL").
@@ -164,7 +164,7 @@ type TaskFilter struct {
 // theirs), INVALID_ARGUMENT ("status", "first", "after":
 // see models.Fetch).
 func (s *Service) FollowUps(ctx context.Context, actor *auth.Principal, f TaskFilter, p models.Page) ([]*FollowUpTask, bool, error) {
-	if err := careStaff(actor, RolesFollowUps); err != nil {
+	if err := careStaff(actor, rolesFollowUps); err != nil {
 		return nil, false, err
 	}
 	if f.Status != nil && !f.Status.Valid() {
@@ -221,7 +221,7 @@ func (s *Service) readTask(ctx context.Context, actor *auth.Principal, id uuid.U
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID_ARGUMENT
 // ("assigneeId"), TASK_CLOSED.
 func (s *Service) AssignFollowUp(ctx context.Context, actor *auth.Principal, id uuid.UUID, assignee *uuid.UUID) (*FollowUpTask, error) {
-	if err := careStaff(actor, RolesAssignFollowUp); err != nil {
+	if err := careStaff(actor, rolesAssignFollowUp); err != nil {
 		return nil, err
 	}
 	var t *FollowUpTask
@@ -280,7 +280,7 @@ type OutcomeInput struct {
 // INVALID_ARGUMENT ("outcome", "note", "retryAt", "complaint",
 // "complaint.category", "complaint.description").
 func (s *Service) RecordOutcome(ctx context.Context, actor *auth.Principal, id uuid.UUID, in OutcomeInput) (*FollowUpTask, *Complaint, error) {
-	if err := careStaff(actor, RolesRecordOutcome); err != nil {
+	if err := careStaff(actor, rolesRecordOutcome); err != nil {
 		return nil, nil, err
 	}
 	if !in.Outcome.Valid() {
@@ -343,7 +343,7 @@ func (s *Service) RecordOutcome(ctx context.Context, actor *auth.Principal, id u
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, TASK_CLOSED,
 // INVALID_ARGUMENT ("note").
 func (s *Service) CloseFollowUp(ctx context.Context, actor *auth.Principal, id uuid.UUID, note string) (*FollowUpTask, error) {
-	if err := careStaff(actor, RolesCloseFollowUp); err != nil {
+	if err := careStaff(actor, rolesCloseFollowUp); err != nil {
 		return nil, err
 	}
 	note, err := models.Text("note", "备注", note, 0, MaxNoteLen, false)

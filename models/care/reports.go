@@ -62,7 +62,7 @@ func period(from, to models.Date, loc *time.Location) (time.Time, time.Time, err
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND ("storeId"),
 // INVALID_ARGUMENT ("to").
 func (s *Service) Satisfaction(ctx context.Context, actor *auth.Principal, storeID uuid.UUID, from, to models.Date) (*SatisfactionReport, error) {
-	if err := staffFor(actor, storeID, RolesSatisfaction); err != nil {
+	if err := staffFor(actor, storeID, rolesSatisfaction); err != nil {
 		return nil, err
 	}
 	store, err := s.directory().StoreRow(ctx, storeID)
@@ -145,7 +145,7 @@ func (s *Service) ComplaintStats(ctx context.Context, actor *auth.Principal, sto
 	switch {
 	case actor == nil:
 		return nil, models.ErrUnauthenticated
-	case !actor.HasAnyRole(RolesComplaintStats...):
+	case !actor.HasAnyRole(rolesComplaintStats...):
 		return nil, models.ErrForbidden
 	}
 	start, end, err := period(from, to, (&models.Store{}).Location())

@@ -1,6 +1,7 @@
 package care
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -9,6 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // Service runs the care loop on a database.
@@ -28,6 +30,17 @@ type Service struct {
 	Directory *directory.Service
 	// Inbox takes the notifications to owners (nil: one on DB and Clock).
 	Inbox *inbox.Service
+	// Workshop reads the repair orders complaints are about (nil: one on
+	// DB and Clock).
+	Workshop *workshop.Service
+}
+
+// workshop is the wired Workshop, or one on the service's database.
+func (s *Service) workshop() *workshop.Service {
+	if s.Workshop != nil {
+		return s.Workshop
+	}
+	return &workshop.Service{DB: s.DB, Clock: s.Clock}
 }
 
 // Who may do what (docs/authorization.md), one list per operation; GROUP_ADMIN
@@ -38,15 +51,15 @@ var (
 	// RecordOutcome, CloseFollowUp), complaints (Complaints, and the staff's
 	// steps: acknowledge, propose, resolve) and reading owners' surveys: one
 	// list, rolesCare.
-	RolesFollowUps      = rolesCare
-	RolesAssignFollowUp = rolesCare
-	RolesRecordOutcome  = rolesCare
-	RolesCloseFollowUp  = rolesCare
-	RolesComplaints     = rolesCare
-	RolesComplaintStep  = rolesCare
+	rolesFollowUps      = rolesCare
+	rolesAssignFollowUp = rolesCare
+	rolesRecordOutcome  = rolesCare
+	rolesCloseFollowUp  = rolesCare
+	rolesComplaints     = rolesCare
+	rolesComplaintStep  = rolesCare
 	// The reports (Satisfaction, ComplaintStats): one list, rolesReport.
-	RolesSatisfaction   = rolesReport
-	RolesComplaintStats = rolesReport
+	rolesSatisfaction   = rolesReport
+	rolesComplaintStats = rolesReport
 
 	rolesCare   = []auth.Role{auth.RoleCRM, auth.RoleManager}
 	rolesReport = []auth.Role{auth.RoleManager}
@@ -98,3 +111,27 @@ func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s
 
 // inbox is the wired Inbox, or one on the service's database.
 func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }
+
+// RolesFollowUps is the list rolesFollowUps, copied: a caller cannot change the rule.
+func RolesFollowUps() []auth.Role { return slices.Clone(rolesFollowUps) }
+
+// RolesAssignFollowUp is the list rolesAssignFollowUp, copied: a caller cannot change the rule.
+func RolesAssignFollowUp() []auth.Role { return slices.Clone(rolesAssignFollowUp) }
+
+// RolesRecordOutcome is the list rolesRecordOutcome, copied: a caller cannot change the rule.
+func RolesRecordOutcome() []auth.Role { return slices.Clone(rolesRecordOutcome) }
+
+// RolesCloseFollowUp is the list rolesCloseFollowUp, copied: a caller cannot change the rule.
+func RolesCloseFollowUp() []auth.Role { return slices.Clone(rolesCloseFollowUp) }
+
+// RolesComplaints is the list rolesComplaints, copied: a caller cannot change the rule.
+func RolesComplaints() []auth.Role { return slices.Clone(rolesComplaints) }
+
+// RolesComplaintStep is the list rolesComplaintStep, copied: a caller cannot change the rule.
+func RolesComplaintStep() []auth.Role { return slices.Clone(rolesComplaintStep) }
+
+// RolesSatisfaction is the list rolesSatisfaction, copied: a caller cannot change the rule.
+func RolesSatisfaction() []auth.Role { return slices.Clone(rolesSatisfaction) }
+
+// RolesComplaintStats is the list rolesComplaintStats, copied: a caller cannot change the rule.
+func RolesComplaintStats() []auth.Role { return slices.Clone(rolesComplaintStats) }

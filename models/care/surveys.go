@@ -31,7 +31,7 @@ func SurveyDedupeKey(orderID uuid.UUID) string { return "survey-invitation:" + o
 func (s *Service) InviteSurveys(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()
 	conn := s.DB.Conn(ctx)
-	var orders []workshop.RepairOrder
+	var orders []workshop.DeliveredOrder
 	err := conn.Table("(?) AS o", workshop.DeliveredBetween(conn, now.Add(-Lookback), now)).Select("o.*").
 		Joins("LEFT JOIN surveys s ON s.repair_order_id = o.id").
 		Where("s.id IS NULL").

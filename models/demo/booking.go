@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -106,6 +107,7 @@ var demoMisses = []demoMiss{
 
 // bookingSeeder loads the demo bookings into the group just inserted.
 type bookingSeeder struct {
+	g       *group
 	ctx     context.Context
 	db      *models.DB
 	svc     *booking.Service
@@ -122,7 +124,7 @@ type bookingSeeder struct {
 // appointments link). It returns how many appointments are booked.
 func (g *group) seedBooking(ctx context.Context, db *models.DB, now time.Time) (int, error) {
 	b := &bookingSeeder{
-		ctx: ctx, db: db, now: now, today: models.DateOf(now.In(models.ChinaTime)),
+		g: g, ctx: ctx, db: db, now: now, today: models.DateOf(now.In(models.ChinaTime)),
 		storeID: map[string]uuid.UUID{}, staff: map[string]*auth.Principal{},
 		owner: map[string]uuid.UUID{}, cars: map[uuid.UUID][]uuid.UUID{},
 	}
@@ -257,11 +259,17 @@ func pastSlot(day models.Date, n int) (start, end time.Time) {
 // cancelled or did not come. They are rows of the past, written as they
 // ended; no seat is held by them.
 func (b *bookingSeeder) past() error {
-	conn := b.db.Conn(b.ctx)
-	var orders []workshop.RepairOrder
-	if err := conn.Where("status <> ?", workshop.Cancelled).Order("created_at ASC").Find(&orders).Error; err != nil {
+	opened, err := b.g.demoOrders(b.ctx, b.db)
+	if err != nil {
 		return err
 	}
+	var orders []*workshop.RepairOrder
+	for _, o := range opened {
+		if o.Status != workshop.Cancelled {
+			orders = append(orders, o)
+		}
+	}
+	sort.SliceStable(orders, func(i, j int) bool { return orders[i].CreatedAt.Before(orders[j].CreatedAt) })
 	sources := []booking.Source{booking.App, booking.MiniProgram, booking.Phone, booking.App}
 	var rows []booking.Appointment
 	linked := map[uuid.UUID]uuid.UUID{} // order: appointment
@@ -304,7 +312,7 @@ func (b *bookingSeeder) past() error {
 		}
 		rows = append(rows, a)
 	}
-	if err := conn.CreateInBatches(&rows, 100).Error; err != nil {
+	if err := b.svc.LoadPast(b.ctx, rows); err != nil {
 		return fmt.Errorf("demo past appointments: %w", err)
 	}
 	return (&workshop.Service{DB: b.db}).LinkAppointments(b.ctx, linked)

@@ -1,7 +1,10 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,15 +40,16 @@ var demoComments = []string{"服务周到，下次还来", "等待时间稍长",
 
 // careSeeder moves the care service's clock while it plays the demo.
 type careSeeder struct {
-	ctx   context.Context
-	db    *models.DB
-	svc   *care.Service
-	clock time.Time
-	staff map[string]*auth.Principal
+	orders []uuid.UUID // the demo's repair orders (group.orders)
+	ctx    context.Context
+	db     *models.DB
+	svc    *care.Service
+	clock  time.Time
+	staff  map[string]*auth.Principal
 }
 
 func (g *group) seedCare(ctx context.Context, db *models.DB, now time.Time) error {
-	c := &careSeeder{ctx: ctx, db: db, clock: now, staff: map[string]*auth.Principal{}}
+	c := &careSeeder{orders: g.orders, ctx: ctx, db: db, clock: now, staff: map[string]*auth.Principal{}}
 	c.svc = &care.Service{DB: db, Clock: func() time.Time { return c.clock }}
 	storesOf := map[uuid.UUID][]uuid.UUID{}
 	for _, ss := range g.staffStore {
@@ -68,7 +72,7 @@ func (g *group) seedCare(ctx context.Context, db *models.DB, now time.Time) erro
 	if err := c.answerSurveys(demoOwner, now); err != nil {
 		return err
 	}
-	if err := c.makeCalls(now); err != nil {
+	if err := c.makeCalls(g, now); err != nil {
 		return err
 	}
 	if err := c.assignCalls("SZ01", g); err != nil {
@@ -112,10 +116,15 @@ const demoCareMonths = 6
 // offered, but one that may still be answered: the demo owner's latest if
 // he has one, else the newest.
 func (c *careSeeder) answerSurveys(demoOwner uuid.UUID, now time.Time) error {
-	var surveys []care.Survey
-	if err := c.db.Conn(c.ctx).Order("id").Find(&surveys).Error; err != nil {
+	byOrder, err := c.svc.SurveysByOrderIDs(c.ctx, c.orders)
+	if err != nil {
 		return err
 	}
+	surveys := make([]*care.Survey, 0, len(byOrder))
+	for _, s := range byOrder {
+		surveys = append(surveys, s)
+	}
+	slices.SortFunc(surveys, func(a, b *care.Survey) int { return bytes.Compare(a.ID[:], b.ID[:]) })
 	keep, his := uuid.Nil, false
 	for _, s := range surveys {
 		switch {
@@ -139,25 +148,40 @@ func (c *careSeeder) answerSurveys(demoOwner uuid.UUID, now time.Time) error {
 	return nil
 }
 
+// openTasksDueBefore reads the open follow-up tasks due before cutoff, by
+// due time, as the group admin sees them (every store's), page by page.
+func (c *careSeeder) openTasksDueBefore(cutoff time.Time) ([]*care.FollowUpTask, error) {
+	admin := c.staff[AdminUsername]
+	open := care.TaskOpen
+	var out []*care.FollowUpTask
+	for p := (models.Page{First: models.MaxPageSize}); ; {
+		rows, more, err := c.svc.FollowUps(c.ctx, admin, care.TaskFilter{Status: &open}, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range rows {
+			if t.DueAt.Before(cutoff) {
+				out = append(out, t)
+			}
+		}
+		if !more || len(rows) == 0 {
+			return out, nil
+		}
+		p.After = rows[len(rows)-1].PageKey()
+	}
+}
+
 // makeCalls records the calls due more than three days ago as made by the
 // store's CRM at their due time: owners reached, the first of the low-survey
 // ones reached only at the second try.
-func (c *careSeeder) makeCalls(now time.Time) error {
-	var tasks []care.FollowUpTask
-	if err := c.db.Conn(c.ctx).Where("status = ? AND due_at < ?", care.TaskOpen, now.AddDate(0, 0, -3)).Order("due_at, id").Find(&tasks).Error; err != nil {
+func (c *careSeeder) makeCalls(g *group, now time.Time) error {
+	tasks, err := c.openTasksDueBefore(now.AddDate(0, 0, -3))
+	if err != nil {
 		return err
-	}
-	codes := map[uuid.UUID]string{}
-	var stores []models.Store
-	if err := c.db.Conn(c.ctx).Find(&stores).Error; err != nil {
-		return err
-	}
-	for _, s := range stores {
-		codes[s.ID] = lower(s.Code)
 	}
 	retried := false
 	for _, t := range tasks {
-		crm := c.staff["crm."+codes[t.StoreID]]
+		crm := c.staff["crm."+lower(g.storeCode(t.StoreID))]
 		c.clock = t.DueAt.Add(2 * time.Hour)
 		if t.Kind == care.LowSurvey && !retried {
 			retry := c.clock.Add(24 * time.Hour)
@@ -214,9 +238,19 @@ type demoStep struct {
 
 // complaints files the demo complaints and plays their handling.
 func (c *careSeeder) complaints(g *group, demoOwner uuid.UUID, now time.Time) error {
-	var latest workshop.RepairOrder
-	if err := c.db.Conn(c.ctx).Where("owner_id = ? AND status = ?", demoOwner, workshop.Delivered).Order("delivered_at DESC").Take(&latest).Error; err != nil {
+	orders, err := g.demoOrders(c.ctx, c.db)
+	if err != nil {
 		return err
+	}
+	var latest *workshop.RepairOrder
+	for _, o := range orders {
+		if o.OwnerID == demoOwner && o.Status == workshop.Delivered && o.DeliveredAt != nil &&
+			(latest == nil || o.DeliveredAt.After(*latest.DeliveredAt)) {
+			latest = o
+		}
+	}
+	if latest == nil {
+		return fmt.Errorf("demo complaints: the demo owner has no delivered order")
 	}
 	plays := []struct {
 		owner uuid.UUID
@@ -267,7 +301,36 @@ func (c *careSeeder) complaints(g *group, demoOwner uuid.UUID, now time.Time) er
 	}
 	// The demo owner has read the care loop's messages: his one unread
 	// notification stays the workshop's approval request.
-	return c.db.Conn(c.ctx).Model(&inbox.Notification{}).
-		Where("owner_id = ? AND kind IN ? AND read_at IS NULL", demoOwner, []string{care.NotifySurveyInvitation, care.NotifyComplaintUpdate}).
-		Update("read_at", now).Error
+	return markRead(c.ctx, c.db, now, demoOwner, care.NotifySurveyInvitation, care.NotifyComplaintUpdate)
+}
+
+// markRead marks the owner's unread notifications of the kinds read at now,
+// as the owner does in the app.
+func markRead(ctx context.Context, db *models.DB, now time.Time, ownerID uuid.UUID, kinds ...string) error {
+	ib := &inbox.Service{DB: db, Clock: func() time.Time { return now }}
+	owner := &auth.Principal{Kind: auth.KindOwner, ID: ownerID}
+	var ids []uuid.UUID
+	for p := (models.Page{First: models.MaxPageSize}); ; {
+		rows, more, err := ib.Notifications(ctx, owner, ownerID, p, true)
+		if err != nil {
+			return err
+		}
+		for _, n := range rows {
+			if slices.Contains(kinds, n.Kind) {
+				ids = append(ids, n.ID)
+			}
+		}
+		if !more || len(rows) == 0 {
+			break
+		}
+		p.After = models.Cursor{ID: rows[len(rows)-1].ID}
+	}
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), inbox.MaxMarkRead)]
+		ids = ids[len(batch):]
+		if _, err := ib.MarkNotificationsRead(ctx, owner, batch, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/privacy"
+	"github.com/ownerhub/ownerhub/models/directory"
 )
 
 // seedConsents records, for every demo owner who consented to marketing
@@ -13,19 +13,17 @@ import (
 // signed up). The reminders of the demo owners (insurance, inspection,
 // maintenance, ...) arrive with the first run of the daily reminders job
 // when the server starts.
-func seedConsents(ctx context.Context, db *models.DB) error {
-	var owners []models.Owner
-	if err := db.Conn(ctx).Where("marketing_consent = ?", true).Order("id").Find(&owners).Error; err != nil {
-		return err
-	}
-	for _, o := range owners {
+func (g *group) seedConsents(ctx context.Context, db *models.DB) error {
+	dir := &directory.Service{DB: db}
+	for _, o := range g.owners {
+		if !o.MarketingConsent {
+			continue
+		}
 		at := o.CreatedAt
 		if o.MarketingConsentAt != nil {
 			at = *o.MarketingConsentAt
 		}
-		ev := &privacy.ConsentEvent{ID: models.NewID(), OwnerID: o.ID, Purpose: privacy.PurposeMarketing, Given: true,
-			Source: privacy.ByOwner, CreatedAt: at.UTC().Truncate(time.Microsecond)}
-		if err := db.Conn(ctx).Create(ev).Error; err != nil {
+		if err := dir.RecordConsent(ctx, o.ID, true, models.ConsentByOwner, at.UTC().Truncate(time.Microsecond)); err != nil {
 			return err
 		}
 	}

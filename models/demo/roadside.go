@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/roadside"
 )
 
@@ -51,7 +52,7 @@ var demoAssistances = []demoAssistance{
 // seedRoadside sets the stores' coordinates and makes the demo requests
 // through the roadside service, on a clock set to each step's time.
 func (g *group) seedRoadside(ctx context.Context, db *models.DB, now time.Time) (int, error) {
-	conn := db.Conn(ctx)
+	dir := &directory.Service{DB: db}
 	staff := map[string]*auth.Principal{}
 	storesOf := map[uuid.UUID][]uuid.UUID{}
 	for _, ss := range g.staffStore {
@@ -65,8 +66,7 @@ func (g *group) seedRoadside(ctx context.Context, db *models.DB, now time.Time) 
 		if !ok {
 			continue
 		}
-		if err := conn.Model(&models.Store{}).Where("id = ?", s.ID).
-			Updates(map[string]any{"latitude": c[0], "longitude": c[1]}).Error; err != nil {
+		if err := dir.SetStoreLocation(ctx, s.ID, c[0], c[1]); err != nil {
 			return 0, fmt.Errorf("demo store coordinates: %w", err)
 		}
 	}

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
@@ -73,7 +71,7 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 		} else if n > 0 {
 			return ErrNotEmpty
 		}
-		if err := g.insert(db.Conn(ctx)); err != nil {
+		if err := g.insert(ctx, db); err != nil {
 			if models.IsUniqueViolation(err) {
 				return ErrNotEmpty
 			}
@@ -94,7 +92,7 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 		if err = g.seedCare(ctx, db, now); err != nil {
 			return err
 		}
-		return seedConsents(ctx, db)
+		return g.seedConsents(ctx, db)
 	})
 	if err != nil {
 		return Summary{}, err
@@ -114,18 +112,23 @@ type group struct {
 	staffStore []models.StaffStore
 	owners     []models.Owner
 	vehicles   []models.Vehicle
+	orders     []uuid.UUID // the repair orders seedWorkshop opened, in time order
 }
 
-func (g *group) insert(tx *gorm.DB) error {
-	const batch = 100
-	steps := []any{&g.stores, &g.hours, &g.staff, &g.roles, &g.staffStore, &g.owners, &g.vehicles}
-	for _, rows := range steps {
-		// Has-many fields (Store.Hours, Staff.Roles, ...) are rows of their own.
-		if err := tx.Omit(clause.Associations).CreateInBatches(rows, batch).Error; err != nil {
-			return fmt.Errorf("demo: insert %T: %w", rows, err)
-		}
+// insert loads the rows through the directory, which fills in their
+// timestamps in g's slices.
+func (g *group) insert(ctx context.Context, db *models.DB) error {
+	return (&directory.Service{DB: db}).Load(ctx, &directory.Group{Stores: g.stores, Hours: g.hours, Staff: g.staff,
+		Roles: g.roles, StaffStores: g.staffStore, Owners: g.owners, Vehicles: g.vehicles})
+}
+
+// ownerIDs are the demo owners' ids.
+func (g *group) ownerIDs() []uuid.UUID {
+	ids := make([]uuid.UUID, len(g.owners))
+	for i, o := range g.owners {
+		ids[i] = o.ID
 	}
-	return nil
+	return ids
 }
 
 func (g *group) summary() Summary {
@@ -277,7 +280,6 @@ func buildVehicle(v vehicleData, ownerID uuid.UUID, storeID map[string]uuid.UUID
 // Present reports whether the demo owner exists, i.e. whether the demo
 // logins printed at start would work.
 func Present(ctx context.Context, db *models.DB) bool {
-	var n int64
-	err := db.Conn(ctx).Model(&models.Owner{}).Where("phone = ?", DemoOwnerPhone).Count(&n).Error
-	return err == nil && n > 0
+	in, err := (&directory.Service{DB: db}).PhoneInUse(ctx, DemoOwnerPhone)
+	return err == nil && in
 }

@@ -228,11 +228,5 @@ func (m *members) pay(v visit, payable int64, external []workshop.PaymentInput) 
 // usablePoints is what the owner's points are worth now: those in lots not
 // yet expired (a lot past its date expires before anything is redeemed).
 func (m *members) usablePoints(owner uuid.UUID) (int64, error) {
-	var lots []wallet.PointsLot
-	err := m.w.db.Conn(m.w.ctx).Where("owner_id = ? AND remaining > 0 AND expires_at > ?", owner, m.w.at.UTC()).Find(&lots).Error
-	var n int64
-	for _, l := range lots {
-		n += l.Remaining
-	}
-	return n, err
+	return m.svc.UsablePoints(m.w.ctx, owner, m.w.at)
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -123,8 +125,8 @@ type workshopSeeder struct {
 	at      time.Time
 	staff   map[string]*auth.Principal // by username
 	storeID map[string]uuid.UUID
-	orders  int
-	members *members // the demo memberships (wallet.go)
+	orders  []uuid.UUID // the orders opened, in time order
+	members *members    // the demo memberships (wallet.go)
 }
 
 // atCtx is the seeder's context at its clock's time: what the services
@@ -133,6 +135,22 @@ func (w *workshopSeeder) atCtx() context.Context { return models.AtTime(w.ctx, w
 
 func (w *workshopSeeder) staffOf(login, store string) *auth.Principal {
 	return w.staff[login+"."+strings.ToLower(store)]
+}
+
+// demoOrders reads the orders the demo opened (g.orders) as they are now,
+// in the order they were opened.
+func (g *group) demoOrders(ctx context.Context, db *models.DB) ([]*workshop.RepairOrder, error) {
+	byID, err := (&workshop.Service{DB: db}).OrdersByIDs(ctx, g.orders)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*workshop.RepairOrder, 0, len(g.orders))
+	for _, id := range g.orders {
+		if o, ok := byID[id]; ok {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // seedWorkshop loads the demo workshop into the group just inserted, in
@@ -162,8 +180,11 @@ func (g *group) seedWorkshop(ctx context.Context, db *models.DB, now time.Time) 
 
 	// History is driven with increasing mileage from zero, then every car
 	// gets its current reading back before today's check-ins.
-	if err := db.Conn(ctx).Exec("UPDATE vehicles SET mileage_km = 0").Error; err != nil {
-		return 0, err
+	dir := &directory.Service{DB: db}
+	for _, c := range cars {
+		if err := dir.SetVehicleMileage(ctx, c.row.ID, 0, *c.row.MileageReadAt); err != nil {
+			return 0, err
+		}
 	}
 	var history []visit
 	for _, c := range cars {
@@ -180,14 +201,12 @@ func (g *group) seedWorkshop(ctx context.Context, db *models.DB, now time.Time) 
 		}
 	}
 	for _, c := range cars {
-		err := db.Conn(ctx).Model(&models.Vehicle{}).Where("id = ?", c.row.ID).
-			Updates(map[string]any{"mileage_km": c.data.Km, "mileage_read_at": *c.row.MileageReadAt}).Error
-		if err != nil {
+		if err := dir.SetVehicleMileage(ctx, c.row.ID, c.data.Km, *c.row.MileageReadAt); err != nil {
 			return 0, err
 		}
 	}
 	// The owners read what they were sent back then.
-	if err := db.Conn(ctx).Exec("UPDATE notifications SET read_at = created_at WHERE read_at IS NULL").Error; err != nil {
+	if err := (&inbox.Service{DB: db}).MarkReadWhenSent(ctx, g.ownerIDs()); err != nil {
 		return 0, err
 	}
 	if err := w.members.until(now.Add(-6 * time.Hour)); err != nil {
@@ -198,7 +217,8 @@ func (g *group) seedWorkshop(ctx context.Context, db *models.DB, now time.Time) 
 			return 0, fmt.Errorf("demo order of %s today: %w", *v.car.row.Plate, err)
 		}
 	}
-	return w.orders, w.members.finish(now)
+	g.orders = w.orders
+	return len(w.orders), w.members.finish(now)
 }
 
 // historyOf scripts one to three past visits of a car, spread between its
@@ -324,7 +344,7 @@ func (w *workshopSeeder) run(v visit) error {
 	if err != nil {
 		return err
 	}
-	w.orders++
+	w.orders = append(w.orders, o.ID)
 	id := o.ID
 	next := func() { w.at = w.at.Add(v.step) }
 	move := func(by *auth.Principal, to workshop.Status, note string) error {
@@ -413,7 +433,7 @@ func (w *workshopSeeder) settle(v visit, id uuid.UUID) error {
 	}
 	payable := workshop.Totals(items[id], nil).PayableFen
 	var pays []workshop.PaymentInput
-	ref := fmt.Sprintf("%s%06d", w.at.In(models.ChinaTime).Format("20060102"), w.orders)
+	ref := fmt.Sprintf("%s%06d", w.at.In(models.ChinaTime).Format("20060102"), len(w.orders))
 	if payable > 0 {
 		switch v.payMethod % 5 {
 		case 0:

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"slices"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -23,10 +24,10 @@ import (
 // they are.
 var customerRoles = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleCRM, auth.RoleEvents, auth.RoleCashier, auth.RoleManager}
 
-// RolesSearchOwners may look customers up (SearchOwners, FindsCustomers):
+// rolesSearchOwners may look customers up (SearchOwners, FindsCustomers):
 // the customer roles. The GraphQL schema's @auth roles are generated from
 // the capabilities' lists (docs/architecture.md).
-var RolesSearchOwners = customerRoles
+var rolesSearchOwners = customerRoles
 
 // customerView is how far a caller sees customers.
 type customerView struct {
@@ -66,7 +67,7 @@ func SeesCustomer(p *auth.Principal, ownerID uuid.UUID) bool {
 // FindsCustomers reports whether p may look customers up (owners(search:)):
 // staff in a customer role.
 func FindsCustomers(p *auth.Principal) bool {
-	return p.HasAnyRole(RolesSearchOwners...)
+	return p.HasAnyRole(rolesSearchOwners...)
 }
 
 // scope restricts an owners query to the customers the view sees directly,
@@ -114,3 +115,6 @@ func (s *Service) CustomersFor(ctx context.Context, actor *auth.Principal, ids [
 	}
 	return out, nil
 }
+
+// RolesSearchOwners is the list rolesSearchOwners, copied: a caller cannot change the rule.
+func RolesSearchOwners() []auth.Role { return slices.Clone(rolesSearchOwners) }

@@ -18,7 +18,7 @@ func TestFeedsForScheduledWork(t *testing.T) {
 	a := w.Owner(1, "甲", w.SZ)
 	b := w.Owner(2, "乙", nil)
 	gone := w.Owner(3, "丙", w.GZ)
-	must(t, w.DB.Conn(w.Ctx).Create(&models.DeletedOwner{OwnerID: gone.ID, DeletedAt: w.DB.Now(w.Ctx)}).Error)
+	must(t, w.dir.MarkOwnerDeleted(w.Ctx, gone.ID, w.DB.Now(w.Ctx)))
 	day := func(d models.Date) *models.Date { return &d }
 	must(t, w.DB.Conn(w.Ctx).Model(&models.Owner{}).Where("id IN ?", []uuid.UUID{a.ID, gone.ID}).
 		Updates(map[string]any{"marketing_consent": true, "birthday": day(models.Date{Year: 1990, Month: 5, Day: 1})}).Error)

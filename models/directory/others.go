@@ -105,6 +105,14 @@ func (s *Service) Vehicle(ctx context.Context, id uuid.UUID) (*models.Vehicle, e
 	return s.vehicle(s.DB.Conn(ctx).Where("id = ?", id))
 }
 
+// OwnerVehicles reads every vehicle of the owner, oldest first, in one
+// statement (an owner's data export).
+func (s *Service) OwnerVehicles(ctx context.Context, ownerID uuid.UUID) ([]*models.Vehicle, error) {
+	rows := []*models.Vehicle{}
+	err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("id ASC").Find(&rows).Error
+	return rows, err
+}
+
 // VehicleOf reads a vehicle if ownerID owns it, in one statement.
 func (s *Service) VehicleOf(ctx context.Context, ownerID, id uuid.UUID) (*models.Vehicle, error) {
 	return s.vehicle(s.DB.Conn(ctx).Where("id = ? AND owner_id = ?", id, ownerID))
@@ -235,11 +243,16 @@ func (s *Service) AnonymiseOwner(ctx context.Context, id uuid.UUID, placeholderP
 // it is not so already and the owner has not deleted the account, in one
 // conditional statement, and reports whether it changed: of concurrent
 // identical changes one changes the row, the others find nothing to change.
+// A change is recorded in the consent history (RecordConsent, the owner's
+// own choice), in the transaction of ctx.
 func (s *Service) SetMarketingConsent(ctx context.Context, id uuid.UUID, given bool, now time.Time) (bool, error) {
 	res := s.DB.Conn(ctx).Model(&models.Owner{}).
 		Where("id = ? AND marketing_consent = ? AND "+notDeleted("owners.id"), id, !given).
 		Updates(map[string]any{"marketing_consent": given, "marketing_consent_at": now, "updated_at": now})
-	return res.RowsAffected == 1, res.Error
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, res.Error
+	}
+	return true, s.RecordConsent(ctx, id, given, models.ConsentByOwner, now)
 }
 
 // StoreHours reads a store's opening hours, Sunday (0) first, in one

@@ -105,8 +105,7 @@ func (s *Service) UpdateProfile(ctx context.Context, actor *auth.Principal, owne
 			o.MarketingConsent = *ch.MarketingConsent
 			o.MarketingConsentAt = &now
 			// The owner's row is locked: one event per change.
-			if err := tx.Create(&models.ConsentEvent{ID: models.NewID(), OwnerID: o.ID, Purpose: models.ConsentMarketing,
-				Given: o.MarketingConsent, Source: models.ConsentByOwner, CreatedAt: now}).Error; err != nil {
+			if err := s.RecordConsent(ctx, o.ID, o.MarketingConsent, models.ConsentByOwner, now); err != nil {
 				return err
 			}
 		}

@@ -210,12 +210,3 @@ func (s *Service) VisibleOwnerIDs(ctx context.Context, actor *auth.Principal, id
 	}
 	return out, nil
 }
-
-// OwnerDeleted reports whether the owner deleted the account: one
-// primary-key read. Callers that must not race a deletion hold a lock the
-// deletion also takes (the owner's row, the membership account) first.
-func (s *Service) OwnerDeleted(ctx context.Context, ownerID uuid.UUID) (bool, error) {
-	var n int64
-	err := s.DB.Conn(ctx).Model(&models.DeletedOwner{}).Where("owner_id = ?", ownerID).Limit(1).Count(&n).Error
-	return n > 0, err
-}

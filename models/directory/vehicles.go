@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,9 +135,9 @@ func sellingStoreOf(actor *auth.Principal, asked *uuid.UUID) (uuid.UUID, error) 
 	return uuid.Nil, models.Invalid("sellingStoreId", "您属于多家门店，请选择销售门店", "sellingStoreId is required when you work for several stores")
 }
 
-// RolesRegisterVehicle may register cars (RegisterVehicle); the GraphQL
+// rolesRegisterVehicle may register cars (RegisterVehicle); the GraphQL
 // schema's @auth roles are generated from it (docs/architecture.md).
-var RolesRegisterVehicle = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
+var rolesRegisterVehicle = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
 
 // RegisterVehicle records a car at new-car delivery. Staff with ADVISOR or
 // MANAGER register at a store they work for (by default their only one). The
@@ -160,7 +161,7 @@ func (s *Service) RegisterVehicle(ctx context.Context, actor *auth.Principal, r 
 	if actor == nil {
 		return nil, nil, models.ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(RolesRegisterVehicle...) {
+	if !actor.HasAnyRole(rolesRegisterVehicle...) {
 		return nil, nil, models.ErrForbidden
 	}
 	storeID, err := sellingStoreOf(actor, r.SellingStoreID)
@@ -288,9 +289,9 @@ type VehicleChange struct {
 	InspectionDue   *models.Date
 }
 
-// RolesUpdateVehicle may change cars (UpdateVehicle); the GraphQL schema's
+// rolesUpdateVehicle may change cars (UpdateVehicle); the GraphQL schema's
 // @auth roles are generated from it (docs/architecture.md).
-var RolesUpdateVehicle = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
+var rolesUpdateVehicle = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
 
 // UpdateVehicle changes a vehicle's plate, colour, mileage and dates. Staff
 // with ADVISOR, FOREMAN or MANAGER may change the vehicles they can see
@@ -306,7 +307,7 @@ func (s *Service) UpdateVehicle(ctx context.Context, actor *auth.Principal, ch V
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(RolesUpdateVehicle...) {
+	if !actor.HasAnyRole(rolesUpdateVehicle...) {
 		return nil, models.ErrForbidden
 	}
 	ch, err := ch.check(s.Clock.Today(ctx))
@@ -403,3 +404,9 @@ func (ch VehicleChange) apply(v *models.Vehicle, now time.Time) error {
 	}
 	return nil
 }
+
+// RolesRegisterVehicle is the list rolesRegisterVehicle, copied: a caller cannot change the rule.
+func RolesRegisterVehicle() []auth.Role { return slices.Clone(rolesRegisterVehicle) }
+
+// RolesUpdateVehicle is the list rolesUpdateVehicle, copied: a caller cannot change the rule.
+func RolesUpdateVehicle() []auth.Role { return slices.Clone(rolesUpdateVehicle) }

@@ -27,7 +27,7 @@ func (s *Service) CheckIn(ctx context.Context, actor *auth.Principal, code strin
 	switch {
 	case actor == nil:
 		return nil, models.ErrUnauthenticated
-	case !actor.HasAnyRole(RolesCheckIn...):
+	case !actor.HasAnyRole(rolesCheckIn...):
 		return nil, models.ErrForbidden
 	}
 	code, err := checkInCode(code)

@@ -18,7 +18,7 @@ import (
 // Codes: UNAUTHENTICATED, FORBIDDEN (role, store), NOT_FOUND ("storeId"),
 // INVALID_ARGUMENT.
 func (s *Service) CreateEvent(ctx context.Context, actor *auth.Principal, spec Spec) (*Event, error) {
-	if err := staffFor(actor, spec.StoreID, RolesCreateEvent); err != nil {
+	if err := staffFor(actor, spec.StoreID, rolesCreateEvent); err != nil {
 		return nil, err
 	}
 	now := s.Clock.Now(ctx)
@@ -89,7 +89,7 @@ func (s *Service) UpdateEvent(ctx context.Context, actor *auth.Principal, id uui
 	var out *Event
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
-		e, err := s.manage(ctx, actor, RolesUpdateEvent, id, expectedVersion, now)
+		e, err := s.manage(ctx, actor, rolesUpdateEvent, id, expectedVersion, now)
 		if err != nil {
 			return err
 		}
@@ -144,7 +144,7 @@ func (s *Service) PublishEvent(ctx context.Context, actor *auth.Principal, id uu
 	var out *Event
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
-		e, err := s.manage(ctx, actor, RolesPublishEvent, id, expectedVersion, now)
+		e, err := s.manage(ctx, actor, rolesPublishEvent, id, expectedVersion, now)
 		if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func (s *Service) CancelEvent(ctx context.Context, actor *auth.Principal, id uui
 	var out *Event
 	err = s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
-		e, err := s.manage(ctx, actor, RolesCancelEvent, id, expectedVersion, now)
+		e, err := s.manage(ctx, actor, rolesCancelEvent, id, expectedVersion, now)
 		if err != nil {
 			return err
 		}

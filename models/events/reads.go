@@ -240,7 +240,7 @@ func (s *Service) rosterEvent(ctx context.Context, actor *auth.Principal, eventI
 	if actor.IsOwner() {
 		return errEventNotFound
 	}
-	return staffFor(actor, e.StoreID, RolesRoster)
+	return staffFor(actor, e.StoreID, rolesRoster)
 }
 
 // Roster reads one page of an event's registrations for its event staff,

@@ -173,11 +173,15 @@ func (s *Service) checkTier(ctx context.Context, ownerID uuid.UUID, e *Event) er
 	if e.MinTier == wallet.Basic || e.MinTier == "" {
 		return nil
 	}
-	var tiers []wallet.Tier
-	if err := s.DB.Conn(ctx).Model(&wallet.Account{}).Where("owner_id = ?", ownerID).Pluck("tier", &tiers).Error; err != nil {
+	w := s.Wallet
+	if w == nil {
+		w = &wallet.Service{DB: s.DB, Clock: s.Clock}
+	}
+	tier, ok, err := w.Tier(ctx, ownerID)
+	if err != nil {
 		return err
 	}
-	if len(tiers) == 0 || !tiers[0].AtLeast(e.MinTier) {
+	if !ok || !tier.AtLeast(e.MinTier) {
 		return ErrTierTooLow
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,12 +59,12 @@ var (
 	// Running a store's events (CreateEvent, UpdateEvent, PublishEvent,
 	// CancelEvent), its rosters (Roster, Summary) and check-in (CheckIn):
 	// one list, rolesManage.
-	RolesCreateEvent  = rolesManage
-	RolesUpdateEvent  = rolesManage
-	RolesPublishEvent = rolesManage
-	RolesCancelEvent  = rolesManage
-	RolesRoster       = rolesManage
-	RolesCheckIn      = rolesManage
+	rolesCreateEvent  = rolesManage
+	rolesUpdateEvent  = rolesManage
+	rolesPublishEvent = rolesManage
+	rolesCancelEvent  = rolesManage
+	rolesRoster       = rolesManage
+	rolesCheckIn      = rolesManage
 
 	rolesManage = []auth.Role{auth.RoleEvents, auth.RoleManager}
 )
@@ -180,3 +181,21 @@ func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s
 
 // inbox is the wired Inbox, or one on the service's database.
 func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }
+
+// RolesCreateEvent is the list rolesCreateEvent, copied: a caller cannot change the rule.
+func RolesCreateEvent() []auth.Role { return slices.Clone(rolesCreateEvent) }
+
+// RolesUpdateEvent is the list rolesUpdateEvent, copied: a caller cannot change the rule.
+func RolesUpdateEvent() []auth.Role { return slices.Clone(rolesUpdateEvent) }
+
+// RolesPublishEvent is the list rolesPublishEvent, copied: a caller cannot change the rule.
+func RolesPublishEvent() []auth.Role { return slices.Clone(rolesPublishEvent) }
+
+// RolesCancelEvent is the list rolesCancelEvent, copied: a caller cannot change the rule.
+func RolesCancelEvent() []auth.Role { return slices.Clone(rolesCancelEvent) }
+
+// RolesRoster is the list rolesRoster, copied: a caller cannot change the rule.
+func RolesRoster() []auth.Role { return slices.Clone(rolesRoster) }
+
+// RolesCheckIn is the list rolesCheckIn, copied: a caller cannot change the rule.
+func RolesCheckIn() []auth.Role { return slices.Clone(rolesCheckIn) }

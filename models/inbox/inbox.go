@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/ownerhub/ownerhub/auth"
@@ -139,4 +140,59 @@ func (s *Service) MarkNotificationsRead(ctx context.Context, actor *auth.Princip
 		return 0, err
 	}
 	return unread, nil
+}
+
+// DedupeKey names a notification that must exist once: its owner and its
+// dedupe key.
+type DedupeKey struct {
+	OwnerID uuid.UUID
+	Key     string
+}
+
+// ExistingDedupeKeys answers which of keys their owners already have in
+// their inbox, in one statement, so that a batch (a day's reminders) skips
+// them without one read per notification. Not an owner-facing read: the
+// caller is the capability that writes the notifications.
+func (s *Service) ExistingDedupeKeys(ctx context.Context, keys []DedupeKey) (map[DedupeKey]bool, error) {
+	have := map[DedupeKey]bool{}
+	if len(keys) == 0 {
+		return have, nil
+	}
+	owners := make([]uuid.UUID, 0, len(keys))
+	names := make([]string, 0, len(keys))
+	for _, k := range keys {
+		owners = append(owners, k.OwnerID)
+		names = append(names, k.Key)
+	}
+	var rows []struct {
+		OwnerID   uuid.UUID
+		DedupeKey string
+	}
+	err := s.DB.Conn(ctx).Model(&Notification{}).Select("owner_id", "dedupe_key").
+		Where("owner_id IN ? AND dedupe_key IN ?", owners, names).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	asked := make(map[DedupeKey]bool, len(keys))
+	for _, k := range keys {
+		asked[k] = true
+	}
+	for _, r := range rows {
+		if k := (DedupeKey{r.OwnerID, r.DedupeKey}); asked[k] {
+			have[k] = true
+		}
+	}
+	return have, nil
+}
+
+// MarkReadWhenSent marks the owners' unread notifications read at the time
+// each was sent, in one statement: loaded history (the demo data) whose
+// owners read their past messages back then. Not an owner-facing
+// operation (MarkNotificationsRead is).
+func (s *Service) MarkReadWhenSent(ctx context.Context, ownerIDs []uuid.UUID) error {
+	if len(ownerIDs) == 0 {
+		return nil
+	}
+	return s.DB.Conn(ctx).Model(&Notification{}).Where("owner_id IN ? AND read_at IS NULL", ownerIDs).
+		Update("read_at", gorm.Expr("created_at")).Error
 }

@@ -171,3 +171,36 @@ func TestInbox(t *testing.T) {
 	_, err = w.inbox.MarkNotificationsRead(w.Ctx, nil, nil, true)
 	wantCode(t, err, models.CodeUnauthenticated, "")
 }
+
+// TestExistingDedupeKeys: the batch read answers exactly the pairs (owner,
+// key) the inboxes hold, not a key another owner has, in one statement.
+func TestExistingDedupeKeys(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a, b := w.Owner(1, "张三", w.SZ), w.Owner(2, "李四", w.SZ)
+	w.notify(a, "REMINDER", "k1")
+	w.notify(b, "REMINDER", "k2")
+	w.notify(a, "NEWS", "")
+	ask := []inbox.DedupeKey{{OwnerID: a.ID, Key: "k1"}, {OwnerID: a.ID, Key: "k2"}, {OwnerID: b.ID, Key: "k1"},
+		{OwnerID: b.ID, Key: "k2"}, {OwnerID: b.ID, Key: "k3"}}
+	before := w.DB.Statements()
+	have, err := w.inbox.ExistingDedupeKeys(w.Ctx, ask)
+	must(t, err)
+	if n := w.DB.Statements() - before; n != 1 {
+		t.Errorf("%d statements; want 1", n)
+	}
+	want := map[inbox.DedupeKey]bool{{OwnerID: a.ID, Key: "k1"}: true, {OwnerID: b.ID, Key: "k2"}: true}
+	if len(have) != len(want) {
+		t.Fatalf("have %v; want %v", have, want)
+	}
+	for k := range want {
+		if !have[k] {
+			t.Errorf("missing %v in %v", k, have)
+		}
+	}
+	none, err := w.inbox.ExistingDedupeKeys(w.Ctx, nil)
+	must(t, err)
+	if len(none) != 0 {
+		t.Errorf("no keys asked: %v", none)
+	}
+}

@@ -124,12 +124,9 @@ func (r route) recipients(ch string, to *directory.Addressee) []outbox.Recipient
 // one more is allowed. A message pushed to several devices is several
 // deliveries of one notification: it counts once.
 func (s *Service) underCap(ctx context.Context, owner uuid.UUID) (bool, error) {
-	var sent int64
-	err := s.DB.Conn(ctx).Model(&outbox.Delivery{}).Distinct("notification_id").
-		Where("owner_id = ? AND kind IN ? AND created_at > ?", owner, outbox.KindsOf(outbox.Marketing), s.Clock.Now(ctx).Add(-outbox.CapWindow)).
-		Count(&sent).Error
+	sent, err := s.Outbox.SentSince(ctx, owner, outbox.KindsOf(outbox.Marketing), s.Clock.Now(ctx).Add(-outbox.CapWindow))
 	if err != nil {
 		return false, err
 	}
-	return outbox.UnderCap(outbox.Marketing, int(sent), s.Routing.MarketingWeeklyCap), nil
+	return outbox.UnderCap(outbox.Marketing, sent, s.Routing.MarketingWeeklyCap), nil
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ownerhub/ownerhub/auth"
@@ -16,9 +17,9 @@ type Status struct {
 	LastRun *Run
 }
 
-// RolesStatuses may read the jobs' runs (Statuses); the GraphQL schema's
+// rolesStatuses may read the jobs' runs (Statuses); the GraphQL schema's
 // @auth roles are generated from it (docs/architecture.md).
-var RolesStatuses = []auth.Role{auth.RoleManager}
+var rolesStatuses = []auth.Role{auth.RoleManager}
 
 // Statuses lists the runner's jobs, in order, each with its latest run
 // (the run of its newest period: RUNNING, SUCCEEDED or FAILED), for
@@ -31,7 +32,7 @@ func (r *Runner) Statuses(ctx context.Context, actor *auth.Principal) ([]*Status
 	switch {
 	case actor == nil:
 		return nil, models.ErrUnauthenticated
-	case !actor.HasAnyRole(RolesStatuses...):
+	case !actor.HasAnyRole(rolesStatuses...):
 		return nil, models.ErrForbidden
 	}
 	names := r.Names()
@@ -83,3 +84,6 @@ func FailedMessage(ctx context.Context, run *Run) string {
 	}
 	return fmt.Sprintf("运行失败，详情见服务器日志（任务 %s，时段 %s，第 %d 次）", run.Job, period, run.Attempts)
 }
+
+// RolesStatuses is the list rolesStatuses, copied: a caller cannot change the rule.
+func RolesStatuses() []auth.Role { return slices.Clone(rolesStatuses) }

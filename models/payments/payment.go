@@ -46,8 +46,8 @@ const (
 // closed with the provider.
 const DefaultHold = 15 * time.Minute
 
-// RolesRead may read the payments of their stores (the counter).
-var RolesRead = []auth.Role{auth.RoleCashier, auth.RoleManager}
+// rolesRead may read the payments of their stores (the counter).
+var rolesRead = []auth.Role{auth.RoleCashier, auth.RoleManager}
 
 // Payment is one online payment (a row of payments).
 type Payment struct {

@@ -241,7 +241,7 @@ func (s *Service) settle(ctx context.Context, p *Payment, t *Transaction) error 
 }
 
 // Payment is one payment the actor may see: an owner their own, staff
-// holding RolesRead those of their stores.
+// holding rolesRead those of their stores.
 //
 // Codes: UNAUTHENTICATED, NOT_FOUND (none the actor may see).
 func (s *Service) Payment(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Payment, error) {
@@ -249,7 +249,7 @@ func (s *Service) Payment(ctx context.Context, actor *auth.Principal, id uuid.UU
 		return nil, models.ErrUnauthenticated
 	}
 	var p Payment
-	err := models.Scope(s.DB.Conn(ctx), actor, RolesRead, "").Where("id = ?", id).Take(&p).Error
+	err := models.Scope(s.DB.Conn(ctx), actor, rolesRead, "").Where("id = ?", id).Take(&p).Error
 	if err != nil {
 		return nil, models.NotFoundAs(err, errNotFound)
 	}
@@ -257,7 +257,7 @@ func (s *Service) Payment(ctx context.Context, actor *auth.Principal, id uuid.UU
 }
 
 // Payments is one page of an owner's payments, newest first: the owner
-// themselves, or staff holding RolesRead for the payments at their stores.
+// themselves, or staff holding rolesRead for the payments at their stores.
 //
 // Codes: UNAUTHENTICATED, INVALID_ARGUMENT ("first", "after").
 func (s *Service) Payments(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, p models.Page) ([]*Payment, bool, error) {
@@ -265,7 +265,7 @@ func (s *Service) Payments(ctx context.Context, actor *auth.Principal, ownerID u
 		return nil, false, models.ErrUnauthenticated
 	}
 	p.Desc = true
-	q := models.Scope(s.DB.Conn(ctx).Model(&Payment{}), actor, RolesRead, "").Where("owner_id = ?", ownerID)
+	q := models.Scope(s.DB.Conn(ctx).Model(&Payment{}), actor, rolesRead, "").Where("owner_id = ?", ownerID)
 	return models.Fetch[*Payment](q, models.ByID("id"), p)
 }
 

@@ -9,8 +9,6 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/inbox"
-	"github.com/ownerhub/ownerhub/models/outbox"
 )
 
 // DeleteAccount deletes the caller's account (confirm must be true): in
@@ -45,7 +43,6 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 	}
 	return s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
-		conn := s.DB.Conn(ctx)
 		// Capabilities that lock their own rows before an owner's account
 		// (an event before the accounts it refunds) lock them first.
 		for _, lock := range s.Lockers {
@@ -66,33 +63,19 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 		} else if deleted {
 			return errOwnerNotFound
 		}
-		if err := conn.Create(&DeletedOwner{OwnerID: o.ID, DeletedAt: now}).Error; err != nil {
+		if err := s.directory().MarkOwnerDeleted(ctx, o.ID, now); err != nil {
 			return err
 		}
 		if err := s.anonymise(ctx, o, now); err != nil {
 			return err
 		}
-		if err := conn.Model(&models.RefreshToken{}).Where("subject_kind = ? AND subject_id = ? AND revoked_at IS NULL", string(auth.KindOwner), o.ID).
-			Update("revoked_at", now).Error; err != nil {
+		if err := s.DB.EraseOwnerSignIn(ctx, o.ID, o.Phone, models.IdempotencyScope(actor), now); err != nil {
 			return err
 		}
-		for _, q := range []struct {
-			model any
-			cond  string
-			args  []any
-		}{
-			// Messages before the notifications they carry; login codes
-			// went to the phone, before the owner was known.
-			{&outbox.Delivery{}, "owner_id = ? OR recipient = ?", []any{o.ID, o.Phone}},
-			{&inbox.Notification{}, "owner_id = ?", []any{o.ID}},
-			{&inbox.SettingRow{}, "owner_id = ?", []any{o.ID}},
-			{&models.IdempotencyKey{}, "scope = ?", []any{models.IdempotencyScope(actor)}},
-			{&models.LoginCode{}, "phone = ?", []any{o.Phone}},
-			{&models.AuthFailure{}, "kind = 'OTP' AND subject = ?", []any{o.Phone}},
-		} {
-			if err := conn.Where(q.cond, q.args...).Delete(q.model).Error; err != nil {
-				return err
-			}
+		// Messages before the notifications they carry; login codes went
+		// to the phone, before the owner was known.
+		if err := s.inbox().EraseOwner(ctx, o.ID, o.Phone); err != nil {
+			return err
 		}
 		for _, erase := range s.Erasers {
 			if err := erase(ctx, o.ID); err != nil {
@@ -105,7 +88,6 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 
 // anonymise replaces what identifies the owner.
 func (s *Service) anonymise(ctx context.Context, o *models.Owner, now time.Time) error {
-	conn := s.DB.Conn(ctx)
 	phone, err := s.placeholderPhone(ctx)
 	if err != nil {
 		return err
@@ -114,8 +96,7 @@ func (s *Service) anonymise(ctx context.Context, o *models.Owner, now time.Time)
 		return err
 	}
 	if o.MarketingConsent {
-		ev := &ConsentEvent{ID: models.NewID(), OwnerID: o.ID, Purpose: PurposeMarketing, Given: false, Source: ByDeletion, CreatedAt: now}
-		return conn.Create(ev).Error
+		return s.directory().RecordConsent(ctx, o.ID, false, ByDeletion, now)
 	}
 	return nil
 }

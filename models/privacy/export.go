@@ -11,7 +11,6 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/outbox"
 )
 
@@ -88,36 +87,31 @@ const (
 func (s *Service) builtIn() []Section {
 	return []Section{
 		{SectionOwner, s.exportOwner},
-		{SectionConsent, listOf[ConsentEvent](s, "owner_id = ?")},
-		{SectionVehicles, listOf[models.Vehicle](s, "owner_id = ?")},
+		{SectionConsent, func(ctx context.Context, ownerID uuid.UUID) (any, error) {
+			return s.directory().ConsentHistory(ctx, ownerID)
+		}},
+		{SectionVehicles, func(ctx context.Context, ownerID uuid.UUID) (any, error) {
+			return s.directory().OwnerVehicles(ctx, ownerID)
+		}},
 		{SectionNotifications, s.exportNotifications},
 		{SectionSessions, s.exportSessions},
-		{SectionMessages, listOf[outbox.Delivery](s, "owner_id = ?")},
+		{SectionMessages, func(ctx context.Context, ownerID uuid.UUID) (any, error) {
+			return outbox.OwnerDeliveries(ctx, s.DB, ownerID)
+		}},
 		{SectionNotificationSettings, s.exportNotificationSettings},
 	}
 }
 
 // exportNotificationSettings lists the owner's chosen channels by kind.
 func (s *Service) exportNotificationSettings(ctx context.Context, ownerID uuid.UUID) (any, error) {
-	rows := []*inbox.SettingRow{}
-	err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("kind ASC").Find(&rows).Error
-	return rows, err
-}
-
-// listOf is a section listing the rows of T matching cond, oldest first.
-func listOf[T any](s *Service, cond string) func(context.Context, uuid.UUID) (any, error) {
-	return func(ctx context.Context, ownerID uuid.UUID) (any, error) {
-		rows := []*T{}
-		err := s.DB.Conn(ctx).Where(cond, ownerID).Order("id ASC").Find(&rows).Error
-		return rows, err
-	}
+	return s.inbox().OwnerSettings(ctx, ownerID)
 }
 
 // exportNotifications lists the owner's inbox, each link written the way
 // the app received it.
 func (s *Service) exportNotifications(ctx context.Context, ownerID uuid.UUID) (any, error) {
-	rows := []*inbox.Notification{}
-	if err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("id ASC").Find(&rows).Error; err != nil {
+	rows, err := s.inbox().OwnerNotifications(ctx, ownerID)
+	if err != nil {
 		return nil, err
 	}
 	if s.Links != nil {
@@ -147,8 +141,7 @@ type session struct {
 }
 
 func (s *Service) exportSessions(ctx context.Context, ownerID uuid.UUID) (any, error) {
-	var rts []*models.RefreshToken
-	err := s.DB.Conn(ctx).Where("subject_kind = ? AND subject_id = ?", string(auth.KindOwner), ownerID).Order("id ASC").Find(&rts).Error
+	rts, err := s.DB.OwnerRefreshTokens(ctx, ownerID)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 )
 
 // Section is one part of an owner's data export: Export returns what the
@@ -56,10 +57,15 @@ type Service struct {
 	// Directory tells whether an owner deleted the account (nil: one on
 	// DB and Clock).
 	Directory *directory.Service
+	// Inbox exports and erases the owner's notifications and messages
+	// (nil: one on DB and Clock).
+	Inbox *inbox.Service
 }
 
-// The consent history lives in package models, so that every operation
-// changing a consent (updateMyProfile too) records it the same way.
+// The consent history's type lives in package models and its rows in the
+// directory (directory.RecordConsent), next to the consent they prove, so
+// that every operation changing a consent (updateMyProfile too) records it
+// the same way.
 type (
 	// Source says why a consent changed.
 	Source = models.ConsentSource
@@ -73,9 +79,6 @@ const (
 	ByOwner          = models.ConsentByOwner
 	ByDeletion       = models.ConsentByDeletion
 )
-
-// DeletedOwner marks an owner who deleted the account.
-type DeletedOwner = models.DeletedOwner
 
 // Privacy is an owner's data-protection settings.
 type Privacy struct {
@@ -123,12 +126,9 @@ func (s *Service) read(ctx context.Context, ownerID uuid.UUID) (*Privacy, error)
 	if err != nil {
 		return nil, notFound(err)
 	}
-	p := &Privacy{OwnerID: o.ID, MarketingConsent: o.MarketingConsent, MarketingConsentAt: utc(o.MarketingConsentAt), History: []*ConsentEvent{}}
-	if err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Order("id ASC").Find(&p.History).Error; err != nil {
+	p := &Privacy{OwnerID: o.ID, MarketingConsent: o.MarketingConsent, MarketingConsentAt: utc(o.MarketingConsentAt)}
+	if p.History, err = s.directory().ConsentHistory(ctx, ownerID); err != nil {
 		return nil, err
-	}
-	for _, e := range p.History {
-		e.CreatedAt = e.CreatedAt.UTC()
 	}
 	return p, nil
 }
@@ -150,17 +150,12 @@ func (s *Service) SetMarketingConsent(ctx context.Context, actor *auth.Principal
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now(ctx)
 		// A conditional update: of concurrent identical changes one
-		// records the change, the others find nothing to change.
-		changed, err := s.directory().SetMarketingConsent(ctx, actor.ID, given, now)
-		if err != nil {
+		// records the change (the directory writes it in the consent
+		// history), the others find nothing to change.
+		if _, err := s.directory().SetMarketingConsent(ctx, actor.ID, given, now); err != nil {
 			return err
 		}
-		if changed {
-			ev := &ConsentEvent{ID: models.NewID(), OwnerID: actor.ID, Purpose: PurposeMarketing, Given: given, Source: ByOwner, CreatedAt: now}
-			if err := s.DB.Conn(ctx).Create(ev).Error; err != nil {
-				return err
-			}
-		}
+		var err error
 		out, err = s.read(ctx, actor.ID)
 		return err
 	})
@@ -213,3 +208,6 @@ func notFound(err error) error {
 
 // directory is the wired Directory, or one on the service's database.
 func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
+
+// inbox is the wired Inbox, or one on the service's database.
+func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }

@@ -25,7 +25,7 @@ import (
 
 func TestSchemaMatchesModels(t *testing.T) {
 	t.Parallel()
-	testdb.CheckSchema(t, testdb.Open(t), &privacy.ConsentEvent{}, &privacy.DeletedOwner{})
+	testdb.CheckSchema(t, testdb.Open(t), &privacy.ConsentEvent{})
 }
 
 var staff = &auth.Principal{Kind: auth.KindStaff, ID: uuid.New(), Roles: []auth.Role{auth.RoleGroupAdmin}}

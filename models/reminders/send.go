@@ -256,28 +256,17 @@ func (s *Service) deliver(ctx context.Context, rs []reminder, now time.Time) (in
 	if len(rs) == 0 {
 		return 0, nil
 	}
-	owners := make([]uuid.UUID, 0, len(rs))
-	keys := make([]string, 0, len(rs))
+	keys := make([]inbox.DedupeKey, 0, len(rs))
 	for _, r := range rs {
-		owners = append(owners, r.owner)
-		keys = append(keys, r.key)
+		keys = append(keys, inbox.DedupeKey{OwnerID: r.owner, Key: r.key})
 	}
-	var have []struct {
-		OwnerID   uuid.UUID
-		DedupeKey string
-	}
-	err := s.DB.Conn(ctx).Raw(`SELECT owner_id, dedupe_key FROM notifications WHERE owner_id IN ? AND dedupe_key IN ?`, owners, keys).
-		Scan(&have).Error
+	sent, err := s.inbox().ExistingDedupeKeys(ctx, keys)
 	if err != nil {
 		return 0, err
 	}
-	sent := map[string]bool{}
-	for _, h := range have {
-		sent[h.OwnerID.String()+"|"+h.DedupeKey] = true
-	}
 	var created int64
 	for _, r := range rs {
-		if sent[r.owner.String()+"|"+r.key] {
+		if sent[inbox.DedupeKey{OwnerID: r.owner, Key: r.key}] {
 			continue
 		}
 		key := r.key

@@ -62,7 +62,7 @@ func (s *Service) move(ctx context.Context, actor *auth.Principal, id uuid.UUID,
 // NOT_FOUND (absent or another store's), ALREADY_ACCEPTED,
 // REQUEST_FINISHED.
 func (s *Service) Accept(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Request, error) {
-	if err := serving(actor, RolesAccept); err != nil {
+	if err := serving(actor, rolesAccept); err != nil {
 		return nil, err
 	}
 	return s.move(ctx, actor, id, Accept, "", func(_ context.Context, _ *Request, now time.Time) (map[string]any, error) {
@@ -114,7 +114,7 @@ func (in DispatchInput) check() (DispatchInput, error) {
 // INVALID_ARGUMENT ("dispatcherName", "etaMinutes", "note"), INVALID_PHONE
 // ("dispatcherPhone"), WRONG_STATUS, REQUEST_FINISHED.
 func (s *Service) Dispatch(ctx context.Context, actor *auth.Principal, in DispatchInput) (*Request, error) {
-	if err := serving(actor, RolesDispatch); err != nil {
+	if err := serving(actor, rolesDispatch); err != nil {
 		return nil, err
 	}
 	in, err := in.check()
@@ -162,7 +162,7 @@ func (s *Service) storeStaffName(ctx context.Context, staffID, storeID uuid.UUID
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID_ARGUMENT
 // ("outcome"), WRONG_STATUS, REQUEST_FINISHED.
 func (s *Service) Close(ctx context.Context, actor *auth.Principal, id uuid.UUID, outcome string) (*Request, error) {
-	if err := serving(actor, RolesClose); err != nil {
+	if err := serving(actor, rolesClose); err != nil {
 		return nil, err
 	}
 	outcome, err := models.Text("outcome", "救援结果", outcome, 1, MaxNoteRunes, true)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/roadside"
 )
 
@@ -61,7 +61,7 @@ func TestEraseOwner(t *testing.T) {
 	defer stop()
 	e.clock.Advance(time.Minute)
 	err = e.db.WithClock(e.clock.Now).WithTx(e.ctx, func(ctx context.Context) error {
-		if err := e.db.Conn(ctx).Create(&models.DeletedOwner{OwnerID: c.owner.ID, DeletedAt: e.clock.Now()}).Error; err != nil {
+		if err := (&directory.Service{DB: e.db}).MarkOwnerDeleted(ctx, c.owner.ID, e.clock.Now()); err != nil {
 			return err
 		}
 		return e.svc.EraseOwner(ctx, c.owner.ID)

@@ -56,7 +56,7 @@ func (s *Service) OwnerRequests(ctx context.Context, actor *auth.Principal, owne
 // not staff or without the role), INVALID_ARGUMENT ("first": p not from
 // models.NewPage).
 func (s *Service) OpenRequests(ctx context.Context, actor *auth.Principal, storeID *uuid.UUID, p models.Page) ([]*Request, bool, error) {
-	if err := serving(actor, RolesOpenRequests); err != nil {
+	if err := serving(actor, rolesOpenRequests); err != nil {
 		return nil, false, err
 	}
 	q := s.DB.Conn(ctx).Model(&Request{}).Where("status IN ?", []Status{Requested, Accepted, Dispatched})
@@ -66,7 +66,7 @@ func (s *Service) OpenRequests(ctx context.Context, actor *auth.Principal, store
 		}
 		q = q.Where("store_id = ?", *storeID)
 	} else {
-		q = models.Scope(q, actor, RolesOpenRequests, "")
+		q = models.Scope(q, actor, rolesOpenRequests, "")
 	}
 	p.Desc = false
 	return fetch(q, p)

@@ -2,6 +2,7 @@ package roadside
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,10 +44,10 @@ func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s
 var (
 	// Reading and serving their stores' requests (OpenRequests, Accept,
 	// Dispatch, Close): one list, rolesServe.
-	RolesOpenRequests = rolesServe
-	RolesAccept       = rolesServe
-	RolesDispatch     = rolesServe
-	RolesClose        = rolesServe
+	rolesOpenRequests = rolesServe
+	rolesAccept       = rolesServe
+	rolesDispatch     = rolesServe
+	rolesClose        = rolesServe
 
 	rolesServe = []auth.Role{auth.RoleAdvisor, auth.RoleCRM, auth.RoleManager}
 )
@@ -125,3 +126,15 @@ func (s *Service) read(ctx context.Context, id uuid.UUID) (*Request, error) {
 
 // inbox is the wired Inbox, or one on the service's database.
 func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }
+
+// RolesOpenRequests is the list rolesOpenRequests, copied: a caller cannot change the rule.
+func RolesOpenRequests() []auth.Role { return slices.Clone(rolesOpenRequests) }
+
+// RolesAccept is the list rolesAccept, copied: a caller cannot change the rule.
+func RolesAccept() []auth.Role { return slices.Clone(rolesAccept) }
+
+// RolesDispatch is the list rolesDispatch, copied: a caller cannot change the rule.
+func RolesDispatch() []auth.Role { return slices.Clone(rolesDispatch) }
+
+// RolesClose is the list rolesClose, copied: a caller cannot change the rule.
+func RolesClose() []auth.Role { return slices.Clone(rolesClose) }

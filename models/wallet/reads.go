@@ -79,6 +79,31 @@ func (s *Service) MembershipsFor(ctx context.Context, actor *auth.Principal, own
 	return s.MembershipsByOwnerIDs(ctx, keep)
 }
 
+// Tier reads the owner's membership tier, in one statement; ok is false
+// when the owner has no account. No authorization: for another
+// capability's rules (an event open from a tier).
+func (s *Service) Tier(ctx context.Context, ownerID uuid.UUID) (tier Tier, ok bool, err error) {
+	var tiers []Tier
+	if err := s.DB.Conn(ctx).Model(&Account{}).Where("owner_id = ?", ownerID).Limit(1).Pluck("tier", &tiers).Error; err != nil {
+		return "", false, err
+	}
+	if len(tiers) == 0 {
+		return "", false, nil
+	}
+	return tiers[0], true, nil
+}
+
+// UsablePoints is what the owner's points are worth at a time: the
+// remaining points of lots not expired then (a lot past its date expires
+// before anything is redeemed, whether or not ExpirePoints has run), in one
+// statement. No authorization.
+func (s *Service) UsablePoints(ctx context.Context, ownerID uuid.UUID, at time.Time) (int64, error) {
+	var n int64
+	err := s.DB.Conn(ctx).Model(&PointsLot{}).Select("COALESCE(CAST(SUM(remaining) AS BIGINT), 0)").
+		Where("owner_id = ? AND remaining > 0 AND expires_at > ?", ownerID, at.UTC()).Scan(&n).Error
+	return n, err
+}
+
 // MembershipsByOwnerIDs loads memberships for a dataloader in three
 // statements whatever the number of owners. No authorization: the caller
 // already authorized the owners. Unknown owners have no entry.

@@ -20,12 +20,12 @@ import (
 // holds every role. The GraphQL schema's @auth roles are generated from
 // these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
-	// RolesTopUp may top cards up (TopUp).
-	RolesTopUp = []auth.Role{auth.RoleCashier, auth.RoleManager}
-	// RolesRefund (Refund) and RolesAdjust (Adjust) manage accounts: one
+	// rolesTopUp may top cards up (TopUp).
+	rolesTopUp = []auth.Role{auth.RoleCashier, auth.RoleManager}
+	// rolesRefund (Refund) and rolesAdjust (Adjust) manage accounts: one
 	// list, rolesManage.
-	RolesRefund = rolesManage
-	RolesAdjust = rolesManage
+	rolesRefund = rolesManage
+	rolesAdjust = rolesManage
 
 	rolesManage = []auth.Role{auth.RoleManager}
 )
@@ -61,7 +61,7 @@ type AdjustInput struct {
 // atCounter reports whether actor works a store's counter (takes money onto
 // the group's cards there).
 func atCounter(actor *auth.Principal) bool {
-	return actor != nil && actor.IsStaff() && len(actor.StoreIDs) > 0 && actor.HasAnyRole(RolesTopUp...)
+	return actor != nil && actor.IsStaff() && len(actor.StoreIDs) > 0 && actor.HasAnyRole(rolesTopUp...)
 }
 
 // TopUp puts money on an owner's card: a TOP_UP entry and, when a bonus rule
@@ -77,7 +77,7 @@ func atCounter(actor *auth.Principal) bool {
 // IDEMPOTENCY_KEY_REUSED ("idempotencyKey"), INVALID_ARGUMENT ("amountFen",
 // "method", "reference", "idempotencyKey").
 func (s *Service) TopUp(ctx context.Context, actor *auth.Principal, in TopUpInput) (*Result, error) {
-	if err := s.staffMay(actor, RolesTopUp, in.StoreID); err != nil {
+	if err := s.staffMay(actor, rolesTopUp, in.StoreID); err != nil {
 		return nil, err
 	}
 	cfg := s.cfg()
@@ -123,7 +123,7 @@ func (s *Service) TopUp(ctx context.Context, actor *auth.Principal, in TopUpInpu
 // ("idempotencyKey"), INVALID_ARGUMENT ("amountFen", "method",
 // "reference", "reason", "idempotencyKey").
 func (s *Service) Refund(ctx context.Context, actor *auth.Principal, in RefundInput) (*Result, error) {
-	if err := s.staffMay(actor, RolesRefund, in.StoreID); err != nil {
+	if err := s.staffMay(actor, rolesRefund, in.StoreID); err != nil {
 		return nil, err
 	}
 	if in.AmountFen < 1 || in.AmountFen > MaxAmountFen {
@@ -161,7 +161,7 @@ func (s *Service) Refund(ctx context.Context, actor *auth.Principal, in RefundIn
 // IDEMPOTENCY_KEY_REUSED ("idempotencyKey"), INVALID_ARGUMENT ("amountFen",
 // "points", "reason", "idempotencyKey").
 func (s *Service) Adjust(ctx context.Context, actor *auth.Principal, in AdjustInput) (*Result, error) {
-	if err := s.staffMay(actor, RolesAdjust, in.StoreID); err != nil {
+	if err := s.staffMay(actor, rolesAdjust, in.StoreID); err != nil {
 		return nil, err
 	}
 	switch {
@@ -307,3 +307,12 @@ func onField(err error, field string) error {
 	}
 	return err
 }
+
+// RolesTopUp is the list rolesTopUp, copied: a caller cannot change the rule.
+func RolesTopUp() []auth.Role { return slices.Clone(rolesTopUp) }
+
+// RolesRefund is the list rolesRefund, copied: a caller cannot change the rule.
+func RolesRefund() []auth.Role { return slices.Clone(rolesRefund) }
+
+// RolesAdjust is the list rolesAdjust, copied: a caller cannot change the rule.
+func RolesAdjust() []auth.Role { return slices.Clone(rolesAdjust) }

@@ -35,7 +35,7 @@ func (s *Service) AddItem(ctx context.Context, actor *auth.Principal, orderID uu
 	if actor != nil && technicianOnly(actor) && !needsApproval {
 		return nil, models.E(models.CodeForbidden, "技师追加的项目须经车主确认", "technicians add items for the owner's approval only").On("needsApproval")
 	}
-	return s.staffChange(ctx, actor, RolesAddItem, errOrderNotFound, expectedVersion, func(c *change) error {
+	return s.staffChange(ctx, actor, rolesAddItem, errOrderNotFound, expectedVersion, func(c *change) error {
 		if err := c.ownJob(); err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func (s *Service) AddItem(ctx context.Context, actor *auth.Principal, orderID uu
 // store's order), CONFLICT, ORDER_CLOSED, ALREADY_SETTLED, ITEM_WORK_STARTED,
 // ITEM_DECIDED.
 func (s *Service) RemoveItem(ctx context.Context, actor *auth.Principal, itemID uuid.UUID, expectedVersion *int) (*RepairOrder, error) {
-	return s.staffChange(ctx, actor, RolesRemoveItem, errItemNotFound, expectedVersion, func(c *change) error {
+	return s.staffChange(ctx, actor, rolesRemoveItem, errItemNotFound, expectedVersion, func(c *change) error {
 		if err := c.open(); err != nil {
 			return err
 		}

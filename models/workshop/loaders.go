@@ -61,6 +61,17 @@ func (s *Service) OrdersByIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UU
 	return out, nil
 }
 
+// OrderOf reads the repair order if ownerID was its owner at check-in, in
+// one statement, for another capability acting for that owner (a
+// complaint about the order). GORM's record-not-found when there is none.
+func (s *Service) OrderOf(ctx context.Context, ownerID, id uuid.UUID) (*RepairOrder, error) {
+	var o RepairOrder
+	if err := s.DB.Conn(ctx).Where("id = ? AND owner_id = ?", id, ownerID).Take(&o).Error; err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
 // ActiveOrdersByVehicleIDs loads each vehicle's open order (at most one).
 func (s *Service) ActiveOrdersByVehicleIDs(ctx context.Context, vehicleIDs []uuid.UUID) (map[uuid.UUID]*RepairOrder, error) {
 	out := make(map[uuid.UUID]*RepairOrder, len(vehicleIDs))

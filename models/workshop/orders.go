@@ -104,7 +104,7 @@ func (s *Service) Open(ctx context.Context, actor *auth.Principal, in OpenInput)
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(RolesOpen...) {
+	if !actor.HasAnyRole(rolesOpen...) {
 		return nil, models.ErrForbidden
 	}
 	if !actor.CanAccessStore(in.StoreID) {
@@ -171,7 +171,7 @@ func (s *Service) openingStore(ctx context.Context, storeID, advisorID uuid.UUID
 	if err != nil {
 		return nil, models.NotFoundAs(err, errStoreNotFound.On("storeId"))
 	}
-	ok, err := s.staffQualifies(ctx, advisorID, store.ID, RolesOpen, true)
+	ok, err := s.staffQualifies(ctx, advisorID, store.ID, rolesOpen, true)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +300,7 @@ func (s *Service) Assign(ctx context.Context, actor *auth.Principal, orderID uui
 			return nil, err
 		}
 	}
-	return s.staffChange(ctx, actor, RolesAssign, errOrderNotFound, expectedVersion, func(c *change) error {
+	return s.staffChange(ctx, actor, rolesAssign, errOrderNotFound, expectedVersion, func(c *change) error {
 		if err := c.open(); err != nil {
 			return err
 		}
@@ -384,7 +384,7 @@ func (s *Service) Move(ctx context.Context, actor *auth.Principal, orderID uuid.
 }
 
 func (s *Service) move(ctx context.Context, actor *auth.Principal, orderID uuid.UUID, to Status, note string, expectedVersion *int) (*RepairOrder, error) {
-	return s.staffChange(ctx, actor, RolesMove, errOrderNotFound, expectedVersion, func(c *change) error {
+	return s.staffChange(ctx, actor, rolesMove, errOrderNotFound, expectedVersion, func(c *change) error {
 		if err := c.ownJob(); err != nil {
 			return err
 		}

@@ -349,8 +349,8 @@ const maxPaymentFen = 10_000_000_000
 
 // ApprovalDeliveriesVisible reports whether actor sees how o's approval
 // requests reached its owner: staff of o's store (GROUP_ADMIN: every
-// store) in RolesApprovalDeliveries. Not the owner: the owner sees the
+// store) in rolesApprovalDeliveries. Not the owner: the owner sees the
 // request itself.
 func ApprovalDeliveriesVisible(actor *auth.Principal, o *RepairOrder) bool {
-	return actor != nil && actor.IsStaff() && actor.CanAccessStore(o.StoreID) && actor.HasAnyRole(RolesApprovalDeliveries...)
+	return actor != nil && actor.IsStaff() && actor.CanAccessStore(o.StoreID) && actor.HasAnyRole(rolesApprovalDeliveries...)
 }

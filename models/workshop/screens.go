@@ -32,7 +32,7 @@ func (s *Service) IssueScreenToken(ctx context.Context, actor *auth.Principal, s
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !managesStore(actor, RolesIssueScreenToken, storeID) {
+	if !managesStore(actor, rolesIssueScreenToken, storeID) {
 		return nil, models.ErrForbidden
 	}
 	name, err := text("name", "看板名称", name, 1, MaxScreenNameRunes, false)
@@ -66,7 +66,7 @@ func (s *Service) RevokeScreenToken(ctx context.Context, actor *auth.Principal, 
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(RolesRevokeScreenToken...) {
+	if !actor.HasAnyRole(rolesRevokeScreenToken...) {
 		return nil, models.ErrForbidden
 	}
 	var t ScreenToken
@@ -74,7 +74,7 @@ func (s *Service) RevokeScreenToken(ctx context.Context, actor *auth.Principal, 
 		if err := s.DB.ForUpdate(s.DB.Conn(ctx).Where("id = ?", id)).Take(&t).Error; err != nil {
 			return models.NotFoundAs(err, errTokenNotFound)
 		}
-		if !managesStore(actor, RolesRevokeScreenToken, t.StoreID) {
+		if !managesStore(actor, rolesRevokeScreenToken, t.StoreID) {
 			return errTokenNotFound
 		}
 		if t.RevokedAt != nil {
@@ -98,7 +98,7 @@ func (s *Service) ScreenTokens(ctx context.Context, actor *auth.Principal, store
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !managesStore(actor, RolesScreenTokens, storeID) {
+	if !managesStore(actor, rolesScreenTokens, storeID) {
 		return nil, models.ErrForbidden
 	}
 	out := []*ScreenToken{}

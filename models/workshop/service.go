@@ -2,6 +2,7 @@ package workshop
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,29 +49,29 @@ func OrderTopic(orderID uuid.UUID) string { return "order:" + orderID.String() }
 // holds every role. The GraphQL schema's @auth roles are generated from
 // these (docs/architecture.md, "Role lists and the schema's @auth").
 var (
-	// RolesOpen may open orders (Open), and only they may be an order's advisor.
-	RolesOpen = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
-	// RolesAddItem may add items (AddItem); a technician only on their own jobs.
-	RolesAddItem = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}
-	// RolesAssign (Assign) and RolesRemoveItem (RemoveItem) dispatch work:
+	// rolesOpen may open orders (Open), and only they may be an order's advisor.
+	rolesOpen = []auth.Role{auth.RoleAdvisor, auth.RoleManager}
+	// rolesAddItem may add items (AddItem); a technician only on their own jobs.
+	rolesAddItem = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}
+	// rolesAssign (Assign) and rolesRemoveItem (RemoveItem) dispatch work:
 	// one list, rolesDispatch, which also lifts a technician's own-jobs limit.
-	RolesAssign     = rolesDispatch
-	RolesRemoveItem = rolesDispatch
-	// RolesMove may move orders (Move); a technician only their own jobs.
-	RolesMove = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}
-	// RolesSettle may settle orders (Settle).
-	RolesSettle = []auth.Role{auth.RoleAdvisor, auth.RoleCashier, auth.RoleManager}
-	// RolesScreenTokens (ScreenTokens), RolesIssueScreenToken
-	// (IssueScreenToken) and RolesRevokeScreenToken (RevokeScreenToken)
+	rolesAssign     = rolesDispatch
+	rolesRemoveItem = rolesDispatch
+	// rolesMove may move orders (Move); a technician only their own jobs.
+	rolesMove = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleTechnician, auth.RoleManager}
+	// rolesSettle may settle orders (Settle).
+	rolesSettle = []auth.Role{auth.RoleAdvisor, auth.RoleCashier, auth.RoleManager}
+	// rolesScreenTokens (ScreenTokens), rolesIssueScreenToken
+	// (IssueScreenToken) and rolesRevokeScreenToken (RevokeScreenToken)
 	// administer a store's screens: one list, rolesScreens.
-	RolesScreenTokens      = rolesScreens
-	RolesIssueScreenToken  = rolesScreens
-	RolesRevokeScreenToken = rolesScreens
+	rolesScreenTokens      = rolesScreens
+	rolesIssueScreenToken  = rolesScreens
+	rolesRevokeScreenToken = rolesScreens
 
-	// RolesApprovalDeliveries may see how an order's approval requests
+	// rolesApprovalDeliveries may see how an order's approval requests
 	// reached the owner (ApprovalDeliveriesVisible): who asks the owner
 	// and follows up when a request did not arrive.
-	RolesApprovalDeliveries = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
+	rolesApprovalDeliveries = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
 
 	rolesDispatch = []auth.Role{auth.RoleAdvisor, auth.RoleForeman, auth.RoleManager}
 	rolesScreens  = []auth.Role{auth.RoleManager}
@@ -342,3 +343,34 @@ func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s
 
 // inbox is the wired Inbox, or one on the service's database.
 func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }
+
+// RolesOpen is the list rolesOpen, copied: a caller cannot change the rule.
+func RolesOpen() []auth.Role { return slices.Clone(rolesOpen) }
+
+// RolesAddItem is the list rolesAddItem, copied: a caller cannot change the rule.
+func RolesAddItem() []auth.Role { return slices.Clone(rolesAddItem) }
+
+// RolesAssign is the list rolesAssign, copied: a caller cannot change the rule.
+func RolesAssign() []auth.Role { return slices.Clone(rolesAssign) }
+
+// RolesRemoveItem is the list rolesRemoveItem, copied: a caller cannot change the rule.
+func RolesRemoveItem() []auth.Role { return slices.Clone(rolesRemoveItem) }
+
+// RolesMove is the list rolesMove, copied: a caller cannot change the rule.
+func RolesMove() []auth.Role { return slices.Clone(rolesMove) }
+
+// RolesSettle is the list rolesSettle, copied: a caller cannot change the rule.
+func RolesSettle() []auth.Role { return slices.Clone(rolesSettle) }
+
+// RolesApprovalDeliveries is the list rolesApprovalDeliveries, copied: a
+// caller cannot change the rule.
+func RolesApprovalDeliveries() []auth.Role { return slices.Clone(rolesApprovalDeliveries) }
+
+// RolesScreenTokens is the list rolesScreenTokens, copied: a caller cannot change the rule.
+func RolesScreenTokens() []auth.Role { return slices.Clone(rolesScreenTokens) }
+
+// RolesIssueScreenToken is the list rolesIssueScreenToken, copied: a caller cannot change the rule.
+func RolesIssueScreenToken() []auth.Role { return slices.Clone(rolesIssueScreenToken) }
+
+// RolesRevokeScreenToken is the list rolesRevokeScreenToken, copied: a caller cannot change the rule.
+func RolesRevokeScreenToken() []auth.Role { return slices.Clone(rolesRevokeScreenToken) }

@@ -75,7 +75,7 @@ func (s *Service) Settle(ctx context.Context, actor *auth.Principal, in SettleIn
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	if !actor.HasAnyRole(RolesSettle...) {
+	if !actor.HasAnyRole(rolesSettle...) {
 		return nil, models.ErrForbidden
 	}
 	payments, err := checkPayments(in.Payments, s.Wallet != nil)
@@ -89,7 +89,7 @@ func (s *Service) Settle(ctx context.Context, actor *auth.Principal, in SettleIn
 	})
 	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), in.IdempotencyKey, "workshop.settle", params, false,
 		func(ctx context.Context) (uuid.UUID, error) {
-			o, err := s.staffChange(ctx, actor, RolesSettle, errOrderNotFound, nil, func(c *change) error {
+			o, err := s.staffChange(ctx, actor, rolesSettle, errOrderNotFound, nil, func(c *change) error {
 				return c.settle(payments, in.NextServiceDate, in.NextServiceKm)
 			}, "id = ?", in.OrderID)
 			if err != nil {
