@@ -108,6 +108,7 @@ const (
 	DefaultRetryAfter    = time.Minute
 	DefaultMaxRetryAfter = 30 * time.Minute
 	DefaultRecheck       = 15 * time.Minute
+	DefaultPollInterval  = 10 * time.Second
 	// Queue is the scheduled jobs' River queue.
 	Queue = "jobs"
 	// queueWorkers is how many scheduled jobs an instance runs at once.
@@ -177,6 +178,11 @@ type Runner struct {
 	// for another instance's claim to lapse) sleeps before it reads the
 	// clock again (DefaultRecheck when zero).
 	Recheck time.Duration
+	// PollInterval is how often an idle instance looks for a run that
+	// became due (a retry, the end of a wait) in the jobs' queue
+	// (DefaultPollInterval when zero). A run River's leader enqueues
+	// wakes the workers at once.
+	PollInterval time.Duration
 
 	client *river.Client[*sql.Tx]
 }
@@ -245,9 +251,10 @@ func (r *Runner) AddWorkers(w *river.Workers) error {
 	return river.AddWorkerSafely(w, &worker{r: r})
 }
 
-// Queue is the runner's River queue and how many jobs it runs at once.
+// Queue is the runner's River queue: how many jobs it runs at once, and
+// how often it polls.
 func (r *Runner) Queue() (string, river.QueueConfig) {
-	return Queue, river.QueueConfig{MaxWorkers: queueWorkers}
+	return Queue, river.QueueConfig{MaxWorkers: queueWorkers, FetchPollInterval: orDefault(r.PollInterval, DefaultPollInterval)}
 }
 
 // Attach gives the runner the instance's River client and River one
@@ -324,8 +331,10 @@ func (w *worker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	r := w.r
 	j, ok := r.job(job.Args.Job)
 	if !ok {
-		r.logger().Warn("job unknown to this instance", "job", job.Args.Job)
-		return nil
+		// Inserted by an instance of another version (a rolling deploy):
+		// left to River's retries, so that an instance that knows it
+		// runs it.
+		return fmt.Errorf("jobs: job %q unknown to this instance", job.Args.Job)
 	}
 	period := job.Args.Period.UTC()
 	now := r.Clock.Now(ctx)

@@ -148,6 +148,9 @@ func instance(t *testing.T, r *jobs.Runner) (stop func()) {
 	if r.Log == nil {
 		r.Log = quiet
 	}
+	if r.PollInterval == 0 {
+		r.PollInterval = 20 * time.Millisecond
+	}
 	ob, err := outbox.New(r.DB, nil, outbox.Config{PollInterval: 20 * time.Millisecond}, quiet, r)
 	if err != nil {
 		t.Fatal(err)
