@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -184,7 +185,9 @@ type Runner struct {
 	// wakes the workers at once.
 	PollInterval time.Duration
 
-	client *river.Client[*sql.Tx]
+	client   *river.Client[*sql.Tx]
+	instOnce sync.Once
+	inst     string
 }
 
 // anchor is a Shanghai midnight every period is counted from.
@@ -214,12 +217,17 @@ func (r *Runner) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// instance is Instance, or host:pid:random when empty, fixed on first use
+// (the runner's workers run jobs concurrently).
 func (r *Runner) instance() string {
-	if r.Instance == "" {
-		host, _ := os.Hostname()
-		r.Instance = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8])
-	}
-	return r.Instance
+	r.instOnce.Do(func() {
+		r.inst = r.Instance
+		if r.inst == "" {
+			host, _ := os.Hostname()
+			r.inst = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8])
+		}
+	})
+	return r.inst
 }
 
 func orDefault(d, def time.Duration) time.Duration {
