@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -114,7 +115,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	if cfg.WeChatAppID != "" && cfg.WeChatAppSecret != "" {
 		svc.WeChatPhones = wx
 	}
-	ob, err := newOutbox(cfg, d, wx)
+	// The scheduled jobs share the outbox's River client (a queue of
+	// their own); their list follows the services they call.
+	runner := &jobs.Runner{DB: d.DB, Log: d.Log}
+	ob, err := newOutbox(cfg, d, wx, runner)
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +178,11 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		Lockers: []privacy.Eraser{ev.LockOwner},
 		Links:   graph.LinkOut,
 	}
-	runner := newRunner(scheduled{DB: d.DB, Log: d.Log, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr,
+	runner.Jobs = scheduledJobs(runner, scheduled{DB: d.DB, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr,
 		Payments: pay})
+	if err := runner.Attach(ob.River()); err != nil {
+		return nil, fmt.Errorf("scheduled jobs: %w", err)
+	}
 	reg := newMetrics(d.DB)
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
@@ -304,7 +311,7 @@ func healthz(c echo.Context) error {
 
 // newOutbox builds the outbox with the configured channels; a channel
 // without a provider logs (see outbox.LogChannel).
-func newOutbox(cfg Config, d Deps, wx *wechat.Service) (*outbox.Outbox, error) {
+func newOutbox(cfg Config, d Deps, wx *wechat.Service, concerns ...outbox.Concern) (*outbox.Outbox, error) {
 	channels := map[string]outbox.Channel{}
 	if wx.Configured() {
 		channels[outbox.ChannelWeChat] = &wechat.Channel{Service: wx}
@@ -336,5 +343,5 @@ func newOutbox(cfg Config, d Deps, wx *wechat.Service) (*outbox.Outbox, error) {
 	if len(providers) > 0 {
 		channels[outbox.ChannelPush] = &push.Channel{Registry: &push.Registry{DB: d.DB}, Providers: providers, Log: d.Log}
 	}
-	return outbox.New(d.DB, channels, d.Outbox, d.Log)
+	return outbox.New(d.DB, channels, d.Outbox, d.Log, concerns...)
 }

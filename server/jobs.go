@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/ownerhub/ownerhub/auth/signin"
@@ -16,18 +15,12 @@ import (
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
-// jobTick is how often an instance looks for due jobs. Each job runs once
-// per period on one instance (see models/jobs); the tick only bounds how
-// late in its period a job starts.
-const jobTick = time.Minute
-
 // jobRunsKept is how long the record of a job's run is kept.
 const jobRunsKept = 90 * 24 * time.Hour
 
 // scheduled is what the scheduled jobs work on.
 type scheduled struct {
 	DB        *models.DB
-	Log       *slog.Logger
 	SignIn    *signin.Service
 	Wallet    *wallet.Service
 	Booking   *booking.Service
@@ -37,12 +30,12 @@ type scheduled struct {
 	Payments  *payments.Service
 }
 
-// newRunner lists every scheduled job: adding one is one line. Hourly jobs
-// catch up within the hour whatever was missed; daily ones run once per
-// Shanghai day.
-func newRunner(s scheduled) *jobs.Runner {
-	r := &jobs.Runner{DB: s.DB, Log: s.Log}
-	r.Jobs = []jobs.Job{
+// scheduledJobs lists every scheduled job of r: adding one is one line.
+// Each runs on River once per period (see models/jobs): hourly jobs catch
+// up within the hour whatever was missed; daily ones run once per Shanghai
+// day.
+func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
+	return []jobs.Job{
 		// Points expire 24 months after they were earned.
 		{Name: "points-expiry", Period: time.Hour, Run: s.Wallet.ExpirePoints},
 		// Tiers follow the trailing 12 months' spend.
@@ -80,7 +73,6 @@ func newRunner(s scheduled) *jobs.Runner {
 			return r.Prune(ctx, now.Add(-jobRunsKept))
 		}},
 	}
-	return r
 }
 
 // counted adapts a job that counts in int.
@@ -89,9 +81,4 @@ func counted(f func(context.Context, time.Time) (int, error)) func(context.Conte
 		n, err := f(ctx, now)
 		return int64(n), err
 	}
-}
-
-// housekeeping runs the scheduled jobs until ctx ends.
-func housekeeping(ctx context.Context, r *jobs.Runner) {
-	r.Loop(ctx, jobTick)
 }

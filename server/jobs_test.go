@@ -27,9 +27,10 @@ func onOwnDB(t *testing.T) func(*Config, *Deps) {
 	return func(_ *Config, d *Deps) { d.DB = db }
 }
 
-// TestJobRunner runs the real list of scheduled jobs of two instances at
-// once, several times within one period: every job runs exactly once, and
-// managers see each one's last run.
+// TestJobRunner runs the real list of scheduled jobs on the River clients
+// of two instances at once, each enqueuing every job's period several
+// times (and each one's leader enqueuing them at start): every job runs
+// exactly once, and managers see each one's last run.
 func TestJobRunner(t *testing.T) {
 	own := onOwnDB(t)
 	a, b := newTestServer(t, own), newTestServer(t, own)
@@ -37,20 +38,22 @@ func TestJobRunner(t *testing.T) {
 		t.Fatal("instances must share a database of their own")
 	}
 	now := daytime() // one instant: the period cannot roll over mid-test
+	startJobs(t, a, now)
+	startJobs(t, b, now)
 	var wg sync.WaitGroup
 	for round := 0; round < 3; round++ {
 		for _, s := range []*testServer{a, b} {
-			s.App.Jobs.Clock = func() time.Time { return now }
 			wg.Add(1)
 			go func(r *jobs.Runner) {
 				defer wg.Done()
-				if err := r.RunDue(context.Background()); err != nil {
+				if err := r.EnqueueDue(context.Background()); err != nil {
 					t.Error(err)
 				}
 			}(s.App.Jobs)
 		}
 		wg.Wait()
 	}
+	waitJobRuns(t, a.DB, int64(len(a.App.Jobs.Jobs)))
 	var n int64
 	if err := a.DB.Conn(context.Background()).Model(&jobs.Run{}).Count(&n).Error; err != nil {
 		t.Fatal(err)
@@ -80,6 +83,49 @@ func TestJobRunner(t *testing.T) {
 				t.Errorf("job %s missing from %v", want, names)
 			}
 		}
+	}
+}
+
+// startJobs starts the instance's River client, which works the outbox's
+// deliveries and the scheduled jobs, with the jobs' clock standing at now;
+// it stops at the test's end.
+func startJobs(t *testing.T, s *testServer, now time.Time) {
+	t.Helper()
+	s.App.Jobs.Clock = func() time.Time { return now }
+	if err := s.App.Outbox.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.App.Outbox.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// waitJobRuns waits until n runs have finished (succeeded or failed) and
+// River holds no scheduled job's run still to be worked.
+func waitJobRuns(t *testing.T, db *models.DB, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var finished, pending int64
+		conn := db.Conn(context.Background())
+		if err := conn.Model(&jobs.Run{}).Where("status <> ?", jobs.Running).Count(&finished).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.Table("river_job").Where("kind = ? AND state IN ?", "jobs.run", []string{"available", "running", "scheduled", "pending"}).
+			Count(&pending).Error; err != nil {
+			t.Fatal(err)
+		}
+		if finished >= n && pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d runs finished, %d River jobs pending; want %d finished", finished, pending, n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -115,18 +161,19 @@ func TestCareRemindersQuietWindow(t *testing.T) {
 // FAILED, with a fixed message naming the job, period and attempt; the SQL
 // error itself is only in the server log.
 func TestJobRunFailureShownToManagers(t *testing.T) {
-	s := newTestServer(t)
+	s := newTestServer(t, onOwnDB(t))
 	name := fmt.Sprintf("broken-%d", time.Now().UnixNano())
 	now := daytime()
-	s.App.Jobs.Clock = func() time.Time { return now }
 	s.App.Jobs.Jobs = []jobs.Job{{Name: name, Period: time.Hour, Run: func(ctx context.Context, _ time.Time) (int64, error) {
 		var n int64
 		err := s.DB.Conn(ctx).Raw("SELECT secret_column FROM no_such_table").Scan(&n).Error
 		return n, err
 	}}}
-	if err := s.App.Jobs.RunDue(context.Background()); err == nil || !strings.Contains(err.Error(), "no_such_table") {
-		t.Fatalf("RunDue = %v; want the SQL error", err)
+	startJobs(t, s, now)
+	if err := s.App.Jobs.EnqueueDue(context.Background()); err != nil {
+		t.Fatal(err)
 	}
+	waitJobRuns(t, s.DB, 1) // failed; River retries it after a minute
 	period := jobs.PeriodStart(now, time.Hour).Format(time.RFC3339)
 	token := s.staffToken(t, "manager.sz01")
 	for lang, want := range map[string]string{

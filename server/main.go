@@ -157,12 +157,12 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 	// The banner is a courtesy: a closed stdout does not stop the server.
 	_, _ = io.WriteString(stdout, welcome.String())
 
-	jobs, stopJobs := context.WithCancel(ctx)
-	defer stopJobs()
-	go housekeeping(jobs, app.Jobs)
-	// The outbox's workers stop after the HTTP servers: a request that
-	// enqueued a message before shutdown has it sent here or, if this
-	// instance stops first, by another instance or at the next start.
+	// River's workers (the outbox's and the scheduled jobs') stop after
+	// the HTTP servers: a request that enqueued a message before shutdown
+	// has it sent here or, if this instance stops first, by another
+	// instance or at the next start. A scheduled job still running at the
+	// end of the grace is cancelled; its period's run is retried by
+	// another instance or at the next start (see models/jobs).
 	if err := app.Outbox.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
@@ -170,7 +170,7 @@ func serve(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, std
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		if err := app.Outbox.Stop(sctx); err != nil {
-			log.Warn("outbox: stop", "err", err)
+			log.Warn("river: stop", "err", err)
 		}
 	}()
 

@@ -14,10 +14,11 @@ import (
 
 const inboxDoc = `{ me { notifications(first: 100) { edges { node { kind title body link } } } } }`
 
-// TestCareReminders runs the scheduled jobs of two instances at once on the
-// demo group (with a consenting and a non-consenting owner whose birthday
-// it is): each owner's reminders arrive once, marketing ones only with
-// consent, and their links open what they are about.
+// TestCareReminders runs the scheduled jobs on the River clients of two
+// instances at once on the demo group (with a consenting and a
+// non-consenting owner whose birthday it is): each owner's reminders
+// arrive once, marketing ones only with consent, and their links open
+// what they are about.
 func TestCareReminders(t *testing.T) {
 	own := onOwnDB(t)
 	a, b := newTestServer(t, own), newTestServer(t, own)
@@ -42,20 +43,22 @@ func TestCareReminders(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	startJobs(t, a, now)
+	startJobs(t, b, now)
 	var wg sync.WaitGroup
 	for round := 0; round < 2; round++ {
 		for _, s := range []*testServer{a, b} {
-			s.App.Jobs.Clock = func() time.Time { return now }
 			wg.Add(1)
 			go func(s *testServer) {
 				defer wg.Done()
-				if err := s.App.Jobs.RunDue(ctx); err != nil {
+				if err := s.App.Jobs.EnqueueDue(ctx); err != nil {
 					t.Error(err)
 				}
 			}(s)
 		}
 		wg.Wait()
 	}
+	waitJobRuns(t, a.DB, int64(len(a.App.Jobs.Jobs)))
 
 	inboxOf := func(token string) map[string][]map[string]any {
 		d := a.gql(t, token, inboxDoc, nil)

@@ -86,10 +86,21 @@ type Outbox struct {
 	listener *pgxpool.Pool // PostgreSQL: where River listens; nil on SQLite
 }
 
+// Concern is other work on the instance's River client, in a queue of its
+// own (the scheduled jobs, see docs/decisions/0007-scheduled-jobs-on-river.md):
+// one client per instance, which the outbox makes, starts and stops.
+type Concern interface {
+	// AddWorkers registers the concern's workers.
+	AddWorkers(*river.Workers) error
+	// Queue is the concern's queue and its configuration.
+	Queue() (string, river.QueueConfig)
+}
+
 // New builds the outbox of an instance over db, sending through channels
 // (by channel name, e.g. ChannelSMS); a channel with no entry goes to a
-// LogChannel. It sends nothing until Start.
-func New(db *models.DB, channels map[string]Channel, cfg Config, log *slog.Logger) (*Outbox, error) {
+// LogChannel. Its River client also works the concerns' queues. It sends
+// nothing until Start.
+func New(db *models.DB, channels map[string]Channel, cfg Config, log *slog.Logger, concerns ...Concern) (*Outbox, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -102,8 +113,19 @@ func New(db *models.DB, channels map[string]Channel, cfg Config, log *slog.Logge
 	if err := river.AddWorkerSafely(workers, &worker{o: o}); err != nil {
 		return nil, err
 	}
+	queues := map[string]river.QueueConfig{queue: {MaxWorkers: o.cfg.Workers}}
+	for _, c := range concerns {
+		if err := c.AddWorkers(workers); err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+		name, qc := c.Queue()
+		if _, taken := queues[name]; taken {
+			return nil, fmt.Errorf("outbox: queue %q twice", name)
+		}
+		queues[name] = qc
+	}
 	o.river, err = river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: o.cfg.Workers}},
+		Queues:            queues,
 		Workers:           workers,
 		FetchPollInterval: o.cfg.PollInterval,
 		// After a fetch that found work, the next may follow this soon:
@@ -149,7 +171,12 @@ func (o *Outbox) riverDriver() (riverdriver.Driver[*sql.Tx], error) {
 	return riverdatabasesql.NewWithPgxListener(o.db.SQL, o.listener), nil
 }
 
-// Start starts this instance's workers; they stop when ctx ends or at Stop.
+// River is the instance's River client, for the concerns (periodic jobs,
+// inserts).
+func (o *Outbox) River() *river.Client[*sql.Tx] { return o.river }
+
+// Start starts this instance's workers (the outbox's and the concerns');
+// they stop when ctx ends or at Stop.
 func (o *Outbox) Start(ctx context.Context) error { return o.river.Start(ctx) }
 
 // Stop waits for the deliveries being sent to finish (until ctx ends) and
