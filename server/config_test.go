@@ -439,7 +439,7 @@ func TestConfigWeChatTemplates(t *testing.T) {
 	}
 	cfg, err := LoadConfig(envOf(with(map[string]string{
 		"WECHAT_TEMPLATE_READY_FOR_PICKUP": "tmpl-Ready_1:thing1=title, name2=name",
-		"WECHAT_TEMPLATE_BIRTHDAY":         "tmplBirthday:thing3=title",
+		"WECHAT_TEMPLATE_BIRTHDAY":         "tmplBirthday:thing3=title,date4=time",
 		"WECHAT_MINIPROGRAM_STATE":         "trial",
 	})))
 	if err != nil {
@@ -448,7 +448,7 @@ func TestConfigWeChatTemplates(t *testing.T) {
 	want := map[string]wechat.Template{
 		outbox.KindReadyForPickup: {Kind: outbox.KindReadyForPickup, ID: "tmpl-Ready_1",
 			Fields: []wechat.Field{{Key: "thing1", Param: "title"}, {Key: "name2", Param: "name"}}},
-		outbox.KindBirthday: {Kind: outbox.KindBirthday, ID: "tmplBirthday", Fields: []wechat.Field{{Key: "thing3", Param: "title"}}},
+		outbox.KindBirthday: {Kind: outbox.KindBirthday, ID: "tmplBirthday", Fields: []wechat.Field{{Key: "thing3", Param: "title"}, {Key: "date4", Param: "time"}}},
 	}
 	if !reflect.DeepEqual(cfg.WeChatTemplates, want) || cfg.WeChatState != "trial" {
 		t.Fatalf("templates %+v state %q", cfg.WeChatTemplates, cfg.WeChatState)
@@ -463,6 +463,7 @@ func TestConfigWeChatTemplates(t *testing.T) {
 		"key without a number": {with(map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1:thing=title"}), []string{"WECHAT_TEMPLATE_BIRTHDAY", "thing"}},
 		"key twice":            {with(map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1:thing1=title,thing1=name"}), []string{"WECHAT_TEMPLATE_BIRTHDAY", "twice"}},
 		"no parameter":         {with(map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1:thing1="}), []string{"WECHAT_TEMPLATE_BIRTHDAY"}},
+		"a time not the time":  {with(map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1:time2=title"}), []string{"WECHAT_TEMPLATE_BIRTHDAY", "time"}},
 		"without credentials":  {map[string]string{"WECHAT_TEMPLATE_BIRTHDAY": "tmpl1:thing1=title"}, []string{"WECHAT_TEMPLATE_", "WECHAT_APP_ID"}},
 		"bad state":            {with(map[string]string{"WECHAT_MINIPROGRAM_STATE": "beta"}), []string{"WECHAT_MINIPROGRAM_STATE", "beta"}},
 	} {

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"strings"
+	"time"
 
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/outbox"
@@ -24,6 +25,7 @@ const (
 	VarCar   = "car"   // plate and model, "粤B12345（凯美瑞）"; 爱车 when the message concerns no car
 	VarPlate = "plate" // the plate alone; absent when none
 	VarStore = "store" // the store's name; 门店 when the message concerns none
+	VarTime  = "time"  // when the notification was written, RFC 3339: what WeChat's time and date fields show
 )
 
 // Fallbacks of the variables for a message that concerns no car or store.
@@ -106,5 +108,6 @@ func payload(a *directory.Addressee, n *Notification) map[string]string {
 		body = n.Title
 	}
 	p[VarBody] = cut(strings.NewReplacer("${car}", p[VarCar], "${store}", p[VarStore]).Replace(body), n.Title)
+	p[VarTime] = n.CreatedAt.UTC().Format(time.RFC3339)
 	return p
 }

@@ -109,6 +109,10 @@ func ParseTemplate(kind, spec string) (Template, error) {
 			return Template{}, fmt.Errorf("field %q: %s is not a WeChat field type (%s)", f, strings.TrimRight(key, "0123456789"), strings.Join(FieldTypes(), ", "))
 		case seen[key]:
 			return Template{}, fmt.Errorf("field %q: key %s given twice", f, key)
+		case (strings.HasPrefix(key, "time") || strings.HasPrefix(key, "date")) && param != "time":
+			// WeChat refuses anything but a time there; the message's
+			// time is the one parameter that is one.
+			return Template{}, fmt.Errorf("field %q: a %s field takes the parameter time", f, strings.TrimRight(key, "0123456789"))
 		}
 		seen[key] = true
 		t.Fields = append(t.Fields, Field{Key: key, Param: param})
