@@ -142,7 +142,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		return p, nil
 	}
 	dir := &directory.Service{DB: d.DB}
-	devices := &push.Registry{DB: d.DB}
+	devices := &push.Registry{DB: d.DB, Providers: pushProviders(cfg)}
 	ib := &inbox.Service{DB: d.DB, Directory: dir, WeChat: wx, Devices: devices}
 	if cfg.SMSProvider != "" || wx.Configured() || cfg.APNs != nil || cfg.JPush != nil {
 		// Owner messages leave the inbox only when a provider sends them
@@ -307,6 +307,19 @@ func derivedKey(secret []byte, purpose string) []byte {
 
 func healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// pushProviders are the push providers configured: the inbox routes push
+// only to their devices.
+func pushProviders(cfg Config) []string {
+	out := []string{}
+	if cfg.APNs != nil {
+		out = append(out, push.ProviderAPNs)
+	}
+	if cfg.JPush != nil {
+		out = append(out, push.ProviderJPush)
+	}
+	return out
 }
 
 // newOutbox builds the outbox with the configured channels; a channel

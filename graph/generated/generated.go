@@ -7734,15 +7734,15 @@ input StartPaymentInput {
   "TOP_UP: the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED)."
   amountFen: Int!
   tradeType: PaymentTradeType!
-  "Required. Starting again with the same key gives the same payment and the same payment sheet (retry after UNAVAILABLE with it)."
+  "Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it."
   idempotencyKey: String!
 }
 
 type StartPaymentPayload {
   payment: OnlinePayment
-  "JSAPI: open the payment sheet with these; null when the payment is no longer PENDING."
+  "JSAPI: open the payment sheet with these; null once the payment is paid, closed or past its hold."
   jsapi: JsapiPayParams
-  "APP: open the payment sheet with these; null when the payment is no longer PENDING."
+  "APP: open the payment sheet with these; null once the payment is paid, closed or past its hold."
   app: AppPayParams
   "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key)."
   userErrors: [UserError!]!
@@ -7833,8 +7833,8 @@ type DeleteMyAccountPayload {
   deleted: Boolean!
   """
   WALLET_NOT_EMPTY while stored value remains (refund it at a cashier first);
-  PAYMENT_IN_FLIGHT while an online payment is open (try again once it is
-  paid or closed); INVALID_ARGUMENT without confirm.
+  PAYMENT_IN_FLIGHT while an online payment is pending (try again once it
+  is paid or closed); INVALID_ARGUMENT without confirm.
   """
   userErrors: [UserError!]!
 }

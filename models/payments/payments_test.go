@@ -369,3 +369,64 @@ func isNotFound(err error) bool {
 	var me *models.Error
 	return errors.As(err, &me) && me.Code == models.CodeNotFound
 }
+
+// A client that lost the answer retries with the same key after the payment
+// was paid: it gets the paid payment back, even though the card could not
+// take the same top-up again now.
+func TestStartAgainAfterItWasPaid(t *testing.T) {
+	e := newEnv(t)
+	p, _ := e.start(t, 400000, "k")
+	testdb.Must(t, e.fake.Pay(p.OutTradeNo))
+	n, err := e.fake.NotificationFor(p.OutTradeNo, nil)
+	testdb.Must(t, err)
+	if _, err := e.notified(n); err != nil {
+		t.Fatal(err)
+	}
+	q, l, err := e.svc.Start(e.ctx, e.as, payments.StartInput{Purpose: payments.PurposeTopUp, StoreID: e.w.SZ.ID,
+		AmountFen: 400000, TradeType: payments.TradeJSAPI, IdempotencyKey: "k"})
+	if err != nil || q.ID != p.ID || q.State != payments.StatePaid || l != nil {
+		t.Fatalf("retry after paid: %+v %+v %v", q, l, err)
+	}
+	// Past its hold a pending payment comes back without a launch and is
+	// not placed again.
+	r, _ := e.start(t, 100, "late")
+	e.clock.Advance(payments.DefaultHold)
+	before, _ := e.fake.Requests()
+	q, l, err = e.svc.Start(e.ctx, e.as, payments.StartInput{Purpose: payments.PurposeTopUp, StoreID: e.w.SZ.ID,
+		AmountFen: 100, TradeType: payments.TradeJSAPI, IdempotencyKey: "late"})
+	if after, _ := e.fake.Requests(); err != nil || q.ID != r.ID || l != nil || after != before {
+		t.Fatalf("retry past the hold: %+v %+v %v, %d provider calls", q, l, err, after-before)
+	}
+}
+
+// Money that arrives for a payment recorded closed is never ignored: the
+// payment is marked for a refund.
+func TestPaidAfterRecordedClosed(t *testing.T) {
+	e := newEnv(t)
+	p, _ := e.start(t, 20000, "k")
+	testdb.Must(t, e.fake.Pay(p.OutTradeNo))
+	testdb.Must(t, e.w.DB.Conn(e.ctx).Model(&payments.Payment{}).Where("id = ?", p.ID).Update("state", payments.StateClosed).Error)
+	n, err := e.fake.NotificationFor(p.OutTradeNo, nil)
+	testdb.Must(t, err)
+	q, err := e.notified(n)
+	if err != nil || q.State != payments.StateRefunding || q.TransactionID == nil {
+		t.Fatalf("paid after closed: %+v %v", q, err)
+	}
+	if b := e.balance(t); b != 0 {
+		t.Fatalf("balance %d: a closed payment credited", b)
+	}
+	// Nothing open holds the account's deletion: the refund goes to WeChat.
+	testdb.Must(t, e.svc.EraseOwner(e.ctx, e.owner.ID))
+}
+
+// With online payment switched off the sweep asks nobody.
+func TestSweepWithoutProvider(t *testing.T) {
+	e := newEnv(t)
+	e.start(t, 20000, "k")
+	off := *e.svc
+	off.Provider = nil
+	e.clock.Advance(time.Hour)
+	if n, err := off.SweepPending(e.ctx, e.clock.Now()); err != nil || n != 0 {
+		t.Fatalf("sweep without a provider: %d, %v", n, err)
+	}
+}

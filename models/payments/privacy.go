@@ -9,8 +9,7 @@ import (
 )
 
 // CodePaymentInFlight: an online payment of the owner is still open (not
-// yet paid or closed, or being refunded): the account is deleted once it
-// settles.
+// yet paid or closed): the account is deleted once it settles.
 const CodePaymentInFlight models.Code = "PAYMENT_IN_FLIGHT"
 
 var errInFlight = models.E(CodePaymentInFlight, "您有一笔在线支付尚未完成，请在支付完成或关闭后再注销",
@@ -29,14 +28,15 @@ func (s *Service) ExportOwner(ctx context.Context, ownerID uuid.UUID) (any, erro
 
 // EraseOwner takes part in an account deletion (privacy.Eraser): payments
 // are the dealer's accounting records and stay; an owner with a payment
-// still open (PENDING, REFUNDING) is refused until it settles, so that no
-// money arrives for a deleted account.
+// still PENDING is refused until it settles, so that no money arrives for a
+// deleted account. A refund owed (REFUNDING) goes back to the owner's
+// WeChat Pay account, not to this one: it does not hold the deletion.
 //
 // Codes: PAYMENT_IN_FLIGHT.
 func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 	var open int64
 	err := s.DB.Conn(ctx).Model(&Payment{}).
-		Where("owner_id = ? AND state IN ?", ownerID, []string{StatePending, StateRefunding}).Count(&open).Error
+		Where("owner_id = ? AND state = ?", ownerID, StatePending).Count(&open).Error
 	if err != nil {
 		return err
 	}

@@ -61,8 +61,10 @@ type StartInput struct {
 // the provider: a top-up of AmountFen at StoreID (checked against the
 // card's cap, bonus included, now and again when the money arrives). It
 // returns the payment (PENDING) and what the client opens the payment sheet
-// with; a payment already paid or closed under the same key comes back
-// without a launch.
+// with. Under a key already used it returns that payment, whatever has
+// changed since (the card may be fuller now): with a launch while it is
+// PENDING within its hold, without one once it is paid, closed, or past
+// its hold.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (not an owner),
 // PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up),
@@ -80,26 +82,23 @@ func (s *Service) Start(ctx context.Context, actor *auth.Principal, in StartInpu
 	if s.Provider == nil {
 		return nil, nil, errPaymentsOff
 	}
-	if err := s.checkStart(ctx, actor.ID, in); err != nil {
+	if err := models.CheckIdempotencyKey(in.IdempotencyKey); err != nil {
 		return nil, nil, err
 	}
-	var openID string
-	if in.TradeType == TradeJSAPI {
-		o, err := s.directory().Owner(ctx, actor.ID)
-		if err != nil {
+	p, err := s.byKey(ctx, actor.ID, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p == nil {
+		if p, err = s.begin(ctx, actor.ID, in); err != nil {
 			return nil, nil, err
 		}
-		if o.WeChatOpenID == nil || *o.WeChatOpenID == "" {
-			return nil, nil, errNoOpenID
-		}
-		openID = *o.WeChatOpenID
 	}
-	p, err := s.record(ctx, actor.ID, in, openID)
-	if err != nil || p.State != StatePending {
-		return p, nil, err
+	if p.State != StatePending || !s.Clock.Now(ctx).Before(p.ExpiresAt) {
+		return p, nil, nil
 	}
 	launch, err := s.Provider.Prepay(ctx, Order{OutTradeNo: p.OutTradeNo, Description: description(p),
-		AmountFen: p.AmountFen, TradeType: p.TradeType, OpenID: openID, ExpiresAt: p.ExpiresAt})
+		AmountFen: p.AmountFen, TradeType: p.TradeType, OpenID: deref(p.PayerOpenID), ExpiresAt: p.ExpiresAt})
 	if err != nil {
 		if errors.Is(err, errAppPayOff) {
 			return nil, nil, errAppPayOff
@@ -118,15 +117,54 @@ func (s *Service) Start(ctx context.Context, actor *auth.Principal, in StartInpu
 	return p, launch, nil
 }
 
+// byKey is the payment the owner started under in's key, or nil.
+//
+// Codes: IDEMPOTENCY_KEY_REUSED (the key started another payment).
+func (s *Service) byKey(ctx context.Context, ownerID uuid.UUID, in StartInput) (*Payment, error) {
+	var rows []Payment
+	err := s.DB.Conn(ctx).Where("owner_id = ? AND idempotency_key = ?", ownerID, in.IdempotencyKey).Limit(1).Find(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	p := &rows[0]
+	if p.Purpose != in.Purpose || p.StoreID != in.StoreID || p.AmountFen != in.AmountFen || p.TradeType != in.TradeType {
+		return nil, models.ErrIdempotencyKeyReused
+	}
+	return p, nil
+}
+
+// begin checks a new payment and records it.
+func (s *Service) begin(ctx context.Context, ownerID uuid.UUID, in StartInput) (*Payment, error) {
+	if err := s.checkStart(ctx, ownerID, in); err != nil {
+		return nil, err
+	}
+	var openID string
+	if in.TradeType == TradeJSAPI {
+		o, err := s.directory().Owner(ctx, ownerID)
+		if err != nil {
+			return nil, err
+		}
+		if o.WeChatOpenID == nil || *o.WeChatOpenID == "" {
+			return nil, errNoOpenID
+		}
+		openID = *o.WeChatOpenID
+	}
+	return s.record(ctx, ownerID, in, openID)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 func (s *Service) checkStart(ctx context.Context, ownerID uuid.UUID, in StartInput) error {
 	switch {
 	case in.Purpose != PurposeTopUp:
 		return models.Invalid("purpose", "暂不支持该付款用途", "purpose must be TOP_UP")
 	case in.TradeType != TradeJSAPI && in.TradeType != TradeApp:
 		return models.Invalid("tradeType", "支付方式须为小程序（JSAPI）或 App（APP）", "tradeType must be JSAPI or APP")
-	}
-	if err := models.CheckIdempotencyKey(in.IdempotencyKey); err != nil {
-		return err
 	}
 	if ok, err := s.directory().StoreExists(ctx, in.StoreID); err != nil {
 		return err
@@ -200,10 +238,18 @@ func (s *Service) Apply(ctx context.Context, t *Transaction) (*Payment, error) {
 		if t.AmountFen != p.AmountFen {
 			return ErrMismatch
 		}
-		if p.State != StatePending {
-			return nil // told already
+		switch {
+		case p.State == StatePending:
+			return s.settle(ctx, &p, t)
+		case t.State == TradeSuccess && (p.State == StateClosed || p.State == StateFailed):
+			// Paid although recorded closed: the money must go back.
+			s.log().ErrorContext(ctx, "payments: paid after it was recorded closed: to refund",
+				"payment", p.ID.String(), "state", p.State)
+			txID := t.TransactionID
+			p.State, p.TransactionID = StateRefunding, &txID
+			return s.DB.Conn(ctx).Save(&p).Error
 		}
-		return s.settle(ctx, &p, t)
+		return nil // told already
 	})
 	if err != nil {
 		return nil, err
@@ -283,6 +329,10 @@ const sweepBatch = 200
 // it moved. A payment the provider does not answer for stays PENDING for
 // the next sweep.
 func (s *Service) SweepPending(ctx context.Context, now time.Time) (int64, error) {
+	if s.Provider == nil {
+		// Online payment switched off: nobody to ask.
+		return 0, nil
+	}
 	var pending []Payment
 	err := s.DB.Conn(ctx).Where("state = ? AND created_at < ?", StatePending, now.Add(-sweepAfter)).
 		Order("created_at").Limit(sweepBatch).Find(&pending).Error
@@ -312,9 +362,13 @@ func (s *Service) sweep(ctx context.Context, p *Payment, now time.Time) (bool, e
 	t, err := s.Provider.Query(ctx, p.OutTradeNo)
 	switch {
 	case errors.Is(err, ErrNoSuchOrder):
-		// Never placed (its prepay failed and was not retried).
+		// Not placed (its prepay failed and was not retried): closed with
+		// the provider all the same, so that a late retry cannot place it.
 		if now.Before(p.ExpiresAt) {
 			return false, nil
+		}
+		if err := s.Provider.Close(ctx, p.OutTradeNo); err != nil {
+			return false, err
 		}
 		return s.close(ctx, p.ID)
 	case err != nil:

@@ -20,6 +20,8 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/app"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/jsapi"
+
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // WeChatPayConfig is a merchant's WeChat Pay API v3 account, in public-key
@@ -167,7 +169,8 @@ func parsePublicKey(p string) (*rsa.PublicKey, error) {
 // the payment sheet. Placing the same order again (same out_trade_no and
 // amount) gives the same prepay id.
 func (w *WeChatPay) Prepay(ctx context.Context, o Order) (*Launch, error) {
-	expire := o.ExpiresAt
+	// WeChat Pay reads times in China's zone (its examples give +08:00).
+	expire := o.ExpiresAt.In(models.ChinaTime)
 	switch o.TradeType {
 	case TradeJSAPI:
 		resp, _, err := (&jsapi.JsapiApiService{Client: w.client}).PrepayWithRequestPayment(ctx, jsapi.PrepayRequest{
@@ -263,13 +266,6 @@ func transactionOf(tx *payments.Transaction) *Transaction {
 		out.SuccessTime = t
 	}
 	return out
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // providerError keeps WeChat Pay's code and message of a refusal and drops

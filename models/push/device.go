@@ -59,6 +59,10 @@ func (Device) TableName() string { return "devices" }
 // Registry keeps the owners' devices.
 type Registry struct {
 	DB *models.DB
+	// Providers are the providers this server sends through: LiveDevices
+	// leaves out the devices of the others, which nothing could reach
+	// (nil: every provider).
+	Providers []string
 }
 
 var errTokenFormat = models.E(models.CodeInvalidArgument, "设备令牌格式不正确", "the device token is not in its platform's format").On("token")
@@ -206,8 +210,11 @@ func (r *Registry) LiveDevices(ctx context.Context, owners []uuid.UUID, now time
 		return out, nil
 	}
 	var ds []Device
-	err := r.DB.Conn(ctx).Select("id", "owner_id").Where("owner_id IN ? AND last_seen_at > ?", owners, now.Add(-LiveWithin)).
-		Order("last_seen_at DESC, id DESC").Find(&ds).Error
+	q := r.DB.Conn(ctx).Select("id", "owner_id").Where("owner_id IN ? AND last_seen_at > ?", owners, now.Add(-LiveWithin))
+	if r.Providers != nil {
+		q = q.Where("provider IN ?", r.Providers)
+	}
+	err := q.Order("last_seen_at DESC, id DESC").Find(&ds).Error
 	if err != nil {
 		return nil, fmt.Errorf("push: live devices: %w", err)
 	}

@@ -318,4 +318,14 @@ func TestLiveDevicesOfManyOwnersInOneStatement(t *testing.T) {
 	if len(live) != 1 || len(live[a.ID]) != 2 || live[a.ID][0] != newer.ID || live[a.ID][1] != older.ID {
 		t.Fatalf("live devices %v; want a's two, %s first", live, newer.ID)
 	}
+	// A device of a provider this server does not send through is not
+	// live: a message chosen for it would reach nobody.
+	onlyJPush := &push.Registry{DB: w.DB, Providers: []string{push.ProviderJPush}}
+	if live, err := onlyJPush.LiveDevices(ctx, []uuid.UUID{a.ID}, now); err != nil || len(live) != 0 {
+		t.Fatalf("live APNs devices with only JPush configured: %v, %v", live, err)
+	}
+	onlyAPNs := &push.Registry{DB: w.DB, Providers: []string{push.ProviderAPNs}}
+	if live, err := onlyAPNs.LiveDevices(ctx, []uuid.UUID{a.ID}, now); err != nil || len(live[a.ID]) != 2 {
+		t.Fatalf("live APNs devices with APNs configured: %v, %v", live, err)
+	}
 }

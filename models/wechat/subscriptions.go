@@ -3,6 +3,8 @@ package wechat
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -99,7 +101,9 @@ func (s *Service) Accept(ctx context.Context, who *auth.Principal, ids []string)
 		}
 		now := s.now(ctx)
 		conn := s.DB.Conn(ctx)
-		for id := range accepted {
+		// In one order, so that two acceptances by one owner cannot lock
+		// each other's rows in opposite orders.
+		for _, id := range slices.Sorted(maps.Keys(accepted)) {
 			err := conn.Clauses(clause.OnConflict{
 				Columns: []clause.Column{{Name: "owner_id"}, {Name: "template_id"}},
 				DoUpdates: clause.Assignments(map[string]any{
