@@ -7690,6 +7690,7 @@ type OnlinePayment implements Node {
   createdAt: DateTime!
   "Until when the payment may be paid; after it, it is closed."
   expiresAt: DateTime!
+  "When WeChat Pay says the owner paid (its success time)."
   paidAt: DateTime
   closedAt: DateTime
 }

@@ -223,8 +223,10 @@ func TestDuplicateNotificationsApplyOnce(t *testing.T) {
 	}
 	got, err := e.svc.Payment(e.ctx, e.as, p.ID)
 	testdb.Must(t, err)
-	if got.TransactionID == nil || got.PaidAt == nil {
-		t.Fatalf("paid payment %+v", got)
+	o, _ := e.fake.Order(p.OutTradeNo)
+	if got.TransactionID == nil || *got.TransactionID != o.TransactionID || got.PaidAt == nil ||
+		!got.PaidAt.Equal(o.SuccessTime.Truncate(time.Second)) {
+		t.Fatalf("paid payment %+v; want paid at WeChat Pay's success time %v", got, o.SuccessTime)
 	}
 	e.audit(t)
 }

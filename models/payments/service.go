@@ -263,7 +263,13 @@ func (s *Service) settle(ctx context.Context, p *Payment, t *Transaction) error 
 	switch t.State {
 	case TradeSuccess:
 		txID := t.TransactionID
-		p.State, p.TransactionID, p.PaidAt = StatePaid, &txID, &now
+		// Paid when WeChat Pay says (the day its bill counts it in), not
+		// when the news arrived; the ledger entries carry the latter.
+		paid := now
+		if !t.SuccessTime.IsZero() {
+			paid = t.SuccessTime.UTC().Truncate(time.Microsecond)
+		}
+		p.State, p.TransactionID, p.PaidAt = StatePaid, &txID, &paid
 		if t.OpenID != "" {
 			p.PayerOpenID = &t.OpenID
 		}
