@@ -432,3 +432,21 @@ func TestSweepWithoutProvider(t *testing.T) {
 		t.Fatalf("sweep without a provider: %d, %v", n, err)
 	}
 }
+
+// APP pay needs the owner app's app id: without it an APP payment is
+// refused before anything is written or placed.
+func TestAppPayNotSetUp(t *testing.T) {
+	e := newEnv(t)
+	p, err := payments.NewWeChatPay(payments.WeChatPayConfig{MchID: e.fake.MchID, AppID: e.fake.AppID,
+		MerchantSerial: e.fake.MerchantSerial, MerchantKeyPEM: e.fake.MerchantKeyPEM, PublicKeyID: e.fake.PublicKeyID,
+		PublicKeyPEM: e.fake.PublicKeyPEM, APIv3Key: e.fake.APIv3Key, NotifyURL: "https://ownerhub.example/notify",
+		BaseURL: e.fake.URL()})
+	testdb.Must(t, err)
+	e.svc.Provider = p
+	_, _, err = e.svc.Start(e.ctx, e.as, payments.StartInput{Purpose: payments.PurposeTopUp, StoreID: e.w.SZ.ID,
+		AmountFen: 1000, TradeType: payments.TradeApp, IdempotencyKey: "app"})
+	testdb.WantCode(t, err, models.CodePaymentMethodUnavailable, "tradeType")
+	if ok, _ := e.fake.Requests(); ok != 0 || e.w.Count(&payments.Payment{}) != 0 {
+		t.Fatalf("%d orders placed, %d payments written", ok, e.w.Count(&payments.Payment{}))
+	}
+}

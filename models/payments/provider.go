@@ -21,6 +21,9 @@ type Provider interface {
 	// ParseNotification verifies and decrypts a notification request;
 	// ErrBadNotification when it is not the provider's, or stale.
 	ParseNotification(ctx context.Context, r *http.Request) (*Transaction, error)
+	// Supports reports whether the provider is set up for a trade type
+	// (APP pay needs the owner app's app id).
+	Supports(tradeType string) bool
 	// Merchant is the merchant id and the app ids its transactions carry:
 	// a transaction naming others is not ours.
 	Merchant() (mchID string, appIDs []string)

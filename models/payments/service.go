@@ -138,6 +138,9 @@ func (s *Service) begin(ctx context.Context, ownerID uuid.UUID, in StartInput) (
 	if err := s.checkStart(ctx, ownerID, in); err != nil {
 		return nil, err
 	}
+	if !s.Provider.Supports(in.TradeType) {
+		return nil, errAppPayOff
+	}
 	var openID string
 	if in.TradeType == TradeJSAPI {
 		o, err := s.directory().Owner(ctx, ownerID)

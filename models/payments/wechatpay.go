@@ -244,6 +244,12 @@ func (w *WeChatPay) ParseNotification(ctx context.Context, r *http.Request) (*Tr
 	return transactionOf(&tx), nil
 }
 
+// Supports reports whether tradeType can be paid: JSAPI always, APP with
+// the owner app's app id.
+func (w *WeChatPay) Supports(tradeType string) bool {
+	return tradeType == TradeJSAPI || (tradeType == TradeApp && w.cfg.MobileAppID != "")
+}
+
 // Merchant is the merchant id and the app ids its transactions may carry.
 func (w *WeChatPay) Merchant() (mchID string, appIDs []string) {
 	appIDs = []string{w.cfg.AppID}

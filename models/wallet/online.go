@@ -31,9 +31,8 @@ type OnlineTopUp struct {
 // NOT_FOUND ("ownerId").
 func (s *Service) CheckTopUp(ctx context.Context, ownerID uuid.UUID, amountFen int64) error {
 	cfg := s.cfg()
-	if amountFen < 1 || amountFen > cfg.BalanceCapFen {
-		return models.Ef(models.CodeInvalidArgument, "充值金额须在 ¥0.01 到 "+models.Yuan(cfg.BalanceCapFen)+" 之间",
-			"amountFen must be between 1 and %d", cfg.BalanceCapFen).On("amountFen")
+	if err := cfg.checkTopUpAmount(amountFen); err != nil {
+		return err
 	}
 	var a Account
 	if err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Take(&a).Error; err != nil {
@@ -82,4 +81,16 @@ func (s *Service) TopUpOnline(ctx context.Context, in OnlineTopUp) ([]*Entry, er
 		return nil
 	})
 	return out, err
+}
+
+// checkTopUpAmount is the one rule on a top-up's amount, at the counter or
+// online: 1 fen up to the card's cap.
+//
+// Codes: INVALID_ARGUMENT ("amountFen").
+func (c Config) checkTopUpAmount(amountFen int64) error {
+	if amountFen < 1 || amountFen > c.BalanceCapFen {
+		return models.Ef(models.CodeInvalidArgument, "充值金额须在 ¥0.01 到 "+models.Yuan(c.BalanceCapFen)+" 之间",
+			"amountFen must be between 1 and %d", c.BalanceCapFen).On("amountFen")
+	}
+	return nil
 }

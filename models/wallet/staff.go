@@ -81,9 +81,8 @@ func (s *Service) TopUp(ctx context.Context, actor *auth.Principal, in TopUpInpu
 		return nil, err
 	}
 	cfg := s.cfg()
-	if in.AmountFen < 1 || in.AmountFen > cfg.BalanceCapFen {
-		return nil, models.Ef(models.CodeInvalidArgument, "充值金额须在 ¥0.01 到 "+models.Yuan(cfg.BalanceCapFen)+" 之间",
-			"amountFen must be between 1 and %d", cfg.BalanceCapFen).On("amountFen")
+	if err := cfg.checkTopUpAmount(in.AmountFen); err != nil {
+		return nil, err
 	}
 	var err error
 	if in.Method, in.Reference, err = checkMethod(in.Method, in.Reference); err != nil {
