@@ -17,15 +17,17 @@ import (
 
 // StartPayment is the resolver for the startPayment field.
 func (r *mutationResolver) StartPayment(ctx context.Context, input model.StartPaymentInput) (*model.StartPaymentPayload, error) {
-	in := payments.StartInput{Purpose: input.Purpose.String(), AmountFen: int64(input.AmountFen),
+	in := payments.StartInput{Purpose: input.Purpose.String(), AmountFen: int64(deref(input.AmountFen)),
 		TradeType: input.TradeType.String(), IdempotencyKey: input.IdempotencyKey}
-	store, err := idOf(input.StoreID, typeStore, "storeId")
 	var (
 		p      *payments.Payment
 		launch *payments.Launch
 	)
+	store, err := optionalID(input.StoreID, typeStore, "storeId")
+	if err == nil && store != nil {
+		in.StoreID = *store
+	}
 	if err == nil {
-		in.StoreID = store
 		p, launch, err = r.Payments.Start(ctx, caller(ctx), in)
 	}
 	ues, err := userErrors(ctx, err)

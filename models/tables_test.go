@@ -36,9 +36,11 @@ var tableOwners = map[string]string{
 	// deliveries_new: the SQLite rebuild of deliveries (00015), renamed to it.
 	"deliveries_new": "models/outbox",
 	"devices":        "models/push",
-	"payments":       "models/payments",
-	"job_runs":       "models/jobs",
-	"wechat_tokens":  "models/wechat", "wechat_subscriptions": "models/wechat",
+	"payments":       "models/payments", "payment_refunds": "models/payments",
+	// payments_new: the SQLite rebuild of payments (00021), renamed to it.
+	"payments_new":  "models/payments",
+	"job_runs":      "models/jobs",
+	"wechat_tokens": "models/wechat", "wechat_subscriptions": "models/wechat",
 
 	"repair_orders": "models/workshop", "repair_order_items": "models/workshop",
 	"repair_order_events": "models/workshop", "repair_order_payments": "models/workshop",

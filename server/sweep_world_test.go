@@ -559,6 +559,15 @@ func (b *swBuild) value(owner, name string, ref swRef, required bool) (any, bool
 		if !required && len(b.aimed) == aimed {
 			return nil, false // so is an optional input object
 		}
+		if named == "StartPaymentInput" {
+			// A payment's purpose follows the thing it is aimed at.
+			switch {
+			case m["registrationId"] != nil && m["repairOrderId"] == nil:
+				m["purpose"] = "EVENT_FEE"
+			case m["repairOrderId"] != nil && m["registrationId"] == nil:
+				m["purpose"] = "REPAIR_BILL"
+			}
+		}
 		return m, b.err == nil
 	}
 	if v, ok := b.w.plausible(owner, name, named, required); ok {
@@ -620,6 +629,8 @@ func (w *swWorld) plausible(owner, name, named string, required bool) (any, bool
 			return true, true
 		case "first":
 			return 50, true
+		case "amountFen":
+			return 30, true // a top-up's amount
 		}
 		return nil, false
 	}

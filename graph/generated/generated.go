@@ -7730,10 +7730,10 @@ type AppPayParams {
 
 input StartPaymentInput {
   purpose: PaymentPurpose!
-  "TOP_UP: the store whose card counter takes the money (its bonus rules apply)."
-  storeId: ID!
-  "TOP_UP: the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED)."
-  amountFen: Int!
+  "TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for."
+  storeId: ID
+  "TOP_UP (required): the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED). Other purposes take the amount from what they pay for."
+  amountFen: Int
   tradeType: PaymentTradeType!
   "Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it."
   idempotencyKey: String!
@@ -37495,14 +37495,14 @@ func (ec *executionContext) unmarshalInputStartPaymentInput(ctx context.Context,
 			it.Purpose = data
 		case "storeId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
-			data, err := ec.unmarshalNID2string(ctx, v)
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.StoreID = data
 		case "amountFen":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountFen"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}

@@ -838,10 +838,10 @@ type StaffSummary struct {
 
 type StartPaymentInput struct {
 	Purpose PaymentPurpose `json:"purpose"`
-	// TOP_UP: the store whose card counter takes the money (its bonus rules apply).
-	StoreID string `json:"storeId"`
-	// TOP_UP: the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED).
-	AmountFen int              `json:"amountFen"`
+	// TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for.
+	StoreID *string `json:"storeId,omitempty"`
+	// TOP_UP (required): the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED). Other purposes take the amount from what they pay for.
+	AmountFen *int             `json:"amountFen,omitempty"`
 	TradeType PaymentTradeType `json:"tradeType"`
 	// Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it.
 	IdempotencyKey string `json:"idempotencyKey"`

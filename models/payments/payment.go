@@ -19,7 +19,17 @@ const (
 	// PurposeTopUp puts money on the owner's card at a store, with the
 	// store's bonus rules, when the payment succeeds.
 	PurposeTopUp = "TOP_UP"
+	// PurposeEventFee pays an event registration's fee: the seat is held
+	// while the owner pays.
+	PurposeEventFee = "EVENT_FEE"
+	// PurposeRepairBill pays a repair order's bill: the order is settled
+	// when the payment succeeds.
+	PurposeRepairBill = "REPAIR_BILL"
 )
+
+// tradeNoPrefix names a purpose in out_trade_no, so that a statement line
+// tells what it paid for.
+var tradeNoPrefix = map[string]string{PurposeTopUp: "TU", PurposeEventFee: "EF", PurposeRepairBill: "RB"}
 
 // States of a payment. PENDING until the provider says it was paid (PAID)
 // or it can no longer be (CLOSED, FAILED); REFUNDING and REFUNDED follow
@@ -51,11 +61,17 @@ var rolesRead = []auth.Role{auth.RoleCashier, auth.RoleManager}
 
 // Payment is one online payment (a row of payments).
 type Payment struct {
-	ID        uuid.UUID `gorm:"primaryKey"`
-	OwnerID   uuid.UUID
-	StoreID   uuid.UUID
-	Purpose   string
-	AmountFen int64
+	ID      uuid.UUID `gorm:"primaryKey"`
+	OwnerID uuid.UUID
+	StoreID uuid.UUID
+	Purpose string
+	// ReferenceID is the thing paid for: the registration (EVENT_FEE) or
+	// the repair order (REPAIR_BILL); nil for a top-up.
+	ReferenceID *uuid.UUID
+	AmountFen   int64
+	// RefundedFen is how much went back to the payer (refunds that
+	// succeeded).
+	RefundedFen int64
 	// OutTradeNo is the provider's name for it: a purpose prefix and the
 	// id, 32 characters.
 	OutTradeNo     string
@@ -75,10 +91,11 @@ type Payment struct {
 // TableName names the payments table.
 func (Payment) TableName() string { return "payments" }
 
-// outTradeNo is a payment's out_trade_no: "TU" for a top-up and the id's
-// 30 first hex digits (WeChat Pay allows 6 to 32 of [0-9A-Za-z_-|*]).
-func outTradeNo(purpose string, id uuid.UUID) string {
-	prefix := map[string]string{PurposeTopUp: "TU"}[purpose]
+// tradeNo is a provider's name for one of ours (out_trade_no,
+// out_refund_no): a two-letter prefix ("TU" for a top-up, "RF" for a
+// refund, ...) and the id's 30 first hex digits (WeChat Pay allows 6 to 32
+// of [0-9A-Za-z_-|*]).
+func tradeNo(prefix string, id uuid.UUID) string {
 	hex := id.String()
 	hex = hex[0:8] + hex[9:13] + hex[14:18] + hex[19:23] + hex[24:]
 	return prefix + hex[:30]

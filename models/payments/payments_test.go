@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/auth/authtest"
 	"github.com/ownerhub/ownerhub/models"
@@ -401,8 +403,9 @@ func TestStartAgainAfterItWasPaid(t *testing.T) {
 	}
 }
 
-// Money that arrives for a payment recorded closed is never ignored: the
-// payment is marked for a refund.
+// Money that arrives for a payment recorded closed is never ignored: a
+// top-up the card can still take is credited; one it cannot is refunded
+// whole.
 func TestPaidAfterRecordedClosed(t *testing.T) {
 	e := newEnv(t)
 	p, _ := e.start(t, 20000, "k")
@@ -411,11 +414,39 @@ func TestPaidAfterRecordedClosed(t *testing.T) {
 	n, err := e.fake.NotificationFor(p.OutTradeNo, nil)
 	testdb.Must(t, err)
 	q, err := e.notified(n)
-	if err != nil || q.State != payments.StateRefunding || q.TransactionID == nil {
+	if err != nil || q.State != payments.StatePaid || q.TransactionID == nil {
 		t.Fatalf("paid after closed: %+v %v", q, err)
 	}
-	if b := e.balance(t); b != 0 {
-		t.Fatalf("balance %d: a closed payment credited", b)
+	if b := e.balance(t); b != 20000 {
+		t.Fatalf("balance %d, want the late top-up credited", b)
+	}
+
+	// The card fills up, then money arrives for a closed top-up it cannot
+	// take: the whole payment goes back.
+	r, _ := e.start(t, 100000, "late")
+	testdb.Must(t, e.fake.Pay(r.OutTradeNo))
+	testdb.Must(t, e.w.DB.Conn(e.ctx).Model(&payments.Payment{}).Where("id = ?", r.ID).Update("state", payments.StateClosed).Error)
+	full, _ := e.start(t, 380000, "full") // ¥200 + ¥3,800 + ¥100 bonus: no room for ¥1,100 more
+	testdb.Must(t, e.fake.Pay(full.OutTradeNo))
+	n, err = e.fake.NotificationFor(full.OutTradeNo, nil)
+	testdb.Must(t, err)
+	if _, err := e.notified(n); err != nil {
+		t.Fatal(err)
+	}
+	n, err = e.fake.NotificationFor(r.OutTradeNo, nil)
+	testdb.Must(t, err)
+	q, err = e.notified(n)
+	if err != nil || q.State != payments.StateRefunding || q.TransactionID == nil {
+		t.Fatalf("paid after closed past the cap: %+v %v", q, err)
+	}
+	refunds, err := e.svc.Refunds(e.ctx, []uuid.UUID{r.ID})
+	testdb.Must(t, err)
+	if f := refunds[r.ID]; len(f) != 1 || f[0].AmountFen != 100000 || f[0].State != payments.RefundPending ||
+		f[0].Cause != payments.CauseNotApplicable || len(f[0].OutRefundNo) != 32 || f[0].OutRefundNo[:2] != "RF" {
+		t.Fatalf("refunds: %+v", f)
+	}
+	if b := e.balance(t); b != 20000+380000+10000 {
+		t.Fatalf("balance %d: the refunded payment credited", b)
 	}
 	// Nothing open holds the account's deletion: the refund goes to WeChat.
 	testdb.Must(t, e.svc.EraseOwner(e.ctx, e.owner.ID))

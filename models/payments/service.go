@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -28,6 +29,10 @@ type Service struct {
 	Log       *slog.Logger
 	// Hold is how long a started payment may be paid (0: DefaultHold).
 	Hold time.Duration
+	// Purposes are the handlers of the purposes other capabilities own
+	// (EVENT_FEE, REPAIR_BILL), set when the server is wired; a top-up is
+	// built in. A purpose without one is refused.
+	Purposes map[string]Purpose
 }
 
 func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
@@ -48,10 +53,15 @@ func (s *Service) hold() time.Duration {
 
 // StartInput is an owner's request to pay.
 type StartInput struct {
-	Purpose   string
+	Purpose string
+	// StoreID and AmountFen: a top-up's store and amount (the other
+	// purposes take both from what they pay for).
 	StoreID   uuid.UUID
 	AmountFen int64
-	TradeType string
+	// ReferenceID is what an EVENT_FEE or REPAIR_BILL pays for: the
+	// registration or the repair order.
+	ReferenceID *uuid.UUID
+	TradeType   string
 	// IdempotencyKey (required): starting again with the same key gives
 	// the same payment (and the same prepay id), never a second one.
 	IdempotencyKey string
@@ -97,7 +107,7 @@ func (s *Service) Start(ctx context.Context, actor *auth.Principal, in StartInpu
 	if p.State != StatePending || !s.Clock.Now(ctx).Before(p.ExpiresAt) {
 		return p, nil, nil
 	}
-	launch, err := s.Provider.Prepay(ctx, Order{OutTradeNo: p.OutTradeNo, Description: description(p),
+	launch, err := s.Provider.Prepay(ctx, Order{OutTradeNo: p.OutTradeNo, Description: Description(p.Purpose, p.AmountFen),
 		AmountFen: p.AmountFen, TradeType: p.TradeType, OpenID: deref(p.PayerOpenID), ExpiresAt: p.ExpiresAt})
 	if err != nil {
 		if errors.Is(err, errAppPayOff) {
@@ -127,15 +137,25 @@ func (s *Service) byKey(ctx context.Context, ownerID uuid.UUID, in StartInput) (
 		return nil, err
 	}
 	p := &rows[0]
-	if p.Purpose != in.Purpose || p.StoreID != in.StoreID || p.AmountFen != in.AmountFen || p.TradeType != in.TradeType {
+	if !p.startedBy(in) {
 		return nil, models.ErrIdempotencyKeyReused
 	}
 	return p, nil
 }
 
+// startedBy tells whether in is the request that started p (the same
+// purpose, trade type and thing paid for; the store and amount when the
+// request names them).
+func (p *Payment) startedBy(in StartInput) bool {
+	sameRef := (p.ReferenceID == nil) == (in.ReferenceID == nil) && (p.ReferenceID == nil || *p.ReferenceID == *in.ReferenceID)
+	return p.Purpose == in.Purpose && p.TradeType == in.TradeType && sameRef &&
+		(in.StoreID == uuid.Nil || p.StoreID == in.StoreID) && (in.AmountFen == 0 || p.AmountFen == in.AmountFen)
+}
+
 // begin checks a new payment and records it.
 func (s *Service) begin(ctx context.Context, ownerID uuid.UUID, in StartInput) (*Payment, error) {
-	if err := s.checkStart(ctx, ownerID, in); err != nil {
+	intent, err := s.checkStart(ctx, ownerID, in)
+	if err != nil {
 		return nil, err
 	}
 	if !s.Provider.Supports(in.TradeType) {
@@ -152,7 +172,7 @@ func (s *Service) begin(ctx context.Context, ownerID uuid.UUID, in StartInput) (
 		}
 		openID = *o.WeChatOpenID
 	}
-	return s.record(ctx, ownerID, in, openID)
+	return s.record(ctx, ownerID, in, intent, openID)
 }
 
 func deref(s *string) string {
@@ -162,29 +182,25 @@ func deref(s *string) string {
 	return *s
 }
 
-func (s *Service) checkStart(ctx context.Context, ownerID uuid.UUID, in StartInput) error {
+func (s *Service) checkStart(ctx context.Context, ownerID uuid.UUID, in StartInput) (Intent, error) {
+	h, ok := s.purpose(in.Purpose)
 	switch {
-	case in.Purpose != PurposeTopUp:
-		return models.Invalid("purpose", "暂不支持该付款用途", "purpose must be TOP_UP")
+	case !ok:
+		return Intent{}, models.Invalid("purpose", "暂不支持该付款用途", "this purpose cannot be paid online")
 	case in.TradeType != TradeJSAPI && in.TradeType != TradeApp:
-		return models.Invalid("tradeType", "支付方式须为小程序（JSAPI）或 App（APP）", "tradeType must be JSAPI or APP")
+		return Intent{}, models.Invalid("tradeType", "支付方式须为小程序（JSAPI）或 App（APP）", "tradeType must be JSAPI or APP")
 	}
-	if ok, err := s.directory().StoreExists(ctx, in.StoreID); err != nil {
-		return err
-	} else if !ok {
-		return errStoreNotFound
-	}
-	return s.Wallet.CheckTopUp(ctx, ownerID, in.AmountFen)
+	return h.Prepare(ctx, ownerID, in)
 }
 
 // record writes the payment, or finds the one started under the same key.
-func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, openID string) (*Payment, error) {
+func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, intent Intent, openID string) (*Payment, error) {
 	var p Payment
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		conn := s.DB.Conn(ctx)
 		err := conn.Where("owner_id = ? AND idempotency_key = ?", ownerID, in.IdempotencyKey).Take(&p).Error
 		if err == nil {
-			if p.Purpose != in.Purpose || p.StoreID != in.StoreID || p.AmountFen != in.AmountFen || p.TradeType != in.TradeType {
+			if !p.startedBy(in) {
 				return models.ErrIdempotencyKeyReused
 			}
 			return nil
@@ -193,9 +209,14 @@ func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, 
 			return err
 		}
 		now := s.Clock.Now(ctx)
-		p = Payment{ID: models.NewID(), OwnerID: ownerID, StoreID: in.StoreID, Purpose: in.Purpose, AmountFen: in.AmountFen,
-			TradeType: in.TradeType, State: StatePending, IdempotencyKey: in.IdempotencyKey, ExpiresAt: now.Add(s.hold())}
-		p.OutTradeNo = outTradeNo(p.Purpose, p.ID)
+		expires := now.Add(s.hold())
+		if !intent.ExpiresAt.IsZero() && intent.ExpiresAt.Before(expires) {
+			expires = intent.ExpiresAt
+		}
+		p = Payment{ID: models.NewID(), OwnerID: ownerID, StoreID: intent.StoreID, Purpose: in.Purpose,
+			ReferenceID: intent.ReferenceID, AmountFen: intent.AmountFen, TradeType: in.TradeType, State: StatePending,
+			IdempotencyKey: in.IdempotencyKey, ExpiresAt: expires}
+		p.OutTradeNo = tradeNo(tradeNoPrefix[p.Purpose], p.ID)
 		if openID != "" {
 			p.PayerOpenID = &openID
 		}
@@ -204,16 +225,17 @@ func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, 
 	if err != nil {
 		if models.IsUniqueViolation(err) {
 			// The same key started concurrently: the other one won.
-			return s.record(ctx, ownerID, in, openID)
+			return s.record(ctx, ownerID, in, intent, openID)
 		}
 		return nil, err
 	}
 	return &p, nil
 }
 
-// description is what the owner's WeChat bill shows.
-func description(p *Payment) string {
-	return "会员卡充值 " + models.Yuan(p.AmountFen)
+// Description is what the payer's WeChat bill shows for a payment.
+func Description(purpose string, amountFen int64) string {
+	what := map[string]string{PurposeTopUp: "会员卡充值", PurposeEventFee: "活动报名费", PurposeRepairBill: "维修结算"}[purpose]
+	return what + " " + models.Yuan(amountFen)
 }
 
 // Apply records the provider's word on a payment (a notification, or the
@@ -221,9 +243,11 @@ func description(p *Payment) string {
 // in the same transaction: once, however many times and on however many
 // instances the same word arrives. A transaction not ours (merchant, app
 // id), for no payment we know, or for another amount changes nothing and
-// returns ErrUnknown or ErrMismatch. A paid top-up the card can no longer
-// take (its cap was reached meanwhile) is recorded PAID and marked for a
-// refund (REFUNDING).
+// returns ErrUnknown or ErrMismatch. A payment whose purpose can no longer
+// take it (the card's cap was reached meanwhile, the seat went to someone
+// else) is recorded paid and refunded whole (REFUNDING); so is money that
+// arrives for a payment recorded closed, unless its purpose can still take
+// it.
 func (s *Service) Apply(ctx context.Context, t *Transaction) (*Payment, error) {
 	mch, apps := s.Provider.Merchant()
 	if t.MchID != mch || !slices.Contains(apps, t.AppID) {
@@ -245,12 +269,10 @@ func (s *Service) Apply(ctx context.Context, t *Transaction) (*Payment, error) {
 		case p.State == StatePending:
 			return s.settle(ctx, &p, t)
 		case t.State == TradeSuccess && (p.State == StateClosed || p.State == StateFailed):
-			// Paid although recorded closed: the money must go back.
-			s.log().ErrorContext(ctx, "payments: paid after it was recorded closed: to refund",
-				"payment", p.ID.String(), "state", p.State)
-			txID := t.TransactionID
-			p.State, p.TransactionID = StateRefunding, &txID
-			return s.DB.Conn(ctx).Save(&p).Error
+			// Paid although recorded closed: its purpose takes it if it
+			// still can, else the money goes back.
+			s.log().WarnContext(ctx, "payments: paid after it was recorded closed", "payment", p.ID.String(), "state", p.State)
+			return s.paid(ctx, &p, t)
 		}
 		return nil // told already
 	})
@@ -265,26 +287,7 @@ func (s *Service) settle(ctx context.Context, p *Payment, t *Transaction) error 
 	now := s.Clock.Now(ctx)
 	switch t.State {
 	case TradeSuccess:
-		txID := t.TransactionID
-		// Paid when WeChat Pay says (the day its bill counts it in), not
-		// when the news arrived; the ledger entries carry the latter.
-		paid := now
-		if !t.SuccessTime.IsZero() {
-			paid = t.SuccessTime.UTC().Truncate(time.Microsecond)
-		}
-		p.State, p.TransactionID, p.PaidAt = StatePaid, &txID, &paid
-		if t.OpenID != "" {
-			p.PayerOpenID = &t.OpenID
-		}
-		_, err := s.Wallet.TopUpOnline(ctx, wallet.OnlineTopUp{OwnerID: p.OwnerID, StoreID: p.StoreID, AmountFen: p.AmountFen,
-			PaymentID: p.ID, Method: "WECHAT_PAY", Reference: txID})
-		var merr *models.Error
-		if errors.As(err, &merr) && merr.Code == wallet.CodeBalanceCapExceeded {
-			s.log().WarnContext(ctx, "payments: paid top-up past the card's cap: to refund", "payment", p.ID.String())
-			p.State = StateRefunding
-		} else if err != nil {
-			return err
-		}
+		return s.paid(ctx, p, t)
 	case TradeClosed, TradeRevoked:
 		p.State, p.ClosedAt = StateClosed, &now
 	case TradePayError:
@@ -292,7 +295,52 @@ func (s *Service) settle(ctx context.Context, p *Payment, t *Transaction) error 
 	default: // NOTPAY, USERPAYING: nothing yet
 		return nil
 	}
-	return s.DB.Conn(ctx).Save(p).Error
+	if err := s.DB.Conn(ctx).Save(p).Error; err != nil {
+		return err
+	}
+	return s.closed(ctx, p)
+}
+
+// closed tells p's purpose that p will never be paid.
+func (s *Service) closed(ctx context.Context, p *Payment) error {
+	h, ok := s.purpose(p.Purpose)
+	if !ok {
+		return fmt.Errorf("payments: no handler for purpose %s", p.Purpose)
+	}
+	return h.Closed(ctx, p)
+}
+
+// paid records a locked payment paid by t and applies its effect, or, when
+// its purpose can no longer take it, refunds it whole.
+func (s *Service) paid(ctx context.Context, p *Payment, t *Transaction) error {
+	h, ok := s.purpose(p.Purpose)
+	if !ok {
+		return fmt.Errorf("payments: no handler for purpose %s", p.Purpose)
+	}
+	txID := t.TransactionID
+	// Paid when WeChat Pay says (the day its bill counts it in), not when
+	// the news arrived; the effect's records carry the latter.
+	paid := s.Clock.Now(ctx)
+	if !t.SuccessTime.IsZero() {
+		paid = t.SuccessTime.UTC().Truncate(time.Microsecond)
+	}
+	p.State, p.TransactionID, p.PaidAt = StatePaid, &txID, &paid
+	if t.OpenID != "" {
+		p.PayerOpenID = &t.OpenID
+	}
+	reason, err := h.Paid(ctx, p)
+	if err != nil {
+		return err
+	}
+	if err := s.DB.Conn(ctx).Save(p).Error; err != nil {
+		return err
+	}
+	if reason == "" {
+		return nil
+	}
+	s.log().WarnContext(ctx, "payments: paid for what can no longer take it: refunding", "payment", p.ID.String(), "reason", reason)
+	_, err = s.refund(ctx, p, RefundRequest{Cause: CauseNotApplicable, Reason: reason})
+	return err
 }
 
 // Payment is one payment the actor may see: an owner their own, staff
@@ -405,15 +453,22 @@ func (s *Service) sweep(ctx context.Context, p *Payment, now time.Time) (bool, e
 	return q.State != StatePending, nil
 }
 
-// close records a payment CLOSED if it is still PENDING.
+// close records a payment CLOSED if it is still PENDING, and releases what
+// it held.
 func (s *Service) close(ctx context.Context, id uuid.UUID) (bool, error) {
 	var moved bool
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		p, err := s.lock(ctx, id)
+		if err != nil || p.State != StatePending {
+			return err
+		}
 		now := s.Clock.Now(ctx)
-		res := s.DB.Conn(ctx).Model(&Payment{}).Where("id = ? AND state = ?", id, StatePending).
-			Updates(map[string]any{"state": StateClosed, "closed_at": now})
-		moved = res.RowsAffected == 1
-		return res.Error
+		p.State, p.ClosedAt = StateClosed, &now
+		if err := s.DB.Conn(ctx).Save(p).Error; err != nil {
+			return err
+		}
+		moved = true
+		return s.closed(ctx, p)
 	})
 	return moved, err
 }
