@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth/authtest"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/payments"
+	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -268,5 +270,53 @@ func TestOpenPaymentHoldsAccountDeletion(t *testing.T) {
 	}
 	if d := s.gql(t, tok, pvDeleteDoc, map[string]any{"c": true}); dig(d, "deleteMyAccount", "deleted") != true {
 		t.Fatalf("deletion after the payment closed: %v", d)
+	}
+	// The payment stays, the payer's WeChat identity does not.
+	var kept payments.Payment
+	testdb.Must(t, s.DB.Conn(context.Background()).Where("out_trade_no = ?", no).Take(&kept).Error)
+	if kept.PayerOpenID != nil {
+		t.Fatalf("payer openid %q kept after the deletion", *kept.PayerOpenID)
+	}
+}
+
+// An account deletion and a payment started at the same moment never leave
+// a payment PENDING for a deleted account: either the deletion waits for
+// the payment and refuses (PAYMENT_IN_FLIGHT), or the payment finds the
+// account gone.
+func TestDeletionRacesStartPayment(t *testing.T) {
+	fake := authtest.NewFakeWeChatPay()
+	t.Cleanup(fake.Close)
+	s := payServer(t, fake)
+	const rounds = 8
+	owners := make([]*models.Owner, rounds)
+	toks := make([]string, rounds)
+	for i := range owners {
+		owners[i], toks[i] = wechatOwner(t, s, fmt.Sprintf("竞注%d", i))
+	}
+	parallel(2*rounds, 8, func(i int) {
+		tok := toks[i/2]
+		if i%2 == 0 {
+			s.gql(t, tok, pvDeleteDoc, map[string]any{"c": true})
+			return
+		}
+		s.do(t, req{Query: startPaymentDoc, Token: tok, Vars: map[string]any{"in": map[string]any{
+			"purpose": "TOP_UP", "storeId": pvGID("Store", e2eStoreID(t, s, "SZ01")), "amountFen": 5000,
+			"tradeType": "JSAPI", "idempotencyKey": "race"}}})
+	})
+	var deleted, started int
+	for _, o := range owners {
+		var gone, pending int64
+		db := s.DB.Conn(context.Background())
+		testdb.Must(t, db.Table("deleted_owners").Where("owner_id = ?", o.ID).Count(&gone).Error)
+		testdb.Must(t, db.Model(&payments.Payment{}).Where("owner_id = ? AND state = ?", o.ID, payments.StatePending).Count(&pending).Error)
+		if gone > 0 && pending > 0 {
+			t.Errorf("owner %s deleted with a payment pending", o.ID)
+		}
+		deleted += int(gone)
+		started += int(pending)
+	}
+	t.Logf("%d rounds: %d accounts deleted, %d payments started", rounds, deleted, started)
+	if deleted+started != rounds {
+		t.Fatalf("%d rounds: %d deletions and %d payments, want one of each pair to win", rounds, deleted, started)
 	}
 }

@@ -27,7 +27,8 @@ func (s *Service) ExportOwner(ctx context.Context, ownerID uuid.UUID) (any, erro
 }
 
 // EraseOwner takes part in an account deletion (privacy.Eraser): payments
-// are the dealer's accounting records and stay; an owner with a payment
+// are the dealer's accounting records and stay, without the payer's
+// openid; an owner with a payment
 // still PENDING is refused until it settles, so that no money arrives for a
 // deleted account. A refund owed (REFUNDING) goes back to the owner's
 // WeChat Pay account, not to this one: it does not hold the deletion.
@@ -43,5 +44,8 @@ func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 	if open > 0 {
 		return errInFlight
 	}
-	return nil
+	// The payer's WeChat identity goes with the account; refunds go to
+	// the payment (its transaction), not to an openid.
+	return s.DB.Conn(ctx).Model(&Payment{}).Where("owner_id = ? AND payer_openid IS NOT NULL", ownerID).
+		Update("payer_openid", nil).Error
 }

@@ -208,6 +208,17 @@ func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, 
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err
 		}
+		// The owner's row, as an account deletion takes it: a deletion
+		// either finds this payment PENDING (and waits for it) or has
+		// happened, and then nothing is started for an account gone.
+		if _, err := s.directory().LockOwner(ctx, ownerID, true, false); err != nil {
+			return models.NotFoundAs(err, models.ErrUnauthenticated)
+		}
+		if gone, err := s.directory().OwnerDeleted(ctx, ownerID); err != nil {
+			return err
+		} else if gone {
+			return models.ErrUnauthenticated
+		}
 		now := s.Clock.Now(ctx)
 		expires := now.Add(s.hold())
 		if !intent.ExpiresAt.IsZero() && intent.ExpiresAt.Before(expires) {
