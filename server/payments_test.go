@@ -320,3 +320,36 @@ func TestDeletionRacesStartPayment(t *testing.T) {
 		t.Fatalf("%d rounds: %d deletions and %d payments, want one of each pair to win", rounds, deleted, started)
 	}
 }
+
+// A notification that fails on our side (here the ledger cannot be
+// written) answers 500 and changes nothing, so WeChat Pay sends it again;
+// the next delivery applies it.
+func TestPaymentNotificationOurFailure(t *testing.T) {
+	fake, s, _, tok := payFixture(t, "支付庚")
+	p := s.startTopUp(t, tok, 5000, "JSAPI", "k")
+	no := dig(p, "payment", "outTradeNo").(string)
+	testdb.Must(t, fake.Pay(no))
+	n, err := fake.NotificationFor(no, nil)
+	testdb.Must(t, err)
+	db := s.DB.Conn(context.Background())
+	testdb.Must(t, db.Exec("ALTER TABLE ledger_entries RENAME TO ledger_entries_away").Error)
+	code := notifyTo(t, fake, s, n)
+	testdb.Must(t, db.Exec("ALTER TABLE ledger_entries_away RENAME TO ledger_entries").Error)
+	if code != http.StatusInternalServerError {
+		t.Fatalf("a notification we failed to apply answered %d", code)
+	}
+	if !strings.Contains(s.Logs.String(), "notification not applied") {
+		t.Fatal("the failure was not logged")
+	}
+	got := dig(s.gql(t, tok, paymentDoc, map[string]any{"id": dig(p, "payment", "id")}), "payment", "state")
+	if got != "PENDING" {
+		t.Fatalf("state %v after a failed notification", got)
+	}
+	if c := notifyTo(t, fake, s, n); c != http.StatusNoContent {
+		t.Fatalf("redelivery answered %d", c)
+	}
+	if bal := dig(s.gql(t, tok, myPaymentsDoc, nil), "me", "membership", "balance", "amountFen"); bal != float64(5000) {
+		t.Fatalf("balance %v after the redelivery", bal)
+	}
+	auditWallet(t, s.DB)
+}
