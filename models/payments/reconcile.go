@@ -92,10 +92,11 @@ type Reconciliation struct {
 	PaymentFen int64
 	Refunds    int64
 	RefundFen  int64
-	Mismatches int64
-	RanAt      time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// MismatchCount is how many mismatches it found, at every store.
+	MismatchCount int64 `gorm:"column:mismatches"`
+	RanAt         time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 	// StoreID is the store the reader asked about (nil: all theirs); not
 	// stored.
 	StoreID *uuid.UUID `gorm:"-"`
@@ -250,7 +251,7 @@ func (s *Service) recordRun(ctx context.Context, run *Reconciliation, found *com
 		BillPayments: found.billPayments, BillPaymentFen: found.billPaymentFen,
 		BillRefunds: found.billRefunds, BillRefundFen: found.billRefundFen,
 		Payments: found.payments, PaymentFen: found.paymentFen, Refunds: found.refunds, RefundFen: found.refundFen,
-		Mismatches: int64(len(found.mismatches)), RanAt: now, CreatedAt: run.CreatedAt, UpdatedAt: now}
+		MismatchCount: int64(len(found.mismatches)), RanAt: now, CreatedAt: run.CreatedAt, UpdatedAt: now}
 	return conn.Save(run).Error
 }
 
@@ -587,4 +588,19 @@ func (s *Service) MismatchesOf(ctx context.Context, actor *auth.Principal, run *
 		return nil, false, err
 	}
 	return models.Fetch[*Mismatch](q, models.ByID("id"), p)
+}
+
+// PaymentsFor are those of the payments the actor may see (the owner their
+// own; cashiers and managers those of their stores; GROUP_ADMIN all), by
+// id: one statement for a page of mismatches.
+func (s *Service) PaymentsFor(ctx context.Context, actor *auth.Principal, ids []uuid.UUID) (map[uuid.UUID]*Payment, error) {
+	var rows []*Payment
+	if err := models.Scope(s.DB.Conn(ctx), actor, rolesRead, "").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]*Payment, len(rows))
+	for _, p := range rows {
+		out[p.ID] = p
+	}
+	return out, nil
 }

@@ -107,7 +107,7 @@ func TestReconcileCleanDay(t *testing.T) {
 	day := reconDay()
 	e.cleanDay(t, day)
 	run := e.reconcile(t, day)
-	if run.State != payments.ReconMatched || run.Mismatches != 0 {
+	if run.State != payments.ReconMatched || run.MismatchCount != 0 {
 		t.Fatalf("run %+v mismatches %+v", run, e.mismatches(t, run))
 	}
 	want := payments.Reconciliation{BillPayments: 3, BillPaymentFen: 82346, BillRefunds: 1, BillRefundFen: 2345,
@@ -180,7 +180,7 @@ func TestReconcileFindsEachPlantedMismatch(t *testing.T) {
 		payments.MismatchRefundMissingInBill: {&ps[0].ID, &e.w.SZ.ID},
 		payments.MismatchRefundAmountDiffers: {&other.ID, &e.w.GZ.ID},
 	}
-	if len(got) != len(want) || run.Mismatches != int64(len(want)) || run.State != payments.ReconMismatched {
+	if len(got) != len(want) || run.MismatchCount != int64(len(want)) || run.State != payments.ReconMismatched {
 		t.Fatalf("run %+v found %v", run, kinds(got))
 	}
 	for kind, w := range want {
@@ -254,7 +254,7 @@ func TestReconcileTwiceAndConcurrentlyLeavesOneResult(t *testing.T) {
 	e.fake.SetBillAmount(ps[2].OutTradeNo, 1)
 	first := e.reconcile(t, day)
 	second := e.reconcile(t, day)
-	if first.ID != second.ID || second.Mismatches != 2 {
+	if first.ID != second.ID || second.MismatchCount != 2 {
 		t.Fatalf("runs %+v %+v", first, second)
 	}
 	var wg sync.WaitGroup
@@ -279,7 +279,7 @@ func TestReconcileTwiceAndConcurrentlyLeavesOneResult(t *testing.T) {
 	}
 	// The bill corrected: running again replaces the result.
 	e.fake.SetBillAmount(ps[2].OutTradeNo, ps[2].AmountFen)
-	if run := e.reconcile(t, day); run.Mismatches != 1 || e.w.Count(&payments.Mismatch{}) != 1 {
+	if run := e.reconcile(t, day); run.MismatchCount != 1 || e.w.Count(&payments.Mismatch{}) != 1 {
 		t.Fatalf("rerun %+v", run)
 	}
 }
@@ -356,7 +356,7 @@ func TestReconcileDayWithoutBill(t *testing.T) {
 	e.clock.Set(at(day.AddDate(0, 0, 1), 12, 30))
 	run, err = e.svc.Reconcile(e.ctx, day)
 	testdb.Must(t, err)
-	if run.State != payments.ReconMismatched || run.Mismatches != 1 || e.mismatches(t, run)[0].Kind != payments.MismatchMissingInBill {
+	if run.State != payments.ReconMismatched || run.MismatchCount != 1 || e.mismatches(t, run)[0].Kind != payments.MismatchMissingInBill {
 		t.Fatalf("run %+v", run)
 	}
 }
