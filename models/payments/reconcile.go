@@ -264,7 +264,7 @@ type comparison struct {
 
 func (c *comparison) add(m Mismatch) { c.mismatches = append(c.mismatches, m) }
 
-func fen(v int64) *int64 { return &v }
+func fenOf(v int64) *int64 { return &v }
 
 // paidStates are the states of a payment WeChat Pay took the money of.
 var paidStates = []string{StatePaid, StateRefunding, StateRefunded}
@@ -313,7 +313,7 @@ func (s *Service) comparePayments(ctx context.Context, bill *TradeBill, paid []*
 	inBill := make(map[string]bool, len(bill.Payments))
 	for _, b := range bill.Payments {
 		inBill[b.OutTradeNo] = true
-		m := Mismatch{OutTradeNo: b.OutTradeNo, TransactionID: b.TransactionID, BillAmountFen: fen(b.AmountFen), BillState: b.State}
+		m := Mismatch{OutTradeNo: b.OutTradeNo, TransactionID: b.TransactionID, BillAmountFen: fenOf(b.AmountFen), BillState: b.State}
 		p, mine := ours[b.OutTradeNo]
 		if !mine {
 			p = elsewhere[b.OutTradeNo]
@@ -323,7 +323,7 @@ func (s *Service) comparePayments(ctx context.Context, bill *TradeBill, paid []*
 			c.add(m)
 			continue
 		}
-		m.StoreID, m.PaymentID, m.OurAmountFen, m.OurState = &p.StoreID, &p.ID, fen(p.AmountFen), p.State
+		m.StoreID, m.PaymentID, m.OurAmountFen, m.OurState = &p.StoreID, &p.ID, fenOf(p.AmountFen), p.State
 		switch {
 		case b.AmountFen != p.AmountFen:
 			m.Kind = MismatchAmountDiffers
@@ -339,7 +339,7 @@ func (s *Service) comparePayments(ctx context.Context, bill *TradeBill, paid []*
 	for _, p := range paid {
 		if !inBill[p.OutTradeNo] {
 			c.add(Mismatch{Kind: MismatchMissingInBill, StoreID: &p.StoreID, PaymentID: &p.ID, OutTradeNo: p.OutTradeNo,
-				TransactionID: deref(p.TransactionID), OurAmountFen: fen(p.AmountFen), OurState: p.State})
+				TransactionID: deref(p.TransactionID), OurAmountFen: fenOf(p.AmountFen), OurState: p.State})
 		}
 	}
 	return nil
@@ -414,7 +414,7 @@ func (s *Service) compareRefunds(ctx context.Context, bill *TradeBill, start, en
 	}
 	refundMismatch := func(kind string, f *Refund) Mismatch {
 		m := Mismatch{Kind: kind, RefundID: &f.ID, PaymentID: &f.PaymentID, OutRefundNo: f.OutRefundNo,
-			OurAmountFen: fen(f.AmountFen), OurState: f.State}
+			OurAmountFen: fenOf(f.AmountFen), OurState: f.State}
 		if p := payments[f.PaymentID]; p != nil {
 			m.StoreID, m.OutTradeNo = &p.StoreID, p.OutTradeNo
 		}
@@ -426,7 +426,7 @@ func (s *Service) compareRefunds(ctx context.Context, bill *TradeBill, start, en
 		f := known[b.OutRefundNo]
 		if f == nil {
 			c.add(Mismatch{Kind: MismatchRefundMissingInOurs, OutTradeNo: b.OutTradeNo, OutRefundNo: b.OutRefundNo,
-				TransactionID: b.RefundID, BillAmountFen: fen(b.AmountFen), BillState: b.State})
+				TransactionID: b.RefundID, BillAmountFen: fenOf(b.AmountFen), BillState: b.State})
 			continue
 		}
 		var m Mismatch
@@ -438,7 +438,7 @@ func (s *Service) compareRefunds(ctx context.Context, bill *TradeBill, start, en
 		default:
 			continue
 		}
-		m.BillAmountFen, m.BillState, m.TransactionID = fen(b.AmountFen), b.State, b.RefundID
+		m.BillAmountFen, m.BillState, m.TransactionID = fenOf(b.AmountFen), b.State, b.RefundID
 		c.add(m)
 	}
 	for _, f := range done {
@@ -494,12 +494,12 @@ func (s *Service) compareLedger(ctx context.Context, paid []*Payment, c *compari
 		}
 		amount, ok := credited[p.ID]
 		m := Mismatch{StoreID: &p.StoreID, PaymentID: &p.ID, OutTradeNo: p.OutTradeNo, TransactionID: deref(p.TransactionID),
-			OurAmountFen: fen(p.AmountFen), OurState: p.State}
+			OurAmountFen: fenOf(p.AmountFen), OurState: p.State}
 		switch {
 		case !ok:
 			m.Kind = MismatchLedgerMissing
 		case amount != p.AmountFen:
-			m.Kind, m.BillAmountFen = MismatchLedgerAmountDiffers, fen(amount)
+			m.Kind, m.BillAmountFen = MismatchLedgerAmountDiffers, fenOf(amount)
 		default:
 			continue
 		}
