@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -46,6 +47,8 @@ type Loaders struct {
 	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
 	WaitlistPosition *dataloadgen.Loader[uuid.UUID, int]
 	AssistanceEvents *dataloadgen.Loader[uuid.UUID, []*roadside.Event]
+	// Payment: the ones the caller sees (graph/payment_reconciliation.go).
+	Payment *dataloadgen.Loader[uuid.UUID, *payments.Payment]
 	// care is made on first use (graph/care.go), from the resolver's
 	// care service.
 	careOnce sync.Once
@@ -87,6 +90,7 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(dir.StaffStoreIDs), opts...),
 
 		AssistanceEvents: dataloadgen.NewMappedLoader(everyKey(r.Roadside.EventsByRequestIDs), opts...),
+		Payment:          dataloadgen.NewMappedLoader(visiblePayments(r.Payments), opts...),
 	}
 }
 

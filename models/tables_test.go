@@ -38,7 +38,8 @@ var tableOwners = map[string]string{
 	"devices":        "models/push",
 	"payments":       "models/payments", "payment_refunds": "models/payments",
 	// payments_new: the SQLite rebuild of payments (00021), renamed to it.
-	"payments_new":  "models/payments",
+	"payments_new":            "models/payments",
+	"payment_reconciliations": "models/payments", "payment_reconciliation_mismatches": "models/payments",
 	"job_runs":      "models/jobs",
 	"wechat_tokens": "models/wechat", "wechat_subscriptions": "models/wechat",
 

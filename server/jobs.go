@@ -60,6 +60,10 @@ func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
 		// Payments whose notification did not arrive are asked about, and
 		// unpaid ones past their hold closed (every five minutes).
 		{Name: "payment-sweep", Period: 5 * time.Minute, Run: s.Payments.SweepPending},
+		// Yesterday's WeChat Pay trade bill against our payments, refunds
+		// and top-ups, from 10:00 (WeChat Pay makes it from 09:00); a bill
+		// not made yet fails the run, which is tried again.
+		{Name: "payment-reconciliation", Period: 24 * time.Hour, Offset: 10 * time.Hour, Run: s.Payments.ReconcileDue},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-models.IdempotencyRetention))
 		}},

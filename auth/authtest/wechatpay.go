@@ -48,6 +48,7 @@ type FakeWeChatPay struct {
 	requests int
 	refused  int
 	failNext int
+	bill     *fakeBill
 }
 
 // FakePayOrder is an order the fake holds.
@@ -80,6 +81,7 @@ func NewFakeWeChatPay() *FakeWeChatPay {
 	mux.HandleFunc("POST /v3/pay/transactions/app", f.prepay("APP"))
 	mux.HandleFunc("GET /v3/pay/transactions/out-trade-no/{no}", f.query)
 	mux.HandleFunc("POST /v3/pay/transactions/out-trade-no/{no}/close", f.close)
+	f.billRoutes(mux)
 	f.Server = httptest.NewServer(mux)
 	return f
 }

@@ -63,6 +63,8 @@ type ResolverRoot interface {
 	Notification() NotificationResolver
 	OnlinePayment() OnlinePaymentResolver
 	Owner() OwnerResolver
+	PaymentMismatch() PaymentMismatchResolver
+	PaymentReconciliation() PaymentReconciliationResolver
 	Query() QueryResolver
 	Registration() RegistrationResolver
 	RepairOrder() RepairOrderResolver
@@ -719,6 +721,45 @@ type ComplexityRoot struct {
 		Reference func(childComplexity int) int
 	}
 
+	PaymentMismatch struct {
+		BillAmount    func(childComplexity int) int
+		BillState     func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		OurAmount     func(childComplexity int) int
+		OurState      func(childComplexity int) int
+		OutRefundNo   func(childComplexity int) int
+		OutTradeNo    func(childComplexity int) int
+		Payment       func(childComplexity int) int
+		Store         func(childComplexity int) int
+		TransactionID func(childComplexity int) int
+	}
+
+	PaymentMismatchConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PaymentMismatchEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PaymentReconciliation struct {
+		BillDate         func(childComplexity int) int
+		BillPaymentTotal func(childComplexity int) int
+		BillPayments     func(childComplexity int) int
+		BillRefundTotal  func(childComplexity int) int
+		BillRefunds      func(childComplexity int) int
+		MismatchCount    func(childComplexity int) int
+		Mismatches       func(childComplexity int, first *int, after *string) int
+		PaymentTotal     func(childComplexity int) int
+		Payments         func(childComplexity int) int
+		RanAt            func(childComplexity int) int
+		RefundTotal      func(childComplexity int) int
+		Refunds          func(childComplexity int) int
+		State            func(childComplexity int) int
+	}
+
 	Privacy struct {
 		History            func(childComplexity int) int
 		MarketingConsent   func(childComplexity int) int
@@ -743,6 +784,7 @@ type ComplexityRoot struct {
 		OpenAssistanceRequests      func(childComplexity int, storeID *string, first *int, after *string) int
 		Owners                      func(childComplexity int, search string, first *int, after *string) int
 		Payment                     func(childComplexity int, id string) int
+		PaymentReconciliation       func(childComplexity int, date models.Date, storeID *string) int
 		RepairOrder                 func(childComplexity int, id string) int
 		SatisfactionReport          func(childComplexity int, storeID string, from models.Date, to models.Date) int
 		ScreenTokens                func(childComplexity int, storeID string) int
@@ -1369,6 +1411,27 @@ type OwnerResolver interface {
 	AssistanceRequests(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.AssistanceRequestConnection, error)
 	Membership(ctx context.Context, obj *models.Owner) (*wallet.Membership, error)
 }
+type PaymentMismatchResolver interface {
+	Kind(ctx context.Context, obj *payments.Mismatch) (model.PaymentMismatchKind, error)
+	Store(ctx context.Context, obj *payments.Mismatch) (*models.Store, error)
+	Payment(ctx context.Context, obj *payments.Mismatch) (*payments.Payment, error)
+
+	BillAmount(ctx context.Context, obj *payments.Mismatch) (*model.Money, error)
+	OurAmount(ctx context.Context, obj *payments.Mismatch) (*model.Money, error)
+}
+type PaymentReconciliationResolver interface {
+	State(ctx context.Context, obj *payments.Reconciliation) (model.PaymentReconciliationState, error)
+
+	BillPaymentTotal(ctx context.Context, obj *payments.Reconciliation) (*model.Money, error)
+
+	BillRefundTotal(ctx context.Context, obj *payments.Reconciliation) (*model.Money, error)
+
+	PaymentTotal(ctx context.Context, obj *payments.Reconciliation) (*model.Money, error)
+
+	RefundTotal(ctx context.Context, obj *payments.Reconciliation) (*model.Money, error)
+
+	Mismatches(ctx context.Context, obj *payments.Reconciliation, first *int, after *string) (*model.PaymentMismatchConnection, error)
+}
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	AvailableSlots(ctx context.Context, storeID string, kind workshop.Kind, from models.Date, to models.Date) ([]*booking.Slot, error)
@@ -1386,6 +1449,7 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*models.Owner, error)
 	Owners(ctx context.Context, search string, first *int, after *string) (*model.OwnerConnection, error)
 	Payment(ctx context.Context, id string) (*payments.Payment, error)
+	PaymentReconciliation(ctx context.Context, date models.Date, storeID *string) (*payments.Reconciliation, error)
 	ExportMyData(ctx context.Context) (*model.DataExport, error)
 	RepairOrder(ctx context.Context, id string) (*workshop.RepairOrder, error)
 	WorkshopBoard(ctx context.Context, storeID string) (*workshop.Board, error)
@@ -4440,6 +4504,177 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Payment.Reference(childComplexity), true
 
+	case "PaymentMismatch.billAmount":
+		if e.ComplexityRoot.PaymentMismatch.BillAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatch.BillAmount(childComplexity), true
+	case "PaymentMismatch.billState":
+		if e.ComplexityRoot.PaymentMismatch.BillState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatch.BillState(childComplexity), true
+	case "PaymentMismatch.kind":
+		if e.ComplexityRoot.PaymentMismatch.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatch.Kind(childComplexity), true
+	case "PaymentMismatch.ourAmount":
+		if e.ComplexityRoot.PaymentMismatch.OurAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatch.OurAmount(childComplexity), true
+	case "PaymentMismatch.ourState":
+		if e.ComplexityRoot.PaymentMismatch.OurState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatch.OurState(childComplexity), true
+	case "PaymentMismatch.outRefundNo":
+		if e.ComplexityRoot.PaymentMismatch.OutRefundNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatch.OutRefundNo(childComplexity), true
+	case "PaymentMismatch.outTradeNo":
+		if e.ComplexityRoot.PaymentMismatch.OutTradeNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatch.OutTradeNo(childComplexity), true
+	case "PaymentMismatch.payment":
+		if e.ComplexityRoot.PaymentMismatch.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatch.Payment(childComplexity), true
+	case "PaymentMismatch.store":
+		if e.ComplexityRoot.PaymentMismatch.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatch.Store(childComplexity), true
+	case "PaymentMismatch.transactionId":
+		if e.ComplexityRoot.PaymentMismatch.TransactionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatch.TransactionID(childComplexity), true
+
+	case "PaymentMismatchConnection.edges":
+		if e.ComplexityRoot.PaymentMismatchConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatchConnection.Edges(childComplexity), true
+	case "PaymentMismatchConnection.pageInfo":
+		if e.ComplexityRoot.PaymentMismatchConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatchConnection.PageInfo(childComplexity), true
+
+	case "PaymentMismatchEdge.cursor":
+		if e.ComplexityRoot.PaymentMismatchEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatchEdge.Cursor(childComplexity), true
+	case "PaymentMismatchEdge.node":
+		if e.ComplexityRoot.PaymentMismatchEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatchEdge.Node(childComplexity), true
+
+	case "PaymentReconciliation.date":
+		if e.ComplexityRoot.PaymentReconciliation.BillDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.BillDate(childComplexity), true
+	case "PaymentReconciliation.billPaymentTotal":
+		if e.ComplexityRoot.PaymentReconciliation.BillPaymentTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.BillPaymentTotal(childComplexity), true
+	case "PaymentReconciliation.billPaymentCount":
+		if e.ComplexityRoot.PaymentReconciliation.BillPayments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.BillPayments(childComplexity), true
+	case "PaymentReconciliation.billRefundTotal":
+		if e.ComplexityRoot.PaymentReconciliation.BillRefundTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.BillRefundTotal(childComplexity), true
+	case "PaymentReconciliation.billRefundCount":
+		if e.ComplexityRoot.PaymentReconciliation.BillRefunds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.BillRefunds(childComplexity), true
+	case "PaymentReconciliation.mismatchCount":
+		if e.ComplexityRoot.PaymentReconciliation.MismatchCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.MismatchCount(childComplexity), true
+	case "PaymentReconciliation.mismatches":
+		if e.ComplexityRoot.PaymentReconciliation.Mismatches == nil {
+			break
+		}
+
+		args, err := ec.field_PaymentReconciliation_mismatches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.Mismatches(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "PaymentReconciliation.paymentTotal":
+		if e.ComplexityRoot.PaymentReconciliation.PaymentTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.PaymentTotal(childComplexity), true
+	case "PaymentReconciliation.paymentCount":
+		if e.ComplexityRoot.PaymentReconciliation.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.Payments(childComplexity), true
+	case "PaymentReconciliation.ranAt":
+		if e.ComplexityRoot.PaymentReconciliation.RanAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.RanAt(childComplexity), true
+	case "PaymentReconciliation.refundTotal":
+		if e.ComplexityRoot.PaymentReconciliation.RefundTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.RefundTotal(childComplexity), true
+	case "PaymentReconciliation.refundCount":
+		if e.ComplexityRoot.PaymentReconciliation.Refunds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.Refunds(childComplexity), true
+	case "PaymentReconciliation.state":
+		if e.ComplexityRoot.PaymentReconciliation.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentReconciliation.State(childComplexity), true
+
 	case "Privacy.history":
 		if e.ComplexityRoot.Privacy.History == nil {
 			break
@@ -4632,6 +4867,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Payment(childComplexity, args["id"].(string)), true
+	case "Query.paymentReconciliation":
+		if e.ComplexityRoot.Query.PaymentReconciliation == nil {
+			break
+		}
+
+		args, err := ec.field_Query_paymentReconciliation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PaymentReconciliation(childComplexity, args["date"].(models.Date), args["storeId"].(*string)), true
 	case "Query.repairOrder":
 		if e.ComplexityRoot.Query.RepairOrder == nil {
 			break
@@ -7768,6 +8014,115 @@ extend type Mutation {
   startPayment(input: StartPaymentInput!): StartPaymentPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
+	{Name: "../schema/payment_reconciliation.graphqls", Input: `"""
+Where a day's reconciliation of WeChat Pay's trade bill stands.
+"""
+enum PaymentReconciliationState {
+  "WeChat Pay had not made the day's bill yet (it does from 09:00 the next day); the daily job tries again."
+  NOT_READY
+  "The bill and our payments, refunds and top-up ledger entries agree."
+  MATCHED
+  "Mismatches were found: see mismatches."
+  MISMATCHED
+}
+
+"What a reconciliation found to disagree."
+enum PaymentMismatchKind {
+  "The bill has a payment we have no record of."
+  MISSING_IN_OURS
+  "We recorded a payment paid that day that the bill does not have."
+  MISSING_IN_BILL
+  "The bill's amount of a payment is not ours."
+  AMOUNT_DIFFERS
+  "The bill says paid and we say pending, closed or failed (or the bill says revoked)."
+  STATE_DIFFERS
+  "The bill has the payment that day; we recorded it paid on another day."
+  DATE_DIFFERS
+  "The bill has a refund we have no record of."
+  REFUND_MISSING_IN_OURS
+  "A refund we recorded as succeeded that day is not in the bill."
+  REFUND_MISSING_IN_BILL
+  "The bill's amount of a refund is not ours."
+  REFUND_AMOUNT_DIFFERS
+  "The bill has a refund we recorded as not sent, or given up."
+  REFUND_STATE_DIFFERS
+  "A paid top-up has no top-up entry on the owner's card."
+  LEDGER_MISSING
+  "A paid top-up's entry on the owner's card is not its amount (billAmount holds the entry's)."
+  LEDGER_AMOUNT_DIFFERS
+}
+
+"""
+The reconciliation of one day (China time) of WeChat Pay's trade bill with the
+payments WeChat Pay took that day, the refunds that succeeded that day and the
+top-ups' ledger entries. Its figures are the whole merchant's; its mismatches
+are those the reader may see. Running the day again replaces it.
+"""
+type PaymentReconciliation {
+  date: Date!
+  state: PaymentReconciliationState!
+  "When it last ran (or last found the bill not ready)."
+  ranAt: DateTime!
+  "Payments in the bill, and their sum."
+  billPaymentCount: Int!
+  billPaymentTotal: Money!
+  "Refunds in the bill (accepted that day), and their sum."
+  billRefundCount: Int!
+  billRefundTotal: Money!
+  "Our payments paid that day, and their sum."
+  paymentCount: Int!
+  paymentTotal: Money!
+  "Our refunds that succeeded that day, and their sum."
+  refundCount: Int!
+  refundTotal: Money!
+  "How many mismatches the run found, at every store."
+  mismatchCount: Int!
+  "The mismatches at the store asked about, or at the reader's stores (GROUP_ADMIN: all, with those only the bill names), in the order found."
+  mismatches(first: Int = 20, after: String): PaymentMismatchConnection!
+}
+
+"One disagreement between the bill and our records."
+type PaymentMismatch {
+  kind: PaymentMismatchKind!
+  "The store of our payment; null when only the bill names it."
+  store: Store
+  "Our payment; null when only the bill names it."
+  payment: OnlinePayment
+  "WeChat Pay's name for the payment (out_trade_no)."
+  outTradeNo: String!
+  "WeChat Pay's name for the refund (out_refund_no), for refund mismatches; empty otherwise."
+  outRefundNo: String!
+  "WeChat Pay's transaction (or refund) id, when known."
+  transactionId: String!
+  "The amount the bill shows (or the ledger entry's, for LEDGER_AMOUNT_DIFFERS); null when the bill lacks it."
+  billAmount: Money
+  "Our amount; null when we have no record."
+  ourAmount: Money
+  "The bill's state of the line (SUCCESS, REVOKED; a refund's SUCCESS or PROCESSING); empty when the bill lacks it."
+  billState: String!
+  "Our state of the payment or refund; empty when we have no record."
+  ourState: String!
+}
+
+type PaymentMismatchEdge {
+  cursor: String!
+  node: PaymentMismatch!
+}
+
+type PaymentMismatchConnection {
+  edges: [PaymentMismatchEdge!]!
+  pageInfo: PageInfo!
+}
+
+extend type Query {
+  """
+  The reconciliation of WeChat Pay's trade bill of a day (China time), run
+  each morning for the day before; null when the day was not run. Managers
+  see the mismatches of their stores (storeId: one of them), GROUP_ADMIN all.
+  """
+  paymentReconciliation(date: Date!, storeId: ID): PaymentReconciliation @auth(requires: STAFF, roles: [MANAGER])
+}
+`, BuiltIn: false},
 	{Name: "../schema/privacy.graphqls", Input: `"Why an owner's consent changed."
 enum ConsentSource {
   "The owner gave or withdrew it."
@@ -10025,6 +10380,84 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
 }
 
+func (ec *executionContext) childFields_PaymentMismatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_PaymentMismatch_kind(ctx, field)
+	case "store":
+		return ec.fieldContext_PaymentMismatch_store(ctx, field)
+	case "payment":
+		return ec.fieldContext_PaymentMismatch_payment(ctx, field)
+	case "outTradeNo":
+		return ec.fieldContext_PaymentMismatch_outTradeNo(ctx, field)
+	case "outRefundNo":
+		return ec.fieldContext_PaymentMismatch_outRefundNo(ctx, field)
+	case "transactionId":
+		return ec.fieldContext_PaymentMismatch_transactionId(ctx, field)
+	case "billAmount":
+		return ec.fieldContext_PaymentMismatch_billAmount(ctx, field)
+	case "ourAmount":
+		return ec.fieldContext_PaymentMismatch_ourAmount(ctx, field)
+	case "billState":
+		return ec.fieldContext_PaymentMismatch_billState(ctx, field)
+	case "ourState":
+		return ec.fieldContext_PaymentMismatch_ourState(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMismatch", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMismatchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PaymentMismatchConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PaymentMismatchConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMismatchConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMismatchEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PaymentMismatchEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PaymentMismatchEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMismatchEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentReconciliation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_PaymentReconciliation_date(ctx, field)
+	case "state":
+		return ec.fieldContext_PaymentReconciliation_state(ctx, field)
+	case "ranAt":
+		return ec.fieldContext_PaymentReconciliation_ranAt(ctx, field)
+	case "billPaymentCount":
+		return ec.fieldContext_PaymentReconciliation_billPaymentCount(ctx, field)
+	case "billPaymentTotal":
+		return ec.fieldContext_PaymentReconciliation_billPaymentTotal(ctx, field)
+	case "billRefundCount":
+		return ec.fieldContext_PaymentReconciliation_billRefundCount(ctx, field)
+	case "billRefundTotal":
+		return ec.fieldContext_PaymentReconciliation_billRefundTotal(ctx, field)
+	case "paymentCount":
+		return ec.fieldContext_PaymentReconciliation_paymentCount(ctx, field)
+	case "paymentTotal":
+		return ec.fieldContext_PaymentReconciliation_paymentTotal(ctx, field)
+	case "refundCount":
+		return ec.fieldContext_PaymentReconciliation_refundCount(ctx, field)
+	case "refundTotal":
+		return ec.fieldContext_PaymentReconciliation_refundTotal(ctx, field)
+	case "mismatchCount":
+		return ec.fieldContext_PaymentReconciliation_mismatchCount(ctx, field)
+	case "mismatches":
+		return ec.fieldContext_PaymentReconciliation_mismatches(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentReconciliation", field.Name)
+}
+
 func (ec *executionContext) childFields_Privacy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "marketingConsent":
@@ -11991,6 +12424,28 @@ func (ec *executionContext) field_Owner_vehicles_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_PaymentReconciliation_mismatches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12400,6 +12855,28 @@ func (ec *executionContext) field_Query_owners_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_paymentReconciliation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "date",
+		func(ctx context.Context, v any) (models.Date, error) {
+			return ec.unmarshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["date"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg1
 	return args, nil
 }
 
@@ -25693,6 +26170,747 @@ func (ec *executionContext) fieldContext_Payment_at(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _PaymentMismatch_kind(ctx context.Context, field graphql.CollectedField, obj *payments.Mismatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatch_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentMismatch().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PaymentMismatchKind) graphql.Marshaler {
+			return ec.marshalNPaymentMismatchKind2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentMismatchKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatch_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMismatch", field, true, true, errors.New("field of type PaymentMismatchKind does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMismatch_store(ctx context.Context, field graphql.CollectedField, obj *payments.Mismatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatch_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentMismatch().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalOStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatch_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMismatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMismatch_payment(ctx context.Context, field graphql.CollectedField, obj *payments.Mismatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatch_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentMismatch().Payment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+			return ec.marshalOOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatch_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMismatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMismatch_outTradeNo(ctx context.Context, field graphql.CollectedField, obj *payments.Mismatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatch_outTradeNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutTradeNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatch_outTradeNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMismatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMismatch_outRefundNo(ctx context.Context, field graphql.CollectedField, obj *payments.Mismatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatch_outRefundNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutRefundNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatch_outRefundNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMismatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMismatch_transactionId(ctx context.Context, field graphql.CollectedField, obj *payments.Mismatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatch_transactionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TransactionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatch_transactionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMismatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMismatch_billAmount(ctx context.Context, field graphql.CollectedField, obj *payments.Mismatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatch_billAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentMismatch().BillAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatch_billAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMismatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMismatch_ourAmount(ctx context.Context, field graphql.CollectedField, obj *payments.Mismatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatch_ourAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentMismatch().OurAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatch_ourAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMismatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMismatch_billState(ctx context.Context, field graphql.CollectedField, obj *payments.Mismatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatch_billState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BillState, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatch_billState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMismatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMismatch_ourState(ctx context.Context, field graphql.CollectedField, obj *payments.Mismatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatch_ourState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OurState, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatch_ourState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMismatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMismatchConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMismatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatchConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaymentMismatchEdge) graphql.Marshaler {
+			return ec.marshalNPaymentMismatchEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentMismatchEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatchConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMismatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMismatchEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMismatchConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMismatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatchConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatchConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMismatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMismatchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMismatchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatchEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatchEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMismatchEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMismatchEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMismatchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatchEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Mismatch) graphql.Marshaler {
+			return ec.marshalNPaymentMismatch2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐMismatch(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatchEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMismatchEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMismatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentReconciliation_date(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BillDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentReconciliation_state(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentReconciliation().State(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PaymentReconciliationState) graphql.Marshaler {
+			return ec.marshalNPaymentReconciliationState2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentReconciliationState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, true, true, errors.New("field of type PaymentReconciliationState does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentReconciliation_ranAt(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_ranAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RanAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_ranAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentReconciliation_billPaymentCount(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_billPaymentCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BillPayments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_billPaymentCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentReconciliation_billPaymentTotal(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_billPaymentTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentReconciliation().BillPaymentTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_billPaymentTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentReconciliation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentReconciliation_billRefundCount(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_billRefundCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BillRefunds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_billRefundCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentReconciliation_billRefundTotal(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_billRefundTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentReconciliation().BillRefundTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_billRefundTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentReconciliation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentReconciliation_paymentCount(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_paymentCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_paymentCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentReconciliation_paymentTotal(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_paymentTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentReconciliation().PaymentTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_paymentTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentReconciliation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentReconciliation_refundCount(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_refundCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refunds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_refundCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentReconciliation_refundTotal(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_refundTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentReconciliation().RefundTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_refundTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentReconciliation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentReconciliation_mismatchCount(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_mismatchCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MismatchCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_mismatchCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentReconciliation", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentReconciliation_mismatches(ctx context.Context, field graphql.CollectedField, obj *payments.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentReconciliation_mismatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.PaymentReconciliation().Mismatches(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentMismatchConnection) graphql.Marshaler {
+			return ec.marshalNPaymentMismatchConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentMismatchConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentReconciliation_mismatches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentReconciliation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMismatchConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_PaymentReconciliation_mismatches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Privacy_marketingConsent(ctx context.Context, field graphql.CollectedField, obj *privacy.Privacy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26665,6 +27883,73 @@ func (ec *executionContext) fieldContext_Query_payment(ctx context.Context, fiel
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_payment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_paymentReconciliation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_paymentReconciliation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PaymentReconciliation(ctx, fc.Args["date"].(models.Date), fc.Args["storeId"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *payments.Reconciliation
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"MANAGER"})
+				if err != nil {
+					var zeroVal *payments.Reconciliation
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *payments.Reconciliation
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Reconciliation) graphql.Marshaler {
+			return ec.marshalOPaymentReconciliation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐReconciliation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_paymentReconciliation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentReconciliation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_paymentReconciliation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -45769,6 +47054,636 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var paymentMismatchImplementors = []string{"PaymentMismatch"}
+
+func (ec *executionContext) _PaymentMismatch(ctx context.Context, sel ast.SelectionSet, obj *payments.Mismatch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMismatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMismatch")
+		case "kind":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentMismatch_kind(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentMismatch_store(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "payment":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentMismatch_payment(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "outTradeNo":
+			out.Values[i] = ec._PaymentMismatch_outTradeNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outRefundNo":
+			out.Values[i] = ec._PaymentMismatch_outRefundNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "transactionId":
+			out.Values[i] = ec._PaymentMismatch_transactionId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "billAmount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentMismatch_billAmount(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "ourAmount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentMismatch_ourAmount(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "billState":
+			out.Values[i] = ec._PaymentMismatch_billState(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ourState":
+			out.Values[i] = ec._PaymentMismatch_ourState(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentMismatchConnectionImplementors = []string{"PaymentMismatchConnection"}
+
+func (ec *executionContext) _PaymentMismatchConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentMismatchConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMismatchConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMismatchConnection")
+		case "edges":
+			out.Values[i] = ec._PaymentMismatchConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PaymentMismatchConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentMismatchEdgeImplementors = []string{"PaymentMismatchEdge"}
+
+func (ec *executionContext) _PaymentMismatchEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentMismatchEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMismatchEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMismatchEdge")
+		case "cursor":
+			out.Values[i] = ec._PaymentMismatchEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PaymentMismatchEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentReconciliationImplementors = []string{"PaymentReconciliation"}
+
+func (ec *executionContext) _PaymentReconciliation(ctx context.Context, sel ast.SelectionSet, obj *payments.Reconciliation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentReconciliationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentReconciliation")
+		case "date":
+			out.Values[i] = ec._PaymentReconciliation_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentReconciliation_state(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "ranAt":
+			out.Values[i] = ec._PaymentReconciliation_ranAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "billPaymentCount":
+			out.Values[i] = ec._PaymentReconciliation_billPaymentCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "billPaymentTotal":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentReconciliation_billPaymentTotal(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "billRefundCount":
+			out.Values[i] = ec._PaymentReconciliation_billRefundCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "billRefundTotal":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentReconciliation_billRefundTotal(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "paymentCount":
+			out.Values[i] = ec._PaymentReconciliation_paymentCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "paymentTotal":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentReconciliation_paymentTotal(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "refundCount":
+			out.Values[i] = ec._PaymentReconciliation_refundCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refundTotal":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentReconciliation_refundTotal(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "mismatchCount":
+			out.Values[i] = ec._PaymentReconciliation_mismatchCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mismatches":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentReconciliation_mismatches(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var privacyImplementors = []string{"Privacy"}
 
 func (ec *executionContext) _Privacy(ctx context.Context, sel ast.SelectionSet, obj *privacy.Privacy) graphql.Marshaler {
@@ -46177,6 +48092,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_payment(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "paymentReconciliation":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_paymentReconciliation(ctx, field)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -53285,6 +55222,62 @@ func (ec *executionContext) marshalNPaymentMethod2githubᚗcomᚋownerhubᚋowne
 	return res
 }
 
+func (ec *executionContext) marshalNPaymentMismatch2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐMismatch(ctx context.Context, sel ast.SelectionSet, v *payments.Mismatch) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentMismatch(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentMismatchConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentMismatchConnection(ctx context.Context, sel ast.SelectionSet, v *model.PaymentMismatchConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentMismatchConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentMismatchEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentMismatchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PaymentMismatchEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentMismatchEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentMismatchEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaymentMismatchEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentMismatchEdge(ctx context.Context, sel ast.SelectionSet, v *model.PaymentMismatchEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentMismatchEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPaymentMismatchKind2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentMismatchKind(ctx context.Context, v any) (model.PaymentMismatchKind, error) {
+	var res model.PaymentMismatchKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentMismatchKind2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentMismatchKind(ctx context.Context, sel ast.SelectionSet, v model.PaymentMismatchKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNPaymentPurpose2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentPurpose(ctx context.Context, v any) (model.PaymentPurpose, error) {
 	var res model.PaymentPurpose
 	err := res.UnmarshalGQL(v)
@@ -53292,6 +55285,16 @@ func (ec *executionContext) unmarshalNPaymentPurpose2githubᚗcomᚋownerhubᚋo
 }
 
 func (ec *executionContext) marshalNPaymentPurpose2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentPurpose(ctx context.Context, sel ast.SelectionSet, v model.PaymentPurpose) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPaymentReconciliationState2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentReconciliationState(ctx context.Context, v any) (model.PaymentReconciliationState, error) {
+	var res model.PaymentReconciliationState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentReconciliationState2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentReconciliationState(ctx context.Context, sel ast.SelectionSet, v model.PaymentReconciliationState) graphql.Marshaler {
 	return v
 }
 
@@ -55098,6 +57101,13 @@ func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋownerhubᚋo
 	_ = ctx
 	res := model.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) marshalOPaymentReconciliation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐReconciliation(ctx context.Context, sel ast.SelectionSet, v *payments.Reconciliation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentReconciliation(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐPrivacy(ctx context.Context, sel ast.SelectionSet, v *privacy.Privacy) graphql.Marshaler {

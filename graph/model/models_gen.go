@@ -563,6 +563,16 @@ type PaymentInput struct {
 	Points *int `json:"points,omitempty"`
 }
 
+type PaymentMismatchConnection struct {
+	Edges    []*PaymentMismatchEdge `json:"edges"`
+	PageInfo *PageInfo              `json:"pageInfo"`
+}
+
+type PaymentMismatchEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *payments.Mismatch `json:"node"`
+}
+
 type PublishEventInput struct {
 	EventID         string `json:"eventId"`
 	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
@@ -1372,6 +1382,91 @@ func (e MessageDeliveryStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a reconciliation found to disagree.
+type PaymentMismatchKind string
+
+const (
+	// The bill has a payment we have no record of.
+	PaymentMismatchKindMissingInOurs PaymentMismatchKind = "MISSING_IN_OURS"
+	// We recorded a payment paid that day that the bill does not have.
+	PaymentMismatchKindMissingInBill PaymentMismatchKind = "MISSING_IN_BILL"
+	// The bill's amount of a payment is not ours.
+	PaymentMismatchKindAmountDiffers PaymentMismatchKind = "AMOUNT_DIFFERS"
+	// The bill says paid and we say pending, closed or failed (or the bill says revoked).
+	PaymentMismatchKindStateDiffers PaymentMismatchKind = "STATE_DIFFERS"
+	// The bill has the payment that day; we recorded it paid on another day.
+	PaymentMismatchKindDateDiffers PaymentMismatchKind = "DATE_DIFFERS"
+	// The bill has a refund we have no record of.
+	PaymentMismatchKindRefundMissingInOurs PaymentMismatchKind = "REFUND_MISSING_IN_OURS"
+	// A refund we recorded as succeeded that day is not in the bill.
+	PaymentMismatchKindRefundMissingInBill PaymentMismatchKind = "REFUND_MISSING_IN_BILL"
+	// The bill's amount of a refund is not ours.
+	PaymentMismatchKindRefundAmountDiffers PaymentMismatchKind = "REFUND_AMOUNT_DIFFERS"
+	// The bill has a refund we recorded as not sent, or given up.
+	PaymentMismatchKindRefundStateDiffers PaymentMismatchKind = "REFUND_STATE_DIFFERS"
+	// A paid top-up has no top-up entry on the owner's card.
+	PaymentMismatchKindLedgerMissing PaymentMismatchKind = "LEDGER_MISSING"
+	// A paid top-up's entry on the owner's card is not its amount (billAmount holds the entry's).
+	PaymentMismatchKindLedgerAmountDiffers PaymentMismatchKind = "LEDGER_AMOUNT_DIFFERS"
+)
+
+var AllPaymentMismatchKind = []PaymentMismatchKind{
+	PaymentMismatchKindMissingInOurs,
+	PaymentMismatchKindMissingInBill,
+	PaymentMismatchKindAmountDiffers,
+	PaymentMismatchKindStateDiffers,
+	PaymentMismatchKindDateDiffers,
+	PaymentMismatchKindRefundMissingInOurs,
+	PaymentMismatchKindRefundMissingInBill,
+	PaymentMismatchKindRefundAmountDiffers,
+	PaymentMismatchKindRefundStateDiffers,
+	PaymentMismatchKindLedgerMissing,
+	PaymentMismatchKindLedgerAmountDiffers,
+}
+
+func (e PaymentMismatchKind) IsValid() bool {
+	switch e {
+	case PaymentMismatchKindMissingInOurs, PaymentMismatchKindMissingInBill, PaymentMismatchKindAmountDiffers, PaymentMismatchKindStateDiffers, PaymentMismatchKindDateDiffers, PaymentMismatchKindRefundMissingInOurs, PaymentMismatchKindRefundMissingInBill, PaymentMismatchKindRefundAmountDiffers, PaymentMismatchKindRefundStateDiffers, PaymentMismatchKindLedgerMissing, PaymentMismatchKindLedgerAmountDiffers:
+		return true
+	}
+	return false
+}
+
+func (e PaymentMismatchKind) String() string {
+	return string(e)
+}
+
+func (e *PaymentMismatchKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PaymentMismatchKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PaymentMismatchKind", str)
+	}
+	return nil
+}
+
+func (e PaymentMismatchKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PaymentMismatchKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PaymentMismatchKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // What an online payment pays for.
 type PaymentPurpose string
 
@@ -1422,6 +1517,67 @@ func (e *PaymentPurpose) UnmarshalJSON(b []byte) error {
 }
 
 func (e PaymentPurpose) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a day's reconciliation of WeChat Pay's trade bill stands.
+type PaymentReconciliationState string
+
+const (
+	// WeChat Pay had not made the day's bill yet (it does from 09:00 the next day); the daily job tries again.
+	PaymentReconciliationStateNotReady PaymentReconciliationState = "NOT_READY"
+	// The bill and our payments, refunds and top-up ledger entries agree.
+	PaymentReconciliationStateMatched PaymentReconciliationState = "MATCHED"
+	// Mismatches were found: see mismatches.
+	PaymentReconciliationStateMismatched PaymentReconciliationState = "MISMATCHED"
+)
+
+var AllPaymentReconciliationState = []PaymentReconciliationState{
+	PaymentReconciliationStateNotReady,
+	PaymentReconciliationStateMatched,
+	PaymentReconciliationStateMismatched,
+}
+
+func (e PaymentReconciliationState) IsValid() bool {
+	switch e {
+	case PaymentReconciliationStateNotReady, PaymentReconciliationStateMatched, PaymentReconciliationStateMismatched:
+		return true
+	}
+	return false
+}
+
+func (e PaymentReconciliationState) String() string {
+	return string(e)
+}
+
+func (e *PaymentReconciliationState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PaymentReconciliationState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PaymentReconciliationState", str)
+	}
+	return nil
+}
+
+func (e PaymentReconciliationState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PaymentReconciliationState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PaymentReconciliationState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // Provider is the online payment provider (WeChat Pay): it places orders,
@@ -27,6 +29,10 @@ type Provider interface {
 	// Merchant is the merchant id and the app ids its transactions carry:
 	// a transaction naming others is not ours.
 	Merchant() (mchID string, appIDs []string)
+	// TradeBill is the provider's trade bill of a day (China time): every
+	// payment that succeeded and every refund accepted that day.
+	// ErrBillNotReady when the provider has not made it yet.
+	TradeBill(ctx context.Context, date models.Date) (*TradeBill, error)
 }
 
 // Order is a payment as placed with the provider.
@@ -94,4 +100,7 @@ var (
 	// ErrBadNotification: a notification that is not the provider's (bad
 	// signature, stale timestamp, undecryptable).
 	ErrBadNotification = errors.New("payment notification refused")
+	// ErrBillNotReady: the provider has no trade bill for the day yet
+	// (WeChat Pay makes it the next morning).
+	ErrBillNotReady = errors.New("payment provider: the day's bill is not ready")
 )
