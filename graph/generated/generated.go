@@ -863,6 +863,7 @@ type ComplexityRoot struct {
 
 	RepairOrderTotals struct {
 		Declined        func(childComplexity int) int
+		Due             func(childComplexity int) int
 		Paid            func(childComplexity int) int
 		Payable         func(childComplexity int) int
 		PendingApproval func(childComplexity int) int
@@ -5178,6 +5179,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RepairOrderTotals.Declined(childComplexity), true
+	case "RepairOrderTotals.due":
+		if e.ComplexityRoot.RepairOrderTotals.Due == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairOrderTotals.Due(childComplexity), true
 	case "RepairOrderTotals.paid":
 		if e.ComplexityRoot.RepairOrderTotals.Paid == nil {
 			break
@@ -7650,6 +7657,8 @@ extend type Mutation {
 enum PaymentPurpose {
   "Money onto the owner's membership card at a store; the store's top-up bonus rules apply when the payment succeeds."
   TOP_UP
+  "A repair order's bill, paid before pickup: what is due (the order's totals.due) at the order's store; the order is settled when the payment succeeds, as at the counter (points earned). Give repairOrderId."
+  REPAIR_BILL
 }
 
 """
@@ -7730,10 +7739,12 @@ type AppPayParams {
 
 input StartPaymentInput {
   purpose: PaymentPurpose!
-  "TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for."
+  "TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for (when given, it must be that store)."
   storeId: ID
-  "TOP_UP (required): the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED). Other purposes take the amount from what they pay for."
+  "TOP_UP (required): the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED). Other purposes take the amount from what they pay for; REPAIR_BILL: when given, it must be what is due (the amount the owner saw), else INVALID_ARGUMENT."
   amountFen: Int
+  "REPAIR_BILL (required): the repair order whose bill is paid; an order of the owner's (brought in by them, or of a car they own) that can be settled and is not."
+  repairOrderId: ID
   tradeType: PaymentTradeType!
   "Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it."
   idempotencyKey: String!
@@ -7745,7 +7756,7 @@ type StartPaymentPayload {
   jsapi: JsapiPayParams
   "APP: open the payment sheet with these; null once the payment is paid, closed or past its hold."
   app: AppPayParams
-  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key)."
+  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId; repairOrderId: no order of the owner's), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close)."
   userErrors: [UserError!]!
 }
 
@@ -8033,6 +8044,8 @@ type RepairOrderTotals {
   payable: Money!
   "Sum of recorded payments."
   paid: Money!
+  "What is left to pay: payable minus paid (0 once settled). What paying the bill online (startPayment, purpose REPAIR_BILL) charges."
+  due: Money!
   "Items waiting for the owner's decision."
   pendingApproval: Money!
   "Items the owner declined (advised, not done)."
@@ -10263,6 +10276,8 @@ func (ec *executionContext) childFields_RepairOrderTotals(ctx context.Context, f
 		return ec.fieldContext_RepairOrderTotals_payable(ctx, field)
 	case "paid":
 		return ec.fieldContext_RepairOrderTotals_paid(ctx, field)
+	case "due":
+		return ec.fieldContext_RepairOrderTotals_due(ctx, field)
 	case "pendingApproval":
 		return ec.fieldContext_RepairOrderTotals_pendingApproval(ctx, field)
 	case "declined":
@@ -29389,6 +29404,38 @@ func (ec *executionContext) fieldContext_RepairOrderTotals_paid(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _RepairOrderTotals_due(ctx context.Context, field graphql.CollectedField, obj *model.RepairOrderTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairOrderTotals_due(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Due, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairOrderTotals_due(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairOrderTotals",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RepairOrderTotals_pendingApproval(ctx context.Context, field graphql.CollectedField, obj *model.RepairOrderTotals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -37479,7 +37526,7 @@ func (ec *executionContext) unmarshalInputStartPaymentInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"purpose", "storeId", "amountFen", "tradeType", "idempotencyKey"}
+	fieldsInOrder := [...]string{"purpose", "storeId", "amountFen", "repairOrderId", "tradeType", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -37507,6 +37554,13 @@ func (ec *executionContext) unmarshalInputStartPaymentInput(ctx context.Context,
 				return it, err
 			}
 			it.AmountFen = data
+		case "repairOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("repairOrderId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RepairOrderID = data
 		case "tradeType":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tradeType"))
 			data, err := ec.unmarshalNPaymentTradeType2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentTradeType(ctx, v)
@@ -48146,6 +48200,11 @@ func (ec *executionContext) _RepairOrderTotals(ctx context.Context, sel ast.Sele
 			}
 		case "paid":
 			out.Values[i] = ec._RepairOrderTotals_paid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "due":
+			out.Values[i] = ec._RepairOrderTotals_due(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
