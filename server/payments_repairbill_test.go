@@ -19,7 +19,7 @@ import (
 
 const (
 	billOrderDoc = `query($id: ID!) { repairOrder(id: $id) { settledAt totals { payable { amountFen } paid { amountFen } due { amountFen } }
-		payments { method reference amount { amountFen } } } }`
+		payments { method reference amount { amountFen } } onlinePayment { id state } } }`
 	billSubDoc = `subscription($id: ID!) { repairOrderUpdated(id: $id) { id settledAt totals { due { amountFen } } } }`
 	billPayDoc = `query($id: ID!) { payment(id: $id) { state purpose transactionId amount { amountFen } } }`
 )
@@ -134,6 +134,15 @@ func TestOwnerPaysRepairBillOnline(t *testing.T) {
 		wkNum(dig(pay, "amount", "amountFen")) != f.payable || dig(pay, "store", "code") != "SZ01" || dig(p, "jsapi", "paySign") == "" {
 		t.Fatalf("payment %v", p)
 	}
+	// The owner and the store's cashier see it open; a technician does not.
+	for _, tok := range []string{f.tok, cashier} {
+		if op := f.bill(t, tok)["onlinePayment"]; dig(op, "id") != pay["id"] || dig(op, "state") != "PENDING" {
+			t.Fatalf("the order's online payment %v", op)
+		}
+	}
+	if op := f.bill(t, f.staff(t, "technician1.sz01"))["onlinePayment"]; op != nil {
+		t.Fatalf("a technician sees the payment %v", op)
+	}
 	// While it is open: the counter and a second start under another key wait.
 	f.refused(t, cashier, "settleRepairOrder", wkSettle(f.id, wkPay("CASH", f.payable, "")), "PAYMENT_IN_FLIGHT")
 	e2eWantUserError(t, f.startBill(t, f.tok, f.id, "bill-2"), "PAYMENT_IN_FLIGHT")
@@ -159,6 +168,9 @@ func TestOwnerPaysRepairBillOnline(t *testing.T) {
 	if o["settledAt"] == nil || wkNum(dig(o, "totals", "due", "amountFen")) != 0 || wkNum(dig(o, "totals", "paid", "amountFen")) != f.payable ||
 		len(lines) != 1 || dig(lines, 0, "method") != "WECHAT_PAY" || dig(lines, 0, "reference") != got["transactionId"] {
 		t.Fatalf("order after the payment %v", o)
+	}
+	if dig(o, "onlinePayment", "state") != "PAID" {
+		t.Fatalf("the order's online payment %v", o["onlinePayment"])
 	}
 	// As at the counter: a point per yuan of money, once.
 	after := wlInvariant(t, f.testServer, f.owner.ID)

@@ -813,6 +813,7 @@ type ComplexityRoot struct {
 		MinutesInStatus      func(childComplexity int) int
 		NextServiceDue       func(childComplexity int) int
 		Number               func(childComplexity int) int
+		OnlinePayment        func(childComplexity int) int
 		OpenedAt             func(childComplexity int) int
 		Overdue              func(childComplexity int) int
 		Payments             func(childComplexity int) int
@@ -1432,6 +1433,7 @@ type RepairOrderResolver interface {
 
 	ApprovalDeliveries(ctx context.Context, obj *workshop.RepairOrder) ([]*model.MessageDelivery, error)
 	Survey(ctx context.Context, obj *workshop.RepairOrder) (*care.Survey, error)
+	OnlinePayment(ctx context.Context, obj *workshop.RepairOrder) (*payments.Payment, error)
 }
 type RepairOrderItemResolver interface {
 	ID(ctx context.Context, obj *workshop.Item) (string, error)
@@ -4964,6 +4966,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RepairOrder.Number(childComplexity), true
+	case "RepairOrder.onlinePayment":
+		if e.ComplexityRoot.RepairOrder.OnlinePayment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairOrder.OnlinePayment(childComplexity), true
 	case "RepairOrder.openedAt":
 		if e.ComplexityRoot.RepairOrder.OpenedAt == nil {
 			break
@@ -7778,6 +7786,11 @@ extend type Mutation {
   """
   startPayment(input: StartPaymentInput!): StartPaymentPayload! @auth(requires: OWNER)
 }
+
+extend type RepairOrder {
+  "The bill's online payment (startPayment, purpose REPAIR_BILL): the latest one open (PENDING: the owner is paying, and the counter waits until it is paid or closed), paid, or being refunded. For the owner who pays and the store's cashiers and managers; null for others and when there is none."
+  onlinePayment: OnlinePayment
+}
 `, BuiltIn: false},
 	{Name: "../schema/privacy.graphqls", Input: `"Why an owner's consent changed."
 enum ConsentSource {
@@ -10198,6 +10211,8 @@ func (ec *executionContext) childFields_RepairOrder(ctx context.Context, field g
 		return ec.fieldContext_RepairOrder_approvalDeliveries(ctx, field)
 	case "survey":
 		return ec.fieldContext_RepairOrder_survey(ctx, field)
+	case "onlinePayment":
+		return ec.fieldContext_RepairOrder_onlinePayment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RepairOrder", field.Name)
 }
@@ -28748,6 +28763,38 @@ func (ec *executionContext) fieldContext_RepairOrder_survey(_ context.Context, f
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Survey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairOrder_onlinePayment(ctx context.Context, field graphql.CollectedField, obj *workshop.RepairOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairOrder_onlinePayment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RepairOrder().OnlinePayment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+			return ec.marshalOOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RepairOrder_onlinePayment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairOrder",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePayment(ctx, field)
 		},
 	}
 	return fc, nil
@@ -47659,6 +47706,44 @@ func (ec *executionContext) _RepairOrder(ctx context.Context, sel ast.SelectionS
 					}
 				}()
 				res = ec._RepairOrder_survey(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "onlinePayment":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._RepairOrder_onlinePayment(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
