@@ -2,10 +2,10 @@ package workshop_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -64,24 +64,15 @@ func (e *payEnv) notify(p *payments.Payment, n int) {
 	e.t.Helper()
 	note, err := e.fake.NotificationFor(p.OutTradeNo, nil)
 	must(e.t, err)
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := httptest.NewRequest(http.MethodPost, "/notify", bytes.NewReader(note.Body))
-			r.Header = note.Header.Clone()
-			tx, err := e.pay.Provider.ParseNotification(e.ctx, r)
-			if err == nil {
-				_, err = e.pay.Apply(e.ctx, tx)
-			}
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range run(n, func(int) error {
+		r := httptest.NewRequest(http.MethodPost, "/notify", bytes.NewReader(note.Body))
+		r.Header = note.Header.Clone()
+		tx, err := e.pay.Provider.ParseNotification(e.ctx, r)
+		if err == nil {
+			_, err = e.pay.Apply(e.ctx, tx)
+		}
+		return err
+	}) {
 		must(e.t, err)
 	}
 }
@@ -205,29 +196,16 @@ func TestConcurrentBillStartsOnePayment(t *testing.T) {
 	owner, o := e.readyToSettle("并发付")
 	as := e.payer(owner)
 	const n = 8
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	started, inFlight := 0, 0
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := e.start(as, o.ID, "race-"+string(rune('a'+i)))
-			mu.Lock()
-			defer mu.Unlock()
-			switch me, _ := models.AsError(err); {
-			case err == nil:
-				started++
-			case me != nil && me.Code == payments.CodePaymentInFlight:
-				inFlight++
-			default:
-				t.Errorf("start: %v", err)
-			}
-		}()
+	errs := run(n, func(i int) error {
+		_, err := e.start(as, o.ID, fmt.Sprintf("race-%d", i))
+		return err
+	})
+	codes := map[models.Code]int{}
+	for _, err := range errs {
+		codes[codeOf(err)]++
 	}
-	wg.Wait()
-	if started != 1 || inFlight != n-1 {
-		t.Fatalf("%d started, %d refused in flight", started, inFlight)
+	if codes[""] != 1 || codes[payments.CodePaymentInFlight] != n-1 {
+		t.Fatalf("outcomes %v; want 1 start and %d PAYMENT_IN_FLIGHT", codes, n-1)
 	}
 	if c := e.countRows(&payments.Payment{}, "reference_id = ?", o.ID); c != 1 {
 		t.Fatalf("%d payments for the order", c)
