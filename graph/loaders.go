@@ -42,6 +42,9 @@ type Loaders struct {
 	ServiceHistory  *dataloadgen.Loader[workshop.HistoryKey, workshop.HistoryPage]
 	// ApprovalDeliveries: the resolver checks who sees them first.
 	ApprovalDeliveries *dataloadgen.Loader[uuid.UUID, []outbox.State]
+	// BillPayment is an order's online payment (payments.PaymentsFor);
+	// the resolver checks who sees it.
+	BillPayment *dataloadgen.Loader[uuid.UUID, *payments.Payment]
 
 	Event            *dataloadgen.Loader[uuid.UUID, *events.Event]
 	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
@@ -82,6 +85,7 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		ServiceHistory:  dataloadgen.NewMappedLoader(ws.ServiceHistory, opts...),
 
 		ApprovalDeliveries: dataloadgen.NewMappedLoader(everyKey(ws.ApprovalDeliveriesByOrderIDs), opts...),
+		BillPayment:        dataloadgen.NewMappedLoader(r.Payments.PaymentsFor, opts...),
 
 		Store:            dataloadgen.NewMappedLoader(byID(dir.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opts...),
 		Customer:         dataloadgen.NewMappedLoader(customers(dir), opts...),

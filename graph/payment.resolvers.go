@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/payments"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // StartPayment is the resolver for the startPayment field.
@@ -26,6 +27,9 @@ func (r *mutationResolver) StartPayment(ctx context.Context, input model.StartPa
 	store, err := optionalID(input.StoreID, typeStore, "storeId")
 	if err == nil && store != nil {
 		in.StoreID = *store
+	}
+	if err == nil {
+		in.ReferenceID, err = optionalID(input.RepairOrderID, typeRepairOrder, "repairOrderId")
 	}
 	if err == nil {
 		p, launch, err = r.Payments.Start(ctx, caller(ctx), in)
@@ -100,6 +104,15 @@ func (r *queryResolver) Payment(ctx context.Context, id string) (*payments.Payme
 		return nil, nil
 	}
 	return p, err
+}
+
+// OnlinePayment is the resolver for the onlinePayment field.
+func (r *repairOrderResolver) OnlinePayment(ctx context.Context, obj *workshop.RepairOrder) (*payments.Payment, error) {
+	p, err := optional(loaders(ctx).BillPayment.Load(ctx, obj.ID))
+	if err != nil || p == nil || !payments.Visible(caller(ctx), p) {
+		return nil, err
+	}
+	return p, nil
 }
 
 // OnlinePayment returns generated.OnlinePaymentResolver implementation.

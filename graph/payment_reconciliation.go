@@ -16,7 +16,7 @@ import (
 // caller sees.
 func visiblePayments(s *payments.Service) func(context.Context, []uuid.UUID) (map[uuid.UUID]*payments.Payment, error) {
 	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*payments.Payment, error) {
-		return s.PaymentsFor(ctx, caller(ctx), ids)
+		return s.PaymentsByID(ctx, caller(ctx), ids)
 	}
 }
 

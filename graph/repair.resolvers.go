@@ -298,6 +298,7 @@ func (r *repairOrderResolver) Totals(ctx context.Context, obj *workshop.RepairOr
 		WarrantyCovered: money(t.WarrantyFen),
 		Payable:         money(t.PayableFen),
 		Paid:            money(t.PaidFen),
+		Due:             money(max(t.PayableFen-t.PaidFen, 0)),
 		PendingApproval: money(t.PendingFen),
 		Declined:        money(t.DeclinedFen),
 	}, nil

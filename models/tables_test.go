@@ -47,6 +47,9 @@ var tableOwners = map[string]string{
 	"repair_order_events": "models/workshop", "repair_order_payments": "models/workshop",
 	"repair_order_sequences": "models/workshop", "store_boards": "models/workshop",
 	"screen_tokens": "models/workshop",
+	// repair_order_payments_new: the SQLite rebuild of repair_order_payments
+	// (00024), renamed to it.
+	"repair_order_payments_new": "models/workshop",
 
 	"membership_accounts": "models/wallet", "ledger_entries": "models/wallet", "points_lots": "models/wallet",
 

@@ -10,6 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
+	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
 // wechatPayNotifyPath is where WeChat Pay posts payment notifications
@@ -18,8 +19,11 @@ const wechatPayNotifyPath = "/api/v1/payments/wechat/notify"
 
 // newPayments builds online payment: with WeChat Pay when it is configured,
 // else a service that refuses to start payments.
-func newPayments(cfg Config, d Deps, wl *wallet.Service, dir *directory.Service) (*payments.Service, error) {
-	s := &payments.Service{DB: d.DB, Wallet: wl, Directory: dir, Log: d.Log, Hold: cfg.PaymentHold}
+func newPayments(cfg Config, d Deps, wl *wallet.Service, dir *directory.Service, ws *workshop.Service) (*payments.Service, error) {
+	s := &payments.Service{DB: d.DB, Wallet: wl, Directory: dir, Log: d.Log, Hold: cfg.PaymentHold,
+		Purposes: map[string]payments.Purpose{payments.PurposeRepairBill: ws.BillPurpose()}}
+	// The counter does not settle a bill the owner is paying online.
+	ws.Payments = s
 	if cfg.WeChatPay != nil {
 		p, err := payments.NewWeChatPay(*cfg.WeChatPay)
 		if err != nil {

@@ -855,6 +855,7 @@ type ComplexityRoot struct {
 		MinutesInStatus      func(childComplexity int) int
 		NextServiceDue       func(childComplexity int) int
 		Number               func(childComplexity int) int
+		OnlinePayment        func(childComplexity int) int
 		OpenedAt             func(childComplexity int) int
 		Overdue              func(childComplexity int) int
 		Payments             func(childComplexity int) int
@@ -905,6 +906,7 @@ type ComplexityRoot struct {
 
 	RepairOrderTotals struct {
 		Declined        func(childComplexity int) int
+		Due             func(childComplexity int) int
 		Paid            func(childComplexity int) int
 		Payable         func(childComplexity int) int
 		PendingApproval func(childComplexity int) int
@@ -1495,6 +1497,7 @@ type RepairOrderResolver interface {
 
 	ApprovalDeliveries(ctx context.Context, obj *workshop.RepairOrder) ([]*model.MessageDelivery, error)
 	Survey(ctx context.Context, obj *workshop.RepairOrder) (*care.Survey, error)
+	OnlinePayment(ctx context.Context, obj *workshop.RepairOrder) (*payments.Payment, error)
 }
 type RepairOrderItemResolver interface {
 	ID(ctx context.Context, obj *workshop.Item) (string, error)
@@ -5209,6 +5212,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RepairOrder.Number(childComplexity), true
+	case "RepairOrder.onlinePayment":
+		if e.ComplexityRoot.RepairOrder.OnlinePayment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairOrder.OnlinePayment(childComplexity), true
 	case "RepairOrder.openedAt":
 		if e.ComplexityRoot.RepairOrder.OpenedAt == nil {
 			break
@@ -5424,6 +5433,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RepairOrderTotals.Declined(childComplexity), true
+	case "RepairOrderTotals.due":
+		if e.ComplexityRoot.RepairOrderTotals.Due == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairOrderTotals.Due(childComplexity), true
 	case "RepairOrderTotals.paid":
 		if e.ComplexityRoot.RepairOrderTotals.Paid == nil {
 			break
@@ -7896,6 +7911,8 @@ extend type Mutation {
 enum PaymentPurpose {
   "Money onto the owner's membership card at a store; the store's top-up bonus rules apply when the payment succeeds."
   TOP_UP
+  "A repair order's bill, paid before pickup: what is due (the order's totals.due) at the order's store; the order is settled when the payment succeeds, as at the counter (points earned). Give repairOrderId."
+  REPAIR_BILL
 }
 
 """
@@ -7976,10 +7993,12 @@ type AppPayParams {
 
 input StartPaymentInput {
   purpose: PaymentPurpose!
-  "TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for."
+  "TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for (when given, it must be that store)."
   storeId: ID
-  "TOP_UP (required): the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED). Other purposes take the amount from what they pay for."
+  "TOP_UP (required): the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED). Other purposes take the amount from what they pay for; REPAIR_BILL: when given, it must be what is due (the amount the owner saw), else INVALID_ARGUMENT."
   amountFen: Int
+  "REPAIR_BILL (required): the repair order whose bill is paid; an order of the owner's (brought in by them, or of a car they own) that can be settled and is not."
+  repairOrderId: ID
   tradeType: PaymentTradeType!
   "Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it."
   idempotencyKey: String!
@@ -7991,7 +8010,7 @@ type StartPaymentPayload {
   jsapi: JsapiPayParams
   "APP: open the payment sheet with these; null once the payment is paid, closed or past its hold."
   app: AppPayParams
-  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key)."
+  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close). An order the owner may not see is the error NOT_FOUND."
   userErrors: [UserError!]!
 }
 
@@ -8012,6 +8031,11 @@ extend type Mutation {
   confirms the payment to the server (poll payment(id) or me.payments).
   """
   startPayment(input: StartPaymentInput!): StartPaymentPayload! @auth(requires: OWNER)
+}
+
+extend type RepairOrder {
+  "The bill's online payment (startPayment, purpose REPAIR_BILL): the latest one open (PENDING: the owner is paying, and the counter waits until it is paid or closed), paid, or being refunded. For the owner who pays and the store's cashiers and managers; null for others and when there is none."
+  onlinePayment: OnlinePayment
 }
 `, BuiltIn: false},
 	{Name: "../schema/payment_reconciliation.graphqls", Input: `"""
@@ -8388,6 +8412,8 @@ type RepairOrderTotals {
   payable: Money!
   "Sum of recorded payments."
   paid: Money!
+  "What is left to pay: payable minus paid (0 once settled). What paying the bill online (startPayment, purpose REPAIR_BILL) charges."
+  due: Money!
   "Items waiting for the owner's decision."
   pendingApproval: Money!
   "Items the owner declined (advised, not done)."
@@ -10618,6 +10644,8 @@ func (ec *executionContext) childFields_RepairOrder(ctx context.Context, field g
 		return ec.fieldContext_RepairOrder_approvalDeliveries(ctx, field)
 	case "survey":
 		return ec.fieldContext_RepairOrder_survey(ctx, field)
+	case "onlinePayment":
+		return ec.fieldContext_RepairOrder_onlinePayment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RepairOrder", field.Name)
 }
@@ -10696,6 +10724,8 @@ func (ec *executionContext) childFields_RepairOrderTotals(ctx context.Context, f
 		return ec.fieldContext_RepairOrderTotals_payable(ctx, field)
 	case "paid":
 		return ec.fieldContext_RepairOrderTotals_paid(ctx, field)
+	case "due":
+		return ec.fieldContext_RepairOrderTotals_due(ctx, field)
 	case "pendingApproval":
 		return ec.fieldContext_RepairOrderTotals_pendingApproval(ctx, field)
 	case "declined":
@@ -30023,6 +30053,38 @@ func (ec *executionContext) fieldContext_RepairOrder_survey(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _RepairOrder_onlinePayment(ctx context.Context, field graphql.CollectedField, obj *workshop.RepairOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairOrder_onlinePayment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RepairOrder().OnlinePayment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+			return ec.marshalOOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RepairOrder_onlinePayment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairOrder",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RepairOrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RepairOrderConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -30662,6 +30724,38 @@ func (ec *executionContext) _RepairOrderTotals_paid(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_RepairOrderTotals_paid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairOrderTotals",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairOrderTotals_due(ctx context.Context, field graphql.CollectedField, obj *model.RepairOrderTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairOrderTotals_due(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Due, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairOrderTotals_due(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RepairOrderTotals",
 		Field:      field,
@@ -38764,7 +38858,7 @@ func (ec *executionContext) unmarshalInputStartPaymentInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"purpose", "storeId", "amountFen", "tradeType", "idempotencyKey"}
+	fieldsInOrder := [...]string{"purpose", "storeId", "amountFen", "repairOrderId", "tradeType", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -38792,6 +38886,13 @@ func (ec *executionContext) unmarshalInputStartPaymentInput(ctx context.Context,
 				return it, err
 			}
 			it.AmountFen = data
+		case "repairOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("repairOrderId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RepairOrderID = data
 		case "tradeType":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tradeType"))
 			data, err := ec.unmarshalNPaymentTradeType2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentTradeType(ctx, v)
@@ -49570,6 +49671,44 @@ func (ec *executionContext) _RepairOrder(ctx context.Context, sel ast.SelectionS
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "onlinePayment":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._RepairOrder_onlinePayment(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -50083,6 +50222,11 @@ func (ec *executionContext) _RepairOrderTotals(ctx context.Context, sel ast.Sele
 			}
 		case "paid":
 			out.Values[i] = ec._RepairOrderTotals_paid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "due":
+			out.Values[i] = ec._RepairOrderTotals_due(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -718,6 +718,8 @@ type RepairOrderTotals struct {
 	Payable *Money `json:"payable"`
 	// Sum of recorded payments.
 	Paid *Money `json:"paid"`
+	// What is left to pay: payable minus paid (0 once settled). What paying the bill online (startPayment, purpose REPAIR_BILL) charges.
+	Due *Money `json:"due"`
 	// Items waiting for the owner's decision.
 	PendingApproval *Money `json:"pendingApproval"`
 	// Items the owner declined (advised, not done).
@@ -848,11 +850,13 @@ type StaffSummary struct {
 
 type StartPaymentInput struct {
 	Purpose PaymentPurpose `json:"purpose"`
-	// TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for.
+	// TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for (when given, it must be that store).
 	StoreID *string `json:"storeId,omitempty"`
-	// TOP_UP (required): the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED). Other purposes take the amount from what they pay for.
-	AmountFen *int             `json:"amountFen,omitempty"`
-	TradeType PaymentTradeType `json:"tradeType"`
+	// TOP_UP (required): the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED). Other purposes take the amount from what they pay for; REPAIR_BILL: when given, it must be what is due (the amount the owner saw), else INVALID_ARGUMENT.
+	AmountFen *int `json:"amountFen,omitempty"`
+	// REPAIR_BILL (required): the repair order whose bill is paid; an order of the owner's (brought in by them, or of a car they own) that can be settled and is not.
+	RepairOrderID *string          `json:"repairOrderId,omitempty"`
+	TradeType     PaymentTradeType `json:"tradeType"`
 	// Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it.
 	IdempotencyKey string `json:"idempotencyKey"`
 }
@@ -863,7 +867,7 @@ type StartPaymentPayload struct {
 	Jsapi *payments.JSAPIParams `json:"jsapi,omitempty"`
 	// APP: open the payment sheet with these; null once the payment is paid, closed or past its hold.
 	App *payments.AppParams `json:"app,omitempty"`
-	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key).
+	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close). An order the owner may not see is the error NOT_FOUND.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -1473,15 +1477,18 @@ type PaymentPurpose string
 const (
 	// Money onto the owner's membership card at a store; the store's top-up bonus rules apply when the payment succeeds.
 	PaymentPurposeTopUp PaymentPurpose = "TOP_UP"
+	// A repair order's bill, paid before pickup: what is due (the order's totals.due) at the order's store; the order is settled when the payment succeeds, as at the counter (points earned). Give repairOrderId.
+	PaymentPurposeRepairBill PaymentPurpose = "REPAIR_BILL"
 )
 
 var AllPaymentPurpose = []PaymentPurpose{
 	PaymentPurposeTopUp,
+	PaymentPurposeRepairBill,
 }
 
 func (e PaymentPurpose) IsValid() bool {
 	switch e {
-	case PaymentPurposeTopUp:
+	case PaymentPurposeTopUp, PaymentPurposeRepairBill:
 		return true
 	}
 	return false

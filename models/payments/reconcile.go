@@ -590,10 +590,10 @@ func (s *Service) MismatchesOf(ctx context.Context, actor *auth.Principal, run *
 	return models.Fetch[*Mismatch](q, models.ByID("id"), p)
 }
 
-// PaymentsFor are those of the payments the actor may see (the owner their
+// PaymentsByID are those of the payments the actor may see (the owner their
 // own; cashiers and managers those of their stores; GROUP_ADMIN all), by
 // id: one statement for a page of mismatches.
-func (s *Service) PaymentsFor(ctx context.Context, actor *auth.Principal, ids []uuid.UUID) (map[uuid.UUID]*Payment, error) {
+func (s *Service) PaymentsByID(ctx context.Context, actor *auth.Principal, ids []uuid.UUID) (map[uuid.UUID]*Payment, error) {
 	var rows []*Payment
 	if err := models.Scope(s.DB.Conn(ctx), actor, rolesRead, "").Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err

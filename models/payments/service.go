@@ -101,7 +101,13 @@ func (s *Service) Start(ctx context.Context, actor *auth.Principal, in StartInpu
 	}
 	if p == nil {
 		if p, err = s.begin(ctx, actor.ID, in); err != nil {
-			return nil, nil, err
+			// The same key may have started it concurrently: that one
+			// comes back rather than the refusal its start caused.
+			q, kerr := s.byKey(ctx, actor.ID, in)
+			if kerr != nil || q == nil {
+				return nil, nil, err
+			}
+			p = q
 		}
 	}
 	if p.State != StatePending || !s.Clock.Now(ctx).Before(p.ExpiresAt) {
@@ -152,27 +158,34 @@ func (p *Payment) startedBy(in StartInput) bool {
 		(in.StoreID == uuid.Nil || p.StoreID == in.StoreID) && (in.AmountFen == 0 || p.AmountFen == in.AmountFen)
 }
 
-// begin checks a new payment and records it.
+// begin checks a new payment and records it, in one transaction: a
+// purpose's Prepare may lock what it pays for (a repair order) so that two
+// starts cannot both find nothing in flight.
 func (s *Service) begin(ctx context.Context, ownerID uuid.UUID, in StartInput) (*Payment, error) {
-	intent, err := s.checkStart(ctx, ownerID, in)
-	if err != nil {
-		return nil, err
-	}
-	if !s.Provider.Supports(in.TradeType) {
-		return nil, errAppPayOff
-	}
-	var openID string
-	if in.TradeType == TradeJSAPI {
-		o, err := s.directory().Owner(ctx, ownerID)
+	var p *Payment
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		intent, err := s.checkStart(ctx, ownerID, in)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if o.WeChatOpenID == nil || *o.WeChatOpenID == "" {
-			return nil, errNoOpenID
+		if !s.Provider.Supports(in.TradeType) {
+			return errAppPayOff
 		}
-		openID = *o.WeChatOpenID
-	}
-	return s.record(ctx, ownerID, in, intent, openID)
+		var openID string
+		if in.TradeType == TradeJSAPI {
+			o, err := s.directory().Owner(ctx, ownerID)
+			if err != nil {
+				return err
+			}
+			if o.WeChatOpenID == nil || *o.WeChatOpenID == "" {
+				return errNoOpenID
+			}
+			openID = *o.WeChatOpenID
+		}
+		p, err = s.record(ctx, ownerID, in, intent, openID)
+		return err
+	})
+	return p, err
 }
 
 func deref(s *string) string {
@@ -193,7 +206,9 @@ func (s *Service) checkStart(ctx context.Context, ownerID uuid.UUID, in StartInp
 	return h.Prepare(ctx, ownerID, in)
 }
 
-// record writes the payment, or finds the one started under the same key.
+// record writes the payment, or finds the one started under the same key,
+// in begin's transaction (one started concurrently under the same key
+// fails it on the unique key; Start then finds that one).
 func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, intent Intent, openID string) (*Payment, error) {
 	var p Payment
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
@@ -234,10 +249,6 @@ func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, 
 		return conn.Create(&p).Error
 	})
 	if err != nil {
-		if models.IsUniqueViolation(err) {
-			// The same key started concurrently: the other one won.
-			return s.record(ctx, ownerID, in, intent, openID)
-		}
 		return nil, err
 	}
 	return &p, nil

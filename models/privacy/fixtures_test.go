@@ -124,7 +124,7 @@ func newPerson(t testing.TB, db *models.DB, balanceFen int64) *person {
 		ExpiresAt: delivered.AddDate(2, 0, 0), CreatedAt: delivered}).Error)
 	p.payment = models.NewID()
 	must(t, conn.Create(&workshop.Payment{ID: p.payment, OrderID: p.order, Method: workshop.Wallet, AmountFen: 10000, LedgerEntryID: &p.entries[1],
-		CreatedBy: p.staff, CreatedAt: delivered}).Error)
+		CreatedBy: &p.staff, CreatedAt: delivered}).Error)
 
 	// A future appointment holding a seat, and a past one.
 	start := now.Add(48 * time.Hour)

@@ -156,8 +156,14 @@ type Payment struct {
 	Points        int64
 	Reference     string
 	LedgerEntryID *uuid.UUID // WALLET and POINTS: the membership ledger entry
-	CreatedBy     uuid.UUID
-	CreatedAt     time.Time
+	// CreatedBy is the staff member who recorded it at the counter; nil
+	// for a bill paid online.
+	CreatedBy *uuid.UUID
+	// OnlinePaymentID is the online payment (package payments) that paid
+	// the bill, which recorded this WECHAT_PAY line itself; nil at the
+	// counter.
+	OnlinePaymentID *uuid.UUID
+	CreatedAt       time.Time
 }
 
 // TableName names the payments table.

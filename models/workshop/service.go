@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -37,6 +38,10 @@ type Service struct {
 	Directory *directory.Service
 	// Inbox takes the notifications to owners (nil: one on DB and Clock).
 	Inbox *inbox.Service
+	// Payments is online payment: owners pay bills through it
+	// (BillPurpose), and the counter does not settle a bill being paid
+	// online. Nil: no online payment.
+	Payments *payments.Service
 }
 
 // BoardTopic is the realtime topic of a store's board.
@@ -109,6 +114,9 @@ type change struct {
 	now   time.Time
 	o     *RepairOrder
 	items []*Item // loaded on first use
+	// online is the online payment settling the order (a bill paid
+	// online), nil for staff at the counter.
+	online *uuid.UUID
 }
 
 // staffChange runs fn on the order selected by where, locked, for staff

@@ -64,7 +64,8 @@ var settleStatuses = []Status{QualityCheck, Washing, ReadyForPickup}
 // Without a key, a second settlement is ALREADY_SETTLED.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, ALREADY_SETTLED,
-// ORDER_CLOSED, WORK_NOT_FINISHED, PAYMENTS_DO_NOT_ADD_UP ("payments"),
+// ORDER_CLOSED, WORK_NOT_FINISHED, PAYMENT_IN_FLIGHT (the owner is paying
+// the bill online: see docs/payments.md), PAYMENTS_DO_NOT_ADD_UP ("payments"),
 // PAYMENT_METHOD_UNAVAILABLE ("payments[i].method"), POINTS_OVER_CAP
 // ("payments[i].points"), INSUFFICIENT_BALANCE ("payments[i].amountFen"),
 // INSUFFICIENT_POINTS ("payments[i].points"), IDEMPOTENCY_KEY_REUSED
@@ -124,6 +125,11 @@ func (c *change) settle(payments []PaymentInput, nextDate *models.Date, nextKm *
 	if !slices.Contains(settleStatuses, c.o.Status) {
 		return ErrWorkNotFinished
 	}
+	if c.online == nil {
+		if err := c.noPaymentInFlight(); err != nil {
+			return err
+		}
+	}
 	items, err := c.loadItems()
 	if err != nil {
 		return err
@@ -156,11 +162,12 @@ func (c *change) settle(payments []PaymentInput, nextDate *models.Date, nextKm *
 	if err != nil {
 		return err
 	}
+	by := c.staff()
 	rows := make([]*Payment, len(payments))
 	for i, p := range payments {
 		rows[i] = &Payment{
 			ID: models.NewID(), OrderID: c.o.ID, Method: p.Method, AmountFen: p.AmountFen,
-			Points: p.Points, Reference: p.Reference, CreatedBy: c.actor.ID, CreatedAt: c.now,
+			Points: p.Points, Reference: p.Reference, CreatedBy: by, OnlinePaymentID: c.online, CreatedAt: c.now,
 		}
 		switch p.Method {
 		case Wallet:
@@ -175,9 +182,17 @@ func (c *change) settle(payments []PaymentInput, nextDate *models.Date, nextKm *
 		}
 	}
 	c.o.TotalFen, c.o.WarrantyFen, c.o.PayableFen = t.TotalFen, t.WarrantyFen, t.PayableFen
-	by := c.actor.ID
-	c.o.SettledAt, c.o.SettledBy = &c.now, &by
+	c.o.SettledAt, c.o.SettledBy = &c.now, by
 	return nil
+}
+
+// staff is the staff member acting, or nil for a bill paid online.
+func (c *change) staff() *uuid.UUID {
+	if c.online != nil || !c.actor.IsStaff() {
+		return nil
+	}
+	id := c.actor.ID
+	return &id
 }
 
 // membershipPay is what a settlement takes from the membership, and which
@@ -210,10 +225,10 @@ func (c *change) charge(pay membershipPay, payableFen int64) (map[wallet.EntryKi
 	if c.s.Wallet == nil || (money == 0 && pay.points == 0) {
 		return out, nil
 	}
-	store, staff := c.o.StoreID, c.actor.ID
+	store := c.o.StoreID
 	entries, err := c.s.Wallet.Charge(c.ctx, wallet.ChargeInput{
 		OwnerID: c.o.OwnerID, WalletFen: pay.walletFen, Points: pay.points, MoneyFen: money,
-		RefType: wallet.RefRepairOrder, RefID: c.o.ID, StoreID: &store, StaffID: &staff,
+		RefType: wallet.RefRepairOrder, RefID: c.o.ID, StoreID: &store, StaffID: c.staff(),
 		Key: "order:" + c.o.ID.String(), Memo: "维修工单 " + c.o.Number,
 	})
 	switch {
