@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -45,7 +46,10 @@ type Loaders struct {
 	Event            *dataloadgen.Loader[uuid.UUID, *events.Event]
 	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
 	WaitlistPosition *dataloadgen.Loader[uuid.UUID, int]
-	AssistanceEvents *dataloadgen.Loader[uuid.UUID, []*roadside.Event]
+	// RegistrationPayment is a registration's online payment as the
+	// caller may see it.
+	RegistrationPayment *dataloadgen.Loader[uuid.UUID, *payments.Payment]
+	AssistanceEvents    *dataloadgen.Loader[uuid.UUID, []*roadside.Event]
 	// care is made on first use (graph/care.go), from the resolver's
 	// care service.
 	careOnce sync.Once
@@ -65,6 +69,9 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		Event:            dataloadgen.NewMappedLoader(ev.EventsByIDs, opts...),
 		MyRegistration:   dataloadgen.NewMappedLoader(ownRegistrations(ev), opts...),
 		WaitlistPosition: dataloadgen.NewMappedLoader(ev.WaitlistPositions, opts...),
+		RegistrationPayment: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*payments.Payment, error) {
+			return r.Payments.PaymentsFor(ctx, caller(ctx), ids)
+		}, opts...),
 
 		Order:           dataloadgen.NewMappedLoader(ws.OrdersByIDs, opts...),
 		Membership:      dataloadgen.NewMappedLoader(visibleMemberships(wl), opts...),

@@ -28,6 +28,9 @@ func (r *mutationResolver) StartPayment(ctx context.Context, input model.StartPa
 		in.StoreID = *store
 	}
 	if err == nil {
+		in.ReferenceID, err = optionalID(input.RegistrationID, typeRegistration, "registrationId")
+	}
+	if err == nil {
 		p, launch, err = r.Payments.Start(ctx, caller(ctx), in)
 	}
 	ues, err := userErrors(ctx, err)

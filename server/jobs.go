@@ -60,6 +60,10 @@ func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
 		// Payments whose notification did not arrive are asked about, and
 		// unpaid ones past their hold closed (every five minutes).
 		{Name: "payment-sweep", Period: 5 * time.Minute, Run: s.Payments.SweepPending},
+		// Seats held for a WeChat Pay payment that did not come are
+		// released to the waitlist once the hold ends (those with a payment
+		// still pending are the sweep's: it closes the payment first).
+		{Name: "event-hold-release", Period: 5 * time.Minute, Run: s.Events.ReleaseExpiredHolds},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-models.IdempotencyRetention))
 		}},

@@ -841,8 +841,10 @@ type StartPaymentInput struct {
 	// TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for.
 	StoreID *string `json:"storeId,omitempty"`
 	// TOP_UP (required): the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED). Other purposes take the amount from what they pay for.
-	AmountFen *int             `json:"amountFen,omitempty"`
-	TradeType PaymentTradeType `json:"tradeType"`
+	AmountFen *int `json:"amountFen,omitempty"`
+	// EVENT_FEE (required): the registration whose fee is paid (the caller's own, AWAITING_PAYMENT).
+	RegistrationID *string          `json:"registrationId,omitempty"`
+	TradeType      PaymentTradeType `json:"tradeType"`
 	// Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it.
 	IdempotencyKey string `json:"idempotencyKey"`
 }
@@ -853,7 +855,7 @@ type StartPaymentPayload struct {
 	Jsapi *payments.JSAPIParams `json:"jsapi,omitempty"`
 	// APP: open the payment sheet with these; null once the payment is paid, closed or past its hold.
 	App *payments.AppParams `json:"app,omitempty"`
-	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key).
+	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId, registrationId), BALANCE_CAP_EXCEEDED, NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open), WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key).
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -1378,15 +1380,18 @@ type PaymentPurpose string
 const (
 	// Money onto the owner's membership card at a store; the store's top-up bonus rules apply when the payment succeeds.
 	PaymentPurposeTopUp PaymentPurpose = "TOP_UP"
+	// An event registration's fee (registrationId): the registration must be AWAITING_PAYMENT, its hold not over; the payment's amount is the fee, its store the event's, and it can be paid until the hold ends.
+	PaymentPurposeEventFee PaymentPurpose = "EVENT_FEE"
 )
 
 var AllPaymentPurpose = []PaymentPurpose{
 	PaymentPurposeTopUp,
+	PaymentPurposeEventFee,
 }
 
 func (e PaymentPurpose) IsValid() bool {
 	switch e {
-	case PaymentPurposeTopUp:
+	case PaymentPurposeTopUp, PaymentPurposeEventFee:
 		return true
 	}
 	return false

@@ -152,27 +152,40 @@ func (p *Payment) startedBy(in StartInput) bool {
 		(in.StoreID == uuid.Nil || p.StoreID == in.StoreID) && (in.AmountFen == 0 || p.AmountFen == in.AmountFen)
 }
 
-// begin checks a new payment and records it.
+// begin checks a new payment and records it, in one transaction: what the
+// purpose locks to check the start (a registration: one payment in flight
+// for it) stays locked until the payment is written.
 func (s *Service) begin(ctx context.Context, ownerID uuid.UUID, in StartInput) (*Payment, error) {
-	intent, err := s.checkStart(ctx, ownerID, in)
-	if err != nil {
-		return nil, err
-	}
-	if !s.Provider.Supports(in.TradeType) {
-		return nil, errAppPayOff
-	}
-	var openID string
-	if in.TradeType == TradeJSAPI {
-		o, err := s.directory().Owner(ctx, ownerID)
+	var p *Payment
+	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+		intent, err := s.checkStart(ctx, ownerID, in)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if o.WeChatOpenID == nil || *o.WeChatOpenID == "" {
-			return nil, errNoOpenID
+		if !s.Provider.Supports(in.TradeType) {
+			return errAppPayOff
 		}
-		openID = *o.WeChatOpenID
+		var openID string
+		if in.TradeType == TradeJSAPI {
+			o, err := s.directory().Owner(ctx, ownerID)
+			if err != nil {
+				return err
+			}
+			if o.WeChatOpenID == nil || *o.WeChatOpenID == "" {
+				return errNoOpenID
+			}
+			openID = *o.WeChatOpenID
+		}
+		p, err = s.record(ctx, ownerID, in, intent, openID)
+		return err
+	})
+	if models.IsUniqueViolation(err) {
+		// The same key started concurrently: the other one won.
+		if p, err = s.byKey(ctx, ownerID, in); err == nil && p == nil {
+			err = models.ErrConflict
+		}
 	}
-	return s.record(ctx, ownerID, in, intent, openID)
+	return p, err
 }
 
 func deref(s *string) string {
@@ -193,7 +206,8 @@ func (s *Service) checkStart(ctx context.Context, ownerID uuid.UUID, in StartInp
 	return h.Prepare(ctx, ownerID, in)
 }
 
-// record writes the payment, or finds the one started under the same key.
+// record writes the payment, or finds the one started under the same key
+// (a key started concurrently fails on the unique key: begin finds it).
 func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, intent Intent, openID string) (*Payment, error) {
 	var p Payment
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
@@ -223,10 +237,6 @@ func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, 
 		return conn.Create(&p).Error
 	})
 	if err != nil {
-		if models.IsUniqueViolation(err) {
-			// The same key started concurrently: the other one won.
-			return s.record(ctx, ownerID, in, intent, openID)
-		}
 		return nil, err
 	}
 	return &p, nil
