@@ -38,9 +38,11 @@ var tableOwners = map[string]string{
 	"devices":        "models/push",
 	"payments":       "models/payments", "payment_refunds": "models/payments",
 	// payments_new: the SQLite rebuild of payments (00021), renamed to it.
-	"payments_new":  "models/payments",
-	"job_runs":      "models/jobs",
-	"wechat_tokens": "models/wechat", "wechat_subscriptions": "models/wechat",
+	"payments_new": "models/payments",
+	// registrations_new: the SQLite rebuild of registrations (00023), renamed to it.
+	"registrations_new": "models/events",
+	"job_runs":          "models/jobs",
+	"wechat_tokens":     "models/wechat", "wechat_subscriptions": "models/wechat",
 
 	"repair_orders": "models/workshop", "repair_order_items": "models/workshop",
 	"repair_order_events": "models/workshop", "repair_order_payments": "models/workshop",
