@@ -7354,7 +7354,7 @@ type Registration implements Node {
   createdAt: DateTime!
   "Paying with WeChat Pay: until when the seats are (or were) held for the payment; null for other registrations."
   holdExpiresAt: DateTime
-  "Paying with WeChat Pay: the payment in flight or paid for the registration (its state shows PENDING, PAID, REFUNDING ...); null when there is none, or for anyone but the owner and the store's cashiers and managers."
+  "Paying with WeChat Pay: the payment in flight, paid or refunded for the registration (its state: PENDING, PAID, REFUNDING, REFUNDED); null when there is none, or for anyone but the owner and the store's cashiers and managers."
   payment: OnlinePayment
 }
 

@@ -10,7 +10,8 @@ import (
 )
 
 // PaymentsFor is, for each thing (a registration, a repair order), its
-// payment in flight or paid (the latest PENDING, PAID or REFUNDING one) as
+// payment in flight, paid or refunded (the latest PENDING, PAID, REFUNDING
+// or REFUNDED one) as
 // actor may see it: the owner their own, staff holding rolesRead those of
 // their stores. Things without one are absent. One statement for all.
 //
@@ -21,7 +22,7 @@ func (s *Service) PaymentsFor(ctx context.Context, actor *auth.Principal, refere
 	}
 	var rows []*Payment
 	err := models.Scope(s.DB.Conn(ctx).Model(&Payment{}), actor, rolesRead, "").
-		Where("reference_id IN ? AND state IN ?", referenceIDs, []string{StatePending, StatePaid, StateRefunding}).
+		Where("reference_id IN ? AND state IN ?", referenceIDs, []string{StatePending, StatePaid, StateRefunding, StateRefunded}).
 		Order("id").Find(&rows).Error
 	if err != nil {
 		return nil, err
