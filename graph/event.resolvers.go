@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/payments"
 )
 
 // ID is the resolver for the id field.
@@ -269,6 +270,14 @@ func (r *registrationResolver) Paid(ctx context.Context, obj *events.Registratio
 // Refunded is the resolver for the refunded field.
 func (r *registrationResolver) Refunded(ctx context.Context, obj *events.Registration) (*model.Money, error) {
 	return money(obj.RefundedFen), nil
+}
+
+// Payment is the resolver for the payment field.
+func (r *registrationResolver) Payment(ctx context.Context, obj *events.Registration) (*payments.Payment, error) {
+	if obj.PayWith == nil || *obj.PayWith != events.PayWeChat {
+		return nil, nil
+	}
+	return optional(loaders(ctx).PaymentOf.Load(ctx, obj.ID))
 }
 
 // Registration is the resolver for the registration field.

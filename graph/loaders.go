@@ -42,9 +42,6 @@ type Loaders struct {
 	ServiceHistory  *dataloadgen.Loader[workshop.HistoryKey, workshop.HistoryPage]
 	// ApprovalDeliveries: the resolver checks who sees them first.
 	ApprovalDeliveries *dataloadgen.Loader[uuid.UUID, []outbox.State]
-	// BillPayment is an order's online payment (payments.PaymentsFor);
-	// the resolver checks who sees it.
-	BillPayment *dataloadgen.Loader[uuid.UUID, *payments.Payment]
 
 	Event            *dataloadgen.Loader[uuid.UUID, *events.Event]
 	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
@@ -52,6 +49,9 @@ type Loaders struct {
 	AssistanceEvents *dataloadgen.Loader[uuid.UUID, []*roadside.Event]
 	// Payment: the ones the caller sees (graph/payment_reconciliation.go).
 	Payment *dataloadgen.Loader[uuid.UUID, *payments.Payment]
+	// PaymentOf is the online payment of a thing paid for (a
+	// registration, a repair order) as the caller may see it.
+	PaymentOf *dataloadgen.Loader[uuid.UUID, *payments.Payment]
 	// care is made on first use (graph/care.go), from the resolver's
 	// care service.
 	careOnce sync.Once
@@ -71,6 +71,9 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		Event:            dataloadgen.NewMappedLoader(ev.EventsByIDs, opts...),
 		MyRegistration:   dataloadgen.NewMappedLoader(ownRegistrations(ev), opts...),
 		WaitlistPosition: dataloadgen.NewMappedLoader(ev.WaitlistPositions, opts...),
+		PaymentOf: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*payments.Payment, error) {
+			return r.Payments.PaymentsFor(ctx, caller(ctx), ids)
+		}, opts...),
 
 		Order:           dataloadgen.NewMappedLoader(ws.OrdersByIDs, opts...),
 		Membership:      dataloadgen.NewMappedLoader(visibleMemberships(wl), opts...),
@@ -85,7 +88,6 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		ServiceHistory:  dataloadgen.NewMappedLoader(ws.ServiceHistory, opts...),
 
 		ApprovalDeliveries: dataloadgen.NewMappedLoader(everyKey(ws.ApprovalDeliveriesByOrderIDs), opts...),
-		BillPayment:        dataloadgen.NewMappedLoader(r.Payments.PaymentsFor, opts...),
 
 		Store:            dataloadgen.NewMappedLoader(byID(dir.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opts...),
 		Customer:         dataloadgen.NewMappedLoader(customers(dir), opts...),

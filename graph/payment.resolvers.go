@@ -29,7 +29,7 @@ func (r *mutationResolver) StartPayment(ctx context.Context, input model.StartPa
 		in.StoreID = *store
 	}
 	if err == nil {
-		in.ReferenceID, err = optionalID(input.RepairOrderID, typeRepairOrder, "repairOrderId")
+		in.ReferenceID, err = paymentReference(input)
 	}
 	if err == nil {
 		p, launch, err = r.Payments.Start(ctx, caller(ctx), in)
@@ -108,11 +108,7 @@ func (r *queryResolver) Payment(ctx context.Context, id string) (*payments.Payme
 
 // OnlinePayment is the resolver for the onlinePayment field.
 func (r *repairOrderResolver) OnlinePayment(ctx context.Context, obj *workshop.RepairOrder) (*payments.Payment, error) {
-	p, err := optional(loaders(ctx).BillPayment.Load(ctx, obj.ID))
-	if err != nil || p == nil || !payments.Visible(caller(ctx), p) {
-		return nil, err
-	}
-	return p, nil
+	return optional(loaders(ctx).PaymentOf.Load(ctx, obj.ID))
 }
 
 // OnlinePayment returns generated.OnlinePaymentResolver implementation.

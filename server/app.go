@@ -160,6 +160,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	payFor(pay, ev, cfg)
 	// Capabilities add their export Sections and deletion Erasers here.
 	pv := &privacy.Service{DB: d.DB, Directory: dir, Inbox: ib,
 		Sections: []privacy.Section{

@@ -88,7 +88,8 @@ type Config struct {
 
 	// WeChatPay is the merchant account of online payment; nil when
 	// PAYMENT_PROVIDER is unset (online payment refused). PaymentHold is
-	// how long a started payment may be paid.
+	// how long a started payment may be paid, and how long an event's
+	// seats are held for an owner paying its fee online.
 	WeChatPay   *payments.WeChatPayConfig
 	PaymentHold time.Duration
 }

@@ -64,6 +64,10 @@ func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
 		// and top-ups, from 10:00 (WeChat Pay makes it from 09:00); a bill
 		// not made yet fails the run, which is tried again.
 		{Name: "payment-reconciliation", Period: 24 * time.Hour, Offset: 10 * time.Hour, Run: s.Payments.ReconcileDue},
+		// Seats held for a WeChat Pay payment that did not come are
+		// released to the waitlist once the hold ends (those with a payment
+		// still pending are the sweep's: it closes the payment first).
+		{Name: "event-hold-release", Period: 5 * time.Minute, Run: s.Events.ReleaseExpiredHolds},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-models.IdempotencyRetention))
 		}},

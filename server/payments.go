@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -32,6 +33,16 @@ func newPayments(cfg Config, d Deps, wl *wallet.Service, dir *directory.Service,
 		s.Provider = p
 	}
 	return s, nil
+}
+
+// payFor registers the purposes other capabilities own on pay, and gives
+// them pay (event fees: seats held for PAYMENT_HOLD while the owner pays).
+func payFor(pay *payments.Service, ev *events.Service, cfg Config) {
+	if pay.Purposes == nil {
+		pay.Purposes = map[string]payments.Purpose{}
+	}
+	ev.Payments, ev.PaymentHold = pay, cfg.PaymentHold
+	pay.Purposes[payments.PurposeEventFee] = ev.FeePurpose()
 }
 
 // paymentNotifyHandler takes WeChat Pay's payment notifications: a

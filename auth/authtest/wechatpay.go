@@ -144,20 +144,7 @@ func (f *FakeWeChatPay) Order(outTradeNo string) (FakePayOrder, bool) {
 
 // Pay marks the order paid, as when the owner confirms in WeChat, without
 // notifying (see Notify).
-func (f *FakeWeChatPay) Pay(outTradeNo string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	o, ok := f.orders[outTradeNo]
-	if !ok {
-		return fmt.Errorf("fake wechat pay: no order %s", outTradeNo)
-	}
-	if o.State != "NOTPAY" {
-		return fmt.Errorf("fake wechat pay: order %s is %s", outTradeNo, o.State)
-	}
-	o.State, o.SuccessTime = "SUCCESS", time.Now()
-	o.TransactionID = "4200" + strconv.FormatInt(time.Now().UnixNano(), 10)[:16]
-	return nil
-}
+func (f *FakeWeChatPay) Pay(outTradeNo string) error { return f.payFrom(outTradeNo, "NOTPAY") }
 
 // PayNotification is a signed, encrypted notification for an order as the
 // fake would POST it: Body and the Wechatpay-* headers. Tests deliver it

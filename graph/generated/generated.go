@@ -813,11 +813,13 @@ type ComplexityRoot struct {
 		ConfirmedAt      func(childComplexity int) int
 		CreatedAt        func(childComplexity int) int
 		Event            func(childComplexity int) int
+		HoldExpiresAt    func(childComplexity int) int
 		ID               func(childComplexity int) int
 		Paid             func(childComplexity int) int
 		PaidPoints       func(childComplexity int) int
 		PartySize        func(childComplexity int) int
 		PayWith          func(childComplexity int) int
+		Payment          func(childComplexity int) int
 		Refunded         func(childComplexity int) int
 		RefundedPoints   func(childComplexity int) int
 		Status           func(childComplexity int) int
@@ -1474,6 +1476,8 @@ type RegistrationResolver interface {
 	Paid(ctx context.Context, obj *events.Registration) (*model.Money, error)
 
 	Refunded(ctx context.Context, obj *events.Registration) (*model.Money, error)
+
+	Payment(ctx context.Context, obj *events.Registration) (*payments.Payment, error)
 }
 type RepairOrderResolver interface {
 	ID(ctx context.Context, obj *workshop.RepairOrder) (string, error)
@@ -5028,6 +5032,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Registration.Event(childComplexity), true
+	case "Registration.holdExpiresAt":
+		if e.ComplexityRoot.Registration.HoldExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Registration.HoldExpiresAt(childComplexity), true
 	case "Registration.id":
 		if e.ComplexityRoot.Registration.ID == nil {
 			break
@@ -5058,6 +5068,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Registration.PayWith(childComplexity), true
+	case "Registration.payment":
+		if e.ComplexityRoot.Registration.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Registration.Payment(childComplexity), true
 	case "Registration.refunded":
 		if e.ComplexityRoot.Registration.Refunded == nil {
 			break
@@ -7499,6 +7515,8 @@ enum EventStatus {
 enum RegistrationStatus {
   "Holds its seats (and paid its fee)."
   CONFIRMED
+  "Paying with WeChat Pay: its seats are held until holdExpiresAt while the owner pays (startPayment, purpose EVENT_FEE, with the registration's id); paid, it is CONFIRMED; unpaid by then, it is CANCELLED and the seats go to the waitlist."
+  AWAITING_PAYMENT
   "In the queue; charged when promoted."
   WAITLISTED
   CANCELLED
@@ -7509,6 +7527,8 @@ enum EventPayment {
   "From the membership wallet's stored value."
   WALLET
   POINTS
+  "Online with WeChat Pay: the seats are held (AWAITING_PAYMENT) while the owner pays; refunds go back to the payment. Refused with PAYMENT_METHOD_UNAVAILABLE when online payment is off."
+  WECHAT_PAY
 }
 
 "One stop of a trip's itinerary."
@@ -7593,6 +7613,10 @@ type Registration implements Node {
   confirmedAt: DateTime
   cancelledAt: DateTime
   createdAt: DateTime!
+  "Paying with WeChat Pay: until when the seats are (or were) held for the payment; null for other registrations."
+  holdExpiresAt: DateTime
+  "Paying with WeChat Pay: the payment in flight, paid or refunded for the registration (its state: PENDING, PAID, REFUNDING, REFUNDED); null when there is none, or for anyone but the owner and the store's cashiers and managers."
+  payment: OnlinePayment
 }
 
 type RegistrationEdge {
@@ -7754,9 +7778,9 @@ extend type Mutation {
   publishEvent(input: PublishEventInput!): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
   "Cancels the event: every registration cancelled, refunded in full and told."
   cancelEvent(input: CancelEventInput!): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
-  "CONFIRMED when the seats are there (fee charged at once), otherwise WAITLISTED."
+  "CONFIRMED when the seats are there (fee charged at once), otherwise WAITLISTED; paying with WECHAT_PAY, AWAITING_PAYMENT with the seats held until holdExpiresAt (then pay with startPayment, purpose EVENT_FEE)."
   registerForEvent(input: RegisterForEventInput!): RegistrationPayload! @auth(requires: OWNER)
-  "Refunded in full before the cancellation deadline (or, if promoted after it, until the start); freed seats go to the waitlist."
+  "Refunded in full before the cancellation deadline (or, if promoted after it, until the start): to the wallet, or a WeChat Pay fee back to its payment; freed seats go to the waitlist."
   cancelRegistration(input: CancelRegistrationInput!): RegistrationPayload!
   "Admits a confirmed registration once; a second scan says when it was used."
   checkInRegistration(input: CheckInRegistrationInput!): RegistrationPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
@@ -7913,6 +7937,8 @@ enum PaymentPurpose {
   TOP_UP
   "A repair order's bill, paid before pickup: what is due (the order's totals.due) at the order's store; the order is settled when the payment succeeds, as at the counter (points earned). Give repairOrderId."
   REPAIR_BILL
+  "An event registration's fee (registrationId): the registration must be AWAITING_PAYMENT, its hold not over; the payment's amount is the fee, its store the event's, and it can be paid until the hold ends."
+  EVENT_FEE
 }
 
 """
@@ -7999,6 +8025,8 @@ input StartPaymentInput {
   amountFen: Int
   "REPAIR_BILL (required): the repair order whose bill is paid; an order of the owner's (brought in by them, or of a car they own) that can be settled and is not."
   repairOrderId: ID
+  "EVENT_FEE (required): the registration whose fee is paid (the caller's own, AWAITING_PAYMENT)."
+  registrationId: ID
   tradeType: PaymentTradeType!
   "Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it."
   idempotencyKey: String!
@@ -8010,7 +8038,7 @@ type StartPaymentPayload {
   jsapi: JsapiPayParams
   "APP: open the payment sheet with these; null once the payment is paid, closed or past its hold."
   app: AppPayParams
-  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close). An order the owner may not see is the error NOT_FOUND."
+  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId, registrationId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). EVENT_FEE: NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close); an order the owner may not see is the error NOT_FOUND."
   userErrors: [UserError!]!
 }
 
@@ -10552,6 +10580,10 @@ func (ec *executionContext) childFields_Registration(ctx context.Context, field 
 		return ec.fieldContext_Registration_cancelledAt(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Registration_createdAt(ctx, field)
+	case "holdExpiresAt":
+		return ec.fieldContext_Registration_holdExpiresAt(ctx, field)
+	case "payment":
+		return ec.fieldContext_Registration_payment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Registration", field.Name)
 }
@@ -29104,6 +29136,61 @@ func (ec *executionContext) fieldContext_Registration_createdAt(_ context.Contex
 	return graphql.NewScalarFieldContext("Registration", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _Registration_holdExpiresAt(ctx context.Context, field graphql.CollectedField, obj *events.Registration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Registration_holdExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Registration_holdExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Registration", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Registration_payment(ctx context.Context, field graphql.CollectedField, obj *events.Registration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Registration_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Registration().Payment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+			return ec.marshalOOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Registration_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Registration",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RegistrationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RegistrationConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -38858,7 +38945,7 @@ func (ec *executionContext) unmarshalInputStartPaymentInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"purpose", "storeId", "amountFen", "repairOrderId", "tradeType", "idempotencyKey"}
+	fieldsInOrder := [...]string{"purpose", "storeId", "amountFen", "repairOrderId", "registrationId", "tradeType", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -38893,6 +38980,13 @@ func (ec *executionContext) unmarshalInputStartPaymentInput(ctx context.Context,
 				return it, err
 			}
 			it.RepairOrderID = data
+		case "registrationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("registrationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegistrationID = data
 		case "tradeType":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tradeType"))
 			data, err := ec.unmarshalNPaymentTradeType2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentTradeType(ctx, v)
@@ -48874,6 +48968,49 @@ func (ec *executionContext) _Registration(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "holdExpiresAt":
+			out.Values[i] = ec._Registration_holdExpiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "payment":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Registration_payment(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -855,8 +855,10 @@ type StartPaymentInput struct {
 	// TOP_UP (required): the amount in fen, 1 to the card's cap; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED). Other purposes take the amount from what they pay for; REPAIR_BILL: when given, it must be what is due (the amount the owner saw), else INVALID_ARGUMENT.
 	AmountFen *int `json:"amountFen,omitempty"`
 	// REPAIR_BILL (required): the repair order whose bill is paid; an order of the owner's (brought in by them, or of a car they own) that can be settled and is not.
-	RepairOrderID *string          `json:"repairOrderId,omitempty"`
-	TradeType     PaymentTradeType `json:"tradeType"`
+	RepairOrderID *string `json:"repairOrderId,omitempty"`
+	// EVENT_FEE (required): the registration whose fee is paid (the caller's own, AWAITING_PAYMENT).
+	RegistrationID *string          `json:"registrationId,omitempty"`
+	TradeType      PaymentTradeType `json:"tradeType"`
 	// Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it.
 	IdempotencyKey string `json:"idempotencyKey"`
 }
@@ -867,7 +869,7 @@ type StartPaymentPayload struct {
 	Jsapi *payments.JSAPIParams `json:"jsapi,omitempty"`
 	// APP: open the payment sheet with these; null once the payment is paid, closed or past its hold.
 	App *payments.AppParams `json:"app,omitempty"`
-	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close). An order the owner may not see is the error NOT_FOUND.
+	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId, registrationId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). EVENT_FEE: NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close); an order the owner may not see is the error NOT_FOUND.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -1479,16 +1481,19 @@ const (
 	PaymentPurposeTopUp PaymentPurpose = "TOP_UP"
 	// A repair order's bill, paid before pickup: what is due (the order's totals.due) at the order's store; the order is settled when the payment succeeds, as at the counter (points earned). Give repairOrderId.
 	PaymentPurposeRepairBill PaymentPurpose = "REPAIR_BILL"
+	// An event registration's fee (registrationId): the registration must be AWAITING_PAYMENT, its hold not over; the payment's amount is the fee, its store the event's, and it can be paid until the hold ends.
+	PaymentPurposeEventFee PaymentPurpose = "EVENT_FEE"
 )
 
 var AllPaymentPurpose = []PaymentPurpose{
 	PaymentPurposeTopUp,
 	PaymentPurposeRepairBill,
+	PaymentPurposeEventFee,
 }
 
 func (e PaymentPurpose) IsValid() bool {
 	switch e {
-	case PaymentPurposeTopUp, PaymentPurposeRepairBill:
+	case PaymentPurposeTopUp, PaymentPurposeRepairBill, PaymentPurposeEventFee:
 		return true
 	}
 	return false

@@ -39,11 +39,16 @@ const (
 // RegStatus is where a registration is.
 type RegStatus string
 
-// Registration statuses.
+// Registration statuses. AWAITING_PAYMENT holds its seats (counted like
+// confirmed ones) until HoldExpiresAt while the owner pays the fee with
+// WeChat Pay; paid, it is CONFIRMED; unpaid past the hold, it is released
+// (CANCELLED, CancelReason HoldReleasedReason) and its seats go to the
+// waitlist.
 const (
-	Confirmed  RegStatus = "CONFIRMED"
-	Waitlisted RegStatus = "WAITLISTED"
-	Withdrawn  RegStatus = "CANCELLED"
+	Confirmed       RegStatus = "CONFIRMED"
+	AwaitingPayment RegStatus = "AWAITING_PAYMENT"
+	Waitlisted      RegStatus = "WAITLISTED"
+	Withdrawn       RegStatus = "CANCELLED"
 )
 
 // PayWith is how a registration pays the event's fee.
@@ -53,6 +58,9 @@ type PayWith string
 const (
 	PayWallet PayWith = "WALLET"
 	PayPoints PayWith = "POINTS"
+	// PayWeChat pays the money fee online with WeChat Pay: the seats are
+	// held (AWAITING_PAYMENT) while the owner pays.
+	PayWeChat PayWith = "WECHAT_PAY"
 )
 
 // Stop is one stop of a trip's itinerary.
@@ -81,10 +89,11 @@ type Event struct {
 	// CancellationDeadline: owners who cancel before it are refunded in full.
 	CancellationDeadline time.Time
 	Capacity             int
-	// SeatsTaken is the seats of CONFIRMED registrations.
+	// SeatsTaken is the seats of CONFIRMED registrations and of those
+	// AWAITING_PAYMENT (held while the owner pays).
 	SeatsTaken int
 	// FeeFen and FeePoints are the price of one seat in money (paid from
-	// the wallet) and in points; an event may offer either or both.
+	// the wallet or with WeChat Pay) and in points; an event may offer either or both.
 	FeeFen           int64
 	FeePoints        int64
 	MinTier          wallet.Tier
@@ -100,6 +109,10 @@ type Event struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }
+
+// Holds reports whether the registration holds seats: confirmed, or held
+// while its owner pays.
+func (r *Registration) Holds() bool { return r.Status == Confirmed || r.Status == AwaitingPayment }
 
 // SeatsLeft is how many seats are free.
 func (e *Event) SeatsLeft() int { return max(0, e.Capacity-e.SeatsTaken) }
@@ -146,6 +159,9 @@ type Registration struct {
 	PaidPoints     int64
 	RefundedFen    int64
 	RefundedPoints int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// HoldExpiresAt is when the seats of a registration paying with WeChat
+	// Pay stop being held for it (set once it held them; kept afterwards).
+	HoldExpiresAt *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }

@@ -164,8 +164,9 @@ func (s *Service) PublishEvent(ctx context.Context, actor *auth.Principal, id uu
 
 // CancelEvent cancels an event that has not started, with a reason: every
 // active registration is cancelled, every confirmed one refunded in full
-// (whatever the deadline: the store cancelled), and every owner told, in
-// one transaction.
+// (whatever the deadline: the store cancelled; a fee paid with WeChat Pay
+// through a refund to its payment), held seats released, and every owner
+// told, in one transaction.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, INVALID_ARGUMENT
 // ("reason"), EVENT_CANCELLED, EVENT_STARTED.
@@ -188,7 +189,7 @@ func (s *Service) CancelEvent(ctx context.Context, actor *auth.Principal, id uui
 		}
 		var payers []uuid.UUID
 		for _, r := range regs {
-			if r.PaidFen > 0 || r.PaidPoints > 0 {
+			if (r.PaidFen > 0 || r.PaidPoints > 0) && !paidOnline(r) {
 				payers = append(payers, r.OwnerID)
 			}
 		}
@@ -224,7 +225,10 @@ func (s *Service) CancelEvent(ctx context.Context, actor *auth.Principal, id uui
 
 func cancelledBody(r *Registration, reason string) string {
 	body := "原因：" + reason + "。"
-	if r.PaidFen > 0 || r.PaidPoints > 0 {
+	switch {
+	case paidOnline(r):
+		body += "报名费用将全额原路退回您的微信支付账户。"
+	case r.PaidFen > 0 || r.PaidPoints > 0:
 		body += "报名费用已全额退回您的会员账户。"
 	}
 	return body

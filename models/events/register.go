@@ -21,15 +21,18 @@ type RegisterInput struct {
 	EventID   uuid.UUID
 	PartySize int // 0 means 1
 	VehicleID *uuid.UUID
-	// PayWith chooses money or points when the event offers both; nil
-	// takes the only one offered.
+	// PayWith chooses money (from the wallet, or WECHAT_PAY) or points;
+	// nil takes the only one offered (money: from the wallet).
 	PayWith        *PayWith
 	IdempotencyKey string
 }
 
 // Register signs the owner up: CONFIRMED when the seats are there (the fee
 // charged from the wallet or points in the same transaction), otherwise
-// WAITLISTED (charged when promoted). A retry with the same idempotency key
+// WAITLISTED (charged when promoted). Paying with WECHAT_PAY, the seats are
+// taken and held AWAITING_PAYMENT until HoldExpiresAt (now and the hold)
+// while the owner pays (payments.Start, purpose EVENT_FEE); a waitlisted one
+// is held that way when promoted. A retry with the same idempotency key
 // returns the first result.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (staff), NOT_FOUND ("eventId",
@@ -50,8 +53,11 @@ func (s *Service) Register(ctx context.Context, actor *auth.Principal, in Regist
 	if in.PartySize < 1 {
 		return nil, models.Invalid("partySize", "人数至少为 1", "partySize must be at least 1")
 	}
-	if in.PayWith != nil && *in.PayWith != PayWallet && *in.PayWith != PayPoints {
-		return nil, models.Invalid("payWith", "支付方式须为余额或积分", "payWith must be WALLET or POINTS")
+	if in.PayWith != nil && *in.PayWith != PayWallet && *in.PayWith != PayPoints && *in.PayWith != PayWeChat {
+		return nil, models.Invalid("payWith", "支付方式须为余额、积分或微信支付", "payWith must be WALLET, POINTS or WECHAT_PAY")
+	}
+	if in.PayWith != nil && *in.PayWith == PayWeChat && !s.online() {
+		return nil, errOnlineOff
 	}
 	params := struct {
 		Event   uuid.UUID
@@ -189,7 +195,8 @@ func (s *Service) checkTier(ctx context.Context, ownerID uuid.UUID, e *Event) er
 
 // confirm gives a registration its seats and charges its fee: the seats by
 // one conditional UPDATE that cannot pass the capacity, the fee through the
-// wallet. The caller holds the event's lock. A failed charge leaves the
+// wallet (or, paying with WeChat Pay, the seats held while the owner pays:
+// holdSeats). The caller holds the event's lock. A failed charge leaves the
 // transaction's writes to the caller to undo. A promoted registration keeps
 // its waitlisted_at (see Refundable).
 //
@@ -208,6 +215,9 @@ func (s *Service) confirm(ctx context.Context, e *Event, r *Registration, now ti
 	_, fen, points, err := e.Price(r.PartySize, r.PayWith)
 	if err != nil {
 		return err
+	}
+	if r.PayWith != nil && *r.PayWith == PayWeChat && fen > 0 {
+		return s.holdSeats(ctx, e, r, now, promoted)
 	}
 	if fen > 0 || points > 0 {
 		store := e.StoreID
@@ -266,8 +276,13 @@ func (s *Service) promote(ctx context.Context, e *Event, now time.Time) ([]*Regi
 			}
 			continue
 		}
+		body := "您已从候补转为正式报名，请在活动当天出示签到码。"
+		if next.Status == AwaitingPayment {
+			body = "有名额空出，已为您保留至 " + next.HoldExpiresAt.In(s.storeLocation(ctx, e.StoreID)).Format("01-02 15:04") +
+				"，请在此之前完成微信支付，逾期名额将让给下一位候补。"
+		}
 		if err := s.notify(ctx, next.OwnerID, e.StoreID, NotifyPromoted, "event-promoted:"+next.ID.String(),
-			"候补成功："+e.Title, "您已从候补转为正式报名，请在活动当天出示签到码。", RegistrationLink(next.ID)); err != nil {
+			"候补成功："+e.Title, body, RegistrationLink(next.ID)); err != nil {
 			return nil, err
 		}
 		promoted = append(promoted, &next)
@@ -296,7 +311,8 @@ func (s *Service) tryConfirm(ctx context.Context, e *Event, r *Registration, now
 
 // CancelRegistration withdraws a registration, by its owner or by the host
 // store's event staff, until the event starts. A confirmed one is refunded
-// in full before the cancellation deadline and not at all after (unless it
+// in full (to the wallet, or a fee paid with WeChat Pay to its payment: a
+// refund recorded in this transaction) before the cancellation deadline and not at all after (unless it
 // was promoted from the waitlist after the deadline: see Refundable); its
 // seats go to the waitlist at once.
 //
@@ -365,11 +381,13 @@ func (s *Service) cancel(ctx context.Context, actor *auth.Principal, id uuid.UUI
 	return err
 }
 
-// withdraw cancels an active registration: its seats back to the event and,
-// when refund, what it paid back to the wallet. The caller holds the
-// event's lock and promotes afterwards if it wants to.
+// withdraw cancels an active registration: its seats (confirmed or held)
+// back to the event and, when refund, what it paid back: to the wallet, or
+// with WeChat Pay to the payment it came from (a refund recorded in this
+// transaction: payments.RequestRefund). The caller holds the event's lock
+// and promotes afterwards if it wants to.
 func (s *Service) withdraw(ctx context.Context, e *Event, r *Registration, now time.Time, refund bool, staff *uuid.UUID, reason string) error {
-	if r.Status == Confirmed {
+	if r.Holds() {
 		res := s.DB.Conn(ctx).Model(&Event{}).Where("id = ? AND seats_taken >= ?", e.ID, r.PartySize).
 			Updates(map[string]any{"seats_taken": gorm.Expr("seats_taken - ?", r.PartySize), "updated_at": now})
 		if res.Error != nil {
@@ -379,7 +397,11 @@ func (s *Service) withdraw(ctx context.Context, e *Event, r *Registration, now t
 			return fmt.Errorf("events: seats of event %s below registration %s", e.ID, r.ID)
 		}
 		e.SeatsTaken -= r.PartySize
-		if refund && (r.PaidFen > 0 || r.PaidPoints > 0) {
+		if refund && r.Status == Confirmed && paidOnline(r) {
+			if err := s.refundOnline(ctx, e, r, staff); err != nil {
+				return err
+			}
+		} else if refund && (r.PaidFen > 0 || r.PaidPoints > 0) {
 			store := e.StoreID
 			if _, err := s.Wallet.Credit(ctx, wallet.CreditInput{OwnerID: r.OwnerID, WalletFen: r.PaidFen, Points: r.PaidPoints,
 				RefType: wallet.RefRegistration, RefID: r.ID, StoreID: &store, StaffID: staff,

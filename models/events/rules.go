@@ -308,8 +308,8 @@ func Refundable(e *Event, r *Registration, now time.Time) bool {
 	return promoted && !r.ConfirmedAt.Before(e.CancellationDeadline) && now.Before(e.StartsAt)
 }
 
-// Price is what a party of n pays with the chosen method: money from the
-// wallet or points, the seat price times the party. The method defaults to
+// Price is what a party of n pays with the chosen method: money (from the
+// wallet, or with WeChat Pay) or points, the seat price times the party. The method defaults to
 // the only one the event offers; a free event costs nothing and needs no
 // method (nil).
 //
@@ -330,7 +330,7 @@ func (e *Event) Price(partySize int, with *PayWith) (method *PayWith, fen, point
 	}
 	n := int64(partySize)
 	switch {
-	case *with == PayWallet && e.FeeFen > 0:
+	case (*with == PayWallet || *with == PayWeChat) && e.FeeFen > 0:
 		return with, e.FeeFen * n, 0, nil
 	case *with == PayPoints && e.FeePoints > 0:
 		return with, 0, e.FeePoints * n, nil

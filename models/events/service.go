@@ -15,6 +15,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -45,7 +46,24 @@ type Service struct {
 	Directory *directory.Service
 	// Inbox takes the notifications to owners (nil: one on DB and Clock).
 	Inbox *inbox.Service
+	// Payments takes event fees online (WeChat Pay) and their refunds; nil,
+	// or without a provider, WECHAT_PAY is refused.
+	Payments *payments.Service
+	// PaymentHold is how long seats are held for an owner paying with
+	// WeChat Pay (0: payments.DefaultHold).
+	PaymentHold time.Duration
 }
+
+// hold is how long seats are held while their owner pays online.
+func (s *Service) hold() time.Duration {
+	if s.PaymentHold <= 0 {
+		return payments.DefaultHold
+	}
+	return s.PaymentHold
+}
+
+// online reports whether event fees can be paid with WeChat Pay.
+func (s *Service) online() bool { return s.Payments != nil && s.Payments.Provider != nil }
 
 // RegistrationOpenNow is RegistrationOpen on the service's clock.
 func (s *Service) RegistrationOpenNow(ctx context.Context, e *Event) bool {

@@ -158,9 +158,9 @@ func (p *Payment) startedBy(in StartInput) bool {
 		(in.StoreID == uuid.Nil || p.StoreID == in.StoreID) && (in.AmountFen == 0 || p.AmountFen == in.AmountFen)
 }
 
-// begin checks a new payment and records it, in one transaction: a
-// purpose's Prepare may lock what it pays for (a repair order) so that two
-// starts cannot both find nothing in flight.
+// begin checks a new payment and records it, in one transaction: what the
+// purpose locks to check the start (a registration: one payment in flight
+// for it) stays locked until the payment is written.
 func (s *Service) begin(ctx context.Context, ownerID uuid.UUID, in StartInput) (*Payment, error) {
 	var p *Payment
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
@@ -185,6 +185,12 @@ func (s *Service) begin(ctx context.Context, ownerID uuid.UUID, in StartInput) (
 		p, err = s.record(ctx, ownerID, in, intent, openID)
 		return err
 	})
+	if models.IsUniqueViolation(err) {
+		// The same key started concurrently: the other one won.
+		if p, err = s.byKey(ctx, ownerID, in); err == nil && p == nil {
+			err = models.ErrConflict
+		}
+	}
 	return p, err
 }
 
@@ -206,9 +212,8 @@ func (s *Service) checkStart(ctx context.Context, ownerID uuid.UUID, in StartInp
 	return h.Prepare(ctx, ownerID, in)
 }
 
-// record writes the payment, or finds the one started under the same key,
-// in begin's transaction (one started concurrently under the same key
-// fails it on the unique key; Start then finds that one).
+// record writes the payment, or finds the one started under the same key
+// (a key started concurrently fails on the unique key: begin finds it).
 func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, intent Intent, openID string) (*Payment, error) {
 	var p Payment
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
