@@ -27,6 +27,41 @@ type Provider interface {
 	// Merchant is the merchant id and the app ids its transactions carry:
 	// a transaction naming others is not ours.
 	Merchant() (mchID string, appIDs []string)
+	// Refund asks the provider to pay money of a paid order back (sending
+	// the same out_refund_no again refunds once) and returns its state.
+	Refund(ctx context.Context, r RefundOrder) (*RefundResult, error)
+	// QueryRefund is the provider's state of a refund; ErrNoSuchRefund
+	// when it was never accepted.
+	QueryRefund(ctx context.Context, outRefundNo string) (*RefundResult, error)
+	// ParseRefundNotification verifies and decrypts a refund
+	// notification; ErrBadNotification when it is not the provider's, or
+	// stale.
+	ParseRefundNotification(ctx context.Context, r *http.Request) (*RefundResult, error)
+}
+
+// RefundOrder is a refund as sent to the provider.
+type RefundOrder struct {
+	// OutTradeNo and TransactionID name the payment (either will do; the
+	// provider's transaction id is preferred when known).
+	OutTradeNo, TransactionID string
+	OutRefundNo               string
+	Reason                    string
+	AmountFen, TotalFen       int64
+}
+
+// RefundResult is the provider's word on a refund (the answer to sending
+// or querying it, or a notification).
+type RefundResult struct {
+	OutRefundNo, RefundID     string
+	OutTradeNo, TransactionID string
+	// MchID is the merchant a notification names ("" in answers to our
+	// own requests, which are ours by their signature).
+	MchID string
+	// State is PROCESSING, SUCCESS, CLOSED or ABNORMAL (the refund
+	// states of the same names).
+	State               string
+	AmountFen, TotalFen int64
+	SuccessTime         time.Time
 }
 
 // Order is a payment as placed with the provider.
@@ -94,4 +129,6 @@ var (
 	// ErrBadNotification: a notification that is not the provider's (bad
 	// signature, stale timestamp, undecryptable).
 	ErrBadNotification = errors.New("payment notification refused")
+	// ErrNoSuchRefund: the provider has no refund with that out_refund_no.
+	ErrNoSuchRefund = errors.New("payment provider: no such refund")
 )
