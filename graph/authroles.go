@@ -7,6 +7,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -38,6 +39,10 @@ var staffRoles = map[string][]auth.Role{
 	"Mutation.resolveComplaint":           care.RolesComplaintStep(),
 
 	"Query.jobRuns": jobs.RolesStatuses(),
+
+	"Query.paymentsOwingRefunds":   payments.RolesRefundsOwed(),
+	"Mutation.refundOnlinePayment": payments.RolesRefundOnline(),
+	"Mutation.recordManualRefund":  payments.RolesRefundsOwed(),
 
 	"Query.eventRoster":            events.RolesRoster(),
 	"Mutation.createEvent":         events.RolesCreateEvent(),

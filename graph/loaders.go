@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -46,6 +47,9 @@ type Loaders struct {
 	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
 	WaitlistPosition *dataloadgen.Loader[uuid.UUID, int]
 	AssistanceEvents *dataloadgen.Loader[uuid.UUID, []*roadside.Event]
+	// PaymentRefunds: a payment's refunds (whoever sees the payment sees
+	// them).
+	PaymentRefunds *dataloadgen.Loader[uuid.UUID, []*payments.Refund]
 	// care is made on first use (graph/care.go), from the resolver's
 	// care service.
 	careOnce sync.Once
@@ -87,6 +91,7 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(dir.StaffStoreIDs), opts...),
 
 		AssistanceEvents: dataloadgen.NewMappedLoader(everyKey(r.Roadside.EventsByRequestIDs), opts...),
+		PaymentRefunds:   dataloadgen.NewMappedLoader(everyKey(r.Payments.Refunds), opts...),
 	}
 }
 

@@ -269,6 +269,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.GET("/api/v1/me/export", exportHandler(pv), api...)
 	// WeChat Pay's notifications carry its signature, not a token.
 	e.POST(wechatPayNotifyPath, paymentNotifyHandler(pay, d.Log), noStore(), bufferBody(bodyLimitBytes))
+	e.POST(wechatPayRefundNotifyPath, refundNotifyHandler(pay, d.Log), noStore(), bufferBody(bodyLimitBytes))
 	graphQL := append([]echo.MiddlewareFunc{graphQLStatus()}, api...)
 	e.POST("/graphql", echo.WrapHandler(gql), graphQL...)
 	e.GET("/graphql", echo.WrapHandler(gql), graphQL...)

@@ -60,6 +60,9 @@ func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
 		// Payments whose notification did not arrive are asked about, and
 		// unpaid ones past their hold closed (every five minutes).
 		{Name: "payment-sweep", Period: 5 * time.Minute, Run: s.Payments.SweepPending},
+		// Refunds whose send failed are sent again, and those whose
+		// notification is late asked about (every five minutes).
+		{Name: "refund-sweep", Period: 5 * time.Minute, Run: s.Payments.SweepRefunds},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-models.IdempotencyRetention))
 		}},
