@@ -156,7 +156,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib, Workshop: ws}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
-	pay, err := newPayments(cfg, d, wl, dir)
+	pay, err := newPayments(cfg, d, wl, dir, ib)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
@@ -18,8 +19,8 @@ const wechatPayNotifyPath = "/api/v1/payments/wechat/notify"
 
 // newPayments builds online payment: with WeChat Pay when it is configured,
 // else a service that refuses to start payments.
-func newPayments(cfg Config, d Deps, wl *wallet.Service, dir *directory.Service) (*payments.Service, error) {
-	s := &payments.Service{DB: d.DB, Wallet: wl, Directory: dir, Log: d.Log, Hold: cfg.PaymentHold}
+func newPayments(cfg Config, d Deps, wl *wallet.Service, dir *directory.Service, ib *inbox.Service) (*payments.Service, error) {
+	s := &payments.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Log: d.Log, Hold: cfg.PaymentHold}
 	if cfg.WeChatPay != nil {
 		p, err := payments.NewWeChatPay(*cfg.WeChatPay)
 		if err != nil {

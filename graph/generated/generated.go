@@ -8019,7 +8019,7 @@ type RefundOnlinePaymentPayload {
   refund: PaymentRefund
   "The payment, REFUNDING."
   payment: OnlinePayment
-  "Codes: NOT_FOUND (paymentId), INVALID_ARGUMENT (paymentId: not a top-up; amountFen, reason, idempotencyKey), CONFLICT (not paid, or all of it refunded or being refunded), INSUFFICIENT_BALANCE (amountFen: the owner spent the money), IDEMPOTENCY_KEY_REUSED, FORBIDDEN (another store's payment)."
+  "Codes: INVALID_ARGUMENT (paymentId: not a top-up; amountFen, reason, idempotencyKey), CONFLICT (not paid, or all of it refunded or being refunded), INSUFFICIENT_BALANCE (amountFen: the owner spent the money), IDEMPOTENCY_KEY_REUSED. A payment the caller cannot see is the GraphQL error NOT_FOUND."
   userErrors: [UserError!]!
 }
 
@@ -8037,7 +8037,7 @@ type RecordManualRefundPayload {
   refund: PaymentRefund
   "The payment, REFUNDED when all of it went back."
   payment: OnlinePayment
-  "Codes: NOT_FOUND (refundId), INVALID_ARGUMENT (reference, note), CONFLICT (refundId: not closed or abnormal, or recorded with another reference)."
+  "Codes: INVALID_ARGUMENT (reference, note), CONFLICT (refundId: not closed or abnormal, or recorded with another reference). A refund of another store is the GraphQL error NOT_FOUND."
   userErrors: [UserError!]!
 }
 

@@ -159,7 +159,10 @@ func (s *Service) succeed(ctx context.Context, p *Payment, f *Refund, at time.Ti
 	}
 	err := conn.Model(&Payment{}).Where("id = ?", p.ID).
 		Updates(map[string]any{"refunded_fen": p.RefundedFen, "state": p.State, "updated_at": now}).Error
-	return err
+	if err != nil {
+		return err
+	}
+	return s.noticeRefunded(ctx, p, f)
 }
 
 // SweepRefunds sends again the refunds still PENDING a minute after they

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth/authtest"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/testdb"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -130,6 +132,20 @@ func TestCapExceededTopUpRefundedOnce(t *testing.T) {
 	}
 	if b := e.balance(t); b != 410000 {
 		t.Fatalf("balance %d", b)
+	}
+	// The owner's inbox: each payment received, once, and the refund.
+	notes, err := (&inbox.Service{DB: e.w.DB}).OwnerNotifications(e.ctx, e.owner.ID)
+	testdb.Must(t, err)
+	kinds := map[string]int{}
+	for _, n := range notes {
+		kinds[n.Kind]++
+		if n.Kind == payments.NotifyPaymentReceived && n.Link == models.LinkTo(models.RefTo(models.RefOnlinePayment, p.ID)) &&
+			!strings.Contains(n.Body, "退回") {
+			t.Fatalf("the refunded payment's notice does not say it goes back: %q", n.Body)
+		}
+	}
+	if kinds[payments.NotifyPaymentReceived] != 2 || kinds[payments.NotifyRefundSucceeded] != 1 {
+		t.Fatalf("notifications %v", kinds)
 	}
 	e.audit(t)
 }
