@@ -107,7 +107,9 @@ func (s *Service) moveRefund(ctx context.Context, p *Payment, f *Refund, r *Refu
 	now := s.Clock.Now(ctx)
 	switch {
 	case r.State == RefundProcessing && f.State == RefundPending:
-		return s.DB.Conn(ctx).Model(f).Updates(map[string]any{"state": RefundProcessing, "refund_id": r.RefundID, "updated_at": now}).Error
+		f.State, f.RefundID, f.UpdatedAt = RefundProcessing, &r.RefundID, now
+		return s.DB.Conn(ctx).Model(&Refund{}).Where("id = ?", f.ID).
+			Updates(map[string]any{"state": RefundProcessing, "refund_id": r.RefundID, "updated_at": now}).Error
 	case r.State == RefundSuccess && (f.State == RefundPending || f.State == RefundProcessing || f.State == RefundAbnormal):
 		at := now
 		if !r.SuccessTime.IsZero() {
@@ -118,12 +120,13 @@ func (s *Service) moveRefund(ctx context.Context, p *Payment, f *Refund, r *Refu
 	case (r.State == RefundClosed || r.State == RefundAbnormal) && (f.State == RefundPending || f.State == RefundProcessing):
 		s.log().WarnContext(ctx, "payments: refund given up by the provider: staff pay it back by hand",
 			"refund", f.ID.String(), "payment", p.ID.String(), "state", r.State)
-		f.State = r.State
+		f.State, f.UpdatedAt = r.State, now
 		upd := map[string]any{"state": r.State, "updated_at": now}
 		if r.RefundID != "" {
+			f.RefundID = &r.RefundID
 			upd["refund_id"] = r.RefundID
 		}
-		return s.DB.Conn(ctx).Model(f).Updates(upd).Error
+		return s.DB.Conn(ctx).Model(&Refund{}).Where("id = ?", f.ID).Updates(upd).Error
 	}
 	return nil // told already, or older news
 }
