@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"log/slog"
 	"net/http"
 
@@ -20,29 +20,12 @@ const wechatPayRefundNotifyPath = "/api/v1/payments/wechat/refund-notify"
 // not match it, 500 for a failure of ours so that WeChat Pay sends it
 // again. Applying is idempotent.
 func refundNotifyHandler(s *payments.Service, log *slog.Logger) echo.HandlerFunc {
-	fail := func(c echo.Context, status int, msg string) error {
-		return c.JSON(status, map[string]string{"code": "FAIL", "message": msg})
-	}
-	return func(c echo.Context) error {
-		if s.Provider == nil {
-			return fail(c, http.StatusNotFound, "online payment is not configured")
-		}
-		ctx := c.Request().Context()
-		r, err := s.Provider.ParseRefundNotification(ctx, c.Request())
+	return providerNotifyHandler(s, log, "refund notification", "refund", func(ctx context.Context, r *http.Request) ([]any, error) {
+		res, err := s.Provider.ParseRefundNotification(ctx, r)
 		if err != nil {
-			log.WarnContext(ctx, "payments: refund notification refused", "error", err.Error())
-			return fail(c, http.StatusUnauthorized, "signature")
+			return nil, err
 		}
-		_, err = s.ApplyRefund(ctx, r)
-		switch {
-		case errors.Is(err, payments.ErrUnknown) || errors.Is(err, payments.ErrMismatch):
-			log.WarnContext(ctx, "payments: refund notification for no refund of ours", "out_refund_no", r.OutRefundNo,
-				"out_trade_no", r.OutTradeNo, "mchid", r.MchID, "amount_fen", r.AmountFen, "error", err.Error())
-			return c.NoContent(http.StatusNoContent)
-		case err != nil:
-			log.ErrorContext(ctx, "payments: refund notification not applied", "out_refund_no", r.OutRefundNo, "error", err.Error())
-			return fail(c, http.StatusInternalServerError, "not applied")
-		}
-		return c.NoContent(http.StatusNoContent)
-	}
+		_, err = s.ApplyRefund(ctx, res)
+		return []any{"out_refund_no", res.OutRefundNo, "out_trade_no", res.OutTradeNo, "mchid", res.MchID, "amount_fen", res.AmountFen}, err
+	})
 }
