@@ -40,7 +40,10 @@ var staffRoles = map[string][]auth.Role{
 
 	"Query.jobRuns": jobs.RolesStatuses(),
 
-	"Query.paymentReconciliation": payments.RolesReconciliation(),
+	"Query.paymentReconciliation":  payments.RolesReconciliation(),
+	"Query.paymentsOwingRefunds":   payments.RolesRefundsOwed(),
+	"Mutation.refundOnlinePayment": payments.RolesRefundOnline(),
+	"Mutation.recordManualRefund":  payments.RolesRefundsOwed(),
 
 	"Query.eventRoster":            events.RolesRoster(),
 	"Mutation.createEvent":         events.RolesCreateEvent(),

@@ -24,6 +24,7 @@ const (
 	typeRegistration    = "Registration"
 	typeAssistance      = "AssistanceRequest"
 	typePayment         = "OnlinePayment"
+	typePaymentRefund   = "PaymentRefund"
 )
 
 // page reads a list's first and after arguments; models.NewPage is the one

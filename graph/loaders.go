@@ -52,6 +52,9 @@ type Loaders struct {
 	// PaymentOf is the online payment of a thing paid for (a
 	// registration, a repair order) as the caller may see it.
 	PaymentOf *dataloadgen.Loader[uuid.UUID, *payments.Payment]
+	// PaymentRefunds: a payment's refunds (whoever sees the payment sees
+	// them).
+	PaymentRefunds *dataloadgen.Loader[uuid.UUID, []*payments.Refund]
 	// care is made on first use (graph/care.go), from the resolver's
 	// care service.
 	careOnce sync.Once
@@ -97,6 +100,7 @@ func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
 
 		AssistanceEvents: dataloadgen.NewMappedLoader(everyKey(r.Roadside.EventsByRequestIDs), opts...),
 		Payment:          dataloadgen.NewMappedLoader(visiblePayments(r.Payments), opts...),
+		PaymentRefunds:   dataloadgen.NewMappedLoader(everyKey(r.Payments.Refunds), opts...),
 	}
 }
 

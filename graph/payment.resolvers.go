@@ -85,12 +85,7 @@ func (r *ownerResolver) Payments(ctx context.Context, obj *models.Owner, first *
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.OnlinePaymentConnection{Edges: make([]*model.OnlinePaymentEdge, len(rows))}
-	for i, row := range rows {
-		conn.Edges[i] = &model.OnlinePaymentEdge{Cursor: cursor(row.ID), Node: row}
-	}
-	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return cursor(rows[i].ID) })
-	return conn, nil
+	return paymentConnection(rows, hasNext, p), nil
 }
 
 // Payment is the resolver for the payment field.

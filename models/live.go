@@ -155,3 +155,18 @@ func (l liveHandler) HandleBacklog(context.Context, string, *pgx.Conn) error {
 	}
 	return nil
 }
+
+// AfterCommit runs f once the transaction in ctx has committed, and never
+// if it rolls back; outside a transaction, at once. f gets ctx without the
+// transaction (its values and deadline stay): what it does is not part of
+// it. For work outside the database that a transaction decided (sending a
+// refund to the payment provider).
+func AfterCommit(ctx context.Context, f func(ctx context.Context)) {
+	t := txState(ctx)
+	if t == nil {
+		f(ctx)
+		return
+	}
+	out := context.WithValue(ctx, txKey{}, (*tx)(nil))
+	*t.afterCommit = append(*t.afterCommit, func() { f(out) })
+}

@@ -20,6 +20,7 @@ const (
 	RefRegistration      RefType = "Registration"
 	RefAssistanceRequest RefType = "AssistanceRequest"
 	RefComplaint         RefType = "Complaint"
+	RefOnlinePayment     RefType = "OnlinePayment"
 )
 
 // Ref names an object the domain links to: its type and its key. The domain

@@ -156,7 +156,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib, Workshop: ws}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
-	pay, err := newPayments(cfg, d, wl, dir, ws)
+	pay, err := newPayments(cfg, d, wl, dir, ws, ib)
 	if err != nil {
 		return nil, err
 	}
@@ -270,6 +270,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.GET("/api/v1/me/export", exportHandler(pv), api...)
 	// WeChat Pay's notifications carry its signature, not a token.
 	e.POST(wechatPayNotifyPath, paymentNotifyHandler(pay, d.Log), noStore(), bufferBody(bodyLimitBytes))
+	e.POST(wechatPayRefundNotifyPath, refundNotifyHandler(pay, d.Log), noStore(), bufferBody(bodyLimitBytes))
 	graphQL := append([]echo.MiddlewareFunc{graphQLStatus()}, api...)
 	e.POST("/graphql", echo.WrapHandler(gql), graphQL...)
 	e.GET("/graphql", echo.WrapHandler(gql), graphQL...)

@@ -14,7 +14,8 @@ import (
 // refused with PAYMENT_METHOD_UNAVAILABLE) or "wechatpay", which needs
 // WECHATPAY_MCH_ID, WECHATPAY_MERCHANT_SERIAL, WECHATPAY_MERCHANT_KEY,
 // WECHATPAY_PUBLIC_KEY_ID, WECHATPAY_PUBLIC_KEY, WECHATPAY_API_V3_KEY and
-// WECHATPAY_NOTIFY_URL; the app ids default to WECHAT_APP_ID (the
+// WECHATPAY_NOTIFY_URL (WECHATPAY_REFUND_NOTIFY_URL defaults to its
+// refund-notify sibling); the app ids default to WECHAT_APP_ID (the
 // mini-program) and none (the owner app). Keys are PEM text or a file's
 // path. PAYMENT_HOLD is how long a started payment may be paid.
 func loadPayments(c *Config, env func(key, def string) string) error {
@@ -34,6 +35,7 @@ func loadPayments(c *Config, env func(key, def string) string) error {
 		MobileAppID: env("WECHATPAY_MOBILE_APP_ID", ""), MerchantSerial: env("WECHATPAY_MERCHANT_SERIAL", ""),
 		PublicKeyID: env("WECHATPAY_PUBLIC_KEY_ID", ""), APIv3Key: env("WECHATPAY_API_V3_KEY", ""),
 		NotifyURL: env("WECHATPAY_NOTIFY_URL", ""), BaseURL: env("WECHATPAY_API_BASE_URL", "")}
+	w.RefundNotifyURL = env("WECHATPAY_REFUND_NOTIFY_URL", payments.DefaultRefundNotifyURL(w.NotifyURL))
 	for _, v := range []struct{ name, value string }{
 		{"WECHATPAY_MCH_ID", w.MchID}, {"WECHATPAY_APP_ID (or WECHAT_APP_ID)", w.AppID},
 		{"WECHATPAY_MERCHANT_SERIAL", w.MerchantSerial}, {"WECHATPAY_PUBLIC_KEY_ID", w.PublicKeyID},
@@ -51,6 +53,9 @@ func loadPayments(c *Config, env func(key, def string) string) error {
 	}
 	if c.Production && !strings.HasPrefix(w.NotifyURL, "https://") {
 		return errors.New("WECHATPAY_NOTIFY_URL must be an https URL in production")
+	}
+	if c.Production && !strings.HasPrefix(w.RefundNotifyURL, "https://") {
+		return errors.New("WECHATPAY_REFUND_NOTIFY_URL must be an https URL in production")
 	}
 	// Building the provider checks the keys; the server builds its own.
 	if _, err := payments.NewWeChatPay(w); err != nil {

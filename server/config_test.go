@@ -394,7 +394,8 @@ func TestConfigWeChatPay(t *testing.T) {
 	}
 	w := cfg.WeChatPay
 	if w == nil || w.AppID != "wx-mini" || w.MobileAppID != "" || w.MerchantKeyPEM != fake.MerchantKeyPEM ||
-		w.PublicKeyPEM != strings.TrimSpace(fake.PublicKeyPEM) || w.MchID != fake.MchID {
+		w.PublicKeyPEM != strings.TrimSpace(fake.PublicKeyPEM) || w.MchID != fake.MchID ||
+		w.RefundNotifyURL != "https://api.example.com/api/v1/payments/wechat/refund-notify" {
 		t.Fatalf("wechat pay settings: %+v", w)
 	}
 	if cfg, err := LoadConfig(envOf(map[string]string{})); err != nil || cfg.WeChatPay != nil {
@@ -413,6 +414,7 @@ func TestConfigWeChatPay(t *testing.T) {
 		with("WECHATPAY_MERCHANT_KEY", "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----"),
 		with("WECHATPAY_PUBLIC_KEY", fake.MerchantKeyPEM),
 		with("WECHATPAY_NOTIFY_URL", "api.example.com/notify"),
+		with("WECHATPAY_REFUND_NOTIFY_URL", "api.example.com/refund-notify"),
 		with("PAYMENT_HOLD", "10s"),
 		with("PAYMENT_HOLD", "soon"),
 	} {
@@ -426,6 +428,17 @@ func TestConfigWeChatPay(t *testing.T) {
 	prod["WECHATPAY_NOTIFY_URL"] = "http://api.example.com/api/v1/payments/wechat/notify"
 	if _, err := LoadConfig(envOf(prod)); err == nil {
 		t.Error("production accepted a plain-http notify URL")
+	}
+	prod = with("APP_ENV", "production")
+	prod["JWT_SECRET"] = strings.Repeat("s", 40)
+	prod["WECHAT_APP_SECRET"] = "shh"
+	prod["WECHATPAY_REFUND_NOTIFY_URL"] = "http://api.example.com/api/v1/payments/wechat/refund-notify"
+	if _, err := LoadConfig(envOf(prod)); err == nil {
+		t.Error("production accepted a plain-http refund notify URL")
+	}
+	if cfg, err := LoadConfig(envOf(with("WECHATPAY_REFUND_NOTIFY_URL", "https://pay.example.com/refunds"))); err != nil ||
+		cfg.WeChatPay.RefundNotifyURL != "https://pay.example.com/refunds" {
+		t.Fatalf("refund notify URL set: %+v %v", cfg, err)
 	}
 }
 

@@ -68,6 +68,9 @@ func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
 		// released to the waitlist once the hold ends (those with a payment
 		// still pending are the sweep's: it closes the payment first).
 		{Name: "event-hold-release", Period: 5 * time.Minute, Run: s.Events.ReleaseExpiredHolds},
+		// Refunds whose send failed are sent again, and those whose
+		// notification is late asked about (every five minutes).
+		{Name: "refund-sweep", Period: 5 * time.Minute, Run: s.Payments.SweepRefunds},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-models.IdempotencyRetention))
 		}},

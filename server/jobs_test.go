@@ -78,7 +78,7 @@ func TestJobRunner(t *testing.T) {
 				t.Fatalf("job %v", j)
 			}
 		}
-		for _, want := range []string{"points-expiry", "tier-recompute", "appointment-reminders", "care-reminders", "idempotency-key-pruning", "staff-network-pruning", "sign-in-record-pruning", "job-run-pruning", "payment-sweep", "payment-reconciliation", "event-hold-release"} {
+		for _, want := range []string{"points-expiry", "tier-recompute", "appointment-reminders", "care-reminders", "idempotency-key-pruning", "staff-network-pruning", "sign-in-record-pruning", "job-run-pruning", "payment-sweep", "payment-reconciliation", "event-hold-release", "refund-sweep"} {
 			if !names[want] {
 				t.Errorf("job %s missing from %v", want, names)
 			}

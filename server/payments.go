@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -20,8 +22,8 @@ const wechatPayNotifyPath = "/api/v1/payments/wechat/notify"
 
 // newPayments builds online payment: with WeChat Pay when it is configured,
 // else a service that refuses to start payments.
-func newPayments(cfg Config, d Deps, wl *wallet.Service, dir *directory.Service, ws *workshop.Service) (*payments.Service, error) {
-	s := &payments.Service{DB: d.DB, Wallet: wl, Directory: dir, Log: d.Log, Hold: cfg.PaymentHold,
+func newPayments(cfg Config, d Deps, wl *wallet.Service, dir *directory.Service, ws *workshop.Service, ib *inbox.Service) (*payments.Service, error) {
+	s := &payments.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Log: d.Log, Hold: cfg.PaymentHold,
 		Purposes: map[string]payments.Purpose{payments.PurposeRepairBill: ws.BillPurpose()}}
 	// The counter does not settle a bill the owner is paying online.
 	ws.Payments = s
@@ -52,6 +54,22 @@ func payFor(pay *payments.Service, ev *events.Service, cfg Config) {
 // of ours answers 500 so that WeChat Pay retries. Applying is idempotent:
 // the duplicates WeChat Pay sends change nothing.
 func paymentNotifyHandler(s *payments.Service, log *slog.Logger) echo.HandlerFunc {
+	return providerNotifyHandler(s, log, "notification", "payment", func(ctx context.Context, r *http.Request) ([]any, error) {
+		tx, err := s.Provider.ParseNotification(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		_, err = s.Apply(ctx, tx)
+		return []any{"out_trade_no", tx.OutTradeNo, "mchid", tx.MchID, "appid", tx.AppID, "amount_fen", tx.AmountFen}, err
+	})
+}
+
+// providerNotifyHandler answers a WeChat Pay notification (what: its name
+// in the logs; ours: what it is about) that handle parses and applies:
+// refused (payments.ErrBadNotification) 401; unknown or mismatching,
+// logged, 204; a failure of ours 500, so that WeChat Pay sends it again.
+func providerNotifyHandler(s *payments.Service, log *slog.Logger, what, ours string,
+	handle func(ctx context.Context, r *http.Request) (attrs []any, err error)) echo.HandlerFunc {
 	fail := func(c echo.Context, status int, msg string) error {
 		return c.JSON(status, map[string]string{"code": "FAIL", "message": msg})
 	}
@@ -60,19 +78,16 @@ func paymentNotifyHandler(s *payments.Service, log *slog.Logger) echo.HandlerFun
 			return fail(c, http.StatusNotFound, "online payment is not configured")
 		}
 		ctx := c.Request().Context()
-		tx, err := s.Provider.ParseNotification(ctx, c.Request())
-		if err != nil {
-			log.WarnContext(ctx, "payments: notification refused", "error", err.Error())
-			return fail(c, http.StatusUnauthorized, "signature")
-		}
-		_, err = s.Apply(ctx, tx)
+		attrs, err := handle(ctx, c.Request())
 		switch {
+		case errors.Is(err, payments.ErrBadNotification):
+			log.WarnContext(ctx, "payments: "+what+" refused", "error", err.Error())
+			return fail(c, http.StatusUnauthorized, "signature")
 		case errors.Is(err, payments.ErrUnknown) || errors.Is(err, payments.ErrMismatch):
-			log.WarnContext(ctx, "payments: notification for no payment of ours", "out_trade_no", tx.OutTradeNo,
-				"mchid", tx.MchID, "appid", tx.AppID, "amount_fen", tx.AmountFen, "error", err.Error())
+			log.WarnContext(ctx, "payments: "+what+" for no "+ours+" of ours", append(attrs, "error", err.Error())...)
 			return c.NoContent(http.StatusNoContent)
 		case err != nil:
-			log.ErrorContext(ctx, "payments: notification not applied", "out_trade_no", tx.OutTradeNo, "error", err.Error())
+			log.ErrorContext(ctx, "payments: "+what+" not applied", append(attrs, "error", err.Error())...)
 			return fail(c, http.StatusInternalServerError, "not applied")
 		}
 		return c.NoContent(http.StatusNoContent)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ type swFixture struct {
 	request, complaint            string
 	screenToken, screen           string // the SZ01 screen's id and bearer token
 	payment                       string // A's online top-up, still pending
+	refund                        string // a refund of another top-up of A's, closed by WeChat Pay
 }
 
 func newSweepFixture(t *testing.T) *swFixture {
@@ -123,6 +125,28 @@ func newSweepFixture(t *testing.T) *swFixture {
 	pay := f.swMutate(t, f.aToken, "startPayment", map[string]any{"purpose": "TOP_UP", "storeId": f.sz, "amountFen": 5000,
 		"tradeType": "JSAPI", "idempotencyKey": wlKey("sweep-pay")}, "payment { id }")
 	f.payment = wkStr(dig(pay, "payment", "id"))
+
+	// Another, paid, that SZ01's manager refunded and WeChat Pay closed:
+	// money owed that a manager records paid by hand.
+	paid := f.swMutate(t, f.aToken, "startPayment", map[string]any{"purpose": "TOP_UP", "storeId": f.sz, "amountFen": 3000,
+		"tradeType": "JSAPI", "idempotencyKey": wlKey("sweep-paid")}, "payment { id outTradeNo }")
+	no := wkStr(dig(paid, "payment", "outTradeNo"))
+	must(t, fake.Pay(no))
+	n, err := fake.NotificationFor(no, nil)
+	must(t, err)
+	if c := notifyTo(t, fake, f.testServer, n); c != http.StatusNoContent {
+		t.Fatalf("payment notification answered %d", c)
+	}
+	rf := f.swMutate(t, f.staff(t, "manager.sz01"), "refundOnlinePayment", map[string]any{"paymentId": dig(paid, "payment", "id"),
+		"reason": "扫查退款", "idempotencyKey": wlKey("sweep-refund")}, "refund { id outRefundNo }")
+	f.refund = wkStr(dig(rf, "refund", "id"))
+	out := wkStr(dig(rf, "refund", "outRefundNo"))
+	must(t, fake.SettleRefund(out, "CLOSED"))
+	rn, err := fake.RefundNotificationFor(out, nil)
+	must(t, err)
+	if c := refundNotifyTo(t, fake, f.testServer, rn); c != http.StatusNoContent {
+		t.Fatalf("refund notification answered %d", c)
+	}
 	return f
 }
 

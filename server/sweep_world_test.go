@@ -40,6 +40,7 @@ var swOpen = map[string]string{
 	"Mutation.unregisterDevice":           "removes only the caller's own device with the token; another owner's is left alone",
 	"Query.wechatSubscriptionTemplates":   "the mini-program's configured templates, no customer data; owners only",
 	"Mutation.acceptSubscriptionMessages": "records template permissions for the signed-in owner only: the input names templates, not an owner",
+	"Query.paymentsOwingRefunds":          "lists the payments at the caller's own stores only (models.Scope); managers only",
 }
 
 // swNames are string inputs that name a customer's record as an ID would:
@@ -125,14 +126,14 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 				map[string]any{"id": id}, w.owned, w.strs)
 		}
 	}
-	for _, id := range []string{f.order, f.pendingItem, f.delivered, f.appointment, f.registration, f.request, f.complaint, f.payment} {
+	for _, id := range []string{f.order, f.pendingItem, f.delivered, f.appointment, f.registration, f.request, f.complaint, f.payment, f.refund} {
 		if w.owned[id] == "" {
 			t.Errorf("A's crawl missed %s (%s)", id, w.sc.globalType(id))
 		}
 	}
 	w.sc.hidden = nil
 	w.wantTypes(t, "A's crawl", w.owned, "Owner", "Vehicle", "RepairOrder", "RepairOrderItem", "Appointment", "Registration",
-		"Notification", "AssistanceRequest", "Survey", "Complaint", "LedgerEntry", "Staff", "Store", "Event", "OnlinePayment")
+		"Notification", "AssistanceRequest", "Survey", "Complaint", "LedgerEntry", "Staff", "Store", "Event", "OnlinePayment", "PaymentRefund")
 
 	// SZ01's records, as its manager and staff see them.
 	mgr := f.staff(t, "manager.sz01")
@@ -190,7 +191,7 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 		t.Errorf("SZ01 or A's class not public, or the draft public: %v", w.public)
 	}
 	w.first = []string{e2eGlobalID("Owner", f.a.ID), f.cars[0].ID, f.order, f.pendingItem, f.appointment, f.registration,
-		f.request, f.complaint, f.payment, f.draftEvent, f.event, f.screenToken, f.techID(t), f.staffID(t, "advisor.sz01"), f.sz}
+		f.request, f.complaint, f.payment, f.refund, f.draftEvent, f.event, f.screenToken, f.techID(t), f.staffID(t, "advisor.sz01"), f.sz}
 	return w
 }
 
@@ -409,7 +410,7 @@ func (w *swWorld) slotType(owner, name string) string {
 	aliases := map[string]string{"order": "RepairOrder", "item": "RepairOrderItem", "task": "FollowUpTask",
 		"request": "AssistanceRequest", "technician": "Staff", "advisor": "Staff", "assignee": "Staff",
 		"sellingStore": "Store", "homeStore": "Store", "MarkNotificationsReadInput.ids": "Notification",
-		"payment": "OnlinePayment"}
+		"payment": "OnlinePayment", "refund": "PaymentRefund"}
 	if typ, ok := aliases[owner+"."+name]; ok {
 		return typ
 	}

@@ -45,6 +45,7 @@ type FakeWeChatPay struct {
 
 	mu       sync.Mutex
 	orders   map[string]*FakePayOrder
+	refunds  map[string]*FakeRefund
 	requests int
 	refused  int
 	failNext int
@@ -74,7 +75,7 @@ func NewFakeWeChatPay() *FakeWeChatPay {
 		MerchantKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: mustPKCS8(merchant)})),
 		PublicKeyPEM:   string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustPKIX(&platform.PublicKey)})),
 		merchantPub:    &merchant.PublicKey, platform: platform,
-		orders: map[string]*FakePayOrder{},
+		orders: map[string]*FakePayOrder{}, refunds: map[string]*FakeRefund{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v3/pay/transactions/jsapi", f.prepay("JSAPI"))
@@ -82,6 +83,7 @@ func NewFakeWeChatPay() *FakeWeChatPay {
 	mux.HandleFunc("GET /v3/pay/transactions/out-trade-no/{no}", f.query)
 	mux.HandleFunc("POST /v3/pay/transactions/out-trade-no/{no}/close", f.close)
 	f.billRoutes(mux)
+	f.routeRefunds(mux)
 	f.Server = httptest.NewServer(mux)
 	return f
 }

@@ -35,8 +35,9 @@ type FakeBillLine struct {
 	Name string
 }
 
-// FakeRefund is a refund the fake accepted.
-type FakeRefund struct {
+// billRefund is a refund a test recorded as accepted (RecordRefund), beside
+// those the fake's refund API took.
+type billRefund struct {
 	OutTradeNo, OutRefundNo, RefundID string
 	AmountFen                         int64
 	At                                time.Time
@@ -44,7 +45,7 @@ type FakeRefund struct {
 
 // fakeBill is what the fake's bills are made of beyond its orders.
 type fakeBill struct {
-	refunds  []FakeRefund
+	refunds  []billRefund
 	notReady map[string]bool
 	extra    map[string][]FakeBillLine
 	amounts  map[string]int64
@@ -80,16 +81,28 @@ func (f *FakeWeChatPay) PayAt(outTradeNo string, at time.Time) error {
 	return nil
 }
 
-// RecordRefund records a refund of a paid order as accepted at at: its
-// bill day's bill has it.
-func (f *FakeWeChatPay) RecordRefund(outTradeNo, outRefundNo string, amountFen int64, at time.Time) FakeRefund {
+// RecordRefund records a refund of a paid order as accepted at at (without
+// the refund API): its day's bill has it.
+func (f *FakeWeChatPay) RecordRefund(outTradeNo, outRefundNo string, amountFen int64, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	r := FakeRefund{OutTradeNo: outTradeNo, OutRefundNo: outRefundNo, AmountFen: amountFen, At: at,
+	r := billRefund{OutTradeNo: outTradeNo, OutRefundNo: outRefundNo, AmountFen: amountFen, At: at,
 		RefundID: "5030" + strconv.FormatInt(time.Now().UnixNano(), 10)[:16]}
 	b := f.billState()
 	b.refunds = append(b.refunds, r)
-	return r
+}
+
+// SetRefundTime moves when the fake's refund API took the refund
+// outRefundNo (the day whose bill lists it) to at.
+func (f *FakeWeChatPay) SetRefundTime(outRefundNo string, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.refunds[outRefundNo]
+	if !ok {
+		return fmt.Errorf("fake wechat pay: no refund %s", outRefundNo)
+	}
+	r.CreateTime = at
+	return nil
 }
 
 // SetBillNotReady makes the bill of date ("2006-01-02") answer
@@ -144,12 +157,19 @@ func (f *FakeWeChatPay) billLines(day string) []FakeBillLine {
 	b := f.billState()
 	var lines []FakeBillLine
 	for _, o := range f.orders {
-		if o.State == "SUCCESS" && o.SuccessTime.In(billZone).Format("2006-01-02") == day {
+		// A paid order stays on its day's bill when it is refunded later.
+		if (o.State == "SUCCESS" || o.State == "REFUND") && o.SuccessTime.In(billZone).Format("2006-01-02") == day {
 			lines = append(lines, FakeBillLine{At: o.SuccessTime, OutTradeNo: o.OutTradeNo, TransactionID: o.TransactionID,
 				AmountFen: o.Total, Name: o.Description})
 		}
 	}
-	for _, r := range b.refunds {
+	refunds := slices.Clone(b.refunds)
+	for _, r := range f.refunds {
+		// Refunds the API took are on the bill of the day it took them.
+		refunds = append(refunds, billRefund{OutTradeNo: r.OutTradeNo, OutRefundNo: r.OutRefundNo, RefundID: r.RefundID,
+			AmountFen: r.Refund, At: r.CreateTime})
+	}
+	for _, r := range refunds {
 		if r.At.In(billZone).Format("2006-01-02") != day {
 			continue
 		}

@@ -65,6 +65,7 @@ type ResolverRoot interface {
 	Owner() OwnerResolver
 	PaymentMismatch() PaymentMismatchResolver
 	PaymentReconciliation() PaymentReconciliationResolver
+	PaymentRefund() PaymentRefundResolver
 	Query() QueryResolver
 	Registration() RegistrationResolver
 	RepairOrder() RepairOrderResolver
@@ -585,7 +586,9 @@ type ComplexityRoot struct {
 		ProposeComplaintResolution func(childComplexity int, input model.ComplaintStepInput) int
 		PublishEvent               func(childComplexity int, input model.PublishEventInput) int
 		RecordFollowUpOutcome      func(childComplexity int, input model.RecordFollowUpOutcomeInput) int
+		RecordManualRefund         func(childComplexity int, input model.RecordManualRefundInput) int
 		RefreshSession             func(childComplexity int, input model.RefreshSessionInput) int
+		RefundOnlinePayment        func(childComplexity int, input model.RefundOnlinePaymentInput) int
 		RefundWallet               func(childComplexity int, input model.RefundWalletInput) int
 		RegisterDevice             func(childComplexity int, input model.RegisterDeviceInput) int
 		RegisterForEvent           func(childComplexity int, input model.RegisterForEventInput) int
@@ -640,18 +643,20 @@ type ComplexityRoot struct {
 	}
 
 	OnlinePayment struct {
-		Amount        func(childComplexity int) int
-		ClosedAt      func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		ExpiresAt     func(childComplexity int) int
-		ID            func(childComplexity int) int
-		OutTradeNo    func(childComplexity int) int
-		PaidAt        func(childComplexity int) int
-		Purpose       func(childComplexity int) int
-		State         func(childComplexity int) int
-		Store         func(childComplexity int) int
-		TradeType     func(childComplexity int) int
-		TransactionID func(childComplexity int) int
+		Amount         func(childComplexity int) int
+		ClosedAt       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		ExpiresAt      func(childComplexity int) int
+		ID             func(childComplexity int) int
+		OutTradeNo     func(childComplexity int) int
+		PaidAt         func(childComplexity int) int
+		Purpose        func(childComplexity int) int
+		RefundedAmount func(childComplexity int) int
+		Refunds        func(childComplexity int) int
+		State          func(childComplexity int) int
+		Store          func(childComplexity int) int
+		TradeType      func(childComplexity int) int
+		TransactionID  func(childComplexity int) int
 	}
 
 	OnlinePaymentConnection struct {
@@ -760,6 +765,18 @@ type ComplexityRoot struct {
 		State            func(childComplexity int) int
 	}
 
+	PaymentRefund struct {
+		Amount          func(childComplexity int) int
+		Cause           func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		ManualReference func(childComplexity int) int
+		OutRefundNo     func(childComplexity int) int
+		Reason          func(childComplexity int) int
+		State           func(childComplexity int) int
+		SucceededAt     func(childComplexity int) int
+	}
+
 	Privacy struct {
 		History            func(childComplexity int) int
 		MarketingConsent   func(childComplexity int) int
@@ -785,6 +802,7 @@ type ComplexityRoot struct {
 		Owners                      func(childComplexity int, search string, first *int, after *string) int
 		Payment                     func(childComplexity int, id string) int
 		PaymentReconciliation       func(childComplexity int, date models.Date, storeID *string) int
+		PaymentsOwingRefunds        func(childComplexity int, first *int, after *string) int
 		RepairOrder                 func(childComplexity int, id string) int
 		SatisfactionReport          func(childComplexity int, storeID string, from models.Date, to models.Date) int
 		ScreenTokens                func(childComplexity int, storeID string) int
@@ -793,6 +811,18 @@ type ComplexityRoot struct {
 		Stores                      func(childComplexity int, first *int, after *string) int
 		WechatSubscriptionTemplates func(childComplexity int) int
 		WorkshopBoard               func(childComplexity int, storeID string) int
+	}
+
+	RecordManualRefundPayload struct {
+		Payment    func(childComplexity int) int
+		Refund     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	RefundOnlinePaymentPayload struct {
+		Payment    func(childComplexity int) int
+		Refund     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	RegisterDevicePayload struct {
@@ -1355,6 +1385,8 @@ type MutationResolver interface {
 	MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error)
 	UpdateNotificationSettings(ctx context.Context, input []*model.NotificationSettingInput) (*model.UpdateNotificationSettingsPayload, error)
 	StartPayment(ctx context.Context, input model.StartPaymentInput) (*model.StartPaymentPayload, error)
+	RefundOnlinePayment(ctx context.Context, input model.RefundOnlinePaymentInput) (*model.RefundOnlinePaymentPayload, error)
+	RecordManualRefund(ctx context.Context, input model.RecordManualRefundInput) (*model.RecordManualRefundPayload, error)
 	SetMarketingConsent(ctx context.Context, input model.SetMarketingConsentInput) (*model.SetMarketingConsentPayload, error)
 	DeleteMyAccount(ctx context.Context, input model.DeleteMyAccountInput) (*model.DeleteMyAccountPayload, error)
 	RegisterDevice(ctx context.Context, input model.RegisterDeviceInput) (*model.RegisterDevicePayload, error)
@@ -1392,6 +1424,9 @@ type OnlinePaymentResolver interface {
 	Amount(ctx context.Context, obj *payments.Payment) (*model.Money, error)
 	Store(ctx context.Context, obj *payments.Payment) (*models.Store, error)
 	TradeType(ctx context.Context, obj *payments.Payment) (model.PaymentTradeType, error)
+
+	Refunds(ctx context.Context, obj *payments.Payment) ([]*payments.Refund, error)
+	RefundedAmount(ctx context.Context, obj *payments.Payment) (*model.Money, error)
 }
 type OwnerResolver interface {
 	ID(ctx context.Context, obj *models.Owner) (string, error)
@@ -1436,6 +1471,12 @@ type PaymentReconciliationResolver interface {
 
 	Mismatches(ctx context.Context, obj *payments.Reconciliation, first *int, after *string) (*model.PaymentMismatchConnection, error)
 }
+type PaymentRefundResolver interface {
+	ID(ctx context.Context, obj *payments.Refund) (string, error)
+	State(ctx context.Context, obj *payments.Refund) (model.PaymentRefundState, error)
+	Amount(ctx context.Context, obj *payments.Refund) (*model.Money, error)
+	Cause(ctx context.Context, obj *payments.Refund) (model.PaymentRefundCause, error)
+}
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	AvailableSlots(ctx context.Context, storeID string, kind workshop.Kind, from models.Date, to models.Date) ([]*booking.Slot, error)
@@ -1454,6 +1495,7 @@ type QueryResolver interface {
 	Owners(ctx context.Context, search string, first *int, after *string) (*model.OwnerConnection, error)
 	Payment(ctx context.Context, id string) (*payments.Payment, error)
 	PaymentReconciliation(ctx context.Context, date models.Date, storeID *string) (*payments.Reconciliation, error)
+	PaymentsOwingRefunds(ctx context.Context, first *int, after *string) (*model.OnlinePaymentConnection, error)
 	ExportMyData(ctx context.Context) (*model.DataExport, error)
 	RepairOrder(ctx context.Context, id string) (*workshop.RepairOrder, error)
 	WorkshopBoard(ctx context.Context, storeID string) (*workshop.Board, error)
@@ -3757,6 +3799,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordFollowUpOutcome(childComplexity, args["input"].(model.RecordFollowUpOutcomeInput)), true
+	case "Mutation.recordManualRefund":
+		if e.ComplexityRoot.Mutation.RecordManualRefund == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordManualRefund_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordManualRefund(childComplexity, args["input"].(model.RecordManualRefundInput)), true
 	case "Mutation.refreshSession":
 		if e.ComplexityRoot.Mutation.RefreshSession == nil {
 			break
@@ -3768,6 +3821,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshSession(childComplexity, args["input"].(model.RefreshSessionInput)), true
+	case "Mutation.refundOnlinePayment":
+		if e.ComplexityRoot.Mutation.RefundOnlinePayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_refundOnlinePayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RefundOnlinePayment(childComplexity, args["input"].(model.RefundOnlinePaymentInput)), true
 	case "Mutation.refundWallet":
 		if e.ComplexityRoot.Mutation.RefundWallet == nil {
 			break
@@ -4180,6 +4244,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OnlinePayment.Purpose(childComplexity), true
+	case "OnlinePayment.refundedAmount":
+		if e.ComplexityRoot.OnlinePayment.RefundedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.RefundedAmount(childComplexity), true
+	case "OnlinePayment.refunds":
+		if e.ComplexityRoot.OnlinePayment.Refunds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePayment.Refunds(childComplexity), true
 	case "OnlinePayment.state":
 		if e.ComplexityRoot.OnlinePayment.State == nil {
 			break
@@ -4682,6 +4758,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaymentReconciliation.State(childComplexity), true
 
+	case "PaymentRefund.amount":
+		if e.ComplexityRoot.PaymentRefund.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.Amount(childComplexity), true
+	case "PaymentRefund.cause":
+		if e.ComplexityRoot.PaymentRefund.Cause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.Cause(childComplexity), true
+	case "PaymentRefund.createdAt":
+		if e.ComplexityRoot.PaymentRefund.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.CreatedAt(childComplexity), true
+	case "PaymentRefund.id":
+		if e.ComplexityRoot.PaymentRefund.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.ID(childComplexity), true
+	case "PaymentRefund.manualReference":
+		if e.ComplexityRoot.PaymentRefund.ManualReference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.ManualReference(childComplexity), true
+	case "PaymentRefund.outRefundNo":
+		if e.ComplexityRoot.PaymentRefund.OutRefundNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.OutRefundNo(childComplexity), true
+	case "PaymentRefund.reason":
+		if e.ComplexityRoot.PaymentRefund.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.Reason(childComplexity), true
+	case "PaymentRefund.state":
+		if e.ComplexityRoot.PaymentRefund.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.State(childComplexity), true
+	case "PaymentRefund.succeededAt":
+		if e.ComplexityRoot.PaymentRefund.SucceededAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.SucceededAt(childComplexity), true
+
 	case "Privacy.history":
 		if e.ComplexityRoot.Privacy.History == nil {
 			break
@@ -4885,6 +5016,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PaymentReconciliation(childComplexity, args["date"].(models.Date), args["storeId"].(*string)), true
+	case "Query.paymentsOwingRefunds":
+		if e.ComplexityRoot.Query.PaymentsOwingRefunds == nil {
+			break
+		}
+
+		args, err := ec.field_Query_paymentsOwingRefunds_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PaymentsOwingRefunds(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.repairOrder":
 		if e.ComplexityRoot.Query.RepairOrder == nil {
 			break
@@ -4963,6 +5105,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WorkshopBoard(childComplexity, args["storeId"].(string)), true
+
+	case "RecordManualRefundPayload.payment":
+		if e.ComplexityRoot.RecordManualRefundPayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordManualRefundPayload.Payment(childComplexity), true
+	case "RecordManualRefundPayload.refund":
+		if e.ComplexityRoot.RecordManualRefundPayload.Refund == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordManualRefundPayload.Refund(childComplexity), true
+	case "RecordManualRefundPayload.userErrors":
+		if e.ComplexityRoot.RecordManualRefundPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordManualRefundPayload.UserErrors(childComplexity), true
+
+	case "RefundOnlinePaymentPayload.payment":
+		if e.ComplexityRoot.RefundOnlinePaymentPayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefundOnlinePaymentPayload.Payment(childComplexity), true
+	case "RefundOnlinePaymentPayload.refund":
+		if e.ComplexityRoot.RefundOnlinePaymentPayload.Refund == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefundOnlinePaymentPayload.Refund(childComplexity), true
+	case "RefundOnlinePaymentPayload.userErrors":
+		if e.ComplexityRoot.RefundOnlinePaymentPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefundOnlinePaymentPayload.UserErrors(childComplexity), true
 
 	case "RegisterDevicePayload.device":
 		if e.ComplexityRoot.RegisterDevicePayload.Device == nil {
@@ -6560,7 +6740,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPaymentInput,
 		ec.unmarshalInputPublishEventInput,
 		ec.unmarshalInputRecordFollowUpOutcomeInput,
+		ec.unmarshalInputRecordManualRefundInput,
 		ec.unmarshalInputRefreshSessionInput,
+		ec.unmarshalInputRefundOnlinePaymentInput,
 		ec.unmarshalInputRefundWalletInput,
 		ec.unmarshalInputRegisterDeviceInput,
 		ec.unmarshalInputRegisterForEventInput,
@@ -8173,6 +8355,113 @@ extend type Query {
   see the mismatches of their stores (storeId: one of them), GROUP_ADMIN all.
   """
   paymentReconciliation(date: Date!, storeId: ID): PaymentReconciliation @auth(requires: STAFF, roles: [MANAGER])
+}
+`, BuiltIn: false},
+	{Name: "../schema/payment_refund.graphqls", Input: `"""
+Where a refund of an online payment stands. PENDING: decided, not yet taken by
+WeChat Pay; PROCESSING: WeChat Pay took it and the money is on its way;
+SUCCESS: back with the payer (through WeChat Pay, or paid by hand with a
+manual reference); CLOSED or ABNORMAL: WeChat Pay gave up (the payer's
+account cannot take it): a manager pays it back by hand and records it
+(recordManualRefund).
+"""
+enum PaymentRefundState {
+  PENDING
+  PROCESSING
+  SUCCESS
+  CLOSED
+  ABNORMAL
+}
+
+"Why money of a payment goes back."
+enum PaymentRefundCause {
+  "The payment arrived for what could no longer take it (a full card): refunded whole by the server."
+  NOT_APPLICABLE
+  "What was paid for was cancelled."
+  CANCELLED
+  "A manager refunded it."
+  STAFF
+}
+
+"Money of an online payment going back to the payer's WeChat Pay account."
+type PaymentRefund {
+  "The refund's global id (what recordManualRefund takes)."
+  id: ID!
+  state: PaymentRefundState!
+  "How much goes back."
+  amount: Money!
+  cause: PaymentRefundCause!
+  "What the payer's WeChat refund shows."
+  reason: String!
+  "WeChat Pay's name for the refund (out_refund_no): what the store's statement shows."
+  outRefundNo: String!
+  "When the refund was decided."
+  createdAt: DateTime!
+  "When the money was back with the payer (WeChat Pay's success time, or when a refund by hand was recorded)."
+  succeededAt: DateTime
+  "The proof of a refund paid back by hand (a transfer's number)."
+  manualReference: String
+}
+
+extend type OnlinePayment {
+  "The payment's refunds, oldest first."
+  refunds: [PaymentRefund!]!
+  "How much went back to the payer (refunds that succeeded)."
+  refundedAmount: Money!
+}
+
+input RefundOnlinePaymentInput {
+  "The online top-up to refund (an OnlinePayment's id)."
+  paymentId: ID!
+  "How much, in fen; omitted: all that is not refunded or being refunded yet."
+  amountFen: Int
+  "Why (required, at most 80 characters): the payer's WeChat refund shows it."
+  reason: String!
+  "Required: a retry with the same key returns the same refund, never a second one."
+  idempotencyKey: String!
+}
+
+type RefundOnlinePaymentPayload {
+  "The refund, PENDING or PROCESSING: WeChat Pay's notification or the refund sweep tells when it succeeds."
+  refund: PaymentRefund
+  "The payment, REFUNDING."
+  payment: OnlinePayment
+  "Codes: INVALID_ARGUMENT (paymentId: not a top-up; amountFen, reason, idempotencyKey), CONFLICT (not paid, or all of it refunded or being refunded), INSUFFICIENT_BALANCE (amountFen: the owner spent the money), IDEMPOTENCY_KEY_REUSED. A payment the caller cannot see is the GraphQL error NOT_FOUND."
+  userErrors: [UserError!]!
+}
+
+input RecordManualRefundInput {
+  "The refund WeChat Pay closed or found abnormal (a PaymentRefund's id)."
+  refundId: ID!
+  "The proof of the payment by hand (a bank transfer's number, a cash slip), at most 64 characters."
+  reference: String!
+  "What to keep with it, at most 200 characters."
+  note: String
+}
+
+type RecordManualRefundPayload {
+  "The refund, SUCCESS with its manual reference."
+  refund: PaymentRefund
+  "The payment, REFUNDED when all of it went back."
+  payment: OnlinePayment
+  "Codes: INVALID_ARGUMENT (reference, note), CONFLICT (refundId: not closed or abnormal, or recorded with another reference). A refund of another store is the GraphQL error NOT_FOUND."
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "Payments at the caller's stores (all for GROUP_ADMIN) with a refund WeChat Pay closed or found abnormal: money owed that a person must pay back, newest first."
+  paymentsOwingRefunds(first: Int = 20, after: String): OnlinePaymentConnection! @auth(requires: STAFF, roles: [MANAGER])
+}
+
+extend type Mutation {
+  """
+  Refunds an online top-up to the payer's WeChat Pay account: the owner's card
+  is debited in the same transaction (the amount, and the top-up bonus's share
+  of it), and the refund is sent to WeChat Pay. The store's manager.
+  """
+  refundOnlinePayment(input: RefundOnlinePaymentInput!): RefundOnlinePaymentPayload! @auth(requires: STAFF, roles: [MANAGER])
+  "Records a refund WeChat Pay gave up on as paid back by hand. The store's manager."
+  recordManualRefund(input: RecordManualRefundInput!): RecordManualRefundPayload! @auth(requires: STAFF, roles: [MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/privacy.graphqls", Input: `"Why an owner's consent changed."
@@ -10296,6 +10585,10 @@ func (ec *executionContext) childFields_OnlinePayment(ctx context.Context, field
 		return ec.fieldContext_OnlinePayment_paidAt(ctx, field)
 	case "closedAt":
 		return ec.fieldContext_OnlinePayment_closedAt(ctx, field)
+	case "refunds":
+		return ec.fieldContext_OnlinePayment_refunds(ctx, field)
+	case "refundedAmount":
+		return ec.fieldContext_OnlinePayment_refundedAmount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OnlinePayment", field.Name)
 }
@@ -10512,6 +10805,30 @@ func (ec *executionContext) childFields_PaymentReconciliation(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type PaymentReconciliation", field.Name)
 }
 
+func (ec *executionContext) childFields_PaymentRefund(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PaymentRefund_id(ctx, field)
+	case "state":
+		return ec.fieldContext_PaymentRefund_state(ctx, field)
+	case "amount":
+		return ec.fieldContext_PaymentRefund_amount(ctx, field)
+	case "cause":
+		return ec.fieldContext_PaymentRefund_cause(ctx, field)
+	case "reason":
+		return ec.fieldContext_PaymentRefund_reason(ctx, field)
+	case "outRefundNo":
+		return ec.fieldContext_PaymentRefund_outRefundNo(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_PaymentRefund_createdAt(ctx, field)
+	case "succeededAt":
+		return ec.fieldContext_PaymentRefund_succeededAt(ctx, field)
+	case "manualReference":
+		return ec.fieldContext_PaymentRefund_manualReference(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentRefund", field.Name)
+}
+
 func (ec *executionContext) childFields_Privacy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "marketingConsent":
@@ -10522,6 +10839,30 @@ func (ec *executionContext) childFields_Privacy(ctx context.Context, field graph
 		return ec.fieldContext_Privacy_history(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Privacy", field.Name)
+}
+
+func (ec *executionContext) childFields_RecordManualRefundPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "refund":
+		return ec.fieldContext_RecordManualRefundPayload_refund(ctx, field)
+	case "payment":
+		return ec.fieldContext_RecordManualRefundPayload_payment(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RecordManualRefundPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordManualRefundPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RefundOnlinePaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "refund":
+		return ec.fieldContext_RefundOnlinePaymentPayload_refund(ctx, field)
+	case "payment":
+		return ec.fieldContext_RefundOnlinePaymentPayload_payment(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RefundOnlinePaymentPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RefundOnlinePaymentPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RegisterDevicePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11922,12 +12263,40 @@ func (ec *executionContext) field_Mutation_recordFollowUpOutcome_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_recordManualRefund_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordManualRefundInput, error) {
+			return ec.unmarshalNRecordManualRefundInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordManualRefundInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refreshSession_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RefreshSessionInput, error) {
 			return ec.unmarshalNRefreshSessionInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefreshSessionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_refundOnlinePayment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RefundOnlinePaymentInput, error) {
+			return ec.unmarshalNRefundOnlinePaymentInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefundOnlinePaymentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12953,6 +13322,28 @@ func (ec *executionContext) field_Query_payment_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_paymentsOwingRefunds_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -22774,6 +23165,140 @@ func (ec *executionContext) fieldContext_Mutation_startPayment(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_refundOnlinePayment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_refundOnlinePayment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RefundOnlinePayment(ctx, fc.Args["input"].(model.RefundOnlinePaymentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.RefundOnlinePaymentPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"MANAGER"})
+				if err != nil {
+					var zeroVal *model.RefundOnlinePaymentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.RefundOnlinePaymentPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RefundOnlinePaymentPayload) graphql.Marshaler {
+			return ec.marshalNRefundOnlinePaymentPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefundOnlinePaymentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_refundOnlinePayment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RefundOnlinePaymentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_refundOnlinePayment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordManualRefund(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordManualRefund(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordManualRefund(ctx, fc.Args["input"].(model.RecordManualRefundInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.RecordManualRefundPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"MANAGER"})
+				if err != nil {
+					var zeroVal *model.RecordManualRefundPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.RecordManualRefundPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordManualRefundPayload) graphql.Marshaler {
+			return ec.marshalNRecordManualRefundPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordManualRefundPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordManualRefund(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordManualRefundPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordManualRefund_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setMarketingConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24967,6 +25492,70 @@ func (ec *executionContext) fieldContext_OnlinePayment_closedAt(_ context.Contex
 	return graphql.NewScalarFieldContext("OnlinePayment", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _OnlinePayment_refunds(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_refunds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OnlinePayment().Refunds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*payments.Refund) graphql.Marshaler {
+			return ec.marshalNPaymentRefund2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐRefundᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_refunds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OnlinePayment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentRefund(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OnlinePayment_refundedAmount(ctx context.Context, field graphql.CollectedField, obj *payments.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePayment_refundedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OnlinePayment().RefundedAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePayment_refundedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OnlinePayment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OnlinePaymentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OnlinePaymentConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26973,6 +27562,222 @@ func (ec *executionContext) fieldContext_PaymentReconciliation_mismatches(ctx co
 	return fc, nil
 }
 
+func (ec *executionContext) _PaymentRefund_id(ctx context.Context, field graphql.CollectedField, obj *payments.Refund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentRefund().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentRefund_state(ctx context.Context, field graphql.CollectedField, obj *payments.Refund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentRefund().State(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PaymentRefundState) graphql.Marshaler {
+			return ec.marshalNPaymentRefundState2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentRefundState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, true, true, errors.New("field of type PaymentRefundState does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentRefund_amount(ctx context.Context, field graphql.CollectedField, obj *payments.Refund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentRefund().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentRefund",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentRefund_cause(ctx context.Context, field graphql.CollectedField, obj *payments.Refund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_cause(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentRefund().Cause(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PaymentRefundCause) graphql.Marshaler {
+			return ec.marshalNPaymentRefundCause2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentRefundCause(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_cause(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, true, true, errors.New("field of type PaymentRefundCause does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentRefund_reason(ctx context.Context, field graphql.CollectedField, obj *payments.Refund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentRefund_outRefundNo(ctx context.Context, field graphql.CollectedField, obj *payments.Refund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_outRefundNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutRefundNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_outRefundNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentRefund_createdAt(ctx context.Context, field graphql.CollectedField, obj *payments.Refund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentRefund_succeededAt(ctx context.Context, field graphql.CollectedField, obj *payments.Refund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_succeededAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SucceededAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_succeededAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentRefund_manualReference(ctx context.Context, field graphql.CollectedField, obj *payments.Refund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_manualReference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManualReference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_manualReference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Privacy_marketingConsent(ctx context.Context, field graphql.CollectedField, obj *privacy.Privacy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28018,6 +28823,73 @@ func (ec *executionContext) fieldContext_Query_paymentReconciliation(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_paymentsOwingRefunds(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_paymentsOwingRefunds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PaymentsOwingRefunds(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.OnlinePaymentConnection
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"MANAGER"})
+				if err != nil {
+					var zeroVal *model.OnlinePaymentConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.OnlinePaymentConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OnlinePaymentConnection) graphql.Marshaler {
+			return ec.marshalNOnlinePaymentConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOnlinePaymentConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_paymentsOwingRefunds(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePaymentConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_paymentsOwingRefunds_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_exportMyData(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28567,6 +29439,198 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordManualRefundPayload_refund(ctx context.Context, field graphql.CollectedField, obj *model.RecordManualRefundPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordManualRefundPayload_refund(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refund, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Refund) graphql.Marshaler {
+			return ec.marshalOPaymentRefund2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐRefund(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RecordManualRefundPayload_refund(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordManualRefundPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentRefund(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordManualRefundPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.RecordManualRefundPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordManualRefundPayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+			return ec.marshalOOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RecordManualRefundPayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordManualRefundPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordManualRefundPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RecordManualRefundPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordManualRefundPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordManualRefundPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordManualRefundPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RefundOnlinePaymentPayload_refund(ctx context.Context, field graphql.CollectedField, obj *model.RefundOnlinePaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefundOnlinePaymentPayload_refund(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refund, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Refund) graphql.Marshaler {
+			return ec.marshalOPaymentRefund2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐRefund(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RefundOnlinePaymentPayload_refund(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RefundOnlinePaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentRefund(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RefundOnlinePaymentPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.RefundOnlinePaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefundOnlinePaymentPayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payments.Payment) graphql.Marshaler {
+			return ec.marshalOOnlinePayment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RefundOnlinePaymentPayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RefundOnlinePaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OnlinePayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RefundOnlinePaymentPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RefundOnlinePaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefundOnlinePaymentPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefundOnlinePaymentPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RefundOnlinePaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -38025,6 +39089,50 @@ func (ec *executionContext) unmarshalInputRecordFollowUpOutcomeInput(ctx context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRecordManualRefundInput(ctx context.Context, obj any) (model.RecordManualRefundInput, error) {
+	var it model.RecordManualRefundInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"refundId", "reference", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "refundId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refundId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RefundID = data
+		case "reference":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reference"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reference = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRefreshSessionInput(ctx context.Context, obj any) (model.RefreshSessionInput, error) {
 	var it model.RefreshSessionInput
 	if obj == nil {
@@ -38050,6 +39158,57 @@ func (ec *executionContext) unmarshalInputRefreshSessionInput(ctx context.Contex
 				return it, err
 			}
 			it.RefreshToken = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRefundOnlinePaymentInput(ctx context.Context, obj any) (model.RefundOnlinePaymentInput, error) {
+	var it model.RefundOnlinePaymentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"paymentId", "amountFen", "reason", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "paymentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentID = data
+		case "amountFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountFen"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountFen = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -45461,6 +46620,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "refundOnlinePayment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_refundOnlinePayment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordManualRefund":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordManualRefund(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setMarketingConsent":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setMarketingConsent(ctx, field)
@@ -46188,6 +47361,82 @@ func (ec *executionContext) _OnlinePayment(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "refunds":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OnlinePayment_refunds(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "refundedAmount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OnlinePayment_refundedAmount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -47879,6 +49128,216 @@ func (ec *executionContext) _PaymentReconciliation(ctx context.Context, sel ast.
 	return out
 }
 
+var paymentRefundImplementors = []string{"PaymentRefund"}
+
+func (ec *executionContext) _PaymentRefund(ctx context.Context, sel ast.SelectionSet, obj *payments.Refund) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentRefundImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentRefund")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentRefund_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "state":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentRefund_state(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "amount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentRefund_amount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "cause":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentRefund_cause(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "reason":
+			out.Values[i] = ec._PaymentRefund_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outRefundNo":
+			out.Values[i] = ec._PaymentRefund_outRefundNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._PaymentRefund_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "succeededAt":
+			out.Values[i] = ec._PaymentRefund_succeededAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "manualReference":
+			out.Values[i] = ec._PaymentRefund_manualReference(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var privacyImplementors = []string{"Privacy"}
 
 func (ec *executionContext) _Privacy(ctx context.Context, sel ast.SelectionSet, obj *privacy.Privacy) graphql.Marshaler {
@@ -48321,6 +49780,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "paymentsOwingRefunds":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_paymentsOwingRefunds(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "exportMyData":
 			field := field
 
@@ -48532,6 +50013,102 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var recordManualRefundPayloadImplementors = []string{"RecordManualRefundPayload"}
+
+func (ec *executionContext) _RecordManualRefundPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RecordManualRefundPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recordManualRefundPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecordManualRefundPayload")
+		case "refund":
+			out.Values[i] = ec._RecordManualRefundPayload_refund(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "payment":
+			out.Values[i] = ec._RecordManualRefundPayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RecordManualRefundPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var refundOnlinePaymentPayloadImplementors = []string{"RefundOnlinePaymentPayload"}
+
+func (ec *executionContext) _RefundOnlinePaymentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RefundOnlinePaymentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, refundOnlinePaymentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RefundOnlinePaymentPayload")
+		case "refund":
+			out.Values[i] = ec._RefundOnlinePaymentPayload_refund(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "payment":
+			out.Values[i] = ec._RefundOnlinePaymentPayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RefundOnlinePaymentPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -55579,6 +57156,52 @@ func (ec *executionContext) marshalNPaymentReconciliationState2githubᚗcomᚋow
 	return v
 }
 
+func (ec *executionContext) marshalNPaymentRefund2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐRefundᚄ(ctx context.Context, sel ast.SelectionSet, v []*payments.Refund) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentRefund2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐRefund(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaymentRefund2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐRefund(ctx context.Context, sel ast.SelectionSet, v *payments.Refund) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentRefund(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPaymentRefundCause2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentRefundCause(ctx context.Context, v any) (model.PaymentRefundCause, error) {
+	var res model.PaymentRefundCause
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentRefundCause2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentRefundCause(ctx context.Context, sel ast.SelectionSet, v model.PaymentRefundCause) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPaymentRefundState2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentRefundState(ctx context.Context, v any) (model.PaymentRefundState, error) {
+	var res model.PaymentRefundState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentRefundState2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentRefundState(ctx context.Context, sel ast.SelectionSet, v model.PaymentRefundState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNPaymentState2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentState(ctx context.Context, v any) (model.PaymentState, error) {
 	var res model.PaymentState
 	err := res.UnmarshalGQL(v)
@@ -55639,9 +57262,39 @@ func (ec *executionContext) unmarshalNRecordFollowUpOutcomeInput2githubᚗcomᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRecordManualRefundInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordManualRefundInput(ctx context.Context, v any) (model.RecordManualRefundInput, error) {
+	res, err := ec.unmarshalInputRecordManualRefundInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecordManualRefundPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordManualRefundPayload(ctx context.Context, sel ast.SelectionSet, v *model.RecordManualRefundPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RecordManualRefundPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRefreshSessionInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefreshSessionInput(ctx context.Context, v any) (model.RefreshSessionInput, error) {
 	res, err := ec.unmarshalInputRefreshSessionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRefundOnlinePaymentInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefundOnlinePaymentInput(ctx context.Context, v any) (model.RefundOnlinePaymentInput, error) {
+	res, err := ec.unmarshalInputRefundOnlinePaymentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRefundOnlinePaymentPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefundOnlinePaymentPayload(ctx context.Context, sel ast.SelectionSet, v *model.RefundOnlinePaymentPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RefundOnlinePaymentPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRefundWalletInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefundWalletInput(ctx context.Context, v any) (model.RefundWalletInput, error) {
@@ -57389,6 +59042,13 @@ func (ec *executionContext) marshalOPaymentReconciliation2ᚖgithubᚗcomᚋowne
 		return graphql.Null
 	}
 	return ec._PaymentReconciliation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPaymentRefund2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpaymentsᚐRefund(ctx context.Context, sel ast.SelectionSet, v *payments.Refund) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentRefund(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPrivacy2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋprivacyᚐPrivacy(ctx context.Context, sel ast.SelectionSet, v *privacy.Privacy) graphql.Marshaler {

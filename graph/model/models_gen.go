@@ -591,8 +591,46 @@ type RecordFollowUpOutcomeInput struct {
 	Complaint *FollowUpComplaintInput `json:"complaint,omitempty"`
 }
 
+type RecordManualRefundInput struct {
+	// The refund WeChat Pay closed or found abnormal (a PaymentRefund's id).
+	RefundID string `json:"refundId"`
+	// The proof of the payment by hand (a bank transfer's number, a cash slip), at most 64 characters.
+	Reference string `json:"reference"`
+	// What to keep with it, at most 200 characters.
+	Note *string `json:"note,omitempty"`
+}
+
+type RecordManualRefundPayload struct {
+	// The refund, SUCCESS with its manual reference.
+	Refund *payments.Refund `json:"refund,omitempty"`
+	// The payment, REFUNDED when all of it went back.
+	Payment *payments.Payment `json:"payment,omitempty"`
+	// Codes: INVALID_ARGUMENT (reference, note), CONFLICT (refundId: not closed or abnormal, or recorded with another reference). A refund of another store is the GraphQL error NOT_FOUND.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type RefreshSessionInput struct {
 	RefreshToken string `json:"refreshToken"`
+}
+
+type RefundOnlinePaymentInput struct {
+	// The online top-up to refund (an OnlinePayment's id).
+	PaymentID string `json:"paymentId"`
+	// How much, in fen; omitted: all that is not refunded or being refunded yet.
+	AmountFen *int `json:"amountFen,omitempty"`
+	// Why (required, at most 80 characters): the payer's WeChat refund shows it.
+	Reason string `json:"reason"`
+	// Required: a retry with the same key returns the same refund, never a second one.
+	IdempotencyKey string `json:"idempotencyKey"`
+}
+
+type RefundOnlinePaymentPayload struct {
+	// The refund, PENDING or PROCESSING: WeChat Pay's notification or the refund sweep tells when it succeeds.
+	Refund *payments.Refund `json:"refund,omitempty"`
+	// The payment, REFUNDING.
+	Payment *payments.Payment `json:"payment,omitempty"`
+	// Codes: INVALID_ARGUMENT (paymentId: not a top-up; amountFen, reason, idempotencyKey), CONFLICT (not paid, or all of it refunded or being refunded), INSUFFICIENT_BALANCE (amountFen: the owner spent the money), IDEMPOTENCY_KEY_REUSED. A payment the caller cannot see is the GraphQL error NOT_FOUND.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type RefundWalletInput struct {
@@ -1590,6 +1628,134 @@ func (e *PaymentReconciliationState) UnmarshalJSON(b []byte) error {
 }
 
 func (e PaymentReconciliationState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Why money of a payment goes back.
+type PaymentRefundCause string
+
+const (
+	// The payment arrived for what could no longer take it (a full card): refunded whole by the server.
+	PaymentRefundCauseNotApplicable PaymentRefundCause = "NOT_APPLICABLE"
+	// What was paid for was cancelled.
+	PaymentRefundCauseCancelled PaymentRefundCause = "CANCELLED"
+	// A manager refunded it.
+	PaymentRefundCauseStaff PaymentRefundCause = "STAFF"
+)
+
+var AllPaymentRefundCause = []PaymentRefundCause{
+	PaymentRefundCauseNotApplicable,
+	PaymentRefundCauseCancelled,
+	PaymentRefundCauseStaff,
+}
+
+func (e PaymentRefundCause) IsValid() bool {
+	switch e {
+	case PaymentRefundCauseNotApplicable, PaymentRefundCauseCancelled, PaymentRefundCauseStaff:
+		return true
+	}
+	return false
+}
+
+func (e PaymentRefundCause) String() string {
+	return string(e)
+}
+
+func (e *PaymentRefundCause) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PaymentRefundCause(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PaymentRefundCause", str)
+	}
+	return nil
+}
+
+func (e PaymentRefundCause) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PaymentRefundCause) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PaymentRefundCause) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a refund of an online payment stands. PENDING: decided, not yet taken by
+// WeChat Pay; PROCESSING: WeChat Pay took it and the money is on its way;
+// SUCCESS: back with the payer (through WeChat Pay, or paid by hand with a
+// manual reference); CLOSED or ABNORMAL: WeChat Pay gave up (the payer's
+// account cannot take it): a manager pays it back by hand and records it
+// (recordManualRefund).
+type PaymentRefundState string
+
+const (
+	PaymentRefundStatePending    PaymentRefundState = "PENDING"
+	PaymentRefundStateProcessing PaymentRefundState = "PROCESSING"
+	PaymentRefundStateSuccess    PaymentRefundState = "SUCCESS"
+	PaymentRefundStateClosed     PaymentRefundState = "CLOSED"
+	PaymentRefundStateAbnormal   PaymentRefundState = "ABNORMAL"
+)
+
+var AllPaymentRefundState = []PaymentRefundState{
+	PaymentRefundStatePending,
+	PaymentRefundStateProcessing,
+	PaymentRefundStateSuccess,
+	PaymentRefundStateClosed,
+	PaymentRefundStateAbnormal,
+}
+
+func (e PaymentRefundState) IsValid() bool {
+	switch e {
+	case PaymentRefundStatePending, PaymentRefundStateProcessing, PaymentRefundStateSuccess, PaymentRefundStateClosed, PaymentRefundStateAbnormal:
+		return true
+	}
+	return false
+}
+
+func (e PaymentRefundState) String() string {
+	return string(e)
+}
+
+func (e *PaymentRefundState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PaymentRefundState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PaymentRefundState", str)
+	}
+	return nil
+}
+
+func (e PaymentRefundState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PaymentRefundState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PaymentRefundState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

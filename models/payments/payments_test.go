@@ -441,7 +441,7 @@ func TestPaidAfterRecordedClosed(t *testing.T) {
 	}
 	refunds, err := e.svc.Refunds(e.ctx, []uuid.UUID{r.ID})
 	testdb.Must(t, err)
-	if f := refunds[r.ID]; len(f) != 1 || f[0].AmountFen != 100000 || f[0].State != payments.RefundPending ||
+	if f := refunds[r.ID]; len(f) != 1 || f[0].AmountFen != 100000 || f[0].State != payments.RefundProcessing ||
 		f[0].Cause != payments.CauseNotApplicable || len(f[0].OutRefundNo) != 32 || f[0].OutRefundNo[:2] != "RF" {
 		t.Fatalf("refunds: %+v", f)
 	}

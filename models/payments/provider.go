@@ -33,6 +33,41 @@ type Provider interface {
 	// payment that succeeded and every refund accepted that day.
 	// ErrBillNotReady when the provider has not made it yet.
 	TradeBill(ctx context.Context, date models.Date) (*TradeBill, error)
+	// Refund asks the provider to pay money of a paid order back (sending
+	// the same out_refund_no again refunds once) and returns its state.
+	Refund(ctx context.Context, r RefundOrder) (*RefundResult, error)
+	// QueryRefund is the provider's state of a refund; ErrNoSuchRefund
+	// when it was never accepted.
+	QueryRefund(ctx context.Context, outRefundNo string) (*RefundResult, error)
+	// ParseRefundNotification verifies and decrypts a refund
+	// notification; ErrBadNotification when it is not the provider's, or
+	// stale.
+	ParseRefundNotification(ctx context.Context, r *http.Request) (*RefundResult, error)
+}
+
+// RefundOrder is a refund as sent to the provider.
+type RefundOrder struct {
+	// OutTradeNo and TransactionID name the payment (either will do; the
+	// provider's transaction id is preferred when known).
+	OutTradeNo, TransactionID string
+	OutRefundNo               string
+	Reason                    string
+	AmountFen, TotalFen       int64
+}
+
+// RefundResult is the provider's word on a refund (the answer to sending
+// or querying it, or a notification).
+type RefundResult struct {
+	OutRefundNo, RefundID     string
+	OutTradeNo, TransactionID string
+	// MchID is the merchant a notification names ("" in answers to our
+	// own requests, which are ours by their signature).
+	MchID string
+	// State is PROCESSING, SUCCESS, CLOSED or ABNORMAL (the refund
+	// states of the same names).
+	State               string
+	AmountFen, TotalFen int64
+	SuccessTime         time.Time
 }
 
 // Order is a payment as placed with the provider.
@@ -103,4 +138,6 @@ var (
 	// ErrBillNotReady: the provider has no trade bill for the day yet
 	// (WeChat Pay makes it the next morning).
 	ErrBillNotReady = errors.New("payment provider: the day's bill is not ready")
+	// ErrNoSuchRefund: the provider has no refund with that out_refund_no.
+	ErrNoSuchRefund = errors.New("payment provider: no such refund")
 )

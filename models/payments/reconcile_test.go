@@ -49,19 +49,21 @@ func (e *env) paidAt(t *testing.T, store uuid.UUID, amount int64, when time.Time
 	return p
 }
 
-// refunded records a refund of p that WeChat Pay accepted and finished at
-// when (what the refund flow leaves: SUCCESS, its time, the payment's
+// refunded refunds amount of p through the fake's refund API, accepted
+// and finished at when (the refund SUCCESS at that time, the payment's
 // refunded amount); inBill says whether the fake's bill has it too.
 func (e *env) refunded(t *testing.T, p *payments.Payment, amount int64, when time.Time, inBill bool) *payments.Refund {
 	t.Helper()
 	e.clock.Set(when.Add(-time.Minute))
 	f, err := e.svc.RequestRefund(e.ctx, payments.RefundRequest{PaymentID: p.ID, AmountFen: amount, Cause: payments.CauseStaff, Reason: "退款"})
 	testdb.Must(t, err)
+	// Sent after the commit: the fake took it (now); it took it at when.
+	testdb.Must(t, e.fake.SetRefundTime(f.OutRefundNo, when))
 	conn := e.w.DB.Conn(e.ctx)
 	testdb.Must(t, conn.Model(f).Updates(map[string]any{"state": payments.RefundSuccess, "succeeded_at": when.UTC(), "refund_id": "503" + f.OutRefundNo}).Error)
 	testdb.Must(t, conn.Model(p).Updates(map[string]any{"refunded_fen": amount}).Error)
-	if inBill {
-		e.fake.RecordRefund(p.OutTradeNo, f.OutRefundNo, amount, when)
+	if !inBill {
+		e.fake.DropFromBill(f.OutRefundNo)
 	}
 	return f
 }

@@ -23,6 +23,10 @@ const (
 	RefundAbnormal   = "ABNORMAL"
 )
 
+// refundsOwed are the states of a refund decided and not yet back with the
+// payer.
+var refundsOwed = []string{RefundPending, RefundProcessing, RefundClosed, RefundAbnormal}
+
 // Causes of a refund: why the money goes back.
 const (
 	// CauseNotApplicable: the payment arrived for something it could no
@@ -52,9 +56,13 @@ type Refund struct {
 	RefundID        *string
 	RequestedBy     *uuid.UUID
 	ManualReference *string
-	SucceededAt     *time.Time
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// ManualNote and ManualBy: what staff noted with a refund paid back by
+	// hand, and who recorded it.
+	ManualNote  *string
+	ManualBy    *uuid.UUID
+	SucceededAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // TableName names the refunds table.
@@ -116,8 +124,10 @@ func (s *Service) refund(ctx context.Context, p *Payment, r RefundRequest) (*Ref
 	if p.State != StatePaid && p.State != StateRefunding {
 		return nil, errNotRefundable
 	}
+	// A refund the provider closed or found abnormal is still owed (staff
+	// pay it by hand): it counts as in flight, never refunded twice.
 	var inFlight int64
-	err := s.DB.Conn(ctx).Model(&Refund{}).Where("payment_id = ? AND state IN ?", p.ID, []string{RefundPending, RefundProcessing}).
+	err := s.DB.Conn(ctx).Model(&Refund{}).Where("payment_id = ? AND state IN ?", p.ID, refundsOwed).
 		Select("COALESCE(SUM(amount_fen), 0)").Scan(&inFlight).Error
 	if err != nil {
 		return nil, err
@@ -140,6 +150,9 @@ func (s *Service) refund(ctx context.Context, p *Payment, r RefundRequest) (*Ref
 	if err := s.DB.Conn(ctx).Create(f).Error; err != nil {
 		return nil, err
 	}
+	// Sent once the transaction that decided it has committed; the
+	// refund sweep sends it if this does not get through.
+	models.AfterCommit(ctx, func(ctx context.Context) { s.sendRefund(ctx, f.ID) })
 	if p.State != StateRefunding {
 		p.State = StateRefunding
 		if err := s.DB.Conn(ctx).Model(p).Updates(map[string]any{"state": StateRefunding, "updated_at": now}).Error; err != nil {

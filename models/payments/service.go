@@ -14,6 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -26,7 +27,9 @@ type Service struct {
 	Provider  Provider
 	Wallet    *wallet.Service
 	Directory *directory.Service
-	Log       *slog.Logger
+	// Inbox tells owners of their payments and refunds (nil: one on DB).
+	Inbox *inbox.Service
+	Log   *slog.Logger
 	// Hold is how long a started payment may be paid (0: DefaultHold).
 	Hold time.Duration
 	// Purposes are the handlers of the purposes other capabilities own
@@ -360,6 +363,9 @@ func (s *Service) paid(ctx context.Context, p *Payment, t *Transaction) error {
 		return err
 	}
 	if err := s.DB.Conn(ctx).Save(p).Error; err != nil {
+		return err
+	}
+	if err := s.noticePaid(ctx, p, reason); err != nil {
 		return err
 	}
 	if reason == "" {

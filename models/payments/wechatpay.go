@@ -43,6 +43,11 @@ type WeChatPayConfig struct {
 	// NotifyURL is where WeChat Pay posts payment notifications: this
 	// server's /api/v1/payments/wechat/notify, reachable from the internet.
 	NotifyURL string
+	// RefundNotifyURL is where WeChat Pay posts refund notifications:
+	// this server's /api/v1/payments/wechat/refund-notify; empty derives
+	// it from NotifyURL (its last segment "notify" becomes
+	// "refund-notify").
+	RefundNotifyURL string
 	// BaseURL replaces https://api.mch.weixin.qq.com (tests point it at a
 	// local fake); empty for the real one.
 	BaseURL string
@@ -73,6 +78,12 @@ func NewWeChatPay(cfg WeChatPayConfig) (*WeChatPay, error) {
 		return nil, errors.New("wechat pay: the merchant certificate serial and the platform public key id are required")
 	case !strings.HasPrefix(cfg.NotifyURL, "https://") && !strings.HasPrefix(cfg.NotifyURL, "http://"):
 		return nil, errors.New("wechat pay: the notify URL must be an http(s) URL")
+	}
+	if cfg.RefundNotifyURL == "" {
+		cfg.RefundNotifyURL = DefaultRefundNotifyURL(cfg.NotifyURL)
+	}
+	if !strings.HasPrefix(cfg.RefundNotifyURL, "https://") && !strings.HasPrefix(cfg.RefundNotifyURL, "http://") {
+		return nil, errors.New("wechat pay: the refund notify URL must be an http(s) URL")
 	}
 	key, err := parsePrivateKey(cfg.MerchantKeyPEM)
 	if err != nil {

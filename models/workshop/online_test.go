@@ -237,7 +237,7 @@ func TestBillPaidForWhatChangedIsRefunded(t *testing.T) {
 	}
 	paid := e.payment(p.ID)
 	if f := e.refunds(paid); paid.State != payments.StateRefunding || len(f) != 1 || f[0].AmountFen != billed ||
-		f[0].Cause != payments.CauseNotApplicable || f[0].State != payments.RefundPending {
+		f[0].Cause != payments.CauseNotApplicable || f[0].State != payments.RefundProcessing {
 		t.Fatalf("payment %+v, refunds %+v", paid, f)
 	}
 	// Now the new amount can be paid.
