@@ -94,7 +94,7 @@ func NewHandler(o Options) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(o.Limits.ParserTokens)
 	srv.Use(limits.Depth{Max: o.Limits.Depth})
-	srv.Use(extension.FixedComplexityLimit(o.Limits.Complexity))
+	srv.Use(&limits.Complexity{Limit: o.Limits.Complexity})
 	if o.Development {
 		srv.Use(extension.Introspection{})
 		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
