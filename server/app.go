@@ -50,6 +50,9 @@ type Deps struct {
 	RequestTimeout time.Duration
 	// LiveRetry overrides graph.DefaultRetry when non-zero.
 	LiveRetry graph.Retry
+	// WebSocketInitTimeout overrides graph.DefaultWebSocketInitTimeout
+	// when non-zero (tests).
+	WebSocketInitTimeout time.Duration
 	// Outbox tunes the outbox's workers (tests: short polls).
 	Outbox outbox.Config
 	// APNsClient is the HTTP/2 client APNs is called with; nil means its
@@ -197,6 +200,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		Admit:     activeOwners(pv),
 		Failed:    reg.databaseFailed,
 		LiveRetry: d.LiveRetry,
+
+		WebSocketInitTimeout: d.WebSocketInitTimeout,
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
