@@ -78,7 +78,7 @@ type Options struct {
 const DefaultWebSocketInitTimeout = 10 * time.Second
 
 // NewHandler builds the GraphQL HTTP handler with explicit transports (POST
-// and GET per GraphQL over HTTP), the @auth directive, dataloaders per
+// and GET per GraphQL over HTTP, see httpTransport; WebSocket), the @auth directive, dataloaders per
 // operation, the abuse limits and the error presenter.
 func NewHandler(o Options) *handler.Server {
 	cfg := generated.Config{Resolvers: o.Resolver}
@@ -87,8 +87,7 @@ func NewHandler(o Options) *handler.Server {
 	srv := handler.New(generated.NewExecutableSchema(cfg))
 
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
 	initTimeout := o.WebSocketInitTimeout
 	if initTimeout <= 0 {
 		initTimeout = DefaultWebSocketInitTimeout
