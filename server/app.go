@@ -241,9 +241,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	// A WebSocket lives for as long as its subscriptions: neither compressed
 	// as one response nor bound by the request timeout.
 	// /metrics compresses itself (promhttp).
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Skipper: func(c echo.Context) bool {
-		return isWebSocket(c) || c.Path() == "/metrics"
-	}}))
+	uncompressed := func(c echo.Context) bool { return isWebSocket(c) || c.Path() == "/metrics" }
+	// Brotli for clients that prefer it, gzip for the others.
+	e.Use(brotliCompress(uncompressed))
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Skipper: uncompressed}))
 	timeout := requestTimeout
 	if d.RequestTimeout > 0 {
 		timeout = d.RequestTimeout
