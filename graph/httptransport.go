@@ -107,18 +107,15 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	h := w.Header()
 	h.Add("Vary", "Accept")
 	if !ok {
-		writeRequestError(w, MediaJSON, http.StatusNotAcceptable, "NOT_ACCEPTABLE",
-			"the answer is application/json or application/graphql-response+json; Accept allows neither")
+		writeRequestError(w, r, MediaJSON, http.StatusNotAcceptable, models.E("NOT_ACCEPTABLE",
+			"应答只能是 application/json 或 application/graphql-response+json，Accept 均不接受",
+			"the answer is application/json or application/graphql-response+json; Accept allows neither"))
 		return
 	}
 	start := graphql.Now()
-	params, status, msg := readParams(r)
+	params, status, refusal := readParams(r)
 	if status != 0 {
-		code := string(models.CodeInvalidArgument)
-		if status == http.StatusUnsupportedMediaType {
-			code = "UNSUPPORTED_MEDIA_TYPE"
-		}
-		writeRequestError(w, media, status, code, msg)
+		writeRequestError(w, r, media, status, refusal)
 		return
 	}
 	params.Headers = r.Header
@@ -137,7 +134,8 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	}
 	if r.Method == http.MethodGet && rc.Operation.Operation != ast.Query {
 		h.Set("Allow", http.MethodPost)
-		writeRequestError(w, media, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "GET runs queries only; send "+string(rc.Operation.Operation)+"s with POST")
+		writeRequestError(w, r, media, http.StatusMethodNotAllowed, models.E("METHOD_NOT_ALLOWED",
+			"GET 只能执行查询（query），变更与订阅请用 POST 或 WebSocket", "GET runs queries only; send mutations with POST"))
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
@@ -160,10 +158,12 @@ type requestErrors struct {
 	Extensions map[string]any `json:"extensions,omitempty"`
 }
 
-func writeRequestError(w http.ResponseWriter, media string, status int, code, message string) {
+// writeRequestError refuses a request the transport cannot run, in the
+// caller's language.
+func writeRequestError(w http.ResponseWriter, r *http.Request, media string, status int, e *models.Error) {
 	writeResponse(w, media, status, requestErrors{Errors: gqlerror.List{{
-		Message:    message,
-		Extensions: map[string]any{"code": code},
+		Message:    e.Message(models.Lang(r.Context())),
+		Extensions: map[string]any{"code": string(e.Code)},
 	}}})
 }
 
@@ -178,9 +178,22 @@ func writeResponse(w http.ResponseWriter, media string, status int, v any) {
 	_, _ = w.Write(b)
 }
 
+// The refusals of requests that cannot be read.
+var (
+	errQueryString  = models.E(models.CodeInvalidArgument, "URL 查询参数无法解析", "the query string does not parse")
+	errNotJSON      = models.E("UNSUPPORTED_MEDIA_TYPE", "请求须为 application/json", "send the request as application/json")
+	errNotUTF8      = models.E("UNSUPPORTED_MEDIA_TYPE", "请求须为 UTF-8 编码", "send the request in UTF-8")
+	errBody         = models.E(models.CodeInvalidArgument, "请求体须为 JSON 对象", "the body is not a JSON object")
+	errNoQuery      = models.E(models.CodeInvalidArgument, "缺少 query", "query is missing")
+	errQuery        = models.E(models.CodeInvalidArgument, "query 须为字符串", "query must be a string")
+	errOperation    = models.E(models.CodeInvalidArgument, "operationName 须为字符串", "operationName must be a string")
+	errVariables    = models.E(models.CodeInvalidArgument, "variables 须为 JSON 对象", "variables must be a JSON object")
+	errExtensionObj = models.E(models.CodeInvalidArgument, "extensions 须为 JSON 对象", "extensions must be a JSON object")
+)
+
 // readParams reads a request's GraphQL parameters; a non-zero status
-// refuses it with msg.
-func readParams(r *http.Request) (*graphql.RawParams, int, string) {
+// refuses it with the error returned.
+func readParams(r *http.Request) (*graphql.RawParams, int, *models.Error) {
 	var body struct {
 		Query         json.RawMessage `json:"query"`
 		OperationName json.RawMessage `json:"operationName"`
@@ -190,7 +203,7 @@ func readParams(r *http.Request) (*graphql.RawParams, int, string) {
 	if r.Method == http.MethodGet {
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
-			return nil, http.StatusBadRequest, "the query string does not parse"
+			return nil, http.StatusBadRequest, errQueryString
 		}
 		if q.Has("query") {
 			body.Query, _ = json.Marshal(q.Get("query"))
@@ -202,14 +215,14 @@ func readParams(r *http.Request) (*graphql.RawParams, int, string) {
 	} else {
 		mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || mt != MediaJSON {
-			return nil, http.StatusUnsupportedMediaType, "send the request as application/json"
+			return nil, http.StatusUnsupportedMediaType, errNotJSON
 		}
 		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-			return nil, http.StatusUnsupportedMediaType, "send the request in UTF-8"
+			return nil, http.StatusUnsupportedMediaType, errNotUTF8
 		}
 		dec := json.NewDecoder(r.Body)
 		if err := dec.Decode(&body); err != nil || dec.More() {
-			return nil, http.StatusBadRequest, "the body is not a JSON object"
+			return nil, http.StatusBadRequest, errBody
 		}
 	}
 	p := &graphql.RawParams{}
@@ -217,21 +230,21 @@ func readParams(r *http.Request) (*graphql.RawParams, int, string) {
 		// Automatic persisted queries send a hash in extensions instead.
 		var ext map[string]any
 		if jsonNull(body.Extensions) || json.Unmarshal(body.Extensions, &ext) != nil || ext["persistedQuery"] == nil {
-			return nil, http.StatusBadRequest, "query is missing"
+			return nil, http.StatusBadRequest, errNoQuery
 		}
 	} else if json.Unmarshal(body.Query, &p.Query) != nil {
-		return nil, http.StatusBadRequest, "query must be a string"
+		return nil, http.StatusBadRequest, errQuery
 	}
 	if !jsonNull(body.OperationName) && json.Unmarshal(body.OperationName, &p.OperationName) != nil {
-		return nil, http.StatusBadRequest, "operationName must be a string"
+		return nil, http.StatusBadRequest, errOperation
 	}
 	if !decodeObject(body.Variables, &p.Variables) {
-		return nil, http.StatusBadRequest, "variables must be a JSON object"
+		return nil, http.StatusBadRequest, errVariables
 	}
 	if !decodeObject(body.Extensions, &p.Extensions) {
-		return nil, http.StatusBadRequest, "extensions must be a JSON object"
+		return nil, http.StatusBadRequest, errExtensionObj
 	}
-	return p, 0, ""
+	return p, 0, nil
 }
 
 func jsonNull(raw json.RawMessage) bool {
