@@ -67,6 +67,12 @@ type Options struct {
 	// LiveRetry is how subscriptions read again after a passing database
 	// failure (zero: DefaultRetry).
 	LiveRetry Retry
+	// Documents keeps the documents of automatic persisted queries for
+	// every instance (nil: no persisted queries).
+	Documents DocumentStore
+	// TrustedDocuments, when set, is the allow-list of the only documents
+	// served (by hash or in full); Documents is then not used.
+	TrustedDocuments TrustedDocuments
 	// WebSocketInitTimeout is how long a WebSocket may wait before sending
 	// connection_init (zero: DefaultWebSocketInitTimeout); past it the
 	// connection is closed with 4408.
@@ -112,8 +118,13 @@ func NewHandler(o Options) *handler.Server {
 	srv.Use(&limits.Complexity{Limit: o.Limits.Complexity})
 	if o.Development {
 		srv.Use(extension.Introspection{})
-		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	} else {
+	}
+	// After the depth and complexity limits: a document is registered
+	// only once it passed them (persistedDocuments.MutateOperationContext).
+	if o.Documents != nil || o.TrustedDocuments != nil {
+		srv.Use(&persistedDocuments{Store: o.Documents, Trusted: o.TrustedDocuments, Log: o.Resolver.Log})
+	}
+	if !o.Development {
 		srv.SetDisableSuggestion(true)
 		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}

@@ -34,11 +34,12 @@ var tableOwners = map[string]string{
 	"notifications": "models/inbox", "notification_settings": "models/inbox",
 	"deliveries": "models/outbox",
 	// deliveries_new: the SQLite rebuild of deliveries (00015), renamed to it.
-	"deliveries_new": "models/outbox",
-	"devices":        "models/push",
-	"payments":       "models/payments",
-	"job_runs":       "models/jobs",
-	"wechat_tokens":  "models/wechat", "wechat_subscriptions": "models/wechat",
+	"deliveries_new":      "models/outbox",
+	"devices":             "models/push",
+	"payments":            "models/payments",
+	"job_runs":            "models/jobs",
+	"persisted_documents": "models/documents",
+	"wechat_tokens":       "models/wechat", "wechat_subscriptions": "models/wechat",
 
 	"repair_orders": "models/workshop", "repair_order_items": "models/workshop",
 	"repair_order_events": "models/workshop", "repair_order_payments": "models/workshop",

@@ -23,6 +23,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/documents"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
@@ -202,6 +203,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		LiveRetry: d.LiveRetry,
 
 		WebSocketInitTimeout: d.WebSocketInitTimeout,
+		Documents:            &documents.Store{DB: d.DB},
+		TrustedDocuments:     cfg.TrustedDocuments,
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
