@@ -55,7 +55,7 @@ func (p protocolWebsocket) Accept(w http.ResponseWriter, r *http.Request, o tran
 		return nil, err
 	}
 	c := &protocolConn{WebsocketConn: conn, strict: conn.Subprotocol() == graphqlTransportWS, running: map[string]bool{}}
-	c.initTimer = time.AfterFunc(p.initTimeout, func() { c.closeWith(CloseInitTimeout, "Connection initialisation timeout") })
+	c.initTimer = time.AfterFunc(p.initTimeout, func() { _ = c.closeWith(CloseInitTimeout, "Connection initialisation timeout") })
 	return c, nil
 }
 
