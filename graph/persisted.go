@@ -142,6 +142,9 @@ func (p *persistedDocuments) MutateOperationParameters(ctx context.Context, raw 
 		return bad
 	}
 	if raw.Query != "" {
+		if !named && p.Trusted == nil {
+			return nil // an ordinary request
+		}
 		sum := documents.Hash(raw.Query)
 		if named && sum != hash {
 			e := gqlerror.Errorf("provided APQ hash does not match query")
