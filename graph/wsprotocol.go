@@ -55,7 +55,9 @@ func (p protocolWebsocket) Accept(w http.ResponseWriter, r *http.Request, o tran
 		return nil, err
 	}
 	c := &protocolConn{WebsocketConn: conn, strict: conn.Subprotocol() == graphqlTransportWS, running: map[string]bool{}}
+	c.mu.Lock()
 	c.initTimer = time.AfterFunc(p.initTimeout, func() { _ = c.closeWith(CloseInitTimeout, "Connection initialisation timeout") })
+	c.mu.Unlock()
 	return c, nil
 }
 
@@ -64,14 +66,14 @@ func (p protocolWebsocket) Accept(w http.ResponseWriter, r *http.Request, o tran
 // acknowledgement, the end of each subscription).
 type protocolConn struct {
 	transport.WebsocketConn
-	strict    bool
-	initTimer *time.Timer
+	strict bool
 
-	mu      sync.Mutex
-	inited  bool            // connection_init received
-	acked   bool            // connection_ack sent
-	running map[string]bool // ids of subscriptions not yet complete
-	closed  bool
+	mu        sync.Mutex
+	initTimer *time.Timer     // closes the connection without connection_init
+	inited    bool            // connection_init received
+	acked     bool            // connection_ack sent
+	running   map[string]bool // ids of subscriptions not yet complete
+	closed    bool
 }
 
 // protocolMessage is what the checks read of a message.
@@ -203,9 +205,9 @@ func (c *protocolConn) closeWith(code int, reason string) error {
 	c.mu.Lock()
 	first := !c.closed
 	c.closed = true
+	c.initTimer.Stop()
 	c.mu.Unlock()
 	if first {
-		c.initTimer.Stop()
 		_ = c.WebsocketConn.WriteClose(code, reason)
 	}
 	return transport.ErrWebsocketClosed
@@ -216,8 +218,8 @@ func (c *protocolConn) WriteClose(code int, reason string) error {
 	c.mu.Lock()
 	first := !c.closed
 	c.closed = true
-	c.mu.Unlock()
 	c.initTimer.Stop()
+	c.mu.Unlock()
 	if !first {
 		return nil
 	}
