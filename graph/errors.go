@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/ownerhub/ownerhub/graph/limits"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 )
@@ -42,7 +43,9 @@ func ErrorPresenter(log *slog.Logger, failed func(models.Code)) graphql.ErrorPre
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		var already *gqlerror.Error
 		if errors.As(err, &already) && already.Extensions["code"] != nil && !hasDomainError(err) {
-			return gqlErr // validation, depth, complexity: gqlgen's own
+			// Parse, validation, depth, complexity: gqlgen's own, or
+			// the limits'.
+			return localizeRequestError(ctx, gqlErr)
 		}
 		e, ok := models.AsError(err)
 		if !ok {
@@ -101,6 +104,9 @@ func ErrorPresenter(log *slog.Logger, failed func(models.Code)) graphql.ErrorPre
 			// gqlgen's refusal of __schema/__type in production: the
 			// client asked for something switched off, nothing failed.
 			gqlErr.Message = "introspection is disabled"
+			if models.Lang(ctx) != "en" {
+				gqlErr.Message = "本服务器未开放内省查询（introspection is disabled）"
+			}
 			gqlErr.Extensions = map[string]any{"code": string(models.CodeForbidden)}
 			return gqlErr
 		}
@@ -143,6 +149,28 @@ func hasDomainError(err error) bool {
 }
 
 func hasCause(e *gqlerror.Error) bool { return e.Err != nil }
+
+// requestErrorSummaries are the Chinese words put before the details of a
+// document refused before it ran, by code. The details stay as the parser,
+// the validator or the limits wrote them (in English; they quote the
+// document); codes never change. Other codes (a persisted query not found,
+// which clients match by message) are left alone.
+var requestErrorSummaries = map[string]string{
+	"GRAPHQL_PARSE_FAILED":             "查询语句有语法错误",
+	"GRAPHQL_VALIDATION_FAILED":        "查询语句与接口定义不符",
+	limits.CodeQueryTooDeep:            "查询嵌套层数超过上限",
+	limits.CodeComplexityLimitExceeded: "查询过于复杂",
+}
+
+// localizeRequestError puts the Chinese summary before the message of a
+// refused document when the caller reads Chinese.
+func localizeRequestError(ctx context.Context, e *gqlerror.Error) *gqlerror.Error {
+	code, _ := e.Extensions["code"].(string)
+	if summary, ok := requestErrorSummaries[code]; ok && models.Lang(ctx) != "en" {
+		e.Message = summary + "：" + e.Message
+	}
+	return e
+}
 
 func internalMessage(ctx context.Context) string {
 	if models.Lang(ctx) == "en" {

@@ -67,10 +67,24 @@ type Options struct {
 	// LiveRetry is how subscriptions read again after a passing database
 	// failure (zero: DefaultRetry).
 	LiveRetry Retry
+	// Documents keeps the documents of automatic persisted queries for
+	// every instance (nil: no persisted queries).
+	Documents DocumentStore
+	// TrustedDocuments, when set, is the allow-list of the only documents
+	// served (by hash or in full); Documents is then not used.
+	TrustedDocuments TrustedDocuments
+	// WebSocketInitTimeout is how long a WebSocket may wait before sending
+	// connection_init (zero: DefaultWebSocketInitTimeout); past it the
+	// connection is closed with 4408.
+	WebSocketInitTimeout time.Duration
 }
 
+// DefaultWebSocketInitTimeout is how long a new WebSocket has to send
+// connection_init.
+const DefaultWebSocketInitTimeout = 10 * time.Second
+
 // NewHandler builds the GraphQL HTTP handler with explicit transports (POST
-// and GET per GraphQL over HTTP), the @auth directive, dataloaders per
+// and GET per GraphQL over HTTP, see httpTransport; WebSocket), the @auth directive, dataloaders per
 // operation, the abuse limits and the error presenter.
 func NewHandler(o Options) *handler.Server {
 	cfg := generated.Config{Resolvers: o.Resolver}
@@ -79,26 +93,38 @@ func NewHandler(o Options) *handler.Server {
 	srv := handler.New(generated.NewExecutableSchema(cfg))
 
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
+	initTimeout := o.WebSocketInitTimeout
+	if initTimeout <= 0 {
+		initTimeout = DefaultWebSocketInitTimeout
+	}
 	srv.AddTransport(&transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
-			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.WebSocketOrigins},
+		// The protocol's rules and close codes are kept by
+		// protocolWebsocket, the initialisation timeout included.
+		Implementation: protocolWebsocket{
+			inner: transport.CoderWebsocketImplementation{
+				AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.WebSocketOrigins},
+			},
+			initTimeout: initTimeout,
 		},
 		InitFunc:              wsInit(o.Authenticate),
 		CloseFunc:             wsClose,
-		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 15 * time.Second,
 	})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(o.Limits.ParserTokens)
 	srv.Use(limits.Depth{Max: o.Limits.Depth})
-	srv.Use(extension.FixedComplexityLimit(o.Limits.Complexity))
+	srv.Use(&limits.Complexity{Limit: o.Limits.Complexity})
 	if o.Development {
 		srv.Use(extension.Introspection{})
-		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	} else {
+	}
+	// After the depth and complexity limits: a document is registered
+	// only once it passed them (persistedDocuments.MutateOperationContext).
+	if o.Documents != nil || o.TrustedDocuments != nil {
+		srv.Use(&persistedDocuments{Store: o.Documents, Trusted: o.TrustedDocuments, Log: o.Resolver.Log})
+	}
+	if !o.Development {
 		srv.SetDisableSuggestion(true)
 		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}
@@ -173,7 +199,7 @@ func rulesWithoutSuggestions() *rules.Rules {
 // wsInit authenticates a WebSocket connection from the Authorization entry of
 // its connection_init payload ("Bearer <token>"). A connection without one
 // stays anonymous (or keeps the principal of its upgrade request's header);
-// a bad token closes it.
+// a bad token closes it with 4403 (CloseForbidden).
 //
 // The connection ends when the token expires: a subscription must not
 // outlive the access it was granted with. The acknowledgement carries no
@@ -189,13 +215,16 @@ func wsInit(authenticate func(string) (*auth.Principal, error)) transport.Websoc
 		if h == "" || authenticate == nil {
 			return ctx, nil, nil
 		}
+		// A refused init closes with 4403 Forbidden, which the standard
+		// client does not retry at once (1000 it would, forever).
+		refused := transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, CloseForbidden), "Forbidden")
 		tok, ok := auth.BearerToken(h)
 		if !ok {
-			return ctx, nil, errors.New("authorization must be \"Bearer <token>\"")
+			return refused, nil, errors.New("authorization must be \"Bearer <token>\"")
 		}
 		who, err := authenticate(tok)
 		if err != nil {
-			return ctx, nil, errors.New("access token is not valid")
+			return refused, nil, errors.New("access token is not valid")
 		}
 		return conn.until(auth.WithPrincipal(ctx, who), who.ExpiresAt), nil, nil
 	}

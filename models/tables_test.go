@@ -41,9 +41,10 @@ var tableOwners = map[string]string{
 	"payments_new":            "models/payments",
 	"payment_reconciliations": "models/payments", "payment_reconciliation_mismatches": "models/payments",
 	// registrations_new: the SQLite rebuild of registrations (00023), renamed to it.
-	"registrations_new": "models/events",
-	"job_runs":          "models/jobs",
-	"wechat_tokens":     "models/wechat", "wechat_subscriptions": "models/wechat",
+	"registrations_new":   "models/events",
+	"job_runs":            "models/jobs",
+	"persisted_documents": "models/documents",
+	"wechat_tokens":       "models/wechat", "wechat_subscriptions": "models/wechat",
 
 	"repair_orders": "models/workshop", "repair_order_items": "models/workshop",
 	"repair_order_events": "models/workshop", "repair_order_payments": "models/workshop",

@@ -23,6 +23,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
 	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/documents"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
@@ -50,6 +51,9 @@ type Deps struct {
 	RequestTimeout time.Duration
 	// LiveRetry overrides graph.DefaultRetry when non-zero.
 	LiveRetry graph.Retry
+	// WebSocketInitTimeout overrides graph.DefaultWebSocketInitTimeout
+	// when non-zero (tests).
+	WebSocketInitTimeout time.Duration
 	// Outbox tunes the outbox's workers (tests: short polls).
 	Outbox outbox.Config
 	// APNsClient is the HTTP/2 client APNs is called with; nil means its
@@ -198,6 +202,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		Admit:     activeOwners(pv),
 		Failed:    reg.databaseFailed,
 		LiveRetry: d.LiveRetry,
+
+		WebSocketInitTimeout: d.WebSocketInitTimeout,
+		Documents:            &documents.Store{DB: d.DB},
+		TrustedDocuments:     cfg.TrustedDocuments,
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
@@ -237,9 +245,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	// A WebSocket lives for as long as its subscriptions: neither compressed
 	// as one response nor bound by the request timeout.
 	// /metrics compresses itself (promhttp).
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Skipper: func(c echo.Context) bool {
-		return isWebSocket(c) || c.Path() == "/metrics"
-	}}))
+	uncompressed := func(c echo.Context) bool { return isWebSocket(c) || c.Path() == "/metrics" }
+	// Brotli for clients that prefer it, gzip for the others.
+	e.Use(brotliCompress(uncompressed))
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Skipper: uncompressed}))
 	timeout := requestTimeout
 	if d.RequestTimeout > 0 {
 		timeout = d.RequestTimeout

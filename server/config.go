@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ownerhub/ownerhub/auth/signin"
+	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/payments"
@@ -92,6 +93,11 @@ type Config struct {
 	// seats are held for an owner paying its fee online.
 	WeChatPay   *payments.WeChatPayConfig
 	PaymentHold time.Duration
+
+	// TrustedDocuments, read from the file TRUSTED_DOCUMENTS names, is the
+	// allow-list of the only GraphQL documents served; nil: any document,
+	// with automatic persisted queries kept in the database.
+	TrustedDocuments graph.TrustedDocuments
 }
 
 // Defaults, also shown in the README.
@@ -401,6 +407,13 @@ func loadOperations(c *Config, env func(key, def string) string) error {
 			return fmt.Errorf("DRAIN_PERIOD must be a duration from 0s to 1m, not %q", v)
 		}
 		c.DrainPeriod = d
+	}
+	if path := env("TRUSTED_DOCUMENTS", ""); path != "" {
+		docs, err := graph.LoadTrustedDocuments(path)
+		if err != nil {
+			return fmt.Errorf("TRUSTED_DOCUMENTS: %w", err)
+		}
+		c.TrustedDocuments = docs
 	}
 	c.MetricsAddr = env("METRICS_ADDR", "")
 	c.MetricsToken = env("METRICS_TOKEN", "")

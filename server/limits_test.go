@@ -23,7 +23,8 @@ import (
 // which the SQL statement counter of the database shows.
 
 // refusedBeforeResolvers sends r and checks it was refused with code
-// (status 422, or 200 with errors) without a single SQL statement.
+// (a request error: status 200 under application/json, no data key)
+// without a single SQL statement.
 func refusedBeforeResolvers(t *testing.T, s *testServer, r req, code string) *gqlResponse {
 	t.Helper()
 	before := s.DB.Statements()
@@ -31,14 +32,14 @@ func refusedBeforeResolvers(t *testing.T, s *testServer, r req, code string) *gq
 	if len(resp.Errors) == 0 {
 		t.Fatalf("not refused (%d): %.500s", resp.Status, resp.Raw)
 	}
-	if resp.Status != http.StatusUnprocessableEntity && resp.Status != http.StatusOK {
-		t.Fatalf("status %d, want 422 (or 200 with errors): %.500s", resp.Status, resp.Raw)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200 (application/json): %.500s", resp.Status, resp.Raw)
 	}
 	if code != "" && resp.Code() != code {
 		t.Fatalf("code %q, want %s: %.500s", resp.Code(), code, resp.Raw)
 	}
-	if len(resp.Data) > 0 {
-		t.Fatalf("refused document has data: %.500s", resp.Raw)
+	if len(resp.Data) > 0 || strings.Contains(resp.Raw, `"data"`) {
+		t.Fatalf("refused document has a data key: %.500s", resp.Raw)
 	}
 	if d := s.DB.Statements() - before; d != 0 {
 		t.Fatalf("refused document ran %d SQL statements", d)
@@ -133,8 +134,11 @@ func TestLimitsDepth(t *testing.T) {
 	// node(1) + 4 per level + vin: 4 levels = depth 18.
 	deep := `query($id: ID!) { node(id: $id) { ... on Vehicle { ` + nestedVehicles(4, "vin") + ` } } }`
 	r := refusedBeforeResolvers(t, s, req{Query: deep, Token: token, Vars: map[string]any{"id": vehicleID}}, limits.CodeQueryTooDeep)
-	if r.Status != http.StatusUnprocessableEntity {
-		t.Fatalf("status %d, want 422", r.Status)
+	// Under application/graphql-response+json the same refusal is a 400.
+	r2 := s.do(t, req{Query: deep, Token: token, Vars: map[string]any{"id": vehicleID},
+		Headers: map[string]string{"Accept": "application/graphql-response+json"}})
+	if r2.Status != http.StatusBadRequest || r2.Code() != limits.CodeQueryTooDeep {
+		t.Fatalf("status %d, want 400: %s", r2.Status, r2.Raw)
 	}
 	if !strings.Contains(r.Errors[0].Message, fmt.Sprint(max)) {
 		t.Fatalf("message does not name the limit: %q", r.Errors[0].Message)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/text/language"
 	"golang.org/x/time/rate"
 
 	"github.com/ownerhub/ownerhub/auth"
@@ -173,12 +175,16 @@ func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
 }
 
 // requestContext carries what domain code needs from the request: the
-// caller's language and IP address.
+// caller's language (answered in Content-Language) and IP address.
 func requestContext() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
-			ctx = models.WithLang(ctx, preferredLang(c.Request().Header.Get("Accept-Language")))
+			lang := preferredLang(c.Request().Header.Get("Accept-Language"))
+			ctx = models.WithLang(ctx, lang)
+			h := c.Response().Header()
+			h.Set("Content-Language", contentLanguage[lang])
+			h.Add(echo.HeaderVary, "Accept-Language")
 			ctx = auth.WithClientIP(ctx, clientNetwork(c.RealIP()))
 			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)
@@ -221,14 +227,29 @@ func sanitizeRequestID() echo.MiddlewareFunc {
 	}
 }
 
-// preferredLang picks "en" when English is the first language asked for.
+// messageLanguages are the languages messages are written in, the default
+// first; contentLanguage names each in the Content-Language header.
+var (
+	messageLanguages = language.NewMatcher([]language.Tag{language.SimplifiedChinese, language.English})
+	contentLanguage  = map[string]string{"zh": "zh-CN", "en": "en"}
+)
+
+// preferredLang is the message language ("zh" or "en") an Accept-Language
+// header asks for, q-values honoured (golang.org/x/text's matcher): "fr,
+// en;q=0.5" is English, "zh-CN, en" Chinese, and a header naming neither
+// (or none) Chinese. Traditional Chinese ("zh-TW, en") counts as a weak
+// match for the Simplified messages, so a later English wins. The one place
+// the language is chosen; requestContext puts it in the context.
 func preferredLang(header string) string {
-	first, _, _ := strings.Cut(header, ",")
-	first, _, _ = strings.Cut(strings.TrimSpace(first), ";")
-	if strings.HasPrefix(strings.ToLower(first), "en") {
-		return "en"
+	tags, _, err := language.ParseAcceptLanguage(header)
+	if err != nil || len(tags) == 0 {
+		return "zh"
 	}
-	return "zh"
+	_, i, conf := messageLanguages.Match(tags...)
+	if conf == language.No || i == 0 {
+		return "zh"
+	}
+	return "en"
 }
 
 // authenticate reads a Bearer token into the context. No header means an
@@ -304,9 +325,18 @@ func refuse(c echo.Context, r *refusal) error {
 	if r.err.RetryAfterSeconds > 0 {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(r.err.RetryAfterSeconds))
 	}
-	return c.JSON(statusOf(r.err.Code), map[string]any{
+	// In the media type the client negotiated, as the GraphQL answer would be.
+	media, ok := graph.NegotiateMediaType(c.Request().Header.Get(echo.HeaderAccept))
+	if !ok {
+		media = graph.MediaJSON
+	}
+	body, err := json.Marshal(map[string]any{
 		"errors": []map[string]any{{"message": r.err.Message(models.Lang(c.Request().Context())), "extensions": ext}},
 	})
+	if err != nil {
+		return err
+	}
+	return c.Blob(statusOf(r.err.Code), media+"; charset=utf-8", body)
 }
 
 // RateLimits are requests per second and bursts: per client network for

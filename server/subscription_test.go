@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
 )
 
@@ -192,8 +193,8 @@ func TestSubscriptionRefusals(t *testing.T) {
 		if m, ok := c.recv(subWait); ok {
 			t.Fatalf("%s token: got %s %s instead of a close", name, m.Type, m.Payload)
 		}
-		if _, closed := c.closedWithin(subWait); !closed {
-			t.Fatalf("%s token: connection not closed", name)
+		if code, closed := c.closedWithin(subWait); !closed || code != graph.CloseForbidden {
+			t.Fatalf("%s token: connection not closed with 4403 (closed %v, code %d)", name, closed, code)
 		}
 	}
 	c := wsDial(t, f.testServer)

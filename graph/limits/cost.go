@@ -85,7 +85,7 @@ func (c Cost) MutateOperationParameters(_ context.Context, p *graphql.RawParams)
 // DocumentMeasure is what Measure found.
 type DocumentMeasure struct {
 	// Fields counts the fields of the named operation with its fragments
-	// expanded.
+	// expanded; an introspective field counts as one, whatever it selects.
 	Fields int
 	// Work estimates from above the work of validating the document (see
 	// Cost.Work).
@@ -195,6 +195,11 @@ func (m *measurer) selectionSet(set ast.SelectionSet) size {
 		switch sel := sel.(type) {
 		case *ast.Field:
 			s = m.selectionSet(sel.SelectionSet)
+			if Introspective(sel) {
+				// What it selects is priced by the schema, not by data
+				// (see Introspective); validating it still counts as work.
+				s.fields = 0
+			}
 			s.fields = add(s.fields, 1)
 			s.weight = add(s.weight, 1+directivesWeight(sel.Directives))
 			for _, arg := range sel.Arguments {

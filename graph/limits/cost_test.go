@@ -35,6 +35,7 @@ func TestMeasureFields(t *testing.T) {
 		{"unknown operation", `query A { a }`, "B", 0},
 		{"unknown fragment counts as empty", `{ a ...Missing }`, "", 1},
 		{"cycle is cut", `{ ...F } fragment F on Query { a ...G } fragment G on Query { b ...F }`, "", 2},
+		{"introspection counts one field", `{ __schema { types { name fields { name } } } __type(name: "X") { name } a { b } }`, "", 4},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -77,7 +77,8 @@ func (d Depth) MutateOperationContext(_ context.Context, rc *graphql.OperationCo
 // the fields inside them do. A top-level field is depth 1. Spreads of unknown
 // fragments count as empty, and a fragment that spreads itself (directly or
 // indirectly) is not followed again, so invalid documents cannot make this
-// loop.
+// loop. An introspective field (__schema, __type) counts as one level
+// whatever it selects: its answer is bounded by the schema (Introspective).
 func OperationDepth(op *ast.OperationDefinition, frags ast.FragmentDefinitionList) int {
 	if op == nil {
 		return 0
@@ -104,7 +105,10 @@ func (w *depthWalker) selectionSet(set ast.SelectionSet) int {
 		var d int
 		switch s := sel.(type) {
 		case *ast.Field:
-			d = 1 + w.selectionSet(s.SelectionSet)
+			d = 1
+			if !Introspective(s) {
+				d += w.selectionSet(s.SelectionSet)
+			}
 		case *ast.InlineFragment:
 			d = w.selectionSet(s.SelectionSet)
 		case *ast.FragmentSpread:

@@ -46,6 +46,13 @@ func TestOperationDepth(t *testing.T) {
 			fragment F on T { x { y } }`, 4},
 		{"unknown fragment counts as empty", `{ a { b ...Missing } }`, 2},
 		{"empty operation", `{ __typename }`, 1},
+		{"introspection counts one level", `{ __schema { types { fields { type { ofType { ofType { name } } } } } } }`, 1},
+		{"__type counts one level", `{ __type(name: "X") { fields { type { name } } } }`, 1},
+		{"data beside introspection counts", `{ __schema { types { name } } me { vehicles { owner { name } } } }`, 4},
+		{"introspection in a fragment", `
+			query { ...Root }
+			fragment Root on Query { __schema { types { ...T } } me { name } }
+			fragment T on __Type { fields { type { ofType { name } } } }`, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
