@@ -68,6 +68,13 @@ type Pool struct {
 	// request timeout, so that a request stuck behind one account's lock
 	// gives its connection back instead of starving other owners.
 	LockTimeout, StatementTimeout time.Duration
+	// ConnMaxLifetime closes a connection this long after it opened (0:
+	// never), so that a load balancer or a failover in front of PostgreSQL
+	// sees connections move in time; ConnMaxIdleTime closes one unused
+	// this long. Both are long against a request, so that steady load never
+	// reopens connections (each reopening is a backend start, an
+	// authentication and its prepared statements made again).
+	ConnMaxLifetime, ConnMaxIdleTime time.Duration
 }
 
 // Defaults of Pool.
@@ -76,6 +83,8 @@ const (
 	DefaultMaxOpenSQLite    = 8
 	DefaultLockTimeout      = 5 * time.Second
 	DefaultStatementTimeout = 10 * time.Second
+	DefaultConnMaxLifetime  = time.Hour
+	DefaultConnMaxIdleTime  = 5 * time.Minute
 	// connectTimeout bounds a PostgreSQL connection attempt that names none
 	// in its URL (connect_timeout), so that an unreachable server fails a
 	// request with UNAVAILABLE rather than with its timeout.
@@ -98,13 +107,20 @@ func (p Pool) withDefaults(d Dialect) Pool {
 	if p.StatementTimeout <= 0 {
 		p.StatementTimeout = DefaultStatementTimeout
 	}
+	if p.ConnMaxLifetime <= 0 {
+		p.ConnMaxLifetime = DefaultConnMaxLifetime
+	}
+	if p.ConnMaxIdleTime <= 0 {
+		p.ConnMaxIdleTime = DefaultConnMaxIdleTime
+	}
 	return p
 }
 
 func (p Pool) apply(sqlDB *sql.DB) {
 	sqlDB.SetMaxOpenConns(p.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(p.MaxIdleConns)
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetConnMaxLifetime(p.ConnMaxLifetime)
+	sqlDB.SetConnMaxIdleTime(p.ConnMaxIdleTime)
 }
 
 // Open connects to PostgreSQL when databaseURL is set, otherwise opens (and
