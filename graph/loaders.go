@@ -46,6 +46,11 @@ type Loaders struct {
 	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
 	WaitlistPosition *dataloadgen.Loader[uuid.UUID, int]
 	AssistanceEvents *dataloadgen.Loader[uuid.UUID, []*roadside.Event]
+	// me is the signed-in owner's row as the operation's admission read
+	// it (nil when it read none): a query's me.
+	me *models.Owner
+	// totals are orders' totals read up front (see glanceAtCars).
+	totals orderTotals
 	// care is made on first use (graph/care.go), from the resolver's
 	// care service.
 	careOnce sync.Once

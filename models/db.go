@@ -492,3 +492,21 @@ func (db *DB) Ping(ctx context.Context) error { return db.probe.PingContext(ctx)
 // Probe is the readiness connection, for checks beside Ping (such as
 // pending migrations) that must not queue behind requests.
 func (db *DB) Probe() *sql.DB { return db.probe }
+
+// storedTimeLayouts are how a timestamp computed in SQL reaches Go as text:
+// database/sql formats PostgreSQL's as RFC 3339; SQLite gives the text the
+// driver stored.
+var storedTimeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"}
+
+// ParseStoredTime reads, in UTC, a timestamp a query computed (a subquery's
+// or an aggregate's), which both dialects hand over as text.
+func ParseStoredTime(s string) (time.Time, error) {
+	var err error
+	for _, layout := range storedTimeLayouts {
+		var t time.Time
+		if t, err = time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, err
+}
