@@ -60,7 +60,9 @@ type Options struct {
 	WebSocketOrigins []string
 	// Admit, when set, runs before every operation that passed the limits;
 	// an error refuses the operation, presented as a resolver's error is.
-	Admit func(ctx context.Context) error
+	// The signed-in owner's rows it returns, if any, are the operation's
+	// me and its home store (read once, with the check).
+	Admit func(ctx context.Context) (Admitted, error)
 	// Failed, when set, is told of each operation that failed on a passing
 	// database condition (UNAVAILABLE or BUSY), once per operation.
 	Failed func(models.Code)
@@ -82,6 +84,13 @@ type Options struct {
 // DefaultWebSocketInitTimeout is how long a new WebSocket has to send
 // connection_init.
 const DefaultWebSocketInitTimeout = 10 * time.Second
+
+// Admitted is what an operation's admission read of the signed-in owner:
+// their row and home store (nil when not read).
+type Admitted struct {
+	Owner     *models.Owner
+	HomeStore *models.Store
+}
 
 // NewHandler builds the GraphQL HTTP handler with explicit transports (POST
 // and GET per GraphQL over HTTP, see httpTransport; WebSocket), the @auth directive, dataloaders per
@@ -141,8 +150,10 @@ func NewHandler(o Options) *handler.Server {
 		}
 		state := &operation{log: o.Resolver.Log, retry: o.LiveRetry}
 		ctx = withOperation(ctx, state)
+		var me Admitted
 		if o.Admit != nil {
-			if err := o.Admit(ctx); err != nil {
+			var err error
+			if me, err = o.Admit(ctx); err != nil {
 				resp := &graphql.Response{Errors: gqlerror.List{present(ctx, err)}}
 				state.note(resp)
 				return graphql.OneShot(resp)
@@ -154,7 +165,16 @@ func NewHandler(o Options) *handler.Server {
 			// repeat what the first one read.
 			return next(WithLoaders(ctx, o.Resolver, dataloadgen.WithoutCache()))
 		}
-		return next(WithLoaders(ctx, o.Resolver))
+		ctx = WithLoaders(ctx, o.Resolver)
+		if op != nil && op.Operation == ast.Query {
+			// A mutation's me reads the row it changed.
+			l := loaders(ctx)
+			l.me = me.Owner
+			if me.HomeStore != nil {
+				l.Store.Prime(me.HomeStore.ID, me.HomeStore)
+			}
+		}
+		return next(ctx)
 	})
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)

@@ -55,6 +55,11 @@ type Loaders struct {
 	// PaymentRefunds: a payment's refunds (whoever sees the payment sees
 	// them).
 	PaymentRefunds *dataloadgen.Loader[uuid.UUID, []*payments.Refund]
+	// me is the signed-in owner's row as the operation's admission read
+	// it (nil when it read none): a query's me.
+	me *models.Owner
+	// totals are orders' totals read up front (see glanceAtCars).
+	totals orderTotals
 	// care is made on first use (graph/care.go), from the resolver's
 	// care service.
 	careOnce sync.Once

@@ -284,15 +284,18 @@ func (r *repairOrderResolver) Items(ctx context.Context, obj *workshop.RepairOrd
 
 // Totals is the resolver for the totals field.
 func (r *repairOrderResolver) Totals(ctx context.Context, obj *workshop.RepairOrder) (*model.RepairOrderTotals, error) {
-	items, err := loaders(ctx).OrderItems.Load(ctx, obj.ID)
-	if err != nil {
-		return nil, err
+	t, ok := loaders(ctx).totals.get(obj.ID)
+	if !ok {
+		items, err := loaders(ctx).OrderItems.Load(ctx, obj.ID)
+		if err != nil {
+			return nil, err
+		}
+		payments, err := loaders(ctx).OrderPayments.Load(ctx, obj.ID)
+		if err != nil {
+			return nil, err
+		}
+		t = workshop.Totals(items, payments)
 	}
-	payments, err := loaders(ctx).OrderPayments.Load(ctx, obj.ID)
-	if err != nil {
-		return nil, err
-	}
-	t := workshop.Totals(items, payments)
 	return &model.RepairOrderTotals{
 		Total:           money(t.TotalFen),
 		WarrantyCovered: money(t.WarrantyFen),

@@ -68,6 +68,13 @@ type Pool struct {
 	// request timeout, so that a request stuck behind one account's lock
 	// gives its connection back instead of starving other owners.
 	LockTimeout, StatementTimeout time.Duration
+	// ConnMaxLifetime closes a connection this long after it opened (0:
+	// never), so that a load balancer or a failover in front of PostgreSQL
+	// sees connections move in time; ConnMaxIdleTime closes one unused
+	// this long. Both are long against a request, so that steady load never
+	// reopens connections (each reopening is a backend start, an
+	// authentication and its prepared statements made again).
+	ConnMaxLifetime, ConnMaxIdleTime time.Duration
 }
 
 // Defaults of Pool.
@@ -76,6 +83,8 @@ const (
 	DefaultMaxOpenSQLite    = 8
 	DefaultLockTimeout      = 5 * time.Second
 	DefaultStatementTimeout = 10 * time.Second
+	DefaultConnMaxLifetime  = time.Hour
+	DefaultConnMaxIdleTime  = 5 * time.Minute
 	// connectTimeout bounds a PostgreSQL connection attempt that names none
 	// in its URL (connect_timeout), so that an unreachable server fails a
 	// request with UNAVAILABLE rather than with its timeout.
@@ -98,13 +107,20 @@ func (p Pool) withDefaults(d Dialect) Pool {
 	if p.StatementTimeout <= 0 {
 		p.StatementTimeout = DefaultStatementTimeout
 	}
+	if p.ConnMaxLifetime <= 0 {
+		p.ConnMaxLifetime = DefaultConnMaxLifetime
+	}
+	if p.ConnMaxIdleTime <= 0 {
+		p.ConnMaxIdleTime = DefaultConnMaxIdleTime
+	}
 	return p
 }
 
 func (p Pool) apply(sqlDB *sql.DB) {
 	sqlDB.SetMaxOpenConns(p.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(p.MaxIdleConns)
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetConnMaxLifetime(p.ConnMaxLifetime)
+	sqlDB.SetConnMaxIdleTime(p.ConnMaxIdleTime)
 }
 
 // Open connects to PostgreSQL when databaseURL is set, otherwise opens (and
@@ -476,3 +492,21 @@ func (db *DB) Ping(ctx context.Context) error { return db.probe.PingContext(ctx)
 // Probe is the readiness connection, for checks beside Ping (such as
 // pending migrations) that must not queue behind requests.
 func (db *DB) Probe() *sql.DB { return db.probe }
+
+// storedTimeLayouts are how a timestamp computed in SQL reaches Go as text:
+// database/sql formats PostgreSQL's as RFC 3339; SQLite gives the text the
+// driver stored.
+var storedTimeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"}
+
+// ParseStoredTime reads, in UTC, a timestamp a query computed (a subquery's
+// or an aggregate's), which both dialects hand over as text.
+func ParseStoredTime(s string) (time.Time, error) {
+	var err error
+	for _, layout := range storedTimeLayouts {
+		var t time.Time
+		if t, err = time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, err
+}

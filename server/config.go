@@ -394,6 +394,16 @@ func loadOperations(c *Config, env func(key, def string) string) error {
 	if p.StatementTimeout, err = duration("DB_STATEMENT_TIMEOUT", requestTimeout); err != nil {
 		return err
 	}
+	for key, d := range map[string]*time.Duration{"DB_CONN_MAX_LIFETIME": &p.ConnMaxLifetime, "DB_CONN_MAX_IDLE_TIME": &p.ConnMaxIdleTime} {
+		v := env(key, "")
+		if v == "" {
+			continue
+		}
+		// At least a minute: shorter, steady load would reopen connections.
+		if *d, err = time.ParseDuration(v); err != nil || *d < time.Minute {
+			return fmt.Errorf("%s must be a duration of at least 1m, such as 30m, not %q", key, v)
+		}
+	}
 	if p.LockTimeout > 0 && p.StatementTimeout > 0 && p.LockTimeout > p.StatementTimeout {
 		return fmt.Errorf("DB_LOCK_TIMEOUT (%v) must not exceed DB_STATEMENT_TIMEOUT (%v)", p.LockTimeout, p.StatementTimeout)
 	}

@@ -429,6 +429,10 @@ func TestConfigDatabasePool(t *testing.T) {
 	if c.Pool != (models.Pool{MaxOpenConns: 30, MaxIdleConns: 30, LockTimeout: 2 * time.Second, StatementTimeout: 8 * time.Second}) {
 		t.Fatalf("pool: %+v", c.Pool)
 	}
+	c, err = load(map[string]string{"DB_CONN_MAX_LIFETIME": "30m", "DB_CONN_MAX_IDLE_TIME": "2m"})
+	if err != nil || c.Pool.ConnMaxLifetime != 30*time.Minute || c.Pool.ConnMaxIdleTime != 2*time.Minute {
+		t.Fatalf("lifetime 30m, idle time 2m: %+v %v", c.Pool, err)
+	}
 	c, err = load(map[string]string{"DB_MAX_OPEN_CONNS": "30", "DB_MAX_IDLE_CONNS": "5", "DRAIN_PERIOD": "7s"})
 	if err != nil || c.Pool.MaxIdleConns != 5 || c.DrainPeriod != 7*time.Second {
 		t.Fatalf("idle 5, drain 7s: %+v %v %v", c.Pool, c.DrainPeriod, err)
@@ -441,6 +445,8 @@ func TestConfigDatabasePool(t *testing.T) {
 		{"DB_STATEMENT_TIMEOUT": "20s"}, // not below the request timeout
 		{"DB_LOCK_TIMEOUT": "12s", "DB_STATEMENT_TIMEOUT": "10s"},
 		{"DRAIN_PERIOD": "-1s"},
+		{"DB_CONN_MAX_LIFETIME": "10s"}, // shorter than a minute would churn
+		{"DB_CONN_MAX_IDLE_TIME": "forever"},
 		{"METRICS_TOKEN": "short"},
 	} {
 		if _, err := load(env); err == nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/privacy"
 )
@@ -24,7 +25,7 @@ func exportHandler(pv *privacy.Service) echo.HandlerFunc {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer`)
 			return models.ErrUnauthenticated
 		}
-		if err := pv.Active(ctx, who); err != nil {
+		if _, err := pv.Active(ctx, who); err != nil {
 			return err
 		}
 		ex, err := pv.Export(ctx, who)
@@ -38,22 +39,22 @@ func exportHandler(pv *privacy.Service) echo.HandlerFunc {
 }
 
 // activeOwners runs ownerActive before every GraphQL operation of an
-// owner, after the document passed the limits (so a refused document still
+// owner and hands the owner's row and home store it read to the operation, after the document passed the limits (so a refused document still
 // costs no SQL). A deleted account is refused with reason ACCOUNT_DELETED;
 // any other failure goes to the error presenter like a resolver's, to be
 // logged and classified.
-func activeOwners(pv *privacy.Service) func(context.Context) error {
-	return func(ctx context.Context) error {
+func activeOwners(pv *privacy.Service) func(context.Context) (graph.Admitted, error) {
+	return func(ctx context.Context) (graph.Admitted, error) {
 		who, ok := auth.PrincipalFrom(ctx)
 		if !ok {
-			return nil
+			return graph.Admitted{}, nil
 		}
-		err := pv.Active(ctx, who)
+		in, err := pv.Active(ctx, who)
 		if errors.Is(err, privacy.ErrAccountDeleted) {
 			e, _ := models.AsError(err)
-			return &gqlerror.Error{Message: e.Message(models.Lang(ctx)),
+			return graph.Admitted{}, &gqlerror.Error{Message: e.Message(models.Lang(ctx)),
 				Extensions: map[string]any{"code": string(e.Code), "reason": "ACCOUNT_DELETED"}}
 		}
-		return err
+		return graph.Admitted{Owner: in.Owner, HomeStore: in.HomeStore}, err
 	}
 }

@@ -30,15 +30,39 @@ const vehicleInStores = `(vehicles.selling_store_id IN ? OR EXISTS (
 	SELECT 1 FROM owners vo WHERE vo.id = vehicles.owner_id AND vo.home_store_id IN ?))`
 
 // StoresByIDs loads stores with their opening hours (ordered by weekday) in
-// two statements whatever the number of ids. No authorization: stores are
-// public. Missing ids are omitted; order is unspecified.
+// one statement whatever the number of ids: the stores joined to their
+// hours. No authorization: stores are public. Missing ids are omitted;
+// order is unspecified.
 func (s *Service) StoresByIDs(ctx context.Context, ids []uuid.UUID) ([]*models.Store, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	var rows []struct {
+		models.Store `gorm:"embedded"`
+		HWeekday     *int
+		HOpens       *string
+		HCloses      *string
+	}
+	err := s.DB.Conn(ctx).Model(&models.Store{}).
+		Select("stores.*, h.weekday AS h_weekday, h.opens AS h_opens, h.closes AS h_closes").
+		Joins("LEFT JOIN store_hours h ON h.store_id = stores.id").
+		Where("stores.id IN ?", ids).Order("stores.id, h.weekday").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
 	var out []*models.Store
-	err := withHours(s.DB.Conn(ctx)).Where("id IN ?", ids).Find(&out).Error
-	return out, err
+	for _, r := range rows {
+		if len(out) == 0 || out[len(out)-1].ID != r.ID {
+			st := r.Store
+			st.Hours = []models.StoreHours{}
+			out = append(out, &st)
+		}
+		if r.HWeekday != nil {
+			st := out[len(out)-1]
+			st.Hours = append(st.Hours, models.StoreHours{StoreID: st.ID, Weekday: *r.HWeekday, Opens: *r.HOpens, Closes: *r.HCloses})
+		}
+	}
+	return out, nil
 }
 
 // VehiclesByIDs loads vehicles for a dataloader. No authorization: the caller
@@ -199,6 +223,13 @@ func (s *Service) VisibleOwnerIDs(ctx context.Context, actor *auth.Principal, id
 	out := make(map[uuid.UUID]bool, len(ids))
 	v, ok := customersOf(actor)
 	if !ok || len(ids) == 0 {
+		return out, nil
+	}
+	if actor.IsOwner() {
+		// An owner sees themselves only: no statement needed.
+		for _, id := range ids {
+			out[id] = id == v.self
+		}
 		return out, nil
 	}
 	var visible []uuid.UUID

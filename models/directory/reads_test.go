@@ -39,8 +39,8 @@ func TestStoresByIDs(t *testing.T) {
 	for _, s := range got {
 		checkHours(t, s)
 	}
-	if n != 2 {
-		t.Errorf("StoresByIDs ran %d statements; want 2 (stores, then all their hours)", n)
+	if n != 1 {
+		t.Errorf("StoresByIDs ran %d statements; want 1 (stores joined to their hours)", n)
 	}
 	if got, err := w.dir.StoresByIDs(w.Ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("StoresByIDs(nil) = %v, %v", got, err)
@@ -396,5 +396,36 @@ func TestVehiclePages(t *testing.T) {
 	}
 	if p := got[kend]; len(p.Rows) != 0 || p.HasNext || p.Total != 1 {
 		t.Errorf("b's page past the end %+v", p)
+	}
+}
+
+// The signed-in read: the owner, the deletion mark and the home store with
+// its week, in one statement; an owner without a home store has none.
+func TestSignedInOwner(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := &models.Owner{ID: models.NewID(), Phone: "+8613900009901", Name: "home", HomeStoreID: &w.SZ.ID}
+	bare := &models.Owner{ID: models.NewID(), Phone: "+8613900009902", Name: "bare"}
+	must(t, w.DB.Conn(w.Ctx).Create(o).Error)
+	must(t, w.DB.Conn(w.Ctx).Create(bare).Error)
+	var in directory.SignedIn
+	var err error
+	n := w.statements(func() { in, err = w.dir.SignedInOwner(w.Ctx, o.ID) })
+	must(t, err)
+	if n != 1 || in.Owner == nil || in.Owner.ID != o.ID || in.Deleted || in.HomeStore == nil || in.HomeStore.ID != w.SZ.ID {
+		t.Fatalf("%d statements, %+v", n, in)
+	}
+	checkHours(t, in.HomeStore)
+	in, err = w.dir.SignedInOwner(w.Ctx, bare.ID)
+	must(t, err)
+	if in.Owner == nil || in.HomeStore != nil || in.Deleted {
+		t.Fatalf("owner without home store: %+v", in)
+	}
+	must(t, w.dir.MarkOwnerDeleted(w.Ctx, bare.ID, time.Now()))
+	if in, err = w.dir.SignedInOwner(w.Ctx, bare.ID); err != nil || !in.Deleted {
+		t.Fatalf("deleted owner: %+v %v", in, err)
+	}
+	if in, err = w.dir.SignedInOwner(w.Ctx, models.NewID()); err != nil || in.Owner != nil {
+		t.Fatalf("unknown owner: %+v %v", in, err)
 	}
 }

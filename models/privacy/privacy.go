@@ -174,21 +174,23 @@ func (s *Service) Deleted(ctx context.Context, ownerID uuid.UUID) (bool, error) 
 
 // Active refuses an owner who deleted the account (their access tokens
 // would otherwise outlive the deletion by up to their 15 minutes); staff and
-// anonymous callers pass. One primary-key read per owner request.
+// anonymous callers pass. One primary-key read per owner request, which
+// also returns the owner's row and home store (none for staff, anonymous
+// callers and an owner without a row) for the request's own reads of them.
 //
 // Codes: UNAUTHENTICATED (ErrAccountDeleted).
-func (s *Service) Active(ctx context.Context, who *auth.Principal) error {
+func (s *Service) Active(ctx context.Context, who *auth.Principal) (directory.SignedIn, error) {
 	if who == nil || !who.IsOwner() {
-		return nil
+		return directory.SignedIn{}, nil
 	}
-	deleted, err := s.Deleted(ctx, who.ID)
+	in, err := s.directory().SignedInOwner(ctx, who.ID)
 	if err != nil {
-		return err
+		return directory.SignedIn{}, err
 	}
-	if deleted {
-		return ErrAccountDeleted
+	if in.Deleted {
+		return directory.SignedIn{}, ErrAccountDeleted
 	}
-	return nil
+	return in, nil
 }
 
 func utc(t *time.Time) *time.Time {

@@ -3,6 +3,7 @@ package wallet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -104,74 +105,63 @@ func (s *Service) UsablePoints(ctx context.Context, ownerID uuid.UUID, at time.T
 	return n, err
 }
 
-// MembershipsByOwnerIDs loads memberships for a dataloader in three
-// statements whatever the number of owners. No authorization: the caller
+// MembershipsByOwnerIDs loads memberships for a dataloader in one
+// statement whatever the number of owners. No authorization: the caller
 // already authorized the owners. Unknown owners have no entry.
 func (s *Service) MembershipsByOwnerIDs(ctx context.Context, ownerIDs []uuid.UUID) (map[uuid.UUID]*Membership, error) {
 	return s.memberships(ctx, ownerIDs, s.Clock.Now(ctx))
 }
 
-// memberships reads accounts, their spend over the tier window and their
-// points expiring soon, as of now.
+// memberships reads accounts with their spend over the tier window and
+// their points expiring soon, as of now, in one statement: the sums are
+// subqueries over the owner's ledger and lots (both indexed by owner), so
+// that the owner's home screen pays one round trip for its membership.
 func (s *Service) memberships(ctx context.Context, ownerIDs []uuid.UUID, now time.Time) (map[uuid.UUID]*Membership, error) {
 	out := make(map[uuid.UUID]*Membership, len(ownerIDs))
 	if len(ownerIDs) == 0 {
 		return out, nil
 	}
-	conn := s.DB.Conn(ctx)
-	var accounts []*Account
-	if err := conn.Where("owner_id IN ?", ownerIDs).Find(&accounts).Error; err != nil {
-		return nil, err
+	soon := now.AddDate(0, 0, ExpiringSoonDays).UTC()
+	var rows []struct {
+		Account  `gorm:"embedded"`
+		Spent    int64
+		Expiring int64
+		// The first expiry as text: SQLite gives a subquery's timestamp
+		// as text, PostgreSQL's is formatted by database/sql.
+		FirstExpiry *string
 	}
-	if len(accounts) == 0 {
-		return out, nil
-	}
-	var spent []struct {
-		OwnerID uuid.UUID
-		Spent   int64
-	}
-	err := conn.Raw(`SELECT owner_id, CAST(SUM(spend_fen) AS BIGINT) AS spent FROM ledger_entries
-		WHERE owner_id IN ? AND spend_fen > 0 AND created_at > ? GROUP BY owner_id`,
-		ownerIDs, tierWindowStart(now)).Scan(&spent).Error
-	if err != nil {
-		return nil, err
-	}
-	// Lots due within the window are few; they are added up here, which
-	// also keeps timestamps out of SQL aggregates (SQLite returns those as text).
-	var soon []*PointsLot
-	err = conn.Where("owner_id IN ? AND remaining > 0 AND expires_at <= ?", ownerIDs, now.AddDate(0, 0, ExpiringSoonDays)).
-		Find(&soon).Error
+	err := s.DB.Conn(ctx).Model(&Account{}).Select(`membership_accounts.*,
+		COALESCE((SELECT CAST(SUM(l.spend_fen) AS BIGINT) FROM ledger_entries l
+			WHERE l.owner_id = membership_accounts.owner_id AND l.spend_fen > 0 AND l.created_at > ?), 0) AS spent,
+		COALESCE((SELECT CAST(SUM(p.remaining) AS BIGINT) FROM points_lots p
+			WHERE p.owner_id = membership_accounts.owner_id AND p.remaining > 0 AND p.expires_at <= ?), 0) AS expiring,
+		(SELECT p.expires_at FROM points_lots p
+			WHERE p.owner_id = membership_accounts.owner_id AND p.remaining > 0 AND p.expires_at <= ?
+			ORDER BY p.expires_at LIMIT 1) AS first_expiry`,
+		tierWindowStart(now).UTC(), soon, soon).
+		Where("membership_accounts.owner_id IN ?", ownerIDs).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
 	cfg := s.cfg()
-	for _, a := range accounts {
-		next, min := NextTier(a.Tier, cfg.TierThresholdsFen)
+	for _, r := range rows {
+		a := r.Account
+		next, need := NextTier(a.Tier, cfg.TierThresholdsFen)
+		if need != nil {
+			left := max(*need-r.Spent, 0)
+			need = &left
+		}
 		m := &Membership{OwnerID: a.OwnerID, BalanceFen: a.BalanceFen, BalanceCapFen: cfg.BalanceCapFen,
-			Points: a.Points, Tier: a.Tier, NextTier: next, SpendToNextTierFen: min}
-		out[a.OwnerID] = m
-	}
-	for _, r := range spent {
-		if m := out[r.OwnerID]; m != nil {
-			m.SpentLast12MFen = r.Spent
-		}
-	}
-	for _, m := range out {
-		if m.SpendToNextTierFen != nil {
-			need := max(*m.SpendToNextTierFen-m.SpentLast12MFen, 0)
-			m.SpendToNextTierFen = &need
-		}
-	}
-	for _, l := range soon {
-		m := out[l.OwnerID]
-		if m == nil {
-			continue
-		}
-		m.PointsExpiringSoon += l.Remaining
-		if m.NextPointsExpiry == nil || l.ExpiresAt.Before(*m.NextPointsExpiry) {
-			at := l.ExpiresAt.UTC()
+			Points: a.Points, Tier: a.Tier, NextTier: next, SpendToNextTierFen: need,
+			SpentLast12MFen: r.Spent, PointsExpiringSoon: r.Expiring}
+		if r.FirstExpiry != nil {
+			at, err := models.ParseStoredTime(*r.FirstExpiry)
+			if err != nil {
+				return nil, fmt.Errorf("points expiry %q: %w", *r.FirstExpiry, err)
+			}
 			m.NextPointsExpiry = &at
 		}
+		out[a.OwnerID] = m
 	}
 	return out, nil
 }

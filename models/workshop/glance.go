@@ -1,0 +1,70 @@
+package workshop
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// Glance is what a list of cars shows of the workshop at a glance: each
+// car's last service and the order it is in the workshop with, and their
+// totals, read together (see CarsAtAGlance).
+type Glance struct {
+	LastService map[uuid.UUID]*RepairOrder // by vehicle; absent: none
+	Active      map[uuid.UUID]*RepairOrder // by vehicle; absent: none
+	Totals      map[uuid.UUID]TotalsView   // by order, for the orders above
+}
+
+// CarsAtAGlance reads each car's newest DELIVERED order and its open order
+// (at most one) with both orders' totals, in one statement whatever the
+// number of cars: the owner's home screen. The totals are the sums of
+// Totals, taken by the database over the orders' items and payments. No
+// authorization: the caller has authorized the cars.
+func (s *Service) CarsAtAGlance(ctx context.Context, vehicleIDs []uuid.UUID) (*Glance, error) {
+	g := &Glance{LastService: map[uuid.UUID]*RepairOrder{}, Active: map[uuid.UUID]*RepairOrder{}, Totals: map[uuid.UUID]TotalsView{}}
+	if len(vehicleIDs) == 0 {
+		return g, nil
+	}
+	// The sums follow Totals: agreed items (pre-approved or approved) make
+	// the total, of which those under warranty are covered; pending and
+	// declined items are summed apart; payments make paid.
+	const sum = `COALESCE((SELECT CAST(SUM(i.amount_fen) AS BIGINT) FROM repair_order_items i WHERE i.order_id = x.id AND %s), 0)`
+	q := `SELECT x.*,
+		` + fmt.Sprintf(sum, "i.approval IN (?, ?)") + ` AS t_total,
+		` + fmt.Sprintf(sum, "i.approval IN (?, ?) AND i.warranty") + ` AS t_warranty,
+		` + fmt.Sprintf(sum, "i.approval = ?") + ` AS t_pending,
+		` + fmt.Sprintf(sum, "i.approval = ?") + ` AS t_declined,
+		COALESCE((SELECT CAST(SUM(p.amount_fen) AS BIGINT) FROM repair_order_payments p WHERE p.order_id = x.id), 0) AS t_paid
+	FROM repair_orders x WHERE x.id IN (
+		SELECT r.id FROM (
+			SELECT o.id, ROW_NUMBER() OVER (PARTITION BY o.vehicle_id ORDER BY o.id DESC) AS rn
+			FROM repair_orders o WHERE o.status = ? AND o.vehicle_id IN ?
+		) r WHERE r.rn = 1
+	) OR (x.vehicle_id IN ? AND x.status NOT IN ?)`
+	var rows []struct {
+		RepairOrder `gorm:"embedded"`
+		TTotal      int64
+		TWarranty   int64
+		TPending    int64
+		TDeclined   int64
+		TPaid       int64
+	}
+	err := s.DB.Conn(ctx).Raw(q, PreApproved, Approved, PreApproved, Approved, Pending, Declined,
+		Delivered, vehicleIDs, vehicleIDs, closedStatuses).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		r := &rows[i]
+		o := r.RepairOrder
+		if o.Status == Delivered {
+			g.LastService[o.VehicleID] = &o
+		} else {
+			g.Active[o.VehicleID] = &o
+		}
+		g.Totals[o.ID] = TotalsView{TotalFen: r.TTotal, WarrantyFen: r.TWarranty, PayableFen: r.TTotal - r.TWarranty,
+			PaidFen: r.TPaid, PendingFen: r.TPending, DeclinedFen: r.TDeclined}
+	}
+	return g, nil
+}
