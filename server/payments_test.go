@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ownerhub/ownerhub/auth/authtest"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/payments"
@@ -223,6 +225,18 @@ func TestStartPaymentRefusals(t *testing.T) {
 
 	e2eWantUserError(t, s.startTopUp(t, tok, 0, "JSAPI", "k2"), "INVALID_ARGUMENT", "input", "amountFen")
 	e2eWantUserError(t, s.startTopUp(t, tok, 6000, "JSAPI", "k1"), "IDEMPOTENCY_KEY_REUSED", "input", "idempotencyKey")
+	// A top-up names its store and nothing else to pay for; a payment pays
+	// for one thing.
+	start := func(in map[string]any) map[string]any {
+		in["tradeType"], in["idempotencyKey"] = "JSAPI", "k-"+uuid.NewString()
+		return e2ePayload(t, s.do(t, req{Query: startPaymentDoc, Token: tok, Vars: map[string]any{"in": in}}), "startPayment")
+	}
+	store := pvGID("Store", e2eStoreID(t, s, "SZ01"))
+	e2eWantUserError(t, start(map[string]any{"purpose": "TOP_UP", "amountFen": 100}), "INVALID_ARGUMENT", "input", "storeId")
+	e2eWantUserError(t, start(map[string]any{"purpose": "TOP_UP", "storeId": store, "amountFen": 100,
+		"registrationId": pvGID("Registration", uuid.New())}), "INVALID_ARGUMENT", "input", "purpose")
+	e2eWantUserError(t, start(map[string]any{"purpose": "EVENT_FEE", "registrationId": pvGID("Registration", uuid.New()),
+		"repairOrderId": pvGID("RepairOrder", uuid.New())}), "INVALID_ARGUMENT", "input", "repairOrderId")
 	noWeChat := e2eInsertOwner(t, s, "支付戊", "SZ01")
 	e2eWantUserError(t, s.startTopUp(t, s.ownerToken(t, noWeChat.ID), 100, "JSAPI", "k3"), "WECHAT_NOT_BOUND", "input", "tradeType")
 	if n := e2eCount(t, s, &payments.Payment{}, "owner_id IN ?", []any{owner.ID, other.ID, noWeChat.ID}); n != 1 {
