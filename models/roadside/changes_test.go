@@ -26,8 +26,22 @@ func drained(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return false
-	case <-time.After(50 * time.Millisecond):
+	case <-time.After(500 * time.Millisecond):
 		return true
+	}
+}
+
+// quiet waits until ch has been silent for a while, taking what arrives
+// meanwhile: on PostgreSQL an announcement travels over LISTEN/NOTIFY and
+// may arrive after the next change was made, so earlier changes' are taken
+// before a test checks that a later step announces nothing.
+func quiet(ch <-chan struct{}) {
+	for {
+		select {
+		case <-ch:
+		case <-time.After(300 * time.Millisecond):
+			return
+		}
 	}
 }
 
@@ -111,6 +125,7 @@ func TestAssistanceFlow(t *testing.T) {
 	}
 
 	// Finished: nothing changes it, nothing is announced.
+	quiet(live)
 	_, err = e.svc.Cancel(e.ctx, manager, r.ID, "误操作")
 	wantCode(t, err, roadside.CodeFinished, "")
 	_, err = e.svc.Close(e.ctx, manager, r.ID, "再次关闭")
