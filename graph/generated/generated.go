@@ -6956,15 +6956,23 @@ type Mutation {
   staffLogin(input: StaffLoginInput!): AuthPayload!
 }
 `, BuiltIn: false},
-	{Name: "../schema/booking.graphqls", Input: `enum AppointmentStatus {
+	{Name: "../schema/booking.graphqls", Input: `"Where an appointment is. Only BOOKED can change; the other three are final."
+enum AppointmentStatus {
+  "Active: holds a seat in its slot. Owners may reschedule or cancel until 2 hours before the slot, staff until it starts."
   BOOKED
+  "The car came (markArrived): its repair order was opened and the seat given back."
   ARRIVED
+  "The car did not come (markNoShow once the slot started, or automatically when the owner books again after the slot is over)."
   NO_SHOW
+  "Cancelled by the owner or staff (cancelAppointment); the seat was given back."
   CANCELLED
 }
 
+"Where an appointment was booked."
 enum BookingSource {
+  "In the owner app (the default for owners)."
   APP
+  "In the WeChat mini-program."
   MINI_PROGRAM
   "Booked by staff on the phone."
   PHONE
@@ -6974,7 +6982,9 @@ enum BookingSource {
 
 "A bookable time at a store, for one kind of service."
 type Slot {
+  "When the slot starts; pass it as slotStart to book it."
   start: DateTime!
+  "When the slot ends (start plus the store's slot length)."
   end: DateTime!
   "0 when full (apps show it greyed out)."
   seatsLeft: Int!
@@ -6982,142 +6992,218 @@ type Slot {
 
 "A booked maintenance visit (预约)."
 type Appointment implements Node {
+  "Opaque global ID (node(id:) fetches it)."
   id: ID!
+  "The store the car is booked into."
   store: Store!
+  "The car booked."
   vehicle: Vehicle!
+  "The car's owner."
   owner: Owner!
+  "The kind of service booked; on arrival, the repair order's kind."
   kind: RepairOrderKind!
+  "Start of the booked slot."
   slotStart: DateTime!
+  "End of the booked slot."
   slotEnd: DateTime!
+  "Where the appointment is."
   status: AppointmentStatus!
+  "Where it was booked."
   source: BookingSource!
+  "The owner's note on what the car needs (at most 500 characters; becomes the repair order's concern on arrival); empty when none."
   note: String!
-  "The repair order opened on arrival."
+  "The repair order opened on arrival; null unless ARRIVED."
   repairOrder: RepairOrder
+  "When it was booked."
   createdAt: DateTime!
 }
 
+"One appointment in a page of appointments."
 type AppointmentEdge {
+  "Opaque cursor: pass it as ` + "`" + `after` + "`" + ` to read the appointments after this one."
   cursor: String!
+  "The appointment."
   node: Appointment!
 }
 
+"A page of appointments, newest booking first."
 type AppointmentConnection {
+  "The appointments of this page."
   edges: [AppointmentEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
 "Seats per slot for one kind of service."
 type KindSeats {
+  "The kind of service."
   kind: RepairOrderKind!
+  "Cars of that kind the store takes per slot (0 to 100; 0: not bookable)."
   seats: Int!
 }
 
 "A date that differs from the week."
 type CalendarOverride {
+  "The date, YYYY-MM-DD in the store's zone."
   date: Date!
-  "Null: the whole day."
+  "The kind of service it applies to; null: the whole day (then it closes the day)."
   kind: RepairOrderKind
+  "Closed that date (for the kind, or the whole day)."
   closed: Boolean!
+  "The kind's seats per slot that date instead of the weekly number; null when closed."
   seats: Int
+  "Why (a holiday's name, ...), at most 200 characters; empty when none."
   note: String!
 }
 
 "A store's booking calendar."
 type StoreCalendar {
+  "Length of a booking slot in minutes (15 to 240)."
   slotMinutes: Int!
+  "Hours of the open weekdays only, Sunday first (a weekday not listed is closed)."
   openingHours: [OpeningHours!]!
+  "Seats per slot for every kind of service, defaults filled in."
   seats: [KindSeats!]!
-  "From today on."
+  "Date overrides from today (store-local) on, by date."
   overrides: [CalendarOverride!]!
 }
 
 "One slot of a store's day, for staff."
 type ScheduleSlot {
+  "When the slot starts."
   start: DateTime!
+  "When the slot ends."
   end: DateTime!
+  "The kind of service of these seats."
   kind: RepairOrderKind!
+  "Seats of the kind in the slot by today's calendar (0 when the slot is closed or no longer in the calendar after a forced change)."
   seats: Int!
+  "BOOKED appointments (seats taken); may exceed seats after a forced change."
   booked: Int!
+  "The slot's appointments in the order they were made: BOOKED, ARRIVED and NO_SHOW (cancelled ones are left out)."
   appointments: [Appointment!]!
 }
 
 "A store's day of bookings."
 type DaySchedule {
+  "The day, YYYY-MM-DD in the store's zone."
   date: Date!
+  "The store is closed that day (weekday or holiday); slots then lists only those still holding appointments."
   closed: Boolean!
+  "Every slot and kind with seats that day, plus slots holding appointments the calendar no longer has; by start, then kind."
   slots: [ScheduleSlot!]!
 }
 
 "Bookings of one store-local day."
 type BookingDayStats {
+  "The day, YYYY-MM-DD in the store's zone."
   date: Date!
+  "Every appointment made for the day, whatever became of it."
   booked: Int!
+  "Of those, the cars that came."
   arrived: Int!
+  "Of those, the cars that did not come."
   noShow: Int!
+  "Of those, the cancelled ones."
   cancelled: Int!
 }
 
+"A booking of one slot for one car."
 input BookAppointmentInput {
+  "The store (Store.id); staff: one of their stores."
   storeId: ID!
+  "The car: owners one of theirs; staff any car of the group."
   vehicleId: ID!
+  "The kind of service; the slot must have seats for it."
   kind: RepairOrderKind!
-  "A slot's start, as availableSlots gives it."
+  "A slot's start, as availableSlots gives it: 2 hours to 30 days from now."
   slotStart: DateTime!
+  "What the car needs, at most 500 characters (becomes the repair order's concern on arrival)."
   note: String
   "Staff booking for an owner: PHONE or WALK_IN. Owners: APP (default) or MINI_PROGRAM."
   source: BookingSource
+  "A retry with the same key (at most 128 characters) answers the first result instead of booking twice; the same key with other input is IDEMPOTENCY_KEY_REUSED."
   idempotencyKey: String
 }
 
+"Moves a BOOKED appointment to another slot of its store, same kind."
 input RescheduleAppointmentInput {
+  "The appointment (Appointment.id)."
   appointmentId: ID!
+  "The new slot's start, as availableSlots gives it (2 hours to 30 days from now)."
   slotStart: DateTime!
+  "A retry with the same key (at most 128 characters) answers the first result; the same key with another slot is IDEMPOTENCY_KEY_REUSED."
   idempotencyKey: String
 }
 
+"Names one appointment."
 input AppointmentInput {
+  "The appointment (Appointment.id); it must be BOOKED."
   appointmentId: ID!
   "A retry with the same key answers the first result instead of NOT_BOOKED (at most 128 characters)."
   idempotencyKey: String
 }
 
+"The arrival of a booked car."
 input MarkArrivedInput {
+  "The appointment (Appointment.id); it must be BOOKED."
   appointmentId: ID!
+  "Odometer reading in kilometres; not below the car's last reading (MILEAGE_DECREASED)."
   mileageIn: Int!
 }
 
+"The result of an appointment mutation."
 type AppointmentPayload {
+  "The appointment as booked or changed; null when refused."
   appointment: Appointment
+  """
+  Why it was refused (empty on success): INVALID_ARGUMENT, SLOT_FULL,
+  TOO_LATE, TOO_FAR_AHEAD, STORE_CLOSED, INVALID_SLOT,
+  VEHICLE_ALREADY_BOOKED, TOO_MANY_APPOINTMENTS, NOT_BOOKED, TOO_EARLY,
+  IDEMPOTENCY_KEY_REUSED.
+  """
   userErrors: [UserError!]!
 }
 
+"The result of markArrived."
 type MarkArrivedPayload {
+  "The appointment, now ARRIVED; null when refused."
   appointment: Appointment
+  "The repair order opened for it; null when refused."
   repairOrder: RepairOrder
+  "Why it was refused (empty on success): NOT_BOOKED, TOO_EARLY, VEHICLE_IN_WORKSHOP, MILEAGE_DECREASED, INVALID_ARGUMENT."
   userErrors: [UserError!]!
 }
 
+"One weekday's opening hours."
 input HoursInput {
   "0 = Sunday ... 6 = Saturday."
   weekday: Int!
-  "HH:MM"
+  "Opening time, HH:MM (00:00 to 23:59) store-local; required unless closed."
   opens: String
-  "HH:MM"
+  "Closing time, HH:MM (00:01 to 24:00) store-local, after opens; required unless closed."
   closes: String
+  "true: closed all that weekday (opens and closes are ignored)."
   closed: Boolean
 }
 
+"Seats per slot for one kind of service."
 input KindSeatsInput {
+  "The kind of service (each kind at most once)."
   kind: RepairOrderKind!
+  "Cars per slot, 0 to 100 (0: not bookable)."
   seats: Int!
 }
 
+"A change of a store's week; what is omitted stays as it is."
 input SetStoreCalendarInput {
+  "The store (Store.id); one the caller manages."
   storeId: ID!
+  "Slot length in minutes, 15 to 240; changes only while no booking lies ahead (else CAPACITY_BELOW_BOOKINGS, force or not)."
   slotMinutes: Int
   "All seven weekdays, or omit to keep the hours."
   openingHours: [HoursInput!]
+  "Seats of the kinds listed (others unchanged)."
   seats: [KindSeatsInput!]
   "Apply even if bookings no longer fit; they are returned as conflicts for staff to move."
   force: Boolean
@@ -7129,48 +7215,155 @@ without a kind); seats sets that kind's seats; closed: false without seats
 removes the date's override again.
 """
 input SetCalendarOverrideInput {
+  "The store (Store.id); one the caller manages."
   storeId: ID!
+  "The date, YYYY-MM-DD store-local: today to 366 days ahead."
   date: Date!
   "Omit for the whole day (then closed must be true)."
   kind: RepairOrderKind
+  "true closes the date (for the kind, or the whole day); false with no seats removes the override."
   closed: Boolean
+  "The kind's seats per slot that date, 0 to 100; needs kind, not with closed: true."
   seats: Int
+  "Why (a holiday's name, ...), at most 200 characters."
   note: String
+  "Apply even if bookings of that date no longer fit; they are returned as conflicts for staff to move."
   force: Boolean
 }
 
+"The result of a calendar change."
 type CalendarPayload {
+  "The calendar after the change; null when refused."
   calendar: StoreCalendar
   "Bookings that no longer fit (only with force)."
   conflicts: [Appointment!]!
+  "Why it was refused (empty on success): INVALID_ARGUMENT, CAPACITY_BELOW_BOOKINGS (the message says how many bookings would not fit)."
   userErrors: [UserError!]!
 }
 
 extend type Owner {
-  "The owner's appointments, newest first."
-  appointments(first: Int = 20, after: String, status: AppointmentStatus): AppointmentConnection!
+  """
+  The owner's appointments, newest booking first: for the owner, or staff of
+  the stores they are booked at (GROUP_ADMIN: all). Errors: NOT_FOUND
+  (another owner's), INVALID_ARGUMENT (first outside 1..100, a bad cursor).
+  """
+  appointments(
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the last appointment already read (AppointmentEdge.cursor); null starts at the newest."
+    after: String
+    "Only appointments of this status; null: every status."
+    status: AppointmentStatus
+  ): AppointmentConnection!
 }
 
 extend type Query {
-  "Free and full slots of a store for a kind of service, up to 31 days in one request."
-  availableSlots(storeId: ID!, kind: RepairOrderKind!, from: Date!, to: Date!): [Slot!]!
-  "A store's booking calendar."
-  storeCalendar(storeId: ID!): StoreCalendar!
-  "A store's schedule of one day."
-  appointments(storeId: ID!, date: Date!): DaySchedule! @auth(requires: STAFF)
-  "Bookings per day: booked, arrived, no-show, cancelled."
-  bookingStats(storeId: ID!, from: Date!, to: Date!): [BookingDayStats!]! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  Slots of a store for a kind of service on the days from..to (store-local,
+  at most 31 days) that can be booked now: starting 2 hours to 30 days from
+  now, on days open for the kind; full ones have seatsLeft 0. Anyone, signed
+  in or not. Errors: NOT_FOUND (storeId), INVALID_ARGUMENT (kind, dates).
+  """
+  availableSlots(
+    "The store (Store.id)."
+    storeId: ID!
+    "The kind of service to book."
+    kind: RepairOrderKind!
+    "First day, YYYY-MM-DD (store-local)."
+    from: Date!
+    "Last day, YYYY-MM-DD (store-local, included); at most 31 days from from."
+    to: Date!
+  ): [Slot!]!
+  "A store's booking calendar: slot length, weekly hours, seats per kind and date overrides from today on. Anyone. Errors: NOT_FOUND."
+  storeCalendar(
+    "The store (Store.id)."
+    storeId: ID!
+  ): StoreCalendar!
+  """
+  A store's schedule of one day, slot by slot with its appointments. Staff of
+  any role at the store (GROUP_ADMIN: any store). Errors: FORBIDDEN (not the
+  caller's store), NOT_FOUND (storeId), INVALID_ARGUMENT (date).
+  """
+  appointments(
+    "The store (Store.id)."
+    storeId: ID!
+    "The day, YYYY-MM-DD (store-local)."
+    date: Date!
+  ): DaySchedule! @auth(requires: STAFF)
+  """
+  Bookings per store-local day from..to (at most 92 days), one entry per day,
+  zeros included: booked, arrived, no-show, cancelled. The store's managers
+  (GROUP_ADMIN: any). Errors: FORBIDDEN, INVALID_ARGUMENT (from, to).
+  """
+  bookingStats(
+    "The store (Store.id)."
+    storeId: ID!
+    "First day, YYYY-MM-DD (store-local)."
+    from: Date!
+    "Last day, YYYY-MM-DD (store-local, included); not before from."
+    to: Date!
+  ): [BookingDayStats!]! @auth(requires: STAFF, roles: [MANAGER])
 }
 
 extend type Mutation {
-  bookAppointment(input: BookAppointmentInput!): AppointmentPayload!
-  rescheduleAppointment(input: RescheduleAppointmentInput!): AppointmentPayload!
-  cancelAppointment(input: AppointmentInput!): AppointmentPayload!
-  "The car arrived: opens its repair order from the appointment."
-  markArrived(input: MarkArrivedInput!): MarkArrivedPayload! @auth(requires: STAFF, roles: [ADVISOR, MANAGER])
-  markNoShow(input: AppointmentInput!): AppointmentPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
-  setStoreCalendar(input: SetStoreCalendarInput!): CalendarPayload! @auth(requires: STAFF, roles: [MANAGER])
-  setCalendarOverride(input: SetCalendarOverrideInput!): CalendarPayload! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  Books a slot for a car (→ BOOKED): owners for their own cars, ADVISOR, CRM
+  and MANAGER staff for any car at their stores. One active appointment per
+  car, 3 per owner; the last seat goes to exactly one of concurrent
+  bookings. Idempotent with idempotencyKey. userErrors: SLOT_FULL, TOO_LATE,
+  TOO_FAR_AHEAD, STORE_CLOSED, INVALID_SLOT, VEHICLE_ALREADY_BOOKED,
+  TOO_MANY_APPOINTMENTS, INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED; errors:
+  FORBIDDEN, NOT_FOUND (storeId, vehicleId).
+  """
+  bookAppointment("The store, car, kind and slot." input: BookAppointmentInput!): AppointmentPayload!
+  """
+  Moves a BOOKED appointment to another slot atomically: it never holds two
+  seats and keeps the old slot when the new one is full. Owners their own
+  until 2 hours before the old slot; ADVISOR, CRM and MANAGER staff their
+  stores' until it starts. The same slot changes nothing. userErrors:
+  NOT_BOOKED, TOO_LATE, and bookAppointment's slot refusals; errors:
+  FORBIDDEN, NOT_FOUND.
+  """
+  rescheduleAppointment("The appointment and its new slot." input: RescheduleAppointmentInput!): AppointmentPayload!
+  """
+  Cancels a BOOKED appointment (→ CANCELLED) and gives its seat back. Owners
+  their own until 2 hours before the slot; ADVISOR, CRM and MANAGER staff
+  their stores' until it starts. A retry with the same idempotencyKey
+  answers the first result. userErrors: NOT_BOOKED, TOO_LATE,
+  INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED; errors: FORBIDDEN, NOT_FOUND.
+  """
+  cancelAppointment("The appointment." input: AppointmentInput!): AppointmentPayload!
+  """
+  The car arrived (→ ARRIVED): opens its repair order from the appointment
+  (car, kind, note as concern, caller as advisor) and gives the seat back.
+  From the start of the slot's day on. ADVISOR and MANAGER staff of the
+  store. userErrors: NOT_BOOKED, TOO_EARLY, VEHICLE_IN_WORKSHOP,
+  MILEAGE_DECREASED, INVALID_ARGUMENT; errors: NOT_FOUND.
+  """
+  markArrived("The appointment and the odometer reading." input: MarkArrivedInput!): MarkArrivedPayload! @auth(requires: STAFF, roles: [ADVISOR, MANAGER])
+  """
+  The car did not come (→ NO_SHOW), once its slot has started; the seat is
+  given back. ADVISOR, CRM and MANAGER staff of the store. A retry with the
+  same idempotencyKey answers the first result. userErrors: NOT_BOOKED,
+  TOO_EARLY, INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED; errors: NOT_FOUND.
+  """
+  markNoShow("The appointment." input: AppointmentInput!): AppointmentPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+  """
+  Changes a store's slot length, weekly opening hours and seats per kind.
+  Every open day must fit a slot. A change leaving fewer seats than are
+  booked ahead is refused (CAPACITY_BELOW_BOOKINGS) unless force. The
+  store's managers (GROUP_ADMIN: any). userErrors: INVALID_ARGUMENT,
+  CAPACITY_BELOW_BOOKINGS; errors: FORBIDDEN, NOT_FOUND.
+  """
+  setStoreCalendar("What changes; omitted parts stay." input: SetStoreCalendarInput!): CalendarPayload! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  Closes a date, closes it for one kind, gives one kind other seats, or
+  removes such an override. A change leaving fewer seats than are booked in
+  that date's slots still to come is refused (CAPACITY_BELOW_BOOKINGS) unless
+  force. The store's managers (GROUP_ADMIN: any). userErrors:
+  INVALID_ARGUMENT, CAPACITY_BELOW_BOOKINGS; errors: FORBIDDEN, NOT_FOUND.
+  """
+  setCalendarOverride("The date and its change." input: SetCalendarOverrideInput!): CalendarPayload! @auth(requires: STAFF, roles: [MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/care.graphqls", Input: `# The care loop: satisfaction surveys, follow-up
@@ -7184,42 +7377,55 @@ first answer. Every score is 1 (poor) to 5 (excellent); a score of 3 or
 less anywhere opens a follow-up call for the store's CRM staff.
 """
 type Survey implements Node {
+  "Opaque global ID (node(id:) fetches it)."
   id: ID!
+  "The delivered repair order the survey is about (one survey per order)."
   repairOrder: RepairOrder!
+  "The order's store."
   store: Store!
+  "The order's car."
   vehicle: Vehicle!
   "The order's service advisor."
   advisor: StaffSummary!
+  "When the survey was offered (the inbox invitation's time)."
   offeredAt: DateTime!
-  "An unanswered survey may be answered until then."
+  "An unanswered survey may be answered until then (30 days after offeredAt); later answers get SURVEY_CLOSED."
   answerBy: DateTime!
+  "Whether the owner has answered it (submittedAt is set)."
   answered: Boolean!
-  "Whether the owner may answer or change it now."
+  "Whether the owner may answer or change it now (before answerBy unanswered, before editableUntil answered)."
   editable: Boolean!
-  "Null until answered, as are the other scores."
+  "Overall score 1 (poor) to 5 (excellent); null until answered, as are the other scores."
   overall: Int
-  "The advisor's service."
+  "The advisor's service, 1 to 5; null until answered."
   advisorScore: Int
-  "Quality of the work."
+  "Quality of the work, 1 to 5; null until answered."
   quality: Int
-  "Done when promised."
+  "Done when promised, 1 to 5; null until answered."
   timeliness: Int
-  "The car came back clean."
+  "The car came back clean, 1 to 5; null until answered."
   cleanliness: Int
+  "The owner's free-text comment (at most 1000 characters); empty when none was given or not yet answered."
   comment: String!
-  "When first answered."
+  "When first answered; null until then (later changes do not move it)."
   submittedAt: DateTime
-  "The answer may be changed until then."
+  "The answer may be changed until then (7 days after submittedAt); null until answered."
   editableUntil: DateTime
 }
 
+"One survey in a page of surveys."
 type SurveyEdge {
+  "Opaque cursor: pass it as ` + "`" + `after` + "`" + ` to read the surveys after this one."
   cursor: String!
+  "The survey."
   node: Survey!
 }
 
+"A page of surveys, newest offer first."
 type SurveyConnection {
+  "The surveys of this page."
   edges: [SurveyEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
@@ -7235,8 +7441,11 @@ enum FollowUpKind {
   LOW_SURVEY
 }
 
+"Whether a follow-up task still owes a call."
 enum FollowUpStatus {
+  "Still owed: due at dueAt (overdue after it). A NOT_REACHED call keeps it open."
   OPEN
+  "Done: closed by a REACHED or ISSUE_FOUND call, or by closeFollowUpTask. Final: a closed task refuses every change with TASK_CLOSED."
   CLOSED
 }
 
@@ -7252,47 +7461,69 @@ enum FollowUpOutcome {
 
 "A call CRM staff owe an owner (回访任务)."
 type FollowUpTask implements Node {
+  "Opaque global ID (node(id:) fetches it)."
   id: ID!
+  "Why the call is owed."
   kind: FollowUpKind!
   "The order's store, or the store that sold the new car."
   store: Store!
+  "The owner to call."
   owner: Owner!
+  "The car concerned; null when the task names none."
   vehicle: Vehicle
+  "The repair order the call follows (SERVICE_3DC, LOW_SURVEY); null for new-car calls."
   repairOrder: RepairOrder
-  "The low survey (LOW_SURVEY)."
+  "The low survey (LOW_SURVEY); null for other kinds."
   survey: Survey
-  "Filed from the call (ISSUE_FOUND)."
+  "Filed from the call (ISSUE_FOUND); null otherwise."
   complaint: Complaint
+  "The staff member the task is assigned to; null while nobody has it."
   assignee: StaffSummary
+  "OPEN until a call closes it or it is closed without one."
   status: FollowUpStatus!
-  "Of the last call."
+  "Of the last call; null before the first call (and when closed without one)."
   outcome: FollowUpOutcome
-  "Calls made."
+  "Calls recorded so far."
   attempts: Int!
+  "The latest note (a call recorded without a note keeps the previous one); empty when none."
   note: String!
   "When to call; after NOT_REACHED, the retry time."
   dueAt: DateTime!
   "Open and past its due time."
   overdue: Boolean!
+  "When it closed; null while OPEN."
   closedAt: DateTime
+  "When the task was opened."
   createdAt: DateTime!
 }
 
+"One task in a page of follow-up tasks."
 type FollowUpTaskEdge {
+  "Opaque cursor: pass it as ` + "`" + `after` + "`" + ` to read the tasks after this one."
   cursor: String!
+  "The task."
   node: FollowUpTask!
 }
 
+"A page of follow-up tasks, earliest due first."
 type FollowUpTaskConnection {
+  "The tasks of this page."
   edges: [FollowUpTaskEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
+"What a complaint is about; the owner picks one when filing (reports count by it)."
 enum ComplaintCategory {
+  "The car or a part is faulty (产品质量)."
   PRODUCT_QUALITY
+  "Service, repairs or maintenance at the store (售后服务)."
   AFTER_SALES
+  "The sale of the car (销售)."
   SALES
+  "Prices or charges (价格)."
   PRICE
+  "Anything else."
   OTHER
 }
 
@@ -7303,11 +7534,17 @@ proposal may be revised); then the owner accepts (CLOSED) or reopens
 (REOPENED, after which staff propose or resolve again).
 """
 enum ComplaintStatus {
+  "Filed, awaiting staff's first response (acknowledgeComplaint, due 2 hours after filing)."
   SUBMITTED
+  "Staff responded; a proposal is due (24 hours after filing)."
   ACKNOWLEDGED
+  "Staff proposed how to resolve it (may be revised); the resolution is due (48 hours after filing)."
   PROPOSED
+  "Staff recorded the resolution; the owner accepts (CLOSED) or reopens (REOPENED)."
   RESOLVED
+  "The owner was not satisfied; staff propose or resolve again, due 48 hours after the reopening."
   REOPENED
+  "The owner accepted the resolution. Final: every further step gets COMPLAINT_STATUS."
   CLOSED
 }
 
@@ -7316,42 +7553,59 @@ A deadline's state: OPEN until the step happens or the deadline passes; MET
 when the step happened by the deadline; MISSED otherwise.
 """
 enum DeadlineState {
+  "The step has not happened and the deadline has not passed (yet)."
   OPEN
+  "The step happened by the deadline."
   MET
+  "The deadline passed before the step happened (flagged to managers; stays MISSED when the step comes late)."
   MISSED
 }
 
 "One of a complaint's deadlines."
 type ComplaintDeadline {
+  "When the step is due."
   dueAt: DateTime!
   "When the step happened; null while it has not."
   doneAt: DateTime
+  "OPEN, MET or MISSED."
   state: DeadlineState!
 }
 
+"What happened in a complaint's timeline entry."
 enum ComplaintEventKind {
+  "The complaint was filed (by the owner, or by staff during a follow-up call)."
   FILED
+  "Staff's first response (acknowledgeComplaint)."
   ACKNOWLEDGED
+  "Staff proposed (or revised) a resolution (proposeComplaintResolution)."
   PROPOSED
+  "Staff recorded the resolution (resolveComplaint)."
   RESOLVED
+  "The owner accepted the resolution (acceptComplaintResolution); the complaint closed."
   ACCEPTED
+  "The owner reopened the complaint (reopenComplaint)."
   REOPENED
 }
 
 "Who took a step on a complaint."
 enum ComplaintActor {
+  "The complaint's owner."
   OWNER
+  "A staff member (named in staffName)."
   STAFF
 }
 
 "A step on a complaint's timeline."
 type ComplaintEvent {
+  "What happened."
   kind: ComplaintEventKind!
+  "Who took the step."
   actor: ComplaintActor!
-  "The staff member's name (staff steps)."
+  "The staff member's name (staff steps); null for the owner's steps."
   staffName: String
-  "The proposal, the resolution, or why the owner reopened."
+  "The proposal, the resolution, or why the owner reopened; empty when the step had no note."
   note: String!
+  "When the step was taken."
   at: DateTime!
 }
 
@@ -7362,70 +7616,105 @@ starts a new 48-hour resolution deadline from the reopening; the earlier
 resolution stays on the timeline.
 """
 type Complaint implements Node {
+  "Opaque global ID (node(id:) fetches it)."
   id: ID!
+  "What it is about, as filed."
   category: ComplaintCategory!
+  "The owner's account of the problem (1 to 2000 characters)."
   description: String!
+  "Where its handling is."
   status: ComplaintStatus!
   "The order's store, else the car's selling store, else the owner's home store, else the store named when filing."
   store: Store!
+  "The owner who complains."
   owner: Owner!
+  "The repair order it is about; null when none was named."
   repairOrder: RepairOrder
+  "The car it is about; null when none was named."
   vehicle: Vehicle
+  "https URLs of the photos given when filing (at most 9; empty when none)."
   photoUrls: [String!]!
-  "The latest proposal."
+  "The latest proposal; empty until one is made."
   proposal: String!
-  "The latest resolution."
+  "The latest resolution; empty until one is recorded."
   resolution: String!
+  "First response, due 2 hours after filing."
   responseDeadline: ComplaintDeadline!
+  "The proposal, due 24 hours after filing."
   proposalDeadline: ComplaintDeadline!
+  "The resolution, due 48 hours after filing (after a reopening: 48 hours after the latest reopening)."
   resolutionDeadline: ComplaintDeadline!
   "Still being handled with a deadline passed before its step happened."
   overdue: Boolean!
+  "How many times the owner reopened it."
   reopenCount: Int!
   "Filed by staff for the owner during a follow-up call."
   filedByStaff: Boolean!
-  "Oldest first."
+  "Every step, oldest first."
   timeline: [ComplaintEvent!]!
+  "When it was filed; the deadlines run from here."
   createdAt: DateTime!
+  "When the owner accepted the resolution; null until CLOSED."
   closedAt: DateTime
 }
 
+"One complaint in a page of complaints."
 type ComplaintEdge {
+  "Opaque cursor: pass it as ` + "`" + `after` + "`" + ` to read the complaints after this one."
   cursor: String!
+  "The complaint."
   node: Complaint!
 }
 
+"A page of complaints, newest first."
 type ComplaintConnection {
+  "The complaints of this page."
   edges: [ComplaintEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
 "Mean scores (0 when nothing was answered)."
 type SatisfactionAverages {
+  "Mean overall score (1 to 5)."
   overall: Float!
+  "Mean advisor score (1 to 5)."
   advisor: Float!
+  "Mean quality score (1 to 5)."
   quality: Float!
+  "Mean timeliness score (1 to 5)."
   timeliness: Float!
+  "Mean cleanliness score (1 to 5)."
   cleanliness: Float!
 }
 
 "One advisor's surveys in a report."
 type AdvisorSatisfaction {
+  "The service advisor of the surveyed orders."
   advisor: StaffSummary!
+  "Surveys offered in the period for this advisor's orders."
   offered: Int!
+  "Of those, how many were answered."
   answered: Int!
+  "Mean scores of the answered ones."
   averages: SatisfactionAverages!
 }
 
 "A store's satisfaction over the surveys offered in a period (store-local days)."
 type SatisfactionReport {
+  "The store reported on."
   store: Store!
+  "First day of the period (store-local, included)."
   from: Date!
+  "Last day of the period (store-local, included)."
   to: Date!
+  "Surveys offered in the period."
   offered: Int!
+  "Of those, how many were answered."
   answered: Int!
-  "answered / offered (0 when nothing was offered)."
+  "answered / offered, a fraction from 0 to 1 (0 when nothing was offered)."
   responseRate: Float!
+  "Mean scores of the answered surveys."
   averages: SatisfactionAverages!
   "Most surveys first."
   advisors: [AdvisorSatisfaction!]!
@@ -7433,7 +7722,9 @@ type SatisfactionReport {
 
 "Complaints of one category in a report."
 type ComplaintCategoryCount {
+  "The category counted."
   category: ComplaintCategory!
+  "Complaints of the category filed in the period."
   total: Int!
   "Resolved or closed."
   finished: Int!
@@ -7443,16 +7734,23 @@ type ComplaintCategoryCount {
 
 "Complaints of one store in a report."
 type ComplaintStoreCount {
+  "The store counted."
   store: Store!
+  "Complaints of the store filed in the period."
   total: Int!
+  "Resolved or closed."
   finished: Int!
+  "With at least one deadline missed."
   missed: Int!
 }
 
 "Complaints filed in a period (China time), by category and by store."
 type ComplaintReport {
+  "First day of the period (China time, included)."
   from: Date!
+  "Last day of the period (China time, included)."
   to: Date!
+  "Complaints filed in the period."
   total: Int!
   "Every category."
   byCategory: [ComplaintCategoryCount!]!
@@ -7460,23 +7758,35 @@ type ComplaintReport {
   byStore: [ComplaintStoreCount!]!
 }
 
+"The owner's answer to a survey: every score 1 (poor) to 5 (excellent), else INVALID_ARGUMENT on that score."
 input SubmitSurveyInput {
+  "The survey (Survey.id), one of the caller's."
   surveyId: ID!
+  "Overall score, 1 to 5."
   overall: Int!
+  "The advisor's service, 1 to 5."
   advisor: Int!
+  "Quality of the work, 1 to 5."
   quality: Int!
+  "Done when promised, 1 to 5."
   timeliness: Int!
+  "The car came back clean, 1 to 5."
   cleanliness: Int!
-  "At most 1000 characters."
+  "At most 1000 characters, line breaks allowed; null or empty: no comment (a change replaces the earlier comment)."
   comment: String
 }
 
+"The result of submitSurvey."
 type SurveyPayload {
+  "The survey as answered; null when refused."
   survey: Survey
+  "Why it was refused (empty on success): INVALID_ARGUMENT, SURVEY_CLOSED."
   userErrors: [UserError!]!
 }
 
+"Gives a follow-up task to a staff member, or takes it back."
 input AssignFollowUpTaskInput {
+  "The task (FollowUpTask.id); it must be OPEN."
   taskId: ID!
   "CRM staff or a manager of the task's store; null takes the task back."
   assigneeId: ID
@@ -7484,13 +7794,19 @@ input AssignFollowUpTaskInput {
 
 "The complaint an ISSUE_FOUND call files for the owner."
 input FollowUpComplaintInput {
+  "What the complaint is about."
   category: ComplaintCategory!
+  "The owner's problem as told on the call, 1 to 2000 characters."
   description: String!
 }
 
+"The result of one follow-up call."
 input RecordFollowUpOutcomeInput {
+  "The task (FollowUpTask.id); it must be OPEN."
   taskId: ID!
+  "How the call went; decides what happens to the task."
   outcome: FollowUpOutcome!
+  "What was said, at most 1000 characters; null keeps the task's previous note."
   note: String
   "NOT_REACHED: when to call again (within 30 days)."
   retryAt: DateTime
@@ -7498,20 +7814,27 @@ input RecordFollowUpOutcomeInput {
   complaint: FollowUpComplaintInput
 }
 
+"Closes a follow-up task without a call (the owner asked not to be called, the car was sold, ...)."
 input CloseFollowUpTaskInput {
+  "The task (FollowUpTask.id); it must be OPEN."
   taskId: ID!
-  "Why it closes without a call."
+  "Why it closes without a call, at most 1000 characters."
   note: String
 }
 
+"The result of a follow-up task mutation."
 type FollowUpTaskPayload {
+  "The task as changed; null when refused."
   task: FollowUpTask
-  "Filed from the call (ISSUE_FOUND)."
+  "Filed from the call (ISSUE_FOUND); null otherwise."
   complaint: Complaint
+  "Why it was refused (empty on success): INVALID_ARGUMENT, TASK_CLOSED."
   userErrors: [UserError!]!
 }
 
+"An owner's complaint."
 input FileComplaintInput {
+  "What it is about."
   category: ComplaintCategory!
   "1 to 2000 characters."
   description: String!
@@ -7523,72 +7846,204 @@ input FileComplaintInput {
   storeId: ID
   "At most 9 https URLs of uploaded photos, each at most 500 characters."
   photoUrls: [String!]
-  "A retry with the same key returns the complaint the first request filed."
+  "A retry with the same key (at most 128 characters, the caller's own) returns the complaint the first request filed; the same key with other input is IDEMPOTENCY_KEY_REUSED."
   idempotencyKey: String
 }
 
+"One step on a complaint's handling."
 input ComplaintStepInput {
+  "The complaint (Complaint.id)."
   complaintId: ID!
   """
   proposeComplaintResolution: the proposal; resolveComplaint: the
   resolution; reopenComplaint: why (all required). Optional otherwise.
+  At most 1000 characters.
   """
   note: String
 }
 
+"The result of a complaint mutation."
 type ComplaintPayload {
+  "The complaint as filed or changed; null when refused."
   complaint: Complaint
+  "Why it was refused (empty on success): INVALID_ARGUMENT, NO_STORE, COMPLAINT_STATUS, IDEMPOTENCY_KEY_REUSED."
   userErrors: [UserError!]!
 }
 
 extend type Owner {
-  "The owner's surveys, newest first (the owner, or the store's CRM and managers)."
-  surveys(first: Int = 20, after: String): SurveyConnection!
-  "The owner's complaints, newest first (the owner, or the store's CRM and managers)."
-  complaints(first: Int = 20, after: String): ComplaintConnection!
+  """
+  The owner's surveys, newest first: for the owner, or CRM staff and managers
+  of the owner's stores. Errors: FORBIDDEN (other staff), NOT_FOUND (another
+  owner's), INVALID_ARGUMENT (first outside 1..100, a bad cursor).
+  """
+  surveys(
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the last survey already read (SurveyEdge.cursor); null starts at the newest."
+    after: String
+  ): SurveyConnection!
+  """
+  The owner's complaints, newest first: for the owner, or CRM staff and
+  managers of the owner's stores. Errors: FORBIDDEN (other staff), NOT_FOUND
+  (another owner's), INVALID_ARGUMENT (first outside 1..100, a bad cursor).
+  """
+  complaints(
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the last complaint already read (ComplaintEdge.cursor); null starts at the newest."
+    after: String
+  ): ComplaintConnection!
 }
 
 extend type RepairOrder {
-  "The order's survey, once offered; for the owner and the store's CRM and managers (null for others)."
+  "The order's survey, once offered (after delivery); null before, and for callers other than the owner and the store's CRM staff and managers."
   survey: Survey
 }
 
 extend type Query {
-  "Follow-up tasks by due time: the caller's stores', or one store's; optionally only theirs, of a status, or overdue."
-  followUpTasks(storeId: ID, assignedToMe: Boolean, status: FollowUpStatus, overdueOnly: Boolean, first: Int = 20, after: String): FollowUpTaskConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
-  "Complaints, newest first: the caller's stores', or one store's; optionally of a status, or only overdue ones."
-  complaints(storeId: ID, status: ComplaintStatus, overdueOnly: Boolean, first: Int = 20, after: String): ComplaintConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
-  "A store's satisfaction over the surveys offered on the days from..to (at most 366)."
-  satisfactionReport(storeId: ID!, from: Date!, to: Date!): SatisfactionReport! @auth(requires: STAFF, roles: [MANAGER])
-  "Complaints filed on the days from..to in the caller's stores (or one of them), by category and store."
-  complaintReport(storeId: ID, from: Date!, to: Date!): ComplaintReport! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  Follow-up tasks, earliest due first: the caller's stores' (GROUP_ADMIN:
+  every store's), or one store's. CRM staff and managers. Errors: FORBIDDEN
+  (a store not theirs), INVALID_ARGUMENT (a bad ID, page or cursor).
+  """
+  followUpTasks(
+    "Only this store's (one of the caller's); null: all the caller's stores."
+    storeId: ID
+    "true: only tasks assigned to the caller."
+    assignedToMe: Boolean
+    "Only tasks of this status; null: both."
+    status: FollowUpStatus
+    "true: only OPEN tasks past their due time."
+    overdueOnly: Boolean
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the last task already read (FollowUpTaskEdge.cursor); null starts at the beginning."
+    after: String
+  ): FollowUpTaskConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Complaints, newest first: the caller's stores' (GROUP_ADMIN: all), or one
+  store's. CRM staff and managers. Errors: FORBIDDEN (a store not theirs),
+  INVALID_ARGUMENT (a bad ID, page or cursor).
+  """
+  complaints(
+    "Only this store's (one of the caller's); null: all the caller's stores."
+    storeId: ID
+    "Only complaints of this status; null: every status."
+    status: ComplaintStatus
+    "true: only complaints still being handled (not RESOLVED or CLOSED) with a deadline passed before its step happened."
+    overdueOnly: Boolean
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the last complaint already read (ComplaintEdge.cursor); null starts at the newest."
+    after: String
+  ): ComplaintConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  A store's satisfaction over the surveys offered on the days from..to
+  (store-local, both included, at most 366 days). Managers of the store
+  (GROUP_ADMIN: any). Errors: FORBIDDEN, NOT_FOUND (storeId),
+  INVALID_ARGUMENT (to before from, or more than 366 days).
+  """
+  satisfactionReport(
+    "The store reported on."
+    storeId: ID!
+    "First day, YYYY-MM-DD (store-local)."
+    from: Date!
+    "Last day, YYYY-MM-DD (store-local, included); not before from."
+    to: Date!
+  ): SatisfactionReport! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  Complaints filed on the days from..to (China time, both included, at most
+  366 days) in the caller's stores (GROUP_ADMIN: all) or one of them, by
+  category and store. Managers. Errors: FORBIDDEN (a store not theirs),
+  INVALID_ARGUMENT (to before from, or more than 366 days).
+  """
+  complaintReport(
+    "Only this store (one of the caller's); null: all the caller's stores."
+    storeId: ID
+    "First day, YYYY-MM-DD (China time)."
+    from: Date!
+    "Last day, YYYY-MM-DD (China time, included); not before from."
+    to: Date!
+  ): ComplaintReport! @auth(requires: STAFF, roles: [MANAGER])
 }
 
 extend type Mutation {
-  "Answers (or, for 7 days, changes) the owner's survey."
-  submitSurvey(input: SubmitSurveyInput!): SurveyPayload! @auth(requires: OWNER)
-  assignFollowUpTask(input: AssignFollowUpTaskInput!): FollowUpTaskPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
-  "Records a call's outcome."
-  recordFollowUpOutcome(input: RecordFollowUpOutcomeInput!): FollowUpTaskPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
-  "Closes a task without a call."
-  closeFollowUpTask(input: CloseFollowUpTaskInput!): FollowUpTaskPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
-  fileComplaint(input: FileComplaintInput!): ComplaintPayload! @auth(requires: OWNER)
-  "First response to a complaint."
-  acknowledgeComplaint(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
-  "Proposes (or revises) how the complaint will be resolved."
-  proposeComplaintResolution(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
-  "Records the resolution; the owner then accepts or reopens."
-  resolveComplaint(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
-  "The owner accepts the resolution: the complaint closes."
-  acceptComplaintResolution(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: OWNER)
-  "The owner is not satisfied with the resolution."
-  reopenComplaint(input: ComplaintStepInput!): ComplaintPayload! @auth(requires: OWNER)
+  """
+  Answers the owner's survey (until answerBy), or changes the answer (for 7
+  days after the first). A score of 3 or less opens one LOW_SURVEY follow-up
+  task for the store's CRM staff, however often the answer changes. Owner
+  only. userErrors: INVALID_ARGUMENT, SURVEY_CLOSED; errors: NOT_FOUND
+  (another owner's survey).
+  """
+  submitSurvey("The survey and the scores." input: SubmitSurveyInput!): SurveyPayload! @auth(requires: OWNER)
+  """
+  Gives an OPEN follow-up task to CRM staff or a manager of its store (or a
+  group administrator), or takes it back. CRM staff and managers of the
+  task's store. userErrors: INVALID_ARGUMENT (assigneeId), TASK_CLOSED;
+  errors: FORBIDDEN, NOT_FOUND.
+  """
+  assignFollowUpTask("The task and the new assignee." input: AssignFollowUpTaskInput!): FollowUpTaskPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Records a call on an OPEN task and counts it in attempts: REACHED closes it,
+  NOT_REACHED sets the retry time, ISSUE_FOUND files the owner's complaint
+  and closes it. CRM staff and managers of the task's store. userErrors:
+  INVALID_ARGUMENT, TASK_CLOSED; errors: FORBIDDEN, NOT_FOUND.
+  """
+  recordFollowUpOutcome("The task and the call's outcome." input: RecordFollowUpOutcomeInput!): FollowUpTaskPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Closes an OPEN task without a call. CRM staff and managers of the task's
+  store. userErrors: INVALID_ARGUMENT (note), TASK_CLOSED; errors:
+  FORBIDDEN, NOT_FOUND.
+  """
+  closeFollowUpTask("The task and why." input: CloseFollowUpTaskInput!): FollowUpTaskPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Files the owner's complaint (SUBMITTED), its deadlines running from now.
+  Owner only. Idempotent with idempotencyKey. userErrors: INVALID_ARGUMENT
+  (vehicleId not the order's car, text, photos), NO_STORE,
+  IDEMPOTENCY_KEY_REUSED; errors: NOT_FOUND (repairOrderId, vehicleId,
+  storeId).
+  """
+  fileComplaint("The complaint." input: FileComplaintInput!): ComplaintPayload! @auth(requires: OWNER)
+  """
+  First response to a SUBMITTED complaint (→ ACKNOWLEDGED); the owner is
+  notified. CRM staff and managers of its store. userErrors:
+  COMPLAINT_STATUS (not SUBMITTED); errors: FORBIDDEN, NOT_FOUND.
+  """
+  acknowledgeComplaint("The complaint (note optional)." input: ComplaintStepInput!): ComplaintPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Proposes (or revises) how the complaint will be resolved (→ PROPOSED); note
+  required; the owner is notified. CRM staff and managers of its store.
+  userErrors: INVALID_ARGUMENT (note), COMPLAINT_STATUS (RESOLVED or CLOSED);
+  errors: FORBIDDEN, NOT_FOUND.
+  """
+  proposeComplaintResolution("The complaint and the proposal (note)." input: ComplaintStepInput!): ComplaintPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Records the resolution (→ RESOLVED), note required; the owner is notified
+  and then accepts or reopens. CRM staff and managers of its store.
+  userErrors: INVALID_ARGUMENT (note), COMPLAINT_STATUS (RESOLVED or CLOSED);
+  errors: FORBIDDEN, NOT_FOUND.
+  """
+  resolveComplaint("The complaint and the resolution (note)." input: ComplaintStepInput!): ComplaintPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  The owner accepts the resolution: the complaint closes (RESOLVED → CLOSED).
+  Owner only, their own complaint. userErrors: COMPLAINT_STATUS (not
+  RESOLVED); errors: NOT_FOUND.
+  """
+  acceptComplaintResolution("The complaint (note optional)." input: ComplaintStepInput!): ComplaintPayload! @auth(requires: OWNER)
+  """
+  The owner is not satisfied with the resolution (RESOLVED → REOPENED): note
+  (why) required; a new resolution is due 48 hours later. Owner only, their
+  own complaint. userErrors: INVALID_ARGUMENT (note), COMPLAINT_STATUS (not
+  RESOLVED); errors: NOT_FOUND.
+  """
+  reopenComplaint("The complaint and why (note)." input: ComplaintStepInput!): ComplaintPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
 	{Name: "../schema/care_jobs.graphqls", Input: `"How a scheduled job's run went."
 enum JobRunStatus {
   "Claimed by an instance and not finished yet."
   RUNNING
+  "Finished; count says what it did."
   SUCCEEDED
   "Failed; it is retried a few minutes later."
   FAILED
@@ -7598,10 +8053,13 @@ enum JobRunStatus {
 type JobRun {
   "Start of the period the run is for: hourly jobs on the hour, daily ones at their hour of the day in Asia/Shanghai (reminders 09:00)."
   periodStart: DateTime!
+  "How the run went."
   status: JobRunStatus!
   "1 for a first run; more when failed runs or abandoned claims were retried."
   attempts: Int!
+  "When the latest attempt started."
   startedAt: DateTime!
+  "When it finished (SUCCEEDED or FAILED); null while RUNNING."
   finishedAt: DateTime
   "What the job did: reminders sent, lots expired, keys pruned, ..."
   count: Int!
@@ -7611,6 +8069,7 @@ type JobRun {
 
 "A scheduled job with its latest run."
 type ScheduledJob {
+  "The job's stable name (points-expiry, care-reminders, survey-invitations, payment-sweep, ...)."
   name: String!
   "Seconds between runs (3600 hourly, 86400 daily)."
   periodSeconds: Int!
@@ -7619,7 +8078,7 @@ type ScheduledJob {
 }
 
 extend type Query {
-  "The scheduled jobs (points expiry, reminders, ...) with their last runs."
+  "The scheduled jobs (points expiry, reminders, ...) with their last runs, in the server's order. Managers (GROUP_ADMIN); others get FORBIDDEN."
   jobRuns: [ScheduledJob!]! @auth(requires: STAFF, roles: [MANAGER])
 }
 `, BuiltIn: false},
@@ -8252,7 +8711,7 @@ extend type RepairOrder {
 Where a day's reconciliation of WeChat Pay's trade bill stands.
 """
 enum PaymentReconciliationState {
-  "WeChat Pay had not made the day's bill yet (it does from 09:00 the next day); the daily job tries again."
+  "WeChat Pay had not made the day's bill yet (it does from 09:00 the next day; a bill still missing at noon counts as a day without transactions); the daily job tries again."
   NOT_READY
   "The bill and our payments, refunds and top-up ledger entries agree."
   MATCHED
@@ -8293,30 +8752,42 @@ top-ups' ledger entries. Its figures are the whole merchant's; its mismatches
 are those the reader may see. Running the day again replaces it.
 """
 type PaymentReconciliation {
+  "The bill's day, YYYY-MM-DD (China time)."
   date: Date!
+  "Whether the bill was ready and everything matched."
   state: PaymentReconciliationState!
   "When it last ran (or last found the bill not ready)."
   ranAt: DateTime!
   "Payments in the bill, and their sum."
   billPaymentCount: Int!
+  "Sum of the bill's payments."
   billPaymentTotal: Money!
   "Refunds in the bill (accepted that day), and their sum."
   billRefundCount: Int!
+  "Sum of the bill's refunds."
   billRefundTotal: Money!
   "Our payments paid that day, and their sum."
   paymentCount: Int!
+  "Sum of our payments paid that day."
   paymentTotal: Money!
   "Our refunds that succeeded that day, and their sum."
   refundCount: Int!
+  "Sum of our refunds that succeeded that day."
   refundTotal: Money!
   "How many mismatches the run found, at every store."
   mismatchCount: Int!
   "The mismatches at the store asked about, or at the reader's stores (GROUP_ADMIN: all, with those only the bill names), in the order found."
-  mismatches(first: Int = 20, after: String): PaymentMismatchConnection!
+  mismatches(
+    "Page size, 1 to 100 (INVALID_ARGUMENT otherwise)."
+    first: Int = 20
+    "Cursor of the last mismatch already read (PaymentMismatchEdge.cursor); null starts at the first."
+    after: String
+  ): PaymentMismatchConnection!
 }
 
 "One disagreement between the bill and our records."
 type PaymentMismatch {
+  "What disagrees."
   kind: PaymentMismatchKind!
   "The store of our payment; null when only the bill names it."
   store: Store
@@ -8338,13 +8809,19 @@ type PaymentMismatch {
   ourState: String!
 }
 
+"One mismatch in a page of mismatches."
 type PaymentMismatchEdge {
+  "Opaque cursor: pass it as ` + "`" + `after` + "`" + ` to read the mismatches after this one."
   cursor: String!
+  "The mismatch."
   node: PaymentMismatch!
 }
 
+"A page of a reconciliation's mismatches, in the order found."
 type PaymentMismatchConnection {
+  "The mismatches of this page."
   edges: [PaymentMismatchEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
@@ -8353,8 +8830,14 @@ extend type Query {
   The reconciliation of WeChat Pay's trade bill of a day (China time), run
   each morning for the day before; null when the day was not run. Managers
   see the mismatches of their stores (storeId: one of them), GROUP_ADMIN all.
+  Errors: FORBIDDEN (a store not the caller's).
   """
-  paymentReconciliation(date: Date!, storeId: ID): PaymentReconciliation @auth(requires: STAFF, roles: [MANAGER])
+  paymentReconciliation(
+    "The bill's day, YYYY-MM-DD (China time)."
+    date: Date!
+    "Only this store's mismatches (one of the caller's); null: all the caller's stores. The figures are the whole merchant's either way."
+    storeId: ID
+  ): PaymentReconciliation @auth(requires: STAFF, roles: [MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/payment_refund.graphqls", Input: `"""
@@ -8366,10 +8849,15 @@ account cannot take it): a manager pays it back by hand and records it
 (recordManualRefund).
 """
 enum PaymentRefundState {
+  "Decided, not yet taken by WeChat Pay: sent after the decision commits, and again by the refund sweep until WeChat Pay takes it."
   PENDING
+  "WeChat Pay took it; the money is on its way. Its notification or the refund sweep moves it on."
   PROCESSING
+  "The money is back with the payer (through WeChat Pay, or by hand with manualReference). Final."
   SUCCESS
+  "WeChat Pay closed it without paying: a manager pays it back by hand (recordManualRefund → SUCCESS)."
   CLOSED
+  "WeChat Pay could not pay it (the payer's account cannot take it): a manager pays it back by hand (recordManualRefund → SUCCESS)."
   ABNORMAL
 }
 
@@ -8387,9 +8875,11 @@ enum PaymentRefundCause {
 type PaymentRefund {
   "The refund's global id (what recordManualRefund takes)."
   id: ID!
+  "Where the refund stands."
   state: PaymentRefundState!
   "How much goes back."
   amount: Money!
+  "Why the money goes back."
   cause: PaymentRefundCause!
   "What the payer's WeChat refund shows."
   reason: String!
@@ -8397,9 +8887,9 @@ type PaymentRefund {
   outRefundNo: String!
   "When the refund was decided."
   createdAt: DateTime!
-  "When the money was back with the payer (WeChat Pay's success time, or when a refund by hand was recorded)."
+  "When the money was back with the payer (WeChat Pay's success time, or when a refund by hand was recorded); null until SUCCESS."
   succeededAt: DateTime
-  "The proof of a refund paid back by hand (a transfer's number)."
+  "The proof of a refund paid back by hand (a transfer's number); null unless recorded by recordManualRefund."
   manualReference: String
 }
 
@@ -8410,6 +8900,7 @@ extend type OnlinePayment {
   refundedAmount: Money!
 }
 
+"A manager's refund of an online top-up."
 input RefundOnlinePaymentInput {
   "The online top-up to refund (an OnlinePayment's id)."
   paymentId: ID!
@@ -8421,6 +8912,7 @@ input RefundOnlinePaymentInput {
   idempotencyKey: String!
 }
 
+"The result of refundOnlinePayment."
 type RefundOnlinePaymentPayload {
   "The refund, PENDING or PROCESSING: WeChat Pay's notification or the refund sweep tells when it succeeds."
   refund: PaymentRefund
@@ -8430,6 +8922,7 @@ type RefundOnlinePaymentPayload {
   userErrors: [UserError!]!
 }
 
+"A refund WeChat Pay gave up on, paid back by hand."
 input RecordManualRefundInput {
   "The refund WeChat Pay closed or found abnormal (a PaymentRefund's id)."
   refundId: ID!
@@ -8439,6 +8932,7 @@ input RecordManualRefundInput {
   note: String
 }
 
+"The result of recordManualRefund."
 type RecordManualRefundPayload {
   "The refund, SUCCESS with its manual reference."
   refund: PaymentRefund
@@ -8450,18 +8944,31 @@ type RecordManualRefundPayload {
 
 extend type Query {
   "Payments at the caller's stores (all for GROUP_ADMIN) with a refund WeChat Pay closed or found abnormal: money owed that a person must pay back, newest first."
-  paymentsOwingRefunds(first: Int = 20, after: String): OnlinePaymentConnection! @auth(requires: STAFF, roles: [MANAGER])
+  paymentsOwingRefunds(
+    "Page size, 1 to 100 (INVALID_ARGUMENT otherwise)."
+    first: Int = 20
+    "Cursor of the last payment already read; null starts at the newest."
+    after: String
+  ): OnlinePaymentConnection! @auth(requires: STAFF, roles: [MANAGER])
 }
 
 extend type Mutation {
   """
   Refunds an online top-up to the payer's WeChat Pay account: the owner's card
   is debited in the same transaction (the amount, and the top-up bonus's share
-  of it), and the refund is sent to WeChat Pay. The store's manager.
+  of it), and the refund is sent to WeChat Pay. The store's manager
+  (GROUP_ADMIN: any). Idempotent under its required key: a retry returns the
+  same refund; refunds never exceed what was paid. userErrors: see
+  RefundOnlinePaymentPayload; errors: NOT_FOUND (paymentId).
   """
-  refundOnlinePayment(input: RefundOnlinePaymentInput!): RefundOnlinePaymentPayload! @auth(requires: STAFF, roles: [MANAGER])
-  "Records a refund WeChat Pay gave up on as paid back by hand. The store's manager."
-  recordManualRefund(input: RecordManualRefundInput!): RecordManualRefundPayload! @auth(requires: STAFF, roles: [MANAGER])
+  refundOnlinePayment("The payment, how much and why." input: RefundOnlinePaymentInput!): RefundOnlinePaymentPayload! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  Records a CLOSED or ABNORMAL refund as paid back by hand (→ SUCCESS); the
+  payment is REFUNDED when all of it went back. Recording the same reference
+  again returns the refund unchanged. The store's manager (GROUP_ADMIN: any).
+  userErrors: INVALID_ARGUMENT, CONFLICT; errors: NOT_FOUND (refundId).
+  """
+  recordManualRefund("The refund and the proof." input: RecordManualRefundInput!): RecordManualRefundPayload! @auth(requires: STAFF, roles: [MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/privacy.graphqls", Input: `"Why an owner's consent changed."
@@ -8476,7 +8983,9 @@ enum ConsentSource {
 type ConsentChange {
   "True: consent given; false: withdrawn."
   given: Boolean!
+  "Why it changed."
   source: ConsentSource!
+  "When it changed."
   at: DateTime!
 }
 
@@ -8487,8 +8996,9 @@ consent; service messages (maintenance, insurance, inspection, appointment
 and event reminders) always.
 """
 type Privacy {
+  "Whether the owner currently consents to marketing messages."
   marketingConsent: Boolean!
-  "When the consent was last given or withdrawn."
+  "When the consent was last given or withdrawn; null when never."
   marketingConsentAt: DateTime
   "Every change, oldest first."
   history: [ConsentChange!]!
@@ -8499,18 +9009,23 @@ extend type Owner {
   privacy: Privacy!
 }
 
+"The owner's choice about marketing messages."
 input SetMarketingConsentInput {
   "True gives consent to marketing messages, false withdraws it."
   given: Boolean!
 }
 
+"The result of setMarketingConsent."
 type SetMarketingConsentPayload {
+  "The settings after the change."
   privacy: Privacy
+  "Empty: the only refusals are errors (NOT_FOUND for a deleted account)."
   userErrors: [UserError!]!
 }
 
 "Everything held about the owner, as one JSON document."
 type DataExport {
+  "When the document was put together (one transaction, so its sections agree)."
   generatedAt: DateTime!
   """
   JSON: {"format": "ownerhub-export/1", "ownerId", "generatedAt", "sections":
@@ -8520,11 +9035,13 @@ type DataExport {
   document: String!
 }
 
+"Confirms the deletion of the signed-in owner's account."
 input DeleteMyAccountInput {
   "Must be true: a deleted account cannot be restored."
   confirm: Boolean!
 }
 
+"The result of deleteMyAccount."
 type DeleteMyAccountPayload {
   "True when the account was deleted: every session is signed out."
   deleted: Boolean!
@@ -8537,24 +9054,29 @@ type DeleteMyAccountPayload {
 }
 
 extend type Query {
-  "Everything held about the signed-in owner (PIPL data portability)."
+  "Everything held about the signed-in owner (PIPL data portability). Owner only; errors: NOT_FOUND (a deleted account)."
   exportMyData: DataExport! @auth(requires: OWNER)
 }
 
 extend type Mutation {
-  "Gives or withdraws consent to marketing messages."
-  setMarketingConsent(input: SetMarketingConsentInput!): SetMarketingConsentPayload! @auth(requires: OWNER)
+  "Gives or withdraws consent to marketing messages; each change is kept in history, setting the value it already has changes nothing. Owner only."
+  setMarketingConsent("The choice." input: SetMarketingConsentInput!): SetMarketingConsentPayload! @auth(requires: OWNER)
   """
   Deletes the owner's account: signs out everywhere, cancels future
   appointments and anonymises name, phone, WeChat binding, birthday and
   gender. Repair records and the wallet ledger are kept, detached from the
-  person. A remaining wallet balance must be refunded first.
+  person. A remaining wallet balance must be refunded first. Owner only;
+  access tokens already issued stop working. userErrors: see
+  DeleteMyAccountPayload; errors: NOT_FOUND (already deleted).
   """
-  deleteMyAccount(input: DeleteMyAccountInput!): DeleteMyAccountPayload! @auth(requires: OWNER)
+  deleteMyAccount("The confirmation." input: DeleteMyAccountInput!): DeleteMyAccountPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
-	{Name: "../schema/push.graphqls", Input: `enum DevicePlatform {
+	{Name: "../schema/push.graphqls", Input: `"The phone's operating system."
+enum DevicePlatform {
+  "iPhone (push through APNS)."
   IOS
+  "Android (push through JPUSH)."
   ANDROID
 }
 
@@ -8568,29 +9090,39 @@ enum PushProvider {
 
 "An installation of the owner app that receives push notifications."
 type Device {
+  "The phone's operating system."
   platform: DevicePlatform!
+  "Who carries its notifications."
   provider: PushProvider!
+  "When its token was first registered for this owner."
   registeredAt: DateTime!
   "The last time the app registered the device again."
   lastSeenAt: DateTime!
 }
 
+"The app's device and its push token."
 input RegisterDeviceInput {
+  "The phone's operating system."
   platform: DevicePlatform!
   "The provider's token: 64+ lowercase hex for APNs, a JPush registration id."
   token: String!
-  "Omitted: the platform's (APNS for IOS, JPUSH for ANDROID)."
+  "Omitted: the platform's (APNS for IOS, JPUSH for ANDROID); another platform's provider is INVALID_ARGUMENT."
   provider: PushProvider
 }
 
+"The result of registerDevice."
 type RegisterDevicePayload {
+  "The device as registered; null when refused."
   device: Device
+  "Why it was refused (empty on success): INVALID_ARGUMENT (platform, token format, provider)."
   userErrors: [UserError!]!
 }
 
+"The result of unregisterDevice."
 type UnregisterDevicePayload {
   "Whether the caller had a device with the token."
   removed: Boolean!
+  "Always empty: an unknown token (or another owner's) is answered removed: false."
   userErrors: [UserError!]!
 }
 
@@ -8603,11 +9135,15 @@ extend type Mutation {
   """
   Registers the app's device for push. A token already registered moves to
   the caller; an owner keeps at most 10 devices, the oldest registered is
-  dropped.
+  dropped. Registering it again refreshes lastSeenAt. Owner only.
+  userErrors: INVALID_ARGUMENT.
   """
-  registerDevice(input: RegisterDeviceInput!): RegisterDevicePayload! @auth(requires: OWNER)
-  "Stops push to the caller's device with the token (at sign-out)."
-  unregisterDevice(token: String!): UnregisterDevicePayload! @auth(requires: OWNER)
+  registerDevice("The device and its token." input: RegisterDeviceInput!): RegisterDevicePayload! @auth(requires: OWNER)
+  "Stops push to the caller's device with the token (at sign-out). Safe to repeat: another owner's token is not touched. Owner only."
+  unregisterDevice(
+    "The provider's token, as registered."
+    token: String!
+  ): UnregisterDevicePayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
 	{Name: "../schema/repair.graphqls", Input: `"An amount of money. Amounts are integer fen (1/100 CNY): never floats."
@@ -9033,15 +9569,15 @@ type Subscription {
 `, BuiltIn: false},
 	{Name: "../schema/roadside.graphqls", Input: `"Where a roadside request stands."
 enum AssistanceStatus {
-  "Sent; waiting for the store to accept it."
+  "Sent; waiting for the store to accept it (acceptAssistanceRequest)."
   REQUESTED
-  "The store took it on and is arranging help."
+  "The store took it on and is arranging help; next dispatchAssistance, or closeAssistanceRequest when settled on the phone."
   ACCEPTED
-  "Someone is on the way (see dispatch)."
+  "Someone is on the way (see dispatch); the owner can no longer cancel in the app. Next closeAssistanceRequest."
   DISPATCHED
-  "Done; see outcome."
+  "Done; see outcome. Final."
   CLOSED
-  "Cancelled by the owner (before dispatch) or the store; see cancelReason."
+  "Cancelled by the owner (before dispatch) or the store (before closing); see cancelReason. Final."
   CANCELLED
 }
 
@@ -9065,7 +9601,9 @@ enum AssistanceProblem {
 
 "Who made a change on a request's timeline."
 enum AssistanceActor {
+  "The request's owner."
   OWNER
+  "A staff member of the store (named in actorName)."
   STAFF
 }
 
@@ -9081,6 +9619,7 @@ type AssistanceLocation {
 
 "Who was sent and when they should arrive."
 type AssistanceDispatch {
+  "Name of who was sent (at most 40 characters)."
   name: String!
   "Mobile number of who was sent (E.164), for the owner to call."
   phone: String!
@@ -9088,6 +9627,7 @@ type AssistanceDispatch {
   isStaff: Boolean!
   "Estimated time of arrival."
   eta: DateTime!
+  "When the dispatch was recorded."
   dispatchedAt: DateTime!
 }
 
@@ -9095,9 +9635,13 @@ type AssistanceDispatch {
 type AssistanceStatusChange {
   "Null for the request being made."
   from: AssistanceStatus
+  "The status it moved to."
   to: AssistanceStatus!
+  "When."
   at: DateTime!
+  "The dispatch note, the outcome or the cancel reason; empty when none."
   note: String!
+  "Who made the change."
   actor: AssistanceActor!
   "The staff member's name; null for the owner."
   actorName: String
@@ -9109,16 +9653,23 @@ owner and the store's ADVISOR, CRM and MANAGER staff (and GROUP_ADMIN) can
 read it, so it shows the callback number in full.
 """
 type AssistanceRequest implements Node {
+  "Opaque global ID (node(id:) fetches it)."
   id: ID!
+  "Where the request stands."
   status: AssistanceStatus!
+  "What is wrong with the car."
   problem: AssistanceProblem!
+  "The owner's description (at most 500 characters); empty when none was given."
   description: String!
+  "Where the car is."
   location: AssistanceLocation!
   "Mobile number (E.164) to call the owner back on."
   callbackPhone: String!
+  "The car that needs help."
   vehicle: Vehicle!
   "The owner (for the store's staff)."
   owner: Owner!
+  "The store serving the request."
   store: Store!
   "True when the owner chose the store; false when it was the nearest."
   storeChosen: Boolean!
@@ -9128,31 +9679,41 @@ type AssistanceRequest implements Node {
   acceptedAt: DateTime
   "Who is on the way (null before dispatch)."
   dispatch: AssistanceDispatch
-  "How it ended (CLOSED)."
+  "How it ended (CLOSED); null otherwise."
   outcome: String
-  "Why it was cancelled (CANCELLED; may be empty when the owner cancelled)."
+  "Why it was cancelled (CANCELLED; may be empty when the owner cancelled); null otherwise."
   cancelReason: String
-  "When it was closed or cancelled."
+  "When it was closed or cancelled; null while open."
   finishedAt: DateTime
   "Every status change, oldest first."
   timeline: [AssistanceStatusChange!]!
   "Counts the request's changes; 1 when made."
   version: Int!
+  "When the owner asked for help."
   createdAt: DateTime!
+  "When it last changed."
   updatedAt: DateTime!
 }
 
+"One request in a page of roadside requests."
 type AssistanceRequestEdge {
+  "Opaque cursor: pass it as ` + "`" + `after` + "`" + ` to read the requests after this one."
   cursor: String!
+  "The request."
   node: AssistanceRequest!
 }
 
+"A page of roadside requests."
 type AssistanceRequestConnection {
+  "The requests of this page."
   edges: [AssistanceRequestEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
+"An owner's call for roadside help."
 input RequestAssistanceInput {
+  "One of the owner's cars (Vehicle.id); it must have no open request."
   vehicleId: ID!
   "WGS-84 degrees, -90 to 90."
   latitude: Float!
@@ -9160,86 +9721,161 @@ input RequestAssistanceInput {
   longitude: Float!
   "Where the car is, 1 to 200 characters."
   address: String!
+  "What is wrong."
   problem: AssistanceProblem!
   "Up to 500 characters; required for OTHER."
   description: String
-  "Mainland mobile number to call back; the owner's own when omitted."
+  "Mainland mobile number to call back (INVALID_PHONE otherwise); the owner's own when omitted."
   callbackPhone: String
-  "The store to ask; the nearest store when omitted."
+  "The store to ask; the nearest store with coordinates when omitted (NO_STORE_AVAILABLE when none has them)."
   storeId: ID
 }
 
+"Names one roadside request."
 input AssistanceRequestInput {
+  "The request (AssistanceRequest.id)."
   requestId: ID!
 }
 
+"Who is sent to an ACCEPTED request."
 input DispatchAssistanceInput {
+  "The request (AssistanceRequest.id)."
   requestId: ID!
-  "Send one of the store's staff (their name is the default name)."
+  "Send one of the store's active staff (their name is the default name); NOT_FOUND when not at the store."
   staffId: ID
-  "Who is sent; required without staffId."
+  "Who is sent, at most 40 characters; required without staffId."
   dispatcherName: String
-  "Their mainland mobile number, for the owner."
+  "Their mainland mobile number, for the owner (INVALID_PHONE otherwise)."
   dispatcherPhone: String!
   "Minutes from now until they arrive, 1 to 720."
   etaMinutes: Int!
+  "For the timeline, at most 500 characters."
   note: String
 }
 
+"Ends an ACCEPTED or DISPATCHED request."
 input CloseAssistanceRequestInput {
+  "The request (AssistanceRequest.id)."
   requestId: ID!
   "How it ended, 1 to 500 characters (the owner sees it)."
   outcome: String!
 }
 
+"Cancels an open request."
 input CancelAssistanceRequestInput {
+  "The request (AssistanceRequest.id)."
   requestId: ID!
-  "Required from staff (the owner is told); optional for the owner."
+  "At most 500 characters. Required from staff (the owner is told); optional for the owner."
   reason: String
 }
 
+"The result of a roadside mutation."
 type AssistanceRequestPayload {
+  "The request as made or changed; null when refused."
   assistanceRequest: AssistanceRequest
+  """
+  Why it was refused (empty on success): INVALID_ARGUMENT, INVALID_PHONE,
+  NO_STORE_AVAILABLE, ASSISTANCE_ALREADY_OPEN, ALREADY_ACCEPTED,
+  WRONG_STATUS, REQUEST_FINISHED, TOO_LATE_TO_CANCEL.
+  """
   userErrors: [UserError!]!
 }
 
 extend type Store {
   "WGS-84 degrees; null when unknown (the store gets no nearest-store requests)."
   latitude: Float
+  "WGS-84 degrees; null when unknown, as latitude."
   longitude: Float
 }
 
 extend type Owner {
-  "The owner's roadside requests, newest first."
-  assistanceRequests(first: Int = 20, after: String): AssistanceRequestConnection!
+  """
+  The owner's roadside requests, newest first: for the owner, or ADVISOR, CRM
+  and MANAGER staff (the owner's requests at their stores). Errors:
+  FORBIDDEN (other staff), NOT_FOUND (another owner's), INVALID_ARGUMENT
+  (first outside 1..100, a bad cursor).
+  """
+  assistanceRequests(
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the last request already read (AssistanceRequestEdge.cursor); null starts at the newest."
+    after: String
+  ): AssistanceRequestConnection!
 }
 
 extend type Query {
-  "A roadside request its owner or the store's staff may see; NOT_FOUND otherwise."
-  assistanceRequest(id: ID!): AssistanceRequest!
-  "Open requests (REQUESTED, ACCEPTED, DISPATCHED) of a store, or of all the caller's stores, oldest first."
-  openAssistanceRequests(storeId: ID, first: Int = 20, after: String): AssistanceRequestConnection! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+  "A roadside request: its owner, or ADVISOR, CRM and MANAGER staff of its store (GROUP_ADMIN: any). Errors: NOT_FOUND for anyone else, as for a request that does not exist."
+  assistanceRequest(
+    "The request (AssistanceRequest.id)."
+    id: ID!
+  ): AssistanceRequest!
+  """
+  Open requests (REQUESTED, ACCEPTED, DISPATCHED) of a store, or of all the
+  caller's stores, oldest first (the one waiting longest first). Errors:
+  FORBIDDEN (storeId not the caller's), INVALID_ARGUMENT (page, cursor).
+  """
+  openAssistanceRequests(
+    "Only this store's (one of the caller's); null: all the caller's stores (GROUP_ADMIN: every store)."
+    storeId: ID
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the last request already read (AssistanceRequestEdge.cursor); null starts at the oldest."
+    after: String
+  ): AssistanceRequestConnection! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
 }
 
 extend type Mutation {
-  "Asks for roadside help with one of the owner's cars (one open request per car)."
-  requestAssistance(input: RequestAssistanceInput!): AssistanceRequestPayload! @auth(requires: OWNER)
-  "Takes a REQUESTED request on; of concurrent accepts one wins (others: ALREADY_ACCEPTED)."
-  acceptAssistanceRequest(input: AssistanceRequestInput!): AssistanceRequestPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
-  "Records who was sent to an ACCEPTED request and their ETA."
-  dispatchAssistance(input: DispatchAssistanceInput!): AssistanceRequestPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
-  "Ends an ACCEPTED or DISPATCHED request with its outcome."
-  closeAssistanceRequest(input: CloseAssistanceRequestInput!): AssistanceRequestPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
-  "The owner cancels until someone is dispatched; the store's staff until it is closed, with a reason."
-  cancelAssistanceRequest(input: CancelAssistanceRequestInput!): AssistanceRequestPayload!
+  """
+  Asks for roadside help with one of the owner's cars (→ REQUESTED), for the
+  chosen store or the nearest one. One open request per car: of concurrent
+  requests exactly one is stored. Owner only. userErrors: INVALID_ARGUMENT,
+  INVALID_PHONE, NO_STORE_AVAILABLE, ASSISTANCE_ALREADY_OPEN; errors:
+  NOT_FOUND (vehicleId, storeId).
+  """
+  requestAssistance("Where, what and for which car." input: RequestAssistanceInput!): AssistanceRequestPayload! @auth(requires: OWNER)
+  """
+  Takes a REQUESTED request on (→ ACCEPTED). Staff of its store (GROUP_ADMIN:
+  any). Of concurrent accepts one wins; the others get ALREADY_ACCEPTED.
+  userErrors: ALREADY_ACCEPTED, REQUEST_FINISHED; errors: NOT_FOUND.
+  """
+  acceptAssistanceRequest("The request." input: AssistanceRequestInput!): AssistanceRequestPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+  """
+  Records who was sent to an ACCEPTED request and their ETA (→ DISPATCHED);
+  once per request. Staff of its store. userErrors: INVALID_ARGUMENT,
+  INVALID_PHONE, WRONG_STATUS, REQUEST_FINISHED; errors: NOT_FOUND (the
+  request, staffId).
+  """
+  dispatchAssistance("The request and who is sent." input: DispatchAssistanceInput!): AssistanceRequestPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+  """
+  Ends an ACCEPTED or DISPATCHED request with its outcome (→ CLOSED). Staff of
+  its store. userErrors: INVALID_ARGUMENT (outcome), WRONG_STATUS,
+  REQUEST_FINISHED; errors: NOT_FOUND.
+  """
+  closeAssistanceRequest("The request and its outcome." input: CloseAssistanceRequestInput!): AssistanceRequestPayload! @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+  """
+  Cancels an open request (→ CANCELLED). The owner their own until someone is
+  dispatched (reason optional); ADVISOR, CRM and MANAGER staff of its store
+  until it is closed, with a reason (the owner is told). userErrors:
+  INVALID_ARGUMENT (reason), TOO_LATE_TO_CANCEL, REQUEST_FINISHED; errors:
+  FORBIDDEN (other staff), NOT_FOUND.
+  """
+  cancelAssistanceRequest("The request and why." input: CancelAssistanceRequestInput!): AssistanceRequestPayload!
 }
 
 extend type Subscription {
-  "The request, sent again whenever it changes. For its owner and the store's staff."
-  assistanceRequestUpdated(id: ID!): AssistanceRequest!
+  """
+  The request now, then again after every change. For its owner and ADVISOR,
+  CRM and MANAGER staff of its store. Errors: NOT_FOUND (not visible to the
+  caller); the stream ends with an error if the caller loses access.
+  """
+  assistanceRequestUpdated(
+    "The request (AssistanceRequest.id)."
+    id: ID!
+  ): AssistanceRequest!
 }
 `, BuiltIn: false},
-	{Name: "../schema/staff.graphqls", Input: `enum StaffRole {
+	{Name: "../schema/staff.graphqls", Input: `"A staff member's role; a person may hold several. Operations name the roles they allow (GROUP_ADMIN passes every role check)."
+enum StaffRole {
   "服务顾问: reception, repair orders, approvals, settlement."
   ADVISOR
   "车间主管: dispatch, bays, technicians, status."
@@ -9262,144 +9898,225 @@ extend type Subscription {
 type OpeningHours {
   "0 = Sunday ... 6 = Saturday."
   weekday: Int!
-  "HH:MM"
+  "Opening time, HH:MM (store-local)."
   opens: String!
-  "HH:MM"
+  "Closing time, HH:MM (store-local; 24:00 is midnight at the end of the day)."
   closes: String!
 }
 
 "A 4S store of the dealer group."
 type Store implements Node {
+  "Opaque global ID (node(id:) fetches it)."
   id: ID!
   "Short code used in order numbers and screen URLs."
   code: String!
+  "Display name."
   name: String!
+  "City the store is in."
   city: String!
+  "Street address."
   address: String!
+  "The store's phone number, for owners to call."
   phone: String!
   "IANA time zone, e.g. Asia/Shanghai."
   timezone: String!
+  "Number of service bays (booking seats per kind default from it)."
   serviceBays: Int!
   "Length of a booking slot in minutes."
   slotMinutes: Int!
+  "Hours of the open weekdays only, Sunday first (a weekday not listed is closed)."
   openingHours: [OpeningHours!]!
 }
 
+"One store in a page of stores."
 type StoreEdge {
+  "Opaque cursor: pass it as ` + "`" + `after` + "`" + ` to read the stores after this one."
   cursor: String!
+  "The store."
   node: Store!
 }
 
+"A page of stores."
 type StoreConnection {
+  "The stores of this page."
   edges: [StoreEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many stores the group has, across all pages."
   totalCount: Int!
 }
 
 "A staff member."
 type Staff implements Node {
+  "Opaque global ID (node(id:) fetches it)."
   id: ID!
+  "The sign-in name."
   username: String!
+  "Display name."
   name: String!
+  "Every role the staff member holds."
   roles: [StaffRole!]!
   "The stores the staff member works for (every store for GROUP_ADMIN)."
   stores: [Store!]!
 }
 
 extend type Query {
-  "The dealer group's stores; public, for store pickers."
-  stores(first: Int = 20, after: String): StoreConnection!
-  "The signed-in staff member."
+  "The dealer group's stores; public, for store pickers. Errors: INVALID_ARGUMENT (first outside 1..100, a bad cursor)."
+  stores(
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the last store already read (StoreEdge.cursor); null starts at the first."
+    after: String
+  ): StoreConnection!
+  "The signed-in staff member, with roles and stores. Any staff."
   staffMe: Staff! @auth(requires: STAFF)
 }
 `, BuiltIn: false},
 	{Name: "../schema/vehicle.graphqls", Input: `"A car, with its one current owner."
 type Vehicle implements Node {
+  "Opaque global ID (node(id:) fetches it)."
   id: ID!
-  "17 characters, check digit validated."
+  "17 characters (ISO 3779, no I, O or Q), upper case, check digit validated."
   vin: String!
   "Canonical form without separator, e.g. 粤B12345; null before registration."
   plate: String
+  "Make, e.g. 比亚迪 (at most 40 characters)."
   brand: String!
+  "Model name (at most 40 characters)."
   model: String!
+  "Model year (1980 to next year)."
   modelYear: Int!
+  "Colour as recorded (at most 20 characters); empty when unknown."
   colour: String!
+  "Purchase date, YYYY-MM-DD; null when unknown."
   purchaseDate: Date
-  "The store that sold the car."
+  "The store that sold the car; null when it was bought elsewhere or is unknown."
   sellingStore: Store
+  "Last day of the manufacturer's warranty, YYYY-MM-DD; null when unknown."
   warrantyEndDate: Date
+  "Warranty mileage limit in kilometres; null when unknown."
   warrantyEndKm: Int
+  "Last day of the car's insurance, YYYY-MM-DD (renewal reminders 60 days before); null when unknown."
   insuranceExpiry: Date
-  "Next annual inspection (年检) due date."
+  "Next annual inspection (年检) due date, YYYY-MM-DD; null when unknown."
   inspectionDue: Date
-  "Last known odometer reading."
+  "Last known odometer reading, in kilometres (0 when never read)."
   mileageKm: Int!
+  "When mileageKm was read (check-in or a staff correction); null when never read."
   mileageReadAt: DateTime
   "The car's owner; null for callers who do not deal with customers (technicians)."
   owner: Owner
 }
 
+"One car in a page of cars."
 type VehicleEdge {
+  "Opaque cursor: pass it as ` + "`" + `after` + "`" + ` to read the cars after this one."
   cursor: String!
+  "The car."
   node: Vehicle!
 }
 
+"A page of cars."
 type VehicleConnection {
+  "The cars of this page."
   edges: [VehicleEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many cars the whole list holds, across all pages."
   totalCount: Int!
 }
 
+"A car handed over at new-car delivery, with its owner."
 input RegisterVehicleInput {
-  "The owner's mobile number; the owner is created if new."
+  "The owner's mainland mobile number (INVALID_PHONE otherwise); the owner is created if new."
   ownerPhone: String!
-  "The owner's name, used when the owner is new."
+  "The owner's name, used when the owner is new (or has no name yet)."
   ownerName: String
+  "17 characters with a valid check digit (INVALID_VIN); unique (VIN_ALREADY_REGISTERED)."
   vin: String!
+  "Mainland plate, 7 characters (new-energy 8), separators allowed (INVALID_PLATE); unique (PLATE_ALREADY_REGISTERED). Omit or blank: not registered yet."
   plate: String
+  "Make, 1 to 40 characters."
   brand: String!
+  "Model name, 1 to 40 characters."
   model: String!
+  "Model year, 1980 to next year."
   modelYear: Int!
+  "At most 20 characters."
   colour: String
+  "Purchase date, not in the future and not before the year before modelYear."
   purchaseDate: Date
   "Defaults to the caller's store when they have exactly one."
   sellingStoreId: ID
+  "Warranty end, not before purchaseDate, at most 20 years ahead."
   warrantyEndDate: Date
+  "Warranty mileage limit in kilometres, 0 to 2,000,000."
   warrantyEndKm: Int
+  "Insurance end, at most 3 years ahead."
   insuranceExpiry: Date
+  "Next annual inspection, at most 10 years ahead."
   inspectionDue: Date
+  "Odometer at delivery in kilometres, 0 to 2,000,000 (default 0)."
   mileageKm: Int
 }
 
+"The result of registerVehicle."
 type RegisterVehiclePayload {
+  "The registered car; null when refused."
   vehicle: Vehicle
+  "Its owner, found by phone or created; null when refused."
   owner: Owner
+  """
+  Why it was refused (empty on success; nothing was written): INVALID_PHONE,
+  INVALID_VIN, INVALID_PLATE, INVALID_ARGUMENT, VIN_ALREADY_REGISTERED,
+  PLATE_ALREADY_REGISTERED.
+  """
   userErrors: [UserError!]!
 }
 
+"A change of a car's plate, colour, mileage and dates."
 input UpdateVehicleInput {
+  "The car (Vehicle.id)."
   vehicleId: ID!
-  "Omitted fields stay unchanged."
+  "Omitted fields stay unchanged. Mainland plate (INVALID_PLATE), unique (PLATE_ALREADY_REGISTERED)."
   plate: String
+  "At most 20 characters."
   colour: String
-  "A new odometer reading; it may not go backwards."
+  "A new odometer reading in kilometres; it may not go backwards (MILEAGE_DECREASED); sets mileageReadAt."
   mileageKm: Int
+  "Warranty end, not before the purchase date, at most 20 years ahead."
   warrantyEndDate: Date
+  "Warranty mileage limit in kilometres, 0 to 2,000,000."
   warrantyEndKm: Int
+  "Insurance end, at most 3 years ahead."
   insuranceExpiry: Date
+  "Next annual inspection, at most 10 years ahead."
   inspectionDue: Date
 }
 
+"The result of updateVehicle."
 type UpdateVehiclePayload {
+  "The car as changed; null when refused."
   vehicle: Vehicle
+  "Why it was refused (empty on success): INVALID_PLATE, INVALID_ARGUMENT, MILEAGE_DECREASED, PLATE_ALREADY_REGISTERED."
   userErrors: [UserError!]!
 }
 
 extend type Mutation {
-  "Registers a car at new-car delivery, creating its owner by phone if needed."
-  registerVehicle(input: RegisterVehicleInput!): RegisterVehiclePayload! @auth(requires: STAFF, roles: [ADVISOR, MANAGER])
-  "Updates a car's plate, mileage and dates."
-  updateVehicle(input: UpdateVehicleInput!): UpdateVehiclePayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, MANAGER])
+  """
+  Registers a car at new-car delivery at one of the caller's stores, finding
+  its owner by phone or creating them (home store: the selling store). One
+  transaction: refused, nothing is written; of concurrent registrations of
+  one VIN exactly one succeeds. ADVISOR and MANAGER. userErrors: see
+  RegisterVehiclePayload; errors: FORBIDDEN (a store not the caller's).
+  """
+  registerVehicle("The car and its owner's phone." input: RegisterVehicleInput!): RegisterVehiclePayload! @auth(requires: STAFF, roles: [ADVISOR, MANAGER])
+  """
+  Updates a car's plate, colour, mileage and dates; omitted fields stay.
+  ADVISOR, FOREMAN and MANAGER staff, for cars they can see. userErrors: see
+  UpdateVehiclePayload; errors: NOT_FOUND (absent or not visible).
+  """
+  updateVehicle("The car and what changes." input: UpdateVehicleInput!): UpdateVehiclePayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/wallet.graphqls", Input: `enum MembershipTier {
@@ -9536,20 +10253,25 @@ type WeChatSubscriptionTemplate {
 
 "The messages of one kind WeChat may still bring the owner."
 type WeChatSubscriptionPermission {
+  "The kind of message (` + "`" + `READY_FOR_PICKUP` + "`" + `, ...)."
   kind: String!
+  "The kind's template id (as in wechatSubscriptionTemplates)."
   templateId: String!
   "How many more messages of the kind may be sent by WeChat (each accepted template adds one, up to 50)."
   remaining: Int!
 }
 
+"What the owner accepted in the mini-program's subscription prompt."
 input AcceptSubscriptionMessagesInput {
-  "The template ids the owner accepted in ` + "`" + `wx.requestSubscribeMessage` + "`" + ` (those it answered ` + "`" + `accept` + "`" + ` for)."
+  "The template ids the owner accepted in ` + "`" + `wx.requestSubscribeMessage` + "`" + ` (those it answered ` + "`" + `accept` + "`" + ` for): 1 to 20, each a configured template; an id given twice counts once."
   templateIds: [String!]!
 }
 
+"The result of acceptSubscriptionMessages."
 type AcceptSubscriptionMessagesPayload {
   "The owner's permissions for every configured kind."
   permissions: [WeChatSubscriptionPermission!]!
+  "Why nothing was recorded (empty on success): INVALID_ARGUMENT (templateIds), WECHAT_NOT_BOUND, WECHAT_NOT_CONFIGURED."
   userErrors: [UserError!]!
 }
 
@@ -9563,9 +10285,10 @@ extend type Mutation {
   Records the subscription message templates the owner accepted in the
   mini-program: one more message of each may be sent by WeChat. Needs a
   WeChat account bound to the owner (` + "`" + `WECHAT_NOT_BOUND` + "`" + `); an unknown
-  template id is ` + "`" + `INVALID_ARGUMENT` + "`" + ` and nothing is recorded.
+  template id is ` + "`" + `INVALID_ARGUMENT` + "`" + ` and nothing is recorded;
+  ` + "`" + `WECHAT_NOT_CONFIGURED` + "`" + ` when WeChat messages are not set up. Owner only.
   """
-  acceptSubscriptionMessages(input: AcceptSubscriptionMessagesInput!): AcceptSubscriptionMessagesPayload! @auth(requires: OWNER)
+  acceptSubscriptionMessages("The accepted template ids." input: AcceptSubscriptionMessagesInput!): AcceptSubscriptionMessagesPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
 }

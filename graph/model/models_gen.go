@@ -23,15 +23,18 @@ import (
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
+// What the owner accepted in the mini-program's subscription prompt.
 type AcceptSubscriptionMessagesInput struct {
-	// The template ids the owner accepted in `wx.requestSubscribeMessage` (those it answered `accept` for).
+	// The template ids the owner accepted in `wx.requestSubscribeMessage` (those it answered `accept` for): 1 to 20, each a configured template; an id given twice counts once.
 	TemplateIds []string `json:"templateIds"`
 }
 
+// The result of acceptSubscriptionMessages.
 type AcceptSubscriptionMessagesPayload struct {
 	// The owner's permissions for every configured kind.
 	Permissions []*wechat.Permission `json:"permissions"`
-	UserErrors  []*UserError         `json:"userErrors"`
+	// Why nothing was recorded (empty on success): INVALID_ARGUMENT (templateIds), WECHAT_NOT_BOUND, WECHAT_NOT_CONFIGURED.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type AddRepairOrderItemInput struct {
@@ -54,28 +57,44 @@ type AdjustWalletInput struct {
 	IdempotencyKey string `json:"idempotencyKey"`
 }
 
+// A page of appointments, newest booking first.
 type AppointmentConnection struct {
-	Edges    []*AppointmentEdge `json:"edges"`
-	PageInfo *PageInfo          `json:"pageInfo"`
+	// The appointments of this page.
+	Edges []*AppointmentEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One appointment in a page of appointments.
 type AppointmentEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *booking.Appointment `json:"node"`
+	// Opaque cursor: pass it as `after` to read the appointments after this one.
+	Cursor string `json:"cursor"`
+	// The appointment.
+	Node *booking.Appointment `json:"node"`
 }
 
+// Names one appointment.
 type AppointmentInput struct {
+	// The appointment (Appointment.id); it must be BOOKED.
 	AppointmentID string `json:"appointmentId"`
 	// A retry with the same key answers the first result instead of NOT_BOOKED (at most 128 characters).
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// The result of an appointment mutation.
 type AppointmentPayload struct {
+	// The appointment as booked or changed; null when refused.
 	Appointment *booking.Appointment `json:"appointment,omitempty"`
-	UserErrors  []*UserError         `json:"userErrors"`
+	// Why it was refused (empty on success): INVALID_ARGUMENT, SLOT_FULL,
+	// TOO_LATE, TOO_FAR_AHEAD, STORE_CLOSED, INVALID_SLOT,
+	// VEHICLE_ALREADY_BOOKED, TOO_MANY_APPOINTMENTS, NOT_BOOKED, TOO_EARLY,
+	// IDEMPOTENCY_KEY_REUSED.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Gives a follow-up task to a staff member, or takes it back.
 type AssignFollowUpTaskInput struct {
+	// The task (FollowUpTask.id); it must be OPEN.
 	TaskID string `json:"taskId"`
 	// CRM staff or a manager of the task's store; null takes the task back.
 	AssigneeID *string `json:"assigneeId,omitempty"`
@@ -90,13 +109,15 @@ type AssignRepairOrderInput struct {
 
 // Who was sent and when they should arrive.
 type AssistanceDispatch struct {
+	// Name of who was sent (at most 40 characters).
 	Name string `json:"name"`
 	// Mobile number of who was sent (E.164), for the owner to call.
 	Phone string `json:"phone"`
 	// True when one of the store's staff was sent (false: a partner's tow truck).
 	IsStaff bool `json:"isStaff"`
 	// Estimated time of arrival.
-	Eta          time.Time `json:"eta"`
+	Eta time.Time `json:"eta"`
+	// When the dispatch was recorded.
 	DispatchedAt time.Time `json:"dispatchedAt"`
 }
 
@@ -110,23 +131,36 @@ type AssistanceLocation struct {
 	Address string `json:"address"`
 }
 
+// A page of roadside requests.
 type AssistanceRequestConnection struct {
-	Edges    []*AssistanceRequestEdge `json:"edges"`
-	PageInfo *PageInfo                `json:"pageInfo"`
+	// The requests of this page.
+	Edges []*AssistanceRequestEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One request in a page of roadside requests.
 type AssistanceRequestEdge struct {
-	Cursor string            `json:"cursor"`
-	Node   *roadside.Request `json:"node"`
+	// Opaque cursor: pass it as `after` to read the requests after this one.
+	Cursor string `json:"cursor"`
+	// The request.
+	Node *roadside.Request `json:"node"`
 }
 
+// Names one roadside request.
 type AssistanceRequestInput struct {
+	// The request (AssistanceRequest.id).
 	RequestID string `json:"requestId"`
 }
 
+// The result of a roadside mutation.
 type AssistanceRequestPayload struct {
+	// The request as made or changed; null when refused.
 	AssistanceRequest *roadside.Request `json:"assistanceRequest,omitempty"`
-	UserErrors        []*UserError      `json:"userErrors"`
+	// Why it was refused (empty on success): INVALID_ARGUMENT, INVALID_PHONE,
+	// NO_STORE_AVAILABLE, ASSISTANCE_ALREADY_OPEN, ALREADY_ACCEPTED,
+	// WRONG_STATUS, REQUEST_FINISHED, TOO_LATE_TO_CANCEL.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type AuthPayload struct {
@@ -138,28 +172,39 @@ type AuthPayload struct {
 	UserErrors []*UserError  `json:"userErrors"`
 }
 
+// A booking of one slot for one car.
 type BookAppointmentInput struct {
-	StoreID   string        `json:"storeId"`
-	VehicleID string        `json:"vehicleId"`
-	Kind      workshop.Kind `json:"kind"`
-	// A slot's start, as availableSlots gives it.
+	// The store (Store.id); staff: one of their stores.
+	StoreID string `json:"storeId"`
+	// The car: owners one of theirs; staff any car of the group.
+	VehicleID string `json:"vehicleId"`
+	// The kind of service; the slot must have seats for it.
+	Kind workshop.Kind `json:"kind"`
+	// A slot's start, as availableSlots gives it: 2 hours to 30 days from now.
 	SlotStart time.Time `json:"slotStart"`
-	Note      *string   `json:"note,omitempty"`
+	// What the car needs, at most 500 characters (becomes the repair order's concern on arrival).
+	Note *string `json:"note,omitempty"`
 	// Staff booking for an owner: PHONE or WALK_IN. Owners: APP (default) or MINI_PROGRAM.
-	Source         *booking.Source `json:"source,omitempty"`
-	IdempotencyKey *string         `json:"idempotencyKey,omitempty"`
+	Source *booking.Source `json:"source,omitempty"`
+	// A retry with the same key (at most 128 characters) answers the first result instead of booking twice; the same key with other input is IDEMPOTENCY_KEY_REUSED.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// The result of a calendar change.
 type CalendarPayload struct {
+	// The calendar after the change; null when refused.
 	Calendar *booking.Calendar `json:"calendar,omitempty"`
 	// Bookings that no longer fit (only with force).
-	Conflicts  []*booking.Appointment `json:"conflicts"`
-	UserErrors []*UserError           `json:"userErrors"`
+	Conflicts []*booking.Appointment `json:"conflicts"`
+	// Why it was refused (empty on success): INVALID_ARGUMENT, CAPACITY_BELOW_BOOKINGS (the message says how many bookings would not fit).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Cancels an open request.
 type CancelAssistanceRequestInput struct {
+	// The request (AssistanceRequest.id).
 	RequestID string `json:"requestId"`
-	// Required from staff (the owner is told); optional for the owner.
+	// At most 500 characters. Required from staff (the owner is told); optional for the owner.
 	Reason *string `json:"reason,omitempty"`
 }
 
@@ -179,37 +224,53 @@ type CheckInRegistrationInput struct {
 	Code string `json:"code"`
 }
 
+// Ends an ACCEPTED or DISPATCHED request.
 type CloseAssistanceRequestInput struct {
+	// The request (AssistanceRequest.id).
 	RequestID string `json:"requestId"`
 	// How it ended, 1 to 500 characters (the owner sees it).
 	Outcome string `json:"outcome"`
 }
 
+// Closes a follow-up task without a call (the owner asked not to be called, the car was sold, ...).
 type CloseFollowUpTaskInput struct {
+	// The task (FollowUpTask.id); it must be OPEN.
 	TaskID string `json:"taskId"`
-	// Why it closes without a call.
+	// Why it closes without a call, at most 1000 characters.
 	Note *string `json:"note,omitempty"`
 }
 
+// A page of complaints, newest first.
 type ComplaintConnection struct {
-	Edges    []*ComplaintEdge `json:"edges"`
-	PageInfo *PageInfo        `json:"pageInfo"`
+	// The complaints of this page.
+	Edges []*ComplaintEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One complaint in a page of complaints.
 type ComplaintEdge struct {
-	Cursor string          `json:"cursor"`
-	Node   *care.Complaint `json:"node"`
+	// Opaque cursor: pass it as `after` to read the complaints after this one.
+	Cursor string `json:"cursor"`
+	// The complaint.
+	Node *care.Complaint `json:"node"`
 }
 
+// The result of a complaint mutation.
 type ComplaintPayload struct {
-	Complaint  *care.Complaint `json:"complaint,omitempty"`
-	UserErrors []*UserError    `json:"userErrors"`
+	// The complaint as filed or changed; null when refused.
+	Complaint *care.Complaint `json:"complaint,omitempty"`
+	// Why it was refused (empty on success): INVALID_ARGUMENT, NO_STORE, COMPLAINT_STATUS, IDEMPOTENCY_KEY_REUSED.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// One step on a complaint's handling.
 type ComplaintStepInput struct {
+	// The complaint (Complaint.id).
 	ComplaintID string `json:"complaintId"`
 	// proposeComplaintResolution: the proposal; resolveComplaint: the
 	// resolution; reopenComplaint: why (all required). Optional otherwise.
+	// At most 1000 characters.
 	Note *string `json:"note,omitempty"`
 }
 
@@ -238,6 +299,7 @@ type CreateEventInput struct {
 
 // Everything held about the owner, as one JSON document.
 type DataExport struct {
+	// When the document was put together (one transaction, so its sections agree).
 	GeneratedAt time.Time `json:"generatedAt"`
 	// JSON: {"format": "ownerhub-export/1", "ownerId", "generatedAt", "sections":
 	// {"owner", "consent", "vehicles", "repairOrders", "wallet", "appointments",
@@ -250,11 +312,13 @@ type DecideRepairItemsInput struct {
 	Decisions []*RepairItemDecision `json:"decisions"`
 }
 
+// Confirms the deletion of the signed-in owner's account.
 type DeleteMyAccountInput struct {
 	// Must be true: a deleted account cannot be restored.
 	Confirm bool `json:"confirm"`
 }
 
+// The result of deleteMyAccount.
 type DeleteMyAccountPayload struct {
 	// True when the account was deleted: every session is signed out.
 	Deleted bool `json:"deleted"`
@@ -264,17 +328,20 @@ type DeleteMyAccountPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Who is sent to an ACCEPTED request.
 type DispatchAssistanceInput struct {
+	// The request (AssistanceRequest.id).
 	RequestID string `json:"requestId"`
-	// Send one of the store's staff (their name is the default name).
+	// Send one of the store's active staff (their name is the default name); NOT_FOUND when not at the store.
 	StaffID *string `json:"staffId,omitempty"`
-	// Who is sent; required without staffId.
+	// Who is sent, at most 40 characters; required without staffId.
 	DispatcherName *string `json:"dispatcherName,omitempty"`
-	// Their mainland mobile number, for the owner.
+	// Their mainland mobile number, for the owner (INVALID_PHONE otherwise).
 	DispatcherPhone string `json:"dispatcherPhone"`
 	// Minutes from now until they arrive, 1 to 720.
-	EtaMinutes int     `json:"etaMinutes"`
-	Note       *string `json:"note,omitempty"`
+	EtaMinutes int `json:"etaMinutes"`
+	// For the timeline, at most 500 characters.
+	Note *string `json:"note,omitempty"`
 }
 
 type EventConnection struct {
@@ -313,7 +380,9 @@ type EventRoster struct {
 	PageInfo        *PageInfo     `json:"pageInfo"`
 }
 
+// An owner's complaint.
 type FileComplaintInput struct {
+	// What it is about.
 	Category care.Category `json:"category"`
 	// 1 to 2000 characters.
 	Description string `json:"description"`
@@ -325,41 +394,54 @@ type FileComplaintInput struct {
 	StoreID *string `json:"storeId,omitempty"`
 	// At most 9 https URLs of uploaded photos, each at most 500 characters.
 	PhotoUrls []string `json:"photoUrls,omitempty"`
-	// A retry with the same key returns the complaint the first request filed.
+	// A retry with the same key (at most 128 characters, the caller's own) returns the complaint the first request filed; the same key with other input is IDEMPOTENCY_KEY_REUSED.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // The complaint an ISSUE_FOUND call files for the owner.
 type FollowUpComplaintInput struct {
-	Category    care.Category `json:"category"`
-	Description string        `json:"description"`
+	// What the complaint is about.
+	Category care.Category `json:"category"`
+	// The owner's problem as told on the call, 1 to 2000 characters.
+	Description string `json:"description"`
 }
 
+// A page of follow-up tasks, earliest due first.
 type FollowUpTaskConnection struct {
-	Edges    []*FollowUpTaskEdge `json:"edges"`
-	PageInfo *PageInfo           `json:"pageInfo"`
+	// The tasks of this page.
+	Edges []*FollowUpTaskEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One task in a page of follow-up tasks.
 type FollowUpTaskEdge struct {
-	Cursor string             `json:"cursor"`
-	Node   *care.FollowUpTask `json:"node"`
+	// Opaque cursor: pass it as `after` to read the tasks after this one.
+	Cursor string `json:"cursor"`
+	// The task.
+	Node *care.FollowUpTask `json:"node"`
 }
 
+// The result of a follow-up task mutation.
 type FollowUpTaskPayload struct {
+	// The task as changed; null when refused.
 	Task *care.FollowUpTask `json:"task,omitempty"`
-	// Filed from the call (ISSUE_FOUND).
-	Complaint  *care.Complaint `json:"complaint,omitempty"`
-	UserErrors []*UserError    `json:"userErrors"`
+	// Filed from the call (ISSUE_FOUND); null otherwise.
+	Complaint *care.Complaint `json:"complaint,omitempty"`
+	// Why it was refused (empty on success): INVALID_ARGUMENT, TASK_CLOSED.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// One weekday's opening hours.
 type HoursInput struct {
 	// 0 = Sunday ... 6 = Saturday.
 	Weekday int `json:"weekday"`
-	// HH:MM
+	// Opening time, HH:MM (00:00 to 23:59) store-local; required unless closed.
 	Opens *string `json:"opens,omitempty"`
-	// HH:MM
+	// Closing time, HH:MM (00:01 to 24:00) store-local, after opens; required unless closed.
 	Closes *string `json:"closes,omitempty"`
-	Closed *bool   `json:"closed,omitempty"`
+	// true: closed all that weekday (opens and closes are ignored).
+	Closed *bool `json:"closed,omitempty"`
 }
 
 type IssueScreenTokenInput struct {
@@ -381,9 +463,12 @@ type ItineraryStopInput struct {
 	Note  *string   `json:"note,omitempty"`
 }
 
+// Seats per slot for one kind of service.
 type KindSeatsInput struct {
-	Kind  workshop.Kind `json:"kind"`
-	Seats int           `json:"seats"`
+	// The kind of service (each kind at most once).
+	Kind workshop.Kind `json:"kind"`
+	// Cars per slot, 0 to 100 (0: not bookable).
+	Seats int `json:"seats"`
 }
 
 type LedgerEntryConnection struct {
@@ -426,15 +511,22 @@ type LogoutPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// The arrival of a booked car.
 type MarkArrivedInput struct {
+	// The appointment (Appointment.id); it must be BOOKED.
 	AppointmentID string `json:"appointmentId"`
-	MileageIn     int    `json:"mileageIn"`
+	// Odometer reading in kilometres; not below the car's last reading (MILEAGE_DECREASED).
+	MileageIn int `json:"mileageIn"`
 }
 
+// The result of markArrived.
 type MarkArrivedPayload struct {
-	Appointment *booking.Appointment  `json:"appointment,omitempty"`
+	// The appointment, now ARRIVED; null when refused.
+	Appointment *booking.Appointment `json:"appointment,omitempty"`
+	// The repair order opened for it; null when refused.
 	RepairOrder *workshop.RepairOrder `json:"repairOrder,omitempty"`
-	UserErrors  []*UserError          `json:"userErrors"`
+	// Why it was refused (empty on success): NOT_BOOKED, TOO_EARLY, VEHICLE_IN_WORKSHOP, MILEAGE_DECREASED, INVALID_ARGUMENT.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type MarkNotificationsReadInput struct {
@@ -563,14 +655,20 @@ type PaymentInput struct {
 	Points *int `json:"points,omitempty"`
 }
 
+// A page of a reconciliation's mismatches, in the order found.
 type PaymentMismatchConnection struct {
-	Edges    []*PaymentMismatchEdge `json:"edges"`
-	PageInfo *PageInfo              `json:"pageInfo"`
+	// The mismatches of this page.
+	Edges []*PaymentMismatchEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One mismatch in a page of mismatches.
 type PaymentMismatchEdge struct {
-	Cursor string             `json:"cursor"`
-	Node   *payments.Mismatch `json:"node"`
+	// Opaque cursor: pass it as `after` to read the mismatches after this one.
+	Cursor string `json:"cursor"`
+	// The mismatch.
+	Node *payments.Mismatch `json:"node"`
 }
 
 type PublishEventInput struct {
@@ -581,16 +679,21 @@ type PublishEventInput struct {
 type Query struct {
 }
 
+// The result of one follow-up call.
 type RecordFollowUpOutcomeInput struct {
-	TaskID  string       `json:"taskId"`
+	// The task (FollowUpTask.id); it must be OPEN.
+	TaskID string `json:"taskId"`
+	// How the call went; decides what happens to the task.
 	Outcome care.Outcome `json:"outcome"`
-	Note    *string      `json:"note,omitempty"`
+	// What was said, at most 1000 characters; null keeps the task's previous note.
+	Note *string `json:"note,omitempty"`
 	// NOT_REACHED: when to call again (within 30 days).
 	RetryAt *time.Time `json:"retryAt,omitempty"`
 	// ISSUE_FOUND: the owner's complaint.
 	Complaint *FollowUpComplaintInput `json:"complaint,omitempty"`
 }
 
+// A refund WeChat Pay gave up on, paid back by hand.
 type RecordManualRefundInput struct {
 	// The refund WeChat Pay closed or found abnormal (a PaymentRefund's id).
 	RefundID string `json:"refundId"`
@@ -600,6 +703,7 @@ type RecordManualRefundInput struct {
 	Note *string `json:"note,omitempty"`
 }
 
+// The result of recordManualRefund.
 type RecordManualRefundPayload struct {
 	// The refund, SUCCESS with its manual reference.
 	Refund *payments.Refund `json:"refund,omitempty"`
@@ -613,6 +717,7 @@ type RefreshSessionInput struct {
 	RefreshToken string `json:"refreshToken"`
 }
 
+// A manager's refund of an online top-up.
 type RefundOnlinePaymentInput struct {
 	// The online top-up to refund (an OnlinePayment's id).
 	PaymentID string `json:"paymentId"`
@@ -624,6 +729,7 @@ type RefundOnlinePaymentInput struct {
 	IdempotencyKey string `json:"idempotencyKey"`
 }
 
+// The result of refundOnlinePayment.
 type RefundOnlinePaymentPayload struct {
 	// The refund, PENDING or PROCESSING: WeChat Pay's notification or the refund sweep tells when it succeeds.
 	Refund *payments.Refund `json:"refund,omitempty"`
@@ -644,16 +750,21 @@ type RefundWalletInput struct {
 	IdempotencyKey string                 `json:"idempotencyKey"`
 }
 
+// The app's device and its push token.
 type RegisterDeviceInput struct {
+	// The phone's operating system.
 	Platform DevicePlatform `json:"platform"`
 	// The provider's token: 64+ lowercase hex for APNs, a JPush registration id.
 	Token string `json:"token"`
-	// Omitted: the platform's (APNS for IOS, JPUSH for ANDROID).
+	// Omitted: the platform's (APNS for IOS, JPUSH for ANDROID); another platform's provider is INVALID_ARGUMENT.
 	Provider *PushProvider `json:"provider,omitempty"`
 }
 
+// The result of registerDevice.
 type RegisterDevicePayload struct {
-	Device     *push.Device `json:"device,omitempty"`
+	// The device as registered; null when refused.
+	Device *push.Device `json:"device,omitempty"`
+	// Why it was refused (empty on success): INVALID_ARGUMENT (platform, token format, provider).
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -668,31 +779,50 @@ type RegisterForEventInput struct {
 	IdempotencyKey *string         `json:"idempotencyKey,omitempty"`
 }
 
+// A car handed over at new-car delivery, with its owner.
 type RegisterVehicleInput struct {
-	// The owner's mobile number; the owner is created if new.
+	// The owner's mainland mobile number (INVALID_PHONE otherwise); the owner is created if new.
 	OwnerPhone string `json:"ownerPhone"`
-	// The owner's name, used when the owner is new.
-	OwnerName    *string      `json:"ownerName,omitempty"`
-	Vin          string       `json:"vin"`
-	Plate        *string      `json:"plate,omitempty"`
-	Brand        string       `json:"brand"`
-	Model        string       `json:"model"`
-	ModelYear    int          `json:"modelYear"`
-	Colour       *string      `json:"colour,omitempty"`
+	// The owner's name, used when the owner is new (or has no name yet).
+	OwnerName *string `json:"ownerName,omitempty"`
+	// 17 characters with a valid check digit (INVALID_VIN); unique (VIN_ALREADY_REGISTERED).
+	Vin string `json:"vin"`
+	// Mainland plate, 7 characters (new-energy 8), separators allowed (INVALID_PLATE); unique (PLATE_ALREADY_REGISTERED). Omit or blank: not registered yet.
+	Plate *string `json:"plate,omitempty"`
+	// Make, 1 to 40 characters.
+	Brand string `json:"brand"`
+	// Model name, 1 to 40 characters.
+	Model string `json:"model"`
+	// Model year, 1980 to next year.
+	ModelYear int `json:"modelYear"`
+	// At most 20 characters.
+	Colour *string `json:"colour,omitempty"`
+	// Purchase date, not in the future and not before the year before modelYear.
 	PurchaseDate *models.Date `json:"purchaseDate,omitempty"`
 	// Defaults to the caller's store when they have exactly one.
-	SellingStoreID  *string      `json:"sellingStoreId,omitempty"`
+	SellingStoreID *string `json:"sellingStoreId,omitempty"`
+	// Warranty end, not before purchaseDate, at most 20 years ahead.
 	WarrantyEndDate *models.Date `json:"warrantyEndDate,omitempty"`
-	WarrantyEndKm   *int         `json:"warrantyEndKm,omitempty"`
+	// Warranty mileage limit in kilometres, 0 to 2,000,000.
+	WarrantyEndKm *int `json:"warrantyEndKm,omitempty"`
+	// Insurance end, at most 3 years ahead.
 	InsuranceExpiry *models.Date `json:"insuranceExpiry,omitempty"`
-	InspectionDue   *models.Date `json:"inspectionDue,omitempty"`
-	MileageKm       *int         `json:"mileageKm,omitempty"`
+	// Next annual inspection, at most 10 years ahead.
+	InspectionDue *models.Date `json:"inspectionDue,omitempty"`
+	// Odometer at delivery in kilometres, 0 to 2,000,000 (default 0).
+	MileageKm *int `json:"mileageKm,omitempty"`
 }
 
+// The result of registerVehicle.
 type RegisterVehiclePayload struct {
-	Vehicle    *models.Vehicle `json:"vehicle,omitempty"`
-	Owner      *models.Owner   `json:"owner,omitempty"`
-	UserErrors []*UserError    `json:"userErrors"`
+	// The registered car; null when refused.
+	Vehicle *models.Vehicle `json:"vehicle,omitempty"`
+	// Its owner, found by phone or created; null when refused.
+	Owner *models.Owner `json:"owner,omitempty"`
+	// Why it was refused (empty on success; nothing was written): INVALID_PHONE,
+	// INVALID_VIN, INVALID_PLATE, INVALID_ARGUMENT, VIN_ALREADY_REGISTERED,
+	// PLATE_ALREADY_REGISTERED.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type RegistrationConnection struct {
@@ -764,20 +894,23 @@ type RepairOrderTotals struct {
 	Declined *Money `json:"declined"`
 }
 
+// An owner's call for roadside help.
 type RequestAssistanceInput struct {
+	// One of the owner's cars (Vehicle.id); it must have no open request.
 	VehicleID string `json:"vehicleId"`
 	// WGS-84 degrees, -90 to 90.
 	Latitude float64 `json:"latitude"`
 	// WGS-84 degrees, -180 to 180.
 	Longitude float64 `json:"longitude"`
 	// Where the car is, 1 to 200 characters.
-	Address string           `json:"address"`
+	Address string `json:"address"`
+	// What is wrong.
 	Problem roadside.Problem `json:"problem"`
 	// Up to 500 characters; required for OTHER.
 	Description *string `json:"description,omitempty"`
-	// Mainland mobile number to call back; the owner's own when omitted.
+	// Mainland mobile number to call back (INVALID_PHONE otherwise); the owner's own when omitted.
 	CallbackPhone *string `json:"callbackPhone,omitempty"`
-	// The store to ask; the nearest store when omitted.
+	// The store to ask; the nearest store with coordinates when omitted (NO_STORE_AVAILABLE when none has them).
 	StoreID *string `json:"storeId,omitempty"`
 }
 
@@ -794,10 +927,14 @@ type RequestLoginCodePayload struct {
 	UserErrors        []*UserError `json:"userErrors"`
 }
 
+// Moves a BOOKED appointment to another slot of its store, same kind.
 type RescheduleAppointmentInput struct {
-	AppointmentID  string    `json:"appointmentId"`
-	SlotStart      time.Time `json:"slotStart"`
-	IdempotencyKey *string   `json:"idempotencyKey,omitempty"`
+	// The appointment (Appointment.id).
+	AppointmentID string `json:"appointmentId"`
+	// The new slot's start, as availableSlots gives it (2 hours to 30 days from now).
+	SlotStart time.Time `json:"slotStart"`
+	// A retry with the same key (at most 128 characters) answers the first result; the same key with another slot is IDEMPOTENCY_KEY_REUSED.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type RevokeScreenTokenInput struct {
@@ -834,32 +971,46 @@ type Session struct {
 // without a kind); seats sets that kind's seats; closed: false without seats
 // removes the date's override again.
 type SetCalendarOverrideInput struct {
-	StoreID string      `json:"storeId"`
-	Date    models.Date `json:"date"`
+	// The store (Store.id); one the caller manages.
+	StoreID string `json:"storeId"`
+	// The date, YYYY-MM-DD store-local: today to 366 days ahead.
+	Date models.Date `json:"date"`
 	// Omit for the whole day (then closed must be true).
-	Kind   *workshop.Kind `json:"kind,omitempty"`
-	Closed *bool          `json:"closed,omitempty"`
-	Seats  *int           `json:"seats,omitempty"`
-	Note   *string        `json:"note,omitempty"`
-	Force  *bool          `json:"force,omitempty"`
+	Kind *workshop.Kind `json:"kind,omitempty"`
+	// true closes the date (for the kind, or the whole day); false with no seats removes the override.
+	Closed *bool `json:"closed,omitempty"`
+	// The kind's seats per slot that date, 0 to 100; needs kind, not with closed: true.
+	Seats *int `json:"seats,omitempty"`
+	// Why (a holiday's name, ...), at most 200 characters.
+	Note *string `json:"note,omitempty"`
+	// Apply even if bookings of that date no longer fit; they are returned as conflicts for staff to move.
+	Force *bool `json:"force,omitempty"`
 }
 
+// The owner's choice about marketing messages.
 type SetMarketingConsentInput struct {
 	// True gives consent to marketing messages, false withdraws it.
 	Given bool `json:"given"`
 }
 
+// The result of setMarketingConsent.
 type SetMarketingConsentPayload struct {
-	Privacy    *privacy.Privacy `json:"privacy,omitempty"`
-	UserErrors []*UserError     `json:"userErrors"`
+	// The settings after the change.
+	Privacy *privacy.Privacy `json:"privacy,omitempty"`
+	// Empty: the only refusals are errors (NOT_FOUND for a deleted account).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A change of a store's week; what is omitted stays as it is.
 type SetStoreCalendarInput struct {
-	StoreID     string `json:"storeId"`
-	SlotMinutes *int   `json:"slotMinutes,omitempty"`
+	// The store (Store.id); one the caller manages.
+	StoreID string `json:"storeId"`
+	// Slot length in minutes, 15 to 240; changes only while no booking lies ahead (else CAPACITY_BELOW_BOOKINGS, force or not).
+	SlotMinutes *int `json:"slotMinutes,omitempty"`
 	// All seven weekdays, or omit to keep the hours.
-	OpeningHours []*HoursInput     `json:"openingHours,omitempty"`
-	Seats        []*KindSeatsInput `json:"seats,omitempty"`
+	OpeningHours []*HoursInput `json:"openingHours,omitempty"`
+	// Seats of the kinds listed (others unchanged).
+	Seats []*KindSeatsInput `json:"seats,omitempty"`
 	// Apply even if bookings no longer fit; they are returned as conflicts for staff to move.
 	Force *bool `json:"force,omitempty"`
 }
@@ -921,43 +1072,66 @@ type StatusChange struct {
 	ActorName *string `json:"actorName,omitempty"`
 }
 
+// A page of stores.
 type StoreConnection struct {
-	Edges      []*StoreEdge `json:"edges"`
-	PageInfo   *PageInfo    `json:"pageInfo"`
-	TotalCount int          `json:"totalCount"`
+	// The stores of this page.
+	Edges []*StoreEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many stores the group has, across all pages.
+	TotalCount int `json:"totalCount"`
 }
 
+// One store in a page of stores.
 type StoreEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *models.Store `json:"node"`
+	// Opaque cursor: pass it as `after` to read the stores after this one.
+	Cursor string `json:"cursor"`
+	// The store.
+	Node *models.Store `json:"node"`
 }
 
+// The owner's answer to a survey: every score 1 (poor) to 5 (excellent), else INVALID_ARGUMENT on that score.
 type SubmitSurveyInput struct {
-	SurveyID    string `json:"surveyId"`
-	Overall     int    `json:"overall"`
-	Advisor     int    `json:"advisor"`
-	Quality     int    `json:"quality"`
-	Timeliness  int    `json:"timeliness"`
-	Cleanliness int    `json:"cleanliness"`
-	// At most 1000 characters.
+	// The survey (Survey.id), one of the caller's.
+	SurveyID string `json:"surveyId"`
+	// Overall score, 1 to 5.
+	Overall int `json:"overall"`
+	// The advisor's service, 1 to 5.
+	Advisor int `json:"advisor"`
+	// Quality of the work, 1 to 5.
+	Quality int `json:"quality"`
+	// Done when promised, 1 to 5.
+	Timeliness int `json:"timeliness"`
+	// The car came back clean, 1 to 5.
+	Cleanliness int `json:"cleanliness"`
+	// At most 1000 characters, line breaks allowed; null or empty: no comment (a change replaces the earlier comment).
 	Comment *string `json:"comment,omitempty"`
 }
 
 type Subscription struct {
 }
 
+// A page of surveys, newest offer first.
 type SurveyConnection struct {
-	Edges    []*SurveyEdge `json:"edges"`
-	PageInfo *PageInfo     `json:"pageInfo"`
+	// The surveys of this page.
+	Edges []*SurveyEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One survey in a page of surveys.
 type SurveyEdge struct {
-	Cursor string       `json:"cursor"`
-	Node   *care.Survey `json:"node"`
+	// Opaque cursor: pass it as `after` to read the surveys after this one.
+	Cursor string `json:"cursor"`
+	// The survey.
+	Node *care.Survey `json:"node"`
 }
 
+// The result of submitSurvey.
 type SurveyPayload struct {
-	Survey     *care.Survey `json:"survey,omitempty"`
+	// The survey as answered; null when refused.
+	Survey *care.Survey `json:"survey,omitempty"`
+	// Why it was refused (empty on success): INVALID_ARGUMENT, SURVEY_CLOSED.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -972,9 +1146,11 @@ type TopUpWalletInput struct {
 	IdempotencyKey string                 `json:"idempotencyKey"`
 }
 
+// The result of unregisterDevice.
 type UnregisterDevicePayload struct {
 	// Whether the caller had a device with the token.
-	Removed    bool         `json:"removed"`
+	Removed bool `json:"removed"`
+	// Always empty: an unknown token (or another owner's) is answered removed: false.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -1022,22 +1198,32 @@ type UpdateNotificationSettingsPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A change of a car's plate, colour, mileage and dates.
 type UpdateVehicleInput struct {
+	// The car (Vehicle.id).
 	VehicleID string `json:"vehicleId"`
-	// Omitted fields stay unchanged.
-	Plate  *string `json:"plate,omitempty"`
+	// Omitted fields stay unchanged. Mainland plate (INVALID_PLATE), unique (PLATE_ALREADY_REGISTERED).
+	Plate *string `json:"plate,omitempty"`
+	// At most 20 characters.
 	Colour *string `json:"colour,omitempty"`
-	// A new odometer reading; it may not go backwards.
-	MileageKm       *int         `json:"mileageKm,omitempty"`
+	// A new odometer reading in kilometres; it may not go backwards (MILEAGE_DECREASED); sets mileageReadAt.
+	MileageKm *int `json:"mileageKm,omitempty"`
+	// Warranty end, not before the purchase date, at most 20 years ahead.
 	WarrantyEndDate *models.Date `json:"warrantyEndDate,omitempty"`
-	WarrantyEndKm   *int         `json:"warrantyEndKm,omitempty"`
+	// Warranty mileage limit in kilometres, 0 to 2,000,000.
+	WarrantyEndKm *int `json:"warrantyEndKm,omitempty"`
+	// Insurance end, at most 3 years ahead.
 	InsuranceExpiry *models.Date `json:"insuranceExpiry,omitempty"`
-	InspectionDue   *models.Date `json:"inspectionDue,omitempty"`
+	// Next annual inspection, at most 10 years ahead.
+	InspectionDue *models.Date `json:"inspectionDue,omitempty"`
 }
 
+// The result of updateVehicle.
 type UpdateVehiclePayload struct {
-	Vehicle    *models.Vehicle `json:"vehicle,omitempty"`
-	UserErrors []*UserError    `json:"userErrors"`
+	// The car as changed; null when refused.
+	Vehicle *models.Vehicle `json:"vehicle,omitempty"`
+	// Why it was refused (empty on success): INVALID_PLATE, INVALID_ARGUMENT, MILEAGE_DECREASED, PLATE_ALREADY_REGISTERED.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // An expected business refusal of a mutation. `code` is stable and meant for
@@ -1050,15 +1236,22 @@ type UserError struct {
 	Message string   `json:"message"`
 }
 
+// A page of cars.
 type VehicleConnection struct {
-	Edges      []*VehicleEdge `json:"edges"`
-	PageInfo   *PageInfo      `json:"pageInfo"`
-	TotalCount int            `json:"totalCount"`
+	// The cars of this page.
+	Edges []*VehicleEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many cars the whole list holds, across all pages.
+	TotalCount int `json:"totalCount"`
 }
 
+// One car in a page of cars.
 type VehicleEdge struct {
-	Cursor string          `json:"cursor"`
-	Node   *models.Vehicle `json:"node"`
+	// Opaque cursor: pass it as `after` to read the cars after this one.
+	Cursor string `json:"cursor"`
+	// The car.
+	Node *models.Vehicle `json:"node"`
 }
 
 type VerifyLoginCodeInput struct {
@@ -1080,7 +1273,9 @@ type WalletPayload struct {
 type AssistanceActor string
 
 const (
+	// The request's owner.
 	AssistanceActorOwner AssistanceActor = "OWNER"
+	// A staff member of the store (named in actorName).
 	AssistanceActorStaff AssistanceActor = "STAFF"
 )
 
@@ -1136,7 +1331,9 @@ func (e AssistanceActor) MarshalJSON() ([]byte, error) {
 type ComplaintActor string
 
 const (
+	// The complaint's owner.
 	ComplaintActorOwner ComplaintActor = "OWNER"
+	// A staff member (named in staffName).
 	ComplaintActorStaff ComplaintActor = "STAFF"
 )
 
@@ -1188,10 +1385,13 @@ func (e ComplaintActor) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// The phone's operating system.
 type DevicePlatform string
 
 const (
-	DevicePlatformIos     DevicePlatform = "IOS"
+	// iPhone (push through APNS).
+	DevicePlatformIos DevicePlatform = "IOS"
+	// Android (push through JPUSH).
 	DevicePlatformAndroid DevicePlatform = "ANDROID"
 )
 
@@ -1303,7 +1503,8 @@ type JobRunStatus string
 
 const (
 	// Claimed by an instance and not finished yet.
-	JobRunStatusRunning   JobRunStatus = "RUNNING"
+	JobRunStatusRunning JobRunStatus = "RUNNING"
+	// Finished; count says what it did.
 	JobRunStatusSucceeded JobRunStatus = "SUCCEEDED"
 	// Failed; it is retried a few minutes later.
 	JobRunStatusFailed JobRunStatus = "FAILED"
@@ -1576,7 +1777,7 @@ func (e PaymentPurpose) MarshalJSON() ([]byte, error) {
 type PaymentReconciliationState string
 
 const (
-	// WeChat Pay had not made the day's bill yet (it does from 09:00 the next day); the daily job tries again.
+	// WeChat Pay had not made the day's bill yet (it does from 09:00 the next day; a bill still missing at noon counts as a day without transactions); the daily job tries again.
 	PaymentReconciliationStateNotReady PaymentReconciliationState = "NOT_READY"
 	// The bill and our payments, refunds and top-up ledger entries agree.
 	PaymentReconciliationStateMatched PaymentReconciliationState = "MATCHED"
@@ -1703,11 +1904,16 @@ func (e PaymentRefundCause) MarshalJSON() ([]byte, error) {
 type PaymentRefundState string
 
 const (
-	PaymentRefundStatePending    PaymentRefundState = "PENDING"
+	// Decided, not yet taken by WeChat Pay: sent after the decision commits, and again by the refund sweep until WeChat Pay takes it.
+	PaymentRefundStatePending PaymentRefundState = "PENDING"
+	// WeChat Pay took it; the money is on its way. Its notification or the refund sweep moves it on.
 	PaymentRefundStateProcessing PaymentRefundState = "PROCESSING"
-	PaymentRefundStateSuccess    PaymentRefundState = "SUCCESS"
-	PaymentRefundStateClosed     PaymentRefundState = "CLOSED"
-	PaymentRefundStateAbnormal   PaymentRefundState = "ABNORMAL"
+	// The money is back with the payer (through WeChat Pay, or by hand with manualReference). Final.
+	PaymentRefundStateSuccess PaymentRefundState = "SUCCESS"
+	// WeChat Pay closed it without paying: a manager pays it back by hand (recordManualRefund → SUCCESS).
+	PaymentRefundStateClosed PaymentRefundState = "CLOSED"
+	// WeChat Pay could not pay it (the payer's account cannot take it): a manager pays it back by hand (recordManualRefund → SUCCESS).
+	PaymentRefundStateAbnormal PaymentRefundState = "ABNORMAL"
 )
 
 var AllPaymentRefundState = []PaymentRefundState{
@@ -2001,6 +2207,7 @@ func (e PushProvider) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A staff member's role; a person may hold several. Operations name the roles they allow (GROUP_ADMIN passes every role check).
 type StaffRole string
 
 const (
