@@ -6858,20 +6858,25 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema/auth.graphqls", Input: `input RequestLoginCodeInput {
+	{Name: "../schema/auth.graphqls", Input: `"A request for a sign-in code."
+input RequestLoginCodeInput {
   "Mainland China mobile number, e.g. ` + "`" + `13800000001` + "`" + ` or ` + "`" + `+86 138 0000 0001` + "`" + `."
   phone: String!
 }
 
+"The result of requestLoginCode."
 type RequestLoginCodePayload {
   "True when a code was sent (or, for test numbers, is ready)."
   sent: Boolean!
   "Seconds until another code may be requested for this phone."
   retryAfterSeconds: Int
+  "INVALID_PHONE when the number is not a mainland China mobile number; empty on success. Says nothing about whether an owner has the number."
   userErrors: [UserError!]!
 }
 
+"An owner's phone sign-in."
 input VerifyLoginCodeInput {
+  "The number the code was sent to, in any form requestLoginCode accepts."
   phone: String!
   "The 6-digit code from the SMS."
   code: String!
@@ -6883,21 +6888,27 @@ input VerifyLoginCodeInput {
 type Session {
   "Bearer token for the ` + "`" + `Authorization` + "`" + ` header; short-lived."
   accessToken: String!
+  "When accessToken stops working (15 minutes after issue by default): refresh before then."
   accessTokenExpiresAt: DateTime!
   "Opaque token for ` + "`" + `refreshSession` + "`" + `; rotates on every use."
   refreshToken: String!
+  "When refreshToken stops working (30 days by default; every refresh starts a new period)."
   refreshTokenExpiresAt: DateTime!
 }
 
+"The result of a sign-in or a refresh."
 type AuthPayload {
+  "The new session; null when refused."
   session: Session
   "The owner, when an owner signed in."
   owner: Owner
   "The staff member, when staff signed in."
   staff: Staff
+  "Why the sign-in was refused (code, message, field); empty on success. The mutation lists its codes."
   userErrors: [UserError!]!
 }
 
+"A sign-in from the WeChat mini-program."
 input LoginWithWeChatInput {
   "The ` + "`" + `code` + "`" + ` from ` + "`" + `wx.login()` + "`" + ` in the mini-program."
   code: String!
@@ -6910,50 +6921,108 @@ input LoginWithWeChatInput {
   phoneCode: String
 }
 
+"The result of loginWithWeChat: a session, or a binding ticket."
 type LoginWithWeChatPayload {
   "Set when the WeChat account is already bound to an owner."
   session: Session
+  "The signed-in owner; null without a session."
   owner: Owner
   """
   Set when the WeChat account is not bound yet: sign in with phone and code,
   passing this ticket to ` + "`" + `verifyLoginCode` + "`" + `, to bind it. Valid 10 minutes.
   """
   bindingTicket: String
+  "Why it was refused (code, message, field); empty on success. The mutation lists its codes."
   userErrors: [UserError!]!
 }
 
+"A session to renew."
 input RefreshSessionInput {
+  "The session's current refresh token, as issued (43 characters)."
   refreshToken: String!
 }
 
+"A session to end."
 input LogoutInput {
   "The session's refresh token; its whole family is revoked."
   refreshToken: String!
 }
 
+"The result of logout."
 type LogoutPayload {
+  "True when the session is ended (also for an unknown, expired or already revoked token)."
   ok: Boolean!
+  "Always empty: logging out is never refused."
   userErrors: [UserError!]!
 }
 
+"A staff member's sign-in."
 input StaffLoginInput {
+  "The staff member's username, at most 64 characters."
   username: String!
+  "The password."
   password: String!
 }
 
+"Changes. Every mutation answers a payload with userErrors for expected refusals; authentication, permission and lookup failures are GraphQL errors with extensions.code."
 type Mutation {
-  "Sends a one-time sign-in code by SMS."
-  requestLoginCode(input: RequestLoginCodeInput!): RequestLoginCodePayload!
-  "Signs an owner in with phone and code, creating the owner on first sign-in."
-  verifyLoginCode(input: VerifyLoginCodeInput!): AuthPayload!
-  "Signs in from the WeChat mini-program."
-  loginWithWeChat(input: LoginWithWeChatInput!): LoginWithWeChatPayload!
-  "Exchanges a refresh token for a new session (the old token stops working)."
-  refreshSession(input: RefreshSessionInput!): AuthPayload!
-  "Ends a session."
-  logout(input: LogoutInput!): LogoutPayload!
-  "Signs a staff member in with username and password."
-  staffLogin(input: StaffLoginInput!): AuthPayload!
+  """
+  Sends a one-time 6-digit sign-in code by SMS, valid 5 minutes. No sign-in
+  needed. At most one a minute and 10 a day per phone, and a limit per client
+  network: beyond them the GraphQL error RATE_LIMITED with
+  extensions.retryAfterSeconds. userErrors: INVALID_PHONE.
+  """
+  requestLoginCode(
+    "The phone to send the code to."
+    input: RequestLoginCodeInput!
+  ): RequestLoginCodePayload!
+  """
+  Signs an owner in with phone and code, creating the owner on first sign-in;
+  with a binding ticket also binds that WeChat account. A code has 5 tries.
+  userErrors: INVALID_PHONE, INVALID_CODE, CODE_EXPIRED, TOO_MANY_ATTEMPTS
+  (request a new code), INVALID_BINDING_TICKET, WECHAT_ALREADY_BOUND. Too many
+  wrong codes from one network: the GraphQL error RATE_LIMITED.
+  """
+  verifyLoginCode(
+    "Phone, code and optional binding ticket."
+    input: VerifyLoginCodeInput!
+  ): AuthPayload!
+  """
+  Signs in from the WeChat mini-program: a session when the WeChat account is
+  bound to an owner, otherwise a binding ticket (or, with phoneCode, a new
+  binding and a session). userErrors: WECHAT_NOT_CONFIGURED, WECHAT_CODE_INVALID
+  (call wx.login again), WECHAT_PHONE_CODE_INVALID, WECHAT_PHONE_NOT_MAINLAND
+  (sign in by SMS), INVALID_PHONE, WECHAT_ALREADY_BOUND.
+  """
+  loginWithWeChat(
+    "The wx.login code and optional phone code."
+    input: LoginWithWeChatInput!
+  ): LoginWithWeChatPayload!
+  """
+  Exchanges a refresh token for a new session (the old token stops working),
+  with the owner or staff member reloaded. userErrors: INVALID_REFRESH_TOKEN
+  (unknown, expired or logged out: sign in again), REFRESH_TOKEN_REUSED (the
+  token was used before: the whole session family is ended, sign in again).
+  """
+  refreshSession(
+    "The current refresh token."
+    input: RefreshSessionInput!
+  ): AuthPayload!
+  "Ends a session: revokes the refresh token's whole family. Logging out twice is fine; never refused."
+  logout(
+    "The session's refresh token."
+    input: LogoutInput!
+  ): LogoutPayload!
+  """
+  Signs a staff member in with username and password. userErrors:
+  INVALID_CREDENTIALS (unknown username, wrong password or inactive account,
+  alike), INVALID_ARGUMENT (username). Too many wrong passwords (per username
+  and network, per network): the GraphQL error RATE_LIMITED.
+  """
+  staffLogin(
+    "Username and password."
+    input: StaffLoginInput!
+  ): AuthPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/booking.graphqls", Input: `"Where an appointment is. Only BOOKED can change; the other three are final."
@@ -8144,6 +8213,7 @@ enum EventKind {
   TRIP
 }
 
+"Where an event stands: DRAFT (createEvent) -> PUBLISHED (publishEvent); either -> CANCELLED (cancelEvent)."
 enum EventStatus {
   "Seen by the host store's event staff only."
   DRAFT
@@ -8153,6 +8223,7 @@ enum EventStatus {
   CANCELLED
 }
 
+"Where a registration stands."
 enum RegistrationStatus {
   "Holds its seats (and paid its fee)."
   CONFIRMED
@@ -8160,6 +8231,7 @@ enum RegistrationStatus {
   AWAITING_PAYMENT
   "In the queue; charged when promoted."
   WAITLISTED
+  "Withdrawn (cancelRegistration, by the owner or the store's event staff), ended with its event (cancelEvent), or released unpaid after its hold. Final; it no longer holds or waits for seats."
   CANCELLED
 }
 
@@ -8167,6 +8239,7 @@ enum RegistrationStatus {
 enum EventPayment {
   "From the membership wallet's stored value."
   WALLET
+  "From the membership points (the event's pointsPerSeat × party size)."
   POINTS
   "Online with WeChat Pay: the seats are held (AWAITING_PAYMENT) while the owner pays; refunds go back to the payment. Refused with PAYMENT_METHOD_UNAVAILABLE when online payment is off."
   WECHAT_PAY
@@ -8174,26 +8247,39 @@ enum EventPayment {
 
 "One stop of a trip's itinerary."
 type ItineraryStop {
+  "When the convoy is there."
   at: DateTime!
+  "Where the stop is."
   place: String!
+  "What happens there; empty when none."
   note: String!
 }
 
 "A car-care class or a club trip hosted by a store (活动)."
 type Event implements Node {
+  "Opaque global ID of the event."
   id: ID!
+  "Class or trip."
   kind: EventKind!
+  "Draft, published or cancelled."
   status: EventStatus!
+  "The host store."
   store: Store!
+  "Title, at most 100 characters."
   title: String!
+  "Description, multi-line, at most 4,000 characters; may be empty."
   description: String!
   "The venue of a class or the meeting point of a trip."
   location: String!
   "A trip's stops in order (empty for classes)."
   itinerary: [ItineraryStop!]!
+  "When it starts."
   startsAt: DateTime!
+  "When it ends (after startsAt)."
   endsAt: DateTime!
+  "When owners may start registering."
   registrationOpensAt: DateTime!
+  "When registration closes (at the latest the start)."
   registrationClosesAt: DateTime!
   """
   Cancelling before this is refunded in full; after it, not at all, except a
@@ -8205,11 +8291,13 @@ type Event implements Node {
   registrationOpen: Boolean!
   "Capacity in seats (people)."
   capacity: Int!
+  "Seats not taken by confirmed or payment-held registrations."
   seatsLeft: Int!
   "Price of one seat from the wallet; null when it cannot be paid with money."
   feePerSeat: Money
   "Price of one seat in points; null when it cannot be paid with points."
   pointsPerSeat: Int
+  "The lowest membership tier that may register (TIER_TOO_LOW below it)."
   minTier: MembershipTier!
   "A trip that needs one of the owner's vehicles (for the convoy)."
   vehicleRequired: Boolean!
@@ -8217,6 +8305,7 @@ type Event implements Node {
   maxPartySize: Int!
   "Points credited at check-in."
   attendancePoints: Int!
+  "Why the store cancelled it; null unless CANCELLED."
   cancelReason: String
   "The version expectedVersion compares with."
   version: Int!
@@ -8224,35 +8313,55 @@ type Event implements Node {
   myRegistration: Registration
 }
 
+"One event of a page."
 type EventEdge {
+  "Opaque cursor: pass it as after to get the events following this one."
   cursor: String!
+  "The event."
   node: Event!
 }
 
+"A page of events (Relay connection)."
 type EventConnection {
+  "The events of this page, soonest first."
   edges: [EventEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
 "An owner's place at an event, or place in its queue."
 type Registration implements Node {
+  "Opaque global ID of the registration."
   id: ID!
+  "The event."
   event: Event!
+  "Where the registration stands."
   status: RegistrationStatus!
+  "People in the party, the owner included."
   partySize: Int!
+  "The owner's vehicle for a trip; null when none was given."
   vehicle: Vehicle
+  "How the fee is paid; null for a free event."
   payWith: EventPayment
   "1 is next in the queue; null unless waitlisted."
   waitlistPosition: Int
   "The code for the QR shown at the door; only to its owner, only while confirmed."
   checkInCode: String
+  "When staff admitted it (checkInRegistration); null until then."
   checkedInAt: DateTime
+  "Money charged for it (wallet or WeChat Pay); 0 when none."
   paid: Money!
+  "Points charged for it; 0 when none."
   paidPoints: Int!
+  "Money given back on cancellation; 0 when none."
   refunded: Money!
+  "Points given back on cancellation; 0 when none."
   refundedPoints: Int!
+  "When it got its seats; null while waitlisted or awaiting payment."
   confirmedAt: DateTime
+  "When it was cancelled; null unless CANCELLED."
   cancelledAt: DateTime
+  "When the owner registered."
   createdAt: DateTime!
   "Paying with WeChat Pay: until when the seats are (or were) held for the payment; null for other registrations."
   holdExpiresAt: DateTime
@@ -8260,185 +8369,371 @@ type Registration implements Node {
   payment: OnlinePayment
 }
 
+"One registration of a page."
 type RegistrationEdge {
+  "Opaque cursor: pass it as after to get the registrations following this one."
   cursor: String!
+  "The registration."
   node: Registration!
 }
 
+"A page of registrations (Relay connection)."
 type RegistrationConnection {
+  "The registrations of this page."
   edges: [RegistrationEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
 "A line of an event's roster: for the door and the convoy."
 type RosterEntry {
+  "The registration."
   registration: Registration!
+  "The owner's name."
   name: String!
   "Full number, for the event staff."
   phone: String!
+  "The registered vehicle's plate; null when none."
   plate: String
+  "The registered vehicle's model; null when none."
   vehicleModel: String
 }
 
+"One roster line of a page."
 type RosterEdge {
+  "Opaque cursor: pass it as after to get the lines following this one."
   cursor: String!
+  "The line."
   node: RosterEntry!
 }
 
+"An event's roster: counts over all its registrations, and one page of lines."
 type EventRoster {
+  "Seats held by confirmed registrations (sum of their party sizes)."
   confirmedSeats: Int!
+  "Confirmed registrations."
   confirmed: Int!
+  "Waitlisted registrations."
   waitlisted: Int!
+  "Seats the waitlisted registrations ask for."
   waitlistedSeats: Int!
+  "Cancelled registrations."
   cancelled: Int!
+  "Registrations admitted at the door."
   checkedIn: Int!
+  "This page's lines, in registration order."
   edges: [RosterEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
+"Which events to list. Every field is optional."
 input EventFilter {
+  "Only classes or only trips."
   kind: EventKind
+  "Only this store's events."
   storeId: ID
   "Events starting at or after this (default: now)."
   from: DateTime
+  "Events starting at or before this; not before from (INVALID_ARGUMENT)."
   to: DateTime
   "Drafts and cancelled events too; only for the event staff of storeId."
   includeUnpublished: Boolean
 }
 
+"One stop of a trip's itinerary."
 input ItineraryStopInput {
+  "When the convoy is there: within the event, stops in time order."
   at: DateTime!
+  "Where, 1 to 100 characters."
   place: String!
+  "What happens there, at most 200 characters."
   note: String
 }
 
+"A new event, created as a DRAFT."
 input CreateEventInput {
+  "The host store; the caller must be its event staff."
   storeId: ID!
+  "Class or trip."
   kind: EventKind!
+  "1 to 100 characters."
   title: String!
+  "Multi-line, at most 4,000 characters."
   description: String
+  "The venue or meeting point, 1 to 200 characters."
   location: String!
+  "A trip's stops, at most 30; classes have none."
   itinerary: [ItineraryStopInput!]
+  "In the future, at most a year ahead."
   startsAt: DateTime!
+  "After startsAt."
   endsAt: DateTime!
+  "Before registrationClosesAt."
   registrationOpensAt: DateTime!
+  "At the latest startsAt."
   registrationClosesAt: DateTime!
+  "Full refunds for cancellations before it; at the latest startsAt."
   cancellationDeadline: DateTime!
+  "Seats, 1 to 10,000."
   capacity: Int!
-  "Price of one seat in fen, from the wallet (0 or absent: not payable with money)."
+  "Price of one seat in fen, 0 to 10,000,000, from the wallet or WeChat Pay (0 or absent: not payable with money)."
   feeFen: Int
-  "Price of one seat in points (0 or absent: not payable with points)."
+  "Price of one seat in points, 0 to 10,000,000 (0 or absent: not payable with points)."
   feePoints: Int
+  "Lowest tier that may register; default BASIC (everyone)."
   minTier: MembershipTier
+  "A trip needs one of the owner's vehicles; classes cannot. Default false."
   vehicleRequired: Boolean
+  "People per registration, 1 to 20; default 1, and 1 for classes."
   maxPartySize: Int
+  "Points credited at check-in, 0 to 100,000; default 0."
   attendancePoints: Int
 }
 
 "Absent fields stay as they are."
 input UpdateEventInput {
+  "The event."
   eventId: ID!
+  "The event's version as the caller saw it; CONFLICT when it changed. Omit to skip the check."
   expectedVersion: Int
+  "1 to 100 characters."
   title: String
+  "Multi-line, at most 4,000 characters."
   description: String
+  "1 to 200 characters."
   location: String
+  "Replaces the whole itinerary."
   itinerary: [ItineraryStopInput!]
+  "In the future, at most a year ahead."
   startsAt: DateTime
+  "After startsAt."
   endsAt: DateTime
+  "Before registrationClosesAt."
   registrationOpensAt: DateTime
+  "At the latest startsAt."
   registrationClosesAt: DateTime
+  "At the latest startsAt; cannot move earlier once people registered (EVENT_LOCKED)."
   cancellationDeadline: DateTime
   "Raising it promotes waitlisted registrations at once; it cannot go below the confirmed seats."
   capacity: Int
+  "Seat price in fen; fixed once people registered (EVENT_LOCKED)."
   feeFen: Int
+  "Seat price in points; fixed once people registered (EVENT_LOCKED)."
   feePoints: Int
+  "Lowest tier that may register."
   minTier: MembershipTier
+  "Fixed once people registered (EVENT_LOCKED)."
   vehicleRequired: Boolean
+  "Fixed once people registered (EVENT_LOCKED)."
   maxPartySize: Int
+  "Points credited at check-in, 0 to 100,000."
   attendancePoints: Int
 }
 
+"A draft to publish."
 input PublishEventInput {
+  "The event (a DRAFT)."
   eventId: ID!
+  "The event's version as the caller saw it; CONFLICT when it changed. Omit to skip the check."
   expectedVersion: Int
 }
 
+"An event to cancel."
 input CancelEventInput {
+  "The event."
   eventId: ID!
+  "The event's version as the caller saw it; CONFLICT when it changed. Omit to skip the check."
   expectedVersion: Int
+  "Why, 1 to 200 characters; owners see it (cancelReason)."
   reason: String!
 }
 
+"The result of an event change."
 type EventPayload {
+  "The event after the change; null when refused."
   event: Event
+  "Why the change was refused (code, message, field); empty on success. The mutation lists its codes."
   userErrors: [UserError!]!
 }
 
+"An owner's sign-up for an event."
 input RegisterForEventInput {
+  "The event (published, registration open)."
   eventId: ID!
-  "People in the party, the owner included (default 1)."
+  "People in the party, the owner included, 1 to the event's maxPartySize (default 1)."
   partySize: Int
   "One of the caller's vehicles (trips)."
   vehicleId: ID
-  "Needed only when the event can be paid both ways."
+  "Needed when the event can be paid both ways, and to pay online (WECHAT_PAY); omitted, the only way offered is taken (money: from the wallet)."
   payWith: EventPayment
+  "Optional, at most 128 characters: a retry with the same key returns the first result instead of charging or registering twice."
   idempotencyKey: String
 }
 
+"A registration to withdraw."
 input CancelRegistrationInput {
+  "The registration."
   registrationId: ID!
+  "Optional, at most 128 characters: a retry with the same key returns the first result instead of REGISTRATION_NOT_ACTIVE."
   idempotencyKey: String
 }
 
+"A check-in at the door."
 input CheckInRegistrationInput {
   "The code of the owner's QR."
   code: String!
 }
 
+"The result of a registration change."
 type RegistrationPayload {
+  "The registration after the change; null when refused."
   registration: Registration
+  "Why the change was refused (code, message, field); empty on success. The mutation lists its codes."
   userErrors: [UserError!]!
 }
 
 extend type Owner {
   "The owner's registrations, newest first (only the owner)."
-  registrations(first: Int = 20, after: String, status: RegistrationStatus): RegistrationConnection!
+  registrations(
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last registration of the previous page; omit for the first page."
+    after: String,
+    "Only registrations in this status; omit for all."
+    status: RegistrationStatus
+  ): RegistrationConnection!
 }
 
 extend type Query {
-  "Published classes and trips, soonest first."
-  events(filter: EventFilter, first: Int = 20, after: String): EventConnection!
-  event(id: ID!): Event
-  "An event's registrations with contact details, in registration order."
-  eventRoster(eventId: ID!, status: RegistrationStatus, checkedIn: Boolean, first: Int = 50, after: String): EventRoster! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
+  """
+  Published classes and trips, soonest first, starting from filter.from (now by
+  default). For signed-in owners and staff. With includeUnpublished, drafts and
+  cancelled events of filter.storeId too, for its EVENTS and MANAGER staff
+  (FORBIDDEN otherwise). INVALID_ARGUMENT for a bad filter, first or after.
+  """
+  events(
+    "Which events; omit for every published one from now."
+    filter: EventFilter,
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last event of the previous page; omit for the first page."
+    after: String
+  ): EventConnection!
+  "An event; null when absent or a draft the caller may not see (drafts: the host store's event staff only). Signed-in callers only."
+  event(
+    "The event's global ID."
+    id: ID!
+  ): Event
+  "An event's registrations with contact details, in registration order, with counts. EVENTS or MANAGER of the host store (FORBIDDEN otherwise; NOT_FOUND for no such event)."
+  eventRoster(
+    "The event."
+    eventId: ID!,
+    "Only registrations in this status; omit for all."
+    status: RegistrationStatus,
+    "True: only those admitted at the door; false or omitted: all."
+    checkedIn: Boolean,
+    "Page size, 1 to 100."
+    first: Int = 50,
+    "Cursor of the last line of the previous page; omit for the first page."
+    after: String
+  ): EventRoster! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
 }
 
 extend type Mutation {
-  createEvent(input: CreateEventInput!): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
-  updateEvent(input: UpdateEventInput!): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
-  publishEvent(input: PublishEventInput!): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
-  "Cancels the event: every registration cancelled, refunded in full and told."
-  cancelEvent(input: CancelEventInput!): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
-  "CONFIRMED when the seats are there (fee charged at once), otherwise WAITLISTED; paying with WECHAT_PAY, AWAITING_PAYMENT with the seats held until holdExpiresAt (then pay with startPayment, purpose EVENT_FEE)."
-  registerForEvent(input: RegisterForEventInput!): RegistrationPayload! @auth(requires: OWNER)
-  "Refunded in full before the cancellation deadline (or, if promoted after it, until the start): to the wallet, or a WeChat Pay fee back to its payment; freed seats go to the waitlist."
-  cancelRegistration(input: CancelRegistrationInput!): RegistrationPayload!
-  "Admits a confirmed registration once; a second scan says when it was used."
-  checkInRegistration(input: CheckInRegistrationInput!): RegistrationPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
+  """
+  Creates an event as a DRAFT, seen only by the store's event staff until
+  published. EVENTS or MANAGER of the store. userErrors: INVALID_ARGUMENT (on
+  the offending field). Errors: FORBIDDEN, NOT_FOUND (storeId).
+  """
+  createEvent(
+    "The event."
+    input: CreateEventInput!
+  ): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
+  """
+  Changes an event before it starts. EVENTS or MANAGER of the host store.
+  userErrors: CONFLICT, INVALID_ARGUMENT, EVENT_CANCELLED, EVENT_STARTED,
+  EVENT_LOCKED (fees, party size, vehicle rule or an earlier deadline once people
+  registered), CAPACITY_BELOW_CONFIRMED. Errors: FORBIDDEN, NOT_FOUND.
+  """
+  updateEvent(
+    "The event and the fields to change."
+    input: UpdateEventInput!
+  ): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
+  """
+  Publishes a draft: owners can see it and, within its window, register.
+  EVENTS or MANAGER of the host store. userErrors: NOT_DRAFT, CONFLICT,
+  EVENT_CANCELLED, EVENT_STARTED. Errors: FORBIDDEN, NOT_FOUND.
+  """
+  publishEvent(
+    "The draft."
+    input: PublishEventInput!
+  ): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
+  """
+  Cancels the event: every registration cancelled, refunded in full and told.
+  EVENTS or MANAGER of the host store. userErrors: CONFLICT, INVALID_ARGUMENT
+  (reason), EVENT_CANCELLED, EVENT_STARTED. Errors: FORBIDDEN, NOT_FOUND.
+  """
+  cancelEvent(
+    "The event and the reason."
+    input: CancelEventInput!
+  ): EventPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
+  """
+  Owners only. CONFIRMED when the seats are there (fee charged at once from the
+  wallet or points), otherwise WAITLISTED (charged when promoted); paying with
+  WECHAT_PAY, AWAITING_PAYMENT with the seats held until holdExpiresAt (then pay
+  with startPayment, purpose EVENT_FEE). userErrors: REGISTRATION_CLOSED,
+  TIER_TOO_LOW, ALREADY_REGISTERED, PARTY_TOO_LARGE, VEHICLE_REQUIRED,
+  PAYMENT_METHOD_UNAVAILABLE, INSUFFICIENT_BALANCE, INSUFFICIENT_POINTS,
+  IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT. Errors: NOT_FOUND (eventId, vehicleId).
+  """
+  registerForEvent(
+    "The sign-up."
+    input: RegisterForEventInput!
+  ): RegistrationPayload! @auth(requires: OWNER)
+  """
+  Withdraws a registration until the event starts: by its owner, or by EVENTS or
+  MANAGER staff of the host store. Refunded in full before the cancellation
+  deadline (or, if promoted after it, until the start): to the wallet or points,
+  or a WeChat Pay fee back to its payment; freed seats go to the waitlist.
+  userErrors: REGISTRATION_NOT_ACTIVE, EVENT_STARTED, ALREADY_CHECKED_IN,
+  IDEMPOTENCY_KEY_REUSED. Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND.
+  """
+  cancelRegistration(
+    "The registration."
+    input: CancelRegistrationInput!
+  ): RegistrationPayload!
+  """
+  Admits a confirmed registration once, from 3 hours before the start until the
+  end, and credits the event's attendancePoints. EVENTS or MANAGER of the host
+  store. userErrors: ALREADY_CHECKED_IN (the message says when), NOT_CONFIRMED,
+  CHECK_IN_NOT_OPEN, INVALID_ARGUMENT. Errors: FORBIDDEN, NOT_FOUND (no such code).
+  """
+  checkInRegistration(
+    "The QR's code."
+    input: CheckInRegistrationInput!
+  ): RegistrationPayload! @auth(requires: STAFF, roles: [EVENTS, MANAGER])
 }
 `, BuiltIn: false},
-	{Name: "../schema/owner.graphqls", Input: `enum Gender {
+	{Name: "../schema/owner.graphqls", Input: `"An owner's gender, as they chose to give it."
+enum Gender {
+  "Male."
   MALE
+  "Female."
   FEMALE
 }
 
 "A car owner (车主)."
 type Owner implements Node {
+  "Opaque global ID of the owner."
   id: ID!
   "E.164, e.g. +8613800000001."
   phone: String!
+  "Display name, at most 40 characters; empty until the owner (or staff) gives one."
   name: String!
+  "Birthday (YYYY-MM-DD); null when not given."
   birthday: Date
+  "Null when not given."
   gender: Gender
   "The store the owner prefers; a preference, not a limit."
   homeStore: Store
@@ -8446,92 +8741,158 @@ type Owner implements Node {
   marketingConsent: Boolean!
   "Whether a WeChat account is bound."
   weChatBound: Boolean!
-  vehicles(first: Int = 20, after: String): VehicleConnection!
+  "The owner's cars, with totalCount."
+  vehicles(
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last vehicle of the previous page; omit for the first page."
+    after: String
+  ): VehicleConnection!
+  "When the owner first signed in (or was registered by staff)."
   createdAt: DateTime!
+  "When the profile last changed."
   updatedAt: DateTime!
 }
 
+"One owner of a page."
 type OwnerEdge {
+  "Opaque cursor: pass it as after to get the owners following this one."
   cursor: String!
+  "The owner."
   node: Owner!
 }
 
+"A page of owners (Relay connection)."
 type OwnerConnection {
+  "The owners of this page."
   edges: [OwnerEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
+"Changes to the signed-in owner's profile. Omitted fields stay unchanged; none can be cleared."
 input UpdateMyProfileInput {
-  "Omitted fields stay unchanged."
+  "1 to 40 characters, trimmed."
   name: String
+  "Between 1900-01-01 and today (YYYY-MM-DD)."
   birthday: Date
+  "MALE or FEMALE."
   gender: Gender
+  "An existing store."
   homeStoreId: ID
+  "Agree (true) or withdraw (false); each change is kept in the consent history."
   marketingConsent: Boolean
 }
 
+"The result of updateMyProfile."
 type UpdateMyProfilePayload {
+  "The profile after the change; null when refused."
   owner: Owner
+  "Why it was refused: INVALID_ARGUMENT on name, birthday, gender or homeStoreId; empty on success."
   userErrors: [UserError!]!
 }
 
 extend type Query {
-  "The signed-in owner."
+  "The signed-in owner. Owners only (FORBIDDEN for staff; UNAUTHENTICATED without a session)."
   me: Owner! @auth(requires: OWNER)
   """
   Finds owners for staff. An exact phone number or plate finds the owner
   anywhere in the group (walk-ins); other text matches the start of the names
-  of the customers of the caller's stores.
+  of the customers of the caller's stores. Every staff role but TECHNICIAN
+  (FORBIDDEN). INVALID_ARGUMENT for an empty or too long search, or a bad page.
   """
-  owners(search: String!, first: Int = 20, after: String): OwnerConnection! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, CRM, EVENTS, CASHIER, MANAGER])
+  owners(
+    "A phone number, a plate, or the start of a name; 1 to 40 characters."
+    search: String!,
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last owner of the previous page; omit for the first page."
+    after: String
+  ): OwnerConnection! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, CRM, EVENTS, CASHIER, MANAGER])
 }
 
 extend type Mutation {
-  updateMyProfile(input: UpdateMyProfileInput!): UpdateMyProfilePayload! @auth(requires: OWNER)
+  "Changes the signed-in owner's own profile. Owners only. userErrors: INVALID_ARGUMENT (name, birthday, gender, homeStoreId)."
+  updateMyProfile(
+    "The fields to change."
+    input: UpdateMyProfileInput!
+  ): UpdateMyProfilePayload! @auth(requires: OWNER)
 }
 
 "An item in the owner's inbox."
 type Notification {
+  "Opaque global ID of the notification (pass it to markNotificationsRead)."
   id: ID!
   "APPROVAL_NEEDED, READY_FOR_PICKUP, ... (more kinds come with new features)."
   kind: String!
+  "Short heading."
   title: String!
+  "The message text."
   body: String!
   "What the app opens: a global ID (e.g. of a RepairOrder) or an app route."
   link: String!
+  "When it was sent."
   createdAt: DateTime!
+  "When the owner read it; null while unread."
   readAt: DateTime
 }
 
+"One notification of a page."
 type NotificationEdge {
+  "Opaque cursor: pass it as after to get the notifications following this one."
   cursor: String!
+  "The notification."
   node: Notification!
 }
 
+"A page of the inbox (Relay connection)."
 type NotificationConnection {
+  "The notifications of this page, newest first."
   edges: [NotificationEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
+"Which notifications to mark read: ids, or all."
 input MarkNotificationsReadInput {
   "The notifications to mark; omit and set all to mark every one."
   ids: [ID!]
+  "True marks every notification of the owner read."
   all: Boolean
 }
 
+"The result of markNotificationsRead."
 type MarkNotificationsReadPayload {
+  "The owner's unread notifications after the change."
   unreadCount: Int!
+  "Why it was refused: INVALID_ARGUMENT (neither ids nor all, or more than 100 ids); empty on success."
   userErrors: [UserError!]!
 }
 
 extend type Owner {
   "The inbox, newest first."
-  notifications(first: Int = 20, after: String, unreadOnly: Boolean = false): NotificationConnection!
+  notifications(
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last notification of the previous page; omit for the first page."
+    after: String,
+    "True: only unread ones."
+    unreadOnly: Boolean = false
+  ): NotificationConnection!
+  "Unread notifications in the inbox (for a badge). Only the owner."
   unreadNotificationCount: Int!
 }
 
 extend type Mutation {
-  markNotificationsRead(input: MarkNotificationsReadInput!): MarkNotificationsReadPayload! @auth(requires: OWNER)
+  """
+  Marks the caller's notifications read: those in ids, or all. Owners only.
+  Ids of other owners' notifications are ignored; marking one again keeps its
+  first read time. userErrors: INVALID_ARGUMENT (neither ids nor all, or more than 100 ids).
+  """
+  markNotificationsRead(
+    "Which notifications."
+    input: MarkNotificationsReadInput!
+  ): MarkNotificationsReadPayload! @auth(requires: OWNER)
 }
 
 "Whether a kind of message is about the owner's own business or an offer."
@@ -8546,16 +8907,21 @@ enum NotificationClass {
 type NotificationSetting {
   "APPROVAL_NEEDED, BIRTHDAY, ... (the kinds of Notification)."
   kind: String!
+  "Transactional or marketing: which rules the kind follows."
   class: NotificationClass!
   "PUSH (the app, on each live device), WECHAT (a mini-program subscription message, while a permission is left), SMS; in that order of preference. Empty: the inbox only (marketing kinds only)."
   channels: [String!]!
 }
 
+"The channels for one kind of message."
 input NotificationSettingInput {
+  "A kind listed in Owner.notificationSettings; each kind at most once per request."
   kind: String!
+  "The channels to allow: PUSH, WECHAT, SMS (those the kind offers); empty for the inbox only (marketing kinds only)."
   channels: [String!]!
 }
 
+"The result of updateNotificationSettings."
 type UpdateNotificationSettingsPayload {
   "Every setting after the change."
   notificationSettings: [NotificationSetting!]
@@ -8569,7 +8935,15 @@ extend type Owner {
 }
 
 extend type Mutation {
-  updateNotificationSettings(input: [NotificationSettingInput!]!): UpdateNotificationSettingsPayload! @auth(requires: OWNER)
+  """
+  Sets the channels of the kinds given; other kinds stay as they are. All or
+  nothing: one refused setting changes none. Owners only. userErrors:
+  TRANSACTIONAL_NEEDS_CHANNEL, INVALID_ARGUMENT (unknown kind, a kind twice, a channel not offered).
+  """
+  updateNotificationSettings(
+    "One entry per kind to change."
+    input: [NotificationSettingInput!]!
+  ): UpdateNotificationSettingsPayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
 	{Name: "../schema/payment.graphqls", Input: `"What an online payment pays for."
@@ -8588,11 +8962,17 @@ Where an online payment stands. PENDING until WeChat Pay says it was paid
 bank refused); REFUNDING then REFUNDED when the money goes back.
 """
 enum PaymentState {
+  "Started; waiting for WeChat Pay's word (the owner may still be paying, until expiresAt)."
   PENDING
+  "WeChat Pay confirmed it; its effect (credit, seat, settlement) was applied once."
   PAID
+  "Not paid within its hold; closed with WeChat Pay, it can no longer be paid. Final."
   CLOSED
+  "A refund of some or all of it is under way; PAID again or REFUNDED when it ends."
   REFUNDING
+  "All of it went back to the payer. Final."
   REFUNDED
+  "The payment failed at WeChat Pay (the bank refused). Final; start a new payment."
   FAILED
 }
 
@@ -8606,59 +8986,85 @@ enum PaymentTradeType {
 
 "An online payment by WeChat Pay. Amounts are in fen."
 type OnlinePayment implements Node {
+  "Opaque global ID of the payment (pass it to payment(id))."
   id: ID!
+  "What it pays for."
   purpose: PaymentPurpose!
+  "Where it stands; poll until it leaves PENDING."
   state: PaymentState!
+  "The amount charged."
   amount: Money!
-  "The store the payment is for (the card's top-up counter)."
+  "The store the payment is for: the top-up's counter, the event's host or the repair order's store."
   store: Store!
+  "Mini-program or app."
   tradeType: PaymentTradeType!
   "WeChat Pay's name for the order (out_trade_no): what the owner's WeChat bill and the store's statement show."
   outTradeNo: String!
   "WeChat Pay's transaction id once paid."
   transactionId: String
+  "When it was started."
   createdAt: DateTime!
   "Until when the payment may be paid; after it, it is closed."
   expiresAt: DateTime!
   "When WeChat Pay says the owner paid (its success time)."
   paidAt: DateTime
+  "When it was recorded CLOSED (or FAILED); null otherwise."
   closedAt: DateTime
 }
 
+"One payment of a page."
 type OnlinePaymentEdge {
+  "Opaque cursor: pass it as after to get the payments following this one."
   cursor: String!
+  "The payment."
   node: OnlinePayment!
 }
 
+"A page of online payments (Relay connection)."
 type OnlinePaymentConnection {
+  "The payments of this page, newest first."
   edges: [OnlinePaymentEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
 "wx.requestPayment's parameters, signed by the server: pass them as they are."
 type JsapiPayParams {
+  "The mini-program's app id."
   appId: String!
+  "Unix seconds, as a string."
   timeStamp: String!
+  "Random string."
   nonceStr: String!
   "prepay_id=…"
   package: String!
+  "The signature's algorithm, as WeChat Pay named it."
   signType: String!
+  "The server's signature."
   paySign: String!
 }
 
 "The WeChat open SDK's PayReq fields, signed by the server: pass them as they are."
 type AppPayParams {
+  "The app's WeChat app id."
   appId: String!
+  "The merchant id."
   partnerId: String!
+  "WeChat Pay's prepay id."
   prepayId: String!
   "Sign=WXPay"
   package: String!
+  "Random string."
   nonceStr: String!
+  "Unix seconds, as a string."
   timeStamp: String!
+  "The server's signature."
   sign: String!
 }
 
+"What to pay online."
 input StartPaymentInput {
+  "What the payment is for."
   purpose: PaymentPurpose!
   "TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for (when given, it must be that store)."
   storeId: ID
@@ -8668,29 +9074,40 @@ input StartPaymentInput {
   repairOrderId: ID
   "EVENT_FEE (required): the registration whose fee is paid (the caller's own, AWAITING_PAYMENT)."
   registrationId: ID
+  "JSAPI in the mini-program, APP in the owner app."
   tradeType: PaymentTradeType!
   "Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it."
   idempotencyKey: String!
 }
 
+"The result of startPayment."
 type StartPaymentPayload {
+  "The payment (PENDING when just started); null when refused."
   payment: OnlinePayment
   "JSAPI: open the payment sheet with these; null once the payment is paid, closed or past its hold."
   jsapi: JsapiPayParams
   "APP: open the payment sheet with these; null once the payment is paid, closed or past its hold."
   app: AppPayParams
-  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId, registrationId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). EVENT_FEE: NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close); an order the owner may not see is the error NOT_FOUND."
+  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). EVENT_FEE: NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close). A storeId, registrationId or repairOrderId the owner may not use is not a user error but the GraphQL error NOT_FOUND."
   userErrors: [UserError!]!
 }
 
 extend type Owner {
   "The owner's online payments, newest first: the owner, or cashiers and managers for those at their stores."
-  payments(first: Int = 20, after: String): OnlinePaymentConnection!
+  payments(
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last payment of the previous page; omit for the first page."
+    after: String
+  ): OnlinePaymentConnection!
 }
 
 extend type Query {
   "A payment: the owner's own, or for cashiers and managers one at their stores; null otherwise. Poll it after the payment sheet closes: the state turns PAID once WeChat Pay confirms."
-  payment(id: ID!): OnlinePayment
+  payment(
+    "The payment's global ID."
+    id: ID!
+  ): OnlinePayment
 }
 
 extend type Mutation {
@@ -8698,8 +9115,12 @@ extend type Mutation {
   Starts an online payment and returns the signed parameters the client opens
   WeChat Pay's payment sheet with. Nothing is credited until WeChat Pay
   confirms the payment to the server (poll payment(id) or me.payments).
+  Owners only; idempotent under its required key. The codes are on userErrors.
   """
-  startPayment(input: StartPaymentInput!): StartPaymentPayload! @auth(requires: OWNER)
+  startPayment(
+    "What to pay, and how."
+    input: StartPaymentInput!
+  ): StartPaymentPayload! @auth(requires: OWNER)
 }
 
 extend type RepairOrder {
@@ -9148,36 +9569,63 @@ extend type Mutation {
 `, BuiltIn: false},
 	{Name: "../schema/repair.graphqls", Input: `"An amount of money. Amounts are integer fen (1/100 CNY): never floats."
 type Money {
+  "The amount in fen (1/100 yuan); ¥12.34 is 1234. Negative only where a field says so (a ledger entry's change)."
   amountFen: Int!
   "ISO 4217; always CNY."
   currency: String!
 }
 
-"Where a repair order is (the workshop board's columns)."
+"""
+Where a repair order is (the workshop board's columns). Allowed moves:
+CHECKED_IN -> DIAGNOSING | IN_PROGRESS; DIAGNOSING -> IN_PROGRESS | AWAITING_APPROVAL;
+IN_PROGRESS -> WAITING_PARTS | AWAITING_APPROVAL | QUALITY_CHECK; WAITING_PARTS -> IN_PROGRESS;
+QUALITY_CHECK -> WASHING | READY_FOR_PICKUP | IN_PROGRESS (QC failed, note required);
+WASHING -> READY_FOR_PICKUP; READY_FOR_PICKUP -> DELIVERED; any open status -> CANCELLED (note required).
+"""
 enum RepairOrderStatus {
+  "The car was received (openRepairOrder); nothing has started."
   CHECKED_IN
+  "A technician is finding the cause; may lead to extra work for the owner to approve."
   DIAGNOSING
+  "Work is being done."
   IN_PROGRESS
+  "Work paused until parts arrive; moves back to IN_PROGRESS."
   WAITING_PARTS
+  "Extra work (PENDING items) waits for the owner's decision (decideRepairItems). Entered by adding such an item; left by itself, back to the status it came from, once no item is PENDING. Staff cannot move it out except to CANCELLED."
   AWAITING_APPROVAL
+  "The work is done and being checked. From here the order can be settled."
   QUALITY_CHECK
+  "The car is being washed before pickup."
   WASHING
+  "The car can be collected; the owner is told when the order moves here."
   READY_FOR_PICKUP
+  "Handed back to the owner. Final: needs settlement first unless nothing is payable (all warranty-covered)."
   DELIVERED
+  "Abandoned with a reason (cancelReason). Final; a settled order cannot be cancelled."
   CANCELLED
 }
 
+"What kind of visit a repair order is."
 enum RepairOrderKind {
+  "Routine maintenance (保养)."
   MAINTENANCE
+  "Mechanical or electrical repair."
   REPAIR
+  "Repair under the manufacturer's warranty."
   WARRANTY
+  "Accident damage (事故车)."
   ACCIDENT
+  "Body and paint work (钣喷)."
   BODY_PAINT
+  "Cleaning and cosmetic care (美容)."
   DETAILING
 }
 
+"What a repair order item bills."
 enum RepairItemKind {
+  "Work time: quantity is hours."
   LABOR
+  "A part or material: quantity is units."
   PART
 }
 
@@ -9187,16 +9635,25 @@ the owner. APPROVED / DECLINED: the owner's decision. Declined items are kept:
 they are open recommendations for the next visit.
 """
 enum RepairItemApproval {
+  "Agreed at reception (or added by staff without needing approval); part of the bill."
   PRE_APPROVED
+  "Extra work found during the job; not billed and not started until the owner decides (decideRepairItems)."
   PENDING
+  "The owner agreed; part of the bill, its work may start."
   APPROVED
+  "The owner refused; not billed, kept as a recommendation on the vehicle (Vehicle.recommendations)."
   DECLINED
 }
 
+"How a payment was made."
 enum PaymentMethod {
+  "Cash at the counter; no reference needed."
   CASH
+  "Bank card at the counter; needs the slip's reference."
   CARD
+  "WeChat Pay (at the counter, or online through startPayment); needs the transaction id as reference when recorded by staff."
   WECHAT_PAY
+  "Alipay at the counter; needs the transaction id as reference."
   ALIPAY
   "Stored value of the owner's membership wallet."
   WALLET
@@ -9206,23 +9663,31 @@ enum PaymentMethod {
 
 "A staff member as owners and screens see them: a name, nothing more."
 type StaffSummary {
+  "Opaque global ID of the staff member."
   id: ID!
+  "Display name."
   name: String!
 }
 
 "A line of a repair order."
 type RepairOrderItem {
+  "Opaque global ID of the item (pass it as itemId to removeRepairOrderItem and decideRepairItems)."
   id: ID!
+  "Labour or part."
   kind: RepairItemKind!
+  "The workshop's labour or part code; empty when none was given."
   code: String!
+  "What the work or part is, as shown to the owner (at most 200 characters)."
   description: String!
   "Hours of labour or units of a part; may be fractional (1.5 h)."
   quantity: Float!
+  "Price of one hour or unit."
   unitPrice: Money!
   "quantity x unitPrice, rounded to the fen."
   amount: Money!
   "Covered by warranty: costs the owner nothing."
   warrantyCovered: Boolean!
+  "Whether the owner agreed; only PRE_APPROVED and APPROVED items are billed."
   approval: RepairItemApproval!
   "When the owner was asked (PENDING items)."
   requestedAt: DateTime
@@ -9236,9 +9701,13 @@ type RepairOrderItem {
 
 "One move of a repair order: who moved it, when, from where to where, and why."
 type StatusChange {
+  "The status before; null for the check-in that opened the order."
   from: RepairOrderStatus
+  "The status after."
   to: RepairOrderStatus!
+  "When the move happened."
   at: DateTime!
+  "Why (required for a QC failure and a cancellation); empty when none was given."
   note: String!
   "Name of the staff member, or the owner, who made the move; an owner's name only for callers who may see the customer (not technicians)."
   actorName: String
@@ -9246,12 +9715,15 @@ type StatusChange {
 
 "A payment recorded at settlement."
 type Payment {
+  "How it was paid."
   method: PaymentMethod!
+  "The money this payment covers (for POINTS, the points' value)."
   amount: Money!
   "Points spent (POINTS payments)."
   points: Int!
   "External reference (card slip, WeChat Pay / Alipay transaction id)."
   reference: String!
+  "When it was recorded."
   at: DateTime!
 }
 
@@ -9273,43 +9745,65 @@ type RepairOrderTotals {
   declined: Money!
 }
 
-"The next maintenance a car is due for."
+"The next maintenance a car is due for: whichever of the date and the mileage comes first."
 type ServiceDue {
+  "Due by this date (YYYY-MM-DD); null when not set."
   date: Date
+  "Due at this odometer reading, in km; null when not set."
   km: Int
 }
 
 "A repair order (维修工单): one visit of one car to the workshop."
 type RepairOrder implements Node {
+  "Opaque global ID of the order."
   id: ID!
   "Readable number, <store code>-<yyyymmdd>-<seq>, e.g. SZ01-20261126-007."
   number: String!
+  "Where the order is in the workshop."
   status: RepairOrderStatus!
+  "What kind of visit this is."
   kind: RepairOrderKind!
   "The customer's concern, in their words."
   concern: String!
+  "Odometer reading at check-in, in km."
   mileageIn: Int!
+  "When the car was promised ready; null when no time was promised."
   promisedAt: DateTime
   "Past the promised time and not ready yet."
   overdue: Boolean!
+  "When the order entered its current status."
   statusChangedAt: DateTime!
+  "Whole minutes in the current status, as of the request."
   minutesInStatus: Int!
+  "The store doing the work."
   store: Store!
+  "The car."
   vehicle: Vehicle!
+  "The service advisor responsible for the order."
   advisor: StaffSummary!
+  "The technician assigned; null until assignRepairOrder gives one."
   technician: StaffSummary
+  "The service bay; null until assigned."
   bay: String
+  "Every line, whatever its approval state (declined ones included)."
   items: [RepairOrderItem!]!
+  "The bill so far."
   totals: RepairOrderTotals!
+  "Payments recorded at settlement; empty before it, and for callers who are neither the order's owner nor staff of its store."
   payments: [Payment!]!
   "Every status change, oldest first."
   timeline: [StatusChange!]!
+  "When the bill was settled; null until then."
   settledAt: DateTime
+  "The next service due, recorded at settlement; null before it."
   nextServiceDue: ServiceDue
   "First free maintenance (首保)."
   firstFreeMaintenance: Boolean!
+  "Why it was cancelled; null unless CANCELLED."
   cancelReason: String
+  "When the car was checked in."
   openedAt: DateTime!
+  "When the car was handed back; null until DELIVERED."
   deliveredAt: DateTime
   "Changes with every change of the order; pass it as expectedVersion to refuse acting on a stale view."
   version: Int!
@@ -9321,6 +9815,7 @@ type RepairOrder implements Node {
 type MessageDelivery {
   "PUSH (one per device) or SMS."
   channel: String!
+  "Where the delivery stands."
   status: MessageDeliveryStatus!
   "Calls to the provider so far."
   attempts: Int!
@@ -9328,14 +9823,17 @@ type MessageDelivery {
   lastError: String
   "When the provider accepted it."
   sentAt: DateTime
+  "When the delivery was queued."
   createdAt: DateTime!
 }
 
+"Where one delivery of a message stands."
 enum MessageDeliveryStatus {
   "Waiting to be sent, or to be tried again."
   PENDING
   "Being sent now."
   SENDING
+  "Accepted by the provider (sentAt)."
   SENT
   "Refused by the provider for good (an invalid number, a dead device)."
   FAILED
@@ -9345,39 +9843,59 @@ enum MessageDeliveryStatus {
   EXPIRED
 }
 
+"One repair order of a page."
 type RepairOrderEdge {
+  "Opaque cursor: pass it as after to get the orders following this one."
   cursor: String!
+  "The order."
   node: RepairOrder!
 }
 
+"A page of repair orders (Relay connection)."
 type RepairOrderConnection {
+  "The orders of this page, in the list's order."
   edges: [RepairOrderEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many orders the whole list holds, all pages together."
   totalCount: Int!
 }
 
 "A card on the workshop board: owner data masked."
 type BoardCard {
+  "Opaque global ID of the repair order."
   orderId: ID!
+  "The order's readable number."
   number: String!
+  "The order's status (the column it is in)."
   status: RepairOrderStatus!
   "Province, letter and last two characters only, e.g. 粤B·***23."
   maskedPlate: String!
+  "The car's model."
   model: String!
   "The owner's surname only."
   ownerSurname: String!
+  "The service advisor's name."
   advisorName: String!
+  "The technician's name; null while unassigned."
   technicianName: String
+  "The bay; null while unassigned."
   bay: String
+  "When the car was promised ready; null when no time was promised."
   promisedAt: DateTime
+  "Past the promised time and not ready yet (as of generatedAt)."
   overdue: Boolean!
+  "When the order entered its status."
   statusChangedAt: DateTime!
+  "Whole minutes in the status, as of generatedAt."
   minutesInStatus: Int!
 }
 
 "A column of the workshop board."
 type BoardColumn {
+  "The column's status. Every status but CANCELLED has a column, in workflow order; DELIVERED holds today's deliveries."
   status: RepairOrderStatus!
+  "The orders in this status; empty when none."
   cards: [BoardCard!]!
 }
 
@@ -9386,88 +9904,130 @@ A store's workshop board: its open orders and those delivered today, grouped
 by status. minutesInStatus and overdue are as of generatedAt.
 """
 type WorkshopBoard {
+  "The store."
   store: Store!
   "Changes whenever an order of the store changes."
   version: String!
+  "When this board was read."
   generatedAt: DateTime!
+  "One column per status, in workflow order."
   columns: [BoardColumn!]!
 }
 
 "A workshop screen's access to one store's board."
 type ScreenToken {
+  "Opaque global ID of the token (pass it to revokeScreenToken)."
   id: ID!
+  "Where the screen hangs, as given at issue."
   name: String!
+  "The store whose board the screen shows."
   store: Store!
+  "When it was issued."
   createdAt: DateTime!
+  "When it was revoked; null while it works (a token lasts two years)."
   revokedAt: DateTime
 }
 
+"A line to add to a repair order."
 input RepairItemInput {
+  "Labour or part."
   kind: RepairItemKind!
+  "The workshop's labour or part code, at most 40 characters."
   code: String
+  "What the work or part is, 1 to 200 characters; the owner sees it."
   description: String!
   "Hours or units, > 0, at most three decimals."
   quantity: Float!
+  "Price of one hour or unit in fen, 0 to 10,000,000 (¥100,000)."
   unitPriceFen: Int!
+  "Covered by warranty (free to the owner); default false."
   warrantyCovered: Boolean
 }
 
+"A car's check-in."
 input OpenRepairOrderInput {
+  "The store receiving the car; the caller must work there."
   storeId: ID!
   "The car's plate or VIN."
   vehicle: String!
+  "Odometer reading in km; not below the car's last reading (MILEAGE_DECREASED)."
   mileageIn: Int!
+  "What kind of visit."
   kind: RepairOrderKind!
+  "The customer's concern in their words, at most 500 characters."
   concern: String
+  "When the car is promised ready: in the future, at most a year ahead."
   promisedAt: DateTime
   "Defaults to the caller."
   advisorId: ID
   "Items agreed at check-in (PRE_APPROVED)."
   items: [RepairItemInput!]
+  "The visit is the first free maintenance (首保); default false."
   firstFreeMaintenance: Boolean
   "A retry with the same key answers the order the first request opened instead of VEHICLE_IN_WORKSHOP (at most 128 characters)."
   idempotencyKey: String
 }
 
+"The result of a repair order change."
 type RepairOrderPayload {
+  "The order after the change; null when refused."
   repairOrder: RepairOrder
+  "Why the change was refused (code, message, field); empty on success. The mutation lists its codes."
   userErrors: [UserError!]!
 }
 
+"A line to add to an open order."
 input AddRepairOrderItemInput {
+  "The order."
   orderId: ID!
+  "The line."
   item: RepairItemInput!
   """
   True for work found during the job: the item is PENDING until the owner
   decides, and the order waits in AWAITING_APPROVAL. False: agreed at reception.
   """
   needsApproval: Boolean!
+  "The order's version as the caller saw it; a different current version refuses the change with CONFLICT. Omit to skip the check."
   expectedVersion: Int
 }
 
+"An item to delete."
 input RemoveRepairOrderItemInput {
+  "The item."
   itemId: ID!
+  "The order's version as the caller saw it; CONFLICT when it changed. Omit to skip the check."
   expectedVersion: Int
 }
 
+"Who works on an order, and where. Give technicianId, bay or both; an omitted one stays as it is."
 input AssignRepairOrderInput {
+  "The order."
   orderId: ID!
+  "An active TECHNICIAN of the order's store."
   technicianId: ID
+  "The bay, at most 20 characters; an empty string clears it."
   bay: String
+  "The order's version as the caller saw it; CONFLICT when it changed. Omit to skip the check."
   expectedVersion: Int
 }
 
+"A move of an order to another status."
 input MoveRepairOrderInput {
+  "The order."
   orderId: ID!
+  "The status to move to; must be an allowed move from the current one (see RepairOrderStatus)."
   to: RepairOrderStatus!
   "Required for QC failure (back to IN_PROGRESS) and cancellation."
   note: String
+  "The order's version as the caller saw it; CONFLICT when it changed. Omit to skip the check."
   expectedVersion: Int
   "A retry with the same key answers the first result instead of a refusal of its own move (at most 128 characters)."
   idempotencyKey: String
 }
 
+"One payment of a settlement."
 input PaymentInput {
+  "How this part is paid. WALLET and POINTS use the order's owner's membership."
   method: PaymentMethod!
   "For POINTS: 0 (then computed) or the points' value (100 points = 1 CNY = 100 fen)."
   amountFen: Int!
@@ -9477,7 +10037,9 @@ input PaymentInput {
   points: Int
 }
 
+"The bill's settlement."
 input SettleRepairOrderInput {
+  "The order: in QUALITY_CHECK, WASHING or READY_FOR_PICKUP, no item PENDING, not settled yet."
   orderId: ID!
   "Must add up to the payable amount."
   payments: [PaymentInput!]!
@@ -9485,38 +10047,55 @@ input SettleRepairOrderInput {
   nextServiceDate: Date
   "Default: mileage in + the car's interval (5,000 km unless configured)."
   nextServiceKm: Int
+  "Optional, at most 128 characters: a retry with the same key and the same settlement answers the order as the first settled it; without a key a second settlement is ALREADY_SETTLED."
   idempotencyKey: String
 }
 
+"The owner's answer about one PENDING item."
 input RepairItemDecision {
+  "A PENDING item of the order."
   itemId: ID!
+  "True approves (billed, work may start); false declines (kept as a recommendation)."
   approve: Boolean!
 }
 
+"The owner's decisions on extra work."
 input DecideRepairItemsInput {
+  "The owner's order."
   orderId: ID!
+  "One decision per item, at most 100, no item twice; items not named stay PENDING."
   decisions: [RepairItemDecision!]!
 }
 
+"A new screen token."
 input IssueScreenTokenInput {
+  "The store whose board the screen shows."
   storeId: ID!
   "Where the screen hangs, e.g. 'Bay 1 TV'."
   name: String!
 }
 
+"The result of issueScreenToken."
 type IssueScreenTokenPayload {
+  "The issued token's record; null when refused."
   screenToken: ScreenToken
   "The bearer token for the screen; shown once, store it on the screen."
   token: String
+  "Why it was refused (code, message, field); empty on success."
   userErrors: [UserError!]!
 }
 
+"A screen token to revoke."
 input RevokeScreenTokenInput {
+  "The token's ID (ScreenToken.id), not the bearer token."
   screenTokenId: ID!
 }
 
+"The result of revokeScreenToken."
 type RevokeScreenTokenPayload {
+  "The token, with revokedAt set; null when refused."
   screenToken: ScreenToken
+  "Why it was refused; empty on success."
   userErrors: [UserError!]!
 }
 
@@ -9524,7 +10103,12 @@ extend type Vehicle {
   "The order the car is in the workshop with, if any."
   activeRepairOrder: RepairOrder
   "Delivered orders, newest first."
-  serviceHistory(first: Int = 20, after: String): RepairOrderConnection!
+  serviceHistory(
+    "Page size, 1 to 100 (INVALID_ARGUMENT otherwise)."
+    first: Int = 20,
+    "Cursor of the last order of the previous page (edges.cursor); omit for the first page."
+    after: String
+  ): RepairOrderConnection!
   "The most recent delivered order."
   lastService: RepairOrder
   "When the next maintenance is due, from the last service."
@@ -9534,37 +10118,148 @@ extend type Vehicle {
 }
 
 extend type Query {
-  "A repair order: the owner's own, or one of the caller's stores."
-  repairOrder(id: ID!): RepairOrder
-  "A store's workshop board."
-  workshopBoard(storeId: ID!): WorkshopBoard! @auth(requires: STAFF)
-  "Screen tokens of a store."
-  screenTokens(storeId: ID!): [ScreenToken!]! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  A repair order: the owner's own (brought in by them or of a car they own), or
+  one of the caller's stores for staff. Null when the ID names no order the
+  caller may see. An owner reading an order in AWAITING_APPROVAL stamps
+  seenByOwnerAt on its PENDING items.
+  """
+  repairOrder(
+    "The order's global ID."
+    id: ID!
+  ): RepairOrder
+  """
+  A store's workshop board: any staff of the store (FORBIDDEN for other
+  stores; NOT_FOUND for no such store). Screens read the same board over REST.
+  """
+  workshopBoard(
+    "The store; the caller must work there."
+    storeId: ID!
+  ): WorkshopBoard! @auth(requires: STAFF)
+  "Screen tokens of a store, revoked ones included. MANAGER of the store (FORBIDDEN otherwise)."
+  screenTokens(
+    "The store; the caller must manage it."
+    storeId: ID!
+  ): [ScreenToken!]! @auth(requires: STAFF, roles: [MANAGER])
 }
 
 extend type Mutation {
-  "Checks a car in: opens a repair order."
-  openRepairOrder(input: OpenRepairOrderInput!): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, MANAGER])
-  addRepairOrderItem(input: AddRepairOrderItemInput!): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, TECHNICIAN, MANAGER])
-  "Removes an item whose work has not started."
-  removeRepairOrderItem(input: RemoveRepairOrderItemInput!): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, MANAGER])
-  "Gives the order a technician and a bay."
-  assignRepairOrder(input: AssignRepairOrderInput!): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, MANAGER])
-  "Moves an order along the workshop's state machine."
-  moveRepairOrder(input: MoveRepairOrderInput!): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, TECHNICIAN, MANAGER])
-  "Records the bill's payments and the next service due."
-  settleRepairOrder(input: SettleRepairOrderInput!): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, CASHIER, MANAGER])
-  "The owner approves or declines extra work."
-  decideRepairItems(input: DecideRepairItemsInput!): RepairOrderPayload! @auth(requires: OWNER)
-  issueScreenToken(input: IssueScreenTokenInput!): IssueScreenTokenPayload! @auth(requires: STAFF, roles: [MANAGER])
-  revokeScreenToken(input: RevokeScreenTokenInput!): RevokeScreenTokenPayload! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  Checks a car in: opens a repair order in CHECKED_IN with the items agreed at
+  reception (PRE_APPROVED). ADVISOR or MANAGER of the store. The car is found
+  by plate or VIN anywhere in the group; mileageIn becomes its last reading.
+  userErrors: VEHICLE_IN_WORKSHOP (the car has an open order), MILEAGE_DECREASED,
+  IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT. Errors: FORBIDDEN, NOT_FOUND (storeId, vehicle).
+  """
+  openRepairOrder(
+    "The check-in."
+    input: OpenRepairOrderInput!
+  ): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, MANAGER])
+  """
+  Adds a line to an open order. needsApproval false: agreed (PRE_APPROVED).
+  needsApproval true: PENDING, the order moves to AWAITING_APPROVAL and the
+  owner is notified. ADVISOR, FOREMAN, MANAGER of the store; a TECHNICIAN only
+  on their own jobs and only with needsApproval. userErrors: CONFLICT,
+  NOT_YOUR_JOB, ORDER_CLOSED, ALREADY_SETTLED, NEEDS_APPROVAL, INVALID_TRANSITION
+  (the status cannot wait for approval), INVALID_ARGUMENT. Errors: FORBIDDEN, NOT_FOUND.
+  """
+  addRepairOrderItem(
+    "The order and the line."
+    input: AddRepairOrderItemInput!
+  ): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, TECHNICIAN, MANAGER])
+  """
+  Removes an item whose work has not started and that the owner has not
+  decided on; removing the last PENDING item returns the order to the status
+  it came from. ADVISOR, FOREMAN, MANAGER of the store. userErrors: CONFLICT,
+  ORDER_CLOSED, ALREADY_SETTLED, ITEM_WORK_STARTED, ITEM_DECIDED. Errors: FORBIDDEN, NOT_FOUND.
+  """
+  removeRepairOrderItem(
+    "The item."
+    input: RemoveRepairOrderItemInput!
+  ): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, MANAGER])
+  """
+  Gives the order a technician and/or a bay. ADVISOR, FOREMAN, MANAGER of the
+  store. userErrors: CONFLICT, ORDER_CLOSED, INVALID_ARGUMENT (neither given; not a
+  technician of the store; bay too long). Errors: FORBIDDEN, NOT_FOUND.
+  """
+  assignRepairOrder(
+    "The order, technician and bay."
+    input: AssignRepairOrderInput!
+  ): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, MANAGER])
+  """
+  Moves an order along the workshop's state machine (see RepairOrderStatus) and
+  records the move on the timeline. ADVISOR, FOREMAN, MANAGER of the store; a
+  TECHNICIAN only their own jobs, never to DELIVERED or CANCELLED. Moving to
+  READY_FOR_PICKUP notifies the owner. userErrors: INVALID_TRANSITION,
+  REASON_REQUIRED, NO_PENDING_ITEMS, NOT_SETTLED (delivery before settlement),
+  ALREADY_SETTLED (cancelling a settled order), ORDER_CLOSED, NOT_YOUR_JOB,
+  CONFLICT, IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT. Errors: FORBIDDEN, NOT_FOUND.
+  """
+  moveRepairOrder(
+    "The order and where it goes."
+    input: MoveRepairOrderInput!
+  ): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, TECHNICIAN, MANAGER])
+  """
+  Records the bill's payments and the next service due, once. ADVISOR, CASHIER,
+  MANAGER of the store. Money paid (not points) earns 1 point per whole ¥1.
+  userErrors: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED, PAYMENT_IN_FLIGHT
+  (the owner is paying online), PAYMENTS_DO_NOT_ADD_UP, PAYMENT_METHOD_UNAVAILABLE,
+  POINTS_OVER_CAP, INSUFFICIENT_BALANCE, INSUFFICIENT_POINTS, IDEMPOTENCY_KEY_REUSED,
+  INVALID_ARGUMENT. Errors: FORBIDDEN, NOT_FOUND.
+  """
+  settleRepairOrder(
+    "The order and its payments."
+    input: SettleRepairOrderInput!
+  ): RepairOrderPayload! @auth(requires: STAFF, roles: [ADVISOR, CASHIER, MANAGER])
+  """
+  The owner approves or declines extra work (PENDING items); only the owner who
+  brought the car in. When no item is PENDING any more the order returns to the
+  status it came from. userErrors: ITEM_NOT_PENDING, ORDER_CLOSED,
+  INVALID_ARGUMENT (no decisions, an item twice). Errors: NOT_FOUND (not the caller's order).
+  """
+  decideRepairItems(
+    "The order and the decisions."
+    input: DecideRepairItemsInput!
+  ): RepairOrderPayload! @auth(requires: OWNER)
+  """
+  Issues a bearer token for a workshop screen showing one store's board
+  (read-only, owner data masked; valid two years unless revoked). MANAGER of
+  the store. userErrors: INVALID_ARGUMENT (name: 1 to 40 characters). Errors:
+  FORBIDDEN, NOT_FOUND (storeId).
+  """
+  issueScreenToken(
+    "The store and the screen's name."
+    input: IssueScreenTokenInput!
+  ): IssueScreenTokenPayload! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  Revokes a screen token: the screen is refused from then on. MANAGER of the
+  token's store. Errors: FORBIDDEN, NOT_FOUND (absent, or another store's token).
+  """
+  revokeScreenToken(
+    "The token to revoke."
+    input: RevokeScreenTokenInput!
+  ): RevokeScreenTokenPayload! @auth(requires: STAFF, roles: [MANAGER])
 }
 
+"Live updates: subscribe over WebSocket on /graphql with the graphql-transport-ws protocol. Each stream sends the current state first."
 type Subscription {
-  "The store's board, sent again whenever one of its orders changes."
-  boardChanged(storeId: ID!): WorkshopBoard! @auth(requires: STAFF)
-  "The order, sent again whenever it changes. For its owner and the store's staff."
-  repairOrderUpdated(id: ID!): RepairOrder!
+  """
+  The store's board: the current board at once, then again whenever one of its
+  orders changes. Any staff of the store (FORBIDDEN otherwise, before subscribing).
+  """
+  boardChanged(
+    "The store; the caller must work there."
+    storeId: ID!
+  ): WorkshopBoard! @auth(requires: STAFF)
+  """
+  The order: as it is at once, then again whenever it changes. For its owner and
+  the store's staff; NOT_FOUND for anyone else. The stream ends with an error if
+  the caller loses access.
+  """
+  repairOrderUpdated(
+    "The order's global ID."
+    id: ID!
+  ): RepairOrder!
 }
 `, BuiltIn: false},
 	{Name: "../schema/roadside.graphqls", Input: `"Where a roadside request stands."
@@ -10119,61 +10814,92 @@ extend type Mutation {
   updateVehicle("The car and what changes." input: UpdateVehicleInput!): UpdateVehiclePayload! @auth(requires: STAFF, roles: [ADVISOR, FOREMAN, MANAGER])
 }
 `, BuiltIn: false},
-	{Name: "../schema/wallet.graphqls", Input: `enum MembershipTier {
+	{Name: "../schema/wallet.graphqls", Input: `"""
+A membership tier, set by the money spent in the trailing 12 months (thresholds
+are configuration; defaults 0 / 3,000 / 10,000 / 30,000 CNY). Events may require a minimum tier.
+"""
+enum MembershipTier {
+  "Every owner (default from ¥0)."
   BASIC
+  "Default from ¥3,000 spent in 12 months."
   SILVER
+  "Default from ¥10,000 spent in 12 months."
   GOLD
+  "Default from ¥30,000 spent in 12 months."
   PLATINUM
 }
 
+"What a ledger entry records. Balance and points change only by appending entries."
 enum LedgerEntryKind {
+  "Money put on the card (at the cashier, or online with WeChat Pay)."
   TOP_UP
   "Bonus of a top-up rule (充1000送100)."
   TOP_UP_BONUS
+  "Stored value spent (a repair bill, an event fee)."
   SPEND
+  "Stored value or points given back to the card (a cancelled registration), or stored value paid back out (refundWallet, an online top-up refunded): negative then."
   REFUND
   "A manager's correction, with its reason in memo."
   ADJUST
+  "Points earned (1 per whole ¥1 paid with money, attendance at events)."
   POINTS_EARN
+  "Points spent (a repair bill, an event fee)."
   POINTS_REDEEM
+  "Points past their date: points expire 24 months after they were earned."
   POINTS_EXPIRE
 }
 
 "One movement of an owner's stored value or points."
 type LedgerEntry {
+  "Opaque global ID of the entry."
   id: ID!
+  "What the entry records."
   kind: LedgerEntryKind!
   "Change of the balance (negative for spending)."
   amount: Money!
   "Change of the points."
   points: Int!
+  "The balance after this entry."
   balanceAfter: Money!
+  "The points after this entry."
   pointsAfter: Int!
+  "What it was for (an ADJUST's reason, an event's title, ...); may be empty."
   memo: String!
   "External payment method and reference of a top-up or refund."
   method: PaymentMethod
+  "The external payment's reference (slip or transaction id); empty when none."
   reference: String!
   "The repair order this entry belongs to, if any."
   repairOrder: RepairOrder
+  "When the entry was written."
   createdAt: DateTime!
 }
 
+"One ledger entry of a page."
 type LedgerEntryEdge {
+  "Opaque cursor: pass it as after to get the entries following this one."
   cursor: String!
+  "The entry."
   node: LedgerEntry!
 }
 
+"A page of ledger entries (Relay connection)."
 type LedgerEntryConnection {
+  "The entries of this page, newest first."
   edges: [LedgerEntryEdge!]!
+  "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
 }
 
 "An owner's membership (会员): stored value, points and tier."
 type Membership {
+  "Stored value (never negative)."
   balance: Money!
-  "Most the stored value may hold."
+  "Most the stored value may hold (configuration; default ¥5,000): a top-up that would pass it is refused."
   balanceCap: Money!
+  "Points (never negative); 100 points are worth ¥1 when paying."
   points: Int!
+  "The current tier."
   tier: MembershipTier!
   "Money spent in the trailing 12 months, which sets the tier."
   spentLast12Months: Money!
@@ -10186,7 +10912,14 @@ type Membership {
   "When the first of those points expire."
   nextPointsExpiry: DateTime
   "Newest first."
-  transactions(first: Int = 20, after: String, kinds: [LedgerEntryKind!]): LedgerEntryConnection!
+  transactions(
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last entry of the previous page; omit for the first page."
+    after: String,
+    "Only entries of these kinds; omit for all."
+    kinds: [LedgerEntryKind!]
+  ): LedgerEntryConnection!
 }
 
 extend type Owner {
@@ -10194,53 +10927,96 @@ extend type Owner {
   membership: Membership
 }
 
+"Money taken at a cashier and put on an owner's card."
 input TopUpWalletInput {
+  "The owner; any owner of the group."
   ownerId: ID!
   "The store where the money was taken."
   storeId: ID!
+  "Fen, > 0; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED)."
   amountFen: Int!
   "How the owner paid: CASH, CARD, WECHAT_PAY or ALIPAY."
   method: PaymentMethod!
+  "The slip or transaction id, at most 64 characters; required except for CASH."
   reference: String
+  "Required, at most 128 characters: a retry with the same key replays the first result (no second top-up)."
   idempotencyKey: String!
 }
 
+"Stored value paid back out to an owner."
 input RefundWalletInput {
+  "The owner."
   ownerId: ID!
+  "The store paying the money out."
   storeId: ID!
   "Stored value paid back out to the owner."
   amountFen: Int!
+  "How the money goes back: CASH, CARD, WECHAT_PAY or ALIPAY."
   method: PaymentMethod!
+  "The slip or transaction id, at most 64 characters; required except for CASH."
   reference: String
+  "Why, 1 to 200 characters."
   reason: String!
+  "Required, at most 128 characters: a retry with the same key replays the first result."
   idempotencyKey: String!
 }
 
+"A manager's correction of an owner's balance and/or points."
 input AdjustWalletInput {
+  "The owner."
   ownerId: ID!
+  "The store making the correction."
   storeId: ID!
   "Change of the balance; may be negative."
   amountFen: Int
   "Change of the points; may be negative."
   points: Int
+  "Why, 1 to 200 characters; recorded as the entry's memo."
   reason: String!
+  "Required, at most 128 characters: a retry with the same key replays the first result."
   idempotencyKey: String!
 }
 
+"The result of a wallet operation."
 type WalletPayload {
+  "The membership after the change; null when refused."
   membership: Membership
   "The entries this request appended (a top-up and its bonus, ...)."
   entries: [LedgerEntry!]!
+  "Why it was refused (code, message, field); empty on success. The mutation lists its codes."
   userErrors: [UserError!]!
 }
 
 extend type Mutation {
-  "Tops a stored-value card up at the cashier."
-  topUpWallet(input: TopUpWalletInput!): WalletPayload! @auth(requires: STAFF, roles: [CASHIER, MANAGER])
-  "Pays stored value back out to the owner."
-  refundWallet(input: RefundWalletInput!): WalletPayload! @auth(requires: STAFF, roles: [MANAGER])
-  "Corrects a balance or points, with a reason."
-  adjustWallet(input: AdjustWalletInput!): WalletPayload! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  Tops a stored-value card up at the cashier: a TOP_UP entry and, when a bonus
+  rule applies, a TOP_UP_BONUS entry. CASHIER or MANAGER of the store where the
+  money was taken. Idempotent under its key. userErrors: BALANCE_CAP_EXCEEDED,
+  IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT. Errors: FORBIDDEN, NOT_FOUND (storeId, ownerId).
+  """
+  topUpWallet(
+    "The top-up."
+    input: TopUpWalletInput!
+  ): WalletPayload! @auth(requires: STAFF, roles: [CASHIER, MANAGER])
+  """
+  Pays stored value back out to the owner (a REFUND entry). MANAGER of the store.
+  Idempotent under its key. userErrors: INSUFFICIENT_BALANCE, IDEMPOTENCY_KEY_REUSED,
+  INVALID_ARGUMENT. Errors: FORBIDDEN, NOT_FOUND (storeId, ownerId).
+  """
+  refundWallet(
+    "The refund."
+    input: RefundWalletInput!
+  ): WalletPayload! @auth(requires: STAFF, roles: [MANAGER])
+  """
+  Corrects a balance or points, with a reason (one ADJUST entry; added points
+  expire in 24 months; the cap does not apply). MANAGER of the store. Idempotent
+  under its key. userErrors: INSUFFICIENT_BALANCE, INSUFFICIENT_POINTS,
+  IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT. Errors: FORBIDDEN, NOT_FOUND (storeId, ownerId).
+  """
+  adjustWallet(
+    "The correction."
+    input: AdjustWalletInput!
+  ): WalletPayload! @auth(requires: STAFF, roles: [MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/wechat.graphqls", Input: `"A subscription message template of the mini-program: what a kind of message is sent with."

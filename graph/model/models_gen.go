@@ -37,23 +37,32 @@ type AcceptSubscriptionMessagesPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A line to add to an open order.
 type AddRepairOrderItemInput struct {
-	OrderID string           `json:"orderId"`
-	Item    *RepairItemInput `json:"item"`
+	// The order.
+	OrderID string `json:"orderId"`
+	// The line.
+	Item *RepairItemInput `json:"item"`
 	// True for work found during the job: the item is PENDING until the owner
 	// decides, and the order waits in AWAITING_APPROVAL. False: agreed at reception.
-	NeedsApproval   bool `json:"needsApproval"`
+	NeedsApproval bool `json:"needsApproval"`
+	// The order's version as the caller saw it; a different current version refuses the change with CONFLICT. Omit to skip the check.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// A manager's correction of an owner's balance and/or points.
 type AdjustWalletInput struct {
+	// The owner.
 	OwnerID string `json:"ownerId"`
+	// The store making the correction.
 	StoreID string `json:"storeId"`
 	// Change of the balance; may be negative.
 	AmountFen *int `json:"amountFen,omitempty"`
 	// Change of the points; may be negative.
-	Points         *int   `json:"points,omitempty"`
-	Reason         string `json:"reason"`
+	Points *int `json:"points,omitempty"`
+	// Why, 1 to 200 characters; recorded as the entry's memo.
+	Reason string `json:"reason"`
+	// Required, at most 128 characters: a retry with the same key replays the first result.
 	IdempotencyKey string `json:"idempotencyKey"`
 }
 
@@ -100,11 +109,16 @@ type AssignFollowUpTaskInput struct {
 	AssigneeID *string `json:"assigneeId,omitempty"`
 }
 
+// Who works on an order, and where. Give technicianId, bay or both; an omitted one stays as it is.
 type AssignRepairOrderInput struct {
-	OrderID         string  `json:"orderId"`
-	TechnicianID    *string `json:"technicianId,omitempty"`
-	Bay             *string `json:"bay,omitempty"`
-	ExpectedVersion *int    `json:"expectedVersion,omitempty"`
+	// The order.
+	OrderID string `json:"orderId"`
+	// An active TECHNICIAN of the order's store.
+	TechnicianID *string `json:"technicianId,omitempty"`
+	// The bay, at most 20 characters; an empty string clears it.
+	Bay *string `json:"bay,omitempty"`
+	// The order's version as the caller saw it; CONFLICT when it changed. Omit to skip the check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
 // Who was sent and when they should arrive.
@@ -163,13 +177,16 @@ type AssistanceRequestPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// The result of a sign-in or a refresh.
 type AuthPayload struct {
+	// The new session; null when refused.
 	Session *Session `json:"session,omitempty"`
 	// The owner, when an owner signed in.
 	Owner *models.Owner `json:"owner,omitempty"`
 	// The staff member, when staff signed in.
-	Staff      *models.Staff `json:"staff,omitempty"`
-	UserErrors []*UserError  `json:"userErrors"`
+	Staff *models.Staff `json:"staff,omitempty"`
+	// Why the sign-in was refused (code, message, field); empty on success. The mutation lists its codes.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // A booking of one slot for one car.
@@ -208,17 +225,25 @@ type CancelAssistanceRequestInput struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// An event to cancel.
 type CancelEventInput struct {
-	EventID         string `json:"eventId"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
-	Reason          string `json:"reason"`
+	// The event.
+	EventID string `json:"eventId"`
+	// The event's version as the caller saw it; CONFLICT when it changed. Omit to skip the check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// Why, 1 to 200 characters; owners see it (cancelReason).
+	Reason string `json:"reason"`
 }
 
+// A registration to withdraw.
 type CancelRegistrationInput struct {
-	RegistrationID string  `json:"registrationId"`
+	// The registration.
+	RegistrationID string `json:"registrationId"`
+	// Optional, at most 128 characters: a retry with the same key returns the first result instead of REGISTRATION_NOT_ACTIVE.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A check-in at the door.
 type CheckInRegistrationInput struct {
 	// The code of the owner's QR.
 	Code string `json:"code"`
@@ -274,27 +299,44 @@ type ComplaintStepInput struct {
 	Note *string `json:"note,omitempty"`
 }
 
+// A new event, created as a DRAFT.
 type CreateEventInput struct {
-	StoreID              string                `json:"storeId"`
-	Kind                 events.Kind           `json:"kind"`
-	Title                string                `json:"title"`
-	Description          *string               `json:"description,omitempty"`
-	Location             string                `json:"location"`
-	Itinerary            []*ItineraryStopInput `json:"itinerary,omitempty"`
-	StartsAt             time.Time             `json:"startsAt"`
-	EndsAt               time.Time             `json:"endsAt"`
-	RegistrationOpensAt  time.Time             `json:"registrationOpensAt"`
-	RegistrationClosesAt time.Time             `json:"registrationClosesAt"`
-	CancellationDeadline time.Time             `json:"cancellationDeadline"`
-	Capacity             int                   `json:"capacity"`
-	// Price of one seat in fen, from the wallet (0 or absent: not payable with money).
+	// The host store; the caller must be its event staff.
+	StoreID string `json:"storeId"`
+	// Class or trip.
+	Kind events.Kind `json:"kind"`
+	// 1 to 100 characters.
+	Title string `json:"title"`
+	// Multi-line, at most 4,000 characters.
+	Description *string `json:"description,omitempty"`
+	// The venue or meeting point, 1 to 200 characters.
+	Location string `json:"location"`
+	// A trip's stops, at most 30; classes have none.
+	Itinerary []*ItineraryStopInput `json:"itinerary,omitempty"`
+	// In the future, at most a year ahead.
+	StartsAt time.Time `json:"startsAt"`
+	// After startsAt.
+	EndsAt time.Time `json:"endsAt"`
+	// Before registrationClosesAt.
+	RegistrationOpensAt time.Time `json:"registrationOpensAt"`
+	// At the latest startsAt.
+	RegistrationClosesAt time.Time `json:"registrationClosesAt"`
+	// Full refunds for cancellations before it; at the latest startsAt.
+	CancellationDeadline time.Time `json:"cancellationDeadline"`
+	// Seats, 1 to 10,000.
+	Capacity int `json:"capacity"`
+	// Price of one seat in fen, 0 to 10,000,000, from the wallet or WeChat Pay (0 or absent: not payable with money).
 	FeeFen *int `json:"feeFen,omitempty"`
-	// Price of one seat in points (0 or absent: not payable with points).
-	FeePoints        *int         `json:"feePoints,omitempty"`
-	MinTier          *wallet.Tier `json:"minTier,omitempty"`
-	VehicleRequired  *bool        `json:"vehicleRequired,omitempty"`
-	MaxPartySize     *int         `json:"maxPartySize,omitempty"`
-	AttendancePoints *int         `json:"attendancePoints,omitempty"`
+	// Price of one seat in points, 0 to 10,000,000 (0 or absent: not payable with points).
+	FeePoints *int `json:"feePoints,omitempty"`
+	// Lowest tier that may register; default BASIC (everyone).
+	MinTier *wallet.Tier `json:"minTier,omitempty"`
+	// A trip needs one of the owner's vehicles; classes cannot. Default false.
+	VehicleRequired *bool `json:"vehicleRequired,omitempty"`
+	// People per registration, 1 to 20; default 1, and 1 for classes.
+	MaxPartySize *int `json:"maxPartySize,omitempty"`
+	// Points credited at check-in, 0 to 100,000; default 0.
+	AttendancePoints *int `json:"attendancePoints,omitempty"`
 }
 
 // Everything held about the owner, as one JSON document.
@@ -307,8 +349,11 @@ type DataExport struct {
 	Document string `json:"document"`
 }
 
+// The owner's decisions on extra work.
 type DecideRepairItemsInput struct {
-	OrderID   string                `json:"orderId"`
+	// The owner's order.
+	OrderID string `json:"orderId"`
+	// One decision per item, at most 100, no item twice; items not named stay PENDING.
 	Decisions []*RepairItemDecision `json:"decisions"`
 }
 
@@ -344,40 +389,62 @@ type DispatchAssistanceInput struct {
 	Note *string `json:"note,omitempty"`
 }
 
+// A page of events (Relay connection).
 type EventConnection struct {
-	Edges    []*EventEdge `json:"edges"`
-	PageInfo *PageInfo    `json:"pageInfo"`
+	// The events of this page, soonest first.
+	Edges []*EventEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One event of a page.
 type EventEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *events.Event `json:"node"`
+	// Opaque cursor: pass it as after to get the events following this one.
+	Cursor string `json:"cursor"`
+	// The event.
+	Node *events.Event `json:"node"`
 }
 
+// Which events to list. Every field is optional.
 type EventFilter struct {
-	Kind    *events.Kind `json:"kind,omitempty"`
-	StoreID *string      `json:"storeId,omitempty"`
+	// Only classes or only trips.
+	Kind *events.Kind `json:"kind,omitempty"`
+	// Only this store's events.
+	StoreID *string `json:"storeId,omitempty"`
 	// Events starting at or after this (default: now).
 	From *time.Time `json:"from,omitempty"`
-	To   *time.Time `json:"to,omitempty"`
+	// Events starting at or before this; not before from (INVALID_ARGUMENT).
+	To *time.Time `json:"to,omitempty"`
 	// Drafts and cancelled events too; only for the event staff of storeId.
 	IncludeUnpublished *bool `json:"includeUnpublished,omitempty"`
 }
 
+// The result of an event change.
 type EventPayload struct {
-	Event      *events.Event `json:"event,omitempty"`
-	UserErrors []*UserError  `json:"userErrors"`
+	// The event after the change; null when refused.
+	Event *events.Event `json:"event,omitempty"`
+	// Why the change was refused (code, message, field); empty on success. The mutation lists its codes.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// An event's roster: counts over all its registrations, and one page of lines.
 type EventRoster struct {
-	ConfirmedSeats  int           `json:"confirmedSeats"`
-	Confirmed       int           `json:"confirmed"`
-	Waitlisted      int           `json:"waitlisted"`
-	WaitlistedSeats int           `json:"waitlistedSeats"`
-	Cancelled       int           `json:"cancelled"`
-	CheckedIn       int           `json:"checkedIn"`
-	Edges           []*RosterEdge `json:"edges"`
-	PageInfo        *PageInfo     `json:"pageInfo"`
+	// Seats held by confirmed registrations (sum of their party sizes).
+	ConfirmedSeats int `json:"confirmedSeats"`
+	// Confirmed registrations.
+	Confirmed int `json:"confirmed"`
+	// Waitlisted registrations.
+	Waitlisted int `json:"waitlisted"`
+	// Seats the waitlisted registrations ask for.
+	WaitlistedSeats int `json:"waitlistedSeats"`
+	// Cancelled registrations.
+	Cancelled int `json:"cancelled"`
+	// Registrations admitted at the door.
+	CheckedIn int `json:"checkedIn"`
+	// This page's lines, in registration order.
+	Edges []*RosterEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
 // An owner's complaint.
@@ -444,23 +511,32 @@ type HoursInput struct {
 	Closed *bool `json:"closed,omitempty"`
 }
 
+// A new screen token.
 type IssueScreenTokenInput struct {
+	// The store whose board the screen shows.
 	StoreID string `json:"storeId"`
 	// Where the screen hangs, e.g. 'Bay 1 TV'.
 	Name string `json:"name"`
 }
 
+// The result of issueScreenToken.
 type IssueScreenTokenPayload struct {
+	// The issued token's record; null when refused.
 	ScreenToken *workshop.ScreenToken `json:"screenToken,omitempty"`
 	// The bearer token for the screen; shown once, store it on the screen.
-	Token      *string      `json:"token,omitempty"`
+	Token *string `json:"token,omitempty"`
+	// Why it was refused (code, message, field); empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// One stop of a trip's itinerary.
 type ItineraryStopInput struct {
-	At    time.Time `json:"at"`
-	Place string    `json:"place"`
-	Note  *string   `json:"note,omitempty"`
+	// When the convoy is there: within the event, stops in time order.
+	At time.Time `json:"at"`
+	// Where, 1 to 100 characters.
+	Place string `json:"place"`
+	// What happens there, at most 200 characters.
+	Note *string `json:"note,omitempty"`
 }
 
 // Seats per slot for one kind of service.
@@ -471,16 +547,23 @@ type KindSeatsInput struct {
 	Seats int `json:"seats"`
 }
 
+// A page of ledger entries (Relay connection).
 type LedgerEntryConnection struct {
-	Edges    []*LedgerEntryEdge `json:"edges"`
-	PageInfo *PageInfo          `json:"pageInfo"`
+	// The entries of this page, newest first.
+	Edges []*LedgerEntryEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One ledger entry of a page.
 type LedgerEntryEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *wallet.Entry `json:"node"`
+	// Opaque cursor: pass it as after to get the entries following this one.
+	Cursor string `json:"cursor"`
+	// The entry.
+	Node *wallet.Entry `json:"node"`
 }
 
+// A sign-in from the WeChat mini-program.
 type LoginWithWeChatInput struct {
 	// The `code` from `wx.login()` in the mini-program.
 	Code string `json:"code"`
@@ -491,23 +574,30 @@ type LoginWithWeChatInput struct {
 	PhoneCode *string `json:"phoneCode,omitempty"`
 }
 
+// The result of loginWithWeChat: a session, or a binding ticket.
 type LoginWithWeChatPayload struct {
 	// Set when the WeChat account is already bound to an owner.
-	Session *Session      `json:"session,omitempty"`
-	Owner   *models.Owner `json:"owner,omitempty"`
+	Session *Session `json:"session,omitempty"`
+	// The signed-in owner; null without a session.
+	Owner *models.Owner `json:"owner,omitempty"`
 	// Set when the WeChat account is not bound yet: sign in with phone and code,
 	// passing this ticket to `verifyLoginCode`, to bind it. Valid 10 minutes.
-	BindingTicket *string      `json:"bindingTicket,omitempty"`
-	UserErrors    []*UserError `json:"userErrors"`
+	BindingTicket *string `json:"bindingTicket,omitempty"`
+	// Why it was refused (code, message, field); empty on success. The mutation lists its codes.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A session to end.
 type LogoutInput struct {
 	// The session's refresh token; its whole family is revoked.
 	RefreshToken string `json:"refreshToken"`
 }
 
+// The result of logout.
 type LogoutPayload struct {
-	Ok         bool         `json:"ok"`
+	// True when the session is ended (also for an unknown, expired or already revoked token).
+	Ok bool `json:"ok"`
+	// Always empty: logging out is never refused.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -529,101 +619,142 @@ type MarkArrivedPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Which notifications to mark read: ids, or all.
 type MarkNotificationsReadInput struct {
 	// The notifications to mark; omit and set all to mark every one.
 	Ids []string `json:"ids,omitempty"`
-	All *bool    `json:"all,omitempty"`
+	// True marks every notification of the owner read.
+	All *bool `json:"all,omitempty"`
 }
 
+// The result of markNotificationsRead.
 type MarkNotificationsReadPayload struct {
-	UnreadCount int          `json:"unreadCount"`
-	UserErrors  []*UserError `json:"userErrors"`
+	// The owner's unread notifications after the change.
+	UnreadCount int `json:"unreadCount"`
+	// Why it was refused: INVALID_ARGUMENT (neither ids nor all, or more than 100 ids); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Where a message to an owner stands on one channel; never its address or content.
 type MessageDelivery struct {
 	// PUSH (one per device) or SMS.
-	Channel string                `json:"channel"`
-	Status  MessageDeliveryStatus `json:"status"`
+	Channel string `json:"channel"`
+	// Where the delivery stands.
+	Status MessageDeliveryStatus `json:"status"`
 	// Calls to the provider so far.
 	Attempts int `json:"attempts"`
 	// Why the last attempt failed, without the message's content.
 	LastError *string `json:"lastError,omitempty"`
 	// When the provider accepted it.
-	SentAt    *time.Time `json:"sentAt,omitempty"`
-	CreatedAt time.Time  `json:"createdAt"`
+	SentAt *time.Time `json:"sentAt,omitempty"`
+	// When the delivery was queued.
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // An amount of money. Amounts are integer fen (1/100 CNY): never floats.
 type Money struct {
+	// The amount in fen (1/100 yuan); ¥12.34 is 1234. Negative only where a field says so (a ledger entry's change).
 	AmountFen int `json:"amountFen"`
 	// ISO 4217; always CNY.
 	Currency string `json:"currency"`
 }
 
+// A move of an order to another status.
 type MoveRepairOrderInput struct {
-	OrderID string          `json:"orderId"`
-	To      workshop.Status `json:"to"`
+	// The order.
+	OrderID string `json:"orderId"`
+	// The status to move to; must be an allowed move from the current one (see RepairOrderStatus).
+	To workshop.Status `json:"to"`
 	// Required for QC failure (back to IN_PROGRESS) and cancellation.
-	Note            *string `json:"note,omitempty"`
-	ExpectedVersion *int    `json:"expectedVersion,omitempty"`
+	Note *string `json:"note,omitempty"`
+	// The order's version as the caller saw it; CONFLICT when it changed. Omit to skip the check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 	// A retry with the same key answers the first result instead of a refusal of its own move (at most 128 characters).
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// Changes. Every mutation answers a payload with userErrors for expected refusals; authentication, permission and lookup failures are GraphQL errors with extensions.code.
 type Mutation struct {
 }
 
+// A page of the inbox (Relay connection).
 type NotificationConnection struct {
-	Edges    []*NotificationEdge `json:"edges"`
-	PageInfo *PageInfo           `json:"pageInfo"`
+	// The notifications of this page, newest first.
+	Edges []*NotificationEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One notification of a page.
 type NotificationEdge struct {
-	Cursor string              `json:"cursor"`
-	Node   *inbox.Notification `json:"node"`
+	// Opaque cursor: pass it as after to get the notifications following this one.
+	Cursor string `json:"cursor"`
+	// The notification.
+	Node *inbox.Notification `json:"node"`
 }
 
+// The channels for one kind of message.
 type NotificationSettingInput struct {
-	Kind     string   `json:"kind"`
+	// A kind listed in Owner.notificationSettings; each kind at most once per request.
+	Kind string `json:"kind"`
+	// The channels to allow: PUSH, WECHAT, SMS (those the kind offers); empty for the inbox only (marketing kinds only).
 	Channels []string `json:"channels"`
 }
 
+// A page of online payments (Relay connection).
 type OnlinePaymentConnection struct {
-	Edges    []*OnlinePaymentEdge `json:"edges"`
-	PageInfo *PageInfo            `json:"pageInfo"`
+	// The payments of this page, newest first.
+	Edges []*OnlinePaymentEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One payment of a page.
 type OnlinePaymentEdge struct {
-	Cursor string            `json:"cursor"`
-	Node   *payments.Payment `json:"node"`
+	// Opaque cursor: pass it as after to get the payments following this one.
+	Cursor string `json:"cursor"`
+	// The payment.
+	Node *payments.Payment `json:"node"`
 }
 
+// A car's check-in.
 type OpenRepairOrderInput struct {
+	// The store receiving the car; the caller must work there.
 	StoreID string `json:"storeId"`
 	// The car's plate or VIN.
-	Vehicle    string        `json:"vehicle"`
-	MileageIn  int           `json:"mileageIn"`
-	Kind       workshop.Kind `json:"kind"`
-	Concern    *string       `json:"concern,omitempty"`
-	PromisedAt *time.Time    `json:"promisedAt,omitempty"`
+	Vehicle string `json:"vehicle"`
+	// Odometer reading in km; not below the car's last reading (MILEAGE_DECREASED).
+	MileageIn int `json:"mileageIn"`
+	// What kind of visit.
+	Kind workshop.Kind `json:"kind"`
+	// The customer's concern in their words, at most 500 characters.
+	Concern *string `json:"concern,omitempty"`
+	// When the car is promised ready: in the future, at most a year ahead.
+	PromisedAt *time.Time `json:"promisedAt,omitempty"`
 	// Defaults to the caller.
 	AdvisorID *string `json:"advisorId,omitempty"`
 	// Items agreed at check-in (PRE_APPROVED).
-	Items                []*RepairItemInput `json:"items,omitempty"`
-	FirstFreeMaintenance *bool              `json:"firstFreeMaintenance,omitempty"`
+	Items []*RepairItemInput `json:"items,omitempty"`
+	// The visit is the first free maintenance (首保); default false.
+	FirstFreeMaintenance *bool `json:"firstFreeMaintenance,omitempty"`
 	// A retry with the same key answers the order the first request opened instead of VEHICLE_IN_WORKSHOP (at most 128 characters).
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A page of owners (Relay connection).
 type OwnerConnection struct {
-	Edges    []*OwnerEdge `json:"edges"`
-	PageInfo *PageInfo    `json:"pageInfo"`
+	// The owners of this page.
+	Edges []*OwnerEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One owner of a page.
 type OwnerEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *models.Owner `json:"node"`
+	// Opaque cursor: pass it as after to get the owners following this one.
+	Cursor string `json:"cursor"`
+	// The owner.
+	Node *models.Owner `json:"node"`
 }
 
 // Relay pagination state of a connection.
@@ -636,16 +767,21 @@ type PageInfo struct {
 
 // A payment recorded at settlement.
 type Payment struct {
+	// How it was paid.
 	Method workshop.PaymentMethod `json:"method"`
-	Amount *Money                 `json:"amount"`
+	// The money this payment covers (for POINTS, the points' value).
+	Amount *Money `json:"amount"`
 	// Points spent (POINTS payments).
 	Points int `json:"points"`
 	// External reference (card slip, WeChat Pay / Alipay transaction id).
-	Reference string    `json:"reference"`
-	At        time.Time `json:"at"`
+	Reference string `json:"reference"`
+	// When it was recorded.
+	At time.Time `json:"at"`
 }
 
+// One payment of a settlement.
 type PaymentInput struct {
+	// How this part is paid. WALLET and POINTS use the order's owner's membership.
 	Method workshop.PaymentMethod `json:"method"`
 	// For POINTS: 0 (then computed) or the points' value (100 points = 1 CNY = 100 fen).
 	AmountFen int `json:"amountFen"`
@@ -671,9 +807,12 @@ type PaymentMismatchEdge struct {
 	Node *payments.Mismatch `json:"node"`
 }
 
+// A draft to publish.
 type PublishEventInput struct {
-	EventID         string `json:"eventId"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// The event (a DRAFT).
+	EventID string `json:"eventId"`
+	// The event's version as the caller saw it; CONFLICT when it changed. Omit to skip the check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
 type Query struct {
@@ -713,7 +852,9 @@ type RecordManualRefundPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A session to renew.
 type RefreshSessionInput struct {
+	// The session's current refresh token, as issued (43 characters).
 	RefreshToken string `json:"refreshToken"`
 }
 
@@ -739,15 +880,22 @@ type RefundOnlinePaymentPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Stored value paid back out to an owner.
 type RefundWalletInput struct {
+	// The owner.
 	OwnerID string `json:"ownerId"`
+	// The store paying the money out.
 	StoreID string `json:"storeId"`
 	// Stored value paid back out to the owner.
-	AmountFen      int                    `json:"amountFen"`
-	Method         workshop.PaymentMethod `json:"method"`
-	Reference      *string                `json:"reference,omitempty"`
-	Reason         string                 `json:"reason"`
-	IdempotencyKey string                 `json:"idempotencyKey"`
+	AmountFen int `json:"amountFen"`
+	// How the money goes back: CASH, CARD, WECHAT_PAY or ALIPAY.
+	Method workshop.PaymentMethod `json:"method"`
+	// The slip or transaction id, at most 64 characters; required except for CASH.
+	Reference *string `json:"reference,omitempty"`
+	// Why, 1 to 200 characters.
+	Reason string `json:"reason"`
+	// Required, at most 128 characters: a retry with the same key replays the first result.
+	IdempotencyKey string `json:"idempotencyKey"`
 }
 
 // The app's device and its push token.
@@ -768,15 +916,18 @@ type RegisterDevicePayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// An owner's sign-up for an event.
 type RegisterForEventInput struct {
+	// The event (published, registration open).
 	EventID string `json:"eventId"`
-	// People in the party, the owner included (default 1).
+	// People in the party, the owner included, 1 to the event's maxPartySize (default 1).
 	PartySize *int `json:"partySize,omitempty"`
 	// One of the caller's vehicles (trips).
 	VehicleID *string `json:"vehicleId,omitempty"`
-	// Needed only when the event can be paid both ways.
-	PayWith        *events.PayWith `json:"payWith,omitempty"`
-	IdempotencyKey *string         `json:"idempotencyKey,omitempty"`
+	// Needed when the event can be paid both ways, and to pay online (WECHAT_PAY); omitted, the only way offered is taken (money: from the wallet).
+	PayWith *events.PayWith `json:"payWith,omitempty"`
+	// Optional, at most 128 characters: a retry with the same key returns the first result instead of charging or registering twice.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // A car handed over at new-car delivery, with its owner.
@@ -825,55 +976,86 @@ type RegisterVehiclePayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A page of registrations (Relay connection).
 type RegistrationConnection struct {
-	Edges    []*RegistrationEdge `json:"edges"`
-	PageInfo *PageInfo           `json:"pageInfo"`
+	// The registrations of this page.
+	Edges []*RegistrationEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One registration of a page.
 type RegistrationEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *events.Registration `json:"node"`
+	// Opaque cursor: pass it as after to get the registrations following this one.
+	Cursor string `json:"cursor"`
+	// The registration.
+	Node *events.Registration `json:"node"`
 }
 
+// The result of a registration change.
 type RegistrationPayload struct {
+	// The registration after the change; null when refused.
 	Registration *events.Registration `json:"registration,omitempty"`
-	UserErrors   []*UserError         `json:"userErrors"`
+	// Why the change was refused (code, message, field); empty on success. The mutation lists its codes.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// An item to delete.
 type RemoveRepairOrderItemInput struct {
-	ItemID          string `json:"itemId"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// The item.
+	ItemID string `json:"itemId"`
+	// The order's version as the caller saw it; CONFLICT when it changed. Omit to skip the check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// The owner's answer about one PENDING item.
 type RepairItemDecision struct {
-	ItemID  string `json:"itemId"`
-	Approve bool   `json:"approve"`
+	// A PENDING item of the order.
+	ItemID string `json:"itemId"`
+	// True approves (billed, work may start); false declines (kept as a recommendation).
+	Approve bool `json:"approve"`
 }
 
+// A line to add to a repair order.
 type RepairItemInput struct {
-	Kind        workshop.ItemKind `json:"kind"`
-	Code        *string           `json:"code,omitempty"`
-	Description string            `json:"description"`
+	// Labour or part.
+	Kind workshop.ItemKind `json:"kind"`
+	// The workshop's labour or part code, at most 40 characters.
+	Code *string `json:"code,omitempty"`
+	// What the work or part is, 1 to 200 characters; the owner sees it.
+	Description string `json:"description"`
 	// Hours or units, > 0, at most three decimals.
-	Quantity        float64 `json:"quantity"`
-	UnitPriceFen    int     `json:"unitPriceFen"`
-	WarrantyCovered *bool   `json:"warrantyCovered,omitempty"`
+	Quantity float64 `json:"quantity"`
+	// Price of one hour or unit in fen, 0 to 10,000,000 (¥100,000).
+	UnitPriceFen int `json:"unitPriceFen"`
+	// Covered by warranty (free to the owner); default false.
+	WarrantyCovered *bool `json:"warrantyCovered,omitempty"`
 }
 
+// A page of repair orders (Relay connection).
 type RepairOrderConnection struct {
-	Edges      []*RepairOrderEdge `json:"edges"`
-	PageInfo   *PageInfo          `json:"pageInfo"`
-	TotalCount int                `json:"totalCount"`
+	// The orders of this page, in the list's order.
+	Edges []*RepairOrderEdge `json:"edges"`
+	// Whether more follow, and the cursors of this page's ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many orders the whole list holds, all pages together.
+	TotalCount int `json:"totalCount"`
 }
 
+// One repair order of a page.
 type RepairOrderEdge struct {
-	Cursor string                `json:"cursor"`
-	Node   *workshop.RepairOrder `json:"node"`
+	// Opaque cursor: pass it as after to get the orders following this one.
+	Cursor string `json:"cursor"`
+	// The order.
+	Node *workshop.RepairOrder `json:"node"`
 }
 
+// The result of a repair order change.
 type RepairOrderPayload struct {
+	// The order after the change; null when refused.
 	RepairOrder *workshop.RepairOrder `json:"repairOrder,omitempty"`
-	UserErrors  []*UserError          `json:"userErrors"`
+	// Why the change was refused (code, message, field); empty on success. The mutation lists its codes.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // The money of a repair order.
@@ -914,17 +1096,20 @@ type RequestAssistanceInput struct {
 	StoreID *string `json:"storeId,omitempty"`
 }
 
+// A request for a sign-in code.
 type RequestLoginCodeInput struct {
 	// Mainland China mobile number, e.g. `13800000001` or `+86 138 0000 0001`.
 	Phone string `json:"phone"`
 }
 
+// The result of requestLoginCode.
 type RequestLoginCodePayload struct {
 	// True when a code was sent (or, for test numbers, is ready).
 	Sent bool `json:"sent"`
 	// Seconds until another code may be requested for this phone.
-	RetryAfterSeconds *int         `json:"retryAfterSeconds,omitempty"`
-	UserErrors        []*UserError `json:"userErrors"`
+	RetryAfterSeconds *int `json:"retryAfterSeconds,omitempty"`
+	// INVALID_PHONE when the number is not a mainland China mobile number; empty on success. Says nothing about whether an owner has the number.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Moves a BOOKED appointment to another slot of its store, same kind.
@@ -937,33 +1122,45 @@ type RescheduleAppointmentInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A screen token to revoke.
 type RevokeScreenTokenInput struct {
+	// The token's ID (ScreenToken.id), not the bearer token.
 	ScreenTokenID string `json:"screenTokenId"`
 }
 
+// The result of revokeScreenToken.
 type RevokeScreenTokenPayload struct {
+	// The token, with revokedAt set; null when refused.
 	ScreenToken *workshop.ScreenToken `json:"screenToken,omitempty"`
-	UserErrors  []*UserError          `json:"userErrors"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// One roster line of a page.
 type RosterEdge struct {
-	Cursor string              `json:"cursor"`
-	Node   *events.RosterEntry `json:"node"`
+	// Opaque cursor: pass it as after to get the lines following this one.
+	Cursor string `json:"cursor"`
+	// The line.
+	Node *events.RosterEntry `json:"node"`
 }
 
-// The next maintenance a car is due for.
+// The next maintenance a car is due for: whichever of the date and the mileage comes first.
 type ServiceDue struct {
+	// Due by this date (YYYY-MM-DD); null when not set.
 	Date *models.Date `json:"date,omitempty"`
-	Km   *int         `json:"km,omitempty"`
+	// Due at this odometer reading, in km; null when not set.
+	Km *int `json:"km,omitempty"`
 }
 
 // A signed-in session.
 type Session struct {
 	// Bearer token for the `Authorization` header; short-lived.
-	AccessToken          string    `json:"accessToken"`
+	AccessToken string `json:"accessToken"`
+	// When accessToken stops working (15 minutes after issue by default): refresh before then.
 	AccessTokenExpiresAt time.Time `json:"accessTokenExpiresAt"`
 	// Opaque token for `refreshSession`; rotates on every use.
-	RefreshToken          string    `json:"refreshToken"`
+	RefreshToken string `json:"refreshToken"`
+	// When refreshToken stops working (30 days by default; every refresh starts a new period).
 	RefreshTokenExpiresAt time.Time `json:"refreshTokenExpiresAt"`
 }
 
@@ -1015,29 +1212,39 @@ type SetStoreCalendarInput struct {
 	Force *bool `json:"force,omitempty"`
 }
 
+// The bill's settlement.
 type SettleRepairOrderInput struct {
+	// The order: in QUALITY_CHECK, WASHING or READY_FOR_PICKUP, no item PENDING, not settled yet.
 	OrderID string `json:"orderId"`
 	// Must add up to the payable amount.
 	Payments []*PaymentInput `json:"payments"`
 	// Default: last service + the car's interval (6 months unless configured).
 	NextServiceDate *models.Date `json:"nextServiceDate,omitempty"`
 	// Default: mileage in + the car's interval (5,000 km unless configured).
-	NextServiceKm  *int    `json:"nextServiceKm,omitempty"`
+	NextServiceKm *int `json:"nextServiceKm,omitempty"`
+	// Optional, at most 128 characters: a retry with the same key and the same settlement answers the order as the first settled it; without a key a second settlement is ALREADY_SETTLED.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A staff member's sign-in.
 type StaffLoginInput struct {
+	// The staff member's username, at most 64 characters.
 	Username string `json:"username"`
+	// The password.
 	Password string `json:"password"`
 }
 
 // A staff member as owners and screens see them: a name, nothing more.
 type StaffSummary struct {
-	ID   string `json:"id"`
+	// Opaque global ID of the staff member.
+	ID string `json:"id"`
+	// Display name.
 	Name string `json:"name"`
 }
 
+// What to pay online.
 type StartPaymentInput struct {
+	// What the payment is for.
 	Purpose PaymentPurpose `json:"purpose"`
 	// TOP_UP (required): the store whose card counter takes the money (its bonus rules apply). Other purposes take the store from what they pay for (when given, it must be that store).
 	StoreID *string `json:"storeId,omitempty"`
@@ -1046,28 +1253,35 @@ type StartPaymentInput struct {
 	// REPAIR_BILL (required): the repair order whose bill is paid; an order of the owner's (brought in by them, or of a car they own) that can be settled and is not.
 	RepairOrderID *string `json:"repairOrderId,omitempty"`
 	// EVENT_FEE (required): the registration whose fee is paid (the caller's own, AWAITING_PAYMENT).
-	RegistrationID *string          `json:"registrationId,omitempty"`
-	TradeType      PaymentTradeType `json:"tradeType"`
+	RegistrationID *string `json:"registrationId,omitempty"`
+	// JSAPI in the mini-program, APP in the owner app.
+	TradeType PaymentTradeType `json:"tradeType"`
 	// Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it.
 	IdempotencyKey string `json:"idempotencyKey"`
 }
 
+// The result of startPayment.
 type StartPaymentPayload struct {
+	// The payment (PENDING when just started); null when refused.
 	Payment *payments.Payment `json:"payment,omitempty"`
 	// JSAPI: open the payment sheet with these; null once the payment is paid, closed or past its hold.
 	Jsapi *payments.JSAPIParams `json:"jsapi,omitempty"`
 	// APP: open the payment sheet with these; null once the payment is paid, closed or past its hold.
 	App *payments.AppParams `json:"app,omitempty"`
-	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, NOT_FOUND (storeId, registrationId), BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). EVENT_FEE: NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close); an order the owner may not see is the error NOT_FOUND.
+	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). EVENT_FEE: NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close). A storeId, registrationId or repairOrderId the owner may not use is not a user error but the GraphQL error NOT_FOUND.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
 // One move of a repair order: who moved it, when, from where to where, and why.
 type StatusChange struct {
+	// The status before; null for the check-in that opened the order.
 	From *workshop.Status `json:"from,omitempty"`
-	To   workshop.Status  `json:"to"`
-	At   time.Time        `json:"at"`
-	Note string           `json:"note"`
+	// The status after.
+	To workshop.Status `json:"to"`
+	// When the move happened.
+	At time.Time `json:"at"`
+	// Why (required for a QC failure and a cancellation); empty when none was given.
+	Note string `json:"note"`
 	// Name of the staff member, or the owner, who made the move; an owner's name only for callers who may see the customer (not technicians).
 	ActorName *string `json:"actorName,omitempty"`
 }
@@ -1108,6 +1322,7 @@ type SubmitSurveyInput struct {
 	Comment *string `json:"comment,omitempty"`
 }
 
+// Live updates: subscribe over WebSocket on /graphql with the graphql-transport-ws protocol. Each stream sends the current state first.
 type Subscription struct {
 }
 
@@ -1135,15 +1350,20 @@ type SurveyPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Money taken at a cashier and put on an owner's card.
 type TopUpWalletInput struct {
+	// The owner; any owner of the group.
 	OwnerID string `json:"ownerId"`
 	// The store where the money was taken.
-	StoreID   string `json:"storeId"`
-	AmountFen int    `json:"amountFen"`
+	StoreID string `json:"storeId"`
+	// Fen, > 0; the balance after it and its bonus may not pass the cap (BALANCE_CAP_EXCEEDED).
+	AmountFen int `json:"amountFen"`
 	// How the owner paid: CASH, CARD, WECHAT_PAY or ALIPAY.
-	Method         workshop.PaymentMethod `json:"method"`
-	Reference      *string                `json:"reference,omitempty"`
-	IdempotencyKey string                 `json:"idempotencyKey"`
+	Method workshop.PaymentMethod `json:"method"`
+	// The slip or transaction id, at most 64 characters; required except for CASH.
+	Reference *string `json:"reference,omitempty"`
+	// Required, at most 128 characters: a retry with the same key replays the first result (no second top-up).
+	IdempotencyKey string `json:"idempotencyKey"`
 }
 
 // The result of unregisterDevice.
@@ -1156,41 +1376,67 @@ type UnregisterDevicePayload struct {
 
 // Absent fields stay as they are.
 type UpdateEventInput struct {
-	EventID              string                `json:"eventId"`
-	ExpectedVersion      *int                  `json:"expectedVersion,omitempty"`
-	Title                *string               `json:"title,omitempty"`
-	Description          *string               `json:"description,omitempty"`
-	Location             *string               `json:"location,omitempty"`
-	Itinerary            []*ItineraryStopInput `json:"itinerary,omitempty"`
-	StartsAt             *time.Time            `json:"startsAt,omitempty"`
-	EndsAt               *time.Time            `json:"endsAt,omitempty"`
-	RegistrationOpensAt  *time.Time            `json:"registrationOpensAt,omitempty"`
-	RegistrationClosesAt *time.Time            `json:"registrationClosesAt,omitempty"`
-	CancellationDeadline *time.Time            `json:"cancellationDeadline,omitempty"`
+	// The event.
+	EventID string `json:"eventId"`
+	// The event's version as the caller saw it; CONFLICT when it changed. Omit to skip the check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// 1 to 100 characters.
+	Title *string `json:"title,omitempty"`
+	// Multi-line, at most 4,000 characters.
+	Description *string `json:"description,omitempty"`
+	// 1 to 200 characters.
+	Location *string `json:"location,omitempty"`
+	// Replaces the whole itinerary.
+	Itinerary []*ItineraryStopInput `json:"itinerary,omitempty"`
+	// In the future, at most a year ahead.
+	StartsAt *time.Time `json:"startsAt,omitempty"`
+	// After startsAt.
+	EndsAt *time.Time `json:"endsAt,omitempty"`
+	// Before registrationClosesAt.
+	RegistrationOpensAt *time.Time `json:"registrationOpensAt,omitempty"`
+	// At the latest startsAt.
+	RegistrationClosesAt *time.Time `json:"registrationClosesAt,omitempty"`
+	// At the latest startsAt; cannot move earlier once people registered (EVENT_LOCKED).
+	CancellationDeadline *time.Time `json:"cancellationDeadline,omitempty"`
 	// Raising it promotes waitlisted registrations at once; it cannot go below the confirmed seats.
-	Capacity         *int         `json:"capacity,omitempty"`
-	FeeFen           *int         `json:"feeFen,omitempty"`
-	FeePoints        *int         `json:"feePoints,omitempty"`
-	MinTier          *wallet.Tier `json:"minTier,omitempty"`
-	VehicleRequired  *bool        `json:"vehicleRequired,omitempty"`
-	MaxPartySize     *int         `json:"maxPartySize,omitempty"`
-	AttendancePoints *int         `json:"attendancePoints,omitempty"`
+	Capacity *int `json:"capacity,omitempty"`
+	// Seat price in fen; fixed once people registered (EVENT_LOCKED).
+	FeeFen *int `json:"feeFen,omitempty"`
+	// Seat price in points; fixed once people registered (EVENT_LOCKED).
+	FeePoints *int `json:"feePoints,omitempty"`
+	// Lowest tier that may register.
+	MinTier *wallet.Tier `json:"minTier,omitempty"`
+	// Fixed once people registered (EVENT_LOCKED).
+	VehicleRequired *bool `json:"vehicleRequired,omitempty"`
+	// Fixed once people registered (EVENT_LOCKED).
+	MaxPartySize *int `json:"maxPartySize,omitempty"`
+	// Points credited at check-in, 0 to 100,000.
+	AttendancePoints *int `json:"attendancePoints,omitempty"`
 }
 
+// Changes to the signed-in owner's profile. Omitted fields stay unchanged; none can be cleared.
 type UpdateMyProfileInput struct {
-	// Omitted fields stay unchanged.
-	Name             *string      `json:"name,omitempty"`
-	Birthday         *models.Date `json:"birthday,omitempty"`
-	Gender           *Gender      `json:"gender,omitempty"`
-	HomeStoreID      *string      `json:"homeStoreId,omitempty"`
-	MarketingConsent *bool        `json:"marketingConsent,omitempty"`
+	// 1 to 40 characters, trimmed.
+	Name *string `json:"name,omitempty"`
+	// Between 1900-01-01 and today (YYYY-MM-DD).
+	Birthday *models.Date `json:"birthday,omitempty"`
+	// MALE or FEMALE.
+	Gender *Gender `json:"gender,omitempty"`
+	// An existing store.
+	HomeStoreID *string `json:"homeStoreId,omitempty"`
+	// Agree (true) or withdraw (false); each change is kept in the consent history.
+	MarketingConsent *bool `json:"marketingConsent,omitempty"`
 }
 
+// The result of updateMyProfile.
 type UpdateMyProfilePayload struct {
-	Owner      *models.Owner `json:"owner,omitempty"`
-	UserErrors []*UserError  `json:"userErrors"`
+	// The profile after the change; null when refused.
+	Owner *models.Owner `json:"owner,omitempty"`
+	// Why it was refused: INVALID_ARGUMENT on name, birthday, gender or homeStoreId; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// The result of updateNotificationSettings.
 type UpdateNotificationSettingsPayload struct {
 	// Every setting after the change.
 	NotificationSettings []*inbox.Setting `json:"notificationSettings,omitempty"`
@@ -1254,7 +1500,9 @@ type VehicleEdge struct {
 	Node *models.Vehicle `json:"node"`
 }
 
+// An owner's phone sign-in.
 type VerifyLoginCodeInput struct {
+	// The number the code was sent to, in any form requestLoginCode accepts.
 	Phone string `json:"phone"`
 	// The 6-digit code from the SMS.
 	Code string `json:"code"`
@@ -1262,11 +1510,14 @@ type VerifyLoginCodeInput struct {
 	WeChatBindingTicket *string `json:"weChatBindingTicket,omitempty"`
 }
 
+// The result of a wallet operation.
 type WalletPayload struct {
+	// The membership after the change; null when refused.
 	Membership *wallet.Membership `json:"membership,omitempty"`
 	// The entries this request appended (a top-up and its bonus, ...).
-	Entries    []*wallet.Entry `json:"entries"`
-	UserErrors []*UserError    `json:"userErrors"`
+	Entries []*wallet.Entry `json:"entries"`
+	// Why it was refused (code, message, field); empty on success. The mutation lists its codes.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Who made a change on a request's timeline.
@@ -1443,10 +1694,13 @@ func (e DevicePlatform) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// An owner's gender, as they chose to give it.
 type Gender string
 
 const (
-	GenderMale   Gender = "MALE"
+	// Male.
+	GenderMale Gender = "MALE"
+	// Female.
 	GenderFemale Gender = "FEMALE"
 )
 
@@ -1559,6 +1813,7 @@ func (e JobRunStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Where one delivery of a message stands.
 type MessageDeliveryStatus string
 
 const (
@@ -1566,7 +1821,8 @@ const (
 	MessageDeliveryStatusPending MessageDeliveryStatus = "PENDING"
 	// Being sent now.
 	MessageDeliveryStatusSending MessageDeliveryStatus = "SENDING"
-	MessageDeliveryStatusSent    MessageDeliveryStatus = "SENT"
+	// Accepted by the provider (sentAt).
+	MessageDeliveryStatusSent MessageDeliveryStatus = "SENT"
 	// Refused by the provider for good (an invalid number, a dead device).
 	MessageDeliveryStatusFailed MessageDeliveryStatus = "FAILED"
 	// Every attempt failed.
@@ -1973,12 +2229,18 @@ func (e PaymentRefundState) MarshalJSON() ([]byte, error) {
 type PaymentState string
 
 const (
-	PaymentStatePending   PaymentState = "PENDING"
-	PaymentStatePaid      PaymentState = "PAID"
-	PaymentStateClosed    PaymentState = "CLOSED"
+	// Started; waiting for WeChat Pay's word (the owner may still be paying, until expiresAt).
+	PaymentStatePending PaymentState = "PENDING"
+	// WeChat Pay confirmed it; its effect (credit, seat, settlement) was applied once.
+	PaymentStatePaid PaymentState = "PAID"
+	// Not paid within its hold; closed with WeChat Pay, it can no longer be paid. Final.
+	PaymentStateClosed PaymentState = "CLOSED"
+	// A refund of some or all of it is under way; PAID again or REFUNDED when it ends.
 	PaymentStateRefunding PaymentState = "REFUNDING"
-	PaymentStateRefunded  PaymentState = "REFUNDED"
-	PaymentStateFailed    PaymentState = "FAILED"
+	// All of it went back to the payer. Final.
+	PaymentStateRefunded PaymentState = "REFUNDED"
+	// The payment failed at WeChat Pay (the bank refused). Final; start a new payment.
+	PaymentStateFailed PaymentState = "FAILED"
 )
 
 var AllPaymentState = []PaymentState{
