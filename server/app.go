@@ -292,7 +292,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.POST("/graphql", echo.WrapHandler(gql), graphQL...)
 	e.GET("/graphql", echo.WrapHandler(gql), graphQL...)
 	if !cfg.Production {
-		e.GET("/graphiql", graphiQL())
+		graphiQLRoutes(e)
 	}
 	return app, nil
 }
