@@ -255,4 +255,3 @@ func TestBuildInfoFallback(t *testing.T) {
 		t.Errorf("--version prints %q", got)
 	}
 }
-
