@@ -24,6 +24,7 @@ func userErrors(ctx context.Context, err error) ([]*model.UserError, error) {
 	}
 	if e, ok := models.AsError(err); ok && e.Refusal() {
 		ue := &model.UserError{Code: string(e.Code), Message: e.Message(models.Lang(ctx))}
+		operationOf(ctx).userError(ue.Code)
 		if e.Field != "" {
 			ue.Field = []string{"input", e.Field}
 		}

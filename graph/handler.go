@@ -75,6 +75,9 @@ type Options struct {
 	// TrustedDocuments, when set, is the allow-list of the only documents
 	// served (by hash or in full); Documents is then not used.
 	TrustedDocuments TrustedDocuments
+	// Observer, when set, is told of every answer and of the
+	// subscriptions that start and end (metrics).
+	Observer Observer
 	// WebSocketInitTimeout is how long a WebSocket may wait before sending
 	// connection_init (zero: DefaultWebSocketInitTimeout); past it the
 	// connection is closed with 4408.
@@ -146,7 +149,9 @@ func NewHandler(o Options) *handler.Server {
 		if overWebSocket(ctx) && (op == nil || op.Operation != ast.Subscription) {
 			// Queries and mutations go over HTTP, where rate limits and
 			// token expiry apply to each request.
-			return graphql.OneShot(graphql.ErrorResponse(ctx, "only subscriptions are served over WebSocket; send queries and mutations over HTTP"))
+			resp := graphql.ErrorResponse(ctx, "only subscriptions are served over WebSocket; send queries and mutations over HTTP")
+			observe(ctx, o.Observer, resp)
+			return graphql.OneShot(resp)
 		}
 		state := &operation{log: o.Resolver.Log, retry: o.LiveRetry}
 		ctx = withOperation(ctx, state)
@@ -156,6 +161,7 @@ func NewHandler(o Options) *handler.Server {
 			if me, err = o.Admit(ctx); err != nil {
 				resp := &graphql.Response{Errors: gqlerror.List{present(ctx, err)}}
 				state.note(resp)
+				observe(ctx, o.Observer, resp)
 				return graphql.OneShot(resp)
 			}
 		}
@@ -163,6 +169,7 @@ func NewHandler(o Options) *handler.Server {
 			// A subscription lives long and sends many results: its
 			// loaders batch but must not cache, or later results would
 			// repeat what the first one read.
+			subscribed(ctx, o.Observer)
 			return next(WithLoaders(ctx, o.Resolver, dataloadgen.WithoutCache()))
 		}
 		ctx = WithLoaders(ctx, o.Resolver)
@@ -183,11 +190,14 @@ func NewHandler(o Options) *handler.Server {
 			// A subscription's stream ended: on an error, the client is
 			// told which before the stream completes.
 			if err := state.takeEnd(); err != nil {
-				return streamEnd(ctx, present, err)
+				resp = streamEnd(ctx, present, err)
+				observe(ctx, o.Observer, resp)
+				return resp
 			}
 			return nil
 		}
 		state.note(resp)
+		observe(ctx, o.Observer, resp)
 		return resp
 	})
 	srv.SetErrorPresenter(present)

@@ -47,6 +47,9 @@ type operation struct {
 	mu       sync.Mutex
 	reported bool  // a database failure was logged and counted
 	end      error // why a subscription's stream ended, until answered
+
+	answers    bool     // an answer was observed (Observer)
+	userErrors []string // codes of userErrors not yet observed
 }
 
 type operationKey struct{}

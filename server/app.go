@@ -188,7 +188,14 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	if err := runner.Attach(ob.River()); err != nil {
 		return nil, fmt.Errorf("scheduled jobs: %w", err)
 	}
-	reg := newMetrics(d.DB)
+	var trustedNames []string
+	if cfg.TrustedDocuments != nil {
+		trustedNames = cfg.TrustedDocuments.OperationNames()
+		if trustedNames == nil {
+			trustedNames = []string{}
+		}
+	}
+	reg := newMetrics(d.DB, currentBuild(), trustedNames)
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
 			Roadside: rs, Care: cr, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
@@ -201,6 +208,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		// primary-key read per owner operation, once it passed the limits).
 		Admit:     activeOwners(pv),
 		Failed:    reg.databaseFailed,
+		Observer:  reg,
 		LiveRetry: d.LiveRetry,
 
 		WebSocketInitTimeout: d.WebSocketInitTimeout,
@@ -284,7 +292,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.POST("/graphql", echo.WrapHandler(gql), graphQL...)
 	e.GET("/graphql", echo.WrapHandler(gql), graphQL...)
 	if !cfg.Production {
-		e.GET("/graphiql", graphiQL())
+		graphiQLRoutes(e)
 	}
 	return app, nil
 }

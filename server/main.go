@@ -24,11 +24,14 @@ import (
 	"github.com/ownerhub/ownerhub/models/demo"
 )
 
-const usage = `usage: server [serve|migrate|seed]
+const usage = `usage: server [serve|migrate|seed|healthcheck [-ready]|--version]
 
-  serve    apply pending migrations and serve the API (default)
-  migrate  apply pending migrations and exit
-  seed     load demo data into an empty database and exit
+  serve        apply pending migrations and serve the API (default)
+  migrate      apply pending migrations and exit
+  seed         load demo data into an empty database and exit
+  healthcheck  ask the server on HTTP_ADDR for /healthz (with -ready, also
+               /readyz); exit 0 if it answers 200, 1 otherwise
+  --version    print the version, commit and Go version and exit
 
 Configuration comes from environment variables, described in README.md`
 
@@ -49,6 +52,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd = args[0]
+	}
+	// Neither reads the configuration nor opens the database: a probe must
+	// answer in a container whatever the server's state.
+	switch cmd {
+	case "--version", "-version", "version":
+		if len(args) > 1 {
+			return errors.New(usage)
+		}
+		_, err := fmt.Fprintln(stdout, currentBuild())
+		return err
+	case "healthcheck":
+		return healthcheck(ctx, args[1:], getenv, stdout)
 	}
 	if len(args) > 1 || (cmd != "serve" && cmd != "migrate" && cmd != "seed") {
 		return errors.New(usage)

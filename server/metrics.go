@@ -2,7 +2,9 @@ package main
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -10,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
 )
 
@@ -20,9 +23,18 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	unavailable prometheus.Counter
 	busy        prometheus.Counter
+
+	operations    *prometheus.CounterVec
+	opDuration    *prometheus.HistogramVec
+	gqlErrors     *prometheus.CounterVec
+	subscriptions prometheus.Gauge
+	webSockets    prometheus.Gauge
+	names         *operationNames
 }
 
-func newMetrics(db *models.DB) *metrics {
+// newMetrics registers the series; trusted, when not nil, are the only
+// operation names that get a series of their own (the allow-list's).
+func newMetrics(db *models.DB, build buildInfo, trusted []string) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -51,25 +63,143 @@ func newMetrics(db *models.DB) *metrics {
 		Name: "ownerhub_db_tx_retries_total",
 		Help: "Transactions run again after a deadlock, serialization failure or busy database.",
 	}, func() float64 { return float64(db.TxRetries()) })
+	m.operations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ownerhub_graphql_operations_total",
+		Help: "GraphQL operations answered, by operation name (bounded, see docs/operations.md) and type.",
+	}, []string{"operation", "type"})
+	m.opDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "ownerhub_graphql_operation_duration_seconds",
+		Help:    "Time to answer a GraphQL query or mutation, by operation name and type.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"operation", "type"})
+	m.gqlErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ownerhub_graphql_errors_total",
+		Help: "GraphQL errors (errors[].extensions.code) and userErrors answered, by operation, code and kind.",
+	}, []string{"operation", "code", "kind"})
+	m.subscriptions = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ownerhub_graphql_active_subscriptions",
+		Help: "GraphQL subscriptions running now on this instance.",
+	})
+	m.webSockets = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ownerhub_websocket_connections",
+		Help: "WebSocket connections open now on this instance.",
+	})
+	m.names = newOperationNames(trusted)
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "ownerhub_build_info",
+		Help:        "The running binary's version, commit and Go version; always 1.",
+		ConstLabels: prometheus.Labels{"version": build.Version, "commit": build.Commit, "goversion": build.GoVersion},
+	})
+	buildInfo.Set(1)
 	m.registry.MustRegister(m.requests, m.duration, m.unavailable, m.busy, statements, retries,
+		m.operations, m.opDuration, m.gqlErrors, m.subscriptions, m.webSockets, buildInfo,
+		collectors.NewDBStatsCollector(db.SQL, "ownerhub"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
+// Answered counts a GraphQL answer (graph.Observer).
+func (m *metrics) Answered(a graph.Answer) {
+	op := m.names.label(a)
+	if a.First {
+		m.operations.WithLabelValues(op, a.Type).Inc()
+		if a.Type == "query" || a.Type == "mutation" {
+			m.opDuration.WithLabelValues(op, a.Type).Observe(a.Duration.Seconds())
+		}
+	}
+	for _, code := range a.Errors {
+		m.gqlErrors.WithLabelValues(op, codeLabel(code), "error").Inc()
+	}
+	for _, code := range a.UserErrors {
+		m.gqlErrors.WithLabelValues(op, codeLabel(code), "userError").Inc()
+	}
+}
+
+// Subscriptions follows the subscriptions running (graph.Observer).
+func (m *metrics) Subscriptions(delta int) { m.subscriptions.Add(float64(delta)) }
+
+// maxOperationNames caps the operation names that get series of their own
+// when no allow-list names them: clients choose the names, and every name
+// would otherwise be a new series (and memory) for good.
+const maxOperationNames = 100
+
+// operationNames turns a client's operation name into a label of bounded
+// cardinality: with trusted documents, the allow-list's names; otherwise
+// the first maxOperationNames names seen (of at most 64 characters). Any
+// other name is "other"; an unnamed operation is "anonymous", a document
+// that did not parse or validate "invalid".
+type operationNames struct {
+	mu    sync.Mutex
+	known map[string]bool
+	fixed bool
+}
+
+func newOperationNames(trusted []string) *operationNames {
+	n := &operationNames{known: map[string]bool{}, fixed: trusted != nil}
+	for _, name := range trusted {
+		n.known[name] = true
+	}
+	return n
+}
+
+func (n *operationNames) label(a graph.Answer) string {
+	switch {
+	case !a.Valid:
+		return "invalid"
+	case a.Operation == "":
+		return "anonymous"
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.known[a.Operation] {
+		return a.Operation
+	}
+	if n.fixed || len(n.known) >= maxOperationNames || len(a.Operation) > 64 {
+		return "other"
+	}
+	n.known[a.Operation] = true
+	return a.Operation
+}
+
+var codeRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
+
+// codeLabel is an error code as a label: the codes are the server's own,
+// but an error without one, or with something else, is counted apart.
+func codeLabel(code string) string {
+	if code == "" {
+		return "NONE"
+	}
+	if !codeRE.MatchString(code) {
+		return "OTHER"
+	}
+	return code
+}
+
 // middleware counts and times every request by its route pattern (not its
 // URL, which would make a series per id) and the status written, which is
-// final here: errors are written inside it (writeErrors).
+// final here: errors are written inside it (writeErrors). A WebSocket is
+// counted as a request but not timed: its request lasts as long as the
+// connection (minutes), which would swamp the latency of the others; the
+// connections open are a gauge instead.
 func (m *metrics) middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
+			ws := isWebSocket(c)
+			if ws {
+				m.webSockets.Inc()
+			}
 			err := next(c)
 			route := c.Path()
 			if route == "" {
 				route = "unmatched"
 			}
 			m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
-			m.duration.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+			if ws {
+				m.webSockets.Dec()
+			} else {
+				m.duration.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+			}
 			return err
 		}
 	}

@@ -73,7 +73,7 @@ func placeholder(db *models.DB) string {
 
 // Every answer says how browsers may treat it; answers with personal data
 // are never stored; GraphiQL's page may run only its own inline script and
-// what it loads from its CDN.
+// what it loads from this server.
 func TestSecurityHeaders(t *testing.T) {
 	f := newWorkshop(t)
 	owner := f.quickCar(t, "SZ01")

@@ -2,19 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/labstack/echo/v4"
 
 	"github.com/ownerhub/ownerhub/migrations"
@@ -65,59 +58,6 @@ var openAPIDoc []byte
 // openAPI serves the OpenAPI 3 description of the REST routes.
 func openAPI(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/json", openAPIDoc)
-}
-
-// graphiQL serves the development-only GraphiQL page with a
-// Content-Security-Policy that lets it run its own inline script (by hash)
-// and what it loads from its CDN, and nothing else.
-func graphiQL() echo.HandlerFunc {
-	page := playground.Handler("OwnerHub GraphiQL", "/graphql")
-	rec := httptest.NewRecorder()
-	page(rec, httptest.NewRequest(http.MethodGet, "/graphiql", nil))
-	csp := graphiQLPolicy(rec.Body.String())
-	return func(c echo.Context) error {
-		c.Response().Header().Set("Content-Security-Policy", csp)
-		page(c.Response(), c.Request())
-		return nil
-	}
-}
-
-var (
-	inlineScriptRE = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
-	scriptOriginRE = regexp.MustCompile(`<script\s[^>]*src="(https://[^/"]+)/`)
-	styleOriginRE  = regexp.MustCompile(`<link\s[^>]*href="(https://[^/"]+)/`)
-)
-
-// graphiQLPolicy is the CSP of a GraphiQL page: default deny; its scripts
-// by origin and inline ones by hash; styles from its CDN and inline (the
-// editor sets style attributes); requests to this server only.
-func graphiQLPolicy(page string) string {
-	origins := func(re *regexp.Regexp) []string {
-		var out []string
-		for _, m := range re.FindAllStringSubmatch(page, -1) {
-			if !slices.Contains(out, m[1]) {
-				out = append(out, m[1])
-			}
-		}
-		return out
-	}
-	scripts := origins(scriptOriginRE)
-	for _, m := range inlineScriptRE.FindAllStringSubmatch(page, -1) {
-		sum := sha256.Sum256([]byte(m[1]))
-		scripts = append(scripts, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
-	}
-	styles := origins(styleOriginRE)
-	return strings.Join([]string{
-		"default-src 'none'",
-		"script-src " + strings.Join(scripts, " "),
-		"style-src " + strings.Join(append(styles, "'unsafe-inline'"), " "),
-		"font-src " + strings.Join(append(styles, "data:"), " "),
-		"img-src 'self' data:",
-		"connect-src 'self'",
-		"base-uri 'none'",
-		"form-action 'none'",
-		"frame-ancestors 'none'",
-	}, "; ")
 }
 
 func writeJSON(c echo.Context, v any) error {
