@@ -51,7 +51,17 @@ func newMetrics(db *models.DB) *metrics {
 		Name: "ownerhub_db_tx_retries_total",
 		Help: "Transactions run again after a deadlock, serialization failure or busy database.",
 	}, func() float64 { return float64(db.TxRetries()) })
-	m.registry.MustRegister(m.requests, m.duration, m.unavailable, m.busy, statements, retries,
+	// Connections the pool has opened: those open now and those it has
+	// closed for its limits (a connection dropped by an error is not
+	// counted). Its rate is the churn the pool settings aim to keep at 0.
+	opened := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ownerhub_db_connections_opened_total",
+		Help: "Database connections the pool has opened (open now plus closed by its idle and lifetime limits).",
+	}, func() float64 {
+		st := db.SQL.Stats()
+		return float64(int64(st.OpenConnections) + st.MaxIdleClosed + st.MaxIdleTimeClosed + st.MaxLifetimeClosed)
+	})
+	m.registry.MustRegister(m.requests, m.duration, m.unavailable, m.busy, statements, retries, opened,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
