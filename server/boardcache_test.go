@@ -101,39 +101,41 @@ func TestBoardPollAcrossInstances(t *testing.T) {
 	// A change through A: B's poll turns 200 within the bound.
 	start := time.Now()
 	a.open(t, advisor, a.sz, a.quickCar(t, "SZ01").Plate, 1400, "MAINTENANCE", nil)
-	for {
-		resp, raw := bdGet(t, b.testServer, "SZ01", screen, etag)
-		if resp.StatusCode == http.StatusOK && bdETagVersion(t, resp.Header.Get("ETag")) != bdETagVersion(t, etag) {
-			etag = resp.Header.Get("ETag")
-			break
-		}
-		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotModified {
-			t.Fatalf("B's poll: %d %s", resp.StatusCode, raw)
-		}
-		if time.Since(start) > boardStaleness {
-			t.Fatalf("B still answers the old board %v after A's change", time.Since(start))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	etag = bdPollUntil(t, b.testServer, screen, etag, start, "B still answers the old board", func(resp *http.Response, _ []byte) bool {
+		return resp.StatusCode == http.StatusOK && bdETagVersion(t, resp.Header.Get("ETag")) != bdETagVersion(t, etag)
+	})
 	t.Logf("B saw A's change after %v", time.Since(start))
 	etag = bdPollFromMemory(t, b.testServer, "SZ01", screen, etag)
 
 	// Revoked on A: B refuses the screen within the bound.
 	start = time.Now()
 	a.gql(t, manager, bdRevokeDoc, map[string]any{"id": screenID})
-	for {
-		resp, body := bdGet(t, b.testServer, "SZ01", screen, etag)
-		if resp.StatusCode == http.StatusUnauthorized {
-			expectProblem(t, resp, body, http.StatusUnauthorized, "UNAUTHENTICATED")
-			break
+	bdPollUntil(t, b.testServer, screen, etag, start, "B still takes the revoked screen token", func(resp *http.Response, body []byte) bool {
+		if resp.StatusCode != http.StatusUnauthorized {
+			return false
 		}
-		if resp.StatusCode != http.StatusNotModified && resp.StatusCode != http.StatusOK {
-			t.Fatalf("B's poll after the revocation: %d %s", resp.StatusCode, body)
+		expectProblem(t, resp, body, http.StatusUnauthorized, "UNAUTHENTICATED")
+		return true
+	})
+	t.Logf("B refused the revoked token after %v", time.Since(start))
+}
+
+// bdPollUntil polls SZ01's board with etag until done accepts an answer
+// (returning its ETag), failing if it has not within boardStaleness of
+// start or if an answer is neither 200 nor 304 nor accepted.
+func bdPollUntil(t *testing.T, s *testServer, token, etag string, start time.Time, still string, done func(*http.Response, []byte) bool) string {
+	t.Helper()
+	for {
+		resp, raw := bdGet(t, s, "SZ01", token, etag)
+		if done(resp, raw) {
+			return resp.Header.Get("ETag")
+		}
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotModified {
+			t.Fatalf("poll: %d %s", resp.StatusCode, raw)
 		}
 		if time.Since(start) > boardStaleness {
-			t.Fatalf("B still takes the revoked screen token %v after A revoked it", time.Since(start))
+			t.Fatalf("%s %v after the change on A", still, time.Since(start))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Logf("B refused the revoked token after %v", time.Since(start))
 }

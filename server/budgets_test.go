@@ -20,18 +20,7 @@ func TestBudgetStaffSchedule(t *testing.T) {
 		t.Fatalf("%d slots on the test day", len(ds))
 	}
 	sv := map[string]any{"s": f.store, "d": day.String()}
-	count := func(d map[string]any) int {
-		n := 0
-		for _, s := range dig(d, "appointments", "slots").([]any) {
-			for _, a := range dig(s, "appointments").([]any) {
-				if dig(a, "owner", "name") == nil || dig(a, "vehicle", "plate") == nil || dig(a, "store", "code") != f.code {
-					t.Fatalf("schedule entry: %v", a)
-				}
-				n++
-			}
-		}
-		return n
-	}
+	count := func(d map[string]any) int { return bkScheduleCount(t, d, f.code) }
 	book := func(i int) {
 		f.appt(t, f.advisor, "bookAppointment", f.bookIn(f.quickCar(t, "SZ01"), bkKind, ds[i%4].Start, map[string]any{"note": fmt.Sprint(i)}))
 	}

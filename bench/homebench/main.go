@@ -89,7 +89,7 @@ func main() {
 		if *dataDir == "" {
 			d, err := os.MkdirTemp("", "ownerhub-homebench")
 			check(err)
-			defer os.RemoveAll(d)
+			defer func() { _ = os.RemoveAll(d) }()
 			*dataDir = d
 		}
 		stop := b.startServer(*serverBin, *dbURL, *dataDir)
@@ -102,7 +102,7 @@ func main() {
 		b.db, err = sql.Open(sqlite.DriverName, filepath.Join(*dataDir, "ownerhub.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
 	}
 	check(err)
-	defer b.db.Close()
+	defer func() { _ = b.db.Close() }()
 	b.signIn()
 
 	var levels []int
@@ -296,7 +296,7 @@ func (b *bench) get(path, token, ifNoneMatch string) (etag string, status int, e
 	if err != nil {
 		return "", 0, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.Header.Get("ETag"), resp.StatusCode, nil
 }
@@ -320,7 +320,7 @@ func (b *bench) gql(token, query string, vars map[string]any) (map[string]any, e
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var out struct {
 		Data   map[string]any
 		Errors []any
@@ -379,7 +379,7 @@ type serverMetrics struct{ stmts, opened float64 }
 func (b *bench) metrics() serverMetrics {
 	resp, err := b.client.Get(b.url + "/metrics")
 	check(err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var m serverMetrics
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -413,7 +413,7 @@ func (b *bench) startServer(bin, dbURL, dataDir string) func() {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
 	addr := l.Addr().String()
-	l.Close()
+	_ = l.Close()
 	b.url = "http://" + addr
 	env := append(os.Environ(), "HTTP_ADDR="+addr, "DATA_DIR="+dataDir, "APP_ENV=development", "LOG_LEVEL=warn",
 		"RATE_LIMIT_PER_USER=off", "RATE_LIMIT_ANONYMOUS_PER_IP=off", "OTP_TEST_NUMBERS="+ownerPhone+"="+ownerCode,
@@ -438,7 +438,7 @@ func (b *bench) startServer(bin, dbURL, dataDir string) func() {
 	defer cancel()
 	for ctx.Err() == nil {
 		if resp, err := http.Get(b.url + "/readyz"); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return stop
 			}
