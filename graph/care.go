@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/google/uuid"
-	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -20,22 +19,22 @@ const (
 
 // careLoaders batch the care loop's relations per request.
 type careLoaders struct {
-	SurveyByOrder   *dataloadgen.Loader[uuid.UUID, *care.Survey]
-	Survey          *dataloadgen.Loader[uuid.UUID, *care.Survey]
-	Complaint       *dataloadgen.Loader[uuid.UUID, *care.Complaint]
-	ComplaintEvents *dataloadgen.Loader[uuid.UUID, []*care.ComplaintEvent]
+	SurveyByOrder   *Loader[uuid.UUID, *care.Survey]
+	Survey          *Loader[uuid.UUID, *care.Survey]
+	Complaint       *Loader[uuid.UUID, *care.Complaint]
+	ComplaintEvents *Loader[uuid.UUID, []*care.ComplaintEvent]
 }
 
 // careLoaders returns the request's care loaders, made on first use.
 func (r *Resolver) careLoaders(ctx context.Context) *careLoaders {
 	l := loaders(ctx)
 	l.careOnce.Do(func() {
-		w := dataloadgen.WithWait(loaderWait)
+		c := l.cache
 		l.care = &careLoaders{
-			SurveyByOrder:   dataloadgen.NewMappedLoader(r.Care.SurveysByOrderIDs, w),
-			Survey:          dataloadgen.NewMappedLoader(r.Care.SurveysByIDs, w),
-			Complaint:       dataloadgen.NewMappedLoader(r.Care.ComplaintsByIDs, w),
-			ComplaintEvents: dataloadgen.NewMappedLoader(everyKey(r.Care.EventsByComplaintIDs), w),
+			SurveyByOrder:   newLoader(r.Care.SurveysByOrderIDs, c),
+			Survey:          newLoader(r.Care.SurveysByIDs, c),
+			Complaint:       newLoader(r.Care.ComplaintsByIDs, c),
+			ComplaintEvents: newLoader(everyKey(r.Care.EventsByComplaintIDs), c),
 		}
 	})
 	return l.care

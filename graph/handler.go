@@ -15,7 +15,6 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
-	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/graph/generated"
@@ -170,9 +169,9 @@ func NewHandler(o Options) *handler.Server {
 			// loaders batch but must not cache, or later results would
 			// repeat what the first one read.
 			subscribed(ctx, o.Observer)
-			return next(WithLoaders(ctx, o.Resolver, dataloadgen.WithoutCache()))
+			return next(WithLoaders(ctx, o.Resolver, false))
 		}
-		ctx = WithLoaders(ctx, o.Resolver)
+		ctx = WithLoaders(ctx, o.Resolver, true)
 		if op != nil && op.Operation == ast.Query {
 			// A mutation's me reads the row it changed.
 			l := loaders(ctx)

@@ -23,89 +23,92 @@ import (
 // statement count does not grow with the rows it returns. One set lives for
 // one operation: nothing is cached across requests or callers.
 type Loaders struct {
-	Store            *dataloadgen.Loader[uuid.UUID, *models.Store]
-	Customer         *dataloadgen.Loader[uuid.UUID, *models.Owner]
-	Vehicle          *dataloadgen.Loader[uuid.UUID, *models.Vehicle]
-	VehiclesByOwner  *dataloadgen.Loader[models.ListPage, models.Paged[*models.Vehicle]]
-	StoreIDsOfStaffs *dataloadgen.Loader[uuid.UUID, []uuid.UUID]
-	StaffName        *dataloadgen.Loader[uuid.UUID, string]
+	Store            *Loader[uuid.UUID, *models.Store]
+	Customer         *Loader[uuid.UUID, *models.Owner]
+	Vehicle          *Loader[uuid.UUID, *models.Vehicle]
+	VehiclesByOwner  *Loader[models.ListPage, models.Paged[*models.Vehicle]]
+	StoreIDsOfStaffs *Loader[uuid.UUID, []uuid.UUID]
+	StaffName        *Loader[uuid.UUID, string]
 
-	Order           *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
-	Membership      *dataloadgen.Loader[uuid.UUID, *wallet.Membership]
-	OrderItems      *dataloadgen.Loader[uuid.UUID, []*workshop.Item]
-	OrderEvents     *dataloadgen.Loader[uuid.UUID, []*workshop.Event]
-	OrderPayments   *dataloadgen.Loader[uuid.UUID, []*workshop.Payment]
-	ActiveOrder     *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
-	LastService     *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
-	NextServiceDue  *dataloadgen.Loader[uuid.UUID, *workshop.RepairOrder]
-	Recommendations *dataloadgen.Loader[uuid.UUID, []*workshop.Item]
-	ServiceHistory  *dataloadgen.Loader[workshop.HistoryKey, workshop.HistoryPage]
+	Order           *Loader[uuid.UUID, *workshop.RepairOrder]
+	Membership      *Loader[uuid.UUID, *wallet.Membership]
+	OrderItems      *Loader[uuid.UUID, []*workshop.Item]
+	OrderEvents     *Loader[uuid.UUID, []*workshop.Event]
+	OrderPayments   *Loader[uuid.UUID, []*workshop.Payment]
+	ActiveOrder     *Loader[uuid.UUID, *workshop.RepairOrder]
+	LastService     *Loader[uuid.UUID, *workshop.RepairOrder]
+	NextServiceDue  *Loader[uuid.UUID, *workshop.RepairOrder]
+	Recommendations *Loader[uuid.UUID, []*workshop.Item]
+	ServiceHistory  *Loader[workshop.HistoryKey, workshop.HistoryPage]
 	// ApprovalDeliveries: the resolver checks who sees them first.
-	ApprovalDeliveries *dataloadgen.Loader[uuid.UUID, []outbox.State]
+	ApprovalDeliveries *Loader[uuid.UUID, []outbox.State]
 
-	Event            *dataloadgen.Loader[uuid.UUID, *events.Event]
-	MyRegistration   *dataloadgen.Loader[uuid.UUID, *events.Registration]
-	WaitlistPosition *dataloadgen.Loader[uuid.UUID, int]
-	AssistanceEvents *dataloadgen.Loader[uuid.UUID, []*roadside.Event]
+	Event            *Loader[uuid.UUID, *events.Event]
+	MyRegistration   *Loader[uuid.UUID, *events.Registration]
+	WaitlistPosition *Loader[uuid.UUID, int]
+	AssistanceEvents *Loader[uuid.UUID, []*roadside.Event]
 	// Payment: the ones the caller sees (graph/payment_reconciliation.go).
-	Payment *dataloadgen.Loader[uuid.UUID, *payments.Payment]
+	Payment *Loader[uuid.UUID, *payments.Payment]
 	// PaymentOf is the online payment of a thing paid for (a
 	// registration, a repair order) as the caller may see it.
-	PaymentOf *dataloadgen.Loader[uuid.UUID, *payments.Payment]
+	PaymentOf *Loader[uuid.UUID, *payments.Payment]
 	// PaymentRefunds: a payment's refunds (whoever sees the payment sees
 	// them).
-	PaymentRefunds *dataloadgen.Loader[uuid.UUID, []*payments.Refund]
+	PaymentRefunds *Loader[uuid.UUID, []*payments.Refund]
 	// me is the signed-in owner's row as the operation's admission read
 	// it (nil when it read none): a query's me.
 	me *models.Owner
 	// totals are orders' totals read up front (see glanceAtCars).
 	totals orderTotals
+	// cache: whether the loaders keep what they read (see NewLoaders).
+	cache bool
 	// care is made on first use (graph/care.go), from the resolver's
 	// care service.
 	careOnce sync.Once
 	care     *careLoaders
 }
 
-// loaderWait is how long a loader collects keys before it queries; gqlgen
-// resolves the fields of a list's elements concurrently, so they arrive
-// within it.
-const loaderWait = 3 * time.Millisecond
+// loaderWait is how long a loader collects keys inside a list before it
+// queries; gqlgen resolves the fields of a list's elements concurrently, so
+// they arrive within it. Outside a list a loader reads at once (Loader).
+var loaderWait = 3 * time.Millisecond
 
-// NewLoaders builds a fresh set of loaders over the resolver's services.
-func NewLoaders(r *Resolver, opts ...dataloadgen.Option) *Loaders {
-	opts = append([]dataloadgen.Option{dataloadgen.WithWait(loaderWait)}, opts...)
+// NewLoaders builds a fresh set of loaders over the resolver's services;
+// without cache they batch but keep nothing (a subscription's results).
+func NewLoaders(r *Resolver, cache bool) *Loaders {
 	dir, ws, wl, ev := r.Directory, r.Workshop, r.Wallet, r.EventsService
 	return &Loaders{
-		Event:            dataloadgen.NewMappedLoader(ev.EventsByIDs, opts...),
-		MyRegistration:   dataloadgen.NewMappedLoader(ownRegistrations(ev), opts...),
-		WaitlistPosition: dataloadgen.NewMappedLoader(ev.WaitlistPositions, opts...),
-		PaymentOf: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*payments.Payment, error) {
+		cache:            cache,
+		Event:            newLoader(ev.EventsByIDs, cache),
+		MyRegistration:   newLoader(ownRegistrations(ev), cache),
+		WaitlistPosition: newLoader(ev.WaitlistPositions, cache),
+		PaymentOf: newLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*payments.Payment, error) {
 			return r.Payments.PaymentsFor(ctx, caller(ctx), ids)
-		}, opts...),
+		}, cache),
 
-		Order:           dataloadgen.NewMappedLoader(ws.OrdersByIDs, opts...),
-		Membership:      dataloadgen.NewMappedLoader(visibleMemberships(wl), opts...),
-		StaffName:       dataloadgen.NewMappedLoader(ws.StaffNames, opts...),
-		OrderItems:      dataloadgen.NewMappedLoader(everyKey(ws.ItemsByOrderIDs), opts...),
-		OrderEvents:     dataloadgen.NewMappedLoader(everyKey(ws.EventsByOrderIDs), opts...),
-		OrderPayments:   dataloadgen.NewMappedLoader(everyKey(ws.PaymentsByOrderIDs), opts...),
-		ActiveOrder:     dataloadgen.NewMappedLoader(ws.ActiveOrdersByVehicleIDs, opts...),
-		LastService:     dataloadgen.NewMappedLoader(ws.LastServiceByVehicleIDs, opts...),
-		NextServiceDue:  dataloadgen.NewMappedLoader(ws.NextServiceDueByVehicleIDs, opts...),
-		Recommendations: dataloadgen.NewMappedLoader(everyKey(ws.RecommendationsByVehicleIDs), opts...),
-		ServiceHistory:  dataloadgen.NewMappedLoader(ws.ServiceHistory, opts...),
+		Order:           newLoader(ws.OrdersByIDs, cache),
+		Membership:      newLoader(visibleMemberships(wl), cache),
+		StaffName:       newLoader(ws.StaffNames, cache),
+		OrderItems:      newLoader(everyKey(ws.ItemsByOrderIDs), cache),
+		OrderEvents:     newLoader(everyKey(ws.EventsByOrderIDs), cache),
+		OrderPayments:   newLoader(everyKey(ws.PaymentsByOrderIDs), cache),
+		ActiveOrder:     newLoader(ws.ActiveOrdersByVehicleIDs, cache),
+		LastService:     newLoader(ws.LastServiceByVehicleIDs, cache),
+		NextServiceDue:  newLoader(ws.NextServiceDueByVehicleIDs, cache),
+		Recommendations: newLoader(everyKey(ws.RecommendationsByVehicleIDs), cache),
+		ServiceHistory:  newLoader(ws.ServiceHistory, cache),
 
-		ApprovalDeliveries: dataloadgen.NewMappedLoader(everyKey(ws.ApprovalDeliveriesByOrderIDs), opts...),
+		ApprovalDeliveries: newLoader(everyKey(ws.ApprovalDeliveriesByOrderIDs), cache),
 
-		Store:            dataloadgen.NewMappedLoader(byID(dir.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), opts...),
-		Customer:         dataloadgen.NewMappedLoader(customers(dir), opts...),
-		Vehicle:          dataloadgen.NewMappedLoader(byID(dir.VehiclesByIDs, func(v *models.Vehicle) uuid.UUID { return v.ID }), opts...),
-		VehiclesByOwner:  dataloadgen.NewMappedLoader(dir.VehiclePages, opts...),
-		StoreIDsOfStaffs: dataloadgen.NewMappedLoader(everyKey(dir.StaffStoreIDs), opts...),
+		Store:            newLoader(byID(dir.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), cache),
+		Customer:         newLoader(customers(dir), cache),
+		Vehicle:          newLoader(byID(dir.VehiclesByIDs, func(v *models.Vehicle) uuid.UUID { return v.ID }), cache),
+		VehiclesByOwner:  newLoader(dir.VehiclePages, cache),
+		StoreIDsOfStaffs: newLoader(everyKey(dir.StaffStoreIDs), cache),
 
-		AssistanceEvents: dataloadgen.NewMappedLoader(everyKey(r.Roadside.EventsByRequestIDs), opts...),
-		Payment:          dataloadgen.NewMappedLoader(visiblePayments(r.Payments), opts...),
-		PaymentRefunds:   dataloadgen.NewMappedLoader(everyKey(r.Payments.Refunds), opts...),
+		AssistanceEvents: newLoader(everyKey(r.Roadside.EventsByRequestIDs), cache),
+		Payment:          newLoader(visiblePayments(r.Payments), cache),
+		PaymentRefunds:   newLoader(everyKey(r.Payments.Refunds), cache),
 	}
 }
 
@@ -146,9 +149,10 @@ func everyKey[T any](fetch func(context.Context, []uuid.UUID) (map[uuid.UUID][]T
 
 type loadersKey struct{}
 
-// WithLoaders puts a fresh set of loaders over the resolver's services in ctx.
-func WithLoaders(ctx context.Context, r *Resolver, opts ...dataloadgen.Option) context.Context {
-	return context.WithValue(ctx, loadersKey{}, NewLoaders(r, opts...))
+// WithLoaders puts a fresh set of loaders over the resolver's services in
+// ctx (NewLoaders).
+func WithLoaders(ctx context.Context, r *Resolver, cache bool) context.Context {
+	return context.WithValue(ctx, loadersKey{}, NewLoaders(r, cache))
 }
 
 // optional maps a loader's "no row for this key" to the zero value: the

@@ -75,6 +75,10 @@ type Pool struct {
 	// reopens connections (each reopening is a backend start, an
 	// authentication and its prepared statements made again).
 	ConnMaxLifetime, ConnMaxIdleTime time.Duration
+	// LiveCacheMaxAge is the longest a read kept until announced
+	// (CachedUntilAnnounced) is served: the bound on its staleness should
+	// an announcement be lost (default DefaultLiveCacheMaxAge).
+	LiveCacheMaxAge time.Duration
 }
 
 // Defaults of Pool.
@@ -112,6 +116,9 @@ func (p Pool) withDefaults(d Dialect) Pool {
 	}
 	if p.ConnMaxIdleTime <= 0 {
 		p.ConnMaxIdleTime = DefaultConnMaxIdleTime
+	}
+	if p.LiveCacheMaxAge <= 0 {
+		p.LiveCacheMaxAge = DefaultLiveCacheMaxAge
 	}
 	return p
 }
@@ -229,6 +236,7 @@ func newDB(g *gorm.DB, sqlDB, probe *sql.DB, d Dialect, pool Pool) (*DB, error) 
 	probe.SetMaxOpenConns(1)
 	probe.SetMaxIdleConns(1)
 	db := &DB{root: g, SQL: sqlDB, probe: probe, maxIdle: pool.MaxIdleConns, Dialect: d, statements: new(atomic.Int64), retries: new(atomic.Int64), live: newHub(), stopLive: func() {}}
+	db.live.cache.maxAge = pool.LiveCacheMaxAge
 	count := func(g *gorm.DB) {
 		db.statements.Add(1)
 		if g.Error != nil {

@@ -34,13 +34,17 @@ type hub struct {
 	once  sync.Once
 	// listening is whether the PostgreSQL listener is connected now.
 	listening atomic.Bool
+	// cache holds the reads kept until their topic is announced
+	// (livecache.go).
+	cache *liveCache
 }
 
 func newHub() *hub {
-	return &hub{subs: map[string]map[chan struct{}]struct{}{}, ready: make(chan struct{})}
+	return &hub{subs: map[string]map[chan struct{}]struct{}{}, ready: make(chan struct{}), cache: newLiveCache()}
 }
 
 func (h *hub) deliver(topic string) {
+	h.cache.invalidate(topic)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs[topic] {
@@ -54,6 +58,7 @@ func (h *hub) deliver(topic string) {
 // deliverAll wakes every subscriber: after the listener reconnects, what
 // happened while it was away is unknown, so everyone re-reads.
 func (h *hub) deliverAll() {
+	h.cache.reset()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, set := range h.subs {
@@ -94,7 +99,13 @@ func (db *DB) LiveReady() <-chan struct{} { return db.live.ready }
 // at commit and not at all on rollback; outside one, at once.
 func (db *DB) Publish(ctx context.Context, topic string) error {
 	if db.Dialect == Postgres {
-		return db.Conn(ctx).Exec("SELECT pg_notify(?, ?)", liveChannel, topic).Error
+		if err := db.Conn(ctx).Exec("SELECT pg_notify(?, ?)", liveChannel, topic).Error; err != nil {
+			return err
+		}
+		// This instance's cache forgets the topic at commit, without
+		// waiting for its own notification to come back.
+		AfterCommit(ctx, func(context.Context) { db.live.cache.invalidate(topic) })
+		return nil
 	}
 	if tx := txState(ctx); tx != nil {
 		*tx.afterCommit = append(*tx.afterCommit, func() { db.live.deliver(topic) })

@@ -17,9 +17,10 @@ import (
 var errNeedToken = models.E(models.CodeUnauthenticated, "请提供看板令牌", "a screen or staff bearer token is required")
 
 // boardHandler serves GET /api/v1/stores/:code/board to the workshop
-// screens, which poll it. A poll whose If-None-Match still matches costs one
-// statement (the board version joined with the screen token, both by primary
-// key) and answers 304. The ETag also carries the current minute, so that
+// screens, which poll it. A poll whose If-None-Match still matches answers
+// 304 without a statement: the board version and the screen token's grant
+// are kept in memory until a change announces them (workshop.BoardVersionFor,
+// docs/performance.md). The ETag also carries the current minute, so that
 // minutes-in-status and overdue flags refresh at least once a minute.
 //
 // The caller's screen or staff token is read by authenticate (with

@@ -140,18 +140,7 @@ func TestBookingNoNPlusOne(t *testing.T) {
 	day, ds := f.dayWithSeats(t, bkKind, 10)
 	advisor := f.advisor
 	sv := map[string]any{"s": f.store, "d": day.String()}
-	count := func(d map[string]any) int {
-		n := 0
-		for _, s := range dig(d, "appointments", "slots").([]any) {
-			for _, a := range dig(s, "appointments").([]any) {
-				if dig(a, "owner", "name") == nil || dig(a, "vehicle", "plate") == nil || dig(a, "store", "code") != f.code {
-					t.Fatalf("schedule entry: %v", a)
-				}
-				n++
-			}
-		}
-		return n
-	}
+	count := func(d map[string]any) int { return bkScheduleCount(t, d, f.code) }
 	if base := count(f.gql(t, advisor, bkScheduleDoc, sv)); base != 0 {
 		t.Fatalf("a new store's schedule holds %d bookings", base)
 	}
@@ -182,4 +171,20 @@ func TestBookingNoNPlusOne(t *testing.T) {
 	if len(dig(dm, "me", "appointments", "edges").([]any)) != 3 || mMany != mFew {
 		t.Fatalf("me.appointments: %d statements for 1, %d for 3", mFew, mMany)
 	}
+}
+
+// bkScheduleCount counts the bookings on a day schedule (bkScheduleDoc's
+// answer), each of which must show its owner, car and store.
+func bkScheduleCount(t *testing.T, d map[string]any, code string) int {
+	t.Helper()
+	n := 0
+	for _, s := range dig(d, "appointments", "slots").([]any) {
+		for _, a := range dig(s, "appointments").([]any) {
+			if dig(a, "owner", "name") == nil || dig(a, "vehicle", "plate") == nil || dig(a, "store", "code") != code {
+				t.Fatalf("schedule entry: %v", a)
+			}
+			n++
+		}
+	}
+	return n
 }

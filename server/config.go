@@ -404,6 +404,13 @@ func loadOperations(c *Config, env func(key, def string) string) error {
 			return fmt.Errorf("%s must be a duration of at least 1m, such as 30m, not %q", key, v)
 		}
 	}
+	// The bound on a cached board poll's staleness should a notification
+	// be lost (docs/performance.md).
+	if v := env("LIVE_CACHE_MAX_AGE", ""); v != "" {
+		if p.LiveCacheMaxAge, err = time.ParseDuration(v); err != nil || p.LiveCacheMaxAge < time.Second || p.LiveCacheMaxAge > time.Hour {
+			return fmt.Errorf("LIVE_CACHE_MAX_AGE must be a duration from 1s to 1h, such as 10s, not %q", v)
+		}
+	}
 	if p.LockTimeout > 0 && p.StatementTimeout > 0 && p.LockTimeout > p.StatementTimeout {
 		return fmt.Errorf("DB_LOCK_TIMEOUT (%v) must not exceed DB_STATEMENT_TIMEOUT (%v)", p.LockTimeout, p.StatementTimeout)
 	}

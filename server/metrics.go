@@ -91,7 +91,17 @@ func newMetrics(db *models.DB, build buildInfo, trusted []string) *metrics {
 		ConstLabels: prometheus.Labels{"version": build.Version, "commit": build.Commit, "goversion": build.GoVersion},
 	})
 	buildInfo.Set(1)
-	m.registry.MustRegister(m.requests, m.duration, m.unavailable, m.busy, statements, retries,
+	// Connections the pool has opened: those open now and those it has
+	// closed for its limits (a connection dropped by an error is not
+	// counted). Its rate is the churn the pool settings aim to keep at 0.
+	opened := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ownerhub_db_connections_opened_total",
+		Help: "Database connections the pool has opened (open now plus closed by its idle and lifetime limits).",
+	}, func() float64 {
+		st := db.SQL.Stats()
+		return float64(int64(st.OpenConnections) + st.MaxIdleClosed + st.MaxIdleTimeClosed + st.MaxLifetimeClosed)
+	})
+	m.registry.MustRegister(m.requests, m.duration, m.unavailable, m.busy, statements, retries, opened,
 		m.operations, m.opDuration, m.gqlErrors, m.subscriptions, m.webSockets, buildInfo,
 		collectors.NewDBStatsCollector(db.SQL, "ownerhub"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -433,6 +433,10 @@ func TestConfigDatabasePool(t *testing.T) {
 	if err != nil || c.Pool.ConnMaxLifetime != 30*time.Minute || c.Pool.ConnMaxIdleTime != 2*time.Minute {
 		t.Fatalf("lifetime 30m, idle time 2m: %+v %v", c.Pool, err)
 	}
+	c, err = load(map[string]string{"LIVE_CACHE_MAX_AGE": "3s"})
+	if err != nil || c.Pool.LiveCacheMaxAge != 3*time.Second {
+		t.Fatalf("live cache max age 3s: %+v %v", c.Pool, err)
+	}
 	c, err = load(map[string]string{"DB_MAX_OPEN_CONNS": "30", "DB_MAX_IDLE_CONNS": "5", "DRAIN_PERIOD": "7s"})
 	if err != nil || c.Pool.MaxIdleConns != 5 || c.DrainPeriod != 7*time.Second {
 		t.Fatalf("idle 5, drain 7s: %+v %v %v", c.Pool, c.DrainPeriod, err)
@@ -447,6 +451,8 @@ func TestConfigDatabasePool(t *testing.T) {
 		{"DRAIN_PERIOD": "-1s"},
 		{"DB_CONN_MAX_LIFETIME": "10s"}, // shorter than a minute would churn
 		{"DB_CONN_MAX_IDLE_TIME": "forever"},
+		{"LIVE_CACHE_MAX_AGE": "100ms"},
+		{"LIVE_CACHE_MAX_AGE": "2h"},
 		{"METRICS_TOKEN": "short"},
 	} {
 		if _, err := load(env); err == nil {

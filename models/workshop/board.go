@@ -152,8 +152,10 @@ func (s *Service) StoreByCode(ctx context.Context, code string) (*models.Store, 
 // BoardVersionFor is what a poll of storeID's board by actor compares with
 // its ETag: the board's version and the time of the poll (the ETag carries
 // the minute, so that minutes-in-status and overdue flags refresh). A screen
-// polls its own store's board with a live token (one statement, see
-// ScreenBoardVersion); staff poll the boards of their stores.
+// polls its own store's board with a live token; staff poll the boards of
+// their stores. The version and the screen's grant are kept in memory until
+// a change announces them (polledBoardVersion, polledScreen), so that a
+// poll of an unchanged board costs no statement (docs/performance.md).
 //
 // Codes: UNAUTHENTICATED (ErrScreenRefused), FORBIDDEN.
 func (s *Service) BoardVersionFor(ctx context.Context, actor *auth.Principal, storeID uuid.UUID) (version int64, at time.Time, err error) {
@@ -161,23 +163,22 @@ func (s *Service) BoardVersionFor(ctx context.Context, actor *auth.Principal, st
 	case actor == nil:
 		return 0, time.Time{}, models.ErrForbidden
 	case actor.Kind == auth.KindScreen:
-		v, ok, err := s.ScreenBoardVersion(ctx, actor.ID, storeID)
+		g, err := s.polledScreen(ctx, actor.ID)
 		if err != nil {
 			return 0, time.Time{}, err
 		}
-		if !ok {
+		if !g.live || g.storeID != storeID {
 			return 0, time.Time{}, ErrScreenRefused
 		}
-		version = v
 	case actor.Kind == auth.KindStaff:
 		if !actor.CanAccessStore(storeID) {
 			return 0, time.Time{}, models.ErrForbidden
 		}
-		if version, err = s.BoardVersion(ctx, storeID); err != nil {
-			return 0, time.Time{}, err
-		}
 	default:
 		return 0, time.Time{}, models.ErrForbidden
+	}
+	if version, err = s.polledBoardVersion(ctx, storeID); err != nil {
+		return 0, time.Time{}, err
 	}
 	return version, s.Clock.Now(ctx), nil
 }

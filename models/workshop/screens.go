@@ -82,7 +82,11 @@ func (s *Service) RevokeScreenToken(ctx context.Context, actor *auth.Principal, 
 		}
 		now := s.Clock.Now(ctx)
 		t.RevokedAt = &now
-		return s.DB.Conn(ctx).Model(&ScreenToken{}).Where("id = ?", id).Update("revoked_at", now).Error
+		if err := s.DB.Conn(ctx).Model(&ScreenToken{}).Where("id = ?", id).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		// Every instance's cached grant ends at commit (see polledScreen).
+		return s.DB.Publish(ctx, ScreenTopic(id))
 	})
 	if err != nil {
 		return nil, err
@@ -121,4 +125,39 @@ func (s *Service) ScreenBoardVersion(ctx context.Context, screenTokenID, storeID
 		return 0, false, err
 	}
 	return version, true, nil
+}
+
+// ScreenTopic is announced when a screen token is revoked: the instances
+// that keep the grant in memory (polledScreen) drop it.
+func ScreenTopic(tokenID uuid.UUID) string { return "screen:" + tokenID.String() }
+
+// screenGrant is what a poll needs of a screen token: its store, and
+// whether it is live.
+type screenGrant struct {
+	storeID uuid.UUID
+	live    bool
+}
+
+// polledScreen is the screen token's grant as a poll checks it: kept in
+// memory until the token is revoked (ScreenTopic) or the cache's bound
+// passes (models.CachedUntilAnnounced), so that a poll costs no statement.
+func (s *Service) polledScreen(ctx context.Context, tokenID uuid.UUID) (screenGrant, error) {
+	return models.CachedUntilAnnounced(ctx, s.DB, ScreenTopic(tokenID), func(ctx context.Context) (screenGrant, error) {
+		var ts []ScreenToken
+		if err := s.DB.Conn(ctx).Select("store_id", "revoked_at").Where("id = ?", tokenID).Limit(1).Find(&ts).Error; err != nil {
+			return screenGrant{}, err
+		}
+		if len(ts) == 0 {
+			return screenGrant{}, nil // unknown: never live, IDs are not reused
+		}
+		return screenGrant{storeID: ts[0].StoreID, live: ts[0].RevokedAt == nil}, nil
+	})
+}
+
+// polledBoardVersion is BoardVersion kept in memory until the board's topic
+// is announced (every change to the store's orders announces it).
+func (s *Service) polledBoardVersion(ctx context.Context, storeID uuid.UUID) (int64, error) {
+	return models.CachedUntilAnnounced(ctx, s.DB, BoardTopic(storeID), func(ctx context.Context) (int64, error) {
+		return s.BoardVersion(ctx, storeID)
+	})
 }

@@ -1,0 +1,144 @@
+package graph
+
+import (
+	"context"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vikstrous/dataloadgen"
+)
+
+// Loader batches one relation's reads for an operation. dataloadgen batches
+// by time: a batch collects keys for loaderWait, then reads them all. That
+// wait is needed only where keys can come from many resolvers at once: the
+// fields of a list's elements, which gqlgen resolves concurrently. A field
+// that is not inside a list resolves once per operation, so nobody else can
+// add a key to its batch: its read goes out at once, without the wait
+// (docs/performance.md, "Dataloader waits").
+//
+// A key read at once, or primed, is kept for the operation like a batched
+// one (unless the operation's loaders do not cache: subscriptions).
+type Loader[K comparable, V any] struct {
+	batched *dataloadgen.Loader[K, V]
+	fetch   func(context.Context, []K) (map[K]V, error)
+	cache   bool
+
+	mu   sync.Mutex
+	kept map[K]V
+}
+
+func newLoader[K comparable, V any](fetch func(context.Context, []K) (map[K]V, error), cache bool) *Loader[K, V] {
+	opts := []dataloadgen.Option{dataloadgen.WithWait(loaderWait)}
+	if !cache {
+		opts = append(opts, dataloadgen.WithoutCache())
+	}
+	return &Loader[K, V]{batched: dataloadgen.NewMappedLoader(fetch, opts...), fetch: fetch, cache: cache, kept: map[K]V{}}
+}
+
+// Load reads key's value: inside a list through the batch, elsewhere at
+// once. A key with no value is dataloadgen.ErrNotFound either way.
+func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
+	if v, ok := l.keptValue(key); ok {
+		return v, nil
+	}
+	if insideList(ctx) {
+		v, err := l.batched.Load(ctx, key)
+		if err == nil && l.cache {
+			l.mu.Lock()
+			l.kept[key] = v
+			l.mu.Unlock()
+		}
+		return v, err
+	}
+	vs, err := l.readNow(ctx, []K{key})
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	return vs[0], nil
+}
+
+// LoadAll reads keys' values, in one batch; outside a list at once.
+func (l *Loader[K, V]) LoadAll(ctx context.Context, keys []K) ([]V, error) {
+	if insideList(ctx) {
+		return l.batched.LoadAll(ctx, keys)
+	}
+	return l.readNow(ctx, keys)
+}
+
+// Prime keeps value for key, as if read; false if key was already known.
+func (l *Loader[K, V]) Prime(key K, value V) bool {
+	if !l.cache {
+		return false
+	}
+	l.mu.Lock()
+	_, known := l.kept[key]
+	if !known {
+		l.kept[key] = value
+	}
+	l.mu.Unlock()
+	return !known && l.batched.Prime(key, value)
+}
+
+func (l *Loader[K, V]) keptValue(key K) (V, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.kept[key]
+	return v, ok
+}
+
+// readNow reads the keys not kept yet in one fetch and keeps them.
+func (l *Loader[K, V]) readNow(ctx context.Context, keys []K) ([]V, error) {
+	out := make([]V, len(keys))
+	var missing []K
+	l.mu.Lock()
+	for i, k := range keys {
+		if v, ok := l.kept[k]; ok {
+			out[i] = v
+		} else {
+			missing = append(missing, k)
+		}
+	}
+	l.mu.Unlock()
+	var got map[K]V
+	if len(missing) > 0 {
+		var err error
+		if got, err = l.fetch(ctx, missing); err != nil {
+			return nil, err
+		}
+	}
+	var errs []error
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, k := range keys {
+		if v, ok := got[k]; ok {
+			out[i] = v
+			if l.cache {
+				l.kept[k] = v
+			}
+		} else if _, ok := l.kept[k]; !ok {
+			if errs == nil {
+				errs = make([]error, len(keys))
+			}
+			errs[i] = dataloadgen.ErrNotFound
+		}
+	}
+	if errs != nil {
+		if len(keys) == 1 {
+			return out, errs[0]
+		}
+		return out, dataloadgen.ErrorSlice(errs)
+	}
+	return out, nil
+}
+
+// insideList: whether the field resolving in ctx is inside a list's
+// element, where other elements' resolvers add keys concurrently.
+func insideList(ctx context.Context) bool {
+	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
+		if fc.Index != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,75 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vikstrous/dataloadgen"
+)
+
+// A Loader outside a list reads at once; inside a list it batches the keys
+// the elements' resolvers add concurrently into one read. The batch window
+// is made long here, so that a read that waited for it shows.
+func TestLoaderWaitsOnlyInsideLists(t *testing.T) {
+	defer func(w time.Duration) { loaderWait = w }(loaderWait)
+	loaderWait = 2 * time.Second
+
+	var mu sync.Mutex
+	var batches [][]int
+	fetch := func(_ context.Context, keys []int) (map[int]string, error) {
+		mu.Lock()
+		batches = append(batches, slices.Clone(keys))
+		mu.Unlock()
+		out := map[int]string{}
+		for _, k := range keys {
+			if k != 0 {
+				out[k] = "v"
+			}
+		}
+		return out, nil
+	}
+	field := graphql.WithFieldContext(context.Background(), &graphql.FieldContext{Object: "Query", Field: graphql.CollectedField{}})
+
+	l := newLoader(fetch, true)
+	start := time.Now()
+	if v, err := l.Load(field, 1); err != nil || v != "v" {
+		t.Fatalf("Load outside a list: %q, %v", v, err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("a load outside a list waited %v", el)
+	}
+	if _, err := l.Load(field, 0); !errors.Is(err, dataloadgen.ErrNotFound) {
+		t.Fatalf("a missing key: %v", err)
+	}
+	if _, err := l.Load(field, 1); err != nil || len(batches) != 2 {
+		t.Fatalf("a key read again: %v, %d reads", err, len(batches))
+	}
+	l.Prime(5, "primed")
+	if v, _ := l.Load(field, 5); v != "primed" || len(batches) != 2 {
+		t.Fatalf("a primed key: %q after %d reads", v, len(batches))
+	}
+
+	// Three elements of a list: one read of their three keys.
+	batches = nil
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			elem := graphql.WithFieldContext(field, &graphql.FieldContext{Index: &i})
+			inner := graphql.WithFieldContext(elem, &graphql.FieldContext{Object: "Vehicle"})
+			if _, err := l.Load(inner, 10+i); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(batches) != 1 || len(batches[0]) != 3 {
+		t.Fatalf("a list's keys were read in %v", batches)
+	}
+}
