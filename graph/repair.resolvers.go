@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -502,7 +501,7 @@ func (r *vehicleResolver) Recommendations(ctx context.Context, obj *models.Vehic
 
 // Version is the resolver for the version field.
 func (r *workshopBoardResolver) Version(ctx context.Context, obj *workshop.Board) (string, error) {
-	return strconv.FormatInt(obj.Version, 10), nil
+	return boardVersion(obj.Version), nil
 }
 
 // BoardCard returns generated.BoardCardResolver implementation.
