@@ -26,7 +26,7 @@ func openAPIOperations(t testing.TB) []openAPIOperation {
 	t.Helper()
 	var doc struct {
 		Paths map[string]map[string]struct {
-			Security  []map[string][]string    `json:"security"`
+			Security  []map[string][]string      `json:"security"`
 			Responses map[string]json.RawMessage `json:"responses"`
 		} `json:"paths"`
 	}
