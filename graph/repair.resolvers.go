@@ -461,7 +461,7 @@ func (r *vehicleResolver) ActiveRepairOrder(ctx context.Context, obj *models.Veh
 
 // ServiceHistory is the resolver for the serviceHistory field.
 func (r *vehicleResolver) ServiceHistory(ctx context.Context, obj *models.Vehicle, first *int, after *string) (*model.RepairOrderConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}

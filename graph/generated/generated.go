@@ -125,8 +125,9 @@ type ComplexityRoot struct {
 	}
 
 	AppointmentConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	AppointmentEdge struct {
@@ -177,8 +178,9 @@ type ComplexityRoot struct {
 	}
 
 	AssistanceRequestConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	AssistanceRequestEdge struct {
@@ -281,8 +283,9 @@ type ComplexityRoot struct {
 	}
 
 	ComplaintConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	ComplaintDeadline struct {
@@ -382,8 +385,9 @@ type ComplexityRoot struct {
 	}
 
 	EventConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	EventEdge struct {
@@ -428,8 +432,9 @@ type ComplexityRoot struct {
 	}
 
 	FollowUpTaskConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	FollowUpTaskEdge struct {
@@ -494,8 +499,9 @@ type ComplexityRoot struct {
 	}
 
 	LedgerEntryConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	LedgerEntryEdge struct {
@@ -627,8 +633,9 @@ type ComplexityRoot struct {
 	}
 
 	NotificationConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	NotificationEdge struct {
@@ -660,8 +667,9 @@ type ComplexityRoot struct {
 	}
 
 	OnlinePaymentConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	OnlinePaymentEdge struct {
@@ -702,8 +710,9 @@ type ComplexityRoot struct {
 	}
 
 	OwnerConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	OwnerEdge struct {
@@ -740,8 +749,9 @@ type ComplexityRoot struct {
 	}
 
 	PaymentMismatchConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	PaymentMismatchEdge struct {
@@ -858,8 +868,9 @@ type ComplexityRoot struct {
 	}
 
 	RegistrationConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	RegistrationEdge struct {
@@ -1123,8 +1134,9 @@ type ComplexityRoot struct {
 	}
 
 	SurveyConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	SurveyEdge struct {
@@ -1798,6 +1810,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AppointmentConnection.PageInfo(childComplexity), true
+	case "AppointmentConnection.totalCount":
+		if e.ComplexityRoot.AppointmentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentConnection.TotalCount(childComplexity), true
 
 	case "AppointmentEdge.cursor":
 		if e.ComplexityRoot.AppointmentEdge.Cursor == nil {
@@ -2008,6 +2026,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssistanceRequestConnection.PageInfo(childComplexity), true
+	case "AssistanceRequestConnection.totalCount":
+		if e.ComplexityRoot.AssistanceRequestConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequestConnection.TotalCount(childComplexity), true
 
 	case "AssistanceRequestEdge.cursor":
 		if e.ComplexityRoot.AssistanceRequestEdge.Cursor == nil {
@@ -2428,6 +2452,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComplaintConnection.PageInfo(childComplexity), true
+	case "ComplaintConnection.totalCount":
+		if e.ComplexityRoot.ComplaintConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintConnection.TotalCount(childComplexity), true
 
 	case "ComplaintDeadline.doneAt":
 		if e.ComplexityRoot.ComplaintDeadline.DoneAt == nil {
@@ -2813,6 +2843,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EventConnection.PageInfo(childComplexity), true
+	case "EventConnection.totalCount":
+		if e.ComplexityRoot.EventConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventConnection.TotalCount(childComplexity), true
 
 	case "EventEdge.cursor":
 		if e.ComplexityRoot.EventEdge.Cursor == nil {
@@ -3004,6 +3040,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FollowUpTaskConnection.PageInfo(childComplexity), true
+	case "FollowUpTaskConnection.totalCount":
+		if e.ComplexityRoot.FollowUpTaskConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTaskConnection.TotalCount(childComplexity), true
 
 	case "FollowUpTaskEdge.cursor":
 		if e.ComplexityRoot.FollowUpTaskEdge.Cursor == nil {
@@ -3247,6 +3289,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LedgerEntryConnection.PageInfo(childComplexity), true
+	case "LedgerEntryConnection.totalCount":
+		if e.ComplexityRoot.LedgerEntryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntryConnection.TotalCount(childComplexity), true
 
 	case "LedgerEntryEdge.cursor":
 		if e.ComplexityRoot.LedgerEntryEdge.Cursor == nil {
@@ -4163,6 +4211,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NotificationConnection.PageInfo(childComplexity), true
+	case "NotificationConnection.totalCount":
+		if e.ComplexityRoot.NotificationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.TotalCount(childComplexity), true
 
 	case "NotificationEdge.cursor":
 		if e.ComplexityRoot.NotificationEdge.Cursor == nil {
@@ -4293,6 +4347,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OnlinePaymentConnection.PageInfo(childComplexity), true
+	case "OnlinePaymentConnection.totalCount":
+		if e.ComplexityRoot.OnlinePaymentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePaymentConnection.TotalCount(childComplexity), true
 
 	case "OnlinePaymentEdge.cursor":
 		if e.ComplexityRoot.OnlinePaymentEdge.Cursor == nil {
@@ -4517,6 +4577,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OwnerConnection.PageInfo(childComplexity), true
+	case "OwnerConnection.totalCount":
+		if e.ComplexityRoot.OwnerConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerConnection.TotalCount(childComplexity), true
 
 	case "OwnerEdge.cursor":
 		if e.ComplexityRoot.OwnerEdge.Cursor == nil {
@@ -4660,6 +4726,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PaymentMismatchConnection.PageInfo(childComplexity), true
+	case "PaymentMismatchConnection.totalCount":
+		if e.ComplexityRoot.PaymentMismatchConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatchConnection.TotalCount(childComplexity), true
 
 	case "PaymentMismatchEdge.cursor":
 		if e.ComplexityRoot.PaymentMismatchEdge.Cursor == nil {
@@ -5297,6 +5369,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegistrationConnection.PageInfo(childComplexity), true
+	case "RegistrationConnection.totalCount":
+		if e.ComplexityRoot.RegistrationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegistrationConnection.TotalCount(childComplexity), true
 
 	case "RegistrationEdge.cursor":
 		if e.ComplexityRoot.RegistrationEdge.Cursor == nil {
@@ -6358,6 +6436,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SurveyConnection.PageInfo(childComplexity), true
+	case "SurveyConnection.totalCount":
+		if e.ComplexityRoot.SurveyConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyConnection.TotalCount(childComplexity), true
 
 	case "SurveyEdge.cursor":
 		if e.ComplexityRoot.SurveyEdge.Cursor == nil {
@@ -7005,6 +7089,8 @@ type AppointmentEdge {
 type AppointmentConnection {
   edges: [AppointmentEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "Seats per slot for one kind of service."
@@ -7221,6 +7307,8 @@ type SurveyEdge {
 type SurveyConnection {
   edges: [SurveyEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "Why a follow-up call is owed."
@@ -7286,6 +7374,8 @@ type FollowUpTaskEdge {
 type FollowUpTaskConnection {
   edges: [FollowUpTaskEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 enum ComplaintCategory {
@@ -7398,6 +7488,8 @@ type ComplaintEdge {
 type ComplaintConnection {
   edges: [ComplaintEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "Mean scores (0 when nothing was answered)."
@@ -7773,6 +7865,8 @@ type EventEdge {
 type EventConnection {
   edges: [EventEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "An owner's place at an event, or place in its queue."
@@ -7809,6 +7903,8 @@ type RegistrationEdge {
 type RegistrationConnection {
   edges: [RegistrationEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "A line of an event's roster: for the door and the convoy."
@@ -8000,6 +8096,8 @@ type OwnerEdge {
 type OwnerConnection {
   edges: [OwnerEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 input UpdateMyProfileInput {
@@ -8052,6 +8150,8 @@ type NotificationEdge {
 type NotificationConnection {
   edges: [NotificationEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 input MarkNotificationsReadInput {
@@ -8174,6 +8274,8 @@ type OnlinePaymentEdge {
 type OnlinePaymentConnection {
   edges: [OnlinePaymentEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "wx.requestPayment's parameters, signed by the server: pass them as they are."
@@ -8346,6 +8448,8 @@ type PaymentMismatchEdge {
 type PaymentMismatchConnection {
   edges: [PaymentMismatchEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 extend type Query {
@@ -9150,6 +9254,8 @@ type AssistanceRequestEdge {
 type AssistanceRequestConnection {
   edges: [AssistanceRequestEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 input RequestAssistanceInput {
@@ -9449,6 +9555,8 @@ type LedgerEntryEdge {
 type LedgerEntryConnection {
   edges: [LedgerEntryEdge!]!
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "An owner's membership (会员): stored value, points and tier."
@@ -9655,6 +9763,8 @@ func (ec *executionContext) childFields_AppointmentConnection(ctx context.Contex
 		return ec.fieldContext_AppointmentConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_AppointmentConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AppointmentConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AppointmentConnection", field.Name)
 }
@@ -9759,6 +9869,8 @@ func (ec *executionContext) childFields_AssistanceRequestConnection(ctx context.
 		return ec.fieldContext_AssistanceRequestConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_AssistanceRequestConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AssistanceRequestConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AssistanceRequestConnection", field.Name)
 }
@@ -9967,6 +10079,8 @@ func (ec *executionContext) childFields_ComplaintConnection(ctx context.Context,
 		return ec.fieldContext_ComplaintConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_ComplaintConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ComplaintConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintConnection", field.Name)
 }
@@ -10169,6 +10283,8 @@ func (ec *executionContext) childFields_EventConnection(ctx context.Context, fie
 		return ec.fieldContext_EventConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_EventConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_EventConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventConnection", field.Name)
 }
@@ -10261,6 +10377,8 @@ func (ec *executionContext) childFields_FollowUpTaskConnection(ctx context.Conte
 		return ec.fieldContext_FollowUpTaskConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_FollowUpTaskConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_FollowUpTaskConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FollowUpTaskConnection", field.Name)
 }
@@ -10393,6 +10511,8 @@ func (ec *executionContext) childFields_LedgerEntryConnection(ctx context.Contex
 		return ec.fieldContext_LedgerEntryConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_LedgerEntryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_LedgerEntryConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LedgerEntryConnection", field.Name)
 }
@@ -10533,6 +10653,8 @@ func (ec *executionContext) childFields_NotificationConnection(ctx context.Conte
 		return ec.fieldContext_NotificationConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_NotificationConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NotificationConnection", field.Name)
 }
@@ -10599,6 +10721,8 @@ func (ec *executionContext) childFields_OnlinePaymentConnection(ctx context.Cont
 		return ec.fieldContext_OnlinePaymentConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_OnlinePaymentConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_OnlinePaymentConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OnlinePaymentConnection", field.Name)
 }
@@ -10683,6 +10807,8 @@ func (ec *executionContext) childFields_OwnerConnection(ctx context.Context, fie
 		return ec.fieldContext_OwnerConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_OwnerConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_OwnerConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OwnerConnection", field.Name)
 }
@@ -10759,6 +10885,8 @@ func (ec *executionContext) childFields_PaymentMismatchConnection(ctx context.Co
 		return ec.fieldContext_PaymentMismatchConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_PaymentMismatchConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PaymentMismatchConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentMismatchConnection", field.Name)
 }
@@ -10935,6 +11063,8 @@ func (ec *executionContext) childFields_RegistrationConnection(ctx context.Conte
 		return ec.fieldContext_RegistrationConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_RegistrationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RegistrationConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RegistrationConnection", field.Name)
 }
@@ -11453,6 +11583,8 @@ func (ec *executionContext) childFields_SurveyConnection(ctx context.Context, fi
 		return ec.fieldContext_SurveyConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_SurveyConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SurveyConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SurveyConnection", field.Name)
 }
@@ -14290,6 +14422,29 @@ func (ec *executionContext) fieldContext_AppointmentConnection_pageInfo(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _AppointmentConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _AppointmentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15169,6 +15324,29 @@ func (ec *executionContext) fieldContext_AssistanceRequestConnection_pageInfo(_ 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequestConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequestConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequestConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequestConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _AssistanceRequestEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceRequestEdge) (ret graphql.Marshaler) {
@@ -16924,6 +17102,29 @@ func (ec *executionContext) fieldContext_ComplaintConnection_pageInfo(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _ComplaintConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _ComplaintDeadline_dueAt(ctx context.Context, field graphql.CollectedField, obj *care.Deadline) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18476,6 +18677,29 @@ func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _EventConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EventEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19313,6 +19537,29 @@ func (ec *executionContext) fieldContext_FollowUpTaskConnection_pageInfo(_ conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTaskConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTaskConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTaskConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTaskConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _FollowUpTaskEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskEdge) (ret graphql.Marshaler) {
@@ -20309,6 +20556,29 @@ func (ec *executionContext) fieldContext_LedgerEntryConnection_pageInfo(_ contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _LedgerEntryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntryConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntryConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _LedgerEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntryEdge) (ret graphql.Marshaler) {
@@ -25074,6 +25344,29 @@ func (ec *executionContext) fieldContext_NotificationConnection_pageInfo(_ conte
 	return fc, nil
 }
 
+func (ec *executionContext) _NotificationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25618,6 +25911,29 @@ func (ec *executionContext) fieldContext_OnlinePaymentConnection_pageInfo(_ cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _OnlinePaymentConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.OnlinePaymentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePaymentConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePaymentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePaymentConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _OnlinePaymentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OnlinePaymentEdge) (ret graphql.Marshaler) {
@@ -26550,6 +26866,29 @@ func (ec *executionContext) fieldContext_OwnerConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _OwnerConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.OwnerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _OwnerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OwnerEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27149,6 +27488,29 @@ func (ec *executionContext) fieldContext_PaymentMismatchConnection_pageInfo(_ co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMismatchConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMismatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatchConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatchConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMismatchConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _PaymentMismatchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMismatchEdge) (ret graphql.Marshaler) {
@@ -30317,6 +30679,29 @@ func (ec *executionContext) fieldContext_RegistrationConnection_pageInfo(_ conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RegistrationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.RegistrationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegistrationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegistrationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegistrationConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _RegistrationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RegistrationEdge) (ret graphql.Marshaler) {
@@ -34848,6 +35233,29 @@ func (ec *executionContext) fieldContext_SurveyConnection_pageInfo(_ context.Con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SurveyConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.SurveyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SurveyConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _SurveyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SurveyEdge) (ret graphql.Marshaler) {
@@ -41254,6 +41662,11 @@ func (ec *executionContext) _AppointmentConnection(ctx context.Context, sel ast.
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totalCount":
+			out.Values[i] = ec._AppointmentConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -41883,6 +42296,11 @@ func (ec *executionContext) _AssistanceRequestConnection(ctx context.Context, se
 			}
 		case "pageInfo":
 			out.Values[i] = ec._AssistanceRequestConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AssistanceRequestConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -43117,6 +43535,11 @@ func (ec *executionContext) _ComplaintConnection(ctx context.Context, sel ast.Se
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totalCount":
+			out.Values[i] = ec._ComplaintConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -44285,6 +44708,11 @@ func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totalCount":
+			out.Values[i] = ec._EventConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -44899,6 +45327,11 @@ func (ec *executionContext) _FollowUpTaskConnection(ctx context.Context, sel ast
 			}
 		case "pageInfo":
 			out.Values[i] = ec._FollowUpTaskConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._FollowUpTaskConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -45688,6 +46121,11 @@ func (ec *executionContext) _LedgerEntryConnection(ctx context.Context, sel ast.
 			}
 		case "pageInfo":
 			out.Values[i] = ec._LedgerEntryConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._LedgerEntryConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -46979,6 +47417,11 @@ func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totalCount":
+			out.Values[i] = ec._NotificationConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -47477,6 +47920,11 @@ func (ec *executionContext) _OnlinePaymentConnection(ctx context.Context, sel as
 			}
 		case "pageInfo":
 			out.Values[i] = ec._OnlinePaymentConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._OnlinePaymentConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -48323,6 +48771,11 @@ func (ec *executionContext) _OwnerConnection(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totalCount":
+			out.Values[i] = ec._OwnerConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -48765,6 +49218,11 @@ func (ec *executionContext) _PaymentMismatchConnection(ctx context.Context, sel 
 			}
 		case "pageInfo":
 			out.Values[i] = ec._PaymentMismatchConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PaymentMismatchConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -50628,6 +51086,11 @@ func (ec *executionContext) _RegistrationConnection(ctx context.Context, sel ast
 			}
 		case "pageInfo":
 			out.Values[i] = ec._RegistrationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._RegistrationConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -53858,6 +54321,11 @@ func (ec *executionContext) _SurveyConnection(ctx context.Context, sel ast.Selec
 			}
 		case "pageInfo":
 			out.Values[i] = ec._SurveyConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._SurveyConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

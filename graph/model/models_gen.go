@@ -57,6 +57,8 @@ type AdjustWalletInput struct {
 type AppointmentConnection struct {
 	Edges    []*AppointmentEdge `json:"edges"`
 	PageInfo *PageInfo          `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type AppointmentEdge struct {
@@ -113,6 +115,8 @@ type AssistanceLocation struct {
 type AssistanceRequestConnection struct {
 	Edges    []*AssistanceRequestEdge `json:"edges"`
 	PageInfo *PageInfo                `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type AssistanceRequestEdge struct {
@@ -194,6 +198,8 @@ type CloseFollowUpTaskInput struct {
 type ComplaintConnection struct {
 	Edges    []*ComplaintEdge `json:"edges"`
 	PageInfo *PageInfo        `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type ComplaintEdge struct {
@@ -280,6 +286,8 @@ type DispatchAssistanceInput struct {
 type EventConnection struct {
 	Edges    []*EventEdge `json:"edges"`
 	PageInfo *PageInfo    `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type EventEdge struct {
@@ -338,6 +346,8 @@ type FollowUpComplaintInput struct {
 type FollowUpTaskConnection struct {
 	Edges    []*FollowUpTaskEdge `json:"edges"`
 	PageInfo *PageInfo           `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type FollowUpTaskEdge struct {
@@ -389,6 +399,8 @@ type KindSeatsInput struct {
 type LedgerEntryConnection struct {
 	Edges    []*LedgerEntryEdge `json:"edges"`
 	PageInfo *PageInfo          `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type LedgerEntryEdge struct {
@@ -485,6 +497,8 @@ type Mutation struct {
 type NotificationConnection struct {
 	Edges    []*NotificationEdge `json:"edges"`
 	PageInfo *PageInfo           `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type NotificationEdge struct {
@@ -500,6 +514,8 @@ type NotificationSettingInput struct {
 type OnlinePaymentConnection struct {
 	Edges    []*OnlinePaymentEdge `json:"edges"`
 	PageInfo *PageInfo            `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type OnlinePaymentEdge struct {
@@ -527,6 +543,8 @@ type OpenRepairOrderInput struct {
 type OwnerConnection struct {
 	Edges    []*OwnerEdge `json:"edges"`
 	PageInfo *PageInfo    `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type OwnerEdge struct {
@@ -566,6 +584,8 @@ type PaymentInput struct {
 type PaymentMismatchConnection struct {
 	Edges    []*PaymentMismatchEdge `json:"edges"`
 	PageInfo *PageInfo              `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type PaymentMismatchEdge struct {
@@ -698,6 +718,8 @@ type RegisterVehiclePayload struct {
 type RegistrationConnection struct {
 	Edges    []*RegistrationEdge `json:"edges"`
 	PageInfo *PageInfo           `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type RegistrationEdge struct {
@@ -949,6 +971,8 @@ type Subscription struct {
 type SurveyConnection struct {
 	Edges    []*SurveyEdge `json:"edges"`
 	PageInfo *PageInfo     `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 type SurveyEdge struct {
