@@ -45,7 +45,7 @@ func TestTotalCountMatchesPages(t *testing.T) {
 	sz := e2eStoreNodeID(t, s.testServer, "SZ01")
 	for _, c := range []struct {
 		name, token, doc string // doc: a query with %s for the connection's arguments and %s for its selection
-		path              []string
+		path             []string
 	}{
 		{"notifications", owner, `{ me { notifications(%s) { %s } } }`, []string{"me", "notifications"}},
 		{"transactions", owner, `{ me { membership { transactions(%s) { %s } } } }`, []string{"me", "membership", "transactions"}},
