@@ -16,6 +16,10 @@ const (
 	typeOwner   = "Owner"
 	typeVehicle = "Vehicle"
 	typeStaff   = "Staff"
+	// typeStaffSummary names a staff member as a StaffSummary (an order's
+	// advisor): another object than the Staff node, so another ID (see
+	// docs/transport.md).
+	typeStaffSummary = "StaffSummary"
 
 	typeRepairOrder     = "RepairOrder"
 	typeRepairOrderItem = "RepairOrderItem"

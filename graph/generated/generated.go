@@ -1055,8 +1055,9 @@ type ComplexityRoot struct {
 	}
 
 	StaffSummary struct {
-		ID   func(childComplexity int) int
-		Name func(childComplexity int) int
+		ID      func(childComplexity int) int
+		Name    func(childComplexity int) int
+		StaffID func(childComplexity int) int
 	}
 
 	StartPaymentPayload struct {
@@ -6100,6 +6101,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StaffSummary.Name(childComplexity), true
+	case "StaffSummary.staffId":
+		if e.ComplexityRoot.StaffSummary.StaffID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffSummary.StaffID(childComplexity), true
 
 	case "StartPaymentPayload.app":
 		if e.ComplexityRoot.StartPaymentPayload.App == nil {
@@ -8130,7 +8137,7 @@ extend type Mutation {
 }
 
 "An item in the owner's inbox."
-type Notification {
+type Notification implements Node {
   id: ID!
   "APPROVAL_NEEDED, READY_FOR_PICKUP, ... (more kinds come with new features)."
   kind: String!
@@ -8776,10 +8783,12 @@ enum PaymentMethod {
 type StaffSummary {
   id: ID!
   name: String!
+  "The staff member's Staff ID, for arguments that take one (assignRepairOrder's technicianId). id is this summary's own, not the Staff's: a client cache keeps the two apart."
+  staffId: ID!
 }
 
 "A line of a repair order."
-type RepairOrderItem {
+type RepairOrderItem implements Node {
   id: ID!
   kind: RepairItemKind!
   code: String!
@@ -8962,7 +8971,7 @@ type WorkshopBoard {
 }
 
 "A workshop screen's access to one store's board."
-type ScreenToken {
+type ScreenToken implements Node {
   id: ID!
   name: String!
   store: Store!
@@ -9529,7 +9538,7 @@ enum LedgerEntryKind {
 }
 
 "One movement of an owner's stored value or points."
-type LedgerEntry {
+type LedgerEntry implements Node {
   id: ID!
   kind: LedgerEntryKind!
   "Change of the balance (negative for spending)."
@@ -11437,6 +11446,8 @@ func (ec *executionContext) childFields_StaffSummary(ctx context.Context, field 
 		return ec.fieldContext_StaffSummary_id(ctx, field)
 	case "name":
 		return ec.fieldContext_StaffSummary_name(ctx, field)
+	case "staffId":
+		return ec.fieldContext_StaffSummary_staffId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StaffSummary", field.Name)
 }
@@ -33805,6 +33816,29 @@ func (ec *executionContext) fieldContext_StaffSummary_name(_ context.Context, fi
 	return graphql.NewScalarFieldContext("StaffSummary", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _StaffSummary_staffId(ctx context.Context, field graphql.CollectedField, obj *model.StaffSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffSummary_staffId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StaffID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffSummary_staffId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffSummary", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
 func (ec *executionContext) _StartPaymentPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.StartPaymentPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -41076,6 +41110,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Staff(ctx, sel, obj)
+	case workshop.ScreenToken:
+		return ec._ScreenToken(ctx, sel, &obj)
+	case *workshop.ScreenToken:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ScreenToken(ctx, sel, obj)
+	case workshop.Item:
+		return ec._RepairOrderItem(ctx, sel, &obj)
+	case *workshop.Item:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._RepairOrderItem(ctx, sel, obj)
 	case workshop.RepairOrder:
 		return ec._RepairOrder(ctx, sel, &obj)
 	case *workshop.RepairOrder:
@@ -41104,6 +41152,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._OnlinePayment(ctx, sel, obj)
+	case inbox.Notification:
+		return ec._Notification(ctx, sel, &obj)
+	case *inbox.Notification:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Notification(ctx, sel, obj)
+	case wallet.Entry:
+		return ec._LedgerEntry(ctx, sel, &obj)
+	case *wallet.Entry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._LedgerEntry(ctx, sel, obj)
 	case care.FollowUpTask:
 		return ec._FollowUpTask(ctx, sel, &obj)
 	case *care.FollowUpTask:
@@ -45783,7 +45845,7 @@ func (ec *executionContext) _KindSeats(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
-var ledgerEntryImplementors = []string{"LedgerEntry"}
+var ledgerEntryImplementors = []string{"LedgerEntry", "Node"}
 
 func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *wallet.Entry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEntryImplementors)
@@ -47261,7 +47323,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
-var notificationImplementors = []string{"Notification"}
+var notificationImplementors = []string{"Notification", "Node"}
 
 func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *inbox.Notification) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
@@ -51998,7 +52060,7 @@ func (ec *executionContext) _RepairOrderEdge(ctx context.Context, sel ast.Select
 	return out
 }
 
-var repairOrderItemImplementors = []string{"RepairOrderItem"}
+var repairOrderItemImplementors = []string{"RepairOrderItem", "Node"}
 
 func (ec *executionContext) _RepairOrderItem(ctx context.Context, sel ast.SelectionSet, obj *workshop.Item) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, repairOrderItemImplementors)
@@ -53037,7 +53099,7 @@ func (ec *executionContext) _ScheduledJob(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var screenTokenImplementors = []string{"ScreenToken"}
+var screenTokenImplementors = []string{"ScreenToken", "Node"}
 
 func (ec *executionContext) _ScreenToken(ctx context.Context, sel ast.SelectionSet, obj *workshop.ScreenToken) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, screenTokenImplementors)
@@ -53524,6 +53586,11 @@ func (ec *executionContext) _StaffSummary(ctx context.Context, sel ast.Selection
 			}
 		case "name":
 			out.Values[i] = ec._StaffSummary_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "staffId":
+			out.Values[i] = ec._StaffSummary_staffId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

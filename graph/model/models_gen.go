@@ -906,6 +906,8 @@ type StaffLoginInput struct {
 type StaffSummary struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// The staff member's Staff ID, for arguments that take one (assignRepairOrder's technicianId). id is this summary's own, not the Staff's: a client cache keeps the two apart.
+	StaffID string `json:"staffId"`
 }
 
 type StartPaymentInput struct {
