@@ -23,9 +23,5 @@ func (s *Service) NotificationFor(ctx context.Context, actor *auth.Principal, id
 	if err := inboxOf(actor, actor.ID); err != nil {
 		return nil, err
 	}
-	var n Notification
-	if err := s.DB.Conn(ctx).Where("id = ? AND owner_id = ?", id, actor.ID).Take(&n).Error; err != nil {
-		return nil, models.NotFoundAs(err, errNotificationNotFound)
-	}
-	return &n, nil
+	return models.Take[Notification](s.DB.Conn(ctx).Where("owner_id = ?", actor.ID), id, errNotificationNotFound)
 }

@@ -22,9 +22,9 @@ func (s *Service) EntryFor(ctx context.Context, actor *auth.Principal, id uuid.U
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	var e Entry
-	if err := s.DB.Conn(ctx).Where("id = ?", id).Take(&e).Error; err != nil {
-		return nil, models.NotFoundAs(err, errEntryNotFound)
+	e, err := models.Take[Entry](s.DB.Conn(ctx), id, errEntryNotFound)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := s.directory().OwnerFor(ctx, actor, e.OwnerID); err != nil {
 		if !errors.Is(err, models.ErrNotFound) {
@@ -34,5 +34,5 @@ func (s *Service) EntryFor(ctx context.Context, actor *auth.Principal, id uuid.U
 			return nil, errEntryNotFound
 		}
 	}
-	return &e, nil
+	return e, nil
 }

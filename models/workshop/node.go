@@ -22,9 +22,9 @@ func (s *Service) ItemFor(ctx context.Context, actor *auth.Principal, id uuid.UU
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	var it Item
-	if err := s.DB.Conn(ctx).Where("id = ?", id).Take(&it).Error; err != nil {
-		return nil, models.NotFoundAs(err, errItemNotFound)
+	it, err := models.Take[Item](s.DB.Conn(ctx), id, errItemNotFound)
+	if err != nil {
+		return nil, err
 	}
 	var n int64
 	q := directory.ScopeByCar(s.DB.Conn(ctx).Model(&RepairOrder{}).Where("id = ?", it.OrderID), actor, nil, "")
@@ -34,7 +34,7 @@ func (s *Service) ItemFor(ctx context.Context, actor *auth.Principal, id uuid.UU
 	if n == 0 {
 		return nil, errItemNotFound
 	}
-	return &it, nil
+	return it, nil
 }
 
 // ScreenTokenFor reads one screen token by id to whoever ScreenTokens lists
@@ -45,12 +45,12 @@ func (s *Service) ScreenTokenFor(ctx context.Context, actor *auth.Principal, id 
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
-	var t ScreenToken
-	if err := s.DB.Conn(ctx).Where("id = ?", id).Take(&t).Error; err != nil {
-		return nil, models.NotFoundAs(err, errScreenTokenNotFound)
+	t, err := models.Take[ScreenToken](s.DB.Conn(ctx), id, errScreenTokenNotFound)
+	if err != nil {
+		return nil, err
 	}
 	if !managesStore(actor, rolesScreenTokens, t.StoreID) {
 		return nil, errScreenTokenNotFound
 	}
-	return &t, nil
+	return t, nil
 }
