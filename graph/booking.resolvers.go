@@ -206,7 +206,7 @@ func (r *mutationResolver) SetCalendarOverride(ctx context.Context, input model.
 
 // Appointments is the resolver for the appointments field.
 func (r *ownerResolver) Appointments(ctx context.Context, obj *models.Owner, first *int, after *string, status *booking.Status) (*model.AppointmentConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (r *ownerResolver) Appointments(ctx context.Context, obj *models.Owner, fir
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.AppointmentConnection{Edges: make([]*model.AppointmentEdge, len(rows))}
+	conn := &model.AppointmentConnection{TotalCount: total(p), Edges: make([]*model.AppointmentEdge, len(rows))}
 	for i, a := range rows {
 		conn.Edges[i] = &model.AppointmentEdge{Cursor: cursor(a.ID), Node: a}
 	}

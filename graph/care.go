@@ -41,7 +41,7 @@ func (r *Resolver) careLoaders(ctx context.Context) *careLoaders {
 }
 
 func surveyConnection(rows []*care.Survey, more bool, p models.Page) *model.SurveyConnection {
-	c := &model.SurveyConnection{Edges: make([]*model.SurveyEdge, len(rows))}
+	c := &model.SurveyConnection{TotalCount: total(p), Edges: make([]*model.SurveyEdge, len(rows))}
 	for i, s := range rows {
 		c.Edges[i] = &model.SurveyEdge{Cursor: cursor(s.ID), Node: s}
 	}
@@ -50,7 +50,7 @@ func surveyConnection(rows []*care.Survey, more bool, p models.Page) *model.Surv
 }
 
 func complaintConnection(rows []*care.Complaint, more bool, p models.Page) *model.ComplaintConnection {
-	c := &model.ComplaintConnection{Edges: make([]*model.ComplaintEdge, len(rows))}
+	c := &model.ComplaintConnection{TotalCount: total(p), Edges: make([]*model.ComplaintEdge, len(rows))}
 	for i, x := range rows {
 		c.Edges[i] = &model.ComplaintEdge{Cursor: cursor(x.ID), Node: x}
 	}
@@ -59,7 +59,7 @@ func complaintConnection(rows []*care.Complaint, more bool, p models.Page) *mode
 }
 
 func taskConnection(rows []*care.FollowUpTask, more bool, p models.Page) *model.FollowUpTaskConnection {
-	c := &model.FollowUpTaskConnection{Edges: make([]*model.FollowUpTaskEdge, len(rows))}
+	c := &model.FollowUpTaskConnection{TotalCount: total(p), Edges: make([]*model.FollowUpTaskEdge, len(rows))}
 	for i, t := range rows {
 		c.Edges[i] = &model.FollowUpTaskEdge{Cursor: t.PageKey().String(), Node: t}
 	}

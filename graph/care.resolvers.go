@@ -263,7 +263,7 @@ func (r *mutationResolver) ReopenComplaint(ctx context.Context, input model.Comp
 
 // Surveys is the resolver for the surveys field.
 func (r *ownerResolver) Surveys(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.SurveyConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func (r *ownerResolver) Surveys(ctx context.Context, obj *models.Owner, first *i
 
 // Complaints is the resolver for the complaints field.
 func (r *ownerResolver) Complaints(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.ComplaintConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func (r *queryResolver) FollowUpTasks(ctx context.Context, storeID *string, assi
 	if err != nil {
 		return nil, err
 	}
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func (r *queryResolver) Complaints(ctx context.Context, storeID *string, status 
 	if err != nil {
 		return nil, err
 	}
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}

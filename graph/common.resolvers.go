@@ -53,6 +53,14 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Care.ComplaintFor(ctx, who, key)
 	case typePayment:
 		obj, err = r.Payments.Payment(ctx, who, key)
+	case typeNotification:
+		obj, err = r.Inbox.NotificationFor(ctx, who, key)
+	case typeLedgerEntry:
+		obj, err = r.Wallet.EntryFor(ctx, who, key)
+	case typeRepairOrderItem:
+		obj, err = r.Workshop.ItemFor(ctx, who, key)
+	case typeScreenToken:
+		obj, err = r.Workshop.ScreenTokenFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

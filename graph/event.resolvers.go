@@ -144,7 +144,7 @@ func (r *mutationResolver) CheckInRegistration(ctx context.Context, input model.
 
 // Registrations is the resolver for the registrations field.
 func (r *ownerResolver) Registrations(ctx context.Context, obj *models.Owner, first *int, after *string, status *events.RegStatus) (*model.RegistrationConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (r *ownerResolver) Registrations(ctx context.Context, obj *models.Owner, fi
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.RegistrationConnection{Edges: make([]*model.RegistrationEdge, len(rows))}
+	conn := &model.RegistrationConnection{TotalCount: total(p), Edges: make([]*model.RegistrationEdge, len(rows))}
 	for i, reg := range rows {
 		conn.Edges[i] = &model.RegistrationEdge{Cursor: cursor(reg.ID), Node: reg}
 	}
@@ -162,7 +162,7 @@ func (r *ownerResolver) Registrations(ctx context.Context, obj *models.Owner, fi
 
 // Events is the resolver for the events field.
 func (r *queryResolver) Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (r *queryResolver) Events(ctx context.Context, filter *model.EventFilter, f
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.EventConnection{Edges: make([]*model.EventEdge, len(rows))}
+	conn := &model.EventConnection{TotalCount: total(p), Edges: make([]*model.EventEdge, len(rows))}
 	for i, e := range rows {
 		conn.Edges[i] = &model.EventEdge{Cursor: e.PageKey().String(), Node: e}
 	}
@@ -204,7 +204,7 @@ func (r *queryResolver) EventRoster(ctx context.Context, eventID string, status 
 		n := 50
 		first = &n
 	}
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}

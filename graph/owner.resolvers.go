@@ -113,7 +113,7 @@ func (r *ownerResolver) WeChatBound(ctx context.Context, obj *models.Owner) (boo
 
 // Vehicles is the resolver for the vehicles field.
 func (r *ownerResolver) Vehicles(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.VehicleConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (r *ownerResolver) Vehicles(ctx context.Context, obj *models.Owner, first *
 
 // Notifications is the resolver for the notifications field.
 func (r *ownerResolver) Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func (r *ownerResolver) Notifications(ctx context.Context, obj *models.Owner, fi
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.NotificationConnection{Edges: make([]*model.NotificationEdge, len(rows))}
+	conn := &model.NotificationConnection{TotalCount: total(p), Edges: make([]*model.NotificationEdge, len(rows))}
 	for i, n := range rows {
 		conn.Edges[i] = &model.NotificationEdge{Cursor: cursor(n.ID), Node: n}
 	}
@@ -180,7 +180,7 @@ func (r *queryResolver) Me(ctx context.Context) (*models.Owner, error) {
 
 // Owners is the resolver for the owners field.
 func (r *queryResolver) Owners(ctx context.Context, search string, first *int, after *string) (*model.OwnerConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func (r *queryResolver) Owners(ctx context.Context, search string, first *int, a
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.OwnerConnection{Edges: make([]*model.OwnerEdge, len(rows))}
+	conn := &model.OwnerConnection{TotalCount: total(p), Edges: make([]*model.OwnerEdge, len(rows))}
 	for i, o := range rows {
 		conn.Edges[i] = &model.OwnerEdge{Cursor: cursor(o.ID), Node: o}
 	}

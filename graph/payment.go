@@ -24,7 +24,7 @@ func paymentReference(input model.StartPaymentInput) (*uuid.UUID, error) {
 
 // paymentConnection is one page of payments as the API lists them.
 func paymentConnection(rows []*payments.Payment, hasNext bool, p models.Page) *model.OnlinePaymentConnection {
-	conn := &model.OnlinePaymentConnection{Edges: make([]*model.OnlinePaymentEdge, len(rows))}
+	conn := &model.OnlinePaymentConnection{TotalCount: total(p), Edges: make([]*model.OnlinePaymentEdge, len(rows))}
 	for i, row := range rows {
 		conn.Edges[i] = &model.OnlinePaymentEdge{Cursor: cursor(row.ID), Node: row}
 	}

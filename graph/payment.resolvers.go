@@ -77,7 +77,7 @@ func (r *onlinePaymentResolver) TradeType(ctx context.Context, obj *payments.Pay
 
 // Payments is the resolver for the payments field.
 func (r *ownerResolver) Payments(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.OnlinePaymentConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func (r *paymentReconciliationResolver) RefundTotal(ctx context.Context, obj *pa
 
 // Mismatches is the resolver for the mismatches field.
 func (r *paymentReconciliationResolver) Mismatches(ctx context.Context, obj *payments.Reconciliation, first *int, after *string) (*model.PaymentMismatchConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (r *paymentReconciliationResolver) Mismatches(ctx context.Context, obj *pay
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.PaymentMismatchConnection{Edges: make([]*model.PaymentMismatchEdge, len(rows))}
+	conn := &model.PaymentMismatchConnection{TotalCount: total(p), Edges: make([]*model.PaymentMismatchEdge, len(rows))}
 	for i, row := range rows {
 		conn.Edges[i] = &model.PaymentMismatchEdge{Cursor: cursor(row.ID), Node: row}
 	}

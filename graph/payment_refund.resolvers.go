@@ -98,7 +98,7 @@ func (r *paymentRefundResolver) Cause(ctx context.Context, obj *payments.Refund)
 
 // PaymentsOwingRefunds is the resolver for the paymentsOwingRefunds field.
 func (r *queryResolver) PaymentsOwingRefunds(ctx context.Context, first *int, after *string) (*model.OnlinePaymentConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -462,7 +461,7 @@ func (r *vehicleResolver) ActiveRepairOrder(ctx context.Context, obj *models.Veh
 
 // ServiceHistory is the resolver for the serviceHistory field.
 func (r *vehicleResolver) ServiceHistory(ctx context.Context, obj *models.Vehicle, first *int, after *string) (*model.RepairOrderConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -502,7 +501,7 @@ func (r *vehicleResolver) Recommendations(ctx context.Context, obj *models.Vehic
 
 // Version is the resolver for the version field.
 func (r *workshopBoardResolver) Version(ctx context.Context, obj *workshop.Board) (string, error) {
-	return strconv.FormatInt(obj.Version, 10), nil
+	return boardVersion(obj.Version), nil
 }
 
 // BoardCard returns generated.BoardCardResolver implementation.

@@ -13,7 +13,7 @@ func assistancePayload(r *roadside.Request, ues []*model.UserError) *model.Assis
 
 // assistanceConnection is a page of requests.
 func assistanceConnection(rows []*roadside.Request, hasNext bool, p models.Page) *model.AssistanceRequestConnection {
-	conn := &model.AssistanceRequestConnection{Edges: make([]*model.AssistanceRequestEdge, len(rows))}
+	conn := &model.AssistanceRequestConnection{TotalCount: total(p), Edges: make([]*model.AssistanceRequestEdge, len(rows))}
 	for i, r := range rows {
 		conn.Edges[i] = &model.AssistanceRequestEdge{Cursor: cursor(r.ID), Node: r}
 	}

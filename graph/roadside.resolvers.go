@@ -167,7 +167,7 @@ func (r *mutationResolver) CancelAssistanceRequest(ctx context.Context, input mo
 
 // AssistanceRequests is the resolver for the assistanceRequests field.
 func (r *ownerResolver) AssistanceRequests(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.AssistanceRequestConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func (r *queryResolver) OpenAssistanceRequests(ctx context.Context, storeID *str
 	if err != nil {
 		return nil, err
 	}
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 
 // Stores is the resolver for the stores field.
 func (r *queryResolver) Stores(ctx context.Context, first *int, after *string) (*model.StoreConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func (r *membershipResolver) PointsExpiringSoon(ctx context.Context, obj *wallet
 
 // Transactions is the resolver for the transactions field.
 func (r *membershipResolver) Transactions(ctx context.Context, obj *wallet.Membership, first *int, after *string, kinds []wallet.EntryKind) (*model.LedgerEntryConnection, error) {
-	p, err := page(first, after)
+	p, err := page(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (r *membershipResolver) Transactions(ctx context.Context, obj *wallet.Membe
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.LedgerEntryConnection{Edges: make([]*model.LedgerEntryEdge, len(rows))}
+	conn := &model.LedgerEntryConnection{TotalCount: total(p), Edges: make([]*model.LedgerEntryEdge, len(rows))}
 	for i, e := range rows {
 		conn.Edges[i] = &model.LedgerEntryEdge{Cursor: cursor(e.ID), Node: e}
 	}

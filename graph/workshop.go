@@ -27,7 +27,7 @@ func staffSummary(ctx context.Context, id *uuid.UUID) (*model.StaffSummary, erro
 	if err != nil {
 		return nil, err
 	}
-	return &model.StaffSummary{ID: globalID(typeStaff, *id), Name: name}, nil
+	return &model.StaffSummary{ID: globalID(typeStaffSummary, *id), StaffID: globalID(typeStaff, *id), Name: name}, nil
 }
 
 // quantityMilli turns a quantity such as 1.5 into thousandths, refusing

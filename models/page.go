@@ -29,6 +29,10 @@ type Page struct {
 	After Cursor
 	// Desc orders newest first.
 	Desc bool
+	// Total, when set, asks Fetch to count the whole list (every page) in
+	// one more statement and store the count there: a connection's
+	// totalCount, asked for only when a client selects it.
+	Total *int
 }
 
 // Cursor is where a page continues: the sort key of the last row read (At,
@@ -183,6 +187,15 @@ func (o Order) After(c Cursor, desc bool) (cond string, args []any) {
 func Fetch[T any](q *gorm.DB, o Order, p Page) ([]T, bool, error) {
 	if err := p.Valid(o); err != nil {
 		return nil, false, err
+	}
+	if p.Total != nil {
+		// The list's own conditions, without cursor, order or limit: the
+		// index that finds its rows counts them.
+		var n int64
+		if err := q.Session(&gorm.Session{}).Count(&n).Error; err != nil {
+			return nil, false, err
+		}
+		*p.Total = int(n)
 	}
 	if cond, args := o.After(p.After, p.Desc); cond != "" {
 		q = q.Where(cond, args...)

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
@@ -60,7 +61,7 @@ func boardHandler(ws *workshop.Service) echo.HandlerFunc {
 			return err
 		}
 		c.Response().Header().Set("ETag", boardETag(board.Version, board.GeneratedAt.Unix()))
-		return c.JSON(http.StatusOK, board)
+		return c.JSON(http.StatusOK, graph.BoardOut(board))
 	}
 }
 

@@ -30,7 +30,7 @@ const (
 	crSurveyFields = `id answered editable overall advisorScore quality timeliness cleanliness comment submittedAt editableUntil offeredAt answerBy
 		advisor { name } store { code } vehicle { id } repairOrder { id number }`
 	crTaskFields = `id kind status outcome attempts note dueAt overdue closedAt store { code } owner { id } vehicle { id }
-		repairOrder { id number } survey { id overall } complaint { id status } assignee { id name }`
+		repairOrder { id number } survey { id overall } complaint { id status } assignee { id staffId name }`
 	crComplaintFields = `id category description status photoUrls proposal resolution overdue reopenCount filedByStaff createdAt closedAt
 		store { code } owner { id } repairOrder { id } vehicle { id }
 		responseDeadline { dueAt doneAt state } proposalDeadline { dueAt doneAt state } resolutionDeadline { dueAt doneAt state }
@@ -258,7 +258,7 @@ func TestCareFollowUpFlow(t *testing.T) {
 
 	// Assigned to the CRM, who lists theirs by due time.
 	p := f.ok(t, manager, "assignFollowUpTask", map[string]any{"taskId": id, "assigneeId": crmID})
-	if dig(p, "task", "assignee", "id") != crmID || dig(p, "task", "kind") != "SERVICE_3DC" || dig(p, "task", "status") != "OPEN" {
+	if dig(p, "task", "assignee", "staffId") != crmID || dig(p, "task", "kind") != "SERVICE_3DC" || dig(p, "task", "status") != "OPEN" {
 		t.Fatalf("assigned: %v", p)
 	}
 	due := e2eTime(t, dig(p, "task", "dueAt"))

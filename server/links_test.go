@@ -106,7 +106,10 @@ func TestNotificationLinksAsBefore(t *testing.T) {
 	exported := func(doc []byte) map[string]string {
 		var v struct {
 			Sections struct {
-				Notifications []struct{ Kind, Link string } `json:"notifications"`
+				Notifications []struct {
+					Kind string `json:"kind"`
+					Link string `json:"link"`
+				} `json:"notifications"`
 			} `json:"sections"`
 		}
 		if err := json.Unmarshal(doc, &v); err != nil {

@@ -438,28 +438,39 @@ func problemHandler(log *slog.Logger, failed func(models.Code)) echo.HTTPErrorHa
 		default:
 			log.ErrorContext(ctx, "request failed", "err", err)
 		}
-		p := map[string]any{
-			"type":      "about:blank",
-			"title":     http.StatusText(status),
-			"status":    status,
-			"detail":    detail,
-			"code":      code,
-			"requestId": c.Response().Header().Get(echo.HeaderXRequestID),
-		}
+		extra := map[string]any{}
 		if isDomain && de.Retryable() {
-			p["retryable"] = true
+			extra["retryable"] = true
 		}
 		if isDomain && de.RetryAfterSeconds > 0 {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
 		}
 		var r *refusal
 		if errors.As(err, &r) && r.reason != "" {
-			p["reason"] = r.reason
+			extra["reason"] = r.reason
 		}
-		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
-		c.Response().WriteHeader(status)
-		_ = writeJSON(c, p)
+		_ = writeProblem(c, status, code, detail, extra)
 	}
+}
+
+// writeProblem answers an application/problem+json document (RFC 9457):
+// type, title, status, detail, the project's code, the request id, and
+// extra members.
+func writeProblem(c echo.Context, status int, code, detail string, extra map[string]any) error {
+	p := map[string]any{
+		"type":      "about:blank",
+		"title":     http.StatusText(status),
+		"status":    status,
+		"detail":    detail,
+		"code":      code,
+		"requestId": c.Response().Header().Get(echo.HeaderXRequestID),
+	}
+	for k, v := range extra {
+		p[k] = v
+	}
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	c.Response().WriteHeader(status)
+	return writeJSON(c, p)
 }
 
 func statusOf(code models.Code) int {
@@ -496,6 +507,11 @@ func codeOfStatus(status int) string {
 		return "PAYLOAD_TOO_LARGE"
 	case http.StatusMethodNotAllowed:
 		return "METHOD_NOT_ALLOWED"
+	case http.StatusUnsupportedMediaType:
+		return "UNSUPPORTED_MEDIA_TYPE"
+	}
+	if status >= 500 {
+		return string(models.CodeInternal)
 	}
 	return string(models.CodeInvalidArgument)
 }

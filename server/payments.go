@@ -70,8 +70,11 @@ func paymentNotifyHandler(s *payments.Service, log *slog.Logger) echo.HandlerFun
 // logged, 204; a failure of ours 500, so that WeChat Pay sends it again.
 func providerNotifyHandler(s *payments.Service, log *slog.Logger, what, ours string,
 	handle func(ctx context.Context, r *http.Request) (attrs []any, err error)) echo.HandlerFunc {
+	// A problem like every REST refusal; WeChat Pay acts on the status
+	// (it sends the notification again after a 4xx or 5xx) and logs a
+	// message, which the problem carries too.
 	fail := func(c echo.Context, status int, msg string) error {
-		return c.JSON(status, map[string]string{"code": "FAIL", "message": msg})
+		return writeProblem(c, status, codeOfStatus(status), msg, map[string]any{"message": msg})
 	}
 	return func(c echo.Context) error {
 		if s.Provider == nil {

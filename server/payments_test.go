@@ -268,7 +268,7 @@ func TestOpenPaymentHoldsAccountDeletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	exported, _ := dig(doc, "sections", "onlinePayments").([]any)
-	if len(exported) != 1 || dig(exported, 0, "OutTradeNo") != no || dig(exported, 0, "PrepayID") != "" {
+	if len(exported) != 1 || dig(exported, 0, "outTradeNo") != no || dig(exported, 0, "prepayId") != "" {
 		t.Fatalf("exported payments %v", exported)
 	}
 

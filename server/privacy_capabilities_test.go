@@ -67,11 +67,11 @@ func TestPrivacyExportHasEveryCapability(t *testing.T) {
 		t.Fatal(err)
 	}
 	var regs []map[string]any
-	if err := json.Unmarshal(doc.Sections["eventRegistrations"], &regs); err != nil || len(regs) == 0 || regs[0]["EventTitle"] == "" {
+	if err := json.Unmarshal(doc.Sections["eventRegistrations"], &regs); err != nil || len(regs) == 0 || regs[0]["eventTitle"] == "" {
 		t.Fatalf("eventRegistrations: %s (%v)", doc.Sections["eventRegistrations"], err)
 	}
 	var care map[string][]any
-	if err := json.Unmarshal(doc.Sections["care"], &care); err != nil || len(care["Complaints"]) == 0 {
+	if err := json.Unmarshal(doc.Sections["care"], &care); err != nil || len(care["complaints"]) == 0 {
 		t.Fatalf("care: %s (%v)", doc.Sections["care"], err)
 	}
 	if _, ok := doc.Sections["roadsideAssistance"]; !ok {

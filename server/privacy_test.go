@@ -95,8 +95,8 @@ func TestPrivacyExport(t *testing.T) {
 			t.Errorf("section %s missing", name)
 		}
 	}
-	if dig(sections, "owner", "Phone") != demo.DemoOwnerPhone || len(sections["vehicles"].([]any)) != 2 ||
-		len(sections["repairOrders"].([]any)) == 0 || len(dig(sections, "wallet", "Ledger").([]any)) == 0 {
+	if dig(sections, "owner", "phone") != demo.DemoOwnerPhone || len(sections["vehicles"].([]any)) != 2 ||
+		len(sections["repairOrders"].([]any)) == 0 || len(dig(sections, "wallet", "ledger").([]any)) == 0 {
 		t.Fatalf("demo owner's export is missing data: owner %v", sections["owner"])
 	}
 	if len(sections["consent"].([]any)) != 1 {

@@ -219,7 +219,7 @@ func TestAcceptSubscriptionMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	var subs []map[string]any
-	if err := json.Unmarshal(doc.Sections["wechatSubscriptions"], &subs); err != nil || len(subs) != 2 || subs[0]["Remaining"] != float64(2) {
+	if err := json.Unmarshal(doc.Sections["wechatSubscriptions"], &subs); err != nil || len(subs) != 2 || subs[0]["remaining"] != float64(2) {
 		t.Fatalf("export: %s (%v)", doc.Sections["wechatSubscriptions"], err)
 	}
 	ownerID := s.ownerOf(t, sess)

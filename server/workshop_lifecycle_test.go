@@ -221,7 +221,7 @@ func TestRepairOrderDispatch(t *testing.T) {
 	v.refused(t, foreman, "assignRepairOrder", map[string]any{"orderId": id, "technicianId": v.staffID(t, "advisor.sz01")}, "INVALID_ARGUMENT")
 	v.refused(t, foreman, "assignRepairOrder", map[string]any{"orderId": id, "technicianId": v.staffID(t, "technician1.gz01")}, "INVALID_ARGUMENT")
 	o := v.ok(t, foreman, "assignRepairOrder", map[string]any{"orderId": id, "technicianId": v.tech1ID, "bay": "3号工位"})
-	if dig(o, "technician", "id") != v.tech1ID || dig(o, "technician", "name") != "陈志强" || o["bay"] != "3号工位" {
+	if dig(o, "technician", "staffId") != v.tech1ID || dig(o, "technician", "name") != "陈志强" || o["bay"] != "3号工位" {
 		t.Fatalf("after assignment: %v", o)
 	}
 	version := wkNum(o["version"])

@@ -23,7 +23,7 @@ import (
 // wkOrderFields is everything a RepairOrder shows.
 const wkOrderFields = `id number status kind concern mileageIn version bay promisedAt overdue minutesInStatus
 	store { code } vehicle { id plate vin mileageKm }
-	advisor { id name } technician { id name }
+	advisor { id staffId name } technician { id staffId name }
 	items { id kind code description quantity unitPrice { amountFen } amount { amountFen } warrantyCovered
 		approval requestedAt seenByOwnerAt decidedAt workStarted }
 	totals { total { amountFen } warrantyCovered { amountFen } payable { amountFen } paid { amountFen }

@@ -125,8 +125,9 @@ type ComplexityRoot struct {
 	}
 
 	AppointmentConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	AppointmentEdge struct {
@@ -177,8 +178,9 @@ type ComplexityRoot struct {
 	}
 
 	AssistanceRequestConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	AssistanceRequestEdge struct {
@@ -281,8 +283,9 @@ type ComplexityRoot struct {
 	}
 
 	ComplaintConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	ComplaintDeadline struct {
@@ -382,8 +385,9 @@ type ComplexityRoot struct {
 	}
 
 	EventConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	EventEdge struct {
@@ -428,8 +432,9 @@ type ComplexityRoot struct {
 	}
 
 	FollowUpTaskConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	FollowUpTaskEdge struct {
@@ -494,8 +499,9 @@ type ComplexityRoot struct {
 	}
 
 	LedgerEntryConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	LedgerEntryEdge struct {
@@ -627,8 +633,9 @@ type ComplexityRoot struct {
 	}
 
 	NotificationConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	NotificationEdge struct {
@@ -660,8 +667,9 @@ type ComplexityRoot struct {
 	}
 
 	OnlinePaymentConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	OnlinePaymentEdge struct {
@@ -702,8 +710,9 @@ type ComplexityRoot struct {
 	}
 
 	OwnerConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	OwnerEdge struct {
@@ -740,8 +749,9 @@ type ComplexityRoot struct {
 	}
 
 	PaymentMismatchConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	PaymentMismatchEdge struct {
@@ -858,8 +868,9 @@ type ComplexityRoot struct {
 	}
 
 	RegistrationConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	RegistrationEdge struct {
@@ -1044,8 +1055,9 @@ type ComplexityRoot struct {
 	}
 
 	StaffSummary struct {
-		ID   func(childComplexity int) int
-		Name func(childComplexity int) int
+		ID      func(childComplexity int) int
+		Name    func(childComplexity int) int
+		StaffID func(childComplexity int) int
 	}
 
 	StartPaymentPayload struct {
@@ -1123,8 +1135,9 @@ type ComplexityRoot struct {
 	}
 
 	SurveyConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	SurveyEdge struct {
@@ -1798,6 +1811,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AppointmentConnection.PageInfo(childComplexity), true
+	case "AppointmentConnection.totalCount":
+		if e.ComplexityRoot.AppointmentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentConnection.TotalCount(childComplexity), true
 
 	case "AppointmentEdge.cursor":
 		if e.ComplexityRoot.AppointmentEdge.Cursor == nil {
@@ -2008,6 +2027,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssistanceRequestConnection.PageInfo(childComplexity), true
+	case "AssistanceRequestConnection.totalCount":
+		if e.ComplexityRoot.AssistanceRequestConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistanceRequestConnection.TotalCount(childComplexity), true
 
 	case "AssistanceRequestEdge.cursor":
 		if e.ComplexityRoot.AssistanceRequestEdge.Cursor == nil {
@@ -2428,6 +2453,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComplaintConnection.PageInfo(childComplexity), true
+	case "ComplaintConnection.totalCount":
+		if e.ComplexityRoot.ComplaintConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintConnection.TotalCount(childComplexity), true
 
 	case "ComplaintDeadline.doneAt":
 		if e.ComplexityRoot.ComplaintDeadline.DoneAt == nil {
@@ -2813,6 +2844,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EventConnection.PageInfo(childComplexity), true
+	case "EventConnection.totalCount":
+		if e.ComplexityRoot.EventConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventConnection.TotalCount(childComplexity), true
 
 	case "EventEdge.cursor":
 		if e.ComplexityRoot.EventEdge.Cursor == nil {
@@ -3004,6 +3041,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FollowUpTaskConnection.PageInfo(childComplexity), true
+	case "FollowUpTaskConnection.totalCount":
+		if e.ComplexityRoot.FollowUpTaskConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpTaskConnection.TotalCount(childComplexity), true
 
 	case "FollowUpTaskEdge.cursor":
 		if e.ComplexityRoot.FollowUpTaskEdge.Cursor == nil {
@@ -3247,6 +3290,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LedgerEntryConnection.PageInfo(childComplexity), true
+	case "LedgerEntryConnection.totalCount":
+		if e.ComplexityRoot.LedgerEntryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntryConnection.TotalCount(childComplexity), true
 
 	case "LedgerEntryEdge.cursor":
 		if e.ComplexityRoot.LedgerEntryEdge.Cursor == nil {
@@ -4163,6 +4212,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NotificationConnection.PageInfo(childComplexity), true
+	case "NotificationConnection.totalCount":
+		if e.ComplexityRoot.NotificationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.TotalCount(childComplexity), true
 
 	case "NotificationEdge.cursor":
 		if e.ComplexityRoot.NotificationEdge.Cursor == nil {
@@ -4293,6 +4348,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OnlinePaymentConnection.PageInfo(childComplexity), true
+	case "OnlinePaymentConnection.totalCount":
+		if e.ComplexityRoot.OnlinePaymentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePaymentConnection.TotalCount(childComplexity), true
 
 	case "OnlinePaymentEdge.cursor":
 		if e.ComplexityRoot.OnlinePaymentEdge.Cursor == nil {
@@ -4517,6 +4578,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OwnerConnection.PageInfo(childComplexity), true
+	case "OwnerConnection.totalCount":
+		if e.ComplexityRoot.OwnerConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerConnection.TotalCount(childComplexity), true
 
 	case "OwnerEdge.cursor":
 		if e.ComplexityRoot.OwnerEdge.Cursor == nil {
@@ -4660,6 +4727,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PaymentMismatchConnection.PageInfo(childComplexity), true
+	case "PaymentMismatchConnection.totalCount":
+		if e.ComplexityRoot.PaymentMismatchConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMismatchConnection.TotalCount(childComplexity), true
 
 	case "PaymentMismatchEdge.cursor":
 		if e.ComplexityRoot.PaymentMismatchEdge.Cursor == nil {
@@ -5297,6 +5370,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegistrationConnection.PageInfo(childComplexity), true
+	case "RegistrationConnection.totalCount":
+		if e.ComplexityRoot.RegistrationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegistrationConnection.TotalCount(childComplexity), true
 
 	case "RegistrationEdge.cursor":
 		if e.ComplexityRoot.RegistrationEdge.Cursor == nil {
@@ -6022,6 +6101,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StaffSummary.Name(childComplexity), true
+	case "StaffSummary.staffId":
+		if e.ComplexityRoot.StaffSummary.StaffID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffSummary.StaffID(childComplexity), true
 
 	case "StartPaymentPayload.app":
 		if e.ComplexityRoot.StartPaymentPayload.App == nil {
@@ -6358,6 +6443,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SurveyConnection.PageInfo(childComplexity), true
+	case "SurveyConnection.totalCount":
+		if e.ComplexityRoot.SurveyConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyConnection.TotalCount(childComplexity), true
 
 	case "SurveyEdge.cursor":
 		if e.ComplexityRoot.SurveyEdge.Cursor == nil {
@@ -7101,6 +7192,8 @@ type AppointmentConnection {
   edges: [AppointmentEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "Seats per slot for one kind of service."
@@ -7496,6 +7589,8 @@ type SurveyConnection {
   edges: [SurveyEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "Why a follow-up call is owed."
@@ -7580,6 +7675,8 @@ type FollowUpTaskConnection {
   edges: [FollowUpTaskEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "What a complaint is about; the owner picks one when filing (reports count by it)."
@@ -7741,6 +7838,8 @@ type ComplaintConnection {
   edges: [ComplaintEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "Mean scores (0 when nothing was answered)."
@@ -8327,6 +8426,8 @@ type EventConnection {
   edges: [EventEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "An owner's place at an event, or place in its queue."
@@ -8383,6 +8484,8 @@ type RegistrationConnection {
   edges: [RegistrationEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "A line of an event's roster: for the door and the convoy."
@@ -8768,6 +8871,8 @@ type OwnerConnection {
   edges: [OwnerEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "Changes to the signed-in owner's profile. Omitted fields stay unchanged; none can be cleared."
@@ -8820,7 +8925,7 @@ extend type Mutation {
 }
 
 "An item in the owner's inbox."
-type Notification {
+type Notification implements Node {
   "Opaque global ID of the notification (pass it to markNotificationsRead)."
   id: ID!
   "APPROVAL_NEEDED, READY_FOR_PICKUP, ... (more kinds come with new features)."
@@ -8851,6 +8956,8 @@ type NotificationConnection {
   edges: [NotificationEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "Which notifications to mark read: ids, or all."
@@ -9026,6 +9133,8 @@ type OnlinePaymentConnection {
   edges: [OnlinePaymentEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "wx.requestPayment's parameters, signed by the server: pass them as they are."
@@ -9244,6 +9353,8 @@ type PaymentMismatchConnection {
   edges: [PaymentMismatchEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 extend type Query {
@@ -9667,10 +9778,12 @@ type StaffSummary {
   id: ID!
   "Display name."
   name: String!
+  "The staff member's Staff ID, for arguments that take one (assignRepairOrder's technicianId). id is this summary's own, not the Staff's: a client cache keeps the two apart."
+  staffId: ID!
 }
 
 "A line of a repair order."
-type RepairOrderItem {
+type RepairOrderItem implements Node {
   "Opaque global ID of the item (pass it as itemId to removeRepairOrderItem and decideRepairItems)."
   id: ID!
   "Labour or part."
@@ -9915,7 +10028,7 @@ type WorkshopBoard {
 }
 
 "A workshop screen's access to one store's board."
-type ScreenToken {
+type ScreenToken implements Node {
   "Opaque global ID of the token (pass it to revokeScreenToken)."
   id: ID!
   "Where the screen hangs, as given at issue."
@@ -10404,6 +10517,8 @@ type AssistanceRequestConnection {
   edges: [AssistanceRequestEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "An owner's call for roadside help."
@@ -10850,7 +10965,7 @@ enum LedgerEntryKind {
 }
 
 "One movement of an owner's stored value or points."
-type LedgerEntry {
+type LedgerEntry implements Node {
   "Opaque global ID of the entry."
   id: ID!
   "What the entry records."
@@ -10889,6 +11004,8 @@ type LedgerEntryConnection {
   edges: [LedgerEntryEdge!]!
   "Whether more follow, and the cursors of this page's ends."
   pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
 }
 
 "An owner's membership (会员): stored value, points and tier."
@@ -11154,6 +11271,8 @@ func (ec *executionContext) childFields_AppointmentConnection(ctx context.Contex
 		return ec.fieldContext_AppointmentConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_AppointmentConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AppointmentConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AppointmentConnection", field.Name)
 }
@@ -11258,6 +11377,8 @@ func (ec *executionContext) childFields_AssistanceRequestConnection(ctx context.
 		return ec.fieldContext_AssistanceRequestConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_AssistanceRequestConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AssistanceRequestConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AssistanceRequestConnection", field.Name)
 }
@@ -11466,6 +11587,8 @@ func (ec *executionContext) childFields_ComplaintConnection(ctx context.Context,
 		return ec.fieldContext_ComplaintConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_ComplaintConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ComplaintConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintConnection", field.Name)
 }
@@ -11668,6 +11791,8 @@ func (ec *executionContext) childFields_EventConnection(ctx context.Context, fie
 		return ec.fieldContext_EventConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_EventConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_EventConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventConnection", field.Name)
 }
@@ -11760,6 +11885,8 @@ func (ec *executionContext) childFields_FollowUpTaskConnection(ctx context.Conte
 		return ec.fieldContext_FollowUpTaskConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_FollowUpTaskConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_FollowUpTaskConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FollowUpTaskConnection", field.Name)
 }
@@ -11892,6 +12019,8 @@ func (ec *executionContext) childFields_LedgerEntryConnection(ctx context.Contex
 		return ec.fieldContext_LedgerEntryConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_LedgerEntryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_LedgerEntryConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LedgerEntryConnection", field.Name)
 }
@@ -12032,6 +12161,8 @@ func (ec *executionContext) childFields_NotificationConnection(ctx context.Conte
 		return ec.fieldContext_NotificationConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_NotificationConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NotificationConnection", field.Name)
 }
@@ -12098,6 +12229,8 @@ func (ec *executionContext) childFields_OnlinePaymentConnection(ctx context.Cont
 		return ec.fieldContext_OnlinePaymentConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_OnlinePaymentConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_OnlinePaymentConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OnlinePaymentConnection", field.Name)
 }
@@ -12182,6 +12315,8 @@ func (ec *executionContext) childFields_OwnerConnection(ctx context.Context, fie
 		return ec.fieldContext_OwnerConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_OwnerConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_OwnerConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OwnerConnection", field.Name)
 }
@@ -12258,6 +12393,8 @@ func (ec *executionContext) childFields_PaymentMismatchConnection(ctx context.Co
 		return ec.fieldContext_PaymentMismatchConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_PaymentMismatchConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PaymentMismatchConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentMismatchConnection", field.Name)
 }
@@ -12434,6 +12571,8 @@ func (ec *executionContext) childFields_RegistrationConnection(ctx context.Conte
 		return ec.fieldContext_RegistrationConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_RegistrationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RegistrationConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RegistrationConnection", field.Name)
 }
@@ -12806,6 +12945,8 @@ func (ec *executionContext) childFields_StaffSummary(ctx context.Context, field 
 		return ec.fieldContext_StaffSummary_id(ctx, field)
 	case "name":
 		return ec.fieldContext_StaffSummary_name(ctx, field)
+	case "staffId":
+		return ec.fieldContext_StaffSummary_staffId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StaffSummary", field.Name)
 }
@@ -12952,6 +13093,8 @@ func (ec *executionContext) childFields_SurveyConnection(ctx context.Context, fi
 		return ec.fieldContext_SurveyConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_SurveyConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SurveyConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SurveyConnection", field.Name)
 }
@@ -15789,6 +15932,29 @@ func (ec *executionContext) fieldContext_AppointmentConnection_pageInfo(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _AppointmentConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _AppointmentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16668,6 +16834,29 @@ func (ec *executionContext) fieldContext_AssistanceRequestConnection_pageInfo(_ 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AssistanceRequestConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistanceRequestConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistanceRequestConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistanceRequestConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _AssistanceRequestEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AssistanceRequestEdge) (ret graphql.Marshaler) {
@@ -18423,6 +18612,29 @@ func (ec *executionContext) fieldContext_ComplaintConnection_pageInfo(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _ComplaintConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _ComplaintDeadline_dueAt(ctx context.Context, field graphql.CollectedField, obj *care.Deadline) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19975,6 +20187,29 @@ func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _EventConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EventEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20812,6 +21047,29 @@ func (ec *executionContext) fieldContext_FollowUpTaskConnection_pageInfo(_ conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpTaskConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpTaskConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpTaskConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpTaskConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _FollowUpTaskEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.FollowUpTaskEdge) (ret graphql.Marshaler) {
@@ -21808,6 +22066,29 @@ func (ec *executionContext) fieldContext_LedgerEntryConnection_pageInfo(_ contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _LedgerEntryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntryConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntryConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _LedgerEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntryEdge) (ret graphql.Marshaler) {
@@ -26573,6 +26854,29 @@ func (ec *executionContext) fieldContext_NotificationConnection_pageInfo(_ conte
 	return fc, nil
 }
 
+func (ec *executionContext) _NotificationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27117,6 +27421,29 @@ func (ec *executionContext) fieldContext_OnlinePaymentConnection_pageInfo(_ cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _OnlinePaymentConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.OnlinePaymentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OnlinePaymentConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OnlinePaymentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OnlinePaymentConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _OnlinePaymentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OnlinePaymentEdge) (ret graphql.Marshaler) {
@@ -28049,6 +28376,29 @@ func (ec *executionContext) fieldContext_OwnerConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _OwnerConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.OwnerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _OwnerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OwnerEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28648,6 +28998,29 @@ func (ec *executionContext) fieldContext_PaymentMismatchConnection_pageInfo(_ co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMismatchConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMismatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMismatchConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMismatchConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMismatchConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _PaymentMismatchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMismatchEdge) (ret graphql.Marshaler) {
@@ -31818,6 +32191,29 @@ func (ec *executionContext) fieldContext_RegistrationConnection_pageInfo(_ conte
 	return fc, nil
 }
 
+func (ec *executionContext) _RegistrationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.RegistrationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegistrationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegistrationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegistrationConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _RegistrationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RegistrationEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -34919,6 +35315,29 @@ func (ec *executionContext) fieldContext_StaffSummary_name(_ context.Context, fi
 	return graphql.NewScalarFieldContext("StaffSummary", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _StaffSummary_staffId(ctx context.Context, field graphql.CollectedField, obj *model.StaffSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffSummary_staffId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StaffID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffSummary_staffId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffSummary", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
 func (ec *executionContext) _StartPaymentPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.StartPaymentPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -36347,6 +36766,29 @@ func (ec *executionContext) fieldContext_SurveyConnection_pageInfo(_ context.Con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SurveyConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.SurveyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SurveyConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _SurveyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SurveyEdge) (ret graphql.Marshaler) {
@@ -42167,6 +42609,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Staff(ctx, sel, obj)
+	case workshop.ScreenToken:
+		return ec._ScreenToken(ctx, sel, &obj)
+	case *workshop.ScreenToken:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ScreenToken(ctx, sel, obj)
+	case workshop.Item:
+		return ec._RepairOrderItem(ctx, sel, &obj)
+	case *workshop.Item:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._RepairOrderItem(ctx, sel, obj)
 	case workshop.RepairOrder:
 		return ec._RepairOrder(ctx, sel, &obj)
 	case *workshop.RepairOrder:
@@ -42195,6 +42651,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._OnlinePayment(ctx, sel, obj)
+	case inbox.Notification:
+		return ec._Notification(ctx, sel, &obj)
+	case *inbox.Notification:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Notification(ctx, sel, obj)
+	case wallet.Entry:
+		return ec._LedgerEntry(ctx, sel, &obj)
+	case *wallet.Entry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._LedgerEntry(ctx, sel, obj)
 	case care.FollowUpTask:
 		return ec._FollowUpTask(ctx, sel, &obj)
 	case *care.FollowUpTask:
@@ -42750,6 +43220,11 @@ func (ec *executionContext) _AppointmentConnection(ctx context.Context, sel ast.
 			}
 		case "pageInfo":
 			out.Values[i] = ec._AppointmentConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AppointmentConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -43382,6 +43857,11 @@ func (ec *executionContext) _AssistanceRequestConnection(ctx context.Context, se
 			}
 		case "pageInfo":
 			out.Values[i] = ec._AssistanceRequestConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AssistanceRequestConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -44616,6 +45096,11 @@ func (ec *executionContext) _ComplaintConnection(ctx context.Context, sel ast.Se
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totalCount":
+			out.Values[i] = ec._ComplaintConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -45784,6 +46269,11 @@ func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totalCount":
+			out.Values[i] = ec._EventConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -46401,6 +46891,11 @@ func (ec *executionContext) _FollowUpTaskConnection(ctx context.Context, sel ast
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totalCount":
+			out.Values[i] = ec._FollowUpTaskConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -46849,7 +47344,7 @@ func (ec *executionContext) _KindSeats(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
-var ledgerEntryImplementors = []string{"LedgerEntry"}
+var ledgerEntryImplementors = []string{"LedgerEntry", "Node"}
 
 func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *wallet.Entry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEntryImplementors)
@@ -47187,6 +47682,11 @@ func (ec *executionContext) _LedgerEntryConnection(ctx context.Context, sel ast.
 			}
 		case "pageInfo":
 			out.Values[i] = ec._LedgerEntryConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._LedgerEntryConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -48322,7 +48822,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
-var notificationImplementors = []string{"Notification"}
+var notificationImplementors = []string{"Notification", "Node"}
 
 func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *inbox.Notification) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
@@ -48475,6 +48975,11 @@ func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast
 			}
 		case "pageInfo":
 			out.Values[i] = ec._NotificationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._NotificationConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -48976,6 +49481,11 @@ func (ec *executionContext) _OnlinePaymentConnection(ctx context.Context, sel as
 			}
 		case "pageInfo":
 			out.Values[i] = ec._OnlinePaymentConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._OnlinePaymentConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -49822,6 +50332,11 @@ func (ec *executionContext) _OwnerConnection(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totalCount":
+			out.Values[i] = ec._OwnerConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -50264,6 +50779,11 @@ func (ec *executionContext) _PaymentMismatchConnection(ctx context.Context, sel 
 			}
 		case "pageInfo":
 			out.Values[i] = ec._PaymentMismatchConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PaymentMismatchConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -52130,6 +52650,11 @@ func (ec *executionContext) _RegistrationConnection(ctx context.Context, sel ast
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totalCount":
+			out.Values[i] = ec._RegistrationConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -53034,7 +53559,7 @@ func (ec *executionContext) _RepairOrderEdge(ctx context.Context, sel ast.Select
 	return out
 }
 
-var repairOrderItemImplementors = []string{"RepairOrderItem"}
+var repairOrderItemImplementors = []string{"RepairOrderItem", "Node"}
 
 func (ec *executionContext) _RepairOrderItem(ctx context.Context, sel ast.SelectionSet, obj *workshop.Item) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, repairOrderItemImplementors)
@@ -54073,7 +54598,7 @@ func (ec *executionContext) _ScheduledJob(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var screenTokenImplementors = []string{"ScreenToken"}
+var screenTokenImplementors = []string{"ScreenToken", "Node"}
 
 func (ec *executionContext) _ScreenToken(ctx context.Context, sel ast.SelectionSet, obj *workshop.ScreenToken) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, screenTokenImplementors)
@@ -54560,6 +55085,11 @@ func (ec *executionContext) _StaffSummary(ctx context.Context, sel ast.Selection
 			}
 		case "name":
 			out.Values[i] = ec._StaffSummary_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "staffId":
+			out.Values[i] = ec._StaffSummary_staffId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -55357,6 +55887,11 @@ func (ec *executionContext) _SurveyConnection(ctx context.Context, sel ast.Selec
 			}
 		case "pageInfo":
 			out.Values[i] = ec._SurveyConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._SurveyConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

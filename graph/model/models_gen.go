@@ -72,6 +72,8 @@ type AppointmentConnection struct {
 	Edges []*AppointmentEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One appointment in a page of appointments.
@@ -151,6 +153,8 @@ type AssistanceRequestConnection struct {
 	Edges []*AssistanceRequestEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One request in a page of roadside requests.
@@ -271,6 +275,8 @@ type ComplaintConnection struct {
 	Edges []*ComplaintEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One complaint in a page of complaints.
@@ -395,6 +401,8 @@ type EventConnection struct {
 	Edges []*EventEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One event of a page.
@@ -479,6 +487,8 @@ type FollowUpTaskConnection struct {
 	Edges []*FollowUpTaskEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One task in a page of follow-up tasks.
@@ -553,6 +563,8 @@ type LedgerEntryConnection struct {
 	Edges []*LedgerEntryEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One ledger entry of a page.
@@ -683,6 +695,8 @@ type NotificationConnection struct {
 	Edges []*NotificationEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One notification of a page.
@@ -707,6 +721,8 @@ type OnlinePaymentConnection struct {
 	Edges []*OnlinePaymentEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One payment of a page.
@@ -747,6 +763,8 @@ type OwnerConnection struct {
 	Edges []*OwnerEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One owner of a page.
@@ -797,6 +815,8 @@ type PaymentMismatchConnection struct {
 	Edges []*PaymentMismatchEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One mismatch in a page of mismatches.
@@ -982,6 +1002,8 @@ type RegistrationConnection struct {
 	Edges []*RegistrationEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One registration of a page.
@@ -1240,6 +1262,8 @@ type StaffSummary struct {
 	ID string `json:"id"`
 	// Display name.
 	Name string `json:"name"`
+	// The staff member's Staff ID, for arguments that take one (assignRepairOrder's technicianId). id is this summary's own, not the Staff's: a client cache keeps the two apart.
+	StaffID string `json:"staffId"`
 }
 
 // What to pay online.
@@ -1332,6 +1356,8 @@ type SurveyConnection struct {
 	Edges []*SurveyEdge `json:"edges"`
 	// Whether more follow, and the cursors of this page's ends.
 	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
 }
 
 // One survey in a page of surveys.

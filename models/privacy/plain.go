@@ -3,7 +3,9 @@ package privacy
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -86,6 +88,49 @@ func addFields(out map[string]any, v reflect.Value) {
 				continue
 			}
 		}
-		out[f.Name] = plain(fv)
+		out[exportKey(f)] = plain(fv)
 	}
+}
+
+// exportKey is a field's key in the export: its JSON name where the type
+// gives one, else its Go name in lowerCamelCase as the API writes names
+// (BookedBy: bookedBy, OwnerID: ownerId, VIN: vin, HTTPStatus:
+// httpStatus), so that the export reads like the GraphQL answers.
+func exportKey(f reflect.StructField) string {
+	if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+		return name
+	}
+	return lowerCamel(f.Name)
+}
+
+// lowerCamel writes a Go name in lowerCamelCase: its first word lower
+// case, initialisms included, and each later word, initialisms too, with
+// one capital (OwnerID: ownerId, VIN: vin, WeChatOpenID: weChatOpenId,
+// HTTPStatus: httpStatus, IDs: ids).
+func lowerCamel(name string) string {
+	r := []rune(name)
+	var words []string
+	start := 0
+	for i := 1; i < len(r); i++ {
+		if !unicode.IsUpper(r[i]) {
+			continue
+		}
+		prev := r[i-1]
+		nextLower := i+1 < len(r) && unicode.IsLower(r[i+1])
+		// An initialism's plural (IDs) keeps its s.
+		plural := i+1 < len(r) && r[i+1] == 's' && (i+2 == len(r) || unicode.IsUpper(r[i+2]))
+		if !unicode.IsUpper(prev) || (nextLower && !plural) {
+			words = append(words, string(r[start:i]))
+			start = i
+		}
+	}
+	words = append(words, string(r[start:]))
+	for i, w := range words {
+		w = strings.ToLower(w)
+		if i > 0 {
+			w = strings.ToUpper(w[:1]) + w[1:]
+		}
+		words[i] = w
+	}
+	return strings.Join(words, "")
 }

@@ -155,12 +155,12 @@ func TestExportHoldsEverything(t *testing.T) {
 		t.Error("export holds refresh-token hashes")
 	}
 	orders := sections["repairOrders"].([]any)
-	if len(orders) != 1 || len(orders[0].(map[string]any)["Items"].([]any)) != 1 || len(orders[0].(map[string]any)["Timeline"].([]any)) != 1 ||
-		len(orders[0].(map[string]any)["Payments"].([]any)) != 1 {
+	if len(orders) != 1 || len(orders[0].(map[string]any)["items"].([]any)) != 1 || len(orders[0].(map[string]any)["timeline"].([]any)) != 1 ||
+		len(orders[0].(map[string]any)["payments"].([]any)) != 1 {
 		t.Fatalf("repair orders: %v", orders)
 	}
 	w := sections["wallet"].(map[string]any)
-	if w["Account"] == nil || len(w["Ledger"].([]any)) != 3 || len(w["PointsLots"].([]any)) != 1 {
+	if w["account"] == nil || len(w["ledger"].([]any)) != 3 || len(w["pointsLots"].([]any)) != 1 {
 		t.Fatalf("wallet: %v", w)
 	}
 
