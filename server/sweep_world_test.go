@@ -71,8 +71,8 @@ var swTechnicianMayNot = []string{"Owner", "Notification", "Registration", "Comp
 
 // swStaffOnly are the fields of A's records that only staff read: A's own
 // crawl leaves them out (A is refused them, which TestApprovalDeliveries
-// checks).
-var swStaffOnly = map[string]bool{"approvalDeliveries": true}
+// and TestSegmentsAndChurn check).
+var swStaffOnly = map[string]bool{"approvalDeliveries": true, "segment": true, "churnRisk": true}
 
 type swWorld struct {
 	t      testing.TB

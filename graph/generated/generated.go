@@ -18,6 +18,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
@@ -248,6 +249,11 @@ type ComplexityRoot struct {
 		Calendar   func(childComplexity int) int
 		Conflicts  func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	ChurnRiskCount struct {
+		Owners func(childComplexity int) int
+		Risk   func(childComplexity int) int
 	}
 
 	Complaint struct {
@@ -679,6 +685,7 @@ type ComplexityRoot struct {
 		Appointments            func(childComplexity int, first *int, after *string, status *booking.Status) int
 		AssistanceRequests      func(childComplexity int, first *int, after *string) int
 		Birthday                func(childComplexity int) int
+		ChurnRisk               func(childComplexity int) int
 		Complaints              func(childComplexity int, first *int, after *string) int
 		CreatedAt               func(childComplexity int) int
 		Devices                 func(childComplexity int) int
@@ -694,11 +701,21 @@ type ComplexityRoot struct {
 		Phone                   func(childComplexity int) int
 		Privacy                 func(childComplexity int) int
 		Registrations           func(childComplexity int, first *int, after *string, status *events.RegStatus) int
+		Segment                 func(childComplexity int) int
 		Surveys                 func(childComplexity int, first *int, after *string) int
 		UnreadNotificationCount func(childComplexity int) int
 		UpdatedAt               func(childComplexity int) int
 		Vehicles                func(childComplexity int, first *int, after *string) int
 		WeChatBound             func(childComplexity int) int
+	}
+
+	OwnerChurnRisk struct {
+		ComputedAt        func(childComplexity int) int
+		DueBy             func(childComplexity int) int
+		LastVisitAt       func(childComplexity int) int
+		Reasons           func(childComplexity int) int
+		Risk              func(childComplexity int) int
+		UsualIntervalDays func(childComplexity int) int
 	}
 
 	OwnerConnection struct {
@@ -709,6 +726,16 @@ type ComplexityRoot struct {
 	OwnerEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	OwnerSegment struct {
+		ComputedAt        func(childComplexity int) int
+		InsuranceVisits   func(childComplexity int) int
+		MaintenanceVisits func(childComplexity int) int
+		MechanicalVisits  func(childComplexity int) int
+		Segment           func(childComplexity int) int
+		Strategy          func(childComplexity int) int
+		WindowMonths      func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -806,6 +833,7 @@ type ComplexityRoot struct {
 		RepairOrder                 func(childComplexity int, id string) int
 		SatisfactionReport          func(childComplexity int, storeID string, from models.Date, to models.Date) int
 		ScreenTokens                func(childComplexity int, storeID string) int
+		SegmentReport               func(childComplexity int, storeID string) int
 		StaffMe                     func(childComplexity int) int
 		StoreCalendar               func(childComplexity int, storeID string) int
 		Stores                      func(childComplexity int, first *int, after *string) int
@@ -1010,6 +1038,20 @@ type ComplexityRoot struct {
 		Name      func(childComplexity int) int
 		RevokedAt func(childComplexity int) int
 		Store     func(childComplexity int) int
+	}
+
+	SegmentCount struct {
+		HighChurnRisk func(childComplexity int) int
+		Owners        func(childComplexity int) int
+		Segment       func(childComplexity int) int
+	}
+
+	SegmentReport struct {
+		ChurnRisks func(childComplexity int) int
+		ComputedAt func(childComplexity int) int
+		Owners     func(childComplexity int) int
+		Segments   func(childComplexity int) int
+		Store      func(childComplexity int) int
 	}
 
 	ServiceDue struct {
@@ -1440,6 +1482,8 @@ type OwnerResolver interface {
 	Appointments(ctx context.Context, obj *models.Owner, first *int, after *string, status *booking.Status) (*model.AppointmentConnection, error)
 	Surveys(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.SurveyConnection, error)
 	Complaints(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.ComplaintConnection, error)
+	Segment(ctx context.Context, obj *models.Owner) (*crm.OwnerSegment, error)
+	ChurnRisk(ctx context.Context, obj *models.Owner) (*model.OwnerChurnRisk, error)
 	Registrations(ctx context.Context, obj *models.Owner, first *int, after *string, status *events.RegStatus) (*model.RegistrationConnection, error)
 	Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error)
@@ -1488,6 +1532,7 @@ type QueryResolver interface {
 	SatisfactionReport(ctx context.Context, storeID string, from models.Date, to models.Date) (*care.SatisfactionReport, error)
 	ComplaintReport(ctx context.Context, storeID *string, from models.Date, to models.Date) (*care.ComplaintReport, error)
 	JobRuns(ctx context.Context) ([]*jobs.Status, error)
+	SegmentReport(ctx context.Context, storeID string) (*model.SegmentReport, error)
 	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error)
 	Event(ctx context.Context, id string) (*events.Event, error)
 	EventRoster(ctx context.Context, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) (*model.EventRoster, error)
@@ -2269,6 +2314,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CalendarPayload.UserErrors(childComplexity), true
+
+	case "ChurnRiskCount.owners":
+		if e.ComplexityRoot.ChurnRiskCount.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChurnRiskCount.Owners(childComplexity), true
+	case "ChurnRiskCount.risk":
+		if e.ComplexityRoot.ChurnRiskCount.Risk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChurnRiskCount.Risk(childComplexity), true
 
 	case "Complaint.category":
 		if e.ComplexityRoot.Complaint.Category == nil {
@@ -4354,6 +4412,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Birthday(childComplexity), true
+	case "Owner.churnRisk":
+		if e.ComplexityRoot.Owner.ChurnRisk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Owner.ChurnRisk(childComplexity), true
 	case "Owner.complaints":
 		if e.ComplexityRoot.Owner.Complaints == nil {
 			break
@@ -4464,6 +4528,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Registrations(childComplexity, args["first"].(*int), args["after"].(*string), args["status"].(*events.RegStatus)), true
+	case "Owner.segment":
+		if e.ComplexityRoot.Owner.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Owner.Segment(childComplexity), true
 	case "Owner.surveys":
 		if e.ComplexityRoot.Owner.Surveys == nil {
 			break
@@ -4505,6 +4575,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Owner.WeChatBound(childComplexity), true
 
+	case "OwnerChurnRisk.computedAt":
+		if e.ComplexityRoot.OwnerChurnRisk.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.ComputedAt(childComplexity), true
+	case "OwnerChurnRisk.dueBy":
+		if e.ComplexityRoot.OwnerChurnRisk.DueBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.DueBy(childComplexity), true
+	case "OwnerChurnRisk.lastVisitAt":
+		if e.ComplexityRoot.OwnerChurnRisk.LastVisitAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.LastVisitAt(childComplexity), true
+	case "OwnerChurnRisk.reasons":
+		if e.ComplexityRoot.OwnerChurnRisk.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.Reasons(childComplexity), true
+	case "OwnerChurnRisk.risk":
+		if e.ComplexityRoot.OwnerChurnRisk.Risk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.Risk(childComplexity), true
+	case "OwnerChurnRisk.usualIntervalDays":
+		if e.ComplexityRoot.OwnerChurnRisk.UsualIntervalDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.UsualIntervalDays(childComplexity), true
+
 	case "OwnerConnection.edges":
 		if e.ComplexityRoot.OwnerConnection.Edges == nil {
 			break
@@ -4530,6 +4637,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OwnerEdge.Node(childComplexity), true
+
+	case "OwnerSegment.computedAt":
+		if e.ComplexityRoot.OwnerSegment.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.ComputedAt(childComplexity), true
+	case "OwnerSegment.insuranceVisits":
+		if e.ComplexityRoot.OwnerSegment.InsuranceVisits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.InsuranceVisits(childComplexity), true
+	case "OwnerSegment.maintenanceVisits":
+		if e.ComplexityRoot.OwnerSegment.MaintenanceVisits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.MaintenanceVisits(childComplexity), true
+	case "OwnerSegment.mechanicalVisits":
+		if e.ComplexityRoot.OwnerSegment.MechanicalVisits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.MechanicalVisits(childComplexity), true
+	case "OwnerSegment.segment":
+		if e.ComplexityRoot.OwnerSegment.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.Segment(childComplexity), true
+	case "OwnerSegment.strategy":
+		if e.ComplexityRoot.OwnerSegment.Strategy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.Strategy(childComplexity), true
+	case "OwnerSegment.windowMonths":
+		if e.ComplexityRoot.OwnerSegment.WindowMonths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.WindowMonths(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -5060,6 +5210,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ScreenTokens(childComplexity, args["storeId"].(string)), true
+	case "Query.segmentReport":
+		if e.ComplexityRoot.Query.SegmentReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_segmentReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SegmentReport(childComplexity, args["storeId"].(string)), true
 	case "Query.staffMe":
 		if e.ComplexityRoot.Query.StaffMe == nil {
 			break
@@ -5908,6 +6069,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ScreenToken.Store(childComplexity), true
+
+	case "SegmentCount.highChurnRisk":
+		if e.ComplexityRoot.SegmentCount.HighChurnRisk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentCount.HighChurnRisk(childComplexity), true
+	case "SegmentCount.owners":
+		if e.ComplexityRoot.SegmentCount.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentCount.Owners(childComplexity), true
+	case "SegmentCount.segment":
+		if e.ComplexityRoot.SegmentCount.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentCount.Segment(childComplexity), true
+
+	case "SegmentReport.churnRisks":
+		if e.ComplexityRoot.SegmentReport.ChurnRisks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentReport.ChurnRisks(childComplexity), true
+	case "SegmentReport.computedAt":
+		if e.ComplexityRoot.SegmentReport.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentReport.ComputedAt(childComplexity), true
+	case "SegmentReport.owners":
+		if e.ComplexityRoot.SegmentReport.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentReport.Owners(childComplexity), true
+	case "SegmentReport.segments":
+		if e.ComplexityRoot.SegmentReport.Segments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentReport.Segments(childComplexity), true
+	case "SegmentReport.store":
+		if e.ComplexityRoot.SegmentReport.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentReport.Store(childComplexity), true
 
 	case "ServiceDue.date":
 		if e.ComplexityRoot.ServiceDue.Date == nil {
@@ -7675,6 +7886,156 @@ type UserError {
 type Query {
   "Fetches any object by its global ID, if the caller may see it; null otherwise."
   node(id: ID!): Node
+}
+`, BuiltIn: false},
+	{Name: "../schema/crm.graphqls", Input: `# The aftersales programme's picture of the owners: segments by the business
+# they bring and the risk that they drift away, computed nightly. Staff only:
+# owners never see these labels.
+
+"""
+One of the aftersales programme's eight groups, by whether the owner brought
+much (high) or little (low) insurance/accident, maintenance and
+mechanical/warranty business within the window (` + "`" + `OwnerSegment.windowMonths` + "`" + `).
+Each comes with the programme's strategy (` + "`" + `OwnerSegment.strategy` + "`" + `).
+"""
+enum CustomerSegment {
+  "Low in all three kinds: offer free checks."
+  LOW_LOYALTY
+  "High insurance/accident only: win their maintenance instead of only their repairs."
+  TO_DEVELOP
+  "High maintenance only: cycle reminders and care."
+  VALUE_FOR_MONEY
+  "High insurance/accident and maintenance: insurance renewal packages."
+  QUALITY_FIRST
+  "High mechanical/warranty only: maintenance and beauty packages."
+  APPEARANCE
+  "High insurance/accident and mechanical/warranty: extended-warranty packages."
+  RELATIONSHIP
+  "High maintenance and mechanical/warranty: car-care classes."
+  SAFETY
+  "High in all three kinds: thank-you rewards."
+  HIGH_LOYALTY
+}
+
+"How likely an owner is to have drifted away from the group's stores."
+enum ChurnRisk {
+  "Back within 1.25 times their usual interval, or not yet due."
+  LOW
+  "Overdue: more than 1.25 times the usual interval since the last visit (or the purchase, before any visit)."
+  MEDIUM
+  "More than twice the usual interval, or overdue with the car out of warranty or six years old or more."
+  HIGH
+}
+
+"Why a churn risk is what it is."
+enum ChurnReason {
+  "No delivered visit yet: the time is counted from the newest car's purchase date (or the owner's registration)."
+  NO_VISIT_YET
+  "More than 1.25 times the usual interval since the last visit."
+  OVERDUE
+  "More than twice the usual interval since the last visit."
+  FAR_OVERDUE
+  "Overdue, and every car's warranty has ended by date or distance: owners drift to independent garages after the warranty years (raises the risk one step)."
+  OUT_OF_WARRANTY
+  "Overdue, and the newest car is six years old or more (raises the risk one step)."
+  OLDER_CAR
+}
+
+"An owner's segment, as the last nightly run of the ` + "`" + `segments` + "`" + ` job computed it."
+type OwnerSegment {
+  "The segment."
+  segment: CustomerSegment!
+  "The programme's strategy for the segment, in English (e.g. ` + "`" + `car-care classes` + "`" + `)."
+  strategy: String!
+  "Delivered accident and body/paint orders within the window."
+  insuranceVisits: Int!
+  "Delivered maintenance and detailing orders within the window."
+  maintenanceVisits: Int!
+  "Delivered mechanical repair and warranty orders within the window."
+  mechanicalVisits: Int!
+  "The window in months (configuration ` + "`" + `CRM_SEGMENT_WINDOW_MONTHS` + "`" + `, 12 to 24) ending at ` + "`" + `computedAt` + "`" + `."
+  windowMonths: Int!
+  "When the nightly job computed it."
+  computedAt: DateTime!
+}
+
+"An owner's churn risk and its reasons, as the last nightly run computed them."
+type OwnerChurnRisk {
+  "The risk."
+  risk: ChurnRisk!
+  "Why, in the order the rule applied them; empty for LOW with visits on time."
+  reasons: [ChurnReason!]!
+  "The last delivered visit at any store of the group; null when there has been none."
+  lastVisitAt: DateTime
+  "The owner's usual interval between visits in days: the median gap between visits (60 to 365), or the car's maintenance interval with fewer than two visits."
+  usualIntervalDays: Int!
+  "When the owner was expected back: the last visit (or the purchase) plus the usual interval."
+  dueBy: DateTime!
+  "When the nightly job computed it."
+  computedAt: DateTime!
+}
+
+extend type Owner {
+  """
+  The owner's segment for the aftersales programme; null until the nightly
+  ` + "`" + `segments` + "`" + ` job has seen the owner. ADVISOR, CRM and MANAGER staff (and
+  GROUP_ADMIN) only; owners get FORBIDDEN.
+  """
+  segment: OwnerSegment @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+  """
+  The risk that the owner has drifted away, with the reasons; null for an
+  owner without a car (nothing to come back for) and until the nightly job
+  has seen the owner. ADVISOR, CRM and MANAGER staff only; owners get FORBIDDEN.
+  """
+  churnRisk: OwnerChurnRisk @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+}
+
+"A store's owners in one segment."
+type SegmentCount {
+  "The segment."
+  segment: CustomerSegment!
+  "Owners of the store in it."
+  owners: Int!
+  "Of those, owners at HIGH churn risk."
+  highChurnRisk: Int!
+}
+
+"A store's owners at one churn risk."
+type ChurnRiskCount {
+  "The risk."
+  risk: ChurnRisk!
+  "Owners of the store at it."
+  owners: Int!
+}
+
+"""
+A store's owners counted by segment and by churn risk, as of the last nightly
+run. An owner counts at one store: their home store, else the store of their
+last visit, else the store that sold their newest car.
+"""
+type SegmentReport {
+  "The store."
+  store: Store!
+  "All the store's owners the job has seen."
+  owners: Int!
+  "Every segment, in the programme's order, with zero counts included."
+  segments: [SegmentCount!]!
+  "Every churn risk from LOW to HIGH, with zero counts included; owners without a car have none and are left out."
+  churnRisks: [ChurnRiskCount!]!
+  "When the oldest counted row was computed; null before the first run."
+  computedAt: DateTime
+}
+
+extend type Query {
+  """
+  The store's owners by segment and churn risk. CRM and MANAGER staff of the
+  store (GROUP_ADMIN: any store). FORBIDDEN for another store or role;
+  NOT_FOUND for an id that is not a store.
+  """
+  segmentReport(
+    "The store (a ` + "`" + `Store` + "`" + ` global ID)."
+    storeId: ID!
+  ): SegmentReport! @auth(requires: STAFF, roles: [CRM, MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/event.graphqls", Input: `"What an event is."
@@ -9901,6 +10262,16 @@ func (ec *executionContext) childFields_CalendarPayload(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CalendarPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ChurnRiskCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "risk":
+		return ec.fieldContext_ChurnRiskCount_risk(ctx, field)
+	case "owners":
+		return ec.fieldContext_ChurnRiskCount_owners(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChurnRiskCount", field.Name)
+}
+
 func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -10655,6 +11026,10 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_surveys(ctx, field)
 	case "complaints":
 		return ec.fieldContext_Owner_complaints(ctx, field)
+	case "segment":
+		return ec.fieldContext_Owner_segment(ctx, field)
+	case "churnRisk":
+		return ec.fieldContext_Owner_churnRisk(ctx, field)
 	case "registrations":
 		return ec.fieldContext_Owner_registrations(ctx, field)
 	case "notifications":
@@ -10677,6 +11052,24 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Owner", field.Name)
 }
 
+func (ec *executionContext) childFields_OwnerChurnRisk(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "risk":
+		return ec.fieldContext_OwnerChurnRisk_risk(ctx, field)
+	case "reasons":
+		return ec.fieldContext_OwnerChurnRisk_reasons(ctx, field)
+	case "lastVisitAt":
+		return ec.fieldContext_OwnerChurnRisk_lastVisitAt(ctx, field)
+	case "usualIntervalDays":
+		return ec.fieldContext_OwnerChurnRisk_usualIntervalDays(ctx, field)
+	case "dueBy":
+		return ec.fieldContext_OwnerChurnRisk_dueBy(ctx, field)
+	case "computedAt":
+		return ec.fieldContext_OwnerChurnRisk_computedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OwnerChurnRisk", field.Name)
+}
+
 func (ec *executionContext) childFields_OwnerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -10695,6 +11088,26 @@ func (ec *executionContext) childFields_OwnerEdge(ctx context.Context, field gra
 		return ec.fieldContext_OwnerEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OwnerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OwnerSegment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_OwnerSegment_segment(ctx, field)
+	case "strategy":
+		return ec.fieldContext_OwnerSegment_strategy(ctx, field)
+	case "insuranceVisits":
+		return ec.fieldContext_OwnerSegment_insuranceVisits(ctx, field)
+	case "maintenanceVisits":
+		return ec.fieldContext_OwnerSegment_maintenanceVisits(ctx, field)
+	case "mechanicalVisits":
+		return ec.fieldContext_OwnerSegment_mechanicalVisits(ctx, field)
+	case "windowMonths":
+		return ec.fieldContext_OwnerSegment_windowMonths(ctx, field)
+	case "computedAt":
+		return ec.fieldContext_OwnerSegment_computedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OwnerSegment", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11237,6 +11650,34 @@ func (ec *executionContext) childFields_ScreenToken(ctx context.Context, field g
 		return ec.fieldContext_ScreenToken_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ScreenToken", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_SegmentCount_segment(ctx, field)
+	case "owners":
+		return ec.fieldContext_SegmentCount_owners(ctx, field)
+	case "highChurnRisk":
+		return ec.fieldContext_SegmentCount_highChurnRisk(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentCount", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "store":
+		return ec.fieldContext_SegmentReport_store(ctx, field)
+	case "owners":
+		return ec.fieldContext_SegmentReport_owners(ctx, field)
+	case "segments":
+		return ec.fieldContext_SegmentReport_segments(ctx, field)
+	case "churnRisks":
+		return ec.fieldContext_SegmentReport_churnRisks(ctx, field)
+	case "computedAt":
+		return ec.fieldContext_SegmentReport_computedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentReport", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceDue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13392,6 +13833,20 @@ func (ec *executionContext) field_Query_satisfactionReport_args(ctx context.Cont
 }
 
 func (ec *executionContext) field_Query_screenTokens_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_segmentReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
@@ -16234,6 +16689,52 @@ func (ec *executionContext) fieldContext_CalendarPayload_userErrors(_ context.Co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ChurnRiskCount_risk(ctx context.Context, field graphql.CollectedField, obj *model.ChurnRiskCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChurnRiskCount_risk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Risk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Risk) graphql.Marshaler {
+			return ec.marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChurnRiskCount_risk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChurnRiskCount", field, false, false, errors.New("field of type ChurnRisk does not have child fields"))
+}
+
+func (ec *executionContext) _ChurnRiskCount_owners(ctx context.Context, field graphql.CollectedField, obj *model.ChurnRiskCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChurnRiskCount_owners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChurnRiskCount_owners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChurnRiskCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Complaint_id(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
@@ -26159,6 +26660,116 @@ func (ec *executionContext) fieldContext_Owner_complaints(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Owner_segment(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Owner().Segment(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *crm.OwnerSegment
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"ADVISOR", "CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *crm.OwnerSegment
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *crm.OwnerSegment
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.OwnerSegment) graphql.Marshaler {
+			return ec.marshalOOwnerSegment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐOwnerSegment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OwnerSegment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Owner_churnRisk(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_churnRisk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Owner().ChurnRisk(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.OwnerChurnRisk
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"ADVISOR", "CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.OwnerChurnRisk
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.OwnerChurnRisk
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OwnerChurnRisk) graphql.Marshaler {
+			return ec.marshalOOwnerChurnRisk2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerChurnRisk(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_churnRisk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OwnerChurnRisk(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_registrations(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26486,6 +27097,144 @@ func (ec *executionContext) fieldContext_Owner_membership(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _OwnerChurnRisk_risk(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_risk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Risk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Risk) graphql.Marshaler {
+			return ec.marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_risk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type ChurnRisk does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerChurnRisk_reasons(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Reason) graphql.Marshaler {
+			return ec.marshalNChurnReason2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReasonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type ChurnReason does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerChurnRisk_lastVisitAt(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_lastVisitAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastVisitAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_lastVisitAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerChurnRisk_usualIntervalDays(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_usualIntervalDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsualIntervalDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_usualIntervalDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerChurnRisk_dueBy(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_dueBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_dueBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerChurnRisk_computedAt(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
 func (ec *executionContext) _OwnerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OwnerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26603,6 +27352,167 @@ func (ec *executionContext) fieldContext_OwnerEdge_node(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _OwnerSegment_segment(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_strategy(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_strategy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Strategy(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_strategy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_insuranceVisits(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_insuranceVisits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InsuranceVisits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_insuranceVisits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_maintenanceVisits(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_maintenanceVisits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaintenanceVisits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_maintenanceVisits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_mechanicalVisits(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_mechanicalVisits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MechanicalVisits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_mechanicalVisits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_windowMonths(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_windowMonths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowMonths, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_windowMonths(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_computedAt(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -28436,6 +29346,73 @@ func (ec *executionContext) fieldContext_Query_jobRuns(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ScheduledJob(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_segmentReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_segmentReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SegmentReport(ctx, fc.Args["storeId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.SegmentReport
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.SegmentReport
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SegmentReport
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SegmentReport) graphql.Marshaler {
+			return ec.marshalNSegmentReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_segmentReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SegmentReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_segmentReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -32977,6 +33954,217 @@ func (ec *executionContext) _ScreenToken_revokedAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_ScreenToken_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ScreenToken", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentCount_segment(ctx context.Context, field graphql.CollectedField, obj *model.SegmentCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentCount_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentCount_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentCount", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentCount_owners(ctx context.Context, field graphql.CollectedField, obj *model.SegmentCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentCount_owners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentCount_owners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentCount_highChurnRisk(ctx context.Context, field graphql.CollectedField, obj *model.SegmentCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentCount_highChurnRisk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HighChurnRisk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentCount_highChurnRisk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentReport_store(ctx context.Context, field graphql.CollectedField, obj *model.SegmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentReport_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Store, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentReport_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SegmentReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SegmentReport_owners(ctx context.Context, field graphql.CollectedField, obj *model.SegmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentReport_owners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentReport_owners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentReport_segments(ctx context.Context, field graphql.CollectedField, obj *model.SegmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentReport_segments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SegmentCount) graphql.Marshaler {
+			return ec.marshalNSegmentCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentReport_segments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SegmentReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SegmentCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SegmentReport_churnRisks(ctx context.Context, field graphql.CollectedField, obj *model.SegmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentReport_churnRisks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChurnRisks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChurnRiskCount) graphql.Marshaler {
+			return ec.marshalNChurnRiskCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐChurnRiskCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentReport_churnRisks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SegmentReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChurnRiskCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SegmentReport_computedAt(ctx context.Context, field graphql.CollectedField, obj *model.SegmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentReport_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentReport_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentReport", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
 func (ec *executionContext) _ServiceDue_date(ctx context.Context, field graphql.CollectedField, obj *model.ServiceDue) (ret graphql.Marshaler) {
@@ -42546,6 +43734,49 @@ func (ec *executionContext) _CalendarPayload(ctx context.Context, sel ast.Select
 	return out
 }
 
+var churnRiskCountImplementors = []string{"ChurnRiskCount"}
+
+func (ec *executionContext) _ChurnRiskCount(ctx context.Context, sel ast.SelectionSet, obj *model.ChurnRiskCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, churnRiskCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChurnRiskCount")
+		case "risk":
+			out.Values[i] = ec._ChurnRiskCount_risk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owners":
+			out.Values[i] = ec._ChurnRiskCount_owners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var complaintImplementors = []string{"Complaint", "Node"}
 
 func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet, obj *care.Complaint) graphql.Marshaler {
@@ -47938,6 +49169,82 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "segment":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_segment(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "churnRisk":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_churnRisk(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "registrations":
 			field := field
 
@@ -48301,6 +49608,69 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var ownerChurnRiskImplementors = []string{"OwnerChurnRisk"}
+
+func (ec *executionContext) _OwnerChurnRisk(ctx context.Context, sel ast.SelectionSet, obj *model.OwnerChurnRisk) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ownerChurnRiskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OwnerChurnRisk")
+		case "risk":
+			out.Values[i] = ec._OwnerChurnRisk_risk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasons":
+			out.Values[i] = ec._OwnerChurnRisk_reasons(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastVisitAt":
+			out.Values[i] = ec._OwnerChurnRisk_lastVisitAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "usualIntervalDays":
+			out.Values[i] = ec._OwnerChurnRisk_usualIntervalDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dueBy":
+			out.Values[i] = ec._OwnerChurnRisk_dueBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computedAt":
+			out.Values[i] = ec._OwnerChurnRisk_computedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var ownerConnectionImplementors = []string{"OwnerConnection"}
 
 func (ec *executionContext) _OwnerConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OwnerConnection) graphql.Marshaler {
@@ -48363,6 +49733,74 @@ func (ec *executionContext) _OwnerEdge(ctx context.Context, sel ast.SelectionSet
 			}
 		case "node":
 			out.Values[i] = ec._OwnerEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ownerSegmentImplementors = []string{"OwnerSegment"}
+
+func (ec *executionContext) _OwnerSegment(ctx context.Context, sel ast.SelectionSet, obj *crm.OwnerSegment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ownerSegmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OwnerSegment")
+		case "segment":
+			out.Values[i] = ec._OwnerSegment_segment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "strategy":
+			out.Values[i] = ec._OwnerSegment_strategy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "insuranceVisits":
+			out.Values[i] = ec._OwnerSegment_insuranceVisits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maintenanceVisits":
+			out.Values[i] = ec._OwnerSegment_maintenanceVisits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mechanicalVisits":
+			out.Values[i] = ec._OwnerSegment_mechanicalVisits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "windowMonths":
+			out.Values[i] = ec._OwnerSegment_windowMonths(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computedAt":
+			out.Values[i] = ec._OwnerSegment_computedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -49614,6 +51052,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_jobRuns(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "segmentReport":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_segmentReport(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -52698,6 +54158,112 @@ func (ec *executionContext) _ScreenToken(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var segmentCountImplementors = []string{"SegmentCount"}
+
+func (ec *executionContext) _SegmentCount(ctx context.Context, sel ast.SelectionSet, obj *model.SegmentCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, segmentCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SegmentCount")
+		case "segment":
+			out.Values[i] = ec._SegmentCount_segment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owners":
+			out.Values[i] = ec._SegmentCount_owners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "highChurnRisk":
+			out.Values[i] = ec._SegmentCount_highChurnRisk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var segmentReportImplementors = []string{"SegmentReport"}
+
+func (ec *executionContext) _SegmentReport(ctx context.Context, sel ast.SelectionSet, obj *model.SegmentReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, segmentReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SegmentReport")
+		case "store":
+			out.Values[i] = ec._SegmentReport_store(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owners":
+			out.Values[i] = ec._SegmentReport_owners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "segments":
+			out.Values[i] = ec._SegmentReport_segments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "churnRisks":
+			out.Values[i] = ec._SegmentReport_churnRisks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computedAt":
+			out.Values[i] = ec._SegmentReport_computedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var serviceDueImplementors = []string{"ServiceDue"}
 
 func (ec *executionContext) _ServiceDue(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceDue) graphql.Marshaler {
@@ -55758,6 +57324,96 @@ func (ec *executionContext) unmarshalNCheckInRegistrationInput2githubᚗcomᚋow
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNChurnReason2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReason(ctx context.Context, v any) (crm.Reason, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.Reason(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChurnReason2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReason(ctx context.Context, sel ast.SelectionSet, v crm.Reason) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNChurnReason2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReasonᚄ(ctx context.Context, v any) ([]crm.Reason, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.Reason, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNChurnReason2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReason(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNChurnReason2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Reason) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChurnReason2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReason(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx context.Context, v any) (crm.Risk, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.Risk(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx context.Context, sel ast.SelectionSet, v crm.Risk) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNChurnRiskCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐChurnRiskCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChurnRiskCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChurnRiskCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐChurnRiskCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChurnRiskCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐChurnRiskCount(ctx context.Context, sel ast.SelectionSet, v *model.ChurnRiskCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ChurnRiskCount(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCloseAssistanceRequestInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCloseAssistanceRequestInput(ctx context.Context, v any) (model.CloseAssistanceRequestInput, error) {
 	res, err := ec.unmarshalInputCloseAssistanceRequestInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -56034,6 +57690,23 @@ func (ec *executionContext) marshalNConsentSource2githubᚗcomᚋownerhubᚋowne
 func (ec *executionContext) unmarshalNCreateEventInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateEventInput(ctx context.Context, v any) (model.CreateEventInput, error) {
 	res, err := ec.unmarshalInputCreateEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx context.Context, v any) (crm.Segment, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.Segment(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx context.Context, sel ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNDataExport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDataExport(ctx context.Context, sel ast.SelectionSet, v *model.DataExport) graphql.Marshaler {
@@ -57761,6 +59434,42 @@ func (ec *executionContext) marshalNScreenToken2ᚖgithubᚗcomᚋownerhubᚋown
 	return ec._ScreenToken(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSegmentCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SegmentCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSegmentCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSegmentCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCount(ctx context.Context, sel ast.SelectionSet, v *model.SegmentCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SegmentCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSegmentReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentReport(ctx context.Context, sel ast.SelectionSet, v *model.SegmentReport) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SegmentReport(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSetCalendarOverrideInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetCalendarOverrideInput(ctx context.Context, v any) (model.SetCalendarOverrideInput, error) {
 	res, err := ec.unmarshalInputSetCalendarOverrideInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -59016,6 +60725,20 @@ func (ec *executionContext) marshalOOwner2ᚖgithubᚗcomᚋownerhubᚋownerhub�
 		return graphql.Null
 	}
 	return ec._Owner(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOwnerChurnRisk2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerChurnRisk(ctx context.Context, sel ast.SelectionSet, v *model.OwnerChurnRisk) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OwnerChurnRisk(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOwnerSegment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐOwnerSegment(ctx context.Context, sel ast.SelectionSet, v *crm.OwnerSegment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OwnerSegment(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOPaymentMethod2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐPaymentMethod(ctx context.Context, v any) (*workshop.PaymentMethod, error) {

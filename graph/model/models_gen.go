@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/payments"
@@ -177,6 +178,14 @@ type CancelRegistrationInput struct {
 type CheckInRegistrationInput struct {
 	// The code of the owner's QR.
 	Code string `json:"code"`
+}
+
+// A store's owners at one churn risk.
+type ChurnRiskCount struct {
+	// The risk.
+	Risk crm.Risk `json:"risk"`
+	// Owners of the store at it.
+	Owners int `json:"owners"`
 }
 
 type CloseAssistanceRequestInput struct {
@@ -524,6 +533,22 @@ type OpenRepairOrderInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// An owner's churn risk and its reasons, as the last nightly run computed them.
+type OwnerChurnRisk struct {
+	// The risk.
+	Risk crm.Risk `json:"risk"`
+	// Why, in the order the rule applied them; empty for LOW with visits on time.
+	Reasons []crm.Reason `json:"reasons"`
+	// The last delivered visit at any store of the group; null when there has been none.
+	LastVisitAt *time.Time `json:"lastVisitAt,omitempty"`
+	// The owner's usual interval between visits in days: the median gap between visits (60 to 365), or the car's maintenance interval with fewer than two visits.
+	UsualIntervalDays int `json:"usualIntervalDays"`
+	// When the owner was expected back: the last visit (or the purchase) plus the usual interval.
+	DueBy time.Time `json:"dueBy"`
+	// When the nightly job computed it.
+	ComputedAt time.Time `json:"computedAt"`
+}
+
 type OwnerConnection struct {
 	Edges    []*OwnerEdge `json:"edges"`
 	PageInfo *PageInfo    `json:"pageInfo"`
@@ -812,6 +837,32 @@ type RevokeScreenTokenPayload struct {
 type RosterEdge struct {
 	Cursor string              `json:"cursor"`
 	Node   *events.RosterEntry `json:"node"`
+}
+
+// A store's owners in one segment.
+type SegmentCount struct {
+	// The segment.
+	Segment crm.Segment `json:"segment"`
+	// Owners of the store in it.
+	Owners int `json:"owners"`
+	// Of those, owners at HIGH churn risk.
+	HighChurnRisk int `json:"highChurnRisk"`
+}
+
+// A store's owners counted by segment and by churn risk, as of the last nightly
+// run. An owner counts at one store: their home store, else the store of their
+// last visit, else the store that sold their newest car.
+type SegmentReport struct {
+	// The store.
+	Store *models.Store `json:"store"`
+	// All the store's owners the job has seen.
+	Owners int `json:"owners"`
+	// Every segment, in the programme's order, with zero counts included.
+	Segments []*SegmentCount `json:"segments"`
+	// Every churn risk from LOW to HIGH, with zero counts included; owners without a car have none and are left out.
+	ChurnRisks []*ChurnRiskCount `json:"churnRisks"`
+	// When the oldest counted row was computed; null before the first run.
+	ComputedAt *time.Time `json:"computedAt,omitempty"`
 }
 
 // The next maintenance a car is due for.
