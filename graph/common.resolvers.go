@@ -53,6 +53,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Care.ComplaintFor(ctx, who, key)
 	case typePayment:
 		obj, err = r.Payments.Payment(ctx, who, key)
+	case typeAudience:
+		obj, err = r.CRM.AudienceFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

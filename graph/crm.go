@@ -11,6 +11,9 @@ import (
 	"github.com/ownerhub/ownerhub/models/crm"
 )
 
+// typeAudience is the global ID type of a saved audience.
+const typeAudience = "Audience"
+
 // segmentOf is an owner's row of the segments job, batched per request
 // (a page of owners costs one statement); nil before the job saw them.
 func (r *Resolver) segmentOf(ctx context.Context, ownerID uuid.UUID) (*crm.OwnerSegment, error) {

@@ -8,10 +8,54 @@ package graph
 import (
 	"context"
 
+	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/crm"
 )
+
+// ID is the resolver for the id field.
+func (r *audienceResolver) ID(ctx context.Context, obj *crm.Audience) (string, error) {
+	return globalID(typeAudience, obj.ID), nil
+}
+
+// Store is the resolver for the store field.
+func (r *audienceResolver) Store(ctx context.Context, obj *crm.Audience) (*models.Store, error) {
+	if obj.StoreID == nil {
+		return nil, nil
+	}
+	return optional(loaders(ctx).Store.Load(ctx, *obj.StoreID))
+}
+
+// Filter is the resolver for the filter field.
+func (r *audienceResolver) Filter(ctx context.Context, obj *crm.Audience) (*crm.Filter, error) {
+	f, err := obj.Conditions()
+	return &f, err
+}
+
+// Size is the resolver for the size field.
+func (r *audienceResolver) Size(ctx context.Context, obj *crm.Audience) (int, error) {
+	n, err := r.CRM.SizeOf(ctx, obj)
+	return int(n), err
+}
+
+// SaveAudience is the resolver for the saveAudience field.
+func (r *mutationResolver) SaveAudience(ctx context.Context, input model.SaveAudienceInput) (*model.SaveAudiencePayload, error) {
+	id, err := optionalID(input.AudienceID, typeAudience, "audienceId")
+	if err != nil {
+		return nil, err
+	}
+	store, err := optionalID(input.StoreID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.CRM.SaveAudience(ctx, caller(ctx), id, store, input.Name, *input.Filter)
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SaveAudiencePayload{Audience: a, UserErrors: ues}, nil
+}
 
 // Segment is the resolver for the segment field.
 func (r *ownerResolver) Segment(ctx context.Context, obj *models.Owner) (*crm.OwnerSegment, error) {
@@ -53,3 +97,40 @@ func (r *queryResolver) SegmentReport(ctx context.Context, storeID string) (*mod
 	}
 	return segmentReport(rep, store), nil
 }
+
+// AudienceSize is the resolver for the audienceSize field.
+func (r *queryResolver) AudienceSize(ctx context.Context, storeID *string, filter crm.Filter) (int, error) {
+	store, err := optionalID(storeID, typeStore, "storeId")
+	if err != nil {
+		return 0, err
+	}
+	n, err := r.CRM.AudienceSize(ctx, caller(ctx), store, filter)
+	return int(n), err
+}
+
+// Audiences is the resolver for the audiences field.
+func (r *queryResolver) Audiences(ctx context.Context, storeID *string, first *int, after *string) (*model.AudienceConnection, error) {
+	store, err := optionalID(storeID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	p, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	rows, more, err := r.CRM.Audiences(ctx, caller(ctx), store, p)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.AudienceConnection{Edges: make([]*model.AudienceEdge, len(rows))}
+	for i, a := range rows {
+		c.Edges[i] = &model.AudienceEdge{Cursor: cursor(a.ID), Node: a}
+	}
+	c.PageInfo = pageInfo(len(rows), more, p, func(i int) string { return cursor(rows[i].ID) })
+	return c, nil
+}
+
+// Audience returns generated.AudienceResolver implementation.
+func (r *Resolver) Audience() generated.AudienceResolver { return &audienceResolver{r} }
+
+type audienceResolver struct{ *Resolver }

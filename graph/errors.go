@@ -25,7 +25,8 @@ func userErrors(ctx context.Context, err error) ([]*model.UserError, error) {
 	if e, ok := models.AsError(err); ok && e.Refusal() {
 		ue := &model.UserError{Code: string(e.Code), Message: e.Message(models.Lang(ctx))}
 		if e.Field != "" {
-			ue.Field = []string{"input", e.Field}
+			// A nested input field ("filter.modelYearTo") is a path.
+			ue.Field = append([]string{"input"}, strings.Split(e.Field, ".")...)
 		}
 		return []*model.UserError{ue}, nil
 	}

@@ -48,6 +48,7 @@ type ResolverRoot interface {
 	Appointment() AppointmentResolver
 	AssistanceRequest() AssistanceRequestResolver
 	AssistanceStatusChange() AssistanceStatusChangeResolver
+	Audience() AudienceResolver
 	BoardCard() BoardCardResolver
 	CalendarOverride() CalendarOverrideResolver
 	Complaint() ComplaintResolver
@@ -199,6 +200,42 @@ type ComplexityRoot struct {
 		FromStatus func(childComplexity int) int
 		Note       func(childComplexity int) int
 		ToStatus   func(childComplexity int) int
+	}
+
+	Audience struct {
+		CreatedAt func(childComplexity int) int
+		Filter    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Size      func(childComplexity int) int
+		Store     func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
+	AudienceConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	AudienceEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AudienceFilter struct {
+		CarAgeMaxYears          func(childComplexity int) int
+		CarAgeMinYears          func(childComplexity int) int
+		ChurnRisks              func(childComplexity int) int
+		InspectionDueWithinDays func(childComplexity int) int
+		InsuranceDueWithinDays  func(childComplexity int) int
+		LastVisitAfter          func(childComplexity int) int
+		LastVisitBefore         func(childComplexity int) int
+		MarketingConsent        func(childComplexity int) int
+		ModelYearFrom           func(childComplexity int) int
+		ModelYearTo             func(childComplexity int) int
+		Models                  func(childComplexity int) int
+		Segments                func(childComplexity int) int
+		Tiers                   func(childComplexity int) int
 	}
 
 	AuthPayload struct {
@@ -606,6 +643,7 @@ type ComplexityRoot struct {
 		RescheduleAppointment      func(childComplexity int, input model.RescheduleAppointmentInput) int
 		ResolveComplaint           func(childComplexity int, input model.ComplaintStepInput) int
 		RevokeScreenToken          func(childComplexity int, input model.RevokeScreenTokenInput) int
+		SaveAudience               func(childComplexity int, input model.SaveAudienceInput) int
 		SetCalendarOverride        func(childComplexity int, input model.SetCalendarOverrideInput) int
 		SetMarketingConsent        func(childComplexity int, input model.SetMarketingConsentInput) int
 		SetStoreCalendar           func(childComplexity int, input model.SetStoreCalendarInput) int
@@ -813,6 +851,8 @@ type ComplexityRoot struct {
 	Query struct {
 		Appointments                func(childComplexity int, storeID string, date models.Date) int
 		AssistanceRequest           func(childComplexity int, id string) int
+		AudienceSize                func(childComplexity int, storeID *string, filter crm.Filter) int
+		Audiences                   func(childComplexity int, storeID *string, first *int, after *string) int
 		AvailableSlots              func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
 		BookingStats                func(childComplexity int, storeID string, from models.Date, to models.Date) int
 		ComplaintReport             func(childComplexity int, storeID *string, from models.Date, to models.Date) int
@@ -1015,6 +1055,11 @@ type ComplexityRoot struct {
 		ResponseRate func(childComplexity int) int
 		Store        func(childComplexity int) int
 		To           func(childComplexity int) int
+	}
+
+	SaveAudiencePayload struct {
+		Audience   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	ScheduleSlot struct {
@@ -1300,6 +1345,13 @@ type AssistanceStatusChangeResolver interface {
 	Actor(ctx context.Context, obj *roadside.Event) (model.AssistanceActor, error)
 	ActorName(ctx context.Context, obj *roadside.Event) (*string, error)
 }
+type AudienceResolver interface {
+	ID(ctx context.Context, obj *crm.Audience) (string, error)
+
+	Store(ctx context.Context, obj *crm.Audience) (*models.Store, error)
+	Filter(ctx context.Context, obj *crm.Audience) (*crm.Filter, error)
+	Size(ctx context.Context, obj *crm.Audience) (int, error)
+}
 type BoardCardResolver interface {
 	OrderID(ctx context.Context, obj *workshop.Card) (string, error)
 }
@@ -1416,6 +1468,7 @@ type MutationResolver interface {
 	ResolveComplaint(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
 	AcceptComplaintResolution(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
 	ReopenComplaint(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
+	SaveAudience(ctx context.Context, input model.SaveAudienceInput) (*model.SaveAudiencePayload, error)
 	CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.EventPayload, error)
 	UpdateEvent(ctx context.Context, input model.UpdateEventInput) (*model.EventPayload, error)
 	PublishEvent(ctx context.Context, input model.PublishEventInput) (*model.EventPayload, error)
@@ -1533,6 +1586,8 @@ type QueryResolver interface {
 	ComplaintReport(ctx context.Context, storeID *string, from models.Date, to models.Date) (*care.ComplaintReport, error)
 	JobRuns(ctx context.Context) ([]*jobs.Status, error)
 	SegmentReport(ctx context.Context, storeID string) (*model.SegmentReport, error)
+	AudienceSize(ctx context.Context, storeID *string, filter crm.Filter) (int, error)
+	Audiences(ctx context.Context, storeID *string, first *int, after *string) (*model.AudienceConnection, error)
 	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error)
 	Event(ctx context.Context, id string) (*events.Event, error)
 	EventRoster(ctx context.Context, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) (*model.EventRoster, error)
@@ -2116,6 +2171,154 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssistanceStatusChange.ToStatus(childComplexity), true
+
+	case "Audience.createdAt":
+		if e.ComplexityRoot.Audience.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.CreatedAt(childComplexity), true
+	case "Audience.filter":
+		if e.ComplexityRoot.Audience.Filter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Filter(childComplexity), true
+	case "Audience.id":
+		if e.ComplexityRoot.Audience.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.ID(childComplexity), true
+	case "Audience.name":
+		if e.ComplexityRoot.Audience.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Name(childComplexity), true
+	case "Audience.size":
+		if e.ComplexityRoot.Audience.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Size(childComplexity), true
+	case "Audience.store":
+		if e.ComplexityRoot.Audience.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Store(childComplexity), true
+	case "Audience.updatedAt":
+		if e.ComplexityRoot.Audience.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.UpdatedAt(childComplexity), true
+
+	case "AudienceConnection.edges":
+		if e.ComplexityRoot.AudienceConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceConnection.Edges(childComplexity), true
+	case "AudienceConnection.pageInfo":
+		if e.ComplexityRoot.AudienceConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceConnection.PageInfo(childComplexity), true
+
+	case "AudienceEdge.cursor":
+		if e.ComplexityRoot.AudienceEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceEdge.Cursor(childComplexity), true
+	case "AudienceEdge.node":
+		if e.ComplexityRoot.AudienceEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceEdge.Node(childComplexity), true
+
+	case "AudienceFilter.carAgeMaxYears":
+		if e.ComplexityRoot.AudienceFilter.CarAgeMaxYears == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.CarAgeMaxYears(childComplexity), true
+	case "AudienceFilter.carAgeMinYears":
+		if e.ComplexityRoot.AudienceFilter.CarAgeMinYears == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.CarAgeMinYears(childComplexity), true
+	case "AudienceFilter.churnRisks":
+		if e.ComplexityRoot.AudienceFilter.ChurnRisks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.ChurnRisks(childComplexity), true
+	case "AudienceFilter.inspectionDueWithinDays":
+		if e.ComplexityRoot.AudienceFilter.InspectionDueWithinDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.InspectionDueWithinDays(childComplexity), true
+	case "AudienceFilter.insuranceDueWithinDays":
+		if e.ComplexityRoot.AudienceFilter.InsuranceDueWithinDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.InsuranceDueWithinDays(childComplexity), true
+	case "AudienceFilter.lastVisitAfter":
+		if e.ComplexityRoot.AudienceFilter.LastVisitAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.LastVisitAfter(childComplexity), true
+	case "AudienceFilter.lastVisitBefore":
+		if e.ComplexityRoot.AudienceFilter.LastVisitBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.LastVisitBefore(childComplexity), true
+	case "AudienceFilter.marketingConsent":
+		if e.ComplexityRoot.AudienceFilter.MarketingConsent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.MarketingConsent(childComplexity), true
+	case "AudienceFilter.modelYearFrom":
+		if e.ComplexityRoot.AudienceFilter.ModelYearFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.ModelYearFrom(childComplexity), true
+	case "AudienceFilter.modelYearTo":
+		if e.ComplexityRoot.AudienceFilter.ModelYearTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.ModelYearTo(childComplexity), true
+	case "AudienceFilter.models":
+		if e.ComplexityRoot.AudienceFilter.Models == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.Models(childComplexity), true
+	case "AudienceFilter.segments":
+		if e.ComplexityRoot.AudienceFilter.Segments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.Segments(childComplexity), true
+	case "AudienceFilter.tiers":
+		if e.ComplexityRoot.AudienceFilter.Tiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.Tiers(childComplexity), true
 
 	case "AuthPayload.owner":
 		if e.ComplexityRoot.AuthPayload.Owner == nil {
@@ -4011,6 +4214,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeScreenToken(childComplexity, args["input"].(model.RevokeScreenTokenInput)), true
+	case "Mutation.saveAudience":
+		if e.ComplexityRoot.Mutation.SaveAudience == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveAudience_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveAudience(childComplexity, args["input"].(model.SaveAudienceInput)), true
 	case "Mutation.setCalendarOverride":
 		if e.ComplexityRoot.Mutation.SetCalendarOverride == nil {
 			break
@@ -5004,6 +5218,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AssistanceRequest(childComplexity, args["id"].(string)), true
+	case "Query.audienceSize":
+		if e.ComplexityRoot.Query.AudienceSize == nil {
+			break
+		}
+
+		args, err := ec.field_Query_audienceSize_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AudienceSize(childComplexity, args["storeId"].(*string), args["filter"].(crm.Filter)), true
+	case "Query.audiences":
+		if e.ComplexityRoot.Query.Audiences == nil {
+			break
+		}
+
+		args, err := ec.field_Query_audiences_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Audiences(childComplexity, args["storeId"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.availableSlots":
 		if e.ComplexityRoot.Query.AvailableSlots == nil {
 			break
@@ -5983,6 +6219,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SatisfactionReport.To(childComplexity), true
 
+	case "SaveAudiencePayload.audience":
+		if e.ComplexityRoot.SaveAudiencePayload.Audience == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SaveAudiencePayload.Audience(childComplexity), true
+	case "SaveAudiencePayload.userErrors":
+		if e.ComplexityRoot.SaveAudiencePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SaveAudiencePayload.UserErrors(childComplexity), true
+
 	case "ScheduleSlot.appointments":
 		if e.ComplexityRoot.ScheduleSlot.Appointments == nil {
 			break
@@ -6922,6 +7171,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAssignFollowUpTaskInput,
 		ec.unmarshalInputAssignRepairOrderInput,
 		ec.unmarshalInputAssistanceRequestInput,
+		ec.unmarshalInputAudienceFilterInput,
 		ec.unmarshalInputBookAppointmentInput,
 		ec.unmarshalInputCancelAssistanceRequestInput,
 		ec.unmarshalInputCancelEventInput,
@@ -6965,6 +7215,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRequestLoginCodeInput,
 		ec.unmarshalInputRescheduleAppointmentInput,
 		ec.unmarshalInputRevokeScreenTokenInput,
+		ec.unmarshalInputSaveAudienceInput,
 		ec.unmarshalInputSetCalendarOverrideInput,
 		ec.unmarshalInputSetMarketingConsentInput,
 		ec.unmarshalInputSetStoreCalendarInput,
@@ -8036,6 +8287,164 @@ extend type Query {
     "The store (a ` + "`" + `Store` + "`" + ` global ID)."
     storeId: ID!
   ): SegmentReport! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+
+"""
+Which owners an audience keeps. Every given condition must hold (AND); the
+values of one list are alternatives (OR); an omitted or empty condition does
+not filter. Car conditions (models, model years, car age, insurance and
+inspection due) must all hold for one and the same car. Lists take at most
+50 values. Owners count at their store of record (see ` + "`" + `SegmentReport` + "`" + `) and
+join audiences once the nightly ` + "`" + `segments` + "`" + ` job has seen them.
+"""
+input AudienceFilterInput {
+  "Owners in one of these segments."
+  segments: [CustomerSegment!]
+  "Owners at one of these churn risks (owners without a car have none and never match)."
+  churnRisks: [ChurnRisk!]
+  "Owners whose membership is at one of these tiers."
+  tiers: [MembershipTier!]
+  "Owners of a car of one of these models, spelled as on ` + "`" + `Vehicle.model` + "`" + ` (e.g. ` + "`" + `Camry` + "`" + `); 1 to 50 characters each."
+  models: [String!]
+  "Owners of a car of this model year or later (1950 to 2100)."
+  modelYearFrom: Int
+  "Owners of a car of this model year or earlier (1950 to 2100, not before ` + "`" + `modelYearFrom` + "`" + `)."
+  modelYearTo: Int
+  "Owners of a car at least this many whole years old by its purchase date (0 to 30; cars without a purchase date never match)."
+  carAgeMinYears: Int
+  "Owners of a car at most this many whole years old by its purchase date (0 to 30, not below ` + "`" + `carAgeMinYears` + "`" + `)."
+  carAgeMaxYears: Int
+  "Owners whose last delivered visit was before this day (China time), or who never came."
+  lastVisitBefore: Date
+  "Owners whose last delivered visit was on this day (China time) or after; before ` + "`" + `lastVisitBefore` + "`" + ` when both are given."
+  lastVisitAfter: Date
+  "Owners of a car whose insurance expires from today to today plus this many days (0 to 365)."
+  insuranceDueWithinDays: Int
+  "Owners of a car whose annual inspection is due from today to today plus this many days (0 to 365)."
+  inspectionDueWithinDays: Int
+  "true: only owners who gave marketing consent; false: only those who did not. Campaigns always require consent."
+  marketingConsent: Boolean
+}
+
+"An audience's conditions, as saved (see ` + "`" + `AudienceFilterInput` + "`" + ` for each one's meaning); empty lists and nulls do not filter."
+type AudienceFilter {
+  "Segments kept."
+  segments: [CustomerSegment!]!
+  "Churn risks kept."
+  churnRisks: [ChurnRisk!]!
+  "Membership tiers kept."
+  tiers: [MembershipTier!]!
+  "Car models kept."
+  models: [String!]!
+  "Earliest model year."
+  modelYearFrom: Int
+  "Latest model year."
+  modelYearTo: Int
+  "Youngest car age in whole years."
+  carAgeMinYears: Int
+  "Oldest car age in whole years."
+  carAgeMaxYears: Int
+  "Last visit before this day."
+  lastVisitBefore: Date
+  "Last visit on this day or after."
+  lastVisitAfter: Date
+  "Insurance expiring within this many days."
+  insuranceDueWithinDays: Int
+  "Inspection due within this many days."
+  inspectionDueWithinDays: Int
+  "Marketing consent required (true) or absent (false)."
+  marketingConsent: Boolean
+}
+
+"A saved audience: a named filter over a store's owners (or the group's), for campaigns to invite."
+type Audience implements Node {
+  "Global ID."
+  id: ID!
+  "The name staff gave it (1 to 60 characters)."
+  name: String!
+  "The store whose owners it keeps; null for an audience of the whole group."
+  store: Store
+  "Its conditions."
+  filter: AudienceFilter!
+  "How many owners it keeps now, counted when asked (one statement)."
+  size: Int!
+  "When it was created."
+  createdAt: DateTime!
+  "When its name or conditions last changed."
+  updatedAt: DateTime!
+}
+
+"An audience in a list."
+type AudienceEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The audience."
+  node: Audience!
+}
+
+"A page of audiences, newest first."
+type AudienceConnection {
+  "The audiences of this page."
+  edges: [AudienceEdge!]!
+  "Where the page is in the list."
+  pageInfo: PageInfo!
+}
+
+"Creates an audience, or replaces the name and conditions of one."
+input SaveAudienceInput {
+  "The audience to change; omitted to create one."
+  audienceId: ID
+  "The store whose owners it keeps; omitted for the whole group (GROUP_ADMIN only). An audience stays with its store."
+  storeId: ID
+  "Its name, 1 to 60 characters."
+  name: String!
+  "Its conditions."
+  filter: AudienceFilterInput!
+}
+
+"The result of saveAudience."
+type SaveAudiencePayload {
+  "The audience as saved; null when refused."
+  audience: Audience
+  "Why it was refused: INVALID_ARGUMENT on the field (` + "`" + `name` + "`" + `, ` + "`" + `storeId` + "`" + `, ` + "`" + `filter.<condition>` + "`" + `)."
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  """
+  How many owners a filter keeps now, at the store (omitted: every store the
+  caller works for; the whole group for GROUP_ADMIN), counted in one
+  statement. CRM and MANAGER staff. FORBIDDEN for another store; invalid
+  conditions are an INVALID_ARGUMENT error naming the field.
+  """
+  audienceSize(
+    "The store (a ` + "`" + `Store` + "`" + ` global ID); omitted for all the caller's stores."
+    storeId: ID
+    "The conditions."
+    filter: AudienceFilterInput!
+  ): Int! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Saved audiences, newest first: the store's, or (storeId omitted) those of
+  every store the caller works for and the group's. CRM and MANAGER staff.
+  """
+  audiences(
+    "The store (a ` + "`" + `Store` + "`" + ` global ID); omitted for all the caller's stores and the group's."
+    storeId: ID
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the edge to start after."
+    after: String
+  ): AudienceConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+
+extend type Mutation {
+  """
+  Creates or changes a saved audience. CRM and MANAGER staff of its store;
+  audiences of the whole group: GROUP_ADMIN. FORBIDDEN for another store;
+  NOT_FOUND for an audience the caller does not see; INVALID_ARGUMENT in
+  userErrors for a bad name or condition.
+  """
+  saveAudience(input: SaveAudienceInput!): SaveAudiencePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/event.graphqls", Input: `"What an event is."
@@ -10162,6 +10571,78 @@ func (ec *executionContext) childFields_AssistanceStatusChange(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type AssistanceStatusChange", field.Name)
 }
 
+func (ec *executionContext) childFields_Audience(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Audience_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Audience_name(ctx, field)
+	case "store":
+		return ec.fieldContext_Audience_store(ctx, field)
+	case "filter":
+		return ec.fieldContext_Audience_filter(ctx, field)
+	case "size":
+		return ec.fieldContext_Audience_size(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Audience_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Audience_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Audience", field.Name)
+}
+
+func (ec *executionContext) childFields_AudienceConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AudienceConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AudienceConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AudienceConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AudienceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AudienceEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AudienceEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AudienceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AudienceFilter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segments":
+		return ec.fieldContext_AudienceFilter_segments(ctx, field)
+	case "churnRisks":
+		return ec.fieldContext_AudienceFilter_churnRisks(ctx, field)
+	case "tiers":
+		return ec.fieldContext_AudienceFilter_tiers(ctx, field)
+	case "models":
+		return ec.fieldContext_AudienceFilter_models(ctx, field)
+	case "modelYearFrom":
+		return ec.fieldContext_AudienceFilter_modelYearFrom(ctx, field)
+	case "modelYearTo":
+		return ec.fieldContext_AudienceFilter_modelYearTo(ctx, field)
+	case "carAgeMinYears":
+		return ec.fieldContext_AudienceFilter_carAgeMinYears(ctx, field)
+	case "carAgeMaxYears":
+		return ec.fieldContext_AudienceFilter_carAgeMaxYears(ctx, field)
+	case "lastVisitBefore":
+		return ec.fieldContext_AudienceFilter_lastVisitBefore(ctx, field)
+	case "lastVisitAfter":
+		return ec.fieldContext_AudienceFilter_lastVisitAfter(ctx, field)
+	case "insuranceDueWithinDays":
+		return ec.fieldContext_AudienceFilter_insuranceDueWithinDays(ctx, field)
+	case "inspectionDueWithinDays":
+		return ec.fieldContext_AudienceFilter_inspectionDueWithinDays(ctx, field)
+	case "marketingConsent":
+		return ec.fieldContext_AudienceFilter_marketingConsent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AudienceFilter", field.Name)
+}
+
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "session":
@@ -11606,6 +12087,16 @@ func (ec *executionContext) childFields_SatisfactionReport(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type SatisfactionReport", field.Name)
 }
 
+func (ec *executionContext) childFields_SaveAudiencePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "audience":
+		return ec.fieldContext_SaveAudiencePayload_audience(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SaveAudiencePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SaveAudiencePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ScheduleSlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "start":
@@ -12900,6 +13391,20 @@ func (ec *executionContext) field_Mutation_revokeScreenToken_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_saveAudience_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SaveAudienceInput, error) {
+			return ec.unmarshalNSaveAudienceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSaveAudienceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setCalendarOverride_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -13365,6 +13870,58 @@ func (ec *executionContext) field_Query_assistanceRequest_args(ctx context.Conte
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_audienceSize_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (crm.Filter, error) {
+			return ec.unmarshalNAudienceFilterInput2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_audiences_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -15881,6 +16438,603 @@ func (ec *executionContext) _AssistanceStatusChange_actorName(ctx context.Contex
 }
 func (ec *executionContext) fieldContext_AssistanceStatusChange_actorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistanceStatusChange", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Audience_id(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Audience().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Audience_name(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Audience_store(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Audience().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalOStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Audience",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Audience_filter(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_filter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Audience().Filter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Filter) graphql.Marshaler {
+			return ec.marshalNAudienceFilter2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_filter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Audience",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AudienceFilter(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Audience_size(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Audience().Size(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Audience_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Audience_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AudienceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AudienceEdge) graphql.Marshaler {
+			return ec.marshalNAudienceEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AudienceConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AudienceEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AudienceConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AudienceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AudienceConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AudienceEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AudienceEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AudienceEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Audience) graphql.Marshaler {
+			return ec.marshalNAudience2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐAudience(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AudienceEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audience(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AudienceFilter_segments(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_segments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_segments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_churnRisks(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_churnRisks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChurnRisks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Risk) graphql.Marshaler {
+			return ec.marshalNChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_churnRisks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type ChurnRisk does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_tiers(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_tiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tiers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []wallet.Tier) graphql.Marshaler {
+			return ec.marshalNMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_tiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type MembershipTier does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_models(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_models(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Models, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_models(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_modelYearFrom(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_modelYearFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelYearFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_modelYearFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_modelYearTo(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_modelYearTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelYearTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_modelYearTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_carAgeMinYears(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_carAgeMinYears(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CarAgeMinYears, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_carAgeMinYears(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_carAgeMaxYears(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_carAgeMaxYears(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CarAgeMaxYears, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_carAgeMaxYears(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_lastVisitBefore(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_lastVisitBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastVisitBefore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Date) graphql.Marshaler {
+			return ec.marshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_lastVisitBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_lastVisitAfter(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_lastVisitAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastVisitAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Date) graphql.Marshaler {
+			return ec.marshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_lastVisitAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_insuranceDueWithinDays(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_insuranceDueWithinDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InsuranceDueWithinDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_insuranceDueWithinDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_inspectionDueWithinDays(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_inspectionDueWithinDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InspectionDueWithinDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_inspectionDueWithinDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_marketingConsent(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_marketingConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarketingConsent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_marketingConsent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _AuthPayload_session(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
@@ -22977,6 +24131,73 @@ func (ec *executionContext) fieldContext_Mutation_reopenComplaint(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_saveAudience(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveAudience(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveAudience(ctx, fc.Args["input"].(model.SaveAudienceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.SaveAudiencePayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.SaveAudiencePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SaveAudiencePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SaveAudiencePayload) graphql.Marshaler {
+			return ec.marshalNSaveAudiencePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSaveAudiencePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveAudience(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SaveAudiencePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveAudience_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -29417,6 +30638,140 @@ func (ec *executionContext) fieldContext_Query_segmentReport(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_audienceSize(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_audienceSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AudienceSize(ctx, fc.Args["storeId"].(*string), fc.Args["filter"].(crm.Filter))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_audienceSize(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_audienceSize_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_audiences(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_audiences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Audiences(ctx, fc.Args["storeId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.AudienceConnection
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.AudienceConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AudienceConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AudienceConnection) graphql.Marshaler {
+			return ec.marshalNAudienceConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_audiences(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AudienceConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_audiences_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_events(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33602,6 +34957,70 @@ func (ec *executionContext) fieldContext_SatisfactionReport_advisors(_ context.C
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AdvisorSatisfaction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SaveAudiencePayload_audience(ctx context.Context, field graphql.CollectedField, obj *model.SaveAudiencePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SaveAudiencePayload_audience(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Audience, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Audience) graphql.Marshaler {
+			return ec.marshalOAudience2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐAudience(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SaveAudiencePayload_audience(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SaveAudiencePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audience(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SaveAudiencePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SaveAudiencePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SaveAudiencePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SaveAudiencePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SaveAudiencePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -38854,6 +40273,120 @@ func (ec *executionContext) unmarshalInputAssistanceRequestInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputAudienceFilterInput(ctx context.Context, obj any) (crm.Filter, error) {
+	var it crm.Filter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"segments", "churnRisks", "tiers", "models", "modelYearFrom", "modelYearTo", "carAgeMinYears", "carAgeMaxYears", "lastVisitBefore", "lastVisitAfter", "insuranceDueWithinDays", "inspectionDueWithinDays", "marketingConsent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "segments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segments"))
+			data, err := ec.unmarshalOCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Segments = data
+		case "churnRisks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("churnRisks"))
+			data, err := ec.unmarshalOChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChurnRisks = data
+		case "tiers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
+			data, err := ec.unmarshalOMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tiers = data
+		case "models":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("models"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Models = data
+		case "modelYearFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelYearFrom"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelYearFrom = data
+		case "modelYearTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelYearTo"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelYearTo = data
+		case "carAgeMinYears":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carAgeMinYears"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CarAgeMinYears = data
+		case "carAgeMaxYears":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carAgeMaxYears"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CarAgeMaxYears = data
+		case "lastVisitBefore":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastVisitBefore"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastVisitBefore = data
+		case "lastVisitAfter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastVisitAfter"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastVisitAfter = data
+		case "insuranceDueWithinDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("insuranceDueWithinDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InsuranceDueWithinDays = data
+		case "inspectionDueWithinDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inspectionDueWithinDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InspectionDueWithinDays = data
+		case "marketingConsent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("marketingConsent"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MarketingConsent = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputBookAppointmentInput(ctx context.Context, obj any) (model.BookAppointmentInput, error) {
 	var it model.BookAppointmentInput
 	if obj == nil {
@@ -41026,6 +42559,57 @@ func (ec *executionContext) unmarshalInputRevokeScreenTokenInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputSaveAudienceInput(ctx context.Context, obj any) (model.SaveAudienceInput, error) {
+	var it model.SaveAudienceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"audienceId", "storeId", "name", "filter"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "audienceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("audienceId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AudienceID = data
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "filter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filter"))
+			data, err := ec.unmarshalNAudienceFilterInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filter = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputSetCalendarOverrideInput(ctx context.Context, obj any) (model.SetCalendarOverrideInput, error) {
 	var it model.SetCalendarOverrideInput
 	if obj == nil {
@@ -41905,6 +43489,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Complaint(ctx, sel, obj)
+	case crm.Audience:
+		return ec._Audience(ctx, sel, &obj)
+	case *crm.Audience:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Audience(ctx, sel, obj)
 	case roadside.Request:
 		return ec._AssistanceRequest(ctx, sel, &obj)
 	case *roadside.Request:
@@ -43289,6 +44880,390 @@ func (ec *executionContext) _AssistanceStatusChange(ctx context.Context, sel ast
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var audienceImplementors = []string{"Audience", "Node"}
+
+func (ec *executionContext) _Audience(ctx context.Context, sel ast.SelectionSet, obj *crm.Audience) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, audienceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Audience")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Audience_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "name":
+			out.Values[i] = ec._Audience_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Audience_store(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "filter":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Audience_filter(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "size":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Audience_size(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._Audience_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Audience_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var audienceConnectionImplementors = []string{"AudienceConnection"}
+
+func (ec *executionContext) _AudienceConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AudienceConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, audienceConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AudienceConnection")
+		case "edges":
+			out.Values[i] = ec._AudienceConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AudienceConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var audienceEdgeImplementors = []string{"AudienceEdge"}
+
+func (ec *executionContext) _AudienceEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AudienceEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, audienceEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AudienceEdge")
+		case "cursor":
+			out.Values[i] = ec._AudienceEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AudienceEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var audienceFilterImplementors = []string{"AudienceFilter"}
+
+func (ec *executionContext) _AudienceFilter(ctx context.Context, sel ast.SelectionSet, obj *crm.Filter) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, audienceFilterImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AudienceFilter")
+		case "segments":
+			out.Values[i] = ec._AudienceFilter_segments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "churnRisks":
+			out.Values[i] = ec._AudienceFilter_churnRisks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tiers":
+			out.Values[i] = ec._AudienceFilter_tiers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "models":
+			out.Values[i] = ec._AudienceFilter_models(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "modelYearFrom":
+			out.Values[i] = ec._AudienceFilter_modelYearFrom(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "modelYearTo":
+			out.Values[i] = ec._AudienceFilter_modelYearTo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "carAgeMinYears":
+			out.Values[i] = ec._AudienceFilter_carAgeMinYears(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "carAgeMaxYears":
+			out.Values[i] = ec._AudienceFilter_carAgeMaxYears(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastVisitBefore":
+			out.Values[i] = ec._AudienceFilter_lastVisitBefore(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastVisitAfter":
+			out.Values[i] = ec._AudienceFilter_lastVisitAfter(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "insuranceDueWithinDays":
+			out.Values[i] = ec._AudienceFilter_insuranceDueWithinDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "inspectionDueWithinDays":
+			out.Values[i] = ec._AudienceFilter_inspectionDueWithinDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "marketingConsent":
+			out.Values[i] = ec._AudienceFilter_marketingConsent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -47774,6 +49749,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "saveAudience":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveAudience(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createEvent":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createEvent(ctx, field)
@@ -51086,6 +53068,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "audienceSize":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_audienceSize(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "audiences":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_audiences(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "events":
 			field := field
 
@@ -53868,6 +55894,49 @@ func (ec *executionContext) _SatisfactionReport(ctx context.Context, sel ast.Sel
 			out.Values[i] = ec._SatisfactionReport_advisors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var saveAudiencePayloadImplementors = []string{"SaveAudiencePayload"}
+
+func (ec *executionContext) _SaveAudiencePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SaveAudiencePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, saveAudiencePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SaveAudiencePayload")
+		case "audience":
+			out.Values[i] = ec._SaveAudiencePayload_audience(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SaveAudiencePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -57160,6 +59229,72 @@ func (ec *executionContext) marshalNAssistanceStatusChange2ᚖgithubᚗcomᚋown
 	return ec._AssistanceStatusChange(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAudience2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐAudience(ctx context.Context, sel ast.SelectionSet, v *crm.Audience) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Audience(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAudienceConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceConnection(ctx context.Context, sel ast.SelectionSet, v *model.AudienceConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AudienceConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAudienceEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AudienceEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAudienceEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAudienceEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceEdge(ctx context.Context, sel ast.SelectionSet, v *model.AudienceEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AudienceEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAudienceFilter2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx context.Context, sel ast.SelectionSet, v *crm.Filter) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AudienceFilter(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAudienceFilterInput2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx context.Context, v any) (crm.Filter, error) {
+	res, err := ec.unmarshalInputAudienceFilterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAudienceFilterInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx context.Context, v any) (*crm.Filter, error) {
+	res, err := ec.unmarshalInputAudienceFilterInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -57386,6 +59521,36 @@ func (ec *executionContext) marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhub
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx context.Context, v any) ([]crm.Risk, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.Risk, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Risk) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNChurnRiskCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐChurnRiskCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChurnRiskCount) graphql.Marshaler {
@@ -57707,6 +59872,36 @@ func (ec *executionContext) marshalNCustomerSegment2githubᚗcomᚋownerhubᚋow
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx context.Context, v any) ([]crm.Segment, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.Segment, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Segment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNDataExport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDataExport(ctx context.Context, sel ast.SelectionSet, v *model.DataExport) graphql.Marshaler {
@@ -58377,6 +60572,36 @@ func (ec *executionContext) marshalNMembershipTier2githubᚗcomᚋownerhubᚋown
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx context.Context, v any) ([]wallet.Tier, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]wallet.Tier, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMembershipTier2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []wallet.Tier) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMembershipTier2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNMessageDelivery2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMessageDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MessageDelivery) graphql.Marshaler {
@@ -59362,6 +61587,21 @@ func (ec *executionContext) marshalNSatisfactionReport2ᚖgithubᚗcomᚋownerhu
 	return ec._SatisfactionReport(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSaveAudienceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSaveAudienceInput(ctx context.Context, v any) (model.SaveAudienceInput, error) {
+	res, err := ec.unmarshalInputSaveAudienceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSaveAudiencePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSaveAudiencePayload(ctx context.Context, sel ast.SelectionSet, v *model.SaveAudiencePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SaveAudiencePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNScheduleSlot2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐScheduleSlot(ctx context.Context, sel ast.SelectionSet, v booking.ScheduleSlot) graphql.Marshaler {
 	return ec._ScheduleSlot(ctx, sel, &v)
 }
@@ -60225,6 +62465,13 @@ func (ec *executionContext) marshalOAssistanceStatus2ᚖgithubᚗcomᚋownerhub�
 	return res
 }
 
+func (ec *executionContext) marshalOAudience2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐAudience(ctx context.Context, sel ast.SelectionSet, v *crm.Audience) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Audience(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBookingSource2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSource(ctx context.Context, v any) (*booking.Source, error) {
 	if v == nil {
 		return nil, nil
@@ -60274,6 +62521,42 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalOChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx context.Context, v any) ([]crm.Risk, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.Risk, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Risk) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOComplaint2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaint(ctx context.Context, sel ast.SelectionSet, v *care.Complaint) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -60298,6 +62581,42 @@ func (ec *executionContext) marshalOComplaintStatus2ᚖgithubᚗcomᚋownerhub�
 	_ = ctx
 	res := model.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx context.Context, v any) ([]crm.Segment, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.Segment, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Segment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx context.Context, v any) (*models.Date, error) {
@@ -60659,6 +62978,42 @@ func (ec *executionContext) marshalOMembership2ᚖgithubᚗcomᚋownerhubᚋowne
 		return graphql.Null
 	}
 	return ec._Membership(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx context.Context, v any) ([]wallet.Tier, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]wallet.Tier, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMembershipTier2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []wallet.Tier) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMembershipTier2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOMembershipTier2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx context.Context, v any) (*wallet.Tier, error) {

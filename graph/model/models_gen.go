@@ -130,6 +130,22 @@ type AssistanceRequestPayload struct {
 	UserErrors        []*UserError      `json:"userErrors"`
 }
 
+// A page of audiences, newest first.
+type AudienceConnection struct {
+	// The audiences of this page.
+	Edges []*AudienceEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// An audience in a list.
+type AudienceEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The audience.
+	Node *crm.Audience `json:"node"`
+}
+
 type AuthPayload struct {
 	Session *Session `json:"session,omitempty"`
 	// The owner, when an owner signed in.
@@ -837,6 +853,26 @@ type RevokeScreenTokenPayload struct {
 type RosterEdge struct {
 	Cursor string              `json:"cursor"`
 	Node   *events.RosterEntry `json:"node"`
+}
+
+// Creates an audience, or replaces the name and conditions of one.
+type SaveAudienceInput struct {
+	// The audience to change; omitted to create one.
+	AudienceID *string `json:"audienceId,omitempty"`
+	// The store whose owners it keeps; omitted for the whole group (GROUP_ADMIN only). An audience stays with its store.
+	StoreID *string `json:"storeId,omitempty"`
+	// Its name, 1 to 60 characters.
+	Name string `json:"name"`
+	// Its conditions.
+	Filter *crm.Filter `json:"filter"`
+}
+
+// The result of saveAudience.
+type SaveAudiencePayload struct {
+	// The audience as saved; null when refused.
+	Audience *crm.Audience `json:"audience,omitempty"`
+	// Why it was refused: INVALID_ARGUMENT on the field (`name`, `storeId`, `filter.<condition>`).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // A store's owners in one segment.

@@ -25,5 +25,21 @@ CREATE TABLE owner_segments (
 -- segmentReport: counts per store by segment and by risk.
 CREATE INDEX owner_segments_store_idx ON owner_segments (store_id, segment, churn_risk);
 
+-- Audiences: saved filters over the owners (docs/crm.md). store_id NULL is
+-- an audience of the whole group (GROUP_ADMIN's). filter is the JSON of
+-- crm.Filter.
+CREATE TABLE audiences (
+    id          uuid PRIMARY KEY,
+    store_id    uuid REFERENCES stores(id),
+    name        text NOT NULL CHECK (name <> ''),
+    filter      text NOT NULL,
+    created_by  uuid NOT NULL REFERENCES staffs(id),
+    created_at  timestamptz NOT NULL,
+    updated_at  timestamptz NOT NULL
+);
+-- audiences(storeId): a store's, newest first.
+CREATE INDEX audiences_store_idx ON audiences (store_id, id);
+
 -- +goose Down
+DROP TABLE audiences;
 DROP TABLE owner_segments;

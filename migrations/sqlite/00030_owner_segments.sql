@@ -18,5 +18,18 @@ CREATE TABLE owner_segments (
 );
 CREATE INDEX owner_segments_store_idx ON owner_segments (store_id, segment, churn_risk);
 
+-- Audiences: see the PostgreSQL migration.
+CREATE TABLE audiences (
+    id          TEXT NOT NULL PRIMARY KEY,
+    store_id    TEXT REFERENCES stores(id),
+    name        TEXT NOT NULL CHECK (name <> ''),
+    filter      TEXT NOT NULL,
+    created_by  TEXT NOT NULL REFERENCES staffs(id),
+    created_at  DATETIME NOT NULL,
+    updated_at  DATETIME NOT NULL
+);
+CREATE INDEX audiences_store_idx ON audiences (store_id, id);
+
 -- +goose Down
+DROP TABLE audiences;
 DROP TABLE owner_segments;

@@ -130,3 +130,11 @@ func (s *Service) VehiclesOfOwners(ctx context.Context, ownerIDs []uuid.UUID) (m
 	}
 	return out, nil
 }
+
+// CarsOfOwner is the subquery of the cars of the owner whose id is in the
+// caller's column ownerCol, the car aliased v, for a capability's
+// EXISTS (...) condition that must stay inside its one statement (an
+// audience's "owns a Camry"). The caller adds its conditions on v's columns.
+func CarsOfOwner(conn *gorm.DB, ownerCol string) *gorm.DB {
+	return conn.Session(&gorm.Session{NewDB: true}).Table("vehicles v").Select("1").Where("v.owner_id = " + ownerCol)
+}
