@@ -41,12 +41,16 @@ var staffRoles = map[string][]auth.Role{
 
 	"Query.jobRuns": jobs.RolesStatuses(),
 
-	"Query.segmentReport":   crm.RolesReport(),
-	"Query.audienceSize":    crm.RolesAudiences(),
-	"Query.audiences":       crm.RolesAudiences(),
-	"Mutation.saveAudience": crm.RolesAudiences(),
-	"Owner.segment":         crm.RolesSegments(),
-	"Owner.churnRisk":       crm.RolesSegments(),
+	"Query.segmentReport":               crm.RolesReport(),
+	"Query.audienceSize":                crm.RolesAudiences(),
+	"Query.audiences":                   crm.RolesAudiences(),
+	"Mutation.saveAudience":             crm.RolesAudiences(),
+	"Query.campaigns":                   crm.RolesAudiences(),
+	"Mutation.createCampaign":           crm.RolesAudiences(),
+	"Mutation.cancelCampaign":           crm.RolesAudiences(),
+	"Mutation.recordInvitationResponse": crm.RolesAudiences(),
+	"Owner.segment":                     crm.RolesSegments(),
+	"Owner.churnRisk":                   crm.RolesSegments(),
 
 	"Query.paymentReconciliation":  payments.RolesReconciliation(),
 	"Query.paymentsOwingRefunds":   payments.RolesRefundsOwed(),

@@ -55,6 +55,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Payments.Payment(ctx, who, key)
 	case typeAudience:
 		obj, err = r.CRM.AudienceFor(ctx, who, key)
+	case typeCampaign:
+		obj, err = r.CRM.CampaignFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

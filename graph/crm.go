@@ -11,8 +11,12 @@ import (
 	"github.com/ownerhub/ownerhub/models/crm"
 )
 
-// typeAudience is the global ID type of a saved audience.
-const typeAudience = "Audience"
+// Global ID types of the CRM's objects.
+const (
+	typeAudience   = "Audience"
+	typeCampaign   = "Campaign"
+	typeInvitation = "CampaignInvitation"
+)
 
 // segmentOf is an owner's row of the segments job, batched per request
 // (a page of owners costs one statement); nil before the job saw them.
@@ -36,4 +40,27 @@ func segmentReport(rep *crm.Report, store *models.Store) *model.SegmentReport {
 		out.ChurnRisks = append(out.ChurnRisks, &model.ChurnRiskCount{Risk: r, Owners: rep.Risks[r]})
 	}
 	return out
+}
+
+// campaignReport lists every response and segment, zero counts included.
+func campaignReport(rep *crm.CampaignReport) *model.CampaignReport {
+	out := &model.CampaignReport{Invited: rep.Invited, Uncalled: rep.Uncalled}
+	for _, r := range crm.Responses {
+		out.Responses = append(out.Responses, &model.ResponseCount{Response: r, Invitations: rep.Responses[r]})
+	}
+	for _, s := range crm.Segments {
+		out.Segments = append(out.Segments, &model.InvitedSegmentCount{Segment: s, Invitations: rep.Segments[s]})
+	}
+	return out
+}
+
+func campaignPayload(ctx context.Context, c *crm.Campaign, err error) (*model.CampaignPayload, error) {
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	if len(ues) > 0 {
+		c = nil
+	}
+	return &model.CampaignPayload{Campaign: c, UserErrors: ues}, nil
 }

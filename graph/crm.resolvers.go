@@ -7,11 +7,13 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/crm"
+	"github.com/ownerhub/ownerhub/models/events"
 )
 
 // ID is the resolver for the id field.
@@ -39,6 +41,71 @@ func (r *audienceResolver) Size(ctx context.Context, obj *crm.Audience) (int, er
 	return int(n), err
 }
 
+// ID is the resolver for the id field.
+func (r *campaignResolver) ID(ctx context.Context, obj *crm.Campaign) (string, error) {
+	return globalID(typeCampaign, obj.ID), nil
+}
+
+// Store is the resolver for the store field.
+func (r *campaignResolver) Store(ctx context.Context, obj *crm.Campaign) (*models.Store, error) {
+	return optional(loaders(ctx).Store.Load(ctx, obj.StoreID))
+}
+
+// Audience is the resolver for the audience field.
+func (r *campaignResolver) Audience(ctx context.Context, obj *crm.Campaign) (*crm.Audience, error) {
+	return r.CRM.AudienceFor(ctx, caller(ctx), obj.AudienceID)
+}
+
+// Event is the resolver for the event field.
+func (r *campaignResolver) Event(ctx context.Context, obj *crm.Campaign) (*events.Event, error) {
+	if obj.EventID == nil {
+		return nil, nil
+	}
+	return optional(loaders(ctx).Event.Load(ctx, *obj.EventID))
+}
+
+// Invitations is the resolver for the invitations field.
+func (r *campaignResolver) Invitations(ctx context.Context, obj *crm.Campaign, response *crm.Response, uncalled *bool, first *int, after *string) (*model.CampaignInvitationConnection, error) {
+	p, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	rows, more, err := r.CRM.Invitations(ctx, caller(ctx), obj.ID, response, deref(uncalled), p)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.CampaignInvitationConnection{Edges: make([]*model.CampaignInvitationEdge, len(rows))}
+	for i, inv := range rows {
+		c.Edges[i] = &model.CampaignInvitationEdge{Cursor: cursor(inv.ID), Node: inv}
+	}
+	c.PageInfo = pageInfo(len(rows), more, p, func(i int) string { return cursor(rows[i].ID) })
+	return c, nil
+}
+
+// Report is the resolver for the report field.
+func (r *campaignResolver) Report(ctx context.Context, obj *crm.Campaign) (*model.CampaignReport, error) {
+	rep, err := r.CRM.Report(ctx, caller(ctx), obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return campaignReport(rep), nil
+}
+
+// Owner is the resolver for the owner field.
+func (r *campaignInvitationResolver) Owner(ctx context.Context, obj *crm.Invitation) (*models.Owner, error) {
+	return customer(ctx, obj.OwnerID)
+}
+
+// InvitedAt is the resolver for the invitedAt field.
+func (r *campaignInvitationResolver) InvitedAt(ctx context.Context, obj *crm.Invitation) (*time.Time, error) {
+	return &obj.CreatedAt, nil
+}
+
+// ID is the resolver for the id field.
+func (r *campaignInvitationResolver) ID(ctx context.Context, obj *crm.Invitation) (string, error) {
+	return globalID(typeInvitation, obj.ID), nil
+}
+
 // SaveAudience is the resolver for the saveAudience field.
 func (r *mutationResolver) SaveAudience(ctx context.Context, input model.SaveAudienceInput) (*model.SaveAudiencePayload, error) {
 	id, err := optionalID(input.AudienceID, typeAudience, "audienceId")
@@ -55,6 +122,50 @@ func (r *mutationResolver) SaveAudience(ctx context.Context, input model.SaveAud
 		return nil, err
 	}
 	return &model.SaveAudiencePayload{Audience: a, UserErrors: ues}, nil
+}
+
+// CreateCampaign is the resolver for the createCampaign field.
+func (r *mutationResolver) CreateCampaign(ctx context.Context, input model.CreateCampaignInput) (*model.CampaignPayload, error) {
+	in := crm.CampaignInput{Name: input.Name, Kind: input.Kind, ServiceKind: input.ServiceKind, Title: input.Title, Body: input.Body, SendAt: input.SendAt}
+	var err error
+	if in.StoreID, err = idOf(input.StoreID, typeStore, "storeId"); err != nil {
+		return nil, err
+	}
+	if in.AudienceID, err = idOf(input.AudienceID, typeAudience, "audienceId"); err != nil {
+		return nil, err
+	}
+	if in.EventID, err = optionalID(input.EventID, typeEvent, "eventId"); err != nil {
+		return nil, err
+	}
+	c, err := r.CRM.CreateCampaign(ctx, caller(ctx), in)
+	return campaignPayload(ctx, c, err)
+}
+
+// CancelCampaign is the resolver for the cancelCampaign field.
+func (r *mutationResolver) CancelCampaign(ctx context.Context, campaignID string) (*model.CampaignPayload, error) {
+	id, err := idOf(campaignID, typeCampaign, "campaignId")
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.CRM.CancelCampaign(ctx, caller(ctx), id)
+	return campaignPayload(ctx, c, err)
+}
+
+// RecordInvitationResponse is the resolver for the recordInvitationResponse field.
+func (r *mutationResolver) RecordInvitationResponse(ctx context.Context, input model.RecordInvitationResponseInput) (*model.RecordInvitationResponsePayload, error) {
+	id, err := idOf(input.InvitationID, typeInvitation, "invitationId")
+	if err != nil {
+		return nil, err
+	}
+	inv, err := r.CRM.RecordResponse(ctx, caller(ctx), id, input.Response, deref(input.Note))
+	ues, err := userErrors(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	if len(ues) > 0 {
+		inv = nil
+	}
+	return &model.RecordInvitationResponsePayload{Invitation: inv, UserErrors: ues}, nil
 }
 
 // Segment is the resolver for the segment field.
@@ -130,7 +241,41 @@ func (r *queryResolver) Audiences(ctx context.Context, storeID *string, first *i
 	return c, nil
 }
 
+// Campaigns is the resolver for the campaigns field.
+func (r *queryResolver) Campaigns(ctx context.Context, storeID *string, first *int, after *string) (*model.CampaignConnection, error) {
+	store, err := optionalID(storeID, typeStore, "storeId")
+	if err != nil {
+		return nil, err
+	}
+	p, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	rows, more, err := r.CRM.Campaigns(ctx, caller(ctx), store, p)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.CampaignConnection{Edges: make([]*model.CampaignEdge, len(rows))}
+	for i, x := range rows {
+		c.Edges[i] = &model.CampaignEdge{Cursor: cursor(x.ID), Node: x}
+	}
+	c.PageInfo = pageInfo(len(rows), more, p, func(i int) string { return cursor(rows[i].ID) })
+	return c, nil
+}
+
 // Audience returns generated.AudienceResolver implementation.
 func (r *Resolver) Audience() generated.AudienceResolver { return &audienceResolver{r} }
 
-type audienceResolver struct{ *Resolver }
+// Campaign returns generated.CampaignResolver implementation.
+func (r *Resolver) Campaign() generated.CampaignResolver { return &campaignResolver{r} }
+
+// CampaignInvitation returns generated.CampaignInvitationResolver implementation.
+func (r *Resolver) CampaignInvitation() generated.CampaignInvitationResolver {
+	return &campaignInvitationResolver{r}
+}
+
+type (
+	audienceResolver           struct{ *Resolver }
+	campaignResolver           struct{ *Resolver }
+	campaignInvitationResolver struct{ *Resolver }
+)

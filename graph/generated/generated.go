@@ -51,6 +51,8 @@ type ResolverRoot interface {
 	Audience() AudienceResolver
 	BoardCard() BoardCardResolver
 	CalendarOverride() CalendarOverrideResolver
+	Campaign() CampaignResolver
+	CampaignInvitation() CampaignInvitationResolver
 	Complaint() ComplaintResolver
 	ComplaintEvent() ComplaintEventResolver
 	ComplaintStoreCount() ComplaintStoreCountResolver
@@ -288,6 +290,67 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	Campaign struct {
+		Audience    func(childComplexity int) int
+		Body        func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Event       func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Invitations func(childComplexity int, response *crm.Response, uncalled *bool, first *int, after *string) int
+		Invited     func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Report      func(childComplexity int) int
+		SendAt      func(childComplexity int) int
+		SentAt      func(childComplexity int) int
+		ServiceKind func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Store       func(childComplexity int) int
+		Title       func(childComplexity int) int
+	}
+
+	CampaignConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	CampaignEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CampaignInvitation struct {
+		ID          func(childComplexity int) int
+		InvitedAt   func(childComplexity int) int
+		Note        func(childComplexity int) int
+		Owner       func(childComplexity int) int
+		RespondedAt func(childComplexity int) int
+		Response    func(childComplexity int) int
+		Segment     func(childComplexity int) int
+	}
+
+	CampaignInvitationConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	CampaignInvitationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CampaignPayload struct {
+		Campaign   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	CampaignReport struct {
+		Invited   func(childComplexity int) int
+		Responses func(childComplexity int) int
+		Segments  func(childComplexity int) int
+		Uncalled  func(childComplexity int) int
+	}
+
 	ChurnRiskCount struct {
 		Owners func(childComplexity int) int
 		Risk   func(childComplexity int) int
@@ -486,6 +549,11 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	InvitedSegmentCount struct {
+		Invitations func(childComplexity int) int
+		Segment     func(childComplexity int) int
+	}
+
 	IssueScreenTokenPayload struct {
 		ScreenToken func(childComplexity int) int
 		Token       func(childComplexity int) int
@@ -608,11 +676,13 @@ type ComplexityRoot struct {
 		BookAppointment            func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment          func(childComplexity int, input model.AppointmentInput) int
 		CancelAssistanceRequest    func(childComplexity int, input model.CancelAssistanceRequestInput) int
+		CancelCampaign             func(childComplexity int, campaignID string) int
 		CancelEvent                func(childComplexity int, input model.CancelEventInput) int
 		CancelRegistration         func(childComplexity int, input model.CancelRegistrationInput) int
 		CheckInRegistration        func(childComplexity int, input model.CheckInRegistrationInput) int
 		CloseAssistanceRequest     func(childComplexity int, input model.CloseAssistanceRequestInput) int
 		CloseFollowUpTask          func(childComplexity int, input model.CloseFollowUpTaskInput) int
+		CreateCampaign             func(childComplexity int, input model.CreateCampaignInput) int
 		CreateEvent                func(childComplexity int, input model.CreateEventInput) int
 		DecideRepairItems          func(childComplexity int, input model.DecideRepairItemsInput) int
 		DeleteMyAccount            func(childComplexity int, input model.DeleteMyAccountInput) int
@@ -629,6 +699,7 @@ type ComplexityRoot struct {
 		ProposeComplaintResolution func(childComplexity int, input model.ComplaintStepInput) int
 		PublishEvent               func(childComplexity int, input model.PublishEventInput) int
 		RecordFollowUpOutcome      func(childComplexity int, input model.RecordFollowUpOutcomeInput) int
+		RecordInvitationResponse   func(childComplexity int, input model.RecordInvitationResponseInput) int
 		RecordManualRefund         func(childComplexity int, input model.RecordManualRefundInput) int
 		RefreshSession             func(childComplexity int, input model.RefreshSessionInput) int
 		RefundOnlinePayment        func(childComplexity int, input model.RefundOnlinePaymentInput) int
@@ -855,6 +926,7 @@ type ComplexityRoot struct {
 		Audiences                   func(childComplexity int, storeID *string, first *int, after *string) int
 		AvailableSlots              func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
 		BookingStats                func(childComplexity int, storeID string, from models.Date, to models.Date) int
+		Campaigns                   func(childComplexity int, storeID *string, first *int, after *string) int
 		ComplaintReport             func(childComplexity int, storeID *string, from models.Date, to models.Date) int
 		Complaints                  func(childComplexity int, storeID *string, status *care.ComplaintStatus, overdueOnly *bool, first *int, after *string) int
 		Event                       func(childComplexity int, id string) int
@@ -879,6 +951,11 @@ type ComplexityRoot struct {
 		Stores                      func(childComplexity int, first *int, after *string) int
 		WechatSubscriptionTemplates func(childComplexity int) int
 		WorkshopBoard               func(childComplexity int, storeID string) int
+	}
+
+	RecordInvitationResponsePayload struct {
+		Invitation func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	RecordManualRefundPayload struct {
@@ -1018,6 +1095,11 @@ type ComplexityRoot struct {
 		RetryAfterSeconds func(childComplexity int) int
 		Sent              func(childComplexity int) int
 		UserErrors        func(childComplexity int) int
+	}
+
+	ResponseCount struct {
+		Invitations func(childComplexity int) int
+		Response    func(childComplexity int) int
 	}
 
 	RevokeScreenTokenPayload struct {
@@ -1358,6 +1440,22 @@ type BoardCardResolver interface {
 type CalendarOverrideResolver interface {
 	Kind(ctx context.Context, obj *booking.Override) (*workshop.Kind, error)
 }
+type CampaignResolver interface {
+	ID(ctx context.Context, obj *crm.Campaign) (string, error)
+	Store(ctx context.Context, obj *crm.Campaign) (*models.Store, error)
+	Audience(ctx context.Context, obj *crm.Campaign) (*crm.Audience, error)
+
+	Event(ctx context.Context, obj *crm.Campaign) (*events.Event, error)
+
+	Invitations(ctx context.Context, obj *crm.Campaign, response *crm.Response, uncalled *bool, first *int, after *string) (*model.CampaignInvitationConnection, error)
+	Report(ctx context.Context, obj *crm.Campaign) (*model.CampaignReport, error)
+}
+type CampaignInvitationResolver interface {
+	Owner(ctx context.Context, obj *crm.Invitation) (*models.Owner, error)
+
+	InvitedAt(ctx context.Context, obj *crm.Invitation) (*time.Time, error)
+	ID(ctx context.Context, obj *crm.Invitation) (string, error)
+}
 type ComplaintResolver interface {
 	ID(ctx context.Context, obj *care.Complaint) (string, error)
 
@@ -1469,6 +1567,9 @@ type MutationResolver interface {
 	AcceptComplaintResolution(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
 	ReopenComplaint(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
 	SaveAudience(ctx context.Context, input model.SaveAudienceInput) (*model.SaveAudiencePayload, error)
+	CreateCampaign(ctx context.Context, input model.CreateCampaignInput) (*model.CampaignPayload, error)
+	CancelCampaign(ctx context.Context, campaignID string) (*model.CampaignPayload, error)
+	RecordInvitationResponse(ctx context.Context, input model.RecordInvitationResponseInput) (*model.RecordInvitationResponsePayload, error)
 	CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.EventPayload, error)
 	UpdateEvent(ctx context.Context, input model.UpdateEventInput) (*model.EventPayload, error)
 	PublishEvent(ctx context.Context, input model.PublishEventInput) (*model.EventPayload, error)
@@ -1588,6 +1689,7 @@ type QueryResolver interface {
 	SegmentReport(ctx context.Context, storeID string) (*model.SegmentReport, error)
 	AudienceSize(ctx context.Context, storeID *string, filter crm.Filter) (int, error)
 	Audiences(ctx context.Context, storeID *string, first *int, after *string) (*model.AudienceConnection, error)
+	Campaigns(ctx context.Context, storeID *string, first *int, after *string) (*model.CampaignConnection, error)
 	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error)
 	Event(ctx context.Context, id string) (*events.Event, error)
 	EventRoster(ctx context.Context, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) (*model.EventRoster, error)
@@ -2518,6 +2620,241 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CalendarPayload.UserErrors(childComplexity), true
 
+	case "Campaign.audience":
+		if e.ComplexityRoot.Campaign.Audience == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Audience(childComplexity), true
+	case "Campaign.body":
+		if e.ComplexityRoot.Campaign.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Body(childComplexity), true
+	case "Campaign.createdAt":
+		if e.ComplexityRoot.Campaign.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.CreatedAt(childComplexity), true
+	case "Campaign.event":
+		if e.ComplexityRoot.Campaign.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Event(childComplexity), true
+	case "Campaign.id":
+		if e.ComplexityRoot.Campaign.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.ID(childComplexity), true
+	case "Campaign.invitations":
+		if e.ComplexityRoot.Campaign.Invitations == nil {
+			break
+		}
+
+		args, err := ec.field_Campaign_invitations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Campaign.Invitations(childComplexity, args["response"].(*crm.Response), args["uncalled"].(*bool), args["first"].(*int), args["after"].(*string)), true
+	case "Campaign.invited":
+		if e.ComplexityRoot.Campaign.Invited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Invited(childComplexity), true
+	case "Campaign.kind":
+		if e.ComplexityRoot.Campaign.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Kind(childComplexity), true
+	case "Campaign.name":
+		if e.ComplexityRoot.Campaign.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Name(childComplexity), true
+	case "Campaign.report":
+		if e.ComplexityRoot.Campaign.Report == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Report(childComplexity), true
+	case "Campaign.sendAt":
+		if e.ComplexityRoot.Campaign.SendAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.SendAt(childComplexity), true
+	case "Campaign.sentAt":
+		if e.ComplexityRoot.Campaign.SentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.SentAt(childComplexity), true
+	case "Campaign.serviceKind":
+		if e.ComplexityRoot.Campaign.ServiceKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.ServiceKind(childComplexity), true
+	case "Campaign.status":
+		if e.ComplexityRoot.Campaign.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Status(childComplexity), true
+	case "Campaign.store":
+		if e.ComplexityRoot.Campaign.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Store(childComplexity), true
+	case "Campaign.title":
+		if e.ComplexityRoot.Campaign.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Title(childComplexity), true
+
+	case "CampaignConnection.edges":
+		if e.ComplexityRoot.CampaignConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConnection.Edges(childComplexity), true
+	case "CampaignConnection.pageInfo":
+		if e.ComplexityRoot.CampaignConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConnection.PageInfo(childComplexity), true
+
+	case "CampaignEdge.cursor":
+		if e.ComplexityRoot.CampaignEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignEdge.Cursor(childComplexity), true
+	case "CampaignEdge.node":
+		if e.ComplexityRoot.CampaignEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignEdge.Node(childComplexity), true
+
+	case "CampaignInvitation.id":
+		if e.ComplexityRoot.CampaignInvitation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.ID(childComplexity), true
+	case "CampaignInvitation.invitedAt":
+		if e.ComplexityRoot.CampaignInvitation.InvitedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.InvitedAt(childComplexity), true
+	case "CampaignInvitation.note":
+		if e.ComplexityRoot.CampaignInvitation.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.Note(childComplexity), true
+	case "CampaignInvitation.owner":
+		if e.ComplexityRoot.CampaignInvitation.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.Owner(childComplexity), true
+	case "CampaignInvitation.respondedAt":
+		if e.ComplexityRoot.CampaignInvitation.RespondedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.RespondedAt(childComplexity), true
+	case "CampaignInvitation.response":
+		if e.ComplexityRoot.CampaignInvitation.Response == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.Response(childComplexity), true
+	case "CampaignInvitation.segment":
+		if e.ComplexityRoot.CampaignInvitation.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.Segment(childComplexity), true
+
+	case "CampaignInvitationConnection.edges":
+		if e.ComplexityRoot.CampaignInvitationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitationConnection.Edges(childComplexity), true
+	case "CampaignInvitationConnection.pageInfo":
+		if e.ComplexityRoot.CampaignInvitationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitationConnection.PageInfo(childComplexity), true
+
+	case "CampaignInvitationEdge.cursor":
+		if e.ComplexityRoot.CampaignInvitationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitationEdge.Cursor(childComplexity), true
+	case "CampaignInvitationEdge.node":
+		if e.ComplexityRoot.CampaignInvitationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitationEdge.Node(childComplexity), true
+
+	case "CampaignPayload.campaign":
+		if e.ComplexityRoot.CampaignPayload.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignPayload.Campaign(childComplexity), true
+	case "CampaignPayload.userErrors":
+		if e.ComplexityRoot.CampaignPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignPayload.UserErrors(childComplexity), true
+
+	case "CampaignReport.invited":
+		if e.ComplexityRoot.CampaignReport.Invited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignReport.Invited(childComplexity), true
+	case "CampaignReport.responses":
+		if e.ComplexityRoot.CampaignReport.Responses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignReport.Responses(childComplexity), true
+	case "CampaignReport.segments":
+		if e.ComplexityRoot.CampaignReport.Segments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignReport.Segments(childComplexity), true
+	case "CampaignReport.uncalled":
+		if e.ComplexityRoot.CampaignReport.Uncalled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignReport.Uncalled(childComplexity), true
+
 	case "ChurnRiskCount.owners":
 		if e.ComplexityRoot.ChurnRiskCount.Owners == nil {
 			break
@@ -3298,6 +3635,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FollowUpTaskPayload.UserErrors(childComplexity), true
 
+	case "InvitedSegmentCount.invitations":
+		if e.ComplexityRoot.InvitedSegmentCount.Invitations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitedSegmentCount.Invitations(childComplexity), true
+	case "InvitedSegmentCount.segment":
+		if e.ComplexityRoot.InvitedSegmentCount.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitedSegmentCount.Segment(childComplexity), true
+
 	case "IssueScreenTokenPayload.screenToken":
 		if e.ComplexityRoot.IssueScreenTokenPayload.ScreenToken == nil {
 			break
@@ -3829,6 +4179,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelAssistanceRequest(childComplexity, args["input"].(model.CancelAssistanceRequestInput)), true
+	case "Mutation.cancelCampaign":
+		if e.ComplexityRoot.Mutation.CancelCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelCampaign(childComplexity, args["campaignId"].(string)), true
 	case "Mutation.cancelEvent":
 		if e.ComplexityRoot.Mutation.CancelEvent == nil {
 			break
@@ -3884,6 +4245,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CloseFollowUpTask(childComplexity, args["input"].(model.CloseFollowUpTaskInput)), true
+	case "Mutation.createCampaign":
+		if e.ComplexityRoot.Mutation.CreateCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCampaign(childComplexity, args["input"].(model.CreateCampaignInput)), true
 	case "Mutation.createEvent":
 		if e.ComplexityRoot.Mutation.CreateEvent == nil {
 			break
@@ -4060,6 +4432,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordFollowUpOutcome(childComplexity, args["input"].(model.RecordFollowUpOutcomeInput)), true
+	case "Mutation.recordInvitationResponse":
+		if e.ComplexityRoot.Mutation.RecordInvitationResponse == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordInvitationResponse_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordInvitationResponse(childComplexity, args["input"].(model.RecordInvitationResponseInput)), true
 	case "Mutation.recordManualRefund":
 		if e.ComplexityRoot.Mutation.RecordManualRefund == nil {
 			break
@@ -5262,6 +5645,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BookingStats(childComplexity, args["storeId"].(string), args["from"].(models.Date), args["to"].(models.Date)), true
+	case "Query.campaigns":
+		if e.ComplexityRoot.Query.Campaigns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_campaigns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Campaigns(childComplexity, args["storeId"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.complaintReport":
 		if e.ComplexityRoot.Query.ComplaintReport == nil {
 			break
@@ -5502,6 +5896,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WorkshopBoard(childComplexity, args["storeId"].(string)), true
+
+	case "RecordInvitationResponsePayload.invitation":
+		if e.ComplexityRoot.RecordInvitationResponsePayload.Invitation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordInvitationResponsePayload.Invitation(childComplexity), true
+	case "RecordInvitationResponsePayload.userErrors":
+		if e.ComplexityRoot.RecordInvitationResponsePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordInvitationResponsePayload.UserErrors(childComplexity), true
 
 	case "RecordManualRefundPayload.payment":
 		if e.ComplexityRoot.RecordManualRefundPayload.Payment == nil {
@@ -6081,6 +6488,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestLoginCodePayload.UserErrors(childComplexity), true
+
+	case "ResponseCount.invitations":
+		if e.ComplexityRoot.ResponseCount.Invitations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResponseCount.Invitations(childComplexity), true
+	case "ResponseCount.response":
+		if e.ComplexityRoot.ResponseCount.Response == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResponseCount.Response(childComplexity), true
 
 	case "RevokeScreenTokenPayload.screenToken":
 		if e.ComplexityRoot.RevokeScreenTokenPayload.ScreenToken == nil {
@@ -7180,6 +7600,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCloseAssistanceRequestInput,
 		ec.unmarshalInputCloseFollowUpTaskInput,
 		ec.unmarshalInputComplaintStepInput,
+		ec.unmarshalInputCreateCampaignInput,
 		ec.unmarshalInputCreateEventInput,
 		ec.unmarshalInputDecideRepairItemsInput,
 		ec.unmarshalInputDeleteMyAccountInput,
@@ -7201,6 +7622,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPaymentInput,
 		ec.unmarshalInputPublishEventInput,
 		ec.unmarshalInputRecordFollowUpOutcomeInput,
+		ec.unmarshalInputRecordInvitationResponseInput,
 		ec.unmarshalInputRecordManualRefundInput,
 		ec.unmarshalInputRefreshSessionInput,
 		ec.unmarshalInputRefundOnlinePaymentInput,
@@ -8445,6 +8867,255 @@ extend type Mutation {
   userErrors for a bad name or condition.
   """
   saveAudience(input: SaveAudienceInput!): SaveAudiencePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+
+"What a campaign invites its audience to."
+enum CampaignKind {
+  "A published class or trip of the store (` + "`" + `eventId` + "`" + `)."
+  EVENT
+  "Booking a service of a kind at the store (` + "`" + `serviceKind` + "`" + `)."
+  BOOKING
+}
+
+"Where a campaign is."
+enum CampaignStatus {
+  "Waiting for ` + "`" + `sendAt` + "`" + `; may be cancelled."
+  SCHEDULED
+  "The dispatch job is inviting the audience (a minute or so)."
+  SENDING
+  "Every owner of the audience at sending time who gave marketing consent has an invitation."
+  SENT
+  "Cancelled before it went out."
+  CANCELLED
+}
+
+"What an invited owner answered the store's follow-up call."
+enum InvitationResponse {
+  "The call did not reach the owner."
+  NOT_REACHED
+  "The owner will come."
+  COMING
+  "The owner may come."
+  NOT_SURE
+  "The owner will not come."
+  NOT_COMING
+}
+
+"""
+A store's invitation of an audience: sent by the dispatch job (every minute)
+once ` + "`" + `sendAt` + "`" + ` has come, to the audience's owners at the store who gave
+marketing consent, as a CAMPAIGN_INVITATION message (quiet hours and the
+weekly marketing cap apply), never twice to one owner.
+"""
+type Campaign implements Node {
+  "Global ID."
+  id: ID!
+  "The store inviting."
+  store: Store!
+  "The audience invited."
+  audience: Audience!
+  "The name staff gave it (1 to 60 characters)."
+  name: String!
+  "What it invites to."
+  kind: CampaignKind!
+  "The event, for EVENT campaigns."
+  event: Event
+  "The service kind to book, for BOOKING campaigns."
+  serviceKind: RepairOrderKind
+  "The message's title (1 to 20 characters): the push and WeChat title."
+  title: String!
+  "The message's text in the owner's inbox (1 to 35 characters)."
+  body: String!
+  "When it goes out."
+  sendAt: DateTime!
+  "Where it is."
+  status: CampaignStatus!
+  "Owners invited; 0 until sent."
+  invited: Int!
+  "When the last owner was invited; null until SENT."
+  sentAt: DateTime
+  "Its invitations in id order: all, those not called yet (` + "`" + `uncalled` + "`" + `), or those with one response. The follow-up call list."
+  invitations(
+    "Only invitations with this response."
+    response: InvitationResponse
+    "Only invitations nobody has recorded a response for yet (overrides ` + "`" + `response` + "`" + `)."
+    uncalled: Boolean
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the edge to start after."
+    after: String
+  ): CampaignInvitationConnection!
+  "Its invitations counted by response and by segment, in one statement."
+  report: CampaignReport!
+  "When it was created."
+  createdAt: DateTime!
+}
+
+"One owner invited by one campaign, with the follow-up call's outcome."
+type CampaignInvitation {
+  "The owner invited."
+  owner: Owner!
+  "The owner's segment when invited."
+  segment: CustomerSegment!
+  "What the owner answered the call; null before anyone recorded a call."
+  response: InvitationResponse
+  "The caller's note (up to 500 characters); empty when none."
+  note: String!
+  "When the response was recorded."
+  respondedAt: DateTime
+  "When the owner was invited."
+  invitedAt: DateTime!
+  "Opaque id for recordInvitationResponse."
+  id: ID!
+}
+
+"An invitation in a list."
+type CampaignInvitationEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The invitation."
+  node: CampaignInvitation!
+}
+
+"A page of a campaign's invitations."
+type CampaignInvitationConnection {
+  "The invitations of this page."
+  edges: [CampaignInvitationEdge!]!
+  "Where the page is in the list."
+  pageInfo: PageInfo!
+}
+
+"A count of invitations with one response."
+type ResponseCount {
+  "The response."
+  response: InvitationResponse!
+  "Invitations with it."
+  invitations: Int!
+}
+
+"A count of invitations of owners in one segment."
+type InvitedSegmentCount {
+  "The segment the owners were in when invited."
+  segment: CustomerSegment!
+  "Invitations."
+  invitations: Int!
+}
+
+"A campaign's invitations counted."
+type CampaignReport {
+  "Owners invited."
+  invited: Int!
+  "Invitations nobody has called about yet."
+  uncalled: Int!
+  "Every response, zero counts included."
+  responses: [ResponseCount!]!
+  "Every segment, zero counts included."
+  segments: [InvitedSegmentCount!]!
+}
+
+"A page of campaigns, newest first."
+type CampaignConnection {
+  "The campaigns of this page."
+  edges: [CampaignEdge!]!
+  "Where the page is in the list."
+  pageInfo: PageInfo!
+}
+
+"A campaign in a list."
+type CampaignEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The campaign."
+  node: Campaign!
+}
+
+"Schedules a campaign."
+input CreateCampaignInput {
+  "The store inviting."
+  storeId: ID!
+  "The audience: the store's, or a group audience (its owners at this store)."
+  audienceId: ID!
+  "Its name, 1 to 60 characters."
+  name: String!
+  "What it invites to."
+  kind: CampaignKind!
+  "EVENT: the store's published event, starting after ` + "`" + `sendAt` + "`" + `."
+  eventId: ID
+  "BOOKING: the service kind to book."
+  serviceKind: RepairOrderKind
+  "The message's title, 1 to 20 characters."
+  title: String!
+  "The message's text, 1 to 35 characters."
+  body: String!
+  "When to send, from now to 90 days ahead; omitted: at once (within a minute)."
+  sendAt: DateTime
+}
+
+"The result of createCampaign and cancelCampaign."
+type CampaignPayload {
+  "The campaign; null when refused."
+  campaign: Campaign
+  "Why it was refused: INVALID_ARGUMENT on the field, CAMPAIGN_NOT_CANCELLABLE."
+  userErrors: [UserError!]!
+}
+
+"Records a follow-up call's outcome."
+input RecordInvitationResponseInput {
+  "The invitation."
+  invitationId: ID!
+  "What the owner answered."
+  response: InvitationResponse!
+  "A note, up to 500 characters."
+  note: String
+}
+
+"The result of recordInvitationResponse."
+type RecordInvitationResponsePayload {
+  "The invitation as recorded; null when refused."
+  invitation: CampaignInvitation
+  "Why it was refused: INVALID_ARGUMENT on ` + "`" + `note` + "`" + `."
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  """
+  Campaigns, newest first: the store's, or (storeId omitted) those of every
+  store the caller works for. CRM and MANAGER staff; FORBIDDEN for another store.
+  """
+  campaigns(
+    "The store (a ` + "`" + `Store` + "`" + ` global ID)."
+    storeId: ID
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the edge to start after."
+    after: String
+  ): CampaignConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+
+extend type Mutation {
+  """
+  Schedules a campaign. CRM and MANAGER staff of the store. FORBIDDEN for
+  another store; NOT_FOUND for an audience or event the caller does not see;
+  INVALID_ARGUMENT in userErrors (` + "`" + `name` + "`" + `, ` + "`" + `title` + "`" + `, ` + "`" + `body` + "`" + `, ` + "`" + `sendAt` + "`" + `,
+  ` + "`" + `audienceId` + "`" + ` of another store, ` + "`" + `eventId` + "`" + ` not the store's published future
+  event, ` + "`" + `serviceKind` + "`" + ` missing).
+  """
+  createCampaign(input: CreateCampaignInput!): CampaignPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Cancels a campaign that has not gone out. CRM and MANAGER staff of its
+  store; NOT_FOUND otherwise; CAMPAIGN_NOT_CANCELLABLE in userErrors once it
+  is SENDING, SENT or CANCELLED.
+  """
+  cancelCampaign(
+    "The campaign (a ` + "`" + `Campaign` + "`" + ` global ID)."
+    campaignId: ID!
+  ): CampaignPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Records what an invited owner answered the follow-up call; a later call
+  replaces it. CRM and MANAGER staff of the campaign's store; NOT_FOUND
+  otherwise.
+  """
+  recordInvitationResponse(input: RecordInvitationResponseInput!): RecordInvitationResponsePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/event.graphqls", Input: `"What an event is."
@@ -10743,6 +11414,128 @@ func (ec *executionContext) childFields_CalendarPayload(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CalendarPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Campaign(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Campaign_id(ctx, field)
+	case "store":
+		return ec.fieldContext_Campaign_store(ctx, field)
+	case "audience":
+		return ec.fieldContext_Campaign_audience(ctx, field)
+	case "name":
+		return ec.fieldContext_Campaign_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_Campaign_kind(ctx, field)
+	case "event":
+		return ec.fieldContext_Campaign_event(ctx, field)
+	case "serviceKind":
+		return ec.fieldContext_Campaign_serviceKind(ctx, field)
+	case "title":
+		return ec.fieldContext_Campaign_title(ctx, field)
+	case "body":
+		return ec.fieldContext_Campaign_body(ctx, field)
+	case "sendAt":
+		return ec.fieldContext_Campaign_sendAt(ctx, field)
+	case "status":
+		return ec.fieldContext_Campaign_status(ctx, field)
+	case "invited":
+		return ec.fieldContext_Campaign_invited(ctx, field)
+	case "sentAt":
+		return ec.fieldContext_Campaign_sentAt(ctx, field)
+	case "invitations":
+		return ec.fieldContext_Campaign_invitations(ctx, field)
+	case "report":
+		return ec.fieldContext_Campaign_report(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Campaign_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Campaign", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CampaignConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CampaignConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CampaignEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CampaignEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignInvitation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "owner":
+		return ec.fieldContext_CampaignInvitation_owner(ctx, field)
+	case "segment":
+		return ec.fieldContext_CampaignInvitation_segment(ctx, field)
+	case "response":
+		return ec.fieldContext_CampaignInvitation_response(ctx, field)
+	case "note":
+		return ec.fieldContext_CampaignInvitation_note(ctx, field)
+	case "respondedAt":
+		return ec.fieldContext_CampaignInvitation_respondedAt(ctx, field)
+	case "invitedAt":
+		return ec.fieldContext_CampaignInvitation_invitedAt(ctx, field)
+	case "id":
+		return ec.fieldContext_CampaignInvitation_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignInvitation", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignInvitationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CampaignInvitationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CampaignInvitationConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignInvitationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignInvitationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CampaignInvitationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CampaignInvitationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignInvitationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "campaign":
+		return ec.fieldContext_CampaignPayload_campaign(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CampaignPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "invited":
+		return ec.fieldContext_CampaignReport_invited(ctx, field)
+	case "uncalled":
+		return ec.fieldContext_CampaignReport_uncalled(ctx, field)
+	case "responses":
+		return ec.fieldContext_CampaignReport_responses(ctx, field)
+	case "segments":
+		return ec.fieldContext_CampaignReport_segments(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignReport", field.Name)
+}
+
 func (ec *executionContext) childFields_ChurnRiskCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "risk":
@@ -11137,6 +11930,16 @@ func (ec *executionContext) childFields_FollowUpTaskPayload(ctx context.Context,
 		return ec.fieldContext_FollowUpTaskPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FollowUpTaskPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_InvitedSegmentCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_InvitedSegmentCount_segment(ctx, field)
+	case "invitations":
+		return ec.fieldContext_InvitedSegmentCount_invitations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvitedSegmentCount", field.Name)
 }
 
 func (ec *executionContext) childFields_IssueScreenTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11735,6 +12538,16 @@ func (ec *executionContext) childFields_Privacy(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Privacy", field.Name)
 }
 
+func (ec *executionContext) childFields_RecordInvitationResponsePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "invitation":
+		return ec.fieldContext_RecordInvitationResponsePayload_invitation(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RecordInvitationResponsePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordInvitationResponsePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_RecordManualRefundPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "refund":
@@ -12011,6 +12824,16 @@ func (ec *executionContext) childFields_RequestLoginCodePayload(ctx context.Cont
 		return ec.fieldContext_RequestLoginCodePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestLoginCodePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ResponseCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "response":
+		return ec.fieldContext_ResponseCount_response(ctx, field)
+	case "invitations":
+		return ec.fieldContext_ResponseCount_invitations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResponseCount", field.Name)
 }
 
 func (ec *executionContext) childFields_RevokeScreenTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12717,6 +13540,44 @@ func (ec *executionContext) dir_auth_args(ctx context.Context, rawArgs map[strin
 	return args, nil
 }
 
+func (ec *executionContext) field_Campaign_invitations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "response",
+		func(ctx context.Context, v any) (*crm.Response, error) {
+			return ec.unmarshalOInvitationResponse2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["response"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "uncalled",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["uncalled"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Membership_transactions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12901,6 +13762,20 @@ func (ec *executionContext) field_Mutation_cancelAssistanceRequest_args(ctx cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12963,6 +13838,20 @@ func (ec *executionContext) field_Mutation_closeFollowUpTask_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CloseFollowUpTaskInput, error) {
 			return ec.unmarshalNCloseFollowUpTaskInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCloseFollowUpTaskInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateCampaignInput, error) {
+			return ec.unmarshalNCreateCampaignInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateCampaignInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -13187,6 +14076,20 @@ func (ec *executionContext) field_Mutation_recordFollowUpOutcome_args(ctx contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RecordFollowUpOutcomeInput, error) {
 			return ec.unmarshalNRecordFollowUpOutcomeInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordFollowUpOutcomeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordInvitationResponse_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordInvitationResponseInput, error) {
+			return ec.unmarshalNRecordInvitationResponseInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordInvitationResponseInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -13990,6 +14893,36 @@ func (ec *executionContext) field_Query_bookingStats_args(ctx context.Context, r
 		return nil, err
 	}
 	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_campaigns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -17845,6 +18778,1013 @@ func (ec *executionContext) fieldContext_CalendarPayload_userErrors(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Campaign_id(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_store(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_audience(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_audience(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().Audience(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Audience) graphql.Marshaler {
+			return ec.marshalNAudience2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐAudience(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_audience(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audience(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_name(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_kind(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.CampaignKind) graphql.Marshaler {
+			return ec.marshalNCampaignKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type CampaignKind does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_event(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().Event(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Event) graphql.Marshaler {
+			return ec.marshalOEvent2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_serviceKind(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_serviceKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workshop.Kind) graphql.Marshaler {
+			return ec.marshalORepairOrderKind2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_serviceKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type RepairOrderKind does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_title(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_body(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_sendAt(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_sendAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SendAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_sendAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_status(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.CampaignStatus) graphql.Marshaler {
+			return ec.marshalNCampaignStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type CampaignStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_invited(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_invited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_invited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_sentAt(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_sentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_sentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_invitations(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_invitations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Campaign().Invitations(ctx, obj, fc.Args["response"].(*crm.Response), fc.Args["uncalled"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignInvitationConnection) graphql.Marshaler {
+			return ec.marshalNCampaignInvitationConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_invitations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignInvitationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Campaign_invitations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_report(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_report(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().Report(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignReport) graphql.Marshaler {
+			return ec.marshalNCampaignReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_report(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CampaignEdge) graphql.Marshaler {
+			return ec.marshalNCampaignEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Campaign) graphql.Marshaler {
+			return ec.marshalNCampaign2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignInvitation_owner(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CampaignInvitation().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Owner) graphql.Marshaler {
+			return ec.marshalNOwner2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐOwner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignInvitation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Owner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignInvitation_segment(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_response(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_response(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Response, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Response) graphql.Marshaler {
+			return ec.marshalOInvitationResponse2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_response(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, false, false, errors.New("field of type InvitationResponse does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_note(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_respondedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_respondedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RespondedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_respondedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_invitedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_invitedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CampaignInvitation().InvitedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_invitedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, true, true, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_id(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CampaignInvitation().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CampaignInvitationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CampaignInvitationEdge) graphql.Marshaler {
+			return ec.marshalNCampaignInvitationEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignInvitationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignInvitationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignInvitationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CampaignInvitationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignInvitationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignInvitationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CampaignInvitationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitationEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CampaignInvitationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Invitation) graphql.Marshaler {
+			return ec.marshalNCampaignInvitation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐInvitation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignInvitationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignInvitation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignPayload_campaign(ctx context.Context, field graphql.CollectedField, obj *model.CampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignPayload_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Campaign) graphql.Marshaler {
+			return ec.marshalOCampaign2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignPayload_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignReport_invited(ctx context.Context, field graphql.CollectedField, obj *model.CampaignReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignReport_invited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignReport_invited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignReport_uncalled(ctx context.Context, field graphql.CollectedField, obj *model.CampaignReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignReport_uncalled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Uncalled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignReport_uncalled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignReport_responses(ctx context.Context, field graphql.CollectedField, obj *model.CampaignReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignReport_responses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Responses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ResponseCount) graphql.Marshaler {
+			return ec.marshalNResponseCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐResponseCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignReport_responses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResponseCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignReport_segments(ctx context.Context, field graphql.CollectedField, obj *model.CampaignReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignReport_segments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InvitedSegmentCount) graphql.Marshaler {
+			return ec.marshalNInvitedSegmentCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐInvitedSegmentCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignReport_segments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvitedSegmentCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ChurnRiskCount_risk(ctx context.Context, field graphql.CollectedField, obj *model.ChurnRiskCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21121,6 +23061,52 @@ func (ec *executionContext) fieldContext_FollowUpTaskPayload_userErrors(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _InvitedSegmentCount_segment(ctx context.Context, field graphql.CollectedField, obj *model.InvitedSegmentCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitedSegmentCount_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitedSegmentCount_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvitedSegmentCount", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _InvitedSegmentCount_invitations(ctx context.Context, field graphql.CollectedField, obj *model.InvitedSegmentCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitedSegmentCount_invitations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invitations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitedSegmentCount_invitations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvitedSegmentCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _IssueScreenTokenPayload_screenToken(ctx context.Context, field graphql.CollectedField, obj *model.IssueScreenTokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24192,6 +26178,207 @@ func (ec *executionContext) fieldContext_Mutation_saveAudience(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_saveAudience_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCampaign(ctx, fc.Args["input"].(model.CreateCampaignInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignPayload) graphql.Marshaler {
+			return ec.marshalNCampaignPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelCampaign(ctx, fc.Args["campaignId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignPayload) graphql.Marshaler {
+			return ec.marshalNCampaignPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordInvitationResponse(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordInvitationResponse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordInvitationResponse(ctx, fc.Args["input"].(model.RecordInvitationResponseInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.RecordInvitationResponsePayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.RecordInvitationResponsePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.RecordInvitationResponsePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordInvitationResponsePayload) graphql.Marshaler {
+			return ec.marshalNRecordInvitationResponsePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordInvitationResponsePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordInvitationResponse(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordInvitationResponsePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordInvitationResponse_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -30772,6 +32959,73 @@ func (ec *executionContext) fieldContext_Query_audiences(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_campaigns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_campaigns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Campaigns(ctx, fc.Args["storeId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CampaignConnection
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.CampaignConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CampaignConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignConnection) graphql.Marshaler {
+			return ec.marshalNCampaignConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_campaigns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_campaigns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_events(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -31771,6 +34025,70 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordInvitationResponsePayload_invitation(ctx context.Context, field graphql.CollectedField, obj *model.RecordInvitationResponsePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordInvitationResponsePayload_invitation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invitation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Invitation) graphql.Marshaler {
+			return ec.marshalOCampaignInvitation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐInvitation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RecordInvitationResponsePayload_invitation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordInvitationResponsePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignInvitation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordInvitationResponsePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RecordInvitationResponsePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordInvitationResponsePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordInvitationResponsePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordInvitationResponsePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -34391,6 +36709,52 @@ func (ec *executionContext) fieldContext_RequestLoginCodePayload_userErrors(_ co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ResponseCount_response(ctx context.Context, field graphql.CollectedField, obj *model.ResponseCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResponseCount_response(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Response, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Response) graphql.Marshaler {
+			return ec.marshalNInvitationResponse2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResponseCount_response(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResponseCount", field, false, false, errors.New("field of type InvitationResponse does not have child fields"))
+}
+
+func (ec *executionContext) _ResponseCount_invitations(ctx context.Context, field graphql.CollectedField, obj *model.ResponseCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResponseCount_invitations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invitations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResponseCount_invitations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResponseCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _RevokeScreenTokenPayload_screenToken(ctx context.Context, field graphql.CollectedField, obj *model.RevokeScreenTokenPayload) (ret graphql.Marshaler) {
@@ -40718,6 +43082,92 @@ func (ec *executionContext) unmarshalInputComplaintStepInput(ctx context.Context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCreateCampaignInput(ctx context.Context, obj any) (model.CreateCampaignInput, error) {
+	var it model.CreateCampaignInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"storeId", "audienceId", "name", "kind", "eventId", "serviceKind", "title", "body", "sendAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		case "audienceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("audienceId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AudienceID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNCampaignKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		case "serviceKind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceKind"))
+			data, err := ec.unmarshalORepairOrderKind2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceKind = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "sendAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sendAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SendAt = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, obj any) (model.CreateEventInput, error) {
 	var it model.CreateEventInput
 	if obj == nil {
@@ -41805,6 +44255,50 @@ func (ec *executionContext) unmarshalInputRecordFollowUpOutcomeInput(ctx context
 				return it, err
 			}
 			it.Complaint = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRecordInvitationResponseInput(ctx context.Context, obj any) (model.RecordInvitationResponseInput, error) {
+	var it model.RecordInvitationResponseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"invitationId", "response", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "invitationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("invitationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InvitationID = data
+		case "response":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("response"))
+			data, err := ec.unmarshalNInvitationResponse2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Response = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
 		}
 	}
 	return it, nil
@@ -43489,6 +45983,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Complaint(ctx, sel, obj)
+	case crm.Campaign:
+		return ec._Campaign(ctx, sel, &obj)
+	case *crm.Campaign:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Campaign(ctx, sel, obj)
 	case crm.Audience:
 		return ec._Audience(ctx, sel, &obj)
 	case *crm.Audience:
@@ -45685,6 +48186,752 @@ func (ec *executionContext) _CalendarPayload(ctx context.Context, sel ast.Select
 			}
 		case "userErrors":
 			out.Values[i] = ec._CalendarPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignImplementors = []string{"Campaign", "Node"}
+
+func (ec *executionContext) _Campaign(ctx context.Context, sel ast.SelectionSet, obj *crm.Campaign) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Campaign")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "audience":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_audience(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "name":
+			out.Values[i] = ec._Campaign_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Campaign_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "event":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_event(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "serviceKind":
+			out.Values[i] = ec._Campaign_serviceKind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._Campaign_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "body":
+			out.Values[i] = ec._Campaign_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sendAt":
+			out.Values[i] = ec._Campaign_sendAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Campaign_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "invited":
+			out.Values[i] = ec._Campaign_invited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sentAt":
+			out.Values[i] = ec._Campaign_sentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "invitations":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_invitations(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "report":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_report(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._Campaign_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignConnectionImplementors = []string{"CampaignConnection"}
+
+func (ec *executionContext) _CampaignConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignConnection")
+		case "edges":
+			out.Values[i] = ec._CampaignConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CampaignConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignEdgeImplementors = []string{"CampaignEdge"}
+
+func (ec *executionContext) _CampaignEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignEdge")
+		case "cursor":
+			out.Values[i] = ec._CampaignEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CampaignEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignInvitationImplementors = []string{"CampaignInvitation"}
+
+func (ec *executionContext) _CampaignInvitation(ctx context.Context, sel ast.SelectionSet, obj *crm.Invitation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignInvitationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignInvitation")
+		case "owner":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CampaignInvitation_owner(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "segment":
+			out.Values[i] = ec._CampaignInvitation_segment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "response":
+			out.Values[i] = ec._CampaignInvitation_response(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._CampaignInvitation_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "respondedAt":
+			out.Values[i] = ec._CampaignInvitation_respondedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "invitedAt":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CampaignInvitation_invitedAt(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CampaignInvitation_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignInvitationConnectionImplementors = []string{"CampaignInvitationConnection"}
+
+func (ec *executionContext) _CampaignInvitationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignInvitationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignInvitationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignInvitationConnection")
+		case "edges":
+			out.Values[i] = ec._CampaignInvitationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CampaignInvitationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignInvitationEdgeImplementors = []string{"CampaignInvitationEdge"}
+
+func (ec *executionContext) _CampaignInvitationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignInvitationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignInvitationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignInvitationEdge")
+		case "cursor":
+			out.Values[i] = ec._CampaignInvitationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CampaignInvitationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignPayloadImplementors = []string{"CampaignPayload"}
+
+func (ec *executionContext) _CampaignPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignPayload")
+		case "campaign":
+			out.Values[i] = ec._CampaignPayload_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CampaignPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignReportImplementors = []string{"CampaignReport"}
+
+func (ec *executionContext) _CampaignReport(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignReport")
+		case "invited":
+			out.Values[i] = ec._CampaignReport_invited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uncalled":
+			out.Values[i] = ec._CampaignReport_uncalled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "responses":
+			out.Values[i] = ec._CampaignReport_responses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "segments":
+			out.Values[i] = ec._CampaignReport_segments(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -48220,6 +51467,49 @@ func (ec *executionContext) _FollowUpTaskPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var invitedSegmentCountImplementors = []string{"InvitedSegmentCount"}
+
+func (ec *executionContext) _InvitedSegmentCount(ctx context.Context, sel ast.SelectionSet, obj *model.InvitedSegmentCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invitedSegmentCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvitedSegmentCount")
+		case "segment":
+			out.Values[i] = ec._InvitedSegmentCount_segment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invitations":
+			out.Values[i] = ec._InvitedSegmentCount_invitations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var issueScreenTokenPayloadImplementors = []string{"IssueScreenTokenPayload"}
 
 func (ec *executionContext) _IssueScreenTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.IssueScreenTokenPayload) graphql.Marshaler {
@@ -49752,6 +53042,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "saveAudience":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_saveAudience(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordInvitationResponse":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordInvitationResponse(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -53112,6 +56423,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "campaigns":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_campaigns(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "events":
 			field := field
 
@@ -53499,6 +56832,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var recordInvitationResponsePayloadImplementors = []string{"RecordInvitationResponsePayload"}
+
+func (ec *executionContext) _RecordInvitationResponsePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RecordInvitationResponsePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recordInvitationResponsePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecordInvitationResponsePayload")
+		case "invitation":
+			out.Values[i] = ec._RecordInvitationResponsePayload_invitation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RecordInvitationResponsePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -55485,6 +58861,49 @@ func (ec *executionContext) _RequestLoginCodePayload(ctx context.Context, sel as
 			}
 		case "userErrors":
 			out.Values[i] = ec._RequestLoginCodePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var responseCountImplementors = []string{"ResponseCount"}
+
+func (ec *executionContext) _ResponseCount(ctx context.Context, sel ast.SelectionSet, obj *model.ResponseCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, responseCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResponseCount")
+		case "response":
+			out.Values[i] = ec._ResponseCount_response(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invitations":
+			out.Values[i] = ec._ResponseCount_invitations(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -59439,6 +62858,152 @@ func (ec *executionContext) marshalNCalendarPayload2ᚖgithubᚗcomᚋownerhub�
 	return ec._CalendarPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCampaign2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaign(ctx context.Context, sel ast.SelectionSet, v *crm.Campaign) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Campaign(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignConnection(ctx context.Context, sel ast.SelectionSet, v *model.CampaignConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CampaignEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCampaignEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCampaignEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignEdge(ctx context.Context, sel ast.SelectionSet, v *model.CampaignEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignInvitation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐInvitation(ctx context.Context, sel ast.SelectionSet, v *crm.Invitation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignInvitation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignInvitationConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationConnection(ctx context.Context, sel ast.SelectionSet, v *model.CampaignInvitationConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignInvitationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignInvitationEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CampaignInvitationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCampaignInvitationEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCampaignInvitationEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationEdge(ctx context.Context, sel ast.SelectionSet, v *model.CampaignInvitationEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignInvitationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCampaignKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignKind(ctx context.Context, v any) (crm.CampaignKind, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.CampaignKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCampaignKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignKind(ctx context.Context, sel ast.SelectionSet, v crm.CampaignKind) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNCampaignPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignPayload(ctx context.Context, sel ast.SelectionSet, v *model.CampaignPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignReport(ctx context.Context, sel ast.SelectionSet, v *model.CampaignReport) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignReport(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCampaignStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignStatus(ctx context.Context, v any) (crm.CampaignStatus, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.CampaignStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCampaignStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignStatus(ctx context.Context, sel ast.SelectionSet, v crm.CampaignStatus) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNCancelAssistanceRequestInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCancelAssistanceRequestInput(ctx context.Context, v any) (model.CancelAssistanceRequestInput, error) {
 	res, err := ec.unmarshalInputCancelAssistanceRequestInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -59850,6 +63415,11 @@ func (ec *executionContext) marshalNConsentSource2githubᚗcomᚋownerhubᚋowne
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNCreateCampaignInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateCampaignInput(ctx context.Context, v any) (model.CreateCampaignInput, error) {
+	res, err := ec.unmarshalInputCreateCampaignInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateEventInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateEventInput(ctx context.Context, v any) (model.CreateEventInput, error) {
@@ -60335,6 +63905,49 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNInvitationResponse2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx context.Context, v any) (crm.Response, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.Response(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInvitationResponse2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx context.Context, sel ast.SelectionSet, v crm.Response) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNInvitedSegmentCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐInvitedSegmentCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InvitedSegmentCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvitedSegmentCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐInvitedSegmentCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvitedSegmentCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐInvitedSegmentCount(ctx context.Context, sel ast.SelectionSet, v *model.InvitedSegmentCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InvitedSegmentCount(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNIssueScreenTokenInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐIssueScreenTokenInput(ctx context.Context, v any) (model.IssueScreenTokenInput, error) {
@@ -61160,6 +64773,21 @@ func (ec *executionContext) unmarshalNRecordFollowUpOutcomeInput2githubᚗcomᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRecordInvitationResponseInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordInvitationResponseInput(ctx context.Context, v any) (model.RecordInvitationResponseInput, error) {
+	res, err := ec.unmarshalInputRecordInvitationResponseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecordInvitationResponsePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordInvitationResponsePayload(ctx context.Context, sel ast.SelectionSet, v *model.RecordInvitationResponsePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RecordInvitationResponsePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRecordManualRefundInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordManualRefundInput(ctx context.Context, v any) (model.RecordManualRefundInput, error) {
 	res, err := ec.unmarshalInputRecordManualRefundInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -61520,6 +65148,32 @@ func (ec *executionContext) marshalNRequestLoginCodePayload2ᚖgithubᚗcomᚋow
 func (ec *executionContext) unmarshalNRescheduleAppointmentInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRescheduleAppointmentInput(ctx context.Context, v any) (model.RescheduleAppointmentInput, error) {
 	res, err := ec.unmarshalInputRescheduleAppointmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNResponseCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐResponseCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ResponseCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNResponseCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐResponseCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNResponseCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐResponseCount(ctx context.Context, sel ast.SelectionSet, v *model.ResponseCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ResponseCount(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRevokeScreenTokenInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRevokeScreenTokenInput(ctx context.Context, v any) (model.RevokeScreenTokenInput, error) {
@@ -62521,6 +66175,20 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCampaign2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaign(ctx context.Context, sel ast.SelectionSet, v *crm.Campaign) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Campaign(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCampaignInvitation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐInvitation(ctx context.Context, sel ast.SelectionSet, v *crm.Invitation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CampaignInvitation(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx context.Context, v any) ([]crm.Risk, error) {
 	if v == nil {
 		return nil, nil
@@ -62886,6 +66554,25 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = sel
 	_ = ctx
 	res := model.MarshalInt(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInvitationResponse2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx context.Context, v any) (*crm.Response, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalString(v)
+	res := crm.Response(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInvitationResponse2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx context.Context, sel ast.SelectionSet, v *crm.Response) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalString(string(*v))
 	return res
 }
 

@@ -174,6 +174,58 @@ type CalendarPayload struct {
 	UserErrors []*UserError           `json:"userErrors"`
 }
 
+// A page of campaigns, newest first.
+type CampaignConnection struct {
+	// The campaigns of this page.
+	Edges []*CampaignEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A campaign in a list.
+type CampaignEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The campaign.
+	Node *crm.Campaign `json:"node"`
+}
+
+// A page of a campaign's invitations.
+type CampaignInvitationConnection struct {
+	// The invitations of this page.
+	Edges []*CampaignInvitationEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// An invitation in a list.
+type CampaignInvitationEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The invitation.
+	Node *crm.Invitation `json:"node"`
+}
+
+// The result of createCampaign and cancelCampaign.
+type CampaignPayload struct {
+	// The campaign; null when refused.
+	Campaign *crm.Campaign `json:"campaign,omitempty"`
+	// Why it was refused: INVALID_ARGUMENT on the field, CAMPAIGN_NOT_CANCELLABLE.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A campaign's invitations counted.
+type CampaignReport struct {
+	// Owners invited.
+	Invited int `json:"invited"`
+	// Invitations nobody has called about yet.
+	Uncalled int `json:"uncalled"`
+	// Every response, zero counts included.
+	Responses []*ResponseCount `json:"responses"`
+	// Every segment, zero counts included.
+	Segments []*InvitedSegmentCount `json:"segments"`
+}
+
 type CancelAssistanceRequestInput struct {
 	RequestID string `json:"requestId"`
 	// Required from staff (the owner is told); optional for the owner.
@@ -236,6 +288,28 @@ type ComplaintStepInput struct {
 	// proposeComplaintResolution: the proposal; resolveComplaint: the
 	// resolution; reopenComplaint: why (all required). Optional otherwise.
 	Note *string `json:"note,omitempty"`
+}
+
+// Schedules a campaign.
+type CreateCampaignInput struct {
+	// The store inviting.
+	StoreID string `json:"storeId"`
+	// The audience: the store's, or a group audience (its owners at this store).
+	AudienceID string `json:"audienceId"`
+	// Its name, 1 to 60 characters.
+	Name string `json:"name"`
+	// What it invites to.
+	Kind crm.CampaignKind `json:"kind"`
+	// EVENT: the store's published event, starting after `sendAt`.
+	EventID *string `json:"eventId,omitempty"`
+	// BOOKING: the service kind to book.
+	ServiceKind *workshop.Kind `json:"serviceKind,omitempty"`
+	// The message's title, 1 to 20 characters.
+	Title string `json:"title"`
+	// The message's text, 1 to 35 characters.
+	Body string `json:"body"`
+	// When to send, from now to 90 days ahead; omitted: at once (within a minute).
+	SendAt *time.Time `json:"sendAt,omitempty"`
 }
 
 type CreateEventInput struct {
@@ -385,6 +459,14 @@ type HoursInput struct {
 	// HH:MM
 	Closes *string `json:"closes,omitempty"`
 	Closed *bool   `json:"closed,omitempty"`
+}
+
+// A count of invitations of owners in one segment.
+type InvitedSegmentCount struct {
+	// The segment the owners were in when invited.
+	Segment crm.Segment `json:"segment"`
+	// Invitations.
+	Invitations int `json:"invitations"`
 }
 
 type IssueScreenTokenInput struct {
@@ -632,6 +714,24 @@ type RecordFollowUpOutcomeInput struct {
 	Complaint *FollowUpComplaintInput `json:"complaint,omitempty"`
 }
 
+// Records a follow-up call's outcome.
+type RecordInvitationResponseInput struct {
+	// The invitation.
+	InvitationID string `json:"invitationId"`
+	// What the owner answered.
+	Response crm.Response `json:"response"`
+	// A note, up to 500 characters.
+	Note *string `json:"note,omitempty"`
+}
+
+// The result of recordInvitationResponse.
+type RecordInvitationResponsePayload struct {
+	// The invitation as recorded; null when refused.
+	Invitation *crm.Invitation `json:"invitation,omitempty"`
+	// Why it was refused: INVALID_ARGUMENT on `note`.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type RecordManualRefundInput struct {
 	// The refund WeChat Pay closed or found abnormal (a PaymentRefund's id).
 	RefundID string `json:"refundId"`
@@ -839,6 +939,14 @@ type RescheduleAppointmentInput struct {
 	AppointmentID  string    `json:"appointmentId"`
 	SlotStart      time.Time `json:"slotStart"`
 	IdempotencyKey *string   `json:"idempotencyKey,omitempty"`
+}
+
+// A count of invitations with one response.
+type ResponseCount struct {
+	// The response.
+	Response crm.Response `json:"response"`
+	// Invitations with it.
+	Invitations int `json:"invitations"`
 }
 
 type RevokeScreenTokenInput struct {

@@ -40,6 +40,51 @@ CREATE TABLE audiences (
 -- audiences(storeId): a store's, newest first.
 CREATE INDEX audiences_store_idx ON audiences (store_id, id);
 
+-- Campaigns: a store invites an audience to an event or to book a service
+-- (docs/crm.md). The dispatch job moves SCHEDULED through SENDING to SENT;
+-- CANCELLED only from SCHEDULED.
+CREATE TABLE campaigns (
+    id           uuid PRIMARY KEY,
+    store_id     uuid NOT NULL REFERENCES stores(id),
+    audience_id  uuid NOT NULL REFERENCES audiences(id),
+    name         text NOT NULL CHECK (name <> ''),
+    kind         text NOT NULL CHECK (kind IN ('EVENT', 'BOOKING')),
+    event_id     uuid REFERENCES events(id),
+    service_kind text,
+    title        text NOT NULL,
+    body         text NOT NULL,
+    send_at      timestamptz NOT NULL,
+    status       text NOT NULL CHECK (status IN ('SCHEDULED', 'SENDING', 'SENT', 'CANCELLED')),
+    invited      integer NOT NULL DEFAULT 0,
+    created_by   uuid NOT NULL REFERENCES staffs(id),
+    sent_at      timestamptz,
+    created_at   timestamptz NOT NULL,
+    updated_at   timestamptz NOT NULL,
+    CHECK ((kind = 'EVENT') = (event_id IS NOT NULL))
+);
+-- The dispatch job's due campaigns; a store's list.
+CREATE INDEX campaigns_due_idx ON campaigns (status, send_at);
+CREATE INDEX campaigns_store_idx ON campaigns (store_id, id);
+
+-- One invitation per owner and campaign: what makes a campaign never reach
+-- an owner twice, whatever the instances and retries.
+CREATE TABLE campaign_invitations (
+    id           uuid PRIMARY KEY,
+    campaign_id  uuid NOT NULL REFERENCES campaigns(id),
+    owner_id     uuid NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+    store_id     uuid NOT NULL REFERENCES stores(id),
+    segment      text NOT NULL,
+    response     text CHECK (response IN ('NOT_REACHED', 'COMING', 'NOT_SURE', 'NOT_COMING')),
+    note         text NOT NULL DEFAULT '',
+    responded_by uuid REFERENCES staffs(id),
+    responded_at timestamptz,
+    created_at   timestamptz NOT NULL,
+    UNIQUE (campaign_id, owner_id)
+);
+CREATE INDEX campaign_invitations_owner_idx ON campaign_invitations (owner_id);
+
 -- +goose Down
+DROP TABLE campaign_invitations;
+DROP TABLE campaigns;
 DROP TABLE audiences;
 DROP TABLE owner_segments;

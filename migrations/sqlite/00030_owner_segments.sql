@@ -30,6 +30,45 @@ CREATE TABLE audiences (
 );
 CREATE INDEX audiences_store_idx ON audiences (store_id, id);
 
+-- Campaigns and their invitations: see the PostgreSQL migration.
+CREATE TABLE campaigns (
+    id           TEXT NOT NULL PRIMARY KEY,
+    store_id     TEXT NOT NULL REFERENCES stores(id),
+    audience_id  TEXT NOT NULL REFERENCES audiences(id),
+    name         TEXT NOT NULL CHECK (name <> ''),
+    kind         TEXT NOT NULL CHECK (kind IN ('EVENT', 'BOOKING')),
+    event_id     TEXT REFERENCES events(id),
+    service_kind TEXT,
+    title        TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    send_at      DATETIME NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('SCHEDULED', 'SENDING', 'SENT', 'CANCELLED')),
+    invited      INTEGER NOT NULL DEFAULT 0,
+    created_by   TEXT NOT NULL REFERENCES staffs(id),
+    sent_at      DATETIME,
+    created_at   DATETIME NOT NULL,
+    updated_at   DATETIME NOT NULL,
+    CHECK ((kind = 'EVENT') = (event_id IS NOT NULL))
+);
+CREATE INDEX campaigns_due_idx ON campaigns (status, send_at);
+CREATE INDEX campaigns_store_idx ON campaigns (store_id, id);
+CREATE TABLE campaign_invitations (
+    id           TEXT NOT NULL PRIMARY KEY,
+    campaign_id  TEXT NOT NULL REFERENCES campaigns(id),
+    owner_id     TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+    store_id     TEXT NOT NULL REFERENCES stores(id),
+    segment      TEXT NOT NULL,
+    response     TEXT CHECK (response IN ('NOT_REACHED', 'COMING', 'NOT_SURE', 'NOT_COMING')),
+    note         TEXT NOT NULL DEFAULT '',
+    responded_by TEXT REFERENCES staffs(id),
+    responded_at DATETIME,
+    created_at   DATETIME NOT NULL,
+    UNIQUE (campaign_id, owner_id)
+);
+CREATE INDEX campaign_invitations_owner_idx ON campaign_invitations (owner_id);
+
 -- +goose Down
+DROP TABLE campaign_invitations;
+DROP TABLE campaigns;
 DROP TABLE audiences;
 DROP TABLE owner_segments;

@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
 )
 
@@ -57,6 +58,10 @@ type Service struct {
 	Workshop  *workshop.Service
 	// Thresholds; the zero value means DefaultThresholds.
 	Thresholds Thresholds
+	// Events checks the event a campaign invites to; Inbox takes the
+	// invitations to owners.
+	Events Events
+	Inbox  *inbox.Service
 }
 
 // rolesSegments see an owner's segment and churn risk: the staff who talk
@@ -249,9 +254,14 @@ func CanSeeSegments(actor *auth.Principal) bool {
 	return actor != nil && actor.IsStaff() && actor.HasAnyRole(rolesSegments...)
 }
 
-// EraseOwner removes a deleted account's row: the labels are about the
-// owner, and nobody reads them once the owner is gone.
+// EraseOwner removes a deleted account's segment row and campaign
+// invitations (with the staff's call notes): they are about the owner, and
+// nobody reads them once the owner is gone. Campaign counts keep the
+// number invited.
 func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
+	if err := s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Delete(&Invitation{}).Error; err != nil {
+		return err
+	}
 	return s.DB.Conn(ctx).Where("owner_id = ?", ownerID).Delete(&OwnerSegment{}).Error
 }
 
