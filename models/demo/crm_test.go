@@ -39,3 +39,31 @@ func TestSeedSegments(t *testing.T) {
 		t.Errorf("the demo owners fall in %v and %v: one segment or one risk tells a reader nothing", segments, risks)
 	}
 }
+
+// The demo's finished campaign: sent to SZ01's overdue customers who
+// consent, three calls made.
+func TestSeedCampaign(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.Open(t)
+	if _, err := demo.Seed(ctx, db, ""); err != nil {
+		t.Fatal(err)
+	}
+	var c crm.Campaign
+	if err := db.Conn(ctx).Take(&c).Error; err != nil {
+		t.Fatal(err)
+	}
+	var invs []crm.Invitation
+	if err := db.Conn(ctx).Where("campaign_id = ?", c.ID).Find(&invs).Error; err != nil {
+		t.Fatal(err)
+	}
+	answered := 0
+	for _, inv := range invs {
+		if inv.Response != nil {
+			answered++
+		}
+	}
+	if c.Status != crm.CampaignSent || c.Invited != len(invs) || len(invs) < 3 || answered != 3 {
+		t.Fatalf("demo campaign %s invited %d (%d rows), %d answered", c.Status, c.Invited, len(invs), answered)
+	}
+}
