@@ -47,6 +47,11 @@ func (g *group) seedSegments(ctx context.Context, db *models.DB, now time.Time) 
 	if _, err := svc.DispatchCampaigns(ctx, now); err != nil {
 		return err
 	}
+	// The demo owner has read the invitation: his one unread message is
+	// the approval request the tour starts from.
+	if err := readInvitation(ctx, svc.Inbox, g.ownerID(DemoOwnerPhone)); err != nil {
+		return err
+	}
 	invs, _, err := svc.Invitations(ctx, crmStaff, c.ID, nil, false, models.Page{First: 3})
 	if err != nil {
 		return err
@@ -75,4 +80,24 @@ func (g *group) principal(username string) *auth.Principal {
 		return &auth.Principal{Kind: auth.KindStaff, ID: st.ID, Roles: []auth.Role{auth.Role(g.roles[i].Role)}, StoreIDs: stores}
 	}
 	return nil
+}
+
+// readInvitation marks the owner's campaign invitations read, as the owner.
+func readInvitation(ctx context.Context, ib *inbox.Service, ownerID uuid.UUID) error {
+	owner := &auth.Principal{Kind: auth.KindOwner, ID: ownerID}
+	notes, _, err := ib.Notifications(ctx, owner, ownerID, models.Page{First: 50}, true)
+	if err != nil {
+		return err
+	}
+	var ids []uuid.UUID
+	for _, n := range notes {
+		if n.Kind == crm.KindCampaignInvitation {
+			ids = append(ids, n.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err = ib.MarkNotificationsRead(ctx, owner, ids, false)
+	return err
 }
