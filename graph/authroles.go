@@ -4,6 +4,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
@@ -39,6 +40,17 @@ var staffRoles = map[string][]auth.Role{
 	"Mutation.resolveComplaint":           care.RolesComplaintStep(),
 
 	"Query.jobRuns": jobs.RolesStatuses(),
+
+	"Query.segmentReport":               crm.RolesReport(),
+	"Query.audienceSize":                crm.RolesAudiences(),
+	"Query.audiences":                   crm.RolesAudiences(),
+	"Mutation.saveAudience":             crm.RolesAudiences(),
+	"Query.campaigns":                   crm.RolesAudiences(),
+	"Mutation.createCampaign":           crm.RolesAudiences(),
+	"Mutation.cancelCampaign":           crm.RolesAudiences(),
+	"Mutation.recordInvitationResponse": crm.RolesAudiences(),
+	"Owner.segment":                     crm.RolesSegments(),
+	"Owner.churnRisk":                   crm.RolesSegments(),
 
 	"Query.paymentReconciliation":  payments.RolesReconciliation(),
 	"Query.paymentsOwingRefunds":   payments.RolesRefundsOwed(),

@@ -61,6 +61,10 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Workshop.ItemFor(ctx, who, key)
 	case typeScreenToken:
 		obj, err = r.Workshop.ScreenTokenFor(ctx, who, key)
+	case typeAudience:
+		obj, err = r.CRM.AudienceFor(ctx, who, key)
+	case typeCampaign:
+		obj, err = r.CRM.CampaignFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

@@ -26,7 +26,8 @@ func userErrors(ctx context.Context, err error) ([]*model.UserError, error) {
 		ue := &model.UserError{Code: string(e.Code), Message: e.Message(models.Lang(ctx))}
 		operationOf(ctx).userError(ue.Code)
 		if e.Field != "" {
-			ue.Field = []string{"input", e.Field}
+			// A nested input field ("filter.modelYearTo") is a path.
+			ue.Field = append([]string{"input"}, strings.Split(e.Field, ".")...)
 		}
 		return []*model.UserError{ue}, nil
 	}

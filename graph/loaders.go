@@ -10,6 +10,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/outbox"
@@ -66,6 +67,9 @@ type Loaders struct {
 	// care service.
 	careOnce sync.Once
 	care     *careLoaders
+	// segments is made on first use (graph/crm.go).
+	segmentsOnce sync.Once
+	segments     *dataloadgen.Loader[uuid.UUID, *crm.OwnerSegment]
 }
 
 // loaderWait is how long a loader collects keys inside a list before it

@@ -11,6 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
@@ -37,6 +38,7 @@ type Resolver struct {
 	EventsService *events.Service
 	Roadside      *roadside.Service
 	Care          *care.Service
+	CRM           *crm.Service
 	// Jobs is the scheduled-job runner (its jobs' last runs for managers).
 	Jobs *jobs.Runner
 	// Privacy runs the owners' data rights (consent, export, deletion).

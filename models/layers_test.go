@@ -36,7 +36,7 @@ var layers = []struct {
 	{"capabilities on the kernel alone, and test databases", []string{"models/wallet", "models/roadside", "models/jobs", "models/documents", "models/testdb"}},
 	{"online payments: they call wallet, and pay for the purposes the capabilities above them define", []string{"models/payments"}},
 	{"capabilities that call wallet (and take online payments)", []string{"models/workshop", "models/events"}},
-	{"capabilities that build on repair orders", []string{"models/booking", "models/care"}},
+	{"capabilities that build on repair orders", []string{"models/booking", "models/care", "models/crm"}},
 	{"capabilities that read bookings", []string{"models/reminders"}},
 	{"capabilities that reach every other one, and sign-in", []string{"models/privacy", "auth/signin"}},
 	{"demo data for every capability", []string{"models/demo"}},

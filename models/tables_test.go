@@ -65,6 +65,7 @@ var tableOwners = map[string]string{
 
 	"surveys": "models/care", "complaints": "models/care", "complaint_events": "models/care",
 	"follow_up_tasks": "models/care",
+	"owner_segments":  "models/crm", "audiences": "models/crm", "campaigns": "models/crm", "campaign_invitations": "models/crm",
 
 	"assistance_requests": "models/roadside", "assistance_events": "models/roadside",
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/documents"
 	"github.com/ownerhub/ownerhub/models/events"
@@ -74,6 +75,7 @@ type App struct {
 	Events    *events.Service
 	Roadside  *roadside.Service
 	Care      *care.Service
+	CRM       *crm.Service
 	Jobs      *jobs.Runner
 	Privacy   *privacy.Service
 	Payments  *payments.Service
@@ -159,6 +161,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib, Workshop: ws}
+	cm := &crm.Service{DB: d.DB, Directory: dir, Workshop: ws, Thresholds: cfg.Segments, Events: ev, Inbox: ib}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	pay, err := newPayments(cfg, d, wl, dir, ws, ib)
 	if err != nil {
@@ -179,12 +182,12 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "wechatSubscriptions", Export: wx.ExportOwner},
 		},
 		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner, devices.EraseOwner,
-			pay.EraseOwner, wx.EraseOwner},
+			pay.EraseOwner, wx.EraseOwner, cm.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
 		Links:   graph.LinkOut,
 	}
 	runner.Jobs = scheduledJobs(runner, scheduled{DB: d.DB, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr,
-		Payments: pay})
+		Payments: pay, CRM: cm})
 	if err := runner.Attach(ob.River()); err != nil {
 		return nil, fmt.Errorf("scheduled jobs: %w", err)
 	}
@@ -198,7 +201,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	reg := newMetrics(d.DB, currentBuild(), trustedNames)
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
-			Roadside: rs, Care: cr, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
+			Roadside: rs, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
 			Push: devices, Payments: pay, WeChat: wx},
 		Limits:           limits,
 		Development:      !cfg.Production,
@@ -217,7 +220,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Care: cr, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
+		Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
 	e := echo.New()
 	app.Echo = e
 	e.HideBanner, e.HidePort = true, true

@@ -20,6 +20,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth/signin"
 	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/push"
@@ -72,6 +73,9 @@ type Config struct {
 	// Wallet holds the stored-value cap, top-up bonus rules and tier
 	// thresholds.
 	Wallet wallet.Config
+
+	// Segments are the aftersales segments' window and thresholds.
+	Segments crm.Thresholds
 
 	// SMSProvider is "" (no gateway: development logs login codes,
 	// production sends none) or "aliyun" (Alibaba Cloud SMS, configured by
@@ -172,6 +176,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if err := loadWalletConfig(&c.Wallet, env); err != nil {
+		return c, err
+	}
+	if err := loadSegments(&c, env); err != nil {
 		return c, err
 	}
 	if err := loadPush(&c, env); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -50,6 +51,7 @@ func TestConfigDefaults(t *testing.T) {
 		RateLimits:    DefaultRateLimits,
 		SignInLimits:  signin.DefaultLimits,
 		Wallet:        wallet.DefaultConfig(),
+		Segments:      crm.DefaultThresholds,
 		// The default weekly cap of marketing messages per owner.
 		MarketingWeeklyCap: 2,
 		PaymentHold:        payments.DefaultHold,
@@ -115,6 +117,9 @@ func TestConfigEverySetting(t *testing.T) {
 		"ALIYUN_SMS_ENDPOINT":          "https://dysmsapi.aliyuncs.com",
 
 		"PAYMENT_HOLD": "5m",
+
+		"CRM_SEGMENT_WINDOW_MONTHS": "18",
+		"CRM_SEGMENT_THRESHOLDS":    "maintenance:2, mechanical:3",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +148,7 @@ func TestConfigEverySetting(t *testing.T) {
 		MetricsToken:      "scrape-me-0123456789",
 		DrainPeriod:       10 * time.Second,
 		Wallet:            wallet.DefaultConfig(),
+		Segments:          crm.Thresholds{WindowMonths: 18, Insurance: 1, Maintenance: 2, Mechanical: 3},
 		SMSProvider:       "aliyun",
 		AliyunSMS: outbox.AliyunConfig{AccessKeyID: "LTAI5t-key", AccessKeySecret: "key-secret", SignName: "车主之家",
 			Templates: map[string]string{outbox.KindLoginCode: "SMS_465000001"}, Endpoint: "https://dysmsapi.aliyuncs.com"},

@@ -8,6 +8,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/payments"
@@ -28,6 +29,7 @@ type scheduled struct {
 	Events    *events.Service
 	Care      *care.Service
 	Payments  *payments.Service
+	CRM       *crm.Service
 }
 
 // scheduledJobs lists every scheduled job of r: adding one is one line.
@@ -57,6 +59,12 @@ func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
 		{Name: "survey-invitations", Period: time.Hour, Run: s.Care.InviteSurveys},
 		{Name: "follow-up-tasks", Period: time.Hour, Run: s.Care.CreateFollowUps},
 		{Name: "complaint-deadlines", Period: time.Hour, Run: s.Care.MarkMissedDeadlines},
+		// Every owner's segment and churn risk, nightly from 02:00 Shanghai
+		// time (before the stores open; the reports read last night's).
+		{Name: "segments", Period: 24 * time.Hour, Offset: 2 * time.Hour, Run: s.CRM.ComputeSegments},
+		// Campaigns whose send time has come go out within the minute (the
+		// outbox holds marketing messages through the quiet hours).
+		{Name: "campaign-dispatch", Period: time.Minute, Run: s.CRM.DispatchCampaigns},
 		// Payments whose notification did not arrive are asked about, and
 		// unpaid ones past their hold closed (every five minutes).
 		{Name: "payment-sweep", Period: 5 * time.Minute, Run: s.Payments.SweepPending},

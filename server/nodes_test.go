@@ -58,6 +58,9 @@ func TestNodeFetchesEveryType(t *testing.T) {
 		"Notification":      {query: `{ me { notifications(first: 1) { edges { node { id } } } } }`, path: []any{"me", "notifications", "edges", 0, "node", "id"}, allowed: owner, denied: stranger},
 		"LedgerEntry":       {query: `{ me { membership { transactions(first: 1) { edges { node { id } } } } } }`, path: []any{"me", "membership", "transactions", "edges", 0, "node", "id"}, allowed: owner, denied: stranger},
 		"ScreenToken":       {query: `query { screenTokens(storeId: "` + sz + `") { id } }`, path: []any{"screenTokens", 0, "id"}, allowed: manager, denied: otherStore},
+		// The demo's SZ01 audience and campaign.
+		"Audience": {query: `{ audiences(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"audiences", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},
+		"Campaign": {query: `{ campaigns(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"campaigns", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},
 	}
 	implementors := introspect(t, s).implements("Node")
 	if len(implementors) < 17 {

@@ -147,6 +147,18 @@ func newSweepFixture(t *testing.T) *swFixture {
 	if c := refundNotifyTo(t, fake, f.testServer, rn); c != http.StatusNoContent {
 		t.Fatalf("refund notification answered %d", c)
 	}
+
+	// SZ01's CRM invites every customer who consents (A among them) to
+	// book: an audience, a sent campaign and its invitations.
+	must(t, f.DB.Conn(t.Context()).Model(f.a).Update("marketing_consent", true).Error)
+	_, err = f.App.CRM.ComputeSegments(t.Context(), time.Now())
+	must(t, err)
+	crmTok := f.staff(t, "crm.sz01")
+	au := f.swMutate(t, crmTok, "saveAudience", map[string]any{"storeId": f.sz, "name": "扫查受众", "filter": map[string]any{}}, "audience { id }")
+	f.swMutate(t, crmTok, "createCampaign", map[string]any{"storeId": f.sz, "audienceId": dig(au, "audience", "id"), "name": "扫查邀约",
+		"kind": "BOOKING", "serviceKind": "MAINTENANCE", "title": "保养邀约", "body": "欢迎到店保养"}, "campaign { id }")
+	_, err = f.App.CRM.DispatchCampaigns(t.Context(), time.Now())
+	must(t, err)
 	return f
 }
 

@@ -71,8 +71,8 @@ var swTechnicianMayNot = []string{"Owner", "Notification", "Registration", "Comp
 
 // swStaffOnly are the fields of A's records that only staff read: A's own
 // crawl leaves them out (A is refused them, which TestApprovalDeliveries
-// checks).
-var swStaffOnly = map[string]bool{"approvalDeliveries": true}
+// and TestSegmentsAndChurn check).
+var swStaffOnly = map[string]bool{"approvalDeliveries": true, "segment": true, "churnRisk": true}
 
 type swWorld struct {
 	t      testing.TB
@@ -145,6 +145,8 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 		{"workshopBoard", "storeId: $s", "WorkshopBoard"},
 		{"appointments", "storeId: $s, date: $d", "DaySchedule"},
 		{"openAssistanceRequests", "storeId: $s, first: 100", "AssistanceRequestConnection"},
+		{"audiences", "storeId: $s, first: 100", "AudienceConnection"},
+		{"campaigns", "storeId: $s, first: 100", "CampaignConnection"},
 	} {
 		got := map[string]string{}
 		defs, vars := "$s: ID!", map[string]any{"s": f.sz}
@@ -158,6 +160,19 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 			if typ != "Owner" && typ != "Vehicle" && typ != "Store" {
 				w.stored[id] = typ
 			}
+		}
+	}
+	// A campaign's invitations are a list inside the campaign.
+	invitations := map[string]string{}
+	for id, typ := range w.stored {
+		if typ == "Campaign" {
+			w.crawl(t, mgr, `query($id: ID!) { node(id: $id) { ... on Campaign { invitations(first: 100) { `+
+				w.sc.selection("CampaignInvitationConnection", 1, false)+` } } } }`, map[string]any{"id": id}, invitations, nil)
+		}
+	}
+	for id, typ := range invitations {
+		if typ != "Owner" && typ != "Vehicle" && typ != "Store" {
+			w.stored[id] = typ
 		}
 	}
 	for _, login := range []string{"advisor", "foreman", "technician1", "technician2", "crm", "events", "cashier", "manager"} {
@@ -410,7 +425,7 @@ func (w *swWorld) slotType(owner, name string) string {
 	aliases := map[string]string{"order": "RepairOrder", "item": "RepairOrderItem", "task": "FollowUpTask",
 		"request": "AssistanceRequest", "technician": "Staff", "advisor": "Staff", "assignee": "Staff",
 		"sellingStore": "Store", "homeStore": "Store", "MarkNotificationsReadInput.ids": "Notification",
-		"payment": "OnlinePayment", "refund": "PaymentRefund"}
+		"payment": "OnlinePayment", "refund": "PaymentRefund", "invitation": "CampaignInvitation"}
 	if typ, ok := aliases[owner+"."+name]; ok {
 		return typ
 	}

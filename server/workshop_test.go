@@ -459,8 +459,14 @@ func TestRepairOrderConcurrentOpens(t *testing.T) {
 // returns the order's number.
 func (f *wkFixture) wkDeliverVisit(t testing.TB, car wkCar, mileage int, decline bool) string {
 	t.Helper()
+	return f.wkDeliverVisitOf(t, "MAINTENANCE", car, mileage, decline)
+}
+
+// wkDeliverVisitOf is wkDeliverVisit for an order of the kind.
+func (f *wkFixture) wkDeliverVisitOf(t testing.TB, kind string, car wkCar, mileage int, decline bool) string {
+	t.Helper()
 	advisor, foreman, tech := f.staff(t, "advisor.sz01"), f.staff(t, "foreman.sz01"), f.staff(t, "technician1.sz01")
-	o := f.open(t, advisor, f.sz, car.Plate, mileage, "MAINTENANCE", nil,
+	o := f.open(t, advisor, f.sz, car.Plate, mileage, kind, nil,
 		wkItem("PART", "OIL-0W20", "原厂全合成机油 0W-20", 4, 9800, false),
 		wkItem("LABOR", "LAB-MNT", "保养工时", 1, 18000, false))
 	id := wkStr(o["id"])

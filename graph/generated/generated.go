@@ -18,6 +18,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
@@ -47,8 +48,11 @@ type ResolverRoot interface {
 	Appointment() AppointmentResolver
 	AssistanceRequest() AssistanceRequestResolver
 	AssistanceStatusChange() AssistanceStatusChangeResolver
+	Audience() AudienceResolver
 	BoardCard() BoardCardResolver
 	CalendarOverride() CalendarOverrideResolver
+	Campaign() CampaignResolver
+	CampaignInvitation() CampaignInvitationResolver
 	Complaint() ComplaintResolver
 	ComplaintEvent() ComplaintEventResolver
 	ComplaintStoreCount() ComplaintStoreCountResolver
@@ -202,6 +206,43 @@ type ComplexityRoot struct {
 		ToStatus   func(childComplexity int) int
 	}
 
+	Audience struct {
+		CreatedAt func(childComplexity int) int
+		Filter    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Size      func(childComplexity int) int
+		Store     func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
+	AudienceConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AudienceEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AudienceFilter struct {
+		CarAgeMaxYears          func(childComplexity int) int
+		CarAgeMinYears          func(childComplexity int) int
+		ChurnRisks              func(childComplexity int) int
+		InspectionDueWithinDays func(childComplexity int) int
+		InsuranceDueWithinDays  func(childComplexity int) int
+		LastVisitAfter          func(childComplexity int) int
+		LastVisitBefore         func(childComplexity int) int
+		MarketingConsent        func(childComplexity int) int
+		ModelYearFrom           func(childComplexity int) int
+		ModelYearTo             func(childComplexity int) int
+		Models                  func(childComplexity int) int
+		Segments                func(childComplexity int) int
+		Tiers                   func(childComplexity int) int
+	}
+
 	AuthPayload struct {
 		Owner      func(childComplexity int) int
 		Session    func(childComplexity int) int
@@ -250,6 +291,74 @@ type ComplexityRoot struct {
 		Calendar   func(childComplexity int) int
 		Conflicts  func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	Campaign struct {
+		Audience    func(childComplexity int) int
+		Body        func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Event       func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Invitations func(childComplexity int, response *crm.Response, uncalled *bool, first *int, after *string) int
+		Invited     func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Report      func(childComplexity int) int
+		SendAt      func(childComplexity int) int
+		SentAt      func(childComplexity int) int
+		ServiceKind func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Store       func(childComplexity int) int
+		Title       func(childComplexity int) int
+	}
+
+	CampaignConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CampaignEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CampaignInvitation struct {
+		ID          func(childComplexity int) int
+		InvitedAt   func(childComplexity int) int
+		Note        func(childComplexity int) int
+		Owner       func(childComplexity int) int
+		RespondedAt func(childComplexity int) int
+		Response    func(childComplexity int) int
+		Segment     func(childComplexity int) int
+	}
+
+	CampaignInvitationConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CampaignInvitationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CampaignPayload struct {
+		Campaign   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	CampaignReport struct {
+		Invited   func(childComplexity int) int
+		Responses func(childComplexity int) int
+		Segments  func(childComplexity int) int
+		Uncalled  func(childComplexity int) int
+	}
+
+	ChurnRiskCount struct {
+		Owners func(childComplexity int) int
+		Risk   func(childComplexity int) int
 	}
 
 	Complaint struct {
@@ -448,6 +557,11 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	InvitedSegmentCount struct {
+		Invitations func(childComplexity int) int
+		Segment     func(childComplexity int) int
+	}
+
 	IssueScreenTokenPayload struct {
 		ScreenToken func(childComplexity int) int
 		Token       func(childComplexity int) int
@@ -571,11 +685,13 @@ type ComplexityRoot struct {
 		BookAppointment            func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment          func(childComplexity int, input model.AppointmentInput) int
 		CancelAssistanceRequest    func(childComplexity int, input model.CancelAssistanceRequestInput) int
+		CancelCampaign             func(childComplexity int, campaignID string) int
 		CancelEvent                func(childComplexity int, input model.CancelEventInput) int
 		CancelRegistration         func(childComplexity int, input model.CancelRegistrationInput) int
 		CheckInRegistration        func(childComplexity int, input model.CheckInRegistrationInput) int
 		CloseAssistanceRequest     func(childComplexity int, input model.CloseAssistanceRequestInput) int
 		CloseFollowUpTask          func(childComplexity int, input model.CloseFollowUpTaskInput) int
+		CreateCampaign             func(childComplexity int, input model.CreateCampaignInput) int
 		CreateEvent                func(childComplexity int, input model.CreateEventInput) int
 		DecideRepairItems          func(childComplexity int, input model.DecideRepairItemsInput) int
 		DeleteMyAccount            func(childComplexity int, input model.DeleteMyAccountInput) int
@@ -592,6 +708,7 @@ type ComplexityRoot struct {
 		ProposeComplaintResolution func(childComplexity int, input model.ComplaintStepInput) int
 		PublishEvent               func(childComplexity int, input model.PublishEventInput) int
 		RecordFollowUpOutcome      func(childComplexity int, input model.RecordFollowUpOutcomeInput) int
+		RecordInvitationResponse   func(childComplexity int, input model.RecordInvitationResponseInput) int
 		RecordManualRefund         func(childComplexity int, input model.RecordManualRefundInput) int
 		RefreshSession             func(childComplexity int, input model.RefreshSessionInput) int
 		RefundOnlinePayment        func(childComplexity int, input model.RefundOnlinePaymentInput) int
@@ -606,6 +723,7 @@ type ComplexityRoot struct {
 		RescheduleAppointment      func(childComplexity int, input model.RescheduleAppointmentInput) int
 		ResolveComplaint           func(childComplexity int, input model.ComplaintStepInput) int
 		RevokeScreenToken          func(childComplexity int, input model.RevokeScreenTokenInput) int
+		SaveAudience               func(childComplexity int, input model.SaveAudienceInput) int
 		SetCalendarOverride        func(childComplexity int, input model.SetCalendarOverrideInput) int
 		SetMarketingConsent        func(childComplexity int, input model.SetMarketingConsentInput) int
 		SetStoreCalendar           func(childComplexity int, input model.SetStoreCalendarInput) int
@@ -687,6 +805,7 @@ type ComplexityRoot struct {
 		Appointments            func(childComplexity int, first *int, after *string, status *booking.Status) int
 		AssistanceRequests      func(childComplexity int, first *int, after *string) int
 		Birthday                func(childComplexity int) int
+		ChurnRisk               func(childComplexity int) int
 		Complaints              func(childComplexity int, first *int, after *string) int
 		CreatedAt               func(childComplexity int) int
 		Devices                 func(childComplexity int) int
@@ -702,11 +821,21 @@ type ComplexityRoot struct {
 		Phone                   func(childComplexity int) int
 		Privacy                 func(childComplexity int) int
 		Registrations           func(childComplexity int, first *int, after *string, status *events.RegStatus) int
+		Segment                 func(childComplexity int) int
 		Surveys                 func(childComplexity int, first *int, after *string) int
 		UnreadNotificationCount func(childComplexity int) int
 		UpdatedAt               func(childComplexity int) int
 		Vehicles                func(childComplexity int, first *int, after *string) int
 		WeChatBound             func(childComplexity int) int
+	}
+
+	OwnerChurnRisk struct {
+		ComputedAt        func(childComplexity int) int
+		DueBy             func(childComplexity int) int
+		LastVisitAt       func(childComplexity int) int
+		Reasons           func(childComplexity int) int
+		Risk              func(childComplexity int) int
+		UsualIntervalDays func(childComplexity int) int
 	}
 
 	OwnerConnection struct {
@@ -718,6 +847,16 @@ type ComplexityRoot struct {
 	OwnerEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	OwnerSegment struct {
+		ComputedAt        func(childComplexity int) int
+		InsuranceVisits   func(childComplexity int) int
+		MaintenanceVisits func(childComplexity int) int
+		MechanicalVisits  func(childComplexity int) int
+		Segment           func(childComplexity int) int
+		Strategy          func(childComplexity int) int
+		WindowMonths      func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -796,8 +935,11 @@ type ComplexityRoot struct {
 	Query struct {
 		Appointments                func(childComplexity int, storeID string, date models.Date) int
 		AssistanceRequest           func(childComplexity int, id string) int
+		AudienceSize                func(childComplexity int, storeID *string, filter crm.Filter) int
+		Audiences                   func(childComplexity int, storeID *string, first *int, after *string) int
 		AvailableSlots              func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
 		BookingStats                func(childComplexity int, storeID string, from models.Date, to models.Date) int
+		Campaigns                   func(childComplexity int, storeID *string, first *int, after *string) int
 		ComplaintReport             func(childComplexity int, storeID *string, from models.Date, to models.Date) int
 		Complaints                  func(childComplexity int, storeID *string, status *care.ComplaintStatus, overdueOnly *bool, first *int, after *string) int
 		Event                       func(childComplexity int, id string) int
@@ -816,11 +958,17 @@ type ComplexityRoot struct {
 		RepairOrder                 func(childComplexity int, id string) int
 		SatisfactionReport          func(childComplexity int, storeID string, from models.Date, to models.Date) int
 		ScreenTokens                func(childComplexity int, storeID string) int
+		SegmentReport               func(childComplexity int, storeID string) int
 		StaffMe                     func(childComplexity int) int
 		StoreCalendar               func(childComplexity int, storeID string) int
 		Stores                      func(childComplexity int, first *int, after *string) int
 		WechatSubscriptionTemplates func(childComplexity int) int
 		WorkshopBoard               func(childComplexity int, storeID string) int
+	}
+
+	RecordInvitationResponsePayload struct {
+		Invitation func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	RecordManualRefundPayload struct {
@@ -963,6 +1111,11 @@ type ComplexityRoot struct {
 		UserErrors        func(childComplexity int) int
 	}
 
+	ResponseCount struct {
+		Invitations func(childComplexity int) int
+		Response    func(childComplexity int) int
+	}
+
 	RevokeScreenTokenPayload struct {
 		ScreenToken func(childComplexity int) int
 		UserErrors  func(childComplexity int) int
@@ -1000,6 +1153,11 @@ type ComplexityRoot struct {
 		To           func(childComplexity int) int
 	}
 
+	SaveAudiencePayload struct {
+		Audience   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	ScheduleSlot struct {
 		Appointments func(childComplexity int) int
 		Booked       func(childComplexity int) int
@@ -1021,6 +1179,20 @@ type ComplexityRoot struct {
 		Name      func(childComplexity int) int
 		RevokedAt func(childComplexity int) int
 		Store     func(childComplexity int) int
+	}
+
+	SegmentCount struct {
+		HighChurnRisk func(childComplexity int) int
+		Owners        func(childComplexity int) int
+		Segment       func(childComplexity int) int
+	}
+
+	SegmentReport struct {
+		ChurnRisks func(childComplexity int) int
+		ComputedAt func(childComplexity int) int
+		Owners     func(childComplexity int) int
+		Segments   func(childComplexity int) int
+		Store      func(childComplexity int) int
 	}
 
 	ServiceDue struct {
@@ -1271,11 +1443,34 @@ type AssistanceStatusChangeResolver interface {
 	Actor(ctx context.Context, obj *roadside.Event) (model.AssistanceActor, error)
 	ActorName(ctx context.Context, obj *roadside.Event) (*string, error)
 }
+type AudienceResolver interface {
+	ID(ctx context.Context, obj *crm.Audience) (string, error)
+
+	Store(ctx context.Context, obj *crm.Audience) (*models.Store, error)
+	Filter(ctx context.Context, obj *crm.Audience) (*crm.Filter, error)
+	Size(ctx context.Context, obj *crm.Audience) (int, error)
+}
 type BoardCardResolver interface {
 	OrderID(ctx context.Context, obj *workshop.Card) (string, error)
 }
 type CalendarOverrideResolver interface {
 	Kind(ctx context.Context, obj *booking.Override) (*workshop.Kind, error)
+}
+type CampaignResolver interface {
+	ID(ctx context.Context, obj *crm.Campaign) (string, error)
+	Store(ctx context.Context, obj *crm.Campaign) (*models.Store, error)
+	Audience(ctx context.Context, obj *crm.Campaign) (*crm.Audience, error)
+
+	Event(ctx context.Context, obj *crm.Campaign) (*events.Event, error)
+
+	Invitations(ctx context.Context, obj *crm.Campaign, response *crm.Response, uncalled *bool, first *int, after *string) (*model.CampaignInvitationConnection, error)
+	Report(ctx context.Context, obj *crm.Campaign) (*model.CampaignReport, error)
+}
+type CampaignInvitationResolver interface {
+	Owner(ctx context.Context, obj *crm.Invitation) (*models.Owner, error)
+
+	InvitedAt(ctx context.Context, obj *crm.Invitation) (*time.Time, error)
+	ID(ctx context.Context, obj *crm.Invitation) (string, error)
 }
 type ComplaintResolver interface {
 	ID(ctx context.Context, obj *care.Complaint) (string, error)
@@ -1387,6 +1582,10 @@ type MutationResolver interface {
 	ResolveComplaint(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
 	AcceptComplaintResolution(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
 	ReopenComplaint(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
+	SaveAudience(ctx context.Context, input model.SaveAudienceInput) (*model.SaveAudiencePayload, error)
+	CreateCampaign(ctx context.Context, input model.CreateCampaignInput) (*model.CampaignPayload, error)
+	CancelCampaign(ctx context.Context, campaignID string) (*model.CampaignPayload, error)
+	RecordInvitationResponse(ctx context.Context, input model.RecordInvitationResponseInput) (*model.RecordInvitationResponsePayload, error)
 	CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.EventPayload, error)
 	UpdateEvent(ctx context.Context, input model.UpdateEventInput) (*model.EventPayload, error)
 	PublishEvent(ctx context.Context, input model.PublishEventInput) (*model.EventPayload, error)
@@ -1453,6 +1652,8 @@ type OwnerResolver interface {
 	Appointments(ctx context.Context, obj *models.Owner, first *int, after *string, status *booking.Status) (*model.AppointmentConnection, error)
 	Surveys(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.SurveyConnection, error)
 	Complaints(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.ComplaintConnection, error)
+	Segment(ctx context.Context, obj *models.Owner) (*crm.OwnerSegment, error)
+	ChurnRisk(ctx context.Context, obj *models.Owner) (*model.OwnerChurnRisk, error)
 	Registrations(ctx context.Context, obj *models.Owner, first *int, after *string, status *events.RegStatus) (*model.RegistrationConnection, error)
 	Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error)
@@ -1501,6 +1702,10 @@ type QueryResolver interface {
 	SatisfactionReport(ctx context.Context, storeID string, from models.Date, to models.Date) (*care.SatisfactionReport, error)
 	ComplaintReport(ctx context.Context, storeID *string, from models.Date, to models.Date) (*care.ComplaintReport, error)
 	JobRuns(ctx context.Context) ([]*jobs.Status, error)
+	SegmentReport(ctx context.Context, storeID string) (*model.SegmentReport, error)
+	AudienceSize(ctx context.Context, storeID *string, filter crm.Filter) (int, error)
+	Audiences(ctx context.Context, storeID *string, first *int, after *string) (*model.AudienceConnection, error)
+	Campaigns(ctx context.Context, storeID *string, first *int, after *string) (*model.CampaignConnection, error)
 	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error)
 	Event(ctx context.Context, id string) (*events.Event, error)
 	EventRoster(ctx context.Context, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) (*model.EventRoster, error)
@@ -2097,6 +2302,160 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AssistanceStatusChange.ToStatus(childComplexity), true
 
+	case "Audience.createdAt":
+		if e.ComplexityRoot.Audience.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.CreatedAt(childComplexity), true
+	case "Audience.filter":
+		if e.ComplexityRoot.Audience.Filter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Filter(childComplexity), true
+	case "Audience.id":
+		if e.ComplexityRoot.Audience.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.ID(childComplexity), true
+	case "Audience.name":
+		if e.ComplexityRoot.Audience.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Name(childComplexity), true
+	case "Audience.size":
+		if e.ComplexityRoot.Audience.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Size(childComplexity), true
+	case "Audience.store":
+		if e.ComplexityRoot.Audience.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Store(childComplexity), true
+	case "Audience.updatedAt":
+		if e.ComplexityRoot.Audience.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.UpdatedAt(childComplexity), true
+
+	case "AudienceConnection.edges":
+		if e.ComplexityRoot.AudienceConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceConnection.Edges(childComplexity), true
+	case "AudienceConnection.pageInfo":
+		if e.ComplexityRoot.AudienceConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceConnection.PageInfo(childComplexity), true
+	case "AudienceConnection.totalCount":
+		if e.ComplexityRoot.AudienceConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceConnection.TotalCount(childComplexity), true
+
+	case "AudienceEdge.cursor":
+		if e.ComplexityRoot.AudienceEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceEdge.Cursor(childComplexity), true
+	case "AudienceEdge.node":
+		if e.ComplexityRoot.AudienceEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceEdge.Node(childComplexity), true
+
+	case "AudienceFilter.carAgeMaxYears":
+		if e.ComplexityRoot.AudienceFilter.CarAgeMaxYears == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.CarAgeMaxYears(childComplexity), true
+	case "AudienceFilter.carAgeMinYears":
+		if e.ComplexityRoot.AudienceFilter.CarAgeMinYears == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.CarAgeMinYears(childComplexity), true
+	case "AudienceFilter.churnRisks":
+		if e.ComplexityRoot.AudienceFilter.ChurnRisks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.ChurnRisks(childComplexity), true
+	case "AudienceFilter.inspectionDueWithinDays":
+		if e.ComplexityRoot.AudienceFilter.InspectionDueWithinDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.InspectionDueWithinDays(childComplexity), true
+	case "AudienceFilter.insuranceDueWithinDays":
+		if e.ComplexityRoot.AudienceFilter.InsuranceDueWithinDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.InsuranceDueWithinDays(childComplexity), true
+	case "AudienceFilter.lastVisitAfter":
+		if e.ComplexityRoot.AudienceFilter.LastVisitAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.LastVisitAfter(childComplexity), true
+	case "AudienceFilter.lastVisitBefore":
+		if e.ComplexityRoot.AudienceFilter.LastVisitBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.LastVisitBefore(childComplexity), true
+	case "AudienceFilter.marketingConsent":
+		if e.ComplexityRoot.AudienceFilter.MarketingConsent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.MarketingConsent(childComplexity), true
+	case "AudienceFilter.modelYearFrom":
+		if e.ComplexityRoot.AudienceFilter.ModelYearFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.ModelYearFrom(childComplexity), true
+	case "AudienceFilter.modelYearTo":
+		if e.ComplexityRoot.AudienceFilter.ModelYearTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.ModelYearTo(childComplexity), true
+	case "AudienceFilter.models":
+		if e.ComplexityRoot.AudienceFilter.Models == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.Models(childComplexity), true
+	case "AudienceFilter.segments":
+		if e.ComplexityRoot.AudienceFilter.Segments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.Segments(childComplexity), true
+	case "AudienceFilter.tiers":
+		if e.ComplexityRoot.AudienceFilter.Tiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceFilter.Tiers(childComplexity), true
+
 	case "AuthPayload.owner":
 		if e.ComplexityRoot.AuthPayload.Owner == nil {
 			break
@@ -2294,6 +2653,266 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CalendarPayload.UserErrors(childComplexity), true
+
+	case "Campaign.audience":
+		if e.ComplexityRoot.Campaign.Audience == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Audience(childComplexity), true
+	case "Campaign.body":
+		if e.ComplexityRoot.Campaign.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Body(childComplexity), true
+	case "Campaign.createdAt":
+		if e.ComplexityRoot.Campaign.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.CreatedAt(childComplexity), true
+	case "Campaign.event":
+		if e.ComplexityRoot.Campaign.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Event(childComplexity), true
+	case "Campaign.id":
+		if e.ComplexityRoot.Campaign.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.ID(childComplexity), true
+	case "Campaign.invitations":
+		if e.ComplexityRoot.Campaign.Invitations == nil {
+			break
+		}
+
+		args, err := ec.field_Campaign_invitations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Campaign.Invitations(childComplexity, args["response"].(*crm.Response), args["uncalled"].(*bool), args["first"].(*int), args["after"].(*string)), true
+	case "Campaign.invited":
+		if e.ComplexityRoot.Campaign.Invited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Invited(childComplexity), true
+	case "Campaign.kind":
+		if e.ComplexityRoot.Campaign.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Kind(childComplexity), true
+	case "Campaign.name":
+		if e.ComplexityRoot.Campaign.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Name(childComplexity), true
+	case "Campaign.report":
+		if e.ComplexityRoot.Campaign.Report == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Report(childComplexity), true
+	case "Campaign.sendAt":
+		if e.ComplexityRoot.Campaign.SendAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.SendAt(childComplexity), true
+	case "Campaign.sentAt":
+		if e.ComplexityRoot.Campaign.SentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.SentAt(childComplexity), true
+	case "Campaign.serviceKind":
+		if e.ComplexityRoot.Campaign.ServiceKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.ServiceKind(childComplexity), true
+	case "Campaign.status":
+		if e.ComplexityRoot.Campaign.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Status(childComplexity), true
+	case "Campaign.store":
+		if e.ComplexityRoot.Campaign.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Store(childComplexity), true
+	case "Campaign.title":
+		if e.ComplexityRoot.Campaign.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Title(childComplexity), true
+
+	case "CampaignConnection.edges":
+		if e.ComplexityRoot.CampaignConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConnection.Edges(childComplexity), true
+	case "CampaignConnection.pageInfo":
+		if e.ComplexityRoot.CampaignConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConnection.PageInfo(childComplexity), true
+	case "CampaignConnection.totalCount":
+		if e.ComplexityRoot.CampaignConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConnection.TotalCount(childComplexity), true
+
+	case "CampaignEdge.cursor":
+		if e.ComplexityRoot.CampaignEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignEdge.Cursor(childComplexity), true
+	case "CampaignEdge.node":
+		if e.ComplexityRoot.CampaignEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignEdge.Node(childComplexity), true
+
+	case "CampaignInvitation.id":
+		if e.ComplexityRoot.CampaignInvitation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.ID(childComplexity), true
+	case "CampaignInvitation.invitedAt":
+		if e.ComplexityRoot.CampaignInvitation.InvitedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.InvitedAt(childComplexity), true
+	case "CampaignInvitation.note":
+		if e.ComplexityRoot.CampaignInvitation.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.Note(childComplexity), true
+	case "CampaignInvitation.owner":
+		if e.ComplexityRoot.CampaignInvitation.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.Owner(childComplexity), true
+	case "CampaignInvitation.respondedAt":
+		if e.ComplexityRoot.CampaignInvitation.RespondedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.RespondedAt(childComplexity), true
+	case "CampaignInvitation.response":
+		if e.ComplexityRoot.CampaignInvitation.Response == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.Response(childComplexity), true
+	case "CampaignInvitation.segment":
+		if e.ComplexityRoot.CampaignInvitation.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.Segment(childComplexity), true
+
+	case "CampaignInvitationConnection.edges":
+		if e.ComplexityRoot.CampaignInvitationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitationConnection.Edges(childComplexity), true
+	case "CampaignInvitationConnection.pageInfo":
+		if e.ComplexityRoot.CampaignInvitationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitationConnection.PageInfo(childComplexity), true
+	case "CampaignInvitationConnection.totalCount":
+		if e.ComplexityRoot.CampaignInvitationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitationConnection.TotalCount(childComplexity), true
+
+	case "CampaignInvitationEdge.cursor":
+		if e.ComplexityRoot.CampaignInvitationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitationEdge.Cursor(childComplexity), true
+	case "CampaignInvitationEdge.node":
+		if e.ComplexityRoot.CampaignInvitationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitationEdge.Node(childComplexity), true
+
+	case "CampaignPayload.campaign":
+		if e.ComplexityRoot.CampaignPayload.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignPayload.Campaign(childComplexity), true
+	case "CampaignPayload.userErrors":
+		if e.ComplexityRoot.CampaignPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignPayload.UserErrors(childComplexity), true
+
+	case "CampaignReport.invited":
+		if e.ComplexityRoot.CampaignReport.Invited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignReport.Invited(childComplexity), true
+	case "CampaignReport.responses":
+		if e.ComplexityRoot.CampaignReport.Responses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignReport.Responses(childComplexity), true
+	case "CampaignReport.segments":
+		if e.ComplexityRoot.CampaignReport.Segments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignReport.Segments(childComplexity), true
+	case "CampaignReport.uncalled":
+		if e.ComplexityRoot.CampaignReport.Uncalled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignReport.Uncalled(childComplexity), true
+
+	case "ChurnRiskCount.owners":
+		if e.ComplexityRoot.ChurnRiskCount.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChurnRiskCount.Owners(childComplexity), true
+	case "ChurnRiskCount.risk":
+		if e.ComplexityRoot.ChurnRiskCount.Risk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChurnRiskCount.Risk(childComplexity), true
 
 	case "Complaint.category":
 		if e.ComplexityRoot.Complaint.Category == nil {
@@ -3080,6 +3699,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FollowUpTaskPayload.UserErrors(childComplexity), true
 
+	case "InvitedSegmentCount.invitations":
+		if e.ComplexityRoot.InvitedSegmentCount.Invitations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitedSegmentCount.Invitations(childComplexity), true
+	case "InvitedSegmentCount.segment":
+		if e.ComplexityRoot.InvitedSegmentCount.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitedSegmentCount.Segment(childComplexity), true
+
 	case "IssueScreenTokenPayload.screenToken":
 		if e.ComplexityRoot.IssueScreenTokenPayload.ScreenToken == nil {
 			break
@@ -3617,6 +4249,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelAssistanceRequest(childComplexity, args["input"].(model.CancelAssistanceRequestInput)), true
+	case "Mutation.cancelCampaign":
+		if e.ComplexityRoot.Mutation.CancelCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelCampaign(childComplexity, args["campaignId"].(string)), true
 	case "Mutation.cancelEvent":
 		if e.ComplexityRoot.Mutation.CancelEvent == nil {
 			break
@@ -3672,6 +4315,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CloseFollowUpTask(childComplexity, args["input"].(model.CloseFollowUpTaskInput)), true
+	case "Mutation.createCampaign":
+		if e.ComplexityRoot.Mutation.CreateCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCampaign(childComplexity, args["input"].(model.CreateCampaignInput)), true
 	case "Mutation.createEvent":
 		if e.ComplexityRoot.Mutation.CreateEvent == nil {
 			break
@@ -3848,6 +4502,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordFollowUpOutcome(childComplexity, args["input"].(model.RecordFollowUpOutcomeInput)), true
+	case "Mutation.recordInvitationResponse":
+		if e.ComplexityRoot.Mutation.RecordInvitationResponse == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordInvitationResponse_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordInvitationResponse(childComplexity, args["input"].(model.RecordInvitationResponseInput)), true
 	case "Mutation.recordManualRefund":
 		if e.ComplexityRoot.Mutation.RecordManualRefund == nil {
 			break
@@ -4002,6 +4667,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeScreenToken(childComplexity, args["input"].(model.RevokeScreenTokenInput)), true
+	case "Mutation.saveAudience":
+		if e.ComplexityRoot.Mutation.SaveAudience == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveAudience_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveAudience(childComplexity, args["input"].(model.SaveAudienceInput)), true
 	case "Mutation.setCalendarOverride":
 		if e.ComplexityRoot.Mutation.SetCalendarOverride == nil {
 			break
@@ -4415,6 +5091,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Birthday(childComplexity), true
+	case "Owner.churnRisk":
+		if e.ComplexityRoot.Owner.ChurnRisk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Owner.ChurnRisk(childComplexity), true
 	case "Owner.complaints":
 		if e.ComplexityRoot.Owner.Complaints == nil {
 			break
@@ -4525,6 +5207,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Registrations(childComplexity, args["first"].(*int), args["after"].(*string), args["status"].(*events.RegStatus)), true
+	case "Owner.segment":
+		if e.ComplexityRoot.Owner.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Owner.Segment(childComplexity), true
 	case "Owner.surveys":
 		if e.ComplexityRoot.Owner.Surveys == nil {
 			break
@@ -4566,6 +5254,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Owner.WeChatBound(childComplexity), true
 
+	case "OwnerChurnRisk.computedAt":
+		if e.ComplexityRoot.OwnerChurnRisk.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.ComputedAt(childComplexity), true
+	case "OwnerChurnRisk.dueBy":
+		if e.ComplexityRoot.OwnerChurnRisk.DueBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.DueBy(childComplexity), true
+	case "OwnerChurnRisk.lastVisitAt":
+		if e.ComplexityRoot.OwnerChurnRisk.LastVisitAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.LastVisitAt(childComplexity), true
+	case "OwnerChurnRisk.reasons":
+		if e.ComplexityRoot.OwnerChurnRisk.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.Reasons(childComplexity), true
+	case "OwnerChurnRisk.risk":
+		if e.ComplexityRoot.OwnerChurnRisk.Risk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.Risk(childComplexity), true
+	case "OwnerChurnRisk.usualIntervalDays":
+		if e.ComplexityRoot.OwnerChurnRisk.UsualIntervalDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerChurnRisk.UsualIntervalDays(childComplexity), true
+
 	case "OwnerConnection.edges":
 		if e.ComplexityRoot.OwnerConnection.Edges == nil {
 			break
@@ -4597,6 +5322,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OwnerEdge.Node(childComplexity), true
+
+	case "OwnerSegment.computedAt":
+		if e.ComplexityRoot.OwnerSegment.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.ComputedAt(childComplexity), true
+	case "OwnerSegment.insuranceVisits":
+		if e.ComplexityRoot.OwnerSegment.InsuranceVisits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.InsuranceVisits(childComplexity), true
+	case "OwnerSegment.maintenanceVisits":
+		if e.ComplexityRoot.OwnerSegment.MaintenanceVisits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.MaintenanceVisits(childComplexity), true
+	case "OwnerSegment.mechanicalVisits":
+		if e.ComplexityRoot.OwnerSegment.MechanicalVisits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.MechanicalVisits(childComplexity), true
+	case "OwnerSegment.segment":
+		if e.ComplexityRoot.OwnerSegment.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.Segment(childComplexity), true
+	case "OwnerSegment.strategy":
+		if e.ComplexityRoot.OwnerSegment.Strategy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.Strategy(childComplexity), true
+	case "OwnerSegment.windowMonths":
+		if e.ComplexityRoot.OwnerSegment.WindowMonths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerSegment.WindowMonths(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -4927,6 +5695,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AssistanceRequest(childComplexity, args["id"].(string)), true
+	case "Query.audienceSize":
+		if e.ComplexityRoot.Query.AudienceSize == nil {
+			break
+		}
+
+		args, err := ec.field_Query_audienceSize_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AudienceSize(childComplexity, args["storeId"].(*string), args["filter"].(crm.Filter)), true
+	case "Query.audiences":
+		if e.ComplexityRoot.Query.Audiences == nil {
+			break
+		}
+
+		args, err := ec.field_Query_audiences_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Audiences(childComplexity, args["storeId"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.availableSlots":
 		if e.ComplexityRoot.Query.AvailableSlots == nil {
 			break
@@ -4949,6 +5739,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BookingStats(childComplexity, args["storeId"].(string), args["from"].(models.Date), args["to"].(models.Date)), true
+	case "Query.campaigns":
+		if e.ComplexityRoot.Query.Campaigns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_campaigns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Campaigns(childComplexity, args["storeId"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.complaintReport":
 		if e.ComplexityRoot.Query.ComplaintReport == nil {
 			break
@@ -5133,6 +5934,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ScreenTokens(childComplexity, args["storeId"].(string)), true
+	case "Query.segmentReport":
+		if e.ComplexityRoot.Query.SegmentReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_segmentReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SegmentReport(childComplexity, args["storeId"].(string)), true
 	case "Query.staffMe":
 		if e.ComplexityRoot.Query.StaffMe == nil {
 			break
@@ -5178,6 +5990,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WorkshopBoard(childComplexity, args["storeId"].(string)), true
+
+	case "RecordInvitationResponsePayload.invitation":
+		if e.ComplexityRoot.RecordInvitationResponsePayload.Invitation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordInvitationResponsePayload.Invitation(childComplexity), true
+	case "RecordInvitationResponsePayload.userErrors":
+		if e.ComplexityRoot.RecordInvitationResponsePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordInvitationResponsePayload.UserErrors(childComplexity), true
 
 	case "RecordManualRefundPayload.payment":
 		if e.ComplexityRoot.RecordManualRefundPayload.Payment == nil {
@@ -5764,6 +6589,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RequestLoginCodePayload.UserErrors(childComplexity), true
 
+	case "ResponseCount.invitations":
+		if e.ComplexityRoot.ResponseCount.Invitations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResponseCount.Invitations(childComplexity), true
+	case "ResponseCount.response":
+		if e.ComplexityRoot.ResponseCount.Response == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResponseCount.Response(childComplexity), true
+
 	case "RevokeScreenTokenPayload.screenToken":
 		if e.ComplexityRoot.RevokeScreenTokenPayload.ScreenToken == nil {
 			break
@@ -5901,6 +6739,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SatisfactionReport.To(childComplexity), true
 
+	case "SaveAudiencePayload.audience":
+		if e.ComplexityRoot.SaveAudiencePayload.Audience == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SaveAudiencePayload.Audience(childComplexity), true
+	case "SaveAudiencePayload.userErrors":
+		if e.ComplexityRoot.SaveAudiencePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SaveAudiencePayload.UserErrors(childComplexity), true
+
 	case "ScheduleSlot.appointments":
 		if e.ComplexityRoot.ScheduleSlot.Appointments == nil {
 			break
@@ -5987,6 +6838,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ScreenToken.Store(childComplexity), true
+
+	case "SegmentCount.highChurnRisk":
+		if e.ComplexityRoot.SegmentCount.HighChurnRisk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentCount.HighChurnRisk(childComplexity), true
+	case "SegmentCount.owners":
+		if e.ComplexityRoot.SegmentCount.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentCount.Owners(childComplexity), true
+	case "SegmentCount.segment":
+		if e.ComplexityRoot.SegmentCount.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentCount.Segment(childComplexity), true
+
+	case "SegmentReport.churnRisks":
+		if e.ComplexityRoot.SegmentReport.ChurnRisks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentReport.ChurnRisks(childComplexity), true
+	case "SegmentReport.computedAt":
+		if e.ComplexityRoot.SegmentReport.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentReport.ComputedAt(childComplexity), true
+	case "SegmentReport.owners":
+		if e.ComplexityRoot.SegmentReport.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentReport.Owners(childComplexity), true
+	case "SegmentReport.segments":
+		if e.ComplexityRoot.SegmentReport.Segments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentReport.Segments(childComplexity), true
+	case "SegmentReport.store":
+		if e.ComplexityRoot.SegmentReport.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentReport.Store(childComplexity), true
 
 	case "ServiceDue.date":
 		if e.ComplexityRoot.ServiceDue.Date == nil {
@@ -6802,6 +7703,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAssignFollowUpTaskInput,
 		ec.unmarshalInputAssignRepairOrderInput,
 		ec.unmarshalInputAssistanceRequestInput,
+		ec.unmarshalInputAudienceFilterInput,
 		ec.unmarshalInputBookAppointmentInput,
 		ec.unmarshalInputCancelAssistanceRequestInput,
 		ec.unmarshalInputCancelEventInput,
@@ -6810,6 +7712,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCloseAssistanceRequestInput,
 		ec.unmarshalInputCloseFollowUpTaskInput,
 		ec.unmarshalInputComplaintStepInput,
+		ec.unmarshalInputCreateCampaignInput,
 		ec.unmarshalInputCreateEventInput,
 		ec.unmarshalInputDecideRepairItemsInput,
 		ec.unmarshalInputDeleteMyAccountInput,
@@ -6831,6 +7734,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPaymentInput,
 		ec.unmarshalInputPublishEventInput,
 		ec.unmarshalInputRecordFollowUpOutcomeInput,
+		ec.unmarshalInputRecordInvitationResponseInput,
 		ec.unmarshalInputRecordManualRefundInput,
 		ec.unmarshalInputRefreshSessionInput,
 		ec.unmarshalInputRefundOnlinePaymentInput,
@@ -6845,6 +7749,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRequestLoginCodeInput,
 		ec.unmarshalInputRescheduleAppointmentInput,
 		ec.unmarshalInputRevokeScreenTokenInput,
+		ec.unmarshalInputSaveAudienceInput,
 		ec.unmarshalInputSetCalendarOverrideInput,
 		ec.unmarshalInputSetMarketingConsentInput,
 		ec.unmarshalInputSetStoreCalendarInput,
@@ -8302,6 +9207,569 @@ type UserError {
 type Query {
   "Fetches any object by its global ID, if the caller may see it; null otherwise."
   node(id: ID!): Node
+}
+`, BuiltIn: false},
+	{Name: "../schema/crm.graphqls", Input: `# The aftersales programme's picture of the owners: segments by the business
+# they bring and the risk that they drift away, computed nightly. Staff only:
+# owners never see these labels.
+
+"""
+One of the aftersales programme's eight groups, by whether the owner brought
+much (high) or little (low) insurance/accident, maintenance and
+mechanical/warranty business within the window (` + "`" + `OwnerSegment.windowMonths` + "`" + `).
+Each comes with the programme's strategy (` + "`" + `OwnerSegment.strategy` + "`" + `).
+"""
+enum CustomerSegment {
+  "Low in all three kinds: offer free checks."
+  LOW_LOYALTY
+  "High insurance/accident only: win their maintenance instead of only their repairs."
+  TO_DEVELOP
+  "High maintenance only: cycle reminders and care."
+  VALUE_FOR_MONEY
+  "High insurance/accident and maintenance: insurance renewal packages."
+  QUALITY_FIRST
+  "High mechanical/warranty only: maintenance and beauty packages."
+  APPEARANCE
+  "High insurance/accident and mechanical/warranty: extended-warranty packages."
+  RELATIONSHIP
+  "High maintenance and mechanical/warranty: car-care classes."
+  SAFETY
+  "High in all three kinds: thank-you rewards."
+  HIGH_LOYALTY
+}
+
+"How likely an owner is to have drifted away from the group's stores."
+enum ChurnRisk {
+  "Back within 1.25 times their usual interval, or not yet due."
+  LOW
+  "Overdue: more than 1.25 times the usual interval since the last visit (or the purchase, before any visit)."
+  MEDIUM
+  "More than twice the usual interval, or overdue with the car out of warranty or six years old or more."
+  HIGH
+}
+
+"Why a churn risk is what it is."
+enum ChurnReason {
+  "No delivered visit yet: the time is counted from the newest car's purchase date (or the owner's registration)."
+  NO_VISIT_YET
+  "More than 1.25 times the usual interval since the last visit."
+  OVERDUE
+  "More than twice the usual interval since the last visit."
+  FAR_OVERDUE
+  "Overdue, and every car's warranty has ended by date or distance: owners drift to independent garages after the warranty years (raises the risk one step)."
+  OUT_OF_WARRANTY
+  "Overdue, and the newest car is six years old or more (raises the risk one step)."
+  OLDER_CAR
+}
+
+"An owner's segment, as the last nightly run of the ` + "`" + `segments` + "`" + ` job computed it."
+type OwnerSegment {
+  "The segment."
+  segment: CustomerSegment!
+  "The programme's strategy for the segment, in English (e.g. ` + "`" + `car-care classes` + "`" + `)."
+  strategy: String!
+  "Delivered accident and body/paint orders within the window."
+  insuranceVisits: Int!
+  "Delivered maintenance and detailing orders within the window."
+  maintenanceVisits: Int!
+  "Delivered mechanical repair and warranty orders within the window."
+  mechanicalVisits: Int!
+  "The window in months (configuration ` + "`" + `CRM_SEGMENT_WINDOW_MONTHS` + "`" + `, 12 to 24) ending at ` + "`" + `computedAt` + "`" + `."
+  windowMonths: Int!
+  "When the nightly job computed it."
+  computedAt: DateTime!
+}
+
+"An owner's churn risk and its reasons, as the last nightly run computed them."
+type OwnerChurnRisk {
+  "The risk."
+  risk: ChurnRisk!
+  "Why, in the order the rule applied them; empty for LOW with visits on time."
+  reasons: [ChurnReason!]!
+  "The last delivered visit at any store of the group; null when there has been none."
+  lastVisitAt: DateTime
+  "The owner's usual interval between visits in days: the median gap between visits (60 to 365), or the car's maintenance interval with fewer than two visits."
+  usualIntervalDays: Int!
+  "When the owner was expected back: the last visit (or the purchase) plus the usual interval."
+  dueBy: DateTime!
+  "When the nightly job computed it."
+  computedAt: DateTime!
+}
+
+extend type Owner {
+  """
+  The owner's segment for the aftersales programme; null until the nightly
+  ` + "`" + `segments` + "`" + ` job has seen the owner. ADVISOR, CRM and MANAGER staff (and
+  GROUP_ADMIN) only; owners get FORBIDDEN.
+  """
+  segment: OwnerSegment @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+  """
+  The risk that the owner has drifted away, with the reasons; null for an
+  owner without a car (nothing to come back for) and until the nightly job
+  has seen the owner. ADVISOR, CRM and MANAGER staff only; owners get FORBIDDEN.
+  """
+  churnRisk: OwnerChurnRisk @auth(requires: STAFF, roles: [ADVISOR, CRM, MANAGER])
+}
+
+"A store's owners in one segment."
+type SegmentCount {
+  "The segment."
+  segment: CustomerSegment!
+  "Owners of the store in it."
+  owners: Int!
+  "Of those, owners at HIGH churn risk."
+  highChurnRisk: Int!
+}
+
+"A store's owners at one churn risk."
+type ChurnRiskCount {
+  "The risk."
+  risk: ChurnRisk!
+  "Owners of the store at it."
+  owners: Int!
+}
+
+"""
+A store's owners counted by segment and by churn risk, as of the last nightly
+run. An owner counts at one store: their home store, else the store of their
+last visit, else the store that sold their newest car.
+"""
+type SegmentReport {
+  "The store."
+  store: Store!
+  "All the store's owners the job has seen."
+  owners: Int!
+  "Every segment, in the programme's order, with zero counts included."
+  segments: [SegmentCount!]!
+  "Every churn risk from LOW to HIGH, with zero counts included; owners without a car have none and are left out."
+  churnRisks: [ChurnRiskCount!]!
+  "When the oldest counted row was computed; null before the first run."
+  computedAt: DateTime
+}
+
+extend type Query {
+  """
+  The store's owners by segment and churn risk. CRM and MANAGER staff of the
+  store (GROUP_ADMIN: any store). FORBIDDEN for another store or role;
+  NOT_FOUND for an id that is not a store.
+  """
+  segmentReport(
+    "The store (a ` + "`" + `Store` + "`" + ` global ID)."
+    storeId: ID!
+  ): SegmentReport! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+
+"""
+Which owners an audience keeps. Every given condition must hold (AND); the
+values of one list are alternatives (OR); an omitted or empty condition does
+not filter. Car conditions (models, model years, car age, insurance and
+inspection due) must all hold for one and the same car. Lists take at most
+50 values. Owners count at their store of record (see ` + "`" + `SegmentReport` + "`" + `) and
+join audiences once the nightly ` + "`" + `segments` + "`" + ` job has seen them.
+"""
+input AudienceFilterInput {
+  "Owners in one of these segments."
+  segments: [CustomerSegment!]
+  "Owners at one of these churn risks (owners without a car have none and never match)."
+  churnRisks: [ChurnRisk!]
+  "Owners whose membership is at one of these tiers."
+  tiers: [MembershipTier!]
+  "Owners of a car of one of these models, spelled as on ` + "`" + `Vehicle.model` + "`" + ` (e.g. ` + "`" + `Camry` + "`" + `); 1 to 50 characters each."
+  models: [String!]
+  "Owners of a car of this model year or later (1950 to 2100)."
+  modelYearFrom: Int
+  "Owners of a car of this model year or earlier (1950 to 2100, not before ` + "`" + `modelYearFrom` + "`" + `)."
+  modelYearTo: Int
+  "Owners of a car at least this many whole years old by its purchase date (0 to 30; cars without a purchase date never match)."
+  carAgeMinYears: Int
+  "Owners of a car at most this many whole years old by its purchase date (0 to 30, not below ` + "`" + `carAgeMinYears` + "`" + `)."
+  carAgeMaxYears: Int
+  "Owners whose last delivered visit was before this day (China time), or who never came."
+  lastVisitBefore: Date
+  "Owners whose last delivered visit was on this day (China time) or after; before ` + "`" + `lastVisitBefore` + "`" + ` when both are given."
+  lastVisitAfter: Date
+  "Owners of a car whose insurance expires from today to today plus this many days (0 to 365)."
+  insuranceDueWithinDays: Int
+  "Owners of a car whose annual inspection is due from today to today plus this many days (0 to 365)."
+  inspectionDueWithinDays: Int
+  "true: only owners who gave marketing consent; false: only those who did not. Campaigns always require consent."
+  marketingConsent: Boolean
+}
+
+"An audience's conditions, as saved (see ` + "`" + `AudienceFilterInput` + "`" + ` for each one's meaning); empty lists and nulls do not filter."
+type AudienceFilter {
+  "Segments kept."
+  segments: [CustomerSegment!]!
+  "Churn risks kept."
+  churnRisks: [ChurnRisk!]!
+  "Membership tiers kept."
+  tiers: [MembershipTier!]!
+  "Car models kept."
+  models: [String!]!
+  "Earliest model year."
+  modelYearFrom: Int
+  "Latest model year."
+  modelYearTo: Int
+  "Youngest car age in whole years."
+  carAgeMinYears: Int
+  "Oldest car age in whole years."
+  carAgeMaxYears: Int
+  "Last visit before this day."
+  lastVisitBefore: Date
+  "Last visit on this day or after."
+  lastVisitAfter: Date
+  "Insurance expiring within this many days."
+  insuranceDueWithinDays: Int
+  "Inspection due within this many days."
+  inspectionDueWithinDays: Int
+  "Marketing consent required (true) or absent (false)."
+  marketingConsent: Boolean
+}
+
+"A saved audience: a named filter over a store's owners (or the group's), for campaigns to invite."
+type Audience implements Node {
+  "Global ID."
+  id: ID!
+  "The name staff gave it (1 to 60 characters)."
+  name: String!
+  "The store whose owners it keeps; null for an audience of the whole group."
+  store: Store
+  "Its conditions."
+  filter: AudienceFilter!
+  "How many owners it keeps now, counted when asked (one statement)."
+  size: Int!
+  "When it was created."
+  createdAt: DateTime!
+  "When its name or conditions last changed."
+  updatedAt: DateTime!
+}
+
+"An audience in a list."
+type AudienceEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The audience."
+  node: Audience!
+}
+
+"A page of audiences, newest first."
+type AudienceConnection {
+  "The audiences of this page."
+  edges: [AudienceEdge!]!
+  "Where the page is in the list."
+  pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
+}
+
+"Creates an audience, or replaces the name and conditions of one."
+input SaveAudienceInput {
+  "The audience to change; omitted to create one."
+  audienceId: ID
+  "The store whose owners it keeps; omitted for the whole group (GROUP_ADMIN only). An audience stays with its store."
+  storeId: ID
+  "Its name, 1 to 60 characters."
+  name: String!
+  "Its conditions."
+  filter: AudienceFilterInput!
+}
+
+"The result of saveAudience."
+type SaveAudiencePayload {
+  "The audience as saved; null when refused."
+  audience: Audience
+  "Why it was refused: INVALID_ARGUMENT on the field (` + "`" + `name` + "`" + `, ` + "`" + `storeId` + "`" + `, ` + "`" + `filter.<condition>` + "`" + `)."
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  """
+  How many owners a filter keeps now, at the store (omitted: every store the
+  caller works for; the whole group for GROUP_ADMIN), counted in one
+  statement. CRM and MANAGER staff. FORBIDDEN for another store; invalid
+  conditions are an INVALID_ARGUMENT error naming the field.
+  """
+  audienceSize(
+    "The store (a ` + "`" + `Store` + "`" + ` global ID); omitted for all the caller's stores."
+    storeId: ID
+    "The conditions."
+    filter: AudienceFilterInput!
+  ): Int! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Saved audiences, newest first: the store's, or (storeId omitted) those of
+  every store the caller works for and the group's. CRM and MANAGER staff.
+  """
+  audiences(
+    "The store (a ` + "`" + `Store` + "`" + ` global ID); omitted for all the caller's stores and the group's."
+    storeId: ID
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the edge to start after."
+    after: String
+  ): AudienceConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+
+extend type Mutation {
+  """
+  Creates or changes a saved audience. CRM and MANAGER staff of its store;
+  audiences of the whole group: GROUP_ADMIN. FORBIDDEN for another store;
+  NOT_FOUND for an audience the caller does not see; INVALID_ARGUMENT in
+  userErrors for a bad name or condition.
+  """
+  saveAudience(input: SaveAudienceInput!): SaveAudiencePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+
+"What a campaign invites its audience to."
+enum CampaignKind {
+  "A published class or trip of the store (` + "`" + `eventId` + "`" + `)."
+  EVENT
+  "Booking a service of a kind at the store (` + "`" + `serviceKind` + "`" + `)."
+  BOOKING
+}
+
+"Where a campaign is."
+enum CampaignStatus {
+  "Waiting for ` + "`" + `sendAt` + "`" + `; may be cancelled."
+  SCHEDULED
+  "The dispatch job is inviting the audience (a minute or so)."
+  SENDING
+  "Every owner of the audience at sending time who gave marketing consent has an invitation."
+  SENT
+  "Cancelled before it went out."
+  CANCELLED
+}
+
+"What an invited owner answered the store's follow-up call."
+enum InvitationResponse {
+  "The call did not reach the owner."
+  NOT_REACHED
+  "The owner will come."
+  COMING
+  "The owner may come."
+  NOT_SURE
+  "The owner will not come."
+  NOT_COMING
+}
+
+"""
+A store's invitation of an audience: sent by the dispatch job (every minute)
+once ` + "`" + `sendAt` + "`" + ` has come, to the audience's owners at the store who gave
+marketing consent, as a CAMPAIGN_INVITATION message (quiet hours and the
+weekly marketing cap apply), never twice to one owner.
+"""
+type Campaign implements Node {
+  "Global ID."
+  id: ID!
+  "The store inviting."
+  store: Store!
+  "The audience invited."
+  audience: Audience!
+  "The name staff gave it (1 to 60 characters)."
+  name: String!
+  "What it invites to."
+  kind: CampaignKind!
+  "The event, for EVENT campaigns."
+  event: Event
+  "The service kind to book, for BOOKING campaigns."
+  serviceKind: RepairOrderKind
+  "The message's title (1 to 20 characters): the push and WeChat title."
+  title: String!
+  "The message's text in the owner's inbox (1 to 35 characters)."
+  body: String!
+  "When it goes out."
+  sendAt: DateTime!
+  "Where it is."
+  status: CampaignStatus!
+  "Owners invited; 0 until sent."
+  invited: Int!
+  "When the last owner was invited; null until SENT."
+  sentAt: DateTime
+  "Its invitations in id order: all, those not called yet (` + "`" + `uncalled` + "`" + `), or those with one response. The follow-up call list."
+  invitations(
+    "Only invitations with this response."
+    response: InvitationResponse
+    "Only invitations nobody has recorded a response for yet (overrides ` + "`" + `response` + "`" + `)."
+    uncalled: Boolean
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the edge to start after."
+    after: String
+  ): CampaignInvitationConnection!
+  "Its invitations counted by response and by segment, in one statement."
+  report: CampaignReport!
+  "When it was created."
+  createdAt: DateTime!
+}
+
+"One owner invited by one campaign, with the follow-up call's outcome."
+type CampaignInvitation {
+  "The owner invited."
+  owner: Owner!
+  "The owner's segment when invited."
+  segment: CustomerSegment!
+  "What the owner answered the call; null before anyone recorded a call."
+  response: InvitationResponse
+  "The caller's note (up to 500 characters); empty when none."
+  note: String!
+  "When the response was recorded."
+  respondedAt: DateTime
+  "When the owner was invited."
+  invitedAt: DateTime!
+  "Opaque id for recordInvitationResponse."
+  id: ID!
+}
+
+"An invitation in a list."
+type CampaignInvitationEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The invitation."
+  node: CampaignInvitation!
+}
+
+"A page of a campaign's invitations."
+type CampaignInvitationConnection {
+  "The invitations of this page."
+  edges: [CampaignInvitationEdge!]!
+  "Where the page is in the list."
+  pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
+}
+
+"A count of invitations with one response."
+type ResponseCount {
+  "The response."
+  response: InvitationResponse!
+  "Invitations with it."
+  invitations: Int!
+}
+
+"A count of invitations of owners in one segment."
+type InvitedSegmentCount {
+  "The segment the owners were in when invited."
+  segment: CustomerSegment!
+  "Invitations."
+  invitations: Int!
+}
+
+"A campaign's invitations counted."
+type CampaignReport {
+  "Owners invited."
+  invited: Int!
+  "Invitations nobody has called about yet."
+  uncalled: Int!
+  "Every response, zero counts included."
+  responses: [ResponseCount!]!
+  "Every segment, zero counts included."
+  segments: [InvitedSegmentCount!]!
+}
+
+"A page of campaigns, newest first."
+type CampaignConnection {
+  "The campaigns of this page."
+  edges: [CampaignEdge!]!
+  "Where the page is in the list."
+  pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
+}
+
+"A campaign in a list."
+type CampaignEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The campaign."
+  node: Campaign!
+}
+
+"Schedules a campaign."
+input CreateCampaignInput {
+  "The store inviting."
+  storeId: ID!
+  "The audience: the store's, or a group audience (its owners at this store)."
+  audienceId: ID!
+  "Its name, 1 to 60 characters."
+  name: String!
+  "What it invites to."
+  kind: CampaignKind!
+  "EVENT: the store's published event, starting after ` + "`" + `sendAt` + "`" + `."
+  eventId: ID
+  "BOOKING: the service kind to book."
+  serviceKind: RepairOrderKind
+  "The message's title, 1 to 20 characters."
+  title: String!
+  "The message's text, 1 to 35 characters."
+  body: String!
+  "When to send, from now to 90 days ahead; omitted: at once (within a minute)."
+  sendAt: DateTime
+}
+
+"The result of createCampaign and cancelCampaign."
+type CampaignPayload {
+  "The campaign; null when refused."
+  campaign: Campaign
+  "Why it was refused: INVALID_ARGUMENT on the field, CAMPAIGN_NOT_CANCELLABLE."
+  userErrors: [UserError!]!
+}
+
+"Records a follow-up call's outcome."
+input RecordInvitationResponseInput {
+  "The invitation."
+  invitationId: ID!
+  "What the owner answered."
+  response: InvitationResponse!
+  "A note, up to 500 characters."
+  note: String
+}
+
+"The result of recordInvitationResponse."
+type RecordInvitationResponsePayload {
+  "The invitation as recorded; null when refused."
+  invitation: CampaignInvitation
+  "Why it was refused: INVALID_ARGUMENT on ` + "`" + `note` + "`" + `."
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  """
+  Campaigns, newest first: the store's, or (storeId omitted) those of every
+  store the caller works for. CRM and MANAGER staff; FORBIDDEN for another store.
+  """
+  campaigns(
+    "The store (a ` + "`" + `Store` + "`" + ` global ID)."
+    storeId: ID
+    "Page size, 1 to 100."
+    first: Int = 20
+    "Cursor of the edge to start after."
+    after: String
+  ): CampaignConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+
+extend type Mutation {
+  """
+  Schedules a campaign. CRM and MANAGER staff of the store. FORBIDDEN for
+  another store; NOT_FOUND for an audience or event the caller does not see;
+  INVALID_ARGUMENT in userErrors (` + "`" + `name` + "`" + `, ` + "`" + `title` + "`" + `, ` + "`" + `body` + "`" + `, ` + "`" + `sendAt` + "`" + `,
+  ` + "`" + `audienceId` + "`" + ` of another store, ` + "`" + `eventId` + "`" + ` not the store's published future
+  event, ` + "`" + `serviceKind` + "`" + ` missing).
+  """
+  createCampaign(input: CreateCampaignInput!): CampaignPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Cancels a campaign that has not gone out. CRM and MANAGER staff of its
+  store; NOT_FOUND otherwise; CAMPAIGN_NOT_CANCELLABLE in userErrors once it
+  is SENDING, SENT or CANCELLED.
+  """
+  cancelCampaign(
+    "The campaign (a ` + "`" + `Campaign` + "`" + ` global ID)."
+    campaignId: ID!
+  ): CampaignPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  Records what an invited owner answered the follow-up call; a later call
+  replaces it. CRM and MANAGER staff of the campaign's store; NOT_FOUND
+  otherwise.
+  """
+  recordInvitationResponse(input: RecordInvitationResponseInput!): RecordInvitationResponsePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/event.graphqls", Input: `"What an event is."
@@ -11421,6 +12889,80 @@ func (ec *executionContext) childFields_AssistanceStatusChange(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type AssistanceStatusChange", field.Name)
 }
 
+func (ec *executionContext) childFields_Audience(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Audience_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Audience_name(ctx, field)
+	case "store":
+		return ec.fieldContext_Audience_store(ctx, field)
+	case "filter":
+		return ec.fieldContext_Audience_filter(ctx, field)
+	case "size":
+		return ec.fieldContext_Audience_size(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Audience_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Audience_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Audience", field.Name)
+}
+
+func (ec *executionContext) childFields_AudienceConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AudienceConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AudienceConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AudienceConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AudienceConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AudienceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AudienceEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AudienceEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AudienceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AudienceFilter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segments":
+		return ec.fieldContext_AudienceFilter_segments(ctx, field)
+	case "churnRisks":
+		return ec.fieldContext_AudienceFilter_churnRisks(ctx, field)
+	case "tiers":
+		return ec.fieldContext_AudienceFilter_tiers(ctx, field)
+	case "models":
+		return ec.fieldContext_AudienceFilter_models(ctx, field)
+	case "modelYearFrom":
+		return ec.fieldContext_AudienceFilter_modelYearFrom(ctx, field)
+	case "modelYearTo":
+		return ec.fieldContext_AudienceFilter_modelYearTo(ctx, field)
+	case "carAgeMinYears":
+		return ec.fieldContext_AudienceFilter_carAgeMinYears(ctx, field)
+	case "carAgeMaxYears":
+		return ec.fieldContext_AudienceFilter_carAgeMaxYears(ctx, field)
+	case "lastVisitBefore":
+		return ec.fieldContext_AudienceFilter_lastVisitBefore(ctx, field)
+	case "lastVisitAfter":
+		return ec.fieldContext_AudienceFilter_lastVisitAfter(ctx, field)
+	case "insuranceDueWithinDays":
+		return ec.fieldContext_AudienceFilter_insuranceDueWithinDays(ctx, field)
+	case "inspectionDueWithinDays":
+		return ec.fieldContext_AudienceFilter_inspectionDueWithinDays(ctx, field)
+	case "marketingConsent":
+		return ec.fieldContext_AudienceFilter_marketingConsent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AudienceFilter", field.Name)
+}
+
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "session":
@@ -11519,6 +13061,142 @@ func (ec *executionContext) childFields_CalendarPayload(ctx context.Context, fie
 		return ec.fieldContext_CalendarPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CalendarPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Campaign(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Campaign_id(ctx, field)
+	case "store":
+		return ec.fieldContext_Campaign_store(ctx, field)
+	case "audience":
+		return ec.fieldContext_Campaign_audience(ctx, field)
+	case "name":
+		return ec.fieldContext_Campaign_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_Campaign_kind(ctx, field)
+	case "event":
+		return ec.fieldContext_Campaign_event(ctx, field)
+	case "serviceKind":
+		return ec.fieldContext_Campaign_serviceKind(ctx, field)
+	case "title":
+		return ec.fieldContext_Campaign_title(ctx, field)
+	case "body":
+		return ec.fieldContext_Campaign_body(ctx, field)
+	case "sendAt":
+		return ec.fieldContext_Campaign_sendAt(ctx, field)
+	case "status":
+		return ec.fieldContext_Campaign_status(ctx, field)
+	case "invited":
+		return ec.fieldContext_Campaign_invited(ctx, field)
+	case "sentAt":
+		return ec.fieldContext_Campaign_sentAt(ctx, field)
+	case "invitations":
+		return ec.fieldContext_Campaign_invitations(ctx, field)
+	case "report":
+		return ec.fieldContext_Campaign_report(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Campaign_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Campaign", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CampaignConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CampaignConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CampaignConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CampaignEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CampaignEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignInvitation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "owner":
+		return ec.fieldContext_CampaignInvitation_owner(ctx, field)
+	case "segment":
+		return ec.fieldContext_CampaignInvitation_segment(ctx, field)
+	case "response":
+		return ec.fieldContext_CampaignInvitation_response(ctx, field)
+	case "note":
+		return ec.fieldContext_CampaignInvitation_note(ctx, field)
+	case "respondedAt":
+		return ec.fieldContext_CampaignInvitation_respondedAt(ctx, field)
+	case "invitedAt":
+		return ec.fieldContext_CampaignInvitation_invitedAt(ctx, field)
+	case "id":
+		return ec.fieldContext_CampaignInvitation_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignInvitation", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignInvitationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CampaignInvitationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CampaignInvitationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CampaignInvitationConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignInvitationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignInvitationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CampaignInvitationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CampaignInvitationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignInvitationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "campaign":
+		return ec.fieldContext_CampaignPayload_campaign(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CampaignPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "invited":
+		return ec.fieldContext_CampaignReport_invited(ctx, field)
+	case "uncalled":
+		return ec.fieldContext_CampaignReport_uncalled(ctx, field)
+	case "responses":
+		return ec.fieldContext_CampaignReport_responses(ctx, field)
+	case "segments":
+		return ec.fieldContext_CampaignReport_segments(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignReport", field.Name)
+}
+
+func (ec *executionContext) childFields_ChurnRiskCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "risk":
+		return ec.fieldContext_ChurnRiskCount_risk(ctx, field)
+	case "owners":
+		return ec.fieldContext_ChurnRiskCount_owners(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChurnRiskCount", field.Name)
 }
 
 func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11913,6 +13591,16 @@ func (ec *executionContext) childFields_FollowUpTaskPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type FollowUpTaskPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_InvitedSegmentCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_InvitedSegmentCount_segment(ctx, field)
+	case "invitations":
+		return ec.fieldContext_InvitedSegmentCount_invitations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvitedSegmentCount", field.Name)
+}
+
 func (ec *executionContext) childFields_IssueScreenTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "screenToken":
@@ -12287,6 +13975,10 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_surveys(ctx, field)
 	case "complaints":
 		return ec.fieldContext_Owner_complaints(ctx, field)
+	case "segment":
+		return ec.fieldContext_Owner_segment(ctx, field)
+	case "churnRisk":
+		return ec.fieldContext_Owner_churnRisk(ctx, field)
 	case "registrations":
 		return ec.fieldContext_Owner_registrations(ctx, field)
 	case "notifications":
@@ -12309,6 +14001,24 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Owner", field.Name)
 }
 
+func (ec *executionContext) childFields_OwnerChurnRisk(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "risk":
+		return ec.fieldContext_OwnerChurnRisk_risk(ctx, field)
+	case "reasons":
+		return ec.fieldContext_OwnerChurnRisk_reasons(ctx, field)
+	case "lastVisitAt":
+		return ec.fieldContext_OwnerChurnRisk_lastVisitAt(ctx, field)
+	case "usualIntervalDays":
+		return ec.fieldContext_OwnerChurnRisk_usualIntervalDays(ctx, field)
+	case "dueBy":
+		return ec.fieldContext_OwnerChurnRisk_dueBy(ctx, field)
+	case "computedAt":
+		return ec.fieldContext_OwnerChurnRisk_computedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OwnerChurnRisk", field.Name)
+}
+
 func (ec *executionContext) childFields_OwnerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -12329,6 +14039,26 @@ func (ec *executionContext) childFields_OwnerEdge(ctx context.Context, field gra
 		return ec.fieldContext_OwnerEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OwnerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OwnerSegment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_OwnerSegment_segment(ctx, field)
+	case "strategy":
+		return ec.fieldContext_OwnerSegment_strategy(ctx, field)
+	case "insuranceVisits":
+		return ec.fieldContext_OwnerSegment_insuranceVisits(ctx, field)
+	case "maintenanceVisits":
+		return ec.fieldContext_OwnerSegment_maintenanceVisits(ctx, field)
+	case "mechanicalVisits":
+		return ec.fieldContext_OwnerSegment_mechanicalVisits(ctx, field)
+	case "windowMonths":
+		return ec.fieldContext_OwnerSegment_windowMonths(ctx, field)
+	case "computedAt":
+		return ec.fieldContext_OwnerSegment_computedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OwnerSegment", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12475,6 +14205,16 @@ func (ec *executionContext) childFields_Privacy(ctx context.Context, field graph
 		return ec.fieldContext_Privacy_history(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Privacy", field.Name)
+}
+
+func (ec *executionContext) childFields_RecordInvitationResponsePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "invitation":
+		return ec.fieldContext_RecordInvitationResponsePayload_invitation(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RecordInvitationResponsePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordInvitationResponsePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RecordManualRefundPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12757,6 +14497,16 @@ func (ec *executionContext) childFields_RequestLoginCodePayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type RequestLoginCodePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ResponseCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "response":
+		return ec.fieldContext_ResponseCount_response(ctx, field)
+	case "invitations":
+		return ec.fieldContext_ResponseCount_invitations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResponseCount", field.Name)
+}
+
 func (ec *executionContext) childFields_RevokeScreenTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "screenToken":
@@ -12831,6 +14581,16 @@ func (ec *executionContext) childFields_SatisfactionReport(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type SatisfactionReport", field.Name)
 }
 
+func (ec *executionContext) childFields_SaveAudiencePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "audience":
+		return ec.fieldContext_SaveAudiencePayload_audience(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SaveAudiencePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SaveAudiencePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ScheduleSlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "start":
@@ -12875,6 +14635,34 @@ func (ec *executionContext) childFields_ScreenToken(ctx context.Context, field g
 		return ec.fieldContext_ScreenToken_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ScreenToken", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_SegmentCount_segment(ctx, field)
+	case "owners":
+		return ec.fieldContext_SegmentCount_owners(ctx, field)
+	case "highChurnRisk":
+		return ec.fieldContext_SegmentCount_highChurnRisk(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentCount", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "store":
+		return ec.fieldContext_SegmentReport_store(ctx, field)
+	case "owners":
+		return ec.fieldContext_SegmentReport_owners(ctx, field)
+	case "segments":
+		return ec.fieldContext_SegmentReport_segments(ctx, field)
+	case "churnRisks":
+		return ec.fieldContext_SegmentReport_churnRisks(ctx, field)
+	case "computedAt":
+		return ec.fieldContext_SegmentReport_computedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentReport", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceDue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13427,6 +15215,44 @@ func (ec *executionContext) dir_auth_args(ctx context.Context, rawArgs map[strin
 	return args, nil
 }
 
+func (ec *executionContext) field_Campaign_invitations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "response",
+		func(ctx context.Context, v any) (*crm.Response, error) {
+			return ec.unmarshalOInvitationResponse2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["response"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "uncalled",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["uncalled"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Membership_transactions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -13611,6 +15437,20 @@ func (ec *executionContext) field_Mutation_cancelAssistanceRequest_args(ctx cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -13673,6 +15513,20 @@ func (ec *executionContext) field_Mutation_closeFollowUpTask_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CloseFollowUpTaskInput, error) {
 			return ec.unmarshalNCloseFollowUpTaskInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCloseFollowUpTaskInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateCampaignInput, error) {
+			return ec.unmarshalNCreateCampaignInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateCampaignInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -13905,6 +15759,20 @@ func (ec *executionContext) field_Mutation_recordFollowUpOutcome_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_recordInvitationResponse_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordInvitationResponseInput, error) {
+			return ec.unmarshalNRecordInvitationResponseInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordInvitationResponseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_recordManualRefund_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14093,6 +15961,20 @@ func (ec *executionContext) field_Mutation_revokeScreenToken_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RevokeScreenTokenInput, error) {
 			return ec.unmarshalNRevokeScreenTokenInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRevokeScreenTokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_saveAudience_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SaveAudienceInput, error) {
+			return ec.unmarshalNSaveAudienceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSaveAudienceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -14569,6 +16451,58 @@ func (ec *executionContext) field_Query_assistanceRequest_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_audienceSize_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (crm.Filter, error) {
+			return ec.unmarshalNAudienceFilterInput2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_audiences_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_availableSlots_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14634,6 +16568,36 @@ func (ec *executionContext) field_Query_bookingStats_args(ctx context.Context, r
 		return nil, err
 	}
 	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_campaigns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -15034,6 +16998,20 @@ func (ec *executionContext) field_Query_satisfactionReport_args(ctx context.Cont
 }
 
 func (ec *executionContext) field_Query_screenTokens_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_segmentReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
@@ -17116,6 +19094,626 @@ func (ec *executionContext) fieldContext_AssistanceStatusChange_actorName(_ cont
 	return graphql.NewScalarFieldContext("AssistanceStatusChange", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Audience_id(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Audience().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Audience_name(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Audience_store(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Audience().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalOStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Audience",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Audience_filter(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_filter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Audience().Filter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Filter) graphql.Marshaler {
+			return ec.marshalNAudienceFilter2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_filter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Audience",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AudienceFilter(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Audience_size(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Audience().Size(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Audience_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Audience_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AudienceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AudienceEdge) graphql.Marshaler {
+			return ec.marshalNAudienceEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AudienceConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AudienceEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AudienceConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AudienceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AudienceConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AudienceConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AudienceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AudienceEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AudienceEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Audience) graphql.Marshaler {
+			return ec.marshalNAudience2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐAudience(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AudienceEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audience(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AudienceFilter_segments(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_segments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_segments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_churnRisks(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_churnRisks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChurnRisks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Risk) graphql.Marshaler {
+			return ec.marshalNChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_churnRisks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type ChurnRisk does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_tiers(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_tiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tiers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []wallet.Tier) graphql.Marshaler {
+			return ec.marshalNMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_tiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type MembershipTier does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_models(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_models(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Models, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_models(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_modelYearFrom(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_modelYearFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelYearFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_modelYearFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_modelYearTo(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_modelYearTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelYearTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_modelYearTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_carAgeMinYears(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_carAgeMinYears(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CarAgeMinYears, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_carAgeMinYears(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_carAgeMaxYears(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_carAgeMaxYears(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CarAgeMaxYears, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_carAgeMaxYears(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_lastVisitBefore(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_lastVisitBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastVisitBefore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Date) graphql.Marshaler {
+			return ec.marshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_lastVisitBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_lastVisitAfter(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_lastVisitAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastVisitAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Date) graphql.Marshaler {
+			return ec.marshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_lastVisitAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_insuranceDueWithinDays(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_insuranceDueWithinDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InsuranceDueWithinDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_insuranceDueWithinDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_inspectionDueWithinDays(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_inspectionDueWithinDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InspectionDueWithinDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_inspectionDueWithinDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AudienceFilter_marketingConsent(ctx context.Context, field graphql.CollectedField, obj *crm.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AudienceFilter_marketingConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarketingConsent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AudienceFilter_marketingConsent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AudienceFilter", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _AuthPayload_session(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17922,6 +20520,1105 @@ func (ec *executionContext) fieldContext_CalendarPayload_userErrors(_ context.Co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_id(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_store(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_audience(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_audience(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().Audience(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Audience) graphql.Marshaler {
+			return ec.marshalNAudience2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐAudience(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_audience(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audience(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_name(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_kind(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.CampaignKind) graphql.Marshaler {
+			return ec.marshalNCampaignKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type CampaignKind does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_event(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().Event(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Event) graphql.Marshaler {
+			return ec.marshalOEvent2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_serviceKind(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_serviceKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workshop.Kind) graphql.Marshaler {
+			return ec.marshalORepairOrderKind2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_serviceKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type RepairOrderKind does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_title(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_body(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_sendAt(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_sendAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SendAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_sendAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_status(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.CampaignStatus) graphql.Marshaler {
+			return ec.marshalNCampaignStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type CampaignStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_invited(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_invited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_invited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_sentAt(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_sentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_sentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Campaign_invitations(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_invitations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Campaign().Invitations(ctx, obj, fc.Args["response"].(*crm.Response), fc.Args["uncalled"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignInvitationConnection) graphql.Marshaler {
+			return ec.marshalNCampaignInvitationConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_invitations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignInvitationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Campaign_invitations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_report(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_report(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().Report(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignReport) graphql.Marshaler {
+			return ec.marshalNCampaignReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_report(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CampaignEdge) graphql.Marshaler {
+			return ec.marshalNCampaignEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Campaign) graphql.Marshaler {
+			return ec.marshalNCampaign2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignInvitation_owner(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CampaignInvitation().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Owner) graphql.Marshaler {
+			return ec.marshalNOwner2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐOwner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignInvitation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Owner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignInvitation_segment(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_response(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_response(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Response, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Response) graphql.Marshaler {
+			return ec.marshalOInvitationResponse2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_response(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, false, false, errors.New("field of type InvitationResponse does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_note(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_respondedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_respondedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RespondedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_respondedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_invitedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_invitedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CampaignInvitation().InvitedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_invitedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, true, true, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_id(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CampaignInvitation().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitation", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CampaignInvitationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CampaignInvitationEdge) graphql.Marshaler {
+			return ec.marshalNCampaignInvitationEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignInvitationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignInvitationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignInvitationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CampaignInvitationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignInvitationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignInvitationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CampaignInvitationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitationConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CampaignInvitationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignInvitationEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CampaignInvitationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Invitation) graphql.Marshaler {
+			return ec.marshalNCampaignInvitation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐInvitation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignInvitationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignInvitation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignPayload_campaign(ctx context.Context, field graphql.CollectedField, obj *model.CampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignPayload_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Campaign) graphql.Marshaler {
+			return ec.marshalOCampaign2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignPayload_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignReport_invited(ctx context.Context, field graphql.CollectedField, obj *model.CampaignReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignReport_invited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignReport_invited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignReport_uncalled(ctx context.Context, field graphql.CollectedField, obj *model.CampaignReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignReport_uncalled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Uncalled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignReport_uncalled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignReport_responses(ctx context.Context, field graphql.CollectedField, obj *model.CampaignReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignReport_responses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Responses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ResponseCount) graphql.Marshaler {
+			return ec.marshalNResponseCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐResponseCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignReport_responses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResponseCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignReport_segments(ctx context.Context, field graphql.CollectedField, obj *model.CampaignReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignReport_segments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InvitedSegmentCount) graphql.Marshaler {
+			return ec.marshalNInvitedSegmentCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐInvitedSegmentCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignReport_segments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvitedSegmentCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChurnRiskCount_risk(ctx context.Context, field graphql.CollectedField, obj *model.ChurnRiskCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChurnRiskCount_risk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Risk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Risk) graphql.Marshaler {
+			return ec.marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChurnRiskCount_risk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChurnRiskCount", field, false, false, errors.New("field of type ChurnRisk does not have child fields"))
+}
+
+func (ec *executionContext) _ChurnRiskCount_owners(ctx context.Context, field graphql.CollectedField, obj *model.ChurnRiskCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChurnRiskCount_owners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChurnRiskCount_owners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChurnRiskCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Complaint_id(ctx context.Context, field graphql.CollectedField, obj *care.Complaint) (ret graphql.Marshaler) {
@@ -21223,6 +24920,52 @@ func (ec *executionContext) fieldContext_FollowUpTaskPayload_userErrors(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _InvitedSegmentCount_segment(ctx context.Context, field graphql.CollectedField, obj *model.InvitedSegmentCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitedSegmentCount_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitedSegmentCount_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvitedSegmentCount", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _InvitedSegmentCount_invitations(ctx context.Context, field graphql.CollectedField, obj *model.InvitedSegmentCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitedSegmentCount_invitations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invitations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitedSegmentCount_invitations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvitedSegmentCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _IssueScreenTokenPayload_screenToken(ctx context.Context, field graphql.CollectedField, obj *model.IssueScreenTokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24250,6 +27993,274 @@ func (ec *executionContext) fieldContext_Mutation_reopenComplaint(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_reopenComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_saveAudience(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveAudience(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveAudience(ctx, fc.Args["input"].(model.SaveAudienceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.SaveAudiencePayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.SaveAudiencePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SaveAudiencePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SaveAudiencePayload) graphql.Marshaler {
+			return ec.marshalNSaveAudiencePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSaveAudiencePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveAudience(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SaveAudiencePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveAudience_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCampaign(ctx, fc.Args["input"].(model.CreateCampaignInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignPayload) graphql.Marshaler {
+			return ec.marshalNCampaignPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelCampaign(ctx, fc.Args["campaignId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CampaignPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignPayload) graphql.Marshaler {
+			return ec.marshalNCampaignPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordInvitationResponse(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordInvitationResponse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordInvitationResponse(ctx, fc.Args["input"].(model.RecordInvitationResponseInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.RecordInvitationResponsePayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.RecordInvitationResponsePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.RecordInvitationResponsePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordInvitationResponsePayload) graphql.Marshaler {
+			return ec.marshalNRecordInvitationResponsePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordInvitationResponsePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordInvitationResponse(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordInvitationResponsePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordInvitationResponse_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -27985,6 +31996,116 @@ func (ec *executionContext) fieldContext_Owner_complaints(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Owner_segment(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Owner().Segment(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *crm.OwnerSegment
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"ADVISOR", "CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *crm.OwnerSegment
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *crm.OwnerSegment
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.OwnerSegment) graphql.Marshaler {
+			return ec.marshalOOwnerSegment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐOwnerSegment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OwnerSegment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Owner_churnRisk(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_churnRisk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Owner().ChurnRisk(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.OwnerChurnRisk
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"ADVISOR", "CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.OwnerChurnRisk
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.OwnerChurnRisk
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OwnerChurnRisk) graphql.Marshaler {
+			return ec.marshalOOwnerChurnRisk2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerChurnRisk(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_churnRisk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OwnerChurnRisk(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_registrations(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28312,6 +32433,144 @@ func (ec *executionContext) fieldContext_Owner_membership(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _OwnerChurnRisk_risk(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_risk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Risk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Risk) graphql.Marshaler {
+			return ec.marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_risk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type ChurnRisk does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerChurnRisk_reasons(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Reason) graphql.Marshaler {
+			return ec.marshalNChurnReason2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReasonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type ChurnReason does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerChurnRisk_lastVisitAt(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_lastVisitAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastVisitAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_lastVisitAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerChurnRisk_usualIntervalDays(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_usualIntervalDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsualIntervalDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_usualIntervalDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerChurnRisk_dueBy(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_dueBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_dueBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerChurnRisk_computedAt(ctx context.Context, field graphql.CollectedField, obj *model.OwnerChurnRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerChurnRisk_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerChurnRisk_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerChurnRisk", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
 func (ec *executionContext) _OwnerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OwnerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28452,6 +32711,167 @@ func (ec *executionContext) fieldContext_OwnerEdge_node(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _OwnerSegment_segment(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_strategy(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_strategy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Strategy(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_strategy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_insuranceVisits(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_insuranceVisits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InsuranceVisits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_insuranceVisits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_maintenanceVisits(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_maintenanceVisits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaintenanceVisits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_maintenanceVisits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_mechanicalVisits(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_mechanicalVisits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MechanicalVisits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_mechanicalVisits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_windowMonths(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_windowMonths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowMonths, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_windowMonths(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerSegment_computedAt(ctx context.Context, field graphql.CollectedField, obj *crm.OwnerSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerSegment_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerSegment_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerSegment", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -30312,6 +34732,274 @@ func (ec *executionContext) fieldContext_Query_jobRuns(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_segmentReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_segmentReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SegmentReport(ctx, fc.Args["storeId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.SegmentReport
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.SegmentReport
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SegmentReport
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SegmentReport) graphql.Marshaler {
+			return ec.marshalNSegmentReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_segmentReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SegmentReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_segmentReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_audienceSize(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_audienceSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AudienceSize(ctx, fc.Args["storeId"].(*string), fc.Args["filter"].(crm.Filter))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_audienceSize(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_audienceSize_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_audiences(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_audiences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Audiences(ctx, fc.Args["storeId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.AudienceConnection
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.AudienceConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AudienceConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AudienceConnection) graphql.Marshaler {
+			return ec.marshalNAudienceConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_audiences(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AudienceConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_audiences_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_campaigns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_campaigns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Campaigns(ctx, fc.Args["storeId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CampaignConnection
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.CampaignConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CampaignConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignConnection) graphql.Marshaler {
+			return ec.marshalNCampaignConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_campaigns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_campaigns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_events(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -31311,6 +35999,70 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordInvitationResponsePayload_invitation(ctx context.Context, field graphql.CollectedField, obj *model.RecordInvitationResponsePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordInvitationResponsePayload_invitation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invitation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Invitation) graphql.Marshaler {
+			return ec.marshalOCampaignInvitation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐInvitation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RecordInvitationResponsePayload_invitation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordInvitationResponsePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignInvitation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecordInvitationResponsePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RecordInvitationResponsePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordInvitationResponsePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordInvitationResponsePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecordInvitationResponsePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -33956,6 +38708,52 @@ func (ec *executionContext) fieldContext_RequestLoginCodePayload_userErrors(_ co
 	return fc, nil
 }
 
+func (ec *executionContext) _ResponseCount_response(ctx context.Context, field graphql.CollectedField, obj *model.ResponseCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResponseCount_response(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Response, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Response) graphql.Marshaler {
+			return ec.marshalNInvitationResponse2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResponseCount_response(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResponseCount", field, false, false, errors.New("field of type InvitationResponse does not have child fields"))
+}
+
+func (ec *executionContext) _ResponseCount_invitations(ctx context.Context, field graphql.CollectedField, obj *model.ResponseCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResponseCount_invitations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invitations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResponseCount_invitations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResponseCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _RevokeScreenTokenPayload_screenToken(ctx context.Context, field graphql.CollectedField, obj *model.RevokeScreenTokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -34525,6 +39323,70 @@ func (ec *executionContext) fieldContext_SatisfactionReport_advisors(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _SaveAudiencePayload_audience(ctx context.Context, field graphql.CollectedField, obj *model.SaveAudiencePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SaveAudiencePayload_audience(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Audience, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Audience) graphql.Marshaler {
+			return ec.marshalOAudience2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐAudience(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SaveAudiencePayload_audience(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SaveAudiencePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audience(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SaveAudiencePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SaveAudiencePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SaveAudiencePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SaveAudiencePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SaveAudiencePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ScheduleSlot_start(ctx context.Context, field graphql.CollectedField, obj *booking.ScheduleSlot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -34872,6 +39734,217 @@ func (ec *executionContext) _ScreenToken_revokedAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_ScreenToken_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ScreenToken", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentCount_segment(ctx context.Context, field graphql.CollectedField, obj *model.SegmentCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentCount_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentCount_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentCount", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentCount_owners(ctx context.Context, field graphql.CollectedField, obj *model.SegmentCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentCount_owners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentCount_owners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentCount_highChurnRisk(ctx context.Context, field graphql.CollectedField, obj *model.SegmentCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentCount_highChurnRisk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HighChurnRisk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentCount_highChurnRisk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentReport_store(ctx context.Context, field graphql.CollectedField, obj *model.SegmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentReport_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Store, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentReport_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SegmentReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SegmentReport_owners(ctx context.Context, field graphql.CollectedField, obj *model.SegmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentReport_owners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentReport_owners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentReport_segments(ctx context.Context, field graphql.CollectedField, obj *model.SegmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentReport_segments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SegmentCount) graphql.Marshaler {
+			return ec.marshalNSegmentCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentReport_segments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SegmentReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SegmentCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SegmentReport_churnRisks(ctx context.Context, field graphql.CollectedField, obj *model.SegmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentReport_churnRisks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChurnRisks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChurnRiskCount) graphql.Marshaler {
+			return ec.marshalNChurnRiskCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐChurnRiskCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentReport_churnRisks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SegmentReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChurnRiskCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SegmentReport_computedAt(ctx context.Context, field graphql.CollectedField, obj *model.SegmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentReport_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentReport_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentReport", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
 func (ec *executionContext) _ServiceDue_date(ctx context.Context, field graphql.CollectedField, obj *model.ServiceDue) (ret graphql.Marshaler) {
@@ -39607,6 +44680,120 @@ func (ec *executionContext) unmarshalInputAssistanceRequestInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputAudienceFilterInput(ctx context.Context, obj any) (crm.Filter, error) {
+	var it crm.Filter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"segments", "churnRisks", "tiers", "models", "modelYearFrom", "modelYearTo", "carAgeMinYears", "carAgeMaxYears", "lastVisitBefore", "lastVisitAfter", "insuranceDueWithinDays", "inspectionDueWithinDays", "marketingConsent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "segments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segments"))
+			data, err := ec.unmarshalOCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Segments = data
+		case "churnRisks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("churnRisks"))
+			data, err := ec.unmarshalOChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChurnRisks = data
+		case "tiers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
+			data, err := ec.unmarshalOMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tiers = data
+		case "models":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("models"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Models = data
+		case "modelYearFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelYearFrom"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelYearFrom = data
+		case "modelYearTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelYearTo"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelYearTo = data
+		case "carAgeMinYears":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carAgeMinYears"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CarAgeMinYears = data
+		case "carAgeMaxYears":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carAgeMaxYears"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CarAgeMaxYears = data
+		case "lastVisitBefore":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastVisitBefore"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastVisitBefore = data
+		case "lastVisitAfter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastVisitAfter"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastVisitAfter = data
+		case "insuranceDueWithinDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("insuranceDueWithinDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InsuranceDueWithinDays = data
+		case "inspectionDueWithinDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inspectionDueWithinDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InspectionDueWithinDays = data
+		case "marketingConsent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("marketingConsent"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MarketingConsent = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputBookAppointmentInput(ctx context.Context, obj any) (model.BookAppointmentInput, error) {
 	var it model.BookAppointmentInput
 	if obj == nil {
@@ -39933,6 +45120,92 @@ func (ec *executionContext) unmarshalInputComplaintStepInput(ctx context.Context
 				return it, err
 			}
 			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCreateCampaignInput(ctx context.Context, obj any) (model.CreateCampaignInput, error) {
+	var it model.CreateCampaignInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"storeId", "audienceId", "name", "kind", "eventId", "serviceKind", "title", "body", "sendAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		case "audienceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("audienceId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AudienceID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNCampaignKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		case "serviceKind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceKind"))
+			data, err := ec.unmarshalORepairOrderKind2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceKind = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "sendAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sendAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SendAt = data
 		}
 	}
 	return it, nil
@@ -41030,6 +46303,50 @@ func (ec *executionContext) unmarshalInputRecordFollowUpOutcomeInput(ctx context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRecordInvitationResponseInput(ctx context.Context, obj any) (model.RecordInvitationResponseInput, error) {
+	var it model.RecordInvitationResponseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"invitationId", "response", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "invitationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("invitationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InvitationID = data
+		case "response":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("response"))
+			data, err := ec.unmarshalNInvitationResponse2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Response = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRecordManualRefundInput(ctx context.Context, obj any) (model.RecordManualRefundInput, error) {
 	var it model.RecordManualRefundInput
 	if obj == nil {
@@ -41774,6 +47091,57 @@ func (ec *executionContext) unmarshalInputRevokeScreenTokenInput(ctx context.Con
 				return it, err
 			}
 			it.ScreenTokenID = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSaveAudienceInput(ctx context.Context, obj any) (model.SaveAudienceInput, error) {
+	var it model.SaveAudienceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"audienceId", "storeId", "name", "filter"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "audienceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("audienceId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AudienceID = data
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "filter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filter"))
+			data, err := ec.unmarshalNAudienceFilterInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filter = data
 		}
 	}
 	return it, nil
@@ -42686,6 +48054,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Complaint(ctx, sel, obj)
+	case crm.Campaign:
+		return ec._Campaign(ctx, sel, &obj)
+	case *crm.Campaign:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Campaign(ctx, sel, obj)
+	case crm.Audience:
+		return ec._Audience(ctx, sel, &obj)
+	case *crm.Audience:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Audience(ctx, sel, obj)
 	case roadside.Request:
 		return ec._AssistanceRequest(ctx, sel, &obj)
 	case *roadside.Request:
@@ -44101,6 +49483,395 @@ func (ec *executionContext) _AssistanceStatusChange(ctx context.Context, sel ast
 	return out
 }
 
+var audienceImplementors = []string{"Audience", "Node"}
+
+func (ec *executionContext) _Audience(ctx context.Context, sel ast.SelectionSet, obj *crm.Audience) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, audienceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Audience")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Audience_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "name":
+			out.Values[i] = ec._Audience_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Audience_store(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "filter":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Audience_filter(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "size":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Audience_size(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._Audience_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Audience_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var audienceConnectionImplementors = []string{"AudienceConnection"}
+
+func (ec *executionContext) _AudienceConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AudienceConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, audienceConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AudienceConnection")
+		case "edges":
+			out.Values[i] = ec._AudienceConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AudienceConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AudienceConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var audienceEdgeImplementors = []string{"AudienceEdge"}
+
+func (ec *executionContext) _AudienceEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AudienceEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, audienceEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AudienceEdge")
+		case "cursor":
+			out.Values[i] = ec._AudienceEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AudienceEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var audienceFilterImplementors = []string{"AudienceFilter"}
+
+func (ec *executionContext) _AudienceFilter(ctx context.Context, sel ast.SelectionSet, obj *crm.Filter) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, audienceFilterImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AudienceFilter")
+		case "segments":
+			out.Values[i] = ec._AudienceFilter_segments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "churnRisks":
+			out.Values[i] = ec._AudienceFilter_churnRisks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tiers":
+			out.Values[i] = ec._AudienceFilter_tiers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "models":
+			out.Values[i] = ec._AudienceFilter_models(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "modelYearFrom":
+			out.Values[i] = ec._AudienceFilter_modelYearFrom(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "modelYearTo":
+			out.Values[i] = ec._AudienceFilter_modelYearTo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "carAgeMinYears":
+			out.Values[i] = ec._AudienceFilter_carAgeMinYears(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "carAgeMaxYears":
+			out.Values[i] = ec._AudienceFilter_carAgeMaxYears(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastVisitBefore":
+			out.Values[i] = ec._AudienceFilter_lastVisitBefore(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastVisitAfter":
+			out.Values[i] = ec._AudienceFilter_lastVisitAfter(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "insuranceDueWithinDays":
+			out.Values[i] = ec._AudienceFilter_insuranceDueWithinDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "inspectionDueWithinDays":
+			out.Values[i] = ec._AudienceFilter_inspectionDueWithinDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "marketingConsent":
+			out.Values[i] = ec._AudienceFilter_marketingConsent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var authPayloadImplementors = []string{"AuthPayload"}
 
 func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuthPayload) graphql.Marshaler {
@@ -44501,6 +50272,805 @@ func (ec *executionContext) _CalendarPayload(ctx context.Context, sel ast.Select
 			}
 		case "userErrors":
 			out.Values[i] = ec._CalendarPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignImplementors = []string{"Campaign", "Node"}
+
+func (ec *executionContext) _Campaign(ctx context.Context, sel ast.SelectionSet, obj *crm.Campaign) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Campaign")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "audience":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_audience(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "name":
+			out.Values[i] = ec._Campaign_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Campaign_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "event":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_event(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "serviceKind":
+			out.Values[i] = ec._Campaign_serviceKind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._Campaign_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "body":
+			out.Values[i] = ec._Campaign_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sendAt":
+			out.Values[i] = ec._Campaign_sendAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Campaign_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "invited":
+			out.Values[i] = ec._Campaign_invited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sentAt":
+			out.Values[i] = ec._Campaign_sentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "invitations":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_invitations(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "report":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_report(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._Campaign_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignConnectionImplementors = []string{"CampaignConnection"}
+
+func (ec *executionContext) _CampaignConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignConnection")
+		case "edges":
+			out.Values[i] = ec._CampaignConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CampaignConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CampaignConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignEdgeImplementors = []string{"CampaignEdge"}
+
+func (ec *executionContext) _CampaignEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignEdge")
+		case "cursor":
+			out.Values[i] = ec._CampaignEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CampaignEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignInvitationImplementors = []string{"CampaignInvitation"}
+
+func (ec *executionContext) _CampaignInvitation(ctx context.Context, sel ast.SelectionSet, obj *crm.Invitation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignInvitationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignInvitation")
+		case "owner":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CampaignInvitation_owner(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "segment":
+			out.Values[i] = ec._CampaignInvitation_segment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "response":
+			out.Values[i] = ec._CampaignInvitation_response(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._CampaignInvitation_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "respondedAt":
+			out.Values[i] = ec._CampaignInvitation_respondedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "invitedAt":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CampaignInvitation_invitedAt(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CampaignInvitation_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignInvitationConnectionImplementors = []string{"CampaignInvitationConnection"}
+
+func (ec *executionContext) _CampaignInvitationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignInvitationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignInvitationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignInvitationConnection")
+		case "edges":
+			out.Values[i] = ec._CampaignInvitationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CampaignInvitationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CampaignInvitationConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignInvitationEdgeImplementors = []string{"CampaignInvitationEdge"}
+
+func (ec *executionContext) _CampaignInvitationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignInvitationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignInvitationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignInvitationEdge")
+		case "cursor":
+			out.Values[i] = ec._CampaignInvitationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CampaignInvitationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignPayloadImplementors = []string{"CampaignPayload"}
+
+func (ec *executionContext) _CampaignPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignPayload")
+		case "campaign":
+			out.Values[i] = ec._CampaignPayload_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CampaignPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignReportImplementors = []string{"CampaignReport"}
+
+func (ec *executionContext) _CampaignReport(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignReport")
+		case "invited":
+			out.Values[i] = ec._CampaignReport_invited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uncalled":
+			out.Values[i] = ec._CampaignReport_uncalled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "responses":
+			out.Values[i] = ec._CampaignReport_responses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "segments":
+			out.Values[i] = ec._CampaignReport_segments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var churnRiskCountImplementors = []string{"ChurnRiskCount"}
+
+func (ec *executionContext) _ChurnRiskCount(ctx context.Context, sel ast.SelectionSet, obj *model.ChurnRiskCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, churnRiskCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChurnRiskCount")
+		case "risk":
+			out.Values[i] = ec._ChurnRiskCount_risk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owners":
+			out.Values[i] = ec._ChurnRiskCount_owners(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -47008,6 +53578,49 @@ func (ec *executionContext) _FollowUpTaskPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var invitedSegmentCountImplementors = []string{"InvitedSegmentCount"}
+
+func (ec *executionContext) _InvitedSegmentCount(ctx context.Context, sel ast.SelectionSet, obj *model.InvitedSegmentCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invitedSegmentCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvitedSegmentCount")
+		case "segment":
+			out.Values[i] = ec._InvitedSegmentCount_segment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invitations":
+			out.Values[i] = ec._InvitedSegmentCount_invitations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var issueScreenTokenPayloadImplementors = []string{"IssueScreenTokenPayload"}
 
 func (ec *executionContext) _IssueScreenTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.IssueScreenTokenPayload) graphql.Marshaler {
@@ -48542,6 +55155,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "saveAudience":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveAudience(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordInvitationResponse":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordInvitationResponse(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createEvent":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createEvent(ctx, field)
@@ -49947,6 +56588,82 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "segment":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_segment(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "churnRisk":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_churnRisk(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "registrations":
 			field := field
 
@@ -50310,6 +57027,69 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var ownerChurnRiskImplementors = []string{"OwnerChurnRisk"}
+
+func (ec *executionContext) _OwnerChurnRisk(ctx context.Context, sel ast.SelectionSet, obj *model.OwnerChurnRisk) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ownerChurnRiskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OwnerChurnRisk")
+		case "risk":
+			out.Values[i] = ec._OwnerChurnRisk_risk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasons":
+			out.Values[i] = ec._OwnerChurnRisk_reasons(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastVisitAt":
+			out.Values[i] = ec._OwnerChurnRisk_lastVisitAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "usualIntervalDays":
+			out.Values[i] = ec._OwnerChurnRisk_usualIntervalDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dueBy":
+			out.Values[i] = ec._OwnerChurnRisk_dueBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computedAt":
+			out.Values[i] = ec._OwnerChurnRisk_computedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var ownerConnectionImplementors = []string{"OwnerConnection"}
 
 func (ec *executionContext) _OwnerConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OwnerConnection) graphql.Marshaler {
@@ -50377,6 +57157,74 @@ func (ec *executionContext) _OwnerEdge(ctx context.Context, sel ast.SelectionSet
 			}
 		case "node":
 			out.Values[i] = ec._OwnerEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ownerSegmentImplementors = []string{"OwnerSegment"}
+
+func (ec *executionContext) _OwnerSegment(ctx context.Context, sel ast.SelectionSet, obj *crm.OwnerSegment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ownerSegmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OwnerSegment")
+		case "segment":
+			out.Values[i] = ec._OwnerSegment_segment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "strategy":
+			out.Values[i] = ec._OwnerSegment_strategy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "insuranceVisits":
+			out.Values[i] = ec._OwnerSegment_insuranceVisits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maintenanceVisits":
+			out.Values[i] = ec._OwnerSegment_maintenanceVisits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mechanicalVisits":
+			out.Values[i] = ec._OwnerSegment_mechanicalVisits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "windowMonths":
+			out.Values[i] = ec._OwnerSegment_windowMonths(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computedAt":
+			out.Values[i] = ec._OwnerSegment_computedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -51645,6 +58493,94 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "segmentReport":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_segmentReport(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "audienceSize":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_audienceSize(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "audiences":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_audiences(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "campaigns":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_campaigns(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "events":
 			field := field
 
@@ -52032,6 +58968,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var recordInvitationResponsePayloadImplementors = []string{"RecordInvitationResponsePayload"}
+
+func (ec *executionContext) _RecordInvitationResponsePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RecordInvitationResponsePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recordInvitationResponsePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecordInvitationResponsePayload")
+		case "invitation":
+			out.Values[i] = ec._RecordInvitationResponsePayload_invitation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RecordInvitationResponsePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -54047,6 +61026,49 @@ func (ec *executionContext) _RequestLoginCodePayload(ctx context.Context, sel as
 	return out
 }
 
+var responseCountImplementors = []string{"ResponseCount"}
+
+func (ec *executionContext) _ResponseCount(ctx context.Context, sel ast.SelectionSet, obj *model.ResponseCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, responseCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResponseCount")
+		case "response":
+			out.Values[i] = ec._ResponseCount_response(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invitations":
+			out.Values[i] = ec._ResponseCount_invitations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var revokeScreenTokenPayloadImplementors = []string{"RevokeScreenTokenPayload"}
 
 func (ec *executionContext) _RevokeScreenTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RevokeScreenTokenPayload) graphql.Marshaler {
@@ -54454,6 +61476,49 @@ func (ec *executionContext) _SatisfactionReport(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var saveAudiencePayloadImplementors = []string{"SaveAudiencePayload"}
+
+func (ec *executionContext) _SaveAudiencePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SaveAudiencePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, saveAudiencePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SaveAudiencePayload")
+		case "audience":
+			out.Values[i] = ec._SaveAudiencePayload_audience(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SaveAudiencePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var scheduleSlotImplementors = []string{"ScheduleSlot"}
 
 func (ec *executionContext) _ScheduleSlot(ctx context.Context, sel ast.SelectionSet, obj *booking.ScheduleSlot) graphql.Marshaler {
@@ -54700,6 +61765,112 @@ func (ec *executionContext) _ScreenToken(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._ScreenToken_revokedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var segmentCountImplementors = []string{"SegmentCount"}
+
+func (ec *executionContext) _SegmentCount(ctx context.Context, sel ast.SelectionSet, obj *model.SegmentCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, segmentCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SegmentCount")
+		case "segment":
+			out.Values[i] = ec._SegmentCount_segment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owners":
+			out.Values[i] = ec._SegmentCount_owners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "highChurnRisk":
+			out.Values[i] = ec._SegmentCount_highChurnRisk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var segmentReportImplementors = []string{"SegmentReport"}
+
+func (ec *executionContext) _SegmentReport(ctx context.Context, sel ast.SelectionSet, obj *model.SegmentReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, segmentReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SegmentReport")
+		case "store":
+			out.Values[i] = ec._SegmentReport_store(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owners":
+			out.Values[i] = ec._SegmentReport_owners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "segments":
+			out.Values[i] = ec._SegmentReport_segments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "churnRisks":
+			out.Values[i] = ec._SegmentReport_churnRisks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computedAt":
+			out.Values[i] = ec._SegmentReport_computedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -57628,6 +64799,72 @@ func (ec *executionContext) marshalNAssistanceStatusChange2ᚖgithubᚗcomᚋown
 	return ec._AssistanceStatusChange(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAudience2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐAudience(ctx context.Context, sel ast.SelectionSet, v *crm.Audience) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Audience(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAudienceConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceConnection(ctx context.Context, sel ast.SelectionSet, v *model.AudienceConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AudienceConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAudienceEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AudienceEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAudienceEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAudienceEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAudienceEdge(ctx context.Context, sel ast.SelectionSet, v *model.AudienceEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AudienceEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAudienceFilter2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx context.Context, sel ast.SelectionSet, v *crm.Filter) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AudienceFilter(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAudienceFilterInput2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx context.Context, v any) (crm.Filter, error) {
+	res, err := ec.unmarshalInputAudienceFilterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAudienceFilterInput2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐFilter(ctx context.Context, v any) (*crm.Filter, error) {
+	res, err := ec.unmarshalInputAudienceFilterInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -57772,6 +65009,152 @@ func (ec *executionContext) marshalNCalendarPayload2ᚖgithubᚗcomᚋownerhub�
 	return ec._CalendarPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCampaign2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaign(ctx context.Context, sel ast.SelectionSet, v *crm.Campaign) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Campaign(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignConnection(ctx context.Context, sel ast.SelectionSet, v *model.CampaignConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CampaignEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCampaignEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCampaignEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignEdge(ctx context.Context, sel ast.SelectionSet, v *model.CampaignEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignInvitation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐInvitation(ctx context.Context, sel ast.SelectionSet, v *crm.Invitation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignInvitation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignInvitationConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationConnection(ctx context.Context, sel ast.SelectionSet, v *model.CampaignInvitationConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignInvitationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignInvitationEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CampaignInvitationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCampaignInvitationEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCampaignInvitationEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignInvitationEdge(ctx context.Context, sel ast.SelectionSet, v *model.CampaignInvitationEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignInvitationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCampaignKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignKind(ctx context.Context, v any) (crm.CampaignKind, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.CampaignKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCampaignKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignKind(ctx context.Context, sel ast.SelectionSet, v crm.CampaignKind) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNCampaignPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignPayload(ctx context.Context, sel ast.SelectionSet, v *model.CampaignPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignReport(ctx context.Context, sel ast.SelectionSet, v *model.CampaignReport) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignReport(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCampaignStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignStatus(ctx context.Context, v any) (crm.CampaignStatus, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.CampaignStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCampaignStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaignStatus(ctx context.Context, sel ast.SelectionSet, v crm.CampaignStatus) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNCancelAssistanceRequestInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCancelAssistanceRequestInput(ctx context.Context, v any) (model.CancelAssistanceRequestInput, error) {
 	res, err := ec.unmarshalInputCancelAssistanceRequestInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -57790,6 +65173,126 @@ func (ec *executionContext) unmarshalNCancelRegistrationInput2githubᚗcomᚋown
 func (ec *executionContext) unmarshalNCheckInRegistrationInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCheckInRegistrationInput(ctx context.Context, v any) (model.CheckInRegistrationInput, error) {
 	res, err := ec.unmarshalInputCheckInRegistrationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNChurnReason2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReason(ctx context.Context, v any) (crm.Reason, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.Reason(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChurnReason2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReason(ctx context.Context, sel ast.SelectionSet, v crm.Reason) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNChurnReason2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReasonᚄ(ctx context.Context, v any) ([]crm.Reason, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.Reason, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNChurnReason2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReason(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNChurnReason2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Reason) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChurnReason2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐReason(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx context.Context, v any) (crm.Risk, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.Risk(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx context.Context, sel ast.SelectionSet, v crm.Risk) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx context.Context, v any) ([]crm.Risk, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.Risk, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Risk) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChurnRiskCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐChurnRiskCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChurnRiskCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChurnRiskCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐChurnRiskCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChurnRiskCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐChurnRiskCount(ctx context.Context, sel ast.SelectionSet, v *model.ChurnRiskCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ChurnRiskCount(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCloseAssistanceRequestInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCloseAssistanceRequestInput(ctx context.Context, v any) (model.CloseAssistanceRequestInput, error) {
@@ -58065,9 +65568,61 @@ func (ec *executionContext) marshalNConsentSource2githubᚗcomᚋownerhubᚋowne
 	return res
 }
 
+func (ec *executionContext) unmarshalNCreateCampaignInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateCampaignInput(ctx context.Context, v any) (model.CreateCampaignInput, error) {
+	res, err := ec.unmarshalInputCreateCampaignInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateEventInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateEventInput(ctx context.Context, v any) (model.CreateEventInput, error) {
 	res, err := ec.unmarshalInputCreateEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx context.Context, v any) (crm.Segment, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.Segment(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx context.Context, sel ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx context.Context, v any) ([]crm.Segment, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.Segment, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Segment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNDataExport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDataExport(ctx context.Context, sel ast.SelectionSet, v *model.DataExport) graphql.Marshaler {
@@ -58503,6 +66058,49 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNInvitationResponse2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx context.Context, v any) (crm.Response, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := crm.Response(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInvitationResponse2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx context.Context, sel ast.SelectionSet, v crm.Response) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNInvitedSegmentCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐInvitedSegmentCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InvitedSegmentCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvitedSegmentCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐInvitedSegmentCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvitedSegmentCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐInvitedSegmentCount(ctx context.Context, sel ast.SelectionSet, v *model.InvitedSegmentCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InvitedSegmentCount(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNIssueScreenTokenInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐIssueScreenTokenInput(ctx context.Context, v any) (model.IssueScreenTokenInput, error) {
 	res, err := ec.unmarshalInputIssueScreenTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -58738,6 +66336,36 @@ func (ec *executionContext) marshalNMembershipTier2githubᚗcomᚋownerhubᚋown
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx context.Context, v any) ([]wallet.Tier, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]wallet.Tier, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMembershipTier2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []wallet.Tier) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMembershipTier2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNMessageDelivery2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMessageDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MessageDelivery) graphql.Marshaler {
@@ -59296,6 +66924,21 @@ func (ec *executionContext) unmarshalNRecordFollowUpOutcomeInput2githubᚗcomᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRecordInvitationResponseInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordInvitationResponseInput(ctx context.Context, v any) (model.RecordInvitationResponseInput, error) {
+	res, err := ec.unmarshalInputRecordInvitationResponseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecordInvitationResponsePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordInvitationResponsePayload(ctx context.Context, sel ast.SelectionSet, v *model.RecordInvitationResponsePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RecordInvitationResponsePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRecordManualRefundInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRecordManualRefundInput(ctx context.Context, v any) (model.RecordManualRefundInput, error) {
 	res, err := ec.unmarshalInputRecordManualRefundInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -59658,6 +67301,32 @@ func (ec *executionContext) unmarshalNRescheduleAppointmentInput2githubᚗcomᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNResponseCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐResponseCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ResponseCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNResponseCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐResponseCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNResponseCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐResponseCount(ctx context.Context, sel ast.SelectionSet, v *model.ResponseCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ResponseCount(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRevokeScreenTokenInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRevokeScreenTokenInput(ctx context.Context, v any) (model.RevokeScreenTokenInput, error) {
 	res, err := ec.unmarshalInputRevokeScreenTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -59721,6 +67390,21 @@ func (ec *executionContext) marshalNSatisfactionReport2ᚖgithubᚗcomᚋownerhu
 		return graphql.Null
 	}
 	return ec._SatisfactionReport(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSaveAudienceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSaveAudienceInput(ctx context.Context, v any) (model.SaveAudienceInput, error) {
+	res, err := ec.unmarshalInputSaveAudienceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSaveAudiencePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSaveAudiencePayload(ctx context.Context, sel ast.SelectionSet, v *model.SaveAudiencePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SaveAudiencePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNScheduleSlot2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐScheduleSlot(ctx context.Context, sel ast.SelectionSet, v booking.ScheduleSlot) graphql.Marshaler {
@@ -59793,6 +67477,42 @@ func (ec *executionContext) marshalNScreenToken2ᚖgithubᚗcomᚋownerhubᚋown
 		return graphql.Null
 	}
 	return ec._ScreenToken(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSegmentCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SegmentCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSegmentCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSegmentCount2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCount(ctx context.Context, sel ast.SelectionSet, v *model.SegmentCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SegmentCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSegmentReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentReport(ctx context.Context, sel ast.SelectionSet, v *model.SegmentReport) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SegmentReport(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSetCalendarOverrideInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetCalendarOverrideInput(ctx context.Context, v any) (model.SetCalendarOverrideInput, error) {
@@ -60550,6 +68270,13 @@ func (ec *executionContext) marshalOAssistanceStatus2ᚖgithubᚗcomᚋownerhub�
 	return res
 }
 
+func (ec *executionContext) marshalOAudience2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐAudience(ctx context.Context, sel ast.SelectionSet, v *crm.Audience) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Audience(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBookingSource2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋbookingᚐSource(ctx context.Context, v any) (*booking.Source, error) {
 	if v == nil {
 		return nil, nil
@@ -60599,6 +68326,56 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCampaign2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaign(ctx context.Context, sel ast.SelectionSet, v *crm.Campaign) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Campaign(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCampaignInvitation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐInvitation(ctx context.Context, sel ast.SelectionSet, v *crm.Invitation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CampaignInvitation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx context.Context, v any) ([]crm.Risk, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.Risk, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOChurnRisk2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRiskᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Risk) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChurnRisk2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐRisk(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOComplaint2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcareᚐComplaint(ctx context.Context, sel ast.SelectionSet, v *care.Complaint) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -60623,6 +68400,42 @@ func (ec *executionContext) marshalOComplaintStatus2ᚖgithubᚗcomᚋownerhub�
 	_ = ctx
 	res := model.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx context.Context, v any) ([]crm.Segment, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.Segment, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Segment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx context.Context, v any) (*models.Date, error) {
@@ -60895,6 +68708,25 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInvitationResponse2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx context.Context, v any) (*crm.Response, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalString(v)
+	res := crm.Response(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInvitationResponse2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx context.Context, sel ast.SelectionSet, v *crm.Response) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOItineraryStopInput2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐItineraryStopInputᚄ(ctx context.Context, v any) ([]*model.ItineraryStopInput, error) {
 	if v == nil {
 		return nil, nil
@@ -60986,6 +68818,42 @@ func (ec *executionContext) marshalOMembership2ᚖgithubᚗcomᚋownerhubᚋowne
 	return ec._Membership(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx context.Context, v any) ([]wallet.Tier, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]wallet.Tier, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMembershipTier2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOMembershipTier2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []wallet.Tier) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMembershipTier2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOMembershipTier2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋwalletᚐTier(ctx context.Context, v any) (*wallet.Tier, error) {
 	if v == nil {
 		return nil, nil
@@ -61050,6 +68918,20 @@ func (ec *executionContext) marshalOOwner2ᚖgithubᚗcomᚋownerhubᚋownerhub�
 		return graphql.Null
 	}
 	return ec._Owner(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOwnerChurnRisk2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerChurnRisk(ctx context.Context, sel ast.SelectionSet, v *model.OwnerChurnRisk) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OwnerChurnRisk(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOwnerSegment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐOwnerSegment(ctx context.Context, sel ast.SelectionSet, v *crm.OwnerSegment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OwnerSegment(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOPaymentMethod2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐPaymentMethod(ctx context.Context, v any) (*workshop.PaymentMethod, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/payments"
@@ -181,6 +182,24 @@ type AssistanceRequestPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A page of audiences, newest first.
+type AudienceConnection struct {
+	// The audiences of this page.
+	Edges []*AudienceEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
+}
+
+// An audience in a list.
+type AudienceEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The audience.
+	Node *crm.Audience `json:"node"`
+}
+
 // The result of a sign-in or a refresh.
 type AuthPayload struct {
 	// The new session; null when refused.
@@ -221,6 +240,62 @@ type CalendarPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A page of campaigns, newest first.
+type CampaignConnection struct {
+	// The campaigns of this page.
+	Edges []*CampaignEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
+}
+
+// A campaign in a list.
+type CampaignEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The campaign.
+	Node *crm.Campaign `json:"node"`
+}
+
+// A page of a campaign's invitations.
+type CampaignInvitationConnection struct {
+	// The invitations of this page.
+	Edges []*CampaignInvitationEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
+}
+
+// An invitation in a list.
+type CampaignInvitationEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The invitation.
+	Node *crm.Invitation `json:"node"`
+}
+
+// The result of createCampaign and cancelCampaign.
+type CampaignPayload struct {
+	// The campaign; null when refused.
+	Campaign *crm.Campaign `json:"campaign,omitempty"`
+	// Why it was refused: INVALID_ARGUMENT on the field, CAMPAIGN_NOT_CANCELLABLE.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A campaign's invitations counted.
+type CampaignReport struct {
+	// Owners invited.
+	Invited int `json:"invited"`
+	// Invitations nobody has called about yet.
+	Uncalled int `json:"uncalled"`
+	// Every response, zero counts included.
+	Responses []*ResponseCount `json:"responses"`
+	// Every segment, zero counts included.
+	Segments []*InvitedSegmentCount `json:"segments"`
+}
+
 // Cancels an open request.
 type CancelAssistanceRequestInput struct {
 	// The request (AssistanceRequest.id).
@@ -251,6 +326,14 @@ type CancelRegistrationInput struct {
 type CheckInRegistrationInput struct {
 	// The code of the owner's QR.
 	Code string `json:"code"`
+}
+
+// A store's owners at one churn risk.
+type ChurnRiskCount struct {
+	// The risk.
+	Risk crm.Risk `json:"risk"`
+	// Owners of the store at it.
+	Owners int `json:"owners"`
 }
 
 // Ends an ACCEPTED or DISPATCHED request.
@@ -303,6 +386,28 @@ type ComplaintStepInput struct {
 	// resolution; reopenComplaint: why (all required). Optional otherwise.
 	// At most 1000 characters.
 	Note *string `json:"note,omitempty"`
+}
+
+// Schedules a campaign.
+type CreateCampaignInput struct {
+	// The store inviting.
+	StoreID string `json:"storeId"`
+	// The audience: the store's, or a group audience (its owners at this store).
+	AudienceID string `json:"audienceId"`
+	// Its name, 1 to 60 characters.
+	Name string `json:"name"`
+	// What it invites to.
+	Kind crm.CampaignKind `json:"kind"`
+	// EVENT: the store's published event, starting after `sendAt`.
+	EventID *string `json:"eventId,omitempty"`
+	// BOOKING: the service kind to book.
+	ServiceKind *workshop.Kind `json:"serviceKind,omitempty"`
+	// The message's title, 1 to 20 characters.
+	Title string `json:"title"`
+	// The message's text, 1 to 35 characters.
+	Body string `json:"body"`
+	// When to send, from now to 90 days ahead; omitted: at once (within a minute).
+	SendAt *time.Time `json:"sendAt,omitempty"`
 }
 
 // A new event, created as a DRAFT.
@@ -519,6 +624,14 @@ type HoursInput struct {
 	Closes *string `json:"closes,omitempty"`
 	// true: closed all that weekday (opens and closes are ignored).
 	Closed *bool `json:"closed,omitempty"`
+}
+
+// A count of invitations of owners in one segment.
+type InvitedSegmentCount struct {
+	// The segment the owners were in when invited.
+	Segment crm.Segment `json:"segment"`
+	// Invitations.
+	Invitations int `json:"invitations"`
 }
 
 // A new screen token.
@@ -757,6 +870,22 @@ type OpenRepairOrderInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// An owner's churn risk and its reasons, as the last nightly run computed them.
+type OwnerChurnRisk struct {
+	// The risk.
+	Risk crm.Risk `json:"risk"`
+	// Why, in the order the rule applied them; empty for LOW with visits on time.
+	Reasons []crm.Reason `json:"reasons"`
+	// The last delivered visit at any store of the group; null when there has been none.
+	LastVisitAt *time.Time `json:"lastVisitAt,omitempty"`
+	// The owner's usual interval between visits in days: the median gap between visits (60 to 365), or the car's maintenance interval with fewer than two visits.
+	UsualIntervalDays int `json:"usualIntervalDays"`
+	// When the owner was expected back: the last visit (or the purchase) plus the usual interval.
+	DueBy time.Time `json:"dueBy"`
+	// When the nightly job computed it.
+	ComputedAt time.Time `json:"computedAt"`
+}
+
 // A page of owners (Relay connection).
 type OwnerConnection struct {
 	// The owners of this page.
@@ -850,6 +979,24 @@ type RecordFollowUpOutcomeInput struct {
 	RetryAt *time.Time `json:"retryAt,omitempty"`
 	// ISSUE_FOUND: the owner's complaint.
 	Complaint *FollowUpComplaintInput `json:"complaint,omitempty"`
+}
+
+// Records a follow-up call's outcome.
+type RecordInvitationResponseInput struct {
+	// The invitation.
+	InvitationID string `json:"invitationId"`
+	// What the owner answered.
+	Response crm.Response `json:"response"`
+	// A note, up to 500 characters.
+	Note *string `json:"note,omitempty"`
+}
+
+// The result of recordInvitationResponse.
+type RecordInvitationResponsePayload struct {
+	// The invitation as recorded; null when refused.
+	Invitation *crm.Invitation `json:"invitation,omitempty"`
+	// Why it was refused: INVALID_ARGUMENT on `note`.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // A refund WeChat Pay gave up on, paid back by hand.
@@ -1144,6 +1291,14 @@ type RescheduleAppointmentInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A count of invitations with one response.
+type ResponseCount struct {
+	// The response.
+	Response crm.Response `json:"response"`
+	// Invitations with it.
+	Invitations int `json:"invitations"`
+}
+
 // A screen token to revoke.
 type RevokeScreenTokenInput struct {
 	// The token's ID (ScreenToken.id), not the bearer token.
@@ -1164,6 +1319,52 @@ type RosterEdge struct {
 	Cursor string `json:"cursor"`
 	// The line.
 	Node *events.RosterEntry `json:"node"`
+}
+
+// Creates an audience, or replaces the name and conditions of one.
+type SaveAudienceInput struct {
+	// The audience to change; omitted to create one.
+	AudienceID *string `json:"audienceId,omitempty"`
+	// The store whose owners it keeps; omitted for the whole group (GROUP_ADMIN only). An audience stays with its store.
+	StoreID *string `json:"storeId,omitempty"`
+	// Its name, 1 to 60 characters.
+	Name string `json:"name"`
+	// Its conditions.
+	Filter *crm.Filter `json:"filter"`
+}
+
+// The result of saveAudience.
+type SaveAudiencePayload struct {
+	// The audience as saved; null when refused.
+	Audience *crm.Audience `json:"audience,omitempty"`
+	// Why it was refused: INVALID_ARGUMENT on the field (`name`, `storeId`, `filter.<condition>`).
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A store's owners in one segment.
+type SegmentCount struct {
+	// The segment.
+	Segment crm.Segment `json:"segment"`
+	// Owners of the store in it.
+	Owners int `json:"owners"`
+	// Of those, owners at HIGH churn risk.
+	HighChurnRisk int `json:"highChurnRisk"`
+}
+
+// A store's owners counted by segment and by churn risk, as of the last nightly
+// run. An owner counts at one store: their home store, else the store of their
+// last visit, else the store that sold their newest car.
+type SegmentReport struct {
+	// The store.
+	Store *models.Store `json:"store"`
+	// All the store's owners the job has seen.
+	Owners int `json:"owners"`
+	// Every segment, in the programme's order, with zero counts included.
+	Segments []*SegmentCount `json:"segments"`
+	// Every churn risk from LOW to HIGH, with zero counts included; owners without a car have none and are left out.
+	ChurnRisks []*ChurnRiskCount `json:"churnRisks"`
+	// When the oldest counted row was computed; null before the first run.
+	ComputedAt *time.Time `json:"computedAt,omitempty"`
 }
 
 // The next maintenance a car is due for: whichever of the date and the mileage comes first.

@@ -97,3 +97,44 @@ func (s *Service) NewCarsQuery(ctx context.Context, from, to models.Date) *gorm.
 // caller's column ownerCol) has not deleted the account, for a capability's
 // statement that must leave such owners out, as the reads here do.
 func OwnerNotDeleted(ownerCol string) string { return notDeleted(ownerCol) }
+
+// OwnerRef is what group-wide scheduled work reads of an owner.
+type OwnerRef struct {
+	ID          uuid.UUID
+	HomeStoreID *uuid.UUID
+	CreatedAt   time.Time
+}
+
+// OwnersAfter reads up to limit owners (not deleted) with an id after the
+// given one, in id order, in one statement.
+func (s *Service) OwnersAfter(ctx context.Context, after uuid.UUID, limit int) ([]OwnerRef, error) {
+	var out []OwnerRef
+	err := s.DB.Conn(ctx).Raw(`SELECT o.id, o.home_store_id, o.created_at FROM owners o
+		WHERE o.id > ? AND `+notDeleted("o.id")+` ORDER BY o.id LIMIT ?`, after, limit).Scan(&out).Error
+	return out, err
+}
+
+// VehiclesOfOwners reads the cars of many owners in one statement, keyed by
+// owner. No authorization: for scheduled work over the group.
+func (s *Service) VehiclesOfOwners(ctx context.Context, ownerIDs []uuid.UUID) (map[uuid.UUID][]*models.Vehicle, error) {
+	out := make(map[uuid.UUID][]*models.Vehicle, len(ownerIDs))
+	if len(ownerIDs) == 0 {
+		return out, nil
+	}
+	var rows []*models.Vehicle
+	if err := s.DB.Conn(ctx).Where("owner_id IN ?", ownerIDs).Order("id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, v := range rows {
+		out[v.OwnerID] = append(out[v.OwnerID], v)
+	}
+	return out, nil
+}
+
+// CarsOfOwner is the subquery of the cars of the owner whose id is in the
+// caller's column ownerCol, the car aliased v, for a capability's
+// EXISTS (...) condition that must stay inside its one statement (an
+// audience's "owns a Camry"). The caller adds its conditions on v's columns.
+func CarsOfOwner(conn *gorm.DB, ownerCol string) *gorm.DB {
+	return conn.Session(&gorm.Session{NewDB: true}).Table("vehicles v").Select("1").Where("v.owner_id = " + ownerCol)
+}

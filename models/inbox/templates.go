@@ -58,6 +58,9 @@ var bodies = map[string]string{
 	outbox.KindSurveyInvitation:     "请为${store}本次服务评分，30天内有效",
 	outbox.KindBirthday:             "祝您生日快乐，会员生日礼遇已送达",
 	outbox.KindPurchaseAnniversary:  "感谢您与${car}相伴，祝您用车愉快",
+	// The campaign's own title and text are the inbox's; carriers take
+	// only registered SMS templates, so the message says where to read it.
+	outbox.KindCampaignInvitation: "${store}有一份专属邀请给您，详情请查看App",
 }
 
 // SMSTemplate is the text of kind's SMS template to register with Alibaba

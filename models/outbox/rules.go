@@ -43,6 +43,7 @@ const (
 	KindInspectionDue        = "INSPECTION_DUE"
 	KindBirthday             = "BIRTHDAY"
 	KindPurchaseAnniversary  = "PURCHASE_ANNIVERSARY"
+	KindCampaignInvitation   = "CAMPAIGN_INVITATION"
 )
 
 // classes classifies every kind an owner can be sent; docs/notifications.md
@@ -72,6 +73,8 @@ var classes = map[string]Class{
 	KindSurveyInvitation:    Marketing,
 	KindBirthday:            Marketing,
 	KindPurchaseAnniversary: Marketing,
+	// A store's invitation to a class, a trip or a service: an offer.
+	KindCampaignInvitation: Marketing,
 }
 
 // ClassOf is kind's class; ok is false for a kind that is sent nowhere but

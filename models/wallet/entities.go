@@ -111,3 +111,10 @@ type Membership struct {
 	PointsExpiringSoon int64
 	NextPointsExpiry   *time.Time
 }
+
+// JoinMembership joins the membership account of the owner whose id is in
+// the caller's column on, as alias, for another capability's statement
+// that filters by tier (an audience).
+func JoinMembership(alias, on string) string {
+	return "JOIN membership_accounts " + alias + " ON " + alias + ".owner_id = " + on
+}

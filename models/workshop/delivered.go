@@ -1,6 +1,7 @@
 package workshop
 
 import (
+	"context"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,4 +31,26 @@ type DeliveredOrder struct {
 func DeliveredBetween(conn *gorm.DB, from, to time.Time) *gorm.DB {
 	return conn.Session(&gorm.Session{NewDB: true}).Model(&RepairOrder{}).
 		Where("status = ? AND delivered_at > ? AND delivered_at <= ?", Delivered, from, to)
+}
+
+// OwnerVisit is what other capabilities' scheduled work reads of a delivered
+// visit to build a picture of an owner (the aftersales segments).
+type OwnerVisit struct {
+	OwnerID     uuid.UUID
+	StoreID     uuid.UUID
+	Kind        Kind
+	DeliveredAt time.Time
+}
+
+// VisitsOf reads the orders delivered since the given time to any of the
+// owners (the owner at check-in), in one statement, oldest first.
+func (s *Service) VisitsOf(ctx context.Context, ownerIDs []uuid.UUID, since time.Time) ([]OwnerVisit, error) {
+	var out []OwnerVisit
+	if len(ownerIDs) == 0 {
+		return out, nil
+	}
+	err := s.DB.Conn(ctx).Model(&RepairOrder{}).Select("owner_id, store_id, kind, delivered_at").
+		Where("owner_id IN ? AND status = ? AND delivered_at > ?", ownerIDs, Delivered, since).
+		Order("delivered_at").Scan(&out).Error
+	return out, err
 }

@@ -1,0 +1,69 @@
+package demo_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ownerhub/ownerhub/models/crm"
+	"github.com/ownerhub/ownerhub/models/demo"
+	"github.com/ownerhub/ownerhub/models/testdb"
+)
+
+// Every demo owner has a segment after the seed, and the demo history puts
+// them in more than one segment and at more than one churn risk, so the
+// README's segmentReport shows something to read.
+func TestSeedSegments(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.Open(t)
+	sum, err := demo.Seed(ctx, db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []crm.OwnerSegment
+	if err := db.Conn(ctx).Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != sum.Owners {
+		t.Fatalf("%d segment rows for %d demo owners", len(rows), sum.Owners)
+	}
+	segments, risks := map[crm.Segment]int{}, map[crm.Risk]int{}
+	for _, r := range rows {
+		segments[r.Segment]++
+		if r.ChurnRisk != nil {
+			risks[*r.ChurnRisk]++
+		}
+	}
+	t.Logf("demo segments %v, risks %v", segments, risks)
+	if len(segments) < 2 || len(risks) < 2 {
+		t.Errorf("the demo owners fall in %v and %v: one segment or one risk tells a reader nothing", segments, risks)
+	}
+}
+
+// The demo's finished campaign: sent to SZ01's overdue customers who
+// consent, three calls made.
+func TestSeedCampaign(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.Open(t)
+	if _, err := demo.Seed(ctx, db, ""); err != nil {
+		t.Fatal(err)
+	}
+	var c crm.Campaign
+	if err := db.Conn(ctx).Take(&c).Error; err != nil {
+		t.Fatal(err)
+	}
+	var invs []crm.Invitation
+	if err := db.Conn(ctx).Where("campaign_id = ?", c.ID).Find(&invs).Error; err != nil {
+		t.Fatal(err)
+	}
+	answered := 0
+	for _, inv := range invs {
+		if inv.Response != nil {
+			answered++
+		}
+	}
+	if c.Status != crm.CampaignSent || c.Invited != len(invs) || len(invs) < 3 || answered != 3 {
+		t.Fatalf("demo campaign %s invited %d (%d rows), %d answered", c.Status, c.Invited, len(invs), answered)
+	}
+}
