@@ -231,10 +231,10 @@ func TestReadmeTour(t *testing.T) {
 // tourRun is the tour's state: the values of earlier answers and the
 // sessions opened.
 type tourRun struct {
-	t      *testing.T
-	base   string
+	t       *testing.T
+	base    string
 	answers []map[string][]map[string]any // each answer's objects with their scalar fields, by type
-	tokens map[string]string // account -> access token
+	tokens  map[string]string             // account -> access token
 }
 
 var tourPlaceholderRE = regexp.MustCompile(`"<([^">]+)>"`)
