@@ -139,7 +139,7 @@ func TestTourOperationsValid(t *testing.T) {
 			t.Errorf("README.md:%d: operation %s is named at line %d already", op.Line, op.Name, l)
 		}
 		seen[op.Name] = op.Line
-		doc, errs := gqlparser.LoadQuery(tourSchema, op.Text)
+		doc, errs := gqlparser.LoadQueryWithRules(tourSchema, op.Text, nil)
 		if errs != nil {
 			t.Errorf("README.md:%d: %s: %v", op.Line, op.Name, errs)
 			continue
@@ -251,7 +251,7 @@ func (r *tourRun) run(op tourOp) {
 		b, _ := json.Marshal(v)
 		return string(b)
 	})
-	doc, errs := gqlparser.LoadQuery(tourSchema, text)
+	doc, errs := gqlparser.LoadQueryWithRules(tourSchema, text, nil)
 	if errs != nil {
 		t.Fatalf("%s: %v\n%s", where, errs, text)
 	}
