@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,6 +34,8 @@ import (
 //	                     text says why
 //	# needs ...          the next operation is not run: it needs what the
 //	                     text says (a payment provider); it is validated
+//
+// Subscriptions run over graphql-transport-ws and give their first result.
 //
 // A string "<Type field>" stands for that field of that type in an earlier
 // answer (the latest answer that has one, its first), "<VALUE Type field>"
@@ -215,14 +218,14 @@ func TestReadmeTour(t *testing.T) {
 	tour := &tourRun{t: t, base: s.base, tokens: map[string]string{}}
 	ran, validated := 0, 0
 	for _, op := range readTour(t) {
-		if op.Kind == "subscription" || op.Needs != "" {
+		if op.Needs != "" {
 			validated++
 			continue
 		}
 		tour.run(op)
 		ran++
 	}
-	t.Logf("ran %d operations of the README's tour; %d more (subscriptions, or needing a payment provider) only validated", ran, validated)
+	t.Logf("ran %d operations of the README's tour; %d more (needing a payment provider) only validated", ran, validated)
 	if ran < 25 {
 		t.Errorf("only %d operations ran", ran)
 	}
@@ -255,18 +258,40 @@ func (r *tourRun) run(op tourOp) {
 	if errs != nil {
 		t.Fatalf("%s: %v\n%s", where, errs, text)
 	}
-	body, _ := json.Marshal(map[string]any{"query": text, "operationName": op.Name})
-	hdr := map[string]string{"Content-Type": "application/json"}
+	token := ""
 	if op.As != "" {
-		hdr["Authorization"] = "Bearer " + r.token(op.As, where)
+		token = r.token(op.As, where)
 	}
-	resp, raw := httpCall(t, nil, http.MethodPost, r.base+"/graphql", bytes.NewReader(body), hdr)
-	var answer struct {
-		Data   map[string]any `json:"data"`
-		Errors []gqlError     `json:"errors"`
-	}
-	if err := json.Unmarshal(raw, &answer); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s: %d %s", where, resp.StatusCode, raw)
+	var answer wsResult
+	var raw []byte
+	if op.Kind == "subscription" {
+		// Over graphql-transport-ws, as apps subscribe; the first result is
+		// the current state.
+		ws := wsConnect(t, &testServer{Server: &httptest.Server{URL: r.base}}, token)
+		id := ws.subscribe(t, text, nil)
+		m, ok := ws.recv(10 * time.Second)
+		if !ok || m.ID != id || (m.Type != "next" && m.Type != "error") {
+			t.Fatalf("%s: no result: %+v (read error %v)", where, m, ws.err())
+		}
+		raw = m.Payload
+		if m.Type == "error" {
+			raw = []byte(`{"errors":` + string(m.Payload) + `}`)
+		}
+		if err := json.Unmarshal(raw, &answer); err != nil {
+			t.Fatalf("%s: %v: %s", where, err, raw)
+		}
+		ws.send(t, wsMessage{ID: id, Type: "complete"})
+	} else {
+		body, _ := json.Marshal(map[string]any{"query": text, "operationName": op.Name})
+		hdr := map[string]string{"Content-Type": "application/json"}
+		if token != "" {
+			hdr["Authorization"] = "Bearer " + token
+		}
+		var resp *http.Response
+		resp, raw = httpCall(t, nil, http.MethodPost, r.base+"/graphql", bytes.NewReader(body), hdr)
+		if err := json.Unmarshal(raw, &answer); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", where, resp.StatusCode, raw)
+		}
 	}
 	var codes []string
 	for _, e := range answer.Errors {
