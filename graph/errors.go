@@ -23,8 +23,8 @@ func userErrors(ctx context.Context, err error) ([]*model.UserError, error) {
 		return []*model.UserError{}, nil
 	}
 	if e, ok := models.AsError(err); ok && e.Refusal() {
-		ue := &model.UserError{Code: string(e.Code), Message: e.Message(models.Lang(ctx))}
-		operationOf(ctx).userError(ue.Code)
+		ue := &model.UserError{Code: e.Code, Message: e.Message(models.Lang(ctx))}
+		operationOf(ctx).userError(string(ue.Code))
 		if e.Field != "" {
 			// A nested input field ("filter.modelYearTo") is a path.
 			ue.Field = append([]string{"input"}, strings.Split(e.Field, ".")...)
@@ -152,14 +152,22 @@ func hasDomainError(err error) bool {
 
 func hasCause(e *gqlerror.Error) bool { return e.Err != nil }
 
+// The codes gqlgen gives a document that does not parse or is not valid
+// (errcode.ParseFailed and errcode.ValidationFailed), named here so that the
+// schema's ErrorCode enum is checked against them like every other code.
+const (
+	CodeParseFailed      = "GRAPHQL_PARSE_FAILED"
+	CodeValidationFailed = "GRAPHQL_VALIDATION_FAILED"
+)
+
 // requestErrorSummaries are the Chinese words put before the details of a
 // document refused before it ran, by code. The details stay as the parser,
 // the validator or the limits wrote them (in English; they quote the
 // document); codes never change. Other codes (a persisted query not found,
 // which clients match by message) are left alone.
 var requestErrorSummaries = map[string]string{
-	"GRAPHQL_PARSE_FAILED":             "查询语句有语法错误",
-	"GRAPHQL_VALIDATION_FAILED":        "查询语句与接口定义不符",
+	CodeParseFailed:                    "查询语句有语法错误",
+	CodeValidationFailed:               "查询语句与接口定义不符",
 	limits.CodeQueryTooDeep:            "查询嵌套层数超过上限",
 	limits.CodeComplexityLimitExceeded: "查询过于复杂",
 }

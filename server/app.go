@@ -288,6 +288,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	e.GET("/api/v1/stores/:code/board", boardHandler(ws), noStore(), authenticate(tokens.Verify, rl), rl.middleware())
 	api := []echo.MiddlewareFunc{noStore(), bufferBody(bodyLimitBytes), authenticate(verify, rl), rl.middleware()}
 	e.GET("/api/v1/me/export", exportHandler(pv), api...)
+	e.GET("/schema.graphql", schemaHandler(cfg.Production), api...)
 	// WeChat Pay's notifications carry its signature, not a token.
 	e.POST(wechatPayNotifyPath, paymentNotifyHandler(pay, d.Log), noStore(), bufferBody(bodyLimitBytes))
 	e.POST(wechatPayRefundNotifyPath, refundNotifyHandler(pay, d.Log), noStore(), bufferBody(bodyLimitBytes))

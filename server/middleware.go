@@ -304,10 +304,10 @@ func (r *refusal) Unwrap() error { return r.err }
 // The middleware's refusals.
 var (
 	errNotBearer = &refusal{models.E(models.CodeUnauthenticated, "Authorization 请求头须为 \"Bearer <令牌>\"",
-		"Authorization must be \"Bearer <token>\""), "INVALID_TOKEN"}
-	errTokenInvalid = &refusal{models.E(models.CodeUnauthenticated, "访问令牌无效", "access token is not valid"), "INVALID_TOKEN"}
+		"Authorization must be \"Bearer <token>\""), string(reasonInvalidToken)}
+	errTokenInvalid = &refusal{models.E(models.CodeUnauthenticated, "访问令牌无效", "access token is not valid"), string(reasonInvalidToken)}
 	errTokenExpired = &refusal{models.E(models.CodeUnauthenticated, "访问令牌已过期，请刷新会话",
-		"access token expired; refresh the session"), "TOKEN_EXPIRED"}
+		"access token expired; refresh the session"), string(reasonTokenExpired)}
 	errTooManyRequests = &refusal{models.RateLimited(1), ""}
 )
 
@@ -504,11 +504,11 @@ func codeOfStatus(status int) string {
 	case http.StatusTooManyRequests:
 		return string(models.CodeRateLimited)
 	case http.StatusRequestEntityTooLarge:
-		return "PAYLOAD_TOO_LARGE"
+		return string(codePayloadTooLarge)
 	case http.StatusMethodNotAllowed:
-		return "METHOD_NOT_ALLOWED"
+		return string(codeMethodNotAllowed)
 	case http.StatusUnsupportedMediaType:
-		return "UNSUPPORTED_MEDIA_TYPE"
+		return string(codeUnsupportedMediaType)
 	}
 	if status >= 500 {
 		return string(models.CodeInternal)

@@ -53,7 +53,7 @@ func activeOwners(pv *privacy.Service) func(context.Context) (graph.Admitted, er
 		if errors.Is(err, privacy.ErrAccountDeleted) {
 			e, _ := models.AsError(err)
 			return graph.Admitted{}, &gqlerror.Error{Message: e.Message(models.Lang(ctx)),
-				Extensions: map[string]any{"code": string(e.Code), "reason": "ACCOUNT_DELETED"}}
+				Extensions: map[string]any{"code": string(e.Code), "reason": string(reasonAccountDeleted)}}
 		}
 		return graph.Admitted{Owner: in.Owner, HomeStore: in.HomeStore}, err
 	}

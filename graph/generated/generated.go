@@ -9156,14 +9156,19 @@ extend type Query {
 }
 `, BuiltIn: false},
 	{Name: "../schema/common.graphqls", Input: `"""
-An instant in time, RFC 3339 with a zone offset (UTC on output).
+An instant in time: an RFC 3339 ` + "`" + `date-time` + "`" + ` string with a zone offset, such as
+` + "`" + `2026-12-03T01:30:00Z` + "`" + ` or ` + "`" + `2026-12-03T09:30:00+08:00` + "`" + `, fractions of a second
+allowed. The server answers in UTC (` + "`" + `Z` + "`" + `). Generated clients may map it to a
+string.
 """
-scalar DateTime
+scalar DateTime @specifiedBy(url: "https://datatracker.ietf.org/doc/html/rfc3339")
 
 """
-A calendar date, YYYY-MM-DD, without a time of day.
+A calendar date without a time of day or zone: an RFC 3339 ` + "`" + `full-date` + "`" + ` string,
+` + "`" + `YYYY-MM-DD` + "`" + `, such as ` + "`" + `2026-12-03` + "`" + `. A date in the API is a day in China
+(UTC+8), the stores' zone. Generated clients may map it to a string.
 """
-scalar Date
+scalar Date @specifiedBy(url: "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6")
 
 "Who may call a field."
 enum Principal {
@@ -9177,18 +9182,28 @@ enum Principal {
 Guards a field: the caller must be signed in as ` + "`" + `requires` + "`" + `; staff must also
 hold one of ` + "`" + `roles` + "`" + ` when given (GROUP_ADMIN holds every role).
 """
-directive @auth(requires: Principal!, roles: [StaffRole!]) on FIELD_DEFINITION
+directive @auth(
+  "Who the caller must be signed in as."
+  requires: Principal!
+  "For staff: the roles of which the caller must hold one; null: any staff member."
+  roles: [StaffRole!]
+) on FIELD_DEFINITION
 
 "An object with a globally unique, opaque ID that ` + "`" + `node(id:)` + "`" + ` can fetch."
 interface Node {
+  "The object's global ID: opaque, to be sent back exactly as received."
   id: ID!
 }
 
 "Relay pagination state of a connection."
 type PageInfo {
+  "Whether more items follow the page: ask again with ` + "`" + `after: endCursor` + "`" + `."
   hasNextPage: Boolean!
+  "Whether items come before the page (always false when paging forward from the start)."
   hasPreviousPage: Boolean!
+  "The cursor of the page's first item; null for an empty page."
   startCursor: String
+  "The cursor of the page's last item, for ` + "`" + `after` + "`" + `; null for an empty page."
   endCursor: String
 }
 
@@ -9199,14 +9214,21 @@ programs (for example ` + "`" + `INVALID_VIN` + "`" + `, ` + "`" + `SLOT_FULL` +
 of the input field it concerns, if any.
 """
 type UserError {
-  code: String!
+  "What was refused, for programs to branch on; one of the ErrorCode values."
+  code: ErrorCode!
+  "The path of the input field it concerns, such as ` + "`" + `[\"input\", \"vin\"]` + "`" + `; null when it concerns the whole input."
   field: [String!]
+  "What went wrong, for people, in the caller's language."
   message: String!
 }
 
+"The root of every query."
 type Query {
   "Fetches any object by its global ID, if the caller may see it; null otherwise."
-  node(id: ID!): Node
+  node(
+    "The global ID of any object, as the API gave it."
+    id: ID!
+  ): Node
 }
 `, BuiltIn: false},
 	{Name: "../schema/crm.graphqls", Input: `# The aftersales programme's picture of the owners: segments by the business
@@ -9516,7 +9538,10 @@ extend type Mutation {
   NOT_FOUND for an audience the caller does not see; INVALID_ARGUMENT in
   userErrors for a bad name or condition.
   """
-  saveAudience(input: SaveAudienceInput!): SaveAudiencePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  saveAudience(
+    "The audience's store, name and conditions (and its id to change one)."
+    input: SaveAudienceInput!
+  ): SaveAudiencePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
 }
 
 "What a campaign invites its audience to."
@@ -9754,7 +9779,10 @@ extend type Mutation {
   ` + "`" + `audienceId` + "`" + ` of another store, ` + "`" + `eventId` + "`" + ` not the store's published future
   event, ` + "`" + `serviceKind` + "`" + ` missing).
   """
-  createCampaign(input: CreateCampaignInput!): CampaignPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  createCampaign(
+    "What to send to whom, and when."
+    input: CreateCampaignInput!
+  ): CampaignPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
   """
   Cancels a campaign that has not gone out. CRM and MANAGER staff of its
   store; NOT_FOUND otherwise; CAMPAIGN_NOT_CANCELLABLE in userErrors once it
@@ -9769,7 +9797,255 @@ extend type Mutation {
   replaces it. CRM and MANAGER staff of the campaign's store; NOT_FOUND
   otherwise.
   """
-  recordInvitationResponse(input: RecordInvitationResponseInput!): RecordInvitationResponsePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  recordInvitationResponse(
+    "The invitation, the answer and a note."
+    input: RecordInvitationResponseInput!
+  ): RecordInvitationResponsePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+`, BuiltIn: false},
+	{Name: "../schema/errors.graphqls", Input: `"""
+Every code the server answers with, for programs to branch on: the ` + "`" + `code` + "`" + ` of a
+mutation's ` + "`" + `userErrors` + "`" + `, ` + "`" + `extensions.code` + "`" + ` and ` + "`" + `extensions.reason` + "`" + ` of a
+GraphQL error, and the ` + "`" + `code` + "`" + ` (and ` + "`" + `reason` + "`" + `) of a REST problem. Codes never
+change once published; messages are for people. The list is the server's own
+(a test compares it with the code constants of the Go source).
+"""
+enum ErrorCode {
+  # Failures of any operation (GraphQL errors).
+  "Not signed in, or the access token is not valid (` + "`" + `reason` + "`" + ` says which); HTTP 401."
+  UNAUTHENTICATED
+  "Signed in, but not allowed to do this or to see this record; HTTP 403."
+  FORBIDDEN
+  "No such record, or one the caller may not know exists."
+  NOT_FOUND
+  "Someone else changed the record meanwhile (an ` + "`" + `expectedVersion` + "`" + ` that is not current): reload and try again."
+  CONFLICT
+  """
+  The input is wrong: a ` + "`" + `userError` + "`" + ` with the ` + "`" + `field` + "`" + ` when the operation
+  checked it, a GraphQL error when it was refused before it ran (a scalar,
+  an ID, a page) or in a query, then with a more specific ` + "`" + `reason` + "`" + `.
+  """
+  INVALID_ARGUMENT
+  "Too many requests; try again after ` + "`" + `retryAfterSeconds` + "`" + ` (HTTP 429 with ` + "`" + `Retry-After` + "`" + `)."
+  RATE_LIMITED
+  "The server failed; nothing is said why (it is logged with the request id)."
+  INTERNAL
+  "The database could not be reached, or the request ran out of time: send it again after ` + "`" + `retryAfterSeconds` + "`" + ` (` + "`" + `retryable: true` + "`" + `)."
+  UNAVAILABLE
+  "The data is locked by another change: send the request again after ` + "`" + `retryAfterSeconds` + "`" + ` (` + "`" + `retryable: true` + "`" + `)."
+  BUSY
+
+  # Reasons given beside UNAUTHENTICATED or FORBIDDEN (extensions.reason).
+  "` + "`" + `reason` + "`" + ` of UNAUTHENTICATED: the access token is malformed, forged, or not sent as ` + "`" + `Bearer` + "`" + `."
+  INVALID_TOKEN
+  "` + "`" + `reason` + "`" + ` of UNAUTHENTICATED: the access token expired; refresh the session with ` + "`" + `refreshSession` + "`" + `."
+  TOKEN_EXPIRED
+  "` + "`" + `reason` + "`" + ` of FORBIDDEN: the owner's account was deleted; its tokens no longer work."
+  ACCOUNT_DELETED
+
+  # Documents refused before they run, and the transport (docs/transport.md).
+  "The document does not parse."
+  GRAPHQL_PARSE_FAILED
+  "The document does not fit the schema, or its variables do not fit their types."
+  GRAPHQL_VALIDATION_FAILED
+  "The document nests deeper than the server allows (docs/api-limits.md)."
+  QUERY_TOO_DEEP
+  "The document would cost more than the complexity budget (docs/api-limits.md)."
+  COMPLEXITY_LIMIT_EXCEEDED
+  "An automatic persisted query's hash the server does not know: send the document with its hash once."
+  PERSISTED_QUERY_NOT_FOUND
+  "The server runs only its trusted documents, and this is not one of them."
+  DOCUMENT_NOT_TRUSTED
+  "` + "`" + `Accept` + "`" + ` allows none of the media types the server answers with; HTTP 406."
+  NOT_ACCEPTABLE
+  "A mutation sent by GET (or a REST route called with a method it does not take); HTTP 405."
+  METHOD_NOT_ALLOWED
+  "A POST that is not ` + "`" + `application/json` + "`" + ` in UTF-8; HTTP 415."
+  UNSUPPORTED_MEDIA_TYPE
+  "The request body is larger than the server accepts; HTTP 413."
+  PAYLOAD_TOO_LARGE
+
+  # Sign-in.
+  "The sign-in code is wrong."
+  INVALID_CODE
+  "The sign-in code expired; ask for a new one."
+  CODE_EXPIRED
+  "Too many wrong codes for this phone: ask for a new code (docs/sign-in.md)."
+  TOO_MANY_ATTEMPTS
+  "The WeChat binding ticket is unknown, used or expired."
+  INVALID_BINDING_TICKET
+  "The WeChat account is already bound to another owner."
+  WECHAT_ALREADY_BOUND
+  "The ` + "`" + `wx.login` + "`" + ` code is empty, malformed, used or expired."
+  WECHAT_CODE_INVALID
+  "WeChat sign-in or subscription messages are not configured on this server."
+  WECHAT_NOT_CONFIGURED
+  "The ` + "`" + `phoneCode` + "`" + ` of the mini-program's phone button is not valid."
+  WECHAT_PHONE_CODE_INVALID
+  "The phone number WeChat gave is not a mainland China mobile number."
+  WECHAT_PHONE_NOT_MAINLAND
+  "The refresh token is unknown, expired or its session ended."
+  INVALID_REFRESH_TOKEN
+  "A refresh token was used twice: the whole session family is ended; sign in again."
+  REFRESH_TOKEN_REUSED
+  "Wrong username or password."
+  INVALID_CREDENTIALS
+
+  # Owners and vehicles.
+  "Not a mainland China mobile number."
+  INVALID_PHONE
+  "Not 17 ISO 3779 characters, or the check digit is wrong."
+  INVALID_VIN
+  "Not a mainland licence plate (7 characters, new-energy 8)."
+  INVALID_PLATE
+  "Another vehicle has this VIN."
+  VIN_ALREADY_REGISTERED
+  "Another vehicle has this plate."
+  PLATE_ALREADY_REGISTERED
+  "An odometer reading lower than the last one."
+  MILEAGE_DECREASED
+  "This way to pay is not offered here (points for an event priced only in money, a wallet a store does not take, online payment not configured)."
+  PAYMENT_METHOD_UNAVAILABLE
+  "The idempotency key was used by this caller for a different request."
+  IDEMPOTENCY_KEY_REUSED
+
+  # The workshop.
+  "The state machine does not allow this move from the order's current status."
+  INVALID_TRANSITION
+  "Failing quality check and cancelling need a note saying why."
+  REASON_REQUIRED
+  "A technician acting on an order assigned to someone else."
+  NOT_YOUR_JOB
+  "The item cannot be removed: work on it has started."
+  ITEM_WORK_STARTED
+  "The owner approved or declined the item; it is kept and cannot be removed."
+  ITEM_DECIDED
+  "A decision about an item that is not waiting for the owner."
+  ITEM_NOT_PENDING
+  "A move to AWAITING_APPROVAL with nothing to approve."
+  NO_PENDING_ITEMS
+  "Settlement before the order reached quality check, or while items wait for the owner."
+  WORK_NOT_FINISHED
+  "Delivery of an order with something to pay before it was settled."
+  NOT_SETTLED
+  "A second settlement, or a change to the bill of a settled order."
+  ALREADY_SETTLED
+  "The payments' sum differs from the amount payable."
+  PAYMENTS_DO_NOT_ADD_UP
+  "The vehicle already has an open repair order."
+  VEHICLE_IN_WORKSHOP
+  "The order is DELIVERED or CANCELLED and accepts no changes."
+  ORDER_CLOSED
+  "Work added after reception must be approved by the owner (` + "`" + `needsApproval: true` + "`" + `)."
+  NEEDS_APPROVAL
+  "An online payment of a bill with nothing to pay (all warranty-covered, or paid)."
+  NOTHING_DUE
+
+  # The wallet.
+  "The stored value does not cover a spend, refund or negative adjustment."
+  INSUFFICIENT_BALANCE
+  "The points do not cover a redemption or negative adjustment."
+  INSUFFICIENT_POINTS
+  "A top-up (with its bonus) would take the balance past the card's cap."
+  BALANCE_CAP_EXCEEDED
+  "Points paying more than half of a bill."
+  POINTS_OVER_CAP
+  "The account still holds stored value, to be refunded at a cashier before it can be deleted."
+  WALLET_NOT_EMPTY
+
+  # Booking.
+  "No seat is left in the slot for this kind of service."
+  SLOT_FULL
+  "Too close to the slot to book or move into it, or (for an owner) to cancel or move out of it."
+  TOO_LATE
+  "The slot starts further ahead than bookings are taken."
+  TOO_FAR_AHEAD
+  "The store is closed then, or closed for this kind of service that day."
+  STORE_CLOSED
+  "Within opening hours but not the start of a slot of the store's calendar."
+  INVALID_SLOT
+  "The vehicle already has a booked appointment."
+  VEHICLE_ALREADY_BOOKED
+  "The owner already has as many booked appointments as allowed."
+  TOO_MANY_APPOINTMENTS
+  "A calendar change would leave fewer seats than are booked; the message says how many do not fit."
+  CAPACITY_BELOW_BOOKINGS
+  "The appointment is not BOOKED any more, so it cannot change."
+  NOT_BOOKED
+  "A no-show before the slot started, or an arrival before the slot's day."
+  TOO_EARLY
+
+  # Classes and club trips.
+  "The event is not open for registration (not published, cancelled, or outside its window)."
+  REGISTRATION_CLOSED
+  "The owner's tier is below the event's minimum."
+  TIER_TOO_LOW
+  "The owner or the vehicle already has an active registration for the event."
+  ALREADY_REGISTERED
+  "More people than the event allows per registration."
+  PARTY_TOO_LARGE
+  "The trip needs one of the owner's vehicles."
+  VEHICLE_REQUIRED
+  "The registration is already cancelled."
+  REGISTRATION_NOT_ACTIVE
+  "The event has started or ended; the change is too late."
+  EVENT_STARTED
+  "A capacity below the seats already confirmed."
+  CAPACITY_BELOW_CONFIRMED
+  "A change that registrations already rely on, while registrations exist."
+  EVENT_LOCKED
+  "Only a draft can be published."
+  NOT_DRAFT
+  "The event was cancelled; it cannot change any more."
+  EVENT_CANCELLED
+  "The check-in code was used; the message says when."
+  ALREADY_CHECKED_IN
+  "Check-in for a registration without a seat (waitlisted or cancelled)."
+  NOT_CONFIRMED
+  "Check-in is not open yet, or closed with the end of the event."
+  CHECK_IN_NOT_OPEN
+  "The registration holds no seats waiting for a payment."
+  NOT_AWAITING_PAYMENT
+  "The seats were held for the payment until a time that has passed."
+  HOLD_EXPIRED
+  "The account cannot be deleted while an event fee could still be refunded."
+  REGISTRATION_REFUND_PENDING
+
+  # Roadside assistance.
+  "The vehicle already has an open assistance request."
+  ASSISTANCE_ALREADY_OPEN
+  "No store can be found for the request; choose one or call."
+  NO_STORE_AVAILABLE
+  "The request was accepted already (by someone else), or cancelled meanwhile."
+  ALREADY_ACCEPTED
+  "The request's status does not allow the change."
+  WRONG_STATUS
+  "The request is CLOSED or CANCELLED; nothing changes it."
+  REQUEST_FINISHED
+  "Someone is on the way: the owner cannot cancel in the app any more."
+  TOO_LATE_TO_CANCEL
+
+  # Care.
+  "The survey can no longer be answered (30 days after the invitation) or changed (7 days after the first answer)."
+  SURVEY_CLOSED
+  "The follow-up task is already closed."
+  TASK_CLOSED
+  "The complaint's status does not allow the step."
+  COMPLAINT_STATUS
+  "No store can be found for the complaint: give a ` + "`" + `storeId` + "`" + `."
+  NO_STORE
+
+  # Payments, WeChat and notifications.
+  "Paying in the mini-program or WeChat subscription messages need the owner's WeChat account, which only a WeChat sign-in binds."
+  WECHAT_NOT_BOUND
+  "An online payment of the owner is still open: the account can be deleted once it settles."
+  PAYMENT_IN_FLIGHT
+  "A transactional kind of message must keep at least one channel."
+  TRANSACTIONAL_NEEDS_CHANNEL
+
+  # Aftersales campaigns.
+  "The campaign has started going out, or was cancelled already: only a SCHEDULED campaign can be cancelled."
+  CAMPAIGN_NOT_CANCELLABLE
 }
 `, BuiltIn: false},
 	{Name: "../schema/event.graphqls", Input: `"What an event is."
@@ -42242,15 +42518,15 @@ func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.C
 			return obj.Code, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v models.Code) graphql.Marshaler {
+			return ec.marshalNErrorCode2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐCode(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UserError", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("UserError", field, false, false, errors.New("field of type ErrorCode does not have child fields"))
 }
 
 func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
@@ -65775,6 +66051,23 @@ func (ec *executionContext) marshalNDevicePlatform2githubᚗcomᚋownerhubᚋown
 func (ec *executionContext) unmarshalNDispatchAssistanceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐDispatchAssistanceInput(ctx context.Context, v any) (model.DispatchAssistanceInput, error) {
 	res, err := ec.unmarshalInputDispatchAssistanceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNErrorCode2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐCode(ctx context.Context, v any) (models.Code, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := models.Code(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNErrorCode2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐCode(ctx context.Context, sel ast.SelectionSet, v models.Code) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐEvent(ctx context.Context, sel ast.SelectionSet, v *events.Event) graphql.Marshaler {

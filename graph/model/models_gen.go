@@ -906,10 +906,14 @@ type OwnerEdge struct {
 
 // Relay pagination state of a connection.
 type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
-	EndCursor       *string `json:"endCursor,omitempty"`
+	// Whether more items follow the page: ask again with `after: endCursor`.
+	HasNextPage bool `json:"hasNextPage"`
+	// Whether items come before the page (always false when paging forward from the start).
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the page's first item; null for an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The cursor of the page's last item, for `after`; null for an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 // A payment recorded at settlement.
@@ -964,6 +968,7 @@ type PublishEventInput struct {
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// The root of every query.
 type Query struct {
 }
 
@@ -1704,9 +1709,12 @@ type UpdateVehiclePayload struct {
 // (Chinese by default, English with `Accept-Language: en`); `field` is the path
 // of the input field it concerns, if any.
 type UserError struct {
-	Code    string   `json:"code"`
-	Field   []string `json:"field,omitempty"`
-	Message string   `json:"message"`
+	// What was refused, for programs to branch on; one of the ErrorCode values.
+	Code models.Code `json:"code"`
+	// The path of the input field it concerns, such as `["input", "vin"]`; null when it concerns the whole input.
+	Field []string `json:"field,omitempty"`
+	// What went wrong, for people, in the caller's language.
+	Message string `json:"message"`
 }
 
 // A page of cars.

@@ -20,9 +20,10 @@ import (
 // owners registered through it (fees charged from their wallets or
 // points). SZ01's oil-care class and GZ01's battery-care class are full,
 // with a waitlist; GZ01's 川西 trip is for GOLD members and can be paid in
-// points; one GZ01 class is still a draft. 张伟, the demo owner, holds two
-// confirmed seats on the 双月湾 weekend trip and is first on the waitlist of
-// the oil-care class.
+// points; one GZ01 class is still a draft; SZ01's 东涌 day trip, two days
+// ahead, has seats for anyone (the README's tour registers for it). 张伟,
+// the demo owner, holds two confirmed seats on the 双月湾 weekend trip and is
+// first on the waitlist of the oil-care class.
 
 // demoEvent is an event of the demo data, days from the seed day at a
 // store-local hour.
@@ -67,6 +68,17 @@ var demoEvents = []demoEvent{
 		Kind: events.Class, Title: "新能源电池养护讲堂",
 		Description: "纯电车主专场：动力电池的日常充电习惯、冬夏季续航、慢充与快充的取舍，工程师现场演示电池健康检测。",
 		Location:    "深圳福田店 新能源工位", Capacity: 20, AttendancePoints: 100}},
+	{key: "dongchong", store: "SZ01", inDays: 2, hour: 7, hours: 11, closeH: 24, cancelH: 24,
+		spec: events.Spec{Kind: events.Trip, Title: "大鹏东涌海岸线一日游",
+			Description: "车友会一日游：自驾到大鹏半岛东涌，沿海岸线徒步到西涌，海边午餐后返程。费用含午餐和保险，按人计。",
+			Location:    "深圳福田店 门前停车场", Capacity: 16, FeeFen: 5_000, VehicleRequired: true, MaxPartySize: 4,
+			AttendancePoints: 100},
+		stops: []demoStop{
+			{0, "深圳福田店", "集合，发路书"},
+			{2, "东涌", "海岸线徒步"},
+			{5, "西涌", "海边午餐"},
+			{11, "深圳福田店", "返程解散"},
+		}},
 	{key: "battery-gz", store: "GZ01", inDays: 4, hour: 15, hours: 2, closeH: 2, cancelH: 24, spec: events.Spec{
 		Kind: events.Class, Title: "新能源电池养护讲堂（广州场）",
 		Description: "纯电与混动车主专场：电池保养、充电习惯与冬季续航，现场免费检测电池健康度。",
