@@ -4,6 +4,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
@@ -39,6 +40,11 @@ var staffRoles = map[string][]auth.Role{
 	"Mutation.resolveComplaint":           care.RolesComplaintStep(),
 
 	"Query.jobRuns": jobs.RolesStatuses(),
+
+	"Query.couponTemplates":         coupons.RolesTemplates(),
+	"Mutation.createCouponTemplate": coupons.RolesCreateTemplate(),
+	"Mutation.issueCoupon":          coupons.RolesIssue(),
+	"Mutation.revokeCoupon":         coupons.RolesRevoke(),
 
 	"Query.paymentReconciliation":  payments.RolesReconciliation(),
 	"Query.paymentsOwingRefunds":   payments.RolesRefundsOwed(),

@@ -53,6 +53,10 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Care.ComplaintFor(ctx, who, key)
 	case typePayment:
 		obj, err = r.Payments.Payment(ctx, who, key)
+	case typeCoupon:
+		obj, err = r.Coupons.CouponFor(ctx, who, key)
+	case typeCouponTemplate:
+		obj, err = r.Coupons.TemplateFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

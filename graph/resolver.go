@@ -11,6 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
@@ -36,6 +37,7 @@ type Resolver struct {
 	Booking       *booking.Service
 	EventsService *events.Service
 	Roadside      *roadside.Service
+	Coupons       *coupons.Service
 	Care          *care.Service
 	// Jobs is the scheduled-job runner (its jobs' last runs for managers).
 	Jobs *jobs.Runner

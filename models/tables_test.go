@@ -67,6 +67,7 @@ var tableOwners = map[string]string{
 	"follow_up_tasks": "models/care",
 
 	"assistance_requests": "models/roadside", "assistance_events": "models/roadside",
+	"coupon_templates": "models/coupons", "coupons": "models/coupons",
 }
 
 // A package's entities are its exported types that map to a table: a

@@ -58,6 +58,7 @@ var bodies = map[string]string{
 	outbox.KindSurveyInvitation:     "请为${store}本次服务评分，30天内有效",
 	outbox.KindBirthday:             "祝您生日快乐，会员生日礼遇已送达",
 	outbox.KindPurchaseAnniversary:  "感谢您与${car}相伴，祝您用车愉快",
+	outbox.KindCouponExpiring:       "您有一张优惠券将在3天内到期，请尽快使用",
 }
 
 // SMSTemplate is the text of kind's SMS template to register with Alibaba

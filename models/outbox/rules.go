@@ -43,6 +43,7 @@ const (
 	KindInspectionDue        = "INSPECTION_DUE"
 	KindBirthday             = "BIRTHDAY"
 	KindPurchaseAnniversary  = "PURCHASE_ANNIVERSARY"
+	KindCouponExpiring       = "COUPON_EXPIRING"
 )
 
 // classes classifies every kind an owner can be sent; docs/notifications.md
@@ -72,6 +73,10 @@ var classes = map[string]Class{
 	KindSurveyInvitation:    Marketing,
 	KindBirthday:            Marketing,
 	KindPurchaseAnniversary: Marketing,
+	// An unused coupon about to expire: it urges the owner to come and
+	// spend on an offer, which carriers count as 营销短信; the inbox keeps
+	// it for owners without consent.
+	KindCouponExpiring: Marketing,
 }
 
 // ClassOf is kind's class; ok is false for a kind that is sent nowhere but
