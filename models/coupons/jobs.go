@@ -15,6 +15,10 @@ import (
 // Scheduled jobs. Both are safe to run twice and on several instances at
 // once: every write is conditional on the state it changes.
 
+// NotifyExpiring is the kind of the reminder of a coupon about to expire:
+// marketing (docs/notifications.md).
+const NotifyExpiring = outbox.KindCouponExpiring
+
 // jobBatch is how many coupons the reminder reads per statement.
 const jobBatch = 200
 
@@ -79,7 +83,7 @@ func (s *Service) remind(ctx context.Context, c *Coupon, now time.Time) (bool, e
 	}
 	key := "coupon-expiring:" + c.ID.String()
 	return s.inbox().CreateNotification(ctx, &inbox.Notification{
-		OwnerID: c.OwnerID, Kind: outbox.KindCouponExpiring, Title: "优惠券即将到期",
+		OwnerID: c.OwnerID, Kind: NotifyExpiring, Title: "优惠券即将到期",
 		Body: fmt.Sprintf("您的优惠券「%s」将于 %s 到期，请尽快使用。", t.Name, c.ValidUntil.In(models.ChinaTime).Format("2006-01-02 15:04")),
 		Link: models.LinkTo(models.RefTo(models.RefCoupon, c.ID)), DedupeKey: &key, CreatedAt: now, StoreID: c.StoreID,
 	})
