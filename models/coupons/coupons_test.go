@@ -284,3 +284,25 @@ func TestTemplateRefusals(t *testing.T) {
 	_, err = e.svc.Issue(e.ctx, coupons.IssueRequest{TemplateID: win.ID, OwnerID: e.owner().ID, Source: coupons.SourceCampaign})
 	testdb.WantCode(t, err, coupons.CodeTemplateExpired, "couponTemplateId")
 }
+
+// The owner's export lists their coupons with the terms; erasing the
+// account deletes them and leaves other owners' alone.
+func TestExportAndErase(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	o, other := e.owner(), e.owner()
+	tpl := e.template(nil)
+	mine, theirs := e.issue(tpl, o), e.issue(tpl, other)
+	out, err := e.svc.ExportOwner(e.ctx, o.ID)
+	must(t, err)
+	cs := out.([]*coupons.Coupon)
+	if len(cs) != 1 || cs[0].ID != mine.ID || cs[0].Template == nil || cs[0].Template.Name != "保养立减" {
+		t.Fatalf("export: %+v", cs)
+	}
+	must(t, e.db.WithClock(e.clock.Now).WithTx(e.ctx, func(ctx context.Context) error { return e.svc.EraseOwner(ctx, o.ID) }))
+	var left []uuid.UUID
+	must(t, e.db.Conn(e.ctx).Model(&coupons.Coupon{}).Where("owner_id IN ?", []uuid.UUID{o.ID, other.ID}).Pluck("id", &left).Error)
+	if len(left) != 1 || left[0] != theirs.ID {
+		t.Fatalf("after erasing: %v", left)
+	}
+}
