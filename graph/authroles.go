@@ -4,6 +4,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
@@ -51,6 +52,10 @@ var staffRoles = map[string][]auth.Role{
 	"Mutation.recordInvitationResponse": crm.RolesAudiences(),
 	"Owner.segment":                     crm.RolesSegments(),
 	"Owner.churnRisk":                   crm.RolesSegments(),
+	"Query.couponTemplates":             coupons.RolesTemplates(),
+	"Mutation.createCouponTemplate":     coupons.RolesCreateTemplate(),
+	"Mutation.issueCoupon":              coupons.RolesIssue(),
+	"Mutation.revokeCoupon":             coupons.RolesRevoke(),
 
 	"Query.paymentReconciliation":  payments.RolesReconciliation(),
 	"Query.paymentsOwingRefunds":   payments.RolesRefundsOwed(),

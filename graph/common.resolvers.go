@@ -65,6 +65,10 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.CRM.AudienceFor(ctx, who, key)
 	case typeCampaign:
 		obj, err = r.CRM.CampaignFor(ctx, who, key)
+	case typeCoupon:
+		obj, err = r.Coupons.CouponFor(ctx, who, key)
+	case typeCouponTemplate:
+		obj, err = r.Coupons.TemplateFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

@@ -32,6 +32,8 @@ const (
 	typeAssistance      = "AssistanceRequest"
 	typePayment         = "OnlinePayment"
 	typePaymentRefund   = "PaymentRefund"
+	typeCoupon          = "Coupon"
+	typeCouponTemplate  = "CouponTemplate"
 )
 
 // page reads a list's first and after arguments; models.NewPage is the one

@@ -125,6 +125,10 @@ func (r *mutationResolver) SettleRepairOrder(ctx context.Context, input model.Se
 	if err != nil {
 		return nil, err
 	}
+	coupon, err := optionalID(input.CouponID, typeCoupon, "couponId")
+	if err != nil {
+		return nil, err
+	}
 	payments := make([]workshop.PaymentInput, len(input.Payments))
 	for i, p := range input.Payments {
 		payments[i] = workshop.PaymentInput{
@@ -139,6 +143,7 @@ func (r *mutationResolver) SettleRepairOrder(ctx context.Context, input model.Se
 		Payments:        payments,
 		NextServiceDate: input.NextServiceDate,
 		NextServiceKm:   input.NextServiceKm,
+		CouponID:        coupon,
 		IdempotencyKey:  deref(input.IdempotencyKey),
 	})
 	ues, err := userErrors(ctx, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
@@ -37,6 +38,7 @@ type Resolver struct {
 	Booking       *booking.Service
 	EventsService *events.Service
 	Roadside      *roadside.Service
+	Coupons       *coupons.Service
 	Care          *care.Service
 	CRM           *crm.Service
 	// Jobs is the scheduled-job runner (its jobs' last runs for managers).

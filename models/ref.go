@@ -21,6 +21,7 @@ const (
 	RefAssistanceRequest RefType = "AssistanceRequest"
 	RefComplaint         RefType = "Complaint"
 	RefOnlinePayment     RefType = "OnlinePayment"
+	RefCoupon            RefType = "Coupon"
 )
 
 // Ref names an object the domain links to: its type and its key. The domain

@@ -68,6 +68,7 @@ var tableOwners = map[string]string{
 	"owner_segments":  "models/crm", "audiences": "models/crm", "campaigns": "models/crm", "campaign_invitations": "models/crm",
 
 	"assistance_requests": "models/roadside", "assistance_events": "models/roadside",
+	"coupon_templates": "models/coupons", "coupons": "models/coupons",
 }
 
 // A package's entities are its exported types that map to a table: a

@@ -22,6 +22,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/documents"
@@ -74,6 +75,7 @@ type App struct {
 	Booking   *booking.Service
 	Events    *events.Service
 	Roadside  *roadside.Service
+	Coupons   *coupons.Service
 	Care      *care.Service
 	CRM       *crm.Service
 	Jobs      *jobs.Runner
@@ -156,7 +158,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		ib.Outbox, ib.Routing = ob, inbox.Routing{MarketingWeeklyCap: cfg.MarketingWeeklyCap}
 	}
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet, Directory: dir}
-	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
+	cp := &coupons.Service{DB: d.DB, Directory: dir, Inbox: ib}
+	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp}
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
@@ -180,14 +183,15 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "devices", Export: devices.ExportOwner},
 			{Name: "onlinePayments", Export: pay.ExportOwner},
 			{Name: "wechatSubscriptions", Export: wx.ExportOwner},
+			{Name: "coupons", Export: cp.ExportOwner},
 		},
 		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner, devices.EraseOwner,
-			pay.EraseOwner, wx.EraseOwner, cm.EraseOwner},
+			pay.EraseOwner, wx.EraseOwner, cm.EraseOwner, cp.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
 		Links:   graph.LinkOut,
 	}
 	runner.Jobs = scheduledJobs(runner, scheduled{DB: d.DB, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr,
-		Payments: pay, CRM: cm})
+		Payments: pay, CRM: cm, Coupons: cp})
 	if err := runner.Attach(ob.River()); err != nil {
 		return nil, fmt.Errorf("scheduled jobs: %w", err)
 	}
@@ -202,7 +206,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
 			Roadside: rs, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
-			Push: devices, Payments: pay, WeChat: wx},
+			Push: devices, Payments: pay, WeChat: wx, Coupons: cp},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -220,7 +224,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
+		Coupons: cp, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
 	e := echo.New()
 	app.Echo = e
 	e.HideBanner, e.HidePort = true, true

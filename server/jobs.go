@@ -8,6 +8,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
@@ -30,6 +31,7 @@ type scheduled struct {
 	Care      *care.Service
 	Payments  *payments.Service
 	CRM       *crm.Service
+	Coupons   *coupons.Service
 }
 
 // scheduledJobs lists every scheduled job of r: adding one is one line.
@@ -78,6 +80,8 @@ func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
 		{Name: "event-hold-release", Period: 5 * time.Minute, Run: s.Events.ReleaseExpiredHolds},
 		// Refunds whose send failed are sent again, and those whose
 		// notification is late asked about (every five minutes).
+		{Name: "coupon-expiry", Period: time.Hour, Run: s.Coupons.Expire},
+		{Name: "coupon-reminders", Period: time.Hour, Run: s.Coupons.Remind},
 		{Name: "refund-sweep", Period: 5 * time.Minute, Run: s.Payments.SweepRefunds},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-models.IdempotencyRetention))

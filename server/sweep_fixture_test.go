@@ -38,6 +38,7 @@ type swFixture struct {
 	screenToken, screen           string // the SZ01 screen's id and bearer token
 	payment                       string // A's online top-up, still pending
 	refund                        string // a refund of another top-up of A's, closed by WeChat Pay
+	coupon                        string // a coupon of SZ01's issued to A
 }
 
 func newSweepFixture(t *testing.T) *swFixture {
@@ -111,6 +112,12 @@ func newSweepFixture(t *testing.T) *swFixture {
 	c := f.swMutate(t, f.aToken, "fileComplaint", map[string]any{"category": "AFTER_SALES",
 		"description": fmt.Sprintf("扫查投诉 %d：保养后异响", e2eNext()), "repairOrderId": f.delivered}, "complaint { id }")
 	f.complaint = wkStr(dig(c, "complaint", "id"))
+
+	tpl := f.swMutate(t, f.staff(t, "crm.sz01"), "createCouponTemplate", map[string]any{"storeId": f.sz, "name": "扫查保养券",
+		"kind": "FIXED_OFF", "amountFen": 3000, "orderKinds": []string{"MAINTENANCE"}, "validDays": 30, "perOwnerLimit": 2}, "couponTemplate { id }")
+	cp := f.swMutate(t, f.staff(t, "crm.sz01"), "issueCoupon", map[string]any{"couponTemplateId": dig(tpl, "couponTemplate", "id"),
+		"ownerId": e2eGlobalID("Owner", f.a.ID)}, "coupon { id }")
+	f.coupon = wkStr(dig(cp, "coupon", "id"))
 
 	f.screen, f.screenToken = bdIssue(t, f.wkFixture, f.staff(t, "manager.sz01"), f.sz, "扫查车间大屏")
 

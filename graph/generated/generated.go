@@ -18,6 +18,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
@@ -56,6 +57,8 @@ type ResolverRoot interface {
 	Complaint() ComplaintResolver
 	ComplaintEvent() ComplaintEventResolver
 	ComplaintStoreCount() ComplaintStoreCountResolver
+	Coupon() CouponResolver
+	CouponTemplate() CouponTemplateResolver
 	Device() DeviceResolver
 	Event() EventResolver
 	FollowUpTask() FollowUpTaskResolver
@@ -442,6 +445,71 @@ type ComplexityRoot struct {
 		Source    func(childComplexity int) int
 	}
 
+	Coupon struct {
+		Discount   func(childComplexity int) int
+		ID         func(childComplexity int) int
+		IssuedAt   func(childComplexity int) int
+		RevokedAt  func(childComplexity int) int
+		Source     func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Template   func(childComplexity int) int
+		UsedAt     func(childComplexity int) int
+		ValidFrom  func(childComplexity int) int
+		ValidUntil func(childComplexity int) int
+	}
+
+	CouponConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CouponEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CouponPayload struct {
+		Coupon     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	CouponTemplate struct {
+		Amount        func(childComplexity int) int
+		Cap           func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		EventFees     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		ItemCode      func(childComplexity int) int
+		ItemName      func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		MinSpend      func(childComplexity int) int
+		Name          func(childComplexity int) int
+		OrderKinds    func(childComplexity int) int
+		PerOwnerLimit func(childComplexity int) int
+		Percent       func(childComplexity int) int
+		Store         func(childComplexity int) int
+		ValidDays     func(childComplexity int) int
+		ValidFrom     func(childComplexity int) int
+		ValidUntil    func(childComplexity int) int
+	}
+
+	CouponTemplateConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CouponTemplateEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CouponTemplatePayload struct {
+		CouponTemplate func(childComplexity int) int
+		UserErrors     func(childComplexity int) int
+	}
+
 	DataExport struct {
 		Document    func(childComplexity int) int
 		GeneratedAt func(childComplexity int) int
@@ -692,11 +760,13 @@ type ComplexityRoot struct {
 		CloseAssistanceRequest     func(childComplexity int, input model.CloseAssistanceRequestInput) int
 		CloseFollowUpTask          func(childComplexity int, input model.CloseFollowUpTaskInput) int
 		CreateCampaign             func(childComplexity int, input model.CreateCampaignInput) int
+		CreateCouponTemplate       func(childComplexity int, input model.CreateCouponTemplateInput) int
 		CreateEvent                func(childComplexity int, input model.CreateEventInput) int
 		DecideRepairItems          func(childComplexity int, input model.DecideRepairItemsInput) int
 		DeleteMyAccount            func(childComplexity int, input model.DeleteMyAccountInput) int
 		DispatchAssistance         func(childComplexity int, input model.DispatchAssistanceInput) int
 		FileComplaint              func(childComplexity int, input model.FileComplaintInput) int
+		IssueCoupon                func(childComplexity int, input model.IssueCouponInput) int
 		IssueScreenToken           func(childComplexity int, input model.IssueScreenTokenInput) int
 		LoginWithWeChat            func(childComplexity int, input model.LoginWithWeChatInput) int
 		Logout                     func(childComplexity int, input model.LogoutInput) int
@@ -722,6 +792,7 @@ type ComplexityRoot struct {
 		RequestLoginCode           func(childComplexity int, input model.RequestLoginCodeInput) int
 		RescheduleAppointment      func(childComplexity int, input model.RescheduleAppointmentInput) int
 		ResolveComplaint           func(childComplexity int, input model.ComplaintStepInput) int
+		RevokeCoupon               func(childComplexity int, input model.RevokeCouponInput) int
 		RevokeScreenToken          func(childComplexity int, input model.RevokeScreenTokenInput) int
 		SaveAudience               func(childComplexity int, input model.SaveAudienceInput) int
 		SetCalendarOverride        func(childComplexity int, input model.SetCalendarOverrideInput) int
@@ -807,6 +878,7 @@ type ComplexityRoot struct {
 		Birthday                func(childComplexity int) int
 		ChurnRisk               func(childComplexity int) int
 		Complaints              func(childComplexity int, first *int, after *string) int
+		Coupons                 func(childComplexity int, status *coupons.Status, first *int, after *string) int
 		CreatedAt               func(childComplexity int) int
 		Devices                 func(childComplexity int) int
 		Gender                  func(childComplexity int) int
@@ -942,6 +1014,7 @@ type ComplexityRoot struct {
 		Campaigns                   func(childComplexity int, storeID *string, first *int, after *string) int
 		ComplaintReport             func(childComplexity int, storeID *string, from models.Date, to models.Date) int
 		Complaints                  func(childComplexity int, storeID *string, status *care.ComplaintStatus, overdueOnly *bool, first *int, after *string) int
+		CouponTemplates             func(childComplexity int, storeID *string, first *int, after *string) int
 		Event                       func(childComplexity int, id string) int
 		EventRoster                 func(childComplexity int, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) int
 		Events                      func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
@@ -1495,6 +1568,27 @@ type ComplaintEventResolver interface {
 type ComplaintStoreCountResolver interface {
 	Store(ctx context.Context, obj *care.ComplaintCount) (*models.Store, error)
 }
+type CouponResolver interface {
+	ID(ctx context.Context, obj *coupons.Coupon) (string, error)
+	Template(ctx context.Context, obj *coupons.Coupon) (*coupons.Template, error)
+	Status(ctx context.Context, obj *coupons.Coupon) (coupons.Status, error)
+
+	Discount(ctx context.Context, obj *coupons.Coupon) (*model.Money, error)
+}
+type CouponTemplateResolver interface {
+	ID(ctx context.Context, obj *coupons.Template) (string, error)
+	Store(ctx context.Context, obj *coupons.Template) (*models.Store, error)
+
+	Amount(ctx context.Context, obj *coupons.Template) (*model.Money, error)
+	Percent(ctx context.Context, obj *coupons.Template) (*int, error)
+	Cap(ctx context.Context, obj *coupons.Template) (*model.Money, error)
+	ItemName(ctx context.Context, obj *coupons.Template) (*string, error)
+	ItemCode(ctx context.Context, obj *coupons.Template) (*string, error)
+	MinSpend(ctx context.Context, obj *coupons.Template) (*model.Money, error)
+	OrderKinds(ctx context.Context, obj *coupons.Template) ([]workshop.Kind, error)
+
+	ValidDays(ctx context.Context, obj *coupons.Template) (*int, error)
+}
 type DeviceResolver interface {
 	Platform(ctx context.Context, obj *push.Device) (model.DevicePlatform, error)
 	Provider(ctx context.Context, obj *push.Device) (model.PushProvider, error)
@@ -1582,6 +1676,9 @@ type MutationResolver interface {
 	ResolveComplaint(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
 	AcceptComplaintResolution(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
 	ReopenComplaint(ctx context.Context, input model.ComplaintStepInput) (*model.ComplaintPayload, error)
+	CreateCouponTemplate(ctx context.Context, input model.CreateCouponTemplateInput) (*model.CouponTemplatePayload, error)
+	IssueCoupon(ctx context.Context, input model.IssueCouponInput) (*model.CouponPayload, error)
+	RevokeCoupon(ctx context.Context, input model.RevokeCouponInput) (*model.CouponPayload, error)
 	SaveAudience(ctx context.Context, input model.SaveAudienceInput) (*model.SaveAudiencePayload, error)
 	CreateCampaign(ctx context.Context, input model.CreateCampaignInput) (*model.CampaignPayload, error)
 	CancelCampaign(ctx context.Context, campaignID string) (*model.CampaignPayload, error)
@@ -1652,6 +1749,7 @@ type OwnerResolver interface {
 	Appointments(ctx context.Context, obj *models.Owner, first *int, after *string, status *booking.Status) (*model.AppointmentConnection, error)
 	Surveys(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.SurveyConnection, error)
 	Complaints(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.ComplaintConnection, error)
+	Coupons(ctx context.Context, obj *models.Owner, status *coupons.Status, first *int, after *string) (*model.CouponConnection, error)
 	Segment(ctx context.Context, obj *models.Owner) (*crm.OwnerSegment, error)
 	ChurnRisk(ctx context.Context, obj *models.Owner) (*model.OwnerChurnRisk, error)
 	Registrations(ctx context.Context, obj *models.Owner, first *int, after *string, status *events.RegStatus) (*model.RegistrationConnection, error)
@@ -1702,6 +1800,7 @@ type QueryResolver interface {
 	SatisfactionReport(ctx context.Context, storeID string, from models.Date, to models.Date) (*care.SatisfactionReport, error)
 	ComplaintReport(ctx context.Context, storeID *string, from models.Date, to models.Date) (*care.ComplaintReport, error)
 	JobRuns(ctx context.Context) ([]*jobs.Status, error)
+	CouponTemplates(ctx context.Context, storeID *string, first *int, after *string) (*model.CouponTemplateConnection, error)
 	SegmentReport(ctx context.Context, storeID string) (*model.SegmentReport, error)
 	AudienceSize(ctx context.Context, storeID *string, filter crm.Filter) (int, error)
 	Audiences(ctx context.Context, storeID *string, first *int, after *string) (*model.AudienceConnection, error)
@@ -3230,6 +3329,260 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConsentChange.Source(childComplexity), true
 
+	case "Coupon.discount":
+		if e.ComplexityRoot.Coupon.Discount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Discount(childComplexity), true
+	case "Coupon.id":
+		if e.ComplexityRoot.Coupon.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ID(childComplexity), true
+	case "Coupon.issuedAt":
+		if e.ComplexityRoot.Coupon.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.IssuedAt(childComplexity), true
+	case "Coupon.revokedAt":
+		if e.ComplexityRoot.Coupon.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.RevokedAt(childComplexity), true
+	case "Coupon.source":
+		if e.ComplexityRoot.Coupon.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Source(childComplexity), true
+	case "Coupon.status":
+		if e.ComplexityRoot.Coupon.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Status(childComplexity), true
+	case "Coupon.template":
+		if e.ComplexityRoot.Coupon.Template == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Template(childComplexity), true
+	case "Coupon.usedAt":
+		if e.ComplexityRoot.Coupon.UsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.UsedAt(childComplexity), true
+	case "Coupon.validFrom":
+		if e.ComplexityRoot.Coupon.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ValidFrom(childComplexity), true
+	case "Coupon.validUntil":
+		if e.ComplexityRoot.Coupon.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ValidUntil(childComplexity), true
+
+	case "CouponConnection.edges":
+		if e.ComplexityRoot.CouponConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponConnection.Edges(childComplexity), true
+	case "CouponConnection.pageInfo":
+		if e.ComplexityRoot.CouponConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponConnection.PageInfo(childComplexity), true
+	case "CouponConnection.totalCount":
+		if e.ComplexityRoot.CouponConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponConnection.TotalCount(childComplexity), true
+
+	case "CouponEdge.cursor":
+		if e.ComplexityRoot.CouponEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponEdge.Cursor(childComplexity), true
+	case "CouponEdge.node":
+		if e.ComplexityRoot.CouponEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponEdge.Node(childComplexity), true
+
+	case "CouponPayload.coupon":
+		if e.ComplexityRoot.CouponPayload.Coupon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponPayload.Coupon(childComplexity), true
+	case "CouponPayload.userErrors":
+		if e.ComplexityRoot.CouponPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponPayload.UserErrors(childComplexity), true
+
+	case "CouponTemplate.amount":
+		if e.ComplexityRoot.CouponTemplate.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Amount(childComplexity), true
+	case "CouponTemplate.cap":
+		if e.ComplexityRoot.CouponTemplate.Cap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Cap(childComplexity), true
+	case "CouponTemplate.createdAt":
+		if e.ComplexityRoot.CouponTemplate.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.CreatedAt(childComplexity), true
+	case "CouponTemplate.eventFees":
+		if e.ComplexityRoot.CouponTemplate.EventFees == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.EventFees(childComplexity), true
+	case "CouponTemplate.id":
+		if e.ComplexityRoot.CouponTemplate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ID(childComplexity), true
+	case "CouponTemplate.itemCode":
+		if e.ComplexityRoot.CouponTemplate.ItemCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ItemCode(childComplexity), true
+	case "CouponTemplate.itemName":
+		if e.ComplexityRoot.CouponTemplate.ItemName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ItemName(childComplexity), true
+	case "CouponTemplate.kind":
+		if e.ComplexityRoot.CouponTemplate.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Kind(childComplexity), true
+	case "CouponTemplate.minSpend":
+		if e.ComplexityRoot.CouponTemplate.MinSpend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.MinSpend(childComplexity), true
+	case "CouponTemplate.name":
+		if e.ComplexityRoot.CouponTemplate.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Name(childComplexity), true
+	case "CouponTemplate.orderKinds":
+		if e.ComplexityRoot.CouponTemplate.OrderKinds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.OrderKinds(childComplexity), true
+	case "CouponTemplate.perOwnerLimit":
+		if e.ComplexityRoot.CouponTemplate.PerOwnerLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.PerOwnerLimit(childComplexity), true
+	case "CouponTemplate.percent":
+		if e.ComplexityRoot.CouponTemplate.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Percent(childComplexity), true
+	case "CouponTemplate.store":
+		if e.ComplexityRoot.CouponTemplate.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Store(childComplexity), true
+	case "CouponTemplate.validDays":
+		if e.ComplexityRoot.CouponTemplate.ValidDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValidDays(childComplexity), true
+	case "CouponTemplate.validFrom":
+		if e.ComplexityRoot.CouponTemplate.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValidFrom(childComplexity), true
+	case "CouponTemplate.validUntil":
+		if e.ComplexityRoot.CouponTemplate.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValidUntil(childComplexity), true
+
+	case "CouponTemplateConnection.edges":
+		if e.ComplexityRoot.CouponTemplateConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateConnection.Edges(childComplexity), true
+	case "CouponTemplateConnection.pageInfo":
+		if e.ComplexityRoot.CouponTemplateConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateConnection.PageInfo(childComplexity), true
+	case "CouponTemplateConnection.totalCount":
+		if e.ComplexityRoot.CouponTemplateConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateConnection.TotalCount(childComplexity), true
+
+	case "CouponTemplateEdge.cursor":
+		if e.ComplexityRoot.CouponTemplateEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateEdge.Cursor(childComplexity), true
+	case "CouponTemplateEdge.node":
+		if e.ComplexityRoot.CouponTemplateEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateEdge.Node(childComplexity), true
+
+	case "CouponTemplatePayload.couponTemplate":
+		if e.ComplexityRoot.CouponTemplatePayload.CouponTemplate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplatePayload.CouponTemplate(childComplexity), true
+	case "CouponTemplatePayload.userErrors":
+		if e.ComplexityRoot.CouponTemplatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplatePayload.UserErrors(childComplexity), true
+
 	case "DataExport.document":
 		if e.ComplexityRoot.DataExport.Document == nil {
 			break
@@ -4326,6 +4679,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCampaign(childComplexity, args["input"].(model.CreateCampaignInput)), true
+	case "Mutation.createCouponTemplate":
+		if e.ComplexityRoot.Mutation.CreateCouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCouponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCouponTemplate(childComplexity, args["input"].(model.CreateCouponTemplateInput)), true
 	case "Mutation.createEvent":
 		if e.ComplexityRoot.Mutation.CreateEvent == nil {
 			break
@@ -4381,6 +4745,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.FileComplaint(childComplexity, args["input"].(model.FileComplaintInput)), true
+	case "Mutation.issueCoupon":
+		if e.ComplexityRoot.Mutation.IssueCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueCoupon(childComplexity, args["input"].(model.IssueCouponInput)), true
 	case "Mutation.issueScreenToken":
 		if e.ComplexityRoot.Mutation.IssueScreenToken == nil {
 			break
@@ -4656,6 +5031,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResolveComplaint(childComplexity, args["input"].(model.ComplaintStepInput)), true
+	case "Mutation.revokeCoupon":
+		if e.ComplexityRoot.Mutation.RevokeCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeCoupon(childComplexity, args["input"].(model.RevokeCouponInput)), true
 	case "Mutation.revokeScreenToken":
 		if e.ComplexityRoot.Mutation.RevokeScreenToken == nil {
 			break
@@ -5108,6 +5494,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Complaints(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Owner.coupons":
+		if e.ComplexityRoot.Owner.Coupons == nil {
+			break
+		}
+
+		args, err := ec.field_Owner_coupons_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Owner.Coupons(childComplexity, args["status"].(*coupons.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Owner.createdAt":
 		if e.ComplexityRoot.Owner.CreatedAt == nil {
 			break
@@ -5772,6 +6169,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Complaints(childComplexity, args["storeId"].(*string), args["status"].(*care.ComplaintStatus), args["overdueOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
+	case "Query.couponTemplates":
+		if e.ComplexityRoot.Query.CouponTemplates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_couponTemplates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CouponTemplates(childComplexity, args["storeId"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.event":
 		if e.ComplexityRoot.Query.Event == nil {
 			break
@@ -7713,6 +8121,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCloseFollowUpTaskInput,
 		ec.unmarshalInputComplaintStepInput,
 		ec.unmarshalInputCreateCampaignInput,
+		ec.unmarshalInputCreateCouponTemplateInput,
 		ec.unmarshalInputCreateEventInput,
 		ec.unmarshalInputDecideRepairItemsInput,
 		ec.unmarshalInputDeleteMyAccountInput,
@@ -7721,6 +8130,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputFileComplaintInput,
 		ec.unmarshalInputFollowUpComplaintInput,
 		ec.unmarshalInputHoursInput,
+		ec.unmarshalInputIssueCouponInput,
 		ec.unmarshalInputIssueScreenTokenInput,
 		ec.unmarshalInputItineraryStopInput,
 		ec.unmarshalInputKindSeatsInput,
@@ -7748,6 +8158,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRequestAssistanceInput,
 		ec.unmarshalInputRequestLoginCodeInput,
 		ec.unmarshalInputRescheduleAppointmentInput,
+		ec.unmarshalInputRevokeCouponInput,
 		ec.unmarshalInputRevokeScreenTokenInput,
 		ec.unmarshalInputSaveAudienceInput,
 		ec.unmarshalInputSetCalendarOverrideInput,
@@ -9231,6 +9642,246 @@ type Query {
   ): Node
 }
 `, BuiltIn: false},
+	{Name: "../schema/coupons.graphqls", Input: `"What a coupon takes off (docs/coupons.md)."
+enum CouponKind {
+  "A fixed amount off the bill (at most the bill)."
+  FIXED_OFF
+  "A percentage of the bill, rounded down to the fen, at most the cap."
+  PERCENT_OFF
+  "One line of the bill whose item code is the coupon's (the dearest such line), up to the cap."
+  FREE_ITEM
+}
+
+"Where a coupon is in its life."
+enum CouponStatus {
+  "May be used: within its window, not used or revoked."
+  AVAILABLE
+  "Used on a bill (see discount and usedAt). Final."
+  USED
+  "Its window ended unused. Final."
+  EXPIRED
+  "Withdrawn by the store. Final."
+  REVOKED
+}
+
+"Why an owner got a coupon."
+enum CouponSource {
+  "Issued by staff (issueCoupon)."
+  STAFF
+  "A campaign."
+  CAMPAIGN
+  "A referral."
+  REFERRAL
+  "A reward for taking part in an event."
+  EVENT_REWARD
+}
+
+"What a store (or the group) offers: the value, conditions and validity of the coupons issued from it. Never changes once created."
+type CouponTemplate implements Node {
+  "Opaque global ID."
+  id: ID!
+  "The store whose bills it pays towards; null: every store of the group."
+  store: Store
+  "Name shown to owners, at most 40 characters."
+  name: String!
+  "What it takes off."
+  kind: CouponKind!
+  "FIXED_OFF: the amount off; null for other kinds."
+  amount: Money
+  "PERCENT_OFF: the percentage off, 1 to 99; null for other kinds."
+  percent: Int
+  "PERCENT_OFF and FREE_ITEM: the most taken off; null for FIXED_OFF."
+  cap: Money
+  "FREE_ITEM: the item's name shown to owners (for example 洗车); null for other kinds."
+  itemName: String
+  "FREE_ITEM: the item code a bill's line must have; null for other kinds."
+  itemCode: String
+  "The bill (payable before the coupon) must be at least this."
+  minSpend: Money!
+  "The repair order kinds it pays towards (may be empty)."
+  orderKinds: [RepairOrderKind!]!
+  "Whether it pays event fees."
+  eventFees: Boolean!
+  "A fixed window's start; null: from issue."
+  validFrom: DateTime
+  "A fixed window's end; null when valid for validDays from issue."
+  validUntil: DateTime
+  "Days of validity from issue; null for a fixed window."
+  validDays: Int
+  "How many coupons of it one owner may hold (revoked ones do not count)."
+  perOwnerLimit: Int!
+  "When it was created."
+  createdAt: DateTime!
+}
+
+"One coupon of one owner."
+type Coupon implements Node {
+  "Opaque global ID; name it as couponId when settling a repair order."
+  id: ID!
+  "Its value and conditions."
+  template: CouponTemplate!
+  "Its status now (an available coupon past its end is EXPIRED)."
+  status: CouponStatus!
+  "Why the owner got it."
+  source: CouponSource!
+  "From when it may be used."
+  validFrom: DateTime!
+  "Until when it may be used (exclusive)."
+  validUntil: DateTime!
+  "When it was issued."
+  issuedAt: DateTime!
+  "When it was used; null unless USED."
+  usedAt: DateTime
+  "What it took off; null unless USED."
+  discount: Money
+  "When it was revoked; null unless REVOKED."
+  revokedAt: DateTime
+}
+
+"A page of coupons, newest first."
+type CouponConnection {
+  "The coupons of this page."
+  edges: [CouponEdge!]!
+  "Where the page is in the list."
+  pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
+}
+
+"A coupon and its cursor."
+type CouponEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The coupon."
+  node: Coupon!
+}
+
+"A page of coupon templates, newest first."
+type CouponTemplateConnection {
+  "The templates of this page."
+  edges: [CouponTemplateEdge!]!
+  "Where the page is in the list."
+  pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
+}
+
+"A template and its cursor."
+type CouponTemplateEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The template."
+  node: CouponTemplate!
+}
+
+extend type Owner {
+  "The owner's coupons, newest first: their own, or for staff who see the customer; null otherwise."
+  coupons(
+    "Only coupons in this status (as of now); omit for all."
+    status: CouponStatus,
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last coupon of the previous page; omit for the first page."
+    after: String
+  ): CouponConnection
+}
+
+"A new coupon template. Give either validUntil (with an optional validFrom) or validDays."
+input CreateCouponTemplateInput {
+  "The store; omit for a group template (GROUP_ADMIN only)."
+  storeId: ID
+  "Shown to owners, 1 to 40 characters."
+  name: String!
+  "What it takes off."
+  kind: CouponKind!
+  "FIXED_OFF: fen off, 1 to 10,000,000."
+  amountFen: Int
+  "PERCENT_OFF: 1 to 99."
+  percent: Int
+  "PERCENT_OFF and FREE_ITEM: the most taken off, fen, 1 to 10,000,000."
+  capFen: Int
+  "FREE_ITEM: the item's name shown to owners, 1 to 40 characters."
+  itemName: String
+  "FREE_ITEM: the item code a bill's line must have (compared without case), 1 to 32 characters."
+  itemCode: String
+  "Fen the bill must reach, 0 (default) to 10,000,000."
+  minSpendFen: Int
+  "Repair order kinds it pays towards; with eventFees, at least one of the two."
+  orderKinds: [RepairOrderKind!]
+  "Whether it pays event fees (default false)."
+  eventFees: Boolean
+  "A fixed window's start (optional)."
+  validFrom: DateTime
+  "A fixed window's end: in the future, at most 730 days ahead."
+  validUntil: DateTime
+  "Days of validity from issue, 1 to 730."
+  validDays: Int
+  "Coupons of it one owner may hold, 1 to 100."
+  perOwnerLimit: Int!
+}
+
+"The template created."
+type CouponTemplatePayload {
+  "The template; null when refused."
+  couponTemplate: CouponTemplate
+  "Why it was refused (empty on success): INVALID_ARGUMENT."
+  userErrors: [UserError!]!
+}
+
+"A coupon for an owner."
+input IssueCouponInput {
+  "The template."
+  couponTemplateId: ID!
+  "The owner: a customer the caller sees."
+  ownerId: ID!
+  "Optional, at most 128 characters: a retry with the same key returns the first coupon."
+  idempotencyKey: String
+}
+
+"A coupon to withdraw."
+input RevokeCouponInput {
+  "An AVAILABLE coupon."
+  couponId: ID!
+}
+
+"The coupon issued or changed."
+type CouponPayload {
+  "The coupon; null when refused."
+  coupon: Coupon
+  "Why it was refused (empty on success): COUPON_LIMIT_REACHED, COUPON_TEMPLATE_EXPIRED, COUPON_NOT_AVAILABLE, IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT."
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "Templates staff may offer, newest first: their stores' (or the one asked for) and the group's. Errors: FORBIDDEN (a store not theirs)."
+  couponTemplates(
+    "One store's (and the group's); omit for all the caller's."
+    storeId: ID,
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last template of the previous page."
+    after: String
+  ): CouponTemplateConnection! @auth(requires: STAFF)
+}
+
+extend type Mutation {
+  "Creates a coupon template: CRM or MANAGER of the store; a group template GROUP_ADMIN. userErrors: INVALID_ARGUMENT. Errors: FORBIDDEN."
+  createCouponTemplate(
+    "The template."
+    input: CreateCouponTemplateInput!
+  ): CouponTemplatePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "Issues a coupon to an owner: CRM or MANAGER of the template's store (a group template: of any store), to a customer they see. userErrors: COUPON_LIMIT_REACHED, COUPON_TEMPLATE_EXPIRED. Errors: NOT_FOUND, FORBIDDEN."
+  issueCoupon(
+    "The template and the owner."
+    input: IssueCouponInput!
+  ): CouponPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "Withdraws an available coupon: CRM or MANAGER of its store (a group coupon: GROUP_ADMIN). userErrors: COUPON_NOT_AVAILABLE. Errors: NOT_FOUND, FORBIDDEN."
+  revokeCoupon(
+    "The coupon."
+    input: RevokeCouponInput!
+  ): CouponPayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+`, BuiltIn: false},
 	{Name: "../schema/crm.graphqls", Input: `# The aftersales programme's picture of the owners: segments by the business
 # they bring and the risk that they drift away, computed nightly. Staff only:
 # owners never see these labels.
@@ -10046,6 +10697,20 @@ enum ErrorCode {
   # Aftersales campaigns.
   "The campaign has started going out, or was cancelled already: only a SCHEDULED campaign can be cancelled."
   CAMPAIGN_NOT_CANCELLABLE
+
+  # Coupons.
+  "The owner already holds as many coupons of the template as it allows per owner."
+  COUPON_LIMIT_REACHED
+  "The template's fixed window has ended: no more coupons are issued from it."
+  COUPON_TEMPLATE_EXPIRED
+  "The coupon was used, revoked or has expired."
+  COUPON_NOT_AVAILABLE
+  "The coupon's window has not started."
+  COUPON_NOT_YET_VALID
+  "The coupon does not pay for this: another kind of order, another store's bill, no line of its free item, nothing to pay."
+  COUPON_NOT_APPLICABLE
+  "The bill is below the coupon's minimum spend."
+  COUPON_MIN_SPEND_NOT_MET
 }
 `, BuiltIn: false},
 	{Name: "../schema/event.graphqls", Input: `"What an event is."
@@ -11514,6 +12179,8 @@ enum PaymentMethod {
   WALLET
   "Membership points (100 points = 1 CNY)."
   POINTS
+  "The discount of an owner's coupon, recorded at settlement from couponId (its reference is the coupon's id); never accepted as a payment of the input."
+  COUPON
 }
 
 "A staff member as owners and screens see them: a name, nothing more."
@@ -11898,8 +12565,10 @@ input PaymentInput {
 input SettleRepairOrderInput {
   "The order: in QUALITY_CHECK, WASHING or READY_FOR_PICKUP, no item PENDING, not settled yet."
   orderId: ID!
-  "Must add up to the payable amount."
+  "Must add up to the payable amount less the coupon's discount."
   payments: [PaymentInput!]!
+  "One AVAILABLE coupon of the order's owner to take off the bill, used in the same transaction (recorded as a COUPON payment); userErrors COUPON_NOT_AVAILABLE, COUPON_NOT_YET_VALID, COUPON_NOT_APPLICABLE, COUPON_MIN_SPEND_NOT_MET."
+  couponId: ID
   "Default: last service + the car's interval (6 months unless configured)."
   nextServiceDate: Date
   "Default: mileage in + the car's interval (5,000 km unless configured)."
@@ -13637,6 +14306,136 @@ func (ec *executionContext) childFields_ConsentChange(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ConsentChange", field.Name)
 }
 
+func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Coupon_id(ctx, field)
+	case "template":
+		return ec.fieldContext_Coupon_template(ctx, field)
+	case "status":
+		return ec.fieldContext_Coupon_status(ctx, field)
+	case "source":
+		return ec.fieldContext_Coupon_source(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_Coupon_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_Coupon_validUntil(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_Coupon_issuedAt(ctx, field)
+	case "usedAt":
+		return ec.fieldContext_Coupon_usedAt(ctx, field)
+	case "discount":
+		return ec.fieldContext_Coupon_discount(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_Coupon_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Coupon", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CouponConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CouponConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CouponConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CouponEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CouponEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "coupon":
+		return ec.fieldContext_CouponPayload_coupon(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CouponPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CouponTemplate_id(ctx, field)
+	case "store":
+		return ec.fieldContext_CouponTemplate_store(ctx, field)
+	case "name":
+		return ec.fieldContext_CouponTemplate_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_CouponTemplate_kind(ctx, field)
+	case "amount":
+		return ec.fieldContext_CouponTemplate_amount(ctx, field)
+	case "percent":
+		return ec.fieldContext_CouponTemplate_percent(ctx, field)
+	case "cap":
+		return ec.fieldContext_CouponTemplate_cap(ctx, field)
+	case "itemName":
+		return ec.fieldContext_CouponTemplate_itemName(ctx, field)
+	case "itemCode":
+		return ec.fieldContext_CouponTemplate_itemCode(ctx, field)
+	case "minSpend":
+		return ec.fieldContext_CouponTemplate_minSpend(ctx, field)
+	case "orderKinds":
+		return ec.fieldContext_CouponTemplate_orderKinds(ctx, field)
+	case "eventFees":
+		return ec.fieldContext_CouponTemplate_eventFees(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_CouponTemplate_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_CouponTemplate_validUntil(ctx, field)
+	case "validDays":
+		return ec.fieldContext_CouponTemplate_validDays(ctx, field)
+	case "perOwnerLimit":
+		return ec.fieldContext_CouponTemplate_perOwnerLimit(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CouponTemplate_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplate", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplateConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CouponTemplateConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CouponTemplateConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CouponTemplateConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplateConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplateEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CouponTemplateEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CouponTemplateEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplateEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "couponTemplate":
+		return ec.fieldContext_CouponTemplatePayload_couponTemplate(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CouponTemplatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplatePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_DataExport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "generatedAt":
@@ -14251,6 +15050,8 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_surveys(ctx, field)
 	case "complaints":
 		return ec.fieldContext_Owner_complaints(ctx, field)
+	case "coupons":
+		return ec.fieldContext_Owner_coupons(ctx, field)
 	case "segment":
 		return ec.fieldContext_Owner_segment(ctx, field)
 	case "churnRisk":
@@ -15811,6 +16612,20 @@ func (ec *executionContext) field_Mutation_createCampaign_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateCouponTemplateInput, error) {
+			return ec.unmarshalNCreateCouponTemplateInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateCouponTemplateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -15873,6 +16688,20 @@ func (ec *executionContext) field_Mutation_fileComplaint_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.FileComplaintInput, error) {
 			return ec.unmarshalNFileComplaintInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐFileComplaintInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_issueCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.IssueCouponInput, error) {
+			return ec.unmarshalNIssueCouponInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐIssueCouponInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -16231,6 +17060,20 @@ func (ec *executionContext) field_Mutation_resolveComplaint_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RevokeCouponInput, error) {
+			return ec.unmarshalNRevokeCouponInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRevokeCouponInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeScreenToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -16526,6 +17369,36 @@ func (ec *executionContext) field_Owner_complaints_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Owner_coupons_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*coupons.Status, error) {
+			return ec.unmarshalOCouponStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -16950,6 +17823,36 @@ func (ec *executionContext) field_Query_complaints_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_couponTemplates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -23214,6 +24117,1093 @@ func (ec *executionContext) fieldContext_ConsentChange_at(_ context.Context, fie
 	return graphql.NewScalarFieldContext("ConsentChange", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _Coupon_id(ctx context.Context, field graphql.CollectedField, obj *coupons.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Coupon().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Coupon_template(ctx context.Context, field graphql.CollectedField, obj *coupons.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_template(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Coupon().Template(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *coupons.Template) graphql.Marshaler {
+			return ec.marshalNCouponTemplate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐTemplate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_template(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Coupon",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Coupon_status(ctx context.Context, field graphql.CollectedField, obj *coupons.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Coupon().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v coupons.Status) graphql.Marshaler {
+			return ec.marshalNCouponStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, true, true, errors.New("field of type CouponStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Coupon_source(ctx context.Context, field graphql.CollectedField, obj *coupons.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v coupons.Source) graphql.Marshaler {
+			return ec.marshalNCouponSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, errors.New("field of type CouponSource does not have child fields"))
+}
+
+func (ec *executionContext) _Coupon_validFrom(ctx context.Context, field graphql.CollectedField, obj *coupons.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Coupon_validUntil(ctx context.Context, field graphql.CollectedField, obj *coupons.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Coupon_issuedAt(ctx context.Context, field graphql.CollectedField, obj *coupons.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Coupon_usedAt(ctx context.Context, field graphql.CollectedField, obj *coupons.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_usedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_usedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Coupon_discount(ctx context.Context, field graphql.CollectedField, obj *coupons.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_discount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Coupon().Discount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_discount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Coupon",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Coupon_revokedAt(ctx context.Context, field graphql.CollectedField, obj *coupons.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CouponConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CouponConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CouponEdge) graphql.Marshaler {
+			return ec.marshalNCouponEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CouponConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CouponConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CouponEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CouponEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CouponEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CouponEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *coupons.Coupon) graphql.Marshaler {
+			return ec.marshalNCoupon2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐCoupon(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponPayload_coupon(ctx context.Context, field graphql.CollectedField, obj *model.CouponPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponPayload_coupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Coupon, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *coupons.Coupon) graphql.Marshaler {
+			return ec.marshalOCoupon2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐCoupon(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponPayload_coupon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CouponPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplate_id(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponTemplate().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_store(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponTemplate().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalOStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplate_name(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_kind(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v coupons.Kind) graphql.Marshaler {
+			return ec.marshalNCouponKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, errors.New("field of type CouponKind does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_amount(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponTemplate().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplate_percent(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponTemplate().Percent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_cap(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_cap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponTemplate().Cap(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_cap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplate_itemName(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_itemName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponTemplate().ItemName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_itemName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_itemCode(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_itemCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponTemplate().ItemCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_itemCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_minSpend(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_minSpend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponTemplate().MinSpend(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_minSpend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplate_orderKinds(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_orderKinds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponTemplate().OrderKinds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []workshop.Kind) graphql.Marshaler {
+			return ec.marshalNRepairOrderKind2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKindᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_orderKinds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, true, true, errors.New("field of type RepairOrderKind does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_eventFees(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_eventFees(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventFees, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_eventFees(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_validFrom(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_validUntil(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_validDays(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_validDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponTemplate().ValidDays(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_validDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_perOwnerLimit(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_perOwnerLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerOwnerLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_perOwnerLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplate_createdAt(ctx context.Context, field graphql.CollectedField, obj *coupons.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplateConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CouponTemplateEdge) graphql.Marshaler {
+			return ec.marshalNCouponTemplateEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponTemplateEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplateConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplateEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplateConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplateConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplateConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplateConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplateEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplateEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CouponTemplateEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *coupons.Template) graphql.Marshaler {
+			return ec.marshalNCouponTemplate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐTemplate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplateEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplatePayload_couponTemplate(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplatePayload_couponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CouponTemplate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *coupons.Template) graphql.Marshaler {
+			return ec.marshalOCouponTemplate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplatePayload_couponTemplate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DataExport_generatedAt(ctx context.Context, field graphql.CollectedField, obj *model.DataExport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28275,6 +30265,207 @@ func (ec *executionContext) fieldContext_Mutation_reopenComplaint(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createCouponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCouponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCouponTemplate(ctx, fc.Args["input"].(model.CreateCouponTemplateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplatePayload) graphql.Marshaler {
+			return ec.marshalNCouponTemplatePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponTemplatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCouponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCouponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issueCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueCoupon(ctx, fc.Args["input"].(model.IssueCouponInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+			return ec.marshalNCouponPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeCoupon(ctx, fc.Args["input"].(model.RevokeCouponInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+			return ec.marshalNCouponPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_saveAudience(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -32272,6 +34463,50 @@ func (ec *executionContext) fieldContext_Owner_complaints(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Owner_coupons(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_coupons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Owner().Coupons(ctx, obj, fc.Args["status"].(*coupons.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponConnection) graphql.Marshaler {
+			return ec.marshalOCouponConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_coupons(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Owner_coupons_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_segment(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -35004,6 +37239,68 @@ func (ec *executionContext) fieldContext_Query_jobRuns(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ScheduledJob(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_couponTemplates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_couponTemplates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CouponTemplates(ctx, fc.Args["storeId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CouponTemplateConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CouponTemplateConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplateConnection) graphql.Marshaler {
+			return ec.marshalNCouponTemplateConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponTemplateConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_couponTemplates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplateConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_couponTemplates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -45487,6 +47784,134 @@ func (ec *executionContext) unmarshalInputCreateCampaignInput(ctx context.Contex
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCreateCouponTemplateInput(ctx context.Context, obj any) (model.CreateCouponTemplateInput, error) {
+	var it model.CreateCouponTemplateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"storeId", "name", "kind", "amountFen", "percent", "capFen", "itemName", "itemCode", "minSpendFen", "orderKinds", "eventFees", "validFrom", "validUntil", "validDays", "perOwnerLimit"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNCouponKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "amountFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountFen"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountFen = data
+		case "percent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("percent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Percent = data
+		case "capFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capFen"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CapFen = data
+		case "itemName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("itemName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ItemName = data
+		case "itemCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("itemCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ItemCode = data
+		case "minSpendFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minSpendFen"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinSpendFen = data
+		case "orderKinds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderKinds"))
+			data, err := ec.unmarshalORepairOrderKind2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderKinds = data
+		case "eventFees":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventFees"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventFees = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		case "validDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidDays = data
+		case "perOwnerLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perOwnerLimit"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerOwnerLimit = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, obj any) (model.CreateEventInput, error) {
 	var it model.CreateEventInput
 	if obj == nil {
@@ -45981,6 +48406,50 @@ func (ec *executionContext) unmarshalInputHoursInput(ctx context.Context, obj an
 				return it, err
 			}
 			it.Closed = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputIssueCouponInput(ctx context.Context, obj any) (model.IssueCouponInput, error) {
+	var it model.IssueCouponInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"couponTemplateId", "ownerId", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "couponTemplateId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponTemplateId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CouponTemplateID = data
+		case "ownerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerID = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -47342,6 +49811,36 @@ func (ec *executionContext) unmarshalInputRescheduleAppointmentInput(ctx context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRevokeCouponInput(ctx context.Context, obj any) (model.RevokeCouponInput, error) {
+	var it model.RevokeCouponInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"couponId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "couponId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CouponID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRevokeScreenTokenInput(ctx context.Context, obj any) (model.RevokeScreenTokenInput, error) {
 	var it model.RevokeScreenTokenInput
 	if obj == nil {
@@ -47594,7 +50093,7 @@ func (ec *executionContext) unmarshalInputSettleRepairOrderInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"orderId", "payments", "nextServiceDate", "nextServiceKm", "idempotencyKey"}
+	fieldsInOrder := [...]string{"orderId", "payments", "couponId", "nextServiceDate", "nextServiceKm", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -47615,6 +50114,13 @@ func (ec *executionContext) unmarshalInputSettleRepairOrderInput(ctx context.Con
 				return it, err
 			}
 			it.Payments = data
+		case "couponId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CouponID = data
 		case "nextServiceDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextServiceDate"))
 			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
@@ -48323,6 +50829,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Event(ctx, sel, obj)
+	case coupons.Template:
+		return ec._CouponTemplate(ctx, sel, &obj)
+	case *coupons.Template:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._CouponTemplate(ctx, sel, obj)
+	case coupons.Coupon:
+		return ec._Coupon(ctx, sel, &obj)
+	case *coupons.Coupon:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Coupon(ctx, sel, obj)
 	case care.Complaint:
 		return ec._Complaint(ctx, sel, &obj)
 	case *care.Complaint:
@@ -52418,6 +54938,937 @@ func (ec *executionContext) _ConsentChange(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var couponImplementors = []string{"Coupon", "Node"}
+
+func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, obj *coupons.Coupon) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Coupon")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Coupon_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "template":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Coupon_template(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "status":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Coupon_status(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "source":
+			out.Values[i] = ec._Coupon_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validFrom":
+			out.Values[i] = ec._Coupon_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validUntil":
+			out.Values[i] = ec._Coupon_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issuedAt":
+			out.Values[i] = ec._Coupon_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usedAt":
+			out.Values[i] = ec._Coupon_usedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "discount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Coupon_discount(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "revokedAt":
+			out.Values[i] = ec._Coupon_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var couponConnectionImplementors = []string{"CouponConnection"}
+
+func (ec *executionContext) _CouponConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CouponConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponConnection")
+		case "edges":
+			out.Values[i] = ec._CouponConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CouponConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CouponConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var couponEdgeImplementors = []string{"CouponEdge"}
+
+func (ec *executionContext) _CouponEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CouponEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponEdge")
+		case "cursor":
+			out.Values[i] = ec._CouponEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CouponEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var couponPayloadImplementors = []string{"CouponPayload"}
+
+func (ec *executionContext) _CouponPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponPayload")
+		case "coupon":
+			out.Values[i] = ec._CouponPayload_coupon(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CouponPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var couponTemplateImplementors = []string{"CouponTemplate", "Node"}
+
+func (ec *executionContext) _CouponTemplate(ctx context.Context, sel ast.SelectionSet, obj *coupons.Template) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplate")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CouponTemplate_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CouponTemplate_store(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "name":
+			out.Values[i] = ec._CouponTemplate_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._CouponTemplate_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CouponTemplate_amount(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "percent":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CouponTemplate_percent(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "cap":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CouponTemplate_cap(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "itemName":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CouponTemplate_itemName(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "itemCode":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CouponTemplate_itemCode(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "minSpend":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CouponTemplate_minSpend(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "orderKinds":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CouponTemplate_orderKinds(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "eventFees":
+			out.Values[i] = ec._CouponTemplate_eventFees(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validFrom":
+			out.Values[i] = ec._CouponTemplate_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validUntil":
+			out.Values[i] = ec._CouponTemplate_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validDays":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CouponTemplate_validDays(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "perOwnerLimit":
+			out.Values[i] = ec._CouponTemplate_perOwnerLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._CouponTemplate_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var couponTemplateConnectionImplementors = []string{"CouponTemplateConnection"}
+
+func (ec *executionContext) _CouponTemplateConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplateConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplateConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplateConnection")
+		case "edges":
+			out.Values[i] = ec._CouponTemplateConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CouponTemplateConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CouponTemplateConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var couponTemplateEdgeImplementors = []string{"CouponTemplateEdge"}
+
+func (ec *executionContext) _CouponTemplateEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplateEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplateEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplateEdge")
+		case "cursor":
+			out.Values[i] = ec._CouponTemplateEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CouponTemplateEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var couponTemplatePayloadImplementors = []string{"CouponTemplatePayload"}
+
+func (ec *executionContext) _CouponTemplatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplatePayload")
+		case "couponTemplate":
+			out.Values[i] = ec._CouponTemplatePayload_couponTemplate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CouponTemplatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var dataExportImplementors = []string{"DataExport"}
 
 func (ec *executionContext) _DataExport(ctx context.Context, sel ast.SelectionSet, obj *model.DataExport) graphql.Marshaler {
@@ -55431,6 +58882,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createCouponTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCouponTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issueCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "saveAudience":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_saveAudience(ctx, field)
@@ -56837,6 +60309,44 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 				}()
 				res = ec._Owner_complaints(ctx, field, obj)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "coupons":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_coupons(ctx, field, obj)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -58757,6 +62267,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_jobRuns(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "couponTemplates":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_couponTemplates(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -65844,8 +69376,166 @@ func (ec *executionContext) marshalNConsentSource2githubᚗcomᚋownerhubᚋowne
 	return res
 }
 
+func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐCoupon(ctx context.Context, sel ast.SelectionSet, v *coupons.Coupon) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CouponEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCouponEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCouponEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponEdge(ctx context.Context, sel ast.SelectionSet, v *model.CouponEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CouponEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐKind(ctx context.Context, v any) (coupons.Kind, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := coupons.Kind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐKind(ctx context.Context, sel ast.SelectionSet, v coupons.Kind) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNCouponPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CouponPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐSource(ctx context.Context, v any) (coupons.Source, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := coupons.Source(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponSource2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐSource(ctx context.Context, sel ast.SelectionSet, v coupons.Source) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNCouponStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐStatus(ctx context.Context, v any) (coupons.Status, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := coupons.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐStatus(ctx context.Context, sel ast.SelectionSet, v coupons.Status) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNCouponTemplate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐTemplate(ctx context.Context, sel ast.SelectionSet, v *coupons.Template) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CouponTemplate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponTemplateConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponTemplateConnection(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplateConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CouponTemplateConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponTemplateEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponTemplateEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CouponTemplateEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCouponTemplateEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponTemplateEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCouponTemplateEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponTemplateEdge(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplateEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CouponTemplateEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponTemplatePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponTemplatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CouponTemplatePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateCampaignInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateCampaignInput(ctx context.Context, v any) (model.CreateCampaignInput, error) {
 	res, err := ec.unmarshalInputCreateCampaignInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateCouponTemplateInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateCouponTemplateInput(ctx context.Context, v any) (model.CreateCouponTemplateInput, error) {
+	res, err := ec.unmarshalInputCreateCouponTemplateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -66392,6 +70082,11 @@ func (ec *executionContext) marshalNInvitedSegmentCount2ᚖgithubᚗcomᚋownerh
 		return graphql.Null
 	}
 	return ec._InvitedSegmentCount(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNIssueCouponInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐIssueCouponInput(ctx context.Context, v any) (model.IssueCouponInput, error) {
+	res, err := ec.unmarshalInputIssueCouponInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNIssueScreenTokenInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐIssueScreenTokenInput(ctx context.Context, v any) (model.IssueScreenTokenInput, error) {
@@ -67532,6 +71227,36 @@ func (ec *executionContext) marshalNRepairOrderKind2githubᚗcomᚋownerhubᚋow
 	return res
 }
 
+func (ec *executionContext) unmarshalNRepairOrderKind2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKindᚄ(ctx context.Context, v any) ([]workshop.Kind, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]workshop.Kind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRepairOrderKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNRepairOrderKind2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []workshop.Kind) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRepairOrderKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNRepairOrderPayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRepairOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.RepairOrderPayload) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -67618,6 +71343,11 @@ func (ec *executionContext) marshalNResponseCount2ᚖgithubᚗcomᚋownerhubᚋo
 		return graphql.Null
 	}
 	return ec._ResponseCount(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRevokeCouponInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRevokeCouponInput(ctx context.Context, v any) (model.RevokeCouponInput, error) {
+	res, err := ec.unmarshalInputRevokeCouponInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRevokeScreenTokenInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRevokeScreenTokenInput(ctx context.Context, v any) (model.RevokeScreenTokenInput, error) {
@@ -68695,6 +72425,46 @@ func (ec *executionContext) marshalOComplaintStatus2ᚖgithubᚗcomᚋownerhub�
 	return res
 }
 
+func (ec *executionContext) marshalOCoupon2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐCoupon(ctx context.Context, sel ast.SelectionSet, v *coupons.Coupon) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCouponConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCouponConnection(ctx context.Context, sel ast.SelectionSet, v *model.CouponConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CouponConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCouponStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐStatus(ctx context.Context, v any) (*coupons.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalString(v)
+	res := coupons.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCouponStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐStatus(ctx context.Context, sel ast.SelectionSet, v *coupons.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) marshalOCouponTemplate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐTemplate(ctx context.Context, sel ast.SelectionSet, v *coupons.Template) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CouponTemplate(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOCustomerSegment2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegmentᚄ(ctx context.Context, v any) ([]crm.Segment, error) {
 	if v == nil {
 		return nil, nil
@@ -69331,6 +73101,42 @@ func (ec *executionContext) marshalORepairOrder2ᚖgithubᚗcomᚋownerhubᚋown
 		return graphql.Null
 	}
 	return ec._RepairOrder(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORepairOrderKind2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKindᚄ(ctx context.Context, v any) ([]workshop.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]workshop.Kind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRepairOrderKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalORepairOrderKind2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []workshop.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRepairOrderKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalORepairOrderKind2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx context.Context, v any) (*workshop.Kind, error) {

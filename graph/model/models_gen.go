@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
@@ -388,6 +389,58 @@ type ComplaintStepInput struct {
 	Note *string `json:"note,omitempty"`
 }
 
+// A page of coupons, newest first.
+type CouponConnection struct {
+	// The coupons of this page.
+	Edges []*CouponEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
+}
+
+// A coupon and its cursor.
+type CouponEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The coupon.
+	Node *coupons.Coupon `json:"node"`
+}
+
+// The coupon issued or changed.
+type CouponPayload struct {
+	// The coupon; null when refused.
+	Coupon *coupons.Coupon `json:"coupon,omitempty"`
+	// Why it was refused (empty on success): COUPON_LIMIT_REACHED, COUPON_TEMPLATE_EXPIRED, COUPON_NOT_AVAILABLE, IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A page of coupon templates, newest first.
+type CouponTemplateConnection struct {
+	// The templates of this page.
+	Edges []*CouponTemplateEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
+}
+
+// A template and its cursor.
+type CouponTemplateEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The template.
+	Node *coupons.Template `json:"node"`
+}
+
+// The template created.
+type CouponTemplatePayload struct {
+	// The template; null when refused.
+	CouponTemplate *coupons.Template `json:"couponTemplate,omitempty"`
+	// Why it was refused (empty on success): INVALID_ARGUMENT.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Schedules a campaign.
 type CreateCampaignInput struct {
 	// The store inviting.
@@ -408,6 +461,40 @@ type CreateCampaignInput struct {
 	Body string `json:"body"`
 	// When to send, from now to 90 days ahead; omitted: at once (within a minute).
 	SendAt *time.Time `json:"sendAt,omitempty"`
+}
+
+// A new coupon template. Give either validUntil (with an optional validFrom) or validDays.
+type CreateCouponTemplateInput struct {
+	// The store; omit for a group template (GROUP_ADMIN only).
+	StoreID *string `json:"storeId,omitempty"`
+	// Shown to owners, 1 to 40 characters.
+	Name string `json:"name"`
+	// What it takes off.
+	Kind coupons.Kind `json:"kind"`
+	// FIXED_OFF: fen off, 1 to 10,000,000.
+	AmountFen *int `json:"amountFen,omitempty"`
+	// PERCENT_OFF: 1 to 99.
+	Percent *int `json:"percent,omitempty"`
+	// PERCENT_OFF and FREE_ITEM: the most taken off, fen, 1 to 10,000,000.
+	CapFen *int `json:"capFen,omitempty"`
+	// FREE_ITEM: the item's name shown to owners, 1 to 40 characters.
+	ItemName *string `json:"itemName,omitempty"`
+	// FREE_ITEM: the item code a bill's line must have (compared without case), 1 to 32 characters.
+	ItemCode *string `json:"itemCode,omitempty"`
+	// Fen the bill must reach, 0 (default) to 10,000,000.
+	MinSpendFen *int `json:"minSpendFen,omitempty"`
+	// Repair order kinds it pays towards; with eventFees, at least one of the two.
+	OrderKinds []workshop.Kind `json:"orderKinds,omitempty"`
+	// Whether it pays event fees (default false).
+	EventFees *bool `json:"eventFees,omitempty"`
+	// A fixed window's start (optional).
+	ValidFrom *time.Time `json:"validFrom,omitempty"`
+	// A fixed window's end: in the future, at most 730 days ahead.
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
+	// Days of validity from issue, 1 to 730.
+	ValidDays *int `json:"validDays,omitempty"`
+	// Coupons of it one owner may hold, 1 to 100.
+	PerOwnerLimit int `json:"perOwnerLimit"`
 }
 
 // A new event, created as a DRAFT.
@@ -632,6 +719,16 @@ type InvitedSegmentCount struct {
 	Segment crm.Segment `json:"segment"`
 	// Invitations.
 	Invitations int `json:"invitations"`
+}
+
+// A coupon for an owner.
+type IssueCouponInput struct {
+	// The template.
+	CouponTemplateID string `json:"couponTemplateId"`
+	// The owner: a customer the caller sees.
+	OwnerID string `json:"ownerId"`
+	// Optional, at most 128 characters: a retry with the same key returns the first coupon.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // A new screen token.
@@ -1304,6 +1401,12 @@ type ResponseCount struct {
 	Invitations int `json:"invitations"`
 }
 
+// A coupon to withdraw.
+type RevokeCouponInput struct {
+	// An AVAILABLE coupon.
+	CouponID string `json:"couponId"`
+}
+
 // A screen token to revoke.
 type RevokeScreenTokenInput struct {
 	// The token's ID (ScreenToken.id), not the bearer token.
@@ -1444,8 +1547,10 @@ type SetStoreCalendarInput struct {
 type SettleRepairOrderInput struct {
 	// The order: in QUALITY_CHECK, WASHING or READY_FOR_PICKUP, no item PENDING, not settled yet.
 	OrderID string `json:"orderId"`
-	// Must add up to the payable amount.
+	// Must add up to the payable amount less the coupon's discount.
 	Payments []*PaymentInput `json:"payments"`
+	// One AVAILABLE coupon of the order's owner to take off the bill, used in the same transaction (recorded as a COUPON payment); userErrors COUPON_NOT_AVAILABLE, COUPON_NOT_YET_VALID, COUPON_NOT_APPLICABLE, COUPON_MIN_SPEND_NOT_MET.
+	CouponID *string `json:"couponId,omitempty"`
 	// Default: last service + the car's interval (6 months unless configured).
 	NextServiceDate *models.Date `json:"nextServiceDate,omitempty"`
 	// Default: mileage in + the car's interval (5,000 km unless configured).

@@ -44,6 +44,7 @@ const (
 	KindBirthday             = "BIRTHDAY"
 	KindPurchaseAnniversary  = "PURCHASE_ANNIVERSARY"
 	KindCampaignInvitation   = "CAMPAIGN_INVITATION"
+	KindCouponExpiring       = "COUPON_EXPIRING"
 )
 
 // classes classifies every kind an owner can be sent; docs/notifications.md
@@ -75,6 +76,10 @@ var classes = map[string]Class{
 	KindPurchaseAnniversary: Marketing,
 	// A store's invitation to a class, a trip or a service: an offer.
 	KindCampaignInvitation: Marketing,
+	// An unused coupon about to expire: it urges the owner to come and
+	// spend on an offer, which carriers count as 营销短信; the inbox keeps
+	// it for owners without consent.
+	KindCouponExpiring: Marketing,
 }
 
 // ClassOf is kind's class; ok is false for a kind that is sent nowhere but

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/models/booking"
 	"github.com/ownerhub/ownerhub/models/care"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/outbox"
@@ -40,6 +41,7 @@ func TestEveryOwnerMessageKindIsClassified(t *testing.T) {
 		reminders.KindBirthday:             outbox.Marketing,
 		reminders.KindPurchaseAnniversary:  outbox.Marketing,
 		crm.KindCampaignInvitation:         outbox.Marketing,
+		coupons.NotifyExpiring:             outbox.Marketing,
 		outbox.KindLoginCode:               outbox.Transactional,
 	}
 	for kind, class := range want {

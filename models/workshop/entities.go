@@ -72,6 +72,10 @@ const (
 	Alipay    PaymentMethod = "ALIPAY"
 	Wallet    PaymentMethod = "WALLET"
 	Points    PaymentMethod = "POINTS"
+	// Coupon is the discount of the owner's coupon named at settlement
+	// (SettleInput.CouponID; its reference is the coupon's id). Never a
+	// payment of the input: see docs/coupons.md.
+	Coupon PaymentMethod = "COUPON"
 )
 
 // RepairOrder is one visit of one car to the workshop.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/payments"
@@ -42,6 +43,9 @@ type Service struct {
 	// (BillPurpose), and the counter does not settle a bill being paid
 	// online. Nil: no online payment.
 	Payments *payments.Service
+	// Coupons redeems the owner's coupon a settlement names (nil: a
+	// settlement naming one is COUPON_NOT_APPLICABLE).
+	Coupons *coupons.Service
 }
 
 // BoardTopic is the realtime topic of a store's board.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -22,6 +23,9 @@ type SettleInput struct {
 	// zone) plus the vehicle's interval and mileage in plus its interval.
 	NextServiceDate *models.Date
 	NextServiceKm   *int
+	// CouponID is one of the owner's coupons to take off the bill (nil:
+	// none); see Settle and docs/coupons.md.
+	CouponID *uuid.UUID
 	// IdempotencyKey makes a retried settlement harmless; see Settle.
 	IdempotencyKey string
 }
@@ -57,6 +61,14 @@ var settleStatuses = []Status{QualityCheck, Washing, ReadyForPickup}
 // and each WALLET or POINTS payment records its ledger entry. Staff with
 // ADVISOR, CASHIER or MANAGER of the order's store.
 //
+// A coupon (CouponID) of the order's owner is checked and used in the same
+// transaction (coupons.Service.Redeem): its discount is recorded as a
+// payment of method COUPON, the other payments add up to the payable
+// amount less the discount, the points cap is half of that, and only the
+// money paid earns points and counts toward the tier. Of concurrent
+// settlements naming one coupon, one uses it; the others are refused
+// (COUPON_NOT_AVAILABLE) and settle nothing.
+//
 // Retries: with an IdempotencyKey, a retry of the same settlement (same
 // order, payments in any order, next service) by the same caller answers
 // the order as settled by the first, even while the first is still running
@@ -83,7 +95,8 @@ func (s *Service) Settle(ctx context.Context, actor *auth.Principal, in SettleIn
 	if err != nil {
 		return nil, err
 	}
-	params := settleParams{OrderID: in.OrderID, Payments: slices.Clone(payments), NextServiceDate: in.NextServiceDate, NextServiceKm: in.NextServiceKm}
+	params := settleParams{OrderID: in.OrderID, Payments: slices.Clone(payments), NextServiceDate: in.NextServiceDate, NextServiceKm: in.NextServiceKm,
+		CouponID: in.CouponID}
 	slices.SortFunc(params.Payments, func(a, b PaymentInput) int {
 		return strings.Compare(fmt.Sprintf("%s|%020d|%020d|%s", a.Method, a.AmountFen, a.Points, a.Reference),
 			fmt.Sprintf("%s|%020d|%020d|%s", b.Method, b.AmountFen, b.Points, b.Reference))
@@ -91,7 +104,7 @@ func (s *Service) Settle(ctx context.Context, actor *auth.Principal, in SettleIn
 	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), in.IdempotencyKey, "workshop.settle", params, false,
 		func(ctx context.Context) (uuid.UUID, error) {
 			o, err := s.staffChange(ctx, actor, rolesSettle, errOrderNotFound, nil, func(c *change) error {
-				return c.settle(payments, in.NextServiceDate, in.NextServiceKm)
+				return c.settle(payments, in.CouponID, in.NextServiceDate, in.NextServiceKm)
 			}, "id = ?", in.OrderID)
 			if err != nil {
 				return uuid.Nil, err
@@ -111,11 +124,12 @@ type settleParams struct {
 	Payments        []PaymentInput // sorted
 	NextServiceDate *models.Date
 	NextServiceKm   *int
+	CouponID        *uuid.UUID
 }
 
 // settle fixes the locked order's bill, charges the owner's wallet and
 // records the payments.
-func (c *change) settle(payments []PaymentInput, nextDate *models.Date, nextKm *int) error {
+func (c *change) settle(payments []PaymentInput, couponID *uuid.UUID, nextDate *models.Date, nextKm *int) error {
 	if c.o.SettledAt != nil {
 		return ErrAlreadySettled
 	}
@@ -140,30 +154,35 @@ func (c *change) settle(payments []PaymentInput, nextDate *models.Date, nextKm *
 		return ErrWorkNotFinished
 	}
 	t := Totals(items, nil)
+	off, err := c.redeem(couponID, items, t.PayableFen)
+	if err != nil {
+		return err
+	}
+	due := t.PayableFen - off // what the payments must pay
 	var sum int64
 	for _, p := range payments {
 		sum += p.AmountFen
 	}
-	if sum != t.PayableFen {
-		return models.Ef(CodePaymentsDoNotAddUp, fmt.Sprintf("付款合计 %s 与应付金额 %s 不符", models.Yuan(sum), models.Yuan(t.PayableFen)),
-			"the payments add up to %d fen; payable is %d fen", sum, t.PayableFen).On("payments")
+	if sum != due {
+		return models.Ef(CodePaymentsDoNotAddUp, fmt.Sprintf("付款合计 %s 与应付金额 %s 不符", models.Yuan(sum), models.Yuan(due)),
+			"the payments add up to %d fen; payable is %d fen", sum, due).On("payments")
 	}
 	pay := walletPayments(payments)
-	if pay.pointsFen > wallet.MaxPointsFen(t.PayableFen) {
-		most := wallet.MaxPointsFen(t.PayableFen)
+	if pay.pointsFen > wallet.MaxPointsFen(due) {
+		most := wallet.MaxPointsFen(due)
 		return models.Ef(wallet.CodePointsOverCap, fmt.Sprintf("积分最多抵扣应付金额的 50%%，即 %s（%d 积分）", models.Yuan(most), most),
-			"points may pay at most half of the payable %d fen: %d fen (%d points)", t.PayableFen, most, most).
+			"points may pay at most half of the payable %d fen: %d fen (%d points)", due, most, most).
 			On(fmt.Sprintf("payments[%d].points", pay.pointsAt))
 	}
 	if err := c.nextService(nextDate, nextKm); err != nil {
 		return err
 	}
-	entries, err := c.charge(pay, t.PayableFen)
+	entries, err := c.charge(pay, due)
 	if err != nil {
 		return err
 	}
 	by := c.staff()
-	rows := make([]*Payment, len(payments))
+	rows := make([]*Payment, len(payments), len(payments)+1)
 	for i, p := range payments {
 		rows[i] = &Payment{
 			ID: models.NewID(), OrderID: c.o.ID, Method: p.Method, AmountFen: p.AmountFen,
@@ -176,6 +195,10 @@ func (c *change) settle(payments []PaymentInput, nextDate *models.Date, nextKm *
 			rows[i].LedgerEntryID = entries[wallet.PointsRedeem]
 		}
 	}
+	if off > 0 {
+		rows = append(rows, &Payment{ID: models.NewID(), OrderID: c.o.ID, Method: Coupon, AmountFen: off,
+			Reference: couponID.String(), CreatedBy: by, CreatedAt: c.now})
+	}
 	if len(rows) > 0 {
 		if err := c.s.DB.Conn(c.ctx).Create(&rows).Error; err != nil {
 			return err
@@ -184,6 +207,29 @@ func (c *change) settle(payments []PaymentInput, nextDate *models.Date, nextKm *
 	c.o.TotalFen, c.o.WarrantyFen, c.o.PayableFen = t.TotalFen, t.WarrantyFen, t.PayableFen
 	c.o.SettledAt, c.o.SettledBy = &c.now, by
 	return nil
+}
+
+// redeem uses the coupon named at settlement (none: nil) for the order's
+// bill, in the settlement's transaction, and returns its discount. The
+// coupon pays towards the billed lines: PRE_APPROVED and APPROVED items not
+// covered by warranty.
+func (c *change) redeem(couponID *uuid.UUID, items []*Item, payableFen int64) (int64, error) {
+	if couponID == nil {
+		return 0, nil
+	}
+	if c.s.Coupons == nil {
+		return 0, coupons.ErrNotApplicable
+	}
+	var lines []coupons.Line
+	for _, it := range items {
+		if (it.Approval == PreApproved || it.Approval == Approved) && !it.Warranty {
+			lines = append(lines, coupons.Line{Code: it.Code, AmountFen: it.AmountFen})
+		}
+	}
+	return c.s.Coupons.Redeem(c.ctx, coupons.Redemption{
+		CouponID: *couponID, OwnerID: c.o.OwnerID, RefType: coupons.RefRepairOrder, RefID: c.o.ID,
+		Bill: coupons.Bill{StoreID: c.o.StoreID, OrderKind: string(c.o.Kind), PayableFen: payableFen, Lines: lines},
+	})
 }
 
 // staff is the staff member acting, or nil for a bill paid online.
