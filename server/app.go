@@ -179,6 +179,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "appointments", Export: bk.ExportOwner},
 			{Name: "eventRegistrations", Export: ev.ExportOwner},
 			{Name: "care", Export: cr.ExportOwner},
+			{Name: "crm", Export: cm.ExportOwner},
 			{Name: "roadsideAssistance", Export: rs.ExportOwner},
 			{Name: "devices", Export: devices.ExportOwner},
 			{Name: "onlinePayments", Export: pay.ExportOwner},

@@ -267,3 +267,28 @@ func (s *Service) EraseOwner(ctx context.Context, ownerID uuid.UUID) error {
 
 // Strategy is the programme's strategy for the owner's segment.
 func (o *OwnerSegment) Strategy() string { return o.Segment.Strategy() }
+
+// OwnerData is what the CRM holds about an owner, for the owner's data
+// export: the app never shows the labels, but the owner's copy of their
+// personal information includes what the stores derived from it.
+type OwnerData struct {
+	Segment     *OwnerSegment `json:"segment"`
+	Invitations []*Invitation `json:"campaignInvitations"`
+}
+
+// ExportOwner reads the owner's segment row and campaign invitations.
+func (s *Service) ExportOwner(ctx context.Context, ownerID uuid.UUID) (any, error) {
+	conn := s.DB.Conn(ctx)
+	out := &OwnerData{Invitations: []*Invitation{}}
+	var rows []*OwnerSegment
+	if err := conn.Where("owner_id = ?", ownerID).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) > 0 {
+		out.Segment = rows[0]
+	}
+	if err := conn.Where("owner_id = ?", ownerID).Order("id").Find(&out.Invitations).Error; err != nil {
+		return nil, err
+	}
+	return out, nil
+}

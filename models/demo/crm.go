@@ -18,7 +18,7 @@ import (
 // seedSegments runs the nightly segments job once over the demo history, so
 // that staff see every demo owner's segment and churn risk at once; then
 // SZ01's CRM invites its overdue customers to book a service (an audience
-// and a campaign, sent, three of its calls made): the finished campaign
+// and a campaign, sent, calls made to up to three invitees): the finished campaign
 // the README's tour reports on.
 func (g *group) seedSegments(ctx context.Context, db *models.DB, now time.Time) error {
 	dir := &directory.Service{DB: db}
@@ -57,7 +57,7 @@ func (g *group) seedSegments(ctx context.Context, db *models.DB, now time.Time) 
 		return err
 	}
 	answers := []crm.Response{crm.Coming, crm.NotSure, crm.NotReached}
-	for i, inv := range invs {
+	for i, inv := range invs[:min(len(invs), len(answers))] {
 		if _, err := svc.RecordResponse(ctx, crmStaff, inv.ID, answers[i], "电话回访"); err != nil {
 			return err
 		}
