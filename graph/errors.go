@@ -26,8 +26,7 @@ func userErrors(ctx context.Context, err error) ([]*model.UserError, error) {
 		ue := &model.UserError{Code: e.Code, Message: e.Message(models.Lang(ctx))}
 		operationOf(ctx).userError(string(ue.Code))
 		if e.Field != "" {
-			// A nested input field ("filter.modelYearTo") is a path.
-			ue.Field = append([]string{"input"}, strings.Split(e.Field, ".")...)
+			ue.Field = []string{"input", e.Field}
 		}
 		return []*model.UserError{ue}, nil
 	}

@@ -64,9 +64,9 @@ func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
 		// Every owner's segment and churn risk, nightly from 02:00 Shanghai
 		// time (before the stores open; the reports read last night's).
 		{Name: "segments", Period: 24 * time.Hour, Offset: 2 * time.Hour, Run: s.CRM.ComputeSegments},
-		// Campaigns whose send time has come go out within the minute (the
-		// outbox holds marketing messages through the quiet hours).
-		{Name: "campaign-dispatch", Period: time.Minute, Run: s.CRM.DispatchCampaigns},
+		// Campaigns whose send time has come go out within five minutes
+		// (the outbox holds marketing messages through the quiet hours).
+		{Name: "campaign-dispatch", Period: 5 * time.Minute, Run: s.CRM.DispatchCampaigns},
 		// Payments whose notification did not arrive are asked about, and
 		// unpaid ones past their hold closed (every five minutes).
 		{Name: "payment-sweep", Period: 5 * time.Minute, Run: s.Payments.SweepPending},

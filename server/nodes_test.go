@@ -39,6 +39,17 @@ func TestNodeFetchesEveryType(t *testing.T) {
 	if r := s.gql(t, owner, pcAssist, map[string]any{"v": car}); dig(r, "requestAssistance", "assistanceRequest", "id") == nil {
 		t.Fatalf("requestAssistance: %v", r)
 	}
+	// A coupon template of SZ01's, and a coupon of it issued to the owner.
+	crmTok := s.staffToken(t, "crm.sz01")
+	tpl := s.gql(t, crmTok, `mutation($in: CreateCouponTemplateInput!) { createCouponTemplate(input: $in) { couponTemplate { id } userErrors { code message } } }`,
+		map[string]any{"in": map[string]any{"storeId": sz, "name": "节点测试券", "kind": "FIXED_OFF", "amountFen": 1000,
+			"orderKinds": []string{"MAINTENANCE"}, "validDays": 30, "perOwnerLimit": 5}})
+	tplID, _ := dig(tpl, "createCouponTemplate", "couponTemplate", "id").(string)
+	ownerID := dig(s.gql(t, owner, `{ me { id } }`, nil), "me", "id")
+	if r := s.gql(t, crmTok, `mutation($in: IssueCouponInput!) { issueCoupon(input: $in) { coupon { id } userErrors { code message } } }`,
+		map[string]any{"in": map[string]any{"couponTemplateId": tplID, "ownerId": ownerID}}); dig(r, "issueCoupon", "coupon", "id") == nil {
+		t.Fatalf("issueCoupon: %v (template %v)", r, tpl)
+	}
 	orders := `{ me { vehicles(first: 5) { edges { node { serviceHistory(first: 1) { edges { node { id items { id } } } } } } } } }`
 	examples := map[string]nodeExample{
 		"Store":             {query: `{ stores(first: 1) { edges { node { id } } } }`, path: []any{"stores", "edges", 0, "node", "id"}, allowed: owner, public: true},
@@ -58,6 +69,8 @@ func TestNodeFetchesEveryType(t *testing.T) {
 		"Notification":      {query: `{ me { notifications(first: 1) { edges { node { id } } } } }`, path: []any{"me", "notifications", "edges", 0, "node", "id"}, allowed: owner, denied: stranger},
 		"LedgerEntry":       {query: `{ me { membership { transactions(first: 1) { edges { node { id } } } } } }`, path: []any{"me", "membership", "transactions", "edges", 0, "node", "id"}, allowed: owner, denied: stranger},
 		"ScreenToken":       {query: `query { screenTokens(storeId: "` + sz + `") { id } }`, path: []any{"screenTokens", 0, "id"}, allowed: manager, denied: otherStore},
+		"Coupon":            {query: `{ me { coupons(first: 1) { edges { node { id } } } } }`, path: []any{"me", "coupons", "edges", 0, "node", "id"}, allowed: owner, denied: stranger},
+		"CouponTemplate":    {query: `{ couponTemplates(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"couponTemplates", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},
 		// The demo's SZ01 audience and campaign.
 		"Audience": {query: `{ audiences(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"audiences", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},
 		"Campaign": {query: `{ campaigns(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"campaigns", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},

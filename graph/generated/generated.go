@@ -10228,7 +10228,7 @@ enum InvitationResponse {
 }
 
 """
-A store's invitation of an audience: sent by the dispatch job (every minute)
+A store's invitation of an audience: sent by the dispatch job (every five minutes)
 once ` + "`" + `sendAt` + "`" + ` has come, to the audience's owners at the store who gave
 marketing consent, as a CAMPAIGN_INVITATION message (quiet hours and the
 weekly marketing cap apply), never twice to one owner.
@@ -10377,7 +10377,7 @@ input CreateCampaignInput {
   title: String!
   "The message's text, 1 to 35 characters."
   body: String!
-  "When to send, from now to 90 days ahead; omitted: at once (within a minute)."
+  "When to send, from now to 90 days ahead; omitted: at once (within five minutes)."
   sendAt: DateTime
 }
 

@@ -459,7 +459,7 @@ type CreateCampaignInput struct {
 	Title string `json:"title"`
 	// The message's text, 1 to 35 characters.
 	Body string `json:"body"`
-	// When to send, from now to 90 days ahead; omitted: at once (within a minute).
+	// When to send, from now to 90 days ahead; omitted: at once (within five minutes).
 	SendAt *time.Time `json:"sendAt,omitempty"`
 }
 

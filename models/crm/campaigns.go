@@ -122,7 +122,7 @@ type CampaignInput struct {
 	EventID     *uuid.UUID
 	ServiceKind *workshop.Kind
 	Title, Body string
-	SendAt      *time.Time // nil: at once (the dispatch job's next minute)
+	SendAt      *time.Time // nil: at once (the dispatch job's next run)
 }
 
 // Events is what campaigns need of the events capability.
