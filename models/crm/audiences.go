@@ -364,7 +364,8 @@ func (s *Service) SizeOf(ctx context.Context, a *Audience) (int64, error) {
 // actor's.
 var errAudienceNotFound = models.E(models.CodeNotFound, "未找到该受众", "audience not found")
 
-// chinaMidnight is the start of the China calendar day d.
+// chinaMidnight is the start of the China calendar day d, in UTC as the
+// database keeps times (SQLite compares them as text, so one zone for all).
 func chinaMidnight(d models.Date) time.Time {
-	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, models.ChinaTime)
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, models.ChinaTime).UTC()
 }

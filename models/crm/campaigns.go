@@ -253,7 +253,7 @@ const KindCampaignInvitation = outbox.KindCampaignInvitation
 // made.
 func (s *Service) DispatchCampaigns(ctx context.Context, now time.Time) (int64, error) {
 	var due []uuid.UUID
-	if err := s.DB.Conn(ctx).Model(&Campaign{}).Where("status IN ? AND send_at <= ?", []CampaignStatus{CampaignScheduled, CampaignSending}, now).
+	if err := s.DB.Conn(ctx).Model(&Campaign{}).Where("status IN ? AND send_at <= ?", []CampaignStatus{CampaignScheduled, CampaignSending}, now.UTC()).
 		Order("send_at").Pluck("id", &due).Error; err != nil {
 		return 0, err
 	}

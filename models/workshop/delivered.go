@@ -50,7 +50,7 @@ func (s *Service) VisitsOf(ctx context.Context, ownerIDs []uuid.UUID, since time
 		return out, nil
 	}
 	err := s.DB.Conn(ctx).Model(&RepairOrder{}).Select("owner_id, store_id, kind, delivered_at").
-		Where("owner_id IN ? AND status = ? AND delivered_at > ?", ownerIDs, Delivered, since).
+		Where("owner_id IN ? AND status = ? AND delivered_at > ?", ownerIDs, Delivered, since.UTC()).
 		Order("delivered_at").Scan(&out).Error
 	return out, err
 }
