@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ownerhub/ownerhub/auth"
+	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/crm"
 )
 
@@ -135,6 +138,17 @@ func TestCampaignFlow(t *testing.T) {
 	}
 	if counts["COMING"] != 2 || counts["NOT_COMING"] != 1 || counts["NOT_SURE"] != 0 || rep["uncalled"] != float64(consenting-3) {
 		t.Errorf("report: %v", rep)
+	}
+	// Owners: neither the campaign nor the call's record, even their own
+	// invitation's, whatever the path (node, or the service itself).
+	var inv crm.Invitation
+	must(t, f.DB.Conn(ctx).Where("id = ?", mustGlobalKey(t, dig(edges[3], "node", "id").(string))).Take(&inv).Error)
+	invitee := f.ownerToken(t, inv.OwnerID)
+	if d := f.gql(t, invitee, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": c["id"]}); d["node"] != nil {
+		t.Errorf("an invited owner reads the campaign: %v", d)
+	}
+	if _, err := f.App.CRM.RecordResponse(ctx, &auth.Principal{Kind: auth.KindOwner, ID: inv.OwnerID}, inv.ID, crm.Coming, ""); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("the invited owner recorded their own call's outcome: %v", err)
 	}
 	// Another store's staff: not their campaign; owners: not staff.
 	if d := f.gql(t, other, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": c["id"]}); d["node"] != nil {

@@ -202,6 +202,11 @@ func (s *Service) CampaignFor(ctx context.Context, actor *auth.Principal, id uui
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
 	}
+	if !actor.IsStaff() {
+		// Campaigns are the stores' work; an owner sees none (Scope would
+		// look for an owner_id campaigns do not have).
+		return nil, errCampaignNotFound
+	}
 	var c Campaign
 	err := models.Scope(s.DB.Conn(ctx).Model(&Campaign{}), actor, rolesAudiences, "").Where("id = ?", id).Take(&c).Error
 	if err != nil {
@@ -362,6 +367,11 @@ func (c *Campaign) link() models.Link {
 func (s *Service) RecordResponse(ctx context.Context, actor *auth.Principal, id uuid.UUID, r Response, note string) (*Invitation, error) {
 	if actor == nil {
 		return nil, models.ErrUnauthenticated
+	}
+	if !actor.IsStaff() {
+		// The call's outcome is the store's record: not even the invited
+		// owner writes it.
+		return nil, errInvitationNotFound
 	}
 	if !slices.Contains(Responses, r) {
 		return nil, models.Invalid("response", "回复无效", "unknown response")
