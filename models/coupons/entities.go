@@ -137,3 +137,10 @@ const (
 	RefRepairOrder  = "REPAIR_ORDER"
 	RefRegistration = "REGISTRATION"
 )
+
+// LeftJoinCoupon joins, as alias, the coupon whose id is in column on
+// (keeping the caller's rows without one): campaign reports read whether
+// the coupon a campaign issued has been used (status USED).
+func LeftJoinCoupon(alias, on string) string {
+	return "LEFT JOIN coupons " + alias + " ON " + alias + ".id = " + on
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
@@ -23,7 +24,8 @@ import (
 func (g *group) seedSegments(ctx context.Context, db *models.DB, now time.Time) error {
 	dir := &directory.Service{DB: db}
 	svc := &crm.Service{DB: db, Directory: dir, Workshop: &workshop.Service{DB: db, Directory: dir},
-		Events: &events.Service{DB: db, Directory: dir}, Inbox: &inbox.Service{DB: db, Clock: func() time.Time { return now }}}
+		Events: &events.Service{DB: db, Directory: dir}, Inbox: &inbox.Service{DB: db, Clock: func() time.Time { return now }},
+		Coupons: &coupons.Service{DB: db, Directory: dir}}
 	if _, err := svc.ComputeSegments(ctx, now); err != nil {
 		return err
 	}
