@@ -101,7 +101,7 @@ type Invitation struct {
 	CreatedAt      time.Time
 	// Did is what the owner did after the invitation, read with a page of
 	// invitations (Invitations); nil otherwise.
-	Did *Behaviour `gorm:"-"`
+	Did *Behaviour `gorm:"-" json:"-"`
 }
 
 // TableName is campaign_invitations.
