@@ -40,9 +40,10 @@ const (
 // Source is why an owner got a coupon.
 type Source string
 
-// Sources of a coupon. Only STAFF is issued by an operation today; the
-// others are for the capabilities that will call Issue in their own
-// transaction (campaigns, referrals, event rewards).
+// Sources of a coupon. STAFF is issued by an operation, CAMPAIGN by a
+// COUPON campaign's dispatch (models/crm); the others are for the
+// capabilities that will call Issue in their own transaction (referrals,
+// event rewards).
 const (
 	SourceStaff       Source = "STAFF"
 	SourceCampaign    Source = "CAMPAIGN"
