@@ -47,6 +47,7 @@ var staffRoles = map[string][]auth.Role{
 	"Query.audiences":                   crm.RolesAudiences(),
 	"Mutation.saveAudience":             crm.RolesAudiences(),
 	"Query.campaigns":                   crm.RolesAudiences(),
+	"Query.campaignReport":              crm.RolesAudiences(),
 	"Mutation.createCampaign":           crm.RolesAudiences(),
 	"Mutation.cancelCampaign":           crm.RolesAudiences(),
 	"Mutation.recordInvitationResponse": crm.RolesAudiences(),

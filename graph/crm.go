@@ -54,6 +54,41 @@ func campaignReport(rep *crm.CampaignReport) *model.CampaignReport {
 	return out
 }
 
+// conversionReport lists every segment and every response, zero counts
+// included, and the stores where invited owners came (loaded together).
+func conversionReport(ctx context.Context, rep *crm.ConversionReport) (*model.CampaignConversionReport, error) {
+	out := &model.CampaignConversionReport{Campaign: rep.Campaign, ConversionDays: rep.Days, Totals: campaignFigures(rep.Totals)}
+	for _, s := range crm.Segments {
+		f := rep.Segments[s]
+		if f == nil {
+			f = &crm.Figures{}
+		}
+		out.Segments = append(out.Segments, &model.SegmentCampaignFigures{Segment: s, Figures: campaignFigures(f)})
+	}
+	ids := make([]uuid.UUID, len(rep.Stores))
+	for i, v := range rep.Stores {
+		ids[i] = v.StoreID
+	}
+	stores, err := loaders(ctx).Store.LoadAll(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range rep.Stores {
+		out.Stores = append(out.Stores, &model.StoreCampaignVisits{Store: stores[i], Visited: v.Visited, Revenue: money(v.RevenueFen)})
+	}
+	return out, nil
+}
+
+func campaignFigures(f *crm.Figures) *model.CampaignFigures {
+	out := &model.CampaignFigures{Sent: f.Sent, Delivered: f.Delivered, Opened: f.Opened, Uncalled: f.Uncalled,
+		Registered: f.Registered, Booked: f.Booked, Visited: f.Visited, Converted: f.Converted, Redeemed: f.Redeemed,
+		Revenue: money(f.RevenueFen)}
+	for _, r := range crm.Responses {
+		out.Responses = append(out.Responses, &model.ResponseCount{Response: r, Invitations: f.Responses[r]})
+	}
+	return out
+}
+
 func campaignPayload(ctx context.Context, c *crm.Campaign, err error) (*model.CampaignPayload, error) {
 	ues, err := userErrors(ctx, err)
 	if err != nil {

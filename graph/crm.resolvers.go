@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 )
@@ -64,6 +65,14 @@ func (r *campaignResolver) Event(ctx context.Context, obj *crm.Campaign) (*event
 	return optional(loaders(ctx).Event.Load(ctx, *obj.EventID))
 }
 
+// CouponTemplate is the resolver for the couponTemplate field.
+func (r *campaignResolver) CouponTemplate(ctx context.Context, obj *crm.Campaign) (*coupons.Template, error) {
+	if obj.CouponTemplateID == nil {
+		return nil, nil
+	}
+	return r.Coupons.TemplateFor(ctx, caller(ctx), *obj.CouponTemplateID)
+}
+
 // Invitations is the resolver for the invitations field.
 func (r *campaignResolver) Invitations(ctx context.Context, obj *crm.Campaign, response *crm.Response, uncalled *bool, first *int, after *string) (*model.CampaignInvitationConnection, error) {
 	p, err := page(ctx, first, after)
@@ -101,9 +110,19 @@ func (r *campaignInvitationResolver) InvitedAt(ctx context.Context, obj *crm.Inv
 	return &obj.CreatedAt, nil
 }
 
+// Actions is the resolver for the actions field.
+func (r *campaignInvitationResolver) Actions(ctx context.Context, obj *crm.Invitation) (*crm.Behaviour, error) {
+	return r.CRM.BehaviourOf(ctx, obj)
+}
+
 // ID is the resolver for the id field.
 func (r *campaignInvitationResolver) ID(ctx context.Context, obj *crm.Invitation) (string, error) {
 	return globalID(typeInvitation, obj.ID), nil
+}
+
+// Revenue is the resolver for the revenue field.
+func (r *invitationActionsResolver) Revenue(ctx context.Context, obj *crm.Behaviour) (*model.Money, error) {
+	return money(obj.RevenueFen), nil
 }
 
 // SaveAudience is the resolver for the saveAudience field.
@@ -135,6 +154,9 @@ func (r *mutationResolver) CreateCampaign(ctx context.Context, input model.Creat
 		return nil, err
 	}
 	if in.EventID, err = optionalID(input.EventID, typeEvent, "eventId"); err != nil {
+		return nil, err
+	}
+	if in.CouponTemplateID, err = optionalID(input.CouponTemplateID, typeCouponTemplate, "couponTemplateId"); err != nil {
 		return nil, err
 	}
 	c, err := r.CRM.CreateCampaign(ctx, caller(ctx), in)
@@ -263,6 +285,19 @@ func (r *queryResolver) Campaigns(ctx context.Context, storeID *string, first *i
 	return c, nil
 }
 
+// CampaignReport is the resolver for the campaignReport field.
+func (r *queryResolver) CampaignReport(ctx context.Context, campaignID string, conversionDays *int) (*model.CampaignConversionReport, error) {
+	id, err := idOf(campaignID, typeCampaign, "campaignId")
+	if err != nil {
+		return nil, err
+	}
+	rep, err := r.CRM.ConversionReport(ctx, caller(ctx), id, deref(conversionDays))
+	if err != nil {
+		return nil, err
+	}
+	return conversionReport(ctx, rep)
+}
+
 // Audience returns generated.AudienceResolver implementation.
 func (r *Resolver) Audience() generated.AudienceResolver { return &audienceResolver{r} }
 
@@ -274,8 +309,14 @@ func (r *Resolver) CampaignInvitation() generated.CampaignInvitationResolver {
 	return &campaignInvitationResolver{r}
 }
 
+// InvitationActions returns generated.InvitationActionsResolver implementation.
+func (r *Resolver) InvitationActions() generated.InvitationActionsResolver {
+	return &invitationActionsResolver{r}
+}
+
 type (
 	audienceResolver           struct{ *Resolver }
 	campaignResolver           struct{ *Resolver }
 	campaignInvitationResolver struct{ *Resolver }
+	invitationActionsResolver  struct{ *Resolver }
 )

@@ -478,6 +478,18 @@ func (db *DB) ForNoKeyUpdate(q *gorm.DB) *gorm.DB {
 	return q
 }
 
+// WithinDays is the SQL condition that the time in column later falls in
+// the days days from the time in column earlier: earlier <= later <
+// earlier + days days. PostgreSQL adds an interval; SQLite, which keeps
+// times as text, compares Julian day numbers (millisecond precision).
+func (db *DB) WithinDays(later, earlier string, days int) string {
+	n := strconv.Itoa(days)
+	if db.Dialect == Postgres {
+		return later + " >= " + earlier + " AND " + later + " < " + earlier + " + make_interval(days => " + n + ")"
+	}
+	return "julianday(" + later + ") >= julianday(" + earlier + ") AND julianday(" + later + ") < julianday(" + earlier + ") + " + n
+}
+
 // IsUniqueViolation reports whether err is a unique-key violation.
 func IsUniqueViolation(err error) bool {
 	if err == nil {

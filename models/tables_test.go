@@ -66,6 +66,9 @@ var tableOwners = map[string]string{
 	"surveys": "models/care", "complaints": "models/care", "complaint_events": "models/care",
 	"follow_up_tasks": "models/care",
 	"owner_segments":  "models/crm", "audiences": "models/crm", "campaigns": "models/crm", "campaign_invitations": "models/crm",
+	// campaigns_new, campaign_invitations_new: the SQLite rebuilds of
+	// campaigns and campaign_invitations (00031), renamed to them.
+	"campaigns_new": "models/crm", "campaign_invitations_new": "models/crm",
 
 	"assistance_requests": "models/roadside", "assistance_events": "models/roadside",
 	"coupon_templates": "models/coupons", "coupons": "models/coupons",

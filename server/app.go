@@ -164,7 +164,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib, Workshop: ws}
-	cm := &crm.Service{DB: d.DB, Directory: dir, Workshop: ws, Thresholds: cfg.Segments, Events: ev, Inbox: ib}
+	cm := &crm.Service{DB: d.DB, Directory: dir, Workshop: ws, Thresholds: cfg.Segments, Events: ev, Inbox: ib,
+		Coupons: cp, ConversionDays: cfg.ConversionDays}
 	rm := &reminders.Service{DB: d.DB, Workshop: ws, Booking: bk, Directory: dir, Inbox: ib}
 	pay, err := newPayments(cfg, d, wl, dir, ws, ib)
 	if err != nil {

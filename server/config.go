@@ -76,6 +76,9 @@ type Config struct {
 
 	// Segments are the aftersales segments' window and thresholds.
 	Segments crm.Thresholds
+	// ConversionDays is how long after a campaign's invitation what the
+	// owner does counts for the campaign (CRM_CONVERSION_DAYS).
+	ConversionDays int
 
 	// SMSProvider is "" (no gateway: development logs login codes,
 	// production sends none) or "aliyun" (Alibaba Cloud SMS, configured by

@@ -11,7 +11,7 @@ import (
 // loadSegments reads the aftersales segments' window and thresholds
 // (docs/crm.md): CRM_SEGMENT_WINDOW_MONTHS and CRM_SEGMENT_THRESHOLDS,
 // "insurance:1,maintenance:3,mechanical:2" (a kind left out keeps its
-// default).
+// default); and CRM_CONVERSION_DAYS, the campaigns' conversion window.
 func loadSegments(c *Config, env func(key, def string) string) error {
 	t := crm.DefaultThresholds
 	if v := env("CRM_SEGMENT_WINDOW_MONTHS", ""); v != "" {
@@ -44,5 +44,13 @@ func loadSegments(c *Config, env func(key, def string) string) error {
 		return fmt.Errorf("CRM_SEGMENT_*: %w", err)
 	}
 	c.Segments = t
+	c.ConversionDays = crm.DefaultConversionDays
+	if v := env("CRM_CONVERSION_DAYS", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || !crm.ValidConversionDays(n) {
+			return fmt.Errorf("CRM_CONVERSION_DAYS must be a number of days from 1 to %d, not %q", crm.MaxConversionDays, v)
+		}
+		c.ConversionDays = n
+	}
 	return nil
 }

@@ -18,4 +18,10 @@ func TestConfigSegmentsRefusals(t *testing.T) {
 			t.Errorf("%s: %v", value, err)
 		}
 	}
+	for _, bad := range []string{"0", "366", "a month"} {
+		_, err := LoadConfig(func(k string) string { return map[string]string{"CRM_CONVERSION_DAYS": bad}[k] })
+		if err == nil || !strings.Contains(err.Error(), "CRM_CONVERSION_DAYS") {
+			t.Errorf("CRM_CONVERSION_DAYS=%s: %v", bad, err)
+		}
+	}
 }

@@ -37,21 +37,22 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		HTTPAddr:      ":8080",
-		DatabaseURL:   "",
-		DataDir:       "./data",
-		Production:    false,
-		JWTSecret:     nil, // generated and kept in DATA_DIR by serve
-		CORSOrigins:   nil,
-		TestCodes:     map[string]string{"+8613800000001": "246810"},
-		DemoPassword:  "ownerhub-demo",
-		LogLevel:      "info",
-		WeChatAPIBase: "https://api.weixin.qq.com",
-		WeChatState:   "formal",
-		RateLimits:    DefaultRateLimits,
-		SignInLimits:  signin.DefaultLimits,
-		Wallet:        wallet.DefaultConfig(),
-		Segments:      crm.DefaultThresholds,
+		HTTPAddr:       ":8080",
+		DatabaseURL:    "",
+		DataDir:        "./data",
+		Production:     false,
+		JWTSecret:      nil, // generated and kept in DATA_DIR by serve
+		CORSOrigins:    nil,
+		TestCodes:      map[string]string{"+8613800000001": "246810"},
+		DemoPassword:   "ownerhub-demo",
+		LogLevel:       "info",
+		WeChatAPIBase:  "https://api.weixin.qq.com",
+		WeChatState:    "formal",
+		RateLimits:     DefaultRateLimits,
+		SignInLimits:   signin.DefaultLimits,
+		Wallet:         wallet.DefaultConfig(),
+		Segments:       crm.DefaultThresholds,
+		ConversionDays: crm.DefaultConversionDays,
 		// The default weekly cap of marketing messages per owner.
 		MarketingWeeklyCap: 2,
 		PaymentHold:        payments.DefaultHold,
@@ -120,6 +121,7 @@ func TestConfigEverySetting(t *testing.T) {
 
 		"CRM_SEGMENT_WINDOW_MONTHS": "18",
 		"CRM_SEGMENT_THRESHOLDS":    "maintenance:2, mechanical:3",
+		"CRM_CONVERSION_DAYS":       "14",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +151,7 @@ func TestConfigEverySetting(t *testing.T) {
 		DrainPeriod:       10 * time.Second,
 		Wallet:            wallet.DefaultConfig(),
 		Segments:          crm.Thresholds{WindowMonths: 18, Insurance: 1, Maintenance: 2, Mechanical: 3},
+		ConversionDays:    14,
 		SMSProvider:       "aliyun",
 		AliyunSMS: outbox.AliyunConfig{AccessKeyID: "LTAI5t-key", AccessKeySecret: "key-secret", SignName: "车主之家",
 			Templates: map[string]string{outbox.KindLoginCode: "SMS_465000001"}, Endpoint: "https://dysmsapi.aliyuncs.com"},

@@ -62,6 +62,7 @@ type ResolverRoot interface {
 	Device() DeviceResolver
 	Event() EventResolver
 	FollowUpTask() FollowUpTaskResolver
+	InvitationActions() InvitationActionsResolver
 	JobRun() JobRunResolver
 	KindSeats() KindSeatsResolver
 	LedgerEntry() LedgerEntryResolver
@@ -297,22 +298,23 @@ type ComplexityRoot struct {
 	}
 
 	Campaign struct {
-		Audience    func(childComplexity int) int
-		Body        func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		Event       func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Invitations func(childComplexity int, response *crm.Response, uncalled *bool, first *int, after *string) int
-		Invited     func(childComplexity int) int
-		Kind        func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Report      func(childComplexity int) int
-		SendAt      func(childComplexity int) int
-		SentAt      func(childComplexity int) int
-		ServiceKind func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Store       func(childComplexity int) int
-		Title       func(childComplexity int) int
+		Audience       func(childComplexity int) int
+		Body           func(childComplexity int) int
+		CouponTemplate func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Event          func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Invitations    func(childComplexity int, response *crm.Response, uncalled *bool, first *int, after *string) int
+		Invited        func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Report         func(childComplexity int) int
+		SendAt         func(childComplexity int) int
+		SentAt         func(childComplexity int) int
+		ServiceKind    func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Store          func(childComplexity int) int
+		Title          func(childComplexity int) int
 	}
 
 	CampaignConnection struct {
@@ -321,12 +323,35 @@ type ComplexityRoot struct {
 		TotalCount func(childComplexity int) int
 	}
 
+	CampaignConversionReport struct {
+		Campaign       func(childComplexity int) int
+		ConversionDays func(childComplexity int) int
+		Segments       func(childComplexity int) int
+		Stores         func(childComplexity int) int
+		Totals         func(childComplexity int) int
+	}
+
 	CampaignEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
 
+	CampaignFigures struct {
+		Booked     func(childComplexity int) int
+		Converted  func(childComplexity int) int
+		Delivered  func(childComplexity int) int
+		Opened     func(childComplexity int) int
+		Redeemed   func(childComplexity int) int
+		Registered func(childComplexity int) int
+		Responses  func(childComplexity int) int
+		Revenue    func(childComplexity int) int
+		Sent       func(childComplexity int) int
+		Uncalled   func(childComplexity int) int
+		Visited    func(childComplexity int) int
+	}
+
 	CampaignInvitation struct {
+		Actions     func(childComplexity int) int
 		ID          func(childComplexity int) int
 		InvitedAt   func(childComplexity int) int
 		Note        func(childComplexity int) int
@@ -623,6 +648,16 @@ type ComplexityRoot struct {
 		Complaint  func(childComplexity int) int
 		Task       func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	InvitationActions struct {
+		Booked     func(childComplexity int) int
+		Delivered  func(childComplexity int) int
+		Opened     func(childComplexity int) int
+		Redeemed   func(childComplexity int) int
+		Registered func(childComplexity int) int
+		Revenue    func(childComplexity int) int
+		Visited    func(childComplexity int) int
 	}
 
 	InvitedSegmentCount struct {
@@ -1011,6 +1046,7 @@ type ComplexityRoot struct {
 		Audiences                   func(childComplexity int, storeID *string, first *int, after *string) int
 		AvailableSlots              func(childComplexity int, storeID string, kind workshop.Kind, from models.Date, to models.Date) int
 		BookingStats                func(childComplexity int, storeID string, from models.Date, to models.Date) int
+		CampaignReport              func(childComplexity int, campaignID string, conversionDays *int) int
 		Campaigns                   func(childComplexity int, storeID *string, first *int, after *string) int
 		ComplaintReport             func(childComplexity int, storeID *string, from models.Date, to models.Date) int
 		Complaints                  func(childComplexity int, storeID *string, status *care.ComplaintStatus, overdueOnly *bool, first *int, after *string) int
@@ -1254,6 +1290,11 @@ type ComplexityRoot struct {
 		Store     func(childComplexity int) int
 	}
 
+	SegmentCampaignFigures struct {
+		Figures func(childComplexity int) int
+		Segment func(childComplexity int) int
+	}
+
 	SegmentCount struct {
 		HighChurnRisk func(childComplexity int) int
 		Owners        func(childComplexity int) int
@@ -1340,6 +1381,12 @@ type ComplexityRoot struct {
 		Overrides   func(childComplexity int) int
 		Seats       func(childComplexity int) int
 		SlotMinutes func(childComplexity int) int
+	}
+
+	StoreCampaignVisits struct {
+		Revenue func(childComplexity int) int
+		Store   func(childComplexity int) int
+		Visited func(childComplexity int) int
 	}
 
 	StoreConnection struct {
@@ -1536,6 +1583,8 @@ type CampaignResolver interface {
 
 	Event(ctx context.Context, obj *crm.Campaign) (*events.Event, error)
 
+	CouponTemplate(ctx context.Context, obj *crm.Campaign) (*coupons.Template, error)
+
 	Invitations(ctx context.Context, obj *crm.Campaign, response *crm.Response, uncalled *bool, first *int, after *string) (*model.CampaignInvitationConnection, error)
 	Report(ctx context.Context, obj *crm.Campaign) (*model.CampaignReport, error)
 }
@@ -1543,6 +1592,7 @@ type CampaignInvitationResolver interface {
 	Owner(ctx context.Context, obj *crm.Invitation) (*models.Owner, error)
 
 	InvitedAt(ctx context.Context, obj *crm.Invitation) (*time.Time, error)
+	Actions(ctx context.Context, obj *crm.Invitation) (*crm.Behaviour, error)
 	ID(ctx context.Context, obj *crm.Invitation) (string, error)
 }
 type ComplaintResolver interface {
@@ -1621,6 +1671,9 @@ type FollowUpTaskResolver interface {
 	Assignee(ctx context.Context, obj *care.FollowUpTask) (*model.StaffSummary, error)
 
 	Overdue(ctx context.Context, obj *care.FollowUpTask) (bool, error)
+}
+type InvitationActionsResolver interface {
+	Revenue(ctx context.Context, obj *crm.Behaviour) (*model.Money, error)
 }
 type JobRunResolver interface {
 	Status(ctx context.Context, obj *jobs.Run) (model.JobRunStatus, error)
@@ -1805,6 +1858,7 @@ type QueryResolver interface {
 	AudienceSize(ctx context.Context, storeID *string, filter crm.Filter) (int, error)
 	Audiences(ctx context.Context, storeID *string, first *int, after *string) (*model.AudienceConnection, error)
 	Campaigns(ctx context.Context, storeID *string, first *int, after *string) (*model.CampaignConnection, error)
+	CampaignReport(ctx context.Context, campaignID string, conversionDays *int) (*model.CampaignConversionReport, error)
 	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error)
 	Event(ctx context.Context, id string) (*events.Event, error)
 	EventRoster(ctx context.Context, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) (*model.EventRoster, error)
@@ -2765,6 +2819,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Campaign.Body(childComplexity), true
+	case "Campaign.couponTemplate":
+		if e.ComplexityRoot.Campaign.CouponTemplate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.CouponTemplate(childComplexity), true
 	case "Campaign.createdAt":
 		if e.ComplexityRoot.Campaign.CreatedAt == nil {
 			break
@@ -2874,6 +2934,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CampaignConnection.TotalCount(childComplexity), true
 
+	case "CampaignConversionReport.campaign":
+		if e.ComplexityRoot.CampaignConversionReport.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConversionReport.Campaign(childComplexity), true
+	case "CampaignConversionReport.conversionDays":
+		if e.ComplexityRoot.CampaignConversionReport.ConversionDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConversionReport.ConversionDays(childComplexity), true
+	case "CampaignConversionReport.segments":
+		if e.ComplexityRoot.CampaignConversionReport.Segments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConversionReport.Segments(childComplexity), true
+	case "CampaignConversionReport.stores":
+		if e.ComplexityRoot.CampaignConversionReport.Stores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConversionReport.Stores(childComplexity), true
+	case "CampaignConversionReport.totals":
+		if e.ComplexityRoot.CampaignConversionReport.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConversionReport.Totals(childComplexity), true
+
 	case "CampaignEdge.cursor":
 		if e.ComplexityRoot.CampaignEdge.Cursor == nil {
 			break
@@ -2887,6 +2978,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CampaignEdge.Node(childComplexity), true
 
+	case "CampaignFigures.booked":
+		if e.ComplexityRoot.CampaignFigures.Booked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Booked(childComplexity), true
+	case "CampaignFigures.converted":
+		if e.ComplexityRoot.CampaignFigures.Converted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Converted(childComplexity), true
+	case "CampaignFigures.delivered":
+		if e.ComplexityRoot.CampaignFigures.Delivered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Delivered(childComplexity), true
+	case "CampaignFigures.opened":
+		if e.ComplexityRoot.CampaignFigures.Opened == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Opened(childComplexity), true
+	case "CampaignFigures.redeemed":
+		if e.ComplexityRoot.CampaignFigures.Redeemed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Redeemed(childComplexity), true
+	case "CampaignFigures.registered":
+		if e.ComplexityRoot.CampaignFigures.Registered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Registered(childComplexity), true
+	case "CampaignFigures.responses":
+		if e.ComplexityRoot.CampaignFigures.Responses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Responses(childComplexity), true
+	case "CampaignFigures.revenue":
+		if e.ComplexityRoot.CampaignFigures.Revenue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Revenue(childComplexity), true
+	case "CampaignFigures.sent":
+		if e.ComplexityRoot.CampaignFigures.Sent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Sent(childComplexity), true
+	case "CampaignFigures.uncalled":
+		if e.ComplexityRoot.CampaignFigures.Uncalled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Uncalled(childComplexity), true
+	case "CampaignFigures.visited":
+		if e.ComplexityRoot.CampaignFigures.Visited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Visited(childComplexity), true
+
+	case "CampaignInvitation.actions":
+		if e.ComplexityRoot.CampaignInvitation.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignInvitation.Actions(childComplexity), true
 	case "CampaignInvitation.id":
 		if e.ComplexityRoot.CampaignInvitation.ID == nil {
 			break
@@ -4051,6 +4215,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FollowUpTaskPayload.UserErrors(childComplexity), true
+
+	case "InvitationActions.booked":
+		if e.ComplexityRoot.InvitationActions.Booked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitationActions.Booked(childComplexity), true
+	case "InvitationActions.delivered":
+		if e.ComplexityRoot.InvitationActions.Delivered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitationActions.Delivered(childComplexity), true
+	case "InvitationActions.opened":
+		if e.ComplexityRoot.InvitationActions.Opened == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitationActions.Opened(childComplexity), true
+	case "InvitationActions.redeemed":
+		if e.ComplexityRoot.InvitationActions.Redeemed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitationActions.Redeemed(childComplexity), true
+	case "InvitationActions.registered":
+		if e.ComplexityRoot.InvitationActions.Registered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitationActions.Registered(childComplexity), true
+	case "InvitationActions.revenue":
+		if e.ComplexityRoot.InvitationActions.Revenue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitationActions.Revenue(childComplexity), true
+	case "InvitationActions.visited":
+		if e.ComplexityRoot.InvitationActions.Visited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvitationActions.Visited(childComplexity), true
 
 	case "InvitedSegmentCount.invitations":
 		if e.ComplexityRoot.InvitedSegmentCount.Invitations == nil {
@@ -6136,6 +6343,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BookingStats(childComplexity, args["storeId"].(string), args["from"].(models.Date), args["to"].(models.Date)), true
+	case "Query.campaignReport":
+		if e.ComplexityRoot.Query.CampaignReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_campaignReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CampaignReport(childComplexity, args["campaignId"].(string), args["conversionDays"].(*int)), true
 	case "Query.campaigns":
 		if e.ComplexityRoot.Query.Campaigns == nil {
 			break
@@ -7247,6 +7465,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ScreenToken.Store(childComplexity), true
 
+	case "SegmentCampaignFigures.figures":
+		if e.ComplexityRoot.SegmentCampaignFigures.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentCampaignFigures.Figures(childComplexity), true
+	case "SegmentCampaignFigures.segment":
+		if e.ComplexityRoot.SegmentCampaignFigures.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentCampaignFigures.Segment(childComplexity), true
+
 	case "SegmentCount.highChurnRisk":
 		if e.ComplexityRoot.SegmentCount.HighChurnRisk == nil {
 			break
@@ -7570,6 +7801,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StoreCalendar.SlotMinutes(childComplexity), true
+
+	case "StoreCampaignVisits.revenue":
+		if e.ComplexityRoot.StoreCampaignVisits.Revenue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StoreCampaignVisits.Revenue(childComplexity), true
+	case "StoreCampaignVisits.store":
+		if e.ComplexityRoot.StoreCampaignVisits.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StoreCampaignVisits.Store(childComplexity), true
+	case "StoreCampaignVisits.visited":
+		if e.ComplexityRoot.StoreCampaignVisits.Visited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StoreCampaignVisits.Visited(childComplexity), true
 
 	case "StoreConnection.edges":
 		if e.ComplexityRoot.StoreConnection.Edges == nil {
@@ -10201,6 +10451,12 @@ enum CampaignKind {
   EVENT
   "Booking a service of a kind at the store (` + "`" + `serviceKind` + "`" + `)."
   BOOKING
+  """
+  A coupon of a template (` + "`" + `couponTemplateId` + "`" + `): each invited owner gets one,
+  issued with the invitation (source CAMPAIGN, within the template's
+  per-owner limit), and the message opens it.
+  """
+  COUPON
 }
 
 "Where a campaign is."
@@ -10248,6 +10504,8 @@ type Campaign implements Node {
   event: Event
   "The service kind to book, for BOOKING campaigns."
   serviceKind: RepairOrderKind
+  "The template of the coupons issued, for COUPON campaigns."
+  couponTemplate: CouponTemplate
   "The message's title (1 to 20 characters): the push and WeChat title."
   title: String!
   "The message's text in the owner's inbox (1 to 35 characters)."
@@ -10291,8 +10549,32 @@ type CampaignInvitation {
   respondedAt: DateTime
   "When the owner was invited."
   invitedAt: DateTime!
+  "What the owner did themselves after the invitation, within the configured conversion window (CRM_CONVERSION_DAYS)."
+  actions: InvitationActions!
   "Opaque id for recordInvitationResponse."
   id: ID!
+}
+
+"""
+What an invited owner did themselves, read from where they did it (see
+docs/crm.md, "What owners did"). Registered, booked and visited count within
+the conversion window from the invitation.
+"""
+type InvitationActions {
+  "A carrier (SMS, WeChat, push) accepted the invitation's message."
+  delivered: Boolean!
+  "The owner read the invitation in the app's inbox."
+  opened: Boolean!
+  "The owner registered (not cancelled) for the campaign's event."
+  registered: Boolean!
+  "The owner booked an appointment (not cancelled) at the campaign's store."
+  booked: Boolean!
+  "The owner checked in a repair order, at any store of the group, that is settled."
+  visited: Boolean!
+  "The coupon the campaign issued has been used."
+  redeemed: Boolean!
+  "The payable amount of those settled visits: the revenue attributed to the campaign."
+  revenue: Money!
 }
 
 "An invitation in a list."
@@ -10373,6 +10655,8 @@ input CreateCampaignInput {
   eventId: ID
   "BOOKING: the service kind to book."
   serviceKind: RepairOrderKind
+  "COUPON: a coupon template of the store or the group, still issuing at ` + "`" + `sendAt` + "`" + `."
+  couponTemplateId: ID
   "The message's title, 1 to 20 characters."
   title: String!
   "The message's text, 1 to 35 characters."
@@ -10420,6 +10704,78 @@ extend type Query {
     "Cursor of the edge to start after."
     after: String
   ): CampaignConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  """
+  What a campaign's invitations became: sent, delivered, opened, answered,
+  converted within ` + "`" + `conversionDays` + "`" + ` of each invitation, and the revenue
+  attributed (docs/crm.md, "Attribution"); in all, per segment at send time,
+  and the visits per store where the owners came. CRM and MANAGER staff of
+  the campaign's store; NOT_FOUND otherwise. A fixed number of statements
+  whatever the number of invitations.
+  """
+  campaignReport(
+    "The campaign (a ` + "`" + `Campaign` + "`" + ` global ID)."
+    campaignId: ID!
+    "The conversion window in days, 1 to 365; omitted: the configured one (CRM_CONVERSION_DAYS, 30 by default)."
+    conversionDays: Int
+  ): CampaignConversionReport! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+
+"A set of invitations counted."
+type CampaignFigures {
+  "Invitations sent."
+  sent: Int!
+  "Of them, those whose message a carrier accepted."
+  delivered: Int!
+  "Those the owner read in the inbox."
+  opened: Int!
+  "Those nobody has called about yet."
+  uncalled: Int!
+  "Every answer of the follow-up call, zero counts included."
+  responses: [ResponseCount!]!
+  "Those whose owner registered for the campaign's event within the window."
+  registered: Int!
+  "Those whose owner booked at the campaign's store within the window."
+  booked: Int!
+  "Those whose owner came (a settled repair order checked in within the window)."
+  visited: Int!
+  "Those whose owner registered, booked or visited (each counted once)."
+  converted: Int!
+  "Those whose campaign coupon has been used."
+  redeemed: Int!
+  "The payable amount of the visits counted in ` + "`" + `visited` + "`" + `."
+  revenue: Money!
+}
+
+"The figures of the invitations of owners in one segment."
+type SegmentCampaignFigures {
+  "The segment the owners were in when invited."
+  segment: CustomerSegment!
+  "Their figures."
+  figures: CampaignFigures!
+}
+
+"The visits of invited owners at one store within the window."
+type StoreCampaignVisits {
+  "The store where they came."
+  store: Store!
+  "Invitations whose owner came to this store."
+  visited: Int!
+  "The payable amount of those visits."
+  revenue: Money!
+}
+
+"What a campaign's invitations became."
+type CampaignConversionReport {
+  "The campaign."
+  campaign: Campaign!
+  "The conversion window used, in days."
+  conversionDays: Int!
+  "Every invitation."
+  totals: CampaignFigures!
+  "Every segment, empty ones included, in the programme's order."
+  segments: [SegmentCampaignFigures!]!
+  "The stores where invited owners came, by revenue."
+  stores: [StoreCampaignVisits!]!
 }
 
 extend type Mutation {
@@ -14024,6 +14380,8 @@ func (ec *executionContext) childFields_Campaign(ctx context.Context, field grap
 		return ec.fieldContext_Campaign_event(ctx, field)
 	case "serviceKind":
 		return ec.fieldContext_Campaign_serviceKind(ctx, field)
+	case "couponTemplate":
+		return ec.fieldContext_Campaign_couponTemplate(ctx, field)
 	case "title":
 		return ec.fieldContext_Campaign_title(ctx, field)
 	case "body":
@@ -14058,6 +14416,22 @@ func (ec *executionContext) childFields_CampaignConnection(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type CampaignConnection", field.Name)
 }
 
+func (ec *executionContext) childFields_CampaignConversionReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "campaign":
+		return ec.fieldContext_CampaignConversionReport_campaign(ctx, field)
+	case "conversionDays":
+		return ec.fieldContext_CampaignConversionReport_conversionDays(ctx, field)
+	case "totals":
+		return ec.fieldContext_CampaignConversionReport_totals(ctx, field)
+	case "segments":
+		return ec.fieldContext_CampaignConversionReport_segments(ctx, field)
+	case "stores":
+		return ec.fieldContext_CampaignConversionReport_stores(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignConversionReport", field.Name)
+}
+
 func (ec *executionContext) childFields_CampaignEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "cursor":
@@ -14066,6 +14440,34 @@ func (ec *executionContext) childFields_CampaignEdge(ctx context.Context, field 
 		return ec.fieldContext_CampaignEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CampaignEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sent":
+		return ec.fieldContext_CampaignFigures_sent(ctx, field)
+	case "delivered":
+		return ec.fieldContext_CampaignFigures_delivered(ctx, field)
+	case "opened":
+		return ec.fieldContext_CampaignFigures_opened(ctx, field)
+	case "uncalled":
+		return ec.fieldContext_CampaignFigures_uncalled(ctx, field)
+	case "responses":
+		return ec.fieldContext_CampaignFigures_responses(ctx, field)
+	case "registered":
+		return ec.fieldContext_CampaignFigures_registered(ctx, field)
+	case "booked":
+		return ec.fieldContext_CampaignFigures_booked(ctx, field)
+	case "visited":
+		return ec.fieldContext_CampaignFigures_visited(ctx, field)
+	case "converted":
+		return ec.fieldContext_CampaignFigures_converted(ctx, field)
+	case "redeemed":
+		return ec.fieldContext_CampaignFigures_redeemed(ctx, field)
+	case "revenue":
+		return ec.fieldContext_CampaignFigures_revenue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignFigures", field.Name)
 }
 
 func (ec *executionContext) childFields_CampaignInvitation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14082,6 +14484,8 @@ func (ec *executionContext) childFields_CampaignInvitation(ctx context.Context, 
 		return ec.fieldContext_CampaignInvitation_respondedAt(ctx, field)
 	case "invitedAt":
 		return ec.fieldContext_CampaignInvitation_invitedAt(ctx, field)
+	case "actions":
+		return ec.fieldContext_CampaignInvitation_actions(ctx, field)
 	case "id":
 		return ec.fieldContext_CampaignInvitation_id(ctx, field)
 	}
@@ -14664,6 +15068,26 @@ func (ec *executionContext) childFields_FollowUpTaskPayload(ctx context.Context,
 		return ec.fieldContext_FollowUpTaskPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FollowUpTaskPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_InvitationActions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "delivered":
+		return ec.fieldContext_InvitationActions_delivered(ctx, field)
+	case "opened":
+		return ec.fieldContext_InvitationActions_opened(ctx, field)
+	case "registered":
+		return ec.fieldContext_InvitationActions_registered(ctx, field)
+	case "booked":
+		return ec.fieldContext_InvitationActions_booked(ctx, field)
+	case "visited":
+		return ec.fieldContext_InvitationActions_visited(ctx, field)
+	case "redeemed":
+		return ec.fieldContext_InvitationActions_redeemed(ctx, field)
+	case "revenue":
+		return ec.fieldContext_InvitationActions_revenue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvitationActions", field.Name)
 }
 
 func (ec *executionContext) childFields_InvitedSegmentCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -15714,6 +16138,16 @@ func (ec *executionContext) childFields_ScreenToken(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ScreenToken", field.Name)
 }
 
+func (ec *executionContext) childFields_SegmentCampaignFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_SegmentCampaignFigures_segment(ctx, field)
+	case "figures":
+		return ec.fieldContext_SegmentCampaignFigures_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentCampaignFigures", field.Name)
+}
+
 func (ec *executionContext) childFields_SegmentCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "segment":
@@ -15888,6 +16322,18 @@ func (ec *executionContext) childFields_StoreCalendar(ctx context.Context, field
 		return ec.fieldContext_StoreCalendar_overrides(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StoreCalendar", field.Name)
+}
+
+func (ec *executionContext) childFields_StoreCampaignVisits(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "store":
+		return ec.fieldContext_StoreCampaignVisits_store(ctx, field)
+	case "visited":
+		return ec.fieldContext_StoreCampaignVisits_visited(ctx, field)
+	case "revenue":
+		return ec.fieldContext_StoreCampaignVisits_revenue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StoreCampaignVisits", field.Name)
 }
 
 func (ec *executionContext) childFields_StoreConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -17717,6 +18163,28 @@ func (ec *executionContext) field_Query_bookingStats_args(ctx context.Context, r
 		return nil, err
 	}
 	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_campaignReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "conversionDays",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["conversionDays"] = arg1
 	return args, nil
 }
 
@@ -21889,6 +22357,38 @@ func (ec *executionContext) fieldContext_Campaign_serviceKind(_ context.Context,
 	return graphql.NewScalarFieldContext("Campaign", field, false, false, errors.New("field of type RepairOrderKind does not have child fields"))
 }
 
+func (ec *executionContext) _Campaign_couponTemplate(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_couponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().CouponTemplate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *coupons.Template) graphql.Marshaler {
+			return ec.marshalOCouponTemplate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_couponTemplate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Campaign_title(ctx context.Context, field graphql.CollectedField, obj *crm.Campaign) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22213,6 +22713,157 @@ func (ec *executionContext) fieldContext_CampaignConnection_totalCount(_ context
 	return graphql.NewScalarFieldContext("CampaignConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _CampaignConversionReport_campaign(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConversionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConversionReport_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Campaign) graphql.Marshaler {
+			return ec.marshalNCampaign2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConversionReport_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignConversionReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignConversionReport_conversionDays(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConversionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConversionReport_conversionDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConversionDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConversionReport_conversionDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignConversionReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignConversionReport_totals(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConversionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConversionReport_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignFigures) graphql.Marshaler {
+			return ec.marshalNCampaignFigures2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConversionReport_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignConversionReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignConversionReport_segments(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConversionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConversionReport_segments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SegmentCampaignFigures) graphql.Marshaler {
+			return ec.marshalNSegmentCampaignFigures2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCampaignFiguresᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConversionReport_segments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignConversionReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SegmentCampaignFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignConversionReport_stores(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConversionReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConversionReport_stores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StoreCampaignVisits) graphql.Marshaler {
+			return ec.marshalNStoreCampaignVisits2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStoreCampaignVisitsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConversionReport_stores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignConversionReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StoreCampaignVisits(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CampaignEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CampaignEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22263,6 +22914,277 @@ func (ec *executionContext) fieldContext_CampaignEdge_node(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignFigures_sent(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_sent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_sent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignFigures_delivered(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_delivered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delivered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_delivered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignFigures_opened(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_opened(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Opened, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_opened(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignFigures_uncalled(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_uncalled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Uncalled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_uncalled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignFigures_responses(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_responses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Responses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ResponseCount) graphql.Marshaler {
+			return ec.marshalNResponseCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐResponseCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_responses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResponseCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignFigures_registered(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_registered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Registered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_registered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignFigures_booked(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_booked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Booked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_booked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignFigures_visited(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_visited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_visited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignFigures_converted(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_converted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Converted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_converted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignFigures_redeemed(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_redeemed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Redeemed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_redeemed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignFigures_revenue(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_revenue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revenue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_revenue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
 		},
 	}
 	return fc, nil
@@ -22413,6 +23335,38 @@ func (ec *executionContext) _CampaignInvitation_invitedAt(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_CampaignInvitation_invitedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CampaignInvitation", field, true, true, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CampaignInvitation_actions(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignInvitation_actions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CampaignInvitation().Actions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Behaviour) graphql.Marshaler {
+			return ec.marshalNInvitationActions2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐBehaviour(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignInvitation_actions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignInvitation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvitationActions(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CampaignInvitation_id(ctx context.Context, field graphql.CollectedField, obj *crm.Invitation) (ret graphql.Marshaler) {
@@ -27181,6 +28135,176 @@ func (ec *executionContext) fieldContext_FollowUpTaskPayload_userErrors(_ contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvitationActions_delivered(ctx context.Context, field graphql.CollectedField, obj *crm.Behaviour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitationActions_delivered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delivered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitationActions_delivered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvitationActions", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _InvitationActions_opened(ctx context.Context, field graphql.CollectedField, obj *crm.Behaviour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitationActions_opened(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Opened, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitationActions_opened(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvitationActions", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _InvitationActions_registered(ctx context.Context, field graphql.CollectedField, obj *crm.Behaviour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitationActions_registered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Registered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitationActions_registered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvitationActions", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _InvitationActions_booked(ctx context.Context, field graphql.CollectedField, obj *crm.Behaviour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitationActions_booked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Booked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitationActions_booked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvitationActions", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _InvitationActions_visited(ctx context.Context, field graphql.CollectedField, obj *crm.Behaviour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitationActions_visited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitationActions_visited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvitationActions", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _InvitationActions_redeemed(ctx context.Context, field graphql.CollectedField, obj *crm.Behaviour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitationActions_redeemed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Redeemed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitationActions_redeemed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvitationActions", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _InvitationActions_revenue(ctx context.Context, field graphql.CollectedField, obj *crm.Behaviour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvitationActions_revenue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InvitationActions().Revenue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvitationActions_revenue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvitationActions",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
 		},
 	}
 	return fc, nil
@@ -37573,6 +38697,73 @@ func (ec *executionContext) fieldContext_Query_campaigns(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_campaignReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_campaignReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CampaignReport(ctx, fc.Args["campaignId"].(string), fc.Args["conversionDays"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.CampaignConversionReport
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.CampaignConversionReport
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CampaignConversionReport
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignConversionReport) graphql.Marshaler {
+			return ec.marshalNCampaignConversionReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignConversionReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_campaignReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignConversionReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_campaignReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_events(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -42309,6 +43500,61 @@ func (ec *executionContext) fieldContext_ScreenToken_revokedAt(_ context.Context
 	return graphql.NewScalarFieldContext("ScreenToken", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _SegmentCampaignFigures_segment(ctx context.Context, field graphql.CollectedField, obj *model.SegmentCampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentCampaignFigures_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Segment) graphql.Marshaler {
+			return ec.marshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentCampaignFigures_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentCampaignFigures", field, false, false, errors.New("field of type CustomerSegment does not have child fields"))
+}
+
+func (ec *executionContext) _SegmentCampaignFigures_figures(ctx context.Context, field graphql.CollectedField, obj *model.SegmentCampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentCampaignFigures_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignFigures) graphql.Marshaler {
+			return ec.marshalNCampaignFigures2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentCampaignFigures_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SegmentCampaignFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SegmentCount_segment(ctx context.Context, field graphql.CollectedField, obj *model.SegmentCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -43626,6 +44872,93 @@ func (ec *executionContext) fieldContext_StoreCalendar_overrides(_ context.Conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CalendarOverride(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StoreCampaignVisits_store(ctx context.Context, field graphql.CollectedField, obj *model.StoreCampaignVisits) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StoreCampaignVisits_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Store, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StoreCampaignVisits_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StoreCampaignVisits",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StoreCampaignVisits_visited(ctx context.Context, field graphql.CollectedField, obj *model.StoreCampaignVisits) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StoreCampaignVisits_visited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StoreCampaignVisits_visited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StoreCampaignVisits", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _StoreCampaignVisits_revenue(ctx context.Context, field graphql.CollectedField, obj *model.StoreCampaignVisits) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StoreCampaignVisits_revenue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revenue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StoreCampaignVisits_revenue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StoreCampaignVisits",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
 		},
 	}
 	return fc, nil
@@ -47709,7 +49042,7 @@ func (ec *executionContext) unmarshalInputCreateCampaignInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"storeId", "audienceId", "name", "kind", "eventId", "serviceKind", "title", "body", "sendAt"}
+	fieldsInOrder := [...]string{"storeId", "audienceId", "name", "kind", "eventId", "serviceKind", "couponTemplateId", "title", "body", "sendAt"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -47758,6 +49091,13 @@ func (ec *executionContext) unmarshalInputCreateCampaignInput(ctx context.Contex
 				return it, err
 			}
 			it.ServiceKind = data
+		case "couponTemplateId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponTemplateId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CouponTemplateID = data
 		case "title":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
 			data, err := ec.unmarshalNString2string(ctx, v)
@@ -53271,6 +54611,44 @@ func (ec *executionContext) _Campaign(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "couponTemplate":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Campaign_couponTemplate(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "title":
 			out.Values[i] = ec._Campaign_title(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -53451,6 +54829,64 @@ func (ec *executionContext) _CampaignConnection(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var campaignConversionReportImplementors = []string{"CampaignConversionReport"}
+
+func (ec *executionContext) _CampaignConversionReport(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignConversionReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignConversionReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignConversionReport")
+		case "campaign":
+			out.Values[i] = ec._CampaignConversionReport_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "conversionDays":
+			out.Values[i] = ec._CampaignConversionReport_conversionDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._CampaignConversionReport_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "segments":
+			out.Values[i] = ec._CampaignConversionReport_segments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stores":
+			out.Values[i] = ec._CampaignConversionReport_stores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var campaignEdgeImplementors = []string{"CampaignEdge"}
 
 func (ec *executionContext) _CampaignEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignEdge) graphql.Marshaler {
@@ -53470,6 +54906,94 @@ func (ec *executionContext) _CampaignEdge(ctx context.Context, sel ast.Selection
 			}
 		case "node":
 			out.Values[i] = ec._CampaignEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var campaignFiguresImplementors = []string{"CampaignFigures"}
+
+func (ec *executionContext) _CampaignFigures(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignFigures")
+		case "sent":
+			out.Values[i] = ec._CampaignFigures_sent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "delivered":
+			out.Values[i] = ec._CampaignFigures_delivered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "opened":
+			out.Values[i] = ec._CampaignFigures_opened(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uncalled":
+			out.Values[i] = ec._CampaignFigures_uncalled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "responses":
+			out.Values[i] = ec._CampaignFigures_responses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registered":
+			out.Values[i] = ec._CampaignFigures_registered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "booked":
+			out.Values[i] = ec._CampaignFigures_booked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "visited":
+			out.Values[i] = ec._CampaignFigures_visited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "converted":
+			out.Values[i] = ec._CampaignFigures_converted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redeemed":
+			out.Values[i] = ec._CampaignFigures_redeemed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revenue":
+			out.Values[i] = ec._CampaignFigures_revenue(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -53574,6 +55098,44 @@ func (ec *executionContext) _CampaignInvitation(ctx context.Context, sel ast.Sel
 					}
 				}()
 				res = ec._CampaignInvitation_invitedAt(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "actions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CampaignInvitation_actions(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -57284,6 +58846,107 @@ func (ec *executionContext) _FollowUpTaskPayload(ctx context.Context, sel ast.Se
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var invitationActionsImplementors = []string{"InvitationActions"}
+
+func (ec *executionContext) _InvitationActions(ctx context.Context, sel ast.SelectionSet, obj *crm.Behaviour) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invitationActionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvitationActions")
+		case "delivered":
+			out.Values[i] = ec._InvitationActions_delivered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "opened":
+			out.Values[i] = ec._InvitationActions_opened(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "registered":
+			out.Values[i] = ec._InvitationActions_registered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "booked":
+			out.Values[i] = ec._InvitationActions_booked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "visited":
+			out.Values[i] = ec._InvitationActions_visited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "redeemed":
+			out.Values[i] = ec._InvitationActions_redeemed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revenue":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._InvitationActions_revenue(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -62389,6 +64052,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "campaignReport":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_campaignReport(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "events":
 			field := field
 
@@ -65595,6 +67280,49 @@ func (ec *executionContext) _ScreenToken(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var segmentCampaignFiguresImplementors = []string{"SegmentCampaignFigures"}
+
+func (ec *executionContext) _SegmentCampaignFigures(ctx context.Context, sel ast.SelectionSet, obj *model.SegmentCampaignFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, segmentCampaignFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SegmentCampaignFigures")
+		case "segment":
+			out.Values[i] = ec._SegmentCampaignFigures_segment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._SegmentCampaignFigures_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var segmentCountImplementors = []string{"SegmentCount"}
 
 func (ec *executionContext) _SegmentCount(ctx context.Context, sel ast.SelectionSet, obj *model.SegmentCount) graphql.Marshaler {
@@ -66392,6 +68120,54 @@ func (ec *executionContext) _StoreCalendar(ctx context.Context, sel ast.Selectio
 			}
 		case "overrides":
 			out.Values[i] = ec._StoreCalendar_overrides(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var storeCampaignVisitsImplementors = []string{"StoreCampaignVisits"}
+
+func (ec *executionContext) _StoreCampaignVisits(ctx context.Context, sel ast.SelectionSet, obj *model.StoreCampaignVisits) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, storeCampaignVisitsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StoreCampaignVisits")
+		case "store":
+			out.Values[i] = ec._StoreCampaignVisits_store(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "visited":
+			out.Values[i] = ec._StoreCampaignVisits_visited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revenue":
+			out.Values[i] = ec._StoreCampaignVisits_revenue(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -68837,6 +70613,16 @@ func (ec *executionContext) marshalNCampaignConnection2ᚖgithubᚗcomᚋownerhu
 	return ec._CampaignConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCampaignConversionReport2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignConversionReport(ctx context.Context, sel ast.SelectionSet, v *model.CampaignConversionReport) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignConversionReport(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCampaignEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CampaignEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -68861,6 +70647,16 @@ func (ec *executionContext) marshalNCampaignEdge2ᚖgithubᚗcomᚋownerhubᚋow
 		return graphql.Null
 	}
 	return ec._CampaignEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCampaignFigures2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCampaignFigures(ctx context.Context, sel ast.SelectionSet, v *model.CampaignFigures) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CampaignFigures(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCampaignInvitation2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐInvitation(ctx context.Context, sel ast.SelectionSet, v *crm.Invitation) graphql.Marshaler {
@@ -70039,6 +71835,16 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNInvitationActions2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐBehaviour(ctx context.Context, sel ast.SelectionSet, v *crm.Behaviour) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InvitationActions(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNInvitationResponse2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐResponse(ctx context.Context, v any) (crm.Response, error) {
@@ -71502,6 +73308,32 @@ func (ec *executionContext) marshalNScreenToken2ᚖgithubᚗcomᚋownerhubᚋown
 	return ec._ScreenToken(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSegmentCampaignFigures2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCampaignFiguresᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SegmentCampaignFigures) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSegmentCampaignFigures2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCampaignFigures(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSegmentCampaignFigures2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCampaignFigures(ctx context.Context, sel ast.SelectionSet, v *model.SegmentCampaignFigures) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SegmentCampaignFigures(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSegmentCount2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSegmentCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SegmentCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -71734,6 +73566,32 @@ func (ec *executionContext) marshalNStoreCalendar2ᚖgithubᚗcomᚋownerhubᚋo
 		return graphql.Null
 	}
 	return ec._StoreCalendar(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStoreCampaignVisits2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStoreCampaignVisitsᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StoreCampaignVisits) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStoreCampaignVisits2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStoreCampaignVisits(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStoreCampaignVisits2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStoreCampaignVisits(ctx context.Context, sel ast.SelectionSet, v *model.StoreCampaignVisits) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._StoreCampaignVisits(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNStoreConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStoreConnection(ctx context.Context, sel ast.SelectionSet, v *model.StoreConnection) graphql.Marshaler {

@@ -251,12 +251,52 @@ type CampaignConnection struct {
 	TotalCount int `json:"totalCount"`
 }
 
+// What a campaign's invitations became.
+type CampaignConversionReport struct {
+	// The campaign.
+	Campaign *crm.Campaign `json:"campaign"`
+	// The conversion window used, in days.
+	ConversionDays int `json:"conversionDays"`
+	// Every invitation.
+	Totals *CampaignFigures `json:"totals"`
+	// Every segment, empty ones included, in the programme's order.
+	Segments []*SegmentCampaignFigures `json:"segments"`
+	// The stores where invited owners came, by revenue.
+	Stores []*StoreCampaignVisits `json:"stores"`
+}
+
 // A campaign in a list.
 type CampaignEdge struct {
 	// Opaque cursor of this edge, for `after`.
 	Cursor string `json:"cursor"`
 	// The campaign.
 	Node *crm.Campaign `json:"node"`
+}
+
+// A set of invitations counted.
+type CampaignFigures struct {
+	// Invitations sent.
+	Sent int `json:"sent"`
+	// Of them, those whose message a carrier accepted.
+	Delivered int `json:"delivered"`
+	// Those the owner read in the inbox.
+	Opened int `json:"opened"`
+	// Those nobody has called about yet.
+	Uncalled int `json:"uncalled"`
+	// Every answer of the follow-up call, zero counts included.
+	Responses []*ResponseCount `json:"responses"`
+	// Those whose owner registered for the campaign's event within the window.
+	Registered int `json:"registered"`
+	// Those whose owner booked at the campaign's store within the window.
+	Booked int `json:"booked"`
+	// Those whose owner came (a settled repair order checked in within the window).
+	Visited int `json:"visited"`
+	// Those whose owner registered, booked or visited (each counted once).
+	Converted int `json:"converted"`
+	// Those whose campaign coupon has been used.
+	Redeemed int `json:"redeemed"`
+	// The payable amount of the visits counted in `visited`.
+	Revenue *Money `json:"revenue"`
 }
 
 // A page of a campaign's invitations.
@@ -455,6 +495,8 @@ type CreateCampaignInput struct {
 	EventID *string `json:"eventId,omitempty"`
 	// BOOKING: the service kind to book.
 	ServiceKind *workshop.Kind `json:"serviceKind,omitempty"`
+	// COUPON: a coupon template of the store or the group, still issuing at `sendAt`.
+	CouponTemplateID *string `json:"couponTemplateId,omitempty"`
 	// The message's title, 1 to 20 characters.
 	Title string `json:"title"`
 	// The message's text, 1 to 35 characters.
@@ -1449,6 +1491,14 @@ type SaveAudiencePayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// The figures of the invitations of owners in one segment.
+type SegmentCampaignFigures struct {
+	// The segment the owners were in when invited.
+	Segment crm.Segment `json:"segment"`
+	// Their figures.
+	Figures *CampaignFigures `json:"figures"`
+}
+
 // A store's owners in one segment.
 type SegmentCount struct {
 	// The segment.
@@ -1619,6 +1669,16 @@ type StatusChange struct {
 	Note string `json:"note"`
 	// Name of the staff member, or the owner, who made the move; an owner's name only for callers who may see the customer (not technicians).
 	ActorName *string `json:"actorName,omitempty"`
+}
+
+// The visits of invited owners at one store within the window.
+type StoreCampaignVisits struct {
+	// The store where they came.
+	Store *models.Store `json:"store"`
+	// Invitations whose owner came to this store.
+	Visited int `json:"visited"`
+	// The payable amount of those visits.
+	Revenue *Money `json:"revenue"`
 }
 
 // A page of stores.

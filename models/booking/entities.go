@@ -109,3 +109,12 @@ func (s Source) Valid() bool {
 	}
 	return false
 }
+
+// AppointmentOf is a subquery for EXISTS: an appointment, not cancelled,
+// of the owner in column ownerCol at the store in column storeCol, booked
+// when cond (a condition on column ap.created_at) holds. Campaign reports
+// count owners who booked with it (index appointments_owner_idx).
+func AppointmentOf(ownerCol, storeCol, cond string) string {
+	return "SELECT 1 FROM appointments ap WHERE ap.owner_id = " + ownerCol + " AND ap.store_id = " + storeCol +
+		" AND ap.status <> '" + string(Cancelled) + "' AND " + cond
+}

@@ -40,9 +40,10 @@ const (
 // Source is why an owner got a coupon.
 type Source string
 
-// Sources of a coupon. Only STAFF is issued by an operation today; the
-// others are for the capabilities that will call Issue in their own
-// transaction (campaigns, referrals, event rewards).
+// Sources of a coupon. STAFF is issued by an operation, CAMPAIGN by a
+// COUPON campaign's dispatch (models/crm); the others are for the
+// capabilities that will call Issue in their own transaction (referrals,
+// event rewards).
 const (
 	SourceStaff       Source = "STAFF"
 	SourceCampaign    Source = "CAMPAIGN"
@@ -137,3 +138,10 @@ const (
 	RefRepairOrder  = "REPAIR_ORDER"
 	RefRegistration = "REGISTRATION"
 )
+
+// LeftJoinCoupon joins, as alias, the coupon whose id is in column on
+// (keeping the caller's rows without one): campaign reports read whether
+// the coupon a campaign issued has been used (status USED).
+func LeftJoinCoupon(alias, on string) string {
+	return "LEFT JOIN coupons " + alias + " ON " + alias + ".id = " + on
+}

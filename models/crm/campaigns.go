@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/outbox"
@@ -23,6 +25,9 @@ type CampaignKind string
 const (
 	InviteToEvent   CampaignKind = "EVENT"   // a published class or trip of the store
 	InviteToBooking CampaignKind = "BOOKING" // book a service of a kind at the store
+	// InviteWithCoupon gives each invited owner a coupon of a template,
+	// issued at dispatch (docs/crm.md, "Coupon campaigns").
+	InviteWithCoupon CampaignKind = "COUPON"
 )
 
 // CampaignStatus is where a campaign is.
@@ -47,15 +52,18 @@ type Campaign struct {
 	Kind        CampaignKind
 	EventID     *uuid.UUID     // EVENT
 	ServiceKind *workshop.Kind // BOOKING
-	Title       string
-	Body        string
-	SendAt      time.Time
-	Status      CampaignStatus
-	Invited     int
-	CreatedBy   uuid.UUID
-	SentAt      *time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// CouponTemplateID is the template of the coupons a COUPON campaign
+	// issues.
+	CouponTemplateID *uuid.UUID
+	Title            string
+	Body             string
+	SendAt           time.Time
+	Status           CampaignStatus
+	Invited          int
+	CreatedBy        uuid.UUID
+	SentAt           *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // Response is a staff member's record of what an invited owner answered.
@@ -84,7 +92,16 @@ type Invitation struct {
 	Note        string
 	RespondedBy *uuid.UUID
 	RespondedAt *time.Time
-	CreatedAt   time.Time
+	// NotificationID is the invitation's message in the owner's inbox
+	// (read: opened; a SENT delivery of it: delivered). CouponID is the
+	// coupon a COUPON campaign issued with it (nil: none, the owner held
+	// as many as the template allows).
+	NotificationID *uuid.UUID
+	CouponID       *uuid.UUID
+	CreatedAt      time.Time
+	// Did is what the owner did after the invitation, read with a page of
+	// invitations (Invitations); nil otherwise.
+	Did *Behaviour `gorm:"-" json:"-"`
 }
 
 // TableName is campaign_invitations.
@@ -121,8 +138,10 @@ type CampaignInput struct {
 	Kind        CampaignKind
 	EventID     *uuid.UUID
 	ServiceKind *workshop.Kind
-	Title, Body string
-	SendAt      *time.Time // nil: at once (the dispatch job's next run)
+	// CouponTemplateID: COUPON, the store's or the group's template.
+	CouponTemplateID *uuid.UUID
+	Title, Body      string
+	SendAt           *time.Time // nil: at once (the dispatch job's next run)
 }
 
 // Events is what campaigns need of the events capability.
@@ -132,8 +151,9 @@ type Events interface {
 
 // CreateCampaign schedules a campaign: CRM staff or managers of the store,
 // an audience of the store (or of the group: its owners at this store), a
-// published event of the store that has not started, or a service kind to
-// book.
+// published event of the store that has not started, a service kind to
+// book, or a coupon template of the store or the group still issuing at
+// sendAt.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (audience, event),
 // INVALID_ARGUMENT (on the field).
@@ -188,8 +208,21 @@ func (s *Service) CreateCampaign(ctx context.Context, actor *auth.Principal, in 
 			return nil, models.Invalid("serviceKind", "请选择服务类型", "a BOOKING campaign names the service kind")
 		}
 		c.ServiceKind = in.ServiceKind
+	case InviteWithCoupon:
+		if in.CouponTemplateID == nil {
+			return nil, models.Invalid("couponTemplateId", "请选择优惠券模板", "a COUPON campaign names its coupon template")
+		}
+		t, err := s.Coupons.TemplateFor(ctx, actor, *in.CouponTemplateID)
+		if err != nil {
+			return nil, err
+		}
+		if t.StoreID != nil && *t.StoreID != in.StoreID || t.ValidUntil != nil && !t.ValidUntil.After(sendAt) {
+			return nil, models.Invalid("couponTemplateId", "优惠券模板须为本店或集团的、发送时仍可发放的模板",
+				"the template must be the store's or the group's, still issuing at sendAt")
+		}
+		c.CouponTemplateID = &t.ID
 	default:
-		return nil, models.Invalid("kind", "邀约类型无效", "kind must be EVENT or BOOKING")
+		return nil, models.Invalid("kind", "邀约类型无效", "kind must be EVENT, BOOKING or COUPON")
 	}
 	return c, s.DB.Conn(ctx).Create(c).Error
 }
@@ -314,7 +347,9 @@ func (s *Service) dispatch(ctx context.Context, id uuid.UUID, now time.Time) (in
 		}
 		err := s.DB.WithTx(ctx, func(ctx context.Context) error {
 			for _, o := range batch {
-				inv := &Invitation{ID: models.NewID(), CampaignID: c.ID, OwnerID: o.OwnerID, StoreID: c.StoreID, Segment: o.Segment, CreatedAt: now}
+				note := models.NewID()
+				inv := &Invitation{ID: models.NewID(), CampaignID: c.ID, OwnerID: o.OwnerID, StoreID: c.StoreID, Segment: o.Segment,
+					NotificationID: &note, CreatedAt: now}
 				res := s.DB.Conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "campaign_id"}, {Name: "owner_id"}}, DoNothing: true}).Create(inv)
 				if res.Error != nil {
 					return res.Error
@@ -322,10 +357,14 @@ func (s *Service) dispatch(ctx context.Context, id uuid.UUID, now time.Time) (in
 				if res.RowsAffected == 0 {
 					continue // invited by an earlier or concurrent run
 				}
+				link, err := s.issueCoupon(ctx, c, inv)
+				if err != nil {
+					return err
+				}
 				key := "campaign:" + c.ID.String()
 				store := c.StoreID
-				if _, err := s.Inbox.CreateNotification(ctx, &inbox.Notification{OwnerID: o.OwnerID, Kind: KindCampaignInvitation,
-					Title: c.Title, Body: c.Body, Link: c.link(), DedupeKey: &key, CreatedAt: now, StoreID: &store}); err != nil {
+				if _, err := s.Inbox.CreateNotification(ctx, &inbox.Notification{ID: note, OwnerID: o.OwnerID, Kind: KindCampaignInvitation,
+					Title: c.Title, Body: c.Body, Link: link, DedupeKey: &key, CreatedAt: now, StoreID: &store}); err != nil {
 					return err
 				}
 				made++
@@ -348,7 +387,33 @@ func (s *Service) dispatch(ctx context.Context, id uuid.UUID, now time.Time) (in
 	return made, err
 }
 
-// link is what the invitation opens: the event, or the booking screen.
+// issueCoupon gives the invited owner the coupon of a COUPON campaign, in
+// the invitation's transaction (source CAMPAIGN: the template's per-owner
+// limit holds under the owner's row lock), and records it on the
+// invitation. An owner who holds as many as the template allows, or a
+// template that stopped issuing since, gets the invitation without one.
+// It returns what the invitation opens: the coupon, else the campaign's
+// link.
+func (s *Service) issueCoupon(ctx context.Context, c *Campaign, inv *Invitation) (models.Link, error) {
+	if c.CouponTemplateID == nil {
+		return c.link(), nil
+	}
+	cp, err := s.Coupons.Issue(ctx, coupons.IssueRequest{TemplateID: *c.CouponTemplateID, OwnerID: inv.OwnerID, Source: coupons.SourceCampaign})
+	switch {
+	case errors.Is(err, coupons.ErrLimitReached), errors.Is(err, coupons.ErrTemplateExpired):
+		return c.link(), nil
+	case err != nil:
+		return "", err
+	}
+	inv.CouponID = &cp.ID
+	if err := s.DB.Conn(ctx).Model(inv).Update("coupon_id", cp.ID).Error; err != nil {
+		return "", err
+	}
+	return models.LinkTo(models.RefTo(models.RefCoupon, cp.ID)), nil
+}
+
+// link is what the invitation opens: the event, or the booking screen (a
+// COUPON campaign's invitation opens its coupon: issueCoupon).
 func (c *Campaign) link() models.Link {
 	if c.EventID != nil {
 		return models.LinkTo(models.RefTo(models.RefEvent, *c.EventID))
@@ -395,7 +460,7 @@ func (s *Service) RecordResponse(ctx context.Context, actor *auth.Principal, id 
 
 // Invitations lists a campaign's invitations in id order: all, those not
 // called yet (uncalled), or those with one response: the follow-up call
-// list.
+// list; each with what its owner did (Did, one statement for the page).
 //
 // Codes: UNAUTHENTICATED, NOT_FOUND.
 func (s *Service) Invitations(ctx context.Context, actor *auth.Principal, campaignID uuid.UUID, response *Response, uncalled bool, p models.Page) ([]*Invitation, bool, error) {
@@ -409,7 +474,11 @@ func (s *Service) Invitations(ctx context.Context, actor *auth.Principal, campai
 	case response != nil:
 		q = q.Where("response = ?", *response)
 	}
-	return models.Fetch[*Invitation](q, models.ByID("id"), p)
+	invs, more, err := models.Fetch[*Invitation](q, models.ByID("id"), p)
+	if err != nil {
+		return nil, false, err
+	}
+	return invs, more, s.fillBehaviours(ctx, invs)
 }
 
 // CampaignReport is a campaign's invitations counted by answer and by the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -62,6 +63,12 @@ type Service struct {
 	// invitations to owners.
 	Events Events
 	Inbox  *inbox.Service
+	// Coupons issues the coupons of COUPON campaigns.
+	Coupons *coupons.Service
+	// ConversionDays is how long after an invitation what the owner does
+	// counts for the campaign (0: DefaultConversionDays); campaignReport
+	// may ask for another window.
+	ConversionDays int
 }
 
 // rolesSegments see an owner's segment and churn risk: the staff who talk

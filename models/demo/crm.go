@@ -8,6 +8,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
@@ -17,13 +18,16 @@ import (
 
 // seedSegments runs the nightly segments job once over the demo history, so
 // that staff see every demo owner's segment and churn risk at once; then
-// SZ01's CRM invites its overdue customers to book a service (an audience
-// and a campaign, sent, calls made to up to three invitees): the finished campaign
-// the README's tour reports on.
+// SZ01's CRM invites its customers to book a winter service (an audience
+// and a campaign sent campaignDaysAgo days ago, calls made to up to three
+// invitees the next day): the finished campaign the README's tour reports
+// on. What the owners did since (the visits and bookings of the demo
+// history after it went out) are its conversions.
 func (g *group) seedSegments(ctx context.Context, db *models.DB, now time.Time) error {
 	dir := &directory.Service{DB: db}
 	svc := &crm.Service{DB: db, Directory: dir, Workshop: &workshop.Service{DB: db, Directory: dir},
-		Events: &events.Service{DB: db, Directory: dir}, Inbox: &inbox.Service{DB: db, Clock: func() time.Time { return now }}}
+		Events: &events.Service{DB: db, Directory: dir}, Inbox: &inbox.Service{DB: db, Clock: func() time.Time { return now }},
+		Coupons: &coupons.Service{DB: db, Directory: dir}}
 	if _, err := svc.ComputeSegments(ctx, now); err != nil {
 		return err
 	}
@@ -34,17 +38,22 @@ func (g *group) seedSegments(ctx context.Context, db *models.DB, now time.Time) 
 		}
 	}
 	crmStaff := g.principal("crm.sz01")
-	a, err := svc.SaveAudience(ctx, crmStaff, nil, &sz.ID, "逾期未回店的车主", crm.Filter{ChurnRisks: []crm.Risk{crm.RiskMedium, crm.RiskHigh}})
+	if _, err := svc.SaveAudience(ctx, crmStaff, nil, &sz.ID, "逾期未回店的车主", crm.Filter{ChurnRisks: []crm.Risk{crm.RiskMedium, crm.RiskHigh}}); err != nil {
+		return err
+	}
+	sent := now.AddDate(0, 0, -campaignDaysAgo)
+	sentCtx := models.AtTime(ctx, sent)
+	a, err := svc.SaveAudience(sentCtx, crmStaff, nil, &sz.ID, "深圳一店的车主", crm.Filter{})
 	if err != nil {
 		return err
 	}
 	kind := workshop.Maintenance
-	c, err := svc.CreateCampaign(ctx, crmStaff, crm.CampaignInput{StoreID: sz.ID, AudienceID: a.ID, Name: "冬季保养回店邀约",
+	c, err := svc.CreateCampaign(sentCtx, crmStaff, crm.CampaignInput{StoreID: sz.ID, AudienceID: a.ID, Name: "冬季保养回店邀约",
 		Kind: crm.InviteToBooking, ServiceKind: &kind, Title: "冬季保养季", Body: "本月到店保养享工时八折"})
 	if err != nil {
 		return err
 	}
-	if _, err := svc.DispatchCampaigns(ctx, now); err != nil {
+	if _, err := svc.DispatchCampaigns(sentCtx, sent); err != nil {
 		return err
 	}
 	// The demo owner has read the invitation: his one unread message is
@@ -58,12 +67,17 @@ func (g *group) seedSegments(ctx context.Context, db *models.DB, now time.Time) 
 	}
 	answers := []crm.Response{crm.Coming, crm.NotSure, crm.NotReached}
 	for i, inv := range invs[:min(len(invs), len(answers))] {
-		if _, err := svc.RecordResponse(ctx, crmStaff, inv.ID, answers[i], "电话回访"); err != nil {
+		if _, err := svc.RecordResponse(models.AtTime(ctx, sent.AddDate(0, 0, 1)), crmStaff, inv.ID, answers[i], "电话回访"); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// campaignDaysAgo is how long ago the demo campaign went out: within the
+// default conversion window, after the demo owner's last visit started
+// (recentVisitDays), so that his visit counts.
+const campaignDaysAgo = 20
 
 // principal is a demo staff member as a signed-in caller.
 func (g *group) principal(username string) *auth.Principal {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/testdb"
@@ -65,5 +68,19 @@ func TestSeedCampaign(t *testing.T) {
 	}
 	if c.Status != crm.CampaignSent || c.Invited != len(invs) || len(invs) < 2 || answered != min(3, len(invs)) {
 		t.Fatalf("demo campaign %s invited %d (%d rows), %d answered", c.Status, c.Invited, len(invs), answered)
+	}
+	// Its report has conversions to read: owners came and spent, booked,
+	// opened the invitation.
+	svc := &crm.Service{DB: db}
+	rep, err := svc.ConversionReport(ctx, &auth.Principal{Kind: auth.KindStaff, ID: c.CreatedBy, Roles: []auth.Role{auth.RoleCRM},
+		StoreIDs: []uuid.UUID{c.StoreID}}, c.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tot := rep.Totals
+	t.Logf("demo campaign: %d sent, %d opened, %d booked, %d visited, %d converted, %d fen, %d stores", tot.Sent, tot.Opened, tot.Booked,
+		tot.Visited, tot.Converted, tot.RevenueFen, len(rep.Stores))
+	if tot.Visited == 0 || tot.RevenueFen == 0 || tot.Opened == 0 || tot.Converted == tot.Sent {
+		t.Errorf("the demo campaign's report is trivial: %+v", tot)
 	}
 }

@@ -165,3 +165,12 @@ type Registration struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
+
+// RegistrationOf is a subquery for EXISTS: a registration, not cancelled,
+// of the owner in column ownerCol for the event in column eventCol, made
+// when cond (a condition on column r.created_at) holds. Campaign reports
+// count owners who registered with it (index registrations_owner_idx).
+func RegistrationOf(ownerCol, eventCol, cond string) string {
+	return "SELECT 1 FROM registrations r WHERE r.owner_id = " + ownerCol + " AND r.event_id = " + eventCol +
+		" AND r.status <> '" + string(Withdrawn) + "' AND " + cond
+}

@@ -29,3 +29,10 @@ type Notification struct {
 	VehicleID *uuid.UUID `gorm:"-"`
 	StoreID   *uuid.UUID `gorm:"-"`
 }
+
+// LeftJoinNotification joins, as alias, the notification whose id is in
+// column on (keeping the caller's rows without one): campaign reports read
+// whether the owner has read their invitation (read_at).
+func LeftJoinNotification(alias, on string) string {
+	return "LEFT JOIN notifications " + alias + " ON " + alias + ".id = " + on
+}

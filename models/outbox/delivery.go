@@ -119,3 +119,11 @@ type State struct {
 	SentAt    *time.Time
 	CreatedAt time.Time
 }
+
+// SentDeliveryOf is a subquery for EXISTS: a delivery of the notification
+// whose id is in column notificationCol that its provider accepted (SENT),
+// on any channel. Campaign reports count delivered invitations with it
+// (index deliveries_notification_idx).
+func SentDeliveryOf(notificationCol string) string {
+	return "SELECT 1 FROM deliveries dl WHERE dl.notification_id = " + notificationCol + " AND dl.status = '" + Sent + "'"
+}

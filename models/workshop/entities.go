@@ -204,3 +204,18 @@ type ScreenToken struct {
 	CreatedAt time.Time
 	RevokedAt *time.Time
 }
+
+// SettledOrdersOf is the FROM and WHERE of the settled repair orders (alias
+// ro) of the owner in column ownerCol, at any store, checked in when cond
+// (a condition on column ro.created_at) holds: campaign reports count the
+// visits and the payable amount (ro.payable_fen) of invited owners with it
+// (index repair_orders_owner_idx).
+func SettledOrdersOf(ownerCol, cond string) string {
+	return "FROM repair_orders ro WHERE ro.owner_id = " + ownerCol + " AND ro.settled_at IS NOT NULL AND " + cond
+}
+
+// JoinSettledOrders joins the same orders as SettledOrdersOf (alias ro) to
+// the caller's rows: campaign reports count them per store.
+func JoinSettledOrders(ownerCol, cond string) string {
+	return "JOIN repair_orders ro ON ro.owner_id = " + ownerCol + " AND ro.settled_at IS NOT NULL AND " + cond
+}
