@@ -154,6 +154,22 @@ func TestCouponOnEventFeeFromTheWallet(t *testing.T) {
 	if st := f.cpStatus(t, c.OwnerToken, short); st != "EXPIRED" {
 		t.Fatalf("coupon given back past its window: %s", st)
 	}
+
+	// Still waitlisted when the event starts: the job gives the coupon back, once.
+	d := f.owner(t, 50_000, 0)
+	held := f.cpIssue(t, f.cpEventTemplate(t, 2000, 30), d)
+	if w := f.register(t, d, full["id"], map[string]any{"couponId": held}); w["status"] != "WAITLISTED" {
+		t.Fatalf("registered for a full event: %v", w)
+	}
+	f.at(start.Add(time.Hour))
+	for i, want := range []int64{1, 0} {
+		if n, err := f.App.Events.ReleaseWaitlistCoupons(context.Background(), start.Add(time.Hour)); err != nil || n != want {
+			t.Fatalf("run %d of the waitlist job gave back %d (%v), want %d", i, n, err, want)
+		}
+	}
+	if st := f.cpStatus(t, d.OwnerToken, held); st != "AVAILABLE" {
+		t.Fatalf("coupon of a registration waitlisted at the start: %s", st)
+	}
 	f.audit(t)
 }
 

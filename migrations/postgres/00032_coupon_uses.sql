@@ -11,6 +11,8 @@ ALTER TABLE coupons ADD CONSTRAINT coupons_reserved_check
 -- One coupon per use, held or spent; the give-back finds it by its use.
 DROP INDEX coupons_used_ref_idx;
 CREATE UNIQUE INDEX coupons_used_ref_idx ON coupons (used_ref_id) WHERE status IN ('RESERVED', 'USED');
+-- The coupons held for registrations, which the waitlist job reads.
+CREATE INDEX coupons_reserved_idx ON coupons (updated_at, id) WHERE status = 'RESERVED';
 
 -- The coupon a registration named and what it took off the fee; the
 -- coupon its check-in earned (at most one per registration).

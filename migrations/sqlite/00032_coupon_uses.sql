@@ -37,6 +37,7 @@ CREATE INDEX coupons_owner_idx ON coupons (owner_id, id);
 CREATE INDEX coupons_template_owner_idx ON coupons (template_id, owner_id);
 CREATE INDEX coupons_available_idx ON coupons (valid_until) WHERE status = 'AVAILABLE';
 CREATE UNIQUE INDEX coupons_used_ref_idx ON coupons (used_ref_id) WHERE status IN ('RESERVED', 'USED');
+CREATE INDEX coupons_reserved_idx ON coupons (updated_at, id) WHERE status = 'RESERVED';
 
 ALTER TABLE registrations ADD COLUMN coupon_id TEXT;
 ALTER TABLE registrations ADD COLUMN coupon_fen INTEGER NOT NULL DEFAULT 0 CHECK (coupon_fen >= 0);

@@ -366,3 +366,13 @@ func (s *Service) Release(ctx context.Context, refType string, refID uuid.UUID) 
 		Updates(map[string]any{"status": status, "used_at": nil, "used_ref_type": "", "used_ref_id": nil, "discount_fen": 0, "updated_at": now})
 	return res.RowsAffected == 1, res.Error
 }
+
+// ReservedRefs lists the bills of refType holding a reserved coupon,
+// oldest reservation first, at most limit: for the capability to give back
+// those whose bill can no longer be paid.
+func (s *Service) ReservedRefs(ctx context.Context, refType string, limit int) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := s.DB.Conn(ctx).Model(&Coupon{}).Where("status = ? AND used_ref_type = ?", Reserved, refType).
+		Order("updated_at, id").Limit(limit).Pluck("used_ref_id", &ids).Error
+	return ids, err
+}
