@@ -246,7 +246,10 @@ func TestReserveConsumeRelease(t *testing.T) {
 	testdb.WantCode(t, err, coupons.CodeNotAvailable, "couponId")
 	for i, want := range []bool{true, false} {
 		var ok bool
-		must(t, inTx(func(ctx context.Context) (err error) { ok, err = e.svc.Consume(ctx, coupons.RefRegistration, ref); return err }))
+		must(t, inTx(func(ctx context.Context) (err error) {
+			ok, err = e.svc.Consume(ctx, coupons.RefRegistration, ref)
+			return err
+		}))
 		if ok != want {
 			t.Fatalf("consume %d: %v", i, ok)
 		}
@@ -261,7 +264,10 @@ func TestReserveConsumeRelease(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var ok bool
-			if err := inTx(func(ctx context.Context) (err error) { ok, err = e.svc.Release(ctx, coupons.RefRegistration, ref); return err }); err != nil {
+			if err := inTx(func(ctx context.Context) (err error) {
+				ok, err = e.svc.Release(ctx, coupons.RefRegistration, ref)
+				return err
+			}); err != nil {
 				t.Error(err)
 			}
 			if ok {
