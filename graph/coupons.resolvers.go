@@ -181,7 +181,15 @@ func (r *ownerResolver) Coupons(ctx context.Context, obj *models.Owner, status *
 	if err != nil {
 		return nil, err
 	}
-	rows, hasNext, err := r.Resolver.Coupons.Coupons(ctx, caller(ctx), obj.ID, status, p)
+	key := coupons.PageKey{OwnerID: obj.ID, First: p.First, After: p.After}
+	if status != nil {
+		key.Status = *status
+	}
+	// A page of each owner's coupons in the list at once.
+	got, err := loaders(ctx).CouponsByOwner.Load(ctx, key)
+	if err == nil {
+		err = got.Err
+	}
 	if errors.Is(err, models.ErrNotFound) {
 		// A customer the caller does not see: no coupons to show.
 		return nil, nil
@@ -189,7 +197,8 @@ func (r *ownerResolver) Coupons(ctx context.Context, obj *models.Owner, status *
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.CouponConnection{TotalCount: total(p), Edges: make([]*model.CouponEdge, len(rows))}
+	rows, hasNext := got.Rows, got.HasNext
+	conn := &model.CouponConnection{TotalCount: got.Total, Edges: make([]*model.CouponEdge, len(rows))}
 	for i, c := range rows {
 		conn.Edges[i] = &model.CouponEdge{Cursor: cursor(c.ID), Node: c}
 	}

@@ -76,7 +76,11 @@ func (r *mutationResolver) CreateEvent(ctx context.Context, input model.CreateEv
 	if err != nil {
 		return nil, err
 	}
-	v, err := r.EventsService.CreateEvent(ctx, caller(ctx), specOf(input, store))
+	spec := specOf(input, store)
+	if spec.RewardCouponTemplateID, err = optionalID(input.RewardCouponTemplateID, typeCouponTemplate, "rewardCouponTemplateId"); err != nil {
+		return nil, err
+	}
+	v, err := r.EventsService.CreateEvent(ctx, caller(ctx), spec)
 	return eventPayload(ctx, v, err)
 }
 
@@ -86,7 +90,11 @@ func (r *mutationResolver) UpdateEvent(ctx context.Context, input model.UpdateEv
 	if err != nil {
 		return nil, err
 	}
-	v, err := r.EventsService.UpdateEvent(ctx, caller(ctx), id, input.ExpectedVersion, patchOf(input))
+	patch := patchOf(input)
+	if patch.RewardCouponTemplateID, err = optionalID(input.RewardCouponTemplateID, typeCouponTemplate, "rewardCouponTemplateId"); err != nil {
+		return nil, err
+	}
+	v, err := r.EventsService.UpdateEvent(ctx, caller(ctx), id, input.ExpectedVersion, patch)
 	return eventPayload(ctx, v, err)
 }
 
@@ -120,8 +128,12 @@ func (r *mutationResolver) RegisterForEvent(ctx context.Context, input model.Reg
 	if err != nil {
 		return nil, err
 	}
+	coupon, err := optionalID(input.CouponID, typeCoupon, "couponId")
+	if err != nil {
+		return nil, err
+	}
 	in := events.RegisterInput{EventID: id, PartySize: deref(input.PartySize), VehicleID: vehicle,
-		PayWith: input.PayWith, IdempotencyKey: deref(input.IdempotencyKey)}
+		PayWith: input.PayWith, CouponID: coupon, IdempotencyKey: deref(input.IdempotencyKey)}
 	v, err := r.EventsService.Register(ctx, caller(ctx), in)
 	return registrationPayload(ctx, v, err)
 }
@@ -270,6 +282,11 @@ func (r *registrationResolver) Paid(ctx context.Context, obj *events.Registratio
 // Refunded is the resolver for the refunded field.
 func (r *registrationResolver) Refunded(ctx context.Context, obj *events.Registration) (*model.Money, error) {
 	return money(obj.RefundedFen), nil
+}
+
+// CouponDiscount is the resolver for the couponDiscount field.
+func (r *registrationResolver) CouponDiscount(ctx context.Context, obj *events.Registration) (*model.Money, error) {
+	return money(obj.CouponFen), nil
 }
 
 // Payment is the resolver for the payment field.

@@ -10,6 +10,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
@@ -30,6 +31,9 @@ type Loaders struct {
 	VehiclesByOwner  *Loader[models.ListPage, models.Paged[*models.Vehicle]]
 	StoreIDsOfStaffs *Loader[uuid.UUID, []uuid.UUID]
 	StaffName        *Loader[uuid.UUID, string]
+	// CouponsByOwner: a page of each owner's coupons; the coupons service
+	// decides whose the caller sees.
+	CouponsByOwner *Loader[coupons.PageKey, models.Paged[*coupons.Coupon]]
 
 	Order           *Loader[uuid.UUID, *workshop.RepairOrder]
 	Membership      *Loader[uuid.UUID, *wallet.Membership]
@@ -104,10 +108,13 @@ func NewLoaders(r *Resolver, cache bool) *Loaders {
 
 		ApprovalDeliveries: newLoader(everyKey(ws.ApprovalDeliveriesByOrderIDs), cache),
 
-		Store:            newLoader(byID(dir.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), cache),
-		Customer:         newLoader(customers(dir), cache),
-		Vehicle:          newLoader(byID(dir.VehiclesByIDs, func(v *models.Vehicle) uuid.UUID { return v.ID }), cache),
-		VehiclesByOwner:  newLoader(dir.VehiclePages, cache),
+		Store:           newLoader(byID(dir.StoresByIDs, func(s *models.Store) uuid.UUID { return s.ID }), cache),
+		Customer:        newLoader(customers(dir), cache),
+		Vehicle:         newLoader(byID(dir.VehiclesByIDs, func(v *models.Vehicle) uuid.UUID { return v.ID }), cache),
+		VehiclesByOwner: newLoader(dir.VehiclePages, cache),
+		CouponsByOwner: newLoader(func(ctx context.Context, keys []coupons.PageKey) (map[coupons.PageKey]models.Paged[*coupons.Coupon], error) {
+			return r.Coupons.CouponPages(ctx, caller(ctx), keys)
+		}, cache),
 		StoreIDsOfStaffs: newLoader(everyKey(dir.StaffStoreIDs), cache),
 
 		AssistanceEvents: newLoader(everyKey(r.Roadside.EventsByRequestIDs), cache),

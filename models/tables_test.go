@@ -53,6 +53,8 @@ var tableOwners = map[string]string{
 	// repair_order_payments_new: the SQLite rebuild of repair_order_payments
 	// (00024), renamed to it.
 	"repair_order_payments_new": "models/workshop",
+	// coupons_new: the SQLite rebuild of coupons (00032).
+	"coupons_new": "models/coupons",
 
 	"membership_accounts": "models/wallet", "ledger_entries": "models/wallet", "points_lots": "models/wallet",
 

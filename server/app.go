@@ -161,7 +161,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	cp := &coupons.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp}
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
-	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
+	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp}
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	cr := &care.Service{DB: d.DB, Directory: dir, Inbox: ib, Workshop: ws}
 	cm := &crm.Service{DB: d.DB, Directory: dir, Workshop: ws, Thresholds: cfg.Segments, Events: ev, Inbox: ib,

@@ -78,6 +78,9 @@ func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
 		// released to the waitlist once the hold ends (those with a payment
 		// still pending are the sweep's: it closes the payment first).
 		{Name: "event-hold-release", Period: 5 * time.Minute, Run: s.Events.ReleaseExpiredHolds},
+		// Coupons reserved for registrations still waitlisted when their
+		// event started go back to their owners (docs/coupons.md).
+		{Name: "event-waitlist-coupons", Period: time.Hour, Run: s.Events.ReleaseWaitlistCoupons},
 		// Refunds whose send failed are sent again, and those whose
 		// notification is late asked about (every five minutes).
 		{Name: "coupon-expiry", Period: time.Hour, Run: s.Coupons.Expire},

@@ -425,7 +425,8 @@ func (w *swWorld) slotType(owner, name string) string {
 	aliases := map[string]string{"order": "RepairOrder", "item": "RepairOrderItem", "task": "FollowUpTask",
 		"request": "AssistanceRequest", "technician": "Staff", "advisor": "Staff", "assignee": "Staff",
 		"sellingStore": "Store", "homeStore": "Store", "MarkNotificationsReadInput.ids": "Notification",
-		"payment": "OnlinePayment", "refund": "PaymentRefund", "invitation": "CampaignInvitation", "couponTemplate": "CouponTemplate"}
+		"payment": "OnlinePayment", "refund": "PaymentRefund", "invitation": "CampaignInvitation", "couponTemplate": "CouponTemplate",
+		"rewardCouponTemplate": "CouponTemplate"}
 	if typ, ok := aliases[owner+"."+name]; ok {
 		return typ
 	}

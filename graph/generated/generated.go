@@ -1108,6 +1108,7 @@ type ComplexityRoot struct {
 		CheckInCode      func(childComplexity int) int
 		CheckedInAt      func(childComplexity int) int
 		ConfirmedAt      func(childComplexity int) int
+		CouponDiscount   func(childComplexity int) int
 		CreatedAt        func(childComplexity int) int
 		Event            func(childComplexity int) int
 		HoldExpiresAt    func(childComplexity int) int
@@ -1889,6 +1890,8 @@ type RegistrationResolver interface {
 	Paid(ctx context.Context, obj *events.Registration) (*model.Money, error)
 
 	Refunded(ctx context.Context, obj *events.Registration) (*model.Money, error)
+
+	CouponDiscount(ctx context.Context, obj *events.Registration) (*model.Money, error)
 
 	Payment(ctx context.Context, obj *events.Registration) (*payments.Payment, error)
 }
@@ -6724,6 +6727,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Registration.ConfirmedAt(childComplexity), true
+	case "Registration.couponDiscount":
+		if e.ComplexityRoot.Registration.CouponDiscount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Registration.CouponDiscount(childComplexity), true
 	case "Registration.createdAt":
 		if e.ComplexityRoot.Registration.CreatedAt == nil {
 			break
@@ -9906,7 +9915,9 @@ enum CouponKind {
 enum CouponStatus {
   "May be used: within its window, not used or revoked."
   AVAILABLE
-  "Used on a bill (see discount and usedAt). Final."
+  "Held for an event fee not paid yet (a waitlisted registration, or one awaiting its WeChat Pay payment): USED when paid, AVAILABLE again (or EXPIRED) if the registration is withdrawn."
+  RESERVED
+  "Used on a bill (see discount and usedAt); AVAILABLE again only if a registration it paid for is cancelled with a refund."
   USED
   "Its window ended unused. Final."
   EXPIRED
@@ -11223,6 +11234,8 @@ type Registration implements Node {
   refunded: Money!
   "Points given back on cancellation; 0 when none."
   refundedPoints: Int!
+  "What the coupon named at registration takes off the money fee (paid is the fee less this); 0 when none."
+  couponDiscount: Money!
   "When it got its seats; null while waitlisted or awaiting payment."
   confirmedAt: DateTime
   "When it was cancelled; null unless CANCELLED."
@@ -11357,6 +11370,8 @@ input CreateEventInput {
   maxPartySize: Int
   "Points credited at check-in, 0 to 100,000; default 0."
   attendancePoints: Int
+  "A coupon template (the store's or the group's) whose coupon every check-in earns; omit for none."
+  rewardCouponTemplateId: ID
 }
 
 "Absent fields stay as they are."
@@ -11397,6 +11412,8 @@ input UpdateEventInput {
   maxPartySize: Int
   "Points credited at check-in, 0 to 100,000."
   attendancePoints: Int
+  "Sets the coupon template (the store's or the group's) whose coupon every check-in earns."
+  rewardCouponTemplateId: ID
 }
 
 "A draft to publish."
@@ -11435,6 +11452,8 @@ input RegisterForEventInput {
   vehicleId: ID
   "Needed when the event can be paid both ways, and to pay online (WECHAT_PAY); omitted, the only way offered is taken (money: from the wallet)."
   payWith: EventPayment
+  "One of the caller's coupons valid for event fees, taken off a money fee (wallet or WECHAT_PAY): reserved now, spent when the fee is paid, given back if the registration is withdrawn with its refund."
+  couponId: ID
   "Optional, at most 128 characters: a retry with the same key returns the first result instead of charging or registering twice."
   idempotencyKey: String
 }
@@ -11553,7 +11572,10 @@ extend type Mutation {
   with startPayment, purpose EVENT_FEE). userErrors: REGISTRATION_CLOSED,
   TIER_TOO_LOW, ALREADY_REGISTERED, PARTY_TOO_LARGE, VEHICLE_REQUIRED,
   PAYMENT_METHOD_UNAVAILABLE, INSUFFICIENT_BALANCE, INSUFFICIENT_POINTS,
-  IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT. Errors: NOT_FOUND (eventId, vehicleId).
+  IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT, COUPON_NOT_AVAILABLE, COUPON_NOT_YET_VALID,
+  COUPON_NOT_APPLICABLE, COUPON_MIN_SPEND_NOT_MET. A coupon (couponId) is
+  reserved with the registration and spent when the fee is charged or paid
+  online. Errors: NOT_FOUND (eventId, vehicleId, couponId).
   """
   registerForEvent(
     "The sign-up."
@@ -15792,6 +15814,8 @@ func (ec *executionContext) childFields_Registration(ctx context.Context, field 
 		return ec.fieldContext_Registration_refunded(ctx, field)
 	case "refundedPoints":
 		return ec.fieldContext_Registration_refundedPoints(ctx, field)
+	case "couponDiscount":
+		return ec.fieldContext_Registration_couponDiscount(ctx, field)
 	case "confirmedAt":
 		return ec.fieldContext_Registration_confirmedAt(ctx, field)
 	case "cancelledAt":
@@ -40519,6 +40543,38 @@ func (ec *executionContext) fieldContext_Registration_refundedPoints(_ context.C
 	return graphql.NewScalarFieldContext("Registration", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _Registration_couponDiscount(ctx context.Context, field graphql.CollectedField, obj *events.Registration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Registration_couponDiscount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Registration().CouponDiscount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Registration_couponDiscount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Registration",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Registration_confirmedAt(ctx context.Context, field graphql.CollectedField, obj *events.Registration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -49263,7 +49319,7 @@ func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"storeId", "kind", "title", "description", "location", "itinerary", "startsAt", "endsAt", "registrationOpensAt", "registrationClosesAt", "cancellationDeadline", "capacity", "feeFen", "feePoints", "minTier", "vehicleRequired", "maxPartySize", "attendancePoints"}
+	fieldsInOrder := [...]string{"storeId", "kind", "title", "description", "location", "itinerary", "startsAt", "endsAt", "registrationOpensAt", "registrationClosesAt", "cancellationDeadline", "capacity", "feeFen", "feePoints", "minTier", "vehicleRequired", "maxPartySize", "attendancePoints", "rewardCouponTemplateId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -49396,6 +49452,13 @@ func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, 
 				return it, err
 			}
 			it.AttendancePoints = data
+		case "rewardCouponTemplateId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rewardCouponTemplateId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RewardCouponTemplateID = data
 		}
 	}
 	return it, nil
@@ -50684,7 +50747,7 @@ func (ec *executionContext) unmarshalInputRegisterForEventInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"eventId", "partySize", "vehicleId", "payWith", "idempotencyKey"}
+	fieldsInOrder := [...]string{"eventId", "partySize", "vehicleId", "payWith", "couponId", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -50719,6 +50782,13 @@ func (ec *executionContext) unmarshalInputRegisterForEventInput(ctx context.Cont
 				return it, err
 			}
 			it.PayWith = data
+		case "couponId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CouponID = data
 		case "idempotencyKey":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -51744,7 +51814,7 @@ func (ec *executionContext) unmarshalInputUpdateEventInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"eventId", "expectedVersion", "title", "description", "location", "itinerary", "startsAt", "endsAt", "registrationOpensAt", "registrationClosesAt", "cancellationDeadline", "capacity", "feeFen", "feePoints", "minTier", "vehicleRequired", "maxPartySize", "attendancePoints"}
+	fieldsInOrder := [...]string{"eventId", "expectedVersion", "title", "description", "location", "itinerary", "startsAt", "endsAt", "registrationOpensAt", "registrationClosesAt", "cancellationDeadline", "capacity", "feeFen", "feePoints", "minTier", "vehicleRequired", "maxPartySize", "attendancePoints", "rewardCouponTemplateId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -51877,6 +51947,13 @@ func (ec *executionContext) unmarshalInputUpdateEventInput(ctx context.Context, 
 				return it, err
 			}
 			it.AttendancePoints = data
+		case "rewardCouponTemplateId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rewardCouponTemplateId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RewardCouponTemplateID = data
 		}
 	}
 	return it, nil
@@ -65021,6 +65098,44 @@ func (ec *executionContext) _Registration(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "couponDiscount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Registration_couponDiscount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "confirmedAt":
 			out.Values[i] = ec._Registration_confirmedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {

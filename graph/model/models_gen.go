@@ -577,6 +577,8 @@ type CreateEventInput struct {
 	MaxPartySize *int `json:"maxPartySize,omitempty"`
 	// Points credited at check-in, 0 to 100,000; default 0.
 	AttendancePoints *int `json:"attendancePoints,omitempty"`
+	// A coupon template (the store's or the group's) whose coupon every check-in earns; omit for none.
+	RewardCouponTemplateID *string `json:"rewardCouponTemplateId,omitempty"`
 }
 
 // Everything held about the owner, as one JSON document.
@@ -1237,6 +1239,8 @@ type RegisterForEventInput struct {
 	VehicleID *string `json:"vehicleId,omitempty"`
 	// Needed when the event can be paid both ways, and to pay online (WECHAT_PAY); omitted, the only way offered is taken (money: from the wallet).
 	PayWith *events.PayWith `json:"payWith,omitempty"`
+	// One of the caller's coupons valid for event fees, taken off a money fee (wallet or WECHAT_PAY): reserved now, spent when the fee is paid, given back if the registration is withdrawn with its refund.
+	CouponID *string `json:"couponId,omitempty"`
 	// Optional, at most 128 characters: a retry with the same key returns the first result instead of charging or registering twice.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
@@ -1809,6 +1813,8 @@ type UpdateEventInput struct {
 	MaxPartySize *int `json:"maxPartySize,omitempty"`
 	// Points credited at check-in, 0 to 100,000.
 	AttendancePoints *int `json:"attendancePoints,omitempty"`
+	// Sets the coupon template (the store's or the group's) whose coupon every check-in earns.
+	RewardCouponTemplateID *string `json:"rewardCouponTemplateId,omitempty"`
 }
 
 // Changes to the signed-in owner's profile. Omitted fields stay unchanged; none can be cleared.

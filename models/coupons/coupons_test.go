@@ -214,6 +214,73 @@ func TestRelease(t *testing.T) {
 	}
 }
 
+// Reserve holds a coupon (RESERVED, no used_at) that Consume spends or
+// Release gives back; concurrent give-backs of one bill give it back once,
+// and a second Consume or Release finds nothing.
+func TestReserveConsumeRelease(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	o := e.owner()
+	tpl := e.template(func(in *coupons.TemplateInput) { in.EventFees, in.PerOwnerLimit = true, 2 })
+	inTx := func(f func(ctx context.Context) error) error { return e.db.WithClock(e.clock.Now).WithTx(e.ctx, f) }
+	c := e.issue(tpl, o)
+	ref := models.NewID()
+	must(t, inTx(func(ctx context.Context) error {
+		off, err := e.svc.Reserve(ctx, coupons.Redemption{CouponID: c.ID, OwnerID: o.ID, RefType: coupons.RefRegistration, RefID: ref,
+			Bill: coupons.Bill{StoreID: e.store, EventFee: true, PayableFen: 8000}})
+		if err == nil && off != 5000 {
+			err = fmt.Errorf("reserved for %d fen off", off)
+		}
+		return err
+	}))
+	got, _ := e.svc.CouponFor(e.ctx, e.crm, c.ID)
+	if got.Status != coupons.Reserved || got.UsedAt != nil || got.DiscountFen != 5000 {
+		t.Fatalf("reserved coupon: %+v", got)
+	}
+	// Reserved is not available to another bill.
+	err := inTx(func(ctx context.Context) error {
+		_, err := e.svc.Redeem(ctx, coupons.Redemption{CouponID: c.ID, OwnerID: o.ID, RefType: coupons.RefRegistration, RefID: models.NewID(),
+			Bill: coupons.Bill{StoreID: e.store, EventFee: true, PayableFen: 8000}})
+		return err
+	})
+	testdb.WantCode(t, err, coupons.CodeNotAvailable, "couponId")
+	for i, want := range []bool{true, false} {
+		var ok bool
+		must(t, inTx(func(ctx context.Context) (err error) {
+			ok, err = e.svc.Consume(ctx, coupons.RefRegistration, ref)
+			return err
+		}))
+		if ok != want {
+			t.Fatalf("consume %d: %v", i, ok)
+		}
+	}
+	if got, _ := e.svc.CouponFor(e.ctx, e.crm, c.ID); got.Status != coupons.Used || got.UsedAt == nil {
+		t.Fatalf("consumed coupon: %+v", got)
+	}
+	var wg sync.WaitGroup
+	var back atomic.Int64
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ok bool
+			if err := inTx(func(ctx context.Context) (err error) {
+				ok, err = e.svc.Release(ctx, coupons.RefRegistration, ref)
+				return err
+			}); err != nil {
+				t.Error(err)
+			}
+			if ok {
+				back.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if got, _ := e.svc.CouponFor(e.ctx, e.crm, c.ID); back.Load() != 1 || got.Status != coupons.Available || got.UsedRefID != nil {
+		t.Fatalf("%d give-backs of one bill; coupon %+v", back.Load(), got)
+	}
+}
+
 // The jobs: a reminder once per coupon 3 days before its end, then the
 // coupon marked expired once passed; owners see it expired before.
 func TestExpiryAndReminder(t *testing.T) {

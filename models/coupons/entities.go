@@ -32,9 +32,13 @@ type Status string
 // EXPIRED to every reader, before the expiry job writes it.
 const (
 	Available Status = "AVAILABLE"
-	Used      Status = "USED"
-	Expired   Status = "EXPIRED"
-	Revoked   Status = "REVOKED"
+	// Reserved: held for a bill not paid yet (a registration waiting for
+	// its seats or its online payment); USED when paid, AVAILABLE (or
+	// EXPIRED) again if the bill goes away.
+	Reserved Status = "RESERVED"
+	Used     Status = "USED"
+	Expired  Status = "EXPIRED"
+	Revoked  Status = "REVOKED"
 )
 
 // Source is why an owner got a coupon.
@@ -110,7 +114,8 @@ type Coupon struct {
 	IssuedBy   *uuid.UUID
 	IssuedAt   time.Time
 	// UsedAt, UsedRefType (REPAIR_ORDER, REGISTRATION), UsedRefID and
-	// DiscountFen record the one use of a USED coupon.
+	// DiscountFen record the one use of a USED coupon; a RESERVED one has
+	// all but UsedAt.
 	UsedAt      *time.Time
 	UsedRefType string
 	UsedRefID   *uuid.UUID

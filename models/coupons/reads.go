@@ -2,6 +2,7 @@ package coupons
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -61,7 +62,7 @@ func (s *Service) Coupons(ctx context.Context, actor *auth.Principal, ownerID uu
 			q = q.Where("status = ? AND valid_until > ?", Available, now)
 		case Expired:
 			q = q.Where("(status = ? OR (status = ? AND valid_until <= ?))", Expired, Available, now)
-		case Used, Revoked:
+		case Reserved, Used, Revoked:
 			q = q.Where("status = ?", *status)
 		default:
 			return nil, false, models.Invalid("status", "优惠券状态无效", "unknown coupon status")
@@ -153,4 +154,98 @@ func (s *Service) Templates(ctx context.Context, actor *auth.Principal, storeID 
 	}
 	p.Desc = true
 	return models.Fetch[*Template](q, models.ByID("id"), p)
+}
+
+// PageKey asks for one page of one owner's coupons, in one status (nil:
+// all), for a list of owners read at once (CouponPages).
+type PageKey struct {
+	OwnerID uuid.UUID
+	Status  Status // "" for every status
+	First   int
+	After   models.Cursor
+}
+
+// CouponPages reads a page of coupons for each key, Coupons' rule and
+// order, in a constant number of statements whatever the number of owners:
+// the owners the actor sees in one (an owner only themselves), the pages
+// of each status asked for in one (models.FetchEach, totals included), the
+// templates in one. A key for an owner the actor does not see, or with a
+// bad page or status, has its Err (NOT_FOUND "ownerId", INVALID_ARGUMENT)
+// and does not fail the others.
+//
+// Codes: UNAUTHENTICATED.
+func (s *Service) CouponPages(ctx context.Context, actor *auth.Principal, keys []PageKey) (map[PageKey]models.Paged[*Coupon], error) {
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	out := make(map[PageKey]models.Paged[*Coupon], len(keys))
+	seen := map[uuid.UUID]bool{}
+	if actor.IsOwner() {
+		seen[actor.ID] = true
+	} else {
+		var ids []uuid.UUID
+		for _, k := range keys {
+			ids = append(ids, k.OwnerID)
+		}
+		vis, err := s.directory().CustomersFor(ctx, actor, ids)
+		if err != nil {
+			return nil, err
+		}
+		for id := range vis {
+			seen[id] = true
+		}
+	}
+	now := s.Clock.Now(ctx).UTC()
+	byStatus := map[Status][]models.ListPage{}
+	for _, k := range keys {
+		if !seen[k.OwnerID] {
+			out[k] = models.Paged[*Coupon]{Err: errOwnerNotFound}
+			continue
+		}
+		if _, _, ok := statusFilter(k.Status, now); !ok {
+			out[k] = models.Paged[*Coupon]{Err: errBadStatus}
+			continue
+		}
+		byStatus[k.Status] = append(byStatus[k.Status], models.ListPage{List: k.OwnerID, First: k.First, After: k.After})
+	}
+	var all []*Coupon
+	for st, pages := range byStatus {
+		where, args, _ := statusFilter(st, now)
+		got, err := models.FetchEach[Coupon](s.DB.Conn(ctx), models.Lists{Table: "coupons", Part: "owner_id", Where: where, Args: args,
+			Order: models.ByID("id"), Desc: true}, pages)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if k.Status != st || out[k].Err != nil {
+				continue
+			}
+			if p, ok := got[models.ListPage{List: k.OwnerID, First: k.First, After: k.After}]; ok {
+				out[k] = p
+				all = append(all, p.Rows...)
+			}
+		}
+	}
+	if err := s.prepare(ctx, all); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var errBadStatus = models.Invalid("status", "优惠券状态无效", "unknown coupon status")
+
+// statusFilter is the condition (on alias t) of coupons in status st as
+// owners see it at now ("" every status); false for an unknown status.
+func statusFilter(st Status, now time.Time) (string, []any, bool) {
+	switch st {
+	case "":
+		return "", nil, true
+	case Available:
+		return "t.status = ? AND t.valid_until > ?", []any{Available, now}, true
+	case Expired:
+		return "t.status = ? OR (t.status = ? AND t.valid_until <= ?)", []any{Expired, Available, now}, true
+	case Reserved, Used, Revoked:
+		return "t.status = ?", []any{st}, true
+	}
+	return "", nil, false
 }

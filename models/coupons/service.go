@@ -33,6 +33,15 @@ type Service struct {
 	Inbox *inbox.Service
 }
 
+// Or is s, or a service on db and c when s is nil (a capability's
+// default when none is wired).
+func (s *Service) Or(db *models.DB, c models.Clock) *Service {
+	if s != nil {
+		return s
+	}
+	return &Service{DB: db, Clock: c}
+}
+
 func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
 func (s *Service) inbox() *inbox.Service         { return s.Inbox.Or(s.DB, s.Clock) }
 
@@ -270,8 +279,23 @@ type Redemption struct {
 // COUPON_NOT_AVAILABLE, COUPON_NOT_YET_VALID, COUPON_NOT_APPLICABLE,
 // COUPON_MIN_SPEND_NOT_MET.
 func (s *Service) Redeem(ctx context.Context, r Redemption) (int64, error) {
+	return s.take(ctx, r, Used)
+}
+
+// Reserve holds the coupon for a bill not paid yet (a registration
+// waiting for its seats or for its online payment), in the caller's
+// transaction: Redeem's checks and conditional update, to RESERVED. The
+// bill then either is paid (Consume: USED) or goes away (Release). It
+// returns the discount the coupon will take off.
+//
+// Codes: as Redeem.
+func (s *Service) Reserve(ctx context.Context, r Redemption) (int64, error) {
+	return s.take(ctx, r, Reserved)
+}
+
+func (s *Service) take(ctx context.Context, r Redemption, to Status) (int64, error) {
 	if !models.InTx(ctx) {
-		return 0, errors.New("coupons: Redeem outside a transaction")
+		return 0, errors.New("coupons: a coupon taken outside a transaction")
 	}
 	now := s.Clock.Now(ctx)
 	var c Coupon
@@ -292,9 +316,11 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	res := s.DB.Conn(ctx).Model(&Coupon{}).Where("id = ? AND status = ? AND valid_until > ?", c.ID, Available, now).
-		Updates(map[string]any{"status": Used, "used_at": now, "used_ref_type": r.RefType, "used_ref_id": r.RefID,
-			"discount_fen": off, "updated_at": now})
+	set := map[string]any{"status": to, "used_ref_type": r.RefType, "used_ref_id": r.RefID, "discount_fen": off, "updated_at": now}
+	if to == Used {
+		set["used_at"] = now
+	}
+	res := s.DB.Conn(ctx).Model(&Coupon{}).Where("id = ? AND status = ? AND valid_until > ?", c.ID, Available, now).Updates(set)
 	if res.Error != nil {
 		return 0, res.Error
 	}
@@ -304,13 +330,28 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (int64, error) {
 	return off, nil
 }
 
-// Release gives back the coupon a cancelled bill used (refType, refID),
-// in the caller's transaction: AVAILABLE again while its window lasts,
-// EXPIRED after. It reports whether a coupon was given back.
+// Consume spends the coupon reserved for a bill (refType, refID) now that
+// the bill is paid, in the caller's transaction: RESERVED to USED, whatever
+// the clock says (it was valid when reserved). It reports whether a
+// reserved coupon was there.
+func (s *Service) Consume(ctx context.Context, refType string, refID uuid.UUID) (bool, error) {
+	now := s.Clock.Now(ctx)
+	res := s.DB.Conn(ctx).Model(&Coupon{}).Where("used_ref_id = ? AND used_ref_type = ? AND status = ?", refID, refType, Reserved).
+		Updates(map[string]any{"status": Used, "used_at": now, "updated_at": now})
+	return res.RowsAffected == 1, res.Error
+}
+
+// Release gives back the coupon a bill reserved or used (refType, refID)
+// when the bill goes away (a withdrawn registration, its fee refunded), in
+// the caller's transaction: AVAILABLE again while its window lasts,
+// EXPIRED after. The update is conditional on the coupon still being the
+// bill's, so of any number of give-backs one gives it back. It reports
+// whether a coupon was given back.
 func (s *Service) Release(ctx context.Context, refType string, refID uuid.UUID) (bool, error) {
 	now := s.Clock.Now(ctx)
 	var c Coupon
-	err := s.DB.Conn(ctx).Where("used_ref_id = ? AND used_ref_type = ? AND status = ?", refID, refType, Used).Take(&c).Error
+	err := s.DB.Conn(ctx).Where("used_ref_id = ? AND used_ref_type = ? AND status IN ?", refID, refType, []Status{Reserved, Used}).
+		Take(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, nil
 	}
@@ -321,7 +362,17 @@ func (s *Service) Release(ctx context.Context, refType string, refID uuid.UUID) 
 	if !now.Before(c.ValidUntil) {
 		status = Expired
 	}
-	res := s.DB.Conn(ctx).Model(&Coupon{}).Where("id = ? AND status = ?", c.ID, Used).
+	res := s.DB.Conn(ctx).Model(&Coupon{}).Where("id = ? AND status = ? AND used_ref_id = ?", c.ID, c.Status, refID).
 		Updates(map[string]any{"status": status, "used_at": nil, "used_ref_type": "", "used_ref_id": nil, "discount_fen": 0, "updated_at": now})
 	return res.RowsAffected == 1, res.Error
+}
+
+// ReservedRefs lists the bills of refType holding a reserved coupon,
+// oldest reservation first, at most limit: for the capability to give back
+// those whose bill can no longer be paid.
+func (s *Service) ReservedRefs(ctx context.Context, refType string, limit int) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := s.DB.Conn(ctx).Model(&Coupon{}).Where("status = ? AND used_ref_type = ?", Reserved, refType).
+		Order("updated_at, id").Limit(limit).Pluck("used_ref_id", &ids).Error
+	return ids, err
 }

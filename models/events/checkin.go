@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -17,7 +19,8 @@ const MaxCodeLen = 64
 
 // CheckIn admits a confirmed registration by its code, at the door or the
 // departure point, once: from CheckInOpensBefore the start until the end.
-// The event's attendance points, if any, are credited at the same moment.
+// The event's attendance points, if any, are credited at the same moment,
+// and its reward coupon issued (awardCoupon).
 // Only the host store's event staff check in; a code of another store's
 // event is NOT_FOUND to them.
 //
@@ -51,7 +54,10 @@ func (s *Service) CheckIn(ctx context.Context, actor *auth.Principal, code strin
 			return err
 		}
 		out = r
-		return s.awardAttendance(ctx, e, r)
+		if err := s.awardAttendance(ctx, e, r); err != nil {
+			return err
+		}
+		return s.awardCoupon(ctx, e, r)
 	})
 	if err != nil {
 		return nil, err
@@ -143,4 +149,33 @@ func (s *Service) awardAttendance(ctx context.Context, e *Event, r *Registration
 		RefType: wallet.RefRegistration, RefID: r.ID, StoreID: &store, StaffID: r.CheckedInBy,
 		Key: "registration:" + r.ID.String(), Memo: e.Title})
 	return err
+}
+
+// awardCoupon issues the event's reward coupon, if it has one, to the
+// registration's owner (coupons.Service.Issue, source EVENT_REWARD) in the
+// check-in's transaction, once per registration (reward_coupon_id, set
+// only while empty). An owner holding as many of the template as it
+// allows, or a template past its end, gets none and is checked in all the
+// same.
+func (s *Service) awardCoupon(ctx context.Context, e *Event, r *Registration) error {
+	if e.RewardCouponTemplateID == nil || r.RewardCouponID != nil {
+		return nil
+	}
+	c, err := s.coupons().Issue(ctx, coupons.IssueRequest{TemplateID: *e.RewardCouponTemplateID, OwnerID: r.OwnerID,
+		Source: coupons.SourceEventReward})
+	if errors.Is(err, coupons.ErrLimitReached) || errors.Is(err, coupons.ErrTemplateExpired) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	res := s.DB.Conn(ctx).Model(r).Where("reward_coupon_id IS NULL").Update("reward_coupon_id", c.ID)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return models.ErrConflict
+	}
+	r.RewardCouponID = &c.ID
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 )
 
 // Refusal codes of events and registrations. Clients branch on them; they
@@ -71,6 +72,9 @@ var (
 	errCodeNotFound         = models.E(models.CodeNotFound, "签到码无效", "no registration has this check-in code").On("code")
 	errStoreNotFound        = models.E(models.CodeNotFound, "未找到该门店", "store not found").On("storeId")
 	errVehicleNotFound      = models.E(models.CodeNotFound, "未找到该车辆", "vehicle not found").On("vehicleId")
+	errCouponOnMoneyOnly    = models.E(coupons.CodeNotApplicable, "优惠券只能抵扣以余额或微信支付的报名费用",
+		"a coupon pays towards a fee in money (wallet or WeChat Pay), not points or a free event").On("couponId")
+	errRewardTemplate = models.E(models.CodeNotFound, "未找到该优惠券模板", "coupon template not found").On("rewardCouponTemplateId")
 )
 
 // PartyTooLarge is the PARTY_TOO_LARGE refusal for an event that takes at

@@ -100,14 +100,17 @@ type Event struct {
 	VehicleRequired  bool
 	MaxPartySize     int
 	AttendancePoints int64
-	Version          int
-	CreatedBy        *uuid.UUID
-	PublishedAt      *time.Time
-	CancelledAt      *time.Time
-	CancelReason     string
-	RemindedAt       *time.Time
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// RewardCouponTemplateID is the template whose coupon a check-in
+	// earns (nil: none).
+	RewardCouponTemplateID *uuid.UUID
+	Version                int
+	CreatedBy              *uuid.UUID
+	PublishedAt            *time.Time
+	CancelledAt            *time.Time
+	CancelReason           string
+	RemindedAt             *time.Time
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
 }
 
 // Holds reports whether the registration holds seats: confirmed, or held
@@ -162,8 +165,17 @@ type Registration struct {
 	// HoldExpiresAt is when the seats of a registration paying with WeChat
 	// Pay stop being held for it (set once it held them; kept afterwards).
 	HoldExpiresAt *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// CouponID is the coupon the owner named at registration and CouponFen
+	// what it takes off the money fee (reserved until the fee is paid,
+	// given back if the registration is withdrawn with its refund:
+	// docs/coupons.md). PaidFen is what was paid after it.
+	CouponID  *uuid.UUID
+	CouponFen int64
+	// RewardCouponID is the coupon the check-in earned (the event's
+	// reward), at most one.
+	RewardCouponID *uuid.UUID
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // RegistrationOf is a subquery for EXISTS: a registration, not cancelled,

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/payments"
 )
 
@@ -129,6 +130,7 @@ func (f feePurpose) Prepare(ctx context.Context, ownerID uuid.UUID, in payments.
 		if err != nil {
 			return err
 		}
+		fen -= r.CouponFen // the reserved coupon's part
 		switch {
 		case in.StoreID != uuid.Nil && in.StoreID != e.StoreID:
 			return models.Invalid("storeId", "活动费用付给主办门店", "an event fee is paid to the event's store")
@@ -191,7 +193,13 @@ func (f feePurpose) Paid(ctx context.Context, p *payments.Payment) (string, erro
 	if others > 0 {
 		return "您已重新报名该活动，本次费用原路退回", nil
 	}
-	// The hold was released, but the seats are free: taken again.
+	// The hold was released (its coupon given back), but the seats are
+	// free: taken again, with the coupon if it is still there.
+	if r.CouponID != nil {
+		if reason, err := s.retakeCoupon(ctx, e, r); reason != "" || err != nil {
+			return reason, err
+		}
+	}
 	res := s.DB.Conn(ctx).Model(&Event{}).
 		Where("id = ? AND seats_taken + ? <= capacity", e.ID, r.PartySize).
 		Updates(map[string]any{"seats_taken": gorm.Expr("seats_taken + ?", r.PartySize), "updated_at": now})
@@ -199,15 +207,50 @@ func (f feePurpose) Paid(ctx context.Context, p *payments.Payment) (string, erro
 		return "", res.Error
 	}
 	if res.RowsAffected != 1 {
+		if r.CouponID != nil {
+			if _, err := s.coupons().Release(ctx, coupons.RefRegistration, r.ID); err != nil {
+				return "", err
+			}
+		}
 		return "付款时名额保留已过期且活动已满员，费用原路退回", nil
 	}
 	e.SeatsTaken += r.PartySize
 	return "", s.settlePaid(ctx, e, r, p, now)
 }
 
+// retakeCoupon reserves again (settlePaid spends it) the coupon a registration whose hold
+// was released had reserved (the payment came late, discounted): the
+// reason the money goes back when the coupon is gone or takes off another
+// amount now.
+func (s *Service) retakeCoupon(ctx context.Context, e *Event, r *Registration) (string, error) {
+	_, fen, _, err := e.Price(r.PartySize, r.PayWith)
+	if err != nil {
+		return "", err
+	}
+	off, err := s.coupons().Reserve(ctx, coupons.Redemption{CouponID: *r.CouponID, OwnerID: r.OwnerID,
+		Bill:    coupons.Bill{StoreID: e.StoreID, EventFee: true, PayableFen: fen},
+		RefType: coupons.RefRegistration, RefID: r.ID})
+	if _, refused := models.AsError(err); refused {
+		return "付款时名额保留已过期且优惠券已不可用，费用原路退回", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if off != r.CouponFen {
+		if _, err := s.coupons().Release(ctx, coupons.RefRegistration, r.ID); err != nil {
+			return "", err
+		}
+		return "付款时名额保留已过期且优惠券抵扣金额已变化，费用原路退回", nil
+	}
+	return "", nil
+}
+
 // settlePaid confirms r, its seats counted, paid by p.
 func (s *Service) settlePaid(ctx context.Context, e *Event, r *Registration, p *payments.Payment, now time.Time) error {
 	r.Status, r.ConfirmedAt, r.PaidFen, r.CancelledAt, r.CancelReason, r.UpdatedAt = Confirmed, &now, p.AmountFen, nil, "", now
+	if err := s.spendCoupon(ctx, r); err != nil {
+		return err
+	}
 	if err := s.DB.Conn(ctx).Model(r).Updates(map[string]any{"status": r.Status, "confirmed_at": now, "paid_fen": p.AmountFen,
 		"cancelled_at": nil, "cancel_reason": "", "updated_at": now}).Error; err != nil {
 		return err

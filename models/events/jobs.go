@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models/coupons"
 )
 
 // ReminderWindow is how long before its start an event is reminded.
@@ -59,4 +61,43 @@ func (s *Service) SendReminders(ctx context.Context, now time.Time) (int64, erro
 		}
 		after = rows[len(rows)-1].ID
 	}
+}
+
+// couponBatch bounds the reserved coupons one run of ReleaseWaitlistCoupons
+// looks at.
+const couponBatch = 500
+
+// ReleaseWaitlistCoupons gives back the coupons reserved for registrations
+// still WAITLISTED when their event started (they can no longer be
+// promoted, nor cancelled), one registration per transaction (event and
+// registration locked, checked again). It returns how many it gave back;
+// running it twice or on several instances gives each back once.
+func (s *Service) ReleaseWaitlistCoupons(ctx context.Context, now time.Time) (int64, error) {
+	refs, err := s.coupons().ReservedRefs(ctx, coupons.RefRegistration, couponBatch)
+	if err != nil || len(refs) == 0 {
+		return 0, err
+	}
+	var due []uuid.UUID
+	if err := s.DB.Conn(ctx).Table("registrations r").Joins("JOIN events e ON e.id = r.event_id").
+		Where("r.id IN ? AND r.status = ? AND e.starts_at <= ?", refs, Waitlisted, now).Order("r.id").Pluck("r.id", &due).Error; err != nil {
+		return 0, err
+	}
+	var released int64
+	for _, id := range due {
+		err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
+			e, r, err := s.lockForPayment(ctx, id)
+			if err != nil || r == nil || r.Status != Waitlisted || now.Before(e.StartsAt) {
+				return err
+			}
+			ok, err := s.coupons().Release(ctx, coupons.RefRegistration, r.ID)
+			if ok {
+				released++
+			}
+			return err
+		})
+		if err != nil {
+			return released, err
+		}
+	}
+	return released, nil
 }

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,8 +16,8 @@ import (
 
 // CreateEvent makes a DRAFT event at spec.StoreID.
 //
-// Codes: UNAUTHENTICATED, FORBIDDEN (role, store), NOT_FOUND ("storeId"),
-// INVALID_ARGUMENT.
+// Codes: UNAUTHENTICATED, FORBIDDEN (role, store), NOT_FOUND ("storeId",
+// "rewardCouponTemplateId"), INVALID_ARGUMENT.
 func (s *Service) CreateEvent(ctx context.Context, actor *auth.Principal, spec Spec) (*Event, error) {
 	if err := staffFor(actor, spec.StoreID, rolesCreateEvent); err != nil {
 		return nil, err
@@ -28,6 +29,9 @@ func (s *Service) CreateEvent(ctx context.Context, actor *auth.Principal, spec S
 	}
 	if _, err := s.directory().Store(ctx, spec.StoreID); err != nil {
 		return nil, errStoreNotFound
+	}
+	if err := s.checkReward(ctx, actor, spec); err != nil {
+		return nil, err
 	}
 	by := actor.ID
 	e := &Event{ID: models.NewID(), Status: Draft, Version: 1, CreatedBy: &by, CreatedAt: now, UpdatedAt: now}
@@ -45,6 +49,30 @@ func (e *Event) setSpec(s Spec) {
 	e.RegistrationOpensAt, e.RegistrationClosesAt, e.CancellationDeadline = s.RegistrationOpensAt, s.RegistrationClosesAt, s.CancellationDeadline
 	e.Capacity, e.FeeFen, e.FeePoints, e.MinTier = s.Capacity, s.FeeFen, s.FeePoints, s.MinTier
 	e.VehicleRequired, e.MaxPartySize, e.AttendancePoints = s.VehicleRequired, s.MaxPartySize, s.AttendancePoints
+	e.RewardCouponTemplateID = s.RewardCouponTemplateID
+}
+
+// checkReward: the reward's template is one the actor sees (of the
+// event's store or the group's).
+//
+// Codes: NOT_FOUND ("rewardCouponTemplateId"), INVALID_ARGUMENT
+// ("rewardCouponTemplateId": another store's).
+func (s *Service) checkReward(ctx context.Context, actor *auth.Principal, spec Spec) error {
+	if spec.RewardCouponTemplateID == nil {
+		return nil
+	}
+	t, err := s.coupons().TemplateFor(ctx, actor, *spec.RewardCouponTemplateID)
+	if errors.Is(err, models.ErrNotFound) {
+		return errRewardTemplate
+	}
+	if err != nil {
+		return err
+	}
+	if t.StoreID != nil && *t.StoreID != spec.StoreID {
+		return models.Invalid("rewardCouponTemplateId", "奖励优惠券须为本门店或集团的模板",
+			"the reward must be a template of the event's store or of the group")
+	}
+	return nil
 }
 
 // manage locks an event that may still change, for an actor holding one
@@ -104,6 +132,9 @@ func (s *Service) UpdateEvent(ctx context.Context, actor *auth.Principal, id uui
 		}
 		spec, err := p.apply(specOf(e)).Check(now)
 		if err != nil {
+			return err
+		}
+		if err := s.checkReward(ctx, actor, spec); err != nil {
 			return err
 		}
 		if spec.Capacity < e.SeatsTaken {

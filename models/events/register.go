@@ -11,6 +11,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -23,7 +24,11 @@ type RegisterInput struct {
 	VehicleID *uuid.UUID
 	// PayWith chooses money (from the wallet, or WECHAT_PAY) or points;
 	// nil takes the only one offered (money: from the wallet).
-	PayWith        *PayWith
+	PayWith *PayWith
+	// CouponID is a coupon of the owner's to take off the money fee
+	// (wallet or WeChat Pay): reserved with the registration, spent when
+	// the fee is paid (docs/coupons.md, "Event fees").
+	CouponID       *uuid.UUID
 	IdempotencyKey string
 }
 
@@ -33,13 +38,17 @@ type RegisterInput struct {
 // taken and held AWAITING_PAYMENT until HoldExpiresAt (now and the hold)
 // while the owner pays (payments.Start, purpose EVENT_FEE); a waitlisted one
 // is held that way when promoted. A retry with the same idempotency key
-// returns the first result.
+// returns the first result. A coupon (CouponID) is checked and reserved in
+// the same transaction (coupons.Service.Reserve: of concurrent uses of one
+// coupon exactly one wins) and spent when the fee is charged or paid.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN (staff), NOT_FOUND ("eventId",
-// "vehicleId"), INVALID_ARGUMENT, REGISTRATION_CLOSED, TIER_TOO_LOW,
+// "vehicleId", "couponId"), INVALID_ARGUMENT, REGISTRATION_CLOSED, TIER_TOO_LOW,
 // ALREADY_REGISTERED, PARTY_TOO_LARGE, VEHICLE_REQUIRED,
 // PAYMENT_METHOD_UNAVAILABLE, INSUFFICIENT_BALANCE, INSUFFICIENT_POINTS,
-// IDEMPOTENCY_KEY_REUSED.
+// IDEMPOTENCY_KEY_REUSED, COUPON_NOT_AVAILABLE, COUPON_NOT_YET_VALID,
+// COUPON_NOT_APPLICABLE (points, a free event, another store's, not for
+// event fees), COUPON_MIN_SPEND_NOT_MET.
 func (s *Service) Register(ctx context.Context, actor *auth.Principal, in RegisterInput) (*Registration, error) {
 	switch {
 	case actor == nil:
@@ -64,7 +73,8 @@ func (s *Service) Register(ctx context.Context, actor *auth.Principal, in Regist
 		Party   int
 		Vehicle *uuid.UUID
 		Pay     *PayWith
-	}{in.EventID, in.PartySize, in.VehicleID, in.PayWith}
+		Coupon  *uuid.UUID
+	}{in.EventID, in.PartySize, in.VehicleID, in.PayWith, in.CouponID}
 	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), in.IdempotencyKey, "events.register", params, false,
 		func(ctx context.Context) (uuid.UUID, error) { return s.register(ctx, actor, in) })
 	if err != nil {
@@ -122,6 +132,11 @@ func (s *Service) register(ctx context.Context, actor *auth.Principal, in Regist
 	r := &Registration{ID: models.NewID(), EventID: e.ID, OwnerID: actor.ID, VehicleID: in.VehicleID,
 		PartySize: in.PartySize, Status: Waitlisted, PayWith: method, WaitlistedAt: &queuedAt,
 		CheckInCode: newCheckInCode(), CreatedAt: now, UpdatedAt: now}
+	if in.CouponID != nil {
+		if err := s.reserveCoupon(ctx, e, r, *in.CouponID); err != nil {
+			return uuid.Nil, err
+		}
+	}
 	if err := s.DB.Conn(ctx).Create(r).Error; err != nil {
 		if models.IsUniqueViolation(err) {
 			// The vehicle (the owner was checked above) is in the convoy already.
@@ -216,8 +231,12 @@ func (s *Service) confirm(ctx context.Context, e *Event, r *Registration, now ti
 	if err != nil {
 		return err
 	}
+	fen -= r.CouponFen // never below 0: a coupon takes at most the fee
 	if r.PayWith != nil && *r.PayWith == PayWeChat && fen > 0 {
 		return s.holdSeats(ctx, e, r, now, promoted)
+	}
+	if err := s.spendCoupon(ctx, r); err != nil {
+		return err
 	}
 	if fen > 0 || points > 0 {
 		store := e.StoreID
@@ -387,6 +406,12 @@ func (s *Service) cancel(ctx context.Context, actor *auth.Principal, id uuid.UUI
 // transaction: payments.RequestRefund). The caller holds the event's lock
 // and promotes afterwards if it wants to.
 func (s *Service) withdraw(ctx context.Context, e *Event, r *Registration, now time.Time, refund bool, staff *uuid.UUID, reason string) error {
+	// Its coupon goes back unless it was spent on a fee kept.
+	if r.CouponID != nil && (refund || r.Status != Confirmed) {
+		if _, err := s.coupons().Release(ctx, coupons.RefRegistration, r.ID); err != nil {
+			return err
+		}
+	}
 	if r.Holds() {
 		res := s.DB.Conn(ctx).Model(&Event{}).Where("id = ? AND seats_taken >= ?", e.ID, r.PartySize).
 			Updates(map[string]any{"seats_taken": gorm.Expr("seats_taken - ?", r.PartySize), "updated_at": now})
@@ -414,4 +439,40 @@ func (s *Service) withdraw(ctx context.Context, e *Event, r *Registration, now t
 	r.Status, r.CancelledAt, r.CancelReason, r.UpdatedAt = Withdrawn, &now, reason, now
 	return s.DB.Conn(ctx).Model(r).Updates(map[string]any{"status": r.Status, "cancelled_at": now,
 		"cancel_reason": reason, "refunded_fen": r.RefundedFen, "refunded_points": r.RefundedPoints, "updated_at": now}).Error
+}
+
+// reserveCoupon reserves the owner's coupon for r's money fee (not yet
+// written), in the registration's transaction, and records its discount on
+// r. A fee in points, or none, takes no coupon.
+//
+// Codes: NOT_FOUND ("couponId"), COUPON_NOT_AVAILABLE, COUPON_NOT_YET_VALID,
+// COUPON_NOT_APPLICABLE, COUPON_MIN_SPEND_NOT_MET.
+func (s *Service) reserveCoupon(ctx context.Context, e *Event, r *Registration, couponID uuid.UUID) error {
+	_, fen, _, err := e.Price(r.PartySize, r.PayWith)
+	if err != nil {
+		return err
+	}
+	if fen == 0 {
+		return errCouponOnMoneyOnly
+	}
+	off, err := s.coupons().Reserve(ctx, coupons.Redemption{CouponID: couponID, OwnerID: r.OwnerID,
+		Bill:    coupons.Bill{StoreID: e.StoreID, EventFee: true, PayableFen: fen},
+		RefType: coupons.RefRegistration, RefID: r.ID})
+	if err != nil {
+		return err
+	}
+	r.CouponID, r.CouponFen = &couponID, off
+	return nil
+}
+
+// spendCoupon spends the coupon reserved for r, its fee being paid now.
+func (s *Service) spendCoupon(ctx context.Context, r *Registration) error {
+	if r.CouponID == nil {
+		return nil
+	}
+	ok, err := s.coupons().Consume(ctx, coupons.RefRegistration, r.ID)
+	if err == nil && !ok {
+		err = fmt.Errorf("events: registration %s lost its reserved coupon %s", r.ID, *r.CouponID)
+	}
+	return err
 }

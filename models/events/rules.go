@@ -61,6 +61,9 @@ type Spec struct {
 	VehicleRequired      bool
 	MaxPartySize         int
 	AttendancePoints     int64
+	// RewardCouponTemplateID: a coupon of it for every check-in (nil:
+	// none); a template of the event's store or the group's.
+	RewardCouponTemplateID *uuid.UUID
 }
 
 // Patch is a change of an event: nil fields stay as they are.
@@ -81,6 +84,8 @@ type Patch struct {
 	VehicleRequired      *bool
 	MaxPartySize         *int
 	AttendancePoints     *int64
+	// RewardCouponTemplateID sets the check-in reward (see Spec).
+	RewardCouponTemplateID *uuid.UUID
 }
 
 // locks reports whether p changes what existing registrations rely on:
@@ -102,7 +107,8 @@ func specOf(e *Event) Spec {
 		Itinerary: stops, StartsAt: e.StartsAt, EndsAt: e.EndsAt, RegistrationOpensAt: e.RegistrationOpensAt,
 		RegistrationClosesAt: e.RegistrationClosesAt, CancellationDeadline: e.CancellationDeadline,
 		Capacity: e.Capacity, FeeFen: e.FeeFen, FeePoints: e.FeePoints, MinTier: e.MinTier,
-		VehicleRequired: e.VehicleRequired, MaxPartySize: e.MaxPartySize, AttendancePoints: e.AttendancePoints}
+		VehicleRequired: e.VehicleRequired, MaxPartySize: e.MaxPartySize, AttendancePoints: e.AttendancePoints,
+		RewardCouponTemplateID: e.RewardCouponTemplateID}
 }
 
 // apply returns s changed by p.
@@ -145,6 +151,9 @@ func (p Patch) apply(s Spec) Spec {
 	}
 	if p.MaxPartySize != nil {
 		s.MaxPartySize = *p.MaxPartySize
+	}
+	if p.RewardCouponTemplateID != nil {
+		s.RewardCouponTemplateID = p.RewardCouponTemplateID
 	}
 	if p.AttendancePoints != nil {
 		s.AttendancePoints = *p.AttendancePoints

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/payments"
@@ -49,10 +50,15 @@ type Service struct {
 	// Payments takes event fees online (WeChat Pay) and their refunds; nil,
 	// or without a provider, WECHAT_PAY is refused.
 	Payments *payments.Service
+	// Coupons takes coupons off fees and issues check-in rewards (nil: one
+	// on DB and Clock).
+	Coupons *coupons.Service
 	// PaymentHold is how long seats are held for an owner paying with
 	// WeChat Pay (0: payments.DefaultHold).
 	PaymentHold time.Duration
 }
+
+func (s *Service) coupons() *coupons.Service { return s.Coupons.Or(s.DB, s.Clock) }
 
 // hold is how long seats are held while their owner pays online.
 func (s *Service) hold() time.Duration {
