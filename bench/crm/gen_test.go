@@ -26,7 +26,7 @@ func TestGenerateAndMeasure(t *testing.T) {
 	}
 	ctx := context.Background()
 	cfg := GenConfig{Owners: 400, Stores: 4, HistoryMonths: 24, Now: time.Now()}
-	if err := run(ctx, url, cfg, 2, []string{"segments", "audiences", "dispatch"}); err != nil {
+	if err := run(ctx, url, cfg, 2, 100, []string{"segments", "audiences", "dispatch"}); err != nil {
 		t.Fatal(err)
 	}
 	conn, err := pgx.Connect(ctx, url)
@@ -67,7 +67,7 @@ func TestGenerateAndMeasure(t *testing.T) {
 		t.Errorf("the segments job wrote %d rows for %d owners", segments, cfg.Owners)
 	}
 	// A second run finds the world and generates nothing.
-	if err := run(ctx, url, cfg, 1, []string{"segments"}); err != nil {
+	if err := run(ctx, url, cfg, 1, 100, []string{"segments"}); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := Generated(ctx, conn); n != cfg.Owners {

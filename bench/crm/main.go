@@ -48,16 +48,17 @@ func main() {
 		history = flag.Int("history", 24, "months of repair orders")
 		repeat  = flag.Int("repeat", 30, "runs of each audience count")
 		phases  = flag.String("phases", "segments,audiences,dispatch", "what to measure, comma-separated")
+		size    = flag.Int("audience", 20_000, "the campaign's audience: the store whose consenting owners are nearest this number")
 	)
 	flag.Parse()
 	if err := run(context.Background(), *url, GenConfig{Owners: *owners, Stores: *stores, HistoryMonths: *history, Now: time.Now()},
-		*repeat, strings.Split(*phases, ",")); err != nil {
+		*repeat, *size, strings.Split(*phases, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "crm bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, url string, cfg GenConfig, repeat int, phases []string) error {
+func run(ctx context.Context, url string, cfg GenConfig, repeat, audience int, phases []string) error {
 	if url == "" {
 		return errors.New("DATABASE_URL (or -database-url): a PostgreSQL database")
 	}
@@ -103,7 +104,7 @@ func run(ctx context.Context, url string, cfg GenConfig, repeat int, phases []st
 		case "audiences":
 			err = b.audiences(ctx, repeat)
 		case "dispatch":
-			err = b.dispatch(ctx, url)
+			err = b.dispatch(ctx, url, audience)
 		case "":
 		default:
 			err = fmt.Errorf("unknown phase %q", p)
@@ -329,11 +330,11 @@ func (b *bench) explain(ctx context.Context, sql string, vars []any) (string, er
 	return strings.Join(lines, "\n"), err
 }
 
-// dispatch sends a campaign to every consenting owner of the biggest store,
-// first with one dispatcher, then (a second campaign) with two instances'
+// dispatch sends a campaign to every consenting owner of the store whose
+// consenting owners are nearest size, first with one dispatcher, then (a second campaign) with two instances'
 // dispatchers at once, and checks that nobody got two invitations or
 // notifications.
-func (b *bench) dispatch(ctx context.Context, url string) error {
+func (b *bench) dispatch(ctx context.Context, url string, size int) error {
 	fmt.Println("\n## campaign fan-out")
 	stores, err := b.benchStores(ctx)
 	if err != nil {
@@ -343,13 +344,18 @@ func (b *bench) dispatch(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	a, err := b.crm.SaveAudience(ctx, actor, nil, &stores[0], fmt.Sprintf("bench %d", time.Now().UnixNano()), crm.Filter{})
+	var store uuid.UUID
+	if err := b.conn.QueryRow(ctx, `SELECT s.store_id FROM owner_segments s JOIN owners o ON o.id = s.owner_id
+		WHERE o.marketing_consent AND s.store_id IS NOT NULL GROUP BY s.store_id ORDER BY abs(count(*) - $1), s.store_id LIMIT 1`, size).Scan(&store); err != nil {
+		return fmt.Errorf("the audience's store (run the segments phase first): %w", err)
+	}
+	a, err := b.crm.SaveAudience(ctx, actor, nil, &store, fmt.Sprintf("bench %d", time.Now().UnixNano()), crm.Filter{})
 	if err != nil {
 		return err
 	}
 	fmt.Printf("| dispatchers | invited | notifications | deliveries | wall s | invitations/s | statements | duplicates |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, instances := range []int{1, 2} {
-		if err := b.dispatchOnce(ctx, url, actor, stores[0], a.ID, instances); err != nil {
+		if err := b.dispatchOnce(ctx, url, actor, store, a.ID, instances); err != nil {
 			return err
 		}
 	}
