@@ -62,7 +62,10 @@ func run(ctx context.Context, url string, cfg GenConfig, repeat, audience int, p
 	if url == "" {
 		return errors.New("DATABASE_URL (or -database-url): a PostgreSQL database")
 	}
-	db, err := models.Open(url, "", nil)
+	// The server's 10 s statement timeout would cut the slowest counts of
+	// a loaded machine short: the benchmark measures them instead (and
+	// applies migrations, which may build indexes over a million rows).
+	db, err := models.OpenPool(url, "", nil, models.Pool{StatementTimeout: 10 * time.Minute})
 	if err != nil {
 		return err
 	}
@@ -353,7 +356,7 @@ func (b *bench) dispatch(ctx context.Context, url string, size int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("| dispatchers | invited | notifications | deliveries | wall s | invitations/s | statements | duplicates |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| dispatchers | invited | notifications | deliveries | wall s | invitations/s | statements | duplicates | failed runs |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, instances := range []int{1, 2} {
 		if err := b.dispatchOnce(ctx, url, actor, store, a.ID, instances); err != nil {
 			return err
@@ -393,10 +396,24 @@ func (b *bench) dispatchOnce(ctx context.Context, url string, actor *auth.Princi
 		wg.Go(func() { made[i], errs[i] = s.DispatchCampaigns(ctx, time.Now()) })
 	}
 	wg.Wait()
-	wall := time.Since(start)
-	if err := errors.Join(errs...); err != nil {
-		return err
+	// A dispatcher that waited on the other's batch longer than the lock
+	// timeout fails its run; the next run (the job's next period) carries
+	// on, as here, and must still invite nobody twice.
+	failed := 0
+	for i, err := range errs {
+		if err != nil {
+			failed++
+			fmt.Printf("dispatcher %d failed (the next run carries on): %v\n", i+1, err)
+		}
 	}
+	if failed > 0 {
+		m, err := svcs[0].DispatchCampaigns(ctx, time.Now())
+		if err != nil {
+			return err
+		}
+		made[0] += m
+	}
+	wall := time.Since(start)
 	var total, statements int64
 	for i, m := range made {
 		total += m
@@ -418,8 +435,8 @@ func (b *bench) dispatchOnce(ctx context.Context, url string, actor *auth.Princi
 		return err
 	}
 	dups := (invited - distinct) + dupNotes + dupDeliveries
-	fmt.Printf("| %d | %d | %d | %d | %.1f | %.0f | %d | %d |\n", instances, invited, notes, deliveries, wall.Seconds(),
-		float64(invited)/wall.Seconds(), statements, dups)
+	fmt.Printf("| %d | %d | %d | %d | %.1f | %.0f | %d | %d | %d |\n", instances, invited, notes, deliveries, wall.Seconds(),
+		float64(invited)/wall.Seconds(), statements, dups, failed)
 	switch {
 	case dups != 0:
 		return fmt.Errorf("campaign %s: %d duplicate invitations, notifications or deliveries", c.ID, dups)
