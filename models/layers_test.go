@@ -43,7 +43,7 @@ var layers = []struct {
 	{"GraphQL models", []string{"graph/model"}},
 	{"generated GraphQL executor", []string{"graph/generated"}},
 	{"GraphQL resolvers", []string{"graph"}},
-	{"the server and benchmarks", []string{"server", "bench", "bench/boardpoll", "bench/homebench"}},
+	{"the server and benchmarks", []string{"server", "bench", "bench/boardpoll", "bench/crm", "bench/homebench"}},
 }
 
 // testOnly packages support tests: only _test.go files may import them.

@@ -334,10 +334,7 @@ func (s *Service) dispatch(ctx context.Context, id uuid.UUID, now time.Time) (in
 	var made int64
 	var after uuid.UUID
 	for {
-		var batch []struct {
-			OwnerID uuid.UUID
-			Segment Segment
-		}
+		var batch []invitee
 		if err := s.audience(s.DB.Conn(ctx), []uuid.UUID{c.StoreID}, f, now).Select("s.owner_id, s.segment").
 			Where("s.owner_id > ?", after).Order("s.owner_id").Limit(inviteBatch).Scan(&batch).Error; err != nil {
 			return made, err
@@ -345,35 +342,16 @@ func (s *Service) dispatch(ctx context.Context, id uuid.UUID, now time.Time) (in
 		if len(batch) == 0 {
 			break
 		}
+		var invited int64
 		err := s.DB.WithTx(ctx, func(ctx context.Context) error {
-			for _, o := range batch {
-				note := models.NewID()
-				inv := &Invitation{ID: models.NewID(), CampaignID: c.ID, OwnerID: o.OwnerID, StoreID: c.StoreID, Segment: o.Segment,
-					NotificationID: &note, CreatedAt: now}
-				res := s.DB.Conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "campaign_id"}, {Name: "owner_id"}}, DoNothing: true}).Create(inv)
-				if res.Error != nil {
-					return res.Error
-				}
-				if res.RowsAffected == 0 {
-					continue // invited by an earlier or concurrent run
-				}
-				link, err := s.issueCoupon(ctx, c, inv)
-				if err != nil {
-					return err
-				}
-				key := "campaign:" + c.ID.String()
-				store := c.StoreID
-				if _, err := s.Inbox.CreateNotification(ctx, &inbox.Notification{ID: note, OwnerID: o.OwnerID, Kind: KindCampaignInvitation,
-					Title: c.Title, Body: c.Body, Link: link, DedupeKey: &key, CreatedAt: now, StoreID: &store}); err != nil {
-					return err
-				}
-				made++
-			}
-			return nil
+			var err error
+			invited, err = s.invite(ctx, c, batch, now)
+			return err
 		})
 		if err != nil {
 			return made, err
 		}
+		made += invited
 		after = batch[len(batch)-1].OwnerID
 	}
 	err = s.DB.WithTx(ctx, func(ctx context.Context) error {
@@ -410,6 +388,53 @@ func (s *Service) issueCoupon(ctx context.Context, c *Campaign, inv *Invitation)
 		return "", err
 	}
 	return models.LinkTo(models.RefTo(models.RefCoupon, cp.ID)), nil
+}
+
+// invitee is an owner of a campaign's audience, with their segment.
+type invitee struct {
+	OwnerID uuid.UUID
+	Segment Segment
+}
+
+// invite writes one batch's invitations in one INSERT (owners invited by an
+// earlier or concurrent run are skipped: the unique key), reads which are
+// this run's, issues a COUPON campaign's coupons to them (issueCoupon, one
+// owner at a time: each under its owner's lock), and puts their
+// notifications in the inbox in one more INSERT (inbox.CreateNotifications,
+// with each one's delivery). Returns the owners invited now.
+func (s *Service) invite(ctx context.Context, c *Campaign, batch []invitee, now time.Time) (int64, error) {
+	conn := s.DB.Conn(ctx)
+	invs := make([]*Invitation, len(batch))
+	ids := make([]uuid.UUID, len(batch))
+	for i, o := range batch {
+		note := models.NewID()
+		invs[i] = &Invitation{ID: models.NewID(), CampaignID: c.ID, OwnerID: o.OwnerID, StoreID: c.StoreID, Segment: o.Segment,
+			NotificationID: &note, CreatedAt: now}
+		ids[i] = invs[i].ID
+	}
+	if err := conn.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "campaign_id"}, {Name: "owner_id"}}, DoNothing: true}).
+		Create(&invs).Error; err != nil {
+		return 0, err
+	}
+	var fresh []*Invitation
+	if err := conn.Where("id IN ?", ids).Order("owner_id").Find(&fresh).Error; err != nil {
+		return 0, err
+	}
+	key := "campaign:" + c.ID.String()
+	store := c.StoreID
+	notes := make([]*inbox.Notification, len(fresh))
+	for i, inv := range fresh {
+		link, err := s.issueCoupon(ctx, c, inv)
+		if err != nil {
+			return 0, err
+		}
+		notes[i] = &inbox.Notification{ID: *inv.NotificationID, OwnerID: inv.OwnerID, Kind: KindCampaignInvitation, Title: c.Title,
+			Body: c.Body, Link: link, DedupeKey: &key, CreatedAt: now, StoreID: &store}
+	}
+	if _, err := s.Inbox.CreateNotifications(ctx, notes); err != nil {
+		return 0, err
+	}
+	return int64(len(fresh)), nil
 }
 
 // link is what the invitation opens: the event, or the booking screen (a

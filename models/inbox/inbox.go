@@ -46,6 +46,66 @@ func (s *Service) CreateNotification(ctx context.Context, n *Notification) (crea
 	return created, err
 }
 
+// CreateNotifications is CreateNotification for many notifications at
+// once (a campaign's batch), in the transaction of ctx or its own: one
+// INSERT of them all, one read of which were new (a DedupeKey the owner
+// already had, or had earlier in the same batch, is skipped), then, with an
+// Outbox, each new one's delivery as CreateNotification writes it. It
+// returns the notifications created, in the order given.
+func (s *Service) CreateNotifications(ctx context.Context, ns []*Notification) ([]*Notification, error) {
+	if len(ns) == 0 {
+		return nil, nil
+	}
+	ids := make([]uuid.UUID, len(ns))
+	for i, n := range ns {
+		if strings.TrimSpace(n.Kind) == "" || strings.TrimSpace(n.Title) == "" {
+			return nil, models.E(models.CodeInvalidArgument, "消息类型和标题不能为空", "a notification needs a kind and a title")
+		}
+		if n.ID == uuid.Nil {
+			n.ID = models.NewID()
+		}
+		if n.CreatedAt.IsZero() {
+			n.CreatedAt = s.Clock.Now(ctx)
+		}
+		ids[i] = n.ID
+	}
+	var created []*Notification
+	err := s.DB.WithTx(ctx, func(ctx context.Context) error {
+		created = created[:0]
+		conn := s.DB.Conn(ctx)
+		if err := conn.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "owner_id"}, {Name: "dedupe_key"}}, DoNothing: true}).
+			Create(&ns).Error; err != nil {
+			return err
+		}
+		// The rows with these ids are the new ones: a skipped notification
+		// left the earlier row, with its own id.
+		var fresh []uuid.UUID
+		if err := conn.Model(&Notification{}).Where("id IN ?", ids).Pluck("id", &fresh).Error; err != nil {
+			return err
+		}
+		isNew := make(map[uuid.UUID]bool, len(fresh))
+		for _, id := range fresh {
+			isNew[id] = true
+		}
+		for _, n := range ns {
+			if !isNew[n.ID] {
+				continue
+			}
+			created = append(created, n)
+			if s.Outbox != nil {
+				if err := s.deliver(ctx, n); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
 func (s *Service) insert(ctx context.Context, n *Notification) (bool, error) {
 	res := s.DB.Conn(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "owner_id"}, {Name: "dedupe_key"}},

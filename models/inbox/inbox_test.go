@@ -204,3 +204,61 @@ func TestExistingDedupeKeys(t *testing.T) {
 		t.Errorf("no keys asked: %v", none)
 	}
 }
+
+func TestCreateNotifications(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a, b := w.Owner(1, "张三", w.SZ), w.Owner(2, "李四", w.SZ)
+	w.notify(b, "CAMPAIGN_INVITATION", "campaign:old")
+	batch := func() []*inbox.Notification {
+		return []*inbox.Notification{
+			{OwnerID: a.ID, Kind: "CAMPAIGN_INVITATION", Title: "新", DedupeKey: ptr("campaign:new")},
+			{OwnerID: b.ID, Kind: "CAMPAIGN_INVITATION", Title: "旧", DedupeKey: ptr("campaign:old")}, // b has it
+			{OwnerID: b.ID, Kind: "CAMPAIGN_INVITATION", Title: "新", DedupeKey: ptr("campaign:new")},
+			{OwnerID: b.ID, Kind: "CAMPAIGN_INVITATION", Title: "又", DedupeKey: ptr("campaign:new")}, // twice in the batch
+			{OwnerID: a.ID, Kind: "NEWS", Title: "无键"},
+		}
+	}
+	ns := batch()
+	created, err := w.inbox.CreateNotifications(w.Ctx, ns)
+	must(t, err)
+	if len(created) != 3 || created[0] != ns[0] || created[1] != ns[2] || created[2] != ns[4] {
+		t.Fatalf("created %+v; want the first, third and fifth", created)
+	}
+	if ns[0].ID == uuid.Nil || ns[0].CreatedAt.IsZero() {
+		t.Fatalf("id and time not filled: %+v", ns[0])
+	}
+	if n := w.Count(&inbox.Notification{}); n != 4 {
+		t.Fatalf("%d notifications; want 4", n)
+	}
+	// A bad one refuses the batch, nothing written.
+	_, err = w.inbox.CreateNotifications(w.Ctx, []*inbox.Notification{{OwnerID: a.ID, Kind: "NEWS", Title: "好"}, {OwnerID: a.ID, Kind: "NEWS", Title: " "}})
+	wantCode(t, err, models.CodeInvalidArgument, "")
+	if n := w.Count(&inbox.Notification{}); n != 4 {
+		t.Fatalf("%d notifications after a refused batch; want 4", n)
+	}
+	// Concurrent batches of the same keys: each key once in all.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 6 {
+		wg.Go(func() {
+			var keyed []*inbox.Notification
+			for _, o := range []*models.Owner{a, b} {
+				keyed = append(keyed, &inbox.Notification{OwnerID: o.ID, Kind: "CAMPAIGN_INVITATION", Title: "并发", DedupeKey: ptr("campaign:race")})
+			}
+			created, err := w.inbox.CreateNotifications(w.Ctx, keyed)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			wins += len(created)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if wins != 2 || w.Count(&inbox.Notification{}) != 6 {
+		t.Fatalf("%d created by concurrent batches, %d rows; want 2 and 6", wins, w.Count(&inbox.Notification{}))
+	}
+}
