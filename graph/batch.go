@@ -18,21 +18,42 @@ import (
 //
 // A key read at once, or primed, is kept for the operation like a batched
 // one (unless the operation's loaders do not cache: subscriptions).
+//
+// An operation's loaders are made for every operation but most go unused:
+// the batch (and the kept map) are made on first use, not with the loader.
 type Loader[K comparable, V any] struct {
+	fetch func(context.Context, []K) (map[K]V, error)
+	cache bool
+
+	once    sync.Once
 	batched *dataloadgen.Loader[K, V]
-	fetch   func(context.Context, []K) (map[K]V, error)
-	cache   bool
 
 	mu   sync.Mutex
-	kept map[K]V
+	kept map[K]V // nil until something is kept
 }
 
 func newLoader[K comparable, V any](fetch func(context.Context, []K) (map[K]V, error), cache bool) *Loader[K, V] {
-	opts := []dataloadgen.Option{dataloadgen.WithWait(loaderWait)}
-	if !cache {
-		opts = append(opts, dataloadgen.WithoutCache())
+	return &Loader[K, V]{fetch: fetch, cache: cache}
+}
+
+// batch is the loader's dataloadgen batch, made on first use.
+func (l *Loader[K, V]) batch() *dataloadgen.Loader[K, V] {
+	l.once.Do(func() {
+		opts := []dataloadgen.Option{dataloadgen.WithWait(loaderWait)}
+		if !l.cache {
+			opts = append(opts, dataloadgen.WithoutCache())
+		}
+		l.batched = dataloadgen.NewMappedLoader(l.fetch, opts...)
+	})
+	return l.batched
+}
+
+// keep stores v for key; l.mu is held.
+func (l *Loader[K, V]) keep(key K, v V) {
+	if l.kept == nil {
+		l.kept = map[K]V{}
 	}
-	return &Loader[K, V]{batched: dataloadgen.NewMappedLoader(fetch, opts...), fetch: fetch, cache: cache, kept: map[K]V{}}
+	l.kept[key] = v
 }
 
 // Load reads key's value: inside a list through the batch, elsewhere at
@@ -42,10 +63,10 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 		return v, nil
 	}
 	if insideList(ctx) {
-		v, err := l.batched.Load(ctx, key)
+		v, err := l.batch().Load(ctx, key)
 		if err == nil && l.cache {
 			l.mu.Lock()
-			l.kept[key] = v
+			l.keep(key, v)
 			l.mu.Unlock()
 		}
 		return v, err
@@ -61,7 +82,7 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 // LoadAll reads keys' values, in one batch; outside a list at once.
 func (l *Loader[K, V]) LoadAll(ctx context.Context, keys []K) ([]V, error) {
 	if insideList(ctx) {
-		return l.batched.LoadAll(ctx, keys)
+		return l.batch().LoadAll(ctx, keys)
 	}
 	return l.readNow(ctx, keys)
 }
@@ -74,10 +95,10 @@ func (l *Loader[K, V]) Prime(key K, value V) bool {
 	l.mu.Lock()
 	_, known := l.kept[key]
 	if !known {
-		l.kept[key] = value
+		l.keep(key, value)
 	}
 	l.mu.Unlock()
-	return !known && l.batched.Prime(key, value)
+	return !known && l.batch().Prime(key, value)
 }
 
 func (l *Loader[K, V]) keptValue(key K) (V, bool) {
@@ -114,7 +135,7 @@ func (l *Loader[K, V]) readNow(ctx context.Context, keys []K) ([]V, error) {
 		if v, ok := got[k]; ok {
 			out[i] = v
 			if l.cache {
-				l.kept[k] = v
+				l.keep(k, v)
 			}
 		} else if _, ok := l.kept[k]; !ok {
 			if errs == nil {
