@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -30,6 +31,8 @@ type Loader[K comparable, V any] struct {
 
 	mu   sync.Mutex
 	kept map[K]V // nil until something is kept
+	// absent: keys read at once that have no value (see Prefetch).
+	absent map[K]struct{}
 }
 
 func newLoader[K comparable, V any](fetch func(context.Context, []K) (map[K]V, error), cache bool) *Loader[K, V] {
@@ -61,6 +64,10 @@ func (l *Loader[K, V]) keep(key K, v V) {
 func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 	if v, ok := l.keptValue(key); ok {
 		return v, nil
+	}
+	if l.knownAbsent(key) {
+		var zero V
+		return zero, dataloadgen.ErrNotFound
 	}
 	if insideList(ctx) {
 		v, err := l.batch().Load(ctx, key)
@@ -106,6 +113,55 @@ func (l *Loader[K, V]) keptValue(key K) (V, bool) {
 	defer l.mu.Unlock()
 	v, ok := l.kept[key]
 	return v, ok
+}
+
+// known reports whether key was read at once and found to have no value.
+func (l *Loader[K, V]) knownAbsent(key K) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.absent[key]
+	return ok
+}
+
+// Prefetch reads keys now (at once outside a list, in one batch inside
+// one) and keeps what it found and what it did not, so that the list
+// elements' resolvers that load them afterwards neither read nor wait for
+// a batch. A parent resolver calls it with its elements' keys when the
+// operation selects the field (docs/performance.md, "Dataloader waits").
+// Without cache (subscriptions) it does nothing.
+func (l *Loader[K, V]) Prefetch(ctx context.Context, keys []K) error {
+	if !l.cache || len(keys) == 0 {
+		return nil
+	}
+	seen := make(map[K]struct{}, len(keys))
+	unique := make([]K, 0, len(keys))
+	for _, k := range keys {
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			unique = append(unique, k)
+		}
+	}
+	vs, err := l.LoadAll(ctx, unique)
+	var errs dataloadgen.ErrorSlice
+	if err != nil && !errors.As(err, &errs) && !errors.Is(err, dataloadgen.ErrNotFound) {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, k := range unique {
+		switch {
+		case len(errs) > i && errs[i] != nil && !errors.Is(errs[i], dataloadgen.ErrNotFound):
+			return errs[i]
+		case len(errs) > i && errs[i] != nil, len(errs) == 0 && err != nil:
+			if l.absent == nil {
+				l.absent = map[K]struct{}{}
+			}
+			l.absent[k] = struct{}{}
+		default:
+			l.keep(k, vs[i])
+		}
+	}
+	return nil
 }
 
 // readNow reads the keys not kept yet in one fetch and keeps them.
