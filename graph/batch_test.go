@@ -19,20 +19,8 @@ func TestLoaderWaitsOnlyInsideLists(t *testing.T) {
 	defer func(w time.Duration) { loaderWait = w }(loaderWait)
 	loaderWait = 2 * time.Second
 
-	var mu sync.Mutex
 	var batches [][]int
-	fetch := func(_ context.Context, keys []int) (map[int]string, error) {
-		mu.Lock()
-		batches = append(batches, slices.Clone(keys))
-		mu.Unlock()
-		out := map[int]string{}
-		for _, k := range keys {
-			if k != 0 {
-				out[k] = "v"
-			}
-		}
-		return out, nil
-	}
+	fetch := recordingFetch(&batches, func(k int) (string, bool) { return "v", k != 0 })
 	field := graphql.WithFieldContext(context.Background(), &graphql.FieldContext{Object: "Query", Field: graphql.CollectedField{}})
 
 	l := newLoader(fetch, true)
@@ -81,20 +69,8 @@ func TestLoaderPrefetchServesListElementsAtOnce(t *testing.T) {
 	defer func(w time.Duration) { loaderWait = w }(loaderWait)
 	loaderWait = 2 * time.Second
 
-	var mu sync.Mutex
 	var batches [][]int
-	fetch := func(_ context.Context, keys []int) (map[int]string, error) {
-		mu.Lock()
-		batches = append(batches, slices.Clone(keys))
-		mu.Unlock()
-		out := map[int]string{}
-		for _, k := range keys {
-			if k%2 == 1 {
-				out[k] = "odd"
-			}
-		}
-		return out, nil
-	}
+	fetch := recordingFetch(&batches, func(k int) (string, bool) { return "odd", k%2 == 1 })
 	field := graphql.WithFieldContext(context.Background(), &graphql.FieldContext{Object: "Query", Field: graphql.CollectedField{}})
 	l := newLoader(fetch, true)
 	if err := l.Prefetch(field, []int{1, 2, 3, 3, 1}); err != nil {
@@ -126,5 +102,23 @@ func TestLoaderPrefetchServesListElementsAtOnce(t *testing.T) {
 	uncached := newLoader(fetch, false)
 	if err := uncached.Prefetch(field, []int{1, 2}); err != nil || len(batches) != 0 {
 		t.Fatalf("a loader without cache prefetched: %v, %v", batches, err)
+	}
+}
+
+// recordingFetch is a batch read that records each batch's keys in
+// batches and answers value(k) for the keys it has.
+func recordingFetch(batches *[][]int, value func(int) (string, bool)) func(context.Context, []int) (map[int]string, error) {
+	var mu sync.Mutex
+	return func(_ context.Context, keys []int) (map[int]string, error) {
+		mu.Lock()
+		*batches = append(*batches, slices.Clone(keys))
+		mu.Unlock()
+		out := map[int]string{}
+		for _, k := range keys {
+			if v, ok := value(k); ok {
+				out[k] = v
+			}
+		}
+		return out, nil
 	}
 }
