@@ -71,3 +71,30 @@ func patchOf(in model.UpdateEventInput) events.Patch {
 	}
 	return p
 }
+
+// prefetchEvents reads up front, for a page of events, the stores and the
+// caller's registrations the operation selects of them, so that the
+// events' fields do not wait for a batch (Loader.Prefetch).
+func prefetchEvents(ctx context.Context, rows []*events.Event) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	l := loaders(ctx)
+	if selects(ctx, "edges", "node", "store") {
+		ids := make([]uuid.UUID, len(rows))
+		for i, e := range rows {
+			ids[i] = e.StoreID
+		}
+		if err := l.Store.Prefetch(ctx, ids); err != nil {
+			return err
+		}
+	}
+	if selects(ctx, "edges", "node", "myRegistration") {
+		ids := make([]uuid.UUID, len(rows))
+		for i, e := range rows {
+			ids[i] = e.ID
+		}
+		return l.MyRegistration.Prefetch(ctx, ids)
+	}
+	return nil
+}

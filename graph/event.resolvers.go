@@ -194,6 +194,9 @@ func (r *queryResolver) Events(ctx context.Context, filter *model.EventFilter, f
 		conn.Edges[i] = &model.EventEdge{Cursor: e.PageKey().String(), Node: e}
 	}
 	conn.PageInfo = pageInfo(len(rows), hasNext, p, func(i int) string { return rows[i].PageKey().String() })
+	if err := prefetchEvents(ctx, rows); err != nil {
+		return nil, err
+	}
 	return conn, nil
 }
 

@@ -334,7 +334,7 @@ func fetchRound[T any](db *gorm.DB, l Lists, round []ListPage, out map[ListPage]
 	ORDER BY y.` + l.Part + `, y.page_after, y.page_rank`
 	args = append(append(append(args, ids), l.Args...), limit)
 	var rows []ranked[T]
-	if err := db.Raw(q, args...).Scan(&rows).Error; err != nil {
+	if err := Scan(db.Raw(q, args...), &rows); err != nil {
 		return err
 	}
 	byList := make(map[uuid.UUID][]*ranked[T], len(round))

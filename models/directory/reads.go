@@ -43,10 +43,10 @@ func (s *Service) StoresByIDs(ctx context.Context, ids []uuid.UUID) ([]*models.S
 		HOpens       *string
 		HCloses      *string
 	}
-	err := s.DB.Conn(ctx).Model(&models.Store{}).
+	err := models.Scan(s.DB.Conn(ctx).Model(&models.Store{}).
 		Select("stores.*, h.weekday AS h_weekday, h.opens AS h_opens, h.closes AS h_closes").
 		Joins("LEFT JOIN store_hours h ON h.store_id = stores.id").
-		Where("stores.id IN ?", ids).Order("stores.id, h.weekday").Scan(&rows).Error
+		Where("stores.id IN ?", ids).Order("stores.id, h.weekday"), &rows)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package directory_test
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -416,6 +417,13 @@ func TestSignedInOwner(t *testing.T) {
 		t.Fatalf("%d statements, %+v", n, in)
 	}
 	checkHours(t, in.HomeStore)
+	// The hours come aggregated in the owner's row: the same week as the
+	// store's own read gives, day by day.
+	stores, err := w.dir.StoresByIDs(w.Ctx, []uuid.UUID{w.SZ.ID})
+	must(t, err)
+	if len(stores) != 1 || !reflect.DeepEqual(stores[0].Hours, in.HomeStore.Hours) || stores[0].Name != in.HomeStore.Name {
+		t.Fatalf("home store %+v, the store's own read %+v", in.HomeStore, stores)
+	}
 	in, err = w.dir.SignedInOwner(w.Ctx, bare.ID)
 	must(t, err)
 	if in.Owner == nil || in.HomeStore != nil || in.Deleted {

@@ -138,11 +138,11 @@ func (s *Service) WaitlistPositions(ctx context.Context, ids []uuid.UUID) (map[u
 		ID       uuid.UUID
 		Position int
 	}
-	err := s.DB.Conn(ctx).Raw(`SELECT r.id AS id, COUNT(w.id) AS position
+	err := models.Scan(s.DB.Conn(ctx).Raw(`SELECT r.id AS id, COUNT(w.id) AS position
 		FROM registrations r JOIN registrations w ON w.event_id = r.event_id AND w.status = ?
 			AND (w.waitlisted_at < r.waitlisted_at OR (w.waitlisted_at = r.waitlisted_at AND w.id <= r.id))
 		WHERE r.id IN ? AND r.status = ?
-		GROUP BY r.id`, Waitlisted, ids, Waitlisted).Scan(&rows).Error
+		GROUP BY r.id`, Waitlisted, ids, Waitlisted), &rows)
 	if err != nil {
 		return nil, err
 	}

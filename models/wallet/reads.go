@@ -130,7 +130,7 @@ func (s *Service) memberships(ctx context.Context, ownerIDs []uuid.UUID, now tim
 		// as text, PostgreSQL's is formatted by database/sql.
 		FirstExpiry *string
 	}
-	err := s.DB.Conn(ctx).Model(&Account{}).Select(`membership_accounts.*,
+	err := models.Scan(s.DB.Conn(ctx).Model(&Account{}).Select(`membership_accounts.*,
 		COALESCE((SELECT CAST(SUM(l.spend_fen) AS BIGINT) FROM ledger_entries l
 			WHERE l.owner_id = membership_accounts.owner_id AND l.spend_fen > 0 AND l.created_at > ?), 0) AS spent,
 		COALESCE((SELECT CAST(SUM(p.remaining) AS BIGINT) FROM points_lots p
@@ -139,7 +139,7 @@ func (s *Service) memberships(ctx context.Context, ownerIDs []uuid.UUID, now tim
 			WHERE p.owner_id = membership_accounts.owner_id AND p.remaining > 0 AND p.expires_at <= ?
 			ORDER BY p.expires_at LIMIT 1) AS first_expiry`,
 		tierWindowStart(now).UTC(), soon, soon).
-		Where("membership_accounts.owner_id IN ?", ownerIDs).Scan(&rows).Error
+		Where("membership_accounts.owner_id IN ?", ownerIDs), &rows)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func (s *Service) Board(ctx context.Context, actor *auth.Principal, storeID uuid
 		AdvisorName     string
 		TechnicianName  *string
 	}
-	err = s.DB.Conn(ctx).Table("repair_orders o").
+	err = models.Scan(s.DB.Conn(ctx).Table("repair_orders o").
 		Select(`o.id, o.number, o.status, o.promised_at, o.status_changed_at, o.bay,
 			v.plate, v.vin, v.model, ow.name AS owner_name, a.name AS advisor_name, t.name AS technician_name`).
 		Joins(directory.JoinVehicle("v", "o.vehicle_id")).
@@ -78,8 +78,7 @@ func (s *Service) Board(ctx context.Context, actor *auth.Principal, storeID uuid
 		Joins(directory.LeftJoin(directory.JoinStaff("t", "o.technician_id"))).
 		Where("o.store_id = ? AND (o.status NOT IN ? OR (o.status = ? AND o.delivered_at >= ? AND o.delivered_at < ?))",
 			storeID, closedStatuses, Delivered, dayStart, dayEnd).
-		Order("o.status_changed_at ASC, o.id ASC").
-		Scan(&rows).Error
+		Order("o.status_changed_at ASC, o.id ASC"), &rows)
 	if err != nil {
 		return nil, err
 	}

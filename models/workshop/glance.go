@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+
+	"github.com/ownerhub/ownerhub/models"
 )
 
 // Glance is what a list of cars shows of the workshop at a glance: each
@@ -50,8 +52,8 @@ func (s *Service) CarsAtAGlance(ctx context.Context, vehicleIDs []uuid.UUID) (*G
 		TDeclined   int64
 		TPaid       int64
 	}
-	err := s.DB.Conn(ctx).Raw(q, PreApproved, Approved, PreApproved, Approved, Pending, Declined,
-		Delivered, vehicleIDs, vehicleIDs, closedStatuses).Scan(&rows).Error
+	err := models.Scan(s.DB.Conn(ctx).Raw(q, PreApproved, Approved, PreApproved, Approved, Pending, Declined,
+		Delivered, vehicleIDs, vehicleIDs, closedStatuses), &rows)
 	if err != nil {
 		return nil, err
 	}
