@@ -24,6 +24,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/push"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/wechat"
 )
@@ -76,6 +77,9 @@ type Config struct {
 
 	// Segments are the aftersales segments' window and thresholds.
 	Segments crm.Thresholds
+
+	// Referrals is the referral link base and reward.
+	Referrals referrals.Config
 
 	// SMSProvider is "" (no gateway: development logs login codes,
 	// production sends none) or "aliyun" (Alibaba Cloud SMS, configured by
@@ -179,6 +183,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if err := loadSegments(&c, env); err != nil {
+		return c, err
+	}
+	if err := loadReferrals(&c, env); err != nil {
 		return c, err
 	}
 	if err := loadPush(&c, env); err != nil {
