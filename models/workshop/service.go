@@ -11,10 +11,10 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/coupons"
-	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/payments"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
