@@ -14,8 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/models"
-	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/validate"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
