@@ -271,6 +271,21 @@ func TestReferralCarPurchase(t *testing.T) {
 	if n, _ := f.rfRewardEntries(t, friend.ID); n != 1 {
 		t.Fatalf("rewarded twice: %d", n)
 	}
+
+	// A friend who signed up by SMS and then buys a car: the delivery
+	// rewards the pending referral (no code needed at the registration).
+	smsFriend, _ := f.rfFriend(t, code, "")
+	in = e2eRegistration(t)
+	in["ownerPhone"] = smsFriend.Phone
+	if p := register(in); len(userErrorCodes(p)) != 0 {
+		t.Fatalf("registration for the SMS friend: %v", p)
+	}
+	if r := rfFind(t, f.rfStoreReferrals(t, f.staff(t, "manager.sz01"), "REWARDED"), smsFriend.ID); r["qualifiedBy"] != "CAR_PURCHASE" {
+		t.Fatalf("SMS friend's car purchase: %v", r)
+	}
+	if n, _ := f.rfRewardEntries(t, referrer.Owner.ID); n != 2 {
+		t.Fatalf("referrer has %d reward entries after two friends", n)
+	}
 }
 
 // The abuse checks as staff see them: a sign-up on the referrer's device
