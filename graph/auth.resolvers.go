@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
+	"github.com/ownerhub/ownerhub/models/referrals"
 )
 
 // RequestLoginCode is the resolver for the requestLoginCode field.
@@ -35,7 +36,8 @@ func (r *mutationResolver) VerifyLoginCode(ctx context.Context, input model.Veri
 	if input.WeChatBindingTicket != nil {
 		ticket = *input.WeChatBindingTicket
 	}
-	sess, owner, err := r.SignIn.VerifyCode(ctx, input.Phone, input.Code, ticket, auth.ClientIP(ctx))
+	sess, owner, err := r.SignIn.VerifyCodeReferred(ctx, input.Phone, input.Code, ticket, auth.ClientIP(ctx),
+		referrals.SignUp{Code: deref(input.ReferralCode), DeviceID: deref(input.DeviceID)})
 	ues, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err
@@ -49,7 +51,8 @@ func (r *mutationResolver) LoginWithWeChat(ctx context.Context, input model.Logi
 	if input.PhoneCode != nil {
 		phoneCode = *input.PhoneCode
 	}
-	sess, owner, ticket, err := r.SignIn.LoginWithWeChatPhone(ctx, input.Code, phoneCode)
+	sess, owner, ticket, err := r.SignIn.LoginWithWeChatReferred(ctx, input.Code, phoneCode,
+		referrals.SignUp{Code: deref(input.ReferralCode), DeviceID: deref(input.DeviceID)})
 	ues, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/payments"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -57,6 +58,7 @@ var staffRoles = map[string][]auth.Role{
 	"Mutation.createCouponTemplate":     coupons.RolesCreateTemplate(),
 	"Mutation.issueCoupon":              coupons.RolesIssue(),
 	"Mutation.revokeCoupon":             coupons.RolesRevoke(),
+	"Query.storeReferrals":              referrals.RolesStoreReferrals(),
 
 	"Query.paymentReconciliation":  payments.RolesReconciliation(),
 	"Query.paymentsOwingRefunds":   payments.RolesRefundsOwed(),

@@ -69,6 +69,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Coupons.CouponFor(ctx, who, key)
 	case typeCouponTemplate:
 		obj, err = r.Coupons.TemplateFor(ctx, who, key)
+	case typeReferral:
+		obj, err = r.Referrals.ReferralFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

@@ -34,6 +34,7 @@ const (
 	typePaymentRefund   = "PaymentRefund"
 	typeCoupon          = "Coupon"
 	typeCouponTemplate  = "CouponTemplate"
+	typeReferral        = "Referral"
 )
 
 // page reads a list's first and after arguments; models.NewPage is the one

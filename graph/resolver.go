@@ -20,6 +20,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/wechat"
@@ -39,6 +40,7 @@ type Resolver struct {
 	EventsService *events.Service
 	Roadside      *roadside.Service
 	Coupons       *coupons.Service
+	Referrals     *referrals.Service
 	Care          *care.Service
 	CRM           *crm.Service
 	// Jobs is the scheduled-job runner (its jobs' last runs for managers).

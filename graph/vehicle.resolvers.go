@@ -38,7 +38,7 @@ func (r *mutationResolver) RegisterVehicle(ctx context.Context, input model.Regi
 		InspectionDue:   input.InspectionDue,
 		MileageKm:       deref(input.MileageKm),
 	}
-	vehicle, owner, err := r.Directory.RegisterVehicle(ctx, caller(ctx), reg)
+	vehicle, owner, err := r.Referrals.RegisterVehicle(ctx, caller(ctx), reg, deref(input.ReferralCode))
 	ues, err := userErrors(ctx, err)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ const (
 	RefComplaint         RefType = "Complaint"
 	RefOnlinePayment     RefType = "OnlinePayment"
 	RefCoupon            RefType = "Coupon"
+	RefReferral          RefType = "Referral"
 )
 
 // Ref names an object the domain links to: its type and its key. The domain

@@ -74,6 +74,8 @@ var tableOwners = map[string]string{
 
 	"assistance_requests": "models/roadside", "assistance_events": "models/roadside",
 	"coupon_templates": "models/coupons", "coupons": "models/coupons",
+	"referral_codes": "models/referrals", "referrals": "models/referrals", "referral_devices": "models/referrals",
+	"referral_erased_phones": "models/referrals",
 }
 
 // A package's entities are its exported types that map to a table: a

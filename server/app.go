@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -33,6 +34,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -76,6 +78,7 @@ type App struct {
 	Events    *events.Service
 	Roadside  *roadside.Service
 	Coupons   *coupons.Service
+	Referrals *referrals.Service
 	Care      *care.Service
 	CRM       *crm.Service
 	Jobs      *jobs.Runner
@@ -159,7 +162,9 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	}
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet, Directory: dir}
 	cp := &coupons.Service{DB: d.DB, Directory: dir, Inbox: ib}
-	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp}
+	rf := &referrals.Service{DB: d.DB, Config: cfg.Referrals, Directory: dir, Inbox: ib, Wallet: wl, Coupons: cp}
+	svc.Referrals = rf
+	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp, Referrals: rf}
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp}
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
@@ -186,11 +191,13 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "onlinePayments", Export: pay.ExportOwner},
 			{Name: "wechatSubscriptions", Export: wx.ExportOwner},
 			{Name: "coupons", Export: cp.ExportOwner},
+			{Name: "referrals", Export: rf.ExportOwner},
 		},
 		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner, devices.EraseOwner,
-			pay.EraseOwner, wx.EraseOwner, cm.EraseOwner, cp.EraseOwner},
-		Lockers: []privacy.Eraser{ev.LockOwner},
-		Links:   graph.LinkOut,
+			pay.EraseOwner, wx.EraseOwner, cm.EraseOwner, cp.EraseOwner, rf.EraseOwner},
+		Lockers:         []privacy.Eraser{ev.LockOwner},
+		BeforeAnonymise: []func(context.Context, *models.Owner) error{rf.ForgetPhone},
+		Links:           graph.LinkOut,
 	}
 	runner.Jobs = scheduledJobs(runner, scheduled{DB: d.DB, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr,
 		Payments: pay, CRM: cm, Coupons: cp})
@@ -208,7 +215,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
 			Roadside: rs, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
-			Push: devices, Payments: pay, WeChat: wx, Coupons: cp},
+			Push: devices, Payments: pay, WeChat: wx, Coupons: cp, Referrals: rf},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -226,7 +233,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Coupons: cp, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
+		Coupons: cp, Referrals: rf, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
 	e := echo.New()
 	app.Echo = e
 	e.HideBanner, e.HidePort = true, true

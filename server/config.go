@@ -24,6 +24,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/push"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/wechat"
 )
@@ -79,6 +80,9 @@ type Config struct {
 	// ConversionDays is how long after a campaign's invitation what the
 	// owner does counts for the campaign (CRM_CONVERSION_DAYS).
 	ConversionDays int
+
+	// Referrals is the referral link base and reward.
+	Referrals referrals.Config
 
 	// SMSProvider is "" (no gateway: development logs login codes,
 	// production sends none) or "aliyun" (Alibaba Cloud SMS, configured by
@@ -182,6 +186,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if err := loadSegments(&c, env); err != nil {
+		return c, err
+	}
+	if err := loadReferrals(&c, env); err != nil {
 		return c, err
 	}
 	if err := loadPush(&c, env); err != nil {

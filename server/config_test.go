@@ -5,6 +5,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/outbox"
 	"github.com/ownerhub/ownerhub/models/payments"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"maps"
 	"os"
@@ -53,6 +54,7 @@ func TestConfigDefaults(t *testing.T) {
 		Wallet:         wallet.DefaultConfig(),
 		Segments:       crm.DefaultThresholds,
 		ConversionDays: crm.DefaultConversionDays,
+		Referrals:      referrals.Config{LinkBase: referrals.DefaultLinkBase, Reward: referrals.Reward{Points: referrals.DefaultRewardPoints}},
 		// The default weekly cap of marketing messages per owner.
 		MarketingWeeklyCap: 2,
 		PaymentHold:        payments.DefaultHold,
@@ -122,6 +124,8 @@ func TestConfigEverySetting(t *testing.T) {
 		"CRM_SEGMENT_WINDOW_MONTHS": "18",
 		"CRM_SEGMENT_THRESHOLDS":    "maintenance:2, mechanical:3",
 		"CRM_CONVERSION_DAYS":       "14",
+		"REFERRAL_LINK_BASE":        "https://app.example.com/r/",
+		"REFERRAL_REWARD":           "points:800",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +156,7 @@ func TestConfigEverySetting(t *testing.T) {
 		Wallet:            wallet.DefaultConfig(),
 		Segments:          crm.Thresholds{WindowMonths: 18, Insurance: 1, Maintenance: 2, Mechanical: 3},
 		ConversionDays:    14,
+		Referrals:         referrals.Config{LinkBase: "https://app.example.com/r/", Reward: referrals.Reward{Points: 800}},
 		SMSProvider:       "aliyun",
 		AliyunSMS: outbox.AliyunConfig{AccessKeyID: "LTAI5t-key", AccessKeySecret: "key-secret", SignName: "车主之家",
 			Templates: map[string]string{outbox.KindLoginCode: "SMS_465000001"}, Endpoint: "https://dysmsapi.aliyuncs.com"},

@@ -14,7 +14,7 @@ func (s *Service) FindOrCreateOwner(ctx context.Context, phone string) (*models.
 	var o *models.Owner
 	err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
 		var err error
-		o, err = s.findOrCreateOwner(ctx, phone, s.Clock.Now(ctx))
+		o, _, err = s.findOrCreateOwner(ctx, phone, s.Clock.Now(ctx))
 		return err
 	})
 	return o, err

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/validate"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -203,11 +204,30 @@ func rateLimitedUntil(t, now time.Time, hit bool) error {
 //   - WECHAT_ALREADY_BOUND (field "weChatBindingTicket"): the WeChat account
 //     belongs to another owner; nothing is changed, the code stays usable.
 func (s *Service) VerifyCode(ctx context.Context, phone, code, bindingTicket, ip string) (*Session, *models.Owner, error) {
+	return s.VerifyCodeReferred(ctx, phone, code, bindingTicket, ip, referrals.SignUp{})
+}
+
+// VerifyCodeReferred is VerifyCode for a sign-up that may bring a
+// referral code and the device it is made on (referrals.SignUp, Via set
+// here): the code refers the owner only when this sign-in creates them
+// (Service.Referrals, docs/referrals.md).
+//
+// Refusals, beside VerifyCode's (checked first; nothing changed, the code
+// stays usable): REFERRAL_CODE_UNKNOWN (field "referralCode"),
+// INVALID_ARGUMENT (field "deviceId").
+func (s *Service) VerifyCodeReferred(ctx context.Context, phone, code, bindingTicket, ip string, su referrals.SignUp) (*Session, *models.Owner, error) {
 	if err := s.ready(); err != nil {
 		return nil, nil, err
 	}
 	e164, err := normalizePhone(phone)
 	if err != nil {
+		return nil, nil, err
+	}
+	su.Via = referrals.ViaSMS
+	if bindingTicket != "" {
+		su.Via = referrals.ViaWeChat
+	}
+	if su, err = s.checkReferral(ctx, su); err != nil {
 		return nil, nil, err
 	}
 	var wechat *weChatIdentity
@@ -240,8 +260,11 @@ func (s *Service) VerifyCode(ctx context.Context, phone, code, bindingTicket, ip
 		if refusal, err := s.consumeCode(ctx, e164, code, ip, now); refusal != nil || err != nil {
 			return refusal, err
 		}
-		o, err := s.findOrCreateOwner(ctx, e164, now)
+		o, created, err := s.findOrCreateOwner(ctx, e164, now)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.signedIn(ctx, o, created, su); err != nil {
 			return nil, err
 		}
 		if wechat != nil {
@@ -326,29 +349,29 @@ func (s *Service) consumeCode(ctx context.Context, phone, code, ip string, now t
 // registers the phone) create one owner: the insert does nothing on a phone
 // conflict, which does not abort the transaction as a failed INSERT would on
 // PostgreSQL, and the winner's row is read back.
-func (s *Service) findOrCreateOwner(ctx context.Context, phone string, now time.Time) (*models.Owner, error) {
+func (s *Service) findOrCreateOwner(ctx context.Context, phone string, now time.Time) (*models.Owner, bool, error) {
 	conn := s.DB.Conn(ctx)
 	var o models.Owner
 	err := conn.Where("phone = ?", phone).Take(&o).Error
 	if err == nil {
-		return &o, nil
+		return &o, false, nil
 	}
 	if !notFound(err) {
-		return nil, fmt.Errorf("signin: load owner: %w", err)
+		return nil, false, fmt.Errorf("signin: load owner: %w", err)
 	}
 	o = models.Owner{ID: models.NewID(), Phone: phone, CreatedAt: now, UpdatedAt: now}
 	res := conn.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "phone"}}, DoNothing: true}).Create(&o)
 	if res.Error != nil {
-		return nil, fmt.Errorf("signin: create owner: %w", res.Error)
+		return nil, false, fmt.Errorf("signin: create owner: %w", res.Error)
 	}
 	if res.RowsAffected == 1 {
-		return &o, nil
+		return &o, true, nil
 	}
 	o = models.Owner{}
 	if err := conn.Where("phone = ?", phone).Take(&o).Error; err != nil {
-		return nil, fmt.Errorf("signin: load owner created concurrently: %w", err)
+		return nil, false, fmt.Errorf("signin: load owner created concurrently: %w", err)
 	}
-	return &o, nil
+	return &o, false, nil
 }
 
 // normalizePhone maps validation failures to INVALID_PHONE.

@@ -29,6 +29,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"gorm.io/gorm"
 )
 
@@ -93,7 +94,11 @@ type Service struct {
 	// the numbers WeChat verified (nil: loginWithWeChat takes no phone
 	// code).
 	WeChatPhones WeChatPhones
-	Config       Config
+	// Referrals, when set, takes the referral code and device a sign-up
+	// brings, in the sign-in's transaction (docs/referrals.md); without
+	// it they are ignored.
+	Referrals *referrals.Service
+	Config    Config
 	// Clock is the service's clock (nil: the real time). Tests move it.
 	Clock models.Clock
 }
@@ -248,3 +253,21 @@ func (s *Service) failures(ctx context.Context, kind string) *gorm.DB {
 }
 
 func notFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+// checkReferral validates a sign-up's referral input before anything is
+// done (referrals.Service.CheckSignUp); without Referrals it is dropped.
+func (s *Service) checkReferral(ctx context.Context, su referrals.SignUp) (referrals.SignUp, error) {
+	if s.Referrals == nil {
+		return referrals.SignUp{}, nil
+	}
+	return s.Referrals.CheckSignUp(ctx, su)
+}
+
+// signedIn hands a sign-in's referral input to Referrals in its
+// transaction.
+func (s *Service) signedIn(ctx context.Context, o *models.Owner, created bool, su referrals.SignUp) error {
+	if s.Referrals == nil || (su.Code == "" && su.DeviceID == "") {
+		return nil
+	}
+	return s.Referrals.SignedIn(ctx, o, created, su)
+}

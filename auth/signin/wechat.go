@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/validate"
 	"github.com/ownerhub/ownerhub/models/wechat"
 )
@@ -82,7 +83,24 @@ type WeChatPhones interface {
 //     to another WeChat account of the same user (unionid) or the account
 //     was bound to another owner meanwhile.
 func (s *Service) LoginWithWeChatPhone(ctx context.Context, code, phoneCode string) (sess *Session, owner *models.Owner, bindingTicket string, err error) {
+	return s.LoginWithWeChatReferred(ctx, code, phoneCode, referrals.SignUp{})
+}
+
+// LoginWithWeChatReferred is LoginWithWeChatPhone for a sign-up that may
+// bring a referral code and the device it is made on (referrals.SignUp):
+// the code refers the owner only when the phone code creates them
+// (Service.Referrals, docs/referrals.md). A sign-up finished by
+// verifyLoginCode with the binding ticket brings the code there.
+//
+// Refusals, beside LoginWithWeChatPhone's (checked before WeChat is
+// asked): REFERRAL_CODE_UNKNOWN (field "referralCode"), INVALID_ARGUMENT
+// (field "deviceId").
+func (s *Service) LoginWithWeChatReferred(ctx context.Context, code, phoneCode string, su referrals.SignUp) (sess *Session, owner *models.Owner, bindingTicket string, err error) {
 	if err := s.ready(); err != nil {
+		return nil, nil, "", err
+	}
+	su.Via = referrals.ViaWeChat
+	if su, err = s.checkReferral(ctx, su); err != nil {
 		return nil, nil, "", err
 	}
 	if s.WeChat == nil || (phoneCode != "" && s.WeChatPhones == nil) {
@@ -119,6 +137,9 @@ func (s *Service) LoginWithWeChatPhone(ctx context.Context, code, phoneCode stri
 		if err != nil {
 			return nil, fmt.Errorf("signin: load owner by openid: %w", err)
 		}
+		if err := s.signedIn(ctx, &o, false, su); err != nil {
+			return nil, err
+		}
 		if sess, err = s.newSession(ctx, ownerPrincipal(&o), models.NewID(), s.Clock.Now(ctx)); err != nil {
 			return nil, err
 		}
@@ -132,7 +153,7 @@ func (s *Service) LoginWithWeChatPhone(ctx context.Context, code, phoneCode stri
 		return sess, owner, "", nil
 	}
 	if phoneCode != "" {
-		sess, owner, err = s.bindByPhone(ctx, weChatIdentity{OpenID: ws.OpenID, UnionID: ws.UnionID}, phoneCode)
+		sess, owner, err = s.bindByPhone(ctx, weChatIdentity{OpenID: ws.OpenID, UnionID: ws.UnionID}, phoneCode, su)
 		return sess, owner, "", err
 	}
 	ticket, err := s.bindingTicket(ctx, weChatIdentity{OpenID: ws.OpenID, UnionID: ws.UnionID})
@@ -253,7 +274,7 @@ func (s *Service) bindWeChat(ctx context.Context, o *models.Owner, id weChatIden
 // phoneCode (creating the owner for a new phone) and signs that owner in.
 // WeChat's verification stands for the SMS code: the same binding rules as
 // VerifyCode's, under the same per-phone lock.
-func (s *Service) bindByPhone(ctx context.Context, id weChatIdentity, phoneCode string) (*Session, *models.Owner, error) {
+func (s *Service) bindByPhone(ctx context.Context, id weChatIdentity, phoneCode string, su referrals.SignUp) (*Session, *models.Owner, error) {
 	number, err := s.WeChatPhones.PhoneNumber(ctx, phoneCode)
 	switch {
 	case errors.Is(err, wechat.ErrPhoneCodeInvalid):
@@ -277,8 +298,11 @@ func (s *Service) bindByPhone(ctx context.Context, id weChatIdentity, phoneCode 
 		if err := s.serialize(ctx, lockKeyPhone+e164); err != nil {
 			return nil, err
 		}
-		o, err := s.findOrCreateOwner(ctx, e164, now)
+		o, created, err := s.findOrCreateOwner(ctx, e164, now)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.signedIn(ctx, o, created, su); err != nil {
 			return nil, err
 		}
 		// An error, not a refusal: an owner created for the phone is

@@ -27,6 +27,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/wechat"
@@ -75,6 +76,8 @@ type ResolverRoot interface {
 	PaymentReconciliation() PaymentReconciliationResolver
 	PaymentRefund() PaymentRefundResolver
 	Query() QueryResolver
+	Referral() ReferralResolver
+	ReferralProgram() ReferralProgramResolver
 	Registration() RegistrationResolver
 	RepairOrder() RepairOrderResolver
 	RepairOrderItem() RepairOrderItemResolver
@@ -927,6 +930,7 @@ type ComplexityRoot struct {
 		Payments                func(childComplexity int, first *int, after *string) int
 		Phone                   func(childComplexity int) int
 		Privacy                 func(childComplexity int) int
+		Referral                func(childComplexity int) int
 		Registrations           func(childComplexity int, first *int, after *string, status *events.RegStatus) int
 		Segment                 func(childComplexity int) int
 		Surveys                 func(childComplexity int, first *int, after *string) int
@@ -1070,6 +1074,7 @@ type ComplexityRoot struct {
 		SegmentReport               func(childComplexity int, storeID string) int
 		StaffMe                     func(childComplexity int) int
 		StoreCalendar               func(childComplexity int, storeID string) int
+		StoreReferrals              func(childComplexity int, storeID string, status *referrals.Status, first *int, after *string) int
 		Stores                      func(childComplexity int, first *int, after *string) int
 		WechatSubscriptionTemplates func(childComplexity int) int
 		WorkshopBoard               func(childComplexity int, storeID string) int
@@ -1084,6 +1089,40 @@ type ComplexityRoot struct {
 		Payment    func(childComplexity int) int
 		Refund     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	Referral struct {
+		CreatedAt      func(childComplexity int) int
+		DecidedAt      func(childComplexity int) int
+		FriendPhone    func(childComplexity int) int
+		ID             func(childComplexity int) int
+		QualifiedBy    func(childComplexity int) int
+		Referred       func(childComplexity int) int
+		ReferredPoints func(childComplexity int) int
+		Referrer       func(childComplexity int) int
+		ReferrerPoints func(childComplexity int) int
+		Refusal        func(childComplexity int) int
+		RewardKind     func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Store          func(childComplexity int) int
+	}
+
+	ReferralConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ReferralEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ReferralProgram struct {
+		Code          func(childComplexity int) int
+		Link          func(childComplexity int) int
+		Referrals     func(childComplexity int, first *int, after *string) int
+		RewardsEarned func(childComplexity int) int
 	}
 
 	RefundOnlinePaymentPayload struct {
@@ -1813,6 +1852,7 @@ type OwnerResolver interface {
 	Payments(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.OnlinePaymentConnection, error)
 	Privacy(ctx context.Context, obj *models.Owner) (*privacy.Privacy, error)
 	Devices(ctx context.Context, obj *models.Owner) ([]*push.Device, error)
+	Referral(ctx context.Context, obj *models.Owner) (*referrals.Program, error)
 	AssistanceRequests(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.AssistanceRequestConnection, error)
 	Membership(ctx context.Context, obj *models.Owner) (*wallet.Membership, error)
 }
@@ -1869,6 +1909,7 @@ type QueryResolver interface {
 	PaymentReconciliation(ctx context.Context, date models.Date, storeID *string) (*payments.Reconciliation, error)
 	PaymentsOwingRefunds(ctx context.Context, first *int, after *string) (*model.OnlinePaymentConnection, error)
 	ExportMyData(ctx context.Context) (*model.DataExport, error)
+	StoreReferrals(ctx context.Context, storeID string, status *referrals.Status, first *int, after *string) (*model.ReferralConnection, error)
 	RepairOrder(ctx context.Context, id string) (*workshop.RepairOrder, error)
 	WorkshopBoard(ctx context.Context, storeID string) (*workshop.Board, error)
 	ScreenTokens(ctx context.Context, storeID string) ([]*workshop.ScreenToken, error)
@@ -1877,6 +1918,22 @@ type QueryResolver interface {
 	Stores(ctx context.Context, first *int, after *string) (*model.StoreConnection, error)
 	StaffMe(ctx context.Context) (*models.Staff, error)
 	WechatSubscriptionTemplates(ctx context.Context) ([]*wechat.Template, error)
+}
+type ReferralResolver interface {
+	ID(ctx context.Context, obj *referrals.Referral) (string, error)
+
+	Refusal(ctx context.Context, obj *referrals.Referral) (*referrals.Refusal, error)
+
+	QualifiedBy(ctx context.Context, obj *referrals.Referral) (*referrals.Event, error)
+	RewardKind(ctx context.Context, obj *referrals.Referral) (*referrals.RewardKind, error)
+
+	Store(ctx context.Context, obj *referrals.Referral) (*models.Store, error)
+	Referrer(ctx context.Context, obj *referrals.Referral) (*models.Owner, error)
+	Referred(ctx context.Context, obj *referrals.Referral) (*models.Owner, error)
+}
+type ReferralProgramResolver interface {
+	Referrals(ctx context.Context, obj *referrals.Program, first *int, after *string) (*model.ReferralConnection, error)
+	RewardsEarned(ctx context.Context, obj *referrals.Program) (int, error)
 }
 type RegistrationResolver interface {
 	ID(ctx context.Context, obj *events.Registration) (string, error)
@@ -5803,6 +5860,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Privacy(childComplexity), true
+	case "Owner.referral":
+		if e.ComplexityRoot.Owner.Referral == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Owner.Referral(childComplexity), true
 	case "Owner.registrations":
 		if e.ComplexityRoot.Owner.Registrations == nil {
 			break
@@ -6591,6 +6654,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.StoreCalendar(childComplexity, args["storeId"].(string)), true
+	case "Query.storeReferrals":
+		if e.ComplexityRoot.Query.StoreReferrals == nil {
+			break
+		}
+
+		args, err := ec.field_Query_storeReferrals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.StoreReferrals(childComplexity, args["storeId"].(string), args["status"].(*referrals.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Query.stores":
 		if e.ComplexityRoot.Query.Stores == nil {
 			break
@@ -6651,6 +6725,147 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RecordManualRefundPayload.UserErrors(childComplexity), true
+
+	case "Referral.createdAt":
+		if e.ComplexityRoot.Referral.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.CreatedAt(childComplexity), true
+	case "Referral.decidedAt":
+		if e.ComplexityRoot.Referral.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.DecidedAt(childComplexity), true
+	case "Referral.friendPhone":
+		if e.ComplexityRoot.Referral.FriendPhone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.FriendPhone(childComplexity), true
+	case "Referral.id":
+		if e.ComplexityRoot.Referral.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ID(childComplexity), true
+	case "Referral.qualifiedBy":
+		if e.ComplexityRoot.Referral.QualifiedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.QualifiedBy(childComplexity), true
+	case "Referral.referred":
+		if e.ComplexityRoot.Referral.Referred == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Referred(childComplexity), true
+	case "Referral.referredPoints":
+		if e.ComplexityRoot.Referral.ReferredPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ReferredPoints(childComplexity), true
+	case "Referral.referrer":
+		if e.ComplexityRoot.Referral.Referrer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Referrer(childComplexity), true
+	case "Referral.referrerPoints":
+		if e.ComplexityRoot.Referral.ReferrerPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ReferrerPoints(childComplexity), true
+	case "Referral.refusal":
+		if e.ComplexityRoot.Referral.Refusal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Refusal(childComplexity), true
+	case "Referral.rewardKind":
+		if e.ComplexityRoot.Referral.RewardKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.RewardKind(childComplexity), true
+	case "Referral.status":
+		if e.ComplexityRoot.Referral.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Status(childComplexity), true
+	case "Referral.store":
+		if e.ComplexityRoot.Referral.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Store(childComplexity), true
+
+	case "ReferralConnection.edges":
+		if e.ComplexityRoot.ReferralConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralConnection.Edges(childComplexity), true
+	case "ReferralConnection.pageInfo":
+		if e.ComplexityRoot.ReferralConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralConnection.PageInfo(childComplexity), true
+	case "ReferralConnection.totalCount":
+		if e.ComplexityRoot.ReferralConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralConnection.TotalCount(childComplexity), true
+
+	case "ReferralEdge.cursor":
+		if e.ComplexityRoot.ReferralEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralEdge.Cursor(childComplexity), true
+	case "ReferralEdge.node":
+		if e.ComplexityRoot.ReferralEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralEdge.Node(childComplexity), true
+
+	case "ReferralProgram.code":
+		if e.ComplexityRoot.ReferralProgram.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralProgram.Code(childComplexity), true
+	case "ReferralProgram.link":
+		if e.ComplexityRoot.ReferralProgram.Link == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralProgram.Link(childComplexity), true
+	case "ReferralProgram.referrals":
+		if e.ComplexityRoot.ReferralProgram.Referrals == nil {
+			break
+		}
+
+		args, err := ec.field_ReferralProgram_referrals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ReferralProgram.Referrals(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "ReferralProgram.rewardsEarned":
+		if e.ComplexityRoot.ReferralProgram.RewardsEarned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralProgram.RewardsEarned(childComplexity), true
 
 	case "RefundOnlinePaymentPayload.payment":
 		if e.ComplexityRoot.RefundOnlinePaymentPayload.Payment == nil {
@@ -8548,6 +8763,10 @@ input VerifyLoginCodeInput {
   code: String!
   "A WeChat binding ticket from ` + "`" + `loginWithWeChat` + "`" + `: binds that openid to this phone."
   weChatBindingTicket: String
+  "A referral code (from a referral link): refers the owner when this sign-in creates them; ignored for an existing owner. REFERRAL_CODE_UNKNOWN when no owner has it."
+  referralCode: String
+  "The app's id of this device, at most 128 printable characters: kept for the referral abuse checks."
+  deviceId: String
 }
 
 "A signed-in session."
@@ -8585,6 +8804,10 @@ input LoginWithWeChatInput {
   sign-in) and signed in, without an SMS code. Mainland China numbers only.
   """
   phoneCode: String
+  "A referral code (from a referral link): refers the owner when this sign-in creates them; ignored for an existing owner. REFERRAL_CODE_UNKNOWN when no owner has it."
+  referralCode: String
+  "The mini-program's id of this device, at most 128 printable characters: kept for the referral abuse checks."
+  deviceId: String
 }
 
 "The result of loginWithWeChat: a session, or a binding ticket."
@@ -11068,6 +11291,12 @@ enum ErrorCode {
   # Coupons.
   "The owner already holds as many coupons of the template as it allows per owner."
   COUPON_LIMIT_REACHED
+  "No owner has the referral code given."
+  REFERRAL_CODE_UNKNOWN
+  "The owner named is the referral code's own owner: nobody refers themselves."
+  REFERRAL_SELF
+  "The owner already exists: only an owner the sign-up or registration creates can be referred."
+  REFERRAL_OWNER_NOT_NEW
   "The template's fixed window has ended: no more coupons are issued from it."
   COUPON_TEMPLATE_EXPIRED
   "The coupon was used, revoked or has expired."
@@ -12465,6 +12694,126 @@ extend type Mutation {
   ): UnregisterDevicePayload! @auth(requires: OWNER)
 }
 `, BuiltIn: false},
+	{Name: "../schema/referrals.graphqls", Input: `"Where a referral is (docs/referrals.md)."
+enum ReferralStatus {
+  "The referred owner signed up; no paid visit or car purchase yet."
+  PENDING
+  "A paid visit or car purchase rewarded both owners. Final."
+  REWARDED
+  "An abuse check refused the reward (see refusal). Final."
+  REFUSED
+}
+
+"Why a referral earned nothing: the abuse check that refused it."
+enum ReferralRefusal {
+  "The phone belonged to an owner before (an erased account signing up again)."
+  SAME_PHONE
+  "The sign-up was made on a device the referrer, or an owner they referred before, used."
+  SAME_DEVICE
+  "The qualifying car belonged to the referrer or to an owner they referred before."
+  SAME_CAR
+}
+
+"What qualified a referral."
+enum ReferralEvent {
+  "The referred owner's first settled repair order on which money was paid."
+  FIRST_PAID_VISIT
+  "A new car registered at delivery for the referred owner."
+  CAR_PURCHASE
+}
+
+"What each side of a rewarded referral earned."
+enum ReferralRewardKind {
+  "Membership points."
+  POINTS
+  "A coupon (see the owners' coupons, source REFERRAL)."
+  COUPON
+}
+
+"An owner's referral code (老带新) and what it brought."
+type ReferralProgram {
+  "The owner's code: 6 characters of digits and capitals without 0, O, 1, I and L. Never changes."
+  code: String!
+  "The link to share: signing up through it brings the code."
+  link: String!
+  "The owners who signed up with the code, newest first."
+  referrals(
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last referral of the previous page; omit for the first page."
+    after: String
+  ): ReferralConnection!
+  "How many of the referrals earned the owner a reward."
+  rewardsEarned: Int!
+}
+
+"An owner brought by another owner's referral code."
+type Referral implements Node {
+  "Opaque global ID."
+  id: ID!
+  "Where it is."
+  status: ReferralStatus!
+  "Why it earned nothing; null unless REFUSED."
+  refusal: ReferralRefusal
+  "The referred owner's phone, masked (138****0001); empty once that owner deleted the account."
+  friendPhone: String!
+  "What decided it; null while PENDING and for a referral refused at sign-up."
+  qualifiedBy: ReferralEvent
+  "What each side earned; null unless REWARDED."
+  rewardKind: ReferralRewardKind
+  "Points the referrer earned (0 for a coupon)."
+  referrerPoints: Int!
+  "Points the referred owner earned (0 for a coupon)."
+  referredPoints: Int!
+  "The store following it: where it qualified, or else the referrer's home store; null for neither."
+  store: Store
+  "The referrer: for staff who see the customer; null for owners."
+  referrer: Owner
+  "The referred owner: for staff who see the customer; null for owners."
+  referred: Owner
+  "When the referred owner signed up."
+  createdAt: DateTime!
+  "When it was rewarded or refused; null while PENDING."
+  decidedAt: DateTime
+}
+
+"A page of referrals."
+type ReferralConnection {
+  "The referrals of this page."
+  edges: [ReferralEdge!]!
+  "Where this page is in the list."
+  pageInfo: PageInfo!
+  "How many referrals the list has in all."
+  totalCount: Int!
+}
+
+"A referral and its cursor."
+type ReferralEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The referral."
+  node: Referral!
+}
+
+extend type Owner {
+  "The owner's referral code, link and referrals (the code is made on first read): the owner's own; null for others."
+  referral: ReferralProgram
+}
+
+extend type Query {
+  "A store's referrals, newest first: CRM and MANAGER of the store. Errors: FORBIDDEN (a store not theirs)."
+  storeReferrals(
+    "The store."
+    storeId: ID!,
+    "Only referrals in this status; omit for all."
+    status: ReferralStatus,
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last referral of the previous page."
+    after: String
+  ): ReferralConnection! @auth(requires: STAFF, roles: [CRM, MANAGER])
+}
+`, BuiltIn: false},
 	{Name: "../schema/repair.graphqls", Input: `"An amount of money. Amounts are integer fen (1/100 CNY): never floats."
 type Money {
   "The amount in fen (1/100 yuan); ¥12.34 is 1234. Negative only where a field says so (a ledger entry's change)."
@@ -13659,6 +14008,8 @@ input RegisterVehicleInput {
   inspectionDue: Date
   "Odometer at delivery in kilometres, 0 to 2,000,000 (default 0)."
   mileageKm: Int
+  "A referral code the new owner brought: refers the owner this registration creates (REFERRAL_OWNER_NOT_NEW for an existing one, REFERRAL_SELF for the code's own owner), and the car bought rewards the referral."
+  referralCode: String
 }
 
 "The result of registerVehicle."
@@ -13670,7 +14021,8 @@ type RegisterVehiclePayload {
   """
   Why it was refused (empty on success; nothing was written): INVALID_PHONE,
   INVALID_VIN, INVALID_PLATE, INVALID_ARGUMENT, VIN_ALREADY_REGISTERED,
-  PLATE_ALREADY_REGISTERED.
+  PLATE_ALREADY_REGISTERED, REFERRAL_CODE_UNKNOWN, REFERRAL_SELF,
+  REFERRAL_OWNER_NOT_NEW.
   """
   userErrors: [UserError!]!
 }
@@ -15516,6 +15868,8 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_privacy(ctx, field)
 	case "devices":
 		return ec.fieldContext_Owner_devices(ctx, field)
+	case "referral":
+		return ec.fieldContext_Owner_referral(ctx, field)
 	case "assistanceRequests":
 		return ec.fieldContext_Owner_assistanceRequests(ctx, field)
 	case "membership":
@@ -15750,6 +16104,74 @@ func (ec *executionContext) childFields_RecordManualRefundPayload(ctx context.Co
 		return ec.fieldContext_RecordManualRefundPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RecordManualRefundPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Referral(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Referral_id(ctx, field)
+	case "status":
+		return ec.fieldContext_Referral_status(ctx, field)
+	case "refusal":
+		return ec.fieldContext_Referral_refusal(ctx, field)
+	case "friendPhone":
+		return ec.fieldContext_Referral_friendPhone(ctx, field)
+	case "qualifiedBy":
+		return ec.fieldContext_Referral_qualifiedBy(ctx, field)
+	case "rewardKind":
+		return ec.fieldContext_Referral_rewardKind(ctx, field)
+	case "referrerPoints":
+		return ec.fieldContext_Referral_referrerPoints(ctx, field)
+	case "referredPoints":
+		return ec.fieldContext_Referral_referredPoints(ctx, field)
+	case "store":
+		return ec.fieldContext_Referral_store(ctx, field)
+	case "referrer":
+		return ec.fieldContext_Referral_referrer(ctx, field)
+	case "referred":
+		return ec.fieldContext_Referral_referred(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Referral_createdAt(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_Referral_decidedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Referral", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferralConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ReferralConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ReferralConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ReferralConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferralEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ReferralEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ReferralEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferralProgram(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_ReferralProgram_code(ctx, field)
+	case "link":
+		return ec.fieldContext_ReferralProgram_link(ctx, field)
+	case "referrals":
+		return ec.fieldContext_ReferralProgram_referrals(ctx, field)
+	case "rewardsEarned":
+		return ec.fieldContext_ReferralProgram_rewardsEarned(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralProgram", field.Name)
 }
 
 func (ec *executionContext) childFields_RefundOnlinePaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -18710,6 +19132,44 @@ func (ec *executionContext) field_Query_storeCalendar_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_storeReferrals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*referrals.Status, error) {
+			return ec.unmarshalOReferralStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_stores_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -18743,6 +19203,28 @@ func (ec *executionContext) field_Query_workshopBoard_args(ctx context.Context, 
 		return nil, err
 	}
 	args["storeId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_ReferralProgram_referrals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -36016,6 +36498,38 @@ func (ec *executionContext) fieldContext_Owner_devices(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Owner_referral(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_referral(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Owner().Referral(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *referrals.Program) graphql.Marshaler {
+			return ec.marshalOReferralProgram2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐProgram(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_referral(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReferralProgram(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_assistanceRequests(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -39288,6 +39802,73 @@ func (ec *executionContext) fieldContext_Query_exportMyData(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_storeReferrals(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_storeReferrals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().StoreReferrals(ctx, fc.Args["storeId"].(string), fc.Args["status"].(*referrals.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.ReferralConnection
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.ReferralConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ReferralConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReferralConnection) graphql.Marshaler {
+			return ec.marshalNReferralConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐReferralConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_storeReferrals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReferralConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_storeReferrals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_repairOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -39950,6 +40531,587 @@ func (ec *executionContext) fieldContext_RecordManualRefundPayload_userErrors(_ 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Referral_id(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Referral().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Referral_status(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v referrals.Status) graphql.Marshaler {
+			return ec.marshalNReferralStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, false, false, errors.New("field of type ReferralStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Referral_refusal(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_refusal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Referral().Refusal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *referrals.Refusal) graphql.Marshaler {
+			return ec.marshalOReferralRefusal2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐRefusal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_refusal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, true, true, errors.New("field of type ReferralRefusal does not have child fields"))
+}
+
+func (ec *executionContext) _Referral_friendPhone(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_friendPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FriendPhone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_friendPhone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Referral_qualifiedBy(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_qualifiedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Referral().QualifiedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *referrals.Event) graphql.Marshaler {
+			return ec.marshalOReferralEvent2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_qualifiedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, true, true, errors.New("field of type ReferralEvent does not have child fields"))
+}
+
+func (ec *executionContext) _Referral_rewardKind(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_rewardKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Referral().RewardKind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *referrals.RewardKind) graphql.Marshaler {
+			return ec.marshalOReferralRewardKind2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐRewardKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_rewardKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, true, true, errors.New("field of type ReferralRewardKind does not have child fields"))
+}
+
+func (ec *executionContext) _Referral_referrerPoints(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_referrerPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReferrerPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_referrerPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Referral_referredPoints(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_referredPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReferredPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_referredPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Referral_store(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Referral().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalOStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Referral",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Referral_referrer(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_referrer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Referral().Referrer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Owner) graphql.Marshaler {
+			return ec.marshalOOwner2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐOwner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_referrer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Referral",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Owner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Referral_referred(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_referred(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Referral().Referred(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Owner) graphql.Marshaler {
+			return ec.marshalOOwner2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐOwner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_referred(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Referral",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Owner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Referral_createdAt(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Referral_decidedAt(ctx context.Context, field graphql.CollectedField, obj *referrals.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ReferralConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ReferralConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReferralEdge) graphql.Marshaler {
+			return ec.marshalNReferralEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐReferralEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReferralConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReferralEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReferralConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ReferralConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReferralConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReferralConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ReferralConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ReferralEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ReferralEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ReferralEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ReferralEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *referrals.Referral) graphql.Marshaler {
+			return ec.marshalNReferral2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐReferral(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReferralEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Referral(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReferralProgram_code(ctx context.Context, field graphql.CollectedField, obj *referrals.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralProgram_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralProgram_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralProgram", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ReferralProgram_link(ctx context.Context, field graphql.CollectedField, obj *referrals.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralProgram_link(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Link, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralProgram_link(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralProgram", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ReferralProgram_referrals(ctx context.Context, field graphql.CollectedField, obj *referrals.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralProgram_referrals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ReferralProgram().Referrals(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReferralConnection) graphql.Marshaler {
+			return ec.marshalNReferralConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐReferralConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralProgram_referrals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReferralProgram",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReferralConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ReferralProgram_referrals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReferralProgram_rewardsEarned(ctx context.Context, field graphql.CollectedField, obj *referrals.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralProgram_rewardsEarned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReferralProgram().RewardsEarned(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralProgram_rewardsEarned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralProgram", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _RefundOnlinePaymentPayload_refund(ctx context.Context, field graphql.CollectedField, obj *model.RefundOnlinePaymentPayload) (ret graphql.Marshaler) {
@@ -49987,7 +51149,7 @@ func (ec *executionContext) unmarshalInputLoginWithWeChatInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"code", "phoneCode"}
+	fieldsInOrder := [...]string{"code", "phoneCode", "referralCode", "deviceId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -50008,6 +51170,20 @@ func (ec *executionContext) unmarshalInputLoginWithWeChatInput(ctx context.Conte
 				return it, err
 			}
 			it.PhoneCode = data
+		case "referralCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referralCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReferralCode = data
+		case "deviceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deviceId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeviceID = data
 		}
 	}
 	return it, nil
@@ -50812,7 +51988,7 @@ func (ec *executionContext) unmarshalInputRegisterVehicleInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"ownerPhone", "ownerName", "vin", "plate", "brand", "model", "modelYear", "colour", "purchaseDate", "sellingStoreId", "warrantyEndDate", "warrantyEndKm", "insuranceExpiry", "inspectionDue", "mileageKm"}
+	fieldsInOrder := [...]string{"ownerPhone", "ownerName", "vin", "plate", "brand", "model", "modelYear", "colour", "purchaseDate", "sellingStoreId", "warrantyEndDate", "warrantyEndKm", "insuranceExpiry", "inspectionDue", "mileageKm", "referralCode"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -50924,6 +52100,13 @@ func (ec *executionContext) unmarshalInputRegisterVehicleInput(ctx context.Conte
 				return it, err
 			}
 			it.MileageKm = data
+		case "referralCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referralCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReferralCode = data
 		}
 	}
 	return it, nil
@@ -52107,7 +53290,7 @@ func (ec *executionContext) unmarshalInputVerifyLoginCodeInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"phone", "code", "weChatBindingTicket"}
+	fieldsInOrder := [...]string{"phone", "code", "weChatBindingTicket", "referralCode", "deviceId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -52135,6 +53318,20 @@ func (ec *executionContext) unmarshalInputVerifyLoginCodeInput(ctx context.Conte
 				return it, err
 			}
 			it.WeChatBindingTicket = data
+		case "referralCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referralCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReferralCode = data
+		case "deviceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deviceId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeviceID = data
 		}
 	}
 	return it, nil
@@ -52204,6 +53401,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Registration(ctx, sel, obj)
+	case referrals.Referral:
+		return ec._Referral(ctx, sel, &obj)
+	case *referrals.Referral:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Referral(ctx, sel, obj)
 	case models.Owner:
 		return ec._Owner(ctx, sel, &obj)
 	case *models.Owner:
@@ -62456,6 +63660,44 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "referral":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_referral(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "assistanceRequests":
 			field := field
 
@@ -64349,6 +65591,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "storeReferrals":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_storeReferrals(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "repairOrder":
 			field := field
 
@@ -64630,6 +65894,545 @@ func (ec *executionContext) _RecordManualRefundPayload(ctx context.Context, sel 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var referralImplementors = []string{"Referral", "Node"}
+
+func (ec *executionContext) _Referral(ctx context.Context, sel ast.SelectionSet, obj *referrals.Referral) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, referralImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Referral")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Referral_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "status":
+			out.Values[i] = ec._Referral_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refusal":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Referral_refusal(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "friendPhone":
+			out.Values[i] = ec._Referral_friendPhone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "qualifiedBy":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Referral_qualifiedBy(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "rewardKind":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Referral_rewardKind(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "referrerPoints":
+			out.Values[i] = ec._Referral_referrerPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "referredPoints":
+			out.Values[i] = ec._Referral_referredPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Referral_store(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "referrer":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Referral_referrer(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "referred":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Referral_referred(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._Referral_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedAt":
+			out.Values[i] = ec._Referral_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var referralConnectionImplementors = []string{"ReferralConnection"}
+
+func (ec *executionContext) _ReferralConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ReferralConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, referralConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReferralConnection")
+		case "edges":
+			out.Values[i] = ec._ReferralConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ReferralConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ReferralConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var referralEdgeImplementors = []string{"ReferralEdge"}
+
+func (ec *executionContext) _ReferralEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ReferralEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, referralEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReferralEdge")
+		case "cursor":
+			out.Values[i] = ec._ReferralEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ReferralEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var referralProgramImplementors = []string{"ReferralProgram"}
+
+func (ec *executionContext) _ReferralProgram(ctx context.Context, sel ast.SelectionSet, obj *referrals.Program) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, referralProgramImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReferralProgram")
+		case "code":
+			out.Values[i] = ec._ReferralProgram_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "link":
+			out.Values[i] = ec._ReferralProgram_link(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "referrals":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ReferralProgram_referrals(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "rewardsEarned":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ReferralProgram_rewardsEarned(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -72863,6 +74666,69 @@ func (ec *executionContext) marshalNRecordManualRefundPayload2ᚖgithubᚗcomᚋ
 	return ec._RecordManualRefundPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNReferral2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐReferral(ctx context.Context, sel ast.SelectionSet, v *referrals.Referral) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Referral(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReferralConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐReferralConnection(ctx context.Context, sel ast.SelectionSet, v *model.ReferralConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReferralConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReferralEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐReferralEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReferralEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReferralEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐReferralEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReferralEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐReferralEdge(ctx context.Context, sel ast.SelectionSet, v *model.ReferralEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReferralEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReferralStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐStatus(ctx context.Context, v any) (referrals.Status, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := referrals.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReferralStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐStatus(ctx context.Context, sel ast.SelectionSet, v referrals.Status) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNRefreshSessionInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefreshSessionInput(ctx context.Context, v any) (model.RefreshSessionInput, error) {
 	res, err := ec.unmarshalInputRefreshSessionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -75024,6 +76890,89 @@ func (ec *executionContext) marshalOPushProvider2ᚖgithubᚗcomᚋownerhubᚋow
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOReferralEvent2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐEvent(ctx context.Context, v any) (*referrals.Event, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalString(v)
+	res := referrals.Event(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReferralEvent2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐEvent(ctx context.Context, sel ast.SelectionSet, v *referrals.Event) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) marshalOReferralProgram2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐProgram(ctx context.Context, sel ast.SelectionSet, v *referrals.Program) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ReferralProgram(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOReferralRefusal2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐRefusal(ctx context.Context, v any) (*referrals.Refusal, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalString(v)
+	res := referrals.Refusal(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReferralRefusal2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐRefusal(ctx context.Context, sel ast.SelectionSet, v *referrals.Refusal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOReferralRewardKind2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐRewardKind(ctx context.Context, v any) (*referrals.RewardKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalString(v)
+	res := referrals.RewardKind(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReferralRewardKind2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐRewardKind(ctx context.Context, sel ast.SelectionSet, v *referrals.RewardKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOReferralStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐStatus(ctx context.Context, v any) (*referrals.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalString(v)
+	res := referrals.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReferralStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋreferralsᚐStatus(ctx context.Context, sel ast.SelectionSet, v *referrals.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) marshalORegistration2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋeventsᚐRegistration(ctx context.Context, sel ast.SelectionSet, v *events.Registration) graphql.Marshaler {

@@ -19,6 +19,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/wechat"
@@ -838,6 +839,10 @@ type LoginWithWeChatInput struct {
 	// once to the owner with the number WeChat verified (created on first
 	// sign-in) and signed in, without an SMS code. Mainland China numbers only.
 	PhoneCode *string `json:"phoneCode,omitempty"`
+	// A referral code (from a referral link): refers the owner when this sign-in creates them; ignored for an existing owner. REFERRAL_CODE_UNKNOWN when no owner has it.
+	ReferralCode *string `json:"referralCode,omitempty"`
+	// The mini-program's id of this device, at most 128 printable characters: kept for the referral abuse checks.
+	DeviceID *string `json:"deviceId,omitempty"`
 }
 
 // The result of loginWithWeChat: a session, or a binding ticket.
@@ -1165,6 +1170,24 @@ type RecordManualRefundPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A page of referrals.
+type ReferralConnection struct {
+	// The referrals of this page.
+	Edges []*ReferralEdge `json:"edges"`
+	// Where this page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many referrals the list has in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// A referral and its cursor.
+type ReferralEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The referral.
+	Node *referrals.Referral `json:"node"`
+}
+
 // A session to renew.
 type RefreshSessionInput struct {
 	// The session's current refresh token, as issued (43 characters).
@@ -1277,6 +1300,8 @@ type RegisterVehicleInput struct {
 	InspectionDue *models.Date `json:"inspectionDue,omitempty"`
 	// Odometer at delivery in kilometres, 0 to 2,000,000 (default 0).
 	MileageKm *int `json:"mileageKm,omitempty"`
+	// A referral code the new owner brought: refers the owner this registration creates (REFERRAL_OWNER_NOT_NEW for an existing one, REFERRAL_SELF for the code's own owner), and the car bought rewards the referral.
+	ReferralCode *string `json:"referralCode,omitempty"`
 }
 
 // The result of registerVehicle.
@@ -1287,7 +1312,8 @@ type RegisterVehiclePayload struct {
 	Owner *models.Owner `json:"owner,omitempty"`
 	// Why it was refused (empty on success; nothing was written): INVALID_PHONE,
 	// INVALID_VIN, INVALID_PLATE, INVALID_ARGUMENT, VIN_ALREADY_REGISTERED,
-	// PLATE_ALREADY_REGISTERED.
+	// PLATE_ALREADY_REGISTERED, REFERRAL_CODE_UNKNOWN, REFERRAL_SELF,
+	// REFERRAL_OWNER_NOT_NEW.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -1914,6 +1940,10 @@ type VerifyLoginCodeInput struct {
 	Code string `json:"code"`
 	// A WeChat binding ticket from `loginWithWeChat`: binds that openid to this phone.
 	WeChatBindingTicket *string `json:"weChatBindingTicket,omitempty"`
+	// A referral code (from a referral link): refers the owner when this sign-in creates them; ignored for an existing owner. REFERRAL_CODE_UNKNOWN when no owner has it.
+	ReferralCode *string `json:"referralCode,omitempty"`
+	// The app's id of this device, at most 128 printable characters: kept for the referral abuse checks.
+	DeviceID *string `json:"deviceId,omitempty"`
 }
 
 // The result of a wallet operation.

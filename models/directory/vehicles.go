@@ -40,6 +40,11 @@ type VehicleRegistration struct {
 	InsuranceExpiry *models.Date
 	InspectionDue   *models.Date
 	MileageKm       int
+	// Then, when set, runs in the registration's transaction once the car
+	// is recorded, with its owner and whether the registration created
+	// the owner; its error undoes the registration (a referral, see
+	// docs/referrals.md).
+	Then func(ctx context.Context, o *models.Owner, created bool, v *models.Vehicle) error `json:"-"`
 }
 
 // vehicleDates checks the dates every vehicle write shares: none before 1980,
@@ -183,11 +188,17 @@ func (s *Service) RegisterVehicle(ctx context.Context, actor *auth.Principal, r 
 			return models.Invalid("sellingStoreId", "门店不存在", "no such store")
 		}
 		var err error
-		if o, err = s.ownerByPhoneForRegistration(ctx, r.OwnerPhone, r.OwnerName, storeID); err != nil {
+		var created bool
+		if o, created, err = s.ownerByPhoneForRegistration(ctx, r.OwnerPhone, r.OwnerName, storeID); err != nil {
 			return err
 		}
-		v, err = s.insertVehicle(ctx, o.ID, storeID, r)
-		return err
+		if v, err = s.insertVehicle(ctx, o.ID, storeID, r); err != nil {
+			return err
+		}
+		if r.Then != nil {
+			return r.Then(ctx, o, created, v)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err
@@ -199,19 +210,19 @@ func (s *Service) RegisterVehicle(ctx context.Context, actor *auth.Principal, r 
 // creating them when new. The insert skips on a phone conflict, so of
 // concurrent registrations for a new phone one creates the owner and the
 // others wait for it and then use it.
-func (s *Service) ownerByPhoneForRegistration(ctx context.Context, phone, name string, storeID uuid.UUID) (*models.Owner, error) {
+func (s *Service) ownerByPhoneForRegistration(ctx context.Context, phone, name string, storeID uuid.UUID) (*models.Owner, bool, error) {
 	tx := s.DB.Conn(ctx)
 	o := &models.Owner{ID: models.NewID(), Phone: phone, Name: name, HomeStoreID: &storeID}
 	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "phone"}}, DoNothing: true}).Create(o)
 	if res.Error != nil {
-		return nil, res.Error
+		return nil, false, res.Error
 	}
 	if res.RowsAffected == 1 {
-		return o, nil
+		return o, true, nil
 	}
 	o = &models.Owner{}
 	if err := s.DB.ForUpdate(tx.Where("phone = ?", phone)).Take(o).Error; err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	fill := map[string]any{}
 	if o.Name == "" && name != "" {
@@ -226,10 +237,10 @@ func (s *Service) ownerByPhoneForRegistration(ctx context.Context, phone, name s
 		o.UpdatedAt = s.Clock.Now(ctx)
 		fill["updated_at"] = o.UpdatedAt
 		if err := tx.Model(&models.Owner{}).Where("id = ?", o.ID).Updates(fill).Error; err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return o, nil
+	return o, false, nil
 }
 
 // insertVehicle inserts the registered vehicle. The insert skips on any

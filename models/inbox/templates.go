@@ -62,6 +62,7 @@ var bodies = map[string]string{
 	// only registered SMS templates, so the message says where to read it.
 	outbox.KindCampaignInvitation: "${store}有一份专属邀请给您，详情请查看App",
 	outbox.KindCouponExpiring:     "您有一张优惠券将在3天内到期，请尽快使用",
+	outbox.KindReferralRewarded:   "您的推荐奖励已到账，请在会员中心查看",
 }
 
 // SMSTemplate is the text of kind's SMS template to register with Alibaba

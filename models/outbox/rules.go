@@ -45,6 +45,7 @@ const (
 	KindPurchaseAnniversary  = "PURCHASE_ANNIVERSARY"
 	KindCampaignInvitation   = "CAMPAIGN_INVITATION"
 	KindCouponExpiring       = "COUPON_EXPIRING"
+	KindReferralRewarded     = "REFERRAL_REWARDED"
 )
 
 // classes classifies every kind an owner can be sent; docs/notifications.md
@@ -80,6 +81,9 @@ var classes = map[string]Class{
 	// spend on an offer, which carriers count as 营销短信; the inbox keeps
 	// it for owners without consent.
 	KindCouponExpiring: Marketing,
+	// A referral's reward credited: about what the owner did (referred a
+	// friend, or signed up with a code), expected, not an offer.
+	KindReferralRewarded: Transactional,
 }
 
 // ClassOf is kind's class; ok is false for a kind that is sent nowhere but

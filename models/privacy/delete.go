@@ -66,6 +66,11 @@ func (s *Service) DeleteAccount(ctx context.Context, actor *auth.Principal, conf
 		if err := s.directory().MarkOwnerDeleted(ctx, o.ID, now); err != nil {
 			return err
 		}
+		for _, keep := range s.BeforeAnonymise {
+			if err := keep(ctx, o); err != nil {
+				return err
+			}
+		}
 		if err := s.anonymise(ctx, o, now); err != nil {
 			return err
 		}

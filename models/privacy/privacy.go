@@ -51,6 +51,11 @@ type Service struct {
 	// it charges or refunds) locks the owner's rows here, so that deletion
 	// takes locks in the same order and cannot deadlock with them.
 	Lockers []Eraser
+	// BeforeAnonymise run in the deletion's transaction once the owner's
+	// row is locked, while it still holds what identifies the owner: a
+	// capability keeping a one-way trace for abuse checks (referrals: the
+	// phone's digest, docs/referrals.md) takes it here.
+	BeforeAnonymise []func(ctx context.Context, o *models.Owner) error
 	// Links writes a notification's link in the export as the owner's app
 	// reads it (the API's object IDs); nil keeps the domain's form.
 	Links func(models.Link) string

@@ -186,6 +186,7 @@ func TestExportCoversEveryOwnerTable(t *testing.T) {
 		"registrations": "eventRegistrations", "surveys": "care", "complaints": "care", "follow_up_tasks": "care",
 		"assistance_requests": "roadsideAssistance", "devices": "devices", "payments": "onlinePayments",
 		"wechat_subscriptions": "wechatSubscriptions", "coupons": "coupons",
+		"referral_codes": "referrals", "referral_devices": "referrals",
 		"owner_segments": "crm", "campaign_invitations": "crm",
 		// The deletion mark itself: only ever present once there is
 		// nothing left to export.

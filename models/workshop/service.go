@@ -14,6 +14,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/payments"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -46,6 +47,10 @@ type Service struct {
 	// Coupons redeems the owner's coupon a settlement names (nil: a
 	// settlement naming one is COUPON_NOT_APPLICABLE).
 	Coupons *coupons.Service
+	// Referrals is told of every settlement on which money was paid, in
+	// its transaction: the owner's first paid visit may reward their
+	// referral (nil: no referrals; docs/referrals.md).
+	Referrals *referrals.Service
 }
 
 // BoardTopic is the realtime topic of a store's board.

@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/coupons"
+	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -181,6 +182,9 @@ func (c *change) settle(payments []PaymentInput, couponID *uuid.UUID, nextDate *
 	if err != nil {
 		return err
 	}
+	if err := c.qualifyReferral(due - pay.pointsFen); err != nil {
+		return err
+	}
 	by := c.staff()
 	rows := make([]*Payment, len(payments), len(payments)+1)
 	for i, p := range payments {
@@ -230,6 +234,28 @@ func (c *change) redeem(couponID *uuid.UUID, items []*Item, payableFen int64) (i
 		CouponID: *couponID, OwnerID: c.o.OwnerID, RefType: coupons.RefRepairOrder, RefID: c.o.ID,
 		Bill: coupons.Bill{StoreID: c.o.StoreID, OrderKind: string(c.o.Kind), PayableFen: payableFen, Lines: lines},
 	})
+}
+
+// qualifyReferral tells referrals of a settlement that paid moneyFen, in
+// its transaction: a paid visit may reward the owner's pending referral.
+func (c *change) qualifyReferral(moneyFen int64) error {
+	if c.s.Referrals == nil || moneyFen <= 0 {
+		return nil
+	}
+	_, err := c.s.Referrals.Qualify(c.ctx, referrals.Qualifying{
+		OwnerID: c.o.OwnerID, Event: referrals.FirstPaidVisit, RefID: c.o.ID, StoreID: c.o.StoreID,
+		Car: func(ctx context.Context) (string, []uuid.UUID, error) {
+			v, err := c.s.directory().Vehicle(ctx, c.o.VehicleID)
+			if err != nil {
+				return "", nil, err
+			}
+			var past []uuid.UUID
+			err = c.s.DB.Conn(ctx).Model(&RepairOrder{}).Distinct("owner_id").
+				Where("vehicle_id = ? AND owner_id <> ?", c.o.VehicleID, c.o.OwnerID).Pluck("owner_id", &past).Error
+			return v.VIN, past, err
+		},
+	})
+	return err
 }
 
 // staff is the staff member acting, or nil for a bill paid online.
