@@ -69,6 +69,10 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Coupons.CouponFor(ctx, who, key)
 	case typeCouponTemplate:
 		obj, err = r.Coupons.TemplateFor(ctx, who, key)
+	case typeServicePackage:
+		obj, err = r.Packages.ProductFor(ctx, who, key)
+	case typeOwnerPackage:
+		obj, err = r.Packages.PackageFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

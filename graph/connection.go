@@ -34,6 +34,8 @@ const (
 	typePaymentRefund   = "PaymentRefund"
 	typeCoupon          = "Coupon"
 	typeCouponTemplate  = "CouponTemplate"
+	typeServicePackage  = "ServicePackage"
+	typeOwnerPackage    = "OwnerPackage"
 )
 
 // page reads a list's first and after arguments; models.NewPage is the one

@@ -34,6 +34,7 @@ var layers = []struct {
 	{"WeChat: owners' subscription permissions, the shared access token and the outbox's WeChat channel; reads owners from the directory", []string{"models/wechat"}},
 	{"the inbox, which every capability writes; it reads the owner's reach from the directory, the WeChat permissions and the push registry", []string{"models/inbox"}},
 	{"capabilities on the kernel alone, and test databases", []string{"models/wallet", "models/roadside", "models/coupons", "models/jobs", "models/documents", "models/testdb"}},
+	{"service packages: they call wallet; the workshop consumes them at settlement", []string{"models/packages"}},
 	{"online payments: they call wallet, and pay for the purposes the capabilities above them define", []string{"models/payments"}},
 	{"capabilities that call wallet (and take online payments)", []string{"models/workshop", "models/events"}},
 	{"capabilities that build on repair orders", []string{"models/booking", "models/care", "models/crm"}},

@@ -69,6 +69,7 @@ var tableOwners = map[string]string{
 
 	"assistance_requests": "models/roadside", "assistance_events": "models/roadside",
 	"coupon_templates": "models/coupons", "coupons": "models/coupons",
+	"service_packages": "models/packages", "owner_packages": "models/packages", "package_uses": "models/packages",
 }
 
 // A package's entities are its exported types that map to a table: a

@@ -30,6 +30,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
@@ -76,6 +77,7 @@ type App struct {
 	Events    *events.Service
 	Roadside  *roadside.Service
 	Coupons   *coupons.Service
+	Packages  *packages.Service
 	Care      *care.Service
 	CRM       *crm.Service
 	Jobs      *jobs.Runner
@@ -159,7 +161,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	}
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet, Directory: dir}
 	cp := &coupons.Service{DB: d.DB, Directory: dir, Inbox: ib}
-	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp}
+	pk := &packages.Service{DB: d.DB, Config: cfg.Packages, Directory: dir, Wallet: wl, Inbox: ib}
+	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp, Packages: pk}
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
@@ -185,9 +188,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "onlinePayments", Export: pay.ExportOwner},
 			{Name: "wechatSubscriptions", Export: wx.ExportOwner},
 			{Name: "coupons", Export: cp.ExportOwner},
+			{Name: "servicePackages", Export: pk.ExportOwner},
 		},
 		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner, devices.EraseOwner,
-			pay.EraseOwner, wx.EraseOwner, cm.EraseOwner, cp.EraseOwner},
+			pay.EraseOwner, wx.EraseOwner, cm.EraseOwner, cp.EraseOwner, pk.EraseOwner},
 		Lockers: []privacy.Eraser{ev.LockOwner},
 		Links:   graph.LinkOut,
 	}
@@ -207,7 +211,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
 			Roadside: rs, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
-			Push: devices, Payments: pay, WeChat: wx, Coupons: cp},
+			Push: devices, Payments: pay, WeChat: wx, Coupons: cp, Packages: pk},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -225,7 +229,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Coupons: cp, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
+		Coupons: cp, Packages: pk, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
 	e := echo.New()
 	app.Echo = e
 	e.HideBanner, e.HidePort = true, true

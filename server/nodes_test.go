@@ -71,6 +71,9 @@ func TestNodeFetchesEveryType(t *testing.T) {
 		"ScreenToken":       {query: `query { screenTokens(storeId: "` + sz + `") { id } }`, path: []any{"screenTokens", 0, "id"}, allowed: manager, denied: otherStore},
 		"Coupon":            {query: `{ me { coupons(first: 1) { edges { node { id } } } } }`, path: []any{"me", "coupons", "edges", 0, "node", "id"}, allowed: owner, denied: stranger},
 		"CouponTemplate":    {query: `{ couponTemplates(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"couponTemplates", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},
+		// The demo's SZ01 package product, and the demo owner's package.
+		"ServicePackage": {query: `{ servicePackages(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"servicePackages", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},
+		"OwnerPackage":   {query: `{ me { servicePackages(first: 1) { edges { node { id } } } } }`, path: []any{"me", "servicePackages", "edges", 0, "node", "id"}, allowed: owner, denied: stranger},
 		// The demo's SZ01 audience and campaign.
 		"Audience": {query: `{ audiences(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"audiences", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},
 		"Campaign": {query: `{ campaigns(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"campaigns", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},

@@ -185,7 +185,7 @@ func TestExportCoversEveryOwnerTable(t *testing.T) {
 		// (server/privacy_test.go checks they are in the document).
 		"registrations": "eventRegistrations", "surveys": "care", "complaints": "care", "follow_up_tasks": "care",
 		"assistance_requests": "roadsideAssistance", "devices": "devices", "payments": "onlinePayments",
-		"wechat_subscriptions": "wechatSubscriptions", "coupons": "coupons",
+		"wechat_subscriptions": "wechatSubscriptions", "coupons": "coupons", "owner_packages": "servicePackages",
 		"owner_segments": "crm", "campaign_invitations": "crm",
 		// The deletion mark itself: only ever present once there is
 		// nothing left to export.

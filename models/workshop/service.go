@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
@@ -46,6 +47,9 @@ type Service struct {
 	// Coupons redeems the owner's coupon a settlement names (nil: a
 	// settlement naming one is COUPON_NOT_APPLICABLE).
 	Coupons *coupons.Service
+	// Packages consumes the owner's service package a settlement names
+	// (nil: a settlement naming one is PACKAGE_NOT_APPLICABLE).
+	Packages *packages.Service
 }
 
 // BoardTopic is the realtime topic of a store's board.
