@@ -161,7 +161,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	}
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet, Directory: dir}
 	cp := &coupons.Service{DB: d.DB, Directory: dir, Inbox: ib}
-	pk := &packages.Service{DB: d.DB, Config: cfg.Packages, Directory: dir, Wallet: wl, Inbox: ib}
+	pk := &packages.Service{DB: d.DB, Config: cfg.Packages, Directory: dir, Wallet: wl}
 	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp, Packages: pk}
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib}

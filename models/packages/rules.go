@@ -3,7 +3,6 @@ package packages
 import (
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -23,9 +22,6 @@ const (
 	// DefaultRefundFeePercent is the share of the unused value kept by the
 	// store on a refund unless configured (PACKAGE_REFUND_FEE_PERCENT).
 	DefaultRefundFeePercent = 10
-	// RemindBefore is how long before its end an owner is reminded of a
-	// package with uses left.
-	RemindBefore = 7 * 24 * time.Hour
 )
 
 // OrderKinds are the repair order kinds a package may cover: the

@@ -12,7 +12,6 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
-	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -36,12 +35,9 @@ type Service struct {
 	// Wallet takes WALLET sales and gives WALLET refunds back (nil: WALLET
 	// sales are refused).
 	Wallet *wallet.Service
-	// Inbox takes the expiry reminders (nil: one on DB and Clock).
-	Inbox *inbox.Service
 }
 
 func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
-func (s *Service) inbox() *inbox.Service         { return s.Inbox.Or(s.DB, s.Clock) }
 
 // Who may do what (docs/authorization.md); GROUP_ADMIN holds every role.
 var (
