@@ -9,6 +9,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -59,6 +60,11 @@ var staffRoles = map[string][]auth.Role{
 	"Mutation.issueCoupon":              coupons.RolesIssue(),
 	"Mutation.revokeCoupon":             coupons.RolesRevoke(),
 	"Query.storeReferrals":              referrals.RolesStoreReferrals(),
+	"Query.servicePackages":             packages.RolesProducts(),
+	"Mutation.createServicePackage":     packages.RolesCreate(),
+	"Mutation.retireServicePackage":     packages.RolesRetire(),
+	"Mutation.sellServicePackage":       packages.RolesSell(),
+	"Mutation.refundServicePackage":     packages.RolesRefund(),
 
 	"Query.paymentReconciliation":  payments.RolesReconciliation(),
 	"Query.paymentsOwingRefunds":   payments.RolesRefundsOwed(),

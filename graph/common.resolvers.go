@@ -71,6 +71,10 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		obj, err = r.Coupons.TemplateFor(ctx, who, key)
 	case typeReferral:
 		obj, err = r.Referrals.ReferralFor(ctx, who, key)
+	case typeServicePackage:
+		obj, err = r.Packages.ProductFor(ctx, who, key)
+	case typeOwnerPackage:
+		obj, err = r.Packages.PackageFor(ctx, who, key)
 	default:
 		return nil, nil
 	}

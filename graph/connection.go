@@ -35,6 +35,8 @@ const (
 	typeCoupon          = "Coupon"
 	typeCouponTemplate  = "CouponTemplate"
 	typeReferral        = "Referral"
+	typeServicePackage  = "ServicePackage"
+	typeOwnerPackage    = "OwnerPackage"
 )
 
 // page reads a list's first and after arguments; models.NewPage is the one

@@ -129,6 +129,10 @@ func (r *mutationResolver) SettleRepairOrder(ctx context.Context, input model.Se
 	if err != nil {
 		return nil, err
 	}
+	pkg, err := optionalID(input.PackageID, typeOwnerPackage, "packageId")
+	if err != nil {
+		return nil, err
+	}
 	payments := make([]workshop.PaymentInput, len(input.Payments))
 	for i, p := range input.Payments {
 		payments[i] = workshop.PaymentInput{
@@ -144,6 +148,7 @@ func (r *mutationResolver) SettleRepairOrder(ctx context.Context, input model.Se
 		NextServiceDate: input.NextServiceDate,
 		NextServiceKm:   input.NextServiceKm,
 		CouponID:        coupon,
+		PackageID:       pkg,
 		IdempotencyKey:  deref(input.IdempotencyKey),
 	})
 	ues, err := userErrors(ctx, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
@@ -41,6 +42,7 @@ type Resolver struct {
 	Roadside      *roadside.Service
 	Coupons       *coupons.Service
 	Referrals     *referrals.Service
+	Packages      *packages.Service
 	Care          *care.Service
 	CRM           *crm.Service
 	// Jobs is the scheduled-job runner (its jobs' last runs for managers).

@@ -35,6 +35,7 @@ var layers = []struct {
 	{"the inbox, which every capability writes; it reads the owner's reach from the directory, the WeChat permissions and the push registry", []string{"models/inbox"}},
 	{"capabilities on the kernel alone, and test databases", []string{"models/wallet", "models/roadside", "models/coupons", "models/jobs", "models/documents", "models/testdb"}},
 	{"referrals: they reward through wallet and coupons, and are qualified by the capabilities above", []string{"models/referrals"}},
+	{"service packages: they call wallet; the workshop consumes them at settlement", []string{"models/packages"}},
 	{"online payments: they call wallet, and pay for the purposes the capabilities above them define", []string{"models/payments"}},
 	{"capabilities that call wallet (and take online payments)", []string{"models/workshop", "models/events"}},
 	{"capabilities that build on repair orders", []string{"models/booking", "models/care"}},

@@ -76,6 +76,7 @@ var tableOwners = map[string]string{
 	"coupon_templates": "models/coupons", "coupons": "models/coupons",
 	"referral_codes": "models/referrals", "referrals": "models/referrals", "referral_devices": "models/referrals",
 	"referral_erased_phones": "models/referrals",
+	"service_packages":       "models/packages", "owner_packages": "models/packages", "package_uses": "models/packages",
 }
 
 // A package's entities are its exported types that map to a table: a

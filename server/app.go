@@ -31,6 +31,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
@@ -79,6 +80,7 @@ type App struct {
 	Roadside  *roadside.Service
 	Coupons   *coupons.Service
 	Referrals *referrals.Service
+	Packages  *packages.Service
 	Care      *care.Service
 	CRM       *crm.Service
 	Jobs      *jobs.Runner
@@ -164,7 +166,8 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	cp := &coupons.Service{DB: d.DB, Directory: dir, Inbox: ib}
 	rf := &referrals.Service{DB: d.DB, Config: cfg.Referrals, Directory: dir, Inbox: ib, Wallet: wl, Coupons: cp}
 	svc.Referrals = rf
-	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp, Referrals: rf}
+	pk := &packages.Service{DB: d.DB, Config: cfg.Packages, Directory: dir, Wallet: wl}
+	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp, Referrals: rf, Packages: pk}
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp}
 	rs := &roadside.Service{DB: d.DB, Directory: dir, Inbox: ib}
@@ -192,9 +195,10 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 			{Name: "wechatSubscriptions", Export: wx.ExportOwner},
 			{Name: "coupons", Export: cp.ExportOwner},
 			{Name: "referrals", Export: rf.ExportOwner},
+			{Name: "servicePackages", Export: pk.ExportOwner},
 		},
 		Erasers: []privacy.Eraser{wl.EraseOwner, bk.EraseOwner, ev.EraseOwner, cr.EraseOwner, rs.EraseOwner, devices.EraseOwner,
-			pay.EraseOwner, wx.EraseOwner, cm.EraseOwner, cp.EraseOwner, rf.EraseOwner},
+			pay.EraseOwner, wx.EraseOwner, cm.EraseOwner, cp.EraseOwner, rf.EraseOwner, pk.EraseOwner},
 		Lockers:         []privacy.Eraser{ev.LockOwner},
 		BeforeAnonymise: []func(context.Context, *models.Owner) error{rf.ForgetPhone},
 		Links:           graph.LinkOut,
@@ -215,7 +219,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	gql := graph.NewHandler(graph.Options{
 		Resolver: &graph.Resolver{DB: d.DB, Directory: dir, Inbox: ib, SignIn: svc, Workshop: ws, Wallet: wl, Booking: bk, EventsService: ev,
 			Roadside: rs, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Tokens: tokens, Log: d.Log,
-			Push: devices, Payments: pay, WeChat: wx, Coupons: cp, Referrals: rf},
+			Push: devices, Payments: pay, WeChat: wx, Coupons: cp, Referrals: rf, Packages: pk},
 		Limits:           limits,
 		Development:      !cfg.Production,
 		Authenticate:     verify,
@@ -233,7 +237,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	})
 
 	app := &App{Tokens: tokens, SignIn: svc, Directory: dir, Inbox: ib, Workshop: ws, Wallet: wl, Booking: bk, Events: ev, Roadside: rs,
-		Coupons: cp, Referrals: rf, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
+		Coupons: cp, Referrals: rf, Packages: pk, Care: cr, CRM: cm, Jobs: runner, Privacy: pv, Payments: pay, Outbox: ob, Metrics: reg.registry, MetricsHandler: reg.handler()}
 	e := echo.New()
 	app.Echo = e
 	e.HideBanner, e.HidePort = true, true

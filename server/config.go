@@ -22,6 +22,7 @@ import (
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/push"
 	"github.com/ownerhub/ownerhub/models/referrals"
@@ -92,6 +93,10 @@ type Config struct {
 	// MarketingWeeklyCap bounds the marketing messages an owner is sent
 	// beyond the inbox in any 7 days (NOTIFY_MARKETING_WEEKLY_CAP).
 	MarketingWeeklyCap int
+
+	// Packages holds the service packages' refund rule
+	// (PACKAGE_REFUND_FEE_PERCENT).
+	Packages packages.Config
 
 	// APNs and JPush configure the push providers; nil when not
 	// configured (push to their devices then only logs).
@@ -199,6 +204,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if err := loadSMS(&c, env); err != nil {
 		return c, err
+	}
+	if err := loadPackages(&c, env); err != nil {
+		return Config{}, err
 	}
 	if err := loadNotify(&c, env); err != nil {
 		return c, err
@@ -454,6 +462,19 @@ func loadOperations(c *Config, env func(key, def string) string) error {
 	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
 		return fmt.Errorf("METRICS_TOKEN must be at least %d characters", minMetricsToken)
 	}
+	return nil
+}
+
+// loadPackages reads PACKAGE_REFUND_FEE_PERCENT: the whole percentage, 0
+// to 100, of a refunded package's unused value the store keeps (default
+// 10; docs/packages.md).
+func loadPackages(c *Config, env func(key, def string) string) error {
+	v := env("PACKAGE_REFUND_FEE_PERCENT", strconv.Itoa(packages.DefaultRefundFeePercent))
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 100 {
+		return fmt.Errorf("PACKAGE_REFUND_FEE_PERCENT must be a whole number from 0 to 100, not %q", v)
+	}
+	c.Packages = packages.Config{RefundFeePercent: n}
 	return nil
 }
 

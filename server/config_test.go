@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -57,6 +58,7 @@ func TestConfigDefaults(t *testing.T) {
 		Referrals:      referrals.Config{LinkBase: referrals.DefaultLinkBase, Reward: referrals.Reward{Points: referrals.DefaultRewardPoints}},
 		// The default weekly cap of marketing messages per owner.
 		MarketingWeeklyCap: 2,
+		Packages:           packages.DefaultConfig(),
 		PaymentHold:        payments.DefaultHold,
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -66,7 +68,7 @@ func TestConfigDefaults(t *testing.T) {
 		"OTP_TEST_NUMBERS", "DEMO_PASSWORD", "LOG_LEVEL", "WECHAT_API_BASE_URL", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
 		"TRUST_PROXY_HEADERS", "RATE_LIMIT_ANONYMOUS_PER_IP", "RATE_LIMIT_PER_USER", "RATE_LIMIT_LOGIN_CODES_PER_IP",
 		"RATE_LIMIT_WRONG_CODES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_IP", "RATE_LIMIT_STAFF_FAILURES_PER_USER_IP",
-		"SMS_PROVIDER", "PAYMENT_PROVIDER", "PAYMENT_HOLD", "WECHAT_MINIPROGRAM_STATE", "WECHAT_TEMPLATE_READY_FOR_PICKUP",
+		"SMS_PROVIDER", "PACKAGE_REFUND_FEE_PERCENT", "PAYMENT_PROVIDER", "PAYMENT_HOLD", "WECHAT_MINIPROGRAM_STATE", "WECHAT_TEMPLATE_READY_FOR_PICKUP",
 		"TRUSTED_DOCUMENTS"} {
 		found := false
 		for _, a := range asked {
@@ -119,7 +121,8 @@ func TestConfigEverySetting(t *testing.T) {
 		"ALIYUN_SMS_TEMPLATE_LOGIN":    "SMS_465000001",
 		"ALIYUN_SMS_ENDPOINT":          "https://dysmsapi.aliyuncs.com",
 
-		"PAYMENT_HOLD": "5m",
+		"PAYMENT_HOLD":               "5m",
+		"PACKAGE_REFUND_FEE_PERCENT": "5",
 
 		"CRM_SEGMENT_WINDOW_MONTHS": "18",
 		"CRM_SEGMENT_THRESHOLDS":    "maintenance:2, mechanical:3",
@@ -161,6 +164,7 @@ func TestConfigEverySetting(t *testing.T) {
 		AliyunSMS: outbox.AliyunConfig{AccessKeyID: "LTAI5t-key", AccessKeySecret: "key-secret", SignName: "车主之家",
 			Templates: map[string]string{outbox.KindLoginCode: "SMS_465000001"}, Endpoint: "https://dysmsapi.aliyuncs.com"},
 		MarketingWeeklyCap: 2,
+		Packages:           packages.Config{RefundFeePercent: 5},
 		PaymentHold:        5 * time.Minute,
 	}
 	if !reflect.DeepEqual(cfg, want) {

@@ -73,6 +73,9 @@ func TestNodeFetchesEveryType(t *testing.T) {
 		"CouponTemplate":    {query: `{ couponTemplates(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"couponTemplates", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},
 		// The demo owner's referral of 刘洋.
 		"Referral": {query: `{ me { referral { referrals(first: 1) { edges { node { id } } } } } }`, path: []any{"me", "referral", "referrals", "edges", 0, "node", "id"}, allowed: owner, denied: stranger},
+		// The demo's SZ01 package product, and the demo owner's package.
+		"ServicePackage": {query: `{ servicePackages(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"servicePackages", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},
+		"OwnerPackage":   {query: `{ me { servicePackages(first: 1) { edges { node { id } } } } }`, path: []any{"me", "servicePackages", "edges", 0, "node", "id"}, allowed: owner, denied: stranger},
 		// The demo's SZ01 audience and campaign.
 		"Audience": {query: `{ audiences(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"audiences", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},
 		"Campaign": {query: `{ campaigns(storeId: "` + sz + `", first: 1) { edges { node { id } } } }`, path: []any{"campaigns", "edges", 0, "node", "id"}, allowed: manager, denied: otherStore},

@@ -39,6 +39,7 @@ type swFixture struct {
 	payment                       string // A's online top-up, still pending
 	refund                        string // a refund of another top-up of A's, closed by WeChat Pay
 	coupon                        string // a coupon of SZ01's issued to A
+	servicePackage, ownerPackage  string // a package product of SZ01's, and one A bought
 }
 
 func newSweepFixture(t *testing.T) *swFixture {
@@ -118,6 +119,13 @@ func newSweepFixture(t *testing.T) *swFixture {
 	cp := f.swMutate(t, f.staff(t, "crm.sz01"), "issueCoupon", map[string]any{"couponTemplateId": dig(tpl, "couponTemplate", "id"),
 		"ownerId": e2eGlobalID("Owner", f.a.ID)}, "coupon { id }")
 	f.coupon = wkStr(dig(cp, "coupon", "id"))
+
+	sp := f.swMutate(t, f.staff(t, "crm.sz01"), "createServicePackage", map[string]any{"storeId": f.sz, "name": "扫查保养套餐",
+		"orderKind": "MAINTENANCE", "uses": 4, "priceFen": 100000, "validDays": 365}, "servicePackage { id }")
+	f.servicePackage = wkStr(dig(sp, "servicePackage", "id"))
+	op := f.swMutate(t, f.staff(t, "cashier.sz01"), "sellServicePackage", map[string]any{"servicePackageId": f.servicePackage,
+		"ownerId": e2eGlobalID("Owner", f.a.ID), "method": "CASH", "idempotencyKey": "sweep-package"}, "package { id }")
+	f.ownerPackage = wkStr(dig(op, "package", "id"))
 
 	f.screen, f.screenToken = bdIssue(t, f.wkFixture, f.staff(t, "manager.sz01"), f.sz, "扫查车间大屏")
 

@@ -67,7 +67,7 @@ var swIdentifying = []string{"phone", "callbackPhone", "vin", "plate", "number",
 // must not see: the customer and what is between the customer and the
 // store's front office. Technicians see the cars and orders they work on.
 var swTechnicianMayNot = []string{"Owner", "Notification", "Registration", "Complaint", "Survey",
-	"AssistanceRequest", "LedgerEntry", "FollowUpTask", "ScreenToken", "OnlinePayment", "Coupon"}
+	"AssistanceRequest", "LedgerEntry", "FollowUpTask", "ScreenToken", "OnlinePayment", "Coupon", "OwnerPackage"}
 
 // swStaffOnly are the fields of A's records that only staff read: A's own
 // crawl leaves them out (A is refused them, which TestApprovalDeliveries
@@ -126,14 +126,14 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 				map[string]any{"id": id}, w.owned, w.strs)
 		}
 	}
-	for _, id := range []string{f.order, f.pendingItem, f.delivered, f.appointment, f.registration, f.request, f.complaint, f.payment, f.refund, f.coupon} {
+	for _, id := range []string{f.order, f.pendingItem, f.delivered, f.appointment, f.registration, f.request, f.complaint, f.payment, f.refund, f.coupon, f.ownerPackage} {
 		if w.owned[id] == "" {
 			t.Errorf("A's crawl missed %s (%s)", id, w.sc.globalType(id))
 		}
 	}
 	w.sc.hidden = nil
 	w.wantTypes(t, "A's crawl", w.owned, "Owner", "Vehicle", "RepairOrder", "RepairOrderItem", "Appointment", "Registration",
-		"Notification", "AssistanceRequest", "Survey", "Complaint", "LedgerEntry", "Staff", "Store", "Event", "OnlinePayment", "PaymentRefund", "Coupon", "CouponTemplate")
+		"Notification", "AssistanceRequest", "Survey", "Complaint", "LedgerEntry", "Staff", "Store", "Event", "OnlinePayment", "PaymentRefund", "Coupon", "CouponTemplate", "OwnerPackage", "ServicePackage")
 
 	// SZ01's records, as its manager and staff see them.
 	mgr := f.staff(t, "manager.sz01")
@@ -206,7 +206,7 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 		t.Errorf("SZ01 or A's class not public, or the draft public: %v", w.public)
 	}
 	w.first = []string{e2eGlobalID("Owner", f.a.ID), f.cars[0].ID, f.order, f.pendingItem, f.appointment, f.registration,
-		f.request, f.complaint, f.payment, f.refund, f.coupon, f.draftEvent, f.event, f.screenToken, f.techID(t), f.staffID(t, "advisor.sz01"), f.sz}
+		f.request, f.complaint, f.payment, f.refund, f.coupon, f.ownerPackage, f.draftEvent, f.event, f.screenToken, f.techID(t), f.staffID(t, "advisor.sz01"), f.sz}
 	return w
 }
 
@@ -426,7 +426,7 @@ func (w *swWorld) slotType(owner, name string) string {
 		"request": "AssistanceRequest", "technician": "Staff", "advisor": "Staff", "assignee": "Staff",
 		"sellingStore": "Store", "homeStore": "Store", "MarkNotificationsReadInput.ids": "Notification",
 		"payment": "OnlinePayment", "refund": "PaymentRefund", "invitation": "CampaignInvitation", "couponTemplate": "CouponTemplate",
-		"rewardCouponTemplate": "CouponTemplate"}
+		"rewardCouponTemplate": "CouponTemplate", "package": "OwnerPackage"}
 	if typ, ok := aliases[owner+"."+name]; ok {
 		return typ
 	}

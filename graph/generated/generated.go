@@ -24,6 +24,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/inbox"
 	"github.com/ownerhub/ownerhub/models/jobs"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
@@ -72,6 +73,7 @@ type ResolverRoot interface {
 	Notification() NotificationResolver
 	OnlinePayment() OnlinePaymentResolver
 	Owner() OwnerResolver
+	OwnerPackage() OwnerPackageResolver
 	PaymentMismatch() PaymentMismatchResolver
 	PaymentReconciliation() PaymentReconciliationResolver
 	PaymentRefund() PaymentRefundResolver
@@ -85,6 +87,7 @@ type ResolverRoot interface {
 	SatisfactionReport() SatisfactionReportResolver
 	ScheduleSlot() ScheduleSlotResolver
 	ScreenToken() ScreenTokenResolver
+	ServicePackage() ServicePackageResolver
 	Staff() StaffResolver
 	Store() StoreResolver
 	Subscription() SubscriptionResolver
@@ -800,6 +803,7 @@ type ComplexityRoot struct {
 		CreateCampaign             func(childComplexity int, input model.CreateCampaignInput) int
 		CreateCouponTemplate       func(childComplexity int, input model.CreateCouponTemplateInput) int
 		CreateEvent                func(childComplexity int, input model.CreateEventInput) int
+		CreateServicePackage       func(childComplexity int, input model.CreateServicePackageInput) int
 		DecideRepairItems          func(childComplexity int, input model.DecideRepairItemsInput) int
 		DeleteMyAccount            func(childComplexity int, input model.DeleteMyAccountInput) int
 		DispatchAssistance         func(childComplexity int, input model.DispatchAssistanceInput) int
@@ -820,6 +824,7 @@ type ComplexityRoot struct {
 		RecordManualRefund         func(childComplexity int, input model.RecordManualRefundInput) int
 		RefreshSession             func(childComplexity int, input model.RefreshSessionInput) int
 		RefundOnlinePayment        func(childComplexity int, input model.RefundOnlinePaymentInput) int
+		RefundServicePackage       func(childComplexity int, input model.RefundServicePackageInput) int
 		RefundWallet               func(childComplexity int, input model.RefundWalletInput) int
 		RegisterDevice             func(childComplexity int, input model.RegisterDeviceInput) int
 		RegisterForEvent           func(childComplexity int, input model.RegisterForEventInput) int
@@ -830,9 +835,11 @@ type ComplexityRoot struct {
 		RequestLoginCode           func(childComplexity int, input model.RequestLoginCodeInput) int
 		RescheduleAppointment      func(childComplexity int, input model.RescheduleAppointmentInput) int
 		ResolveComplaint           func(childComplexity int, input model.ComplaintStepInput) int
+		RetireServicePackage       func(childComplexity int, input model.RetireServicePackageInput) int
 		RevokeCoupon               func(childComplexity int, input model.RevokeCouponInput) int
 		RevokeScreenToken          func(childComplexity int, input model.RevokeScreenTokenInput) int
 		SaveAudience               func(childComplexity int, input model.SaveAudienceInput) int
+		SellServicePackage         func(childComplexity int, input model.SellServicePackageInput) int
 		SetCalendarOverride        func(childComplexity int, input model.SetCalendarOverrideInput) int
 		SetMarketingConsent        func(childComplexity int, input model.SetMarketingConsentInput) int
 		SetStoreCalendar           func(childComplexity int, input model.SetStoreCalendarInput) int
@@ -933,6 +940,7 @@ type ComplexityRoot struct {
 		Referral                func(childComplexity int) int
 		Registrations           func(childComplexity int, first *int, after *string, status *events.RegStatus) int
 		Segment                 func(childComplexity int) int
+		ServicePackages         func(childComplexity int, status *packages.Status, first *int, after *string) int
 		Surveys                 func(childComplexity int, first *int, after *string) int
 		UnreadNotificationCount func(childComplexity int) int
 		UpdatedAt               func(childComplexity int) int
@@ -958,6 +966,38 @@ type ComplexityRoot struct {
 	OwnerEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	OwnerPackage struct {
+		ID             func(childComplexity int) int
+		OrderKind      func(childComplexity int) int
+		PaymentMethod  func(childComplexity int) int
+		PerVisitCap    func(childComplexity int) int
+		Price          func(childComplexity int) int
+		Refund         func(childComplexity int) int
+		RefundedAt     func(childComplexity int) int
+		ServicePackage func(childComplexity int) int
+		SoldAt         func(childComplexity int) int
+		Status         func(childComplexity int) int
+		UsesLeft       func(childComplexity int) int
+		UsesTotal      func(childComplexity int) int
+		ValidUntil     func(childComplexity int) int
+	}
+
+	OwnerPackageConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	OwnerPackageEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	OwnerPackagePayload struct {
+		Package    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	OwnerSegment struct {
@@ -1072,6 +1112,7 @@ type ComplexityRoot struct {
 		SatisfactionReport          func(childComplexity int, storeID string, from models.Date, to models.Date) int
 		ScreenTokens                func(childComplexity int, storeID string) int
 		SegmentReport               func(childComplexity int, storeID string) int
+		ServicePackages             func(childComplexity int, storeID string, includeRetired *bool, first *int, after *string) int
 		StaffMe                     func(childComplexity int) int
 		StoreCalendar               func(childComplexity int, storeID string) int
 		StoreReferrals              func(childComplexity int, storeID string, status *referrals.Status, first *int, after *string) int
@@ -1352,6 +1393,35 @@ type ComplexityRoot struct {
 	ServiceDue struct {
 		Date func(childComplexity int) int
 		Km   func(childComplexity int) int
+	}
+
+	ServicePackage struct {
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Name        func(childComplexity int) int
+		OrderKind   func(childComplexity int) int
+		PerVisitCap func(childComplexity int) int
+		Price       func(childComplexity int) int
+		RetiredAt   func(childComplexity int) int
+		Store       func(childComplexity int) int
+		Uses        func(childComplexity int) int
+		ValidDays   func(childComplexity int) int
+	}
+
+	ServicePackageConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ServicePackageEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ServicePackagePayload struct {
+		ServicePackage func(childComplexity int) int
+		UserErrors     func(childComplexity int) int
 	}
 
 	Session struct {
@@ -1786,6 +1856,10 @@ type MutationResolver interface {
 	UpdateMyProfile(ctx context.Context, input model.UpdateMyProfileInput) (*model.UpdateMyProfilePayload, error)
 	MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error)
 	UpdateNotificationSettings(ctx context.Context, input []*model.NotificationSettingInput) (*model.UpdateNotificationSettingsPayload, error)
+	CreateServicePackage(ctx context.Context, input model.CreateServicePackageInput) (*model.ServicePackagePayload, error)
+	RetireServicePackage(ctx context.Context, input model.RetireServicePackageInput) (*model.ServicePackagePayload, error)
+	SellServicePackage(ctx context.Context, input model.SellServicePackageInput) (*model.OwnerPackagePayload, error)
+	RefundServicePackage(ctx context.Context, input model.RefundServicePackageInput) (*model.OwnerPackagePayload, error)
 	StartPayment(ctx context.Context, input model.StartPaymentInput) (*model.StartPaymentPayload, error)
 	RefundOnlinePayment(ctx context.Context, input model.RefundOnlinePaymentInput) (*model.RefundOnlinePaymentPayload, error)
 	RecordManualRefund(ctx context.Context, input model.RecordManualRefundInput) (*model.RecordManualRefundPayload, error)
@@ -1849,12 +1923,26 @@ type OwnerResolver interface {
 	Notifications(ctx context.Context, obj *models.Owner, first *int, after *string, unreadOnly *bool) (*model.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context, obj *models.Owner) (int, error)
 	NotificationSettings(ctx context.Context, obj *models.Owner) ([]*inbox.Setting, error)
+	ServicePackages(ctx context.Context, obj *models.Owner, status *packages.Status, first *int, after *string) (*model.OwnerPackageConnection, error)
 	Payments(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.OnlinePaymentConnection, error)
 	Privacy(ctx context.Context, obj *models.Owner) (*privacy.Privacy, error)
 	Devices(ctx context.Context, obj *models.Owner) ([]*push.Device, error)
 	Referral(ctx context.Context, obj *models.Owner) (*referrals.Program, error)
 	AssistanceRequests(ctx context.Context, obj *models.Owner, first *int, after *string) (*model.AssistanceRequestConnection, error)
 	Membership(ctx context.Context, obj *models.Owner) (*wallet.Membership, error)
+}
+type OwnerPackageResolver interface {
+	ID(ctx context.Context, obj *packages.Package) (string, error)
+	ServicePackage(ctx context.Context, obj *packages.Package) (*packages.Product, error)
+
+	OrderKind(ctx context.Context, obj *packages.Package) (workshop.Kind, error)
+
+	Price(ctx context.Context, obj *packages.Package) (*model.Money, error)
+	PerVisitCap(ctx context.Context, obj *packages.Package) (*model.Money, error)
+
+	PaymentMethod(ctx context.Context, obj *packages.Package) (packages.Method, error)
+
+	Refund(ctx context.Context, obj *packages.Package) (*model.Money, error)
 }
 type PaymentMismatchResolver interface {
 	Kind(ctx context.Context, obj *payments.Mismatch) (model.PaymentMismatchKind, error)
@@ -1905,6 +1993,7 @@ type QueryResolver interface {
 	EventRoster(ctx context.Context, eventID string, status *events.RegStatus, checkedIn *bool, first *int, after *string) (*model.EventRoster, error)
 	Me(ctx context.Context) (*models.Owner, error)
 	Owners(ctx context.Context, search string, first *int, after *string) (*model.OwnerConnection, error)
+	ServicePackages(ctx context.Context, storeID string, includeRetired *bool, first *int, after *string) (*model.ServicePackageConnection, error)
 	Payment(ctx context.Context, id string) (*payments.Payment, error)
 	PaymentReconciliation(ctx context.Context, date models.Date, storeID *string) (*payments.Reconciliation, error)
 	PaymentsOwingRefunds(ctx context.Context, first *int, after *string) (*model.OnlinePaymentConnection, error)
@@ -2003,6 +2092,16 @@ type ScreenTokenResolver interface {
 	ID(ctx context.Context, obj *workshop.ScreenToken) (string, error)
 
 	Store(ctx context.Context, obj *workshop.ScreenToken) (*models.Store, error)
+}
+type ServicePackageResolver interface {
+	ID(ctx context.Context, obj *packages.Product) (string, error)
+	Store(ctx context.Context, obj *packages.Product) (*models.Store, error)
+
+	OrderKind(ctx context.Context, obj *packages.Product) (workshop.Kind, error)
+
+	Price(ctx context.Context, obj *packages.Product) (*model.Money, error)
+
+	PerVisitCap(ctx context.Context, obj *packages.Product) (*model.Money, error)
 }
 type StaffResolver interface {
 	ID(ctx context.Context, obj *models.Staff) (string, error)
@@ -4968,6 +5067,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateEvent(childComplexity, args["input"].(model.CreateEventInput)), true
+	case "Mutation.createServicePackage":
+		if e.ComplexityRoot.Mutation.CreateServicePackage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createServicePackage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateServicePackage(childComplexity, args["input"].(model.CreateServicePackageInput)), true
 	case "Mutation.decideRepairItems":
 		if e.ComplexityRoot.Mutation.DecideRepairItems == nil {
 			break
@@ -5188,6 +5298,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefundOnlinePayment(childComplexity, args["input"].(model.RefundOnlinePaymentInput)), true
+	case "Mutation.refundServicePackage":
+		if e.ComplexityRoot.Mutation.RefundServicePackage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_refundServicePackage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RefundServicePackage(childComplexity, args["input"].(model.RefundServicePackageInput)), true
 	case "Mutation.refundWallet":
 		if e.ComplexityRoot.Mutation.RefundWallet == nil {
 			break
@@ -5298,6 +5419,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResolveComplaint(childComplexity, args["input"].(model.ComplaintStepInput)), true
+	case "Mutation.retireServicePackage":
+		if e.ComplexityRoot.Mutation.RetireServicePackage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retireServicePackage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetireServicePackage(childComplexity, args["input"].(model.RetireServicePackageInput)), true
 	case "Mutation.revokeCoupon":
 		if e.ComplexityRoot.Mutation.RevokeCoupon == nil {
 			break
@@ -5331,6 +5463,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SaveAudience(childComplexity, args["input"].(model.SaveAudienceInput)), true
+	case "Mutation.sellServicePackage":
+		if e.ComplexityRoot.Mutation.SellServicePackage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sellServicePackage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SellServicePackage(childComplexity, args["input"].(model.SellServicePackageInput)), true
 	case "Mutation.setCalendarOverride":
 		if e.ComplexityRoot.Mutation.SetCalendarOverride == nil {
 			break
@@ -5883,6 +6026,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Owner.Segment(childComplexity), true
+	case "Owner.servicePackages":
+		if e.ComplexityRoot.Owner.ServicePackages == nil {
+			break
+		}
+
+		args, err := ec.field_Owner_servicePackages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Owner.ServicePackages(childComplexity, args["status"].(*packages.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Owner.surveys":
 		if e.ComplexityRoot.Owner.Surveys == nil {
 			break
@@ -5992,6 +6146,130 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OwnerEdge.Node(childComplexity), true
+
+	case "OwnerPackage.id":
+		if e.ComplexityRoot.OwnerPackage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.ID(childComplexity), true
+	case "OwnerPackage.orderKind":
+		if e.ComplexityRoot.OwnerPackage.OrderKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.OrderKind(childComplexity), true
+	case "OwnerPackage.paymentMethod":
+		if e.ComplexityRoot.OwnerPackage.PaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.PaymentMethod(childComplexity), true
+	case "OwnerPackage.perVisitCap":
+		if e.ComplexityRoot.OwnerPackage.PerVisitCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.PerVisitCap(childComplexity), true
+	case "OwnerPackage.price":
+		if e.ComplexityRoot.OwnerPackage.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.Price(childComplexity), true
+	case "OwnerPackage.refund":
+		if e.ComplexityRoot.OwnerPackage.Refund == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.Refund(childComplexity), true
+	case "OwnerPackage.refundedAt":
+		if e.ComplexityRoot.OwnerPackage.RefundedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.RefundedAt(childComplexity), true
+	case "OwnerPackage.servicePackage":
+		if e.ComplexityRoot.OwnerPackage.ServicePackage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.ServicePackage(childComplexity), true
+	case "OwnerPackage.soldAt":
+		if e.ComplexityRoot.OwnerPackage.SoldAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.SoldAt(childComplexity), true
+	case "OwnerPackage.status":
+		if e.ComplexityRoot.OwnerPackage.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.Status(childComplexity), true
+	case "OwnerPackage.usesLeft":
+		if e.ComplexityRoot.OwnerPackage.UsesLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.UsesLeft(childComplexity), true
+	case "OwnerPackage.usesTotal":
+		if e.ComplexityRoot.OwnerPackage.UsesTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.UsesTotal(childComplexity), true
+	case "OwnerPackage.validUntil":
+		if e.ComplexityRoot.OwnerPackage.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackage.ValidUntil(childComplexity), true
+
+	case "OwnerPackageConnection.edges":
+		if e.ComplexityRoot.OwnerPackageConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackageConnection.Edges(childComplexity), true
+	case "OwnerPackageConnection.pageInfo":
+		if e.ComplexityRoot.OwnerPackageConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackageConnection.PageInfo(childComplexity), true
+	case "OwnerPackageConnection.totalCount":
+		if e.ComplexityRoot.OwnerPackageConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackageConnection.TotalCount(childComplexity), true
+
+	case "OwnerPackageEdge.cursor":
+		if e.ComplexityRoot.OwnerPackageEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackageEdge.Cursor(childComplexity), true
+	case "OwnerPackageEdge.node":
+		if e.ComplexityRoot.OwnerPackageEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackageEdge.Node(childComplexity), true
+
+	case "OwnerPackagePayload.package":
+		if e.ComplexityRoot.OwnerPackagePayload.Package == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackagePayload.Package(childComplexity), true
+	case "OwnerPackagePayload.userErrors":
+		if e.ComplexityRoot.OwnerPackagePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OwnerPackagePayload.UserErrors(childComplexity), true
 
 	case "OwnerSegment.computedAt":
 		if e.ComplexityRoot.OwnerSegment.ComputedAt == nil {
@@ -6637,6 +6915,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SegmentReport(childComplexity, args["storeId"].(string)), true
+	case "Query.servicePackages":
+		if e.ComplexityRoot.Query.ServicePackages == nil {
+			break
+		}
+
+		args, err := ec.field_Query_servicePackages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServicePackages(childComplexity, args["storeId"].(string), args["includeRetired"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Query.staffMe":
 		if e.ComplexityRoot.Query.StaffMe == nil {
 			break
@@ -7765,6 +8054,112 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceDue.Km(childComplexity), true
 
+	case "ServicePackage.createdAt":
+		if e.ComplexityRoot.ServicePackage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.CreatedAt(childComplexity), true
+	case "ServicePackage.id":
+		if e.ComplexityRoot.ServicePackage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.ID(childComplexity), true
+	case "ServicePackage.name":
+		if e.ComplexityRoot.ServicePackage.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.Name(childComplexity), true
+	case "ServicePackage.orderKind":
+		if e.ComplexityRoot.ServicePackage.OrderKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.OrderKind(childComplexity), true
+	case "ServicePackage.perVisitCap":
+		if e.ComplexityRoot.ServicePackage.PerVisitCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.PerVisitCap(childComplexity), true
+	case "ServicePackage.price":
+		if e.ComplexityRoot.ServicePackage.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.Price(childComplexity), true
+	case "ServicePackage.retiredAt":
+		if e.ComplexityRoot.ServicePackage.RetiredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.RetiredAt(childComplexity), true
+	case "ServicePackage.store":
+		if e.ComplexityRoot.ServicePackage.Store == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.Store(childComplexity), true
+	case "ServicePackage.uses":
+		if e.ComplexityRoot.ServicePackage.Uses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.Uses(childComplexity), true
+	case "ServicePackage.validDays":
+		if e.ComplexityRoot.ServicePackage.ValidDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.ValidDays(childComplexity), true
+
+	case "ServicePackageConnection.edges":
+		if e.ComplexityRoot.ServicePackageConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageConnection.Edges(childComplexity), true
+	case "ServicePackageConnection.pageInfo":
+		if e.ComplexityRoot.ServicePackageConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageConnection.PageInfo(childComplexity), true
+	case "ServicePackageConnection.totalCount":
+		if e.ComplexityRoot.ServicePackageConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageConnection.TotalCount(childComplexity), true
+
+	case "ServicePackageEdge.cursor":
+		if e.ComplexityRoot.ServicePackageEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageEdge.Cursor(childComplexity), true
+	case "ServicePackageEdge.node":
+		if e.ComplexityRoot.ServicePackageEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageEdge.Node(childComplexity), true
+
+	case "ServicePackagePayload.servicePackage":
+		if e.ComplexityRoot.ServicePackagePayload.ServicePackage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackagePayload.ServicePackage(childComplexity), true
+	case "ServicePackagePayload.userErrors":
+		if e.ComplexityRoot.ServicePackagePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackagePayload.UserErrors(childComplexity), true
+
 	case "Session.accessToken":
 		if e.ComplexityRoot.Session.AccessToken == nil {
 			break
@@ -8597,6 +8992,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCreateCampaignInput,
 		ec.unmarshalInputCreateCouponTemplateInput,
 		ec.unmarshalInputCreateEventInput,
+		ec.unmarshalInputCreateServicePackageInput,
 		ec.unmarshalInputDecideRepairItemsInput,
 		ec.unmarshalInputDeleteMyAccountInput,
 		ec.unmarshalInputDispatchAssistanceInput,
@@ -8622,6 +9018,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRecordManualRefundInput,
 		ec.unmarshalInputRefreshSessionInput,
 		ec.unmarshalInputRefundOnlinePaymentInput,
+		ec.unmarshalInputRefundServicePackageInput,
 		ec.unmarshalInputRefundWalletInput,
 		ec.unmarshalInputRegisterDeviceInput,
 		ec.unmarshalInputRegisterForEventInput,
@@ -8632,9 +9029,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRequestAssistanceInput,
 		ec.unmarshalInputRequestLoginCodeInput,
 		ec.unmarshalInputRescheduleAppointmentInput,
+		ec.unmarshalInputRetireServicePackageInput,
 		ec.unmarshalInputRevokeCouponInput,
 		ec.unmarshalInputRevokeScreenTokenInput,
 		ec.unmarshalInputSaveAudienceInput,
+		ec.unmarshalInputSellServicePackageInput,
 		ec.unmarshalInputSetCalendarOverrideInput,
 		ec.unmarshalInputSetMarketingConsentInput,
 		ec.unmarshalInputSetStoreCalendarInput,
@@ -11307,6 +11706,18 @@ enum ErrorCode {
   COUPON_NOT_APPLICABLE
   "The bill is below the coupon's minimum spend."
   COUPON_MIN_SPEND_NOT_MET
+
+  # Service packages.
+  "The service package product was retired: it is no longer sold."
+  PACKAGE_RETIRED
+  "The owner's service package has passed its validity."
+  PACKAGE_EXPIRED
+  "Every use of the owner's service package has been consumed."
+  PACKAGE_USED_UP
+  "The owner's service package was refunded: it cannot be used or refunded again."
+  PACKAGE_REFUNDED
+  "The service package does not cover this order: another kind, another store, nothing billed to cover, or a coupon named too."
+  PACKAGE_NOT_APPLICABLE
 }
 `, BuiltIn: false},
 	{Name: "../schema/event.graphqls", Input: `"What an event is."
@@ -12067,6 +12478,233 @@ extend type Mutation {
     "One entry per kind to change."
     input: [NotificationSettingInput!]!
   ): UpdateNotificationSettingsPayload! @auth(requires: OWNER)
+}
+`, BuiltIn: false},
+	{Name: "../schema/packages.graphqls", Input: `"Where an owner's service package is in its life (docs/packages.md)."
+enum OwnerPackageStatus {
+  "Usable: uses left, before its end, not refunded."
+  ACTIVE
+  "Every use consumed. Final."
+  USED_UP
+  "Its validity ended with uses left (read at the current time). Final."
+  EXPIRED
+  "Refunded at the counter: the unused share went back. Final."
+  REFUNDED
+}
+
+"How a service package was paid at the counter."
+enum PackagePaymentMethod {
+  "The owner's membership stored value (a SPEND entry in the ledger)."
+  WALLET
+  "Cash."
+  CASH
+  "Bank card; the slip number is recorded."
+  CARD
+  "WeChat Pay scanned at the counter; the transaction number is recorded."
+  WECHAT_PAY
+  "Alipay scanned at the counter; the transaction number is recorded."
+  ALIPAY
+}
+
+"A service package (套餐) a store sells: a number of visits of one repair order kind for a price, valid some days from purchase. Never changes once created; it can be retired."
+type ServicePackage implements Node {
+  "Opaque global ID; name it as servicePackageId when selling."
+  id: ID!
+  "The store that sells it; its packages are used there."
+  store: Store!
+  "Name shown to owners, at most 40 characters."
+  name: String!
+  "The repair order kind whose visits it covers."
+  orderKind: RepairOrderKind!
+  "How many visits it covers."
+  uses: Int!
+  "Its price."
+  price: Money!
+  "Days of validity from the purchase."
+  validDays: Int!
+  "The most one visit's use covers; null: the whole billed amount of the visit."
+  perVisitCap: Money
+  "When it was retired (no longer sold); null while on sale."
+  retiredAt: DateTime
+  "When it was created."
+  createdAt: DateTime!
+}
+
+"A service package an owner bought: its terms as sold, the uses left and its validity."
+type OwnerPackage implements Node {
+  "Opaque global ID; name it as packageId when settling a repair order or refunding."
+  id: ID!
+  "The product it was bought as."
+  servicePackage: ServicePackage!
+  "Its status now (an active package past its end is EXPIRED)."
+  status: OwnerPackageStatus!
+  "The repair order kind it covers."
+  orderKind: RepairOrderKind!
+  "Visits it covered when bought."
+  usesTotal: Int!
+  "Visits left."
+  usesLeft: Int!
+  "What the owner paid."
+  price: Money!
+  "The most one visit's use covers; null: the whole billed amount of the visit."
+  perVisitCap: Money
+  "Until when it may be used (exclusive)."
+  validUntil: DateTime!
+  "How it was paid."
+  paymentMethod: PackagePaymentMethod!
+  "When it was bought."
+  soldAt: DateTime!
+  "What the refund gave back (to the wallet, or handed back at the counter for other methods); null unless REFUNDED."
+  refund: Money
+  "When it was refunded; null unless REFUNDED."
+  refundedAt: DateTime
+}
+
+"A page of service package products, newest first."
+type ServicePackageConnection {
+  "The products of this page."
+  edges: [ServicePackageEdge!]!
+  "Where the page is in the list."
+  pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
+}
+
+"A product and its cursor."
+type ServicePackageEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The product."
+  node: ServicePackage!
+}
+
+"A page of an owner's packages, newest first."
+type OwnerPackageConnection {
+  "The packages of this page."
+  edges: [OwnerPackageEdge!]!
+  "Where the page is in the list."
+  pageInfo: PageInfo!
+  "How many items the whole list holds, over every page (counted only when selected)."
+  totalCount: Int!
+}
+
+"An owner's package and its cursor."
+type OwnerPackageEdge {
+  "Opaque cursor of this edge, for ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The package."
+  node: OwnerPackage!
+}
+
+extend type Owner {
+  "The owner's service packages, newest first: their own, or for staff who see the customer; null otherwise. Two statements per owner and page."
+  servicePackages(
+    "Only packages in this status (as of now); omit for all."
+    status: OwnerPackageStatus,
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last package of the previous page; omit for the first page."
+    after: String
+  ): OwnerPackageConnection
+}
+
+"A new service package product of a store."
+input CreateServicePackageInput {
+  "The store that sells it."
+  storeId: ID!
+  "Shown to owners, 1 to 40 characters."
+  name: String!
+  "The repair order kind whose visits it covers."
+  orderKind: RepairOrderKind!
+  "Visits covered, 1 to 100."
+  uses: Int!
+  "Price in fen, 1 to 10,000,000."
+  priceFen: Int!
+  "Days of validity from purchase, 1 to 1,095."
+  validDays: Int!
+  "The most one visit's use covers, in fen, 0 (default: no cap) to 10,000,000."
+  perVisitCapFen: Int
+}
+
+"The product created or retired."
+type ServicePackagePayload {
+  "The product; null when refused."
+  servicePackage: ServicePackage
+  "Why it was refused (empty on success): INVALID_ARGUMENT, CONFLICT (retired already)."
+  userErrors: [UserError!]!
+}
+
+"A product to retire."
+input RetireServicePackageInput {
+  "The product, on sale."
+  servicePackageId: ID!
+}
+
+"A package sold at the counter."
+input SellServicePackageInput {
+  "The product, on sale at a store of the caller."
+  servicePackageId: ID!
+  "The buyer: a customer the caller sees."
+  ownerId: ID!
+  "How it is paid."
+  method: PackagePaymentMethod!
+  "The slip or transaction number, at most 64 characters: required for CARD, WECHAT_PAY and ALIPAY; ignored for WALLET."
+  reference: String
+  "Required, at most 128 characters: a retry with the same key returns the first package."
+  idempotencyKey: String!
+}
+
+"A package to refund."
+input RefundServicePackageInput {
+  "An ACTIVE package."
+  packageId: ID!
+  "Required, at most 128 characters: a retry with the same key returns the refunded package."
+  idempotencyKey: String!
+}
+
+"The owner's package sold or refunded."
+type OwnerPackagePayload {
+  "The package; null when refused."
+  package: OwnerPackage
+  "Why it was refused (empty on success): PACKAGE_RETIRED, PACKAGE_EXPIRED, PACKAGE_USED_UP, PACKAGE_REFUNDED, INSUFFICIENT_BALANCE, IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT."
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "A store's service package products, newest first: any staff of the store. Errors: FORBIDDEN (a store not theirs)."
+  servicePackages(
+    "The store."
+    storeId: ID!,
+    "Whether to list retired products too (default false)."
+    includeRetired: Boolean = false,
+    "Page size, 1 to 100."
+    first: Int = 20,
+    "Cursor of the last product of the previous page."
+    after: String
+  ): ServicePackageConnection! @auth(requires: STAFF)
+}
+
+extend type Mutation {
+  "Creates a service package product: CRM or MANAGER of the store. userErrors: INVALID_ARGUMENT. Errors: FORBIDDEN, NOT_FOUND."
+  createServicePackage(
+    "The product."
+    input: CreateServicePackageInput!
+  ): ServicePackagePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "Retires a product: no longer sold; packages sold keep their terms. CRM or MANAGER of its store. userErrors: CONFLICT. Errors: FORBIDDEN, NOT_FOUND."
+  retireServicePackage(
+    "The product."
+    input: RetireServicePackageInput!
+  ): ServicePackagePayload! @auth(requires: STAFF, roles: [CRM, MANAGER])
+  "Sells a package to a customer at the counter: CASHIER or MANAGER of the product's store; WALLET pays from the owner's stored value in the same transaction. userErrors: PACKAGE_RETIRED, INSUFFICIENT_BALANCE, IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT. Errors: FORBIDDEN, NOT_FOUND."
+  sellServicePackage(
+    "The product, the owner and the payment."
+    input: SellServicePackageInput!
+  ): OwnerPackagePayload! @auth(requires: STAFF, roles: [CASHIER, MANAGER])
+  "Refunds an active package pro rata (unused uses' share of the price less the configured fee): back to the wallet for a WALLET sale, otherwise the amount to hand back. CASHIER or MANAGER of the selling store. userErrors: PACKAGE_EXPIRED, PACKAGE_USED_UP, PACKAGE_REFUNDED, IDEMPOTENCY_KEY_REUSED. Errors: FORBIDDEN, NOT_FOUND."
+  refundServicePackage(
+    "The package."
+    input: RefundServicePackageInput!
+  ): OwnerPackagePayload! @auth(requires: STAFF, roles: [CASHIER, MANAGER])
 }
 `, BuiltIn: false},
 	{Name: "../schema/payment.graphqls", Input: `"What an online payment pays for."
@@ -12908,6 +13546,8 @@ enum PaymentMethod {
   POINTS
   "The discount of an owner's coupon, recorded at settlement from couponId (its reference is the coupon's id); never accepted as a payment of the input."
   COUPON
+  "What an owner's service package covered, recorded at settlement from packageId (its reference is the package's id); never accepted as a payment of the input."
+  PACKAGE
 }
 
 "A staff member as owners and screens see them: a name, nothing more."
@@ -13292,10 +13932,12 @@ input PaymentInput {
 input SettleRepairOrderInput {
   "The order: in QUALITY_CHECK, WASHING or READY_FOR_PICKUP, no item PENDING, not settled yet."
   orderId: ID!
-  "Must add up to the payable amount less the coupon's discount."
+  "Must add up to the payable amount less the coupon's discount or what the package covers."
   payments: [PaymentInput!]!
   "One AVAILABLE coupon of the order's owner to take off the bill, used in the same transaction (recorded as a COUPON payment); userErrors COUPON_NOT_AVAILABLE, COUPON_NOT_YET_VALID, COUPON_NOT_APPLICABLE, COUPON_MIN_SPEND_NOT_MET."
   couponId: ID
+  "One ACTIVE service package of the order's owner, sold by the order's store for the order's kind: one use covers the billed lines up to its per-visit cap, taken in the same transaction (recorded as a PACKAGE payment); not with couponId. userErrors PACKAGE_EXPIRED, PACKAGE_USED_UP, PACKAGE_REFUNDED, PACKAGE_NOT_APPLICABLE."
+  packageId: ID
   "Default: last service + the car's interval (6 months unless configured)."
   nextServiceDate: Date
   "Default: mileage in + the car's interval (5,000 km unless configured)."
@@ -15862,6 +16504,8 @@ func (ec *executionContext) childFields_Owner(ctx context.Context, field graphql
 		return ec.fieldContext_Owner_unreadNotificationCount(ctx, field)
 	case "notificationSettings":
 		return ec.fieldContext_Owner_notificationSettings(ctx, field)
+	case "servicePackages":
+		return ec.fieldContext_Owner_servicePackages(ctx, field)
 	case "payments":
 		return ec.fieldContext_Owner_payments(ctx, field)
 	case "privacy":
@@ -15916,6 +16560,70 @@ func (ec *executionContext) childFields_OwnerEdge(ctx context.Context, field gra
 		return ec.fieldContext_OwnerEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OwnerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OwnerPackage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OwnerPackage_id(ctx, field)
+	case "servicePackage":
+		return ec.fieldContext_OwnerPackage_servicePackage(ctx, field)
+	case "status":
+		return ec.fieldContext_OwnerPackage_status(ctx, field)
+	case "orderKind":
+		return ec.fieldContext_OwnerPackage_orderKind(ctx, field)
+	case "usesTotal":
+		return ec.fieldContext_OwnerPackage_usesTotal(ctx, field)
+	case "usesLeft":
+		return ec.fieldContext_OwnerPackage_usesLeft(ctx, field)
+	case "price":
+		return ec.fieldContext_OwnerPackage_price(ctx, field)
+	case "perVisitCap":
+		return ec.fieldContext_OwnerPackage_perVisitCap(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_OwnerPackage_validUntil(ctx, field)
+	case "paymentMethod":
+		return ec.fieldContext_OwnerPackage_paymentMethod(ctx, field)
+	case "soldAt":
+		return ec.fieldContext_OwnerPackage_soldAt(ctx, field)
+	case "refund":
+		return ec.fieldContext_OwnerPackage_refund(ctx, field)
+	case "refundedAt":
+		return ec.fieldContext_OwnerPackage_refundedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OwnerPackage", field.Name)
+}
+
+func (ec *executionContext) childFields_OwnerPackageConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_OwnerPackageConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OwnerPackageConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_OwnerPackageConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OwnerPackageConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OwnerPackageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_OwnerPackageEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_OwnerPackageEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OwnerPackageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OwnerPackagePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "package":
+		return ec.fieldContext_OwnerPackagePayload_package(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OwnerPackagePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OwnerPackagePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_OwnerSegment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -16630,6 +17338,64 @@ func (ec *executionContext) childFields_ServiceDue(ctx context.Context, field gr
 		return ec.fieldContext_ServiceDue_km(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceDue", field.Name)
+}
+
+func (ec *executionContext) childFields_ServicePackage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ServicePackage_id(ctx, field)
+	case "store":
+		return ec.fieldContext_ServicePackage_store(ctx, field)
+	case "name":
+		return ec.fieldContext_ServicePackage_name(ctx, field)
+	case "orderKind":
+		return ec.fieldContext_ServicePackage_orderKind(ctx, field)
+	case "uses":
+		return ec.fieldContext_ServicePackage_uses(ctx, field)
+	case "price":
+		return ec.fieldContext_ServicePackage_price(ctx, field)
+	case "validDays":
+		return ec.fieldContext_ServicePackage_validDays(ctx, field)
+	case "perVisitCap":
+		return ec.fieldContext_ServicePackage_perVisitCap(ctx, field)
+	case "retiredAt":
+		return ec.fieldContext_ServicePackage_retiredAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ServicePackage_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServicePackage", field.Name)
+}
+
+func (ec *executionContext) childFields_ServicePackageConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ServicePackageConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ServicePackageConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ServicePackageConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServicePackageConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ServicePackageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ServicePackageEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ServicePackageEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServicePackageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ServicePackagePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "servicePackage":
+		return ec.fieldContext_ServicePackagePayload_servicePackage(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ServicePackagePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServicePackagePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -17532,6 +18298,20 @@ func (ec *executionContext) field_Mutation_createEvent_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createServicePackage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateServicePackageInput, error) {
+			return ec.unmarshalNCreateServicePackageInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateServicePackageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_decideRepairItems_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -17812,6 +18592,20 @@ func (ec *executionContext) field_Mutation_refundOnlinePayment_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_refundServicePackage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RefundServicePackageInput, error) {
+			return ec.unmarshalNRefundServicePackageInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefundServicePackageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refundWallet_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -17952,6 +18746,20 @@ func (ec *executionContext) field_Mutation_resolveComplaint_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_retireServicePackage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RetireServicePackageInput, error) {
+			return ec.unmarshalNRetireServicePackageInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRetireServicePackageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -17986,6 +18794,20 @@ func (ec *executionContext) field_Mutation_saveAudience_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SaveAudienceInput, error) {
 			return ec.unmarshalNSaveAudienceInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSaveAudienceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sellServicePackage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SellServicePackageInput, error) {
+			return ec.unmarshalNSellServicePackageInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSellServicePackageInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -18373,6 +19195,36 @@ func (ec *executionContext) field_Owner_registrations_args(ctx context.Context, 
 		return nil, err
 	}
 	args["status"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Owner_servicePackages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*packages.Status, error) {
+			return ec.unmarshalOOwnerPackageStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -19115,6 +19967,44 @@ func (ec *executionContext) field_Query_segmentReport_args(ctx context.Context, 
 		return nil, err
 	}
 	args["storeId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_servicePackages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "storeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["storeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "includeRetired",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeRetired"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -32991,6 +33881,274 @@ func (ec *executionContext) fieldContext_Mutation_updateNotificationSettings(ctx
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createServicePackage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createServicePackage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateServicePackage(ctx, fc.Args["input"].(model.CreateServicePackageInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.ServicePackagePayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.ServicePackagePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ServicePackagePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServicePackagePayload) graphql.Marshaler {
+			return ec.marshalNServicePackagePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐServicePackagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createServicePackage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createServicePackage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retireServicePackage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retireServicePackage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetireServicePackage(ctx, fc.Args["input"].(model.RetireServicePackageInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.ServicePackagePayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CRM", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.ServicePackagePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ServicePackagePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServicePackagePayload) graphql.Marshaler {
+			return ec.marshalNServicePackagePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐServicePackagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retireServicePackage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retireServicePackage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sellServicePackage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sellServicePackage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SellServicePackage(ctx, fc.Args["input"].(model.SellServicePackageInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.OwnerPackagePayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CASHIER", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.OwnerPackagePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.OwnerPackagePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OwnerPackagePayload) graphql.Marshaler {
+			return ec.marshalNOwnerPackagePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerPackagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sellServicePackage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OwnerPackagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sellServicePackage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_refundServicePackage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_refundServicePackage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RefundServicePackage(ctx, fc.Args["input"].(model.RefundServicePackageInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.OwnerPackagePayload
+					return zeroVal, err
+				}
+				roles, err := ec.unmarshalOStaffRole2ᚕgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐStaffRoleᚄ(ctx, []any{"CASHIER", "MANAGER"})
+				if err != nil {
+					var zeroVal *model.OwnerPackagePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.OwnerPackagePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OwnerPackagePayload) graphql.Marshaler {
+			return ec.marshalNOwnerPackagePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerPackagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_refundServicePackage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OwnerPackagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_refundServicePackage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_startPayment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -36390,6 +37548,50 @@ func (ec *executionContext) fieldContext_Owner_notificationSettings(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Owner_servicePackages(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Owner_servicePackages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Owner().ServicePackages(ctx, obj, fc.Args["status"].(*packages.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OwnerPackageConnection) graphql.Marshaler {
+			return ec.marshalOOwnerPackageConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerPackageConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Owner_servicePackages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Owner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OwnerPackageConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Owner_servicePackages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_payments(ctx context.Context, field graphql.CollectedField, obj *models.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -36881,6 +38083,547 @@ func (ec *executionContext) fieldContext_OwnerEdge_node(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Owner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OwnerPackage_id(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OwnerPackage().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackage", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackage_servicePackage(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_servicePackage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OwnerPackage().ServicePackage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *packages.Product) graphql.Marshaler {
+			return ec.marshalNServicePackage2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐProduct(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_servicePackage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OwnerPackage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OwnerPackage_status(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v packages.Status) graphql.Marshaler {
+			return ec.marshalNOwnerPackageStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackage", field, false, false, errors.New("field of type OwnerPackageStatus does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackage_orderKind(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_orderKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OwnerPackage().OrderKind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v workshop.Kind) graphql.Marshaler {
+			return ec.marshalNRepairOrderKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_orderKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackage", field, true, true, errors.New("field of type RepairOrderKind does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackage_usesTotal(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_usesTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsesTotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_usesTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackage", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackage_usesLeft(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_usesLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsesLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_usesLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackage", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackage_price(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_price(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OwnerPackage().Price(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OwnerPackage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OwnerPackage_perVisitCap(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_perVisitCap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OwnerPackage().PerVisitCap(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_perVisitCap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OwnerPackage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OwnerPackage_validUntil(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackage", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackage_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_paymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OwnerPackage().PaymentMethod(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v packages.Method) graphql.Marshaler {
+			return ec.marshalNPackagePaymentMethod2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackage", field, true, true, errors.New("field of type PackagePaymentMethod does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackage_soldAt(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_soldAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SoldAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_soldAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackage", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackage_refund(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_refund(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OwnerPackage().Refund(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_refund(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OwnerPackage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OwnerPackage_refundedAt(ctx context.Context, field graphql.CollectedField, obj *packages.Package) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackage_refundedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackage_refundedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackage", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OwnerPackageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackageConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OwnerPackageEdge) graphql.Marshaler {
+			return ec.marshalNOwnerPackageEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerPackageEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackageConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OwnerPackageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OwnerPackageEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OwnerPackageConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OwnerPackageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackageConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackageConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OwnerPackageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OwnerPackageConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.OwnerPackageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackageConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackageConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackageConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OwnerPackageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackageEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackageEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OwnerPackageEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OwnerPackageEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.OwnerPackageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackageEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *packages.Package) graphql.Marshaler {
+			return ec.marshalNOwnerPackage2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐPackage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackageEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OwnerPackageEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OwnerPackage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OwnerPackagePayload_package(ctx context.Context, field graphql.CollectedField, obj *model.OwnerPackagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackagePayload_package(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Package, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *packages.Package) graphql.Marshaler {
+			return ec.marshalOOwnerPackage2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐPackage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackagePayload_package(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OwnerPackagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OwnerPackage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OwnerPackagePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.OwnerPackagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OwnerPackagePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OwnerPackagePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OwnerPackagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -39568,6 +41311,68 @@ func (ec *executionContext) fieldContext_Query_owners(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_owners_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_servicePackages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_servicePackages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServicePackages(ctx, fc.Args["storeId"].(string), fc.Args["includeRetired"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
+				if err != nil {
+					var zeroVal *model.ServicePackageConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ServicePackageConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServicePackageConnection) graphql.Marshaler {
+			return ec.marshalNServicePackageConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐServicePackageConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_servicePackages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackageConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_servicePackages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -45028,6 +46833,469 @@ func (ec *executionContext) _ServiceDue_km(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_ServiceDue_km(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceDue", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ServicePackage_id(ctx context.Context, field graphql.CollectedField, obj *packages.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ServicePackage_store(ctx context.Context, field graphql.CollectedField, obj *packages.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_store(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().Store(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Store) graphql.Marshaler {
+			return ec.marshalNStore2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐStore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_store(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Store(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackage_name(ctx context.Context, field graphql.CollectedField, obj *packages.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ServicePackage_orderKind(ctx context.Context, field graphql.CollectedField, obj *packages.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_orderKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().OrderKind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v workshop.Kind) graphql.Marshaler {
+			return ec.marshalNRepairOrderKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_orderKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, true, true, errors.New("field of type RepairOrderKind does not have child fields"))
+}
+
+func (ec *executionContext) _ServicePackage_uses(ctx context.Context, field graphql.CollectedField, obj *packages.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_uses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Uses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_uses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ServicePackage_price(ctx context.Context, field graphql.CollectedField, obj *packages.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_price(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().Price(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackage_validDays(ctx context.Context, field graphql.CollectedField, obj *packages.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_validDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_validDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ServicePackage_perVisitCap(ctx context.Context, field graphql.CollectedField, obj *packages.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_perVisitCap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().PerVisitCap(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_perVisitCap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackage_retiredAt(ctx context.Context, field graphql.CollectedField, obj *packages.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_retiredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetiredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_retiredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ServicePackage_createdAt(ctx context.Context, field graphql.CollectedField, obj *packages.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ServicePackageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServicePackageEdge) graphql.Marshaler {
+			return ec.marshalNServicePackageEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐServicePackageEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackageEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackageConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackageConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackageConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ServicePackageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackageEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ServicePackageEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *packages.Product) graphql.Marshaler {
+			return ec.marshalNServicePackage2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐProduct(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackageEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackagePayload_servicePackage(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackagePayload_servicePackage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServicePackage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *packages.Product) graphql.Marshaler {
+			return ec.marshalOServicePackage2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackagePayload_servicePackage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackagePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackagePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackagePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Session_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.Session) (ret graphql.Marshaler) {
@@ -50626,6 +52894,78 @@ func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCreateServicePackageInput(ctx context.Context, obj any) (model.CreateServicePackageInput, error) {
+	var it model.CreateServicePackageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"storeId", "name", "orderKind", "uses", "priceFen", "validDays", "perVisitCapFen"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "storeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storeId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StoreID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "orderKind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderKind"))
+			data, err := ec.unmarshalNRepairOrderKind2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋworkshopᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderKind = data
+		case "uses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uses"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Uses = data
+		case "priceFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceFen"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriceFen = data
+		case "validDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validDays"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidDays = data
+		case "perVisitCapFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perVisitCapFen"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerVisitCapFen = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputDecideRepairItemsInput(ctx context.Context, obj any) (model.DecideRepairItemsInput, error) {
 	var it model.DecideRepairItemsInput
 	if obj == nil {
@@ -51796,6 +54136,43 @@ func (ec *executionContext) unmarshalInputRefundOnlinePaymentInput(ctx context.C
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRefundServicePackageInput(ctx context.Context, obj any) (model.RefundServicePackageInput, error) {
+	var it model.RefundServicePackageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"packageId", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "packageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("packageId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PackageID = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRefundWalletInput(ctx context.Context, obj any) (model.RefundWalletInput, error) {
 	var it model.RefundWalletInput
 	if obj == nil {
@@ -52404,6 +54781,36 @@ func (ec *executionContext) unmarshalInputRescheduleAppointmentInput(ctx context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRetireServicePackageInput(ctx context.Context, obj any) (model.RetireServicePackageInput, error) {
+	var it model.RetireServicePackageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"servicePackageId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "servicePackageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("servicePackageId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServicePackageID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRevokeCouponInput(ctx context.Context, obj any) (model.RevokeCouponInput, error) {
 	var it model.RevokeCouponInput
 	if obj == nil {
@@ -52510,6 +54917,64 @@ func (ec *executionContext) unmarshalInputSaveAudienceInput(ctx context.Context,
 				return it, err
 			}
 			it.Filter = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSellServicePackageInput(ctx context.Context, obj any) (model.SellServicePackageInput, error) {
+	var it model.SellServicePackageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"servicePackageId", "ownerId", "method", "reference", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "servicePackageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("servicePackageId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServicePackageID = data
+		case "ownerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerID = data
+		case "method":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("method"))
+			data, err := ec.unmarshalNPackagePaymentMethod2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Method = data
+		case "reference":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reference"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reference = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -52686,7 +55151,7 @@ func (ec *executionContext) unmarshalInputSettleRepairOrderInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"orderId", "payments", "couponId", "nextServiceDate", "nextServiceKm", "idempotencyKey"}
+	fieldsInOrder := [...]string{"orderId", "payments", "couponId", "packageId", "nextServiceDate", "nextServiceKm", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -52714,6 +55179,13 @@ func (ec *executionContext) unmarshalInputSettleRepairOrderInput(ctx context.Con
 				return it, err
 			}
 			it.CouponID = data
+		case "packageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("packageId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PackageID = data
 		case "nextServiceDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextServiceDate"))
 			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚐDate(ctx, v)
@@ -53373,6 +55845,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Staff(ctx, sel, obj)
+	case packages.Product:
+		return ec._ServicePackage(ctx, sel, &obj)
+	case *packages.Product:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ServicePackage(ctx, sel, obj)
 	case workshop.ScreenToken:
 		return ec._ScreenToken(ctx, sel, &obj)
 	case *workshop.ScreenToken:
@@ -53408,6 +55887,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Referral(ctx, sel, obj)
+	case packages.Package:
+		return ec._OwnerPackage(ctx, sel, &obj)
+	case *packages.Package:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._OwnerPackage(ctx, sel, obj)
 	case models.Owner:
 		return ec._Owner(ctx, sel, &obj)
 	case *models.Owner:
@@ -61945,6 +64431,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createServicePackage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createServicePackage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retireServicePackage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retireServicePackage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sellServicePackage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sellServicePackage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundServicePackage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_refundServicePackage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "startPayment":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_startPayment(ctx, field)
@@ -63546,6 +66060,44 @@ func (ec *executionContext) _Owner(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "servicePackages":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Owner_servicePackages(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "payments":
 			field := field
 
@@ -63925,6 +66477,469 @@ func (ec *executionContext) _OwnerEdge(ctx context.Context, sel ast.SelectionSet
 			}
 		case "node":
 			out.Values[i] = ec._OwnerEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ownerPackageImplementors = []string{"OwnerPackage", "Node"}
+
+func (ec *executionContext) _OwnerPackage(ctx context.Context, sel ast.SelectionSet, obj *packages.Package) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ownerPackageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OwnerPackage")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OwnerPackage_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "servicePackage":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OwnerPackage_servicePackage(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "status":
+			out.Values[i] = ec._OwnerPackage_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "orderKind":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OwnerPackage_orderKind(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "usesTotal":
+			out.Values[i] = ec._OwnerPackage_usesTotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usesLeft":
+			out.Values[i] = ec._OwnerPackage_usesLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "price":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OwnerPackage_price(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "perVisitCap":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OwnerPackage_perVisitCap(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "validUntil":
+			out.Values[i] = ec._OwnerPackage_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "paymentMethod":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OwnerPackage_paymentMethod(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "soldAt":
+			out.Values[i] = ec._OwnerPackage_soldAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refund":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OwnerPackage_refund(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "refundedAt":
+			out.Values[i] = ec._OwnerPackage_refundedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ownerPackageConnectionImplementors = []string{"OwnerPackageConnection"}
+
+func (ec *executionContext) _OwnerPackageConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OwnerPackageConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ownerPackageConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OwnerPackageConnection")
+		case "edges":
+			out.Values[i] = ec._OwnerPackageConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._OwnerPackageConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._OwnerPackageConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ownerPackageEdgeImplementors = []string{"OwnerPackageEdge"}
+
+func (ec *executionContext) _OwnerPackageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.OwnerPackageEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ownerPackageEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OwnerPackageEdge")
+		case "cursor":
+			out.Values[i] = ec._OwnerPackageEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._OwnerPackageEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ownerPackagePayloadImplementors = []string{"OwnerPackagePayload"}
+
+func (ec *executionContext) _OwnerPackagePayload(ctx context.Context, sel ast.SelectionSet, obj *model.OwnerPackagePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ownerPackagePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OwnerPackagePayload")
+		case "package":
+			out.Values[i] = ec._OwnerPackagePayload_package(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._OwnerPackagePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -65491,6 +68506,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_owners(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "servicePackages":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_servicePackages(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -69390,6 +72427,388 @@ func (ec *executionContext) _ServiceDue(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var servicePackageImplementors = []string{"ServicePackage", "Node"}
+
+func (ec *executionContext) _ServicePackage(ctx context.Context, sel ast.SelectionSet, obj *packages.Product) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, servicePackageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServicePackage")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ServicePackage_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "store":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ServicePackage_store(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "name":
+			out.Values[i] = ec._ServicePackage_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "orderKind":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ServicePackage_orderKind(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "uses":
+			out.Values[i] = ec._ServicePackage_uses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "price":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ServicePackage_price(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "validDays":
+			out.Values[i] = ec._ServicePackage_validDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "perVisitCap":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ServicePackage_perVisitCap(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "retiredAt":
+			out.Values[i] = ec._ServicePackage_retiredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ServicePackage_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var servicePackageConnectionImplementors = []string{"ServicePackageConnection"}
+
+func (ec *executionContext) _ServicePackageConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ServicePackageConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, servicePackageConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServicePackageConnection")
+		case "edges":
+			out.Values[i] = ec._ServicePackageConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ServicePackageConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ServicePackageConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var servicePackageEdgeImplementors = []string{"ServicePackageEdge"}
+
+func (ec *executionContext) _ServicePackageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ServicePackageEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, servicePackageEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServicePackageEdge")
+		case "cursor":
+			out.Values[i] = ec._ServicePackageEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ServicePackageEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var servicePackagePayloadImplementors = []string{"ServicePackagePayload"}
+
+func (ec *executionContext) _ServicePackagePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ServicePackagePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, servicePackagePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServicePackagePayload")
+		case "servicePackage":
+			out.Values[i] = ec._ServicePackagePayload_servicePackage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ServicePackagePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var sessionImplementors = []string{"Session"}
 
 func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, obj *model.Session) graphql.Marshaler {
@@ -73258,6 +76677,11 @@ func (ec *executionContext) unmarshalNCreateEventInput2githubᚗcomᚋownerhub�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateServicePackageInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐCreateServicePackageInput(ctx context.Context, v any) (model.CreateServicePackageInput, error) {
+	res, err := ec.unmarshalInputCreateServicePackageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCustomerSegment2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐSegment(ctx context.Context, v any) (crm.Segment, error) {
 	tmp, err := model.UnmarshalString(v)
 	res := crm.Segment(tmp)
@@ -74382,6 +77806,86 @@ func (ec *executionContext) marshalNOwnerEdge2ᚖgithubᚗcomᚋownerhubᚋowner
 	return ec._OwnerEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNOwnerPackage2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐPackage(ctx context.Context, sel ast.SelectionSet, v *packages.Package) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OwnerPackage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOwnerPackageEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerPackageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OwnerPackageEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOwnerPackageEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerPackageEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOwnerPackageEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerPackageEdge(ctx context.Context, sel ast.SelectionSet, v *model.OwnerPackageEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OwnerPackageEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOwnerPackagePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerPackagePayload(ctx context.Context, sel ast.SelectionSet, v *model.OwnerPackagePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OwnerPackagePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOwnerPackageStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐStatus(ctx context.Context, v any) (packages.Status, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := packages.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOwnerPackageStatus2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐStatus(ctx context.Context, sel ast.SelectionSet, v packages.Status) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNPackagePaymentMethod2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐMethod(ctx context.Context, v any) (packages.Method, error) {
+	tmp, err := model.UnmarshalString(v)
+	res := packages.Method(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPackagePaymentMethod2githubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐMethod(ctx context.Context, sel ast.SelectionSet, v packages.Method) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -74747,6 +78251,11 @@ func (ec *executionContext) marshalNRefundOnlinePaymentPayload2ᚖgithubᚗcom�
 		return graphql.Null
 	}
 	return ec._RefundOnlinePaymentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRefundServicePackageInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefundServicePackageInput(ctx context.Context, v any) (model.RefundServicePackageInput, error) {
+	res, err := ec.unmarshalInputRefundServicePackageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRefundWalletInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRefundWalletInput(ctx context.Context, v any) (model.RefundWalletInput, error) {
@@ -75132,6 +78641,11 @@ func (ec *executionContext) marshalNResponseCount2ᚖgithubᚗcomᚋownerhubᚋo
 	return ec._ResponseCount(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRetireServicePackageInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRetireServicePackageInput(ctx context.Context, v any) (model.RetireServicePackageInput, error) {
+	res, err := ec.unmarshalInputRetireServicePackageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRevokeCouponInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐRevokeCouponInput(ctx context.Context, v any) (model.RevokeCouponInput, error) {
 	res, err := ec.unmarshalInputRevokeCouponInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -75349,6 +78863,67 @@ func (ec *executionContext) marshalNSegmentReport2ᚖgithubᚗcomᚋownerhubᚋo
 		return graphql.Null
 	}
 	return ec._SegmentReport(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSellServicePackageInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSellServicePackageInput(ctx context.Context, v any) (model.SellServicePackageInput, error) {
+	res, err := ec.unmarshalInputSellServicePackageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNServicePackage2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐProduct(ctx context.Context, sel ast.SelectionSet, v *packages.Product) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ServicePackage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServicePackageConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐServicePackageConnection(ctx context.Context, sel ast.SelectionSet, v *model.ServicePackageConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ServicePackageConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServicePackageEdge2ᚕᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐServicePackageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServicePackageEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServicePackageEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐServicePackageEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServicePackageEdge2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐServicePackageEdge(ctx context.Context, sel ast.SelectionSet, v *model.ServicePackageEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ServicePackageEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServicePackagePayload2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐServicePackagePayload(ctx context.Context, sel ast.SelectionSet, v *model.ServicePackagePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ServicePackagePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSetCalendarOverrideInput2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSetCalendarOverrideInput(ctx context.Context, v any) (model.SetCalendarOverrideInput, error) {
@@ -76829,6 +80404,39 @@ func (ec *executionContext) marshalOOwnerChurnRisk2ᚖgithubᚗcomᚋownerhubᚋ
 	return ec._OwnerChurnRisk(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOOwnerPackage2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐPackage(ctx context.Context, sel ast.SelectionSet, v *packages.Package) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OwnerPackage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOwnerPackageConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐOwnerPackageConnection(ctx context.Context, sel ast.SelectionSet, v *model.OwnerPackageConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OwnerPackageConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOwnerPackageStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐStatus(ctx context.Context, v any) (*packages.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := model.UnmarshalString(v)
+	res := packages.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOwnerPackageStatus2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐStatus(ctx context.Context, sel ast.SelectionSet, v *packages.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) marshalOOwnerSegment2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcrmᚐOwnerSegment(ctx context.Context, sel ast.SelectionSet, v *crm.OwnerSegment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -77111,6 +80719,13 @@ func (ec *executionContext) marshalOServiceDue2ᚖgithubᚗcomᚋownerhubᚋowne
 		return graphql.Null
 	}
 	return ec._ServiceDue(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOServicePackage2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋpackagesᚐProduct(ctx context.Context, sel ast.SelectionSet, v *packages.Product) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ServicePackage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSession2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐSession(ctx context.Context, sel ast.SelectionSet, v *model.Session) graphql.Marshaler {

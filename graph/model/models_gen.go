@@ -16,6 +16,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/privacy"
 	"github.com/ownerhub/ownerhub/models/push"
@@ -582,6 +583,24 @@ type CreateEventInput struct {
 	RewardCouponTemplateID *string `json:"rewardCouponTemplateId,omitempty"`
 }
 
+// A new service package product of a store.
+type CreateServicePackageInput struct {
+	// The store that sells it.
+	StoreID string `json:"storeId"`
+	// Shown to owners, 1 to 40 characters.
+	Name string `json:"name"`
+	// The repair order kind whose visits it covers.
+	OrderKind workshop.Kind `json:"orderKind"`
+	// Visits covered, 1 to 100.
+	Uses int `json:"uses"`
+	// Price in fen, 1 to 10,000,000.
+	PriceFen int `json:"priceFen"`
+	// Days of validity from purchase, 1 to 1,095.
+	ValidDays int `json:"validDays"`
+	// The most one visit's use covers, in fen, 0 (default: no cap) to 10,000,000.
+	PerVisitCapFen *int `json:"perVisitCapFen,omitempty"`
+}
+
 // Everything held about the owner, as one JSON document.
 type DataExport struct {
 	// When the document was put together (one transaction, so its sections agree).
@@ -1050,6 +1069,32 @@ type OwnerEdge struct {
 	Node *models.Owner `json:"node"`
 }
 
+// A page of an owner's packages, newest first.
+type OwnerPackageConnection struct {
+	// The packages of this page.
+	Edges []*OwnerPackageEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
+}
+
+// An owner's package and its cursor.
+type OwnerPackageEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The package.
+	Node *packages.Package `json:"node"`
+}
+
+// The owner's package sold or refunded.
+type OwnerPackagePayload struct {
+	// The package; null when refused.
+	Package *packages.Package `json:"package,omitempty"`
+	// Why it was refused (empty on success): PACKAGE_RETIRED, PACKAGE_EXPIRED, PACKAGE_USED_UP, PACKAGE_REFUNDED, INSUFFICIENT_BALANCE, IDEMPOTENCY_KEY_REUSED, INVALID_ARGUMENT.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Relay pagination state of a connection.
 type PageInfo struct {
 	// Whether more items follow the page: ask again with `after: endCursor`.
@@ -1214,6 +1259,14 @@ type RefundOnlinePaymentPayload struct {
 	Payment *payments.Payment `json:"payment,omitempty"`
 	// Codes: INVALID_ARGUMENT (paymentId: not a top-up; amountFen, reason, idempotencyKey), CONFLICT (not paid, or all of it refunded or being refunded), INSUFFICIENT_BALANCE (amountFen: the owner spent the money), IDEMPOTENCY_KEY_REUSED. A payment the caller cannot see is the GraphQL error NOT_FOUND.
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A package to refund.
+type RefundServicePackageInput struct {
+	// An ACTIVE package.
+	PackageID string `json:"packageId"`
+	// Required, at most 128 characters: a retry with the same key returns the refunded package.
+	IdempotencyKey string `json:"idempotencyKey"`
 }
 
 // Stored value paid back out to an owner.
@@ -1473,6 +1526,12 @@ type ResponseCount struct {
 	Invitations int `json:"invitations"`
 }
 
+// A product to retire.
+type RetireServicePackageInput struct {
+	// The product, on sale.
+	ServicePackageID string `json:"servicePackageId"`
+}
+
 // A coupon to withdraw.
 type RevokeCouponInput struct {
 	// An AVAILABLE coupon.
@@ -1555,12 +1614,52 @@ type SegmentReport struct {
 	ComputedAt *time.Time `json:"computedAt,omitempty"`
 }
 
+// A package sold at the counter.
+type SellServicePackageInput struct {
+	// The product, on sale at a store of the caller.
+	ServicePackageID string `json:"servicePackageId"`
+	// The buyer: a customer the caller sees.
+	OwnerID string `json:"ownerId"`
+	// How it is paid.
+	Method packages.Method `json:"method"`
+	// The slip or transaction number, at most 64 characters: required for CARD, WECHAT_PAY and ALIPAY; ignored for WALLET.
+	Reference *string `json:"reference,omitempty"`
+	// Required, at most 128 characters: a retry with the same key returns the first package.
+	IdempotencyKey string `json:"idempotencyKey"`
+}
+
 // The next maintenance a car is due for: whichever of the date and the mileage comes first.
 type ServiceDue struct {
 	// Due by this date (YYYY-MM-DD); null when not set.
 	Date *models.Date `json:"date,omitempty"`
 	// Due at this odometer reading, in km; null when not set.
 	Km *int `json:"km,omitempty"`
+}
+
+// A page of service package products, newest first.
+type ServicePackageConnection struct {
+	// The products of this page.
+	Edges []*ServicePackageEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds, over every page (counted only when selected).
+	TotalCount int `json:"totalCount"`
+}
+
+// A product and its cursor.
+type ServicePackageEdge struct {
+	// Opaque cursor of this edge, for `after`.
+	Cursor string `json:"cursor"`
+	// The product.
+	Node *packages.Product `json:"node"`
+}
+
+// The product created or retired.
+type ServicePackagePayload struct {
+	// The product; null when refused.
+	ServicePackage *packages.Product `json:"servicePackage,omitempty"`
+	// Why it was refused (empty on success): INVALID_ARGUMENT, CONFLICT (retired already).
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // A signed-in session.
@@ -1627,10 +1726,12 @@ type SetStoreCalendarInput struct {
 type SettleRepairOrderInput struct {
 	// The order: in QUALITY_CHECK, WASHING or READY_FOR_PICKUP, no item PENDING, not settled yet.
 	OrderID string `json:"orderId"`
-	// Must add up to the payable amount less the coupon's discount.
+	// Must add up to the payable amount less the coupon's discount or what the package covers.
 	Payments []*PaymentInput `json:"payments"`
 	// One AVAILABLE coupon of the order's owner to take off the bill, used in the same transaction (recorded as a COUPON payment); userErrors COUPON_NOT_AVAILABLE, COUPON_NOT_YET_VALID, COUPON_NOT_APPLICABLE, COUPON_MIN_SPEND_NOT_MET.
 	CouponID *string `json:"couponId,omitempty"`
+	// One ACTIVE service package of the order's owner, sold by the order's store for the order's kind: one use covers the billed lines up to its per-visit cap, taken in the same transaction (recorded as a PACKAGE payment); not with couponId. userErrors PACKAGE_EXPIRED, PACKAGE_USED_UP, PACKAGE_REFUNDED, PACKAGE_NOT_APPLICABLE.
+	PackageID *string `json:"packageId,omitempty"`
 	// Default: last service + the car's interval (6 months unless configured).
 	NextServiceDate *models.Date `json:"nextServiceDate,omitempty"`
 	// Default: mileage in + the car's interval (5,000 km unless configured).

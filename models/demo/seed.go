@@ -98,6 +98,9 @@ func Seed(ctx context.Context, db *models.DB, password string) (Summary, error) 
 		if err = g.seedReferrals(ctx, db, now); err != nil {
 			return err
 		}
+		if err = g.seedPackages(ctx, db, now); err != nil {
+			return err
+		}
 		return g.seedConsents(ctx, db)
 	})
 	if err != nil {

@@ -187,6 +187,7 @@ func TestExportCoversEveryOwnerTable(t *testing.T) {
 		"assistance_requests": "roadsideAssistance", "devices": "devices", "payments": "onlinePayments",
 		"wechat_subscriptions": "wechatSubscriptions", "coupons": "coupons",
 		"referral_codes": "referrals", "referral_devices": "referrals",
+		"owner_packages": "servicePackages",
 		"owner_segments": "crm", "campaign_invitations": "crm",
 		// The deletion mark itself: only ever present once there is
 		// nothing left to export.

@@ -76,6 +76,10 @@ const (
 	// (SettleInput.CouponID; its reference is the coupon's id). Never a
 	// payment of the input: see docs/coupons.md.
 	Coupon PaymentMethod = "COUPON"
+	// Package is what the owner's service package named at settlement
+	// covered (SettleInput.PackageID; its reference is the package's id).
+	// Never a payment of the input: see docs/packages.md.
+	Package PaymentMethod = "PACKAGE"
 )
 
 // RepairOrder is one visit of one car to the workshop.

@@ -180,7 +180,7 @@ func (b billPurpose) Paid(ctx context.Context, p *payments.Payment) (string, err
 		if err != nil {
 			return err
 		}
-		return c.settle(pays, nil, nil, nil)
+		return c.settle(pays, discounts{}, nil, nil)
 	})
 	if errors.Is(err, errNoSettlement) {
 		return reason, nil

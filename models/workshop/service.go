@@ -13,6 +13,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -51,6 +52,9 @@ type Service struct {
 	// its transaction: the owner's first paid visit may reward their
 	// referral (nil: no referrals; docs/referrals.md).
 	Referrals *referrals.Service
+	// Packages consumes the owner's service package a settlement names
+	// (nil: a settlement naming one is PACKAGE_NOT_APPLICABLE).
+	Packages *packages.Service
 }
 
 // BoardTopic is the realtime topic of a store's board.

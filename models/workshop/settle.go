@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/coupons"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
@@ -27,6 +28,9 @@ type SettleInput struct {
 	// CouponID is one of the owner's coupons to take off the bill (nil:
 	// none); see Settle and docs/coupons.md.
 	CouponID *uuid.UUID
+	// PackageID is one of the owner's service packages to cover the bill
+	// with one use (nil: none); see Settle and docs/packages.md.
+	PackageID *uuid.UUID
 	// IdempotencyKey makes a retried settlement harmless; see Settle.
 	IdempotencyKey string
 }
@@ -70,6 +74,16 @@ var settleStatuses = []Status{QualityCheck, Washing, ReadyForPickup}
 // settlements naming one coupon, one uses it; the others are refused
 // (COUPON_NOT_AVAILABLE) and settle nothing.
 //
+// A service package (PackageID) of the order's owner, sold by the order's
+// store for the order's kind, covers the bill's billed lines up to its
+// per-visit cap with one use, taken in the same transaction after the
+// order's lock (packages.Service.Consume, under the package's row lock):
+// what it covers is recorded as a payment of method PACKAGE and the other
+// payments add up to the rest. Of concurrent settlements naming a package
+// with one use left, one takes it; the others are refused
+// (PACKAGE_USED_UP) and settle nothing. A package and a coupon are not
+// combined (PACKAGE_NOT_APPLICABLE).
+//
 // Retries: with an IdempotencyKey, a retry of the same settlement (same
 // order, payments in any order, next service) by the same caller answers
 // the order as settled by the first, even while the first is still running
@@ -77,7 +91,8 @@ var settleStatuses = []Status{QualityCheck, Washing, ReadyForPickup}
 // Without a key, a second settlement is ALREADY_SETTLED.
 //
 // Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, ALREADY_SETTLED,
-// ORDER_CLOSED, WORK_NOT_FINISHED, PAYMENT_IN_FLIGHT (the owner is paying
+// ORDER_CLOSED, WORK_NOT_FINISHED, PACKAGE_EXPIRED, PACKAGE_USED_UP,
+// PACKAGE_REFUNDED, PACKAGE_NOT_APPLICABLE ("packageId"), PAYMENT_IN_FLIGHT (the owner is paying
 // the bill online: see docs/payments.md), PAYMENTS_DO_NOT_ADD_UP ("payments"),
 // PAYMENT_METHOD_UNAVAILABLE ("payments[i].method"), POINTS_OVER_CAP
 // ("payments[i].points"), INSUFFICIENT_BALANCE ("payments[i].amountFen"),
@@ -97,7 +112,7 @@ func (s *Service) Settle(ctx context.Context, actor *auth.Principal, in SettleIn
 		return nil, err
 	}
 	params := settleParams{OrderID: in.OrderID, Payments: slices.Clone(payments), NextServiceDate: in.NextServiceDate, NextServiceKm: in.NextServiceKm,
-		CouponID: in.CouponID}
+		CouponID: in.CouponID, PackageID: in.PackageID}
 	slices.SortFunc(params.Payments, func(a, b PaymentInput) int {
 		return strings.Compare(fmt.Sprintf("%s|%020d|%020d|%s", a.Method, a.AmountFen, a.Points, a.Reference),
 			fmt.Sprintf("%s|%020d|%020d|%s", b.Method, b.AmountFen, b.Points, b.Reference))
@@ -105,7 +120,7 @@ func (s *Service) Settle(ctx context.Context, actor *auth.Principal, in SettleIn
 	id, err := models.Idempotent(ctx, s.DB.WithClock(s.Clock), models.IdempotencyScope(actor), in.IdempotencyKey, "workshop.settle", params, false,
 		func(ctx context.Context) (uuid.UUID, error) {
 			o, err := s.staffChange(ctx, actor, rolesSettle, errOrderNotFound, nil, func(c *change) error {
-				return c.settle(payments, in.CouponID, in.NextServiceDate, in.NextServiceKm)
+				return c.settle(payments, discounts{coupon: in.CouponID, pkg: in.PackageID}, in.NextServiceDate, in.NextServiceKm)
 			}, "id = ?", in.OrderID)
 			if err != nil {
 				return uuid.Nil, err
@@ -126,11 +141,18 @@ type settleParams struct {
 	NextServiceDate *models.Date
 	NextServiceKm   *int
 	CouponID        *uuid.UUID
+	PackageID       *uuid.UUID `json:",omitempty"`
+}
+
+// discounts are what a settlement names besides its payments: an owner's
+// coupon and an owner's service package (nil: none).
+type discounts struct {
+	coupon, pkg *uuid.UUID
 }
 
 // settle fixes the locked order's bill, charges the owner's wallet and
 // records the payments.
-func (c *change) settle(payments []PaymentInput, couponID *uuid.UUID, nextDate *models.Date, nextKm *int) error {
+func (c *change) settle(payments []PaymentInput, d discounts, nextDate *models.Date, nextKm *int) error {
 	if c.o.SettledAt != nil {
 		return ErrAlreadySettled
 	}
@@ -155,11 +177,15 @@ func (c *change) settle(payments []PaymentInput, couponID *uuid.UUID, nextDate *
 		return ErrWorkNotFinished
 	}
 	t := Totals(items, nil)
-	off, err := c.redeem(couponID, items, t.PayableFen)
+	off, err := c.redeem(d.coupon, items, t.PayableFen)
 	if err != nil {
 		return err
 	}
-	due := t.PayableFen - off // what the payments must pay
+	covered, err := c.consume(d, items)
+	if err != nil {
+		return err
+	}
+	due := t.PayableFen - off - covered // what the payments must pay
 	var sum int64
 	for _, p := range payments {
 		sum += p.AmountFen
@@ -186,7 +212,7 @@ func (c *change) settle(payments []PaymentInput, couponID *uuid.UUID, nextDate *
 		return err
 	}
 	by := c.staff()
-	rows := make([]*Payment, len(payments), len(payments)+1)
+	rows := make([]*Payment, len(payments), len(payments)+2)
 	for i, p := range payments {
 		rows[i] = &Payment{
 			ID: models.NewID(), OrderID: c.o.ID, Method: p.Method, AmountFen: p.AmountFen,
@@ -201,7 +227,11 @@ func (c *change) settle(payments []PaymentInput, couponID *uuid.UUID, nextDate *
 	}
 	if off > 0 {
 		rows = append(rows, &Payment{ID: models.NewID(), OrderID: c.o.ID, Method: Coupon, AmountFen: off,
-			Reference: couponID.String(), CreatedBy: by, CreatedAt: c.now})
+			Reference: d.coupon.String(), CreatedBy: by, CreatedAt: c.now})
+	}
+	if covered > 0 {
+		rows = append(rows, &Payment{ID: models.NewID(), OrderID: c.o.ID, Method: Package, AmountFen: covered,
+			Reference: d.pkg.String(), CreatedBy: by, CreatedAt: c.now})
 	}
 	if len(rows) > 0 {
 		if err := c.s.DB.Conn(c.ctx).Create(&rows).Error; err != nil {
@@ -256,6 +286,27 @@ func (c *change) qualifyReferral(moneyFen int64) error {
 		},
 	})
 	return err
+}
+
+// consume takes one use of the service package named at settlement (none:
+// 0) for the order's billed lines, in the settlement's transaction, and
+// returns what it covers: PRE_APPROVED and APPROVED items not covered by
+// warranty, up to the package's per-visit cap (docs/packages.md).
+func (c *change) consume(d discounts, items []*Item) (int64, error) {
+	switch {
+	case d.pkg == nil:
+		return 0, nil
+	case c.s.Packages == nil || d.coupon != nil:
+		return 0, packages.ErrNotApplicable
+	}
+	var lines []packages.Line
+	for _, it := range items {
+		if (it.Approval == PreApproved || it.Approval == Approved) && !it.Warranty {
+			lines = append(lines, packages.Line{Code: it.Code, AmountFen: it.AmountFen})
+		}
+	}
+	return c.s.Packages.Consume(c.ctx, packages.Consumption{PackageID: *d.pkg, OwnerID: c.o.OwnerID, StoreID: c.o.StoreID,
+		OrderID: c.o.ID, OrderKind: string(c.o.Kind), Lines: lines, UsedBy: c.staff()})
 }
 
 // staff is the staff member acting, or nil for a bill paid online.
