@@ -124,7 +124,7 @@ func newSweepFixture(t *testing.T) *swFixture {
 		"orderKind": "MAINTENANCE", "uses": 4, "priceFen": 100000, "validDays": 365}, "servicePackage { id }")
 	f.servicePackage = wkStr(dig(sp, "servicePackage", "id"))
 	op := f.swMutate(t, f.staff(t, "cashier.sz01"), "sellServicePackage", map[string]any{"servicePackageId": f.servicePackage,
-		"ownerId": e2eGlobalID("Owner", f.a.ID), "method": "CASH", "idempotencyKey": "sweep-package"}, "package { id }")
+		"ownerId": e2eGlobalID("Owner", f.a.ID), "method": "CASH", "idempotencyKey": wlKey("sweep-package")}, "package { id }")
 	f.ownerPackage = wkStr(dig(op, "package", "id"))
 
 	f.screen, f.screenToken = bdIssue(t, f.wkFixture, f.staff(t, "manager.sz01"), f.sz, "扫查车间大屏")
