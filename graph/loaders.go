@@ -15,6 +15,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/roadside"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -34,6 +35,8 @@ type Loaders struct {
 	// CouponsByOwner: a page of each owner's coupons; the coupons service
 	// decides whose the caller sees.
 	CouponsByOwner *Loader[coupons.PageKey, models.Paged[*coupons.Coupon]]
+	// PackagesByOwner: a page of each owner's service packages, likewise.
+	PackagesByOwner *Loader[packages.PageKey, models.Paged[*packages.Package]]
 
 	Order           *Loader[uuid.UUID, *workshop.RepairOrder]
 	Membership      *Loader[uuid.UUID, *wallet.Membership]
@@ -114,6 +117,9 @@ func NewLoaders(r *Resolver, cache bool) *Loaders {
 		VehiclesByOwner: newLoader(dir.VehiclePages, cache),
 		CouponsByOwner: newLoader(func(ctx context.Context, keys []coupons.PageKey) (map[coupons.PageKey]models.Paged[*coupons.Coupon], error) {
 			return r.Coupons.CouponPages(ctx, caller(ctx), keys)
+		}, cache),
+		PackagesByOwner: newLoader(func(ctx context.Context, keys []packages.PageKey) (map[packages.PageKey]models.Paged[*packages.Package], error) {
+			return r.Packages.PackagePages(ctx, caller(ctx), keys)
 		}, cache),
 		StoreIDsOfStaffs: newLoader(everyKey(dir.StaffStoreIDs), cache),
 

@@ -87,7 +87,15 @@ func (r *ownerResolver) ServicePackages(ctx context.Context, obj *models.Owner, 
 	if err != nil {
 		return nil, err
 	}
-	rows, hasNext, err := r.Packages.Packages(ctx, caller(ctx), obj.ID, status, p)
+	key := packages.PageKey{OwnerID: obj.ID, First: p.First, After: p.After}
+	if status != nil {
+		key.Status = *status
+	}
+	// A page of each owner's packages in the list at once.
+	got, err := loaders(ctx).PackagesByOwner.Load(ctx, key)
+	if err == nil {
+		err = got.Err
+	}
 	if errors.Is(err, models.ErrNotFound) {
 		// A customer the caller does not see: no packages to show.
 		return nil, nil
@@ -95,7 +103,8 @@ func (r *ownerResolver) ServicePackages(ctx context.Context, obj *models.Owner, 
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.OwnerPackageConnection{TotalCount: total(p), Edges: make([]*model.OwnerPackageEdge, len(rows))}
+	rows, hasNext := got.Rows, got.HasNext
+	conn := &model.OwnerPackageConnection{TotalCount: got.Total, Edges: make([]*model.OwnerPackageEdge, len(rows))}
 	for i, c := range rows {
 		conn.Edges[i] = &model.OwnerPackageEdge{Cursor: cursor(c.ID), Node: c}
 	}

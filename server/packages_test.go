@@ -542,3 +542,44 @@ func TestServicePackageRefundRacesSettlements(t *testing.T) {
 		t.Fatalf("settlement answers: %v", codes)
 	}
 }
+
+// Owner.servicePackages through a list of owners: the same statements for
+// 2 owners as for 6, with and without a status.
+func TestOwnerPackagesOfAListInConstantStatements(t *testing.T) {
+	f := newPackagesFixture(t)
+	name := fmt.Sprintf("套餐%d", e2eNext())
+	product := f.pkProduct(t, nil)
+	for range 6 {
+		car := wkCar{Owner: e2eInsertOwner(t, f.testServer, name, "SZ01")}
+		for range 2 {
+			f.pkSell(t, product, car, "CASH")
+		}
+	}
+	tok := f.staff(t, "crm.sz01")
+	count := func(n int, status string) int64 {
+		args := "first: 5"
+		if status != "" {
+			args += ", status: " + status
+		}
+		doc := `query($s: String!, $n: Int!) { owners(search: $s, first: $n) { edges { node { id
+			servicePackages(` + args + `) { totalCount edges { node { id status usesLeft servicePackage { name } } } } } } } }`
+		f.gql(t, tok, doc, map[string]any{"s": name, "n": n})
+		before := f.DB.Statements()
+		d := f.gql(t, tok, doc, map[string]any{"s": name, "n": n})
+		edges := dig(d, "owners", "edges").([]any)
+		if len(edges) != n {
+			t.Fatalf("%d owners, want %d", len(edges), n)
+		}
+		for _, e := range edges {
+			if got := len(dig(e, "node", "servicePackages", "edges").([]any)); got != 2 || wkNum(dig(e, "node", "servicePackages", "totalCount")) != 2 {
+				t.Fatalf("an owner's packages: %v", e)
+			}
+		}
+		return f.DB.Statements() - before
+	}
+	for _, st := range []string{"", "ACTIVE"} {
+		if two, six := count(2, st), count(6, st); two != six {
+			t.Errorf("packages (%q) of 2 owners: %d statements, of 6: %d", st, two, six)
+		}
+	}
+}

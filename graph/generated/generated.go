@@ -12597,7 +12597,7 @@ type OwnerPackageEdge {
 }
 
 extend type Owner {
-  "The owner's service packages, newest first: their own, or for staff who see the customer; null otherwise. Two statements per owner and page."
+  "The owner's service packages, newest first: their own, or for staff who see the customer; null otherwise. The pages of every owner of a list are read together, in a fixed number of statements."
   servicePackages(
     "Only packages in this status (as of now); omit for all."
     status: OwnerPackageStatus,

@@ -179,21 +179,13 @@ func (s *Service) CouponPages(ctx context.Context, actor *auth.Principal, keys [
 		return nil, models.ErrUnauthenticated
 	}
 	out := make(map[PageKey]models.Paged[*Coupon], len(keys))
-	seen := map[uuid.UUID]bool{}
-	if actor.IsOwner() {
-		seen[actor.ID] = true
-	} else {
-		var ids []uuid.UUID
-		for _, k := range keys {
-			ids = append(ids, k.OwnerID)
-		}
-		vis, err := s.directory().CustomersFor(ctx, actor, ids)
-		if err != nil {
-			return nil, err
-		}
-		for id := range vis {
-			seen[id] = true
-		}
+	owners := make([]uuid.UUID, len(keys))
+	for i, k := range keys {
+		owners[i] = k.OwnerID
+	}
+	seen, err := s.directory().ReadableOwners(ctx, actor, owners)
+	if err != nil {
+		return nil, err
 	}
 	now := s.Clock.Now(ctx).UTC()
 	byStatus := map[Status][]models.ListPage{}

@@ -116,5 +116,24 @@ func (s *Service) CustomersFor(ctx context.Context, actor *auth.Principal, ids [
 	return out, nil
 }
 
+// ReadableOwners is the set of owners among ids whose lists (coupons,
+// packages) the actor may read on an owner record it was given: an owner
+// only themselves (no statement), staff CustomersFor's owners.
+func (s *Service) ReadableOwners(ctx context.Context, actor *auth.Principal, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	seen := map[uuid.UUID]bool{}
+	if actor.IsOwner() {
+		seen[actor.ID] = true
+		return seen, nil
+	}
+	vis, err := s.CustomersFor(ctx, actor, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id := range vis {
+		seen[id] = true
+	}
+	return seen, nil
+}
+
 // RolesSearchOwners is the list rolesSearchOwners, copied: a caller cannot change the rule.
 func RolesSearchOwners() []auth.Role { return slices.Clone(rolesSearchOwners) }

@@ -102,11 +102,14 @@ func TestExpiryAtTheClock(t *testing.T) {
 	if got.Status != packages.Expired {
 		t.Fatalf("at its end: %s", got.Status)
 	}
-	status := packages.Expired
-	list, _, err := e.svc.Packages(e.ctx, &auth.Principal{Kind: auth.KindOwner, ID: o.ID}, o.ID, &status, models.Page{First: 10})
-	must(t, err)
-	if len(list) != 1 {
-		t.Fatalf("expired packages: %v", list)
+	owner := &auth.Principal{Kind: auth.KindOwner, ID: o.ID}
+	for st, want := range map[packages.Status]int{packages.Expired: 1, packages.Active: 0, "": 1} {
+		key := packages.PageKey{OwnerID: o.ID, Status: st, First: 10}
+		pages, err := e.svc.PackagePages(e.ctx, owner, []packages.PageKey{key})
+		must(t, err)
+		if got := pages[key]; got.Err != nil || len(got.Rows) != want || got.Total != want {
+			t.Fatalf("%q packages at the end: %+v, want %d", st, got, want)
+		}
 	}
 	_, err = e.svc.Refund(e.ctx, e.cashier, packages.RefundInput{PackageID: pkg.ID, IdempotencyKey: "refund-expired"})
 	if !errors.Is(err, packages.ErrExpired) {

@@ -2,6 +2,7 @@ package packages
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -35,47 +36,6 @@ func (s *Service) PackageFor(ctx context.Context, actor *auth.Principal, id uuid
 		return nil, err
 	}
 	return &p, nil
-}
-
-// Packages lists an owner's packages, newest first, for the owner and for
-// staff who see the customer (PackageFor's rule); status filters by the
-// status as readers see it at the clock's now (an ACTIVE package past its
-// end is EXPIRED). Two statements per page (and one more for the count).
-//
-// Codes: UNAUTHENTICATED, NOT_FOUND (an owner the actor does not see),
-// INVALID_ARGUMENT ("status", "first", "after").
-func (s *Service) Packages(ctx context.Context, actor *auth.Principal, ownerID uuid.UUID, status *Status, p models.Page) ([]*Package, bool, error) {
-	if actor == nil {
-		return nil, false, models.ErrUnauthenticated
-	}
-	if !actor.IsOwner() || actor.ID != ownerID {
-		if _, err := s.directory().OwnerFor(ctx, actor, ownerID); err != nil {
-			return nil, false, models.NotFoundAs(err, errOwnerNotFound)
-		}
-	}
-	now := s.Clock.Now(ctx)
-	q := s.DB.Conn(ctx).Model(&Package{}).Where("owner_id = ?", ownerID)
-	if status != nil {
-		switch *status {
-		case Active:
-			q = q.Where("status = ? AND valid_until > ?", Active, now)
-		case Expired:
-			q = q.Where("status = ? AND valid_until <= ?", Active, now)
-		case UsedUp, Refunded:
-			q = q.Where("status = ?", *status)
-		default:
-			return nil, false, models.Invalid("status", "套餐状态无效", "unknown package status")
-		}
-	}
-	p.Desc = true
-	rows, more, err := models.Fetch[*Package](q, models.ByID("id"), p)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := s.prepare(ctx, rows); err != nil {
-		return nil, false, err
-	}
-	return rows, more, nil
 }
 
 // prepare readies packages for readers: their products loaded in one
@@ -149,4 +109,91 @@ func (s *Service) Products(ctx context.Context, actor *auth.Principal, storeID u
 	}
 	p.Desc = true
 	return models.Fetch[*Product](q, models.ByID("id"), p)
+}
+
+// PageKey asks for one page of one owner's packages, in one status (""
+// for all), for a list of owners read at once (PackagePages).
+type PageKey struct {
+	OwnerID uuid.UUID
+	Status  Status
+	First   int
+	After   models.Cursor
+}
+
+// PackagePages reads a page of packages for each key, newest first, for
+// the owner and for staff who see the customer (status as readers see it
+// at the clock's now: an ACTIVE package past its end is EXPIRED), in a
+// constant number of statements whatever the number of owners: the owners
+// the actor sees in one (an owner only themselves), the pages of each
+// status asked for in one (models.FetchEach, totals included), the
+// products in one. A key for an owner the actor does not see, or with a bad
+// page or status, has its Err (NOT_FOUND "ownerId", INVALID_ARGUMENT) and
+// does not fail the others.
+//
+// Codes: UNAUTHENTICATED.
+func (s *Service) PackagePages(ctx context.Context, actor *auth.Principal, keys []PageKey) (map[PageKey]models.Paged[*Package], error) {
+	if actor == nil {
+		return nil, models.ErrUnauthenticated
+	}
+	owners := make([]uuid.UUID, len(keys))
+	for i, k := range keys {
+		owners[i] = k.OwnerID
+	}
+	seen, err := s.directory().ReadableOwners(ctx, actor, owners)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now(ctx).UTC()
+	out := make(map[PageKey]models.Paged[*Package], len(keys))
+	byStatus := map[Status][]models.ListPage{}
+	for _, k := range keys {
+		switch _, _, ok := statusFilter(k.Status, now); {
+		case !seen[k.OwnerID]:
+			out[k] = models.Paged[*Package]{Err: errOwnerNotFound}
+		case !ok:
+			out[k] = models.Paged[*Package]{Err: errBadStatus}
+		default:
+			byStatus[k.Status] = append(byStatus[k.Status], models.ListPage{List: k.OwnerID, First: k.First, After: k.After})
+		}
+	}
+	var all []*Package
+	for st, pages := range byStatus {
+		where, args, _ := statusFilter(st, now)
+		got, err := models.FetchEach[Package](s.DB.Conn(ctx), models.Lists{Table: "owner_packages", Part: "owner_id", Where: where,
+			Args: args, Order: models.ByID("id"), Desc: true}, pages)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if k.Status != st || out[k].Err != nil {
+				continue
+			}
+			if p, ok := got[models.ListPage{List: k.OwnerID, First: k.First, After: k.After}]; ok {
+				out[k] = p
+				all = append(all, p.Rows...)
+			}
+		}
+	}
+	if err := s.prepare(ctx, all); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var errBadStatus = models.Invalid("status", "套餐状态无效", "unknown package status")
+
+// statusFilter is the condition (on alias t) of packages in status st as
+// readers see it at now ("" every status); false for an unknown status.
+func statusFilter(st Status, now time.Time) (string, []any, bool) {
+	switch st {
+	case "":
+		return "", nil, true
+	case Active:
+		return "t.status = ? AND t.valid_until > ?", []any{Active, now}, true
+	case Expired:
+		return "t.status = ? AND t.valid_until <= ?", []any{Active, now}, true
+	case UsedUp, Refunded:
+		return "t.status = ?", []any{st}, true
+	}
+	return "", nil, false
 }
