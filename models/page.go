@@ -365,3 +365,28 @@ func and(where string) string {
 	}
 	return " AND (" + where + ")"
 }
+
+// FetchEachBy is FetchEach for keys that each also name a filter of their
+// list (a status, say): one FetchEach per distinct filter, whose condition
+// (on alias t) where gives. Every key gets its page, or its page's Err.
+func FetchEachBy[T any, K, F comparable](db *gorm.DB, l Lists, keys []K, page func(K) (ListPage, F), where func(F) (string, []any)) (map[K]Paged[*T], error) {
+	byFilter := map[F][]ListPage{}
+	for _, k := range keys {
+		p, f := page(k)
+		byFilter[f] = append(byFilter[f], p)
+	}
+	out := make(map[K]Paged[*T], len(keys))
+	for f, pages := range byFilter {
+		l.Where, l.Args = where(f)
+		got, err := FetchEach[T](db, l, pages)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if p, kf := page(k); kf == f {
+				out[k] = got[p]
+			}
+		}
+	}
+	return out, nil
+}

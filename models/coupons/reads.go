@@ -188,35 +188,30 @@ func (s *Service) CouponPages(ctx context.Context, actor *auth.Principal, keys [
 		return nil, err
 	}
 	now := s.Clock.Now(ctx).UTC()
-	byStatus := map[Status][]models.ListPage{}
+	var read []PageKey
 	for _, k := range keys {
-		if !seen[k.OwnerID] {
+		switch _, _, ok := statusFilter(k.Status, now); {
+		case !seen[k.OwnerID]:
 			out[k] = models.Paged[*Coupon]{Err: errOwnerNotFound}
-			continue
-		}
-		if _, _, ok := statusFilter(k.Status, now); !ok {
+		case !ok:
 			out[k] = models.Paged[*Coupon]{Err: errBadStatus}
-			continue
+		default:
+			read = append(read, k)
 		}
-		byStatus[k.Status] = append(byStatus[k.Status], models.ListPage{List: k.OwnerID, First: k.First, After: k.After})
+	}
+	got, err := models.FetchEachBy[Coupon](s.DB.Conn(ctx), models.Lists{Table: "coupons", Part: "owner_id",
+		Order: models.ByID("id"), Desc: true}, read,
+		func(k PageKey) (models.ListPage, Status) {
+			return models.ListPage{List: k.OwnerID, First: k.First, After: k.After}, k.Status
+		},
+		func(st Status) (string, []any) { where, args, _ := statusFilter(st, now); return where, args })
+	if err != nil {
+		return nil, err
 	}
 	var all []*Coupon
-	for st, pages := range byStatus {
-		where, args, _ := statusFilter(st, now)
-		got, err := models.FetchEach[Coupon](s.DB.Conn(ctx), models.Lists{Table: "coupons", Part: "owner_id", Where: where, Args: args,
-			Order: models.ByID("id"), Desc: true}, pages)
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range keys {
-			if k.Status != st || out[k].Err != nil {
-				continue
-			}
-			if p, ok := got[models.ListPage{List: k.OwnerID, First: k.First, After: k.After}]; ok {
-				out[k] = p
-				all = append(all, p.Rows...)
-			}
-		}
+	for k, p := range got {
+		out[k] = p
+		all = append(all, p.Rows...)
 	}
 	if err := s.prepare(ctx, all); err != nil {
 		return nil, err

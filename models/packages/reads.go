@@ -145,7 +145,7 @@ func (s *Service) PackagePages(ctx context.Context, actor *auth.Principal, keys 
 	}
 	now := s.Clock.Now(ctx).UTC()
 	out := make(map[PageKey]models.Paged[*Package], len(keys))
-	byStatus := map[Status][]models.ListPage{}
+	var read []PageKey
 	for _, k := range keys {
 		switch _, _, ok := statusFilter(k.Status, now); {
 		case !seen[k.OwnerID]:
@@ -153,26 +153,22 @@ func (s *Service) PackagePages(ctx context.Context, actor *auth.Principal, keys 
 		case !ok:
 			out[k] = models.Paged[*Package]{Err: errBadStatus}
 		default:
-			byStatus[k.Status] = append(byStatus[k.Status], models.ListPage{List: k.OwnerID, First: k.First, After: k.After})
+			read = append(read, k)
 		}
 	}
+	got, err := models.FetchEachBy[Package](s.DB.Conn(ctx), models.Lists{Table: "owner_packages", Part: "owner_id",
+		Order: models.ByID("id"), Desc: true}, read,
+		func(k PageKey) (models.ListPage, Status) {
+			return models.ListPage{List: k.OwnerID, First: k.First, After: k.After}, k.Status
+		},
+		func(st Status) (string, []any) { where, args, _ := statusFilter(st, now); return where, args })
+	if err != nil {
+		return nil, err
+	}
 	var all []*Package
-	for st, pages := range byStatus {
-		where, args, _ := statusFilter(st, now)
-		got, err := models.FetchEach[Package](s.DB.Conn(ctx), models.Lists{Table: "owner_packages", Part: "owner_id", Where: where,
-			Args: args, Order: models.ByID("id"), Desc: true}, pages)
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range keys {
-			if k.Status != st || out[k].Err != nil {
-				continue
-			}
-			if p, ok := got[models.ListPage{List: k.OwnerID, First: k.First, After: k.After}]; ok {
-				out[k] = p
-				all = append(all, p.Rows...)
-			}
-		}
+	for k, p := range got {
+		out[k] = p
+		all = append(all, p.Rows...)
 	}
 	if err := s.prepare(ctx, all); err != nil {
 		return nil, err
