@@ -1,19 +1,14 @@
 package graph
 
 import (
-	"encoding/base64"
-	"strings"
-
 	"github.com/google/uuid"
 
+	"github.com/ownerhub/ownerhub/graph/globalid"
 	"github.com/ownerhub/ownerhub/models"
 )
 
-// Global IDs are base64url("<Type>:<uuid>"): opaque to clients, and they say
-// which table to look in without asking the database.
-func globalID(typ string, id uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
-}
+// globalID is the global ID of an object (see package globalid).
+func globalID(typ string, id uuid.UUID) string { return globalid.Encode(typ, id) }
 
 // refID is the global ID of the object a domain reference names.
 func refID(r models.Ref) string { return globalID(string(r.Type), r.ID) }
@@ -22,25 +17,9 @@ func refID(r models.Ref) string { return globalID(string(r.Type), r.ID) }
 // becomes the global ID of the object it names.
 func LinkOut(l models.Link) string { return l.Encode(refID) }
 
-// parseGlobalID splits a global ID into its type and key. It accepts only
-// the IDs globalID writes: uuid.Parse also reads upper case, braces,
-// "urn:uuid:" and undashed keys, and base64 has spare bits at its end, and
-// one object must have one ID (clients compare them, caches key on them).
-func parseGlobalID(gid string) (typ string, id uuid.UUID, ok bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(gid)
-	if err != nil {
-		return "", uuid.Nil, false
-	}
-	typ, key, found := strings.Cut(string(raw), ":")
-	if !found {
-		return "", uuid.Nil, false
-	}
-	id, err = uuid.Parse(key)
-	if err != nil || globalID(typ, id) != gid {
-		return "", uuid.Nil, false
-	}
-	return typ, id, true
-}
+// parseGlobalID splits a global ID into its type and key; it accepts only
+// the IDs globalID writes.
+func parseGlobalID(gid string) (string, uuid.UUID, bool) { return globalid.Parse(gid) }
 
 // idOf parses a global ID that must name an object of type typ; field is the
 // input path reported when it does not.

@@ -1,4 +1,4 @@
-package graph
+package globalid
 
 import (
 	"encoding/base64"
@@ -8,11 +8,11 @@ import (
 	"github.com/google/uuid"
 )
 
-func TestParseGlobalIDCanonicalOnly(t *testing.T) {
+func TestParseCanonicalOnly(t *testing.T) {
 	id := uuid.MustParse("01a2471f-181a-78f0-bf02-ca966ef7bf15")
 	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
-	gid := globalID("Vehicle", id)
-	typ, got, ok := parseGlobalID(gid)
+	gid := Encode("Vehicle", id)
+	typ, got, ok := Parse(gid)
 	if !ok || typ != "Vehicle" || got != id {
 		t.Fatalf("canonical %q: %q %v %v", gid, typ, got, ok)
 	}
@@ -28,7 +28,7 @@ func TestParseGlobalIDCanonicalOnly(t *testing.T) {
 		"no type":           enc(key),
 		"empty":             "",
 	} {
-		if typ, got, ok := parseGlobalID(v); ok {
+		if typ, got, ok := Parse(v); ok {
 			t.Errorf("%s %q accepted as %s %s", name, v, typ, got)
 		}
 	}
@@ -44,26 +44,26 @@ func withExtraBits(gid string) string {
 }
 
 // FuzzParseGlobalID: the parser never panics, accepts only what
-// globalID writes (so it reads back to exactly its input), and reads back
-// every ID globalID writes. Seeds in testdata/fuzz/FuzzParseGlobalID hold
+// Encode writes (so it reads back to exactly its input), and reads back
+// every ID Encode writes. Seeds in testdata/fuzz/FuzzParseGlobalID hold
 // the spellings that were once accepted.
 func FuzzParseGlobalID(f *testing.F) {
-	f.Add(globalID("Store", uuid.MustParse("01a2471f-181a-78f0-bf02-ca966ef7bf15")), "Owner", []byte("0123456789abcdef"))
+	f.Add(Encode("Store", uuid.MustParse("01a2471f-181a-78f0-bf02-ca966ef7bf15")), "Owner", []byte("0123456789abcdef"))
 	f.Fuzz(func(t *testing.T, gid, typ string, key []byte) {
 		// gid as sent, and gid as the text inside the base64, which lets
 		// the fuzzer reach spellings of "<Type>:<uuid>" directly.
 		for _, in := range []string{gid, base64.RawURLEncoding.EncodeToString([]byte(gid))} {
-			if typ, id, ok := parseGlobalID(in); ok && globalID(typ, id) != in {
-				t.Fatalf("accepted %q, which is written %q", in, globalID(typ, id))
+			if typ, id, ok := Parse(in); ok && Encode(typ, id) != in {
+				t.Fatalf("accepted %q, which is written %q", in, Encode(typ, id))
 			}
 		}
 		id, err := uuid.FromBytes(key)
 		if err != nil || strings.Contains(typ, ":") {
 			return // not an ID the server writes
 		}
-		back, got, ok := parseGlobalID(globalID(typ, id))
+		back, got, ok := Parse(Encode(typ, id))
 		if !ok || back != typ || got != id {
-			t.Fatalf("globalID(%q, %s) reads back as %q %s %v", typ, id, back, got, ok)
+			t.Fatalf("Encode(%q, %s) reads back as %q %s %v", typ, id, back, got, ok)
 		}
 	})
 }
