@@ -164,7 +164,13 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	}
 	wl := &wallet.Service{DB: d.DB, Config: cfg.Wallet, Directory: dir}
 	cp := &coupons.Service{DB: d.DB, Directory: dir, Inbox: ib}
-	rf := &referrals.Service{DB: d.DB, Config: cfg.Referrals, Directory: dir, Inbox: ib, Wallet: wl, Coupons: cp}
+	rcfg := cfg.Referrals
+	if rcfg.PhoneKey == nil {
+		// Erased phones' digests are keyed by the deployment's secret, as
+		// the login codes are (docs/referrals.md, "Privacy").
+		rcfg.PhoneKey = derivedKey(cfg.JWTSecret, "erased-phones")
+	}
+	rf := &referrals.Service{DB: d.DB, Config: rcfg, Directory: dir, Inbox: ib, Wallet: wl, Coupons: cp}
 	svc.Referrals = rf
 	pk := &packages.Service{DB: d.DB, Config: cfg.Packages, Directory: dir, Wallet: wl}
 	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp, Referrals: rf, Packages: pk}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -343,6 +346,15 @@ func TestReferralAbuse(t *testing.T) {
 	back, _ := f.rfFriendAt(t, phone, code, "")
 	if r := rfFind(t, f.rfStoreReferrals(t, crm, ""), back.ID); r["refusal"] != "SAME_PHONE" {
 		t.Fatalf("erased phone signing up again: %v", r)
+	}
+	// What was kept of the erased phone is its digest under the
+	// deployment's key: not the phone, not its plain hash.
+	var kept []string
+	must(t, f.DB.Conn(t.Context()).Table("referral_erased_phones").Pluck("phone_digest", &kept).Error)
+	plain := sha256.Sum256([]byte(phone))
+	if want := referrals.PhoneDigest(derivedKey([]byte(testSecret), "erased-phones"), phone); !slices.Contains(kept, want) ||
+		slices.Contains(kept, hex.EncodeToString(plain[:])) {
+		t.Fatalf("erased phones kept %v, want the keyed digest %s", kept, want)
 	}
 	for _, o := range []uuid.UUID{referrer.Owner.ID, sameAsReferrer.ID, first.ID, sameAsFirst.ID, back.ID} {
 		if n, _ := f.rfRewardEntries(t, o); n != 0 {

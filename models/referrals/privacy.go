@@ -53,8 +53,12 @@ func (s *Service) ExportOwner(ctx context.Context, ownerID uuid.UUID) (any, erro
 // one-way digest, so the phone signing up again with a code is not taken
 // for a new customer (docs/referrals.md, "Abuse").
 func (s *Service) ForgetPhone(ctx context.Context, o *models.Owner) error {
+	digest, err := s.phoneDigest(o.Phone)
+	if err != nil {
+		return err
+	}
 	return s.DB.Conn(ctx).Exec(`INSERT INTO referral_erased_phones (phone_digest, erased_at) VALUES (?, ?)
-		ON CONFLICT (phone_digest) DO NOTHING`, PhoneDigest(o.Phone), s.Clock.Now(ctx).UTC()).Error
+		ON CONFLICT (phone_digest) DO NOTHING`, digest, s.Clock.Now(ctx).UTC()).Error
 }
 
 // EraseOwner runs inside an account deletion: the owner's code and

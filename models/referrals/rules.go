@@ -1,6 +1,7 @@
 package referrals
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -73,11 +74,15 @@ func CheckDeviceID(field, id string) (string, error) {
 	return id, nil
 }
 
-// PhoneDigest is what is kept of an erased owner's phone: a one-way
-// digest, enough to recognise the phone signing up again.
-func PhoneDigest(e164 string) string {
-	sum := sha256.Sum256([]byte("ownerhub-referral-phone:" + e164))
-	return hex.EncodeToString(sum[:])
+// PhoneDigest is what is kept of an erased owner's phone: a keyed one-way
+// digest (HMAC-SHA256 under key), enough to recognise the phone signing up
+// again. A plain hash would not do: mainland mobile numbers are few enough
+// (about 10^10) to hash them all and read every erased phone back; without
+// the key nobody can.
+func PhoneDigest(key []byte, e164 string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(e164))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // maskPhone shows a mainland number as "138****0001".

@@ -1,6 +1,8 @@
 package referrals
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -105,6 +107,30 @@ func TestCodes(t *testing.T) {
 	}{{"", true}, {"ios-8F2A", true}, {strings.Repeat("a", 128), true}, {strings.Repeat("a", 129), false}, {"a b", false}, {"设备", false}} {
 		if _, err := CheckDeviceID("deviceId", c.id); (err == nil) != c.ok {
 			t.Errorf("CheckDeviceID(%q): %v", c.id, err)
+		}
+	}
+}
+
+// An erased phone's digest is keyed: the same phone and key give the same
+// digest (so a second instance recognises it), another key another digest,
+// and neither the phone nor its plain SHA-256 appears in it.
+func TestPhoneDigestIsKeyed(t *testing.T) {
+	t.Parallel()
+	const phone = "+8613800000001"
+	a, b := []byte("key-a-key-a-key-a-key-a-key-a-00"), []byte("key-b-key-b-key-b-key-b-key-b-00")
+	if PhoneDigest(a, phone) != PhoneDigest(a, phone) {
+		t.Fatal("one phone and key gave two digests")
+	}
+	if PhoneDigest(a, phone) == PhoneDigest(b, phone) {
+		t.Fatal("two keys gave one digest")
+	}
+	if PhoneDigest(a, phone) == PhoneDigest(a, "+8613800000002") {
+		t.Fatal("two phones gave one digest")
+	}
+	plain := sha256.Sum256([]byte(phone))
+	for _, d := range []string{PhoneDigest(a, phone), PhoneDigest(nil, phone)} {
+		if d == hex.EncodeToString(plain[:]) || strings.Contains(d, "13800000001") {
+			t.Fatalf("digest %s is the plain hash or holds the phone", d)
 		}
 	}
 }

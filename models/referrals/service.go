@@ -25,6 +25,11 @@ type Config struct {
 	LinkBase string
 	// Reward is what each side earns (zero: DefaultRewardPoints points).
 	Reward Reward
+	// PhoneKey keys the digests of erased owners' phones (PhoneDigest):
+	// a secret of the deployment, the same on every instance and kept
+	// across restarts, or the phones erased before a change of key are no
+	// longer recognised.
+	PhoneKey []byte
 }
 
 // DefaultLinkBase is the link base without configuration.
@@ -74,6 +79,15 @@ func (s *Service) Link(code string) string {
 		base = DefaultLinkBase
 	}
 	return base + code
+}
+
+// phoneDigest is PhoneDigest under the configured key; without one it
+// refuses rather than keep digests anyone could reverse.
+func (s *Service) phoneDigest(e164 string) (string, error) {
+	if len(s.Config.PhoneKey) == 0 {
+		return "", errors.New("referrals: no PhoneKey configured for the digests of erased phones")
+	}
+	return PhoneDigest(s.Config.PhoneKey, e164), nil
 }
 
 func (s *Service) reward() Reward {
@@ -213,8 +227,12 @@ func (s *Service) attribute(ctx context.Context, o *models.Owner, su SignUp) (*R
 func (s *Service) signUpFacts(ctx context.Context, referrer uuid.UUID, o *models.Owner, device string) (SignUpFacts, error) {
 	f := SignUpFacts{DeviceID: device}
 	conn := s.DB.Conn(ctx)
+	digest, err := s.phoneDigest(o.Phone)
+	if err != nil {
+		return f, err
+	}
 	var n int64
-	if err := conn.Model(&ErasedPhone{}).Where("phone_digest = ?", PhoneDigest(o.Phone)).Count(&n).Error; err != nil {
+	if err := conn.Model(&ErasedPhone{}).Where("phone_digest = ?", digest).Count(&n).Error; err != nil {
 		return f, err
 	}
 	f.PhoneErased = n > 0
@@ -224,7 +242,7 @@ func (s *Service) signUpFacts(ctx context.Context, referrer uuid.UUID, o *models
 	if err := conn.Model(&Device{}).Where("owner_id = ?", referrer).Pluck("device_id", &f.ReferrerDevices).Error; err != nil {
 		return f, err
 	}
-	err := conn.Raw(`SELECT device_id FROM referrals WHERE referrer_id = ? AND device_id <> ''
+	err = conn.Raw(`SELECT device_id FROM referrals WHERE referrer_id = ? AND device_id <> ''
 		UNION SELECT d.device_id FROM referral_devices d JOIN referrals r ON r.referred_id = d.owner_id
 		WHERE r.referrer_id = ? AND d.owner_id <> ?`, referrer, referrer, o.ID).Scan(&f.EarlierDevices).Error
 	return f, err
