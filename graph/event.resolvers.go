@@ -11,6 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/graph/generated"
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/coupons"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/payments"
 )
@@ -68,6 +69,14 @@ func (r *eventResolver) CancelReason(ctx context.Context, obj *events.Event) (*s
 // MyRegistration is the resolver for the myRegistration field.
 func (r *eventResolver) MyRegistration(ctx context.Context, obj *events.Event) (*events.Registration, error) {
 	return optional(loaders(ctx).MyRegistration.Load(ctx, obj.ID))
+}
+
+// RewardCouponTemplate is the resolver for the rewardCouponTemplate field.
+func (r *eventResolver) RewardCouponTemplate(ctx context.Context, obj *events.Event) (*coupons.Template, error) {
+	if obj.RewardCouponTemplateID == nil {
+		return nil, nil
+	}
+	return optional(loaders(ctx).CouponTemplate.Load(ctx, *obj.RewardCouponTemplateID))
 }
 
 // CreateEvent is the resolver for the createEvent field.
@@ -290,6 +299,22 @@ func (r *registrationResolver) Refunded(ctx context.Context, obj *events.Registr
 // CouponDiscount is the resolver for the couponDiscount field.
 func (r *registrationResolver) CouponDiscount(ctx context.Context, obj *events.Registration) (*model.Money, error) {
 	return money(obj.CouponFen), nil
+}
+
+// Coupon is the resolver for the coupon field.
+func (r *registrationResolver) Coupon(ctx context.Context, obj *events.Registration) (*coupons.Coupon, error) {
+	if obj.CouponID == nil {
+		return nil, nil
+	}
+	return optional(loaders(ctx).Coupon.Load(ctx, *obj.CouponID))
+}
+
+// RewardCoupon is the resolver for the rewardCoupon field.
+func (r *registrationResolver) RewardCoupon(ctx context.Context, obj *events.Registration) (*coupons.Coupon, error) {
+	if obj.RewardCouponID == nil {
+		return nil, nil
+	}
+	return optional(loaders(ctx).Coupon.Load(ctx, *obj.RewardCouponID))
 }
 
 // Payment is the resolver for the payment field.

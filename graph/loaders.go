@@ -35,6 +35,10 @@ type Loaders struct {
 	// CouponsByOwner: a page of each owner's coupons; the coupons service
 	// decides whose the caller sees.
 	CouponsByOwner *Loader[coupons.PageKey, models.Paged[*coupons.Coupon]]
+	// Coupon and CouponTemplate read by id for a parent the caller reads
+	// (a registration's coupons, an event's reward): no check of their own.
+	Coupon         *Loader[uuid.UUID, *coupons.Coupon]
+	CouponTemplate *Loader[uuid.UUID, *coupons.Template]
 	// PackagesByOwner: a page of each owner's service packages, likewise.
 	PackagesByOwner *Loader[packages.PageKey, models.Paged[*packages.Package]]
 
@@ -118,6 +122,8 @@ func NewLoaders(r *Resolver, cache bool) *Loaders {
 		CouponsByOwner: newLoader(func(ctx context.Context, keys []coupons.PageKey) (map[coupons.PageKey]models.Paged[*coupons.Coupon], error) {
 			return r.Coupons.CouponPages(ctx, caller(ctx), keys)
 		}, cache),
+		Coupon:         newLoader(byID(r.Coupons.ByIDs, func(c *coupons.Coupon) uuid.UUID { return c.ID }), cache),
+		CouponTemplate: newLoader(byID(r.Coupons.TemplatesByIDs, func(t *coupons.Template) uuid.UUID { return t.ID }), cache),
 		PackagesByOwner: newLoader(func(ctx context.Context, keys []packages.PageKey) (map[packages.PageKey]models.Paged[*packages.Package], error) {
 			return r.Packages.PackagePages(ctx, caller(ctx), keys)
 		}, cache),

@@ -26,6 +26,7 @@ const (
 	cpDayOnline = 195
 	cpDayHold   = 197
 	cpDayReward = 199
+	cpDayList   = 201
 )
 
 const cpRegDoc = `query($id: ID!) { node(id: $id) { ... on Registration { id status paid { amountFen }
@@ -106,6 +107,10 @@ func TestCouponOnEventFeeFromTheWallet(t *testing.T) {
 	}
 	if st := f.cpStatus(t, c.OwnerToken, coupon); st != "USED" {
 		t.Fatalf("coupon after registering: %s", st)
+	}
+	if got := f.gql(t, c.OwnerToken, `query($id: ID!) { node(id: $id) { ... on Registration { coupon { id status } } } }`,
+		map[string]any{"id": r["id"]}); dig(got, "node", "coupon", "id") != coupon || dig(got, "node", "coupon", "status") != "USED" {
+		t.Fatalf("the registration's coupon: %v", got)
 	}
 
 	// Cancelled with its refund: the coupon back, once, whatever the retries.
@@ -365,6 +370,27 @@ func TestEventRewardCouponAtCheckIn(t *testing.T) {
 	if theirs := f.cpMine(t, b.OwnerToken, ""); len(theirs) != 1 || theirs[0]["source"] != "STAFF" {
 		t.Fatalf("b's coupons after the check-in: %v", theirs)
 	}
+	// The event shows its reward to owners; a's registration names the
+	// coupon it earned, b's none.
+	read := f.gql(t, a.OwnerToken, `query($id: ID!) { node(id: $id) { ... on Event { rewardCouponTemplate { id amount { amountFen } } } } }`,
+		map[string]any{"id": ev["id"]})
+	if dig(read, "node", "rewardCouponTemplate", "id") != tpl || fen(read, "node", "rewardCouponTemplate", "amount", "amountFen") != 5000 {
+		t.Fatalf("the event's reward as an owner reads it: %v", read)
+	}
+	rewardOf := func(token string, reg any) any {
+		d := f.gql(t, token, `query($id: ID!) { node(id: $id) { ... on Registration { rewardCoupon { id source } coupon { id } } } }`,
+			map[string]any{"id": reg})
+		if dig(d, "node", "coupon") != nil {
+			t.Fatalf("a registration without a coupon names one: %v", d)
+		}
+		return dig(d, "node", "rewardCoupon")
+	}
+	if got := rewardOf(a.OwnerToken, ra["id"]); dig(got, "id") != mine[0]["id"] || dig(got, "source") != "EVENT_REWARD" {
+		t.Fatalf("a's registration's reward: %v, a holds %v", got, mine)
+	}
+	if got := rewardOf(b.OwnerToken, rb["id"]); got != nil {
+		t.Fatalf("b's registration names a reward: %v", got)
+	}
 	var rewarded []events.Registration
 	must(t, f.DB.Conn(context.Background()).Where("reward_coupon_id IS NOT NULL AND event_id = ?",
 		wlUUID(t, wkStr(ev["id"]), "Event")).Find(&rewarded).Error)
@@ -413,4 +439,56 @@ func TestOwnerCouponsOfAListInConstantStatements(t *testing.T) {
 			t.Errorf("coupons (%q) of 2 owners: %d statements, of 6: %d", st, two, six)
 		}
 	}
+}
+
+// The events list with each event's reward, and me.registrations with each
+// registration's coupon and reward, cost as many statements for 12 rows as
+// for 2: the coupons and templates are read by id for the whole page.
+func TestEventCouponsOfAListInConstantStatements(t *testing.T) {
+	f := cpEvents(t)
+	staff := f.staff(t, "events.sz01")
+	first := evStart(t, cpDayList)
+	f.at(first.AddDate(0, 0, -5))
+	me := f.owner(t, 500_000, 0)
+	const n = 12
+	for i := range n {
+		reward := f.cpTemplate(t, map[string]any{"amountFen": 1000 + i, "validDays": 90})
+		ev := f.publish(t, staff, evEventIn(f.sz, "CLASS", first.Add(time.Duration(i)*time.Minute),
+			map[string]any{"feeFen": 10_000, "rewardCouponTemplateId": reward}))
+		coupon := f.cpIssue(t, f.cpEventTemplate(t, 500, 30), me)
+		f.register(t, me, ev["id"], map[string]any{"couponId": coupon})
+	}
+	const list = `query($f: EventFilter, $n: Int) { events(filter: $f, first: $n) { edges { node { id
+		rewardCouponTemplate { id amount { amountFen } } } } } }`
+	const mineDoc = `query($n: Int) { me { registrations(first: $n) { edges { node { id
+		coupon { id status template { id } } rewardCoupon { id } } } } } }`
+	vars := func(k int) map[string]any {
+		return map[string]any{"n": k, "f": map[string]any{"storeId": f.sz, "from": evTS(first), "to": evTS(first.Add(n * time.Minute))}}
+	}
+	l2, _ := minStatements(t, f.testServer, me.OwnerToken, list, vars(2))
+	lN, d := minStatements(t, f.testServer, me.OwnerToken, list, vars(n))
+	evs, _ := dig(d, "events", "edges").([]any)
+	if len(evs) != n {
+		t.Fatalf("events: %d", len(evs))
+	}
+	for i, e := range evs {
+		if fen(e, "node", "rewardCouponTemplate", "amount", "amountFen") != int64(1000+i) {
+			t.Fatalf("event %d's reward: %v", i, e)
+		}
+	}
+	m2, _ := minStatements(t, f.testServer, me.OwnerToken, mineDoc, map[string]any{"n": 2})
+	mN, d := minStatements(t, f.testServer, me.OwnerToken, mineDoc, map[string]any{"n": n})
+	regs, _ := dig(d, "me", "registrations", "edges").([]any)
+	if len(regs) != n {
+		t.Fatalf("registrations: %d", len(regs))
+	}
+	for _, r := range regs {
+		if dig(r, "node", "coupon", "status") != "USED" || dig(r, "node", "coupon", "template", "id") == nil || dig(r, "node", "rewardCoupon") != nil {
+			t.Fatalf("registration: %v", r)
+		}
+	}
+	if l2 != lN || m2 != mN {
+		t.Fatalf("statements: events %d for 2, %d for %d; registrations %d for 2, %d for %d", l2, lN, n, m2, mN, n)
+	}
+	t.Logf("events with rewards: %d statements; registrations with coupons: %d", lN, mN)
 }

@@ -583,6 +583,7 @@ type ComplexityRoot struct {
 		RegistrationClosesAt func(childComplexity int) int
 		RegistrationOpen     func(childComplexity int) int
 		RegistrationOpensAt  func(childComplexity int) int
+		RewardCouponTemplate func(childComplexity int) int
 		SeatsLeft            func(childComplexity int) int
 		StartsAt             func(childComplexity int) int
 		Status               func(childComplexity int) int
@@ -1188,6 +1189,7 @@ type ComplexityRoot struct {
 		CheckInCode      func(childComplexity int) int
 		CheckedInAt      func(childComplexity int) int
 		ConfirmedAt      func(childComplexity int) int
+		Coupon           func(childComplexity int) int
 		CouponDiscount   func(childComplexity int) int
 		CreatedAt        func(childComplexity int) int
 		Event            func(childComplexity int) int
@@ -1200,6 +1202,7 @@ type ComplexityRoot struct {
 		Payment          func(childComplexity int) int
 		Refunded         func(childComplexity int) int
 		RefundedPoints   func(childComplexity int) int
+		RewardCoupon     func(childComplexity int) int
 		Status           func(childComplexity int) int
 		Vehicle          func(childComplexity int) int
 		WaitlistPosition func(childComplexity int) int
@@ -1768,6 +1771,7 @@ type EventResolver interface {
 	CancelReason(ctx context.Context, obj *events.Event) (*string, error)
 
 	MyRegistration(ctx context.Context, obj *events.Event) (*events.Registration, error)
+	RewardCouponTemplate(ctx context.Context, obj *events.Event) (*coupons.Template, error)
 }
 type FollowUpTaskResolver interface {
 	ID(ctx context.Context, obj *care.FollowUpTask) (string, error)
@@ -2038,6 +2042,8 @@ type RegistrationResolver interface {
 	Refunded(ctx context.Context, obj *events.Registration) (*model.Money, error)
 
 	CouponDiscount(ctx context.Context, obj *events.Registration) (*model.Money, error)
+	Coupon(ctx context.Context, obj *events.Registration) (*coupons.Coupon, error)
+	RewardCoupon(ctx context.Context, obj *events.Registration) (*coupons.Coupon, error)
 
 	Payment(ctx context.Context, obj *events.Registration) (*payments.Payment, error)
 }
@@ -4084,6 +4090,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Event.RegistrationOpensAt(childComplexity), true
+	case "Event.rewardCouponTemplate":
+		if e.ComplexityRoot.Event.RewardCouponTemplate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.RewardCouponTemplate(childComplexity), true
 	case "Event.seatsLeft":
 		if e.ComplexityRoot.Event.SeatsLeft == nil {
 			break
@@ -7231,6 +7243,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Registration.ConfirmedAt(childComplexity), true
+	case "Registration.coupon":
+		if e.ComplexityRoot.Registration.Coupon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Registration.Coupon(childComplexity), true
 	case "Registration.couponDiscount":
 		if e.ComplexityRoot.Registration.CouponDiscount == nil {
 			break
@@ -7303,6 +7321,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Registration.RefundedPoints(childComplexity), true
+	case "Registration.rewardCoupon":
+		if e.ComplexityRoot.Registration.RewardCoupon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Registration.RewardCoupon(childComplexity), true
 	case "Registration.status":
 		if e.ComplexityRoot.Registration.Status == nil {
 			break
@@ -11826,6 +11850,8 @@ type Event implements Node {
   version: Int!
   "The caller's active registration, if the caller is an owner with one."
   myRegistration: Registration
+  "The coupon a check-in earns (its template: name, value, validity), shown to whoever reads the event so the app can advertise it; null when the event gives none."
+  rewardCouponTemplate: CouponTemplate
 }
 
 "One event of a page."
@@ -11876,6 +11902,10 @@ type Registration implements Node {
   refundedPoints: Int!
   "What the coupon named at registration takes off the money fee (paid is the fee less this); 0 when none."
   couponDiscount: Money!
+  "The coupon named at registration for the fee, to whoever reads the registration: RESERVED until the fee is paid, USED once it is, AVAILABLE (or EXPIRED) again after a withdrawal gave it back; null when none."
+  coupon: Coupon
+  "The coupon the check-in earned (the event's reward), to whoever reads the registration; null until checked in, or when the event gives none."
+  rewardCoupon: Coupon
   "When it got its seats; null while waitlisted or awaiting payment."
   confirmedAt: DateTime
   "When it was cancelled; null unless CANCELLED."
@@ -15954,6 +15984,8 @@ func (ec *executionContext) childFields_Event(ctx context.Context, field graphql
 		return ec.fieldContext_Event_version(ctx, field)
 	case "myRegistration":
 		return ec.fieldContext_Event_myRegistration(ctx, field)
+	case "rewardCouponTemplate":
+		return ec.fieldContext_Event_rewardCouponTemplate(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Event", field.Name)
 }
@@ -16946,6 +16978,10 @@ func (ec *executionContext) childFields_Registration(ctx context.Context, field 
 		return ec.fieldContext_Registration_refundedPoints(ctx, field)
 	case "couponDiscount":
 		return ec.fieldContext_Registration_couponDiscount(ctx, field)
+	case "coupon":
+		return ec.fieldContext_Registration_coupon(ctx, field)
+	case "rewardCoupon":
+		return ec.fieldContext_Registration_rewardCoupon(ctx, field)
 	case "confirmedAt":
 		return ec.fieldContext_Registration_confirmedAt(ctx, field)
 	case "cancelledAt":
@@ -28431,6 +28467,38 @@ func (ec *executionContext) fieldContext_Event_myRegistration(_ context.Context,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Registration(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Event_rewardCouponTemplate(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_rewardCouponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().RewardCouponTemplate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *coupons.Template) graphql.Marshaler {
+			return ec.marshalOCouponTemplate2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_rewardCouponTemplate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Event",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
 		},
 	}
 	return fc, nil
@@ -43537,6 +43605,70 @@ func (ec *executionContext) fieldContext_Registration_couponDiscount(_ context.C
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Registration_coupon(ctx context.Context, field graphql.CollectedField, obj *events.Registration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Registration_coupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Registration().Coupon(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *coupons.Coupon) graphql.Marshaler {
+			return ec.marshalOCoupon2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐCoupon(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Registration_coupon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Registration",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Registration_rewardCoupon(ctx context.Context, field graphql.CollectedField, obj *events.Registration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Registration_rewardCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Registration().RewardCoupon(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *coupons.Coupon) graphql.Marshaler {
+			return ec.marshalOCoupon2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋmodelsᚋcouponsᚐCoupon(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Registration_rewardCoupon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Registration",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
 		},
 	}
 	return fc, nil
@@ -61852,6 +61984,44 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "rewardCouponTemplate":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Event_rewardCouponTemplate(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -69949,6 +70119,82 @@ func (ec *executionContext) _Registration(ctx context.Context, sel ast.Selection
 				}()
 				res = ec._Registration_couponDiscount(ctx, field, obj)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "coupon":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Registration_coupon(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "rewardCoupon":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Registration_rewardCoupon(ctx, field, obj)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res

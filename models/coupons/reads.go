@@ -105,6 +105,24 @@ func (s *Service) prepare(ctx context.Context, cs []*Coupon) error {
 	return nil
 }
 
+// ByIDs reads coupons by id, readied for readers (prepare), for a parent
+// record its caller was allowed to read (an event registration's coupon and
+// its reward): it checks no caller of its own.
+func (s *Service) ByIDs(ctx context.Context, ids []uuid.UUID) ([]*Coupon, error) {
+	var cs []*Coupon
+	if err := s.DB.Conn(ctx).Where("id IN ?", ids).Find(&cs).Error; err != nil {
+		return nil, err
+	}
+	return cs, s.prepare(ctx, cs)
+}
+
+// TemplatesByIDs reads templates by id for a parent record its caller was
+// allowed to read (an event's reward coupon): it checks no caller.
+func (s *Service) TemplatesByIDs(ctx context.Context, ids []uuid.UUID) ([]*Template, error) {
+	var ts []*Template
+	return ts, s.DB.Conn(ctx).Where("id IN ?", ids).Find(&ts).Error
+}
+
 // TemplateFor reads a template the actor may see: staff of its store (a
 // group template: any staff), and an owner holding a coupon of it.
 //
