@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/ownerhub/ownerhub/models"
 )
 
@@ -127,42 +129,59 @@ func fingerprint(t testing.TB, db *models.DB) dbPrint {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tables are read side by side (the sweep reads them all after
+	// every operation); a failure is reported once they are all read.
+	lists := make([][]string, len(tables))
+	errs := make([]error, len(tables))
+	parallel(len(tables), 8, func(i int) { lists[i], errs[i] = tableRows(conn, tables[i]) })
 	out := dbPrint{}
-	for _, table := range tables {
-		rows, err := conn.Raw(`SELECT * FROM "` + table + `"`).Rows()
-		if err != nil {
-			t.Fatalf("%s: %v", table, err)
+	for i, table := range tables {
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", table, errs[i])
 		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		var list []string
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			var b strings.Builder
-			for i, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					v = string(x)
-				case time.Time:
-					v = x.UTC().Format(time.RFC3339Nano)
-				}
-				fmt.Fprintf(&b, "%s=%v ", cols[i], v)
-			}
-			list = append(list, b.String())
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
-		sort.Strings(list)
-		out[table] = list
+		out[table] = lists[i]
 	}
 	return out
+}
+
+// tableRows is every row of a table as text, sorted.
+func tableRows(conn *gorm.DB, table string) ([]string, error) {
+	rows, err := conn.Raw(`SELECT * FROM "` + table + `"`).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var list []string
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		var b strings.Builder
+		for i, v := range vals {
+			switch x := v.(type) {
+			case []byte:
+				v = string(x)
+			case time.Time:
+				v = x.UTC().Format(time.RFC3339Nano)
+			}
+			fmt.Fprintf(&b, "%s=%v ", cols[i], v)
+		}
+		list = append(list, b.String())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Strings(list)
+	return list, rows.Close()
 }
 
 func (p dbPrint) equal(q dbPrint) bool {
