@@ -7,8 +7,10 @@ package migrations
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -118,4 +120,28 @@ func Versions(dialect string) ([]int64, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// Digest is a digest of every migration file of a dialect: two builds with
+// the same digest create the same schema (River's migrations aside, which
+// come with its module's version). The tests' PostgreSQL databases are
+// copies of a template migrated once per digest (models/testdb).
+func Digest(dialect string) (string, error) {
+	names, err := fs.Glob(files, dialect+"/*.sql")
+	if err != nil {
+		return "", err
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("unknown dialect %q", dialect)
+	}
+	h := sha256.New()
+	for _, n := range names {
+		b, err := files.ReadFile(n)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", n, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

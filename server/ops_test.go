@@ -32,7 +32,7 @@ import (
 // URL too ("" on SQLite).
 func ownDB(t *testing.T, pool models.Pool, seed bool) (*models.DB, string) {
 	t.Helper()
-	dbURL, drop, err := testdb.URL()
+	dbURL, drop, err := testdb.MigratedURL()
 	if err != nil {
 		t.Fatal(err)
 	}
