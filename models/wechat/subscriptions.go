@@ -182,8 +182,8 @@ func (s *Service) ReachAll(ctx context.Context, owners []*models.Owner, kind str
 // transaction in ctx, for a message outbox.Choose sent to WeChat with r.
 // It returns outbox.ChannelWeChat when it took one, and otherwise (another
 // message took the last one meanwhile) the channel Choose picks without
-// WeChat. The decrement is conditional (remaining > 0), so concurrent
-// messages never take more than there are.
+// WeChat. TakeAll locks the row only while it has one left (remaining >
+// 0), so concurrent messages never take more than there are.
 func (s *Service) Take(ctx context.Context, owner uuid.UUID, kind string, r outbox.Reach) (string, error) {
 	taken, err := s.TakeAll(ctx, []uuid.UUID{owner}, kind)
 	if err != nil {
