@@ -7,7 +7,7 @@
 # Environment: DATABASE_URL (required), OWNERS=1000000, STORES=50,
 # HISTORY=24 (months of repair orders), REPEAT=30 (runs per audience count),
 # AUDIENCE=20000 (the campaign goes to the store whose consenting owners are
-# nearest this), PHASES=segments,audiences,dispatch.
+# nearest this), PHASES=segments,vacuum,audiences,dispatch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?an empty PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/ownerhub_crm?sslmode=disable}"
@@ -15,4 +15,4 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ownerhub-crmbench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/crm" ./bench/crm
 "$tmp/crm" -database-url "$DATABASE_URL" -owners "${OWNERS:-1000000}" -stores "${STORES:-50}" \
-	-history "${HISTORY:-24}" -repeat "${REPEAT:-30}" -audience "${AUDIENCE:-20000}" -phases "${PHASES:-segments,audiences,dispatch}"
+	-history "${HISTORY:-24}" -repeat "${REPEAT:-30}" -audience "${AUDIENCE:-20000}" -phases "${PHASES:-segments,vacuum,audiences,dispatch}"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -73,23 +72,7 @@ func TestCampaignFlow(t *testing.T) {
 		"createCampaign", "campaign", "id").(string)
 
 	// Four dispatch runs at once, as instances would: each owner once.
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var made int64
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n, err := f.App.CRM.DispatchCampaigns(ctx, time.Now())
-			if err != nil {
-				t.Error(err)
-			}
-			mu.Lock()
-			made += n
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	made := cpRaceDispatch(t, f, f, f, f)
 	if made != int64(consenting) {
 		t.Errorf("four racing runs invited %d owners, want the %d who consent", made, consenting)
 	}

@@ -26,7 +26,7 @@ func TestGenerateAndMeasure(t *testing.T) {
 	}
 	ctx := context.Background()
 	cfg := GenConfig{Owners: 400, Stores: 4, HistoryMonths: 24, Now: time.Now()}
-	if err := run(ctx, url, cfg, 2, 100, []string{"segments", "audiences", "dispatch"}); err != nil {
+	if err := run(ctx, url, cfg, 2, 100, []string{"segments", "vacuum", "audiences", "dispatch"}); err != nil {
 		t.Fatal(err)
 	}
 	conn, err := pgx.Connect(ctx, url)

@@ -124,9 +124,15 @@ func RolesAudiences() []auth.Role { return slices.Clone(rolesAudiences) }
 // the segments job (alias s) at the stores (nil: the whole group), at now.
 // Owners the job has not seen yet (signed up today) are not in any audience
 // until its next run.
+//
+// Its cost at the group's size (docs/crm.md, "At the group's size"): the
+// segment rows come from the store or risk index alone; deleted accounts
+// are left out by one pass over deleted_owners (a few, hashed) rather than
+// a read of each owner's row; the owner's row is joined only for consent
+// (through owners_consent_idx); the cars of a car condition are one EXISTS,
+// which the planner turns into a semi-join from the car indexes.
 func (s *Service) audience(conn *gorm.DB, stores []uuid.UUID, f Filter, now time.Time) *gorm.DB {
-	q := conn.Table("owner_segments s").Joins(directory.JoinOwner("o", "s.owner_id")).
-		Where(directory.OwnerNotDeleted("s.owner_id"))
+	q := conn.Table("owner_segments s").Where(directory.OwnerNotDeleted("s.owner_id"))
 	if stores != nil {
 		q = q.Where("s.store_id IN ?", stores)
 	}
@@ -143,7 +149,7 @@ func (s *Service) audience(conn *gorm.DB, stores []uuid.UUID, f Filter, now time
 		q = q.Where("s.last_visit_at >= ?", chinaMidnight(*f.LastVisitAfter))
 	}
 	if f.MarketingConsent != nil {
-		q = q.Where("o.marketing_consent = ?", *f.MarketingConsent)
+		q = q.Joins(directory.JoinOwner("o", "s.owner_id")).Where("o.marketing_consent = ?", *f.MarketingConsent)
 	}
 	if len(f.Tiers) > 0 {
 		q = q.Joins(wallet.JoinMembership("m", "s.owner_id")).Where("m.tier IN ?", f.Tiers)

@@ -335,8 +335,12 @@ func (s *Service) dispatch(ctx context.Context, id uuid.UUID, now time.Time) (in
 	var after uuid.UUID
 	for {
 		var batch []invitee
+		// The consent condition joins the owners (o); the bound is on both
+		// sides of the join, which PostgreSQL does not carry across it,
+		// so that each batch's merge join starts at the last owner
+		// rather than at the first (docs/crm.md, "At the group's size").
 		if err := s.audience(s.DB.Conn(ctx), []uuid.UUID{c.StoreID}, f, now).Select("s.owner_id, s.segment").
-			Where("s.owner_id > ?", after).Order("s.owner_id").Limit(inviteBatch).Scan(&batch).Error; err != nil {
+			Where("s.owner_id > ? AND o.id > ?", after, after).Order("s.owner_id").Limit(inviteBatch).Scan(&batch).Error; err != nil {
 			return made, err
 		}
 		if len(batch) == 0 {

@@ -198,6 +198,22 @@ type Addressee struct {
 // locked for no key update (see LockOwner) and the car and store are read
 // without a lock.
 func (s *Service) Addressee(ctx context.Context, id uuid.UUID, vehicle, store *uuid.UUID, lock bool) (*Addressee, error) {
+	as, err := s.Addressees(ctx, []uuid.UUID{id}, vehicle, store, lock)
+	if err != nil {
+		return nil, err
+	}
+	if a := as[id]; a != nil {
+		return a, nil
+	}
+	return nil, gorm.ErrRecordNotFound
+}
+
+// Addressees is Addressee for many owners about one car and store (a
+// campaign's batch), in one statement; with lock, the owners' rows are
+// locked in id order (so that two batches over the same owners wait for
+// each other instead of deadlocking). Owners that do not exist are not in
+// the map.
+func (s *Service) Addressees(ctx context.Context, ids []uuid.UUID, vehicle, store *uuid.UUID, lock bool) (map[uuid.UUID]*Addressee, error) {
 	var v, st any // NULL when absent: the sub-selects read nothing
 	if vehicle != nil {
 		v = *vehicle
@@ -209,15 +225,19 @@ func (s *Service) Addressee(ctx context.Context, id uuid.UUID, vehicle, store *u
 		"COALESCE((SELECT plate FROM vehicles WHERE id = ?), '') AS plate, "+
 		"COALESCE((SELECT model FROM vehicles WHERE id = ?), '') AS model, "+
 		"COALESCE((SELECT name FROM stores WHERE id = ?), '') AS store", v, v, st).
-		Where("owners.id = ?", id)
+		Where("owners.id IN ?", ids).Order("owners.id")
 	if lock {
 		q = s.DB.ForNoKeyUpdate(q)
 	}
-	var a Addressee
-	if err := q.Take(&a).Error; err != nil {
+	var rows []*Addressee
+	if err := q.Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return &a, nil
+	out := make(map[uuid.UUID]*Addressee, len(rows))
+	for _, a := range rows {
+		out[a.ID] = a
+	}
+	return out, nil
 }
 
 // PhoneInUse reports whether an owner has the phone number, in one

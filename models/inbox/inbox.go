@@ -50,8 +50,9 @@ func (s *Service) CreateNotification(ctx context.Context, n *Notification) (crea
 // once (a campaign's batch), in the transaction of ctx or its own: one
 // INSERT of them all, one read of which were new (a DedupeKey the owner
 // already had, or had earlier in the same batch, is skipped), then, with an
-// Outbox, each new one's delivery as CreateNotification writes it. It
-// returns the notifications created, in the order given.
+// Outbox, the new ones' deliveries as CreateNotification writes them, at a
+// fixed number of statements for the batch (deliverAll). It returns the
+// notifications created, in the order given.
 func (s *Service) CreateNotifications(ctx context.Context, ns []*Notification) ([]*Notification, error) {
 	if len(ns) == 0 {
 		return nil, nil
@@ -88,17 +89,14 @@ func (s *Service) CreateNotifications(ctx context.Context, ns []*Notification) (
 			isNew[id] = true
 		}
 		for _, n := range ns {
-			if !isNew[n.ID] {
-				continue
-			}
-			created = append(created, n)
-			if s.Outbox != nil {
-				if err := s.deliver(ctx, n); err != nil {
-					return err
-				}
+			if isNew[n.ID] {
+				created = append(created, n)
 			}
 		}
-		return nil
+		if s.Outbox == nil {
+			return nil
+		}
+		return s.deliverAll(ctx, created)
 	})
 	if err != nil {
 		return nil, err

@@ -132,14 +132,29 @@ func (s *Service) UpdateNotificationSettings(ctx context.Context, actor *auth.Pr
 	return s.NotificationSettings(ctx, actor, actor.ID)
 }
 
-// chosen is the channels the owner allows for kind; nil: every channel.
-func (s *Service) chosen(ctx context.Context, ownerID uuid.UUID, kind string) ([]string, error) {
+// setting names an owner's setting for a kind.
+type setting struct {
+	owner uuid.UUID
+	kind  string
+}
+
+// chosenAll is the channels each notification's owner allows for its
+// kind, in one statement; a setting not in the map: every channel.
+func (s *Service) chosenAll(ctx context.Context, rs []*routed) (map[setting][]string, error) {
+	owners, kinds := make([]uuid.UUID, 0, len(rs)), []string{}
+	for _, r := range rs {
+		owners = append(owners, r.n.OwnerID)
+		if !slices.Contains(kinds, r.n.Kind) {
+			kinds = append(kinds, r.n.Kind)
+		}
+	}
 	var rows []SettingRow
-	if err := s.DB.Conn(ctx).Where("owner_id = ? AND kind = ?", ownerID, kind).Limit(1).Find(&rows).Error; err != nil {
+	if err := s.DB.Conn(ctx).Where("owner_id IN ? AND kind IN ?", owners, kinds).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	if len(rows) == 0 {
-		return nil, nil
+	out := make(map[setting][]string, len(rows))
+	for _, row := range rows {
+		out[setting{row.OwnerID, row.Kind}] = splitChannels(row.Channels)
 	}
-	return splitChannels(rows[0].Channels), nil
+	return out, nil
 }

@@ -233,58 +233,65 @@ var ErrInvalidMessage = errors.New("outbox: message needs a kind, a dedupe key a
 // it commits, a worker sends it. It returns the deliveries written, without
 // those whose dedupe key was enqueued before.
 func (o *Outbox) Enqueue(ctx context.Context, m Message) ([]Delivery, error) {
-	if m.Kind == "" || m.DedupeKey == "" || len(m.To) == 0 {
-		return nil, ErrInvalidMessage
-	}
-	payload, err := json.Marshal(m.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("outbox: payload: %w", err)
-	}
-	if m.Payload == nil {
-		payload = []byte("{}")
-	}
-	template := m.Template
-	if template == "" {
-		template = m.Kind
-	}
-	var notAfter *time.Time
-	if !m.NotAfter.IsZero() {
-		t := m.NotAfter
-		notAfter = &t
-	}
+	return o.EnqueueAll(ctx, []Message{m})
+}
+
+// EnqueueAll is Enqueue for many messages (a batch of notifications) at a
+// fixed number of statements: one INSERT of every delivery, one read of
+// which were new when some were enqueued before, and one insert of their
+// jobs (River's InsertManyTx).
+func (o *Outbox) EnqueueAll(ctx context.Context, ms []Message) ([]Delivery, error) {
 	var out []Delivery
-	err = o.db.WithTx(ctx, func(ctx context.Context) error {
+	err := o.db.WithTx(ctx, func(ctx context.Context) error {
 		out = out[:0]
 		conn := o.db.Conn(ctx)
 		tx, ok := conn.Statement.ConnPool.(*sql.Tx)
 		if !ok {
 			return errors.New("outbox: the transaction is not a database/sql one")
 		}
-		now := models.Clock(nil).Now(ctx)
-		var opts *river.InsertOpts
-		at := now
-		if m.NotBefore.After(now) {
-			at = m.NotBefore
-			opts = &river.InsertOpts{ScheduledAt: at}
+		ds, scheduled, err := deliveries(ms, models.Clock(nil).Now(ctx))
+		if err != nil {
+			return err
 		}
-		for _, to := range m.To {
-			if to.Channel == "" || to.Address == "" {
-				return ErrInvalidMessage
+		res := conn.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&ds)
+		if res.Error != nil {
+			return fmt.Errorf("outbox: write delivery: %w", res.Error)
+		}
+		isNew := func(uuid.UUID) bool { return true }
+		if int(res.RowsAffected) < len(ds) {
+			// Some were enqueued before: the rows with these ids are the new
+			// ones (a skipped delivery left the earlier row, with its id).
+			ids := make([]uuid.UUID, len(ds))
+			for i, d := range ds {
+				ids[i] = d.ID
 			}
-			d := Delivery{ID: models.NewID(), OwnerID: m.OwnerID, NotificationID: m.NotificationID, Kind: m.Kind,
-				Channel: to.Channel, Recipient: to.Address, Template: template, Payload: string(payload),
-				DedupeKey: deliveryKey(m.DedupeKey, to), Status: Pending, NextAttemptAt: at, NotAfter: notAfter}
-			res := conn.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&d)
-			if res.Error != nil {
-				return fmt.Errorf("outbox: write delivery: %w", res.Error)
+			var fresh []uuid.UUID
+			if err := conn.Model(&Delivery{}).Where("id IN ?", ids).Pluck("id", &fresh).Error; err != nil {
+				return fmt.Errorf("outbox: write delivery: %w", err)
 			}
-			if res.RowsAffected == 0 {
-				continue // enqueued before
+			written := make(map[uuid.UUID]bool, len(fresh))
+			for _, id := range fresh {
+				written[id] = true
 			}
-			if _, err := o.river.InsertTx(ctx, tx, deliverArgs{ID: d.ID}, opts); err != nil {
-				return fmt.Errorf("outbox: insert job: %w", err)
+			isNew = func(id uuid.UUID) bool { return written[id] }
+		}
+		var jobs []river.InsertManyParams
+		for i, d := range ds {
+			if !isNew(d.ID) {
+				continue
 			}
+			var opts *river.InsertOpts
+			if !scheduled[i].IsZero() {
+				opts = &river.InsertOpts{ScheduledAt: scheduled[i]}
+			}
+			jobs = append(jobs, river.InsertManyParams{Args: deliverArgs{ID: d.ID}, InsertOpts: opts})
 			out = append(out, d)
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		if _, err := o.river.InsertManyTx(ctx, tx, jobs); err != nil {
+			return fmt.Errorf("outbox: insert job: %w", err)
 		}
 		return nil
 	})
@@ -292,6 +299,48 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) ([]Delivery, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// deliveries are the rows of messages ms at now, with when each one's job
+// starts (zero: at once; later: held, River's ScheduledAt).
+func deliveries(ms []Message, now time.Time) ([]Delivery, []time.Time, error) {
+	var ds []Delivery
+	var scheduled []time.Time // each delivery's job's start, zero: at once
+	for _, m := range ms {
+		if m.Kind == "" || m.DedupeKey == "" || len(m.To) == 0 {
+			return nil, nil, ErrInvalidMessage
+		}
+		payload := []byte("{}")
+		if m.Payload != nil {
+			var err error
+			if payload, err = json.Marshal(m.Payload); err != nil {
+				return nil, nil, fmt.Errorf("outbox: payload: %w", err)
+			}
+		}
+		template := m.Template
+		if template == "" {
+			template = m.Kind
+		}
+		var notAfter *time.Time
+		if !m.NotAfter.IsZero() {
+			t := m.NotAfter
+			notAfter = &t
+		}
+		at, later := now, time.Time{}
+		if m.NotBefore.After(now) {
+			at, later = m.NotBefore, m.NotBefore
+		}
+		for _, to := range m.To {
+			if to.Channel == "" || to.Address == "" {
+				return nil, nil, ErrInvalidMessage
+			}
+			ds = append(ds, Delivery{ID: models.NewID(), OwnerID: m.OwnerID, NotificationID: m.NotificationID, Kind: m.Kind,
+				Channel: to.Channel, Recipient: to.Address, Template: template, Payload: string(payload),
+				DedupeKey: deliveryKey(m.DedupeKey, to), Status: Pending, NextAttemptAt: at, NotAfter: notAfter})
+			scheduled = append(scheduled, later)
+		}
+	}
+	return ds, scheduled, nil
 }
 
 // fansOut lists the channels on which one message goes to several

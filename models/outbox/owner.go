@@ -17,10 +17,27 @@ import (
 // went to the owner after since, in one statement: a message pushed to
 // several devices is several deliveries and counts once.
 func (o *Outbox) SentSince(ctx context.Context, ownerID uuid.UUID, kinds []string, since time.Time) (int, error) {
-	var n int64
-	err := o.db.Conn(ctx).Model(&Delivery{}).Distinct("notification_id").
-		Where("owner_id = ? AND kind IN ? AND created_at > ?", ownerID, kinds, since).Count(&n).Error
-	return int(n), err
+	sent, err := o.SentSinceAll(ctx, []uuid.UUID{ownerID}, kinds, since)
+	return sent[ownerID], err
+}
+
+// SentSinceAll is SentSince for many owners (a batch of messages), in one
+// statement; an owner sent none is not in the map.
+func (o *Outbox) SentSinceAll(ctx context.Context, owners []uuid.UUID, kinds []string, since time.Time) (map[uuid.UUID]int, error) {
+	out := map[uuid.UUID]int{}
+	if len(owners) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		OwnerID uuid.UUID
+		N       int
+	}
+	err := o.db.Conn(ctx).Model(&Delivery{}).Select("owner_id, COUNT(DISTINCT notification_id) AS n").
+		Where("owner_id IN ? AND kind IN ? AND created_at > ?", owners, kinds, since).Group("owner_id").Scan(&rows).Error
+	for _, r := range rows {
+		out[r.OwnerID] = r.N
+	}
+	return out, err
 }
 
 // OwnerDeliveries reads every delivery to the owner, oldest first, in one

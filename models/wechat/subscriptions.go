@@ -144,40 +144,88 @@ func (s *Service) Permissions(ctx context.Context, owner uuid.UUID) ([]Permissio
 // channel is configured for the kind, the owner's WeChat account is bound
 // and has a permission left for the kind's template. Nil s: never.
 func (s *Service) Reach(ctx context.Context, owner *models.Owner, kind string) (bool, error) {
+	with, err := s.ReachAll(ctx, []*models.Owner{owner}, kind)
+	return with[owner.ID], err
+}
+
+// ReachAll is Reach for many owners and one kind (a batch of messages), in
+// one statement: the owners of those given that a message of kind may
+// reach by WeChat.
+func (s *Service) ReachAll(ctx context.Context, owners []*models.Owner, kind string) (map[uuid.UUID]bool, error) {
+	out := map[uuid.UUID]bool{}
 	t, ok := s.template(kind)
-	if !ok || owner.WeChatOpenID == nil || *owner.WeChatOpenID == "" {
-		return false, nil
+	if !ok {
+		return out, nil
 	}
-	var n int64
+	var bound []uuid.UUID
+	for _, o := range owners {
+		if o.WeChatOpenID != nil && *o.WeChatOpenID != "" {
+			bound = append(bound, o.ID)
+		}
+	}
+	if len(bound) == 0 {
+		return out, nil
+	}
+	var with []uuid.UUID
 	err := s.DB.Conn(ctx).Model(&Subscription{}).
-		Where("owner_id = ? AND template_id = ? AND remaining > 0", owner.ID, t.ID).Count(&n).Error
+		Where("owner_id IN ? AND template_id = ? AND remaining > 0", bound, t.ID).Pluck("owner_id", &with).Error
 	if err != nil {
-		return false, fmt.Errorf("wechat: permission: %w", err)
+		return nil, fmt.Errorf("wechat: permission: %w", err)
 	}
-	return n > 0, nil
+	for _, id := range with {
+		out[id] = true
+	}
+	return out, nil
 }
 
 // Take spends one of owner's permissions for kind's template, in the
 // transaction in ctx, for a message outbox.Choose sent to WeChat with r.
 // It returns outbox.ChannelWeChat when it took one, and otherwise (another
 // message took the last one meanwhile) the channel Choose picks without
-// WeChat. The decrement is conditional (remaining > 0), so concurrent
-// messages never take more than there are.
+// WeChat. TakeAll locks the row only while it has one left (remaining >
+// 0), so concurrent messages never take more than there are.
 func (s *Service) Take(ctx context.Context, owner uuid.UUID, kind string, r outbox.Reach) (string, error) {
-	t, ok := s.template(kind)
-	if ok {
-		res := s.DB.Conn(ctx).Model(&Subscription{}).
-			Where("owner_id = ? AND template_id = ? AND remaining > 0", owner, t.ID).
-			Updates(map[string]any{"remaining": gorm.Expr("remaining - 1"), "updated_at": s.now(ctx)})
-		if res.Error != nil {
-			return "", fmt.Errorf("wechat: take permission: %w", res.Error)
-		}
-		if res.RowsAffected == 1 {
-			return outbox.ChannelWeChat, nil
-		}
+	taken, err := s.TakeAll(ctx, []uuid.UUID{owner}, kind)
+	if err != nil {
+		return "", err
+	}
+	if taken[owner] {
+		return outbox.ChannelWeChat, nil
 	}
 	r.WeChatPermission = false
 	return outbox.Choose(kind, r), nil
+}
+
+// TakeAll is Take for many owners (each once) and one kind, in the
+// transaction in ctx: it locks the owners' permission rows that have one
+// left, in owner order, and spends one of each, in two statements. It
+// returns the owners whose permission it took; for the others (another
+// message took the last one meanwhile) the caller chooses again without
+// WeChat. Locked first, the rows cannot be taken below zero by concurrent
+// messages.
+func (s *Service) TakeAll(ctx context.Context, owners []uuid.UUID, kind string) (map[uuid.UUID]bool, error) {
+	out := map[uuid.UUID]bool{}
+	t, ok := s.template(kind)
+	if !ok || len(owners) == 0 {
+		return out, nil
+	}
+	conn := s.DB.Conn(ctx)
+	var held []uuid.UUID
+	q := conn.Model(&Subscription{}).Where("owner_id IN ? AND template_id = ? AND remaining > 0", owners, t.ID).Order("owner_id")
+	if err := s.DB.ForUpdate(q).Pluck("owner_id", &held).Error; err != nil {
+		return nil, fmt.Errorf("wechat: take permission: %w", err)
+	}
+	if len(held) == 0 {
+		return out, nil
+	}
+	if err := conn.Model(&Subscription{}).Where("owner_id IN ? AND template_id = ?", held, t.ID).
+		Updates(map[string]any{"remaining": gorm.Expr("remaining - 1"), "updated_at": s.now(ctx)}).Error; err != nil {
+		return nil, fmt.Errorf("wechat: take permission: %w", err)
+	}
+	for _, id := range held {
+		out[id] = true
+	}
+	return out, nil
 }
 
 // revoke zeroes owner's permissions for template: WeChat says the owner has
