@@ -140,8 +140,9 @@ func Digest(dialect string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(h, "%s %d\n", n, len(b))
-		h.Write(b)
+		// A hash's Write never fails.
+		_, _ = fmt.Fprintf(h, "%s %d\n", n, len(b))
+		_, _ = h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
