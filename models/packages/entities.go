@@ -60,6 +60,10 @@ const (
 	Card      Method = "CARD"
 	WeChatPay Method = "WECHAT_PAY"
 	Alipay    Method = "ALIPAY"
+	// WeChatPayOnline: bought by the owner in the app or the mini-program
+	// (payments.PurposeServicePackage); the package records the payment,
+	// and a refund goes back to it.
+	WeChatPayOnline Method = "WECHAT_PAY_ONLINE"
 )
 
 // Package is one package an owner bought: the product's terms copied at
@@ -81,8 +85,13 @@ type Package struct {
 	PayReference   string
 	// LedgerEntryID is the wallet's SPEND entry of a WALLET sale.
 	LedgerEntryID *uuid.UUID
-	SoldBy        uuid.UUID
-	SoldAt        time.Time
+	// PaymentID is the online payment of a WECHAT_PAY_ONLINE purchase
+	// (one package per payment).
+	PaymentID *uuid.UUID
+	// SoldBy is the cashier of a sale at the counter; nil for a package
+	// the owner bought online.
+	SoldBy *uuid.UUID
+	SoldAt time.Time
 	// RefundFen, RefundedAt, RefundedBy and RefundLedgerEntryID (the
 	// wallet's REFUND entry of a WALLET sale) record a refund.
 	RefundFen           int64
