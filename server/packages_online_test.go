@@ -129,10 +129,10 @@ func TestOwnerBuysServicePackageOnline(t *testing.T) {
 	r := f.do(t, req{Query: startPaymentDoc, Token: f.staff(t, "cashier.sz01"), Vars: map[string]any{"in": map[string]any{
 		"purpose": "SERVICE_PACKAGE", "servicePackageId": f.product, "tradeType": "JSAPI", "idempotencyKey": "staff"}}})
 	e2eWantGQLError(t, r, "FORBIDDEN")
-	e2eWantUserError(t, f.startPackage(t, f.tok, retired, "retired"), "PACKAGE_RETIRED", "servicePackageId")
+	e2eWantUserError(t, f.startPackage(t, f.tok, retired, "retired"), "PACKAGE_RETIRED", "input", "servicePackageId")
 	bad := e2ePayload(t, f.do(t, req{Query: startPaymentDoc, Token: f.tok, Vars: map[string]any{"in": map[string]any{
 		"purpose": "SERVICE_PACKAGE", "servicePackageId": f.product, "amountFen": 1, "tradeType": "JSAPI", "idempotencyKey": "cheap"}}}), "startPayment")
-	e2eWantUserError(t, bad, "INVALID_ARGUMENT", "amountFen")
+	e2eWantUserError(t, bad, "INVALID_ARGUMENT", "input", "amountFen")
 
 	p := f.startPackage(t, f.tok, f.product, "buy-1")
 	pay := started(t, p)
@@ -209,7 +209,7 @@ func TestServicePackageRetiredWhilePaying(t *testing.T) {
 	f := newPkOnline(t)
 	pay := started(t, f.startPackage(t, f.tok, f.product, "retire"))
 	f.cpMutate(t, f.staff(t, "crm.sz01"), "retireServicePackage", map[string]any{"servicePackageId": f.product}, "servicePackage { retiredAt }")
-	e2eWantUserError(t, f.startPackage(t, f.tok, f.product, "retire-2"), "PACKAGE_RETIRED")
+	e2eWantUserError(t, f.startPackage(t, f.tok, f.product, "retire-2"), "PACKAGE_RETIRED", "input", "servicePackageId")
 
 	f.notifyAll(t, f.paid(t, pay["outTradeNo"].(string)), 4)
 	mine := f.pkMine(t, f.tok, "ACTIVE")

@@ -197,11 +197,15 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 		if typ == "Event" && w.status[id] != "DRAFT" {
 			w.public[id] = typ
 		}
-		// A package product on sale: any owner may read it, and buy it
-		// online (docs/packages.md); a retired one stays the store's.
-		if typ == "ServicePackage" && e2eCount(t, f.testServer, &packages.Product{}, "id = ? AND retired_at IS NULL",
-			wlUUID(t, id, "ServicePackage")) == 1 {
-			w.public[id] = typ
+	}
+	// A package product on sale: any owner may read it, and buy it online
+	// (docs/packages.md); a retired one stays the store's and its buyers'.
+	for _, ids := range []map[string]string{w.owned, w.stored} {
+		for id, typ := range ids {
+			if typ == "ServicePackage" && e2eCount(t, f.testServer, &packages.Product{}, "id = ? AND retired_at IS NULL",
+				wlUUID(t, id, "ServicePackage")) == 1 {
+				w.public[id] = typ
+			}
 		}
 	}
 	if w.public[f.servicePackage] == "" {
@@ -217,7 +221,7 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 		t.Errorf("SZ01 or A's class not public, or the draft public: %v", w.public)
 	}
 	w.first = []string{e2eGlobalID("Owner", f.a.ID), f.cars[0].ID, f.order, f.pendingItem, f.appointment, f.registration,
-		f.request, f.complaint, f.payment, f.refund, f.coupon, f.ownerPackage, f.draftEvent, f.event, f.screenToken, f.techID(t), f.staffID(t, "advisor.sz01"), f.sz}
+		f.request, f.complaint, f.payment, f.refund, f.coupon, f.ownerPackage, f.onlinePackage, f.draftEvent, f.event, f.screenToken, f.techID(t), f.staffID(t, "advisor.sz01"), f.sz}
 	return w
 }
 
