@@ -1,8 +1,9 @@
 // Package packages is service packages (套餐): products a store sells (a
 // number of visits of one repair order kind for a price, valid some days
-// from purchase), the packages owners bought at the cashier, each use
-// consumed by the settlement of a repair order in the workshop's
-// transaction, and refunds pro rata. See docs/packages.md.
+// from purchase), the packages owners bought at the cashier or online (a
+// payments purpose, online.go), each use consumed by the settlement of a
+// repair order in the workshop's transaction, refunds pro rata, and the
+// reminder before a package's end (jobs.go). See docs/packages.md.
 package packages
 
 import (
