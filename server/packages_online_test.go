@@ -96,6 +96,29 @@ func (f *pkOnline) notifyAll(t *testing.T, note authtest.PayNotification, n int)
 	}
 }
 
+// buy has the owner buy the product, paid, and returns the payment and the
+// package it created (the owner's only one).
+func (f *pkOnline) buy(t *testing.T, key string) (map[string]any, string) {
+	t.Helper()
+	pay := started(t, f.startPackage(t, f.tok, f.product, key))
+	f.notifyAll(t, f.paid(t, pay["outTradeNo"].(string)), 2)
+	mine := f.pkMine(t, f.tok, "")
+	if len(mine) != 1 {
+		t.Fatalf("the owner's packages after buying one: %v", mine)
+	}
+	return pay, wkStr(mine[0]["id"])
+}
+
+// refundsOf reads the refunds of a payment (its global id).
+func (f *pkOnline) refundsOf(t *testing.T, payment any) []payments.Refund {
+	t.Helper()
+	var refunds []payments.Refund
+	if err := f.DB.Conn(context.Background()).Where("payment_id = ?", wlUUID(t, payment.(string), "OnlinePayment")).Find(&refunds).Error; err != nil {
+		t.Fatal(err)
+	}
+	return refunds
+}
+
 // packagesOf counts the owner's packages (and of them those bought online).
 func (f *pkOnline) packagesOf(t *testing.T, owner *models.Owner) (all, online int64) {
 	t.Helper()
@@ -216,8 +239,8 @@ func TestServicePackageRetiredWhilePaying(t *testing.T) {
 	if len(mine) != 1 || wkNum(mine[0]["usesLeft"]) != 4 || dig(mine[0], "servicePackage", "id") != f.product {
 		t.Fatalf("packages after paying for a retired product %v", mine)
 	}
-	if n := e2eCount(t, f.testServer, &payments.Refund{}, "payment_id = ?", wlUUID(t, pay["id"].(string), "OnlinePayment")); n != 0 {
-		t.Fatalf("%d refunds of a delivered package", n)
+	if refunds := f.refundsOf(t, pay["id"]); len(refunds) != 0 {
+		t.Fatalf("refunds of a delivered package: %+v", refunds)
 	}
 }
 
@@ -274,10 +297,7 @@ func TestServicePackagePaidForDeletedAccount(t *testing.T) {
 	if err := f.DB.Conn(context.Background()).Where("id = ?", id).Take(&p).Error; err != nil {
 		t.Fatal(err)
 	}
-	var refunds []payments.Refund
-	if err := f.DB.Conn(context.Background()).Where("payment_id = ?", id).Find(&refunds).Error; err != nil {
-		t.Fatal(err)
-	}
+	refunds := f.refundsOf(t, pay["id"])
 	if p.State != payments.StateRefunding || len(refunds) != 1 || refunds[0].AmountFen != 160_000 || !strings.Contains(refunds[0].Reason, "账户已注销") {
 		t.Fatalf("payment %s, refunds %+v", p.State, refunds)
 	}
@@ -290,9 +310,7 @@ func TestServicePackagePaidForDeletedAccount(t *testing.T) {
 // the same idempotency key starts their own payment, not the first one.
 func TestServicePackagePurchaseOfAnotherOwner(t *testing.T) {
 	f := newPkOnline(t)
-	pay := started(t, f.startPackage(t, f.tok, f.product, "mine"))
-	f.notifyAll(t, f.paid(t, pay["outTradeNo"].(string)), 2)
-	pkg := wkStr(f.pkMine(t, f.tok, "")[0]["id"])
+	pay, pkg := f.buy(t, "mine")
 
 	_, otherTok := wechatOwner(t, f.testServer, "旁人")
 	if got := dig(f.gql(t, otherTok, billPayDoc, map[string]any{"id": pay["id"]}), "payment"); got != nil {
@@ -316,20 +334,14 @@ func TestServicePackagePurchaseOfAnotherOwner(t *testing.T) {
 // over the counter.
 func TestServicePackageBoughtOnlineRefundedToPayment(t *testing.T) {
 	f := newPkOnline(t)
-	pay := started(t, f.startPackage(t, f.tok, f.product, "refund"))
-	f.notifyAll(t, f.paid(t, pay["outTradeNo"].(string)), 2)
-	pkg := wkStr(f.pkMine(t, f.tok, "")[0]["id"])
+	pay, pkg := f.buy(t, "refund")
 
 	r := f.pkRefund(t, f.staff(t, "cashier.sz01"), pkg, "pk-online-refund")
 	want := packages.RefundFen(160_000, 4, 4, pkFeePercent)
 	if codes := userErrorCodes(r); len(codes) != 0 || dig(r, "package", "status") != "REFUNDED" || int64(wkNum(dig(r, "package", "refund", "amountFen"))) != want {
 		t.Fatalf("refund %v", r)
 	}
-	var refunds []payments.Refund
-	if err := f.DB.Conn(context.Background()).Where("payment_id = ?", wlUUID(t, pay["id"].(string), "OnlinePayment")).Find(&refunds).Error; err != nil {
-		t.Fatal(err)
-	}
-	if len(refunds) != 1 || refunds[0].AmountFen != want {
+	if refunds := f.refundsOf(t, pay["id"]); len(refunds) != 1 || refunds[0].AmountFen != want {
 		t.Fatalf("refunds of the payment %+v", refunds)
 	}
 	if st := dig(f.gql(t, f.tok, billPayDoc, map[string]any{"id": pay["id"]}), "payment", "state"); st != "REFUNDING" {

@@ -37,34 +37,12 @@ func (s *Service) inbox() *inbox.Service { return s.Inbox.Or(s.DB, s.Clock) }
 // not ACTIVE and are never reminded. It returns the number of owners told.
 func (s *Service) Remind(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()
-	var told int64
-	after := uuid.Nil
-	for {
+	return models.EachClaimed(ctx, s.DB, s.Clock, jobBatch, func(after uuid.UUID) ([]*Package, error) {
 		var due []*Package
 		err := s.DB.Conn(ctx).Where("status = ? AND uses_left > 0 AND reminded_at IS NULL AND valid_until > ? AND valid_until <= ? AND id > ?",
 			Active, now, now.Add(RemindBefore), after).Order("id").Limit(jobBatch).Find(&due).Error
-		if err != nil {
-			return told, err
-		}
-		for _, p := range due {
-			var sent bool
-			err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
-				var err error
-				sent, err = s.remind(ctx, p, now)
-				return err
-			})
-			if err != nil {
-				return told, err
-			}
-			if sent {
-				told++
-			}
-		}
-		if len(due) < jobBatch {
-			return told, nil
-		}
-		after = due[len(due)-1].ID
-	}
+		return due, err
+	}, func(p *Package) uuid.UUID { return p.ID }, func(ctx context.Context, p *Package) (bool, error) { return s.remind(ctx, p, now) })
 }
 
 // remind claims one package (still ACTIVE with visits left and not
