@@ -60,7 +60,6 @@ var staffRoles = map[string][]auth.Role{
 	"Mutation.issueCoupon":              coupons.RolesIssue(),
 	"Mutation.revokeCoupon":             coupons.RolesRevoke(),
 	"Query.storeReferrals":              referrals.RolesStoreReferrals(),
-	"Query.servicePackages":             packages.RolesProducts(),
 	"Mutation.createServicePackage":     packages.RolesCreate(),
 	"Mutation.retireServicePackage":     packages.RolesRetire(),
 	"Mutation.sellServicePackage":       packages.RolesSell(),

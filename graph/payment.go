@@ -12,11 +12,23 @@ import (
 // EVENT_FEE, the repair order of a REPAIR_BILL (the domain checks which one
 // a purpose needs), nil for neither.
 func paymentReference(input model.StartPaymentInput) (*uuid.UUID, error) {
+	named := 0
+	for _, id := range []*string{input.RegistrationID, input.RepairOrderID, input.ServicePackageID} {
+		if id != nil {
+			named++
+		}
+	}
 	switch {
-	case input.RegistrationID != nil && input.RepairOrderID != nil:
-		return nil, models.Invalid("repairOrderId", "一笔支付只能支付一项", "a payment pays for one registration or one repair order")
+	case named > 1:
+		field := "repairOrderId"
+		if input.ServicePackageID != nil {
+			field = "servicePackageId"
+		}
+		return nil, models.Invalid(field, "一笔支付只能支付一项", "a payment pays for one registration, repair order or package")
 	case input.RegistrationID != nil:
 		return optionalID(input.RegistrationID, typeRegistration, "registrationId")
+	case input.ServicePackageID != nil:
+		return optionalID(input.ServicePackageID, typeServicePackage, "servicePackageId")
 	default:
 		return optionalID(input.RepairOrderID, typeRepairOrder, "repairOrderId")
 	}

@@ -23,6 +23,7 @@ const (
 	RefOnlinePayment     RefType = "OnlinePayment"
 	RefCoupon            RefType = "Coupon"
 	RefReferral          RefType = "Referral"
+	RefOwnerPackage      RefType = "OwnerPackage"
 )
 
 // Ref names an object the domain links to: its type and its key. The domain

@@ -172,7 +172,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	}
 	rf := &referrals.Service{DB: d.DB, Config: rcfg, Directory: dir, Inbox: ib, Wallet: wl, Coupons: cp}
 	svc.Referrals = rf
-	pk := &packages.Service{DB: d.DB, Config: cfg.Packages, Directory: dir, Wallet: wl}
+	pk := &packages.Service{DB: d.DB, Config: cfg.Packages, Directory: dir, Wallet: wl, Inbox: ib}
 	ws := &workshop.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp, Referrals: rf, Packages: pk}
 	bk := &booking.Service{DB: d.DB, Workshop: ws, Directory: dir, Inbox: ib}
 	ev := &events.Service{DB: d.DB, Wallet: wl, Directory: dir, Inbox: ib, Coupons: cp}
@@ -185,7 +185,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	payFor(pay, ev, cfg)
+	payFor(pay, ev, pk, cfg)
 	// Capabilities add their export Sections and deletion Erasers here.
 	pv := &privacy.Service{DB: d.DB, Directory: dir, Inbox: ib,
 		Sections: []privacy.Section{
@@ -210,7 +210,7 @@ func NewApp(cfg Config, d Deps) (*App, error) {
 		Links:           graph.LinkOut,
 	}
 	runner.Jobs = scheduledJobs(runner, scheduled{DB: d.DB, SignIn: svc, Wallet: wl, Booking: bk, Reminders: rm, Events: ev, Care: cr,
-		Payments: pay, CRM: cm, Coupons: cp})
+		Payments: pay, CRM: cm, Coupons: cp, Packages: pk})
 	if err := runner.Attach(ob.River()); err != nil {
 		return nil, fmt.Errorf("scheduled jobs: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/jobs"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/wallet"
@@ -32,6 +33,7 @@ type scheduled struct {
 	Payments  *payments.Service
 	CRM       *crm.Service
 	Coupons   *coupons.Service
+	Packages  *packages.Service
 }
 
 // scheduledJobs lists every scheduled job of r: adding one is one line.
@@ -85,6 +87,9 @@ func scheduledJobs(r *jobs.Runner, s scheduled) []jobs.Job {
 		// notification is late asked about (every five minutes).
 		{Name: "coupon-expiry", Period: time.Hour, Run: s.Coupons.Expire},
 		{Name: "coupon-reminders", Period: time.Hour, Run: s.Coupons.Remind},
+		// Packages with visits left ending within a week: their owners are
+		// told once (docs/packages.md).
+		{Name: "package-reminders", Period: time.Hour, Run: s.Packages.Remind},
 		{Name: "refund-sweep", Period: 5 * time.Minute, Run: s.Payments.SweepRefunds},
 		{Name: "idempotency-key-pruning", Period: time.Hour, Run: func(ctx context.Context, now time.Time) (int64, error) {
 			return s.DB.PruneIdempotencyKeys(ctx, now.Add(-models.IdempotencyRetention))

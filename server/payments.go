@@ -11,6 +11,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/directory"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
 	"github.com/ownerhub/ownerhub/models/workshop"
@@ -38,13 +39,16 @@ func newPayments(cfg Config, d Deps, wl *wallet.Service, dir *directory.Service,
 }
 
 // payFor registers the purposes other capabilities own on pay, and gives
-// them pay (event fees: seats held for PAYMENT_HOLD while the owner pays).
-func payFor(pay *payments.Service, ev *events.Service, cfg Config) {
+// them pay (event fees: seats held for PAYMENT_HOLD while the owner pays;
+// packages bought online: refunded to their payment).
+func payFor(pay *payments.Service, ev *events.Service, pk *packages.Service, cfg Config) {
 	if pay.Purposes == nil {
 		pay.Purposes = map[string]payments.Purpose{}
 	}
 	ev.Payments, ev.PaymentHold = pay, cfg.PaymentHold
 	pay.Purposes[payments.PurposeEventFee] = ev.FeePurpose()
+	pk.Payments = pay
+	pay.Purposes[payments.PurposeServicePackage] = pk.PurchasePurpose()
 }
 
 // paymentNotifyHandler takes WeChat Pay's payment notifications: a

@@ -40,6 +40,7 @@ type swFixture struct {
 	refund                        string // a refund of another top-up of A's, closed by WeChat Pay
 	coupon                        string // a coupon of SZ01's issued to A
 	servicePackage, ownerPackage  string // a package product of SZ01's, and one A bought
+	onlinePackage                 string // a package A bought online (WeChat Pay)
 }
 
 func newSweepFixture(t *testing.T) *swFixture {
@@ -162,6 +163,20 @@ func newSweepFixture(t *testing.T) *swFixture {
 	if c := refundNotifyTo(t, fake, f.testServer, rn); c != http.StatusNoContent {
 		t.Fatalf("refund notification answered %d", c)
 	}
+
+	// A package A bought online: a SERVICE_PACKAGE payment, paid, and the
+	// package (WECHAT_PAY_ONLINE) it created.
+	bought := f.swMutate(t, f.aToken, "startPayment", map[string]any{"purpose": "SERVICE_PACKAGE", "servicePackageId": f.servicePackage,
+		"tradeType": "JSAPI", "idempotencyKey": wlKey("sweep-package-online")}, "payment { id outTradeNo }")
+	no = wkStr(dig(bought, "payment", "outTradeNo"))
+	must(t, fake.Pay(no))
+	n, err = fake.NotificationFor(no, nil)
+	must(t, err)
+	if c := notifyTo(t, fake, f.testServer, n); c != http.StatusNoContent {
+		t.Fatalf("package payment notification answered %d", c)
+	}
+	f.onlinePackage = wkStr(dig(f.gql(t, f.aToken, `{ me { servicePackages(first: 1) { edges { node { id paymentMethod } } } } }`, nil),
+		"me", "servicePackages", "edges", 0, "node", "id"))
 
 	// SZ01's CRM invites every customer who consents (A among them) to
 	// book: an audience, a sent campaign and its invitations.

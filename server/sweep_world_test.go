@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/ownerhub/ownerhub/models"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/testdb"
 )
 
 // What the sweep aims at and who it sends: owner A's records (what A sees,
 // walked from me { ... } and node(id:)), SZ01's own records (as its manager
-// sees them), and what is public (stores, published events).
+// sees them), and what is public (stores, published events, package
+// products on sale).
 
 // swOpen are the operations that take no ID, each with why the sweep need
 // not aim it at anyone: they act on the caller only, or are open by design.
@@ -81,7 +83,7 @@ type swWorld struct {
 	sc     *swSchema
 	owned  map[string]string // id -> type: what A sees
 	stored map[string]string // id -> type: SZ01's store-scoped records
-	public map[string]string // id -> type: stores and events past their draft
+	public map[string]string // id -> type: stores, events past their draft, products on sale
 	status map[string]string // id -> status, of the records crawled
 	strs   map[string]string // A's identifying strings -> field
 	pubStr map[string]bool
@@ -196,6 +198,19 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 			w.public[id] = typ
 		}
 	}
+	// A package product on sale: any owner may read it, and buy it online
+	// (docs/packages.md); a retired one stays the store's and its buyers'.
+	for _, ids := range []map[string]string{w.owned, w.stored} {
+		for id, typ := range ids {
+			if typ == "ServicePackage" && e2eCount(t, f.testServer, &packages.Product{}, "id = ? AND retired_at IS NULL",
+				wlUUID(t, id, "ServicePackage")) == 1 {
+				w.public[id] = typ
+			}
+		}
+	}
+	if w.public[f.servicePackage] == "" {
+		t.Errorf("SZ01's package product on sale is not public: %v", w.public)
+	}
 	w.b = e2eInsertOwner(t, f.testServer, "扫查乙", "SZ01")
 	pubStrs := map[string]string{}
 	w.crawl(t, f.ownerToken(t, w.b.ID), `{ stores(first: 100) { `+w.sc.selection("StoreConnection", 1, false)+` } }`, nil, map[string]string{}, pubStrs)
@@ -206,7 +221,7 @@ func newSweepWorld(t *testing.T, f *swFixture) *swWorld {
 		t.Errorf("SZ01 or A's class not public, or the draft public: %v", w.public)
 	}
 	w.first = []string{e2eGlobalID("Owner", f.a.ID), f.cars[0].ID, f.order, f.pendingItem, f.appointment, f.registration,
-		f.request, f.complaint, f.payment, f.refund, f.coupon, f.ownerPackage, f.draftEvent, f.event, f.screenToken, f.techID(t), f.staffID(t, "advisor.sz01"), f.sz}
+		f.request, f.complaint, f.payment, f.refund, f.coupon, f.ownerPackage, f.onlinePackage, f.draftEvent, f.event, f.screenToken, f.techID(t), f.staffID(t, "advisor.sz01"), f.sz}
 	return w
 }
 
@@ -578,11 +593,14 @@ func (b *swBuild) value(owner, name string, ref swRef, required bool) (any, bool
 		}
 		if named == "StartPaymentInput" {
 			// A payment's purpose follows the thing it is aimed at.
-			switch {
-			case m["registrationId"] != nil && m["repairOrderId"] == nil:
+			switch refs := map[string]bool{"registrationId": m["registrationId"] != nil, "repairOrderId": m["repairOrderId"] != nil,
+				"servicePackageId": m["servicePackageId"] != nil}; {
+			case refs["registrationId"] && !refs["repairOrderId"] && !refs["servicePackageId"]:
 				m["purpose"] = "EVENT_FEE"
-			case m["repairOrderId"] != nil && m["registrationId"] == nil:
+			case refs["repairOrderId"] && !refs["registrationId"] && !refs["servicePackageId"]:
 				m["purpose"] = "REPAIR_BILL"
+			case refs["servicePackageId"] && !refs["registrationId"] && !refs["repairOrderId"]:
+				m["purpose"] = "SERVICE_PACKAGE"
 			}
 		}
 		return m, b.err == nil

@@ -12522,7 +12522,7 @@ enum OwnerPackageStatus {
   REFUNDED
 }
 
-"How a service package was paid at the counter."
+"How a service package was paid: at the counter, or online by the owner."
 enum PackagePaymentMethod {
   "The owner's membership stored value (a SPEND entry in the ledger)."
   WALLET
@@ -12534,9 +12534,11 @@ enum PackagePaymentMethod {
   WECHAT_PAY
   "Alipay scanned at the counter; the transaction number is recorded."
   ALIPAY
+  "Bought by the owner in the app or the mini-program with WeChat Pay (startPayment, purpose SERVICE_PACKAGE); a refund goes back to that payment."
+  WECHAT_PAY_ONLINE
 }
 
-"A service package (套餐) a store sells: a number of visits of one repair order kind for a price, valid some days from purchase. Never changes once created; it can be retired."
+"A service package (套餐) a store sells: a number of visits of one repair order kind for a price, valid some days from purchase. Never changes once created; it can be retired. Staff of its store read it; owners read it while it is on sale, and afterwards when they bought it."
 type ServicePackage implements Node {
   "Opaque global ID; name it as servicePackageId when selling."
   id: ID!
@@ -12701,17 +12703,17 @@ type OwnerPackagePayload {
 }
 
 extend type Query {
-  "A store's service package products, newest first: any staff of the store. Errors: FORBIDDEN (a store not theirs)."
+  "A store's service package products, newest first: any staff of the store, and any owner (the products on sale at any store: what they may buy with startPayment, purpose SERVICE_PACKAGE). Errors: UNAUTHENTICATED, FORBIDDEN (a store not theirs; an owner asking for retired products)."
   servicePackages(
     "The store."
     storeId: ID!,
-    "Whether to list retired products too (default false)."
+    "Whether to list retired products too (default false); staff only."
     includeRetired: Boolean = false,
     "Page size, 1 to 100."
     first: Int = 20,
     "Cursor of the last product of the previous page."
     after: String
-  ): ServicePackageConnection! @auth(requires: STAFF)
+  ): ServicePackageConnection!
 }
 
 extend type Mutation {
@@ -12745,6 +12747,8 @@ enum PaymentPurpose {
   REPAIR_BILL
   "An event registration's fee (registrationId): the registration must be AWAITING_PAYMENT, its hold not over; the payment's amount is the fee, its store the event's, and it can be paid until the hold ends."
   EVENT_FEE
+  "A service package (套餐) bought in the app (servicePackageId): a product on sale at any store of the group, for its price, at its store; the owner's package is created when the payment succeeds (listed in me.servicePackages)."
+  SERVICE_PACKAGE
 }
 
 """
@@ -12785,7 +12789,7 @@ type OnlinePayment implements Node {
   state: PaymentState!
   "The amount charged."
   amount: Money!
-  "The store the payment is for: the top-up's counter, the event's host or the repair order's store."
+  "The store the payment is for: the top-up's counter, the event's host, the repair order's store or the store selling the package."
   store: Store!
   "Mini-program or app."
   tradeType: PaymentTradeType!
@@ -12867,6 +12871,8 @@ input StartPaymentInput {
   repairOrderId: ID
   "EVENT_FEE (required): the registration whose fee is paid (the caller's own, AWAITING_PAYMENT)."
   registrationId: ID
+  "SERVICE_PACKAGE (required): the product bought (servicePackages(storeId:) lists a store's products on sale)."
+  servicePackageId: ID
   "JSAPI in the mini-program, APP in the owner app."
   tradeType: PaymentTradeType!
   "Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it."
@@ -12881,7 +12887,7 @@ type StartPaymentPayload {
   jsapi: JsapiPayParams
   "APP: open the payment sheet with these; null once the payment is paid, closed or past its hold."
   app: AppPayParams
-  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). EVENT_FEE: NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close). A storeId, registrationId or repairOrderId the owner may not use is not a user error but the GraphQL error NOT_FOUND."
+  "Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). EVENT_FEE: NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close). SERVICE_PACKAGE: PACKAGE_RETIRED (no longer sold); amountFen, when given, must be the price. A storeId, registrationId, repairOrderId or servicePackageId the owner may not use is not a user error but the GraphQL error NOT_FOUND."
   userErrors: [UserError!]!
 }
 
@@ -41397,25 +41403,7 @@ func (ec *executionContext) _Query_servicePackages(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().ServicePackages(ctx, fc.Args["storeId"].(string), fc.Args["includeRetired"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				requires, err := ec.unmarshalNPrincipal2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPrincipal(ctx, "STAFF")
-				if err != nil {
-					var zeroVal *model.ServicePackageConnection
-					return zeroVal, err
-				}
-				if ec.Directives.Auth == nil {
-					var zeroVal *model.ServicePackageConnection
-					return zeroVal, errors.New("directive auth is not implemented")
-				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires, nil)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ServicePackageConnection) graphql.Marshaler {
 			return ec.marshalNServicePackageConnection2ᚖgithubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐServicePackageConnection(ctx, selections, v)
 		},
@@ -55392,7 +55380,7 @@ func (ec *executionContext) unmarshalInputStartPaymentInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"purpose", "storeId", "amountFen", "repairOrderId", "registrationId", "tradeType", "idempotencyKey"}
+	fieldsInOrder := [...]string{"purpose", "storeId", "amountFen", "repairOrderId", "registrationId", "servicePackageId", "tradeType", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -55434,6 +55422,13 @@ func (ec *executionContext) unmarshalInputStartPaymentInput(ctx context.Context,
 				return it, err
 			}
 			it.RegistrationID = data
+		case "servicePackageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("servicePackageId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServicePackageID = data
 		case "tradeType":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tradeType"))
 			data, err := ec.unmarshalNPaymentTradeType2githubᚗcomᚋownerhubᚋownerhubᚋgraphᚋmodelᚐPaymentTradeType(ctx, v)

@@ -1770,6 +1770,8 @@ type StartPaymentInput struct {
 	RepairOrderID *string `json:"repairOrderId,omitempty"`
 	// EVENT_FEE (required): the registration whose fee is paid (the caller's own, AWAITING_PAYMENT).
 	RegistrationID *string `json:"registrationId,omitempty"`
+	// SERVICE_PACKAGE (required): the product bought (servicePackages(storeId:) lists a store's products on sale).
+	ServicePackageID *string `json:"servicePackageId,omitempty"`
 	// JSAPI in the mini-program, APP in the owner app.
 	TradeType PaymentTradeType `json:"tradeType"`
 	// Required. Starting again with the same key gives the same payment (and, while it is pending, the same payment sheet): retry after UNAVAILABLE or a lost answer with it.
@@ -1784,7 +1786,7 @@ type StartPaymentPayload struct {
 	Jsapi *payments.JSAPIParams `json:"jsapi,omitempty"`
 	// APP: open the payment sheet with these; null once the payment is paid, closed or past its hold.
 	App *payments.AppParams `json:"app,omitempty"`
-	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). EVENT_FEE: NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close). A storeId, registrationId or repairOrderId the owner may not use is not a user error but the GraphQL error NOT_FOUND.
+	// Codes: PAYMENT_METHOD_UNAVAILABLE (online payment off, or APP pay not set up), INVALID_ARGUMENT, BALANCE_CAP_EXCEEDED, WECHAT_NOT_BOUND, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (WeChat Pay did not answer: retry with the same key). EVENT_FEE: NOT_AWAITING_PAYMENT, HOLD_EXPIRED, PAYMENT_IN_FLIGHT (another payment for the registration is open). REPAIR_BILL: ALREADY_SETTLED, ORDER_CLOSED, WORK_NOT_FINISHED (not past quality check, or items wait for the owner), NOTHING_DUE, PAYMENT_IN_FLIGHT (a payment of the bill under another key is open: finish or let it close). SERVICE_PACKAGE: PACKAGE_RETIRED (no longer sold); amountFen, when given, must be the price. A storeId, registrationId, repairOrderId or servicePackageId the owner may not use is not a user error but the GraphQL error NOT_FOUND.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -2515,17 +2517,20 @@ const (
 	PaymentPurposeRepairBill PaymentPurpose = "REPAIR_BILL"
 	// An event registration's fee (registrationId): the registration must be AWAITING_PAYMENT, its hold not over; the payment's amount is the fee, its store the event's, and it can be paid until the hold ends.
 	PaymentPurposeEventFee PaymentPurpose = "EVENT_FEE"
+	// A service package (套餐) bought in the app (servicePackageId): a product on sale at any store of the group, for its price, at its store; the owner's package is created when the payment succeeds (listed in me.servicePackages).
+	PaymentPurposeServicePackage PaymentPurpose = "SERVICE_PACKAGE"
 )
 
 var AllPaymentPurpose = []PaymentPurpose{
 	PaymentPurposeTopUp,
 	PaymentPurposeRepairBill,
 	PaymentPurposeEventFee,
+	PaymentPurposeServicePackage,
 }
 
 func (e PaymentPurpose) IsValid() bool {
 	switch e {
-	case PaymentPurposeTopUp, PaymentPurposeRepairBill, PaymentPurposeEventFee:
+	case PaymentPurposeTopUp, PaymentPurposeRepairBill, PaymentPurposeEventFee, PaymentPurposeServicePackage:
 		return true
 	}
 	return false

@@ -41,34 +41,12 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int64, error) {
 // told.
 func (s *Service) Remind(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()
-	var told int64
-	after := uuid.Nil
-	for {
+	return models.EachClaimed(ctx, s.DB, s.Clock, jobBatch, func(after uuid.UUID) ([]*Coupon, error) {
 		var due []*Coupon
 		err := s.DB.Conn(ctx).Where("status = ? AND reminded_at IS NULL AND valid_until > ? AND valid_until <= ? AND id > ?",
 			Available, now, now.Add(RemindBefore), after).Order("id").Limit(jobBatch).Find(&due).Error
-		if err != nil {
-			return told, err
-		}
-		for _, c := range due {
-			var sent bool
-			err := s.DB.WithClock(s.Clock).WithTx(ctx, func(ctx context.Context) error {
-				var err error
-				sent, err = s.remind(ctx, c, now)
-				return err
-			})
-			if err != nil {
-				return told, err
-			}
-			if sent {
-				told++
-			}
-		}
-		if len(due) < jobBatch {
-			return told, nil
-		}
-		after = due[len(due)-1].ID
-	}
+		return due, err
+	}, func(c *Coupon) uuid.UUID { return c.ID }, func(ctx context.Context, c *Coupon) (bool, error) { return s.remind(ctx, c, now) })
 }
 
 func (s *Service) remind(ctx context.Context, c *Coupon, now time.Time) (bool, error) {

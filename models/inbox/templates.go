@@ -63,6 +63,7 @@ var bodies = map[string]string{
 	outbox.KindCampaignInvitation: "${store}有一份专属邀请给您，详情请查看App",
 	outbox.KindCouponExpiring:     "您有一张优惠券将在3天内到期，请尽快使用",
 	outbox.KindReferralRewarded:   "您的推荐奖励已到账，请在会员中心查看",
+	outbox.KindPackageExpiring:    "您有一个服务套餐将在7天内到期，尚有未用次数，请尽快预约到店",
 }
 
 // SMSTemplate is the text of kind's SMS template to register with Alibaba

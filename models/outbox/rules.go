@@ -46,6 +46,7 @@ const (
 	KindCampaignInvitation   = "CAMPAIGN_INVITATION"
 	KindCouponExpiring       = "COUPON_EXPIRING"
 	KindReferralRewarded     = "REFERRAL_REWARDED"
+	KindPackageExpiring      = "PACKAGE_EXPIRING"
 )
 
 // classes classifies every kind an owner can be sent; docs/notifications.md
@@ -84,6 +85,10 @@ var classes = map[string]Class{
 	// A referral's reward credited: about what the owner did (referred a
 	// friend, or signed up with a code), expected, not an offer.
 	KindReferralRewarded: Transactional,
+	// A service package the owner paid for, with visits left, about to
+	// end: what they own and will lose, like insurance expiring, not an
+	// offer (docs/packages.md).
+	KindPackageExpiring: Transactional,
 }
 
 // ClassOf is kind's class; ok is false for a kind that is sent nowhere but

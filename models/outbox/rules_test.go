@@ -10,6 +10,7 @@ import (
 	"github.com/ownerhub/ownerhub/models/crm"
 	"github.com/ownerhub/ownerhub/models/events"
 	"github.com/ownerhub/ownerhub/models/outbox"
+	"github.com/ownerhub/ownerhub/models/packages"
 	"github.com/ownerhub/ownerhub/models/referrals"
 	"github.com/ownerhub/ownerhub/models/reminders"
 	"github.com/ownerhub/ownerhub/models/roadside"
@@ -44,6 +45,7 @@ func TestEveryOwnerMessageKindIsClassified(t *testing.T) {
 		crm.KindCampaignInvitation:         outbox.Marketing,
 		coupons.NotifyExpiring:             outbox.Marketing,
 		referrals.NotifyRewarded:           outbox.Transactional,
+		packages.NotifyExpiring:            outbox.Transactional,
 		outbox.KindLoginCode:               outbox.Transactional,
 	}
 	for kind, class := range want {

@@ -1,6 +1,10 @@
 package packages
 
-import "github.com/ownerhub/ownerhub/models"
+import (
+	"errors"
+
+	"github.com/ownerhub/ownerhub/models"
+)
 
 // Refusal codes of service packages. Clients branch on them; they never
 // change once published. Besides these, operations return the shared codes
@@ -23,15 +27,16 @@ const (
 
 // Errors to compare with errors.Is (which matches on the code).
 var (
-	ErrRetired         = models.E(CodeRetired, "该套餐已下架，不能再出售", "the package product is retired").On("servicePackageId")
-	ErrExpired         = models.E(CodeExpired, "该套餐已过期", "the package has expired").On("packageId")
-	ErrUsedUp          = models.E(CodeUsedUp, "该套餐次数已用完", "every use of the package has been consumed").On("packageId")
-	ErrRefunded        = models.E(CodeRefunded, "该套餐已退款", "the package was refunded").On("packageId")
-	ErrNotApplicable   = models.E(CodeNotApplicable, "该套餐不适用于本工单", "the package does not cover this order").On("packageId")
-	errProductNotFound = models.E(models.CodeNotFound, "未找到该套餐产品", "service package not found").On("servicePackageId")
-	errPackageNotFound = models.E(models.CodeNotFound, "未找到该套餐", "owner package not found").On("packageId")
-	errOwnerNotFound   = models.E(models.CodeNotFound, "未找到该车主", "owner not found").On("ownerId")
-	errStoreNotFound   = models.E(models.CodeNotFound, "未找到该门店", "store not found").On("storeId")
-	errAlreadyRetired  = models.E(models.CodeConflict, "该套餐产品已下架", "the product is retired already").On("servicePackageId")
-	errWalletNotWired  = models.E(models.CodeInvalidArgument, "会员钱包不可用", "the wallet is not available").On("method")
+	ErrRetired          = models.E(CodeRetired, "该套餐已下架，不能再出售", "the package product is retired").On("servicePackageId")
+	ErrExpired          = models.E(CodeExpired, "该套餐已过期", "the package has expired").On("packageId")
+	ErrUsedUp           = models.E(CodeUsedUp, "该套餐次数已用完", "every use of the package has been consumed").On("packageId")
+	ErrRefunded         = models.E(CodeRefunded, "该套餐已退款", "the package was refunded").On("packageId")
+	ErrNotApplicable    = models.E(CodeNotApplicable, "该套餐不适用于本工单", "the package does not cover this order").On("packageId")
+	errProductNotFound  = models.E(models.CodeNotFound, "未找到该套餐产品", "service package not found").On("servicePackageId")
+	errPackageNotFound  = models.E(models.CodeNotFound, "未找到该套餐", "owner package not found").On("packageId")
+	errOwnerNotFound    = models.E(models.CodeNotFound, "未找到该车主", "owner not found").On("ownerId")
+	errStoreNotFound    = models.E(models.CodeNotFound, "未找到该门店", "store not found").On("storeId")
+	errAlreadyRetired   = models.E(models.CodeConflict, "该套餐产品已下架", "the product is retired already").On("servicePackageId")
+	errWalletNotWired   = models.E(models.CodeInvalidArgument, "会员钱包不可用", "the wallet is not available").On("method")
+	errPaymentsNotWired = errors.New("packages: online payments are not wired: cannot refund a package bought online")
 )

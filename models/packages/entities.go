@@ -1,8 +1,9 @@
 // Package packages is service packages (套餐): products a store sells (a
 // number of visits of one repair order kind for a price, valid some days
-// from purchase), the packages owners bought at the cashier, each use
-// consumed by the settlement of a repair order in the workshop's
-// transaction, and refunds pro rata. See docs/packages.md.
+// from purchase), the packages owners bought at the cashier or online (a
+// payments purpose, online.go), each use consumed by the settlement of a
+// repair order in the workshop's transaction, refunds pro rata, and the
+// reminder before a package's end (jobs.go). See docs/packages.md.
 package packages
 
 import (
@@ -60,6 +61,10 @@ const (
 	Card      Method = "CARD"
 	WeChatPay Method = "WECHAT_PAY"
 	Alipay    Method = "ALIPAY"
+	// WeChatPayOnline: bought by the owner in the app or the mini-program
+	// (payments.PurposeServicePackage); the package records the payment,
+	// and a refund goes back to it.
+	WeChatPayOnline Method = "WECHAT_PAY_ONLINE"
 )
 
 // Package is one package an owner bought: the product's terms copied at
@@ -81,8 +86,13 @@ type Package struct {
 	PayReference   string
 	// LedgerEntryID is the wallet's SPEND entry of a WALLET sale.
 	LedgerEntryID *uuid.UUID
-	SoldBy        uuid.UUID
-	SoldAt        time.Time
+	// PaymentID is the online payment of a WECHAT_PAY_ONLINE purchase
+	// (one package per payment).
+	PaymentID *uuid.UUID
+	// SoldBy is the cashier of a sale at the counter; nil for a package
+	// the owner bought online.
+	SoldBy *uuid.UUID
+	SoldAt time.Time
 	// RefundFen, RefundedAt, RefundedBy and RefundLedgerEntryID (the
 	// wallet's REFUND entry of a WALLET sale) record a refund.
 	RefundFen           int64

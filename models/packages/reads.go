@@ -65,7 +65,8 @@ func (s *Service) prepare(ctx context.Context, ps []*Package) error {
 }
 
 // ProductFor reads a product the actor may see: staff of its store (any
-// role; GROUP_ADMIN every store), and an owner who bought it.
+// role; GROUP_ADMIN every store); any owner while it is on sale (owners buy
+// it online), and an owner who bought it after it is retired.
 //
 // Codes: UNAUTHENTICATED, NOT_FOUND ("servicePackageId").
 func (s *Service) ProductFor(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Product, error) {
@@ -75,7 +76,7 @@ func (s *Service) ProductFor(ctx context.Context, actor *auth.Principal, id uuid
 	q := s.DB.Conn(ctx).Where("id = ?", id)
 	switch {
 	case actor.IsOwner():
-		q = q.Where("EXISTS (SELECT 1 FROM owner_packages op WHERE op.package_id = service_packages.id AND op.owner_id = ?)", actor.ID)
+		q = q.Where("(retired_at IS NULL OR EXISTS (SELECT 1 FROM owner_packages op WHERE op.package_id = service_packages.id AND op.owner_id = ?))", actor.ID)
 	case actor.IsGroupAdmin():
 	case actor.IsStaff() && len(actor.StoreIDs) > 0:
 		q = q.Where("store_id IN ?", actor.StoreIDs)
@@ -89,15 +90,20 @@ func (s *Service) ProductFor(ctx context.Context, actor *auth.Principal, id uuid
 	return &p, nil
 }
 
-// Products lists a store's products, newest first: staff of the store.
-// Retired ones are left out unless asked for.
+// Products lists a store's products, newest first: staff of the store,
+// and any owner (the products on sale of any store: what they may buy
+// online). Retired ones are left out unless staff ask for them.
 //
-// Codes: UNAUTHENTICATED, FORBIDDEN (not staff, a store not theirs),
-// INVALID_ARGUMENT ("first", "after").
+// Codes: UNAUTHENTICATED, FORBIDDEN (neither staff nor an owner, a store
+// not theirs, an owner asking for retired products), INVALID_ARGUMENT
+// ("first", "after").
 func (s *Service) Products(ctx context.Context, actor *auth.Principal, storeID uuid.UUID, retired bool, p models.Page) ([]*Product, bool, error) {
 	switch {
 	case actor == nil:
 		return nil, false, models.ErrUnauthenticated
+	case actor.IsOwner() && retired:
+		return nil, false, errRetiredStaffOnly
+	case actor.IsOwner():
 	case !actor.IsStaff():
 		return nil, false, models.ErrForbidden
 	case !actor.CanAccessStore(storeID):
@@ -175,6 +181,8 @@ func (s *Service) PackagePages(ctx context.Context, actor *auth.Principal, keys 
 	}
 	return out, nil
 }
+
+var errRetiredStaffOnly = models.E(models.CodeForbidden, "仅门店员工可查看已下架的套餐", "only the store's staff list retired products").On("includeRetired")
 
 var errBadStatus = models.Invalid("status", "套餐状态无效", "unknown package status")
 

@@ -12,6 +12,8 @@ import (
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/directory"
+	"github.com/ownerhub/ownerhub/models/inbox"
+	"github.com/ownerhub/ownerhub/models/payments"
 	"github.com/ownerhub/ownerhub/models/wallet"
 )
 
@@ -35,6 +37,11 @@ type Service struct {
 	// Wallet takes WALLET sales and gives WALLET refunds back (nil: WALLET
 	// sales are refused).
 	Wallet *wallet.Service
+	// Payments gives the refund of a package bought online back to its
+	// payment (set when the server is wired, with PurchasePurpose).
+	Payments *payments.Service
+	// Inbox tells owners of packages about to expire (nil: one on DB).
+	Inbox *inbox.Service
 }
 
 func (s *Service) directory() *directory.Service { return s.Directory.Or(s.DB, s.Clock) }
@@ -203,7 +210,7 @@ func (s *Service) sell(ctx context.Context, actor *auth.Principal, p *Product, o
 	pkg := &Package{ID: models.NewID(), ProductID: p.ID, OwnerID: ownerID, StoreID: p.StoreID, OrderKind: p.OrderKind,
 		UsesTotal: p.Uses, UsesLeft: p.Uses, PriceFen: p.PriceFen, PerVisitCapFen: p.PerVisitCapFen,
 		ValidUntil: now.Add(time.Duration(p.ValidDays) * 24 * time.Hour), Status: Active, PayMethod: m, PayReference: ref,
-		SoldBy: actor.ID, SoldAt: now, UpdatedAt: now}
+		SoldBy: &actor.ID, SoldAt: now, UpdatedAt: now}
 	if m == Wallet {
 		store, staff := p.StoreID, actor.ID
 		entries, err := s.Wallet.Charge(ctx, wallet.ChargeInput{OwnerID: ownerID, WalletFen: p.PriceFen, NoEarn: true,
@@ -377,6 +384,11 @@ func (s *Service) refund(ctx context.Context, actor *auth.Principal, id uuid.UUI
 			return err
 		}
 		set["refund_ledger_entry_id"] = entries[0].ID
+	}
+	if p.PayMethod == WeChatPayOnline && amount > 0 {
+		if err := s.refundOnline(ctx, actor, p, amount); err != nil {
+			return err
+		}
 	}
 	res := s.DB.Conn(ctx).Model(&Package{}).Where("id = ? AND status = ? AND uses_left = ?", p.ID, Active, p.UsesLeft).Updates(set)
 	if res.Error != nil {

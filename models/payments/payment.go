@@ -25,11 +25,15 @@ const (
 	// PurposeRepairBill pays a repair order's bill: the order is settled
 	// when the payment succeeds.
 	PurposeRepairBill = "REPAIR_BILL"
+	// PurposeServicePackage buys a store's service package (套餐): the
+	// owner's package is created when the payment succeeds.
+	PurposeServicePackage = "SERVICE_PACKAGE"
 )
 
 // tradeNoPrefix names a purpose in out_trade_no, so that a statement line
 // tells what it paid for.
-var tradeNoPrefix = map[string]string{PurposeTopUp: "TU", PurposeEventFee: "EF", PurposeRepairBill: "RB"}
+var tradeNoPrefix = map[string]string{PurposeTopUp: "TU", PurposeEventFee: "EF", PurposeRepairBill: "RB",
+	PurposeServicePackage: "SP"}
 
 // States of a payment. PENDING until the provider says it was paid (PAID)
 // or it can no longer be (CLOSED, FAILED); REFUNDING and REFUNDED follow
@@ -65,8 +69,9 @@ type Payment struct {
 	OwnerID uuid.UUID
 	StoreID uuid.UUID
 	Purpose string
-	// ReferenceID is the thing paid for: the registration (EVENT_FEE) or
-	// the repair order (REPAIR_BILL); nil for a top-up.
+	// ReferenceID is the thing paid for: the registration (EVENT_FEE),
+	// the repair order (REPAIR_BILL) or the package product
+	// (SERVICE_PACKAGE); nil for a top-up.
 	ReferenceID *uuid.UUID
 	AmountFen   int64
 	// RefundedFen is how much went back to the payer (refunds that

@@ -33,7 +33,7 @@ type Service struct {
 	// Hold is how long a started payment may be paid (0: DefaultHold).
 	Hold time.Duration
 	// Purposes are the handlers of the purposes other capabilities own
-	// (EVENT_FEE, REPAIR_BILL), set when the server is wired; a top-up is
+	// (EVENT_FEE, REPAIR_BILL, SERVICE_PACKAGE), set when the server is wired; a top-up is
 	// built in. A purpose without one is refused.
 	Purposes map[string]Purpose
 }
@@ -61,8 +61,8 @@ type StartInput struct {
 	// purposes take both from what they pay for).
 	StoreID   uuid.UUID
 	AmountFen int64
-	// ReferenceID is what an EVENT_FEE or REPAIR_BILL pays for: the
-	// registration or the repair order.
+	// ReferenceID is what an EVENT_FEE, REPAIR_BILL or SERVICE_PACKAGE
+	// pays for: the registration, the repair order or the package product.
 	ReferenceID *uuid.UUID
 	TradeType   string
 	// IdempotencyKey (required): starting again with the same key gives
@@ -264,7 +264,8 @@ func (s *Service) record(ctx context.Context, ownerID uuid.UUID, in StartInput, 
 
 // Description is what the payer's WeChat bill shows for a payment.
 func Description(purpose string, amountFen int64) string {
-	what := map[string]string{PurposeTopUp: "会员卡充值", PurposeEventFee: "活动报名费", PurposeRepairBill: "维修结算"}[purpose]
+	what := map[string]string{PurposeTopUp: "会员卡充值", PurposeEventFee: "活动报名费", PurposeRepairBill: "维修结算",
+		PurposeServicePackage: "购买服务套餐"}[purpose]
 	return what + " " + models.Yuan(amountFen)
 }
 
