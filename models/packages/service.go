@@ -54,8 +54,6 @@ var (
 	// rolesSell may sell packages at the counter and refund them.
 	rolesSell   = []auth.Role{auth.RoleCashier, auth.RoleManager}
 	rolesRefund = rolesSell
-	// rolesProducts may list a store's products: any staff of the store.
-	rolesProducts []auth.Role
 )
 
 // RolesCreate is the list rolesCreate, copied: a caller cannot change the rule.
@@ -69,9 +67,6 @@ func RolesSell() []auth.Role { return slices.Clone(rolesSell) }
 
 // RolesRefund is the list rolesRefund, copied.
 func RolesRefund() []auth.Role { return slices.Clone(rolesRefund) }
-
-// RolesProducts is the list rolesProducts, copied (nil: any staff).
-func RolesProducts() []auth.Role { return slices.Clone(rolesProducts) }
 
 // CreateProduct stores a new product of a store: CRM or MANAGER there.
 // Nothing is stored on bad input.
