@@ -202,24 +202,41 @@ func TestApprovalRequestsReachTheOwnersPhone(t *testing.T) {
 			v.ok(t, v.advisor, "addRepairOrderItem", wkAdd(wkStr(o["id"]), wkItem("PART", "BRK-PAD", "前刹车片", 1, 68000, false), true))
 		}
 		waitSent(t, sms, strings.TrimPrefix(first.Owner.Phone, "+86"), 3)
-		deliveries := func(d map[string]any) (orders, ds int) {
+		deliveries := func(d map[string]any) (orders, ds int, unsettled bool) {
 			for _, o := range dig(d, "owners", "edges").([]any) {
 				for _, c := range dig(o, "node", "vehicles", "edges").([]any) {
 					if ar := dig(c, "node", "activeRepairOrder"); ar != nil {
 						orders++
 						l, _ := dig(ar, "approvalDeliveries").([]any)
 						ds += len(l)
+						for _, x := range l {
+							if st := dig(x, "status"); st == "PENDING" || st == "SENDING" {
+								unsettled = true
+							}
+						}
 					}
 				}
 			}
 			return
 		}
+		// The outbox's workers write a delivery's outcome after the gateway
+		// has the message, through the database the counts below read:
+		// wait for them, so that those counts are the queries' own.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			d := v.gql(t, v.advisor, q, map[string]any{"q": first.Owner.Phone})
+			if _, n, unsettled := deliveries(d); n == 3 && !unsettled {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the three approval deliveries did not settle: %v", d)
+			}
+		}
 		one, d1 := minStatements(t, v.testServer, v.advisor, q, map[string]any{"q": owner.Phone})
-		if o, n := deliveries(d1); o != 1 || n != 6 {
+		if o, n, _ := deliveries(d1); o != 1 || n != 6 {
 			t.Fatalf("one order: %d orders, %d deliveries: %v", o, n, d1)
 		}
 		three, d3 := minStatements(t, v.testServer, v.advisor, q, map[string]any{"q": first.Owner.Phone})
-		if o, n := deliveries(d3); o != 3 || n != 3 {
+		if o, n, _ := deliveries(d3); o != 3 || n != 3 {
 			t.Fatalf("three orders: %d orders, %d deliveries: %v", o, n, d3)
 		}
 		bare, _ := minStatements(t, v.testServer, v.advisor, without, map[string]any{"q": first.Owner.Phone})
