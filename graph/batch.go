@@ -3,35 +3,47 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vikstrous/dataloadgen"
 )
 
-// Loader batches one relation's reads for an operation. dataloadgen batches
-// by time: a batch collects keys for loaderWait, then reads them all. That
-// wait is needed only where keys can come from many resolvers at once: the
-// fields of a list's elements, which gqlgen resolves concurrently. A field
-// that is not inside a list resolves once per operation, so nobody else can
-// add a key to its batch: its read goes out at once, without the wait
-// (docs/performance.md, "Dataloader waits").
+// errNotFound: a loader has no value for the key; the relation is absent.
+var errNotFound = errors.New("no value for the key")
+
+// keyErrors is LoadAll's error when keys failed one by one: an entry per
+// key, nil for the keys that were read.
+type keyErrors []error
+
+func (e keyErrors) Error() string {
+	for _, err := range e {
+		if err != nil {
+			return err.Error()
+		}
+	}
+	return "no error"
+}
+
+// Loader batches one relation's reads for an operation. Keys loaded by
+// the fields of a list's elements, which gqlgen resolves concurrently, go
+// into a batch that is read once nothing in the operation can add to it
+// (scheduler; by time where the operation is not counted: loaderWait
+// after its first key). A field that is not inside a list resolves once
+// per operation, so nobody else can add a key to its batch: its read goes
+// out at once (docs/performance.md, "When batches go out").
 //
-// A key read at once, or primed, is kept for the operation like a batched
-// one (unless the operation's loaders do not cache: subscriptions).
-//
-// An operation's loaders are made for every operation but most go unused:
-// the batch (and the kept map) are made on first use, not with the loader.
+// A key read, or primed, is kept for the operation (unless the operation's
+// loaders do not cache: subscriptions).
 type Loader[K comparable, V any] struct {
 	fetch func(context.Context, []K) (map[K]V, error)
 	cache bool
 
-	once    sync.Once
-	batched *dataloadgen.Loader[K, V]
-
 	mu   sync.Mutex
-	kept map[K]V // nil until something is kept
-	// absent: keys read at once that have no value (see Prefetch).
+	open *batch[K, V] // collecting keys; nil when none is
+	kept map[K]V      // nil until something is kept
+	// absent: keys read that have no value (see Prefetch).
 	absent map[K]struct{}
 }
 
@@ -39,16 +51,82 @@ func newLoader[K comparable, V any](fetch func(context.Context, []K) (map[K]V, e
 	return &Loader[K, V]{fetch: fetch, cache: cache}
 }
 
-// batch is the loader's dataloadgen batch, made on first use.
-func (l *Loader[K, V]) batch() *dataloadgen.Loader[K, V] {
-	l.once.Do(func() {
-		opts := []dataloadgen.Option{dataloadgen.WithWait(loaderWait)}
-		if !l.cache {
-			opts = append(opts, dataloadgen.WithoutCache())
+// batch is one read of a loader's keys, shared by the fields waiting for
+// it.
+type batch[K comparable, V any] struct {
+	l     *Loader[K, V]
+	ctx   context.Context
+	sched *scheduler // nil: sent by its timer
+	keys  []K
+	index map[K]struct{}
+	// waiters and sent change under l.mu; once sent, nothing joins.
+	waiters int
+	sent    bool
+	done    chan struct{}
+	vals    map[K]V
+	err     error
+}
+
+// wait adds keys to the open batch (opening one if needed) and waits
+// until it has been read.
+func (l *Loader[K, V]) wait(ctx context.Context, keys []K) (map[K]V, error) {
+	s := schedulerOf(ctx)
+	if s != nil && s.byTime() {
+		s = nil
+	}
+	l.mu.Lock()
+	b := l.open
+	fresh := b == nil
+	if fresh {
+		b = &batch[K, V]{l: l, ctx: ctx, sched: s, index: map[K]struct{}{}, done: make(chan struct{})}
+		l.open = b
+	}
+	for _, k := range keys {
+		if _, dup := b.index[k]; !dup {
+			b.index[k] = struct{}{}
+			b.keys = append(b.keys, k)
 		}
-		l.batched = dataloadgen.NewMappedLoader(l.fetch, opts...)
-	})
-	return l.batched
+	}
+	b.waiters++
+	l.mu.Unlock()
+	switch {
+	case fresh && b.sched == nil:
+		time.AfterFunc(loaderWait, b.send)
+	case fresh:
+		b.sched.add(b.send)
+	}
+	if b.sched != nil {
+		b.sched.wait()
+	}
+	<-b.done
+	return b.vals, b.err
+}
+
+// send reads the batch's keys and releases its waiters.
+func (b *batch[K, V]) send() {
+	l := b.l
+	l.mu.Lock()
+	if b.sent {
+		l.mu.Unlock()
+		return
+	}
+	b.sent = true
+	if l.open == b {
+		l.open = nil
+	}
+	l.mu.Unlock()
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				b.err = fmt.Errorf("batched read panicked: %v", r)
+			}
+		}()
+		b.vals, b.err = l.fetch(b.ctx, b.keys)
+	}()
+	if b.sched != nil {
+		b.sched.released(b.waiters)
+	}
+	close(b.done)
 }
 
 // keep stores v for key; l.mu is held.
@@ -60,25 +138,9 @@ func (l *Loader[K, V]) keep(key K, v V) {
 }
 
 // Load reads key's value: inside a list through the batch, elsewhere at
-// once. A key with no value is dataloadgen.ErrNotFound either way.
+// once. A key with no value is errNotFound either way.
 func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
-	if v, ok := l.keptValue(key); ok {
-		return v, nil
-	}
-	if l.knownAbsent(key) {
-		var zero V
-		return zero, dataloadgen.ErrNotFound
-	}
-	if insideList(ctx) {
-		v, err := l.batch().Load(ctx, key)
-		if err == nil && l.cache {
-			l.mu.Lock()
-			l.keep(key, v)
-			l.mu.Unlock()
-		}
-		return v, err
-	}
-	vs, err := l.readNow(ctx, []K{key})
+	vs, err := l.LoadAll(ctx, []K{key})
 	if err != nil {
 		var zero V
 		return zero, err
@@ -86,12 +148,57 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 	return vs[0], nil
 }
 
-// LoadAll reads keys' values, in one batch; outside a list at once.
+// LoadAll reads keys' values: the ones not kept yet in one read, batched
+// inside a list, at once elsewhere. Keys without a value fail with
+// errNotFound: the error is errNotFound itself for a single key, a
+// keyErrors for several.
 func (l *Loader[K, V]) LoadAll(ctx context.Context, keys []K) ([]V, error) {
-	if insideList(ctx) {
-		return l.batch().LoadAll(ctx, keys)
+	out := make([]V, len(keys))
+	var missing []K
+	l.mu.Lock()
+	for i, k := range keys {
+		if v, ok := l.kept[k]; ok {
+			out[i] = v
+		} else if _, ok := l.absent[k]; !ok {
+			missing = append(missing, k)
+		}
 	}
-	return l.readNow(ctx, keys)
+	l.mu.Unlock()
+	var got map[K]V
+	if len(missing) > 0 {
+		var err error
+		if insideList(ctx) {
+			got, err = l.wait(ctx, missing)
+		} else {
+			got, err = l.fetch(ctx, missing)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	var errs keyErrors
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, k := range keys {
+		if v, ok := got[k]; ok {
+			out[i] = v
+			if l.cache {
+				l.keep(k, v)
+			}
+		} else if _, ok := l.kept[k]; !ok {
+			if errs == nil {
+				errs = make(keyErrors, len(keys))
+			}
+			errs[i] = errNotFound
+		}
+	}
+	if errs != nil {
+		if len(keys) == 1 {
+			return out, errs[0]
+		}
+		return out, errs
+	}
+	return out, nil
 }
 
 // Prime keeps value for key, as if read; false if key was already known.
@@ -100,35 +207,20 @@ func (l *Loader[K, V]) Prime(key K, value V) bool {
 		return false
 	}
 	l.mu.Lock()
-	_, known := l.kept[key]
-	if !known {
-		l.keep(key, value)
+	defer l.mu.Unlock()
+	if _, known := l.kept[key]; known {
+		return false
 	}
-	l.mu.Unlock()
-	return !known && l.batch().Prime(key, value)
-}
-
-func (l *Loader[K, V]) keptValue(key K) (V, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	v, ok := l.kept[key]
-	return v, ok
-}
-
-// known reports whether key was read at once and found to have no value.
-func (l *Loader[K, V]) knownAbsent(key K) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, ok := l.absent[key]
-	return ok
+	l.keep(key, value)
+	return true
 }
 
 // Prefetch reads keys now (at once outside a list, in one batch inside
 // one) and keeps what it found and what it did not, so that the list
 // elements' resolvers that load them afterwards neither read nor wait for
 // a batch. A parent resolver calls it with its elements' keys when the
-// operation selects the field (docs/performance.md, "Dataloader waits").
-// Without cache (subscriptions) it does nothing.
+// operation selects the field (docs/performance.md, "When batches go
+// out"). Without cache (subscriptions) it does nothing.
 func (l *Loader[K, V]) Prefetch(ctx context.Context, keys []K) error {
 	if !l.cache || len(keys) == 0 {
 		return nil
@@ -141,72 +233,27 @@ func (l *Loader[K, V]) Prefetch(ctx context.Context, keys []K) error {
 			unique = append(unique, k)
 		}
 	}
-	vs, err := l.LoadAll(ctx, unique)
-	var errs dataloadgen.ErrorSlice
-	if err != nil && !errors.As(err, &errs) && !errors.Is(err, dataloadgen.ErrNotFound) {
+	_, err := l.LoadAll(ctx, unique)
+	var errs keyErrors
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errNotFound):
+		errs = keyErrors{err}
+	case !errors.As(err, &errs):
 		return err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i, k := range unique {
-		switch {
-		case len(errs) > i && errs[i] != nil && !errors.Is(errs[i], dataloadgen.ErrNotFound):
-			return errs[i]
-		case len(errs) > i && errs[i] != nil, len(errs) == 0 && err != nil:
+		if errs[i] != nil {
 			if l.absent == nil {
 				l.absent = map[K]struct{}{}
 			}
 			l.absent[k] = struct{}{}
-		default:
-			l.keep(k, vs[i])
 		}
 	}
 	return nil
-}
-
-// readNow reads the keys not kept yet in one fetch and keeps them.
-func (l *Loader[K, V]) readNow(ctx context.Context, keys []K) ([]V, error) {
-	out := make([]V, len(keys))
-	var missing []K
-	l.mu.Lock()
-	for i, k := range keys {
-		if v, ok := l.kept[k]; ok {
-			out[i] = v
-		} else {
-			missing = append(missing, k)
-		}
-	}
-	l.mu.Unlock()
-	var got map[K]V
-	if len(missing) > 0 {
-		var err error
-		if got, err = l.fetch(ctx, missing); err != nil {
-			return nil, err
-		}
-	}
-	var errs []error
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for i, k := range keys {
-		if v, ok := got[k]; ok {
-			out[i] = v
-			if l.cache {
-				l.keep(k, v)
-			}
-		} else if _, ok := l.kept[k]; !ok {
-			if errs == nil {
-				errs = make([]error, len(keys))
-			}
-			errs[i] = dataloadgen.ErrNotFound
-		}
-	}
-	if errs != nil {
-		if len(keys) == 1 {
-			return out, errs[0]
-		}
-		return out, dataloadgen.ErrorSlice(errs)
-	}
-	return out, nil
 }
 
 // insideList: whether the field resolving in ctx is inside a list's

@@ -3,13 +3,13 @@ package graph
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vikstrous/dataloadgen"
 )
 
 // A Loader outside a list reads at once; inside a list it batches the keys
@@ -31,7 +31,7 @@ func TestLoaderWaitsOnlyInsideLists(t *testing.T) {
 	if el := time.Since(start); el > time.Second {
 		t.Fatalf("a load outside a list waited %v", el)
 	}
-	if _, err := l.Load(field, 0); !errors.Is(err, dataloadgen.ErrNotFound) {
+	if _, err := l.Load(field, 0); !errors.Is(err, errNotFound) {
 		t.Fatalf("a missing key: %v", err)
 	}
 	if _, err := l.Load(field, 1); err != nil || len(batches) != 2 {
@@ -88,7 +88,7 @@ func TestLoaderPrefetchServesListElementsAtOnce(t *testing.T) {
 			elem := graphql.WithFieldContext(field, &graphql.FieldContext{Index: &i})
 			inner := graphql.WithFieldContext(elem, &graphql.FieldContext{Object: "Event"})
 			v, err := l.Load(inner, k)
-			if k%2 == 1 && (err != nil || v != "odd") || k%2 == 0 && !errors.Is(err, dataloadgen.ErrNotFound) {
+			if k%2 == 1 && (err != nil || v != "odd") || k%2 == 0 && !errors.Is(err, errNotFound) {
 				t.Errorf("key %d: %q, %v", k, v, err)
 			}
 		}()
@@ -120,5 +120,85 @@ func recordingFetch(batches *[][]int, value func(int) (string, bool)) func(conte
 			}
 		}
 		return out, nil
+	}
+}
+
+// listElement is the context of a field inside element i of a list, in an
+// operation whose loaders are counted by s.
+func listElement(s *scheduler, i int) context.Context {
+	ctx := context.WithValue(context.Background(), loadersKey{}, &Loaders{sched: s, cache: true})
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Query"})
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &i})
+	return graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Vehicle"})
+}
+
+// Counted, a batch goes out as soon as every field that could add to it
+// waits for it, not after a wait: with the time window made long, three
+// elements' keys are read in one read at once. A field that is still
+// running holds the batch back until it waits too; what the released
+// fields load next goes into one batch again.
+func TestLoaderSendsWhenTheOperationIsIdle(t *testing.T) {
+	defer func(w, m time.Duration) { loaderWait, loaderMaxWait = w, m }(loaderWait, loaderMaxWait)
+	loaderWait, loaderMaxWait = 2*time.Second, 2*time.Second
+
+	var batches [][]int
+	fetch := recordingFetch(&batches, func(k int) (string, bool) { return "v", true })
+	cars, orders := newLoader(fetch, true), newLoader(fetch, true)
+	s := &scheduler{running: 4, log: slog.New(slog.DiscardHandler)}
+	start := time.Now()
+	var wg sync.WaitGroup
+	slow := make(chan struct{})
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := listElement(s, i)
+			if i == 3 {
+				// Still running (a statement of its own) when the others
+				// wait: its key must make the same batch.
+				<-slow
+			}
+			if _, err := cars.Load(ctx, 10+i); err != nil {
+				t.Error(err)
+			}
+			// The next level: each element's order.
+			if _, err := orders.Load(ctx, 20+i); err != nil {
+				t.Error(err)
+			}
+			s.change(-1)
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if len(batches) != 0 {
+		t.Fatalf("read %v while a field was still running", batches)
+	}
+	close(slow)
+	wg.Wait()
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("the batches waited: %v", el)
+	}
+	if len(batches) != 2 || len(batches[0]) != 4 || len(batches[1]) != 4 {
+		t.Fatalf("two levels of four keys were read in %v", batches)
+	}
+	if s.running != 0 || s.miscounted {
+		t.Fatalf("count at the end: %d running, miscounted %v", s.running, s.miscounted)
+	}
+}
+
+// Should a field never report (a miscount), the watchdog sends the batch
+// after loaderMaxWait rather than leave it waiting for ever.
+func TestLoaderWatchdogSendsAStuckBatch(t *testing.T) {
+	defer func(w, m time.Duration) { loaderWait, loaderMaxWait = w, m }(loaderWait, loaderMaxWait)
+	loaderWait, loaderMaxWait = 2*time.Second, 30*time.Millisecond
+
+	var batches [][]int
+	l := newLoader(recordingFetch(&batches, func(k int) (string, bool) { return "v", true }), true)
+	s := &scheduler{running: 2, log: slog.New(slog.DiscardHandler)}
+	before := LoaderWatchdogSends()
+	if _, err := l.Load(listElement(s, 0), 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(batches) != 1 || LoaderWatchdogSends() != before+1 {
+		t.Fatalf("batches %v, watchdog sends %d", batches, LoaderWatchdogSends()-before)
 	}
 }

@@ -86,6 +86,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 	if err != nil {
 		return nil, err
 	}
+	noteConcrete(ctx, typ)
 	return obj, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/google/uuid"
-	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -22,9 +21,7 @@ const (
 // (a page of owners costs one statement); nil before the job saw them.
 func (r *Resolver) segmentOf(ctx context.Context, ownerID uuid.UUID) (*crm.OwnerSegment, error) {
 	l := loaders(ctx)
-	l.segmentsOnce.Do(func() {
-		l.segments = dataloadgen.NewMappedLoader(r.CRM.SegmentsOf, dataloadgen.WithWait(loaderWait))
-	})
+	l.segmentsOnce.Do(func() { l.segments = newLoader(r.CRM.SegmentsOf, l.cache) })
 	return optional(l.segments.Load(ctx, ownerID))
 }
 

@@ -101,7 +101,8 @@ func NewHandler(o Options) *handler.Server {
 	cfg := generated.Config{Resolvers: o.Resolver}
 	cfg.Directives.Auth = authDirective
 	cfg.Complexity = complexity()
-	srv := handler.New(generated.NewExecutableSchema(cfg))
+	schema := generated.NewExecutableSchema(cfg)
+	srv := handler.New(schema)
 
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{})
@@ -172,6 +173,9 @@ func NewHandler(o Options) *handler.Server {
 			return next(WithLoaders(ctx, o.Resolver, false))
 		}
 		ctx = WithLoaders(ctx, o.Resolver, true)
+		if op != nil {
+			loaders(ctx).sched = newScheduler(schema.Schema(), graphql.GetOperationContext(ctx), o.Resolver.Log)
+		}
 		if op != nil && op.Operation == ast.Query {
 			// A mutation's me reads the row it changed.
 			l := loaders(ctx)
@@ -182,8 +186,13 @@ func NewHandler(o Options) *handler.Server {
 		}
 		return next(ctx)
 	})
+	// The loaders' scheduler counts the fields as they resolve.
+	srv.AroundFields(countFields)
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
+		if s := schedulerOf(ctx); s != nil && resp != nil {
+			s.end(ctx)
+		}
 		state := operationOf(ctx)
 		if resp == nil {
 			// A subscription's stream ended: on an error, the client is
@@ -199,7 +208,10 @@ func NewHandler(o Options) *handler.Server {
 		observe(ctx, o.Observer, resp)
 		return resp
 	})
-	srv.SetErrorPresenter(present)
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		unresolved(ctx)
+		return present(ctx, err)
+	})
 	srv.SetRecoverFunc(Recover(o.Resolver.Log))
 	return srv
 }

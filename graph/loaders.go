@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/coupons"
@@ -80,7 +79,9 @@ type Loaders struct {
 	care     *careLoaders
 	// segments is made on first use (graph/crm.go).
 	segmentsOnce sync.Once
-	segments     *dataloadgen.Loader[uuid.UUID, *crm.OwnerSegment]
+	segments     *Loader[uuid.UUID, *crm.OwnerSegment]
+	// sched sends the loaders' batches (nil: by time).
+	sched *scheduler
 }
 
 // loaderWait is how long a loader collects keys inside a list before it
@@ -181,7 +182,7 @@ func WithLoaders(ctx context.Context, r *Resolver, cache bool) context.Context {
 // optional maps a loader's "no row for this key" to the zero value: the
 // relation is simply absent (a car with no order in the workshop).
 func optional[T any](v T, err error) (T, error) {
-	if errors.Is(err, dataloadgen.ErrNotFound) {
+	if errors.Is(err, errNotFound) {
 		var zero T
 		return zero, nil
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
-	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models/payments"
@@ -31,7 +30,7 @@ func moneyOrNil(fen *int64) *model.Money {
 // visiblePayment is a payment the caller sees, or nil.
 func visiblePayment(ctx context.Context, id uuid.UUID) (*payments.Payment, error) {
 	p, err := loaders(ctx).Payment.Load(ctx, id)
-	if errors.Is(err, dataloadgen.ErrNotFound) {
+	if errors.Is(err, errNotFound) {
 		return nil, nil
 	}
 	return p, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
-	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -30,7 +29,7 @@ func referralOwner(ctx context.Context, id uuid.UUID) (*models.Owner, error) {
 		return nil, nil
 	}
 	o, err := loaders(ctx).Customer.Load(ctx, id)
-	if errors.Is(err, dataloadgen.ErrNotFound) {
+	if errors.Is(err, errNotFound) {
 		return nil, nil
 	}
 	return o, err

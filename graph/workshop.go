@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/vikstrous/dataloadgen"
 
 	"github.com/ownerhub/ownerhub/graph/model"
 	"github.com/ownerhub/ownerhub/models"
@@ -87,7 +86,7 @@ func actorNames(ctx context.Context, events []*workshop.Event) (map[uuid.UUID]st
 	names := map[uuid.UUID]string{}
 	if len(staffIDs) > 0 {
 		got, err := loaders(ctx).StaffName.LoadAll(ctx, staffIDs)
-		if err != nil && !errors.Is(err, dataloadgen.ErrNotFound) {
+		if err != nil && !errors.Is(err, errNotFound) {
 			return nil, err
 		}
 		for i, id := range staffIDs {
@@ -96,7 +95,7 @@ func actorNames(ctx context.Context, events []*workshop.Event) (map[uuid.UUID]st
 	}
 	if len(ownerIDs) > 0 {
 		got, err := loaders(ctx).Customer.LoadAll(ctx, ownerIDs)
-		if err != nil && !errors.Is(err, dataloadgen.ErrNotFound) {
+		if err != nil && !errors.Is(err, errNotFound) {
 			return nil, err
 		}
 		for i, id := range ownerIDs {
@@ -132,7 +131,7 @@ func nilIfNotFound[T any](v *T, err error) (*T, error) {
 // it keeps back is FORBIDDEN here, as the field has always answered it.
 func customer(ctx context.Context, id uuid.UUID) (*models.Owner, error) {
 	o, err := loaders(ctx).Customer.Load(ctx, id)
-	if errors.Is(err, dataloadgen.ErrNotFound) {
+	if errors.Is(err, errNotFound) {
 		return nil, models.ErrForbidden
 	}
 	return o, err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ownerhub/ownerhub/auth"
 	"github.com/ownerhub/ownerhub/auth/authtest"
+	"github.com/ownerhub/ownerhub/graph"
 	"github.com/ownerhub/ownerhub/models"
 	"github.com/ownerhub/ownerhub/models/demo"
 	"github.com/ownerhub/ownerhub/models/testdb"
@@ -40,6 +41,20 @@ func TestMain(m *testing.M) {
 	}
 	sharedDB = db
 	code := m.Run()
+	// Every operation the tests sent ended with its loaders' count of
+	// running fields back at zero (graph's scheduler).
+	if n, ops := graph.LoaderMiscounts(); n > 0 {
+		fmt.Fprintf(os.Stderr, "%d operations ended with the loaders' scheduler miscounting their fields; the first:\n", n)
+		for _, op := range ops {
+			fmt.Fprintf(os.Stderr, "  %.400s\n", op)
+		}
+		if code == 0 {
+			code = 1
+		}
+	}
+	if n := graph.LoaderWatchdogSends(); n > 0 {
+		fmt.Fprintf(os.Stderr, "%d batches went out on the loaders' watchdog\n", n)
+	}
 	cleanup()
 	os.Exit(code)
 }

@@ -288,7 +288,11 @@ func TestDatabaseOutage(t *testing.T) {
 	cut := newOutage(t, dbURL)
 	cut.waitFor("the request waits for the row", `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
 		WHERE datname = $1 AND wait_event_type = 'Lock' AND application_name = 'ownerhub')`, cut.name)
-	if n := cut.begin(); n < 3 {
+	// The request's backend goes before the lock holder's: were the
+	// holder's first, the request could take the row and commit before
+	// its own backend went.
+	n := cut.cut("", holder.PgConn().PID())
+	if n += cut.begin(); n < 3 {
 		t.Fatalf("terminated %d backends; want the pool's, the listener's and the lock holder's", n)
 	}
 
