@@ -54,6 +54,49 @@ func BenchmarkHomeQuery(b *testing.B) {
 	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
+// historyQuery is an owner's service history across their cars: three
+// levels of lists (cars, their delivered orders, each order's items and
+// payments) whose keys the loaders batch.
+const historyQuery = `{ me { vehicles(first: 5) { edges { node { plate
+	serviceHistory(first: 10) { edges { node { number deliveredAt store { name }
+		items { name approval } payments { method } totals { total { amountFen } } } } } } } } } }`
+
+// BenchmarkHistoryQuery serves historyQuery to one client at a time: its
+// time per request is the latency of a query with nested lists, where a
+// batch that waits for a fixed time would cost that time per level.
+//
+//	go test -run x -bench HistoryQuery ./server
+func BenchmarkHistoryQuery(b *testing.B) {
+	s := newTestServer(b, func(c *Config, d *Deps) {
+		c.RateLimits.IPRate, c.RateLimits.UserRate = rate.Inf, rate.Inf
+		d.Log = slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	token := s.ownerToken(b, s.ownerByPhone(b, "+8613800000001").ID)
+	body, _ := json.Marshal(map[string]any{"query": historyQuery})
+	serve := func() []byte {
+		r := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		s.App.Echo.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"errors"`)) {
+			b.Fatalf("history: %d %s", w.Code, w.Body)
+		}
+		return w.Body.Bytes()
+	}
+	if out := serve(); !bytes.Contains(out, []byte(`"items":[{`)) {
+		b.Fatalf("the demo owner has no history with items: %s", out)
+	}
+	before := s.DB.Statements()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		serve()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(s.DB.Statements()-before)/float64(b.N), "stmts/op")
+}
+
 // processCPU is the CPU time this process has used so far.
 func processCPU() time.Duration {
 	var ru syscall.Rusage

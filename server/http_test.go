@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -358,9 +359,25 @@ func TestHTTPHealthAndReady(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || decodeJSON(t, raw)["status"] != "ok" {
 		t.Fatalf("healthz: %d %s", resp.StatusCode, raw)
 	}
-	resp, raw = httpCall(t, nil, http.MethodGet, s.URL+"/readyz", nil, nil)
-	if resp.StatusCode != http.StatusOK || decodeJSON(t, raw)["status"] != "ready" {
-		t.Fatalf("readyz on the migrated database: %d %s", resp.StatusCode, raw)
+	if raw := waitReady(t, s.URL); decodeJSON(t, raw)["status"] != "ready" {
+		t.Fatalf("readyz on the migrated database: %s", raw)
+	}
+}
+
+// waitReady polls an app's /readyz until it answers 200 and returns that
+// answer. On PostgreSQL the live updates' listener connects in the
+// background as the app starts (a moment on a busy machine), and the app
+// is not ready before.
+func waitReady(t *testing.T, base string) []byte {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, raw := httpCall(t, nil, http.MethodGet, base+"/readyz", nil, nil)
+		if resp.StatusCode == http.StatusOK {
+			return raw
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz never ready: %d %s", resp.StatusCode, raw)
+		}
 	}
 }
 

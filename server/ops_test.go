@@ -282,6 +282,8 @@ func TestReadyzWhenThePoolIsBusy(t *testing.T) {
 		t.Fatalf("pool of %d connections, configured 1", got)
 	}
 	s := newTestServer(t, func(_ *Config, d *Deps) { d.DB = db })
+	// Ready first, then the pool busy.
+	waitReady(t, s.URL)
 	held, err := db.SQL.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
