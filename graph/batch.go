@@ -42,7 +42,9 @@ type Loader[K comparable, V any] struct {
 
 	mu   sync.Mutex
 	open *batch[K, V] // collecting keys; nil when none is
-	kept map[K]V      // nil until something is kept
+	// reading: keys being read, and the batch reading them (cache only).
+	reading map[K]*batch[K, V]
+	kept    map[K]V // nil until something is kept
 	// absent: keys read that have no value (see Prefetch).
 	absent map[K]struct{}
 }
@@ -59,7 +61,9 @@ type batch[K comparable, V any] struct {
 	sched *scheduler // nil: sent by its timer
 	keys  []K
 	index map[K]struct{}
-	// waiters and sent change under l.mu; once sent, nothing joins.
+	// waiters and sent change under l.mu. Fields join a batch until it
+	// is read: while it collects keys, or while it reads keys they want
+	// too (Loader.reading).
 	waiters int
 	sent    bool
 	done    chan struct{}
@@ -95,6 +99,11 @@ func (l *Loader[K, V]) wait(ctx context.Context, keys []K) (map[K]V, error) {
 	case fresh:
 		b.sched.add(b.send)
 	}
+	return b.await()
+}
+
+// await waits for the batch a field joined (l.mu was held to join).
+func (b *batch[K, V]) await() (map[K]V, error) {
 	if b.sched != nil {
 		b.sched.wait()
 	}
@@ -102,7 +111,10 @@ func (l *Loader[K, V]) wait(ctx context.Context, keys []K) (map[K]V, error) {
 	return b.vals, b.err
 }
 
-// send reads the batch's keys and releases its waiters.
+// send reads the batch's keys and releases its waiters. While it reads,
+// fields that want the same keys join it rather than read them again
+// (reading); once read, a loader that keeps values keeps what it found and
+// what it did not.
 func (b *batch[K, V]) send() {
 	l := b.l
 	l.mu.Lock()
@@ -114,6 +126,14 @@ func (b *batch[K, V]) send() {
 	if l.open == b {
 		l.open = nil
 	}
+	if l.cache {
+		if l.reading == nil {
+			l.reading = map[K]*batch[K, V]{}
+		}
+		for _, k := range b.keys {
+			l.reading[k] = b
+		}
+	}
 	l.mu.Unlock()
 	func() {
 		defer func() {
@@ -123,8 +143,29 @@ func (b *batch[K, V]) send() {
 		}()
 		b.vals, b.err = l.fetch(b.ctx, b.keys)
 	}()
+	l.mu.Lock()
+	if l.cache {
+		for _, k := range b.keys {
+			if l.reading[k] == b {
+				delete(l.reading, k)
+			}
+			if b.err != nil {
+				continue
+			}
+			if v, ok := b.vals[k]; ok {
+				l.keep(k, v)
+			} else {
+				if l.absent == nil {
+					l.absent = map[K]struct{}{}
+				}
+				l.absent[k] = struct{}{}
+			}
+		}
+	}
+	waiters := b.waiters
+	l.mu.Unlock()
 	if b.sched != nil {
-		b.sched.released(b.waiters)
+		b.sched.released(waiters)
 	}
 	close(b.done)
 }
@@ -153,21 +194,39 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 // errNotFound: the error is errNotFound itself for a single key, a
 // keyErrors for several.
 func (l *Loader[K, V]) LoadAll(ctx context.Context, keys []K) ([]V, error) {
+	list := insideList(ctx)
 	out := make([]V, len(keys))
 	var missing []K
-	l.mu.Lock()
-	for i, k := range keys {
-		if v, ok := l.kept[k]; ok {
-			out[i] = v
-		} else if _, ok := l.absent[k]; !ok {
-			missing = append(missing, k)
+	for {
+		missing = missing[:0]
+		var busy *batch[K, V]
+		l.mu.Lock()
+		for i, k := range keys {
+			if v, ok := l.kept[k]; ok {
+				out[i] = v
+			} else if _, ok := l.absent[k]; ok {
+				continue
+			} else if b := l.reading[k]; b != nil && list {
+				busy = b
+			} else {
+				missing = append(missing, k)
+			}
+		}
+		if busy == nil {
+			l.mu.Unlock()
+			break
+		}
+		// Keys another batch is reading: wait for it, then look again.
+		busy.waiters++
+		l.mu.Unlock()
+		if _, err := busy.await(); err != nil {
+			return nil, err
 		}
 	}
-	l.mu.Unlock()
 	var got map[K]V
 	if len(missing) > 0 {
 		var err error
-		if insideList(ctx) {
+		if list {
 			got, err = l.wait(ctx, missing)
 		} else {
 			got, err = l.fetch(ctx, missing)

@@ -202,3 +202,53 @@ func TestLoaderWatchdogSendsAStuckBatch(t *testing.T) {
 		t.Fatalf("batches %v, watchdog sends %d", batches, LoaderWatchdogSends()-before)
 	}
 }
+
+// A field that wants a key another batch is reading waits for that read
+// rather than read the key again: a repair order's totals load its items,
+// then its payments, while the payments field's batch is still reading
+// them. Which of two batches sent together finishes first must not change
+// how many reads an operation makes.
+func TestLoaderJoinsAReadInFlight(t *testing.T) {
+	defer func(w, m time.Duration) { loaderWait, loaderMaxWait = w, m }(loaderWait, loaderMaxWait)
+	loaderWait, loaderMaxWait = 2*time.Second, 2*time.Second
+
+	var itemReads, paymentReads [][]int
+	readItems := recordingFetch(&itemReads, func(k int) (string, bool) { return "item", true })
+	items := newLoader(func(ctx context.Context, keys []int) (map[int]string, error) {
+		time.Sleep(20 * time.Millisecond) // the payments' read has started
+		return readItems(ctx, keys)
+	}, true)
+	readPayments := recordingFetch(&paymentReads, func(k int) (string, bool) { return "payment", true })
+	payments := newLoader(func(ctx context.Context, keys []int) (map[int]string, error) {
+		time.Sleep(100 * time.Millisecond) // the items' read finishes first
+		return readPayments(ctx, keys)
+	}, true)
+	s := &scheduler{running: 2, log: slog.New(slog.DiscardHandler)}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // totals: items, then payments
+		defer wg.Done()
+		ctx := listElement(s, 0)
+		if _, err := items.Load(ctx, 1); err != nil {
+			t.Error(err)
+		}
+		if v, err := payments.Load(ctx, 1); err != nil || v != "payment" {
+			t.Errorf("payments after items: %q, %v", v, err)
+		}
+		s.change(-1)
+	}()
+	go func() { // payments
+		defer wg.Done()
+		if _, err := payments.Load(listElement(s, 1), 1); err != nil {
+			t.Error(err)
+		}
+		s.change(-1)
+	}()
+	wg.Wait()
+	if len(itemReads) != 1 || len(paymentReads) != 1 {
+		t.Fatalf("items read %v, payments read %v: want one read each", itemReads, paymentReads)
+	}
+	if s.running != 0 || s.miscounted {
+		t.Fatalf("count at the end: %d running, miscounted %v", s.running, s.miscounted)
+	}
+}

@@ -120,20 +120,8 @@ func (s *scheduler) add(send func()) {
 	s.mu.Unlock()
 }
 
-// wait: a field is about to wait for a batch. When it was the last one
-// running, the caller reads the first batch itself (it would only wait).
-func (s *scheduler) wait() {
-	s.mu.Lock()
-	s.running--
-	sends := s.ready()
-	s.mu.Unlock()
-	if len(sends) > 0 {
-		for _, send := range sends[1:] {
-			go send()
-		}
-		sends[0]()
-	}
-}
+// wait: a field is about to wait for a batch.
+func (s *scheduler) wait() { s.change(-1) }
 
 // released: a batch was read and is about to release its waiters.
 func (s *scheduler) released(waiters int) { s.change(waiters - 1) }

@@ -20,30 +20,15 @@ import (
 //
 //	go test -run x -bench HomeQuery -cpuprofile cpu.out ./server
 func BenchmarkHomeQuery(b *testing.B) {
-	// As bench/home.sh starts the server: rate limits off, warnings only.
-	s := newTestServer(b, func(c *Config, d *Deps) {
-		c.RateLimits.IPRate, c.RateLimits.UserRate = rate.Inf, rate.Inf
-		d.Log = slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	})
-	token := s.ownerToken(b, s.ownerByPhone(b, "+8613800000001").ID)
-	body, _ := json.Marshal(map[string]any{"query": homeQuery})
-	serve := func() {
-		r := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Authorization", "Bearer "+token)
-		w := httptest.NewRecorder()
-		s.App.Echo.ServeHTTP(w, r)
-		if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"errors"`)) {
-			b.Fatalf("home: %d %s", w.Code, w.Body)
-		}
-	}
-	serve()
+	serve := benchServer(b, homeQuery)
+	serve.do()
+	s := serve.server
 	before, cpu := s.DB.Statements(), processCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			serve()
+			serve.do()
 		}
 	})
 	b.StopTimer()
@@ -54,12 +39,42 @@ func BenchmarkHomeQuery(b *testing.B) {
 	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
+// benchServe is an app and a query it serves as the demo owner through
+// its HTTP handler in process: do returns the response body.
+type benchServe struct {
+	server *testServer
+	do     func() []byte
+}
+
+// benchServer starts an app as bench/home.sh starts the server (rate
+// limits off, warnings only) and returns a function that serves query as
+// the demo owner, failing the benchmark on any error.
+func benchServer(b *testing.B, query string) benchServe {
+	s := newTestServer(b, func(c *Config, d *Deps) {
+		c.RateLimits.IPRate, c.RateLimits.UserRate = rate.Inf, rate.Inf
+		d.Log = slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	token := s.ownerToken(b, s.ownerByPhone(b, "+8613800000001").ID)
+	body, _ := json.Marshal(map[string]any{"query": query})
+	return benchServe{server: s, do: func() []byte {
+		r := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		s.App.Echo.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"errors"`)) {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+		return w.Body.Bytes()
+	}}
+}
+
 // historyQuery is an owner's service history across their cars: three
 // levels of lists (cars, their delivered orders, each order's items and
 // payments) whose keys the loaders batch.
 const historyQuery = `{ me { vehicles(first: 5) { edges { node { plate
 	serviceHistory(first: 10) { edges { node { number deliveredAt store { name }
-		items { name approval } payments { method } totals { total { amountFen } } } } } } } } } }`
+		items { description approval } payments { method } totals { total { amountFen } } } } } } } } } }`
 
 // BenchmarkHistoryQuery serves historyQuery to one client at a time: its
 // time per request is the latency of a query with nested lists, where a
@@ -67,34 +82,18 @@ const historyQuery = `{ me { vehicles(first: 5) { edges { node { plate
 //
 //	go test -run x -bench HistoryQuery ./server
 func BenchmarkHistoryQuery(b *testing.B) {
-	s := newTestServer(b, func(c *Config, d *Deps) {
-		c.RateLimits.IPRate, c.RateLimits.UserRate = rate.Inf, rate.Inf
-		d.Log = slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	})
-	token := s.ownerToken(b, s.ownerByPhone(b, "+8613800000001").ID)
-	body, _ := json.Marshal(map[string]any{"query": historyQuery})
-	serve := func() []byte {
-		r := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Authorization", "Bearer "+token)
-		w := httptest.NewRecorder()
-		s.App.Echo.ServeHTTP(w, r)
-		if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"errors"`)) {
-			b.Fatalf("history: %d %s", w.Code, w.Body)
-		}
-		return w.Body.Bytes()
-	}
-	if out := serve(); !bytes.Contains(out, []byte(`"items":[{`)) {
+	serve := benchServer(b, historyQuery)
+	if out := serve.do(); !bytes.Contains(out, []byte(`"items":[{`)) {
 		b.Fatalf("the demo owner has no history with items: %s", out)
 	}
-	before := s.DB.Statements()
+	before := serve.server.DB.Statements()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		serve()
+		serve.do()
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(s.DB.Statements()-before)/float64(b.N), "stmts/op")
+	b.ReportMetric(float64(serve.server.DB.Statements()-before)/float64(b.N), "stmts/op")
 }
 
 // processCPU is the CPU time this process has used so far.
