@@ -17,6 +17,9 @@ var errNotFound = errors.New("no value for the key")
 // key, nil for the keys that were read.
 type keyErrors []error
 
+// Unwrap lets errors.Is find errNotFound among the keys' errors.
+func (e keyErrors) Unwrap() []error { return e }
+
 func (e keyErrors) Error() string {
 	for _, err := range e {
 		if err != nil {
@@ -297,9 +300,10 @@ func (l *Loader[K, V]) Prefetch(ctx context.Context, keys []K) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &errs):
 	case errors.Is(err, errNotFound):
 		errs = keyErrors{err}
-	case !errors.As(err, &errs):
+	default:
 		return err
 	}
 	l.mu.Lock()

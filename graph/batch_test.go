@@ -252,3 +252,23 @@ func TestLoaderJoinsAReadInFlight(t *testing.T) {
 		t.Fatalf("count at the end: %d running, miscounted %v", s.running, s.miscounted)
 	}
 }
+
+// Several keys without a value: LoadAll's error is errNotFound to
+// errors.Is, key by key, and Prefetch records them as absent.
+func TestLoaderSeveralKeysNotFound(t *testing.T) {
+	var batches [][]int
+	l := newLoader(recordingFetch(&batches, func(k int) (string, bool) { return "v", k > 0 }), true)
+	ctx := graphql.WithFieldContext(context.Background(), &graphql.FieldContext{Object: "Query"})
+	vs, err := l.LoadAll(ctx, []int{-1, 1, -2})
+	var errs keyErrors
+	if !errors.Is(err, errNotFound) || !errors.As(err, &errs) || errs[0] == nil || errs[1] != nil || errs[2] == nil || vs[1] != "v" {
+		t.Fatalf("LoadAll: %v, %v", vs, err)
+	}
+	p := newLoader(recordingFetch(&batches, func(k int) (string, bool) { return "v", k > 0 }), true)
+	if err := p.Prefetch(ctx, []int{-3, 3, -4}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Load(ctx, -4); !errors.Is(err, errNotFound) || len(batches) != 2 {
+		t.Fatalf("a key prefetched and absent: %v after %d reads", err, len(batches))
+	}
+}

@@ -36,8 +36,9 @@ import (
 // the count ever be wrong, a watchdog sends them after loaderMaxWait, and
 // the end of the operation reports the imbalance (LoaderMiscounts).
 //
-// Subscriptions, and operations whose result the count cannot follow (an
-// abstract type whose concrete type was not noted), batch by time instead:
+// Subscriptions, operations with @defer, and operations whose result the
+// count cannot follow (an abstract type whose concrete type was not
+// noted), batch by time instead:
 // a batch goes out loaderWait after its first key.
 type scheduler struct {
 	schema *ast.Schema
@@ -54,6 +55,10 @@ type scheduler struct {
 	selections map[selectionKey]selectionCount
 	concrete   map[*graphql.FieldContext]string
 	objects    map[objectKey]*object
+	unresolved map[*graphql.FieldContext]struct{}
+	// watch counts the watchdogs armed: a watchdog that fires late acts
+	// only if it is still the current one.
+	watch int
 }
 
 // loaderMaxWait bounds how long a batch waits for the operation to go
@@ -86,6 +91,12 @@ func LoaderWatchdogSends() int64 { return loaderWatchdogSends.Load() }
 
 func newScheduler(schema *ast.Schema, oc *graphql.OperationContext, log *slog.Logger) *scheduler {
 	s := &scheduler{schema: schema, oc: oc, log: log}
+	if usesDefer(oc.Operation.SelectionSet, map[string]bool{}) {
+		// gqlgen starts deferred fields after the rest, or not at all,
+		// and answers before they are done: batches go by time.
+		s.timed = true
+		return s
+	}
 	root := schema.Query
 	if oc.Operation.Operation == ast.Mutation {
 		root = schema.Mutation
@@ -115,7 +126,9 @@ func (s *scheduler) add(send func()) {
 	}
 	s.pending = append(s.pending, send)
 	if s.watchdog == nil {
-		s.watchdog = time.AfterFunc(loaderMaxWait, s.watch)
+		s.watch++
+		armed := s.watch
+		s.watchdog = time.AfterFunc(loaderMaxWait, func() { s.bark(armed) })
 	}
 	s.mu.Unlock()
 }
@@ -167,11 +180,12 @@ func (s *scheduler) take() []func() {
 	return sends
 }
 
-// watch sends what waited loaderMaxWait for the operation to go idle.
-func (s *scheduler) watch() {
+// bark sends what waited loaderMaxWait for the operation to go idle, if
+// watchdog armed is still the current one.
+func (s *scheduler) bark(armed int) {
 	s.mu.Lock()
 	var sends []func()
-	if len(s.pending) > 0 {
+	if s.watchdog != nil && s.watch == armed && len(s.pending) > 0 {
 		sends = s.take()
 	}
 	s.mu.Unlock()
@@ -273,13 +287,18 @@ type objectKey struct {
 
 // keyOf is the key of the object whose field fc resolves.
 func keyOf(fc *graphql.FieldContext) objectKey {
-	var path []byte
+	var indices []int
 	p := fc.Parent
 	for ; p != nil && p.Index != nil; p = p.Parent {
-		path = strconv.AppendInt(append(path, '.'), int64(*p.Index), 10)
+		indices = append(indices, *p.Index)
 	}
 	if p != nil && p.Field.Field == nil {
 		p = nil // the operation's root
+	}
+	// Outer list first, as walk writes it.
+	var path []byte
+	for i := len(indices) - 1; i >= 0; i-- {
+		path = strconv.AppendInt(append(path, '.'), int64(indices[i]), 10)
 	}
 	return objectKey{p, string(path)}
 }
@@ -357,21 +376,24 @@ func (s *scheduler) start(fc *graphql.FieldContext) *field {
 // finish: f's resolver returned res (nil on an error or a panic): the
 // objects in res start, f is done once they are.
 func (s *scheduler) finish(f *field, fc *graphql.FieldContext, res any) {
-	var sends []func()
-	s.mu.Lock()
-	if !s.timed {
+	sends, followed := func() ([]func(), bool) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.timed {
+			return nil, true
+		}
 		s.running--
 		if res != nil && !s.expand(f, fc, res) {
-			s.mu.Unlock()
-			s.giveUp()
-			return
+			return nil, false
 		}
 		if f.objects == 0 {
 			s.done(f)
 		}
-		sends = s.ready()
+		return s.ready(), true
+	}()
+	if !followed {
+		s.giveUp()
 	}
-	s.mu.Unlock()
 	for _, send := range sends {
 		go send()
 	}
@@ -384,14 +406,12 @@ func (s *scheduler) expand(f *field, fc *graphql.FieldContext, res any) bool {
 		return false
 	}
 	t := fc.Field.Definition.Type
-	if t.Elem == nil {
-		def := s.schema.Types[t.NamedType]
-		if def == nil {
-			return false
-		}
-		if def.Kind == ast.Scalar || def.Kind == ast.Enum {
-			return true
-		}
+	def := s.schema.Types[t.Name()]
+	if def == nil {
+		return false
+	}
+	if def.Kind == ast.Scalar || def.Kind == ast.Enum {
+		return true // scalars, or lists of them: no fields under them
 	}
 	return s.walk(f, fc, t, reflect.ValueOf(res), nil)
 }
@@ -477,6 +497,18 @@ func unresolved(ctx context.Context) {
 		len(fc.Field.Definition.Arguments) == 0 {
 		return
 	}
+	s.mu.Lock()
+	_, seen := s.unresolved[fc]
+	if !seen {
+		if s.unresolved == nil {
+			s.unresolved = map[*graphql.FieldContext]struct{}{}
+		}
+		s.unresolved[fc] = struct{}{}
+	}
+	s.mu.Unlock()
+	if seen {
+		return // one more error of the same field
+	}
 	if f := s.start(fc); f != nil {
 		s.finish(f, fc, nil)
 	}
@@ -523,4 +555,28 @@ type selectionKey struct {
 type selectionCount struct {
 	set   ast.SelectionSet
 	names []string
+}
+
+// usesDefer reports whether sel, or a fragment it spreads, has @defer.
+func usesDefer(sel ast.SelectionSet, seen map[string]bool) bool {
+	for _, x := range sel {
+		var dirs ast.DirectiveList
+		var inner ast.SelectionSet
+		switch x := x.(type) {
+		case *ast.Field:
+			dirs, inner = x.Directives, x.SelectionSet
+		case *ast.InlineFragment:
+			dirs, inner = x.Directives, x.SelectionSet
+		case *ast.FragmentSpread:
+			dirs = x.Directives
+			if x.Definition != nil && !seen[x.Name] {
+				seen[x.Name] = true
+				inner = x.Definition.SelectionSet
+			}
+		}
+		if dirs.ForName("defer") != nil || usesDefer(inner, seen) {
+			return true
+		}
+	}
+	return false
 }

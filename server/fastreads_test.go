@@ -78,3 +78,22 @@ func TestHomeScreenTotalsAreTheOrders(t *testing.T) {
 		}
 	}
 }
+
+// A deferred fragment (@defer) is resolved by gqlgen after the rest, or
+// not at all, and the HTTP transport answers with the first part: the
+// loaders' scheduler cannot follow it, so such an operation batches by time
+// and is answered all the same (TestMain checks no operation ended with its
+// count wrong).
+func TestDeferredFragmentsAreAnswered(t *testing.T) {
+	f := newWorkshop(t)
+	c := f.newCar(t, "")
+	f.wkDeliverVisit(t, c, 1000, false)
+	r := f.do(t, req{Token: c.OwnerToken, Query: `{ me { name vehicles(first: 5) { edges { node { plate lastService { number } } } }
+		... @defer { homeStore { name } } } }`})
+	if r.Status != 200 || len(r.Data) == 0 {
+		t.Fatalf("a query with @defer: %d %s", r.Status, r.Raw)
+	}
+	if dig(r.Data, "me", "vehicles", "edges") == nil {
+		t.Fatalf("a query with @defer lost its data: %s", r.Raw)
+	}
+}
