@@ -101,7 +101,18 @@ func newMetrics(db *models.DB, build buildInfo, trusted []string) *metrics {
 		st := db.SQL.Stats()
 		return float64(int64(st.OpenConnections) + st.MaxIdleClosed + st.MaxIdleTimeClosed + st.MaxLifetimeClosed)
 	})
-	m.registry.MustRegister(m.requests, m.duration, m.unavailable, m.busy, statements, retries, opened,
+	// The loaders' scheduler (docs/performance.md, "When batches go out"):
+	// both stay at 0 unless a statement of a field outlasts the watchdog or
+	// gqlgen's executor stops doing what the count follows.
+	watchdog := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ownerhub_graphql_loader_watchdog_sends_total",
+		Help: "Loader batches sent by the watchdog because their operation did not go idle within 50 ms.",
+	}, func() float64 { return float64(graph.LoaderWatchdogSends()) })
+	miscounts := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ownerhub_graphql_loader_miscounts_total",
+		Help: "Operations that ended with the loaders' count of running fields wrong (each is logged).",
+	}, func() float64 { n, _ := graph.LoaderMiscounts(); return float64(n) })
+	m.registry.MustRegister(m.requests, m.duration, m.unavailable, m.busy, statements, retries, opened, watchdog, miscounts,
 		m.operations, m.opDuration, m.gqlErrors, m.subscriptions, m.webSockets, buildInfo,
 		collectors.NewDBStatsCollector(db.SQL, "ownerhub"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

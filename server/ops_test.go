@@ -193,6 +193,11 @@ func TestRunServeMetricsAddr(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), "ownerhub_db_statements_total") {
 		t.Fatalf("metrics address: %d %.200s", resp.StatusCode, raw)
 	}
+	for _, series := range []string{"ownerhub_graphql_loader_watchdog_sends_total", "ownerhub_graphql_loader_miscounts_total"} {
+		if !strings.Contains(string(raw), "\n"+series+" ") {
+			t.Errorf("no %s in the metrics", series)
+		}
+	}
 	if resp, _ := httpCall(t, nil, http.MethodGet, s.base+"/metrics", nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("/metrics on the API address: %d, want 404", resp.StatusCode)
 	}
