@@ -52,6 +52,9 @@ func TestAssistanceFlow(t *testing.T) {
 	e := newEnv(t)
 	c := e.customer()
 	r := e.request(c)
+	// On PostgreSQL announcements arrive through the listener: once it
+	// listens.
+	<-e.db.LiveReady()
 	live, stop := e.db.Subscribe(roadside.Topic(r.ID))
 	defer stop()
 

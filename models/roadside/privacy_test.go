@@ -57,6 +57,9 @@ func TestEraseOwner(t *testing.T) {
 		t.Fatalf("requests at a store with coordinates have no distance: %v, %v", r1.DistanceM, r4.DistanceM)
 	}
 
+	// On PostgreSQL announcements arrive through the listener: once it
+	// listens.
+	<-e.db.LiveReady()
 	live, stop := e.db.Subscribe(roadside.Topic(r3.ID))
 	defer stop()
 	e.clock.Advance(time.Minute)
