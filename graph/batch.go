@@ -37,8 +37,9 @@ func (e keyErrors) Error() string {
 // per operation, so nobody else can add a key to its batch: its read goes
 // out at once (docs/performance.md, "When batches go out").
 //
-// A key read, or primed, is kept for the operation (unless the operation's
-// loaders do not cache: subscriptions).
+// A key read, or primed, is kept for the operation, and so is a key read
+// and found to have no value (unless the operation's loaders do not cache:
+// subscriptions).
 type Loader[K comparable, V any] struct {
 	fetch func(context.Context, []K) (map[K]V, error)
 	cache bool
@@ -48,7 +49,7 @@ type Loader[K comparable, V any] struct {
 	// reading: keys being read, and the batch reading them (cache only).
 	reading map[K]*batch[K, V]
 	kept    map[K]V // nil until something is kept
-	// absent: keys read that have no value (see Prefetch).
+	// absent: keys read that have no value (see record).
 	absent map[K]struct{}
 }
 
@@ -147,23 +148,13 @@ func (b *batch[K, V]) send() {
 		b.vals, b.err = l.fetch(b.ctx, b.keys)
 	}()
 	l.mu.Lock()
-	if l.cache {
-		for _, k := range b.keys {
-			if l.reading[k] == b {
-				delete(l.reading, k)
-			}
-			if b.err != nil {
-				continue
-			}
-			if v, ok := b.vals[k]; ok {
-				l.keep(k, v)
-			} else {
-				if l.absent == nil {
-					l.absent = map[K]struct{}{}
-				}
-				l.absent[k] = struct{}{}
-			}
+	for _, k := range b.keys {
+		if l.reading[k] == b {
+			delete(l.reading, k)
 		}
+	}
+	if b.err == nil {
+		l.record(b.keys, b.vals)
 	}
 	waiters := b.waiters
 	l.mu.Unlock()
@@ -179,6 +170,24 @@ func (l *Loader[K, V]) keep(key K, v V) {
 		l.kept = map[K]V{}
 	}
 	l.kept[key] = v
+}
+
+// record keeps what a read of keys found in vals and what it did not, if
+// the loader keeps values; l.mu is held.
+func (l *Loader[K, V]) record(keys []K, vals map[K]V) {
+	if !l.cache {
+		return
+	}
+	for _, k := range keys {
+		if v, ok := vals[k]; ok {
+			l.keep(k, v)
+			continue
+		}
+		if l.absent == nil {
+			l.absent = map[K]struct{}{}
+		}
+		l.absent[k] = struct{}{}
+	}
 }
 
 // Load reads key's value: inside a list through the batch, elsewhere at
@@ -230,9 +239,11 @@ func (l *Loader[K, V]) LoadAll(ctx context.Context, keys []K) ([]V, error) {
 	if len(missing) > 0 {
 		var err error
 		if list {
-			got, err = l.wait(ctx, missing)
-		} else {
-			got, err = l.fetch(ctx, missing)
+			got, err = l.wait(ctx, missing) // the batch records what it read
+		} else if got, err = l.fetch(ctx, missing); err == nil {
+			l.mu.Lock()
+			l.record(missing, got)
+			l.mu.Unlock()
 		}
 		if err != nil {
 			return nil, err
@@ -244,9 +255,6 @@ func (l *Loader[K, V]) LoadAll(ctx context.Context, keys []K) ([]V, error) {
 	for i, k := range keys {
 		if v, ok := got[k]; ok {
 			out[i] = v
-			if l.cache {
-				l.keep(k, v)
-			}
 		} else if _, ok := l.kept[k]; !ok {
 			if errs == nil {
 				errs = make(keyErrors, len(keys))
@@ -295,26 +303,9 @@ func (l *Loader[K, V]) Prefetch(ctx context.Context, keys []K) error {
 			unique = append(unique, k)
 		}
 	}
-	_, err := l.LoadAll(ctx, unique)
-	var errs keyErrors
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &errs):
-	case errors.Is(err, errNotFound):
-		errs = keyErrors{err}
-	default:
+	// LoadAll records what it found and what it did not.
+	if _, err := l.LoadAll(ctx, unique); err != nil && !errors.Is(err, errNotFound) {
 		return err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for i, k := range unique {
-		if errs[i] != nil {
-			if l.absent == nil {
-				l.absent = map[K]struct{}{}
-			}
-			l.absent[k] = struct{}{}
-		}
 	}
 	return nil
 }
