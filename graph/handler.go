@@ -141,7 +141,8 @@ func NewHandler(o Options) *handler.Server {
 		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}
 	// After persisted queries, which fill in the document it prices.
-	srv.Use(limits.Cost{Tokens: o.Limits.ParserTokens, Fields: o.Limits.Complexity, Work: o.Limits.ValidationWork})
+	srv.Use(limits.Cost{Tokens: o.Limits.ParserTokens, Fields: o.Limits.Complexity, Work: o.Limits.ValidationWork,
+		Measures: lru.New[limits.DocumentMeasure](1000)})
 
 	present := ErrorPresenter(o.Resolver.Log, o.Failed)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

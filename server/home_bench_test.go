@@ -19,8 +19,20 @@ import (
 // client, so that a CPU profile shows the server's own cost per request:
 //
 //	go test -run x -bench HomeQuery -cpuprofile cpu.out ./server
-func BenchmarkHomeQuery(b *testing.B) {
-	serve := benchServer(b, homeQuery)
+func BenchmarkHomeQuery(b *testing.B) { benchParallel(b, homeQuery) }
+
+// BenchmarkMeQuery serves the smallest signed-in query (the owner's name,
+// which the admission read already has) the same way: the floor under
+// every owner request, HTTP, authentication, the admission read and
+// GraphQL, with nothing of its own to read.
+//
+//	go test -run x -bench MeQuery -cpuprofile cpu.out ./server
+func BenchmarkMeQuery(b *testing.B) { benchParallel(b, `{ me { name } }`) }
+
+// benchParallel serves query from GOMAXPROCS goroutines and reports, with
+// ns/op, the statements and the process's CPU time per request.
+func benchParallel(b *testing.B, query string) {
+	serve := benchServer(b, query)
 	serve.do()
 	s := serve.server
 	before, cpu := s.DB.Statements(), processCPU()

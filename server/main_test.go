@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -344,5 +345,19 @@ func TestRunServeProduction(t *testing.T) {
 	s.cancel()
 	if err := s.wait(t, shutdownGrace); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The server collects garbage at its own target unless GOGC says
+// otherwise (docs/operations.md).
+func TestGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	setGCPercent(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("without GOGC: collector target %d, want %d", got, gcPercent)
+	}
+	setGCPercent(func(k string) string { return map[string]string{"GOGC": "100"}[k] })
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC=100: collector target %d, want it left at 100", got)
 	}
 }

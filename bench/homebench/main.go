@@ -58,6 +58,10 @@ const (
 		lastService { deliveredAt mileageIn totals { total { amountFen } } }
 		activeRepairOrder { status promisedAt } } } }
 	membership { balance { amountFen } points tier } } }`
+	// meQuery is the smallest signed-in request: the admission read and
+	// the owner's name from it, through the same HTTP, authentication and
+	// GraphQL path as the home query (the floor under any owner request).
+	meQuery     = `{ me { name } }`
 	eventsQuery = `{ events(first: 20) { edges { node { id title status seatsLeft store { code } myRegistration { id status } } } } }`
 	ownerPhone  = "+8613800000001" // the demo owner
 	ownerCode   = "246810"
@@ -120,6 +124,8 @@ func main() {
 	for _, c := range levels {
 		pk := b.pointSelects(c)
 		pk.print()
+		me := b.run("me", c, b.me)
+		me.print()
 		home := b.run("home", c, b.home)
 		home.print()
 		b.run("board 304", c, b.board304()).print()
@@ -256,6 +262,7 @@ func (b *bench) pointSelects(c int) result {
 
 func (b *bench) home() error   { return b.graphql(b.owner, homeQuery, "me") }
 func (b *bench) events() error { return b.graphql(b.owner, eventsQuery, "events") }
+func (b *bench) me() error     { return b.graphql(b.owner, meQuery, "me") }
 
 func (b *bench) boardFull() error {
 	_, status, err := b.get("/api/v1/stores/SZ01/board", b.screen, "")

@@ -42,6 +42,10 @@ type Cost struct {
 	// per operation and fragment that spreads them, plus the comparisons of
 	// same-named fields it makes.
 	Work int
+	// Measures, when set, keeps the measures of documents already priced,
+	// by document and operation name, so that a client sending the same
+	// operations again (the usual case) is not parsed twice per request.
+	Measures graphql.Cache[DocumentMeasure]
 }
 
 var _ interface {
@@ -63,12 +67,22 @@ func (c Cost) Validate(graphql.ExecutableSchema) error {
 // MutateOperationParameters prices the document about to be parsed and
 // validated. A document that does not parse is left to the executor, which
 // reports the syntax error.
-func (c Cost) MutateOperationParameters(_ context.Context, p *graphql.RawParams) *gqlerror.Error {
-	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: p.Query}, c.Tokens)
-	if err != nil {
-		return nil
+func (c Cost) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	key := p.OperationName + "\x00" + p.Query
+	m, ok := DocumentMeasure{}, false
+	if c.Measures != nil {
+		m, ok = c.Measures.Get(ctx, key)
 	}
-	m := Measure(doc, p.OperationName, c.Work)
+	if !ok {
+		doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: p.Query}, c.Tokens)
+		if err != nil {
+			return nil
+		}
+		m = Measure(doc, p.OperationName, c.Work)
+		if c.Measures != nil {
+			c.Measures.Add(ctx, key, m)
+		}
+	}
 	var refusal *gqlerror.Error
 	switch {
 	case m.Fields > c.Fields:

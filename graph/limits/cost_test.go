@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 )
 
 // fanOut is a document of levels fragments each spreading the previous one
@@ -142,18 +143,33 @@ fragment TypeRef on __Type {
 }`
 
 func TestCost(t *testing.T) {
-	c := Cost{Tokens: 5000, Fields: 5000, Work: 50000}
+	t.Run("measured each time", func(t *testing.T) { testCost(t, nil) })
+	// Each document is asked twice: the second answer comes from the kept
+	// measure, and must be the first one's.
+	t.Run("measures kept", func(t *testing.T) { testCost(t, lru.New[DocumentMeasure](100)) })
+}
+
+func testCost(t *testing.T, measures graphql.Cache[DocumentMeasure]) {
+	c := Cost{Tokens: 5000, Fields: 5000, Work: 50000, Measures: measures}
 	ctx := context.Background()
 	refuse := func(query, operation string) string {
 		t.Helper()
-		err := c.MutateOperationParameters(ctx, &graphql.RawParams{Query: query, OperationName: operation})
-		if err == nil {
-			return ""
+		var msgs []string
+		for range 2 {
+			err := c.MutateOperationParameters(ctx, &graphql.RawParams{Query: query, OperationName: operation})
+			if err == nil {
+				msgs = append(msgs, "")
+				continue
+			}
+			if code := err.Extensions["code"]; code != CodeComplexityLimitExceeded {
+				t.Errorf("code = %v", code)
+			}
+			msgs = append(msgs, err.Message)
 		}
-		if code := err.Extensions["code"]; code != CodeComplexityLimitExceeded {
-			t.Errorf("code = %v", code)
+		if msgs[0] != msgs[1] {
+			t.Errorf("asked again: %q, then %q", msgs[0], msgs[1])
 		}
-		return err.Message
+		return msgs[0]
 	}
 	if msg := refuse(introspectionQuery, ""); msg != "" {
 		t.Errorf("introspection query refused: %s", msg)
@@ -167,8 +183,18 @@ func TestCost(t *testing.T) {
 	if msg := refuse("{ "+strings.Repeat("a ", 4000)+"}", ""); !strings.Contains(msg, "units of work") {
 		t.Errorf("4000 copies of a field: %q", msg)
 	}
-	// Only the operation to run is held to the field limit.
+	if msg := refuse(fanOut(7), ""); msg != "" {
+		t.Errorf("fan-out 7 refused: %s", msg)
+	}
+	// Only the operation to run is held to the field limit; lowering the
+	// limit applies to documents already measured.
 	c.Fields = 100
+	if msg := refuse(`{ a b { c } }`, ""); msg != "" {
+		t.Errorf("small document refused: %s", msg)
+	}
+	if msg := refuse(fanOut(7), ""); !strings.Contains(msg, "complexity of at least 128") {
+		t.Errorf("fan-out 7 under the lowered limit: %q", msg)
+	}
 	two := "query Small { a } query Big { ...F8 }" + strings.SplitN(fanOut(8), "\n", 2)[1]
 	if msg := refuse(two, "Small"); msg != "" {
 		t.Errorf("small operation refused for its neighbour: %s", msg)
