@@ -45,6 +45,7 @@ type DB struct {
 	maxIdle    int
 	Dialect    Dialect
 	statements *atomic.Int64
+	watcher    *atomic.Pointer[Watcher]
 	retries    *atomic.Int64
 	live       *hub
 	stopLive   context.CancelFunc
@@ -235,10 +236,13 @@ func openPostgres(databaseURL string, cfg *gorm.Config, log *slog.Logger, pool P
 func newDB(g *gorm.DB, sqlDB, probe *sql.DB, d Dialect, pool Pool) (*DB, error) {
 	probe.SetMaxOpenConns(1)
 	probe.SetMaxIdleConns(1)
-	db := &DB{root: g, SQL: sqlDB, probe: probe, maxIdle: pool.MaxIdleConns, Dialect: d, statements: new(atomic.Int64), retries: new(atomic.Int64), live: newHub(), stopLive: func() {}}
+	db := &DB{root: g, SQL: sqlDB, probe: probe, maxIdle: pool.MaxIdleConns, Dialect: d, statements: new(atomic.Int64), watcher: new(atomic.Pointer[Watcher]), retries: new(atomic.Int64), live: newHub(), stopLive: func() {}}
 	db.live.cache.maxAge = pool.LiveCacheMaxAge
 	count := func(g *gorm.DB) {
 		db.statements.Add(1)
+		if w := db.watcher.Load(); w != nil {
+			(*w)(g.Statement.SQL.String(), g.Statement.Vars)
+		}
 		if g.Error != nil {
 			g.Error = db.checkLost(g.Error)
 		}
@@ -262,6 +266,19 @@ func newDB(g *gorm.DB, sqlDB, probe *sql.DB, d Dialect, pool Pool) (*DB, error) 
 // Statements is how many SQL statements went through GORM since Open: the
 // measure behind "no N+1" tests and the statements metric.
 func (db *DB) Statements() int64 { return db.statements.Load() }
+
+// Watcher is told every statement that goes through GORM, after it ran:
+// its SQL (with the dialect's placeholders) and its arguments.
+type Watcher func(sql string, vars []any)
+
+// Watch has w told every statement until stop is called, replacing any
+// watcher before it: for tests that check what reads ask of the database
+// (the plans of the hot reads). It costs a statement one atomic load while
+// nothing watches.
+func (db *DB) Watch(w Watcher) (stop func()) {
+	db.watcher.Store(&w)
+	return func() { db.watcher.CompareAndSwap(&w, nil) }
+}
 
 // QueueListenerConfig is, on PostgreSQL, the configuration of a connection
 // apart from the pool on which the job queue (models/outbox) listens for

@@ -12,7 +12,8 @@
 // For each it reports req/s, p50 and p99, SQL statements per request (the
 // server's ownerhub_db_statements_total over the run) and new database
 // connections per second (the server's ownerhub_db_connections_opened_total;
-// on PostgreSQL also pg_stat_database.sessions). The home query's figure of
+// on PostgreSQL also pg_stat_database.sessions), and the CPU time per request
+// of the server, the database, this tool and the whole machine (cpu.go). The home query's figure of
 // merit is its req/s as a fraction of point reads/s divided by its
 // statements per request: 1 would mean the request costs no more than its
 // statements.
@@ -76,6 +77,8 @@ type bench struct {
 	owner    string
 	screen   string
 	store    string
+	// serverPID is the server's process, when this tool started it.
+	serverPID int
 }
 
 func main() {
@@ -96,8 +99,8 @@ func main() {
 			defer func() { _ = os.RemoveAll(d) }()
 			*dataDir = d
 		}
-		stop := b.startServer(*serverBin, *dbURL, *dataDir)
-		defer stop()
+		stopServer = b.startServer(*serverBin, *dbURL, *dataDir)
+		defer stopServer()
 	}
 	var err error
 	if b.postgres {
@@ -117,7 +120,7 @@ func main() {
 	}
 	load1, load5, _ := loadAvg()
 	fmt.Printf("database %s, %d CPUs, load average %s %s at start, %v per run\n\n", b.dialect(), runtime.NumCPU(), load1, load5, b.duration)
-	fmt.Printf("%-12s %4s %9s %8s %8s %10s %11s\n", "what", "c", "req/s", "p50 ms", "p99 ms", "stmts/req", "new conn/s")
+	fmt.Printf("%-12s %4s %9s %8s %8s %10s %11s %26s\n", "what", "c", "req/s", "p50 ms", "p99 ms", "stmts/req", "new conn/s", "CPU µs/req: srv db tool all")
 
 	single := b.run("home", 1, b.home)
 	single.print()
@@ -155,6 +158,7 @@ type result struct {
 	p50, p99   float64
 	stmts      float64 // per request; -1 when not applicable
 	newConnsPS float64
+	cpu        cpuSample // per request
 }
 
 func (r result) print() {
@@ -162,7 +166,9 @@ func (r result) print() {
 	if r.stmts >= 0 {
 		stmts = fmt.Sprintf("%.2f", r.stmts)
 	}
-	fmt.Printf("%-12s %4d %9.0f %8.2f %8.2f %10s %11.2f\n", r.what, r.c, r.rps, r.p50, r.p99, stmts, r.newConnsPS)
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+	fmt.Printf("%-12s %4d %9.0f %8.2f %8.2f %10s %11.2f %7.0f %5.0f %5.0f %5.0f\n", r.what, r.c, r.rps, r.p50, r.p99, stmts, r.newConnsPS,
+		us(r.cpu.server), us(r.cpu.db), us(r.cpu.tool), us(r.cpu.machine))
 }
 
 // run calls do from c workers for the duration (after a quarter of it
@@ -172,12 +178,14 @@ func (b *bench) run(what string, c int, do func() error) result {
 	m0 := b.metrics()
 	s0 := b.sessions()
 	var lat []time.Duration
+	cpu0 := b.cpu()
 	start := time.Now()
 	n := b.load(c, b.duration, do, &lat)
 	el := time.Since(start)
+	cpu1 := b.cpu()
 	m1 := b.metrics()
 	s1 := b.sessions()
-	r := result{what: what, c: c, n: n, rps: float64(n) / el.Seconds(), stmts: (m1.stmts - m0.stmts) / float64(n)}
+	r := result{what: what, c: c, n: n, rps: float64(n) / el.Seconds(), stmts: (m1.stmts - m0.stmts) / float64(n), cpu: perRequest(cpu0, cpu1, n)}
 	r.p50, r.p99 = pct(lat, 0.50), pct(lat, 0.99)
 	r.newConnsPS = (m1.opened - m0.opened) / el.Seconds()
 	if b.postgres {
@@ -250,10 +258,11 @@ func (b *bench) pointSelects(c int) result {
 	}
 	b.load(c, b.duration/4, do, nil)
 	var lat []time.Duration
+	cpu0 := b.cpu()
 	start := time.Now()
 	n := b.load(c, b.duration, do, &lat)
 	el := time.Since(start)
-	r := result{what: "pk select", c: c, n: n, rps: float64(n) / el.Seconds(), stmts: 1}
+	r := result{what: "pk select", c: c, n: n, rps: float64(n) / el.Seconds(), stmts: 1, cpu: perRequest(cpu0, b.cpu(), n)}
 	r.p50, r.p99 = pct(lat, 0.50), pct(lat, 0.99)
 	b.db.SetMaxIdleConns(1)
 	b.db.SetMaxOpenConns(1)
@@ -437,6 +446,7 @@ func (b *bench) startServer(bin, dbURL, dataDir string) func() {
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &logs
 	check(cmd.Start())
+	b.serverPID = cmd.Process.Pid
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
@@ -472,7 +482,12 @@ func check(err error) {
 	}
 }
 
+// stopServer stops the server this tool started, if any: fatal calls it, as
+// os.Exit runs no deferred call.
+var stopServer = func() {}
+
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "homebench:", err)
+	stopServer()
 	os.Exit(1)
 }
