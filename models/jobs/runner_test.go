@@ -558,11 +558,14 @@ func TestLongRunKeepsItsLease(t *testing.T) {
 		return 1, nil
 	}}
 	// A clock that runs at the real pace from a fixed instant: the lease
-	// is a second and the run lasts three.
+	// is two seconds and the run lasts three, so an unextended lease would
+	// lapse while the other instance asks. (A one-second lease, extended
+	// every third of a second, lapsed once on a loaded CI machine.)
 	base, start := sh(2031, 3, 3, 10, 0), time.Now()
 	clock := func() time.Time { return base.Add(time.Since(start)) }
-	slow := &jobs.Runner{DB: db, Clock: clock, Instance: "slow", Lease: time.Second, Jobs: []jobs.Job{job}}
-	other := &jobs.Runner{DB: db, Clock: clock, Instance: "other", Lease: time.Second, Jobs: []jobs.Job{job}}
+	const lease = 2 * time.Second
+	slow := &jobs.Runner{DB: db, Clock: clock, Instance: "slow", Lease: lease, Jobs: []jobs.Job{job}}
+	other := &jobs.Runner{DB: db, Clock: clock, Instance: "other", Lease: lease, Jobs: []jobs.Job{job}}
 	instance(t, slow)
 	<-started
 	var once sync.Once
