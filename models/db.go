@@ -273,8 +273,9 @@ type Watcher func(sql string, vars []any)
 
 // Watch has w told every statement until stop is called, replacing any
 // watcher before it: for tests that check what reads ask of the database
-// (the plans of the hot reads). It costs a statement one atomic load while
-// nothing watches.
+// (the plans of the hot reads). w may be called from several goroutines at
+// once, and by a statement that began before stop returned. It costs a
+// statement one atomic load while nothing watches.
 func (db *DB) Watch(w Watcher) (stop func()) {
 	db.watcher.Store(&w)
 	return func() { db.watcher.CompareAndSwap(&w, nil) }

@@ -113,9 +113,12 @@ func TestLimitsCostOfPathologicalDocuments(t *testing.T) {
 // smallest document measured just before it, so that a machine busy with
 // other test packages (CI runs two at a time on two cores) slows the bound
 // with the server rather than failing the test. The documents these tests
-// guard against took from 165 ms to more than 5 s on an idle machine.
+// guard against took from 165 ms to more than 5 s on an idle machine; the
+// largest documents within the limits take up to 12 ms there, and 62 ms
+// were seen on a loaded CI run whose smallest document took 0.6 ms (a short
+// request finds gaps a long one does not), over a bound of 50 ms.
 const (
-	costBound       = 50 * time.Millisecond
+	costBound       = 100 * time.Millisecond
 	costPerBaseline = 20
 )
 

@@ -41,7 +41,8 @@ Configuration comes from environment variables, described in README.md`
 const shutdownGrace = 10 * time.Second
 
 // gcPercent is the garbage collector's target when GOGC is not set: a
-// request allocates about 190 kB that is garbage once it is answered,
+// home-screen request allocates about 170 kB that is garbage once it is
+// answered,
 // against a live heap of tens of megabytes, so Go's default of 100 spent
 // a sixth of a busy server's CPU collecting. 400 lets the heap grow to five
 // times what is live between collections (docs/performance.md, "The

@@ -2,7 +2,9 @@ package limits
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -43,8 +45,9 @@ type Cost struct {
 	// same-named fields it makes.
 	Work int
 	// Measures, when set, keeps the measures of documents already priced,
-	// by document and operation name, so that a client sending the same
-	// operations again (the usual case) is not parsed twice per request.
+	// by a digest of the document, the operation name and Work (which
+	// bounds the counting), so that a client sending the same operations
+	// again (the usual case) is not parsed twice per request.
 	Measures graphql.Cache[DocumentMeasure]
 }
 
@@ -68,7 +71,7 @@ func (c Cost) Validate(graphql.ExecutableSchema) error {
 // validated. A document that does not parse is left to the executor, which
 // reports the syntax error.
 func (c Cost) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
-	key := p.OperationName + "\x00" + p.Query
+	key := c.measureKey(p)
 	m, ok := DocumentMeasure{}, false
 	if c.Measures != nil {
 		m, ok = c.Measures.Get(ctx, key)
@@ -94,6 +97,15 @@ func (c Cost) MutateOperationParameters(ctx context.Context, p *graphql.RawParam
 	}
 	errcode.Set(refusal, CodeComplexityLimitExceeded)
 	return refusal
+}
+
+// measureKey names a document's measure in Measures: a SHA-256 digest, so
+// that a kept measure holds 32 bytes of key whatever the document's size.
+func (c Cost) measureKey(p *graphql.RawParams) string {
+	h := sha256.New()
+	_, _ = fmt.Fprintf(h, "%d\x00%s\x00", c.Work, p.OperationName) // a hash does not fail
+	_, _ = io.WriteString(h, p.Query)
+	return string(h.Sum(nil))
 }
 
 // DocumentMeasure is what Measure found.

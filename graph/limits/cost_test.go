@@ -146,7 +146,27 @@ func TestCost(t *testing.T) {
 	t.Run("measured each time", func(t *testing.T) { testCost(t, nil) })
 	// Each document is asked twice: the second answer comes from the kept
 	// measure, and must be the first one's.
-	t.Run("measures kept", func(t *testing.T) { testCost(t, lru.New[DocumentMeasure](100)) })
+	t.Run("measures kept", func(t *testing.T) {
+		kept := &countingCache{LRU: lru.New[DocumentMeasure](100)}
+		testCost(t, kept)
+		if kept.hits == 0 {
+			t.Error("no measure was taken from the cache")
+		}
+	})
+}
+
+// countingCache counts the measures found in it.
+type countingCache struct {
+	*lru.LRU[DocumentMeasure]
+	hits int
+}
+
+func (c *countingCache) Get(ctx context.Context, key string) (DocumentMeasure, bool) {
+	m, ok := c.LRU.Get(ctx, key)
+	if ok {
+		c.hits++
+	}
+	return m, ok
 }
 
 func testCost(t *testing.T, measures graphql.Cache[DocumentMeasure]) {

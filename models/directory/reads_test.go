@@ -422,7 +422,8 @@ func TestSignedInOwner(t *testing.T) {
 	// one SignedInOwner does not scan.
 	birthday, gender, openID, unionID, consentAt := models.DateOf(time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)), "FEMALE", "o-9901", "u-9901", time.Now().Add(-time.Hour)
 	o := &models.Owner{ID: models.NewID(), Phone: "+8613900009901", Name: "home", HomeStoreID: &w.SZ.ID, Birthday: &birthday, Gender: &gender,
-		WeChatOpenID: &openID, WeChatUnionID: &unionID, MarketingConsent: true, MarketingConsentAt: &consentAt}
+		WeChatOpenID: &openID, WeChatUnionID: &unionID, MarketingConsent: true, MarketingConsentAt: &consentAt,
+		CreatedAt: time.Now().Add(-3 * time.Hour), UpdatedAt: time.Now().Add(-2 * time.Hour)} // apart, so that swapping them shows
 	bare := &models.Owner{ID: models.NewID(), Phone: "+8613900009902", Name: "bare"}
 	must(t, w.DB.Conn(w.Ctx).Create(o).Error)
 	must(t, w.DB.Conn(w.Ctx).Create(bare).Error)
@@ -446,6 +447,9 @@ func TestSignedInOwner(t *testing.T) {
 	var read models.Owner
 	must(t, w.DB.Conn(w.Ctx).First(&read, "id = ?", o.ID).Error)
 	noZeroField(t, read)
+	if read.CreatedAt.Equal(read.UpdatedAt) {
+		t.Fatal("the fixture's owner was created and updated at the same time")
+	}
 	noZeroField(t, *stores[0])
 	if !reflect.DeepEqual(&read, in.Owner) {
 		t.Fatalf("owner %+v, GORM's read %+v", in.Owner, read)
