@@ -34,15 +34,7 @@ func TestHotReadsUseIndexes(t *testing.T) {
 	s := newTestServer(t)
 	owner := s.ownerToken(t, s.ownerByPhone(t, "+8613800000001").ID)
 	advisor := s.staffToken(t, "advisor.sz01")
-	var store string
-	for _, e := range dig(s.gql(t, advisor, `{ stores(first: 50) { edges { node { id code } } } }`, nil), "stores", "edges").([]any) {
-		if dig(e, "node", "code") == "SZ01" {
-			store = dig(e, "node", "id").(string)
-		}
-	}
-	if store == "" {
-		t.Fatal("no SZ01 in the demo data")
-	}
+	store := pvGID("Store", e2eStoreID(t, s, "SZ01"))
 
 	type statement struct {
 		sql  string

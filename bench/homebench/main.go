@@ -12,11 +12,11 @@
 // For each it reports req/s, p50 and p99, SQL statements per request (the
 // server's ownerhub_db_statements_total over the run) and new database
 // connections per second (the server's ownerhub_db_connections_opened_total;
-// on PostgreSQL also pg_stat_database.sessions), and the CPU time per request
-// of the server, the database, this tool and the whole machine (cpu.go). The home query's figure of
-// merit is its req/s as a fraction of point reads/s divided by its
-// statements per request: 1 would mean the request costs no more than its
-// statements.
+// on PostgreSQL also pg_stat_database.sessions), and the CPU time per
+// request of the server, the database, this tool and the whole machine
+// (cpu.go). The home query's figure of merit is its req/s as a fraction of
+// point reads/s divided by its statements per request: 1 would mean the
+// request costs no more than its statements.
 //
 // With -server it starts that server binary on a free port with a fresh
 // embedded database (or -database-url, seeded when empty), rate limits off
